@@ -1,0 +1,25 @@
+//! # synack-wire: the bytes TCP/IP lives in
+//!
+//! The bottom layer of synack. Zero-copy views over packet buffers (`*Packet<B: AsRef<[u8]>>`)
+//! and parsed representations (`*Repr`) with `parse` and `emit`, for Ethernet II, ARP, IPv4,
+//! IPv6, ICMPv4, ICMPv6, UDP and TCP with its options; Internet checksums with the pseudo-headers;
+//! sequence-number arithmetic; tcpdump-style one-line text.
+//!
+//! Rules this crate keeps: `no_std`, no `unsafe`, no allocation; once a view has been made with
+//! `new_checked`, no accessor panics; malformed input is a typed [`Error`](error::Error) that says
+//! what is wrong, never a panic, an out-of-bounds read or an endless loop.
+//!
+//! ```text
+//!   bytes ──new_checked──▶ TcpPacket<&[u8]> ──TcpRepr::parse──▶ TcpRepr ──emit──▶ bytes
+//! ```
+#![no_std]
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+#[cfg(any(test, feature = "std"))]
+extern crate std;
+
+pub mod seq;
+pub mod tcp;
+
+pub use seq::SeqNum;
