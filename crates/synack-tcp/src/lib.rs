@@ -10,3 +10,7 @@
 extern crate alloc;
 #[cfg(test)]
 extern crate std;
+
+pub mod time;
+
+pub use time::{Duration, Instant};
