@@ -91,6 +91,7 @@ impl fmt::Display for Instant {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::format;
 
     #[test]
     fn arithmetic_saturates() {
