@@ -1,10 +1,16 @@
-//! The `synack` command.
+//! The `synack` command: one binary, one subcommand per job.
+//!
+//! Each subcommand lives in `cmd/<name>.rs` with an `Args` struct (clap) and a
+//! `run(args) -> anyhow::Result<ExitCode>`; this file only wires them together.
 
 use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+mod cmd;
 
 /// synack: a userspace TCP/IP stack and the instruments to watch TCP work.
 #[derive(Parser)]
-#[command(name = "synack", version, about)]
+#[command(name = "synack", version, about, propagate_version = true)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -12,19 +18,20 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Decode hex bytes of an IPv4/IPv6 packet and print it as tcpdump would.
-    Decode {
-        /// The packet as hex (spaces and colons allowed).
-        hex: String,
-    },
+    /// Decode one packet given as hex and print it as tcpdump would.
+    Decode(cmd::decode::Args),
 }
 
-fn main() -> anyhow::Result<()> {
+fn main() -> ExitCode {
     let cli = Cli::parse();
-    match cli.command {
-        Command::Decode { hex } => {
-            let _ = hex;
-            anyhow::bail!("decode is not built yet")
+    let result = match cli.command {
+        Command::Decode(args) => cmd::decode::run(args),
+    };
+    match result {
+        Ok(code) => code,
+        Err(err) => {
+            eprintln!("synack: error: {err:#}");
+            ExitCode::from(1)
         }
     }
 }
