@@ -1,0 +1,403 @@
+//! A byte ring buffer for a connection's send and receive halves.
+//!
+//! Why a ring and not a `VecDeque<u8>`: the sender must read retransmission data at any offset
+//! from SND.UNA straight into an outgoing segment (one copy), and the receiver must place
+//! out-of-order payload *beyond* the readable bytes (in the free space) so that when a hole fills
+//! the data is already in place and only the length moves. Both need offset access to the free
+//! region, which `VecDeque` does not give.
+//!
+//! Layout: `storage[head..]` then `storage[..]` wrapping, `len` readable bytes from `head`; the
+//! `capacity - len` bytes after them are free space that [`RingBuffer::write_at`] may fill ahead
+//! of time and [`RingBuffer::commit`] makes readable.
+//!
+//! Memory: nothing is allocated until the first write (an idle connection costs nothing), and
+//! the capacity may grow (receive-window auto-tuning) up to `max_capacity`, never beyond.
+//!
+//! ```
+//! use synack_tcp::ring::RingBuffer;
+//! let mut ring = RingBuffer::new(8);
+//! assert_eq!(ring.write(b"hello"), 5);
+//! let mut out = [0u8; 2];
+//! assert_eq!(ring.peek(3, &mut out), 2); // read at an offset without consuming
+//! assert_eq!(&out, b"lo");
+//! ring.consume(5);
+//! assert!(ring.is_empty());
+//! ```
+
+use alloc::vec;
+use alloc::vec::Vec;
+use core::fmt;
+
+/// Why [`RingBuffer::grow`] refused.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum RingError {
+    /// The requested capacity is above the buffer's `max_capacity`.
+    AboveMaximum {
+        /// What was asked for.
+        requested: usize,
+        /// The most this buffer may hold.
+        max: usize,
+    },
+}
+
+impl fmt::Display for RingError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RingError::AboveMaximum { requested, max } => {
+                write!(f, "ring capacity {requested} is above the maximum {max}")
+            }
+        }
+    }
+}
+
+/// A fixed-capacity (growable up to a cap) byte ring with offset access. See the module docs.
+#[derive(Clone, Default)]
+pub struct RingBuffer {
+    /// Empty until the first write; then exactly `capacity` bytes.
+    storage: Vec<u8>,
+    /// Index of the first readable byte in `storage`.
+    head: usize,
+    /// Number of readable bytes.
+    len: usize,
+    /// Logical capacity (what `storage` will be once allocated).
+    capacity: usize,
+    /// Ceiling for [`RingBuffer::grow`].
+    max_capacity: usize,
+}
+
+impl fmt::Debug for RingBuffer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RingBuffer")
+            .field("len", &self.len)
+            .field("capacity", &self.capacity)
+            .field("max_capacity", &self.max_capacity)
+            .field("allocated", &!self.storage.is_empty())
+            .finish()
+    }
+}
+
+impl RingBuffer {
+    /// A ring that will hold `capacity` bytes and cannot grow. Allocates nothing yet.
+    pub const fn new(capacity: usize) -> RingBuffer {
+        RingBuffer { storage: Vec::new(), head: 0, len: 0, capacity, max_capacity: capacity }
+    }
+
+    /// A ring that holds `capacity` bytes now and may [`grow`](Self::grow) to `max_capacity`
+    /// (taken as `capacity` if smaller). Allocates nothing yet.
+    pub const fn with_max(capacity: usize, max_capacity: usize) -> RingBuffer {
+        let max_capacity = if max_capacity < capacity { capacity } else { max_capacity };
+        RingBuffer { storage: Vec::new(), head: 0, len: 0, capacity, max_capacity }
+    }
+
+    /// Readable bytes held.
+    pub const fn len(&self) -> usize {
+        self.len
+    }
+    /// True when no bytes are readable.
+    pub const fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+    /// True when no byte more can be written.
+    pub const fn is_full(&self) -> bool {
+        self.len == self.capacity
+    }
+    /// Current capacity.
+    pub const fn capacity(&self) -> usize {
+        self.capacity
+    }
+    /// The most [`grow`](Self::grow) will accept.
+    pub const fn max_capacity(&self) -> usize {
+        self.max_capacity
+    }
+    /// Free bytes after the readable ones (what a receiver advertises as its window).
+    pub const fn free(&self) -> usize {
+        self.capacity - self.len
+    }
+    /// True once storage has been allocated (for memory accounting and tests).
+    pub fn is_allocated(&self) -> bool {
+        !self.storage.is_empty()
+    }
+
+    fn ensure_allocated(&mut self) {
+        if self.storage.is_empty() && self.capacity > 0 {
+            self.storage = vec![0; self.capacity];
+            self.head = 0;
+        }
+    }
+
+    /// Storage index of logical offset `off` (from the first readable byte); `off < capacity`.
+    fn index(&self, off: usize) -> usize {
+        let i = self.head + off;
+        if i >= self.capacity { i - self.capacity } else { i }
+    }
+
+    /// Appends as many bytes of `data` as fit; returns how many were taken.
+    pub fn write(&mut self, data: &[u8]) -> usize {
+        let n = self.write_at(0, data);
+        self.len += n;
+        n
+    }
+
+    /// Copies `data` into the free space starting `offset` bytes past the readable ones, without
+    /// making it readable (see [`commit`](Self::commit)); bytes that would not fit are dropped.
+    /// Returns how many bytes were stored. Used by the receiver for out-of-order segments.
+    pub fn write_at(&mut self, offset: usize, data: &[u8]) -> usize {
+        let free = self.free();
+        if offset >= free || data.is_empty() {
+            return 0;
+        }
+        let n = data.len().min(free - offset);
+        self.ensure_allocated();
+        let start = self.index(self.len + offset);
+        let first = n.min(self.capacity - start);
+        self.storage[start..start + first].copy_from_slice(&data[..first]);
+        self.storage[..n - first].copy_from_slice(&data[first..n]);
+        n
+    }
+
+    /// Makes `n` bytes after the readable ones readable (data previously placed with
+    /// [`write_at`](Self::write_at)); clamped to the free space. Returns how many were committed.
+    pub fn commit(&mut self, n: usize) -> usize {
+        let n = n.min(self.free());
+        if n > 0 {
+            self.ensure_allocated();
+        }
+        self.len += n;
+        n
+    }
+
+    /// Copies readable bytes from `offset` into `out` without consuming them; returns the count.
+    /// The sender uses this to read retransmission data at any offset from SND.UNA.
+    pub fn peek(&self, offset: usize, out: &mut [u8]) -> usize {
+        let (a, b) = self.slices_at(offset, out.len());
+        out[..a.len()].copy_from_slice(a);
+        out[a.len()..a.len() + b.len()].copy_from_slice(b);
+        a.len() + b.len()
+    }
+
+    /// Up to `max_len` readable bytes starting at `offset`, as two contiguous slices (the second
+    /// is empty unless the range wraps). Lets a caller copy straight into a frame.
+    pub fn slices_at(&self, offset: usize, max_len: usize) -> (&[u8], &[u8]) {
+        if offset >= self.len || max_len == 0 {
+            return (&[], &[]);
+        }
+        let n = max_len.min(self.len - offset);
+        let start = self.index(offset);
+        let first = n.min(self.capacity - start);
+        (&self.storage[start..start + first], &self.storage[..n - first])
+    }
+
+    /// All readable bytes as two contiguous slices.
+    pub fn as_slices(&self) -> (&[u8], &[u8]) {
+        self.slices_at(0, self.len)
+    }
+
+    /// Moves up to `out.len()` readable bytes into `out`; returns the count.
+    pub fn read(&mut self, out: &mut [u8]) -> usize {
+        let n = self.peek(0, out);
+        self.consume(n);
+        n
+    }
+
+    /// Discards up to `n` readable bytes from the front (acknowledged send data); returns the
+    /// count discarded.
+    pub fn consume(&mut self, n: usize) -> usize {
+        let n = n.min(self.len);
+        if n == 0 {
+            return 0;
+        }
+        self.head = self.index(n);
+        self.len -= n;
+        if self.len == 0 {
+            // Keeps future writes contiguous for as long as possible.
+            self.head = 0;
+        }
+        n
+    }
+
+    /// Drops every byte (readable and pre-placed) and frees the storage; capacity is kept.
+    pub fn clear(&mut self) {
+        self.storage = Vec::new();
+        self.head = 0;
+        self.len = 0;
+    }
+
+    /// Raises the capacity to `new_capacity` (receive-window auto-tuning). Readable bytes and
+    /// bytes pre-placed in the free space keep their offsets. A smaller value is a no-op.
+    pub fn grow(&mut self, new_capacity: usize) -> Result<(), RingError> {
+        if new_capacity > self.max_capacity {
+            return Err(RingError::AboveMaximum {
+                requested: new_capacity,
+                max: self.max_capacity,
+            });
+        }
+        if new_capacity <= self.capacity {
+            return Ok(());
+        }
+        if !self.storage.is_empty() {
+            let mut grown = vec![0; new_capacity];
+            let (a, b) = self.storage.split_at(self.head);
+            grown[..b.len()].copy_from_slice(b);
+            grown[b.len()..b.len() + a.len()].copy_from_slice(a);
+            self.storage = grown;
+            self.head = 0;
+        }
+        self.capacity = new_capacity;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+    use std::collections::VecDeque;
+
+    #[test]
+    fn lazy_allocation() {
+        let mut r = RingBuffer::new(1 << 20);
+        assert!(!r.is_allocated());
+        assert_eq!(r.free(), 1 << 20);
+        let mut out = [0u8; 4];
+        assert_eq!(r.read(&mut out), 0);
+        assert!(!r.is_allocated());
+        r.write(b"x");
+        assert!(r.is_allocated());
+        r.clear();
+        assert!(!r.is_allocated());
+        assert_eq!(r.capacity(), 1 << 20);
+    }
+
+    #[test]
+    fn wrap_and_two_slices() {
+        let mut r = RingBuffer::new(8);
+        assert_eq!(r.write(b"abcdef"), 6);
+        assert_eq!(r.consume(4), 4);
+        assert_eq!(r.write(b"ghijkl"), 6);
+        assert_eq!(r.write(b"zz"), 0, "full");
+        assert!(r.is_full());
+        let (a, b) = r.as_slices();
+        assert_eq!(a, b"efgh");
+        assert_eq!(b, b"ijkl");
+        let (a, b) = r.slices_at(3, 2);
+        assert_eq!((a, b), (&b"h"[..], &b"i"[..]));
+        let mut out = [0u8; 8];
+        assert_eq!(r.peek(5, &mut out), 3);
+        assert_eq!(&out[..3], b"jkl");
+        assert_eq!(r.peek(8, &mut out), 0);
+    }
+
+    #[test]
+    fn write_at_then_commit() {
+        let mut r = RingBuffer::new(10);
+        r.write(b"ab");
+        // An out-of-order segment lands 3 bytes past the readable data.
+        assert_eq!(r.write_at(3, b"fgh"), 3);
+        assert_eq!(r.len(), 2);
+        // The hole fills.
+        assert_eq!(r.write_at(0, b"cde"), 3);
+        assert_eq!(r.commit(6), 6);
+        let mut out = [0u8; 10];
+        assert_eq!(r.read(&mut out), 8);
+        assert_eq!(&out[..8], b"abcdefgh");
+        // Past the free space nothing is stored.
+        assert_eq!(r.write_at(10, b"x"), 0);
+        assert_eq!(r.write_at(8, b"xyz"), 2);
+        assert_eq!(r.commit(100), 10);
+    }
+
+    #[test]
+    fn grow_keeps_data_and_preplaced_bytes() {
+        let mut r = RingBuffer::with_max(4, 16);
+        r.write(b"abcd");
+        r.consume(3);
+        r.write(b"ef"); // wraps
+        r.write_at(0, b"g"); // pre-placed in the free space
+        r.grow(8).unwrap();
+        assert_eq!(r.capacity(), 8);
+        assert_eq!(r.commit(1), 1);
+        let mut out = [0u8; 8];
+        assert_eq!(r.read(&mut out), 4);
+        assert_eq!(&out[..4], b"defg");
+        assert_eq!(r.grow(17), Err(RingError::AboveMaximum { requested: 17, max: 16 }));
+        assert_eq!(r.grow(2), Ok(()));
+        assert_eq!(r.capacity(), 8);
+    }
+
+    #[test]
+    fn zero_capacity_is_inert() {
+        let mut r = RingBuffer::new(0);
+        assert_eq!(r.write(b"abc"), 0);
+        assert_eq!(r.commit(3), 0);
+        assert!(r.is_full() && r.is_empty());
+        assert!(!r.is_allocated());
+    }
+
+    #[derive(Debug, Clone)]
+    enum Op {
+        Write(Vec<u8>),
+        Read(usize),
+        Consume(usize),
+        Peek(usize, usize),
+        Grow(usize),
+    }
+
+    fn op() -> impl Strategy<Value = Op> {
+        prop_oneof![
+            proptest::collection::vec(any::<u8>(), 0..40).prop_map(Op::Write),
+            (0usize..40).prop_map(Op::Read),
+            (0usize..40).prop_map(Op::Consume),
+            (0usize..40, 0usize..40).prop_map(|(o, n)| Op::Peek(o, n)),
+            (0usize..80).prop_map(Op::Grow),
+        ]
+    }
+
+    proptest! {
+        /// The ring behaves like a bounded `VecDeque<u8>` under any sequence of operations.
+        #[test]
+        fn matches_model(cap in 0usize..40, ops in proptest::collection::vec(op(), 0..100)) {
+            let mut r = RingBuffer::with_max(cap, 64);
+            let mut model: VecDeque<u8> = VecDeque::new();
+            let mut model_cap = cap;
+            for op in ops {
+                match op {
+                    Op::Write(d) => {
+                        let n = r.write(&d);
+                        let want = d.len().min(model_cap - model.len());
+                        prop_assert_eq!(n, want);
+                        model.extend(&d[..n]);
+                    }
+                    Op::Read(n) => {
+                        let mut out = std::vec![0u8; n];
+                        let got = r.read(&mut out);
+                        let want: Vec<u8> = model.drain(..n.min(model.len())).collect();
+                        prop_assert_eq!(&out[..got], &want[..]);
+                    }
+                    Op::Consume(n) => {
+                        let got = r.consume(n);
+                        prop_assert_eq!(got, n.min(model.len()));
+                        model.drain(..got);
+                    }
+                    Op::Peek(off, n) => {
+                        let mut out = std::vec![0u8; n];
+                        let got = r.peek(off, &mut out);
+                        let want: Vec<u8> = model.iter().skip(off).take(n).copied().collect();
+                        prop_assert_eq!(&out[..got], &want[..]);
+                    }
+                    Op::Grow(c) => {
+                        let res = r.grow(c);
+                        if c > 64 {
+                            prop_assert!(res.is_err());
+                        } else {
+                            prop_assert!(res.is_ok());
+                            model_cap = model_cap.max(c);
+                        }
+                    }
+                }
+                prop_assert_eq!(r.len(), model.len());
+                prop_assert_eq!(r.capacity(), model_cap);
+            }
+        }
+    }
+}
