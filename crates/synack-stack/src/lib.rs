@@ -1,6 +1,20 @@
 //! # synack-stack: the IP layer and devices around the TCP engine
 //!
-//! Interface (IPv4/IPv6 in and out, ICMP, routes), the `Device` trait, the in-memory link with
-//! impairments, and the pcap tap.
+//! Interface (IPv4/IPv6 in and out, ICMP, routes), the [`Device`](device::Device) trait, the
+//! in-memory link with impairments, and the pcap tap.
+//!
+//! ```text
+//!   synack (runtime driver) ── Interface::poll(now, &mut device, &mut tcp)
+//!                                   │            ▲
+//!                         RxToken   ▼            │ TxToken
+//!   Device: TUN (synack-tun) | Link (synack-netsim) | QueueDevice, wrapped by PcapTap
+//! ```
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
+
+extern crate alloc;
+
+pub mod device;
+pub mod phy;
+
+pub use device::{ChecksumOffload, Device, DeviceCaps, Medium, RxToken, TxToken};
