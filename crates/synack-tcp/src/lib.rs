@@ -11,6 +11,7 @@ extern crate alloc;
 #[cfg(test)]
 extern crate std;
 
+pub mod assembler;
 pub mod ring;
 pub mod time;
 
