@@ -315,10 +315,10 @@ mod tests {
                 match out {
                     Inserted::Dropped(_) => {}
                     _ => {
-                        for i in off as usize..(off + len) as usize {
-                            if i >= nxt && i < win_end {
-                                have[i] = true;
-                            }
+                        let lo = (off as usize).max(nxt);
+                        let hi = ((off + len) as usize).min(win_end);
+                        if lo < hi {
+                            have[lo..hi].fill(true);
                         }
                     }
                 }
