@@ -19,7 +19,19 @@
 #[cfg(any(test, feature = "std"))]
 extern crate std;
 
+pub mod checksum;
+pub mod error;
+mod field;
+pub mod ip;
+pub mod ipv4;
+pub mod ipv6;
 pub mod seq;
 pub mod tcp;
 
+pub use checksum::ChecksumMode;
+pub use error::{Error, Layer};
+pub use ip::IpProtocol;
+pub use ipv4::{Ipv4Packet, Ipv4Repr};
+pub use ipv6::{Ipv6Packet, Ipv6Repr};
 pub use seq::SeqNum;
+pub use tcp::{TcpPacket, TcpRepr};

@@ -1,8 +1,13 @@
 //! The parsed form of a TCP segment: every header field of RFC 9293 section 3.1 and the options
 //! the stack understands, as plain values the engine can read and build.
 
+use super::options::{self, MAX_OPTIONS_LEN};
+use super::packet::{HEADER_LEN, TcpPacket};
+use crate::checksum::ChecksumMode;
+use crate::error::{Error, Layer, Result};
 use crate::seq::SeqNum;
 use core::fmt;
+use core::net::IpAddr;
 
 /// The TCP control bits, including the reserved bits and AE (RFC 9293 section 3.1, RFC 3168,
 /// RFC 9768's Accurate ECN bit), kept as the 12 low bits of the 13th and 14th header bytes.
@@ -270,5 +275,121 @@ impl<'a> TcpRepr<'a> {
     /// Sequence space the segment occupies: payload length plus one for SYN and one for FIN.
     pub fn seq_len(&self) -> u32 {
         self.payload.len() as u32 + self.flags.syn() as u32 + self.flags.fin() as u32
+    }
+
+    /// Parses a checked view. `src` and `dst` are the IP addresses, for the pseudo-header
+    /// checksum, verified when `mode` is [`ChecksumMode::Verify`].
+    ///
+    /// `raw_options` is `None` when emitting the typed `options` reproduces the option bytes
+    /// exactly (Linux's layout, no unknown options), and `Some(bytes)` otherwise, so that
+    /// `emit` always reproduces the segment byte for byte.
+    pub fn parse<B: AsRef<[u8]> + ?Sized>(
+        pkt: &TcpPacket<&'a B>,
+        src: IpAddr,
+        dst: IpAddr,
+        mode: ChecksumMode,
+    ) -> Result<TcpRepr<'a>> {
+        let bytes: &'a [u8] = pkt.into_inner().as_ref();
+        Self::parse_bytes(bytes, src, dst, mode)
+    }
+
+    /// Parses a TCP segment straight from bytes (header first), as [`TcpRepr::parse`] does.
+    pub fn parse_bytes(
+        bytes: &'a [u8],
+        src: IpAddr,
+        dst: IpAddr,
+        mode: ChecksumMode,
+    ) -> Result<TcpRepr<'a>> {
+        let pkt = TcpPacket::new_checked(bytes)?;
+        pkt.check_checksum(src, dst, mode)?;
+        let hl = pkt.header_len();
+        let opt_bytes: &'a [u8] = &bytes[HEADER_LEN..hl];
+        let options = options::collect(opt_bytes)?;
+        let mut canonical = [0u8; MAX_OPTIONS_LEN];
+        let raw_options = match options::write(&options, &mut canonical) {
+            Ok(n) if canonical[..n] == *opt_bytes => None,
+            _ => Some(opt_bytes),
+        };
+        Ok(TcpRepr {
+            src_port: pkt.src_port(),
+            dst_port: pkt.dst_port(),
+            seq: pkt.seq_number(),
+            ack: pkt.ack_number(),
+            flags: pkt.flags(),
+            window: pkt.window_len(),
+            urgent: pkt.urgent_pointer(),
+            options,
+            raw_options,
+            payload: &bytes[hl..],
+        })
+    }
+
+    /// Bytes of options `emit` writes, padded to a multiple of four (may exceed 40, in which
+    /// case `emit` fails with [`Error::OptionsTooLong`]).
+    pub fn options_len(&self) -> usize {
+        match self.raw_options {
+            Some(raw) => raw.len().div_ceil(4) * 4,
+            None => options::written_len(&self.options),
+        }
+    }
+
+    /// Header length `emit` writes: 20 plus the padded options.
+    pub fn header_len(&self) -> usize {
+        HEADER_LEN + self.options_len()
+    }
+
+    /// Total bytes `emit` writes: header plus payload.
+    pub fn buffer_len(&self) -> usize {
+        self.header_len() + self.payload.len()
+    }
+
+    /// Writes header, options and payload into `buf[..self.buffer_len()]` and fills the
+    /// checksum (zero with [`ChecksumMode::Skip`], for checksum offload). Returns the length.
+    ///
+    /// `raw_options`, when `Some`, is written verbatim and zero-padded; otherwise `options` is
+    /// laid out the way Linux does it.
+    pub fn emit(
+        &self,
+        buf: &mut [u8],
+        src: IpAddr,
+        dst: IpAddr,
+        mode: ChecksumMode,
+    ) -> Result<usize> {
+        let olen = self.options_len();
+        if olen > MAX_OPTIONS_LEN {
+            return Err(Error::OptionsTooLong { len: olen });
+        }
+        let len = HEADER_LEN + olen + self.payload.len();
+        if buf.len() < len {
+            return Err(Error::BufferTooSmall { layer: Layer::Tcp, needed: len });
+        }
+        if matches!((src, dst), (IpAddr::V4(_), IpAddr::V6(_)) | (IpAddr::V6(_), IpAddr::V4(_))) {
+            return Err(Error::AddressFamilyMismatch);
+        }
+        let buf = &mut buf[..len];
+        let hl = HEADER_LEN + olen;
+        match self.raw_options {
+            Some(raw) => {
+                buf[HEADER_LEN..HEADER_LEN + raw.len()].copy_from_slice(raw);
+                buf[HEADER_LEN + raw.len()..hl].fill(0);
+            }
+            None => {
+                options::write(&self.options, &mut buf[HEADER_LEN..hl])?;
+            }
+        }
+        buf[hl..].copy_from_slice(self.payload);
+        let mut pkt = TcpPacket::new_unchecked(buf);
+        pkt.set_src_port(self.src_port);
+        pkt.set_dst_port(self.dst_port);
+        pkt.set_seq_number(self.seq);
+        pkt.set_ack_number(self.ack);
+        pkt.set_offset_and_flags((hl / 4) as u8, self.flags);
+        pkt.set_window_len(self.window);
+        pkt.set_urgent_pointer(self.urgent);
+        pkt.set_checksum(0);
+        if mode.verify() {
+            pkt.fill_checksum(src, dst)?;
+        }
+        Ok(len)
     }
 }
