@@ -1,0 +1,186 @@
+//! [`TunDevice`]: the TUN file descriptor as a [`synack_stack::Device`].
+
+use std::io;
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
+use std::time::Duration;
+
+use synack_stack::{Device, DeviceCaps, Medium, RxToken, TxToken};
+use synack_tcp::time::Instant;
+
+use crate::sys;
+
+/// Largest IP packet: the read and write buffers have this size so no packet is ever cut,
+/// whatever MTU the interface is later given.
+const MAX_PACKET: usize = 65_535;
+
+/// Counters of what the device did; errors never stop the datapath, they are counted here.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct TunCounters {
+    /// Packets read from the kernel.
+    pub rx_packets: u64,
+    /// Bytes read from the kernel.
+    pub rx_bytes: u64,
+    /// Reads that failed with an error other than "would block".
+    pub rx_errors: u64,
+    /// Packets written to the kernel.
+    pub tx_packets: u64,
+    /// Bytes written to the kernel.
+    pub tx_bytes: u64,
+    /// Writes that failed (the packet is dropped, as a full NIC queue would).
+    pub tx_errors: u64,
+    /// Transmits asked for more than the largest packet and were dropped.
+    pub tx_oversize: u64,
+}
+
+/// A Linux TUN interface (`IFF_TUN | IFF_NO_PI`), nonblocking.
+#[derive(Debug)]
+pub struct TunDevice {
+    fd: OwnedFd,
+    name: String,
+    mtu: usize,
+    rx_buf: Box<[u8]>,
+    tx_buf: Box<[u8]>,
+    counters: TunCounters,
+    last_error: Option<io::ErrorKind>,
+}
+
+impl TunDevice {
+    /// Attaches to the TUN interface `name`, creating it when it does not exist, in the calling
+    /// thread's network namespace. `name` may hold a `%d` for the kernel to number (`"tun%d"`).
+    /// `mtu` is what [`Device::caps`] reports; set the kernel's side with [`crate::config`].
+    pub fn open(name: &str, mtu: usize) -> io::Result<TunDevice> {
+        let (fd, name) = sys::open_tun(name)?;
+        Ok(TunDevice {
+            fd,
+            name,
+            mtu: mtu.min(MAX_PACKET),
+            rx_buf: vec![0u8; MAX_PACKET].into_boxed_slice(),
+            tx_buf: vec![0u8; MAX_PACKET].into_boxed_slice(),
+            counters: TunCounters::default(),
+            last_error: None,
+        })
+    }
+
+    /// The interface name the kernel gave.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// What the device has done so far.
+    pub fn counters(&self) -> TunCounters {
+        self.counters
+    }
+
+    /// The kind of the last read or write error, if any happened.
+    pub fn last_error(&self) -> Option<io::ErrorKind> {
+        self.last_error
+    }
+
+    /// Changes the MTU that [`Device::caps`] reports.
+    pub fn set_mtu(&mut self, mtu: usize) {
+        self.mtu = mtu.min(MAX_PACKET);
+    }
+
+    /// Blocks until a packet can be read or `timeout` passes (`None`: no limit). True when
+    /// readable. Runtimes with their own poller use the raw descriptor instead.
+    pub fn wait_readable(&self, timeout: Option<Duration>) -> io::Result<bool> {
+        let ms = match timeout {
+            None => -1,
+            // Round up so a 300 µs deadline does not become a busy 0 ms poll.
+            Some(d) => i32::try_from(d.as_micros().div_ceil(1000)).unwrap_or(i32::MAX),
+        };
+        sys::poll_readable(self.fd.as_raw_fd(), ms)
+    }
+}
+
+impl AsRawFd for TunDevice {
+    fn as_raw_fd(&self) -> RawFd {
+        self.fd.as_raw_fd()
+    }
+}
+
+impl AsFd for TunDevice {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        self.fd.as_fd()
+    }
+}
+
+/// Receive token: one packet in the device's read buffer.
+#[derive(Debug)]
+pub struct TunRx<'a> {
+    packet: &'a [u8],
+}
+
+impl RxToken for TunRx<'_> {
+    fn consume<R, F: FnOnce(&[u8]) -> R>(self, f: F) -> R {
+        f(self.packet)
+    }
+}
+
+/// Transmit token: the device's write buffer, written to the kernel when the closure returns.
+#[derive(Debug)]
+pub struct TunTx<'a> {
+    fd: RawFd,
+    buf: &'a mut [u8],
+    counters: &'a mut TunCounters,
+    last_error: &'a mut Option<io::ErrorKind>,
+}
+
+impl TxToken for TunTx<'_> {
+    fn consume<R, F: FnOnce(&mut [u8]) -> R>(self, len: usize, f: F) -> R {
+        if len > self.buf.len() {
+            // Callers keep to the MTU; a caller that does not gets its closure run on scratch
+            // memory and the frame dropped, rather than a panic.
+            self.counters.tx_oversize += 1;
+            let mut scratch = vec![0u8; len];
+            return f(&mut scratch);
+        }
+        let frame = &mut self.buf[..len];
+        let r = f(frame);
+        match sys::write(self.fd, frame) {
+            Ok(_) => {
+                self.counters.tx_packets += 1;
+                self.counters.tx_bytes += len as u64;
+            }
+            Err(e) => {
+                self.counters.tx_errors += 1;
+                *self.last_error = Some(e.kind());
+            }
+        }
+        r
+    }
+}
+
+impl Device for TunDevice {
+    type RxToken<'a> = TunRx<'a>;
+    type TxToken<'a> = TunTx<'a>;
+
+    fn receive(&mut self, _now: Instant) -> Option<TunRx<'_>> {
+        match sys::read(self.fd.as_raw_fd(), &mut self.rx_buf) {
+            Ok(Some(n)) => {
+                self.counters.rx_packets += 1;
+                self.counters.rx_bytes += n as u64;
+                Some(TunRx { packet: &self.rx_buf[..n] })
+            }
+            Ok(None) => None,
+            Err(e) => {
+                self.counters.rx_errors += 1;
+                self.last_error = Some(e.kind());
+                None
+            }
+        }
+    }
+
+    fn transmit(&mut self, _now: Instant) -> Option<TunTx<'_>> {
+        Some(TunTx {
+            fd: self.fd.as_raw_fd(),
+            buf: &mut self.tx_buf,
+            counters: &mut self.counters,
+            last_error: &mut self.last_error,
+        })
+    }
+
+    fn caps(&self) -> DeviceCaps {
+        DeviceCaps { mtu: self.mtu, medium: Medium::Ip, ..DeviceCaps::default() }
+    }
+}

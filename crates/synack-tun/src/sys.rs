@@ -1,0 +1,112 @@
+//! The system calls, each wrapped into a safe function with its reasoning stated once.
+
+use std::ffi::CStr;
+use std::io;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+
+/// `_IOW('T', 202, int)` from `<linux/if_tun.h>`.
+const TUNSETIFF: libc::c_ulong = 0x4004_54ca;
+/// Point-to-point IP device, no link header.
+const IFF_TUN: libc::c_short = 0x0001;
+/// No 4-byte packet-information prefix: frames are bare IP packets.
+const IFF_NO_PI: libc::c_short = 0x1000;
+
+/// Opens `/dev/net/tun` nonblocking and binds it to interface `name` (created when missing),
+/// returning the descriptor and the name the kernel settled on.
+pub(crate) fn open_tun(name: &str) -> io::Result<(OwnedFd, String)> {
+    let bytes = name.as_bytes();
+    if bytes.len() >= libc::IFNAMSIZ || bytes.contains(&0) {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!(
+                "interface name {name:?} must be shorter than {} bytes and have no NUL",
+                libc::IFNAMSIZ
+            ),
+        ));
+    }
+    let path = c"/dev/net/tun";
+    // SAFETY: `path` is a valid NUL-terminated string; open has no other preconditions.
+    let raw =
+        unsafe { libc::open(path.as_ptr(), libc::O_RDWR | libc::O_NONBLOCK | libc::O_CLOEXEC) };
+    if raw < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: `raw` is a descriptor open() just returned and nothing else owns.
+    let fd = unsafe { OwnedFd::from_raw_fd(raw) };
+
+    // SAFETY: ifreq is plain old data (integers, arrays, a union of those and pointers that the
+    // kernel ignores for TUNSETIFF); all-zero is a valid value.
+    let mut req: libc::ifreq = unsafe { std::mem::zeroed() };
+    for (dst, &src) in req.ifr_name.iter_mut().zip(bytes) {
+        *dst = src as libc::c_char;
+    }
+    req.ifr_ifru.ifru_flags = IFF_TUN | IFF_NO_PI;
+    // SAFETY: `fd` is open; TUNSETIFF reads and writes one `struct ifreq`, which `req` is, and
+    // `req` outlives the call.
+    let rc = unsafe { libc::ioctl(fd.as_raw_fd(), TUNSETIFF as _, &mut req as *mut libc::ifreq) };
+    if rc < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: the kernel leaves a NUL-terminated name within the IFNAMSIZ array (we zeroed it
+    // and the name we wrote is shorter than IFNAMSIZ).
+    let got = unsafe { CStr::from_ptr(req.ifr_name.as_ptr()) };
+    Ok((fd, got.to_string_lossy().into_owned()))
+}
+
+/// One nonblocking read; `Ok(None)` when nothing is queued.
+pub(crate) fn read(fd: RawFd, buf: &mut [u8]) -> io::Result<Option<usize>> {
+    loop {
+        // SAFETY: `buf` is valid for writes of `buf.len()` bytes for the duration of the call.
+        let n = unsafe { libc::read(fd, buf.as_mut_ptr().cast(), buf.len()) };
+        if n >= 0 {
+            return Ok(Some(n as usize));
+        }
+        let e = io::Error::last_os_error();
+        match e.kind() {
+            io::ErrorKind::Interrupted => continue,
+            io::ErrorKind::WouldBlock => return Ok(None),
+            _ => return Err(e),
+        }
+    }
+}
+
+/// One write of a whole packet (TUN writes are atomic per packet).
+pub(crate) fn write(fd: RawFd, buf: &[u8]) -> io::Result<usize> {
+    loop {
+        // SAFETY: `buf` is valid for reads of `buf.len()` bytes for the duration of the call.
+        let n = unsafe { libc::write(fd, buf.as_ptr().cast(), buf.len()) };
+        if n >= 0 {
+            return Ok(n as usize);
+        }
+        let e = io::Error::last_os_error();
+        if e.kind() != io::ErrorKind::Interrupted {
+            return Err(e);
+        }
+    }
+}
+
+/// Waits until `fd` is readable or `timeout_ms` passes (-1: forever). True when readable.
+pub(crate) fn poll_readable(fd: RawFd, timeout_ms: i32) -> io::Result<bool> {
+    let mut pfd = libc::pollfd { fd, events: libc::POLLIN, revents: 0 };
+    loop {
+        // SAFETY: `pfd` is one valid pollfd and we pass a count of 1.
+        let n = unsafe { libc::poll(&mut pfd, 1, timeout_ms) };
+        if n >= 0 {
+            return Ok(n > 0 && pfd.revents & (libc::POLLIN | libc::POLLERR | libc::POLLHUP) != 0);
+        }
+        let e = io::Error::last_os_error();
+        if e.kind() != io::ErrorKind::Interrupted {
+            return Err(e);
+        }
+    }
+}
+
+/// Moves the calling thread into the network namespace open at `fd`.
+pub(crate) fn setns_net(fd: &OwnedFd) -> io::Result<()> {
+    // SAFETY: `fd` is an open descriptor; setns only changes the calling thread's namespace.
+    let rc = unsafe { libc::setns(fd.as_raw_fd(), libc::CLONE_NEWNET) };
+    if rc < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
