@@ -2,5 +2,16 @@
 //!
 //! Capture reading (pcap, pcapng), stream tracking, Wireshark-style sequence analysis, the
 //! tcpdump filter language, ladder diagrams and graphs.
+//!
+//! ```text
+//!  file ─▶ capture::CaptureReader ─▶ Frame ─▶ filter::Filter (tcpdump syntax, raw bytes)
+//!                                        └──▶ decode::decode ─▶ Packet ─▶ tcpdump line
+//!                                                                  └──▶ analysis (streams,
+//!                                  Wireshark sequence analysis) ─▶ fields / flow / graph / stats
+//! ```
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
+
+pub mod capture;
+pub mod filter;
+pub mod link;

@@ -1,0 +1,328 @@
+//! Reading capture files: pcap (both byte orders, micro- and nanosecond timestamps) and pcapng,
+//! one frame at a time.
+//!
+//! The file format itself is the `pcap-file` crate's job; this module adds what a reader of
+//! damaged captures needs: format detection from the magic number, pcapng timestamp resolution
+//! (`if_tsresol`), per-interface link types, and errors that say which frame the file broke at.
+//! Memory stays bounded: `pcap-file` keeps one fixed 8 MB read buffer and frames are lent out,
+//! never collected.
+
+use pcap_file::pcap::PcapReader;
+use pcap_file::pcapng::{Block, PcapNgReader};
+use std::io::{Cursor, Read};
+
+/// Link-layer header types (the tcpdump.org LINKTYPE_ registry) this crate decodes.
+pub mod linktype {
+    /// BSD loopback: a 4-byte address family in host byte order.
+    pub const NULL: u32 = 0;
+    /// Ethernet II.
+    pub const ETHERNET: u32 = 1;
+    /// Raw IP on some BSDs (DLT_RAW 12 / 14).
+    pub const RAW_BSD: u32 = 12;
+    /// Raw IP, OpenBSD's number.
+    pub const RAW_OPENBSD: u32 = 14;
+    /// Raw IP: the frame starts at the IPv4 or IPv6 header.
+    pub const RAW: u32 = 101;
+    /// OpenBSD loopback: a 4-byte address family in network byte order.
+    pub const LOOP: u32 = 108;
+    /// Linux cooked capture v1 (`any` device).
+    pub const LINUX_SLL: u32 = 113;
+    /// Raw IPv4 only.
+    pub const IPV4: u32 = 228;
+    /// Raw IPv6 only.
+    pub const IPV6: u32 = 229;
+    /// Linux cooked capture v2.
+    pub const LINUX_SLL2: u32 = 276;
+}
+
+/// The container format of a capture file.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Format {
+    /// Classic libpcap format.
+    Pcap,
+    /// pcapng.
+    PcapNg,
+}
+
+/// Why reading a capture stopped early.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum CaptureError {
+    /// The file could not be opened or read.
+    #[error("cannot read capture: {0}")]
+    Io(#[from] std::io::Error),
+    /// The first bytes are not a pcap or pcapng magic number.
+    #[error("not a pcap or pcapng file (magic number {0:#010x})")]
+    UnknownFormat(u32),
+    /// The file ends in the middle of the global header or a frame.
+    #[error("capture truncated after frame {after_frame}: {detail}")]
+    Truncated {
+        /// The last frame read completely (0 when none).
+        after_frame: u64,
+        /// What was being read.
+        detail: String,
+    },
+    /// A header field holds an impossible value.
+    #[error("corrupt capture after frame {after_frame}: {detail}")]
+    Corrupt {
+        /// The last frame read completely (0 when none).
+        after_frame: u64,
+        /// What is wrong.
+        detail: String,
+    },
+}
+
+/// One captured frame, lent out by [`CaptureReader::next_frame`].
+#[derive(Clone, Copy, Debug)]
+pub struct Frame<'a> {
+    /// 1-based frame number, counting every packet record in the file.
+    pub number: u64,
+    /// Capture time in nanoseconds since the Unix epoch.
+    pub ts_ns: u64,
+    /// LINKTYPE_ value of the interface the frame was captured on.
+    pub linktype: u32,
+    /// Length of the packet on the wire.
+    pub orig_len: u32,
+    /// The captured bytes (possibly fewer than `orig_len`).
+    pub data: &'a [u8],
+}
+
+/// The link type and timestamp unit of one pcapng interface.
+#[derive(Clone, Copy, Debug)]
+struct Interface {
+    linktype: u32,
+    /// Nanoseconds per timestamp unit as a ratio (`num / den`).
+    num: u64,
+    den: u64,
+}
+
+enum Inner<R: Read> {
+    PcapNg { reader: PcapNgReader<std::io::Chain<Cursor<Vec<u8>>, R>>, ifaces: Vec<Interface> },
+    PcapRaw(PcapReader<std::io::Chain<Cursor<Vec<u8>>, R>>, u32, bool),
+}
+
+/// A streaming reader over a pcap or pcapng capture.
+pub struct CaptureReader<R: Read> {
+    inner: Inner<R>,
+    format: Format,
+    frames: u64,
+    done: bool,
+    scratch: Vec<u8>,
+}
+
+impl CaptureReader<std::io::BufReader<std::fs::File>> {
+    /// Opens a capture file.
+    pub fn open(path: impl AsRef<std::path::Path>) -> Result<Self, CaptureError> {
+        let f = std::fs::File::open(path)?;
+        Self::new(std::io::BufReader::with_capacity(1 << 16, f))
+    }
+}
+
+fn map_err(e: pcap_file::PcapError, after_frame: u64) -> CaptureError {
+    use pcap_file::PcapError as E;
+    match e {
+        E::IncompleteBuffer => {
+            CaptureError::Truncated { after_frame, detail: "incomplete record".into() }
+        }
+        E::IoError(io) if io.kind() == std::io::ErrorKind::UnexpectedEof => {
+            CaptureError::Truncated { after_frame, detail: "file ends inside a record".into() }
+        }
+        E::IoError(io) => CaptureError::Io(io),
+        other => CaptureError::Corrupt { after_frame, detail: other.to_string() },
+    }
+}
+
+/// Nanoseconds per unit for a pcapng `if_tsresol` value (default: microseconds).
+fn tsresol_ratio(v: Option<u8>) -> (u64, u64) {
+    let v = v.unwrap_or(6);
+    if v & 0x80 == 0 {
+        let exp = u32::from(v & 0x7f);
+        if exp <= 9 { (10u64.pow(9 - exp), 1) } else { (1, 10u64.pow((exp - 9).min(19))) }
+    } else {
+        let exp = u32::from(v & 0x7f).min(63);
+        (1_000_000_000, 1u64 << exp)
+    }
+}
+
+impl<R: Read> CaptureReader<R> {
+    /// Starts reading a capture from any byte stream; detects pcap or pcapng from the magic.
+    pub fn new(mut r: R) -> Result<Self, CaptureError> {
+        let mut magic = [0u8; 4];
+        let mut got = 0;
+        while got < 4 {
+            let n = r.read(&mut magic[got..])?;
+            if n == 0 {
+                return Err(CaptureError::Truncated {
+                    after_frame: 0,
+                    detail: format!("only {got} bytes, no file header"),
+                });
+            }
+            got += n;
+        }
+        let m = u32::from_be_bytes(magic);
+        let chained = Cursor::new(magic.to_vec()).chain(r);
+        match m {
+            0xA1B2_C3D4 | 0xA1B2_3C4D | 0xD4C3_B2A1 | 0x4D3C_B2A1 => {
+                let reader = PcapReader::new(chained).map_err(|e| map_err(e, 0))?;
+                let h = reader.header();
+                let linktype = u32::from(h.datalink);
+                let nano = h.ts_resolution == pcap_file::TsResolution::NanoSecond;
+                Ok(CaptureReader {
+                    inner: Inner::PcapRaw(reader, linktype, nano),
+                    format: Format::Pcap,
+                    frames: 0,
+                    done: false,
+                    scratch: Vec::new(),
+                })
+            }
+            0x0A0D_0D0A => {
+                let reader = PcapNgReader::new(chained).map_err(|e| map_err(e, 0))?;
+                Ok(CaptureReader {
+                    inner: Inner::PcapNg { reader, ifaces: Vec::new() },
+                    format: Format::PcapNg,
+                    frames: 0,
+                    done: false,
+                    scratch: Vec::new(),
+                })
+            }
+            other => Err(CaptureError::UnknownFormat(other)),
+        }
+    }
+
+    /// The container format.
+    pub fn format(&self) -> Format {
+        self.format
+    }
+
+    /// The link type of a classic pcap file (pcapng: of the first interface seen, if any).
+    pub fn linktype(&self) -> Option<u32> {
+        match &self.inner {
+            Inner::PcapRaw(_, lt, _) => Some(*lt),
+            Inner::PcapNg { ifaces, .. } => ifaces.first().map(|i| i.linktype),
+        }
+    }
+
+    /// The next frame, `None` at the end of the file. After an error every later call returns
+    /// `None`: a damaged record leaves no reliable place to resume.
+    pub fn next_frame(&mut self) -> Option<Result<Frame<'_>, CaptureError>> {
+        if self.done {
+            return None;
+        }
+        let after = self.frames;
+        let res = match &mut self.inner {
+            Inner::PcapRaw(reader, linktype, nano) => match reader.next_raw_packet() {
+                None => None,
+                Some(Err(e)) => Some(Err(map_err(e, after))),
+                Some(Ok(raw)) => {
+                    let frac_ns =
+                        if *nano { u64::from(raw.ts_frac) } else { u64::from(raw.ts_frac) * 1000 };
+                    if raw.incl_len as usize != raw.data.len() {
+                        Some(Err(CaptureError::Corrupt {
+                            after_frame: after,
+                            detail: "record length mismatch".into(),
+                        }))
+                    } else {
+                        self.scratch.clear();
+                        self.scratch.extend_from_slice(&raw.data);
+                        Some(Ok((
+                            u64::from(raw.ts_sec) * 1_000_000_000 + frac_ns,
+                            *linktype,
+                            raw.orig_len.max(raw.incl_len),
+                        )))
+                    }
+                }
+            },
+            Inner::PcapNg { reader, ifaces } => loop {
+                match reader.next_block() {
+                    None => break None,
+                    Some(Err(e)) => break Some(Err(map_err(e, after))),
+                    Some(Ok(Block::SectionHeader(_))) => ifaces.clear(),
+                    Some(Ok(Block::InterfaceDescription(idb))) => {
+                        let res = idb.options.iter().find_map(|o| match o {
+                            pcap_file::pcapng::blocks::interface_description::InterfaceDescriptionOption::IfTsResol(v) => Some(*v),
+                            _ => None,
+                        });
+                        let (num, den) = tsresol_ratio(res);
+                        ifaces.push(Interface { linktype: u32::from(idb.linktype), num, den });
+                    }
+                    Some(Ok(Block::EnhancedPacket(epb))) => {
+                        let Some(iface) = ifaces.get(epb.interface_id as usize).copied() else {
+                            break Some(Err(CaptureError::Corrupt {
+                                after_frame: after,
+                                detail: format!(
+                                    "packet on undeclared interface {}",
+                                    epb.interface_id
+                                ),
+                            }));
+                        };
+                        // pcap-file hands the raw 64-bit unit count back as "nanoseconds".
+                        let units = epb.timestamp.as_nanos();
+                        let ns = units * u128::from(iface.num) / u128::from(iface.den);
+                        self.scratch.clear();
+                        self.scratch.extend_from_slice(&epb.data);
+                        let caplen = epb.data.len() as u32;
+                        break Some(Ok((
+                            u64::try_from(ns).unwrap_or(u64::MAX),
+                            iface.linktype,
+                            epb.original_len.max(caplen),
+                        )));
+                    }
+                    Some(Ok(Block::SimplePacket(spb))) => {
+                        let Some(iface) = ifaces.first().copied() else {
+                            break Some(Err(CaptureError::Corrupt {
+                                after_frame: after,
+                                detail: "simple packet block before any interface".into(),
+                            }));
+                        };
+                        self.scratch.clear();
+                        self.scratch.extend_from_slice(&spb.data);
+                        let caplen = spb.data.len() as u32;
+                        break Some(Ok((0, iface.linktype, spb.original_len.max(caplen))));
+                    }
+                    Some(Ok(Block::Packet(pb))) => {
+                        let Some(iface) = ifaces.get(usize::from(pb.interface_id)).copied() else {
+                            break Some(Err(CaptureError::Corrupt {
+                                after_frame: after,
+                                detail: format!(
+                                    "packet on undeclared interface {}",
+                                    pb.interface_id
+                                ),
+                            }));
+                        };
+                        let ns = u128::from(pb.timestamp) * u128::from(iface.num)
+                            / u128::from(iface.den);
+                        self.scratch.clear();
+                        self.scratch.extend_from_slice(&pb.data);
+                        let caplen = pb.data.len() as u32;
+                        break Some(Ok((
+                            u64::try_from(ns).unwrap_or(u64::MAX),
+                            iface.linktype,
+                            pb.original_len.max(caplen),
+                        )));
+                    }
+                    Some(Ok(_)) => {}
+                }
+            },
+        };
+        match res {
+            None => {
+                self.done = true;
+                None
+            }
+            Some(Err(e)) => {
+                self.done = true;
+                Some(Err(e))
+            }
+            Some(Ok((ts_ns, linktype, orig_len))) => {
+                self.frames += 1;
+                Some(Ok(Frame {
+                    number: self.frames,
+                    ts_ns,
+                    linktype,
+                    orig_len,
+                    data: &self.scratch,
+                }))
+            }
+        }
+    }
+}

@@ -1,0 +1,611 @@
+//! Recursive-descent parser from tokens to the expression tree.
+
+use super::FilterError;
+use super::lexer::{Tok, Token};
+use core::net::IpAddr;
+
+/// Direction qualifier.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Dir {
+    Src,
+    Dst,
+    /// `src or dst` (the default).
+    Either,
+    /// `src and dst`.
+    Both,
+}
+
+/// Protocol qualifier / protocol primitive.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Proto {
+    Ether,
+    Ip,
+    Ip6,
+    Arp,
+    Tcp,
+    Udp,
+    Icmp,
+    Icmp6,
+}
+
+/// A leaf of the expression tree.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Prim {
+    Proto(Proto),
+    Host {
+        proto: Option<Proto>,
+        dir: Dir,
+        addr: IpAddr,
+    },
+    Net {
+        proto: Option<Proto>,
+        dir: Dir,
+        addr: IpAddr,
+        prefix: u8,
+    },
+    Port {
+        proto: Option<Proto>,
+        dir: Dir,
+        lo: u16,
+        hi: u16,
+    },
+    /// `ip proto N`, `ip6 proto N`, `proto N` (either).
+    IpProto {
+        proto: Option<Proto>,
+        num: u8,
+    },
+}
+
+/// Arithmetic expression (32-bit unsigned, as in BPF).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Arith {
+    Num(u32),
+    Len,
+    Load { proto: Proto, offset: Box<Arith>, size: u8 },
+    Bin(&'static str, Box<Arith>, Box<Arith>),
+    Neg(Box<Arith>),
+}
+
+/// Expression tree.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Expr {
+    And(Box<Expr>, Box<Expr>),
+    Or(Box<Expr>, Box<Expr>),
+    Not(Box<Expr>),
+    Rel(Arith, &'static str, Arith),
+    Prim(Prim),
+}
+
+#[derive(Clone, Copy, Debug, Default)]
+struct Quals {
+    proto: Option<Proto>,
+    dir: Option<Dir>,
+    kind: Option<&'static str>,
+}
+
+pub(crate) struct Parser<'s> {
+    src: &'s str,
+    toks: Vec<Token>,
+    pos: usize,
+    last: Quals,
+}
+
+fn proto_word(w: &str) -> Option<Proto> {
+    Some(match w {
+        "ether" => Proto::Ether,
+        "ip" => Proto::Ip,
+        "ip6" => Proto::Ip6,
+        "arp" => Proto::Arp,
+        "tcp" => Proto::Tcp,
+        "udp" => Proto::Udp,
+        "icmp" => Proto::Icmp,
+        "icmp6" => Proto::Icmp6,
+        _ => return None,
+    })
+}
+
+/// Named constants usable in arithmetic (pcap-filter(7)).
+fn named_const(w: &str) -> Option<u32> {
+    Some(match w {
+        "tcpflags" => 13,
+        "tcp-fin" => 0x01,
+        "tcp-syn" => 0x02,
+        "tcp-rst" => 0x04,
+        "tcp-push" => 0x08,
+        "tcp-ack" => 0x10,
+        "tcp-urg" => 0x20,
+        "tcp-ece" => 0x40,
+        "tcp-cwr" => 0x80,
+        "icmptype" => 0,
+        "icmpcode" => 1,
+        "icmp-echoreply" => 0,
+        "icmp-unreach" => 3,
+        "icmp-sourcequench" => 4,
+        "icmp-redirect" => 5,
+        "icmp-echo" => 8,
+        "icmp-routeradvert" => 9,
+        "icmp-routersolicit" => 10,
+        "icmp-timxceed" => 11,
+        "icmp-paramprob" => 12,
+        "icmp-tstamp" => 13,
+        "icmp-tstampreply" => 14,
+        "icmp-ireq" => 15,
+        "icmp-ireqreply" => 16,
+        "icmp-maskreq" => 17,
+        "icmp-maskreply" => 18,
+        "icmp6type" => 0,
+        "icmp6code" => 1,
+        _ => return None,
+    })
+}
+
+const KEYWORDS: [&str; 19] = [
+    "and",
+    "or",
+    "not",
+    "host",
+    "net",
+    "port",
+    "portrange",
+    "src",
+    "dst",
+    "proto",
+    "len",
+    "greater",
+    "less",
+    "mask",
+    "ether",
+    "ip",
+    "ip6",
+    "tcp",
+    "udp",
+];
+
+fn is_relop(t: &Tok) -> Option<&'static str> {
+    match t {
+        Tok::Op(o @ ("<" | ">" | "<=" | ">=" | "=" | "==" | "!=")) => Some(o),
+        _ => None,
+    }
+}
+
+impl<'s> Parser<'s> {
+    pub(crate) fn new(src: &'s str, toks: Vec<Token>) -> Self {
+        Parser { src, toks, pos: 0, last: Quals::default() }
+    }
+
+    fn peek(&self) -> Option<&Tok> {
+        self.toks.get(self.pos).map(|t| &t.tok)
+    }
+    fn peek_at(&self, k: usize) -> Option<&Tok> {
+        self.toks.get(self.pos + k).map(|t| &t.tok)
+    }
+    fn is_word(&self, w: &str) -> bool {
+        matches!(self.peek(), Some(Tok::Word(x)) if x == w)
+    }
+    fn is_op(&self, o: &str) -> bool {
+        matches!(self.peek(), Some(Tok::Op(x)) if *x == o)
+    }
+
+    fn err_here(&self, msg: &str) -> FilterError {
+        match self.toks.get(self.pos) {
+            Some(t) => FilterError::at(self.src, t.start, t.end, msg),
+            None => {
+                let n = self.src.trim_end().len();
+                FilterError::at(self.src, n, n + 1, format!("{msg} (expression ends here)"))
+            }
+        }
+    }
+
+    pub(crate) fn parse_all(mut self) -> Result<Expr, FilterError> {
+        let e = self.parse_expr()?;
+        if self.pos < self.toks.len() {
+            return Err(self.err_here("unexpected token"));
+        }
+        Ok(e)
+    }
+
+    /// `and`/`or` with equal precedence, left-associative.
+    fn parse_expr(&mut self) -> Result<Expr, FilterError> {
+        let mut lhs = self.parse_unary()?;
+        loop {
+            let is_and = self.is_word("and") || self.is_op("&&");
+            let is_or = self.is_word("or") || self.is_op("||");
+            if !is_and && !is_or {
+                break;
+            }
+            self.pos += 1;
+            let rhs = if self.starts_bare_id() {
+                let q = self.last;
+                self.parse_id(q)?
+            } else {
+                self.parse_unary()?
+            };
+            lhs = if is_and {
+                Expr::And(Box::new(lhs), Box::new(rhs))
+            } else {
+                Expr::Or(Box::new(lhs), Box::new(rhs))
+            };
+        }
+        Ok(lhs)
+    }
+
+    /// A bare address or number after `and`/`or` continues the previous qualifiers
+    /// (`host 10.0.0.1 or 10.0.0.2`, `port 80 or 443`).
+    fn starts_bare_id(&self) -> bool {
+        if self.last.kind.is_none() && self.last.dir.is_none() {
+            return false;
+        }
+        match self.peek() {
+            Some(Tok::V4(_) | Tok::V6(_)) => true,
+            Some(Tok::Num(_)) => {
+                !matches!(self.peek_at(1), Some(t) if is_relop(t).is_some() || matches!(t, Tok::Op(o) if "+-*/%&|^<<>>".contains(o)))
+            }
+            _ => false,
+        }
+    }
+
+    fn parse_unary(&mut self) -> Result<Expr, FilterError> {
+        if self.is_word("not") || self.is_op("!") {
+            self.pos += 1;
+            return Ok(Expr::Not(Box::new(self.parse_unary()?)));
+        }
+        self.parse_primary()
+    }
+
+    fn parse_primary(&mut self) -> Result<Expr, FilterError> {
+        // An arithmetic relation? A '(' may open either one or a grouped expression, so try
+        // arithmetic first there and fall back.
+        let save = self.pos;
+        if self.could_start_arith() {
+            if self.is_op("(") {
+                if let Ok(lhs) = self.parse_arith()
+                    && let Some(op) = self.peek().and_then(is_relop)
+                {
+                    self.pos += 1;
+                    let rhs = self.parse_arith()?;
+                    return Ok(Expr::Rel(lhs, op, rhs));
+                }
+                self.pos = save;
+            } else {
+                let lhs = self.parse_arith()?;
+                let Some(op) = self.peek().and_then(is_relop) else {
+                    return Err(
+                        self.err_here("expected a comparison operator (==, !=, <, >, <=, >=)")
+                    );
+                };
+                self.pos += 1;
+                let rhs = self.parse_arith()?;
+                return Ok(Expr::Rel(lhs, op, rhs));
+            }
+        }
+        if self.is_op("(") {
+            self.pos += 1;
+            let e = self.parse_expr()?;
+            if !self.is_op(")") {
+                return Err(self.err_here("expected ')'"));
+            }
+            self.pos += 1;
+            return Ok(e);
+        }
+        self.parse_primitive()
+    }
+
+    fn could_start_arith(&self) -> bool {
+        match self.peek() {
+            Some(Tok::Op("(")) | Some(Tok::Op("-")) | Some(Tok::Num(_)) => true,
+            Some(Tok::Word(w)) if w == "len" => true,
+            Some(Tok::Word(w)) if proto_word(w).is_some() => {
+                matches!(self.peek_at(1), Some(Tok::Op("[")))
+            }
+            _ => false,
+        }
+    }
+
+    fn parse_primitive(&mut self) -> Result<Expr, FilterError> {
+        if self.is_word("greater") || self.is_word("less") {
+            let op = if self.is_word("greater") { ">=" } else { "<=" };
+            self.pos += 1;
+            let n = self.parse_arith()?;
+            return Ok(Expr::Rel(Arith::Len, op, n));
+        }
+        let mut q = Quals::default();
+        if let Some(Tok::Word(w)) = self.peek()
+            && let Some(p) = proto_word(w)
+        {
+            q.proto = Some(p);
+            self.pos += 1;
+        }
+        if self.is_word("src") || self.is_word("dst") {
+            let first = if self.is_word("src") { Dir::Src } else { Dir::Dst };
+            self.pos += 1;
+            let mut dir = first;
+            let other = if first == Dir::Src { "dst" } else { "src" };
+            if (self.is_word("or") || self.is_word("and"))
+                && matches!(self.peek_at(1), Some(Tok::Word(w)) if w == other)
+            {
+                dir = if self.is_word("or") { Dir::Either } else { Dir::Both };
+                self.pos += 2;
+            }
+            q.dir = Some(dir);
+        }
+        for k in ["host", "net", "port", "portrange", "proto"] {
+            if self.is_word(k) {
+                q.kind = Some(k);
+                self.pos += 1;
+                break;
+            }
+        }
+        if q.dir.is_none() && q.kind.is_none() {
+            return match q.proto {
+                Some(p) => Ok(Expr::Prim(Prim::Proto(p))),
+                None => Err(self.err_here(match self.peek() {
+                    Some(Tok::Word(w)) if !KEYWORDS.contains(&w.as_str()) => {
+                        "unknown keyword (host names are not resolved; use an address)"
+                    }
+                    Some(_) => "expected a primitive (host, net, port, tcp, ...)",
+                    None => "expression is incomplete",
+                })),
+            };
+        }
+        self.parse_id(q)
+    }
+
+    /// The value after qualifiers: an address, network, port or protocol number.
+    fn parse_id(&mut self, q: Quals) -> Result<Expr, FilterError> {
+        self.last = q;
+        let dir = q.dir.unwrap_or(Dir::Either);
+        let kind = q.kind.unwrap_or("host");
+        if let Some(p) = q.proto {
+            let ok = match kind {
+                "host" | "net" => matches!(p, Proto::Ip | Proto::Ip6 | Proto::Arp),
+                "port" | "portrange" => matches!(p, Proto::Tcp | Proto::Udp),
+                "proto" => matches!(p, Proto::Ip | Proto::Ip6),
+                _ => true,
+            };
+            if !ok {
+                let i = self.pos.saturating_sub(if q.dir.is_some() { 3 } else { 2 }).min(self.pos);
+                let t = &self.toks[i.min(self.toks.len() - 1)];
+                return Err(FilterError::at(
+                    self.src,
+                    t.start,
+                    t.end,
+                    format!("'{kind}' does not apply to this protocol"),
+                ));
+            }
+        }
+        let tok = self.toks.get(self.pos).cloned();
+        let Some(tok) = tok else {
+            return Err(self.err_here(&format!("expected a value after '{kind}'")));
+        };
+        match kind {
+            "port" | "portrange" => {
+                let lo = self.port_num()?;
+                let hi = if kind == "portrange" {
+                    if !self.is_op("-") {
+                        return Err(self.err_here("expected '-' in port range"));
+                    }
+                    self.pos += 1;
+                    self.port_num()?
+                } else {
+                    lo
+                };
+                let (lo, hi) = if lo <= hi { (lo, hi) } else { (hi, lo) };
+                Ok(Expr::Prim(Prim::Port { proto: q.proto, dir, lo, hi }))
+            }
+            "proto" => {
+                let num = match &tok.tok {
+                    Tok::Num(n) if *n < 256 => *n as u8,
+                    Tok::Word(w) => match w.as_str() {
+                        "tcp" => 6,
+                        "udp" => 17,
+                        "icmp" => 1,
+                        "icmp6" => 58,
+                        _ => return Err(self.err_here("unknown protocol name")),
+                    },
+                    _ => return Err(self.err_here("expected a protocol number 0..255")),
+                };
+                self.pos += 1;
+                Ok(Expr::Prim(Prim::IpProto { proto: q.proto, num }))
+            }
+            _ => {
+                let (addr, full_len) = match &tok.tok {
+                    Tok::V4(s) => parse_v4_partial(s)
+                        .map(|(a, n)| (IpAddr::V4(a), n))
+                        .ok_or_else(|| self.err_here("not an IPv4 address"))?,
+                    Tok::V6(s) => s
+                        .parse()
+                        .map(|a| (IpAddr::V6(a), 128))
+                        .map_err(|_| self.err_here("not an IPv6 address"))?,
+                    Tok::Num(n) if kind == "net" => (IpAddr::V4((*n << 24).into()), 8),
+                    Tok::Word(_) => {
+                        return Err(self.err_here("host names are not resolved; use an address"));
+                    }
+                    _ => return Err(self.err_here("expected an address")),
+                };
+                let addr_pos = self.pos;
+                self.pos += 1;
+                if q.proto == Some(Proto::Ip6) && addr.is_ipv4()
+                    || matches!(q.proto, Some(Proto::Ip | Proto::Arp)) && addr.is_ipv6()
+                {
+                    self.pos -= 1;
+                    return Err(self.err_here("address family does not match the protocol"));
+                }
+                let max = if addr.is_ipv4() { 32 } else { 128 };
+                let mut prefix = None;
+                if self.is_op("/") {
+                    self.pos += 1;
+                    match self.peek() {
+                        Some(Tok::Num(n)) if *n <= max => prefix = Some(*n as u8),
+                        _ => return Err(self.err_here("expected a prefix length")),
+                    }
+                    self.pos += 1;
+                } else if self.is_word("mask") {
+                    self.pos += 1;
+                    let m = match self.peek() {
+                        Some(Tok::V4(s)) => s.parse::<core::net::Ipv4Addr>().ok(),
+                        _ => None,
+                    };
+                    let Some(m) = m.filter(|_| addr.is_ipv4()) else {
+                        return Err(self.err_here("expected an IPv4 netmask"));
+                    };
+                    let bits = u32::from(m);
+                    if bits.leading_ones() + bits.trailing_zeros() != 32 {
+                        return Err(self.err_here("netmask is not contiguous"));
+                    }
+                    prefix = Some(bits.leading_ones() as u8);
+                    self.pos += 1;
+                }
+                if kind == "host" {
+                    if prefix.is_some() || u32::from(full_len) != max {
+                        self.pos = addr_pos;
+                        return Err(
+                            self.err_here("a host needs a full address (use 'net' for a prefix)")
+                        );
+                    }
+                    Ok(Expr::Prim(Prim::Host { proto: q.proto, dir, addr }))
+                } else {
+                    let prefix = prefix.unwrap_or(full_len);
+                    if let IpAddr::V4(a) = addr {
+                        let m = if prefix == 0 { 0 } else { u32::MAX << (32 - prefix) };
+                        if u32::from(a) & !m != 0 {
+                            self.pos = addr_pos;
+                            return Err(self.err_here("non-network bits set in the address"));
+                        }
+                    }
+                    Ok(Expr::Prim(Prim::Net { proto: q.proto, dir, addr, prefix }))
+                }
+            }
+        }
+    }
+
+    fn port_num(&mut self) -> Result<u16, FilterError> {
+        match self.peek() {
+            Some(Tok::Num(n)) if *n <= 65535 => {
+                let n = *n as u16;
+                self.pos += 1;
+                Ok(n)
+            }
+            Some(Tok::Num(_)) => Err(self.err_here("port number out of range")),
+            Some(Tok::Word(w)) => {
+                let n = match w.as_str() {
+                    "http" => 80,
+                    "https" => 443,
+                    "ssh" => 22,
+                    "domain" => 53,
+                    "ftp" => 21,
+                    "telnet" => 23,
+                    "smtp" => 25,
+                    _ => return Err(self.err_here("unknown port name")),
+                };
+                self.pos += 1;
+                Ok(n)
+            }
+            _ => Err(self.err_here("expected a port number")),
+        }
+    }
+
+    // ---- arithmetic: precedence | ^ < & < shifts < + - < * / % < unary
+
+    fn parse_arith(&mut self) -> Result<Arith, FilterError> {
+        self.arith_level(0)
+    }
+
+    fn arith_level(&mut self, level: usize) -> Result<Arith, FilterError> {
+        const LEVELS: [&[&str]; 5] =
+            [&["|", "^"], &["&"], &["<<", ">>"], &["+", "-"], &["*", "/", "%"]];
+        if level == LEVELS.len() {
+            return self.arith_atom();
+        }
+        let mut lhs = self.arith_level(level + 1)?;
+        while let Some(Tok::Op(o)) = self.peek() {
+            let Some(op) = LEVELS[level].iter().find(|x| *x == o) else { break };
+            let op: &'static str = op;
+            let at = self.pos;
+            self.pos += 1;
+            let rhs = self.arith_level(level + 1)?;
+            if matches!(op, "/" | "%") && rhs == Arith::Num(0) {
+                self.pos = at;
+                return Err(self.err_here("division by zero"));
+            }
+            lhs = Arith::Bin(op, Box::new(lhs), Box::new(rhs));
+        }
+        Ok(lhs)
+    }
+
+    fn arith_atom(&mut self) -> Result<Arith, FilterError> {
+        let Some(tok) = self.peek().cloned() else {
+            return Err(self.err_here("expected a number or expression"));
+        };
+        match tok {
+            Tok::Num(n) => {
+                self.pos += 1;
+                Ok(Arith::Num(n))
+            }
+            Tok::Op("-") => {
+                self.pos += 1;
+                Ok(Arith::Neg(Box::new(self.arith_atom()?)))
+            }
+            Tok::Op("(") => {
+                self.pos += 1;
+                let a = self.parse_arith()?;
+                if !self.is_op(")") {
+                    return Err(self.err_here("expected ')'"));
+                }
+                self.pos += 1;
+                Ok(a)
+            }
+            Tok::Word(w) if w == "len" => {
+                self.pos += 1;
+                Ok(Arith::Len)
+            }
+            Tok::Word(w) => {
+                if let Some(p) = proto_word(&w) {
+                    if matches!(self.peek_at(1), Some(Tok::Op("["))) {
+                        if matches!(p, Proto::Icmp6) {
+                            return Err(self.err_here("icmp6[] is not supported"));
+                        }
+                        self.pos += 2;
+                        let offset = self.parse_arith()?;
+                        let mut size = 1;
+                        if self.is_op(":") {
+                            self.pos += 1;
+                            size = match self.peek() {
+                                Some(Tok::Num(n @ (1 | 2 | 4))) => *n as u8,
+                                _ => return Err(self.err_here("size must be 1, 2 or 4")),
+                            };
+                            self.pos += 1;
+                        }
+                        if !self.is_op("]") {
+                            return Err(self.err_here("expected ']'"));
+                        }
+                        self.pos += 1;
+                        return Ok(Arith::Load { proto: p, offset: Box::new(offset), size });
+                    }
+                    return Err(self.err_here("expected '[' after protocol in an expression"));
+                }
+                match named_const(&w) {
+                    Some(n) => {
+                        self.pos += 1;
+                        Ok(Arith::Num(n))
+                    }
+                    None => Err(self.err_here("unknown name in expression")),
+                }
+            }
+            _ => Err(self.err_here("expected a number or expression")),
+        }
+    }
+}
+
+/// Parses a possibly partial dotted quad (`10`, `10.1`, `10.1.2`, `10.1.2.3`), returning the
+/// address (missing bytes zero) and the number of bits given.
+fn parse_v4_partial(s: &str) -> Option<(core::net::Ipv4Addr, u8)> {
+    let parts: Vec<&str> = s.split('.').collect();
+    if parts.is_empty() || parts.len() > 4 {
+        return None;
+    }
+    let mut b = [0u8; 4];
+    for (i, p) in parts.iter().enumerate() {
+        b[i] = p.parse().ok()?;
+    }
+    Some((b.into(), (parts.len() * 8) as u8))
+}
