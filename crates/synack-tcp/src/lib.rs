@@ -13,6 +13,7 @@ extern crate std;
 
 pub mod assembler;
 pub mod ring;
+pub mod rtt;
 pub mod time;
 
 pub use time::{Duration, Instant};

@@ -1,0 +1,406 @@
+//! Round-trip time estimation and the retransmission timeout (RFC 6298), with Karn's rule and
+//! timestamp-based samples (RFC 7323 section 4).
+//!
+//! Two pieces, used together by the sender:
+//! * [`RttEstimator`] turns samples into SRTT, RTTVAR and RTO and applies exponential backoff;
+//! * [`RttSampler`] times one segment per flight when timestamps are off and applies Karn's
+//!   rule (a retransmitted segment gives no sample).
+//!
+//! With timestamps on, every ACK that advances SND.UNA may give a sample via
+//! [`rtt_from_timestamps`], retransmitted segments included: the echoed TSval says which
+//! transmission is being acknowledged, so Karn's ambiguity does not arise (RFC 7323 section 4.1).
+//!
+//! ```
+//! use synack_tcp::rtt::{RttConfig, RttEstimator};
+//! use synack_tcp::Duration;
+//! let mut est = RttEstimator::new(RttConfig::rfc6298());
+//! assert_eq!(est.rto(), Duration::from_secs(1)); // before any sample
+//! est.on_sample(Duration::from_millis(100));
+//! // SRTT = 100 ms, RTTVAR = 50 ms, RTO = 100 + 4 * 50 = 300 ms, raised to the 1 s minimum.
+//! assert_eq!(est.rto(), Duration::from_secs(1));
+//! ```
+
+use crate::time::{Duration, Instant};
+use synack_wire::SeqNum;
+
+/// RTO bounds and clock granularity.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RttConfig {
+    /// RTO before the first sample.
+    pub initial_rto: Duration,
+    /// Lower bound on the RTO. RFC 6298 says 1 s; Linux uses 200 ms.
+    pub min_rto: Duration,
+    /// Upper bound on the RTO, backoff included (RFC 6298 allows a cap of at least 60 s).
+    pub max_rto: Duration,
+    /// Clock granularity G in `RTO = SRTT + max(G, 4 * RTTVAR)`.
+    pub granularity: Duration,
+}
+
+impl RttConfig {
+    /// The values RFC 6298 section 2 recommends: initial 1 s, minimum 1 s, maximum 60 s.
+    pub const fn rfc6298() -> RttConfig {
+        RttConfig {
+            initial_rto: Duration::from_secs(1),
+            min_rto: Duration::from_secs(1),
+            max_rto: Duration::from_secs(60),
+            granularity: Duration::from_millis(1),
+        }
+    }
+    /// Linux's choices: minimum 200 ms, maximum 120 s, initial 1 s.
+    pub const fn linux() -> RttConfig {
+        RttConfig {
+            initial_rto: Duration::from_secs(1),
+            min_rto: Duration::from_millis(200),
+            max_rto: Duration::from_secs(120),
+            granularity: Duration::from_millis(1),
+        }
+    }
+}
+
+impl Default for RttConfig {
+    /// [`RttConfig::linux`]: a 1 s minimum RTO costs too much goodput on short paths.
+    fn default() -> Self {
+        RttConfig::linux()
+    }
+}
+
+/// The most times the RTO is doubled; with any sane `max_rto` the cap is reached first.
+const MAX_BACKOFF_SHIFT: u32 = 16;
+
+/// SRTT / RTTVAR / RTO state (RFC 6298 section 2).
+#[derive(Clone, Copy, Debug)]
+pub struct RttEstimator {
+    config: RttConfig,
+    /// Smoothed RTT in microseconds; `None` before the first sample.
+    srtt: Option<u64>,
+    rttvar: u64,
+    /// RTO before backoff, bounds applied.
+    base_rto: u64,
+    backoff: u32,
+    latest: Option<u64>,
+    min_rtt: Option<u64>,
+    samples: u64,
+}
+
+fn micros(d: Duration) -> u64 {
+    u64::try_from(d.as_micros()).unwrap_or(u64::MAX)
+}
+
+impl RttEstimator {
+    /// No samples yet: RTO is `config.initial_rto`.
+    pub fn new(config: RttConfig) -> RttEstimator {
+        let mut e = RttEstimator {
+            config,
+            srtt: None,
+            rttvar: 0,
+            base_rto: 0,
+            backoff: 0,
+            latest: None,
+            min_rtt: None,
+            samples: 0,
+        };
+        //= rfc6298#2.1
+        // Until a sample is taken the RTO is the initial value (1 s recommended).
+        e.base_rto = e.clamp(micros(config.initial_rto));
+        e
+    }
+
+    /// The configuration in force.
+    pub fn config(&self) -> RttConfig {
+        self.config
+    }
+
+    fn clamp(&self, rto: u64) -> u64 {
+        //= rfc6298#2.4
+        // An RTO below the minimum is rounded up to it.
+        //= rfc6298#2.5
+        // A maximum may be placed on the RTO provided it is at least 60 seconds.
+        rto.max(micros(self.config.min_rto)).min(micros(self.config.max_rto))
+    }
+
+    /// Feeds one RTT measurement. Clears any backoff: a valid sample means the path answers.
+    pub fn on_sample(&mut self, rtt: Duration) {
+        self.on_sample_weighted(rtt, 1);
+    }
+
+    /// Feeds one measurement when about `expected_samples` arrive per RTT (timestamps give one
+    /// per ACK): the gains are divided by that count so a window's worth of samples moves SRTT
+    /// about as much as one would (RFC 7323 appendix G). `expected_samples` of 0 counts as 1.
+    pub fn on_sample_weighted(&mut self, rtt: Duration, expected_samples: u32) {
+        let r = micros(rtt);
+        let n = u64::from(expected_samples.max(1));
+        self.latest = Some(r);
+        self.min_rtt = Some(self.min_rtt.map_or(r, |m| m.min(r)));
+        self.samples += 1;
+        match self.srtt {
+            None => {
+                //= rfc6298#2.2
+                // First measurement R: SRTT <- R, RTTVAR <- R/2.
+                self.srtt = Some(r);
+                self.rttvar = r / 2;
+            }
+            Some(srtt) => {
+                //= rfc6298#2.3
+                // RTTVAR <- (1 - beta) * RTTVAR + beta * |SRTT - R'|, beta = 1/4, then
+                // SRTT <- (1 - alpha) * SRTT + alpha * R', alpha = 1/8 (RTTVAR first, with the
+                // old SRTT).
+                let err = srtt.abs_diff(r);
+                let beta_den = 4 * n;
+                self.rttvar = (self.rttvar * (beta_den - 1) + err) / beta_den;
+                let alpha_den = 8 * n;
+                self.srtt = Some((srtt * (alpha_den - 1) + r) / alpha_den);
+            }
+        }
+        //= rfc6298#2.3
+        // RTO <- SRTT + max(G, K * RTTVAR) with K = 4.
+        let srtt = self.srtt.unwrap_or(r);
+        let var_term = (4 * self.rttvar).max(micros(self.config.granularity));
+        self.base_rto = self.clamp(srtt.saturating_add(var_term));
+        self.backoff = 0;
+    }
+
+    /// The retransmission timer expired: double the RTO, up to the maximum.
+    pub fn on_timeout(&mut self) {
+        //= rfc6298#5.5
+        // On expiry the host sets RTO <- RTO * 2 ("back off the timer"), capped by the maximum.
+        if self.backoff < MAX_BACKOFF_SHIFT {
+            self.backoff += 1;
+        }
+    }
+
+    /// Forgets the backoff without a sample (e.g. after the connection was idle and restarted).
+    pub fn reset_backoff(&mut self) {
+        self.backoff = 0;
+    }
+
+    /// Number of consecutive backoffs in force.
+    pub fn backoff_count(&self) -> u32 {
+        self.backoff
+    }
+
+    /// The RTO to arm the retransmission timer with now, backoff applied.
+    pub fn rto(&self) -> Duration {
+        let rto = self.base_rto.saturating_mul(1u64 << self.backoff);
+        Duration::from_micros(rto.min(micros(self.config.max_rto)).max(self.base_rto))
+    }
+
+    /// The RTO without backoff.
+    pub fn base_rto(&self) -> Duration {
+        Duration::from_micros(self.base_rto)
+    }
+
+    /// Smoothed RTT, if a sample was taken.
+    pub fn srtt(&self) -> Option<Duration> {
+        self.srtt.map(Duration::from_micros)
+    }
+
+    /// RTT variation (zero before the first sample).
+    pub fn rttvar(&self) -> Duration {
+        Duration::from_micros(self.rttvar)
+    }
+
+    /// The most recent sample.
+    pub fn latest_rtt(&self) -> Option<Duration> {
+        self.latest.map(Duration::from_micros)
+    }
+
+    /// The smallest sample seen (RACK and delivery-rate estimation use it).
+    pub fn min_rtt(&self) -> Option<Duration> {
+        self.min_rtt.map(Duration::from_micros)
+    }
+
+    /// Samples taken so far.
+    pub fn sample_count(&self) -> u64 {
+        self.samples
+    }
+}
+
+/// Times one segment per round trip when timestamps are off, applying Karn's rule.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct RttSampler {
+    /// The timed segment's end sequence number and send time.
+    timing: Option<(SeqNum, Instant)>,
+}
+
+impl RttSampler {
+    /// Nothing timed.
+    pub const fn new() -> RttSampler {
+        RttSampler { timing: None }
+    }
+
+    /// True while a segment is being timed.
+    pub fn is_timing(&self) -> bool {
+        self.timing.is_some()
+    }
+
+    /// A new (never sent before) segment ending at `end` left at `now`; starts timing it if
+    /// nothing is timed. Call only for first transmissions.
+    pub fn on_send(&mut self, end: SeqNum, now: Instant) {
+        if self.timing.is_none() {
+            self.timing = Some((end, now));
+        }
+    }
+
+    /// Something at or below the timed segment was retransmitted (or the RTO fired).
+    pub fn on_retransmit(&mut self) {
+        //= rfc6298#3
+        // Karn: an RTT sample is not taken from a retransmitted segment, whose ACK is ambiguous.
+        self.timing = None;
+    }
+
+    /// An ACK for `ack` arrived at `now`: the sample, if it covers the timed segment.
+    pub fn on_ack(&mut self, ack: SeqNum, now: Instant) -> Option<Duration> {
+        let (end, sent) = self.timing?;
+        if ack.ge(end) {
+            self.timing = None;
+            Some(now.saturating_since(sent))
+        } else {
+            None
+        }
+    }
+}
+
+/// An RTT sample from an echoed timestamp (RFC 7323 section 4): `now_ts` is the local TS clock
+/// now, `tsecr` the echoed value, `tick` the TS clock period. `None` when the echo is zero or
+/// lies in the future (a bogus echo).
+pub fn rtt_from_timestamps(now_ts: u32, tsecr: u32, tick: Duration) -> Option<Duration> {
+    //= rfc7323#4.1
+    // With timestamps, RTT = current TS clock - TSecr, and it may be used even for
+    // retransmitted segments.
+    let ticks = now_ts.wrapping_sub(tsecr);
+    if tsecr == 0 || ticks > i32::MAX as u32 {
+        return None;
+    }
+    Some(tick.saturating_mul(ticks))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ms(v: u64) -> Duration {
+        Duration::from_millis(v)
+    }
+
+    fn cfg(min_ms: u64) -> RttConfig {
+        RttConfig {
+            initial_rto: ms(1000),
+            min_rto: ms(min_ms),
+            max_rto: ms(60_000),
+            granularity: ms(1),
+        }
+    }
+
+    #[test]
+    fn first_and_later_samples_follow_rfc6298_2() {
+        // Section 2.2 and 2.3 arithmetic with a tiny minimum so it shows.
+        let mut e = RttEstimator::new(cfg(1));
+        assert_eq!(e.rto(), ms(1000));
+        assert_eq!(e.srtt(), None);
+        e.on_sample(ms(100));
+        assert_eq!(e.srtt(), Some(ms(100)));
+        assert_eq!(e.rttvar(), ms(50));
+        assert_eq!(e.rto(), ms(300));
+        e.on_sample(ms(200));
+        // RTTVAR = 3/4 * 50 + 1/4 * |100 - 200| = 62.5; SRTT = 7/8 * 100 + 1/8 * 200 = 112.5
+        assert_eq!(e.rttvar(), Duration::from_micros(62_500));
+        assert_eq!(e.srtt(), Some(Duration::from_micros(112_500)));
+        assert_eq!(e.rto(), Duration::from_micros(112_500 + 250_000));
+        assert_eq!(e.min_rtt(), Some(ms(100)));
+        assert_eq!(e.latest_rtt(), Some(ms(200)));
+    }
+
+    #[test]
+    fn granularity_floor_applies() {
+        // A perfectly steady 10 ms path drives RTTVAR to 0; G keeps RTO above SRTT.
+        let mut e = RttEstimator::new(RttConfig { granularity: ms(5), ..cfg(1) });
+        for _ in 0..200 {
+            e.on_sample(ms(10));
+        }
+        assert_eq!(e.rttvar(), Duration::ZERO);
+        assert_eq!(e.rto(), ms(15));
+    }
+
+    #[test]
+    fn min_rto_rfc_and_linux() {
+        let mut rfc = RttEstimator::new(RttConfig::rfc6298());
+        let mut lin = RttEstimator::new(RttConfig::linux());
+        rfc.on_sample(ms(10));
+        lin.on_sample(ms(10));
+        // 10 + 4 * 5 = 30 ms, raised to each minimum (RFC 6298 section 2.4).
+        assert_eq!(rfc.rto(), ms(1000));
+        assert_eq!(lin.rto(), ms(200));
+    }
+
+    #[test]
+    fn backoff_doubles_caps_and_clears_on_sample() {
+        let mut e = RttEstimator::new(cfg(200));
+        e.on_sample(ms(100)); // RTO 300 ms
+        let mut seen = std::vec::Vec::new();
+        for _ in 0..12 {
+            e.on_timeout();
+            seen.push(e.rto().as_millis());
+        }
+        assert_eq!(&seen[..8], &[600, 1200, 2400, 4800, 9600, 19200, 38400, 60000]);
+        assert!(seen[8..].iter().all(|&v| v == 60000), "capped at max (RFC 6298 2.5)");
+        assert_eq!(e.backoff_count(), 12);
+        e.on_sample(ms(100));
+        assert_eq!(e.backoff_count(), 0);
+        assert!(e.rto() < ms(1000));
+    }
+
+    #[test]
+    fn backoff_before_any_sample() {
+        let mut e = RttEstimator::new(RttConfig::rfc6298());
+        e.on_timeout();
+        e.on_timeout();
+        assert_eq!(e.rto(), ms(4000));
+    }
+
+    #[test]
+    fn karn_rule_discards_retransmitted_timing() {
+        let mut s = RttSampler::new();
+        s.on_send(SeqNum(1000), Instant::from_millis(0));
+        s.on_send(SeqNum(2000), Instant::from_millis(5)); // only one timed at a time
+        assert_eq!(s.on_ack(SeqNum(999), Instant::from_millis(50)), None);
+        assert_eq!(s.on_ack(SeqNum(1000), Instant::from_millis(80)), Some(ms(80)));
+        assert!(!s.is_timing());
+        s.on_send(SeqNum(3000), Instant::from_millis(100));
+        s.on_retransmit();
+        assert_eq!(s.on_ack(SeqNum(3000), Instant::from_millis(900)), None);
+    }
+
+    #[test]
+    fn karn_keeps_backoff_until_new_sample() {
+        // RFC 6298 section 5 with Karn: after a timeout the retransmission's ACK gives no sample,
+        // so the backed-off RTO stays for the next segment.
+        let mut e = RttEstimator::new(cfg(200));
+        let mut s = RttSampler::new();
+        e.on_sample(ms(100));
+        s.on_send(SeqNum(10), Instant::from_millis(0));
+        e.on_timeout();
+        s.on_retransmit();
+        assert_eq!(s.on_ack(SeqNum(10), Instant::from_millis(700)), None);
+        assert_eq!(e.rto(), ms(600));
+    }
+
+    #[test]
+    fn timestamp_samples() {
+        assert_eq!(rtt_from_timestamps(1050, 1000, ms(1)), Some(ms(50)));
+        assert_eq!(rtt_from_timestamps(5, u32::MAX - 4, ms(1)), Some(ms(10)), "wraps");
+        assert_eq!(rtt_from_timestamps(1000, 1050, ms(1)), None, "echo from the future");
+        assert_eq!(rtt_from_timestamps(1000, 0, ms(1)), None);
+    }
+
+    #[test]
+    fn weighted_samples_move_less() {
+        let mut one = RttEstimator::new(cfg(1));
+        let mut many = RttEstimator::new(cfg(1));
+        one.on_sample(ms(100));
+        many.on_sample(ms(100));
+        one.on_sample(ms(200));
+        many.on_sample_weighted(ms(200), 10);
+        assert!(many.srtt().unwrap() < one.srtt().unwrap());
+        assert!(many.srtt().unwrap() > ms(100));
+    }
+}
