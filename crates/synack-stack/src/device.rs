@@ -8,7 +8,7 @@
 //!
 //! ```text
 //!   interface ── receive(now) ──▶ RxToken ── consume(|frame| ..) ──▶ IP ingress
-//!   interface ── transmit(now) ─▶ TxToken ── consume(len, |buf| ..) ─▶ IP egress writes headers
+//!   interface ── transmit(now) ─▶ TxToken ── consume(max, |buf| range) ─▶ IP egress writes in place
 //! ```
 
 use synack_tcp::time::Instant;
@@ -78,12 +78,17 @@ pub trait RxToken {
 
 /// A token for sending one frame.
 pub trait TxToken {
-    /// Lends `f` a buffer of exactly `len` bytes to write a frame into; the device sends it when
-    /// `f` returns. `len` must be at most the device MTU; a device given more truncates
-    /// nothing and sends nothing, it drops the frame and counts it.
-    fn consume<R, F>(self, len: usize, f: F) -> R
+    /// Lends `f` a buffer of `max_len` bytes (at most the device MTU plus whatever headroom the
+    /// caller wants); `f` writes a frame anywhere in it and returns where: the device sends
+    /// `buf[range]`. An empty range sends nothing. Returns the number of bytes sent.
+    ///
+    /// Letting the writer choose the start means it can reserve room for the larger IPv6 header,
+    /// learn the address family from the engine while the segment is written, and put the IPv4
+    /// header just in front, with no copy. A range outside the buffer or longer than the MTU is
+    /// dropped and counted by the device, never a panic.
+    fn consume<F>(self, max_len: usize, f: F) -> usize
     where
-        F: FnOnce(&mut [u8]) -> R;
+        F: FnOnce(&mut [u8]) -> core::ops::Range<usize>;
 }
 
 /// A network device carrying frames of [`DeviceCaps::medium`].
@@ -114,5 +119,31 @@ pub trait Device {
     /// one ready. The driver sleeps no later than this.
     fn poll_at(&self) -> Option<Instant> {
         None
+    }
+}
+
+/// What a transmit token does with the range a writer returned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TxVerdict {
+    /// Send `buf[range]`.
+    Send,
+    /// The range is empty: nothing to send.
+    Nothing,
+    /// The range is reversed or runs past the buffer: drop and count.
+    BadRange,
+    /// The frame is longer than the MTU: drop and count.
+    Oversize,
+}
+
+/// Checks a writer's range against the buffer length and the MTU; devices share this rule.
+pub fn tx_verdict(range: &core::ops::Range<usize>, buf_len: usize, mtu: usize) -> TxVerdict {
+    if range.start > range.end || range.end > buf_len {
+        TxVerdict::BadRange
+    } else if range.is_empty() {
+        TxVerdict::Nothing
+    } else if range.len() > mtu {
+        TxVerdict::Oversize
+    } else {
+        TxVerdict::Send
     }
 }

@@ -17,4 +17,6 @@ extern crate alloc;
 pub mod device;
 pub mod phy;
 
-pub use device::{ChecksumOffload, Device, DeviceCaps, Medium, RxToken, TxToken};
+pub use device::{
+    ChecksumOffload, Device, DeviceCaps, Medium, RxToken, TxToken, TxVerdict, tx_verdict,
+};

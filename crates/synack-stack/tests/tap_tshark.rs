@@ -88,7 +88,10 @@ fn run_through<W: std::io::Write>(tap: &mut PcapTap<QueueDevice, W>) -> usize {
     for (i, f) in frames().iter().enumerate() {
         let now = Instant::from_millis(10 * i as u64);
         if i % 2 == 0 {
-            tap.transmit(now).expect("room").consume(f.len(), |buf| buf.copy_from_slice(f));
+            tap.transmit(now).expect("room").consume(f.len(), |buf| {
+                buf.copy_from_slice(f);
+                0..f.len()
+            });
         } else {
             tap.inner_mut().inject(f);
             let got = tap.receive(now).expect("frame").consume(|buf| buf.to_vec());

@@ -4,7 +4,7 @@ use std::io;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
 use std::time::Duration;
 
-use synack_stack::{Device, DeviceCaps, Medium, RxToken, TxToken};
+use synack_stack::{Device, DeviceCaps, Medium, RxToken, TxToken, TxVerdict, tx_verdict};
 use synack_tcp::time::Instant;
 
 use crate::sys;
@@ -28,8 +28,9 @@ pub struct TunCounters {
     pub tx_bytes: u64,
     /// Writes that failed (the packet is dropped, as a full NIC queue would).
     pub tx_errors: u64,
-    /// Transmits asked for more than the largest packet and were dropped.
-    pub tx_oversize: u64,
+    /// Transmits dropped because the writer asked for a buffer larger than the largest packet,
+    /// returned a range outside its buffer, or a frame longer than the MTU.
+    pub tx_bad: u64,
 }
 
 /// A Linux TUN interface (`IFF_TUN | IFF_NO_PI`), nonblocking.
@@ -121,33 +122,48 @@ impl RxToken for TunRx<'_> {
 #[derive(Debug)]
 pub struct TunTx<'a> {
     fd: RawFd,
+    mtu: usize,
     buf: &'a mut [u8],
     counters: &'a mut TunCounters,
     last_error: &'a mut Option<io::ErrorKind>,
 }
 
 impl TxToken for TunTx<'_> {
-    fn consume<R, F: FnOnce(&mut [u8]) -> R>(self, len: usize, f: F) -> R {
-        if len > self.buf.len() {
-            // Callers keep to the MTU; a caller that does not gets its closure run on scratch
-            // memory and the frame dropped, rather than a panic.
-            self.counters.tx_oversize += 1;
-            let mut scratch = vec![0u8; len];
-            return f(&mut scratch);
+    fn consume<F>(self, max_len: usize, f: F) -> usize
+    where
+        F: FnOnce(&mut [u8]) -> core::ops::Range<usize>,
+    {
+        if max_len > self.buf.len() {
+            // Callers keep to the MTU; one that does not gets its closure run on scratch memory
+            // and the frame dropped, rather than a panic.
+            self.counters.tx_bad += 1;
+            let mut scratch = vec![0u8; max_len];
+            let _ = f(&mut scratch);
+            return 0;
         }
-        let frame = &mut self.buf[..len];
-        let r = f(frame);
+        let buf = &mut self.buf[..max_len];
+        let range = f(buf);
+        match tx_verdict(&range, buf.len(), self.mtu) {
+            TxVerdict::Send => {}
+            TxVerdict::Nothing => return 0,
+            TxVerdict::BadRange | TxVerdict::Oversize => {
+                self.counters.tx_bad += 1;
+                return 0;
+            }
+        }
+        let frame = &buf[range];
         match sys::write(self.fd, frame) {
             Ok(_) => {
                 self.counters.tx_packets += 1;
-                self.counters.tx_bytes += len as u64;
+                self.counters.tx_bytes += frame.len() as u64;
+                frame.len()
             }
             Err(e) => {
                 self.counters.tx_errors += 1;
                 *self.last_error = Some(e.kind());
+                0
             }
         }
-        r
     }
 }
 
@@ -174,6 +190,7 @@ impl Device for TunDevice {
     fn transmit(&mut self, _now: Instant) -> Option<TunTx<'_>> {
         Some(TunTx {
             fd: self.fd.as_raw_fd(),
+            mtu: self.mtu,
             buf: &mut self.tx_buf,
             counters: &mut self.counters,
             last_error: &mut self.last_error,

@@ -10,7 +10,7 @@
 //!
 //! ```text
 //!   kernel ─ tunN ─▶ read(fd) ─▶ rx buffer ─▶ TunRx::consume(|packet| ..) ─▶ interface
-//!   interface ─▶ TunTx::consume(len, |buf| ..) ─▶ tx buffer ─▶ write(fd) ─▶ kernel
+//!   interface ─▶ TunTx::consume(max, |buf| range) ─▶ tx buffer ─▶ write(fd) ─▶ kernel
 //! ```
 #![warn(missing_docs)]
 #![deny(unsafe_op_in_unsafe_fn)]

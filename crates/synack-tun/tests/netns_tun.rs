@@ -141,7 +141,10 @@ fn kernel_ping_through_tun_in_netns() {
                 let reply = rx.consume(echo_reply);
                 if let Some(reply) = reply {
                     let tx = dev.transmit(Instant::ZERO).expect("tun always has room");
-                    tx.consume(reply.len(), |buf| buf.copy_from_slice(&reply));
+                    tx.consume(reply.len(), |buf| {
+                        buf.copy_from_slice(&reply);
+                        0..reply.len()
+                    });
                     replied += 1;
                 }
             }

@@ -10,7 +10,7 @@ use alloc::vec::Vec;
 
 use synack_tcp::time::Instant;
 
-use crate::device::{Device, DeviceCaps, RxToken, TxToken};
+use crate::device::{Device, DeviceCaps, RxToken, TxToken, TxVerdict, tx_verdict};
 
 /// Two queues of frames with fixed limits.
 #[derive(Debug)]
@@ -19,14 +19,14 @@ pub struct QueueDevice {
     rx: VecDeque<Vec<u8>>,
     tx: VecDeque<Vec<u8>>,
     tx_limit: usize,
-    /// Frames dropped because a transmit asked for more than the MTU.
-    pub oversize_drops: u64,
+    /// Frames dropped because the writer returned a range past the buffer or over the MTU.
+    pub bad_tx: u64,
 }
 
 impl QueueDevice {
     /// A device with these capabilities that holds at most `tx_limit` unsent frames.
     pub fn new(caps: DeviceCaps, tx_limit: usize) -> Self {
-        QueueDevice { caps, rx: VecDeque::new(), tx: VecDeque::new(), tx_limit, oversize_drops: 0 }
+        QueueDevice { caps, rx: VecDeque::new(), tx: VecDeque::new(), tx_limit, bad_tx: 0 }
     }
 
     /// Queues a frame for the interface to receive.
@@ -62,15 +62,26 @@ pub struct QueueTx<'a> {
 }
 
 impl TxToken for QueueTx<'_> {
-    fn consume<R, F: FnOnce(&mut [u8]) -> R>(self, len: usize, f: F) -> R {
-        let mut buf = vec![0u8; len];
-        let r = f(&mut buf);
-        if len > self.dev.caps.mtu {
-            self.dev.oversize_drops += 1;
-        } else {
-            self.dev.tx.push_back(buf);
+    fn consume<F>(self, max_len: usize, f: F) -> usize
+    where
+        F: FnOnce(&mut [u8]) -> core::ops::Range<usize>,
+    {
+        let mut buf = vec![0u8; max_len];
+        let range = f(&mut buf);
+        match tx_verdict(&range, buf.len(), self.dev.caps.mtu) {
+            TxVerdict::Send => {
+                let n = range.len();
+                buf.truncate(range.end);
+                buf.drain(..range.start);
+                self.dev.tx.push_back(buf);
+                n
+            }
+            TxVerdict::Nothing => 0,
+            TxVerdict::BadRange | TxVerdict::Oversize => {
+                self.dev.bad_tx += 1;
+                0
+            }
         }
-        r
     }
 }
 

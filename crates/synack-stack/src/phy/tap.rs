@@ -25,7 +25,7 @@ use pcap_file::pcapng::blocks::interface_description::{
 use pcap_file::{DataLink, TsResolution};
 use synack_tcp::time::Instant;
 
-use crate::device::{Device, DeviceCaps, Medium, RxToken, TxToken};
+use crate::device::{Device, DeviceCaps, Medium, RxToken, TxToken, TxVerdict, tx_verdict};
 
 /// Which way a frame went through the device.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -416,15 +416,22 @@ pub struct TapTx<'a, T, W: Write> {
     inner: T,
     sink: &'a mut Sink<W>,
     now: Instant,
+    mtu: usize,
 }
 
 impl<T: TxToken, W: Write> TxToken for TapTx<'_, T, W> {
-    fn consume<R, F: FnOnce(&mut [u8]) -> R>(self, len: usize, f: F) -> R {
-        let TapTx { inner, sink, now } = self;
-        inner.consume(len, |buf| {
-            let r = f(buf);
-            sink.record(now, Direction::Out, buf);
-            r
+    fn consume<F>(self, max_len: usize, f: F) -> usize
+    where
+        F: FnOnce(&mut [u8]) -> core::ops::Range<usize>,
+    {
+        let TapTx { inner, sink, now, mtu } = self;
+        inner.consume(max_len, |buf| {
+            let range = f(buf);
+            // Record only what the device will send.
+            if tx_verdict(&range, buf.len(), mtu) == TxVerdict::Send {
+                sink.record(now, Direction::Out, &buf[range.clone()]);
+            }
+            range
         })
     }
 }
@@ -445,8 +452,9 @@ impl<D: Device, W: Write> Device for PcapTap<D, W> {
     }
 
     fn transmit(&mut self, now: Instant) -> Option<Self::TxToken<'_>> {
+        let mtu = self.inner.caps().mtu;
         let PcapTap { inner, sink } = self;
-        inner.transmit(now).map(|t| TapTx { inner: t, sink, now })
+        inner.transmit(now).map(|t| TapTx { inner: t, sink, now, mtu })
     }
 
     fn caps(&self) -> DeviceCaps {
