@@ -19,19 +19,31 @@
 #[cfg(any(test, feature = "std"))]
 extern crate std;
 
+pub mod arp;
 pub mod checksum;
 pub mod error;
+pub mod ethernet;
 mod field;
+pub mod icmpv4;
+pub mod icmpv6;
 pub mod ip;
 pub mod ipv4;
 pub mod ipv6;
+pub mod quoted;
 pub mod seq;
 pub mod tcp;
+pub mod udp;
 
+pub use arp::{ArpOperation, ArpPacket, ArpRepr};
 pub use checksum::ChecksumMode;
 pub use error::{Error, Layer};
+pub use ethernet::{EtherType, EthernetAddress, EthernetFrame, EthernetRepr};
+pub use icmpv4::{Icmpv4Packet, Icmpv4Repr};
+pub use icmpv6::{Icmpv6Packet, Icmpv6Repr};
 pub use ip::IpProtocol;
 pub use ipv4::{Ipv4Packet, Ipv4Repr};
 pub use ipv6::{Ipv6Packet, Ipv6Repr};
+pub use quoted::QuotedPacket;
 pub use seq::SeqNum;
 pub use tcp::{TcpPacket, TcpRepr};
+pub use udp::{UdpPacket, UdpRepr};
