@@ -12,6 +12,7 @@ extern crate alloc;
 extern crate std;
 
 pub mod assembler;
+pub mod cc;
 pub mod ring;
 pub mod rtt;
 pub mod time;

@@ -1,0 +1,246 @@
+//! Congestion control behind a trait, chosen per connection.
+//!
+//! The connection tells its controller what happened (bytes acknowledged with an RTT sample,
+//! entry into fast recovery, an RTO, restart after idle) and asks it for `cwnd`. Recovery
+//! mechanics (which segment to resend, the RFC 6675 `pipe`, NewReno window inflation) live in
+//! [`scoreboard`](crate::scoreboard); the controller only decides the window size. During
+//! recovery the connection passes `in_recovery: true` and the controllers here do not grow the
+//! window (RFC 6675 section 5 keeps cwnd at ssthresh until recovery ends).
+//!
+//! Two controllers: [`NewReno`] (RFC 5681 with RFC 3465 byte counting, L = 2) and [`Cubic`]
+//! (RFC 9438, the default). [`AckSample`] carries a delivery-rate sample so that a model-based
+//! controller such as BBR can implement the same trait later; [`CongestionControl::pacing_rate`]
+//! is where it would report its rate.
+//!
+//! ```
+//! use synack_tcp::cc::{CcAlgorithm, CcConfig, AckSample};
+//! use synack_tcp::{Duration, Instant};
+//! let mut cc = CcAlgorithm::Cubic.build(CcConfig::new(1460));
+//! assert_eq!(cc.cwnd(), 14600); // RFC 6928 initial window
+//! cc.on_ack(&AckSample::new(Instant::from_millis(50), 1460, Some(Duration::from_millis(50))));
+//! assert!(cc.in_slow_start() && cc.cwnd() > 14600);
+//! ```
+
+mod cubic;
+mod newreno;
+
+pub use cubic::{Cubic, CubicParams};
+pub use newreno::NewReno;
+
+use crate::time::{Duration, Instant};
+use alloc::boxed::Box;
+use core::fmt;
+
+/// Largest congestion window any controller here reports: 1 GiB, the largest scaled window.
+pub const MAX_CWND: u32 = 1 << 30;
+
+/// Settings common to the controllers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CcConfig {
+    /// Sender maximum segment size (SMSS) in bytes.
+    pub mss: u32,
+    /// Initial window in segments (RFC 6928: 10).
+    pub initial_window_segments: u32,
+    /// Initial slow-start threshold in bytes ("arbitrarily high", RFC 5681 section 3.1).
+    pub initial_ssthresh: u32,
+    /// RFC 3465 limit L: at most `L * SMSS` of growth per ACK in slow start (2 recommended).
+    pub abc_limit: u32,
+}
+
+impl CcConfig {
+    /// Defaults for a given SMSS: IW 10, ssthresh unbounded, L = 2.
+    pub const fn new(mss: u32) -> CcConfig {
+        CcConfig { mss, initial_window_segments: 10, initial_ssthresh: MAX_CWND, abc_limit: 2 }
+    }
+
+    /// SMSS, never zero (a zero MSS from a broken peer must not divide by zero).
+    pub fn smss(&self) -> u32 {
+        self.mss.max(1)
+    }
+
+    /// The initial window in bytes.
+    pub fn initial_window(&self) -> u32 {
+        //= rfc6928#2
+        // IW = min(10 * MSS, max(2 * MSS, 14600)); with N segments configured, we scale the
+        // 14600-byte term by N / 10 so N = 10 gives exactly the RFC's value.
+        let mss = self.smss();
+        let n = self.initial_window_segments.max(1);
+        let bytes_term = 1460u32.saturating_mul(n);
+        n.saturating_mul(mss).min(bytes_term.max(2 * mss)).min(MAX_CWND)
+    }
+}
+
+/// A delivery-rate sample (as in draft-cheng-iccrg-delivery-rate-estimation), for model-based
+/// controllers. The classic controllers here ignore it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub struct RateSample {
+    /// Bytes delivered over the sample interval.
+    pub delivered: u64,
+    /// The interval the bytes were delivered over.
+    pub interval: Duration,
+    /// True when the sender was application-limited during the interval.
+    pub app_limited: bool,
+}
+
+/// What one ACK told the sender, for [`CongestionControl::on_ack`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct AckSample {
+    /// When the ACK arrived.
+    pub now: Instant,
+    /// Bytes newly acknowledged (cumulatively or by SACK) by this ACK.
+    pub bytes_acked: u32,
+    /// An RTT sample from this ACK, if one was taken.
+    pub rtt: Option<Duration>,
+    /// The smoothed RTT, if known (CUBIC's target looks one RTT ahead).
+    pub srtt: Option<Duration>,
+    /// Bytes in flight before this ACK.
+    pub bytes_in_flight: u32,
+    /// The connection is in fast recovery (or RTO recovery): the window must not grow.
+    pub in_recovery: bool,
+    /// The sender had less data than the window allowed: growth is not earned (RFC 7661).
+    pub app_limited: bool,
+    /// Delivery-rate sample, when the connection measures one.
+    pub rate: Option<RateSample>,
+}
+
+impl AckSample {
+    /// An ACK of `bytes_acked` at `now` with an optional RTT sample (also used as SRTT), not
+    /// in recovery, not app-limited, nothing in flight recorded.
+    pub fn new(now: Instant, bytes_acked: u32, rtt: Option<Duration>) -> AckSample {
+        AckSample {
+            now,
+            bytes_acked,
+            rtt,
+            srtt: rtt,
+            bytes_in_flight: 0,
+            in_recovery: false,
+            app_limited: false,
+            rate: None,
+        }
+    }
+}
+
+/// A congestion controller. One per connection, chosen by [`CcAlgorithm`].
+pub trait CongestionControl: fmt::Debug + Send {
+    /// Short name (`"cubic"`, `"newreno"`), as `TCP_INFO`-style tools print it.
+    fn name(&self) -> &'static str;
+
+    /// New data was acknowledged.
+    fn on_ack(&mut self, ack: &AckSample);
+
+    /// A loss was detected by duplicate ACKs, SACK or RACK and fast recovery begins (or an ECN
+    /// echo arrived): reduce ssthresh and cwnd once. `bytes_in_flight` is FlightSize then.
+    fn on_congestion_event(&mut self, now: Instant, bytes_in_flight: u32);
+
+    /// Fast recovery ended (the recovery point was acknowledged).
+    fn on_recovery_exit(&mut self, _now: Instant) {}
+
+    /// The retransmission timer expired (first expiry for this loss): collapse to the loss
+    /// window.
+    fn on_rto(&mut self, now: Instant, bytes_in_flight: u32);
+
+    /// The sender is about to transmit after being idle for `idle` (no data outstanding);
+    /// `rto` is the current RTO.
+    fn on_idle_restart(&mut self, now: Instant, idle: Duration, rto: Duration);
+
+    /// Updates SMSS (after MSS negotiation or PMTU change).
+    fn set_mss(&mut self, mss: u32);
+
+    /// Congestion window in bytes.
+    fn cwnd(&self) -> u32;
+
+    /// Slow-start threshold in bytes.
+    fn ssthresh(&self) -> u32;
+
+    /// True while in slow start (cwnd < ssthresh, RFC 5681 section 3.1).
+    fn in_slow_start(&self) -> bool {
+        self.cwnd() < self.ssthresh()
+    }
+
+    /// Pacing rate in bytes per second, for controllers that pace (none here yet).
+    fn pacing_rate(&self) -> Option<u64> {
+        None
+    }
+}
+
+/// The controllers this crate provides.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum CcAlgorithm {
+    /// RFC 5681 / RFC 3465.
+    NewReno,
+    /// RFC 9438 (the default, as in Linux).
+    #[default]
+    Cubic,
+}
+
+impl CcAlgorithm {
+    /// A fresh controller of this kind.
+    pub fn build(self, config: CcConfig) -> Box<dyn CongestionControl> {
+        match self {
+            CcAlgorithm::NewReno => Box::new(NewReno::new(config)),
+            CcAlgorithm::Cubic => Box::new(Cubic::new(config)),
+        }
+    }
+}
+
+/// RFC 5681 section 4.1 restart window: after an idle period longer than the RTO, cwnd is
+/// reduced to `min(IW, cwnd)`.
+pub(crate) fn restart_window(config: &CcConfig, cwnd: u32, idle: Duration, rto: Duration) -> u32 {
+    //= rfc5681#4.1
+    // If the sender has been idle for more than an RTO, cwnd <- min(RW, cwnd), RW = min(IW, cwnd).
+    if idle > rto { cwnd.min(config.initial_window()) } else { cwnd }
+}
+
+/// RFC 5681 equation (4): ssthresh = max(FlightSize / 2, 2 * SMSS), used by NewReno; CUBIC
+/// uses its own beta.
+pub(crate) fn half_flight(config: &CcConfig, flight: u32) -> u32 {
+    //= rfc5681#3.1
+    // On loss, ssthresh <- max(FlightSize / 2, 2 * SMSS).
+    (flight / 2).max(2 * config.smss())
+}
+
+/// Slow-start growth for one ACK with RFC 3465 appropriate byte counting.
+pub(crate) fn slow_start_increase(config: &CcConfig, bytes_acked: u32) -> u32 {
+    //= rfc3465#2.2
+    // In slow start, cwnd grows by min(N, L * SMSS) per ACK, N the bytes newly acknowledged.
+    bytes_acked.min(config.abc_limit.max(1).saturating_mul(config.smss()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn initial_window_rfc6928() {
+        assert_eq!(CcConfig::new(1460).initial_window(), 14600);
+        // Small MSS: 10 segments. Large MSS: max(2 * MSS, 14600).
+        assert_eq!(CcConfig::new(536).initial_window(), 5360);
+        assert_eq!(CcConfig::new(8960).initial_window(), 17920);
+        let four = CcConfig { initial_window_segments: 4, ..CcConfig::new(1000) };
+        assert_eq!(four.initial_window(), 4000);
+        assert_eq!(CcConfig::new(0).initial_window(), 10, "zero MSS does not divide by zero");
+    }
+
+    #[test]
+    fn restart_after_idle() {
+        let c = CcConfig::new(1000);
+        let rto = Duration::from_millis(300);
+        assert_eq!(restart_window(&c, 50_000, Duration::from_millis(200), rto), 50_000);
+        assert_eq!(restart_window(&c, 50_000, Duration::from_millis(400), rto), 10_000);
+        assert_eq!(restart_window(&c, 5_000, Duration::from_secs(9), rto), 5_000);
+        for alg in [CcAlgorithm::NewReno, CcAlgorithm::Cubic] {
+            let mut cc = alg.build(c);
+            for i in 0..40 {
+                cc.on_ack(&AckSample::new(
+                    Instant::from_millis(i),
+                    1000,
+                    Some(Duration::from_millis(10)),
+                ));
+            }
+            assert!(cc.cwnd() > 10_000);
+            cc.on_idle_restart(Instant::from_secs(5), Duration::from_secs(4), rto);
+            assert_eq!(cc.cwnd(), 10_000, "{}", cc.name());
+        }
+    }
+}
