@@ -4,14 +4,26 @@
 //!
 //! ```text
 //!   .pkt text ──lexer──▶ tokens ──parser──▶ ast::Script ──runner──▶ Outcome (pass/fail/unsupported)
+//!                                                          │  ▲
+//!                                      inbound segments ───┘  └─── outbound segments, checked by
+//!                                      (mapped to live)            matcher (mapped to script space)
 //! ```
+//!
+//! * [`parser`]: the language, errors with file/line/column.
+//! * [`profile`]: the defaults a suite assumes (`linux`, `freebsd`, `rfc`) and the sysctl table.
+//! * [`matcher`]: packetdrill's ISN/TS mapping, outbound checks (strict/relaxed), merging.
+//! * [`code`]: `%{ assert tcpi_x == N }%` blocks.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
 pub mod ast;
+pub mod code;
 pub mod error;
 mod lexer;
+pub mod matcher;
 pub mod parser;
+pub mod profile;
+pub mod segment;
 
 pub use error::{ParseError, ParseErrorKind, Pos};
 pub use parser::{parse, parse_with_defines};

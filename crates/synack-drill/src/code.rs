@@ -1,0 +1,214 @@
+//! `%{ }%` blocks: the simple `assert tcpi_x == N` lines the suites use, evaluated against a
+//! `TCP_INFO`-style snapshot of the engine. Anything else in a block (Python we cannot run) makes
+//! the script unsupported rather than silently passing.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+/// A snapshot of connection statistics, by `tcpi_*` name.
+pub type TcpInfo = BTreeMap<String, i64>;
+
+/// Comparison operators allowed in an assert.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CmpOp {
+    /// `==`
+    Eq,
+    /// `!=`
+    Ne,
+    /// `<`
+    Lt,
+    /// `<=`
+    Le,
+    /// `>`
+    Gt,
+    /// `>=`
+    Ge,
+}
+
+/// One side of a comparison.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Operand {
+    /// A `tcpi_*` field.
+    Field(String),
+    /// A literal or a named constant (`TCP_CA_Recovery`).
+    Value(i64),
+}
+
+/// `assert LHS OP RHS`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Assert {
+    /// Left side.
+    pub lhs: Operand,
+    /// Operator.
+    pub op: CmpOp,
+    /// Right side.
+    pub rhs: Operand,
+    /// The statement as written, for messages.
+    pub text: String,
+}
+
+/// Why a block could not be evaluated or did not hold.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum CodeError {
+    /// The block has something other than simple asserts, or names a field synack lacks.
+    Unsupported(String),
+    /// An assert was false.
+    Failed {
+        /// The statement.
+        text: String,
+        /// The values it saw, e.g. `tcpi_snd_cwnd = 8`.
+        actual: String,
+    },
+}
+
+impl fmt::Display for CodeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            CodeError::Unsupported(s) => write!(f, "unsupported code: {s}"),
+            CodeError::Failed { text, actual } => write!(f, "assert failed: {text} ({actual})"),
+        }
+    }
+}
+
+/// Linux's `tcp_ca_state` names.
+fn constant(name: &str) -> Option<i64> {
+    Some(match name {
+        "TCP_CA_Open" => 0,
+        "TCP_CA_Disorder" => 1,
+        "TCP_CA_CWR" => 2,
+        "TCP_CA_Recovery" => 3,
+        "TCP_CA_Loss" => 4,
+        "True" => 1,
+        "False" => 0,
+        _ => return None,
+    })
+}
+
+/// Parses a block into asserts.
+pub fn parse_block(code: &str) -> Result<Vec<Assert>, CodeError> {
+    let mut out = Vec::new();
+    for line in code.lines() {
+        let line = match line.find('#') {
+            Some(i) => &line[..i],
+            None => line,
+        };
+        for stmt in line.split(';') {
+            let stmt = stmt.trim();
+            if !stmt.is_empty() {
+                out.push(parse_assert(stmt)?);
+            }
+        }
+    }
+    Ok(out)
+}
+
+fn parse_assert(stmt: &str) -> Result<Assert, CodeError> {
+    let unsupported = || CodeError::Unsupported(stmt.to_string());
+    let body = stmt.strip_prefix("assert ").ok_or_else(unsupported)?;
+    // The message after the first top-level comma is for Python's benefit only.
+    let cond = body.split(',').next().unwrap_or("").trim();
+    let ops = [
+        ("==", CmpOp::Eq),
+        ("!=", CmpOp::Ne),
+        ("<=", CmpOp::Le),
+        (">=", CmpOp::Ge),
+        ("<", CmpOp::Lt),
+        (">", CmpOp::Gt),
+    ];
+    for (tok, op) in ops {
+        if let Some((l, r)) = cond.split_once(tok) {
+            let lhs = operand(l.trim()).ok_or_else(unsupported)?;
+            let rhs = operand(r.trim()).ok_or_else(unsupported)?;
+            return Ok(Assert { lhs, op, rhs, text: cond.to_string() });
+        }
+    }
+    Err(unsupported())
+}
+
+fn operand(s: &str) -> Option<Operand> {
+    if let Ok(v) = s.parse::<i64>() {
+        return Some(Operand::Value(v));
+    }
+    if let Some(v) = constant(s) {
+        return Some(Operand::Value(v));
+    }
+    if s.starts_with("tcpi_") && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
+        return Some(Operand::Field(s.to_string()));
+    }
+    None
+}
+
+/// Evaluates asserts against a snapshot; the first false one is the error.
+pub fn evaluate(asserts: &[Assert], info: &TcpInfo) -> Result<(), CodeError> {
+    for a in asserts {
+        let get = |o: &Operand| -> Result<i64, CodeError> {
+            match o {
+                Operand::Value(v) => Ok(*v),
+                Operand::Field(f) => info.get(f).copied().ok_or_else(|| {
+                    CodeError::Unsupported(format!("{f} is not reported by synack"))
+                }),
+            }
+        };
+        let (l, r) = (get(&a.lhs)?, get(&a.rhs)?);
+        let ok = match a.op {
+            CmpOp::Eq => l == r,
+            CmpOp::Ne => l != r,
+            CmpOp::Lt => l < r,
+            CmpOp::Le => l <= r,
+            CmpOp::Gt => l > r,
+            CmpOp::Ge => l >= r,
+        };
+        if !ok {
+            let mut actual = Vec::new();
+            for o in [&a.lhs, &a.rhs] {
+                if let Operand::Field(f) = o {
+                    actual.push(format!("{f} = {}", info.get(f).copied().unwrap_or_default()));
+                }
+            }
+            return Err(CodeError::Failed { text: a.text.clone(), actual: actual.join(", ") });
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn info(pairs: &[(&str, i64)]) -> TcpInfo {
+        pairs.iter().map(|(k, v)| (k.to_string(), *v)).collect()
+    }
+
+    #[test]
+    fn asserts_of_the_suites_parse_and_evaluate() {
+        let block = "\nassert tcpi_ca_state == TCP_CA_Recovery, tcpi_ca_state\nassert tcpi_snd_cwnd == 7, 'cwnd=%d' % tcpi_snd_cwnd\n";
+        let a = parse_block(block).unwrap();
+        assert_eq!(a.len(), 2);
+        let i = info(&[("tcpi_ca_state", 3), ("tcpi_snd_cwnd", 7)]);
+        assert_eq!(evaluate(&a, &i), Ok(()));
+        let i = info(&[("tcpi_ca_state", 3), ("tcpi_snd_cwnd", 8)]);
+        assert_eq!(
+            evaluate(&a, &i),
+            Err(CodeError::Failed {
+                text: "tcpi_snd_cwnd == 7".into(),
+                actual: "tcpi_snd_cwnd = 8".into()
+            })
+        );
+    }
+
+    #[test]
+    fn semicolons_comments_and_missing_fields() {
+        let a = parse_block(" assert tcpi_advmss == 1100, x; assert tcpi_snd_mss >= 1000 # note\n")
+            .unwrap();
+        assert_eq!(a.len(), 2);
+        assert_eq!(a[1].op, CmpOp::Ge);
+        assert!(matches!(evaluate(&a, &TcpInfo::new()), Err(CodeError::Unsupported(_))));
+    }
+
+    #[test]
+    fn other_python_is_unsupported() {
+        assert!(matches!(parse_block("print(tcpi_rtt)"), Err(CodeError::Unsupported(_))));
+        assert!(matches!(parse_block("assert foo(1) == 2"), Err(CodeError::Unsupported(_))));
+        assert!(matches!(parse_block("assert tcpi_x"), Err(CodeError::Unsupported(_))));
+    }
+}
