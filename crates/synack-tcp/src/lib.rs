@@ -15,6 +15,7 @@ pub mod assembler;
 pub mod cc;
 pub mod ring;
 pub mod rtt;
+pub mod scoreboard;
 pub mod time;
 
 pub use time::{Duration, Instant};
