@@ -15,8 +15,13 @@
 extern crate alloc;
 
 pub mod device;
+pub mod iface;
 pub mod phy;
 
 pub use device::{
     ChecksumOffload, Device, DeviceCaps, Medium, RxToken, TxToken, TxVerdict, tx_verdict,
+};
+pub use iface::{
+    Counters, DropReason, IcmpError, IcmpErrorKind, Interface, InterfaceConfig, IpCidr, PollResult,
+    Route, SegmentMeta, SegmentOut, TcpLayer,
 };

@@ -130,7 +130,7 @@ fn tshark_checks(path: &std::path::Path, expected: usize) -> bool {
 }
 
 fn check_format(format: CaptureFormat, ext: &str) {
-    let dir = std::env::temp_dir().join(format!("synack-tap-{}", std::process::id()));
+    let dir = std::env::temp_dir().join(format!("synack-tap-{}-{ext}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join(format!("tap.{ext}"));
     let file = std::fs::File::create(&path).unwrap();

@@ -12,6 +12,9 @@ use crate::sys;
 /// Largest IP packet: the read and write buffers have this size so no packet is ever cut,
 /// whatever MTU the interface is later given.
 const MAX_PACKET: usize = 65_535;
+/// Buffer size: the largest packet plus headroom, since writers may reserve room in front of a
+/// frame (the interface keeps 40 bytes for either IP header).
+const BUF_LEN: usize = MAX_PACKET + 64;
 
 /// Counters of what the device did; errors never stop the datapath, they are counted here.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -55,8 +58,8 @@ impl TunDevice {
             fd,
             name,
             mtu: mtu.min(MAX_PACKET),
-            rx_buf: vec![0u8; MAX_PACKET].into_boxed_slice(),
-            tx_buf: vec![0u8; MAX_PACKET].into_boxed_slice(),
+            rx_buf: vec![0u8; BUF_LEN].into_boxed_slice(),
+            tx_buf: vec![0u8; BUF_LEN].into_boxed_slice(),
             counters: TunCounters::default(),
             last_error: None,
         })

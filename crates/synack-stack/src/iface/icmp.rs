@@ -1,0 +1,219 @@
+//! ICMP: echo replies, and errors about our TCP segments routed to the engine.
+//!
+//! The interface extracts the connection (addresses and ports) and the quoted sequence number
+//! from the error and classifies it; the engine checks the sequence number against its send
+//! window (RFC 5927 section 4.1) and decides what to do (abort a connection attempt on a hard
+//! error, report soft ones, lower the MSS on "packet too big").
+
+use core::net::{IpAddr, SocketAddr};
+
+use synack_tcp::time::Instant;
+use synack_wire::icmpv4::{self, Icmpv4Packet, Icmpv4Repr};
+use synack_wire::icmpv6::{Icmpv6Packet, Icmpv6Repr};
+use synack_wire::quoted::QuotedPacket;
+use synack_wire::{ChecksumMode, IpProtocol, Ipv4Repr, Ipv6Repr};
+
+use super::counters::DropReason;
+use super::tcp_layer::{IcmpError, IcmpErrorKind, SegmentMeta, TcpLayer};
+use super::{Dest, Interface, wire_reason};
+
+//= rfc1191#5
+// A router that does not know RFC 1191 reports "fragmentation needed" with a zero MTU; the
+// host then has to guess. We take 576, the size every IPv4 host must accept.
+const V4_FALLBACK_MTU: u32 = 576;
+/// The smallest IPv4 MTU (RFC 791: every module must forward 68-byte datagrams).
+const V4_MIN_MTU: u32 = 68;
+//= rfc8201#4
+// An IPv6 node must not lower its path MTU estimate below the IPv6 minimum link MTU, 1280.
+const V6_MIN_MTU: u32 = 1280;
+
+/// Destination-unreachable codes treated as hard errors for IPv4: protocol and port
+/// unreachable (RFC 1122 section 4.2.3.9), and the "unknown" and "administratively
+/// prohibited" codes, as Linux does.
+fn v4_unreach_is_hard(code: u8) -> bool {
+    //= rfc1122#4.2.3.9
+    // Protocol unreachable and port unreachable are hard errors; network and host unreachable
+    // and source route failed are soft.
+    matches!(code, 2 | 3 | 6 | 7 | 8 | 9 | 10 | 13 | 14 | 15)
+}
+
+/// Destination-unreachable codes treated as hard errors for IPv6: administratively
+/// prohibited, port unreachable, source address failed policy, reject route.
+fn v6_unreach_is_hard(code: u8) -> bool {
+    matches!(code, 1 | 4 | 5 | 6)
+}
+
+impl Interface {
+    pub(super) fn icmpv4<T: TcpLayer + ?Sized>(
+        &mut self,
+        now: Instant,
+        meta: &SegmentMeta,
+        dest: Dest,
+        payload: &[u8],
+        tcp: &mut T,
+    ) {
+        let pkt = match Icmpv4Packet::new_checked(payload) {
+            Ok(p) => p,
+            Err(e) => return self.counters.drop(icmp_reason(wire_reason(e))),
+        };
+        let msg = match Icmpv4Repr::parse(&pkt, ChecksumMode::Verify) {
+            Ok(m) => m,
+            Err(e) => return self.counters.drop(icmp_reason(wire_reason(e))),
+        };
+        let kind = match msg {
+            Icmpv4Repr::EchoRequest { ident, seq_no, data } => {
+                //= rfc1122#3.2.2.6
+                // An echo request to a broadcast or multicast address may be silently dropped.
+                if dest != Dest::Local || !self.cfg.answer_echo {
+                    return self.counters.drop(DropReason::EchoToNonUnicast);
+                }
+                let (IpAddr::V4(src), IpAddr::V4(dst)) = (meta.dst, meta.src) else { return };
+                let reply = Icmpv4Repr::EchoReply { ident, seq_no, data };
+                let ip = Ipv4Repr {
+                    src_addr: src,
+                    dst_addr: dst,
+                    protocol: IpProtocol::ICMP,
+                    payload_len: reply.buffer_len(),
+                    ttl: self.cfg.ttl,
+                    tos: 0,
+                    ident: self.next_ident,
+                    dont_frag: false,
+                    more_frags: false,
+                    frag_offset: 0,
+                };
+                self.next_ident = self.next_ident.wrapping_add(1);
+                let mut frame = vec![0u8; ip.buffer_len()];
+                if ip.emit(&mut frame, ChecksumMode::Verify).is_err()
+                    || reply.emit(&mut frame[20..], ChecksumMode::Verify).is_err()
+                {
+                    return self.counters.drop(DropReason::EgressTooBig);
+                }
+                self.counters.echo_replies += 1;
+                return self.queue_reply(frame);
+            }
+            Icmpv4Repr::DstUnreachable { code, next_hop_mtu, .. } => {
+                if code == icmpv4::unreach::FRAG_NEEDED {
+                    let mtu = u32::from(next_hop_mtu);
+                    let mtu = if mtu < V4_MIN_MTU { V4_FALLBACK_MTU } else { mtu };
+                    IcmpErrorKind::PacketTooBig { mtu }
+                } else {
+                    IcmpErrorKind::Unreachable { code, hard: v4_unreach_is_hard(code) }
+                }
+            }
+            Icmpv4Repr::TimeExceeded { .. } => IcmpErrorKind::TimeExceeded,
+            Icmpv4Repr::ParamProblem { .. } => IcmpErrorKind::ParameterProblem,
+            Icmpv4Repr::SourceQuench { .. } => IcmpErrorKind::SourceQuench,
+            _ => return self.counters.drop(DropReason::IcmpIgnored),
+        };
+        //= rfc1122#3.2.2
+        // ICMP error messages are not answered with other errors, and errors about
+        // broadcast datagrams do not exist: an error sent to a group address is bogus.
+        if dest != Dest::Local {
+            return self.counters.drop(DropReason::IcmpBadQuote);
+        }
+        let quoted = msg.quoted();
+        self.icmp_error(now, meta.src, kind, quoted, tcp);
+    }
+
+    pub(super) fn icmpv6<T: TcpLayer + ?Sized>(
+        &mut self,
+        now: Instant,
+        meta: &SegmentMeta,
+        dest: Dest,
+        payload: &[u8],
+        tcp: &mut T,
+    ) {
+        let (IpAddr::V6(src), IpAddr::V6(dst)) = (meta.src, meta.dst) else { return };
+        let pkt = match Icmpv6Packet::new_checked(payload) {
+            Ok(p) => p,
+            Err(e) => return self.counters.drop(icmp_reason(wire_reason(e))),
+        };
+        //= rfc4443#2.3
+        // The ICMPv6 checksum covers a pseudo-header; a message that fails it is discarded.
+        let msg = match Icmpv6Repr::parse(&pkt, src, dst, ChecksumMode::Verify) {
+            Ok(m) => m,
+            Err(e) => return self.counters.drop(icmp_reason(wire_reason(e))),
+        };
+        let kind = match msg {
+            Icmpv6Repr::EchoRequest { ident, seq_no, data } => {
+                if dest != Dest::Local || !self.cfg.answer_echo {
+                    return self.counters.drop(DropReason::EchoToNonUnicast);
+                }
+                //= rfc4443#4.2
+                // The echo reply carries the request's identifier, sequence number and data.
+                let reply = Icmpv6Repr::EchoReply { ident, seq_no, data };
+                let ip = Ipv6Repr {
+                    src_addr: dst,
+                    dst_addr: src,
+                    next_header: IpProtocol::ICMPV6,
+                    payload_len: reply.buffer_len(),
+                    hop_limit: self.cfg.hop_limit,
+                    traffic_class: 0,
+                    flow_label: 0,
+                };
+                let mut frame = vec![0u8; ip.buffer_len()];
+                if ip.emit(&mut frame).is_err()
+                    || reply.emit(&mut frame[40..], dst, src, ChecksumMode::Verify).is_err()
+                {
+                    return self.counters.drop(DropReason::EgressTooBig);
+                }
+                self.counters.echo_replies += 1;
+                return self.queue_reply(frame);
+            }
+            Icmpv6Repr::DstUnreachable { code, .. } => {
+                IcmpErrorKind::Unreachable { code, hard: v6_unreach_is_hard(code) }
+            }
+            Icmpv6Repr::PacketTooBig { mtu, .. } => {
+                IcmpErrorKind::PacketTooBig { mtu: mtu.max(V6_MIN_MTU) }
+            }
+            Icmpv6Repr::TimeExceeded { .. } => IcmpErrorKind::TimeExceeded,
+            Icmpv6Repr::ParamProblem { .. } => IcmpErrorKind::ParameterProblem,
+            _ => return self.counters.drop(DropReason::IcmpIgnored),
+        };
+        if dest != Dest::Local {
+            return self.counters.drop(DropReason::IcmpBadQuote);
+        }
+        let quoted = msg.quoted();
+        self.icmp_error(now, meta.src, kind, quoted, tcp);
+    }
+
+    fn icmp_error<T: TcpLayer + ?Sized>(
+        &mut self,
+        now: Instant,
+        reporter: IpAddr,
+        kind: IcmpErrorKind,
+        quoted: Option<Result<QuotedPacket<'_>, synack_wire::Error>>,
+        tcp: &mut T,
+    ) {
+        let Some(Ok(q)) = quoted else {
+            return self.counters.drop(DropReason::IcmpBadQuote);
+        };
+        //= rfc5927#4.1
+        // The quoted packet must be a TCP segment of ours: our address as its source, and
+        // enough of the TCP header quoted to name the connection and its sequence number.
+        let ours = self.cfg.transparent || self.is_local(q.src);
+        let (Some((sport, dport)), Some(seq)) = (q.ports(), q.tcp_seq()) else {
+            return self.counters.drop(DropReason::IcmpBadQuote);
+        };
+        if q.protocol != IpProtocol::TCP || !ours {
+            return self.counters.drop(DropReason::IcmpBadQuote);
+        }
+        let err = IcmpError {
+            kind,
+            reporter,
+            local: SocketAddr::new(q.src, sport),
+            remote: SocketAddr::new(q.dst, dport),
+            seq,
+        };
+        self.counters.icmp_errors_delivered += 1;
+        tcp.on_icmp_error(now, &err);
+    }
+}
+
+/// Parse errors inside an ICMP message count as ICMP drops.
+fn icmp_reason(r: DropReason) -> DropReason {
+    match r {
+        DropReason::IcmpBadChecksum => r,
+        _ => DropReason::IcmpTruncated,
+    }
+}
