@@ -1,0 +1,489 @@
+//! tcpdump-style one-line text for packets, in the wording `tcpdump -nn -t` uses (tcpdump
+//! 4.99), so people can compare our output with tcpdump's and later tools print the same lines.
+//!
+//! [`TcpDumpLine`] renders one TCP segment given its addresses; [`PacketLine`] renders a parsed
+//! [`IpPacketRepr`] of any kind. Sequence numbers print absolute unless [`RelativeSeq`] bases are
+//! given, which is how the analyzer reproduces tcpdump's relative numbering (tcpdump subtracts
+//! the initial sequence numbers it saw in the handshake from every later segment that has ACK).
+//!
+//! Not reproduced: tcpdump's application-layer dissectors (HTTP, DNS, BGP ... on their ports),
+//! its `-v` details, and its output for malformed option lengths past the first bad option.
+
+use crate::icmpv4::{self, Icmpv4Repr};
+use crate::icmpv6::{self, Icmpv6Repr};
+use crate::ip::IpProtocol;
+use crate::packet::{IpHeader, IpPacketRepr, Transport};
+use crate::quoted::QuotedPacket;
+use crate::tcp::display::FlagLetters;
+use crate::tcp::options::{self, MAX_OPTIONS_LEN, TcpOptionIter};
+use crate::tcp::{TcpOption, TcpRepr};
+use crate::udp::UdpRepr;
+use core::fmt::{self, Display, Formatter, Write};
+use core::net::IpAddr;
+
+/// Bases subtracted from sequence and acknowledgment numbers (and SACK blocks, which live in
+/// the acknowledgment space) to print them relative, as tcpdump does by default.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Default)]
+pub struct RelativeSeq {
+    /// Subtracted from the segment's sequence number.
+    pub seq_base: u32,
+    /// Subtracted from the acknowledgment number and the SACK block edges.
+    pub ack_base: u32,
+}
+
+/// One TCP segment as tcpdump prints it:
+/// `IP 10.0.0.1.34706 > 10.0.0.2.42181: Flags [S], seq 2930593494, win 64240, options [...],
+/// length 0`.
+#[derive(Clone, Copy, Debug)]
+pub struct TcpDumpLine<'a> {
+    /// Source address.
+    pub src: IpAddr,
+    /// Destination address.
+    pub dst: IpAddr,
+    /// The segment.
+    pub tcp: &'a TcpRepr<'a>,
+    /// Relative-numbering bases, or `None` for absolute numbers (`tcpdump -S`).
+    pub relative: Option<RelativeSeq>,
+}
+
+impl Display for TcpDumpLine<'_> {
+    fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
+        write_ip_prefix(f, self.src)?;
+        write!(f, "{}.{} > {}.{}: ", self.src, self.tcp.src_port, self.dst, self.tcp.dst_port)?;
+        write_tcp_body(f, self.tcp, self.relative)
+    }
+}
+
+fn write_ip_prefix(f: &mut Formatter<'_>, src: IpAddr) -> fmt::Result {
+    f.write_str(if src.is_ipv4() { "IP " } else { "IP6 " })
+}
+
+/// Writes what follows `addr.port > addr.port: ` for a TCP segment.
+fn write_tcp_body(
+    f: &mut Formatter<'_>,
+    tcp: &TcpRepr<'_>,
+    rel: Option<RelativeSeq>,
+) -> fmt::Result {
+    let rel = rel.unwrap_or_default();
+    let len = tcp.payload.len() as u32;
+    let fl = tcp.flags;
+    write!(f, "Flags [{}]", FlagLetters(fl))?;
+    let seq = tcp.seq.0.wrapping_sub(rel.seq_base);
+    if len > 0 || fl.syn() || fl.fin() || fl.rst() {
+        write!(f, ", seq {seq}")?;
+        if len > 0 {
+            write!(f, ":{}", seq.wrapping_add(len))?;
+        }
+    }
+    if fl.ack() {
+        write!(f, ", ack {}", tcp.ack.0.wrapping_sub(rel.ack_base))?;
+    }
+    write!(f, ", win {}", tcp.window)?;
+    if fl.urg() {
+        write!(f, ", urg {}", tcp.urgent)?;
+    }
+    let mut canonical = [0u8; MAX_OPTIONS_LEN];
+    let opt_bytes: &[u8] = match tcp.raw_options {
+        Some(raw) => raw,
+        None => match options::write(&tcp.options, &mut canonical) {
+            Ok(n) => &canonical[..n],
+            Err(_) => &[],
+        },
+    };
+    if !opt_bytes.is_empty() {
+        f.write_str(", options [")?;
+        write_options(f, opt_bytes, rel.ack_base)?;
+        f.write_str("]")?;
+    }
+    write!(f, ", length {len}")
+}
+
+/// tcpdump's option list (without the brackets).
+fn write_options(f: &mut Formatter<'_>, bytes: &[u8], ack_base: u32) -> fmt::Result {
+    let mut first = true;
+    for opt in TcpOptionIter::new(bytes) {
+        if !first {
+            f.write_char(',')?;
+        }
+        first = false;
+        let opt = match opt {
+            Ok(o) => o,
+            Err(_) => return f.write_str("[bad opt]"),
+        };
+        match opt {
+            TcpOption::EndOfList => f.write_str("eol")?,
+            TcpOption::NoOperation => f.write_str("nop")?,
+            TcpOption::Mss(v) => write!(f, "mss {v}")?,
+            TcpOption::WindowScale(v) => write!(f, "wscale {v}")?,
+            TcpOption::SackPermitted => f.write_str("sackOK")?,
+            TcpOption::Sack(blocks) => {
+                write!(f, "sack {} ", blocks.len())?;
+                for b in blocks.as_slice() {
+                    write!(
+                        f,
+                        "{{{}:{}}}",
+                        b.left.0.wrapping_sub(ack_base),
+                        b.right.0.wrapping_sub(ack_base)
+                    )?;
+                }
+            }
+            TcpOption::Timestamps(t) => write!(f, "TS val {} ecr {}", t.tsval, t.tsecr)?,
+            TcpOption::FastOpen(c) => {
+                f.write_str("tfo")?;
+                write_tfo_cookie(f, c.as_bytes())?;
+            }
+            TcpOption::Unknown { kind, data } => write_unknown_option(f, kind, data)?,
+        }
+    }
+    Ok(())
+}
+
+fn write_tfo_cookie(f: &mut Formatter<'_>, c: &[u8]) -> fmt::Result {
+    if c.is_empty() {
+        f.write_str(" cookiereq")
+    } else if !c.len().is_multiple_of(2) || c.len() < 4 || c.len() > 16 {
+        f.write_str(" (invalid)")
+    } else {
+        f.write_str(" cookie ")?;
+        c.iter().try_for_each(|b| write!(f, "{b:02x}"))
+    }
+}
+
+fn write_unknown_option(f: &mut Formatter<'_>, kind: u8, data: &[u8]) -> fmt::Result {
+    match kind {
+        // RFC 1072's echo and echo-reply, and T/TCP's connection counts: a 32-bit value.
+        6 | 7 | 11 | 12 | 13 if data.len() >= 4 => {
+            let name = match kind {
+                6 => "echo",
+                7 => "echoreply",
+                11 => "cc",
+                12 => "ccnew",
+                _ => "",
+            };
+            write!(f, "{name} {}", u32::from_be_bytes([data[0], data[1], data[2], data[3]]))?;
+            if data.len() != 4 {
+                write!(f, "[len {}]", data.len() + 2)?;
+            }
+            Ok(())
+        }
+        // RFC 6994 experimental option carrying the pre-RFC Fast Open cookie (magic 0xf989).
+        254 if data.len() >= 2 => {
+            f.write_str("exp-")?;
+            if data[..2] == [0xf9, 0x89] {
+                f.write_str("tfo")?;
+                write_tfo_cookie(f, &data[2..])
+            } else {
+                write!(f, "{:02x}{:02x}", data[0], data[1])
+            }
+        }
+        _ => {
+            match kind {
+                6 => f.write_str("echo")?,
+                7 => f.write_str("echoreply")?,
+                11 => f.write_str("cc")?,
+                12 => f.write_str("ccnew")?,
+                13 => {}
+                19 => f.write_str("md5")?,
+                20 => f.write_str("scps")?,
+                28 => f.write_str("uto")?,
+                29 => f.write_str("tcp-ao")?,
+                30 => f.write_str("mptcp")?,
+                254 => f.write_str("exp")?,
+                k => write!(f, "unknown-{k}")?,
+            }
+            if !data.is_empty() {
+                f.write_str(" 0x")?;
+                data.iter().try_for_each(|b| write!(f, "{b:02x}"))?;
+            }
+            Ok(())
+        }
+    }
+}
+
+/// A whole IP packet as tcpdump prints it (TCP, UDP, ICMP, ICMPv6, fragments, others).
+#[derive(Clone, Copy, Debug)]
+pub struct PacketLine<'a> {
+    /// The parsed packet.
+    pub packet: &'a IpPacketRepr<'a>,
+    /// Relative-numbering bases for a TCP segment, or `None` for absolute numbers.
+    pub relative: Option<RelativeSeq>,
+}
+
+impl Display for PacketLine<'_> {
+    fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
+        let p = self.packet;
+        let (src, dst) = (p.src_addr(), p.dst_addr());
+        write_ip_prefix(f, src)?;
+        match p.transport {
+            Transport::Tcp(ref tcp) => {
+                write!(f, "{src}.{} > {dst}.{}: ", tcp.src_port, tcp.dst_port)?;
+                write_ext_headers(f, p)?;
+                write_tcp_body(f, tcp, self.relative)
+            }
+            Transport::Udp(ref udp) => {
+                write!(f, "{src}.{} > {dst}.{}: ", udp.src_port, udp.dst_port)?;
+                write_ext_headers(f, p)?;
+                write_udp_body(f, udp)
+            }
+            Transport::Icmpv4(ref icmp) => {
+                write!(f, "{src} > {dst}: ")?;
+                write_icmpv4(f, icmp)
+            }
+            Transport::Icmpv6(ref icmp) => {
+                write!(f, "{src} > {dst}: ")?;
+                write_ext_headers(f, p)?;
+                write_icmpv6(f, icmp)
+            }
+            Transport::Fragment { protocol, data } => {
+                write!(f, "{src} > {dst}: ")?;
+                write_ext_headers(f, p)?;
+                if let IpHeader::V4 { .. } = p.ip {
+                    write!(f, "{protocol}")?;
+                }
+                let _ = data;
+                Ok(())
+            }
+            Transport::Other { protocol, data } => {
+                write!(f, "{src} > {dst}: ")?;
+                write_ext_headers(f, p)?;
+                match protocol.name() {
+                    Some(n) => write!(f, "{n} {}", data.len()),
+                    None => write!(f, "ip-proto-{} {}", protocol.0, data.len()),
+                }
+            }
+        }
+    }
+}
+
+fn write_udp_body(f: &mut Formatter<'_>, udp: &UdpRepr<'_>) -> fmt::Result {
+    write!(f, "UDP, length {}", udp.payload.len())
+}
+
+/// tcpdump names the IPv6 extension headers it steps over before the upper layer.
+fn write_ext_headers(f: &mut Formatter<'_>, p: &IpPacketRepr<'_>) -> fmt::Result {
+    let IpHeader::V6 { repr, ext, .. } = p.ip else {
+        return Ok(());
+    };
+    let mut next = repr.next_header;
+    let mut at = 0usize;
+    while next.is_ipv6_extension() && at + 2 <= ext.len() {
+        let h = &ext[at..];
+        let len = match next {
+            IpProtocol::IPV6_FRAG => 8,
+            IpProtocol::AH => (h[1] as usize + 2) * 4,
+            _ => (h[1] as usize + 1) * 8,
+        };
+        match next {
+            IpProtocol::HOP_BY_HOP => f.write_str("HBH ")?,
+            IpProtocol::IPV6_OPTS => f.write_str("DSTOPT ")?,
+            IpProtocol::IPV6_FRAG if h.len() >= 8 => {
+                let off = u16::from_be_bytes([h[2], h[3]]) & 0xfff8;
+                let frag_len = repr.payload_len.saturating_sub(at + 8);
+                write!(f, "frag ({off}|{frag_len}) ")?;
+            }
+            IpProtocol::IPV6_ROUTE => f.write_str("srcrt ")?,
+            IpProtocol::AH => f.write_str("AH ")?,
+            _ => {}
+        }
+        next = IpProtocol(h[0]);
+        at += len;
+    }
+    Ok(())
+}
+
+fn quoted_dst(q: Option<crate::error::Result<QuotedPacket<'_>>>) -> Option<QuotedPacket<'_>> {
+    q.and_then(|r| r.ok())
+}
+
+fn write_icmpv4(f: &mut Formatter<'_>, icmp: &Icmpv4Repr<'_>) -> fmt::Result {
+    f.write_str("ICMP ")?;
+    let q = quoted_dst(icmp.quoted());
+    match *icmp {
+        Icmpv4Repr::EchoRequest { ident, seq_no, .. } => {
+            write!(f, "echo request, id {ident}, seq {seq_no}")?
+        }
+        Icmpv4Repr::EchoReply { ident, seq_no, .. } => {
+            write!(f, "echo reply, id {ident}, seq {seq_no}")?
+        }
+        Icmpv4Repr::DstUnreachable { code, next_hop_mtu, .. } => {
+            let Some(q) = q else { return f.write_str("[|icmp]") };
+            let d = q.dst;
+            match code {
+                icmpv4::unreach::PROTOCOL => {
+                    write!(f, "{d} protocol {} unreachable", q.protocol.0)?
+                }
+                icmpv4::unreach::PORT => match (q.protocol, q.ports()) {
+                    (IpProtocol::TCP, Some((_, p))) => write!(f, "{d} tcp port {p} unreachable")?,
+                    (IpProtocol::UDP, Some((_, p))) => write!(f, "{d} udp port {p} unreachable")?,
+                    _ => {
+                        let p = q
+                            .transport
+                            .get(2..4)
+                            .map(|b| u16::from_be_bytes([b[0], b[1]]))
+                            .unwrap_or(0);
+                        write!(f, "{d} protocol {} port {p} unreachable", q.protocol.0)?
+                    }
+                },
+                icmpv4::unreach::FRAG_NEEDED if next_hop_mtu != 0 => {
+                    write!(f, "{d} unreachable - need to frag (mtu {next_hop_mtu})")?
+                }
+                icmpv4::unreach::FRAG_NEEDED => write!(f, "{d} unreachable - need to frag")?,
+                c => {
+                    let text = match c {
+                        0 => "net {} unreachable",
+                        1 => "host {} unreachable",
+                        5 => "{} unreachable - source route failed",
+                        6 => "net {} unreachable - unknown",
+                        7 => "host {} unreachable - unknown",
+                        8 => "{} unreachable - source host isolated",
+                        9 => "net {} unreachable - admin prohibited",
+                        10 => "host {} unreachable - admin prohibited",
+                        11 => "net {} unreachable - tos prohibited",
+                        12 => "host {} unreachable - tos prohibited",
+                        13 => "host {} unreachable - admin prohibited filter",
+                        14 => "host {} unreachable - host precedence violation",
+                        15 => "host {} unreachable - precedence cutoff",
+                        _ => "",
+                    };
+                    if text.is_empty() {
+                        write!(f, "#{c} {d} unreachable")?
+                    } else {
+                        let (a, b) = text.split_once("{}").unwrap_or((text, ""));
+                        write!(f, "{a}{d}{b}")?
+                    }
+                }
+            }
+        }
+        Icmpv4Repr::SourceQuench { .. } => f.write_str("source quench")?,
+        Icmpv4Repr::TimeExceeded { code, .. } => match code {
+            0 => f.write_str("time exceeded in-transit")?,
+            1 => f.write_str("ip reassembly time exceeded")?,
+            c => write!(f, "time exceeded-#{c}")?,
+        },
+        Icmpv4Repr::ParamProblem { code, pointer, .. } => {
+            if code != 0 {
+                write!(f, "parameter problem - code {code}")?
+            } else {
+                write!(f, "parameter problem - octet {pointer}")?
+            }
+        }
+        Icmpv4Repr::Other { msg_type, code, rest, .. } => {
+            let id = u16::from_be_bytes([rest[0], rest[1]]);
+            let sq = u16::from_be_bytes([rest[2], rest[3]]);
+            match msg_type {
+                0 => write!(f, "echo reply, id {id}, seq {sq}")?,
+                8 => write!(f, "echo request, id {id}, seq {sq}")?,
+                4 => f.write_str("source quench")?,
+                10 => f.write_str("router solicitation")?,
+                13 => write!(f, "time stamp query id {id} seq {sq}")?,
+                15 => f.write_str("information request")?,
+                16 => f.write_str("information reply")?,
+                17 => f.write_str("address mask request")?,
+                t => {
+                    let _ = code;
+                    write!(f, "type-#{t}")?
+                }
+            }
+        }
+    }
+    write!(f, ", length {}", icmp.buffer_len())
+}
+
+fn write_icmpv6(f: &mut Formatter<'_>, icmp: &Icmpv6Repr<'_>) -> fmt::Result {
+    f.write_str("ICMP6, ")?;
+    let q = quoted_dst(icmp.quoted());
+    match *icmp {
+        Icmpv6Repr::EchoRequest { ident, seq_no, .. } => {
+            write!(f, "echo request, id {ident}, seq {seq_no}")?
+        }
+        Icmpv6Repr::EchoReply { ident, seq_no, .. } => {
+            write!(f, "echo reply, id {ident}, seq {seq_no}")?
+        }
+        Icmpv6Repr::DstUnreachable { code, .. } => {
+            f.write_str("destination unreachable, ")?;
+            match (code, q) {
+                (icmpv6::unreach::NO_ROUTE, Some(q)) => write!(f, "unreachable route {}", q.dst)?,
+                (icmpv6::unreach::ADMIN_PROHIBITED, Some(q)) => {
+                    write!(f, "unreachable prohibited {}", q.dst)?
+                }
+                (icmpv6::unreach::BEYOND_SCOPE, Some(q)) => write!(f, "beyond scope of {}", q.dst)?,
+                (icmpv6::unreach::ADDRESS, Some(q)) => write!(f, "unreachable address {}", q.dst)?,
+                (icmpv6::unreach::PORT, Some(q)) => {
+                    f.write_str("unreachable port")?;
+                    match (q.protocol, q.ports()) {
+                        (IpProtocol::TCP, Some((_, p))) => write!(f, ", {} tcp port {p}", q.dst)?,
+                        (IpProtocol::UDP, Some((_, p))) => write!(f, ", {} udp port {p}", q.dst)?,
+                        _ => {}
+                    }
+                }
+                (c, _) => write!(f, "unknown code ({c})")?,
+            }
+        }
+        Icmpv6Repr::PacketTooBig { mtu, .. } => write!(f, "packet too big, mtu {mtu}")?,
+        Icmpv6Repr::TimeExceeded { code, .. } => match (code, q) {
+            (0, Some(q)) => write!(f, "time exceeded in-transit for {}", q.dst)?,
+            (0, None) => f.write_str("time exceeded in-transit")?,
+            (1, _) => f.write_str("ip6 reassembly time exceeded")?,
+            (c, _) => write!(f, "time exceeded: unknown code ({c})")?,
+        },
+        Icmpv6Repr::ParamProblem { code, pointer, .. } => match code {
+            0 => write!(f, "parameter problem, erroneous - octet {pointer}")?,
+            1 => write!(f, "parameter problem, next header - octet {pointer}")?,
+            2 => write!(f, "parameter problem, option - octet {pointer}")?,
+            c => write!(f, "parameter problem, code-#{c}")?,
+        },
+        Icmpv6Repr::RouterSolicit { .. } => f.write_str("router solicitation")?,
+        Icmpv6Repr::NeighborSolicit { target, .. } => {
+            write!(f, "neighbor solicitation, who has {target}")?
+        }
+        Icmpv6Repr::NeighborAdvert { target, .. } => {
+            write!(f, "neighbor advertisement, tgt is {target}")?
+        }
+        Icmpv6Repr::Other { msg_type, rest, .. } => match msg_type {
+            icmpv6::msg_type::ROUTER_ADVERT => f.write_str("router advertisement")?,
+            icmpv6::msg_type::MLDV2_REPORT => write!(
+                f,
+                "multicast listener report v2, {} group record(s)",
+                u16::from_be_bytes([rest[2], rest[3]])
+            )?,
+            130 => f.write_str("multicast listener query")?,
+            131 => f.write_str("multicast listener report")?,
+            132 => f.write_str("multicast listener done")?,
+            137 => f.write_str("redirect")?,
+            t => write!(f, "type-#{t}")?,
+        },
+    }
+    write!(f, ", length {}", icmp.buffer_len())
+}
+
+/// An ARP packet as tcpdump prints it (`ARP, Request who-has 10.0.0.2 tell 10.0.0.1, length
+/// 28`); `length` is the ARP payload length as captured (28 plus any Ethernet padding).
+#[derive(Clone, Copy, Debug)]
+pub struct ArpLine<'a> {
+    /// The parsed packet.
+    pub arp: &'a crate::arp::ArpRepr,
+    /// Bytes after the Ethernet header.
+    pub len: usize,
+}
+
+impl Display for ArpLine<'_> {
+    fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
+        use crate::arp::ArpOperation;
+        let a = self.arp;
+        f.write_str("ARP, ")?;
+        match a.operation {
+            ArpOperation::Request => {
+                write!(f, "Request who-has {}", a.target_protocol_addr)?;
+                if a.target_hardware_addr.0 != [0; 6] {
+                    write!(f, " ({})", a.target_hardware_addr)?;
+                }
+                write!(f, " tell {}", a.source_protocol_addr)?;
+            }
+            ArpOperation::Reply => {
+                write!(f, "Reply {} is-at {}", a.source_protocol_addr, a.source_hardware_addr)?
+            }
+            ArpOperation::Other(n) => write!(f, "unknown ({n})")?,
+        }
+        write!(f, ", length {}", self.len)
+    }
+}
