@@ -135,7 +135,9 @@ impl Assembler {
     }
 
     /// The held ranges `[start, end)` in sequence order.
-    pub fn ranges(&self) -> impl Iterator<Item = (SeqNum, SeqNum)> + '_ {
+    pub fn ranges(
+        &self,
+    ) -> impl DoubleEndedIterator<Item = (SeqNum, SeqNum)> + ExactSizeIterator + '_ {
         self.ranges.iter().copied()
     }
 
