@@ -3,6 +3,59 @@
 //! Connections (one type per RFC 9293 state), the endpoint that demultiplexes segments to them,
 //! buffers, reassembly, RTT/RTO, congestion control and loss recovery. No sockets, no clock, no
 //! global randomness: time and randomness come in from the caller.
+//!
+//! ## Data flow
+//!
+//! ```text
+//!            IP layer (synack-stack)                         application / runtime
+//!                 |        ^                                   |            ^
+//!  on_segment(now,|        | poll_transmit(now, buf)   connect, listen,     | poll_event()
+//!   src,dst,repr) |        | -> Transmit{src,dst,len}  accept, send, recv,  | Connected, Readable,
+//!  on_icmp_error  v        |   (header+payload+csum    shutdown_write,      | Writable, PeerClosed,
+//!          +------------------------------------+      close, abort, set_*  | Closed, Error{..},
+//!          |  Endpoint                          |<-----+                    | StateChanged{old,new}
+//!          |  HashMap<FourTuple, ConnId> (O(1)) |-----------------------------+
+//!          |  listeners: SYN queue, accept queue, SYN cookies
+//!          |  stateless RSTs (CLOSED, LISTEN)   |   poll_timeout() -> earliest deadline
+//!          |  timer heap (O(log n))             |<-- on_timeout(now)
+//!          +----------------+-------------------+
+//!                           | per connection: Tcb = one enum variant per RFC state
+//!                           v
+//!   SynSent{snd} | SynReceived{snd,rcv,origin} | Established{snd,rcv} | FinWait1/2 | CloseWait
+//!   | Closing | LastAck  {snd,rcv} | TimeWait{snd_nxt,rcv_nxt,ts_recent,expiry} | Closed
+//!        snd: SND.* + send RingBuffer (+ RttEstimator/RttSampler, congestion control)
+//!        rcv: RCV.* + receive RingBuffer + Assembler (out-of-order ranges, SACK source)
+//! ```
+//!
+//! ## Call protocol
+//!
+//! After every input (`on_segment`, `on_icmp_error`, `on_timeout`) and every application call,
+//! drain [`Endpoint::poll_transmit`] until `None` and [`Endpoint::poll_event`] until `None`,
+//! then sleep until [`Endpoint::poll_timeout`] (or the next packet) and call
+//! [`Endpoint::on_timeout`]. Segments given to `on_segment` must already have a valid checksum;
+//! `poll_transmit` fills the checksum of what it writes.
+//!
+//! ```
+//! use synack_tcp::{Endpoint, EndpointConfig, ConnConfig, Instant, State};
+//! use core::net::SocketAddr;
+//! let mut a = Endpoint::new(EndpointConfig::default(), [1; 16], 1);
+//! let mut b = Endpoint::new(EndpointConfig::default(), [2; 16], 2);
+//! let server: SocketAddr = "10.0.0.2:80".parse().unwrap();
+//! let lid = b.listen(server, 16).unwrap();
+//! let c = a.connect(Instant::ZERO, "10.0.0.1:0".parse().unwrap(), server, ConnConfig::default())
+//!     .unwrap();
+//! let mut buf = [0u8; 1600];
+//! for _ in 0..3 {
+//!     while let Some(t) = a.poll_transmit(Instant::ZERO, &mut buf) {
+//!         b.on_segment(Instant::ZERO, t.src.ip(), t.dst.ip(), &t.repr(&buf));
+//!     }
+//!     while let Some(t) = b.poll_transmit(Instant::ZERO, &mut buf) {
+//!         a.on_segment(Instant::ZERO, t.src.ip(), t.dst.ip(), &t.repr(&buf));
+//!     }
+//! }
+//! assert_eq!(a.state(c), Ok(State::Established));
+//! assert!(b.accept(lid).is_some());
+//! ```
 #![no_std]
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
@@ -13,10 +66,32 @@ extern crate std;
 
 pub mod assembler;
 pub mod cc;
+pub mod config;
+mod conn;
+mod cookie;
+mod emit;
+pub mod endpoint;
+pub mod error;
+pub mod event;
+pub mod icmp;
+mod ports;
 pub mod ring;
-pub mod sack_gen;
 pub mod rtt;
+pub mod sack_gen;
 pub mod scoreboard;
+mod secret;
+pub mod state;
+pub mod stats;
 pub mod time;
 
+pub use config::{CongestionControl, ConnConfig, EndpointConfig, KeepAlive};
+pub use endpoint::{ConnId, Endpoint, ListenerId, Transmit};
+pub use error::{
+    ConnectError, ConnectionError, InvalidConnection, ListenError, RecvError, SendError,
+};
+pub use event::{Event, SoftError};
+pub use icmp::IcmpError;
+pub use secret::FourTuple;
+pub use state::State;
+pub use stats::ConnStats;
 pub use time::{Duration, Instant};

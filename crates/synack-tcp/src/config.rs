@@ -1,0 +1,126 @@
+//! Settings: one for the whole endpoint, one per connection.
+
+use crate::rtt::RttConfig;
+use crate::time::Duration;
+
+/// Which congestion controller a connection uses (RFC 9438 CUBIC is the default).
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
+#[non_exhaustive]
+pub enum CongestionControl {
+    /// NewReno (RFC 5681, RFC 6582).
+    NewReno,
+    /// CUBIC (RFC 9438).
+    #[default]
+    Cubic,
+}
+
+/// Keep-alive settings (RFC 9293 3.8.4). Off unless a connection sets `keep_alive: Some(..)`.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct KeepAlive {
+    /// Idle time before the first probe; RFC 9293 MUST-28 asks for at least two hours by default.
+    pub idle: Duration,
+    /// Time between unanswered probes.
+    pub interval: Duration,
+    /// Unanswered probes in a row before the connection is declared dead (MUST-29: never one).
+    pub probes: u32,
+}
+
+impl Default for KeepAlive {
+    fn default() -> Self {
+        KeepAlive { idle: Duration::from_secs(7200), interval: Duration::from_secs(75), probes: 9 }
+    }
+}
+
+/// Per-connection settings; change them later with the `set_*` methods of the endpoint.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct ConnConfig {
+    /// Send buffer size in bytes.
+    pub send_buffer: usize,
+    /// Receive buffer size in bytes (also sets the window scale offered on the SYN).
+    pub recv_buffer: usize,
+    /// Disable Nagle's algorithm (TCP_NODELAY, RFC 9293 MUST-17).
+    pub nodelay: bool,
+    /// Keep-alive; `None` (the default, MUST-25) sends no probes.
+    pub keep_alive: Option<KeepAlive>,
+    /// Abort when sent data stays unacknowledged this long (RFC 9293 3.10.8); `None`: no limit.
+    pub user_timeout: Option<Duration>,
+    /// R1: retransmissions of one segment before the soft "excessive retransmissions" report.
+    pub r1: u32,
+    /// R2 for data: give up when the oldest unacknowledged segment has been retransmitted for
+    /// this long. `None` means never (RFC 9293 MUST-21 allows infinity).
+    pub r2: Option<Duration>,
+    /// R2 for a SYN; raised to at least 3 minutes (RFC 9293 MUST-23).
+    pub r2_syn: Duration,
+    /// Offer window scaling.
+    pub window_scaling: bool,
+    /// Offer SACK-permitted.
+    pub sack: bool,
+    /// Offer timestamps (RFC 7323).
+    pub timestamps: bool,
+    /// Congestion controller.
+    pub congestion_control: CongestionControl,
+    /// Delayed-ACK timeout (RFC 9293 MUST-40: below 500 ms).
+    pub delayed_ack: Duration,
+    /// How long FIN-WAIT-2 waits for the peer's FIN after the application closed.
+    pub fin_wait2_timeout: Duration,
+    /// RTO bounds (RFC 6298); the default uses Linux's 200 ms minimum.
+    pub rtt: RttConfig,
+}
+
+impl Default for ConnConfig {
+    fn default() -> Self {
+        ConnConfig {
+            send_buffer: 256 * 1024,
+            recv_buffer: 256 * 1024,
+            nodelay: false,
+            keep_alive: None,
+            user_timeout: None,
+            r1: 3,
+            r2: Some(Duration::from_secs(100)),
+            r2_syn: Duration::from_secs(180),
+            window_scaling: true,
+            sack: true,
+            timestamps: true,
+            congestion_control: CongestionControl::Cubic,
+            delayed_ack: Duration::from_millis(40),
+            fin_wait2_timeout: Duration::from_secs(60),
+            rtt: RttConfig::default(),
+        }
+    }
+}
+
+/// Endpoint-wide settings.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct EndpointConfig {
+    /// Link MTU (bytes of IP packet); sets the MSS we offer and our MMS_S (RFC 9293 3.7.1).
+    pub mtu: usize,
+    /// Maximum segment lifetime; TIME-WAIT lasts twice this (RFC 9293 3.3.2 suggests 2 minutes).
+    pub msl: Duration,
+    /// Settings new connections (active and accepted) start with.
+    pub conn: ConnConfig,
+    /// Most challenge ACKs (RFC 5961 section 7) per second across the endpoint.
+    pub challenge_ack_limit: u32,
+    /// Most half-open connections per listener before SYN cookies (or drops) start.
+    pub syn_queue_len: usize,
+    /// Answer SYNs with cookies when a listener's SYN queue is full (RFC 4987).
+    pub syn_cookies: bool,
+    /// Ephemeral port range for active opens (RFC 6056 suggests 1024..=65535).
+    pub ephemeral_ports: (u16, u16),
+    /// Most connections the endpoint holds; further SYNs are dropped and connects fail.
+    pub max_connections: usize,
+}
+
+impl Default for EndpointConfig {
+    fn default() -> Self {
+        EndpointConfig {
+            mtu: 1500,
+            msl: Duration::from_secs(120),
+            conn: ConnConfig::default(),
+            challenge_ack_limit: 1000,
+            syn_queue_len: 256,
+            syn_cookies: true,
+            ephemeral_ports: (49152, 65535),
+            max_connections: 65536,
+        }
+    }
+}

@@ -1,0 +1,190 @@
+//! The send half, the receive half, and the little TIME-WAIT keeps.
+
+use crate::assembler::{Assembler, AssemblerLimits};
+use crate::ring::RingBuffer;
+use crate::time::Instant;
+use synack_wire::SeqNum;
+
+/// The send half (RFC 9293 3.3.1 send sequence variables plus the send buffer).
+pub(crate) struct Snd {
+    pub(crate) iss: SeqNum,
+    /// SND.UNA.
+    pub(crate) una: SeqNum,
+    /// SND.NXT: the next sequence number to send (moves back to SND.UNA on an RTO).
+    pub(crate) nxt: SeqNum,
+    /// The highest SND.NXT ever reached; ACKs up to here are acceptable.
+    pub(crate) max_nxt: SeqNum,
+    /// SND.WND, scaled.
+    pub(crate) wnd: u32,
+    /// The largest window the peer ever offered (sender SWS and RFC 5961 5.2).
+    pub(crate) max_wnd: u32,
+    pub(crate) wl1: SeqNum,
+    pub(crate) wl2: SeqNum,
+    /// Bytes from `buf_seq` on: unacknowledged, then unsent.
+    pub(crate) buf: RingBuffer,
+    /// Sequence number of `buf`'s first byte.
+    pub(crate) buf_seq: SeqNum,
+    /// The application shut down sending: a FIN follows the buffered data.
+    pub(crate) fin_queued: bool,
+    /// SND.UP: first octet after the urgent data, while some is unsent or unacknowledged.
+    pub(crate) up: Option<SeqNum>,
+}
+
+impl Snd {
+    pub(crate) fn new(iss: SeqNum, buffer: usize) -> Snd {
+        Snd {
+            iss,
+            una: iss,
+            nxt: iss,
+            max_nxt: iss,
+            wnd: 0,
+            max_wnd: 0,
+            wl1: SeqNum(0),
+            wl2: iss,
+            buf: RingBuffer::new(buffer),
+            buf_seq: iss + 1,
+            fin_queued: false,
+            up: None,
+        }
+    }
+
+    /// Sequence number after the last buffered byte (where the FIN goes).
+    pub(crate) fn end_seq(&self) -> SeqNum {
+        self.buf_seq + self.buf.len() as u32
+    }
+
+    /// Sequence number just after everything we will ever send (data and FIN).
+    pub(crate) fn final_seq(&self) -> SeqNum {
+        self.end_seq() + self.fin_queued as u32
+    }
+
+    pub(crate) fn syn_acked(&self) -> bool {
+        self.una.gt(self.iss)
+    }
+
+    /// Our FIN was sent and acknowledged.
+    pub(crate) fn fin_acked(&self) -> bool {
+        self.fin_queued && self.una == self.end_seq() + 1
+    }
+
+    /// Something sent is unacknowledged (SYN, data or FIN).
+    pub(crate) fn outstanding(&self) -> bool {
+        self.una.lt(self.max_nxt)
+    }
+
+    /// Drops acknowledged bytes from the buffer; returns how many data bytes were acked.
+    pub(crate) fn on_ack_advance(&mut self, ack: SeqNum) -> u32 {
+        let n = ack.since(self.buf_seq).min(self.buf.len() as u32);
+        self.buf.consume(n as usize);
+        self.buf_seq += n;
+        self.una = ack;
+        if self.nxt.lt(ack) {
+            self.nxt = ack;
+        }
+        if let Some(up) = self.up
+            && ack.ge(up)
+        {
+            self.up = None;
+        }
+        n
+    }
+}
+
+/// The receive half (RFC 9293 3.3.1 receive sequence variables plus the buffer and reassembly).
+pub(crate) struct Rcv {
+    pub(crate) irs: SeqNum,
+    /// RCV.NXT, counting the peer's FIN once received.
+    pub(crate) nxt: SeqNum,
+    /// Readable bytes; out-of-order bytes are placed in its free space.
+    pub(crate) buf: RingBuffer,
+    pub(crate) asm: Assembler,
+    /// Right edge of the window we last advertised (never moved left: SHLD-14).
+    pub(crate) adv_right: SeqNum,
+    /// Our window shift.
+    pub(crate) wscale: u8,
+    /// The peer's FIN has been received (in order) and counted in `nxt`.
+    pub(crate) fin_received: bool,
+    /// Sequence number of an out-of-order FIN, remembered until the data before it arrives.
+    pub(crate) fin_at: Option<SeqNum>,
+    /// RCV.UP: first octet after the peer's urgent data, while not yet read past.
+    pub(crate) up: Option<SeqNum>,
+    /// TS.Recent and when it was set (RFC 7323 5.5 invalidates it after 24 days idle).
+    pub(crate) ts_recent: Option<(u32, Instant)>,
+    /// Last.ACK.sent (RFC 7323 4.3).
+    pub(crate) last_ack_sent: SeqNum,
+}
+
+impl Rcv {
+    pub(crate) fn new(irs: SeqNum, buffer: usize, wscale: u8) -> Rcv {
+        let nxt = irs + 1;
+        Rcv {
+            irs,
+            nxt,
+            buf: RingBuffer::new(buffer),
+            asm: Assembler::new(nxt, AssemblerLimits::default()),
+            adv_right: nxt,
+            wscale,
+            fin_received: false,
+            fin_at: None,
+            up: None,
+            ts_recent: None,
+            last_ack_sent: nxt,
+        }
+    }
+
+    /// Sequence number of the next byte the application will read.
+    pub(crate) fn read_seq(&self) -> SeqNum {
+        self.asm.rcv_nxt() - self.buf.len() as u32
+    }
+
+    /// Where the right edge would be if we advertised all free space now (rounded down to the
+    /// window-scale granularity).
+    pub(crate) fn window_right_candidate(&self) -> SeqNum {
+        let free = (self.buf.free() as u32 >> self.wscale) << self.wscale;
+        self.asm.rcv_nxt() + free
+    }
+
+    /// RCV.WND: what lies between RCV.NXT and the advertised right edge.
+    pub(crate) fn wnd(&self) -> u32 {
+        self.adv_right.since(self.nxt)
+    }
+
+    //= rfc9293#3.8.6.2.2
+    //# Receiver SWS avoidance: move the right edge only by at least min(RCV.BUFF/2, MSS); and
+    //# never move it left (SHLD-14).
+    pub(crate) fn update_window(&mut self, mss: u32) {
+        let cand = self.window_right_candidate();
+        let step = (self.buf.capacity() as u32 / 2).min(mss).max(1);
+        if cand.since(self.adv_right) >= step || self.adv_right.lt(self.nxt) {
+            self.adv_right = cand.max(self.nxt);
+        }
+    }
+
+    /// The window field to put in a segment, after [`Rcv::update_window`].
+    pub(crate) fn window_field(&self) -> u16 {
+        let w = self.wnd() >> self.wscale;
+        w.min(65535) as u16
+    }
+}
+
+/// TIME-WAIT keeps only what it needs to re-ACK a FIN and judge a new SYN.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct TimeWait {
+    pub(crate) snd_nxt: SeqNum,
+    pub(crate) rcv_nxt: SeqNum,
+    pub(crate) ts_recent: Option<u32>,
+    pub(crate) expiry: Instant,
+    pub(crate) window: u16,
+}
+
+impl TimeWait {
+    pub(crate) fn from_halves(snd: &Snd, rcv: &Rcv, expiry: Instant) -> TimeWait {
+        TimeWait {
+            snd_nxt: snd.max_nxt,
+            rcv_nxt: rcv.nxt,
+            ts_recent: rcv.ts_recent.map(|(v, _)| v),
+            expiry,
+            window: rcv.window_field(),
+        }
+    }
+}

@@ -1,0 +1,621 @@
+//! Segment arrival, RFC 9293 section 3.10.7, for SYN-SENT, SYN-RECEIVED, the synchronized
+//! states and TIME-WAIT. (CLOSED and LISTEN are the endpoint's: there is no TCB to consult.)
+
+use super::{Conn, Ctx, Origin, Outcome, Rcv, Snd, Tcb};
+use crate::assembler::Inserted;
+use crate::endpoint::CtlSegment;
+use crate::error::ConnectionError;
+use crate::event::Event;
+use crate::rtt::rtt_from_timestamps;
+use crate::state::State;
+use crate::time::Duration;
+use synack_wire::SeqNum;
+use synack_wire::tcp::{TcpFlags, TcpOptions, TcpRepr};
+
+/// RFC 7323 section 5.5: TS.Recent is invalid after 24 days without a segment.
+const PAWS_IDLE: Duration = Duration::from_secs(24 * 24 * 3600);
+
+/// The send MSS when the peer's SYN had no MSS option (RFC 9293 3.7.1, MUST-15).
+pub(crate) fn default_mss(ipv4: bool) -> u16 {
+    if ipv4 { 536 } else { 1220 }
+}
+
+impl Conn {
+    /// Turns the peer's SYN options into the negotiated set.
+    pub(crate) fn negotiate(&mut self, o: &TcpOptions) {
+        //= rfc7323#2.2
+        //# Window scaling is in effect only when both SYNs carried the option; shifts above 14
+        //# are used as 14.
+        let (snd_ws, rcv_ws) = match o.window_scale {
+            Some(ws) if self.cfg.window_scaling => (ws.min(14), self.our_wscale()),
+            _ => (0, 0),
+        };
+        //= rfc9293#3.7.1
+        //# Without an MSS option, assume 536 (IPv4) or 1220 (IPv6).
+        let send_mss = o.mss.unwrap_or(default_mss(self.tuple.local.is_ipv4())).max(64);
+        self.opt = super::Negotiated {
+            ts: self.cfg.timestamps && o.timestamps.is_some(),
+            sack: self.cfg.sack && o.sack_permitted,
+            snd_wscale: snd_ws,
+            rcv_wscale: rcv_ws,
+            send_mss,
+            rcv_mss: self.our_mss(),
+        };
+        self.ws_offered_by_peer = o.window_scale.is_some() && self.cfg.window_scaling;
+    }
+
+    /// Handles one arriving segment.
+    pub(crate) fn on_segment(&mut self, ctx: &mut Ctx<'_>, seg: &TcpRepr<'_>) -> Outcome {
+        self.stats.segs_in += 1;
+        match self.state() {
+            State::Closed | State::Listen => Outcome::Deleted,
+            State::SynSent => self.on_syn_sent(ctx, seg),
+            State::TimeWait => self.on_time_wait(ctx, seg),
+            _ => self.on_synchronized(ctx, seg),
+        }
+    }
+
+    fn challenge_ack(&mut self, ctx: &mut Ctx<'_>) {
+        //= rfc5961#7
+        //# Challenge ACKs are rate limited (configurable).
+        if ctx.challenge.allow(ctx.now) {
+            self.ack_now = true;
+        }
+    }
+
+    fn on_syn_sent(&mut self, ctx: &mut Ctx<'_>, seg: &TcpRepr<'_>) -> Outcome {
+        let f = seg.flags;
+        let Tcb::SynSent { snd } = &mut self.tcb else { return Outcome::Continue };
+        if f.ack() {
+            //= rfc9293#3.10.7.3
+            //# An ACK outside ISS < SEG.ACK =< SND.NXT is not for us: <SEQ=SEG.ACK><CTL=RST>
+            //# (unless it is itself a RST), and the segment is dropped.
+            if seg.ack.le(snd.iss) || seg.ack.gt(snd.max_nxt) {
+                if !f.rst() {
+                    ctx.ctl.push(CtlSegment {
+                        tuple: self.tuple,
+                        seq: seg.ack,
+                        ack: None,
+                        flags: TcpFlags::RST,
+                    });
+                }
+                return Outcome::Continue;
+            }
+        }
+        if f.rst() {
+            //= rfc9293#3.10.7.3
+            //# A RST with an acceptable ACK refuses the connection; without an ACK it is dropped
+            //# (erratum 8167: no RFC 5961 sequence check in SYN-SENT).
+            if f.ack() {
+                self.fail(ctx, ConnectionError::Refused);
+                return Outcome::Deleted;
+            }
+            return Outcome::Continue;
+        }
+        if !f.syn() {
+            //= rfc9293#3.10.7.3
+            //# Neither SYN nor RST: drop.
+            return Outcome::Continue;
+        }
+        self.negotiate(&seg.options);
+        self.last_rx = ctx.now;
+        let mut rcv = Rcv::new(seg.seq, self.cfg.recv_buffer, self.opt.rcv_wscale);
+        if self.opt.ts
+            && let Some(ts) = seg.options.timestamps
+        {
+            rcv.ts_recent = Some((ts.tsval, ctx.now));
+        }
+        let Tcb::SynSent { snd } = core::mem::replace(&mut self.tcb, Tcb::Closed) else {
+            return Outcome::Continue;
+        };
+        let mut snd = snd;
+        //= rfc9293#3.10.7.3
+        //# The SYN's window is never scaled.
+        snd.wnd = seg.window as u32;
+        snd.max_wnd = snd.wnd;
+        snd.wl1 = seg.seq;
+        snd.wl2 = seg.ack;
+        if f.ack() {
+            //= rfc9293#3.10.7.3
+            //# SYN-ACK acknowledging our SYN: ESTABLISHED, and <SEQ=SND.NXT><ACK=RCV.NXT>.
+            snd.on_ack_advance(seg.ack);
+            self.take_rtt_sample(ctx, &snd, seg);
+            self.tcb = Tcb::Established { snd, rcv };
+            ctx.event(Event::StateChanged {
+                conn: ctx.id,
+                old: State::SynSent,
+                new: State::Established,
+            });
+            ctx.event(Event::Connected(ctx.id));
+            self.after_ack_advance(ctx);
+            self.ack_now = true;
+            //= rfc9293#3.10.7.3
+            //# Data or a FIN on the SYN-ACK is processed from the sixth step on.
+            let text = TcpRepr { seq: seg.seq + 1, flags: f.without(TcpFlags::SYN), ..*seg };
+            return self.process_text_and_fin(ctx, &text, Outcome::Continue);
+        }
+        //= rfc9293#3.10.7.3
+        //# A SYN without ACK (simultaneous open): SYN-RECEIVED, answer <SEQ=ISS><ACK=RCV.NXT>
+        //# <CTL=SYN,ACK>. Any data on that SYN is not acknowledged; the peer sends it again.
+        snd.nxt = snd.iss;
+        self.tcb = Tcb::SynReceived { snd, rcv, origin: Origin::Active };
+        ctx.event(Event::StateChanged {
+            conn: ctx.id,
+            old: State::SynSent,
+            new: State::SynReceived,
+        });
+        Outcome::Continue
+    }
+
+    /// RTT sample from an ACK that advanced SND.UNA: timestamps when in use, else Karn's timer.
+    fn take_rtt_sample(&mut self, ctx: &mut Ctx<'_>, snd: &Snd, seg: &TcpRepr<'_>) {
+        let sample = match (self.opt.ts, seg.options.timestamps) {
+            (true, Some(ts)) => {
+                rtt_from_timestamps(self.ts_now(ctx.now), ts.tsecr, Duration::from_millis(1))
+            }
+            _ => self.sampler.on_ack(snd.una, ctx.now),
+        };
+        if let Some(rtt) = sample {
+            self.rtt.on_sample(rtt);
+        }
+    }
+
+    /// Bookkeeping after SND.UNA moved: timers, counters, writable.
+    fn after_ack_advance(&mut self, ctx: &mut Ctx<'_>) {
+        self.rtx_count = 0;
+        self.una_since = ctx.now;
+        self.persist_backoff = 0;
+        let Some(snd) = self.tcb.snd() else { return };
+        //= rfc6298#5
+        //# All data acknowledged: stop the timer; otherwise restart it with the current RTO.
+        self.t.rtx = if snd.outstanding() { Some(ctx.now + self.rtt.rto()) } else { None };
+        if self.want_writable && snd.buf.free() > 0 && !snd.fin_queued {
+            self.want_writable = false;
+            ctx.event(Event::Writable(ctx.id));
+        }
+    }
+
+    fn on_synchronized(&mut self, ctx: &mut Ctx<'_>, seg: &TcpRepr<'_>) -> Outcome {
+        let state = self.state();
+        let f = seg.flags;
+        let now = ctx.now;
+        let ts_on = self.opt.ts;
+        let Some((snd, rcv)) = self.tcb.halves() else { return Outcome::Continue };
+        let mut seq = seg.seq;
+        let mut syn = f.syn();
+        let mut fin = f.fin();
+        let mut payload = seg.payload;
+
+        if state == State::SynReceived && syn && seq == rcv.irs {
+            if !f.ack() {
+                //= rfc9293#3.10.7.4
+                //# A retransmission of the SYN we answered: send the SYN-ACK again.
+                snd.nxt = snd.iss;
+                return Outcome::Continue;
+            }
+            // The peer's SYN-ACK in a simultaneous open: its SYN is already counted, the ACK
+            // is news.
+            seq += 1;
+            syn = false;
+        }
+
+        //= rfc7323#5.3
+        //# PAWS: a non-RST segment whose TSval is older than TS.Recent is a duplicate: ACK it
+        //# and drop it (unless TS.Recent has gone stale after 24 idle days).
+        if ts_on
+            && !f.rst()
+            && let (Some(ts), Some((recent, at))) = (seg.options.timestamps, rcv.ts_recent)
+            && now.saturating_since(at) < PAWS_IDLE
+            && (ts.tsval.wrapping_sub(recent) as i32) < 0
+        {
+            self.ack_now = true;
+            return Outcome::Continue;
+        }
+
+        //= rfc9293#3.10.7.4
+        //# First, the sequence number check: the four cases of Table 6.
+        let seg_len = payload.len() as u32 + syn as u32 + fin as u32;
+        let wnd = rcv.wnd();
+        let nxt = rcv.nxt;
+        let acceptable = match (seg_len, wnd) {
+            (0, 0) => seq == nxt,
+            (0, _) => seq.in_range(nxt, nxt + wnd),
+            (_, 0) => false,
+            (_, _) => seq.in_range(nxt, nxt + wnd) || (seq + seg_len - 1).in_range(nxt, nxt + wnd),
+        };
+        if !acceptable {
+            //= rfc9293#3.4
+            //# With a zero window, a segment at RCV.NXT still has its ACK, URG and RST processed
+            //# (MUST-66); its text is not accepted.
+            if wnd == 0 && seq == nxt {
+                payload = &[];
+                fin = false;
+                syn = false;
+            } else if f.rst() {
+                //= rfc9293#3.10.7.4
+                //# An unacceptable RST is dropped silently.
+                return Outcome::Continue;
+            } else if syn {
+                // RFC 5961 4.2: any SYN in a synchronized state draws a challenge ACK.
+                self.challenge_ack(ctx);
+                return Outcome::Continue;
+            } else {
+                //= rfc9293#3.10.7.4
+                //# Otherwise send <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK> and drop.
+                self.ack_now = true;
+                return Outcome::Continue;
+            }
+        }
+        // Trim what lies before RCV.NXT (already received) and beyond the window.
+        if seq.lt(nxt) {
+            let mut skip = nxt.since(seq);
+            if syn {
+                syn = false;
+                skip -= 1;
+            }
+            let cut = (skip as usize).min(payload.len());
+            payload = &payload[cut..];
+            if skip as usize > cut {
+                fin = false; // the FIN itself was already received
+            }
+            seq = nxt;
+        }
+        let right = nxt + wnd;
+        if (seq + payload.len() as u32).gt(right) {
+            let keep = right.since(seq) as usize;
+            payload = &payload[..keep.min(payload.len())];
+            fin = false;
+        }
+        self.last_rx = now;
+        self.keepalive_probes = 0;
+        //= rfc7323#4.3
+        //# TS.Recent takes the TSval of a segment that covers Last.ACK.sent.
+        if ts_on
+            && let Some(ts) = seg.options.timestamps
+            && seg.seq.le(rcv.last_ack_sent)
+        {
+            let newer = rcv.ts_recent.is_none_or(|(r, _)| (ts.tsval.wrapping_sub(r) as i32) >= 0);
+            if newer {
+                rcv.ts_recent = Some((ts.tsval, now));
+            }
+        }
+
+        //= rfc9293#3.10.7.4
+        //# Second, the RST bit.
+        if f.rst() {
+            //= rfc5961#3.2
+            //# Reset only on an exact match with RCV.NXT; an in-window RST elsewhere draws a
+            //# challenge ACK.
+            if seg.seq != rcv.nxt {
+                self.challenge_ack(ctx);
+                return Outcome::Continue;
+            }
+            return match (state, &self.tcb) {
+                (State::SynReceived, Tcb::SynReceived { origin: Origin::Passive(l), .. }) => {
+                    //= rfc9293#3.10.7.4
+                    //# SYN-RECEIVED from a passive OPEN returns to LISTEN (MUST-11).
+                    let l = *l;
+                    self.goto(ctx, State::Closed);
+                    Outcome::BackToListen(l)
+                }
+                (State::SynReceived, _) => {
+                    //= rfc9293#3.10.7.4
+                    //# SYN-RECEIVED from an active OPEN: connection refused (MUST-11).
+                    self.fail(ctx, ConnectionError::Refused);
+                    Outcome::Deleted
+                }
+                (State::Closing | State::LastAck, _) => {
+                    //= rfc9293#3.10.7.4
+                    //# CLOSING, LAST-ACK: enter CLOSED and delete the TCB.
+                    self.finish(ctx);
+                    Outcome::Deleted
+                }
+                _ => {
+                    //= rfc9293#3.10.7.4
+                    //# ESTABLISHED, FIN-WAIT-1/2, CLOSE-WAIT: "reset" to the user, CLOSED.
+                    self.fail(ctx, ConnectionError::Reset);
+                    Outcome::Deleted
+                }
+            };
+        }
+
+        //= rfc9293#3.10.7.4
+        //# Fourth, the SYN bit.
+        if syn {
+            if let Tcb::SynReceived { origin: Origin::Passive(l), .. } = self.tcb {
+                //= rfc9293#3.10.7.4
+                //# SYN-RECEIVED from a passive OPEN: return to LISTEN.
+                self.goto(ctx, State::Closed);
+                return Outcome::BackToListen(l);
+            }
+            //= rfc5961#4.2
+            //# A SYN in a synchronized state draws a challenge ACK and is dropped.
+            self.challenge_ack(ctx);
+            return Outcome::Continue;
+        }
+
+        //= rfc9293#3.10.7.4
+        //# Fifth, the ACK field: without ACK the segment is dropped.
+        if !f.ack() {
+            return Outcome::Continue;
+        }
+        let ack = seg.ack;
+        //= rfc5961#5.2
+        //# Acceptable ACKs lie in SND.UNA - MAX.SND.WND =< SEG.ACK =< SND.NXT; others are
+        //# answered with an ACK and dropped (RFC 9293 MAY-12).
+        if ack.gt(snd.max_nxt) || ack.lt(snd.una - snd.max_wnd.min(i32::MAX as u32)) {
+            self.ack_now = true;
+            return Outcome::Continue;
+        }
+        let mut outcome = Outcome::Continue;
+        if state == State::SynReceived {
+            if !ack.gt(snd.una) {
+                //= rfc9293#3.10.7.4
+                //# SYN-RECEIVED with an unacceptable ACK: <SEQ=SEG.ACK><CTL=RST>.
+                ctx.ctl.push(CtlSegment {
+                    tuple: self.tuple,
+                    seq: ack,
+                    ack: None,
+                    flags: TcpFlags::RST,
+                });
+                return Outcome::Continue;
+            }
+            //= rfc9293#3.10.7.4
+            //# SYN-RECEIVED with an acceptable ACK: ESTABLISHED; the window comes from this
+            //# segment (SND.WND = SEG.WND, SND.WL1 = SEG.SEQ, SND.WL2 = SEG.ACK).
+            if let Tcb::SynReceived { origin: Origin::Passive(l), .. } = self.tcb {
+                outcome = Outcome::Accepted(l);
+            }
+            let Some((snd, _)) = self.tcb.halves() else { return outcome };
+            snd.wnd = (seg.window as u32) << self.opt.snd_wscale;
+            snd.max_wnd = snd.max_wnd.max(snd.wnd);
+            snd.wl1 = seg.seq;
+            snd.wl2 = ack;
+            self.goto(ctx, State::Established);
+        }
+        let snd_wscale = self.opt.snd_wscale;
+        let Some((snd, _)) = self.tcb.halves() else { return outcome };
+        let una_before = snd.una;
+        if ack.gt(snd.una) {
+            //= rfc9293#3.10.7.4
+            //# SND.UNA < SEG.ACK =< SND.NXT: SND.UNA = SEG.ACK; acknowledged data leaves the
+            //# retransmission queue.
+            let acked = snd.on_ack_advance(ack);
+            self.stats.bytes_acked += acked as u64;
+            let Some((snd, _)) = self.tcb.halves() else { return outcome };
+            let snd_copy_una = snd.una;
+            let sample = match (self.opt.ts, seg.options.timestamps) {
+                (true, Some(ts)) => rtt_from_timestamps(
+                    (now.as_millis() as u32).wrapping_add(self.ts_offset),
+                    ts.tsecr,
+                    Duration::from_millis(1),
+                ),
+                _ => self.sampler.on_ack(snd_copy_una, now),
+            };
+            if let Some(rtt) = sample {
+                self.rtt.on_sample(rtt);
+            }
+            self.after_ack_advance(ctx);
+        }
+        let Some((snd, _)) = self.tcb.halves() else { return outcome };
+        //= rfc9293#3.10.7.4
+        //# Window update only from a newer segment: SND.WL1 < SEG.SEQ, or SND.WL1 = SEG.SEQ and
+        //# SND.WL2 =< SEG.ACK (C6).
+        if ack.ge(una_before) && (snd.wl1.lt(seg.seq) || (snd.wl1 == seg.seq && snd.wl2.le(ack))) {
+            //= rfc9293#3.1
+            //# The window is unsigned (MUST-1) and kept in 32 bits (REC-1).
+            snd.wnd = (seg.window as u32) << snd_wscale;
+            snd.max_wnd = snd.max_wnd.max(snd.wnd);
+            snd.wl1 = seg.seq;
+            snd.wl2 = ack;
+            if snd.wnd > 0 {
+                self.t.persist = None;
+            }
+        }
+        let fin_acked = snd.fin_acked();
+        match self.state() {
+            //= rfc9293#3.10.7.4
+            //# FIN-WAIT-1: once our FIN is acknowledged, FIN-WAIT-2.
+            State::FinWait1 if fin_acked => self.goto(ctx, State::FinWait2),
+            //= rfc9293#3.10.7.4
+            //# CLOSING: once our FIN is acknowledged, TIME-WAIT.
+            State::Closing if fin_acked => {
+                self.goto(ctx, State::TimeWait);
+                return outcome;
+            }
+            //= rfc9293#3.10.7.4
+            //# LAST-ACK: once our FIN is acknowledged, delete the TCB and enter CLOSED.
+            State::LastAck if fin_acked => {
+                self.finish(ctx);
+                return Outcome::Deleted;
+            }
+            // A FIN the application asked for while in SYN-RECEIVED goes out now.
+            State::Established if self.tcb.snd().is_some_and(|s| s.fin_queued) => {
+                self.goto(ctx, State::FinWait1);
+            }
+            _ => {}
+        }
+        let text = TcpRepr {
+            seq,
+            payload,
+            flags: if fin { f.union(TcpFlags::FIN) } else { f.without(TcpFlags::FIN) },
+            ..*seg
+        };
+        self.process_text_and_fin(ctx, &text, outcome)
+    }
+
+    /// Steps six to eight of RFC 9293 3.10.7.4 for a segment already trimmed to the window.
+    fn process_text_and_fin(
+        &mut self,
+        ctx: &mut Ctx<'_>,
+        seg: &TcpRepr<'_>,
+        outcome: Outcome,
+    ) -> Outcome {
+        let state = self.state();
+        let receiving = matches!(state, State::Established | State::FinWait1 | State::FinWait2);
+        let mss = self.eff_snd_mss();
+        let app_closed = self.app_closed;
+        let Some((_, rcv)) = self.tcb.halves() else { return outcome };
+
+        //= rfc9293#3.10.7.4
+        //# Sixth, the URG bit: RCV.UP = max(RCV.UP, SEG.UP), and tell the user when the pointer
+        //# moves forward (MUST-32).
+        if seg.flags.urg() && receiving {
+            let up = seg.seq + seg.urgent as u32;
+            let ahead = rcv.up.is_none_or(|old| up.gt(old));
+            if ahead && up.gt(rcv.read_seq()) {
+                rcv.up = Some(up);
+                let pending = up.since(rcv.read_seq());
+                ctx.event(Event::Urgent { conn: ctx.id, pending });
+            }
+        }
+
+        //= rfc9293#3.10.7.4
+        //# Seventh, the segment text (ESTABLISHED, FIN-WAIT-1, FIN-WAIT-2 only).
+        if !seg.payload.is_empty() && receiving {
+            if app_closed {
+                //= rfc9293#3.6.1
+                //# Data arriving after a full (half-duplex) CLOSE is lost: send a RST (SHLD-3).
+                self.abort_with(ctx, ConnectionError::Aborted);
+                return Outcome::Deleted;
+            }
+            self.deliver(ctx, seg.seq, seg.payload);
+        }
+        let Some((_, rcv)) = self.tcb.halves() else { return outcome };
+
+        //= rfc9293#3.10.7.4
+        //# Eighth, the FIN bit: advance RCV.NXT over it, ACK it, tell the user.
+        if seg.flags.fin() && !rcv.fin_received {
+            let fin_seq = seg.seq + seg.payload.len() as u32;
+            if fin_seq.gt(rcv.asm.rcv_nxt()) {
+                // Out of order: the data before it is still missing.
+                rcv.fin_at = Some(fin_seq);
+                self.ack_now = true;
+                return outcome;
+            }
+            rcv.fin_at = Some(fin_seq);
+        }
+        let _ = mss;
+        self.maybe_take_fin(ctx);
+        outcome
+    }
+
+    /// If the peer's FIN is next in sequence, consumes it and moves the state on.
+    fn maybe_take_fin(&mut self, ctx: &mut Ctx<'_>) {
+        let Some((snd, rcv)) = self.tcb.halves() else { return };
+        let Some(fin_seq) = rcv.fin_at else { return };
+        if rcv.fin_received || fin_seq != rcv.asm.rcv_nxt() {
+            return;
+        }
+        rcv.fin_received = true;
+        rcv.nxt = fin_seq + 1;
+        rcv.adv_right = rcv.adv_right.max(rcv.nxt);
+        let fin_acked = snd.fin_acked();
+        self.ack_now = true;
+        ctx.event(Event::PeerClosed(ctx.id));
+        ctx.event(Event::Readable(ctx.id));
+        match self.state() {
+            //= rfc9293#3.10.7.4
+            //# SYN-RECEIVED, ESTABLISHED: CLOSE-WAIT.
+            State::SynReceived | State::Established => self.goto(ctx, State::CloseWait),
+            //= rfc9293#3.10.7.4
+            //# FIN-WAIT-1: TIME-WAIT if our FIN is acknowledged, else CLOSING.
+            State::FinWait1 if fin_acked => self.goto(ctx, State::TimeWait),
+            State::FinWait1 => self.goto(ctx, State::Closing),
+            //= rfc9293#3.10.7.4
+            //# FIN-WAIT-2: TIME-WAIT.
+            State::FinWait2 => self.goto(ctx, State::TimeWait),
+            _ => {}
+        }
+    }
+
+    /// Places payload in the receive ring (in order or not) and decides about the ACK.
+    fn deliver(&mut self, ctx: &mut Ctx<'_>, seq: SeqNum, payload: &[u8]) {
+        let full = (self.opt.rcv_mss as usize).saturating_sub(if self.opt.ts { 12 } else { 0 });
+        let delack = self.cfg.delayed_ack;
+        let Some((_, rcv)) = self.tcb.halves() else { return };
+        let data_nxt = rcv.asm.rcv_nxt();
+        let offset = seq.since(data_nxt) as usize;
+        rcv.asm.set_max_bytes(rcv.buf.free() as u32);
+        rcv.buf.write_at(offset, payload);
+        match rcv.asm.insert(seq, payload.len() as u32) {
+            Inserted::Advanced { bytes, filled_hole, .. } => {
+                rcv.buf.commit(bytes as usize);
+                rcv.nxt = rcv.asm.rcv_nxt();
+                self.stats.bytes_received += bytes as u64;
+                ctx.event(Event::Readable(ctx.id));
+                if filled_hole {
+                    //= rfc5681#4.2
+                    //# Filling a hole is ACKed at once.
+                    self.ack_now = true;
+                } else if payload.len() >= full {
+                    //= rfc9293#3.8.6.3
+                    //# ACK at least every second full-sized segment (SHLD-19).
+                    self.unacked_segs += 1;
+                    if self.unacked_segs >= 2 {
+                        self.ack_now = true;
+                    }
+                }
+                //= rfc9293#3.8.6.3
+                //# Otherwise delay the ACK, by less than 0.5 s (MUST-40, SHLD-18).
+                if !self.ack_now && self.t.delack.is_none() {
+                    self.t.delack = Some(ctx.now + delack);
+                }
+            }
+            //= rfc9293#3.10.7.4
+            //# Out-of-order data is kept (SHLD-31) and ACKed at once (MAY-13, RFC 5681 4.2).
+            Inserted::Held { .. } | Inserted::Duplicate | Inserted::Dropped(_) => {
+                self.ack_now = true;
+            }
+        }
+        self.maybe_take_fin(ctx);
+    }
+
+    fn on_time_wait(&mut self, ctx: &mut Ctx<'_>, seg: &TcpRepr<'_>) -> Outcome {
+        let Tcb::TimeWait(tw) = &mut self.tcb else { return Outcome::Continue };
+        let f = seg.flags;
+        if f.rst() {
+            //= rfc9293#3.10.7.4
+            //# TIME-WAIT: a RST (exactly at RCV.NXT, RFC 5961) enters CLOSED.
+            if seg.seq == tw.rcv_nxt {
+                self.finish(ctx);
+                return Outcome::Deleted;
+            }
+            return Outcome::Continue;
+        }
+        if f.syn() && !f.ack() {
+            //= rfc6191#2
+            //# With timestamps, a SYN whose TSval is above TS.Recent may reopen the connection;
+            //# without them, a SYN above RCV.NXT may (RFC 9293 MAY-2, RFC 1122 4.2.2.13).
+            let reopen = match (tw.ts_recent, seg.options.timestamps) {
+                (Some(recent), Some(ts)) => (ts.tsval.wrapping_sub(recent) as i32) > 0,
+                (Some(_), None) => seg.seq.gt(tw.rcv_nxt),
+                (None, _) => seg.seq.gt(tw.rcv_nxt),
+            };
+            if reopen {
+                return Outcome::Reopen { min_iss: tw.snd_nxt + 1 };
+            }
+            // An old duplicate SYN: re-ACK (rate limited like any challenge ACK).
+            self.challenge_ack(ctx);
+            return Outcome::Continue;
+        }
+        if f.syn() {
+            self.challenge_ack(ctx);
+            return Outcome::Continue;
+        }
+        if f.fin() && seg.seq + seg.payload.len() as u32 + 1 == tw.rcv_nxt {
+            //= rfc9293#3.10.7.4
+            //# TIME-WAIT: a retransmitted FIN is acknowledged and the 2 MSL timeout restarted.
+            tw.expiry = ctx.now + ctx.msl * 2;
+            self.t.close = Some(tw.expiry);
+            self.ack_now = true;
+            return Outcome::Continue;
+        }
+        if seg.seq_len() > 0 {
+            //= rfc9293#3.10.7.4
+            //# Anything else occupying sequence space is unacceptable: ACK and drop.
+            self.ack_now = true;
+        }
+        Outcome::Continue
+    }
+}

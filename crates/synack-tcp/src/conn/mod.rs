@@ -1,0 +1,515 @@
+//! One TCP connection: the per-state control block and the application-side operations.
+//!
+//! The state is an enum whose variants hold only what that state has (netstack3-style): no
+//! receive half before the peer's SYN is known, only two sequence numbers and a deadline in
+//! TIME-WAIT, nothing in CLOSED. The send half ([`Snd`]) and receive half ([`Rcv`]) move between
+//! variants on each transition.
+//!
+//! Segment arrival lives in `input.rs`, segment emission and timers in `output.rs`.
+
+mod halves;
+mod input;
+mod output;
+
+pub(crate) use halves::{Rcv, Snd, TimeWait};
+
+use alloc::collections::VecDeque;
+
+use crate::config::ConnConfig;
+use crate::endpoint::{ConnId, ListenerId};
+use crate::error::ConnectionError;
+use crate::event::Event;
+use crate::rtt::{RttEstimator, RttSampler};
+use crate::secret::FourTuple;
+use crate::state::State;
+use crate::time::{Duration, Instant};
+use synack_wire::SeqNum;
+
+/// Where a SYN-RECEIVED connection came from (RFC 9293 MUST-11): a RST sends a passive one
+/// back to LISTEN, but refuses an active one.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum Origin {
+    /// A SYN arrived at this listener.
+    Passive(ListenerId),
+    /// Our SYN crossed the peer's (simultaneous open).
+    Active,
+}
+
+/// The control block, one variant per state, each holding only its data.
+pub(crate) enum Tcb {
+    Closed,
+    SynSent { snd: Snd },
+    SynReceived { snd: Snd, rcv: Rcv, origin: Origin },
+    Established { snd: Snd, rcv: Rcv },
+    FinWait1 { snd: Snd, rcv: Rcv },
+    FinWait2 { snd: Snd, rcv: Rcv },
+    CloseWait { snd: Snd, rcv: Rcv },
+    Closing { snd: Snd, rcv: Rcv },
+    LastAck { snd: Snd, rcv: Rcv },
+    TimeWait(TimeWait),
+}
+
+impl Tcb {
+    pub(crate) fn state(&self) -> State {
+        match self {
+            Tcb::Closed => State::Closed,
+            Tcb::SynSent { .. } => State::SynSent,
+            Tcb::SynReceived { .. } => State::SynReceived,
+            Tcb::Established { .. } => State::Established,
+            Tcb::FinWait1 { .. } => State::FinWait1,
+            Tcb::FinWait2 { .. } => State::FinWait2,
+            Tcb::CloseWait { .. } => State::CloseWait,
+            Tcb::Closing { .. } => State::Closing,
+            Tcb::LastAck { .. } => State::LastAck,
+            Tcb::TimeWait(_) => State::TimeWait,
+        }
+    }
+
+    pub(crate) fn halves(&mut self) -> Option<(&mut Snd, &mut Rcv)> {
+        match self {
+            Tcb::SynReceived { snd, rcv, .. }
+            | Tcb::Established { snd, rcv }
+            | Tcb::FinWait1 { snd, rcv }
+            | Tcb::FinWait2 { snd, rcv }
+            | Tcb::CloseWait { snd, rcv }
+            | Tcb::Closing { snd, rcv }
+            | Tcb::LastAck { snd, rcv } => Some((snd, rcv)),
+            _ => None,
+        }
+    }
+
+    pub(crate) fn halves_ref(&self) -> Option<(&Snd, &Rcv)> {
+        match self {
+            Tcb::SynReceived { snd, rcv, .. }
+            | Tcb::Established { snd, rcv }
+            | Tcb::FinWait1 { snd, rcv }
+            | Tcb::FinWait2 { snd, rcv }
+            | Tcb::CloseWait { snd, rcv }
+            | Tcb::Closing { snd, rcv }
+            | Tcb::LastAck { snd, rcv } => Some((snd, rcv)),
+            _ => None,
+        }
+    }
+
+    pub(crate) fn snd(&self) -> Option<&Snd> {
+        match self {
+            Tcb::SynSent { snd } => Some(snd),
+            _ => self.halves_ref().map(|(s, _)| s),
+        }
+    }
+
+    pub(crate) fn snd_mut(&mut self) -> Option<&mut Snd> {
+        match self {
+            Tcb::SynSent { snd } => Some(snd),
+            _ => self.halves().map(|(s, _)| s),
+        }
+    }
+
+    fn into_halves(self) -> Option<(Snd, Rcv)> {
+        match self {
+            Tcb::SynReceived { snd, rcv, .. }
+            | Tcb::Established { snd, rcv }
+            | Tcb::FinWait1 { snd, rcv }
+            | Tcb::FinWait2 { snd, rcv }
+            | Tcb::CloseWait { snd, rcv }
+            | Tcb::Closing { snd, rcv }
+            | Tcb::LastAck { snd, rcv } => Some((snd, rcv)),
+            _ => None,
+        }
+    }
+}
+
+/// Options agreed on the handshake.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct Negotiated {
+    /// Timestamps in use on both sides (RFC 7323).
+    pub(crate) ts: bool,
+    /// SACK permitted by both sides (RFC 2018).
+    pub(crate) sack: bool,
+    /// Shift applied to the peer's window field.
+    pub(crate) snd_wscale: u8,
+    /// Shift the peer applies to ours.
+    pub(crate) rcv_wscale: u8,
+    /// The peer's MSS (or the 536/1220 default), before option bytes are subtracted.
+    pub(crate) send_mss: u16,
+    /// The MSS we advertised.
+    pub(crate) rcv_mss: u16,
+}
+
+/// Timer deadlines; `None` is disarmed.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct Timers {
+    pub(crate) rtx: Option<Instant>,
+    pub(crate) persist: Option<Instant>,
+    pub(crate) delack: Option<Instant>,
+    pub(crate) keepalive: Option<Instant>,
+    /// TIME-WAIT's 2*MSL, or the FIN-WAIT-2 timeout.
+    pub(crate) close: Option<Instant>,
+    pub(crate) user: Option<Instant>,
+}
+
+impl Timers {
+    pub(crate) fn next(&self) -> Option<Instant> {
+        [self.rtx, self.persist, self.delack, self.keepalive, self.close, self.user]
+            .into_iter()
+            .flatten()
+            .min()
+    }
+}
+
+/// Counters for [`ConnStats`](crate::ConnStats).
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct Counters {
+    pub(crate) segs_in: u64,
+    pub(crate) segs_out: u64,
+    pub(crate) retransmits: u64,
+    pub(crate) bytes_sent: u64,
+    pub(crate) bytes_acked: u64,
+    pub(crate) bytes_received: u64,
+}
+
+/// What the endpoint must do after an input to a connection.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum Outcome {
+    /// Nothing beyond the usual.
+    Continue,
+    /// A passive SYN-RECEIVED connection completed its handshake: move it to the accept queue.
+    Accepted(ListenerId),
+    /// The TCB is gone (CLOSED reached): remove it from the 4-tuple map.
+    Deleted,
+    /// A passive SYN-RECEIVED connection was reset: delete it silently (the listener goes on).
+    BackToListen(ListenerId),
+    /// TIME-WAIT accepted a new SYN (RFC 6191): delete this TCB and give the SYN to the
+    /// listener; the new ISN must exceed `min_iss`.
+    Reopen { min_iss: SeqNum },
+}
+
+/// What a connection needs from the endpoint while it works.
+pub(crate) struct Ctx<'a> {
+    pub(crate) now: Instant,
+    pub(crate) id: ConnId,
+    pub(crate) events: &'a mut VecDeque<Event>,
+    /// Stateless control segments to send (RSTs that outlive their TCB, challenge ACKs).
+    pub(crate) ctl: &'a mut crate::endpoint::CtlQueue,
+    pub(crate) challenge: &'a mut crate::endpoint::RateLimit,
+    pub(crate) msl: Duration,
+}
+
+impl Ctx<'_> {
+    pub(crate) fn event(&mut self, e: Event) {
+        // Bounded: an application that never polls loses the oldest events, not memory.
+        if self.events.len() >= crate::endpoint::MAX_EVENTS {
+            self.events.pop_front();
+        }
+        self.events.push_back(e);
+    }
+}
+
+/// One connection.
+pub(crate) struct Conn {
+    pub(crate) tuple: FourTuple,
+    pub(crate) cfg: ConnConfig,
+    pub(crate) tcb: Tcb,
+    pub(crate) opt: Negotiated,
+    pub(crate) rtt: RttEstimator,
+    pub(crate) sampler: RttSampler,
+    pub(crate) t: Timers,
+    /// An ACK must go out now (or with the next data segment).
+    pub(crate) ack_now: bool,
+    /// Full-sized segments received since we last sent an ACK.
+    pub(crate) unacked_segs: u32,
+    /// A keep-alive or zero-window probe is due.
+    pub(crate) probe_due: bool,
+    /// The persist (SWS override) timer fired with a small usable window: send what fits.
+    pub(crate) force_send: bool,
+    /// Sticky terminal error.
+    pub(crate) error: Option<ConnectionError>,
+    /// The application called `close`: it reads no more (half-duplex close, RFC 9293 MAY-1).
+    pub(crate) app_closed: bool,
+    /// The application wants a Writable event when space frees.
+    pub(crate) want_writable: bool,
+    pub(crate) stats: Counters,
+    /// Link MTU, for MMS_S.
+    pub(crate) mtu: usize,
+    pub(crate) ts_offset: u32,
+    pub(crate) last_rx: Instant,
+    pub(crate) keepalive_probes: u32,
+    /// Retransmissions of the current oldest segment.
+    pub(crate) rtx_count: u32,
+    pub(crate) persist_backoff: u32,
+    /// When SND.UNA last moved (or the first byte of the current flight left).
+    pub(crate) una_since: Instant,
+    /// The peer's SYN carried a window-scale option (so our SYN-ACK carries one too).
+    pub(crate) ws_offered_by_peer: bool,
+}
+
+impl Conn {
+    pub(crate) fn new(
+        tuple: FourTuple,
+        cfg: ConnConfig,
+        mtu: usize,
+        ts_offset: u32,
+        now: Instant,
+    ) -> Conn {
+        Conn {
+            tuple,
+            cfg,
+            tcb: Tcb::Closed,
+            opt: Negotiated::default(),
+            rtt: RttEstimator::new(cfg.rtt),
+            sampler: RttSampler::new(),
+            t: Timers::default(),
+            ack_now: false,
+            unacked_segs: 0,
+            probe_due: false,
+            force_send: false,
+            error: None,
+            app_closed: false,
+            want_writable: false,
+            stats: Counters::default(),
+            mtu,
+            ts_offset,
+            last_rx: now,
+            keepalive_probes: 0,
+            rtx_count: 0,
+            persist_backoff: 0,
+            una_since: now,
+            ws_offered_by_peer: false,
+        }
+    }
+
+    pub(crate) fn state(&self) -> State {
+        self.tcb.state()
+    }
+
+    /// IP header bytes for this connection's family.
+    pub(crate) fn ip_header_len(&self) -> usize {
+        if self.tuple.local.is_ipv4() { 20 } else { 40 }
+    }
+
+    //= rfc9293#3.7.1
+    //# The MSS we offer: what our link carries (MMS_R) minus the IP and TCP fixed headers.
+    pub(crate) fn our_mss(&self) -> u16 {
+        let mss = self.mtu.saturating_sub(self.ip_header_len() + 20);
+        mss.clamp(64, 65535) as u16
+    }
+
+    //= rfc9293#3.7.1
+    //# Eff.snd.MSS = min(SendMSS+20, MMS_S) - TCPhdrsize - IPoptionsize; the TCP header here
+    //# includes the options every data segment carries (timestamps: 12 bytes).
+    pub(crate) fn eff_snd_mss(&self) -> u32 {
+        let mms_s = self.mtu.saturating_sub(self.ip_header_len()) as u32;
+        let base = (self.opt.send_mss as u32 + 20).min(mms_s);
+        let opts = if self.opt.ts { 12 } else { 0 };
+        base.saturating_sub(20 + opts).max(1)
+    }
+
+    /// Window scale shift we offer: the smallest that lets the receive buffer be advertised.
+    pub(crate) fn our_wscale(&self) -> u8 {
+        let mut s = 0u8;
+        while s < 14 && (self.cfg.recv_buffer >> s) > 65535 {
+            s += 1;
+        }
+        s
+    }
+
+    /// Our timestamp clock: milliseconds plus a per-connection offset (RFC 7323 section 5.4).
+    pub(crate) fn ts_now(&self, now: Instant) -> u32 {
+        (now.as_millis() as u32).wrapping_add(self.ts_offset)
+    }
+
+    /// Moves to `target` (one of the states with both halves, TIME-WAIT or CLOSED), reporting
+    /// the change.
+    pub(crate) fn goto(&mut self, ctx: &mut Ctx<'_>, target: State) {
+        let old = self.tcb.state();
+        if old == target {
+            return;
+        }
+        let tcb = core::mem::replace(&mut self.tcb, Tcb::Closed);
+        self.tcb = match (target, tcb.into_halves()) {
+            (State::Established, Some((snd, rcv))) => Tcb::Established { snd, rcv },
+            (State::FinWait1, Some((snd, rcv))) => Tcb::FinWait1 { snd, rcv },
+            (State::FinWait2, Some((snd, rcv))) => Tcb::FinWait2 { snd, rcv },
+            (State::CloseWait, Some((snd, rcv))) => Tcb::CloseWait { snd, rcv },
+            (State::Closing, Some((snd, rcv))) => Tcb::Closing { snd, rcv },
+            (State::LastAck, Some((snd, rcv))) => Tcb::LastAck { snd, rcv },
+            (State::TimeWait, Some((snd, rcv))) => {
+                //= rfc9293#3.6.1
+                //# TIME-WAIT lasts 2*MSL.
+                let expiry = ctx.now + ctx.msl * 2;
+                self.t = Timers { close: Some(expiry), ..Timers::default() };
+                Tcb::TimeWait(TimeWait::from_halves(&snd, &rcv, expiry))
+            }
+            _ => {
+                self.t = Timers::default();
+                Tcb::Closed
+            }
+        };
+        let new = self.tcb.state();
+        ctx.event(Event::StateChanged { conn: ctx.id, old, new });
+        if new == State::Established {
+            ctx.event(Event::Connected(ctx.id));
+        }
+        if new == State::FinWait2 && self.app_closed {
+            self.t.close = Some(ctx.now + self.cfg.fin_wait2_timeout);
+        }
+    }
+
+    /// Ends the connection with `error` (sticky) and deletes the TCB.
+    pub(crate) fn fail(&mut self, ctx: &mut Ctx<'_>, error: ConnectionError) {
+        if self.error.is_none() {
+            self.error = Some(error);
+        }
+        self.goto(ctx, State::Closed);
+        ctx.event(Event::Error { conn: ctx.id, error });
+    }
+
+    /// Ends the connection normally and deletes the TCB.
+    pub(crate) fn finish(&mut self, ctx: &mut Ctx<'_>) {
+        self.goto(ctx, State::Closed);
+        ctx.event(Event::Closed(ctx.id));
+    }
+
+    // ---- application side ----------------------------------------------------------------
+
+    /// Queues bytes for sending; see [`crate::Endpoint::send`].
+    pub(crate) fn send(&mut self, data: &[u8], urgent: bool) -> Result<usize, crate::SendError> {
+        if let Some(e) = self.error {
+            return Err(crate::SendError::Connection(e));
+        }
+        let state = self.state();
+        let snd = match self.tcb.snd_mut() {
+            Some(s) if !s.fin_queued => s,
+            _ if state == State::Closed => {
+                return Err(crate::SendError::Closed);
+            }
+            _ => return Err(crate::SendError::Closed),
+        };
+        if data.is_empty() {
+            return Ok(0);
+        }
+        let n = snd.buf.write(data);
+        if n == 0 {
+            self.want_writable = true;
+            return Err(crate::SendError::WouldBlock);
+        }
+        if urgent {
+            //= rfc9293#3.8.5
+            //# The urgent pointer names the first octet after the urgent data (MUST-62).
+            snd.up = Some(snd.end_seq());
+        }
+        Ok(n)
+    }
+
+    /// Reads received bytes; see [`crate::Endpoint::recv`].
+    pub(crate) fn recv(&mut self, out: &mut [u8]) -> Result<usize, crate::RecvError> {
+        if self.app_closed {
+            return Err(crate::RecvError::Closed);
+        }
+        let state = self.state();
+        let mss = self.eff_snd_mss();
+        let Some((_, rcv)) = self.tcb.halves() else {
+            if let Some(e) = self.error {
+                return Err(crate::RecvError::Connection(e));
+            }
+            return match state {
+                // TIME-WAIT and a normal CLOSED: the peer's FIN was consumed long ago.
+                State::TimeWait | State::Closed => Ok(0),
+                _ => Err(crate::RecvError::WouldBlock),
+            };
+        };
+        if rcv.buf.is_empty() {
+            return if rcv.fin_received { Ok(0) } else { Err(crate::RecvError::WouldBlock) };
+        }
+        let before = rcv.window_right_candidate();
+        let n = rcv.buf.read(out);
+        if let Some(up) = rcv.up
+            && rcv.read_seq().ge(up)
+        {
+            rcv.up = None;
+        }
+        //= rfc9293#3.8.6.2.2
+        //# Window update after reading: only when the right edge can move by at least
+        //# min(RCV.BUFF/2, Eff.snd.MSS) (receiver SWS avoidance), so the peer learns promptly.
+        let after = rcv.window_right_candidate();
+        let step = (rcv.buf.capacity() as u32 / 2).min(mss).max(1);
+        if after.since(rcv.adv_right) >= step && before.since(rcv.adv_right) < step {
+            self.ack_now = true;
+        }
+        Ok(n)
+    }
+
+    /// Queues our FIN after the buffered data; see [`crate::Endpoint::shutdown_write`].
+    pub(crate) fn shutdown_write(&mut self, ctx: &mut Ctx<'_>) {
+        match self.state() {
+            State::SynSent => {
+                //= rfc9293#3.10.4
+                //# CLOSE in SYN-SENT deletes the TCB.
+                self.error.get_or_insert(ConnectionError::Aborted);
+                self.finish(ctx);
+            }
+            State::SynReceived | State::Established | State::CloseWait => {
+                if let Some(snd) = self.tcb.snd_mut() {
+                    snd.fin_queued = true;
+                }
+                match self.state() {
+                    //= rfc9293#3.10.4
+                    //# CLOSE in ESTABLISHED: FIN after the queued data, FIN-WAIT-1.
+                    State::Established => self.goto(ctx, State::FinWait1),
+                    //= rfc9293#3.10.4
+                    //# CLOSE in CLOSE-WAIT: FIN after the queued data, LAST-ACK.
+                    State::CloseWait => self.goto(ctx, State::LastAck),
+                    // SYN-RECEIVED: the FIN waits until ESTABLISHED (input.rs moves on).
+                    _ => {}
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// Full close; see [`crate::Endpoint::close`].
+    pub(crate) fn close(&mut self, ctx: &mut Ctx<'_>) {
+        let unread = self.tcb.halves_ref().map(|(_, r)| !r.buf.is_empty()).unwrap_or(false);
+        self.app_closed = true;
+        if unread {
+            //= rfc9293#3.6.1
+            //# Closing with received data unread sends a RST to show data was lost (SHLD-3,
+            //# RFC 2525 section 2.17).
+            self.abort_with(ctx, ConnectionError::Aborted);
+            return;
+        }
+        self.shutdown_write(ctx);
+        if self.state() == State::FinWait2 {
+            self.t.close = Some(ctx.now + self.cfg.fin_wait2_timeout);
+        }
+    }
+
+    /// Sends a RST and deletes the TCB; see [`crate::Endpoint::abort`].
+    pub(crate) fn abort_with(&mut self, ctx: &mut Ctx<'_>, error: ConnectionError) {
+        match &self.tcb {
+            Tcb::Closed | Tcb::SynSent { .. } | Tcb::TimeWait(_) => {}
+            _ => {
+                if let Some((snd, _)) = self.tcb.halves_ref() {
+                    //= rfc9293#3.10.5
+                    //# ABORT in a synchronized state (and SYN-RECEIVED) sends
+                    //# <SEQ=SND.NXT><CTL=RST>.
+                    ctx.ctl.push(crate::endpoint::CtlSegment {
+                        tuple: self.tuple,
+                        seq: snd.max_nxt,
+                        ack: None,
+                        flags: synack_wire::tcp::TcpFlags::RST,
+                    });
+                }
+            }
+        }
+        self.fail(ctx, error);
+    }
+
+    /// Bytes from the read position to the urgent mark, if urgent data is pending (MUST-33).
+    pub(crate) fn urgent_pending(&self) -> Option<u32> {
+        let (_, rcv) = self.tcb.halves_ref()?;
+        let up = rcv.up?;
+        let pending = up.since(rcv.read_seq());
+        (pending > 0).then_some(pending)
+    }
+}

@@ -1,0 +1,438 @@
+//! What a connection sends and when: SYN / SYN-ACK, data and FIN (Nagle, sender SWS avoidance,
+//! window), pure ACKs (delayed-ACK policy), probes; and its timers.
+
+use super::{Conn, Ctx, Tcb};
+use crate::emit::{Header, options_len};
+use crate::error::ConnectionError;
+use crate::event::{Event, SoftError};
+use crate::state::State;
+use crate::time::{Duration, Instant};
+use synack_wire::SeqNum;
+use synack_wire::tcp::{SackBlock, SackBlocks, TcpFlags, TcpOptions, Timestamps};
+
+/// A segment a connection wants sent: its header, and how many payload bytes it placed in the
+/// buffer right after where the header goes.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Segment {
+    pub(crate) header: Header,
+    pub(crate) payload_len: usize,
+    pub(crate) retransmission: bool,
+}
+
+/// Longest the persist / SWS-override timer backs off to.
+const MAX_PERSIST: Duration = Duration::from_secs(60);
+
+impl Conn {
+    fn header(&self, seq: SeqNum, ack: SeqNum, flags: TcpFlags, window: u16) -> Header {
+        Header {
+            src_port: self.tuple.local.port(),
+            dst_port: self.tuple.remote.port(),
+            seq: seq.0,
+            ack: if flags.ack() { ack.0 } else { 0 },
+            flags,
+            window,
+            urgent: 0,
+            options: TcpOptions::default(),
+        }
+    }
+
+    fn ts_option(&self, now: Instant, tsecr: u32) -> Option<Timestamps> {
+        Some(Timestamps { tsval: self.ts_now(now), tsecr })
+    }
+
+    /// The next segment this connection wants to send, its payload copied into
+    /// `buf[header_len..]`. `None` when it has nothing to send now.
+    pub(crate) fn poll_segment(&mut self, now: Instant, buf: &mut [u8]) -> Option<Segment> {
+        let seg = self.build_segment(now, buf)?;
+        self.stats.segs_out += 1;
+        if seg.retransmission {
+            self.stats.retransmits += 1;
+        }
+        Some(seg)
+    }
+
+    fn build_segment(&mut self, now: Instant, buf: &mut [u8]) -> Option<Segment> {
+        let rto = self.rtt.rto();
+        match &mut self.tcb {
+            Tcb::Closed => None,
+            Tcb::SynSent { snd } => {
+                if snd.nxt != snd.iss {
+                    return None;
+                }
+                let retransmission = snd.max_nxt != snd.iss;
+                snd.nxt = snd.iss + 1;
+                snd.max_nxt = snd.nxt;
+                let iss = snd.iss;
+                if self.t.rtx.is_none() {
+                    self.t.rtx = Some(now + rto);
+                }
+                //= rfc9293#3.7.1
+                //# Our SYN carries MSS (SHLD-5), and window scale, SACK-permitted and timestamps
+                //# when configured. The SYN's window is not scaled.
+                let mut h = self.header(
+                    iss,
+                    SeqNum(0),
+                    TcpFlags::SYN,
+                    self.cfg.recv_buffer.min(65535) as u16,
+                );
+                h.options.mss = Some(self.our_mss());
+                h.options.window_scale = self.cfg.window_scaling.then(|| self.our_wscale());
+                h.options.sack_permitted = self.cfg.sack;
+                if self.cfg.timestamps {
+                    h.options.timestamps = self.ts_option(now, 0);
+                }
+                Some(Segment { header: h, payload_len: 0, retransmission })
+            }
+            Tcb::TimeWait(tw) => {
+                if !self.ack_now {
+                    return None;
+                }
+                self.ack_now = false;
+                let (seq, ack, win, recent) = (tw.snd_nxt, tw.rcv_nxt, tw.window, tw.ts_recent);
+                let mut h = self.header(seq, ack, TcpFlags::ACK, win);
+                if let Some(r) = recent {
+                    h.options.timestamps = self.ts_option(now, r);
+                }
+                Some(Segment { header: h, payload_len: 0, retransmission: false })
+            }
+            _ => self.build_synchronized(now, buf),
+        }
+    }
+
+    fn build_synchronized(&mut self, now: Instant, buf: &mut [u8]) -> Option<Segment> {
+        let state = self.state();
+        let rto = self.rtt.rto();
+        let mss = self.eff_snd_mss();
+        let opt = self.opt;
+        let nodelay = self.cfg.nodelay;
+        let ws_offered = self.ws_offered_by_peer;
+        let our_mss = self.our_mss();
+        let ts_val = self.ts_now(now);
+        let force = self.force_send;
+        let (snd, rcv) = self.tcb.halves()?;
+        rcv.update_window(mss);
+        let tsecr = rcv.ts_recent.map(|(v, _)| v).unwrap_or(0);
+        let ts = opt.ts.then_some(Timestamps { tsval: ts_val, tsecr });
+
+        if state == State::SynReceived && snd.nxt == snd.iss {
+            //= rfc9293#3.10.7.2
+            //# <SEQ=ISS><ACK=RCV.NXT><CTL=SYN,ACK>, with the options the peer offered.
+            let retransmission = snd.max_nxt != snd.iss;
+            snd.nxt = snd.iss + 1;
+            snd.max_nxt = snd.max_nxt.max(snd.nxt);
+            let win = rcv.buf.free().min(65535) as u16;
+            rcv.adv_right = rcv.nxt + win as u32;
+            rcv.last_ack_sent = rcv.nxt;
+            let (iss, rnxt) = (snd.iss, rcv.nxt);
+            if self.t.rtx.is_none() {
+                self.t.rtx = Some(now + rto);
+            }
+            let mut h = self.header(iss, rnxt, TcpFlags::SYN | TcpFlags::ACK, win);
+            h.options.mss = Some(our_mss);
+            h.options.window_scale = ws_offered.then_some(opt.rcv_wscale);
+            h.options.sack_permitted = opt.sack;
+            h.options.timestamps = ts;
+            self.ack_now = false;
+            return Some(Segment { header: h, payload_len: 0, retransmission });
+        }
+
+        let can_send_data = snd.syn_acked()
+            && matches!(
+                state,
+                State::Established
+                    | State::FinWait1
+                    | State::CloseWait
+                    | State::Closing
+                    | State::LastAck
+            );
+        if can_send_data && let Some(seg) = self.build_data(now, buf, mss, nodelay, force, ts) {
+            return Some(seg);
+        }
+
+        let (snd, rcv) = self.tcb.halves()?;
+        if self.probe_due {
+            //= rfc9293#3.8.4
+            //# Keep-alive (and zero-window) probes carry no data and SEG.SEQ = SND.NXT - 1, so
+            //# the peer must answer with an ACK (SHLD-12).
+            self.probe_due = false;
+            let seq = snd.una - 1;
+            let (rnxt, win) = (rcv.nxt, rcv.window_field());
+            rcv.last_ack_sent = rnxt;
+            let mut h = self.header(seq, rnxt, TcpFlags::ACK, win);
+            h.options.timestamps = ts;
+            return Some(Segment { header: h, payload_len: 0, retransmission: false });
+        }
+        if self.ack_now {
+            let (seq, rnxt, win) = (snd.nxt, rcv.nxt, rcv.window_field());
+            rcv.last_ack_sent = rnxt;
+            let mut h = self.header(seq, rnxt, TcpFlags::ACK, win);
+            h.options.timestamps = ts;
+            if opt.sack {
+                h.options.sack = self.sack_blocks();
+            }
+            self.ack_sent();
+            return Some(Segment { header: h, payload_len: 0, retransmission: false });
+        }
+        None
+    }
+
+    /// SACK blocks for an ACK (RFC 2018 section 4): the block holding the most recent segment
+    /// first, then the others; as many as fit beside timestamps.
+    fn sack_blocks(&self) -> SackBlocks {
+        let mut out = SackBlocks::new();
+        let Some((_, rcv)) = self.tcb.halves_ref() else { return out };
+        let max = if self.opt.ts { 3 } else { 4 };
+        let first = rcv.asm.most_recent_range();
+        if let Some((l, r)) = first {
+            out.push(SackBlock { left: l, right: r });
+        }
+        for (l, r) in rcv.asm.ranges() {
+            if out.len() >= max {
+                break;
+            }
+            if Some((l, r)) != first {
+                out.push(SackBlock { left: l, right: r });
+            }
+        }
+        out
+    }
+
+    fn ack_sent(&mut self) {
+        self.ack_now = false;
+        self.unacked_segs = 0;
+        self.t.delack = None;
+    }
+
+    fn build_data(
+        &mut self,
+        now: Instant,
+        buf: &mut [u8],
+        mss: u32,
+        nodelay: bool,
+        force: bool,
+        ts: Option<Timestamps>,
+    ) -> Option<Segment> {
+        let rto = self.rtt.rto();
+        let opts = TcpOptions { timestamps: ts, ..TcpOptions::default() };
+        let hlen = 20 + options_len(&opts);
+        let room = buf.len().saturating_sub(hlen) as u32;
+        let (snd, rcv) = self.tcb.halves()?;
+        let offset = snd.nxt.since(snd.buf_seq);
+        let avail = (snd.buf.len() as u32).saturating_sub(offset);
+        //= rfc9293#3.8.6
+        //# Usable window SND.UNA + SND.WND - SND.NXT; when the peer shrank the window below
+        //# SND.NXT it is zero, never negative (MUST-34, SHLD-15).
+        let right = snd.una + snd.wnd;
+        let usable = right.since(snd.nxt);
+        let len = avail.min(usable).min(mss).min(room);
+        let retransmission = snd.nxt.lt(snd.max_nxt);
+        let fin_pending = snd.fin_queued && snd.nxt.le(snd.end_seq());
+        let fin = fin_pending && len == avail;
+        if len == 0 && !fin {
+            return None;
+        }
+        if len > 0 && !retransmission && !force {
+            //= rfc9293#3.7.4
+            //# Nagle (SHLD-7): with data in flight, hold a sub-MSS segment unless TCP_NODELAY.
+            let full = len == mss;
+            let drains = len == avail;
+            let nagle_ok = nodelay || !snd.outstanding() || snd.fin_queued;
+            //= rfc9293#3.8.6.2.1
+            //# Sender SWS avoidance (MUST-38): send a full segment, all remaining data when
+            //# Nagle allows, or at least half the largest window ever offered.
+            let half_window = snd.max_wnd > 0 && len >= snd.max_wnd / 2;
+            if !(full || (drains && nagle_ok) || half_window) {
+                return None;
+            }
+        }
+        let seq = snd.nxt;
+        let (a, b) = snd.buf.slices_at(offset as usize, len as usize);
+        buf[hlen..hlen + a.len()].copy_from_slice(a);
+        buf[hlen + a.len()..hlen + a.len() + b.len()].copy_from_slice(b);
+        let mut flags = TcpFlags::ACK;
+        //= rfc9293#3.9.1.2
+        //# PSH on the segment that empties the send queue (MUST-61).
+        if len > 0 && offset + len == snd.buf.len() as u32 {
+            flags |= TcpFlags::PSH;
+        }
+        if fin {
+            flags |= TcpFlags::FIN;
+        }
+        let mut urgent = 0;
+        if let Some(up) = snd.up
+            && up.gt(seq)
+        {
+            //= rfc9293#3.8.5
+            //# URG with SEG.SEQ + UP = SND.UP while urgent data remains (MUST-62).
+            flags |= TcpFlags::URG;
+            urgent = up.since(seq).min(65535) as u16;
+        }
+        let was_idle = !snd.outstanding();
+        snd.nxt = seq + len + fin as u32;
+        snd.max_nxt = snd.max_nxt.max(snd.nxt);
+        let (rnxt, win) = (rcv.nxt, rcv.window_field());
+        rcv.last_ack_sent = rnxt;
+        if !retransmission && len > 0 {
+            self.sampler.on_send(seq + len, now);
+        } else if retransmission {
+            self.sampler.on_retransmit();
+        }
+        if was_idle {
+            self.una_since = now;
+        }
+        if self.t.rtx.is_none() {
+            self.t.rtx = Some(now + rto);
+        }
+        self.force_send = false;
+        self.t.persist = None;
+        self.stats.bytes_sent += len as u64;
+        let mut h = self.header(seq, rnxt, flags, win);
+        h.urgent = urgent;
+        h.options = opts;
+        self.ack_sent();
+        Some(Segment { header: h, payload_len: len as usize, retransmission })
+    }
+
+    /// Re-arms the timers that depend on the connection's whole situation (keep-alive, user
+    /// timeout, persist). Called after every input, output and timeout.
+    pub(crate) fn refresh_timers(&mut self, now: Instant) {
+        let state = self.state();
+        let rto = self.rtt.rto();
+        let Some(snd) = self.tcb.snd() else {
+            return;
+        };
+        let outstanding = snd.outstanding();
+        let unsent = snd.nxt.lt(snd.final_seq());
+        //= rfc9293#3.8.4
+        //# Keep-alive only when idle: nothing outstanding, nothing received for the interval.
+        self.t.keepalive = match self.cfg.keep_alive {
+            Some(k)
+                if matches!(state, State::Established | State::CloseWait)
+                    && !outstanding
+                    && !unsent =>
+            {
+                Some(self.last_rx + k.idle + k.interval * self.keepalive_probes)
+            }
+            _ => None,
+        };
+        //= rfc9293#3.10.8
+        //# User timeout: data unacknowledged for this long aborts the connection.
+        self.t.user = match self.cfg.user_timeout {
+            Some(u) if outstanding && state != State::SynSent => Some(self.una_since + u),
+            _ => None,
+        };
+        //= rfc9293#3.8.6.1
+        //# Persist: unsent data but nothing in flight (zero or too small a window) arms the
+        //# probe / SWS-override timer, first after one RTO, then backing off (SHLD-29/30).
+        let stuck = unsent && !outstanding && snd.syn_acked() && state.is_synchronized();
+        if stuck {
+            if self.t.persist.is_none() {
+                let d = rto.saturating_mul(1 << self.persist_backoff.min(10)).min(MAX_PERSIST);
+                self.t.persist = Some(now + d);
+            }
+        } else {
+            self.t.persist = None;
+            if !unsent {
+                self.persist_backoff = 0;
+            }
+        }
+    }
+
+    /// The earliest timer deadline.
+    pub(crate) fn next_deadline(&self) -> Option<Instant> {
+        self.t.next()
+    }
+
+    /// Runs every expired timer. Returns true when the TCB was deleted.
+    pub(crate) fn on_timeout(&mut self, ctx: &mut Ctx<'_>) -> bool {
+        let now = ctx.now;
+        let due = |t: Option<Instant>| t.is_some_and(|t| t <= now);
+        if due(self.t.close) {
+            self.t.close = None;
+            //= rfc9293#3.10.8
+            //# TIME-WAIT (2 MSL) and FIN-WAIT-2 (local policy) timeouts delete the TCB.
+            self.finish(ctx);
+            return true;
+        }
+        if due(self.t.user) {
+            //= rfc9293#3.10.8
+            //# USER TIMEOUT: "connection aborted due to user timeout", TCB deleted.
+            self.fail(ctx, ConnectionError::UserTimeout);
+            return true;
+        }
+        if due(self.t.rtx) && self.on_rto(ctx) {
+            return true;
+        }
+        if due(self.t.persist) {
+            self.t.persist = None;
+            self.persist_backoff = self.persist_backoff.saturating_add(1);
+            match self.tcb.snd() {
+                Some(snd) if snd.wnd == 0 => self.probe_due = true,
+                Some(_) => self.force_send = true,
+                None => {}
+            }
+        }
+        if due(self.t.delack) {
+            self.t.delack = None;
+            self.ack_now = true;
+        }
+        if due(self.t.keepalive)
+            && let Some(k) = self.cfg.keep_alive
+        {
+            self.t.keepalive = None;
+            //= rfc9293#3.8.4
+            //# One unanswered probe proves nothing (MUST-29): give up only after `probes`.
+            if self.keepalive_probes >= k.probes {
+                self.fail(ctx, ConnectionError::TimedOut);
+                return true;
+            }
+            self.keepalive_probes += 1;
+            self.probe_due = true;
+        }
+        self.refresh_timers(now);
+        false
+    }
+
+    /// The retransmission timer fired. Returns true when the connection gave up (R2).
+    fn on_rto(&mut self, ctx: &mut Ctx<'_>) -> bool {
+        self.t.rtx = None;
+        let now = ctx.now;
+        let state = self.state();
+        let Some(snd) = self.tcb.snd() else { return false };
+        if !snd.outstanding() {
+            return false;
+        }
+        //= rfc9293#3.8.3
+        //# R2: give up. For a SYN, R2 is at least 3 minutes (MUST-23).
+        let r2 = match state {
+            State::SynSent | State::SynReceived => {
+                Some(self.cfg.r2_syn.max(Duration::from_secs(180)))
+            }
+            _ => self.cfg.r2,
+        };
+        if let Some(r2) = r2
+            && now.saturating_since(self.una_since) >= r2
+        {
+            self.fail(ctx, ConnectionError::TimedOut);
+            return true;
+        }
+        self.rtx_count += 1;
+        if self.rtx_count == self.cfg.r1 {
+            //= rfc9293#3.8.3
+            //# R1: tell the application (SHLD-9) and the IP layer (negative advice, MUST-20).
+            ctx.event(Event::SoftError {
+                conn: ctx.id,
+                error: SoftError::ExcessiveRetransmissions,
+            });
+        }
+        //= rfc6298#5.5
+        //# Back off the timer (RTO doubles), retransmit the earliest unacknowledged segment.
+        self.rtt.on_timeout();
+        self.sampler.on_retransmit();
+        if let Some(snd) = self.tcb.snd_mut() {
+            snd.nxt = snd.una;
+        }
+        self.t.rtx = Some(now + self.rtt.rto());
+        false
+    }
+}

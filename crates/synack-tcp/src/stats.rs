@@ -1,0 +1,63 @@
+//! Per-connection introspection, like Linux's TCP_INFO.
+
+use crate::state::State;
+use crate::time::Duration;
+use synack_wire::SeqNum;
+
+/// A snapshot of one connection's state and counters ([`crate::Endpoint::stats`]).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+#[non_exhaustive]
+pub struct ConnStats {
+    /// Current state.
+    pub state: State,
+    /// SND.UNA.
+    pub snd_una: SeqNum,
+    /// SND.NXT.
+    pub snd_nxt: SeqNum,
+    /// SND.WND (scaled).
+    pub snd_wnd: u32,
+    /// RCV.NXT.
+    pub rcv_nxt: SeqNum,
+    /// RCV.WND as last advertised.
+    pub rcv_wnd: u32,
+    /// Effective send MSS (payload bytes per full segment).
+    pub snd_mss: u32,
+    /// MSS we advertised.
+    pub rcv_mss: u16,
+    /// Shift applied to the peer's window.
+    pub snd_wscale: u8,
+    /// Shift the peer applies to ours.
+    pub rcv_wscale: u8,
+    /// Timestamps negotiated.
+    pub timestamps: bool,
+    /// SACK negotiated.
+    pub sack: bool,
+    /// Smoothed RTT, once sampled.
+    pub srtt: Option<Duration>,
+    /// RTT variation.
+    pub rttvar: Duration,
+    /// Current RTO (with backoff).
+    pub rto: Duration,
+    /// Consecutive RTO backoffs in force.
+    pub backoff: u32,
+    /// Congestion window in bytes (`None`: no congestion controller attached yet).
+    pub cwnd: Option<u32>,
+    /// Slow-start threshold (`None`: no congestion controller attached yet).
+    pub ssthresh: Option<u32>,
+    /// Segments received.
+    pub segs_in: u64,
+    /// Segments sent.
+    pub segs_out: u64,
+    /// Segments retransmitted.
+    pub retransmits: u64,
+    /// Payload bytes sent (first transmissions and retransmissions).
+    pub bytes_sent: u64,
+    /// Payload bytes acknowledged by the peer.
+    pub bytes_acked: u64,
+    /// Payload bytes received in order.
+    pub bytes_received: u64,
+    /// Bytes waiting in the send buffer (unsent and unacknowledged).
+    pub send_queue: usize,
+    /// Bytes waiting in the receive buffer for the application.
+    pub recv_queue: usize,
+}
