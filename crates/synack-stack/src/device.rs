@@ -120,6 +120,12 @@ pub trait Device {
     fn poll_at(&self) -> Option<Instant> {
         None
     }
+
+    /// The ring of recent frames, for devices that keep one (the pcap tap), so a runtime can
+    /// dump it when a connection is reset.
+    fn frame_ring(&self) -> Option<&crate::phy::FrameRing> {
+        None
+    }
 }
 
 /// What a transmit token does with the range a writer returned.

@@ -17,6 +17,7 @@ extern crate alloc;
 pub mod device;
 pub mod iface;
 pub mod phy;
+pub mod signal;
 
 pub use device::{
     ChecksumOffload, Device, DeviceCaps, Medium, RxToken, TxToken, TxVerdict, tx_verdict,
@@ -25,3 +26,4 @@ pub use iface::{
     Counters, DropReason, IcmpError, IcmpErrorKind, Interface, InterfaceConfig, IpCidr, PollResult,
     Route, SegmentMeta, SegmentOut, TcpLayer,
 };
+pub use signal::Signal;

@@ -9,7 +9,7 @@ use core::net::{IpAddr, SocketAddr};
 
 use synack_tcp::time::Instant;
 use synack_wire::icmpv4::{self, Icmpv4Packet, Icmpv4Repr};
-use synack_wire::icmpv6::{Icmpv6Packet, Icmpv6Repr};
+use synack_wire::icmpv6::{self, Icmpv6Packet, Icmpv6Repr};
 use synack_wire::quoted::QuotedPacket;
 use synack_wire::{ChecksumMode, IpProtocol, Ipv4Repr, Ipv6Repr};
 
@@ -27,20 +27,18 @@ const V4_MIN_MTU: u32 = 68;
 // An IPv6 node must not lower its path MTU estimate below the IPv6 minimum link MTU, 1280.
 const V6_MIN_MTU: u32 = 1280;
 
-/// Destination-unreachable codes treated as hard errors for IPv4: protocol and port
-/// unreachable (RFC 1122 section 4.2.3.9), and the "unknown" and "administratively
-/// prohibited" codes, as Linux does.
+/// Destination-unreachable codes that are hard errors for IPv4.
 fn v4_unreach_is_hard(code: u8) -> bool {
     //= rfc1122#4.2.3.9
-    // Protocol unreachable and port unreachable are hard errors; network and host unreachable
-    // and source route failed are soft.
-    matches!(code, 2 | 3 | 6 | 7 | 8 | 9 | 10 | 13 | 14 | 15)
+    // Protocol unreachable and port unreachable are hard errors; network and host unreachable,
+    // source route failed and the rest are soft.
+    code == icmpv4::unreach::PROTOCOL || code == icmpv4::unreach::PORT
 }
 
-/// Destination-unreachable codes treated as hard errors for IPv6: administratively
-/// prohibited, port unreachable, source address failed policy, reject route.
+/// Destination-unreachable codes that are hard errors for IPv6: port unreachable, the
+/// counterpart of IPv4's hard codes (IPv6 has no protocol-unreachable code in type 1).
 fn v6_unreach_is_hard(code: u8) -> bool {
-    matches!(code, 1 | 4 | 5 | 6)
+    code == icmpv6::unreach::PORT
 }
 
 impl Interface {

@@ -36,9 +36,9 @@ pub enum IcmpErrorKind {
     Unreachable {
         /// The ICMP code as received.
         code: u8,
-        /// True for the codes RFC 1122 calls hard errors (protocol unreachable, port
-        /// unreachable; and for IPv6, administratively prohibited and port unreachable); the
-        /// engine aborts a connection attempt on them and only reports the others.
+        /// True for the codes RFC 1122 calls hard errors (protocol and port unreachable; for
+        /// IPv6, port unreachable); the engine aborts a connection attempt on them and only
+        /// reports the others.
         hard: bool,
     },
     /// The path cannot carry packets as large as the one sent (IPv4 "fragmentation needed",

@@ -464,6 +464,10 @@ impl<D: Device, W: Write> Device for PcapTap<D, W> {
     fn poll_at(&self) -> Option<Instant> {
         self.inner.poll_at()
     }
+
+    fn frame_ring(&self) -> Option<&FrameRing> {
+        Some(&self.sink.ring)
+    }
 }
 
 /// Convenience for callers that only want the ring: a tap with no file.
