@@ -18,12 +18,18 @@
 
 pub mod ast;
 pub mod code;
+pub mod config;
 pub mod error;
 mod lexer;
 pub mod matcher;
+pub mod outcome;
 pub mod parser;
 pub mod profile;
+pub mod runner;
 pub mod segment;
+pub mod target;
 
 pub use error::{ParseError, ParseErrorKind, Pos};
+pub use outcome::{Outcome, Summary, Verdict};
 pub use parser::{parse, parse_with_defines};
+pub use runner::{RunOptions, TargetFactory, run_source};

@@ -1,0 +1,138 @@
+//! Run settings from the script's `--option` header lines, overridden by the command line
+//! (README §1.2).
+
+use crate::ast::HeaderOption;
+use std::net::Ipv4Addr;
+
+/// The settings packetdrill options control.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ScriptConfig {
+    /// `--tolerance_usecs` (default 4000).
+    pub tolerance_usecs: u64,
+    /// `--tolerance_percent` (default 12.5).
+    pub tolerance_percent: f64,
+    /// `--tcp_ts_tick_usecs` (0: TSval not checked).
+    pub ts_tick_usecs: u64,
+    /// `--tcp_ts_ecr_scaled`.
+    pub ts_ecr_scaled: bool,
+    /// `--mss`, if given.
+    pub mss: Option<u16>,
+    /// `--mtu` (default 1500).
+    pub mtu: u32,
+    /// Local address (default 192.168.0.1).
+    pub local_ip: Ipv4Addr,
+    /// Remote address (default 192.0.2.1).
+    pub remote_ip: Ipv4Addr,
+    /// `--bind_port` (default 8080).
+    pub bind_port: u16,
+    /// `--connect_port` (default 8080).
+    pub connect_port: u16,
+    /// `--strict_segments`: no merging of outbound segments.
+    pub strict_segments: bool,
+    /// `--non_fatal=packet`: packet mismatches are noted, not fatal.
+    pub non_fatal_packet: bool,
+    /// `--non_fatal=syscall`: syscall mismatches are noted, not fatal.
+    pub non_fatal_syscall: bool,
+}
+
+impl Default for ScriptConfig {
+    fn default() -> Self {
+        ScriptConfig {
+            tolerance_usecs: 4000,
+            tolerance_percent: 12.5,
+            ts_tick_usecs: 0,
+            ts_ecr_scaled: false,
+            mss: None,
+            mtu: 1500,
+            local_ip: Ipv4Addr::new(192, 168, 0, 1),
+            remote_ip: Ipv4Addr::new(192, 0, 2, 1),
+            bind_port: 8080,
+            connect_port: 8080,
+            strict_segments: false,
+            non_fatal_packet: false,
+            non_fatal_syscall: false,
+        }
+    }
+}
+
+impl ScriptConfig {
+    /// Applies header options in order; an option the runner does not know, or an IPv6 run,
+    /// is an error naming it (the script is then unsupported).
+    pub fn apply(&mut self, opts: &[HeaderOption]) -> Result<(), String> {
+        for o in opts {
+            self.set(&o.name, o.value.as_deref())?;
+        }
+        Ok(())
+    }
+
+    /// One option.
+    pub fn set(&mut self, name: &str, value: Option<&str>) -> Result<(), String> {
+        let v = || value.ok_or_else(|| format!("--{name} needs a value"));
+        let bad = |v: &str| format!("--{name}={v}: bad value");
+        match name {
+            "tolerance_usecs" => {
+                self.tolerance_usecs = v()?.parse().map_err(|_| bad(v().unwrap_or("")))?
+            }
+            "tolerance_percent" => {
+                self.tolerance_percent = v()?.parse().map_err(|_| bad(v().unwrap_or("")))?
+            }
+            "tcp_ts_tick_usecs" => {
+                self.ts_tick_usecs = v()?.parse().map_err(|_| bad(v().unwrap_or("")))?
+            }
+            "tcp_ts_ecr_scaled" => self.ts_ecr_scaled = value.is_none_or(|x| x != "0"),
+            "mss" => self.mss = Some(v()?.parse().map_err(|_| bad(v().unwrap_or("")))?),
+            "mtu" => self.mtu = v()?.parse().map_err(|_| bad(v().unwrap_or("")))?,
+            "local_ip" => self.local_ip = v()?.parse().map_err(|_| bad(v().unwrap_or("")))?,
+            "remote_ip" => self.remote_ip = v()?.parse().map_err(|_| bad(v().unwrap_or("")))?,
+            "gateway_ip" | "netmask_ip" => {
+                v()?.parse::<Ipv4Addr>().map_err(|_| bad(v().unwrap_or("")))?;
+            }
+            "bind_port" => self.bind_port = v()?.parse().map_err(|_| bad(v().unwrap_or("")))?,
+            "connect_port" => {
+                self.connect_port = v()?.parse().map_err(|_| bad(v().unwrap_or("")))?
+            }
+            "strict_segments" => self.strict_segments = true,
+            "non_fatal" => {
+                for part in v()?.split(',') {
+                    match part {
+                        "packet" => self.non_fatal_packet = true,
+                        "syscall" => self.non_fatal_syscall = true,
+                        _ => return Err(bad(part)),
+                    }
+                }
+            }
+            "ip_version" => match v()? {
+                "ipv4" => {}
+                other => return Err(format!("--ip_version={other}: only IPv4 runs are modelled")),
+            },
+            _ => return Err(format!("unknown option --{name}")),
+        }
+        Ok(())
+    }
+
+    /// Tolerance for an event `gap` µs after the previous one: max(usecs, percent × gap).
+    pub fn tolerance(&self, gap: u64) -> u64 {
+        let pct = (gap as f64 * self.tolerance_percent / 100.0) as u64;
+        self.tolerance_usecs.max(pct)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn options_and_tolerance() {
+        let mut c = ScriptConfig::default();
+        c.set("tolerance_usecs", Some("7000")).unwrap();
+        c.set("tcp_ts_tick_usecs", Some("1000")).unwrap();
+        c.set("ip_version", Some("ipv4")).unwrap();
+        c.set("non_fatal", Some("packet,syscall")).unwrap();
+        assert_eq!(c.tolerance(0), 7000);
+        assert_eq!(c.tolerance(1_000_000), 125_000);
+        assert!(c.set("ip_version", Some("ipv6")).is_err());
+        assert!(c.set("frobnicate", None).is_err());
+        assert!(c.set("mtu", Some("x")).is_err());
+        assert!(c.set("mtu", None).is_err());
+    }
+}

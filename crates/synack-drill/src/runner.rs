@@ -1,0 +1,580 @@
+//! The event loop: virtual time, inbound injection, outbound capture and checks, blocking calls.
+//!
+//! Time model (README §1.3, run on a virtual clock): each event has a script time computed from
+//! the previous event's *live* finish time (or, between two inbound packets, the previous
+//! packet's script time). The stack's clock is advanced to that time, firing its timers on the
+//! way and capturing what it sends with the instant it sent it. An outbound line then takes
+//! the captured segments (merging them, §1.6) and checks them and their send time against the
+//! expected time ± tolerance. A blocking call (`S...E`) that cannot finish becomes pending; it
+//! is retried whenever the stack moves and must finish at `E` ± tolerance.
+
+mod syscall;
+
+use crate::ast::{Direction, Event, EventKind, EventTime, PacketSpec, Script, Syscall, TimeSpec};
+use crate::code::{self, CodeError};
+use crate::config::ScriptConfig;
+use crate::matcher::{CheckConfig, Mapping, MatchMode, merge_front};
+use crate::outcome::{Outcome, Verdict};
+use crate::profile::Profile;
+use crate::segment::Segment;
+use crate::target::{SockId, Target};
+use std::collections::{BTreeMap, VecDeque};
+use std::net::{SocketAddr, SocketAddrV4};
+
+/// How long past its latest allowed time an outbound line waits before giving up (µs).
+const OUTBOUND_TIMEOUT_US: u64 = 2_000_000;
+/// Most timer firings in one wait; a stack that asks to be woken forever at the same instant
+/// must not hang the runner.
+const MAX_STEPS: usize = 1_000_000;
+/// Most segments kept waiting for an outbound line.
+const MAX_QUEUE: usize = 100_000;
+
+/// What a run is asked to do.
+#[derive(Clone, Debug)]
+pub struct RunOptions {
+    /// The stack profile.
+    pub profile: Profile,
+    /// Strict or relaxed matching.
+    pub mode: MatchMode,
+    /// Options that override the script header (`name`, `value`), as on packetdrill's command line.
+    pub overrides: Vec<(String, Option<String>)>,
+}
+
+/// Something that can build the stack under test for a profile.
+pub trait TargetFactory {
+    /// The target type.
+    type Target: Target;
+    /// Builds a fresh stack for one script, or says why the profile cannot be honoured.
+    fn build(&self, profile: &Profile, cfg: &ScriptConfig) -> Result<Self::Target, String>;
+}
+
+/// Parses and runs one script.
+pub fn run_source<F: TargetFactory>(
+    src: &str,
+    path: &str,
+    opts: &RunOptions,
+    factory: &F,
+) -> Outcome {
+    let verdict = match crate::parser::parse(src, path) {
+        Ok(script) => run_script(&script, src, opts, factory),
+        Err(e) => Verdict::Fail {
+            line: e.pos.line,
+            expected: line_text(src, e.pos.line),
+            actual: None,
+            time_us: 0,
+            reason: format!("parse error: {e}"),
+        },
+    };
+    Outcome {
+        path: path.to_string(),
+        profile: opts.profile.name.to_string(),
+        mode: opts.mode,
+        verdict,
+    }
+}
+
+fn line_text(src: &str, line: u32) -> String {
+    src.lines().nth(line.saturating_sub(1) as usize).unwrap_or("").trim().to_string()
+}
+
+/// Runs a parsed script.
+pub fn run_script<F: TargetFactory>(
+    script: &Script,
+    src: &str,
+    opts: &RunOptions,
+    factory: &F,
+) -> Verdict {
+    let mut cfg = ScriptConfig::default();
+    if let Err(e) = cfg.apply(&script.options) {
+        return Verdict::Unsupported { line: None, reason: e };
+    }
+    for (n, v) in &opts.overrides {
+        if let Err(e) = cfg.set(n, v.as_deref()) {
+            return Verdict::Unsupported { line: None, reason: e };
+        }
+    }
+    // Commands before the first other event configure the stack; later ones may only be
+    // no-ops (a restore script), since the stack is already running.
+    let mut profile = opts.profile.clone();
+    profile.mtu = cfg.mtu;
+    let mut started = false;
+    for ev in &script.events {
+        match &ev.kind {
+            EventKind::Command(c) => {
+                let before = profile.clone();
+                if let Err(e) = profile.apply_command(c) {
+                    return Verdict::Unsupported { line: Some(ev.pos.line), reason: e.to_string() };
+                }
+                if started && profile != before {
+                    return Verdict::Unsupported {
+                        line: Some(ev.pos.line),
+                        reason: "a setting changes after the stack started".into(),
+                    };
+                }
+            }
+            EventKind::Code(c) => {
+                if let Err(e) = code::parse_block(c) {
+                    return Verdict::Unsupported { line: Some(ev.pos.line), reason: e.to_string() };
+                }
+                started = true;
+            }
+            EventKind::Icmp(_) | EventKind::Udp { .. } => {
+                return Verdict::Unsupported {
+                    line: Some(ev.pos.line),
+                    reason: "ICMP/UDP packet lines are not modelled by the runner".into(),
+                };
+            }
+            EventKind::Syscall(s) => {
+                if let Err(e) = syscall::supported(s) {
+                    return Verdict::Unsupported { line: Some(ev.pos.line), reason: e };
+                }
+                started = true;
+            }
+            EventKind::Packet(_) => started = true,
+        }
+    }
+    let target = match factory.build(&profile, &cfg) {
+        Ok(t) => t,
+        Err(e) => return Verdict::Unsupported { line: None, reason: e },
+    };
+    let check = CheckConfig {
+        mode: opts.mode,
+        ts_tick_usecs: cfg.ts_tick_usecs,
+        live_ts_hz: profile.ts_hz,
+        tolerance_usecs: cfg.tolerance_usecs,
+        ts_ecr_scaled: cfg.ts_ecr_scaled,
+    };
+    let mut r = Runner {
+        t: target,
+        src,
+        check,
+        profile,
+        now: 0,
+        queue: VecDeque::new(),
+        map: Mapping::default(),
+        fds: BTreeMap::new(),
+        pending: None,
+        remote_port: 48_123,
+        active: None,
+        under_test: None,
+        prev_script: 0,
+        prev_live: 0,
+        prev_inbound: false,
+        deferred: None,
+        cfg,
+    };
+    r.run(&script.events)
+}
+
+/// A script fd.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Fd {
+    pub(crate) sock: SockId,
+    pub(crate) nonblocking: bool,
+}
+
+/// A blocking call still waiting.
+#[derive(Clone, Debug)]
+pub(crate) struct Pending {
+    pub(crate) line: u32,
+    pub(crate) call: Syscall,
+    /// Live start time.
+    pub(crate) started: u64,
+    /// Expected return time.
+    pub(crate) end: u64,
+    pub(crate) tol: u64,
+    /// Bytes a blocking write has queued so far.
+    pub(crate) written: usize,
+}
+
+pub(crate) struct Runner<'s, T: Target> {
+    pub(crate) t: T,
+    src: &'s str,
+    pub(crate) cfg: ScriptConfig,
+    check: CheckConfig,
+    pub(crate) profile: Profile,
+    /// Virtual time, µs since the start.
+    pub(crate) now: u64,
+    /// Captured outbound segments not yet matched.
+    queue: VecDeque<Segment>,
+    map: Mapping,
+    pub(crate) fds: BTreeMap<i64, Fd>,
+    pub(crate) pending: Option<Pending>,
+    /// Remote port used for passive opens.
+    pub(crate) remote_port: u16,
+    /// The socket of an active open, once connect was called.
+    pub(crate) active: Option<SockId>,
+    /// The socket `%{ }%` snapshots read (the newest socket or accepted connection).
+    pub(crate) under_test: Option<SockId>,
+    prev_script: u64,
+    prev_live: u64,
+    prev_inbound: bool,
+    /// A failure found out of order (a blocking call, a code assert), reported if nothing
+    /// earlier fails first.
+    deferred: Option<Verdict>,
+}
+
+/// Why an event stopped the run.
+pub(crate) enum Stop {
+    Fail { actual: Option<String>, reason: String },
+    Unsupported(String),
+}
+
+impl<T: Target> Runner<'_, T> {
+    fn run(&mut self, events: &[Event]) -> Verdict {
+        for ev in events {
+            if let Some(v) = self.deferred.take() {
+                return v;
+            }
+            let line = ev.pos.line;
+            match self.event(ev) {
+                Ok(()) => {}
+                Err(Stop::Fail { actual, reason }) => {
+                    let non_fatal = match &ev.kind {
+                        EventKind::Packet(_) => self.cfg.non_fatal_packet,
+                        EventKind::Syscall(_) => self.cfg.non_fatal_syscall,
+                        _ => false,
+                    };
+                    if !non_fatal {
+                        return self.fail(line, actual, reason);
+                    }
+                }
+                Err(Stop::Unsupported(reason)) => {
+                    return Verdict::Unsupported { line: Some(line), reason };
+                }
+            }
+        }
+        if let Some(p) = self.pending.clone() {
+            // Give the call until its expected return time (plus tolerance) to finish.
+            if let Err(stop) = self.advance_to(p.end + p.tol) {
+                return self.stop_verdict(p.line, stop);
+            }
+            if self.pending.is_some() {
+                return self.fail(p.line, None, "blocking call never returned".into());
+            }
+        }
+        if let Some(v) = self.deferred.take() {
+            return v;
+        }
+        Verdict::Pass
+    }
+
+    fn stop_verdict(&self, line: u32, stop: Stop) -> Verdict {
+        match stop {
+            Stop::Fail { actual, reason } => self.fail(line, actual, reason),
+            Stop::Unsupported(reason) => Verdict::Unsupported { line: Some(line), reason },
+        }
+    }
+
+    pub(crate) fn fail(&self, line: u32, actual: Option<String>, reason: String) -> Verdict {
+        Verdict::Fail {
+            line,
+            expected: line_text(self.src, line),
+            actual,
+            time_us: self.now,
+            reason,
+        }
+    }
+
+    /// Script time of a time spec, from the anchor.
+    fn resolve(&self, spec: TimeSpec, anchor: u64) -> u64 {
+        match spec {
+            TimeSpec::Absolute(t) => t.max(0) as u64,
+            TimeSpec::Relative(d) => anchor.saturating_add(d.max(0) as u64),
+        }
+    }
+
+    fn event(&mut self, ev: &Event) -> Result<(), Stop> {
+        let inbound = matches!(&ev.kind, EventKind::Packet(p) if p.dir == Direction::Inbound);
+        let anchor = if inbound && self.prev_inbound { self.prev_script } else { self.prev_live };
+        let (lo, hi) = match ev.time {
+            EventTime::Unspecified => (anchor, anchor),
+            EventTime::Any => (anchor, u64::MAX),
+            EventTime::At(t) => {
+                let x = self.resolve(t, anchor);
+                (x, x)
+            }
+            EventTime::Range(a, b) => (self.resolve(a, anchor), self.resolve(b, anchor)),
+            EventTime::Blocking(s, _) => {
+                let x = self.resolve(s, anchor);
+                (x, x)
+            }
+        };
+        if hi < lo {
+            return Err(Stop::Fail {
+                actual: None,
+                reason: "time range ends before it starts".into(),
+            });
+        }
+        let tol = self.cfg.tolerance(lo.saturating_sub(self.prev_script));
+        let mut finish = lo;
+        match &ev.kind {
+            EventKind::Packet(p) if p.dir == Direction::Inbound => {
+                self.advance_to(lo)?;
+                self.inject(p)?;
+            }
+            EventKind::Packet(p) => {
+                let at = self.outbound(p, lo, hi, tol, ev.time == EventTime::Any)?;
+                finish = at;
+            }
+            EventKind::Syscall(call) => {
+                self.advance_to(lo)?;
+                let end = match ev.time {
+                    EventTime::Blocking(_, e) => Some(self.resolve(e, anchor)),
+                    _ => None,
+                };
+                finish = self.syscall(ev.pos.line, call, lo, end, tol)?;
+            }
+            EventKind::Command(_) => {
+                // Already applied to the profile before the stack was built.
+                if ev.time != EventTime::Unspecified {
+                    self.advance_to(lo)?;
+                }
+            }
+            EventKind::Code(c) => {
+                self.advance_to(lo)?;
+                self.code(ev.pos.line, c)?;
+            }
+            EventKind::Icmp(_) | EventKind::Udp { .. } => {
+                return Err(Stop::Unsupported("ICMP/UDP packet lines".into()));
+            }
+        }
+        if ev.time != EventTime::Unspecified {
+            self.prev_script = if ev.time == EventTime::Any { finish } else { lo };
+            self.prev_live = finish.max(lo.min(finish));
+            self.prev_inbound = inbound;
+        }
+        Ok(())
+    }
+
+    fn code(&mut self, line: u32, text: &str) -> Result<(), Stop> {
+        let asserts = code::parse_block(text).map_err(|e| Stop::Unsupported(e.to_string()))?;
+        let Some(s) = self.under_test else {
+            return Err(Stop::Fail {
+                actual: None,
+                reason: "no socket to take TCP_INFO from".into(),
+            });
+        };
+        let info = self.t.tcp_info(s).unwrap_or_default();
+        match code::evaluate(&asserts, &info) {
+            Ok(()) => Ok(()),
+            Err(CodeError::Unsupported(r)) => Err(Stop::Unsupported(r)),
+            Err(e @ CodeError::Failed { .. }) => {
+                // packetdrill runs these at the end of the script: a later packet failure wins.
+                if self.deferred.is_none() {
+                    self.deferred = Some(self.fail(line, None, e.to_string()));
+                }
+                Ok(())
+            }
+        }
+    }
+
+    /// The 4-tuple inbound packets use: the active connection's, else the bind port with a
+    /// fresh remote port.
+    fn addresses(&self) -> (SocketAddr, SocketAddr) {
+        let local_ip = self.cfg.local_ip;
+        let remote_ip = self.cfg.remote_ip;
+        if let Some(s) = self.active {
+            let local = self
+                .t
+                .local_addr(s)
+                .unwrap_or(SocketAddr::V4(SocketAddrV4::new(local_ip, self.cfg.bind_port)));
+            let remote = SocketAddr::V4(SocketAddrV4::new(remote_ip, self.cfg.connect_port));
+            (local, remote)
+        } else {
+            (
+                SocketAddr::V4(SocketAddrV4::new(local_ip, self.cfg.bind_port)),
+                SocketAddr::V4(SocketAddrV4::new(remote_ip, self.remote_port)),
+            )
+        }
+    }
+
+    fn inject(&mut self, p: &PacketSpec) -> Result<(), Stop> {
+        let mut seg = self
+            .map
+            .inbound(p, &self.check)
+            .map_err(|reason| Stop::Fail { actual: None, reason })?;
+        let (local, remote) = self.addresses();
+        seg.src = remote;
+        seg.dst = local;
+        if let Some((sp, dp)) = p.ports {
+            seg.src.set_port(sp);
+            seg.dst.set_port(dp);
+        }
+        seg.at = self.now;
+        self.t.deliver(self.now, &seg);
+        self.drain()
+    }
+
+    /// Waits for, merges and checks the segments of an outbound line; returns their send time.
+    fn outbound(
+        &mut self,
+        p: &PacketSpec,
+        lo: u64,
+        hi: u64,
+        tol: u64,
+        any: bool,
+    ) -> Result<u64, Stop> {
+        let deadline = if any { self.now } else { hi.saturating_add(tol) };
+        // Wait a while past the deadline so a late packet is reported as late, not missing.
+        let limit = deadline.saturating_add(OUTBOUND_TIMEOUT_US);
+        let mut steps = 0;
+        let (merged, used) = loop {
+            let q = self.queue.make_contiguous();
+            if let Some((m, used, complete)) = merge_front(q, p.len, self.cfg.strict_segments)
+                && (complete || self.now >= limit)
+            {
+                break (m, used);
+            }
+            steps += 1;
+            if steps > MAX_STEPS {
+                return Err(Stop::Fail {
+                    actual: None,
+                    reason: format!("the stack asked for more than {MAX_STEPS} timer wake-ups"),
+                });
+            }
+            match self.t.poll_timeout() {
+                Some(t) if t <= limit => self.step(t.max(self.now))?,
+                _ if self.now < limit => self.step(limit)?,
+                _ => {
+                    return Err(Stop::Fail {
+                        actual: None,
+                        reason: format!(
+                            "timed out waiting for a packet: the stack sent nothing by {}",
+                            fmt_time(limit)
+                        ),
+                    });
+                }
+            }
+        };
+        let shown = self.script_view(&merged);
+        let at = merged.at;
+        let (_, remote) = self.addresses();
+        if self.active.is_some() && merged.dst != remote {
+            return Err(Stop::Fail {
+                actual: Some(format!("{shown} to {}", merged.dst)),
+                reason: format!("packet sent to {} instead of {remote}", merged.dst),
+            });
+        }
+        if !any && (at + tol < lo || at > hi.saturating_add(tol)) {
+            let want =
+                if lo == hi { fmt_time(lo) } else { format!("{}~{}", fmt_time(lo), fmt_time(hi)) };
+            return Err(Stop::Fail {
+                actual: Some(shown),
+                reason: format!(
+                    "timing: packet sent at {} but expected at {want} (tolerance {} us)",
+                    fmt_time(at),
+                    tol
+                ),
+            });
+        }
+        self.map
+            .check_outbound(p, &merged, &self.check)
+            .map_err(|reason| Stop::Fail { actual: Some(self.script_view(&merged)), reason })?;
+        self.queue.drain(..used);
+        // A passive open's remote port is whatever we injected; an active one's is fixed.
+        Ok(at.max(self.now.min(at)))
+    }
+
+    /// A live segment printed with our numbers mapped back to script space.
+    fn script_view(&self, s: &Segment) -> String {
+        let mut v = s.clone();
+        v.seq = self.map.local_to_script(s.seq);
+        format!("{} (sent at {})", v, fmt_time(s.at))
+    }
+
+    /// Moves the clock to `t`, firing timers on the way, capturing segments and finishing
+    /// pending calls.
+    pub(crate) fn advance_to(&mut self, t: u64) -> Result<(), Stop> {
+        let mut steps = 0;
+        while let Some(next) = self.t.poll_timeout() {
+            if next > t {
+                break;
+            }
+            steps += 1;
+            if steps > MAX_STEPS {
+                return Err(Stop::Fail {
+                    actual: None,
+                    reason: format!("the stack asked for more than {MAX_STEPS} timer wake-ups"),
+                });
+            }
+            self.step(next.max(self.now))?;
+            if next <= self.now && self.t.poll_timeout() == Some(next) && steps > 16 {
+                // A timer that stays due after firing: skip ahead rather than spin.
+                break;
+            }
+        }
+        if t > self.now {
+            self.now = t;
+        }
+        self.drain()
+    }
+
+    /// One clock step to `t` (≥ now): timers, then transmit.
+    fn step(&mut self, t: u64) -> Result<(), Stop> {
+        self.now = self.now.max(t);
+        self.t.on_timeout(self.now);
+        self.drain()
+    }
+
+    /// Collects everything the stack wants to send now, then lets a pending call finish.
+    pub(crate) fn drain(&mut self) -> Result<(), Stop> {
+        while let Some(mut seg) = self.t.poll_transmit(self.now) {
+            seg.at = self.now;
+            if self.queue.len() >= MAX_QUEUE {
+                return Err(Stop::Fail {
+                    actual: None,
+                    reason: format!("more than {MAX_QUEUE} unexpected outbound segments"),
+                });
+            }
+            self.queue.push_back(seg);
+        }
+        self.finish_pending()
+    }
+
+    /// Retries a pending blocking call; when it completes, checks its result and time.
+    fn finish_pending(&mut self) -> Result<(), Stop> {
+        let Some(mut p) = self.pending.take() else { return Ok(()) };
+        match self.attempt(&mut p, true) {
+            syscall::Step::Blocked => {
+                self.pending = Some(p);
+                Ok(())
+            }
+            syscall::Step::Done(result) => {
+                let check = self.check_result(&p.call, result).and_then(|()| {
+                    if self.now + p.tol < p.end || self.now > p.end + p.tol {
+                        Err(Stop::Fail {
+                            actual: Some(format!("returned at {}", fmt_time(self.now))),
+                            reason: format!(
+                                "blocking call returned at {} but expected at {} (tolerance {} us)",
+                                fmt_time(self.now),
+                                fmt_time(p.end),
+                                p.tol
+                            ),
+                        })
+                    } else {
+                        Ok(())
+                    }
+                });
+                if let Err(stop) = check
+                    && self.deferred.is_none()
+                {
+                    self.deferred = Some(self.stop_verdict(p.line, stop));
+                }
+                let _ = p.started;
+                // Drain again: finishing the call (e.g. a read) may have made the stack send.
+                while let Some(mut seg) = self.t.poll_transmit(self.now) {
+                    seg.at = self.now;
+                    self.queue.push_back(seg);
+                }
+                Ok(())
+            }
+            syscall::Step::Stop(s) => Err(s),
+        }
+    }
+}
+
+/// `1.234567s`
+pub(crate) fn fmt_time(us: u64) -> String {
+    format!("{}.{:06}s", us / 1_000_000, us % 1_000_000)
+}

@@ -1,0 +1,529 @@
+//! Syscall lines mapped onto the [`Target`]: argument decoding, fds, blocking, errnos.
+
+use super::{Fd, Pending, Runner, Stop, fmt_time};
+use crate::ast::{Expr, Syscall};
+use crate::target::{Errno, Shutdown, SockOpt, Target};
+use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
+
+/// Result of one attempt at a call.
+pub(crate) enum Step {
+    /// Not ready and the socket is blocking.
+    Blocked,
+    /// Returned: a value or an errno.
+    Done(Result<i64, Errno>),
+    /// The call itself cannot be carried out.
+    Stop(Stop),
+}
+
+const SYSCALLS: &[&str] = &[
+    "socket",
+    "bind",
+    "listen",
+    "accept",
+    "connect",
+    "read",
+    "recv",
+    "write",
+    "send",
+    "shutdown",
+    "close",
+    "fcntl",
+    "ioctl",
+    "setsockopt",
+    "getsockopt",
+    "poll",
+];
+
+/// Checks before the run that a call is one the runner maps.
+pub(crate) fn supported(s: &Syscall) -> Result<(), String> {
+    if !SYSCALLS.contains(&s.name.as_str()) {
+        return Err(format!("syscall {}() is not mapped onto the engine", s.name));
+    }
+    match s.name.as_str() {
+        "setsockopt" | "getsockopt" => {
+            let (Some(Expr::Symbol(level)), Some(Expr::Symbol(name))) =
+                (s.args.get(1), s.args.get(2))
+            else {
+                return Err(format!("{}() with non-symbolic level/name", s.name));
+            };
+            if SockOpt::from_names(level, name).is_none() {
+                return Err(format!("socket option {level}/{name} is not mapped onto the engine"));
+            }
+        }
+        "ioctl" => match s.args.get(1) {
+            Some(Expr::Symbol(n)) if n == "SIOCINQ" || n == "FIONREAD" => {}
+            _ => return Err("ioctl() other than SIOCINQ/FIONREAD".into()),
+        },
+        "fcntl" => match s.args.get(1) {
+            Some(Expr::Symbol(n)) if n == "F_GETFL" || n == "F_SETFL" => {}
+            _ => return Err("fcntl() other than F_GETFL/F_SETFL".into()),
+        },
+        "recv" | "send" => {
+            if let Some(flags) = s.args.get(3)
+                && !matches!(flags, Expr::Int(0))
+            {
+                return Err(format!("{}() with flags", s.name));
+            }
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+fn fail(reason: String) -> Stop {
+    Stop::Fail { actual: None, reason }
+}
+
+impl<T: Target> Runner<'_, T> {
+    /// O_NONBLOCK as the profile's OS spells it.
+    fn o_nonblock(&self) -> i64 {
+        if self.profile.name == "freebsd" { 0x4 } else { 0o4000 }
+    }
+
+    fn symbol(&self, name: &str) -> Option<i64> {
+        Some(match name {
+            "O_RDONLY" => 0,
+            "O_WRONLY" => 1,
+            "O_RDWR" => 2,
+            "O_NONBLOCK" => self.o_nonblock(),
+            "SHUT_RD" => 0,
+            "SHUT_WR" => 1,
+            "SHUT_RDWR" => 2,
+            "POLLIN" => 0x1,
+            "POLLPRI" => 0x2,
+            "POLLOUT" => 0x4,
+            "POLLERR" => 0x8,
+            "POLLHUP" => 0x10,
+            "POLLRDHUP" => 0x2000,
+            _ => return Errno::from_name(name).map(Errno::number),
+        })
+    }
+
+    /// An integer argument: a number, a symbol, `A|B`, or `[v]`.
+    fn int(&self, e: &Expr) -> Result<i64, Stop> {
+        match e {
+            Expr::Int(v) => Ok(*v),
+            Expr::Symbol(s) => {
+                self.symbol(s).ok_or_else(|| Stop::Unsupported(format!("unknown symbol {s}")))
+            }
+            Expr::BitOr(parts) => {
+                let mut v = 0;
+                for p in parts {
+                    v |= self.int(p)?;
+                }
+                Ok(v)
+            }
+            Expr::List(l) if l.len() == 1 => self.int(&l[0]),
+            other => {
+                Err(Stop::Unsupported(format!("argument {other:?} where a number was expected")))
+            }
+        }
+    }
+
+    fn arg(&self, call: &Syscall, i: usize) -> Result<i64, Stop> {
+        let e = call
+            .args
+            .get(i)
+            .ok_or_else(|| fail(format!("{}() needs argument {}", call.name, i + 1)))?;
+        self.int(e)
+    }
+
+    fn fd(&self, call: &Syscall) -> Result<Fd, Stop> {
+        let n = self.arg(call, 0)?;
+        self.fds.get(&n).copied().ok_or_else(|| fail(format!("fd {n} is not open in the script")))
+    }
+
+    /// The address argument: `...` means the script's configured one.
+    fn sockaddr(&self, e: Option<&Expr>, default: SocketAddr) -> Result<SocketAddr, Stop> {
+        match e {
+            None | Some(Expr::Ellipsis) => Ok(default),
+            Some(Expr::Struct(fields)) => {
+                let mut port = default.port();
+                let mut ip = match default {
+                    SocketAddr::V4(a) => *a.ip(),
+                    SocketAddr::V6(_) => Ipv4Addr::UNSPECIFIED,
+                };
+                for (name, v) in fields {
+                    match (name.as_deref(), v) {
+                        (Some("sin_port"), Expr::Call(f, a)) if f == "htons" && a.len() == 1 => {
+                            port = u16::try_from(self.int(&a[0])?)
+                                .map_err(|_| fail("port out of range".into()))?;
+                        }
+                        (Some("sin_addr"), Expr::Call(f, a))
+                            if f == "inet_addr" && a.len() == 1 =>
+                        {
+                            if let Expr::Str(s) = &a[0] {
+                                ip = s.parse().map_err(|_| fail(format!("bad address {s}")))?;
+                            }
+                        }
+                        (Some("sa_family"), Expr::Symbol(f)) if f == "AF_INET" => {}
+                        (Some("sin_family"), Expr::Symbol(f)) if f == "AF_INET" => {}
+                        (n, v) => {
+                            return Err(Stop::Unsupported(format!("sockaddr field {n:?} = {v:?}")));
+                        }
+                    }
+                }
+                Ok(SocketAddr::V4(SocketAddrV4::new(ip, port)))
+            }
+            Some(other) => Err(Stop::Unsupported(format!("sockaddr {other:?}"))),
+        }
+    }
+
+    /// The fd number the script expects a call to return (for socket/accept).
+    fn expected_fd(&self, call: &Syscall) -> i64 {
+        match call.result.value {
+            Expr::Int(v) if v >= 0 => v,
+            _ => (3..).find(|n| !self.fds.contains_key(n)).unwrap_or(3),
+        }
+    }
+
+    /// Runs a syscall line that starts at `start`. `end` is the `...END` time, if written.
+    /// Returns the live time the call finished (its start time when it is left pending).
+    pub(super) fn syscall(
+        &mut self,
+        line: u32,
+        call: &Syscall,
+        start: u64,
+        end: Option<u64>,
+        tol: u64,
+    ) -> Result<u64, Stop> {
+        if end.is_some() && self.pending.is_some() {
+            return Err(Stop::Unsupported("two blocking calls at the same time".into()));
+        }
+        let mut p = Pending {
+            line,
+            call: call.clone(),
+            started: self.now,
+            end: end.unwrap_or(start),
+            tol,
+            written: 0,
+        };
+        match self.attempt(&mut p, false) {
+            Step::Done(result) => {
+                self.check_result(call, result)?;
+                if let Some(e) = end
+                    && (self.now + tol < e || self.now > e + tol)
+                {
+                    return Err(fail(format!(
+                        "call returned at {} but was expected to block until {}",
+                        fmt_time(self.now),
+                        fmt_time(e)
+                    )));
+                }
+                self.drain()?;
+                Ok(self.now)
+            }
+            Step::Blocked if end.is_some() => {
+                self.pending = Some(p);
+                Ok(start)
+            }
+            Step::Blocked => {
+                // A blocking socket and no `...`: the call must finish within the tolerance.
+                self.pending = Some(p);
+                self.advance_to(start + tol)?;
+                if self.pending.take().is_some() {
+                    return Err(fail(format!(
+                        "{}() blocked, but the script expects it to return at {}",
+                        call.name,
+                        fmt_time(start)
+                    )));
+                }
+                Ok(self.now)
+            }
+            Step::Stop(s) => Err(s),
+        }
+    }
+
+    /// Compares a return with `= VALUE [ERRNO]`.
+    pub(super) fn check_result(
+        &self,
+        call: &Syscall,
+        result: Result<i64, Errno>,
+    ) -> Result<(), Stop> {
+        let want_errno = call.result.errno.as_deref();
+        let want_value = match &call.result.value {
+            Expr::Ellipsis => None,
+            e => Some(self.int(e)?),
+        };
+        let got = match result {
+            Ok(v) => format!("{v}"),
+            Err(e) => format!("-1 {e}"),
+        };
+        let ok = match (result, want_errno) {
+            (Ok(v), None) => want_value.is_none_or(|w| w == v),
+            (Err(e), Some(name)) => {
+                want_value.is_none_or(|w| w == -1) && Errno::from_name(name) == Some(e)
+            }
+            _ => false,
+        };
+        if ok {
+            return Ok(());
+        }
+        let want = match (want_value, want_errno) {
+            (Some(v), Some(e)) => format!("{v} {e}"),
+            (Some(v), None) => format!("{v}"),
+            (None, Some(e)) => e.to_string(),
+            (None, None) => "anything".into(),
+        };
+        Err(Stop::Fail {
+            actual: Some(format!("{}() = {got}", call.name)),
+            reason: format!("{}() returned {got} but the script expects {want}", call.name),
+        })
+    }
+
+    /// One try at a call. `retry` is set when a pending call is tried again.
+    pub(super) fn attempt(&mut self, p: &mut Pending, retry: bool) -> Step {
+        match self.attempt_inner(p, retry) {
+            Ok(s) => s,
+            Err(stop) => Step::Stop(stop),
+        }
+    }
+
+    fn attempt_inner(&mut self, p: &mut Pending, retry: bool) -> Result<Step, Stop> {
+        let call = p.call.clone();
+        let now = self.now;
+        let would_block = |fd: Fd, r: &Result<i64, Errno>| {
+            !fd.nonblocking && matches!(r, Err(Errno::EAGAIN) | Err(Errno::EINPROGRESS))
+        };
+        let done = |r: Result<i64, Errno>| Ok(Step::Done(r));
+        match call.name.as_str() {
+            "socket" => {
+                if call.args.get(1) != Some(&Expr::Symbol("SOCK_STREAM".into())) {
+                    return Err(Stop::Unsupported("socket() other than SOCK_STREAM".into()));
+                }
+                match self.t.socket() {
+                    Ok(sock) => {
+                        let n = self.expected_fd(&call);
+                        self.fds.insert(n, Fd { sock, nonblocking: false });
+                        self.under_test = Some(sock);
+                        done(Ok(n))
+                    }
+                    Err(e) => done(Err(e)),
+                }
+            }
+            "bind" => {
+                let fd = self.fd(&call)?;
+                let default =
+                    SocketAddr::V4(SocketAddrV4::new(self.cfg.local_ip, self.cfg.bind_port));
+                let addr = self.sockaddr(call.args.get(1), default)?;
+                done(self.t.bind(fd.sock, addr).map(|()| 0))
+            }
+            "listen" => {
+                let fd = self.fd(&call)?;
+                let backlog = u32::try_from(self.arg(&call, 1)?.max(0)).unwrap_or(u32::MAX);
+                done(self.t.listen(now, fd.sock, backlog).map(|()| 0))
+            }
+            "accept" => {
+                let fd = self.fd(&call)?;
+                let r = self.t.accept(now, fd.sock);
+                match r {
+                    Ok(sock) => {
+                        let n = self.expected_fd(&call);
+                        self.fds.insert(n, Fd { sock, nonblocking: false });
+                        self.under_test = Some(sock);
+                        done(Ok(n))
+                    }
+                    Err(e) if would_block(fd, &Err(e)) => Ok(Step::Blocked),
+                    Err(e) => done(Err(e)),
+                }
+            }
+            "connect" => {
+                let fd = self.fd(&call)?;
+                if retry {
+                    let ready = self.t.readiness(fd.sock);
+                    if ready.error {
+                        let e = self.t.get_option(fd.sock, SockOpt::Error).unwrap_or(0);
+                        let errno = errno_from_number(e).unwrap_or(Errno::ECONNREFUSED);
+                        return done(Err(errno));
+                    }
+                    return if ready.writable { done(Ok(0)) } else { Ok(Step::Blocked) };
+                }
+                let default =
+                    SocketAddr::V4(SocketAddrV4::new(self.cfg.remote_ip, self.cfg.connect_port));
+                let addr = self.sockaddr(call.args.get(1), default)?;
+                let r = self.t.connect(now, fd.sock, addr).map(|()| 0);
+                self.active = Some(fd.sock);
+                self.under_test = Some(fd.sock);
+                if would_block(fd, &r) { Ok(Step::Blocked) } else { done(r) }
+            }
+            "write" | "send" => {
+                let fd = self.fd(&call)?;
+                let n = usize::try_from(self.arg(&call, 2)?)
+                    .map_err(|_| fail("negative length".into()))?;
+                let data = vec![0u8; n - p.written.min(n)];
+                match self.t.write(now, fd.sock, &data) {
+                    Ok(k) => {
+                        p.written += k;
+                        if p.written < n && !fd.nonblocking {
+                            Ok(Step::Blocked)
+                        } else {
+                            done(Ok(p.written as i64))
+                        }
+                    }
+                    Err(Errno::EAGAIN) if !fd.nonblocking => Ok(Step::Blocked),
+                    Err(_) if p.written > 0 => done(Ok(p.written as i64)),
+                    Err(e) => done(Err(e)),
+                }
+            }
+            "read" | "recv" => {
+                let fd = self.fd(&call)?;
+                let n = usize::try_from(self.arg(&call, 2)?)
+                    .map_err(|_| fail("negative length".into()))?;
+                let mut buf = vec![0u8; n.min(1 << 24)];
+                let r = self.t.read(now, fd.sock, &mut buf).map(|k| k as i64);
+                if would_block(fd, &r) { Ok(Step::Blocked) } else { done(r) }
+            }
+            "shutdown" => {
+                let fd = self.fd(&call)?;
+                let how = match self.arg(&call, 1)? {
+                    0 => Shutdown::Read,
+                    1 => Shutdown::Write,
+                    2 => Shutdown::Both,
+                    _ => return done(Err(Errno::EINVAL)),
+                };
+                done(self.t.shutdown(now, fd.sock, how).map(|()| 0))
+            }
+            "close" => {
+                let n = self.arg(&call, 0)?;
+                let Some(fd) = self.fds.remove(&n) else { return done(Err(Errno::EBADF)) };
+                done(self.t.close(now, fd.sock).map(|()| 0))
+            }
+            "fcntl" => {
+                let n = self.arg(&call, 0)?;
+                let fd = self.fd(&call)?;
+                match call.args.get(1) {
+                    Some(Expr::Symbol(c)) if c == "F_GETFL" => {
+                        let nb = if fd.nonblocking { self.o_nonblock() } else { 0 };
+                        done(Ok(2 | nb))
+                    }
+                    Some(Expr::Symbol(c)) if c == "F_SETFL" => {
+                        let flags = self.arg(&call, 2)?;
+                        let nb = flags & self.o_nonblock() != 0;
+                        if let Some(f) = self.fds.get_mut(&n) {
+                            f.nonblocking = nb;
+                        }
+                        done(Ok(0))
+                    }
+                    _ => Err(Stop::Unsupported("fcntl() command".into())),
+                }
+            }
+            "ioctl" => {
+                let fd = self.fd(&call)?;
+                let want = self.arg(&call, 2)?;
+                match self.t.inq(fd.sock) {
+                    Ok(q) if q as i64 == want => done(Ok(0)),
+                    Ok(q) => Err(Stop::Fail {
+                        actual: Some(format!("SIOCINQ = {q}")),
+                        reason: format!("ioctl SIOCINQ: expected {want} bytes queued, found {q}"),
+                    }),
+                    Err(e) => done(Err(e)),
+                }
+            }
+            "setsockopt" => {
+                let fd = self.fd(&call)?;
+                let opt = self.sockopt(&call)?;
+                let v = self.arg(&call, 3)?;
+                done(self.t.set_option(now, fd.sock, opt, v).map(|()| 0))
+            }
+            "getsockopt" => {
+                let fd = self.fd(&call)?;
+                let opt = self.sockopt(&call)?;
+                let want = self.arg(&call, 3)?;
+                match self.t.get_option(fd.sock, opt) {
+                    Ok(v) if v == want => done(Ok(0)),
+                    Ok(v) => Err(Stop::Fail {
+                        actual: Some(format!("{opt:?} = {v}")),
+                        reason: format!("getsockopt {opt:?}: expected {want}, got {v}"),
+                    }),
+                    Err(e) => done(Err(e)),
+                }
+            }
+            "poll" => self.poll(p, &call),
+            other => Err(Stop::Unsupported(format!("syscall {other}()"))),
+        }
+    }
+
+    fn sockopt(&self, call: &Syscall) -> Result<SockOpt, Stop> {
+        match (call.args.get(1), call.args.get(2)) {
+            (Some(Expr::Symbol(l)), Some(Expr::Symbol(n))) => SockOpt::from_names(l, n)
+                .ok_or_else(|| Stop::Unsupported(format!("socket option {l}/{n}"))),
+            _ => Err(Stop::Unsupported("socket option not given by name".into())),
+        }
+    }
+
+    /// `poll([{fd=F, events=E, revents=R}], 1, TIMEOUT)`.
+    fn poll(&mut self, p: &Pending, call: &Syscall) -> Result<Step, Stop> {
+        let Some(Expr::List(items)) = call.args.first() else {
+            return Err(Stop::Unsupported("poll() without a pollfd list".into()));
+        };
+        let timeout = self.arg(call, 2)?;
+        let mut ready = 0;
+        let mut mismatch = None;
+        for it in items {
+            let Expr::Struct(fields) = it else {
+                return Err(Stop::Unsupported("poll() entry that is not a struct".into()));
+            };
+            let get = |name: &str| {
+                fields.iter().find(|(n, _)| n.as_deref() == Some(name)).map(|(_, v)| v)
+            };
+            let fdn = self.int(get("fd").ok_or_else(|| fail("pollfd without fd".into()))?)?;
+            let events = match get("events") {
+                Some(e) => self.int(e)?,
+                None => 0,
+            };
+            let fd =
+                self.fds.get(&fdn).copied().ok_or_else(|| fail(format!("fd {fdn} not open")))?;
+            let r = self.t.readiness(fd.sock);
+            let mut rev = 0;
+            if r.readable {
+                rev |= 0x1;
+            }
+            if r.writable {
+                rev |= 0x4;
+            }
+            if r.rdhup {
+                rev |= 0x2000;
+            }
+            rev &= events;
+            if r.error {
+                rev |= 0x8;
+            }
+            if r.hup {
+                rev |= 0x10;
+            }
+            if rev != 0 {
+                ready += 1;
+            }
+            if let Some(want) = get("revents") {
+                let want = self.int(want)?;
+                if want != rev {
+                    mismatch = Some((want, rev));
+                }
+            }
+        }
+        let timed_out = timeout >= 0 && self.now >= p.started + timeout as u64 * 1000;
+        if ready == 0 && timeout != 0 && !timed_out {
+            return Ok(Step::Blocked);
+        }
+        if let Some((want, got)) = mismatch {
+            return Err(Stop::Fail {
+                actual: Some(format!("revents={got:#x}")),
+                reason: format!("poll(): expected revents {want:#x}, got {got:#x}"),
+            });
+        }
+        Ok(Step::Done(Ok(ready)))
+    }
+}
+
+fn errno_from_number(n: i64) -> Option<Errno> {
+    [
+        Errno::ECONNREFUSED,
+        Errno::ECONNRESET,
+        Errno::ETIMEDOUT,
+        Errno::EHOSTUNREACH,
+        Errno::ECONNABORTED,
+        Errno::EPIPE,
+    ]
+    .into_iter()
+    .find(|e| e.number() == n)
+}

@@ -1,0 +1,259 @@
+//! The stack under test as the runner sees it: BSD-socket-shaped calls with POSIX errnos, plus
+//! the sans-IO segment interface and a virtual clock.
+//!
+//! The runner (fd table, blocking, times, checks) is written against this trait; the adapter over
+//! `synack_tcp::Endpoint` implements it (see [`crate::engine`]). Keeping the boundary here means the
+//! runner's rules are tested on their own and the engine adapter only translates calls.
+
+use crate::code::TcpInfo;
+use crate::segment::Segment;
+use std::fmt;
+use std::net::SocketAddr;
+
+/// A socket handle given out by the target.
+pub type SockId = u32;
+
+/// POSIX error numbers the suites check, with Linux's values (what `SO_ERROR` returns).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[allow(clippy::upper_case_acronyms)]
+pub enum Errno {
+    /// Operation not permitted.
+    EPERM,
+    /// Bad file descriptor.
+    EBADF,
+    /// Try again (non-blocking call not ready).
+    EAGAIN,
+    /// Invalid argument.
+    EINVAL,
+    /// Broken pipe (write after shutdown or reset).
+    EPIPE,
+    /// Protocol not available (unknown socket option).
+    ENOPROTOOPT,
+    /// Operation not supported.
+    EOPNOTSUPP,
+    /// Address already in use.
+    EADDRINUSE,
+    /// Connection aborted.
+    ECONNABORTED,
+    /// Connection reset by peer.
+    ECONNRESET,
+    /// Already connected.
+    EISCONN,
+    /// Not connected.
+    ENOTCONN,
+    /// Connection timed out.
+    ETIMEDOUT,
+    /// Connection refused.
+    ECONNREFUSED,
+    /// Operation already in progress.
+    EALREADY,
+    /// Operation now in progress.
+    EINPROGRESS,
+    /// Host unreachable.
+    EHOSTUNREACH,
+    /// No buffer space.
+    ENOBUFS,
+}
+
+impl Errno {
+    const ALL: [Errno; 18] = [
+        Errno::EPERM,
+        Errno::EBADF,
+        Errno::EAGAIN,
+        Errno::EINVAL,
+        Errno::EPIPE,
+        Errno::ENOPROTOOPT,
+        Errno::EOPNOTSUPP,
+        Errno::EADDRINUSE,
+        Errno::ECONNABORTED,
+        Errno::ECONNRESET,
+        Errno::EISCONN,
+        Errno::ENOTCONN,
+        Errno::ETIMEDOUT,
+        Errno::ECONNREFUSED,
+        Errno::EALREADY,
+        Errno::EINPROGRESS,
+        Errno::EHOSTUNREACH,
+        Errno::ENOBUFS,
+    ];
+
+    /// Linux's number for it.
+    pub fn number(self) -> i64 {
+        match self {
+            Errno::EPERM => 1,
+            Errno::EBADF => 9,
+            Errno::EAGAIN => 11,
+            Errno::EINVAL => 22,
+            Errno::EPIPE => 32,
+            Errno::ENOPROTOOPT => 92,
+            Errno::EOPNOTSUPP => 95,
+            Errno::EADDRINUSE => 98,
+            Errno::ECONNABORTED => 103,
+            Errno::ECONNRESET => 104,
+            Errno::EISCONN => 106,
+            Errno::ENOTCONN => 107,
+            Errno::ETIMEDOUT => 110,
+            Errno::ECONNREFUSED => 111,
+            Errno::EALREADY => 114,
+            Errno::EINPROGRESS => 115,
+            Errno::EHOSTUNREACH => 113,
+            Errno::ENOBUFS => 105,
+        }
+    }
+
+    /// Its name as scripts write it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Errno::EPERM => "EPERM",
+            Errno::EBADF => "EBADF",
+            Errno::EAGAIN => "EAGAIN",
+            Errno::EINVAL => "EINVAL",
+            Errno::EPIPE => "EPIPE",
+            Errno::ENOPROTOOPT => "ENOPROTOOPT",
+            Errno::EOPNOTSUPP => "EOPNOTSUPP",
+            Errno::EADDRINUSE => "EADDRINUSE",
+            Errno::ECONNABORTED => "ECONNABORTED",
+            Errno::ECONNRESET => "ECONNRESET",
+            Errno::EISCONN => "EISCONN",
+            Errno::ENOTCONN => "ENOTCONN",
+            Errno::ETIMEDOUT => "ETIMEDOUT",
+            Errno::ECONNREFUSED => "ECONNREFUSED",
+            Errno::EALREADY => "EALREADY",
+            Errno::EINPROGRESS => "EINPROGRESS",
+            Errno::EHOSTUNREACH => "EHOSTUNREACH",
+            Errno::ENOBUFS => "ENOBUFS",
+        }
+    }
+
+    /// Looks a name up (`EWOULDBLOCK` is `EAGAIN`).
+    pub fn from_name(name: &str) -> Option<Errno> {
+        if name == "EWOULDBLOCK" {
+            return Some(Errno::EAGAIN);
+        }
+        Errno::ALL.into_iter().find(|e| e.name() == name)
+    }
+}
+
+impl fmt::Display for Errno {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Socket options the suites set or read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SockOpt {
+    /// SO_REUSEADDR
+    ReuseAddr,
+    /// SO_SNDBUF
+    SndBuf,
+    /// SO_RCVBUF
+    RcvBuf,
+    /// SO_KEEPALIVE
+    KeepAlive,
+    /// SO_ERROR (read only; reading clears it)
+    Error,
+    /// TCP_NODELAY
+    NoDelay,
+    /// TCP_MAXSEG
+    MaxSeg,
+    /// TCP_USER_TIMEOUT (milliseconds)
+    UserTimeout,
+    /// TCP_KEEPIDLE (seconds)
+    KeepIdle,
+    /// TCP_KEEPINTVL (seconds)
+    KeepIntvl,
+    /// TCP_KEEPCNT
+    KeepCnt,
+}
+
+impl SockOpt {
+    /// Maps `(level, name)` as scripts write them.
+    pub fn from_names(level: &str, name: &str) -> Option<SockOpt> {
+        let tcp = matches!(level, "SOL_TCP" | "IPPROTO_TCP");
+        let sock = level == "SOL_SOCKET";
+        Some(match name {
+            "SO_REUSEADDR" if sock => SockOpt::ReuseAddr,
+            "SO_SNDBUF" if sock => SockOpt::SndBuf,
+            "SO_RCVBUF" if sock => SockOpt::RcvBuf,
+            "SO_KEEPALIVE" if sock => SockOpt::KeepAlive,
+            "SO_ERROR" if sock => SockOpt::Error,
+            "TCP_NODELAY" if tcp => SockOpt::NoDelay,
+            "TCP_MAXSEG" if tcp => SockOpt::MaxSeg,
+            "TCP_USER_TIMEOUT" if tcp => SockOpt::UserTimeout,
+            "TCP_KEEPIDLE" if tcp => SockOpt::KeepIdle,
+            "TCP_KEEPINTVL" if tcp => SockOpt::KeepIntvl,
+            "TCP_KEEPCNT" if tcp => SockOpt::KeepCnt,
+            _ => return None,
+        })
+    }
+}
+
+/// `shutdown` directions.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Shutdown {
+    /// SHUT_RD
+    Read,
+    /// SHUT_WR
+    Write,
+    /// SHUT_RDWR
+    Both,
+}
+
+/// What `poll` would report for a socket.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub struct Readiness {
+    /// POLLIN: data, end of stream, or a connection to accept.
+    pub readable: bool,
+    /// POLLOUT: connected with send-buffer space.
+    pub writable: bool,
+    /// POLLERR: a pending error.
+    pub error: bool,
+    /// POLLHUP: both directions closed.
+    pub hup: bool,
+    /// POLLRDHUP: the peer closed its direction.
+    pub rdhup: bool,
+}
+
+/// The stack under test.
+pub trait Target {
+    /// A new TCP socket.
+    fn socket(&mut self) -> Result<SockId, Errno>;
+    /// Binds a local address.
+    fn bind(&mut self, s: SockId, local: SocketAddr) -> Result<(), Errno>;
+    /// Starts listening.
+    fn listen(&mut self, now: u64, s: SockId, backlog: u32) -> Result<(), Errno>;
+    /// Takes an established connection off a listener, `EAGAIN` when none is ready.
+    fn accept(&mut self, now: u64, s: SockId) -> Result<SockId, Errno>;
+    /// Starts an active open (`EINPROGRESS`); after that reports `EALREADY`, then `EISCONN`
+    /// or the connection's error.
+    fn connect(&mut self, now: u64, s: SockId, remote: SocketAddr) -> Result<(), Errno>;
+    /// Queues data; `EAGAIN` when the buffer is full.
+    fn write(&mut self, now: u64, s: SockId, data: &[u8]) -> Result<usize, Errno>;
+    /// Reads data; `Ok(0)` at end of stream, `EAGAIN` when nothing is there yet.
+    fn read(&mut self, now: u64, s: SockId, buf: &mut [u8]) -> Result<usize, Errno>;
+    /// Shuts one or both directions.
+    fn shutdown(&mut self, now: u64, s: SockId, how: Shutdown) -> Result<(), Errno>;
+    /// Closes the socket (the connection finishes in the background).
+    fn close(&mut self, now: u64, s: SockId) -> Result<(), Errno>;
+    /// Sets an option.
+    fn set_option(&mut self, now: u64, s: SockId, opt: SockOpt, value: i64) -> Result<(), Errno>;
+    /// Reads an option (SO_ERROR gives the errno number and clears it).
+    fn get_option(&mut self, s: SockId, opt: SockOpt) -> Result<i64, Errno>;
+    /// Bytes ready to read (FIONREAD / SIOCINQ).
+    fn inq(&mut self, s: SockId) -> Result<usize, Errno>;
+    /// Poll readiness.
+    fn readiness(&mut self, s: SockId) -> Readiness;
+    /// The local address (after bind or connect).
+    fn local_addr(&self, s: SockId) -> Option<SocketAddr>;
+    /// A TCP_INFO-style snapshot, `None` when the socket has no connection.
+    fn tcp_info(&self, s: SockId) -> Option<TcpInfo>;
+    /// An inbound segment arrives.
+    fn deliver(&mut self, now: u64, seg: &Segment);
+    /// The next outbound segment, if any is ready at `now`.
+    fn poll_transmit(&mut self, now: u64) -> Option<Segment>;
+    /// The next time the stack wants [`Target::on_timeout`].
+    fn poll_timeout(&self) -> Option<u64>;
+    /// Timers due at `now` run.
+    fn on_timeout(&mut self, now: u64);
+}
