@@ -12,6 +12,11 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod analysis;
 pub mod capture;
+pub mod decode;
+pub mod dump;
+pub mod fields;
 pub mod filter;
 pub mod link;
+pub mod tcpdump;

@@ -20,12 +20,15 @@ struct Cli {
 enum Command {
     /// Decode one packet given as hex and print it as tcpdump would.
     Decode(cmd::decode::Args),
+    /// Print a capture as tcpdump lines or tshark fields (`-T fields -e ...`).
+    Dump(cmd::dump::Args),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Decode(args) => cmd::decode::run(args),
+        Command::Dump(args) => cmd::dump::run(args),
     };
     match result {
         Ok(code) => code,
