@@ -82,6 +82,7 @@ pub mod scoreboard;
 mod secret;
 pub mod state;
 pub mod stats;
+pub mod rack;
 pub mod time;
 
 pub use config::{CongestionControl, ConnConfig, EndpointConfig, KeepAlive};

@@ -1,0 +1,713 @@
+//! RACK-TLP loss detection (RFC 8985): time-based loss detection and tail loss probes.
+//!
+//! RACK ("recent acknowledgment") declares a segment lost when a segment sent *later* has been
+//! delivered and more than `RACK.rtt + reo_wnd` has passed since the earlier one was sent.
+//! Unlike counting duplicate ACKs, this detects lost retransmissions and tail losses and adapts
+//! to reordering. TLP sends one probe when the tail of a flight goes unacknowledged for a
+//! probe timeout (PTO), so a tail loss is repaired by fast recovery instead of an RTO.
+//!
+//! [`Rack`] keeps one record per transmitted segment (sequence range, last transmit time, flags)
+//! between SND.UNA and SND.NXT. The connection reports each transmission and each ACK; RACK
+//! answers with the ranges it now believes lost ([`Rack::lost_ranges`]) and when to re-check
+//! (the reordering timer). It can be switched off ([`RackConfig::enabled`]); then the connection
+//! relies on DupThresh (the [`scoreboard`](crate::scoreboard)) alone, which some users need for
+//! comparison with older stacks.
+//!
+//! ```
+//! use synack_tcp::rack::{Rack, RackConfig};
+//! use synack_tcp::{Duration, Instant};
+//! use synack_wire::SeqNum;
+//! use synack_wire::tcp::SackBlock;
+//! let mut rack = Rack::new(RackConfig::default(), SeqNum(0));
+//! let t = Instant::from_millis;
+//! rack.on_transmit(t(0), SeqNum(0), SeqNum(1000), false);
+//! rack.on_transmit(t(1), SeqNum(1000), SeqNum(2000), false);
+//! // 1000..2000 is SACKed 50 ms later; 0..1000 was sent before it, so once RACK.rtt (50 ms)
+//! // plus the reordering window (min_RTT / 4 = 12.5 ms) has passed without an ACK it is lost.
+//! let sack = [SackBlock { left: SeqNum(1000), right: SeqNum(2000) }];
+//! let out = rack.on_ack(t(51), SeqNum(0), &sack, false, Some(Duration::from_millis(50)), false);
+//! assert_eq!(out.reorder_deadline, Some(Instant::from_micros(62_500)));
+//! let out = rack.on_reorder_timeout(Instant::from_micros(62_500), None, false);
+//! assert_eq!(out.newly_lost, 1000);
+//! assert_eq!(rack.lost_ranges().next(), Some((SeqNum(0), SeqNum(1000))));
+//! ```
+
+use crate::time::{Duration, Instant};
+use alloc::collections::VecDeque;
+use synack_wire::SeqNum;
+use synack_wire::tcp::SackBlock;
+
+/// RACK-TLP switches and constants.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RackConfig {
+    /// RACK loss detection on (default). Off: [`Rack::on_ack`] never declares losses.
+    pub enabled: bool,
+    /// Tail loss probes on (default); requires SACK on the connection.
+    pub tlp: bool,
+    /// WCDelAckT: the worst-case delayed-ACK time added to the PTO when one segment is in
+    /// flight (RFC 8985 section 7.2 suggests 200 ms).
+    pub max_ack_delay: Duration,
+    /// DupThresh used by the reordering-window rule (3).
+    pub dup_thresh: u32,
+}
+
+impl Default for RackConfig {
+    fn default() -> Self {
+        RackConfig {
+            enabled: true,
+            tlp: true,
+            max_ack_delay: Duration::from_millis(200),
+            dup_thresh: 3,
+        }
+    }
+}
+
+/// One transmitted segment.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Seg {
+    start: SeqNum,
+    end: SeqNum,
+    xmit_ts: Instant,
+    retransmitted: bool,
+    sacked: bool,
+    lost: bool,
+}
+
+/// What RACK concluded from one ACK.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub struct RackOutcome {
+    /// Bytes newly marked lost by this ACK (see [`Rack::lost_ranges`] for which).
+    pub newly_lost: u32,
+    /// Arm (or re-arm) the reordering timer for this instant; `None`: cancel it.
+    pub reorder_deadline: Option<Instant>,
+    /// The tail loss probe's outcome, if this ACK settled one.
+    pub tlp: Option<TlpOutcome>,
+}
+
+/// How a tail loss probe ended (RFC 8985 section 7.4).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TlpOutcome {
+    /// The probe or the original was delivered with no loss (new data probe ACKed, or a
+    /// D-SACK showed the retransmitted probe was a duplicate).
+    NoLoss,
+    /// The retransmitted probe repaired a real loss: the caller applies a congestion response
+    /// (reduce the window as on entering fast recovery).
+    LossRepaired,
+}
+
+/// RACK-TLP state for one connection. See the module docs.
+#[derive(Clone, Debug)]
+pub struct Rack {
+    config: RackConfig,
+    segs: VecDeque<Seg>,
+    snd_una: SeqNum,
+    /// RACK.xmit_ts / RACK.end_seq: the most recently sent segment that was delivered.
+    xmit_ts: Option<Instant>,
+    end_seq: SeqNum,
+    rtt: Duration,
+    min_rtt: Option<Duration>,
+    segs_sacked: u32,
+    fack: SeqNum,
+    reordering_seen: bool,
+    reo_wnd_mult: u32,
+    reo_wnd_persist: u32,
+    dsack_round: Option<SeqNum>,
+    snd_nxt: SeqNum,
+    /// TLP.end_seq and TLP.is_retrans while a probe is outstanding.
+    tlp_end_seq: Option<SeqNum>,
+    tlp_is_retrans: bool,
+}
+
+impl Rack {
+    /// Nothing sent; SND.UNA = `snd_una`.
+    pub fn new(config: RackConfig, snd_una: SeqNum) -> Rack {
+        Rack {
+            config,
+            segs: VecDeque::new(),
+            snd_una,
+            xmit_ts: None,
+            end_seq: snd_una,
+            rtt: Duration::ZERO,
+            min_rtt: None,
+            segs_sacked: 0,
+            fack: snd_una,
+            reordering_seen: false,
+            reo_wnd_mult: 1,
+            reo_wnd_persist: 0,
+            dsack_round: None,
+            snd_nxt: snd_una,
+            tlp_end_seq: None,
+            tlp_is_retrans: false,
+        }
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> RackConfig {
+        self.config
+    }
+
+    /// True if RACK loss detection is on.
+    pub fn is_enabled(&self) -> bool {
+        self.config.enabled
+    }
+
+    /// Segments tracked (for memory accounting and tests).
+    pub fn tracked_segments(&self) -> usize {
+        self.segs.len()
+    }
+
+    /// RACK.rtt: the RTT of the most recently delivered segment.
+    pub fn rack_rtt(&self) -> Duration {
+        self.rtt
+    }
+
+    /// True once reordering was observed on this connection.
+    pub fn reordering_seen(&self) -> bool {
+        self.reordering_seen
+    }
+
+    /// Index of the first segment whose end is after `seq`.
+    fn find(&self, seq: SeqNum) -> usize {
+        self.segs.partition_point(|s| s.end.le(seq))
+    }
+
+    /// Ensures a segment boundary at `seq` (splitting the record containing it).
+    fn split_at(&mut self, seq: SeqNum) {
+        let i = self.find(seq);
+        if let Some(s) = self.segs.get(i).copied()
+            && s.start.lt(seq)
+        {
+            self.segs[i].end = seq;
+            self.segs.insert(i + 1, Seg { start: seq, ..s });
+        }
+    }
+
+    /// `[start, end)` was transmitted at `now`; `retransmission` if it was sent before.
+    pub fn on_transmit(&mut self, now: Instant, start: SeqNum, end: SeqNum, retransmission: bool) {
+        if end.le(start) {
+            return;
+        }
+        if end.gt(self.snd_nxt) && !retransmission {
+            // New data (possibly overlapping the tail): append what is new.
+            let from = start.max(self.snd_nxt);
+            self.segs.push_back(Seg {
+                start: from,
+                end,
+                xmit_ts: now,
+                retransmitted: false,
+                sacked: false,
+                lost: false,
+            });
+            self.snd_nxt = end;
+            if from == start {
+                return;
+            }
+        }
+        let end = end.min(self.snd_nxt);
+        let start = start.max(self.snd_una);
+        if end.le(start) {
+            return;
+        }
+        self.split_at(start);
+        self.split_at(end);
+        let i = self.find(start);
+        for s in self.segs.iter_mut().skip(i) {
+            if s.start.ge(end) {
+                break;
+            }
+            //= rfc8985#6.1
+            // Each (re)transmission records its time; a retransmitted segment is no longer
+            // considered lost until RACK judges it again.
+            s.xmit_ts = now;
+            s.retransmitted = true;
+            s.lost = false;
+        }
+    }
+
+    /// A tail loss probe was sent covering up to `end` (exclusive); `retransmission` if it
+    /// resent old data rather than new.
+    pub fn on_tlp_sent(&mut self, end: SeqNum, retransmission: bool) {
+        self.tlp_end_seq = Some(end);
+        self.tlp_is_retrans = retransmission;
+    }
+
+    /// True while a tail loss probe is outstanding.
+    pub fn tlp_in_flight(&self) -> bool {
+        self.tlp_end_seq.is_some()
+    }
+
+    fn update_min_rtt(&mut self, rtt: Duration) {
+        self.min_rtt = Some(self.min_rtt.map_or(rtt, |m| m.min(rtt)));
+    }
+
+    /// Whether (t1, seq1) was sent after (t2, seq2) (RFC 8985 `RACK_sent_after`).
+    fn sent_after(t1: Instant, seq1: SeqNum, t2: Instant, seq2: SeqNum) -> bool {
+        t1 > t2 || (t1 == t2 && seq1.gt(seq2))
+    }
+
+    /// Processes an ACK at `now`: cumulative `ack`, SACK `blocks` (D-SACK block excluded),
+    /// `dsack` if the ACK carried one, the connection's `srtt`, and `in_recovery`. `echoed`
+    /// is the transmit time the ACK's TSecr refers to, when timestamps are on.
+    pub fn on_ack(
+        &mut self,
+        now: Instant,
+        ack: SeqNum,
+        blocks: &[SackBlock],
+        dsack: bool,
+        srtt: Option<Duration>,
+        in_recovery: bool,
+    ) -> RackOutcome {
+        self.on_ack_with_echo(now, ack, blocks, dsack, srtt, in_recovery, None)
+    }
+
+    /// [`on_ack`](Self::on_ack) with the transmit time that the ACK's TSecr echoes.
+    #[allow(clippy::too_many_arguments)]
+    pub fn on_ack_with_echo(
+        &mut self,
+        now: Instant,
+        ack: SeqNum,
+        blocks: &[SackBlock],
+        dsack: bool,
+        srtt: Option<Duration>,
+        in_recovery: bool,
+        echoed: Option<Instant>,
+    ) -> RackOutcome {
+        let mut out = RackOutcome::default();
+        let ack = ack.min(self.snd_nxt);
+        // Newly delivered segments: cumulatively acknowledged ones and newly SACKed ones.
+        if ack.gt(self.snd_una) {
+            self.split_at(ack);
+            while let Some(s) = self.segs.front().copied() {
+                if s.end.gt(ack) {
+                    break;
+                }
+                self.segs.pop_front();
+                if s.sacked {
+                    self.segs_sacked = self.segs_sacked.saturating_sub(1);
+                } else {
+                    self.on_delivered(now, s, echoed);
+                }
+            }
+            self.snd_una = ack;
+        }
+        for b in blocks {
+            let (l, r) = (b.left.max(self.snd_una), b.right.min(self.snd_nxt));
+            if r.le(l) {
+                continue;
+            }
+            let mut i = self.find(l);
+            while let Some(s) = self.segs.get(i).copied() {
+                if s.start.ge(r) {
+                    break;
+                }
+                // Only segments wholly inside the block count as delivered.
+                if !s.sacked && s.start.ge(l) && s.end.le(r) {
+                    self.segs[i].sacked = true;
+                    self.segs[i].lost = false;
+                    self.segs_sacked += 1;
+                    self.on_delivered(now, s, echoed);
+                }
+                i += 1;
+            }
+        }
+
+        // TLP (section 7.4): settle an outstanding probe.
+        if let Some(end) = self.tlp_end_seq
+            && ack.ge(end)
+        {
+            self.tlp_end_seq = None;
+            out.tlp = Some(if !self.tlp_is_retrans || dsack {
+                TlpOutcome::NoLoss
+            } else {
+                TlpOutcome::LossRepaired
+            });
+        }
+
+        self.update_reo_wnd(dsack, in_recovery);
+        if !self.config.enabled {
+            return out;
+        }
+        let (lost, deadline) = self.detect_loss(now, srtt, in_recovery);
+        out.newly_lost = lost;
+        out.reorder_deadline = deadline;
+        out
+    }
+
+    /// RACK_update and RACK_detect_reordering for one delivered segment.
+    fn on_delivered(&mut self, now: Instant, s: Seg, echoed: Option<Instant>) {
+        let rtt = now.saturating_since(s.xmit_ts);
+        if s.retransmitted {
+            //= rfc8985#6.2
+            // Step 2: for a retransmitted segment, skip the sample when the ACK echoes a
+            // timestamp older than the retransmission, or the RTT is below min_RTT (the ACK is
+            // probably for the original transmission).
+            if echoed.is_some_and(|e| e < s.xmit_ts) {
+                return;
+            }
+            if self.min_rtt.is_some_and(|m| rtt < m) {
+                return;
+            }
+        } else {
+            self.update_min_rtt(rtt);
+        }
+        self.rtt = rtt;
+        match self.xmit_ts {
+            Some(t) if !Self::sent_after(s.xmit_ts, s.end, t, self.end_seq) => {}
+            _ => {
+                self.xmit_ts = Some(s.xmit_ts);
+                self.end_seq = s.end;
+            }
+        }
+        //= rfc8985#6.2
+        // Step 3: a delivered segment below the highest delivered sequence (FACK) that was not
+        // retransmitted means the network reordered.
+        if s.end.gt(self.fack) {
+            self.fack = s.end;
+        } else if !s.retransmitted {
+            self.reordering_seen = true;
+        }
+    }
+
+    /// RACK_update_reo_wnd (section 6.2 step 4).
+    fn update_reo_wnd(&mut self, dsack: bool, exiting_recovery: bool) {
+        if self.dsack_round.is_some_and(|r| self.snd_una.ge(r)) {
+            self.dsack_round = None;
+        }
+        //= rfc8985#6.2
+        // Step 4: widen the reordering window by one min_RTT/4 per round trip that sees a
+        // D-SACK; fall back to one after 16 D-SACK-free recoveries.
+        if self.dsack_round.is_none() && dsack {
+            self.dsack_round = Some(self.snd_nxt);
+            self.reo_wnd_mult = self.reo_wnd_mult.saturating_add(1);
+            self.reo_wnd_persist = 16;
+        } else if exiting_recovery && self.reo_wnd_persist > 0 {
+            self.reo_wnd_persist -= 1;
+            if self.reo_wnd_persist == 0 {
+                self.reo_wnd_mult = 1;
+            }
+        }
+    }
+
+    /// RACK_reo_wnd: the reordering window now.
+    pub fn reo_wnd(&self, srtt: Option<Duration>, in_recovery: bool) -> Duration {
+        //= rfc8985#6.2
+        // Without observed reordering, the window is zero in recovery or once DupThresh
+        // segments are SACKed; otherwise min(reo_wnd_mult * min_RTT / 4, SRTT).
+        if !self.reordering_seen && (in_recovery || self.segs_sacked >= self.config.dup_thresh) {
+            return Duration::ZERO;
+        }
+        let min_rtt = self.min_rtt.unwrap_or(Duration::ZERO);
+        let w = (min_rtt / 4).saturating_mul(self.reo_wnd_mult);
+        match srtt {
+            Some(s) => w.min(s),
+            None => w,
+        }
+    }
+
+    /// RACK_detect_loss: marks segments lost; returns bytes newly lost and the reordering
+    /// timer deadline for segments not yet overdue.
+    fn detect_loss(
+        &mut self,
+        now: Instant,
+        srtt: Option<Duration>,
+        in_recovery: bool,
+    ) -> (u32, Option<Instant>) {
+        let Some(rack_ts) = self.xmit_ts else { return (0, None) };
+        let reo_wnd = self.reo_wnd(srtt, in_recovery);
+        let mut newly_lost = 0u32;
+        let mut deadline: Option<Instant> = None;
+        let (rtt, end_seq) = (self.rtt, self.end_seq);
+        for s in self.segs.iter_mut() {
+            if s.sacked || s.lost {
+                continue;
+            }
+            //= rfc8985#6.2
+            // Step 5: a segment sent before RACK.xmit_ts is lost once
+            // xmit_ts + RACK.rtt + reo_wnd has passed; otherwise re-check at that time.
+            if Self::sent_after(rack_ts, end_seq, s.xmit_ts, s.end) {
+                let due = s.xmit_ts + rtt + reo_wnd;
+                if due <= now {
+                    s.lost = true;
+                    newly_lost = newly_lost.saturating_add(s.end.since(s.start));
+                } else {
+                    deadline = Some(deadline.map_or(due, |d: Instant| d.max(due)));
+                }
+            }
+        }
+        (newly_lost, deadline)
+    }
+
+    /// The reordering timer fired: run loss detection again.
+    pub fn on_reorder_timeout(
+        &mut self,
+        now: Instant,
+        srtt: Option<Duration>,
+        in_recovery: bool,
+    ) -> RackOutcome {
+        if !self.config.enabled {
+            return RackOutcome::default();
+        }
+        let (newly_lost, reorder_deadline) = self.detect_loss(now, srtt, in_recovery);
+        RackOutcome { newly_lost, reorder_deadline, tlp: None }
+    }
+
+    /// The retransmission timer fired: the first unacknowledged segment and every segment
+    /// sent at least `RACK.rtt + reo_wnd` ago are lost (section 6.3); returns bytes marked.
+    pub fn on_rto(&mut self, now: Instant, srtt: Option<Duration>) -> u32 {
+        //= rfc8985#6.3
+        // On RTO, mark the first outstanding segment lost and every segment whose
+        // xmit_ts + RACK.rtt + reo_wnd is already past.
+        let reo = self.reo_wnd(srtt, true);
+        let rtt = self.rtt;
+        let mut n = 0u32;
+        for (i, s) in self.segs.iter_mut().enumerate() {
+            if s.sacked || s.lost {
+                continue;
+            }
+            if i == 0 || s.xmit_ts + rtt + reo <= now {
+                s.lost = true;
+                n = n.saturating_add(s.end.since(s.start));
+            }
+        }
+        self.tlp_end_seq = None;
+        n
+    }
+
+    /// Ranges currently marked lost (and not retransmitted since), in sequence order, adjacent
+    /// ones merged: what the sender should retransmit first.
+    pub fn lost_ranges(&self) -> impl Iterator<Item = (SeqNum, SeqNum)> + '_ {
+        let mut it = self.segs.iter().filter(|s| s.lost).peekable();
+        core::iter::from_fn(move || {
+            let first = it.next()?;
+            let (start, mut end) = (first.start, first.end);
+            while let Some(n) = it.peek() {
+                if n.start != end {
+                    break;
+                }
+                end = n.end;
+                it.next();
+            }
+            Some((start, end))
+        })
+    }
+
+    /// Bytes marked lost and not yet retransmitted.
+    pub fn lost_bytes(&self) -> u32 {
+        self.segs.iter().filter(|s| s.lost).map(|s| s.end.since(s.start)).sum()
+    }
+
+    /// When to fire the tail loss probe, or `None` if no probe should be scheduled:
+    /// `flight_segments` in flight, `rto_deadline` the armed RTO. `in_recovery` and
+    /// `sack_enabled` gate TLP as section 7.1 requires.
+    pub fn pto_deadline(
+        &self,
+        now: Instant,
+        srtt: Option<Duration>,
+        flight_segments: u32,
+        rto_deadline: Instant,
+        in_recovery: bool,
+        sack_enabled: bool,
+    ) -> Option<Instant> {
+        //= rfc8985#7.1
+        // Schedule a probe only outside recovery, with SACK, with data in flight and no probe
+        // already outstanding.
+        if !self.config.tlp
+            || in_recovery
+            || !sack_enabled
+            || flight_segments == 0
+            || self.tlp_end_seq.is_some()
+        {
+            return None;
+        }
+        //= rfc8985#7.2
+        // PTO = 2 * SRTT, plus WCDelAckT when one segment is in flight; 1 s without an SRTT;
+        // never later than the RTO.
+        let pto = match srtt {
+            Some(s) => {
+                let base = s.saturating_mul(2);
+                if flight_segments == 1 { base + self.config.max_ack_delay } else { base }
+            }
+            None => Duration::from_secs(1),
+        };
+        Some((now + pto).min(rto_deadline))
+    }
+
+    /// Forgets everything (connection reset) and restarts at `snd_una`.
+    pub fn reset(&mut self, snd_una: SeqNum) {
+        *self = Rack::new(self.config, snd_una);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::vec::Vec;
+
+    fn t(ms: u64) -> Instant {
+        Instant::from_millis(ms)
+    }
+    fn ms(v: u64) -> Duration {
+        Duration::from_millis(v)
+    }
+    fn blk(l: u32, r: u32) -> SackBlock {
+        SackBlock { left: SeqNum(l), right: SeqNum(r) }
+    }
+    /// Sends segments of 1000 bytes, segment i at time i ms.
+    fn sent(n: u32) -> Rack {
+        let mut r = Rack::new(RackConfig::default(), SeqNum(0));
+        for i in 0..n {
+            r.on_transmit(t(u64::from(i)), SeqNum(i * 1000), SeqNum((i + 1) * 1000), false);
+        }
+        r
+    }
+    fn lost(r: &Rack) -> Vec<(u32, u32)> {
+        r.lost_ranges().map(|(a, b)| (a.0, b.0)).collect()
+    }
+
+    #[test]
+    fn later_delivery_marks_earlier_lost_after_rtt_plus_window() {
+        let mut r = sent(10);
+        // Segment 0 (sent at 0 ms) is lost; 1 and 2 are SACKed at 101/102 ms (RTT 100 ms).
+        let o = r.on_ack(t(101), SeqNum(0), &[blk(1000, 2000)], false, Some(ms(100)), false);
+        // reo_wnd = min_RTT / 4 = 25 ms (no reordering seen, fewer than 3 SACKed): segment 0
+        // is due at 0 + 100 + 25 = 125 ms.
+        assert_eq!(o.newly_lost, 0);
+        assert_eq!(o.reorder_deadline, Some(t(125)));
+        let o = r.on_reorder_timeout(t(125), Some(ms(100)), false);
+        assert_eq!(o.newly_lost, 1000);
+        assert_eq!(lost(&r), [(0, 1000)]);
+    }
+
+    #[test]
+    fn three_sacked_means_zero_window() {
+        let mut r = sent(10);
+        let o = r.on_ack(t(103), SeqNum(0), &[blk(1000, 4000)], false, Some(ms(100)), false);
+        // Three segments SACKed without reordering: reo_wnd = 0, segment 0 due at 100 ms.
+        assert_eq!(o.newly_lost, 1000);
+        assert_eq!(lost(&r), [(0, 1000)]);
+    }
+
+    #[test]
+    fn detects_lost_retransmission() {
+        let mut r = sent(10);
+        r.on_ack(t(103), SeqNum(0), &[blk(1000, 4000)], false, Some(ms(100)), false);
+        r.on_transmit(t(103), SeqNum(0), SeqNum(1000), true);
+        assert!(lost(&r).is_empty(), "retransmitted: no longer lost");
+        // The retransmission is lost too; segments sent after it (new data at 110 ms) are
+        // SACKed later.
+        r.on_transmit(t(110), SeqNum(10_000), SeqNum(11_000), false);
+        let o = r.on_ack(t(210), SeqNum(0), &[blk(10_000, 11_000)], false, Some(ms(100)), true);
+        assert_eq!(o.newly_lost, 1000 + 6000, "the retransmission and 4..10 sent before it");
+        assert_eq!(lost(&r), [(0, 1000), (4000, 10_000)]);
+    }
+
+    #[test]
+    fn reordering_widens_window() {
+        let mut r = sent(10);
+        // Segment 2 is delivered before 1 (reordering): FACK moves past 1 first.
+        r.on_ack(t(102), SeqNum(0), &[blk(2000, 3000)], false, Some(ms(100)), false);
+        r.on_ack(t(103), SeqNum(0), &[blk(1000, 3000)], false, Some(ms(100)), false);
+        assert!(r.reordering_seen());
+        assert_eq!(r.reo_wnd(Some(ms(100)), true), ms(25), "kept even in recovery");
+        // A D-SACK widens the window by another min_RTT / 4 (once per round trip).
+        r.on_ack(t(104), SeqNum(0), &[], true, Some(ms(100)), false);
+        assert_eq!(r.reo_wnd(Some(ms(100)), false), ms(50));
+        r.on_ack(t(105), SeqNum(0), &[], true, Some(ms(100)), false);
+        assert_eq!(r.reo_wnd(Some(ms(100)), false), ms(50));
+        // Capped by SRTT.
+        assert_eq!(r.reo_wnd(Some(ms(30)), false), ms(30));
+    }
+
+    #[test]
+    fn cumulative_ack_and_partial_segments() {
+        let mut r = sent(4);
+        r.on_ack(t(100), SeqNum(1500), &[], false, Some(ms(100)), false);
+        assert_eq!(r.tracked_segments(), 3, "half of segment 1 remains");
+        r.on_ack(t(100), SeqNum(4000), &[], false, Some(ms(100)), false);
+        assert_eq!(r.tracked_segments(), 0);
+        assert_eq!(r.rack_rtt(), ms(97));
+    }
+
+    #[test]
+    fn spurious_retransmission_sample_is_ignored() {
+        let mut r = sent(2);
+        r.on_ack(t(100), SeqNum(1000), &[], false, Some(ms(100)), false); // min_rtt 100
+        r.on_transmit(t(150), SeqNum(1000), SeqNum(2000), true);
+        // The original's ACK arrives 10 ms after the retransmission: RTT 10 < min_RTT.
+        r.on_ack(t(160), SeqNum(2000), &[], false, Some(ms(100)), false);
+        assert_eq!(r.rack_rtt(), ms(100));
+    }
+
+    #[test]
+    fn switchable_off() {
+        let mut r = Rack::new(RackConfig { enabled: false, ..RackConfig::default() }, SeqNum(0));
+        for i in 0..10u32 {
+            r.on_transmit(t(u64::from(i)), SeqNum(i * 1000), SeqNum((i + 1) * 1000), false);
+        }
+        let o = r.on_ack(t(500), SeqNum(0), &[blk(1000, 9000)], false, Some(ms(100)), false);
+        assert_eq!(o, RackOutcome::default());
+        assert!(lost(&r).is_empty());
+    }
+
+    #[test]
+    fn rto_marks_first_and_old_segments() {
+        let mut r = sent(5);
+        r.on_ack(t(100), SeqNum(1000), &[], false, Some(ms(100)), false);
+        // RTO at 104 ms: segments 1 (first outstanding) and those sent by 4 ms (rtt 100 +
+        // reo 0 in recovery) are lost.
+        assert_eq!(r.on_rto(t(104), Some(ms(100))), 4000);
+        assert_eq!(lost(&r), [(1000, 5000)]);
+    }
+
+    #[test]
+    fn pto_rfc8985_section_7_2() {
+        let r = sent(3);
+        let far = Instant::FAR_FUTURE;
+        assert_eq!(r.pto_deadline(t(0), Some(ms(50)), 3, far, false, true), Some(t(100)));
+        assert_eq!(r.pto_deadline(t(0), Some(ms(50)), 1, far, false, true), Some(t(300)));
+        assert_eq!(r.pto_deadline(t(0), None, 3, far, false, true), Some(t(1000)));
+        assert_eq!(r.pto_deadline(t(0), Some(ms(50)), 3, t(80), false, true), Some(t(80)));
+        assert_eq!(r.pto_deadline(t(0), Some(ms(50)), 3, far, true, true), None);
+        assert_eq!(r.pto_deadline(t(0), Some(ms(50)), 3, far, false, false), None);
+        assert_eq!(r.pto_deadline(t(0), Some(ms(50)), 0, far, false, true), None);
+    }
+
+    #[test]
+    fn tlp_outcomes_rfc8985_section_7_4() {
+        // New-data probe acknowledged: no loss.
+        let mut r = sent(3);
+        r.on_transmit(t(200), SeqNum(3000), SeqNum(4000), false);
+        r.on_tlp_sent(SeqNum(4000), false);
+        assert!(r.tlp_in_flight());
+        let o = r.on_ack(t(300), SeqNum(4000), &[], false, Some(ms(100)), false);
+        assert_eq!(o.tlp, Some(TlpOutcome::NoLoss));
+        assert!(!r.tlp_in_flight());
+        // Retransmitted probe that repaired a loss.
+        let mut r = sent(3);
+        r.on_transmit(t(200), SeqNum(2000), SeqNum(3000), true);
+        r.on_tlp_sent(SeqNum(3000), true);
+        let o = r.on_ack(t(300), SeqNum(3000), &[], false, Some(ms(100)), false);
+        assert_eq!(o.tlp, Some(TlpOutcome::LossRepaired));
+        // Retransmitted probe reported as a duplicate: the original arrived, no loss.
+        let mut r = sent(3);
+        r.on_transmit(t(200), SeqNum(2000), SeqNum(3000), true);
+        r.on_tlp_sent(SeqNum(3000), true);
+        let o = r.on_ack(t(300), SeqNum(3000), &[], true, Some(ms(100)), false);
+        assert_eq!(o.tlp, Some(TlpOutcome::NoLoss));
+    }
+
+    #[test]
+    fn wraps() {
+        let base = u32::MAX - 2500;
+        let mut r = Rack::new(RackConfig::default(), SeqNum(base));
+        for i in 0..5u32 {
+            let s = SeqNum(base) + i * 1000;
+            r.on_transmit(t(u64::from(i)), s, s + 1000, false);
+        }
+        let b = SeqNum(base);
+        let sack = [SackBlock { left: b + 1000, right: b + 4000 }];
+        let o = r.on_ack(t(103), b, &sack, false, Some(ms(100)), false);
+        assert_eq!(o.newly_lost, 1000);
+        assert_eq!(r.lost_ranges().next(), Some((b, b + 1000)));
+    }
+}
