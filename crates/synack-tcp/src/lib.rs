@@ -75,6 +75,7 @@ pub mod error;
 pub mod event;
 pub mod icmp;
 mod ports;
+pub mod rack;
 pub mod ring;
 pub mod rtt;
 pub mod sack_gen;
@@ -82,7 +83,6 @@ pub mod scoreboard;
 mod secret;
 pub mod state;
 pub mod stats;
-pub mod rack;
 pub mod time;
 
 pub use config::{CongestionControl, ConnConfig, EndpointConfig, KeepAlive};
