@@ -9,6 +9,7 @@
 //! Not reproduced: tcpdump's application-layer dissectors (HTTP, DNS, BGP ... on their ports),
 //! its `-v` details, and its output for malformed option lengths past the first bad option.
 
+use crate::checksum::ChecksumMode;
 use crate::icmpv4::{self, Icmpv4Repr};
 use crate::icmpv6::{self, Icmpv6Repr};
 use crate::ip::IpProtocol;
@@ -129,7 +130,8 @@ fn write_options(f: &mut Formatter<'_>, bytes: &[u8], ack_base: u32) -> fmt::Res
             }
             TcpOption::Timestamps(t) => write!(f, "TS val {} ecr {}", t.tsval, t.tsecr)?,
             TcpOption::FastOpen(c) => {
-                f.write_str("tfo")?;
+                // tcpdump writes a separator space and then the cookie text's own space.
+                f.write_str("tfo ")?;
                 write_tfo_cookie(f, c.as_bytes())?;
             }
             TcpOption::Unknown { kind, data } => write_unknown_option(f, kind, data)?,
@@ -214,15 +216,29 @@ impl Display for PacketLine<'_> {
         let p = self.packet;
         let (src, dst) = (p.src_addr(), p.dst_addr());
         write_ip_prefix(f, src)?;
+        // tcpdump prints `addr.port > addr.port: ` when TCP or UDP directly follows the IP
+        // header, and `addr > addr: ` then the extension headers then `port > port: ` when
+        // IPv6 extension headers come between.
+        let direct = match p.ip {
+            IpHeader::V4 { .. } => true,
+            IpHeader::V6 { repr, .. } => !repr.next_header.is_ipv6_extension(),
+        };
+        let ports = |f: &mut Formatter<'_>, sp: u16, dp: u16| {
+            if direct {
+                write!(f, "{src}.{sp} > {dst}.{dp}: ")
+            } else {
+                write!(f, "{src} > {dst}: ")?;
+                write_ext_headers(f, p)?;
+                write!(f, "{sp} > {dp}: ")
+            }
+        };
         match p.transport {
             Transport::Tcp(ref tcp) => {
-                write!(f, "{src}.{} > {dst}.{}: ", tcp.src_port, tcp.dst_port)?;
-                write_ext_headers(f, p)?;
+                ports(f, tcp.src_port, tcp.dst_port)?;
                 write_tcp_body(f, tcp, self.relative)
             }
             Transport::Udp(ref udp) => {
-                write!(f, "{src}.{} > {dst}.{}: ", udp.src_port, udp.dst_port)?;
-                write_ext_headers(f, p)?;
+                ports(f, udp.src_port, udp.dst_port)?;
                 write_udp_body(f, udp)
             }
             Transport::Icmpv4(ref icmp) => {
@@ -234,22 +250,32 @@ impl Display for PacketLine<'_> {
                 write_ext_headers(f, p)?;
                 write_icmpv6(f, icmp)
             }
-            Transport::Fragment { protocol, data } => {
-                write!(f, "{src} > {dst}: ")?;
-                write_ext_headers(f, p)?;
-                if let IpHeader::V4 { .. } = p.ip {
-                    write!(f, "{protocol}")?;
+            Transport::Fragment { protocol, offset, data, .. } => {
+                // A first fragment still starts with the transport header, which tcpdump
+                // decodes (without checksum); later fragments print only their place.
+                let first = offset == 0;
+                if first
+                    && protocol == IpProtocol::TCP
+                    && let Ok(tcp) = TcpRepr::parse_bytes(data, src, dst, ChecksumMode::Skip)
+                {
+                    ports(f, tcp.src_port, tcp.dst_port)?;
+                    return write_tcp_body(f, &tcp, self.relative);
                 }
-                let _ = data;
-                Ok(())
+                if first && protocol == IpProtocol::UDP && data.len() >= 8 {
+                    let w = |i: usize| u16::from_be_bytes([data[i], data[i + 1]]);
+                    ports(f, w(0), w(2))?;
+                    return write!(f, "UDP, length {}", w(4).saturating_sub(8));
+                }
+                write!(f, "{src} > {dst}: ")?;
+                match p.ip {
+                    IpHeader::V4 { .. } => write!(f, "ip-proto-{}", protocol.0),
+                    IpHeader::V6 { .. } => write_ext_headers(f, p),
+                }
             }
             Transport::Other { protocol, data } => {
                 write!(f, "{src} > {dst}: ")?;
                 write_ext_headers(f, p)?;
-                match protocol.name() {
-                    Some(n) => write!(f, "{n} {}", data.len()),
-                    None => write!(f, "ip-proto-{} {}", protocol.0, data.len()),
-                }
+                write!(f, "ip-proto-{} {}", protocol.0, data.len())
             }
         }
     }
@@ -279,7 +305,8 @@ fn write_ext_headers(f: &mut Formatter<'_>, p: &IpPacketRepr<'_>) -> fmt::Result
             IpProtocol::IPV6_FRAG if h.len() >= 8 => {
                 let off = u16::from_be_bytes([h[2], h[3]]) & 0xfff8;
                 let frag_len = repr.payload_len.saturating_sub(at + 8);
-                write!(f, "frag ({off}|{frag_len}) ")?;
+                // A first fragment goes on to its transport header, after a space.
+                write!(f, "frag ({off}|{frag_len}){}", if off == 0 { " " } else { "" })?;
             }
             IpProtocol::IPV6_ROUTE => f.write_str("srcrt ")?,
             IpProtocol::AH => f.write_str("AH ")?,

@@ -51,6 +51,10 @@ pub enum Transport<'a> {
     Fragment {
         /// The upper-layer protocol.
         protocol: IpProtocol,
+        /// Offset of this fragment's data in the original payload, in bytes.
+        offset: u32,
+        /// More fragments follow.
+        more: bool,
         /// The fragment's data.
         data: &'a [u8],
     },
@@ -91,7 +95,12 @@ impl<'a> IpPacketRepr<'a> {
         let options: &'a [u8] = &bytes[crate::ipv4::HEADER_LEN..hl];
         let (s, d) = (IpAddr::V4(repr.src_addr), IpAddr::V4(repr.dst_addr));
         let transport = if pkt.is_fragment() {
-            Transport::Fragment { protocol: repr.protocol, data }
+            Transport::Fragment {
+                protocol: repr.protocol,
+                offset: pkt.frag_offset_bytes(),
+                more: repr.more_frags,
+                data,
+            }
         } else {
             transport(repr.protocol, data, s, d, mode)?
         };
@@ -108,9 +117,12 @@ impl<'a> IpPacketRepr<'a> {
         let data: &'a [u8] = &payload[upper.offset..];
         let (s, d) = (IpAddr::V6(repr.src_addr), IpAddr::V6(repr.dst_addr));
         let transport = match upper.fragment {
-            Some(f) if f.offset != 0 || f.more_frags => {
-                Transport::Fragment { protocol: upper.protocol, data }
-            }
+            Some(f) if f.offset != 0 || f.more_frags => Transport::Fragment {
+                protocol: upper.protocol,
+                offset: f.offset as u32 * 8,
+                more: f.more_frags,
+                data,
+            },
             _ => transport(upper.protocol, data, s, d, mode)?,
         };
         Ok(IpPacketRepr { ip: IpHeader::V6 { repr, upper, ext }, transport })
