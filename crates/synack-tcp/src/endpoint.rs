@@ -224,6 +224,8 @@ pub struct Endpoint {
     ports: PortAllocator,
     /// When cookies were last sent; ACKs are checked as cookies only shortly after.
     last_cookie: Option<Instant>,
+    /// Fixed ISS for every new connection (tests and the packetdrill runner).
+    isn_override: Option<SeqNum>,
 }
 
 impl fmt::Debug for Endpoint {
@@ -273,12 +275,25 @@ impl Endpoint {
             ports: PortAllocator::new(config.ephemeral_ports, rng_seed),
             secrets,
             last_cookie: None,
+            isn_override: None,
         }
     }
 
     /// The endpoint's configuration.
     pub fn config(&self) -> &EndpointConfig {
         &self.config
+    }
+
+    /// Makes every new connection (active or passive, not SYN cookies) start with this ISS
+    /// instead of the keyed-hash ISN. Only for tests and the packetdrill runner, whose scripts
+    /// need known sequence numbers: a fixed ISN is exactly what RFC 9293 3.4.1 forbids on a
+    /// real network. `None` restores the RFC behaviour.
+    pub fn set_isn_override(&mut self, iss: Option<SeqNum>) {
+        self.isn_override = iss;
+    }
+
+    fn choose_isn(&self, now: Instant, tuple: &FourTuple) -> SeqNum {
+        self.isn_override.unwrap_or_else(|| SeqNum(self.secrets.isn(now, tuple)))
     }
 
     fn advance(&mut self, now: Instant) {
@@ -420,7 +435,7 @@ impl Endpoint {
             }
             t
         };
-        let iss = SeqNum(self.secrets.isn(now, &tuple));
+        let iss = self.choose_isn(now, &tuple);
         let mut conn = Conn::new(tuple, cfg, self.config.mtu, self.secrets.ts_offset(&tuple), now);
         conn.tcb = Tcb::SynSent { snd: Snd::new(iss, cfg.send_buffer) };
         let id = self.insert(conn, Owner::App);
@@ -686,7 +701,7 @@ impl Endpoint {
             }
             return;
         }
-        let mut iss = SeqNum(self.secrets.isn(now, &tuple));
+        let mut iss = self.choose_isn(now, &tuple);
         if let Some(min) = min_iss
             && iss.lt(min)
         {

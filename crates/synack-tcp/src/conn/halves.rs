@@ -140,7 +140,10 @@ impl Rcv {
     /// Where the right edge would be if we advertised all free space now (rounded down to the
     /// window-scale granularity).
     pub(crate) fn window_right_candidate(&self) -> SeqNum {
-        let free = (self.buf.free() as u32 >> self.wscale) << self.wscale;
+        //= rfc7323#2.3
+        //# The window field is 16 bits: at most 65535 << shift can be offered.
+        let free = (self.buf.free() as u32).min(65535 << self.wscale);
+        let free = (free >> self.wscale) << self.wscale;
         self.asm.rcv_nxt() + free
     }
 

@@ -228,6 +228,8 @@ impl Conn {
             //# With a zero window, a segment at RCV.NXT still has its ACK, URG and RST processed
             //# (MUST-66); its text is not accepted.
             if wnd == 0 && seq == nxt {
+                // The text is refused: the ACK tells the peer the window is still closed.
+                self.ack_now = true;
                 payload = &[];
                 fin = false;
                 syn = false;
@@ -340,16 +342,9 @@ impl Conn {
             return Outcome::Continue;
         }
         let ack = seg.ack;
-        //= rfc5961#5.2
-        //# Acceptable ACKs lie in SND.UNA - MAX.SND.WND =< SEG.ACK =< SND.NXT; others are
-        //# answered with an ACK and dropped (RFC 9293 MAY-12).
-        if ack.gt(snd.max_nxt) || ack.lt(snd.una - snd.max_wnd.min(i32::MAX as u32)) {
-            self.ack_now = true;
-            return Outcome::Continue;
-        }
         let mut outcome = Outcome::Continue;
         if state == State::SynReceived {
-            if !ack.gt(snd.una) {
+            if !(ack.gt(snd.una) && ack.le(snd.max_nxt)) {
                 //= rfc9293#3.10.7.4
                 //# SYN-RECEIVED with an unacceptable ACK: <SEQ=SEG.ACK><CTL=RST>.
                 ctx.ctl.push(CtlSegment {
@@ -372,6 +367,12 @@ impl Conn {
             snd.wl1 = seg.seq;
             snd.wl2 = ack;
             self.goto(ctx, State::Established);
+        } else if ack.gt(snd.max_nxt) || ack.lt(snd.una - snd.max_wnd.min(i32::MAX as u32)) {
+            //= rfc5961#5.2
+            //# Acceptable ACKs lie in SND.UNA - MAX.SND.WND =< SEG.ACK =< SND.NXT; others are
+            //# answered with an ACK and dropped (RFC 9293 MAY-12).
+            self.ack_now = true;
+            return Outcome::Continue;
         }
         let snd_wscale = self.opt.snd_wscale;
         let Some((snd, _)) = self.tcb.halves() else { return outcome };
