@@ -1,6 +1,12 @@
 //! # synack: a userspace TCP/IP stack
 //!
-//! The facade: a `Stack` with its driver, `net::{TcpListener, TcpStream}` mirroring `std::net`,
-//! and a tokio module.
+//! The facade: a [`Stack`] with its driver ([`runtime`]); the std-like `net::{TcpListener,
+//! TcpStream}` and the tokio module are built on it.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
+
+pub mod runtime;
+
+pub use runtime::{Clock, DriverDevice, Stack, StackConfig, StackState, SynDecision};
+pub use synack_stack::{Interface, InterfaceConfig, IpCidr};
+pub use synack_tcp::{Endpoint, EndpointConfig, Event};

@@ -1,0 +1,150 @@
+//! The engine behind the interface: [`TcpLayer`] for [`Endpoint`], and the transparent-proxy
+//! decision for SYNs to addresses that are not ours.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+
+use synack_stack::iface::{IcmpError, IcmpErrorKind, SegmentMeta, SegmentOut, TcpLayer};
+use synack_tcp::{Endpoint, FourTuple, IcmpError as EngineIcmp, Instant, ListenerId};
+use synack_wire::{ChecksumMode, TcpRepr};
+
+/// What to do with a SYN for an address that is not ours (transparent mode).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SynDecision {
+    /// Accept: a listener on the SYN's destination is made (once) and the connection is
+    /// completed there; the application takes it with `accept` on that listener.
+    Accept,
+    /// Refuse: the engine answers with a RST, as for a closed port.
+    Refuse,
+    /// Drop silently: the client retries or times out.
+    Drop,
+}
+
+/// Decides, per SYN, with (our side = the SYN's destination, the client).
+pub type TransparentPolicy = Box<dyn FnMut(SocketAddr, SocketAddr) -> SynDecision + Send>;
+
+/// Transparent-mode state: the policy and the listeners made for accepted destinations.
+pub(crate) struct Transparent {
+    pub(crate) policy: TransparentPolicy,
+    pub(crate) listeners: HashMap<SocketAddr, ListenerId>,
+    pub(crate) max_listeners: usize,
+    pub(crate) backlog: usize,
+    /// SYNs dropped by the policy, or because `max_listeners` was reached.
+    pub(crate) dropped: u64,
+}
+
+/// Borrowed view of the engine (and transparent state) that the interface drives.
+pub(crate) struct EndpointLayer<'a> {
+    pub(crate) endpoint: &'a mut Endpoint,
+    pub(crate) transparent: Option<&'a mut Transparent>,
+}
+
+impl TcpLayer for EndpointLayer<'_> {
+    fn on_segment(&mut self, now: Instant, meta: &SegmentMeta, seg: &TcpRepr<'_>) {
+        if !meta.local && seg.flags.syn() && !seg.flags.ack() {
+            let local = SocketAddr::new(meta.dst, seg.dst_port);
+            let remote = SocketAddr::new(meta.src, seg.src_port);
+            let known = self.endpoint.lookup(&FourTuple { local, remote }).is_some();
+            if !known {
+                let Some(t) = self.transparent.as_deref_mut() else { return };
+                if !t.listeners.contains_key(&local) {
+                    match (t.policy)(local, remote) {
+                        SynDecision::Accept => {
+                            if t.listeners.len() >= t.max_listeners {
+                                t.dropped += 1;
+                                return;
+                            }
+                            match self.endpoint.listen(local, t.backlog) {
+                                Ok(id) => {
+                                    t.listeners.insert(local, id);
+                                }
+                                Err(_) => {
+                                    t.dropped += 1;
+                                    return;
+                                }
+                            }
+                        }
+                        SynDecision::Refuse => {}
+                        SynDecision::Drop => {
+                            t.dropped += 1;
+                            return;
+                        }
+                    }
+                }
+            }
+        }
+        self.endpoint.on_segment(now, meta.src, meta.dst, seg);
+    }
+
+    fn on_icmp_error(&mut self, now: Instant, err: &IcmpError) {
+        let e = engine_icmp(err.kind, err.local.is_ipv6());
+        self.endpoint.on_icmp_error(now, err.local, err.remote, err.seq, e);
+    }
+
+    fn poll_transmit(
+        &mut self,
+        now: Instant,
+        buf: &mut [u8],
+        _checksum: ChecksumMode,
+    ) -> Option<SegmentOut> {
+        // The engine always fills the TCP checksum; transmit offload would skip it here once
+        // the engine takes a checksum mode.
+        let t = self.endpoint.poll_transmit(now, buf)?;
+        Some(SegmentOut { src: t.src.ip(), dst: t.dst.ip(), len: t.len })
+    }
+
+    fn poll_timeout(&mut self) -> Option<Instant> {
+        self.endpoint.poll_timeout()
+    }
+
+    fn on_timeout(&mut self, now: Instant) {
+        self.endpoint.on_timeout(now);
+    }
+}
+
+/// The engine's classification of an ICMP error the interface extracted.
+fn engine_icmp(kind: IcmpErrorKind, v6: bool) -> EngineIcmp {
+    match kind {
+        IcmpErrorKind::Unreachable { code, .. } if !v6 => match code {
+            0 => EngineIcmp::NetUnreachable,
+            1 => EngineIcmp::HostUnreachable,
+            2 => EngineIcmp::ProtocolUnreachable,
+            3 => EngineIcmp::PortUnreachable,
+            5 => EngineIcmp::SourceRouteFailed,
+            9 | 10 | 13 => EngineIcmp::AdminProhibited,
+            _ => EngineIcmp::HostUnreachable,
+        },
+        IcmpErrorKind::Unreachable { code, .. } => match code {
+            0 => EngineIcmp::NetUnreachable,
+            1 => EngineIcmp::AdminProhibited,
+            4 => EngineIcmp::PortUnreachable,
+            _ => EngineIcmp::HostUnreachable,
+        },
+        IcmpErrorKind::PacketTooBig { mtu } => {
+            EngineIcmp::PacketTooBig { mtu: u16::try_from(mtu).unwrap_or(u16::MAX) }
+        }
+        IcmpErrorKind::TimeExceeded => EngineIcmp::TimeExceeded,
+        IcmpErrorKind::ParameterProblem => EngineIcmp::ParameterProblem,
+        IcmpErrorKind::SourceQuench => EngineIcmp::SourceQuench,
+        _ => EngineIcmp::HostUnreachable,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn icmp_mapping_keeps_hard_codes_hard() {
+        let hard = |k, v6| engine_icmp(k, v6).is_hard();
+        assert!(hard(IcmpErrorKind::Unreachable { code: 3, hard: true }, false));
+        assert!(hard(IcmpErrorKind::Unreachable { code: 2, hard: true }, false));
+        assert!(hard(IcmpErrorKind::Unreachable { code: 4, hard: true }, true));
+        assert!(!hard(IcmpErrorKind::Unreachable { code: 1, hard: false }, false));
+        assert!(!hard(IcmpErrorKind::Unreachable { code: 0, hard: false }, true));
+        assert_eq!(
+            engine_icmp(IcmpErrorKind::PacketTooBig { mtu: 70_000 }, true),
+            EngineIcmp::PacketTooBig { mtu: u16::MAX }
+        );
+    }
+}

@@ -1,0 +1,468 @@
+//! [`Stack`]: shared state, the driver thread, and the calls a socket layer builds on.
+
+use std::collections::VecDeque;
+use std::fmt;
+use std::io;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use synack_stack::iface::Route;
+use synack_stack::phy::CaptureFormat;
+use synack_stack::{Interface, InterfaceConfig, IpCidr};
+use synack_tcp::{ConnectionError, Endpoint, EndpointConfig, Event, Instant};
+
+use super::clock::Clock;
+use super::device::DriverDevice;
+use super::layer::{EndpointLayer, Transparent, TransparentPolicy};
+use super::wait::{Waiter, Wake, waiter};
+
+/// Where to write the frame ring when a connection is reset.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResetDump {
+    /// Directory for the files (`reset-<n>-conn#i.g.pcapng`).
+    pub dir: PathBuf,
+    /// File format.
+    pub format: CaptureFormat,
+    /// Most files written over the stack's life (a reset storm must not fill the disk).
+    pub max_files: usize,
+}
+
+/// Settings for [`Stack::new`].
+#[derive(Debug, Clone)]
+pub struct StackConfig {
+    /// Interface settings (TTL, transparent mode, reassembly limits ...).
+    pub iface: InterfaceConfig,
+    /// Engine settings. Its `mtu` is set from the device.
+    pub endpoint: EndpointConfig,
+    /// Addresses of the interface (each adds its connected route).
+    pub addresses: Vec<IpCidr>,
+    /// Further routes (a default route, say).
+    pub routes: Vec<Route>,
+    /// Key for ISNs, SYN cookies and hashing; `None` reads 16 bytes from the OS.
+    pub secret: Option<[u8; 16]>,
+    /// Seed of the engine's other randomness.
+    pub rng_seed: u64,
+    /// Most events kept for the application before the oldest are dropped.
+    pub event_queue: usize,
+    /// Dump the device's frame ring (if it has one: the pcap tap) when a connection is reset.
+    pub reset_dump: Option<ResetDump>,
+}
+
+impl Default for StackConfig {
+    fn default() -> Self {
+        StackConfig {
+            iface: InterfaceConfig::default(),
+            endpoint: EndpointConfig::default(),
+            addresses: Vec::new(),
+            routes: Vec::new(),
+            secret: None,
+            rng_seed: 0,
+            event_queue: 4096,
+            reset_dump: None,
+        }
+    }
+}
+
+/// Starting a stack failed.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum StackError {
+    /// Reading the OS randomness for the secret failed.
+    Secret(io::Error),
+    /// Setting up the poller or the driver thread failed.
+    Driver(io::Error),
+}
+
+impl fmt::Display for StackError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            StackError::Secret(e) => write!(f, "reading a random secret: {e}"),
+            StackError::Driver(e) => write!(f, "starting the driver: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for StackError {}
+
+/// What the driver has done, for tests, benchmarks and tools.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct DriverStats {
+    /// Times the driver woke up (from sleep, or to continue a full batch).
+    pub wakeups: u64,
+    /// Frames received from the device.
+    pub frames_in: u64,
+    /// Frames sent to the device.
+    pub frames_out: u64,
+    /// The largest number of frames taken in one wake-up.
+    pub max_batch_in: usize,
+    /// Events dropped because the application did not take them.
+    pub events_dropped: u64,
+    /// Ring dumps written on reset.
+    pub reset_dumps: u64,
+    /// The error that stopped the driver, if one did.
+    pub fatal: Option<io::ErrorKind>,
+}
+
+/// A function the driver calls for every event (see [`Stack::set_event_hook`]).
+pub type EventHook = Box<dyn FnMut(&Event) + Send>;
+
+/// Everything the application side touches, behind the stack's mutex.
+pub struct StackState {
+    /// The IP layer.
+    pub iface: Interface,
+    /// The TCP engine.
+    pub endpoint: Endpoint,
+    events: VecDeque<Event>,
+    event_cap: usize,
+    hook: Option<EventHook>,
+    transparent: Option<Transparent>,
+    stats: DriverStats,
+    dump_request: Option<(PathBuf, CaptureFormat)>,
+    dump_result: Option<io::Result<usize>>,
+}
+
+impl fmt::Debug for StackState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("StackState")
+            .field("iface", &self.iface)
+            .field("endpoint", &self.endpoint)
+            .field("events", &self.events.len())
+            .field("stats", &self.stats)
+            .finish_non_exhaustive()
+    }
+}
+
+impl StackState {
+    /// Takes the oldest event the driver collected.
+    pub fn next_event(&mut self) -> Option<Event> {
+        self.events.pop_front()
+    }
+
+    /// Events waiting.
+    pub fn pending_events(&self) -> usize {
+        self.events.len()
+    }
+
+    /// What the driver has done.
+    pub fn stats(&self) -> DriverStats {
+        self.stats
+    }
+
+    /// The listener transparent mode made for `local`, once a SYN to it was accepted.
+    pub fn transparent_listener(
+        &self,
+        local: std::net::SocketAddr,
+    ) -> Option<synack_tcp::ListenerId> {
+        self.transparent.as_ref()?.listeners.get(&local).copied()
+    }
+
+    /// SYNs transparent mode dropped (by the policy or over the listener limit).
+    pub fn transparent_dropped(&self) -> u64 {
+        self.transparent.as_ref().map_or(0, |t| t.dropped)
+    }
+}
+
+struct Shared {
+    state: Mutex<StackState>,
+    changed: Condvar,
+    wake: Wake,
+    stop: AtomicBool,
+    clock: Clock,
+}
+
+impl Shared {
+    fn lock(&self) -> MutexGuard<'_, StackState> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// A running stack: interface + engine + device, driven by its own thread. Dropping it stops
+/// the driver.
+pub struct Stack {
+    shared: Arc<Shared>,
+    driver: Option<JoinHandle<()>>,
+}
+
+impl fmt::Debug for Stack {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Stack").field("running", &self.driver.is_some()).finish()
+    }
+}
+
+fn os_secret() -> io::Result<[u8; 16]> {
+    use std::io::Read;
+    let mut s = [0u8; 16];
+    std::fs::File::open("/dev/urandom")?.read_exact(&mut s)?;
+    Ok(s)
+}
+
+impl Stack {
+    /// Starts a stack on `device`, with time from `clock` (share one clock between stacks
+    /// joined by an in-memory link).
+    pub fn new<D: DriverDevice>(
+        device: D,
+        cfg: StackConfig,
+        clock: Clock,
+    ) -> Result<Stack, StackError> {
+        let secret = match cfg.secret {
+            Some(s) => s,
+            None => os_secret().map_err(StackError::Secret)?,
+        };
+        let mut ecfg = cfg.endpoint;
+        ecfg.mtu = device.caps().mtu;
+        let mut iface = Interface::new(cfg.iface);
+        for a in &cfg.addresses {
+            iface.add_address(*a);
+        }
+        for r in &cfg.routes {
+            iface.routes_mut().add(*r);
+        }
+        let state = StackState {
+            iface,
+            endpoint: Endpoint::new(ecfg, secret, cfg.rng_seed),
+            events: VecDeque::new(),
+            event_cap: cfg.event_queue.max(1),
+            hook: None,
+            transparent: None,
+            stats: DriverStats::default(),
+            dump_request: None,
+            dump_result: None,
+        };
+        let (waiter, wake) = waiter(device.wait_source()).map_err(StackError::Driver)?;
+        let shared = Arc::new(Shared {
+            state: Mutex::new(state),
+            changed: Condvar::new(),
+            wake,
+            stop: AtomicBool::new(false),
+            clock,
+        });
+        let s2 = shared.clone();
+        let reset_dump = cfg.reset_dump;
+        let driver = std::thread::Builder::new()
+            .name("synack-driver".into())
+            .spawn(move || drive(s2, device, waiter, reset_dump))
+            .map_err(StackError::Driver)?;
+        Ok(Stack { shared, driver: Some(driver) })
+    }
+
+    /// The stack's clock.
+    pub fn clock(&self) -> Clock {
+        self.shared.clock
+    }
+
+    /// The current time on the stack's clock.
+    pub fn now(&self) -> Instant {
+        self.shared.clock.now()
+    }
+
+    /// Runs `f` on the state with the current time, then wakes the driver (so anything `f`
+    /// queued, such as data to send or a connect, goes out at once).
+    pub fn with<R>(&self, f: impl FnOnce(&mut StackState, Instant) -> R) -> R {
+        let now = self.now();
+        let r = {
+            let mut g = self.shared.lock();
+            f(&mut g, now)
+        };
+        self.shared.wake.wake();
+        r
+    }
+
+    /// Blocks until `f` returns `Some` (re-checked each time the driver has processed
+    /// something) or `timeout` passes (`None`: no limit). Wakes the driver after each call of
+    /// `f`, since `f` may have changed the engine (a `recv` that opened the window).
+    pub fn wait<R>(
+        &self,
+        timeout: Option<Duration>,
+        mut f: impl FnMut(&mut StackState, Instant) -> Option<R>,
+    ) -> Option<R> {
+        let deadline = timeout.map(|t| self.now() + t);
+        let mut g = self.shared.lock();
+        loop {
+            let now = self.now();
+            let r = f(&mut g, now);
+            self.shared.wake.wake();
+            if r.is_some() {
+                return r;
+            }
+            if self.shared.stop.load(Ordering::Acquire) {
+                return None;
+            }
+            let left = match deadline {
+                Some(d) if now >= d => return None,
+                Some(d) => d.saturating_since(now),
+                None => Duration::from_secs(3600),
+            };
+            g = self.shared.changed.wait_timeout(g, left).unwrap_or_else(PoisonError::into_inner).0;
+        }
+    }
+
+    /// Calls `hook` (on the driver thread, with the state locked) for every event, before it
+    /// is queued; an async layer wakes its tasks here.
+    pub fn set_event_hook(&self, hook: EventHook) {
+        self.shared.lock().hook = Some(hook);
+    }
+
+    /// Turns transparent-proxy mode on: TCP to any address reaches the stack and `policy`
+    /// decides each SYN to an address that is not ours. At most `max_listeners` destinations
+    /// get a listener (with accept queues of `backlog`).
+    pub fn set_transparent(&self, policy: TransparentPolicy, max_listeners: usize, backlog: usize) {
+        self.with(|st, _| {
+            st.iface.set_transparent(true);
+            st.transparent = Some(Transparent {
+                policy,
+                listeners: Default::default(),
+                max_listeners,
+                backlog: backlog.max(1),
+                dropped: 0,
+            });
+        });
+    }
+
+    /// Writes the device's ring of recent frames to `path` now. Fails with `Unsupported` when
+    /// the device keeps no ring (wrap it in a `PcapTap`).
+    pub fn dump_ring(&self, path: PathBuf, format: CaptureFormat) -> io::Result<usize> {
+        self.with(|st, _| {
+            st.dump_result = None;
+            st.dump_request = Some((path, format));
+        });
+        self.wait(Some(Duration::from_secs(10)), |st, _| st.dump_result.take()).unwrap_or_else(
+            || Err(io::Error::new(io::ErrorKind::TimedOut, "driver did not answer")),
+        )
+    }
+
+    /// Wakes the driver (after changing the state without [`Stack::with`]).
+    pub fn notify(&self) {
+        self.shared.wake.wake();
+    }
+
+    /// Stops the driver and waits for it.
+    pub fn shutdown(mut self) {
+        self.stop();
+    }
+
+    fn stop(&mut self) {
+        self.shared.stop.store(true, Ordering::Release);
+        self.shared.wake.wake();
+        if let Some(h) = self.driver.take() {
+            let _ = h.join();
+        }
+        self.shared.changed.notify_all();
+    }
+}
+
+impl Drop for Stack {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// The driver loop; see the module docs.
+fn drive<D: DriverDevice>(
+    shared: Arc<Shared>,
+    mut dev: D,
+    mut waiter: Waiter,
+    reset_dump: Option<ResetDump>,
+) {
+    let mut dumps = 0usize;
+    while !shared.stop.load(Ordering::Acquire) {
+        let now = shared.clock.now();
+        let (deadline, more) = {
+            let mut g = shared.lock();
+            let st = &mut *g;
+            st.stats.wakeups += 1;
+            let mut layer =
+                EndpointLayer { endpoint: &mut st.endpoint, transparent: st.transparent.as_mut() };
+            let r = st.iface.poll(now, &mut dev, &mut layer);
+            st.stats.frames_in += r.received as u64;
+            st.stats.frames_out += r.sent as u64;
+            st.stats.max_batch_in = st.stats.max_batch_in.max(r.received);
+            let mut changed = r.received > 0;
+            while let Some(ev) = st.endpoint.poll_event() {
+                changed = true;
+                if let (Event::Error { conn, error: ConnectionError::Reset }, Some(rd)) =
+                    (&ev, &reset_dump)
+                    && dumps < rd.max_files
+                    && let Some(ring) = dev.frame_ring()
+                {
+                    dumps += 1;
+                    let ext = match rd.format {
+                        CaptureFormat::Pcap => "pcap",
+                        CaptureFormat::PcapNg => "pcapng",
+                    };
+                    let path = rd.dir.join(format!("reset-{dumps}-{conn}.{ext}"));
+                    if write_ring(
+                        ring,
+                        &path,
+                        rd.format,
+                        dev.caps().medium,
+                        shared.clock.wall_origin(),
+                    )
+                    .is_ok()
+                    {
+                        st.stats.reset_dumps += 1;
+                    }
+                }
+                if let Some(h) = st.hook.as_mut() {
+                    h(&ev);
+                }
+                if st.events.len() >= st.event_cap {
+                    st.events.pop_front();
+                    st.stats.events_dropped += 1;
+                }
+                st.events.push_back(ev);
+            }
+            if let Some((path, format)) = st.dump_request.take() {
+                changed = true;
+                st.dump_result = Some(match dev.frame_ring() {
+                    Some(ring) => write_ring(
+                        ring,
+                        &path,
+                        format,
+                        dev.caps().medium,
+                        shared.clock.wall_origin(),
+                    ),
+                    None => Err(io::Error::new(
+                        io::ErrorKind::Unsupported,
+                        "device keeps no frame ring",
+                    )),
+                });
+            }
+            if changed {
+                shared.changed.notify_all();
+            }
+            let deadline = [st.endpoint.poll_timeout(), st.iface.poll_at(), dev.poll_at()]
+                .into_iter()
+                .flatten()
+                .min();
+            (deadline, r.more)
+        };
+        if more {
+            continue;
+        }
+        let now = shared.clock.now();
+        let timeout = deadline.map(|d| d.saturating_since(now));
+        if timeout == Some(Duration::ZERO) {
+            continue;
+        }
+        if let Err(e) = waiter.wait(timeout) {
+            shared.lock().stats.fatal = Some(e.kind());
+            break;
+        }
+    }
+    shared.changed.notify_all();
+}
+
+fn write_ring(
+    ring: &synack_stack::phy::FrameRing,
+    path: &std::path::Path,
+    format: CaptureFormat,
+    medium: synack_stack::Medium,
+    origin: Duration,
+) -> io::Result<usize> {
+    let f = std::io::BufWriter::new(std::fs::File::create(path)?);
+    ring.dump(f, format, medium, origin).map_err(|e| io::Error::other(e.to_string()))?;
+    Ok(ring.len())
+}
