@@ -61,8 +61,6 @@ struct Unacked {
     seq: u32,
     nextseq: u32,
     ts: u64,
-    /// Reported received by a SACK block: kept for RTT matching, not counted in flight.
-    sacked: bool,
 }
 
 /// What one direction of a conversation has shown so far.
@@ -86,6 +84,8 @@ struct Flow {
     saw_syn: bool,
     fin: Option<u64>,
     rst: bool,
+    /// Sum of the SACK block lengths in the peer's latest ACK.
+    sacked_by_peer: u32,
 }
 
 impl Default for Flow {
@@ -108,6 +108,7 @@ impl Default for Flow {
             saw_syn: false,
             fin: None,
             rst: false,
+            sacked_by_peer: 0,
         }
     }
 }
@@ -416,7 +417,7 @@ fn analyze(
         if syn || fin {
             nextseq = nextseq.wrapping_add(1);
         }
-        fwd.segments.push_front(Unacked { frame, seq, nextseq, ts: now, sacked: false });
+        fwd.segments.push_front(Unacked { frame, seq, nextseq, ts: now });
     }
     if (gt(nextseq, fwd.nextseq) || fwd.nextseq == 0) && flags & flag::ZERO_WINDOW_PROBE == 0 {
         fwd.nextseq = nextseq;
@@ -454,13 +455,15 @@ fn analyze(
             rev.segments.remove(i);
         }
     }
-    // Segments the peer reports as SACKed are no longer in flight.
+    // Remember how much the SACK blocks of this ACK cover, for the peer's bytes in flight.
     if let Some(blocks) = tcp.sack() {
-        for u in rev.segments.iter_mut() {
-            if blocks.as_slice().iter().any(|b| le(b.left.0, u.seq) && le(u.nextseq, b.right.0)) {
-                u.sacked = true;
-            }
-        }
+        rev.sacked_by_peer = blocks
+            .as_slice()
+            .iter()
+            .map(|b| b.right.0.wrapping_sub(b.left.0))
+            .fold(0u32, u32::wrapping_add);
+    } else if ackf {
+        rev.sacked_by_peer = 0;
     }
 
     // Bytes in flight after this segment: the span of this direction's unacknowledged list.
@@ -470,11 +473,12 @@ fn analyze(
         let first = fwd.segments[0];
         let mut lo = first.seq.wrapping_sub(base);
         let mut hi = first.nextseq.wrapping_sub(base);
-        for u in fwd.segments.iter().filter(|u| !u.sacked) {
+        for u in &fwd.segments {
             hi = hi.max(u.nextseq.wrapping_sub(base));
             lo = lo.min(u.seq.wrapping_sub(base));
         }
-        let mut f = hi.wrapping_sub(lo);
+        // Bytes the peer's latest SACK blocks report received are not in flight.
+        let mut f = hi.wrapping_sub(lo).wrapping_sub(fwd.sacked_by_peer);
         // SYN and FIN take sequence space but are not bytes in flight.
         if syn || fin {
             f = f.wrapping_sub(1);

@@ -74,7 +74,7 @@ pub(crate) fn lex(src: &str) -> Result<Vec<Token>, FilterError> {
             out.push(Token { tok, start, end: i });
             continue;
         }
-        if c.is_ascii_digit() {
+        if c.is_ascii_digit() || (c == b':' && depth == 0 && b.get(i + 1) == Some(&b':')) {
             while i < b.len()
                 && (b[i].is_ascii_hexdigit()
                     || b[i] == b'x'

@@ -220,6 +220,9 @@ SCENARIOS = dict(basic=basic, ipv6=ipv6, refused=refused, halfclose=halfclose,
 if __name__ == "__main__":
     sh("ip link set lo up")
     sh("ip link set lo mtu 1500")
+    # No segmentation offload: the capture shows wire-sized segments, as on a real link.
+    subprocess.run("ip link set lo gso_max_size 1500 gso_max_segs 1", shell=True)
+    subprocess.run("ethtool -K lo tso off gso off gro off >/dev/null 2>&1", shell=True)
     names = sys.argv[2:] or [n for n in SCENARIOS if n != "bulk"]
     for n in names:
         extra = "-s 128" if n == "bulk" else ""

@@ -1,0 +1,375 @@
+//! Captures made by the Linux kernel inside a private network namespace, read by synack and by
+//! tshark/tcpdump, compared field by field and line by line.
+//!
+//! Needs root, `unshare`, `python3`, `tcpdump`, `tshark` and `nft`; prints `SKIPPED: <reason>`
+//! and passes when any is missing. The namespace is anonymous (`unshare --net`), so it vanishes
+//! with its last process; the captures go to a per-process temporary directory removed at exit
+//! of each test run's first user.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+use synack_analyze::capture::CaptureReader;
+use synack_analyze::dump::{DumpOptions, Output, dump};
+use synack_analyze::fields::DisplayFilter;
+use synack_analyze::filter::Filter;
+
+const SCENARIOS: &[&str] = &[
+    "basic",
+    "ipv6",
+    "refused",
+    "halfclose",
+    "rst_abort",
+    "parallel",
+    "lossy",
+    "zerowin",
+    "keepalive",
+];
+
+/// The field list of issue 7, in order.
+const FIELDS: &[&str] = &[
+    "frame.number",
+    "frame.time_relative",
+    "tcp.stream",
+    "ip.src",
+    "ip.dst",
+    "ipv6.src",
+    "ipv6.dst",
+    "tcp.srcport",
+    "tcp.dstport",
+    "tcp.flags.str",
+    "tcp.seq",
+    "tcp.seq_raw",
+    "tcp.ack",
+    "tcp.ack_raw",
+    "tcp.nxtseq",
+    "tcp.len",
+    "tcp.hdr_len",
+    "tcp.window_size_value",
+    "tcp.window_size",
+    "tcp.options.mss_val",
+    "tcp.options.wscale.shift",
+    "tcp.options.sack_perm",
+    "tcp.options.timestamp.tsval",
+    "tcp.options.timestamp.tsecr",
+    "tcp.checksum.status",
+    "tcp.analysis.retransmission",
+    "tcp.analysis.fast_retransmission",
+    "tcp.analysis.spurious_retransmission",
+    "tcp.analysis.out_of_order",
+    "tcp.analysis.lost_segment",
+    "tcp.analysis.ack_lost_segment",
+    "tcp.analysis.duplicate_ack",
+    "tcp.analysis.duplicate_ack_num",
+    "tcp.analysis.zero_window",
+    "tcp.analysis.zero_window_probe",
+    "tcp.analysis.window_update",
+    "tcp.analysis.window_full",
+    "tcp.analysis.keep_alive",
+    "tcp.analysis.keep_alive_ack",
+    "tcp.analysis.ack_rtt",
+    "tcp.analysis.bytes_in_flight",
+];
+
+fn have(tool: &str) -> bool {
+    Command::new("sh")
+        .arg("-c")
+        .arg(format!("command -v {tool}"))
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+fn is_root() -> bool {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("Uid:"))
+                .map(|l| l.split_whitespace().nth(1) == Some("0"))
+        })
+        .unwrap_or(false)
+}
+
+/// Makes the captures once per test binary; `Err(reason)` when the machine cannot.
+fn captures() -> Result<&'static Path, String> {
+    static DIR: OnceLock<Result<PathBuf, String>> = OnceLock::new();
+    DIR.get_or_init(|| {
+        if !is_root() {
+            return Err("not root".into());
+        }
+        for t in ["unshare", "python3", "tcpdump", "tshark", "nft", "ip"] {
+            if !have(t) {
+                return Err(format!("{t} not installed"));
+            }
+        }
+        let dir =
+            std::env::temp_dir().join(format!("synack-analyze-captures-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+        // tcpdump drops privileges to its own user: let it write here.
+        let _ = Command::new("chmod").arg("777").arg(&dir).status();
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/scenarios.py");
+        let out = Command::new("unshare")
+            .arg("--net")
+            .arg("python3")
+            .arg(&script)
+            .arg(&dir)
+            .args(SCENARIOS)
+            .output()
+            .map_err(|e| e.to_string())?;
+        if !out.status.success() {
+            return Err(format!(
+                "scenario script failed: {}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            ));
+        }
+        Ok(dir)
+    })
+    .as_ref()
+    .map(|p| p.as_path())
+    .map_err(|e| e.clone())
+}
+
+macro_rules! need_captures {
+    () => {
+        match captures() {
+            Ok(d) => d,
+            Err(reason) => {
+                println!("SKIPPED: {reason}");
+                return;
+            }
+        }
+    };
+}
+
+fn synack_dump(path: &Path, filter: &str, output: Output) -> String {
+    let reader = CaptureReader::open(path).expect("open capture");
+    let opts = DumpOptions { count: None, filter: Filter::parse(filter).expect("filter"), output };
+    let mut out = Vec::new();
+    dump(reader, &opts, &mut out).expect("dump");
+    String::from_utf8(out).expect("utf8")
+}
+
+fn run(cmd: &mut Command) -> String {
+    let out = cmd.output().expect("run tool");
+    assert!(out.status.success(), "{cmd:?} failed: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).expect("utf8")
+}
+
+#[test]
+fn fields_agree_with_tshark() {
+    let dir = need_captures!();
+    let mut failures = Vec::new();
+    println!("{:<10} {:>6} {:>14} {:>14}", "capture", "frames", "plain fields", "analysis");
+    for name in SCENARIOS {
+        let path = dir.join(format!("{name}.pcap"));
+        let mut cmd = Command::new("tshark");
+        cmd.arg("-r").arg(&path).arg("-T").arg("fields");
+        for f in FIELDS {
+            cmd.arg("-e").arg(f);
+        }
+        let theirs = run(&mut cmd);
+        let ours = synack_dump(
+            &path,
+            "",
+            Output::Fields {
+                fields: FIELDS.iter().map(|s| s.to_string()).collect(),
+                header: false,
+                display: None,
+            },
+        );
+        let t: Vec<&str> = theirs.lines().collect();
+        let o: Vec<&str> = ours.lines().collect();
+        assert_eq!(t.len(), o.len(), "{name}: frame count");
+        let (mut plain, mut plain_bad, mut an, mut an_bad) = (0usize, 0usize, 0usize, 0usize);
+        for (i, (tl, ol)) in t.iter().zip(&o).enumerate() {
+            let tv: Vec<&str> = tl.split('\t').collect();
+            let ov: Vec<&str> = ol.split('\t').collect();
+            for (j, f) in FIELDS.iter().enumerate() {
+                let (a, b) = (tv.get(j).copied().unwrap_or(""), ov.get(j).copied().unwrap_or(""));
+                let is_an = f.starts_with("tcp.analysis.");
+                if is_an {
+                    an += 1;
+                } else {
+                    plain += 1;
+                }
+                if a != b {
+                    if is_an {
+                        an_bad += 1;
+                    } else {
+                        plain_bad += 1;
+                    }
+                    if failures.len() < 30 {
+                        failures.push(format!(
+                            "{name} frame {}: {f}: tshark {a:?} synack {b:?}",
+                            i + 1
+                        ));
+                    }
+                }
+            }
+        }
+        let pct =
+            |n: usize, bad: usize| if n == 0 { 100.0 } else { 100.0 * (n - bad) as f64 / n as f64 };
+        println!(
+            "{:<10} {:>6} {:>13.2}% {:>13.2}%",
+            name,
+            t.len(),
+            pct(plain, plain_bad),
+            pct(an, an_bad)
+        );
+        assert_eq!(plain_bad, 0, "{name}: non-analysis fields differ:\n{}", failures.join("\n"));
+        assert!(
+            an_bad * 100 <= an,
+            "{name}: analysis fields differ on more than 1%:\n{}",
+            failures.join("\n")
+        );
+    }
+    for f in &failures {
+        println!("difference: {f}");
+    }
+}
+
+#[test]
+fn lines_agree_with_tcpdump() {
+    let dir = need_captures!();
+    for name in SCENARIOS {
+        let path = dir.join(format!("{name}.pcap"));
+        let theirs = run(Command::new("tcpdump").arg("-nn").arg("-t").arg("-r").arg(&path));
+        let ours = synack_dump(&path, "", Output::Lines { timestamps: false });
+        let t: Vec<&str> = theirs.lines().collect();
+        let o: Vec<&str> = ours.lines().collect();
+        assert_eq!(t.len(), o.len(), "{name}: line count");
+        let mut same = 0;
+        for (i, (a, b)) in t.iter().zip(&o).enumerate() {
+            assert_eq!(a, b, "{name} line {}", i + 1);
+            same += 1;
+        }
+        println!("{name}: {same}/{} lines identical to tcpdump -nn", t.len());
+    }
+}
+
+/// Filter expressions checked against tcpdump's own selection.
+const EXPRESSIONS: &[&str] = &[
+    "tcp",
+    "udp",
+    "icmp",
+    "ip",
+    "ip6",
+    "host 127.0.0.1",
+    "host ::1",
+    "src host 127.0.0.1 and dst port 5001",
+    "net 127.0.0.0/8",
+    "net 127.0.0.0 mask 255.0.0.0",
+    "port 5006",
+    "tcp dst port 5006",
+    "src port 5007 or dst port 5008",
+    "portrange 5000-5004",
+    "tcp[13] & 4 != 0",
+    "tcp[tcpflags] & (tcp-syn|tcp-fin) != 0",
+    "tcp[tcpflags] & tcp-syn != 0 and tcp[tcpflags] & tcp-ack == 0",
+    "tcp[tcpflags] == tcp-ack",
+    "not tcp[tcpflags] & tcp-ack != 0",
+    "len > 100",
+    "len <= 66",
+    "greater 1000",
+    "less 70",
+    "ip[2:2] > 200",
+    "ip[8] == 64",
+    "tcp[14:2] == 0",
+    "(tcp[12] >> 4) > 5",
+    "ip6 and tcp",
+    "ip6 and port 5002",
+    "! port 5006 && ! port 5007",
+    "port 5001 or port 5002 and tcp",
+    "tcp and (port 5003 or 5004)",
+    "src or dst port 5005",
+    "tcp[0:2] > 40000",
+    "ip proto 6",
+    "ip6 proto 6",
+];
+
+#[test]
+fn filters_select_like_tcpdump() {
+    let dir = need_captures!();
+    let mut checked = 0;
+    for name in SCENARIOS {
+        let path = dir.join(format!("{name}.pcap"));
+        for expr in EXPRESSIONS {
+            let theirs =
+                run(Command::new("tcpdump").arg("-nn").arg("-t").arg("-r").arg(&path).arg(expr));
+            let ours = synack_dump(&path, expr, Output::Lines { timestamps: false });
+            assert_eq!(
+                theirs.lines().count(),
+                ours.lines().count(),
+                "{name}: `{expr}` selects a different number of packets"
+            );
+            assert_eq!(theirs, ours, "{name}: `{expr}` selects different packets");
+            checked += 1;
+        }
+    }
+    println!("{checked} (capture, expression) pairs select exactly what tcpdump selects");
+}
+
+#[test]
+fn pcapng_and_nanosecond_copies_read_the_same() {
+    let dir = need_captures!();
+    if !have("editcap") {
+        println!("SKIPPED: editcap not installed");
+        return;
+    }
+    for name in ["lossy", "ipv6"] {
+        let path = dir.join(format!("{name}.pcap"));
+        let ng = dir.join(format!("{name}.pcapng"));
+        let nano = dir.join(format!("{name}.nano.pcap"));
+        run(Command::new("editcap").arg("-F").arg("pcapng").arg(&path).arg(&ng));
+        run(Command::new("editcap").arg("-F").arg("nsecpcap").arg(&path).arg(&nano));
+        let fields = vec![
+            "frame.number".to_string(),
+            "frame.time_relative".into(),
+            "tcp.seq".into(),
+            "tcp.analysis.ack_rtt".into(),
+        ];
+        let mk = || Output::Fields { fields: fields.clone(), header: false, display: None };
+        let a = synack_dump(&path, "", mk());
+        assert_eq!(a, synack_dump(&ng, "", mk()), "{name}: pcapng copy differs");
+        assert_eq!(a, synack_dump(&nano, "", mk()), "{name}: nanosecond copy differs");
+        let la = synack_dump(&path, "tcp", Output::Lines { timestamps: true });
+        assert_eq!(la, synack_dump(&ng, "tcp", Output::Lines { timestamps: true }));
+    }
+}
+
+#[test]
+fn display_filters_select_like_tshark() {
+    let dir = need_captures!();
+    for name in ["lossy", "parallel", "refused", "zerowin"] {
+        let path = dir.join(format!("{name}.pcap"));
+        for df in [
+            "tcp.stream == 3",
+            "tcp.analysis.retransmission",
+            "tcp.flags.syn == 1 && tcp.flags.ack == 0",
+            "tcp.analysis.duplicate_ack || tcp.analysis.zero_window",
+            "!(tcp.len == 0) and tcp.srcport != 5005",
+        ] {
+            let theirs = run(Command::new("tshark")
+                .arg("-r")
+                .arg(&path)
+                .arg("-Y")
+                .arg(df)
+                .arg("-T")
+                .arg("fields")
+                .arg("-e")
+                .arg("frame.number"));
+            let ours = synack_dump(
+                &path,
+                "",
+                Output::Fields {
+                    fields: vec!["frame.number".into()],
+                    header: false,
+                    display: Some(DisplayFilter::parse(df).expect("display filter")),
+                },
+            );
+            assert_eq!(theirs, ours, "{name}: -Y {df:?}");
+        }
+    }
+}
