@@ -103,6 +103,7 @@ pub struct Out {
     pub payload: Vec<u8>,
     pub src: SocketAddr,
     pub dst: SocketAddr,
+    pub conn: Option<ConnId>,
 }
 
 impl Out {
@@ -266,6 +267,7 @@ impl Script {
                 payload: t.payload(&self.buf).to_vec(),
                 src: t.src,
                 dst: t.dst,
+                conn: t.conn,
             });
             assert!(out.len() < 10_000, "endless output");
         }

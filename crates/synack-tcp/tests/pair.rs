@@ -1,0 +1,317 @@
+//! Two endpoints wired back to back on a virtual clock, through every open and close path.
+
+use std::net::SocketAddr;
+use std::vec::Vec;
+
+use synack_tcp::{
+    ConnConfig, ConnId, Duration, Endpoint, EndpointConfig, Event, Instant, State, Transmit,
+};
+use synack_wire::SeqNum;
+use synack_wire::tcp::TcpRepr;
+
+struct Owned {
+    t: Transmit,
+    bytes: Vec<u8>,
+}
+
+struct Pair {
+    a: Endpoint,
+    b: Endpoint,
+    now: Instant,
+    /// One-way delay.
+    delay: Duration,
+    /// (arrival time, to_b, segment)
+    wire: Vec<(Instant, bool, Owned)>,
+    a_events: Vec<Event>,
+    b_events: Vec<Event>,
+    /// Do not take B's output (so it can fold several actions into one segment).
+    hold_b: bool,
+    /// Every segment sent: (from A, what).
+    log: Vec<(bool, Transmit)>,
+}
+
+fn addr(s: &str) -> SocketAddr {
+    s.parse().unwrap()
+}
+
+impl Pair {
+    fn new(cfg: ConnConfig) -> Pair {
+        let ec = EndpointConfig { conn: cfg, ..EndpointConfig::default() };
+        Pair {
+            a: Endpoint::new(ec, [1; 16], 1),
+            b: Endpoint::new(ec, [2; 16], 2),
+            now: Instant::from_secs(10),
+            delay: Duration::from_millis(10),
+            wire: Vec::new(),
+            a_events: Vec::new(),
+            b_events: Vec::new(),
+            hold_b: false,
+            log: Vec::new(),
+        }
+    }
+
+    fn collect(&mut self) {
+        let mut buf = vec![0u8; 2000];
+        while let Some(t) = self.a.poll_transmit(self.now, &mut buf) {
+            let bytes = buf[..t.len].to_vec();
+            self.log.push((true, t));
+            self.wire.push((self.now + self.delay, true, Owned { t, bytes }));
+        }
+        while !self.hold_b
+            && let Some(t) = self.b.poll_transmit(self.now, &mut buf)
+        {
+            let bytes = buf[..t.len].to_vec();
+            self.log.push((false, t));
+            self.wire.push((self.now + self.delay, false, Owned { t, bytes }));
+        }
+        while let Some(e) = self.a.poll_event() {
+            self.a_events.push(e);
+        }
+        while let Some(e) = self.b.poll_event() {
+            self.b_events.push(e);
+        }
+    }
+
+    /// Runs until `until`, delivering segments and firing timers in time order.
+    fn run(&mut self, d: Duration) {
+        let end = self.now + d;
+        for _ in 0..1_000_000 {
+            self.collect();
+            let next_seg = self.wire.iter().map(|w| w.0).min();
+            let next_timer =
+                [self.a.poll_timeout(), self.b.poll_timeout()].into_iter().flatten().min();
+            let next = [next_seg, next_timer].into_iter().flatten().min();
+            let Some(next) = next.filter(|n| *n <= end) else { break };
+            self.now = self.now.max(next);
+            // Deliver every segment due now, in order.
+            let mut due = Vec::new();
+            let mut i = 0;
+            while i < self.wire.len() {
+                if self.wire[i].0 <= self.now {
+                    due.push(self.wire.remove(i));
+                } else {
+                    i += 1;
+                }
+            }
+            for (_, to_b, o) in due {
+                let repr: TcpRepr<'_> = o.t.repr(&o.bytes);
+                let ep = if to_b { &mut self.b } else { &mut self.a };
+                ep.on_segment(self.now, o.t.src.ip(), o.t.dst.ip(), &repr);
+            }
+            self.a.on_timeout(self.now);
+            self.b.on_timeout(self.now);
+        }
+        self.now = end;
+        self.collect();
+    }
+}
+
+fn connected_pair(cfg: ConnConfig) -> (Pair, ConnId, ConnId) {
+    let mut p = Pair::new(cfg);
+    let l = p.b.listen(addr("10.0.0.2:80"), 8).unwrap();
+    let ca = p.a.connect(p.now, addr("10.0.0.1:0"), addr("10.0.0.2:80"), cfg).unwrap();
+    p.run(Duration::from_millis(100));
+    let cb = p.b.accept(l).expect("accepted");
+    assert_eq!(p.a.state(ca), Ok(State::Established));
+    assert_eq!(p.b.state(cb), Ok(State::Established));
+    (p, ca, cb)
+}
+
+fn read_all(ep: &mut Endpoint, c: ConnId) -> (Vec<u8>, bool) {
+    let mut v = Vec::new();
+    let mut b = [0u8; 8192];
+    loop {
+        match ep.recv(c, &mut b) {
+            Ok(0) => return (v, true),
+            Ok(n) => v.extend_from_slice(&b[..n]),
+            Err(_) => return (v, false),
+        }
+    }
+}
+
+#[test]
+fn pair_active_passive_open_and_data_both_ways() {
+    for cfg in [
+        ConnConfig::default(),
+        ConnConfig {
+            window_scaling: false,
+            sack: false,
+            timestamps: false,
+            ..ConnConfig::default()
+        },
+    ] {
+        let (mut p, ca, cb) = connected_pair(cfg);
+        let data: Vec<u8> = (0..100_000u32).map(|i| (i * 7) as u8).collect();
+        let mut sent = 0;
+        let mut got = Vec::new();
+        for _ in 0..1000 {
+            if sent < data.len() {
+                sent += p.a.send(ca, &data[sent..]).unwrap_or(0);
+            }
+            p.run(Duration::from_millis(20));
+            got.extend(read_all(&mut p.b, cb).0);
+            if got.len() == data.len() {
+                break;
+            }
+        }
+        assert_eq!(got, data);
+        p.b.send(cb, b"reply").unwrap();
+        p.run(Duration::from_millis(100));
+        assert_eq!(read_all(&mut p.a, ca).0, b"reply");
+        let st = p.a.stats(ca).unwrap();
+        assert_eq!(st.timestamps, cfg.timestamps);
+        assert_eq!(st.sack, cfg.sack);
+    }
+}
+
+#[test]
+fn pair_four_way_close() {
+    let (mut p, ca, cb) = connected_pair(ConnConfig::default());
+    p.a.close(ca).unwrap();
+    p.run(Duration::from_millis(100));
+    assert_eq!(p.a.state(ca), Ok(State::FinWait2));
+    assert_eq!(p.b.state(cb), Ok(State::CloseWait));
+    assert_eq!(read_all(&mut p.b, cb), (vec![], true));
+    p.b.close(cb).unwrap();
+    p.run(Duration::from_millis(100));
+    assert_eq!(p.a.state(ca), Ok(State::TimeWait));
+    assert!(p.b.state(cb).is_err(), "B closed and released");
+    p.run(Duration::from_secs(241));
+    assert!(p.a.state(ca).is_err(), "A released after 2MSL");
+    assert_eq!(p.a.connection_count(), 0);
+    assert_eq!(p.b.connection_count(), 0);
+}
+
+#[test]
+fn pair_three_way_close_fin_ack_combined() {
+    // B answers A's FIN with its own FIN carrying the ACK: three segments in all.
+    let (mut p, ca, cb) = connected_pair(ConnConfig::default());
+    p.hold_b = true;
+    p.a.close(ca).unwrap();
+    p.run(Duration::from_millis(15));
+    assert_eq!(p.b.state(cb), Ok(State::CloseWait));
+    p.b.close(cb).unwrap();
+    p.hold_b = false;
+    let before = p.log.len();
+    p.run(Duration::from_millis(100));
+    let from_b: Vec<_> = p.log[before..].iter().filter(|(a, _)| !a).collect();
+    assert_eq!(from_b.len(), 1, "B sends a single FIN+ACK");
+    assert!(from_b[0].1.flags.fin() && from_b[0].1.flags.ack());
+    assert_eq!(p.a.state(ca), Ok(State::TimeWait));
+    assert!(p.b.state(cb).is_err());
+}
+
+#[test]
+fn pair_simultaneous_close() {
+    let (mut p, ca, cb) = connected_pair(ConnConfig::default());
+    p.a.close(ca).unwrap();
+    p.b.close(cb).unwrap();
+    p.run(Duration::from_millis(5));
+    assert_eq!(p.a.state(ca), Ok(State::FinWait1));
+    assert_eq!(p.b.state(cb), Ok(State::FinWait1));
+    p.run(Duration::from_millis(100));
+    assert!(
+        p.a_events.iter().any(|e| matches!(e, Event::StateChanged { new: State::Closing, .. }))
+    );
+    assert!(
+        p.b_events.iter().any(|e| matches!(e, Event::StateChanged { new: State::Closing, .. }))
+    );
+    assert_eq!(p.a.state(ca), Ok(State::TimeWait));
+    assert_eq!(p.b.state(cb), Ok(State::TimeWait));
+    p.run(Duration::from_secs(241));
+    assert_eq!(p.a.connection_count() + p.b.connection_count(), 0);
+}
+
+#[test]
+fn pair_simultaneous_open() {
+    let cfg = ConnConfig::default();
+    let mut p = Pair::new(cfg);
+    let ca = p.a.connect(p.now, addr("10.0.0.1:7000"), addr("10.0.0.2:8000"), cfg).unwrap();
+    let cb = p.b.connect(p.now, addr("10.0.0.2:8000"), addr("10.0.0.1:7000"), cfg).unwrap();
+    p.run(Duration::from_millis(200));
+    assert_eq!(p.a.state(ca), Ok(State::Established));
+    assert_eq!(p.b.state(cb), Ok(State::Established));
+    for ev in [&p.a_events, &p.b_events] {
+        assert!(ev.iter().any(|e| matches!(
+            e,
+            Event::StateChanged { old: State::SynSent, new: State::SynReceived, .. }
+        )));
+    }
+    p.a.send(ca, b"ping").unwrap();
+    p.b.send(cb, b"pong").unwrap();
+    p.run(Duration::from_millis(200));
+    assert_eq!(read_all(&mut p.b, cb).0, b"ping");
+    assert_eq!(read_all(&mut p.a, ca).0, b"pong");
+}
+
+#[test]
+fn pair_half_close_both_directions() {
+    let (mut p, ca, cb) = connected_pair(ConnConfig::default());
+    p.a.shutdown_write(ca).unwrap();
+    p.run(Duration::from_millis(100));
+    assert_eq!(read_all(&mut p.b, cb), (vec![], true));
+    // B keeps sending; A keeps receiving.
+    p.b.send(cb, b"after your FIN").unwrap();
+    p.run(Duration::from_millis(100));
+    assert_eq!(read_all(&mut p.a, ca).0, b"after your FIN");
+    p.b.shutdown_write(cb).unwrap();
+    p.run(Duration::from_millis(100));
+    assert_eq!(read_all(&mut p.a, ca), (vec![], true));
+    assert_eq!(p.a.state(ca), Ok(State::TimeWait));
+    assert_eq!(p.b.state(cb), Ok(State::Closed));
+}
+
+#[test]
+fn pair_abort_resets_peer() {
+    let (mut p, ca, cb) = connected_pair(ConnConfig::default());
+    p.a.abort(ca).unwrap();
+    p.run(Duration::from_millis(100));
+    assert_eq!(p.b.state(cb), Ok(State::Closed));
+    assert_eq!(p.b.error(cb), Ok(Some(synack_tcp::ConnectionError::Reset)));
+}
+
+#[test]
+fn pair_close_with_unread_data_sends_rst() {
+    let (mut p, ca, cb) = connected_pair(ConnConfig::default());
+    p.a.send(ca, b"unread").unwrap();
+    p.run(Duration::from_millis(100));
+    p.b.close(cb).unwrap();
+    p.run(Duration::from_millis(100));
+    assert_eq!(p.a.error(ca), Ok(Some(synack_tcp::ConnectionError::Reset)));
+}
+
+#[test]
+fn pair_refused_without_listener() {
+    let cfg = ConnConfig::default();
+    let mut p = Pair::new(cfg);
+    let ca = p.a.connect(p.now, addr("10.0.0.1:0"), addr("10.0.0.2:81"), cfg).unwrap();
+    p.run(Duration::from_millis(100));
+    assert_eq!(p.a.error(ca), Ok(Some(synack_tcp::ConnectionError::Refused)));
+}
+
+#[test]
+fn pair_close_paths_near_sequence_wrap() {
+    let cfg = ConnConfig::default();
+    for (ia, ib) in [(u32::MAX - 2, u32::MAX), (u32::MAX, u32::MAX - 5), (u32::MAX - 100, 3)] {
+        // four-way
+        let mut p = Pair::new(cfg);
+        p.a.set_isn_override(Some(SeqNum(ia)));
+        p.b.set_isn_override(Some(SeqNum(ib)));
+        let l = p.b.listen(addr("10.0.0.2:80"), 8).unwrap();
+        let ca = p.a.connect(p.now, addr("10.0.0.1:0"), addr("10.0.0.2:80"), cfg).unwrap();
+        p.run(Duration::from_millis(100));
+        let cb = p.b.accept(l).unwrap();
+        let data = vec![0x5a; 5000];
+        p.a.send(ca, &data).unwrap();
+        p.b.send(cb, &data).unwrap();
+        p.run(Duration::from_millis(200));
+        assert_eq!(read_all(&mut p.b, cb).0, data);
+        assert_eq!(read_all(&mut p.a, ca).0, data);
+        p.a.close(ca).unwrap();
+        p.b.close(cb).unwrap();
+        p.run(Duration::from_millis(200));
+        assert_eq!(p.a.state(ca), Ok(State::TimeWait));
+        p.run(Duration::from_secs(241));
+        assert_eq!(p.a.connection_count() + p.b.connection_count(), 0);
+    }
+}
