@@ -25,6 +25,7 @@ pub mod dump;
 pub mod error;
 pub mod ethernet;
 mod field;
+pub mod fuzz;
 pub mod icmpv4;
 pub mod icmpv6;
 pub mod ip;

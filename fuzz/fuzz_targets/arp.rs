@@ -1,0 +1,4 @@
+//! Fuzz target: `synack_wire::fuzz::arp` on arbitrary bytes.
+#![no_main]
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| synack_wire::fuzz::arp(data));
