@@ -92,7 +92,7 @@ impl Seg {
 }
 
 /// A segment the endpoint sent.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct Out {
     pub seq: u32,
     pub ack: u32,
@@ -104,6 +104,26 @@ pub struct Out {
     pub src: SocketAddr,
     pub dst: SocketAddr,
     pub conn: Option<ConnId>,
+}
+
+impl std::fmt::Debug for Out {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{:?} seq={} ack={} win={} len={} urg={} opts(mss={:?} ws={:?} sackok={} ts={:?} sack={:?})",
+            self.flags,
+            self.seq,
+            self.ack,
+            self.window,
+            self.payload.len(),
+            self.urgent,
+            self.options.mss,
+            self.options.window_scale,
+            self.options.sack_permitted,
+            self.options.timestamps.map(|t| (t.tsval, t.tsecr)),
+            self.options.sack.as_slice().iter().map(|b| (b.left.0, b.right.0)).collect::<Vec<_>>()
+        )
+    }
 }
 
 impl Out {
