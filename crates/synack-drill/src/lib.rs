@@ -19,6 +19,7 @@
 pub mod ast;
 pub mod code;
 pub mod config;
+pub mod engine;
 pub mod error;
 mod lexer;
 pub mod matcher;
@@ -27,6 +28,7 @@ pub mod parser;
 pub mod profile;
 pub mod runner;
 pub mod segment;
+pub mod suite;
 pub mod target;
 
 pub use error::{ParseError, ParseErrorKind, Pos};

@@ -95,7 +95,8 @@ impl Profile {
             name: "linux",
             initial_window: 10,
             mtu: 1500,
-            recv_buffer: 540_000,
+            // tcp_rmem's maximum (15 MB): Linux derives the window scale (8) from it.
+            recv_buffer: 15 * 1024 * 1024,
             send_buffer: 256 * 1024,
             window_scaling: true,
             timestamps: true,
@@ -170,7 +171,7 @@ impl Profile {
             sockbuf_doubling: false,
             syn_layout: SynLayout::Linux,
             ts_hz: 1000,
-            wscale: 7,
+            wscale: 3,
         }
     }
 

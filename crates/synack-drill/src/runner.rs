@@ -202,8 +202,9 @@ pub(crate) struct Runner<'s, T: Target> {
     pub(crate) pending: Option<Pending>,
     /// Remote port used for passive opens.
     pub(crate) remote_port: u16,
-    /// The socket of an active open, once connect was called.
-    pub(crate) active: Option<SockId>,
+    /// Our address of an active open, once connect was called (kept after close, since the
+    /// connection lives on).
+    pub(crate) active: Option<SocketAddr>,
     /// The socket `%{ }%` snapshots read (the newest socket or accepted connection).
     pub(crate) under_test: Option<SockId>,
     prev_script: u64,
@@ -374,11 +375,7 @@ impl<T: Target> Runner<'_, T> {
     fn addresses(&self) -> (SocketAddr, SocketAddr) {
         let local_ip = self.cfg.local_ip;
         let remote_ip = self.cfg.remote_ip;
-        if let Some(s) = self.active {
-            let local = self
-                .t
-                .local_addr(s)
-                .unwrap_or(SocketAddr::V4(SocketAddrV4::new(local_ip, self.cfg.bind_port)));
+        if let Some(local) = self.active {
             let remote = SocketAddr::V4(SocketAddrV4::new(remote_ip, self.cfg.connect_port));
             (local, remote)
         } else {
@@ -419,6 +416,7 @@ impl<T: Target> Runner<'_, T> {
         // Wait a while past the deadline so a late packet is reported as late, not missing.
         let limit = deadline.saturating_add(OUTBOUND_TIMEOUT_US);
         let mut steps = 0;
+        self.drain()?;
         let (merged, used) = loop {
             let q = self.queue.make_contiguous();
             if let Some((m, used, complete)) = merge_front(q, p.len, self.cfg.strict_segments)
@@ -447,7 +445,7 @@ impl<T: Target> Runner<'_, T> {
                 }
             }
         };
-        let shown = self.script_view(&merged);
+        let shown = self.script_view(p, &merged);
         let at = merged.at;
         let (_, remote) = self.addresses();
         if self.active.is_some() && merged.dst != remote {
@@ -470,16 +468,21 @@ impl<T: Target> Runner<'_, T> {
         }
         self.map
             .check_outbound(p, &merged, &self.check)
-            .map_err(|reason| Stop::Fail { actual: Some(self.script_view(&merged)), reason })?;
+            .map_err(|reason| Stop::Fail { actual: Some(self.script_view(p, &merged)), reason })?;
         self.queue.drain(..used);
         // A passive open's remote port is whatever we injected; an active one's is fixed.
         Ok(at.max(self.now.min(at)))
     }
 
     /// A live segment printed with our numbers mapped back to script space.
-    fn script_view(&self, s: &Segment) -> String {
+    fn script_view(&self, p: &PacketSpec, s: &Segment) -> String {
         let mut v = s.clone();
-        v.seq = self.map.local_to_script(s.seq);
+        // Before the ISN is known, a SYN is shown as if its seq were the one expected.
+        v.seq = if p.flags.syn && !self.map.isn_known() {
+            p.seq
+        } else {
+            self.map.local_to_script(s.seq)
+        };
         format!("{} (sent at {})", v, fmt_time(s.at))
     }
 

@@ -215,6 +215,7 @@ impl<T: Target> Runner<'_, T> {
             }
             Step::Blocked if end.is_some() => {
                 self.pending = Some(p);
+                self.drain()?;
                 Ok(start)
             }
             Step::Blocked => {
@@ -230,7 +231,10 @@ impl<T: Target> Runner<'_, T> {
                 }
                 Ok(self.now)
             }
-            Step::Stop(s) => Err(s),
+            Step::Stop(s) => {
+                self.drain()?;
+                Err(s)
+            }
         }
     }
 
@@ -342,7 +346,9 @@ impl<T: Target> Runner<'_, T> {
                     SocketAddr::V4(SocketAddrV4::new(self.cfg.remote_ip, self.cfg.connect_port));
                 let addr = self.sockaddr(call.args.get(1), default)?;
                 let r = self.t.connect(now, fd.sock, addr).map(|()| 0);
-                self.active = Some(fd.sock);
+                self.active = Some(self.t.local_addr(fd.sock).unwrap_or(SocketAddr::V4(
+                    SocketAddrV4::new(self.cfg.local_ip, self.cfg.bind_port),
+                )));
                 self.under_test = Some(fd.sock);
                 if would_block(fd, &r) { Ok(Step::Blocked) } else { done(r) }
             }

@@ -1,0 +1,580 @@
+//! The [`Target`] over `synack_tcp::Endpoint`: a small BSD-socket layer (unbound sockets, bind,
+//! listen, connect, options kept until the connection exists), segments converted through
+//! synack-wire's emit/parse so the engine sees exactly what a real packet would give it.
+//!
+//! Profile knobs the engine has no setting for are listed by [`unmapped_knobs`]; scripts whose
+//! expected output depends on them fail honestly and are listed in the expectations file.
+
+use crate::ast::OptSpec;
+use crate::code::TcpInfo;
+use crate::config::ScriptConfig;
+use crate::profile::{Cc, EcnMode, Profile, SynLayout};
+use crate::runner::TargetFactory;
+use crate::segment::Segment;
+use crate::target::{Errno, Readiness, Shutdown, SockId, SockOpt, Target};
+use std::collections::BTreeMap;
+use std::net::{IpAddr, SocketAddr};
+use synack_tcp::{
+    CongestionControl, ConnConfig, ConnId, ConnectionError, Duration, Endpoint, EndpointConfig,
+    Instant, ListenerId, RecvError, SendError, State,
+};
+use synack_wire::tcp::{TcpOption, TcpPacket, TcpRepr, options};
+use synack_wire::{ChecksumMode, SeqNum};
+
+/// Builds an [`EngineTarget`] per script. The secret and seed are fixed so runs repeat exactly.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct EngineFactory;
+
+impl TargetFactory for EngineFactory {
+    type Target = EngineTarget;
+    fn build(&self, profile: &Profile, cfg: &ScriptConfig) -> Result<EngineTarget, String> {
+        Ok(EngineTarget::new(profile, cfg))
+    }
+}
+
+/// Profile knobs that have no engine setting yet (reported in docs/DRILL.md and by the CLI).
+pub fn unmapped_knobs(p: &Profile) -> Vec<String> {
+    let mut v = vec![
+        format!("initial window {} segments (engine chooses its own IW)", p.initial_window),
+        format!("quick-ACK of the first {} segments", p.quick_ack_segments),
+        format!("TLP {} / RACK {}", on(p.tlp), on(p.rack)),
+        format!("slow start after idle {}", on(p.slow_start_after_idle)),
+    ];
+    if p.ecn != EcnMode::Off {
+        v.push(format!("ECN {:?}", p.ecn));
+    }
+    if p.syn_layout == SynLayout::FreeBsd {
+        v.push("FreeBSD SYN option order (engine emits Linux's)".into());
+    }
+    if p.sockbuf_doubling {
+        v.push("SO_SNDBUF/SO_RCVBUF doubling".into());
+    }
+    v
+}
+
+fn on(b: bool) -> &'static str {
+    if b { "on" } else { "off" }
+}
+
+/// What a socket is.
+#[derive(Clone, Copy, Debug)]
+enum Kind {
+    Fresh,
+    Listening(ListenerId),
+    Conn(ConnId),
+}
+
+#[derive(Clone, Debug)]
+struct Sock {
+    kind: Kind,
+    local: Option<SocketAddr>,
+    cfg: ConnConfig,
+    shut_rd: bool,
+    shut_wr: bool,
+    /// SO_ERROR already reported (reading it clears it).
+    error_taken: bool,
+    /// A connect was issued.
+    connecting: bool,
+}
+
+/// The synack engine behind the socket calls.
+pub struct EngineTarget {
+    ep: Endpoint,
+    socks: BTreeMap<SockId, Sock>,
+    next_id: SockId,
+    doubling: bool,
+    mtu: u32,
+    /// Our address for sockets that connect without binding.
+    local_ip: std::net::Ipv4Addr,
+    buf: Vec<u8>,
+}
+
+fn instant(us: u64) -> Instant {
+    Instant::from_micros(us)
+}
+
+fn conn_error(e: ConnectionError) -> Errno {
+    match e {
+        ConnectionError::Refused => Errno::ECONNREFUSED,
+        ConnectionError::Reset => Errno::ECONNRESET,
+        ConnectionError::TimedOut | ConnectionError::UserTimeout => Errno::ETIMEDOUT,
+        ConnectionError::Aborted | ConnectionError::ListenerClosed => Errno::ECONNABORTED,
+        ConnectionError::Unreachable => Errno::EHOSTUNREACH,
+        _ => Errno::ECONNABORTED,
+    }
+}
+
+impl EngineTarget {
+    /// A fresh endpoint configured from the profile.
+    pub fn new(p: &Profile, cfg: &ScriptConfig) -> EngineTarget {
+        let defaults = ConnConfig::default();
+        let mut rtt = defaults.rtt;
+        rtt.initial_rto = p.initial_rto;
+        rtt.min_rto = p.rto_min;
+        let conn = ConnConfig {
+            send_buffer: p.send_buffer,
+            recv_buffer: p.recv_buffer,
+            window_scaling: p.window_scaling,
+            timestamps: p.timestamps,
+            sack: p.sack,
+            delayed_ack: p.delayed_ack,
+            rtt,
+            congestion_control: match p.cc {
+                Cc::Cubic => CongestionControl::Cubic,
+                Cc::Reno => CongestionControl::NewReno,
+            },
+            ..defaults
+        };
+        let ec = EndpointConfig { mtu: cfg.mtu as usize, conn, ..EndpointConfig::default() };
+        EngineTarget {
+            ep: Endpoint::new(ec, *b"synack-drill-key", 0x5eed),
+            socks: BTreeMap::new(),
+            next_id: 1,
+            doubling: p.sockbuf_doubling,
+            mtu: cfg.mtu,
+            local_ip: cfg.local_ip,
+            buf: vec![0; 65_536 + 120],
+        }
+    }
+
+    fn sock(&mut self, s: SockId) -> Result<&mut Sock, Errno> {
+        self.socks.get_mut(&s).ok_or(Errno::EBADF)
+    }
+
+    fn conn(&self, s: SockId) -> Result<ConnId, Errno> {
+        match self.socks.get(&s).map(|x| x.kind) {
+            Some(Kind::Conn(c)) => Ok(c),
+            Some(_) => Err(Errno::ENOTCONN),
+            None => Err(Errno::EBADF),
+        }
+    }
+
+    /// Builds the wire bytes of an inbound segment and parses them back, as a NIC would hand
+    /// them over.
+    fn inbound_bytes(seg: &Segment) -> Result<Vec<u8>, synack_wire::Error> {
+        let raw = option_bytes(&seg.options);
+        let typed = options::collect(&raw)?;
+        let repr = TcpRepr {
+            src_port: seg.src.port(),
+            dst_port: seg.dst.port(),
+            seq: SeqNum(seg.seq),
+            ack: SeqNum(seg.ack),
+            flags: seg.flags,
+            window: seg.window,
+            urgent: seg.urgent,
+            options: typed,
+            raw_options: if raw.is_empty() { None } else { Some(&raw) },
+            payload: &seg.payload,
+        };
+        let mut out = vec![0u8; repr.buffer_len()];
+        let n = repr.emit(&mut out, seg.src.ip(), seg.dst.ip(), ChecksumMode::Verify)?;
+        out.truncate(n);
+        Ok(out)
+    }
+}
+
+/// Option bytes in the order written (kind, length, value), zero-padded to a multiple of 4.
+fn option_bytes(opts: &[OptSpec]) -> Vec<u8> {
+    let mut b = Vec::new();
+    for o in opts {
+        match o {
+            OptSpec::Eol => b.push(0),
+            OptSpec::Nop => b.push(1),
+            OptSpec::Mss(m) => b.extend([2, 4, (m >> 8) as u8, *m as u8]),
+            OptSpec::WScale(w) => b.extend([3, 3, *w]),
+            OptSpec::SackOk => b.extend([4, 2]),
+            OptSpec::Sack(blocks) => {
+                b.extend([5, 2 + 8 * blocks.len() as u8]);
+                for (l, r) in blocks {
+                    b.extend(l.to_be_bytes());
+                    b.extend(r.to_be_bytes());
+                }
+            }
+            OptSpec::Timestamp { val, ecr } => {
+                b.extend([8, 10]);
+                b.extend(val.to_be_bytes());
+                b.extend(ecr.to_be_bytes());
+            }
+            OptSpec::Md5(_) => {
+                b.extend([19, 18]);
+                b.extend([0; 16]);
+            }
+            OptSpec::FastOpen(c) => {
+                b.extend([34, 2 + c.len() as u8]);
+                b.extend(c);
+            }
+            OptSpec::FastOpenExp(c) => {
+                b.extend([254, 4 + c.len() as u8, 0xf9, 0x89]);
+                b.extend(c);
+            }
+        }
+    }
+    while b.len() % 4 != 0 {
+        b.push(0);
+    }
+    b
+}
+
+/// The options of an emitted segment, in wire order.
+fn wire_options(tcp: &[u8]) -> Vec<OptSpec> {
+    let Ok(pkt) = TcpPacket::new_checked(tcp) else { return Vec::new() };
+    let mut out = Vec::new();
+    for o in pkt.options() {
+        let Ok(o) = o else { break };
+        out.push(match o {
+            TcpOption::EndOfList => OptSpec::Eol,
+            TcpOption::NoOperation => OptSpec::Nop,
+            TcpOption::Mss(m) => OptSpec::Mss(m),
+            TcpOption::WindowScale(w) => OptSpec::WScale(w),
+            TcpOption::SackPermitted => OptSpec::SackOk,
+            TcpOption::Sack(b) => {
+                OptSpec::Sack(b.as_slice().iter().map(|x| (x.left.0, x.right.0)).collect())
+            }
+            TcpOption::Timestamps(t) => OptSpec::Timestamp { val: t.tsval, ecr: t.tsecr },
+            TcpOption::FastOpen(c) => OptSpec::FastOpen(c.as_bytes().to_vec()),
+            TcpOption::Unknown { kind, data } => OptSpec::Md5(format!("kind{kind}:{}", data.len())),
+        });
+    }
+    out
+}
+
+impl Target for EngineTarget {
+    fn socket(&mut self) -> Result<SockId, Errno> {
+        let id = self.next_id;
+        self.next_id += 1;
+        let cfg = self.ep.config().conn;
+        self.socks.insert(
+            id,
+            Sock {
+                kind: Kind::Fresh,
+                local: None,
+                cfg,
+                shut_rd: false,
+                shut_wr: false,
+                error_taken: false,
+                connecting: false,
+            },
+        );
+        Ok(id)
+    }
+
+    fn bind(&mut self, s: SockId, local: SocketAddr) -> Result<(), Errno> {
+        let sock = self.sock(s)?;
+        if sock.local.is_some() || !matches!(sock.kind, Kind::Fresh) {
+            return Err(Errno::EINVAL);
+        }
+        sock.local = Some(local);
+        Ok(())
+    }
+
+    fn listen(&mut self, _now: u64, s: SockId, backlog: u32) -> Result<(), Errno> {
+        let sock = self.socks.get(&s).cloned().ok_or(Errno::EBADF)?;
+        match sock.kind {
+            Kind::Fresh => {}
+            Kind::Listening(_) => return Ok(()),
+            _ => return Err(Errno::EINVAL),
+        }
+        let local = sock.local.ok_or(Errno::EINVAL)?;
+        let id = self
+            .ep
+            .listen_with(local, backlog.max(1) as usize, sock.cfg)
+            .map_err(|_| Errno::EADDRINUSE)?;
+        self.sock(s)?.kind = Kind::Listening(id);
+        Ok(())
+    }
+
+    fn accept(&mut self, _now: u64, s: SockId) -> Result<SockId, Errno> {
+        let Kind::Listening(l) = self.sock(s)?.kind else { return Err(Errno::EINVAL) };
+        let c = self.ep.accept(l).ok_or(Errno::EAGAIN)?;
+        let id = self.next_id;
+        self.next_id += 1;
+        let cfg = self.ep.conn_config(c).unwrap_or(self.ep.config().conn);
+        let local = self.ep.four_tuple(c).ok().map(|t| t.local);
+        self.socks.insert(
+            id,
+            Sock {
+                kind: Kind::Conn(c),
+                local,
+                cfg,
+                shut_rd: false,
+                shut_wr: false,
+                error_taken: false,
+                connecting: false,
+            },
+        );
+        Ok(id)
+    }
+
+    fn connect(&mut self, now: u64, s: SockId, remote: SocketAddr) -> Result<(), Errno> {
+        let sock = self.socks.get(&s).cloned().ok_or(Errno::EBADF)?;
+        match sock.kind {
+            Kind::Fresh => {}
+            Kind::Conn(c) => {
+                if let Ok(Some(e)) = self.ep.error(c) {
+                    return Err(conn_error(e));
+                }
+                return match self.ep.state(c) {
+                    Ok(State::SynSent) | Ok(State::SynReceived) => Err(Errno::EALREADY),
+                    _ => Err(Errno::EISCONN),
+                };
+            }
+            _ => return Err(Errno::EINVAL),
+        }
+        let local = sock.local.unwrap_or(SocketAddr::new(IpAddr::V4(self.local_ip), 0));
+        let c = self.ep.connect(instant(now), local, remote, sock.cfg).map_err(|e| match e {
+            synack_tcp::ConnectError::AddrInUse | synack_tcp::ConnectError::NoFreePorts => {
+                Errno::EADDRINUSE
+            }
+            _ => Errno::EINVAL,
+        })?;
+        let tuple = self.ep.four_tuple(c).ok();
+        let sk = self.sock(s)?;
+        sk.kind = Kind::Conn(c);
+        sk.connecting = true;
+        sk.local = tuple.map(|t| t.local);
+        Err(Errno::EINPROGRESS)
+    }
+
+    fn write(&mut self, _now: u64, s: SockId, data: &[u8]) -> Result<usize, Errno> {
+        if self.sock(s)?.shut_wr {
+            return Err(Errno::EPIPE);
+        }
+        let c = self.conn(s)?;
+        match self.ep.send(c, data) {
+            Ok(0) if !data.is_empty() => Err(Errno::EAGAIN),
+            Ok(n) => Ok(n),
+            Err(SendError::WouldBlock) => Err(Errno::EAGAIN),
+            Err(SendError::Closed) => Err(Errno::EPIPE),
+            Err(SendError::Connection(ConnectionError::Reset)) => Err(Errno::ECONNRESET),
+            Err(SendError::Connection(e)) => Err(conn_error(e)),
+            Err(_) => Err(Errno::EPIPE),
+        }
+    }
+
+    fn read(&mut self, _now: u64, s: SockId, buf: &mut [u8]) -> Result<usize, Errno> {
+        if self.sock(s)?.shut_rd {
+            return Ok(0);
+        }
+        let c = self.conn(s)?;
+        match self.ep.recv(c, buf) {
+            Ok(n) => Ok(n),
+            Err(RecvError::WouldBlock) => Err(Errno::EAGAIN),
+            Err(RecvError::Closed) => Ok(0),
+            Err(RecvError::Connection(e)) => Err(conn_error(e)),
+            Err(_) => Err(Errno::ENOTCONN),
+        }
+    }
+
+    fn shutdown(&mut self, _now: u64, s: SockId, how: Shutdown) -> Result<(), Errno> {
+        let c = self.conn(s)?;
+        let sk = self.sock(s)?;
+        if matches!(how, Shutdown::Read | Shutdown::Both) {
+            sk.shut_rd = true;
+        }
+        if matches!(how, Shutdown::Write | Shutdown::Both) {
+            sk.shut_wr = true;
+            self.ep.shutdown_write(c).map_err(|_| Errno::ENOTCONN)?;
+        }
+        Ok(())
+    }
+
+    fn close(&mut self, _now: u64, s: SockId) -> Result<(), Errno> {
+        let sk = self.socks.remove(&s).ok_or(Errno::EBADF)?;
+        match sk.kind {
+            Kind::Conn(c) => {
+                let _ = self.ep.close(c);
+            }
+            Kind::Listening(l) => self.ep.close_listener(l),
+            Kind::Fresh => {}
+        }
+        Ok(())
+    }
+
+    fn set_option(&mut self, _now: u64, s: SockId, opt: SockOpt, value: i64) -> Result<(), Errno> {
+        let kind = self.sock(s)?.kind;
+        let v = usize::try_from(value).map_err(|_| Errno::EINVAL)?;
+        let sk = self.sock(s)?;
+        match opt {
+            SockOpt::ReuseAddr => return Ok(()),
+            SockOpt::SndBuf => sk.cfg.send_buffer = v,
+            SockOpt::RcvBuf => sk.cfg.recv_buffer = v,
+            SockOpt::NoDelay => sk.cfg.nodelay = v != 0,
+            SockOpt::UserTimeout => {
+                sk.cfg.user_timeout = (v != 0).then(|| Duration::from_millis(v as u64))
+            }
+            SockOpt::KeepAlive => sk.cfg.keep_alive = (v != 0).then(synack_tcp::KeepAlive::default),
+            SockOpt::KeepIdle | SockOpt::KeepIntvl | SockOpt::KeepCnt => {
+                let mut ka = sk.cfg.keep_alive.unwrap_or_default();
+                match opt {
+                    SockOpt::KeepIdle => ka.idle = Duration::from_secs(v as u64),
+                    SockOpt::KeepIntvl => ka.interval = Duration::from_secs(v as u64),
+                    _ => ka.probes = u32::try_from(v).map_err(|_| Errno::EINVAL)?,
+                }
+                if sk.cfg.keep_alive.is_some() {
+                    sk.cfg.keep_alive = Some(ka);
+                }
+            }
+            // The engine has no per-socket MSS clamp.
+            SockOpt::MaxSeg => return Err(Errno::ENOPROTOOPT),
+            SockOpt::Error => return Err(Errno::ENOPROTOOPT),
+        }
+        let cfg = sk.cfg;
+        if let Kind::Conn(c) = kind {
+            self.ep.set_conn_config(c, cfg).map_err(|_| Errno::ENOTCONN)?;
+        }
+        Ok(())
+    }
+
+    fn get_option(&mut self, s: SockId, opt: SockOpt) -> Result<i64, Errno> {
+        let doubling = if self.doubling { 2 } else { 1 };
+        let mtu = self.mtu;
+        let sk = self.sock(s)?.clone();
+        let conn = match sk.kind {
+            Kind::Conn(c) => Some(c),
+            _ => None,
+        };
+        Ok(match opt {
+            SockOpt::ReuseAddr => 1,
+            SockOpt::SndBuf => (sk.cfg.send_buffer * doubling) as i64,
+            SockOpt::RcvBuf => (sk.cfg.recv_buffer * doubling) as i64,
+            SockOpt::NoDelay => sk.cfg.nodelay as i64,
+            SockOpt::KeepAlive => sk.cfg.keep_alive.is_some() as i64,
+            SockOpt::UserTimeout => sk.cfg.user_timeout.map(|d| d.as_millis() as i64).unwrap_or(0),
+            SockOpt::KeepIdle => sk.cfg.keep_alive.unwrap_or_default().idle.as_secs() as i64,
+            SockOpt::KeepIntvl => sk.cfg.keep_alive.unwrap_or_default().interval.as_secs() as i64,
+            SockOpt::KeepCnt => i64::from(sk.cfg.keep_alive.unwrap_or_default().probes),
+            SockOpt::MaxSeg => match conn.and_then(|c| self.ep.stats(c).ok()) {
+                Some(st) => i64::from(st.snd_mss),
+                None => i64::from(mtu.saturating_sub(40)),
+            },
+            SockOpt::Error => {
+                let e = conn.and_then(|c| self.ep.error(c).ok().flatten());
+                match e {
+                    Some(e) if !sk.error_taken => {
+                        self.sock(s)?.error_taken = true;
+                        conn_error(e).number()
+                    }
+                    _ => 0,
+                }
+            }
+        })
+    }
+
+    fn inq(&mut self, s: SockId) -> Result<usize, Errno> {
+        let c = self.conn(s)?;
+        self.ep.stats(c).map(|st| st.recv_queue).map_err(|_| Errno::ENOTCONN)
+    }
+
+    fn readiness(&mut self, s: SockId) -> Readiness {
+        let Some(sk) = self.socks.get(&s) else { return Readiness::default() };
+        match sk.kind {
+            Kind::Listening(l) => {
+                Readiness { readable: self.ep.accept_queue_len(l) > 0, ..Readiness::default() }
+            }
+            Kind::Conn(c) => {
+                let error = matches!(self.ep.error(c), Ok(Some(_)));
+                let state = self.ep.state(c).unwrap_or(State::Closed);
+                let st = self.ep.stats(c).ok();
+                let peer_closed = matches!(
+                    state,
+                    State::CloseWait
+                        | State::LastAck
+                        | State::Closing
+                        | State::TimeWait
+                        | State::Closed
+                );
+                let open = matches!(state, State::Established | State::CloseWait);
+                let room = st.is_some_and(|st| st.send_queue < sk.cfg.send_buffer);
+                Readiness {
+                    readable: error || peer_closed || st.is_some_and(|st| st.recv_queue > 0),
+                    writable: open && room && !sk.shut_wr,
+                    error,
+                    hup: error || state == State::Closed,
+                    rdhup: peer_closed,
+                }
+            }
+            Kind::Fresh => Readiness { hup: true, ..Readiness::default() },
+        }
+    }
+
+    fn local_addr(&self, s: SockId) -> Option<SocketAddr> {
+        self.socks.get(&s).and_then(|x| x.local)
+    }
+
+    fn tcp_info(&self, s: SockId) -> Option<TcpInfo> {
+        let Some(Kind::Conn(c)) = self.socks.get(&s).map(|x| x.kind) else { return None };
+        let st = self.ep.stats(c).ok()?;
+        let mut i = TcpInfo::new();
+        let mss = i64::from(st.snd_mss.max(1));
+        i.insert("tcpi_snd_mss".into(), i64::from(st.snd_mss));
+        i.insert("tcpi_advmss".into(), i64::from(st.rcv_mss));
+        i.insert("tcpi_rto".into(), st.rto.as_micros() as i64);
+        if let Some(srtt) = st.srtt {
+            i.insert("tcpi_rtt".into(), srtt.as_micros() as i64);
+            i.insert("tcpi_rttvar".into(), st.rttvar.as_micros() as i64);
+        }
+        i.insert("tcpi_backoff".into(), i64::from(st.backoff));
+        i.insert("tcpi_total_retrans".into(), st.retransmits as i64);
+        i.insert("tcpi_snd_wscale".into(), i64::from(st.snd_wscale));
+        i.insert("tcpi_rcv_wscale".into(), i64::from(st.rcv_wscale));
+        if let Some(cwnd) = st.cwnd {
+            i.insert("tcpi_snd_cwnd".into(), i64::from(cwnd) / mss);
+        }
+        if let Some(ss) = st.ssthresh {
+            i.insert("tcpi_snd_ssthresh".into(), i64::from(ss) / mss);
+        }
+        Some(i)
+    }
+
+    fn deliver(&mut self, now: u64, seg: &Segment) {
+        let Ok(bytes) = Self::inbound_bytes(seg) else { return };
+        let (src, dst) = (seg.src.ip(), seg.dst.ip());
+        if let Ok(repr) = TcpRepr::parse_bytes(&bytes, src, dst, ChecksumMode::Verify) {
+            self.ep.on_segment(instant(now), src, dst, &repr);
+        }
+        while self.ep.poll_event().is_some() {}
+    }
+
+    fn poll_transmit(&mut self, now: u64) -> Option<Segment> {
+        let t = self.ep.poll_transmit(instant(now), &mut self.buf)?;
+        while self.ep.poll_event().is_some() {}
+        let bytes = &self.buf[..t.len];
+        Some(Segment {
+            at: now,
+            src: t.src,
+            dst: t.dst,
+            flags: t.flags,
+            seq: t.seq.0,
+            ack: t.ack.0,
+            window: t.window,
+            urgent: t.urgent,
+            options: wire_options(bytes),
+            payload: t.payload(&self.buf).to_vec(),
+            tos: 0,
+            ttl: 64,
+        })
+    }
+
+    fn poll_timeout(&self) -> Option<u64> {
+        self.ep.poll_timeout().map(|t| t.as_micros())
+    }
+
+    fn on_timeout(&mut self, now: u64) {
+        self.ep.on_timeout(instant(now));
+        while self.ep.poll_event().is_some() {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn option_bytes_keep_order_and_pad() {
+        let b = option_bytes(&[OptSpec::Mss(1000), OptSpec::SackOk, OptSpec::Eol, OptSpec::Eol]);
+        assert_eq!(b, vec![2, 4, 3, 232, 4, 2, 0, 0]);
+        let b = option_bytes(&[OptSpec::Nop, OptSpec::Nop, OptSpec::Timestamp { val: 1, ecr: 2 }]);
+        assert_eq!(b.len(), 12);
+        assert_eq!(option_bytes(&[OptSpec::WScale(7)]), vec![3, 3, 7, 0]);
+    }
+}

@@ -1,0 +1,141 @@
+//! Running many scripts, and the expectations file that says which of them may not pass and why.
+//!
+//! The file (`crates/synack-drill/expectations.toml`) has two tables, `public` (scripts under
+//! `../shared/packetdrill`, keyed by their path inside it) and `own` (our scripts, keyed by file
+//! name). A script not listed must pass in both modes. A listed one gives its verdict per mode
+//! as `pass`, `fail:LINE` or `unsupported:LINE` (the first line that fails), and a `reason`.
+//! Pinning the line means a script that starts failing somewhere else is noticed.
+
+use crate::outcome::{Outcome, Verdict};
+use crate::runner::{RunOptions, TargetFactory, run_source};
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// Every `.pkt` file named or under a named directory, sorted, each once.
+pub fn collect_scripts(paths: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
+    let mut out = Vec::new();
+    for p in paths {
+        if p.is_dir() {
+            let mut stack = vec![p.clone()];
+            while let Some(d) = stack.pop() {
+                let rd = std::fs::read_dir(&d).map_err(|e| format!("{}: {e}", d.display()))?;
+                for e in rd.flatten() {
+                    let path = e.path();
+                    if path.is_dir() {
+                        stack.push(path);
+                    } else if path.extension().is_some_and(|x| x == "pkt") {
+                        out.push(path);
+                    }
+                }
+            }
+        } else if p.is_file() {
+            out.push(p.clone());
+        } else {
+            return Err(format!("{}: no such file or directory", p.display()));
+        }
+    }
+    out.sort();
+    out.dedup();
+    Ok(out)
+}
+
+/// Reads and runs one file; `name` is what the outcome calls it.
+pub fn run_file<F: TargetFactory>(
+    path: &Path,
+    name: &str,
+    opts: &RunOptions,
+    factory: &F,
+) -> Outcome {
+    match std::fs::read_to_string(path) {
+        Ok(src) => run_source(&src, name, opts, factory),
+        Err(e) => Outcome {
+            path: name.to_string(),
+            profile: opts.profile.name.to_string(),
+            mode: opts.mode,
+            verdict: Verdict::Unsupported { line: None, reason: format!("cannot read: {e}") },
+        },
+    }
+}
+
+/// The compact form used in the expectations file: `pass`, `fail:LINE`, `unsupported:LINE`.
+pub fn verdict_key(v: &Verdict) -> String {
+    match v {
+        Verdict::Pass => "pass".into(),
+        Verdict::Fail { line, .. } => format!("fail:{line}"),
+        Verdict::Unsupported { line: Some(l), .. } => format!("unsupported:{l}"),
+        Verdict::Unsupported { line: None, .. } => "unsupported".into(),
+    }
+}
+
+/// One listed script.
+#[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct Expect {
+    /// Verdict in strict mode.
+    pub strict: String,
+    /// Verdict in relaxed mode.
+    pub relaxed: String,
+    /// Why it does not pass.
+    pub reason: String,
+}
+
+/// The whole file.
+#[derive(Clone, Debug, Default, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct Expectations {
+    /// Scripts of the shared public suite.
+    #[serde(default)]
+    pub public: BTreeMap<String, Expect>,
+    /// Our own scripts.
+    #[serde(default)]
+    pub own: BTreeMap<String, Expect>,
+}
+
+impl Expectations {
+    /// Parses the TOML text.
+    pub fn parse(text: &str) -> Result<Expectations, String> {
+        toml::from_str(text).map_err(|e| e.to_string())
+    }
+
+    /// The expected key for a script in a table, `pass` when it is not listed.
+    pub fn expected<'a>(table: &'a BTreeMap<String, Expect>, name: &str, strict: bool) -> &'a str {
+        match table.get(name) {
+            Some(e) if strict => &e.strict,
+            Some(e) => &e.relaxed,
+            None => "pass",
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn expectations_parse_and_default_to_pass() {
+        let e = Expectations::parse(
+            "[public.\"a/b.pkt\"]\nstrict = \"fail:3\"\nrelaxed = \"pass\"\nreason = \"x\"\n",
+        )
+        .unwrap();
+        assert_eq!(Expectations::expected(&e.public, "a/b.pkt", true), "fail:3");
+        assert_eq!(Expectations::expected(&e.public, "a/b.pkt", false), "pass");
+        assert_eq!(Expectations::expected(&e.public, "c.pkt", true), "pass");
+        assert!(Expectations::parse("[public.\"x\"]\nstrict = \"pass\"\n").is_err());
+        assert!(Expectations::parse("[bogus]\n").is_err());
+    }
+
+    #[test]
+    fn verdict_keys() {
+        assert_eq!(verdict_key(&Verdict::Pass), "pass");
+        assert_eq!(
+            verdict_key(&Verdict::Unsupported { line: Some(4), reason: String::new() }),
+            "unsupported:4"
+        );
+    }
+
+    #[test]
+    fn collecting_a_missing_path_is_an_error() {
+        assert!(collect_scripts(&[PathBuf::from("/nonexistent/x")]).is_err());
+    }
+}

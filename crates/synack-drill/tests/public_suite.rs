@@ -1,0 +1,63 @@
+//! The shared public suite, run with each script's suite profile in strict and relaxed mode,
+//! must give exactly the verdicts the expectations file lists (pass when not listed).
+//! `DRILL_BLESS=1` prints the actual verdicts as TOML to update the file by hand.
+
+mod common;
+
+use synack_drill::engine::EngineFactory;
+use synack_drill::matcher::MatchMode;
+use synack_drill::profile::Profile;
+use synack_drill::suite::{Expectations, run_file, verdict_key};
+use synack_drill::{RunOptions, Summary};
+
+#[test]
+fn public_suite_matches_expectations() {
+    let Some(dir) = common::public_suite() else { return };
+    let exp_text =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/expectations.toml"))
+            .expect("expectations.toml");
+    let exp = Expectations::parse(&exp_text).expect("expectations.toml parses");
+    let files = common::pkt_files(&dir);
+    let mut mismatches = Vec::new();
+    let mut bless = String::new();
+    let mut seen = Vec::new();
+    for (mode, strict) in [(MatchMode::Strict, true), (MatchMode::Relaxed, false)] {
+        let mut summary = Summary::default();
+        for f in &files {
+            let name = f.strip_prefix(&dir).unwrap().display().to_string();
+            let opts =
+                RunOptions { profile: Profile::for_path(&name), mode, overrides: Vec::new() };
+            let out = run_file(f, &name, &opts, &EngineFactory);
+            summary.add(&out.verdict);
+            let got = verdict_key(&out.verdict);
+            let want = Expectations::expected(&exp.public, &name, strict);
+            if got != want {
+                mismatches.push(format!("[{mode:?}] {name}: expected {want}, got {got}\n{out}"));
+            }
+            if strict {
+                seen.push((name, got, out.to_string()));
+            } else if let Some(s) = seen.iter_mut().find(|(n, ..)| *n == name)
+                && (s.1 != "pass" || got != "pass")
+            {
+                {
+                    bless.push_str(&format!(
+                        "[public.\"{}\"]\nstrict = \"{}\"\nrelaxed = \"{got}\"\nreason = \"\"\n# {}\n\n",
+                        s.0,
+                        s.1,
+                        s.2.lines().next().unwrap_or("")
+                    ));
+                }
+            }
+        }
+        println!("public suite, {mode:?}: {summary}");
+    }
+    for name in exp.public.keys() {
+        if !files.iter().any(|f| f.strip_prefix(&dir).unwrap().display().to_string() == *name) {
+            mismatches.push(format!("expectations list {name}, which is not in the suite"));
+        }
+    }
+    if std::env::var_os("DRILL_BLESS").is_some() {
+        println!("{bless}");
+    }
+    assert!(mismatches.is_empty(), "{} mismatches:\n{}", mismatches.len(), mismatches.join("\n"));
+}
