@@ -207,12 +207,11 @@ impl RingBuffer {
         if n == 0 {
             return 0;
         }
+        // The head only ever advances: bytes pre-placed in the free space by `write_at` sit at
+        // fixed storage positions relative to it, so it must not jump (e.g. back to 0 when
+        // the ring empties) while out-of-order data is held.
         self.head = self.index(n);
         self.len -= n;
-        if self.len == 0 {
-            // Keeps future writes contiguous for as long as possible.
-            self.head = 0;
-        }
         n
     }
 
@@ -308,6 +307,22 @@ mod tests {
     }
 
     #[test]
+    fn reading_everything_keeps_preplaced_bytes() {
+        // The receiver holds out-of-order bytes while the application drains all in-order
+        // data; when the hole fills, the held bytes must still be where they were placed.
+        let mut r = RingBuffer::new(8);
+        r.write(b"abc");
+        r.write_at(2, b"fg");
+        let mut out = [0u8; 8];
+        assert_eq!(r.read(&mut out), 3);
+        assert!(r.is_empty());
+        r.write_at(0, b"de");
+        assert_eq!(r.commit(4), 4);
+        assert_eq!(r.read(&mut out), 4);
+        assert_eq!(&out[..4], b"defg");
+    }
+
+    #[test]
     fn grow_keeps_data_and_preplaced_bytes() {
         let mut r = RingBuffer::with_max(4, 16);
         r.write(b"abcd");
@@ -341,6 +356,9 @@ mod tests {
         Consume(usize),
         Peek(usize, usize),
         Grow(usize),
+        /// Pre-place bytes in the free space at an offset, then later commit.
+        WriteAt(usize, Vec<u8>),
+        Commit(usize),
     }
 
     fn op() -> impl Strategy<Value = Op> {
@@ -350,6 +368,9 @@ mod tests {
             (0usize..40).prop_map(Op::Consume),
             (0usize..40, 0usize..40).prop_map(|(o, n)| Op::Peek(o, n)),
             (0usize..80).prop_map(Op::Grow),
+            (0usize..20, proptest::collection::vec(any::<u8>(), 0..20))
+                .prop_map(|(o, d)| Op::WriteAt(o, d)),
+            (0usize..30).prop_map(Op::Commit),
         ]
     }
 
@@ -360,6 +381,8 @@ mod tests {
             let mut r = RingBuffer::with_max(cap, 64);
             let mut model: VecDeque<u8> = VecDeque::new();
             let mut model_cap = cap;
+            // What the model expects in the free space (offset from the readable end).
+            let mut placed: std::collections::BTreeMap<usize, u8> = Default::default();
             for op in ops {
                 match op {
                     Op::Write(d) => {
@@ -367,6 +390,28 @@ mod tests {
                         let want = d.len().min(model_cap - model.len());
                         prop_assert_eq!(n, want);
                         model.extend(&d[..n]);
+                        // Writing overwrites (and shifts past) pre-placed bytes.
+                        placed = placed.into_iter().filter(|&(o, _)| o >= n).map(|(o, b)| (o - n, b)).collect();
+                    }
+                    Op::WriteAt(off, d) => {
+                        let n = r.write_at(off, &d);
+                        let free = model_cap - model.len();
+                        let want = if off >= free { 0 } else { d.len().min(free - off) };
+                        prop_assert_eq!(n, want);
+                        for (k, &b) in d[..n].iter().enumerate() {
+                            placed.insert(off + k, b);
+                        }
+                    }
+                    Op::Commit(n) => {
+                        // Only commit bytes the model knows (contiguous placed prefix).
+                        let mut k = 0;
+                        while k < n && placed.contains_key(&k) { k += 1; }
+                        let got = r.commit(k);
+                        prop_assert_eq!(got, k.min(model_cap - model.len()));
+                        for i in 0..got {
+                            model.push_back(placed[&i]);
+                        }
+                        placed = placed.into_iter().filter(|&(o, _)| o >= got).map(|(o, b)| (o - got, b)).collect();
                     }
                     Op::Read(n) => {
                         let mut out = std::vec![0u8; n];
