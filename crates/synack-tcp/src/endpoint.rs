@@ -605,6 +605,11 @@ impl Endpoint {
             remote: SocketAddr::new(src, seg.src_port),
         };
         if let Some(&id) = self.by_tuple.get(&tuple) {
+            if self.accept_queue_full_for(id) && seg.flags.ack() && !seg.flags.rst() {
+                // Like Linux: the handshake cannot complete while the accept queue is full;
+                // the ACK is dropped and our SYN-ACK retransmission invites another.
+                return;
+            }
             let outcome =
                 self.with_conn(id, |c, ctx| c.on_segment(ctx, seg)).unwrap_or(Outcome::Deleted);
             match outcome {
@@ -628,6 +633,14 @@ impl Endpoint {
             Some(l) => self.listen_input(l, tuple, seg, None),
             None => self.closed_input(tuple, seg),
         }
+    }
+
+    /// True when `id` is a half-open child whose listener's accept queue is full.
+    fn accept_queue_full_for(&self, id: ConnId) -> bool {
+        let Some(slot) = self.slots.get(id.index as usize) else { return false };
+        let Owner::Listener(l) = slot.owner else { return false };
+        let half_open = slot.conn.as_ref().is_some_and(|c| c.state() == State::SynReceived);
+        half_open && self.listener(l).is_some_and(|l| l.ready.len() >= l.backlog)
     }
 
     fn move_to_accept_queue(&mut self, l: ListenerId, id: ConnId) {
