@@ -20,6 +20,8 @@ struct Cli {
 enum Command {
     /// Decode one packet given as hex and print it as tcpdump would.
     Decode(cmd::decode::Args),
+    /// Run packetdrill scripts against the engine on a virtual clock.
+    Drill(cmd::drill::Args),
     /// Print a capture as tcpdump lines or tshark fields (`-T fields -e ...`).
     Dump(cmd::dump::Args),
 }
@@ -28,6 +30,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Decode(args) => cmd::decode::run(args),
+        Command::Drill(args) => cmd::drill::run(args),
         Command::Dump(args) => cmd::dump::run(args),
     };
     match result {

@@ -1,0 +1,77 @@
+//! `synack drill [--profile P] [--strict|--relaxed] [--json] PATH...`: run packetdrill scripts
+//! against the synack engine on a virtual clock.
+//!
+//! Prints one line per script (`PASS`, `FAIL` with the expected line, the actual segment and the
+//! time, or `SKIP` with the reason), then `N passed, M failed, K skipped`. Exits non-zero when
+//! any script failed.
+
+use anyhow::Context;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use synack_drill::engine::EngineFactory;
+use synack_drill::matcher::MatchMode;
+use synack_drill::profile::Profile;
+use synack_drill::suite::{collect_scripts, run_file};
+use synack_drill::{RunOptions, Summary};
+
+/// Arguments of `synack drill`.
+#[derive(clap::Args)]
+pub(crate) struct Args {
+    /// Stack profile: linux, freebsd or rfc. Default: freebsd for paths containing
+    /// "freebsd", linux otherwise.
+    #[arg(long)]
+    profile: Option<String>,
+    /// packetdrill's own matching rules (the default).
+    #[arg(long, conflicts_with = "relaxed")]
+    strict: bool,
+    /// Ignore TCP option order and NOP/EOL padding (values are still checked).
+    #[arg(long)]
+    relaxed: bool,
+    /// One JSON object per script, then a summary object.
+    #[arg(long)]
+    json: bool,
+    /// Override a script option, as packetdrill's command line does (e.g. `-o tolerance_usecs=10000`).
+    #[arg(short = 'o', long = "option", value_name = "NAME[=VALUE]")]
+    options: Vec<String>,
+    /// Script files or directories (searched for *.pkt).
+    #[arg(required = true)]
+    paths: Vec<PathBuf>,
+}
+
+pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let fixed = match &args.profile {
+        Some(name) => Some(
+            Profile::by_name(name)
+                .with_context(|| format!("unknown profile {name:?} (linux, freebsd, rfc)"))?,
+        ),
+        None => None,
+    };
+    let mode = if args.relaxed && !args.strict { MatchMode::Relaxed } else { MatchMode::Strict };
+    let overrides: Vec<(String, Option<String>)> = args
+        .options
+        .iter()
+        .map(|o| match o.split_once('=') {
+            Some((n, v)) => (n.trim_start_matches('-').to_string(), Some(v.to_string())),
+            None => (o.trim_start_matches('-').to_string(), None),
+        })
+        .collect();
+    let files = collect_scripts(&args.paths).map_err(anyhow::Error::msg)?;
+    let mut summary = Summary::default();
+    for f in &files {
+        let name = f.display().to_string();
+        let profile = fixed.clone().unwrap_or_else(|| Profile::for_path(&name));
+        let opts = RunOptions { profile, mode, overrides: overrides.clone() };
+        let out = run_file(f, &name, &opts, &EngineFactory);
+        summary.add(&out.verdict);
+        if args.json {
+            println!("{}", serde_json::to_string(&out)?);
+        } else {
+            println!("{out}");
+        }
+    }
+    if args.json {
+        println!("{}", serde_json::json!({ "summary": summary }));
+    }
+    println!("{summary}");
+    Ok(if summary.failed > 0 { ExitCode::from(1) } else { ExitCode::SUCCESS })
+}
