@@ -9,8 +9,8 @@ use core::fmt;
 use core::net::{IpAddr, SocketAddr};
 
 use hashbrown::HashMap;
-use synack_wire::SeqNum;
 use synack_wire::tcp::{TcpFlags, TcpOptions, TcpRepr, Timestamps};
+use synack_wire::{ChecksumMode, SeqNum};
 
 use crate::config::{ConnConfig, EndpointConfig};
 use crate::conn::{Conn, Ctx, Origin, Outcome, Rcv, Snd, Tcb};
@@ -851,6 +851,17 @@ impl Endpoint {
     /// by what fits) and says where it goes. Call until it returns `None` after every input,
     /// timeout or application call. Nothing is allocated per segment.
     pub fn poll_transmit(&mut self, now: Instant, buf: &mut [u8]) -> Option<Transmit> {
+        self.poll_transmit_with(now, buf, ChecksumMode::Verify)
+    }
+
+    /// [`poll_transmit`](Self::poll_transmit) with a choice of checksum handling:
+    /// [`ChecksumMode::Skip`] leaves the field zero for a device that offloads it.
+    pub fn poll_transmit_with(
+        &mut self,
+        now: Instant,
+        buf: &mut [u8],
+        checksum: ChecksumMode,
+    ) -> Option<Transmit> {
         self.advance(now);
         if buf.len() < 60 {
             return None;
@@ -866,7 +877,7 @@ impl Endpoint {
                 urgent: 0,
                 options: c.options,
             };
-            return Some(self.finish_segment(buf, c.tuple, h, 0, None, false));
+            return Some(self.finish_segment(buf, c.tuple, h, 0, None, false, checksum));
         }
         if let Some(c) = self.ctl.q.pop_front() {
             let flags = if c.ack.is_some() { c.flags | TcpFlags::ACK } else { c.flags };
@@ -880,7 +891,7 @@ impl Endpoint {
                 urgent: 0,
                 options: TcpOptions::default(),
             };
-            return Some(self.finish_segment(buf, c.tuple, h, 0, None, false));
+            return Some(self.finish_segment(buf, c.tuple, h, 0, None, false, checksum));
         }
         while let Some(id) = self.tx_ready.pop_front() {
             let Some(slot) = self.slot_mut(id) else { continue };
@@ -898,6 +909,7 @@ impl Endpoint {
                     seg.payload_len,
                     Some(id),
                     seg.retransmission,
+                    checksum,
                 );
                 self.after(id);
                 return Some(t);
@@ -919,6 +931,7 @@ impl Endpoint {
         }
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn finish_segment(
         &mut self,
         buf: &mut [u8],
@@ -927,10 +940,11 @@ impl Endpoint {
         payload_len: usize,
         conn: Option<ConnId>,
         retransmission: bool,
+        checksum: ChecksumMode,
     ) -> Transmit {
         let hlen = emit::write_header(buf, &h).unwrap_or(20);
         let len = hlen + payload_len;
-        emit::fill_checksum(&mut buf[..len], tuple.local.ip(), tuple.remote.ip());
+        emit::fill_checksum(&mut buf[..len], tuple.local.ip(), tuple.remote.ip(), checksum);
         Transmit {
             src: tuple.local,
             dst: tuple.remote,

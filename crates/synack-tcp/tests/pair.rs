@@ -94,7 +94,15 @@ impl Pair {
                 }
             }
             for (_, to_b, o) in due {
-                let repr: TcpRepr<'_> = o.t.repr(&o.bytes);
+                // Through the real bytes: the wire parser checks the checksum and options.
+                let repr = TcpRepr::parse_bytes(
+                    &o.bytes,
+                    o.t.src.ip(),
+                    o.t.dst.ip(),
+                    synack_wire::ChecksumMode::Verify,
+                )
+                .expect("the engine emits valid segments");
+                assert_eq!(repr, TcpRepr { raw_options: None, ..o.t.repr(&o.bytes) });
                 let ep = if to_b { &mut self.b } else { &mut self.a };
                 ep.on_segment(self.now, o.t.src.ip(), o.t.dst.ip(), &repr);
             }
