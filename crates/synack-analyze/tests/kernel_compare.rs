@@ -373,3 +373,81 @@ fn display_filters_select_like_tshark() {
         }
     }
 }
+
+#[test]
+fn conversations_match_tshark_conv_table() {
+    let dir = need_captures!();
+    for name in SCENARIOS {
+        let path = dir.join(format!("{name}.pcap"));
+        let table =
+            run(Command::new("tshark").arg("-r").arg(&path).arg("-q").arg("-z").arg("conv,tcp"));
+        let ours = synack_analyze::stats::stats(CaptureReader::open(&path).expect("open"));
+        let mut rows = 0;
+        for line in table.lines() {
+            let tok: Vec<&str> = line.split_whitespace().collect();
+            if tok.len() < 14 || tok[1] != "<->" {
+                continue;
+            }
+            rows += 1;
+            let (a, b) = (tok[0], tok[2]);
+            let (to_b, to_a): (u64, u64) =
+                (tok[6].parse().expect("frames"), tok[3].parse().expect("frames"));
+            let ep = |e: (std::net::IpAddr, u16)| match e.0 {
+                std::net::IpAddr::V6(x) => format!("{x}:{}", e.1),
+                x => format!("{x}:{}", e.1),
+            };
+            let c = ours
+                .conversations
+                .iter()
+                .find(|c| (ep(c.a) == a && ep(c.b) == b) || (ep(c.a) == b && ep(c.b) == a))
+                .unwrap_or_else(|| panic!("{name}: no conversation {a} <-> {b}"));
+            let (ab, ba) =
+                if ep(c.a) == a { (c.ab.frames, c.ba.frames) } else { (c.ba.frames, c.ab.frames) };
+            assert_eq!((ab, ba), (to_b, to_a), "{name}: {a} <-> {b} frames each way");
+        }
+        assert_eq!(rows, ours.conversations.len(), "{name}: conversation count");
+        println!("{name}: {rows} conversations, frame counts equal to tshark -z conv,tcp");
+    }
+}
+
+#[test]
+fn ladders_infer_the_rfc_states() {
+    use synack_analyze::flow::{State, StateTracker};
+    use synack_analyze::segments::collect;
+    let dir = need_captures!();
+    let end_states = |name: &str| {
+        let data =
+            collect(CaptureReader::open(dir.join(format!("{name}.pcap"))).expect("open"), |s| {
+                s == 0
+            });
+        let mut st = StateTracker::new(&data.segments);
+        let mut seen = vec![st.states()];
+        for s in &data.segments {
+            st.on_segment(s);
+            if seen.last() != Some(&st.states()) {
+                seen.push(st.states());
+            }
+        }
+        seen
+    };
+    use State::*;
+    // Server closes first in `basic` (it answers, then closes).
+    assert_eq!(
+        end_states("basic"),
+        vec![
+            (Closed, Listen),
+            (SynSent, Listen),
+            (Established, SynReceived),
+            (Established, Established),
+            (CloseWait, FinWait1),
+            (CloseWait, FinWait2),
+            (LastAck, TimeWait),
+            (Closed, TimeWait),
+        ]
+    );
+    let hc = end_states("halfclose");
+    assert_eq!(hc.last(), Some(&(TimeWait, Closed)), "{hc:?}");
+    assert!(hc.contains(&(FinWait2, CloseWait)), "{hc:?}");
+    assert_eq!(end_states("refused"), vec![(Closed, Closed), (SynSent, Closed), (Closed, Closed)]);
+    assert_eq!(end_states("rst_abort").last(), Some(&(Closed, Closed)));
+}

@@ -153,7 +153,7 @@ def lossy():
     # Drop every 23rd data segment towards the receiver on ingress, after tcpdump saw it.
     sh("nft add table inet synack_loss")
     sh("nft 'add chain inet synack_loss in { type filter hook input priority 0; }'")
-    sh("nft add rule inet synack_loss in tcp dport 5006 'meta length > 100' numgen inc mod 23 == 5 drop")
+    sh("nft add rule inet synack_loss in tcp dport 5006 'meta length > 100' numgen inc mod 13 == 5 drop")
     try:
         s = server(socket.AF_INET, 5006, drain)
         c = socket.create_connection((V4, 5006))
