@@ -24,6 +24,12 @@ enum Command {
     Drill(cmd::drill::Args),
     /// Print a capture as tcpdump lines or tshark fields (`-T fields -e ...`).
     Dump(cmd::dump::Args),
+    /// TCP conversations: packets and bytes each way, retransmissions, handshake RTT, ending.
+    Stats(cmd::stats::Args),
+    /// Graph one TCP stream: time-sequence, throughput, RTT or window (SVG).
+    Graph(cmd::graph::Args),
+    /// Draw the ladder diagram of TCP connections, with each end's inferred state.
+    Flow(cmd::flow::Args),
 }
 
 fn main() -> ExitCode {
@@ -32,6 +38,9 @@ fn main() -> ExitCode {
         Command::Decode(args) => cmd::decode::run(args),
         Command::Drill(args) => cmd::drill::run(args),
         Command::Dump(args) => cmd::dump::run(args),
+        Command::Stats(args) => cmd::stats::run(args),
+        Command::Graph(args) => cmd::graph::run(args),
+        Command::Flow(args) => cmd::flow::run(args),
     };
     match result {
         Ok(code) => code,

@@ -3,3 +3,6 @@
 pub(crate) mod decode;
 pub(crate) mod drill;
 pub(crate) mod dump;
+pub(crate) mod flow;
+pub(crate) mod graph;
+pub(crate) mod stats;
