@@ -430,10 +430,13 @@ fn write_icmpv6(f: &mut Formatter<'_>, icmp: &Icmpv6Repr<'_>) -> fmt::Result {
             f.write_str("destination unreachable, ")?;
             match (code, q) {
                 (icmpv6::unreach::NO_ROUTE, Some(q)) => write!(f, "unreachable route {}", q.dst)?,
+                // tcpdump 4.99 prints this one with a doubled space.
                 (icmpv6::unreach::ADMIN_PROHIBITED, Some(q)) => {
-                    write!(f, "unreachable prohibited {}", q.dst)?
+                    write!(f, " unreachable prohibited {}", q.dst)?
                 }
-                (icmpv6::unreach::BEYOND_SCOPE, Some(q)) => write!(f, "beyond scope of {}", q.dst)?,
+                (icmpv6::unreach::BEYOND_SCOPE, Some(q)) => {
+                    write!(f, "beyond scope {}, source address {}", q.dst, q.src)?
+                }
                 (icmpv6::unreach::ADDRESS, Some(q)) => write!(f, "unreachable address {}", q.dst)?,
                 (icmpv6::unreach::PORT, Some(q)) => {
                     f.write_str("unreachable port")?;
@@ -450,7 +453,7 @@ fn write_icmpv6(f: &mut Formatter<'_>, icmp: &Icmpv6Repr<'_>) -> fmt::Result {
         Icmpv6Repr::TimeExceeded { code, .. } => match (code, q) {
             (0, Some(q)) => write!(f, "time exceeded in-transit for {}", q.dst)?,
             (0, None) => f.write_str("time exceeded in-transit")?,
-            (1, _) => f.write_str("ip6 reassembly time exceeded")?,
+            (1, _) => f.write_str("time exceeded in-transit (reassembly)")?,
             (c, _) => write!(f, "time exceeded: unknown code ({c})")?,
         },
         Icmpv6Repr::ParamProblem { code, pointer, .. } => match code {
