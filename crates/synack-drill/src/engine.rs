@@ -351,6 +351,20 @@ impl Target for EngineTarget {
         }
     }
 
+    fn write_urgent(&mut self, _now: u64, s: SockId, data: &[u8]) -> Result<usize, Errno> {
+        if self.sock(s)?.shut_wr {
+            return Err(Errno::EPIPE);
+        }
+        let c = self.conn(s)?;
+        match self.ep.send_urgent(c, data) {
+            Ok(0) if !data.is_empty() => Err(Errno::EAGAIN),
+            Ok(n) => Ok(n),
+            Err(SendError::WouldBlock) => Err(Errno::EAGAIN),
+            Err(SendError::Connection(e)) => Err(conn_error(e)),
+            Err(_) => Err(Errno::EPIPE),
+        }
+    }
+
     fn read(&mut self, _now: u64, s: SockId, buf: &mut [u8]) -> Result<usize, Errno> {
         if self.sock(s)?.shut_rd {
             return Ok(0);

@@ -230,6 +230,8 @@ pub trait Target {
     fn connect(&mut self, now: u64, s: SockId, remote: SocketAddr) -> Result<(), Errno>;
     /// Queues data; `EAGAIN` when the buffer is full.
     fn write(&mut self, now: u64, s: SockId, data: &[u8]) -> Result<usize, Errno>;
+    /// Queues urgent data (`send(..., MSG_OOB)`): the urgent pointer marks its end.
+    fn write_urgent(&mut self, now: u64, s: SockId, data: &[u8]) -> Result<usize, Errno>;
     /// Reads data; `Ok(0)` at end of stream, `EAGAIN` when nothing is there yet.
     fn read(&mut self, now: u64, s: SockId, buf: &mut [u8]) -> Result<usize, Errno>;
     /// Shuts one or both directions.

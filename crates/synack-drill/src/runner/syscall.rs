@@ -61,6 +61,7 @@ pub(crate) fn supported(s: &Syscall) -> Result<(), String> {
         "recv" | "send" => {
             if let Some(flags) = s.args.get(3)
                 && !matches!(flags, Expr::Int(0))
+                && !(s.name == "send" && *flags == Expr::Symbol("MSG_OOB".into()))
             {
                 return Err(format!("{}() with flags", s.name));
             }
@@ -357,7 +358,13 @@ impl<T: Target> Runner<'_, T> {
                 let n = usize::try_from(self.arg(&call, 2)?)
                     .map_err(|_| fail("negative length".into()))?;
                 let data = vec![0u8; n - p.written.min(n)];
-                match self.t.write(now, fd.sock, &data) {
+                let oob = call.args.get(3) == Some(&Expr::Symbol("MSG_OOB".into()));
+                let r = if oob {
+                    self.t.write_urgent(now, fd.sock, &data)
+                } else {
+                    self.t.write(now, fd.sock, &data)
+                };
+                match r {
                     Ok(k) => {
                         p.written += k;
                         if p.written < n && !fd.nonblocking {

@@ -1,0 +1,117 @@
+//! The runner must be able to fail: each of our passing scripts, changed in one place so the
+//! stack's real behaviour no longer matches, must fail on exactly that line (or be reported
+//! unsupported for constructs we do not model).
+
+use std::path::Path;
+use synack_drill::engine::EngineFactory;
+use synack_drill::matcher::MatchMode;
+use synack_drill::profile::Profile;
+use synack_drill::{RunOptions, Verdict, run_source};
+
+fn script(name: &str) -> String {
+    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts").join(name);
+    std::fs::read_to_string(p).unwrap()
+}
+
+fn run(src: &str) -> Verdict {
+    let opts =
+        RunOptions { profile: Profile::linux(), mode: MatchMode::Strict, overrides: Vec::new() };
+    run_source(src, "mutant.pkt", &opts, &EngineFactory).verdict
+}
+
+/// The first line where two texts differ (1-based).
+fn first_difference(a: &str, b: &str) -> u32 {
+    a.lines().zip(b.lines()).position(|(x, y)| x != y).expect("texts differ") as u32 + 1
+}
+
+/// Replaces `from` with `to` (once) and expects a failure on that line whose reason contains `why`.
+fn must_fail(name: &str, from: &str, to: &str, why: &str) {
+    let original = script(name);
+    assert_eq!(run(&original), Verdict::Pass, "{name} must pass unchanged");
+    assert!(original.contains(from), "{name} has no {from:?}");
+    let mutant = original.replacen(from, to, 1);
+    let line = first_difference(&original, &mutant);
+    match run(&mutant) {
+        Verdict::Fail { line: l, reason, .. } => {
+            assert_eq!(l, line, "{name}: failed on another line: {reason}");
+            assert!(reason.contains(why), "{name}: reason {reason:?} lacks {why:?}");
+        }
+        v => panic!("{name} with {to:?} should fail, got {v:?}"),
+    }
+}
+
+#[test]
+fn wrong_window_is_caught() {
+    must_fail(
+        "sws-receiver.pkt",
+        "+0 > . 1:1(0) ack 4001 win 1000",
+        "+0 > . 1:1(0) ack 4001 win 999",
+        "win",
+    );
+}
+
+#[test]
+fn wrong_ack_and_seq_are_caught() {
+    must_fail("passive-close.pkt", "+0 > . 1:1(0) ack 2", "+0 > . 1:1(0) ack 3", "ack");
+    must_fail("passive-close.pkt", "+0 > F. 11:11(0) ack 2", "+0 > F. 12:12(0) ack 2", "seq");
+}
+
+#[test]
+fn wrong_flags_and_options_are_caught() {
+    must_fail(
+        "handshake-passive.pkt",
+        "+0 > P. 1:101(100) ack 1",
+        "+0 > . 1:101(100) ack 1",
+        "flags",
+    );
+    must_fail(
+        "handshake-passive.pkt",
+        "+0 > S. 0:0(0) ack 1 <mss 1460,nop,nop,sackOK>",
+        "+0 > S. 0:0(0) ack 1 <mss 1460,sackOK,nop,nop>",
+        "options",
+    );
+}
+
+#[test]
+fn early_and_late_packets_are_caught() {
+    must_fail(
+        "rto-backoff.pkt",
+        "+.6 > P. 101:201(100) ack 1",
+        "+.5 > P. 101:201(100) ack 1",
+        "timing",
+    );
+    must_fail("delayed-ack.pkt", "+.04 > . 1:1(0) ack 1001", "+0 > . 1:1(0) ack 1001", "timing");
+    // Nagle: expecting the second small write at once must fail.
+    must_fail(
+        "nagle.pkt",
+        "+.01 write(4, ..., 100) = 100\n+.01 write",
+        "+.01 write(4, ..., 100) = 100\n+0 > P. 101:201(100) ack 1\n+.01 write",
+        "timing",
+    );
+}
+
+#[test]
+fn missing_packets_and_wrong_returns_are_caught() {
+    must_fail(
+        "half-close.pkt",
+        "+0 read(4, ..., 1000) = 100",
+        "+0 read(4, ..., 1000) = 99",
+        "returned 100",
+    );
+    must_fail("keep-alive.pkt", "+10 > . 0:0(0) ack 1", "+1 > . 0:0(0) ack 1", "sent nothing");
+    // A packet the stack never sends (the RTO retransmission of 1:11 comes a second later).
+    let src = script("handshake-active.pkt") + "+0 > P. 11:21(10) ack 1\n";
+    let last = src.lines().count() as u32;
+    assert!(matches!(run(&src), Verdict::Fail { line, .. } if line == last));
+}
+
+#[test]
+fn unknown_commands_and_calls_are_unsupported() {
+    let src =
+        script("handshake-passive.pkt").replacen("0 socket", "0 `frobnicate --all`\n+0 socket", 1);
+    assert!(matches!(run(&src), Verdict::Unsupported { .. }));
+    let src = script("handshake-passive.pkt") + "+0 splice(4, ..., 5, ..., 10, 0) = 10\n";
+    assert!(matches!(run(&src), Verdict::Unsupported { reason, .. } if reason.contains("splice")));
+    let src = script("handshake-passive.pkt") + "+0 %{ print(tcpi_rtt) }%\n";
+    assert!(matches!(run(&src), Verdict::Unsupported { .. }));
+}
