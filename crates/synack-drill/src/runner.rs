@@ -18,7 +18,7 @@ use crate::outcome::{Outcome, Verdict};
 use crate::profile::Profile;
 use crate::segment::Segment;
 use crate::target::{SockId, Target};
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::net::{SocketAddr, SocketAddrV4};
 
 /// How long past its latest allowed time an outbound line waits before giving up (µs).
@@ -38,6 +38,15 @@ pub struct RunOptions {
     pub mode: MatchMode,
     /// Options that override the script header (`name`, `value`), as on packetdrill's command line.
     pub overrides: Vec<(String, Option<String>)>,
+    /// `-D NAME=VALUE` symbol definitions, swapped in at lex time.
+    pub defines: HashMap<String, String>,
+}
+
+impl RunOptions {
+    /// A profile and a mode, no overrides or definitions.
+    pub fn new(profile: Profile, mode: MatchMode) -> RunOptions {
+        RunOptions { profile, mode, overrides: Vec::new(), defines: HashMap::new() }
+    }
 }
 
 /// Something that can build the stack under test for a profile.
@@ -55,7 +64,7 @@ pub fn run_source<F: TargetFactory>(
     opts: &RunOptions,
     factory: &F,
 ) -> Outcome {
-    let verdict = match crate::parser::parse(src, path) {
+    let verdict = match crate::parser::parse_with_defines(src, path, &opts.defines) {
         Ok(script) => run_script(&script, src, opts, factory),
         Err(e) => Verdict::Fail {
             line: e.pos.line,

@@ -25,8 +25,7 @@ fn public_suite_matches_expectations() {
         let mut summary = Summary::default();
         for f in &files {
             let name = f.strip_prefix(&dir).unwrap().display().to_string();
-            let opts =
-                RunOptions { profile: Profile::for_path(&name), mode, overrides: Vec::new() };
+            let opts = RunOptions::new(Profile::for_path(&name), mode);
             let out = run_file(f, &name, &opts, &EngineFactory);
             summary.add(&out.verdict);
             let got = verdict_key(&out.verdict);

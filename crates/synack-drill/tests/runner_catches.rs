@@ -14,8 +14,7 @@ fn script(name: &str) -> String {
 }
 
 fn run(src: &str) -> Verdict {
-    let opts =
-        RunOptions { profile: Profile::linux(), mode: MatchMode::Strict, overrides: Vec::new() };
+    let opts = RunOptions::new(Profile::linux(), MatchMode::Strict);
     run_source(src, "mutant.pkt", &opts, &EngineFactory).verdict
 }
 

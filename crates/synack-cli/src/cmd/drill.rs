@@ -33,6 +33,9 @@ pub(crate) struct Args {
     /// Override a script option, as packetdrill's command line does (e.g. `-o tolerance_usecs=10000`).
     #[arg(short = 'o', long = "option", value_name = "NAME[=VALUE]")]
     options: Vec<String>,
+    /// Define a symbol, as packetdrill's `-D NAME=VALUE` (e.g. `-D TFO_COOKIE=...`).
+    #[arg(short = 'D', long = "define", value_name = "NAME=VALUE")]
+    defines: Vec<String>,
     /// Script files or directories (searched for *.pkt).
     #[arg(required = true)]
     paths: Vec<PathBuf>,
@@ -55,12 +58,19 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
             None => (o.trim_start_matches('-').to_string(), None),
         })
         .collect();
+    let mut defines = std::collections::HashMap::new();
+    for d in &args.defines {
+        let (n, v) = d.split_once('=').with_context(|| format!("-D {d}: expected NAME=VALUE"))?;
+        defines.insert(n.to_string(), v.to_string());
+    }
     let files = collect_scripts(&args.paths).map_err(anyhow::Error::msg)?;
     let mut summary = Summary::default();
     for f in &files {
         let name = f.display().to_string();
         let profile = fixed.clone().unwrap_or_else(|| Profile::for_path(&name));
-        let opts = RunOptions { profile, mode, overrides: overrides.clone() };
+        let mut opts = RunOptions::new(profile, mode);
+        opts.overrides = overrides.clone();
+        opts.defines = defines.clone();
         let out = run_file(f, &name, &opts, &EngineFactory);
         summary.add(&out.verdict);
         if args.json {
