@@ -27,30 +27,42 @@ pub(crate) struct Args {
 pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
     let bytes = parse_hex(&args.hex.join(""))?;
     let mode = if args.no_verify { ChecksumMode::Skip } else { ChecksumMode::Verify };
-    let ip: &[u8] = if args.ethernet {
-        let frame = EthernetFrame::new_checked(&bytes[..]).context("Ethernet header")?;
+    let (line, warning) = decode(&bytes, args.ethernet, mode)?;
+    println!("{line}");
+    match warning {
+        None => Ok(ExitCode::SUCCESS),
+        Some(w) => {
+            eprintln!("synack: warning: {w}");
+            Ok(ExitCode::from(2))
+        }
+    }
+}
+
+/// The tcpdump-style line for one packet, and a warning when its checksum is wrong (the line
+/// is then made without verifying).
+fn decode(
+    bytes: &[u8],
+    ethernet: bool,
+    mode: ChecksumMode,
+) -> anyhow::Result<(String, Option<Error>)> {
+    let ip: &[u8] = if ethernet {
+        let frame = EthernetFrame::new_checked(bytes).context("Ethernet header")?;
         match frame.ethertype() {
             EtherType::IPV4 | EtherType::IPV6 => &bytes[14..],
             EtherType::ARP => {
                 let arp = ArpRepr::parse(&ArpPacket::new_checked(&bytes[14..])?)?;
-                println!("{}", ArpLine { arp: &arp, len: bytes.len() - 14 });
-                return Ok(ExitCode::SUCCESS);
+                return Ok((ArpLine { arp: &arp, len: bytes.len() - 14 }.to_string(), None));
             }
             EtherType(t) => bail!("ethertype 0x{t:04x} is not decoded"),
         }
     } else {
-        &bytes
+        bytes
     };
     match IpPacketRepr::parse(ip, mode) {
-        Ok(p) => {
-            println!("{}", PacketLine { packet: &p, relative: None });
-            Ok(ExitCode::SUCCESS)
-        }
+        Ok(p) => Ok((PacketLine { packet: &p, relative: None }.to_string(), None)),
         Err(e @ Error::BadChecksum { .. }) => {
             let p = IpPacketRepr::parse(ip, ChecksumMode::Skip)?;
-            println!("{}", PacketLine { packet: &p, relative: None });
-            eprintln!("synack: warning: {e}");
-            Ok(ExitCode::from(2))
+            Ok((PacketLine { packet: &p, relative: None }.to_string(), Some(e)))
         }
         Err(e) => Err(e).context("cannot decode packet"),
     }
@@ -77,7 +89,32 @@ fn parse_hex(s: &str) -> anyhow::Result<Vec<u8>> {
 
 #[cfg(test)]
 mod tests {
-    use super::parse_hex;
+    use super::{decode, parse_hex};
+    use synack_wire::{ChecksumMode, Error, Layer};
+
+    /// The README's example: a real Linux SYN.
+    const README_SYN: &str = "4500003c19f3400040060cc70a0000010a000002dd481389694e850f00000000a002faf090db0000020405b40402080a382a90d4000000000103030a";
+
+    #[test]
+    fn readme_example_prints_tcpdumps_line() {
+        let (line, warn) =
+            decode(&parse_hex(README_SYN).unwrap(), false, ChecksumMode::Verify).unwrap();
+        assert_eq!(
+            line,
+            "IP 10.0.0.1.56648 > 10.0.0.2.5001: Flags [S], seq 1766753551, win 64240, options [mss 1460,sackOK,TS val 942313684 ecr 0,nop,wscale 10], length 0"
+        );
+        assert_eq!(warn, None);
+    }
+
+    #[test]
+    fn bad_checksum_still_prints_with_a_warning() {
+        let mut b = parse_hex(README_SYN).unwrap();
+        b[36] ^= 1; // inside the TCP checksum field
+        let (line, warn) = decode(&b, false, ChecksumMode::Verify).unwrap();
+        assert!(line.starts_with("IP 10.0.0.1.56648 > 10.0.0.2.5001: Flags [S]"));
+        assert_eq!(warn, Some(Error::BadChecksum { layer: Layer::Tcp }));
+        assert!(decode(&b[..30], false, ChecksumMode::Verify).is_err());
+    }
 
     #[test]
     fn hex_with_separators() {
