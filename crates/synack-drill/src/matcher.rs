@@ -69,6 +69,12 @@ impl Mapping {
     /// Builds the live segment for an inbound line (addresses and time are set by the caller).
     pub fn inbound(&self, spec: &PacketSpec, cfg: &CheckConfig) -> Result<Segment, String> {
         let win = spec.win.ok_or("inbound packet without 'win'")?;
+        if spec.len > 65_495 {
+            return Err(format!(
+                "inbound payload of {} bytes does not fit in an IP packet",
+                spec.len
+            ));
+        }
         let mut flags = TcpFlags::NONE;
         for (on, bit) in flag_bits(spec) {
             if on {

@@ -351,7 +351,7 @@ impl<T: Target> Runner<'_, T> {
         }
         if ev.time != EventTime::Unspecified {
             self.prev_script = if ev.time == EventTime::Any { finish } else { lo };
-            self.prev_live = finish.max(lo.min(finish));
+            self.prev_live = finish;
             self.prev_inbound = inbound;
         }
         Ok(())
@@ -479,8 +479,7 @@ impl<T: Target> Runner<'_, T> {
             .check_outbound(p, &merged, &self.check)
             .map_err(|reason| Stop::Fail { actual: Some(self.script_view(p, &merged)), reason })?;
         self.queue.drain(..used);
-        // A passive open's remote port is whatever we injected; an active one's is fixed.
-        Ok(at.max(self.now.min(at)))
+        Ok(at)
     }
 
     /// A live segment printed with our numbers mapped back to script space.
@@ -573,7 +572,6 @@ impl<T: Target> Runner<'_, T> {
                 {
                     self.deferred = Some(self.stop_verdict(p.line, stop));
                 }
-                let _ = p.started;
                 // Drain again: finishing the call (e.g. a read) may have made the stack send.
                 while let Some(mut seg) = self.t.poll_transmit(self.now) {
                     seg.at = self.now;

@@ -5,6 +5,9 @@ use crate::ast::{Expr, Syscall};
 use crate::target::{Errno, Shutdown, SockOpt, Target};
 use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
 
+/// Most bytes handed to the stack per write attempt.
+const WRITE_CHUNK: usize = 64 * 1024;
+
 /// Result of one attempt at a call.
 pub(crate) enum Step {
     /// Not ready and the socket is blocking.
@@ -357,25 +360,36 @@ impl<T: Target> Runner<'_, T> {
                 let fd = self.fd(&call)?;
                 let n = usize::try_from(self.arg(&call, 2)?)
                     .map_err(|_| fail("negative length".into()))?;
-                let data = vec![0u8; n - p.written.min(n)];
                 let oob = call.args.get(3) == Some(&Expr::Symbol("MSG_OOB".into()));
-                let r = if oob {
-                    self.t.write_urgent(now, fd.sock, &data)
-                } else {
-                    self.t.write(now, fd.sock, &data)
-                };
-                match r {
-                    Ok(k) => {
-                        p.written += k;
-                        if p.written < n && !fd.nonblocking {
-                            Ok(Step::Blocked)
-                        } else {
-                            done(Ok(p.written as i64))
+                // Zeros in bounded chunks, so a huge length cannot allocate without limit.
+                let zeros = vec![0u8; (n - p.written.min(n)).min(WRITE_CHUNK)];
+                let mut refused = None;
+                while p.written < n {
+                    let k = (n - p.written).min(WRITE_CHUNK);
+                    let r = if oob {
+                        self.t.write_urgent(now, fd.sock, &zeros[..k])
+                    } else {
+                        self.t.write(now, fd.sock, &zeros[..k])
+                    };
+                    match r {
+                        Ok(w) => {
+                            p.written += w;
+                            if w < k {
+                                break;
+                            }
+                        }
+                        Err(e) => {
+                            refused = Some(e);
+                            break;
                         }
                     }
-                    Err(Errno::EAGAIN) if !fd.nonblocking => Ok(Step::Blocked),
-                    Err(_) if p.written > 0 => done(Ok(p.written as i64)),
-                    Err(e) => done(Err(e)),
+                }
+                match refused {
+                    _ if p.written == n => done(Ok(n as i64)),
+                    None | Some(Errno::EAGAIN) if !fd.nonblocking => Ok(Step::Blocked),
+                    _ if p.written > 0 => done(Ok(p.written as i64)),
+                    Some(e) => done(Err(e)),
+                    None => done(Err(Errno::EAGAIN)),
                 }
             }
             "read" | "recv" => {
