@@ -5,6 +5,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod net;
 pub mod runtime;
 
 pub use runtime::{Clock, DriverDevice, Stack, StackConfig, StackState, SynDecision};

@@ -1,0 +1,50 @@
+//! The blocking socket API, mirroring `std::net`: [`TcpListener`] and [`TcpStream`] on a
+//! synack [`Stack`](crate::Stack).
+//!
+//! Every call locks the stack's state, asks the engine, and (when it has to wait) sleeps on the
+//! stack's condition variable until the driver thread has processed something; no thread per
+//! socket. Errors are `std::io::Error`s with the `ErrorKind`s std gives on Linux:
+//!
+//! | situation | `ErrorKind` |
+//! |---|---|
+//! | the peer answered our SYN with RST | `ConnectionRefused` |
+//! | the peer reset an open connection | `ConnectionReset` |
+//! | retransmissions or keep-alives gave up, user timeout, `connect_timeout` expired | `TimedOut` |
+//! | read/write timeout expired, nonblocking call with nothing to do | `WouldBlock` |
+//! | write after our own `shutdown(Write)` | `BrokenPipe` |
+//! | second listener on one address | `AddrInUse` |
+//! | bind to an address the interface does not have | `AddrNotAvailable` |
+//! | zero timeout, port 0 or unspecified address to connect to | `InvalidInput` |
+//! | no route to the destination | `NetworkUnreachable` |
+//! | hard ICMP error on an open connection | `HostUnreachable` |
+//! | the connection was released (after `abort`) | `NotConnected` |
+//!
+//! The sockets hold an `Arc<Stack>`, so the stack runs as long as a socket needs it.
+//!
+//! ```
+//! use std::io::{Read, Write};
+//! use synack::IpCidr;
+//! use synack::net::{TcpListener, TcpStream, memory_pair};
+//!
+//! let cidr = |s: &str| IpCidr::new(s.parse().unwrap(), 24).unwrap();
+//! let (a, b) = memory_pair(cidr("10.0.0.1"), cidr("10.0.0.2")).unwrap();
+//! let listener = TcpListener::bind(&b, "10.0.0.2:7").unwrap();
+//! let mut client = TcpStream::connect(&a, "10.0.0.2:7").unwrap();
+//! let (mut server, _) = listener.accept().unwrap();
+//! client.write_all(b"ping").unwrap();
+//! let mut buf = [0; 4];
+//! server.read_exact(&mut buf).unwrap();
+//! assert_eq!(&buf, b"ping");
+//! ```
+
+pub(crate) mod error;
+mod listener;
+mod memory;
+pub(crate) mod ops;
+mod stream;
+
+pub use listener::{Incoming, TcpListener};
+pub use memory::{MEMORY_QUEUE_FRAMES, MemoryEnd, memory_pair, memory_pair_with};
+pub use std::net::Shutdown;
+pub use stream::TcpStream;
+pub use synack_tcp::{CongestionControl, ConnConfig, ConnStats, KeepAlive, State};
