@@ -57,10 +57,25 @@ const WINC: RGBColor = RGBColor(220, 160, 0);
 const SACKC: RGBColor = RGBColor(140, 60, 180);
 const DATAC: RGBColor = RGBColor(20, 20, 20);
 
-/// Draws one graph of a stream's segments as an SVG document.
-pub fn graph_svg(segs: &[Segment], kind: Kind, title: &str) -> Result<String, GraphError> {
-    let first = segs.first().ok_or(GraphError::Empty)?;
-    let t0 = first.ts_ns;
+/// Draws one graph of a stream's segments as an SVG document. `window` limits the graph to a
+/// time range (seconds since the stream's first segment), to zoom in.
+pub fn graph_svg(
+    all: &[Segment],
+    kind: Kind,
+    title: &str,
+    window: Option<(f64, f64)>,
+) -> Result<String, GraphError> {
+    let t0 = all.first().ok_or(GraphError::Empty)?.ts_ns;
+    let rel = |s: &Segment| s.ts_ns.saturating_sub(t0) as f64 / 1e9;
+    let kept: Vec<Segment> = all
+        .iter()
+        .filter(|s| window.is_none_or(|(a, b)| a <= rel(s) && rel(s) <= b))
+        .cloned()
+        .collect();
+    let segs = &kept[..];
+    if segs.is_empty() {
+        return Err(GraphError::Empty);
+    }
     let secs = |s: &Segment| s.ts_ns.saturating_sub(t0) as f64 / 1e9;
     let bytes_a: u64 = segs.iter().filter(|s| s.from_a).map(|s| u64::from(s.len)).sum();
     let bytes_b: u64 = segs.iter().filter(|s| !s.from_a).map(|s| u64::from(s.len)).sum();
@@ -68,7 +83,9 @@ pub fn graph_svg(segs: &[Segment], kind: Kind, title: &str) -> Result<String, Gr
     let data: Vec<&Segment> = segs.iter().filter(|s| s.from_a == data_from_a).collect();
     let acks: Vec<&Segment> =
         segs.iter().filter(|s| s.from_a != data_from_a && s.flags.ack()).collect();
-    let tmax = segs.iter().map(secs).fold(0.0f64, f64::max).max(1e-6);
+    let tmin = window.map_or(0.0, |w| w.0);
+    let tmax = segs.iter().map(secs).fold(0.0f64, f64::max).max(tmin + 1e-6);
+    let xr = tmin..tmax + (tmax - tmin) * 0.02;
     let mut svg = String::new();
     {
         let root = SVGBackend::with_string(&mut svg, (1100, 650)).into_drawing_area();
@@ -82,12 +99,17 @@ pub fn graph_svg(segs: &[Segment], kind: Kind, title: &str) -> Result<String, Gr
                     .max()
                     .unwrap_or(1)
                     .max(1) as f64;
+                // Zoomed in, the axis starts at the lowest sequence number drawn.
+                let ymin = match window {
+                    Some(_) => data.iter().map(|s| f64::from(s.seq)).fold(ymax - 1.0, f64::min),
+                    None => 0.0,
+                };
                 let mut chart = ChartBuilder::on(&root)
                     .caption(format!("{title}: time-sequence"), ("sans-serif", 20))
                     .margin(12)
                     .x_label_area_size(40)
                     .y_label_area_size(80)
-                    .build_cartesian_2d(0.0..tmax * 1.02, 0.0..ymax * 1.03)
+                    .build_cartesian_2d(xr.clone(), ymin..ymax + (ymax - ymin) * 0.03)
                     .map_err(draw_err)?;
                 chart
                     .configure_mesh()
@@ -172,6 +194,14 @@ pub fn graph_svg(segs: &[Segment], kind: Kind, title: &str) -> Result<String, Gr
                     .legend(|(x, y)| {
                         PathElement::new(vec![(x, y), (x + 20, y)], SACKC.stroke_width(2))
                     });
+                // Retransmissions also get a cross, visible at any zoom.
+                chart
+                    .draw_series(
+                        data.iter().filter(|s| s.len > 0 && s.analysis & retrans != 0).map(|s| {
+                            Cross::new((secs(s), f64::from(s.seq)), 5, RED.stroke_width(2))
+                        }),
+                    )
+                    .map_err(draw_err)?;
                 chart
                     .configure_series_labels()
                     .position(SeriesLabelPosition::UpperLeft)
@@ -182,16 +212,16 @@ pub fn graph_svg(segs: &[Segment], kind: Kind, title: &str) -> Result<String, Gr
             }
             Kind::Throughput => {
                 let bins = 60usize;
-                let w = tmax / bins as f64;
+                let w = (tmax - tmin) / bins as f64;
                 let mut acc = vec![0u64; bins];
                 for s in &data {
-                    let i = ((secs(s) / w) as usize).min(bins - 1);
+                    let i = (((secs(s) - tmin) / w).max(0.0) as usize).min(bins - 1);
                     acc[i] += u64::from(s.len);
                 }
                 let pts: Vec<(f64, f64)> = acc
                     .iter()
                     .enumerate()
-                    .map(|(i, b)| ((i as f64 + 0.5) * w, *b as f64 * 8.0 / w / 1e6))
+                    .map(|(i, b)| (tmin + (i as f64 + 0.5) * w, *b as f64 * 8.0 / w / 1e6))
                     .collect();
                 let ymax = pts.iter().map(|p| p.1).fold(0.0, f64::max).max(1e-6);
                 let mut chart = ChartBuilder::on(&root)
@@ -202,7 +232,7 @@ pub fn graph_svg(segs: &[Segment], kind: Kind, title: &str) -> Result<String, Gr
                     .margin(12)
                     .x_label_area_size(40)
                     .y_label_area_size(80)
-                    .build_cartesian_2d(0.0..tmax * 1.02, 0.0..ymax * 1.1)
+                    .build_cartesian_2d(xr.clone(), 0.0..ymax * 1.1)
                     .map_err(draw_err)?;
                 chart
                     .configure_mesh()
@@ -232,7 +262,7 @@ pub fn graph_svg(segs: &[Segment], kind: Kind, title: &str) -> Result<String, Gr
                     .margin(12)
                     .x_label_area_size(40)
                     .y_label_area_size(80)
-                    .build_cartesian_2d(0.0..tmax * 1.02, 0.0..ymax * 1.1)
+                    .build_cartesian_2d(xr.clone(), 0.0..ymax * 1.1)
                     .map_err(draw_err)?;
                 chart
                     .configure_mesh()
@@ -265,7 +295,7 @@ pub fn graph_svg(segs: &[Segment], kind: Kind, title: &str) -> Result<String, Gr
                     .margin(12)
                     .x_label_area_size(40)
                     .y_label_area_size(80)
-                    .build_cartesian_2d(0.0..tmax * 1.02, 0.0..ymax * 1.1)
+                    .build_cartesian_2d(xr.clone(), 0.0..ymax * 1.1)
                     .map_err(draw_err)?;
                 chart
                     .configure_mesh()

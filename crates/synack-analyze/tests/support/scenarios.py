@@ -206,7 +206,7 @@ def bulk():
     s = server(socket.AF_INET, 5009, drain)
     c = socket.create_connection((V4, 5009))
     chunk = b"x" * 65536
-    for _ in range(mb * 16 // 2):
+    for _ in range(mb * 16):
         c.sendall(chunk)
     c.close()
     time.sleep(0.3)
@@ -225,6 +225,6 @@ if __name__ == "__main__":
     subprocess.run("ethtool -K lo tso off gso off gro off >/dev/null 2>&1", shell=True)
     names = sys.argv[2:] or [n for n in SCENARIOS if n != "bulk"]
     for n in names:
-        extra = "-s 128" if n == "bulk" else ""
+        extra = ""
         capture(n, SCENARIOS[n], extra)
     print("ok", " ".join(names))

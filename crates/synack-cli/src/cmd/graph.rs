@@ -21,6 +21,12 @@ pub(crate) struct Args {
     /// Output SVG file.
     #[arg(long)]
     svg: std::path::PathBuf,
+    /// Start of the time range to draw (seconds since the stream's first segment).
+    #[arg(long)]
+    from: Option<f64>,
+    /// End of the time range to draw.
+    #[arg(long)]
+    to: Option<f64>,
 }
 
 pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
@@ -36,7 +42,13 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
     };
     let title =
         format!("stream {} {}:{} - {}:{}", conv.stream, conv.a.0, conv.a.1, conv.b.0, conv.b.1);
-    let svg = graph_svg(&data.segments, args.kind, &title)?;
+    let svg = graph_svg(
+        &data.segments,
+        args.kind,
+        &title,
+        (args.from.is_some() || args.to.is_some())
+            .then(|| (args.from.unwrap_or(0.0), args.to.unwrap_or(f64::MAX))),
+    )?;
     std::fs::write(&args.svg, svg).with_context(|| format!("writing {}", args.svg.display()))?;
     println!("wrote {}", args.svg.display());
     if let Some(e) = data.error {
