@@ -1184,8 +1184,8 @@ impl Endpoint {
             rttvar: c.rtt.rttvar(),
             rto: c.rtt.rto(),
             backoff: c.rtt.backoff_count(),
-            cwnd: None,
-            ssthresh: None,
+            cwnd: Some(c.rec.cc.cwnd()),
+            ssthresh: Some(c.rec.cc.ssthresh()),
             segs_in: c.stats.segs_in,
             segs_out: c.stats.segs_out,
             retransmits: c.stats.retransmits,
@@ -1240,6 +1240,7 @@ impl Endpoint {
                             snd.nxt = snd.una;
                         }
                         let mss = c.eff_snd_mss() as u16;
+                        c.rec.set_mss(mss as u32);
                         ctx.event(Event::SoftError {
                             conn: ctx.id,
                             error: SoftError::PathMtuReduced(mss),

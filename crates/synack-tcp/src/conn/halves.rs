@@ -2,6 +2,7 @@
 
 use crate::assembler::{Assembler, AssemblerLimits};
 use crate::ring::RingBuffer;
+use crate::sack_gen::SackGenerator;
 use crate::time::Instant;
 use synack_wire::SeqNum;
 
@@ -112,6 +113,8 @@ pub(crate) struct Rcv {
     pub(crate) ts_recent: Option<(u32, Instant)>,
     /// Last.ACK.sent (RFC 7323 4.3).
     pub(crate) last_ack_sent: SeqNum,
+    /// Order of recent out-of-order arrivals and a pending D-SACK, for the SACK option.
+    pub(crate) sacks: SackGenerator,
 }
 
 impl Rcv {
@@ -129,6 +132,7 @@ impl Rcv {
             up: None,
             ts_recent: None,
             last_ack_sent: nxt,
+            sacks: SackGenerator::new(),
         }
     }
 

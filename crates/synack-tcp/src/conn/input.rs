@@ -1,6 +1,7 @@
 //! Segment arrival, RFC 9293 section 3.10.7, for SYN-SENT, SYN-RECEIVED, the synchronized
 //! states and TIME-WAIT. (CLOSED and LISTEN are the endpoint's: there is no TCB to consult.)
 
+use super::recovery::AckInfo;
 use super::{Conn, Ctx, Origin, Outcome, Rcv, Snd, Tcb};
 use crate::assembler::Inserted;
 use crate::endpoint::CtlSegment;
@@ -121,6 +122,7 @@ impl Conn {
             snd.on_ack_advance(seg.ack);
             self.take_rtt_sample(ctx, &snd, seg);
             self.tcb = Tcb::Established { snd, rcv };
+            self.on_established();
             ctx.event(Event::StateChanged {
                 conn: ctx.id,
                 old: State::SynSent,
@@ -244,6 +246,11 @@ impl Conn {
             } else {
                 //= rfc9293#3.10.7.4
                 //# Otherwise send <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK> and drop.
+                if !payload.is_empty() && (seq + payload.len() as u32).le(nxt) {
+                    //= rfc2883#4
+                    //# Data received twice (below RCV.NXT) is reported as a D-SACK block.
+                    rcv.sacks.on_duplicate(seq, seq + payload.len() as u32);
+                }
                 self.ack_now = true;
                 return Outcome::Continue;
             }
@@ -377,27 +384,47 @@ impl Conn {
         let snd_wscale = self.opt.snd_wscale;
         let Some((snd, _)) = self.tcb.halves() else { return outcome };
         let una_before = snd.una;
+        let snd_max = snd.max_nxt;
+        let mut acked = 0;
+        let mut rtt = None;
         if ack.gt(snd.una) {
             //= rfc9293#3.10.7.4
             //# SND.UNA < SEG.ACK =< SND.NXT: SND.UNA = SEG.ACK; acknowledged data leaves the
             //# retransmission queue.
-            let acked = snd.on_ack_advance(ack);
+            acked = snd.on_ack_advance(ack);
             self.stats.bytes_acked += acked as u64;
-            let Some((snd, _)) = self.tcb.halves() else { return outcome };
-            let snd_copy_una = snd.una;
             let sample = match (self.opt.ts, seg.options.timestamps) {
                 (true, Some(ts)) => rtt_from_timestamps(
                     (now.as_millis() as u32).wrapping_add(self.ts_offset),
                     ts.tsecr,
                     Duration::from_millis(1),
                 ),
-                _ => self.sampler.on_ack(snd_copy_una, now),
+                _ => self.sampler.on_ack(ack, now),
             };
-            if let Some(rtt) = sample {
-                self.rtt.on_sample(rtt);
+            if let Some(r) = sample {
+                self.rtt.on_sample(r);
             }
+            rtt = sample;
             self.after_ack_advance(ctx);
         }
+        // Congestion control and loss recovery see every acceptable ACK, duplicates included.
+        let sack: &[synack_wire::tcp::SackBlock] =
+            if self.opt.sack { seg.options.sack.as_slice() } else { &[] };
+        let smss = self.eff_snd_mss();
+        self.rec.on_ack(&AckInfo {
+            now,
+            una_before,
+            ack,
+            snd_max,
+            window: (seg.window as u32) << snd_wscale,
+            payload_len: seg.payload.len() as u32,
+            syn_or_fin: f.syn() || f.fin(),
+            sack,
+            bytes_acked: acked,
+            rtt,
+            srtt: self.rtt.srtt(),
+            smss,
+        });
         let Some((snd, _)) = self.tcb.halves() else { return outcome };
         //= rfc9293#3.10.7.4
         //# Window update only from a newer segment: SND.WL1 < SEG.SEQ, or SND.WL1 = SEG.SEQ and
@@ -565,7 +592,17 @@ impl Conn {
             }
             //= rfc9293#3.10.7.4
             //# Out-of-order data is kept (SHLD-31) and ACKed at once (MAY-13, RFC 5681 4.2).
-            Inserted::Held { .. } | Inserted::Duplicate | Inserted::Dropped(_) => {
+            Inserted::Held { .. } => {
+                rcv.sacks.on_segment(seq);
+                self.ack_now = true;
+            }
+            Inserted::Duplicate => {
+                //= rfc2883#4
+                //# A duplicate is reported in a D-SACK block.
+                rcv.sacks.on_duplicate(seq, seq + payload.len() as u32);
+                self.ack_now = true;
+            }
+            Inserted::Dropped(_) => {
                 self.ack_now = true;
             }
         }

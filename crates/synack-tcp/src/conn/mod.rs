@@ -10,6 +10,9 @@
 mod halves;
 mod input;
 mod output;
+mod recovery;
+
+pub(crate) use recovery::Recovery;
 
 pub(crate) use halves::{Rcv, Snd, TimeWait};
 
@@ -241,6 +244,8 @@ pub(crate) struct Conn {
     pub(crate) una_since: Instant,
     /// The peer's SYN carried a window-scale option (so our SYN-ACK carries one too).
     pub(crate) ws_offered_by_peer: bool,
+    /// Congestion control and loss recovery.
+    pub(crate) rec: Recovery,
 }
 
 impl Conn {
@@ -275,6 +280,7 @@ impl Conn {
             persist_backoff: 0,
             una_since: now,
             ws_offered_by_peer: false,
+            rec: Recovery::new(cfg.congestion_control, 536, SeqNum(0)),
         }
     }
 
@@ -348,10 +354,20 @@ impl Conn {
         let new = self.tcb.state();
         ctx.event(Event::StateChanged { conn: ctx.id, old, new });
         if new == State::Established {
+            self.on_established();
             ctx.event(Event::Connected(ctx.id));
         }
         if new == State::FinWait2 && self.app_closed {
             self.t.close = Some(ctx.now + self.cfg.fin_wait2_timeout);
+        }
+    }
+
+    /// The handshake completed: congestion control and recovery learn SMSS and SACK.
+    pub(crate) fn on_established(&mut self) {
+        let mss = self.eff_snd_mss();
+        let sack = self.opt.sack;
+        if let Some(una) = self.tcb.snd().map(|s| s.una) {
+            self.rec.on_established(mss, sack, una);
         }
     }
 

@@ -5,10 +5,11 @@ use super::{Conn, Ctx, Tcb};
 use crate::emit::{Header, options_len};
 use crate::error::ConnectionError;
 use crate::event::{Event, SoftError};
+use crate::scoreboard::NextSeg;
 use crate::state::State;
 use crate::time::{Duration, Instant};
 use synack_wire::SeqNum;
-use synack_wire::tcp::{SackBlock, SackBlocks, TcpFlags, TcpOptions, Timestamps};
+use synack_wire::tcp::{SackBlocks, TcpFlags, TcpOptions, Timestamps};
 
 /// A segment a connection wants sent: its header, and how many payload bytes it placed in the
 /// buffer right after where the header goes.
@@ -178,23 +179,10 @@ impl Conn {
 
     /// SACK blocks for an ACK (RFC 2018 section 4): the block holding the most recent segment
     /// first, then the others; as many as fit beside timestamps.
-    fn sack_blocks(&self) -> SackBlocks {
-        let mut out = SackBlocks::new();
-        let Some((_, rcv)) = self.tcb.halves_ref() else { return out };
-        let max = if self.opt.ts { 3 } else { 4 };
-        let first = rcv.asm.most_recent_range();
-        if let Some((l, r)) = first {
-            out.push(SackBlock { left: l, right: r });
-        }
-        for (l, r) in rcv.asm.ranges() {
-            if out.len() >= max {
-                break;
-            }
-            if Some((l, r)) != first {
-                out.push(SackBlock { left: l, right: r });
-            }
-        }
-        out
+    fn sack_blocks(&mut self) -> SackBlocks {
+        let max = crate::sack_gen::max_sack_blocks(self.opt.ts);
+        let Some((_, rcv)) = self.tcb.halves() else { return SackBlocks::new() };
+        rcv.sacks.blocks(&rcv.asm, max)
     }
 
     fn ack_sent(&mut self) {
@@ -212,23 +200,71 @@ impl Conn {
         force: bool,
         ts: Option<Timestamps>,
     ) -> Option<Segment> {
-        let rto = self.rtt.rto();
         let opts = TcpOptions { timestamps: ts, ..TcpOptions::default() };
         let hlen = 20 + options_len(&opts);
-        let room = buf.len().saturating_sub(hlen) as u32;
-        let (snd, rcv) = self.tcb.halves()?;
-        let offset = snd.nxt.since(snd.buf_seq);
+        let mss = mss.min(buf.len().saturating_sub(hlen) as u32);
+        if mss == 0 {
+            return None;
+        }
+        // 1. A retransmission loss recovery asked for (fast retransmit, partial ACK).
+        if let Some((seq, len)) = self.rec.rtx {
+            let snd = self.tcb.snd()?;
+            if seq.ge(snd.una) && seq.lt(snd.max_nxt) {
+                return self.emit_range(now, buf, hlen, opts, seq, len.min(mss), true);
+            }
+            self.rec.rtx = None;
+        }
+        let snd = self.tcb.snd()?;
+        let (una, max_nxt) = (snd.una, snd.max_nxt);
+        let mut nxt = snd.nxt;
+        let go_back = nxt.lt(max_nxt);
+        if go_back {
+            // After an RTO we resend from SND.UNA, skipping what the peer SACKed.
+            for _ in 0..64 {
+                match self.rec.sb.sacked_ranges().find(|(s, e)| nxt.ge(*s) && nxt.lt(*e)) {
+                    Some((_, e)) => nxt = e.min(max_nxt),
+                    None => break,
+                }
+            }
+        }
+        //= rfc5681#3.1
+        //# Congestion control: bytes in flight may not exceed cwnd (RFC 6675 uses `pipe`).
+        let flight = if go_back { nxt.since(una) } else { self.rec.flight(una, max_nxt) };
+        let cc_room = self.rec.allowance(flight, mss);
+        let end = snd.end_seq();
+        let right = una + snd.wnd;
+        let can_send_new = !go_back && end.gt(max_nxt) && right.gt(max_nxt);
+        // 2. SACK-based recovery (RFC 6675 NextSeg) while cwnd - pipe >= SMSS.
+        if !go_back && cc_room >= mss {
+            match self.rec.next_seg(can_send_new) {
+                Some(NextSeg::Retransmit { seq, len }) => {
+                    return self.emit_range(now, buf, hlen, opts, seq, len.min(mss), true);
+                }
+                Some(NextSeg::Rescue { seq, len }) => {
+                    self.rec.on_rescue();
+                    return self.emit_range(now, buf, hlen, opts, seq, len.min(mss), true);
+                }
+                _ => {}
+            }
+        }
+        // 3. From SND.NXT: new data (or go-back-N after an RTO) and the FIN.
+        let snd = self.tcb.snd_mut()?;
+        snd.nxt = nxt;
+        let offset = nxt.since(snd.buf_seq);
         let avail = (snd.buf.len() as u32).saturating_sub(offset);
         //= rfc9293#3.8.6
         //# Usable window SND.UNA + SND.WND - SND.NXT; when the peer shrank the window below
         //# SND.NXT it is zero, never negative (MUST-34, SHLD-15).
-        let right = snd.una + snd.wnd;
-        let usable = right.since(snd.nxt);
-        let len = avail.min(usable).min(mss).min(room);
-        let retransmission = snd.nxt.lt(snd.max_nxt);
-        let fin_pending = snd.fin_queued && snd.nxt.le(snd.end_seq());
+        let usable = right.since(nxt);
+        let len = avail.min(usable).min(mss);
+        let fin_pending = snd.fin_queued && nxt.le(snd.end_seq());
         let fin = fin_pending && len == avail;
         if len == 0 && !fin {
+            return None;
+        }
+        let retransmission = go_back;
+        if len > 0 && cc_room < len && !force {
+            // The congestion window is full: ACKs will open it.
             return None;
         }
         if len > 0 && !retransmission && !force {
@@ -245,7 +281,41 @@ impl Conn {
                 return None;
             }
         }
-        let seq = snd.nxt;
+        let seg = self.emit_range(now, buf, hlen, opts, nxt, len, retransmission)?;
+        let sent_fin = seg.header.flags.fin() as u32;
+        let snd = self.tcb.snd_mut()?;
+        snd.nxt = nxt + len + sent_fin;
+        snd.max_nxt = snd.max_nxt.max(snd.nxt);
+        self.force_send = false;
+        Some(seg)
+    }
+
+    /// Writes one data (and/or FIN) segment for `[seq, seq+len)` from the send buffer. The FIN
+    /// rides along when the range ends at the end of the data and the FIN is due (a first FIN
+    /// from SND.NXT, or a FIN that was sent before when retransmitting).
+    #[allow(clippy::too_many_arguments)]
+    fn emit_range(
+        &mut self,
+        now: Instant,
+        buf: &mut [u8],
+        hlen: usize,
+        opts: TcpOptions,
+        seq: SeqNum,
+        len: u32,
+        retransmission: bool,
+    ) -> Option<Segment> {
+        let rto = self.rtt.rto();
+        let (snd, rcv) = self.tcb.halves()?;
+        let offset = seq.since(snd.buf_seq);
+        let data_avail = (snd.buf.len() as u32).saturating_sub(offset);
+        let len = len.min(data_avail);
+        let end = seq + len;
+        let fin = snd.fin_queued
+            && end == snd.end_seq()
+            && (!retransmission || snd.max_nxt.gt(snd.end_seq()) || snd.nxt.le(end));
+        if len == 0 && !fin {
+            return None;
+        }
         let (a, b) = snd.buf.slices_at(offset as usize, len as usize);
         buf[hlen..hlen + a.len()].copy_from_slice(a);
         buf[hlen + a.len()..hlen + a.len() + b.len()].copy_from_slice(b);
@@ -268,14 +338,18 @@ impl Conn {
             urgent = up.since(seq).min(65535) as u16;
         }
         let was_idle = !snd.outstanding();
-        snd.nxt = seq + len + fin as u32;
-        snd.max_nxt = snd.max_nxt.max(snd.nxt);
         let (rnxt, win) = (rcv.nxt, rcv.window_field());
         rcv.last_ack_sent = rnxt;
-        if !retransmission && len > 0 {
-            self.sampler.on_send(seq + len, now);
-        } else if retransmission {
+        if retransmission {
+            //= rfc6298#3
+            //# Karn: no RTT sample from a retransmitted segment.
             self.sampler.on_retransmit();
+            self.rec.on_retransmit(now, seq, len);
+        } else {
+            if len > 0 {
+                self.sampler.on_send(end, now);
+            }
+            self.rec.on_send_new(now, end + fin as u32, was_idle, rto);
         }
         if was_idle {
             self.una_since = now;
@@ -283,7 +357,6 @@ impl Conn {
         if self.t.rtx.is_none() {
             self.t.rtx = Some(now + rto);
         }
-        self.force_send = false;
         self.t.persist = None;
         self.stats.bytes_sent += len as u64;
         let mut h = self.header(seq, rnxt, flags, win);
@@ -431,6 +504,12 @@ impl Conn {
         self.sampler.on_retransmit();
         if let Some(snd) = self.tcb.snd_mut() {
             snd.nxt = snd.una;
+            let (una, max) = (snd.una, snd.max_nxt);
+            if state.is_synchronized() {
+                //= rfc5681#3.1
+                //# After an RTO, cwnd is one segment (the controller's loss window).
+                self.rec.on_rto(now, una, max);
+            }
         }
         self.t.rtx = Some(now + self.rtt.rto());
         false

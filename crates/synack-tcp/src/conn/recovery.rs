@@ -1,0 +1,238 @@
+//! The connection's loss recovery and congestion control wiring: it feeds ACKs to the
+//! congestion controller ([`crate::cc`]) and to the SACK scoreboard (RFC 6675) or the NewReno
+//! recovery state (RFC 5681, RFC 6582, RFC 3042), and tells the sender how much it may send and
+//! what to retransmit first. The algorithms live in `cc/` and `scoreboard.rs`; this module only
+//! decides when to call them.
+
+use alloc::boxed::Box;
+
+use crate::cc::{AckSample, CcAlgorithm, CcConfig, CongestionControl};
+use crate::config::CongestionControl as CcChoice;
+use crate::scoreboard::{
+    AckFields, DupAckAction, DupAckCounter, NewRenoAck, NewRenoRecovery, NextSeg, Scoreboard,
+    is_duplicate_ack, limited_transmit_allowance,
+};
+use crate::time::{Duration, Instant};
+use synack_wire::SeqNum;
+use synack_wire::tcp::SackBlock;
+
+/// What one ACK looked like, for [`Recovery::on_ack`].
+pub(crate) struct AckInfo<'a> {
+    pub(crate) now: Instant,
+    /// SND.UNA before this ACK.
+    pub(crate) una_before: SeqNum,
+    pub(crate) ack: SeqNum,
+    /// SND.MAX (highest sequence number sent).
+    pub(crate) snd_max: SeqNum,
+    /// The window this ACK advertised (scaled).
+    pub(crate) window: u32,
+    pub(crate) payload_len: u32,
+    pub(crate) syn_or_fin: bool,
+    pub(crate) sack: &'a [SackBlock],
+    /// Data bytes newly acknowledged cumulatively.
+    pub(crate) bytes_acked: u32,
+    pub(crate) rtt: Option<Duration>,
+    pub(crate) srtt: Option<Duration>,
+    pub(crate) smss: u32,
+}
+
+/// Recovery and congestion state of one connection's sender.
+pub(crate) struct Recovery {
+    pub(crate) cc: Box<dyn CongestionControl>,
+    algorithm: CcAlgorithm,
+    sack: bool,
+    pub(crate) sb: Scoreboard,
+    reno: NewRenoRecovery,
+    dup: DupAckCounter,
+    last_window: u32,
+    /// A retransmission to send before anything else (fast retransmit, partial ACK).
+    pub(crate) rtx: Option<(SeqNum, u32)>,
+    /// When data was last sent (restart after idle, RFC 5681 4.1).
+    last_send: Option<Instant>,
+    /// Segments judged lost (fast retransmits and RTO retransmissions), for stats.
+    pub(crate) lost: u64,
+}
+
+impl core::fmt::Debug for Recovery {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Recovery")
+            .field("cc", &self.cc.name())
+            .field("cwnd", &self.cc.cwnd())
+            .finish_non_exhaustive()
+    }
+}
+
+fn algorithm(c: CcChoice) -> CcAlgorithm {
+    match c {
+        CcChoice::NewReno => CcAlgorithm::NewReno,
+        CcChoice::Cubic => CcAlgorithm::Cubic,
+    }
+}
+
+impl Recovery {
+    pub(crate) fn new(choice: CcChoice, smss: u32, una: SeqNum) -> Recovery {
+        Recovery {
+            cc: algorithm(choice).build(CcConfig::new(smss)),
+            algorithm: algorithm(choice),
+            sack: false,
+            sb: Scoreboard::new(una, smss),
+            reno: NewRenoRecovery::new(una),
+            dup: DupAckCounter::new(),
+            last_window: 0,
+            rtx: None,
+            last_send: None,
+            lost: 0,
+        }
+    }
+
+    /// The handshake is done: SMSS and SACK are known, SND.UNA is the first data byte.
+    pub(crate) fn on_established(&mut self, smss: u32, sack: bool, una: SeqNum) {
+        self.sack = sack;
+        // A fresh controller: the initial window depends on SMSS (RFC 6928).
+        self.cc = self.algorithm.build(CcConfig::new(smss));
+        self.sb = Scoreboard::new(una, smss);
+        self.reno = NewRenoRecovery::new(una);
+    }
+
+    /// SMSS changed (path MTU).
+    pub(crate) fn set_mss(&mut self, smss: u32) {
+        self.cc.set_mss(smss);
+        self.sb.set_smss(smss);
+    }
+
+    pub(crate) fn in_recovery(&self) -> bool {
+        if self.sack { self.sb.in_recovery() } else { self.reno.in_recovery() }
+    }
+
+    /// Bytes in the network: RFC 6675 `pipe` with SACK, else FlightSize.
+    pub(crate) fn flight(&self, una: SeqNum, snd_max: SeqNum) -> u32 {
+        if self.sack { self.sb.pipe() } else { snd_max.since(una) }
+    }
+
+    /// How many more bytes congestion control lets us put in flight now, `flight` being what
+    /// is in flight (before the peer's window is considered).
+    pub(crate) fn allowance(&self, flight: u32, smss: u32) -> u32 {
+        let cwnd = self.cc.cwnd().saturating_add(self.reno.extra_window());
+        let base = cwnd.saturating_sub(flight);
+        //= rfc3042#2
+        //# Limited transmit: on the first two duplicate ACKs, one new segment each may go.
+        let lt = limited_transmit_allowance(self.dup.count(), self.cc.cwnd(), flight, smss);
+        base.max(lt)
+    }
+
+    /// The sender is about to send new data at `now`; restarts the window after idleness.
+    pub(crate) fn on_send_new(&mut self, now: Instant, end: SeqNum, idle: bool, rto: Duration) {
+        if idle && let Some(last) = self.last_send {
+            self.cc.on_idle_restart(now, now.saturating_since(last), rto);
+        }
+        self.last_send = Some(now);
+        self.sb.on_send(end);
+    }
+
+    /// A retransmission of `[seq, seq+len)` left.
+    pub(crate) fn on_retransmit(&mut self, now: Instant, seq: SeqNum, len: u32) {
+        self.last_send = Some(now);
+        self.sb.on_retransmit(seq, len);
+        if self.rtx.is_some_and(|(s, _)| s == seq) {
+            self.rtx = None;
+        }
+    }
+
+    /// What SACK recovery wants sent next while `cwnd - pipe >= SMSS` (RFC 6675 5 step C).
+    pub(crate) fn next_seg(&self, can_send_new: bool) -> Option<NextSeg> {
+        if self.sack && self.sb.in_recovery() { self.sb.next_seg(can_send_new) } else { None }
+    }
+
+    pub(crate) fn on_rescue(&mut self) {
+        self.sb.on_rescue_retransmit();
+    }
+
+    /// An acceptable ACK arrived (SND.UNA =< SEG.ACK =< SND.MAX).
+    pub(crate) fn on_ack(&mut self, a: &AckInfo<'_>) {
+        let flight_before = self.flight(a.una_before, a.snd_max);
+        let in_recovery_before = self.in_recovery();
+        let mut delivered = a.bytes_acked;
+        if self.sack {
+            let out = self.sb.on_ack(a.ack, a.sack);
+            delivered = out.newly_acked.saturating_add(out.newly_sacked);
+            if out.enter_recovery {
+                //= rfc6675#5
+                //# Enough duplicate ACKs (or IsLost(HighACK)): enter recovery, reduce the window
+                //# once, retransmit the first unacknowledged segment.
+                self.cc.on_congestion_event(a.now, flight_before);
+                if let NextSeg::Retransmit { seq, len } = self.sb.enter_recovery() {
+                    self.rtx = Some((seq, len));
+                    self.lost += 1;
+                }
+            }
+            if out.recovery_ended {
+                self.cc.on_recovery_exit(a.now);
+            }
+        } else {
+            let fields = AckFields {
+                ack: a.ack,
+                payload_len: a.payload_len,
+                syn_or_fin: a.syn_or_fin,
+                window: a.window,
+            };
+            let dup = is_duplicate_ack(&fields, a.una_before, a.snd_max, self.last_window);
+            match self.dup.on_ack(dup) {
+                DupAckAction::FastRetransmit => {
+                    //= rfc6582#3.2
+                    //# Third duplicate ACK beyond `recover`: fast retransmit, enter recovery.
+                    if self.reno.on_third_dup_ack(a.una_before, a.snd_max, a.smss) {
+                        self.cc.on_congestion_event(a.now, flight_before);
+                        self.rtx = Some((a.una_before, a.smss));
+                        self.lost += 1;
+                    }
+                }
+                DupAckAction::InRecovery => self.reno.on_dup_ack(a.smss),
+                DupAckAction::LimitedTransmit | DupAckAction::None => {}
+            }
+            if a.ack.gt(a.una_before) {
+                match self.reno.on_ack(a.ack, a.bytes_acked, a.smss) {
+                    //= rfc6582#3.2
+                    //# A partial ACK retransmits the next unacknowledged segment.
+                    NewRenoAck::Partial { retransmit, .. } => {
+                        self.rtx = Some((retransmit, a.smss));
+                        self.lost += 1;
+                    }
+                    NewRenoAck::Full => {
+                        self.dup.reset();
+                        self.cc.on_recovery_exit(a.now);
+                    }
+                    NewRenoAck::NotInRecovery => {}
+                }
+            }
+        }
+        self.last_window = a.window;
+        if delivered > 0 {
+            self.cc.on_ack(&AckSample {
+                now: a.now,
+                bytes_acked: delivered,
+                rtt: a.rtt,
+                srtt: a.srtt,
+                bytes_in_flight: flight_before,
+                in_recovery: in_recovery_before || self.in_recovery(),
+                app_limited: false,
+                rate: None,
+            });
+        }
+        if let Some((s, _)) = self.rtx
+            && s.lt(a.ack)
+        {
+            self.rtx = None;
+        }
+    }
+
+    /// The retransmission timer fired.
+    pub(crate) fn on_rto(&mut self, now: Instant, una: SeqNum, snd_max: SeqNum) {
+        let flight = snd_max.since(una);
+        self.cc.on_rto(now, flight);
+        self.sb.on_rto(true);
+        self.reno.on_rto(snd_max);
+        self.dup.reset();
+        self.rtx = None;
+        self.lost += 1;
+    }
+}
