@@ -7,6 +7,8 @@ use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
 mod cmd;
+mod services;
+mod sim;
 
 /// synack: a userspace TCP/IP stack and the instruments to watch TCP work.
 #[derive(Parser)]
@@ -20,6 +22,8 @@ struct Cli {
 enum Command {
     /// Decode one packet given as hex and print it as tcpdump would.
     Decode(cmd::decode::Args),
+    /// Watch one TCP connection live its whole life: a ladder diagram on a virtual clock.
+    Demo(cmd::demo::Args),
     /// Run packetdrill scripts against the engine on a virtual clock.
     Drill(cmd::drill::Args),
     /// Print a capture as tcpdump lines or tshark fields (`-T fields -e ...`).
@@ -36,6 +40,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Decode(args) => cmd::decode::run(args),
+        Command::Demo(args) => cmd::demo::run(args),
         Command::Drill(args) => cmd::drill::run(args),
         Command::Dump(args) => cmd::dump::run(args),
         Command::Stats(args) => cmd::stats::run(args),
