@@ -385,3 +385,27 @@ fn errors_say_what_is_wrong() {
     );
     assert_eq!(Error::BadChecksum { layer: Layer::Ipv4 }.to_string(), "bad IPv4 checksum");
 }
+
+#[test]
+fn ipv4_options_are_skipped_to_reach_tcp() {
+    // A Linux SYN from the golden capture, with a 4-byte IPv4 option (NOP, NOP, NOP, EOL)
+    // inserted: IHL 6, total length +4, header checksum recomputed.
+    let f = frames(CAPTURES[0]).swap_remove(10);
+    let ip = ip_of(&f).unwrap();
+    let mut v = Vec::new();
+    v.extend_from_slice(&ip[..20]);
+    v.extend_from_slice(&[1, 1, 1, 0]);
+    v.extend_from_slice(&ip[20..]);
+    v[0] = 0x46;
+    v[2..4].copy_from_slice(&((ip.len() + 4) as u16).to_be_bytes());
+    v[10..12].copy_from_slice(&[0, 0]);
+    let c = checksum::checksum(&v[..24]);
+    v[10..12].copy_from_slice(&c.to_be_bytes());
+    let p = IpPacketRepr::parse(&v, ChecksumMode::Verify).unwrap();
+    let synack_wire::IpHeader::V4 { repr, options } = p.ip else { panic!("not IPv4") };
+    assert_eq!((options, repr.payload_len), (&[1u8, 1, 1, 0][..], ip.len() - 20));
+    let synack_wire::Transport::Tcp(t) = p.transport else { panic!("not TCP") };
+    assert_eq!((t.src_port, t.flags), (56648, TcpFlags::SYN));
+    let view = Ipv4Packet::new_checked(&v[..]).unwrap();
+    assert_eq!((view.header_len(), view.options_bytes()), (24, &[1u8, 1, 1, 0][..]));
+}
