@@ -119,3 +119,24 @@ proptest! {
         }
     }
 }
+
+/// A run that fails (here: a time limit too short to finish) writes a pcap that names its seed
+/// and holds the frames sent, readable as LINKTYPE_RAW IPv4.
+#[test]
+fn failing_run_writes_pcap() {
+    let link = LinkConfig { delay: ms(10), ..LinkConfig::ideal() };
+    let mut cfg = SimConfig::new(0xfa11, link, 100_000);
+    cfg.time_limit = ms(15);
+    let err = run_transfer(&cfg).expect_err("cannot finish in 15 ms");
+    assert!(err.contains("time limit"), "{err}");
+    let path = sim_common::target_dir().join("sim-failures").join(format!("seed-{}.pcap", 0xfa11));
+    assert!(err.contains(&path.display().to_string()), "{err}");
+    let bytes = std::fs::read(&path).expect("pcap written");
+    assert_eq!(&bytes[..4], &0xa1b2_c3d4u32.to_le_bytes());
+    assert_eq!(u32::from_le_bytes(bytes[20..24].try_into().unwrap()), 101, "LINKTYPE_RAW");
+    // The first record is A's SYN: an IPv4 header (0x45) with protocol 6.
+    let first = &bytes[24 + 16..];
+    assert_eq!(first[0], 0x45);
+    assert_eq!(first[9], 6);
+    std::fs::remove_file(&path).unwrap();
+}

@@ -97,10 +97,19 @@ impl SimOutcome {
     }
 }
 
-/// The deterministic payload byte at offset `i` for `seed`.
+/// Period of the payload pattern: a prime, so it never lines up with segment sizes.
+const PERIOD: usize = 65_521;
+
+/// The deterministic payload byte at offset `i` for `seed` (periodic with [`PERIOD`]).
 pub(crate) fn pattern(seed: u64, i: usize) -> u8 {
-    let x = (i as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ seed.rotate_left(17);
+    let i = (i % PERIOD) as u64;
+    let x = i.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ seed.rotate_left(17);
     (x >> 29) as u8
+}
+
+/// Two periods of the pattern, so any run of up to `PERIOD` bytes is one slice.
+fn pattern_table(seed: u64) -> Vec<u8> {
+    (0..2 * PERIOD).map(|i| pattern(seed, i)).collect()
 }
 
 /// A frame on the path, kept for the pcap.
@@ -151,6 +160,7 @@ struct Sim<'c> {
     buf: Vec<u8>,
     rbuf: Vec<u8>,
     ident: u16,
+    table: Vec<u8>,
 }
 
 impl<'c> Sim<'c> {
@@ -187,6 +197,7 @@ impl<'c> Sim<'c> {
             buf: vec![0u8; 65536 + 64],
             rbuf: vec![0u8; 256 * 1024],
             ident: 0,
+            table: pattern_table(cfg.seed),
         })
     }
 
@@ -264,19 +275,11 @@ impl<'c> Sim<'c> {
             self.conn_b = self.b.accept(self.listener);
         }
         while self.written < self.cfg.bytes {
-            let n = (self.cfg.bytes - self.written).min(64 * 1024);
-            let chunk: Vec<u8> =
-                (self.written..self.written + n).map(|i| pattern(self.cfg.seed, i)).collect();
-            match self.a.send(self.conn_a, &chunk) {
+            let n = (self.cfg.bytes - self.written).min(PERIOD);
+            let at = self.written % PERIOD;
+            match self.a.send(self.conn_a, &self.table[at..at + n]) {
                 Ok(0) | Err(SendError::WouldBlock) => break,
-                Ok(k) => {
-                    if self.first_write.is_none()
-                        && self.a.state(self.conn_a) == Ok(State::Established)
-                    {
-                        self.first_write = Some(self.now);
-                    }
-                    self.written += k;
-                }
+                Ok(k) => self.written += k,
                 Err(e) => return Err(format!("send: {e:?}")),
             }
         }
@@ -303,14 +306,29 @@ impl<'c> Sim<'c> {
                         break;
                     }
                     Ok(n) => {
-                        for (k, &byte) in self.rbuf[..n].iter().enumerate() {
-                            let i = self.received + k;
-                            if i >= self.cfg.bytes || byte != pattern(self.cfg.seed, i) {
+                        let at = self.received % PERIOD;
+                        let got = &self.rbuf[..n];
+                        let mut k = 0;
+                        while k < n {
+                            let m = (n - k).min(PERIOD);
+                            let want = &self.table[(at + k) % PERIOD..][..m];
+                            if let Some(j) =
+                                got[k..k + m].iter().zip(want).position(|(g, w)| g != w)
+                            {
+                                let i = self.received + k + j;
                                 return Err(format!(
-                                    "byte {i} corrupted or extra: got {byte:#04x}, want {:#04x}",
-                                    pattern(self.cfg.seed, i)
+                                    "byte {i} corrupted: got {:#04x}, want {:#04x}",
+                                    got[k + j],
+                                    want[j]
                                 ));
                             }
+                            k += m;
+                        }
+                        if self.received + n > self.cfg.bytes {
+                            return Err(format!(
+                                "{} bytes more than sent",
+                                self.received + n - self.cfg.bytes
+                            ));
                         }
                         self.received += n;
                     }
