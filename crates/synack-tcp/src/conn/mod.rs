@@ -366,7 +366,9 @@ impl Conn {
     pub(crate) fn on_established(&mut self) {
         let mss = self.eff_snd_mss();
         let sack = self.opt.sack;
-        if let Some(una) = self.tcb.snd().map(|s| s.una) {
+        // Recovery tracks data from the first byte after our SYN (the ACK of the SYN may not
+        // have been processed yet when this runs).
+        if let Some(una) = self.tcb.snd().map(|s| s.una.max(s.iss + 1)) {
             self.rec.on_established(mss, sack, una);
         }
     }

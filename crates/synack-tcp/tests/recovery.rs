@@ -1,0 +1,171 @@
+//! The connection's loss recovery wiring, scripted: fast retransmit on three duplicate ACKs,
+//! NewReno partial ACKs, limited transmit, SACK recovery of several holes without an RTO,
+//! D-SACK generation, congestion window in the stats.
+
+mod script;
+use script::*;
+use synack_tcp::{ConnConfig, Duration, State};
+use synack_wire::SeqNum;
+use synack_wire::tcp::SackBlock;
+
+const I: u32 = ISS;
+const T: u32 = IRS;
+const MSS: u32 = 1000;
+
+fn setup(sack: bool) -> Script {
+    let cfg = ConnConfig {
+        sack,
+        timestamps: false,
+        window_scaling: false,
+        nodelay: true,
+        ..ConnConfig::default()
+    };
+    let mut s = Script::listening(cfg);
+    let mut syn = Seg::new(S, T, 0).mss(MSS as u16);
+    if sack {
+        syn = syn.sack_ok();
+    }
+    s.inject(syn);
+    s.one();
+    s.inject(Seg::new(A, T + 1, I + 1));
+    s.conn = s.ep.accept(s.listener.unwrap());
+    assert_eq!(s.state(), State::Established);
+    s
+}
+
+fn seg_seq(k: u32) -> u32 {
+    I + 1 + k * MSS
+}
+
+fn sack_ack(ack: u32, blocks: &[(u32, u32)]) -> Seg {
+    let mut seg = Seg::new(A, T + 1, ack);
+    for (l, r) in blocks {
+        seg.options.sack.push(SackBlock { left: SeqNum(*l), right: SeqNum(*r) });
+    }
+    seg
+}
+
+#[test]
+fn initial_window_is_ten_segments() {
+    let mut s = setup(false);
+    s.send(&[0; 20 * MSS as usize]);
+    let out = s.sent();
+    assert_eq!(out.len(), 10);
+    assert_eq!(s.ep.stats(s.id()).unwrap().cwnd, Some(10 * MSS));
+}
+
+#[test]
+fn three_duplicate_acks_fast_retransmit_and_limited_transmit() {
+    let mut s = setup(false);
+    s.send(&[0; 30 * MSS as usize]);
+    assert_eq!(s.sent().len(), 10);
+    // Segment 0 lost: the peer ACKs nothing new, three times.
+    s.inject(Seg::new(A, T + 1, seg_seq(0)));
+    // First two duplicates: one new segment each (RFC 3042).
+    let lt1 = s.sent();
+    s.inject(Seg::new(A, T + 1, seg_seq(0)));
+    let lt2 = s.sent();
+    assert_eq!(lt1.len() + lt2.len(), 2, "limited transmit: {lt1:?} {lt2:?}");
+    assert_eq!(lt1[0].seq, seg_seq(10));
+    s.inject(Seg::new(A, T + 1, seg_seq(0)));
+    let out = s.sent();
+    assert!(!out.is_empty());
+    assert_eq!(out[0].seq, seg_seq(0), "fast retransmit of the first unacknowledged segment");
+    let st = s.ep.stats(s.id()).unwrap();
+    assert!(st.ssthresh.unwrap() < 10 * MSS, "window reduced: {st:?}");
+    assert_eq!(st.state, State::Established);
+}
+
+#[test]
+fn newreno_partial_ack_retransmits_next_hole() {
+    let mut s = setup(false);
+    s.send(&[0; 10 * MSS as usize]);
+    s.sent();
+    // Segments 0 and 3 lost.
+    for _ in 0..3 {
+        s.inject(Seg::new(A, T + 1, seg_seq(0)));
+    }
+    let out = s.sent();
+    assert!(out.iter().any(|o| o.seq == seg_seq(0)));
+    // The retransmission of 0 fills up to segment 3: a partial ACK.
+    s.inject(Seg::new(A, T + 1, seg_seq(3)));
+    let out = s.sent();
+    assert_eq!(out[0].seq, seg_seq(3), "partial ACK: resend the next hole at once: {out:?}");
+    s.inject(Seg::new(A, T + 1, seg_seq(10)));
+    assert_eq!(s.ep.stats(s.id()).unwrap().snd_una.0, seg_seq(10));
+}
+
+#[test]
+fn sack_recovery_repairs_several_holes_without_rto() {
+    let mut s = setup(true);
+    assert!(s.ep.stats(s.id()).unwrap().sack);
+    s.send(&[0; 10 * MSS as usize]);
+    assert_eq!(s.sent().len(), 10);
+    // Segments 1, 4 and 7 lost; every other arrives and is SACKed.
+    let ack = seg_seq(1);
+    let mut blocks: Vec<(u32, u32)> = Vec::new();
+    let mut resent = Vec::new();
+    for k in [2u32, 3, 5, 6, 8, 9] {
+        // Coalesce into the blocks a receiver would report.
+        let (l, r) = (seg_seq(k), seg_seq(k + 1));
+        if let Some(last) = blocks.last_mut().filter(|b| b.1 == l) {
+            last.1 = r;
+        } else {
+            blocks.push((l, r));
+        }
+        let mut shown: Vec<(u32, u32)> = blocks.clone();
+        shown.reverse();
+        shown.truncate(4);
+        s.inject(sack_ack(ack, &shown));
+        resent.extend(s.sent().into_iter().map(|o| o.seq));
+    }
+    for k in [1u32, 4, 7] {
+        assert!(resent.contains(&seg_seq(k)), "hole {k} repaired before any RTO: {resent:?}");
+    }
+    // All repaired; the cumulative ACK covers everything, no RTO fired.
+    s.inject(Seg::new(A, T + 1, seg_seq(10)));
+    let st = s.ep.stats(s.id()).unwrap();
+    assert_eq!(st.snd_una.0, seg_seq(10));
+    assert_eq!(st.backoff, 0, "no RTO");
+    assert_eq!(st.retransmits, 3);
+}
+
+#[test]
+fn rto_collapses_window_and_goes_back() {
+    let mut s = setup(false);
+    s.send(&[0; 10 * MSS as usize]);
+    s.sent();
+    let out = s.advance(Duration::from_millis(1100));
+    assert_eq!(out.len(), 1, "one segment after the RTO (cwnd = 1 SMSS): {out:?}");
+    assert_eq!(out[0].1.seq, seg_seq(0));
+    assert_eq!(s.ep.stats(s.id()).unwrap().cwnd, Some(MSS));
+    s.inject(Seg::new(A, T + 1, seg_seq(1)));
+    let out = s.sent();
+    assert_eq!(out.len(), 2, "slow start: two segments after one ACK");
+    assert_eq!(out[0].seq, seg_seq(1));
+}
+
+#[test]
+fn dsack_reported_for_duplicate_data() {
+    let mut s = setup(true);
+    s.inject(Seg::new(A, T + 1, I + 1).len(100));
+    s.advance(Duration::from_millis(100));
+    // The same 100 bytes again.
+    s.inject(Seg::new(A, T + 1, I + 1).len(100));
+    let o = s.one();
+    check(&o, A, I + 1, T + 101);
+    let b = o.options.sack.as_slice();
+    assert_eq!((b[0].left.0, b[0].right.0), (T + 1, T + 101), "D-SACK block first");
+}
+
+#[test]
+fn sack_blocks_most_recent_first_with_three_holes() {
+    let mut s = setup(true);
+    for k in [2u32, 6, 4] {
+        s.inject(Seg::new(A, T + 1 + k * 100, I + 1).len(100));
+    }
+    let out = s.sent();
+    let b = out.last().unwrap().options.sack.as_slice();
+    let lefts: Vec<u32> = b.iter().map(|x| x.left.0 - T - 1).collect();
+    assert_eq!(lefts, [400, 600, 200]);
+}
