@@ -7,6 +7,7 @@
 
 pub mod net;
 pub mod runtime;
+pub mod tokio;
 
 pub use runtime::{Clock, DriverDevice, Stack, StackConfig, StackState, SynDecision};
 pub use synack_stack::{Interface, InterfaceConfig, IpCidr};

@@ -1,0 +1,42 @@
+//! The async socket API for tokio: [`TcpListener`] and [`TcpStream`] (tokio's `AsyncRead` and
+//! `AsyncWrite`, owned halves with [`TcpStream::into_split`]) on a synack
+//! [`Stack`](crate::Stack).
+//!
+//! No extra task or thread: the stack's driver thread runs TCP; an async call asks the engine
+//! directly and, when it would block, registers the task's waker for that connection. The
+//! first async socket on a stack installs the stack's event hook
+//! ([`Stack::set_event_hook`](crate::Stack::set_event_hook)), which wakes the registered
+//! tasks on each engine event (Readable, Writable, AcceptReady, PeerClosed, Closed, Error ...).
+//! A stack has one hook: replacing it afterwards leaves async sockets on that stack waiting
+//! forever, so do not set your own hook on a stack you use from tokio.
+//!
+//! Works on any tokio runtime (current-thread or multi-thread); needs no tokio feature beyond
+//! the `AsyncRead`/`AsyncWrite` traits.
+//!
+//! ```
+//! use synack::IpCidr;
+//! use synack::net::memory_pair;
+//! use synack::tokio::{TcpListener, TcpStream};
+//! use tokio::io::{AsyncReadExt, AsyncWriteExt};
+//!
+//! # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+//! let cidr = |s: &str| IpCidr::new(s.parse().unwrap(), 24).unwrap();
+//! let (a, b) = memory_pair(cidr("10.0.0.1"), cidr("10.0.0.2")).unwrap();
+//! let listener = TcpListener::bind(&b, "10.0.0.2:7".parse().unwrap()).await.unwrap();
+//! let mut client = TcpStream::connect(&a, "10.0.0.2:7".parse().unwrap()).await.unwrap();
+//! let (mut server, _) = listener.accept().await.unwrap();
+//! client.write_all(b"ping").await.unwrap();
+//! let mut buf = [0; 4];
+//! server.read_exact(&mut buf).await.unwrap();
+//! assert_eq!(&buf, b"ping");
+//! # });
+//! ```
+
+mod listener;
+mod registry;
+mod split;
+mod stream;
+
+pub use listener::TcpListener;
+pub use split::{OwnedReadHalf, OwnedWriteHalf, ReuniteError};
+pub use stream::TcpStream;

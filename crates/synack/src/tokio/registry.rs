@@ -1,0 +1,134 @@
+//! Per-connection task wakers, woken from engine events.
+//!
+//! The runtime calls one event hook on its driver thread, with the stack's state locked. The
+//! first async socket on a stack installs a hook that wakes the tasks registered for the
+//! connection (or listener) the event names. A task registers while it holds the state lock
+//! too (inside `Stack::with`, right after the engine said "would block"), so no event can slip
+//! between the check and the registration: the lock order is always state, then registry.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
+use std::task::Waker;
+
+use synack_tcp::{ConnId, Event, ListenerId};
+
+use crate::runtime::Stack;
+
+/// The wakers of one connection: one reading task and one writing task (the owned halves of
+/// a split stream can each wait).
+#[derive(Default)]
+struct ConnWakers {
+    read: Option<Waker>,
+    write: Option<Waker>,
+}
+
+#[derive(Default)]
+struct Wakers {
+    conns: HashMap<ConnId, ConnWakers>,
+    /// Several tasks may `accept` on one listener at once.
+    listeners: HashMap<ListenerId, Vec<Waker>>,
+}
+
+/// The wakers of one stack.
+#[derive(Default)]
+pub(crate) struct Registry {
+    wakers: Mutex<Wakers>,
+}
+
+fn store(slot: &mut Option<Waker>, w: &Waker) {
+    match slot {
+        Some(old) if old.will_wake(w) => {}
+        _ => *slot = Some(w.clone()),
+    }
+}
+
+/// The connection an event is about, if any.
+fn conn_of(ev: &Event) -> Option<ConnId> {
+    Some(match *ev {
+        Event::StateChanged { conn, .. }
+        | Event::Connected(conn)
+        | Event::Readable(conn)
+        | Event::Writable(conn)
+        | Event::PeerClosed(conn)
+        | Event::Closed(conn)
+        | Event::Error { conn, .. }
+        | Event::Urgent { conn, .. }
+        | Event::SoftError { conn, .. } => conn,
+        _ => return None,
+    })
+}
+
+impl Registry {
+    fn lock(&self) -> MutexGuard<'_, Wakers> {
+        self.wakers.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Wakes whoever waits on what `ev` names. Any event about a connection wakes both its
+    /// tasks: a spurious wake-up costs one more engine call, a missed one hangs a task.
+    fn on_event(&self, ev: &Event) {
+        let mut woken: Vec<Waker> = Vec::new();
+        {
+            let mut g = self.lock();
+            if let Event::AcceptReady(l) = ev {
+                if let Some(ws) = g.listeners.get_mut(l) {
+                    woken.append(ws);
+                }
+            } else if let Some(c) = conn_of(ev)
+                && let Some(w) = g.conns.get_mut(&c)
+            {
+                woken.extend(w.read.take());
+                woken.extend(w.write.take());
+            }
+        }
+        for w in woken {
+            w.wake();
+        }
+    }
+
+    /// The reading task of `id` waits.
+    pub(crate) fn wait_read(&self, id: ConnId, w: &Waker) {
+        store(&mut self.lock().conns.entry(id).or_default().read, w);
+    }
+
+    /// The writing (or connecting) task of `id` waits.
+    pub(crate) fn wait_write(&self, id: ConnId, w: &Waker) {
+        store(&mut self.lock().conns.entry(id).or_default().write, w);
+    }
+
+    /// A task waits for a connection on listener `id`.
+    pub(crate) fn wait_accept(&self, id: ListenerId, w: &Waker) {
+        let mut g = self.lock();
+        let ws = g.listeners.entry(id).or_default();
+        if !ws.iter().any(|x| x.will_wake(w)) {
+            ws.push(w.clone());
+        }
+    }
+
+    /// Forgets a released connection.
+    pub(crate) fn remove_conn(&self, id: ConnId) {
+        self.lock().conns.remove(&id);
+    }
+
+    /// Forgets a closed listener.
+    pub(crate) fn remove_listener(&self, id: ListenerId) {
+        self.lock().listeners.remove(&id);
+    }
+}
+
+/// The registry of each stack that has async sockets, keyed by the stack's allocation (the
+/// `Weak` keeps the address from being reused while the entry exists).
+static REGISTRIES: Mutex<Vec<(Weak<Stack>, Arc<Registry>)>> = Mutex::new(Vec::new());
+
+/// The registry of `stack`, installing the event hook on first use.
+pub(crate) fn registry(stack: &Arc<Stack>) -> Arc<Registry> {
+    let mut all = REGISTRIES.lock().unwrap_or_else(PoisonError::into_inner);
+    all.retain(|(s, _)| s.strong_count() > 0);
+    if let Some((_, r)) = all.iter().find(|(s, _)| std::ptr::eq(s.as_ptr(), Arc::as_ptr(stack))) {
+        return r.clone();
+    }
+    let reg = Arc::new(Registry::default());
+    let hook = reg.clone();
+    stack.set_event_hook(Box::new(move |ev| hook.on_event(ev)));
+    all.push((Arc::downgrade(stack), reg.clone()));
+    reg
+}

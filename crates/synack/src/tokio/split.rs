@@ -1,0 +1,140 @@
+//! Owned halves of a [`TcpStream`], for a reading task and a writing task.
+
+use std::fmt;
+use std::io;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use ::tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+
+use super::stream::{Conn, TcpStream};
+
+/// The reading half of [`TcpStream::into_split`].
+pub struct OwnedReadHalf {
+    conn: Arc<Conn>,
+}
+
+/// The writing half of [`TcpStream::into_split`]. Dropping it sends FIN (unless
+/// [`forget`](Self::forget) was called).
+pub struct OwnedWriteHalf {
+    conn: Arc<Conn>,
+    shutdown_on_drop: bool,
+}
+
+pub(crate) fn split(stream: TcpStream) -> (OwnedReadHalf, OwnedWriteHalf) {
+    let conn = stream.conn;
+    (OwnedReadHalf { conn: conn.clone() }, OwnedWriteHalf { conn, shutdown_on_drop: true })
+}
+
+/// [`OwnedReadHalf::reunite`] was given halves of two different streams; they come back.
+pub struct ReuniteError(pub OwnedReadHalf, pub OwnedWriteHalf);
+
+impl fmt::Debug for ReuniteError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("ReuniteError")
+    }
+}
+
+impl fmt::Display for ReuniteError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("the halves belong to different streams")
+    }
+}
+
+impl std::error::Error for ReuniteError {}
+
+impl fmt::Debug for OwnedReadHalf {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("OwnedReadHalf").field("id", &self.conn.id).finish()
+    }
+}
+
+impl fmt::Debug for OwnedWriteHalf {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("OwnedWriteHalf").field("id", &self.conn.id).finish()
+    }
+}
+
+impl OwnedReadHalf {
+    /// Puts the stream back together (if both halves came from the same one).
+    pub fn reunite(self, mut other: OwnedWriteHalf) -> Result<TcpStream, ReuniteError> {
+        if Arc::ptr_eq(&self.conn, &other.conn) {
+            other.shutdown_on_drop = false;
+            Ok(TcpStream { conn: self.conn.clone() })
+        } else {
+            Err(ReuniteError(self, other))
+        }
+    }
+
+    /// The peer's address.
+    pub fn peer_addr(&self) -> io::Result<SocketAddr> {
+        Ok(self.conn.peer)
+    }
+
+    /// Our address.
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        Ok(self.conn.local)
+    }
+}
+
+impl OwnedWriteHalf {
+    /// Puts the stream back together (if both halves came from the same one).
+    pub fn reunite(self, other: OwnedReadHalf) -> Result<TcpStream, ReuniteError> {
+        other.reunite(self)
+    }
+
+    /// Drops the half without sending FIN (the connection still closes when the read half is
+    /// dropped too).
+    pub fn forget(mut self) {
+        self.shutdown_on_drop = false;
+    }
+
+    /// The peer's address.
+    pub fn peer_addr(&self) -> io::Result<SocketAddr> {
+        Ok(self.conn.peer)
+    }
+
+    /// Our address.
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        Ok(self.conn.local)
+    }
+}
+
+impl Drop for OwnedWriteHalf {
+    fn drop(&mut self) {
+        if self.shutdown_on_drop {
+            let _ = self.conn.shutdown_write();
+        }
+    }
+}
+
+impl AsyncRead for OwnedReadHalf {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        self.conn.poll_read(cx, buf)
+    }
+}
+
+impl AsyncWrite for OwnedWriteHalf {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        self.conn.poll_write(cx, buf)
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+
+    /// Sends FIN; the read half keeps reading.
+    fn poll_shutdown(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(self.conn.shutdown_write())
+    }
+}
