@@ -24,6 +24,12 @@
 //! Memory is bounded: at most `max_in_flight` frames are in the pipe; beyond that new frames are
 //! dropped and counted.
 //!
+//! Frames are any [`Payload`] (`Vec<u8>` by default). A device with pooled buffers implements
+//! [`Payload`] for its frame type and uses [`Pipe::try_send`], which hands a refused frame back
+//! so its buffer can be reused; the stack's in-memory link wraps a `Pipe<Frame>` this way
+//! (`try_send` for its path's `push`, [`Pipe::poll_deliver`] for `pop`,
+//! [`Pipe::next_delivery`] for `next_arrival`, times as `Instant::as_micros`).
+//!
 //! ```
 //! use synack_netsim::{LinkConfig, Pipe};
 //! use core::time::Duration;
@@ -195,21 +201,68 @@ pub struct PipeStats {
     pub reordered: u64,
 }
 
-/// A frame on its way.
-#[derive(Debug, PartialEq, Eq, PartialOrd, Ord)]
-struct InFlight {
+/// What a pipe can carry: a byte buffer it may flip bits in and copy (for duplication).
+///
+/// `Vec<u8>` is one; a device with pooled buffers implements it for its own frame type (e.g. a
+/// buffer plus the range holding the frame), so buffers travel through the pipe without a copy
+/// and come back from [`Pipe::try_send`] when refused, for reuse.
+pub trait Payload: Clone {
+    /// The frame's bytes, for corruption.
+    fn bytes_mut(&mut self) -> &mut [u8];
+    /// The frame's length in bytes (for the rate limit and queue accounting).
+    fn byte_len(&self) -> usize;
+}
+
+impl Payload for Vec<u8> {
+    fn bytes_mut(&mut self) -> &mut [u8] {
+        self
+    }
+    fn byte_len(&self) -> usize {
+        self.len()
+    }
+}
+
+/// A frame [`Pipe::try_send`] refused, handed back with the reason.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rejected<F> {
+    /// The frame, for buffer reuse.
+    pub frame: F,
+    /// Why it was dropped.
+    pub reason: DropReason,
+}
+
+/// A frame on its way, ordered by due time and then send order.
+#[derive(Debug)]
+struct InFlight<F> {
     at: Micros,
     /// Tie-breaker: frames due at the same time come out in send order.
     order: u64,
-    frame: Vec<u8>,
+    frame: F,
 }
 
-/// One direction of a simulated path. See the crate docs.
+impl<F> PartialEq for InFlight<F> {
+    fn eq(&self, other: &Self) -> bool {
+        (self.at, self.order) == (other.at, other.order)
+    }
+}
+impl<F> Eq for InFlight<F> {}
+impl<F> PartialOrd for InFlight<F> {
+    fn partial_cmp(&self, other: &Self) -> Option<core::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl<F> Ord for InFlight<F> {
+    fn cmp(&self, other: &Self) -> core::cmp::Ordering {
+        (self.at, self.order).cmp(&(other.at, other.order))
+    }
+}
+
+/// One direction of a simulated path, carrying frames of type `F`. See the crate docs.
 #[derive(Debug)]
-pub struct Pipe {
+pub struct Pipe<F = Vec<u8>> {
     config: LinkConfig,
     rng: Pcg64Mcg,
-    in_flight: BinaryHeap<Reverse<InFlight>>,
+    in_flight: BinaryHeap<Reverse<InFlight<F>>>,
     /// Departure times and sizes of frames still in (or being serialized by) the bottleneck.
     bottleneck: VecDeque<(Micros, usize)>,
     bottleneck_bytes: usize,
@@ -221,9 +274,9 @@ pub struct Pipe {
     stats: PipeStats,
 }
 
-impl Pipe {
+impl<F: Payload> Pipe<F> {
     /// A pipe with `config`, its randomness seeded by `seed`.
-    pub fn new(config: LinkConfig, seed: u64) -> Result<Pipe, ConfigError> {
+    pub fn new(config: LinkConfig, seed: u64) -> Result<Pipe<F>, ConfigError> {
         config.validate()?;
         Ok(Pipe {
             config,
@@ -293,10 +346,19 @@ impl Pipe {
         }
     }
 
-    /// Puts a frame into the pipe at `now`.
-    pub fn send(&mut self, now: Micros, mut frame: Vec<u8>) -> SendOutcome {
+    /// Puts a frame into the pipe at `now`; a dropped frame is freed.
+    pub fn send(&mut self, now: Micros, frame: F) -> SendOutcome {
+        match self.try_send(now, frame) {
+            Ok(()) => SendOutcome::Queued,
+            Err(r) => SendOutcome::Dropped(r.reason),
+        }
+    }
+
+    /// Puts a frame into the pipe at `now`; a dropped frame comes back (for buffer reuse).
+    pub fn try_send(&mut self, now: Micros, mut frame: F) -> Result<(), Rejected<F>> {
+        let len = frame.byte_len();
         self.stats.sent += 1;
-        self.stats.bytes_sent += frame.len() as u64;
+        self.stats.bytes_sent += len as u64;
         // Draw every decision up front so the random stream per frame is fixed.
         let lose = self.chance(self.config.loss);
         let corrupt = self.chance(self.config.corrupt);
@@ -308,12 +370,12 @@ impl Pipe {
 
         if lose {
             self.stats.lost += 1;
-            return SendOutcome::Dropped(DropReason::Loss);
+            return Err(Rejected { frame, reason: DropReason::Loss });
         }
         let copies = if duplicate { 2 } else { 1 };
         if self.in_flight.len() + copies > self.config.max_in_flight {
             self.stats.overflow_drops += 1;
-            return SendOutcome::Dropped(DropReason::Overflow);
+            return Err(Rejected { frame, reason: DropReason::Overflow });
         }
 
         // Bottleneck: serialization behind earlier frames.
@@ -323,23 +385,24 @@ impl Pipe {
             let pkts_full = self.config.queue_limit_packets > 0
                 && self.bottleneck.len() >= self.config.queue_limit_packets;
             let bytes_full = self.config.queue_limit_bytes > 0
-                && self.bottleneck_bytes + frame.len() > self.config.queue_limit_bytes;
+                && self.bottleneck_bytes + len > self.config.queue_limit_bytes;
             if pkts_full || bytes_full {
                 self.stats.queue_drops += 1;
-                return SendOutcome::Dropped(DropReason::QueueFull);
+                return Err(Rejected { frame, reason: DropReason::QueueFull });
             }
-            let bits = (frame.len() as u128) * 8 * 1_000_000;
+            let bits = (len as u128) * 8 * 1_000_000;
             let tx = bits.div_ceil(u128::from(self.config.rate_bps));
             let tx = u64::try_from(tx).unwrap_or(u64::MAX);
             depart = self.link_free_at.max(now).saturating_add(tx);
             self.link_free_at = depart;
-            self.bottleneck.push_back((depart, frame.len()));
-            self.bottleneck_bytes += frame.len();
+            self.bottleneck.push_back((depart, len));
+            self.bottleneck_bytes += len;
         }
 
-        if corrupt && !frame.is_empty() {
-            let bit = (bit % (frame.len() as u64 * 8)) as usize;
-            frame[bit / 8] ^= 1 << (bit % 8);
+        if corrupt && len > 0 {
+            let bytes = frame.bytes_mut();
+            let bit = (bit % (bytes.len() as u64 * 8)) as usize;
+            bytes[bit / 8] ^= 1 << (bit % 8);
             self.stats.corrupted += 1;
         }
 
@@ -357,22 +420,22 @@ impl Pipe {
             self.push(dup_at, frame.clone());
         }
         self.push(at, frame);
-        SendOutcome::Queued
+        Ok(())
     }
 
-    fn push(&mut self, at: Micros, frame: Vec<u8>) {
+    fn push(&mut self, at: Micros, frame: F) {
         self.order += 1;
         self.in_flight.push(Reverse(InFlight { at, order: self.order, frame }));
     }
 
     /// The next frame due at or before `now`, if any. Call until `None`.
-    pub fn poll_deliver(&mut self, now: Micros) -> Option<Vec<u8>> {
+    pub fn poll_deliver(&mut self, now: Micros) -> Option<F> {
         if self.in_flight.peek()?.0.at > now {
             return None;
         }
         let Reverse(f) = self.in_flight.pop()?;
         self.stats.delivered += 1;
-        self.stats.bytes_delivered += f.frame.len() as u64;
+        self.stats.bytes_delivered += f.frame.byte_len() as u64;
         Some(f.frame)
     }
 
@@ -384,21 +447,21 @@ impl Pipe {
 
 /// Both directions of a path: `a_to_b` and `b_to_a`, seeded independently from one seed.
 #[derive(Debug)]
-pub struct Path {
+pub struct Path<F = Vec<u8>> {
     /// Frames from endpoint A to endpoint B.
-    pub a_to_b: Pipe,
+    pub a_to_b: Pipe<F>,
     /// Frames from endpoint B to endpoint A.
-    pub b_to_a: Pipe,
+    pub b_to_a: Pipe<F>,
 }
 
-impl Path {
+impl<F: Payload> Path<F> {
     /// The same impairments both ways.
-    pub fn symmetric(config: LinkConfig, seed: u64) -> Result<Path, ConfigError> {
+    pub fn symmetric(config: LinkConfig, seed: u64) -> Result<Path<F>, ConfigError> {
         Path::new(config, config, seed)
     }
 
     /// Different impairments each way.
-    pub fn new(a_to_b: LinkConfig, b_to_a: LinkConfig, seed: u64) -> Result<Path, ConfigError> {
+    pub fn new(a_to_b: LinkConfig, b_to_a: LinkConfig, seed: u64) -> Result<Path<F>, ConfigError> {
         // Two distinct streams from one seed (the odd constant decorrelates them).
         let seed_ba = seed ^ 0x9E37_79B9_7F4A_7C15;
         Ok(Path { a_to_b: Pipe::new(a_to_b, seed)?, b_to_a: Pipe::new(b_to_a, seed_ba)? })
@@ -438,13 +501,13 @@ mod tests {
     fn bad_config_is_an_error() {
         let bad = LinkConfig { loss: 1.5, ..LinkConfig::ideal() };
         assert_eq!(
-            Pipe::new(bad, 1).unwrap_err(),
+            Pipe::<Vec<u8>>::new(bad, 1).unwrap_err(),
             ConfigError::Probability { field: "loss", value: 1.5 }
         );
         let nan = LinkConfig { corrupt: f64::NAN, ..LinkConfig::ideal() };
-        assert!(Pipe::new(nan, 1).is_err());
+        assert!(Pipe::<Vec<u8>>::new(nan, 1).is_err());
         let zero = LinkConfig { max_in_flight: 0, ..LinkConfig::ideal() };
-        assert_eq!(Pipe::new(zero, 1).unwrap_err(), ConfigError::ZeroInFlight);
+        assert_eq!(Pipe::<Vec<u8>>::new(zero, 1).unwrap_err(), ConfigError::ZeroInFlight);
     }
 
     #[test]
@@ -536,6 +599,40 @@ mod tests {
         // Corruption flips exactly one bit: some delivered ids differ from every sent id pattern
         // by one bit; count frames whose value is out of range as evidence.
         assert!(ids.iter().any(|&v| v >= 1000));
+    }
+
+    /// A pooled frame type: buffer plus range, as a device with headroom would use.
+    #[derive(Clone, Debug, PartialEq)]
+    struct Pooled {
+        buf: Vec<u8>,
+        start: usize,
+    }
+    impl Payload for Pooled {
+        fn bytes_mut(&mut self) -> &mut [u8] {
+            &mut self.buf[self.start..]
+        }
+        fn byte_len(&self) -> usize {
+            self.buf.len() - self.start
+        }
+    }
+
+    #[test]
+    fn pooled_frames_come_back_when_refused() {
+        let cfg = LinkConfig { loss: 1.0, ..LinkConfig::ideal() };
+        let mut p: Pipe<Pooled> = Pipe::new(cfg, 1).unwrap();
+        let f = Pooled { buf: vec![0xAA; 64], start: 14 };
+        let r = p.try_send(0, f.clone()).unwrap_err();
+        assert_eq!(r.reason, DropReason::Loss);
+        assert_eq!(r.frame, f, "the buffer is returned for reuse");
+        // Corruption touches only the frame's range, never the headroom.
+        let cfg = LinkConfig { corrupt: 1.0, ..LinkConfig::ideal() };
+        let mut p: Pipe<Pooled> = Pipe::new(cfg, 2).unwrap();
+        p.try_send(0, f.clone()).unwrap();
+        let out = p.poll_deliver(0).unwrap();
+        assert_eq!(&out.buf[..14], &f.buf[..14]);
+        let flipped: u32 =
+            out.buf[14..].iter().zip(&f.buf[14..]).map(|(a, b)| (a ^ b).count_ones()).sum();
+        assert_eq!(flipped, 1);
     }
 
     #[test]
