@@ -98,6 +98,8 @@ pub struct Scoreboard {
     dup_thresh: u32,
     dup_acks: u32,
     max_ranges: usize,
+    /// After an RTO, everything sent before it (up to here) counts as lost until acknowledged.
+    rto_lost_to: Option<SeqNum>,
 }
 
 impl Scoreboard {
@@ -114,6 +116,7 @@ impl Scoreboard {
             dup_thresh: DUP_THRESH,
             dup_acks: 0,
             max_ranges: DEFAULT_MAX_SACKED_RANGES,
+            rto_lost_to: None,
         }
     }
 
@@ -195,6 +198,12 @@ impl Scoreboard {
                 first.0 = ack;
             }
             self.dup_acks = 0;
+            //= rfc6675#5.1
+            // Until the data outstanding at the RTO is acknowledged, duplicate ACKs do not start
+            // a new fast recovery (the RTO already reduced the window for that loss).
+            if self.rto_lost_to.is_some_and(|r| ack.ge(r)) {
+                self.rto_lost_to = None;
+            }
         }
         let skip = usize::from(out.dsack.is_some());
         for b in &blocks[skip.min(blocks.len())..] {
@@ -217,6 +226,7 @@ impl Scoreboard {
             }
         } else if out.dup_ack
             && self.high_ack.lt(self.high_data)
+            && self.rto_lost_to.is_none()
             && (self.dup_acks >= self.dup_thresh || self.is_lost(self.high_ack))
         {
             //= rfc6675#5
@@ -262,13 +272,18 @@ impl Scoreboard {
         // (DupThresh - 1) * SMSS SACKed bytes above seq.
         let byte_limit = (self.dup_thresh.saturating_sub(1)).saturating_mul(self.smss);
         let mut bytes = 0u32;
+        let mut boundary = self.high_ack;
         for (count, &(s, e)) in self.sacked.iter().rev().enumerate() {
             bytes = bytes.saturating_add(e.since(s));
             if count as u32 + 1 >= self.dup_thresh || bytes > byte_limit {
-                return s;
+                boundary = s;
+                break;
             }
         }
-        self.high_ack
+        match self.rto_lost_to {
+            Some(r) => boundary.max(r.min(self.high_data)),
+            None => boundary,
+        }
     }
 
     /// RFC 6675 IsLost(seq).
@@ -420,6 +435,11 @@ impl Scoreboard {
         if !keep_sack {
             self.sacked.clear();
         }
+        //= rfc8985#6.3
+        // After an RTO everything outstanding and not SACKed is presumed lost, so `pipe` counts
+        // only what is retransmitted from here on (as Linux's loss state does); otherwise the
+        // old flight would hold the collapsed window shut.
+        self.rto_lost_to = Some(self.high_data);
     }
 }
 
@@ -852,6 +872,32 @@ mod tests {
         assert_eq!(sb.sacked_bytes(), 3000);
         sb.on_rto(false);
         assert_eq!(sb.sacked_bytes(), 0);
+    }
+
+    #[test]
+    fn rto_presumes_outstanding_lost() {
+        let mut sb = board(0, 10);
+        sb.on_ack(SeqNum(0), &[blk(5000, 6000)]);
+        assert_eq!(sb.pipe(), 9000);
+        sb.on_rto(true);
+        // Nothing is in the network any more as far as the sender can tell.
+        assert_eq!(sb.pipe(), 0);
+        assert!(sb.is_lost(SeqNum(0)) && sb.is_lost(SeqNum(9999)) && !sb.is_lost(SeqNum(5500)));
+        sb.on_retransmit(SeqNum(0), 1000);
+        assert_eq!(sb.pipe(), 1000);
+        // Data sent after the RTO is not presumed lost.
+        sb.on_send(SeqNum(11_000));
+        assert_eq!(sb.pipe(), 2000);
+        // SACKs for data sent before the RTO do not start a fast recovery.
+        let out = sb.on_ack(SeqNum(1000), &[blk(2000, 5000)]);
+        assert!(!out.enter_recovery);
+        assert_eq!(sb.pipe(), 1000, "only the post-RTO segment is in flight");
+        // Once the pre-RTO data is acknowledged, normal detection resumes.
+        sb.on_ack(SeqNum(10_000), &[]);
+        sb.on_send(SeqNum(20_000));
+        sb.on_ack(SeqNum(11_000), &[]);
+        let out = sb.on_ack(SeqNum(11_000), &[blk(12_000, 15_000)]);
+        assert!(out.enter_recovery);
     }
 
     #[test]

@@ -123,9 +123,15 @@ struct Captured {
 pub(crate) fn run_transfer(cfg: &SimConfig) -> Result<SimOutcome, String> {
     let mut sim = Sim::new(cfg)?;
     match sim.run() {
-        Ok(o) => Ok(o),
+        Ok(o) => {
+            // SYNACK_SIM_PCAP=1 keeps the capture of successful runs too (for diagnosis).
+            if cfg.capture && std::env::var_os("SYNACK_SIM_PCAP").is_some() {
+                let _ = sim.write_pcap("sim-runs");
+            }
+            Ok(o)
+        }
         Err(why) => {
-            let path = sim.write_pcap();
+            let path = sim.write_pcap("sim-failures");
             let mut msg = format!("seed {}: {why}", cfg.seed);
             match path {
                 Ok(p) => {
@@ -403,8 +409,8 @@ impl<'c> Sim<'c> {
     }
 
     /// Writes the captured frames as a pcap (LINKTYPE_RAW: each record is an IPv4 packet).
-    fn write_pcap(&self) -> std::io::Result<PathBuf> {
-        let dir = target_dir().join("sim-failures");
+    fn write_pcap(&self, subdir: &str) -> std::io::Result<PathBuf> {
+        let dir = target_dir().join(subdir);
         std::fs::create_dir_all(&dir)?;
         let file = dir.join(format!("seed-{}.pcap", self.cfg.seed));
         let mut out = Vec::new();
