@@ -50,6 +50,14 @@ pub struct ConnStats {
     pub segs_out: u64,
     /// Segments retransmitted.
     pub retransmits: u64,
+    /// Retransmission timeouts.
+    pub timeouts: u64,
+    /// Loss events: fast retransmits, partial-ACK retransmits and RTOs.
+    pub lost: u64,
+    /// Bytes the peer currently SACKs above SND.UNA.
+    pub sacked: u32,
+    /// Whether the sender is in fast recovery now.
+    pub in_recovery: bool,
     /// Payload bytes sent (first transmissions and retransmissions).
     pub bytes_sent: u64,
     /// Payload bytes acknowledged by the peer.

@@ -127,7 +127,13 @@ fn sack_recovery_repairs_several_holes_without_rto() {
     let st = s.ep.stats(s.id()).unwrap();
     assert_eq!(st.snd_una.0, seg_seq(10));
     assert_eq!(st.backoff, 0, "no RTO");
-    assert_eq!(st.retransmits, 3);
+    assert_eq!(st.timeouts, 0, "no RTO");
+    // Nothing SACKed before recovery reached it was sent again; the tail segment may go as the
+    // RFC 6675 rule-4 rescue retransmission (it was still unSACKed then).
+    for k in [2u32, 3, 5, 6, 8] {
+        assert!(!resent.contains(&seg_seq(k)), "SACKed segment {k} resent: {resent:?}");
+    }
+    assert!(st.retransmits >= 3 && st.retransmits <= 4, "{st:?}");
 }
 
 #[test]

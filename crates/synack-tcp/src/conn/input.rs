@@ -387,6 +387,7 @@ impl Conn {
         let snd_max = snd.max_nxt;
         let mut acked = 0;
         let mut rtt = None;
+        let rtx_deadline_before = self.t.rtx;
         if ack.gt(snd.una) {
             //= rfc9293#3.10.7.4
             //# SND.UNA < SEG.ACK =< SND.NXT: SND.UNA = SEG.ACK; acknowledged data leaves the
@@ -425,6 +426,9 @@ impl Conn {
             srtt: self.rtt.srtt(),
             smss,
         });
+        if self.rec.hold_timer && rtx_deadline_before.is_some() {
+            self.t.rtx = rtx_deadline_before;
+        }
         let Some((snd, _)) = self.tcb.halves() else { return outcome };
         //= rfc9293#3.10.7.4
         //# Window update only from a newer segment: SND.WL1 < SEG.SEQ, or SND.WL1 = SEG.SEQ and

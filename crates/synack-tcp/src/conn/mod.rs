@@ -166,6 +166,7 @@ pub(crate) struct Counters {
     pub(crate) segs_in: u64,
     pub(crate) segs_out: u64,
     pub(crate) retransmits: u64,
+    pub(crate) timeouts: u64,
     pub(crate) bytes_sent: u64,
     pub(crate) bytes_acked: u64,
     pub(crate) bytes_received: u64,

@@ -490,6 +490,7 @@ impl Conn {
             return true;
         }
         self.rtx_count += 1;
+        self.stats.timeouts += 1;
         if self.rtx_count == self.cfg.r1 {
             //= rfc9293#3.8.3
             //# R1: tell the application (SHLD-9) and the IP layer (negative advice, MUST-20).

@@ -51,6 +51,10 @@ pub(crate) struct Recovery {
     last_send: Option<Instant>,
     /// Segments judged lost (fast retransmits and RTO retransmissions), for stats.
     pub(crate) lost: u64,
+    /// The last ACK was a later partial ACK: leave the retransmission timer running
+    /// (RFC 6582's "Impatient" variant), so many losses in one window end in an RTO and
+    /// slow start rather than one retransmission per round trip.
+    pub(crate) hold_timer: bool,
 }
 
 impl core::fmt::Debug for Recovery {
@@ -82,6 +86,7 @@ impl Recovery {
             rtx: None,
             last_send: None,
             lost: 0,
+            hold_timer: false,
         }
     }
 
@@ -149,7 +154,14 @@ impl Recovery {
 
     /// An acceptable ACK arrived (SND.UNA =< SEG.ACK =< SND.MAX).
     pub(crate) fn on_ack(&mut self, a: &AckInfo<'_>) {
-        let flight_before = self.flight(a.una_before, a.snd_max);
+        self.hold_timer = false;
+        //= rfc5681#3.1
+        //# FlightSize is what was sent and not cumulatively acknowledged (not RFC 6675's pipe).
+        let flight_before = a.snd_max.since(a.una_before).saturating_sub(if self.sack {
+            self.sb.sacked_bytes()
+        } else {
+            0
+        });
         let in_recovery_before = self.in_recovery();
         let mut delivered = a.bytes_acked;
         if self.sack {
@@ -193,9 +205,12 @@ impl Recovery {
                 match self.reno.on_ack(a.ack, a.bytes_acked, a.smss) {
                     //= rfc6582#3.2
                     //# A partial ACK retransmits the next unacknowledged segment.
-                    NewRenoAck::Partial { retransmit, .. } => {
+                    NewRenoAck::Partial { retransmit, reset_timer } => {
                         self.rtx = Some((retransmit, a.smss));
                         self.lost += 1;
+                        //= rfc6582#4.1
+                        //# Impatient: only the first partial ACK restarts the timer.
+                        self.hold_timer = !reset_timer;
                     }
                     NewRenoAck::Full => {
                         self.dup.reset();
