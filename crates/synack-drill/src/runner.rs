@@ -40,12 +40,21 @@ pub struct RunOptions {
     pub overrides: Vec<(String, Option<String>)>,
     /// `-D NAME=VALUE` symbol definitions, swapped in at lex time.
     pub defines: HashMap<String, String>,
+    /// Fail when segments the stack sent are left unmatched at the end (stricter than
+    /// packetdrill, which never looks).
+    pub no_leftovers: bool,
 }
 
 impl RunOptions {
     /// A profile and a mode, no overrides or definitions.
     pub fn new(profile: Profile, mode: MatchMode) -> RunOptions {
-        RunOptions { profile, mode, overrides: Vec::new(), defines: HashMap::new() }
+        RunOptions {
+            profile,
+            mode,
+            overrides: Vec::new(),
+            defines: HashMap::new(),
+            no_leftovers: false,
+        }
     }
 }
 
@@ -170,6 +179,7 @@ pub fn run_script<F: TargetFactory>(
         prev_live: 0,
         prev_inbound: false,
         deferred: None,
+        no_leftovers: opts.no_leftovers,
         cfg,
     };
     r.run(&script.events)
@@ -219,6 +229,8 @@ pub(crate) struct Runner<'s, T: Target> {
     prev_script: u64,
     prev_live: u64,
     prev_inbound: bool,
+    /// Check for unmatched segments at the end.
+    no_leftovers: bool,
     /// A failure found out of order (a blocking call, a code assert), reported if nothing
     /// earlier fails first.
     deferred: Option<Verdict>,
@@ -265,6 +277,19 @@ impl<T: Target> Runner<'_, T> {
         }
         if let Some(v) = self.deferred.take() {
             return v;
+        }
+        if self.no_leftovers
+            && let Some(seg) = self.queue.front()
+        {
+            // Stricter than packetdrill (README §5): a segment sent but never matched.
+            let last = events.last().map(|e| e.pos.line).unwrap_or(0);
+            let mut v = seg.clone();
+            v.seq = self.map.local_to_script(seg.seq);
+            return self.fail(
+                last,
+                Some(format!("{v} (sent at {})", fmt_time(seg.at))),
+                "the stack sent a segment no line expects".into(),
+            );
         }
         Verdict::Pass
     }

@@ -24,7 +24,8 @@ fn own_scripts_match_expectations() {
         let mut summary = Summary::default();
         for f in &files {
             let name = f.file_name().unwrap().to_string_lossy().to_string();
-            let opts = RunOptions::new(Profile::linux(), mode);
+            let mut opts = RunOptions::new(Profile::linux(), mode);
+            opts.no_leftovers = true;
             let out = run_file(f, &name, &opts, &EngineFactory);
             summary.add(&out.verdict);
             let got = verdict_key(&out.verdict);

@@ -143,3 +143,19 @@ fn any_script_with_a_line_deleted_runs_to_a_verdict() {
     }
     assert!(runs > 300, "{runs}");
 }
+
+#[test]
+fn leftover_segments_fail_only_when_asked() {
+    // Drop the last expected segment: packetdrill's rules pass it, --no-leftovers does not.
+    let src = script("handshake-active.pkt").replace("+0 > P. 1:11(10) ack 1\n", "");
+    assert_eq!(run(&src), Verdict::Pass);
+    let mut opts = RunOptions::new(Profile::linux(), MatchMode::Strict);
+    opts.no_leftovers = true;
+    match run_source(&src, "leftover.pkt", &opts, &EngineFactory).verdict {
+        Verdict::Fail { reason, actual, .. } => {
+            assert!(reason.contains("no line expects"), "{reason}");
+            assert!(actual.unwrap_or_default().starts_with("P. 1:11(10) ack 1"));
+        }
+        v => panic!("{v:?}"),
+    }
+}

@@ -1,4 +1,4 @@
-//! `synack drill [--profile P] [--strict|--relaxed] [--json] PATH...`: run packetdrill scripts
+//! `synack drill [--profile P] [--strict|--relaxed] [--json] [--no-leftovers] PATH...`: run packetdrill scripts
 //! against the synack engine on a virtual clock.
 //!
 //! Prints one line per script (`PASS`, `FAIL` with the expected line, the actual segment and the
@@ -27,6 +27,10 @@ pub(crate) struct Args {
     /// Ignore TCP option order and NOP/EOL padding (values are still checked).
     #[arg(long)]
     relaxed: bool,
+    /// Also fail a script when segments the stack sent are left unmatched at its end
+    /// (packetdrill never checks this).
+    #[arg(long)]
+    no_leftovers: bool,
     /// One JSON object per script, then a summary object.
     #[arg(long)]
     json: bool,
@@ -71,6 +75,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
         let mut opts = RunOptions::new(profile, mode);
         opts.overrides = overrides.clone();
         opts.defines = defines.clone();
+        opts.no_leftovers = args.no_leftovers;
         let out = run_file(f, &name, &opts, &EngineFactory);
         summary.add(&out.verdict);
         if args.json {
