@@ -114,6 +114,10 @@ pub fn run_script<F: TargetFactory>(
     // Commands before the first other event configure the stack; later ones may only be
     // no-ops (a restore script), since the stack is already running.
     let mut profile = opts.profile.clone();
+    // `--mss` sets the link so that MTU − 40 (IPv4 and TCP headers) is that MSS.
+    if let Some(mss) = cfg.mss {
+        cfg.mtu = u32::from(mss) + 40;
+    }
     profile.mtu = cfg.mtu;
     let mut started = false;
     for ev in &script.events {
