@@ -387,27 +387,38 @@ fn analyze(
         fwd.lastnondupack = frame;
         fwd.dupacknum = 0;
     }
-    // ACKed unseen segment: acknowledges beyond what the other side was seen to send.
+    // ACKed unseen segment: acknowledges beyond the other direction's contiguous data while
+    // that direction shows a gap (tshark 4.0 does not flag an ACK past contiguous data).
     if rev.maxseqtobeacked != 0 && gt(ack, rev.maxseqtobeacked) && ackf {
-        flags |= flag::ACK_LOST_SEGMENT;
+        if lt(rev.maxseqtobeacked, rev.nextseq) {
+            flags |= flag::ACK_LOST_SEGMENT;
+        }
         rev.maxseqtobeacked = rev.nextseq;
     }
-    // Retransmission family: data (or SYN/FIN) that does not advance the sequence number.
-    if (seglen > 0 || syn || fin)
-        && fwd.nextseq != 0
-        && lt(seq, fwd.nextseq)
-        && flags & flag::KEEP_ALIVE == 0
-    {
+
+    // Retransmission family: data (or SYN/FIN) at or below the highest sequence number seen.
+    if (seglen > 0 || syn || fin) && flags & flag::KEEP_ALIVE == 0 {
+        // One byte below the next expected number with more than one byte of data adds new
+        // data after a possible zero-window probe: not a retransmission.
+        let not_advanced = fwd.nextseq != 0
+            && lt(seq, fwd.nextseq)
+            && !(seglen > 1 && fwd.nextseq.wrapping_sub(1) == seq);
         let ooo_thres = conv.first_rtt.filter(|r| *r != 0).unwrap_or(3_000_000);
         let since_dupack = now.wrapping_sub(rev.lastack_time);
         let since_next = now.wrapping_sub(fwd.nextseq_time);
-        if rev.dupacknum >= 2 && rev.lastack == seq && since_dupack < 20_000_000 {
-            flags |= flag::FAST_RETRANSMISSION;
-        } else if since_next < ooo_thres && fwd.nextseq != seq.wrapping_add(seglen) {
-            flags |= flag::OUT_OF_ORDER;
-        } else if le(seq.wrapping_add(seglen), rev.lastack) && rev.lastack != 0 {
+        let seg_end = seq.wrapping_add(seglen).wrapping_add(u32::from(syn || fin));
+        if seglen > 0 && rev.lastack != 0 && le(seq.wrapping_add(seglen), rev.lastack) {
+            // Everything in it was already acknowledged.
             flags |= flag::SPURIOUS_RETRANSMISSION;
-        } else {
+        } else if not_advanced
+            && rev.dupacknum >= 2
+            && rev.lastack == seq
+            && since_dupack < 20_000_000
+        {
+            flags |= flag::FAST_RETRANSMISSION;
+        } else if not_advanced && since_next < ooo_thres && fwd.nextseq != seg_end {
+            flags |= flag::OUT_OF_ORDER;
+        } else if not_advanced {
             flags |= flag::RETRANSMISSION;
         }
     }
@@ -478,13 +489,10 @@ fn analyze(
             lo = lo.min(u.seq.wrapping_sub(base));
         }
         // Bytes the peer's latest SACK blocks report received are not in flight.
-        let mut f = hi.wrapping_sub(lo).wrapping_sub(fwd.sacked_by_peer);
-        // SYN and FIN take sequence space but are not bytes in flight.
-        if syn || fin {
-            f = f.wrapping_sub(1);
-        }
+        let f = hi.wrapping_sub(lo).wrapping_sub(fwd.sacked_by_peer);
         if f > 0 && f < 2_000_000_000 {
-            bytes_in_flight = Some(f);
+            // SYN and FIN take sequence space but are not bytes in flight.
+            bytes_in_flight = Some(if syn || fin { f - 1 } else { f });
         }
     }
     if fin {
