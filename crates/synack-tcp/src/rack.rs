@@ -696,6 +696,75 @@ mod tests {
         assert_eq!(o.tlp, Some(TlpOutcome::NoLoss));
     }
 
+    mod prop {
+        use super::*;
+        use proptest::prelude::*;
+
+        #[derive(Debug, Clone)]
+        enum Op {
+            Send(u32),
+            Resend(u32, u32),
+            Ack(u32, Vec<(u32, u32)>, bool),
+            Timer,
+            Rto,
+        }
+
+        fn op() -> impl Strategy<Value = Op> {
+            prop_oneof![
+                (1u32..3000).prop_map(Op::Send),
+                (0u32..40_000, 1u32..3000).prop_map(|(a, n)| Op::Resend(a, n)),
+                (
+                    0u32..40_000,
+                    proptest::collection::vec((0u32..40_000, 0u32..40_000), 0..4),
+                    any::<bool>()
+                )
+                    .prop_map(|(a, b, d)| Op::Ack(a, b, d)),
+                Just(Op::Timer),
+                Just(Op::Rto),
+            ]
+        }
+
+        proptest! {
+            /// Any input keeps the per-segment log contiguous over [SND.UNA, SND.NXT) and
+            /// never panics; lost ranges lie inside it; deadlines are in the future.
+            #[test]
+            fn consistent_under_any_input(base in any::<u32>(), ops in proptest::collection::vec(op(), 1..80)) {
+                let b = SeqNum(base);
+                let mut r = Rack::new(RackConfig::default(), b);
+                let mut nxt = b;
+                let mut una = b;
+                let mut now = Instant::from_millis(1);
+                for op in ops {
+                    now += Duration::from_millis(3);
+                    match op {
+                        Op::Send(n) => { r.on_transmit(now, nxt, nxt + n, false); nxt += n; }
+                        Op::Resend(a, n) => r.on_transmit(now, b + a, b + a + n, true),
+                        Op::Ack(a, blocks, d) => {
+                            let blocks: Vec<SackBlock> = blocks.iter()
+                                .map(|&(l, rr)| SackBlock { left: b + l, right: b + rr }).collect();
+                            let ack = (b + a).max(una).min(nxt);
+                            una = ack;
+                            let o = r.on_ack(now, ack, &blocks, d, Some(Duration::from_millis(20)), false);
+                            if let Some(t) = o.reorder_deadline { prop_assert!(t > now); }
+                        }
+                        Op::Timer => { r.on_reorder_timeout(now, Some(Duration::from_millis(20)), false); }
+                        Op::Rto => { r.on_rto(now, Some(Duration::from_millis(20))); }
+                    }
+                    let mut at = una;
+                    for s in r.segs.iter() {
+                        prop_assert_eq!(s.start, at);
+                        prop_assert!(s.start.lt(s.end));
+                        at = s.end;
+                    }
+                    prop_assert!(at == nxt || r.segs.is_empty() && una == nxt);
+                    for (l, e) in r.lost_ranges() {
+                        prop_assert!(l.ge(una) && e.le(nxt));
+                    }
+                }
+            }
+        }
+    }
+
     #[test]
     fn wraps() {
         let base = u32::MAX - 2500;

@@ -1007,6 +1007,83 @@ mod tests {
         assert_eq!(r.on_ack(SeqNum(11_000), 1000, MSS), NewRenoAck::NotInRecovery);
     }
 
+    mod prop {
+        use super::*;
+        use proptest::prelude::*;
+
+        #[derive(Debug, Clone)]
+        enum Op {
+            Send(u32),
+            Ack(u32, Vec<(u32, u32)>),
+            Enter,
+            Next(bool),
+            Rto(bool),
+        }
+
+        fn op() -> impl Strategy<Value = Op> {
+            prop_oneof![
+                (1u32..5000).prop_map(Op::Send),
+                (0u32..60_000, proptest::collection::vec((0u32..60_000, 0u32..60_000), 0..4))
+                    .prop_map(|(a, b)| Op::Ack(a, b)),
+                Just(Op::Enter),
+                any::<bool>().prop_map(Op::Next),
+                any::<bool>().prop_map(Op::Rto),
+            ]
+        }
+
+        proptest! {
+            /// Arbitrary (even nonsensical) ACK and SACK input never panics and keeps the
+            /// scoreboard consistent: SACKed ranges sorted, disjoint, inside (HighACK, HighData],
+            /// pipe at most twice the outstanding bytes, NextSeg inside the outstanding data.
+            #[test]
+            fn consistent_under_any_input(base in any::<u32>(), ops in proptest::collection::vec(op(), 1..80)) {
+                let b = SeqNum(base);
+                let mut sb = Scoreboard::new(b, 1000);
+                for op in ops {
+                    match op {
+                        Op::Send(n) => { let end = sb.high_data() + n; sb.on_send(end); }
+                        Op::Ack(a, blocks) => {
+                            let blocks: Vec<SackBlock> = blocks.iter()
+                                .map(|&(l, r)| SackBlock { left: b + l, right: b + r }).collect();
+                            let ack = (b + a).max(sb.high_ack()).min(sb.high_data());
+                            sb.on_ack(ack, &blocks);
+                        }
+                        Op::Enter => {
+                            if !sb.in_recovery()
+                                && let NextSeg::Retransmit { seq, len } = sb.enter_recovery()
+                            {
+                                sb.on_retransmit(seq, len);
+                            }
+                        }
+                        Op::Next(new) => match sb.next_seg(new) {
+                            Some(NextSeg::Retransmit { seq, len }) => {
+                                prop_assert!(len > 0 && len <= 1000);
+                                prop_assert!(seq.ge(sb.high_ack()) && (seq + len).le(sb.high_data()));
+                                sb.on_retransmit(seq, len);
+                            }
+                            Some(NextSeg::Rescue { seq, len }) => {
+                                prop_assert!(seq.ge(sb.high_ack()) && (seq + len).le(sb.high_data()));
+                                sb.on_rescue_retransmit();
+                            }
+                            Some(NextSeg::NewData) => prop_assert!(new),
+                            None => {}
+                        },
+                        Op::Rto(keep) => sb.on_rto(keep),
+                    }
+                    let outstanding = sb.high_data().since(sb.high_ack());
+                    prop_assert!(sb.pipe() <= 2 * outstanding);
+                    let mut prev = sb.high_ack();
+                    for (l, r) in sb.sacked_ranges() {
+                        prop_assert!(l.gt(prev) || (l == prev && prev == sb.high_ack()));
+                        prop_assert!(l.lt(r) && r.le(sb.high_data()));
+                        prev = r;
+                    }
+                    prop_assert!(sb.sacked_bytes() <= outstanding);
+                }
+            }
+        }
+    }
+
     #[test]
     fn newreno_no_second_fast_retransmit_for_old_data() {
         let mut r = NewRenoRecovery::new(SeqNum(0));

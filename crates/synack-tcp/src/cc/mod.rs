@@ -222,6 +222,63 @@ mod tests {
         assert_eq!(CcConfig::new(0).initial_window(), 10, "zero MSS does not divide by zero");
     }
 
+    mod prop {
+        use super::*;
+        use proptest::prelude::*;
+
+        #[derive(Debug, Clone)]
+        enum Ev {
+            Ack(u32, u64, bool),
+            Loss(u32),
+            Rto(u32),
+            Idle(u64),
+            Mss(u32),
+        }
+
+        fn ev() -> impl Strategy<Value = Ev> {
+            prop_oneof![
+                4 => (0u32..200_000, 0u64..2_000, any::<bool>()).prop_map(|(b, r, rec)| Ev::Ack(b, r, rec)),
+                1 => (0u32..10_000_000).prop_map(Ev::Loss),
+                1 => (0u32..10_000_000).prop_map(Ev::Rto),
+                1 => (0u64..100_000).prop_map(Ev::Idle),
+                1 => (0u32..70_000).prop_map(Ev::Mss),
+            ]
+        }
+
+        proptest! {
+            /// Whatever happens, both controllers keep 1 SMSS <= cwnd <= MAX_CWND and
+            /// ssthresh >= 2 SMSS after a reduction, and never panic (zero MSS included).
+            #[test]
+            fn windows_stay_sane(mss in 0u32..9000, evs in proptest::collection::vec(ev(), 1..200)) {
+                for alg in [CcAlgorithm::NewReno, CcAlgorithm::Cubic] {
+                    let mut cfg = CcConfig::new(mss);
+                    let mut cc = alg.build(cfg);
+                    let mut now = Instant::from_millis(1);
+                    let mut reduced = false;
+                    for e in &evs {
+                        now += Duration::from_millis(7);
+                        match *e {
+                            Ev::Ack(b, r, rec) => {
+                                let rtt = Some(Duration::from_millis(r));
+                                cc.on_ack(&AckSample { in_recovery: rec, ..AckSample::new(now, b, rtt) });
+                            }
+                            Ev::Loss(f) => { cc.on_congestion_event(now, f); reduced = true; }
+                            Ev::Rto(f) => { cc.on_rto(now, f); reduced = true; }
+                            Ev::Idle(ms) => cc.on_idle_restart(now, Duration::from_millis(ms), Duration::from_millis(200)),
+                            Ev::Mss(m) => { cc.set_mss(m); cfg.mss = m; reduced = false; }
+                        }
+                        let smss = cfg.smss();
+                        prop_assert!(cc.cwnd() >= smss.min(MAX_CWND), "{} cwnd {}", cc.name(), cc.cwnd());
+                        prop_assert!(cc.cwnd() <= MAX_CWND);
+                        if reduced {
+                            prop_assert!(cc.ssthresh() >= 2 * smss - 1, "{} ssthresh {}", cc.name(), cc.ssthresh());
+                        }
+                    }
+                }
+            }
+        }
+    }
+
     #[test]
     fn restart_after_idle() {
         let c = CcConfig::new(1000);

@@ -82,6 +82,8 @@ impl CongestionControl for NewReno {
 
     fn set_mss(&mut self, mss: u32) {
         self.config.mss = mss;
+        // The window is in bytes; it must still allow one full segment (RFC 5681's LW).
+        self.cwnd = self.cwnd.max(self.config.smss());
     }
 
     fn cwnd(&self) -> u32 {
