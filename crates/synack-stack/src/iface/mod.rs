@@ -14,6 +14,7 @@
 
 pub mod addr;
 pub mod counters;
+mod endpoint;
 mod icmp;
 pub mod reasm;
 pub mod tcp_layer;
@@ -31,6 +32,7 @@ use synack_wire::{
 use crate::device::{Device, DeviceCaps, RxToken, TxToken};
 pub use addr::{IpCidr, Route, Routes};
 pub use counters::{Counters, DropReason};
+pub use endpoint::engine_icmp;
 pub use reasm::{FragKey, ReassemblyConfig};
 use reasm::{Reassembled, Reassembler};
 pub use tcp_layer::{IcmpError, IcmpErrorKind, SegmentMeta, SegmentOut, TcpLayer};

@@ -4,8 +4,8 @@
 use std::collections::HashMap;
 use std::net::SocketAddr;
 
-use synack_stack::iface::{IcmpError, IcmpErrorKind, SegmentMeta, SegmentOut, TcpLayer};
-use synack_tcp::{Endpoint, FourTuple, IcmpError as EngineIcmp, Instant, ListenerId};
+use synack_stack::iface::{IcmpError, SegmentMeta, SegmentOut, TcpLayer};
+use synack_tcp::{Endpoint, FourTuple, Instant, ListenerId};
 use synack_wire::{ChecksumMode, TcpRepr};
 
 /// What to do with a SYN for an address that is not ours (transparent mode).
@@ -73,24 +73,20 @@ impl TcpLayer for EndpointLayer<'_> {
                 }
             }
         }
-        self.endpoint.on_segment(now, meta.src, meta.dst, seg);
+        TcpLayer::on_segment(self.endpoint, now, meta, seg);
     }
 
     fn on_icmp_error(&mut self, now: Instant, err: &IcmpError) {
-        let e = engine_icmp(err.kind, err.local.is_ipv6());
-        self.endpoint.on_icmp_error(now, err.local, err.remote, err.seq, e);
+        TcpLayer::on_icmp_error(self.endpoint, now, err);
     }
 
     fn poll_transmit(
         &mut self,
         now: Instant,
         buf: &mut [u8],
-        _checksum: ChecksumMode,
+        checksum: ChecksumMode,
     ) -> Option<SegmentOut> {
-        // The engine always fills the TCP checksum; transmit offload would skip it here once
-        // the engine takes a checksum mode.
-        let t = self.endpoint.poll_transmit(now, buf)?;
-        Some(SegmentOut { src: t.src.ip(), dst: t.dst.ip(), len: t.len })
+        TcpLayer::poll_transmit(self.endpoint, now, buf, checksum)
     }
 
     fn poll_timeout(&mut self) -> Option<Instant> {
@@ -99,52 +95,5 @@ impl TcpLayer for EndpointLayer<'_> {
 
     fn on_timeout(&mut self, now: Instant) {
         self.endpoint.on_timeout(now);
-    }
-}
-
-/// The engine's classification of an ICMP error the interface extracted.
-fn engine_icmp(kind: IcmpErrorKind, v6: bool) -> EngineIcmp {
-    match kind {
-        IcmpErrorKind::Unreachable { code, .. } if !v6 => match code {
-            0 => EngineIcmp::NetUnreachable,
-            1 => EngineIcmp::HostUnreachable,
-            2 => EngineIcmp::ProtocolUnreachable,
-            3 => EngineIcmp::PortUnreachable,
-            5 => EngineIcmp::SourceRouteFailed,
-            9 | 10 | 13 => EngineIcmp::AdminProhibited,
-            _ => EngineIcmp::HostUnreachable,
-        },
-        IcmpErrorKind::Unreachable { code, .. } => match code {
-            0 => EngineIcmp::NetUnreachable,
-            1 => EngineIcmp::AdminProhibited,
-            4 => EngineIcmp::PortUnreachable,
-            _ => EngineIcmp::HostUnreachable,
-        },
-        IcmpErrorKind::PacketTooBig { mtu } => {
-            EngineIcmp::PacketTooBig { mtu: u16::try_from(mtu).unwrap_or(u16::MAX) }
-        }
-        IcmpErrorKind::TimeExceeded => EngineIcmp::TimeExceeded,
-        IcmpErrorKind::ParameterProblem => EngineIcmp::ParameterProblem,
-        IcmpErrorKind::SourceQuench => EngineIcmp::SourceQuench,
-        _ => EngineIcmp::HostUnreachable,
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn icmp_mapping_keeps_hard_codes_hard() {
-        let hard = |k, v6| engine_icmp(k, v6).is_hard();
-        assert!(hard(IcmpErrorKind::Unreachable { code: 3, hard: true }, false));
-        assert!(hard(IcmpErrorKind::Unreachable { code: 2, hard: true }, false));
-        assert!(hard(IcmpErrorKind::Unreachable { code: 4, hard: true }, true));
-        assert!(!hard(IcmpErrorKind::Unreachable { code: 1, hard: false }, false));
-        assert!(!hard(IcmpErrorKind::Unreachable { code: 0, hard: false }, true));
-        assert_eq!(
-            engine_icmp(IcmpErrorKind::PacketTooBig { mtu: 70_000 }, true),
-            EngineIcmp::PacketTooBig { mtu: u16::MAX }
-        );
     }
 }

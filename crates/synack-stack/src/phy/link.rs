@@ -1,0 +1,402 @@
+//! The in-memory link: two [`LinkEnd`] devices joined by one path per direction.
+//!
+//! Each direction is a [`PathModel`]: frames go in at a time and come out at a later time, or
+//! never. [`SimPath`] wraps `synack-netsim`'s seeded [`Pipe`] (delay, jitter, loss, reordering,
+//! duplication, corruption, rate and queue limits: the one model the engine's simulations use
+//! too); [`Link::simulated`] builds a link of two. [`IdealPath`] is no model at all, a plain
+//! FIFO with a queue limit, for tests that want a perfect wire and for benchmarks that measure
+//! the stacks rather than the path.
+//!
+//! Frames are moved, never copied: the sender writes into a pooled buffer, the buffer travels
+//! through the path, the receiver reads it in place and returns it to the pool.
+
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+
+use synack_netsim::{ConfigError, LinkConfig, Payload, Pipe, PipeStats};
+use synack_tcp::time::Instant;
+
+use crate::device::{Device, DeviceCaps, RxToken, TxToken, TxVerdict, tx_verdict};
+use crate::signal::Signal;
+
+/// A frame in flight: a buffer and the range of it that is the frame (the writer may have
+/// left headroom in front).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Frame {
+    /// The buffer.
+    pub buf: Vec<u8>,
+    /// Start of the frame in `buf`.
+    pub start: usize,
+    /// End of the frame in `buf`.
+    pub end: usize,
+}
+
+impl Frame {
+    /// The frame's bytes.
+    pub fn bytes(&self) -> &[u8] {
+        &self.buf[self.start..self.end]
+    }
+
+    /// The frame's bytes, mutably (for models that corrupt frames).
+    pub fn bytes_mut(&mut self) -> &mut [u8] {
+        &mut self.buf[self.start..self.end]
+    }
+
+    /// A frame holding a copy of `bytes`.
+    pub fn from_bytes(bytes: &[u8]) -> Frame {
+        Frame { buf: bytes.to_vec(), start: 0, end: bytes.len() }
+    }
+}
+
+impl Payload for Frame {
+    fn bytes_mut(&mut self) -> &mut [u8] {
+        Frame::bytes_mut(self)
+    }
+    fn byte_len(&self) -> usize {
+        self.end - self.start
+    }
+}
+
+/// One direction of a link: what happens to frames between the two ends.
+pub trait PathModel: Send {
+    /// A frame enters the path at `now`. A path that refuses it (queue full, or lost) returns
+    /// it, so its buffer can be reused.
+    fn push(&mut self, now: Instant, frame: Frame) -> Result<(), Frame>;
+    /// The next frame that has arrived by `now`.
+    fn pop(&mut self, now: Instant) -> Option<Frame>;
+    /// When the next frame arrives, if one is in flight.
+    fn next_arrival(&self) -> Option<Instant>;
+}
+
+/// A perfect wire: first in, first out, at once, up to `limit` frames queued.
+#[derive(Debug, Clone)]
+pub struct IdealPath {
+    queue: VecDeque<Frame>,
+    limit: usize,
+}
+
+impl IdealPath {
+    /// A path holding at most `limit` frames.
+    pub fn new(limit: usize) -> Self {
+        IdealPath { queue: VecDeque::new(), limit }
+    }
+}
+
+impl PathModel for IdealPath {
+    fn push(&mut self, _now: Instant, frame: Frame) -> Result<(), Frame> {
+        if self.queue.len() >= self.limit {
+            return Err(frame);
+        }
+        self.queue.push_back(frame);
+        Ok(())
+    }
+
+    fn pop(&mut self, _now: Instant) -> Option<Frame> {
+        self.queue.pop_front()
+    }
+
+    fn next_arrival(&self) -> Option<Instant> {
+        self.queue.front().map(|_| Instant::ZERO)
+    }
+}
+
+/// One direction modelled by `synack-netsim`: the frame's buffer travels through the pipe,
+/// a frame the pipe drops comes back for reuse.
+#[derive(Debug)]
+pub struct SimPath {
+    pipe: Pipe<Frame>,
+}
+
+impl SimPath {
+    /// A path with these impairments, seeded.
+    pub fn new(config: LinkConfig, seed: u64) -> Result<Self, ConfigError> {
+        Ok(SimPath { pipe: Pipe::new(config, seed)? })
+    }
+
+    /// The pipe's counters (losses, duplicates, corruptions ...).
+    pub fn stats(&self) -> PipeStats {
+        *self.pipe.stats()
+    }
+}
+
+impl PathModel for SimPath {
+    fn push(&mut self, now: Instant, frame: Frame) -> Result<(), Frame> {
+        self.pipe.try_send(now.as_micros(), frame).map_err(|r| r.frame)
+    }
+
+    fn pop(&mut self, now: Instant) -> Option<Frame> {
+        self.pipe.poll_deliver(now.as_micros())
+    }
+
+    fn next_arrival(&self) -> Option<Instant> {
+        self.pipe.next_delivery().map(Instant::from_micros)
+    }
+}
+
+/// Counters of one direction.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PathStats {
+    /// Frames given to the path.
+    pub sent: u64,
+    /// Frames the path refused (queue full or lost on entry).
+    pub refused: u64,
+    /// Frames delivered to the receiving end.
+    pub delivered: u64,
+    /// Transmits dropped because the writer's range was bad or over the MTU.
+    pub bad_tx: u64,
+}
+
+struct Core {
+    /// Path 0 carries A to B, path 1 B to A.
+    paths: [Box<dyn PathModel>; 2],
+    stats: [PathStats; 2],
+    pool: Vec<Vec<u8>>,
+}
+
+/// Buffers kept for reuse; beyond this, returned buffers are freed.
+const POOL_MAX: usize = 1024;
+
+impl Core {
+    fn recycle(&mut self, buf: Vec<u8>) {
+        if self.pool.len() < POOL_MAX {
+            self.pool.push(buf);
+        }
+    }
+}
+
+/// A link between two devices.
+#[derive(Debug)]
+pub struct Link;
+
+impl Link {
+    /// Two ends with these capabilities, `a_to_b` carrying what end A sends.
+    pub fn pair(
+        caps: DeviceCaps,
+        a_to_b: Box<dyn PathModel>,
+        b_to_a: Box<dyn PathModel>,
+    ) -> (LinkEnd, LinkEnd) {
+        let core = Arc::new(Mutex::new(Core {
+            paths: [a_to_b, b_to_a],
+            stats: [PathStats::default(); 2],
+            pool: Vec::new(),
+        }));
+        let sig = [Arc::new(Signal::new()), Arc::new(Signal::new())];
+        let a = LinkEnd { core: core.clone(), side: 0, caps, signals: sig.clone() };
+        let b = LinkEnd { core, side: 1, caps, signals: [sig[1].clone(), sig[0].clone()] };
+        (a, b)
+    }
+
+    /// Two ends joined by `synack-netsim` pipes with these impairments; the two directions get
+    /// seeds derived from `seed`, so a run is reproducible.
+    pub fn simulated(
+        caps: DeviceCaps,
+        a_to_b: LinkConfig,
+        b_to_a: LinkConfig,
+        seed: u64,
+    ) -> Result<(LinkEnd, LinkEnd), ConfigError> {
+        let ab = SimPath::new(a_to_b, seed)?;
+        let ba = SimPath::new(b_to_a, seed ^ 0x9e37_79b9_7f4a_7c15)?;
+        Ok(Link::pair(caps, Box::new(ab), Box::new(ba)))
+    }
+
+    /// Two ends joined by perfect wires holding up to `queue_limit` frames each way.
+    pub fn ideal(caps: DeviceCaps, queue_limit: usize) -> (LinkEnd, LinkEnd) {
+        Link::pair(
+            caps,
+            Box::new(IdealPath::new(queue_limit)),
+            Box::new(IdealPath::new(queue_limit)),
+        )
+    }
+}
+
+/// One end of a [`Link`]: a [`Device`].
+pub struct LinkEnd {
+    core: Arc<Mutex<Core>>,
+    side: usize,
+    caps: DeviceCaps,
+    /// [our signal (raised when a frame is sent to us), the peer's].
+    signals: [Arc<Signal>; 2],
+}
+
+impl std::fmt::Debug for LinkEnd {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LinkEnd").field("side", &self.side).field("caps", &self.caps).finish()
+    }
+}
+
+impl LinkEnd {
+    fn core(&self) -> MutexGuard<'_, Core> {
+        self.core.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The signal raised whenever the peer sends this end a frame (the driver sleeps on it).
+    pub fn signal(&self) -> Arc<Signal> {
+        self.signals[0].clone()
+    }
+
+    /// Counters of (what this end sent, what it received).
+    pub fn stats(&self) -> (PathStats, PathStats) {
+        let c = self.core();
+        (c.stats[self.side], c.stats[1 - self.side])
+    }
+
+    /// Takes the next frame on its way to this end without handing it to the interface (tests
+    /// use this to look at, edit, drop or reorder frames).
+    pub fn intercept(&mut self, now: Instant) -> Option<Frame> {
+        let mut c = self.core();
+        c.paths[1 - self.side].pop(now)
+    }
+
+    /// Puts a frame on the path towards this end, as if the peer had sent it.
+    pub fn inject(&mut self, now: Instant, frame: Frame) -> bool {
+        let ok = {
+            let mut c = self.core();
+            c.paths[1 - self.side].push(now, frame).is_ok()
+        };
+        self.signals[0].notify();
+        ok
+    }
+}
+
+/// Receive token of [`LinkEnd`]: owns the frame's buffer until consumed.
+pub struct LinkRx<'a> {
+    end: &'a LinkEnd,
+    frame: Frame,
+}
+
+impl RxToken for LinkRx<'_> {
+    fn consume<R, F: FnOnce(&[u8]) -> R>(self, f: F) -> R {
+        let r = f(self.frame.bytes());
+        self.end.core().recycle(self.frame.buf);
+        r
+    }
+}
+
+/// Transmit token of [`LinkEnd`].
+pub struct LinkTx<'a> {
+    end: &'a LinkEnd,
+    now: Instant,
+}
+
+impl TxToken for LinkTx<'_> {
+    fn consume<F>(self, max_len: usize, f: F) -> usize
+    where
+        F: FnOnce(&mut [u8]) -> core::ops::Range<usize>,
+    {
+        let mut buf = self.end.core().pool.pop().unwrap_or_default();
+        buf.resize(max_len, 0);
+        let range = f(&mut buf);
+        let side = self.end.side;
+        let mut c = self.end.core();
+        match tx_verdict(&range, buf.len(), self.end.caps.mtu) {
+            TxVerdict::Send => {}
+            TxVerdict::Nothing => {
+                c.recycle(buf);
+                return 0;
+            }
+            TxVerdict::BadRange | TxVerdict::Oversize => {
+                c.stats[side].bad_tx += 1;
+                c.recycle(buf);
+                return 0;
+            }
+        }
+        let n = range.len();
+        c.stats[side].sent += 1;
+        let frame = Frame { buf, start: range.start, end: range.end };
+        match c.paths[side].push(self.now, frame) {
+            Ok(()) => {
+                drop(c);
+                self.end.signals[1].notify();
+                n
+            }
+            Err(f) => {
+                c.stats[side].refused += 1;
+                c.recycle(f.buf);
+                0
+            }
+        }
+    }
+}
+
+impl Device for LinkEnd {
+    type RxToken<'a> = LinkRx<'a>;
+    type TxToken<'a> = LinkTx<'a>;
+
+    fn receive(&mut self, now: Instant) -> Option<LinkRx<'_>> {
+        let frame = {
+            let mut c = self.core();
+            let f = c.paths[1 - self.side].pop(now)?;
+            c.stats[1 - self.side].delivered += 1;
+            f
+        };
+        Some(LinkRx { end: self, frame })
+    }
+
+    fn transmit(&mut self, now: Instant) -> Option<LinkTx<'_>> {
+        Some(LinkTx { end: self, now })
+    }
+
+    fn caps(&self) -> DeviceCaps {
+        self.caps
+    }
+
+    fn poll_at(&self) -> Option<Instant> {
+        self.core().paths[1 - self.side].next_arrival()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use core::time::Duration;
+
+    #[test]
+    fn simulated_path_delays_and_loses_deterministically() {
+        let cfg = LinkConfig { delay: Duration::from_millis(5), loss: 0.5, ..LinkConfig::ideal() };
+        let run = || {
+            let (mut a, mut b) = Link::simulated(DeviceCaps::default(), cfg, cfg, 7).unwrap();
+            for i in 0..100u8 {
+                a.transmit(Instant::ZERO).unwrap().consume(64, |buf| {
+                    buf[0] = i;
+                    0..10
+                });
+            }
+            assert!(b.receive(Instant::from_micros(4_999)).is_none(), "not before the delay");
+            assert_eq!(b.poll_at(), Some(Instant::from_millis(5)));
+            let mut got = vec![];
+            while let Some(t) = b.receive(Instant::from_millis(5)) {
+                got.push(t.consume(|f| f[0]));
+            }
+            got
+        };
+        let first = run();
+        assert!(first.len() > 20 && first.len() < 80, "about half lost: {}", first.len());
+        assert_eq!(first, run(), "same seed, same outcome");
+    }
+
+    #[test]
+    fn frames_cross_and_buffers_are_reused() {
+        let (mut a, mut b) = Link::ideal(DeviceCaps::default(), 2);
+        for i in 0..3u8 {
+            let n = a.transmit(Instant::ZERO).unwrap().consume(100, |buf| {
+                buf[20] = i;
+                20..30
+            });
+            assert_eq!(n, if i < 2 { 10 } else { 0 }, "queue limit 2");
+        }
+        assert!(b.signal().wait(Some(std::time::Duration::ZERO)));
+        assert_eq!(b.poll_at(), Some(Instant::ZERO));
+        let got = b.receive(Instant::ZERO).unwrap().consume(|f| f.to_vec());
+        assert_eq!(got.len(), 10);
+        assert_eq!(got[0], 0);
+        let (sent, _) = a.stats();
+        assert_eq!((sent.sent, sent.refused), (3, 1));
+        assert_eq!(a.core().pool.len(), 2, "the refused and the received buffers are pooled");
+        // Oversize and bad ranges are dropped and counted.
+        assert_eq!(a.transmit(Instant::ZERO).unwrap().consume(2000, |_| 0..1600), 0);
+        assert_eq!(a.transmit(Instant::ZERO).unwrap().consume(10, |_| 5..20), 0);
+        assert_eq!(a.stats().0.bad_tx, 2);
+        assert!(b.intercept(Instant::ZERO).is_some());
+        assert!(b.receive(Instant::ZERO).is_none());
+    }
+}
