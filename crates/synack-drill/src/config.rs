@@ -2,7 +2,7 @@
 //! (README §1.2).
 
 use crate::ast::HeaderOption;
-use std::net::Ipv4Addr;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 /// The settings packetdrill options control.
 #[derive(Clone, Debug, PartialEq)]
@@ -19,10 +19,14 @@ pub struct ScriptConfig {
     pub mss: Option<u16>,
     /// `--mtu` (default 1500).
     pub mtu: u32,
-    /// Local address (default 192.168.0.1).
-    pub local_ip: Ipv4Addr,
-    /// Remote address (default 192.0.2.1).
-    pub remote_ip: Ipv4Addr,
+    /// Local address (default 192.168.0.1; with IPv6 fd3d:a0b:17d6::1 as Linux's kselftest uses).
+    pub local_ip: IpAddr,
+    /// Remote address (default 192.0.2.1; with IPv6 fd3d:fa7b:d17d::1).
+    pub remote_ip: IpAddr,
+    /// `--ip_version=ipv6`.
+    pub ipv6: bool,
+    /// Addresses given explicitly (an IP version switch then keeps them).
+    explicit_addrs: (bool, bool),
     /// `--bind_port` (default 8080).
     pub bind_port: u16,
     /// `--connect_port` (default 8080).
@@ -44,8 +48,10 @@ impl Default for ScriptConfig {
             ts_ecr_scaled: false,
             mss: None,
             mtu: 1500,
-            local_ip: Ipv4Addr::new(192, 168, 0, 1),
-            remote_ip: Ipv4Addr::new(192, 0, 2, 1),
+            local_ip: IpAddr::V4(Ipv4Addr::new(192, 168, 0, 1)),
+            remote_ip: IpAddr::V4(Ipv4Addr::new(192, 0, 2, 1)),
+            ipv6: false,
+            explicit_addrs: (false, false),
             bind_port: 8080,
             connect_port: 8080,
             strict_segments: false,
@@ -82,10 +88,16 @@ impl ScriptConfig {
             "tcp_ts_ecr_scaled" => self.ts_ecr_scaled = value.is_none_or(|x| x != "0"),
             "mss" => self.mss = Some(v()?.parse().map_err(|_| bad(v().unwrap_or("")))?),
             "mtu" => self.mtu = v()?.parse().map_err(|_| bad(v().unwrap_or("")))?,
-            "local_ip" => self.local_ip = v()?.parse().map_err(|_| bad(v().unwrap_or("")))?,
-            "remote_ip" => self.remote_ip = v()?.parse().map_err(|_| bad(v().unwrap_or("")))?,
+            "local_ip" => {
+                self.local_ip = v()?.parse().map_err(|_| bad(v().unwrap_or("")))?;
+                self.explicit_addrs.0 = true;
+            }
+            "remote_ip" => {
+                self.remote_ip = v()?.parse().map_err(|_| bad(v().unwrap_or("")))?;
+                self.explicit_addrs.1 = true;
+            }
             "gateway_ip" | "netmask_ip" => {
-                v()?.parse::<Ipv4Addr>().map_err(|_| bad(v().unwrap_or("")))?;
+                v()?.parse::<IpAddr>().map_err(|_| bad(v().unwrap_or("")))?;
             }
             "bind_port" => self.bind_port = v()?.parse().map_err(|_| bad(v().unwrap_or("")))?,
             "connect_port" => {
@@ -101,10 +113,28 @@ impl ScriptConfig {
                     }
                 }
             }
-            "ip_version" => match v()? {
-                "ipv4" => {}
-                other => return Err(format!("--ip_version={other}: only IPv4 runs are modelled")),
-            },
+            "ip_version" => {
+                let v6 = match v()? {
+                    "ipv4" => false,
+                    "ipv6" => true,
+                    other => return Err(format!("--ip_version={other}: not modelled")),
+                };
+                self.ipv6 = v6;
+                let (local, remote): (IpAddr, IpAddr) = if v6 {
+                    (
+                        Ipv6Addr::new(0xfd3d, 0x0a0b, 0x17d6, 0, 0, 0, 0, 1).into(),
+                        Ipv6Addr::new(0xfd3d, 0xfa7b, 0xd17d, 0, 0, 0, 0, 1).into(),
+                    )
+                } else {
+                    (Ipv4Addr::new(192, 168, 0, 1).into(), Ipv4Addr::new(192, 0, 2, 1).into())
+                };
+                if !self.explicit_addrs.0 {
+                    self.local_ip = local;
+                }
+                if !self.explicit_addrs.1 {
+                    self.remote_ip = remote;
+                }
+            }
             _ => return Err(format!("unknown option --{name}")),
         }
         Ok(())
@@ -130,7 +160,9 @@ mod tests {
         c.set("non_fatal", Some("packet,syscall")).unwrap();
         assert_eq!(c.tolerance(0), 7000);
         assert_eq!(c.tolerance(1_000_000), 125_000);
-        assert!(c.set("ip_version", Some("ipv6")).is_err());
+        c.set("ip_version", Some("ipv6")).unwrap();
+        assert!(c.local_ip.is_ipv6() && c.remote_ip.is_ipv6());
+        assert!(c.set("ip_version", Some("ipv4-mapped-ipv6")).is_err());
         assert!(c.set("frobnicate", None).is_err());
         assert!(c.set("mtu", Some("x")).is_err());
         assert!(c.set("mtu", None).is_err());

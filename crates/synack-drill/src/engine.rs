@@ -85,7 +85,7 @@ pub struct EngineTarget {
     doubling: bool,
     mtu: u32,
     /// Our address for sockets that connect without binding.
-    local_ip: std::net::Ipv4Addr,
+    local_ip: IpAddr,
     buf: Vec<u8>,
 }
 
@@ -320,7 +320,7 @@ impl Target for EngineTarget {
             }
             _ => return Err(Errno::EINVAL),
         }
-        let local = sock.local.unwrap_or(SocketAddr::new(IpAddr::V4(self.local_ip), 0));
+        let local = sock.local.unwrap_or(SocketAddr::new(self.local_ip, 0));
         let c = self.ep.connect(instant(now), local, remote, sock.cfg).map_err(|e| match e {
             synack_tcp::ConnectError::AddrInUse | synack_tcp::ConnectError::NoFreePorts => {
                 Errno::EADDRINUSE

@@ -19,7 +19,7 @@ use crate::profile::Profile;
 use crate::segment::Segment;
 use crate::target::{SockId, Target};
 use std::collections::{BTreeMap, HashMap, VecDeque};
-use std::net::{SocketAddr, SocketAddrV4};
+use std::net::SocketAddr;
 
 /// How long past its latest allowed time an outbound line waits before giving up (µs).
 const OUTBOUND_TIMEOUT_US: u64 = 2_000_000;
@@ -114,9 +114,9 @@ pub fn run_script<F: TargetFactory>(
     // Commands before the first other event configure the stack; later ones may only be
     // no-ops (a restore script), since the stack is already running.
     let mut profile = opts.profile.clone();
-    // `--mss` sets the link so that MTU − 40 (IPv4 and TCP headers) is that MSS.
+    // `--mss` sets the link so that MTU − IP and TCP headers is that MSS.
     if let Some(mss) = cfg.mss {
-        cfg.mtu = u32::from(mss) + 40;
+        cfg.mtu = u32::from(mss) + if cfg.ipv6 { 60 } else { 40 };
     }
     profile.mtu = cfg.mtu;
     let mut started = false;
@@ -414,12 +414,12 @@ impl<T: Target> Runner<'_, T> {
         let local_ip = self.cfg.local_ip;
         let remote_ip = self.cfg.remote_ip;
         if let Some(local) = self.active {
-            let remote = SocketAddr::V4(SocketAddrV4::new(remote_ip, self.cfg.connect_port));
+            let remote = SocketAddr::new(remote_ip, self.cfg.connect_port);
             (local, remote)
         } else {
             (
-                SocketAddr::V4(SocketAddrV4::new(local_ip, self.cfg.bind_port)),
-                SocketAddr::V4(SocketAddrV4::new(remote_ip, self.remote_port)),
+                SocketAddr::new(local_ip, self.cfg.bind_port),
+                SocketAddr::new(remote_ip, self.remote_port),
             )
         }
     }

@@ -1,5 +1,6 @@
 //! The shared public suite, run with each script's suite profile in strict and relaxed mode,
-//! must give exactly the verdicts the expectations file lists (pass when not listed).
+//! must give exactly the verdicts the expectations file lists (pass when not listed), over IPv4
+//! and, for the scripts that do not pin a version, over IPv6 as well.
 //! `DRILL_BLESS=1` prints the actual verdicts as TOML to update the file by hand.
 
 mod common;
@@ -49,6 +50,31 @@ fn public_suite_matches_expectations() {
             }
         }
         println!("public suite, {mode:?}: {summary}");
+    }
+    // Linux's kselftest runs each script without an --ip_version line over IPv6 too (MTU 1520,
+    // so the MSS stays 1460); the verdicts must be the same.
+    for (mode, strict) in [(MatchMode::Strict, true), (MatchMode::Relaxed, false)] {
+        let mut summary = Summary::default();
+        for f in &files {
+            if std::fs::read_to_string(f).unwrap().contains("--ip_version") {
+                continue;
+            }
+            let name = f.strip_prefix(&dir).unwrap().display().to_string();
+            let mut opts = RunOptions::new(Profile::for_path(&name), mode);
+            opts.overrides = vec![
+                ("ip_version".into(), Some("ipv6".into())),
+                ("mtu".into(), Some("1520".into())),
+            ];
+            let out = run_file(f, &name, &opts, &EngineFactory);
+            summary.add(&out.verdict);
+            let got = verdict_key(&out.verdict);
+            let want = Expectations::expected(&exp.public, &name, strict);
+            if got != want {
+                mismatches
+                    .push(format!("[{mode:?} IPv6] {name}: expected {want}, got {got}\n{out}"));
+            }
+        }
+        println!("public suite over IPv6 (scripts without --ip_version), {mode:?}: {summary}");
     }
     for name in exp.public.keys() {
         if !files.iter().any(|f| f.strip_prefix(&dir).unwrap().display().to_string() == *name) {

@@ -166,6 +166,9 @@ fn header_options_apply() {
                +0 listen(3, 1) = 0\n+0 < S 0:0(0) win 65535 <mss 1460>\n+0 > S. 0:0(0) ack 1 <mss 1000>\n";
     assert_eq!(run(src), Verdict::Pass);
     assert!(matches!(run(&src.replace("1000>", "1460>")), Verdict::Fail { line: 6, .. }));
-    assert!(matches!(run(&format!("--ip_version=ipv6\n{src}")), Verdict::Unsupported { .. }));
+    assert!(matches!(
+        run(&format!("--ip_version=ipv4-mapped-ipv6\n{src}")),
+        Verdict::Unsupported { .. }
+    ));
     assert!(matches!(run(&format!("--bogus_option=1\n{src}")), Verdict::Unsupported { .. }));
 }

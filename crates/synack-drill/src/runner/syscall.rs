@@ -3,7 +3,7 @@
 use super::{Fd, Pending, Runner, Stop, fmt_time};
 use crate::ast::{Expr, Syscall};
 use crate::target::{Errno, Shutdown, SockOpt, Target};
-use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
+use std::net::{IpAddr, SocketAddr};
 
 /// Most bytes handed to the stack per write attempt.
 const WRITE_CHUNK: usize = 64 * 1024;
@@ -143,10 +143,7 @@ impl<T: Target> Runner<'_, T> {
             None | Some(Expr::Ellipsis) => Ok(default),
             Some(Expr::Struct(fields)) => {
                 let mut port = default.port();
-                let mut ip = match default {
-                    SocketAddr::V4(a) => *a.ip(),
-                    SocketAddr::V6(_) => Ipv4Addr::UNSPECIFIED,
-                };
+                let mut ip: IpAddr = default.ip();
                 for (name, v) in fields {
                     match (name.as_deref(), v) {
                         (Some("sin_port"), Expr::Call(f, a)) if f == "htons" && a.len() == 1 => {
@@ -157,7 +154,9 @@ impl<T: Target> Runner<'_, T> {
                             if f == "inet_addr" && a.len() == 1 =>
                         {
                             if let Expr::Str(s) = &a[0] {
-                                ip = s.parse().map_err(|_| fail(format!("bad address {s}")))?;
+                                ip = IpAddr::V4(
+                                    s.parse().map_err(|_| fail(format!("bad address {s}")))?,
+                                );
                             }
                         }
                         (Some("sa_family"), Expr::Symbol(f)) if f == "AF_INET" => {}
@@ -167,7 +166,7 @@ impl<T: Target> Runner<'_, T> {
                         }
                     }
                 }
-                Ok(SocketAddr::V4(SocketAddrV4::new(ip, port)))
+                Ok(SocketAddr::new(ip, port))
             }
             Some(other) => Err(Stop::Unsupported(format!("sockaddr {other:?}"))),
         }
@@ -311,8 +310,7 @@ impl<T: Target> Runner<'_, T> {
             }
             "bind" => {
                 let fd = self.fd(&call)?;
-                let default =
-                    SocketAddr::V4(SocketAddrV4::new(self.cfg.local_ip, self.cfg.bind_port));
+                let default = SocketAddr::new(self.cfg.local_ip, self.cfg.bind_port);
                 let addr = self.sockaddr(call.args.get(1), default)?;
                 done(self.t.bind(fd.sock, addr).map(|()| 0))
             }
@@ -346,13 +344,14 @@ impl<T: Target> Runner<'_, T> {
                     }
                     return if ready.writable { done(Ok(0)) } else { Ok(Step::Blocked) };
                 }
-                let default =
-                    SocketAddr::V4(SocketAddrV4::new(self.cfg.remote_ip, self.cfg.connect_port));
+                let default = SocketAddr::new(self.cfg.remote_ip, self.cfg.connect_port);
                 let addr = self.sockaddr(call.args.get(1), default)?;
                 let r = self.t.connect(now, fd.sock, addr).map(|()| 0);
-                self.active = Some(self.t.local_addr(fd.sock).unwrap_or(SocketAddr::V4(
-                    SocketAddrV4::new(self.cfg.local_ip, self.cfg.bind_port),
-                )));
+                self.active = Some(
+                    self.t
+                        .local_addr(fd.sock)
+                        .unwrap_or(SocketAddr::new(self.cfg.local_ip, self.cfg.bind_port)),
+                );
                 self.under_test = Some(fd.sock);
                 if would_block(fd, &r) { Ok(Step::Blocked) } else { done(r) }
             }
