@@ -47,6 +47,9 @@ pub(crate) struct SimConfig {
     pub(crate) time_limit: Duration,
     /// Keep every frame for a pcap (costs memory on long runs).
     pub(crate) capture: bool,
+    /// Scripted losses: indices (0-based) of A's first-transmission data segments to drop
+    /// before they reach the path, for tests that need exact holes.
+    pub(crate) drop_data_segments: Vec<u32>,
 }
 
 impl SimConfig {
@@ -66,6 +69,7 @@ impl SimConfig {
             bytes,
             time_limit: Duration::from_secs(3600),
             capture: true,
+            drop_data_segments: Vec::new(),
         }
     }
 }
@@ -83,6 +87,8 @@ pub(crate) struct SimOutcome {
     pub(crate) corrupt_dropped: u64,
     /// A's counters at the end.
     pub(crate) sender: synack_tcp::ConnStats,
+    /// Segments removed by `drop_data_segments`.
+    pub(crate) scripted_drops: u32,
     /// Path counters, A -> B.
     pub(crate) forward: synack_netsim::PipeStats,
     /// Path counters, B -> A.
@@ -167,6 +173,9 @@ struct Sim<'c> {
     rbuf: Vec<u8>,
     ident: u16,
     table: Vec<u8>,
+    /// A's first-transmission data segments seen so far.
+    data_segments: u32,
+    scripted_drops: u32,
 }
 
 impl<'c> Sim<'c> {
@@ -204,6 +213,8 @@ impl<'c> Sim<'c> {
             rbuf: vec![0u8; 256 * 1024],
             ident: 0,
             table: pattern_table(cfg.seed),
+            data_segments: 0,
+            scripted_drops: 0,
         })
     }
 
@@ -233,6 +244,14 @@ impl<'c> Sim<'c> {
                 let frame = self.buf[..20 + t.len].to_vec();
                 if self.cfg.capture {
                     self.capture.push(Captured { at: self.now, bytes: frame.clone() });
+                }
+                if from_a && t.len > t.header_len && !t.retransmission {
+                    let index = self.data_segments;
+                    self.data_segments += 1;
+                    if self.cfg.drop_data_segments.contains(&index) {
+                        self.scripted_drops += 1;
+                        continue;
+                    }
                 }
                 let pipe = if from_a { &mut self.path.a_to_b } else { &mut self.path.b_to_a };
                 pipe.send(self.now.as_micros(), frame);
@@ -403,6 +422,7 @@ impl<'c> Sim<'c> {
             delivered: self.received,
             corrupt_dropped: self.corrupt_dropped,
             sender,
+            scripted_drops: self.scripted_drops,
             forward: *self.path.a_to_b.stats(),
             reverse: *self.path.b_to_a.stats(),
         })
