@@ -9,6 +9,7 @@ use std::process::ExitCode;
 mod cmd;
 mod services;
 mod sim;
+mod tunhost;
 
 /// synack: a userspace TCP/IP stack and the instruments to watch TCP work.
 #[derive(Parser)]
@@ -20,6 +21,8 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// A netcat through synack on a TUN device: stdin to the connection, the connection to stdout.
+    Connect(cmd::connect::Args),
     /// Decode one packet given as hex and print it as tcpdump would.
     Decode(cmd::decode::Args),
     /// Watch one TCP connection live its whole life: a ladder diagram on a virtual clock.
@@ -28,6 +31,8 @@ enum Command {
     Drill(cmd::drill::Args),
     /// Print a capture as tcpdump lines or tshark fields (`-T fields -e ...`).
     Dump(cmd::dump::Args),
+    /// Serve echo, discard, chargen or hello with synack on a TUN device, for the kernel to use.
+    Serve(cmd::serve::Args),
     /// TCP conversations: packets and bytes each way, retransmissions, handshake RTT, ending.
     Stats(cmd::stats::Args),
     /// Graph one TCP stream: time-sequence, throughput, RTT or window (SVG).
@@ -39,10 +44,12 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
+        Command::Connect(args) => cmd::connect::run(args),
         Command::Decode(args) => cmd::decode::run(args),
         Command::Demo(args) => cmd::demo::run(args),
         Command::Drill(args) => cmd::drill::run(args),
         Command::Dump(args) => cmd::dump::run(args),
+        Command::Serve(args) => cmd::serve::run(args),
         Command::Stats(args) => cmd::stats::run(args),
         Command::Graph(args) => cmd::graph::run(args),
         Command::Flow(args) => cmd::flow::run(args),

@@ -86,7 +86,6 @@ pub(crate) struct Service {
     pub(crate) received: u64,
 }
 
-#[cfg_attr(not(test), expect(dead_code, reason = "chargen is served by `synack serve`, next"))]
 impl Service {
     /// A fresh connection of `kind`.
     pub(crate) fn new(kind: Kind) -> Self {

@@ -1,10 +1,12 @@
 //! Subcommands, one module each.
 
+pub(crate) mod connect;
 pub(crate) mod decode;
 pub(crate) mod demo;
 pub(crate) mod drill;
 pub(crate) mod dump;
 pub(crate) mod ladder;
+pub(crate) mod serve;
 pub(crate) mod flow;
 pub(crate) mod graph;
 pub(crate) mod stats;

@@ -1,0 +1,140 @@
+//! A synack stack on a TUN device: the options `serve` and `connect` share, and the setup.
+//!
+//! The TUN device is created (or attached to, if it exists), the kernel's side gets the
+//! address `--kernel-addr`, and synack answers for `--addr`. Both must lie in one prefix, so
+//! the kernel routes the prefix into the TUN device and synack reaches the kernel directly.
+
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::PathBuf;
+use std::str::FromStr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use anyhow::{Context, bail};
+use synack::runtime::StackConfig;
+use synack::{Clock, IpCidr, Stack};
+use synack_stack::Medium;
+use synack_stack::phy::{CaptureFormat, CaptureWriter, FrameRing, PcapTap};
+use synack_tcp::Event;
+use synack_tun::{TunDevice, config};
+
+/// An address with its prefix length, `A/N`.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Cidr(pub(crate) IpCidr);
+
+impl FromStr for Cidr {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let (a, n) = s.split_once('/').ok_or_else(|| format!("{s:?} is not ADDRESS/PREFIX"))?;
+        let a = a.parse().map_err(|e| format!("{a:?}: {e}"))?;
+        let n: u8 = n.parse().map_err(|e| format!("prefix {n:?}: {e}"))?;
+        IpCidr::new(a, n).map(Cidr).map_err(|e| e.to_string())
+    }
+}
+
+/// Options of a stack on a TUN device.
+#[derive(Debug, Clone, clap::Args)]
+pub(crate) struct TunArgs {
+    /// Name of the TUN device to create or attach to.
+    #[arg(long, value_name = "IFNAME")]
+    pub(crate) tun: String,
+    /// synack's address and prefix, e.g. 10.7.0.2/24.
+    #[arg(long, value_name = "A/N")]
+    pub(crate) addr: Cidr,
+    /// The kernel's address on the TUN device, in the same prefix, e.g. 10.7.0.1/24.
+    #[arg(long = "kernel-addr", value_name = "K/N")]
+    pub(crate) kernel_addr: Cidr,
+    /// MTU of the TUN device.
+    #[arg(long, default_value_t = 1500, value_parser = clap::value_parser!(u32).range(1280..=65535))]
+    pub(crate) mtu: u32,
+    /// Capture every frame synack sends and receives into FILE (pcap).
+    #[arg(long, value_name = "FILE")]
+    pub(crate) pcap: Option<PathBuf>,
+}
+
+/// The device the stack drives: the TUN device behind the pcap tap (file optional).
+type Dev = PcapTap<TunDevice, Box<dyn Write + Send>>;
+
+fn is_root() -> bool {
+    std::fs::read_to_string("/proc/self/status")
+        .unwrap_or_default()
+        .lines()
+        .any(|l| l.starts_with("Uid:") && l.split_whitespace().nth(2) == Some("0"))
+}
+
+/// Creates or attaches the TUN device, configures the kernel side and starts the stack.
+pub(crate) fn start(args: &TunArgs) -> anyhow::Result<Arc<Stack>> {
+    let (a, k) = (args.addr.0, args.kernel_addr.0);
+    if a.addr().is_ipv4() != k.addr().is_ipv4() {
+        bail!("--addr {a} and --kernel-addr {k} are of different IP versions");
+    }
+    if a.addr() == k.addr() {
+        bail!("--addr and --kernel-addr must differ");
+    }
+    if !k.contains(a.addr()) || !a.contains(k.addr()) {
+        bail!("--addr {a} and --kernel-addr {k} must lie in one prefix");
+    }
+    let dev = TunDevice::open(&args.tun, args.mtu as usize).map_err(|e| {
+        let hint =
+            if is_root() { "" } else { " (creating a TUN device needs root or CAP_NET_ADMIN)" };
+        anyhow::anyhow!("opening TUN device {}: {e}{hint}", args.tun)
+    })?;
+    let name = dev.name().to_string();
+    config::set_mtu(&name, args.mtu).with_context(|| format!("setting the MTU of {name}"))?;
+    if let Err(e) = config::add_address(&name, k.addr(), k.prefix()) {
+        // Attaching to a configured device: the address may be there already.
+        let shown = std::process::Command::new("ip")
+            .args(["addr", "show", "dev", &name])
+            .output()
+            .map(|o| String::from_utf8_lossy(&o.stdout).contains(&format!("{}/", k.addr())))
+            .unwrap_or(false);
+        if !shown {
+            return Err(e).with_context(|| format!("giving {name} the kernel address {k}"));
+        }
+    }
+    config::set_up(&name).with_context(|| format!("bringing {name} up"))?;
+    let clock = Clock::start();
+    let file: Option<CaptureWriter<Box<dyn Write + Send>>> = match &args.pcap {
+        Some(p) => {
+            let f = File::create(p).with_context(|| format!("creating {}", p.display()))?;
+            let w: Box<dyn Write + Send> = Box::new(BufWriter::new(f));
+            Some(
+                CaptureWriter::new(w, CaptureFormat::Pcap, Medium::Ip, clock.wall_origin())
+                    .context("starting the capture")?,
+            )
+        }
+        None => None,
+    };
+    let dev: Dev = PcapTap::new(dev, file, FrameRing::new(0, 0));
+    let cfg = StackConfig { addresses: vec![a], ..StackConfig::default() };
+    let stack = Stack::new(dev, cfg, clock).context("starting the stack")?;
+    Ok(Arc::new(stack))
+}
+
+/// Prints every connection's state changes and errors on stderr (from the driver thread).
+pub(crate) fn print_events(stack: &Stack) {
+    stack.set_event_hook(Box::new(|ev| match ev {
+        Event::StateChanged { conn, old, new } => eprintln!("{conn}: {old} -> {new}"),
+        Event::Error { conn, error } => eprintln!("{conn}: {error}"),
+        _ => {}
+    }));
+}
+
+/// A flag raised by Ctrl-C or SIGTERM; installed once per process.
+pub(crate) fn stop_flag() -> anyhow::Result<Arc<AtomicBool>> {
+    let flag = Arc::new(AtomicBool::new(false));
+    let f = flag.clone();
+    ctrlc::set_handler(move || f.store(true, Ordering::SeqCst))
+        .context("installing the Ctrl-C handler")?;
+    Ok(flag)
+}
+
+/// Stops the stack (joins the driver, which closes the capture file).
+pub(crate) fn finish(stack: Arc<Stack>) {
+    match Arc::try_unwrap(stack) {
+        Ok(s) => s.shutdown(),
+        // Sockets still hold it: dropping the last of them stops it.
+        Err(s) => drop(s),
+    }
+}
