@@ -235,7 +235,8 @@ pub fn value(p: &FieldPacket<'_>, name: &str) -> Option<String> {
         "tcp.analysis.keep_alive_ack" => aflag(flag::KEEP_ALIVE_ACK)?,
         "tcp.analysis.reused_ports" => aflag(flag::REUSED_PORTS)?,
         "tcp.analysis.acks_frame" => an?.acks_frame?.to_string(),
-        "tcp.analysis.ack_rtt" => secs(i128::from(an?.ack_rtt_ns?)),
+        // tshark leaves out an RTT of exactly zero.
+        "tcp.analysis.ack_rtt" => secs(i128::from(an?.ack_rtt_ns.filter(|r| *r != 0)?)),
         "tcp.analysis.bytes_in_flight" => an?.bytes_in_flight?.to_string(),
         _ => return None,
     })
