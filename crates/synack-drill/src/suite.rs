@@ -4,7 +4,9 @@
 //! `../shared/packetdrill`, keyed by their path inside it) and `own` (our scripts, keyed by file
 //! name). A script not listed must pass in both modes. A listed one gives its verdict per mode
 //! as `pass`, `fail:LINE` or `unsupported:LINE` (the first line that fails), and a `reason`.
-//! Pinning the line means a script that starts failing somewhere else is noticed.
+//! Pinning the line means a script that starts failing somewhere else is noticed: a verdict that
+//! stops *earlier* than listed (or a listed pass that fails) is a regression and fails the tests;
+//! one that gets *further* is progress, printed so the file can be updated.
 
 use crate::outcome::{Outcome, Verdict};
 use crate::runner::{RunOptions, TargetFactory, run_source};
@@ -68,6 +70,20 @@ pub fn verdict_key(v: &Verdict) -> String {
     }
 }
 
+/// How far a verdict key got: `pass` is furthest, otherwise the line it stopped at.
+fn reach(key: &str) -> u32 {
+    if key == "pass" {
+        return u32::MAX;
+    }
+    key.split_once(':').and_then(|(_, l)| l.parse().ok()).unwrap_or(0)
+}
+
+/// True when `got` stopped earlier in the script than the expected `want` (a regression);
+/// false when it got as far or further (progress, which only needs the file updated).
+pub fn is_regression(want: &str, got: &str) -> bool {
+    reach(got) < reach(want)
+}
+
 /// One listed script.
 #[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
@@ -123,6 +139,16 @@ mod tests {
         assert_eq!(Expectations::expected(&e.public, "c.pkt", true), "pass");
         assert!(Expectations::parse("[public.\"x\"]\nstrict = \"pass\"\n").is_err());
         assert!(Expectations::parse("[bogus]\n").is_err());
+    }
+
+    #[test]
+    fn regressions_are_verdicts_that_stop_earlier() {
+        assert!(is_regression("pass", "fail:10"));
+        assert!(is_regression("fail:30", "fail:29"));
+        assert!(is_regression("fail:30", "unsupported"));
+        assert!(!is_regression("fail:30", "pass"));
+        assert!(!is_regression("fail:30", "unsupported:31"));
+        assert!(!is_regression("fail:30", "fail:30"));
     }
 
     #[test]
