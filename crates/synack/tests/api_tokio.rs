@@ -282,3 +282,64 @@ async fn bind_errors_and_reunite() {
     assert!(client.nodelay().unwrap());
     assert_eq!(client.stats().unwrap().state, synack::net::State::Established);
 }
+
+/// Two tasks accept on one listener at once: both get a connection (each waiting task is
+/// registered and woken).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_accepts() {
+    let (a, b) = pair();
+    let listener = Arc::new(TcpListener::bind(&b, addr("10.0.0.2:16")).await.unwrap());
+    let (l1, l2) = (listener.clone(), listener.clone());
+    let t1 = tokio::spawn(async move { l1.accept().await.map(|(_, p)| p) });
+    let t2 = tokio::spawn(async move { l2.accept().await.map(|(_, p)| p) });
+    tokio::time::sleep(Duration::from_millis(20)).await; // both are waiting now
+    let c1 = timeout(STEP, TcpStream::connect(&a, addr("10.0.0.2:16"))).await.unwrap().unwrap();
+    let c2 = timeout(STEP, TcpStream::connect(&a, addr("10.0.0.2:16"))).await.unwrap().unwrap();
+    let mut peers = vec![
+        timeout(STEP, t1).await.unwrap().unwrap().unwrap(),
+        timeout(STEP, t2).await.unwrap().unwrap().unwrap(),
+    ];
+    peers.sort();
+    let mut want = vec![c1.local_addr().unwrap(), c2.local_addr().unwrap()];
+    want.sort();
+    assert_eq!(peers, want);
+}
+
+/// Dropping a stream with unread data resets the peer, whose reads and writes then fail with
+/// `ConnectionReset`.
+#[tokio::test(flavor = "current_thread")]
+async fn drop_with_unread_data_resets_peer() {
+    let (a, b) = pair();
+    let (_l, mut client, server) = connected(&a, &b, 17).await;
+    client.write_all(b"unread").await.unwrap();
+    // Wait (bounded) until the bytes sit in the server's receive buffer.
+    timeout(STEP, async {
+        while server.stats().unwrap().recv_queue == 0 {
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+    })
+    .await
+    .unwrap();
+    drop(server);
+    let mut buf = [0u8; 8];
+    let e = timeout(STEP, client.read(&mut buf)).await.unwrap().unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::ConnectionReset, "{e}");
+    let e = client.write(b"x").await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::ConnectionReset, "{e}");
+}
+
+/// A reader parked on an idle connection is woken by data arriving later (current-thread
+/// runtime: the wake-up must come from the driver thread's event hook).
+#[tokio::test(flavor = "current_thread")]
+async fn parked_reader_is_woken_by_later_data() {
+    let (a, b) = pair();
+    let (_l, mut client, mut server) = connected(&a, &b, 18).await;
+    let reader = tokio::spawn(async move {
+        let mut buf = [0u8; 5];
+        server.read_exact(&mut buf).await.map(|_| buf)
+    });
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    client.write_all(b"later").await.unwrap();
+    let got = timeout(STEP, reader).await.unwrap().unwrap().unwrap();
+    assert_eq!(&got, b"later");
+}
