@@ -553,6 +553,8 @@ impl Target for EngineTarget {
         let t = self.ep.poll_transmit(instant(now), &mut self.buf)?;
         while self.ep.poll_event().is_some() {}
         let bytes = &self.buf[..t.len];
+        let checksum_ok =
+            TcpRepr::parse_bytes(bytes, t.src.ip(), t.dst.ip(), ChecksumMode::Verify).is_ok();
         Some(Segment {
             at: now,
             src: t.src,
@@ -566,6 +568,7 @@ impl Target for EngineTarget {
             payload: t.payload(&self.buf).to_vec(),
             tos: 0,
             ttl: 64,
+            checksum_ok,
         })
     }
 

@@ -116,6 +116,7 @@ impl Mapping {
             payload: vec![0; spec.len as usize],
             tos: ecn_bits(spec.ip.ecn).unwrap_or(0) | spec.ip.tos.unwrap_or(0),
             ttl: spec.ip.ttl.unwrap_or(64),
+            checksum_ok: true,
         })
     }
 
@@ -207,6 +208,11 @@ impl Mapping {
             && live.ttl != t
         {
             return Err(format!("ttl: expected {t} but got {}", live.ttl));
+        }
+        //= rfc9293#3.1
+        // Every segment sent carries a correct checksum (MUST-2).
+        if !live.checksum_ok {
+            return Err("checksum: the TCP checksum of the sent segment is wrong".into());
         }
         if live.payload.iter().any(|&b| b != 0) {
             return Err("payload: expected the zero bytes the script wrote".into());

@@ -33,6 +33,8 @@ pub struct Segment {
     pub tos: u8,
     /// IP TTL / hop limit.
     pub ttl: u8,
+    /// The TCP checksum verified (outbound segments are checked as emitted).
+    pub checksum_ok: bool,
 }
 
 /// Flag letters in packetdrill's order (`S.`, `FP.`, `R`, `-`).

@@ -35,6 +35,7 @@ fn seg(flags: TcpFlags, seq: u32, ack: u32, len: usize, options: Vec<OptSpec>) -
         payload: vec![0; len],
         tos: 0,
         ttl: 64,
+        checksum_ok: true,
     }
 }
 
@@ -226,6 +227,18 @@ fn merging_consecutive_segments() {
     let (m, used, _) = merge_front(&short, 10_000, false).unwrap();
     assert_eq!((m.len(), used), (1500, 2));
     assert!(merge_front(&[], 1, false).is_none());
+}
+
+#[test]
+fn a_bad_checksum_fails() {
+    let mut live = seg(TcpFlags::ACK, 1, 7, 0, vec![]);
+    live.checksum_ok = false;
+    let e = Mapping::default().check_outbound(
+        &spec("> . 1:1(0) ack 7"),
+        &live,
+        &cfg(MatchMode::Relaxed),
+    );
+    assert!(e.unwrap_err().starts_with("checksum"));
 }
 
 #[test]
