@@ -2,6 +2,8 @@
 # Captures real Linux traffic: A <-> B directly (veth), and A -> B -> C with B routing onto a
 # 1280-byte-MTU link, for TCP Fast Open, SACK after a dropped segment, fragments, ICMP
 # frag-needed / packet-too-big / time-exceeded.
+# Usage (root): bash capture-tfo-sack-frag-pmtu.sh out.pcap. Needs iproute2, tcpdump, python3, ethtool (to turn off
+# checksum offload so captured checksums are real), nftables.
 set -eu
 TD=; OUT="$1"
 A=synwA$$; B=synwB$$; C=synwC$$

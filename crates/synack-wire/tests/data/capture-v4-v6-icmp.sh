@@ -1,8 +1,11 @@
 #!/bin/bash
 # Captures real Linux TCP/IP traffic between two network namespaces joined by a veth pair.
+# Usage (root): bash capture-v4-v6-icmp.sh out.pcap. Needs iproute2, tcpdump, python3, ethtool (to turn off
+# checksum offload so captured checksums are real), iputils-ping.
 set -eu
+TD=; OUT="$1"
 A=synwA$$; B=synwB$$
-cleanup() { kill $TD 2>/dev/null || true; sleep 0.3; ip netns del $A 2>/dev/null || true; ip netns del $B 2>/dev/null || true; }
+cleanup() { [ -n "$TD" ] && kill $TD 2>/dev/null || true; sleep 0.3; ip netns del $A 2>/dev/null || true; ip netns del $B 2>/dev/null || true; }
 trap cleanup EXIT
 ip netns add $A; ip netns add $B
 ip link add va$$ netns $A type veth peer name vb$$ netns $B
@@ -12,7 +15,7 @@ ip -n $A link set va$$ up; ip -n $B link set vb$$ up; ip -n $A link set lo up; i
 ip netns exec $A ethtool -K va$$ tx off rx off tso off gso off gro off >/dev/null 2>&1 || true
 ip netns exec $B ethtool -K vb$$ tx off rx off tso off gso off gro off >/dev/null 2>&1 || true
 sleep 1
-ip netns exec $A tcpdump -i va$$ -U -w "$1" -s 0 'not arp or arp' 2>/dev/null & TD=$!
+ip netns exec $A tcpdump -i va$$ -U -w "$OUT" -s 0 'not arp or arp' 2>/dev/null & TD=$!
 sleep 1.5
 ip netns exec $B python3 -c '
 import socket, threading
