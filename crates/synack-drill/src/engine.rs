@@ -534,6 +534,11 @@ impl Target for EngineTarget {
         if let Some(cwnd) = st.cwnd {
             i.insert("tcpi_snd_cwnd".into(), i64::from(cwnd) / mss);
         }
+        // The engine knows only "in fast recovery" or not: Recovery (3) or Open (0); Linux's
+        // Disorder, CWR and Loss states have no counterpart here.
+        i.insert("tcpi_ca_state".into(), if st.in_recovery { 3 } else { 0 });
+        // SACKed bytes in whole segments, as Linux counts them.
+        i.insert("tcpi_sacked".into(), i64::from(st.sacked) / mss);
         if let Some(ss) = st.ssthresh {
             i.insert("tcpi_snd_ssthresh".into(), i64::from(ss) / mss);
         }
