@@ -19,7 +19,11 @@
 //! | hard ICMP error on an open connection | `HostUnreachable` |
 //! | the connection was released (after `abort`) | `NotConnected` |
 //!
-//! The sockets hold an `Arc<Stack>`, so the stack runs as long as a socket needs it.
+//! The sockets hold an `Arc<Stack>`, so the stack runs as long as a socket needs it. (They
+//! take `&Arc<Stack>` rather than `&Stack` because `Stack` is not `Clone`: a socket must keep
+//! its stack alive, and tokio tasks need `'static` sockets.) Socket calls lock the stack's
+//! state, so never call them, nor drop a socket, inside a [`Stack::with`](crate::Stack::with)
+//! closure: the lock is not reentrant.
 //!
 //! ```
 //! use std::io::{Read, Write};

@@ -6,11 +6,10 @@
 use std::io::{self, ErrorKind};
 use std::net::{IpAddr, SocketAddr};
 
-use synack_tcp::{ConnConfig, ConnId, ListenerId, RecvError, SendError, State};
+use synack_tcp::{ConnConfig, ConnId, Instant, ListenerId, RecvError, SendError, State};
 
 use super::error;
 use crate::runtime::StackState;
-use synack_tcp::Instant;
 
 /// Backlog `bind` uses (Linux's `SOMAXCONN` default is 4096; std passes 128).
 pub(crate) const DEFAULT_BACKLOG: usize = 128;
@@ -92,6 +91,9 @@ pub(crate) fn send(st: &mut StackState, id: ConnId, buf: &[u8]) -> io::Result<Op
 
 /// Half-close: FIN after the queued data. Like Linux, a connection that already ended is
 /// `NotConnected`, unless it ended with an error, which is reported instead.
+//= rfc9293#3.10.4
+//# CLOSE means "I have no more to send": a FIN follows the queued data while receiving goes on
+//# until the peer closes too (the half-close `shutdown(Write)` exposes).
 pub(crate) fn shutdown_write(st: &mut StackState, id: ConnId) -> io::Result<()> {
     match st.endpoint.state(id) {
         Err(_) => return Err(error::not_connected()),
