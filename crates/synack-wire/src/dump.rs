@@ -275,7 +275,8 @@ impl Display for PacketLine<'_> {
             Transport::Other { protocol, data } => {
                 write!(f, "{src} > {dst}: ")?;
                 write_ext_headers(f, p)?;
-                write!(f, "ip-proto-{} {}", protocol.0, data.len())
+                // tcpdump leaves an empty protocol-name field before this, hence two spaces.
+                write!(f, " ip-proto-{} {}", protocol.0, data.len())
             }
         }
     }

@@ -162,7 +162,15 @@ fn ip(rng: &mut Rng, src: IpAddr, dst: IpAddr, proto: IpProtocol, l4: &[u8]) -> 
 fn packet(rng: &mut Rng) -> Vec<u8> {
     let v6 = rng.below(3) == 0;
     let (src, dst) = addrs(rng, v6);
-    match rng.below(10) {
+    match rng.below(12) {
+        10 => {
+            // A protocol tcpdump has no dissector for.
+            let n = rng.below(40) as usize;
+            let data = rng.bytes(n);
+            let proto = IpProtocol([99u8, 114, 253][rng.below(3) as usize]);
+            ip(rng, src, dst, proto, &data)
+        }
+        11 => fragment(rng, src, dst),
         0..=5 => {
             let opts = tcp_options(rng);
             let n = [0usize, 0, 1, 7, 100][rng.below(5) as usize];
@@ -262,6 +270,62 @@ fn packet(rng: &mut Rng) -> Vec<u8> {
                 ip(rng, src, dst, IpProtocol::ICMP, &seg)
             }
         }
+    }
+}
+
+/// A fragment of a UDP datagram: first (header present), middle or last.
+fn fragment(rng: &mut Rng, src: IpAddr, dst: IpAddr) -> Vec<u8> {
+    let n = 8 * (1 + rng.below(4) as usize);
+    let mut data = rng.bytes(n);
+    let (offset, more) = match rng.below(3) {
+        0 => (0u16, true),
+        1 => (1 + rng.below(100) as u16, true),
+        _ => (1 + rng.below(100) as u16, false),
+    };
+    if offset == 0 {
+        data[0..2].copy_from_slice(&PORTS[1].to_be_bytes());
+        data[2..4].copy_from_slice(&PORTS[3].to_be_bytes());
+        data[4..6].copy_from_slice(&3000u16.to_be_bytes());
+    }
+    match (src, dst) {
+        (IpAddr::V4(s), IpAddr::V4(d)) => {
+            let r = Ipv4Repr {
+                src_addr: s,
+                dst_addr: d,
+                protocol: IpProtocol::UDP,
+                payload_len: data.len(),
+                ttl: 64,
+                tos: 0,
+                ident: rng.next() as u16,
+                dont_frag: false,
+                more_frags: more,
+                frag_offset: offset,
+            };
+            let mut b = vec![0u8; r.buffer_len()];
+            r.emit(&mut b, ChecksumMode::Verify).unwrap();
+            b[20..].copy_from_slice(&data);
+            b
+        }
+        (IpAddr::V6(s), IpAddr::V6(d)) => {
+            let mut frag = vec![17u8, 0];
+            frag.extend(((offset << 3) | more as u16).to_be_bytes());
+            frag.extend((rng.next() as u32).to_be_bytes());
+            let r = Ipv6Repr {
+                src_addr: s,
+                dst_addr: d,
+                next_header: IpProtocol::IPV6_FRAG,
+                payload_len: 8 + data.len(),
+                hop_limit: 64,
+                traffic_class: 0,
+                flow_label: 0,
+            };
+            let mut b = vec![0u8; r.buffer_len()];
+            r.emit(&mut b).unwrap();
+            b[40..48].copy_from_slice(&frag);
+            b[48..].copy_from_slice(&data);
+            b
+        }
+        _ => unreachable!(),
     }
 }
 
