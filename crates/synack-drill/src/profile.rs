@@ -6,7 +6,6 @@
 //! `mss,nop,wscale,sackOK,TS`. The profile says which world a run assumes; the runner turns it
 //! into engine settings and reports any knob the engine cannot honour.
 
-use crate::ast::OptSpec;
 use std::fmt;
 use std::time::Duration;
 
@@ -84,8 +83,6 @@ pub struct Profile {
     pub syn_layout: SynLayout,
     /// Timestamp clock rate in Hz.
     pub ts_hz: u32,
-    /// Window scale shift the stack is expected to offer with `recv_buffer`.
-    pub wscale: u8,
 }
 
 impl Profile {
@@ -114,7 +111,6 @@ impl Profile {
             sockbuf_doubling: true,
             syn_layout: SynLayout::Linux,
             ts_hz: 1000,
-            wscale: 8,
         }
     }
 
@@ -142,7 +138,6 @@ impl Profile {
             sockbuf_doubling: false,
             syn_layout: SynLayout::FreeBsd,
             ts_hz: 1000,
-            wscale: 6,
         }
     }
 
@@ -171,7 +166,6 @@ impl Profile {
             sockbuf_doubling: false,
             syn_layout: SynLayout::Linux,
             ts_hz: 1000,
-            wscale: 3,
         }
     }
 
@@ -189,41 +183,6 @@ impl Profile {
     /// everything else in the shared folder comes from Linux's suite.
     pub fn for_path(path: &str) -> Profile {
         if path.contains("freebsd") { Profile::freebsd() } else { Profile::linux() }
-    }
-
-    /// The SYN options this profile emits, in wire order, for an MSS (used by relaxed matching
-    /// to know which options a SYN should carry).
-    pub fn syn_options(&self, mss: u16) -> Vec<OptSpec> {
-        let mut v = vec![OptSpec::Mss(mss)];
-        match self.syn_layout {
-            SynLayout::Linux => {
-                if self.sack {
-                    if self.timestamps {
-                        v.push(OptSpec::SackOk);
-                    } else {
-                        v.extend([OptSpec::Nop, OptSpec::Nop, OptSpec::SackOk]);
-                    }
-                }
-                if self.timestamps {
-                    v.push(OptSpec::Timestamp { val: 0, ecr: 0 });
-                }
-                if self.window_scaling {
-                    v.extend([OptSpec::Nop, OptSpec::WScale(self.wscale)]);
-                }
-            }
-            SynLayout::FreeBsd => {
-                if self.window_scaling {
-                    v.extend([OptSpec::Nop, OptSpec::WScale(self.wscale)]);
-                }
-                if self.sack {
-                    v.push(OptSpec::SackOk);
-                }
-                if self.timestamps {
-                    v.push(OptSpec::Timestamp { val: 0, ecr: 0 });
-                }
-            }
-        }
-        v
     }
 
     /// Applies a backtick command. Known sysctls and setup steps change knobs or are recorded as
@@ -452,22 +411,10 @@ mod tests {
     }
 
     #[test]
-    fn syn_option_layouts() {
-        assert_eq!(
-            Profile::linux().syn_options(1460),
-            vec![
-                OptSpec::Mss(1460),
-                OptSpec::SackOk,
-                OptSpec::Timestamp { val: 0, ecr: 0 },
-                OptSpec::Nop,
-                OptSpec::WScale(8)
-            ]
-        );
-        let mut p = Profile::linux();
-        p.timestamps = false;
-        assert_eq!(p.syn_options(1460).len(), 6);
-        assert_eq!(Profile::freebsd().syn_options(1460)[1], OptSpec::Nop);
+    fn profiles_by_name_and_path() {
         assert_eq!(Profile::for_path("freebsd-tcp-testsuite/x.pkt").name, "freebsd");
+        assert_eq!(Profile::for_path("sack/x.pkt").name, "linux");
+        assert_eq!(Profile::by_name("rfc").map(|p| p.rto_min), Some(Duration::from_secs(1)));
         assert!(Profile::by_name("solaris").is_none());
     }
 }
