@@ -272,7 +272,7 @@ impl<T: Target> Runner<'_, T> {
         }
         if let Some(p) = self.pending.clone() {
             // Give the call until its expected return time (plus tolerance) to finish.
-            if let Err(stop) = self.advance_to(p.end + p.tol) {
+            if let Err(stop) = self.advance_to(p.end.saturating_add(p.tol)) {
                 return self.stop_verdict(p.line, stop);
             }
             if self.pending.is_some() {
@@ -492,7 +492,7 @@ impl<T: Target> Runner<'_, T> {
                 reason: format!("packet sent to {} instead of {remote}", merged.dst),
             });
         }
-        if !any && (at + tol < lo || at > hi.saturating_add(tol)) {
+        if !any && (at.saturating_add(tol) < lo || at > hi.saturating_add(tol)) {
             let want =
                 if lo == hi { fmt_time(lo) } else { format!("{}~{}", fmt_time(lo), fmt_time(hi)) };
             return Err(Stop::Fail {
@@ -582,7 +582,9 @@ impl<T: Target> Runner<'_, T> {
             }
             syscall::Step::Done(result) => {
                 let check = self.check_result(&p.call, result).and_then(|()| {
-                    if self.now + p.tol < p.end || self.now > p.end + p.tol {
+                    if self.now.saturating_add(p.tol) < p.end
+                        || self.now > p.end.saturating_add(p.tol)
+                    {
                         Err(Stop::Fail {
                             actual: Some(format!("returned at {}", fmt_time(self.now))),
                             reason: format!(

@@ -172,3 +172,17 @@ fn header_options_apply() {
     ));
     assert!(matches!(run(&format!("--bogus_option=1\n{src}")), Verdict::Unsupported { .. }));
 }
+
+#[test]
+fn extreme_option_values_do_not_overflow() {
+    let src = script("rto-backoff.pkt");
+    for opt in [
+        "--tolerance_usecs=18446744073709551615",
+        "--tolerance_percent=1e300",
+        "--tolerance_percent=-5",
+    ] {
+        let _ = run(&format!("{opt}\n{src}"));
+    }
+    let _ =
+        run(&format!("{}+0 poll([{{fd=4, events=POLLIN}}], 1, 9223372036854775807) = 0\n", src));
+}

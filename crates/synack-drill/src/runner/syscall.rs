@@ -205,7 +205,7 @@ impl<T: Target> Runner<'_, T> {
             Step::Done(result) => {
                 self.check_result(call, result)?;
                 if let Some(e) = end
-                    && (self.now + tol < e || self.now > e + tol)
+                    && (self.now.saturating_add(tol) < e || self.now > e.saturating_add(tol))
                 {
                     return Err(fail(format!(
                         "call returned at {} but was expected to block until {}",
@@ -224,7 +224,7 @@ impl<T: Target> Runner<'_, T> {
             Step::Blocked => {
                 // A blocking socket and no `...`: the call must finish within the tolerance.
                 self.pending = Some(p);
-                self.advance_to(start + tol)?;
+                self.advance_to(start.saturating_add(tol))?;
                 if self.pending.take().is_some() {
                     return Err(fail(format!(
                         "{}() blocked, but the script expects it to return at {}",
@@ -527,7 +527,8 @@ impl<T: Target> Runner<'_, T> {
                 }
             }
         }
-        let timed_out = timeout >= 0 && self.now >= p.started + timeout as u64 * 1000;
+        let timed_out = timeout >= 0
+            && self.now >= p.started.saturating_add((timeout as u64).saturating_mul(1000));
         if ready == 0 && timeout != 0 && !timed_out {
             return Ok(Step::Blocked);
         }
