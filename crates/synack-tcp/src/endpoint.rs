@@ -521,6 +521,16 @@ impl Endpoint {
     /// Bookkeeping after anything touched a connection: unmap a dead TCB, free the slot when
     /// nobody holds it, re-arm timers, queue it for transmission.
     fn after(&mut self, id: ConnId) {
+        self.after_inner(id, true);
+    }
+
+    /// Like `after`, without queueing for transmission (the connection just said it has
+    /// nothing to send).
+    fn after_quiet(&mut self, id: ConnId) {
+        self.after_inner(id, false);
+    }
+
+    fn after_inner(&mut self, id: ConnId, queue_tx: bool) {
         let now = self.now;
         let Some(slot) = self.slots.get_mut(id.index as usize) else { return };
         if slot.generation != id.generation {
@@ -555,7 +565,7 @@ impl Endpoint {
             slot.scheduled = Some(d);
             self.timers.push(Reverse((d, id.index, id.generation)));
         }
-        if !slot.tx_queued {
+        if queue_tx && !slot.tx_queued {
             slot.tx_queued = true;
             self.tx_ready.push_back(id);
         }
@@ -919,18 +929,6 @@ impl Endpoint {
         None
     }
 
-    /// Like `after` but without queueing for transmission (the connection just said it has
-    /// nothing to send).
-    fn after_quiet(&mut self, id: ConnId) {
-        self.after(id);
-        if let Some(slot) = self.slot_mut(id)
-            && slot.tx_queued
-        {
-            slot.tx_queued = false;
-            self.tx_ready.retain(|c| *c != id);
-        }
-    }
-
     #[allow(clippy::too_many_arguments)]
     fn finish_segment(
         &mut self,
@@ -989,7 +987,8 @@ impl Endpoint {
             if let Some(slot) = self.slot_mut(id) {
                 slot.scheduled = None;
             }
-            self.after(id);
+            // A stale entry (the timer moved) only needs re-arming, not a transmit poll.
+            self.after_inner(id, due);
         }
     }
 
