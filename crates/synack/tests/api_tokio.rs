@@ -343,3 +343,27 @@ async fn parked_reader_is_woken_by_later_data() {
     let got = timeout(STEP, reader).await.unwrap().unwrap().unwrap();
     assert_eq!(&got, b"later");
 }
+
+/// The application's own event hook (set through `synack::tokio::set_event_hook`) sees the
+/// events, and the async sockets keep working beside it.
+#[tokio::test(flavor = "current_thread")]
+async fn user_hook_chains_with_wakers() {
+    let (a, b) = pair();
+    let seen = Arc::new(AtomicUsize::new(0));
+    let s2 = seen.clone();
+    synack::tokio::set_event_hook(
+        &a,
+        Some(Box::new(move |ev| {
+            if matches!(ev, synack::Event::Connected(_)) {
+                s2.fetch_add(1, Ordering::Relaxed);
+            }
+        })),
+    );
+    let (_l, mut client, mut server) = connected(&a, &b, 19).await;
+    assert_eq!(seen.load(Ordering::Relaxed), 1);
+    server.write_all(b"hooked").await.unwrap();
+    let mut buf = [0u8; 6];
+    timeout(STEP, client.read_exact(&mut buf)).await.unwrap().unwrap();
+    assert_eq!(&buf, b"hooked");
+    synack::tokio::set_event_hook(&a, None);
+}

@@ -7,8 +7,9 @@
 //! first async socket on a stack installs the stack's event hook
 //! ([`Stack::set_event_hook`](crate::Stack::set_event_hook)), which wakes the registered
 //! tasks on each engine event (Readable, Writable, AcceptReady, PeerClosed, Closed, Error ...).
-//! A stack has one hook: replacing it afterwards leaves async sockets on that stack waiting
-//! forever, so do not set your own hook on a stack you use from tokio.
+//! A stack has one hook: replacing it with `Stack::set_event_hook` afterwards leaves async
+//! sockets on that stack waiting forever. To watch events on a stack used from tokio, use
+//! [`set_event_hook`] instead, which chains your hook in front of the wakers.
 //!
 //! Works on any tokio runtime (current-thread or multi-thread); needs no tokio feature beyond
 //! the `AsyncRead`/`AsyncWrite` traits.
@@ -37,6 +38,18 @@ mod registry;
 mod split;
 mod stream;
 
+use std::sync::Arc;
+
+use crate::runtime::{EventHook, Stack};
+
 pub use listener::TcpListener;
 pub use split::{OwnedReadHalf, OwnedWriteHalf, ReuniteError};
 pub use stream::TcpStream;
+
+/// Sets (`Some`) or removes (`None`) the application's event hook on a stack used from tokio.
+/// Like [`Stack::set_event_hook`] it runs on the driver thread with the stack's state locked
+/// (keep it short, and call nothing on the stack from it), but it leaves the async sockets'
+/// wakers in place: the hook runs first, then the tasks are woken.
+pub fn set_event_hook(stack: &Arc<Stack>, hook: Option<EventHook>) {
+    registry::registry(stack).set_user_hook(hook);
+}

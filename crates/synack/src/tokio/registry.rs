@@ -12,7 +12,7 @@ use std::task::Waker;
 
 use synack_tcp::{ConnId, Event, ListenerId};
 
-use crate::runtime::Stack;
+use crate::runtime::{EventHook, Stack};
 
 /// The wakers of one connection: one reading task and one writing task (the owned halves of
 /// a split stream can each wait).
@@ -29,10 +29,11 @@ struct Wakers {
     listeners: HashMap<ListenerId, Vec<Waker>>,
 }
 
-/// The wakers of one stack.
+/// The wakers of one stack, and the application's own hook (the stack has only one).
 #[derive(Default)]
 pub(crate) struct Registry {
     wakers: Mutex<Wakers>,
+    user: Mutex<Option<EventHook>>,
 }
 
 fn store(slot: &mut Option<Waker>, w: &Waker) {
@@ -66,6 +67,9 @@ impl Registry {
     /// Wakes whoever waits on what `ev` names. Any event about a connection wakes both its
     /// tasks: a spurious wake-up costs one more engine call, a missed one hangs a task.
     fn on_event(&self, ev: &Event) {
+        if let Some(h) = self.user.lock().unwrap_or_else(PoisonError::into_inner).as_mut() {
+            h(ev);
+        }
         let mut woken: Vec<Waker> = Vec::new();
         {
             let mut g = self.lock();
@@ -107,6 +111,11 @@ impl Registry {
     /// Forgets a released connection.
     pub(crate) fn remove_conn(&self, id: ConnId) {
         self.lock().conns.remove(&id);
+    }
+
+    /// Sets the application's hook, called before the wakers for every event.
+    pub(crate) fn set_user_hook(&self, hook: Option<EventHook>) {
+        *self.user.lock().unwrap_or_else(PoisonError::into_inner) = hook;
     }
 
     /// Forgets a closed listener.
