@@ -42,19 +42,44 @@ fn path(rtt_ms: u64, loss: f64) -> (LinkConfig, LinkConfig) {
     (fwd, rev)
 }
 
-fn cell(buffer: usize, rtt_ms: u64, loss: f64, sack: bool) -> SimOutcome {
+/// Seeds averaged per cell: one seed's handful of losses makes a cell a lottery.
+const SEEDS: [u64; 3] = [0x7ab1e, 0x7ab1f, 0x7ab20];
+
+/// Mean goodput (Mbit/s) and total retransmissions over [`SEEDS`].
+fn cell(buffer: usize, rtt_ms: u64, loss: f64, sack: bool) -> (f64, u64) {
     let (fwd, rev) = path(rtt_ms, loss);
-    let mut cfg = SimConfig::new(0x7ab1e, fwd, CELL_BYTES);
-    cfg.reverse = rev;
-    cfg.capture = false;
-    cfg.conn.send_buffer = buffer;
-    cfg.conn.recv_buffer = buffer;
-    cfg.conn.sack = sack;
-    run_transfer(&cfg).unwrap_or_else(|e| panic!("cell {buffer} {rtt_ms}ms {loss}: {e}"))
+    let mut mbps = 0.0;
+    let mut retransmits = 0;
+    for seed in SEEDS {
+        let mut cfg = SimConfig::new(seed, fwd, CELL_BYTES);
+        cfg.reverse = rev;
+        cfg.capture = false;
+        cfg.conn.send_buffer = buffer;
+        cfg.conn.recv_buffer = buffer;
+        cfg.conn.sack = sack;
+        let o: SimOutcome =
+            run_transfer(&cfg).unwrap_or_else(|e| panic!("cell {buffer} {rtt_ms}ms {loss}: {e}"));
+        mbps += o.goodput_bps() / 1e6;
+        retransmits += o.sender.retransmits;
+    }
+    (mbps / SEEDS.len() as f64, retransmits)
 }
 
-fn mbps(o: &SimOutcome) -> f64 {
-    o.goodput_bps() / 1e6
+type Row = (usize, u64, f64, (f64, u64), (f64, u64));
+
+/// Every cell: (buffer, RTT, loss, SACK on, SACK off).
+fn cells() -> Vec<Row> {
+    let mut out = Vec::new();
+    for &buffer in &BUFFERS {
+        for &rtt in &RTTS_MS {
+            for &loss in &LOSSES {
+                let on = cell(buffer, rtt, loss, true);
+                let off = cell(buffer, rtt, loss, false);
+                out.push((buffer, rtt, loss, on, off));
+            }
+        }
+    }
+    out
 }
 
 /// The table as Markdown.
@@ -64,25 +89,39 @@ fn table() -> String {
         "| buffer | RTT | loss | SACK on Mbit/s | SACK off Mbit/s | retransmits on / off |\n",
     );
     s.push_str("|---:|---:|---:|---:|---:|---:|\n");
-    for &buffer in &BUFFERS {
-        for &rtt in &RTTS_MS {
-            for &loss in &LOSSES {
-                let on = cell(buffer, rtt, loss, true);
-                let off = cell(buffer, rtt, loss, false);
-                s.push_str(&format!(
-                    "| {} KiB | {} ms | {:.1}% | {:.2} | {:.2} | {} / {} |\n",
-                    buffer / 1024,
-                    rtt,
-                    loss * 100.0,
-                    mbps(&on),
-                    mbps(&off),
-                    on.sender.retransmits,
-                    off.sender.retransmits,
-                ));
-            }
-        }
+    for (buffer, rtt, loss, on, off) in cells() {
+        s.push_str(&format!(
+            "| {} KiB | {} ms | {:.1}% | {:.2} | {:.2} | {} / {} |\n",
+            buffer / 1024,
+            rtt,
+            loss * 100.0,
+            on.0,
+            off.0,
+            on.1,
+            off.1,
+        ));
     }
     s
+}
+
+/// The requirement: with loss, SACK-based recovery beats NewReno alone in every cell.
+#[test]
+#[ignore = "fails today: see docs/THROUGHPUT.md (SACK recovery is not yet faster everywhere)"]
+fn sack_beats_newreno_at_every_loss_rate() {
+    let mut worse = Vec::new();
+    for (buffer, rtt, loss, on, off) in cells() {
+        if loss > 0.0 && on.0 <= off.0 {
+            worse.push(format!(
+                "{} KiB {} ms {:.1}%: {:.2} <= {:.2}",
+                buffer / 1024,
+                rtt,
+                loss * 100.0,
+                on.0,
+                off.0
+            ));
+        }
+    }
+    assert!(worse.is_empty(), "SACK on not faster: {worse:#?}");
 }
 
 #[test]
