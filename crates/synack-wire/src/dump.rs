@@ -223,22 +223,30 @@ impl Display for PacketLine<'_> {
             IpHeader::V4 { .. } => true,
             IpHeader::V6 { repr, .. } => !repr.next_header.is_ipv6_extension(),
         };
-        let ports = |f: &mut Formatter<'_>, sp: u16, dp: u16| {
+        // Each returns false when tcpdump would stop after the extension headers.
+        let ports = |f: &mut Formatter<'_>, sp: u16, dp: u16| -> Result<bool, fmt::Error> {
             if direct {
-                write!(f, "{src}.{sp} > {dst}.{dp}: ")
+                write!(f, "{src}.{sp} > {dst}.{dp}: ")?;
             } else {
                 write!(f, "{src} > {dst}: ")?;
-                write_ext_headers(f, p)?;
-                write!(f, "{sp} > {dp}: ")
+                if !write_ext_headers(f, p)? {
+                    return Ok(false);
+                }
+                write!(f, "{sp} > {dp}: ")?;
             }
+            Ok(true)
         };
         match p.transport {
             Transport::Tcp(ref tcp) => {
-                ports(f, tcp.src_port, tcp.dst_port)?;
+                if !ports(f, tcp.src_port, tcp.dst_port)? {
+                    return Ok(());
+                }
                 write_tcp_body(f, tcp, self.relative)
             }
             Transport::Udp(ref udp) => {
-                ports(f, udp.src_port, udp.dst_port)?;
+                if !ports(f, udp.src_port, udp.dst_port)? {
+                    return Ok(());
+                }
                 write_udp_body(f, udp)
             }
             Transport::Icmpv4(ref icmp) => {
@@ -247,7 +255,9 @@ impl Display for PacketLine<'_> {
             }
             Transport::Icmpv6(ref icmp) => {
                 write!(f, "{src} > {dst}: ")?;
-                write_ext_headers(f, p)?;
+                if !write_ext_headers(f, p)? {
+                    return Ok(());
+                }
                 write_icmpv6(f, icmp)
             }
             Transport::Fragment { protocol, offset, data, .. } => {
@@ -258,23 +268,29 @@ impl Display for PacketLine<'_> {
                     && protocol == IpProtocol::TCP
                     && let Ok(tcp) = TcpRepr::parse_bytes(data, src, dst, ChecksumMode::Skip)
                 {
-                    ports(f, tcp.src_port, tcp.dst_port)?;
+                    if !ports(f, tcp.src_port, tcp.dst_port)? {
+                        return Ok(());
+                    }
                     return write_tcp_body(f, &tcp, self.relative);
                 }
                 if first && protocol == IpProtocol::UDP && data.len() >= 8 {
                     let w = |i: usize| u16::from_be_bytes([data[i], data[i + 1]]);
-                    ports(f, w(0), w(2))?;
+                    if !ports(f, w(0), w(2))? {
+                        return Ok(());
+                    }
                     return write!(f, "UDP, length {}", w(4).saturating_sub(8));
                 }
                 write!(f, "{src} > {dst}: ")?;
                 match p.ip {
                     IpHeader::V4 { .. } => write!(f, "ip-proto-{}", protocol.0),
-                    IpHeader::V6 { .. } => write_ext_headers(f, p),
+                    IpHeader::V6 { .. } => write_ext_headers(f, p).map(|_| ()),
                 }
             }
             Transport::Other { protocol, data } => {
                 write!(f, "{src} > {dst}: ")?;
-                write_ext_headers(f, p)?;
+                if !write_ext_headers(f, p)? {
+                    return Ok(());
+                }
                 // tcpdump leaves an empty protocol-name field before this, hence two spaces.
                 write!(f, " ip-proto-{} {}", protocol.0, data.len())
             }
@@ -286,10 +302,11 @@ fn write_udp_body(f: &mut Formatter<'_>, udp: &UdpRepr<'_>) -> fmt::Result {
     write!(f, "UDP, length {}", udp.payload.len())
 }
 
-/// tcpdump names the IPv6 extension headers it steps over before the upper layer.
-fn write_ext_headers(f: &mut Formatter<'_>, p: &IpPacketRepr<'_>) -> fmt::Result {
+/// tcpdump names the IPv6 extension headers it steps over before the upper layer. Returns
+/// false where tcpdump gives up (an unknown or malformed routing header).
+fn write_ext_headers(f: &mut Formatter<'_>, p: &IpPacketRepr<'_>) -> Result<bool, fmt::Error> {
     let IpHeader::V6 { repr, ext, .. } = p.ip else {
-        return Ok(());
+        return Ok(true);
     };
     let mut next = repr.next_header;
     let mut at = 0usize;
@@ -309,14 +326,68 @@ fn write_ext_headers(f: &mut Formatter<'_>, p: &IpPacketRepr<'_>) -> fmt::Result
                 // A first fragment goes on to its transport header, after a space.
                 write!(f, "frag ({off}|{frag_len}){}", if off == 0 { " " } else { "" })?;
             }
-            IpProtocol::IPV6_ROUTE => f.write_str("srcrt ")?,
-            IpProtocol::AH => f.write_str("AH ")?,
+            IpProtocol::IPV6_ROUTE => {
+                if !write_routing_header(f, &h[..len.min(h.len())])? {
+                    return Ok(false);
+                }
+            }
+            IpProtocol::AH if h.len() >= 12 => {
+                let w = |i: usize| u32::from_be_bytes([h[i], h[i + 1], h[i + 2], h[i + 3]]);
+                write!(f, "AH(spi=0x{:08x},seq=0x{:x},icv=0x", w(4), w(8))?;
+                h[12..len.min(h.len())].iter().try_for_each(|b| write!(f, "{b:02x}"))?;
+                f.write_str("): ")?;
+            }
             _ => {}
         }
         next = IpProtocol(h[0]);
         at += len;
     }
-    Ok(())
+    Ok(true)
+}
+
+/// tcpdump's `RT6 (...)` for a routing header: types 0 and 2 list their addresses, type 4
+/// (segment routing, RFC 8754) its last entry, flags, tag and segments; others are invalid.
+fn write_routing_header(f: &mut Formatter<'_>, h: &[u8]) -> Result<bool, fmt::Error> {
+    let (hlen, typ, segleft) =
+        (h[1], h.get(2).copied().unwrap_or(0), h.get(3).copied().unwrap_or(0));
+    write!(f, "RT6 (len={hlen}, type={typ}")?;
+    if typ == 0 {
+        f.write_str(" [Deprecated]")?;
+    }
+    write!(f, ", segleft={segleft}")?;
+    let addrs = |f: &mut Formatter<'_>, n: usize| -> Result<bool, fmt::Error> {
+        for i in 0..n {
+            let Some(a) = h.get(8 + 16 * i..24 + 16 * i) else {
+                return Ok(false);
+            };
+            let mut o = [0u8; 16];
+            o.copy_from_slice(a);
+            write!(f, ", [{i}]{}", core::net::Ipv6Addr::from(o))?;
+        }
+        Ok(true)
+    };
+    let ok = match typ {
+        0 | 2 if hlen % 2 == 0 => addrs(f, hlen as usize / 2)?,
+        4 if h.len() >= 8 => {
+            write!(f, ", last-entry={}", h[4])?;
+            if h[5] != 0 {
+                write!(f, ", flags=0x{:x}", h[5])?;
+            }
+            write!(f, ", tag={:x}", u16::from_be_bytes([h[6], h[7]]))?;
+            addrs(f, h[4] as usize + 1)?
+        }
+        0 | 2 | 4 => false,
+        _ => {
+            f.write_str(" (unknown type)")?;
+            false
+        }
+    };
+    if ok {
+        f.write_str(") ")?;
+    } else {
+        f.write_str(" (invalid)")?;
+    }
+    Ok(ok)
 }
 
 fn quoted_dst(q: Option<crate::error::Result<QuotedPacket<'_>>>) -> Option<QuotedPacket<'_>> {

@@ -128,6 +128,9 @@ pub struct Ipv6UpperLayer {
     pub fragment: Option<Ipv6Fragment>,
     /// Number of extension headers stepped over.
     pub ext_headers: u8,
+    /// The final destination named by a routing header with segments left, which is the
+    /// destination the upper-layer checksum's pseudo-header uses (RFC 8200 section 8.1).
+    pub final_dst: Option<Ipv6Addr>,
 }
 
 /// Walks an extension-header chain starting with `next` over `payload` (the IPv6 payload).
@@ -135,6 +138,7 @@ pub fn walk(mut next: IpProtocol, payload: &[u8]) -> Result<Ipv6UpperLayer> {
     let mut at = 0usize;
     let mut fragment = None;
     let mut count = 0usize;
+    let mut final_dst = None;
     while next.is_ipv6_extension() {
         //= rfc8200#4.1
         // Hop-by-hop options may only appear immediately after the fixed header.
@@ -169,11 +173,24 @@ pub fn walk(mut next: IpProtocol, payload: &[u8]) -> Result<Ipv6UpperLayer> {
                 ident: be32(hdr, 4),
             });
         }
+        if next == IpProtocol::IPV6_ROUTE && hdr.len() >= 8 && hdr[3] > 0 {
+            //= rfc8200#8.1
+            // With a routing header, the pseudo-header uses the final destination: the last
+            // address of a type 0 header, the home address of type 2, segment 0 of an SRH.
+            let slot = match hdr[2] {
+                0 => (hdr[1] as usize / 2).checked_sub(1),
+                2 | 4 => Some(0),
+                _ => None,
+            };
+            if let Some(a) = slot.and_then(|i| hdr.get(8 + 16 * i..24 + 16 * i)) {
+                final_dst = Some(addr(a));
+            }
+        }
         next = IpProtocol(hdr[0]);
         at += len;
         count += 1;
     }
-    Ok(Ipv6UpperLayer { protocol: next, offset: at, fragment, ext_headers: count as u8 })
+    Ok(Ipv6UpperLayer { protocol: next, offset: at, fragment, ext_headers: count as u8, final_dst })
 }
 
 /// A parsed IPv6 fixed header. Extension headers are not represented: emit writes 40 bytes

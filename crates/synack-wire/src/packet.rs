@@ -115,7 +115,8 @@ impl<'a> IpPacketRepr<'a> {
             &bytes[crate::ipv6::HEADER_LEN..crate::ipv6::HEADER_LEN + repr.payload_len];
         let ext: &'a [u8] = &payload[..upper.offset];
         let data: &'a [u8] = &payload[upper.offset..];
-        let (s, d) = (IpAddr::V6(repr.src_addr), IpAddr::V6(repr.dst_addr));
+        let final_dst = upper.final_dst.unwrap_or(repr.dst_addr);
+        let (s, d) = (IpAddr::V6(repr.src_addr), IpAddr::V6(final_dst));
         let transport = match upper.fragment {
             Some(f) if f.offset != 0 || f.more_frags => Transport::Fragment {
                 protocol: upper.protocol,
@@ -141,6 +142,17 @@ impl<'a> IpPacketRepr<'a> {
         match self.ip {
             IpHeader::V4 { repr, .. } => IpAddr::V4(repr.dst_addr),
             IpHeader::V6 { repr, .. } => IpAddr::V6(repr.dst_addr),
+        }
+    }
+
+    /// The destination the transport checksum's pseudo-header uses: the header's destination,
+    /// or for IPv6 with a routing header, the final destination it names.
+    pub fn checksum_dst_addr(&self) -> IpAddr {
+        match self.ip {
+            IpHeader::V4 { repr, .. } => IpAddr::V4(repr.dst_addr),
+            IpHeader::V6 { repr, upper, .. } => {
+                IpAddr::V6(upper.final_dst.unwrap_or(repr.dst_addr))
+            }
         }
     }
 }

@@ -361,3 +361,77 @@ fn generated_packets_print_as_tcpdump_prints_them() {
     }
     assert!(mismatches.is_empty(), "{} mismatches:\n{}", mismatches.len(), mismatches.join("\n"));
 }
+
+/// IPv6 routing headers (types 0, 2, 4 and an unknown one) and AH, whose tcpdump text is
+/// longer than a name; the UDP checksum uses the routing header's final destination.
+#[test]
+fn routing_headers_and_ah_print_as_tcpdump_prints_them() {
+    if Command::new("tcpdump").arg("--version").output().is_err() {
+        println!("SKIPPED: tcpdump is not installed");
+        return;
+    }
+    let src: Ipv6Addr = "fd00::1".parse().unwrap();
+    let dst: Ipv6Addr = "fe80::1c2:0:0:9".parse().unwrap();
+    let a1: Ipv6Addr = "2001:db8::1".parse().unwrap();
+    let a2: Ipv6Addr = "2001:db8::2".parse().unwrap();
+    let with_addrs = |head: [u8; 8], addrs: &[Ipv6Addr]| {
+        let mut v = head.to_vec();
+        addrs.iter().for_each(|a| v.extend(a.octets()));
+        v
+    };
+    let cases: Vec<(IpProtocol, Vec<u8>, Ipv6Addr)> = vec![
+        (IpProtocol::IPV6_ROUTE, with_addrs([17, 4, 0, 1, 0, 0, 0, 0], &[a1, a2]), a2),
+        (IpProtocol::IPV6_ROUTE, with_addrs([17, 4, 0, 0, 0, 0, 0, 0], &[a1, a2]), dst),
+        (IpProtocol::IPV6_ROUTE, with_addrs([17, 2, 2, 1, 0, 0, 0, 0], &[a1]), a1),
+        (IpProtocol::IPV6_ROUTE, with_addrs([17, 4, 4, 1, 1, 0, 0x12, 0x34], &[a1, a2]), a1),
+        (IpProtocol::IPV6_ROUTE, with_addrs([17, 4, 4, 1, 1, 0x80, 0, 7], &[a1, a2]), a1),
+        (IpProtocol::IPV6_ROUTE, vec![17, 0, 5, 0, 0, 0, 0, 0], dst),
+        (
+            IpProtocol::AH,
+            vec![
+                17, 4, 0, 0, 0xde, 0xad, 0xbe, 0xef, 0, 0, 0, 7, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11,
+                12,
+            ],
+            dst,
+        ),
+    ];
+    let mut packets = Vec::new();
+    for (first, ext, final_dst) in cases {
+        let u = UdpRepr { src_port: PORTS[0], dst_port: PORTS[2], payload: b"abcd" };
+        let mut l4 = vec![0u8; u.buffer_len()];
+        u.emit(&mut l4, src.into(), final_dst.into(), ChecksumMode::Verify).unwrap();
+        let r = Ipv6Repr {
+            src_addr: src,
+            dst_addr: dst,
+            next_header: first,
+            payload_len: ext.len() + l4.len(),
+            hop_limit: 64,
+            traffic_class: 0,
+            flow_label: 0,
+        };
+        let mut b = vec![0u8; r.buffer_len()];
+        r.emit(&mut b).unwrap();
+        b[40..40 + ext.len()].copy_from_slice(&ext);
+        b[40 + ext.len()..].copy_from_slice(&l4);
+        packets.push(b);
+    }
+    let path = std::env::temp_dir().join(format!("synack-wire-rt-{}.pcap", std::process::id()));
+    {
+        let header = PcapHeader { datalink: DataLink::RAW, ..PcapHeader::default() };
+        let mut w = PcapWriter::with_header(std::fs::File::create(&path).unwrap(), header).unwrap();
+        for p in &packets {
+            w.write_packet(&PcapPacket::new(Duration::ZERO, p.len() as u32, p)).unwrap();
+        }
+    }
+    let out = Command::new("tcpdump").args(["-nn", "-t", "-r"]).arg(&path).output().unwrap();
+    std::fs::remove_file(&path).unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    let theirs: Vec<&str> = text.lines().collect();
+    assert_eq!(theirs.len(), packets.len());
+    for (i, p) in packets.iter().enumerate() {
+        // Verify mode: the UDP checksum only checks with the final destination.
+        let parsed = IpPacketRepr::parse(p, ChecksumMode::Verify).unwrap();
+        let ours = PacketLine { packet: &parsed, relative: None }.to_string();
+        assert_eq!(ours, theirs[i], "packet {i}");
+    }
+}

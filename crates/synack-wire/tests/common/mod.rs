@@ -79,7 +79,7 @@ pub fn reemit(frame: &[u8]) -> Vec<u8> {
         return out;
     }
     let p = IpPacketRepr::parse(&frame[14..], ChecksumMode::Verify).unwrap();
-    let (src, dst) = (p.src_addr(), p.dst_addr());
+    let (src, dst) = (p.src_addr(), p.checksum_dst_addr());
     let at = match p.ip {
         IpHeader::V4 { repr, options } => {
             assert!(options.is_empty(), "golden IPv4 packets carry no options");
