@@ -31,6 +31,8 @@ enum Command {
     Drill(cmd::drill::Args),
     /// Print a capture as tcpdump lines or tshark fields (`-T fields -e ...`).
     Dump(cmd::dump::Args),
+    /// As root: a network namespace with a TUN device and synack servers behind it, to explore.
+    Lab(cmd::lab::Args),
     /// Serve echo, discard, chargen or hello with synack on a TUN device, for the kernel to use.
     Serve(cmd::serve::Args),
     /// TCP conversations: packets and bytes each way, retransmissions, handshake RTT, ending.
@@ -49,6 +51,7 @@ fn main() -> ExitCode {
         Command::Demo(args) => cmd::demo::run(args),
         Command::Drill(args) => cmd::drill::run(args),
         Command::Dump(args) => cmd::dump::run(args),
+        Command::Lab(args) => cmd::lab::run(args),
         Command::Serve(args) => cmd::serve::run(args),
         Command::Stats(args) => cmd::stats::run(args),
         Command::Graph(args) => cmd::graph::run(args),

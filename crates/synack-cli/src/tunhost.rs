@@ -65,6 +65,12 @@ fn is_root() -> bool {
 
 /// Creates or attaches the TUN device, configures the kernel side and starts the stack.
 pub(crate) fn start(args: &TunArgs) -> anyhow::Result<Arc<Stack>> {
+    start_in(args, None)
+}
+
+/// Like [`start`], with the TUN device created inside the named network namespace (the
+/// stack itself runs in ours; the device's descriptor stays bound to that namespace).
+pub(crate) fn start_in(args: &TunArgs, netns: Option<&str>) -> anyhow::Result<Arc<Stack>> {
     let (a, k) = (args.addr.0, args.kernel_addr.0);
     if a.addr().is_ipv4() != k.addr().is_ipv4() {
         bail!("--addr {a} and --kernel-addr {k} are of different IP versions");
@@ -75,6 +81,41 @@ pub(crate) fn start(args: &TunArgs) -> anyhow::Result<Arc<Stack>> {
     if !k.contains(a.addr()) || !a.contains(k.addr()) {
         bail!("--addr {a} and --kernel-addr {k} must lie in one prefix");
     }
+    let dev = match netns {
+        None => open_tun(args)?,
+        Some(ns) => {
+            let (ns, args2) = (ns.to_string(), args.clone());
+            // Namespaces are per thread: enter it on a thread of its own, and `ip` (run
+            // from that thread) configures the device there too.
+            std::thread::spawn(move || -> anyhow::Result<TunDevice> {
+                synack_tun::netns::enter(&ns).with_context(|| format!("entering netns {ns}"))?;
+                open_tun(&args2)
+            })
+            .join()
+            .map_err(|_| anyhow::anyhow!("the TUN setup thread panicked"))??
+        }
+    };
+    let clock = Clock::start();
+    let file: Option<CaptureWriter<Box<dyn Write + Send>>> = match &args.pcap {
+        Some(p) => {
+            let f = File::create(p).with_context(|| format!("creating {}", p.display()))?;
+            let w: Box<dyn Write + Send> = Box::new(BufWriter::new(f));
+            Some(
+                CaptureWriter::new(w, CaptureFormat::Pcap, Medium::Ip, clock.wall_origin())
+                    .context("starting the capture")?,
+            )
+        }
+        None => None,
+    };
+    let dev: Dev = PcapTap::new(dev, file, FrameRing::new(0, 0));
+    let cfg = StackConfig { addresses: vec![a], ..StackConfig::default() };
+    let stack = Stack::new(dev, cfg, clock).context("starting the stack")?;
+    Ok(Arc::new(stack))
+}
+
+/// Opens the TUN device and gives the kernel its address, in this thread's namespace.
+fn open_tun(args: &TunArgs) -> anyhow::Result<TunDevice> {
+    let k = args.kernel_addr.0;
     let dev = TunDevice::open(&args.tun, args.mtu as usize).map_err(|e| {
         let hint =
             if is_root() { "" } else { " (creating a TUN device needs root or CAP_NET_ADMIN)" };
@@ -94,22 +135,7 @@ pub(crate) fn start(args: &TunArgs) -> anyhow::Result<Arc<Stack>> {
         }
     }
     config::set_up(&name).with_context(|| format!("bringing {name} up"))?;
-    let clock = Clock::start();
-    let file: Option<CaptureWriter<Box<dyn Write + Send>>> = match &args.pcap {
-        Some(p) => {
-            let f = File::create(p).with_context(|| format!("creating {}", p.display()))?;
-            let w: Box<dyn Write + Send> = Box::new(BufWriter::new(f));
-            Some(
-                CaptureWriter::new(w, CaptureFormat::Pcap, Medium::Ip, clock.wall_origin())
-                    .context("starting the capture")?,
-            )
-        }
-        None => None,
-    };
-    let dev: Dev = PcapTap::new(dev, file, FrameRing::new(0, 0));
-    let cfg = StackConfig { addresses: vec![a], ..StackConfig::default() };
-    let stack = Stack::new(dev, cfg, clock).context("starting the stack")?;
-    Ok(Arc::new(stack))
+    Ok(dev)
 }
 
 /// Prints every connection's state changes and errors on stderr (from the driver thread).

@@ -6,6 +6,7 @@ pub(crate) mod demo;
 pub(crate) mod drill;
 pub(crate) mod dump;
 pub(crate) mod ladder;
+pub(crate) mod lab;
 pub(crate) mod serve;
 pub(crate) mod flow;
 pub(crate) mod graph;

@@ -34,7 +34,7 @@ pub(crate) struct Args {
 /// How long a blocked call waits before looking at the stop flag again.
 const TICK: Duration = Duration::from_millis(200);
 
-fn default_port(k: Kind) -> u16 {
+pub(crate) fn default_port(k: Kind) -> u16 {
     match k {
         Kind::Echo => 7,
         Kind::Discard => 9,
@@ -115,6 +115,53 @@ fn serve_conn(
     Ok((svc.received, sent, hex))
 }
 
+/// Accepts connections on `listener` and serves each on a thread of its own until `stop` is
+/// raised or `count` connections have finished; then waits for the connection threads.
+pub(crate) fn accept_loop(
+    listener: &TcpListener,
+    kind: Kind,
+    stop: &Arc<AtomicBool>,
+    count: Option<u64>,
+) -> anyhow::Result<()> {
+    let done = Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let mut workers = Vec::new();
+    let result = loop {
+        if stop.load(Ordering::Relaxed) || count.is_some_and(|c| done.load(Ordering::Relaxed) >= c)
+        {
+            break Ok(());
+        }
+        let (s, peer) = match listener.accept_timeout(TICK) {
+            Ok(x) => x,
+            Err(e) if e.kind() == ErrorKind::WouldBlock || e.kind() == ErrorKind::TimedOut => {
+                continue;
+            }
+            Err(e) => break Err(anyhow::Error::new(e).context("accepting")),
+        };
+        let id = s.id();
+        println!("{id}: {kind} accepted from {peer}");
+        let _ = std::io::stdout().flush();
+        let (stop2, done2) = (stop.clone(), done.clone());
+        workers.push(std::thread::spawn(move || {
+            match serve_conn(s, kind, &stop2) {
+                Ok((rx, tx, sha)) => {
+                    println!("{id}: done, {rx} bytes in (sha256 {sha}), {tx} bytes out")
+                }
+                Err(e) => println!("{id}: ended: {e}"),
+            }
+            let _ = std::io::stdout().flush();
+            done2.fetch_add(1, Ordering::Relaxed);
+        }));
+        workers.retain(|w| !w.is_finished());
+    };
+    if count.is_some() {
+        stop.store(true, Ordering::Relaxed);
+    }
+    for w in workers {
+        let _ = w.join();
+    }
+    result
+}
+
 /// Runs `synack serve`.
 pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
     let stop = tunhost::stop_flag()?;
@@ -129,39 +176,9 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
         args.service, args.tun.tun, args.tun.kernel_addr.0
     );
     let _ = std::io::stdout().flush();
-    let done = Arc::new(std::sync::atomic::AtomicU64::new(0));
-    let mut workers = Vec::new();
-    while !stop.load(Ordering::Relaxed)
-        && args.count.is_none_or(|c| done.load(Ordering::Relaxed) < c)
-    {
-        let (s, peer) = match listener.accept_timeout(TICK) {
-            Ok(x) => x,
-            Err(e) if e.kind() == ErrorKind::WouldBlock || e.kind() == ErrorKind::TimedOut => {
-                continue;
-            }
-            Err(e) => return Err(e).context("accepting"),
-        };
-        let id = s.id();
-        println!("{id}: accepted from {peer}");
-        let (stop2, done2, kind) = (stop.clone(), done.clone(), args.service);
-        workers.push(std::thread::spawn(move || {
-            match serve_conn(s, kind, &stop2) {
-                Ok((rx, tx, sha)) => {
-                    println!("{id}: done, {rx} bytes in (sha256 {sha}), {tx} bytes out")
-                }
-                Err(e) => println!("{id}: ended: {e}"),
-            }
-            let _ = std::io::stdout().flush();
-            done2.fetch_add(1, Ordering::Relaxed);
-        }));
-        workers.retain(|w| !w.is_finished());
-    }
-    stop.store(true, Ordering::Relaxed);
-    for w in workers {
-        let _ = w.join();
-    }
+    let r = accept_loop(&listener, args.service, &stop, args.count);
     drop(listener);
     tunhost::finish(stack);
     println!("stopped");
-    Ok(ExitCode::SUCCESS)
+    r.map(|()| ExitCode::SUCCESS)
 }
