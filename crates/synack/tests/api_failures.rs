@@ -45,7 +45,11 @@ struct EveryNth {
 impl PathModel for EveryNth {
     fn push(&mut self, now: synack_tcp::Instant, frame: Frame) -> Result<(), Frame> {
         self.count += 1;
-        if self.count % self.every == 0 { Err(frame) } else { self.inner.push(now, frame) }
+        if self.count == self.every {
+            self.count = 0;
+            return Err(frame);
+        }
+        self.inner.push(now, frame)
     }
 
     fn pop(&mut self, now: synack_tcp::Instant) -> Option<Frame> {
