@@ -5,13 +5,20 @@
 //! thread waits on it with a timeout (its next timer). A notification that arrives while no one
 //! waits is remembered, so none is lost between "nothing to do" and "go to sleep".
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Condvar, Mutex, PoisonError};
 use std::time::Duration;
 
 /// A flag with a condition variable; see the module docs.
+///
+/// The flag is atomic so that raising an already raised signal (a burst of frames for a busy
+/// receiver) costs one atomic swap, not a lock and a futex wake per frame. The mutex only
+/// orders a raise against a waiter about to sleep: the waiter checks the flag while holding
+/// it, and a raiser takes it after setting the flag, so no raise is missed.
 #[derive(Debug, Default)]
 pub struct Signal {
-    raised: Mutex<bool>,
+    raised: AtomicBool,
+    lock: Mutex<()>,
     cv: Condvar,
 }
 
@@ -23,28 +30,35 @@ impl Signal {
 
     /// Raises the signal and wakes a waiter.
     pub fn notify(&self) {
-        let mut r = self.raised.lock().unwrap_or_else(PoisonError::into_inner);
-        *r = true;
+        if self.raised.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        let _g = self.lock.lock().unwrap_or_else(PoisonError::into_inner);
         self.cv.notify_all();
     }
 
     /// Waits until the signal is raised or `timeout` passes (`None`: no limit), then lowers
     /// it. True when it was raised.
     pub fn wait(&self, timeout: Option<Duration>) -> bool {
-        let mut r = self.raised.lock().unwrap_or_else(PoisonError::into_inner);
+        if self.raised.swap(false, Ordering::AcqRel) {
+            return true;
+        }
+        let mut g = self.lock.lock().unwrap_or_else(PoisonError::into_inner);
         match timeout {
             None => {
-                while !*r {
-                    r = self.cv.wait(r).unwrap_or_else(PoisonError::into_inner);
+                while !self.raised.swap(false, Ordering::AcqRel) {
+                    g = self.cv.wait(g).unwrap_or_else(PoisonError::into_inner);
                 }
+                true
             }
             Some(t) => {
-                if !*r {
-                    r = self.cv.wait_timeout(r, t).unwrap_or_else(PoisonError::into_inner).0;
+                if self.raised.swap(false, Ordering::AcqRel) {
+                    return true;
                 }
+                let _g = self.cv.wait_timeout(g, t).unwrap_or_else(PoisonError::into_inner).0;
+                self.raised.swap(false, Ordering::AcqRel)
             }
         }
-        std::mem::replace(&mut *r, false)
     }
 }
 

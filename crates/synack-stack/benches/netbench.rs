@@ -1,0 +1,504 @@
+//! synack's stack benchmarks, side by side with smoltcp on the same in-memory link, one thread.
+//!
+//! ```text
+//! cargo bench -p synack-stack --bench netbench -- [--quick] [--json]
+//! ```
+//!
+//! 1. bulk transfer, one connection, MTU 1500 and 65535, synack vs smoltcp (Gbit/s, ratio),
+//!    with checksums computed and verified, and synack again with receive checksum offload;
+//!    the machine's memcpy bandwidth in the same run as the ceiling;
+//! 2. connection setup + one byte each way + close, per second;
+//! 3. memory per established idle connection (RSS growth / connection ends), and for 100,000;
+//! 4. bulk throughput while 100,000 idle connections exist, as a ratio to without.
+//!
+//! Both stacks get 256 KiB send and receive buffers. Each iteration of a bulk loop lets the
+//! sender queue what fits, polls the sender's interface, polls the receiver's, and reads
+//! everything; time for the TCP timers comes from the real clock.
+
+use std::cell::RefCell;
+use std::collections::VecDeque;
+use std::net::SocketAddr;
+use std::rc::Rc;
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use synack_stack::phy::{Link, LinkEnd};
+use synack_stack::{ChecksumOffload, DeviceCaps, Interface, InterfaceConfig, IpCidr};
+use synack_tcp::{
+    ConnConfig, ConnId, Endpoint, EndpointConfig, Instant, RecvError, SendError, State,
+};
+
+const BUF: usize = 256 * 1024;
+
+/// The benchmark's clock (the one place it reads real time).
+#[allow(clippy::disallowed_methods)]
+fn wall() -> std::time::Instant {
+    std::time::Instant::now()
+}
+
+fn micros_since(t0: std::time::Instant) -> u64 {
+    u64::try_from(wall().duration_since(t0).as_micros()).unwrap_or(u64::MAX)
+}
+
+/// Resident memory of this process in bytes (Linux), or 0 when unknown.
+fn rss_bytes() -> u64 {
+    std::fs::read_to_string("/proc/self/statm")
+        .ok()
+        .and_then(|s| s.split_whitespace().nth(1).and_then(|p| p.parse::<u64>().ok()))
+        .map_or(0, |pages| pages * 4096)
+}
+
+// ---------------------------------------------------------------------------------------------
+// synack
+
+struct Node {
+    iface: Interface,
+    ep: Endpoint,
+    dev: LinkEnd,
+}
+
+impl Node {
+    fn poll(&mut self, now: Instant) -> bool {
+        let r = self.iface.poll(now, &mut self.dev, &mut self.ep);
+        r.received + r.sent > 0 || r.more
+    }
+}
+
+fn synack_pair(mtu: usize, offload: bool, msl: Duration) -> (Node, Node) {
+    let caps = DeviceCaps {
+        mtu,
+        checksum: if offload {
+            ChecksumOffload { ipv4_rx: true, tcp_rx: true, ..ChecksumOffload::default() }
+        } else {
+            ChecksumOffload::default()
+        },
+        max_batch: 64,
+        ..DeviceCaps::default()
+    };
+    let (da, db) = Link::ideal(caps, 65536);
+    let mk = |dev: LinkEnd, addr: &str, seed: u8| {
+        let mut iface = Interface::new(InterfaceConfig::default());
+        iface.add_address(IpCidr::new(addr.parse().unwrap(), 8).unwrap());
+        let cfg = EndpointConfig {
+            mtu,
+            msl,
+            max_connections: 1 << 20,
+            syn_queue_len: 1 << 16,
+            conn: ConnConfig { send_buffer: BUF, recv_buffer: BUF, ..ConnConfig::default() },
+            ..EndpointConfig::default()
+        };
+        Node { iface, ep: Endpoint::new(cfg, [seed; 16], u64::from(seed)), dev }
+    };
+    (mk(da, "10.0.0.1", 1), mk(db, "10.0.0.2", 2))
+}
+
+/// Polls both nodes until neither has anything to do.
+fn settle(a: &mut Node, b: &mut Node, now: Instant) {
+    for _ in 0..10_000 {
+        let x = a.poll(now);
+        let y = b.poll(now);
+        if !x && !y {
+            return;
+        }
+    }
+}
+
+/// Opens `n` connections from a to b spread over `ports` listener ports; returns them
+/// (client id, server id). Uses virtual time `now`.
+fn open_many(
+    a: &mut Node,
+    b: &mut Node,
+    now: Instant,
+    n: usize,
+    ports: u16,
+) -> Vec<(ConnId, ConnId)> {
+    let lids: Vec<_> = (0..ports)
+        .map(|p| {
+            b.ep.listen(SocketAddr::new("10.0.0.2".parse().unwrap(), 10_000 + p), 65_535).unwrap()
+        })
+        .collect();
+    let mut out = Vec::with_capacity(n);
+    let mut clients = Vec::with_capacity(n);
+    let local: SocketAddr = "10.0.0.1:0".parse().unwrap();
+    let mut made = 0;
+    while made < n {
+        let batch = (n - made).min(512);
+        for i in 0..batch {
+            let port = 10_000 + ((made + i) % usize::from(ports)) as u16;
+            let remote = SocketAddr::new("10.0.0.2".parse().unwrap(), port);
+            clients.push(a.ep.connect(now, local, remote, ConnConfig::default()).expect("connect"));
+        }
+        made += batch;
+        settle(a, b, now);
+        for l in &lids {
+            while let Some(s) = b.ep.accept(*l) {
+                out.push(s);
+            }
+        }
+    }
+    for l in &lids {
+        while let Some(s) = b.ep.accept(*l) {
+            out.push(s);
+        }
+    }
+    assert_eq!(out.len(), n, "not every connection was accepted");
+    clients.into_iter().zip(out).collect()
+}
+
+/// Moves `bytes` from a to b on one connection; returns Gbit/s of payload.
+fn synack_bulk(mtu: usize, bytes: usize, offload: bool, idle: usize) -> f64 {
+    let (mut a, mut b) = synack_pair(mtu, offload, Duration::from_secs(60));
+    let t0 = wall();
+    let now = |t0| Instant::from_micros(micros_since(t0));
+    if idle > 0 {
+        let conns = open_many(&mut a, &mut b, now(t0), idle, 16);
+        assert!(conns.iter().all(|(c, _)| a.ep.state(*c) == Ok(State::Established)));
+    }
+    let lid = b.ep.listen("10.0.0.2:5001".parse().unwrap(), 4).unwrap();
+    let c =
+        a.ep.connect(
+            now(t0),
+            "10.0.0.1:0".parse().unwrap(),
+            "10.0.0.2:5001".parse().unwrap(),
+            ConnConfig::default(),
+        )
+        .unwrap();
+    settle(&mut a, &mut b, now(t0));
+    let s = b.ep.accept(lid).expect("accepted");
+    let chunk = vec![0x5au8; 64 * 1024];
+    let mut rbuf = vec![0u8; 256 * 1024];
+    let (mut sent, mut got) = (0usize, 0usize);
+    let start = wall();
+    while got < bytes {
+        let t = now(t0);
+        while sent < bytes {
+            let n = (bytes - sent).min(chunk.len());
+            match a.ep.send(c, &chunk[..n]) {
+                Ok(k) => sent += k,
+                Err(SendError::WouldBlock) => break,
+                Err(e) => panic!("send: {e:?}"),
+            }
+        }
+        a.poll(t);
+        b.poll(t);
+        loop {
+            match b.ep.recv(s, &mut rbuf) {
+                Ok(0) | Err(RecvError::WouldBlock) => break,
+                Ok(n) => got += n,
+                Err(e) => panic!("recv: {e:?}"),
+            }
+        }
+        b.poll(t);
+    }
+    let secs = wall().duration_since(start).as_secs_f64();
+    bytes as f64 * 8.0 / secs / 1e9
+}
+
+/// Connection cycles per second: connect, handshake, one byte each way, close both ends, all
+/// the way to CLOSED (TIME-WAIT runs on virtual time with a 1 ms MSL).
+fn synack_setup_teardown(total: usize, buffers: usize) -> f64 {
+    let (mut a, mut b) = synack_pair(1500, false, Duration::from_millis(1));
+    let small = ConnConfig { send_buffer: buffers, recv_buffer: buffers, ..ConnConfig::default() };
+    let lid = b.ep.listen_with("10.0.0.2:80".parse().unwrap(), 65_535, small).unwrap();
+    let server: SocketAddr = "10.0.0.2:80".parse().unwrap();
+    let local: SocketAddr = "10.0.0.1:0".parse().unwrap();
+    let mut now = Instant::from_secs(1);
+    let mut done = 0;
+    let mut buf = [0u8; 16];
+    let batch = 256;
+    let start = wall();
+    while done < total {
+        let n = batch.min(total - done);
+        let cs: Vec<ConnId> =
+            (0..n).map(|_| a.ep.connect(now, local, server, small).unwrap()).collect();
+        settle(&mut a, &mut b, now);
+        let mut ss = Vec::with_capacity(n);
+        while let Some(s) = b.ep.accept(lid) {
+            ss.push(s);
+        }
+        assert_eq!(ss.len(), n);
+        for (&c, &s) in cs.iter().zip(&ss) {
+            a.ep.send(c, b"q").unwrap();
+            b.ep.send(s, b"r").unwrap();
+        }
+        settle(&mut a, &mut b, now);
+        for (&c, &s) in cs.iter().zip(&ss) {
+            assert_eq!(a.ep.recv(c, &mut buf), Ok(1));
+            assert_eq!(b.ep.recv(s, &mut buf), Ok(1));
+            a.ep.close(c).unwrap();
+        }
+        settle(&mut a, &mut b, now);
+        for &s in &ss {
+            b.ep.close(s).unwrap();
+        }
+        settle(&mut a, &mut b, now);
+        // Let TIME-WAIT (2 MSL) and delayed ACKs run out on virtual time.
+        now += Duration::from_millis(50);
+        settle(&mut a, &mut b, now);
+        done += n;
+        while a.ep.poll_event().is_some() {}
+        while b.ep.poll_event().is_some() {}
+    }
+    let secs = wall().duration_since(start).as_secs_f64();
+    assert!(a.ep.connection_count() < 2 * batch, "connections leak: {}", a.ep.connection_count());
+    total as f64 / secs
+}
+
+/// RSS growth per connection end for `n` established idle connections (both ends live in this
+/// process, so 2n TCBs), and the total.
+fn synack_idle_memory(n: usize) -> (f64, u64) {
+    let (mut a, mut b) = synack_pair(1500, false, Duration::from_secs(60));
+    let before = rss_bytes();
+    let conns = open_many(&mut a, &mut b, Instant::from_secs(1), n, 16);
+    let after = rss_bytes();
+    assert_eq!(conns.len(), n);
+    let grown = after.saturating_sub(before);
+    (grown as f64 / (2 * n) as f64, grown)
+}
+
+// ---------------------------------------------------------------------------------------------
+// smoltcp on the same kind of link: two queues of frames in memory
+
+mod smol {
+    use super::*;
+    use smoltcp::iface::{Config, Interface as SInterface, SocketSet};
+    use smoltcp::phy::{self, ChecksumCapabilities, DeviceCapabilities, Medium};
+    use smoltcp::socket::tcp;
+    use smoltcp::time::Instant as SInstant;
+    use smoltcp::wire::{HardwareAddress, IpAddress, IpCidr as SCidr};
+
+    type Queue = Rc<RefCell<VecDeque<Vec<u8>>>>;
+
+    pub(super) struct Dev {
+        rx: Queue,
+        tx: Queue,
+        pool: Rc<RefCell<Vec<Vec<u8>>>>,
+        mtu: usize,
+    }
+
+    pub(super) struct Rx(Vec<u8>, Rc<RefCell<Vec<Vec<u8>>>>);
+    pub(super) struct Tx<'a>(&'a Queue, &'a Rc<RefCell<Vec<Vec<u8>>>>);
+
+    impl phy::RxToken for Rx {
+        fn consume<R, F: FnOnce(&[u8]) -> R>(self, f: F) -> R {
+            let r = f(&self.0);
+            self.1.borrow_mut().push(self.0);
+            r
+        }
+    }
+
+    impl phy::TxToken for Tx<'_> {
+        fn consume<R, F: FnOnce(&mut [u8]) -> R>(self, len: usize, f: F) -> R {
+            let mut b = self.1.borrow_mut().pop().unwrap_or_default();
+            b.resize(len, 0);
+            let r = f(&mut b);
+            self.0.borrow_mut().push_back(b);
+            r
+        }
+    }
+
+    impl phy::Device for Dev {
+        type RxToken<'a> = Rx;
+        type TxToken<'a> = Tx<'a>;
+        fn receive(&mut self, _t: SInstant) -> Option<(Rx, Tx<'_>)> {
+            let f = self.rx.borrow_mut().pop_front()?;
+            Some((Rx(f, self.pool.clone()), Tx(&self.tx, &self.pool)))
+        }
+        fn transmit(&mut self, _t: SInstant) -> Option<Tx<'_>> {
+            Some(Tx(&self.tx, &self.pool))
+        }
+        fn capabilities(&self) -> DeviceCapabilities {
+            let mut c = DeviceCapabilities::default();
+            c.medium = Medium::Ip;
+            c.max_transmission_unit = self.mtu;
+            c.checksum = ChecksumCapabilities::default();
+            c
+        }
+    }
+
+    fn side(dev: &mut Dev, addr: [u8; 4]) -> SInterface {
+        let cfg = Config::new(HardwareAddress::Ip);
+        let mut iface = SInterface::new(cfg, dev, SInstant::from_micros(0));
+        iface.update_ip_addrs(|a| {
+            a.push(SCidr::new(IpAddress::v4(addr[0], addr[1], addr[2], addr[3]), 8)).unwrap();
+        });
+        iface
+    }
+
+    /// Payload Gbit/s moving `bytes` from a to b over one smoltcp TCP connection.
+    pub(super) fn bulk(mtu: usize, bytes: usize) -> f64 {
+        let ab: Queue = Rc::default();
+        let ba: Queue = Rc::default();
+        let pool = Rc::new(RefCell::new(Vec::new()));
+        let mut da = Dev { rx: ba.clone(), tx: ab.clone(), pool: pool.clone(), mtu };
+        let mut db = Dev { rx: ab, tx: ba, pool, mtu };
+        let mut ia = side(&mut da, [10, 0, 0, 1]);
+        let mut ib = side(&mut db, [10, 0, 0, 2]);
+        let mut sa = SocketSet::new(vec![]);
+        let mut sb = SocketSet::new(vec![]);
+        let mk = || {
+            tcp::Socket::new(
+                tcp::SocketBuffer::new(vec![0; BUF]),
+                tcp::SocketBuffer::new(vec![0; BUF]),
+            )
+        };
+        let ha = sa.add(mk());
+        let hb = sb.add(mk());
+        sb.get_mut::<tcp::Socket<'_>>(hb).listen(5001).unwrap();
+        sa.get_mut::<tcp::Socket<'_>>(ha)
+            .connect(ia.context(), (IpAddress::v4(10, 0, 0, 2), 5001), 49152)
+            .unwrap();
+        let t0 = wall();
+        let now = || SInstant::from_micros(micros_since(t0) as i64);
+        for _ in 0..1000 {
+            ia.poll(now(), &mut da, &mut sa);
+            ib.poll(now(), &mut db, &mut sb);
+            if sa.get::<tcp::Socket<'_>>(ha).may_send() {
+                break;
+            }
+        }
+        assert!(sa.get::<tcp::Socket<'_>>(ha).may_send(), "smoltcp handshake did not finish");
+        let chunk = vec![0x5au8; 64 * 1024];
+        let mut rbuf = vec![0u8; 256 * 1024];
+        let (mut sent, mut got) = (0usize, 0usize);
+        let start = wall();
+        while got < bytes {
+            let t = now();
+            {
+                let s = sa.get_mut::<tcp::Socket<'_>>(ha);
+                while sent < bytes && s.can_send() {
+                    let n = (bytes - sent).min(chunk.len());
+                    match s.send_slice(&chunk[..n]) {
+                        Ok(0) => break,
+                        Ok(k) => sent += k,
+                        Err(e) => panic!("smoltcp send: {e:?}"),
+                    }
+                }
+            }
+            ia.poll(t, &mut da, &mut sa);
+            ib.poll(t, &mut db, &mut sb);
+            {
+                let s = sb.get_mut::<tcp::Socket<'_>>(hb);
+                while s.can_recv() {
+                    match s.recv_slice(&mut rbuf) {
+                        Ok(0) => break,
+                        Ok(n) => got += n,
+                        Err(e) => panic!("smoltcp recv: {e:?}"),
+                    }
+                }
+            }
+            ib.poll(t, &mut db, &mut sb);
+        }
+        let secs = wall().duration_since(start).as_secs_f64();
+        bytes as f64 * 8.0 / secs / 1e9
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+
+/// memcpy bandwidth of this machine in Gbit/s (the ceiling for any in-memory transfer).
+fn memcpy_gbps(total: usize) -> f64 {
+    let src = vec![0xa5u8; 1 << 20];
+    let mut dst = vec![0u8; 1 << 20];
+    let start = wall();
+    let mut done = 0;
+    while done < total {
+        // black_box keeps the compiler from turning a copy of known bytes into a memset.
+        dst.copy_from_slice(std::hint::black_box(&src));
+        std::hint::black_box(&mut dst);
+        done += src.len();
+    }
+    done as f64 * 8.0 / wall().duration_since(start).as_secs_f64() / 1e9
+}
+
+fn best_of(runs: usize, mut f: impl FnMut() -> f64) -> f64 {
+    (0..runs).map(|_| f()).fold(0.0, f64::max)
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let quick = args.iter().any(|a| a == "--quick");
+    let json = args.iter().any(|a| a == "--json");
+    // `--only bulk|setup|idle` runs one group (for profiling).
+    let only = args.iter().position(|a| a == "--only").and_then(|i| args.get(i + 1)).cloned();
+    let want = |g: &str| only.as_deref().is_none_or(|o| o == g);
+    let mb = 1 << 20;
+    let (bulk_bytes, runs, setups, idle_n) =
+        if quick { (64 * mb, 1, 20_000, 100_000) } else { (512 * mb, 3, 200_000, 100_000) };
+
+    let memcpy = memcpy_gbps(if quick { 2 << 30 } else { 16 << 30 });
+    let mut results: Vec<(String, Value)> = Vec::new();
+    for mtu in [1500usize, 65535] {
+        if !want("bulk") && only.as_deref() != Some("bulk-synack") {
+            break;
+        }
+        let ours = best_of(runs, || synack_bulk(mtu, bulk_bytes, false, 0));
+        if only.as_deref() == Some("bulk-synack") {
+            println!("synack bulk mtu {mtu}: {ours:.3} Gbit/s");
+            continue;
+        }
+        let offl = best_of(runs, || synack_bulk(mtu, bulk_bytes, true, 0));
+        let smol = best_of(runs, || smol::bulk(mtu, bulk_bytes));
+        results.push((
+            format!("bulk_mtu{mtu}"),
+            json!({
+                "synack_gbps": ours,
+                "synack_rx_offload_gbps": offl,
+                "smoltcp_gbps": smol,
+                "ratio": ours / smol,
+                "memcpy_gbps": memcpy,
+                "bytes": bulk_bytes,
+            }),
+        ));
+    }
+    let per_sec = if want("setup") { synack_setup_teardown(setups, BUF) } else { 0.0 };
+    let per_sec_small = if want("setup") { synack_setup_teardown(setups, 4096) } else { 0.0 };
+    results.push((
+        "setup_teardown".into(),
+        json!({
+            "per_second": per_sec,
+            "per_second_4k_buffers": per_sec_small,
+            "connections": setups,
+            "goal_per_second": 500_000,
+        }),
+    ));
+    let (per_conn, total) = if want("idle") { synack_idle_memory(idle_n) } else { (0.0, 0) };
+    results.push((
+        "idle_connection".into(),
+        json!({ "bytes": per_conn, "total_bytes_for_n": total, "n": idle_n, "ends_per_connection": 2, "goal_bytes": 1024 }),
+    ));
+    let (base, with_idle) = if want("idle") {
+        (
+            best_of(runs, || synack_bulk(1500, bulk_bytes / 2, false, 0)),
+            best_of(runs, || synack_bulk(1500, bulk_bytes / 2, false, idle_n)),
+        )
+    } else {
+        (0.0, 0.0)
+    };
+    results.push((
+        "bulk_with_100k_idle".into(),
+        json!({ "gbps": with_idle, "baseline_gbps": base, "ratio": with_idle / base, "idle": idle_n }),
+    ));
+
+    if json {
+        let obj: serde_json::Map<String, Value> = results.into_iter().collect();
+        println!("{}", serde_json::to_string_pretty(&Value::Object(obj)).unwrap());
+        return;
+    }
+    println!(
+        "synack netbench ({}), single thread, in-memory link",
+        if quick { "quick" } else { "full" }
+    );
+    println!("memcpy ceiling: {memcpy:.1} Gbit/s");
+    for (name, v) in &results {
+        println!("{name}:");
+        if let Value::Object(m) = v {
+            for (k, x) in m {
+                match x.as_f64() {
+                    Some(f) if f.fract() != 0.0 => println!("  {k:<24} {f:>14.3}"),
+                    _ => println!("  {k:<24} {x:>14}"),
+                }
+            }
+        }
+    }
+}
