@@ -326,10 +326,8 @@ fn write_ext_headers(f: &mut Formatter<'_>, p: &IpPacketRepr<'_>) -> Result<bool
                 // A first fragment goes on to its transport header, after a space.
                 write!(f, "frag ({off}|{frag_len}){}", if off == 0 { " " } else { "" })?;
             }
-            IpProtocol::IPV6_ROUTE => {
-                if !write_routing_header(f, &h[..len.min(h.len())])? {
-                    return Ok(false);
-                }
+            IpProtocol::IPV6_ROUTE if !write_routing_header(f, &h[..len.min(h.len())])? => {
+                return Ok(false);
             }
             IpProtocol::AH if h.len() >= 12 => {
                 let w = |i: usize| u32::from_be_bytes([h[i], h[i + 1], h[i + 2], h[i + 3]]);
