@@ -36,8 +36,14 @@ impl Default for KeepAlive {
 pub struct ConnConfig {
     /// Send buffer size in bytes.
     pub send_buffer: usize,
-    /// Receive buffer size in bytes (also sets the window scale offered on the SYN).
+    /// Receive buffer size in bytes at the start (also sets the window scale offered on the
+    /// SYN, together with `recv_buffer_max`).
     pub recv_buffer: usize,
+    /// Receive-window auto-tuning cap: when larger than `recv_buffer`, the buffer doubles
+    /// whenever the peer fills half of it within one round trip (the window limits the flow),
+    /// up to this size. 0 (the default) keeps the buffer fixed at `recv_buffer`, so a
+    /// configured size means what it says; the runtime turns tuning on for bulk sockets.
+    pub recv_buffer_max: usize,
     /// Disable Nagle's algorithm (TCP_NODELAY, RFC 9293 MUST-17).
     pub nodelay: bool,
     /// Keep-alive; `None` (the default, MUST-25) sends no probes.
@@ -72,6 +78,7 @@ impl Default for ConnConfig {
         ConnConfig {
             send_buffer: 256 * 1024,
             recv_buffer: 256 * 1024,
+            recv_buffer_max: 0,
             nodelay: false,
             keep_alive: None,
             user_timeout: None,

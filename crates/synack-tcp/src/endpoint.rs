@@ -734,7 +734,7 @@ impl Endpoint {
         }
         let mut conn = Conn::new(tuple, cfg, self.config.mtu, self.secrets.ts_offset(&tuple), now);
         conn.negotiate(&seg.options);
-        let mut rcv = Rcv::new(seg.seq, cfg.recv_buffer, conn.opt.rcv_wscale);
+        let mut rcv = Rcv::new(seg.seq, &cfg, conn.opt.rcv_wscale);
         if conn.opt.ts
             && let Some(ts) = seg.options.timestamps
         {
@@ -829,7 +829,7 @@ impl Endpoint {
         conn.negotiate(&synth);
         let irs = seg.seq - 1;
         let iss = seg.ack - 1;
-        let mut rcv = Rcv::new(irs, cfg.recv_buffer, conn.opt.rcv_wscale);
+        let mut rcv = Rcv::new(irs, &cfg, conn.opt.rcv_wscale);
         rcv.adv_right = rcv.nxt + cfg.recv_buffer.min(65535) as u32;
         let mut snd = Snd::new(iss, cfg.send_buffer);
         snd.nxt = iss + 1;
@@ -1162,9 +1162,9 @@ impl Endpoint {
             Some(s) => (s.una, s.max_nxt, s.wnd, s.buf.len()),
             None => (SeqNum(0), SeqNum(0), 0, 0),
         };
-        let (rcv_nxt, rcv_wnd, recv_queue) = match c.tcb.halves_ref() {
-            Some((_, r)) => (r.nxt, r.wnd(), r.buf.len()),
-            None => (SeqNum(0), 0, 0),
+        let (rcv_nxt, rcv_wnd, recv_queue, recv_buffer) = match c.tcb.halves_ref() {
+            Some((_, r)) => (r.nxt, r.wnd(), r.buf.len(), r.buf.capacity()),
+            None => (SeqNum(0), 0, 0, c.cfg.recv_buffer),
         };
         Ok(ConnStats {
             state: c.state(),
@@ -1197,6 +1197,7 @@ impl Endpoint {
             bytes_received: c.stats.bytes_received,
             send_queue,
             recv_queue,
+            recv_buffer,
         })
     }
 

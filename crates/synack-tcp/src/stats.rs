@@ -68,4 +68,6 @@ pub struct ConnStats {
     pub send_queue: usize,
     /// Bytes waiting in the receive buffer for the application.
     pub recv_queue: usize,
+    /// Receive buffer size now (grows with auto-tuning).
+    pub recv_buffer: usize,
 }

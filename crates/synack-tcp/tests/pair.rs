@@ -323,3 +323,35 @@ fn pair_close_paths_near_sequence_wrap() {
         assert_eq!(p.a.connection_count() + p.b.connection_count(), 0);
     }
 }
+
+fn bulk_time(cfg: ConnConfig) -> (Duration, usize) {
+    let (mut p, ca, cb) = connected_pair(cfg);
+    p.delay = Duration::from_millis(25);
+    let data = vec![7u8; 2 << 20];
+    let (mut sent, mut got) = (0, 0);
+    let start = p.now;
+    for _ in 0..100_000 {
+        if sent < data.len() {
+            sent += p.a.send(ca, &data[sent..]).unwrap_or(0);
+        }
+        p.run(Duration::from_millis(5));
+        got += read_all(&mut p.b, cb).0.len();
+        if got == data.len() {
+            break;
+        }
+    }
+    assert_eq!(got, data.len());
+    (p.now.saturating_since(start), p.b.stats(cb).unwrap().recv_buffer)
+}
+
+#[test]
+fn receive_window_autotuning_grows_with_the_path() {
+    let fixed = ConnConfig { recv_buffer: 16 * 1024, ..ConnConfig::default() };
+    let tuned = ConnConfig { recv_buffer_max: 4 << 20, ..fixed };
+    let (t_fixed, buf_fixed) = bulk_time(fixed);
+    let (t_tuned, buf_tuned) = bulk_time(tuned);
+    assert_eq!(buf_fixed, 16 * 1024);
+    assert!(buf_tuned > 16 * 1024, "buffer grew to {buf_tuned}");
+    assert!(buf_tuned <= 4 << 20);
+    assert!(t_tuned * 2 < t_fixed, "tuned {t_tuned:?} vs fixed {t_fixed:?}");
+}

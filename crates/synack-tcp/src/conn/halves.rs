@@ -1,6 +1,7 @@
 //! The send half, the receive half, and the little TIME-WAIT keeps.
 
 use crate::assembler::{Assembler, AssemblerLimits};
+use crate::config::ConnConfig;
 use crate::ring::RingBuffer;
 use crate::sack_gen::SackGenerator;
 use crate::time::Instant;
@@ -115,15 +116,17 @@ pub(crate) struct Rcv {
     pub(crate) last_ack_sent: SeqNum,
     /// Order of recent out-of-order arrivals and a pending D-SACK, for the SACK option.
     pub(crate) sacks: SackGenerator,
+    /// Auto-tuning: start of the current measurement round and bytes received in it.
+    pub(crate) tune: Option<(Instant, u32)>,
 }
 
 impl Rcv {
-    pub(crate) fn new(irs: SeqNum, buffer: usize, wscale: u8) -> Rcv {
+    pub(crate) fn new(irs: SeqNum, cfg: &ConnConfig, wscale: u8) -> Rcv {
         let nxt = irs + 1;
         Rcv {
             irs,
             nxt,
-            buf: RingBuffer::new(buffer),
+            buf: RingBuffer::with_max(cfg.recv_buffer, cfg.recv_buffer_max),
             asm: Assembler::new(nxt, AssemblerLimits::default()),
             adv_right: nxt,
             wscale,
@@ -133,6 +136,7 @@ impl Rcv {
             ts_recent: None,
             last_ack_sent: nxt,
             sacks: SackGenerator::new(),
+            tune: None,
         }
     }
 
@@ -165,6 +169,25 @@ impl Rcv {
         if cand.since(self.adv_right) >= step || self.adv_right.lt(self.nxt) {
             self.adv_right = cand.max(self.nxt);
         }
+    }
+
+    /// Receive-window auto-tuning: `bytes` arrived in order at `now`; once per round trip
+    /// (`rtt`), if the peer delivered at least half the buffer in that round, the window was
+    /// what limited it, so the buffer doubles (up to its maximum).
+    pub(crate) fn autotune(&mut self, now: Instant, bytes: u32, rtt: crate::time::Duration) {
+        if self.buf.max_capacity() <= self.buf.capacity() {
+            return;
+        }
+        let (start, got) = self.tune.get_or_insert((now, 0));
+        *got = got.saturating_add(bytes);
+        if now.saturating_since(*start) < rtt {
+            return;
+        }
+        let cap = self.buf.capacity();
+        if (*got as usize) * 2 >= cap {
+            let _ = self.buf.grow(cap.saturating_mul(2).min(self.buf.max_capacity()));
+        }
+        self.tune = Some((now, 0));
     }
 
     /// The window field to put in a segment, after [`Rcv::update_window`].

@@ -100,7 +100,7 @@ impl Conn {
         }
         self.negotiate(&seg.options);
         self.last_rx = ctx.now;
-        let mut rcv = Rcv::new(seg.seq, self.cfg.recv_buffer, self.opt.rcv_wscale);
+        let mut rcv = Rcv::new(seg.seq, &self.cfg, self.opt.rcv_wscale);
         if self.opt.ts
             && let Some(ts) = seg.options.timestamps
         {
@@ -565,6 +565,7 @@ impl Conn {
     fn deliver(&mut self, ctx: &mut Ctx<'_>, seq: SeqNum, payload: &[u8]) {
         let full = (self.opt.rcv_mss as usize).saturating_sub(if self.opt.ts { 12 } else { 0 });
         let delack = self.cfg.delayed_ack;
+        let rtt = self.rtt.srtt().unwrap_or(Duration::from_millis(100));
         let Some((_, rcv)) = self.tcb.halves() else { return };
         let data_nxt = rcv.asm.rcv_nxt();
         let offset = seq.since(data_nxt) as usize;
@@ -574,6 +575,7 @@ impl Conn {
             Inserted::Advanced { bytes, filled_hole, .. } => {
                 rcv.buf.commit(bytes as usize);
                 rcv.nxt = rcv.asm.rcv_nxt();
+                rcv.autotune(ctx.now, bytes, rtt);
                 self.stats.bytes_received += bytes as u64;
                 ctx.event(Event::Readable(ctx.id));
                 if filled_hole {

@@ -314,7 +314,8 @@ impl Conn {
     /// Window scale shift we offer: the smallest that lets the receive buffer be advertised.
     pub(crate) fn our_wscale(&self) -> u8 {
         let mut s = 0u8;
-        while s < 14 && (self.cfg.recv_buffer >> s) > 65535 {
+        let most = self.cfg.recv_buffer.max(self.cfg.recv_buffer_max);
+        while s < 14 && (most >> s) > 65535 {
             s += 1;
         }
         s
