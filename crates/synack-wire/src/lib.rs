@@ -6,7 +6,7 @@
 //! sequence-number arithmetic; tcpdump-style one-line text.
 //!
 //! Rules this crate keeps: `no_std`, no `unsafe`, no allocation; once a view has been made with
-//! `new_checked`, no accessor panics; malformed input is a typed [`Error`](error::Error) that says
+//! `new_checked`, no accessor panics; malformed input is a typed [`Error`] that says
 //! what is wrong, never a panic, an out-of-bounds read or an endless loop.
 //!
 //! ```text

@@ -137,7 +137,7 @@ pub fn collect(bytes: &[u8]) -> Result<TcpOptions, Error> {
     Ok(o)
 }
 
-/// Bytes [`write`] produces for `o` (always a multiple of four; may exceed 40).
+/// Bytes [`write()`] produces for `o` (always a multiple of four; may exceed 40).
 pub fn written_len(o: &TcpOptions) -> usize {
     let mut n = 0;
     if o.mss.is_some() {
