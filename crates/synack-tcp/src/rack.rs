@@ -13,6 +13,25 @@
 //! relies on DupThresh (the [`scoreboard`](crate::scoreboard)) alone, which some users need for
 //! comparison with older stacks.
 //!
+//! ## Wiring it into a sender
+//!
+//! * After the handshake: `Rack::new(config, SND.UNA)`.
+//! * Every segment sent: [`Rack::on_transmit`] with its range, `now`, and whether it is a
+//!   retransmission (a TLP probe too, then also [`Rack::on_tlp_sent`]).
+//! * Every acceptable ACK: [`Rack::on_ack`] with the cumulative ACK, the SACK blocks without a
+//!   leading D-SACK block, whether there was a D-SACK, SRTT, and whether the sender is in
+//!   recovery. If `newly_lost > 0` and the sender is not in recovery, enter recovery (as for
+//!   three duplicate ACKs: `on_congestion_event` once). Arm the reordering timer at
+//!   `reorder_deadline` (or cancel it when `None`); when it fires call
+//!   [`Rack::on_reorder_timeout`] and treat its `newly_lost` the same way.
+//!   On `tlp == Some(LossRepaired)`, apply one congestion response.
+//! * What to send: first the ranges in [`Rack::lost_ranges`] (each retransmission reported
+//!   through `on_transmit(.., true)` clears its lost mark), then new data or the RFC 6675 rules.
+//!   This is what recovers a lost retransmission without waiting for the RTO.
+//! * Timers: when nothing is in recovery, arm the probe timer at [`Rack::pto_deadline`]; when it
+//!   fires, send one new segment if allowed, else retransmit the highest sent segment, and call
+//!   [`Rack::on_tlp_sent`]. On an RTO call [`Rack::on_rto`] and retransmit the lost ranges.
+//!
 //! ```
 //! use synack_tcp::rack::{Rack, RackConfig};
 //! use synack_tcp::{Duration, Instant};

@@ -107,7 +107,7 @@ fn mixed_config(seed: u64) -> SimConfig {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 128, failure_persistence: None, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: 256, failure_persistence: None, ..ProptestConfig::default() })]
 
     /// Bytes delivered == bytes sent, exactly, for every seed.
     #[test]

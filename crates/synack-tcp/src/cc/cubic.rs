@@ -56,7 +56,7 @@ pub(crate) fn cbrt(x: f64) -> f64 {
     if neg { -y } else { y }
 }
 
-/// RFC 9438 congestion control. See the [module docs](self).
+/// RFC 9438 congestion control. See the [`cc` module docs](crate::cc).
 #[derive(Clone, Debug)]
 pub struct Cubic {
     config: CcConfig,

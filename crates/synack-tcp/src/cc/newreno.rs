@@ -8,7 +8,7 @@ use super::{
 };
 use crate::time::{Duration, Instant};
 
-/// RFC 5681 congestion control. See the [module docs](super).
+/// RFC 5681 congestion control. See the [`cc` module docs](crate::cc).
 #[derive(Clone, Debug)]
 pub struct NewReno {
     config: CcConfig,
