@@ -80,7 +80,8 @@ pub struct LinkConfig {
     pub queue_limit_bytes: usize,
     /// Most frames waiting for the bottleneck (only with a rate limit); 0 means unlimited.
     pub queue_limit_packets: usize,
-    /// Most frames in the pipe at once, whatever their state (the memory bound).
+    /// Most frames in the pipe at once, whatever their state (the memory bound; 65 536 by
+    /// default, about 100 MB of full-size frames).
     pub max_in_flight: usize,
 }
 
@@ -98,7 +99,7 @@ impl LinkConfig {
             rate_bps: 0,
             queue_limit_bytes: 0,
             queue_limit_packets: 0,
-            max_in_flight: 1 << 20,
+            max_in_flight: 65_536,
         }
     }
 
