@@ -582,7 +582,25 @@ impl Display for ArpLine<'_> {
             ArpOperation::Reply => {
                 write!(f, "Reply {} is-at {}", a.source_protocol_addr, a.source_hardware_addr)?
             }
-            ArpOperation::Other(n) => write!(f, "unknown ({n})")?,
+            // RARP (RFC 903) and InARP (RFC 2390) reuse the packet format.
+            ArpOperation::Other(3) => write!(
+                f,
+                "Reverse Request who-is {} tell {}",
+                a.target_hardware_addr, a.source_hardware_addr
+            )?,
+            ArpOperation::Other(4) => {
+                write!(f, "Reverse Reply {} at {}", a.target_hardware_addr, a.target_protocol_addr)?
+            }
+            ArpOperation::Other(8) => write!(
+                f,
+                "Inverse Request who-is {} tell {}",
+                a.target_hardware_addr, a.source_hardware_addr
+            )?,
+            ArpOperation::Other(9) => {
+                write!(f, "Inverse Reply {} at {}", a.source_hardware_addr, a.source_protocol_addr)?
+            }
+            // tcpdump follows this with a hex dump on further lines; we keep to one line.
+            ArpOperation::Other(n) => return write!(f, "Unknown ({n}) "),
         }
         write!(f, ", length {}", self.len)
     }

@@ -435,3 +435,61 @@ fn routing_headers_and_ah_print_as_tcpdump_prints_them() {
         assert_eq!(ours, theirs[i], "packet {i}");
     }
 }
+
+/// ARP, RARP and InARP packets in Ethernet frames (one padded to the 60-byte minimum).
+#[test]
+fn arp_prints_as_tcpdump_prints_it() {
+    use synack_wire::arp::{ArpOperation, ArpRepr};
+    use synack_wire::dump::ArpLine;
+    use synack_wire::ethernet::{EtherType, EthernetAddress, EthernetRepr};
+    if Command::new("tcpdump").arg("--version").output().is_err() {
+        println!("SKIPPED: tcpdump is not installed");
+        return;
+    }
+    let me = EthernetAddress([2, 0, 0, 0, 0, 1]);
+    let them = EthernetAddress([0x0a, 0x0b, 0x0c, 0x0d, 0x0e, 0x0f]);
+    let cases = [
+        (1, EthernetAddress([0; 6]), 0),
+        (1, them, 0),
+        (1, EthernetAddress([0; 6]), 18),
+        (2, them, 0),
+        (3, EthernetAddress([0; 6]), 0),
+        (4, them, 0),
+        (8, EthernetAddress([0; 6]), 0),
+        (9, them, 0),
+    ];
+    let mut frames = Vec::new();
+    let mut ours = Vec::new();
+    for (op, tha, pad) in cases {
+        let arp = ArpRepr {
+            operation: ArpOperation::from_code(op),
+            source_hardware_addr: me,
+            source_protocol_addr: Ipv4Addr::new(10, 0, 0, 1),
+            target_hardware_addr: tha,
+            target_protocol_addr: Ipv4Addr::new(10, 0, 0, 2),
+        };
+        let eth = EthernetRepr {
+            src_addr: me,
+            dst_addr: EthernetAddress::BROADCAST,
+            ethertype: EtherType::ARP,
+        };
+        let mut b = vec![0u8; 14 + 28 + pad];
+        eth.emit(&mut b).unwrap();
+        arp.emit(&mut b[14..]).unwrap();
+        ours.push(ArpLine { arp: &arp, len: 28 + pad }.to_string());
+        frames.push(b);
+    }
+    let path = std::env::temp_dir().join(format!("synack-wire-arp-{}.pcap", std::process::id()));
+    {
+        let header = PcapHeader { datalink: DataLink::ETHERNET, ..PcapHeader::default() };
+        let mut w = PcapWriter::with_header(std::fs::File::create(&path).unwrap(), header).unwrap();
+        for p in &frames {
+            w.write_packet(&PcapPacket::new(Duration::ZERO, p.len() as u32, p)).unwrap();
+        }
+    }
+    let out = Command::new("tcpdump").args(["-nn", "-t", "-r"]).arg(&path).output().unwrap();
+    std::fs::remove_file(&path).unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    let theirs: Vec<&str> = text.lines().collect();
+    assert_eq!(theirs, ours);
+}
