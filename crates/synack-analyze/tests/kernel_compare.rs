@@ -24,6 +24,7 @@ const SCENARIOS: &[&str] = &[
     "lossy",
     "zerowin",
     "keepalive",
+    "reuse",
 ];
 
 /// The field list of issue 7, in order.

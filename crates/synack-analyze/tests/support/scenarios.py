@@ -200,6 +200,22 @@ def keepalive():
     s.close()
 
 
+def reuse():
+    """The same client port twice: the second SYN meets the server's TIME-WAIT (new stream)."""
+    s = server(socket.AF_INET, 5010, echo_once)
+    for i in range(2):
+        c = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        c.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        c.bind((V4, 40123))
+        c.connect((V4, 5010))
+        c.sendall(b"round %d" % i)
+        c.recv(100)
+        time.sleep(0.05)
+        c.close()
+        time.sleep(0.1)
+    s.close()
+
+
 def bulk():
     """A large transfer for the reading-speed benchmark; size in MB from SYNACK_BULK_MB."""
     mb = int(os.environ.get("SYNACK_BULK_MB", "200"))
@@ -215,7 +231,7 @@ def bulk():
 
 SCENARIOS = dict(basic=basic, ipv6=ipv6, refused=refused, halfclose=halfclose,
                  rst_abort=rst_abort, parallel=parallel, lossy=lossy, zerowin=zerowin,
-                 keepalive=keepalive, bulk=bulk)
+                 keepalive=keepalive, reuse=reuse, bulk=bulk)
 
 if __name__ == "__main__":
     sh("ip link set lo up")
