@@ -183,6 +183,7 @@ pub fn run_script<F: TargetFactory>(
         prev_live: 0,
         prev_inbound: false,
         deferred: None,
+        code_failure: None,
         no_leftovers: opts.no_leftovers,
         cfg,
     };
@@ -235,8 +236,11 @@ pub(crate) struct Runner<'s, T: Target> {
     prev_inbound: bool,
     /// Check for unmatched segments at the end.
     no_leftovers: bool,
-    /// A failure found out of order (a blocking call, a code assert), reported if nothing
-    /// earlier fails first.
+    /// The first false `%{ assert }%`, reported only if the events all held (packetdrill
+    /// evaluates code blocks after the script).
+    code_failure: Option<Verdict>,
+    /// A failure found out of order (a blocking call that returned wrongly or late), reported
+    /// before the next event runs.
     deferred: Option<Verdict>,
 }
 
@@ -280,6 +284,9 @@ impl<T: Target> Runner<'_, T> {
             }
         }
         if let Some(v) = self.deferred.take() {
+            return v;
+        }
+        if let Some(v) = self.code_failure.take() {
             return v;
         }
         if self.no_leftovers
@@ -400,8 +407,8 @@ impl<T: Target> Runner<'_, T> {
             Err(CodeError::Unsupported(r)) => Err(Stop::Unsupported(r)),
             Err(e @ CodeError::Failed { .. }) => {
                 // packetdrill runs these at the end of the script: a later packet failure wins.
-                if self.deferred.is_none() {
-                    self.deferred = Some(self.fail(line, None, e.to_string()));
+                if self.code_failure.is_none() {
+                    self.code_failure = Some(self.fail(line, None, e.to_string()));
                 }
                 Ok(())
             }
