@@ -1,7 +1,7 @@
 //! The Internet checksum (RFC 1071) and the IPv4/IPv6 pseudo-headers TCP, UDP and ICMPv6 sum.
 //!
-//! [`sum`] is the fast path: it adds big-endian 32-bit words into a 64-bit accumulator, which
-//! cannot overflow for any buffer under 16 GiB and which the compiler vectorizes. Because
+//! [`sum`] is the fast path: it adds 32-bit words into a 64-bit accumulator, which cannot
+//! overflow for any buffer under 16 GiB and which the compiler vectorizes. Because
 //! 2^16 = 1 (mod 2^16 - 1), a 32-bit word adds the same as its two 16-bit halves, so folding the
 //! 64-bit total down to 16 bits gives the RFC 1071 sum. [`naive_checksum`] is the word-by-word
 //! reference the tests compare it with.
@@ -34,18 +34,22 @@ impl ChecksumMode {
     }
 }
 
-/// The unfolded one's-complement sum of `data` (odd final byte padded with zero), to combine
-/// with other partial sums and then [`finish`].
+/// The one's-complement sum of `data` (odd final byte padded with zero), as a partial sum to
+/// combine with other partial sums and then [`finish`].
+///
+/// Words are added in native byte order, which lets the loop vectorize without byte swaps;
+/// since the one's-complement sum commutes with swapping bytes (RFC 1071 section 2), the folded
+/// result is converted to network order once at the end.
 #[inline]
 pub fn sum(data: &[u8]) -> u64 {
     let mut chunks = data.chunks_exact(4);
     let mut acc: u64 =
-        (&mut chunks).map(|c| u32::from_be_bytes([c[0], c[1], c[2], c[3]]) as u64).sum();
+        (&mut chunks).map(|c| u32::from_ne_bytes([c[0], c[1], c[2], c[3]]) as u64).sum();
     let rem = chunks.remainder();
     let mut tail = [0u8; 4];
     tail[..rem.len()].copy_from_slice(rem);
-    acc += u32::from_be_bytes(tail) as u64;
-    acc
+    acc += u32::from_ne_bytes(tail) as u64;
+    u16::from_be(fold(acc)) as u64
 }
 
 /// Folds a partial sum to 16 bits with end-around carry (not complemented).
