@@ -155,6 +155,8 @@ pub struct Decoded<'a> {
     pub error: Option<&'static str>,
     /// The wire error, when a header was malformed.
     pub wire_error: Option<synack_wire::Error>,
+    /// The network-layer bytes (from the IP or ARP header to the end of the frame).
+    pub l3: &'a [u8],
 }
 
 impl<'a> Decoded<'a> {
@@ -222,6 +224,7 @@ pub fn decode(linktype: u32, data: &[u8]) -> Decoded<'_> {
         transport: Transport::Other,
         error: None,
         wire_error: None,
+        l3: &[],
     };
     let Some(net) = link::net_layer(linktype, data) else {
         d.error = Some("link header");
@@ -229,6 +232,7 @@ pub fn decode(linktype: u32, data: &[u8]) -> Decoded<'_> {
     };
     d.ethertype = Some(net.ethertype);
     let l3 = &data[net.offset.min(data.len())..];
+    d.l3 = l3;
     match net.ethertype {
         ETHERTYPE_IPV4 => match Ipv4Packet::new_checked(l3) {
             Ok(p) => {
