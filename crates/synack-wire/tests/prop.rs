@@ -275,10 +275,31 @@ proptest! {
     }
 
     #[test]
-    fn option_iterator_always_ends(bytes in vec(any::<u8>(), 0..64)) {
+    fn option_iterator_always_ends(bytes in prop_oneof![
+        vec(any::<u8>(), 0..64),
+        vec(wire_option(), 0..8).prop_map(|v| v.concat()),
+    ]) {
         // At most one item per byte, and never a panic, whatever the bytes.
         prop_assert!(TcpOptionIter::new(&bytes).count() <= bytes.len());
-        let _ = options::collect(&bytes);
+        // collect() applies the iterator's rules: same first error, same values.
+        let mut folded = TcpOptions::default();
+        let mut err = None;
+        for o in TcpOptionIter::new(&bytes) {
+            match o {
+                Ok(TcpOption::Mss(v)) => folded.mss = Some(v),
+                Ok(TcpOption::WindowScale(v)) => folded.window_scale = Some(v),
+                Ok(TcpOption::SackPermitted) => folded.sack_permitted = true,
+                Ok(TcpOption::Sack(b)) => folded.sack = b,
+                Ok(TcpOption::Timestamps(t)) => folded.timestamps = Some(t),
+                Ok(TcpOption::FastOpen(c)) => folded.fast_open = Some(c),
+                Ok(_) => {}
+                Err(e) => err = Some(e),
+            }
+        }
+        match err {
+            Some(e) => prop_assert_eq!(options::collect(&bytes), Err(e)),
+            None => prop_assert_eq!(options::collect(&bytes), Ok(folded)),
+        }
     }
 
     #[test]

@@ -46,92 +46,120 @@ impl<'a> TcpOptionIter<'a> {
     }
 }
 
+/// Takes one option off the front of `rest`: its kind and data (the bytes after kind and
+/// length; empty for EOL and NOP). On EOL or an error `rest` becomes empty, so a caller looping
+/// on this ends after at most one step per byte.
+#[inline]
+fn step<'a>(rest: &mut &'a [u8]) -> Option<Result<(u8, &'a [u8]), Error>> {
+    let bytes: &'a [u8] = rest;
+    let (&k, after_kind) = bytes.split_first()?;
+    match k {
+        //= rfc9293#3.2
+        // End of option list: what follows is padding, not options.
+        kind::EOL => {
+            *rest = &[];
+            return Some(Ok((k, &[])));
+        }
+        //= rfc9293#3.2
+        // No-operation is a single byte with no length byte.
+        kind::NOP => {
+            *rest = after_kind;
+            return Some(Ok((k, &[])));
+        }
+        _ => {}
+    }
+    //= rfc9293#3.2
+    // Every other option carries a length byte counting kind and length; a length under two
+    // or past the option area is malformed (and would otherwise loop or overrun).
+    let len = after_kind.first().copied().unwrap_or(0);
+    let n = len as usize;
+    if n < 2 || n > bytes.len() || !length_fits_kind(k, n) {
+        *rest = &[];
+        return Some(Err(Error::BadOptionLen { kind: k, len }));
+    }
+    *rest = &bytes[n..];
+    Some(Ok((k, &bytes[2..n])))
+}
+
+/// The total length each understood kind must have (RFC 9293, RFC 7323, RFC 2018, RFC 7413).
+#[inline]
+fn length_fits_kind(k: u8, n: usize) -> bool {
+    match k {
+        kind::MSS => n == 4,
+        kind::WINDOW_SCALE => n == 3,
+        kind::SACK_PERMITTED => n == 2,
+        //= rfc2018#3
+        // A SACK option is two bytes plus eight per block, at least one block.
+        kind::SACK => n >= 10 && (n - 2).is_multiple_of(8),
+        kind::TIMESTAMPS => n == 10,
+        //= rfc7413#4.1.1
+        // The cookie option is either empty (a request) or carries a 4 to 16 byte cookie.
+        kind::FAST_OPEN => n == 2 || (6..=18).contains(&n),
+        _ => true,
+    }
+}
+
+fn sack_blocks(data: &[u8]) -> SackBlocks {
+    let mut blocks = SackBlocks::new();
+    for b in data.chunks_exact(8) {
+        blocks.push(SackBlock { left: SeqNum(be32(b, 0)), right: SeqNum(be32(b, 4)) });
+    }
+    blocks
+}
+
 impl<'a> Iterator for TcpOptionIter<'a> {
     type Item = Result<TcpOption<'a>, Error>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        let (&k, after_kind) = self.rest.split_first()?;
-        match k {
-            //= rfc9293#3.2
-            // End of option list: what follows is padding, not options.
-            kind::EOL => {
-                self.rest = &[];
-                return Some(Ok(TcpOption::EndOfList));
-            }
-            //= rfc9293#3.2
-            // No-operation is a single byte with no length byte.
-            kind::NOP => {
-                self.rest = after_kind;
-                return Some(Ok(TcpOption::NoOperation));
-            }
-            _ => {}
-        }
-        //= rfc9293#3.2
-        // Every other option carries a length byte counting kind and length; a length under two
-        // or past the option area is malformed (and would otherwise loop or overrun).
-        let Some(&len) = after_kind.first() else {
-            self.rest = &[];
-            return Some(Err(Error::BadOptionLen { kind: k, len: 0 }));
+        let (k, data) = match step(&mut self.rest)? {
+            Ok(x) => x,
+            Err(e) => return Some(Err(e)),
         };
-        let n = len as usize;
-        if n < 2 || n > self.rest.len() {
-            self.rest = &[];
-            return Some(Err(Error::BadOptionLen { kind: k, len }));
-        }
-        let data = &self.rest[2..n];
-        self.rest = &self.rest[n..];
-        let bad = Err(Error::BadOptionLen { kind: k, len });
-        let opt = match k {
-            kind::MSS if n == 4 => TcpOption::Mss(be16(data, 0)),
-            kind::WINDOW_SCALE if n == 3 => TcpOption::WindowScale(data[0]),
-            kind::SACK_PERMITTED if n == 2 => TcpOption::SackPermitted,
-            kind::SACK if n >= 10 && (n - 2).is_multiple_of(8) => {
-                let mut blocks = SackBlocks::new();
-                for b in data.chunks_exact(8) {
-                    blocks.push(SackBlock { left: SeqNum(be32(b, 0)), right: SeqNum(be32(b, 4)) });
-                }
-                TcpOption::Sack(blocks)
-            }
-            kind::TIMESTAMPS if n == 10 => {
+        Some(Ok(match k {
+            kind::EOL => TcpOption::EndOfList,
+            kind::NOP => TcpOption::NoOperation,
+            kind::MSS => TcpOption::Mss(be16(data, 0)),
+            kind::WINDOW_SCALE => TcpOption::WindowScale(data[0]),
+            kind::SACK_PERMITTED => TcpOption::SackPermitted,
+            kind::SACK => TcpOption::Sack(sack_blocks(data)),
+            kind::TIMESTAMPS => {
                 TcpOption::Timestamps(Timestamps { tsval: be32(data, 0), tsecr: be32(data, 4) })
             }
-            //= rfc7413#4.1.1
-            // The cookie option is either empty (a request) or carries a 4 to 16 byte cookie.
-            kind::FAST_OPEN if n == 2 || (6..=18).contains(&n) => match FastOpenCookie::new(data) {
+            kind::FAST_OPEN => match FastOpenCookie::new(data) {
                 Some(c) => TcpOption::FastOpen(c),
                 None => {
-                    self.rest = &[];
-                    return Some(bad);
+                    return Some(Err(Error::BadOptionLen { kind: k, len: data.len() as u8 + 2 }));
                 }
             },
-            kind::MSS
-            | kind::WINDOW_SCALE
-            | kind::SACK_PERMITTED
-            | kind::SACK
-            | kind::TIMESTAMPS
-            | kind::FAST_OPEN => {
-                self.rest = &[];
-                return Some(bad);
-            }
             _ => TcpOption::Unknown { kind: k, data },
-        };
-        Some(Ok(opt))
+        }))
     }
 }
 
 /// Collects the understood options into a [`TcpOptions`]; a later duplicate overrides an
 /// earlier one, unknown options are skipped, and the first malformed option is the error.
+/// (The same rules as [`TcpOptionIter`], without building each [`TcpOption`]: this is on the
+/// receive path of every segment.)
 pub fn collect(bytes: &[u8]) -> Result<TcpOptions, Error> {
     let mut o = TcpOptions::default();
-    for opt in TcpOptionIter::new(bytes) {
-        match opt? {
-            TcpOption::Mss(v) => o.mss = Some(v),
-            TcpOption::WindowScale(v) => o.window_scale = Some(v),
-            TcpOption::SackPermitted => o.sack_permitted = true,
-            TcpOption::Sack(b) => o.sack = b,
-            TcpOption::Timestamps(t) => o.timestamps = Some(t),
-            TcpOption::FastOpen(c) => o.fast_open = Some(c),
-            TcpOption::EndOfList | TcpOption::NoOperation | TcpOption::Unknown { .. } => {}
+    let mut rest = bytes;
+    while let Some(item) = step(&mut rest) {
+        let (k, data) = item?;
+        match k {
+            kind::MSS => o.mss = Some(be16(data, 0)),
+            kind::WINDOW_SCALE => o.window_scale = Some(data[0]),
+            kind::SACK_PERMITTED => o.sack_permitted = true,
+            kind::SACK => o.sack = sack_blocks(data),
+            kind::TIMESTAMPS => {
+                o.timestamps = Some(Timestamps { tsval: be32(data, 0), tsecr: be32(data, 4) })
+            }
+            kind::FAST_OPEN => {
+                o.fast_open = Some(
+                    FastOpenCookie::new(data)
+                        .ok_or(Error::BadOptionLen { kind: k, len: data.len() as u8 + 2 })?,
+                )
+            }
+            _ => {}
         }
     }
     Ok(o)
