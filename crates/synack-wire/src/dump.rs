@@ -605,3 +605,66 @@ impl Display for ArpLine<'_> {
         write!(f, ", length {}", self.len)
     }
 }
+
+/// tcpdump's relative-sequence bookkeeping (print-tcp.c), for printing a capture's TCP lines the
+/// way `tcpdump -nn` does: a connection's bases come from the first segment with ACK seen for it
+/// (or any later one with SYN), which itself prints absolute; every later segment with ACK, in
+/// either direction, prints relative to them; segments without ACK print absolute.
+#[cfg(feature = "std")]
+#[derive(Default, Debug)]
+pub struct SeqTracker {
+    conns: std::collections::HashMap<(IpAddr, IpAddr, u32), (u32, u32)>,
+}
+
+#[cfg(feature = "std")]
+impl SeqTracker {
+    /// A tracker with no connections.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The bases to print `tcp` (sent from `src` to `dst`) with, updating the state.
+    pub fn relative(&mut self, src: IpAddr, dst: IpAddr, tcp: &TcpRepr<'_>) -> Option<RelativeSeq> {
+        if !tcp.flags.ack() {
+            return None;
+        }
+        let (sport, dport) = (tcp.src_port, tcp.dst_port);
+        // tcpdump orders the pair by port, then by address bytes, and remembers the direction.
+        let rev = sport > dport || (sport == dport && addr_bytes(src) > addr_bytes(dst));
+        let key = if rev {
+            (dst, src, ((dport as u32) << 16) | sport as u32)
+        } else {
+            (src, dst, ((sport as u32) << 16) | dport as u32)
+        };
+        let (seq, ack) = (tcp.seq.0, tcp.ack.0);
+        match self.conns.get(&key) {
+            Some(&(th_seq, th_ack)) if !tcp.flags.syn() => Some(if rev {
+                RelativeSeq { seq_base: th_ack, ack_base: th_seq }
+            } else {
+                RelativeSeq { seq_base: th_seq, ack_base: th_ack }
+            }),
+            _ => {
+                let state =
+                    if rev { (ack.wrapping_sub(1), seq) } else { (seq, ack.wrapping_sub(1)) };
+                self.conns.insert(key, state);
+                None
+            }
+        }
+    }
+
+    /// The bases for a parsed packet (`None` unless it is TCP).
+    pub fn relative_for(&mut self, packet: &IpPacketRepr<'_>) -> Option<RelativeSeq> {
+        match packet.transport {
+            Transport::Tcp(ref tcp) => self.relative(packet.src_addr(), packet.dst_addr(), tcp),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(feature = "std")]
+fn addr_bytes(a: IpAddr) -> std::vec::Vec<u8> {
+    match a {
+        IpAddr::V4(a) => a.octets().to_vec(),
+        IpAddr::V6(a) => a.octets().to_vec(),
+    }
+}

@@ -2,9 +2,8 @@
 //! parsed representations, and tcpdump's relative-sequence bookkeeping.
 #![allow(dead_code, unreachable_pub)]
 
-use std::collections::HashMap;
 use std::net::IpAddr;
-use synack_wire::dump::{ArpLine, PacketLine, RelativeSeq};
+use synack_wire::dump::{ArpLine, PacketLine};
 use synack_wire::{
     ArpPacket, ArpRepr, ChecksumMode, EtherType, EthernetFrame, EthernetRepr, IpHeader,
     IpPacketRepr, Transport,
@@ -52,18 +51,7 @@ pub fn render(frame: &[u8], tracker: Option<&mut Tracker>) -> String {
         return ArpLine { arp: &arp, len: frame.len() - 14 }.to_string();
     }
     let p = IpPacketRepr::parse(&frame[14..], ChecksumMode::Verify).expect("parse");
-    let relative = match (tracker, &p.transport) {
-        (Some(t), Transport::Tcp(tcp)) => t.relative(
-            p.src_addr(),
-            tcp.src_port,
-            p.dst_addr(),
-            tcp.dst_port,
-            tcp.seq.0,
-            tcp.ack.0,
-            tcp.flags,
-        ),
-        _ => None,
-    };
+    let relative = tracker.and_then(|t| t.relative_for(&p));
     PacketLine { packet: &p, relative }.to_string()
 }
 
@@ -115,51 +103,5 @@ pub fn reemit(frame: &[u8]) -> Vec<u8> {
     out
 }
 
-/// tcpdump's relative-sequence state (print-tcp.c): a connection's bases are taken from the
-/// first segment with ACK (or any later SYN), which itself prints absolute; later segments
-/// with ACK print relative to them, in either direction.
-#[derive(Default)]
-pub struct Tracker {
-    conns: HashMap<(IpAddr, IpAddr, u32), (u32, u32)>,
-}
-
-impl Tracker {
-    #[allow(clippy::too_many_arguments)]
-    pub fn relative(
-        &mut self,
-        src: IpAddr,
-        sport: u16,
-        dst: IpAddr,
-        dport: u16,
-        seq: u32,
-        ack: u32,
-        flags: synack_wire::tcp::TcpFlags,
-    ) -> Option<RelativeSeq> {
-        if !flags.ack() {
-            return None;
-        }
-        let octets = |a: IpAddr| match a {
-            IpAddr::V4(a) => a.octets().to_vec(),
-            IpAddr::V6(a) => a.octets().to_vec(),
-        };
-        let rev = sport > dport || (sport == dport && octets(src) > octets(dst));
-        let key = if rev {
-            (dst, src, (dport as u32) << 16 | sport as u32)
-        } else {
-            (src, dst, (sport as u32) << 16 | dport as u32)
-        };
-        match self.conns.get(&key) {
-            Some(&(th_seq, th_ack)) if !flags.syn() => Some(if rev {
-                RelativeSeq { seq_base: th_ack, ack_base: th_seq }
-            } else {
-                RelativeSeq { seq_base: th_seq, ack_base: th_ack }
-            }),
-            _ => {
-                let state =
-                    if rev { (ack.wrapping_sub(1), seq) } else { (seq, ack.wrapping_sub(1)) };
-                self.conns.insert(key, state);
-                None
-            }
-        }
-    }
-}
+/// tcpdump's relative-sequence state, from the crate (std feature).
+pub type Tracker = synack_wire::dump::SeqTracker;
