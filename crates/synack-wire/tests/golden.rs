@@ -186,3 +186,54 @@ fn linux_sack_block() {
     assert_eq!(b.left.0.wrapping_sub(r.ack.0), 99, "the dropped 99-byte segment is the hole");
     assert_eq!(r.raw_options, None);
 }
+
+#[test]
+fn linux_icmp_errors_quote_the_original_packet() {
+    use synack_wire::{Icmpv4Repr, Icmpv6Repr};
+    let cap = CAPTURES[1];
+    let fr = frames(cap);
+    let rel = lines(cap, "txt");
+    let at = |needle: &str| rel.iter().position(|l| l.contains(needle)).unwrap();
+    // Frag-needed from the router, quoting our 1400-byte UDP datagram to 10.0.1.3.
+    let p =
+        IpPacketRepr::parse(ip_of(&fr[at("need to frag")]).unwrap(), ChecksumMode::Verify).unwrap();
+    let Transport::Icmpv4(icmp @ Icmpv4Repr::DstUnreachable { code: 4, next_hop_mtu, .. }) =
+        p.transport
+    else {
+        panic!("not frag-needed: {:?}", p.transport)
+    };
+    assert_eq!(next_hop_mtu, 1280);
+    let q = icmp.quoted().unwrap().unwrap();
+    assert_eq!((q.src, q.dst, q.protocol), (A4, "10.0.1.3".parse().unwrap(), IpProtocol::UDP));
+    assert_eq!(q.ports().map(|(_, d)| d), Some(5998));
+    assert_eq!(q.header.len(), 20);
+    // Packet too big over IPv6, and hop limit exceeded.
+    let p = IpPacketRepr::parse(ip_of(&fr[at("packet too big")]).unwrap(), ChecksumMode::Verify)
+        .unwrap();
+    let Transport::Icmpv6(icmp @ Icmpv6Repr::PacketTooBig { mtu, .. }) = p.transport else {
+        panic!("not packet too big")
+    };
+    assert_eq!(mtu, 1280);
+    let q = icmp.quoted().unwrap().unwrap();
+    assert_eq!(q.dst, "fd01::3".parse::<IpAddr>().unwrap());
+    let p =
+        IpPacketRepr::parse(ip_of(&fr[at("ICMP time exceeded")]).unwrap(), ChecksumMode::Verify)
+            .unwrap();
+    assert!(matches!(p.transport, Transport::Icmpv4(Icmpv4Repr::TimeExceeded { code: 0, .. })));
+    // A quoted TCP header gives its ports and sequence number (for RFC 5927 checks).
+    let syn = frame(CAPTURES[0], 10);
+    let mut quoted = ip_of(&syn).unwrap()[..28].to_vec();
+    let msg = Icmpv4Repr::DstUnreachable { code: 4, next_hop_mtu: 1000, quoted: &quoted };
+    let mut buf = vec![0u8; msg.buffer_len()];
+    msg.emit(&mut buf, ChecksumMode::Verify).unwrap();
+    let back = Icmpv4Repr::parse(
+        &synack_wire::Icmpv4Packet::new_checked(&buf[..]).unwrap(),
+        ChecksumMode::Verify,
+    )
+    .unwrap();
+    let q = back.quoted().unwrap().unwrap();
+    assert_eq!((q.ports(), q.tcp_seq()), (Some((56648, 5001)), Some(SeqNum(1766753551))));
+    quoted.truncate(20);
+    let short = Icmpv4Repr::DstUnreachable { code: 4, next_hop_mtu: 1000, quoted: &quoted };
+    assert_eq!(short.quoted().unwrap().unwrap().tcp_seq(), None);
+}
