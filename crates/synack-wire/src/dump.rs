@@ -93,23 +93,43 @@ fn write_tcp_body(
     };
     if !opt_bytes.is_empty() {
         f.write_str(", options [")?;
-        write_options(f, opt_bytes, rel.ack_base)?;
-        f.write_str("]")?;
+        match write_options(f, opt_bytes, rel.ack_base)? {
+            OptionsEnd::Whole => f.write_str("]")?,
+            // tcpdump stops the line at a malformed option length, closing the bracket only
+            // when an option came before it.
+            OptionsEnd::BadFirst => return Ok(()),
+            OptionsEnd::BadLater => return f.write_str("]"),
+        }
     }
     write!(f, ", length {len}")
 }
 
+/// How an option list ended: whole, or at a malformed option that was the first or a later one.
+enum OptionsEnd {
+    Whole,
+    BadFirst,
+    BadLater,
+}
+
 /// tcpdump's option list (without the brackets).
-fn write_options(f: &mut Formatter<'_>, bytes: &[u8], ack_base: u32) -> fmt::Result {
+fn write_options(
+    f: &mut Formatter<'_>,
+    bytes: &[u8],
+    ack_base: u32,
+) -> Result<OptionsEnd, fmt::Error> {
     let mut first = true;
     for opt in TcpOptionIter::new(bytes) {
+        let at_start = first;
         if !first {
             f.write_char(',')?;
         }
         first = false;
         let opt = match opt {
             Ok(o) => o,
-            Err(_) => return f.write_str("[bad opt]"),
+            Err(_) => {
+                f.write_str("[bad opt]")?;
+                return Ok(if at_start { OptionsEnd::BadFirst } else { OptionsEnd::BadLater });
+            }
         };
         match opt {
             TcpOption::EndOfList => f.write_str("eol")?,
@@ -137,7 +157,7 @@ fn write_options(f: &mut Formatter<'_>, bytes: &[u8], ack_base: u32) -> fmt::Res
             TcpOption::Unknown { kind, data } => write_unknown_option(f, kind, data)?,
         }
     }
-    Ok(())
+    Ok(OptionsEnd::Whole)
 }
 
 fn write_tfo_cookie(f: &mut Formatter<'_>, c: &[u8]) -> fmt::Result {

@@ -493,3 +493,51 @@ fn arp_prints_as_tcpdump_prints_it() {
     let theirs: Vec<&str> = text.lines().collect();
     assert_eq!(theirs, ours);
 }
+
+/// Segments whose option area is malformed (built from raw option bytes, which emit writes
+/// verbatim): tcpdump ends the line at `[bad opt]]`, and so do we.
+#[test]
+fn malformed_options_print_as_tcpdump_prints_them() {
+    use synack_wire::dump::TcpDumpLine;
+    if Command::new("tcpdump").arg("--version").output().is_err() {
+        println!("SKIPPED: tcpdump is not installed");
+        return;
+    }
+    let (src, dst) =
+        (IpAddr::V4(Ipv4Addr::new(10, 0, 0, 1)), IpAddr::V4(Ipv4Addr::new(10, 0, 0, 2)));
+    let cases: [&[u8]; 5] =
+        [&[2, 0, 0, 0], &[1, 1, 99, 1], &[1, 99, 40, 0], &[1, 1, 1, 2], &[8, 10, 0, 0, 0, 0, 0, 0]];
+    let mut packets = Vec::new();
+    let mut ours = Vec::new();
+    for raw in cases {
+        let t = TcpRepr {
+            src_port: PORTS[0],
+            dst_port: PORTS[2],
+            seq: SeqNum(1000),
+            ack: SeqNum(2000),
+            flags: TcpFlags::ACK,
+            window: 512,
+            urgent: 0,
+            options: Default::default(),
+            raw_options: Some(raw),
+            payload: b"xyz",
+        };
+        let mut seg = vec![0u8; t.buffer_len()];
+        t.emit(&mut seg, src, dst, ChecksumMode::Verify).unwrap();
+        ours.push(TcpDumpLine { src, dst, tcp: &t, relative: None }.to_string());
+        packets.push(ip(&mut Rng(7), src, dst, IpProtocol::TCP, &seg));
+    }
+    let path = std::env::temp_dir().join(format!("synack-wire-badopt-{}.pcap", std::process::id()));
+    {
+        let header = PcapHeader { datalink: DataLink::RAW, ..PcapHeader::default() };
+        let mut w = PcapWriter::with_header(std::fs::File::create(&path).unwrap(), header).unwrap();
+        for p in &packets {
+            w.write_packet(&PcapPacket::new(Duration::ZERO, p.len() as u32, p)).unwrap();
+        }
+    }
+    let out = Command::new("tcpdump").args(["-nn", "-t", "-S", "-r"]).arg(&path).output().unwrap();
+    std::fs::remove_file(&path).unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    let theirs: Vec<&str> = text.lines().collect();
+    assert_eq!(theirs, ours);
+}
