@@ -71,6 +71,9 @@ pub struct ConnConfig {
     pub fin_wait2_timeout: Duration,
     /// RTO bounds (RFC 6298); the default uses Linux's 200 ms minimum.
     pub rtt: RttConfig,
+    /// RACK-TLP loss detection and tail loss probes (RFC 8985), used when SACK is negotiated.
+    /// On by default; off leaves loss detection to duplicate-ACK counting (RFC 6675/5681).
+    pub rack: bool,
 }
 
 impl Default for ConnConfig {
@@ -92,6 +95,7 @@ impl Default for ConnConfig {
             delayed_ack: Duration::from_millis(40),
             fin_wait2_timeout: Duration::from_secs(60),
             rtt: RttConfig::default(),
+            rack: true,
         }
     }
 }

@@ -101,7 +101,9 @@ fn sack_recovery_repairs_several_holes_without_rto() {
     assert!(s.ep.stats(s.id()).unwrap().sack);
     s.send(&[0; 10 * MSS as usize]);
     assert_eq!(s.sent().len(), 10);
-    // Segments 1, 4 and 7 lost; every other arrives and is SACKed.
+    // One round trip later: segments 1, 4 and 7 lost; every other arrives and is SACKed,
+    // the ACKs 1 ms apart.
+    assert!(s.advance(Duration::from_millis(20)).is_empty());
     let ack = seg_seq(1);
     let mut blocks: Vec<(u32, u32)> = Vec::new();
     let mut resent = Vec::new();
@@ -118,6 +120,7 @@ fn sack_recovery_repairs_several_holes_without_rto() {
         shown.truncate(4);
         s.inject(sack_ack(ack, &shown));
         resent.extend(s.sent().into_iter().map(|o| o.seq));
+        resent.extend(s.advance(Duration::from_millis(1)).into_iter().map(|(_, o)| o.seq));
     }
     for k in [1u32, 4, 7] {
         assert!(resent.contains(&seg_seq(k)), "hole {k} repaired before any RTO: {resent:?}");
@@ -174,4 +177,67 @@ fn sack_blocks_most_recent_first_with_three_holes() {
     let b = out.last().unwrap().options.sack.as_slice();
     let lefts: Vec<u32> = b.iter().map(|x| x.left.0 - T - 1).collect();
     assert_eq!(lefts, [400, 600, 200]);
+}
+
+fn setup_rack(rack: bool) -> Script {
+    let cfg = ConnConfig {
+        sack: true,
+        timestamps: false,
+        window_scaling: false,
+        nodelay: true,
+        rack,
+        ..ConnConfig::default()
+    };
+    let mut s = Script::listening(cfg);
+    s.inject(Seg::new(S, T, 0).mss(MSS as u16).sack_ok());
+    s.one();
+    s.inject(Seg::new(A, T + 1, I + 1));
+    s.conn = s.ep.accept(s.listener.unwrap());
+    // One exchange to get an RTT sample of 20 ms.
+    s.send(&[0; MSS as usize]);
+    s.sent();
+    s.advance(Duration::from_millis(20));
+    s.inject(Seg::new(A, T + 1, I + 1 + MSS));
+    s
+}
+
+#[test]
+fn rack_tlp_probe_repairs_tail_loss_without_rto() {
+    let mut s = setup_rack(true);
+    let base = I + 1 + MSS;
+    s.send(&[0; 6 * MSS as usize]);
+    assert_eq!(s.sent().len(), 6);
+    s.advance(Duration::from_millis(20));
+    // The first three arrive; the tail (three segments) is lost.
+    s.inject(Seg::new(A, T + 1, base + 3 * MSS));
+    // Before any RTO (>= 200 ms), a probe resends the last segment (PTO ~ 2 * SRTT).
+    let out = s.advance(Duration::from_millis(150));
+    assert_eq!(out.len(), 1, "one probe: {out:?}");
+    let (at, probe) = &out[0];
+    assert_eq!(probe.seq, base + 5 * MSS, "the last segment");
+    assert!(at.as_millis() < s.now.as_millis());
+    // The peer SACKs the probe: RACK declares the two before it lost and repairs them.
+    s.inject(sack_ack(base + 3 * MSS, &[(base + 5 * MSS, base + 6 * MSS)]));
+    let mut resent: Vec<u32> = s.sent().into_iter().map(|o| o.seq).collect();
+    resent.extend(s.advance(Duration::from_millis(30)).into_iter().map(|(_, o)| o.seq));
+    assert!(resent.contains(&(base + 3 * MSS)) && resent.contains(&(base + 4 * MSS)), "{resent:?}");
+    s.inject(Seg::new(A, T + 1, base + 6 * MSS));
+    let st = s.ep.stats(s.id()).unwrap();
+    assert_eq!(st.timeouts, 0, "no RTO: {st:?}");
+    assert_eq!(st.snd_una.0, base + 6 * MSS);
+}
+
+#[test]
+fn rack_tlp_can_be_switched_off() {
+    let mut s = setup_rack(false);
+    let base = I + 1 + MSS;
+    s.send(&[0; 6 * MSS as usize]);
+    s.sent();
+    s.advance(Duration::from_millis(20));
+    s.inject(Seg::new(A, T + 1, base + 3 * MSS));
+    let out = s.advance(Duration::from_millis(150));
+    assert!(out.is_empty(), "no probe without RACK-TLP: {out:?}");
+    let out = s.advance(Duration::from_secs(1));
+    assert_eq!(out[0].1.seq, base + 3 * MSS, "the RTO resends from SND.UNA");
+    assert!(s.ep.stats(s.id()).unwrap().timeouts >= 1);
 }

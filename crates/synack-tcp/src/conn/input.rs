@@ -164,6 +164,9 @@ impl Conn {
 
     /// Bookkeeping after SND.UNA moved: timers, counters, writable.
     fn after_ack_advance(&mut self, ctx: &mut Ctx<'_>) {
+        //= rfc8985#7.2
+        //# The probe timer restarts from an ACK of new data.
+        self.t.tlp = None;
         self.rtx_count = 0;
         self.una_since = ctx.now;
         self.persist_backoff = 0;

@@ -149,14 +149,27 @@ pub(crate) struct Timers {
     /// TIME-WAIT's 2*MSL, or the FIN-WAIT-2 timeout.
     pub(crate) close: Option<Instant>,
     pub(crate) user: Option<Instant>,
+    /// RACK's reordering timer (RFC 8985 6.2).
+    pub(crate) reorder: Option<Instant>,
+    /// Tail loss probe timer (RFC 8985 7.2).
+    pub(crate) tlp: Option<Instant>,
 }
 
 impl Timers {
     pub(crate) fn next(&self) -> Option<Instant> {
-        [self.rtx, self.persist, self.delack, self.keepalive, self.close, self.user]
-            .into_iter()
-            .flatten()
-            .min()
+        [
+            self.rtx,
+            self.persist,
+            self.delack,
+            self.keepalive,
+            self.close,
+            self.user,
+            self.reorder,
+            self.tlp,
+        ]
+        .into_iter()
+        .flatten()
+        .min()
     }
 }
 
@@ -247,6 +260,8 @@ pub(crate) struct Conn {
     pub(crate) ws_offered_by_peer: bool,
     /// Congestion control and loss recovery.
     pub(crate) rec: Recovery,
+    /// The tail loss probe timer fired: send a probe.
+    pub(crate) tlp_due: bool,
 }
 
 impl Conn {
@@ -281,7 +296,12 @@ impl Conn {
             persist_backoff: 0,
             una_since: now,
             ws_offered_by_peer: false,
-            rec: Recovery::new(cfg.congestion_control, 536, SeqNum(0)),
+            rec: {
+                let mut r = Recovery::new(cfg.congestion_control, 536, SeqNum(0));
+                r.want_rack(cfg.rack);
+                r
+            },
+            tlp_due: false,
         }
     }
 

@@ -206,6 +206,12 @@ impl Conn {
         if mss == 0 {
             return None;
         }
+        if self.tlp_due {
+            self.tlp_due = false;
+            if let Some(seg) = self.tail_loss_probe(now, buf, hlen, opts, mss) {
+                return Some(seg);
+            }
+        }
         // 1. A retransmission loss recovery asked for (fast retransmit, partial ACK).
         if let Some((seq, len)) = self.rec.rtx {
             let snd = self.tcb.snd()?;
@@ -234,7 +240,14 @@ impl Conn {
         let end = snd.end_seq();
         let right = una + snd.wnd;
         let can_send_new = !go_back && end.gt(max_nxt) && right.gt(max_nxt);
-        // 2. SACK-based recovery (RFC 6675 NextSeg) while cwnd - pipe >= SMSS.
+        // 2. What RACK judged lost (this also repairs lost retransmissions), then SACK-based
+        //    recovery (RFC 6675 NextSeg) while cwnd - pipe >= SMSS.
+        if !go_back
+            && let Some((seq, len)) = self.rec.rack_lost(una, mss)
+            && cc_room >= len
+        {
+            return self.emit_range(now, buf, hlen, opts, seq, len, true);
+        }
         if !go_back && cc_room >= mss {
             match self.rec.next_seg(can_send_new) {
                 Some(NextSeg::Retransmit { seq, len }) => {
@@ -287,6 +300,48 @@ impl Conn {
         snd.nxt = nxt + len + sent_fin;
         snd.max_nxt = snd.max_nxt.max(snd.nxt);
         self.force_send = false;
+        Some(seg)
+    }
+
+    //= rfc8985#7.3
+    //# The probe: one new segment if the window allows, else the last segment sent again;
+    //# then the RTO is re-armed.
+    fn tail_loss_probe(
+        &mut self,
+        now: Instant,
+        buf: &mut [u8],
+        hlen: usize,
+        opts: TcpOptions,
+        mss: u32,
+    ) -> Option<Segment> {
+        let snd = self.tcb.snd()?;
+        if !snd.outstanding() || snd.nxt.lt(snd.max_nxt) {
+            return None;
+        }
+        let (una, nxt, end) = (snd.una, snd.nxt, snd.end_seq());
+        let right = una + snd.wnd;
+        let seg = if end.gt(nxt) && right.gt(nxt) {
+            let len = end.since(nxt).min(right.since(nxt)).min(mss);
+            let seg = self.emit_range(now, buf, hlen, opts, nxt, len, false)?;
+            let fin = seg.header.flags.fin() as u32;
+            let snd = self.tcb.snd_mut()?;
+            snd.nxt = nxt + len + fin;
+            snd.max_nxt = snd.max_nxt.max(snd.nxt);
+            self.rec.rack.on_tlp_sent(nxt + len, false);
+            seg
+        } else {
+            let top = nxt.min(end);
+            if !top.gt(una) {
+                return None;
+            }
+            let len = top.since(una).min(mss);
+            let seg = self.emit_range(now, buf, hlen, opts, top - len, len, true)?;
+            self.rec.rack.on_tlp_sent(top, true);
+            seg
+        };
+        self.t.rtx = Some(now + self.rtt.rto());
+        // One probe per tail: the timer armed before the probe left is void.
+        self.t.tlp = None;
         Some(seg)
     }
 
@@ -344,12 +399,14 @@ impl Conn {
             //= rfc6298#3
             //# Karn: no RTT sample from a retransmitted segment.
             self.sampler.on_retransmit();
-            self.rec.on_retransmit(now, seq, len);
+            // The FIN counts: a FIN-only retransmission must clear its lost mark too.
+            self.rec.on_retransmit(now, seq, len + fin as u32);
         } else {
             if len > 0 {
                 self.sampler.on_send(end, now);
             }
-            self.rec.on_send_new(now, end + fin as u32, was_idle, rto);
+            self.rec.on_send_new(now, seq, end + fin as u32, was_idle, rto);
+            self.t.tlp = None;
         }
         if was_idle {
             self.una_since = now;
@@ -394,6 +451,29 @@ impl Conn {
             Some(u) if outstanding && state != State::SynSent => Some(self.una_since + u),
             _ => None,
         };
+        self.t.reorder = self.rec.reorder_at;
+        //= rfc8985#7.2
+        //# Arm the probe timer while data is outstanding outside recovery.
+        if self.rec.rack_on() && outstanding && state.is_synchronized() {
+            if self.t.tlp.is_none() {
+                let mss = self.eff_snd_mss().max(1);
+                let Some(snd) = self.tcb.snd() else { return };
+                let flight_segs = snd.max_nxt.since(snd.una).div_ceil(mss);
+                let rto_at = self.t.rtx.unwrap_or(Instant::FAR_FUTURE);
+                let in_rec = self.rec.in_recovery();
+                self.t.tlp = self.rec.rack.pto_deadline(
+                    now,
+                    self.rtt.srtt(),
+                    flight_segs,
+                    rto_at,
+                    in_rec,
+                    true,
+                );
+            }
+        } else {
+            self.t.tlp = None;
+        }
+        let Some(snd) = self.tcb.snd() else { return };
         //= rfc9293#3.8.6.1
         //# Persist: unsent data but nothing in flight (zero or too small a window) arms the
         //# probe / SWS-override timer, first after one RTO, then backing off (SHLD-29/30).
@@ -448,6 +528,15 @@ impl Conn {
         if due(self.t.delack) {
             self.t.delack = None;
             self.ack_now = true;
+        }
+        if due(self.t.reorder) {
+            self.t.reorder = None;
+            let flight = self.tcb.snd().map(|s| s.max_nxt.since(s.una)).unwrap_or(0);
+            self.rec.on_reorder_timeout(now, self.rtt.srtt(), flight);
+        }
+        if due(self.t.tlp) {
+            self.t.tlp = None;
+            self.tlp_due = true;
         }
         if due(self.t.keepalive)
             && let Some(k) = self.cfg.keep_alive

@@ -8,6 +8,7 @@ use alloc::boxed::Box;
 
 use crate::cc::{AckSample, CcAlgorithm, CcConfig, CongestionControl};
 use crate::config::CongestionControl as CcChoice;
+use crate::rack::{Rack, RackConfig, TlpOutcome};
 use crate::scoreboard::{
     AckFields, DupAckAction, DupAckCounter, NewRenoAck, NewRenoRecovery, NextSeg, Scoreboard,
     is_duplicate_ack, limited_transmit_allowance,
@@ -51,6 +52,11 @@ pub(crate) struct Recovery {
     last_send: Option<Instant>,
     /// Segments judged lost (fast retransmits and RTO retransmissions), for stats.
     pub(crate) lost: u64,
+    /// RACK-TLP (RFC 8985), active with SACK when configured.
+    pub(crate) rack: Rack,
+    rack_wanted: bool,
+    /// When RACK wants loss detection run again (its reordering timer).
+    pub(crate) reorder_at: Option<Instant>,
     /// The last ACK was a later partial ACK: leave the retransmission timer running
     /// (RFC 6582's "Impatient" variant), so many losses in one window end in an RTO and
     /// slow start rather than one retransmission per round trip.
@@ -87,12 +93,30 @@ impl Recovery {
             last_send: None,
             lost: 0,
             hold_timer: false,
+            rack: Rack::new(
+                RackConfig { enabled: false, tlp: false, ..RackConfig::default() },
+                una,
+            ),
+            rack_wanted: false,
+            reorder_at: None,
         }
+    }
+
+    /// RACK-TLP on or off (takes effect at the handshake; needs SACK).
+    pub(crate) fn want_rack(&mut self, on: bool) {
+        self.rack_wanted = on;
+    }
+
+    /// RACK-TLP is in use on this connection.
+    pub(crate) fn rack_on(&self) -> bool {
+        self.sack && self.rack_wanted
     }
 
     /// The handshake is done: SMSS and SACK are known, SND.UNA is the first data byte.
     pub(crate) fn on_established(&mut self, smss: u32, sack: bool, una: SeqNum) {
         self.sack = sack;
+        let on = sack && self.rack_wanted;
+        self.rack = Rack::new(RackConfig { enabled: on, tlp: on, ..RackConfig::default() }, una);
         // A fresh controller: the initial window depends on SMSS (RFC 6928).
         self.cc = self.algorithm.build(CcConfig::new(smss));
         self.sb = Scoreboard::new(una, smss);
@@ -111,7 +135,18 @@ impl Recovery {
 
     /// Bytes in the network: RFC 6675 `pipe` with SACK, else FlightSize.
     pub(crate) fn flight(&self, una: SeqNum, snd_max: SeqNum) -> u32 {
-        if self.sack { self.sb.pipe() } else { snd_max.since(una) }
+        if !self.sack {
+            return snd_max.since(una);
+        }
+        let pipe = self.sb.pipe();
+        if self.rack_on() {
+            //= rfc8985#6.2
+            //# Segments RACK marked lost are not in flight.
+            let rack = self.sb.unsacked_outstanding().saturating_sub(self.rack.lost_bytes());
+            pipe.min(rack)
+        } else {
+            pipe
+        }
     }
 
     /// How many more bytes congestion control lets us put in flight now, `flight` being what
@@ -126,18 +161,31 @@ impl Recovery {
     }
 
     /// The sender is about to send new data at `now`; restarts the window after idleness.
-    pub(crate) fn on_send_new(&mut self, now: Instant, end: SeqNum, idle: bool, rto: Duration) {
+    pub(crate) fn on_send_new(
+        &mut self,
+        now: Instant,
+        start: SeqNum,
+        end: SeqNum,
+        idle: bool,
+        rto: Duration,
+    ) {
         if idle && let Some(last) = self.last_send {
             self.cc.on_idle_restart(now, now.saturating_since(last), rto);
         }
         self.last_send = Some(now);
         self.sb.on_send(end);
+        if self.rack_on() {
+            self.rack.on_transmit(now, start, end, false);
+        }
     }
 
     /// A retransmission of `[seq, seq+len)` left.
     pub(crate) fn on_retransmit(&mut self, now: Instant, seq: SeqNum, len: u32) {
         self.last_send = Some(now);
         self.sb.on_retransmit(seq, len);
+        if self.rack_on() {
+            self.rack.on_transmit(now, seq, seq + len, true);
+        }
         if self.rtx.is_some_and(|(s, _)| s == seq) {
             self.rtx = None;
         }
@@ -179,6 +227,24 @@ impl Recovery {
             }
             if out.recovery_ended {
                 self.cc.on_recovery_exit(a.now);
+            }
+            if self.rack_on() {
+                //= rfc8985#6.2
+                //# RACK sees every ACK (without a leading D-SACK block) and may declare
+                //# segments sent before the most recently delivered one lost.
+                let blocks =
+                    if out.dsack.is_some() && !a.sack.is_empty() { &a.sack[1..] } else { a.sack };
+                let in_rec = self.sb.in_recovery();
+                let r = self.rack.on_ack(a.now, a.ack, blocks, out.dsack.is_some(), a.srtt, in_rec);
+                self.reorder_at = r.reorder_deadline;
+                if r.newly_lost > 0 {
+                    self.rack_loss(a.now, flight_before);
+                }
+                if r.tlp == Some(TlpOutcome::LossRepaired) {
+                    //= rfc8985#7.4
+                    //# A probe that repaired a loss calls for one congestion response.
+                    self.cc.on_congestion_event(a.now, flight_before);
+                }
             }
         } else {
             let fields = AckFields {
@@ -240,9 +306,47 @@ impl Recovery {
         }
     }
 
+    /// RACK declared losses: enter recovery if not already in it.
+    fn rack_loss(&mut self, now: Instant, flight: u32) {
+        if !self.sb.in_recovery() {
+            self.cc.on_congestion_event(now, flight);
+            self.sb.enter_recovery();
+            self.lost += 1;
+        }
+    }
+
+    /// RACK's reordering timer fired.
+    pub(crate) fn on_reorder_timeout(&mut self, now: Instant, srtt: Option<Duration>, flight: u32) {
+        self.reorder_at = None;
+        if !self.rack_on() {
+            return;
+        }
+        let r = self.rack.on_reorder_timeout(now, srtt, self.sb.in_recovery());
+        self.reorder_at = r.reorder_deadline;
+        if r.newly_lost > 0 {
+            self.rack_loss(now, flight);
+        }
+    }
+
+    /// The first range RACK judges lost at or above `una`, at most `max` bytes.
+    pub(crate) fn rack_lost(&self, una: SeqNum, max: u32) -> Option<(SeqNum, u32)> {
+        if !self.rack_on() {
+            return None;
+        }
+        let (s, e) = self.rack.lost_ranges().find(|(_, e)| (*e).gt(una))?;
+        let s = s.max(una);
+        Some((s, e.since(s).min(max)))
+    }
+
     /// The retransmission timer fired.
     pub(crate) fn on_rto(&mut self, now: Instant, una: SeqNum, snd_max: SeqNum) {
         let flight = snd_max.since(una);
+        if self.rack_on() {
+            //= rfc8985#6.3
+            //# On RTO, RACK marks the first unacknowledged segment and old ones lost.
+            self.rack.on_rto(now, None);
+            self.reorder_at = None;
+        }
         self.cc.on_rto(now, flight);
         self.sb.on_rto(true);
         self.reno.on_rto(snd_max);
