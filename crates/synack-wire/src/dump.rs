@@ -311,7 +311,22 @@ impl Display for PacketLine<'_> {
                 if !write_ext_headers(f, p)? {
                     return Ok(());
                 }
-                // tcpdump leaves an empty protocol-name field before this, hence two spaces.
+                if protocol == IpProtocol::ESP && data.len() >= 8 {
+                    let w = |i: usize| {
+                        u32::from_be_bytes([data[i], data[i + 1], data[i + 2], data[i + 3]])
+                    };
+                    return write!(
+                        f,
+                        "ESP(spi=0x{:08x},seq=0x{:x}), length {}",
+                        w(0),
+                        w(4),
+                        data.len()
+                    );
+                }
+                // tcpdump leaves an empty protocol-name field before these, hence two spaces.
+                if protocol == IpProtocol::ESP {
+                    return f.write_str(" [|esp]");
+                }
                 write!(f, " ip-proto-{} {}", protocol.0, data.len())
             }
         }

@@ -167,7 +167,7 @@ fn packet(rng: &mut Rng) -> Vec<u8> {
             // A protocol tcpdump has no dissector for.
             let n = rng.below(40) as usize;
             let data = rng.bytes(n);
-            let proto = IpProtocol([99u8, 114, 253][rng.below(3) as usize]);
+            let proto = IpProtocol([99u8, 114, 253, 50][rng.below(4) as usize]);
             ip(rng, src, dst, proto, &data)
         }
         11 => fragment(rng, src, dst),
