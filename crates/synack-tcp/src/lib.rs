@@ -24,8 +24,26 @@
 //!   SynSent{snd} | SynReceived{snd,rcv,origin} | Established{snd,rcv} | FinWait1/2 | CloseWait
 //!   | Closing | LastAck  {snd,rcv} | TimeWait{snd_nxt,rcv_nxt,ts_recent,expiry} | Closed
 //!        snd: SND.* + send RingBuffer (+ RttEstimator/RttSampler, congestion control)
-//!        rcv: RCV.* + receive RingBuffer + Assembler (out-of-order ranges, SACK source)
+//!        rcv: RCV.* + receive RingBuffer + Assembler (out-of-order ranges) + SackGenerator
+//!   per connection, beside the Tcb: Recovery = cc::CongestionControl (CUBIC/NewReno)
+//!        + Scoreboard (RFC 6675) | NewRenoRecovery (RFC 6582) + Rack (RFC 8985 RACK-TLP)
 //! ```
+//!
+//! ## Connection ids and lifetime
+//!
+//! [`Endpoint::connect`] and [`Endpoint::accept`] hand out a [`ConnId`]. The id stays valid
+//! (so `state`, `error`, `stats` and a final `recv` keep working) until the application has
+//! called [`Endpoint::close`] or [`Endpoint::abort`] *and* the TCB is gone (after LAST-ACK,
+//! TIME-WAIT ...). A connection that dies on its own (reset, timeout) stays visible as
+//! `CLOSED` with its sticky [`ConnectionError`] until the application closes it. Ids are
+//! generation-counted: a stale id is refused, never confused with a newer connection.
+//!
+//! ## Output and timers
+//!
+//! Segments are built at `poll_transmit` time, after a whole batch of input was processed, so
+//! ACKs aggregate (RFC 9293 MUST-58/59). Each connection's earliest deadline sits in one timer
+//! heap; `poll_timeout` may report an instant at which nothing turns out to be due (a timer
+//! that moved later), never one that is late.
 //!
 //! ## Call protocol
 //!
