@@ -30,6 +30,9 @@ pub struct IpInfo {
     pub total_len: usize,
     /// True for an IPv4 fragment other than the first, or an IPv6 non-first fragment.
     pub later_fragment: bool,
+    /// For an ICMP error: the source and destination of the packet it quotes (tshark lists
+    /// them as second values of `ip.src`/`ip.dst` or `ipv6.src`/`ipv6.dst`).
+    pub quoted: Option<(IpAddr, IpAddr)>,
 }
 
 /// A TCP header as the analyzer needs it.
@@ -246,6 +249,7 @@ pub fn decode(linktype: u32, data: &[u8]) -> Decoded<'_> {
                     ident: p.ident(),
                     total_len: usize::from(p.total_len()),
                     later_fragment: !first,
+                    quoted: None,
                 });
                 let payload = &l3[p.header_len()..usize::from(p.total_len())];
                 let (t, e) = transport(p.protocol().0, payload, first && !p.more_frags());
@@ -276,6 +280,7 @@ pub fn decode(linktype: u32, data: &[u8]) -> Decoded<'_> {
                     ident: 0,
                     total_len: 40 + usize::from(p.payload_len()),
                     later_fragment: !first,
+                    quoted: None,
                 });
                 if d.wire_error.is_none() {
                     let body = &l3[(40 + off).min(40 + usize::from(p.payload_len()))
@@ -297,6 +302,18 @@ pub fn decode(linktype: u32, data: &[u8]) -> Decoded<'_> {
             }
         }
         _ => {}
+    }
+    // ICMP errors quote the packet they are about.
+    if let (Some(ip), Transport::Icmp { kind, body, .. }) = (d.ip.as_mut(), d.transport)
+        && body.len() > 6
+    {
+        let q = &body[6..];
+        let quoted = match (ip.version, kind) {
+            (4, 3 | 4 | 5 | 11 | 12) => synack_wire::QuotedPacket::parse_ipv4(q).ok(),
+            (6, 1..=4) => synack_wire::QuotedPacket::parse_ipv6(q).ok(),
+            _ => None,
+        };
+        ip.quoted = quoted.map(|p| (p.src, p.dst));
     }
     d
 }

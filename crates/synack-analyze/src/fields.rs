@@ -132,13 +132,37 @@ pub fn value(p: &FieldPacket<'_>, name: &str) -> Option<String> {
         "frame.time_epoch" => secs(i128::from(p.ts_ns)),
         "frame.len" => p.wirelen.to_string(),
         "frame.cap_len" => p.caplen.to_string(),
-        "ip.src" => ip.filter(|i| i.version == 4)?.src.to_string(),
-        "ip.dst" => ip.filter(|i| i.version == 4)?.dst.to_string(),
+        "ip.src" => {
+            let i = ip.filter(|i| i.version == 4)?;
+            match i.quoted {
+                Some(q) if q.0.is_ipv4() => format!("{},{}", i.src, q.0),
+                _ => i.src.to_string(),
+            }
+        }
+        "ip.dst" => {
+            let i = ip.filter(|i| i.version == 4)?;
+            match i.quoted {
+                Some(q) if q.1.is_ipv4() => format!("{},{}", i.dst, q.1),
+                _ => i.dst.to_string(),
+            }
+        }
         "ip.ttl" => ip.filter(|i| i.version == 4)?.ttl.to_string(),
         "ip.id" => format!("0x{:04x}", ip.filter(|i| i.version == 4)?.ident),
         "ip.len" => ip.filter(|i| i.version == 4)?.total_len.to_string(),
-        "ipv6.src" => ip.filter(|i| i.version == 6)?.src.to_string(),
-        "ipv6.dst" => ip.filter(|i| i.version == 6)?.dst.to_string(),
+        "ipv6.src" => {
+            let i = ip.filter(|i| i.version == 6)?;
+            match i.quoted {
+                Some(q) if q.0.is_ipv6() => format!("{},{}", i.src, q.0),
+                _ => i.src.to_string(),
+            }
+        }
+        "ipv6.dst" => {
+            let i = ip.filter(|i| i.version == 6)?;
+            match i.quoted {
+                Some(q) if q.1.is_ipv6() => format!("{},{}", i.dst, q.1),
+                _ => i.dst.to_string(),
+            }
+        }
         "ipv6.hlim" => ip.filter(|i| i.version == 6)?.ttl.to_string(),
         "tcp.stream" => an?.stream.to_string(),
         "tcp.srcport" => tcp?.src_port.to_string(),

@@ -25,6 +25,7 @@ const SCENARIOS: &[&str] = &[
     "zerowin",
     "keepalive",
     "reuse",
+    "misc",
 ];
 
 /// The field list of issue 7, in order.

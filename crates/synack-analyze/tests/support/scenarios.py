@@ -6,7 +6,7 @@ The namespace is anonymous (created by `unshare`) and disappears with the last p
 so nothing needs cleaning up. Each scenario is captured by tcpdump on the namespace's loopback
 (MTU lowered to 1500 so segments look like Ethernet ones) into OUTDIR/<scenario>.pcap.
 """
-import os, socket, subprocess, sys, threading, time, struct
+import os, shutil, socket, subprocess, sys, threading, time, struct
 
 OUT = sys.argv[1]
 V4 = "127.0.0.1"
@@ -216,6 +216,18 @@ def reuse():
     s.close()
 
 
+def misc():
+    """Not TCP: pings (IPv4, IPv6) and UDP datagrams to closed ports (ICMP unreachable)."""
+    if shutil.which("ping"):
+        subprocess.run(["ping", "-c", "2", "-i", "0.2", V4], stdout=subprocess.DEVNULL, check=False)
+        subprocess.run(["ping", "-6", "-c", "2", "-i", "0.2", V6], stdout=subprocess.DEVNULL, check=False)
+    u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    u.sendto(b"hello", (V4, 9999))
+    u6 = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+    u6.sendto(b"hello6", (V6, 9998))
+    time.sleep(0.1)
+
+
 def bulk():
     """A large transfer for the reading-speed benchmark; size in MB from SYNACK_BULK_MB."""
     mb = int(os.environ.get("SYNACK_BULK_MB", "200"))
@@ -231,7 +243,7 @@ def bulk():
 
 SCENARIOS = dict(basic=basic, ipv6=ipv6, refused=refused, halfclose=halfclose,
                  rst_abort=rst_abort, parallel=parallel, lossy=lossy, zerowin=zerowin,
-                 keepalive=keepalive, reuse=reuse, bulk=bulk)
+                 keepalive=keepalive, reuse=reuse, misc=misc, bulk=bulk)
 
 if __name__ == "__main__":
     sh("ip link set lo up")
