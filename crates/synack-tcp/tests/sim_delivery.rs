@@ -170,3 +170,15 @@ fn newreno_partial_acks_repair_holes_without_sack() {
     assert_eq!(o.sender.timeouts, 0, "{:?}", o.sender);
     assert!(o.sender.retransmits >= 3, "{:?}", o.sender);
 }
+
+/// The harness itself is bounded: a frame budget too small for the transfer ends the run with
+/// a "runaway" failure instead of running on.
+#[test]
+fn frame_budget_ends_a_runaway_run() {
+    let link = LinkConfig { delay: ms(1), ..LinkConfig::ideal() };
+    let mut cfg = SimConfig::new(0xb0d9e7, link, 1_000_000);
+    cfg.max_frames = 50;
+    cfg.capture = false;
+    let err = run_transfer(&cfg).expect_err("50 frames cannot carry 1 MB");
+    assert!(err.contains("runaway"), "{err}");
+}

@@ -47,6 +47,9 @@ pub(crate) struct SimConfig {
     pub(crate) time_limit: Duration,
     /// Keep every frame for a pcap (costs memory on long runs).
     pub(crate) capture: bool,
+    /// Fail when the endpoints put more than this many frames on the path (a runaway sender
+    /// must end the test, not exhaust memory or time).
+    pub(crate) max_frames: u64,
     /// Scripted losses: indices (0-based) of A's first-transmission data segments to drop
     /// before they reach the path, for tests that need exact holes.
     pub(crate) drop_data_segments: Vec<u32>,
@@ -69,6 +72,7 @@ impl SimConfig {
             bytes,
             time_limit: Duration::from_secs(3600),
             capture: true,
+            max_frames: 100_000 + (bytes as u64 / 1000) * 20,
             drop_data_segments: Vec::new(),
         }
     }
@@ -118,6 +122,9 @@ fn pattern_table(seed: u64) -> Vec<u8> {
     (0..2 * PERIOD).map(|i| pattern(seed, i)).collect()
 }
 
+/// Frames kept for a pcap: the last 200 000 (about 300 MB at most).
+const CAPTURE_LIMIT: usize = 200_000;
+
 /// A frame on the path, kept for the pcap.
 struct Captured {
     at: Instant,
@@ -137,9 +144,12 @@ pub(crate) fn run_transfer(cfg: &SimConfig) -> Result<SimOutcome, String> {
             Ok(o)
         }
         Err(why) => {
-            let path = sim.write_pcap("sim-failures");
             let mut msg = format!("seed {}: {why}", cfg.seed);
-            match path {
+            if !cfg.capture {
+                msg.push_str(" (capture off: rerun the seed with capture on for a pcap)");
+                return Err(msg);
+            }
+            match sim.write_pcap("sim-failures") {
                 Ok(p) => {
                     let _ = write!(msg, "; capture in {}", p.display());
                 }
@@ -168,7 +178,9 @@ struct Sim<'c> {
     received: usize,
     eof: bool,
     corrupt_dropped: u64,
-    capture: Vec<Captured>,
+    /// The most recent frames (at most [`CAPTURE_LIMIT`]).
+    capture: std::collections::VecDeque<Captured>,
+    frames: u64,
     buf: Vec<u8>,
     rbuf: Vec<u8>,
     ident: u16,
@@ -208,7 +220,8 @@ impl<'c> Sim<'c> {
             received: 0,
             eof: false,
             corrupt_dropped: 0,
-            capture: Vec::new(),
+            capture: std::collections::VecDeque::new(),
+            frames: 0,
             buf: vec![0u8; 65536 + 64],
             rbuf: vec![0u8; 256 * 1024],
             ident: 0,
@@ -221,7 +234,8 @@ impl<'c> Sim<'c> {
     /// Wraps a TCP segment in IPv4 and puts it on the path.
     fn transmit_all(&mut self) {
         for from_a in [true, false] {
-            loop {
+            // Bounded even if an endpoint never stops producing segments at one instant.
+            while self.frames <= self.cfg.max_frames {
                 let ep = if from_a { &mut self.a } else { &mut self.b };
                 let Some(t) = ep.poll_transmit(self.now, &mut self.buf[20..]) else { break };
                 let (IpAddr::V4(src), IpAddr::V4(dst)) = (t.src.ip(), t.dst.ip()) else {
@@ -242,8 +256,12 @@ impl<'c> Sim<'c> {
                 };
                 ip.emit(&mut self.buf[..20], ChecksumMode::Verify).expect("ipv4 header");
                 let frame = self.buf[..20 + t.len].to_vec();
+                self.frames += 1;
                 if self.cfg.capture {
-                    self.capture.push(Captured { at: self.now, bytes: frame.clone() });
+                    if self.capture.len() == CAPTURE_LIMIT {
+                        self.capture.pop_front();
+                    }
+                    self.capture.push_back(Captured { at: self.now, bytes: frame.clone() });
                 }
                 if from_a && t.len > t.header_len && !t.retransmission {
                     let index = self.data_segments;
@@ -373,6 +391,12 @@ impl<'c> Sim<'c> {
             self.transmit_all();
             if self.eof {
                 break;
+            }
+            if self.frames > self.cfg.max_frames {
+                return Err(format!(
+                    "runaway: {} frames sent with {} of {} bytes delivered",
+                    self.frames, self.received, self.cfg.bytes
+                ));
             }
             let before = self.received;
             let next = [
