@@ -215,6 +215,14 @@ impl Recovery {
         if self.sack {
             let out = self.sb.on_ack(a.ack, a.sack);
             delivered = out.newly_acked.saturating_add(out.newly_sacked);
+            //= rfc3042#2
+            //# Limited transmit applies with SACK too: an ACK carrying new SACK information
+            //# without advancing SND.UNA is a duplicate (RFC 6675 section 2).
+            if self.sb.in_recovery() {
+                self.dup.reset();
+            } else {
+                self.dup.on_ack(out.dup_ack);
+            }
             if out.enter_recovery {
                 //= rfc6675#5
                 //# Enough duplicate ACKs (or IsLost(HighACK)): enter recovery, reduce the window
