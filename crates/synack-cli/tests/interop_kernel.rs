@@ -187,6 +187,7 @@ fn serve(ns: &Ns, service: &str, tun: &str, net: &str, port: u16, pcap: Option<&
         &kaddr,
         "--port",
         &port,
+        "--sha256",
     ];
     let p;
     if let Some(f) = pcap {

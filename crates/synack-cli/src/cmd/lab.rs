@@ -78,7 +78,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
         let l = TcpListener::bind(&stack, addr).with_context(|| format!("listening on {addr}"))?;
         let stop2 = stop.clone();
         threads.push(std::thread::spawn(move || {
-            if let Err(e) = accept_loop(&l, kind, &stop2, None) {
+            if let Err(e) = accept_loop(&l, kind, &stop2, None, false) {
                 eprintln!("synack: {kind}: {e:#}");
             }
         }));

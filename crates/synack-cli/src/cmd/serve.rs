@@ -26,6 +26,9 @@ pub(crate) struct Args {
     /// Port to listen on (default: 7 echo, 9 discard, 19 chargen, 2333 hello).
     #[arg(long, value_name = "P")]
     port: Option<u16>,
+    /// Print the SHA-256 of what each connection received (costs CPU on bulk transfers).
+    #[arg(long)]
+    sha256: bool,
     /// Stop after this many connections have finished (default: run until interrupted).
     #[arg(long, value_name = "N")]
     count: Option<u64>,
@@ -43,12 +46,14 @@ pub(crate) fn default_port(k: Kind) -> u16 {
     }
 }
 
-/// Runs one connection to its end; returns (bytes in, bytes out, SHA-256 of the bytes in).
+/// Runs one connection to its end; returns (bytes in, bytes out, SHA-256 of the bytes in when
+/// `hash`).
 fn serve_conn(
     mut s: TcpStream,
     kind: Kind,
     stop: &AtomicBool,
-) -> std::io::Result<(u64, u64, String)> {
+    hash: bool,
+) -> std::io::Result<(u64, u64, Option<String>)> {
     let mut svc = Service::new(kind);
     // The digest of everything received, so a sender can check a transfer arrived intact.
     let mut digest = Sha256::new();
@@ -97,7 +102,9 @@ fn serve_conn(
                 break;
             }
             Ok(n) => {
-                digest.update(&buf[..n]);
+                if hash {
+                    digest.update(&buf[..n]);
+                }
                 let r = svc.on_data(&buf[..n]);
                 if !closed {
                     write_all(&mut s, &r.data, &mut sent)?;
@@ -111,7 +118,7 @@ fn serve_conn(
             Err(e) => return Err(e),
         }
     }
-    let hex: String = digest.finalize().iter().map(|b| format!("{b:02x}")).collect();
+    let hex = hash.then(|| digest.finalize().iter().map(|b| format!("{b:02x}")).collect());
     Ok((svc.received, sent, hex))
 }
 
@@ -122,6 +129,7 @@ pub(crate) fn accept_loop(
     kind: Kind,
     stop: &Arc<AtomicBool>,
     count: Option<u64>,
+    hash: bool,
 ) -> anyhow::Result<()> {
     let done = Arc::new(std::sync::atomic::AtomicU64::new(0));
     let mut workers = Vec::new();
@@ -142,10 +150,11 @@ pub(crate) fn accept_loop(
         let _ = std::io::stdout().flush();
         let (stop2, done2) = (stop.clone(), done.clone());
         workers.push(std::thread::spawn(move || {
-            match serve_conn(s, kind, &stop2) {
-                Ok((rx, tx, sha)) => {
+            match serve_conn(s, kind, &stop2, hash) {
+                Ok((rx, tx, Some(sha))) => {
                     println!("{id}: done, {rx} bytes in (sha256 {sha}), {tx} bytes out")
                 }
+                Ok((rx, tx, None)) => println!("{id}: done, {rx} bytes in, {tx} bytes out"),
                 Err(e) => println!("{id}: ended: {e}"),
             }
             let _ = std::io::stdout().flush();
@@ -176,7 +185,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
         args.service, args.tun.tun, args.tun.kernel_addr.0
     );
     let _ = std::io::stdout().flush();
-    let r = accept_loop(&listener, args.service, &stop, args.count);
+    let r = accept_loop(&listener, args.service, &stop, args.count, args.sha256);
     drop(listener);
     tunhost::finish(stack);
     println!("stopped");
