@@ -483,3 +483,25 @@ fn c11_user_timeout_aborts() {
     assert_eq!(s.state(), State::Closed);
     assert_eq!(s.ep.error(s.id()), Ok(Some(ConnectionError::UserTimeout)));
 }
+
+#[test]
+fn c9_half_close_unread_data_survives_time_wait_and_last_ack() {
+    // Active side: after shutdown_write, data and FIN arrive together; TIME-WAIT keeps them.
+    let mut s = Script::established_passive(plain());
+    s.ep.shutdown_write(s.id()).unwrap();
+    s.one();
+    s.inject(Seg::new(FA, T + 1, I + 2).data(b"last words"));
+    assert_eq!(s.state(), State::TimeWait);
+    assert_eq!(s.recv_all(), b"last words");
+    assert_eq!(s.ep.recv(s.id(), &mut [0; 4]), Ok(0));
+    // Passive side: unread data, then our FIN is acknowledged and the TCB goes away.
+    let mut s = Script::established_passive(plain());
+    s.inject(Seg::new(FA, T + 1, I + 1).data(b"tail"));
+    s.sent();
+    s.ep.shutdown_write(s.id()).unwrap();
+    s.one();
+    s.inject(Seg::new(A, T + 6, I + 2));
+    assert_eq!(s.state(), State::Closed);
+    assert_eq!(s.recv_all(), b"tail");
+    assert_eq!(s.ep.recv(s.id(), &mut [0; 4]), Ok(0));
+}

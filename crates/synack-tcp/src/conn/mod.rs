@@ -262,6 +262,8 @@ pub(crate) struct Conn {
     pub(crate) rec: Recovery,
     /// The tail loss probe timer fired: send a probe.
     pub(crate) tlp_due: bool,
+    /// Received bytes still unread when the receive half went away on a normal close.
+    pub(crate) unread: Option<crate::ring::RingBuffer>,
 }
 
 impl Conn {
@@ -302,6 +304,7 @@ impl Conn {
                 r
             },
             tlp_due: false,
+            unread: None,
         }
     }
 
@@ -361,14 +364,18 @@ impl Conn {
             (State::CloseWait, Some((snd, rcv))) => Tcb::CloseWait { snd, rcv },
             (State::Closing, Some((snd, rcv))) => Tcb::Closing { snd, rcv },
             (State::LastAck, Some((snd, rcv))) => Tcb::LastAck { snd, rcv },
-            (State::TimeWait, Some((snd, rcv))) => {
+            (State::TimeWait, Some((snd, mut rcv))) => {
+                self.keep_unread(&mut rcv);
                 //= rfc9293#3.6.1
                 //# TIME-WAIT lasts 2*MSL.
                 let expiry = ctx.now + ctx.msl * 2;
                 self.t = Timers { close: Some(expiry), ..Timers::default() };
                 Tcb::TimeWait(TimeWait::from_halves(&snd, &rcv, expiry))
             }
-            _ => {
+            (_, halves) => {
+                if let Some((_, mut rcv)) = halves {
+                    self.keep_unread(&mut rcv);
+                }
                 self.t = Timers::default();
                 Tcb::Closed
             }
@@ -392,6 +399,15 @@ impl Conn {
         // have been processed yet when this runs).
         if let Some(una) = self.tcb.snd().map(|s| s.una.max(s.iss + 1)) {
             self.rec.on_established(mss, sack, una);
+        }
+    }
+
+    /// The receive half is going away on a normal close (TIME-WAIT, or CLOSED after
+    /// LAST-ACK): bytes the application has not read yet stay readable.
+    fn keep_unread(&mut self, rcv: &mut Rcv) {
+        if self.error.is_none() && !self.app_closed && !rcv.buf.is_empty() {
+            let cap = rcv.buf.capacity();
+            self.unread = Some(core::mem::replace(&mut rcv.buf, crate::ring::RingBuffer::new(cap)));
         }
     }
 
@@ -451,6 +467,13 @@ impl Conn {
         let Some((_, rcv)) = self.tcb.halves() else {
             if let Some(e) = self.error {
                 return Err(crate::RecvError::Connection(e));
+            }
+            if let Some(buf) = &mut self.unread {
+                let n = buf.read(out);
+                if buf.is_empty() {
+                    self.unread = None;
+                }
+                return Ok(n);
             }
             return match state {
                 // TIME-WAIT and a normal CLOSED: the peer's FIN was consumed long ago.
