@@ -3,8 +3,8 @@
 //!
 //! Needs root, `unshare`, `python3`, `tcpdump`, `tshark` and `nft`; prints `SKIPPED: <reason>`
 //! and passes when any is missing. The namespace is anonymous (`unshare --net`), so it vanishes
-//! with its last process; the captures go to a per-process temporary directory removed at exit
-//! of each test run's first user.
+//! with its last process; the captures go to `$TMPDIR/synack-analyze-kernel-captures`, replaced
+//! on each run.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -104,8 +104,10 @@ fn captures() -> Result<&'static Path, String> {
                 return Err(format!("{t} not installed"));
             }
         }
-        let dir =
-            std::env::temp_dir().join(format!("synack-analyze-captures-{}", std::process::id()));
+        // One fixed directory, replaced on every run, so nothing piles up. It lives in the
+        // system temp dir (not the target dir) because tcpdump writes it after dropping root
+        // privileges and a checkout under /root would not be reachable.
+        let dir = std::env::temp_dir().join("synack-analyze-kernel-captures");
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
         // tcpdump drops privileges to its own user: let it write here.
