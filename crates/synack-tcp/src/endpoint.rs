@@ -1198,6 +1198,7 @@ impl Endpoint {
             send_queue,
             recv_queue,
             recv_buffer,
+            delivery_rate: c.delivery_rate,
         })
     }
 

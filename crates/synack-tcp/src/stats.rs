@@ -70,4 +70,6 @@ pub struct ConnStats {
     pub recv_queue: usize,
     /// Receive buffer size now (grows with auto-tuning).
     pub recv_buffer: usize,
+    /// Acknowledged bytes per second over the last interval of about one round trip.
+    pub delivery_rate: Option<u64>,
 }

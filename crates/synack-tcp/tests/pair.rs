@@ -169,6 +169,9 @@ fn pair_active_passive_open_and_data_both_ways() {
         let st = p.a.stats(ca).unwrap();
         assert_eq!(st.timestamps, cfg.timestamps);
         assert_eq!(st.sack, cfg.sack);
+        assert_eq!(st.bytes_acked, 100_000);
+        assert!(st.delivery_rate.is_some_and(|r| r > 0), "{st:?}");
+        assert!(st.cwnd.is_some() && st.srtt.is_some());
     }
 }
 

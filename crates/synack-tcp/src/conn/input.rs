@@ -169,6 +169,18 @@ impl Conn {
         self.t.tlp = None;
         self.rtx_count = 0;
         self.una_since = ctx.now;
+        // Delivery rate: acknowledged bytes over an interval of at least one SRTT.
+        let srtt = self.rtt.srtt().unwrap_or(Duration::from_millis(100));
+        match self.rate_mark {
+            Some((t, b)) if ctx.now.saturating_since(t) >= srtt => {
+                let us = ctx.now.saturating_since(t).as_micros().max(1) as u64;
+                let bytes = self.stats.bytes_acked.saturating_sub(b);
+                self.delivery_rate = Some(bytes.saturating_mul(1_000_000) / us);
+                self.rate_mark = Some((ctx.now, self.stats.bytes_acked));
+            }
+            Some(_) => {}
+            None => self.rate_mark = Some((ctx.now, self.stats.bytes_acked)),
+        }
         self.persist_backoff = 0;
         let Some(snd) = self.tcb.snd() else { return };
         //= rfc6298#5

@@ -264,6 +264,10 @@ pub(crate) struct Conn {
     pub(crate) tlp_due: bool,
     /// Received bytes still unread when the receive half went away on a normal close.
     pub(crate) unread: Option<crate::ring::RingBuffer>,
+    /// Delivery-rate measurement: start of the current interval and `bytes_acked` then.
+    pub(crate) rate_mark: Option<(Instant, u64)>,
+    /// The last delivery rate measured over about one round trip, in bytes per second.
+    pub(crate) delivery_rate: Option<u64>,
 }
 
 impl Conn {
@@ -305,6 +309,8 @@ impl Conn {
             },
             tlp_due: false,
             unread: None,
+            rate_mark: None,
+            delivery_rate: None,
         }
     }
 
