@@ -11,7 +11,7 @@ use synack_analyze::filter::Filter;
 /// Arguments of `synack dump`.
 #[derive(clap::Args)]
 pub(crate) struct Args {
-    /// Capture file to read (pcap or pcapng).
+    /// Capture file to read (pcap or pcapng); `-` for standard input.
     #[arg(short = 'r', required_unless_present = "list_fields")]
     file: Option<std::path::PathBuf>,
     /// Numeric output (accepted for tcpdump compatibility; names are never resolved).
@@ -79,9 +79,16 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
         Some(other) => anyhow::bail!("unsupported output format {other:?} (only -T fields)"),
     };
     let path = args.file.context("-r FILE is required")?;
-    let reader = CaptureReader::open(&path).with_context(|| format!("{}", path.display()))?;
     let opts = DumpOptions { count: args.count, filter, output };
-    let res = dump(reader, &opts, &mut out);
+    // `-r -` reads the capture from standard input, as tcpdump does.
+    let res = if path.as_os_str() == "-" {
+        let reader = CaptureReader::new(std::io::BufReader::new(std::io::stdin().lock()))
+            .context("standard input")?;
+        dump(reader, &opts, &mut out)
+    } else {
+        let reader = CaptureReader::open(&path).with_context(|| format!("{}", path.display()))?;
+        dump(reader, &opts, &mut out)
+    };
     let flushed = out.flush();
     match res {
         Ok(_) => {}
