@@ -69,7 +69,6 @@ struct Flow {
     base_seq: Option<u32>,
     /// Highest sequence number seen plus its length (0: none yet, as in Wireshark).
     nextseq: u32,
-    nextseq_frame: u64,
     nextseq_time: u64,
     maxseqtobeacked: u32,
     lastack: u32,
@@ -93,7 +92,6 @@ impl Default for Flow {
         Flow {
             base_seq: None,
             nextseq: 0,
-            nextseq_frame: 0,
             nextseq_time: 0,
             maxseqtobeacked: 0,
             lastack: 0,
@@ -432,7 +430,6 @@ fn analyze(
     }
     if (gt(nextseq, fwd.nextseq) || fwd.nextseq == 0) && flags & flag::ZERO_WINDOW_PROBE == 0 {
         fwd.nextseq = nextseq;
-        fwd.nextseq_frame = frame;
         fwd.nextseq_time = now;
     }
     if (seq == fwd.maxseqtobeacked || fwd.maxseqtobeacked == 0)

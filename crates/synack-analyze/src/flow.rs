@@ -96,6 +96,9 @@ impl StateTracker {
     pub fn on_segment(&mut self, s: &Segment) {
         let (si, ri) = if s.from_a { (0, 1) } else { (1, 0) };
         let f = s.flags;
+        //= rfc9293#3.3.2
+        // Sending SYN opens actively (SYN-SENT); answering a SYN with SYN-ACK is SYN-RECEIVED;
+        // sending FIN from ESTABLISHED is FIN-WAIT-1, from CLOSE-WAIT it is LAST-ACK; RST closes.
         // Sender side.
         {
             let e = &mut self.ends[si];
@@ -115,6 +118,11 @@ impl StateTracker {
                 };
             }
         }
+        //= rfc9293#3.3.2
+        // Receiving: SYN-ACK in SYN-SENT and the ACK of our SYN in SYN-RECEIVED establish; a FIN
+        // in ESTABLISHED is CLOSE-WAIT; the ACK of our FIN moves FIN-WAIT-1 to FIN-WAIT-2,
+        // CLOSING to TIME-WAIT and LAST-ACK to CLOSED; a FIN in FIN-WAIT-2 is TIME-WAIT; a FIN
+        // with or without our FIN's ACK in FIN-WAIT-1 is TIME-WAIT or CLOSING.
         // Receiver side.
         let e = &mut self.ends[ri];
         if f.rst() {
