@@ -74,6 +74,9 @@ pub struct ConnConfig {
     /// RACK-TLP loss detection and tail loss probes (RFC 8985), used when SACK is negotiated.
     /// On by default; off leaves loss detection to duplicate-ACK counting (RFC 6675/5681).
     pub rack: bool,
+    /// Explicit Congestion Notification (RFC 3168): offered on the SYN and used when the peer
+    /// agrees. Off by default.
+    pub ecn: bool,
 }
 
 impl Default for ConnConfig {
@@ -96,6 +99,7 @@ impl Default for ConnConfig {
             fin_wait2_timeout: Duration::from_secs(60),
             rtt: RttConfig::default(),
             rack: true,
+            ecn: false,
         }
     }
 }

@@ -85,6 +85,9 @@ pub struct Transmit {
     pub conn: Option<ConnId>,
     /// A retransmission (for tracers and counters).
     pub retransmission: bool,
+    /// The IP ECN codepoint to send with (RFC 3168): 2 (ECT(0)) on new data of an ECN
+    /// connection, 0 (Not-ECT) otherwise.
+    pub ecn: u8,
 }
 
 impl Transmit {
@@ -226,6 +229,8 @@ pub struct Endpoint {
     last_cookie: Option<Instant>,
     /// Fixed ISS for every new connection (tests and the packetdrill runner).
     isn_override: Option<SeqNum>,
+    /// The segment being processed carried the CE codepoint.
+    ce: bool,
 }
 
 impl fmt::Debug for Endpoint {
@@ -276,6 +281,7 @@ impl Endpoint {
             secrets,
             last_cookie: None,
             isn_override: None,
+            ce: false,
         }
     }
 
@@ -514,6 +520,7 @@ impl Endpoint {
             ctl: &mut self.ctl,
             challenge: &mut self.challenge,
             msl: self.config.msl,
+            ce: self.ce,
         };
         Some(f(conn, &mut ctx))
     }
@@ -606,6 +613,25 @@ impl Endpoint {
 
     /// A TCP segment arrived from `src` for `dst` (checksum already verified by the caller).
     pub fn on_segment(&mut self, now: Instant, src: IpAddr, dst: IpAddr, seg: &TcpRepr<'_>) {
+        self.on_segment_with_ecn(now, src, dst, 0, seg);
+    }
+
+    /// [`on_segment`](Self::on_segment) with the two ECN bits of the IP header (RFC 3168:
+    /// 0 Not-ECT, 1 ECT(1), 2 ECT(0), 3 CE), for connections that negotiated ECN.
+    pub fn on_segment_with_ecn(
+        &mut self,
+        now: Instant,
+        src: IpAddr,
+        dst: IpAddr,
+        ecn: u8,
+        seg: &TcpRepr<'_>,
+    ) {
+        self.ce = ecn & 3 == 3;
+        self.segment_input(now, src, dst, seg);
+        self.ce = false;
+    }
+
+    fn segment_input(&mut self, now: Instant, src: IpAddr, dst: IpAddr, seg: &TcpRepr<'_>) {
         self.advance(now);
         if !addr_usable(src) || !addr_usable(dst) || seg.src_port == 0 || seg.dst_port == 0 {
             return;
@@ -734,6 +760,9 @@ impl Endpoint {
         }
         let mut conn = Conn::new(tuple, cfg, self.config.mtu, self.secrets.ts_offset(&tuple), now);
         conn.negotiate(&seg.options);
+        //= rfc3168#6.1.1
+        //# An ECN-setup SYN carries ECE and CWR; we agree when configured.
+        conn.opt.ecn = cfg.ecn && f.contains(TcpFlags::ECE) && f.contains(TcpFlags::CWR);
         let mut rcv = Rcv::new(seg.seq, &cfg, conn.opt.rcv_wscale);
         if conn.opt.ts
             && let Some(ts) = seg.options.timestamps
@@ -887,7 +916,7 @@ impl Endpoint {
                 urgent: 0,
                 options: c.options,
             };
-            return Some(self.finish_segment(buf, c.tuple, h, 0, None, false, checksum));
+            return Some(self.finish_segment(buf, c.tuple, h, 0, None, false, checksum, 0));
         }
         if let Some(c) = self.ctl.q.pop_front() {
             let flags = if c.ack.is_some() { c.flags | TcpFlags::ACK } else { c.flags };
@@ -901,7 +930,7 @@ impl Endpoint {
                 urgent: 0,
                 options: TcpOptions::default(),
             };
-            return Some(self.finish_segment(buf, c.tuple, h, 0, None, false, checksum));
+            return Some(self.finish_segment(buf, c.tuple, h, 0, None, false, checksum, 0));
         }
         while let Some(id) = self.tx_ready.pop_front() {
             let Some(slot) = self.slot_mut(id) else { continue };
@@ -920,6 +949,7 @@ impl Endpoint {
                     Some(id),
                     seg.retransmission,
                     checksum,
+                    seg.ecn,
                 );
                 self.after(id);
                 return Some(t);
@@ -939,6 +969,7 @@ impl Endpoint {
         conn: Option<ConnId>,
         retransmission: bool,
         checksum: ChecksumMode,
+        ecn: u8,
     ) -> Transmit {
         let hlen = emit::write_header(buf, &h).unwrap_or(20);
         let len = hlen + payload_len;
@@ -956,6 +987,7 @@ impl Endpoint {
             options: h.options,
             conn,
             retransmission,
+            ecn,
         }
     }
 

@@ -41,6 +41,7 @@ impl Conn {
             rcv_wscale: rcv_ws,
             send_mss,
             rcv_mss: self.our_mss(),
+            ecn: false,
         };
         self.ws_offered_by_peer = o.window_scale.is_some() && self.cfg.window_scaling;
     }
@@ -99,6 +100,11 @@ impl Conn {
             return Outcome::Continue;
         }
         self.negotiate(&seg.options);
+        //= rfc3168#6.1.1
+        //# ECN is on when the SYN-ACK carries ECE without CWR (or, in a simultaneous open, the
+        //# peer's SYN carries both).
+        self.opt.ecn =
+            self.cfg.ecn && f.contains(TcpFlags::ECE) && (f.ack() != f.contains(TcpFlags::CWR));
         self.last_rx = ctx.now;
         let mut rcv = Rcv::new(seg.seq, &self.cfg, self.opt.rcv_wscale);
         if self.opt.ts
@@ -423,6 +429,17 @@ impl Conn {
             rtt = sample;
             self.after_ack_advance(ctx);
         }
+        if self.opt.ecn && f.contains(TcpFlags::ECE) && !f.syn() {
+            //= rfc3168#6.1.2
+            //# ECE: reduce the window as for a loss, at most once per window of data, and
+            //# send CWR on the next new data.
+            let una = self.tcb.snd().map(|s| s.una).unwrap_or(ack);
+            if self.ecn_recover.is_none_or(|r| una.ge(r)) && !self.rec.in_recovery() {
+                self.rec.cc.on_congestion_event(now, snd_max.since(una_before));
+                self.ecn_recover = Some(snd_max);
+                self.cwr_pending = true;
+            }
+        }
         // Congestion control and loss recovery see every acceptable ACK, duplicates included.
         let sack: &[synack_wire::tcp::SackBlock] =
             if self.opt.sack { seg.options.sack.as_slice() } else { &[] };
@@ -517,6 +534,17 @@ impl Conn {
             }
         }
 
+        if self.opt.ecn {
+            //= rfc3168#6.1.3
+            //# CWR from the sender ends our ECE echo; a CE mark (re)starts it.
+            if seg.flags.contains(TcpFlags::CWR) {
+                self.ece_echo = false;
+            }
+            if ctx.ce && !seg.payload.is_empty() {
+                self.ece_echo = true;
+                self.ack_now = true;
+            }
+        }
         //= rfc9293#3.10.7.4
         //# Seventh, the segment text (ESTABLISHED, FIN-WAIT-1, FIN-WAIT-2 only).
         if !seg.payload.is_empty() && receiving {

@@ -137,6 +137,8 @@ pub(crate) struct Negotiated {
     pub(crate) send_mss: u16,
     /// The MSS we advertised.
     pub(crate) rcv_mss: u16,
+    /// ECN in use (RFC 3168).
+    pub(crate) ecn: bool,
 }
 
 /// Timer deadlines; `None` is disarmed.
@@ -210,6 +212,8 @@ pub(crate) struct Ctx<'a> {
     pub(crate) ctl: &'a mut crate::endpoint::CtlQueue,
     pub(crate) challenge: &'a mut crate::endpoint::RateLimit,
     pub(crate) msl: Duration,
+    /// The segment being processed arrived with the IP ECN codepoint CE.
+    pub(crate) ce: bool,
 }
 
 impl Ctx<'_> {
@@ -268,6 +272,12 @@ pub(crate) struct Conn {
     pub(crate) rate_mark: Option<(Instant, u64)>,
     /// The last delivery rate measured over about one round trip, in bytes per second.
     pub(crate) delivery_rate: Option<u64>,
+    /// ECN receiver: a CE mark arrived; set ECE on our ACKs until the peer's CWR.
+    pub(crate) ece_echo: bool,
+    /// ECN sender: the window was reduced for an ECE; set CWR on the next new data.
+    pub(crate) cwr_pending: bool,
+    /// ECN sender: ECE is ignored until SND.UNA passes this (one response per window).
+    pub(crate) ecn_recover: Option<SeqNum>,
 }
 
 impl Conn {
@@ -311,6 +321,9 @@ impl Conn {
             unread: None,
             rate_mark: None,
             delivery_rate: None,
+            ece_echo: false,
+            cwr_pending: false,
+            ecn_recover: None,
         }
     }
 

@@ -18,6 +18,8 @@ pub(crate) struct Segment {
     pub(crate) header: Header,
     pub(crate) payload_len: usize,
     pub(crate) retransmission: bool,
+    /// IP ECN codepoint to send with.
+    pub(crate) ecn: u8,
 }
 
 /// Longest the persist / SWS-override timer backs off to.
@@ -70,19 +72,22 @@ impl Conn {
                 //= rfc9293#3.7.1
                 //# Our SYN carries MSS (SHLD-5), and window scale, SACK-permitted and timestamps
                 //# when configured. The SYN's window is not scaled.
-                let mut h = self.header(
-                    iss,
-                    SeqNum(0),
-                    TcpFlags::SYN,
-                    self.cfg.recv_buffer.min(65535) as u16,
-                );
+                //= rfc3168#6.1.1
+                //# Offer ECN with ECE and CWR on the SYN.
+                let syn_flags = if self.cfg.ecn {
+                    TcpFlags::SYN | TcpFlags::ECE | TcpFlags::CWR
+                } else {
+                    TcpFlags::SYN
+                };
+                let mut h =
+                    self.header(iss, SeqNum(0), syn_flags, self.cfg.recv_buffer.min(65535) as u16);
                 h.options.mss = Some(self.our_mss());
                 h.options.window_scale = self.cfg.window_scaling.then(|| self.our_wscale());
                 h.options.sack_permitted = self.cfg.sack;
                 if self.cfg.timestamps {
                     h.options.timestamps = self.ts_option(now, 0);
                 }
-                Some(Segment { header: h, payload_len: 0, retransmission })
+                Some(Segment { header: h, payload_len: 0, retransmission, ecn: 0 })
             }
             Tcb::TimeWait(tw) => {
                 if !self.ack_now {
@@ -94,7 +99,7 @@ impl Conn {
                 if let Some(r) = recent {
                     h.options.timestamps = self.ts_option(now, r);
                 }
-                Some(Segment { header: h, payload_len: 0, retransmission: false })
+                Some(Segment { header: h, payload_len: 0, retransmission: false, ecn: 0 })
             }
             _ => self.build_synchronized(now, buf),
         }
@@ -128,13 +133,19 @@ impl Conn {
             if self.t.rtx.is_none() {
                 self.t.rtx = Some(now + rto);
             }
-            let mut h = self.header(iss, rnxt, TcpFlags::SYN | TcpFlags::ACK, win);
+            let mut fl = TcpFlags::SYN | TcpFlags::ACK;
+            if opt.ecn {
+                //= rfc3168#6.1.1
+                //# An ECN-setup SYN-ACK carries ECE (not CWR).
+                fl |= TcpFlags::ECE;
+            }
+            let mut h = self.header(iss, rnxt, fl, win);
             h.options.mss = Some(our_mss);
             h.options.window_scale = ws_offered.then_some(opt.rcv_wscale);
             h.options.sack_permitted = opt.sack;
             h.options.timestamps = ts;
             self.ack_now = false;
-            return Some(Segment { header: h, payload_len: 0, retransmission });
+            return Some(Segment { header: h, payload_len: 0, retransmission, ecn: 0 });
         }
 
         let can_send_data = snd.syn_acked()
@@ -161,18 +172,25 @@ impl Conn {
             rcv.last_ack_sent = rnxt;
             let mut h = self.header(seq, rnxt, TcpFlags::ACK, win);
             h.options.timestamps = ts;
-            return Some(Segment { header: h, payload_len: 0, retransmission: false });
+            return Some(Segment { header: h, payload_len: 0, retransmission: false, ecn: 0 });
         }
         if self.ack_now {
             let (seq, rnxt, win) = (snd.nxt, rcv.nxt, rcv.window_field());
             rcv.last_ack_sent = rnxt;
-            let mut h = self.header(seq, rnxt, TcpFlags::ACK, win);
+            let ack_flags = if opt.ecn && self.ece_echo {
+                //= rfc3168#6.1.3
+                //# ECE on every ACK until the peer's CWR arrives.
+                TcpFlags::ACK | TcpFlags::ECE
+            } else {
+                TcpFlags::ACK
+            };
+            let mut h = self.header(seq, rnxt, ack_flags, win);
             h.options.timestamps = ts;
             if opt.sack {
                 h.options.sack = self.sack_blocks();
             }
             self.ack_sent();
-            return Some(Segment { header: h, payload_len: 0, retransmission: false });
+            return Some(Segment { header: h, payload_len: 0, retransmission: false, ecn: 0 });
         }
         None
     }
@@ -416,11 +434,27 @@ impl Conn {
         }
         self.t.persist = None;
         self.stats.bytes_sent += len as u64;
+        let mut ecn = 0;
+        if self.opt.ecn {
+            //= rfc3168#6.1.5
+            //# New data is sent ECT(0); retransmissions are not ECN-capable. CWR goes on the
+            //# first new data after a window reduction.
+            if !retransmission && len > 0 {
+                ecn = 2;
+                if self.cwr_pending {
+                    self.cwr_pending = false;
+                    flags |= TcpFlags::CWR;
+                }
+            }
+            if self.ece_echo {
+                flags |= TcpFlags::ECE;
+            }
+        }
         let mut h = self.header(seq, rnxt, flags, win);
         h.urgent = urgent;
         h.options = opts;
         self.ack_sent();
-        Some(Segment { header: h, payload_len: len as usize, retransmission })
+        Some(Segment { header: h, payload_len: len as usize, retransmission, ecn })
     }
 
     /// Re-arms the timers that depend on the connection's whole situation (keep-alive, user

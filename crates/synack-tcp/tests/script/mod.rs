@@ -267,6 +267,54 @@ impl Script {
         self.drain_events();
     }
 
+    /// T sends `seg` inside an IP packet whose ECN field is `ecn` (3 = CE).
+    pub fn inject_ecn(&mut self, mut seg: Seg, ecn: u8) {
+        if seg.src_port == 0 {
+            seg.src_port = self.remote.port();
+        }
+        if seg.dst_port == 0 {
+            seg.dst_port = self.local.port();
+        }
+        let repr = TcpRepr {
+            src_port: seg.src_port,
+            dst_port: seg.dst_port,
+            seq: SeqNum(seg.seq),
+            ack: SeqNum(seg.ack),
+            flags: seg.flags,
+            window: seg.window,
+            urgent: seg.urgent,
+            options: seg.options,
+            raw_options: None,
+            payload: &seg.payload,
+        };
+        self.ep.on_segment_with_ecn(self.now, self.remote.ip(), self.local.ip(), ecn, &repr);
+        self.drain_events();
+    }
+
+    /// Everything the SUT sends now, with the IP ECN codepoint of each.
+    pub fn sent_ecn(&mut self) -> Vec<(Out, u8)> {
+        let mut out = Vec::new();
+        while let Some(t) = self.ep.poll_transmit(self.now, &mut self.buf) {
+            out.push((
+                Out {
+                    seq: t.seq.0,
+                    ack: t.ack.0,
+                    flags: t.flags,
+                    window: t.window,
+                    urgent: t.urgent,
+                    options: t.options,
+                    payload: t.payload(&self.buf).to_vec(),
+                    src: t.src,
+                    dst: t.dst,
+                    conn: t.conn,
+                },
+                t.ecn,
+            ));
+        }
+        self.drain_events();
+        out
+    }
+
     pub fn drain_events(&mut self) {
         while let Some(e) = self.ep.poll_event() {
             self.events.push(e);
