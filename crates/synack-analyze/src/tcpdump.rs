@@ -1,22 +1,17 @@
-//! tcpdump's one-line text for a packet (`tcpdump -nn` without `-v`). The text itself is
-//! `synack-wire`'s ([`PacketLine`], [`ArpLine`](synack_wire::dump::ArpLine)); this module adds
-//! what needs memory across packets: tcpdump's relative sequence numbers. Per connection,
-//! tcpdump remembers the numbers of the first ACK-bearing packet (re-learned on every SYN) and
-//! prints later numbers relative to them, SACK blocks included; packets without ACK, and the
-//! packet that sets the base, print absolute numbers.
+//! tcpdump's one-line text for a packet (`tcpdump -nn` without `-v`). The text and tcpdump's
+//! relative-sequence bookkeeping are `synack-wire`'s ([`PacketLine`], [`ArpLine`],
+//! [`SeqTracker`]); this module keeps the tracker across packets, chooses the renderer per
+//! frame, and adds the one case the tracker's bases cannot express: on the packet that sets a
+//! connection's base, tcpdump prints absolute numbers but SACK blocks already relative.
 
-use crate::decode::{Decoded, TcpInfo};
-use core::net::IpAddr;
-use std::collections::HashMap;
-use synack_wire::dump::ArpLine;
-use synack_wire::{ArpPacket, ArpRepr, ChecksumMode, IpPacketRepr, PacketLine, RelativeSeq};
+use crate::decode::Decoded;
+use synack_wire::dump::{ArpLine, SeqTracker};
+use synack_wire::{ArpPacket, ArpRepr, ChecksumMode, IpPacketRepr, PacketLine};
 
-type Key = (IpAddr, u16, IpAddr, u16);
-
-/// The relative-numbering memory tcpdump keeps per connection.
+/// The relative-numbering memory tcpdump keeps per connection (`synack-wire`'s tracker).
 #[derive(Default)]
 pub struct TcpdumpState {
-    seqs: HashMap<Key, (u32, u32)>,
+    seqs: SeqTracker,
 }
 
 /// Formats a timestamp (ns since the epoch) as tcpdump's default `HH:MM:SS.uuuuuu`, in UTC.
@@ -33,40 +28,13 @@ impl TcpdumpState {
         Self::default()
     }
 
-    /// The relative bases for one segment, updating the memory as tcpdump does.
-    fn relative(&mut self, src: IpAddr, dst: IpAddr, t: &TcpInfo<'_>) -> Option<RelativeSeq> {
-        if !t.flags.ack() {
-            return None;
-        }
-        // tcpdump keys connections by the lower endpoint first ("rev" when we are the higher).
-        let rev = (src, t.src_port) > (dst, t.dst_port);
-        let k = if rev {
-            (dst, t.dst_port, src, t.src_port)
-        } else {
-            (src, t.src_port, dst, t.dst_port)
-        };
-        let known = self.seqs.contains_key(&k);
-        if !known || t.flags.syn() {
-            let v =
-                if rev { (t.ack.wrapping_sub(1), t.seq) } else { (t.seq, t.ack.wrapping_sub(1)) };
-            self.seqs.insert(k, v);
-            return None;
-        }
-        let (lo, hi) = self.seqs[&k];
-        Some(if rev {
-            RelativeSeq { seq_base: hi, ack_base: lo }
-        } else {
-            RelativeSeq { seq_base: lo, ack_base: hi }
-        })
-    }
-
     /// The line for one decoded frame, without the timestamp. `wirelen` is the frame's
     /// length on the wire.
     pub fn line(&mut self, d: &Decoded<'_>, wirelen: u32) -> String {
         if let Some(ip) = d.ip {
-            let relative = d.tcp().and_then(|t| self.relative(ip.src, ip.dst, t));
             return match IpPacketRepr::parse(d.l3, ChecksumMode::Skip) {
                 Ok(p) => {
+                    let relative = self.seqs.relative_for(&p);
                     let line = PacketLine { packet: &p, relative }.to_string();
                     match d.tcp() {
                         // The packet that sets the base prints absolute numbers but, in
