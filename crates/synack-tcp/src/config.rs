@@ -77,6 +77,9 @@ pub struct ConnConfig {
     /// Explicit Congestion Notification (RFC 3168): offered on the SYN and used when the peer
     /// agrees. Off by default.
     pub ecn: bool,
+    /// Report soft errors (`Event::SoftError`: R1 reached, soft ICMP errors, path MTU drops).
+    /// RFC 9293 SHLD-20 lets the application switch them off. On by default.
+    pub soft_errors: bool,
 }
 
 impl Default for ConnConfig {
@@ -100,6 +103,7 @@ impl Default for ConnConfig {
             rtt: RttConfig::default(),
             rack: true,
             ecn: false,
+            soft_errors: true,
         }
     }
 }

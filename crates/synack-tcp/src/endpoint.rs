@@ -1278,10 +1278,7 @@ impl Endpoint {
                         }
                         let mss = c.eff_snd_mss() as u16;
                         c.rec.set_mss(mss as u32);
-                        ctx.event(Event::SoftError {
-                            conn: ctx.id,
-                            error: SoftError::PathMtuReduced(mss),
-                        });
+                        ctx.soft_error(c.cfg.soft_errors, SoftError::PathMtuReduced(mss));
                     }
                 }
                 e if e.is_hard() => {
@@ -1297,7 +1294,7 @@ impl Endpoint {
                 e => {
                     //= rfc9293#3.9.2.2
                     //# Soft errors are reported, never fatal (MUST-56, SHLD-25).
-                    ctx.event(Event::SoftError { conn: ctx.id, error: SoftError::Icmp(e) });
+                    ctx.soft_error(c.cfg.soft_errors, SoftError::Icmp(e));
                 }
             }
         });

@@ -800,3 +800,14 @@ fn sack_blocks_reported_for_out_of_order_data() {
     assert_eq!(blocks[0].left.0, T + 301, "most recent first");
     assert_eq!(blocks[1].left.0, T + 101);
 }
+
+#[test]
+fn shld_20_soft_error_reports_can_be_switched_off() {
+    let mut s = Script::established_passive(ConnConfig { soft_errors: false, ..nodelay() });
+    s.send(b"data");
+    s.one();
+    s.ep.on_icmp_error(s.now, s.local, s.remote, SeqNum(I + 1), IcmpError::HostUnreachable);
+    s.advance(Duration::from_secs(10));
+    assert!(!s.has_event(|e| matches!(e, Event::SoftError { .. })), "{:?}", s.events);
+    assert_eq!(s.state(), State::Established);
+}

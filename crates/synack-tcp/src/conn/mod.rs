@@ -217,6 +217,13 @@ pub(crate) struct Ctx<'a> {
 }
 
 impl Ctx<'_> {
+    /// Reports a soft error unless the application switched them off (RFC 9293 SHLD-20).
+    pub(crate) fn soft_error(&mut self, enabled: bool, error: crate::event::SoftError) {
+        if enabled {
+            self.event(Event::SoftError { conn: self.id, error });
+        }
+    }
+
     pub(crate) fn event(&mut self, e: Event) {
         // Bounded: an application that never polls loses the oldest events, not memory.
         if self.events.len() >= crate::endpoint::MAX_EVENTS {

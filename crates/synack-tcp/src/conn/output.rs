@@ -4,7 +4,7 @@
 use super::{Conn, Ctx, Tcb};
 use crate::emit::{Header, options_len};
 use crate::error::ConnectionError;
-use crate::event::{Event, SoftError};
+use crate::event::SoftError;
 use crate::scoreboard::NextSeg;
 use crate::state::State;
 use crate::time::{Duration, Instant};
@@ -617,10 +617,7 @@ impl Conn {
         if self.rtx_count == self.cfg.r1 {
             //= rfc9293#3.8.3
             //# R1: tell the application (SHLD-9) and the IP layer (negative advice, MUST-20).
-            ctx.event(Event::SoftError {
-                conn: ctx.id,
-                error: SoftError::ExcessiveRetransmissions,
-            });
+            ctx.soft_error(self.cfg.soft_errors, SoftError::ExcessiveRetransmissions);
         }
         //= rfc6298#5.5
         //# Back off the timer (RTO doubles), retransmit the earliest unacknowledged segment.
