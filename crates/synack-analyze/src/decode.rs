@@ -1,9 +1,10 @@
 //! From a captured frame to the layers synack looks at: link, IPv4/IPv6, TCP (and the bare
 //! identity of UDP, ICMP and ARP packets, enough to print and filter them).
 //!
-//! IP and TCP headers are read through `synack-wire`'s checked views; nothing here indexes raw
-//! header bytes except the four-byte UDP/ICMP/ARP identities that `synack-wire` has no view for
-//! yet. A frame that does not parse keeps the reason, so `dump` can print it and go on.
+//! Every header is read through `synack-wire`'s checked views (Ethernet-less link headers are
+//! located by [`crate::link`]); this module only gathers the facts the analyzer, the filters and
+//! the field printer need. A frame that does not parse keeps the reason, so `dump` can print it
+//! and go on.
 
 use crate::link::{self, ETHERTYPE_ARP, ETHERTYPE_IPV4, ETHERTYPE_IPV6};
 use core::net::{IpAddr, Ipv4Addr};
@@ -172,10 +173,6 @@ impl<'a> Decoded<'a> {
     }
 }
 
-fn be16(b: &[u8], o: usize) -> Option<u16> {
-    b.get(o..o + 2).map(|x| u16::from_be_bytes([x[0], x[1]]))
-}
-
 fn transport<'a>(
     proto: u8,
     body: &'a [u8],
@@ -205,15 +202,25 @@ fn transport<'a>(
             }
             Err(e) => (Transport::Other, Some(e)),
         },
-        17 => match (be16(body, 0), be16(body, 2), be16(body, 4)) {
-            (Some(s), Some(d), Some(l)) => {
-                (Transport::Udp { src_port: s, dst_port: d, len: l }, None)
-            }
-            _ => (Transport::Other, None),
+        17 => match synack_wire::UdpPacket::new_checked(body) {
+            Ok(u) => (
+                Transport::Udp { src_port: u.src_port(), dst_port: u.dst_port(), len: u.len() },
+                None,
+            ),
+            Err(e) => (Transport::Other, Some(e)),
         },
-        1 | 58 if body.len() >= 2 => {
-            (Transport::Icmp { kind: body[0], code: body[1], body: &body[2..] }, None)
-        }
+        1 => match synack_wire::Icmpv4Packet::new_checked(body) {
+            Ok(i) => {
+                (Transport::Icmp { kind: i.msg_type(), code: i.code(), body: &body[2..] }, None)
+            }
+            Err(e) => (Transport::Other, Some(e)),
+        },
+        58 => match synack_wire::Icmpv6Packet::new_checked(body) {
+            Ok(i) => {
+                (Transport::Icmp { kind: i.msg_type(), code: i.code(), body: &body[2..] }, None)
+            }
+            Err(e) => (Transport::Other, Some(e)),
+        },
         _ => (Transport::Other, None),
     }
 }
@@ -293,11 +300,11 @@ pub fn decode(linktype: u32, data: &[u8]) -> Decoded<'_> {
             Err(e) => d.wire_error = Some(e),
         },
         ETHERTYPE_ARP => {
-            if let (Some(op), Some(s), Some(t)) = (be16(l3, 6), l3.get(14..18), l3.get(24..28)) {
+            if let Ok(a) = synack_wire::ArpPacket::new_checked(l3) {
                 d.arp = Some(ArpInfo {
-                    op,
-                    sender: Ipv4Addr::new(s[0], s[1], s[2], s[3]),
-                    target: Ipv4Addr::new(t[0], t[1], t[2], t[3]),
+                    op: a.operation().code(),
+                    sender: a.source_protocol_addr(),
+                    target: a.target_protocol_addr(),
                 });
             }
         }
