@@ -404,6 +404,10 @@ impl Endpoint {
 
     /// Active OPEN from `local` to `remote`. A `local` port of 0 picks an ephemeral port
     /// (RFC 6056 algorithm 3). The SYN goes out on the next [`poll_transmit`](Self::poll_transmit).
+    ///
+    /// `local` must be a concrete address of this host: choosing the source address for a
+    /// destination (RFC 9293 MUST-44) is the IP layer's job, done before calling this. An
+    /// unspecified, broadcast or multicast address on either side is refused.
     pub fn connect(
         &mut self,
         now: Instant,
