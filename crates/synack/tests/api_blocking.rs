@@ -150,9 +150,6 @@ fn half_close_peer_reads_eof_and_still_writes() {
 /// response, which the server sends followed at once by its FIN. The data must stay readable
 /// after the FIN moves the client to TIME-WAIT (Linux keeps it readable).
 #[test]
-#[ignore = "engine bug (synack-tcp conn/mod.rs goto TIME-WAIT): entering TIME-WAIT (and \
-            LAST-ACK -> CLOSED) drops the receive buffer, so data not yet read is lost and \
-            recv returns Ok(0)"]
 fn data_before_fin_stays_readable_in_time_wait() {
     let (a, b) = pair();
     let (_l, mut client, mut server) = connected(&a, &b, 19);

@@ -120,9 +120,6 @@ async fn into_split_concurrent_read_write() {
 /// Both sides write and close at once, then read to the end: whatever was received before the
 /// FIN exchange finished must still be readable.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "engine bug (synack-tcp conn/mod.rs goto): moving to TIME-WAIT, or LAST-ACK -> \
-            CLOSED, drops the receive buffer, so unread data is lost and read_to_end comes \
-            up short"]
 async fn into_split_simultaneous_close_keeps_unread_data() {
     const LEN: usize = 1024 * 1024;
     let (a, b) = pair();
