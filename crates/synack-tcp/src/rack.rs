@@ -56,6 +56,10 @@ use alloc::collections::VecDeque;
 use synack_wire::SeqNum;
 use synack_wire::tcp::SackBlock;
 
+/// Shortest probe timeout. Linux adds two ticks (`TCP_TIMEOUT_MIN`, 2 ms at HZ=1000) to its
+/// PTO for the same reason: the probe must be scheduled strictly after the ACK that armed it.
+pub const MIN_PTO: Duration = Duration::from_millis(2);
+
 /// RACK-TLP switches and constants.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct RackConfig {
@@ -540,10 +544,12 @@ impl Rack {
         }
         //= rfc8985#7.2
         // PTO = 2 * SRTT, plus WCDelAckT when one segment is in flight; 1 s without an SRTT;
-        // never later than the RTO.
+        // never later than the RTO. Never shorter than MIN_PTO either: an SRTT of zero (a
+        // virtual clock, or loopback at microsecond resolution) would otherwise put the probe
+        // deadline at `now`, and re-arming it at `now` after it fires spins `on_timeout`.
         let pto = match srtt {
             Some(s) => {
-                let base = s.saturating_mul(2);
+                let base = s.saturating_mul(2).max(MIN_PTO);
                 if flight_segments == 1 { base + self.config.max_ack_delay } else { base }
             }
             None => Duration::from_secs(1),
@@ -689,6 +695,17 @@ mod tests {
         assert_eq!(r.pto_deadline(t(0), Some(ms(50)), 3, far, true, true), None);
         assert_eq!(r.pto_deadline(t(0), Some(ms(50)), 3, far, false, false), None);
         assert_eq!(r.pto_deadline(t(0), Some(ms(50)), 0, far, false, true), None);
+    }
+
+    #[test]
+    fn pto_after_now_even_with_zero_srtt() {
+        // Found by the tcp_endpoint fuzz target: SRTT 0 armed the probe at `now`, and the
+        // endpoint's on_timeout re-armed it at `now` forever.
+        let r = sent(3);
+        let far = Instant::FAR_FUTURE;
+        let now = t(5);
+        assert_eq!(r.pto_deadline(now, Some(ms(0)), 3, far, false, true), Some(now + MIN_PTO));
+        assert!(r.pto_deadline(now, Some(ms(0)), 1, far, false, true).unwrap() > now);
     }
 
     #[test]
