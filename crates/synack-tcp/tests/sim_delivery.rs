@@ -182,3 +182,21 @@ fn frame_budget_ends_a_runaway_run() {
     let err = run_transfer(&cfg).expect_err("50 frames cannot carry 1 MB");
     assert!(err.contains("runaway"), "{err}");
 }
+
+/// Issue 3's stall: the application closes (full CLOSE) as soon as the send buffer took the
+/// last byte, so the connection is orphaned with most of the data still unsent, and it never
+/// polls its events. RFC 9293 3.10.4: the FIN is queued after the pending sends, so everything
+/// must still arrive, followed by the FIN (the receiver sees EOF).
+#[test]
+fn close_with_unsent_data_still_delivers_everything() {
+    for (seed, loss) in [(7, 0.01), (7, 0.02), (8, 0.02), (9, 0.015)] {
+        let link = LinkConfig { delay: ms(10), loss, ..LinkConfig::ideal() };
+        let mut cfg = SimConfig::new(seed, link, 300_000);
+        // The default connection settings (finite R2), as the stack uses them.
+        cfg.conn = synack_tcp::ConnConfig::default();
+        cfg.close_when_written = true;
+        cfg.ignore_sender_events = true;
+        let o = check(&cfg);
+        assert_eq!(o.delivered, 300_000);
+    }
+}

@@ -53,6 +53,11 @@ pub(crate) struct SimConfig {
     /// Scripted losses: indices (0-based) of A's first-transmission data segments to drop
     /// before they reach the path, for tests that need exact holes.
     pub(crate) drop_data_segments: Vec<u32>,
+    /// A ends with a full `close()` as soon as the send buffer took the last byte (orphaning
+    /// the connection with data still to send) instead of `shutdown_write` once ESTABLISHED.
+    pub(crate) close_when_written: bool,
+    /// A's application never calls `poll_event` (events pile up in the endpoint).
+    pub(crate) ignore_sender_events: bool,
 }
 
 impl SimConfig {
@@ -74,6 +79,8 @@ impl SimConfig {
             capture: true,
             max_frames: 100_000 + (bytes as u64 / 1000) * 20,
             drop_data_segments: Vec::new(),
+            close_when_written: false,
+            ignore_sender_events: false,
         }
     }
 }
@@ -188,6 +195,8 @@ struct Sim<'c> {
     /// A's first-transmission data segments seen so far.
     data_segments: u32,
     scripted_drops: u32,
+    /// A's counters as last read (kept for a sender that closed and may be gone).
+    sender_last: Option<synack_tcp::ConnStats>,
 }
 
 impl<'c> Sim<'c> {
@@ -228,6 +237,7 @@ impl<'c> Sim<'c> {
             table: pattern_table(cfg.seed),
             data_segments: 0,
             scripted_drops: 0,
+            sender_last: None,
         })
     }
 
@@ -304,7 +314,9 @@ impl<'c> Sim<'c> {
 
     /// Application behaviour: A writes everything then shuts down; B reads everything.
     fn app(&mut self) -> Result<(), String> {
-        while let Some(e) = self.a.poll_event() {
+        while !self.cfg.ignore_sender_events
+            && let Some(e) = self.a.poll_event()
+        {
             if let Event::Error { error, .. } = e {
                 return Err(format!("sender connection failed: {error:?}"));
             }
@@ -331,6 +343,13 @@ impl<'c> Sim<'c> {
             && self.a.state(self.conn_a) == Ok(State::Established)
         {
             self.first_write = Some(self.now);
+        }
+        if self.cfg.close_when_written && self.written == self.cfg.bytes && !self.fin_sent {
+            // The orphaned connection must still deliver everything and the FIN (RFC 9293
+            // 3.10.4); its id may go away once the TCB is gone.
+            self.sender_last = self.a.stats(self.conn_a).ok();
+            self.a.close(self.conn_a).map_err(|e| format!("close: {e:?}"))?;
+            self.fin_sent = true;
         }
         // Half-close only once ESTABLISHED: a CLOSE in SYN-SENT deletes the connection
         // (RFC 9293 3.10.4).
@@ -429,6 +448,9 @@ impl<'c> Sim<'c> {
             }
             self.a.on_timeout(self.now);
             self.b.on_timeout(self.now);
+            if let Ok(st) = self.a.stats(self.conn_a) {
+                self.sender_last = Some(st);
+            }
             if self.received != before {
                 last_read = self.now;
             }
@@ -438,7 +460,10 @@ impl<'c> Sim<'c> {
         if self.received != self.cfg.bytes {
             return Err(format!("EOF after {} of {} bytes", self.received, self.cfg.bytes));
         }
-        let sender = self.a.stats(self.conn_a).map_err(|e| e.to_string())?;
+        let sender = match (self.a.stats(self.conn_a), self.sender_last) {
+            (Ok(s), _) | (Err(_), Some(s)) => s,
+            (Err(e), None) => return Err(e.to_string()),
+        };
         let first = self.first_write.unwrap_or(self.start);
         Ok(SimOutcome {
             elapsed: last_read - self.start,
