@@ -358,3 +358,26 @@ fn receive_window_autotuning_grows_with_the_path() {
     assert!(buf_tuned <= 4 << 20);
     assert!(t_tuned * 2 < t_fixed, "tuned {t_tuned:?} vs fixed {t_fixed:?}");
 }
+
+/// PSH (RFC 9293 3.9.1.2): a write larger than the congestion window goes out as one burst
+/// of the initial window; its last segment carries PSH (the send queue is not empty, but
+/// nothing more can follow until ACKs come back), the others do not. Linux marks bursts the
+/// same way, so the receiver delivers at once.
+#[test]
+fn pair_psh_on_the_last_segment_of_a_cwnd_limited_burst() {
+    let (mut p, ca, _cb) = connected_pair(ConnConfig::default());
+    let data = vec![7u8; 100_000];
+    let n = p.a.send(ca, &data).unwrap();
+    assert_eq!(n, data.len());
+    let before = p.log.len();
+    p.collect();
+    let burst: Vec<&Transmit> = p.log[before..]
+        .iter()
+        .filter(|(from_a, t)| *from_a && t.len > t.header_len)
+        .map(|(_, t)| t)
+        .collect();
+    assert!(burst.len() >= 2, "an initial window of several segments: {}", burst.len());
+    let (last, rest) = burst.split_last().unwrap();
+    assert!(last.flags.psh(), "last segment of the burst: {:?}", last.flags);
+    assert!(rest.iter().all(|t| !t.flags.psh()), "PSH only at the end of the burst");
+}

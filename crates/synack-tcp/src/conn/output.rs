@@ -312,7 +312,18 @@ impl Conn {
                 return None;
             }
         }
-        let seg = self.emit_range(now, buf, hlen, opts, nxt, len, retransmission)?;
+        let mut seg = self.emit_range(now, buf, hlen, opts, nxt, len, retransmission)?;
+        if len > 0
+            && !retransmission
+            && !self.rec.repairing()
+            && burst_ends(avail - len, usable - len, cc_room, len, mss)
+        {
+            //= rfc9293#3.9.1.2
+            //# PSH is the sender's choice beyond MUST-61; like Linux, the last segment of a
+            //# burst (cwnd, the peer's window or the data ran out) carries it, so a receiver
+            //# delivers what it has instead of waiting for more that is not coming yet.
+            seg.header.flags |= TcpFlags::PSH;
+        }
         let sent_fin = seg.header.flags.fin() as u32;
         let snd = self.tcb.snd_mut()?;
         snd.nxt = nxt + len + sent_fin;
@@ -635,4 +646,12 @@ impl Conn {
         self.t.rtx = Some(now + self.rtt.rto());
         false
     }
+}
+
+/// True when no further new-data segment can follow this one right now: after it, `left`
+/// bytes remain queued, `usable` bytes of the peer's window remain, and the congestion
+/// window had `cc_room` bytes of room before its `len` bytes.
+fn burst_ends(left: u32, usable: u32, cc_room: u32, len: u32, mss: u32) -> bool {
+    let next = left.min(usable).min(mss);
+    next == 0 || cc_room.saturating_sub(len) < next
 }

@@ -129,6 +129,12 @@ impl Recovery {
         self.sb.set_smss(smss);
     }
 
+    /// Duplicate ACKs are arriving or loss recovery is on: segments sent now answer them
+    /// one by one (limited transmit, recovery), they are not the end of an application burst.
+    pub(crate) fn repairing(&self) -> bool {
+        self.in_recovery() || self.dup.count() > 0
+    }
+
     pub(crate) fn in_recovery(&self) -> bool {
         if self.sack { self.sb.in_recovery() } else { self.reno.in_recovery() }
     }
