@@ -320,6 +320,24 @@ fn kernel_clients_to_synack_serve() {
         echo.text()
     );
 
+    // socat and nc as kernel clients too: the same dialogue, their own socket options.
+    if skip_reason(&["socat"]).is_none() {
+        let out = ns.run(&["sh", "-c", "printf 'a\\nbye\\n' | socat -t 5 - TCP:10.61.0.2:7"], 20);
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout),
+            "Hello! Enter BYE to exit.\nEcho: a\nEcho: bye\n",
+            "socat: {out:?}"
+        );
+    }
+    if skip_reason(&["nc"]).is_none() {
+        let out = ns.run(&["sh", "-c", "printf 'nc line\\nbye\\n' | nc -w 5 10.61.0.2 7"], 20);
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout),
+            "Hello! Enter BYE to exit.\nEcho: nc line\nEcho: bye\n",
+            "nc: {out:?}"
+        );
+    }
+
     let out = ns.run(&["python3", "-c", HALF, "10.61.0.2", "7"], 20);
     assert!(
         String::from_utf8_lossy(&out.stdout).contains("HALF OK"),
