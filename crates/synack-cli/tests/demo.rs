@@ -106,9 +106,6 @@ fn simultaneous_close_goes_through_closing_on_both_sides() {
 }
 
 #[test]
-#[ignore = "engine bug: data received before the peer's FIN is dropped when FIN-WAIT-2 becomes \
-            TIME-WAIT before the application reads it (synack-tcp conn/mod.rs recv: the TIME-WAIT \
-            TCB keeps no receive buffer)"]
 fn half_close_lets_the_server_send_after_the_clients_fin() {
     let text = snapshot("demo_half", &["--close", "half"]);
     let (c, s) = states(&text);

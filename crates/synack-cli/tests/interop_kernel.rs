@@ -517,9 +517,6 @@ fn bulk_to_discard_stays_exact_with_loss_on_the_kernel_side() {
 /// loss on the kernel side. `synack connect` half-closes after the request, so the reply
 /// arrives while synack is in FIN-WAIT-2.
 #[test]
-#[ignore = "engine bug: data received in FIN-WAIT-2 and not yet read is dropped when the \
-            peer's FIN moves the connection to TIME-WAIT (the download comes up short by the \
-            unread tail); see synack-tcp conn/mod.rs recv and the TIME-WAIT TCB"]
 fn http_download_through_synack_connect_is_byte_exact() {
     if let Some(why) = skip_reason(&["ip", "python3", "tcpdump", "tshark", "timeout", "nft"]) {
         println!("SKIPPED: {why}");
