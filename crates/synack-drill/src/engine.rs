@@ -111,6 +111,8 @@ impl EngineTarget {
         let mut rtt = defaults.rtt;
         rtt.initial_rto = p.initial_rto;
         rtt.min_rto = p.rto_min;
+        // Linux keeps the RTO a full rto_min above SRTT (RTO = SRTT + max(4 * RTTVAR, rto_min)).
+        rtt.min_rto_above_srtt = p.name == "linux";
         let conn = ConnConfig {
             send_buffer: p.send_buffer,
             recv_buffer: p.recv_buffer,

@@ -34,6 +34,11 @@ pub struct RttConfig {
     pub max_rto: Duration,
     /// Clock granularity G in `RTO = SRTT + max(G, 4 * RTTVAR)`.
     pub granularity: Duration,
+    /// Linux's variant: the variance term itself is at least `min_rto`, so
+    /// `RTO = SRTT + max(4 * RTTVAR, min_rto)` (an RTO always a full `min_rto` above SRTT)
+    /// instead of RFC 6298's `max(min_rto, SRTT + 4 * RTTVAR)`. Off in both presets; the
+    /// packetdrill adapter turns it on for its Linux profile.
+    pub min_rto_above_srtt: bool,
 }
 
 impl RttConfig {
@@ -44,6 +49,7 @@ impl RttConfig {
             min_rto: Duration::from_secs(1),
             max_rto: Duration::from_secs(60),
             granularity: Duration::from_millis(1),
+            min_rto_above_srtt: false,
         }
     }
     /// Linux's choices: minimum 200 ms, maximum 120 s, initial 1 s.
@@ -53,6 +59,7 @@ impl RttConfig {
             min_rto: Duration::from_millis(200),
             max_rto: Duration::from_secs(120),
             granularity: Duration::from_millis(1),
+            min_rto_above_srtt: false,
         }
     }
 }
@@ -154,7 +161,10 @@ impl RttEstimator {
         //= rfc6298#2.3
         // RTO <- SRTT + max(G, K * RTTVAR) with K = 4.
         let srtt = self.srtt.unwrap_or(r);
-        let var_term = (4 * self.rttvar).max(micros(self.config.granularity));
+        let mut var_term = (4 * self.rttvar).max(micros(self.config.granularity));
+        if self.config.min_rto_above_srtt {
+            var_term = var_term.max(micros(self.config.min_rto));
+        }
         self.base_rto = self.clamp(srtt.saturating_add(var_term));
         self.backoff = 0;
     }
@@ -288,6 +298,7 @@ mod tests {
             min_rto: ms(min_ms),
             max_rto: ms(60_000),
             granularity: ms(1),
+            min_rto_above_srtt: false,
         }
     }
 
@@ -347,6 +358,20 @@ mod tests {
         e.on_sample(ms(100));
         assert_eq!(e.backoff_count(), 0);
         assert!(e.rto() < ms(1000));
+    }
+
+    #[test]
+    fn linux_rto_keeps_min_rto_above_srtt() {
+        // Two 100 ms samples: SRTT 100 ms, RTTVAR 37.5 ms.
+        let mut rfc = RttEstimator::new(RttConfig::linux());
+        let mut lin =
+            RttEstimator::new(RttConfig { min_rto_above_srtt: true, ..RttConfig::linux() });
+        for e in [&mut rfc, &mut lin] {
+            e.on_sample(Duration::from_millis(100));
+            e.on_sample(Duration::from_millis(100));
+        }
+        assert_eq!(rfc.rto(), Duration::from_millis(250), "max(200 ms, 100 + 4 * 37.5)");
+        assert_eq!(lin.rto(), Duration::from_millis(300), "100 + max(4 * 37.5, 200)");
     }
 
     #[test]

@@ -381,3 +381,19 @@ fn pair_psh_on_the_last_segment_of_a_cwnd_limited_burst() {
     assert!(last.flags.psh(), "last segment of the burst: {:?}", last.flags);
     assert!(rest.iter().all(|t| !t.flags.psh()), "PSH only at the end of the burst");
 }
+
+/// RFC 6298 section 2: the handshake's RTT seeds SRTT on both sides even without timestamps
+/// and before any data (the SYN and SYN-ACK are timed; Linux does the same), so the first
+/// data or FIN retransmission already uses an RTO from the path, not the initial 1 s.
+#[test]
+fn pair_handshake_rtt_seeds_srtt_on_both_sides() {
+    let cfg = ConnConfig { timestamps: false, ..ConnConfig::default() };
+    let (p, ca, cb) = connected_pair(cfg);
+    // 10 ms each way.
+    for (ep, c) in [(&p.a, ca), (&p.b, cb)] {
+        let st = ep.stats(c).unwrap();
+        assert_eq!(st.srtt, Some(Duration::from_millis(20)), "{st:?}");
+        assert_eq!(st.rttvar, Duration::from_millis(10));
+        assert!(st.rto < Duration::from_secs(1), "{st:?}");
+    }
+}

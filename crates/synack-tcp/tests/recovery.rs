@@ -20,13 +20,20 @@ fn setup(sack: bool) -> Script {
         nodelay: true,
         ..ConnConfig::default()
     };
+    handshake(cfg)
+}
+
+/// A passive open over a 20 ms path: the handshake's RTT sample (RFC 6298) is the path's, as
+/// on a network.
+fn handshake(cfg: ConnConfig) -> Script {
     let mut s = Script::listening(cfg);
     let mut syn = Seg::new(S, T, 0).mss(MSS as u16);
-    if sack {
+    if cfg.sack {
         syn = syn.sack_ok();
     }
     s.inject(syn);
     s.one();
+    assert!(s.advance(Duration::from_millis(20)).is_empty());
     s.inject(Seg::new(A, T + 1, I + 1));
     s.conn = s.ep.accept(s.listener.unwrap());
     assert_eq!(s.state(), State::Established);
@@ -144,7 +151,8 @@ fn rto_collapses_window_and_goes_back() {
     let mut s = setup(false);
     s.send(&[0; 10 * MSS as usize]);
     s.sent();
-    let out = s.advance(Duration::from_millis(1100));
+    let rto = s.ep.stats(s.id()).unwrap().rto;
+    let out = s.advance(rto + Duration::from_millis(10));
     assert_eq!(out.len(), 1, "one segment after the RTO (cwnd = 1 SMSS): {out:?}");
     assert_eq!(out[0].1.seq, seg_seq(0));
     assert_eq!(s.ep.stats(s.id()).unwrap().cwnd, Some(MSS));
@@ -188,12 +196,8 @@ fn setup_rack(rack: bool) -> Script {
         rack,
         ..ConnConfig::default()
     };
-    let mut s = Script::listening(cfg);
-    s.inject(Seg::new(S, T, 0).mss(MSS as u16).sack_ok());
-    s.one();
-    s.inject(Seg::new(A, T + 1, I + 1));
-    s.conn = s.ep.accept(s.listener.unwrap());
-    // One exchange to get an RTT sample of 20 ms.
+    let mut s = handshake(cfg);
+    // One exchange: a second RTT sample of 20 ms.
     s.send(&[0; MSS as usize]);
     s.sent();
     s.advance(Duration::from_millis(20));
@@ -240,4 +244,40 @@ fn rack_tlp_can_be_switched_off() {
     let out = s.advance(Duration::from_secs(1));
     assert_eq!(out[0].1.seq, base + 3 * MSS, "the RTO resends from SND.UNA");
     assert!(s.ep.stats(s.id()).unwrap().timeouts >= 1);
+}
+
+/// RFC 8985 7.2: no tail loss probe during fast recovery. A probe timer armed when the flight
+/// left must not fire once SACKs have started recovery (it used to, sending a needless copy of
+/// the tail segment while recovery was repairing the hole).
+#[test]
+fn rack_no_tail_loss_probe_during_recovery() {
+    let cfg = ConnConfig {
+        sack: true,
+        timestamps: false,
+        window_scaling: false,
+        nodelay: true,
+        rack: true,
+        ..ConnConfig::default()
+    };
+    // SRTT 20 ms from the handshake alone.
+    let mut s = handshake(cfg);
+    let base = I + 1;
+    s.send(&[0; 5 * MSS as usize]);
+    assert_eq!(s.sent().len(), 5);
+    s.advance(Duration::from_millis(20));
+    // The first segment is lost; 1, 2 and 3 are SACKed: recovery retransmits the hole.
+    let mut blocks = Vec::new();
+    for k in 1..4u32 {
+        blocks = vec![(base + MSS, base + (k + 1) * MSS)];
+        s.inject(sack_ack(base, &blocks));
+    }
+    let out = s.sent();
+    assert_eq!(out.iter().map(|o| o.seq).collect::<Vec<_>>(), [base], "fast retransmit");
+    assert!(s.ep.stats(s.id()).unwrap().in_recovery);
+    // Past the probe deadline armed when the flight left (2 * SRTT = 40 ms): nothing more.
+    let out = s.advance(Duration::from_millis(40));
+    assert!(out.is_empty(), "no probe in recovery: {out:?}");
+    s.inject(sack_ack(base + 4 * MSS, &blocks));
+    s.inject(Seg::new(A, T + 1, base + 5 * MSS));
+    assert_eq!(s.ep.stats(s.id()).unwrap().timeouts, 0);
 }

@@ -69,6 +69,7 @@ impl Conn {
                 if self.t.rtx.is_none() {
                     self.t.rtx = Some(now + rto);
                 }
+                self.time_syn(iss, retransmission, now);
                 //= rfc9293#3.7.1
                 //# Our SYN carries MSS (SHLD-5), and window scale, SACK-permitted and timestamps
                 //# when configured. The SYN's window is not scaled.
@@ -133,6 +134,7 @@ impl Conn {
             if self.t.rtx.is_none() {
                 self.t.rtx = Some(now + rto);
             }
+            self.time_syn(iss, retransmission, now);
             let mut fl = TcpFlags::SYN | TcpFlags::ACK;
             if opt.ecn {
                 //= rfc3168#6.1.1
@@ -201,6 +203,17 @@ impl Conn {
         let max = crate::sack_gen::max_sack_blocks(self.opt.ts);
         let Some((_, rcv)) = self.tcb.halves() else { return SackBlocks::new() };
         rcv.sacks.blocks(&rcv.asm, max)
+    }
+
+    //= rfc6298#2
+    //# The SYN (or SYN-ACK) is timed like data: its ACK gives the first RTT sample, which
+    //# seeds SRTT and RTTVAR; a retransmitted SYN gives none (Karn).
+    fn time_syn(&mut self, iss: SeqNum, retransmission: bool, now: Instant) {
+        if retransmission {
+            self.sampler.on_retransmit();
+        } else {
+            self.sampler.on_send(iss + 1, now);
+        }
     }
 
     fn ack_sent(&mut self) {
@@ -498,20 +511,20 @@ impl Conn {
         };
         self.t.reorder = self.rec.reorder_at;
         //= rfc8985#7.2
-        //# Arm the probe timer while data is outstanding outside recovery.
-        if self.rec.rack_on() && outstanding && state.is_synchronized() {
+        //# Arm the probe timer while data is outstanding outside recovery; a probe armed
+        //# before fast recovery began is void (recovery repairs the tail itself).
+        if self.rec.rack_on() && outstanding && state.is_synchronized() && !self.rec.in_recovery() {
             if self.t.tlp.is_none() {
                 let mss = self.eff_snd_mss().max(1);
                 let Some(snd) = self.tcb.snd() else { return };
                 let flight_segs = snd.max_nxt.since(snd.una).div_ceil(mss);
                 let rto_at = self.t.rtx.unwrap_or(Instant::FAR_FUTURE);
-                let in_rec = self.rec.in_recovery();
                 self.t.tlp = self.rec.rack.pto_deadline(
                     now,
                     self.rtt.srtt(),
                     flight_segs,
                     rto_at,
-                    in_rec,
+                    false,
                     true,
                 );
             }
