@@ -430,13 +430,19 @@ impl Target for EngineTarget {
                     sk.cfg.keep_alive = Some(ka);
                 }
             }
-            // The engine has no per-socket MSS clamp.
-            SockOpt::MaxSeg => return Err(Errno::ENOPROTOOPT),
+            // Linux accepts 88..=32767 (TCP_MIN_MSS .. MAX_TCP_WINDOW).
+            SockOpt::MaxSeg => {
+                let m = u16::try_from(v).ok().filter(|m| (88..=32767).contains(m));
+                sk.cfg.mss_clamp = Some(m.ok_or(Errno::EINVAL)?);
+            }
             SockOpt::Error => return Err(Errno::ENOPROTOOPT),
         }
         let cfg = sk.cfg;
-        if let Kind::Conn(c) = kind {
-            self.ep.set_conn_config(c, cfg).map_err(|_| Errno::ENOTCONN)?;
+        match kind {
+            Kind::Conn(c) => self.ep.set_conn_config(c, cfg).map_err(|_| Errno::ENOTCONN)?,
+            // Accepted connections inherit the listening socket's options.
+            Kind::Listening(l) if !self.ep.set_listener_config(l, cfg) => return Err(Errno::EBADF),
+            _ => {}
         }
         Ok(())
     }
@@ -461,7 +467,10 @@ impl Target for EngineTarget {
             SockOpt::KeepCnt => i64::from(sk.cfg.keep_alive.unwrap_or_default().probes),
             SockOpt::MaxSeg => match conn.and_then(|c| self.ep.stats(c).ok()) {
                 Some(st) => i64::from(st.snd_mss),
-                None => i64::from(mtu.saturating_sub(40)),
+                None => match sk.cfg.mss_clamp {
+                    Some(m) => i64::from(m),
+                    None => i64::from(mtu.saturating_sub(40)),
+                },
             },
             SockOpt::Error => {
                 let e = conn.and_then(|c| self.ep.error(c).ok().flatten());

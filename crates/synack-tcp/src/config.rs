@@ -80,6 +80,10 @@ pub struct ConnConfig {
     /// Report soft errors (`Event::SoftError`: R1 reached, soft ICMP errors, path MTU drops).
     /// RFC 9293 SHLD-20 lets the application switch them off. On by default.
     pub soft_errors: bool,
+    /// TCP_MAXSEG: an upper bound on the MSS we announce on our SYN and on the segments we
+    /// send (RFC 9293 3.7.1 lets the user lower the MSS; Linux's per-socket clamp). `None`
+    /// (the default) derives both from the MTU and the peer's MSS alone.
+    pub mss_clamp: Option<u16>,
 }
 
 impl Default for ConnConfig {
@@ -104,6 +108,7 @@ impl Default for ConnConfig {
             rack: true,
             ecn: false,
             soft_errors: true,
+            mss_clamp: None,
         }
     }
 }

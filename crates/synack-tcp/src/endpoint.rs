@@ -352,6 +352,19 @@ impl Endpoint {
         Ok(id)
     }
 
+    /// Changes the settings connections accepted from now on get (socket options set on a
+    /// listening socket, e.g. TCP_MAXSEG). Connections already in the queues keep theirs.
+    /// Returns false when `id` names no open listener.
+    pub fn set_listener_config(&mut self, id: ListenerId, cfg: ConnConfig) -> bool {
+        match self.listeners.get_mut(id.0 as usize).and_then(Option::as_mut) {
+            Some(l) => {
+                l.cfg = cfg;
+                true
+            }
+            None => false,
+        }
+    }
+
     /// Closes a listener: its half-open children are reset, connections waiting in its accept
     /// queue are aborted (the application never saw them).
     pub fn close_listener(&mut self, id: ListenerId) {

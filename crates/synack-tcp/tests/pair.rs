@@ -397,3 +397,34 @@ fn pair_handshake_rtt_seeds_srtt_on_both_sides() {
         assert!(st.rto < Duration::from_secs(1), "{st:?}");
     }
 }
+
+/// TCP_MAXSEG (`ConnConfig::mss_clamp`, RFC 9293 3.7.1): the clamped side announces the
+/// clamp on its SYN and sends no segment larger than it, whatever the peer announced; a
+/// listener's settings can change after `listen` and apply to connections accepted later.
+#[test]
+fn pair_mss_clamp_bounds_announced_and_sent_segments() {
+    let cfg = ConnConfig { timestamps: false, ..ConnConfig::default() };
+    let clamped = ConnConfig { mss_clamp: Some(1100), ..cfg };
+    let mut p = Pair::new(cfg);
+    let l = p.b.listen(addr("10.0.0.2:80"), 8).unwrap();
+    assert!(p.b.set_listener_config(l, clamped));
+    let ca = p.a.connect(p.now, addr("10.0.0.1:0"), addr("10.0.0.2:80"), clamped).unwrap();
+    p.run(Duration::from_millis(100));
+    let cb = p.b.accept(l).expect("accepted");
+    let syns: Vec<_> = p.log.iter().filter(|(_, t)| t.flags.syn()).collect();
+    assert_eq!(syns.len(), 2);
+    assert!(syns.iter().all(|(_, t)| t.options.mss == Some(1100)), "{syns:?}");
+    for (ep, c) in [(&mut p.a, ca), (&mut p.b, cb)] {
+        assert_eq!(ep.stats(c).unwrap().snd_mss, 1100);
+        ep.send(c, &[5u8; 20_000]).unwrap();
+    }
+    p.run(Duration::from_millis(200));
+    let biggest = p.log.iter().map(|(_, t)| t.len - t.header_len).max().unwrap();
+    assert_eq!(biggest, 1100);
+    // Without the clamp the same path carries 1460-byte segments.
+    let (mut q, qa, _) = connected_pair(cfg);
+    assert_eq!(q.a.stats(qa).unwrap().snd_mss, 1460);
+    q.a.send(qa, &[5u8; 20_000]).unwrap();
+    q.run(Duration::from_millis(200));
+    assert_eq!(q.log.iter().map(|(_, t)| t.len - t.header_len).max(), Some(1460));
+}

@@ -347,7 +347,10 @@ impl Conn {
     //# The MSS we offer: what our link carries (MMS_R) minus the IP and TCP fixed headers.
     pub(crate) fn our_mss(&self) -> u16 {
         let mss = self.mtu.saturating_sub(self.ip_header_len() + 20);
-        mss.clamp(64, 65535) as u16
+        let mss = mss.clamp(64, 65535) as u16;
+        //= rfc9293#3.7.1
+        //# The MSS we announce may be lowered by the user (TCP_MAXSEG).
+        self.cfg.mss_clamp.map_or(mss, |c| mss.min(c.max(64)))
     }
 
     //= rfc9293#3.7.1
@@ -355,7 +358,10 @@ impl Conn {
     //# includes the options every data segment carries (timestamps: 12 bytes).
     pub(crate) fn eff_snd_mss(&self) -> u32 {
         let mms_s = self.mtu.saturating_sub(self.ip_header_len()) as u32;
-        let base = (self.opt.send_mss as u32 + 20).min(mms_s);
+        // SendMSS, lowered by the user's clamp (TCP_MAXSEG) like the peer's announcement.
+        let send_mss =
+            self.cfg.mss_clamp.map_or(self.opt.send_mss, |c| self.opt.send_mss.min(c.max(64)));
+        let base = (send_mss as u32 + 20).min(mms_s);
         let opts = if self.opt.ts { 12 } else { 0 };
         base.saturating_sub(20 + opts).max(1)
     }
