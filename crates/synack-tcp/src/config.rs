@@ -84,6 +84,11 @@ pub struct ConnConfig {
     /// send (RFC 9293 3.7.1 lets the user lower the MSS; Linux's per-socket clamp). `None`
     /// (the default) derives both from the MTU and the peer's MSS alone.
     pub mss_clamp: Option<u16>,
+    /// Quick-ACK: the first this many in-order data segments of a connection are ACKed at
+    /// once instead of after the delayed-ACK timer, so the peer's slow start is not held back
+    /// by our delayed ACKs (Linux's quickack mode, up to 16 segments). 0 (the default) delays
+    /// from the first segment, as RFC 9293 3.8.6.3 allows.
+    pub quick_ack_segments: u32,
 }
 
 impl Default for ConnConfig {
@@ -109,6 +114,7 @@ impl Default for ConnConfig {
             ecn: false,
             soft_errors: true,
             mss_clamp: None,
+            quick_ack_segments: 0,
         }
     }
 }

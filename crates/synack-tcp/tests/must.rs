@@ -542,6 +542,22 @@ fn shld_19_ack_every_second_full_segment() {
     assert!(acks >= 10, "{acks} ACKs for 20 full segments");
 }
 
+/// `ConnConfig::quick_ack_segments` (Linux's quickack mode): the first N data segments are
+/// ACKed at once, later ones wait for the delayed-ACK timer again (SHLD-18 still holds).
+#[test]
+fn shld_18_quick_ack_of_the_first_segments() {
+    let mut s = Script::established_passive(ConnConfig { quick_ack_segments: 2, ..plain() });
+    for k in 0..2u32 {
+        s.inject(Seg::new(A, T + 1 + k * 10, I + 1).len(10));
+        let o = s.one();
+        assert_eq!(o.ack, T + 11 + k * 10, "segment {k} ACKed at once");
+    }
+    s.inject(Seg::new(A, T + 21, I + 1).len(10));
+    s.none();
+    let out = s.advance(Duration::from_millis(499));
+    assert_eq!(out.len(), 1, "the third waits for the delayed-ACK timer");
+}
+
 #[test]
 fn must_41_42_listen_beside_connections() {
     let mut s = Script::connecting(plain());

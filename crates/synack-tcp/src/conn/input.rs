@@ -625,6 +625,11 @@ impl Conn {
                     //= rfc5681#4.2
                     //# Filling a hole is ACKed at once.
                     self.ack_now = true;
+                } else if self.quick_acks_left > 0 {
+                    //= rfc9293#3.8.6.3
+                    //# Delaying ACKs is a SHOULD: the first segments (quick-ACK) are ACKed at once.
+                    self.quick_acks_left -= 1;
+                    self.ack_now = true;
                 } else if payload.len() >= full {
                     //= rfc9293#3.8.6.3
                     //# ACK at least every second full-sized segment (SHLD-19).

@@ -254,6 +254,8 @@ pub(crate) struct Conn {
     pub(crate) error: Option<ConnectionError>,
     /// The application called `close`: it reads no more (half-duplex close, RFC 9293 MAY-1).
     pub(crate) app_closed: bool,
+    /// In-order data segments still to be ACKed at once (`ConnConfig::quick_ack_segments`).
+    pub(crate) quick_acks_left: u32,
     /// The application wants a Writable event when space frees.
     pub(crate) want_writable: bool,
     pub(crate) stats: Counters,
@@ -309,6 +311,7 @@ impl Conn {
             force_send: false,
             error: None,
             app_closed: false,
+            quick_acks_left: cfg.quick_ack_segments,
             want_writable: false,
             stats: Counters::default(),
             mtu,
