@@ -174,6 +174,7 @@ fn synack_bulk(mtu: usize, bytes: usize, offload: bool, idle: usize) -> f64 {
         while sent < bytes {
             let n = (bytes - sent).min(chunk.len());
             match a.ep.send(c, &chunk[..n]) {
+                Ok(0) => break,
                 Ok(k) => sent += k,
                 Err(SendError::WouldBlock) => break,
                 Err(e) => panic!("send: {e:?}"),

@@ -231,7 +231,10 @@ impl Interface {
         res.sent += self.flush_replies(now, dev);
 
         let max_len = caps.mtu + HEADROOM - 20;
-        while res.sent < batch {
+        // Segments the engine produced this poll, sent or dropped: both count toward the
+        // batch, so an engine that keeps producing segments we drop cannot hold us here.
+        let mut produced = 0;
+        while produced < batch {
             let Some(tok) = dev.transmit(now) else {
                 res.more = true;
                 break;
@@ -242,11 +245,12 @@ impl Interface {
             if !engine_had_one {
                 break;
             }
+            produced += 1;
             if n > 0 {
                 res.sent += 1;
             }
         }
-        if res.sent >= batch {
+        if produced >= batch {
             res.more = true;
         }
         res
