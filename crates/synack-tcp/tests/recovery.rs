@@ -272,7 +272,8 @@ fn rack_no_tail_loss_probe_during_recovery() {
         s.inject(sack_ack(base, &blocks));
     }
     let out = s.sent();
-    assert_eq!(out.iter().map(|o| o.seq).collect::<Vec<_>>(), [base], "fast retransmit");
+    // The hole first; the pipe may also allow RFC 6675's rule-3/4 copy of the tail.
+    assert_eq!(out.first().map(|o| o.seq), Some(base), "fast retransmit: {out:?}");
     assert!(s.ep.stats(s.id()).unwrap().in_recovery);
     // Past the probe deadline armed when the flight left (2 * SRTT = 40 ms): nothing more.
     let out = s.advance(Duration::from_millis(40));

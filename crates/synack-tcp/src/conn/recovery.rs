@@ -211,11 +211,10 @@ impl Recovery {
         self.hold_timer = false;
         //= rfc5681#3.1
         //# FlightSize is what was sent and not cumulatively acknowledged (not RFC 6675's pipe).
-        let flight_before = a.snd_max.since(a.una_before).saturating_sub(if self.sack {
-            self.sb.sacked_bytes()
-        } else {
-            0
-        });
+        // SACKed bytes count too (RFC 6675 section 5 step 4.2 uses RFC 5681's FlightSize):
+        // subtracting them made the SACK path's ssthresh (FlightSize * beta) lower than
+        // NewReno's for the same loss, by beta times the DupThresh segments SACKed.
+        let flight_before = a.snd_max.since(a.una_before);
         let in_recovery_before = self.in_recovery();
         let mut delivered = a.bytes_acked;
         if self.sack {
