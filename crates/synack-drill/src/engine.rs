@@ -120,6 +120,8 @@ impl EngineTarget {
             timestamps: p.timestamps,
             sack: p.sack,
             delayed_ack: p.delayed_ack,
+            // FreeBSD offers the shift that fits kern.ipc.maxsockbuf (2 MB by default): 6.
+            window_scale: (p.syn_layout == SynLayout::FreeBsd).then_some(6),
             rtt,
             congestion_control: match p.cc {
                 Cc::Cubic => CongestionControl::Cubic,

@@ -89,6 +89,11 @@ pub struct ConnConfig {
     /// by our delayed ACKs (Linux's quickack mode, up to 16 segments). 0 (the default) delays
     /// from the first segment, as RFC 9293 3.8.6.3 allows.
     pub quick_ack_segments: u32,
+    /// The window-scale shift offered on our SYN (capped at 14, RFC 7323 2.3), instead of the
+    /// smallest shift that fits the receive buffer; an implementation's choice (FreeBSD derives
+    /// it from its socket-buffer ceiling: 6 for 2 MB). A shift too small for the buffer only
+    /// caps the advertised window. `None` (the default) derives it from the buffer.
+    pub window_scale: Option<u8>,
 }
 
 impl Default for ConnConfig {
@@ -115,6 +120,7 @@ impl Default for ConnConfig {
             soft_errors: true,
             mss_clamp: None,
             quick_ack_segments: 0,
+            window_scale: None,
         }
     }
 }

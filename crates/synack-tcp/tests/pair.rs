@@ -428,3 +428,31 @@ fn pair_mss_clamp_bounds_announced_and_sent_segments() {
     q.run(Duration::from_millis(200));
     assert_eq!(q.log.iter().map(|(_, t)| t.len - t.header_len).max(), Some(1460));
 }
+
+/// `ConnConfig::window_scale` (RFC 7323 2.3: the shift is the sender's choice): the configured
+/// shift is offered and used instead of the one derived from the buffer, and data still
+/// flows with the window scaled by it.
+#[test]
+fn pair_configured_window_scale_is_offered_and_used() {
+    let cfg = ConnConfig { recv_buffer: 65536, window_scale: Some(6), ..ConnConfig::default() };
+    let (mut p, ca, cb) = connected_pair(cfg);
+    let syns: Vec<_> = p.log.iter().filter(|(_, t)| t.flags.syn()).collect();
+    assert!(syns.iter().all(|(_, t)| t.options.window_scale == Some(6)), "{syns:?}");
+    assert_eq!(p.a.stats(ca).unwrap().rcv_wscale, 6);
+    assert_eq!(p.b.stats(cb).unwrap().snd_wscale, 6);
+    let data = vec![3u8; 50_000];
+    let mut sent = 0;
+    let mut got = 0;
+    for _ in 0..100 {
+        sent += p.b.send(cb, &data[sent..]).unwrap_or(0);
+        p.run(Duration::from_millis(20));
+        got += read_all(&mut p.a, ca).0.len();
+        if got == data.len() {
+            break;
+        }
+    }
+    assert_eq!(got, data.len());
+    // Without the setting a 64 KiB buffer needs shift 1.
+    let (q, qa, _) = connected_pair(ConnConfig { recv_buffer: 65536, ..ConnConfig::default() });
+    assert_eq!(q.a.stats(qa).unwrap().rcv_wscale, 1);
+}

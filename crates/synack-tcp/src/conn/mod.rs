@@ -369,8 +369,14 @@ impl Conn {
         base.saturating_sub(20 + opts).max(1)
     }
 
-    /// Window scale shift we offer: the smallest that lets the receive buffer be advertised.
+    /// Window scale shift we offer: the configured one, else the smallest that lets the
+    /// receive buffer be advertised.
     pub(crate) fn our_wscale(&self) -> u8 {
+        //= rfc7323#2.3
+        //# The shift offered is the sender's choice, at most 14.
+        if let Some(s) = self.cfg.window_scale {
+            return s.min(14);
+        }
         let mut s = 0u8;
         let most = self.cfg.recv_buffer.max(self.cfg.recv_buffer_max);
         while s < 14 && (most >> s) > 65535 {
