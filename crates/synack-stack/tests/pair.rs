@@ -195,10 +195,9 @@ fn pattern(n: usize) -> Vec<u8> {
 }
 
 #[test]
-#[ignore = "hangs in the engine: Endpoint::on_timeout re-arms a due RACK/TLP deadline forever (synack-tcp rack.rs pto_deadline); passes with the engine of 20:26 UTC; IPv4 and IPv6 transfers are also covered by transfers_survive_an_impaired_link_for_every_seed"]
 fn ipv4_and_ipv6_transfers() {
     for server in ["10.0.0.2:80", "[fd00::2]:80"] {
-        // A 100 µs link: RTTs are never zero (see the ignored tests below for why that matters).
+        // A 100 µs link: RTTs are never zero.
         let cfg = synack_netsim::LinkConfig {
             delay: std::time::Duration::from_micros(100),
             ..synack_netsim::LinkConfig::ideal()
@@ -279,7 +278,6 @@ fn icmp_port_unreachable_aborts_connect_and_soft_errors_do_not() {
 }
 
 #[test]
-#[ignore = "hangs in the engine: Endpoint::on_timeout re-arms a due RACK/TLP deadline forever (synack-tcp rack.rs pto_deadline); passes with the engine of 20:26 UTC"]
 fn frag_needed_lowers_the_segment_size() {
     let (mut a, mut b) = pair(1500);
     let mut now = Instant::ZERO;
@@ -341,7 +339,6 @@ fn fragment(frame: &[u8], chunk: usize) -> Vec<Frame> {
 }
 
 #[test]
-#[ignore = "hangs in the engine: Endpoint::on_timeout re-arms a due RACK/TLP deadline forever (synack-tcp rack.rs pto_deadline); passes with the engine of 20:26 UTC"]
 fn fragmented_ipv4_reassembled_between_stacks() {
     let (mut a, mut b) = pair(1500);
     let mut now = Instant::ZERO;
@@ -371,7 +368,6 @@ fn fragmented_ipv4_reassembled_between_stacks() {
 }
 
 #[test]
-#[ignore = "hangs in the engine: Endpoint::on_timeout re-arms a due RACK/TLP deadline forever (synack-tcp rack.rs pto_deadline); passes with the engine of 20:26 UTC"]
 fn malformed_packets_mid_transfer_are_counted_and_harmless() {
     let (mut a, mut b) = pair(1500);
     let mut now = Instant::ZERO;
