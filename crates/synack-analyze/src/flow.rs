@@ -7,51 +7,9 @@ use crate::segments::Segment;
 use core::fmt::Write;
 use synack_wire::tcp::display::FlagLetters;
 
-/// A TCP state, printed as RFC 9293 writes it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum State {
-    /// No connection.
-    Closed,
-    /// Waiting for a SYN.
-    Listen,
-    /// SYN sent.
-    SynSent,
-    /// SYN received, SYN-ACK sent.
-    SynReceived,
-    /// Open.
-    Established,
-    /// FIN sent, not yet acknowledged.
-    FinWait1,
-    /// Own FIN acknowledged, waiting for the peer's.
-    FinWait2,
-    /// Peer's FIN received, own not sent.
-    CloseWait,
-    /// Both FINs sent, own not acknowledged.
-    Closing,
-    /// Passive closer's FIN sent.
-    LastAck,
-    /// Both FINs done, waiting 2MSL.
-    TimeWait,
-}
-
-impl State {
-    /// The RFC's name.
-    pub fn name(self) -> &'static str {
-        match self {
-            State::Closed => "CLOSED",
-            State::Listen => "LISTEN",
-            State::SynSent => "SYN-SENT",
-            State::SynReceived => "SYN-RECEIVED",
-            State::Established => "ESTABLISHED",
-            State::FinWait1 => "FIN-WAIT-1",
-            State::FinWait2 => "FIN-WAIT-2",
-            State::CloseWait => "CLOSE-WAIT",
-            State::Closing => "CLOSING",
-            State::LastAck => "LAST-ACK",
-            State::TimeWait => "TIME-WAIT",
-        }
-    }
-}
+/// The TCP state names are the engine's own, so the ladders drawn from captures and the ones the
+/// demo draws from live engine events print the same words.
+pub use synack_tcp::State;
 
 #[derive(Clone, Copy, Debug)]
 struct End {
