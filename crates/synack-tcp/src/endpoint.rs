@@ -1019,10 +1019,16 @@ impl Endpoint {
     /// Runs every timer due at `now`.
     pub fn on_timeout(&mut self, now: Instant) {
         self.advance(now);
+        // Defence in depth: a connection that re-arms a deadline at or before `now` every time
+        // it fires would spin this loop forever. Each call handles at most the entries present
+        // when it began (twice over, for re-arms) and leaves the rest to the next call, so a
+        // bug of that kind costs the caller a busy timer, never a hang inside the engine.
+        let mut budget = self.timers.len().saturating_mul(2).saturating_add(16);
         while let Some(Reverse((t, i, g))) = self.timers.peek().copied() {
-            if t > now {
+            if t > now || budget == 0 {
                 break;
             }
+            budget -= 1;
             self.timers.pop();
             let id = ConnId { index: i, generation: g };
             let Some(slot) = self.slot_mut(id) else { continue };
