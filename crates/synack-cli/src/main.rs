@@ -21,41 +21,41 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// A netcat through synack on a TUN device: stdin to the connection, the connection to stdout.
-    Connect(cmd::connect::Args),
-    /// Decode one packet given as hex and print it as tcpdump would.
-    Decode(cmd::decode::Args),
     /// Watch one TCP connection live its whole life: a ladder diagram on a virtual clock.
     Demo(cmd::demo::Args),
-    /// Run packetdrill scripts against the engine on a virtual clock.
-    Drill(cmd::drill::Args),
-    /// Print a capture as tcpdump lines or tshark fields (`-T fields -e ...`).
-    Dump(cmd::dump::Args),
-    /// As root: a network namespace with a TUN device and synack servers behind it, to explore.
-    Lab(cmd::lab::Args),
     /// Serve echo, discard, chargen or hello with synack on a TUN device, for the kernel to use.
     Serve(cmd::serve::Args),
-    /// TCP conversations: packets and bytes each way, retransmissions, handshake RTT, ending.
-    Stats(cmd::stats::Args),
-    /// Graph one TCP stream: time-sequence, throughput, RTT or window (SVG).
-    Graph(cmd::graph::Args),
+    /// A netcat through synack on a TUN device: stdin to the connection, the connection to stdout.
+    Connect(cmd::connect::Args),
+    /// As root: a network namespace with a TUN device and synack servers behind it, to explore.
+    Lab(cmd::lab::Args),
+    /// Print a capture as tcpdump lines or tshark fields (`-T fields -e ...`).
+    Dump(cmd::dump::Args),
     /// Draw the ladder diagram of TCP connections, with each end's inferred state.
     Flow(cmd::flow::Args),
+    /// Graph one TCP stream: time-sequence, throughput, RTT or window (SVG).
+    Graph(cmd::graph::Args),
+    /// TCP conversations: packets and bytes each way, retransmissions, handshake RTT, ending.
+    Stats(cmd::stats::Args),
+    /// Run packetdrill scripts against the engine on a virtual clock.
+    Drill(cmd::drill::Args),
+    /// Decode one packet given as hex and print it as tcpdump would.
+    Decode(cmd::decode::Args),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Connect(args) => cmd::connect::run(args),
-        Command::Decode(args) => cmd::decode::run(args),
         Command::Demo(args) => cmd::demo::run(args),
-        Command::Drill(args) => cmd::drill::run(args),
-        Command::Dump(args) => cmd::dump::run(args),
-        Command::Lab(args) => cmd::lab::run(args),
         Command::Serve(args) => cmd::serve::run(args),
-        Command::Stats(args) => cmd::stats::run(args),
-        Command::Graph(args) => cmd::graph::run(args),
+        Command::Connect(args) => cmd::connect::run(args),
+        Command::Lab(args) => cmd::lab::run(args),
+        Command::Dump(args) => cmd::dump::run(args),
         Command::Flow(args) => cmd::flow::run(args),
+        Command::Graph(args) => cmd::graph::run(args),
+        Command::Stats(args) => cmd::stats::run(args),
+        Command::Drill(args) => cmd::drill::run(args),
+        Command::Decode(args) => cmd::decode::run(args),
     };
     match result {
         Ok(code) => code,
