@@ -366,6 +366,12 @@ impl<T: Target> Runner<'_, T> {
             EventKind::Syscall(call) => {
                 self.advance_to(lo)?;
                 let end = match ev.time {
+                    // packetdrill offsets the end of a blocking call whose start is
+                    // relative by the same anchor as the start (run.c,
+                    // adjust_relative_event_times): `+.08...0.180` returns at anchor + 0.180.
+                    EventTime::Blocking(TimeSpec::Relative(_), TimeSpec::Absolute(e)) => {
+                        Some(self.resolve(TimeSpec::Relative(e), anchor))
+                    }
                     EventTime::Blocking(_, e) => Some(self.resolve(e, anchor)),
                     _ => None,
                 };

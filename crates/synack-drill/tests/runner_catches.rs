@@ -82,6 +82,14 @@ fn early_and_late_packets_are_caught() {
         "timing",
     );
     must_fail("delayed-ack.pkt", "+.04 > . 1:1(0) ack 1001", "+0 > . 1:1(0) ack 1001", "timing");
+    // A relative blocking call's end time is offset by its start's anchor (packetdrill): the
+    // read started at 2.2 s returns at 2.6 s (`+0...0.4`), so `+0...0.5` must fail.
+    must_fail(
+        "user-timeout.pkt",
+        "+0...0.4 read(4, ..., 100)",
+        "+0...0.5 read(4, ..., 100)",
+        "blocking call returned",
+    );
     // Nagle: expecting the second small write at once must fail.
     must_fail(
         "nagle.pkt",
