@@ -10,8 +10,13 @@
 //! `capacity - len` bytes after them are free space that [`RingBuffer::write_at`] may fill ahead
 //! of time and [`RingBuffer::commit`] makes readable.
 //!
-//! Memory: nothing is allocated until the first write (an idle connection costs nothing), and
-//! the capacity may grow (receive-window auto-tuning) up to `max_capacity`, never beyond.
+//! Memory is proportional to the data actually held, not to the capacity: nothing is allocated
+//! until the first write (an idle connection costs nothing), and the storage then grows in
+//! doubling steps (from [`MIN_ALLOCATION`]) only as far as the furthest byte written, never
+//! beyond the capacity. A connection that sends one byte pays for a small allocation, not for a
+//! 256 KiB zero-filled one. The *capacity* (what the receiver advertises as its window) is a
+//! logical limit independent of the allocation; it may grow (receive-window auto-tuning) up to
+//! `max_capacity`, never beyond. Only the newly added part of a grown allocation is zeroed.
 //!
 //! ```
 //! use synack_tcp::ring::RingBuffer;
@@ -24,7 +29,6 @@
 //! assert!(ring.is_empty());
 //! ```
 
-use alloc::vec;
 use alloc::vec::Vec;
 use core::fmt;
 
@@ -51,15 +55,28 @@ impl fmt::Display for RingError {
     }
 }
 
+/// The smallest allocation the ring makes on its first write (unless the capacity is smaller):
+/// small enough that a connection exchanging a few bytes stays cheap, large enough that a
+/// growing stream doubles only a handful of times before reaching a typical window.
+pub const MIN_ALLOCATION: usize = 2048;
+
+/// The first allocation's floor; tiny under test so the model test below exercises storage
+/// smaller than the capacity (growth while wrapped, pre-placed bytes beyond the readable ones).
+const FIRST_ALLOCATION: usize = if cfg!(test) { 4 } else { MIN_ALLOCATION };
+
 /// A fixed-capacity (growable up to a cap) byte ring with offset access. See the module docs.
 #[derive(Clone, Default)]
 pub struct RingBuffer {
-    /// Empty until the first write; then exactly `capacity` bytes.
+    /// Empty until the first write; then between [`MIN_ALLOCATION`] and `capacity` bytes, grown
+    /// in doubling steps to cover the furthest byte written. The ring wraps at `storage.len()`.
     storage: Vec<u8>,
     /// Index of the first readable byte in `storage`.
     head: usize,
     /// Number of readable bytes.
     len: usize,
+    /// Offset (past the readable bytes) just beyond the furthest byte pre-placed in the free
+    /// space by [`RingBuffer::write_at`] and not yet made readable; 0 when none is held.
+    ahead: usize,
     /// Logical capacity (what `storage` will be once allocated).
     capacity: usize,
     /// Ceiling for [`RingBuffer::grow`].
@@ -72,7 +89,7 @@ impl fmt::Debug for RingBuffer {
             .field("len", &self.len)
             .field("capacity", &self.capacity)
             .field("max_capacity", &self.max_capacity)
-            .field("allocated", &!self.storage.is_empty())
+            .field("allocated", &self.storage.len())
             .finish()
     }
 }
@@ -80,14 +97,21 @@ impl fmt::Debug for RingBuffer {
 impl RingBuffer {
     /// A ring that will hold `capacity` bytes and cannot grow. Allocates nothing yet.
     pub const fn new(capacity: usize) -> RingBuffer {
-        RingBuffer { storage: Vec::new(), head: 0, len: 0, capacity, max_capacity: capacity }
+        RingBuffer {
+            storage: Vec::new(),
+            head: 0,
+            len: 0,
+            ahead: 0,
+            capacity,
+            max_capacity: capacity,
+        }
     }
 
     /// A ring that holds `capacity` bytes now and may [`grow`](Self::grow) to `max_capacity`
     /// (taken as `capacity` if smaller). Allocates nothing yet.
     pub const fn with_max(capacity: usize, max_capacity: usize) -> RingBuffer {
         let max_capacity = if max_capacity < capacity { capacity } else { max_capacity };
-        RingBuffer { storage: Vec::new(), head: 0, len: 0, capacity, max_capacity }
+        RingBuffer { storage: Vec::new(), head: 0, len: 0, ahead: 0, capacity, max_capacity }
     }
 
     /// Readable bytes held.
@@ -119,23 +143,46 @@ impl RingBuffer {
         !self.storage.is_empty()
     }
 
-    fn ensure_allocated(&mut self) {
-        if self.storage.is_empty() && self.capacity > 0 {
-            self.storage = vec![0; self.capacity];
-            self.head = 0;
-        }
+    /// Bytes of storage currently allocated (for memory accounting and tests); at most
+    /// `capacity`, and 0 until the first write.
+    pub fn allocated(&self) -> usize {
+        self.storage.len()
     }
 
-    /// Storage index of logical offset `off` (from the first readable byte); `off < capacity`.
+    /// Makes the storage cover logical offsets `..end` (from the first readable byte);
+    /// `end <= capacity`. Grows to the larger of `end` and double the current size (at least
+    /// [`MIN_ALLOCATION`]), capped at the capacity, so a stream that keeps growing costs
+    /// amortised O(1) copies per byte. The old contents are rotated so the head lands at 0,
+    /// which keeps every logical offset below the old size (readable and pre-placed bytes)
+    /// pointing at the same byte.
+    fn reserve(&mut self, end: usize) {
+        let have = self.storage.len();
+        if end <= have {
+            return;
+        }
+        let want = end.max(have.saturating_mul(2)).max(FIRST_ALLOCATION).min(self.capacity);
+        let mut grown = Vec::with_capacity(want);
+        grown.extend_from_slice(&self.storage[self.head..]);
+        grown.extend_from_slice(&self.storage[..self.head]);
+        // Only the new part is zeroed; it is about to be written or sits in the free space.
+        grown.resize(want, 0);
+        self.storage = grown;
+        self.head = 0;
+    }
+
+    /// Storage index of logical offset `off` (from the first readable byte); `off` is below the
+    /// allocated size (every offset that holds a byte is, see `reserve`).
     fn index(&self, off: usize) -> usize {
+        let size = self.storage.len();
         let i = self.head + off;
-        if i >= self.capacity { i - self.capacity } else { i }
+        if i >= size { i - size } else { i }
     }
 
     /// Appends as many bytes of `data` as fit; returns how many were taken.
     pub fn write(&mut self, data: &[u8]) -> usize {
         let n = self.write_at(0, data);
         self.len += n;
+        self.ahead = self.ahead.saturating_sub(n);
         n
     }
 
@@ -148,9 +195,10 @@ impl RingBuffer {
             return 0;
         }
         let n = data.len().min(free - offset);
-        self.ensure_allocated();
+        self.reserve(self.len + offset + n);
+        self.ahead = self.ahead.max(offset + n);
         let start = self.index(self.len + offset);
-        let first = n.min(self.capacity - start);
+        let first = n.min(self.storage.len() - start);
         self.storage[start..start + first].copy_from_slice(&data[..first]);
         self.storage[..n - first].copy_from_slice(&data[first..n]);
         n
@@ -161,9 +209,11 @@ impl RingBuffer {
     pub fn commit(&mut self, n: usize) -> usize {
         let n = n.min(self.free());
         if n > 0 {
-            self.ensure_allocated();
+            // Committing bytes that were never placed exposes zeros; they must still be stored.
+            self.reserve(self.len + n);
         }
         self.len += n;
+        self.ahead = self.ahead.saturating_sub(n);
         n
     }
 
@@ -184,7 +234,7 @@ impl RingBuffer {
         }
         let n = max_len.min(self.len - offset);
         let start = self.index(offset);
-        let first = n.min(self.capacity - start);
+        let first = n.min(self.storage.len() - start);
         (&self.storage[start..start + first], &self.storage[..n - first])
     }
 
@@ -215,15 +265,29 @@ impl RingBuffer {
         n
     }
 
+    /// Frees the storage if the ring holds nothing (no readable and no pre-placed bytes), so a
+    /// connection that has drained costs no buffer memory until it is written to again; returns
+    /// whether it did. Not done automatically on every drain: a busy stream empties its ring
+    /// constantly and would reallocate each time. Capacity is kept.
+    pub fn release_if_empty(&mut self) -> bool {
+        if self.len == 0 && self.ahead == 0 && !self.storage.is_empty() {
+            self.clear();
+            return true;
+        }
+        false
+    }
+
     /// Drops every byte (readable and pre-placed) and frees the storage; capacity is kept.
     pub fn clear(&mut self) {
         self.storage = Vec::new();
         self.head = 0;
         self.len = 0;
+        self.ahead = 0;
     }
 
     /// Raises the capacity to `new_capacity` (receive-window auto-tuning). Readable bytes and
-    /// bytes pre-placed in the free space keep their offsets. A smaller value is a no-op.
+    /// bytes pre-placed in the free space keep their offsets. A smaller value is a no-op. Only
+    /// the logical limit moves: storage grows later, as bytes arrive.
     pub fn grow(&mut self, new_capacity: usize) -> Result<(), RingError> {
         if new_capacity > self.max_capacity {
             return Err(RingError::AboveMaximum {
@@ -233,14 +297,6 @@ impl RingBuffer {
         }
         if new_capacity <= self.capacity {
             return Ok(());
-        }
-        if !self.storage.is_empty() {
-            let mut grown = vec![0; new_capacity];
-            let (a, b) = self.storage.split_at(self.head);
-            grown[..b.len()].copy_from_slice(b);
-            grown[b.len()..b.len() + a.len()].copy_from_slice(a);
-            self.storage = grown;
-            self.head = 0;
         }
         self.capacity = new_capacity;
         Ok(())
@@ -269,11 +325,44 @@ mod tests {
     }
 
     #[test]
+    fn allocation_follows_data_not_capacity() {
+        let mut r = RingBuffer::new(256 * 1024);
+        r.write(b"x");
+        assert_eq!(r.allocated(), FIRST_ALLOCATION, "one byte costs the minimum, not 256 KiB");
+        assert_eq!(r.free(), 256 * 1024 - 1, "the window is about the capacity");
+        r.write(b"abcd");
+        assert_eq!(r.allocated(), 2 * FIRST_ALLOCATION, "doubles");
+        r.write(&[8u8; 20_000]);
+        assert_eq!(r.allocated(), 20_005, "jumps straight to what is needed when above double");
+        // Out-of-order bytes far ahead make the storage cover them, and survive the growth.
+        assert_eq!(r.write_at(100_000, b"far"), 3);
+        assert_eq!(r.allocated(), 120_008);
+        let mut out = [0u8; 5];
+        assert_eq!(r.peek(0, &mut out), 5);
+        assert_eq!(&out, b"xabcd");
+        let mut out = [0u8; 3];
+        r.consume(20_005);
+        assert!(!r.release_if_empty(), "pre-placed bytes are held");
+        r.commit(100_003);
+        r.consume(100_000);
+        assert_eq!(r.read(&mut out), 3);
+        assert_eq!(&out, b"far");
+        assert!(r.release_if_empty());
+        assert_eq!((r.allocated(), r.capacity()), (0, 256 * 1024));
+        // Never beyond the capacity.
+        let mut small = RingBuffer::new(FIRST_ALLOCATION - 1);
+        small.write(b"y");
+        assert_eq!(small.allocated(), FIRST_ALLOCATION - 1);
+    }
+
+    #[test]
     fn wrap_and_two_slices() {
         let mut r = RingBuffer::new(8);
-        assert_eq!(r.write(b"abcdef"), 6);
+        // Fill the storage to the capacity first so the next write wraps rather than growing.
+        assert_eq!(r.write(b"abcdefgh"), 8);
+        assert_eq!(r.allocated(), 8);
         assert_eq!(r.consume(4), 4);
-        assert_eq!(r.write(b"ghijkl"), 6);
+        assert_eq!(r.write(b"ijkl"), 4);
         assert_eq!(r.write(b"zz"), 0, "full");
         assert!(r.is_full());
         let (a, b) = r.as_slices();
@@ -359,6 +448,8 @@ mod tests {
         /// Pre-place bytes in the free space at an offset, then later commit.
         WriteAt(usize, Vec<u8>),
         Commit(usize),
+        /// Free the storage if nothing is held.
+        Release,
     }
 
     fn op() -> impl Strategy<Value = Op> {
@@ -371,6 +462,7 @@ mod tests {
             (0usize..20, proptest::collection::vec(any::<u8>(), 0..20))
                 .prop_map(|(o, d)| Op::WriteAt(o, d)),
             (0usize..30).prop_map(Op::Commit),
+            Just(Op::Release),
         ]
     }
 
@@ -379,6 +471,7 @@ mod tests {
         #[test]
         fn matches_model(cap in 0usize..40, ops in proptest::collection::vec(op(), 0..100)) {
             let mut r = RingBuffer::with_max(cap, 64);
+
             let mut model: VecDeque<u8> = VecDeque::new();
             let mut model_cap = cap;
             // What the model expects in the free space (offset from the readable end).
@@ -430,6 +523,11 @@ mod tests {
                         let want: Vec<u8> = model.iter().skip(off).take(n).copied().collect();
                         prop_assert_eq!(&out[..got], &want[..]);
                     }
+                    Op::Release => {
+                        let was = r.is_allocated();
+                        let got = r.release_if_empty();
+                        prop_assert_eq!(got, was && model.is_empty() && placed.is_empty());
+                    }
                     Op::Grow(c) => {
                         let res = r.grow(c);
                         if c > 64 {
@@ -442,6 +540,7 @@ mod tests {
                 }
                 prop_assert_eq!(r.len(), model.len());
                 prop_assert_eq!(r.capacity(), model_cap);
+                prop_assert!(r.allocated() <= r.capacity());
             }
         }
     }
