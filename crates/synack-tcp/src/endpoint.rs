@@ -3,6 +3,7 @@
 //! heap, and hands out segments and events.
 
 use alloc::collections::{BinaryHeap, VecDeque};
+use alloc::sync::Arc;
 use alloc::vec::Vec;
 use core::cmp::Reverse;
 use core::fmt;
@@ -231,6 +232,9 @@ pub struct Endpoint {
     isn_override: Option<SeqNum>,
     /// The segment being processed carried the CE codepoint.
     ce: bool,
+    /// The configuration the last connection was made with, shared by every following
+    /// connection made with an equal one (see [`Endpoint::share_cfg`]).
+    shared_cfg: Option<Arc<ConnConfig>>,
 }
 
 impl fmt::Debug for Endpoint {
@@ -282,6 +286,21 @@ impl Endpoint {
             last_cookie: None,
             isn_override: None,
             ce: false,
+            shared_cfg: None,
+        }
+    }
+
+    /// `cfg` as a shared pointer: the same allocation as the previous connection's when the
+    /// values are equal (nearly always: a listener's children, or an application using one
+    /// configuration), so per-connection state holds a pointer rather than a copy.
+    fn share_cfg(&mut self, cfg: ConnConfig) -> Arc<ConnConfig> {
+        match &self.shared_cfg {
+            Some(shared) if **shared == cfg => Arc::clone(shared),
+            _ => {
+                let shared = Arc::new(cfg);
+                self.shared_cfg = Some(Arc::clone(&shared));
+                shared
+            }
         }
     }
 
@@ -459,7 +478,13 @@ impl Endpoint {
             t
         };
         let iss = self.choose_isn(now, &tuple);
-        let mut conn = Conn::new(tuple, cfg, self.config.mtu, self.secrets.ts_offset(&tuple), now);
+        let mut conn = Conn::new(
+            tuple,
+            self.share_cfg(cfg),
+            self.config.mtu,
+            self.secrets.ts_offset(&tuple),
+            now,
+        );
         conn.tcb = Tcb::SynSent { snd: Snd::new(iss, cfg.send_buffer) };
         let id = self.insert(conn, Owner::App);
         self.push_event(Event::StateChanged { conn: id, old: State::Closed, new: State::SynSent });
@@ -775,7 +800,13 @@ impl Endpoint {
             //# A SYN accepted in TIME-WAIT needs an ISN above the old incarnation's (MAY-2).
             iss = min + 65536 * 2;
         }
-        let mut conn = Conn::new(tuple, cfg, self.config.mtu, self.secrets.ts_offset(&tuple), now);
+        let mut conn = Conn::new(
+            tuple,
+            self.share_cfg(cfg),
+            self.config.mtu,
+            self.secrets.ts_offset(&tuple),
+            now,
+        );
         conn.negotiate(&seg.options);
         //= rfc3168#6.1.1
         //# An ECN-setup SYN carries ECE and CWR; we agree when configured.
@@ -807,7 +838,13 @@ impl Endpoint {
 
     fn send_cookie(&mut self, tuple: FourTuple, seg: &TcpRepr<'_>, cfg: ConnConfig) {
         let now = self.now;
-        let probe = Conn::new(tuple, cfg, self.config.mtu, self.secrets.ts_offset(&tuple), now);
+        let probe = Conn::new(
+            tuple,
+            self.share_cfg(cfg),
+            self.config.mtu,
+            self.secrets.ts_offset(&tuple),
+            now,
+        );
         let peer_mss = seg.options.mss.unwrap_or(if tuple.local.is_ipv4() { 536 } else { 1220 });
         let ws = match seg.options.window_scale {
             Some(w) if cfg.window_scaling => Some(w.min(14)),
@@ -864,7 +901,13 @@ impl Endpoint {
             }
             _ => (None, false, false),
         };
-        let mut conn = Conn::new(tuple, cfg, self.config.mtu, self.secrets.ts_offset(&tuple), now);
+        let mut conn = Conn::new(
+            tuple,
+            self.share_cfg(cfg),
+            self.config.mtu,
+            self.secrets.ts_offset(&tuple),
+            now,
+        );
         let synth = TcpOptions {
             mss: Some(peer_mss),
             window_scale: ws,
@@ -1148,7 +1191,7 @@ impl Endpoint {
 
     /// The connection's settings.
     pub fn conn_config(&self, id: ConnId) -> Result<ConnConfig, InvalidConnection> {
-        Ok(self.conn(id)?.cfg)
+        Ok(*self.conn(id)?.cfg)
     }
 
     /// Changes the settings that can change on a live connection: Nagle, keep-alive, user
@@ -1159,8 +1202,10 @@ impl Endpoint {
         id: ConnId,
         cfg: ConnConfig,
     ) -> Result<(), InvalidConnection> {
+        self.conn(id)?;
+        let shared = self.share_cfg(cfg);
         let c = self.conn_mut(id)?;
-        c.cfg = cfg;
+        c.cfg = shared;
         if c.cfg.keep_alive.is_none() {
             c.keepalive_probes = 0;
         }
@@ -1170,7 +1215,7 @@ impl Endpoint {
 
     /// TCP_NODELAY (RFC 9293 MUST-17).
     pub fn set_nodelay(&mut self, id: ConnId, nodelay: bool) -> Result<(), InvalidConnection> {
-        let mut cfg = self.conn(id)?.cfg;
+        let mut cfg = *self.conn(id)?.cfg;
         cfg.nodelay = nodelay;
         self.set_conn_config(id, cfg)
     }
@@ -1181,7 +1226,7 @@ impl Endpoint {
         id: ConnId,
         keep_alive: Option<crate::config::KeepAlive>,
     ) -> Result<(), InvalidConnection> {
-        let mut cfg = self.conn(id)?.cfg;
+        let mut cfg = *self.conn(id)?.cfg;
         cfg.keep_alive = keep_alive;
         self.set_conn_config(id, cfg)
     }
@@ -1192,7 +1237,7 @@ impl Endpoint {
         id: ConnId,
         timeout: Option<Duration>,
     ) -> Result<(), InvalidConnection> {
-        let mut cfg = self.conn(id)?.cfg;
+        let mut cfg = *self.conn(id)?.cfg;
         cfg.user_timeout = timeout;
         self.set_conn_config(id, cfg)
     }
@@ -1204,7 +1249,7 @@ impl Endpoint {
         r1: u32,
         r2: Option<Duration>,
     ) -> Result<(), InvalidConnection> {
-        let mut cfg = self.conn(id)?.cfg;
+        let mut cfg = *self.conn(id)?.cfg;
         cfg.r1 = r1;
         cfg.r2 = r2;
         self.set_conn_config(id, cfg)
@@ -1322,5 +1367,29 @@ impl Endpoint {
             }
         });
         self.after(id);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Connections made with equal configurations share one allocation, and changing one
+    /// connection's settings leaves the others alone (copy on write).
+    #[test]
+    fn equal_configs_are_shared_and_changes_stay_per_connection() {
+        let mut ep = Endpoint::new(EndpointConfig::default(), [7; 16], 1);
+        let local: SocketAddr = "10.0.0.1:0".parse().unwrap();
+        let remote: SocketAddr = "10.0.0.2:80".parse().unwrap();
+        let now = Instant::from_secs(1);
+        let a = ep.connect(now, local, remote, ConnConfig::default()).unwrap();
+        let b = ep.connect(now, local, remote, ConnConfig::default()).unwrap();
+        assert!(Arc::ptr_eq(&ep.conn(a).unwrap().cfg, &ep.conn(b).unwrap().cfg));
+        ep.set_nodelay(a, !ConnConfig::default().nodelay).unwrap();
+        assert_eq!(ep.conn_config(a).unwrap().nodelay, !ConnConfig::default().nodelay);
+        assert_eq!(ep.conn_config(b).unwrap(), ConnConfig::default());
+        // A third connection with the default again gets an equal config, whichever pointer.
+        let c = ep.connect(now, local, remote, ConnConfig::default()).unwrap();
+        assert_eq!(ep.conn_config(c).unwrap(), ConnConfig::default());
     }
 }
