@@ -4,11 +4,12 @@
 
 use crate::checksum::{self, ChecksumMode};
 use crate::error::{Error, Layer, Result};
-use crate::field::{be16, put16};
+use crate::field::put16;
+use crate::icmp_common::{self, icmp_packet_view};
 use crate::quoted::QuotedPacket;
 
 /// Length of the ICMP header (type, code, checksum, four type-specific bytes).
-pub const HEADER_LEN: usize = 8;
+pub const HEADER_LEN: usize = icmp_common::HEADER_LEN;
 
 /// ICMPv4 message types.
 pub mod msg_type {
@@ -44,49 +45,13 @@ pub mod unreach {
     pub const ADMIN_PROHIBITED: u8 = 13;
 }
 
-/// An ICMPv4 message in a buffer. After [`Icmpv4Packet::new_checked`] accessors are in bounds.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Icmpv4Packet<B> {
-    buf: B,
-}
+icmp_packet_view!(
+    /// An ICMPv4 message in a buffer. After [`Icmpv4Packet::new_checked`] accessors are in bounds.
+    Icmpv4Packet,
+    Layer::Icmpv4
+);
 
 impl<B: AsRef<[u8]>> Icmpv4Packet<B> {
-    /// Wraps a buffer without checking it; accessors may panic on a malformed one.
-    pub const fn new_unchecked(buf: B) -> Self {
-        Icmpv4Packet { buf }
-    }
-    /// Wraps a buffer holding at least the 8-byte header.
-    pub fn new_checked(buf: B) -> Result<Self> {
-        if buf.as_ref().len() < HEADER_LEN {
-            return Err(Error::Truncated { layer: Layer::Icmpv4 });
-        }
-        Ok(Icmpv4Packet { buf })
-    }
-    /// The underlying buffer.
-    pub fn into_inner(self) -> B {
-        self.buf
-    }
-    /// Message type.
-    pub fn msg_type(&self) -> u8 {
-        self.buf.as_ref()[0]
-    }
-    /// Code.
-    pub fn code(&self) -> u8 {
-        self.buf.as_ref()[1]
-    }
-    /// Checksum field.
-    pub fn checksum(&self) -> u16 {
-        be16(self.buf.as_ref(), 2)
-    }
-    /// The four type-specific header bytes.
-    pub fn rest_of_header(&self) -> [u8; 4] {
-        let b = self.buf.as_ref();
-        [b[4], b[5], b[6], b[7]]
-    }
-    /// Everything after the header.
-    pub fn data(&self) -> &[u8] {
-        &self.buf.as_ref()[HEADER_LEN..]
-    }
     /// True when the checksum over the whole message verifies.
     pub fn verify_checksum(&self) -> bool {
         checksum::fold(checksum::sum(self.buf.as_ref())) == 0xffff
@@ -171,8 +136,7 @@ impl<'a> Icmpv4Repr<'a> {
         }
         let rest = p.rest_of_header();
         let data: &'a [u8] = &b[HEADER_LEN..];
-        let id = u16::from_be_bytes([rest[0], rest[1]]);
-        let sq = u16::from_be_bytes([rest[2], rest[3]]);
+        let (id, sq) = icmp_common::echo_fields(rest);
         Ok(match (p.msg_type(), p.code()) {
             (msg_type::ECHO_REQUEST, 0) => Icmpv4Repr::EchoRequest { ident: id, seq_no: sq, data },
             (msg_type::ECHO_REPLY, 0) => Icmpv4Repr::EchoReply { ident: id, seq_no: sq, data },
@@ -206,11 +170,7 @@ impl<'a> Icmpv4Repr<'a> {
     }
 
     fn rest_and_data(&self) -> ([u8; 4], &'a [u8]) {
-        let echo = |id: u16, sq: u16| {
-            let [a, b] = id.to_be_bytes();
-            let [c, d] = sq.to_be_bytes();
-            [a, b, c, d]
-        };
+        let echo = icmp_common::echo_rest;
         match *self {
             Icmpv4Repr::EchoRequest { ident, seq_no, data }
             | Icmpv4Repr::EchoReply { ident, seq_no, data } => (echo(ident, seq_no), data),
@@ -250,11 +210,7 @@ impl<'a> Icmpv4Repr<'a> {
             return Err(Error::BufferTooSmall { layer: Layer::Icmpv4, needed: len });
         }
         let b = &mut buf[..len];
-        let (t, c) = self.type_code();
-        b[0] = t;
-        b[1] = c;
-        put16(b, 2, 0);
-        b[4..8].copy_from_slice(&rest);
+        icmp_common::write_header(b, self.type_code(), rest);
         b[HEADER_LEN..].copy_from_slice(data);
         if mode.verify() {
             let ck = checksum::checksum(b);

@@ -5,13 +5,14 @@
 
 use crate::checksum::{self, ChecksumMode};
 use crate::error::{Error, Layer, Result};
-use crate::field::{be16, be32, put16};
+use crate::field::{be32, put16};
+use crate::icmp_common::{self, icmp_packet_view};
 use crate::ip::IpProtocol;
 use crate::quoted::QuotedPacket;
 use core::net::{IpAddr, Ipv6Addr};
 
 /// Length of the ICMPv6 header (type, code, checksum, four type-specific bytes).
-pub const HEADER_LEN: usize = 8;
+pub const HEADER_LEN: usize = icmp_common::HEADER_LEN;
 
 /// ICMPv6 message types.
 pub mod msg_type {
@@ -63,49 +64,13 @@ pub mod na_flags {
     pub const OVERRIDE: u8 = 0x20;
 }
 
-/// An ICMPv6 message in a buffer. After [`Icmpv6Packet::new_checked`] accessors are in bounds.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Icmpv6Packet<B> {
-    buf: B,
-}
+icmp_packet_view!(
+    /// An ICMPv6 message in a buffer. After [`Icmpv6Packet::new_checked`] accessors are in bounds.
+    Icmpv6Packet,
+    Layer::Icmpv6
+);
 
 impl<B: AsRef<[u8]>> Icmpv6Packet<B> {
-    /// Wraps a buffer without checking it; accessors may panic on a malformed one.
-    pub const fn new_unchecked(buf: B) -> Self {
-        Icmpv6Packet { buf }
-    }
-    /// Wraps a buffer holding at least the 8-byte header.
-    pub fn new_checked(buf: B) -> Result<Self> {
-        if buf.as_ref().len() < HEADER_LEN {
-            return Err(Error::Truncated { layer: Layer::Icmpv6 });
-        }
-        Ok(Icmpv6Packet { buf })
-    }
-    /// The underlying buffer.
-    pub fn into_inner(self) -> B {
-        self.buf
-    }
-    /// Message type.
-    pub fn msg_type(&self) -> u8 {
-        self.buf.as_ref()[0]
-    }
-    /// Code.
-    pub fn code(&self) -> u8 {
-        self.buf.as_ref()[1]
-    }
-    /// Checksum field.
-    pub fn checksum(&self) -> u16 {
-        be16(self.buf.as_ref(), 2)
-    }
-    /// The four type-specific header bytes.
-    pub fn rest_of_header(&self) -> [u8; 4] {
-        let b = self.buf.as_ref();
-        [b[4], b[5], b[6], b[7]]
-    }
-    /// Everything after the header.
-    pub fn data(&self) -> &[u8] {
-        &self.buf.as_ref()[HEADER_LEN..]
-    }
     /// True when the checksum (with the IPv6 pseudo-header) verifies.
     pub fn verify_checksum(&self, src: Ipv6Addr, dst: Ipv6Addr) -> bool {
         let b = self.buf.as_ref();
@@ -223,8 +188,7 @@ impl<'a> Icmpv6Repr<'a> {
         }
         let rest = p.rest_of_header();
         let data: &'a [u8] = &b[HEADER_LEN..];
-        let id = u16::from_be_bytes([rest[0], rest[1]]);
-        let sq = u16::from_be_bytes([rest[2], rest[3]]);
+        let (id, sq) = icmp_common::echo_fields(rest);
         let r32 = be32(&rest, 0);
         Ok(match (p.msg_type(), p.code()) {
             (msg_type::ECHO_REQUEST, 0) => Icmpv6Repr::EchoRequest { ident: id, seq_no: sq, data },
@@ -285,11 +249,7 @@ impl<'a> Icmpv6Repr<'a> {
 
     /// (type-specific header bytes, optional 16-byte target, trailing data).
     fn parts(&self) -> ([u8; 4], Option<Ipv6Addr>, &'a [u8]) {
-        let echo = |id: u16, sq: u16| {
-            let [a, b] = id.to_be_bytes();
-            let [c, d] = sq.to_be_bytes();
-            [a, b, c, d]
-        };
+        let echo = icmp_common::echo_rest;
         match *self {
             Icmpv6Repr::EchoRequest { ident, seq_no, data }
             | Icmpv6Repr::EchoReply { ident, seq_no, data } => (echo(ident, seq_no), None, data),
@@ -330,11 +290,7 @@ impl<'a> Icmpv6Repr<'a> {
         }
         let (rest, target, data) = self.parts();
         let b = &mut buf[..len];
-        let (t, c) = self.type_code();
-        b[0] = t;
-        b[1] = c;
-        put16(b, 2, 0);
-        b[4..8].copy_from_slice(&rest);
+        icmp_common::write_header(b, self.type_code(), rest);
         let mut at = HEADER_LEN;
         if let Some(t) = target {
             b[at..at + 16].copy_from_slice(&t.octets());

@@ -26,6 +26,7 @@ pub mod error;
 pub mod ethernet;
 mod field;
 pub mod fuzz;
+mod icmp_common;
 pub mod icmpv4;
 pub mod icmpv6;
 pub mod ip;
