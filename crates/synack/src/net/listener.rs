@@ -60,10 +60,7 @@ impl TcpListener {
         backlog: usize,
         cfg: Option<ConnConfig>,
     ) -> io::Result<TcpListener> {
-        let (id, local) = stack.with(|st, _| {
-            let cfg = cfg.unwrap_or(st.endpoint.config().conn);
-            ops::listen(st, addr, backlog, cfg)
-        })?;
+        let (id, local) = stack.with(|st, _| ops::listen_or_default(st, addr, backlog, cfg))?;
         Ok(TcpListener { stack: stack.clone(), id, local, nonblocking: AtomicBool::new(false) })
     }
 
@@ -105,13 +102,9 @@ impl TcpListener {
         &self,
         st: &mut crate::runtime::StackState,
     ) -> Option<io::Result<(TcpStream, SocketAddr)>> {
-        let id = st.endpoint.accept(self.id)?;
-        Some(match st.endpoint.four_tuple(id) {
-            Ok(t) => {
-                Ok((TcpStream::from_parts(self.stack.clone(), id, t.local, t.remote), t.remote))
-            }
-            Err(_) => Err(error::not_connected()),
-        })
+        Some(ops::accept(st, self.id)?.map(|(id, t)| {
+            (TcpStream::from_parts(self.stack.clone(), id, t.local, t.remote), t.remote)
+        }))
     }
 
     /// An endless iterator of [`accept`](Self::accept) results.

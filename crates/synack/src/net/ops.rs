@@ -6,7 +6,7 @@
 use std::io::{self, ErrorKind};
 use std::net::{IpAddr, SocketAddr};
 
-use synack_tcp::{ConnConfig, ConnId, Instant, ListenerId, RecvError, SendError, State};
+use synack_tcp::{ConnConfig, ConnId, FourTuple, Instant, ListenerId, RecvError, SendError, State};
 
 use super::error;
 use crate::runtime::StackState;
@@ -135,6 +135,28 @@ pub(crate) fn listen(
         }
     }
     Err(io::Error::new(ErrorKind::AddrInUse, "no free port in the ephemeral range"))
+}
+
+/// [`listen`] with the settings accepted connections get, `None` meaning the stack's
+/// defaults: what both layers' `bind_with` do.
+pub(crate) fn listen_or_default(
+    st: &mut StackState,
+    addr: SocketAddr,
+    backlog: usize,
+    cfg: Option<ConnConfig>,
+) -> io::Result<(ListenerId, SocketAddr)> {
+    let cfg = cfg.unwrap_or(st.endpoint.config().conn);
+    listen(st, addr, backlog, cfg)
+}
+
+/// Takes the next connection from listener `lid`'s accept queue with its addresses; `None`
+/// when the queue is empty. A connection gone before it is read out is `NotConnected`.
+pub(crate) fn accept(
+    st: &mut StackState,
+    lid: ListenerId,
+) -> Option<io::Result<(ConnId, FourTuple)>> {
+    let id = st.endpoint.accept(lid)?;
+    Some(st.endpoint.four_tuple(id).map(|t| (id, t)).map_err(|_| error::not_connected()))
 }
 
 /// Sets the IP TTL (IPv4) or hop limit (IPv6) of everything the interface sends.

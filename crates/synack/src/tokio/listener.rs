@@ -10,7 +10,7 @@ use synack_tcp::{ConnConfig, ListenerId};
 
 use super::registry::{Registry, registry};
 use super::stream::{Conn, TcpStream};
-use crate::net::{error, ops};
+use crate::net::ops;
 use crate::runtime::Stack;
 
 /// A listening socket on a synack stack for tokio, used like `tokio::net::TcpListener`.
@@ -51,10 +51,7 @@ impl TcpListener {
         cfg: Option<ConnConfig>,
     ) -> io::Result<TcpListener> {
         let reg = registry(stack);
-        let (id, local) = stack.with(|st, _| {
-            let cfg = cfg.unwrap_or(st.endpoint.config().conn);
-            ops::listen(st, addr, backlog, cfg)
-        })?;
+        let (id, local) = stack.with(|st, _| ops::listen_or_default(st, addr, backlog, cfg))?;
         Ok(TcpListener { stack: stack.clone(), reg, id, local })
     }
 
@@ -74,16 +71,16 @@ impl TcpListener {
     /// Polls for a connection; registers the task when none is waiting.
     pub fn poll_accept(&self, cx: &mut Context<'_>) -> Poll<io::Result<(TcpStream, SocketAddr)>> {
         let lid = self.id;
-        let r = self.stack.with(|st, _| match st.endpoint.accept(lid) {
-            Some(id) => Some(st.endpoint.four_tuple(id).map(|t| (id, t)).map_err(|_| ())),
-            None => {
+        let r = self.stack.with(|st, _| {
+            let r = ops::accept(st, lid);
+            if r.is_none() {
                 self.reg.wait_accept(lid, cx.waker());
-                None
             }
+            r
         });
         match r {
             None => Poll::Pending,
-            Some(Err(())) => Poll::Ready(Err(error::not_connected())),
+            Some(Err(e)) => Poll::Ready(Err(e)),
             Some(Ok((id, t))) => {
                 let conn = Conn {
                     stack: self.stack.clone(),
