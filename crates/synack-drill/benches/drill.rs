@@ -32,7 +32,7 @@ fn bench(c: &mut Criterion) {
             }
         })
     });
-    let opts = RunOptions::new(Profile::linux(), MatchMode::Strict);
+    let opts = RunOptions::new(Profile::linux_delack(), MatchMode::Strict);
     c.bench_function("run own suite (strict, engine)", |b| {
         b.iter(|| {
             for (name, src) in &all {

@@ -36,12 +36,15 @@ impl TargetFactory for EngineFactory {
 pub fn unmapped_knobs(p: &Profile) -> Vec<String> {
     let mut v = vec![
         format!("initial window {} segments (engine chooses its own IW)", p.initial_window),
-        format!("quick-ACK of the first {} segments", p.quick_ack_segments),
-        format!("TLP {} / RACK {}", on(p.tlp), on(p.rack)),
         format!("slow start after idle {}", on(p.slow_start_after_idle)),
     ];
-    if p.ecn != EcnMode::Off {
-        v.push(format!("ECN {:?}", p.ecn));
+    // The engine has one switch (ConnConfig::rack) for RACK and TLP together.
+    if p.tlp != p.rack {
+        v.push(format!(
+            "TLP {} with RACK {} (the engine switches both together)",
+            on(p.tlp),
+            on(p.rack)
+        ));
     }
     if p.syn_layout == SynLayout::FreeBsd {
         v.push("FreeBSD SYN option order (engine emits Linux's)".into());
@@ -84,6 +87,8 @@ pub struct EngineTarget {
     next_id: SockId,
     doubling: bool,
     mtu: u32,
+    /// The profile's ECN mode: `Passive` turns ECN on for listening sockets only.
+    ecn: EcnMode,
     /// Our address for sockets that connect without binding.
     local_ip: IpAddr,
     buf: Vec<u8>,
@@ -112,7 +117,7 @@ impl EngineTarget {
         rtt.initial_rto = p.initial_rto;
         rtt.min_rto = p.rto_min;
         // Linux keeps the RTO a full rto_min above SRTT (RTO = SRTT + max(4 * RTTVAR, rto_min)).
-        rtt.min_rto_above_srtt = p.name == "linux";
+        rtt.min_rto_above_srtt = p.name.starts_with("linux");
         let conn = ConnConfig {
             send_buffer: p.send_buffer,
             recv_buffer: p.recv_buffer,
@@ -122,6 +127,14 @@ impl EngineTarget {
             delayed_ack: p.delayed_ack,
             // FreeBSD offers the shift that fits kern.ipc.maxsockbuf (2 MB by default): 6.
             window_scale: (p.syn_layout == SynLayout::FreeBsd).then_some(6),
+            // Linux's quick-ACK mode: the first segments are ACKed at once.
+            quick_ack_segments: p.quick_ack_segments,
+            // RACK-TLP (RFC 8985) is one engine switch; the profiles set tlp and rack together.
+            rack: p.rack && p.tlp,
+            //= rfc3168#6.1.1
+            //# `On` (tcp_ecn=1) asks on active opens and accepts; `Passive` (tcp_ecn=2,
+            //# FreeBSD's default) only accepts, so it is switched on per listening socket.
+            ecn: p.ecn == EcnMode::On,
             rtt,
             congestion_control: match p.cc {
                 Cc::Cubic => CongestionControl::Cubic,
@@ -136,6 +149,7 @@ impl EngineTarget {
             next_id: 1,
             doubling: p.sockbuf_doubling,
             mtu: cfg.mtu,
+            ecn: p.ecn,
             local_ip: cfg.local_ip,
             buf: vec![0; 65_536 + 120],
         }
@@ -279,11 +293,16 @@ impl Target for EngineTarget {
             _ => return Err(Errno::EINVAL),
         }
         let local = sock.local.ok_or(Errno::EINVAL)?;
+        let mut cfg = sock.cfg;
+        // A passive-ECN stack accepts an ECN-setup SYN on its listeners (RFC 3168 6.1.1).
+        cfg.ecn |= self.ecn == EcnMode::Passive;
         let id = self
             .ep
-            .listen_with(local, backlog.max(1) as usize, sock.cfg)
+            .listen_with(local, backlog.max(1) as usize, cfg)
             .map_err(|_| Errno::EADDRINUSE)?;
-        self.sock(s)?.kind = Kind::Listening(id);
+        let sk = self.sock(s)?;
+        sk.kind = Kind::Listening(id);
+        sk.cfg = cfg;
         Ok(())
     }
 
@@ -562,7 +581,8 @@ impl Target for EngineTarget {
         let Ok(bytes) = Self::inbound_bytes(seg) else { return };
         let (src, dst) = (seg.src.ip(), seg.dst.ip());
         if let Ok(repr) = TcpRepr::parse_bytes(&bytes, src, dst, ChecksumMode::Verify) {
-            self.ep.on_segment(instant(now), src, dst, &repr);
+            // The ECN codepoint of the IP header the script wrote (`[ect0]`, `[ce]`, ...).
+            self.ep.on_segment_with_ecn(instant(now), src, dst, seg.tos & 3, &repr);
         }
         while self.ep.poll_event().is_some() {}
     }
@@ -584,7 +604,9 @@ impl Target for EngineTarget {
             urgent: t.urgent,
             options: wire_options(bytes),
             payload: t.payload(&self.buf).to_vec(),
-            tos: 0,
+            // The engine picks only the ECN codepoint of the IP header (ECT(0) on new data of an
+            // ECN connection); the rest of the TOS byte is 0.
+            tos: t.ecn & 3,
             ttl: 64,
             checksum_ok,
         })
@@ -611,5 +633,124 @@ mod tests {
         let b = option_bytes(&[OptSpec::Nop, OptSpec::Nop, OptSpec::Timestamp { val: 1, ecr: 2 }]);
         assert_eq!(b.len(), 12);
         assert_eq!(option_bytes(&[OptSpec::WScale(7)]), vec![3, 3, 7, 0]);
+    }
+}
+
+#[cfg(test)]
+mod ecn_tests {
+    use super::*;
+    use synack_wire::tcp::TcpFlags;
+
+    fn syn(cfg: &ScriptConfig, flags: TcpFlags, tos: u8) -> Segment {
+        Segment {
+            at: 0,
+            src: SocketAddr::new(cfg.remote_ip, 40000),
+            dst: SocketAddr::new(cfg.local_ip, 8080),
+            flags,
+            seq: 0,
+            ack: 0,
+            window: 65535,
+            urgent: 0,
+            options: vec![OptSpec::Mss(1000)],
+            payload: Vec::new(),
+            tos,
+            ttl: 64,
+            checksum_ok: true,
+        }
+    }
+
+    /// Listens on 8080, injects `syn`, returns the SYN-ACK's flags.
+    fn syn_ack_flags(p: &Profile, flags: TcpFlags) -> TcpFlags {
+        let cfg = ScriptConfig::default();
+        let mut t = EngineTarget::new(p, &cfg);
+        let s = t.socket().unwrap();
+        t.bind(s, SocketAddr::new(cfg.local_ip, 8080)).unwrap();
+        t.listen(0, s, 1).unwrap();
+        t.deliver(0, &syn(&cfg, flags, 0));
+        let out = t.poll_transmit(0).expect("SYN-ACK");
+        assert!(out.flags.syn() && out.flags.ack(), "{:?}", out.flags);
+        out.flags
+    }
+
+    fn active_syn_flags(p: &Profile) -> TcpFlags {
+        let cfg = ScriptConfig::default();
+        let mut t = EngineTarget::new(p, &cfg);
+        let s = t.socket().unwrap();
+        assert_eq!(t.connect(0, s, SocketAddr::new(cfg.remote_ip, 8080)), Err(Errno::EINPROGRESS));
+        t.poll_transmit(0).expect("SYN").flags
+    }
+
+    #[test]
+    fn ecn_modes_map_onto_the_engine() {
+        let ecn_syn = TcpFlags::SYN | TcpFlags::ECE | TcpFlags::CWR;
+        let ece = |f: TcpFlags| f.contains(TcpFlags::ECE);
+        let mut on = Profile::linux();
+        on.set_sysctl("net.ipv4.tcp_ecn", "1").unwrap();
+        let passive = Profile::freebsd();
+        assert_eq!(passive.ecn, EcnMode::Passive);
+        let off = Profile::linux();
+        // On: asks on the SYN and accepts.
+        assert!(active_syn_flags(&on).contains(TcpFlags::ECE | TcpFlags::CWR));
+        assert!(ece(syn_ack_flags(&on, ecn_syn)));
+        // Passive: never asks, accepts on a listener.
+        assert!(!ece(active_syn_flags(&passive)));
+        assert!(ece(syn_ack_flags(&passive, ecn_syn)));
+        // Off: neither; and a plain SYN is never answered with ECE.
+        assert!(!ece(active_syn_flags(&off)));
+        assert!(!ece(syn_ack_flags(&off, ecn_syn)));
+        assert!(!ece(syn_ack_flags(&on, TcpFlags::SYN)));
+    }
+
+    /// The IP ECN codepoint the script writes reaches the engine, and the engine's codepoint
+    /// comes back in the outbound TOS: CE on inbound data is echoed with ECE (RFC 3168 6.1.3),
+    /// our data leaves with ECT(0).
+    #[test]
+    fn ecn_codepoints_cross_the_adapter() {
+        let mut p = Profile::linux();
+        p.set_sysctl("net.ipv4.tcp_ecn", "1").unwrap();
+        let cfg = ScriptConfig::default();
+        let mut t = EngineTarget::new(&p, &cfg);
+        let l = t.socket().unwrap();
+        t.bind(l, SocketAddr::new(cfg.local_ip, 8080)).unwrap();
+        t.listen(0, l, 1).unwrap();
+        let mut seg = syn(&cfg, TcpFlags::SYN | TcpFlags::ECE | TcpFlags::CWR, 0);
+        t.deliver(0, &seg);
+        let syn_ack = t.poll_transmit(0).expect("SYN-ACK");
+        let iss = syn_ack.seq;
+        seg.flags = TcpFlags::ACK;
+        seg.seq = 1;
+        seg.ack = iss.wrapping_add(1);
+        seg.options.clear();
+        t.deliver(1000, &seg);
+        let s = t.accept(1000, l).unwrap();
+        // Data marked CE: the ACK carries ECE.
+        seg.flags = TcpFlags::ACK | TcpFlags::PSH;
+        seg.payload = vec![7; 100];
+        seg.tos = 3;
+        t.deliver(2000, &seg);
+        let mut now = 2000;
+        let ack = loop {
+            if let Some(a) = t.poll_transmit(now) {
+                break a;
+            }
+            now = t.poll_timeout().expect("an ACK is due");
+            t.on_timeout(now);
+        };
+        assert_eq!(ack.ack, 101);
+        assert!(ack.flags.contains(TcpFlags::ECE), "{:?}", ack.flags);
+        assert_eq!(ack.tos & 3, 0, "a pure ACK is Not-ECT");
+        // Our data: ECT(0).
+        assert_eq!(t.write(now, s, &[1; 10]), Ok(10));
+        let data = t.poll_transmit(now).expect("data");
+        assert_eq!((data.payload.len(), data.tos & 3), (10, 2));
+    }
+
+    #[test]
+    fn mapped_knobs_are_not_reported_unmapped() {
+        for p in [Profile::linux(), Profile::linux_delack(), Profile::freebsd(), Profile::rfc()] {
+            let v = unmapped_knobs(&p).join("; ");
+            assert!(!v.contains("ECN") && !v.contains("quick-ACK") && !v.contains("TLP"), "{v}");
+            assert!(v.contains("initial window"), "{v}");
+        }
     }
 }

@@ -114,6 +114,14 @@ impl Profile {
         }
     }
 
+    /// `linux` without quick-ACK: every ACK of new data waits for the delayed-ACK timer, as
+    /// RFC 9293 3.8.6.3 allows and as synack's engine does by default. Our own scripts
+    /// (crates/synack-drill/scripts) are written against this profile, since they check the
+    /// delayed ACK of a connection's first data; the public Linux suite runs with `linux`.
+    pub fn linux_delack() -> Profile {
+        Profile { name: "linux-delack", quick_ack_segments: 0, ..Profile::linux() }
+    }
+
     /// FreeBSD's defaults as the tcp-testsuite scripts reset them.
     pub fn freebsd() -> Profile {
         Profile {
@@ -173,6 +181,7 @@ impl Profile {
     pub fn by_name(name: &str) -> Option<Profile> {
         match name {
             "linux" => Some(Profile::linux()),
+            "linux-delack" => Some(Profile::linux_delack()),
             "freebsd" => Some(Profile::freebsd()),
             "rfc" => Some(Profile::rfc()),
             _ => None,
@@ -416,5 +425,8 @@ mod tests {
         assert_eq!(Profile::for_path("sack/x.pkt").name, "linux");
         assert_eq!(Profile::by_name("rfc").map(|p| p.rto_min), Some(Duration::from_secs(1)));
         assert!(Profile::by_name("solaris").is_none());
+        let d = Profile::by_name("linux-delack").unwrap();
+        assert_eq!((d.quick_ack_segments, Profile::linux().quick_ack_segments), (0, 16));
+        assert_eq!(Profile { name: "linux", quick_ack_segments: 16, ..d }, Profile::linux());
     }
 }

@@ -1,5 +1,6 @@
 //! Our own scripts (crates/synack-drill/scripts, one per state-machine rule or RFC 9293 MUST
-//! observable on the wire) run against the engine with the linux profile, in strict and relaxed
+//! observable on the wire) run against the engine with the linux-delack profile (linux without
+//! quick-ACK: the scripts check the delayed ACK of first data), in strict and relaxed
 //! mode. Each must pass unless expectations.toml lists it with the reason; a listed script that
 //! gets further than listed is printed as progress, one that stops earlier fails the test.
 
@@ -25,7 +26,7 @@ fn own_scripts_match_expectations() {
         let mut summary = Summary::default();
         for f in &files {
             let name = f.file_name().unwrap().to_string_lossy().to_string();
-            let mut opts = RunOptions::new(Profile::linux(), mode);
+            let mut opts = RunOptions::new(Profile::linux_delack(), mode);
             opts.no_leftovers = true;
             let out = run_file(f, &name, &opts, &EngineFactory);
             summary.add(&out.verdict);

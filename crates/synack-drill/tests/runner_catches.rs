@@ -16,7 +16,7 @@ fn script(name: &str) -> String {
 }
 
 fn run(src: &str) -> Verdict {
-    let opts = RunOptions::new(Profile::linux(), MatchMode::Strict);
+    let opts = RunOptions::new(Profile::linux_delack(), MatchMode::Strict);
     run_source(src, "mutant.pkt", &opts, &EngineFactory).verdict
 }
 
@@ -157,7 +157,7 @@ fn leftover_segments_fail_only_when_asked() {
     // Drop the last expected segment: packetdrill's rules pass it, --no-leftovers does not.
     let src = script("handshake-active.pkt").replace("+0 > P. 1:11(10) ack 1\n", "");
     assert_eq!(run(&src), Verdict::Pass);
-    let mut opts = RunOptions::new(Profile::linux(), MatchMode::Strict);
+    let mut opts = RunOptions::new(Profile::linux_delack(), MatchMode::Strict);
     opts.no_leftovers = true;
     match run_source(&src, "leftover.pkt", &opts, &EngineFactory).verdict {
         Verdict::Fail { reason, actual, .. } => {
