@@ -10,9 +10,11 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
 use synack_analyze::capture::CaptureReader;
-use synack_analyze::dump::{DumpOptions, Output, dump};
+use synack_analyze::dump::Output;
 use synack_analyze::fields::DisplayFilter;
-use synack_analyze::filter::Filter;
+
+mod common;
+use common::{compare_fields, have, run, synack_dump};
 
 const SCENARIOS: &[&str] = &[
     "basic",
@@ -27,59 +29,6 @@ const SCENARIOS: &[&str] = &[
     "reuse",
     "misc",
 ];
-
-/// The field list of issue 7, in order.
-const FIELDS: &[&str] = &[
-    "frame.number",
-    "frame.time_relative",
-    "tcp.stream",
-    "ip.src",
-    "ip.dst",
-    "ipv6.src",
-    "ipv6.dst",
-    "tcp.srcport",
-    "tcp.dstport",
-    "tcp.flags.str",
-    "tcp.seq",
-    "tcp.seq_raw",
-    "tcp.ack",
-    "tcp.ack_raw",
-    "tcp.nxtseq",
-    "tcp.len",
-    "tcp.hdr_len",
-    "tcp.window_size_value",
-    "tcp.window_size",
-    "tcp.options.mss_val",
-    "tcp.options.wscale.shift",
-    "tcp.options.sack_perm",
-    "tcp.options.timestamp.tsval",
-    "tcp.options.timestamp.tsecr",
-    "tcp.checksum.status",
-    "tcp.analysis.retransmission",
-    "tcp.analysis.fast_retransmission",
-    "tcp.analysis.spurious_retransmission",
-    "tcp.analysis.out_of_order",
-    "tcp.analysis.lost_segment",
-    "tcp.analysis.ack_lost_segment",
-    "tcp.analysis.duplicate_ack",
-    "tcp.analysis.duplicate_ack_num",
-    "tcp.analysis.zero_window",
-    "tcp.analysis.zero_window_probe",
-    "tcp.analysis.window_update",
-    "tcp.analysis.window_full",
-    "tcp.analysis.keep_alive",
-    "tcp.analysis.keep_alive_ack",
-    "tcp.analysis.ack_rtt",
-    "tcp.analysis.bytes_in_flight",
-];
-
-fn have(tool: &str) -> bool {
-    Command::new("sh")
-        .arg("-c")
-        .arg(format!("command -v {tool}"))
-        .output()
-        .is_ok_and(|o| o.status.success())
-}
 
 fn is_root() -> bool {
     std::fs::read_to_string("/proc/self/status")
@@ -147,20 +96,6 @@ macro_rules! need_captures {
     };
 }
 
-fn synack_dump(path: &Path, filter: &str, output: Output) -> String {
-    let reader = CaptureReader::open(path).expect("open capture");
-    let opts = DumpOptions { count: None, filter: Filter::parse(filter).expect("filter"), output };
-    let mut out = Vec::new();
-    dump(reader, &opts, &mut out).expect("dump");
-    String::from_utf8(out).expect("utf8")
-}
-
-fn run(cmd: &mut Command) -> String {
-    let out = cmd.output().expect("run tool");
-    assert!(out.status.success(), "{cmd:?} failed: {}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8(out.stdout).expect("utf8")
-}
-
 #[test]
 fn fields_agree_with_tshark() {
     let dir = need_captures!();
@@ -168,66 +103,17 @@ fn fields_agree_with_tshark() {
     println!("{:<10} {:>6} {:>14} {:>14}", "capture", "frames", "plain fields", "analysis");
     for name in SCENARIOS {
         let path = dir.join(format!("{name}.pcap"));
-        let mut cmd = Command::new("tshark");
-        cmd.arg("-r").arg(&path).arg("-T").arg("fields");
-        for f in FIELDS {
-            cmd.arg("-e").arg(f);
-        }
-        let theirs = run(&mut cmd);
-        let ours = synack_dump(
-            &path,
-            "",
-            Output::Fields {
-                fields: FIELDS.iter().map(|s| s.to_string()).collect(),
-                header: false,
-                display: None,
-            },
-        );
-        let t: Vec<&str> = theirs.lines().collect();
-        let o: Vec<&str> = ours.lines().collect();
-        assert_eq!(t.len(), o.len(), "{name}: frame count");
-        let (mut plain, mut plain_bad, mut an, mut an_bad) = (0usize, 0usize, 0usize, 0usize);
-        for (i, (tl, ol)) in t.iter().zip(&o).enumerate() {
-            let tv: Vec<&str> = tl.split('\t').collect();
-            let ov: Vec<&str> = ol.split('\t').collect();
-            for (j, f) in FIELDS.iter().enumerate() {
-                let (a, b) = (tv.get(j).copied().unwrap_or(""), ov.get(j).copied().unwrap_or(""));
-                let is_an = f.starts_with("tcp.analysis.");
-                if is_an {
-                    an += 1;
-                } else {
-                    plain += 1;
-                }
-                if a != b {
-                    if is_an {
-                        an_bad += 1;
-                    } else {
-                        plain_bad += 1;
-                    }
-                    if failures.len() < 30 {
-                        failures.push(format!(
-                            "{name} frame {}: {f}: tshark {a:?} synack {b:?}",
-                            i + 1
-                        ));
-                    }
-                }
-            }
-        }
-        let pct =
-            |n: usize, bad: usize| if n == 0 { 100.0 } else { 100.0 * (n - bad) as f64 / n as f64 };
+        let c = compare_fields(&path, name);
         println!(
             "{:<10} {:>6} {:>13.2}% {:>13.2}%",
             name,
-            t.len(),
-            pct(plain, plain_bad),
-            pct(an, an_bad)
+            c.frames,
+            c.plain_pct(),
+            c.analysis_pct()
         );
-        assert_eq!(plain_bad, 0, "{name}: non-analysis fields differ:\n{}", failures.join("\n"));
-        assert!(
-            an_bad * 100 <= an,
-            "{name}: analysis fields differ on more than 1%:\n{}",
-            failures.join("\n")
-        );
+        c.assert_agrees(name);
+        let room = 30usize.saturating_sub(failures.len());
+        failures.extend(c.diffs.iter().take(room).map(|d| format!("{name} {d}")));
     }
     for f in &failures {
         println!("difference: {f}");

@@ -8,9 +8,10 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
-use synack_analyze::capture::CaptureReader;
-use synack_analyze::dump::{DumpOptions, Output, dump};
-use synack_analyze::filter::Filter;
+use synack_analyze::dump::Output;
+
+mod common;
+use common::{compare_fields, have, synack_dump};
 use synack_netsim::LinkConfig;
 use synack_stack::phy::{CaptureFormat, CaptureWriter, FrameRing, Link, LinkEnd, PcapTap};
 use synack_stack::{Device, DeviceCaps, Interface, InterfaceConfig, IpCidr, Medium};
@@ -136,120 +137,21 @@ fn write_capture(path: &Path, server: &str, loss: f64, bytes: usize) {
     w.expect("writer").into_inner().expect("flush");
 }
 
-fn have(tool: &str) -> bool {
-    Command::new("sh")
-        .arg("-c")
-        .arg(format!("command -v {tool}"))
-        .output()
-        .is_ok_and(|o| o.status.success())
-}
-
-fn ours(path: &Path, output: Output) -> String {
-    let opts = DumpOptions { count: None, filter: Filter::all(), output };
-    let mut out = Vec::new();
-    dump(CaptureReader::open(path).expect("open"), &opts, &mut out).expect("dump");
-    String::from_utf8(out).expect("utf8")
-}
-
-const FIELDS: &[&str] = &[
-    "frame.number",
-    "frame.time_relative",
-    "tcp.stream",
-    "ip.src",
-    "ip.dst",
-    "ipv6.src",
-    "ipv6.dst",
-    "tcp.srcport",
-    "tcp.dstport",
-    "tcp.flags.str",
-    "tcp.seq",
-    "tcp.seq_raw",
-    "tcp.ack",
-    "tcp.ack_raw",
-    "tcp.nxtseq",
-    "tcp.len",
-    "tcp.hdr_len",
-    "tcp.window_size_value",
-    "tcp.window_size",
-    "tcp.options.mss_val",
-    "tcp.options.wscale.shift",
-    "tcp.options.sack_perm",
-    "tcp.options.timestamp.tsval",
-    "tcp.options.timestamp.tsecr",
-    "tcp.checksum.status",
-    "tcp.analysis.retransmission",
-    "tcp.analysis.fast_retransmission",
-    "tcp.analysis.spurious_retransmission",
-    "tcp.analysis.out_of_order",
-    "tcp.analysis.lost_segment",
-    "tcp.analysis.ack_lost_segment",
-    "tcp.analysis.duplicate_ack",
-    "tcp.analysis.duplicate_ack_num",
-    "tcp.analysis.zero_window",
-    "tcp.analysis.zero_window_probe",
-    "tcp.analysis.window_update",
-    "tcp.analysis.window_full",
-    "tcp.analysis.keep_alive",
-    "tcp.analysis.keep_alive_ack",
-    "tcp.analysis.ack_rtt",
-    "tcp.analysis.bytes_in_flight",
-];
-
 fn compare(path: &Path, name: &str) {
-    let mut cmd = Command::new("tshark");
-    cmd.arg("-r").arg(path).arg("-T").arg("fields");
-    for f in FIELDS {
-        cmd.arg("-e").arg(f);
-    }
-    let out = cmd.output().expect("tshark");
-    assert!(out.status.success());
-    let theirs = String::from_utf8(out.stdout).expect("utf8");
-    let mine = ours(
-        path,
-        Output::Fields {
-            fields: FIELDS.iter().map(|s| s.to_string()).collect(),
-            header: false,
-            display: None,
-        },
-    );
-    let (t, o): (Vec<&str>, Vec<&str>) = (theirs.lines().collect(), mine.lines().collect());
-    assert_eq!(t.len(), o.len(), "{name}: frame count");
-    assert!(t.len() > 20, "{name}: only {} frames", t.len());
-    let (mut plain, mut plain_bad, mut an, mut an_bad) = (0, 0, 0, 0);
-    let mut diffs = Vec::new();
-    for (i, (a, b)) in t.iter().zip(&o).enumerate() {
-        for (j, (x, y)) in a.split('\t').zip(b.split('\t')).enumerate() {
-            let is_an = FIELDS[j].starts_with("tcp.analysis.");
-            if is_an {
-                an += 1
-            } else {
-                plain += 1
-            }
-            if x != y {
-                if is_an {
-                    an_bad += 1
-                } else {
-                    plain_bad += 1
-                }
-                diffs.push(format!("frame {}: {}: tshark {x:?} synack {y:?}", i + 1, FIELDS[j]));
-            }
-        }
-    }
+    let c = compare_fields(path, name);
+    assert!(c.frames > 20, "{name}: only {} frames", c.frames);
     println!(
         "{name}: {} frames, plain fields {:.2}%, analysis fields {:.2}% equal to tshark",
-        t.len(),
-        100.0 * (plain - plain_bad) as f64 / plain as f64,
-        100.0 * (an - an_bad) as f64 / an as f64
+        c.frames,
+        c.plain_pct(),
+        c.analysis_pct()
     );
-    for d in diffs.iter().take(10) {
+    for d in c.diffs.iter().take(10) {
         println!("  difference: {d}");
     }
-    assert_eq!(plain_bad, 0, "{name}:\n{}", diffs.join("\n"));
-    assert!(an_bad * 100 <= an, "{name}:\n{}", diffs.join("\n"));
-    let td =
-        Command::new("tcpdump").arg("-nn").arg("-t").arg("-r").arg(path).output().expect("tcpdump");
-    let td = String::from_utf8(td.stdout).expect("utf8");
-    let mine = ours(path, Output::Lines { timestamps: false });
+    c.assert_agrees(name);
+    let td = common::run(Command::new("tcpdump").arg("-nn").arg("-t").arg("-r").arg(path));
+    let mine = synack_dump(path, "", Output::Lines { timestamps: false });
     assert_eq!(td.lines().count(), mine.lines().count(), "{name}: tcpdump line count");
     for (i, (a, b)) in td.lines().zip(mine.lines()).enumerate() {
         assert_eq!(a, b, "{name}: line {} differs from tcpdump", i + 1);
