@@ -130,6 +130,11 @@ pub struct Rack {
     rtt: Duration,
     min_rtt: Option<Duration>,
     segs_sacked: u32,
+    /// Sum of the lengths of the segments marked lost: kept as they are marked, retransmitted,
+    /// SACKed or acknowledged, so the per-segment "anything lost?" checks of the sender
+    /// ([`Rack::lost_bytes`], [`Rack::lost_ranges`]) cost nothing while nothing is lost
+    /// instead of a walk over every segment in flight.
+    lost_total: u32,
     fack: SeqNum,
     reordering_seen: bool,
     reo_wnd_mult: u32,
@@ -153,6 +158,7 @@ impl Rack {
             rtt: Duration::ZERO,
             min_rtt: None,
             segs_sacked: 0,
+            lost_total: 0,
             fack: snd_una,
             reordering_seen: false,
             reo_wnd_mult: 1,
@@ -243,6 +249,9 @@ impl Rack {
             // considered lost until RACK judges it again.
             s.xmit_ts = now;
             s.retransmitted = true;
+            if s.lost {
+                self.lost_total = self.lost_total.saturating_sub(s.end.since(s.start));
+            }
             s.lost = false;
         }
     }
@@ -305,6 +314,9 @@ impl Rack {
                     break;
                 }
                 self.segs.pop_front();
+                if s.lost {
+                    self.lost_total = self.lost_total.saturating_sub(s.end.since(s.start));
+                }
                 if s.sacked {
                     self.segs_sacked = self.segs_sacked.saturating_sub(1);
                 } else {
@@ -325,6 +337,9 @@ impl Rack {
                 }
                 // Only segments wholly inside the block count as delivered.
                 if !s.sacked && s.start.ge(l) && s.end.le(r) {
+                    if s.lost {
+                        self.lost_total = self.lost_total.saturating_sub(s.end.since(s.start));
+                    }
                     self.segs[i].sacked = true;
                     self.segs[i].lost = false;
                     self.segs_sacked += 1;
@@ -457,6 +472,7 @@ impl Rack {
                 }
             }
         }
+        self.lost_total = self.lost_total.saturating_add(newly_lost);
         (newly_lost, deadline)
     }
 
@@ -492,6 +508,7 @@ impl Rack {
                 n = n.saturating_add(s.end.since(s.start));
             }
         }
+        self.lost_total = self.lost_total.saturating_add(n);
         self.tlp_end_seq = None;
         n
     }
@@ -499,7 +516,9 @@ impl Rack {
     /// Ranges currently marked lost (and not retransmitted since), in sequence order, adjacent
     /// ones merged: what the sender should retransmit first.
     pub fn lost_ranges(&self) -> impl Iterator<Item = (SeqNum, SeqNum)> + '_ {
-        let mut it = self.segs.iter().filter(|s| s.lost).peekable();
+        // Nothing lost (the common case): skip the walk over every segment in flight.
+        let walk = if self.lost_total == 0 { 0 } else { self.segs.len() };
+        let mut it = self.segs.iter().take(walk).filter(|s| s.lost).peekable();
         core::iter::from_fn(move || {
             let first = it.next()?;
             let (start, mut end) = (first.start, first.end);
@@ -516,7 +535,11 @@ impl Rack {
 
     /// Bytes marked lost and not yet retransmitted.
     pub fn lost_bytes(&self) -> u32 {
-        self.segs.iter().filter(|s| s.lost).map(|s| s.end.since(s.start)).sum()
+        debug_assert_eq!(
+            self.lost_total,
+            self.segs.iter().filter(|s| s.lost).map(|s| s.end.since(s.start)).sum::<u32>()
+        );
+        self.lost_total
     }
 
     /// When to fire the tail loss probe, or `None` if no probe should be scheduled:
