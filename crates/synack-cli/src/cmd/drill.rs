@@ -17,7 +17,7 @@ use synack_drill::{RunOptions, Summary};
 /// Arguments of `synack drill`.
 #[derive(clap::Args)]
 pub(crate) struct Args {
-    /// Stack profile: linux, freebsd or rfc. Default: freebsd for paths containing
+    /// Stack profile: linux, linux-delack (linux without quick-ACK), freebsd or rfc. Default: freebsd for paths containing
     /// "freebsd", linux otherwise.
     #[arg(long)]
     profile: Option<String>,
@@ -49,7 +49,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
     let fixed = match &args.profile {
         Some(name) => Some(
             Profile::by_name(name)
-                .with_context(|| format!("unknown profile {name:?} (linux, freebsd, rfc)"))?,
+                .with_context(|| format!("unknown profile {name:?} (linux, linux-delack, freebsd, rfc)"))?,
         ),
         None => None,
     };
