@@ -17,8 +17,8 @@ use synack_drill::{RunOptions, Summary};
 /// Arguments of `synack drill`.
 #[derive(clap::Args)]
 pub(crate) struct Args {
-    /// Stack profile: linux, linux-delack (linux without quick-ACK), freebsd or rfc. Default: freebsd for paths containing
-    /// "freebsd", linux otherwise.
+    /// Stack profile: linux, linux-delack (linux without quick-ACK), freebsd or rfc.
+    /// Default: freebsd for paths containing "freebsd", linux otherwise.
     #[arg(long)]
     profile: Option<String>,
     /// packetdrill's own matching rules (the default).
