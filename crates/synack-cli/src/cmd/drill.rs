@@ -47,10 +47,9 @@ pub(crate) struct Args {
 
 pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
     let fixed = match &args.profile {
-        Some(name) => Some(
-            Profile::by_name(name)
-                .with_context(|| format!("unknown profile {name:?} (linux, linux-delack, freebsd, rfc)"))?,
-        ),
+        Some(name) => Some(Profile::by_name(name).with_context(|| {
+            format!("unknown profile {name:?} (linux, linux-delack, freebsd, rfc)")
+        })?),
         None => None,
     };
     let mode = if args.relaxed && !args.strict { MatchMode::Relaxed } else { MatchMode::Strict };
