@@ -51,6 +51,44 @@ fn draw_err<E: std::fmt::Display>(e: E) -> GraphError {
     GraphError::Draw(e.to_string())
 }
 
+/// The chart of a graph.
+type Chart<'a, 'b> = ChartContext<
+    'a,
+    SVGBackend<'b>,
+    Cartesian2d<plotters::coord::types::RangedCoordf64, plotters::coord::types::RangedCoordf64>,
+>;
+
+/// The layout all graphs share (caption, margins, label areas, the mesh with its axis
+/// descriptions), so the graphs differ only in what they plot. `whole_y` prints the y labels
+/// without decimals (sequence numbers, bytes).
+fn chart<'a, 'b>(
+    root: &'a DrawingArea<SVGBackend<'b>, plotters::coord::Shift>,
+    caption: String,
+    x: core::ops::Range<f64>,
+    y: core::ops::Range<f64>,
+    (x_desc, y_desc): (&str, &str),
+    whole_y: bool,
+) -> Result<Chart<'a, 'b>, GraphError> {
+    let mut chart = ChartBuilder::on(root)
+        .caption(caption, ("sans-serif", 20))
+        .margin(12)
+        .x_label_area_size(40)
+        .y_label_area_size(80)
+        .build_cartesian_2d(x, y)
+        .map_err(draw_err)?;
+    let mut mesh = chart.configure_mesh();
+    mesh.x_desc(x_desc).y_desc(y_desc);
+    if whole_y {
+        mesh.y_label_formatter(&whole);
+    }
+    mesh.draw().map_err(draw_err)?;
+    Ok(chart)
+}
+
+fn whole(v: &f64) -> String {
+    format!("{v:.0}")
+}
+
 const RED: RGBColor = RGBColor(200, 40, 40);
 const ACKC: RGBColor = RGBColor(30, 140, 60);
 const WINC: RGBColor = RGBColor(220, 160, 0);
@@ -104,20 +142,14 @@ pub fn graph_svg(
                     Some(_) => data.iter().map(|s| f64::from(s.seq)).fold(ymax - 1.0, f64::min),
                     None => 0.0,
                 };
-                let mut chart = ChartBuilder::on(&root)
-                    .caption(format!("{title}: time-sequence"), ("sans-serif", 20))
-                    .margin(12)
-                    .x_label_area_size(40)
-                    .y_label_area_size(80)
-                    .build_cartesian_2d(xr.clone(), ymin..ymax + (ymax - ymin) * 0.03)
-                    .map_err(draw_err)?;
-                chart
-                    .configure_mesh()
-                    .x_desc("time since first segment (s)")
-                    .y_desc("relative sequence number")
-                    .y_label_formatter(&|v| format!("{v:.0}"))
-                    .draw()
-                    .map_err(draw_err)?;
+                let mut chart = chart(
+                    &root,
+                    format!("{title}: time-sequence"),
+                    xr.clone(),
+                    ymin..ymax + (ymax - ymin) * 0.03,
+                    ("time since first segment (s)", "relative sequence number"),
+                    true,
+                )?;
                 // Receive window: ack + advertised window, a step line.
                 let mut win = Vec::new();
                 let mut ackl = Vec::new();
@@ -224,22 +256,14 @@ pub fn graph_svg(
                     .map(|(i, b)| (tmin + (i as f64 + 0.5) * w, *b as f64 * 8.0 / w / 1e6))
                     .collect();
                 let ymax = pts.iter().map(|p| p.1).fold(0.0, f64::max).max(1e-6);
-                let mut chart = ChartBuilder::on(&root)
-                    .caption(
-                        format!("{title}: throughput (payload, {bins} bins)"),
-                        ("sans-serif", 20),
-                    )
-                    .margin(12)
-                    .x_label_area_size(40)
-                    .y_label_area_size(80)
-                    .build_cartesian_2d(xr.clone(), 0.0..ymax * 1.1)
-                    .map_err(draw_err)?;
-                chart
-                    .configure_mesh()
-                    .x_desc("time (s)")
-                    .y_desc("Mbit/s")
-                    .draw()
-                    .map_err(draw_err)?;
+                let mut chart = chart(
+                    &root,
+                    format!("{title}: throughput (payload, {bins} bins)"),
+                    xr.clone(),
+                    0.0..ymax * 1.1,
+                    ("time (s)", "Mbit/s"),
+                    false,
+                )?;
                 chart.draw_series(LineSeries::new(pts.clone(), &BLUE)).map_err(draw_err)?;
                 chart
                     .draw_series(pts.iter().map(|p| Circle::new(*p, 3, BLUE.filled())))
@@ -254,22 +278,14 @@ pub fn graph_svg(
                     return Err(GraphError::Empty);
                 }
                 let ymax = pts.iter().map(|p| p.1).fold(0.0, f64::max).max(1e-6);
-                let mut chart = ChartBuilder::on(&root)
-                    .caption(
-                        format!("{title}: RTT of each ACK (tcp.analysis.ack_rtt)"),
-                        ("sans-serif", 20),
-                    )
-                    .margin(12)
-                    .x_label_area_size(40)
-                    .y_label_area_size(80)
-                    .build_cartesian_2d(xr.clone(), 0.0..ymax * 1.1)
-                    .map_err(draw_err)?;
-                chart
-                    .configure_mesh()
-                    .x_desc("time (s)")
-                    .y_desc("RTT (ms)")
-                    .draw()
-                    .map_err(draw_err)?;
+                let mut chart = chart(
+                    &root,
+                    format!("{title}: RTT of each ACK (tcp.analysis.ack_rtt)"),
+                    xr.clone(),
+                    0.0..ymax * 1.1,
+                    ("time (s)", "RTT (ms)"),
+                    false,
+                )?;
                 chart
                     .draw_series(pts.iter().map(|p| Circle::new(*p, 2, ACKC.filled())))
                     .map_err(draw_err)?;
@@ -287,23 +303,14 @@ pub fn graph_svg(
                     .filter_map(|s| s.bytes_in_flight.map(|b| (secs(s), f64::from(b))))
                     .collect();
                 let ymax = win.iter().chain(bif.iter()).map(|p| p.1).fold(0.0, f64::max).max(1.0);
-                let mut chart = ChartBuilder::on(&root)
-                    .caption(
-                        format!("{title}: receive window and bytes in flight"),
-                        ("sans-serif", 20),
-                    )
-                    .margin(12)
-                    .x_label_area_size(40)
-                    .y_label_area_size(80)
-                    .build_cartesian_2d(xr.clone(), 0.0..ymax * 1.1)
-                    .map_err(draw_err)?;
-                chart
-                    .configure_mesh()
-                    .x_desc("time (s)")
-                    .y_desc("bytes")
-                    .y_label_formatter(&|v| format!("{v:.0}"))
-                    .draw()
-                    .map_err(draw_err)?;
+                let mut chart = chart(
+                    &root,
+                    format!("{title}: receive window and bytes in flight"),
+                    xr.clone(),
+                    0.0..ymax * 1.1,
+                    ("time (s)", "bytes"),
+                    true,
+                )?;
                 chart
                     .draw_series(LineSeries::new(win, &WINC))
                     .map_err(draw_err)?
