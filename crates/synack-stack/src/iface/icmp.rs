@@ -81,13 +81,9 @@ impl Interface {
                 };
                 self.next_ident = self.next_ident.wrapping_add(1);
                 let mut frame = vec![0u8; ip.buffer_len()];
-                if ip.emit(&mut frame, ChecksumMode::Verify).is_err()
-                    || reply.emit(&mut frame[20..], ChecksumMode::Verify).is_err()
-                {
-                    return self.counters.drop(DropReason::EgressTooBig);
-                }
-                self.counters.echo_replies += 1;
-                return self.queue_reply(frame);
+                let built = ip.emit(&mut frame, ChecksumMode::Verify).is_ok()
+                    && reply.emit(&mut frame[20..], ChecksumMode::Verify).is_ok();
+                return self.send_echo_reply(built, frame);
             }
             Icmpv4Repr::DstUnreachable { code, next_hop_mtu, .. } => {
                 if code == icmpv4::unreach::FRAG_NEEDED {
@@ -103,14 +99,7 @@ impl Interface {
             Icmpv4Repr::SourceQuench { .. } => IcmpErrorKind::SourceQuench,
             _ => return self.counters.drop(DropReason::IcmpIgnored),
         };
-        //= rfc1122#3.2.2
-        // ICMP error messages are not answered with other errors, and errors about
-        // broadcast datagrams do not exist: an error sent to a group address is bogus.
-        if dest != Dest::Local {
-            return self.counters.drop(DropReason::IcmpBadQuote);
-        }
-        let quoted = msg.quoted();
-        self.icmp_error(now, meta.src, kind, quoted, tcp);
+        self.icmp_error(now, meta.src, dest, kind, msg.quoted(), tcp);
     }
 
     pub(super) fn icmpv6<T: TcpLayer + ?Sized>(
@@ -150,13 +139,9 @@ impl Interface {
                     flow_label: 0,
                 };
                 let mut frame = vec![0u8; ip.buffer_len()];
-                if ip.emit(&mut frame).is_err()
-                    || reply.emit(&mut frame[40..], dst, src, ChecksumMode::Verify).is_err()
-                {
-                    return self.counters.drop(DropReason::EgressTooBig);
-                }
-                self.counters.echo_replies += 1;
-                return self.queue_reply(frame);
+                let built = ip.emit(&mut frame).is_ok()
+                    && reply.emit(&mut frame[40..], dst, src, ChecksumMode::Verify).is_ok();
+                return self.send_echo_reply(built, frame);
             }
             Icmpv6Repr::DstUnreachable { code, .. } => {
                 IcmpErrorKind::Unreachable { code, hard: v6_unreach_is_hard(code) }
@@ -168,21 +153,36 @@ impl Interface {
             Icmpv6Repr::ParamProblem { .. } => IcmpErrorKind::ParameterProblem,
             _ => return self.counters.drop(DropReason::IcmpIgnored),
         };
-        if dest != Dest::Local {
-            return self.counters.drop(DropReason::IcmpBadQuote);
-        }
-        let quoted = msg.quoted();
-        self.icmp_error(now, meta.src, kind, quoted, tcp);
+        self.icmp_error(now, meta.src, dest, kind, msg.quoted(), tcp);
     }
 
+    /// Queues an echo reply (either version) whose IP header and ICMP message were written
+    /// into `frame` when `built`; one that did not fit is counted as dropped.
+    fn send_echo_reply(&mut self, built: bool, frame: Vec<u8>) {
+        if !built {
+            return self.counters.drop(DropReason::EgressTooBig);
+        }
+        self.counters.echo_replies += 1;
+        self.queue_reply(frame)
+    }
+
+    /// Delivers an ICMP error (either version) sent to `dest` about the quoted packet to the
+    /// engine, when it is about a TCP segment of ours.
     fn icmp_error<T: TcpLayer + ?Sized>(
         &mut self,
         now: Instant,
         reporter: IpAddr,
+        dest: Dest,
         kind: IcmpErrorKind,
         quoted: Option<Result<QuotedPacket<'_>, synack_wire::Error>>,
         tcp: &mut T,
     ) {
+        //= rfc1122#3.2.2
+        // ICMP error messages are not answered with other errors, and errors about
+        // broadcast datagrams do not exist: an error sent to a group address is bogus.
+        if dest != Dest::Local {
+            return self.counters.drop(DropReason::IcmpBadQuote);
+        }
         let Some(Ok(q)) = quoted else {
             return self.counters.drop(DropReason::IcmpBadQuote);
         };
