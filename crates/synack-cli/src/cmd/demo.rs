@@ -374,6 +374,14 @@ fn record_events(events: Vec<Event>, side: Side, now: Instant, tl: &mut Timeline
     }
 }
 
+/// Puts the frames the link carried since the last call on the timeline.
+fn record_wire(world: &World, tl: &mut Timeline) {
+    for w in world.take_wire() {
+        let side = if w.from_client { Side::Client } else { Side::Server };
+        tl.push_frame(w.at, side, &w.bytes, w.lost);
+    }
+}
+
 /// The addresses of the two hosts.
 fn addresses(ipv6: bool) -> (IpCidr, IpCidr) {
     let (a, b, p): (IpAddr, IpAddr, u8) = if ipv6 {
@@ -483,24 +491,10 @@ pub(crate) fn simulate(
         }
         world.client.poll(now);
         record_events(world.client.events(), Side::Client, now, &mut tl);
-        for w in world.take_wire() {
-            tl.push_frame(
-                w.at,
-                if w.from_client { Side::Client } else { Side::Server },
-                &w.bytes,
-                w.lost,
-            );
-        }
+        record_wire(&world, &mut tl);
         world.server.poll(now);
         record_events(world.server.events(), Side::Server, now, &mut tl);
-        for w in world.take_wire() {
-            tl.push_frame(
-                w.at,
-                if w.from_client { Side::Client } else { Side::Server },
-                &w.bytes,
-                w.lost,
-            );
-        }
+        record_wire(&world, &mut tl);
         let mut progress = client.step(&mut world.client.ep, now, &mut tl, &mut server);
         progress |= server.step(&mut world.server.ep, now, &mut tl);
         if progress {
