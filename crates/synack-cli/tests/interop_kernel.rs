@@ -328,12 +328,30 @@ fn bulk_to_discard(ns: &Ns, disc: &Proc, net: &str, mb: u32) {
     );
 }
 
+/// Skips the test (prints `SKIPPED: <reason>` and returns) unless every tool is present and
+/// the test runs as root with a TUN device.
+macro_rules! require {
+    ($($tool:expr),* $(,)?) => {
+        if let Some(why) = skip_reason(&[$($tool),*]) {
+            println!("SKIPPED: {why}");
+            return;
+        }
+    };
+}
+
+/// Makes the kernel side of namespace `ns` drop 2% of the packets it sends and receives
+/// (nftables, random), so synack has to recover from loss it does not cause itself.
+fn drop_two_percent(ns: &Ns) {
+    let nft = "table inet synackloss { chain o { type filter hook output priority 0; \
+               numgen random mod 100 < 2 drop; }; chain i { type filter hook input priority 0; \
+               numgen random mod 100 < 2 drop; }; }";
+    let out = ns.run(&["nft", nft], 10);
+    assert!(out.status.success(), "nft: {out:?}");
+}
+
 #[test]
 fn kernel_clients_to_synack_serve() {
-    if let Some(why) = skip_reason(&["ip", "python3", "tcpdump", "tshark", "timeout"]) {
-        println!("SKIPPED: {why}");
-        return;
-    }
+    require!("ip", "python3", "tcpdump", "tshark", "timeout");
     let ns = Ns::new("srv");
     let dir = tmpdir("srv");
     let cap = capture(&ns, &dir.join("kernel.pcap"));
@@ -493,10 +511,7 @@ fn http_server(ns: &Ns, dir: &Path) -> Proc {
 
 #[test]
 fn synack_connect_to_kernel_servers() {
-    if let Some(why) = skip_reason(&["ip", "python3", "tcpdump", "tshark", "timeout"]) {
-        println!("SKIPPED: {why}");
-        return;
-    }
+    require!("ip", "python3", "tcpdump", "tshark", "timeout");
     let ns = Ns::new("cli");
     let dir = tmpdir("cli");
     let cap = capture(&ns, &dir.join("kernel.pcap"));
@@ -519,17 +534,10 @@ fn synack_connect_to_kernel_servers() {
 
 #[test]
 fn bulk_to_discard_stays_exact_with_loss_on_the_kernel_side() {
-    if let Some(why) = skip_reason(&["ip", "python3", "tcpdump", "tshark", "timeout", "nft"]) {
-        println!("SKIPPED: {why}");
-        return;
-    }
+    require!("ip", "python3", "tcpdump", "tshark", "timeout", "nft");
     let ns = Ns::new("loss");
     let dir = tmpdir("loss");
-    let nft = "table inet synackloss { chain o { type filter hook output priority 0; \
-               numgen random mod 100 < 2 drop; }; chain i { type filter hook input priority 0; \
-               numgen random mod 100 < 2 drop; }; }";
-    let out = ns.run(&["nft", nft], 10);
-    assert!(out.status.success(), "nft: {out:?}");
+    drop_two_percent(&ns);
     let cap = capture(&ns, &dir.join("kernel.pcap"));
     let disc = serve(&ns, "discard", "synloss", "10.63.1", 9, None);
     bulk_to_discard(&ns, &disc, "10.63.1", 20);
@@ -547,18 +555,12 @@ fn bulk_to_discard_stays_exact_with_loss_on_the_kernel_side() {
 /// arrives while synack is in FIN-WAIT-2.
 #[test]
 fn http_download_through_synack_connect_is_byte_exact() {
-    if let Some(why) = skip_reason(&["ip", "python3", "tcpdump", "tshark", "timeout", "nft"]) {
-        println!("SKIPPED: {why}");
-        return;
-    }
+    require!("ip", "python3", "tcpdump", "tshark", "timeout", "nft");
     for lossy in [false, true] {
         let ns = Ns::new(if lossy { "dll" } else { "dl" });
         let dir = tmpdir(if lossy { "dll" } else { "dl" });
         if lossy {
-            let nft = "table inet synackloss { chain o { type filter hook output priority 0; \
-                       numgen random mod 100 < 2 drop; }; chain i { type filter hook input \
-                       priority 0; numgen random mod 100 < 2 drop; }; }";
-            assert!(ns.run(&["nft", nft], 10).status.success());
+            drop_two_percent(&ns);
         }
         let cap = capture(&ns, &dir.join("kernel.pcap"));
         let data = file_of(&dir, 5);
