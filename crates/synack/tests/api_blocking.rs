@@ -2,22 +2,17 @@
 //! threads and the real clock, every wait bounded by a timeout.
 
 use std::io::{ErrorKind, Read, Write};
-use std::net::{Shutdown, SocketAddr};
+use std::net::Shutdown;
 use std::sync::Arc;
 use std::thread;
 use std::time::Duration;
 
 use sha2::{Digest, Sha256};
-use synack::net::{TcpListener, TcpStream, memory_pair};
-use synack::{IpCidr, Stack};
+use synack::Stack;
+use synack::net::{TcpListener, TcpStream};
 
-/// Bound on any single blocking step of a test.
-const STEP: Duration = Duration::from_secs(5);
-
-fn pair() -> (Arc<Stack>, Arc<Stack>) {
-    let cidr = |s: &str| IpCidr::new(s.parse().unwrap(), 24).unwrap();
-    memory_pair(cidr("10.0.0.1"), cidr("10.0.0.2")).expect("stacks start")
-}
+mod common;
+use common::{STEP, addr, data, pair};
 
 /// Calls `f` until it stops returning `WouldBlock` (for at most [`STEP`], on the stack's clock).
 fn retry<T>(stack: &Stack, mut f: impl FnMut() -> std::io::Result<T>) -> T {
@@ -32,10 +27,6 @@ fn retry<T>(stack: &Stack, mut f: impl FnMut() -> std::io::Result<T>) -> T {
             Err(e) => panic!("{e}"),
         }
     }
-}
-
-fn addr(s: &str) -> SocketAddr {
-    s.parse().unwrap()
 }
 
 /// Connects `a` to a listener on `b` and returns (client, server) with timeouts set.
@@ -80,17 +71,6 @@ fn echo_lines() {
     client.read_to_end(&mut rest).unwrap();
     assert!(rest.is_empty());
     echo.join().unwrap();
-}
-
-/// Deterministic test data: a simple LCG, so both sides can agree without sharing a buffer.
-fn data(len: usize, seed: u64) -> Vec<u8> {
-    let mut x = seed;
-    (0..len)
-        .map(|_| {
-            x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-            (x >> 56) as u8
-        })
-        .collect()
 }
 
 #[test]

@@ -2,29 +2,19 @@
 //! threads and the real clock, every await bounded by `tokio::time::timeout`.
 
 use std::io::ErrorKind;
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use sha2::{Digest, Sha256};
-use synack::net::{ConnConfig, memory_pair};
+use synack::Stack;
+use synack::net::ConnConfig;
 use synack::tokio::{TcpListener, TcpStream};
-use synack::{IpCidr, Stack};
+
+mod common;
+use common::{STEP, addr, data, pair};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::time::timeout;
-
-/// Bound on any single step of a test.
-const STEP: Duration = Duration::from_secs(5);
-
-fn pair() -> (Arc<Stack>, Arc<Stack>) {
-    let cidr = |s: &str| IpCidr::new(s.parse().unwrap(), 24).unwrap();
-    memory_pair(cidr("10.0.0.1"), cidr("10.0.0.2")).expect("stacks start")
-}
-
-fn addr(s: &str) -> SocketAddr {
-    s.parse().unwrap()
-}
 
 async fn connected(
     a: &Arc<Stack>,
@@ -37,16 +27,6 @@ async fn connected(
     let (server, peer) = timeout(STEP, listener.accept()).await.unwrap().unwrap();
     assert_eq!(peer, client.local_addr().unwrap());
     (listener, client, server)
-}
-
-fn data(len: usize, seed: u64) -> Vec<u8> {
-    let mut x = seed;
-    (0..len)
-        .map(|_| {
-            x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-            (x >> 56) as u8
-        })
-        .collect()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
