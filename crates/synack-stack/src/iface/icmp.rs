@@ -50,11 +50,9 @@ impl Interface {
         payload: &[u8],
         tcp: &mut T,
     ) {
-        let pkt = match Icmpv4Packet::new_checked(payload) {
-            Ok(p) => p,
-            Err(e) => return self.counters.drop(icmp_reason(wire_reason(e))),
-        };
-        let msg = match Icmpv4Repr::parse(&pkt, ChecksumMode::Verify) {
+        let parsed = Icmpv4Packet::new_checked(payload)
+            .and_then(|pkt| Icmpv4Repr::parse(&pkt, ChecksumMode::Verify));
+        let msg = match parsed {
             Ok(m) => m,
             Err(e) => return self.counters.drop(icmp_reason(wire_reason(e))),
         };
@@ -111,13 +109,11 @@ impl Interface {
         tcp: &mut T,
     ) {
         let (IpAddr::V6(src), IpAddr::V6(dst)) = (meta.src, meta.dst) else { return };
-        let pkt = match Icmpv6Packet::new_checked(payload) {
-            Ok(p) => p,
-            Err(e) => return self.counters.drop(icmp_reason(wire_reason(e))),
-        };
         //= rfc4443#2.3
         // The ICMPv6 checksum covers a pseudo-header; a message that fails it is discarded.
-        let msg = match Icmpv6Repr::parse(&pkt, src, dst, ChecksumMode::Verify) {
+        let parsed = Icmpv6Packet::new_checked(payload)
+            .and_then(|pkt| Icmpv6Repr::parse(&pkt, src, dst, ChecksumMode::Verify));
+        let msg = match parsed {
             Ok(m) => m,
             Err(e) => return self.counters.drop(icmp_reason(wire_reason(e))),
         };
