@@ -218,6 +218,11 @@ pub struct Endpoint {
     free: Vec<u32>,
     live: usize,
     by_tuple: HashMap<FourTuple, ConnId, KeyedState>,
+    /// The last 4-tuple [`Endpoint::segment_input`] found in `by_tuple`, and its answer: a
+    /// bulk transfer sends every segment to the same connection, and comparing the tuple is
+    /// far cheaper than hashing it with the keyed hasher. Cleared whenever `by_tuple` gains
+    /// or loses an entry, so it always agrees with the map.
+    last_hit: Option<(FourTuple, ConnId)>,
     listeners: Vec<Option<Listener>>,
     by_local: HashMap<SocketAddr, ListenerId, KeyedState>,
     timers: BinaryHeap<Reverse<(Instant, u32, u32)>>,
@@ -270,6 +275,7 @@ impl Endpoint {
             free: Vec::new(),
             live: 0,
             by_tuple: HashMap::with_hasher(hasher),
+            last_hit: None,
             listeners: Vec::new(),
             by_local: HashMap::with_hasher(hasher),
             timers: BinaryHeap::new(),
@@ -517,6 +523,7 @@ impl Endpoint {
             }
         };
         self.by_tuple.insert(tuple, id);
+        self.last_hit = None;
         self.live += 1;
         id
     }
@@ -591,6 +598,7 @@ impl Endpoint {
                 slot.mapped = false;
                 if self.by_tuple.get(&conn.tuple) == Some(&id) {
                     self.by_tuple.remove(&conn.tuple);
+                    self.last_hit = None;
                 }
             }
             match slot.owner {
@@ -673,6 +681,18 @@ impl Endpoint {
         self.ce = false;
     }
 
+    /// The connection `tuple` maps to, through the one-entry `last_hit` cache.
+    fn conn_for(&mut self, tuple: &FourTuple) -> Option<ConnId> {
+        if let Some((t, id)) = self.last_hit
+            && t == *tuple
+        {
+            return Some(id);
+        }
+        let id = self.by_tuple.get(tuple).copied()?;
+        self.last_hit = Some((*tuple, id));
+        Some(id)
+    }
+
     fn segment_input(&mut self, now: Instant, src: IpAddr, dst: IpAddr, seg: &TcpRepr<'_>) {
         self.advance(now);
         if !addr_usable(src) || !addr_usable(dst) || seg.src_port == 0 || seg.dst_port == 0 {
@@ -682,7 +702,7 @@ impl Endpoint {
             local: SocketAddr::new(dst, seg.dst_port),
             remote: SocketAddr::new(src, seg.src_port),
         };
-        if let Some(&id) = self.by_tuple.get(&tuple) {
+        if let Some(id) = self.conn_for(&tuple) {
             if self.accept_queue_full_for(id) && seg.flags.ack() && !seg.flags.rst() {
                 // Like Linux: the handshake cannot complete while the accept queue is full;
                 // the ACK is dropped and our SYN-ACK retransmission invites another.
