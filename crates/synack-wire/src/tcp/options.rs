@@ -141,6 +141,23 @@ impl<'a> Iterator for TcpOptionIter<'a> {
 /// (The same rules as [`TcpOptionIter`], without building each [`TcpOption`]: this is on the
 /// receive path of every segment.)
 pub fn collect(bytes: &[u8]) -> Result<TcpOptions, Error> {
+    //= rfc7323#appendix-A
+    // NOP, NOP, Timestamps is the layout every data segment of a timestamps connection
+    // carries; recognising it whole skips the option walk on the per-segment hot path and
+    // gives the same result as the walk (NOPs carry nothing).
+    if let [kind::NOP, kind::NOP, kind::TIMESTAMPS, 10, ts @ ..] = bytes
+        && ts.len() == 8
+    {
+        return Ok(TcpOptions {
+            timestamps: Some(Timestamps { tsval: be32(ts, 0), tsecr: be32(ts, 4) }),
+            ..TcpOptions::default()
+        });
+    }
+    collect_walk(bytes)
+}
+
+/// [`collect`] by walking every option.
+fn collect_walk(bytes: &[u8]) -> Result<TcpOptions, Error> {
     let mut o = TcpOptions::default();
     let mut rest = bytes;
     while let Some(item) = step(&mut rest) {
@@ -248,5 +265,27 @@ impl Writer<'_> {
     fn bytes(&mut self, b: &[u8]) {
         self.out[self.at..self.at + b.len()].copy_from_slice(b);
         self.at += b.len();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The NOP-NOP-Timestamps shortcut must agree with the full walk, and inputs that only
+    /// resemble it (longer, shorter, other options after it) must take the walk.
+    #[test]
+    fn timestamps_shortcut_matches_walk() {
+        let ts = [1, 1, 8, 10, 0, 0, 0, 7, 0x80, 0, 0, 9];
+        let fast = collect(&ts).unwrap();
+        assert_eq!(fast, collect_walk(&ts).unwrap());
+        assert_eq!(fast.timestamps, Some(Timestamps { tsval: 7, tsecr: 0x8000_0009 }));
+        let mut sack = ts.to_vec();
+        sack.extend_from_slice(&[1, 1, 5, 10, 0, 0, 0, 1, 0, 0, 0, 2]);
+        assert_eq!(collect(&sack).unwrap(), collect_walk(&sack).unwrap());
+        assert_eq!(collect(&sack).unwrap().sack.len(), 1);
+        assert!(collect(&ts[..11]).is_err(), "truncated timestamps is malformed");
+        let bad_len = [1, 1, 8, 9, 0, 0, 0, 7, 0, 0, 0, 9];
+        assert!(collect(&bad_len).is_err());
     }
 }
