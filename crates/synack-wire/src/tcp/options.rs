@@ -210,6 +210,30 @@ pub fn written_len(o: &TcpOptions) -> usize {
 /// `nop,nop,sack`; the Fast Open cookie padded with NOPs. Returns the bytes written, or
 /// [`Error::OptionsTooLong`] / [`Error::BufferTooSmall`].
 pub fn write(o: &TcpOptions, out: &mut [u8]) -> Result<usize, Error> {
+    // Every data segment of a timestamps connection carries only NOP, NOP, Timestamps: write
+    // those 12 bytes in one step (the same bytes the general path below produces).
+    if let TcpOptions {
+        mss: None,
+        window_scale: None,
+        sack_permitted: false,
+        sack,
+        timestamps: Some(ts),
+        fast_open: None,
+    } = o
+        && sack.is_empty()
+        && let Some(dst) = out.get_mut(..12)
+    {
+        let mut b = [kind::NOP, kind::NOP, kind::TIMESTAMPS, 10, 0, 0, 0, 0, 0, 0, 0, 0];
+        b[4..8].copy_from_slice(&ts.tsval.to_be_bytes());
+        b[8..].copy_from_slice(&ts.tsecr.to_be_bytes());
+        dst.copy_from_slice(&b);
+        return Ok(12);
+    }
+    write_general(o, out)
+}
+
+/// [`write`] for any set of options.
+fn write_general(o: &TcpOptions, out: &mut [u8]) -> Result<usize, Error> {
     let len = written_len(o);
     if len > MAX_OPTIONS_LEN {
         return Err(Error::OptionsTooLong { len });
@@ -287,5 +311,23 @@ mod tests {
         assert!(collect(&ts[..11]).is_err(), "truncated timestamps is malformed");
         let bad_len = [1, 1, 8, 9, 0, 0, 0, 7, 0, 0, 0, 9];
         assert!(collect(&bad_len).is_err());
+    }
+
+    /// The timestamps-only write shortcut produces the general path's bytes, and a buffer
+    /// too small still gets the general path's error.
+    #[test]
+    fn timestamps_write_shortcut_matches_general() {
+        let o = TcpOptions {
+            timestamps: Some(Timestamps { tsval: 0x0102_0304, tsecr: 0xa0b0_c0d0 }),
+            ..TcpOptions::default()
+        };
+        let (mut fast, mut general) = ([0xeeu8; 16], [0xeeu8; 16]);
+        assert_eq!(write(&o, &mut fast), Ok(12));
+        assert_eq!(write_general(&o, &mut general), Ok(12));
+        assert_eq!(fast, general);
+        assert_eq!(collect(&fast[..12]).unwrap(), o);
+        let mut small = [0u8; 11];
+        assert_eq!(write(&o, &mut small), write_general(&o, &mut [0u8; 11]));
+        assert!(write(&o, &mut small).is_err());
     }
 }
