@@ -263,6 +263,13 @@ impl Rack {
         self.tlp_is_retrans = retransmission;
     }
 
+    /// Where the highest-sequence segment still tracked begins (its records split only at
+    /// SACK and retransmission boundaries, so this is where the last segment sent starts).
+    /// The tail loss probe resends that segment as it was sent (RFC 8985 section 7.3).
+    pub fn last_segment_start(&self) -> Option<SeqNum> {
+        self.segs.back().map(|s| s.start)
+    }
+
     /// True while a tail loss probe is outstanding.
     pub fn tlp_in_flight(&self) -> bool {
         self.tlp_end_seq.is_some()

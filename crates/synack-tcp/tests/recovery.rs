@@ -231,6 +231,52 @@ fn rack_tlp_probe_repairs_tail_loss_without_rto() {
     assert_eq!(st.snd_una.0, base + 6 * MSS);
 }
 
+/// RFC 8985 7.3: with no new data to send, the probe retransmits the highest-sequence segment
+/// as it was sent. When the FIN left on its own after the data, that is the bare FIN (the
+/// probe used to be the last MSS of data with the FIN, which Linux never sends here).
+#[test]
+fn rack_tlp_probe_is_the_bare_fin_when_it_was_sent_alone() {
+    let mut s = setup_rack(true);
+    let base = I + 1 + MSS;
+    s.send(&[0; 3 * MSS as usize]);
+    assert_eq!(s.sent().len(), 3);
+    s.ep.close(s.id()).unwrap();
+    let fin = s.sent();
+    assert_eq!(fin.len(), 1, "{fin:?}");
+    check(&fin[0], FA, base + 3 * MSS, T + 1);
+    assert!(fin[0].payload.is_empty());
+    // Nothing comes back: the probe (PTO ~ 2 * SRTT), before any RTO.
+    let out = s.advance(Duration::from_millis(150));
+    assert_eq!(out.len(), 1, "one probe: {out:?}");
+    let probe = &out[0].1;
+    check(probe, FA, base + 3 * MSS, T + 1);
+    assert!(probe.payload.is_empty(), "the bare FIN, not data: {probe:?}");
+    // Its ACK settles everything without an RTO.
+    s.inject(Seg::new(A, T + 1, base + 3 * MSS + 1));
+    let st = s.ep.stats(s.id()).unwrap();
+    assert_eq!(st.timeouts, 0, "{st:?}");
+    assert_eq!(st.snd_una.0, base + 3 * MSS + 1);
+}
+
+/// The other side of the rule above: a FIN that rode on the last data segment comes back
+/// with that segment's data in the probe.
+#[test]
+fn rack_tlp_probe_resends_data_with_fin_when_they_left_together() {
+    let mut s = setup_rack(true);
+    let base = I + 1 + MSS;
+    s.send(&[0; 3 * MSS as usize]);
+    s.ep.close(s.id()).unwrap();
+    let out = s.sent();
+    assert_eq!(out.len(), 3, "{out:?}");
+    assert!(out[2].flags.fin() && out[2].payload.len() == MSS as usize, "{:?}", out[2]);
+    let out = s.advance(Duration::from_millis(150));
+    assert_eq!(out.len(), 1, "one probe: {out:?}");
+    let probe = &out[0].1;
+    assert_eq!(probe.seq, base + 2 * MSS);
+    assert_eq!(probe.payload.len(), MSS as usize);
+    assert!(probe.flags.fin(), "{probe:?}");
+}
+
 #[test]
 fn rack_tlp_can_be_switched_off() {
     let mut s = setup_rack(false);

@@ -373,6 +373,20 @@ impl Conn {
             seg
         } else {
             let top = nxt.min(end);
+            //= rfc8985#7.3
+            //# Otherwise retransmit the highest-sequence segment sent so far: a bare FIN
+            //# when the FIN left on its own after the data, else the last MSS of data (with
+            //# the FIN if it rode along).
+            // Only the FIN still unacknowledged (its data ACKed) is the same case.
+            let fin_alone = nxt.gt(end)
+                && (una == end || self.rec.rack.last_segment_start().is_some_and(|s| s.ge(end)));
+            if fin_alone {
+                let seg = self.emit_range(now, buf, hlen, opts, end, 0, true)?;
+                self.rec.rack.on_tlp_sent(nxt, true);
+                self.t.rtx = Some(now + self.rtt.rto());
+                self.t.tlp = None;
+                return Some(seg);
+            }
             if !top.gt(una) {
                 return None;
             }
