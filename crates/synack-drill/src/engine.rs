@@ -569,6 +569,8 @@ impl Target for EngineTarget {
         // The engine knows only "in fast recovery" or not: Recovery (3) or Open (0); Linux's
         // Disorder, CWR and Loss states have no counterpart here.
         i.insert("tcpi_ca_state".into(), if st.in_recovery { 3 } else { 0 });
+        // Segments marked lost and not yet delivered (Linux's lost_out).
+        i.insert("tcpi_lost".into(), i64::from(st.lost_segments));
         // SACKed bytes in whole segments, as Linux counts them.
         i.insert("tcpi_sacked".into(), i64::from(st.sacked) / mss);
         if let Some(ss) = st.ssthresh {

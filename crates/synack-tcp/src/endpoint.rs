@@ -1310,6 +1310,7 @@ impl Endpoint {
             retransmits: c.stats.retransmits,
             timeouts: c.stats.timeouts,
             lost: c.rec.lost,
+            lost_segments: c.rec.lost_segments(),
             sacked: c.rec.sb.sacked_bytes(),
             in_recovery: c.rec.in_recovery(),
             bytes_sent: c.stats.bytes_sent,

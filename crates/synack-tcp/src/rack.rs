@@ -94,6 +94,9 @@ struct Seg {
     retransmitted: bool,
     sacked: bool,
     lost: bool,
+    /// Marked lost at some point and not delivered since: unlike `lost`, a retransmission
+    /// does not clear it (Linux's TCPCB_LOST, which `tcpi_lost` counts).
+    marked_lost: bool,
 }
 
 /// What RACK concluded from one ACK.
@@ -226,6 +229,7 @@ impl Rack {
                 retransmitted: false,
                 sacked: false,
                 lost: false,
+                marked_lost: false,
             });
             self.snd_nxt = end;
             if from == start {
@@ -268,6 +272,13 @@ impl Rack {
     /// The tail loss probe resends that segment as it was sent (RFC 8985 section 7.3).
     pub fn last_segment_start(&self) -> Option<SeqNum> {
         self.segs.back().map(|s| s.start)
+    }
+
+    /// Segments marked lost that are neither SACKed nor cumulatively acknowledged, whether
+    /// or not they were retransmitted since (Linux's `lost_out`, reported as `tcpi_lost`).
+    /// Walks the segments in flight: for statistics, not for the per-segment path.
+    pub fn lost_segments(&self) -> u32 {
+        self.segs.iter().filter(|s| s.marked_lost && !s.sacked).count() as u32
     }
 
     /// True while a tail loss probe is outstanding.
@@ -473,6 +484,7 @@ impl Rack {
                 let due = s.xmit_ts + rtt + reo_wnd;
                 if due <= now {
                     s.lost = true;
+                    s.marked_lost = true;
                     newly_lost = newly_lost.saturating_add(s.end.since(s.start));
                 } else {
                     deadline = Some(deadline.map_or(due, |d: Instant| d.max(due)));
@@ -512,6 +524,7 @@ impl Rack {
             }
             if i == 0 || s.xmit_ts + rtt + reo <= now {
                 s.lost = true;
+                s.marked_lost = true;
                 n = n.saturating_add(s.end.since(s.start));
             }
         }

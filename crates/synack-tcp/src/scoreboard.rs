@@ -340,6 +340,13 @@ impl Scoreboard {
         self.holes().map(|(a, b)| b.since(a)).sum()
     }
 
+    /// Segments (of SMSS, a partial one counting whole) judged lost by IsLost, retransmitted
+    /// or not: the RFC 6675 counterpart of Linux's `lost_out` for a sender without RACK.
+    pub fn lost_segments(&self) -> u32 {
+        let lost_to = self.lost_boundary();
+        self.holes().map(|(a, b)| b.min(lost_to).since(a).div_ceil(self.smss)).sum()
+    }
+
     /// Bytes judged lost by IsLost and not yet retransmitted.
     pub fn lost_bytes(&self) -> u32 {
         let lost_to = self.lost_boundary();

@@ -54,6 +54,9 @@ pub struct ConnStats {
     pub timeouts: u64,
     /// Loss events: fast retransmits, partial-ACK retransmits and RTOs.
     pub lost: u64,
+    /// Segments currently marked lost and not yet SACKed or acknowledged, counted whether or
+    /// not they were retransmitted since (Linux's `tcpi_lost`; `lost` above counts events).
+    pub lost_segments: u32,
     /// Bytes the peer currently SACKs above SND.UNA.
     pub sacked: u32,
     /// Whether the sender is in fast recovery now.

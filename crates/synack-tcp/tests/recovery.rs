@@ -277,6 +277,71 @@ fn rack_tlp_probe_resends_data_with_fin_when_they_left_together() {
     assert!(probe.flags.fin(), "{probe:?}");
 }
 
+/// `ConnStats::lost_segments` is Linux's `tcpi_lost` (`lost_out`): segments marked lost and not
+/// yet delivered. A retransmission leaves the mark; a SACK or cumulative ACK removes it
+/// (packetdrill's sack-shift-sacked-2-6-8-3-9 asserts the same numbers).
+#[test]
+fn lost_segments_counts_marked_lost_until_delivered() {
+    let mut s = setup_rack(true);
+    let base = I + 1 + MSS;
+    let at = |k: u32| base + k * MSS;
+    s.send(&[0; 10 * MSS as usize]);
+    assert_eq!(s.sent().len(), 10);
+    assert_eq!(s.ep.stats(s.id()).unwrap().lost_segments, 0);
+    s.advance(Duration::from_millis(20));
+    // Segments 2, 6 and 8 arrive: recovery, and the six holes below 8 are lost.
+    let mut blocks = vec![(at(2), at(3))];
+    s.inject(sack_ack(at(0), &blocks));
+    blocks.push((at(6), at(7)));
+    s.inject(sack_ack(at(0), &blocks));
+    blocks.push((at(8), at(9)));
+    s.inject(sack_ack(at(0), &blocks));
+    let out = s.sent();
+    assert_eq!(out[0].seq, at(0), "{out:?}");
+    let st = s.ep.stats(s.id()).unwrap();
+    assert!(st.in_recovery);
+    assert_eq!(st.lost_segments, 6, "0 1 3 4 5 7; segment 0 retransmitted stays counted");
+    // Segment 3 arrives: no longer lost.
+    blocks[0] = (at(2), at(4));
+    s.inject(sack_ack(at(0), &blocks));
+    assert_eq!(s.ep.stats(s.id()).unwrap().lost_segments, 5);
+    // Segment 9 was never lost.
+    blocks[2] = (at(8), at(10));
+    s.inject(sack_ack(at(0), &blocks));
+    assert_eq!(s.ep.stats(s.id()).unwrap().lost_segments, 5);
+    // Cumulative ACKs deliver the retransmissions.
+    s.inject(sack_ack(at(1), &blocks));
+    assert_eq!(s.ep.stats(s.id()).unwrap().lost_segments, 4);
+    s.inject(sack_ack(at(4), &blocks[1..]));
+    assert_eq!(s.ep.stats(s.id()).unwrap().lost_segments, 3);
+    s.inject(Seg::new(A, T + 1, at(10)));
+    let st = s.ep.stats(s.id()).unwrap();
+    assert_eq!(st.lost_segments, 0, "{st:?}");
+    assert_eq!(st.snd_una.0, at(10));
+}
+
+/// Without RACK the count comes from RFC 6675 IsLost: only the holes with DupThresh SACKed
+/// segments (or more than (DupThresh - 1) * SMSS SACKed bytes) above them.
+#[test]
+fn lost_segments_without_rack_follows_rfc6675_is_lost() {
+    let mut s = setup_rack(false);
+    let at = |k: u32| I + 1 + MSS + k * MSS;
+    s.send(&[0; 10 * MSS as usize]);
+    s.sent();
+    s.advance(Duration::from_millis(20));
+    let mut blocks = vec![(at(2), at(3))];
+    s.inject(sack_ack(at(0), &blocks));
+    blocks.push((at(6), at(7)));
+    s.inject(sack_ack(at(0), &blocks));
+    blocks.push((at(8), at(9)));
+    s.inject(sack_ack(at(0), &blocks));
+    s.sent();
+    // 0 and 1 have three SACKed segments above; 3..6 and 7 fewer.
+    assert_eq!(s.ep.stats(s.id()).unwrap().lost_segments, 2);
+    s.inject(Seg::new(A, T + 1, at(10)));
+    assert_eq!(s.ep.stats(s.id()).unwrap().lost_segments, 0);
+}
+
 #[test]
 fn rack_tlp_can_be_switched_off() {
     let mut s = setup_rack(false);

@@ -135,6 +135,13 @@ impl Recovery {
         self.in_recovery() || self.dup.count() > 0
     }
 
+    /// Segments currently marked lost and not yet delivered, retransmitted or not (Linux's
+    /// `lost_out`): RACK's marks when RACK is on, else RFC 6675 IsLost over the scoreboard
+    /// (which, with nothing SACKed, marks nothing).
+    pub(crate) fn lost_segments(&self) -> u32 {
+        if self.rack_on() { self.rack.lost_segments() } else { self.sb.lost_segments() }
+    }
+
     pub(crate) fn in_recovery(&self) -> bool {
         if self.sack { self.sb.in_recovery() } else { self.reno.in_recovery() }
     }
