@@ -43,7 +43,7 @@ impl ChecksumMode {
 ///
 /// The main loop reads 64-bit words and adds each word's two 32-bit halves, one plain
 /// reduction that LLVM's loop vectorizer unrolls into several independent vector accumulators
-/// (about 1.6x the previous one-u32-at-a-time loop on 1500 B and 64 KiB; see
+/// (1.4x the previous one-u32-at-a-time loop at 1500 B and 1.6x at 64 KiB; see
 /// docs/BENCHMARKS.md). Hand-unrolled variants with an array of lanes were measured too and
 /// lost: the SLP vectorizer shuttled the lanes between general and vector registers every
 /// iteration, up to 3x slower. Each word adds under 2^33, so nothing overflows below 16 GiB.
