@@ -1233,11 +1233,21 @@ impl Endpoint {
         Ok(())
     }
 
+    /// Changes one connection's settings through `edit`; the setters below are this with one
+    /// field each.
+    fn update_conn_config(
+        &mut self,
+        id: ConnId,
+        edit: impl FnOnce(&mut ConnConfig),
+    ) -> Result<(), InvalidConnection> {
+        let mut cfg = *self.conn(id)?.cfg;
+        edit(&mut cfg);
+        self.set_conn_config(id, cfg)
+    }
+
     /// TCP_NODELAY (RFC 9293 MUST-17).
     pub fn set_nodelay(&mut self, id: ConnId, nodelay: bool) -> Result<(), InvalidConnection> {
-        let mut cfg = *self.conn(id)?.cfg;
-        cfg.nodelay = nodelay;
-        self.set_conn_config(id, cfg)
+        self.update_conn_config(id, |c| c.nodelay = nodelay)
     }
 
     /// Keep-alive on (`Some`) or off (MUST-24).
@@ -1246,9 +1256,7 @@ impl Endpoint {
         id: ConnId,
         keep_alive: Option<crate::config::KeepAlive>,
     ) -> Result<(), InvalidConnection> {
-        let mut cfg = *self.conn(id)?.cfg;
-        cfg.keep_alive = keep_alive;
-        self.set_conn_config(id, cfg)
+        self.update_conn_config(id, |c| c.keep_alive = keep_alive)
     }
 
     /// User timeout (RFC 9293 3.10.8); `None` disables it.
@@ -1257,9 +1265,7 @@ impl Endpoint {
         id: ConnId,
         timeout: Option<Duration>,
     ) -> Result<(), InvalidConnection> {
-        let mut cfg = *self.conn(id)?.cfg;
-        cfg.user_timeout = timeout;
-        self.set_conn_config(id, cfg)
+        self.update_conn_config(id, |c| c.user_timeout = timeout)
     }
 
     /// R1 (retransmissions before the soft report) and R2 (`None`: never give up, MUST-21).
@@ -1269,10 +1275,10 @@ impl Endpoint {
         r1: u32,
         r2: Option<Duration>,
     ) -> Result<(), InvalidConnection> {
-        let mut cfg = *self.conn(id)?.cfg;
-        cfg.r1 = r1;
-        cfg.r2 = r2;
-        self.set_conn_config(id, cfg)
+        self.update_conn_config(id, |c| {
+            c.r1 = r1;
+            c.r2 = r2;
+        })
     }
 
     /// A TCP_INFO-like snapshot.

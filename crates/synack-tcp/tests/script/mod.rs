@@ -243,28 +243,9 @@ impl Script {
         self.ep.state(self.id()).unwrap()
     }
 
-    /// T sends `seg` (ports filled in) at the current time.
-    pub fn inject(&mut self, mut seg: Seg) {
-        if seg.src_port == 0 {
-            seg.src_port = self.remote.port();
-        }
-        if seg.dst_port == 0 {
-            seg.dst_port = self.local.port();
-        }
-        let repr = TcpRepr {
-            src_port: seg.src_port,
-            dst_port: seg.dst_port,
-            seq: SeqNum(seg.seq),
-            ack: SeqNum(seg.ack),
-            flags: seg.flags,
-            window: seg.window,
-            urgent: seg.urgent,
-            options: seg.options,
-            raw_options: None,
-            payload: &seg.payload,
-        };
-        self.ep.on_segment(self.now, self.remote.ip(), self.local.ip(), &repr);
-        self.drain_events();
+    /// T sends `seg` (ports filled in) at the current time, not ECN-capable.
+    pub fn inject(&mut self, seg: Seg) {
+        self.inject_ecn(seg, 0);
     }
 
     /// T sends `seg` inside an IP packet whose ECN field is `ecn` (3 = CE).
