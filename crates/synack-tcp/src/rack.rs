@@ -463,7 +463,9 @@ impl Rack {
     /// [`MAX_REORDERING`], and falls back to the initial value on an RTO taken outside
     /// recovery with at least that many segments SACKed (reordering over-estimated).
     ///
-    /// Only what this log sees counts: the connection feeds it while RACK is on.
+    /// Only what this log sees counts: the connection feeds it while RACK is on. Linux has
+    /// two more sources this does not model: a D-SACK for a retransmitted segment that was
+    /// already SACKed, and a timestamp-proven partial ACK during undo.
     pub fn reordering(&self, mss: u32) -> u32 {
         let segs = self.reorder_bytes.div_ceil(mss.max(1));
         segs.clamp(INITIAL_REORDERING, MAX_REORDERING)
@@ -548,6 +550,10 @@ impl Rack {
     }
 
     /// RACK_reo_wnd: the reordering window now.
+    ///
+    /// Linux compares the SACKed count with its reordering degree ([`Rack::reordering`])
+    /// where RFC 8985 uses DupThresh. The degree exceeds 3 only after reordering was seen,
+    /// and then the comparison is skipped anyway, so DupThresh (3) gives the same window.
     pub fn reo_wnd(&self, srtt: Option<Duration>, in_recovery: bool) -> Duration {
         //= rfc8985#6.2
         // Without observed reordering, the window is zero in recovery or once DupThresh
