@@ -73,6 +73,9 @@ pub(crate) struct Recovery {
     reno_sacked: u32,
     /// Whether the flight filled the window (RFC 7661): growth only when it did.
     cwnd_use: CwndUse,
+    /// The retransmission timer expired and no ACK has advanced SND.UNA since: a further
+    /// expiry is a backoff of the same loss, not a new one.
+    rto_pending: bool,
 }
 
 impl core::fmt::Debug for Recovery {
@@ -116,6 +119,7 @@ impl Recovery {
             prr_cwnd: None,
             reno_sacked: 0,
             cwnd_use: CwndUse::new(),
+            rto_pending: false,
         }
     }
 
@@ -322,6 +326,9 @@ impl Recovery {
     /// An acceptable ACK arrived (SND.UNA =< SEG.ACK =< SND.MAX).
     pub(crate) fn on_ack(&mut self, a: &AckInfo<'_>) {
         self.hold_timer = false;
+        if a.ack.gt(a.una_before) {
+            self.rto_pending = false;
+        }
         //= rfc5681#3.1
         //# FlightSize is what was sent and not cumulatively acknowledged (not RFC 6675's pipe).
         // SACKed bytes count too (RFC 6675 section 5 step 4.2 uses RFC 5681's FlightSize):
@@ -482,7 +489,11 @@ impl Recovery {
 
     /// RACK declared losses: enter recovery if not already in it.
     fn rack_loss(&mut self, now: Instant, flight: u32) {
-        if !self.sb.in_recovery() {
+        //= rfc6675#5.1
+        //# Losses among the data outstanding at an RTO belong to the loss the timeout
+        //# already answered: they are repaired (RACK marks them) without a new fast recovery
+        //# and a second window reduction (Linux stays in its Loss state until then).
+        if !self.sb.in_recovery() && !self.sb.in_rto_recovery() {
             self.cc.on_congestion_event(now, flight);
             self.sb.enter_recovery();
             self.lost += 1;
@@ -527,7 +538,14 @@ impl Recovery {
             self.rack.on_rto(now, None);
             self.reorder_at = None;
         }
-        self.cc.on_rto(now, flight);
+        //= rfc5681#3.1
+        //# ssthresh is set when the timer expires for a segment not yet resent by the timer;
+        //# later expiries (backoff, nothing acknowledged since) leave ssthresh alone, and cwnd
+        //# is already the loss window.
+        if !self.rto_pending {
+            self.cc.on_rto(now, flight);
+        }
+        self.rto_pending = true;
         self.prr_cwnd = None;
         self.reno_sacked = 0;
         self.sb.on_rto(true);
