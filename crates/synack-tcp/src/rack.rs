@@ -350,9 +350,11 @@ impl Rack {
         let mut out = RackOutcome::default();
         let ack = ack.min(self.snd_nxt);
         self.recovering = in_recovery;
-        // The reordering reference before this ACK (Linux's `prior_fack`).
+        // The reordering reference before this ACK (Linux's `prior_fack`). Without a SACK
+        // above SND.UNA it is SND.UNA itself, below which nothing can be delivered, so an
+        // ACK then cannot show reordering and the per-segment bookkeeping below is skipped.
         let prior_sack_high = self.sack_high;
-        let prior_fack = prior_sack_high.unwrap_or(self.snd_una);
+        let track = prior_sack_high.is_some();
         // Lowest start of a never-retransmitted segment this ACK delivers below the reference.
         let mut cum_low: Option<SeqNum> = None;
         let mut sack_low: Option<SeqNum> = None;
@@ -370,8 +372,9 @@ impl Rack {
                 if s.sacked {
                     self.segs_sacked = self.segs_sacked.saturating_sub(1);
                 } else {
-                    if !s.retransmitted {
-                        cum_low = Some(cum_low.map_or(s.start, |l| l.min(s.start)));
+                    // Popped in sequence order: the first qualifying segment is the lowest.
+                    if track && cum_low.is_none() && !s.retransmitted {
+                        cum_low = Some(s.start);
                     }
                     self.on_delivered(now, s, echoed);
                 }
@@ -416,8 +419,8 @@ impl Rack {
         if let Some(low) = sack_low {
             self.note_reordering(low);
         }
-        if let Some(low) = cum_low
-            && low.lt(prior_fack)
+        if let (Some(low), Some(fack)) = (cum_low, prior_sack_high)
+            && low.lt(fack)
         {
             self.note_reordering(low);
         }
