@@ -161,7 +161,12 @@ impl Recovery {
     /// FlightSize less what duplicate ACKs reported delivered and less the segment waiting
     /// to be retransmitted (it left the network; its copy has not been sent yet).
     fn prr_pipe(&self, una: SeqNum, snd_max: SeqNum) -> u32 {
-        let flight = self.flight(una, snd_max);
+        self.pipe_from(self.flight(una, snd_max))
+    }
+
+    /// `pipe` from [`Recovery::flight`]: the same with SACK; without it, less the duplicate
+    /// ACKs' estimate and the segment waiting to be retransmitted.
+    fn pipe_from(&self, flight: u32) -> u32 {
         if self.sack {
             return flight;
         }
@@ -254,13 +259,7 @@ impl Recovery {
             //= rfc6937#3.1
             //# In recovery the sender may have `pipe + sndcnt` in the network: PRR's window
             //# replaces cwnd, NewReno's inflation and limited transmit.
-            let pipe = if self.sack {
-                flight
-            } else {
-                let waiting = self.rtx.map_or(0, |(_, len)| len);
-                flight.saturating_sub(self.reno_sacked).saturating_sub(waiting)
-            };
-            return w.saturating_sub(pipe);
+            return w.saturating_sub(self.pipe_from(flight));
         }
         let cwnd = self.cc.cwnd().saturating_add(self.reno.extra_window());
         let base = cwnd.saturating_sub(flight);
@@ -391,8 +390,7 @@ impl Recovery {
                 new_loss = true;
             }
             //= rfc9937#4
-            //# DeliveredData: bytes newly acknowledged cumulatively plus bytes newly SACKed;
-            //# the ACK is safe when it advanced SND.UNA and revealed no further loss.
+            //# safeACK: the ACK advanced SND.UNA and revealed no further loss.
             let safe = out.newly_acked > 0 && !new_loss;
             self.prr_update(delivered, a.ack, a.snd_max, safe);
         } else {
