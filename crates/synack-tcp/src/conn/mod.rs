@@ -330,6 +330,7 @@ impl Conn {
                 let mut r = Recovery::new(cfg.congestion_control, 536, SeqNum(0));
                 r.want_rack(cfg.rack);
                 r.want_prr(cfg.prr);
+                r.want_hystart(cfg.hystart);
                 r
             },
             tlp_due: false,
@@ -446,6 +447,7 @@ impl Conn {
         // Recovery tracks data from the first byte after our SYN (the ACK of the SYN may not
         // have been processed yet when this runs).
         self.rec.want_prr(self.cfg.prr);
+        self.rec.want_hystart(self.cfg.hystart);
         if let Some(una) = self.tcb.snd().map(|s| s.una.max(s.iss + 1)) {
             self.rec.on_established(mss, sack, una);
         }

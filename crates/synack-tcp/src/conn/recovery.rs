@@ -52,8 +52,15 @@ pub(crate) struct Recovery {
     last_send: Option<Instant>,
     /// Segments judged lost (fast retransmits and RTO retransmissions), for stats.
     pub(crate) lost: u64,
-    /// RACK-TLP (RFC 8985), active with SACK when configured.
+    /// RACK-TLP (RFC 8985), active with SACK when configured. Its per-segment log is fed
+    /// on every connection once established, RACK on or off, because the statistics Linux
+    /// reports from its own segment log (`ConnStats::reordering`, `retrans_segments`,
+    /// `unacked_segments`, `reordering_events`) are read from it; with RACK off it is built
+    /// with loss detection and TLP disabled, so it marks nothing and the sender never
+    /// consults it for loss.
     pub(crate) rack: Rack,
+    /// The segment log above is being fed (the connection is established).
+    logging: bool,
     rack_wanted: bool,
     /// When RACK wants loss detection run again (its reordering timer).
     pub(crate) reorder_at: Option<Instant>,
@@ -76,6 +83,8 @@ pub(crate) struct Recovery {
     /// The retransmission timer expired and no ACK has advanced SND.UNA since: a further
     /// expiry is a backoff of the same loss, not a new one.
     rto_pending: bool,
+    /// HyStart++ (RFC 9406) in the controller's initial slow start.
+    hystart: bool,
 }
 
 impl core::fmt::Debug for Recovery {
@@ -113,6 +122,7 @@ impl Recovery {
                 una,
             ),
             rack_wanted: false,
+            logging: false,
             reorder_at: None,
             prr_wanted: true,
             prr: Prr::new(smss),
@@ -120,7 +130,18 @@ impl Recovery {
             reno_sacked: 0,
             cwnd_use: CwndUse::new(),
             rto_pending: false,
+            hystart: true,
         }
+    }
+
+    /// HyStart++ on or off (the connection's `ConnConfig::hystart`; takes effect when the
+    /// controller is built at the handshake).
+    pub(crate) fn want_hystart(&mut self, on: bool) {
+        self.hystart = on;
+    }
+
+    fn cc_config(&self, smss: u32) -> CcConfig {
+        CcConfig { hystart: self.hystart, ..CcConfig::new(smss) }
     }
 
     /// PRR on or off (the connection's `ConnConfig::prr`).
@@ -134,6 +155,17 @@ impl Recovery {
     /// The window PRR imposes now, if recovery with PRR is under way.
     fn prr_window(&self) -> Option<u32> {
         if self.in_recovery() { self.prr_cwnd } else { None }
+    }
+
+    /// The window the sender obeys now, for statistics (`ConnStats::cwnd`, Linux's
+    /// `tcpi_snd_cwnd`): in recovery with PRR, PRR's `pipe + sndcnt` from the last ACK (what
+    /// Linux writes into `snd_cwnd` during a reduction); in NewReno recovery without PRR, the
+    /// inflated window (cwnd plus RFC 6582's inflation); otherwise the controller's cwnd.
+    pub(crate) fn effective_cwnd(&self) -> u32 {
+        match self.prr_window() {
+            Some(w) => w,
+            None => self.cc.cwnd().saturating_add(self.reno.extra_window()),
+        }
     }
 
     /// Fast recovery begins with FlightSize `flight`; the controller has just set ssthresh.
@@ -197,13 +229,20 @@ impl Recovery {
         self.sack && self.rack_wanted
     }
 
+    /// The segment log (RACK's, loss detection on or off) once it is being fed, for the
+    /// statistics read from it.
+    pub(crate) fn segment_log(&self) -> Option<&Rack> {
+        self.logging.then_some(&self.rack)
+    }
+
     /// The handshake is done: SMSS and SACK are known, SND.UNA is the first data byte.
     pub(crate) fn on_established(&mut self, smss: u32, sack: bool, una: SeqNum) {
         self.sack = sack;
         let on = sack && self.rack_wanted;
         self.rack = Rack::new(RackConfig { enabled: on, tlp: on, ..RackConfig::default() }, una);
+        self.logging = true;
         // A fresh controller: the initial window depends on SMSS (RFC 6928).
-        self.cc = self.algorithm.build(CcConfig::new(smss));
+        self.cc = self.algorithm.build(self.cc_config(smss));
         self.sb = Scoreboard::new(una, smss);
         self.reno = NewRenoRecovery::new(una);
         self.prr = Prr::new(smss);
@@ -293,7 +332,7 @@ impl Recovery {
         if self.prr_window().is_some() {
             self.prr.on_sent(end.since(start));
         }
-        if self.rack_on() {
+        if self.logging {
             self.rack.on_transmit(now, start, end, false);
         }
     }
@@ -305,7 +344,7 @@ impl Recovery {
         if self.prr_window().is_some() {
             self.prr.on_sent(len);
         }
-        if self.rack_on() {
+        if self.logging {
             self.rack.on_transmit(now, seq, seq + len, true);
         }
         if self.rtx.is_some_and(|(s, _)| s == seq) {
@@ -386,8 +425,20 @@ impl Recovery {
                     //# A probe that repaired a loss calls for one congestion response.
                     self.cc.on_congestion_event(a.now, flight_before);
                 }
-            } else if self.sb.lost_bytes() > lost_before.saturating_sub(out.newly_acked) {
-                new_loss = true;
+            } else {
+                if self.logging {
+                    // Statistics only: RACK is built with loss detection off here.
+                    let blocks = if out.dsack.is_some() && !a.sack.is_empty() {
+                        &a.sack[1..]
+                    } else {
+                        a.sack
+                    };
+                    let in_rec = self.sb.in_recovery();
+                    self.rack.on_ack(a.now, a.ack, blocks, out.dsack.is_some(), a.srtt, in_rec);
+                }
+                if self.sb.lost_bytes() > lost_before.saturating_sub(out.newly_acked) {
+                    new_loss = true;
+                }
             }
             //= rfc9937#4
             //# safeACK: the ACK advanced SND.UNA and revealed no further loss.
@@ -453,6 +504,11 @@ impl Recovery {
                     }
                 }
             }
+            if self.logging {
+                // Statistics only (no SACK: the log sees cumulative ACKs; no loss detection).
+                let in_rec = self.reno.in_recovery();
+                self.rack.on_ack(a.now, a.ack, &[], false, a.srtt, in_rec);
+            }
             // Every ACK that advances SND.UNA in NewReno recovery is partial: the next
             // segment is presumed lost, so none is "safe" (the full ACK ends recovery).
             self.prr_update(reno_delivered, a.ack, a.snd_max, false);
@@ -476,6 +532,8 @@ impl Recovery {
                 in_recovery: in_recovery_before || self.in_recovery(),
                 app_limited: !cwnd_limited,
                 rate: None,
+                ack: a.ack,
+                snd_nxt: a.snd_max,
             });
         }
         if let Some((s, _)) = self.rtx
@@ -530,9 +588,10 @@ impl Recovery {
     /// The retransmission timer fired.
     pub(crate) fn on_rto(&mut self, now: Instant, una: SeqNum, snd_max: SeqNum) {
         let flight = snd_max.since(una);
-        if self.rack_on() {
+        if self.logging {
             //= rfc8985#6.3
-            //# On RTO, RACK marks the first unacknowledged segment and old ones lost.
+            //# On RTO, RACK marks the first unacknowledged segment and old ones lost. With
+            //# RACK off the marks only feed the statistics (retransmissions in flight).
             self.rack.on_rto(now, None);
             self.reorder_at = None;
         }
