@@ -85,6 +85,9 @@ pub(crate) struct Recovery {
     rto_pending: bool,
     /// HyStart++ (RFC 9406) in the controller's initial slow start.
     hystart: bool,
+    /// An ECN-Echo reduced the window outside loss recovery: PRR paces the reduction until
+    /// this SND.MAX (the window of data the echo refers to) is acknowledged.
+    cwr_until: Option<SeqNum>,
 }
 
 impl core::fmt::Debug for Recovery {
@@ -131,6 +134,7 @@ impl Recovery {
             cwnd_use: CwndUse::new(),
             rto_pending: false,
             hystart: true,
+            cwr_until: None,
         }
     }
 
@@ -152,9 +156,37 @@ impl Recovery {
         }
     }
 
-    /// The window PRR imposes now, if recovery with PRR is under way.
+    /// The window PRR imposes now, if recovery (or an ECN reduction) with PRR is under way.
     fn prr_window(&self) -> Option<u32> {
-        if self.in_recovery() { self.prr_cwnd } else { None }
+        if self.in_recovery() || self.cwr_until.is_some() { self.prr_cwnd } else { None }
+    }
+
+    /// An ECN-Echo arrived outside loss recovery, at most once per window of data (the
+    /// caller checks, RFC 3168 6.1.2): the controller reduces once, and with PRR on the
+    /// reduction is paced by PRR until SND.MAX now (`snd_max`) is acknowledged, instead of
+    /// cutting the sending window at once. `flight` is FlightSize before this ACK.
+    pub(crate) fn on_ecn_echo(&mut self, now: Instant, flight: u32, snd_max: SeqNum) {
+        self.cc.on_congestion_event(now, flight);
+        //= rfc9937#5
+        //# PRR paces any multiplicative window reduction made over about one round trip,
+        //# an ECN-triggered one (RFC 3168 6.1.2) included, as Linux does in its CWR state.
+        self.prr_begin(flight);
+        if self.prr_wanted {
+            self.cwr_until = Some(snd_max);
+        }
+    }
+
+    /// The ECN reduction is over once its window of data is acknowledged, or when loss
+    /// recovery or an RTO takes over the window.
+    fn end_cwr(&mut self, ack: SeqNum) {
+        if let Some(p) = self.cwr_until
+            && (ack.ge(p) || self.in_recovery())
+        {
+            self.cwr_until = None;
+            if !self.in_recovery() {
+                self.prr_cwnd = None;
+            }
+        }
     }
 
     /// The window the sender obeys now, for statistics (`ConnStats::cwnd`, Linux's
@@ -247,6 +279,7 @@ impl Recovery {
         self.reno = NewRenoRecovery::new(una);
         self.prr = Prr::new(smss);
         self.prr_cwnd = None;
+        self.cwr_until = None;
         self.reno_sacked = 0;
         self.cwnd_use = CwndUse::new();
     }
@@ -373,7 +406,9 @@ impl Recovery {
         // subtracting them made the SACK path's ssthresh (FlightSize * beta) lower than
         // NewReno's for the same loss, by beta times the DupThresh segments SACKed.
         let flight_before = a.snd_max.since(a.una_before);
-        let in_recovery_before = self.in_recovery();
+        // An ECN reduction under way counts as recovery for growth: the window does not
+        // grow while it is being reduced (Linux's CWR state).
+        let in_recovery_before = self.in_recovery() || self.cwr_until.is_some();
         let mut delivered = a.bytes_acked;
         let mut new_loss = false;
         let lost_before = if self.sack && !self.rack_on() { self.sb.lost_bytes() } else { 0 };
@@ -514,6 +549,7 @@ impl Recovery {
             self.prr_update(reno_delivered, a.ack, a.snd_max, false);
         }
         self.last_window = a.window;
+        self.end_cwr(a.ack);
         //= rfc7661#4.3
         //# Growth only when the flight filled the window (or slow start has not yet doubled
         //# the largest flight of this window); RFC 9438 section 5.8 asks the same of CUBIC.
@@ -604,6 +640,7 @@ impl Recovery {
         }
         self.rto_pending = true;
         self.prr_cwnd = None;
+        self.cwr_until = None;
         self.reno_sacked = 0;
         self.sb.on_rto(true);
         self.reno.on_rto(snd_max);
