@@ -64,6 +64,15 @@ pub const MIN_ALLOCATION: usize = 2048;
 /// smaller than the capacity (growth while wrapped, pre-placed bytes beyond the readable ones).
 const FIRST_ALLOCATION: usize = if cfg!(test) { 4 } else { MIN_ALLOCATION };
 
+/// Where [`RingBuffer::stage_at`] copied a payload: the storage position, its length, and the
+/// storage size then (a reallocation moves bytes, which voids the record).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Staged {
+    index: usize,
+    len: usize,
+    size: usize,
+}
+
 /// A fixed-capacity (growable up to a cap) byte ring with offset access. See the module docs.
 #[derive(Clone, Default)]
 pub struct RingBuffer {
@@ -202,6 +211,53 @@ impl RingBuffer {
         self.storage[start..start + first].copy_from_slice(&data[..first]);
         self.storage[..n - first].copy_from_slice(&data[first..n]);
         n
+    }
+
+    /// Copies `data` into the free space `offset` bytes past the readable ones and returns its
+    /// partial checksum (`synack_wire::checksum::sum` of `data`), taken during the copy, with a
+    /// [`Staged`] record of where the bytes went. Nothing the ring holds changes: the bytes are
+    /// neither readable nor pre-placed, so a receiver that then finds the segment's checksum
+    /// wrong just drops it. When the checksum is right, [`write_at_staged`](Self::write_at_staged)
+    /// makes the same bytes pre-placed without copying them again.
+    ///
+    /// `None` (nothing copied) unless all of `data` fits in the free space, and lies past every
+    /// byte already pre-placed, which a corrupt payload must never overwrite.
+    pub fn stage_at(&mut self, offset: usize, data: &[u8]) -> Option<(u64, Staged)> {
+        let end = offset.checked_add(data.len())?;
+        if data.is_empty() || end > self.free() || offset < self.ahead {
+            return None;
+        }
+        self.reserve(self.len + end);
+        let start = self.index(self.len + offset);
+        let first = data.len().min(self.storage.len() - start);
+        let (a, b) = data.split_at(first);
+        let sa = synack_wire::checksum::copy_and_sum(&mut self.storage[start..], a).ok()?;
+        let sb = synack_wire::checksum::copy_and_sum(&mut self.storage[..], b).ok()?;
+        let sum =
+            if first % 2 == 1 { sa + synack_wire::checksum::at_odd_offset(sb) } else { sa + sb };
+        Some((sum, Staged { index: start, len: data.len(), size: self.storage.len() }))
+    }
+
+    /// [`write_at`](Self::write_at) for bytes that [`stage_at`](Self::stage_at) already copied
+    /// to the same place: the same effect without the copy when `staged` still describes where
+    /// `data` goes (same position in the same storage, at least as many bytes); otherwise (or
+    /// with `None`) an ordinary `write_at`. `data` must be a prefix of what was staged.
+    pub fn write_at_staged(&mut self, offset: usize, data: &[u8], staged: Option<Staged>) -> usize {
+        let free = self.free();
+        if let Some(s) = staged
+            && offset < free
+            && !data.is_empty()
+            && s.size == self.storage.len()
+            && s.size > 0
+            && self.index(self.len + offset) == s.index
+        {
+            let n = data.len().min(free - offset);
+            if n <= s.len {
+                self.ahead = self.ahead.max(offset + n);
+                return n;
+            }
+        }
+        self.write_at(offset, data)
     }
 
     /// Makes `n` bytes after the readable ones readable (data previously placed with

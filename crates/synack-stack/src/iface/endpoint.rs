@@ -10,6 +10,17 @@ impl TcpLayer for Endpoint {
         Endpoint::on_segment(self, now, meta.src, meta.dst, seg);
     }
 
+    fn on_segment_unverified(
+        &mut self,
+        now: Instant,
+        meta: &SegmentMeta,
+        seg: &TcpRepr<'_>,
+        header_sum: u64,
+    ) -> bool {
+        // ECN 0 like `on_segment` above: the engine is given the codepoint nowhere else yet.
+        Endpoint::on_segment_unverified(self, now, meta.src, meta.dst, 0, seg, header_sum).is_ok()
+    }
+
     fn on_icmp_error(&mut self, now: Instant, err: &IcmpError) {
         let e = engine_icmp(err.kind, err.local.is_ipv6());
         Endpoint::on_icmp_error(self, now, err.local, err.remote, err.seq, e);
@@ -19,10 +30,10 @@ impl TcpLayer for Endpoint {
         &mut self,
         now: Instant,
         buf: &mut [u8],
-        _checksum: ChecksumMode,
+        checksum: ChecksumMode,
     ) -> Option<SegmentOut> {
-        // The engine always fills the TCP checksum (no transmit offload in the engine yet).
-        let t = Endpoint::poll_transmit(self, now, buf)?;
+        // `Skip` when the device fills the TCP checksum: the engine leaves it zero.
+        let t = Endpoint::poll_transmit_with(self, now, buf, checksum)?;
         Some(SegmentOut { src: t.src.ip(), dst: t.dst.ip(), len: t.len })
     }
 

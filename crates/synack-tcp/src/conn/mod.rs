@@ -11,6 +11,7 @@ mod halves;
 mod input;
 mod output;
 mod recovery;
+mod stage;
 
 pub(crate) use recovery::Recovery;
 
@@ -215,6 +216,9 @@ pub(crate) struct Ctx<'a> {
     pub(crate) msl: Duration,
     /// The segment being processed arrived with the IP ECN codepoint CE.
     pub(crate) ce: bool,
+    /// Where the endpoint already copied this segment's payload into the receive ring while
+    /// verifying its checksum (see `stage.rs`); `deliver` then skips the copy.
+    pub(crate) staged: Option<crate::ring::Staged>,
 }
 
 impl Ctx<'_> {
@@ -292,6 +296,9 @@ pub(crate) struct Conn {
     pub(crate) cwr_pending: bool,
     /// ECN sender: ECE is ignored until SND.UNA passes this (one response per window).
     pub(crate) ecn_recover: Option<SeqNum>,
+    /// Sum the payload while copying it into the frame (false when the device fills the TCP
+    /// checksum); set by the endpoint before each `poll_segment`.
+    pub(crate) sum_tx: bool,
 }
 
 impl Conn {
@@ -338,6 +345,7 @@ impl Conn {
             ece_echo: false,
             cwr_pending: false,
             ecn_recover: None,
+            sum_tx: true,
             // Last: the fields above read it.
             cfg,
         }
