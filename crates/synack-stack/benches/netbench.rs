@@ -1,7 +1,7 @@
 //! synack's stack benchmarks, side by side with smoltcp on the same in-memory link, one thread.
 //!
 //! ```text
-//! cargo bench -p synack-stack --bench netbench -- [--quick] [--json]
+//! cargo bench -p synack-stack --bench netbench -- [--quick] [--json] [--only GROUP] [--mtu N]
 //! ```
 //!
 //! 1. bulk transfer, one connection, MTU 1500 and 65535, synack vs smoltcp (Gbit/s, ratio),
@@ -436,9 +436,18 @@ fn main() {
         memcpy_gbps(if quick { 2 << 30 } else { 16 << 30 })
     };
     let mut results: Vec<(String, Value)> = Vec::new();
+    // `--mtu N` runs the bulk groups at that MTU only (instruction counts per segment).
+    let only_mtu = args
+        .iter()
+        .position(|a| a == "--mtu")
+        .and_then(|i| args.get(i + 1))
+        .and_then(|m| m.parse::<usize>().ok());
     for mtu in [1500usize, 65535] {
         if !want("bulk") && only.as_deref() != Some("bulk-synack") {
             break;
+        }
+        if only_mtu.is_some_and(|m| m != mtu) {
+            continue;
         }
         let ours = best_of(runs, || synack_bulk(mtu, bulk_bytes, ChecksumOffload::default(), 0));
         if only.as_deref() == Some("bulk-synack") {
