@@ -593,6 +593,17 @@ impl Endpoint {
     }
 
     fn after_inner(&mut self, id: ConnId, queue_tx: bool) {
+        self.after_with(id, queue_tx, true);
+    }
+
+    /// `after_inner`, optionally without re-deriving the situation-dependent timers
+    /// (`Conn::refresh_timers`, about 180 instructions): after a segment was sent the
+    /// connection is queued for another poll, and the poll that finds it with nothing more to
+    /// send refreshes them, once per burst instead of once per segment (`poll_transmit` is
+    /// called until it returns `None`). Until then a timer the refresh would disarm may still
+    /// be armed, which is harmless because `Conn::on_timeout` refreshes before it looks at any
+    /// timer; the retransmission timer, armed by the send itself, is always in the heap.
+    fn after_with(&mut self, id: ConnId, queue_tx: bool, refresh: bool) {
         let now = self.now;
         let Some(slot) = self.slots.get_mut(id.index as usize) else { return };
         if slot.generation != id.generation {
@@ -620,7 +631,9 @@ impl Endpoint {
             }
             return;
         }
-        conn.refresh_timers(now);
+        if refresh {
+            conn.refresh_timers(now);
+        }
         let deadline = conn.next_deadline();
         if let Some(d) = deadline
             && slot.scheduled.is_none_or(|s| d < s)
@@ -1092,7 +1105,9 @@ impl Endpoint {
                     checksum,
                     seg.ecn,
                 );
-                self.after(id);
+                // Queued above: its next poll refreshes the timers (once per burst, not per
+                // segment).
+                self.after_with(id, false, false);
                 return Some(t);
             }
             self.after_quiet(id);

@@ -572,6 +572,9 @@ impl Conn {
     /// Runs every expired timer. Returns true when the TCB was deleted.
     pub(crate) fn on_timeout(&mut self, ctx: &mut Ctx<'_>) -> bool {
         let now = ctx.now;
+        // Timers may be stale after a burst of sends (the endpoint refreshes once per burst):
+        // a keep-alive or persist deadline that no longer applies must not fire.
+        self.refresh_timers(now);
         let due = |t: Option<Instant>| t.is_some_and(|t| t <= now);
         if due(self.t.close) {
             self.t.close = None;
