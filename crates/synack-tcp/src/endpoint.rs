@@ -11,7 +11,7 @@ use core::net::{IpAddr, SocketAddr};
 
 use hashbrown::HashMap;
 use synack_wire::tcp::{TcpFlags, TcpOptions, TcpRepr, Timestamps};
-use synack_wire::{ChecksumMode, SeqNum, checksum};
+use synack_wire::{ChecksumMode, SeqNum};
 
 use crate::config::{ConnConfig, EndpointConfig};
 use crate::conn::{Conn, Ctx, Origin, Outcome, Rcv, Snd, Tcb};
@@ -237,9 +237,6 @@ pub struct Endpoint {
     isn_override: Option<SeqNum>,
     /// The segment being processed carried the CE codepoint.
     ce: bool,
-    /// The segment being processed had its payload staged in its connection's receive ring
-    /// by [`Endpoint::on_segment_unverified`].
-    staged: Option<crate::ring::Staged>,
     /// The configuration the last connection was made with, shared by every following
     /// connection made with an equal one (see [`Endpoint::share_cfg`]).
     shared_cfg: Option<Arc<ConnConfig>>,
@@ -295,7 +292,6 @@ impl Endpoint {
             last_cookie: None,
             isn_override: None,
             ce: false,
-            staged: None,
             shared_cfg: None,
         }
     }
@@ -574,8 +570,6 @@ impl Endpoint {
             challenge: &mut self.challenge,
             msl: self.config.msl,
             ce: self.ce,
-            // Only the first call for a segment, the one that processes it, may use it.
-            staged: self.staged.take(),
         };
         Some(f(conn, &mut ctx))
     }
@@ -698,58 +692,6 @@ impl Endpoint {
         self.ce = ecn & 3 == 3;
         self.segment_input(now, src, dst, seg);
         self.ce = false;
-    }
-
-    /// [`on_segment_with_ecn`](Self::on_segment_with_ecn) for a segment whose TCP checksum
-    /// nobody has verified yet, so that it is verified in the same pass that copies the
-    /// payload into the receive buffer instead of in a pass of its own.
-    ///
-    /// `header_sum` is the partial sum (`synack_wire::checksum`) of the pseudo-header and the
-    /// TCP header, options included and the checksum field as received; the payload follows
-    /// the header at a multiple of four bytes. A wrong checksum returns
-    /// [`Error::BadChecksum`](synack_wire::Error::BadChecksum) and the segment changes
-    /// nothing: its payload was at most copied into free space of the receive ring, where no
-    /// byte is readable or held.
-    pub fn on_segment_unverified(
-        &mut self,
-        now: Instant,
-        src: IpAddr,
-        dst: IpAddr,
-        ecn: u8,
-        seg: &TcpRepr<'_>,
-        header_sum: u64,
-    ) -> Result<(), synack_wire::Error> {
-        let (payload_sum, staged) = match self.stage_payload(src, dst, seg) {
-            Some((s, at)) => (s, Some(at)),
-            None => (checksum::sum(seg.payload), None),
-        };
-        //= rfc9293#3.1
-        // A segment whose checksum does not verify is discarded before it is acted on.
-        if checksum::fold(header_sum + payload_sum) != 0xffff {
-            return Err(synack_wire::Error::BadChecksum { layer: synack_wire::Layer::Tcp });
-        }
-        self.staged = staged;
-        self.on_segment_with_ecn(now, src, dst, ecn, seg);
-        self.staged = None;
-        Ok(())
-    }
-
-    /// Stages `seg`'s payload in its connection's receive ring (see `conn/stage.rs`).
-    fn stage_payload(
-        &mut self,
-        src: IpAddr,
-        dst: IpAddr,
-        seg: &TcpRepr<'_>,
-    ) -> Option<(u64, crate::ring::Staged)> {
-        if seg.payload.is_empty() {
-            return None;
-        }
-        let tuple = FourTuple {
-            local: SocketAddr::new(dst, seg.dst_port),
-            remote: SocketAddr::new(src, seg.src_port),
-        };
-        let id = self.conn_for(&tuple)?;
-        self.slot_mut(id)?.conn.as_mut()?.stage_payload(seg)
     }
 
     /// The connection `tuple` maps to, through the one-entry `last_hit` cache.

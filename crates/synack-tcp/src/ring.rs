@@ -39,10 +39,13 @@ const COPY_PIECE: usize = 1024;
 ///
 /// Why: glibc's `memcpy` copies sizes from a few KiB up to its non-temporal threshold with
 /// `rep movsb`, and on this project's machines (virtualized AMD EPYC, `erms` and `fsrm`
-/// flags) that path runs at about 2 GB/s: 65,536 bytes took 28 to 34 µs in one call and 1.7 to
-/// 2.2 µs as 512- to 2,048-byte calls, which use its vector loop (standalone `rustc -O`
-/// harness, see docs/BENCHMARKS.md). Application writes and reads move up to a whole buffer
-/// at once, so every stream pays this on two of its four payload copies.
+/// flags) that path collapses when the destination starts just after the source modulo 4 KiB:
+/// 65,536 bytes took 40 to 46 µs in one call with the destination 8 to 24 bytes past the
+/// source (mod 4 KiB), against 2.3 to 3.3 µs as 1 KiB calls, which use its vector loop; at
+/// other distances both took 2.3 to 4 µs (standalone `rustc -O` harness, see
+/// docs/BENCHMARKS.md). Application writes and reads move up to a whole buffer at once
+/// between buffers whose relative placement is luck, so the pieces remove that outlier; the
+/// netbench bulk figures did not move either way in this project's layout.
 pub(crate) fn copy(dst: &mut [u8], src: &[u8]) {
     for (d, s) in dst.chunks_mut(COPY_PIECE).zip(src.chunks(COPY_PIECE)) {
         d.copy_from_slice(s);
@@ -80,15 +83,6 @@ pub const MIN_ALLOCATION: usize = 2048;
 /// The first allocation's floor; tiny under test so the model test below exercises storage
 /// smaller than the capacity (growth while wrapped, pre-placed bytes beyond the readable ones).
 const FIRST_ALLOCATION: usize = if cfg!(test) { 4 } else { MIN_ALLOCATION };
-
-/// Where [`RingBuffer::stage_at`] copied a payload: the storage position, its length, and the
-/// storage size then (a reallocation moves bytes, which voids the record).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Staged {
-    index: usize,
-    len: usize,
-    size: usize,
-}
 
 /// A fixed-capacity (growable up to a cap) byte ring with offset access. See the module docs.
 #[derive(Clone, Default)]
@@ -228,54 +222,6 @@ impl RingBuffer {
         copy(&mut self.storage[start..start + first], &data[..first]);
         copy(&mut self.storage[..n - first], &data[first..n]);
         n
-    }
-
-    /// Copies `data` into the free space `offset` bytes past the readable ones and returns its
-    /// partial checksum (equal to `synack_wire::checksum::sum` of `data` once folded), taken
-    /// during the copy, with a
-    /// [`Staged`] record of where the bytes went. Nothing the ring holds changes: the bytes are
-    /// neither readable nor pre-placed, so a receiver that then finds the segment's checksum
-    /// wrong just drops it. When the checksum is right, [`write_at_staged`](Self::write_at_staged)
-    /// makes the same bytes pre-placed without copying them again.
-    ///
-    /// `None` (nothing copied) unless all of `data` fits in the free space, and lies past every
-    /// byte already pre-placed, which a corrupt payload must never overwrite.
-    pub fn stage_at(&mut self, offset: usize, data: &[u8]) -> Option<(u64, Staged)> {
-        let end = offset.checked_add(data.len())?;
-        if data.is_empty() || end > self.free() || offset < self.ahead {
-            return None;
-        }
-        self.reserve(self.len + end);
-        let start = self.index(self.len + offset);
-        let first = data.len().min(self.storage.len() - start);
-        let (a, b) = data.split_at(first);
-        let sa = synack_wire::checksum::copy_and_sum(&mut self.storage[start..], a).ok()?;
-        let sb = synack_wire::checksum::copy_and_sum(&mut self.storage[..], b).ok()?;
-        let sum =
-            if first % 2 == 1 { sa + synack_wire::checksum::at_odd_offset(sb) } else { sa + sb };
-        Some((sum, Staged { index: start, len: data.len(), size: self.storage.len() }))
-    }
-
-    /// [`write_at`](Self::write_at) for bytes that [`stage_at`](Self::stage_at) already copied
-    /// to the same place: the same effect without the copy when `staged` still describes where
-    /// `data` goes (same position in the same storage, at least as many bytes); otherwise (or
-    /// with `None`) an ordinary `write_at`. `data` must be a prefix of what was staged.
-    pub fn write_at_staged(&mut self, offset: usize, data: &[u8], staged: Option<Staged>) -> usize {
-        let free = self.free();
-        if let Some(s) = staged
-            && offset < free
-            && !data.is_empty()
-            && s.size == self.storage.len()
-            && s.size > 0
-            && self.index(self.len + offset) == s.index
-        {
-            let n = data.len().min(free - offset);
-            if n <= s.len {
-                self.ahead = self.ahead.max(offset + n);
-                return n;
-            }
-        }
-        self.write_at(offset, data)
     }
 
     /// Makes `n` bytes after the readable ones readable (data previously placed with
@@ -504,32 +450,6 @@ mod tests {
     }
 
     #[test]
-    fn staged_bytes_stay_invisible_until_written() {
-        let mut r = RingBuffer::new(16);
-        r.write(b"ab");
-        // Out-of-order bytes held at offsets 6..8: staging must not overlap them.
-        r.write_at(6, b"XY");
-        assert!(r.stage_at(4, b"zzz").is_none(), "would overwrite held bytes");
-        assert!(r.stage_at(10, b"0123456789").is_none(), "does not fit");
-        let (sum, at) = r.stage_at(8, b"cdef").unwrap();
-        assert_eq!(
-            synack_wire::checksum::fold(sum),
-            synack_wire::checksum::fold(synack_wire::checksum::sum(b"cdef"))
-        );
-        // Nothing readable changed, and a commit up to the held bytes sees only them.
-        assert_eq!(r.len(), 2);
-        assert_eq!(r.free(), 14);
-        // A token for another place is ignored: an ordinary copy happens instead.
-        assert_eq!(r.write_at_staged(0, b"1234", Some(at)), 4);
-        assert_eq!(r.write_at(4, b"56"), 2);
-        assert_eq!(r.write_at_staged(8, b"cde", Some(at)), 3);
-        assert_eq!(r.commit(11), 11);
-        let mut out = [0u8; 13];
-        assert_eq!(r.read(&mut out), 13);
-        assert_eq!(&out, b"ab123456XYcde");
-    }
-
-    #[test]
     fn copy_in_pieces_copies_everything() {
         let src: Vec<u8> = (0..5000u32).map(|i| (i * 7) as u8).collect();
         for n in [0, 1, COPY_PIECE - 1, COPY_PIECE, COPY_PIECE + 1, 5000] {
@@ -560,9 +480,6 @@ mod tests {
         Commit(usize),
         /// Free the storage if nothing is held.
         Release,
-        /// Stage bytes at an offset (as a receiver verifying a checksum does), then either
-        /// keep a prefix of them (`Some(k)`: the checksum was right) or drop them (`None`).
-        Stage(usize, Vec<u8>, Option<usize>),
     }
 
     fn op() -> impl Strategy<Value = Op> {
@@ -576,12 +493,6 @@ mod tests {
                 .prop_map(|(o, d)| Op::WriteAt(o, d)),
             (0usize..30).prop_map(Op::Commit),
             Just(Op::Release),
-            (
-                0usize..20,
-                proptest::collection::vec(any::<u8>(), 0..20),
-                proptest::option::of(0usize..20)
-            )
-                .prop_map(|(o, d, k)| Op::Stage(o, d, k)),
         ]
     }
 
@@ -613,26 +524,6 @@ mod tests {
                         for (k, &b) in d[..n].iter().enumerate() {
                             placed.insert(off + k, b);
                         }
-                    }
-                    Op::Stage(off, d, keep) => {
-                        let free = model_cap - model.len();
-                        let ahead = placed.keys().next_back().map_or(0, |&m| m + 1);
-                        let staged = r.stage_at(off, &d);
-                        let fits = !d.is_empty() && off + d.len() <= free && off >= ahead;
-                        prop_assert_eq!(staged.is_some(), fits);
-                        if let (Some((sum, at)), Some(k)) = (staged, keep) {
-                            // Partial sums are equal once folded (pieces may carry).
-                            let fold = synack_wire::checksum::fold;
-                            prop_assert_eq!(fold(sum), fold(synack_wire::checksum::sum(&d)));
-                            let k = k.min(d.len());
-                            let n = r.write_at_staged(off, &d[..k], Some(at));
-                            prop_assert_eq!(n, k);
-                            for (i, &b) in d[..k].iter().enumerate() {
-                                placed.insert(off + i, b);
-                            }
-                        }
-                        // Dropped (or refused): the model is unchanged, and the checks of later
-                        // commits and reads prove the ring is too.
                     }
                     Op::Commit(n) => {
                         // Only commit bytes the model knows (contiguous placed prefix).

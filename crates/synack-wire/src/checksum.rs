@@ -74,17 +74,17 @@ fn native_sum(data: &[u8]) -> u64 {
 }
 
 /// Copies `src` into the start of `dst` and returns the partial sum of the bytes copied (the
-/// same value as [`sum`]`(src)`), so a payload is checksummed on its way into a frame or a
-/// receive buffer instead of in a second pass over it.
+/// same value as [`sum`]`(src)`), so a payload can be checksummed on its way into a frame
+/// instead of in a second pass over it.
 ///
 /// Each 64-bit word is loaded once, stored, and added as its two 32-bit halves (as in
-/// [`sum`]); LLVM vectorizes the loop into 16-byte load, store and add. Measured against a copy
-/// of 256-byte blocks each summed after its copy, and against a copy then a [`sum`] (1,448 and
-/// 65,536 bytes, `rustc -O`, x86-64 baseline): about as many instructions (900 against 935 and
-/// 965 per 1,448 bytes) and the fastest of the three (see docs/BENCHMARKS.md); and it never
-/// calls `memcpy`, whose `rep movsb` path is slow on this project's machines (see
-/// `synack_tcp::ring`). Returns [`Error::BufferTooSmall`] (and copies nothing) when `dst` is
-/// shorter than `src`.
+/// [`sum`]); LLVM vectorizes the loop into 16-byte loads, stores and adds, and it never calls
+/// `memcpy`. Per 1,448 bytes it runs about 900 instructions, against about 965 for a `memcpy`
+/// then a [`sum`] (cachegrind, `rustc -O`, x86-64 baseline). Whether that is faster depends on
+/// the copy it replaces: glibc's `memcpy` uses 32-byte AVX moves where this baseline build has
+/// 16-byte ones, and on the engine's receive path the fused copy measured slower than a
+/// separate sum and `memcpy` (docs/BENCHMARKS.md), so only the send path uses it. Returns
+/// [`Error::BufferTooSmall`] (and copies nothing) when `dst` is shorter than `src`.
 ///
 /// A piece that starts at an odd offset of the data being checksummed adds in
 /// [`at_odd_offset`]; otherwise partial sums of pieces simply add.

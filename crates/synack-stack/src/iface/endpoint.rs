@@ -10,17 +10,6 @@ impl TcpLayer for Endpoint {
         Endpoint::on_segment(self, now, meta.src, meta.dst, seg);
     }
 
-    fn on_segment_unverified(
-        &mut self,
-        now: Instant,
-        meta: &SegmentMeta,
-        seg: &TcpRepr<'_>,
-        header_sum: u64,
-    ) -> bool {
-        // ECN 0 like `on_segment` above: the engine is given the codepoint nowhere else yet.
-        Endpoint::on_segment_unverified(self, now, meta.src, meta.dst, 0, seg, header_sum).is_ok()
-    }
-
     fn on_icmp_error(&mut self, now: Instant, err: &IcmpError) {
         let e = engine_icmp(err.kind, err.local.is_ipv6());
         Endpoint::on_icmp_error(self, now, err.local, err.remote, err.seq, e);

@@ -26,7 +26,7 @@ use core::ops::Range;
 use synack_tcp::time::Instant;
 use synack_wire::{
     ChecksumMode, Error as WireError, IpProtocol, Ipv4Packet, Ipv4Repr, Ipv6Packet, Ipv6Repr,
-    Layer, TcpPacket, TcpRepr, checksum,
+    Layer, TcpRepr,
 };
 
 use crate::device::{Device, DeviceCaps, RxToken, TxToken};
@@ -411,43 +411,14 @@ impl Interface {
                 if dest == Dest::Group {
                     return self.counters.drop(DropReason::NonUnicastTcp);
                 }
-                // Parsed without the checksum; unless the device verified it, the engine
-                // verifies it while copying the payload (`on_segment_unverified`), and the
-                // segment acts only when it is right.
-                let seg =
-                    match TcpRepr::parse_bytes(payload, meta.src, meta.dst, ChecksumMode::Skip) {
-                        Ok(seg) => seg,
-                        Err(e) => {
-                            // A malformed segment with a wrong checksum counts as a bad checksum,
-                            // as when the checksum was checked first.
-                            let bad_sum = !caps.checksum.tcp_rx
-                                && TcpPacket::new_checked(payload).is_ok_and(|p| {
-                                    p.verify_checksum(meta.src, meta.dst) == Ok(false)
-                                });
-                            let why =
-                                if bad_sum { DropReason::TcpBadChecksum } else { wire_reason(e) };
-                            return self.counters.drop(why);
-                        }
-                    };
-                if caps.checksum.tcp_rx {
-                    self.counters.tcp_delivered += 1;
-                    tcp.on_segment(now, meta, &seg);
-                    return;
-                }
-                let header_len = payload.len() - seg.payload.len();
-                let Ok(ph) = checksum::pseudo_header(
-                    meta.src,
-                    meta.dst,
-                    IpProtocol::TCP,
-                    payload.len() as u32,
-                ) else {
-                    return self.counters.drop(DropReason::TcpMalformed);
-                };
-                let header_sum = ph + checksum::sum(&payload[..header_len]);
-                if tcp.on_segment_unverified(now, meta, &seg, header_sum) {
-                    self.counters.tcp_delivered += 1;
-                } else {
-                    self.counters.drop(DropReason::TcpBadChecksum);
+                let mode =
+                    if caps.checksum.tcp_rx { ChecksumMode::Skip } else { ChecksumMode::Verify };
+                match TcpRepr::parse_bytes(payload, meta.src, meta.dst, mode) {
+                    Ok(seg) => {
+                        self.counters.tcp_delivered += 1;
+                        tcp.on_segment(now, meta, &seg);
+                    }
+                    Err(e) => self.counters.drop(wire_reason(e)),
                 }
             }
             IpProtocol::ICMP if meta.src.is_ipv4() => self.icmpv4(now, meta, dest, payload, tcp),

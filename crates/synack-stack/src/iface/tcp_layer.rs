@@ -9,7 +9,7 @@
 use core::net::{IpAddr, SocketAddr};
 
 use synack_tcp::time::Instant;
-use synack_wire::{ChecksumMode, SeqNum, TcpRepr, checksum};
+use synack_wire::{ChecksumMode, SeqNum, TcpRepr};
 
 /// IP-level facts about a received segment.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -87,29 +87,6 @@ pub struct SegmentOut {
 pub trait TcpLayer {
     /// A segment arrived for us (checksum already verified, or offloaded).
     fn on_segment(&mut self, now: Instant, meta: &SegmentMeta, seg: &TcpRepr<'_>);
-
-    /// A segment arrived whose TCP checksum is not verified yet: `header_sum` is the partial
-    /// sum (`synack_wire::checksum`) of the pseudo-header and the TCP header with its options
-    /// (checksum field as received); the payload, which starts at a multiple of four bytes,
-    /// still has to be added. Returns false, having changed nothing, when the checksum is
-    /// wrong; the interface then counts the drop.
-    ///
-    /// The default sums the payload in a pass of its own and calls
-    /// [`on_segment`](Self::on_segment). An engine that copies the payload anyway overrides it
-    /// to sum during that copy (the engine's `Endpoint` does).
-    fn on_segment_unverified(
-        &mut self,
-        now: Instant,
-        meta: &SegmentMeta,
-        seg: &TcpRepr<'_>,
-        header_sum: u64,
-    ) -> bool {
-        if checksum::fold(header_sum + checksum::sum(seg.payload)) != 0xffff {
-            return false;
-        }
-        self.on_segment(now, meta, seg);
-        true
-    }
 
     /// An ICMP error arrived quoting a TCP segment from one of our addresses.
     fn on_icmp_error(&mut self, now: Instant, err: &IcmpError);

@@ -613,7 +613,7 @@ impl Conn {
         let data_nxt = rcv.asm.rcv_nxt();
         let offset = seq.since(data_nxt) as usize;
         rcv.asm.set_max_bytes(rcv.buf.free() as u32);
-        rcv.buf.write_at_staged(offset, payload, ctx.staged.take());
+        rcv.buf.write_at(offset, payload);
         match rcv.asm.insert(seq, payload.len() as u32) {
             Inserted::Advanced { bytes, filled_hole, .. } => {
                 rcv.buf.commit(bytes as usize);

@@ -11,7 +11,6 @@ mod halves;
 mod input;
 mod output;
 mod recovery;
-mod stage;
 
 pub(crate) use recovery::Recovery;
 
@@ -216,9 +215,6 @@ pub(crate) struct Ctx<'a> {
     pub(crate) msl: Duration,
     /// The segment being processed arrived with the IP ECN codepoint CE.
     pub(crate) ce: bool,
-    /// Where the endpoint already copied this segment's payload into the receive ring while
-    /// verifying its checksum (see `stage.rs`); `deliver` then skips the copy.
-    pub(crate) staged: Option<crate::ring::Staged>,
 }
 
 impl Ctx<'_> {
