@@ -1311,6 +1311,8 @@ impl Endpoint {
             Some((_, r)) => (r.nxt, r.wnd(), r.buf.len(), r.buf.capacity()),
             None => (SeqNum(0), 0, 0, c.cfg.recv_buffer),
         };
+        // RACK's per-segment log backs the segment counts; it is fed only while RACK is on.
+        let rack = c.rec.rack_on().then_some(&c.rec.rack);
         Ok(ConnStats {
             state: c.state(),
             snd_una,
@@ -1320,6 +1322,7 @@ impl Endpoint {
             rcv_wnd,
             snd_mss: c.eff_snd_mss(),
             rcv_mss: c.opt.rcv_mss,
+            pmtu: u32::try_from(c.mtu).unwrap_or(u32::MAX),
             snd_wscale: c.opt.snd_wscale,
             rcv_wscale: c.opt.rcv_wscale,
             timestamps: c.opt.ts,
@@ -1336,6 +1339,10 @@ impl Endpoint {
             timeouts: c.stats.timeouts,
             lost: c.rec.lost,
             lost_segments: c.rec.lost_segments(),
+            retrans_segments: rack.map(|r| r.retransmitted_segments()),
+            unacked_segments: rack.map(|r| r.unacked_segments()),
+            reordering: rack.map(|r| r.reordering(c.eff_snd_mss())),
+            reordering_events: rack.map(|r| r.reordering_events()),
             sacked: c.rec.sb.sacked_bytes(),
             in_recovery: c.rec.in_recovery(),
             bytes_sent: c.stats.bytes_sent,
@@ -1437,5 +1444,27 @@ mod tests {
         // A third connection with the default again gets an equal config, whichever pointer.
         let c = ep.connect(now, local, remote, ConnConfig::default()).unwrap();
         assert_eq!(ep.conn_config(c).unwrap(), ConnConfig::default());
+    }
+
+    /// `ConnStats::pmtu` is the configured MTU until an ICMP "packet too big" quoting our
+    /// unacknowledged SYN lowers it; a larger value never raises it (RFC 1191, RFC 8201).
+    #[test]
+    fn stats_pmtu_follows_packet_too_big() {
+        let mut ep = Endpoint::new(EndpointConfig::default(), [7; 16], 1);
+        let local: SocketAddr = "10.0.0.1:1000".parse().unwrap();
+        let remote: SocketAddr = "10.0.0.2:80".parse().unwrap();
+        let now = Instant::from_secs(1);
+        let id = ep.connect(now, local, remote, ConnConfig::default()).unwrap();
+        let mut buf = [0u8; 1600];
+        let syn = ep.poll_transmit(now, &mut buf).expect("the SYN");
+        let iss =
+            TcpRepr::parse_bytes(&buf[..syn.len], local.ip(), remote.ip(), ChecksumMode::Verify)
+                .expect("our SYN parses")
+                .seq;
+        assert_eq!(ep.stats(id).unwrap().pmtu, 1500);
+        ep.on_icmp_error(now, local, remote, iss, IcmpError::PacketTooBig { mtu: 1200 });
+        assert_eq!(ep.stats(id).unwrap().pmtu, 1200);
+        ep.on_icmp_error(now, local, remote, iss, IcmpError::PacketTooBig { mtu: 1400 });
+        assert_eq!(ep.stats(id).unwrap().pmtu, 1200);
     }
 }

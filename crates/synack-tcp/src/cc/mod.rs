@@ -7,6 +7,11 @@
 //! recovery the connection passes `in_recovery: true` and the controllers here do not grow the
 //! window (RFC 6675 section 5 keeps cwnd at ssthresh until recovery ends).
 //!
+//! Two helpers every controller shares sit beside them: [`Prr`] (RFC 6937 / RFC 9937
+//! Proportional Rate Reduction) paces what the sender sends during fast recovery, and
+//! [`CwndUse`] (RFC 7661) tells whether the flight filled the window, which the connection
+//! passes as [`AckSample::app_limited`] so a window that was not used does not grow.
+//!
 //! Two controllers: [`NewReno`] (RFC 5681 with RFC 3465 byte counting, L = 2) and [`Cubic`]
 //! (RFC 9438, the default). [`AckSample`] carries a delivery-rate sample so that a model-based
 //! controller such as BBR can implement the same trait later; [`CongestionControl::pacing_rate`]
@@ -22,10 +27,14 @@
 //! ```
 
 mod cubic;
+mod cwnd_use;
 mod newreno;
+mod prr;
 
 pub use cubic::{Cubic, CubicParams};
+pub use cwnd_use::CwndUse;
 pub use newreno::NewReno;
+pub use prr::Prr;
 
 use crate::time::{Duration, Instant};
 use alloc::boxed::Box;
@@ -198,6 +207,21 @@ pub(crate) fn half_flight(config: &CcConfig, flight: u32) -> u32 {
     //= rfc5681#3.1
     // On loss, ssthresh <- max(FlightSize / 2, 2 * SMSS).
     (flight / 2).max(2 * config.smss())
+}
+
+/// The flight a window reduction is computed from: FlightSize, but never more than cwnd.
+///
+/// RFC 5681 (equation 4) and RFC 9438 (section 4.6) base ssthresh on FlightSize so that an
+/// application-limited sender does not keep a window it never used. FlightSize counts all data
+/// sent and not cumulatively acknowledged, so right after a recovery (SND.UNA held back by a
+/// hole while SACKed or duplicate-ACKed data kept the ACK clock going) it can be several times
+/// cwnd; a "reduction" from it would raise the window on a loss. Linux computes ssthresh from
+/// cwnd alone; capping FlightSize by cwnd keeps both the RFCs' intent and a reduction that
+/// never grows the window.
+pub(crate) fn reduction_basis(flight: u32, cwnd: u32) -> u32 {
+    //= rfc5681#3.1
+    //# ssthresh comes from FlightSize; a loss never raises it above what cwnd allowed.
+    flight.min(cwnd)
 }
 
 /// Slow-start growth for one ACK with RFC 3465 appropriate byte counting.
