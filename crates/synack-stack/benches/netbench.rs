@@ -1,11 +1,12 @@
 //! synack's stack benchmarks, side by side with smoltcp on the same in-memory link, one thread.
 //!
 //! ```text
-//! cargo bench -p synack-stack --bench netbench -- [--quick] [--json]
+//! cargo bench -p synack-stack --bench netbench -- [--quick] [--json] [--only GROUP] [--mtu N]
 //! ```
 //!
 //! 1. bulk transfer, one connection, MTU 1500 and 65535, synack vs smoltcp (Gbit/s, ratio),
-//!    with checksums computed and verified, and synack again with receive checksum offload;
+//!    with checksums computed and verified, synack again with receive checksum offload, and
+//!    both stacks with checksum offload in both directions (the device computes and verifies);
 //!    the machine's memcpy bandwidth in the same run as the ceiling;
 //! 2. connection setup + one byte each way + close, per second;
 //! 3. memory per established idle connection (RSS growth / connection ends), and for 100,000;
@@ -64,17 +65,12 @@ impl Node {
     }
 }
 
-fn synack_pair(mtu: usize, offload: bool, msl: Duration) -> (Node, Node) {
-    let caps = DeviceCaps {
-        mtu,
-        checksum: if offload {
-            ChecksumOffload { ipv4_rx: true, tcp_rx: true, ..ChecksumOffload::default() }
-        } else {
-            ChecksumOffload::default()
-        },
-        max_batch: 64,
-        ..DeviceCaps::default()
-    };
+/// Receive-side checksum offload only (the device verified IPv4 and TCP checksums).
+const RX_OFFLOAD: ChecksumOffload =
+    ChecksumOffload { ipv4_rx: true, tcp_rx: true, ipv4_tx: false, tcp_tx: false };
+
+fn synack_pair(mtu: usize, offload: ChecksumOffload, msl: Duration) -> (Node, Node) {
+    let caps = DeviceCaps { mtu, checksum: offload, max_batch: 64, ..DeviceCaps::default() };
     let (da, db) = Link::ideal(caps, 65536);
     let mk = |dev: LinkEnd, addr: &str, seed: u8| {
         let mut iface = Interface::new(InterfaceConfig::default());
@@ -146,7 +142,7 @@ fn open_many(
 }
 
 /// Moves `bytes` from a to b on one connection; returns Gbit/s of payload.
-fn synack_bulk(mtu: usize, bytes: usize, offload: bool, idle: usize) -> f64 {
+fn synack_bulk(mtu: usize, bytes: usize, offload: ChecksumOffload, idle: usize) -> f64 {
     let (mut a, mut b) = synack_pair(mtu, offload, Duration::from_secs(60));
     let t0 = wall();
     let now = |t0| Instant::from_micros(micros_since(t0));
@@ -198,7 +194,7 @@ fn synack_bulk(mtu: usize, bytes: usize, offload: bool, idle: usize) -> f64 {
 /// Connection cycles per second: connect, handshake, one byte each way, close both ends, all
 /// the way to CLOSED (TIME-WAIT runs on virtual time with a 1 ms MSL).
 fn synack_setup_teardown(total: usize, buffers: usize) -> f64 {
-    let (mut a, mut b) = synack_pair(1500, false, Duration::from_millis(1));
+    let (mut a, mut b) = synack_pair(1500, ChecksumOffload::default(), Duration::from_millis(1));
     let small = ConnConfig { send_buffer: buffers, recv_buffer: buffers, ..ConnConfig::default() };
     let lid = b.ep.listen_with("10.0.0.2:80".parse().unwrap(), 65_535, small).unwrap();
     let server: SocketAddr = "10.0.0.2:80".parse().unwrap();
@@ -248,7 +244,7 @@ fn synack_setup_teardown(total: usize, buffers: usize) -> f64 {
 /// RSS growth per connection end for `n` established idle connections (both ends live in this
 /// process, so 2n TCBs), and the total.
 fn synack_idle_memory(n: usize) -> (f64, u64) {
-    let (mut a, mut b) = synack_pair(1500, false, Duration::from_secs(60));
+    let (mut a, mut b) = synack_pair(1500, ChecksumOffload::default(), Duration::from_secs(60));
     let before = rss_bytes();
     let conns = open_many(&mut a, &mut b, Instant::from_secs(1), n, 16);
     let after = rss_bytes();
@@ -275,6 +271,7 @@ mod smol {
         tx: Queue,
         pool: Rc<RefCell<Vec<Vec<u8>>>>,
         mtu: usize,
+        offload: bool,
     }
 
     pub(super) struct Rx(Vec<u8>, Rc<RefCell<Vec<Vec<u8>>>>);
@@ -312,7 +309,11 @@ mod smol {
             let mut c = DeviceCapabilities::default();
             c.medium = Medium::Ip;
             c.max_transmission_unit = self.mtu;
-            c.checksum = ChecksumCapabilities::default();
+            c.checksum = if self.offload {
+                ChecksumCapabilities::ignored()
+            } else {
+                ChecksumCapabilities::default()
+            };
             c
         }
     }
@@ -327,12 +328,13 @@ mod smol {
     }
 
     /// Payload Gbit/s moving `bytes` from a to b over one smoltcp TCP connection.
-    pub(super) fn bulk(mtu: usize, bytes: usize) -> f64 {
+    /// With `offload`, neither side computes or verifies checksums (the device's job).
+    pub(super) fn bulk(mtu: usize, bytes: usize, offload: bool) -> f64 {
         let ab: Queue = Rc::default();
         let ba: Queue = Rc::default();
         let pool = Rc::new(RefCell::new(Vec::new()));
-        let mut da = Dev { rx: ba.clone(), tx: ab.clone(), pool: pool.clone(), mtu };
-        let mut db = Dev { rx: ab, tx: ba, pool, mtu };
+        let mut da = Dev { rx: ba.clone(), tx: ab.clone(), pool: pool.clone(), mtu, offload };
+        let mut db = Dev { rx: ab, tx: ba, pool, mtu, offload };
         let mut ia = side(&mut da, [10, 0, 0, 1]);
         let mut ib = side(&mut db, [10, 0, 0, 2]);
         let mut sa = SocketSet::new(vec![]);
@@ -427,19 +429,36 @@ fn main() {
     let (bulk_bytes, runs, setups, idle_n) =
         if quick { (64 * mb, 1, 20_000, 100_000) } else { (512 * mb, 3, 200_000, 100_000) };
 
-    let memcpy = memcpy_gbps(if quick { 2 << 30 } else { 16 << 30 });
+    // `--only bulk-synack` (for instruction counts) skips the ceiling, which would dominate.
+    let memcpy = if only.as_deref() == Some("bulk-synack") {
+        0.0
+    } else {
+        memcpy_gbps(if quick { 2 << 30 } else { 16 << 30 })
+    };
     let mut results: Vec<(String, Value)> = Vec::new();
+    // `--mtu N` runs the bulk groups at that MTU only (instruction counts per segment).
+    let only_mtu = args
+        .iter()
+        .position(|a| a == "--mtu")
+        .and_then(|i| args.get(i + 1))
+        .and_then(|m| m.parse::<usize>().ok());
     for mtu in [1500usize, 65535] {
         if !want("bulk") && only.as_deref() != Some("bulk-synack") {
             break;
         }
-        let ours = best_of(runs, || synack_bulk(mtu, bulk_bytes, false, 0));
+        if only_mtu.is_some_and(|m| m != mtu) {
+            continue;
+        }
+        let ours = best_of(runs, || synack_bulk(mtu, bulk_bytes, ChecksumOffload::default(), 0));
         if only.as_deref() == Some("bulk-synack") {
             println!("synack bulk mtu {mtu}: {ours:.3} Gbit/s");
             continue;
         }
-        let offl = best_of(runs, || synack_bulk(mtu, bulk_bytes, true, 0));
-        let smol = best_of(runs, || smol::bulk(mtu, bulk_bytes));
+        let offl = best_of(runs, || synack_bulk(mtu, bulk_bytes, RX_OFFLOAD, 0));
+        let smol = best_of(runs, || smol::bulk(mtu, bulk_bytes, false));
+        // Checksum offload on both sides and in both directions, for both stacks.
+        let all = best_of(runs, || synack_bulk(mtu, bulk_bytes, ChecksumOffload::ALL, 0));
+        let smol_all = best_of(runs, || smol::bulk(mtu, bulk_bytes, true));
         results.push((
             format!("bulk_mtu{mtu}"),
             json!({
@@ -447,6 +466,9 @@ fn main() {
                 "synack_rx_offload_gbps": offl,
                 "smoltcp_gbps": smol,
                 "ratio": ours / smol,
+                "synack_offload_gbps": all,
+                "smoltcp_offload_gbps": smol_all,
+                "offload_ratio": all / smol_all,
                 "memcpy_gbps": memcpy,
                 "bytes": bulk_bytes,
             }),
@@ -470,8 +492,8 @@ fn main() {
     ));
     let (base, with_idle) = if want("idle") {
         (
-            best_of(runs, || synack_bulk(1500, bulk_bytes / 2, false, 0)),
-            best_of(runs, || synack_bulk(1500, bulk_bytes / 2, false, idle_n)),
+            best_of(runs, || synack_bulk(1500, bulk_bytes / 2, ChecksumOffload::default(), 0)),
+            best_of(runs, || synack_bulk(1500, bulk_bytes / 2, ChecksumOffload::default(), idle_n)),
         )
     } else {
         (0.0, 0.0)

@@ -587,6 +587,17 @@ impl Endpoint {
     }
 
     fn after_inner(&mut self, id: ConnId, queue_tx: bool) {
+        self.after_with(id, queue_tx, true);
+    }
+
+    /// `after_inner`, optionally without re-deriving the situation-dependent timers
+    /// (`Conn::refresh_timers`, about 180 instructions): after a segment was sent the
+    /// connection is queued for another poll, and the poll that finds it with nothing more to
+    /// send refreshes them, once per burst instead of once per segment (`poll_transmit` is
+    /// called until it returns `None`). Until then a timer the refresh would disarm may still
+    /// be armed, which is harmless because `Conn::on_timeout` refreshes before it looks at any
+    /// timer; the retransmission timer, armed by the send itself, is always in the heap.
+    fn after_with(&mut self, id: ConnId, queue_tx: bool, refresh: bool) {
         let now = self.now;
         let Some(slot) = self.slots.get_mut(id.index as usize) else { return };
         if slot.generation != id.generation {
@@ -614,7 +625,9 @@ impl Endpoint {
             }
             return;
         }
-        conn.refresh_timers(now);
+        if refresh {
+            conn.refresh_timers(now);
+        }
         let deadline = conn.next_deadline();
         if let Some(d) = deadline
             && slot.scheduled.is_none_or(|s| d < s)
@@ -995,6 +1008,7 @@ impl Endpoint {
                 window: c.window,
                 urgent: 0,
                 options: c.options,
+                payload_sum: 0,
             };
             return Some(self.finish_segment(buf, c.tuple, h, 0, None, false, checksum, 0));
         }
@@ -1009,6 +1023,7 @@ impl Endpoint {
                 window: 0,
                 urgent: 0,
                 options: TcpOptions::default(),
+                payload_sum: 0,
             };
             return Some(self.finish_segment(buf, c.tuple, h, 0, None, false, checksum, 0));
         }
@@ -1017,6 +1032,7 @@ impl Endpoint {
             slot.tx_queued = false;
             let Some(conn) = slot.conn.as_mut() else { continue };
             let tuple = conn.tuple;
+            conn.sum_tx = checksum.verify();
             if let Some(seg) = conn.poll_segment(now, buf) {
                 // It may have more: back of the queue, for fairness.
                 slot.tx_queued = true;
@@ -1031,7 +1047,9 @@ impl Endpoint {
                     checksum,
                     seg.ecn,
                 );
-                self.after(id);
+                // Queued above: its next poll refreshes the timers (once per burst, not per
+                // segment).
+                self.after_with(id, false, false);
                 return Some(t);
             }
             self.after_quiet(id);
@@ -1053,7 +1071,8 @@ impl Endpoint {
     ) -> Transmit {
         let hlen = emit::write_header(buf, &h).unwrap_or(20);
         let len = hlen + payload_len;
-        emit::fill_checksum(&mut buf[..len], tuple.local.ip(), tuple.remote.ip(), checksum);
+        let (src, dst) = (tuple.local.ip(), tuple.remote.ip());
+        emit::fill_checksum(&mut buf[..len], hlen, h.payload_sum, src, dst, checksum);
         Transmit {
             src: tuple.local,
             dst: tuple.remote,

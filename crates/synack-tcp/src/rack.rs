@@ -620,6 +620,12 @@ impl Rack {
                 } else {
                     deadline = Some(deadline.map_or(due, |d: Instant| d.max(due)));
                 }
+            } else if !s.retransmitted {
+                // Sent at or after RACK.xmit_ts in its first transmission: every segment above
+                // it went out later still (new data leaves in sequence order, and a
+                // retransmission only moves a time later), so none can be lost yet. This keeps
+                // the usual in-order ACK O(1) instead of a walk over the whole flight.
+                break;
             }
         }
         self.lost_total = self.lost_total.saturating_add(newly_lost);
@@ -807,6 +813,22 @@ mod tests {
         let o = r.on_ack(t(210), SeqNum(0), &[blk(10_000, 11_000)], false, Some(ms(100)), true);
         assert_eq!(o.newly_lost, 1000 + 6000, "the retransmission and 4..10 sent before it");
         assert_eq!(lost(&r), [(0, 1000), (4000, 10_000)]);
+    }
+
+    #[test]
+    fn loss_scan_looks_past_a_newer_retransmission() {
+        // Segment 0 was retransmitted at 50 ms, after segments 1..5 first left: the scan must
+        // not stop at it (it is not older than RACK.xmit_ts, but segments above it are).
+        let mut r = sent(5);
+        r.on_transmit(t(50), SeqNum(0), SeqNum(1000), true);
+        let o = r.on_ack(t(150), SeqNum(0), &[blk(4000, 5000)], false, Some(ms(100)), true);
+        assert_eq!(o.newly_lost, 3000, "1..4 were sent before the SACKed segment 4");
+        assert_eq!(lost(&r), [(1000, 4000)]);
+        // An in-order ACK of everything left finds nothing more to mark.
+        r.on_transmit(t(151), SeqNum(5000), SeqNum(6000), false);
+        let o = r.on_ack(t(160), SeqNum(5000), &[], false, Some(ms(100)), false);
+        assert_eq!(o.newly_lost, 0);
+        assert!(lost(&r).is_empty());
     }
 
     #[test]

@@ -292,6 +292,9 @@ pub(crate) struct Conn {
     pub(crate) cwr_pending: bool,
     /// ECN sender: ECE is ignored until SND.UNA passes this (one response per window).
     pub(crate) ecn_recover: Option<SeqNum>,
+    /// Sum the payload while copying it into the frame (false when the device fills the TCP
+    /// checksum); set by the endpoint before each `poll_segment`.
+    pub(crate) sum_tx: bool,
 }
 
 impl Conn {
@@ -340,6 +343,7 @@ impl Conn {
             ece_echo: false,
             cwr_pending: false,
             ecn_recover: None,
+            sum_tx: true,
             // Last: the fields above read it.
             cfg,
         }

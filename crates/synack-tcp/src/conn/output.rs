@@ -8,8 +8,8 @@ use crate::event::SoftError;
 use crate::scoreboard::NextSeg;
 use crate::state::State;
 use crate::time::{Duration, Instant};
-use synack_wire::SeqNum;
 use synack_wire::tcp::{SackBlocks, TcpFlags, TcpOptions, Timestamps};
+use synack_wire::{SeqNum, checksum};
 
 /// A segment a connection wants sent: its header, and how many payload bytes it placed in the
 /// buffer right after where the header goes.
@@ -36,6 +36,7 @@ impl Conn {
             window,
             urgent: 0,
             options: TcpOptions::default(),
+            payload_sum: 0,
         }
     }
 
@@ -442,8 +443,7 @@ impl Conn {
             return None;
         }
         let (a, b) = snd.buf.slices_at(offset as usize, len as usize);
-        buf[hlen..hlen + a.len()].copy_from_slice(a);
-        buf[hlen + a.len()..hlen + a.len() + b.len()].copy_from_slice(b);
+        let payload_sum = copy_payload(&mut buf[hlen..], a, b, self.sum_tx);
         let mut flags = TcpFlags::ACK;
         //= rfc9293#3.9.1.2
         //# PSH on the segment that empties the send queue (MUST-61).
@@ -505,6 +505,7 @@ impl Conn {
         let mut h = self.header(seq, rnxt, flags, win);
         h.urgent = urgent;
         h.options = opts;
+        h.payload_sum = payload_sum;
         self.ack_sent();
         Some(Segment { header: h, payload_len: len as usize, retransmission, ecn })
     }
@@ -585,6 +586,9 @@ impl Conn {
     /// Runs every expired timer. Returns true when the TCB was deleted.
     pub(crate) fn on_timeout(&mut self, ctx: &mut Ctx<'_>) -> bool {
         let now = ctx.now;
+        // Timers may be stale after a burst of sends (the endpoint refreshes once per burst):
+        // a keep-alive or persist deadline that no longer applies must not fire.
+        self.refresh_timers(now);
         let due = |t: Option<Instant>| t.is_some_and(|t| t <= now);
         if due(self.t.close) {
             self.t.close = None;
@@ -687,6 +691,24 @@ impl Conn {
         self.t.rtx = Some(now + self.rtt.rto());
         false
     }
+}
+
+/// Copies the two pieces of a ring range into `out` (long enough for both), and when `sum`
+/// returns their partial checksum, taken during the copy (one pass over the payload; see
+/// `synack_wire::checksum::copy_and_sum`); 0 otherwise (checksum offload). The second piece
+/// starts at an odd offset when the first has odd length.
+fn copy_payload(out: &mut [u8], a: &[u8], b: &[u8], sum: bool) -> u64 {
+    let (out_a, rest) = out.split_at_mut(a.len());
+    let out_b = &mut rest[..b.len()];
+    if !sum {
+        crate::ring::copy(out_a, a);
+        crate::ring::copy(out_b, b);
+        return 0;
+    }
+    // Lengths are equal by construction, so neither call can fail.
+    let sa = checksum::copy_and_sum(out_a, a).unwrap_or(0);
+    let sb = checksum::copy_and_sum(out_b, b).unwrap_or(0);
+    if a.len() % 2 == 1 { sa + checksum::at_odd_offset(sb) } else { sa + sb }
 }
 
 /// True when no further new-data segment can follow this one right now: after it, `left`
