@@ -27,6 +27,7 @@ use crate::secret::{FourTuple, KeyedState, Secrets};
 use crate::state::State;
 use crate::stats::ConnStats;
 use crate::time::{Duration, Instant};
+use crate::tuple_map::TupleMap;
 
 /// Most events kept for the application; older ones are dropped when it does not poll.
 pub(crate) const MAX_EVENTS: usize = 65536;
@@ -199,6 +200,11 @@ struct Slot {
     mapped: bool,
 }
 
+/// The tuple of the connection in slot `i`, for [`TupleMap`], whose entries are slot indexes.
+fn slot_tuple(slots: &[Slot], i: u32) -> Option<FourTuple> {
+    slots.get(i as usize).and_then(|s| s.conn.as_ref()).map(|c| c.tuple)
+}
+
 struct Listener {
     local: SocketAddr,
     backlog: usize,
@@ -217,7 +223,8 @@ pub struct Endpoint {
     slots: Vec<Slot>,
     free: Vec<u32>,
     live: usize,
-    by_tuple: HashMap<FourTuple, ConnId, KeyedState>,
+    /// Slot index by 4-tuple (the tuple itself is read from the slot's connection).
+    by_tuple: TupleMap,
     /// The last 4-tuple [`Endpoint::segment_input`] found in `by_tuple`, and its answer: a
     /// bulk transfer sends every segment to the same connection, and comparing the tuple is
     /// far cheaper than hashing it with the keyed hasher. Cleared whenever `by_tuple` gains
@@ -274,7 +281,7 @@ impl Endpoint {
             slots: Vec::new(),
             free: Vec::new(),
             live: 0,
-            by_tuple: HashMap::with_hasher(hasher),
+            by_tuple: TupleMap::new(hasher),
             last_hit: None,
             listeners: Vec::new(),
             by_local: HashMap::with_hasher(hasher),
@@ -467,18 +474,18 @@ impl Endpoint {
             return Err(ConnectError::TooManyConnections);
         }
         let tuple = if local.port() == 0 {
-            let by_tuple = &self.by_tuple;
+            let (by_tuple, slots) = (&self.by_tuple, &self.slots);
             let port = self
                 .ports
                 .pick(&self.secrets, local.ip(), remote, |p| {
-                    !by_tuple
-                        .contains_key(&FourTuple { local: SocketAddr::new(local.ip(), p), remote })
+                    let t = FourTuple { local: SocketAddr::new(local.ip(), p), remote };
+                    !by_tuple.contains(&t, |i| slot_tuple(slots, i))
                 })
                 .ok_or(ConnectError::NoFreePorts)?;
             FourTuple { local: SocketAddr::new(local.ip(), port), remote }
         } else {
             let t = FourTuple { local, remote };
-            if self.by_tuple.contains_key(&t) {
+            if self.lookup(&t).is_some() {
                 return Err(ConnectError::AddrInUse);
             }
             t
@@ -522,7 +529,8 @@ impl Endpoint {
                 ConnId { index: self.slots.len() as u32 - 1, generation: 0 }
             }
         };
-        self.by_tuple.insert(tuple, id);
+        let slots = &self.slots;
+        self.by_tuple.insert(&tuple, id.index, |i| slot_tuple(slots, i));
         self.last_hit = None;
         self.live += 1;
         id
@@ -596,8 +604,7 @@ impl Endpoint {
         if conn.state() == State::Closed {
             if slot.mapped {
                 slot.mapped = false;
-                if self.by_tuple.get(&conn.tuple) == Some(&id) {
-                    self.by_tuple.remove(&conn.tuple);
+                if self.by_tuple.remove(&conn.tuple, id.index) {
                     self.last_hit = None;
                 }
             }
@@ -688,7 +695,7 @@ impl Endpoint {
         {
             return Some(id);
         }
-        let id = self.by_tuple.get(tuple).copied()?;
+        let id = self.lookup(tuple)?;
         self.last_hit = Some((*tuple, id));
         Some(id)
     }
@@ -1206,7 +1213,10 @@ impl Endpoint {
 
     /// Looks a connection up by its 4-tuple.
     pub fn lookup(&self, tuple: &FourTuple) -> Option<ConnId> {
-        self.by_tuple.get(tuple).copied()
+        let slots = &self.slots;
+        let index = self.by_tuple.get(tuple, |i| slot_tuple(slots, i))?;
+        let generation = slots.get(index as usize)?.generation;
+        Some(ConnId { index, generation })
     }
 
     /// The connection's settings.
@@ -1348,7 +1358,7 @@ impl Endpoint {
         error: IcmpError,
     ) {
         self.advance(now);
-        let Some(&id) = self.by_tuple.get(&FourTuple { local, remote }) else { return };
+        let Some(id) = self.lookup(&FourTuple { local, remote }) else { return };
         //= rfc9293#3.9.2.2
         //# Source quench is ignored (MUST-55).
         if error == IcmpError::SourceQuench {

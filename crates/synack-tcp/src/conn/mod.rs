@@ -649,6 +649,13 @@ mod size_tests {
             ("RingBuffer", size_of::<crate::ring::RingBuffer>()),
             ("Timers", size_of::<Timers>()),
             ("Counters", size_of::<Counters>()),
+            ("FourTuple", size_of::<FourTuple>()),
+            ("Scoreboard", size_of::<crate::scoreboard::Scoreboard>()),
+            ("Rack", size_of::<crate::rack::Rack>()),
+            ("NewRenoRecovery", size_of::<crate::scoreboard::NewRenoRecovery>()),
+            ("Cubic (boxed)", size_of::<crate::cc::Cubic>()),
+            ("NewReno (boxed)", size_of::<crate::cc::NewReno>()),
+            ("Negotiated", size_of::<Negotiated>()),
         ];
         for (name, size) in parts {
             std::println!("{name:>14}: {size} bytes");
