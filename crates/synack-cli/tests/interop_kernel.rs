@@ -3,8 +3,9 @@
 //! its PID, every wait is bounded, and each scenario is captured with tcpdump and checked with
 //! tshark for malformed packets and bad checksums.
 //!
-//! Bulk transfers are 20 MB, not 100 MB: the tests run the debug build of `synack` on two cores
-//! and the suite must stay within a few minutes.
+//! Bulk transfers to the discard server are [`BULK_MB`] = 100 MB, as issue 6 asks, with and
+//! without loss, even though the tests run the debug build of `synack`; the HTTP downloads are
+//! 5 MB.
 //!
 //! Needs root, /dev/net/tun, `ip`, `python3`, `tcpdump`, `tshark` and (for the loss test)
 //! `nft`; prints `SKIPPED: <reason>` and passes otherwise.
@@ -19,6 +20,9 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 const BIN: &str = env!("CARGO_BIN_EXE_synack");
+
+/// Megabytes (MiB) the kernel sends to synack's discard server in the bulk tests.
+const BULK_MB: u32 = 100;
 
 fn skip_reason(tools: &[&str]) -> Option<String> {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
@@ -404,7 +408,7 @@ fn kernel_clients_to_synack_serve() {
         echo.text()
     );
 
-    bulk_to_discard(&ns, &disc, "10.61.1", 20);
+    bulk_to_discard(&ns, &disc, "10.61.1", BULK_MB);
 
     let echo_out = echo.stop(10);
     disc.stop(10);
@@ -540,7 +544,7 @@ fn bulk_to_discard_stays_exact_with_loss_on_the_kernel_side() {
     drop_two_percent(&ns);
     let cap = capture(&ns, &dir.join("kernel.pcap"));
     let disc = serve(&ns, "discard", "synloss", "10.63.1", 9, None);
-    bulk_to_discard(&ns, &disc, "10.63.1", 20);
+    bulk_to_discard(&ns, &disc, "10.63.1", BULK_MB);
     disc.stop(10);
 
     cap.stop(10);

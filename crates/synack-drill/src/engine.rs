@@ -573,6 +573,20 @@ impl Target for EngineTarget {
         i.insert("tcpi_lost".into(), i64::from(st.lost_segments));
         // SACKed bytes in whole segments, as Linux counts them.
         i.insert("tcpi_sacked".into(), i64::from(st.sacked) / mss);
+        // Counted from RACK's per-segment log, so reported only while RACK is on; a script
+        // asserting them on a connection without RACK is unsupported rather than guessed.
+        if let Some(n) = st.retrans_segments {
+            i.insert("tcpi_retrans".into(), i64::from(n));
+        }
+        if let Some(n) = st.unacked_segments {
+            i.insert("tcpi_unacked".into(), i64::from(n));
+        }
+        if let Some(n) = st.reordering {
+            i.insert("tcpi_reordering".into(), i64::from(n));
+        }
+        if let Some(n) = st.reordering_events {
+            i.insert("tcpi_reord_seen".into(), i64::from(n));
+        }
         if let Some(ss) = st.ssthresh {
             i.insert("tcpi_snd_ssthresh".into(), i64::from(ss) / mss);
         }

@@ -74,6 +74,16 @@ pub struct ConnConfig {
     /// RACK-TLP loss detection and tail loss probes (RFC 8985), used when SACK is negotiated.
     /// On by default; off leaves loss detection to duplicate-ACK counting (RFC 6675/5681).
     pub rack: bool,
+    /// Proportional Rate Reduction (RFC 6937, standards track as RFC 9937) during fast
+    /// recovery, with SACK (RFC 6675) and without (NewReno): on each ACK the sender may send
+    /// PRR's `sndcnt`, a share of the data the ACK reports delivered, instead of whatever
+    /// `cwnd - pipe` allows. On by default, as in Linux, because the plain RFC 6675 rule
+    /// either falls silent for half a round trip after the window is cut (losing the ACK
+    /// clock, inviting an RTO when a retransmission is lost too) or bursts when many losses
+    /// emptied the pipe; PRR spreads the reduction evenly and ends recovery with the flight
+    /// at ssthresh. Off restores the RFC 6675 / RFC 6582 behaviour (window inflation,
+    /// `cwnd - pipe`).
+    pub prr: bool,
     /// Explicit Congestion Notification (RFC 3168): offered on the SYN and used when the peer
     /// agrees. Off by default.
     pub ecn: bool,
@@ -116,6 +126,7 @@ impl Default for ConnConfig {
             fin_wait2_timeout: Duration::from_secs(60),
             rtt: RttConfig::default(),
             rack: true,
+            prr: true,
             ecn: false,
             soft_errors: true,
             mss_clamp: None,

@@ -1302,6 +1302,8 @@ impl Endpoint {
             Some((_, r)) => (r.nxt, r.wnd(), r.buf.len(), r.buf.capacity()),
             None => (SeqNum(0), 0, 0, c.cfg.recv_buffer),
         };
+        // RACK's per-segment log backs the segment counts; it is fed only while RACK is on.
+        let rack = c.rec.rack_on().then_some(&c.rec.rack);
         Ok(ConnStats {
             state: c.state(),
             snd_una,
@@ -1327,6 +1329,10 @@ impl Endpoint {
             timeouts: c.stats.timeouts,
             lost: c.rec.lost,
             lost_segments: c.rec.lost_segments(),
+            retrans_segments: rack.map(|r| r.retransmitted_segments()),
+            unacked_segments: rack.map(|r| r.unacked_segments()),
+            reordering: rack.map(|r| r.reordering(c.eff_snd_mss())),
+            reordering_events: rack.map(|r| r.reordering_events()),
             sacked: c.rec.sb.sacked_bytes(),
             in_recovery: c.rec.in_recovery(),
             bytes_sent: c.stats.bytes_sent,

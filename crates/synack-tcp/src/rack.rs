@@ -56,6 +56,13 @@ use alloc::collections::VecDeque;
 use synack_wire::SeqNum;
 use synack_wire::tcp::SackBlock;
 
+/// Linux's initial reordering degree (`net.ipv4.tcp_reordering`, the DupThresh of RFC 5681):
+/// what [`Rack::reordering`] reports until reordering longer than that is measured.
+pub const INITIAL_REORDERING: u32 = 3;
+
+/// Linux's cap on the reordering degree (`net.ipv4.tcp_max_reordering`).
+pub const MAX_REORDERING: u32 = 300;
+
 /// Shortest probe timeout. Linux adds two ticks (`TCP_TIMEOUT_MIN`, 2 ms at HZ=1000) to its
 /// PTO for the same reason: the probe must be scheduled strictly after the ACK that armed it.
 pub const MIN_PTO: Duration = Duration::from_millis(2);
@@ -97,6 +104,9 @@ struct Seg {
     /// Marked lost at some point and not delivered since: unlike `lost`, a retransmission
     /// does not clear it (Linux's TCPCB_LOST, which `tcpi_lost` counts).
     marked_lost: bool,
+    /// The record begins a segment as it was sent (false for the tail of a record split at
+    /// a SACK, ACK or retransmission edge), so segments can be counted as the peer saw them.
+    first: bool,
 }
 
 /// What RACK concluded from one ACK.
@@ -147,6 +157,16 @@ pub struct Rack {
     /// TLP.end_seq and TLP.is_retrans while a probe is outstanding.
     tlp_end_seq: Option<SeqNum>,
     tlp_is_retrans: bool,
+    /// End of the highest SACKed segment still above SND.UNA (Linux's `tcp_highest_sack_seq`
+    /// while `sacked_out > 0`): the reference the reordering distance is measured from.
+    sack_high: Option<SeqNum>,
+    /// Longest reordering distance measured, in bytes (0: none beyond the initial degree).
+    reorder_bytes: u32,
+    /// Deliveries judged reordered (Linux's `reord_seen`).
+    reorder_events: u32,
+    /// The sender was in (or, by RACK's marks, entering) loss recovery at the last ACK or
+    /// timer: an RTO then does not reset the reordering degree.
+    recovering: bool,
 }
 
 impl Rack {
@@ -170,6 +190,10 @@ impl Rack {
             snd_nxt: snd_una,
             tlp_end_seq: None,
             tlp_is_retrans: false,
+            sack_high: None,
+            reorder_bytes: 0,
+            reorder_events: 0,
+            recovering: false,
         }
     }
 
@@ -210,7 +234,7 @@ impl Rack {
             && s.start.lt(seq)
         {
             self.segs[i].end = seq;
-            self.segs.insert(i + 1, Seg { start: seq, ..s });
+            self.segs.insert(i + 1, Seg { start: seq, first: false, ..s });
         }
     }
 
@@ -230,6 +254,7 @@ impl Rack {
                 sacked: false,
                 lost: false,
                 marked_lost: false,
+                first: true,
             });
             self.snd_nxt = end;
             if from == start {
@@ -324,6 +349,13 @@ impl Rack {
     ) -> RackOutcome {
         let mut out = RackOutcome::default();
         let ack = ack.min(self.snd_nxt);
+        self.recovering = in_recovery;
+        // The reordering reference before this ACK (Linux's `prior_fack`).
+        let prior_sack_high = self.sack_high;
+        let prior_fack = prior_sack_high.unwrap_or(self.snd_una);
+        // Lowest start of a never-retransmitted segment this ACK delivers below the reference.
+        let mut cum_low: Option<SeqNum> = None;
+        let mut sack_low: Option<SeqNum> = None;
         // Newly delivered segments: cumulatively acknowledged ones and newly SACKed ones.
         if ack.gt(self.snd_una) {
             self.split_at(ack);
@@ -338,10 +370,16 @@ impl Rack {
                 if s.sacked {
                     self.segs_sacked = self.segs_sacked.saturating_sub(1);
                 } else {
+                    if !s.retransmitted {
+                        cum_low = Some(cum_low.map_or(s.start, |l| l.min(s.start)));
+                    }
                     self.on_delivered(now, s, echoed);
                 }
             }
             self.snd_una = ack;
+            if self.sack_high.is_some_and(|h| h.le(ack)) {
+                self.sack_high = None;
+            }
         }
         for b in blocks {
             let (l, r) = (b.left.max(self.snd_una), b.right.min(self.snd_nxt));
@@ -361,10 +399,27 @@ impl Rack {
                     self.segs[i].sacked = true;
                     self.segs[i].lost = false;
                     self.segs_sacked += 1;
+                    // A hole below the highest SACK filled by an original transmission (not a
+                    // retransmission): the network reordered it. Compared with the reference
+                    // before this ACK, so the order of the blocks within one ACK does not matter.
+                    if !s.retransmitted && prior_sack_high.is_some_and(|h| s.start.lt(h)) {
+                        sack_low = Some(sack_low.map_or(s.start, |l| l.min(s.start)));
+                    }
+                    if self.sack_high.is_none_or(|h| s.end.gt(h)) {
+                        self.sack_high = Some(s.end);
+                    }
                     self.on_delivered(now, s, echoed);
                 }
                 i += 1;
             }
+        }
+        if let Some(low) = sack_low {
+            self.note_reordering(low);
+        }
+        if let Some(low) = cum_low
+            && low.lt(prior_fack)
+        {
+            self.note_reordering(low);
         }
 
         // TLP (section 7.4): settle an outstanding probe.
@@ -387,6 +442,54 @@ impl Rack {
         out.newly_lost = lost;
         out.reorder_deadline = deadline;
         out
+    }
+
+    /// A segment starting at `low` was delivered below the reordering reference: the
+    /// reordering distance is from `low` to the end of the highest SACKed segment (or to
+    /// SND.UNA once nothing above it is SACKed, as when a cumulative ACK covers it all).
+    fn note_reordering(&mut self, low: SeqNum) {
+        let fack = self.sack_high.unwrap_or(self.snd_una);
+        if low.lt(fack) {
+            self.reorder_bytes = self.reorder_bytes.max(fack.since(low));
+            self.reorder_events = self.reorder_events.saturating_add(1);
+        }
+    }
+
+    /// The reordering degree in segments of `mss` bytes, as Linux measures it
+    /// (`tcpi_reordering`): how far, in segments, an original transmission has arrived
+    /// behind a later one. It starts at [`INITIAL_REORDERING`], is raised to
+    /// ceil(distance / `mss`) when a never-retransmitted segment is SACKed or cumulatively
+    /// acknowledged below the end of the highest SACKed segment, is capped at
+    /// [`MAX_REORDERING`], and falls back to the initial value on an RTO taken outside
+    /// recovery with at least that many segments SACKed (reordering over-estimated).
+    ///
+    /// Only what this log sees counts: the connection feeds it while RACK is on.
+    pub fn reordering(&self, mss: u32) -> u32 {
+        let segs = self.reorder_bytes.div_ceil(mss.max(1));
+        segs.clamp(INITIAL_REORDERING, MAX_REORDERING)
+    }
+
+    /// How many deliveries were judged reordered (Linux's `tcpi_reord_seen`): each ACK that
+    /// SACKed, or cumulatively acknowledged, an original transmission below the highest
+    /// SACKed segment counts once per kind.
+    pub fn reordering_events(&self) -> u32 {
+        self.reorder_events
+    }
+
+    /// Retransmitted segments still in flight: retransmitted, neither SACKed nor
+    /// acknowledged, and not marked lost again since (Linux's `retrans_out`, `tcpi_retrans`).
+    /// Walks the segments in flight: for statistics, not for the per-segment path.
+    pub fn retransmitted_segments(&self) -> u32 {
+        self.segs.iter().filter(|s| s.retransmitted && !s.sacked && !s.lost).count() as u32
+    }
+
+    /// Segments sent and not cumulatively acknowledged, SACKed ones included (Linux's
+    /// `packets_out`, `tcpi_unacked`), counted as they were sent: a segment split by a SACK
+    /// or retransmission edge is still one, and a partly acknowledged one still counts.
+    /// Walks the segments in flight: for statistics, not for the per-segment path.
+    pub fn unacked_segments(&self) -> u32 {
+        let partial_front = self.segs.front().is_some_and(|s| !s.first);
+        self.segs.iter().filter(|s| s.first).count() as u32 + u32::from(partial_front)
     }
 
     /// RACK_update and RACK_detect_reordering for one delivered segment.
@@ -492,6 +595,8 @@ impl Rack {
             }
         }
         self.lost_total = self.lost_total.saturating_add(newly_lost);
+        // The caller enters recovery on any new loss (see the module docs).
+        self.recovering |= newly_lost > 0;
         (newly_lost, deadline)
     }
 
@@ -505,6 +610,7 @@ impl Rack {
         if !self.config.enabled {
             return RackOutcome::default();
         }
+        self.recovering = in_recovery;
         let (newly_lost, reorder_deadline) = self.detect_loss(now, srtt, in_recovery);
         RackOutcome { newly_lost, reorder_deadline, tlp: None }
     }
@@ -515,6 +621,12 @@ impl Rack {
         //= rfc8985#6.3
         // On RTO, mark the first outstanding segment lost and every segment whose
         // xmit_ts + RACK.rtt + reo_wnd is already past.
+        // Linux (tcp_enter_loss): a timeout outside recovery after DupThresh or more segments
+        // were SACKed suggests the reordering degree was over-estimated; back to the initial.
+        if !self.recovering && self.segs_sacked >= INITIAL_REORDERING {
+            self.reorder_bytes = 0;
+        }
+        self.recovering = true;
         let reo = self.reo_wnd(srtt, true);
         let rtt = self.rtt;
         let mut n = 0u32;
@@ -842,6 +954,131 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// An ACK in a test: (ms, cumulative ACK, SACK blocks).
+    type TestAck<'a> = (u64, u32, &'a [(u32, u32)]);
+
+    /// Ten 1000-byte segments, segment i sent at i ms; `acks` with no D-SACK, SRTT 100 ms,
+    /// outside recovery.
+    fn acked(acks: &[TestAck<'_>]) -> Rack {
+        let mut r = sent(10);
+        for &(at, ack, blocks) in acks {
+            let b: Vec<SackBlock> = blocks.iter().map(|&(l, rr)| blk(l, rr)).collect();
+            r.on_ack(t(at), SeqNum(ack), &b, false, Some(ms(100)), false);
+        }
+        r
+    }
+
+    #[test]
+    fn reordering_degree_from_a_sack_below_the_highest() {
+        // Only 7000..8000 SACKed: nothing delivered below it yet, the degree is the initial 3.
+        let r = acked(&[(107, 0, &[(7000, 8000)])]);
+        assert_eq!((r.reordering(1000), r.reordering_events()), (3, 0));
+        // 3000..4000 SACKed next: it arrived 8000 - 3000 = 5000 bytes behind, 5 segments.
+        let r = acked(&[(107, 0, &[(7000, 8000)]), (108, 0, &[(3000, 4000), (7000, 8000)])]);
+        assert_eq!((r.reordering(1000), r.reordering_events()), (5, 1));
+        // Counted in segments of the MSS given: 5000 bytes are 10 segments of 500.
+        assert_eq!(r.reordering(500), 10);
+        // 5000..6000 instead: 3000 bytes behind is 3 segments, not above the initial 3, but
+        // it is still a reordering event.
+        let r = acked(&[(107, 0, &[(7000, 8000)]), (108, 0, &[(5000, 6000), (7000, 8000)])]);
+        assert_eq!((r.reordering(1000), r.reordering_events()), (3, 1));
+        // The degree only grows: a nearer reordering afterwards keeps 5.
+        let r = acked(&[
+            (107, 0, &[(7000, 8000)]),
+            (108, 0, &[(3000, 4000), (7000, 8000)]),
+            (109, 0, &[(3000, 4000), (6000, 8000)]),
+        ]);
+        assert_eq!((r.reordering(1000), r.reordering_events()), (5, 2));
+    }
+
+    #[test]
+    fn reordering_degree_from_a_cumulative_ack_filling_holes() {
+        // 9000..10000 then 3000..4000 SACKed (7 segments behind), then everything is
+        // acknowledged: 0..1000 was never SACKed nor retransmitted and sat below the highest
+        // SACK; with nothing SACKed left the distance runs to SND.UNA = 10000: 10 segments.
+        let r = acked(&[(109, 0, &[(9000, 10_000)]), (110, 0, &[(3000, 4000), (9000, 10_000)])]);
+        assert_eq!(r.reordering(1000), 7);
+        let mut r = r;
+        r.on_ack(t(111), SeqNum(10_000), &[], false, Some(ms(100)), false);
+        assert_eq!((r.reordering(1000), r.reordering_events()), (10, 2));
+        // A cumulative ACK with nothing SACKed before it is in-order delivery, not reordering.
+        let r = acked(&[(105, 5000, &[])]);
+        assert_eq!((r.reordering(1000), r.reordering_events()), (3, 0));
+    }
+
+    #[test]
+    fn reordering_ignores_retransmissions_and_block_order() {
+        // The hole below the SACK is filled by a retransmission: that says nothing about
+        // reordering (Linux's TCPCB_RETRANS test).
+        let mut r = acked(&[(107, 0, &[(7000, 8000)])]);
+        r.on_transmit(t(130), SeqNum(0), SeqNum(1000), true);
+        r.on_ack(t(231), SeqNum(1000), &[blk(7000, 8000)], false, Some(ms(100)), true);
+        assert_eq!((r.reordering(1000), r.reordering_events()), (3, 0));
+        // Two new blocks in one ACK, the higher one listed first: both are new, neither
+        // arrived behind an earlier SACK.
+        let r = acked(&[(108, 0, &[(7000, 8000), (3000, 4000)])]);
+        assert_eq!((r.reordering(1000), r.reordering_events()), (3, 0));
+    }
+
+    #[test]
+    fn reordering_degree_is_capped_at_300() {
+        let r = acked(&[(109, 0, &[(9000, 10_000)]), (110, 0, &[(0, 1000), (9000, 10_000)])]);
+        assert_eq!(r.reordering(1000), 10);
+        assert_eq!(r.reordering(10), MAX_REORDERING, "10000 bytes in 10-byte segments");
+        assert_eq!(r.reordering(0), MAX_REORDERING, "an MSS of 0 is read as 1");
+    }
+
+    #[test]
+    fn rto_outside_recovery_resets_the_degree() {
+        // Degree 5, then a third segment SACKed; all within RTT + reo_wnd, so nothing is
+        // marked lost and the sender stays out of recovery.
+        let acks: &[TestAck<'_>] = &[
+            (107, 0, &[(7000, 8000)]),
+            (108, 0, &[(3000, 4000), (7000, 8000)]),
+            (109, 0, &[(3000, 4000), (5000, 6000), (7000, 8000)]),
+        ];
+        let mut r = acked(acks);
+        assert_eq!(r.reordering(1000), 5);
+        r.on_rto(t(110), Some(ms(100)));
+        assert_eq!(r.reordering(1000), 3, "3 SACKed, timeout outside recovery");
+        // The same history in recovery keeps the degree.
+        let mut r = sent(10);
+        for &(at, ack, blocks) in acks {
+            let b: Vec<SackBlock> = blocks.iter().map(|&(l, rr)| blk(l, rr)).collect();
+            r.on_ack(t(at), SeqNum(ack), &b, false, Some(ms(100)), true);
+        }
+        r.on_rto(t(110), Some(ms(100)));
+        assert_eq!(r.reordering(1000), 5);
+        // Fewer than 3 SACKed outside recovery: kept too.
+        let mut r = acked(&acks[..2]);
+        r.on_rto(t(110), Some(ms(100)));
+        assert_eq!(r.reordering(1000), 5);
+    }
+
+    #[test]
+    fn retransmitted_and_unacked_segment_counts() {
+        let mut r = sent(4);
+        assert_eq!((r.unacked_segments(), r.retransmitted_segments()), (4, 0));
+        // 3000..4000 SACKed (RTT 97 ms, so min_RTT 97 ms): SACKed segments stay unacked.
+        r.on_ack(t(100), SeqNum(0), &[blk(3000, 4000)], false, Some(ms(100)), false);
+        assert_eq!(r.unacked_segments(), 4);
+        r.on_transmit(t(110), SeqNum(0), SeqNum(1000), true);
+        r.on_transmit(t(110), SeqNum(1000), SeqNum(2000), true);
+        assert_eq!(r.retransmitted_segments(), 2);
+        // Half of segment 0 acknowledged: its remainder is still one segment in flight.
+        r.on_ack(t(120), SeqNum(500), &[blk(3000, 4000)], false, Some(ms(100)), true);
+        assert_eq!((r.unacked_segments(), r.retransmitted_segments()), (4, 2));
+        // 1000..2000 SACKed 11 ms after its retransmission (below min_RTT: taken as the
+        // original's delivery, RACK.xmit_ts stays): that retransmission left the flight.
+        r.on_ack(t(121), SeqNum(500), &[blk(1000, 2000), blk(3000, 4000)], false, None, true);
+        assert_eq!((r.unacked_segments(), r.retransmitted_segments()), (4, 1));
+        // An RTO marks the first outstanding segment lost again: no retransmission in flight.
+        r.on_rto(t(400), Some(ms(100)));
+        assert_eq!(r.retransmitted_segments(), 0);
+        r.on_ack(t(401), SeqNum(4000), &[], false, Some(ms(100)), true);
+        assert_eq!((r.unacked_segments(), r.retransmitted_segments()), (0, 0));
     }
 
     #[test]

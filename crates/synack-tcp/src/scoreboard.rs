@@ -49,6 +49,9 @@ pub struct AckOutcome {
     pub newly_acked: u32,
     /// Bytes newly SACKed (not previously SACKed, above the new SND.UNA).
     pub newly_sacked: u32,
+    /// Of `newly_acked`, the bytes that were already SACKed: the peer had them before, so
+    /// this ACK did not deliver them again (RFC 6937's DeliveredData leaves them out).
+    pub sacked_acked: u32,
     /// The first block was a D-SACK (RFC 2883): the peer received this range twice.
     pub dsack: Option<SackBlock>,
     /// RFC 6675 duplicate ACK: no cumulative advance, but newly SACKed data.
@@ -180,6 +183,9 @@ impl Scoreboard {
     }
 
     /// Processes an ACK: cumulative `ack` and the SACK blocks it carried.
+    ///
+    /// Data delivered by this ACK (RFC 6937's DeliveredData) is
+    /// `newly_acked - sacked_acked + newly_sacked`.
     pub fn on_ack(&mut self, ack: SeqNum, blocks: &[SackBlock]) -> AckOutcome {
         let mut out = AckOutcome { dsack: detect_dsack(ack, blocks), ..AckOutcome::default() };
         // An ACK for data never sent is not ours to process (RFC 9293 3.10.7.4 drops it earlier).
@@ -191,10 +197,11 @@ impl Scoreboard {
                 self.high_rxt = ack;
             }
             let keep = self.sacked.partition_point(|&(_, e)| e.le(ack));
-            self.sacked.drain(..keep);
+            out.sacked_acked = self.sacked.drain(..keep).map(|(s, e)| e.since(s)).sum();
             if let Some(first) = self.sacked.first_mut()
                 && first.0.lt(ack)
             {
+                out.sacked_acked += ack.since(first.0);
                 first.0 = ack;
             }
             self.dup_acks = 0;
@@ -405,9 +412,14 @@ impl Scoreboard {
         //= rfc6675#4
         // Rule 4: once per recovery, if HighACK > RescueRxt (or it is unset), a rescue
         // retransmission that includes the highest outstanding unSACKed octet.
+        // A hole already retransmitted in this recovery (ending at or below HighRxt) has a
+        // copy in flight: resending it again is no rescue, so the rule applies to a tail
+        // that rules 1 and 3 never reached (the case it exists for: the last segments lost
+        // with no SACK above them).
         if self.in_recovery()
             && self.rescue_rxt.is_none_or(|r| self.high_ack.gt(r))
             && let Some((a, b)) = self.holes().last()
+            && b.gt(self.high_rxt)
         {
             let len = b.since(a).min(self.smss);
             return Some(NextSeg::Rescue { seq: b - len, len });
@@ -701,10 +713,14 @@ mod tests {
         // Cumulative ACK into a SACKed range trims it.
         let out = sb.on_ack(SeqNum(2500), &[]);
         assert_eq!(out.newly_acked, 2500);
+        assert_eq!(out.sacked_acked, 500, "2000..2500 was SACKed already");
         assert_eq!(
             sb.sacked_ranges().collect::<Vec<_>>(),
             std::vec![(SeqNum(2500), SeqNum(4000)), (SeqNum(9500), SeqNum(10000))]
         );
+        // Past a whole range and into the next: 2500..4000 and 9500..9600 were SACKed.
+        let out = sb.on_ack(SeqNum(9600), &[]);
+        assert_eq!((out.newly_acked, out.sacked_acked), (7100, 1600));
     }
 
     #[test]
@@ -865,6 +881,23 @@ mod tests {
         sb.on_rescue_retransmit();
         assert_eq!(sb.rescue_rxt(), Some(SeqNum(10_000)));
         assert_eq!(sb.next_seg(false), None, "one rescue per recovery");
+    }
+
+    #[test]
+    fn no_rescue_of_a_hole_already_retransmitted() {
+        // 0..10 sent; 2..3 and 5..10 SACKed; holes 0..2 and 3..5, both retransmitted.
+        let mut sb = board(0, 10);
+        sb.on_ack(SeqNum(0), &[blk(2000, 3000), blk(5000, 10_000)]);
+        sb.enter_recovery();
+        for k in 0..5 {
+            if !sb.is_sacked(SeqNum(k * 1000)) {
+                sb.on_retransmit(SeqNum(k * 1000), 1000);
+            }
+        }
+        // A partial ACK moves HighACK past RescueRxt's "undefined": still no rescue, the
+        // highest hole's copy is in flight.
+        sb.on_ack(SeqNum(2000), &[blk(5000, 10_000)]);
+        assert_eq!(sb.next_seg(false), None);
     }
 
     #[test]

@@ -57,6 +57,21 @@ pub struct ConnStats {
     /// Segments currently marked lost and not yet SACKed or acknowledged, counted whether or
     /// not they were retransmitted since (Linux's `tcpi_lost`; `lost` above counts events).
     pub lost_segments: u32,
+    /// Retransmitted segments still in flight: neither SACKed, acknowledged nor marked lost
+    /// again (Linux's `retrans_out`, `tcpi_retrans`). `None` while RACK is off: the count
+    /// comes from RACK's per-segment log.
+    pub retrans_segments: Option<u32>,
+    /// Segments sent and not cumulatively acknowledged, SACKed ones included, as they were
+    /// sent (Linux's `packets_out`, `tcpi_unacked`). `None` while RACK is off.
+    pub unacked_segments: Option<u32>,
+    /// The reordering degree in segments (Linux's `tcpi_reordering`): 3 (the DupThresh)
+    /// until an original transmission is SACKed or cumulatively acknowledged below the end
+    /// of the highest SACKed segment, then ceil(that distance / `snd_mss`) when larger, at
+    /// most 300; back to 3 on an RTO outside recovery with 3 or more segments SACKed.
+    /// `None` while RACK is off: the measurement rides on RACK's per-segment log.
+    pub reordering: Option<u32>,
+    /// Deliveries judged reordered so far (Linux's `tcpi_reord_seen`). `None` while RACK is off.
+    pub reordering_events: Option<u32>,
     /// Bytes the peer currently SACKs above SND.UNA.
     pub sacked: u32,
     /// Whether the sender is in fast recovery now.

@@ -220,11 +220,16 @@ fn rack_tlp_probe_repairs_tail_loss_without_rto() {
     let (at, probe) = &out[0];
     assert_eq!(probe.seq, base + 5 * MSS, "the last segment");
     assert!(at.as_millis() < s.now.as_millis());
-    // The peer SACKs the probe: RACK declares the two before it lost and repairs them.
+    // The peer SACKs the probe: RACK declares the two before it lost and repairs them. PRR
+    // (RFC 6937) sends as much as was delivered: one segment for the one SACKed...
     s.inject(sack_ack(base + 3 * MSS, &[(base + 5 * MSS, base + 6 * MSS)]));
     let mut resent: Vec<u32> = s.sent().into_iter().map(|o| o.seq).collect();
     resent.extend(s.advance(Duration::from_millis(30)).into_iter().map(|(_, o)| o.seq));
-    assert!(resent.contains(&(base + 3 * MSS)) && resent.contains(&(base + 4 * MSS)), "{resent:?}");
+    assert_eq!(resent, [base + 3 * MSS]);
+    // ...and the second once the first is acknowledged.
+    s.inject(sack_ack(base + 4 * MSS, &[(base + 5 * MSS, base + 6 * MSS)]));
+    let resent: Vec<u32> = s.sent().into_iter().map(|o| o.seq).collect();
+    assert_eq!(resent, [base + 4 * MSS]);
     s.inject(Seg::new(A, T + 1, base + 6 * MSS));
     let st = s.ep.stats(s.id()).unwrap();
     assert_eq!(st.timeouts, 0, "no RTO: {st:?}");
@@ -392,4 +397,76 @@ fn rack_no_tail_loss_probe_during_recovery() {
     s.inject(sack_ack(base + 4 * MSS, &blocks));
     s.inject(Seg::new(A, T + 1, base + 5 * MSS));
     assert_eq!(s.ep.stats(s.id()).unwrap().timeouts, 0);
+}
+
+// ---- PRR (RFC 6937 / RFC 9937) -----------------------------------------------------------
+
+/// A SACK connection (RACK on, as the engine's default) with `prr` on or off, 20 segments
+/// queued and the first 10 (the initial window) sent 10 ms after the handshake.
+fn prr_setup(prr: bool) -> Script {
+    let cfg = ConnConfig {
+        sack: true,
+        timestamps: false,
+        window_scaling: false,
+        nodelay: true,
+        prr,
+        ..ConnConfig::default()
+    };
+    let mut s = handshake(cfg);
+    s.send(&[0; 20 * MSS as usize]);
+    assert_eq!(s.sent().len(), 10);
+    s.advance(Duration::from_millis(10));
+    s
+}
+
+/// Segments sent in answer to one injected ACK, as segment numbers (0 = the first data byte).
+fn answer(s: &mut Script, seg: Seg) -> Vec<u32> {
+    s.inject(seg);
+    s.sent().into_iter().map(|o| (o.seq - seg_seq(0)) / MSS).collect()
+}
+
+#[test]
+fn prr_sack_that_starts_recovery_retransmits_only_the_first_hole() {
+    // Linux's prr-ss-30pkt-lost-1_4-11_16: segments 0..3 lost; each SACK of 4.. answers.
+    let mut s = prr_setup(true);
+    let ack = seg_seq(0);
+    // Two duplicate ACKs: limited transmit sends one new segment each (RFC 3042).
+    assert_eq!(answer(&mut s, sack_ack(ack, &[(seg_seq(4), seg_seq(5))])), [10]);
+    s.advance(Duration::from_millis(2));
+    assert_eq!(answer(&mut s, sack_ack(ack, &[(seg_seq(4), seg_seq(6))])), [11]);
+    s.advance(Duration::from_millis(2));
+    // The third starts recovery: the first hole only, not new data too.
+    assert_eq!(answer(&mut s, sack_ack(ack, &[(seg_seq(4), seg_seq(7))])), [0]);
+    let st = s.ep.stats(s.id()).unwrap();
+    assert!(st.in_recovery);
+    // CUBIC: ssthresh = 0.7 * FlightSize (12 segments) = 8.4 segments; PRR steers to 8.
+    assert_eq!(st.ssthresh, Some(8400));
+    // pipe (12 sent - 3 SACKed - 4 lost + 1 retransmitted = 6) is below ssthresh: PRR-CRB,
+    // one segment per segment delivered, the lost ones first.
+    let mut sent = Vec::new();
+    for (k, want) in [(8, 1), (9, 2), (10, 3), (11, 12), (12, 13)] {
+        s.advance(Duration::from_millis(2));
+        let got = answer(&mut s, sack_ack(ack, &[(seg_seq(4), seg_seq(k))]));
+        assert_eq!(got, [want], "SACK of 4..{k}");
+        sent.push(want);
+    }
+    // The first retransmission arrives: SND.UNA advances with no new loss, so PRR-SSRB adds
+    // one segment: two go (pipe 6, ssthresh 8).
+    s.advance(Duration::from_millis(10));
+    assert_eq!(answer(&mut s, sack_ack(seg_seq(1), &[(seg_seq(4), seg_seq(12))])), [14, 15]);
+    let st = s.ep.stats(s.id()).unwrap();
+    assert_eq!(st.retransmits, 4);
+    assert_eq!(st.timeouts, 0);
+}
+
+#[test]
+fn prr_off_keeps_rfc6675_cwnd_minus_pipe() {
+    // The same losses without PRR: on the SACK that starts recovery, RFC 6675 sends the
+    // first hole and then whatever cwnd - pipe allows (ssthresh 8, pipe 6 after it).
+    let mut s = prr_setup(false);
+    let ack = seg_seq(0);
+    assert_eq!(answer(&mut s, sack_ack(ack, &[(seg_seq(4), seg_seq(5))])), [10]);
+    assert_eq!(answer(&mut s, sack_ack(ack, &[(seg_seq(4), seg_seq(6))])), [11]);
+    let got = answer(&mut s, sack_ack(ack, &[(seg_seq(4), seg_seq(7))]));
+    assert_eq!(got, [0, 1, 2]);
 }

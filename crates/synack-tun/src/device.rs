@@ -7,6 +7,7 @@ use std::time::Duration;
 use synack_stack::{Device, DeviceCaps, Medium, RxToken, TxToken, TxVerdict, tx_verdict};
 use synack_tcp::time::Instant;
 
+use crate::ring::{RxRing, Slot, TxRing};
 use crate::sys;
 
 /// Largest IP packet: the read and write buffers have this size so no packet is ever cut,
@@ -15,6 +16,9 @@ const MAX_PACKET: usize = 65_535;
 /// Buffer size: the largest packet plus headroom, since writers may reserve room in front of a
 /// frame (the interface keeps 40 bytes for either IP header).
 const BUF_LEN: usize = MAX_PACKET + 64;
+/// Frames per batch in batched mode (each ring has this many slots of [`BUF_LEN`] bytes), and
+/// the `max_batch` the device reports then.
+pub const BATCH: usize = 64;
 
 /// Counters of what the device did; errors never stop the datapath, they are counted here.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -34,9 +38,20 @@ pub struct TunCounters {
     /// Transmits dropped because the writer asked for a buffer larger than the largest packet,
     /// returned a range outside its buffer, or a frame longer than the MTU.
     pub tx_bad: u64,
+    /// Batched mode: [`TunDevice::read_batch`] calls that read at least one packet.
+    pub rx_batches: u64,
+    /// Batched mode: [`TunDevice::write_batch`] calls that wrote at least one packet.
+    pub tx_batches: u64,
 }
 
 /// A Linux TUN interface (`IFF_TUN | IFF_NO_PI`), nonblocking.
+///
+/// Two modes. **Direct** (the default): [`Device::receive`] reads one packet from the kernel
+/// and a transmit token writes its packet when consumed; one system call per frame, at the
+/// moment the interface asks. **Batched** ([`TunDevice::set_batched`]): the owner calls
+/// [`TunDevice::read_batch`] to read up to [`BATCH`] packets ahead, `receive` hands those out,
+/// transmit tokens queue their packets, and [`TunDevice::write_batch`] writes the queue; the
+/// runtime's driver does both system calls outside the stack's lock.
 #[derive(Debug)]
 pub struct TunDevice {
     fd: OwnedFd,
@@ -44,8 +59,16 @@ pub struct TunDevice {
     mtu: usize,
     rx_buf: Box<[u8]>,
     tx_buf: Box<[u8]>,
+    batched: Option<Rings>,
     counters: TunCounters,
     last_error: Option<io::ErrorKind>,
+}
+
+/// The two rings of batched mode.
+#[derive(Debug)]
+struct Rings {
+    rx: RxRing,
+    tx: TxRing,
 }
 
 impl TunDevice {
@@ -60,6 +83,7 @@ impl TunDevice {
             mtu: mtu.min(MAX_PACKET),
             rx_buf: vec![0u8; BUF_LEN].into_boxed_slice(),
             tx_buf: vec![0u8; BUF_LEN].into_boxed_slice(),
+            batched: None,
             counters: TunCounters::default(),
             last_error: None,
         })
@@ -83,6 +107,77 @@ impl TunDevice {
     /// Changes the MTU that [`Device::caps`] reports.
     pub fn set_mtu(&mut self, mtu: usize) {
         self.mtu = mtu.min(MAX_PACKET);
+    }
+
+    /// Switches batched mode on or off (see the type's docs). Switching off writes whatever is
+    /// queued and drops packets read ahead but not handed out (counted as `rx_errors`).
+    pub fn set_batched(&mut self, on: bool) {
+        match (on, self.batched.is_some()) {
+            (true, false) => {
+                self.batched = Some(Rings {
+                    rx: RxRing::new(BATCH, BUF_LEN),
+                    tx: TxRing::new(BATCH, BUF_LEN),
+                });
+            }
+            (false, true) => {
+                self.write_batch();
+                if let Some(r) = self.batched.take() {
+                    self.counters.rx_errors += r.rx.pending() as u64;
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// Whether batched mode is on.
+    pub fn is_batched(&self) -> bool {
+        self.batched.is_some()
+    }
+
+    /// Batched mode: reads packets from the kernel until none is waiting or [`BATCH`] are held
+    /// (packets handed out by `receive` free their slots once all are taken). Returns true when
+    /// the ring filled up, so more may be waiting. Does nothing in direct mode.
+    pub fn read_batch(&mut self) -> bool {
+        let Some(rings) = self.batched.as_mut() else { return false };
+        let fd = self.fd.as_raw_fd();
+        let fill = rings.rx.fill(|slot| sys::read(fd, slot));
+        self.counters.rx_packets += fill.frames as u64;
+        self.counters.rx_bytes += fill.bytes;
+        if fill.frames > 0 {
+            self.counters.rx_batches += 1;
+        }
+        if let Some(e) = fill.error {
+            self.counters.rx_errors += 1;
+            self.last_error = Some(e.kind());
+        }
+        fill.full
+    }
+
+    /// Batched mode: writes every queued packet to the kernel, in order; returns how many went.
+    /// Does nothing in direct mode.
+    pub fn write_batch(&mut self) -> usize {
+        let Some(rings) = self.batched.as_mut() else { return 0 };
+        if rings.tx.queued() == 0 {
+            return 0;
+        }
+        let fd = self.fd.as_raw_fd();
+        let flush = rings.tx.flush(|frame| sys::write(fd, frame));
+        self.counters.tx_packets += flush.frames as u64;
+        self.counters.tx_bytes += flush.bytes;
+        self.counters.tx_errors += flush.failed as u64;
+        if flush.frames > 0 {
+            self.counters.tx_batches += 1;
+        }
+        if let Some(e) = flush.error {
+            self.last_error = Some(e.kind());
+        }
+        flush.frames
+    }
+
+    /// Batched mode: packets read ahead and not yet handed out, and packets queued and not yet
+    /// written.
+    pub fn batch_pending(&self) -> (usize, usize) {
+        self.batched.as_ref().map_or((0, 0), |r| (r.rx.pending(), r.tx.queued()))
     }
 
     /// Blocks until a packet can be read or `timeout` passes (`None`: no limit). True when
@@ -121,14 +216,24 @@ impl RxToken for TunRx<'_> {
     }
 }
 
-/// Transmit token: the device's write buffer, written to the kernel when the closure returns.
+/// Transmit token: a buffer for one packet, written to the kernel when the closure returns
+/// (direct mode) or queued for [`TunDevice::write_batch`] (batched mode).
 #[derive(Debug)]
 pub struct TunTx<'a> {
-    fd: RawFd,
+    sink: Sink<'a>,
     mtu: usize,
     buf: &'a mut [u8],
     counters: &'a mut TunCounters,
     last_error: &'a mut Option<io::ErrorKind>,
+}
+
+/// Where a transmit token's packet goes.
+#[derive(Debug)]
+enum Sink<'a> {
+    /// Written at once.
+    Write(RawFd),
+    /// Queued in the transmit ring.
+    Queue(Slot<'a>),
 }
 
 impl TxToken for TunTx<'_> {
@@ -154,8 +259,16 @@ impl TxToken for TunTx<'_> {
                 return 0;
             }
         }
+        let fd = match self.sink {
+            Sink::Write(fd) => fd,
+            Sink::Queue(slot) => {
+                let len = range.len();
+                slot.commit(range);
+                return len;
+            }
+        };
         let frame = &buf[range];
-        match sys::write(self.fd, frame) {
+        match sys::write(fd, frame) {
             Ok(_) => {
                 self.counters.tx_packets += 1;
                 self.counters.tx_bytes += frame.len() as u64;
@@ -175,6 +288,9 @@ impl Device for TunDevice {
     type TxToken<'a> = TunTx<'a>;
 
     fn receive(&mut self, _now: Instant) -> Option<TunRx<'_>> {
+        if let Some(rings) = self.batched.as_mut() {
+            return rings.rx.pop().map(|packet| TunRx { packet });
+        }
         match sys::read(self.fd.as_raw_fd(), &mut self.rx_buf) {
             Ok(Some(n)) => {
                 self.counters.rx_packets += 1;
@@ -191,8 +307,19 @@ impl Device for TunDevice {
     }
 
     fn transmit(&mut self, _now: Instant) -> Option<TunTx<'_>> {
+        if let Some(rings) = self.batched.as_mut() {
+            // Full: the interface stops this poll and the driver writes the batch.
+            let (buf, slot) = rings.tx.next_slot()?;
+            return Some(TunTx {
+                sink: Sink::Queue(slot),
+                mtu: self.mtu,
+                buf,
+                counters: &mut self.counters,
+                last_error: &mut self.last_error,
+            });
+        }
         Some(TunTx {
-            fd: self.fd.as_raw_fd(),
+            sink: Sink::Write(self.fd.as_raw_fd()),
             mtu: self.mtu,
             buf: &mut self.tx_buf,
             counters: &mut self.counters,
@@ -201,6 +328,10 @@ impl Device for TunDevice {
     }
 
     fn caps(&self) -> DeviceCaps {
-        DeviceCaps { mtu: self.mtu, medium: Medium::Ip, ..DeviceCaps::default() }
+        let mut caps = DeviceCaps { mtu: self.mtu, medium: Medium::Ip, ..DeviceCaps::default() };
+        if let Some(r) = &self.batched {
+            caps.max_batch = r.rx.capacity().min(r.tx.capacity());
+        }
+        caps
     }
 }

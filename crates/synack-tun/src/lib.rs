@@ -12,13 +12,19 @@
 //!   kernel ─ tunN ─▶ read(fd) ─▶ rx buffer ─▶ TunRx::consume(|packet| ..) ─▶ interface
 //!   interface ─▶ TunTx::consume(max, |buf| range) ─▶ tx buffer ─▶ write(fd) ─▶ kernel
 //! ```
+//!
+//! In batched mode (what the runtime's driver uses) the reads and writes happen in batches of
+//! up to [`BATCH`] packets, outside the interface's poll: `read_batch` fills a ring of slots
+//! that `receive` then hands out, and transmit tokens queue into a second ring that
+//! `write_batch` writes.
 #![warn(missing_docs)]
 #![deny(unsafe_op_in_unsafe_fn)]
 
 pub mod config;
 mod device;
 pub mod netns;
+mod ring;
 mod sys;
 
 pub use config::ConfigError;
-pub use device::{TunCounters, TunDevice, TunRx, TunTx};
+pub use device::{BATCH, TunCounters, TunDevice, TunRx, TunTx};

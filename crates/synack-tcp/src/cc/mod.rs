@@ -7,6 +7,11 @@
 //! recovery the connection passes `in_recovery: true` and the controllers here do not grow the
 //! window (RFC 6675 section 5 keeps cwnd at ssthresh until recovery ends).
 //!
+//! Two helpers every controller shares sit beside them: [`Prr`] (RFC 6937 / RFC 9937
+//! Proportional Rate Reduction) paces what the sender sends during fast recovery, and
+//! [`CwndUse`] (RFC 7661) tells whether the flight filled the window, which the connection
+//! passes as [`AckSample::app_limited`] so a window that was not used does not grow.
+//!
 //! Two controllers: [`NewReno`] (RFC 5681 with RFC 3465 byte counting, L = 2) and [`Cubic`]
 //! (RFC 9438, the default). [`AckSample`] carries a delivery-rate sample so that a model-based
 //! controller such as BBR can implement the same trait later; [`CongestionControl::pacing_rate`]
@@ -22,10 +27,14 @@
 //! ```
 
 mod cubic;
+mod cwnd_use;
 mod newreno;
+mod prr;
 
 pub use cubic::{Cubic, CubicParams};
+pub use cwnd_use::CwndUse;
 pub use newreno::NewReno;
+pub use prr::Prr;
 
 use crate::time::{Duration, Instant};
 use alloc::boxed::Box;

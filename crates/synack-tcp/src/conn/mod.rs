@@ -329,6 +329,7 @@ impl Conn {
             rec: {
                 let mut r = Recovery::new(cfg.congestion_control, 536, SeqNum(0));
                 r.want_rack(cfg.rack);
+                r.want_prr(cfg.prr);
                 r
             },
             tlp_due: false,
@@ -444,6 +445,7 @@ impl Conn {
         let sack = self.opt.sack;
         // Recovery tracks data from the first byte after our SYN (the ACK of the SYN may not
         // have been processed yet when this runs).
+        self.rec.want_prr(self.cfg.prr);
         if let Some(una) = self.tcb.snd().map(|s| s.una.max(s.iss + 1)) {
             self.rec.on_established(mss, sack, una);
         }
@@ -660,7 +662,8 @@ mod size_tests {
         for (name, size) in parts {
             std::println!("{name:>14}: {size} bytes");
         }
-        // 1,576 before the configuration was shared and the rarely used `unread` boxed.
-        assert!(size_of::<Conn>() <= 1300, "Conn is {} bytes", size_of::<Conn>());
+        // 1,576 before the configuration was shared and the rarely used `unread` boxed;
+        // PRR (RFC 6937) and the RFC 7661 window-use record added 52 bytes (1,300 -> 1,352).
+        assert!(size_of::<Conn>() <= 1400, "Conn is {} bytes", size_of::<Conn>());
     }
 }

@@ -246,8 +246,15 @@ impl Conn {
         // 1. A retransmission loss recovery asked for (fast retransmit, partial ACK).
         if let Some((seq, len)) = self.rec.rtx {
             let snd = self.tcb.snd()?;
+            let len = len.min(mss);
             if seq.ge(snd.una) && seq.lt(snd.max_nxt) {
-                return self.emit_range(now, buf, hlen, opts, seq, len.min(mss), true);
+                //= rfc6937#3.1
+                //# With PRR, a retransmission waits for its share like any other segment
+                //# (the first one of a recovery always has it).
+                if self.rec.prr_holds(snd.una, snd.max_nxt, len, mss) {
+                    return None;
+                }
+                return self.emit_range(now, buf, hlen, opts, seq, len, true);
             }
             self.rec.rtx = None;
         }
@@ -309,6 +316,9 @@ impl Conn {
         let retransmission = go_back;
         if len > 0 && cc_room < len && !force {
             // The congestion window is full: ACKs will open it.
+            if !retransmission {
+                self.rec.on_window_use(una, max_nxt, mss, true);
+            }
             return None;
         }
         if len > 0 && !retransmission && !force {
@@ -341,7 +351,11 @@ impl Conn {
         let snd = self.tcb.snd_mut()?;
         snd.nxt = nxt + len + sent_fin;
         snd.max_nxt = snd.max_nxt.max(snd.nxt);
+        let max_after = snd.max_nxt;
         self.force_send = false;
+        if !retransmission && len > 0 {
+            self.rec.on_window_use(una, max_after, mss, false);
+        }
         Some(seg)
     }
 

@@ -6,7 +6,7 @@
 
 use alloc::boxed::Box;
 
-use crate::cc::{AckSample, CcAlgorithm, CcConfig, CongestionControl};
+use crate::cc::{AckSample, CcAlgorithm, CcConfig, CongestionControl, CwndUse, Prr};
 use crate::config::CongestionControl as CcChoice;
 use crate::rack::{Rack, RackConfig, TlpOutcome};
 use crate::scoreboard::{
@@ -61,6 +61,18 @@ pub(crate) struct Recovery {
     /// (RFC 6582's "Impatient" variant), so many losses in one window end in an RTO and
     /// slow start rather than one retransmission per round trip.
     pub(crate) hold_timer: bool,
+    /// Proportional Rate Reduction (RFC 6937) paces recovery (the connection's `prr` option).
+    prr_wanted: bool,
+    prr: Prr,
+    /// During recovery with PRR: the window PRR set on the last ACK (`pipe + sndcnt`), which
+    /// replaces `cwnd` (and NewReno's inflation) until recovery ends.
+    prr_cwnd: Option<u32>,
+    /// Without SACK: bytes the duplicate ACKs say arrived above SND.UNA (one SMSS each, as
+    /// RFC 6937 estimates DeliveredData for a receiver without SACK), less what later
+    /// cumulative ACKs covered. PRR's `pipe` without a scoreboard.
+    reno_sacked: u32,
+    /// Whether the flight filled the window (RFC 7661): growth only when it did.
+    cwnd_use: CwndUse,
 }
 
 impl core::fmt::Debug for Recovery {
@@ -99,7 +111,71 @@ impl Recovery {
             ),
             rack_wanted: false,
             reorder_at: None,
+            prr_wanted: true,
+            prr: Prr::new(smss),
+            prr_cwnd: None,
+            reno_sacked: 0,
+            cwnd_use: CwndUse::new(),
         }
+    }
+
+    /// PRR on or off (the connection's `ConnConfig::prr`).
+    pub(crate) fn want_prr(&mut self, on: bool) {
+        self.prr_wanted = on;
+        if !on {
+            self.prr_cwnd = None;
+        }
+    }
+
+    /// The window PRR imposes now, if recovery with PRR is under way.
+    fn prr_window(&self) -> Option<u32> {
+        if self.in_recovery() { self.prr_cwnd } else { None }
+    }
+
+    /// Fast recovery begins with FlightSize `flight`; the controller has just set ssthresh.
+    fn prr_begin(&mut self, flight: u32) {
+        self.prr_cwnd = None;
+        if self.prr_wanted {
+            self.prr.start(flight, self.cc.ssthresh());
+            // Until the first PRR computation: nothing beyond what is in the network.
+            self.prr_cwnd = Some(0);
+        }
+    }
+
+    /// An ACK (or a loss-detection timer, `delivered` 0) during recovery with PRR: PRR's
+    /// `sndcnt` sets the window for what follows. `safe`: SND.UNA advanced, no new loss.
+    fn prr_update(&mut self, delivered: u32, una: SeqNum, snd_max: SeqNum, safe: bool) {
+        if self.prr_window().is_none() {
+            return;
+        }
+        let pipe = self.prr_pipe(una, snd_max);
+        let sndcnt = self.prr.on_ack(delivered, pipe, safe);
+        self.prr_cwnd = Some(pipe.saturating_add(sndcnt));
+    }
+
+    /// PRR's view of the bytes in the network: RFC 6675 `pipe` with SACK; without it,
+    /// FlightSize less what duplicate ACKs reported delivered and less the segment waiting
+    /// to be retransmitted (it left the network; its copy has not been sent yet).
+    fn prr_pipe(&self, una: SeqNum, snd_max: SeqNum) -> u32 {
+        let flight = self.flight(una, snd_max);
+        if self.sack {
+            return flight;
+        }
+        let waiting = self.rtx.map_or(0, |(_, len)| len);
+        flight.saturating_sub(self.reno_sacked).saturating_sub(waiting)
+    }
+
+    /// True when PRR's window has no room for a `len`-byte retransmission now.
+    pub(crate) fn prr_holds(&self, una: SeqNum, snd_max: SeqNum, len: u32, smss: u32) -> bool {
+        self.prr_window().is_some() && self.allowance(self.flight(una, snd_max), smss) < len
+    }
+
+    /// Data was sent, or was ready and the window held it back (`held`): record whether the
+    /// window was full, for RFC 7661 growth. `una`, `snd_max` after the send.
+    pub(crate) fn on_window_use(&mut self, una: SeqNum, snd_max: SeqNum, smss: u32, held: bool) {
+        let flight = self.flight(una, snd_max);
+        let full = held || self.allowance(flight, smss) < smss.max(1);
+        self.cwnd_use.on_send(una, snd_max, snd_max.since(una), full);
     }
 
     /// RACK-TLP on or off (takes effect at the handshake; needs SACK).
@@ -121,12 +197,17 @@ impl Recovery {
         self.cc = self.algorithm.build(CcConfig::new(smss));
         self.sb = Scoreboard::new(una, smss);
         self.reno = NewRenoRecovery::new(una);
+        self.prr = Prr::new(smss);
+        self.prr_cwnd = None;
+        self.reno_sacked = 0;
+        self.cwnd_use = CwndUse::new();
     }
 
     /// SMSS changed (path MTU).
     pub(crate) fn set_mss(&mut self, smss: u32) {
         self.cc.set_mss(smss);
         self.sb.set_smss(smss);
+        self.prr.set_smss(smss);
     }
 
     /// Duplicate ACKs are arriving or loss recovery is on: segments sent now answer them
@@ -165,8 +246,27 @@ impl Recovery {
     /// How many more bytes congestion control lets us put in flight now, `flight` being what
     /// is in flight (before the peer's window is considered).
     pub(crate) fn allowance(&self, flight: u32, smss: u32) -> u32 {
+        if let Some(w) = self.prr_window() {
+            //= rfc6937#3.1
+            //# In recovery the sender may have `pipe + sndcnt` in the network: PRR's window
+            //# replaces cwnd, NewReno's inflation and limited transmit.
+            let pipe = if self.sack {
+                flight
+            } else {
+                let waiting = self.rtx.map_or(0, |(_, len)| len);
+                flight.saturating_sub(self.reno_sacked).saturating_sub(waiting)
+            };
+            return w.saturating_sub(pipe);
+        }
         let cwnd = self.cc.cwnd().saturating_add(self.reno.extra_window());
         let base = cwnd.saturating_sub(flight);
+        if self.sack {
+            // With SACK, `flight` is RFC 6675's pipe, from which each SACKed segment has
+            // already left: `cwnd - pipe` lets one new segment go per duplicate ACK, which is
+            // limited transmit (RFC 3042) itself; adding its allowance on top would count
+            // every SACKed segment twice (Linux's in-flight rule does the same).
+            return base;
+        }
         //= rfc3042#2
         //# Limited transmit: on the first two duplicate ACKs, one new segment each may go.
         let lt = limited_transmit_allowance(self.dup.count(), self.cc.cwnd(), flight, smss);
@@ -187,6 +287,9 @@ impl Recovery {
         }
         self.last_send = Some(now);
         self.sb.on_send(end);
+        if self.prr_window().is_some() {
+            self.prr.on_sent(end.since(start));
+        }
         if self.rack_on() {
             self.rack.on_transmit(now, start, end, false);
         }
@@ -196,6 +299,9 @@ impl Recovery {
     pub(crate) fn on_retransmit(&mut self, now: Instant, seq: SeqNum, len: u32) {
         self.last_send = Some(now);
         self.sb.on_retransmit(seq, len);
+        if self.prr_window().is_some() {
+            self.prr.on_sent(len);
+        }
         if self.rack_on() {
             self.rack.on_transmit(now, seq, seq + len, true);
         }
@@ -224,9 +330,15 @@ impl Recovery {
         let flight_before = a.snd_max.since(a.una_before);
         let in_recovery_before = self.in_recovery();
         let mut delivered = a.bytes_acked;
+        let mut new_loss = false;
+        let lost_before = if self.sack && !self.rack_on() { self.sb.lost_bytes() } else { 0 };
         if self.sack {
             let out = self.sb.on_ack(a.ack, a.sack);
-            delivered = out.newly_acked.saturating_add(out.newly_sacked);
+            //= rfc6937#3
+            //# DeliveredData: the change in SND.UNA plus the change in SACKed bytes, so data
+            //# SACKed earlier and now covered by the cumulative ACK is not counted twice.
+            delivered = (out.newly_acked - out.sacked_acked.min(out.newly_acked))
+                .saturating_add(out.newly_sacked);
             //= rfc3042#2
             //# Limited transmit applies with SACK too: an ACK carrying new SACK information
             //# without advancing SND.UNA is a duplicate (RFC 6675 section 2).
@@ -244,8 +356,10 @@ impl Recovery {
                     self.rtx = Some((seq, len));
                     self.lost += 1;
                 }
+                self.prr_begin(flight_before);
             }
             if out.recovery_ended {
+                self.prr_cwnd = None;
                 self.cc.on_recovery_exit(a.now);
             }
             if self.rack_on() {
@@ -258,6 +372,7 @@ impl Recovery {
                 let r = self.rack.on_ack(a.now, a.ack, blocks, out.dsack.is_some(), a.srtt, in_rec);
                 self.reorder_at = r.reorder_deadline;
                 if r.newly_lost > 0 {
+                    new_loss = true;
                     self.rack_loss(a.now, flight_before);
                 }
                 if r.tlp == Some(TlpOutcome::LossRepaired) {
@@ -265,7 +380,14 @@ impl Recovery {
                     //# A probe that repaired a loss calls for one congestion response.
                     self.cc.on_congestion_event(a.now, flight_before);
                 }
+            } else if self.sb.lost_bytes() > lost_before.saturating_sub(out.newly_acked) {
+                new_loss = true;
             }
+            //= rfc9937#4
+            //# DeliveredData: bytes newly acknowledged cumulatively plus bytes newly SACKed;
+            //# the ACK is safe when it advanced SND.UNA and revealed no further loss.
+            let safe = out.newly_acked > 0 && !new_loss;
+            self.prr_update(delivered, a.ack, a.snd_max, safe);
         } else {
             let fields = AckFields {
                 ack: a.ack,
@@ -274,6 +396,21 @@ impl Recovery {
                 window: a.window,
             };
             let dup = is_duplicate_ack(&fields, a.una_before, a.snd_max, self.last_window);
+            //= rfc6937#3.1
+            //# Without SACK, a duplicate ACK counts as one SMSS delivered; a later cumulative
+            //# ACK delivers what it covers less what the duplicates already counted.
+            let reno_delivered = if dup {
+                self.reno_sacked = self
+                    .reno_sacked
+                    .saturating_add(a.smss)
+                    .min(flight_before.saturating_sub(a.smss));
+                a.smss
+            } else {
+                let n = a.bytes_acked;
+                let d = n.saturating_sub(self.reno_sacked).max(n.min(a.smss));
+                self.reno_sacked = self.reno_sacked.saturating_sub(n.saturating_sub(a.smss));
+                d
+            };
             match self.dup.on_ack(dup) {
                 DupAckAction::FastRetransmit => {
                     //= rfc6582#3.2
@@ -282,6 +419,7 @@ impl Recovery {
                         self.cc.on_congestion_event(a.now, flight_before);
                         self.rtx = Some((a.una_before, a.smss));
                         self.lost += 1;
+                        self.prr_begin(flight_before);
                     }
                 }
                 DupAckAction::InRecovery => self.reno.on_dup_ack(a.smss),
@@ -300,14 +438,30 @@ impl Recovery {
                     }
                     NewRenoAck::Full => {
                         self.dup.reset();
+                        self.reno_sacked = 0;
+                        self.prr_cwnd = None;
                         self.cc.on_recovery_exit(a.now);
                     }
-                    NewRenoAck::NotInRecovery => {}
+                    NewRenoAck::NotInRecovery => {
+                        // Outside recovery a cumulative ACK ends the duplicate run.
+                        self.reno_sacked = 0;
+                    }
                 }
             }
+            // Every ACK that advances SND.UNA in NewReno recovery is partial: the next
+            // segment is presumed lost, so none is "safe" (the full ACK ends recovery).
+            self.prr_update(reno_delivered, a.ack, a.snd_max, false);
         }
         self.last_window = a.window;
-        if delivered > 0 {
+        //= rfc7661#4.3
+        //# Growth only when the flight filled the window (or slow start has not yet doubled
+        //# the largest flight of this window); RFC 9438 section 5.8 asks the same of CUBIC.
+        let cwnd_limited = self.cwnd_use.is_cwnd_limited(self.cc.cwnd(), self.cc.in_slow_start());
+        //= rfc5681#3.1
+        //# The window grows on ACKs that acknowledge new data; a duplicate ACK carrying only
+        //# SACK information does not grow it (Linux's FLAG_DATA_ACKED), it only lets the
+        //# SACKed bytes out of `pipe`.
+        if delivered > 0 && a.ack.gt(a.una_before) {
             self.cc.on_ack(&AckSample {
                 now: a.now,
                 bytes_acked: delivered,
@@ -315,7 +469,7 @@ impl Recovery {
                 srtt: a.srtt,
                 bytes_in_flight: flight_before,
                 in_recovery: in_recovery_before || self.in_recovery(),
-                app_limited: false,
+                app_limited: !cwnd_limited,
                 rate: None,
             });
         }
@@ -332,6 +486,7 @@ impl Recovery {
             self.cc.on_congestion_event(now, flight);
             self.sb.enter_recovery();
             self.lost += 1;
+            self.prr_begin(flight);
         }
     }
 
@@ -345,6 +500,11 @@ impl Recovery {
         self.reorder_at = r.reorder_deadline;
         if r.newly_lost > 0 {
             self.rack_loss(now, flight);
+            //= rfc9937#4
+            //# Losses found by a timer deliver nothing: PRR sends only what it already may
+            //# (and the first retransmission of a new recovery).
+            let (una, snd_max) = (self.sb.high_ack(), self.sb.high_data());
+            self.prr_update(0, una, snd_max, false);
         }
     }
 
@@ -368,6 +528,8 @@ impl Recovery {
             self.reorder_at = None;
         }
         self.cc.on_rto(now, flight);
+        self.prr_cwnd = None;
+        self.reno_sacked = 0;
         self.sb.on_rto(true);
         self.reno.on_rto(snd_max);
         self.dup.reset();

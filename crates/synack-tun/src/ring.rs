@@ -1,0 +1,290 @@
+//! Packet rings for batched mode: frames read from the kernel ahead of a poll, and frames a
+//! poll queued for writing after it.
+//!
+//! The runtime's driver holds the stack's lock while the interface and engine run. Reading and
+//! writing the TUN descriptor inside that lock would keep the application out for the whole of
+//! every system call, and on TUN those calls are long: a write runs the kernel's IP and TCP
+//! input for the packet, a read copies it out. The rings let the driver do the system calls
+//! with the lock released, a batch at a time, while the interface still sees each frame in
+//! device memory with no extra copy. The rings hold slots for whole packets and never grow.
+
+use std::io;
+use std::ops::Range;
+
+/// Frames read ahead of a poll, handed out in order.
+#[derive(Debug)]
+pub(crate) struct RxRing {
+    buf: Box<[u8]>,
+    slot_len: usize,
+    lens: Vec<usize>,
+    /// Next frame to hand out.
+    next: usize,
+    /// Slots holding frames (handed out or not).
+    filled: usize,
+}
+
+/// What one [`RxRing::fill`] did.
+#[derive(Debug, Default)]
+pub(crate) struct Fill {
+    /// Frames read.
+    pub(crate) frames: usize,
+    /// Bytes read.
+    pub(crate) bytes: u64,
+    /// The ring filled up before the reader ran dry: more may be waiting.
+    pub(crate) full: bool,
+    /// The read error that stopped the fill, if one did.
+    pub(crate) error: Option<io::Error>,
+}
+
+impl RxRing {
+    /// A ring of `slots` slots of `slot_len` bytes (untouched memory stays unmapped until used).
+    pub(crate) fn new(slots: usize, slot_len: usize) -> RxRing {
+        let slots = slots.max(1);
+        RxRing {
+            buf: vec![0u8; slots * slot_len].into_boxed_slice(),
+            slot_len,
+            lens: vec![0; slots],
+            next: 0,
+            filled: 0,
+        }
+    }
+
+    /// Number of slots.
+    pub(crate) fn capacity(&self) -> usize {
+        self.lens.len()
+    }
+
+    /// Frames read and not yet handed out.
+    pub(crate) fn pending(&self) -> usize {
+        self.filled - self.next
+    }
+
+    /// Reads frames into the free slots until `read` has nothing more (`Ok(None)`), fails, or
+    /// the ring is full. `read` gets a whole slot and returns the frame's length.
+    pub(crate) fn fill(
+        &mut self,
+        mut read: impl FnMut(&mut [u8]) -> io::Result<Option<usize>>,
+    ) -> Fill {
+        if self.next == self.filled {
+            self.next = 0;
+            self.filled = 0;
+        }
+        let mut out = Fill::default();
+        while self.filled < self.capacity() {
+            let start = self.filled * self.slot_len;
+            let slot = &mut self.buf[start..start + self.slot_len];
+            match read(slot) {
+                Ok(Some(n)) => {
+                    // A reader claiming more than the slot is a bug; keep what fits.
+                    let n = n.min(self.slot_len);
+                    self.lens[self.filled] = n;
+                    self.filled += 1;
+                    out.frames += 1;
+                    out.bytes += n as u64;
+                }
+                Ok(None) => return out,
+                Err(e) => {
+                    out.error = Some(e);
+                    return out;
+                }
+            }
+        }
+        out.full = true;
+        out
+    }
+
+    /// The next frame read ahead, if any.
+    pub(crate) fn pop(&mut self) -> Option<&[u8]> {
+        if self.next == self.filled {
+            return None;
+        }
+        let i = self.next;
+        self.next += 1;
+        let start = i * self.slot_len;
+        Some(&self.buf[start..start + self.lens[i]])
+    }
+}
+
+/// Frames queued by a poll, written out afterwards in order.
+#[derive(Debug)]
+pub(crate) struct TxRing {
+    buf: Box<[u8]>,
+    slot_len: usize,
+    /// Where each queued frame lies within its slot.
+    frames: Vec<Range<usize>>,
+    queued: usize,
+}
+
+/// What one [`TxRing::flush`] did.
+#[derive(Debug, Default)]
+pub(crate) struct Flush {
+    /// Frames written.
+    pub(crate) frames: usize,
+    /// Bytes written.
+    pub(crate) bytes: u64,
+    /// Frames the writer failed on (dropped), with the last error.
+    pub(crate) failed: usize,
+    /// The last write error.
+    pub(crate) error: Option<io::Error>,
+}
+
+impl TxRing {
+    /// A ring of `slots` slots of `slot_len` bytes.
+    pub(crate) fn new(slots: usize, slot_len: usize) -> TxRing {
+        let slots = slots.max(1);
+        TxRing {
+            buf: vec![0u8; slots * slot_len].into_boxed_slice(),
+            slot_len,
+            frames: vec![0..0; slots],
+            queued: 0,
+        }
+    }
+
+    /// Number of slots.
+    pub(crate) fn capacity(&self) -> usize {
+        self.frames.len()
+    }
+
+    /// Frames queued and not yet written.
+    pub(crate) fn queued(&self) -> usize {
+        self.queued
+    }
+
+    /// The next free slot and the place to record its frame's range; `None` when full.
+    pub(crate) fn next_slot(&mut self) -> Option<(&mut [u8], Slot<'_>)> {
+        if self.queued == self.capacity() {
+            return None;
+        }
+        let i = self.queued;
+        let start = i * self.slot_len;
+        let slot = &mut self.buf[start..start + self.slot_len];
+        Some((slot, Slot { range: &mut self.frames[i], queued: &mut self.queued }))
+    }
+
+    /// Writes every queued frame with `write`, in order, and empties the ring. A frame whose
+    /// write fails is dropped (as a full NIC queue would drop it) and the rest still go.
+    pub(crate) fn flush(&mut self, mut write: impl FnMut(&[u8]) -> io::Result<usize>) -> Flush {
+        let mut out = Flush::default();
+        for i in 0..self.queued {
+            let r = self.frames[i].clone();
+            let start = i * self.slot_len;
+            let frame = &self.buf[start + r.start..start + r.end];
+            match write(frame) {
+                Ok(_) => {
+                    out.frames += 1;
+                    out.bytes += frame.len() as u64;
+                }
+                Err(e) => {
+                    out.failed += 1;
+                    out.error = Some(e);
+                }
+            }
+        }
+        self.queued = 0;
+        out
+    }
+}
+
+/// A claimed transmit slot: [`Slot::commit`] queues the frame written into it.
+#[derive(Debug)]
+pub(crate) struct Slot<'a> {
+    range: &'a mut Range<usize>,
+    queued: &'a mut usize,
+}
+
+impl Slot<'_> {
+    /// Queues the frame at `range` of the slot (already checked to lie inside it).
+    pub(crate) fn commit(self, range: Range<usize>) {
+        *self.range = range;
+        *self.queued += 1;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rx_fills_until_dry_and_hands_out_in_order() {
+        let mut ring = RxRing::new(4, 16);
+        let mut src = vec![b"abc".to_vec(), b"de".to_vec()].into_iter();
+        let f = ring.fill(|slot| {
+            Ok(src.next().map(|p| {
+                slot[..p.len()].copy_from_slice(&p);
+                p.len()
+            }))
+        });
+        assert_eq!((f.frames, f.bytes, f.full, f.error.is_none()), (2, 5, false, true));
+        assert_eq!(ring.pending(), 2);
+        assert_eq!(ring.pop(), Some(&b"abc"[..]));
+        assert_eq!(ring.pop(), Some(&b"de"[..]));
+        assert_eq!(ring.pop(), None);
+    }
+
+    #[test]
+    fn rx_stops_when_full_and_reuses_slots_once_drained() {
+        let mut ring = RxRing::new(2, 8);
+        let mut n = 0u8;
+        let mut read = |slot: &mut [u8]| {
+            n += 1;
+            slot[0] = n;
+            Ok(Some(1))
+        };
+        let f = ring.fill(&mut read);
+        assert_eq!((f.frames, f.full), (2, true));
+        // Nothing handed out yet: a second fill finds no free slot.
+        assert_eq!(ring.fill(&mut read).frames, 0);
+        assert_eq!(ring.pop(), Some(&[1u8][..]));
+        // One still pending: no slot is reused under it.
+        assert_eq!(ring.fill(&mut read).frames, 0);
+        assert_eq!(ring.pop(), Some(&[2u8][..]));
+        let f = ring.fill(&mut read);
+        assert_eq!(f.frames, 2);
+        // The refused fills never called the reader: the next frames are its 3rd and 4th.
+        assert_eq!(ring.pop(), Some(&[3u8][..]));
+    }
+
+    #[test]
+    fn rx_error_stops_the_fill_and_keeps_what_was_read() {
+        let mut ring = RxRing::new(4, 8);
+        let mut calls = 0;
+        let f = ring.fill(|slot| {
+            calls += 1;
+            if calls == 2 {
+                return Err(io::Error::other("boom"));
+            }
+            slot[0] = 7;
+            Ok(Some(1))
+        });
+        assert_eq!((f.frames, f.full), (1, false));
+        assert!(f.error.is_some());
+        assert_eq!(ring.pop(), Some(&[7u8][..]));
+        // A reader claiming more than the slot holds is cut to the slot.
+        let f = ring.fill(|_| Ok(Some(100)));
+        assert_eq!(f.frames, 4);
+        assert_eq!(ring.pop().map(<[u8]>::len), Some(8));
+    }
+
+    #[test]
+    fn tx_queues_until_full_and_flushes_in_order_past_errors() {
+        let mut ring = TxRing::new(3, 16);
+        for (i, text) in [&b"one"[..], b"two", b"three"].into_iter().enumerate() {
+            let (slot, s) = ring.next_slot().expect("room");
+            slot[i..i + text.len()].copy_from_slice(text);
+            s.commit(i..i + text.len());
+        }
+        assert!(ring.next_slot().is_none(), "full");
+        assert_eq!(ring.queued(), 3);
+        let mut seen = Vec::new();
+        let f = ring.flush(|frame| {
+            seen.push(frame.to_vec());
+            if frame == b"two" { Err(io::Error::other("full")) } else { Ok(frame.len()) }
+        });
+        assert_eq!(seen, vec![b"one".to_vec(), b"two".to_vec(), b"three".to_vec()]);
+        assert_eq!((f.frames, f.bytes, f.failed), (2, 8, 1));
+        assert_eq!(ring.queued(), 0);
+        // A claimed slot that is not committed queues nothing.
+        let _ = ring.next_slot().expect("room again");
+        assert_eq!(ring.flush(|_| Ok(0)).frames, 0);
+    }
+}
