@@ -200,6 +200,15 @@ struct Slot {
     mapped: bool,
 }
 
+/// Removes `id` from a listener's half-open list, keeping the order. Children complete
+/// roughly in the order they arrived, so the search stops near the front; `retain` walked the
+/// whole list for every accepted connection (quadratic in the SYN backlog during a burst).
+fn remove_child(list: &mut Vec<ConnId>, id: ConnId) {
+    if let Some(i) = list.iter().position(|c| *c == id) {
+        list.remove(i);
+    }
+}
+
 /// The tuple of the connection in slot `i`, for [`TupleMap`], whose entries are slot indexes.
 fn slot_tuple(slots: &[Slot], i: u32) -> Option<FourTuple> {
     slots.get(i as usize).and_then(|s| s.conn.as_ref()).map(|c| c.tuple)
@@ -612,8 +621,10 @@ impl Endpoint {
                 Owner::App => {}
                 Owner::Listener(l) => {
                     if let Some(Some(l)) = self.listeners.get_mut(l.0 as usize) {
-                        l.half_open.retain(|c| *c != id);
-                        l.ready.retain(|c| *c != id);
+                        remove_child(&mut l.half_open, id);
+                        if let Some(i) = l.ready.iter().position(|c| *c == id) {
+                            l.ready.remove(i);
+                        }
                     }
                     self.free_slot(id);
                 }
@@ -750,7 +761,7 @@ impl Endpoint {
 
     fn move_to_accept_queue(&mut self, l: ListenerId, id: ConnId) {
         if let Some(Some(lis)) = self.listeners.get_mut(l.0 as usize) {
-            lis.half_open.retain(|c| *c != id);
+            remove_child(&mut lis.half_open, id);
             lis.ready.push_back(id);
             self.push_event(Event::AcceptReady(l));
         }

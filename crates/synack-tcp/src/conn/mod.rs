@@ -655,15 +655,35 @@ mod size_tests {
             ("Scoreboard", size_of::<crate::scoreboard::Scoreboard>()),
             ("Rack", size_of::<crate::rack::Rack>()),
             ("NewRenoRecovery", size_of::<crate::scoreboard::NewRenoRecovery>()),
-            ("Cubic (boxed)", size_of::<crate::cc::Cubic>()),
-            ("NewReno (boxed)", size_of::<crate::cc::NewReno>()),
+            ("Controller", size_of::<crate::cc::Controller>()),
+            ("Cubic", size_of::<crate::cc::Cubic>()),
             ("Negotiated", size_of::<Negotiated>()),
         ];
         for (name, size) in parts {
-            std::println!("{name:>14}: {size} bytes");
+            std::println!("{name:>16}: {size} bytes");
         }
-        // 1,576 before the configuration was shared and the rarely used `unread` boxed;
-        // PRR (RFC 6937) and the RFC 7661 window-use record added 52 bytes (1,300 -> 1,352).
-        assert!(size_of::<Conn>() <= 1400, "Conn is {} bytes", size_of::<Conn>());
+        // Pinned (issue 5: an idle connection end under 1 KiB besides buffers, measured by
+        // `cargo bench -p synack-stack --bench netbench -- --quick --only idle`). A field added
+        // anywhere in the per-connection state fails here: raise a bound only after weighing
+        // it against that goal, and say so in docs/BENCHMARKS.md. History: `Conn` was 1,576
+        // bytes before the configuration was shared and `unread` boxed, 1,288 then; PRR
+        // (RFC 6937) and the RFC 7661 window-use record added 52; 1,096 after `Option<Instant>`
+        // shrank to 8 bytes, the congestion controller moved inline, and the RTT estimator,
+        // rings, RACK, assembler and SACK history were narrowed or made lazy.
+        let pins = [
+            ("Conn", size_of::<Conn>(), 1096),
+            ("Tcb", size_of::<Tcb>(), 240),
+            ("Recovery", size_of::<Recovery>(), 440),
+            ("RttEstimator", size_of::<RttEstimator>(), 88),
+            ("Timers", size_of::<Timers>(), 64),
+            ("RingBuffer", size_of::<crate::ring::RingBuffer>(), 40),
+            ("Assembler", size_of::<crate::assembler::Assembler>(), 24),
+            ("SackGenerator", size_of::<crate::sack_gen::SackGenerator>(), 8),
+            ("Rack", size_of::<crate::rack::Rack>(), 144),
+            ("Option<Instant>", size_of::<Option<Instant>>(), 8),
+        ];
+        for (name, size, most) in pins {
+            assert!(size <= most, "{name} is {size} bytes, pinned at {most}");
+        }
     }
 }
