@@ -194,3 +194,27 @@ fn extreme_option_values_do_not_overflow() {
     let _ =
         run(&format!("{}+0 poll([{{fd=4, events=POLLIN}}], 1, 9223372036854775807) = 0\n", src));
 }
+
+/// `tcpi_reordering` is checked for real: a wrong value fails on its block with the value the
+/// engine measured, and without RACK (whose per-segment log backs the count) the name is not
+/// reported, so the script is unsupported rather than passed on a guess.
+#[test]
+fn reordering_asserts_are_checked() {
+    let original = script("sack-reordering.pkt");
+    assert_eq!(run(&original), Verdict::Pass);
+    let mutant = original.replacen("tcpi_reordering == 7", "tcpi_reordering == 6", 1);
+    match run(&mutant) {
+        Verdict::Fail { reason, .. } => {
+            assert!(reason.contains("tcpi_reordering = 7"), "reason {reason:?}");
+        }
+        v => panic!("a wrong tcpi_reordering should fail, got {v:?}"),
+    }
+    let no_rack = Profile { rack: false, tlp: false, ..Profile::linux_delack() };
+    let opts = RunOptions::new(no_rack, MatchMode::Strict);
+    match run_source(&original, "no-rack.pkt", &opts, &EngineFactory).verdict {
+        Verdict::Unsupported { reason, .. } => {
+            assert!(reason.contains("tcpi_reordering"), "reason {reason:?}");
+        }
+        v => panic!("without RACK the script should be unsupported, got {v:?}"),
+    }
+}

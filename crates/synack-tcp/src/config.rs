@@ -82,7 +82,8 @@ pub struct ConnConfig {
     /// clock, inviting an RTO when a retransmission is lost too) or bursts when many losses
     /// emptied the pipe; PRR spreads the reduction evenly and ends recovery with the flight
     /// at ssthresh. Off restores the RFC 6675 / RFC 6582 behaviour (window inflation,
-    /// `cwnd - pipe`).
+    /// `cwnd - pipe`). Read when the connection is created and again when it becomes
+    /// established; changing it on an established connection has no effect (as with `rack`).
     pub prr: bool,
     /// Explicit Congestion Notification (RFC 3168): offered on the SYN and used when the peer
     /// agrees. Off by default.

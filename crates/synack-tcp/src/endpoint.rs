@@ -1324,6 +1324,7 @@ impl Endpoint {
             rcv_wnd,
             snd_mss: c.eff_snd_mss(),
             rcv_mss: c.opt.rcv_mss,
+            pmtu: u32::try_from(c.mtu).unwrap_or(u32::MAX),
             snd_wscale: c.opt.snd_wscale,
             rcv_wscale: c.opt.rcv_wscale,
             timestamps: c.opt.ts,
@@ -1445,5 +1446,27 @@ mod tests {
         // A third connection with the default again gets an equal config, whichever pointer.
         let c = ep.connect(now, local, remote, ConnConfig::default()).unwrap();
         assert_eq!(ep.conn_config(c).unwrap(), ConnConfig::default());
+    }
+
+    /// `ConnStats::pmtu` is the configured MTU until an ICMP "packet too big" quoting our
+    /// unacknowledged SYN lowers it; a larger value never raises it (RFC 1191, RFC 8201).
+    #[test]
+    fn stats_pmtu_follows_packet_too_big() {
+        let mut ep = Endpoint::new(EndpointConfig::default(), [7; 16], 1);
+        let local: SocketAddr = "10.0.0.1:1000".parse().unwrap();
+        let remote: SocketAddr = "10.0.0.2:80".parse().unwrap();
+        let now = Instant::from_secs(1);
+        let id = ep.connect(now, local, remote, ConnConfig::default()).unwrap();
+        let mut buf = [0u8; 1600];
+        let syn = ep.poll_transmit(now, &mut buf).expect("the SYN");
+        let iss =
+            TcpRepr::parse_bytes(&buf[..syn.len], local.ip(), remote.ip(), ChecksumMode::Verify)
+                .expect("our SYN parses")
+                .seq;
+        assert_eq!(ep.stats(id).unwrap().pmtu, 1500);
+        ep.on_icmp_error(now, local, remote, iss, IcmpError::PacketTooBig { mtu: 1200 });
+        assert_eq!(ep.stats(id).unwrap().pmtu, 1200);
+        ep.on_icmp_error(now, local, remote, iss, IcmpError::PacketTooBig { mtu: 1400 });
+        assert_eq!(ep.stats(id).unwrap().pmtu, 1200);
     }
 }

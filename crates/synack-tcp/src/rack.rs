@@ -395,9 +395,11 @@ impl Rack {
         let mut out = RackOutcome::default();
         let ack = ack.min(self.snd_nxt);
         self.recovering = in_recovery;
-        // The reordering reference before this ACK (Linux's `prior_fack`).
+        // The reordering reference before this ACK (Linux's `prior_fack`). Without a SACK
+        // above SND.UNA it is SND.UNA itself, below which nothing can be delivered, so an
+        // ACK then cannot show reordering and the per-segment bookkeeping below is skipped.
         let prior_sack_high = self.sack_high;
-        let prior_fack = prior_sack_high.unwrap_or(self.snd_una);
+        let track = prior_sack_high.is_some();
         // Lowest start of a never-retransmitted segment this ACK delivers below the reference.
         let mut cum_low: Option<SeqNum> = None;
         let mut sack_low: Option<SeqNum> = None;
@@ -415,8 +417,9 @@ impl Rack {
                 if s.sacked {
                     self.segs_sacked = self.segs_sacked.saturating_sub(1);
                 } else {
-                    if !s.retransmitted {
-                        cum_low = Some(cum_low.map_or(s.start, |l| l.min(s.start)));
+                    // Popped in sequence order: the first qualifying segment is the lowest.
+                    if track && cum_low.is_none() && !s.retransmitted {
+                        cum_low = Some(s.start);
                     }
                     self.on_delivered(now, s, echoed);
                 }
@@ -461,8 +464,8 @@ impl Rack {
         if let Some(low) = sack_low {
             self.note_reordering(low);
         }
-        if let Some(low) = cum_low
-            && low.lt(prior_fack)
+        if let (Some(low), Some(fack)) = (cum_low, prior_sack_high)
+            && low.lt(fack)
         {
             self.note_reordering(low);
         }
@@ -508,7 +511,9 @@ impl Rack {
     /// [`MAX_REORDERING`], and falls back to the initial value on an RTO taken outside
     /// recovery with at least that many segments SACKed (reordering over-estimated).
     ///
-    /// Only what this log sees counts: the connection feeds it while RACK is on.
+    /// Only what this log sees counts: the connection feeds it while RACK is on. Linux has
+    /// two more sources this does not model: a D-SACK for a retransmitted segment that was
+    /// already SACKed, and a timestamp-proven partial ACK during undo.
     pub fn reordering(&self, mss: u32) -> u32 {
         let segs = self.reorder_bytes.div_ceil(mss.max(1));
         segs.clamp(INITIAL_REORDERING, MAX_REORDERING)
@@ -593,6 +598,10 @@ impl Rack {
     }
 
     /// RACK_reo_wnd: the reordering window now.
+    ///
+    /// Linux compares the SACKed count with its reordering degree ([`Rack::reordering`])
+    /// where RFC 8985 uses DupThresh. The degree exceeds 3 only after reordering was seen,
+    /// and then the comparison is skipped anyway, so DupThresh (3) gives the same window.
     pub fn reo_wnd(&self, srtt: Option<Duration>, in_recovery: bool) -> Duration {
         //= rfc8985#6.2
         // Without observed reordering, the window is zero in recovery or once DupThresh

@@ -157,6 +157,11 @@ impl Scoreboard {
     pub fn in_recovery(&self) -> bool {
         self.recovery_point.is_some()
     }
+    /// True after an RTO until the data outstanding at the timeout is acknowledged: the
+    /// timeout already answered that loss episode (RFC 6675 section 5.1).
+    pub fn in_rto_recovery(&self) -> bool {
+        self.rto_lost_to.is_some()
+    }
     /// The DupAcks counter.
     pub fn dup_acks(&self) -> u32 {
         self.dup_acks

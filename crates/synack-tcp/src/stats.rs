@@ -24,6 +24,9 @@ pub struct ConnStats {
     pub snd_mss: u32,
     /// MSS we advertised.
     pub rcv_mss: u16,
+    /// Path MTU in use: the configured MTU, lowered by ICMP "packet too big" (Linux's
+    /// `tcpi_pmtu`). IP and TCP headers and options come out of it before `snd_mss`.
+    pub pmtu: u32,
     /// Shift applied to the peer's window.
     pub snd_wscale: u8,
     /// Shift the peer applies to ours.

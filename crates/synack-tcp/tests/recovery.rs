@@ -4,7 +4,7 @@
 
 mod script;
 use script::*;
-use synack_tcp::{ConnConfig, Duration, State};
+use synack_tcp::{CongestionControl, ConnConfig, Duration, State};
 use synack_wire::SeqNum;
 use synack_wire::tcp::SackBlock;
 
@@ -439,8 +439,8 @@ fn prr_sack_that_starts_recovery_retransmits_only_the_first_hole() {
     assert_eq!(answer(&mut s, sack_ack(ack, &[(seg_seq(4), seg_seq(7))])), [0]);
     let st = s.ep.stats(s.id()).unwrap();
     assert!(st.in_recovery);
-    // CUBIC: ssthresh = 0.7 * FlightSize (12 segments) = 8.4 segments; PRR steers to 8.
-    assert_eq!(st.ssthresh, Some(8400));
+    // CUBIC: ssthresh = 0.7 * min(FlightSize 12, cwnd 10) = 7 segments, as Linux's 0.7 * cwnd.
+    assert_eq!(st.ssthresh, Some(7 * MSS));
     // pipe (12 sent - 3 SACKed - 4 lost + 1 retransmitted = 6) is below ssthresh: PRR-CRB,
     // one segment per segment delivered, the lost ones first.
     let mut sent = Vec::new();
@@ -462,11 +462,177 @@ fn prr_sack_that_starts_recovery_retransmits_only_the_first_hole() {
 #[test]
 fn prr_off_keeps_rfc6675_cwnd_minus_pipe() {
     // The same losses without PRR: on the SACK that starts recovery, RFC 6675 sends the
-    // first hole and then whatever cwnd - pipe allows (ssthresh 8, pipe 6 after it).
+    // first hole and then whatever cwnd - pipe allows (cwnd = ssthresh 7, pipe 6 after it).
     let mut s = prr_setup(false);
     let ack = seg_seq(0);
     assert_eq!(answer(&mut s, sack_ack(ack, &[(seg_seq(4), seg_seq(5))])), [10]);
     assert_eq!(answer(&mut s, sack_ack(ack, &[(seg_seq(4), seg_seq(6))])), [11]);
     let got = answer(&mut s, sack_ack(ack, &[(seg_seq(4), seg_seq(7))]));
-    assert_eq!(got, [0, 1, 2]);
+    assert_eq!(got, [0, 1]);
+}
+
+/// A NewReno connection without SACK (RFC 6582 recovery), `prr` on or off, that has slow-started
+/// to a 20-segment window with 20 segments in flight (segments 10..29) and nothing more queued.
+fn reno_twenty_in_flight(prr: bool) -> Script {
+    let cfg = ConnConfig {
+        sack: false,
+        timestamps: false,
+        window_scaling: false,
+        nodelay: true,
+        prr,
+        congestion_control: CongestionControl::NewReno,
+        ..ConnConfig::default()
+    };
+    let mut s = handshake(cfg);
+    s.send(&[0; 30 * MSS as usize]);
+    assert_eq!(s.sent().len(), 10);
+    s.advance(Duration::from_millis(20));
+    // One ACK per segment: slow start adds one segment each and two go out per ACK.
+    for k in 1..=10 {
+        s.inject(Seg::new(A, T + 1, seg_seq(k)));
+        assert_eq!(s.sent().len(), 2);
+    }
+    let st = s.ep.stats(s.id()).unwrap();
+    assert_eq!(st.cwnd, Some(20 * MSS));
+    assert_eq!(st.snd_nxt.0 - st.snd_una.0, 20 * MSS);
+    s
+}
+
+#[test]
+fn prr_newreno_halving_sends_one_segment_for_every_two_delivered() {
+    // RFC 6937's example: 20 segments in flight, one lost (segment 10), ssthresh 10. Without
+    // SACK each duplicate ACK counts as one segment delivered.
+    let mut s = reno_twenty_in_flight(true);
+    s.advance(Duration::from_millis(20));
+    let dup = Seg::new(A, T + 1, seg_seq(10));
+    assert!(answer(&mut s, dup.clone()).is_empty());
+    assert!(answer(&mut s, dup.clone()).is_empty(), "nothing queued for limited transmit");
+    // The third: fast retransmit, and ssthresh = FlightSize / 2.
+    assert_eq!(answer(&mut s, dup.clone()), [10]);
+    assert_eq!(s.ep.stats(s.id()).unwrap().ssthresh, Some(10 * MSS));
+    // New data to send; the next 16 duplicates (segments 14..29 arriving) release one new
+    // segment for every two delivered (sndcnt = ceil(delivered * 10 / 20) - sent) while pipe
+    // (FlightSize - duplicates) is above ssthresh; once pipe has come down to ssthresh (the
+    // 12th), one per segment delivered (PRR-CRB), holding pipe at ssthresh. RFC 6582's
+    // inflated window instead sends nothing for 7 duplicates, then one per duplicate.
+    s.send(&[0; 20 * MSS as usize]);
+    assert!(s.sent().is_empty(), "PRR holds new data until more is delivered");
+    let mut pattern = Vec::new();
+    for _ in 0..16 {
+        pattern.push(answer(&mut s, dup.clone()).len());
+    }
+    assert_eq!(pattern, [0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 0, 1, 1, 1, 1]);
+    // The retransmission arrives: a full ACK up to segment 30 ends recovery at cwnd = ssthresh.
+    s.inject(Seg::new(A, T + 1, seg_seq(30)));
+    let st = s.ep.stats(s.id()).unwrap();
+    assert!(!st.in_recovery);
+    assert_eq!(st.cwnd, Some(10 * MSS));
+}
+
+#[test]
+fn prr_off_newreno_inflates_the_window() {
+    // Without PRR, RFC 6582: cwnd = ssthresh + 3 SMSS, +1 SMSS per further duplicate; new
+    // data goes only once the inflated window passes FlightSize (20): after 8 more
+    // duplicates, then one per duplicate.
+    let mut s = reno_twenty_in_flight(false);
+    s.advance(Duration::from_millis(20));
+    let dup = Seg::new(A, T + 1, seg_seq(10));
+    answer(&mut s, dup.clone());
+    answer(&mut s, dup.clone());
+    assert_eq!(answer(&mut s, dup.clone()), [10]);
+    s.send(&[0; 20 * MSS as usize]);
+    let mut pattern = Vec::new();
+    for _ in 0..16 {
+        pattern.push(answer(&mut s, dup.clone()).len());
+    }
+    assert_eq!(pattern, [0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1]);
+}
+
+// ---- cwnd-limited growth (RFC 7661) and the window reductions ---------------------------
+
+#[test]
+fn slow_start_does_not_grow_a_window_the_application_left_unused() {
+    // Linux's slow-start-ack-per-2pkt-send-5pkt: 5 segments written into a 10-segment window;
+    // slow start may only grow cwnd to twice the flight, which it already is.
+    let mut s = setup(false);
+    s.send(&[0; 5 * MSS as usize]);
+    assert_eq!(s.sent().len(), 5);
+    s.advance(Duration::from_millis(20));
+    s.inject(Seg::new(A, T + 1, seg_seq(2)));
+    s.inject(Seg::new(A, T + 1, seg_seq(4)));
+    s.inject(Seg::new(A, T + 1, seg_seq(5)));
+    assert_eq!(s.ep.stats(s.id()).unwrap().cwnd, Some(10 * MSS));
+    // 9 segments out: slow start grows to 18 (2 * 9), not beyond.
+    s.send(&[0; 9 * MSS as usize]);
+    assert_eq!(s.sent().len(), 9);
+    for k in 6..=14 {
+        s.inject(Seg::new(A, T + 1, seg_seq(k)));
+    }
+    assert_eq!(s.ep.stats(s.id()).unwrap().cwnd, Some(18 * MSS));
+    // A flight that fills the window earns growth again: 30 queued, 18 go, every ACK adds one.
+    s.send(&[0; 30 * MSS as usize]);
+    assert_eq!(s.sent().len(), 18);
+    s.inject(Seg::new(A, T + 1, seg_seq(16)));
+    assert_eq!(s.ep.stats(s.id()).unwrap().cwnd, Some(20 * MSS), "L = 2: two segments");
+}
+
+#[test]
+fn congestion_avoidance_grows_only_when_the_window_was_full() {
+    // CA (cwnd = ssthresh after a loss) with an application that sends less than cwnd: no
+    // growth however many ACKs arrive; RFC 7661, RFC 9438 section 5.8.
+    let cfg = ConnConfig {
+        sack: false,
+        timestamps: false,
+        window_scaling: false,
+        nodelay: true,
+        congestion_control: CongestionControl::NewReno,
+        ..ConnConfig::default()
+    };
+    let mut s = handshake(cfg);
+    s.send(&[0; 10 * MSS as usize]);
+    s.sent();
+    // RTO: ssthresh = 5 segments, cwnd 1; slow start back to 5 with ACKs per segment.
+    let rto = s.ep.stats(s.id()).unwrap().rto;
+    s.advance(rto + Duration::from_millis(1));
+    assert_eq!(s.ep.stats(s.id()).unwrap().ssthresh, Some(5 * MSS));
+    let mut acked = 0;
+    while s.ep.stats(s.id()).unwrap().cwnd.unwrap() < 5 * MSS {
+        acked += 1;
+        s.inject(Seg::new(A, T + 1, seg_seq(acked)));
+        s.sent();
+    }
+    s.inject(Seg::new(A, T + 1, seg_seq(10)));
+    s.sent();
+    let cwnd = s.ep.stats(s.id()).unwrap().cwnd.unwrap();
+    assert!(cwnd >= 5 * MSS);
+    // Two segments at a time, each ACKed: 40 ACKs, no growth (the window was never full).
+    let mut at = 10;
+    for _ in 0..20 {
+        s.send(&[0; 2 * MSS as usize]);
+        assert_eq!(s.sent().len(), 2);
+        at += 2;
+        s.inject(Seg::new(A, T + 1, seg_seq(at - 1)));
+        s.inject(Seg::new(A, T + 1, seg_seq(at)));
+    }
+    assert_eq!(s.ep.stats(s.id()).unwrap().cwnd, Some(cwnd));
+}
+
+#[test]
+fn repeated_rto_keeps_ssthresh() {
+    // RFC 5681 3.1: ssthresh is set on the first expiry; the backed-off expiries that follow
+    // (nothing acknowledged) do not lower it to the 2-segment floor.
+    let mut s = setup(false);
+    s.send(&[0; 10 * MSS as usize]);
+    s.sent();
+    let rto = s.ep.stats(s.id()).unwrap().rto;
+    s.advance(rto + Duration::from_millis(1));
+    let first = s.ep.stats(s.id()).unwrap();
+    assert_eq!(first.timeouts, 1);
+    // CUBIC: 0.7 * 10 segments.
+    assert_eq!(first.ssthresh, Some(7 * MSS));
+    s.advance(first.rto + Duration::from_millis(1));
+    let second = s.ep.stats(s.id()).unwrap();
+    assert_eq!(second.timeouts, 2);
+    assert_eq!(second.ssthresh, Some(7 * MSS));
+    assert_eq!(second.cwnd, Some(MSS));
 }

@@ -42,8 +42,12 @@ fn path(rtt_ms: u64, loss: f64) -> (LinkConfig, LinkConfig) {
     (fwd, rev)
 }
 
-/// Seeds averaged per cell: one seed's handful of losses makes a cell a lottery.
-const SEEDS: [u64; 3] = [0x7ab1e, 0x7ab1f, 0x7ab20];
+/// Seeds averaged per cell: one seed's handful of losses makes a cell a lottery, and so did
+/// three (a 1 MiB run at 0.5% loss sees about four losses; where SACK and NewReno repair a
+/// single hole per window the same way, three seeds decided cells by which seeds happened to
+/// put two losses in one window). Ten seeds per cell keep the table's runtime modest.
+const SEEDS: [u64; 10] =
+    [0x7ab1e, 0x7ab1f, 0x7ab20, 0x7ab21, 0x7ab22, 0x7ab23, 0x7ab24, 0x7ab25, 0x7ab26, 0x7ab27];
 
 /// Mean goodput (Mbit/s) and total retransmissions over [`SEEDS`].
 fn cell(buffer: usize, rtt_ms: u64, loss: f64, sack: bool) -> (f64, u64) {
@@ -67,8 +71,14 @@ fn cell(buffer: usize, rtt_ms: u64, loss: f64, sack: bool) -> (f64, u64) {
 
 type Row = (usize, u64, f64, (f64, u64), (f64, u64));
 
-/// Every cell: (buffer, RTT, loss, SACK on, SACK off).
+/// Every cell: (buffer, RTT, loss, SACK on, SACK off), computed once per test binary (the
+/// table and the SACK-versus-NewReno check read the same runs).
 fn cells() -> Vec<Row> {
+    static CELLS: std::sync::OnceLock<Vec<Row>> = std::sync::OnceLock::new();
+    CELLS.get_or_init(compute_cells).clone()
+}
+
+fn compute_cells() -> Vec<Row> {
     let mut out = Vec::new();
     for &buffer in &BUFFERS {
         for &rtt in &RTTS_MS {
@@ -106,7 +116,6 @@ fn table() -> String {
 
 /// The requirement: with loss, SACK-based recovery beats NewReno alone in every cell.
 #[test]
-#[ignore = "fails today: see docs/THROUGHPUT.md (SACK recovery is not yet faster everywhere)"]
 fn sack_beats_newreno_at_every_loss_rate() {
     let mut worse = Vec::new();
     for (buffer, rtt, loss, on, off) in cells() {

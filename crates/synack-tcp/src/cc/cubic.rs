@@ -6,7 +6,8 @@
 //! root is a few Newton steps ([`cbrt`]).
 
 use super::{
-    AckSample, CcConfig, CongestionControl, MAX_CWND, restart_window, slow_start_increase,
+    AckSample, CcConfig, CongestionControl, MAX_CWND, reduction_basis, restart_window,
+    slow_start_increase,
 };
 use crate::time::{Duration, Instant};
 
@@ -158,7 +159,7 @@ impl Cubic {
         self.cwnd_prior = self.cwnd;
         //= rfc9438#4.6
         // ssthresh <- flight_size * beta_cubic, at least 2 segments.
-        let flight = f64::from(bytes_in_flight) / smss;
+        let flight = f64::from(reduction_basis(bytes_in_flight, self.cwnd())) / smss;
         let ss = (flight * self.params.beta).max(2.0);
         // Rounded: 0.7 * 90 segments must be 63, not 62.999.
         self.ssthresh = (ss * smss + 0.5) as u32;

@@ -249,6 +249,21 @@ pub(crate) fn half_flight(config: &CcConfig, flight: u32) -> u32 {
     (flight / 2).max(2 * config.smss())
 }
 
+/// The flight a window reduction is computed from: FlightSize, but never more than cwnd.
+///
+/// RFC 5681 (equation 4) and RFC 9438 (section 4.6) base ssthresh on FlightSize so that an
+/// application-limited sender does not keep a window it never used. FlightSize counts all data
+/// sent and not cumulatively acknowledged, so right after a recovery (SND.UNA held back by a
+/// hole while SACKed or duplicate-ACKed data kept the ACK clock going) it can be several times
+/// cwnd; a "reduction" from it would raise the window on a loss. Linux computes ssthresh from
+/// cwnd alone; capping FlightSize by cwnd keeps both the RFCs' intent and a reduction that
+/// never grows the window.
+pub(crate) fn reduction_basis(flight: u32, cwnd: u32) -> u32 {
+    //= rfc5681#3.1
+    //# ssthresh comes from FlightSize; a loss never raises it above what cwnd allowed.
+    flight.min(cwnd)
+}
+
 /// Slow-start growth for one ACK with RFC 3465 appropriate byte counting.
 pub(crate) fn slow_start_increase(config: &CcConfig, bytes_acked: u32) -> u32 {
     //= rfc3465#2.2

@@ -3,7 +3,7 @@
 //! [`scoreboard::NewRenoRecovery`](crate::scoreboard::NewRenoRecovery).)
 
 use super::{
-    AckSample, CcConfig, CongestionControl, MAX_CWND, half_flight, restart_window,
+    AckSample, CcConfig, CongestionControl, MAX_CWND, half_flight, reduction_basis, restart_window,
     slow_start_increase,
 };
 use crate::time::{Duration, Instant};
@@ -63,7 +63,7 @@ impl CongestionControl for NewReno {
         //= rfc5681#3.2
         // On the third duplicate ACK: ssthresh <- max(FlightSize / 2, 2 * SMSS). The window
         // inflation by 3 * SMSS is applied by the recovery logic, so cwnd is set to ssthresh.
-        self.ssthresh = half_flight(&self.config, bytes_in_flight);
+        self.ssthresh = half_flight(&self.config, reduction_basis(bytes_in_flight, self.cwnd));
         self.cwnd = self.ssthresh;
         self.ca_bytes = 0;
     }
@@ -71,7 +71,7 @@ impl CongestionControl for NewReno {
     fn on_rto(&mut self, _now: Instant, bytes_in_flight: u32) {
         //= rfc5681#3.1
         // On a retransmission timeout: ssthresh per equation (4), cwnd <- LW = 1 SMSS.
-        self.ssthresh = half_flight(&self.config, bytes_in_flight);
+        self.ssthresh = half_flight(&self.config, reduction_basis(bytes_in_flight, self.cwnd));
         self.cwnd = self.config.smss();
         self.ca_bytes = 0;
     }
@@ -134,7 +134,8 @@ mod tests {
 
     #[test]
     fn loss_and_rto() {
-        let mut r = NewReno::new(CcConfig::new(1000));
+        // An initial window of 40 segments, so FlightSize (30) is below cwnd.
+        let mut r = NewReno::new(CcConfig { initial_window_segments: 40, ..CcConfig::new(1000) });
         r.on_congestion_event(Instant::ZERO, 30_000);
         assert_eq!((r.ssthresh(), r.cwnd()), (15_000, 15_000));
         r.on_ack(&AckSample { in_recovery: true, ..ack(1000) });
@@ -142,7 +143,22 @@ mod tests {
         r.on_congestion_event(Instant::ZERO, 1_000);
         assert_eq!(r.ssthresh(), 2_000, "floor of 2 * SMSS");
         r.on_rto(Instant::ZERO, 40_000);
-        assert_eq!((r.ssthresh(), r.cwnd()), (20_000, 1_000));
+        // FlightSize 40,000 but cwnd only 2,000: the basis is cwnd, and the floor applies.
+        assert_eq!((r.ssthresh(), r.cwnd()), (2_000, 1_000));
         assert!(r.in_slow_start());
+    }
+
+    #[test]
+    fn reduction_never_raises_the_window() {
+        // After a recovery FlightSize can be far above cwnd (SND.UNA was held back while
+        // SACKed data flowed): a loss then must still shrink the window.
+        let mut r = NewReno::new(CcConfig { initial_ssthresh: 20_000, ..CcConfig::new(1000) });
+        assert_eq!(r.cwnd(), 10_000);
+        r.on_congestion_event(Instant::ZERO, 53_000);
+        assert_eq!((r.ssthresh(), r.cwnd()), (5_000, 5_000));
+        // Below cwnd, FlightSize decides (an application-limited sender).
+        let mut r = NewReno::new(CcConfig::new(1000));
+        r.on_congestion_event(Instant::ZERO, 6_000);
+        assert_eq!(r.ssthresh(), 3_000);
     }
 }

@@ -71,6 +71,9 @@ pub(crate) struct Recovery {
     reno_sacked: u32,
     /// Whether the flight filled the window (RFC 7661): growth only when it did.
     cwnd_use: CwndUse,
+    /// The retransmission timer expired and no ACK has advanced SND.UNA since: a further
+    /// expiry is a backoff of the same loss, not a new one.
+    rto_pending: bool,
 }
 
 impl core::fmt::Debug for Recovery {
@@ -114,6 +117,7 @@ impl Recovery {
             prr_cwnd: None,
             reno_sacked: 0,
             cwnd_use: CwndUse::new(),
+            rto_pending: false,
         }
     }
 
@@ -155,7 +159,12 @@ impl Recovery {
     /// FlightSize less what duplicate ACKs reported delivered and less the segment waiting
     /// to be retransmitted (it left the network; its copy has not been sent yet).
     fn prr_pipe(&self, una: SeqNum, snd_max: SeqNum) -> u32 {
-        let flight = self.flight(una, snd_max);
+        self.pipe_from(self.flight(una, snd_max))
+    }
+
+    /// `pipe` from [`Recovery::flight`]: the same with SACK; without it, less the duplicate
+    /// ACKs' estimate and the segment waiting to be retransmitted.
+    fn pipe_from(&self, flight: u32) -> u32 {
         if self.sack {
             return flight;
         }
@@ -248,13 +257,7 @@ impl Recovery {
             //= rfc6937#3.1
             //# In recovery the sender may have `pipe + sndcnt` in the network: PRR's window
             //# replaces cwnd, NewReno's inflation and limited transmit.
-            let pipe = if self.sack {
-                flight
-            } else {
-                let waiting = self.rtx.map_or(0, |(_, len)| len);
-                flight.saturating_sub(self.reno_sacked).saturating_sub(waiting)
-            };
-            return w.saturating_sub(pipe);
+            return w.saturating_sub(self.pipe_from(flight));
         }
         let cwnd = self.cc.cwnd().saturating_add(self.reno.extra_window());
         let base = cwnd.saturating_sub(flight);
@@ -320,6 +323,9 @@ impl Recovery {
     /// An acceptable ACK arrived (SND.UNA =< SEG.ACK =< SND.MAX).
     pub(crate) fn on_ack(&mut self, a: &AckInfo<'_>) {
         self.hold_timer = false;
+        if a.ack.gt(a.una_before) {
+            self.rto_pending = false;
+        }
         //= rfc5681#3.1
         //# FlightSize is what was sent and not cumulatively acknowledged (not RFC 6675's pipe).
         // SACKed bytes count too (RFC 6675 section 5 step 4.2 uses RFC 5681's FlightSize):
@@ -382,8 +388,7 @@ impl Recovery {
                 new_loss = true;
             }
             //= rfc9937#4
-            //# DeliveredData: bytes newly acknowledged cumulatively plus bytes newly SACKed;
-            //# the ACK is safe when it advanced SND.UNA and revealed no further loss.
+            //# safeACK: the ACK advanced SND.UNA and revealed no further loss.
             let safe = out.newly_acked > 0 && !new_loss;
             self.prr_update(delivered, a.ack, a.snd_max, safe);
         } else {
@@ -481,7 +486,11 @@ impl Recovery {
 
     /// RACK declared losses: enter recovery if not already in it.
     fn rack_loss(&mut self, now: Instant, flight: u32) {
-        if !self.sb.in_recovery() {
+        //= rfc6675#5.1
+        //# Losses among the data outstanding at an RTO belong to the loss the timeout
+        //# already answered: they are repaired (RACK marks them) without a new fast recovery
+        //# and a second window reduction (Linux stays in its Loss state until then).
+        if !self.sb.in_recovery() && !self.sb.in_rto_recovery() {
             self.cc.on_congestion_event(now, flight);
             self.sb.enter_recovery();
             self.lost += 1;
@@ -526,7 +535,14 @@ impl Recovery {
             self.rack.on_rto(now, None);
             self.reorder_at = None;
         }
-        self.cc.on_rto(now, flight);
+        //= rfc5681#3.1
+        //# ssthresh is set when the timer expires for a segment not yet resent by the timer;
+        //# later expiries (backoff, nothing acknowledged since) leave ssthresh alone, and cwnd
+        //# is already the loss window.
+        if !self.rto_pending {
+            self.cc.on_rto(now, flight);
+        }
+        self.rto_pending = true;
         self.prr_cwnd = None;
         self.reno_sacked = 0;
         self.sb.on_rto(true);

@@ -18,19 +18,63 @@ pub enum WaitSource {
 }
 
 /// A [`Device`] a driver thread can own and sleep on.
+///
+/// The driver calls [`DriverDevice::read_batch`] before each poll of the interface and
+/// [`DriverDevice::write_batch`] after it, both with the stack's lock released: a device whose
+/// I/O is a system call (TUN) does it there, so the application is not locked out while the
+/// kernel runs. Devices whose I/O is a memory queue (the in-memory link) keep the defaults,
+/// which do nothing, and move frames inside the poll.
 pub trait DriverDevice: Device + Send + 'static {
     /// What to wait on. Called once, when the driver starts.
     fn wait_source(&self) -> WaitSource;
+
+    /// Called once on the driver thread before the first poll (TUN turns batched mode on).
+    fn driver_start(&mut self) {}
+
+    /// Takes in frames waiting in the OS, up to one batch, for the next poll to hand out.
+    /// True when the batch filled up, so more may be waiting.
+    fn read_batch(&mut self) -> bool {
+        false
+    }
+
+    /// Hands the OS the frames the last poll queued; returns how many went.
+    fn write_batch(&mut self) -> usize {
+        0
+    }
 }
 
 impl DriverDevice for synack_tun::TunDevice {
     fn wait_source(&self) -> WaitSource {
         WaitSource::Fd(self.as_raw_fd())
     }
+
+    fn driver_start(&mut self) {
+        self.set_batched(true);
+    }
+
+    fn read_batch(&mut self) -> bool {
+        synack_tun::TunDevice::read_batch(self)
+    }
+
+    fn write_batch(&mut self) -> usize {
+        synack_tun::TunDevice::write_batch(self)
+    }
 }
 
 impl<D: DriverDevice, W: Write + Send + 'static> DriverDevice for PcapTap<D, W> {
     fn wait_source(&self) -> WaitSource {
         self.inner().wait_source()
+    }
+
+    fn driver_start(&mut self) {
+        self.inner_mut().driver_start();
+    }
+
+    fn read_batch(&mut self) -> bool {
+        self.inner_mut().read_batch()
+    }
+
+    fn write_batch(&mut self) -> usize {
+        self.inner_mut().write_batch()
     }
 }

@@ -4,15 +4,23 @@
 //!   application threads                       driver thread (one per Stack)
 //!   ───────────────────                       ─────────────────────────────
 //!   Stack::with(|st| st.endpoint.send(..)) ─┐  loop {
-//!      locks StackState, then wakes ─────────┼─▶  now = clock.now()
-//!   Stack::wait(timeout, |st| ..)            │    lock; Interface::poll(now, device, engine):
-//!      sleeps on the condvar ◀───────────────┼──    one batch in, engine sees all, one batch out
-//!                                            │    drain events -> queue, hook; notify condvar
-//!                                            │    unlock; sleep until min(engine timer,
-//!                                            └─▶    reassembly timer, device delivery time),
-//!                                                   device readable, or a wake-up
+//!      locks StackState, then wakes ─────────┼─▶  device.read_batch()      (no lock held)
+//!   Stack::wait(timeout, |st| ..)            │    now = clock.now()
+//!      sleeps on the condvar ◀───────────────┼──  lock; Interface::poll(now, device, engine):
+//!                                            │      one batch in, engine sees all, one out;
+//!                                            │      drain events -> queue, hook; notify
+//!                                            │      the condvar if anyone waits; unlock
+//!                                            │    device.write_batch()     (no lock held)
+//!                                            │    sleep until min(engine timer, reassembly
+//!                                            └─▶    timer, device delivery time), device
+//!                                                   readable, or a wake-up
 //!                                                 }
 //! ```
+//!
+//! A TUN device reads and writes in batches outside the lock (a system call on TUN runs the
+//! kernel's own IP/TCP for the packet, long enough to matter to an application waiting for the
+//! lock); the in-memory link moves frames inside the poll. Wake-ups from the application cost
+//! a system call only when the driver is asleep (see `wait.rs`).
 //!
 //! The device belongs to the driver thread; everything the application touches is in
 //! [`StackState`] behind one mutex. A socket layer (std-like or async) sits on [`Stack::with`],

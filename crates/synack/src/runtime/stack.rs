@@ -122,6 +122,9 @@ pub struct StackState {
     stats: DriverStats,
     dump_request: Option<(PathBuf, CaptureFormat)>,
     dump_result: Option<io::Result<usize>>,
+    /// Threads blocked in [`Stack::wait`] on the condition variable: the driver signals it
+    /// only when someone is there (a notify is a futex system call even with no waiter).
+    waiters: usize,
 }
 
 impl fmt::Debug for StackState {
@@ -230,6 +233,7 @@ impl Stack {
             stats: DriverStats::default(),
             dump_request: None,
             dump_result: None,
+            waiters: 0,
         };
         let (waiter, wake) = waiter(device.wait_source()).map_err(StackError::Driver)?;
         let shared = Arc::new(Shared {
@@ -271,8 +275,10 @@ impl Stack {
     }
 
     /// Blocks until `f` returns `Some` (re-checked each time the driver has processed
-    /// something) or `timeout` passes (`None`: no limit). Wakes the driver after each call of
-    /// `f`, since `f` may have changed the engine (a `recv` that opened the window).
+    /// something) or `timeout` passes (`None`: no limit). Wakes the driver when `f` returns
+    /// `Some`, since it may have changed the engine (a `recv` that opened the window, a `send`
+    /// that queued data); an `f` that returns `None` is expected to have changed nothing the
+    /// driver must act on (call [`Stack::notify`] if it did).
     pub fn wait<R>(
         &self,
         timeout: Option<Duration>,
@@ -283,8 +289,9 @@ impl Stack {
         loop {
             let now = self.now();
             let r = f(&mut g, now);
-            self.shared.wake.wake();
             if r.is_some() {
+                drop(g);
+                self.shared.wake.wake();
                 return r;
             }
             if self.shared.stop.load(Ordering::Acquire) {
@@ -295,7 +302,9 @@ impl Stack {
                 Some(d) => d.saturating_since(now),
                 None => Duration::from_secs(3600),
             };
+            g.waiters += 1;
             g = self.shared.changed.wait_timeout(g, left).unwrap_or_else(PoisonError::into_inner).0;
+            g.waiters -= 1;
         }
     }
 
@@ -367,7 +376,12 @@ fn drive<D: DriverDevice>(
     reset_dump: Option<ResetDump>,
 ) {
     let mut dumps = 0usize;
+    dev.driver_start();
     while !shared.stop.load(Ordering::Acquire) {
+        waiter.begin_round();
+        // Device I/O outside the lock: the application can queue data or read while the
+        // kernel runs the system calls.
+        let read_more = dev.read_batch();
         let now = shared.clock.now();
         let (deadline, more) = {
             let mut g = shared.lock();
@@ -430,7 +444,7 @@ fn drive<D: DriverDevice>(
                     )),
                 });
             }
-            if changed {
+            if changed && st.waiters > 0 {
                 shared.changed.notify_all();
             }
             let deadline = [st.endpoint.poll_timeout(), st.iface.poll_at(), dev.poll_at()]
@@ -439,7 +453,8 @@ fn drive<D: DriverDevice>(
                 .min();
             (deadline, r.more)
         };
-        if more {
+        dev.write_batch();
+        if more || read_more {
             continue;
         }
         let now = shared.clock.now();
