@@ -1353,7 +1353,7 @@ impl Endpoint {
             send_queue,
             recv_queue,
             recv_buffer,
-            delivery_rate: c.delivery_rate,
+            delivery_rate: (c.delivery_rate != crate::conn::NO_RATE).then_some(c.delivery_rate),
         })
     }
 

@@ -2,7 +2,7 @@
 //! states and TIME-WAIT. (CLOSED and LISTEN are the endpoint's: there is no TCB to consult.)
 
 use super::recovery::AckInfo;
-use super::{Conn, Ctx, Origin, Outcome, Rcv, Snd, Tcb};
+use super::{Conn, Ctx, NO_RATE, Origin, Outcome, Rcv, Snd, Tcb};
 use crate::assembler::Inserted;
 use crate::endpoint::CtlSegment;
 use crate::error::ConnectionError;
@@ -181,7 +181,7 @@ impl Conn {
             Some((t, b)) if ctx.now.saturating_since(t) >= srtt => {
                 let us = ctx.now.saturating_since(t).as_micros().max(1) as u64;
                 let bytes = self.stats.bytes_acked.saturating_sub(b);
-                self.delivery_rate = Some(bytes.saturating_mul(1_000_000) / us);
+                self.delivery_rate = (bytes.saturating_mul(1_000_000) / us).min(NO_RATE - 1);
                 self.rate_mark = Some((ctx.now, self.stats.bytes_acked));
             }
             Some(_) => {}
