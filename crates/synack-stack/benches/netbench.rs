@@ -287,11 +287,31 @@ struct IdleMemory {
     live_allocs_per_end: f64,
 }
 
-fn synack_idle_memory(n: usize) -> IdleMemory {
+/// With `exchange`, each connection first carries one byte each way (read by the other side)
+/// before it idles: what a connection that has been used keeps (ring storage, RACK's log).
+fn synack_idle_memory(n: usize, exchange: bool) -> IdleMemory {
     let (mut a, mut b) = synack_pair(1500, false, Duration::from_secs(60));
     let stats0 = GLOBAL.stats();
     let (rss0, heap0) = (rss_bytes(), live_bytes());
-    let conns = open_many(&mut a, &mut b, Instant::from_secs(1), n, 16);
+    let now = Instant::from_secs(1);
+    let conns = open_many(&mut a, &mut b, now, n, 16);
+    if exchange {
+        let mut buf = [0u8; 16];
+        for batch in conns.chunks(512) {
+            for &(c, s) in batch {
+                a.ep.send(c, b"q").expect("send");
+                b.ep.send(s, b"r").expect("send");
+            }
+            settle(&mut a, &mut b, now);
+            for &(c, s) in batch {
+                assert_eq!(a.ep.recv(c, &mut buf), Ok(1));
+                assert_eq!(b.ep.recv(s, &mut buf), Ok(1));
+            }
+            settle(&mut a, &mut b, now);
+            while a.ep.poll_event().is_some() {}
+            while b.ep.poll_event().is_some() {}
+        }
+    }
     let (rss1, heap1) = (rss_bytes(), live_bytes());
     let stats1 = GLOBAL.stats();
     assert_eq!(conns.len(), n);
@@ -472,7 +492,8 @@ fn main() {
     let args: Vec<String> = std::env::args().collect();
     let quick = args.iter().any(|a| a == "--quick");
     let json = args.iter().any(|a| a == "--json");
-    // `--only bulk|setup|idle` runs one group (for profiling).
+    // `--only bulk|setup|idle|idle-used|bulk-synack` runs one group (for profiling);
+    // `idle-used` (idle connections that carried one byte each way) runs only this way.
     let only = args.iter().position(|a| a == "--only").and_then(|i| args.get(i + 1)).cloned();
     let want = |g: &str| only.as_deref().is_none_or(|o| o == g);
     let mb = 1 << 20;
@@ -528,10 +549,19 @@ fn main() {
             "goal_per_second": 500_000,
         }),
     ));
-    let idle = if want("idle") {
-        synack_idle_memory(idle_n)
+    let none = || IdleMemory {
+        rss_per_end: 0.0,
+        rss_total: 0,
+        heap_per_end: 0.0,
+        live_allocs_per_end: 0.0,
+    };
+    let idle = if want("idle") { synack_idle_memory(idle_n, false) } else { none() };
+    // Only alone (`--only idle-used`): memory freed by an earlier measurement in the same
+    // process would be reused and hide part of the growth.
+    let used = if only.as_deref() == Some("idle-used") {
+        synack_idle_memory(idle_n, true)
     } else {
-        IdleMemory { rss_per_end: 0.0, rss_total: 0, heap_per_end: 0.0, live_allocs_per_end: 0.0 }
+        none()
     };
     results.push((
         "idle_connection".into(),
@@ -543,6 +573,11 @@ fn main() {
             "n": idle_n,
             "ends_per_connection": 2,
             "goal_bytes": 1024,
+            "after_one_byte_each_way": {
+                "bytes": used.rss_per_end,
+                "heap_bytes": used.heap_per_end,
+                "heap_allocations": used.live_allocs_per_end,
+            },
         }),
     ));
     let (base, with_idle) = if want("idle") {
