@@ -14,7 +14,7 @@ use synack_wire::tcp::{TcpFlags, TcpOptions, TcpRepr, Timestamps};
 use synack_wire::{ChecksumMode, SeqNum};
 
 use crate::config::{ConnConfig, EndpointConfig};
-use crate::conn::{Conn, Ctx, Origin, Outcome, Rcv, Snd, Tcb};
+use crate::conn::{Conn, Ctx, OpenKind, Origin, Outcome, Rcv, Snd, Tcb};
 use crate::cookie;
 use crate::emit::{self, Header};
 use crate::error::{
@@ -861,7 +861,7 @@ impl Endpoint {
         snd.wnd = seg.window as u32;
         snd.max_wnd = snd.wnd;
         snd.wl1 = seg.seq;
-        conn.tcb = Tcb::SynReceived { snd, rcv, origin: Origin::Passive(lid) };
+        conn.tcb = Tcb::Open { snd, rcv, kind: OpenKind::SynReceived(Origin::Passive(lid)) };
         let id = self.insert(conn, Owner::Listener(lid));
         if let Some(Some(l)) = self.listeners.get_mut(lid.0 as usize) {
             l.half_open.push(id);
@@ -962,7 +962,7 @@ impl Endpoint {
         snd.nxt = iss + 1;
         snd.max_nxt = iss + 1;
         snd.wl1 = irs;
-        conn.tcb = Tcb::SynReceived { snd, rcv, origin: Origin::Passive(lid) };
+        conn.tcb = Tcb::Open { snd, rcv, kind: OpenKind::SynReceived(Origin::Passive(lid)) };
         let id = self.insert(conn, Owner::Listener(lid));
         if let Some(Some(l)) = self.listeners.get_mut(lid.0 as usize) {
             l.half_open.push(id);

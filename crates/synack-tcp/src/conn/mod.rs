@@ -39,18 +39,47 @@ pub(crate) enum Origin {
     Active,
 }
 
-/// The control block, one variant per state, each holding only its data.
+/// The control block, one variant per kind of data held: nothing in CLOSED, the send half in
+/// SYN-SENT, both halves in the seven states from SYN-RECEIVED to LAST-ACK ([`Tcb::Open`],
+/// whose `kind` says which), the little TIME-WAIT keeps.
+///
+/// The seven two-halves states share one variant so that moving between them is a change of
+/// `kind` in place: as separate variants every transition moved `Snd` and `Rcv` (240 bytes)
+/// out of the old variant and into the new one, several copies per transition and a few
+/// per cent of a connection's setup and teardown (issue 5).
 pub(crate) enum Tcb {
     Closed,
     SynSent { snd: Snd },
-    SynReceived { snd: Snd, rcv: Rcv, origin: Origin },
-    Established { snd: Snd, rcv: Rcv },
-    FinWait1 { snd: Snd, rcv: Rcv },
-    FinWait2 { snd: Snd, rcv: Rcv },
-    CloseWait { snd: Snd, rcv: Rcv },
-    Closing { snd: Snd, rcv: Rcv },
-    LastAck { snd: Snd, rcv: Rcv },
+    Open { snd: Snd, rcv: Rcv, kind: OpenKind },
     TimeWait(TimeWait),
+}
+
+/// Which of the states with both halves a [`Tcb::Open`] is in.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum OpenKind {
+    SynReceived(Origin),
+    Established,
+    FinWait1,
+    FinWait2,
+    CloseWait,
+    Closing,
+    LastAck,
+}
+
+impl OpenKind {
+    /// The kind for `state`, if it is one of the states with both halves other than
+    /// SYN-RECEIVED (which is entered only with its origin, never by [`Conn::goto`]).
+    fn for_goto(state: State) -> Option<OpenKind> {
+        match state {
+            State::Established => Some(OpenKind::Established),
+            State::FinWait1 => Some(OpenKind::FinWait1),
+            State::FinWait2 => Some(OpenKind::FinWait2),
+            State::CloseWait => Some(OpenKind::CloseWait),
+            State::Closing => Some(OpenKind::Closing),
+            State::LastAck => Some(OpenKind::LastAck),
+            _ => None,
+        }
+    }
 }
 
 impl Tcb {
@@ -58,39 +87,29 @@ impl Tcb {
         match self {
             Tcb::Closed => State::Closed,
             Tcb::SynSent { .. } => State::SynSent,
-            Tcb::SynReceived { .. } => State::SynReceived,
-            Tcb::Established { .. } => State::Established,
-            Tcb::FinWait1 { .. } => State::FinWait1,
-            Tcb::FinWait2 { .. } => State::FinWait2,
-            Tcb::CloseWait { .. } => State::CloseWait,
-            Tcb::Closing { .. } => State::Closing,
-            Tcb::LastAck { .. } => State::LastAck,
+            Tcb::Open { kind, .. } => match kind {
+                OpenKind::SynReceived(_) => State::SynReceived,
+                OpenKind::Established => State::Established,
+                OpenKind::FinWait1 => State::FinWait1,
+                OpenKind::FinWait2 => State::FinWait2,
+                OpenKind::CloseWait => State::CloseWait,
+                OpenKind::Closing => State::Closing,
+                OpenKind::LastAck => State::LastAck,
+            },
             Tcb::TimeWait(_) => State::TimeWait,
         }
     }
 
     pub(crate) fn halves(&mut self) -> Option<(&mut Snd, &mut Rcv)> {
         match self {
-            Tcb::SynReceived { snd, rcv, .. }
-            | Tcb::Established { snd, rcv }
-            | Tcb::FinWait1 { snd, rcv }
-            | Tcb::FinWait2 { snd, rcv }
-            | Tcb::CloseWait { snd, rcv }
-            | Tcb::Closing { snd, rcv }
-            | Tcb::LastAck { snd, rcv } => Some((snd, rcv)),
+            Tcb::Open { snd, rcv, .. } => Some((snd, rcv)),
             _ => None,
         }
     }
 
     pub(crate) fn halves_ref(&self) -> Option<(&Snd, &Rcv)> {
         match self {
-            Tcb::SynReceived { snd, rcv, .. }
-            | Tcb::Established { snd, rcv }
-            | Tcb::FinWait1 { snd, rcv }
-            | Tcb::FinWait2 { snd, rcv }
-            | Tcb::CloseWait { snd, rcv }
-            | Tcb::Closing { snd, rcv }
-            | Tcb::LastAck { snd, rcv } => Some((snd, rcv)),
+            Tcb::Open { snd, rcv, .. } => Some((snd, rcv)),
             _ => None,
         }
     }
@@ -111,13 +130,7 @@ impl Tcb {
 
     fn into_halves(self) -> Option<(Snd, Rcv)> {
         match self {
-            Tcb::SynReceived { snd, rcv, .. }
-            | Tcb::Established { snd, rcv }
-            | Tcb::FinWait1 { snd, rcv }
-            | Tcb::FinWait2 { snd, rcv }
-            | Tcb::CloseWait { snd, rcv }
-            | Tcb::Closing { snd, rcv }
-            | Tcb::LastAck { snd, rcv } => Some((snd, rcv)),
+            Tcb::Open { snd, rcv, .. } => Some((snd, rcv)),
             _ => None,
         }
     }
@@ -408,14 +421,28 @@ impl Conn {
         if old == target {
             return;
         }
+        if let (Tcb::Open { kind, .. }, Some(next)) = (&mut self.tcb, OpenKind::for_goto(target)) {
+            // Between two states with both halves: in place, nothing moves.
+            *kind = next;
+        } else {
+            self.leave_open(ctx, target);
+        }
+        let new = self.tcb.state();
+        ctx.event(Event::StateChanged { conn: ctx.id, old, new });
+        if new == State::Established {
+            self.on_established();
+            ctx.event(Event::Connected(ctx.id));
+        }
+        if new == State::FinWait2 && self.app_closed {
+            self.t.close = Some(ctx.now + self.cfg.fin_wait2_timeout);
+        }
+    }
+
+    /// [`Conn::goto`] to a state without both halves (TIME-WAIT, CLOSED), or from one (which
+    /// ends in CLOSED).
+    fn leave_open(&mut self, ctx: &mut Ctx<'_>, target: State) {
         let tcb = core::mem::replace(&mut self.tcb, Tcb::Closed);
         self.tcb = match (target, tcb.into_halves()) {
-            (State::Established, Some((snd, rcv))) => Tcb::Established { snd, rcv },
-            (State::FinWait1, Some((snd, rcv))) => Tcb::FinWait1 { snd, rcv },
-            (State::FinWait2, Some((snd, rcv))) => Tcb::FinWait2 { snd, rcv },
-            (State::CloseWait, Some((snd, rcv))) => Tcb::CloseWait { snd, rcv },
-            (State::Closing, Some((snd, rcv))) => Tcb::Closing { snd, rcv },
-            (State::LastAck, Some((snd, rcv))) => Tcb::LastAck { snd, rcv },
             (State::TimeWait, Some((snd, mut rcv))) => {
                 self.keep_unread(&mut rcv);
                 //= rfc9293#3.6.1
@@ -432,15 +459,6 @@ impl Conn {
                 Tcb::Closed
             }
         };
-        let new = self.tcb.state();
-        ctx.event(Event::StateChanged { conn: ctx.id, old, new });
-        if new == State::Established {
-            self.on_established();
-            ctx.event(Event::Connected(ctx.id));
-        }
-        if new == State::FinWait2 && self.app_closed {
-            self.t.close = Some(ctx.now + self.cfg.fin_wait2_timeout);
-        }
     }
 
     /// The handshake completed: congestion control and recovery learn SMSS and SACK.
