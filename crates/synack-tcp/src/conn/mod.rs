@@ -2,8 +2,9 @@
 //!
 //! The state is an enum whose variants hold only what that state has (netstack3-style): no
 //! receive half before the peer's SYN is known, only two sequence numbers and a deadline in
-//! TIME-WAIT, nothing in CLOSED. The send half ([`Snd`]) and receive half ([`Rcv`]) move between
-//! variants on each transition.
+//! TIME-WAIT, nothing in CLOSED. The send half ([`Snd`]) and receive half ([`Rcv`]) move when
+//! the kind of data held changes (SYN-SENT to SYN-RECEIVED or ESTABLISHED, into TIME-WAIT or
+//! CLOSED); the seven states that hold both share one variant and change in place.
 //!
 //! Segment arrival lives in `input.rs`, segment emission and timers in `output.rs`.
 
