@@ -9,13 +9,16 @@
 //!    both stacks with checksum offload in both directions (the device computes and verifies);
 //!    the machine's memcpy bandwidth in the same run as the ceiling;
 //! 2. connection setup + one byte each way + close, per second;
-//! 3. memory per established idle connection (RSS growth / connection ends), and for 100,000;
+//! 3. memory per established idle connection (RSS growth / connection ends, and the heap bytes
+//!    and allocations the engine asked for, counted by an instrumented global allocator), and
+//!    for 100,000;
 //! 4. bulk throughput while 100,000 idle connections exist, as a ratio to without.
 //!
 //! Both stacks get 256 KiB send and receive buffers. Each iteration of a bulk loop lets the
 //! sender queue what fits, polls the sender's interface, polls the receiver's, and reads
 //! everything; time for the TCP timers comes from the real clock.
 
+use std::alloc::System;
 use std::cell::RefCell;
 use std::collections::VecDeque;
 use std::net::SocketAddr;
@@ -23,6 +26,7 @@ use std::rc::Rc;
 use std::time::Duration;
 
 use serde_json::{Value, json};
+use stats_alloc::{INSTRUMENTED_SYSTEM, StatsAlloc};
 use synack_stack::phy::{Link, LinkEnd};
 use synack_stack::{ChecksumOffload, DeviceCaps, Interface, InterfaceConfig, IpCidr};
 use synack_tcp::{
@@ -47,6 +51,25 @@ fn rss_bytes() -> u64 {
         .ok()
         .and_then(|s| s.split_whitespace().nth(1).and_then(|p| p.parse::<u64>().ok()))
         .map_or(0, |pages| pages * 4096)
+}
+
+/// The system allocator, instrumented (stats_alloc): RSS growth says what the operating system
+/// gave the process, allocator slack and the hash map's power-of-two capacity included; the
+/// live-bytes count says what the engine asked for, and the allocation count what each
+/// connection costs the allocator (setup rate).
+#[global_allocator]
+static GLOBAL: &StatsAlloc<System> = &INSTRUMENTED_SYSTEM;
+
+/// Heap bytes currently allocated (requested sizes).
+fn live_bytes() -> u64 {
+    let s = GLOBAL.stats();
+    (s.bytes_allocated as u64).saturating_sub(s.bytes_deallocated as u64)
+}
+
+/// Allocator calls so far (`alloc` and `realloc`).
+fn allocs() -> u64 {
+    let s = GLOBAL.stats();
+    (s.allocations + s.reallocations) as u64
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -126,6 +149,10 @@ fn open_many(
         }
         made += batch;
         settle(a, b, now);
+        // An application consumes its events; left alone, each endpoint's bounded queue
+        // (65,536 events) would be counted as per-connection memory.
+        while a.ep.poll_event().is_some() {}
+        while b.ep.poll_event().is_some() {}
         for l in &lids {
             while let Some(s) = b.ep.accept(*l) {
                 out.push(s);
@@ -191,9 +218,10 @@ fn synack_bulk(mtu: usize, bytes: usize, offload: ChecksumOffload, idle: usize) 
     bytes as f64 * 8.0 / secs / 1e9
 }
 
-/// Connection cycles per second: connect, handshake, one byte each way, close both ends, all
-/// the way to CLOSED (TIME-WAIT runs on virtual time with a 1 ms MSL).
-fn synack_setup_teardown(total: usize, buffers: usize) -> f64 {
+/// Connection cycles per second (and heap allocations per cycle, both ends together):
+/// connect, handshake, one byte each way, close both ends, all the way to CLOSED (TIME-WAIT
+/// runs on virtual time with a 1 ms MSL).
+fn synack_setup_teardown(total: usize, buffers: usize) -> (f64, f64) {
     let (mut a, mut b) = synack_pair(1500, ChecksumOffload::default(), Duration::from_millis(1));
     let small = ConnConfig { send_buffer: buffers, recv_buffer: buffers, ..ConnConfig::default() };
     let lid = b.ep.listen_with("10.0.0.2:80".parse().unwrap(), 65_535, small).unwrap();
@@ -204,6 +232,7 @@ fn synack_setup_teardown(total: usize, buffers: usize) -> f64 {
     let mut buf = [0u8; 16];
     let batch = 256;
     let start = wall();
+    let allocs0 = allocs();
     while done < total {
         let n = batch.min(total - done);
         let cs: Vec<ConnId> =
@@ -237,20 +266,63 @@ fn synack_setup_teardown(total: usize, buffers: usize) -> f64 {
         while b.ep.poll_event().is_some() {}
     }
     let secs = wall().duration_since(start).as_secs_f64();
+    let per_conn = (allocs() - allocs0) as f64 / total as f64;
     assert!(a.ep.connection_count() < 2 * batch, "connections leak: {}", a.ep.connection_count());
-    total as f64 / secs
+    (total as f64 / secs, per_conn)
 }
 
-/// RSS growth per connection end for `n` established idle connections (both ends live in this
-/// process, so 2n TCBs), and the total.
-fn synack_idle_memory(n: usize) -> (f64, u64) {
+/// Memory of `n` established idle connections (both ends live in this process, so 2n TCBs).
+struct IdleMemory {
+    /// RSS growth per connection end.
+    rss_per_end: f64,
+    /// RSS growth in all.
+    rss_total: u64,
+    /// Growth of the heap bytes requested, per connection end (no allocator slack).
+    heap_per_end: f64,
+    /// Heap allocations still live, per connection end.
+    live_allocs_per_end: f64,
+}
+
+/// With `exchange`, each connection first carries one byte each way (read by the other side)
+/// before it idles: what a connection that has been used keeps (ring storage, RACK's log).
+fn synack_idle_memory(n: usize, exchange: bool) -> IdleMemory {
     let (mut a, mut b) = synack_pair(1500, ChecksumOffload::default(), Duration::from_secs(60));
-    let before = rss_bytes();
-    let conns = open_many(&mut a, &mut b, Instant::from_secs(1), n, 16);
-    let after = rss_bytes();
+    let stats0 = GLOBAL.stats();
+    let (rss0, heap0) = (rss_bytes(), live_bytes());
+    let now = Instant::from_secs(1);
+    let conns = open_many(&mut a, &mut b, now, n, 16);
+    if exchange {
+        let mut buf = [0u8; 16];
+        for batch in conns.chunks(512) {
+            for &(c, s) in batch {
+                a.ep.send(c, b"q").expect("send");
+                b.ep.send(s, b"r").expect("send");
+            }
+            settle(&mut a, &mut b, now);
+            for &(c, s) in batch {
+                assert_eq!(a.ep.recv(c, &mut buf), Ok(1));
+                assert_eq!(b.ep.recv(s, &mut buf), Ok(1));
+            }
+            settle(&mut a, &mut b, now);
+            while a.ep.poll_event().is_some() {}
+            while b.ep.poll_event().is_some() {}
+        }
+    }
+    let (rss1, heap1) = (rss_bytes(), live_bytes());
+    let stats1 = GLOBAL.stats();
     assert_eq!(conns.len(), n);
-    let grown = after.saturating_sub(before);
-    (grown as f64 / (2 * n) as f64, grown)
+    // The bench's own `conns` vector (16 bytes a connection) is not the stack's.
+    let ours = (conns.capacity() * std::mem::size_of::<(ConnId, ConnId)>()) as u64;
+    let rss_total = rss1.saturating_sub(rss0).saturating_sub(ours);
+    let live_allocs = (stats1.allocations - stats0.allocations)
+        .saturating_sub(stats1.deallocations - stats0.deallocations);
+    let ends = (2 * n) as f64;
+    IdleMemory {
+        rss_per_end: rss_total as f64 / ends,
+        rss_total,
+        heap_per_end: heap1.saturating_sub(heap0).saturating_sub(ours) as f64 / ends,
+        live_allocs_per_end: live_allocs.saturating_sub(1) as f64 / ends,
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -422,19 +494,25 @@ fn main() {
     let args: Vec<String> = std::env::args().collect();
     let quick = args.iter().any(|a| a == "--quick");
     let json = args.iter().any(|a| a == "--json");
-    // `--only bulk|setup|idle` runs one group (for profiling).
+    // `--only bulk|setup|idle|idle-used|bulk-synack` runs one group (for profiling);
+    // `idle-used` (idle connections that carried one byte each way) runs only this way.
     let only = args.iter().position(|a| a == "--only").and_then(|i| args.get(i + 1)).cloned();
     let want = |g: &str| only.as_deref().is_none_or(|o| o == g);
     let mb = 1 << 20;
     let (bulk_bytes, runs, setups, idle_n) =
         if quick { (64 * mb, 1, 20_000, 100_000) } else { (512 * mb, 3, 200_000, 100_000) };
+    // `--setups N` overrides the number of connection cycles (for instruction counts under
+    // valgrind, where 20,000 take a while).
+    let setups = args
+        .iter()
+        .position(|a| a == "--setups")
+        .and_then(|i| args.get(i + 1))
+        .and_then(|n| n.parse::<usize>().ok())
+        .unwrap_or(setups);
 
-    // `--only bulk-synack` (for instruction counts) skips the ceiling, which would dominate.
-    let memcpy = if only.as_deref() == Some("bulk-synack") {
-        0.0
-    } else {
-        memcpy_gbps(if quick { 2 << 30 } else { 16 << 30 })
-    };
+    // The ceiling only matters next to the bulk figures; skipped when they are not run.
+    let memcpy =
+        if want("bulk") { memcpy_gbps(if quick { 2 << 30 } else { 16 << 30 }) } else { 0.0 };
     let mut results: Vec<(String, Value)> = Vec::new();
     // `--mtu N` runs the bulk groups at that MTU only (instruction counts per segment).
     let only_mtu = args
@@ -474,21 +552,50 @@ fn main() {
             }),
         ));
     }
-    let per_sec = if want("setup") { synack_setup_teardown(setups, BUF) } else { 0.0 };
-    let per_sec_small = if want("setup") { synack_setup_teardown(setups, 4096) } else { 0.0 };
+    let (per_sec, allocs_per) =
+        if want("setup") { synack_setup_teardown(setups, BUF) } else { (0.0, 0.0) };
+    let (per_sec_small, _) =
+        if want("setup") { synack_setup_teardown(setups, 4096) } else { (0.0, 0.0) };
     results.push((
         "setup_teardown".into(),
         json!({
             "per_second": per_sec,
             "per_second_4k_buffers": per_sec_small,
+            "allocations_per_connection": allocs_per,
             "connections": setups,
             "goal_per_second": 500_000,
         }),
     ));
-    let (per_conn, total) = if want("idle") { synack_idle_memory(idle_n) } else { (0.0, 0) };
+    let none = || IdleMemory {
+        rss_per_end: 0.0,
+        rss_total: 0,
+        heap_per_end: 0.0,
+        live_allocs_per_end: 0.0,
+    };
+    let idle = if want("idle") { synack_idle_memory(idle_n, false) } else { none() };
+    // Only alone (`--only idle-used`): memory freed by an earlier measurement in the same
+    // process would be reused and hide part of the growth.
+    let used = if only.as_deref() == Some("idle-used") {
+        synack_idle_memory(idle_n, true)
+    } else {
+        none()
+    };
     results.push((
         "idle_connection".into(),
-        json!({ "bytes": per_conn, "total_bytes_for_n": total, "n": idle_n, "ends_per_connection": 2, "goal_bytes": 1024 }),
+        json!({
+            "bytes": idle.rss_per_end,
+            "total_bytes_for_n": idle.rss_total,
+            "heap_bytes": idle.heap_per_end,
+            "heap_allocations": idle.live_allocs_per_end,
+            "n": idle_n,
+            "ends_per_connection": 2,
+            "goal_bytes": 1024,
+            "after_one_byte_each_way": {
+                "bytes": used.rss_per_end,
+                "heap_bytes": used.heap_per_end,
+                "heap_allocations": used.live_allocs_per_end,
+            },
+        }),
     ));
     let (base, with_idle) = if want("idle") {
         (

@@ -14,7 +14,7 @@ use synack_wire::tcp::{TcpFlags, TcpOptions, TcpRepr, Timestamps};
 use synack_wire::{ChecksumMode, SeqNum};
 
 use crate::config::{ConnConfig, EndpointConfig};
-use crate::conn::{Conn, Ctx, Origin, Outcome, Rcv, Snd, Tcb};
+use crate::conn::{Conn, Ctx, OpenKind, Origin, Outcome, Rcv, Snd, Tcb};
 use crate::cookie;
 use crate::emit::{self, Header};
 use crate::error::{
@@ -27,6 +27,7 @@ use crate::secret::{FourTuple, KeyedState, Secrets};
 use crate::state::State;
 use crate::stats::ConnStats;
 use crate::time::{Duration, Instant};
+use crate::tuple_map::TupleMap;
 
 /// Most events kept for the application; older ones are dropped when it does not poll.
 pub(crate) const MAX_EVENTS: usize = 65536;
@@ -199,6 +200,20 @@ struct Slot {
     mapped: bool,
 }
 
+/// Removes `id` from a listener's half-open list, keeping the order. Children complete
+/// roughly in the order they arrived, so the search stops near the front; `retain` walked the
+/// whole list for every accepted connection (quadratic in the SYN backlog during a burst).
+fn remove_child(list: &mut Vec<ConnId>, id: ConnId) {
+    if let Some(i) = list.iter().position(|c| *c == id) {
+        list.remove(i);
+    }
+}
+
+/// The tuple of the connection in slot `i`, for [`TupleMap`], whose entries are slot indexes.
+fn slot_tuple(slots: &[Slot], i: u32) -> Option<FourTuple> {
+    slots.get(i as usize).and_then(|s| s.conn.as_ref()).map(|c| c.tuple)
+}
+
 struct Listener {
     local: SocketAddr,
     backlog: usize,
@@ -217,7 +232,8 @@ pub struct Endpoint {
     slots: Vec<Slot>,
     free: Vec<u32>,
     live: usize,
-    by_tuple: HashMap<FourTuple, ConnId, KeyedState>,
+    /// Slot index by 4-tuple (the tuple itself is read from the slot's connection).
+    by_tuple: TupleMap,
     /// The last 4-tuple [`Endpoint::segment_input`] found in `by_tuple`, and its answer: a
     /// bulk transfer sends every segment to the same connection, and comparing the tuple is
     /// far cheaper than hashing it with the keyed hasher. Cleared whenever `by_tuple` gains
@@ -274,7 +290,7 @@ impl Endpoint {
             slots: Vec::new(),
             free: Vec::new(),
             live: 0,
-            by_tuple: HashMap::with_hasher(hasher),
+            by_tuple: TupleMap::new(hasher),
             last_hit: None,
             listeners: Vec::new(),
             by_local: HashMap::with_hasher(hasher),
@@ -467,18 +483,18 @@ impl Endpoint {
             return Err(ConnectError::TooManyConnections);
         }
         let tuple = if local.port() == 0 {
-            let by_tuple = &self.by_tuple;
+            let (by_tuple, slots) = (&self.by_tuple, &self.slots);
             let port = self
                 .ports
                 .pick(&self.secrets, local.ip(), remote, |p| {
-                    !by_tuple
-                        .contains_key(&FourTuple { local: SocketAddr::new(local.ip(), p), remote })
+                    let t = FourTuple { local: SocketAddr::new(local.ip(), p), remote };
+                    !by_tuple.contains(&t, |i| slot_tuple(slots, i))
                 })
                 .ok_or(ConnectError::NoFreePorts)?;
             FourTuple { local: SocketAddr::new(local.ip(), port), remote }
         } else {
             let t = FourTuple { local, remote };
-            if self.by_tuple.contains_key(&t) {
+            if self.lookup(&t).is_some() {
                 return Err(ConnectError::AddrInUse);
             }
             t
@@ -522,7 +538,8 @@ impl Endpoint {
                 ConnId { index: self.slots.len() as u32 - 1, generation: 0 }
             }
         };
-        self.by_tuple.insert(tuple, id);
+        let slots = &self.slots;
+        self.by_tuple.insert(&tuple, id.index, |i| slot_tuple(slots, i));
         self.last_hit = None;
         self.live += 1;
         id
@@ -607,8 +624,7 @@ impl Endpoint {
         if conn.state() == State::Closed {
             if slot.mapped {
                 slot.mapped = false;
-                if self.by_tuple.get(&conn.tuple) == Some(&id) {
-                    self.by_tuple.remove(&conn.tuple);
+                if self.by_tuple.remove(&conn.tuple, id.index) {
                     self.last_hit = None;
                 }
             }
@@ -616,8 +632,10 @@ impl Endpoint {
                 Owner::App => {}
                 Owner::Listener(l) => {
                     if let Some(Some(l)) = self.listeners.get_mut(l.0 as usize) {
-                        l.half_open.retain(|c| *c != id);
-                        l.ready.retain(|c| *c != id);
+                        remove_child(&mut l.half_open, id);
+                        if let Some(i) = l.ready.iter().position(|c| *c == id) {
+                            l.ready.remove(i);
+                        }
                     }
                     self.free_slot(id);
                 }
@@ -701,7 +719,7 @@ impl Endpoint {
         {
             return Some(id);
         }
-        let id = self.by_tuple.get(tuple).copied()?;
+        let id = self.lookup(tuple)?;
         self.last_hit = Some((*tuple, id));
         Some(id)
     }
@@ -756,7 +774,7 @@ impl Endpoint {
 
     fn move_to_accept_queue(&mut self, l: ListenerId, id: ConnId) {
         if let Some(Some(lis)) = self.listeners.get_mut(l.0 as usize) {
-            lis.half_open.retain(|c| *c != id);
+            remove_child(&mut lis.half_open, id);
             lis.ready.push_back(id);
             self.push_event(Event::AcceptReady(l));
         }
@@ -856,7 +874,7 @@ impl Endpoint {
         snd.wnd = seg.window as u32;
         snd.max_wnd = snd.wnd;
         snd.wl1 = seg.seq;
-        conn.tcb = Tcb::SynReceived { snd, rcv, origin: Origin::Passive(lid) };
+        conn.tcb = Tcb::Open { snd, rcv, kind: OpenKind::SynReceived(Origin::Passive(lid)) };
         let id = self.insert(conn, Owner::Listener(lid));
         if let Some(Some(l)) = self.listeners.get_mut(lid.0 as usize) {
             l.half_open.push(id);
@@ -957,7 +975,7 @@ impl Endpoint {
         snd.nxt = iss + 1;
         snd.max_nxt = iss + 1;
         snd.wl1 = irs;
-        conn.tcb = Tcb::SynReceived { snd, rcv, origin: Origin::Passive(lid) };
+        conn.tcb = Tcb::Open { snd, rcv, kind: OpenKind::SynReceived(Origin::Passive(lid)) };
         let id = self.insert(conn, Owner::Listener(lid));
         if let Some(Some(l)) = self.listeners.get_mut(lid.0 as usize) {
             l.half_open.push(id);
@@ -1225,7 +1243,10 @@ impl Endpoint {
 
     /// Looks a connection up by its 4-tuple.
     pub fn lookup(&self, tuple: &FourTuple) -> Option<ConnId> {
-        self.by_tuple.get(tuple).copied()
+        let slots = &self.slots;
+        let index = self.by_tuple.get(tuple, |i| slot_tuple(slots, i))?;
+        let generation = slots.get(index as usize)?.generation;
+        Some(ConnId { index, generation })
     }
 
     /// The connection's settings.
@@ -1352,7 +1373,7 @@ impl Endpoint {
             send_queue,
             recv_queue,
             recv_buffer,
-            delivery_rate: c.delivery_rate,
+            delivery_rate: (c.delivery_rate != crate::conn::NO_RATE).then_some(c.delivery_rate),
         })
     }
 
@@ -1375,7 +1396,7 @@ impl Endpoint {
         error: IcmpError,
     ) {
         self.advance(now);
-        let Some(&id) = self.by_tuple.get(&FourTuple { local, remote }) else { return };
+        let Some(id) = self.lookup(&FourTuple { local, remote }) else { return };
         //= rfc9293#3.9.2.2
         //# Source quench is ignored (MUST-55).
         if error == IcmpError::SourceQuench {

@@ -102,6 +102,7 @@ mod secret;
 pub mod state;
 pub mod stats;
 pub mod time;
+mod tuple_map;
 
 pub use config::{CongestionControl, ConnConfig, EndpointConfig, KeepAlive};
 pub use endpoint::{ConnId, Endpoint, ListenerId, Transmit};
