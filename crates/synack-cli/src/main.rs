@@ -4,7 +4,15 @@
 //! `run(args) -> anyhow::Result<ExitCode>`; this file only wires them together.
 
 use clap::{Parser, Subcommand};
+use stats_alloc::{INSTRUMENTED_SYSTEM, StatsAlloc};
+use std::alloc::System;
 use std::process::ExitCode;
+
+/// The system allocator with counters (two atomic adds per allocation, small next to the
+/// allocation's own bookkeeping): `synack bench` reads them for its memory and
+/// allocations-per-connection figures.
+#[global_allocator]
+static ALLOCATOR: &StatsAlloc<System> = &INSTRUMENTED_SYSTEM;
 
 mod cmd;
 mod services;
@@ -41,6 +49,8 @@ enum Command {
     Drill(cmd::drill::Args),
     /// Decode one packet given as hex and print it as tcpdump would.
     Decode(cmd::decode::Args),
+    /// Benchmarks: synack vs smoltcp on the in-memory link (bulk, setup rate, idle memory).
+    Bench(cmd::bench::Args),
 }
 
 fn main() -> ExitCode {
@@ -56,6 +66,7 @@ fn main() -> ExitCode {
         Command::Stats(args) => cmd::stats::run(args),
         Command::Drill(args) => cmd::drill::run(args),
         Command::Decode(args) => cmd::decode::run(args),
+        Command::Bench(args) => cmd::bench::run(args),
     };
     match result {
         Ok(code) => code,

@@ -9,7 +9,7 @@ fn synack(args: &[&str]) -> std::process::Output {
 
 #[test]
 fn help_everywhere() {
-    for sub in ["demo", "serve", "connect", "lab"] {
+    for sub in ["demo", "serve", "connect", "lab", "bench"] {
         let out = synack(&[sub, "--help"]);
         assert!(out.status.success(), "{sub} --help");
         assert!(String::from_utf8_lossy(&out.stdout).contains("Usage: synack"), "{sub}");
@@ -53,6 +53,9 @@ fn bad_arguments_are_usage_errors() {
             "--mtu",
             "100",
         ],
+        &["bench", "--only", "everything"],
+        &["bench", "--mtu", "100"],
+        &["bench", "--setups", "0"],
     ] {
         let out = synack(args);
         assert_eq!(
@@ -77,4 +80,17 @@ fn inconsistent_addresses_are_refused_before_touching_the_system() {
         assert_eq!(out.status.code(), Some(1));
         assert!(String::from_utf8_lossy(&out.stderr).contains(why), "{a} {k}");
     }
+}
+
+/// `synack bench` runs the benchmark code (here one small group, for the shape of its JSON, not
+/// for its figures: speed is measured in release builds, never in tests).
+#[test]
+fn bench_prints_json_with_its_keys() {
+    let out = synack(&["bench", "--quick", "--only", "setup", "--setups", "50", "--json"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("one JSON object");
+    let per_second = v["setup_teardown"]["per_second"].as_f64().expect("per_second");
+    assert!(per_second > 0.0);
+    assert!(v["setup_teardown"]["allocations_per_connection"].as_f64().unwrap() > 0.0);
+    assert!(v.get("bulk_mtu1500").is_none(), "only the group that ran");
 }

@@ -1,5 +1,6 @@
 //! Subcommands, one module each.
 
+pub(crate) mod bench;
 pub(crate) mod connect;
 pub(crate) mod decode;
 pub(crate) mod demo;

@@ -1,0 +1,739 @@
+//! synack's stack benchmarks, side by side with smoltcp on the same in-memory link, one thread.
+//!
+//! Two front ends run the same code: the `synack bench` command and the bench binary.
+//!
+//! ```text
+//! cargo run --release -p synack-cli -- bench [--quick] [--json] [--only GROUP] [--mtu N] [--setups N]
+//! cargo bench -p synack-stack --bench netbench -- [--quick] [--json] [--only GROUP] [--mtu N] [--setups N]
+//! ```
+//!
+//! 1. bulk transfer, one connection, MTU 1500 and 65535, synack vs smoltcp (Gbit/s, ratio),
+//!    with checksums computed and verified, synack again with receive checksum offload, and
+//!    both stacks with checksum offload in both directions (the device computes and verifies);
+//!    the machine's memcpy bandwidth in the same run as the ceiling;
+//! 2. connection setup + one byte each way + close, per second;
+//! 3. memory per established idle connection (RSS growth / connection ends, and the heap bytes
+//!    and allocations the engine asked for, counted by an instrumented global allocator), and
+//!    for 100,000;
+//! 4. bulk throughput while 100,000 idle connections exist, as a ratio to without.
+//!
+//! Both stacks get 256 KiB send and receive buffers. Each iteration of a bulk loop lets the
+//! sender queue what fits, polls the sender's interface, polls the receiver's, and reads
+//! everything; time for the TCP timers comes from the real clock.
+
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+use std::alloc::System;
+use std::cell::RefCell;
+use std::collections::VecDeque;
+use std::net::SocketAddr;
+use std::rc::Rc;
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use stats_alloc::StatsAlloc;
+use synack_stack::phy::{Link, LinkEnd};
+use synack_stack::{ChecksumOffload, DeviceCaps, Interface, InterfaceConfig, IpCidr};
+use synack_tcp::{
+    ConnConfig, ConnId, Endpoint, EndpointConfig, Instant, RecvError, SendError, State,
+};
+
+const BUF: usize = 256 * 1024;
+
+/// The benchmark's clock (the one place it reads real time).
+#[allow(clippy::disallowed_methods)]
+fn wall() -> std::time::Instant {
+    std::time::Instant::now()
+}
+
+fn micros_since(t0: std::time::Instant) -> u64 {
+    u64::try_from(wall().duration_since(t0).as_micros()).unwrap_or(u64::MAX)
+}
+
+/// Resident memory of this process in bytes (Linux), or 0 when unknown.
+fn rss_bytes() -> u64 {
+    std::fs::read_to_string("/proc/self/statm")
+        .ok()
+        .and_then(|s| s.split_whitespace().nth(1).and_then(|p| p.parse::<u64>().ok()))
+        .map_or(0, |pages| pages * 4096)
+}
+
+/// The instrumented system allocator (stats_alloc) that the running binary must have installed
+/// as its `#[global_allocator]`: RSS growth says what the operating system gave the process,
+/// allocator slack and the hash map's power-of-two capacity included; the live-bytes count says
+/// what the engine asked for, and the allocation count what each connection costs the allocator
+/// (setup rate). Set once by [`run`].
+static GLOBAL: OnceLock<&'static StatsAlloc<System>> = OnceLock::new();
+
+/// The installed allocator's counters, or zeros before [`run`] set it.
+fn alloc_stats() -> stats_alloc::Stats {
+    GLOBAL.get().map(|g| g.stats()).unwrap_or_default()
+}
+
+/// Heap bytes currently allocated (requested sizes).
+fn live_bytes() -> u64 {
+    let s = alloc_stats();
+    (s.bytes_allocated as u64).saturating_sub(s.bytes_deallocated as u64)
+}
+
+/// Allocator calls so far (`alloc` and `realloc`).
+fn allocs() -> u64 {
+    let s = alloc_stats();
+    (s.allocations + s.reallocations) as u64
+}
+
+// ---------------------------------------------------------------------------------------------
+// synack
+
+struct Node {
+    iface: Interface,
+    ep: Endpoint,
+    dev: LinkEnd,
+}
+
+impl Node {
+    fn poll(&mut self, now: Instant) -> bool {
+        let r = self.iface.poll(now, &mut self.dev, &mut self.ep);
+        r.received + r.sent > 0 || r.more
+    }
+}
+
+/// Receive-side checksum offload only (the device verified IPv4 and TCP checksums).
+const RX_OFFLOAD: ChecksumOffload =
+    ChecksumOffload { ipv4_rx: true, tcp_rx: true, ipv4_tx: false, tcp_tx: false };
+
+fn synack_pair(mtu: usize, offload: ChecksumOffload, msl: Duration) -> (Node, Node) {
+    let caps = DeviceCaps { mtu, checksum: offload, max_batch: 64, ..DeviceCaps::default() };
+    let (da, db) = Link::ideal(caps, 65536);
+    let mk = |dev: LinkEnd, addr: &str, seed: u8| {
+        let mut iface = Interface::new(InterfaceConfig::default());
+        iface.add_address(IpCidr::new(addr.parse().unwrap(), 8).unwrap());
+        let cfg = EndpointConfig {
+            mtu,
+            msl,
+            max_connections: 1 << 20,
+            syn_queue_len: 1 << 16,
+            conn: ConnConfig { send_buffer: BUF, recv_buffer: BUF, ..ConnConfig::default() },
+            ..EndpointConfig::default()
+        };
+        Node { iface, ep: Endpoint::new(cfg, [seed; 16], u64::from(seed)), dev }
+    };
+    (mk(da, "10.0.0.1", 1), mk(db, "10.0.0.2", 2))
+}
+
+/// Polls both nodes until neither has anything to do.
+fn settle(a: &mut Node, b: &mut Node, now: Instant) {
+    for _ in 0..10_000 {
+        let x = a.poll(now);
+        let y = b.poll(now);
+        if !x && !y {
+            return;
+        }
+    }
+}
+
+/// Opens `n` connections from a to b spread over `ports` listener ports; returns them
+/// (client id, server id). Uses virtual time `now`.
+fn open_many(
+    a: &mut Node,
+    b: &mut Node,
+    now: Instant,
+    n: usize,
+    ports: u16,
+) -> Vec<(ConnId, ConnId)> {
+    let lids: Vec<_> = (0..ports)
+        .map(|p| {
+            b.ep.listen(SocketAddr::new("10.0.0.2".parse().unwrap(), 10_000 + p), 65_535).unwrap()
+        })
+        .collect();
+    let mut out = Vec::with_capacity(n);
+    let mut clients = Vec::with_capacity(n);
+    let local: SocketAddr = "10.0.0.1:0".parse().unwrap();
+    let mut made = 0;
+    while made < n {
+        let batch = (n - made).min(512);
+        for i in 0..batch {
+            let port = 10_000 + ((made + i) % usize::from(ports)) as u16;
+            let remote = SocketAddr::new("10.0.0.2".parse().unwrap(), port);
+            clients.push(a.ep.connect(now, local, remote, ConnConfig::default()).expect("connect"));
+        }
+        made += batch;
+        settle(a, b, now);
+        // An application consumes its events; left alone, each endpoint's bounded queue
+        // (65,536 events) would be counted as per-connection memory.
+        while a.ep.poll_event().is_some() {}
+        while b.ep.poll_event().is_some() {}
+        for l in &lids {
+            while let Some(s) = b.ep.accept(*l) {
+                out.push(s);
+            }
+        }
+    }
+    for l in &lids {
+        while let Some(s) = b.ep.accept(*l) {
+            out.push(s);
+        }
+    }
+    assert_eq!(out.len(), n, "not every connection was accepted");
+    clients.into_iter().zip(out).collect()
+}
+
+/// Moves `bytes` from a to b on one connection; returns Gbit/s of payload.
+fn synack_bulk(mtu: usize, bytes: usize, offload: ChecksumOffload, idle: usize) -> f64 {
+    let (mut a, mut b) = synack_pair(mtu, offload, Duration::from_secs(60));
+    let t0 = wall();
+    let now = |t0| Instant::from_micros(micros_since(t0));
+    if idle > 0 {
+        let conns = open_many(&mut a, &mut b, now(t0), idle, 16);
+        assert!(conns.iter().all(|(c, _)| a.ep.state(*c) == Ok(State::Established)));
+    }
+    let lid = b.ep.listen("10.0.0.2:5001".parse().unwrap(), 4).unwrap();
+    let c =
+        a.ep.connect(
+            now(t0),
+            "10.0.0.1:0".parse().unwrap(),
+            "10.0.0.2:5001".parse().unwrap(),
+            ConnConfig::default(),
+        )
+        .unwrap();
+    settle(&mut a, &mut b, now(t0));
+    let s = b.ep.accept(lid).expect("accepted");
+    let chunk = vec![0x5au8; 64 * 1024];
+    let mut rbuf = vec![0u8; 256 * 1024];
+    let (mut sent, mut got) = (0usize, 0usize);
+    let start = wall();
+    while got < bytes {
+        let t = now(t0);
+        while sent < bytes {
+            let n = (bytes - sent).min(chunk.len());
+            match a.ep.send(c, &chunk[..n]) {
+                Ok(0) => break,
+                Ok(k) => sent += k,
+                Err(SendError::WouldBlock) => break,
+                Err(e) => panic!("send: {e:?}"),
+            }
+        }
+        a.poll(t);
+        b.poll(t);
+        loop {
+            match b.ep.recv(s, &mut rbuf) {
+                Ok(0) | Err(RecvError::WouldBlock) => break,
+                Ok(n) => got += n,
+                Err(e) => panic!("recv: {e:?}"),
+            }
+        }
+        b.poll(t);
+    }
+    let secs = wall().duration_since(start).as_secs_f64();
+    bytes as f64 * 8.0 / secs / 1e9
+}
+
+/// Connection cycles per second (and heap allocations per cycle, both ends together):
+/// connect, handshake, one byte each way, close both ends, all the way to CLOSED (TIME-WAIT
+/// runs on virtual time with a 1 ms MSL).
+fn synack_setup_teardown(total: usize, buffers: usize) -> (f64, f64) {
+    let (mut a, mut b) = synack_pair(1500, ChecksumOffload::default(), Duration::from_millis(1));
+    let small = ConnConfig { send_buffer: buffers, recv_buffer: buffers, ..ConnConfig::default() };
+    let lid = b.ep.listen_with("10.0.0.2:80".parse().unwrap(), 65_535, small).unwrap();
+    let server: SocketAddr = "10.0.0.2:80".parse().unwrap();
+    let local: SocketAddr = "10.0.0.1:0".parse().unwrap();
+    let mut now = Instant::from_secs(1);
+    let mut done = 0;
+    let mut buf = [0u8; 16];
+    let batch = 256;
+    let start = wall();
+    let allocs0 = allocs();
+    while done < total {
+        let n = batch.min(total - done);
+        let cs: Vec<ConnId> =
+            (0..n).map(|_| a.ep.connect(now, local, server, small).unwrap()).collect();
+        settle(&mut a, &mut b, now);
+        let mut ss = Vec::with_capacity(n);
+        while let Some(s) = b.ep.accept(lid) {
+            ss.push(s);
+        }
+        assert_eq!(ss.len(), n);
+        for (&c, &s) in cs.iter().zip(&ss) {
+            a.ep.send(c, b"q").unwrap();
+            b.ep.send(s, b"r").unwrap();
+        }
+        settle(&mut a, &mut b, now);
+        for (&c, &s) in cs.iter().zip(&ss) {
+            assert_eq!(a.ep.recv(c, &mut buf), Ok(1));
+            assert_eq!(b.ep.recv(s, &mut buf), Ok(1));
+            a.ep.close(c).unwrap();
+        }
+        settle(&mut a, &mut b, now);
+        for &s in &ss {
+            b.ep.close(s).unwrap();
+        }
+        settle(&mut a, &mut b, now);
+        // Let TIME-WAIT (2 MSL) and delayed ACKs run out on virtual time.
+        now += Duration::from_millis(50);
+        settle(&mut a, &mut b, now);
+        done += n;
+        while a.ep.poll_event().is_some() {}
+        while b.ep.poll_event().is_some() {}
+    }
+    let secs = wall().duration_since(start).as_secs_f64();
+    let per_conn = (allocs() - allocs0) as f64 / total as f64;
+    assert!(a.ep.connection_count() < 2 * batch, "connections leak: {}", a.ep.connection_count());
+    (total as f64 / secs, per_conn)
+}
+
+/// Memory of `n` established idle connections (both ends live in this process, so 2n TCBs).
+struct IdleMemory {
+    /// RSS growth per connection end.
+    rss_per_end: f64,
+    /// RSS growth in all.
+    rss_total: u64,
+    /// Growth of the heap bytes requested, per connection end (no allocator slack).
+    heap_per_end: f64,
+    /// Heap allocations still live, per connection end.
+    live_allocs_per_end: f64,
+}
+
+/// With `exchange`, each connection first carries one byte each way (read by the other side)
+/// before it idles: what a connection that has been used keeps (ring storage, RACK's log).
+fn synack_idle_memory(n: usize, exchange: bool) -> IdleMemory {
+    let (mut a, mut b) = synack_pair(1500, ChecksumOffload::default(), Duration::from_secs(60));
+    let stats0 = alloc_stats();
+    let (rss0, heap0) = (rss_bytes(), live_bytes());
+    let now = Instant::from_secs(1);
+    let conns = open_many(&mut a, &mut b, now, n, 16);
+    if exchange {
+        let mut buf = [0u8; 16];
+        for batch in conns.chunks(512) {
+            for &(c, s) in batch {
+                a.ep.send(c, b"q").expect("send");
+                b.ep.send(s, b"r").expect("send");
+            }
+            settle(&mut a, &mut b, now);
+            for &(c, s) in batch {
+                assert_eq!(a.ep.recv(c, &mut buf), Ok(1));
+                assert_eq!(b.ep.recv(s, &mut buf), Ok(1));
+            }
+            settle(&mut a, &mut b, now);
+            while a.ep.poll_event().is_some() {}
+            while b.ep.poll_event().is_some() {}
+        }
+    }
+    let (rss1, heap1) = (rss_bytes(), live_bytes());
+    let stats1 = alloc_stats();
+    assert_eq!(conns.len(), n);
+    // The bench's own `conns` vector (16 bytes a connection) is not the stack's.
+    let ours = (conns.capacity() * std::mem::size_of::<(ConnId, ConnId)>()) as u64;
+    let rss_total = rss1.saturating_sub(rss0).saturating_sub(ours);
+    let live_allocs = (stats1.allocations - stats0.allocations)
+        .saturating_sub(stats1.deallocations - stats0.deallocations);
+    let ends = (2 * n) as f64;
+    IdleMemory {
+        rss_per_end: rss_total as f64 / ends,
+        rss_total,
+        heap_per_end: heap1.saturating_sub(heap0).saturating_sub(ours) as f64 / ends,
+        live_allocs_per_end: live_allocs.saturating_sub(1) as f64 / ends,
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// smoltcp on the same kind of link: two queues of frames in memory
+
+mod smol {
+    use super::*;
+    use smoltcp::iface::{Config, Interface as SInterface, SocketSet};
+    use smoltcp::phy::{self, ChecksumCapabilities, DeviceCapabilities, Medium};
+    use smoltcp::socket::tcp;
+    use smoltcp::time::Instant as SInstant;
+    use smoltcp::wire::{HardwareAddress, IpAddress, IpCidr as SCidr};
+
+    type Queue = Rc<RefCell<VecDeque<Vec<u8>>>>;
+
+    pub(super) struct Dev {
+        rx: Queue,
+        tx: Queue,
+        pool: Rc<RefCell<Vec<Vec<u8>>>>,
+        mtu: usize,
+        offload: bool,
+    }
+
+    pub(super) struct Rx(Vec<u8>, Rc<RefCell<Vec<Vec<u8>>>>);
+    pub(super) struct Tx<'a>(&'a Queue, &'a Rc<RefCell<Vec<Vec<u8>>>>);
+
+    impl phy::RxToken for Rx {
+        fn consume<R, F: FnOnce(&[u8]) -> R>(self, f: F) -> R {
+            let r = f(&self.0);
+            self.1.borrow_mut().push(self.0);
+            r
+        }
+    }
+
+    impl phy::TxToken for Tx<'_> {
+        fn consume<R, F: FnOnce(&mut [u8]) -> R>(self, len: usize, f: F) -> R {
+            let mut b = self.1.borrow_mut().pop().unwrap_or_default();
+            b.resize(len, 0);
+            let r = f(&mut b);
+            self.0.borrow_mut().push_back(b);
+            r
+        }
+    }
+
+    impl phy::Device for Dev {
+        type RxToken<'a> = Rx;
+        type TxToken<'a> = Tx<'a>;
+        fn receive(&mut self, _t: SInstant) -> Option<(Rx, Tx<'_>)> {
+            let f = self.rx.borrow_mut().pop_front()?;
+            Some((Rx(f, self.pool.clone()), Tx(&self.tx, &self.pool)))
+        }
+        fn transmit(&mut self, _t: SInstant) -> Option<Tx<'_>> {
+            Some(Tx(&self.tx, &self.pool))
+        }
+        fn capabilities(&self) -> DeviceCapabilities {
+            let mut c = DeviceCapabilities::default();
+            c.medium = Medium::Ip;
+            c.max_transmission_unit = self.mtu;
+            c.checksum = if self.offload {
+                ChecksumCapabilities::ignored()
+            } else {
+                ChecksumCapabilities::default()
+            };
+            c
+        }
+    }
+
+    fn side(dev: &mut Dev, addr: [u8; 4]) -> SInterface {
+        let cfg = Config::new(HardwareAddress::Ip);
+        let mut iface = SInterface::new(cfg, dev, SInstant::from_micros(0));
+        iface.update_ip_addrs(|a| {
+            a.push(SCidr::new(IpAddress::v4(addr[0], addr[1], addr[2], addr[3]), 8)).unwrap();
+        });
+        iface
+    }
+
+    /// Payload Gbit/s moving `bytes` from a to b over one smoltcp TCP connection.
+    /// With `offload`, neither side computes or verifies checksums (the device's job).
+    pub(super) fn bulk(mtu: usize, bytes: usize, offload: bool) -> f64 {
+        let ab: Queue = Rc::default();
+        let ba: Queue = Rc::default();
+        let pool = Rc::new(RefCell::new(Vec::new()));
+        let mut da = Dev { rx: ba.clone(), tx: ab.clone(), pool: pool.clone(), mtu, offload };
+        let mut db = Dev { rx: ab, tx: ba, pool, mtu, offload };
+        let mut ia = side(&mut da, [10, 0, 0, 1]);
+        let mut ib = side(&mut db, [10, 0, 0, 2]);
+        let mut sa = SocketSet::new(vec![]);
+        let mut sb = SocketSet::new(vec![]);
+        let mk = || {
+            tcp::Socket::new(
+                tcp::SocketBuffer::new(vec![0; BUF]),
+                tcp::SocketBuffer::new(vec![0; BUF]),
+            )
+        };
+        let ha = sa.add(mk());
+        let hb = sb.add(mk());
+        sb.get_mut::<tcp::Socket<'_>>(hb).listen(5001).unwrap();
+        sa.get_mut::<tcp::Socket<'_>>(ha)
+            .connect(ia.context(), (IpAddress::v4(10, 0, 0, 2), 5001), 49152)
+            .unwrap();
+        let t0 = wall();
+        let now = || SInstant::from_micros(micros_since(t0) as i64);
+        for _ in 0..1000 {
+            ia.poll(now(), &mut da, &mut sa);
+            ib.poll(now(), &mut db, &mut sb);
+            if sa.get::<tcp::Socket<'_>>(ha).may_send() {
+                break;
+            }
+        }
+        assert!(sa.get::<tcp::Socket<'_>>(ha).may_send(), "smoltcp handshake did not finish");
+        let chunk = vec![0x5au8; 64 * 1024];
+        let mut rbuf = vec![0u8; 256 * 1024];
+        let (mut sent, mut got) = (0usize, 0usize);
+        let start = wall();
+        while got < bytes {
+            let t = now();
+            {
+                let s = sa.get_mut::<tcp::Socket<'_>>(ha);
+                while sent < bytes && s.can_send() {
+                    let n = (bytes - sent).min(chunk.len());
+                    match s.send_slice(&chunk[..n]) {
+                        Ok(0) => break,
+                        Ok(k) => sent += k,
+                        Err(e) => panic!("smoltcp send: {e:?}"),
+                    }
+                }
+            }
+            ia.poll(t, &mut da, &mut sa);
+            ib.poll(t, &mut db, &mut sb);
+            {
+                let s = sb.get_mut::<tcp::Socket<'_>>(hb);
+                while s.can_recv() {
+                    match s.recv_slice(&mut rbuf) {
+                        Ok(0) => break,
+                        Ok(n) => got += n,
+                        Err(e) => panic!("smoltcp recv: {e:?}"),
+                    }
+                }
+            }
+            ib.poll(t, &mut db, &mut sb);
+        }
+        let secs = wall().duration_since(start).as_secs_f64();
+        bytes as f64 * 8.0 / secs / 1e9
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+
+/// memcpy bandwidth of this machine in Gbit/s (the ceiling for any in-memory transfer).
+fn memcpy_gbps(total: usize) -> f64 {
+    let src = vec![0xa5u8; 1 << 20];
+    let mut dst = vec![0u8; 1 << 20];
+    let start = wall();
+    let mut done = 0;
+    while done < total {
+        // black_box keeps the compiler from turning a copy of known bytes into a memset.
+        dst.copy_from_slice(std::hint::black_box(&src));
+        std::hint::black_box(&mut dst);
+        done += src.len();
+    }
+    done as f64 * 8.0 / wall().duration_since(start).as_secs_f64() / 1e9
+}
+
+fn best_of(runs: usize, mut f: impl FnMut() -> f64) -> f64 {
+    (0..runs).map(|_| f()).fold(0.0, f64::max)
+}
+
+/// The benchmark groups `--only` selects.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Group {
+    /// Bulk transfer at MTU 1500 and 65535, synack and smoltcp, with and without offload.
+    Bulk,
+    /// synack's bulk transfer alone (for instruction counts: no peer, no memcpy ceiling).
+    BulkSynack,
+    /// Connection setup + one byte each way + close, per second.
+    Setup,
+    /// Memory per idle established connection, and bulk with 100,000 idle connections.
+    Idle,
+    /// Memory per idle connection that first carried one byte each way (run alone).
+    IdleUsed,
+}
+
+impl Group {
+    /// Every group with its command-line name.
+    pub const ALL: [(Group, &'static str); 5] = [
+        (Group::Bulk, "bulk"),
+        (Group::BulkSynack, "bulk-synack"),
+        (Group::Setup, "setup"),
+        (Group::Idle, "idle"),
+        (Group::IdleUsed, "idle-used"),
+    ];
+
+    /// The group named `name` on the command line.
+    pub fn from_name(name: &str) -> Option<Group> {
+        Group::ALL.iter().find(|(_, n)| *n == name).map(|(g, _)| *g)
+    }
+
+    /// The command-line name.
+    pub fn name(self) -> &'static str {
+        Group::ALL.iter().find(|(g, _)| *g == self).map_or("?", |(_, n)| n)
+    }
+}
+
+/// What to run.
+#[derive(Clone, Debug, Default)]
+pub struct Options {
+    /// Smaller transfers and fewer repetitions: finishes in under a minute.
+    pub quick: bool,
+    /// One group only (for profiling); all of them when `None`.
+    pub only: Option<Group>,
+    /// Bulk groups at this MTU only (instruction counts per segment).
+    pub mtu: Option<usize>,
+    /// Connection cycles for the setup group (default 20,000 quick, 200,000 full).
+    pub setups: Option<usize>,
+}
+
+impl Options {
+    /// Parses the bench binary's arguments (`--quick --json --only G --mtu N --setups N`; the
+    /// `--bench` flag cargo passes is ignored). Returns the options and whether `--json` was
+    /// given, or a message naming the argument that is wrong.
+    pub fn parse(args: impl IntoIterator<Item = String>) -> Result<(Options, bool), String> {
+        let mut opts = Options::default();
+        let mut json = false;
+        let mut args = args.into_iter();
+        while let Some(a) = args.next() {
+            let mut value = |flag: &str| args.next().ok_or_else(|| format!("{flag} needs a value"));
+            match a.as_str() {
+                "--quick" => opts.quick = true,
+                "--json" => json = true,
+                "--bench" => {}
+                "--only" => {
+                    let v = value("--only")?;
+                    let names: Vec<&str> = Group::ALL.iter().map(|(_, n)| *n).collect();
+                    opts.only = Some(Group::from_name(&v).ok_or_else(|| {
+                        format!("--only {v:?}: not a group (one of {})", names.join(", "))
+                    })?);
+                }
+                "--mtu" => opts.mtu = Some(parse_count("--mtu", &value("--mtu")?, 576, 65535)?),
+                "--setups" => {
+                    opts.setups =
+                        Some(parse_count("--setups", &value("--setups")?, 1, 100_000_000)?)
+                }
+                other => return Err(format!("unknown argument {other:?}")),
+            }
+        }
+        Ok((opts, json))
+    }
+}
+
+/// `text` as a number in `lo..=hi`, or a message naming `flag`.
+fn parse_count(flag: &str, text: &str, lo: usize, hi: usize) -> Result<usize, String> {
+    match text.parse::<usize>() {
+        Ok(n) if (lo..=hi).contains(&n) => Ok(n),
+        _ => Err(format!("{flag} {text:?}: expected a whole number from {lo} to {hi}")),
+    }
+}
+
+/// One benchmark's figures, keyed by name (`bulk_mtu1500`, `setup_teardown`, ...).
+pub type Results = Vec<(String, Value)>;
+
+/// Runs the benchmarks `opts` selects. `alloc` must be the allocator the binary installed as
+/// its `#[global_allocator]` (the memory figures read its counters).
+pub fn run(opts: &Options, alloc: &'static StatsAlloc<System>) -> Results {
+    let _ = GLOBAL.set(alloc);
+    let quick = opts.quick;
+    let only = opts.only.map(Group::name);
+    let want = |g: &str| only.is_none_or(|o| o == g);
+    let mb = 1 << 20;
+    let (bulk_bytes, runs, setups, idle_n) =
+        if quick { (64 * mb, 1, 20_000, 100_000) } else { (512 * mb, 3, 200_000, 100_000) };
+    let setups = opts.setups.unwrap_or(setups);
+
+    // The ceiling only matters next to the bulk figures; skipped when they are not run.
+    let memcpy =
+        if want("bulk") { memcpy_gbps(if quick { 2 << 30 } else { 16 << 30 }) } else { 0.0 };
+    let mut results: Results = Vec::new();
+    let only_mtu = opts.mtu;
+    for mtu in [1500usize, 65535] {
+        if !want("bulk") && only != Some("bulk-synack") {
+            break;
+        }
+        if only_mtu.is_some_and(|m| m != mtu) {
+            continue;
+        }
+        let ours = best_of(runs, || synack_bulk(mtu, bulk_bytes, ChecksumOffload::default(), 0));
+        if only == Some("bulk-synack") {
+            results.push((
+                format!("bulk_mtu{mtu}"),
+                json!({ "synack_gbps": ours, "bytes": bulk_bytes }),
+            ));
+            continue;
+        }
+        let offl = best_of(runs, || synack_bulk(mtu, bulk_bytes, RX_OFFLOAD, 0));
+        let smol = best_of(runs, || smol::bulk(mtu, bulk_bytes, false));
+        // Checksum offload on both sides and in both directions, for both stacks.
+        let all = best_of(runs, || synack_bulk(mtu, bulk_bytes, ChecksumOffload::ALL, 0));
+        let smol_all = best_of(runs, || smol::bulk(mtu, bulk_bytes, true));
+        results.push((
+            format!("bulk_mtu{mtu}"),
+            json!({
+                "synack_gbps": ours,
+                "synack_rx_offload_gbps": offl,
+                "smoltcp_gbps": smol,
+                "ratio": ours / smol,
+                "synack_offload_gbps": all,
+                "smoltcp_offload_gbps": smol_all,
+                "offload_ratio": all / smol_all,
+                "memcpy_gbps": memcpy,
+                "bytes": bulk_bytes,
+            }),
+        ));
+    }
+    let (per_sec, allocs_per) =
+        if want("setup") { synack_setup_teardown(setups, BUF) } else { (0.0, 0.0) };
+    let (per_sec_small, _) =
+        if want("setup") { synack_setup_teardown(setups, 4096) } else { (0.0, 0.0) };
+    results.push((
+        "setup_teardown".into(),
+        json!({
+            "per_second": per_sec,
+            "per_second_4k_buffers": per_sec_small,
+            "allocations_per_connection": allocs_per,
+            "connections": setups,
+            "goal_per_second": 500_000,
+        }),
+    ));
+    let none = || IdleMemory {
+        rss_per_end: 0.0,
+        rss_total: 0,
+        heap_per_end: 0.0,
+        live_allocs_per_end: 0.0,
+    };
+    let idle = if want("idle") { synack_idle_memory(idle_n, false) } else { none() };
+    // Only alone (`--only idle-used`): memory freed by an earlier measurement in the same
+    // process would be reused and hide part of the growth.
+    let used = if only == Some("idle-used") { synack_idle_memory(idle_n, true) } else { none() };
+    results.push((
+        "idle_connection".into(),
+        json!({
+            "bytes": idle.rss_per_end,
+            "total_bytes_for_n": idle.rss_total,
+            "heap_bytes": idle.heap_per_end,
+            "heap_allocations": idle.live_allocs_per_end,
+            "n": idle_n,
+            "ends_per_connection": 2,
+            "goal_bytes": 1024,
+            "after_one_byte_each_way": {
+                "bytes": used.rss_per_end,
+                "heap_bytes": used.heap_per_end,
+                "heap_allocations": used.live_allocs_per_end,
+            },
+        }),
+    ));
+    let (base, with_idle) = if want("idle") {
+        (
+            best_of(runs, || synack_bulk(1500, bulk_bytes / 2, ChecksumOffload::default(), 0)),
+            best_of(runs, || synack_bulk(1500, bulk_bytes / 2, ChecksumOffload::default(), idle_n)),
+        )
+    } else {
+        (0.0, 0.0)
+    };
+    results.push((
+        "bulk_with_100k_idle".into(),
+        json!({ "gbps": with_idle, "baseline_gbps": base, "ratio": with_idle / base, "idle": idle_n }),
+    ));
+
+    // Only the groups that ran: a zero for a benchmark that did not run would read as a figure.
+    results.retain(|(name, _)| match name.as_str() {
+        "setup_teardown" => want("setup"),
+        "idle_connection" => want("idle") || only == Some("idle-used"),
+        "bulk_with_100k_idle" => want("idle"),
+        _ => true,
+    });
+    results
+}
+
+/// The results as a table for people (`json` false) or one JSON object for scripts.
+pub fn render(results: &Results, quick: bool, json: bool) -> String {
+    use std::fmt::Write as _;
+    if json {
+        let obj: serde_json::Map<String, Value> = results.iter().cloned().collect();
+        return serde_json::to_string_pretty(&Value::Object(obj)).unwrap_or_default() + "\n";
+    }
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "synack netbench ({}), single thread, in-memory link",
+        if quick { "quick" } else { "full" }
+    );
+    for (name, v) in results {
+        let _ = writeln!(out, "{name}:");
+        if let Value::Object(m) = v {
+            for (k, x) in m {
+                let _ = match x.as_f64() {
+                    Some(f) if f.fract() != 0.0 => writeln!(out, "  {k:<24} {f:>14.3}"),
+                    _ => writeln!(out, "  {k:<24} {x:>14}"),
+                };
+            }
+        }
+    }
+    out
+}

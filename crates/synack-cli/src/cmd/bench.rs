@@ -1,0 +1,67 @@
+//! `synack bench`: the stack benchmarks, synack and smoltcp side by side on the in-memory link,
+//! one thread (the code is `synack-bench`, shared with `cargo bench -p synack-stack --bench
+//! netbench`). Build with `--release`: a debug build measures the compiler, not the stack.
+
+use std::process::ExitCode;
+
+use clap::ValueEnum;
+use synack_bench::{Group, Options};
+
+/// Arguments of `synack bench`.
+#[derive(clap::Args)]
+pub(crate) struct Args {
+    /// Smaller transfers and one run each: finishes in under a minute.
+    #[arg(long)]
+    quick: bool,
+    /// Print one JSON object (one member per benchmark) instead of the table.
+    #[arg(long)]
+    json: bool,
+    /// Run one group only.
+    #[arg(long, value_enum)]
+    only: Option<GroupArg>,
+    /// Run the bulk groups at this MTU only.
+    #[arg(long, value_parser = clap::value_parser!(u16).range(576..))]
+    mtu: Option<u16>,
+    /// Connection cycles for the setup group (default 20,000 with --quick, else 200,000).
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=100_000_000))]
+    setups: Option<u32>,
+}
+
+/// `--only` values, the names `synack_bench::Group` uses.
+#[derive(Clone, Copy, ValueEnum)]
+enum GroupArg {
+    /// Bulk transfer, MTU 1500 and 65535, synack and smoltcp, with and without offload.
+    Bulk,
+    /// synack's bulk transfer alone (for instruction counts).
+    BulkSynack,
+    /// Connection setup, one byte each way and close, per second.
+    Setup,
+    /// Memory per idle connection, and bulk with 100,000 idle connections.
+    Idle,
+    /// Memory per idle connection that carried one byte each way (runs alone).
+    IdleUsed,
+}
+
+impl From<GroupArg> for Group {
+    fn from(g: GroupArg) -> Group {
+        match g {
+            GroupArg::Bulk => Group::Bulk,
+            GroupArg::BulkSynack => Group::BulkSynack,
+            GroupArg::Setup => Group::Setup,
+            GroupArg::Idle => Group::Idle,
+            GroupArg::IdleUsed => Group::IdleUsed,
+        }
+    }
+}
+
+pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let opts = Options {
+        quick: args.quick,
+        only: args.only.map(Group::from),
+        mtu: args.mtu.map(usize::from),
+        setups: args.setups.map(|n| n as usize),
+    };
+    let results = synack_bench::run(&opts, crate::ALLOCATOR);
+    print!("{}", synack_bench::render(&results, opts.quick, args.json));
+    Ok(ExitCode::SUCCESS)
+}
