@@ -206,6 +206,34 @@ impl Knobs {
     }
 }
 
+/// An empty segment log with nothing measured: what the connection reports statistics
+/// from while its own log has not been allocated yet (issue 5, idle memory: the log is built
+/// with the first data sent). Every statistic of an empty log is independent of its
+/// configuration and SND.UNA, so one shared value serves every connection.
+pub(crate) static EMPTY_LOG: Rack = Rack {
+    config: Knobs { enabled: false, tlp: false, dup_thresh: 3, max_ack_delay_us: 200_000 },
+    segs: VecDeque::new(),
+    snd_una: SeqNum(0),
+    xmit_ts: None,
+    end_seq: SeqNum(0),
+    rtt: 0,
+    min_rtt: NO_SAMPLE,
+    segs_sacked: 0,
+    lost_total: 0,
+    fack: SeqNum(0),
+    reordering_seen: false,
+    reo_wnd_mult: 1,
+    reo_wnd_persist: 0,
+    dsack_round: None,
+    snd_nxt: SeqNum(0),
+    tlp_end_seq: None,
+    tlp_is_retrans: false,
+    sack_high: None,
+    reorder_bytes: 0,
+    reorder_events: 0,
+    recovering: false,
+};
+
 /// The `min_rtt` field before the first sample.
 const NO_SAMPLE: u64 = u64::MAX;
 

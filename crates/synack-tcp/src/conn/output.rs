@@ -384,7 +384,7 @@ impl Conn {
             let snd = self.tcb.snd_mut()?;
             snd.nxt = nxt + len + fin;
             snd.max_nxt = snd.max_nxt.max(snd.nxt);
-            self.rec.rack.on_tlp_sent(nxt + len, false);
+            self.rec.rack_mut().on_tlp_sent(nxt + len, false);
             seg
         } else {
             let top = nxt.min(end);
@@ -394,10 +394,10 @@ impl Conn {
             //# the FIN if it rode along).
             // Only the FIN still unacknowledged (its data ACKed) is the same case.
             let fin_alone = nxt.gt(end)
-                && (una == end || self.rec.rack.last_segment_start().is_some_and(|s| s.ge(end)));
+                && (una == end || self.rec.rack_last_segment_start().is_some_and(|s| s.ge(end)));
             if fin_alone {
                 let seg = self.emit_range(now, buf, hlen, opts, end, 0, true)?;
-                self.rec.rack.on_tlp_sent(nxt, true);
+                self.rec.rack_mut().on_tlp_sent(nxt, true);
                 self.t.rtx = Some(now + self.rtt.rto());
                 self.t.tlp = None;
                 return Some(seg);
@@ -407,7 +407,7 @@ impl Conn {
             }
             let len = top.since(una).min(mss);
             let seg = self.emit_range(now, buf, hlen, opts, top - len, len, true)?;
-            self.rec.rack.on_tlp_sent(top, true);
+            self.rec.rack_mut().on_tlp_sent(top, true);
             seg
         };
         self.t.rtx = Some(now + self.rtt.rto());
@@ -548,7 +548,7 @@ impl Conn {
                 let Some(snd) = self.tcb.snd() else { return };
                 let flight_segs = snd.max_nxt.since(snd.una).div_ceil(mss);
                 let rto_at = self.t.rtx.unwrap_or(Instant::FAR_FUTURE);
-                self.t.tlp = self.rec.rack.pto_deadline(
+                self.t.tlp = self.rec.rack_mut().pto_deadline(
                     now,
                     self.rtt.srtt(),
                     flight_segs,

@@ -6,12 +6,13 @@
 
 use crate::cc::{AckSample, CcAlgorithm, CcConfig, Controller, CwndUse, Prr};
 use crate::config::CongestionControl as CcChoice;
-use crate::rack::{Rack, RackConfig, TlpOutcome};
+use crate::rack::{Rack, RackConfig, RackOutcome, TlpOutcome};
 use crate::scoreboard::{
     AckFields, DupAckAction, DupAckCounter, NewRenoAck, NewRenoRecovery, NextSeg, Scoreboard,
     is_duplicate_ack, limited_transmit_allowance,
 };
 use crate::time::{Duration, Instant};
+use alloc::boxed::Box;
 use synack_wire::SeqNum;
 use synack_wire::tcp::SackBlock;
 
@@ -41,7 +42,17 @@ pub(crate) struct Recovery {
     algorithm: CcAlgorithm,
     sack: bool,
     pub(crate) sb: Scoreboard,
-    reno: NewRenoRecovery,
+    /// The per-flight loss state (RACK's segment log, NewReno's recovery, PRR), allocated
+    /// the first time it holds anything but its fresh value (see [`Flight`]); `None` means
+    /// exactly `Flight::fresh(self.base_una, ..)`. An established connection that never
+    /// sends data never allocates it (issue 5, idle memory).
+    fl: Option<Box<Flight>>,
+    /// SND.UNA the fresh [`Flight`] starts from (the last `on_established`, or `new`).
+    base_una: SeqNum,
+    /// SMSS for a fresh [`Flight`]'s PRR.
+    smss: u32,
+    /// The fresh [`Flight`]'s RACK has loss detection and TLP on (fixed at the handshake).
+    rack_built_on: bool,
     dup: DupAckCounter,
     last_window: u32,
     /// A retransmission to send before anything else (fast retransmit, partial ACK).
@@ -50,14 +61,7 @@ pub(crate) struct Recovery {
     last_send: Option<Instant>,
     /// Segments judged lost (fast retransmits and RTO retransmissions), for stats.
     pub(crate) lost: u64,
-    /// RACK-TLP (RFC 8985), active with SACK when configured. Its per-segment log is fed
-    /// on every connection once established, RACK on or off, because the statistics Linux
-    /// reports from its own segment log (`ConnStats::reordering`, `retrans_segments`,
-    /// `unacked_segments`, `reordering_events`) are read from it; with RACK off it is built
-    /// with loss detection and TLP disabled, so it marks nothing and the sender never
-    /// consults it for loss.
-    pub(crate) rack: Rack,
-    /// The segment log above is being fed (the connection is established).
+    /// RACK's segment log (in [`Flight`]) is being fed (the connection is established).
     logging: bool,
     rack_wanted: bool,
     /// When RACK wants loss detection run again (its reordering timer).
@@ -68,6 +72,32 @@ pub(crate) struct Recovery {
     pub(crate) hold_timer: bool,
     /// Proportional Rate Reduction (RFC 6937) paces recovery (the connection's `prr` option).
     prr_wanted: bool,
+    /// Whether the flight filled the window (RFC 7661): growth only when it did.
+    cwnd_use: CwndUse,
+    /// The retransmission timer expired and no ACK has advanced SND.UNA since: a further
+    /// expiry is a backoff of the same loss, not a new one.
+    rto_pending: bool,
+    /// HyStart++ (RFC 9406) in the controller's initial slow start.
+    hystart: bool,
+}
+
+/// The loss state that only matters once data has been sent: kept out of line so an idle
+/// connection does not carry it (issue 5: an idle connection under 1 KiB). It is built
+/// lazily, the first time an operation would change it from its fresh value; operations
+/// that provably leave a fresh value unchanged (an ACK with nothing sent, no SACK blocks and
+/// no duplicate) skip it, so the wire output is the same as with the state inline. Once
+/// built it is kept for the life of the connection: one allocation per connection that
+/// sends data, none per segment.
+#[derive(Debug)]
+pub(super) struct Flight {
+    /// RACK-TLP (RFC 8985), active with SACK when configured. Its per-segment log is fed
+    /// on every connection once established, RACK on or off, because the statistics Linux
+    /// reports from its own segment log (`ConnStats::reordering`, `retrans_segments`,
+    /// `unacked_segments`, `reordering_events`) are read from it; with RACK off it is built
+    /// with loss detection and TLP disabled, so it marks nothing and the sender never
+    /// consults it for loss.
+    rack: Rack,
+    reno: NewRenoRecovery,
     prr: Prr,
     /// During recovery with PRR: the window PRR set on the last ACK (`pipe + sndcnt`), which
     /// replaces `cwnd` (and NewReno's inflation) until recovery ends.
@@ -76,16 +106,26 @@ pub(crate) struct Recovery {
     /// RFC 6937 estimates DeliveredData for a receiver without SACK), less what later
     /// cumulative ACKs covered. PRR's `pipe` without a scoreboard.
     reno_sacked: u32,
-    /// Whether the flight filled the window (RFC 7661): growth only when it did.
-    cwnd_use: CwndUse,
-    /// The retransmission timer expired and no ACK has advanced SND.UNA since: a further
-    /// expiry is a backoff of the same loss, not a new one.
-    rto_pending: bool,
-    /// HyStart++ (RFC 9406) in the controller's initial slow start.
-    hystart: bool,
     /// An ECN-Echo reduced the window outside loss recovery: PRR paces the reduction until
     /// this SND.MAX (the window of data the echo refers to) is acknowledged.
     cwr_until: Option<SeqNum>,
+}
+
+impl Flight {
+    /// Nothing sent since SND.UNA = `una`: what `Recovery::new` and `on_established` build.
+    fn fresh(una: SeqNum, smss: u32, rack_on: bool) -> Flight {
+        Flight {
+            rack: Rack::new(
+                RackConfig { enabled: rack_on, tlp: rack_on, ..RackConfig::default() },
+                una,
+            ),
+            reno: NewRenoRecovery::new(una),
+            prr: Prr::new(smss),
+            prr_cwnd: None,
+            reno_sacked: 0,
+            cwr_until: None,
+        }
+    }
 }
 
 impl core::fmt::Debug for Recovery {
@@ -111,29 +151,52 @@ impl Recovery {
             algorithm: algorithm(choice),
             sack: false,
             sb: Scoreboard::new(una, smss),
-            reno: NewRenoRecovery::new(una),
+            fl: None,
+            base_una: una,
+            smss,
+            rack_built_on: false,
             dup: DupAckCounter::new(),
             last_window: 0,
             rtx: None,
             last_send: None,
             lost: 0,
             hold_timer: false,
-            rack: Rack::new(
-                RackConfig { enabled: false, tlp: false, ..RackConfig::default() },
-                una,
-            ),
             rack_wanted: false,
             logging: false,
             reorder_at: None,
             prr_wanted: true,
-            prr: Prr::new(smss),
-            prr_cwnd: None,
-            reno_sacked: 0,
             cwnd_use: CwndUse::new(),
             rto_pending: false,
             hystart: true,
-            cwr_until: None,
         }
+    }
+
+    /// The per-flight state, built now if it is still implicit (fresh).
+    fn fl_mut(&mut self) -> &mut Flight {
+        let (una, smss, on) = (self.base_una, self.smss, self.rack_built_on);
+        self.fl.get_or_insert_with(|| Box::new(Flight::fresh(una, smss, on)))
+    }
+
+    /// The per-flight state if built (`None`: fresh, see [`Flight`]).
+    fn fl(&self) -> Option<&Flight> {
+        self.fl.as_deref()
+    }
+
+    /// True once the per-flight loss state has been allocated (for tests of idle memory).
+    #[cfg(test)]
+    pub(crate) fn flight_state_allocated(&self) -> bool {
+        self.fl.is_some()
+    }
+
+    /// RACK, for the sender's tail-loss-probe bookkeeping (builds the per-flight state).
+    pub(crate) fn rack_mut(&mut self) -> &mut Rack {
+        &mut self.fl_mut().rack
+    }
+
+    /// The start of the last segment RACK logged (`None` with nothing logged).
+    pub(crate) fn rack_last_segment_start(&self) -> Option<SeqNum> {
+        // A fresh log is empty.
+        self.fl().and_then(|f| f.rack.last_segment_start())
     }
 
     /// HyStart++ on or off (the connection's `ConnConfig::hystart`; takes effect when the
@@ -149,14 +212,15 @@ impl Recovery {
     /// PRR on or off (the connection's `ConnConfig::prr`).
     pub(crate) fn want_prr(&mut self, on: bool) {
         self.prr_wanted = on;
-        if !on {
-            self.prr_cwnd = None;
+        if !on && let Some(f) = self.fl.as_deref_mut() {
+            f.prr_cwnd = None;
         }
     }
 
     /// The window PRR imposes now, if recovery (or an ECN reduction) with PRR is under way.
     fn prr_window(&self) -> Option<u32> {
-        if self.in_recovery() || self.cwr_until.is_some() { self.prr_cwnd } else { None }
+        let f = self.fl()?;
+        if self.in_recovery() || f.cwr_until.is_some() { f.prr_cwnd } else { None }
     }
 
     /// An ECN-Echo arrived outside loss recovery, at most once per window of data (the
@@ -170,21 +234,29 @@ impl Recovery {
         //# an ECN-triggered one (RFC 3168 6.1.2) included, as Linux does in its CWR state.
         self.prr_begin(flight);
         if self.prr_wanted {
-            self.cwr_until = Some(snd_max);
+            self.fl_mut().cwr_until = Some(snd_max);
         }
     }
 
     /// The ECN reduction is over once its window of data is acknowledged, or when loss
     /// recovery or an RTO takes over the window.
     fn end_cwr(&mut self, ack: SeqNum) {
-        if let Some(p) = self.cwr_until
-            && (ack.ge(p) || self.in_recovery())
+        let in_recovery = self.in_recovery();
+        // A fresh flight state has no reduction under way.
+        let Some(f) = self.fl.as_deref_mut() else { return };
+        if let Some(p) = f.cwr_until
+            && (ack.ge(p) || in_recovery)
         {
-            self.cwr_until = None;
-            if !self.in_recovery() {
-                self.prr_cwnd = None;
+            f.cwr_until = None;
+            if !in_recovery {
+                f.prr_cwnd = None;
             }
         }
+    }
+
+    /// NewReno's window inflation (zero outside its recovery, so zero when fresh).
+    fn reno_extra(&self) -> u32 {
+        self.fl().map_or(0, |f| f.reno.extra_window())
     }
 
     /// The window the sender obeys now, for statistics (`ConnStats::cwnd`, Linux's
@@ -194,17 +266,19 @@ impl Recovery {
     pub(crate) fn effective_cwnd(&self) -> u32 {
         match self.prr_window() {
             Some(w) => w,
-            None => self.cc.cwnd().saturating_add(self.reno.extra_window()),
+            None => self.cc.cwnd().saturating_add(self.reno_extra()),
         }
     }
 
     /// Fast recovery begins with FlightSize `flight`; the controller has just set ssthresh.
     fn prr_begin(&mut self, flight: u32) {
-        self.prr_cwnd = None;
-        if self.prr_wanted {
-            self.prr.start(flight, self.cc.ssthresh());
+        let (wanted, ssthresh) = (self.prr_wanted, self.cc.ssthresh());
+        let f = self.fl_mut();
+        f.prr_cwnd = None;
+        if wanted {
+            f.prr.start(flight, ssthresh);
             // Until the first PRR computation: nothing beyond what is in the network.
-            self.prr_cwnd = Some(0);
+            f.prr_cwnd = Some(0);
         }
     }
 
@@ -215,8 +289,10 @@ impl Recovery {
             return;
         }
         let pipe = self.prr_pipe(una, snd_max);
-        let sndcnt = self.prr.on_ack(delivered, pipe, safe);
-        self.prr_cwnd = Some(pipe.saturating_add(sndcnt));
+        // prr_window() is Some only with the flight state built.
+        let f = self.fl_mut();
+        let sndcnt = f.prr.on_ack(delivered, pipe, safe);
+        f.prr_cwnd = Some(pipe.saturating_add(sndcnt));
     }
 
     /// PRR's view of the bytes in the network: RFC 6675 `pipe` with SACK; without it,
@@ -233,7 +309,8 @@ impl Recovery {
             return flight;
         }
         let waiting = self.rtx.map_or(0, |(_, len)| len);
-        flight.saturating_sub(self.reno_sacked).saturating_sub(waiting)
+        let reno_sacked = self.fl().map_or(0, |f| f.reno_sacked);
+        flight.saturating_sub(reno_sacked).saturating_sub(waiting)
     }
 
     /// True when PRR's window has no room for a `len`-byte retransmission now.
@@ -262,23 +339,22 @@ impl Recovery {
     /// The segment log (RACK's, loss detection on or off) once it is being fed, for the
     /// statistics read from it.
     pub(crate) fn segment_log(&self) -> Option<&Rack> {
-        self.logging.then_some(&self.rack)
+        // A fresh log reports what an empty one does (no segments, initial reordering).
+        self.logging.then(|| self.fl().map_or(&crate::rack::EMPTY_LOG, |f| &f.rack))
     }
 
     /// The handshake is done: SMSS and SACK are known, SND.UNA is the first data byte.
     pub(crate) fn on_established(&mut self, smss: u32, sack: bool, una: SeqNum) {
         self.sack = sack;
-        let on = sack && self.rack_wanted;
-        self.rack = Rack::new(RackConfig { enabled: on, tlp: on, ..RackConfig::default() }, una);
+        self.rack_built_on = sack && self.rack_wanted;
         self.logging = true;
         // A fresh controller: the initial window depends on SMSS (RFC 6928).
         self.cc = self.algorithm.build_inline(self.cc_config(smss));
         self.sb = Scoreboard::new(una, smss);
-        self.reno = NewRenoRecovery::new(una);
-        self.prr = Prr::new(smss);
-        self.prr_cwnd = None;
-        self.cwr_until = None;
-        self.reno_sacked = 0;
+        // Fresh RACK log, NewReno state and PRR, built when first needed.
+        self.base_una = una;
+        self.smss = smss;
+        self.fl = None;
         self.cwnd_use = CwndUse::new();
     }
 
@@ -286,7 +362,10 @@ impl Recovery {
     pub(crate) fn set_mss(&mut self, smss: u32) {
         self.cc.set_mss(smss);
         self.sb.set_smss(smss);
-        self.prr.set_smss(smss);
+        self.smss = smss;
+        if let Some(f) = self.fl.as_deref_mut() {
+            f.prr.set_smss(smss);
+        }
     }
 
     /// Duplicate ACKs are arriving or loss recovery is on: segments sent now answer them
@@ -299,11 +378,20 @@ impl Recovery {
     /// `lost_out`): RACK's marks when RACK is on, else RFC 6675 IsLost over the scoreboard
     /// (which, with nothing SACKed, marks nothing).
     pub(crate) fn lost_segments(&self) -> u32 {
-        if self.rack_on() { self.rack.lost_segments() } else { self.sb.lost_segments() }
+        if self.rack_on() {
+            // A fresh log has no segments, none lost.
+            self.fl().map_or(0, |f| f.rack.lost_segments())
+        } else {
+            self.sb.lost_segments()
+        }
     }
 
     pub(crate) fn in_recovery(&self) -> bool {
-        if self.sack { self.sb.in_recovery() } else { self.reno.in_recovery() }
+        if self.sack {
+            self.sb.in_recovery()
+        } else {
+            self.fl().is_some_and(|f| f.reno.in_recovery())
+        }
     }
 
     /// Bytes in the network: RFC 6675 `pipe` with SACK, else FlightSize.
@@ -315,7 +403,8 @@ impl Recovery {
         if self.rack_on() {
             //= rfc8985#6.2
             //# Segments RACK marked lost are not in flight.
-            let rack = self.sb.unsacked_outstanding().saturating_sub(self.rack.lost_bytes());
+            let lost = self.fl().map_or(0, |f| f.rack.lost_bytes());
+            let rack = self.sb.unsacked_outstanding().saturating_sub(lost);
             pipe.min(rack)
         } else {
             pipe
@@ -331,7 +420,7 @@ impl Recovery {
             //# replaces cwnd, NewReno's inflation and limited transmit.
             return w.saturating_sub(self.pipe_from(flight));
         }
-        let cwnd = self.cc.cwnd().saturating_add(self.reno.extra_window());
+        let cwnd = self.cc.cwnd().saturating_add(self.reno_extra());
         let base = cwnd.saturating_sub(flight);
         if self.sack {
             // With SACK, `flight` is RFC 6675's pipe, from which each SACKed segment has
@@ -361,10 +450,11 @@ impl Recovery {
         self.last_send = Some(now);
         self.sb.on_send(end);
         if self.prr_window().is_some() {
-            self.prr.on_sent(end.since(start));
+            self.fl_mut().prr.on_sent(end.since(start));
         }
-        if self.logging {
-            self.rack.on_transmit(now, start, end, false);
+        // An empty range leaves RACK's log as it is; data or a FIN goes in it.
+        if self.logging && end.gt(start) {
+            self.fl_mut().rack.on_transmit(now, start, end, false);
         }
     }
 
@@ -373,10 +463,10 @@ impl Recovery {
         self.last_send = Some(now);
         self.sb.on_retransmit(seq, len);
         if self.prr_window().is_some() {
-            self.prr.on_sent(len);
+            self.fl_mut().prr.on_sent(len);
         }
-        if self.logging {
-            self.rack.on_transmit(now, seq, seq + len, true);
+        if self.logging && len > 0 {
+            self.fl_mut().rack.on_transmit(now, seq, seq + len, true);
         }
         if self.rtx.is_some_and(|(s, _)| s == seq) {
             self.rtx = None;
@@ -398,6 +488,28 @@ impl Recovery {
         if a.ack.gt(a.una_before) {
             self.rto_pending = false;
         }
+        // Without SACK, whether this is an RFC 5681 duplicate (before `last_window` moves).
+        let reno_dup = !self.sack && {
+            let fields = AckFields {
+                ack: a.ack,
+                payload_len: a.payload_len,
+                syn_or_fin: a.syn_or_fin,
+                window: a.window,
+            };
+            is_duplicate_ack(&fields, a.una_before, a.snd_max, self.last_window)
+        };
+        if self.fl.is_none() {
+            // The per-flight state is still fresh (nothing logged, no recovery). An ACK
+            // leaves it fresh unless it carries SACK blocks, finds the scoreboard in
+            // recovery, or (without SACK) is a duplicate; only then is it built. The code
+            // below treats a missing one as fresh: RACK on an empty log marks nothing and
+            // settles no probe, NewReno outside recovery answers `NotInRecovery`.
+            let needed =
+                if self.sack { !a.sack.is_empty() || self.sb.in_recovery() } else { reno_dup };
+            if needed {
+                self.fl_mut();
+            }
+        }
         //= rfc5681#3.1
         //# FlightSize is what was sent and not cumulatively acknowledged (not RFC 6675's pipe).
         // SACKed bytes count too (RFC 6675 section 5 step 4.2 uses RFC 5681's FlightSize):
@@ -406,7 +518,8 @@ impl Recovery {
         let flight_before = a.snd_max.since(a.una_before);
         // An ECN reduction under way counts as recovery for growth: the window does not
         // grow while it is being reduced (Linux's CWR state).
-        let in_recovery_before = self.in_recovery() || self.cwr_until.is_some();
+        let in_recovery_before =
+            self.in_recovery() || self.fl().is_some_and(|f| f.cwr_until.is_some());
         let mut delivered = a.bytes_acked;
         let mut new_loss = false;
         let lost_before = if self.sack && !self.rack_on() { self.sb.lost_bytes() } else { 0 };
@@ -437,17 +550,24 @@ impl Recovery {
                 self.prr_begin(flight_before);
             }
             if out.recovery_ended {
-                self.prr_cwnd = None;
+                if let Some(f) = self.fl.as_deref_mut() {
+                    f.prr_cwnd = None;
+                }
                 self.cc.on_recovery_exit(a.now);
             }
+            let blocks =
+                if out.dsack.is_some() && !a.sack.is_empty() { &a.sack[1..] } else { a.sack };
+            let in_rec = self.sb.in_recovery();
             if self.rack_on() {
                 //= rfc8985#6.2
                 //# RACK sees every ACK (without a leading D-SACK block) and may declare
                 //# segments sent before the most recently delivered one lost.
-                let blocks =
-                    if out.dsack.is_some() && !a.sack.is_empty() { &a.sack[1..] } else { a.sack };
-                let in_rec = self.sb.in_recovery();
-                let r = self.rack.on_ack(a.now, a.ack, blocks, out.dsack.is_some(), a.srtt, in_rec);
+                let r = match self.fl.as_deref_mut() {
+                    Some(f) => {
+                        f.rack.on_ack(a.now, a.ack, blocks, out.dsack.is_some(), a.srtt, in_rec)
+                    }
+                    None => RackOutcome::default(),
+                };
                 self.reorder_at = r.reorder_deadline;
                 if r.newly_lost > 0 {
                     new_loss = true;
@@ -459,15 +579,11 @@ impl Recovery {
                     self.cc.on_congestion_event(a.now, flight_before);
                 }
             } else {
-                if self.logging {
+                if self.logging
+                    && let Some(f) = self.fl.as_deref_mut()
+                {
                     // Statistics only: RACK is built with loss detection off here.
-                    let blocks = if out.dsack.is_some() && !a.sack.is_empty() {
-                        &a.sack[1..]
-                    } else {
-                        a.sack
-                    };
-                    let in_rec = self.sb.in_recovery();
-                    self.rack.on_ack(a.now, a.ack, blocks, out.dsack.is_some(), a.srtt, in_rec);
+                    f.rack.on_ack(a.now, a.ack, blocks, out.dsack.is_some(), a.srtt, in_rec);
                 }
                 if self.sb.lost_bytes() > lost_before.saturating_sub(out.newly_acked) {
                     new_loss = true;
@@ -478,44 +594,45 @@ impl Recovery {
             let safe = out.newly_acked > 0 && !new_loss;
             self.prr_update(delivered, a.ack, a.snd_max, safe);
         } else {
-            let fields = AckFields {
-                ack: a.ack,
-                payload_len: a.payload_len,
-                syn_or_fin: a.syn_or_fin,
-                window: a.window,
-            };
-            let dup = is_duplicate_ack(&fields, a.una_before, a.snd_max, self.last_window);
+            let dup = reno_dup;
             //= rfc6937#3.1
             //# Without SACK, a duplicate ACK counts as one SMSS delivered; a later cumulative
             //# ACK delivers what it covers less what the duplicates already counted.
             let reno_delivered = if dup {
-                self.reno_sacked = self
-                    .reno_sacked
-                    .saturating_add(a.smss)
-                    .min(flight_before.saturating_sub(a.smss));
+                let f = self.fl_mut();
+                f.reno_sacked =
+                    f.reno_sacked.saturating_add(a.smss).min(flight_before.saturating_sub(a.smss));
                 a.smss
             } else {
                 let n = a.bytes_acked;
-                let d = n.saturating_sub(self.reno_sacked).max(n.min(a.smss));
-                self.reno_sacked = self.reno_sacked.saturating_sub(n.saturating_sub(a.smss));
+                let reno_sacked = self.fl().map_or(0, |f| f.reno_sacked);
+                let d = n.saturating_sub(reno_sacked).max(n.min(a.smss));
+                if let Some(f) = self.fl.as_deref_mut() {
+                    f.reno_sacked = f.reno_sacked.saturating_sub(n.saturating_sub(a.smss));
+                }
                 d
             };
             match self.dup.on_ack(dup) {
                 DupAckAction::FastRetransmit => {
                     //= rfc6582#3.2
                     //# Third duplicate ACK beyond `recover`: fast retransmit, enter recovery.
-                    if self.reno.on_third_dup_ack(a.una_before, a.snd_max, a.smss) {
+                    if self.fl_mut().reno.on_third_dup_ack(a.una_before, a.snd_max, a.smss) {
                         self.cc.on_congestion_event(a.now, flight_before);
                         self.rtx = Some((a.una_before, a.smss));
                         self.lost += 1;
                         self.prr_begin(flight_before);
                     }
                 }
-                DupAckAction::InRecovery => self.reno.on_dup_ack(a.smss),
+                DupAckAction::InRecovery => self.fl_mut().reno.on_dup_ack(a.smss),
                 DupAckAction::LimitedTransmit | DupAckAction::None => {}
             }
             if a.ack.gt(a.una_before) {
-                match self.reno.on_ack(a.ack, a.bytes_acked, a.smss) {
+                let reno = match self.fl.as_deref_mut() {
+                    Some(f) => f.reno.on_ack(a.ack, a.bytes_acked, a.smss),
+                    // Fresh: not in recovery.
+                    None => NewRenoAck::NotInRecovery,
+                };
+                match reno {
                     //= rfc6582#3.2
                     //# A partial ACK retransmits the next unacknowledged segment.
                     NewRenoAck::Partial { retransmit, reset_timer } => {
@@ -527,20 +644,26 @@ impl Recovery {
                     }
                     NewRenoAck::Full => {
                         self.dup.reset();
-                        self.reno_sacked = 0;
-                        self.prr_cwnd = None;
+                        if let Some(f) = self.fl.as_deref_mut() {
+                            f.reno_sacked = 0;
+                            f.prr_cwnd = None;
+                        }
                         self.cc.on_recovery_exit(a.now);
                     }
                     NewRenoAck::NotInRecovery => {
                         // Outside recovery a cumulative ACK ends the duplicate run.
-                        self.reno_sacked = 0;
+                        if let Some(f) = self.fl.as_deref_mut() {
+                            f.reno_sacked = 0;
+                        }
                     }
                 }
             }
-            if self.logging {
+            if self.logging
+                && let Some(f) = self.fl.as_deref_mut()
+            {
                 // Statistics only (no SACK: the log sees cumulative ACKs; no loss detection).
-                let in_rec = self.reno.in_recovery();
-                self.rack.on_ack(a.now, a.ack, &[], false, a.srtt, in_rec);
+                let in_rec = f.reno.in_recovery();
+                f.rack.on_ack(a.now, a.ack, &[], false, a.srtt, in_rec);
             }
             // Every ACK that advances SND.UNA in NewReno recovery is partial: the next
             // segment is presumed lost, so none is "safe" (the full ACK ends recovery).
@@ -598,7 +721,10 @@ impl Recovery {
         if !self.rack_on() {
             return;
         }
-        let r = self.rack.on_reorder_timeout(now, srtt, self.sb.in_recovery());
+        let in_rec = self.sb.in_recovery();
+        // A fresh log has no delivered segment to measure from: nothing to mark.
+        let Some(f) = self.fl.as_deref_mut() else { return };
+        let r = f.rack.on_reorder_timeout(now, srtt, in_rec);
         self.reorder_at = r.reorder_deadline;
         if r.newly_lost > 0 {
             self.rack_loss(now, flight);
@@ -615,7 +741,7 @@ impl Recovery {
         if !self.rack_on() {
             return None;
         }
-        let (s, e) = self.rack.lost_ranges().find(|(_, e)| (*e).gt(una))?;
+        let (s, e) = self.fl()?.rack.lost_ranges().find(|(_, e)| (*e).gt(una))?;
         let s = s.max(una);
         Some((s, e.since(s).min(max)))
     }
@@ -627,7 +753,7 @@ impl Recovery {
             //= rfc8985#6.3
             //# On RTO, RACK marks the first unacknowledged segment and old ones lost. With
             //# RACK off the marks only feed the statistics (retransmissions in flight).
-            self.rack.on_rto(now, None);
+            self.fl_mut().rack.on_rto(now, None);
             self.reorder_at = None;
         }
         //= rfc5681#3.1
@@ -638,13 +764,244 @@ impl Recovery {
             self.cc.on_rto(now, flight);
         }
         self.rto_pending = true;
-        self.prr_cwnd = None;
-        self.cwr_until = None;
-        self.reno_sacked = 0;
+        let f = self.fl_mut();
+        f.prr_cwnd = None;
+        f.cwr_until = None;
+        f.reno_sacked = 0;
+        f.reno.on_rto(snd_max);
         self.sb.on_rto(true);
-        self.reno.on_rto(snd_max);
         self.dup.reset();
         self.rtx = None;
         self.lost += 1;
+    }
+}
+
+#[cfg(test)]
+mod lazy_flight_tests {
+    //! The per-flight state is built lazily: these tests check that an idle connection never
+    //! builds it, that data in flight does, and that a missing state behaves exactly like a
+    //! fresh one (every observable answer equal, step by step, against a twin whose state was
+    //! built eagerly), which is what makes skipping it on idle ACKs safe.
+    use super::*;
+    use alloc::vec::Vec;
+    use proptest::prelude::*;
+
+    const MSS: u32 = 1000;
+    const ISS: SeqNum = SeqNum(4_000_000_000);
+
+    fn established(sack: bool, rack: bool, choice: CcChoice) -> Recovery {
+        let mut r = Recovery::new(choice, MSS, ISS);
+        r.want_rack(rack);
+        r.on_established(MSS, sack, ISS + 1);
+        r
+    }
+
+    fn ack(now: Instant, una_before: SeqNum, ack: SeqNum, snd_max: SeqNum) -> AckInfo<'static> {
+        AckInfo {
+            now,
+            una_before,
+            ack,
+            snd_max,
+            window: 65535,
+            payload_len: 0,
+            syn_or_fin: false,
+            sack: &[],
+            bytes_acked: ack.since(una_before),
+            rtt: None,
+            srtt: Some(Duration::from_millis(10)),
+            smss: MSS,
+        }
+    }
+
+    /// Handshake ACK, window updates, data-bearing ACKs: nothing was sent, nothing is built.
+    #[test]
+    fn an_idle_connection_never_builds_the_flight_state() {
+        for sack in [false, true] {
+            let mut r = Recovery::new(CcChoice::Cubic, MSS, ISS);
+            r.want_rack(true);
+            // The SYN is acknowledged; then the connection is established.
+            r.on_ack(&AckInfo { syn_or_fin: true, ..ack(Instant::ZERO, ISS, ISS + 1, ISS + 1) });
+            r.on_established(MSS, sack, ISS + 1);
+            for i in 0..10u64 {
+                let now = Instant::from_millis(10 * i);
+                let a = AckInfo {
+                    window: 65535 - i as u32,
+                    payload_len: if i % 2 == 0 { 100 } else { 0 },
+                    ..ack(now, ISS + 1, ISS + 1, ISS + 1)
+                };
+                r.on_ack(&a);
+                r.on_window_use(ISS + 1, ISS + 1, MSS, false);
+                r.on_reorder_timeout(now, None, 0);
+            }
+            assert!(!r.flight_state_allocated(), "sack {sack}");
+            let log = r.segment_log().expect("established: statistics are reported");
+            assert_eq!(log.reordering(MSS), crate::rack::INITIAL_REORDERING);
+            assert_eq!((log.retransmitted_segments(), log.unacked_segments()), (0, 0));
+            assert_eq!(r.lost_segments(), 0);
+            assert!(!r.in_recovery());
+        }
+    }
+
+    /// The first data sent builds it once; a busy connection keeps the same allocation.
+    #[test]
+    fn data_in_flight_builds_the_flight_state_once() {
+        let mut r = established(true, true, CcChoice::Cubic);
+        let mut una = ISS + 1;
+        r.on_send_new(Instant::ZERO, una, una + MSS, true, Duration::from_secs(1));
+        assert!(r.flight_state_allocated());
+        let ptr: *const Flight = r.fl().unwrap();
+        for i in 0..100u64 {
+            let now = Instant::from_millis(i + 1);
+            r.on_send_new(now, una + MSS, una + 2 * MSS, false, Duration::from_secs(1));
+            r.on_ack(&ack(now, una, una + MSS, una + 2 * MSS));
+            una += MSS;
+        }
+        assert!(core::ptr::eq(ptr, r.fl().unwrap()), "no allocation per segment");
+        assert_eq!(r.segment_log().unwrap().unacked_segments(), 1);
+    }
+
+    /// One step of the twin test.
+    #[derive(Clone, Debug)]
+    enum Op {
+        /// An ACK for `acked` of the outstanding bytes, SACKing `sack` (start, len) above it.
+        Ack {
+            acked: u32,
+            sack: Option<(u32, u32)>,
+            window_change: bool,
+            payload: bool,
+        },
+        Send(u32),
+        Retransmit,
+        Rto,
+        ReorderTimeout,
+        EcnEcho,
+        Idle(u32),
+    }
+
+    fn op() -> impl Strategy<Value = Op> {
+        prop_oneof![
+            4 => (0u32..6000, proptest::option::of((0u32..6000, 1u32..3000)), any::<bool>(), any::<bool>())
+                .prop_map(|(acked, sack, window_change, payload)| Op::Ack { acked, sack, window_change, payload }),
+            3 => (1u32..4000).prop_map(Op::Send),
+            1 => Just(Op::Retransmit),
+            1 => Just(Op::Rto),
+            1 => Just(Op::ReorderTimeout),
+            1 => Just(Op::EcnEcho),
+            1 => (1u32..5000).prop_map(Op::Idle),
+        ]
+    }
+
+    /// Every answer the connection reads from `Recovery`.
+    fn observe(r: &Recovery, una: SeqNum, snd_max: SeqNum) -> Vec<u64> {
+        let flight = r.flight(una, snd_max);
+        let log = r.segment_log();
+        let lost = r.rack_lost(una, MSS);
+        let next = r.next_seg(true);
+        alloc::vec![
+            u64::from(flight),
+            u64::from(r.allowance(flight, MSS)),
+            u64::from(r.effective_cwnd()),
+            u64::from(r.cc.ssthresh()),
+            u64::from(r.in_recovery()),
+            u64::from(r.repairing()),
+            u64::from(r.lost_segments()),
+            u64::from(r.prr_holds(una, snd_max, MSS, MSS)),
+            r.lost,
+            u64::from(r.hold_timer),
+            r.rtx.map_or(u64::MAX, |(s, l)| u64::from(s.0) << 20 | u64::from(l)),
+            r.reorder_at.map_or(u64::MAX, |t| t.as_micros()),
+            lost.map_or(u64::MAX, |(s, l)| u64::from(s.0) << 20 | u64::from(l)),
+            u64::from(next.is_some()),
+            log.map_or(u64::MAX, |l| u64::from(l.reordering(MSS))),
+            log.map_or(u64::MAX, |l| u64::from(l.retransmitted_segments())),
+            log.map_or(u64::MAX, |l| u64::from(l.unacked_segments())),
+            log.map_or(u64::MAX, |l| u64::from(l.reordering_events())),
+            u64::from(r.rack_last_segment_start().map_or(0, |s| s.0)),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 400, ..ProptestConfig::default() })]
+        /// A lazily built flight state and an eagerly built one give the same answers after
+        /// every step of any sequence of sends, ACKs (with and without SACK), timers and idle
+        /// periods: a missing state is a fresh one.
+        #[test]
+        fn lazy_and_eager_flight_state_agree(
+            sack in any::<bool>(),
+            rack in any::<bool>(),
+            cubic in any::<bool>(),
+            ops in proptest::collection::vec(op(), 0..60),
+        ) {
+            let choice = if cubic { CcChoice::Cubic } else { CcChoice::NewReno };
+            let mut lazy = established(sack, rack, choice);
+            let mut eager = established(sack, rack, choice);
+            eager.fl_mut();
+            let (mut una, mut snd_max) = (ISS + 1, ISS + 1);
+            let mut now = Instant::from_secs(1);
+            let mut window = 65535u32;
+            let rto = Duration::from_millis(300);
+            for op in ops {
+                now += Duration::from_millis(1);
+                for r in [&mut lazy, &mut eager] {
+                    match &op {
+                        Op::Ack { acked, sack: blocks, window_change, payload } => {
+                            let out = snd_max.since(una);
+                            let ackno = una + (*acked).min(out);
+                            let mut list = Vec::new();
+                            if let Some((s, l)) = blocks {
+                                let left = ackno + *s;
+                                list.push(SackBlock { left, right: left + *l });
+                            }
+                            let w = if *window_change { window.wrapping_add(1) } else { window };
+                            let a = AckInfo {
+                                window: w,
+                                payload_len: if *payload { 10 } else { 0 },
+                                sack: &list,
+                                ..ack(now, una, ackno, snd_max)
+                            };
+                            r.on_ack(&a);
+                        }
+                        Op::Send(len) => {
+                            let idle = una == snd_max;
+                            r.on_send_new(now, snd_max, snd_max + *len, idle, rto);
+                            r.on_window_use(una, snd_max + *len, MSS, false);
+                        }
+                        Op::Retransmit => {
+                            if let Some((s, l)) = r.rtx.or(r.rack_lost(una, MSS)) {
+                                r.on_retransmit(now, s, l);
+                            } else if una.lt(snd_max) {
+                                r.on_retransmit(now, una, snd_max.since(una).min(MSS));
+                            }
+                        }
+                        Op::Rto => {
+                            if una.lt(snd_max) {
+                                r.on_rto(now, una, snd_max);
+                            }
+                        }
+                        Op::ReorderTimeout => {
+                            let f = r.flight(una, snd_max);
+                            r.on_reorder_timeout(now, Some(Duration::from_millis(10)), f);
+                        }
+                        Op::EcnEcho => {
+                            let f = snd_max.since(una);
+                            r.on_ecn_echo(now, f, snd_max);
+                        }
+                        Op::Idle(_) => {}
+                    }
+                }
+                match &op {
+                    Op::Ack { acked, window_change, .. } => {
+                        una = una + (*acked).min(snd_max.since(una));
+                        if *window_change {
+                            window = window.wrapping_add(1);
+                        }
+                    }
+                    Op::Send(len) => snd_max += *len,
+                    Op::Idle(ms) => now += Duration::from_millis(u64::from(*ms)),
+                    _ => {}
+                }
+                prop_assert_eq!(observe(&lazy, una, snd_max), observe(&eager, una, snd_max), "after {:?}", op);
+            }
+        }
     }
 }
