@@ -498,3 +498,94 @@ fn pair_loss_after_an_idle_period_is_repaired_like_the_first() {
     assert_eq!(deltas[0], (1, 0), "one fast retransmission, no timeout");
     assert_eq!(deltas[1], deltas[0], "the second loss, after idling, is repaired the same way");
 }
+
+/// The statistics read from the sender's loss state, which lives out of line and is built
+/// with the first data sent (issue 5, idle memory).
+fn loss_stats(p: &Pair, c: ConnId) -> [Option<u64>; 11] {
+    let s = p.a.stats(c).unwrap();
+    [
+        Some(s.lost),
+        Some(u64::from(s.lost_segments)),
+        s.retrans_segments.map(u64::from),
+        s.unacked_segments.map(u64::from),
+        s.reordering.map(u64::from),
+        s.reordering_events.map(u64::from),
+        s.cwnd.map(u64::from),
+        s.ssthresh.map(u64::from),
+        Some(s.retransmits),
+        Some(s.timeouts),
+        Some(u64::from(s.in_recovery)),
+    ]
+}
+
+/// Statistics stay exact across an idle period: the reordering measured in a first burst
+/// (one segment overtaken by two later ones) is still reported, unchanged, after the
+/// connection idled, and a second reordered burst adds to it rather than starting over.
+#[test]
+fn pair_loss_state_statistics_are_continuous_across_an_idle_period() {
+    let (mut p, c, s) = connected_pair(ConnConfig::default());
+    let mut events = Vec::new();
+    for round in 0..2u8 {
+        let data: Vec<u8> = (0..12_000u32).map(|i| (i % 253) as u8 ^ round).collect();
+        assert_eq!(p.a.send(c, &data), Ok(data.len()));
+        p.collect();
+        // A's second data segment is overtaken by the next two (fewer than DupThresh, so
+        // no fast retransmission): the burst arrives as segments 0, 2, 3, 1, 4, ...
+        let data_segs: Vec<usize> = p
+            .wire
+            .iter()
+            .enumerate()
+            .filter(|(_, w)| w.1 && w.2.t.len > w.2.t.header_len)
+            .map(|(i, _)| i)
+            .collect();
+        assert!(data_segs.len() > 4, "a burst of several segments");
+        for (rank, &i) in data_segs.iter().enumerate() {
+            match rank {
+                1 => p.wire[i].0 += Duration::from_micros(1),
+                r if r >= 4 => p.wire[i].0 += Duration::from_micros(2),
+                _ => {}
+            }
+        }
+        p.run(Duration::from_secs(2));
+        assert_eq!(read_all(&mut p.b, s).0, data, "round {round}");
+        let st = p.a.stats(c).unwrap();
+        assert_eq!(st.snd_una, st.snd_nxt, "round {round}: everything acknowledged");
+        assert_eq!(st.retransmits, 0, "round {round}: reordering, not loss: {st:?}");
+        events.push(st.reordering_events.unwrap());
+        let before = loss_stats(&p, c);
+        p.run(Duration::from_secs(30));
+        assert_eq!(loss_stats(&p, c), before, "round {round}: idling changes no statistic");
+    }
+    assert!(events[0] >= 1 && events[1] > events[0], "the count goes on: {events:?}");
+}
+
+/// A flight lost whole (every segment and every probe) after an idle period is repaired by
+/// the retransmission timer exactly as the first flight was: same retransmissions, same
+/// timeouts, every byte delivered in order, recovery over afterwards.
+#[test]
+fn pair_rto_after_an_idle_period_is_repaired_like_the_first() {
+    let (mut p, c, s) = connected_pair(ConnConfig::default());
+    let mut deltas = Vec::new();
+    for round in 0..2u8 {
+        let before = p.a.stats(c).unwrap();
+        let data: Vec<u8> = (0..20_000u32).map(|i| (i % 249) as u8 ^ round).collect();
+        assert_eq!(p.a.send(c, &data), Ok(data.len()));
+        p.collect();
+        // Everything A sends for 2.5 s is lost: the probe timer, then the RTO (with backoff).
+        for _ in 0..500 {
+            p.wire.retain(|w| !w.1);
+            p.run(Duration::from_millis(5));
+        }
+        p.wire.retain(|w| !w.1);
+        p.run(Duration::from_secs(20));
+        assert_eq!(read_all(&mut p.b, s).0, data, "round {round}: every byte, in order");
+        let after = p.a.stats(c).unwrap();
+        assert_eq!(after.snd_una, after.snd_nxt, "round {round}: everything acknowledged");
+        assert!(!after.in_recovery, "round {round}");
+        let d = (after.timeouts - before.timeouts, after.lost - before.lost);
+        assert!(d.0 >= 1, "round {round}: the retransmission timer repaired it: {d:?}");
+        deltas.push(d);
+        p.run(Duration::from_secs(30));
+    }
+    assert_eq!(deltas[1], deltas[0], "after idling, the same repair");
+}
