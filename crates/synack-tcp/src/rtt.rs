@@ -200,6 +200,24 @@ impl RttEstimator {
         self.backoff = 0;
     }
 
+    /// Feeds a sample taken from a timestamp echo (RFC 7323 RTTM) and says whether it was used.
+    ///
+    /// After a timeout the echo can belong to a transmission from before the timeout: a peer
+    /// echoes TS.Recent, which only moves with in-order data, so an ACK that a retransmission
+    /// finally releases may carry the TSval of a copy sent minutes earlier. Such a sample is
+    /// not the path's RTT; fed to the estimator it inflates SRTT and RTTVAR so the RTO stays at
+    /// its maximum while the path answers in milliseconds. So while the timer is backed off, a
+    /// sample longer than the RTO in force, which no reply to a copy sent after the last
+    /// timeout can be, is ambiguous and dropped (Karn's rule, RFC 6298 section 5, applied to
+    /// the echo): the backoff stays until a sample that fits arrives.
+    pub fn on_timestamp_sample(&mut self, rtt: Duration) -> bool {
+        if self.backoff > 0 && rtt > self.rto() {
+            return false;
+        }
+        self.on_sample(rtt);
+        true
+    }
+
     /// The retransmission timer expired: double the RTO, up to the maximum.
     pub fn on_timeout(&mut self) {
         //= rfc6298#5.5
@@ -350,6 +368,27 @@ mod tests {
         assert_eq!(e.rto(), Duration::from_micros(112_500 + 250_000));
         assert_eq!(e.min_rtt(), Some(ms(100)));
         assert_eq!(e.latest_rtt(), Some(ms(200)));
+    }
+
+    #[test]
+    fn stale_timestamp_echo_after_a_timeout_is_ignored() {
+        // 20 ms path, min RTO 200 ms; three timeouts back the RTO off to 1.6 s.
+        let mut e = RttEstimator::new(cfg(200));
+        e.on_sample(ms(20));
+        for _ in 0..3 {
+            e.on_timeout();
+        }
+        assert_eq!(e.rto(), ms(1600));
+        // An echo of a copy sent before the timeouts (4 s ago) is not the path's RTT.
+        assert!(!e.on_timestamp_sample(ms(4000)));
+        assert_eq!(e.srtt(), Some(ms(20)));
+        assert_eq!(e.rto(), ms(1600), "backoff kept");
+        // The echo of the retransmission is: it clears the backoff.
+        assert!(e.on_timestamp_sample(ms(21)));
+        assert_eq!(e.rto(), ms(200));
+        // Without backoff a long sample is taken as it is (a path that got slower).
+        assert!(e.on_timestamp_sample(ms(4000)));
+        assert!(e.srtt() > Some(ms(20)));
     }
 
     #[test]

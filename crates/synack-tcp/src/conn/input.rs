@@ -157,14 +157,19 @@ impl Conn {
 
     /// RTT sample from an ACK that advanced SND.UNA: timestamps when in use, else Karn's timer.
     fn take_rtt_sample(&mut self, ctx: &mut Ctx<'_>, snd: &Snd, seg: &TcpRepr<'_>) {
-        let sample = match (self.opt.ts, seg.options.timestamps) {
+        match (self.opt.ts, seg.options.timestamps) {
             (true, Some(ts)) => {
-                rtt_from_timestamps(self.ts_now(ctx.now), ts.tsecr, Duration::from_millis(1))
+                if let Some(r) =
+                    rtt_from_timestamps(self.ts_now(ctx.now), ts.tsecr, Duration::from_millis(1))
+                {
+                    self.rtt.on_timestamp_sample(r);
+                }
             }
-            _ => self.sampler.on_ack(snd.una, ctx.now),
-        };
-        if let Some(rtt) = sample {
-            self.rtt.on_sample(rtt);
+            _ => {
+                if let Some(r) = self.sampler.on_ack(snd.una, ctx.now) {
+                    self.rtt.on_sample(r);
+                }
+            }
         }
     }
 
@@ -423,12 +428,10 @@ impl Conn {
                     (now.as_millis() as u32).wrapping_add(self.ts_offset),
                     ts.tsecr,
                     Duration::from_millis(1),
-                ),
-                _ => self.sampler.on_ack(ack, now),
+                )
+                .filter(|&r| self.rtt.on_timestamp_sample(r)),
+                _ => self.sampler.on_ack(ack, now).inspect(|&r| self.rtt.on_sample(r)),
             };
-            if let Some(r) = sample {
-                self.rtt.on_sample(r);
-            }
             rtt = sample;
             self.after_ack_advance(ctx);
         }
