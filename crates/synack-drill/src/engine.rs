@@ -136,6 +136,7 @@ impl EngineTarget {
             //# FreeBSD's default) only accepts, so it is switched on per listening socket.
             ecn: p.ecn == EcnMode::On,
             rtt,
+            slow_start_ack_limit: p.slow_start_ack_limit,
             congestion_control: match p.cc {
                 Cc::Cubic => CongestionControl::Cubic,
                 Cc::Reno => CongestionControl::NewReno,

@@ -61,6 +61,9 @@ pub struct Profile {
     pub ecn: EcnMode,
     /// Congestion control.
     pub cc: Cc,
+    /// Slow-start growth per ACK in segments (RFC 3465's L); `None`: every segment the ACK
+    /// covers (Linux's `tcp_slow_start`).
+    pub slow_start_ack_limit: Option<u32>,
     /// Floor of the retransmission timeout.
     pub rto_min: Duration,
     /// RTO before any RTT sample.
@@ -100,6 +103,7 @@ impl Profile {
             sack: true,
             ecn: EcnMode::Off,
             cc: Cc::Cubic,
+            slow_start_ack_limit: None,
             rto_min: Duration::from_millis(200),
             initial_rto: Duration::from_secs(1),
             delayed_ack: Duration::from_millis(40),
@@ -135,6 +139,8 @@ impl Profile {
             sack: true,
             ecn: EcnMode::Passive,
             cc: Cc::Reno,
+            // net.inet.tcp.abc_l_var defaults to 2, RFC 3465's L.
+            slow_start_ack_limit: Some(2),
             rto_min: Duration::from_millis(30),
             initial_rto: Duration::from_secs(1),
             delayed_ack: Duration::from_millis(40),
@@ -163,6 +169,7 @@ impl Profile {
             sack: true,
             ecn: EcnMode::Off,
             cc: Cc::Reno,
+            slow_start_ack_limit: Some(2),
             rto_min: Duration::from_secs(1),
             initial_rto: Duration::from_secs(1),
             delayed_ack: Duration::from_millis(200),

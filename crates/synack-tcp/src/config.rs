@@ -105,6 +105,13 @@ pub struct ConnConfig {
     /// it from its socket-buffer ceiling: 6 for 2 MB). A shift too small for the buffer only
     /// caps the advertised window. `None` (the default) derives it from the buffer.
     pub window_scale: Option<u8>,
+    /// RFC 3465's L for slow start: one ACK grows cwnd by at most `L * SMSS`, however many
+    /// segments it covers. `Some(2)` (the default) is RFC 3465 2.2's recommendation, which
+    /// keeps a stretch ACK (or one after ACK loss) from releasing a large line-rate burst.
+    /// `None` grows cwnd by every byte an ACK covers, as Linux's `tcp_slow_start` does (the
+    /// linux drill profile); the RFC's limit stays the default because a burst of many
+    /// segments at once is what the cap is there to prevent.
+    pub slow_start_ack_limit: Option<u32>,
 }
 
 impl Default for ConnConfig {
@@ -133,6 +140,7 @@ impl Default for ConnConfig {
             mss_clamp: None,
             quick_ack_segments: 0,
             window_scale: None,
+            slow_start_ack_limit: Some(2),
         }
     }
 }

@@ -446,6 +446,7 @@ impl Conn {
         // Recovery tracks data from the first byte after our SYN (the ACK of the SYN may not
         // have been processed yet when this runs).
         self.rec.want_prr(self.cfg.prr);
+        self.rec.want_abc_limit(self.cfg.slow_start_ack_limit);
         if let Some(una) = self.tcb.snd().map(|s| s.una.max(s.iss + 1)) {
             self.rec.on_established(mss, sack, una);
         }

@@ -63,6 +63,8 @@ pub(crate) struct Recovery {
     pub(crate) hold_timer: bool,
     /// Proportional Rate Reduction (RFC 6937) paces recovery (the connection's `prr` option).
     prr_wanted: bool,
+    /// RFC 3465's L for slow start (`u32::MAX`: no cap), from `ConnConfig::slow_start_ack_limit`.
+    abc_limit: u32,
     prr: Prr,
     /// During recovery with PRR: the window PRR set on the last ACK (`pipe + sndcnt`), which
     /// replaces `cwnd` (and NewReno's inflation) until recovery ends.
@@ -115,12 +117,18 @@ impl Recovery {
             rack_wanted: false,
             reorder_at: None,
             prr_wanted: true,
+            abc_limit: CcConfig::new(smss).abc_limit,
             prr: Prr::new(smss),
             prr_cwnd: None,
             reno_sacked: 0,
             cwnd_use: CwndUse::new(),
             rto_pending: false,
         }
+    }
+
+    /// Slow-start growth cap per ACK in segments (`None`: none); read by `on_established`.
+    pub(crate) fn want_abc_limit(&mut self, limit: Option<u32>) {
+        self.abc_limit = limit.unwrap_or(u32::MAX);
     }
 
     /// PRR on or off (the connection's `ConnConfig::prr`).
@@ -203,7 +211,8 @@ impl Recovery {
         let on = sack && self.rack_wanted;
         self.rack = Rack::new(RackConfig { enabled: on, tlp: on, ..RackConfig::default() }, una);
         // A fresh controller: the initial window depends on SMSS (RFC 6928).
-        self.cc = self.algorithm.build(CcConfig::new(smss));
+        self.cc =
+            self.algorithm.build(CcConfig { abc_limit: self.abc_limit, ..CcConfig::new(smss) });
         self.sb = Scoreboard::new(una, smss);
         self.reno = NewRenoRecovery::new(una);
         self.prr = Prr::new(smss);
