@@ -82,8 +82,11 @@ pub struct Profile {
     pub rfc5961: bool,
     /// `SO_SNDBUF`/`SO_RCVBUF` report twice the value set (Linux).
     pub sockbuf_doubling: bool,
-    /// SYN option layout.
+    /// Option layout (on every segment; the SYN shows it).
     pub syn_layout: SynLayout,
+    /// The receive buffer is rounded up to a whole number of segments once the MSS is known
+    /// (FreeBSD's `tcp_mss`: 65536 -> 65700 with a 1460-byte MSS).
+    pub rcvbuf_mss_rounding: bool,
     /// Timestamp clock rate in Hz.
     pub ts_hz: u32,
 }
@@ -114,6 +117,7 @@ impl Profile {
             rfc5961: true,
             sockbuf_doubling: true,
             syn_layout: SynLayout::Linux,
+            rcvbuf_mss_rounding: false,
             ts_hz: 1000,
         }
     }
@@ -151,6 +155,7 @@ impl Profile {
             rfc5961: true,
             sockbuf_doubling: false,
             syn_layout: SynLayout::FreeBsd,
+            rcvbuf_mss_rounding: true,
             ts_hz: 1000,
         }
     }
@@ -180,6 +185,7 @@ impl Profile {
             rfc5961: true,
             sockbuf_doubling: false,
             syn_layout: SynLayout::Linux,
+            rcvbuf_mss_rounding: false,
             ts_hz: 1000,
         }
     }

@@ -2,6 +2,7 @@
 
 use crate::rtt::RttConfig;
 use crate::time::Duration;
+use synack_wire::tcp::OptionLayout;
 
 /// Which congestion controller a connection uses (RFC 9438 CUBIC is the default).
 #[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
@@ -112,6 +113,17 @@ pub struct ConnConfig {
     /// linux drill profile); the RFC's limit stays the default because a burst of many
     /// segments at once is what the cap is there to prevent.
     pub slow_start_ack_limit: Option<u32>,
+    /// How our options are laid out on the wire: Linux's word-aligned layout (the default;
+    /// every field on a 4-byte boundary, what most receivers' fast paths expect) or FreeBSD's
+    /// (`mss,nop,wscale,sackOK,TS` on a SYN). RFC 9293 3.2 lets options start on any octet, so
+    /// this changes bytes, not meaning; the drill's freebsd profile selects `Bsd`.
+    pub option_layout: OptionLayout,
+    /// Round the receive buffer up to a whole number of segments once the handshake has fixed
+    /// the MSS (FreeBSD's `tcp_mss`: 65536 becomes 65700 = 45 * 1460), so the window is never
+    /// a fraction of a segment short. Off by default: the configured size means what it says
+    /// (RFC 9293 leaves buffer sizing to the implementation); the drill's freebsd profile
+    /// turns it on.
+    pub recv_buffer_mss_rounding: bool,
 }
 
 impl Default for ConnConfig {
@@ -141,6 +153,8 @@ impl Default for ConnConfig {
             quick_ack_segments: 0,
             window_scale: None,
             slow_start_ack_limit: Some(2),
+            option_layout: OptionLayout::Linux,
+            recv_buffer_mss_rounding: false,
         }
     }
 }

@@ -10,7 +10,7 @@ use core::fmt;
 use core::net::{IpAddr, SocketAddr};
 
 use hashbrown::HashMap;
-use synack_wire::tcp::{TcpFlags, TcpOptions, TcpRepr, Timestamps};
+use synack_wire::tcp::{OptionLayout, TcpFlags, TcpOptions, TcpRepr, Timestamps};
 use synack_wire::{ChecksumMode, SeqNum};
 
 use crate::config::{ConnConfig, EndpointConfig};
@@ -132,6 +132,7 @@ struct CookieReply {
     ack: SeqNum,
     window: u16,
     options: TcpOptions,
+    layout: OptionLayout,
 }
 
 /// Bounded queue of stateless control segments.
@@ -893,6 +894,7 @@ impl Endpoint {
             ack: seg.seq + 1,
             window: cfg.recv_buffer.min(65535) as u16,
             options,
+            layout: cfg.option_layout,
         });
     }
 
@@ -995,6 +997,7 @@ impl Endpoint {
                 window: c.window,
                 urgent: 0,
                 options: c.options,
+                layout: c.layout,
             };
             return Some(self.finish_segment(buf, c.tuple, h, 0, None, false, checksum, 0));
         }
@@ -1009,6 +1012,7 @@ impl Endpoint {
                 window: 0,
                 urgent: 0,
                 options: TcpOptions::default(),
+                layout: OptionLayout::Linux,
             };
             return Some(self.finish_segment(buf, c.tuple, h, 0, None, false, checksum, 0));
         }

@@ -113,4 +113,5 @@ pub use icmp::IcmpError;
 pub use secret::FourTuple;
 pub use state::State;
 pub use stats::ConnStats;
+pub use synack_wire::tcp::OptionLayout;
 pub use time::{Duration, Instant};

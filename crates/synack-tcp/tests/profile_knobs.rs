@@ -52,3 +52,67 @@ fn slow_start_growth_per_ack_follows_the_limit() {
         assert_eq!(s.sent().len() as u32, 4 + grown - 10, "limit {limit:?}");
     }
 }
+
+/// The SYN's option bytes in each layout: Linux's word-aligned `mss,sackOK,TS,nop,wscale`
+/// (the default) and FreeBSD's `mss,nop,wscale,sackOK,TS`; both parse to the same options.
+#[test]
+fn syn_option_layout() {
+    use synack_tcp::{Endpoint, EndpointConfig, Instant, OptionLayout};
+    use synack_wire::ChecksumMode;
+    use synack_wire::tcp::TcpRepr;
+    for (layout, kinds) in [
+        (OptionLayout::Linux, [2, 2, 2, 2, 4, 2, 8, 10]),
+        (OptionLayout::Bsd, [2, 4, 5, 0xb4, 1, 3, 3, 6]),
+    ] {
+        let conn =
+            ConnConfig { option_layout: layout, window_scale: Some(6), ..ConnConfig::default() };
+        let mut ep =
+            Endpoint::new(EndpointConfig { conn, ..EndpointConfig::default() }, [7; 16], 1);
+        let now = Instant::from_secs(1);
+        ep.connect(now, v4(1, 5000), v4(2, 80), conn).unwrap();
+        let mut buf = [0u8; 1600];
+        let t = ep.poll_transmit(now, &mut buf).expect("the SYN");
+        let syn = &buf[..t.len];
+        let opts = &syn[20..usize::from(syn[12] >> 4) * 4];
+        assert_eq!(opts.len(), 20, "{layout:?}");
+        if layout == OptionLayout::Linux {
+            assert_eq!((opts[0], opts[4], opts[6]), (kinds[0], kinds[4], kinds[6]));
+            assert_eq!(&opts[16..], &[1, 3, 3, 6]);
+        } else {
+            assert_eq!(&opts[..8], &kinds);
+            assert_eq!((opts[8], opts[10]), (4, 8));
+        }
+        let r = TcpRepr::parse_bytes(syn, t.src.ip(), t.dst.ip(), ChecksumMode::Verify).unwrap();
+        assert_eq!(r.options.mss, Some(1460));
+        assert_eq!(r.options.window_scale, Some(6));
+        assert!(r.options.sack_permitted && r.options.timestamps.is_some());
+    }
+}
+
+/// FreeBSD's buffer rounding: a 65536-byte receive buffer becomes 65700 (45 * 1460) once the
+/// handshake fixes the MSS, so the unscaled window is a full 65535; without the knob the
+/// buffer keeps its configured size.
+#[test]
+fn receive_buffer_rounds_up_to_whole_segments() {
+    for (round, expect) in [(false, 65_536), (true, 65_700)] {
+        let cfg = ConnConfig { recv_buffer: 65_536, recv_buffer_mss_rounding: round, ..plain() };
+        let mut s = Script::connecting(cfg);
+        s.one();
+        s.inject(Seg::new(SA, T, I + 1).mss(1460).win(32767));
+        let ack = s.one();
+        check(&ack, A, I + 1, T + 1);
+        assert_eq!(ack.window, 65535);
+        assert_eq!(s.ep.stats(s.id()).unwrap().recv_buffer, expect);
+    }
+}
+
+/// The peer's FIN takes a sequence number but no buffer space: the ACK of the FIN still
+/// advertises the whole free buffer (65535 here), not one byte less.
+#[test]
+fn fin_does_not_shrink_the_window() {
+    let mut s = Script::established_passive(ConnConfig { recv_buffer: 65_535, ..plain() });
+    s.inject(Seg::new(FA, T + 1, I + 1));
+    let ack = s.one();
+    check(&ack, A, I + 1, T + 2);
+    assert_eq!(ack.window, 65535);
+}

@@ -584,7 +584,11 @@ impl Conn {
         }
         rcv.fin_received = true;
         rcv.nxt = fin_seq + 1;
-        rcv.adv_right = rcv.adv_right.max(rcv.nxt);
+        //= rfc9293#3.8.6.2.2
+        //# The FIN takes a sequence number but no buffer space: the right edge moves with it,
+        //# so RCV.WND (and the window field) stays what the buffer offers, as in Linux and
+        //# FreeBSD, instead of shrinking by one.
+        rcv.adv_right = (rcv.adv_right + 1).max(rcv.nxt);
         let fin_acked = snd.fin_acked();
         self.ack_now = true;
         ctx.event(Event::PeerClosed(ctx.id));

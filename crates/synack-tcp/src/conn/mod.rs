@@ -447,6 +447,11 @@ impl Conn {
         // have been processed yet when this runs).
         self.rec.want_prr(self.cfg.prr);
         self.rec.want_abc_limit(self.cfg.slow_start_ack_limit);
+        if self.cfg.recv_buffer_mss_rounding
+            && let Some((_, rcv)) = self.tcb.halves()
+        {
+            rcv.buf.round_up_capacity(mss as usize);
+        }
         if let Some(una) = self.tcb.snd().map(|s| s.una.max(s.iss + 1)) {
             self.rec.on_established(mss, sack, una);
         }

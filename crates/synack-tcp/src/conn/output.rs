@@ -36,6 +36,7 @@ impl Conn {
             window,
             urgent: 0,
             options: TcpOptions::default(),
+            layout: self.cfg.option_layout,
         }
     }
 
@@ -232,7 +233,7 @@ impl Conn {
         ts: Option<Timestamps>,
     ) -> Option<Segment> {
         let opts = TcpOptions { timestamps: ts, ..TcpOptions::default() };
-        let hlen = 20 + options_len(&opts);
+        let hlen = 20 + options_len(&opts, self.cfg.option_layout);
         let mss = mss.min(buf.len().saturating_sub(hlen) as u32);
         if mss == 0 {
             return None;
