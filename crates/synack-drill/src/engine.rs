@@ -15,8 +15,8 @@ use crate::target::{Errno, Readiness, Shutdown, SockId, SockOpt, Target};
 use std::collections::BTreeMap;
 use std::net::{IpAddr, SocketAddr};
 use synack_tcp::{
-    CongestionControl, ConnConfig, ConnId, ConnectionError, Duration, Endpoint, EndpointConfig,
-    Instant, ListenerId, OptionLayout, RecvError, SendError, State,
+    AbortReset, CongestionControl, ConnConfig, ConnId, ConnectionError, Duration, Endpoint,
+    EndpointConfig, Instant, ListenerId, OptionLayout, RecvError, SendError, State,
 };
 use synack_wire::tcp::{TcpOption, TcpPacket, TcpRepr, options};
 use synack_wire::{ChecksumMode, SeqNum};
@@ -129,6 +129,7 @@ impl EngineTarget {
                 SynLayout::FreeBsd => OptionLayout::Bsd,
             },
             recv_buffer_mss_rounding: p.rcvbuf_mss_rounding,
+            abort_reset: if p.linux_resets { AbortReset::Linux } else { AbortReset::Rfc },
             // Linux's quick-ACK mode: the first segments are ACKed at once.
             quick_ack_segments: p.quick_ack_segments,
             // RACK-TLP (RFC 8985) is one engine switch; the profiles set tlp and rack together.

@@ -87,6 +87,9 @@ pub struct Profile {
     /// The receive buffer is rounded up to a whole number of segments once the MSS is known
     /// (FreeBSD's `tcp_mss`: 65536 -> 65700 with a 1460-byte MSS).
     pub rcvbuf_mss_rounding: bool,
+    /// Linux's abort RSTs: `R.` with a timestamp on close with unread data, `<SEQ=SEG.ACK>`
+    /// for data after close (`ConnConfig::abort_reset`).
+    pub linux_resets: bool,
     /// Timestamp clock rate in Hz.
     pub ts_hz: u32,
 }
@@ -118,6 +121,7 @@ impl Profile {
             sockbuf_doubling: true,
             syn_layout: SynLayout::Linux,
             rcvbuf_mss_rounding: false,
+            linux_resets: true,
             ts_hz: 1000,
         }
     }
@@ -156,6 +160,7 @@ impl Profile {
             sockbuf_doubling: false,
             syn_layout: SynLayout::FreeBsd,
             rcvbuf_mss_rounding: true,
+            linux_resets: false,
             ts_hz: 1000,
         }
     }
@@ -186,6 +191,7 @@ impl Profile {
             sockbuf_doubling: false,
             syn_layout: SynLayout::Linux,
             rcvbuf_mss_rounding: false,
+            linux_resets: false,
             ts_hz: 1000,
         }
     }

@@ -15,6 +15,26 @@ pub enum CongestionControl {
     Cubic,
 }
 
+/// The RST a connection sends when it aborts itself (close with unread data, ABORT, data
+/// arriving after a full close).
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
+#[non_exhaustive]
+pub enum AbortReset {
+    /// RFC 9293 3.10.5's ABORT form, `<SEQ=SND.NXT><CTL=RST>` with no options, also for data
+    /// after a full close.
+    #[default]
+    Rfc,
+    /// Linux's: `<SEQ=SND.NXT><ACK=RCV.NXT><CTL=RST,ACK>` with a fresh timestamp
+    /// (`tcp_send_active_reset`), and data after a full close answered as a segment to no
+    /// connection, `<SEQ=SEG.ACK><CTL=RST>` (`tcp_v4_send_reset`). Receivers accept both: an
+    /// ACK bit on a RST is ignored by RFC 9293's RST processing (and 3.10.7.4's own resets
+    /// carry it), a timestamp on a RST is allowed (RFC 7323 5.2 exempts RSTs from PAWS), and
+    /// SEG.ACK is exactly the peer's RCV.NXT, which passes RFC 5961's exact-match test where
+    /// SND.NXT after our FIN would only draw a challenge ACK. The RFC form stays the default
+    /// because it is what RFC 9293 writes; the drill's linux profile selects this one.
+    Linux,
+}
+
 /// Keep-alive settings (RFC 9293 3.8.4). Off unless a connection sets `keep_alive: Some(..)`.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub struct KeepAlive {
@@ -124,6 +144,8 @@ pub struct ConnConfig {
     /// (RFC 9293 leaves buffer sizing to the implementation); the drill's freebsd profile
     /// turns it on.
     pub recv_buffer_mss_rounding: bool,
+    /// The form of the RST sent when the connection aborts itself; see [`AbortReset`].
+    pub abort_reset: AbortReset,
 }
 
 impl Default for ConnConfig {
@@ -155,6 +177,7 @@ impl Default for ConnConfig {
             slow_start_ack_limit: Some(2),
             option_layout: OptionLayout::Linux,
             recv_buffer_mss_rounding: false,
+            abort_reset: AbortReset::Rfc,
         }
     }
 }

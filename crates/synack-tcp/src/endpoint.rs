@@ -122,6 +122,8 @@ pub(crate) struct CtlSegment {
     /// `Some` sets ACK.
     pub(crate) ack: Option<SeqNum>,
     pub(crate) flags: TcpFlags,
+    /// A timestamps option to carry (Linux's form of an abort's RST, `AbortReset::Linux`).
+    pub(crate) ts: Option<Timestamps>,
 }
 
 /// A cookie SYN-ACK (RFC 4987): everything the stateless reply needs.
@@ -758,13 +760,14 @@ impl Endpoint {
             return;
         }
         let reply = if seg.flags.ack() {
-            CtlSegment { tuple, seq: seg.ack, ack: None, flags: TcpFlags::RST }
+            CtlSegment { tuple, seq: seg.ack, ack: None, flags: TcpFlags::RST, ts: None }
         } else {
             CtlSegment {
                 tuple,
                 seq: SeqNum(0),
                 ack: Some(seg.seq + seg.seq_len()),
                 flags: TcpFlags::RST,
+                ts: None,
             }
         };
         self.ctl.push(reply);
@@ -789,7 +792,13 @@ impl Endpoint {
             }
             //= rfc9293#3.10.7.2
             //# LISTEN: any ACK is bad: <SEQ=SEG.ACK><CTL=RST>.
-            self.ctl.push(CtlSegment { tuple, seq: seg.ack, ack: None, flags: TcpFlags::RST });
+            self.ctl.push(CtlSegment {
+                tuple,
+                seq: seg.ack,
+                ack: None,
+                flags: TcpFlags::RST,
+                ts: None,
+            });
             return;
         }
         if !f.syn() {
@@ -1011,7 +1020,7 @@ impl Endpoint {
                 flags,
                 window: 0,
                 urgent: 0,
-                options: TcpOptions::default(),
+                options: TcpOptions { timestamps: c.ts, ..TcpOptions::default() },
                 layout: OptionLayout::Linux,
             };
             return Some(self.finish_segment(buf, c.tuple, h, 0, None, false, checksum, 0));

@@ -103,7 +103,7 @@ pub mod state;
 pub mod stats;
 pub mod time;
 
-pub use config::{CongestionControl, ConnConfig, EndpointConfig, KeepAlive};
+pub use config::{AbortReset, CongestionControl, ConnConfig, EndpointConfig, KeepAlive};
 pub use endpoint::{ConnId, Endpoint, ListenerId, Transmit};
 pub use error::{
     ConnectError, ConnectionError, InvalidConnection, ListenError, RecvError, SendError,

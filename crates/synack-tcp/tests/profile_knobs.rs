@@ -116,3 +116,48 @@ fn fin_does_not_shrink_the_window() {
     check(&ack, A, I + 1, T + 2);
     assert_eq!(ack.window, 65535);
 }
+
+/// close() with unread data: RFC 9293 3.10.5's `<SEQ=SND.NXT><CTL=RST>` by default; with
+/// `AbortReset::Linux`, `R.` with ACK = RCV.NXT and a timestamp echoing TS.Recent.
+#[test]
+fn abort_reset_on_close_with_unread_data() {
+    use synack_tcp::AbortReset;
+    for form in [AbortReset::Rfc, AbortReset::Linux] {
+        let cfg = ConnConfig { abort_reset: form, timestamps: true, ..plain() };
+        let mut s = Script::listening(cfg);
+        s.inject(Seg::new(S, T, 0).mss(1000).ts(100, 0));
+        s.one();
+        s.inject(Seg::new(A, T + 1, I + 1).ts(200, 0));
+        s.conn = s.ep.accept(s.listener.unwrap());
+        s.inject(Seg::new(A, T + 1, I + 1).ts(201, 0).data(&[7; 100]));
+        s.advance(Duration::from_millis(100));
+        s.sent();
+        s.ep.close(s.id()).unwrap();
+        let rst = s.one();
+        match form {
+            AbortReset::Rfc => {
+                check(&rst, R, I + 1, 0);
+                assert!(rst.options.timestamps.is_none());
+            }
+            _ => {
+                check(&rst, RA, I + 1, T + 101);
+                assert_eq!(rst.options.timestamps.map(|t| t.tsecr), Some(201));
+            }
+        }
+    }
+}
+
+/// Data after a full close: the RFC form resets from the connection (SND.NXT, one past our
+/// FIN); Linux's answers the segment as from no connection, `<SEQ=SEG.ACK><CTL=RST>`.
+#[test]
+fn abort_reset_for_data_after_close() {
+    use synack_tcp::AbortReset;
+    for (form, seq) in [(AbortReset::Rfc, I + 2), (AbortReset::Linux, I + 1)] {
+        let mut s = Script::established_passive(ConnConfig { abort_reset: form, ..plain() });
+        s.ep.close(s.id()).unwrap();
+        check(&s.one(), FA, I + 1, T + 1);
+        s.inject(Seg::new(A, T + 1, I + 1).data(&[1]));
+        let rst = s.one();
+        check(&rst, R, seq, 0);
+    }
+}

@@ -79,6 +79,7 @@ impl Conn {
                         seq: seg.ack,
                         ack: None,
                         flags: TcpFlags::RST,
+                        ts: None,
                     });
                 }
                 return Outcome::Continue;
@@ -380,6 +381,7 @@ impl Conn {
                     seq: ack,
                     ack: None,
                     flags: TcpFlags::RST,
+                    ts: None,
                 });
                 return Outcome::Continue;
             }
@@ -551,7 +553,20 @@ impl Conn {
             if app_closed {
                 //= rfc9293#3.6.1
                 //# Data arriving after a full (half-duplex) CLOSE is lost: send a RST (SHLD-3).
-                self.abort_with(ctx, ConnectionError::Aborted);
+                if self.cfg.abort_reset == crate::config::AbortReset::Linux && seg.flags.ack() {
+                    //= rfc9293#3.10.7.1
+                    //# Linux's form: answered as from no connection, <SEQ=SEG.ACK><CTL=RST>.
+                    ctx.ctl.push(CtlSegment {
+                        tuple: self.tuple,
+                        seq: seg.ack,
+                        ack: None,
+                        flags: TcpFlags::RST,
+                        ts: None,
+                    });
+                    self.fail(ctx, ConnectionError::Aborted);
+                } else {
+                    self.abort_with(ctx, ConnectionError::Aborted);
+                }
                 return Outcome::Deleted;
             }
             self.deliver(ctx, seg.seq, seg.payload);

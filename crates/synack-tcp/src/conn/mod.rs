@@ -608,15 +608,21 @@ impl Conn {
         match &self.tcb {
             Tcb::Closed | Tcb::SynSent { .. } | Tcb::TimeWait(_) => {}
             _ => {
-                if let Some((snd, _)) = self.tcb.halves_ref() {
+                if let Some((snd, rcv)) = self.tcb.halves_ref() {
                     //= rfc9293#3.10.5
                     //# ABORT in a synchronized state (and SYN-RECEIVED) sends
                     //# <SEQ=SND.NXT><CTL=RST>.
+                    let linux = self.cfg.abort_reset == crate::config::AbortReset::Linux;
+                    let ts = (linux && self.opt.ts).then(|| synack_wire::tcp::Timestamps {
+                        tsval: self.ts_now(ctx.now),
+                        tsecr: rcv.ts_recent.map_or(0, |(v, _)| v),
+                    });
                     ctx.ctl.push(crate::endpoint::CtlSegment {
                         tuple: self.tuple,
                         seq: snd.max_nxt,
-                        ack: None,
+                        ack: linux.then_some(rcv.nxt),
                         flags: synack_wire::tcp::TcpFlags::RST,
+                        ts,
                     });
                 }
             }
