@@ -16,7 +16,8 @@ use std::collections::BTreeMap;
 use std::net::{IpAddr, SocketAddr};
 use synack_tcp::{
     AbortReset, CongestionControl, ConnConfig, ConnId, ConnectionError, Duration, Endpoint,
-    EndpointConfig, Instant, ListenerId, OptionLayout, RecvError, SendError, State,
+    EndpointConfig, Instant, ListenerId, OptionLayout, ReadWindowUpdate, RecvError, SendError,
+    State,
 };
 use synack_wire::tcp::{TcpOption, TcpPacket, TcpRepr, options};
 use synack_wire::{ChecksumMode, SeqNum};
@@ -130,6 +131,11 @@ impl EngineTarget {
             },
             recv_buffer_mss_rounding: p.rcvbuf_mss_rounding,
             abort_reset: if p.linux_resets { AbortReset::Linux } else { AbortReset::Rfc },
+            read_window_update: if p.linux_read_window_update {
+                ReadWindowUpdate::Doubling
+            } else {
+                ReadWindowUpdate::SwsStep
+            },
             // Linux's quick-ACK mode: the first segments are ACKed at once.
             quick_ack_segments: p.quick_ack_segments,
             // RACK-TLP (RFC 8985) is one engine switch; the profiles set tlp and rack together.

@@ -90,6 +90,9 @@ pub struct Profile {
     /// Linux's abort RSTs: `R.` with a timestamp on close with unread data, `<SEQ=SEG.ACK>`
     /// for data after close (`ConnConfig::abort_reset`).
     pub linux_resets: bool,
+    /// Window update after a read only when it at least doubles a window that had fallen to
+    /// half the maximum (Linux's `tcp_cleanup_rbuf`; `ConnConfig::read_window_update`).
+    pub linux_read_window_update: bool,
     /// Timestamp clock rate in Hz.
     pub ts_hz: u32,
 }
@@ -122,6 +125,7 @@ impl Profile {
             syn_layout: SynLayout::Linux,
             rcvbuf_mss_rounding: false,
             linux_resets: true,
+            linux_read_window_update: true,
             ts_hz: 1000,
         }
     }
@@ -161,6 +165,7 @@ impl Profile {
             syn_layout: SynLayout::FreeBsd,
             rcvbuf_mss_rounding: true,
             linux_resets: false,
+            linux_read_window_update: false,
             ts_hz: 1000,
         }
     }
@@ -192,6 +197,7 @@ impl Profile {
             syn_layout: SynLayout::Linux,
             rcvbuf_mss_rounding: false,
             linux_resets: false,
+            linux_read_window_update: false,
             ts_hz: 1000,
         }
     }

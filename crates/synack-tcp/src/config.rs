@@ -35,6 +35,21 @@ pub enum AbortReset {
     Linux,
 }
 
+/// When reading from the receive buffer sends a window update by itself.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
+#[non_exhaustive]
+pub enum ReadWindowUpdate {
+    /// RFC 9293 3.8.6.2.2 (receiver SWS avoidance): as soon as the right edge can move by
+    /// min(RCV.BUFF/2, Eff.snd.MSS), so a sender stalled on our window learns at once.
+    #[default]
+    SwsStep,
+    /// Linux's `tcp_cleanup_rbuf`: only when the window now advertised has fallen to at most
+    /// half the largest we can offer and the read at least doubles it, and never after the
+    /// peer's FIN. Fewer pure ACKs on a connection whose window never ran low; the RFC rule
+    /// stays the default because it reopens a small window sooner.
+    Doubling,
+}
+
 /// Keep-alive settings (RFC 9293 3.8.4). Off unless a connection sets `keep_alive: Some(..)`.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub struct KeepAlive {
@@ -146,6 +161,9 @@ pub struct ConnConfig {
     pub recv_buffer_mss_rounding: bool,
     /// The form of the RST sent when the connection aborts itself; see [`AbortReset`].
     pub abort_reset: AbortReset,
+    /// Which rule sends a window update after the application reads; see
+    /// [`ReadWindowUpdate`].
+    pub read_window_update: ReadWindowUpdate,
 }
 
 impl Default for ConnConfig {
@@ -178,6 +196,7 @@ impl Default for ConnConfig {
             option_layout: OptionLayout::Linux,
             recv_buffer_mss_rounding: false,
             abort_reset: AbortReset::Rfc,
+            read_window_update: ReadWindowUpdate::SwsStep,
         }
     }
 }

@@ -103,7 +103,9 @@ pub mod state;
 pub mod stats;
 pub mod time;
 
-pub use config::{AbortReset, CongestionControl, ConnConfig, EndpointConfig, KeepAlive};
+pub use config::{
+    AbortReset, CongestionControl, ConnConfig, EndpointConfig, KeepAlive, ReadWindowUpdate,
+};
 pub use endpoint::{ConnId, Endpoint, ListenerId, Transmit};
 pub use error::{
     ConnectError, ConnectionError, InvalidConnection, ListenError, RecvError, SendError,

@@ -161,3 +161,28 @@ fn abort_reset_for_data_after_close() {
         check(&rst, R, seq, 0);
     }
 }
+
+/// After a read: the RFC rule sends a window update once the right edge can move by
+/// min(RCV.BUFF/2, MSS); Linux's only when the advertised window had fallen to half the
+/// buffer and the read at least doubles it.
+#[test]
+fn window_update_after_read() {
+    use synack_tcp::ReadWindowUpdate;
+    for (rule, after_1500, after_3000) in
+        [(ReadWindowUpdate::SwsStep, true, true), (ReadWindowUpdate::Doubling, false, true)]
+    {
+        for (fill, expect) in [(1500u32, after_1500), (3000, after_3000)] {
+            let cfg = ConnConfig { recv_buffer: 4000, read_window_update: rule, ..plain() };
+            let mut s = Script::established_passive(cfg);
+            s.inject(Seg::new(A, T + 1, I + 1).data(&vec![5; fill as usize]));
+            s.advance(Duration::from_millis(500));
+            s.sent();
+            assert_eq!(s.recv_all().len() as u32, fill);
+            let out = s.sent();
+            assert_eq!(!out.is_empty(), expect, "{rule:?} after reading {fill}: {out:?}");
+            if expect {
+                assert_eq!(out[0].window, 4000, "{rule:?}");
+            }
+        }
+    }
+}

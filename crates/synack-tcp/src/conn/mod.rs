@@ -552,6 +552,24 @@ impl Conn {
         //# min(RCV.BUFF/2, Eff.snd.MSS) (receiver SWS avoidance), so the peer learns promptly.
         let after = rcv.window_right_candidate();
         let step = (rcv.buf.capacity() as u32 / 2).min(mss).max(1);
+        if self.cfg.read_window_update == crate::config::ReadWindowUpdate::Doubling {
+            //= rfc9293#3.8.6.2.2
+            //# Linux's threshold (tcp_cleanup_rbuf): the advertised window had fallen to at
+            //# most half the largest we can offer, and the read at least doubles it.
+            let now_wnd = rcv.wnd();
+            let clamp = (rcv.buf.capacity() as u32).min(65535 << rcv.wscale);
+            let new_wnd = after.since(rcv.nxt);
+            if !rcv.fin_received
+                && now_wnd.saturating_mul(2) <= clamp
+                && new_wnd > 0
+                && new_wnd >= now_wnd.saturating_mul(2)
+                && after.gt(rcv.adv_right)
+                && after.since(rcv.adv_right) >= step
+            {
+                self.ack_now = true;
+            }
+            return Ok(n);
+        }
         if after.since(rcv.adv_right) >= step && before.since(rcv.adv_right) < step {
             self.ack_now = true;
         }
