@@ -50,6 +50,25 @@ pub enum ReadWindowUpdate {
     Doubling,
 }
 
+/// Which segments carry PSH beyond RFC 9293 MUST-61 (the one that empties the send queue);
+/// RFC 9293 3.9.1.2 leaves the rest to the sender.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
+#[non_exhaustive]
+pub enum PushPolicy {
+    /// The last new-data segment of a burst (cwnd, the peer's window or the data ran out),
+    /// outside loss repair: a receiver delivers what it has when no more is coming soon. The
+    /// default: it needs no per-write state and marks every point where the flow pauses.
+    #[default]
+    EndOfBurst,
+    /// Linux's: the segment carrying the last byte of each write (`tcp_push` /
+    /// `tcp_mark_push`), plus a forced push once more than half the peer's largest window
+    /// has been written since the last one (`forced_push`); a segment cut off by cwnd or the
+    /// window carries none unless it holds such a byte. Retransmissions keep the PSH of the
+    /// segment they repeat. Write boundaries are kept in a fixed-size record
+    /// ([`crate::push::PushMarks`]), no allocation per write.
+    EndOfWrite,
+}
+
 /// Keep-alive settings (RFC 9293 3.8.4). Off unless a connection sets `keep_alive: Some(..)`.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub struct KeepAlive {
@@ -164,6 +183,8 @@ pub struct ConnConfig {
     /// Which rule sends a window update after the application reads; see
     /// [`ReadWindowUpdate`].
     pub read_window_update: ReadWindowUpdate,
+    /// Which segments carry PSH; see [`PushPolicy`].
+    pub push_policy: PushPolicy,
 }
 
 impl Default for ConnConfig {
@@ -197,6 +218,7 @@ impl Default for ConnConfig {
             recv_buffer_mss_rounding: false,
             abort_reset: AbortReset::Rfc,
             read_window_update: ReadWindowUpdate::SwsStep,
+            push_policy: PushPolicy::EndOfBurst,
         }
     }
 }

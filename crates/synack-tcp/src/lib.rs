@@ -93,6 +93,7 @@ pub mod error;
 pub mod event;
 pub mod icmp;
 mod ports;
+pub mod push;
 pub mod rack;
 pub mod ring;
 pub mod rtt;
@@ -104,7 +105,8 @@ pub mod stats;
 pub mod time;
 
 pub use config::{
-    AbortReset, CongestionControl, ConnConfig, EndpointConfig, KeepAlive, ReadWindowUpdate,
+    AbortReset, CongestionControl, ConnConfig, EndpointConfig, KeepAlive, PushPolicy,
+    ReadWindowUpdate,
 };
 pub use endpoint::{ConnId, Endpoint, ListenerId, Transmit};
 pub use error::{

@@ -186,3 +186,46 @@ fn window_update_after_read() {
         }
     }
 }
+
+/// PSH placement: with the default (end of burst) the last segment cwnd lets out carries PSH;
+/// with `EndOfWrite` (Linux's tcp_mark_push) only the segment holding a write's last byte
+/// does, however cwnd cuts the data, and a retransmission of it carries PSH again.
+#[test]
+fn push_policy_end_of_write() {
+    use synack_tcp::PushPolicy;
+    let psh = |o: &Out| o.flags.psh();
+    for policy in [PushPolicy::EndOfBurst, PushPolicy::EndOfWrite] {
+        let mut s =
+            handshake(ConnConfig { nodelay: true, push_policy: policy, ..ConnConfig::default() });
+        // Two writes: 12500 bytes, then 2500; cwnd lets 10 segments out.
+        s.send(&[1; 12_500]);
+        s.send(&[2; 2_500]);
+        let first = s.sent();
+        assert_eq!(first.len(), 10);
+        let pushed: Vec<bool> = first.iter().map(psh).collect();
+        match policy {
+            PushPolicy::EndOfBurst => assert!(pushed[9] && !pushed[..9].contains(&true)),
+            _ => assert!(!pushed.contains(&true), "{policy:?}: {first:?}"),
+        }
+        s.advance(Duration::from_millis(20));
+        s.inject(Seg::new(A, T + 1, seg_seq(10)));
+        let rest = s.sent();
+        assert_eq!(rest.len(), 5, "{policy:?}: {rest:?}");
+        let pushed: Vec<bool> = rest.iter().map(psh).collect();
+        match policy {
+            PushPolicy::EndOfBurst => assert_eq!(pushed, [false, false, false, false, true]),
+            // 12001..13001 holds the first write's end (12501), 14001..15001 the second's.
+            _ => assert_eq!(pushed, [false, false, true, false, true], "{policy:?}"),
+        }
+        if policy == PushPolicy::EndOfWrite {
+            // The segment with the first write's end is lost: its retransmission has PSH.
+            // One ACK up to it, then three duplicates.
+            for _ in 0..4 {
+                s.inject(Seg::new(A, T + 1, seg_seq(12)));
+            }
+            let rtx = s.sent();
+            let seg = rtx.iter().find(|o| o.seq == seg_seq(12)).expect("fast retransmit");
+            assert!(psh(seg), "{rtx:?}");
+        }
+    }
+}

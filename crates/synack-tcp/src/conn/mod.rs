@@ -490,6 +490,8 @@ impl Conn {
             return Err(crate::SendError::Connection(e));
         }
         let state = self.state();
+        let push_marks = self.cfg.push_policy == crate::config::PushPolicy::EndOfWrite;
+        let mss = self.eff_snd_mss();
         let snd = match self.tcb.snd_mut() {
             Some(s) if !s.fin_queued => s,
             _ if state == State::Closed => {
@@ -500,10 +502,18 @@ impl Conn {
         if data.is_empty() {
             return Ok(0);
         }
+        let start = snd.end_seq();
         let n = snd.buf.write(data);
         if n == 0 {
             self.want_writable = true;
             return Err(crate::SendError::WouldBlock);
+        }
+        if push_marks {
+            //= rfc9293#3.9.1.2
+            //# PSH placement is the sender's choice: with EndOfWrite, the last byte of each
+            //# write (and a forced push past half the peer's largest window) is a push point.
+            let end = snd.end_seq();
+            snd.push.on_write(start, end, snd.max_wnd, mss, snd.max_nxt);
         }
         if urgent {
             //= rfc9293#3.8.5
@@ -686,7 +696,8 @@ mod size_tests {
             std::println!("{name:>14}: {size} bytes");
         }
         // 1,576 before the configuration was shared and the rarely used `unread` boxed;
-        // PRR (RFC 6937) and the RFC 7661 window-use record added 52 bytes (1,300 -> 1,352).
+        // PRR (RFC 6937) and the RFC 7661 window-use record added 52 bytes (1,300 -> 1,352);
+        // the stack-profile knobs and 4 push marks (PushPolicy::EndOfWrite) 40 (-> 1,392).
         assert!(size_of::<Conn>() <= 1400, "Conn is {} bytes", size_of::<Conn>());
     }
 }

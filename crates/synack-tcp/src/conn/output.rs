@@ -2,6 +2,7 @@
 //! window), pure ACKs (delayed-ACK policy), probes; and its timers.
 
 use super::{Conn, Ctx, Tcb};
+use crate::config::PushPolicy;
 use crate::emit::{Header, options_len};
 use crate::error::ConnectionError;
 use crate::event::SoftError;
@@ -338,6 +339,7 @@ impl Conn {
         }
         let mut seg = self.emit_range(now, buf, hlen, opts, nxt, len, retransmission)?;
         if len > 0
+            && self.cfg.push_policy == PushPolicy::EndOfBurst
             && !retransmission
             && !self.rec.repairing()
             && burst_ends(avail - len, usable - len, cc_room, len, mss)
@@ -447,8 +449,12 @@ impl Conn {
         buf[hlen + a.len()..hlen + a.len() + b.len()].copy_from_slice(b);
         let mut flags = TcpFlags::ACK;
         //= rfc9293#3.9.1.2
-        //# PSH on the segment that empties the send queue (MUST-61).
-        if len > 0 && offset + len == snd.buf.len() as u32 {
+        //# PSH on the segment that empties the send queue (MUST-61), and with EndOfWrite on
+        //# one that carries a write's last byte (a push point).
+        if len > 0
+            && (offset + len == snd.buf.len() as u32
+                || (self.cfg.push_policy == PushPolicy::EndOfWrite && snd.push.covers(seq, end)))
+        {
             flags |= TcpFlags::PSH;
         }
         if fin {
