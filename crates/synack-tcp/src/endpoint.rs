@@ -1305,8 +1305,9 @@ impl Endpoint {
             Some((_, r)) => (r.nxt, r.wnd(), r.buf.len(), r.buf.capacity()),
             None => (SeqNum(0), 0, 0, c.cfg.recv_buffer),
         };
-        // RACK's per-segment log backs the segment counts; it is fed only while RACK is on.
-        let rack = c.rec.rack_on().then_some(&c.rec.rack);
+        // RACK's per-segment log backs the segment counts; it is fed from establishment on,
+        // whether RACK's loss detection is on or off.
+        let rack = c.rec.segment_log();
         Ok(ConnStats {
             state: c.state(),
             snd_una,
@@ -1325,7 +1326,7 @@ impl Endpoint {
             rttvar: c.rtt.rttvar(),
             rto: c.rtt.rto(),
             backoff: c.rtt.backoff_count(),
-            cwnd: Some(c.rec.cc.cwnd()),
+            cwnd: Some(c.rec.effective_cwnd()),
             ssthresh: Some(c.rec.cc.ssthresh()),
             segs_in: c.stats.segs_in,
             segs_out: c.stats.segs_out,

@@ -384,7 +384,25 @@ impl Rack {
                 self.sack_high = None;
             }
         }
-        for b in blocks {
+        //= rfc8985#6.2
+        //# Newly delivered segments are examined in ascending sequence order (the
+        //# cumulatively acknowledged ones above already were): a peer may list a higher
+        //# block first, and taking it first would make the lower, earlier-sent block look
+        //# delivered out of order (RACK.fack already past it) when the network kept order.
+        let una = self.snd_una;
+        let mut sorted = [SackBlock::default(); 4];
+        let mut spill;
+        let ordered: &[SackBlock] = if blocks.len() <= sorted.len() {
+            let sorted = &mut sorted[..blocks.len()];
+            sorted.copy_from_slice(blocks);
+            sorted.sort_unstable_by_key(|b| b.left.diff(una));
+            sorted
+        } else {
+            spill = alloc::vec::Vec::from(blocks);
+            spill.sort_unstable_by_key(|b| b.left.diff(una));
+            &spill
+        };
+        for b in ordered {
             let (l, r) = (b.left.max(self.snd_una), b.right.min(self.snd_nxt));
             if r.le(l) {
                 continue;
@@ -466,7 +484,8 @@ impl Rack {
     /// [`MAX_REORDERING`], and falls back to the initial value on an RTO taken outside
     /// recovery with at least that many segments SACKed (reordering over-estimated).
     ///
-    /// Only what this log sees counts: the connection feeds it while RACK is on. Linux has
+    /// Only what this log sees counts (the connection feeds it whether RACK is on or off;
+    /// without SACK it sees no reordering). Linux has
     /// two more sources this does not model: a D-SACK for a retransmitted segment that was
     /// already SACKed, and a timestamp-proven partial ACK during undo.
     pub fn reordering(&self, mss: u32) -> u32 {
@@ -1029,6 +1048,30 @@ mod tests {
         // arrived behind an earlier SACK.
         let r = acked(&[(108, 0, &[(7000, 8000), (3000, 4000)])]);
         assert_eq!((r.reordering(1000), r.reordering_events()), (3, 0));
+    }
+
+    #[test]
+    fn reordering_seen_ignores_block_order_within_one_ack() {
+        // RFC 8985 6.2 step 3 over the newly delivered segments in sequence order: two
+        // blocks in one ACK, the higher listed first (as RFC 2018 asks receivers to list the
+        // most recent block first), are in-order deliveries, not reordering.
+        let mut r = sent(10);
+        let out = r.on_ack(
+            t(102),
+            SeqNum(0),
+            &[blk(7000, 8000), blk(3000, 4000)],
+            false,
+            Some(ms(100)),
+            false,
+        );
+        assert!(!r.reordering_seen(), "3000..4000 was sent before 7000..8000");
+        assert_eq!(out.newly_lost, 0);
+        // With no reordering seen, three SACKed segments zero the reordering window.
+        r.on_ack(t(103), SeqNum(0), &[blk(9000, 10_000)], false, Some(ms(100)), false);
+        assert_eq!(r.reo_wnd(Some(ms(100)), false), Duration::ZERO);
+        // A real reordering (a block below the highest, arriving in a later ACK) is still seen.
+        r.on_ack(t(104), SeqNum(0), &[blk(5000, 6000)], false, Some(ms(100)), false);
+        assert!(r.reordering_seen());
     }
 
     #[test]

@@ -43,7 +43,11 @@ pub struct ConnStats {
     pub rto: Duration,
     /// Consecutive RTO backoffs in force.
     pub backoff: u32,
-    /// Congestion window in bytes (`None`: no congestion controller attached yet).
+    /// The sending window in bytes (`None`: no congestion controller attached yet): the
+    /// congestion controller's cwnd, except during fast recovery, where it is the window the
+    /// sender actually obeys: PRR's `pipe + sndcnt` (RFC 9937), as Linux reports in
+    /// `tcpi_snd_cwnd` while PRR sets `snd_cwnd`, or NewReno's inflated window with PRR off.
+    /// The controller's own value is `ssthresh` then (both set it on entering recovery).
     pub cwnd: Option<u32>,
     /// Slow-start threshold (`None`: no congestion controller attached yet).
     pub ssthresh: Option<u32>,
@@ -61,19 +65,24 @@ pub struct ConnStats {
     /// not they were retransmitted since (Linux's `tcpi_lost`; `lost` above counts events).
     pub lost_segments: u32,
     /// Retransmitted segments still in flight: neither SACKed, acknowledged nor marked lost
-    /// again (Linux's `retrans_out`, `tcpi_retrans`). `None` while RACK is off: the count
-    /// comes from RACK's per-segment log.
+    /// again (Linux's `retrans_out`, `tcpi_retrans`). From RACK's per-segment log, which is
+    /// kept whether RACK's loss detection is on or off; `None` before the connection is
+    /// established.
     pub retrans_segments: Option<u32>,
     /// Segments sent and not cumulatively acknowledged, SACKed ones included, as they were
-    /// sent (Linux's `packets_out`, `tcpi_unacked`). `None` while RACK is off.
+    /// sent (Linux's `packets_out`, `tcpi_unacked`). `None` before the connection is
+    /// established.
     pub unacked_segments: Option<u32>,
     /// The reordering degree in segments (Linux's `tcpi_reordering`): 3 (the DupThresh)
     /// until an original transmission is SACKed or cumulatively acknowledged below the end
     /// of the highest SACKed segment, then ceil(that distance / `snd_mss`) when larger, at
     /// most 300; back to 3 on an RTO outside recovery with 3 or more segments SACKed.
-    /// `None` while RACK is off: the measurement rides on RACK's per-segment log.
+    /// Measured from the segment log whether RACK's loss detection is on or off; without
+    /// SACK nothing shows reordering and it stays 3. `None` before the connection is
+    /// established.
     pub reordering: Option<u32>,
-    /// Deliveries judged reordered so far (Linux's `tcpi_reord_seen`). `None` while RACK is off.
+    /// Deliveries judged reordered so far (Linux's `tcpi_reord_seen`). `None` before the
+    /// connection is established.
     pub reordering_events: Option<u32>,
     /// Bytes the peer currently SACKs above SND.UNA.
     pub sacked: u32,

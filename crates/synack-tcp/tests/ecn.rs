@@ -88,3 +88,56 @@ fn shld_8_ece_reduces_window_once_and_sets_cwr() {
     let first_new = out.iter().find(|o| !o.payload.is_empty()).expect("new data");
     assert!(first_new.flags.contains(CWR), "{out:?}");
 }
+
+/// RFC 9937 applies PRR to any window reduction, an ECN-Echo one included (RFC 3168 6.1.2):
+/// the cut from 10 to 7 segments (CUBIC's 0.7) is spread over the window of data the echo
+/// refers to, 7 new segments for the 10 delivered, instead of a silence of three ACKs
+/// followed by one segment per ACK (the test below, PRR off). The window does not grow meanwhile, and `cwnd` in the
+/// stats is PRR's window until the reduction ends.
+#[test]
+fn shld_8_ece_reduction_is_paced_by_prr() {
+    let mut s = passive_ecn();
+    s.send(&[0; 30_000]);
+    assert_eq!(s.sent().len(), 10);
+    let mut pattern = Vec::new();
+    let mut cwnds = Vec::new();
+    for k in 1..=10u32 {
+        let flags = if k == 1 { A | ECE } else { A };
+        s.inject(Seg::new(flags, T + 1, I + 1 + k * 1000));
+        pattern.push(s.sent().iter().filter(|o| !o.payload.is_empty()).count());
+        cwnds.push(s.ep.stats(s.id()).unwrap().cwnd.unwrap() / 1000);
+    }
+    // While pipe > ssthresh: sndcnt = ceil(delivered * ssthresh / RecoverFS) - sent, with
+    // ssthresh 7 and RecoverFS 10 (ACKs 1-7); from the 8th ACK pipe has come down to
+    // ssthresh and PRR-CRB keeps it there (min(ssthresh - pipe, delivered - sent)).
+    assert_eq!(pattern, [1, 1, 1, 0, 1, 1, 0, 0, 1, 1], "{cwnds:?}");
+    assert_eq!(cwnds, [10, 10, 10, 9, 9, 9, 8, 7, 7, 7]);
+    assert_eq!(pattern.iter().sum::<usize>(), 7);
+    let st = s.ep.stats(s.id()).unwrap();
+    assert_eq!(st.ssthresh, Some(7000));
+    // The ACK of the tenth segment ended the reduction: the controller's window, 7 segments,
+    // with 7 in flight.
+    assert_eq!(st.cwnd, Some(7000), "{cwnds:?}");
+    assert_eq!(st.snd_nxt.0 - st.snd_una.0, 7000);
+    assert!(!st.in_recovery);
+}
+
+/// With PRR off the ECN-Echo cuts the window at once (RFC 3168 6.1.2 as RFC 5681 does it):
+/// nothing new leaves until the flight has fallen below the new cwnd.
+#[test]
+fn shld_8_ece_without_prr_cuts_at_once() {
+    let mut s = Script::listening(ConnConfig { prr: false, ..ecn_cfg() });
+    s.inject(Seg::new(S | ECE | CWR, T, 0).mss(1000));
+    s.one();
+    s.inject(Seg::new(A, T + 1, I + 1));
+    s.conn = s.ep.accept(s.listener.unwrap());
+    s.send(&[0; 30_000]);
+    assert_eq!(s.sent().len(), 10);
+    let mut pattern = Vec::new();
+    for k in 1..=10u32 {
+        let flags = if k == 1 { A | ECE } else { A };
+        s.inject(Seg::new(flags, T + 1, I + 1 + k * 1000));
+        pattern.push(s.sent().iter().filter(|o| !o.payload.is_empty()).count());
+    }
+    assert_eq!(&pattern[..4], [0, 0, 0, 1]);
+}

@@ -636,3 +636,105 @@ fn repeated_rto_keeps_ssthresh() {
     assert_eq!(second.ssthresh, Some(7 * MSS));
     assert_eq!(second.cwnd, Some(MSS));
 }
+
+// ---- statistics: the segment log with RACK off, the window reported in recovery ---------
+
+/// `reordering`, `retrans_segments`, `unacked_segments` and `reordering_events` come from the
+/// per-segment log, which is kept with RACK's loss detection off too (they used to be `None`
+/// then); loss detection itself stays RFC 6675's.
+#[test]
+fn segment_counts_are_kept_with_rack_off() {
+    let mut s = setup_rack(false);
+    let at = |k: u32| I + 1 + MSS + k * MSS;
+    let st = s.ep.stats(s.id()).unwrap();
+    assert_eq!(
+        (st.reordering, st.reordering_events, st.unacked_segments, st.retrans_segments),
+        (Some(3), Some(0), Some(0), Some(0))
+    );
+    s.send(&[0; 10 * MSS as usize]);
+    assert_eq!(s.sent().len(), 10);
+    assert_eq!(s.ep.stats(s.id()).unwrap().unacked_segments, Some(10));
+    s.advance(Duration::from_millis(20));
+    // Segment 8 is SACKed, then segment 1, an original transmission sent before it: the
+    // network reordered it by 8 segments (from 1's start to the end of 8).
+    s.inject(sack_ack(at(0), &[(at(8), at(9))]));
+    s.inject(sack_ack(at(0), &[(at(1), at(2)), (at(8), at(9))]));
+    let st = s.ep.stats(s.id()).unwrap();
+    assert_eq!((st.reordering, st.reordering_events), (Some(8), Some(1)), "{st:?}");
+    assert!(!st.in_recovery, "two SACKed segments: no RFC 6675 loss yet");
+    assert_eq!(st.retransmits, 0);
+    // The RTO resends the first segment: one retransmission in flight.
+    let rto = st.rto;
+    s.advance(rto + Duration::from_millis(1));
+    let st = s.ep.stats(s.id()).unwrap();
+    assert_eq!(st.timeouts, 1);
+    assert_eq!(st.retrans_segments, Some(1), "{st:?}");
+    assert_eq!(st.unacked_segments, Some(10));
+    s.inject(Seg::new(A, T + 1, at(10)));
+    let st = s.ep.stats(s.id()).unwrap();
+    assert_eq!((st.unacked_segments, st.retrans_segments), (Some(0), Some(0)));
+}
+
+/// Without SACK the log still counts segments in flight and retransmissions.
+#[test]
+fn segment_counts_without_sack() {
+    let mut s = setup(false);
+    s.send(&[0; 6 * MSS as usize]);
+    assert_eq!(s.sent().len(), 6);
+    let st = s.ep.stats(s.id()).unwrap();
+    assert_eq!((st.unacked_segments, st.retrans_segments), (Some(6), Some(0)));
+    assert_eq!((st.reordering, st.reordering_events), (Some(3), Some(0)));
+    s.advance(Duration::from_millis(10));
+    s.inject(Seg::new(A, T + 1, seg_seq(2)));
+    assert_eq!(s.ep.stats(s.id()).unwrap().unacked_segments, Some(4));
+    let rto = s.ep.stats(s.id()).unwrap().rto;
+    s.advance(rto + Duration::from_millis(1));
+    let st = s.ep.stats(s.id()).unwrap();
+    assert_eq!((st.timeouts, st.retrans_segments), (1, Some(1)), "{st:?}");
+}
+
+/// In recovery with PRR, `ConnStats::cwnd` is PRR's window (`pipe + sndcnt`, what Linux
+/// reports as `tcpi_snd_cwnd`), not the controller's cwnd (ssthresh since the reduction).
+#[test]
+fn stats_cwnd_in_recovery_is_prrs_window() {
+    let mut s = prr_setup(true);
+    let ack = seg_seq(0);
+    answer(&mut s, sack_ack(ack, &[(seg_seq(4), seg_seq(5))]));
+    s.advance(Duration::from_millis(2));
+    answer(&mut s, sack_ack(ack, &[(seg_seq(4), seg_seq(6))]));
+    s.advance(Duration::from_millis(2));
+    // Recovery: 12 sent, 3 SACKed, 4 lost (RACK): pipe 5; PRR-CRB allows one segment
+    // (delivered 1), so the window is 6 segments while the controller's cwnd is 7.
+    assert_eq!(answer(&mut s, sack_ack(ack, &[(seg_seq(4), seg_seq(7))])), [0]);
+    let st = s.ep.stats(s.id()).unwrap();
+    assert!(st.in_recovery);
+    assert_eq!(st.ssthresh, Some(7 * MSS));
+    assert_eq!(st.cwnd, Some(6 * MSS), "{st:?}");
+    // Each later SACK of one segment: pipe 5 again, plus one.
+    s.advance(Duration::from_millis(2));
+    assert_eq!(answer(&mut s, sack_ack(ack, &[(seg_seq(4), seg_seq(8))])), [1]);
+    assert_eq!(s.ep.stats(s.id()).unwrap().cwnd, Some(6 * MSS));
+    // Recovery ends with everything acknowledged: the controller's window again.
+    s.advance(Duration::from_millis(20));
+    let nxt = s.ep.stats(s.id()).unwrap().snd_nxt.0;
+    s.inject(Seg::new(A, T + 1, nxt));
+    let st = s.ep.stats(s.id()).unwrap();
+    assert!(!st.in_recovery);
+    assert_eq!(st.cwnd, Some(7 * MSS), "{st:?}");
+}
+
+/// With PRR off, NewReno recovery reports its inflated window (ssthresh + 3 SMSS + one per
+/// further duplicate ACK, RFC 6582), the window the sender obeys.
+#[test]
+fn stats_cwnd_in_newreno_recovery_without_prr_is_inflated() {
+    let mut s = reno_twenty_in_flight(false);
+    s.advance(Duration::from_millis(20));
+    let dup = Seg::new(A, T + 1, seg_seq(10));
+    answer(&mut s, dup.clone());
+    answer(&mut s, dup.clone());
+    assert_eq!(answer(&mut s, dup.clone()), [10]);
+    assert_eq!(s.ep.stats(s.id()).unwrap().cwnd, Some(13 * MSS));
+    answer(&mut s, dup.clone());
+    let st = s.ep.stats(s.id()).unwrap();
+    assert_eq!((st.cwnd, st.ssthresh), (Some(14 * MSS), Some(10 * MSS)));
+}

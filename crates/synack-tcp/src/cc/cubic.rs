@@ -5,9 +5,10 @@
 //! Windows are kept in segments as `f64` (the RFC's unit); `core` has no `cbrt`, so the cube
 //! root is a few Newton steps ([`cbrt`]).
 
+use super::hystart::scaled_increase;
 use super::{
-    AckSample, CcConfig, CongestionControl, MAX_CWND, reduction_basis, restart_window,
-    slow_start_increase,
+    AckSample, CcConfig, CongestionControl, HyStart, HyStartPhase, MAX_CWND, SlowStartGrowth,
+    hystart_step, reduction_basis, restart_window, slow_start_increase,
 };
 use crate::time::{Duration, Instant};
 
@@ -75,6 +76,8 @@ pub struct Cubic {
     k: f64,
     /// W_est, the Reno-friendly estimate (segments).
     w_est: f64,
+    /// HyStart++ (RFC 9406) for the initial slow start, when configured.
+    hystart: Option<HyStart>,
 }
 
 impl Cubic {
@@ -96,6 +99,7 @@ impl Cubic {
             t_epoch: None,
             k: 0.0,
             w_est: cwnd,
+            hystart: config.hystart.then(HyStart::new),
         }
     }
 
@@ -164,6 +168,9 @@ impl Cubic {
         // Rounded: 0.7 * 90 segments must be 63, not 62.999.
         self.ssthresh = (ss * smss + 0.5) as u32;
         self.t_epoch = None;
+        if let Some(h) = &mut self.hystart {
+            h.finish();
+        }
     }
 }
 
@@ -173,14 +180,24 @@ impl CongestionControl for Cubic {
     }
 
     fn on_ack(&mut self, ack: &AckSample) {
+        let in_slow_start = self.cwnd() < self.ssthresh;
+        let growth = hystart_step(&mut self.hystart, ack, in_slow_start);
+        if growth == SlowStartGrowth::EnterAvoidance {
+            //= rfc9406#4.2
+            //# CSS is over: congestion avoidance from the current window (ssthresh = cwnd);
+            //# the first ACK in avoidance starts CUBIC's epoch with W_max = cwnd.
+            self.ssthresh = self.cwnd();
+            return;
+        }
         if ack.in_recovery || ack.app_limited || ack.bytes_acked == 0 {
             return;
         }
         let smss = f64::from(self.config.smss());
         if self.cwnd() < self.ssthresh {
             //= rfc9438#4.10
-            // Below ssthresh CUBIC uses standard slow start.
-            let inc = slow_start_increase(&self.config, ack.bytes_acked);
+            // Below ssthresh CUBIC uses standard slow start, or HyStart++ (RFC 9406), whose
+            // Conservative Slow Start grows a quarter as fast.
+            let inc = scaled_increase(growth, slow_start_increase(&self.config, ack.bytes_acked));
             self.cwnd = (self.cwnd + f64::from(inc) / smss).min(self.max_segments());
             return;
         }
@@ -250,6 +267,10 @@ impl CongestionControl for Cubic {
 
     fn ssthresh(&self) -> u32 {
         self.ssthresh
+    }
+
+    fn hystart_phase(&self) -> Option<HyStartPhase> {
+        self.hystart.as_ref().map(HyStart::phase)
     }
 }
 

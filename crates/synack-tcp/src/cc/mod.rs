@@ -12,6 +12,10 @@
 //! [`CwndUse`] (RFC 7661) tells whether the flight filled the window, which the connection
 //! passes as [`AckSample::app_limited`] so a window that was not used does not grow.
 //!
+//! Both controllers leave their initial slow start with [`HyStart`] (RFC 9406, HyStart++)
+//! when [`CcConfig::hystart`] is set: a rise of the round trip time ends slow start before
+//! the bottleneck queue overflows.
+//!
 //! Two controllers: [`NewReno`] (RFC 5681 with RFC 3465 byte counting, L = 2) and [`Cubic`]
 //! (RFC 9438, the default). [`AckSample`] carries a delivery-rate sample so that a model-based
 //! controller such as BBR can implement the same trait later; [`CongestionControl::pacing_rate`]
@@ -28,17 +32,20 @@
 
 mod cubic;
 mod cwnd_use;
+pub mod hystart;
 mod newreno;
 mod prr;
 
 pub use cubic::{Cubic, CubicParams};
 pub use cwnd_use::CwndUse;
+pub use hystart::{HyStart, HyStartPhase, SlowStartGrowth};
 pub use newreno::NewReno;
 pub use prr::Prr;
 
 use crate::time::{Duration, Instant};
 use alloc::boxed::Box;
 use core::fmt;
+use synack_wire::SeqNum;
 
 /// Largest congestion window any controller here reports: 1 GiB, the largest scaled window.
 pub const MAX_CWND: u32 = 1 << 30;
@@ -54,12 +61,21 @@ pub struct CcConfig {
     pub initial_ssthresh: u32,
     /// RFC 3465 limit L: at most `L * SMSS` of growth per ACK in slow start (2 recommended).
     pub abc_limit: u32,
+    /// HyStart++ (RFC 9406) in the initial slow start: on by default (see
+    /// `ConnConfig::hystart` for why).
+    pub hystart: bool,
 }
 
 impl CcConfig {
     /// Defaults for a given SMSS: IW 10, ssthresh unbounded, L = 2.
     pub const fn new(mss: u32) -> CcConfig {
-        CcConfig { mss, initial_window_segments: 10, initial_ssthresh: MAX_CWND, abc_limit: 2 }
+        CcConfig {
+            mss,
+            initial_window_segments: 10,
+            initial_ssthresh: MAX_CWND,
+            abc_limit: 2,
+            hystart: true,
+        }
     }
 
     /// SMSS, never zero (a zero MSS from a broken peer must not divide by zero).
@@ -110,11 +126,17 @@ pub struct AckSample {
     pub app_limited: bool,
     /// Delivery-rate sample, when the connection measures one.
     pub rate: Option<RateSample>,
+    /// The cumulative ACK (SEG.ACK); with `snd_nxt` it marks HyStart++'s rounds.
+    pub ack: SeqNum,
+    /// SND.NXT (the highest sequence number sent) when the ACK arrived.
+    pub snd_nxt: SeqNum,
 }
 
 impl AckSample {
     /// An ACK of `bytes_acked` at `now` with an optional RTT sample (also used as SRTT), not
-    /// in recovery, not app-limited, nothing in flight recorded.
+    /// in recovery, not app-limited, nothing in flight recorded; `ack` and `snd_nxt` zero
+    /// (every such ACK ends a HyStart++ round, so HyStart++ never has enough samples to act:
+    /// set both to drive it).
     pub fn new(now: Instant, bytes_acked: u32, rtt: Option<Duration>) -> AckSample {
         AckSample {
             now,
@@ -125,6 +147,8 @@ impl AckSample {
             in_recovery: false,
             app_limited: false,
             rate: None,
+            ack: SeqNum(0),
+            snd_nxt: SeqNum(0),
         }
     }
 }
@@ -164,6 +188,11 @@ pub trait CongestionControl: fmt::Debug + Send {
     /// True while in slow start (cwnd < ssthresh, RFC 5681 section 3.1).
     fn in_slow_start(&self) -> bool {
         self.cwnd() < self.ssthresh()
+    }
+
+    /// Where HyStart++ is, for controllers that use it (`None`: switched off).
+    fn hystart_phase(&self) -> Option<HyStartPhase> {
+        None
     }
 
     /// Pacing rate in bytes per second, for controllers that pace (none here yet).
@@ -224,6 +253,19 @@ pub(crate) fn reduction_basis(flight: u32, cwnd: u32) -> u32 {
     flight.min(cwnd)
 }
 
+/// HyStart++'s verdict for one ACK, when the controller runs it and is in slow start; RTT
+/// samples and rounds are tracked even on ACKs that do not grow the window (app-limited).
+pub(crate) fn hystart_step(
+    h: &mut Option<HyStart>,
+    ack: &AckSample,
+    in_slow_start: bool,
+) -> SlowStartGrowth {
+    match h {
+        Some(h) if in_slow_start && !ack.in_recovery => h.on_ack(ack.ack, ack.snd_nxt, ack.rtt),
+        _ => SlowStartGrowth::Full,
+    }
+}
+
 /// Slow-start growth for one ACK with RFC 3465 appropriate byte counting.
 pub(crate) fn slow_start_increase(config: &CcConfig, bytes_acked: u32) -> u32 {
     //= rfc3465#2.2
@@ -234,6 +276,7 @@ pub(crate) fn slow_start_increase(config: &CcConfig, bytes_acked: u32) -> u32 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use alloc::vec::Vec;
 
     #[test]
     fn initial_window_rfc6928() {
@@ -300,6 +343,102 @@ mod tests {
                     }
                 }
             }
+        }
+    }
+
+    /// Drives `cc` through rounds of ten ACKs of one SMSS each (round `r` acknowledges
+    /// sequence numbers `10 r .. 10 r + 9`, SND.NXT at the round's end) with RTT `rtt_ms`
+    /// per round; returns cwnd after each ACK.
+    fn rounds(cc: &mut dyn CongestionControl, first: u32, rtts_ms: &[u64]) -> Vec<u32> {
+        let mut out = Vec::new();
+        for (i, &rtt) in rtts_ms.iter().enumerate() {
+            let r = first + i as u32;
+            for a in 10 * r..10 * r + 10 {
+                let now = Instant::from_millis(u64::from(a));
+                let ack = AckSample {
+                    ack: SeqNum(a),
+                    snd_nxt: SeqNum(10 * r + 10),
+                    ..AckSample::new(now, 1000, Some(Duration::from_millis(rtt)))
+                };
+                cc.on_ack(&ack);
+                out.push(cc.cwnd());
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn hystart_rtt_rise_enters_css_then_avoidance() {
+        for alg in [CcAlgorithm::NewReno, CcAlgorithm::Cubic] {
+            let mut cc = alg.build(CcConfig::new(1000));
+            // Rounds 1 and 2 at 20 ms: standard slow start, one SMSS per ACK.
+            let w = rounds(&mut *cc, 0, &[20, 20]);
+            assert_eq!(w[19], 30_000, "{}", cc.name());
+            assert_eq!(cc.hystart_phase(), Some(HyStartPhase::SlowStart));
+            // Round 3 at 23.9 ms: below 20 + 4 ms, still slow start.
+            rounds(&mut *cc, 2, &[23]);
+            assert_eq!(cc.hystart_phase(), Some(HyStartPhase::SlowStart), "{}", cc.name());
+            assert_eq!(cc.cwnd(), 40_000);
+            // Round 4 at 28 ms (23 + 4 or more): CSS from the 8th ACK on; that ACK and the
+            // next two grow by a quarter SMSS.
+            let w = rounds(&mut *cc, 3, &[28]);
+            assert_eq!(cc.hystart_phase(), Some(HyStartPhase::Css), "{}", cc.name());
+            assert_eq!(w[6], 47_000);
+            assert_eq!(&w[7..], [47_250, 47_500, 47_750], "{}", cc.name());
+            assert!(cc.in_slow_start());
+            // Four more CSS rounds (ten ACKs each, 2,500 bytes per round); the first ACK of
+            // the round after them completes the fifth and enters congestion avoidance.
+            let w = rounds(&mut *cc, 4, &[28, 28, 28, 28]);
+            assert_eq!(w[39], 57_750);
+            let w = rounds(&mut *cc, 8, &[28]);
+            assert_eq!(w[0], 57_750, "no growth on the ACK that ends CSS");
+            assert_eq!(cc.hystart_phase(), Some(HyStartPhase::Done));
+            assert_eq!(cc.ssthresh(), 57_750, "{}: ssthresh = cwnd", cc.name());
+            assert!(!cc.in_slow_start());
+        }
+    }
+
+    #[test]
+    fn hystart_css_rtt_fall_resumes_slow_start() {
+        for alg in [CcAlgorithm::NewReno, CcAlgorithm::Cubic] {
+            let mut cc = alg.build(CcConfig::new(1000));
+            rounds(&mut *cc, 0, &[20, 30]);
+            assert_eq!(cc.hystart_phase(), Some(HyStartPhase::Css));
+            // The next round's minimum (25 ms) is below the 30 ms that started CSS: the
+            // eighth ACK returns to slow start, and the ninth grows by a full SMSS again.
+            let w = rounds(&mut *cc, 2, &[25]);
+            assert_eq!(cc.hystart_phase(), Some(HyStartPhase::SlowStart), "{}", cc.name());
+            assert_eq!(w[8] - w[7], 1000);
+            assert_eq!(w[6] - w[5], 250);
+        }
+    }
+
+    #[test]
+    fn hystart_loss_during_css_ends_it() {
+        for alg in [CcAlgorithm::NewReno, CcAlgorithm::Cubic] {
+            let mut cc = alg.build(CcConfig::new(1000));
+            rounds(&mut *cc, 0, &[20, 30]);
+            assert_eq!(cc.hystart_phase(), Some(HyStartPhase::Css));
+            let cwnd = cc.cwnd();
+            cc.on_congestion_event(Instant::from_millis(500), cwnd);
+            assert_eq!(cc.hystart_phase(), Some(HyStartPhase::Done));
+            // The controller's own reduction: NewReno halves, CUBIC keeps 0.7.
+            let want = if alg == CcAlgorithm::NewReno { cwnd / 2 } else { cwnd * 7 / 10 };
+            assert_eq!(cc.ssthresh(), want, "{}", cc.name());
+            // Later slow starts (after an RTO) are standard: RTT rises change nothing.
+            cc.on_rto(Instant::from_millis(900), cwnd);
+            let w = rounds(&mut *cc, 2, &[20, 40, 80]);
+            assert!(w.windows(2).all(|p| p[1] - p[0] == 1000 || p[1] >= cc.ssthresh()));
+        }
+    }
+
+    #[test]
+    fn hystart_off_is_plain_slow_start() {
+        for alg in [CcAlgorithm::NewReno, CcAlgorithm::Cubic] {
+            let mut cc = alg.build(CcConfig { hystart: false, ..CcConfig::new(1000) });
+            assert_eq!(cc.hystart_phase(), None);
+            let w = rounds(&mut *cc, 0, &[20, 30, 40]);
+            assert_eq!(w[29], 40_000, "{}", cc.name());
         }
     }
 

@@ -2,9 +2,10 @@
 //! appropriate byte counting. (The RFC 6582 recovery-point logic is in
 //! [`scoreboard::NewRenoRecovery`](crate::scoreboard::NewRenoRecovery).)
 
+use super::hystart::scaled_increase;
 use super::{
-    AckSample, CcConfig, CongestionControl, MAX_CWND, half_flight, reduction_basis, restart_window,
-    slow_start_increase,
+    AckSample, CcConfig, CongestionControl, HyStart, HyStartPhase, MAX_CWND, SlowStartGrowth,
+    half_flight, hystart_step, reduction_basis, restart_window, slow_start_increase,
 };
 use crate::time::{Duration, Instant};
 
@@ -16,6 +17,8 @@ pub struct NewReno {
     ssthresh: u32,
     /// RFC 3465 section 2.1 `bytes_acked` counter for congestion avoidance.
     ca_bytes: u32,
+    /// HyStart++ (RFC 9406) for the initial slow start, when configured.
+    hystart: Option<HyStart>,
 }
 
 impl NewReno {
@@ -25,6 +28,7 @@ impl NewReno {
             cwnd: config.initial_window(),
             ssthresh: config.initial_ssthresh,
             ca_bytes: 0,
+            hystart: config.hystart.then(HyStart::new),
             config,
         }
     }
@@ -36,17 +40,23 @@ impl CongestionControl for NewReno {
     }
 
     fn on_ack(&mut self, ack: &AckSample) {
+        let growth = hystart_step(&mut self.hystart, ack, self.cwnd < self.ssthresh);
+        if growth == SlowStartGrowth::EnterAvoidance {
+            //= rfc9406#4.2
+            //# CSS is over: congestion avoidance from the current window (ssthresh = cwnd).
+            self.ssthresh = self.cwnd;
+            return;
+        }
         if ack.in_recovery || ack.app_limited || ack.bytes_acked == 0 {
             return;
         }
         let smss = self.config.smss();
         if self.cwnd < self.ssthresh {
             //= rfc5681#3.1
-            // Slow start: cwnd grows by at most SMSS per ACK (RFC 3465 allows L * SMSS).
-            self.cwnd = self
-                .cwnd
-                .saturating_add(slow_start_increase(&self.config, ack.bytes_acked))
-                .min(MAX_CWND);
+            // Slow start: cwnd grows by at most SMSS per ACK (RFC 3465 allows L * SMSS),
+            // a quarter of that in HyStart++'s Conservative Slow Start.
+            let inc = scaled_increase(growth, slow_start_increase(&self.config, ack.bytes_acked));
+            self.cwnd = self.cwnd.saturating_add(inc).min(MAX_CWND);
         } else {
             //= rfc3465#2.1
             // Congestion avoidance with byte counting: once a full cwnd of bytes has been
@@ -66,6 +76,9 @@ impl CongestionControl for NewReno {
         self.ssthresh = half_flight(&self.config, reduction_basis(bytes_in_flight, self.cwnd));
         self.cwnd = self.ssthresh;
         self.ca_bytes = 0;
+        if let Some(h) = &mut self.hystart {
+            h.finish();
+        }
     }
 
     fn on_rto(&mut self, _now: Instant, bytes_in_flight: u32) {
@@ -74,6 +87,9 @@ impl CongestionControl for NewReno {
         self.ssthresh = half_flight(&self.config, reduction_basis(bytes_in_flight, self.cwnd));
         self.cwnd = self.config.smss();
         self.ca_bytes = 0;
+        if let Some(h) = &mut self.hystart {
+            h.finish();
+        }
     }
 
     fn on_idle_restart(&mut self, _now: Instant, idle: Duration, rto: Duration) {
@@ -92,6 +108,10 @@ impl CongestionControl for NewReno {
 
     fn ssthresh(&self) -> u32 {
         self.ssthresh
+    }
+
+    fn hystart_phase(&self) -> Option<HyStartPhase> {
+        self.hystart.as_ref().map(HyStart::phase)
     }
 }
 

@@ -437,7 +437,7 @@ impl Conn {
             //# send CWR on the next new data.
             let una = self.tcb.snd().map(|s| s.una).unwrap_or(ack);
             if self.ecn_recover.is_none_or(|r| una.ge(r)) && !self.rec.in_recovery() {
-                self.rec.cc.on_congestion_event(now, snd_max.since(una_before));
+                self.rec.on_ecn_echo(now, snd_max.since(una_before), snd_max);
                 self.ecn_recover = Some(snd_max);
                 self.cwr_pending = true;
             }

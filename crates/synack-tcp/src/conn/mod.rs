@@ -330,6 +330,7 @@ impl Conn {
                 let mut r = Recovery::new(cfg.congestion_control, 536, SeqNum(0));
                 r.want_rack(cfg.rack);
                 r.want_prr(cfg.prr);
+                r.want_hystart(cfg.hystart);
                 r
             },
             tlp_due: false,
@@ -447,6 +448,7 @@ impl Conn {
         // have been processed yet when this runs).
         self.rec.want_prr(self.cfg.prr);
         self.rec.want_abc_limit(self.cfg.slow_start_ack_limit);
+        self.rec.want_hystart(self.cfg.hystart);
         if self.cfg.recv_buffer_mss_rounding
             && let Some((_, rcv)) = self.tcb.halves()
         {

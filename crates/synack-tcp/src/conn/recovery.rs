@@ -52,8 +52,15 @@ pub(crate) struct Recovery {
     last_send: Option<Instant>,
     /// Segments judged lost (fast retransmits and RTO retransmissions), for stats.
     pub(crate) lost: u64,
-    /// RACK-TLP (RFC 8985), active with SACK when configured.
+    /// RACK-TLP (RFC 8985), active with SACK when configured. Its per-segment log is fed
+    /// on every connection once established, RACK on or off, because the statistics Linux
+    /// reports from its own segment log (`ConnStats::reordering`, `retrans_segments`,
+    /// `unacked_segments`, `reordering_events`) are read from it; with RACK off it is built
+    /// with loss detection and TLP disabled, so it marks nothing and the sender never
+    /// consults it for loss.
     pub(crate) rack: Rack,
+    /// The segment log above is being fed (the connection is established).
+    logging: bool,
     rack_wanted: bool,
     /// When RACK wants loss detection run again (its reordering timer).
     pub(crate) reorder_at: Option<Instant>,
@@ -78,6 +85,11 @@ pub(crate) struct Recovery {
     /// The retransmission timer expired and no ACK has advanced SND.UNA since: a further
     /// expiry is a backoff of the same loss, not a new one.
     rto_pending: bool,
+    /// HyStart++ (RFC 9406) in the controller's initial slow start.
+    hystart: bool,
+    /// An ECN-Echo reduced the window outside loss recovery: PRR paces the reduction until
+    /// this SND.MAX (the window of data the echo refers to) is acknowledged.
+    cwr_until: Option<SeqNum>,
 }
 
 impl core::fmt::Debug for Recovery {
@@ -115,6 +127,7 @@ impl Recovery {
                 una,
             ),
             rack_wanted: false,
+            logging: false,
             reorder_at: None,
             prr_wanted: true,
             abc_limit: CcConfig::new(smss).abc_limit,
@@ -123,12 +136,24 @@ impl Recovery {
             reno_sacked: 0,
             cwnd_use: CwndUse::new(),
             rto_pending: false,
+            hystart: true,
+            cwr_until: None,
         }
     }
 
     /// Slow-start growth cap per ACK in segments (`None`: none); read by `on_established`.
     pub(crate) fn want_abc_limit(&mut self, limit: Option<u32>) {
         self.abc_limit = limit.unwrap_or(u32::MAX);
+    }
+
+    /// HyStart++ on or off (the connection's `ConnConfig::hystart`; takes effect when the
+    /// controller is built at the handshake).
+    pub(crate) fn want_hystart(&mut self, on: bool) {
+        self.hystart = on;
+    }
+
+    fn cc_config(&self, smss: u32) -> CcConfig {
+        CcConfig { hystart: self.hystart, abc_limit: self.abc_limit, ..CcConfig::new(smss) }
     }
 
     /// PRR on or off (the connection's `ConnConfig::prr`).
@@ -139,9 +164,48 @@ impl Recovery {
         }
     }
 
-    /// The window PRR imposes now, if recovery with PRR is under way.
+    /// The window PRR imposes now, if recovery (or an ECN reduction) with PRR is under way.
     fn prr_window(&self) -> Option<u32> {
-        if self.in_recovery() { self.prr_cwnd } else { None }
+        if self.in_recovery() || self.cwr_until.is_some() { self.prr_cwnd } else { None }
+    }
+
+    /// An ECN-Echo arrived outside loss recovery, at most once per window of data (the
+    /// caller checks, RFC 3168 6.1.2): the controller reduces once, and with PRR on the
+    /// reduction is paced by PRR until SND.MAX now (`snd_max`) is acknowledged, instead of
+    /// cutting the sending window at once. `flight` is FlightSize before this ACK.
+    pub(crate) fn on_ecn_echo(&mut self, now: Instant, flight: u32, snd_max: SeqNum) {
+        self.cc.on_congestion_event(now, flight);
+        //= rfc9937#5
+        //# PRR paces any multiplicative window reduction made over about one round trip,
+        //# an ECN-triggered one (RFC 3168 6.1.2) included, as Linux does in its CWR state.
+        self.prr_begin(flight);
+        if self.prr_wanted {
+            self.cwr_until = Some(snd_max);
+        }
+    }
+
+    /// The ECN reduction is over once its window of data is acknowledged, or when loss
+    /// recovery or an RTO takes over the window.
+    fn end_cwr(&mut self, ack: SeqNum) {
+        if let Some(p) = self.cwr_until
+            && (ack.ge(p) || self.in_recovery())
+        {
+            self.cwr_until = None;
+            if !self.in_recovery() {
+                self.prr_cwnd = None;
+            }
+        }
+    }
+
+    /// The window the sender obeys now, for statistics (`ConnStats::cwnd`, Linux's
+    /// `tcpi_snd_cwnd`): in recovery with PRR, PRR's `pipe + sndcnt` from the last ACK (what
+    /// Linux writes into `snd_cwnd` during a reduction); in NewReno recovery without PRR, the
+    /// inflated window (cwnd plus RFC 6582's inflation); otherwise the controller's cwnd.
+    pub(crate) fn effective_cwnd(&self) -> u32 {
+        match self.prr_window() {
+            Some(w) => w,
+            None => self.cc.cwnd().saturating_add(self.reno.extra_window()),
+        }
     }
 
     /// Fast recovery begins with FlightSize `flight`; the controller has just set ssthresh.
@@ -205,18 +269,25 @@ impl Recovery {
         self.sack && self.rack_wanted
     }
 
+    /// The segment log (RACK's, loss detection on or off) once it is being fed, for the
+    /// statistics read from it.
+    pub(crate) fn segment_log(&self) -> Option<&Rack> {
+        self.logging.then_some(&self.rack)
+    }
+
     /// The handshake is done: SMSS and SACK are known, SND.UNA is the first data byte.
     pub(crate) fn on_established(&mut self, smss: u32, sack: bool, una: SeqNum) {
         self.sack = sack;
         let on = sack && self.rack_wanted;
         self.rack = Rack::new(RackConfig { enabled: on, tlp: on, ..RackConfig::default() }, una);
+        self.logging = true;
         // A fresh controller: the initial window depends on SMSS (RFC 6928).
-        self.cc =
-            self.algorithm.build(CcConfig { abc_limit: self.abc_limit, ..CcConfig::new(smss) });
+        self.cc = self.algorithm.build(self.cc_config(smss));
         self.sb = Scoreboard::new(una, smss);
         self.reno = NewRenoRecovery::new(una);
         self.prr = Prr::new(smss);
         self.prr_cwnd = None;
+        self.cwr_until = None;
         self.reno_sacked = 0;
         self.cwnd_use = CwndUse::new();
     }
@@ -302,7 +373,7 @@ impl Recovery {
         if self.prr_window().is_some() {
             self.prr.on_sent(end.since(start));
         }
-        if self.rack_on() {
+        if self.logging {
             self.rack.on_transmit(now, start, end, false);
         }
     }
@@ -314,7 +385,7 @@ impl Recovery {
         if self.prr_window().is_some() {
             self.prr.on_sent(len);
         }
-        if self.rack_on() {
+        if self.logging {
             self.rack.on_transmit(now, seq, seq + len, true);
         }
         if self.rtx.is_some_and(|(s, _)| s == seq) {
@@ -343,7 +414,9 @@ impl Recovery {
         // subtracting them made the SACK path's ssthresh (FlightSize * beta) lower than
         // NewReno's for the same loss, by beta times the DupThresh segments SACKed.
         let flight_before = a.snd_max.since(a.una_before);
-        let in_recovery_before = self.in_recovery();
+        // An ECN reduction under way counts as recovery for growth: the window does not
+        // grow while it is being reduced (Linux's CWR state).
+        let in_recovery_before = self.in_recovery() || self.cwr_until.is_some();
         let mut delivered = a.bytes_acked;
         let mut new_loss = false;
         let lost_before = if self.sack && !self.rack_on() { self.sb.lost_bytes() } else { 0 };
@@ -395,8 +468,20 @@ impl Recovery {
                     //# A probe that repaired a loss calls for one congestion response.
                     self.cc.on_congestion_event(a.now, flight_before);
                 }
-            } else if self.sb.lost_bytes() > lost_before.saturating_sub(out.newly_acked) {
-                new_loss = true;
+            } else {
+                if self.logging {
+                    // Statistics only: RACK is built with loss detection off here.
+                    let blocks = if out.dsack.is_some() && !a.sack.is_empty() {
+                        &a.sack[1..]
+                    } else {
+                        a.sack
+                    };
+                    let in_rec = self.sb.in_recovery();
+                    self.rack.on_ack(a.now, a.ack, blocks, out.dsack.is_some(), a.srtt, in_rec);
+                }
+                if self.sb.lost_bytes() > lost_before.saturating_sub(out.newly_acked) {
+                    new_loss = true;
+                }
             }
             //= rfc9937#4
             //# safeACK: the ACK advanced SND.UNA and revealed no further loss.
@@ -462,11 +547,17 @@ impl Recovery {
                     }
                 }
             }
+            if self.logging {
+                // Statistics only (no SACK: the log sees cumulative ACKs; no loss detection).
+                let in_rec = self.reno.in_recovery();
+                self.rack.on_ack(a.now, a.ack, &[], false, a.srtt, in_rec);
+            }
             // Every ACK that advances SND.UNA in NewReno recovery is partial: the next
             // segment is presumed lost, so none is "safe" (the full ACK ends recovery).
             self.prr_update(reno_delivered, a.ack, a.snd_max, false);
         }
         self.last_window = a.window;
+        self.end_cwr(a.ack);
         //= rfc7661#4.3
         //# Growth only when the flight filled the window (or slow start has not yet doubled
         //# the largest flight of this window); RFC 9438 section 5.8 asks the same of CUBIC.
@@ -485,6 +576,8 @@ impl Recovery {
                 in_recovery: in_recovery_before || self.in_recovery(),
                 app_limited: !cwnd_limited,
                 rate: None,
+                ack: a.ack,
+                snd_nxt: a.snd_max,
             });
         }
         if let Some((s, _)) = self.rtx
@@ -539,9 +632,10 @@ impl Recovery {
     /// The retransmission timer fired.
     pub(crate) fn on_rto(&mut self, now: Instant, una: SeqNum, snd_max: SeqNum) {
         let flight = snd_max.since(una);
-        if self.rack_on() {
+        if self.logging {
             //= rfc8985#6.3
-            //# On RTO, RACK marks the first unacknowledged segment and old ones lost.
+            //# On RTO, RACK marks the first unacknowledged segment and old ones lost. With
+            //# RACK off the marks only feed the statistics (retransmissions in flight).
             self.rack.on_rto(now, None);
             self.reorder_at = None;
         }
@@ -554,6 +648,7 @@ impl Recovery {
         }
         self.rto_pending = true;
         self.prr_cwnd = None;
+        self.cwr_until = None;
         self.reno_sacked = 0;
         self.sb.on_rto(true);
         self.reno.on_rto(snd_max);
