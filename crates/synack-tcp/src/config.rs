@@ -55,9 +55,11 @@ pub enum ReadWindowUpdate {
 #[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
 #[non_exhaustive]
 pub enum PushPolicy {
-    /// The last new-data segment of a burst (cwnd, the peer's window or the data ran out),
-    /// outside loss repair: a receiver delivers what it has when no more is coming soon. The
-    /// default: it needs no per-write state and marks every point where the flow pauses.
+    /// The last new-data segment of a burst (cwnd, the peer's window or the data ran out): a
+    /// receiver delivers what it has when no more is coming soon. During loss repair only a
+    /// burst of more than one new segment counts (the single segments limited transmit and
+    /// PRR send one per ACK continue the flow). The default: it needs no per-write state and
+    /// marks every point where the flow pauses.
     #[default]
     EndOfBurst,
     /// Linux's: the segment carrying the last byte of each write (`tcp_push` /

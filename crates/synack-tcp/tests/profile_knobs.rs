@@ -229,3 +229,54 @@ fn push_policy_end_of_write() {
         }
     }
 }
+
+/// PSH at the end of a burst during loss repair (the default policy): the single new segments
+/// limited transmit and PRR clock out one per ACK carry none; a burst of several new
+/// segments ends with PSH (as Linux's multi-segment sends do).
+#[test]
+fn end_of_burst_psh_during_repair() {
+    let mut s = handshake(ConnConfig { nodelay: true, ..ConnConfig::default() });
+    s.send(&[3; 40 * MSS as usize]);
+    assert_eq!(s.sent().len(), 10);
+    s.advance(Duration::from_millis(20));
+    let singles = core::cell::Cell::new(0);
+    let bursts = core::cell::Cell::new(0);
+    let check_new = |out: &[Out], top: &mut u32| {
+        let new: Vec<&Out> =
+            out.iter().filter(|o| o.seq >= *top && !o.payload.is_empty()).collect();
+        if let Some(last) = new.last() {
+            *top = last.seq + last.payload.len() as u32;
+        }
+        match new.len() {
+            0 => {}
+            1 => {
+                assert!(!new[0].flags.psh(), "a single new segment in repair: {out:?}");
+                singles.set(singles.get() + 1);
+            }
+            n => {
+                assert!(new[n - 1].flags.psh(), "a burst ends with PSH: {out:?}");
+                assert!(new[..n - 1].iter().all(|o| !o.flags.psh()), "{out:?}");
+                bursts.set(bursts.get() + 1);
+            }
+        }
+    };
+    let mut top = seg_seq(10);
+    // Segment 0 is lost: duplicate ACKs (limited transmit, then fast retransmit and PRR).
+    for _ in 0..9 {
+        s.inject(Seg::new(A, T + 1, seg_seq(0)));
+        let out = s.sent();
+        check_new(&out, &mut top);
+    }
+    // A partial ACK: the next hole's retransmission and one new segment, still no PSH.
+    s.inject(Seg::new(A, T + 1, seg_seq(10)));
+    let out = s.sent();
+    check_new(&out, &mut top);
+    assert!(singles.get() >= 6, "limited transmit / PRR singles seen: {}", singles.get());
+    // A full ACK ends recovery: the burst cwnd allows ends with PSH.
+    s.inject(Seg::new(A, T + 1, top));
+    let out = s.sent();
+    check_new(&out, &mut top);
+    assert_eq!(bursts.get(), 1, "{out:?}");
+    // (Several new segments on one ACK *within* recovery, as PRR's slow-start mode sends them,
+    // end with PSH too: the public script fast_recovery/prr-ss-30pkt-lost-1_4-11_16 checks it.)
+}

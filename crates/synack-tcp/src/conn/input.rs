@@ -48,6 +48,7 @@ impl Conn {
 
     /// Handles one arriving segment.
     pub(crate) fn on_segment(&mut self, ctx: &mut Ctx<'_>, seg: &TcpRepr<'_>) -> Outcome {
+        self.burst_new = 0;
         self.stats.segs_in += 1;
         match self.state() {
             State::Closed | State::Listen => Outcome::Deleted,

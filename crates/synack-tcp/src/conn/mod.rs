@@ -279,6 +279,9 @@ pub(crate) struct Conn {
     pub(crate) rec: Recovery,
     /// The tail loss probe timer fired: send a probe.
     pub(crate) tlp_due: bool,
+    /// New-data segments sent since the last segment arrived or the application last wrote
+    /// (the current burst), for PSH placement.
+    pub(crate) burst_new: u32,
     /// Received bytes still unread when the receive half went away on a normal close. Boxed:
     /// rarely set, and a pointer keeps every connection's state smaller.
     pub(crate) unread: Option<alloc::boxed::Box<crate::ring::RingBuffer>>,
@@ -334,6 +337,7 @@ impl Conn {
                 r
             },
             tlp_due: false,
+            burst_new: 0,
             unread: None,
             rate_mark: None,
             delivery_rate: None,
@@ -505,6 +509,7 @@ impl Conn {
             return Ok(0);
         }
         let start = snd.end_seq();
+        self.burst_new = 0;
         let n = snd.buf.write(data);
         if n == 0 {
             self.want_writable = true;

@@ -341,13 +341,16 @@ impl Conn {
         if len > 0
             && self.cfg.push_policy == PushPolicy::EndOfBurst
             && !retransmission
-            && !self.rec.repairing()
+            && (!self.rec.repairing() || self.burst_new > 0)
             && burst_ends(avail - len, usable - len, cc_room, len, mss)
         {
             //= rfc9293#3.9.1.2
             //# PSH is the sender's choice beyond MUST-61; like Linux, the last segment of a
             //# burst (cwnd, the peer's window or the data ran out) carries it, so a receiver
-            //# delivers what it has instead of waiting for more that is not coming yet.
+            //# delivers what it has instead of waiting for more that is not coming yet. During
+            //# loss repair only a burst of more than one new segment counts: the single
+            //# segments limited transmit and PRR clock out one per ACK continue a flow rather
+            //# than end one (Linux's multi-segment sends in recovery carry PSH, single ones not).
             seg.header.flags |= TcpFlags::PSH;
         }
         let sent_fin = seg.header.flags.fin() as u32;
@@ -358,6 +361,7 @@ impl Conn {
         self.force_send = false;
         if !retransmission && len > 0 {
             self.rec.on_window_use(una, max_after, mss, false);
+            self.burst_new += 1;
         }
         Some(seg)
     }
