@@ -1,20 +1,24 @@
 //! synack's stack benchmarks, side by side with smoltcp on the same in-memory link, one thread.
 //!
 //! ```text
-//! cargo bench -p synack-stack --bench netbench -- [--quick] [--json]
+//! cargo bench -p synack-stack --bench netbench -- [--quick] [--json] [--only GROUP] [--mtu N]
 //! ```
 //!
 //! 1. bulk transfer, one connection, MTU 1500 and 65535, synack vs smoltcp (Gbit/s, ratio),
-//!    with checksums computed and verified, and synack again with receive checksum offload;
+//!    with checksums computed and verified, synack again with receive checksum offload, and
+//!    both stacks with checksum offload in both directions (the device computes and verifies);
 //!    the machine's memcpy bandwidth in the same run as the ceiling;
 //! 2. connection setup + one byte each way + close, per second;
-//! 3. memory per established idle connection (RSS growth / connection ends), and for 100,000;
+//! 3. memory per established idle connection (RSS growth / connection ends, and the heap bytes
+//!    and allocations the engine asked for, counted by an instrumented global allocator), and
+//!    for 100,000;
 //! 4. bulk throughput while 100,000 idle connections exist, as a ratio to without.
 //!
 //! Both stacks get 256 KiB send and receive buffers. Each iteration of a bulk loop lets the
 //! sender queue what fits, polls the sender's interface, polls the receiver's, and reads
 //! everything; time for the TCP timers comes from the real clock.
 
+use std::alloc::System;
 use std::cell::RefCell;
 use std::collections::VecDeque;
 use std::net::SocketAddr;
@@ -22,6 +26,7 @@ use std::rc::Rc;
 use std::time::Duration;
 
 use serde_json::{Value, json};
+use stats_alloc::{INSTRUMENTED_SYSTEM, StatsAlloc};
 use synack_stack::phy::{Link, LinkEnd};
 use synack_stack::{ChecksumOffload, DeviceCaps, Interface, InterfaceConfig, IpCidr};
 use synack_tcp::{
@@ -48,6 +53,25 @@ fn rss_bytes() -> u64 {
         .map_or(0, |pages| pages * 4096)
 }
 
+/// The system allocator, instrumented (stats_alloc): RSS growth says what the operating system
+/// gave the process, allocator slack and the hash map's power-of-two capacity included; the
+/// live-bytes count says what the engine asked for, and the allocation count what each
+/// connection costs the allocator (setup rate).
+#[global_allocator]
+static GLOBAL: &StatsAlloc<System> = &INSTRUMENTED_SYSTEM;
+
+/// Heap bytes currently allocated (requested sizes).
+fn live_bytes() -> u64 {
+    let s = GLOBAL.stats();
+    (s.bytes_allocated as u64).saturating_sub(s.bytes_deallocated as u64)
+}
+
+/// Allocator calls so far (`alloc` and `realloc`).
+fn allocs() -> u64 {
+    let s = GLOBAL.stats();
+    (s.allocations + s.reallocations) as u64
+}
+
 // ---------------------------------------------------------------------------------------------
 // synack
 
@@ -64,17 +88,12 @@ impl Node {
     }
 }
 
-fn synack_pair(mtu: usize, offload: bool, msl: Duration) -> (Node, Node) {
-    let caps = DeviceCaps {
-        mtu,
-        checksum: if offload {
-            ChecksumOffload { ipv4_rx: true, tcp_rx: true, ..ChecksumOffload::default() }
-        } else {
-            ChecksumOffload::default()
-        },
-        max_batch: 64,
-        ..DeviceCaps::default()
-    };
+/// Receive-side checksum offload only (the device verified IPv4 and TCP checksums).
+const RX_OFFLOAD: ChecksumOffload =
+    ChecksumOffload { ipv4_rx: true, tcp_rx: true, ipv4_tx: false, tcp_tx: false };
+
+fn synack_pair(mtu: usize, offload: ChecksumOffload, msl: Duration) -> (Node, Node) {
+    let caps = DeviceCaps { mtu, checksum: offload, max_batch: 64, ..DeviceCaps::default() };
     let (da, db) = Link::ideal(caps, 65536);
     let mk = |dev: LinkEnd, addr: &str, seed: u8| {
         let mut iface = Interface::new(InterfaceConfig::default());
@@ -130,6 +149,10 @@ fn open_many(
         }
         made += batch;
         settle(a, b, now);
+        // An application consumes its events; left alone, each endpoint's bounded queue
+        // (65,536 events) would be counted as per-connection memory.
+        while a.ep.poll_event().is_some() {}
+        while b.ep.poll_event().is_some() {}
         for l in &lids {
             while let Some(s) = b.ep.accept(*l) {
                 out.push(s);
@@ -146,7 +169,7 @@ fn open_many(
 }
 
 /// Moves `bytes` from a to b on one connection; returns Gbit/s of payload.
-fn synack_bulk(mtu: usize, bytes: usize, offload: bool, idle: usize) -> f64 {
+fn synack_bulk(mtu: usize, bytes: usize, offload: ChecksumOffload, idle: usize) -> f64 {
     let (mut a, mut b) = synack_pair(mtu, offload, Duration::from_secs(60));
     let t0 = wall();
     let now = |t0| Instant::from_micros(micros_since(t0));
@@ -195,10 +218,11 @@ fn synack_bulk(mtu: usize, bytes: usize, offload: bool, idle: usize) -> f64 {
     bytes as f64 * 8.0 / secs / 1e9
 }
 
-/// Connection cycles per second: connect, handshake, one byte each way, close both ends, all
-/// the way to CLOSED (TIME-WAIT runs on virtual time with a 1 ms MSL).
-fn synack_setup_teardown(total: usize, buffers: usize) -> f64 {
-    let (mut a, mut b) = synack_pair(1500, false, Duration::from_millis(1));
+/// Connection cycles per second (and heap allocations per cycle, both ends together):
+/// connect, handshake, one byte each way, close both ends, all the way to CLOSED (TIME-WAIT
+/// runs on virtual time with a 1 ms MSL).
+fn synack_setup_teardown(total: usize, buffers: usize) -> (f64, f64) {
+    let (mut a, mut b) = synack_pair(1500, ChecksumOffload::default(), Duration::from_millis(1));
     let small = ConnConfig { send_buffer: buffers, recv_buffer: buffers, ..ConnConfig::default() };
     let lid = b.ep.listen_with("10.0.0.2:80".parse().unwrap(), 65_535, small).unwrap();
     let server: SocketAddr = "10.0.0.2:80".parse().unwrap();
@@ -208,6 +232,7 @@ fn synack_setup_teardown(total: usize, buffers: usize) -> f64 {
     let mut buf = [0u8; 16];
     let batch = 256;
     let start = wall();
+    let allocs0 = allocs();
     while done < total {
         let n = batch.min(total - done);
         let cs: Vec<ConnId> =
@@ -241,20 +266,63 @@ fn synack_setup_teardown(total: usize, buffers: usize) -> f64 {
         while b.ep.poll_event().is_some() {}
     }
     let secs = wall().duration_since(start).as_secs_f64();
+    let per_conn = (allocs() - allocs0) as f64 / total as f64;
     assert!(a.ep.connection_count() < 2 * batch, "connections leak: {}", a.ep.connection_count());
-    total as f64 / secs
+    (total as f64 / secs, per_conn)
 }
 
-/// RSS growth per connection end for `n` established idle connections (both ends live in this
-/// process, so 2n TCBs), and the total.
-fn synack_idle_memory(n: usize) -> (f64, u64) {
-    let (mut a, mut b) = synack_pair(1500, false, Duration::from_secs(60));
-    let before = rss_bytes();
-    let conns = open_many(&mut a, &mut b, Instant::from_secs(1), n, 16);
-    let after = rss_bytes();
+/// Memory of `n` established idle connections (both ends live in this process, so 2n TCBs).
+struct IdleMemory {
+    /// RSS growth per connection end.
+    rss_per_end: f64,
+    /// RSS growth in all.
+    rss_total: u64,
+    /// Growth of the heap bytes requested, per connection end (no allocator slack).
+    heap_per_end: f64,
+    /// Heap allocations still live, per connection end.
+    live_allocs_per_end: f64,
+}
+
+/// With `exchange`, each connection first carries one byte each way (read by the other side)
+/// before it idles: what a connection that has been used keeps (ring storage, RACK's log).
+fn synack_idle_memory(n: usize, exchange: bool) -> IdleMemory {
+    let (mut a, mut b) = synack_pair(1500, ChecksumOffload::default(), Duration::from_secs(60));
+    let stats0 = GLOBAL.stats();
+    let (rss0, heap0) = (rss_bytes(), live_bytes());
+    let now = Instant::from_secs(1);
+    let conns = open_many(&mut a, &mut b, now, n, 16);
+    if exchange {
+        let mut buf = [0u8; 16];
+        for batch in conns.chunks(512) {
+            for &(c, s) in batch {
+                a.ep.send(c, b"q").expect("send");
+                b.ep.send(s, b"r").expect("send");
+            }
+            settle(&mut a, &mut b, now);
+            for &(c, s) in batch {
+                assert_eq!(a.ep.recv(c, &mut buf), Ok(1));
+                assert_eq!(b.ep.recv(s, &mut buf), Ok(1));
+            }
+            settle(&mut a, &mut b, now);
+            while a.ep.poll_event().is_some() {}
+            while b.ep.poll_event().is_some() {}
+        }
+    }
+    let (rss1, heap1) = (rss_bytes(), live_bytes());
+    let stats1 = GLOBAL.stats();
     assert_eq!(conns.len(), n);
-    let grown = after.saturating_sub(before);
-    (grown as f64 / (2 * n) as f64, grown)
+    // The bench's own `conns` vector (16 bytes a connection) is not the stack's.
+    let ours = (conns.capacity() * std::mem::size_of::<(ConnId, ConnId)>()) as u64;
+    let rss_total = rss1.saturating_sub(rss0).saturating_sub(ours);
+    let live_allocs = (stats1.allocations - stats0.allocations)
+        .saturating_sub(stats1.deallocations - stats0.deallocations);
+    let ends = (2 * n) as f64;
+    IdleMemory {
+        rss_per_end: rss_total as f64 / ends,
+        rss_total,
+        heap_per_end: heap1.saturating_sub(heap0).saturating_sub(ours) as f64 / ends,
+        live_allocs_per_end: live_allocs.saturating_sub(1) as f64 / ends,
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -275,6 +343,7 @@ mod smol {
         tx: Queue,
         pool: Rc<RefCell<Vec<Vec<u8>>>>,
         mtu: usize,
+        offload: bool,
     }
 
     pub(super) struct Rx(Vec<u8>, Rc<RefCell<Vec<Vec<u8>>>>);
@@ -312,7 +381,11 @@ mod smol {
             let mut c = DeviceCapabilities::default();
             c.medium = Medium::Ip;
             c.max_transmission_unit = self.mtu;
-            c.checksum = ChecksumCapabilities::default();
+            c.checksum = if self.offload {
+                ChecksumCapabilities::ignored()
+            } else {
+                ChecksumCapabilities::default()
+            };
             c
         }
     }
@@ -327,12 +400,13 @@ mod smol {
     }
 
     /// Payload Gbit/s moving `bytes` from a to b over one smoltcp TCP connection.
-    pub(super) fn bulk(mtu: usize, bytes: usize) -> f64 {
+    /// With `offload`, neither side computes or verifies checksums (the device's job).
+    pub(super) fn bulk(mtu: usize, bytes: usize, offload: bool) -> f64 {
         let ab: Queue = Rc::default();
         let ba: Queue = Rc::default();
         let pool = Rc::new(RefCell::new(Vec::new()));
-        let mut da = Dev { rx: ba.clone(), tx: ab.clone(), pool: pool.clone(), mtu };
-        let mut db = Dev { rx: ab, tx: ba, pool, mtu };
+        let mut da = Dev { rx: ba.clone(), tx: ab.clone(), pool: pool.clone(), mtu, offload };
+        let mut db = Dev { rx: ab, tx: ba, pool, mtu, offload };
         let mut ia = side(&mut da, [10, 0, 0, 1]);
         let mut ib = side(&mut db, [10, 0, 0, 2]);
         let mut sa = SocketSet::new(vec![]);
@@ -420,26 +494,49 @@ fn main() {
     let args: Vec<String> = std::env::args().collect();
     let quick = args.iter().any(|a| a == "--quick");
     let json = args.iter().any(|a| a == "--json");
-    // `--only bulk|setup|idle` runs one group (for profiling).
+    // `--only bulk|setup|idle|idle-used|bulk-synack` runs one group (for profiling);
+    // `idle-used` (idle connections that carried one byte each way) runs only this way.
     let only = args.iter().position(|a| a == "--only").and_then(|i| args.get(i + 1)).cloned();
     let want = |g: &str| only.as_deref().is_none_or(|o| o == g);
     let mb = 1 << 20;
     let (bulk_bytes, runs, setups, idle_n) =
         if quick { (64 * mb, 1, 20_000, 100_000) } else { (512 * mb, 3, 200_000, 100_000) };
+    // `--setups N` overrides the number of connection cycles (for instruction counts under
+    // valgrind, where 20,000 take a while).
+    let setups = args
+        .iter()
+        .position(|a| a == "--setups")
+        .and_then(|i| args.get(i + 1))
+        .and_then(|n| n.parse::<usize>().ok())
+        .unwrap_or(setups);
 
-    let memcpy = memcpy_gbps(if quick { 2 << 30 } else { 16 << 30 });
+    // The ceiling only matters next to the bulk figures; skipped when they are not run.
+    let memcpy =
+        if want("bulk") { memcpy_gbps(if quick { 2 << 30 } else { 16 << 30 }) } else { 0.0 };
     let mut results: Vec<(String, Value)> = Vec::new();
+    // `--mtu N` runs the bulk groups at that MTU only (instruction counts per segment).
+    let only_mtu = args
+        .iter()
+        .position(|a| a == "--mtu")
+        .and_then(|i| args.get(i + 1))
+        .and_then(|m| m.parse::<usize>().ok());
     for mtu in [1500usize, 65535] {
         if !want("bulk") && only.as_deref() != Some("bulk-synack") {
             break;
         }
-        let ours = best_of(runs, || synack_bulk(mtu, bulk_bytes, false, 0));
+        if only_mtu.is_some_and(|m| m != mtu) {
+            continue;
+        }
+        let ours = best_of(runs, || synack_bulk(mtu, bulk_bytes, ChecksumOffload::default(), 0));
         if only.as_deref() == Some("bulk-synack") {
             println!("synack bulk mtu {mtu}: {ours:.3} Gbit/s");
             continue;
         }
-        let offl = best_of(runs, || synack_bulk(mtu, bulk_bytes, true, 0));
-        let smol = best_of(runs, || smol::bulk(mtu, bulk_bytes));
+        let offl = best_of(runs, || synack_bulk(mtu, bulk_bytes, RX_OFFLOAD, 0));
+        let smol = best_of(runs, || smol::bulk(mtu, bulk_bytes, false));
+        // Checksum offload on both sides and in both directions, for both stacks.
+        let all = best_of(runs, || synack_bulk(mtu, bulk_bytes, ChecksumOffload::ALL, 0));
+        let smol_all = best_of(runs, || smol::bulk(mtu, bulk_bytes, true));
         results.push((
             format!("bulk_mtu{mtu}"),
             json!({
@@ -447,31 +544,63 @@ fn main() {
                 "synack_rx_offload_gbps": offl,
                 "smoltcp_gbps": smol,
                 "ratio": ours / smol,
+                "synack_offload_gbps": all,
+                "smoltcp_offload_gbps": smol_all,
+                "offload_ratio": all / smol_all,
                 "memcpy_gbps": memcpy,
                 "bytes": bulk_bytes,
             }),
         ));
     }
-    let per_sec = if want("setup") { synack_setup_teardown(setups, BUF) } else { 0.0 };
-    let per_sec_small = if want("setup") { synack_setup_teardown(setups, 4096) } else { 0.0 };
+    let (per_sec, allocs_per) =
+        if want("setup") { synack_setup_teardown(setups, BUF) } else { (0.0, 0.0) };
+    let (per_sec_small, _) =
+        if want("setup") { synack_setup_teardown(setups, 4096) } else { (0.0, 0.0) };
     results.push((
         "setup_teardown".into(),
         json!({
             "per_second": per_sec,
             "per_second_4k_buffers": per_sec_small,
+            "allocations_per_connection": allocs_per,
             "connections": setups,
             "goal_per_second": 500_000,
         }),
     ));
-    let (per_conn, total) = if want("idle") { synack_idle_memory(idle_n) } else { (0.0, 0) };
+    let none = || IdleMemory {
+        rss_per_end: 0.0,
+        rss_total: 0,
+        heap_per_end: 0.0,
+        live_allocs_per_end: 0.0,
+    };
+    let idle = if want("idle") { synack_idle_memory(idle_n, false) } else { none() };
+    // Only alone (`--only idle-used`): memory freed by an earlier measurement in the same
+    // process would be reused and hide part of the growth.
+    let used = if only.as_deref() == Some("idle-used") {
+        synack_idle_memory(idle_n, true)
+    } else {
+        none()
+    };
     results.push((
         "idle_connection".into(),
-        json!({ "bytes": per_conn, "total_bytes_for_n": total, "n": idle_n, "ends_per_connection": 2, "goal_bytes": 1024 }),
+        json!({
+            "bytes": idle.rss_per_end,
+            "total_bytes_for_n": idle.rss_total,
+            "heap_bytes": idle.heap_per_end,
+            "heap_allocations": idle.live_allocs_per_end,
+            "n": idle_n,
+            "ends_per_connection": 2,
+            "goal_bytes": 1024,
+            "after_one_byte_each_way": {
+                "bytes": used.rss_per_end,
+                "heap_bytes": used.heap_per_end,
+                "heap_allocations": used.live_allocs_per_end,
+            },
+        }),
     ));
     let (base, with_idle) = if want("idle") {
         (
-            best_of(runs, || synack_bulk(1500, bulk_bytes / 2, false, 0)),
-            best_of(runs, || synack_bulk(1500, bulk_bytes / 2, false, idle_n)),
+            best_of(runs, || synack_bulk(1500, bulk_bytes / 2, ChecksumOffload::default(), 0)),
+            best_of(runs, || synack_bulk(1500, bulk_bytes / 2, ChecksumOffload::default(), idle_n)),
         )
     } else {
         (0.0, 0.0)

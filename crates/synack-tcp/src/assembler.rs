@@ -26,6 +26,7 @@
 //! assert_eq!(asm.rcv_nxt(), SeqNum(1200));
 //! ```
 
+use alloc::boxed::Box;
 use alloc::vec::Vec;
 use synack_wire::SeqNum;
 
@@ -87,12 +88,29 @@ pub enum Inserted {
 }
 
 /// Out-of-order range tracker. See the module docs.
+///
+/// Every connection's receive half has one, and nearly always it holds nothing, so what it
+/// holds lives in a box that exists only while out-of-order data does (made by the first
+/// held segment, freed when the last hole fills or on [`Assembler::reset`]): 24 bytes in the
+/// connection instead of 56 (issue 5, idle memory), and a connection idle after a loss
+/// episode keeps no range list.
 #[derive(Clone, Debug)]
 pub struct Assembler {
     rcv_nxt: SeqNum,
-    /// Disjoint, non-adjacent ranges `[start, end)`, sorted, all strictly after `rcv_nxt`.
+    /// Nothing beyond `rcv_nxt + max_bytes` is held.
+    max_bytes: u32,
+    /// [`AssemblerLimits::max_ranges`], capped at `u32::MAX`.
+    max_ranges: u32,
+    /// `None` while nothing is held; never an empty range list.
+    held: Option<Box<Held>>,
+}
+
+/// What [`Assembler`] holds while out-of-order data is present.
+#[derive(Clone, Debug, Default)]
+struct Held {
+    /// Disjoint, non-adjacent ranges `[start, end)`, sorted, all strictly after `rcv_nxt`;
+    /// never empty.
     ranges: Vec<(SeqNum, SeqNum)>,
-    limits: AssemblerLimits,
     /// The held range the latest accepted out-of-order segment landed in (its left edge and
     /// the segment's first sequence number), for SACK ordering.
     last: Option<SeqNum>,
@@ -101,7 +119,22 @@ pub struct Assembler {
 impl Assembler {
     /// An empty assembler expecting `rcv_nxt` next.
     pub fn new(rcv_nxt: SeqNum, limits: AssemblerLimits) -> Assembler {
-        Assembler { rcv_nxt, ranges: Vec::new(), limits, last: None }
+        Assembler {
+            rcv_nxt,
+            max_bytes: limits.max_bytes,
+            max_ranges: u32::try_from(limits.max_ranges).unwrap_or(u32::MAX),
+            held: None,
+        }
+    }
+
+    /// The held ranges as a slice (empty when nothing is held).
+    fn slice(&self) -> &[(SeqNum, SeqNum)] {
+        self.held.as_deref().map_or(&[], |h| h.ranges.as_slice())
+    }
+
+    /// True while out-of-order state is allocated (for tests of the lazy allocation).
+    pub fn is_allocated(&self) -> bool {
+        self.held.is_some()
     }
 
     /// The next in-order sequence number expected (RCV.NXT as far as data goes).
@@ -111,51 +144,52 @@ impl Assembler {
 
     /// Changes the window limit (call when the receive window changes).
     pub fn set_max_bytes(&mut self, max_bytes: u32) {
-        self.limits.max_bytes = max_bytes;
+        self.max_bytes = max_bytes;
     }
 
     /// The limits in force.
     pub fn limits(&self) -> AssemblerLimits {
-        self.limits
+        AssemblerLimits { max_ranges: self.max_ranges as usize, max_bytes: self.max_bytes }
     }
 
     /// True when no out-of-order data is held.
     pub fn is_empty(&self) -> bool {
-        self.ranges.is_empty()
+        self.held.is_none()
     }
 
     /// Number of disjoint ranges held.
     pub fn range_count(&self) -> usize {
-        self.ranges.len()
+        self.slice().len()
     }
 
     /// Out-of-order bytes held.
     pub fn held_bytes(&self) -> u32 {
-        self.ranges.iter().map(|&(s, e)| e.since(s)).sum()
+        self.slice().iter().map(|&(s, e)| e.since(s)).sum()
     }
 
     /// The held ranges `[start, end)` in sequence order.
     pub fn ranges(
         &self,
     ) -> impl DoubleEndedIterator<Item = (SeqNum, SeqNum)> + ExactSizeIterator + '_ {
-        self.ranges.iter().copied()
+        self.slice().iter().copied()
     }
 
     /// The held range containing `seq`, if any.
     pub fn range_containing(&self, seq: SeqNum) -> Option<(SeqNum, SeqNum)> {
-        let i = self.ranges.partition_point(|&(_, e)| e.le(seq));
-        self.ranges.get(i).copied().filter(|&(s, _)| s.le(seq))
+        let ranges = self.slice();
+        let i = ranges.partition_point(|&(_, e)| e.le(seq));
+        ranges.get(i).copied().filter(|&(s, _)| s.le(seq))
     }
 
     /// The held range that the most recently accepted out-of-order segment is part of now
     /// (after any merging), or `None` if that data has since become contiguous.
     pub fn most_recent_range(&self) -> Option<(SeqNum, SeqNum)> {
-        self.last.and_then(|seq| self.range_containing(seq))
+        self.held.as_ref().and_then(|h| h.last).and_then(|seq| self.range_containing(seq))
     }
 
     /// Records that `[seq, seq+len)` arrived. See [`Inserted`] for the outcomes.
     pub fn insert(&mut self, seq: SeqNum, len: u32) -> Inserted {
-        let window_end = self.rcv_nxt + self.limits.max_bytes;
+        let window_end = self.rcv_nxt + self.max_bytes;
         let mut start = seq;
         let mut end = seq + len;
         if len == 0 || end.le(self.rcv_nxt) {
@@ -174,17 +208,24 @@ impl Assembler {
         }
 
         // Ranges overlapping or touching [start, end): indices lo..hi.
-        let lo = self.ranges.partition_point(|&(_, e)| e.lt(start));
-        let hi = self.ranges.partition_point(|&(s, _)| s.le(end));
+        let ranges = self.slice();
+        let lo = ranges.partition_point(|&(_, e)| e.lt(start));
+        let hi = ranges.partition_point(|&(s, _)| s.le(end));
         let covered: u32 =
-            self.ranges[lo..hi].iter().map(|&(s, e)| e.min(end).since(s.max(start))).sum();
+            ranges[lo..hi].iter().map(|&(s, e)| e.min(end).since(s.max(start))).sum();
         let new_bytes = end.since(start) - covered;
 
         if start == self.rcv_nxt {
             // In-order data: joins every range it touches (lo must be 0 here).
-            let merged_end = if hi > lo { end.max(self.ranges[hi - 1].1) } else { end };
+            let merged_end = if hi > lo { end.max(ranges[hi - 1].1) } else { end };
             let filled_hole = hi > lo;
-            self.ranges.drain(lo..hi);
+            if let Some(h) = self.held.as_deref_mut() {
+                h.ranges.drain(lo..hi);
+                if h.ranges.is_empty() {
+                    // The last hole filled: free the out-of-order state.
+                    self.held = None;
+                }
+            }
             let bytes = merged_end.since(self.rcv_nxt);
             self.rcv_nxt = merged_end;
             return Inserted::Advanced { bytes, filled_hole, trimmed };
@@ -193,16 +234,17 @@ impl Assembler {
         if new_bytes == 0 {
             return Inserted::Duplicate;
         }
-        if lo == hi && self.ranges.len() >= self.limits.max_ranges {
+        if lo == hi && ranges.len() >= self.max_ranges as usize {
             return Inserted::Dropped(DropReason::TooManyRanges);
         }
         let (ms, me) = if hi > lo {
-            (start.min(self.ranges[lo].0), end.max(self.ranges[hi - 1].1))
+            (start.min(ranges[lo].0), end.max(ranges[hi - 1].1))
         } else {
             (start, end)
         };
-        self.ranges.splice(lo..hi, [(ms, me)]);
-        self.last = Some(start);
+        let h = self.held.get_or_insert_with(Box::default);
+        h.ranges.splice(lo..hi, [(ms, me)]);
+        h.last = Some(start);
         Inserted::Held { new_bytes, trimmed }
     }
 
@@ -210,8 +252,7 @@ impl Assembler {
     /// discarded). RFC 2018 section 8 allows a receiver to renege on SACKed data this way.
     pub fn reset(&mut self, rcv_nxt: SeqNum) {
         self.rcv_nxt = rcv_nxt;
-        self.ranges.clear();
-        self.last = None;
+        self.held = None;
     }
 }
 
@@ -239,6 +280,25 @@ mod tests {
             a.insert(SeqNum(5), 10),
             Inserted::Advanced { bytes: 5, filled_hole: false, trimmed: 0 }
         );
+    }
+
+    #[test]
+    fn out_of_order_state_exists_only_while_data_is_held() {
+        let mut a = asm(0);
+        assert!(matches!(a.insert(SeqNum(0), 10), Inserted::Advanced { .. }));
+        assert!(!a.is_allocated(), "in-order data allocates nothing");
+        assert!(matches!(a.insert(SeqNum(20), 10), Inserted::Held { .. }));
+        assert!(a.is_allocated());
+        assert_eq!(a.insert(SeqNum(22), 3), Inserted::Duplicate);
+        assert!(matches!(a.insert(SeqNum(10), 10), Inserted::Advanced { bytes: 20, .. }));
+        assert!(!a.is_allocated(), "last hole filled: freed");
+        assert_eq!(a.most_recent_range(), None);
+        // A second loss episode after the state was freed behaves like the first.
+        assert!(matches!(a.insert(SeqNum(40), 10), Inserted::Held { .. }));
+        assert_eq!(a.most_recent_range(), Some((SeqNum(40), SeqNum(50))));
+        assert_eq!(a.held_bytes(), 10);
+        a.reset(SeqNum(100));
+        assert!(!a.is_allocated() && a.is_empty());
     }
 
     #[test]

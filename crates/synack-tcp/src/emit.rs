@@ -6,8 +6,9 @@
 //! front of it here, so only the header pieces of the wire crate are used.
 
 use core::net::IpAddr;
-use synack_wire::ChecksumMode;
+use synack_wire::checksum;
 use synack_wire::tcp::{OptionLayout, TcpFlags, TcpOptions, TcpPacket, options};
+use synack_wire::{ChecksumMode, IpProtocol};
 
 /// Header fields of a segment we send.
 #[derive(Clone, Copy, Debug)]
@@ -22,6 +23,10 @@ pub(crate) struct Header {
     pub(crate) options: TcpOptions,
     /// How the options are laid out (`ConnConfig::option_layout`).
     pub(crate) layout: OptionLayout,
+    /// Partial checksum (`synack_wire::checksum::sum`) of the payload placed after the header,
+    /// computed while the payload was copied into the frame; 0 without payload. Lets
+    /// [`fill_checksum`] sum only the header instead of reading the payload a second time.
+    pub(crate) payload_sum: u64,
 }
 
 /// Bytes the options of `o` take in `layout`, padded to a multiple of four.
@@ -52,13 +57,31 @@ pub(crate) fn write_header(buf: &mut [u8], h: &Header) -> Option<usize> {
 
 /// Fills the checksum of the segment `seg` (header then payload) over the IPv4 or IPv6
 /// pseudo-header (RFC 9293 3.1, MUST-2), or leaves it zero for checksum offload.
-pub(crate) fn fill_checksum(seg: &mut [u8], src: IpAddr, dst: IpAddr, mode: ChecksumMode) {
+///
+/// `payload_sum` is the partial sum of `seg[header_len..]`, already taken while the payload was
+/// copied in (see `Header::payload_sum`), so only the header and the pseudo-header are read
+/// here. The payload starts at a multiple of four, so the partial sums simply add.
+//= rfc9293#3.1
+// The checksum covers the pseudo-header, the TCP header and the payload.
+pub(crate) fn fill_checksum(
+    seg: &mut [u8],
+    header_len: usize,
+    payload_sum: u64,
+    src: IpAddr,
+    dst: IpAddr,
+    mode: ChecksumMode,
+) {
     if mode == ChecksumMode::Skip {
         return;
     }
-    let mut pkt = TcpPacket::new_unchecked(seg);
     // Only fails on mixed address families, which a connection never has.
-    let _ = pkt.fill_checksum(src, dst);
+    let Ok(ph) = checksum::pseudo_header(src, dst, IpProtocol::TCP, seg.len() as u32) else {
+        return;
+    };
+    let header_len = header_len.min(seg.len());
+    TcpPacket::new_unchecked(&mut *seg).set_checksum(0);
+    let s = ph + checksum::sum(&seg[..header_len]) + payload_sum;
+    TcpPacket::new_unchecked(seg).set_checksum(checksum::finish(s));
 }
 
 #[cfg(test)]
@@ -85,6 +108,7 @@ mod tests {
                 ..Default::default()
             },
             layout: OptionLayout::Linux,
+            payload_sum: 0,
         };
         let mut buf = [0u8; 64];
         let n = write_header(&mut buf, &h).unwrap();
@@ -93,7 +117,8 @@ mod tests {
         let a = IpAddr::V4(Ipv4Addr::new(10, 0, 0, 1));
         let b = IpAddr::V4(Ipv4Addr::new(10, 0, 0, 2));
         buf[40] = 0xAB; // odd payload length
-        fill_checksum(&mut buf[..41], a, b, ChecksumMode::Verify);
+        let psum = synack_wire::checksum::sum(&buf[40..41]);
+        fill_checksum(&mut buf[..41], n, psum, a, b, ChecksumMode::Verify);
         let repr = TcpRepr::parse_bytes(&buf[..41], a, b, ChecksumMode::Verify).unwrap();
         assert_eq!(repr.options.mss, Some(1460));
         assert_eq!(repr.options.window_scale, Some(7));

@@ -14,7 +14,7 @@ use synack_wire::tcp::{OptionLayout, TcpFlags, TcpOptions, TcpRepr, Timestamps};
 use synack_wire::{ChecksumMode, SeqNum};
 
 use crate::config::{ConnConfig, EndpointConfig};
-use crate::conn::{Conn, Ctx, Origin, Outcome, Rcv, Snd, Tcb};
+use crate::conn::{Conn, Ctx, OpenKind, Origin, Outcome, Rcv, Snd, Tcb};
 use crate::cookie;
 use crate::emit::{self, Header};
 use crate::error::{
@@ -27,6 +27,7 @@ use crate::secret::{FourTuple, KeyedState, Secrets};
 use crate::state::State;
 use crate::stats::ConnStats;
 use crate::time::{Duration, Instant};
+use crate::tuple_map::TupleMap;
 
 /// Most events kept for the application; older ones are dropped when it does not poll.
 pub(crate) const MAX_EVENTS: usize = 65536;
@@ -202,6 +203,20 @@ struct Slot {
     mapped: bool,
 }
 
+/// Removes `id` from a listener's half-open list, keeping the order. Children complete
+/// roughly in the order they arrived, so the search stops near the front; `retain` walked the
+/// whole list for every accepted connection (quadratic in the SYN backlog during a burst).
+fn remove_child(list: &mut Vec<ConnId>, id: ConnId) {
+    if let Some(i) = list.iter().position(|c| *c == id) {
+        list.remove(i);
+    }
+}
+
+/// The tuple of the connection in slot `i`, for [`TupleMap`], whose entries are slot indexes.
+fn slot_tuple(slots: &[Slot], i: u32) -> Option<FourTuple> {
+    slots.get(i as usize).and_then(|s| s.conn.as_ref()).map(|c| c.tuple)
+}
+
 struct Listener {
     local: SocketAddr,
     backlog: usize,
@@ -220,7 +235,8 @@ pub struct Endpoint {
     slots: Vec<Slot>,
     free: Vec<u32>,
     live: usize,
-    by_tuple: HashMap<FourTuple, ConnId, KeyedState>,
+    /// Slot index by 4-tuple (the tuple itself is read from the slot's connection).
+    by_tuple: TupleMap,
     /// The last 4-tuple [`Endpoint::segment_input`] found in `by_tuple`, and its answer: a
     /// bulk transfer sends every segment to the same connection, and comparing the tuple is
     /// far cheaper than hashing it with the keyed hasher. Cleared whenever `by_tuple` gains
@@ -277,7 +293,7 @@ impl Endpoint {
             slots: Vec::new(),
             free: Vec::new(),
             live: 0,
-            by_tuple: HashMap::with_hasher(hasher),
+            by_tuple: TupleMap::new(hasher),
             last_hit: None,
             listeners: Vec::new(),
             by_local: HashMap::with_hasher(hasher),
@@ -470,18 +486,18 @@ impl Endpoint {
             return Err(ConnectError::TooManyConnections);
         }
         let tuple = if local.port() == 0 {
-            let by_tuple = &self.by_tuple;
+            let (by_tuple, slots) = (&self.by_tuple, &self.slots);
             let port = self
                 .ports
                 .pick(&self.secrets, local.ip(), remote, |p| {
-                    !by_tuple
-                        .contains_key(&FourTuple { local: SocketAddr::new(local.ip(), p), remote })
+                    let t = FourTuple { local: SocketAddr::new(local.ip(), p), remote };
+                    !by_tuple.contains(&t, |i| slot_tuple(slots, i))
                 })
                 .ok_or(ConnectError::NoFreePorts)?;
             FourTuple { local: SocketAddr::new(local.ip(), port), remote }
         } else {
             let t = FourTuple { local, remote };
-            if self.by_tuple.contains_key(&t) {
+            if self.lookup(&t).is_some() {
                 return Err(ConnectError::AddrInUse);
             }
             t
@@ -525,7 +541,8 @@ impl Endpoint {
                 ConnId { index: self.slots.len() as u32 - 1, generation: 0 }
             }
         };
-        self.by_tuple.insert(tuple, id);
+        let slots = &self.slots;
+        self.by_tuple.insert(&tuple, id.index, |i| slot_tuple(slots, i));
         self.last_hit = None;
         self.live += 1;
         id
@@ -590,6 +607,17 @@ impl Endpoint {
     }
 
     fn after_inner(&mut self, id: ConnId, queue_tx: bool) {
+        self.after_with(id, queue_tx, true);
+    }
+
+    /// `after_inner`, optionally without re-deriving the situation-dependent timers
+    /// (`Conn::refresh_timers`, about 180 instructions): after a segment was sent the
+    /// connection is queued for another poll, and the poll that finds it with nothing more to
+    /// send refreshes them, once per burst instead of once per segment (`poll_transmit` is
+    /// called until it returns `None`). Until then a timer the refresh would disarm may still
+    /// be armed, which is harmless because `Conn::on_timeout` refreshes before it looks at any
+    /// timer; the retransmission timer, armed by the send itself, is always in the heap.
+    fn after_with(&mut self, id: ConnId, queue_tx: bool, refresh: bool) {
         let now = self.now;
         let Some(slot) = self.slots.get_mut(id.index as usize) else { return };
         if slot.generation != id.generation {
@@ -599,8 +627,7 @@ impl Endpoint {
         if conn.state() == State::Closed {
             if slot.mapped {
                 slot.mapped = false;
-                if self.by_tuple.get(&conn.tuple) == Some(&id) {
-                    self.by_tuple.remove(&conn.tuple);
+                if self.by_tuple.remove(&conn.tuple, id.index) {
                     self.last_hit = None;
                 }
             }
@@ -608,8 +635,10 @@ impl Endpoint {
                 Owner::App => {}
                 Owner::Listener(l) => {
                     if let Some(Some(l)) = self.listeners.get_mut(l.0 as usize) {
-                        l.half_open.retain(|c| *c != id);
-                        l.ready.retain(|c| *c != id);
+                        remove_child(&mut l.half_open, id);
+                        if let Some(i) = l.ready.iter().position(|c| *c == id) {
+                            l.ready.remove(i);
+                        }
                     }
                     self.free_slot(id);
                 }
@@ -617,7 +646,9 @@ impl Endpoint {
             }
             return;
         }
-        conn.refresh_timers(now);
+        if refresh {
+            conn.refresh_timers(now);
+        }
         let deadline = conn.next_deadline();
         if let Some(d) = deadline
             && slot.scheduled.is_none_or(|s| d < s)
@@ -691,7 +722,7 @@ impl Endpoint {
         {
             return Some(id);
         }
-        let id = self.by_tuple.get(tuple).copied()?;
+        let id = self.lookup(tuple)?;
         self.last_hit = Some((*tuple, id));
         Some(id)
     }
@@ -746,7 +777,7 @@ impl Endpoint {
 
     fn move_to_accept_queue(&mut self, l: ListenerId, id: ConnId) {
         if let Some(Some(lis)) = self.listeners.get_mut(l.0 as usize) {
-            lis.half_open.retain(|c| *c != id);
+            remove_child(&mut lis.half_open, id);
             lis.ready.push_back(id);
             self.push_event(Event::AcceptReady(l));
         }
@@ -853,7 +884,7 @@ impl Endpoint {
         snd.wnd = seg.window as u32;
         snd.max_wnd = snd.wnd;
         snd.wl1 = seg.seq;
-        conn.tcb = Tcb::SynReceived { snd, rcv, origin: Origin::Passive(lid) };
+        conn.tcb = Tcb::Open { snd, rcv, kind: OpenKind::SynReceived(Origin::Passive(lid)) };
         let id = self.insert(conn, Owner::Listener(lid));
         if let Some(Some(l)) = self.listeners.get_mut(lid.0 as usize) {
             l.half_open.push(id);
@@ -955,7 +986,7 @@ impl Endpoint {
         snd.nxt = iss + 1;
         snd.max_nxt = iss + 1;
         snd.wl1 = irs;
-        conn.tcb = Tcb::SynReceived { snd, rcv, origin: Origin::Passive(lid) };
+        conn.tcb = Tcb::Open { snd, rcv, kind: OpenKind::SynReceived(Origin::Passive(lid)) };
         let id = self.insert(conn, Owner::Listener(lid));
         if let Some(Some(l)) = self.listeners.get_mut(lid.0 as usize) {
             l.half_open.push(id);
@@ -1007,6 +1038,7 @@ impl Endpoint {
                 urgent: 0,
                 options: c.options,
                 layout: c.layout,
+                payload_sum: 0,
             };
             return Some(self.finish_segment(buf, c.tuple, h, 0, None, false, checksum, 0));
         }
@@ -1022,6 +1054,7 @@ impl Endpoint {
                 urgent: 0,
                 options: TcpOptions { timestamps: c.ts, ..TcpOptions::default() },
                 layout: OptionLayout::Linux,
+                payload_sum: 0,
             };
             return Some(self.finish_segment(buf, c.tuple, h, 0, None, false, checksum, 0));
         }
@@ -1030,6 +1063,7 @@ impl Endpoint {
             slot.tx_queued = false;
             let Some(conn) = slot.conn.as_mut() else { continue };
             let tuple = conn.tuple;
+            conn.sum_tx = checksum.verify();
             if let Some(seg) = conn.poll_segment(now, buf) {
                 // It may have more: back of the queue, for fairness.
                 slot.tx_queued = true;
@@ -1044,7 +1078,9 @@ impl Endpoint {
                     checksum,
                     seg.ecn,
                 );
-                self.after(id);
+                // Queued above: its next poll refreshes the timers (once per burst, not per
+                // segment).
+                self.after_with(id, false, false);
                 return Some(t);
             }
             self.after_quiet(id);
@@ -1066,7 +1102,8 @@ impl Endpoint {
     ) -> Transmit {
         let hlen = emit::write_header(buf, &h).unwrap_or(20);
         let len = hlen + payload_len;
-        emit::fill_checksum(&mut buf[..len], tuple.local.ip(), tuple.remote.ip(), checksum);
+        let (src, dst) = (tuple.local.ip(), tuple.remote.ip());
+        emit::fill_checksum(&mut buf[..len], hlen, h.payload_sum, src, dst, checksum);
         Transmit {
             src: tuple.local,
             dst: tuple.remote,
@@ -1219,7 +1256,10 @@ impl Endpoint {
 
     /// Looks a connection up by its 4-tuple.
     pub fn lookup(&self, tuple: &FourTuple) -> Option<ConnId> {
-        self.by_tuple.get(tuple).copied()
+        let slots = &self.slots;
+        let index = self.by_tuple.get(tuple, |i| slot_tuple(slots, i))?;
+        let generation = slots.get(index as usize)?.generation;
+        Some(ConnId { index, generation })
     }
 
     /// The connection's settings.
@@ -1346,7 +1386,7 @@ impl Endpoint {
             send_queue,
             recv_queue,
             recv_buffer,
-            delivery_rate: c.delivery_rate,
+            delivery_rate: (c.delivery_rate != crate::conn::NO_RATE).then_some(c.delivery_rate),
         })
     }
 
@@ -1369,7 +1409,7 @@ impl Endpoint {
         error: IcmpError,
     ) {
         self.advance(now);
-        let Some(&id) = self.by_tuple.get(&FourTuple { local, remote }) else { return };
+        let Some(id) = self.lookup(&FourTuple { local, remote }) else { return };
         //= rfc9293#3.9.2.2
         //# Source quench is ignored (MUST-55).
         if error == IcmpError::SourceQuench {

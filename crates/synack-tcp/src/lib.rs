@@ -103,6 +103,7 @@ mod secret;
 pub mod state;
 pub mod stats;
 pub mod time;
+mod tuple_map;
 
 pub use config::{
     AbortReset, CongestionControl, ConnConfig, EndpointConfig, KeepAlive, PushPolicy,

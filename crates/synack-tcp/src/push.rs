@@ -89,7 +89,8 @@ impl PushMarks {
         self.marks().iter().any(|&p| p.gt(start) && p.le(end))
     }
 
-    /// SND.UNA reached `una`: points at or below it are behind every segment still to send.
+    /// SND.UNA reached `una`: points at or below it are behind every segment still to send
+    /// (called before each write, so acknowledged points free their slots).
     pub fn on_ack(&mut self, una: SeqNum) {
         let drop = self.marks().iter().take_while(|&&p| p.le(una)).count();
         if drop > 0 {

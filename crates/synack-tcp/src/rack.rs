@@ -134,14 +134,16 @@ pub enum TlpOutcome {
 /// RACK-TLP state for one connection. See the module docs.
 #[derive(Clone, Debug)]
 pub struct Rack {
-    config: RackConfig,
+    config: Knobs,
     segs: VecDeque<Seg>,
     snd_una: SeqNum,
     /// RACK.xmit_ts / RACK.end_seq: the most recently sent segment that was delivered.
     xmit_ts: Option<Instant>,
     end_seq: SeqNum,
-    rtt: Duration,
-    min_rtt: Option<Duration>,
+    /// RACK.rtt in microseconds (samples are differences of microsecond instants).
+    rtt: u64,
+    /// The smallest RTT sample in microseconds; [`NO_SAMPLE`] before the first.
+    min_rtt: u64,
     segs_sacked: u32,
     /// Sum of the lengths of the segments marked lost: kept as they are marked, retransmitted,
     /// SACKed or acknowledged, so the per-segment "anything lost?" checks of the sender
@@ -169,17 +171,59 @@ pub struct Rack {
     recovering: bool,
 }
 
+/// [`RackConfig`] as the connection keeps it: the delay in microseconds (what instant
+/// arithmetic uses anyway) instead of a 16-byte `Duration`; one lives in every connection
+/// (issue 5, idle memory).
+#[derive(Clone, Copy, Debug)]
+struct Knobs {
+    enabled: bool,
+    tlp: bool,
+    dup_thresh: u32,
+    max_ack_delay_us: u64,
+}
+
+impl Knobs {
+    fn new(c: RackConfig) -> Knobs {
+        Knobs {
+            enabled: c.enabled,
+            tlp: c.tlp,
+            dup_thresh: c.dup_thresh,
+            max_ack_delay_us: u64::try_from(c.max_ack_delay.as_micros()).unwrap_or(u64::MAX),
+        }
+    }
+
+    fn max_ack_delay(&self) -> Duration {
+        Duration::from_micros(self.max_ack_delay_us)
+    }
+
+    fn public(&self) -> RackConfig {
+        RackConfig {
+            enabled: self.enabled,
+            tlp: self.tlp,
+            max_ack_delay: self.max_ack_delay(),
+            dup_thresh: self.dup_thresh,
+        }
+    }
+}
+
+/// The `min_rtt` field before the first sample.
+const NO_SAMPLE: u64 = u64::MAX;
+
+fn micros(d: Duration) -> u64 {
+    u64::try_from(d.as_micros()).unwrap_or(NO_SAMPLE - 1).min(NO_SAMPLE - 1)
+}
+
 impl Rack {
     /// Nothing sent; SND.UNA = `snd_una`.
     pub fn new(config: RackConfig, snd_una: SeqNum) -> Rack {
         Rack {
-            config,
+            config: Knobs::new(config),
             segs: VecDeque::new(),
             snd_una,
             xmit_ts: None,
             end_seq: snd_una,
-            rtt: Duration::ZERO,
-            min_rtt: None,
+            rtt: 0,
+            min_rtt: NO_SAMPLE,
             segs_sacked: 0,
             lost_total: 0,
             fack: snd_una,
@@ -199,7 +243,7 @@ impl Rack {
 
     /// The configuration.
     pub fn config(&self) -> RackConfig {
-        self.config
+        self.config.public()
     }
 
     /// True if RACK loss detection is on.
@@ -214,7 +258,7 @@ impl Rack {
 
     /// RACK.rtt: the RTT of the most recently delivered segment.
     pub fn rack_rtt(&self) -> Duration {
-        self.rtt
+        Duration::from_micros(self.rtt)
     }
 
     /// True once reordering was observed on this connection.
@@ -312,7 +356,8 @@ impl Rack {
     }
 
     fn update_min_rtt(&mut self, rtt: Duration) {
-        self.min_rtt = Some(self.min_rtt.map_or(rtt, |m| m.min(rtt)));
+        // NO_SAMPLE is above every sample, so the first one replaces it.
+        self.min_rtt = self.min_rtt.min(micros(rtt));
     }
 
     /// Whether (t1, seq1) was sent after (t2, seq2) (RFC 8985 `RACK_sent_after`).
@@ -527,13 +572,13 @@ impl Rack {
             if echoed.is_some_and(|e| e < s.xmit_ts) {
                 return;
             }
-            if self.min_rtt.is_some_and(|m| rtt < m) {
+            if self.min_rtt != NO_SAMPLE && micros(rtt) < self.min_rtt {
                 return;
             }
         } else {
             self.update_min_rtt(rtt);
         }
-        self.rtt = rtt;
+        self.rtt = micros(rtt);
         match self.xmit_ts {
             Some(t) if !Self::sent_after(s.xmit_ts, s.end, t, self.end_seq) => {}
             _ => {
@@ -583,7 +628,11 @@ impl Rack {
         if !self.reordering_seen && (in_recovery || self.segs_sacked >= self.config.dup_thresh) {
             return Duration::ZERO;
         }
-        let min_rtt = self.min_rtt.unwrap_or(Duration::ZERO);
+        let min_rtt = if self.min_rtt == NO_SAMPLE {
+            Duration::ZERO
+        } else {
+            Duration::from_micros(self.min_rtt)
+        };
         let w = (min_rtt / 4).saturating_mul(self.reo_wnd_mult);
         match srtt {
             Some(s) => w.min(s),
@@ -603,7 +652,7 @@ impl Rack {
         let reo_wnd = self.reo_wnd(srtt, in_recovery);
         let mut newly_lost = 0u32;
         let mut deadline: Option<Instant> = None;
-        let (rtt, end_seq) = (self.rtt, self.end_seq);
+        let (rtt, end_seq) = (Duration::from_micros(self.rtt), self.end_seq);
         for s in self.segs.iter_mut() {
             if s.sacked || s.lost {
                 continue;
@@ -620,6 +669,12 @@ impl Rack {
                 } else {
                     deadline = Some(deadline.map_or(due, |d: Instant| d.max(due)));
                 }
+            } else if !s.retransmitted {
+                // Sent at or after RACK.xmit_ts in its first transmission: every segment above
+                // it went out later still (new data leaves in sequence order, and a
+                // retransmission only moves a time later), so none can be lost yet. This keeps
+                // the usual in-order ACK O(1) instead of a walk over the whole flight.
+                break;
             }
         }
         self.lost_total = self.lost_total.saturating_add(newly_lost);
@@ -656,7 +711,7 @@ impl Rack {
         }
         self.recovering = true;
         let reo = self.reo_wnd(srtt, true);
-        let rtt = self.rtt;
+        let rtt = Duration::from_micros(self.rtt);
         let mut n = 0u32;
         for (i, s) in self.segs.iter_mut().enumerate() {
             if s.sacked || s.lost {
@@ -733,7 +788,7 @@ impl Rack {
         let pto = match srtt {
             Some(s) => {
                 let base = s.saturating_mul(2).max(MIN_PTO);
-                if flight_segments == 1 { base + self.config.max_ack_delay } else { base }
+                if flight_segments == 1 { base + self.config.max_ack_delay() } else { base }
             }
             None => Duration::from_secs(1),
         };
@@ -742,7 +797,7 @@ impl Rack {
 
     /// Forgets everything (connection reset) and restarts at `snd_una`.
     pub fn reset(&mut self, snd_una: SeqNum) {
-        *self = Rack::new(self.config, snd_una);
+        *self = Rack::new(self.config.public(), snd_una);
     }
 }
 
@@ -807,6 +862,22 @@ mod tests {
         let o = r.on_ack(t(210), SeqNum(0), &[blk(10_000, 11_000)], false, Some(ms(100)), true);
         assert_eq!(o.newly_lost, 1000 + 6000, "the retransmission and 4..10 sent before it");
         assert_eq!(lost(&r), [(0, 1000), (4000, 10_000)]);
+    }
+
+    #[test]
+    fn loss_scan_looks_past_a_newer_retransmission() {
+        // Segment 0 was retransmitted at 50 ms, after segments 1..5 first left: the scan must
+        // not stop at it (it is not older than RACK.xmit_ts, but segments above it are).
+        let mut r = sent(5);
+        r.on_transmit(t(50), SeqNum(0), SeqNum(1000), true);
+        let o = r.on_ack(t(150), SeqNum(0), &[blk(4000, 5000)], false, Some(ms(100)), true);
+        assert_eq!(o.newly_lost, 3000, "1..4 were sent before the SACKed segment 4");
+        assert_eq!(lost(&r), [(1000, 4000)]);
+        // An in-order ACK of everything left finds nothing more to mark.
+        r.on_transmit(t(151), SeqNum(5000), SeqNum(6000), false);
+        let o = r.on_ack(t(160), SeqNum(5000), &[], false, Some(ms(100)), false);
+        assert_eq!(o.newly_lost, 0);
+        assert!(lost(&r).is_empty());
     }
 
     #[test]

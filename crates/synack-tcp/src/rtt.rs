@@ -75,46 +75,76 @@ impl Default for RttConfig {
 const MAX_BACKOFF_SHIFT: u32 = 16;
 
 /// SRTT / RTTVAR / RTO state (RFC 6298 section 2).
+///
+/// Every connection holds one, so it is kept small (issue 5, idle memory): durations are
+/// whole microseconds in `u64`s (the arithmetic works in microseconds anyway) and "no sample
+/// yet" is the [`NONE`] sentinel rather than an `Option` (which doubles a `u64`'s size).
+/// 88 bytes instead of 152.
 #[derive(Clone, Copy, Debug)]
 pub struct RttEstimator {
-    config: RttConfig,
-    /// Smoothed RTT in microseconds; `None` before the first sample.
-    srtt: Option<u64>,
+    initial_rto: u64,
+    min_rto: u64,
+    max_rto: u64,
+    granularity: u64,
+    min_rto_above_srtt: bool,
+    /// Smoothed RTT in microseconds; [`NONE`] before the first sample.
+    srtt: u64,
     rttvar: u64,
     /// RTO before backoff, bounds applied.
     base_rto: u64,
     backoff: u32,
-    latest: Option<u64>,
-    min_rtt: Option<u64>,
+    /// The latest sample, or [`NONE`].
+    latest: u64,
+    /// The smallest sample, or [`NONE`].
+    min_rtt: u64,
     samples: u64,
 }
 
+/// "No sample yet" in [`RttEstimator`]'s microsecond fields. Samples are capped one below it
+/// (a round trip of 584,000 years).
+const NONE: u64 = u64::MAX;
+
 fn micros(d: Duration) -> u64 {
     u64::try_from(d.as_micros()).unwrap_or(u64::MAX)
+}
+
+/// `v` unless it is the [`NONE`] sentinel, as a duration.
+fn some(v: u64) -> Option<Duration> {
+    (v != NONE).then(|| Duration::from_micros(v))
 }
 
 impl RttEstimator {
     /// No samples yet: RTO is `config.initial_rto`.
     pub fn new(config: RttConfig) -> RttEstimator {
         let mut e = RttEstimator {
-            config,
-            srtt: None,
+            initial_rto: micros(config.initial_rto),
+            min_rto: micros(config.min_rto),
+            max_rto: micros(config.max_rto),
+            granularity: micros(config.granularity),
+            min_rto_above_srtt: config.min_rto_above_srtt,
+            srtt: NONE,
             rttvar: 0,
             base_rto: 0,
             backoff: 0,
-            latest: None,
-            min_rtt: None,
+            latest: NONE,
+            min_rtt: NONE,
             samples: 0,
         };
         //= rfc6298#2.1
         // Until a sample is taken the RTO is the initial value (1 s recommended).
-        e.base_rto = e.clamp(micros(config.initial_rto));
+        e.base_rto = e.clamp(e.initial_rto);
         e
     }
 
-    /// The configuration in force.
+    /// The configuration in force (durations in whole microseconds).
     pub fn config(&self) -> RttConfig {
-        self.config
+        RttConfig {
+            initial_rto: Duration::from_micros(self.initial_rto),
+            min_rto: Duration::from_micros(self.min_rto),
+            max_rto: Duration::from_micros(self.max_rto),
+            granularity: Duration::from_micros(self.granularity),
+            min_rto_above_srtt: self.min_rto_above_srtt,
+        }
     }
 
     fn clamp(&self, rto: u64) -> u64 {
@@ -122,7 +152,7 @@ impl RttEstimator {
         // An RTO below the minimum is rounded up to it.
         //= rfc6298#2.5
         // A maximum may be placed on the RTO provided it is at least 60 seconds.
-        rto.max(micros(self.config.min_rto)).min(micros(self.config.max_rto))
+        rto.max(self.min_rto).min(self.max_rto)
     }
 
     /// Feeds one RTT measurement. Clears any backoff: a valid sample means the path answers.
@@ -134,16 +164,17 @@ impl RttEstimator {
     /// per ACK): the gains are divided by that count so a window's worth of samples moves SRTT
     /// about as much as one would (RFC 7323 appendix G). `expected_samples` of 0 counts as 1.
     pub fn on_sample_weighted(&mut self, rtt: Duration, expected_samples: u32) {
-        let r = micros(rtt);
+        let r = micros(rtt).min(NONE - 1);
         let n = u64::from(expected_samples.max(1));
-        self.latest = Some(r);
-        self.min_rtt = Some(self.min_rtt.map_or(r, |m| m.min(r)));
+        self.latest = r;
+        // NONE is larger than any sample, so the first one always replaces it.
+        self.min_rtt = self.min_rtt.min(r);
         self.samples += 1;
-        match self.srtt {
+        match (self.srtt != NONE).then_some(self.srtt) {
             None => {
                 //= rfc6298#2.2
                 // First measurement R: SRTT <- R, RTTVAR <- R/2.
-                self.srtt = Some(r);
+                self.srtt = r;
                 self.rttvar = r / 2;
             }
             Some(srtt) => {
@@ -155,15 +186,15 @@ impl RttEstimator {
                 let beta_den = 4 * n;
                 self.rttvar = (self.rttvar * (beta_den - 1) + err) / beta_den;
                 let alpha_den = 8 * n;
-                self.srtt = Some((srtt * (alpha_den - 1) + r) / alpha_den);
+                self.srtt = (srtt * (alpha_den - 1) + r) / alpha_den;
             }
         }
         //= rfc6298#2.3
         // RTO <- SRTT + max(G, K * RTTVAR) with K = 4.
-        let srtt = self.srtt.unwrap_or(r);
-        let mut var_term = (4 * self.rttvar).max(micros(self.config.granularity));
-        if self.config.min_rto_above_srtt {
-            var_term = var_term.max(micros(self.config.min_rto));
+        let srtt = self.srtt;
+        let mut var_term = (4 * self.rttvar).max(self.granularity);
+        if self.min_rto_above_srtt {
+            var_term = var_term.max(self.min_rto);
         }
         self.base_rto = self.clamp(srtt.saturating_add(var_term));
         self.backoff = 0;
@@ -191,7 +222,7 @@ impl RttEstimator {
     /// The RTO to arm the retransmission timer with now, backoff applied.
     pub fn rto(&self) -> Duration {
         let rto = self.base_rto.saturating_mul(1u64 << self.backoff);
-        Duration::from_micros(rto.min(micros(self.config.max_rto)).max(self.base_rto))
+        Duration::from_micros(rto.min(self.max_rto).max(self.base_rto))
     }
 
     /// The RTO without backoff.
@@ -201,7 +232,7 @@ impl RttEstimator {
 
     /// Smoothed RTT, if a sample was taken.
     pub fn srtt(&self) -> Option<Duration> {
-        self.srtt.map(Duration::from_micros)
+        some(self.srtt)
     }
 
     /// RTT variation (zero before the first sample).
@@ -211,12 +242,12 @@ impl RttEstimator {
 
     /// The most recent sample.
     pub fn latest_rtt(&self) -> Option<Duration> {
-        self.latest.map(Duration::from_micros)
+        some(self.latest)
     }
 
     /// The smallest sample seen (RACK and delivery-rate estimation use it).
     pub fn min_rtt(&self) -> Option<Duration> {
-        self.min_rtt.map(Duration::from_micros)
+        some(self.min_rtt)
     }
 
     /// Samples taken so far.

@@ -27,6 +27,7 @@
 //! ```
 
 use crate::assembler::Assembler;
+use alloc::boxed::Box;
 use synack_wire::SeqNum;
 use synack_wire::tcp::{SackBlock, SackBlocks};
 
@@ -43,12 +44,30 @@ pub fn max_sack_blocks(timestamps: bool) -> usize {
 }
 
 /// Remembers SACK-relevant history for the receive half. See the module docs.
+///
+/// The history lives in a box that exists only while there is some: every connection's
+/// receive half holds a generator, and one that receives in order (nearly all of them, and
+/// every idle one) never needs the 76 bytes of history (issue 5, idle memory). The box is
+/// made by the first out-of-order segment or duplicate and freed by [`SackGenerator::blocks`]
+/// once nothing it remembers is held any more.
 #[derive(Clone, Debug, Default)]
 pub struct SackGenerator {
+    history: Option<Box<History>>,
+}
+
+/// What [`SackGenerator`] remembers while out-of-order data or a duplicate is pending.
+#[derive(Clone, Debug, Default)]
+struct History {
     /// First sequence numbers of recent out-of-order arrivals, most recent first.
     recent: [Option<SeqNum>; RECENT],
     /// A duplicate to report once, D-SACK style.
     dsack: Option<SackBlock>,
+}
+
+impl History {
+    fn is_empty(&self) -> bool {
+        self.dsack.is_none() && self.recent.iter().all(Option::is_none)
+    }
 }
 
 impl SackGenerator {
@@ -57,24 +76,34 @@ impl SackGenerator {
         SackGenerator::default()
     }
 
+    fn history(&mut self) -> &mut History {
+        self.history.get_or_insert_with(Box::default)
+    }
+
+    /// Whether history is currently held on the heap (for tests of the lazy allocation).
+    pub fn is_allocated(&self) -> bool {
+        self.history.is_some()
+    }
+
     /// An out-of-order segment starting at `seq` was received (held by the assembler). Call it
     /// after [`Assembler::insert`].
     pub fn on_segment(&mut self, seq: SeqNum) {
-        self.recent.rotate_right(1);
-        self.recent[0] = Some(seq);
+        let h = self.history();
+        h.recent.rotate_right(1);
+        h.recent[0] = Some(seq);
     }
 
     /// `[left, right)` was received again (a duplicate, below RCV.NXT or inside a held range):
     /// the next ACK reports it as a D-SACK block. Only the latest duplicate is kept.
     pub fn on_duplicate(&mut self, left: SeqNum, right: SeqNum) {
         if left.lt(right) {
-            self.dsack = Some(SackBlock { left, right });
+            self.history().dsack = Some(SackBlock { left, right });
         }
     }
 
     /// True when a D-SACK block is waiting (the receiver should ACK immediately).
     pub fn has_pending_dsack(&self) -> bool {
-        self.dsack.is_some()
+        self.history.as_ref().is_some_and(|h| h.dsack.is_some())
     }
 
     /// Forgets history (e.g. on connection reset).
@@ -87,19 +116,29 @@ impl SackGenerator {
     pub fn blocks(&mut self, asm: &Assembler, max_blocks: usize) -> SackBlocks {
         let max = max_blocks.min(SackBlocks::CAPACITY);
         let mut out = SackBlocks::new();
+        let Some(h) = self.history.as_deref_mut() else {
+            // No history: the held ranges alone, highest first (see below).
+            for (s, e) in asm.ranges().rev().take(max) {
+                out.push(SackBlock { left: s, right: e });
+            }
+            return out;
+        };
         if max == 0 {
-            self.dsack = None;
+            h.dsack = None;
+            if h.is_empty() {
+                self.history = None;
+            }
             return out;
         }
         // A leading D-SACK block does not count as "already included": the held block that
         // contains the duplicate may follow it even when equal.
-        let skip = usize::from(self.dsack.is_some());
+        let skip = usize::from(h.dsack.is_some());
         let push = |out: &mut SackBlocks, b: SackBlock| {
             if out.len() < max && !out.as_slice().iter().skip(skip).any(|x| *x == b) {
                 out.push(b);
             }
         };
-        if let Some(d) = self.dsack.take() {
+        if let Some(d) = h.dsack.take() {
             //= rfc2883#4
             // The D-SACK block goes first; if the duplicate lies in a held block above the
             // cumulative ACK, that (larger) block follows it.
@@ -111,7 +150,7 @@ impl SackGenerator {
         //= rfc2018#4
         // The first (non-D-SACK) block holds the most recently received segment; the rest
         // repeat the most recently reported blocks, without repeating any.
-        for seq in self.recent.iter().flatten() {
+        for seq in h.recent.iter().flatten() {
             if let Some((s, e)) = asm.range_containing(*seq) {
                 push(&mut out, SackBlock { left: s, right: e });
             }
@@ -123,10 +162,13 @@ impl SackGenerator {
             push(&mut out, SackBlock { left: s, right: e });
         }
         // Drop stale history that no longer maps to a held range.
-        for slot in self.recent.iter_mut() {
+        for slot in h.recent.iter_mut() {
             if slot.is_some_and(|seq| asm.range_containing(seq).is_none()) {
                 *slot = None;
             }
+        }
+        if h.is_empty() {
+            self.history = None;
         }
         out
     }
@@ -154,6 +196,36 @@ mod tests {
             _ => {}
         }
         out
+    }
+
+    #[test]
+    fn history_is_allocated_only_while_needed() {
+        // In-order data never allocates; an out-of-order segment does; filling the hole and
+        // building the next ACK's blocks frees it; a duplicate allocates until reported.
+        let (mut a, mut g) = setup();
+        recv(&mut a, &mut g, 0, 1000);
+        assert!(!g.is_allocated());
+        assert!(g.blocks(&a, 3).is_empty());
+        recv(&mut a, &mut g, 2000, 1000);
+        assert!(g.is_allocated());
+        assert_eq!(lefts(&g.blocks(&a, 3)), [(2000, 3000)]);
+        assert!(g.is_allocated(), "the held range is still reported");
+        recv(&mut a, &mut g, 1000, 1000);
+        assert!(g.blocks(&a, 3).is_empty());
+        assert!(!g.is_allocated(), "nothing held: history freed");
+        // A later loss behaves as the first one did (state is not lost with the box).
+        recv(&mut a, &mut g, 4000, 1000);
+        recv(&mut a, &mut g, 6000, 1000);
+        assert_eq!(lefts(&g.blocks(&a, 3)), [(6000, 7000), (4000, 5000)]);
+        recv(&mut a, &mut g, 3000, 1000);
+        recv(&mut a, &mut g, 5000, 1000);
+        assert!(g.blocks(&a, 3).is_empty());
+        assert!(!g.is_allocated());
+        recv(&mut a, &mut g, 0, 500);
+        assert!(g.has_pending_dsack());
+        assert_eq!(lefts(&g.blocks(&a, 3)), [(0, 500)]);
+        assert!(!g.has_pending_dsack());
+        assert!(!g.is_allocated(), "D-SACK reported once: history freed");
     }
 
     #[test]

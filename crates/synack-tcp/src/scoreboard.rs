@@ -31,9 +31,9 @@
 //! assert!(sb.in_recovery());
 //! ```
 
-use alloc::vec::Vec;
 use synack_wire::SeqNum;
 use synack_wire::tcp::SackBlock;
+use thin_vec::ThinVec;
 
 /// RFC 6675 DupThresh (and RFC 5681's three duplicate ACKs).
 pub const DUP_THRESH: u32 = 3;
@@ -96,7 +96,10 @@ pub struct Scoreboard {
     rescue_rxt: Option<SeqNum>,
     recovery_point: Option<SeqNum>,
     /// SACKed ranges, sorted, disjoint and non-adjacent, within (high_ack, high_data].
-    sacked: Vec<(SeqNum, SeqNum)>,
+    /// A `ThinVec` (one pointer, 8 bytes, empty without allocating) rather than a 24-byte
+    /// `Vec`: every connection has a scoreboard and nearly always this list is empty
+    /// (issue 5, idle memory).
+    sacked: ThinVec<(SeqNum, SeqNum)>,
     smss: u32,
     dup_thresh: u32,
     dup_acks: u32,
@@ -114,7 +117,7 @@ impl Scoreboard {
             high_rxt: snd_una,
             rescue_rxt: None,
             recovery_point: None,
-            sacked: Vec::new(),
+            sacked: ThinVec::new(),
             smss: smss.max(1),
             dup_thresh: DUP_THRESH,
             dup_acks: 0,
@@ -693,6 +696,7 @@ impl NewRenoRecovery {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use alloc::vec::Vec;
 
     const MSS: u32 = 1000;
 

@@ -5,44 +5,63 @@
 //! for RTT samples on fast links and for the 4-microsecond ISN clock of RFC 9293 section 3.4.1.
 
 use core::fmt;
+use core::num::NonZeroU64;
 use core::ops::{Add, AddAssign, Sub};
 pub use core::time::Duration;
 
 /// A point in time, in microseconds since an origin the caller chooses.
-#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+///
+/// Stored as microseconds plus one in a `NonZeroU64`, so that `Option<Instant>` is 8 bytes
+/// instead of 16: a connection keeps about a dozen optional deadlines and timestamps, and
+/// idle per-connection memory is a goal (issue 5). The price is one value: the largest
+/// instant is `u64::MAX - 1` microseconds (about 584,000 years), and arithmetic saturates
+/// there ([`Instant::FAR_FUTURE`]).
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Instant {
-    micros: u64,
+    /// Microseconds since the origin, plus one.
+    repr: NonZeroU64,
+}
+
+impl Default for Instant {
+    fn default() -> Instant {
+        Instant::ZERO
+    }
 }
 
 impl Instant {
     /// The origin.
-    pub const ZERO: Instant = Instant { micros: 0 };
-    /// Later than every instant the engine will see; used as "never".
-    pub const FAR_FUTURE: Instant = Instant { micros: u64::MAX };
+    pub const ZERO: Instant = Instant { repr: NonZeroU64::MIN };
+    /// Later than every instant the engine will see; used as "never". Also where arithmetic
+    /// saturates: `u64::MAX - 1` microseconds.
+    pub const FAR_FUTURE: Instant = Instant { repr: NonZeroU64::MAX };
 
-    /// An instant `micros` microseconds after the origin.
+    /// An instant `micros` microseconds after the origin (at most [`Instant::FAR_FUTURE`]).
     pub const fn from_micros(micros: u64) -> Instant {
-        Instant { micros }
+        match NonZeroU64::new(micros.saturating_add(1)) {
+            Some(repr) => Instant { repr },
+            // Unreachable: `saturating_add(1)` is never zero.
+            None => Instant::FAR_FUTURE,
+        }
     }
     /// An instant `millis` milliseconds after the origin.
     pub const fn from_millis(millis: u64) -> Instant {
-        Instant { micros: millis.saturating_mul(1000) }
+        Instant::from_micros(millis.saturating_mul(1000))
     }
     /// An instant `secs` seconds after the origin.
     pub const fn from_secs(secs: u64) -> Instant {
-        Instant { micros: secs.saturating_mul(1_000_000) }
+        Instant::from_micros(secs.saturating_mul(1_000_000))
     }
     /// Microseconds since the origin.
     pub const fn as_micros(self) -> u64 {
-        self.micros
+        self.repr.get() - 1
     }
     /// Milliseconds since the origin.
     pub const fn as_millis(self) -> u64 {
-        self.micros / 1000
+        self.as_micros() / 1000
     }
     /// Time from `earlier` to `self`, zero if `earlier` is later.
     pub fn saturating_since(self, earlier: Instant) -> Duration {
-        Duration::from_micros(self.micros.saturating_sub(earlier.micros))
+        Duration::from_micros(self.repr.get().saturating_sub(earlier.repr.get()))
     }
 }
 
@@ -50,7 +69,7 @@ impl Add<Duration> for Instant {
     type Output = Instant;
     fn add(self, d: Duration) -> Instant {
         let add = u64::try_from(d.as_micros()).unwrap_or(u64::MAX);
-        Instant { micros: self.micros.saturating_add(add) }
+        Instant::from_micros(self.as_micros().saturating_add(add))
     }
 }
 
@@ -64,7 +83,7 @@ impl Sub<Duration> for Instant {
     type Output = Instant;
     fn sub(self, d: Duration) -> Instant {
         let sub = u64::try_from(d.as_micros()).unwrap_or(u64::MAX);
-        Instant { micros: self.micros.saturating_sub(sub) }
+        Instant::from_micros(self.as_micros().saturating_sub(sub))
     }
 }
 
@@ -78,7 +97,8 @@ impl Sub<Instant> for Instant {
 
 impl fmt::Debug for Instant {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}.{:06}s", self.micros / 1_000_000, self.micros % 1_000_000)
+        let micros = self.as_micros();
+        write!(f, "{}.{:06}s", micros / 1_000_000, micros % 1_000_000)
     }
 }
 
@@ -101,5 +121,15 @@ mod tests {
         assert_eq!(t - Instant::ZERO, Duration::from_millis(5));
         assert_eq!(Instant::FAR_FUTURE + Duration::from_secs(1), Instant::FAR_FUTURE);
         assert_eq!(format!("{t:?}"), "0.005000s");
+        assert_eq!(Instant::default(), Instant::ZERO);
+        assert_eq!(Instant::ZERO.as_micros(), 0);
+        assert_eq!(Instant::from_micros(u64::MAX), Instant::FAR_FUTURE);
+        assert_eq!(Instant::FAR_FUTURE.as_micros(), u64::MAX - 1);
+        assert!(Instant::from_micros(7) < Instant::from_micros(8));
+    }
+
+    #[test]
+    fn optional_instant_is_one_word() {
+        assert_eq!(core::mem::size_of::<Option<Instant>>(), 8);
     }
 }

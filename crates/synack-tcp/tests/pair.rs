@@ -456,3 +456,45 @@ fn pair_configured_window_scale_is_offered_and_used() {
     let (q, qa, _) = connected_pair(ConnConfig { recv_buffer: 65536, ..ConnConfig::default() });
     assert_eq!(q.a.stats(qa).unwrap().rcv_wscale, 1);
 }
+
+/// The receive side's out-of-order state (assembler ranges, SACK history) exists only while
+/// data is out of order, and is freed when the hole fills (issue 5, idle memory). A second
+/// loss after an idle period must be handled exactly like the first: held data, SACK blocks
+/// on the ACKs, one retransmission, everything delivered in order.
+#[test]
+fn pair_loss_after_an_idle_period_is_repaired_like_the_first() {
+    let (mut p, c, s) = connected_pair(ConnConfig::default());
+    let mut deltas = Vec::new();
+    for round in 0..2u8 {
+        let before = p.a.stats(c).unwrap();
+        let data: Vec<u8> = (0..30_000u32).map(|i| (i % 251) as u8 ^ round).collect();
+        assert_eq!(p.a.send(c, &data), Ok(data.len()));
+        let log_start = p.log.len();
+        p.collect();
+        // Lose A's second data segment of this round.
+        let lost = p
+            .wire
+            .iter()
+            .enumerate()
+            .filter(|(_, w)| w.1 && w.2.t.len > w.2.t.header_len)
+            .map(|(i, _)| i)
+            .nth(1)
+            .expect("several data segments in flight");
+        let lost_seq = p.wire.remove(lost).2.t.seq;
+        p.run(Duration::from_secs(3));
+        let (got, _) = read_all(&mut p.b, s);
+        assert_eq!(got, data, "round {round}: every byte, in order");
+        let sacked = p.log[log_start..].iter().any(|(from_a, t)| {
+            !from_a && t.options.sack.as_slice().iter().any(|b| b.left.gt(lost_seq))
+        });
+        assert!(sacked, "round {round}: B's ACKs reported the data above the hole");
+        let after = p.a.stats(c).unwrap();
+        assert_eq!(after.snd_una, after.snd_nxt, "round {round}: everything acknowledged");
+        assert!(!after.in_recovery);
+        deltas.push((after.retransmits - before.retransmits, after.timeouts - before.timeouts));
+        // Idle long enough for every timer to run out.
+        p.run(Duration::from_secs(30));
+    }
+    assert_eq!(deltas[0], (1, 0), "one fast retransmission, no timeout");
+    assert_eq!(deltas[1], deltas[0], "the second loss, after idling, is repaired the same way");
+}

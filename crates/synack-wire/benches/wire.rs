@@ -1,4 +1,5 @@
-//! Wire-layer throughput: Internet checksum (fast and naive) over 64 B, 1500 B and 64 KiB;
+//! Wire-layer throughput: Internet checksum (fast and naive; copy then sum against the fused
+//! `copy_and_sum`) over 64 B, 1500 B and 64 KiB;
 //! parsing an IPv4+TCP data segment (with checksum verification, as the stack does); emitting
 //! one. Run: `cargo bench -p synack-wire --bench wire -- --warm-up-time 1 --measurement-time 2`.
 
@@ -22,6 +23,24 @@ fn bench_checksum(c: &mut Criterion) {
         });
         g.bench_function(format!("naive/{size}"), |b| {
             b.iter(|| checksum::naive_checksum(black_box(&data)))
+        });
+        // The payload paths: copy then sum (two passes) against the fused `copy_and_sum`,
+        // with the plain copy as the floor.
+        let mut out = vec![0u8; size];
+        g.bench_function(format!("copy/{size}"), |b| {
+            b.iter(|| {
+                out.copy_from_slice(black_box(&data));
+                black_box(&mut out);
+            })
+        });
+        g.bench_function(format!("copy-then-sum/{size}"), |b| {
+            b.iter(|| {
+                out.copy_from_slice(black_box(&data));
+                checksum::sum(black_box(&out))
+            })
+        });
+        g.bench_function(format!("copy-and-sum/{size}"), |b| {
+            b.iter(|| checksum::copy_and_sum(&mut out, black_box(&data)).unwrap_or(0))
         });
     }
     g.finish();

@@ -73,6 +73,7 @@ pub fn tcp(data: &[u8]) {
         }
     }
     let _ = pkt.verify_checksum(SRC, DST);
+    copy_and_sum_agrees(data);
     let Ok(repr) = TcpRepr::parse(&pkt, SRC, DST, ChecksumMode::Skip) else { return };
     render(TcpDumpLine { src: SRC, dst: DST, tcp: &repr, relative: None });
     if data.len() > MAX_EMIT {
@@ -87,6 +88,24 @@ pub fn tcp(data: &[u8]) {
     let mut buf2 = [0u8; MAX_EMIT];
     let n = repr.emit(&mut buf2, SRC, DST, ChecksumMode::Verify).expect("emit");
     TcpRepr::parse_bytes(&buf2[..n], SRC, DST, ChecksumMode::Verify).expect("checksum verifies");
+}
+
+/// The fused copy and sum gives the bytes and the sum of a plain pass, whole and split at an
+/// odd point (the second piece added with `at_odd_offset`, as for a wrapped ring).
+fn copy_and_sum_agrees(data: &[u8]) {
+    use crate::checksum::{at_odd_offset, copy_and_sum, fold, sum};
+    let n = data.len().min(MAX_EMIT);
+    let mut buf = [0u8; MAX_EMIT];
+    let whole = copy_and_sum(&mut buf[..n], &data[..n]).expect("room for the copy");
+    assert_eq!(&buf[..n], &data[..n]);
+    assert_eq!(fold(whole), fold(sum(&data[..n])));
+    let cut = (n / 2) | 1;
+    if cut < n {
+        let (a, b) = buf[..n].split_at_mut(cut);
+        let sa = copy_and_sum(a, &data[..cut]).expect("room");
+        let sb = copy_and_sum(b, &data[cut..n]).expect("room");
+        assert_eq!(fold(sa + at_odd_offset(sb)), fold(whole));
+    }
 }
 
 /// An IPv4 packet.

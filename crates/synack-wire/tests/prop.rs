@@ -275,6 +275,56 @@ proptest! {
     }
 
     #[test]
+    fn copy_and_sum_equals_copy_then_sum(
+        data in vec(any::<u8>(), 0..3000),
+        src_off in 0usize..16,
+        dst_off in 0usize..16,
+        slack in 0usize..16,
+    ) {
+        // Every alignment of source and destination, any length (odd ones included), and a
+        // destination longer than the source (only the first `len` bytes are written).
+        let src = &data[src_off.min(data.len())..];
+        let mut dst = vec![0xEEu8; dst_off + src.len() + slack];
+        let s = checksum::copy_and_sum(&mut dst[dst_off..], src).unwrap();
+        prop_assert_eq!(s, checksum::sum(src));
+        prop_assert_eq!(&dst[dst_off..dst_off + src.len()], src);
+        prop_assert!(dst[..dst_off].iter().all(|&b| b == 0xEE));
+        prop_assert!(dst[dst_off + src.len()..].iter().all(|&b| b == 0xEE));
+        prop_assert_eq!(checksum::finish(s), checksum::naive_checksum(src));
+    }
+
+    #[test]
+    fn copy_and_sum_of_a_wrapping_ring_combines(
+        data in vec(any::<u8>(), 1..3000),
+        head in 0usize..3000,
+        len in 0usize..3000,
+    ) {
+        // A ring read from `head` for `len` bytes comes out as two pieces (the tail of the
+        // storage, then its start); the second piece starts at an odd offset whenever the
+        // first has odd length, so its sum goes through `at_odd_offset`.
+        let head = head % data.len();
+        let len = len.min(data.len());
+        let first = (data.len() - head).min(len);
+        let (a, b) = (&data[head..head + first], &data[..len - first]);
+        let mut out = vec![0u8; len];
+        let sa = checksum::copy_and_sum(&mut out[..first], a).unwrap();
+        let sb = checksum::copy_and_sum(&mut out[first..], b).unwrap();
+        let total = if first % 2 == 1 { sa + checksum::at_odd_offset(sb) } else { sa + sb };
+        let mut expect = a.to_vec();
+        expect.extend_from_slice(b);
+        prop_assert_eq!(&out, &expect);
+        prop_assert_eq!(checksum::finish(total), checksum::naive_checksum(&expect));
+    }
+
+    #[test]
+    fn copy_and_sum_refuses_a_short_destination(src in vec(any::<u8>(), 1..200), short in 1usize..200) {
+        let short = short.min(src.len());
+        let mut dst = vec![0u8; src.len() - short];
+        prop_assert!(checksum::copy_and_sum(&mut dst, &src).is_err());
+        prop_assert!(dst.iter().all(|&b| b == 0));
+    }
+
+    #[test]
     fn option_iterator_always_ends(bytes in prop_oneof![
         vec(any::<u8>(), 0..64),
         vec(wire_option(), 0..8).prop_map(|v| v.concat()),

@@ -19,10 +19,10 @@ impl TcpLayer for Endpoint {
         &mut self,
         now: Instant,
         buf: &mut [u8],
-        _checksum: ChecksumMode,
+        checksum: ChecksumMode,
     ) -> Option<SegmentOut> {
-        // The engine always fills the TCP checksum (no transmit offload in the engine yet).
-        let t = Endpoint::poll_transmit(self, now, buf)?;
+        // `Skip` when the device fills the TCP checksum: the engine leaves it zero.
+        let t = Endpoint::poll_transmit_with(self, now, buf, checksum)?;
         Some(SegmentOut { src: t.src.ip(), dst: t.dst.ip(), len: t.len })
     }
 

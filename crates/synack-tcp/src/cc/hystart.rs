@@ -81,13 +81,31 @@ pub struct HyStart {
     phase: HyStartPhase,
     /// SND.NXT when the current round began; the round ends when it is acknowledged.
     window_end: Option<SeqNum>,
-    last_round_min_rtt: Option<Duration>,
-    current_round_min_rtt: Option<Duration>,
+    last_round_min_rtt: MinRtt,
+    current_round_min_rtt: MinRtt,
     rtt_sample_count: u32,
-    css_baseline_min_rtt: Option<Duration>,
+    css_baseline_min_rtt: MinRtt,
     css_rounds: u32,
     /// Rounds started so far (for tests and diagnosis).
     rounds: u32,
+}
+
+/// An optional RTT in whole nanoseconds (exact for any RTT below 584 years), `u64::MAX` for
+/// none: 8 bytes where `Option<Duration>` takes 16. Every connection's congestion controller
+/// holds three (issue 5, idle memory).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct MinRtt(u64);
+
+impl MinRtt {
+    const NONE: MinRtt = MinRtt(u64::MAX);
+
+    fn some(d: Duration) -> MinRtt {
+        MinRtt(u64::try_from(d.as_nanos()).unwrap_or(u64::MAX - 1).min(u64::MAX - 1))
+    }
+
+    fn get(self) -> Option<Duration> {
+        (self != MinRtt::NONE).then(|| Duration::from_nanos(self.0))
+    }
 }
 
 impl Default for HyStart {
@@ -102,10 +120,10 @@ impl HyStart {
         HyStart {
             phase: HyStartPhase::SlowStart,
             window_end: None,
-            last_round_min_rtt: None,
-            current_round_min_rtt: None,
+            last_round_min_rtt: MinRtt::NONE,
+            current_round_min_rtt: MinRtt::NONE,
             rtt_sample_count: 0,
-            css_baseline_min_rtt: None,
+            css_baseline_min_rtt: MinRtt::NONE,
             css_rounds: 0,
             rounds: 0,
         }
@@ -123,7 +141,7 @@ impl HyStart {
 
     /// The minimum RTT of the last completed round, if it had a sample.
     pub fn last_round_min_rtt(&self) -> Option<Duration> {
-        self.last_round_min_rtt
+        self.last_round_min_rtt.get()
     }
 
     /// The RTT increase that ends slow start after a round whose minimum was `last`.
@@ -161,7 +179,7 @@ impl HyStart {
         if self.window_end.is_none_or(|end| ack.ge(end)) {
             self.window_end = Some(snd_nxt);
             self.last_round_min_rtt = self.current_round_min_rtt;
-            self.current_round_min_rtt = None;
+            self.current_round_min_rtt = MinRtt::NONE;
             self.rtt_sample_count = 0;
             self.rounds = self.rounds.saturating_add(1);
             if self.phase == HyStartPhase::Css {
@@ -175,19 +193,20 @@ impl HyStart {
             }
         }
         if let Some(r) = rtt {
-            self.current_round_min_rtt = Some(self.current_round_min_rtt.map_or(r, |m| m.min(r)));
+            self.current_round_min_rtt =
+                MinRtt::some(self.current_round_min_rtt.get().map_or(r, |m| m.min(r)));
             self.rtt_sample_count = self.rtt_sample_count.saturating_add(1);
         }
         let enough = self.rtt_sample_count >= N_RTT_SAMPLE;
-        let baseline = self.css_baseline_min_rtt;
-        match (self.phase, self.current_round_min_rtt, self.last_round_min_rtt) {
+        let baseline = self.css_baseline_min_rtt.get();
+        match (self.phase, self.current_round_min_rtt.get(), self.last_round_min_rtt.get()) {
             //= rfc9406#4.2
             //# With N_RTT_SAMPLE samples this round, a minimum RTT at least RttThresh above
             //# the last round's ends slow start: CSS begins, cssBaselineMinRtt = this minimum.
             (HyStartPhase::SlowStart, Some(cur), Some(last))
                 if enough && cur >= last + Self::rtt_thresh(last) =>
             {
-                self.css_baseline_min_rtt = Some(cur);
+                self.css_baseline_min_rtt = MinRtt::some(cur);
                 self.css_rounds = 0;
                 self.phase = HyStartPhase::Css;
             }
@@ -195,7 +214,7 @@ impl HyStart {
             //# In CSS, a round minimum (after N_RTT_SAMPLE samples) below cssBaselineMinRtt
             //# means the rise was spurious: back to slow start.
             (HyStartPhase::Css, Some(cur), _) if enough && baseline.is_some_and(|b| cur < b) => {
-                self.css_baseline_min_rtt = None;
+                self.css_baseline_min_rtt = MinRtt::NONE;
                 self.phase = HyStartPhase::SlowStart;
             }
             _ => {}

@@ -220,6 +220,46 @@ impl CcAlgorithm {
             CcAlgorithm::Cubic => Box::new(Cubic::new(config)),
         }
     }
+
+    /// A fresh controller of this kind, held inline (see [`Controller`]).
+    pub fn build_inline(self, config: CcConfig) -> Controller {
+        match self {
+            CcAlgorithm::NewReno => Controller::NewReno(NewReno::new(config)),
+            CcAlgorithm::Cubic => Controller::Cubic(Cubic::new(config)),
+        }
+    }
+}
+
+/// One of this module's controllers, held inline rather than boxed: every connection has
+/// one, and a box costs an allocation at connection setup (two, as the handshake replaces
+/// the first with one sized for the agreed SMSS) plus the allocator's header and a fat
+/// pointer in every idle connection (issue 5). Dereferences to the trait object, so callers
+/// use it like a `Box<dyn CongestionControl>`.
+#[derive(Clone, Debug)]
+pub enum Controller {
+    /// RFC 5681 / RFC 3465.
+    NewReno(NewReno),
+    /// RFC 9438.
+    Cubic(Cubic),
+}
+
+impl core::ops::Deref for Controller {
+    type Target = dyn CongestionControl;
+    fn deref(&self) -> &Self::Target {
+        match self {
+            Controller::NewReno(c) => c,
+            Controller::Cubic(c) => c,
+        }
+    }
+}
+
+impl core::ops::DerefMut for Controller {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        match self {
+            Controller::NewReno(c) => c,
+            Controller::Cubic(c) => c,
+        }
+    }
 }
 
 /// RFC 5681 section 4.1 restart window: after an idle period longer than the RTO, cwnd is

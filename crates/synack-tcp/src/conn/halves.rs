@@ -2,7 +2,6 @@
 
 use crate::assembler::{Assembler, AssemblerLimits};
 use crate::config::ConnConfig;
-use crate::push::PushMarks;
 use crate::ring::RingBuffer;
 use crate::sack_gen::SackGenerator;
 use crate::time::Instant;
@@ -31,8 +30,6 @@ pub(crate) struct Snd {
     pub(crate) fin_queued: bool,
     /// SND.UP: first octet after the urgent data, while some is unsent or unacknowledged.
     pub(crate) up: Option<SeqNum>,
-    /// Push points (ends of writes) for `PushPolicy::EndOfWrite`; empty otherwise.
-    pub(crate) push: PushMarks,
 }
 
 impl Snd {
@@ -50,7 +47,6 @@ impl Snd {
             buf_seq: iss + 1,
             fin_queued: false,
             up: None,
-            push: PushMarks::new(iss + 1),
         }
     }
 
@@ -84,7 +80,6 @@ impl Snd {
         self.buf.consume(n as usize);
         self.buf_seq += n;
         self.una = ack;
-        self.push.on_ack(ack);
         if self.nxt.lt(ack) {
             self.nxt = ack;
         }

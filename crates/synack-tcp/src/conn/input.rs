@@ -2,7 +2,7 @@
 //! states and TIME-WAIT. (CLOSED and LISTEN are the endpoint's: there is no TCB to consult.)
 
 use super::recovery::AckInfo;
-use super::{Conn, Ctx, Origin, Outcome, Rcv, Snd, Tcb};
+use super::{Conn, Ctx, NO_RATE, OpenKind, Origin, Outcome, Rcv, Snd, Tcb};
 use crate::assembler::Inserted;
 use crate::endpoint::CtlSegment;
 use crate::error::ConnectionError;
@@ -48,7 +48,7 @@ impl Conn {
 
     /// Handles one arriving segment.
     pub(crate) fn on_segment(&mut self, ctx: &mut Ctx<'_>, seg: &TcpRepr<'_>) -> Outcome {
-        self.burst_new = 0;
+        self.burst_new = false;
         self.stats.segs_in += 1;
         match self.state() {
             State::Closed | State::Listen => Outcome::Deleted,
@@ -129,7 +129,7 @@ impl Conn {
             //# SYN-ACK acknowledging our SYN: ESTABLISHED, and <SEQ=SND.NXT><ACK=RCV.NXT>.
             snd.on_ack_advance(seg.ack);
             self.take_rtt_sample(ctx, &snd, seg);
-            self.tcb = Tcb::Established { snd, rcv };
+            self.tcb = Tcb::Open { snd, rcv, kind: OpenKind::Established };
             self.on_established();
             ctx.event(Event::StateChanged {
                 conn: ctx.id,
@@ -148,7 +148,7 @@ impl Conn {
         //# A SYN without ACK (simultaneous open): SYN-RECEIVED, answer <SEQ=ISS><ACK=RCV.NXT>
         //# <CTL=SYN,ACK>. Any data on that SYN is not acknowledged; the peer sends it again.
         snd.nxt = snd.iss;
-        self.tcb = Tcb::SynReceived { snd, rcv, origin: Origin::Active };
+        self.tcb = Tcb::Open { snd, rcv, kind: OpenKind::SynReceived(Origin::Active) };
         ctx.event(Event::StateChanged {
             conn: ctx.id,
             old: State::SynSent,
@@ -183,7 +183,7 @@ impl Conn {
             Some((t, b)) if ctx.now.saturating_since(t) >= srtt => {
                 let us = ctx.now.saturating_since(t).as_micros().max(1) as u64;
                 let bytes = self.stats.bytes_acked.saturating_sub(b);
-                self.delivery_rate = Some(bytes.saturating_mul(1_000_000) / us);
+                self.delivery_rate = (bytes.saturating_mul(1_000_000) / us).min(NO_RATE - 1);
                 self.rate_mark = Some((ctx.now, self.stats.bytes_acked));
             }
             Some(_) => {}
@@ -323,7 +323,10 @@ impl Conn {
                 return Outcome::Continue;
             }
             return match (state, &self.tcb) {
-                (State::SynReceived, Tcb::SynReceived { origin: Origin::Passive(l), .. }) => {
+                (
+                    State::SynReceived,
+                    Tcb::Open { kind: OpenKind::SynReceived(Origin::Passive(l)), .. },
+                ) => {
                     //= rfc9293#3.10.7.4
                     //# SYN-RECEIVED from a passive OPEN returns to LISTEN (MUST-11).
                     let l = *l;
@@ -354,7 +357,7 @@ impl Conn {
         //= rfc9293#3.10.7.4
         //# Fourth, the SYN bit.
         if syn {
-            if let Tcb::SynReceived { origin: Origin::Passive(l), .. } = self.tcb {
+            if let Tcb::Open { kind: OpenKind::SynReceived(Origin::Passive(l)), .. } = self.tcb {
                 //= rfc9293#3.10.7.4
                 //# SYN-RECEIVED from a passive OPEN: return to LISTEN.
                 self.goto(ctx, State::Closed);
@@ -389,7 +392,7 @@ impl Conn {
             //= rfc9293#3.10.7.4
             //# SYN-RECEIVED with an acceptable ACK: ESTABLISHED; the window comes from this
             //# segment (SND.WND = SEG.WND, SND.WL1 = SEG.SEQ, SND.WL2 = SEG.ACK).
-            if let Tcb::SynReceived { origin: Origin::Passive(l), .. } = self.tcb {
+            if let Tcb::Open { kind: OpenKind::SynReceived(Origin::Passive(l)), .. } = self.tcb {
                 outcome = Outcome::Accepted(l);
             }
             let Some((snd, _)) = self.tcb.halves() else { return outcome };

@@ -2,8 +2,9 @@
 //!
 //! The state is an enum whose variants hold only what that state has (netstack3-style): no
 //! receive half before the peer's SYN is known, only two sequence numbers and a deadline in
-//! TIME-WAIT, nothing in CLOSED. The send half ([`Snd`]) and receive half ([`Rcv`]) move between
-//! variants on each transition.
+//! TIME-WAIT, nothing in CLOSED. The send half ([`Snd`]) and receive half ([`Rcv`]) move when
+//! the kind of data held changes (SYN-SENT to SYN-RECEIVED or ESTABLISHED, into TIME-WAIT or
+//! CLOSED); the seven states that hold both share one variant and change in place.
 //!
 //! Segment arrival lives in `input.rs`, segment emission and timers in `output.rs`.
 
@@ -39,18 +40,47 @@ pub(crate) enum Origin {
     Active,
 }
 
-/// The control block, one variant per state, each holding only its data.
+/// The control block, one variant per kind of data held: nothing in CLOSED, the send half in
+/// SYN-SENT, both halves in the seven states from SYN-RECEIVED to LAST-ACK ([`Tcb::Open`],
+/// whose `kind` says which), the little TIME-WAIT keeps.
+///
+/// The seven two-halves states share one variant so that moving between them is a change of
+/// `kind` in place: as separate variants every transition moved `Snd` and `Rcv` (240 bytes)
+/// out of the old variant and into the new one, several copies per transition and a few
+/// per cent of a connection's setup and teardown (issue 5).
 pub(crate) enum Tcb {
     Closed,
     SynSent { snd: Snd },
-    SynReceived { snd: Snd, rcv: Rcv, origin: Origin },
-    Established { snd: Snd, rcv: Rcv },
-    FinWait1 { snd: Snd, rcv: Rcv },
-    FinWait2 { snd: Snd, rcv: Rcv },
-    CloseWait { snd: Snd, rcv: Rcv },
-    Closing { snd: Snd, rcv: Rcv },
-    LastAck { snd: Snd, rcv: Rcv },
+    Open { snd: Snd, rcv: Rcv, kind: OpenKind },
     TimeWait(TimeWait),
+}
+
+/// Which of the states with both halves a [`Tcb::Open`] is in.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum OpenKind {
+    SynReceived(Origin),
+    Established,
+    FinWait1,
+    FinWait2,
+    CloseWait,
+    Closing,
+    LastAck,
+}
+
+impl OpenKind {
+    /// The kind for `state`, if it is one of the states with both halves other than
+    /// SYN-RECEIVED (which is entered only with its origin, never by [`Conn::goto`]).
+    fn for_goto(state: State) -> Option<OpenKind> {
+        match state {
+            State::Established => Some(OpenKind::Established),
+            State::FinWait1 => Some(OpenKind::FinWait1),
+            State::FinWait2 => Some(OpenKind::FinWait2),
+            State::CloseWait => Some(OpenKind::CloseWait),
+            State::Closing => Some(OpenKind::Closing),
+            State::LastAck => Some(OpenKind::LastAck),
+            _ => None,
+        }
+    }
 }
 
 impl Tcb {
@@ -58,39 +88,29 @@ impl Tcb {
         match self {
             Tcb::Closed => State::Closed,
             Tcb::SynSent { .. } => State::SynSent,
-            Tcb::SynReceived { .. } => State::SynReceived,
-            Tcb::Established { .. } => State::Established,
-            Tcb::FinWait1 { .. } => State::FinWait1,
-            Tcb::FinWait2 { .. } => State::FinWait2,
-            Tcb::CloseWait { .. } => State::CloseWait,
-            Tcb::Closing { .. } => State::Closing,
-            Tcb::LastAck { .. } => State::LastAck,
+            Tcb::Open { kind, .. } => match kind {
+                OpenKind::SynReceived(_) => State::SynReceived,
+                OpenKind::Established => State::Established,
+                OpenKind::FinWait1 => State::FinWait1,
+                OpenKind::FinWait2 => State::FinWait2,
+                OpenKind::CloseWait => State::CloseWait,
+                OpenKind::Closing => State::Closing,
+                OpenKind::LastAck => State::LastAck,
+            },
             Tcb::TimeWait(_) => State::TimeWait,
         }
     }
 
     pub(crate) fn halves(&mut self) -> Option<(&mut Snd, &mut Rcv)> {
         match self {
-            Tcb::SynReceived { snd, rcv, .. }
-            | Tcb::Established { snd, rcv }
-            | Tcb::FinWait1 { snd, rcv }
-            | Tcb::FinWait2 { snd, rcv }
-            | Tcb::CloseWait { snd, rcv }
-            | Tcb::Closing { snd, rcv }
-            | Tcb::LastAck { snd, rcv } => Some((snd, rcv)),
+            Tcb::Open { snd, rcv, .. } => Some((snd, rcv)),
             _ => None,
         }
     }
 
     pub(crate) fn halves_ref(&self) -> Option<(&Snd, &Rcv)> {
         match self {
-            Tcb::SynReceived { snd, rcv, .. }
-            | Tcb::Established { snd, rcv }
-            | Tcb::FinWait1 { snd, rcv }
-            | Tcb::FinWait2 { snd, rcv }
-            | Tcb::CloseWait { snd, rcv }
-            | Tcb::Closing { snd, rcv }
-            | Tcb::LastAck { snd, rcv } => Some((snd, rcv)),
+            Tcb::Open { snd, rcv, .. } => Some((snd, rcv)),
             _ => None,
         }
     }
@@ -111,13 +131,7 @@ impl Tcb {
 
     fn into_halves(self) -> Option<(Snd, Rcv)> {
         match self {
-            Tcb::SynReceived { snd, rcv, .. }
-            | Tcb::Established { snd, rcv }
-            | Tcb::FinWait1 { snd, rcv }
-            | Tcb::FinWait2 { snd, rcv }
-            | Tcb::CloseWait { snd, rcv }
-            | Tcb::Closing { snd, rcv }
-            | Tcb::LastAck { snd, rcv } => Some((snd, rcv)),
+            Tcb::Open { snd, rcv, .. } => Some((snd, rcv)),
             _ => None,
         }
     }
@@ -234,6 +248,9 @@ impl Ctx<'_> {
     }
 }
 
+/// [`Conn::delivery_rate`] before a rate was measured.
+pub(crate) const NO_RATE: u64 = u64::MAX;
+
 /// One connection.
 pub(crate) struct Conn {
     pub(crate) tuple: FourTuple,
@@ -281,20 +298,28 @@ pub(crate) struct Conn {
     pub(crate) tlp_due: bool,
     /// New-data segments sent since the last segment arrived or the application last wrote
     /// (the current burst), for PSH placement.
-    pub(crate) burst_new: u32,
+    pub(crate) burst_new: bool,
+    /// Push points (ends of writes) for `PushPolicy::EndOfWrite`, allocated at the first write
+    /// of a connection that uses it (once, not per write); `None` otherwise, so the default
+    /// costs one pointer.
+    pub(crate) push_marks: Option<alloc::boxed::Box<crate::push::PushMarks>>,
     /// Received bytes still unread when the receive half went away on a normal close. Boxed:
     /// rarely set, and a pointer keeps every connection's state smaller.
     pub(crate) unread: Option<alloc::boxed::Box<crate::ring::RingBuffer>>,
     /// Delivery-rate measurement: start of the current interval and `bytes_acked` then.
     pub(crate) rate_mark: Option<(Instant, u64)>,
-    /// The last delivery rate measured over about one round trip, in bytes per second.
-    pub(crate) delivery_rate: Option<u64>,
+    /// The last delivery rate measured over about one round trip, in bytes per second;
+    /// [`NO_RATE`] before the first (a sentinel: `Option<u64>` is 16 bytes, issue 5).
+    pub(crate) delivery_rate: u64,
     /// ECN receiver: a CE mark arrived; set ECE on our ACKs until the peer's CWR.
     pub(crate) ece_echo: bool,
     /// ECN sender: the window was reduced for an ECE; set CWR on the next new data.
     pub(crate) cwr_pending: bool,
     /// ECN sender: ECE is ignored until SND.UNA passes this (one response per window).
     pub(crate) ecn_recover: Option<SeqNum>,
+    /// Sum the payload while copying it into the frame (false when the device fills the TCP
+    /// checksum); set by the endpoint before each `poll_segment`.
+    pub(crate) sum_tx: bool,
 }
 
 impl Conn {
@@ -337,13 +362,15 @@ impl Conn {
                 r
             },
             tlp_due: false,
-            burst_new: 0,
+            burst_new: false,
+            push_marks: None,
             unread: None,
             rate_mark: None,
-            delivery_rate: None,
+            delivery_rate: NO_RATE,
             ece_echo: false,
             cwr_pending: false,
             ecn_recover: None,
+            sum_tx: true,
             // Last: the fields above read it.
             cfg,
         }
@@ -409,14 +436,28 @@ impl Conn {
         if old == target {
             return;
         }
+        if let (Tcb::Open { kind, .. }, Some(next)) = (&mut self.tcb, OpenKind::for_goto(target)) {
+            // Between two states with both halves: in place, nothing moves.
+            *kind = next;
+        } else {
+            self.leave_open(ctx, target);
+        }
+        let new = self.tcb.state();
+        ctx.event(Event::StateChanged { conn: ctx.id, old, new });
+        if new == State::Established {
+            self.on_established();
+            ctx.event(Event::Connected(ctx.id));
+        }
+        if new == State::FinWait2 && self.app_closed {
+            self.t.close = Some(ctx.now + self.cfg.fin_wait2_timeout);
+        }
+    }
+
+    /// [`Conn::goto`] to a state without both halves (TIME-WAIT, CLOSED), or from one (which
+    /// ends in CLOSED).
+    fn leave_open(&mut self, ctx: &mut Ctx<'_>, target: State) {
         let tcb = core::mem::replace(&mut self.tcb, Tcb::Closed);
         self.tcb = match (target, tcb.into_halves()) {
-            (State::Established, Some((snd, rcv))) => Tcb::Established { snd, rcv },
-            (State::FinWait1, Some((snd, rcv))) => Tcb::FinWait1 { snd, rcv },
-            (State::FinWait2, Some((snd, rcv))) => Tcb::FinWait2 { snd, rcv },
-            (State::CloseWait, Some((snd, rcv))) => Tcb::CloseWait { snd, rcv },
-            (State::Closing, Some((snd, rcv))) => Tcb::Closing { snd, rcv },
-            (State::LastAck, Some((snd, rcv))) => Tcb::LastAck { snd, rcv },
             (State::TimeWait, Some((snd, mut rcv))) => {
                 self.keep_unread(&mut rcv);
                 //= rfc9293#3.6.1
@@ -433,15 +474,6 @@ impl Conn {
                 Tcb::Closed
             }
         };
-        let new = self.tcb.state();
-        ctx.event(Event::StateChanged { conn: ctx.id, old, new });
-        if new == State::Established {
-            self.on_established();
-            ctx.event(Event::Connected(ctx.id));
-        }
-        if new == State::FinWait2 && self.app_closed {
-            self.t.close = Some(ctx.now + self.cfg.fin_wait2_timeout);
-        }
     }
 
     /// The handshake completed: congestion control and recovery learn SMSS and SACK.
@@ -509,23 +541,27 @@ impl Conn {
             return Ok(0);
         }
         let start = snd.end_seq();
-        self.burst_new = 0;
+        self.burst_new = false;
         let n = snd.buf.write(data);
         if n == 0 {
             self.want_writable = true;
             return Err(crate::SendError::WouldBlock);
         }
-        if push_marks {
-            //= rfc9293#3.9.1.2
-            //# PSH placement is the sender's choice: with EndOfWrite, the last byte of each
-            //# write (and a forced push past half the peer's largest window) is a push point.
-            let end = snd.end_seq();
-            snd.push.on_write(start, end, snd.max_wnd, mss, snd.max_nxt);
-        }
         if urgent {
             //= rfc9293#3.8.5
             //# The urgent pointer names the first octet after the urgent data (MUST-62).
             snd.up = Some(snd.end_seq());
+        }
+        if push_marks {
+            //= rfc9293#3.9.1.2
+            //# PSH placement is the sender's choice: with EndOfWrite, the last byte of each
+            //# write (and a forced push past half the peer's largest window) is a push point.
+            let (end, max_wnd, sent, una) = (snd.end_seq(), snd.max_wnd, snd.max_nxt, snd.una);
+            let marks = self
+                .push_marks
+                .get_or_insert_with(|| alloc::boxed::Box::new(crate::push::PushMarks::new(start)));
+            marks.on_ack(una);
+            marks.on_write(start, end, max_wnd, mss, sent);
         }
         Ok(n)
     }
@@ -698,13 +734,46 @@ mod size_tests {
             ("RingBuffer", size_of::<crate::ring::RingBuffer>()),
             ("Timers", size_of::<Timers>()),
             ("Counters", size_of::<Counters>()),
+            ("FourTuple", size_of::<FourTuple>()),
+            ("Scoreboard", size_of::<crate::scoreboard::Scoreboard>()),
+            ("Rack", size_of::<crate::rack::Rack>()),
+            ("NewRenoRecovery", size_of::<crate::scoreboard::NewRenoRecovery>()),
+            ("Controller", size_of::<crate::cc::Controller>()),
+            ("Cubic", size_of::<crate::cc::Cubic>()),
+            ("Negotiated", size_of::<Negotiated>()),
         ];
         for (name, size) in parts {
-            std::println!("{name:>14}: {size} bytes");
+            std::println!("{name:>16}: {size} bytes");
         }
-        // 1,576 before the configuration was shared and the rarely used `unread` boxed;
-        // PRR (RFC 6937) and the RFC 7661 window-use record added 52 bytes (1,300 -> 1,352);
-        // the stack-profile knobs and 4 push marks (PushPolicy::EndOfWrite) 40 (-> 1,392).
-        assert!(size_of::<Conn>() <= 1400, "Conn is {} bytes", size_of::<Conn>());
+        // Pinned (issue 5: an idle connection end under 1 KiB besides buffers, measured by
+        // `cargo bench -p synack-stack --bench netbench -- --quick --only idle`). A field added
+        // anywhere in the per-connection state fails here: raise a bound only after weighing
+        // it against that goal, and say so in docs/BENCHMARKS.md. History: `Conn` was 1,576
+        // bytes before the configuration was shared and `unread` boxed, 1,288 then; PRR
+        // (RFC 6937) and the RFC 7661 window-use record added 52; 1,072 after `Option<Instant>`
+        // shrank to 8 bytes, the congestion controller moved inline, and the RTT estimator,
+        // rings, RACK, scoreboard list, delivery rate, assembler and SACK history were
+        // narrowed or made lazy; HyStart++ (RFC 9406) then added 56 (its three optional RTTs
+        // kept as nanoseconds with a sentinel, 24 bytes less than `Option<Duration>`s): 1,128;
+        // PSH placement (`PushPolicy::EndOfWrite`, issue 8) added the pointer to its lazily
+        // allocated push marks, 8: 1,136 (the marks themselves, 24 bytes, only on connections
+        // that use that policy).
+        let pins = [
+            ("Conn", size_of::<Conn>(), 1136),
+            ("Tcb", size_of::<Tcb>(), 240),
+            ("Recovery", size_of::<Recovery>(), 480),
+            ("RttEstimator", size_of::<RttEstimator>(), 88),
+            ("Timers", size_of::<Timers>(), 64),
+            ("RingBuffer", size_of::<crate::ring::RingBuffer>(), 40),
+            ("Assembler", size_of::<crate::assembler::Assembler>(), 24),
+            ("SackGenerator", size_of::<crate::sack_gen::SackGenerator>(), 8),
+            ("Rack", size_of::<crate::rack::Rack>(), 144),
+            ("Scoreboard", size_of::<crate::scoreboard::Scoreboard>(), 64),
+            ("Controller", size_of::<crate::cc::Controller>(), 144),
+            ("Option<Instant>", size_of::<Option<Instant>>(), 8),
+        ];
+        for (name, size, most) in pins {
+            assert!(size <= most, "{name} is {size} bytes, pinned at {most}");
+        }
     }
 }

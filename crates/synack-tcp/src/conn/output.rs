@@ -9,8 +9,8 @@ use crate::event::SoftError;
 use crate::scoreboard::NextSeg;
 use crate::state::State;
 use crate::time::{Duration, Instant};
-use synack_wire::SeqNum;
 use synack_wire::tcp::{SackBlocks, TcpFlags, TcpOptions, Timestamps};
+use synack_wire::{SeqNum, checksum};
 
 /// A segment a connection wants sent: its header, and how many payload bytes it placed in the
 /// buffer right after where the header goes.
@@ -38,6 +38,7 @@ impl Conn {
             urgent: 0,
             options: TcpOptions::default(),
             layout: self.cfg.option_layout,
+            payload_sum: 0,
         }
     }
 
@@ -341,7 +342,7 @@ impl Conn {
         if len > 0
             && self.cfg.push_policy == PushPolicy::EndOfBurst
             && !retransmission
-            && (!self.rec.repairing() || self.burst_new > 0)
+            && (!self.rec.repairing() || self.burst_new)
             && burst_ends(avail - len, usable - len, cc_room, len, mss)
         {
             //= rfc9293#3.9.1.2
@@ -361,7 +362,7 @@ impl Conn {
         self.force_send = false;
         if !retransmission && len > 0 {
             self.rec.on_window_use(una, max_after, mss, false);
-            self.burst_new += 1;
+            self.burst_new = true;
         }
         Some(seg)
     }
@@ -449,15 +450,15 @@ impl Conn {
             return None;
         }
         let (a, b) = snd.buf.slices_at(offset as usize, len as usize);
-        buf[hlen..hlen + a.len()].copy_from_slice(a);
-        buf[hlen + a.len()..hlen + a.len() + b.len()].copy_from_slice(b);
+        let payload_sum = copy_payload(&mut buf[hlen..], a, b, self.sum_tx);
         let mut flags = TcpFlags::ACK;
         //= rfc9293#3.9.1.2
         //# PSH on the segment that empties the send queue (MUST-61), and with EndOfWrite on
         //# one that carries a write's last byte (a push point).
         if len > 0
             && (offset + len == snd.buf.len() as u32
-                || (self.cfg.push_policy == PushPolicy::EndOfWrite && snd.push.covers(seq, end)))
+                || (self.cfg.push_policy == PushPolicy::EndOfWrite
+                    && self.push_marks.as_ref().is_some_and(|m| m.covers(seq, end))))
         {
             flags |= TcpFlags::PSH;
         }
@@ -516,6 +517,7 @@ impl Conn {
         let mut h = self.header(seq, rnxt, flags, win);
         h.urgent = urgent;
         h.options = opts;
+        h.payload_sum = payload_sum;
         self.ack_sent();
         Some(Segment { header: h, payload_len: len as usize, retransmission, ecn })
     }
@@ -596,6 +598,9 @@ impl Conn {
     /// Runs every expired timer. Returns true when the TCB was deleted.
     pub(crate) fn on_timeout(&mut self, ctx: &mut Ctx<'_>) -> bool {
         let now = ctx.now;
+        // Timers may be stale after a burst of sends (the endpoint refreshes once per burst):
+        // a keep-alive or persist deadline that no longer applies must not fire.
+        self.refresh_timers(now);
         let due = |t: Option<Instant>| t.is_some_and(|t| t <= now);
         if due(self.t.close) {
             self.t.close = None;
@@ -698,6 +703,24 @@ impl Conn {
         self.t.rtx = Some(now + self.rtt.rto());
         false
     }
+}
+
+/// Copies the two pieces of a ring range into `out` (long enough for both), and when `sum`
+/// returns their partial checksum, taken during the copy (one pass over the payload; see
+/// `synack_wire::checksum::copy_and_sum`); 0 otherwise (checksum offload). The second piece
+/// starts at an odd offset when the first has odd length.
+fn copy_payload(out: &mut [u8], a: &[u8], b: &[u8], sum: bool) -> u64 {
+    let (out_a, rest) = out.split_at_mut(a.len());
+    let out_b = &mut rest[..b.len()];
+    if !sum {
+        crate::ring::copy(out_a, a);
+        crate::ring::copy(out_b, b);
+        return 0;
+    }
+    // Lengths are equal by construction, so neither call can fail.
+    let sa = checksum::copy_and_sum(out_a, a).unwrap_or(0);
+    let sb = checksum::copy_and_sum(out_b, b).unwrap_or(0);
+    if a.len() % 2 == 1 { sa + checksum::at_odd_offset(sb) } else { sa + sb }
 }
 
 /// True when no further new-data segment can follow this one right now: after it, `left`

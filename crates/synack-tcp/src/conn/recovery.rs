@@ -4,9 +4,7 @@
 //! what to retransmit first. The algorithms live in `cc/` and `scoreboard.rs`; this module only
 //! decides when to call them.
 
-use alloc::boxed::Box;
-
-use crate::cc::{AckSample, CcAlgorithm, CcConfig, CongestionControl, CwndUse, Prr};
+use crate::cc::{AckSample, CcAlgorithm, CcConfig, Controller, CwndUse, Prr};
 use crate::config::CongestionControl as CcChoice;
 use crate::rack::{Rack, RackConfig, TlpOutcome};
 use crate::scoreboard::{
@@ -39,7 +37,7 @@ pub(crate) struct AckInfo<'a> {
 
 /// Recovery and congestion state of one connection's sender.
 pub(crate) struct Recovery {
-    pub(crate) cc: Box<dyn CongestionControl>,
+    pub(crate) cc: Controller,
     algorithm: CcAlgorithm,
     sack: bool,
     pub(crate) sb: Scoreboard,
@@ -111,7 +109,7 @@ fn algorithm(c: CcChoice) -> CcAlgorithm {
 impl Recovery {
     pub(crate) fn new(choice: CcChoice, smss: u32, una: SeqNum) -> Recovery {
         Recovery {
-            cc: algorithm(choice).build(CcConfig::new(smss)),
+            cc: algorithm(choice).build_inline(CcConfig::new(smss)),
             algorithm: algorithm(choice),
             sack: false,
             sb: Scoreboard::new(una, smss),
@@ -282,7 +280,7 @@ impl Recovery {
         self.rack = Rack::new(RackConfig { enabled: on, tlp: on, ..RackConfig::default() }, una);
         self.logging = true;
         // A fresh controller: the initial window depends on SMSS (RFC 6928).
-        self.cc = self.algorithm.build(self.cc_config(smss));
+        self.cc = self.algorithm.build_inline(self.cc_config(smss));
         self.sb = Scoreboard::new(una, smss);
         self.reno = NewRenoRecovery::new(una);
         self.prr = Prr::new(smss);
@@ -567,13 +565,14 @@ impl Recovery {
         //# SACK information does not grow it (Linux's FLAG_DATA_ACKED), it only lets the
         //# SACKed bytes out of `pipe`.
         if delivered > 0 && a.ack.gt(a.una_before) {
+            let in_recovery = in_recovery_before || self.in_recovery();
             self.cc.on_ack(&AckSample {
                 now: a.now,
                 bytes_acked: delivered,
                 rtt: a.rtt,
                 srtt: a.srtt,
                 bytes_in_flight: flight_before,
-                in_recovery: in_recovery_before || self.in_recovery(),
+                in_recovery,
                 app_limited: !cwnd_limited,
                 rate: None,
                 ack: a.ack,
