@@ -9,7 +9,8 @@
 //! `[start, end)` gets PSH when a push point `p` lies in `start < p <= end`: appending to an
 //! unsent segment therefore behaves the same (the segment carries the later point too).
 //!
-//! Memory is bounded without allocation: at most [`MAX_MARKS`] points, ascending. When full,
+//! Memory is bounded: at most [`MAX_MARKS`] points, ascending, in one small record a
+//! connection allocates at its first write under that policy (never per write). When full,
 //! the oldest point already sent makes room (only a retransmission of that segment loses its
 //! PSH); if none was sent, the newest point moves to the new write's end, as Linux's PSH moves
 //! with its tail skb.
