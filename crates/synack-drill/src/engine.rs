@@ -15,8 +15,9 @@ use crate::target::{Errno, Readiness, Shutdown, SockId, SockOpt, Target};
 use std::collections::BTreeMap;
 use std::net::{IpAddr, SocketAddr};
 use synack_tcp::{
-    CongestionControl, ConnConfig, ConnId, ConnectionError, Duration, Endpoint, EndpointConfig,
-    Instant, ListenerId, RecvError, SendError, State,
+    AbortReset, CongestionControl, ConnConfig, ConnId, ConnectionError, Duration, Endpoint,
+    EndpointConfig, Instant, ListenerId, OptionLayout, ReadWindowUpdate, RecvError, SendError,
+    State,
 };
 use synack_wire::tcp::{TcpOption, TcpPacket, TcpRepr, options};
 use synack_wire::{ChecksumMode, SeqNum};
@@ -45,9 +46,6 @@ pub fn unmapped_knobs(p: &Profile) -> Vec<String> {
             on(p.tlp),
             on(p.rack)
         ));
-    }
-    if p.syn_layout == SynLayout::FreeBsd {
-        v.push("FreeBSD SYN option order (engine emits Linux's)".into());
     }
     if p.sockbuf_doubling {
         v.push("SO_SNDBUF/SO_RCVBUF doubling".into());
@@ -127,6 +125,17 @@ impl EngineTarget {
             delayed_ack: p.delayed_ack,
             // FreeBSD offers the shift that fits kern.ipc.maxsockbuf (2 MB by default): 6.
             window_scale: (p.syn_layout == SynLayout::FreeBsd).then_some(6),
+            option_layout: match p.syn_layout {
+                SynLayout::Linux => OptionLayout::Linux,
+                SynLayout::FreeBsd => OptionLayout::Bsd,
+            },
+            recv_buffer_mss_rounding: p.rcvbuf_mss_rounding,
+            abort_reset: if p.linux_resets { AbortReset::Linux } else { AbortReset::Rfc },
+            read_window_update: if p.linux_read_window_update {
+                ReadWindowUpdate::Doubling
+            } else {
+                ReadWindowUpdate::SwsStep
+            },
             // Linux's quick-ACK mode: the first segments are ACKed at once.
             quick_ack_segments: p.quick_ack_segments,
             // RACK-TLP (RFC 8985) is one engine switch; the profiles set tlp and rack together.
@@ -136,6 +145,7 @@ impl EngineTarget {
             //# FreeBSD's default) only accepts, so it is switched on per listening socket.
             ecn: p.ecn == EcnMode::On,
             rtt,
+            slow_start_ack_limit: p.slow_start_ack_limit,
             congestion_control: match p.cc {
                 Cc::Cubic => CongestionControl::Cubic,
                 Cc::Reno => CongestionControl::NewReno,
@@ -252,6 +262,22 @@ fn wire_options(tcp: &[u8]) -> Vec<OptSpec> {
             TcpOption::FastOpen(c) => OptSpec::FastOpen(c.as_bytes().to_vec()),
             TcpOption::Unknown { kind, data } => OptSpec::Md5(format!("kind{kind}:{}", data.len())),
         });
+    }
+    // packetdrill reads every byte of the option area as an option, so the zero padding after
+    // an EOL is one more EOL per byte (FreeBSD's SYN-ACK `mss,sackOK,eol,eol`).
+    if out.last() == Some(&OptSpec::Eol) {
+        let area = tcp.get(20..pkt.header_len()).unwrap_or(&[]);
+        let mut i = 0;
+        while let Some(&k) = area.get(i) {
+            match k {
+                0 => break,
+                1 => i += 1,
+                _ => i += usize::from(area.get(i + 1).copied().unwrap_or(2).max(2)),
+            }
+        }
+        for _ in 1..area.len().saturating_sub(i) {
+            out.push(OptSpec::Eol);
+        }
     }
     out
 }
@@ -479,7 +505,12 @@ impl Target for EngineTarget {
         Ok(match opt {
             SockOpt::ReuseAddr => 1,
             SockOpt::SndBuf => (sk.cfg.send_buffer * doubling) as i64,
-            SockOpt::RcvBuf => (sk.cfg.recv_buffer * doubling) as i64,
+            // The connection's buffer once it exists: FreeBSD's rounding to whole segments
+            // (ConnConfig::recv_buffer_mss_rounding) shows here, as in `getsockopt`.
+            SockOpt::RcvBuf => {
+                let live = conn.and_then(|c| self.ep.stats(c).ok()).map_or(0, |st| st.recv_buffer);
+                (sk.cfg.recv_buffer.max(live) * doubling) as i64
+            }
             SockOpt::NoDelay => sk.cfg.nodelay as i64,
             SockOpt::KeepAlive => sk.cfg.keep_alive.is_some() as i64,
             SockOpt::UserTimeout => sk.cfg.user_timeout.map(|d| d.as_millis() as i64).unwrap_or(0),
@@ -650,6 +681,18 @@ mod tests {
         let b = option_bytes(&[OptSpec::Nop, OptSpec::Nop, OptSpec::Timestamp { val: 1, ecr: 2 }]);
         assert_eq!(b.len(), 12);
         assert_eq!(option_bytes(&[OptSpec::WScale(7)]), vec![3, 3, 7, 0]);
+    }
+
+    /// Every padding byte after an EOL reads as one more EOL, as packetdrill reads them.
+    #[test]
+    fn wire_options_count_padding_after_eol() {
+        let mut seg = vec![0u8; 28];
+        seg[12] = 7 << 4;
+        seg[20..28].copy_from_slice(&[2, 4, 5, 0xb4, 4, 2, 0, 0]);
+        let o = wire_options(&seg);
+        assert_eq!(o, vec![OptSpec::Mss(1460), OptSpec::SackOk, OptSpec::Eol, OptSpec::Eol]);
+        seg[20..28].copy_from_slice(&[2, 4, 5, 0xb4, 1, 1, 4, 2]);
+        assert_eq!(wire_options(&seg).len(), 4, "no EOL: nothing added");
     }
 }
 

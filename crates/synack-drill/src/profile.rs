@@ -61,6 +61,9 @@ pub struct Profile {
     pub ecn: EcnMode,
     /// Congestion control.
     pub cc: Cc,
+    /// Slow-start growth per ACK in segments (RFC 3465's L); `None`: every segment the ACK
+    /// covers (Linux's `tcp_slow_start`).
+    pub slow_start_ack_limit: Option<u32>,
     /// Floor of the retransmission timeout.
     pub rto_min: Duration,
     /// RTO before any RTT sample.
@@ -79,8 +82,17 @@ pub struct Profile {
     pub rfc5961: bool,
     /// `SO_SNDBUF`/`SO_RCVBUF` report twice the value set (Linux).
     pub sockbuf_doubling: bool,
-    /// SYN option layout.
+    /// Option layout (on every segment; the SYN shows it).
     pub syn_layout: SynLayout,
+    /// The receive buffer is rounded up to a whole number of segments once the MSS is known
+    /// (FreeBSD's `tcp_mss`: 65536 -> 65700 with a 1460-byte MSS).
+    pub rcvbuf_mss_rounding: bool,
+    /// Linux's abort RSTs: `R.` with a timestamp on close with unread data, `<SEQ=SEG.ACK>`
+    /// for data after close (`ConnConfig::abort_reset`).
+    pub linux_resets: bool,
+    /// Window update after a read only when it at least doubles a window that had fallen to
+    /// half the maximum (Linux's `tcp_cleanup_rbuf`; `ConnConfig::read_window_update`).
+    pub linux_read_window_update: bool,
     /// Timestamp clock rate in Hz.
     pub ts_hz: u32,
 }
@@ -100,6 +112,7 @@ impl Profile {
             sack: true,
             ecn: EcnMode::Off,
             cc: Cc::Cubic,
+            slow_start_ack_limit: None,
             rto_min: Duration::from_millis(200),
             initial_rto: Duration::from_secs(1),
             delayed_ack: Duration::from_millis(40),
@@ -110,6 +123,9 @@ impl Profile {
             rfc5961: true,
             sockbuf_doubling: true,
             syn_layout: SynLayout::Linux,
+            rcvbuf_mss_rounding: false,
+            linux_resets: true,
+            linux_read_window_update: true,
             ts_hz: 1000,
         }
     }
@@ -135,6 +151,8 @@ impl Profile {
             sack: true,
             ecn: EcnMode::Passive,
             cc: Cc::Reno,
+            // net.inet.tcp.abc_l_var defaults to 2, RFC 3465's L.
+            slow_start_ack_limit: Some(2),
             rto_min: Duration::from_millis(30),
             initial_rto: Duration::from_secs(1),
             delayed_ack: Duration::from_millis(40),
@@ -145,6 +163,9 @@ impl Profile {
             rfc5961: true,
             sockbuf_doubling: false,
             syn_layout: SynLayout::FreeBsd,
+            rcvbuf_mss_rounding: true,
+            linux_resets: false,
+            linux_read_window_update: false,
             ts_hz: 1000,
         }
     }
@@ -163,6 +184,7 @@ impl Profile {
             sack: true,
             ecn: EcnMode::Off,
             cc: Cc::Reno,
+            slow_start_ack_limit: Some(2),
             rto_min: Duration::from_secs(1),
             initial_rto: Duration::from_secs(1),
             delayed_ack: Duration::from_millis(200),
@@ -173,6 +195,9 @@ impl Profile {
             rfc5961: true,
             sockbuf_doubling: false,
             syn_layout: SynLayout::Linux,
+            rcvbuf_mss_rounding: false,
+            linux_resets: false,
+            linux_read_window_update: false,
             ts_hz: 1000,
         }
     }

@@ -2,6 +2,7 @@
 
 use crate::rtt::RttConfig;
 use crate::time::Duration;
+use synack_wire::tcp::OptionLayout;
 
 /// Which congestion controller a connection uses (RFC 9438 CUBIC is the default).
 #[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
@@ -12,6 +13,62 @@ pub enum CongestionControl {
     /// CUBIC (RFC 9438).
     #[default]
     Cubic,
+}
+
+/// The RST a connection sends when it aborts itself (close with unread data, ABORT, data
+/// arriving after a full close).
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
+#[non_exhaustive]
+pub enum AbortReset {
+    /// RFC 9293 3.10.5's ABORT form, `<SEQ=SND.NXT><CTL=RST>` with no options, also for data
+    /// after a full close.
+    #[default]
+    Rfc,
+    /// Linux's: `<SEQ=SND.NXT><ACK=RCV.NXT><CTL=RST,ACK>` with a fresh timestamp
+    /// (`tcp_send_active_reset`), and data after a full close answered as a segment to no
+    /// connection, `<SEQ=SEG.ACK><CTL=RST>` (`tcp_v4_send_reset`). Receivers accept both: an
+    /// ACK bit on a RST is ignored by RFC 9293's RST processing (and 3.10.7.4's own resets
+    /// carry it), a timestamp on a RST is allowed (RFC 7323 5.2 exempts RSTs from PAWS), and
+    /// SEG.ACK is exactly the peer's RCV.NXT, which passes RFC 5961's exact-match test where
+    /// SND.NXT after our FIN would only draw a challenge ACK. The RFC form stays the default
+    /// because it is what RFC 9293 writes; the drill's linux profile selects this one.
+    Linux,
+}
+
+/// When reading from the receive buffer sends a window update by itself.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
+#[non_exhaustive]
+pub enum ReadWindowUpdate {
+    /// RFC 9293 3.8.6.2.2 (receiver SWS avoidance): as soon as the right edge can move by
+    /// min(RCV.BUFF/2, Eff.snd.MSS), so a sender stalled on our window learns at once.
+    #[default]
+    SwsStep,
+    /// Linux's `tcp_cleanup_rbuf`: only when the window now advertised has fallen to at most
+    /// half the largest we can offer and the read at least doubles it, and never after the
+    /// peer's FIN. Fewer pure ACKs on a connection whose window never ran low; the RFC rule
+    /// stays the default because it reopens a small window sooner.
+    Doubling,
+}
+
+/// Which segments carry PSH beyond RFC 9293 MUST-61 (the one that empties the send queue);
+/// RFC 9293 3.9.1.2 leaves the rest to the sender.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
+#[non_exhaustive]
+pub enum PushPolicy {
+    /// The last new-data segment of a burst (cwnd, the peer's window or the data ran out): a
+    /// receiver delivers what it has when no more is coming soon. During loss repair only a
+    /// burst of more than one new segment counts (the single segments limited transmit and
+    /// PRR send one per ACK continue the flow). The default: it needs no per-write state and
+    /// marks every point where the flow pauses.
+    #[default]
+    EndOfBurst,
+    /// Linux's: the segment carrying the last byte of each write (`tcp_push` /
+    /// `tcp_mark_push`), plus a forced push once more than half the peer's largest window
+    /// has been written since the last one (`forced_push`); a segment cut off by cwnd or the
+    /// window carries none unless it holds such a byte. Retransmissions keep the PSH of the
+    /// segment they repeat. Write boundaries are kept in a fixed-size record
+    /// ([`crate::push::PushMarks`]), no allocation per write.
+    EndOfWrite,
 }
 
 /// Keep-alive settings (RFC 9293 3.8.4). Off unless a connection sets `keep_alive: Some(..)`.
@@ -115,6 +172,31 @@ pub struct ConnConfig {
     /// it from its socket-buffer ceiling: 6 for 2 MB). A shift too small for the buffer only
     /// caps the advertised window. `None` (the default) derives it from the buffer.
     pub window_scale: Option<u8>,
+    /// RFC 3465's L for slow start: one ACK grows cwnd by at most `L * SMSS`, however many
+    /// segments it covers. `Some(2)` (the default) is RFC 3465 2.2's recommendation, which
+    /// keeps a stretch ACK (or one after ACK loss) from releasing a large line-rate burst.
+    /// `None` grows cwnd by every byte an ACK covers, as Linux's `tcp_slow_start` does (the
+    /// linux drill profile); the RFC's limit stays the default because a burst of many
+    /// segments at once is what the cap is there to prevent.
+    pub slow_start_ack_limit: Option<u32>,
+    /// How our options are laid out on the wire: Linux's word-aligned layout (the default;
+    /// every field on a 4-byte boundary, what most receivers' fast paths expect) or FreeBSD's
+    /// (`mss,nop,wscale,sackOK,TS` on a SYN). RFC 9293 3.2 lets options start on any octet, so
+    /// this changes bytes, not meaning; the drill's freebsd profile selects `Bsd`.
+    pub option_layout: OptionLayout,
+    /// Round the receive buffer up to a whole number of segments once the handshake has fixed
+    /// the MSS (FreeBSD's `tcp_mss`: 65536 becomes 65700 = 45 * 1460), so the window is never
+    /// a fraction of a segment short. Off by default: the configured size means what it says
+    /// (RFC 9293 leaves buffer sizing to the implementation); the drill's freebsd profile
+    /// turns it on.
+    pub recv_buffer_mss_rounding: bool,
+    /// The form of the RST sent when the connection aborts itself; see [`AbortReset`].
+    pub abort_reset: AbortReset,
+    /// Which rule sends a window update after the application reads; see
+    /// [`ReadWindowUpdate`].
+    pub read_window_update: ReadWindowUpdate,
+    /// Which segments carry PSH; see [`PushPolicy`].
+    pub push_policy: PushPolicy,
 }
 
 impl Default for ConnConfig {
@@ -144,6 +226,12 @@ impl Default for ConnConfig {
             mss_clamp: None,
             quick_ack_segments: 0,
             window_scale: None,
+            slow_start_ack_limit: Some(2),
+            option_layout: OptionLayout::Linux,
+            recv_buffer_mss_rounding: false,
+            abort_reset: AbortReset::Rfc,
+            read_window_update: ReadWindowUpdate::SwsStep,
+            push_policy: PushPolicy::EndOfBurst,
         }
     }
 }

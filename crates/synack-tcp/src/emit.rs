@@ -7,7 +7,7 @@
 
 use core::net::IpAddr;
 use synack_wire::checksum;
-use synack_wire::tcp::{TcpFlags, TcpOptions, TcpPacket, options};
+use synack_wire::tcp::{OptionLayout, TcpFlags, TcpOptions, TcpPacket, options};
 use synack_wire::{ChecksumMode, IpProtocol};
 
 /// Header fields of a segment we send.
@@ -21,26 +21,28 @@ pub(crate) struct Header {
     pub(crate) window: u16,
     pub(crate) urgent: u16,
     pub(crate) options: TcpOptions,
+    /// How the options are laid out (`ConnConfig::option_layout`).
+    pub(crate) layout: OptionLayout,
     /// Partial checksum (`synack_wire::checksum::sum`) of the payload placed after the header,
     /// computed while the payload was copied into the frame; 0 without payload. Lets
     /// [`fill_checksum`] sum only the header instead of reading the payload a second time.
     pub(crate) payload_sum: u64,
 }
 
-/// Bytes the options of `o` take, padded to a multiple of four.
-pub(crate) fn options_len(o: &TcpOptions) -> usize {
-    options::written_len(o)
+/// Bytes the options of `o` take in `layout`, padded to a multiple of four.
+pub(crate) fn options_len(o: &TcpOptions, layout: OptionLayout) -> usize {
+    options::written_len_layout(o, layout)
 }
 
 /// Writes the header and options into `buf`; returns the header length, or `None` when `buf`
 /// is too short for it or the options exceed 40 bytes (the engine never builds such).
 pub(crate) fn write_header(buf: &mut [u8], h: &Header) -> Option<usize> {
-    let olen = options_len(&h.options);
+    let olen = options_len(&h.options, h.layout);
     let hlen = 20 + olen;
     if buf.len() < hlen || hlen > 60 {
         return None;
     }
-    options::write(&h.options, &mut buf[20..hlen]).ok()?;
+    options::write_layout(&h.options, h.layout, &mut buf[20..hlen]).ok()?;
     let mut pkt = TcpPacket::new_unchecked(&mut buf[..hlen]);
     pkt.set_src_port(h.src_port);
     pkt.set_dst_port(h.dst_port);
@@ -105,6 +107,7 @@ mod tests {
                 timestamps: Some(Timestamps { tsval: 1, tsecr: 0 }),
                 ..Default::default()
             },
+            layout: OptionLayout::Linux,
             payload_sum: 0,
         };
         let mut buf = [0u8; 64];

@@ -10,7 +10,7 @@ use core::fmt;
 use core::net::{IpAddr, SocketAddr};
 
 use hashbrown::HashMap;
-use synack_wire::tcp::{TcpFlags, TcpOptions, TcpRepr, Timestamps};
+use synack_wire::tcp::{OptionLayout, TcpFlags, TcpOptions, TcpRepr, Timestamps};
 use synack_wire::{ChecksumMode, SeqNum};
 
 use crate::config::{ConnConfig, EndpointConfig};
@@ -123,6 +123,8 @@ pub(crate) struct CtlSegment {
     /// `Some` sets ACK.
     pub(crate) ack: Option<SeqNum>,
     pub(crate) flags: TcpFlags,
+    /// A timestamps option to carry (Linux's form of an abort's RST, `AbortReset::Linux`).
+    pub(crate) ts: Option<Timestamps>,
 }
 
 /// A cookie SYN-ACK (RFC 4987): everything the stateless reply needs.
@@ -133,6 +135,7 @@ struct CookieReply {
     ack: SeqNum,
     window: u16,
     options: TcpOptions,
+    layout: OptionLayout,
 }
 
 /// Bounded queue of stateless control segments.
@@ -788,13 +791,14 @@ impl Endpoint {
             return;
         }
         let reply = if seg.flags.ack() {
-            CtlSegment { tuple, seq: seg.ack, ack: None, flags: TcpFlags::RST }
+            CtlSegment { tuple, seq: seg.ack, ack: None, flags: TcpFlags::RST, ts: None }
         } else {
             CtlSegment {
                 tuple,
                 seq: SeqNum(0),
                 ack: Some(seg.seq + seg.seq_len()),
                 flags: TcpFlags::RST,
+                ts: None,
             }
         };
         self.ctl.push(reply);
@@ -819,7 +823,13 @@ impl Endpoint {
             }
             //= rfc9293#3.10.7.2
             //# LISTEN: any ACK is bad: <SEQ=SEG.ACK><CTL=RST>.
-            self.ctl.push(CtlSegment { tuple, seq: seg.ack, ack: None, flags: TcpFlags::RST });
+            self.ctl.push(CtlSegment {
+                tuple,
+                seq: seg.ack,
+                ack: None,
+                flags: TcpFlags::RST,
+                ts: None,
+            });
             return;
         }
         if !f.syn() {
@@ -924,6 +934,7 @@ impl Endpoint {
             ack: seg.seq + 1,
             window: cfg.recv_buffer.min(65535) as u16,
             options,
+            layout: cfg.option_layout,
         });
     }
 
@@ -1026,6 +1037,7 @@ impl Endpoint {
                 window: c.window,
                 urgent: 0,
                 options: c.options,
+                layout: c.layout,
                 payload_sum: 0,
             };
             return Some(self.finish_segment(buf, c.tuple, h, 0, None, false, checksum, 0));
@@ -1040,7 +1052,8 @@ impl Endpoint {
                 flags,
                 window: 0,
                 urgent: 0,
-                options: TcpOptions::default(),
+                options: TcpOptions { timestamps: c.ts, ..TcpOptions::default() },
+                layout: OptionLayout::Linux,
                 payload_sum: 0,
             };
             return Some(self.finish_segment(buf, c.tuple, h, 0, None, false, checksum, 0));

@@ -93,6 +93,7 @@ pub mod error;
 pub mod event;
 pub mod icmp;
 mod ports;
+pub mod push;
 pub mod rack;
 pub mod ring;
 pub mod rtt;
@@ -104,7 +105,10 @@ pub mod stats;
 pub mod time;
 mod tuple_map;
 
-pub use config::{CongestionControl, ConnConfig, EndpointConfig, KeepAlive};
+pub use config::{
+    AbortReset, CongestionControl, ConnConfig, EndpointConfig, KeepAlive, PushPolicy,
+    ReadWindowUpdate,
+};
 pub use endpoint::{ConnId, Endpoint, ListenerId, Transmit};
 pub use error::{
     ConnectError, ConnectionError, InvalidConnection, ListenError, RecvError, SendError,
@@ -114,4 +118,5 @@ pub use icmp::IcmpError;
 pub use secret::FourTuple;
 pub use state::State;
 pub use stats::ConnStats;
+pub use synack_wire::tcp::OptionLayout;
 pub use time::{Duration, Instant};

@@ -319,6 +319,20 @@ impl RingBuffer {
         self.ahead = 0;
     }
 
+    /// Raises the capacity to the next multiple of `unit` when it is larger than `unit` and
+    /// not a multiple already (FreeBSD sizes a socket buffer in whole segments); the maximum
+    /// rises with it when it would otherwise fall below. Adds less than `unit` bytes.
+    pub fn round_up_capacity(&mut self, unit: usize) {
+        let Ok(unit) = u32::try_from(unit) else { return };
+        if unit == 0 || self.capacity <= unit {
+            return;
+        }
+        // Saturates at u32::MAX (the ring's largest size) rather than wrapping.
+        let rounded = self.capacity.div_ceil(unit).saturating_mul(unit);
+        self.max_capacity = self.max_capacity.max(rounded);
+        self.capacity = rounded;
+    }
+
     /// Raises the capacity to `new_capacity` (receive-window auto-tuning). Readable bytes and
     /// bytes pre-placed in the free space keep their offsets. A smaller value is a no-op. Only
     /// the logical limit moves: storage grows later, as bytes arrive.
@@ -443,6 +457,22 @@ mod tests {
         assert_eq!(r.commit(4), 4);
         assert_eq!(r.read(&mut out), 4);
         assert_eq!(&out[..4], b"defg");
+    }
+
+    #[test]
+    fn round_up_capacity_to_whole_units() {
+        let mut r = RingBuffer::new(65_536);
+        r.round_up_capacity(1460);
+        assert_eq!((r.capacity(), r.max_capacity()), (65_700, 65_700));
+        r.round_up_capacity(1460);
+        assert_eq!(r.capacity(), 65_700);
+        let mut small = RingBuffer::new(1000);
+        small.round_up_capacity(1460);
+        small.round_up_capacity(0);
+        assert_eq!(small.capacity(), 1000);
+        let mut tuned = RingBuffer::with_max(4000, 1 << 20);
+        tuned.round_up_capacity(1448);
+        assert_eq!((tuned.capacity(), tuned.max_capacity()), (4344, 1 << 20));
     }
 
     #[test]

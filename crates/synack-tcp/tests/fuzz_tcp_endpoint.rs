@@ -107,7 +107,21 @@ impl Harness {
             conn.recv_buffer = 4096;
             conn.recv_buffer_max = 4096;
         }
-        let mtu = [1500usize, 576, 1280, 9000][usize::from(inp.u8() & 3)];
+        let m = inp.u8();
+        let mtu = [1500usize, 576, 1280, 9000][usize::from(m & 3)];
+        // The byte's other bits choose the stack-profile knobs (Linux's and FreeBSD's choices).
+        if m & 4 != 0 {
+            conn.push_policy = synack_tcp::PushPolicy::EndOfWrite;
+        }
+        if m & 8 != 0 {
+            conn.option_layout = synack_tcp::OptionLayout::Bsd;
+            conn.recv_buffer_mss_rounding = true;
+        }
+        if m & 16 != 0 {
+            conn.abort_reset = synack_tcp::AbortReset::Linux;
+            conn.read_window_update = synack_tcp::ReadWindowUpdate::Doubling;
+            conn.slow_start_ack_limit = None;
+        }
         let cfg = EndpointConfig {
             mtu,
             conn,

@@ -152,7 +152,9 @@ impl Rcv {
         //# The window field is 16 bits: at most 65535 << shift can be offered.
         let free = (self.buf.free() as u32).min(65535 << self.wscale);
         let free = (free >> self.wscale) << self.wscale;
-        self.asm.rcv_nxt() + free
+        // After the FIN, RCV.NXT is one past the data (the FIN's sequence number).
+        let base = if self.fin_received { self.nxt } else { self.asm.rcv_nxt() };
+        base + free
     }
 
     /// RCV.WND: what lies between RCV.NXT and the advertised right edge.

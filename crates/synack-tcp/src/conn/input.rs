@@ -48,6 +48,7 @@ impl Conn {
 
     /// Handles one arriving segment.
     pub(crate) fn on_segment(&mut self, ctx: &mut Ctx<'_>, seg: &TcpRepr<'_>) -> Outcome {
+        self.burst_new = false;
         self.stats.segs_in += 1;
         match self.state() {
             State::Closed | State::Listen => Outcome::Deleted,
@@ -79,6 +80,7 @@ impl Conn {
                         seq: seg.ack,
                         ack: None,
                         flags: TcpFlags::RST,
+                        ts: None,
                     });
                 }
                 return Outcome::Continue;
@@ -388,6 +390,7 @@ impl Conn {
                     seq: ack,
                     ack: None,
                     flags: TcpFlags::RST,
+                    ts: None,
                 });
                 return Outcome::Continue;
             }
@@ -557,7 +560,20 @@ impl Conn {
             if app_closed {
                 //= rfc9293#3.6.1
                 //# Data arriving after a full (half-duplex) CLOSE is lost: send a RST (SHLD-3).
-                self.abort_with(ctx, ConnectionError::Aborted);
+                if self.cfg.abort_reset == crate::config::AbortReset::Linux && seg.flags.ack() {
+                    //= rfc9293#3.10.7.1
+                    //# Linux's form: answered as from no connection, <SEQ=SEG.ACK><CTL=RST>.
+                    ctx.ctl.push(CtlSegment {
+                        tuple: self.tuple,
+                        seq: seg.ack,
+                        ack: None,
+                        flags: TcpFlags::RST,
+                        ts: None,
+                    });
+                    self.fail(ctx, ConnectionError::Aborted);
+                } else {
+                    self.abort_with(ctx, ConnectionError::Aborted);
+                }
                 return Outcome::Deleted;
             }
             self.deliver(ctx, seg.seq, seg.payload);
@@ -590,7 +606,11 @@ impl Conn {
         }
         rcv.fin_received = true;
         rcv.nxt = fin_seq + 1;
-        rcv.adv_right = rcv.adv_right.max(rcv.nxt);
+        //= rfc9293#3.8.6.2.2
+        //# The FIN takes a sequence number but no buffer space: the right edge moves with it,
+        //# so RCV.WND (and the window field) stays what the buffer offers, as in Linux and
+        //# FreeBSD, instead of shrinking by one.
+        rcv.adv_right = (rcv.adv_right + 1).max(rcv.nxt);
         let fin_acked = snd.fin_acked();
         self.ack_now = true;
         ctx.event(Event::PeerClosed(ctx.id));

@@ -296,6 +296,13 @@ pub(crate) struct Conn {
     pub(crate) rec: Recovery,
     /// The tail loss probe timer fired: send a probe.
     pub(crate) tlp_due: bool,
+    /// New-data segments sent since the last segment arrived or the application last wrote
+    /// (the current burst), for PSH placement.
+    pub(crate) burst_new: bool,
+    /// Push points (ends of writes) for `PushPolicy::EndOfWrite`, allocated at the first write
+    /// of a connection that uses it (once, not per write); `None` otherwise, so the default
+    /// costs one pointer.
+    pub(crate) push_marks: Option<alloc::boxed::Box<crate::push::PushMarks>>,
     /// Received bytes still unread when the receive half went away on a normal close. Boxed:
     /// rarely set, and a pointer keeps every connection's state smaller.
     pub(crate) unread: Option<alloc::boxed::Box<crate::ring::RingBuffer>>,
@@ -355,6 +362,8 @@ impl Conn {
                 r
             },
             tlp_due: false,
+            burst_new: false,
+            push_marks: None,
             unread: None,
             rate_mark: None,
             delivery_rate: NO_RATE,
@@ -474,7 +483,13 @@ impl Conn {
         // Recovery tracks data from the first byte after our SYN (the ACK of the SYN may not
         // have been processed yet when this runs).
         self.rec.want_prr(self.cfg.prr);
+        self.rec.want_abc_limit(self.cfg.slow_start_ack_limit);
         self.rec.want_hystart(self.cfg.hystart);
+        if self.cfg.recv_buffer_mss_rounding
+            && let Some((_, rcv)) = self.tcb.halves()
+        {
+            rcv.buf.round_up_capacity(mss as usize);
+        }
         if let Some(una) = self.tcb.snd().map(|s| s.una.max(s.iss + 1)) {
             self.rec.on_established(mss, sack, una);
         }
@@ -513,6 +528,8 @@ impl Conn {
             return Err(crate::SendError::Connection(e));
         }
         let state = self.state();
+        let push_marks = self.cfg.push_policy == crate::config::PushPolicy::EndOfWrite;
+        let mss = self.eff_snd_mss();
         let snd = match self.tcb.snd_mut() {
             Some(s) if !s.fin_queued => s,
             _ if state == State::Closed => {
@@ -523,6 +540,8 @@ impl Conn {
         if data.is_empty() {
             return Ok(0);
         }
+        let start = snd.end_seq();
+        self.burst_new = false;
         let n = snd.buf.write(data);
         if n == 0 {
             self.want_writable = true;
@@ -532,6 +551,17 @@ impl Conn {
             //= rfc9293#3.8.5
             //# The urgent pointer names the first octet after the urgent data (MUST-62).
             snd.up = Some(snd.end_seq());
+        }
+        if push_marks {
+            //= rfc9293#3.9.1.2
+            //# PSH placement is the sender's choice: with EndOfWrite, the last byte of each
+            //# write (and a forced push past half the peer's largest window) is a push point.
+            let (end, max_wnd, sent, una) = (snd.end_seq(), snd.max_wnd, snd.max_nxt, snd.una);
+            let marks = self
+                .push_marks
+                .get_or_insert_with(|| alloc::boxed::Box::new(crate::push::PushMarks::new(start)));
+            marks.on_ack(una);
+            marks.on_write(start, end, max_wnd, mss, sent);
         }
         Ok(n)
     }
@@ -575,6 +605,24 @@ impl Conn {
         //# min(RCV.BUFF/2, Eff.snd.MSS) (receiver SWS avoidance), so the peer learns promptly.
         let after = rcv.window_right_candidate();
         let step = (rcv.buf.capacity() as u32 / 2).min(mss).max(1);
+        if self.cfg.read_window_update == crate::config::ReadWindowUpdate::Doubling {
+            //= rfc9293#3.8.6.2.2
+            //# Linux's threshold (tcp_cleanup_rbuf): the advertised window had fallen to at
+            //# most half the largest we can offer, and the read at least doubles it.
+            let now_wnd = rcv.wnd();
+            let clamp = (rcv.buf.capacity() as u32).min(65535 << rcv.wscale);
+            let new_wnd = after.since(rcv.nxt);
+            if !rcv.fin_received
+                && now_wnd.saturating_mul(2) <= clamp
+                && new_wnd > 0
+                && new_wnd >= now_wnd.saturating_mul(2)
+                && after.gt(rcv.adv_right)
+                && after.since(rcv.adv_right) >= step
+            {
+                self.ack_now = true;
+            }
+            return Ok(n);
+        }
         if after.since(rcv.adv_right) >= step && before.since(rcv.adv_right) < step {
             self.ack_now = true;
         }
@@ -631,15 +679,21 @@ impl Conn {
         match &self.tcb {
             Tcb::Closed | Tcb::SynSent { .. } | Tcb::TimeWait(_) => {}
             _ => {
-                if let Some((snd, _)) = self.tcb.halves_ref() {
+                if let Some((snd, rcv)) = self.tcb.halves_ref() {
                     //= rfc9293#3.10.5
                     //# ABORT in a synchronized state (and SYN-RECEIVED) sends
                     //# <SEQ=SND.NXT><CTL=RST>.
+                    let linux = self.cfg.abort_reset == crate::config::AbortReset::Linux;
+                    let ts = (linux && self.opt.ts).then(|| synack_wire::tcp::Timestamps {
+                        tsval: self.ts_now(ctx.now),
+                        tsecr: rcv.ts_recent.map_or(0, |(v, _)| v),
+                    });
                     ctx.ctl.push(crate::endpoint::CtlSegment {
                         tuple: self.tuple,
                         seq: snd.max_nxt,
-                        ack: None,
+                        ack: linux.then_some(rcv.nxt),
                         flags: synack_wire::tcp::TcpFlags::RST,
+                        ts,
                     });
                 }
             }
@@ -703,11 +757,15 @@ mod size_tests {
         // narrowed or made lazy; HyStart++ (RFC 9406) then added 56 (its three optional RTTs
         // kept as nanoseconds with a sentinel, 24 bytes less than `Option<Duration>`s): 1,128;
         // 944 once RACK's log, NewReno's recovery and PRR moved into a box built with the
-        // first data sent (`recovery::Flight`, 200 bytes on the heap then, none while idle).
+        // first data sent (`recovery::Flight`, 200 bytes on the heap then, none while idle);
+        // PSH placement (`PushPolicy::EndOfWrite`, issue 8) added the pointer to its lazily
+        // allocated push marks, 8, and RFC 3465's L (`abc_limit`, in `Recovery`) 8 with
+        // padding: 960 (the marks themselves, 24 bytes, only on connections that use that
+        // policy).
         let pins = [
-            ("Conn", size_of::<Conn>(), 944),
+            ("Conn", size_of::<Conn>(), 960),
             ("Tcb", size_of::<Tcb>(), 240),
-            ("Recovery", size_of::<Recovery>(), 296),
+            ("Recovery", size_of::<Recovery>(), 304),
             ("Flight", size_of::<recovery::Flight>(), 200),
             ("RttEstimator", size_of::<RttEstimator>(), 88),
             ("Timers", size_of::<Timers>(), 64),

@@ -2,6 +2,7 @@
 //! window), pure ACKs (delayed-ACK policy), probes; and its timers.
 
 use super::{Conn, Ctx, Tcb};
+use crate::config::PushPolicy;
 use crate::emit::{Header, options_len};
 use crate::error::ConnectionError;
 use crate::event::SoftError;
@@ -36,6 +37,7 @@ impl Conn {
             window,
             urgent: 0,
             options: TcpOptions::default(),
+            layout: self.cfg.option_layout,
             payload_sum: 0,
         }
     }
@@ -233,7 +235,7 @@ impl Conn {
         ts: Option<Timestamps>,
     ) -> Option<Segment> {
         let opts = TcpOptions { timestamps: ts, ..TcpOptions::default() };
-        let hlen = 20 + options_len(&opts);
+        let hlen = 20 + options_len(&opts, self.cfg.option_layout);
         let mss = mss.min(buf.len().saturating_sub(hlen) as u32);
         if mss == 0 {
             return None;
@@ -338,14 +340,18 @@ impl Conn {
         }
         let mut seg = self.emit_range(now, buf, hlen, opts, nxt, len, retransmission)?;
         if len > 0
+            && self.cfg.push_policy == PushPolicy::EndOfBurst
             && !retransmission
-            && !self.rec.repairing()
+            && (!self.rec.repairing() || self.burst_new)
             && burst_ends(avail - len, usable - len, cc_room, len, mss)
         {
             //= rfc9293#3.9.1.2
             //# PSH is the sender's choice beyond MUST-61; like Linux, the last segment of a
             //# burst (cwnd, the peer's window or the data ran out) carries it, so a receiver
-            //# delivers what it has instead of waiting for more that is not coming yet.
+            //# delivers what it has instead of waiting for more that is not coming yet. During
+            //# loss repair only a burst of more than one new segment counts: the single
+            //# segments limited transmit and PRR clock out one per ACK continue a flow rather
+            //# than end one (Linux's multi-segment sends in recovery carry PSH, single ones not).
             seg.header.flags |= TcpFlags::PSH;
         }
         let sent_fin = seg.header.flags.fin() as u32;
@@ -356,6 +362,7 @@ impl Conn {
         self.force_send = false;
         if !retransmission && len > 0 {
             self.rec.on_window_use(una, max_after, mss, false);
+            self.burst_new = true;
         }
         Some(seg)
     }
@@ -446,8 +453,13 @@ impl Conn {
         let payload_sum = copy_payload(&mut buf[hlen..], a, b, self.sum_tx);
         let mut flags = TcpFlags::ACK;
         //= rfc9293#3.9.1.2
-        //# PSH on the segment that empties the send queue (MUST-61).
-        if len > 0 && offset + len == snd.buf.len() as u32 {
+        //# PSH on the segment that empties the send queue (MUST-61), and with EndOfWrite on
+        //# one that carries a write's last byte (a push point).
+        if len > 0
+            && (offset + len == snd.buf.len() as u32
+                || (self.cfg.push_policy == PushPolicy::EndOfWrite
+                    && self.push_marks.as_ref().is_some_and(|m| m.covers(seq, end))))
+        {
             flags |= TcpFlags::PSH;
         }
         if fin {

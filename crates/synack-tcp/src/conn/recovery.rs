@@ -79,6 +79,8 @@ pub(crate) struct Recovery {
     rto_pending: bool,
     /// HyStart++ (RFC 9406) in the controller's initial slow start.
     hystart: bool,
+    /// RFC 3465's L for slow start (`u32::MAX`: no cap), from `ConnConfig::slow_start_ack_limit`.
+    abc_limit: u32,
 }
 
 /// The loss state that only matters once data has been sent: kept out of line so an idle
@@ -165,6 +167,7 @@ impl Recovery {
             logging: false,
             reorder_at: None,
             prr_wanted: true,
+            abc_limit: CcConfig::new(smss).abc_limit,
             cwnd_use: CwndUse::new(),
             rto_pending: false,
             hystart: true,
@@ -199,6 +202,11 @@ impl Recovery {
         self.fl().and_then(|f| f.rack.last_segment_start())
     }
 
+    /// Slow-start growth cap per ACK in segments (`None`: none); read by `on_established`.
+    pub(crate) fn want_abc_limit(&mut self, limit: Option<u32>) {
+        self.abc_limit = limit.unwrap_or(u32::MAX);
+    }
+
     /// HyStart++ on or off (the connection's `ConnConfig::hystart`; takes effect when the
     /// controller is built at the handshake).
     pub(crate) fn want_hystart(&mut self, on: bool) {
@@ -206,7 +214,7 @@ impl Recovery {
     }
 
     fn cc_config(&self, smss: u32) -> CcConfig {
-        CcConfig { hystart: self.hystart, ..CcConfig::new(smss) }
+        CcConfig { hystart: self.hystart, abc_limit: self.abc_limit, ..CcConfig::new(smss) }
     }
 
     /// PRR on or off (the connection's `ConnConfig::prr`).

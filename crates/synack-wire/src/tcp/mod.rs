@@ -5,7 +5,7 @@ pub mod options;
 pub mod packet;
 pub mod repr;
 
-pub use options::TcpOptionIter;
+pub use options::{OptionLayout, TcpOptionIter};
 pub use packet::TcpPacket;
 pub use repr::{
     FastOpenCookie, SackBlock, SackBlocks, TcpFlags, TcpOption, TcpOptions, TcpRepr, Timestamps,

@@ -1,6 +1,6 @@
 //! TCP options on the wire (RFC 9293 section 3.2, RFC 7323, RFC 2018, RFC 7413): a bounded,
-//! non-panicking iterator over option bytes, and the writer that lays typed options out in the
-//! order Linux uses.
+//! non-panicking iterator over option bytes, and the writers that lay typed options out in the
+//! order Linux uses ([`write`]) or FreeBSD's ([`write_layout`] with [`OptionLayout::Bsd`]).
 
 use super::repr::{FastOpenCookie, SackBlock, SackBlocks, TcpOption, TcpOptions, Timestamps};
 use crate::error::Error;
@@ -280,6 +280,130 @@ fn write_general(o: &TcpOptions, out: &mut [u8]) -> Result<usize, Error> {
     Ok(len)
 }
 
+/// How a sender lays out its options: which order, and which NOP/EOL padding. Any layout is
+/// valid on the wire (RFC 9293 3.2: options may begin on any octet); stacks differ, and a
+/// test that compares bytes (packetdrill's strict mode) sees the difference.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum OptionLayout {
+    /// Linux's `tcp_options_write` ([`write`]): each option NOP-padded to a 4-byte word,
+    /// SACK-permitted folded in front of timestamps, window scale after timestamps.
+    #[default]
+    Linux,
+    /// FreeBSD's `tcp_addoptions`: options in kind order (MSS, window scale, SACK-permitted,
+    /// timestamps, SACK, Fast Open), each preceded only by the NOPs its own alignment needs
+    /// (window scale at an odd offset, SACK-permitted at an even one, timestamps and SACK at
+    /// 2 mod 4), the list ended with EOL and zero padding to a 4-byte word. A SYN reads
+    /// `mss,nop,wscale,sackOK,TS`; a SYN-ACK with MSS and SACK-permitted `mss,sackOK,eol,eol`.
+    Bsd,
+}
+
+/// Bytes [`write_layout`] produces for `o` in `layout` (a multiple of four; may exceed 40).
+pub fn written_len_layout(o: &TcpOptions, layout: OptionLayout) -> usize {
+    match layout {
+        OptionLayout::Linux => written_len(o),
+        OptionLayout::Bsd => bsd_walk(o, &mut Counter(0)),
+    }
+}
+
+/// Writes `o` into `out` in `layout`; returns the bytes written, or [`Error::OptionsTooLong`]
+/// / [`Error::BufferTooSmall`].
+pub fn write_layout(o: &TcpOptions, layout: OptionLayout, out: &mut [u8]) -> Result<usize, Error> {
+    match layout {
+        OptionLayout::Linux => write(o, out),
+        OptionLayout::Bsd => {
+            let len = written_len_layout(o, layout);
+            if len > MAX_OPTIONS_LEN {
+                return Err(Error::OptionsTooLong { len });
+            }
+            if out.len() < len {
+                return Err(Error::BufferTooSmall {
+                    layer: crate::error::Layer::TcpOption,
+                    needed: len,
+                });
+            }
+            let mut w = Writer { out, at: 0 };
+            let n = bsd_walk(o, &mut w);
+            debug_assert_eq!(n, len);
+            Ok(n)
+        }
+    }
+}
+
+/// Where [`bsd_walk`] puts bytes: a buffer already checked to be long enough, or a counter.
+trait Sink {
+    fn bytes(&mut self, b: &[u8]);
+    fn at(&self) -> usize;
+}
+
+struct Counter(usize);
+
+impl Sink for Counter {
+    fn bytes(&mut self, b: &[u8]) {
+        self.0 += b.len();
+    }
+    fn at(&self) -> usize {
+        self.0
+    }
+}
+
+impl Sink for Writer<'_> {
+    fn bytes(&mut self, b: &[u8]) {
+        Writer::bytes(self, b);
+    }
+    fn at(&self) -> usize {
+        self.at
+    }
+}
+
+/// NOPs until the option offset satisfies `ok`.
+fn bsd_align(w: &mut impl Sink, ok: impl Fn(usize) -> bool) {
+    while !ok(w.at()) {
+        w.bytes(&[kind::NOP]);
+    }
+}
+
+/// The FreeBSD layout, written to `w`; returns its length.
+fn bsd_walk(o: &TcpOptions, w: &mut impl Sink) -> usize {
+    if let Some(mss) = o.mss {
+        w.bytes(&[kind::MSS, 4]);
+        w.bytes(&mss.to_be_bytes());
+    }
+    if let Some(ws) = o.window_scale {
+        bsd_align(w, |at| at % 2 == 1);
+        w.bytes(&[kind::WINDOW_SCALE, 3, ws]);
+    }
+    if o.sack_permitted {
+        bsd_align(w, |at| at % 2 == 0);
+        w.bytes(&[kind::SACK_PERMITTED, 2]);
+    }
+    if let Some(ts) = o.timestamps {
+        bsd_align(w, |at| at % 4 == 2);
+        w.bytes(&[kind::TIMESTAMPS, 10]);
+        w.bytes(&ts.tsval.to_be_bytes());
+        w.bytes(&ts.tsecr.to_be_bytes());
+    }
+    if !o.sack.is_empty() {
+        bsd_align(w, |at| at % 4 == 2);
+        w.bytes(&[kind::SACK, (2 + 8 * o.sack.len()) as u8]);
+        for b in o.sack.as_slice() {
+            w.bytes(&b.left.0.to_be_bytes());
+            w.bytes(&b.right.0.to_be_bytes());
+        }
+    }
+    if let Some(c) = &o.fast_open {
+        let cookie = c.as_bytes();
+        w.bytes(&[kind::FAST_OPEN, (2 + cookie.len()) as u8]);
+        w.bytes(cookie);
+    }
+    if !w.at().is_multiple_of(4) {
+        w.bytes(&[kind::EOL]);
+    }
+    while !w.at().is_multiple_of(4) {
+        w.bytes(&[kind::EOL]);
+    }
+    w.at()
+}
+
 struct Writer<'b> {
     out: &'b mut [u8],
     at: usize,
@@ -295,6 +419,37 @@ impl Writer<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// FreeBSD's layouts as its packetdrill suite shows them, and what the parser reads back.
+    #[test]
+    fn bsd_layout_matches_freebsd() {
+        let syn = TcpOptions {
+            mss: Some(1460),
+            window_scale: Some(6),
+            sack_permitted: true,
+            timestamps: Some(Timestamps { tsval: 1, tsecr: 0 }),
+            ..TcpOptions::default()
+        };
+        let mut b = [0u8; 40];
+        let n = write_layout(&syn, OptionLayout::Bsd, &mut b).unwrap();
+        assert_eq!(n, written_len_layout(&syn, OptionLayout::Bsd));
+        assert_eq!(&b[..n], &[2, 4, 5, 0xb4, 1, 3, 3, 6, 4, 2, 8, 10, 0, 0, 0, 1, 0, 0, 0, 0]);
+        assert_eq!(collect(&b[..n]).unwrap(), syn);
+        let synack = TcpOptions { mss: Some(1460), sack_permitted: true, ..TcpOptions::default() };
+        let n = write_layout(&synack, OptionLayout::Bsd, &mut b).unwrap();
+        assert_eq!(&b[..n], &[2, 4, 5, 0xb4, 4, 2, 0, 0]);
+        // Data with timestamps and SACK: the same bytes as Linux's layout.
+        let mut data = TcpOptions {
+            timestamps: Some(Timestamps { tsval: 7, tsecr: 9 }),
+            ..TcpOptions::default()
+        };
+        data.sack.push(SackBlock { left: SeqNum(1), right: SeqNum(2) });
+        let (mut l, mut f) = ([0u8; 40], [0u8; 40]);
+        let n = write_layout(&data, OptionLayout::Bsd, &mut f).unwrap();
+        assert_eq!(write(&data, &mut l), Ok(n));
+        assert_eq!(l, f);
+        assert!(write_layout(&syn, OptionLayout::Bsd, &mut [0u8; 19]).is_err());
+    }
 
     /// The NOP-NOP-Timestamps shortcut must agree with the full walk, and inputs that only
     /// resemble it (longer, shorter, other options after it) must take the walk.

@@ -1,0 +1,282 @@
+//! Per-connection knobs that let the engine reproduce another stack's sender choices where
+//! the RFCs leave the choice open (used by synack-drill's profiles): the slow-start limit per
+//! ACK (RFC 3465's L), PSH placement, the FreeBSD option layout and buffer rounding, the
+//! ACK bit on an abort's RST.
+
+mod script;
+use script::*;
+use synack_tcp::{ConnConfig, Duration, State};
+
+const I: u32 = ISS;
+const T: u32 = IRS;
+const MSS: u32 = 1000;
+
+/// A passive open over a 20 ms path, no options but the MSS.
+fn handshake(cfg: ConnConfig) -> Script {
+    let cfg = ConnConfig { sack: false, timestamps: false, window_scaling: false, ..cfg };
+    let mut s = Script::listening(cfg);
+    s.inject(Seg::new(S, T, 0).mss(MSS as u16));
+    s.one();
+    assert!(s.advance(Duration::from_millis(20)).is_empty());
+    s.inject(Seg::new(A, T + 1, I + 1));
+    s.conn = s.ep.accept(s.listener.unwrap());
+    assert_eq!(s.state(), State::Established);
+    s
+}
+
+fn seg_seq(k: u32) -> u32 {
+    I + 1 + k * MSS
+}
+
+fn cwnd(s: &Script) -> u32 {
+    s.ep.stats(s.id()).unwrap().cwnd.unwrap()
+}
+
+/// An ACK of 4 segments in slow start grows cwnd by 2 segments with RFC 3465's L = 2 (the
+/// default) and by all 4 without the cap (Linux, `slow_start_ack_limit: None`).
+#[test]
+fn slow_start_growth_per_ack_follows_the_limit() {
+    for (limit, grown) in [(Some(2), 12), (None, 14), (Some(3), 13)] {
+        let mut s = handshake(ConnConfig {
+            nodelay: true,
+            slow_start_ack_limit: limit,
+            ..ConnConfig::default()
+        });
+        s.send(&[0; 30 * MSS as usize]);
+        assert_eq!(s.sent().len(), 10);
+        assert_eq!(cwnd(&s), 10 * MSS);
+        s.advance(Duration::from_millis(20));
+        s.inject(Seg::new(A, T + 1, seg_seq(4)));
+        assert_eq!(cwnd(&s), grown * MSS, "limit {limit:?}");
+        // The window released 4 + growth new segments.
+        assert_eq!(s.sent().len() as u32, 4 + grown - 10, "limit {limit:?}");
+    }
+}
+
+/// The SYN's option bytes in each layout: Linux's word-aligned `mss,sackOK,TS,nop,wscale`
+/// (the default) and FreeBSD's `mss,nop,wscale,sackOK,TS`; both parse to the same options.
+#[test]
+fn syn_option_layout() {
+    use synack_tcp::{Endpoint, EndpointConfig, Instant, OptionLayout};
+    use synack_wire::ChecksumMode;
+    use synack_wire::tcp::TcpRepr;
+    for (layout, kinds) in [
+        (OptionLayout::Linux, [2, 2, 2, 2, 4, 2, 8, 10]),
+        (OptionLayout::Bsd, [2, 4, 5, 0xb4, 1, 3, 3, 6]),
+    ] {
+        let conn =
+            ConnConfig { option_layout: layout, window_scale: Some(6), ..ConnConfig::default() };
+        let mut ep =
+            Endpoint::new(EndpointConfig { conn, ..EndpointConfig::default() }, [7; 16], 1);
+        let now = Instant::from_secs(1);
+        ep.connect(now, v4(1, 5000), v4(2, 80), conn).unwrap();
+        let mut buf = [0u8; 1600];
+        let t = ep.poll_transmit(now, &mut buf).expect("the SYN");
+        let syn = &buf[..t.len];
+        let opts = &syn[20..usize::from(syn[12] >> 4) * 4];
+        assert_eq!(opts.len(), 20, "{layout:?}");
+        if layout == OptionLayout::Linux {
+            assert_eq!((opts[0], opts[4], opts[6]), (kinds[0], kinds[4], kinds[6]));
+            assert_eq!(&opts[16..], &[1, 3, 3, 6]);
+        } else {
+            assert_eq!(&opts[..8], &kinds);
+            assert_eq!((opts[8], opts[10]), (4, 8));
+        }
+        let r = TcpRepr::parse_bytes(syn, t.src.ip(), t.dst.ip(), ChecksumMode::Verify).unwrap();
+        assert_eq!(r.options.mss, Some(1460));
+        assert_eq!(r.options.window_scale, Some(6));
+        assert!(r.options.sack_permitted && r.options.timestamps.is_some());
+    }
+}
+
+/// FreeBSD's buffer rounding: a 65536-byte receive buffer becomes 65700 (45 * 1460) once the
+/// handshake fixes the MSS, so the unscaled window is a full 65535; without the knob the
+/// buffer keeps its configured size.
+#[test]
+fn receive_buffer_rounds_up_to_whole_segments() {
+    for (round, expect) in [(false, 65_536), (true, 65_700)] {
+        let cfg = ConnConfig { recv_buffer: 65_536, recv_buffer_mss_rounding: round, ..plain() };
+        let mut s = Script::connecting(cfg);
+        s.one();
+        s.inject(Seg::new(SA, T, I + 1).mss(1460).win(32767));
+        let ack = s.one();
+        check(&ack, A, I + 1, T + 1);
+        assert_eq!(ack.window, 65535);
+        assert_eq!(s.ep.stats(s.id()).unwrap().recv_buffer, expect);
+    }
+}
+
+/// The peer's FIN takes a sequence number but no buffer space: the ACK of the FIN still
+/// advertises the whole free buffer (65535 here), not one byte less.
+#[test]
+fn fin_does_not_shrink_the_window() {
+    let mut s = Script::established_passive(ConnConfig { recv_buffer: 65_535, ..plain() });
+    s.inject(Seg::new(FA, T + 1, I + 1));
+    let ack = s.one();
+    check(&ack, A, I + 1, T + 2);
+    assert_eq!(ack.window, 65535);
+}
+
+/// close() with unread data: RFC 9293 3.10.5's `<SEQ=SND.NXT><CTL=RST>` by default; with
+/// `AbortReset::Linux`, `R.` with ACK = RCV.NXT and a timestamp echoing TS.Recent.
+#[test]
+fn abort_reset_on_close_with_unread_data() {
+    use synack_tcp::AbortReset;
+    for form in [AbortReset::Rfc, AbortReset::Linux] {
+        let cfg = ConnConfig { abort_reset: form, timestamps: true, ..plain() };
+        let mut s = Script::listening(cfg);
+        s.inject(Seg::new(S, T, 0).mss(1000).ts(100, 0));
+        s.one();
+        s.inject(Seg::new(A, T + 1, I + 1).ts(200, 0));
+        s.conn = s.ep.accept(s.listener.unwrap());
+        s.inject(Seg::new(A, T + 1, I + 1).ts(201, 0).data(&[7; 100]));
+        s.advance(Duration::from_millis(100));
+        s.sent();
+        s.ep.close(s.id()).unwrap();
+        let rst = s.one();
+        match form {
+            AbortReset::Rfc => {
+                check(&rst, R, I + 1, 0);
+                assert!(rst.options.timestamps.is_none());
+            }
+            _ => {
+                check(&rst, RA, I + 1, T + 101);
+                assert_eq!(rst.options.timestamps.map(|t| t.tsecr), Some(201));
+            }
+        }
+    }
+}
+
+/// Data after a full close: the RFC form resets from the connection (SND.NXT, one past our
+/// FIN); Linux's answers the segment as from no connection, `<SEQ=SEG.ACK><CTL=RST>`.
+#[test]
+fn abort_reset_for_data_after_close() {
+    use synack_tcp::AbortReset;
+    for (form, seq) in [(AbortReset::Rfc, I + 2), (AbortReset::Linux, I + 1)] {
+        let mut s = Script::established_passive(ConnConfig { abort_reset: form, ..plain() });
+        s.ep.close(s.id()).unwrap();
+        check(&s.one(), FA, I + 1, T + 1);
+        s.inject(Seg::new(A, T + 1, I + 1).data(&[1]));
+        let rst = s.one();
+        check(&rst, R, seq, 0);
+    }
+}
+
+/// After a read: the RFC rule sends a window update once the right edge can move by
+/// min(RCV.BUFF/2, MSS); Linux's only when the advertised window had fallen to half the
+/// buffer and the read at least doubles it.
+#[test]
+fn window_update_after_read() {
+    use synack_tcp::ReadWindowUpdate;
+    for (rule, after_1500, after_3000) in
+        [(ReadWindowUpdate::SwsStep, true, true), (ReadWindowUpdate::Doubling, false, true)]
+    {
+        for (fill, expect) in [(1500u32, after_1500), (3000, after_3000)] {
+            let cfg = ConnConfig { recv_buffer: 4000, read_window_update: rule, ..plain() };
+            let mut s = Script::established_passive(cfg);
+            s.inject(Seg::new(A, T + 1, I + 1).data(&vec![5; fill as usize]));
+            s.advance(Duration::from_millis(500));
+            s.sent();
+            assert_eq!(s.recv_all().len() as u32, fill);
+            let out = s.sent();
+            assert_eq!(!out.is_empty(), expect, "{rule:?} after reading {fill}: {out:?}");
+            if expect {
+                assert_eq!(out[0].window, 4000, "{rule:?}");
+            }
+        }
+    }
+}
+
+/// PSH placement: with the default (end of burst) the last segment cwnd lets out carries PSH;
+/// with `EndOfWrite` (Linux's tcp_mark_push) only the segment holding a write's last byte
+/// does, however cwnd cuts the data, and a retransmission of it carries PSH again.
+#[test]
+fn push_policy_end_of_write() {
+    use synack_tcp::PushPolicy;
+    let psh = |o: &Out| o.flags.psh();
+    for policy in [PushPolicy::EndOfBurst, PushPolicy::EndOfWrite] {
+        let mut s =
+            handshake(ConnConfig { nodelay: true, push_policy: policy, ..ConnConfig::default() });
+        // Two writes: 12500 bytes, then 2500; cwnd lets 10 segments out.
+        s.send(&[1; 12_500]);
+        s.send(&[2; 2_500]);
+        let first = s.sent();
+        assert_eq!(first.len(), 10);
+        let pushed: Vec<bool> = first.iter().map(psh).collect();
+        match policy {
+            PushPolicy::EndOfBurst => assert!(pushed[9] && !pushed[..9].contains(&true)),
+            _ => assert!(!pushed.contains(&true), "{policy:?}: {first:?}"),
+        }
+        s.advance(Duration::from_millis(20));
+        s.inject(Seg::new(A, T + 1, seg_seq(10)));
+        let rest = s.sent();
+        assert_eq!(rest.len(), 5, "{policy:?}: {rest:?}");
+        let pushed: Vec<bool> = rest.iter().map(psh).collect();
+        match policy {
+            PushPolicy::EndOfBurst => assert_eq!(pushed, [false, false, false, false, true]),
+            // 12001..13001 holds the first write's end (12501), 14001..15001 the second's.
+            _ => assert_eq!(pushed, [false, false, true, false, true], "{policy:?}"),
+        }
+        if policy == PushPolicy::EndOfWrite {
+            // The segment with the first write's end is lost: its retransmission has PSH.
+            // One ACK up to it, then three duplicates.
+            for _ in 0..4 {
+                s.inject(Seg::new(A, T + 1, seg_seq(12)));
+            }
+            let rtx = s.sent();
+            let seg = rtx.iter().find(|o| o.seq == seg_seq(12)).expect("fast retransmit");
+            assert!(psh(seg), "{rtx:?}");
+        }
+    }
+}
+
+/// PSH at the end of a burst during loss repair (the default policy): the single new segments
+/// limited transmit and PRR clock out one per ACK carry none; a burst of several new
+/// segments ends with PSH (as Linux's multi-segment sends do).
+#[test]
+fn end_of_burst_psh_during_repair() {
+    let mut s = handshake(ConnConfig { nodelay: true, ..ConnConfig::default() });
+    s.send(&[3; 40 * MSS as usize]);
+    assert_eq!(s.sent().len(), 10);
+    s.advance(Duration::from_millis(20));
+    let singles = core::cell::Cell::new(0);
+    let bursts = core::cell::Cell::new(0);
+    let check_new = |out: &[Out], top: &mut u32| {
+        let new: Vec<&Out> =
+            out.iter().filter(|o| o.seq >= *top && !o.payload.is_empty()).collect();
+        if let Some(last) = new.last() {
+            *top = last.seq + last.payload.len() as u32;
+        }
+        match new.len() {
+            0 => {}
+            1 => {
+                assert!(!new[0].flags.psh(), "a single new segment in repair: {out:?}");
+                singles.set(singles.get() + 1);
+            }
+            n => {
+                assert!(new[n - 1].flags.psh(), "a burst ends with PSH: {out:?}");
+                assert!(new[..n - 1].iter().all(|o| !o.flags.psh()), "{out:?}");
+                bursts.set(bursts.get() + 1);
+            }
+        }
+    };
+    let mut top = seg_seq(10);
+    // Segment 0 is lost: duplicate ACKs (limited transmit, then fast retransmit and PRR).
+    for _ in 0..9 {
+        s.inject(Seg::new(A, T + 1, seg_seq(0)));
+        let out = s.sent();
+        check_new(&out, &mut top);
+    }
+    // A partial ACK: the next hole's retransmission and one new segment, still no PSH.
+    s.inject(Seg::new(A, T + 1, seg_seq(10)));
+    let out = s.sent();
+    check_new(&out, &mut top);
+    assert!(singles.get() >= 6, "limited transmit / PRR singles seen: {}", singles.get());
+    // A full ACK ends recovery: the burst cwnd allows ends with PSH.
+    s.inject(Seg::new(A, T + 1, top));
+    let out = s.sent();
+    check_new(&out, &mut top);
+    assert_eq!(bursts.get(), 1, "{out:?}");
+    // (Several new segments on one ACK *within* recovery, as PRR's slow-start mode sends them,
+    // end with PSH too: the public script fast_recovery/prr-ss-30pkt-lost-1_4-11_16 checks it.)
+}
