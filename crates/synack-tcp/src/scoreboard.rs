@@ -126,6 +126,22 @@ impl Scoreboard {
         }
     }
 
+    /// True if this scoreboard is exactly `Scoreboard::new(una, smss)` with its SMSS: nothing
+    /// outstanding, SACKed, retransmitted or in recovery, default thresholds. The connection
+    /// then drops it between flights (issue 5, idle memory).
+    pub(crate) fn is_fresh_at(&self, una: SeqNum) -> bool {
+        self.high_ack == una
+            && self.high_data == una
+            && self.high_rxt == una
+            && self.rescue_rxt.is_none()
+            && self.recovery_point.is_none()
+            && self.sacked.is_empty()
+            && self.dup_thresh == DUP_THRESH
+            && self.dup_acks == 0
+            && self.max_ranges == DEFAULT_MAX_SACKED_RANGES
+            && self.rto_lost_to.is_none()
+    }
+
     /// Changes DupThresh (RACK-style adaptive thresholds; default 3).
     pub fn set_dup_thresh(&mut self, n: u32) {
         self.dup_thresh = n.max(1);

@@ -268,7 +268,7 @@ impl Conn {
         if go_back {
             // After an RTO we resend from SND.UNA, skipping what the peer SACKed.
             for _ in 0..64 {
-                match self.rec.sb.sacked_ranges().find(|(s, e)| nxt.ge(*s) && nxt.lt(*e)) {
+                match self.rec.sacked_ranges().find(|(s, e)| nxt.ge(*s) && nxt.lt(*e)) {
                     Some((_, e)) => nxt = e.min(max_nxt),
                     None => break,
                 }

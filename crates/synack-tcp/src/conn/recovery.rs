@@ -6,10 +6,10 @@
 
 use crate::cc::{AckSample, CcAlgorithm, CcConfig, Controller, CwndUse, Prr};
 use crate::config::CongestionControl as CcChoice;
-use crate::rack::{Rack, RackConfig, RackOutcome, TlpOutcome};
+use crate::rack::{Rack, RackConfig, RackMemory, RackOutcome, TlpOutcome};
 use crate::scoreboard::{
-    AckFields, DupAckAction, DupAckCounter, NewRenoAck, NewRenoRecovery, NextSeg, Scoreboard,
-    is_duplicate_ack, limited_transmit_allowance,
+    AckFields, AckOutcome, DupAckAction, DupAckCounter, NewRenoAck, NewRenoRecovery, NextSeg,
+    Scoreboard, is_duplicate_ack, limited_transmit_allowance,
 };
 use crate::time::{Duration, Instant};
 use alloc::boxed::Box;
@@ -41,13 +41,18 @@ pub(crate) struct Recovery {
     pub(crate) cc: Controller,
     algorithm: CcAlgorithm,
     sack: bool,
-    pub(crate) sb: Scoreboard,
-    /// The per-flight loss state (RACK's segment log, NewReno's recovery, PRR), allocated
-    /// the first time it holds anything but its fresh value (see [`Flight`]); `None` means
-    /// exactly `Flight::fresh(self.base_una, ..)`. An established connection that never
-    /// sends data never allocates it (issue 5, idle memory).
-    fl: Option<Box<Flight>>,
-    /// SND.UNA the fresh [`Flight`] starts from (the last `on_established`, or `new`).
+    /// The per-flight loss state (the scoreboard, RACK's segment log, NewReno's recovery,
+    /// PRR), allocated the first time it would hold anything but its fresh value and freed
+    /// when everything sent is acknowledged and nothing is pending (see [`Flight`]); empty
+    /// means exactly `Flight::fresh(self.base_una, ..)`. An idle connection does not carry
+    /// it (issue 5, idle memory). Named `sb` because the statistics outside this module read
+    /// the SACKed byte count as `rec.sb.sacked_bytes()`.
+    pub(crate) sb: FlightSlot,
+    /// What RACK remembers between flights (RTTs, reordering window and measurements);
+    /// while a [`Flight`] exists its log holds the current values.
+    rack_mem: RackMemory,
+    /// SND.UNA the fresh [`Flight`] starts from (the last `on_established`, `new`, or the
+    /// ACK that acknowledged the last flight).
     base_una: SeqNum,
     /// SMSS for a fresh [`Flight`]'s PRR.
     smss: u32,
@@ -92,6 +97,8 @@ pub(crate) struct Recovery {
 /// sends data, none per segment.
 #[derive(Debug)]
 pub(super) struct Flight {
+    /// The RFC 6675 scoreboard.
+    sb: Scoreboard,
     /// RACK-TLP (RFC 8985), active with SACK when configured. Its per-segment log is fed
     /// on every connection once established, RACK on or off, because the statistics Linux
     /// reports from its own segment log (`ConnStats::reordering`, `retrans_segments`,
@@ -113,13 +120,71 @@ pub(super) struct Flight {
     cwr_until: Option<SeqNum>,
 }
 
+/// The slot holding a connection's [`Flight`], if any.
+#[derive(Debug)]
+pub(crate) struct FlightSlot(Option<Box<Flight>>);
+
+impl FlightSlot {
+    /// Bytes currently SACKed (`ConnStats::sacked`); none without a flight.
+    pub(crate) fn sacked_bytes(&self) -> u32 {
+        self.0.as_ref().map_or(0, |f| f.sb.sacked_bytes())
+    }
+}
+
+/// The segment log the statistics read: the live one while data is in flight, or what it
+/// remembered when the last flight ended (a log with no segments in it).
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum SegmentLog<'a> {
+    /// Data in flight (or recently).
+    Live(&'a Rack),
+    /// Between flights.
+    Between(&'a RackMemory),
+}
+
+impl SegmentLog<'_> {
+    /// [`Rack::retransmitted_segments`] (none between flights).
+    pub(crate) fn retransmitted_segments(&self) -> u32 {
+        match self {
+            SegmentLog::Live(r) => r.retransmitted_segments(),
+            SegmentLog::Between(_) => 0,
+        }
+    }
+
+    /// [`Rack::unacked_segments`] (none between flights).
+    pub(crate) fn unacked_segments(&self) -> u32 {
+        match self {
+            SegmentLog::Live(r) => r.unacked_segments(),
+            SegmentLog::Between(_) => 0,
+        }
+    }
+
+    /// [`Rack::reordering`].
+    pub(crate) fn reordering(&self, mss: u32) -> u32 {
+        match self {
+            SegmentLog::Live(r) => r.reordering(mss),
+            SegmentLog::Between(m) => m.reordering(mss),
+        }
+    }
+
+    /// [`Rack::reordering_events`].
+    pub(crate) fn reordering_events(&self) -> u32 {
+        match self {
+            SegmentLog::Live(r) => r.reordering_events(),
+            SegmentLog::Between(m) => m.reordering_events(),
+        }
+    }
+}
+
 impl Flight {
-    /// Nothing sent since SND.UNA = `una`: what `Recovery::new` and `on_established` build.
-    fn fresh(una: SeqNum, smss: u32, rack_on: bool) -> Flight {
+    /// Nothing sent since SND.UNA = `una`: what `Recovery::new` and `on_established` build,
+    /// with RACK remembering `mem` from earlier flights.
+    fn fresh(una: SeqNum, smss: u32, rack_on: bool, mem: &RackMemory) -> Flight {
         Flight {
-            rack: Rack::new(
+            sb: Scoreboard::new(una, smss),
+            rack: Rack::resume(
                 RackConfig { enabled: rack_on, tlp: rack_on, ..RackConfig::default() },
                 una,
+                mem,
             ),
             reno: NewRenoRecovery::new(una),
             prr: Prr::new(smss),
@@ -152,8 +217,8 @@ impl Recovery {
             cc: algorithm(choice).build_inline(CcConfig::new(smss)),
             algorithm: algorithm(choice),
             sack: false,
-            sb: Scoreboard::new(una, smss),
-            fl: None,
+            sb: FlightSlot(None),
+            rack_mem: RackMemory::fresh(una),
             base_una: una,
             smss,
             rack_built_on: false,
@@ -177,18 +242,39 @@ impl Recovery {
     /// The per-flight state, built now if it is still implicit (fresh).
     fn fl_mut(&mut self) -> &mut Flight {
         let (una, smss, on) = (self.base_una, self.smss, self.rack_built_on);
-        self.fl.get_or_insert_with(|| Box::new(Flight::fresh(una, smss, on)))
+        let mem = &self.rack_mem;
+        self.sb.0.get_or_insert_with(|| Box::new(Flight::fresh(una, smss, on, mem)))
     }
 
     /// The per-flight state if built (`None`: fresh, see [`Flight`]).
     fn fl(&self) -> Option<&Flight> {
-        self.fl.as_deref()
+        self.sb.0.as_deref()
+    }
+
+    /// The scoreboard if built (`None`: fresh, nothing outstanding).
+    fn sbr(&self) -> Option<&Scoreboard> {
+        self.fl().map(|f| &f.sb)
+    }
+
+    /// The scoreboard is in SACK recovery (never when fresh).
+    fn sb_in_recovery(&self) -> bool {
+        self.sbr().is_some_and(Scoreboard::in_recovery)
+    }
+
+    /// RFC 6675 IsLost bytes not yet retransmitted (none when fresh).
+    fn sb_lost_bytes(&self) -> u32 {
+        self.sbr().map_or(0, Scoreboard::lost_bytes)
+    }
+
+    /// The SACKed ranges above SND.UNA, in order (none when fresh).
+    pub(crate) fn sacked_ranges(&self) -> impl Iterator<Item = (SeqNum, SeqNum)> + '_ {
+        self.sbr().into_iter().flat_map(Scoreboard::sacked_ranges)
     }
 
     /// True once the per-flight loss state has been allocated (for tests of idle memory).
     #[cfg(test)]
     pub(crate) fn flight_state_allocated(&self) -> bool {
-        self.fl.is_some()
+        self.sb.0.is_some()
     }
 
     /// RACK, for the sender's tail-loss-probe bookkeeping (builds the per-flight state).
@@ -220,7 +306,7 @@ impl Recovery {
     /// PRR on or off (the connection's `ConnConfig::prr`).
     pub(crate) fn want_prr(&mut self, on: bool) {
         self.prr_wanted = on;
-        if !on && let Some(f) = self.fl.as_deref_mut() {
+        if !on && let Some(f) = self.sb.0.as_deref_mut() {
             f.prr_cwnd = None;
         }
     }
@@ -251,7 +337,7 @@ impl Recovery {
     fn end_cwr(&mut self, ack: SeqNum) {
         let in_recovery = self.in_recovery();
         // A fresh flight state has no reduction under way.
-        let Some(f) = self.fl.as_deref_mut() else { return };
+        let Some(f) = self.sb.0.as_deref_mut() else { return };
         if let Some(p) = f.cwr_until
             && (ack.ge(p) || in_recovery)
         {
@@ -346,9 +432,11 @@ impl Recovery {
 
     /// The segment log (RACK's, loss detection on or off) once it is being fed, for the
     /// statistics read from it.
-    pub(crate) fn segment_log(&self) -> Option<&Rack> {
-        // A fresh log reports what an empty one does (no segments, initial reordering).
-        self.logging.then(|| self.fl().map_or(&crate::rack::EMPTY_LOG, |f| &f.rack))
+    pub(crate) fn segment_log(&self) -> Option<SegmentLog<'_>> {
+        self.logging.then(|| match self.fl() {
+            Some(f) => SegmentLog::Live(&f.rack),
+            None => SegmentLog::Between(&self.rack_mem),
+        })
     }
 
     /// The handshake is done: SMSS and SACK are known, SND.UNA is the first data byte.
@@ -358,20 +446,20 @@ impl Recovery {
         self.logging = true;
         // A fresh controller: the initial window depends on SMSS (RFC 6928).
         self.cc = self.algorithm.build_inline(self.cc_config(smss));
-        self.sb = Scoreboard::new(una, smss);
-        // Fresh RACK log, NewReno state and PRR, built when first needed.
+        // Fresh scoreboard, RACK log, NewReno state and PRR, built when first needed.
         self.base_una = una;
         self.smss = smss;
-        self.fl = None;
+        self.rack_mem = RackMemory::fresh(una);
+        self.sb = FlightSlot(None);
         self.cwnd_use = CwndUse::new();
     }
 
     /// SMSS changed (path MTU).
     pub(crate) fn set_mss(&mut self, smss: u32) {
         self.cc.set_mss(smss);
-        self.sb.set_smss(smss);
         self.smss = smss;
-        if let Some(f) = self.fl.as_deref_mut() {
+        if let Some(f) = self.sb.0.as_deref_mut() {
+            f.sb.set_smss(smss);
             f.prr.set_smss(smss);
         }
     }
@@ -390,13 +478,13 @@ impl Recovery {
             // A fresh log has no segments, none lost.
             self.fl().map_or(0, |f| f.rack.lost_segments())
         } else {
-            self.sb.lost_segments()
+            self.sbr().map_or(0, Scoreboard::lost_segments)
         }
     }
 
     pub(crate) fn in_recovery(&self) -> bool {
         if self.sack {
-            self.sb.in_recovery()
+            self.sb_in_recovery()
         } else {
             self.fl().is_some_and(|f| f.reno.in_recovery())
         }
@@ -407,12 +495,14 @@ impl Recovery {
         if !self.sack {
             return snd_max.since(una);
         }
-        let pipe = self.sb.pipe();
+        // A fresh scoreboard has nothing outstanding.
+        let pipe = self.sbr().map_or(0, Scoreboard::pipe);
         if self.rack_on() {
             //= rfc8985#6.2
             //# Segments RACK marked lost are not in flight.
             let lost = self.fl().map_or(0, |f| f.rack.lost_bytes());
-            let rack = self.sb.unsacked_outstanding().saturating_sub(lost);
+            let out = self.sbr().map_or(0, Scoreboard::unsacked_outstanding);
+            let rack = out.saturating_sub(lost);
             pipe.min(rack)
         } else {
             pipe
@@ -456,7 +546,10 @@ impl Recovery {
             self.cc.on_idle_restart(now, now.saturating_since(last), rto);
         }
         self.last_send = Some(now);
-        self.sb.on_send(end);
+        // HighData moves only past SND.UNA, where a fresh scoreboard has it.
+        if end.gt(self.base_una) || self.sb.0.is_some() {
+            self.fl_mut().sb.on_send(end);
+        }
         if self.prr_window().is_some() {
             self.fl_mut().prr.on_sent(end.since(start));
         }
@@ -469,7 +562,7 @@ impl Recovery {
     /// A retransmission of `[seq, seq+len)` left.
     pub(crate) fn on_retransmit(&mut self, now: Instant, seq: SeqNum, len: u32) {
         self.last_send = Some(now);
-        self.sb.on_retransmit(seq, len);
+        self.fl_mut().sb.on_retransmit(seq, len);
         if self.prr_window().is_some() {
             self.fl_mut().prr.on_sent(len);
         }
@@ -483,15 +576,51 @@ impl Recovery {
 
     /// What SACK recovery wants sent next while `cwnd - pipe >= SMSS` (RFC 6675 5 step C).
     pub(crate) fn next_seg(&self, can_send_new: bool) -> Option<NextSeg> {
-        if self.sack && self.sb.in_recovery() { self.sb.next_seg(can_send_new) } else { None }
+        let sb = self.sbr()?;
+        if self.sack && sb.in_recovery() { sb.next_seg(can_send_new) } else { None }
     }
 
     pub(crate) fn on_rescue(&mut self) {
-        self.sb.on_rescue_retransmit();
+        self.fl_mut().sb.on_rescue_retransmit();
     }
 
     /// An acceptable ACK arrived (SND.UNA =< SEG.ACK =< SND.MAX).
     pub(crate) fn on_ack(&mut self, a: &AckInfo<'_>) {
+        self.process_ack(a);
+        if a.ack == a.snd_max && self.sb.0.is_some() {
+            self.release_if_idle(a.ack);
+        }
+    }
+
+    /// Everything sent up to `una` is acknowledged: when nothing else is pending (no
+    /// recovery, reduction, retransmission, timer or probe), the per-flight state is exactly
+    /// a fresh one at `una` plus what RACK remembers, so it is freed and rebuilt (from
+    /// [`Recovery::rack_mem`]) with the next data sent. One exception is not bit-for-bit:
+    /// NewReno's `recover`, an older point at or below `una`, becomes `una`; it is read only
+    /// as `SND.UNA < recover` on a third duplicate ACK, false either way from here on.
+    fn release_if_idle(&mut self, una: SeqNum) {
+        if self.rtx.is_some() || self.rto_pending || self.reorder_at.is_some() {
+            return;
+        }
+        let Some(f) = self.sb.0.as_deref() else { return };
+        // PRR's counters are read only while `prr_cwnd` is set, and `start` resets them.
+        let quiet = f.prr_cwnd.is_none()
+            && f.reno_sacked == 0
+            && f.cwr_until.is_none()
+            && !f.reno.in_recovery()
+            && !una.lt(f.reno.recover())
+            && f.sb.is_fresh_at(una);
+        if !quiet {
+            return;
+        }
+        let Some(mem) = f.rack.quiescent_memory(una) else { return };
+        self.rack_mem = mem;
+        self.base_una = una;
+        self.sb.0 = None;
+    }
+
+    /// [`Recovery::on_ack`] without freeing the flight state afterwards.
+    fn process_ack(&mut self, a: &AckInfo<'_>) {
         self.hold_timer = false;
         if a.ack.gt(a.una_before) {
             self.rto_pending = false;
@@ -506,14 +635,14 @@ impl Recovery {
             };
             is_duplicate_ack(&fields, a.una_before, a.snd_max, self.last_window)
         };
-        if self.fl.is_none() {
+        if self.sb.0.is_none() {
             // The per-flight state is still fresh (nothing logged, no recovery). An ACK
             // leaves it fresh unless it carries SACK blocks, finds the scoreboard in
             // recovery, or (without SACK) is a duplicate; only then is it built. The code
             // below treats a missing one as fresh: RACK on an empty log marks nothing and
             // settles no probe, NewReno outside recovery answers `NotInRecovery`.
             let needed =
-                if self.sack { !a.sack.is_empty() || self.sb.in_recovery() } else { reno_dup };
+                if self.sack { !a.sack.is_empty() || self.sb_in_recovery() } else { reno_dup };
             if needed {
                 self.fl_mut();
             }
@@ -530,9 +659,13 @@ impl Recovery {
             self.in_recovery() || self.fl().is_some_and(|f| f.cwr_until.is_some());
         let mut delivered = a.bytes_acked;
         let mut new_loss = false;
-        let lost_before = if self.sack && !self.rack_on() { self.sb.lost_bytes() } else { 0 };
+        let lost_before = if self.sack && !self.rack_on() { self.sb_lost_bytes() } else { 0 };
         if self.sack {
-            let out = self.sb.on_ack(a.ack, a.sack);
+            let out = match self.sb.0.as_deref_mut() {
+                Some(f) => f.sb.on_ack(a.ack, a.sack),
+                // Fresh, and no SACK blocks (else it was built above): nothing to process.
+                None => AckOutcome::default(),
+            };
             //= rfc6937#3
             //# DeliveredData: the change in SND.UNA plus the change in SACKed bytes, so data
             //# SACKed earlier and now covered by the cumulative ACK is not counted twice.
@@ -541,7 +674,7 @@ impl Recovery {
             //= rfc3042#2
             //# Limited transmit applies with SACK too: an ACK carrying new SACK information
             //# without advancing SND.UNA is a duplicate (RFC 6675 section 2).
-            if self.sb.in_recovery() {
+            if self.sb_in_recovery() {
                 self.dup.reset();
             } else {
                 self.dup.on_ack(out.dup_ack);
@@ -551,26 +684,26 @@ impl Recovery {
                 //# Enough duplicate ACKs (or IsLost(HighACK)): enter recovery, reduce the window
                 //# once, retransmit the first unacknowledged segment.
                 self.cc.on_congestion_event(a.now, flight_before);
-                if let NextSeg::Retransmit { seq, len } = self.sb.enter_recovery() {
+                if let NextSeg::Retransmit { seq, len } = self.fl_mut().sb.enter_recovery() {
                     self.rtx = Some((seq, len));
                     self.lost += 1;
                 }
                 self.prr_begin(flight_before);
             }
             if out.recovery_ended {
-                if let Some(f) = self.fl.as_deref_mut() {
+                if let Some(f) = self.sb.0.as_deref_mut() {
                     f.prr_cwnd = None;
                 }
                 self.cc.on_recovery_exit(a.now);
             }
             let blocks =
                 if out.dsack.is_some() && !a.sack.is_empty() { &a.sack[1..] } else { a.sack };
-            let in_rec = self.sb.in_recovery();
+            let in_rec = self.sb_in_recovery();
             if self.rack_on() {
                 //= rfc8985#6.2
                 //# RACK sees every ACK (without a leading D-SACK block) and may declare
                 //# segments sent before the most recently delivered one lost.
-                let r = match self.fl.as_deref_mut() {
+                let r = match self.sb.0.as_deref_mut() {
                     Some(f) => {
                         f.rack.on_ack(a.now, a.ack, blocks, out.dsack.is_some(), a.srtt, in_rec)
                     }
@@ -588,12 +721,12 @@ impl Recovery {
                 }
             } else {
                 if self.logging
-                    && let Some(f) = self.fl.as_deref_mut()
+                    && let Some(f) = self.sb.0.as_deref_mut()
                 {
                     // Statistics only: RACK is built with loss detection off here.
                     f.rack.on_ack(a.now, a.ack, blocks, out.dsack.is_some(), a.srtt, in_rec);
                 }
-                if self.sb.lost_bytes() > lost_before.saturating_sub(out.newly_acked) {
+                if self.sb_lost_bytes() > lost_before.saturating_sub(out.newly_acked) {
                     new_loss = true;
                 }
             }
@@ -615,7 +748,7 @@ impl Recovery {
                 let n = a.bytes_acked;
                 let reno_sacked = self.fl().map_or(0, |f| f.reno_sacked);
                 let d = n.saturating_sub(reno_sacked).max(n.min(a.smss));
-                if let Some(f) = self.fl.as_deref_mut() {
+                if let Some(f) = self.sb.0.as_deref_mut() {
                     f.reno_sacked = f.reno_sacked.saturating_sub(n.saturating_sub(a.smss));
                 }
                 d
@@ -635,7 +768,7 @@ impl Recovery {
                 DupAckAction::LimitedTransmit | DupAckAction::None => {}
             }
             if a.ack.gt(a.una_before) {
-                let reno = match self.fl.as_deref_mut() {
+                let reno = match self.sb.0.as_deref_mut() {
                     Some(f) => f.reno.on_ack(a.ack, a.bytes_acked, a.smss),
                     // Fresh: not in recovery.
                     None => NewRenoAck::NotInRecovery,
@@ -652,7 +785,7 @@ impl Recovery {
                     }
                     NewRenoAck::Full => {
                         self.dup.reset();
-                        if let Some(f) = self.fl.as_deref_mut() {
+                        if let Some(f) = self.sb.0.as_deref_mut() {
                             f.reno_sacked = 0;
                             f.prr_cwnd = None;
                         }
@@ -660,14 +793,14 @@ impl Recovery {
                     }
                     NewRenoAck::NotInRecovery => {
                         // Outside recovery a cumulative ACK ends the duplicate run.
-                        if let Some(f) = self.fl.as_deref_mut() {
+                        if let Some(f) = self.sb.0.as_deref_mut() {
                             f.reno_sacked = 0;
                         }
                     }
                 }
             }
             if self.logging
-                && let Some(f) = self.fl.as_deref_mut()
+                && let Some(f) = self.sb.0.as_deref_mut()
             {
                 // Statistics only (no SACK: the log sees cumulative ACKs; no loss detection).
                 let in_rec = f.reno.in_recovery();
@@ -715,9 +848,9 @@ impl Recovery {
         //# Losses among the data outstanding at an RTO belong to the loss the timeout
         //# already answered: they are repaired (RACK marks them) without a new fast recovery
         //# and a second window reduction (Linux stays in its Loss state until then).
-        if !self.sb.in_recovery() && !self.sb.in_rto_recovery() {
+        if !self.sb_in_recovery() && !self.sbr().is_some_and(Scoreboard::in_rto_recovery) {
             self.cc.on_congestion_event(now, flight);
-            self.sb.enter_recovery();
+            self.fl_mut().sb.enter_recovery();
             self.lost += 1;
             self.prr_begin(flight);
         }
@@ -729,9 +862,9 @@ impl Recovery {
         if !self.rack_on() {
             return;
         }
-        let in_rec = self.sb.in_recovery();
+        let in_rec = self.sb_in_recovery();
         // A fresh log has no delivered segment to measure from: nothing to mark.
-        let Some(f) = self.fl.as_deref_mut() else { return };
+        let Some(f) = self.sb.0.as_deref_mut() else { return };
         let r = f.rack.on_reorder_timeout(now, srtt, in_rec);
         self.reorder_at = r.reorder_deadline;
         if r.newly_lost > 0 {
@@ -739,7 +872,8 @@ impl Recovery {
             //= rfc9937#4
             //# Losses found by a timer deliver nothing: PRR sends only what it already may
             //# (and the first retransmission of a new recovery).
-            let (una, snd_max) = (self.sb.high_ack(), self.sb.high_data());
+            let sb = &self.fl_mut().sb;
+            let (una, snd_max) = (sb.high_ack(), sb.high_data());
             self.prr_update(0, una, snd_max, false);
         }
     }
@@ -777,7 +911,7 @@ impl Recovery {
         f.cwr_until = None;
         f.reno_sacked = 0;
         f.reno.on_rto(snd_max);
-        self.sb.on_rto(true);
+        f.sb.on_rto(true);
         self.dup.reset();
         self.rtx = None;
         self.lost += 1;
@@ -786,13 +920,16 @@ impl Recovery {
 
 #[cfg(test)]
 mod lazy_flight_tests {
-    //! The per-flight state is built lazily: these tests check that an idle connection never
-    //! builds it, that data in flight does, and that a missing state behaves exactly like a
-    //! fresh one (every observable answer equal, step by step, against a twin whose state was
-    //! built eagerly), which is what makes skipping it on idle ACKs safe.
+    //! The per-flight state is built lazily and freed between flights: these tests check
+    //! that an idle connection never builds it, that data in flight does (once per flight),
+    //! that it is freed when everything is acknowledged, and that a missing state behaves
+    //! exactly like the one it replaces (every observable answer equal, step by step, against
+    //! a twin that builds it at once and never frees it), which is what makes skipping it on
+    //! idle ACKs and freeing it safe.
     use super::*;
     use alloc::vec::Vec;
     use proptest::prelude::*;
+    use std::format;
 
     const MSS: u32 = 1000;
     const ISS: SeqNum = SeqNum(4_000_000_000);
@@ -866,6 +1003,38 @@ mod lazy_flight_tests {
         }
         assert!(core::ptr::eq(ptr, r.fl().unwrap()), "no allocation per segment");
         assert_eq!(r.segment_log().unwrap().unacked_segments(), 1);
+        // The last segment is acknowledged: the flight is over and its state freed.
+        let now = Instant::from_millis(200);
+        r.on_ack(&ack(now, una, una + MSS, una + MSS));
+        assert!(!r.flight_state_allocated());
+        assert_eq!(r.segment_log().unwrap().unacked_segments(), 0);
+        // The next data builds it again.
+        r.on_send_new(now, una + MSS, una + 2 * MSS, true, Duration::from_secs(1));
+        assert!(r.flight_state_allocated());
+    }
+
+    /// Not freed while anything is pending: a SACK hole, recovery, an RTO's aftermath.
+    #[test]
+    fn kept_while_recovery_is_pending() {
+        let mut r = established(true, true, CcChoice::Cubic);
+        let una = ISS + 1;
+        let t = Instant::from_millis;
+        for i in 0..5u32 {
+            r.on_send_new(t(0), una + i * MSS, una + (i + 1) * MSS, i == 0, Duration::from_secs(1));
+        }
+        let top = una + 5 * MSS;
+        for k in 2..5u32 {
+            let blocks = [SackBlock { left: una + MSS, right: una + k * MSS }];
+            r.on_ack(&AckInfo { sack: &blocks, ..ack(t(20), una, una, top) });
+        }
+        assert!(r.in_recovery());
+        assert!(r.flight_state_allocated());
+        r.on_rto(t(1000), una, top);
+        assert!(r.flight_state_allocated());
+        // All acknowledged: recovery and the RTO episode are over, so it goes.
+        r.on_ack(&ack(t(1020), una, top, top));
+        assert!(!r.in_recovery());
+        assert!(!r.flight_state_allocated());
     }
 
     /// One step of the twin test.
@@ -950,7 +1119,7 @@ mod lazy_flight_tests {
             let rto = Duration::from_millis(300);
             for op in ops {
                 now += Duration::from_millis(1);
-                for r in [&mut lazy, &mut eager] {
+                for (is_lazy, r) in [(true, &mut lazy), (false, &mut eager)] {
                     match &op {
                         Op::Ack { acked, sack: blocks, window_change, payload } => {
                             let out = snd_max.since(una);
@@ -967,7 +1136,11 @@ mod lazy_flight_tests {
                                 sack: &list,
                                 ..ack(now, una, ackno, snd_max)
                             };
-                            r.on_ack(&a);
+                            if is_lazy {
+                                r.on_ack(&a);
+                            } else {
+                                r.process_ack(&a);
+                            }
                         }
                         Op::Send(len) => {
                             let idle = una == snd_max;
@@ -1009,6 +1182,13 @@ mod lazy_flight_tests {
                     _ => {}
                 }
                 prop_assert_eq!(observe(&lazy, una, snd_max), observe(&eager, una, snd_max), "after {:?}", op);
+                if !lazy.flight_state_allocated() {
+                    // What the lazy twin would rebuild is what the eager one holds.
+                    let e = eager.fl().unwrap();
+                    let rebuilt = Flight::fresh(lazy.base_una, lazy.smss, lazy.rack_built_on, &lazy.rack_mem);
+                    prop_assert_eq!(format!("{:?}", rebuilt.sb), format!("{:?}", e.sb));
+                    prop_assert_eq!(format!("{:?}", rebuilt.rack), format!("{:?}", e.rack));
+                }
             }
         }
     }
