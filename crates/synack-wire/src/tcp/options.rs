@@ -262,16 +262,11 @@ fn write_general(o: &TcpOptions, out: &mut [u8]) -> Result<usize, Error> {
         w.bytes(&[kind::NOP, kind::WINDOW_SCALE, 3, ws]);
     }
     if !o.sack.is_empty() {
-        w.bytes(&[kind::NOP, kind::NOP, kind::SACK, (2 + 8 * o.sack.len()) as u8]);
-        for b in o.sack.as_slice() {
-            w.bytes(&b.left.0.to_be_bytes());
-            w.bytes(&b.right.0.to_be_bytes());
-        }
+        w.bytes(&[kind::NOP, kind::NOP]);
+        sack_option(&mut w, o);
     }
-    if let Some(c) = &o.fast_open {
-        let cookie = c.as_bytes();
-        w.bytes(&[kind::FAST_OPEN, (2 + cookie.len()) as u8]);
-        w.bytes(cookie);
+    if o.fast_open.is_some() {
+        fast_open_option(&mut w, o);
         while !w.at.is_multiple_of(4) {
             w.bytes(&[kind::NOP]);
         }
@@ -355,6 +350,24 @@ impl Sink for Writer<'_> {
     }
 }
 
+/// The SACK option (RFC 2018 section 3): kind, length and the blocks, in the order given.
+fn sack_option(w: &mut impl Sink, o: &TcpOptions) {
+    w.bytes(&[kind::SACK, (2 + 8 * o.sack.len()) as u8]);
+    for b in o.sack.as_slice() {
+        w.bytes(&b.left.0.to_be_bytes());
+        w.bytes(&b.right.0.to_be_bytes());
+    }
+}
+
+/// The Fast Open option (RFC 7413 section 4.1.1) with its cookie, if there is one.
+fn fast_open_option(w: &mut impl Sink, o: &TcpOptions) {
+    if let Some(c) = &o.fast_open {
+        let cookie = c.as_bytes();
+        w.bytes(&[kind::FAST_OPEN, (2 + cookie.len()) as u8]);
+        w.bytes(cookie);
+    }
+}
+
 /// NOPs until the option offset satisfies `ok`.
 fn bsd_align(w: &mut impl Sink, ok: impl Fn(usize) -> bool) {
     while !ok(w.at()) {
@@ -384,17 +397,9 @@ fn bsd_walk(o: &TcpOptions, w: &mut impl Sink) -> usize {
     }
     if !o.sack.is_empty() {
         bsd_align(w, |at| at % 4 == 2);
-        w.bytes(&[kind::SACK, (2 + 8 * o.sack.len()) as u8]);
-        for b in o.sack.as_slice() {
-            w.bytes(&b.left.0.to_be_bytes());
-            w.bytes(&b.right.0.to_be_bytes());
-        }
+        sack_option(w, o);
     }
-    if let Some(c) = &o.fast_open {
-        let cookie = c.as_bytes();
-        w.bytes(&[kind::FAST_OPEN, (2 + cookie.len()) as u8]);
-        w.bytes(cookie);
-    }
+    fast_open_option(w, o);
     if !w.at().is_multiple_of(4) {
         w.bytes(&[kind::EOL]);
     }
