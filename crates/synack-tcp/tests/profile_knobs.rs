@@ -5,7 +5,7 @@
 
 mod script;
 use script::*;
-use synack_tcp::{ConnConfig, Duration, State};
+use synack_tcp::{ConnConfig, Duration};
 
 const I: u32 = ISS;
 const T: u32 = IRS;
@@ -14,14 +14,11 @@ const MSS: u32 = 1000;
 /// A passive open over a 20 ms path, no options but the MSS.
 fn handshake(cfg: ConnConfig) -> Script {
     let cfg = ConnConfig { sack: false, timestamps: false, window_scaling: false, ..cfg };
-    let mut s = Script::listening(cfg);
-    s.inject(Seg::new(S, T, 0).mss(MSS as u16));
-    s.one();
-    assert!(s.advance(Duration::from_millis(20)).is_empty());
-    s.inject(Seg::new(A, T + 1, I + 1));
-    s.conn = s.ep.accept(s.listener.unwrap());
-    assert_eq!(s.state(), State::Established);
-    s
+    Script::established_passive_over(
+        cfg,
+        Seg::new(S, T, 0).mss(MSS as u16),
+        Duration::from_millis(20),
+    )
 }
 
 fn seg_seq(k: u32) -> u32 {

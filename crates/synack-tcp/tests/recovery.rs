@@ -26,18 +26,11 @@ fn setup(sack: bool) -> Script {
 /// A passive open over a 20 ms path: the handshake's RTT sample (RFC 6298) is the path's, as
 /// on a network.
 fn handshake(cfg: ConnConfig) -> Script {
-    let mut s = Script::listening(cfg);
     let mut syn = Seg::new(S, T, 0).mss(MSS as u16);
     if cfg.sack {
         syn = syn.sack_ok();
     }
-    s.inject(syn);
-    s.one();
-    assert!(s.advance(Duration::from_millis(20)).is_empty());
-    s.inject(Seg::new(A, T + 1, I + 1));
-    s.conn = s.ep.accept(s.listener.unwrap());
-    assert_eq!(s.state(), State::Established);
-    s
+    Script::established_passive_over(cfg, syn, Duration::from_millis(20))
 }
 
 fn seg_seq(k: u32) -> u32 {

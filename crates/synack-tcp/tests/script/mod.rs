@@ -214,6 +214,20 @@ impl Script {
         s
     }
 
+    /// ESTABLISHED by a passive open over a path with round-trip time `rtt`: T's `syn` (ISN
+    /// IRS) is answered, and T's ACK arrives `rtt` after the SYN-ACK, so the handshake's RTT
+    /// sample (RFC 6298) is the path's, as on a network.
+    pub fn established_passive_over(cfg: ConnConfig, syn: Seg, rtt: Duration) -> Script {
+        let mut s = Script::listening(cfg);
+        s.inject(syn);
+        s.one();
+        assert!(s.advance(rtt).is_empty());
+        s.inject(Seg::new(A, IRS + 1, ISS + 1));
+        s.conn = s.ep.accept(s.listener.unwrap());
+        assert_eq!(s.state(), State::Established);
+        s
+    }
+
     pub fn established_passive(cfg: ConnConfig) -> Script {
         Script::established_passive_with(cfg, ISS, IRS)
     }
