@@ -124,6 +124,83 @@ impl Expectations {
     }
 }
 
+/// The cause of a verdict, for counting failures and skips by kind: the reason with the
+/// script's own path and every number replaced by `N`, cut at 72 characters, prefixed by
+/// `fail` or `skip`. `None` for a pass.
+pub fn cause(v: &Verdict) -> Option<String> {
+    let (word, reason) = match v {
+        Verdict::Pass => return None,
+        Verdict::Fail { reason, .. } => ("fail", reason.as_str()),
+        Verdict::Unsupported { reason, .. } => ("skip", reason.as_str()),
+    };
+    // A parse error quotes `path:line:col: message`; the message is the cause.
+    let reason = match reason.strip_prefix("parse error: ") {
+        Some(rest) => {
+            let msg = rest.splitn(4, ':').nth(3).unwrap_or(rest).trim_start();
+            return Some(format!("fail parse error: {}", normalise(msg)));
+        }
+        None => reason,
+    };
+    Some(format!("{word} {}", normalise(reason)))
+}
+
+/// Digit runs become `N`; the text is cut at 72 characters.
+fn normalise(text: &str) -> String {
+    let mut out = String::new();
+    let mut in_number = false;
+    for c in text.chars() {
+        if c.is_ascii_digit() {
+            if !in_number {
+                out.push('N');
+            }
+            in_number = true;
+        } else {
+            in_number = false;
+            out.push(c);
+        }
+        if out.chars().count() >= 72 {
+            break;
+        }
+    }
+    out
+}
+
+/// Outcomes counted by cause ([`cause`]), for `synack drill --summary`.
+#[derive(Clone, Debug, Default)]
+pub struct Tally {
+    /// Passed, failed and skipped scripts.
+    pub summary: crate::Summary,
+    /// Cause -> the scripts with it.
+    pub causes: BTreeMap<String, Vec<String>>,
+}
+
+impl Tally {
+    /// Counts one outcome.
+    pub fn add(&mut self, out: &Outcome) {
+        self.summary.add(&out.verdict);
+        if let Some(c) = cause(&out.verdict) {
+            self.causes.entry(c).or_default().push(out.path.clone());
+        }
+    }
+
+    /// Causes with their scripts, the most common first (ties by name).
+    pub fn ranked(&self) -> Vec<(&str, &[String])> {
+        let mut v: Vec<_> = self.causes.iter().map(|(c, s)| (c.as_str(), s.as_slice())).collect();
+        v.sort_by(|a, b| b.1.len().cmp(&a.1.len()).then(a.0.cmp(b.0)));
+        v
+    }
+}
+
+impl std::fmt::Display for Tally {
+    /// One line per cause, `count  cause  (first script)`, then the summary line.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        for (cause, scripts) in self.ranked() {
+            writeln!(f, "{:5}  {cause}  ({})", scripts.len(), scripts[0])?;
+        }
+        write!(f, "{}", self.summary)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -158,6 +235,33 @@ mod tests {
             verdict_key(&Verdict::Unsupported { line: Some(4), reason: String::new() }),
             "unsupported:4"
         );
+    }
+
+    #[test]
+    fn causes_count_alike_reasons_together() {
+        let fail = |reason: &str| Outcome {
+            path: "x.pkt".into(),
+            profile: "linux".into(),
+            mode: crate::matcher::MatchMode::Relaxed,
+            verdict: Verdict::Fail {
+                line: 3,
+                expected: String::new(),
+                actual: None,
+                time_us: 0,
+                reason: reason.into(),
+            },
+        };
+        let mut t = Tally::default();
+        t.add(&fail("ack: expected 1001 but got 2001"));
+        t.add(&fail("ack: expected 1 but got 5"));
+        t.add(&fail("parse error: /a/b.pkt:3:7: expected a time, found '#'"));
+        t.add(&Outcome { verdict: Verdict::Pass, ..fail("") });
+        let ranked = t.ranked();
+        assert_eq!(ranked[0].0, "fail ack: expected N but got N");
+        assert_eq!(ranked[0].1.len(), 2);
+        assert_eq!(ranked[1].0, "fail parse error: expected a time, found '#'");
+        assert_eq!(t.summary.passed, 1);
+        assert_eq!(t.summary.failed, 3);
     }
 
     #[test]
