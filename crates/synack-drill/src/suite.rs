@@ -50,7 +50,13 @@ pub fn run_file<F: TargetFactory>(
     factory: &F,
 ) -> Outcome {
     match std::fs::read_to_string(path) {
-        Ok(src) => run_source(&src, name, opts, factory),
+        Ok(src) => {
+            let mut opts = opts.clone();
+            if opts.script_dir.is_none() {
+                opts.script_dir = path.parent().map(Path::to_path_buf);
+            }
+            run_source(&src, name, &opts, factory)
+        }
         Err(e) => Outcome {
             path: name.to_string(),
             profile: opts.profile.name.to_string(),
