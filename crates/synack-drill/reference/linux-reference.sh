@@ -51,6 +51,14 @@ if ! (cd "$build/packetdrill" && ./configure >"$build/configure.log" 2>&1 &&
 fi
 pd="$build/packetdrill/packetdrill"
 mkdir -p "$out"
+# The scripts run their helpers (defaults.sh, set_sysctls.py) directly, so they must be
+# executable; the shared copy may not keep the mode bits. Run from a copy in the temp dir.
+mkdir -p "$build/suites/google/gtests/net" "$build/suites/linux-selftests"
+cp -r "$suites/google/gtests/net/tcp" "$suites/google/gtests/net/common" "$build/suites/google/gtests/net/"
+cp -r "$suites/linux-selftests/tools" "$build/suites/linux-selftests/"
+find "$build/suites" \( -name '*.sh' -o -name '*.py' \) -exec chmod +x {} +
+# Upstream, tcp/common/defaults.sh is a symlink; the shared copy stores its target as text.
+ln -sf ../../common/defaults.sh "$build/suites/google/gtests/net/tcp/common/defaults.sh"
 
 # run_suite NAME DIR: every *.pkt under DIR, each from its own directory (the scripts call
 # helpers by relative paths), one at a time (the scripts check timing), with the IPv4 arguments
@@ -87,10 +95,10 @@ v4_common=(--ip_version=ipv4 --local_ip=192.168.0.1 --gateway_ip=192.168.0.1
 
 v4_args=(--send_omit_free "${v4_common[@]}" -D CODE=host_unreachable)
 v6_args=(--send_omit_free "${v6_common[@]}")
-run_suite google "$suites/google/gtests/net/tcp"
+run_suite google "$build/suites/google/gtests/net/tcp"
 
 v4_args=("${v4_common[@]}" -D TFO_COOKIE_ZERO=b7c12350a90dc8f5)
 v6_args=("${v6_common[@]}" -D TFO_COOKIE_ZERO=82af1a8f9a205c34)
-run_suite linux-selftests "$suites/linux-selftests/tools/testing/selftests/net/packetdrill"
+run_suite linux-selftests "$build/suites/linux-selftests/tools/testing/selftests/net/packetdrill"
 
 echo "logs in $out"

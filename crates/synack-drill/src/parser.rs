@@ -45,7 +45,7 @@ pub fn parse_for(
     let kept = preprocess(src, file, &defined)?;
     let src = kept.as_str();
     let toks = tokenize(src, file, defines)?;
-    Parser { toks, i: 0, src, file }.script()
+    Parser { toks, i: 0, src, file, defines }.script()
 }
 
 /// The C preprocessor's conditionals, which the FreeBSD suite uses to keep a standard and a
@@ -124,6 +124,8 @@ struct Parser<'a> {
     i: usize,
     src: &'a str,
     file: &'a str,
+    /// `-D` symbols: a Fast Open cookie may be one (`FO TFO_COOKIE`).
+    defines: &'a HashMap<String, String>,
 }
 
 type PResult<T> = Result<T, ParseError>;
@@ -620,6 +622,7 @@ impl<'a> Parser<'a> {
     }
 
     fn hex_bytes(&self, text: &str, pos: Pos) -> PResult<Vec<u8>> {
+        let text = self.defines.get(text).map_or(text, String::as_str);
         let t = text.trim_start_matches("0x");
         if !t.len().is_multiple_of(2) || !t.bytes().all(|b| b.is_ascii_hexdigit()) {
             return Err(

@@ -264,7 +264,8 @@ impl Profile {
 
     /// [`Profile::apply_command`] for a script in `dir`: a helper shell script the command runs
     /// (`./defaults.sh`, `../common/defaults.sh`) is read from there and each of its lines
-    /// applied in turn, so a suite's own baseline is honoured as written. Without `dir`, or when
+    /// applied in turn, so a suite's own baseline is honoured as written. Paths inside a helper
+    /// are relative to `dir`, the shell's working directory. Without `dir`, or when
     /// the helper is not there, a `defaults.sh` stands for the profile's own defaults.
     pub fn apply_command_in(
         &mut self,
@@ -312,7 +313,23 @@ impl Profile {
                     let text = std::fs::read_to_string(&path)
                         .map_err(|e| CommandError::Unsupported(format!("{cmd}: {e}")))?;
                     let mut notes = vec![format!("{cmd}: read from {}", path.display())];
-                    notes.extend(self.apply_nested(&text, path.parent(), depth + 1).map_err(
+                    // A file holding nothing but a path to another script is a symlink stored
+                    // as text (google's tcp/common/defaults.sh): its target is relative to it.
+                    let target = text.trim();
+                    if target.ends_with(".sh") && !target.contains(char::is_whitespace) {
+                        let linked = path.parent().map(|p| p.join(target));
+                        if let Some(l) = linked.filter(|l| l.is_file()) {
+                            let linked_dir = l.parent().map(Path::to_path_buf);
+                            let name = l.file_name().and_then(|n| n.to_str()).unwrap_or(target);
+                            notes.extend(self.apply_nested(
+                                &format!("./{name}"),
+                                linked_dir.as_deref(),
+                                depth + 1,
+                            )?);
+                            return Ok(notes);
+                        }
+                    }
+                    notes.extend(self.apply_nested(&text, dir, depth + 1).map_err(
                         |CommandError::Unsupported(c)| {
                             CommandError::Unsupported(format!("{c} (in {cmd})"))
                         },

@@ -11,7 +11,7 @@
 use crate::outcome::{Outcome, Verdict};
 use crate::runner::{RunOptions, TargetFactory, run_source};
 use serde::Deserialize;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
 /// Every `.pkt` file named or under a named directory, sorted, each once.
@@ -42,7 +42,50 @@ pub fn collect_scripts(paths: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
     Ok(out)
 }
 
-/// Reads and runs one file; `name` is what the outcome calls it.
+/// The `-D NAME=VALUE` symbols a suite's own runner passes to packetdrill, read from the
+/// runner next to the script: the Linux selftests' `ksft_runner.sh` (its `ip_args` entry for
+/// the IP version) or google's `gtests/net/packetdrill/run_all.py` (its `CmdTestIPv4` or
+/// `CmdTestIPv6` arguments), found by walking up from the script's directory. Empty when the
+/// script has no such runner.
+pub fn runner_defines(script_dir: &Path, ipv6: bool) -> HashMap<String, String> {
+    let version = if ipv6 { "ipv6" } else { "ipv4" };
+    let mut text = None;
+    for dir in script_dir.ancestors().take(6) {
+        if let Ok(t) = std::fs::read_to_string(dir.join("ksft_runner.sh")) {
+            // `[ipv4]="--ip_version=ipv4 ... -D NAME=VALUE ..."`
+            text = t
+                .split(&format!("[{version}]=\""))
+                .nth(1)
+                .and_then(|r| r.split('"').next())
+                .map(str::to_string);
+            break;
+        }
+        if let Ok(t) = std::fs::read_to_string(dir.join("packetdrill").join("run_all.py")) {
+            // def CmdTestIPv4(...): return self.CmdTest(path, 'ipv4', ('--a ' '-D X=1 ' ...))
+            let func = if ipv6 { "def CmdTestIPv6" } else { "def CmdTestIPv4(" };
+            text = t
+                .split(func)
+                .nth(1)
+                .and_then(|r| r.split("\n  def ").next())
+                .map(|body| body.split('\'').skip(1).step_by(2).collect::<Vec<_>>().join(" "));
+            break;
+        }
+    }
+    let mut out = HashMap::new();
+    let Some(text) = text else { return out };
+    let mut words = text.split_whitespace();
+    while let Some(w) = words.next() {
+        if w == "-D"
+            && let Some((n, v)) = words.next().and_then(|d| d.split_once('='))
+        {
+            out.insert(n.to_string(), v.to_string());
+        }
+    }
+    out
+}
+
+/// Reads and runs one file; `name` is what the outcome calls it. The suite runner's `-D`
+/// symbols ([`runner_defines`]) are defined unless the options define them already.
 pub fn run_file<F: TargetFactory>(
     path: &Path,
     name: &str,
@@ -54,6 +97,16 @@ pub fn run_file<F: TargetFactory>(
             let mut opts = opts.clone();
             if opts.script_dir.is_none() {
                 opts.script_dir = path.parent().map(Path::to_path_buf);
+            }
+            if let Some(dir) = &opts.script_dir {
+                let ipv6 = src.contains("--ip_version=ipv6")
+                    || opts
+                        .overrides
+                        .iter()
+                        .any(|(n, v)| n == "ip_version" && v.as_deref() == Some("ipv6"));
+                for (n, v) in runner_defines(dir, ipv6) {
+                    opts.defines.entry(n).or_insert(v);
+                }
             }
             run_source(&src, name, &opts, factory)
         }
@@ -205,6 +258,55 @@ impl std::fmt::Display for Tally {
         }
         write!(f, "{}", self.summary)
     }
+}
+
+/// One script of a complete suite whose verdict is not a pass in both modes (the suite
+/// expectations file, `crates/synack-drill/suites.toml`).
+#[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct SuiteExpect {
+    /// Verdict in strict mode (`pass`, `fail:LINE`, `unsupported:LINE`).
+    pub strict: String,
+    /// Verdict in relaxed mode.
+    pub relaxed: String,
+    /// For a failure: `synack gap`, or `reference stack's own choice: <knob>` naming the
+    /// profile knob that would match it. For a skip: `unsupported`.
+    pub class: String,
+    /// One line: why.
+    pub reason: String,
+}
+
+/// The suite expectations file: suite name -> script path inside the suite -> expectation.
+pub type SuiteExpectations = BTreeMap<String, BTreeMap<String, SuiteExpect>>;
+
+/// Parses the suite expectations file.
+pub fn parse_suite_expectations(text: &str) -> Result<SuiteExpectations, String> {
+    let exp: SuiteExpectations = toml::from_str(text).map_err(|e| e.to_string())?;
+    for (suite, scripts) in &exp {
+        for (name, e) in scripts {
+            let ok = e.class == "synack gap"
+                || e.class == "unsupported"
+                || e.class.starts_with("reference stack's own choice: ");
+            if !ok {
+                return Err(format!("{suite}/{name}: class {:?} is none of the three", e.class));
+            }
+        }
+    }
+    Ok(exp)
+}
+
+/// Writes one expectation as TOML (for blessing the file).
+pub fn suite_expect_toml(suite: &str, name: &str, e: &SuiteExpect) -> String {
+    let q = |s: &str| toml::Value::String(s.to_string()).to_string();
+    format!(
+        "[{}.{}]\nstrict = {}\nrelaxed = {}\nclass = {}\nreason = {}\n\n",
+        q(suite),
+        q(name),
+        q(&e.strict),
+        q(&e.relaxed),
+        q(&e.class),
+        q(&e.reason)
+    )
 }
 
 #[cfg(test)]
