@@ -15,6 +15,7 @@ use std::process::ExitCode;
 static ALLOCATOR: &StatsAlloc<System> = &INSTRUMENTED_SYSTEM;
 
 mod cmd;
+mod forward;
 mod services;
 mod sim;
 mod tunhost;
