@@ -200,3 +200,140 @@ impl UdpUpstream {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    //! The upstream against real SOCKS5 servers from Debian, on loopback (SKIPPED when the
+    //! server is not installed): microsocks for CONNECT, dante for UDP ASSOCIATE.
+    use super::*;
+    use std::process::{Child, Command, Stdio};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    fn installed(tool: &str) -> bool {
+        std::env::var_os("PATH")
+            .map(|p| std::env::split_paths(&p).any(|d| d.join(tool).exists()))
+            .unwrap_or(false)
+    }
+
+    /// A free loopback TCP port (bound, read, released).
+    fn free_port() -> u16 {
+        std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    }
+
+    /// A started server, killed by its PID on drop.
+    struct Server(Child);
+    impl Drop for Server {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+
+    async fn wait_listening(addr: SocketAddr) {
+        for _ in 0..100 {
+            if TcpStream::connect(addr).await.is_ok() {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        panic!("no server on {addr}");
+    }
+
+    fn socks(proxy: SocketAddr) -> Upstream {
+        Upstream::Socks5 {
+            proxy,
+            creds: None,
+            opts: SocketOpts::default(),
+            timeout: Duration::from_secs(3),
+        }
+    }
+
+    #[test]
+    fn connect_through_microsocks() {
+        if !installed("microsocks") {
+            println!("SKIPPED: microsocks not installed");
+            return;
+        }
+        let port = free_port();
+        let _ms = Server(
+            Command::new("microsocks")
+                .args(["-i", "127.0.0.1", "-p", &port.to_string()])
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap(),
+        );
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        rt.block_on(async {
+            let proxy: SocketAddr = ([127, 0, 0, 1], port).into();
+            wait_listening(proxy).await;
+            let up = socks(proxy);
+            up.check().await.unwrap();
+            let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let dst = l.local_addr().unwrap();
+            let mut c = up.connect(dst).await.unwrap();
+            let (mut s, _) = l.accept().await.unwrap();
+            c.write_all(b"through the proxy").await.unwrap();
+            let mut b = [0u8; 17];
+            s.read_exact(&mut b).await.unwrap();
+            assert_eq!(&b, b"through the proxy");
+            drop(l);
+            let e = up.connect(dst).await.unwrap_err();
+            assert_eq!(e.kind(), ErrorKind::ConnectionRefused, "{e}");
+        });
+    }
+
+    #[test]
+    fn udp_through_dante() {
+        if !installed("danted") {
+            println!("SKIPPED: danted not installed");
+            return;
+        }
+        let port = free_port();
+        let dir = std::env::temp_dir().join(format!("synack-fwd-dante-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let conf = dir.join("danted.conf");
+        std::fs::write(
+            &conf,
+            format!(
+                "logoutput: stderr\ninternal: 127.0.0.1 port = {port}\nexternal: 127.0.0.1\n\
+                 clientmethod: none\nsocksmethod: none\nuser.privileged: root\n\
+                 user.unprivileged: root\n\
+                 client pass {{ from: 127.0.0.0/8 to: 0.0.0.0/0 }}\n\
+                 socks pass {{ from: 127.0.0.0/8 to: 127.0.0.0/8 command: connect udpassociate udpreply }}\n"
+            ),
+        )
+        .unwrap();
+        let _dante = Server(
+            Command::new("danted")
+                .args(["-f", conf.to_str().unwrap(), "-p"])
+                .arg(dir.join("pid"))
+                .args(["-N", "1"])
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap(),
+        );
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        rt.block_on(async {
+            let proxy: SocketAddr = ([127, 0, 0, 1], port).into();
+            wait_listening(proxy).await;
+            let echo = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+            let dst = echo.local_addr().unwrap();
+            let up = socks(proxy).udp(dst).await.unwrap();
+            let mut scratch = Vec::new();
+            up.send(b"datagram via dante", &mut scratch).await.unwrap();
+            let mut b = [0u8; 64];
+            let (n, from) = echo.recv_from(&mut b).await.unwrap();
+            assert_eq!(&b[..n], b"datagram via dante");
+            echo.send_to(b"reply", from).await.unwrap();
+            let mut b = [0u8; 64];
+            let (range, from) = tokio::time::timeout(Duration::from_secs(3), up.recv(&mut b))
+                .await
+                .unwrap()
+                .unwrap();
+            assert_eq!((&b[range], from), (&b"reply"[..], dst));
+        });
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
