@@ -9,10 +9,14 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::task::{Context, Poll};
 
-use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, ReadBuf};
 
-/// Buffer size of each direction: large enough for bulk transfers to move in big writes.
-const BUF: usize = 64 * 1024;
+/// Buffer of a direction while data keeps coming: large enough for bulk transfers to move in
+/// big writes.
+const BIG: usize = 64 * 1024;
+/// Buffer of a direction that is waiting for data: most relayed connections are idle most of
+/// the time, and an idle one should cost little memory (this one lives in the task itself).
+const SMALL: usize = 2 * 1024;
 
 /// A connection that can be ended with a reset instead of an orderly close.
 pub(crate) trait Abort {
@@ -83,6 +87,50 @@ pub(crate) enum End {
     Reset,
 }
 
+/// Copies `r` to `w` until `r` ends, then shuts `w` down for writing (a FIN for a FIN). The
+/// 64 KiB buffer exists only while reads find data waiting; a read that has to wait frees it
+/// and waits on a small inline buffer instead, so an idle direction holds no heap buffer.
+async fn pump<R, W>(r: &mut R, w: &mut W) -> io::Result<u64>
+where
+    R: AsyncRead + Unpin,
+    W: AsyncWrite + Unpin,
+{
+    let mut small = [0u8; SMALL];
+    let mut big: Vec<u8> = Vec::new();
+    let mut total = 0u64;
+    loop {
+        let (n, in_big) = std::future::poll_fn(|cx| {
+            if !big.is_empty() {
+                let mut rb = ReadBuf::new(&mut big);
+                match Pin::new(&mut *r).poll_read(cx, &mut rb) {
+                    Poll::Ready(res) => {
+                        return Poll::Ready(res.map(|()| (rb.filled().len(), true)));
+                    }
+                    Poll::Pending => big = Vec::new(),
+                }
+            }
+            let mut rb = ReadBuf::new(&mut small);
+            Pin::new(&mut *r).poll_read(cx, &mut rb).map_ok(|()| (rb.filled().len(), false))
+        })
+        .await?;
+        if n == 0 {
+            break;
+        }
+        if in_big {
+            w.write_all(&big[..n]).await?;
+        } else {
+            w.write_all(&small[..n]).await?;
+            if n == SMALL {
+                // The small buffer filled: more is probably waiting.
+                big = vec![0u8; BIG];
+            }
+        }
+        total += n as u64;
+    }
+    w.shutdown().await?;
+    Ok(total)
+}
+
 /// Relays between the client connection `a` and the upstream connection `b` until both
 /// directions have ended; `a_read` and `b_read` count the bytes read from each side as they
 /// go. Returns how it ended.
@@ -91,15 +139,16 @@ where
     A: AsyncRead + AsyncWrite + Unpin + Abort,
     B: AsyncRead + AsyncWrite + Unpin + Abort,
 {
-    let mut a = Counted::new(a, a_read);
-    let mut b = Counted::new(b, b_read);
-    match tokio::io::copy_bidirectional_with_sizes(&mut a, &mut b, BUF, BUF).await {
+    let (mut ar, mut aw) = tokio::io::split(Counted::new(a, a_read));
+    let (mut br, mut bw) = tokio::io::split(Counted::new(b, b_read));
+    let both = tokio::try_join!(pump(&mut ar, &mut bw), pump(&mut br, &mut aw));
+    match both {
         Ok((up, down)) => End::Closed(up, down),
         Err(_) => {
             // The failed side is gone already; resetting it again does nothing, and the other
             // side learns of the failure as a reset rather than a FIN.
-            a.into_inner().abort();
-            b.into_inner().abort();
+            ar.unsplit(aw).into_inner().abort();
+            br.unsplit(bw).into_inner().abort();
             End::Reset
         }
     }
@@ -108,7 +157,7 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::io::AsyncReadExt;
     use tokio::net::{TcpListener, TcpStream};
 
     fn rt() -> tokio::runtime::Runtime {
