@@ -31,7 +31,7 @@ impl fmt::Debug for TcpListener {
 impl Drop for TcpListener {
     fn drop(&mut self) {
         let id = self.id;
-        self.stack.with(|st, _| st.endpoint.close_listener(id));
+        self.stack.with(|st, _| st.close_listener(id));
     }
 }
 
@@ -62,6 +62,12 @@ impl TcpListener {
     ) -> io::Result<TcpListener> {
         let (id, local) = stack.with(|st, _| ops::listen_or_default(st, addr, backlog, cfg))?;
         Ok(TcpListener { stack: stack.clone(), id, local, nonblocking: AtomicBool::new(false) })
+    }
+
+    /// Wraps the accept-any listener `id` (see `TcpListener::bind_any`).
+    pub(crate) fn from_any(stack: &Arc<Stack>, id: ListenerId) -> TcpListener {
+        let local = SocketAddr::from(([0, 0, 0, 0], 0));
+        TcpListener { stack: stack.clone(), id, local, nonblocking: AtomicBool::new(false) }
     }
 
     /// The address listened on (with the port chosen when bound to port 0).

@@ -21,6 +21,7 @@ pub(crate) fn open(
     remote: SocketAddr,
     cfg: ConnConfig,
 ) -> io::Result<ConnId> {
+    st.check_running()?;
     if remote.ip().is_unspecified() || remote.port() == 0 {
         return Err(io::Error::new(ErrorKind::InvalidInput, "cannot connect to this address"));
     }
@@ -46,6 +47,9 @@ pub(crate) enum Progress {
 
 /// Checks an active open.
 pub(crate) fn progress(st: &StackState, id: ConnId) -> Progress {
+    if let Err(e) = st.check_running() {
+        return Progress::Failed(e);
+    }
     let Ok(state) = st.endpoint.state(id) else {
         return Progress::Failed(error::not_connected());
     };
@@ -73,6 +77,7 @@ pub(crate) fn release(st: &mut StackState, id: ConnId) {
 
 /// Reads into `buf`. `Ok(None)`: nothing yet, wait for it.
 pub(crate) fn recv(st: &mut StackState, id: ConnId, buf: &mut [u8]) -> io::Result<Option<usize>> {
+    st.check_running()?;
     match st.endpoint.recv(id, buf) {
         Ok(n) => Ok(Some(n)),
         Err(RecvError::WouldBlock) => Ok(None),
@@ -82,6 +87,7 @@ pub(crate) fn recv(st: &mut StackState, id: ConnId, buf: &mut [u8]) -> io::Resul
 
 /// Queues `buf` for sending. `Ok(None)`: the send buffer is full, wait for space.
 pub(crate) fn send(st: &mut StackState, id: ConnId, buf: &[u8]) -> io::Result<Option<usize>> {
+    st.check_running()?;
     match st.endpoint.send(id, buf) {
         Ok(n) => Ok(Some(n)),
         Err(SendError::WouldBlock) => Ok(None),
@@ -95,6 +101,7 @@ pub(crate) fn send(st: &mut StackState, id: ConnId, buf: &[u8]) -> io::Result<Op
 //# CLOSE means "I have no more to send": a FIN follows the queued data while receiving goes on
 //# until the peer closes too (the half-close `shutdown(Write)` exposes).
 pub(crate) fn shutdown_write(st: &mut StackState, id: ConnId) -> io::Result<()> {
+    st.check_running()?;
     match st.endpoint.state(id) {
         Err(_) => return Err(error::not_connected()),
         Ok(State::Closed) => {
@@ -115,6 +122,7 @@ pub(crate) fn listen(
     backlog: usize,
     cfg: ConnConfig,
 ) -> io::Result<(ListenerId, SocketAddr)> {
+    st.check_running()?;
     if !addr.ip().is_unspecified() && !st.iface.is_local(addr.ip()) {
         return Err(io::Error::new(
             ErrorKind::AddrNotAvailable,
@@ -155,6 +163,9 @@ pub(crate) fn accept(
     st: &mut StackState,
     lid: ListenerId,
 ) -> Option<io::Result<(ConnId, FourTuple)>> {
+    if let Err(e) = st.check_running() {
+        return Some(Err(e));
+    }
     let id = st.endpoint.accept(lid)?;
     Some(st.endpoint.four_tuple(id).map(|t| (id, t)).map_err(|_| error::not_connected()))
 }

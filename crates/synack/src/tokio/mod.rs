@@ -33,6 +33,7 @@
 //! # });
 //! ```
 
+mod any;
 mod listener;
 mod registry;
 mod split;
@@ -42,6 +43,7 @@ use std::sync::Arc;
 
 use crate::runtime::{EventHook, Stack};
 
+pub use any::{AnyListener, IncomingSyn};
 pub use listener::TcpListener;
 pub use split::{OwnedReadHalf, OwnedWriteHalf, ReuniteError};
 pub use stream::TcpStream;
