@@ -50,6 +50,8 @@ enum Command {
     Drill(cmd::drill::Args),
     /// Decode one packet given as hex and print it as tcpdump would.
     Decode(cmd::decode::Args),
+    /// Relay every TCP connection and UDP flow arriving on a TUN device, directly or via SOCKS5.
+    Forward(cmd::forward::Args),
     /// Benchmarks: synack vs smoltcp on the in-memory link (bulk, setup rate, idle memory).
     Bench(cmd::bench::Args),
 }
@@ -67,6 +69,7 @@ fn main() -> ExitCode {
         Command::Stats(args) => cmd::stats::run(args),
         Command::Drill(args) => cmd::drill::run(args),
         Command::Decode(args) => cmd::decode::run(args),
+        Command::Forward(args) => cmd::forward::run(args),
         Command::Bench(args) => cmd::bench::run(args),
     };
     match result {

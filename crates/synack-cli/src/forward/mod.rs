@@ -5,13 +5,11 @@
 //! handshake awaiting an answer, [`udp::Downstream`] for datagrams back to the client), so
 //! each is tested against kernel sockets on loopback.
 
-// The TUN side that drives these (accept-any TCP and UDP on the stack) is wired in by
-// `cmd::forward`; until then only the tests use them.
-#![allow(dead_code)]
-
 pub(crate) mod relay;
 pub(crate) mod socks5;
 pub(crate) mod status;
+pub(crate) mod tun;
+#[allow(dead_code)] // the UDP side is wired once the stack's accept-any UDP socket exists
 pub(crate) mod udp;
 pub(crate) mod upstream;
 

@@ -42,7 +42,7 @@ type Key = (SocketAddr, SocketAddr);
 /// The open flows, each with the queue its task reads.
 pub(crate) struct Flows<D> {
     table: Mutex<HashMap<Key, mpsc::Sender<Vec<u8>>>>,
-    upstream: Upstream,
+    upstream: Arc<Upstream>,
     down: Arc<D>,
     idle: Duration,
     counters: Arc<Counters>,
@@ -50,7 +50,7 @@ pub(crate) struct Flows<D> {
 
 impl<D: Downstream> Flows<D> {
     pub(crate) fn new(
-        upstream: Upstream,
+        upstream: Arc<Upstream>,
         down: Arc<D>,
         idle: Duration,
         counters: Arc<Counters>,
@@ -174,8 +174,8 @@ mod tests {
         }
     }
 
-    fn direct() -> Upstream {
-        Upstream::Direct { opts: SocketOpts::default(), timeout: Duration::from_secs(2) }
+    fn direct() -> Arc<Upstream> {
+        Arc::new(Upstream::Direct { opts: SocketOpts::default(), timeout: Duration::from_secs(2) })
     }
 
     async fn until(mut f: impl FnMut() -> bool) {
