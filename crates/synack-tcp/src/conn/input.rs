@@ -4,7 +4,7 @@
 use super::recovery::AckInfo;
 use super::{Conn, Ctx, NO_RATE, OpenKind, Origin, Outcome, Rcv, Snd, Tcb};
 use crate::assembler::Inserted;
-use crate::endpoint::CtlSegment;
+use crate::control::CtlSegment;
 use crate::error::ConnectionError;
 use crate::event::Event;
 use crate::rtt::rtt_from_timestamps;
@@ -75,13 +75,7 @@ impl Conn {
             //# (unless it is itself a RST), and the segment is dropped.
             if seg.ack.le(snd.iss) || seg.ack.gt(snd.max_nxt) {
                 if !f.rst() {
-                    ctx.ctl.push(CtlSegment {
-                        tuple: self.tuple,
-                        seq: seg.ack,
-                        ack: None,
-                        flags: TcpFlags::RST,
-                        ts: None,
-                    });
+                    ctx.ctl.push(CtlSegment::rst(self.tuple, seg.ack));
                 }
                 return Outcome::Continue;
             }
@@ -385,13 +379,7 @@ impl Conn {
             if !(ack.gt(snd.una) && ack.le(snd.max_nxt)) {
                 //= rfc9293#3.10.7.4
                 //# SYN-RECEIVED with an unacceptable ACK: <SEQ=SEG.ACK><CTL=RST>.
-                ctx.ctl.push(CtlSegment {
-                    tuple: self.tuple,
-                    seq: ack,
-                    ack: None,
-                    flags: TcpFlags::RST,
-                    ts: None,
-                });
+                ctx.ctl.push(CtlSegment::rst(self.tuple, ack));
                 return Outcome::Continue;
             }
             //= rfc9293#3.10.7.4
@@ -563,13 +551,7 @@ impl Conn {
                 if self.cfg.abort_reset == crate::config::AbortReset::Linux && seg.flags.ack() {
                     //= rfc9293#3.10.7.1
                     //# Linux's form: answered as from no connection, <SEQ=SEG.ACK><CTL=RST>.
-                    ctx.ctl.push(CtlSegment {
-                        tuple: self.tuple,
-                        seq: seg.ack,
-                        ack: None,
-                        flags: TcpFlags::RST,
-                        ts: None,
-                    });
+                    ctx.ctl.push(CtlSegment::rst(self.tuple, seg.ack));
                     self.fail(ctx, ConnectionError::Aborted);
                 } else {
                     self.abort_with(ctx, ConnectionError::Aborted);

@@ -21,9 +21,9 @@ use alloc::collections::VecDeque;
 use alloc::sync::Arc;
 
 use crate::config::ConnConfig;
-use crate::endpoint::{ConnId, ListenerId};
 use crate::error::ConnectionError;
 use crate::event::Event;
+use crate::id::{ConnId, ListenerId};
 use crate::rtt::{RttEstimator, RttSampler};
 use crate::secret::FourTuple;
 use crate::state::State;
@@ -224,8 +224,8 @@ pub(crate) struct Ctx<'a> {
     pub(crate) id: ConnId,
     pub(crate) events: &'a mut VecDeque<Event>,
     /// Stateless control segments to send (RSTs that outlive their TCB, challenge ACKs).
-    pub(crate) ctl: &'a mut crate::endpoint::CtlQueue,
-    pub(crate) challenge: &'a mut crate::endpoint::RateLimit,
+    pub(crate) ctl: &'a mut crate::control::CtlQueue,
+    pub(crate) challenge: &'a mut crate::control::RateLimit,
     pub(crate) msl: Duration,
     /// The segment being processed arrived with the IP ECN codepoint CE.
     pub(crate) ce: bool,
@@ -240,11 +240,7 @@ impl Ctx<'_> {
     }
 
     pub(crate) fn event(&mut self, e: Event) {
-        // Bounded: an application that never polls loses the oldest events, not memory.
-        if self.events.len() >= crate::endpoint::MAX_EVENTS {
-            self.events.pop_front();
-        }
-        self.events.push_back(e);
+        crate::event::push_bounded(self.events, e);
     }
 }
 
@@ -688,7 +684,7 @@ impl Conn {
                         tsval: self.ts_now(ctx.now),
                         tsecr: rcv.ts_recent.map_or(0, |(v, _)| v),
                     });
-                    ctx.ctl.push(crate::endpoint::CtlSegment {
+                    ctx.ctl.push(crate::control::CtlSegment {
                         tuple: self.tuple,
                         seq: snd.max_nxt,
                         ack: linux.then_some(rcv.nxt),
@@ -747,7 +743,7 @@ mod size_tests {
             std::println!("{name:>30}: {size} bytes");
         }
         // Pinned (issue 5: an idle connection end under 1 KiB besides buffers, measured by
-        // `cargo bench -p synack-stack --bench netbench -- --quick --only idle`). A field added
+        // `cargo bench -p synack-bench --bench netbench -- --quick --only idle`). A field added
         // anywhere in the per-connection state fails here: raise a bound only after weighing
         // it against that goal, and say so in docs/BENCHMARKS.md. History: `Conn` was 1,576
         // bytes before the configuration was shared and `unread` boxed, 1,288 then; PRR
