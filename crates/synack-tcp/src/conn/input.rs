@@ -51,7 +51,7 @@ impl Conn {
         self.burst_new = false;
         self.stats.segs_in += 1;
         match self.state() {
-            State::Closed | State::Listen => Outcome::Deleted,
+            State::Closed | State::Listen => Outcome::Continue,
             State::SynSent => self.on_syn_sent(ctx, seg),
             State::TimeWait => self.on_time_wait(ctx, seg),
             _ => self.on_synchronized(ctx, seg),
@@ -86,7 +86,7 @@ impl Conn {
             //# (erratum 8167: no RFC 5961 sequence check in SYN-SENT).
             if f.ack() {
                 self.fail(ctx, ConnectionError::Refused);
-                return Outcome::Deleted;
+                return Outcome::Continue;
             }
             return Outcome::Continue;
         }
@@ -324,31 +324,30 @@ impl Conn {
             return match (state, &self.tcb) {
                 (
                     State::SynReceived,
-                    Tcb::Open { kind: OpenKind::SynReceived(Origin::Passive(l)), .. },
+                    Tcb::Open { kind: OpenKind::SynReceived(Origin::Passive(_)), .. },
                 ) => {
                     //= rfc9293#3.10.7.4
                     //# SYN-RECEIVED from a passive OPEN returns to LISTEN (MUST-11).
-                    let l = *l;
                     self.goto(ctx, State::Closed);
-                    Outcome::BackToListen(l)
+                    Outcome::Continue
                 }
                 (State::SynReceived, _) => {
                     //= rfc9293#3.10.7.4
                     //# SYN-RECEIVED from an active OPEN: connection refused (MUST-11).
                     self.fail(ctx, ConnectionError::Refused);
-                    Outcome::Deleted
+                    Outcome::Continue
                 }
                 (State::Closing | State::LastAck, _) => {
                     //= rfc9293#3.10.7.4
                     //# CLOSING, LAST-ACK: enter CLOSED and delete the TCB.
                     self.finish(ctx);
-                    Outcome::Deleted
+                    Outcome::Continue
                 }
                 _ => {
                     //= rfc9293#3.10.7.4
                     //# ESTABLISHED, FIN-WAIT-1/2, CLOSE-WAIT: "reset" to the user, CLOSED.
                     self.fail(ctx, ConnectionError::Reset);
-                    Outcome::Deleted
+                    Outcome::Continue
                 }
             };
         }
@@ -356,11 +355,11 @@ impl Conn {
         //= rfc9293#3.10.7.4
         //# Fourth, the SYN bit.
         if syn {
-            if let Tcb::Open { kind: OpenKind::SynReceived(Origin::Passive(l)), .. } = self.tcb {
+            if let Tcb::Open { kind: OpenKind::SynReceived(Origin::Passive(_)), .. } = self.tcb {
                 //= rfc9293#3.10.7.4
                 //# SYN-RECEIVED from a passive OPEN: return to LISTEN.
                 self.goto(ctx, State::Closed);
-                return Outcome::BackToListen(l);
+                return Outcome::Continue;
             }
             //= rfc5961#4.2
             //# A SYN in a synchronized state draws a challenge ACK and is dropped.
@@ -488,7 +487,7 @@ impl Conn {
             //# LAST-ACK: once our FIN is acknowledged, delete the TCB and enter CLOSED.
             State::LastAck if fin_acked => {
                 self.finish(ctx);
-                return Outcome::Deleted;
+                return Outcome::Continue;
             }
             // A FIN the application asked for while in SYN-RECEIVED goes out now.
             State::Established if self.tcb.snd().is_some_and(|s| s.fin_queued) => {
@@ -556,7 +555,7 @@ impl Conn {
                 } else {
                     self.abort_with(ctx, ConnectionError::Aborted);
                 }
-                return Outcome::Deleted;
+                return Outcome::Continue;
             }
             self.deliver(ctx, seg.seq, seg.payload);
         }
@@ -679,7 +678,7 @@ impl Conn {
             //# TIME-WAIT: a RST (exactly at RCV.NXT, RFC 5961) enters CLOSED.
             if seg.seq == tw.rcv_nxt {
                 self.finish(ctx);
-                return Outcome::Deleted;
+                return Outcome::Continue;
             }
             return Outcome::Continue;
         }

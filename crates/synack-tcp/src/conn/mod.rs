@@ -10,12 +10,14 @@
 
 mod halves;
 mod input;
+mod open;
 mod output;
 mod recovery;
 
 pub(crate) use recovery::Recovery;
 
 pub(crate) use halves::{Rcv, Snd, TimeWait};
+pub(crate) use open::{Birth, PeerSyn};
 
 use alloc::collections::VecDeque;
 use alloc::sync::Arc;
@@ -202,17 +204,16 @@ pub(crate) struct Counters {
     pub(crate) bytes_received: u64,
 }
 
-/// What the endpoint must do after an input to a connection.
+/// What the endpoint must do after a segment arrived at a connection, beyond the usual
+/// bookkeeping. A deleted TCB is not an outcome: every path that deletes one (input, timers,
+/// application calls, ICMP) reports it through [`Ctx::deleted`]; a passive SYN-RECEIVED
+/// connection that goes back to LISTEN is deleted that way and its listener forgets it.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub(crate) enum Outcome {
     /// Nothing beyond the usual.
     Continue,
     /// A passive SYN-RECEIVED connection completed its handshake: move it to the accept queue.
     Accepted(ListenerId),
-    /// The TCB is gone (CLOSED reached): remove it from the 4-tuple map.
-    Deleted,
-    /// A passive SYN-RECEIVED connection was reset: delete it silently (the listener goes on).
-    BackToListen(ListenerId),
     /// TIME-WAIT accepted a new SYN (RFC 6191): delete this TCB and give the SYN to the
     /// listener; the new ISN must exceed `min_iss`.
     Reopen { min_iss: SeqNum },
@@ -223,6 +224,9 @@ pub(crate) struct Ctx<'a> {
     pub(crate) now: Instant,
     pub(crate) id: ConnId,
     pub(crate) events: &'a mut VecDeque<Event>,
+    /// Set when the TCB was deleted (CLOSED entered) during this call: the one signal the
+    /// endpoint acts on to unmap the connection and free its slot.
+    pub(crate) deleted: bool,
     /// Stateless control segments to send (RSTs that outlive their TCB, challenge ACKs).
     pub(crate) ctl: &'a mut crate::control::CtlQueue,
     pub(crate) challenge: &'a mut crate::control::RateLimit,
@@ -319,13 +323,10 @@ pub(crate) struct Conn {
 }
 
 impl Conn {
-    pub(crate) fn new(
-        tuple: FourTuple,
-        cfg: Arc<ConnConfig>,
-        mtu: usize,
-        ts_offset: u32,
-        now: Instant,
-    ) -> Conn {
+    /// A connection in CLOSED, before its first state is entered ([`Conn::syn_sent`],
+    /// [`Conn::syn_received`]).
+    pub(crate) fn new(birth: Birth) -> Conn {
+        let Birth { tuple, cfg, mtu, ts_offset, now } = birth;
         Conn {
             tuple,
             tcb: Tcb::Closed,
@@ -467,6 +468,7 @@ impl Conn {
                     self.keep_unread(&mut rcv);
                 }
                 self.t = Timers::default();
+                ctx.deleted = true;
                 Tcb::Closed
             }
         };
@@ -653,8 +655,25 @@ impl Conn {
         }
     }
 
+    /// The application's CLOSE; see [`crate::Endpoint::close`]. Closing again, or closing a
+    /// connection that already ended, only records that the application let go.
+    pub(crate) fn app_close(&mut self, ctx: &mut Ctx<'_>) {
+        if !self.app_closed && self.state() != State::Closed {
+            self.close(ctx);
+        }
+        self.app_closed = true;
+    }
+
+    /// The application's ABORT; see [`crate::Endpoint::abort`].
+    pub(crate) fn app_abort(&mut self, ctx: &mut Ctx<'_>) {
+        if self.state() != State::Closed {
+            self.abort_with(ctx, ConnectionError::Aborted);
+        }
+        self.app_closed = true;
+    }
+
     /// Full close; see [`crate::Endpoint::close`].
-    pub(crate) fn close(&mut self, ctx: &mut Ctx<'_>) {
+    fn close(&mut self, ctx: &mut Ctx<'_>) {
         let unread = self.tcb.halves_ref().map(|(_, r)| !r.buf.is_empty()).unwrap_or(false);
         self.app_closed = true;
         if unread {

@@ -595,8 +595,8 @@ impl Conn {
         self.t.next()
     }
 
-    /// Runs every expired timer. Returns true when the TCB was deleted.
-    pub(crate) fn on_timeout(&mut self, ctx: &mut Ctx<'_>) -> bool {
+    /// Runs every expired timer (a deleted TCB is reported through `ctx.deleted`).
+    pub(crate) fn on_timeout(&mut self, ctx: &mut Ctx<'_>) {
         let now = ctx.now;
         // Timers may be stale after a burst of sends (the endpoint refreshes once per burst):
         // a keep-alive or persist deadline that no longer applies must not fire.
@@ -607,16 +607,16 @@ impl Conn {
             //= rfc9293#3.10.8
             //# TIME-WAIT (2 MSL) and FIN-WAIT-2 (local policy) timeouts delete the TCB.
             self.finish(ctx);
-            return true;
+            return;
         }
         if due(self.t.user) {
             //= rfc9293#3.10.8
             //# USER TIMEOUT: "connection aborted due to user timeout", TCB deleted.
             self.fail(ctx, ConnectionError::UserTimeout);
-            return true;
+            return;
         }
         if due(self.t.rtx) && self.on_rto(ctx) {
-            return true;
+            return;
         }
         if due(self.t.persist) {
             self.t.persist = None;
@@ -648,13 +648,12 @@ impl Conn {
             //# One unanswered probe proves nothing (MUST-29): give up only after `probes`.
             if self.keepalive_probes >= k.probes {
                 self.fail(ctx, ConnectionError::TimedOut);
-                return true;
+                return;
             }
             self.keepalive_probes += 1;
             self.probe_due = true;
         }
         self.refresh_timers(now);
-        false
     }
 
     /// The retransmission timer fired. Returns true when the connection gave up (R2).

@@ -6,9 +6,8 @@ use core::net::SocketAddr;
 use super::slots::{Owner, slot_tuple};
 use super::{ConnId, Endpoint, addr_usable};
 use crate::config::ConnConfig;
-use crate::conn::{Conn, Snd, Tcb};
+use crate::conn::Conn;
 use crate::error::{ConnectError, ConnectionError, InvalidConnection, RecvError, SendError};
-use crate::event::Event;
 use crate::secret::FourTuple;
 use crate::state::State;
 use crate::time::{Duration, Instant};
@@ -58,16 +57,9 @@ impl Endpoint {
             t
         };
         let iss = self.choose_isn(now, &tuple);
-        let mut conn = Conn::new(
-            tuple,
-            self.share_cfg(cfg),
-            self.config.mtu,
-            self.secrets.ts_offset(&tuple),
-            now,
-        );
-        conn.tcb = Tcb::SynSent { snd: Snd::new(iss, cfg.send_buffer) };
+        let conn = Conn::syn_sent(self.birth(tuple, cfg, now), iss);
         let id = self.insert(conn, Owner::App);
-        self.push_event(Event::StateChanged { conn: id, old: State::Closed, new: State::SynSent });
+        self.with_conn(id, |c, ctx| c.announce(ctx));
         self.after(id);
         Ok(id)
     }
@@ -110,16 +102,8 @@ impl Endpoint {
     /// makes it a RST, RFC 2525). The id stays valid until the TCB is gone (watch for
     /// [`Event::Closed`]); calling `close` on an already closed connection releases it.
     pub fn close(&mut self, id: ConnId) -> Result<(), InvalidConnection> {
-        self.with_conn(id, |c, ctx| {
-            if !c.app_closed && c.state() != State::Closed {
-                c.close(ctx);
-            }
-            c.app_closed = true;
-        })
-        .ok_or(InvalidConnection)?;
-        if let Some(slot) = self.slot_mut(id) {
-            slot.owner = Owner::Released;
-        }
+        self.with_conn(id, |c, ctx| c.app_close(ctx)).ok_or(InvalidConnection)?;
+        self.release(id);
         self.after(id);
         Ok(())
     }
@@ -127,16 +111,8 @@ impl Endpoint {
     /// Abort: a RST to the peer (from synchronized states), the TCB is deleted, and the id is
     /// released.
     pub fn abort(&mut self, id: ConnId) -> Result<(), InvalidConnection> {
-        self.with_conn(id, |c, ctx| {
-            if c.state() != State::Closed {
-                c.abort_with(ctx, ConnectionError::Aborted);
-            }
-            c.app_closed = true;
-        })
-        .ok_or(InvalidConnection)?;
-        if let Some(slot) = self.slot_mut(id) {
-            slot.owner = Owner::Released;
-        }
+        self.with_conn(id, |c, ctx| c.app_abort(ctx)).ok_or(InvalidConnection)?;
+        self.release(id);
         self.after(id);
         Ok(())
     }

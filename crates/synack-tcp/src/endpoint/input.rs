@@ -32,6 +32,27 @@ impl Endpoint {
         self.ce = false;
     }
 
+    /// Gives `seg` to connection `id` and acts on what it says.
+    pub(super) fn conn_input(&mut self, id: ConnId, tuple: FourTuple, seg: &TcpRepr<'_>) {
+        let outcome =
+            self.with_conn(id, |c, ctx| c.on_segment(ctx, seg)).unwrap_or(Outcome::Continue);
+        match outcome {
+            Outcome::Continue => self.after(id),
+            Outcome::Accepted(l) => {
+                self.move_to_accept_queue(l, id);
+                self.after(id);
+            }
+            Outcome::Reopen { min_iss } => {
+                // The TIME-WAIT TCB makes way for the new incarnation.
+                self.with_conn(id, |c, ctx| c.finish(ctx));
+                self.after(id);
+                if let Some(l) = self.find_listener(tuple.local) {
+                    self.listen_input(l, tuple, seg, Some(min_iss));
+                }
+            }
+        }
+    }
+
     /// The connection `tuple` maps to, through the one-entry `last_hit` cache.
     pub(super) fn conn_for(&mut self, tuple: &FourTuple) -> Option<ConnId> {
         if let Some((t, id)) = self.last_hit
@@ -65,23 +86,7 @@ impl Endpoint {
                 // the ACK is dropped and our SYN-ACK retransmission invites another.
                 return;
             }
-            let outcome =
-                self.with_conn(id, |c, ctx| c.on_segment(ctx, seg)).unwrap_or(Outcome::Deleted);
-            match outcome {
-                Outcome::Continue | Outcome::Deleted => {}
-                Outcome::Accepted(l) => self.move_to_accept_queue(l, id),
-                Outcome::BackToListen(_) => {}
-                Outcome::Reopen { min_iss } => {
-                    // The TIME-WAIT TCB makes way for the new incarnation.
-                    self.with_conn(id, |c, ctx| c.finish(ctx));
-                    self.after(id);
-                    if let Some(l) = self.find_listener(tuple.local) {
-                        self.listen_input(l, tuple, seg, Some(min_iss));
-                    }
-                    return;
-                }
-            }
-            self.after(id);
+            self.conn_input(id, tuple, seg);
             return;
         }
         match self.find_listener(tuple.local) {

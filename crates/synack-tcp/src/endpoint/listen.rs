@@ -6,12 +6,12 @@ use alloc::vec::Vec;
 use core::net::{IpAddr, SocketAddr};
 
 use synack_wire::SeqNum;
-use synack_wire::tcp::{TcpFlags, TcpOptions, TcpRepr, Timestamps};
+use synack_wire::tcp::{TcpOptions, TcpRepr, Timestamps};
 
 use super::slots::Owner;
 use super::{ConnId, Endpoint, ListenerId, addr_usable};
 use crate::config::ConnConfig;
-use crate::conn::{Conn, OpenKind, Origin, Outcome, Rcv, Snd, Tcb};
+use crate::conn::{Conn, PeerSyn};
 use crate::control::{CookieReply, CtlSegment};
 use crate::cookie;
 use crate::error::{ConnectionError, ListenError};
@@ -195,51 +195,25 @@ impl Endpoint {
             //# A SYN accepted in TIME-WAIT needs an ISN above the old incarnation's (MAY-2).
             iss = min + 65536 * 2;
         }
-        let mut conn = Conn::new(
-            tuple,
-            self.share_cfg(cfg),
-            self.config.mtu,
-            self.secrets.ts_offset(&tuple),
-            now,
-        );
-        conn.negotiate(&seg.options);
-        //= rfc3168#6.1.1
-        //# An ECN-setup SYN carries ECE and CWR; we agree when configured.
-        conn.opt.ecn = cfg.ecn && f.contains(TcpFlags::ECE) && f.contains(TcpFlags::CWR);
-        let mut rcv = Rcv::new(seg.seq, &cfg, conn.opt.rcv_wscale);
-        if conn.opt.ts
-            && let Some(ts) = seg.options.timestamps
-        {
-            rcv.ts_recent = Some((ts.tsval, now));
-        }
-        let mut snd = Snd::new(iss, cfg.send_buffer);
-        //= rfc9293#3.10.7.2
-        //# SND.WND from the SYN (never scaled), SND.WL1 = SEG.SEQ.
-        snd.wnd = seg.window as u32;
-        snd.max_wnd = snd.wnd;
-        snd.wl1 = seg.seq;
-        conn.tcb = Tcb::Open { snd, rcv, kind: OpenKind::SynReceived(Origin::Passive(lid)) };
+        let birth = self.birth(tuple, cfg, now);
+        let conn = Conn::syn_received(birth, lid, iss, PeerSyn::Arrived(seg));
+        let id = self.admit_child(lid, conn);
+        self.after(id);
+    }
+
+    /// Files a new SYN-RECEIVED child of `lid` and reports its state.
+    fn admit_child(&mut self, lid: ListenerId, conn: Conn) -> ConnId {
         let id = self.insert(conn, Owner::Listener(lid));
         if let Some(Some(l)) = self.listeners.get_mut(lid.0 as usize) {
             l.half_open.push(id);
         }
-        self.push_event(Event::StateChanged {
-            conn: id,
-            old: State::Listen,
-            new: State::SynReceived,
-        });
-        self.after(id);
+        self.with_conn(id, |c, ctx| c.announce(ctx));
+        id
     }
 
     pub(super) fn send_cookie(&mut self, tuple: FourTuple, seg: &TcpRepr<'_>, cfg: ConnConfig) {
         let now = self.now;
-        let probe = Conn::new(
-            tuple,
-            self.share_cfg(cfg),
-            self.config.mtu,
-            self.secrets.ts_offset(&tuple),
-            now,
-        );
+        let probe = Conn::new(self.birth(tuple, cfg, now));
         let peer_mss = seg.options.mss.unwrap_or(if tuple.local.is_ipv4() { 536 } else { 1220 });
         let ws = match seg.options.window_scale {
             Some(w) if cfg.window_scaling => Some(w.min(14)),
@@ -302,46 +276,23 @@ impl Endpoint {
             }
             _ => (None, false, false),
         };
-        let mut conn = Conn::new(
-            tuple,
-            self.share_cfg(cfg),
-            self.config.mtu,
-            self.secrets.ts_offset(&tuple),
-            now,
-        );
-        let synth = TcpOptions {
+        let options = TcpOptions {
             mss: Some(peer_mss),
             window_scale: ws,
             sack_permitted: sack,
             timestamps: if ts { seg.options.timestamps } else { None },
             ..TcpOptions::default()
         };
-        conn.negotiate(&synth);
-        let irs = seg.seq - 1;
-        let iss = seg.ack - 1;
-        let mut rcv = Rcv::new(irs, &cfg, conn.opt.rcv_wscale);
-        rcv.adv_right = rcv.nxt + cfg.recv_buffer.min(65535) as u32;
-        let mut snd = Snd::new(iss, cfg.send_buffer);
-        snd.nxt = iss + 1;
-        snd.max_nxt = iss + 1;
-        snd.wl1 = irs;
-        conn.tcb = Tcb::Open { snd, rcv, kind: OpenKind::SynReceived(Origin::Passive(lid)) };
-        let id = self.insert(conn, Owner::Listener(lid));
-        if let Some(Some(l)) = self.listeners.get_mut(lid.0 as usize) {
-            l.half_open.push(id);
-        }
-        self.push_event(Event::StateChanged {
-            conn: id,
-            old: State::Listen,
-            new: State::SynReceived,
-        });
+        let syn = PeerSyn::Cookie {
+            irs: seg.seq - 1,
+            options,
+            window: cfg.recv_buffer.min(65535) as u16,
+        };
+        let birth = self.birth(tuple, cfg, now);
+        let conn = Conn::syn_received(birth, lid, seg.ack - 1, syn);
+        let id = self.admit_child(lid, conn);
         // The ACK completes the handshake in the ordinary way.
-        let outcome =
-            self.with_conn(id, |c, ctx| c.on_segment(ctx, seg)).unwrap_or(Outcome::Deleted);
-        if let Outcome::Accepted(l) = outcome {
-            self.move_to_accept_queue(l, id);
-        }
-        self.after(id);
+        self.conn_input(id, tuple, seg);
         true
     }
 

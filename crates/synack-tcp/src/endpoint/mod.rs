@@ -21,6 +21,7 @@ use hashbrown::HashMap;
 use synack_wire::SeqNum;
 
 use crate::config::{ConnConfig, EndpointConfig};
+use crate::conn::Birth;
 use crate::control::{CtlQueue, RateLimit};
 use crate::event::Event;
 use crate::ports::PortAllocator;
@@ -128,6 +129,17 @@ impl Endpoint {
                 self.shared_cfg = Some(Arc::clone(&shared));
                 shared
             }
+        }
+    }
+
+    /// What a new connection on `tuple` with settings `cfg` starts from.
+    fn birth(&mut self, tuple: FourTuple, cfg: ConnConfig, now: Instant) -> Birth {
+        Birth {
+            tuple,
+            cfg: self.share_cfg(cfg),
+            mtu: self.config.mtu,
+            ts_offset: self.secrets.ts_offset(&tuple),
+            now,
         }
     }
 

@@ -9,7 +9,6 @@ use crate::conn::{Conn, Ctx};
 use crate::error::InvalidConnection;
 use crate::event::Event;
 use crate::secret::FourTuple;
-use crate::state::State;
 use crate::time::Instant;
 
 /// Who holds a connection's id.
@@ -106,13 +105,54 @@ impl Endpoint {
         let mut ctx = Ctx {
             now: self.now,
             id,
+            deleted: false,
             events: &mut self.events,
             ctl: &mut self.ctl,
             challenge: &mut self.challenge,
             msl: self.config.msl,
             ce: self.ce,
         };
-        Some(f(conn, &mut ctx))
+        let r = f(conn, &mut ctx);
+        if ctx.deleted {
+            self.on_deleted(id);
+        }
+        Some(r)
+    }
+
+    /// The connection's TCB was deleted (it reached CLOSED): take it out of the 4-tuple map,
+    /// and free the slot unless the application still holds the id (it then sees CLOSED and
+    /// the error until it closes).
+    fn on_deleted(&mut self, id: ConnId) {
+        let Some(slot) = self.slot_mut(id) else { return };
+        let Some(conn) = slot.conn.as_ref() else { return };
+        let tuple = conn.tuple;
+        let owner = slot.owner;
+        if slot.mapped {
+            slot.mapped = false;
+            if self.by_tuple.remove(&tuple, id.index) {
+                self.last_hit = None;
+            }
+        }
+        match owner {
+            Owner::App => {}
+            Owner::Listener(l) => {
+                if let Some(Some(l)) = self.listeners.get_mut(l.0 as usize) {
+                    l.forget(id);
+                }
+                self.free_slot(id);
+            }
+            Owner::Released => self.free_slot(id),
+        }
+    }
+
+    /// The application let go of the id (close or abort): the slot is freed now if the TCB is
+    /// already gone, else when it goes.
+    pub(super) fn release(&mut self, id: ConnId) {
+        let Some(slot) = self.slot_mut(id) else { return };
+        slot.owner = Owner::Released;
+        if !slot.mapped {
+            self.free_slot(id);
+        }
     }
 
     /// Bookkeeping after anything touched a connection: unmap a dead TCB, free the slot when
@@ -145,23 +185,8 @@ impl Endpoint {
             return;
         }
         let Some(conn) = slot.conn.as_mut() else { return };
-        if conn.state() == State::Closed {
-            if slot.mapped {
-                slot.mapped = false;
-                if self.by_tuple.remove(&conn.tuple, id.index) {
-                    self.last_hit = None;
-                }
-            }
-            match slot.owner {
-                Owner::App => {}
-                Owner::Listener(l) => {
-                    if let Some(Some(l)) = self.listeners.get_mut(l.0 as usize) {
-                        l.forget(id);
-                    }
-                    self.free_slot(id);
-                }
-                Owner::Released => self.free_slot(id),
-            }
+        if !slot.mapped {
+            // The TCB is gone: no timers, nothing to send.
             return;
         }
         if refresh {
