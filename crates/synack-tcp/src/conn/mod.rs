@@ -13,11 +13,13 @@ mod input;
 mod open;
 mod output;
 mod recovery;
+mod timers;
 
 pub(crate) use recovery::Recovery;
 
 pub(crate) use halves::{Rcv, Snd, TimeWait};
 pub(crate) use open::{Birth, PeerSyn};
+pub(crate) use timers::{Timer, TimerTable};
 
 use alloc::collections::VecDeque;
 use alloc::sync::Arc;
@@ -154,42 +156,17 @@ pub(crate) struct Negotiated {
     pub(crate) send_mss: u16,
     /// The MSS we advertised.
     pub(crate) rcv_mss: u16,
-    /// ECN in use (RFC 3168).
-    pub(crate) ecn: bool,
 }
 
-/// Timer deadlines; `None` is disarmed.
+/// A connection's ECN state (RFC 3168), present only when ECN was negotiated.
 #[derive(Clone, Copy, Debug, Default)]
-pub(crate) struct Timers {
-    pub(crate) rtx: Option<Instant>,
-    pub(crate) persist: Option<Instant>,
-    pub(crate) delack: Option<Instant>,
-    pub(crate) keepalive: Option<Instant>,
-    /// TIME-WAIT's 2*MSL, or the FIN-WAIT-2 timeout.
-    pub(crate) close: Option<Instant>,
-    pub(crate) user: Option<Instant>,
-    /// RACK's reordering timer (RFC 8985 6.2).
-    pub(crate) reorder: Option<Instant>,
-    /// Tail loss probe timer (RFC 8985 7.2).
-    pub(crate) tlp: Option<Instant>,
-}
-
-impl Timers {
-    /// The earliest armed timer. Runs twice per segment (after input and after output), so
-    /// it folds the fields pairwise instead of collecting them into an array first: the array
-    /// version compiled to a 128-byte copy plus an iterator loop on every call.
-    pub(crate) fn next(&self) -> Option<Instant> {
-        fn earlier(a: Option<Instant>, b: Option<Instant>) -> Option<Instant> {
-            match (a, b) {
-                (Some(x), Some(y)) => Some(x.min(y)),
-                (x, None) => x,
-                (None, y) => y,
-            }
-        }
-        let a = earlier(earlier(self.rtx, self.persist), earlier(self.delack, self.keepalive));
-        let b = earlier(earlier(self.close, self.user), earlier(self.reorder, self.tlp));
-        earlier(a, b)
-    }
+pub(crate) struct Ecn {
+    /// Receiver: a CE mark arrived; set ECE on our ACKs until the peer's CWR.
+    pub(crate) echo: bool,
+    /// Sender: the window was reduced for an ECE; set CWR on the next new data.
+    pub(crate) cwr_pending: bool,
+    /// Sender: ECE is ignored until SND.UNA passes this (one response per window).
+    pub(crate) recover: Option<SeqNum>,
 }
 
 /// Counters for [`ConnStats`](crate::ConnStats).
@@ -262,7 +239,7 @@ pub(crate) struct Conn {
     pub(crate) opt: Negotiated,
     pub(crate) rtt: RttEstimator,
     pub(crate) sampler: RttSampler,
-    pub(crate) t: Timers,
+    pub(crate) t: TimerTable,
     /// An ACK must go out now (or with the next data segment).
     pub(crate) ack_now: bool,
     /// Full-sized segments received since we last sent an ACK.
@@ -311,12 +288,9 @@ pub(crate) struct Conn {
     /// The last delivery rate measured over about one round trip, in bytes per second;
     /// [`NO_RATE`] before the first (a sentinel: `Option<u64>` is 16 bytes, issue 5).
     pub(crate) delivery_rate: u64,
-    /// ECN receiver: a CE mark arrived; set ECE on our ACKs until the peer's CWR.
-    pub(crate) ece_echo: bool,
-    /// ECN sender: the window was reduced for an ECE; set CWR on the next new data.
-    pub(crate) cwr_pending: bool,
-    /// ECN sender: ECE is ignored until SND.UNA passes this (one response per window).
-    pub(crate) ecn_recover: Option<SeqNum>,
+    /// ECN state when the handshake agreed on ECN (RFC 3168); `None` otherwise, so no echo or
+    /// CWR can be pending on a connection that does not use it.
+    pub(crate) ecn: Option<Ecn>,
     /// Sum the payload while copying it into the frame (false when the device fills the TCP
     /// checksum); set by the endpoint before each `poll_segment`.
     pub(crate) sum_tx: bool,
@@ -333,7 +307,7 @@ impl Conn {
             opt: Negotiated::default(),
             rtt: RttEstimator::new(cfg.rtt),
             sampler: RttSampler::new(),
-            t: Timers::default(),
+            t: TimerTable::default(),
             ack_now: false,
             unacked_segs: 0,
             probe_due: false,
@@ -364,9 +338,7 @@ impl Conn {
             unread: None,
             rate_mark: None,
             delivery_rate: NO_RATE,
-            ece_echo: false,
-            cwr_pending: false,
-            ecn_recover: None,
+            ecn: None,
             sum_tx: true,
             // Last: the fields above read it.
             cfg,
@@ -446,7 +418,7 @@ impl Conn {
             ctx.event(Event::Connected(ctx.id));
         }
         if new == State::FinWait2 && self.app_closed {
-            self.t.close = Some(ctx.now + self.cfg.fin_wait2_timeout);
+            self.t.set(Timer::Close, Some(ctx.now + self.cfg.fin_wait2_timeout));
         }
     }
 
@@ -460,14 +432,14 @@ impl Conn {
                 //= rfc9293#3.6.1
                 //# TIME-WAIT lasts 2*MSL.
                 let expiry = ctx.now + ctx.msl * 2;
-                self.t = Timers { close: Some(expiry), ..Timers::default() };
+                self.t = TimerTable::only(Timer::Close, expiry);
                 Tcb::TimeWait(TimeWait::from_halves(&snd, &rcv, expiry))
             }
             (_, halves) => {
                 if let Some((_, mut rcv)) = halves {
                     self.keep_unread(&mut rcv);
                 }
-                self.t = Timers::default();
+                self.t = TimerTable::default();
                 ctx.deleted = true;
                 Tcb::Closed
             }
@@ -685,7 +657,7 @@ impl Conn {
         }
         self.shutdown_write(ctx);
         if self.state() == State::FinWait2 {
-            self.t.close = Some(ctx.now + self.cfg.fin_wait2_timeout);
+            self.t.set(Timer::Close, Some(ctx.now + self.cfg.fin_wait2_timeout));
         }
     }
 
@@ -748,7 +720,7 @@ mod size_tests {
             ("Assembler", size_of::<crate::assembler::Assembler>()),
             ("SackGenerator", size_of::<crate::sack_gen::SackGenerator>()),
             ("RingBuffer", size_of::<crate::ring::RingBuffer>()),
-            ("Timers", size_of::<Timers>()),
+            ("TimerTable", size_of::<TimerTable>()),
             ("Counters", size_of::<Counters>()),
             ("FourTuple", size_of::<FourTuple>()),
             ("Scoreboard", size_of::<crate::scoreboard::Scoreboard>()),
@@ -785,7 +757,7 @@ mod size_tests {
             ("Recovery", size_of::<Recovery>(), 288),
             ("Flight", size_of::<recovery::Flight>(), 264),
             ("RttEstimator", size_of::<RttEstimator>(), 88),
-            ("Timers", size_of::<Timers>(), 64),
+            ("TimerTable", size_of::<TimerTable>(), 64),
             ("RingBuffer", size_of::<crate::ring::RingBuffer>(), 40),
             ("Assembler", size_of::<crate::assembler::Assembler>(), 24),
             ("SackGenerator", size_of::<crate::sack_gen::SackGenerator>(), 8),

@@ -7,7 +7,7 @@ use alloc::sync::Arc;
 use synack_wire::SeqNum;
 use synack_wire::tcp::{TcpFlags, TcpOptions, TcpRepr};
 
-use super::{Conn, Ctx, OpenKind, Origin, Rcv, Snd, Tcb};
+use super::{Conn, Ctx, Ecn, OpenKind, Origin, Rcv, Snd, Tcb};
 use crate::config::ConnConfig;
 use crate::event::Event;
 use crate::id::ListenerId;
@@ -61,7 +61,8 @@ impl Conn {
                 let f = seg.flags;
                 //= rfc3168#6.1.1
                 //# An ECN-setup SYN carries ECE and CWR; we agree when configured.
-                conn.opt.ecn = cfg.ecn && f.contains(TcpFlags::ECE) && f.contains(TcpFlags::CWR);
+                let ecn = cfg.ecn && f.contains(TcpFlags::ECE) && f.contains(TcpFlags::CWR);
+                conn.ecn = ecn.then(Ecn::default);
                 (seg.seq, seg.window)
             }
             PeerSyn::Cookie { irs, options, .. } => {
