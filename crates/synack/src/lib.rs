@@ -13,8 +13,9 @@ pub mod runtime;
 pub mod tokio;
 
 pub use runtime::{
-    AcceptAnyStats, AcceptAnyUsage, AnyConfig, AnyPolicy, Clock, DriverDevice, Stack, StackConfig,
-    StackState, SynDecision,
+    AcceptAnyStats, AcceptAnyUsage, AnyConfig, AnyPolicy, ChannelDevice, ChannelHandle, Clock,
+    DriverDevice, Stack, StackConfig, StackState, SynDecision,
 };
+pub use synack_stack::iface::{UdpConfig, UdpUsage};
 pub use synack_stack::{Interface, InterfaceConfig, IpCidr, Route};
 pub use synack_tcp::{Endpoint, EndpointConfig, Event};

@@ -47,6 +47,8 @@ mod listener;
 mod memory;
 pub(crate) mod ops;
 mod stream;
+mod udp;
+pub(crate) mod udp_ops;
 
 pub use any::{AnyListener, IncomingSyn};
 pub(crate) use any::{Cancel, open_any};
@@ -55,3 +57,4 @@ pub use memory::{MEMORY_QUEUE_FRAMES, MemoryEnd, memory_pair, memory_pair_with};
 pub use std::net::Shutdown;
 pub use stream::TcpStream;
 pub use synack_tcp::{CongestionControl, ConnConfig, ConnStats, KeepAlive, State};
+pub use udp::UdpSocket;

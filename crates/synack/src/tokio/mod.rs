@@ -38,6 +38,7 @@ mod listener;
 mod registry;
 mod split;
 mod stream;
+mod udp;
 
 use std::sync::Arc;
 
@@ -47,6 +48,7 @@ pub use any::{AnyListener, IncomingSyn};
 pub use listener::TcpListener;
 pub use split::{OwnedReadHalf, OwnedWriteHalf, ReuniteError};
 pub use stream::TcpStream;
+pub use udp::UdpSocket;
 
 /// Sets (`Some`) or removes (`None`) the application's event hook on a stack used from tokio.
 /// Like [`Stack::set_event_hook`] it runs on the driver thread with the stack's state locked
