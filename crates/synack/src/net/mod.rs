@@ -46,6 +46,7 @@ pub(crate) mod error;
 mod listener;
 mod memory;
 pub(crate) mod ops;
+pub(crate) mod sock;
 mod stream;
 mod udp;
 pub(crate) mod udp_ops;
