@@ -1,5 +1,6 @@
-//! The blocking socket API, mirroring `std::net`: [`TcpListener`] and [`TcpStream`] on a
-//! synack [`Stack`](crate::Stack).
+//! The blocking socket API, mirroring `std::net`: [`TcpListener`], [`TcpStream`] and
+//! [`UdpSocket`] on a synack [`Stack`](crate::Stack), with accept-any ([`TcpListener::bind_any`],
+//! [`AnyListener`], [`UdpSocket::bind_any`]).
 //!
 //! Every call locks the stack's state, asks the engine, and (when it has to wait) sleeps on the
 //! stack's condition variable until the driver thread has processed something; no thread per

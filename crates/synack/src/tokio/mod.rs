@@ -1,6 +1,7 @@
 //! The async socket API for tokio: [`TcpListener`] and [`TcpStream`] (tokio's `AsyncRead` and
-//! `AsyncWrite`, owned halves with [`TcpStream::into_split`]) on a synack
-//! [`Stack`](crate::Stack).
+//! `AsyncWrite`, owned halves with [`TcpStream::into_split`]) and [`UdpSocket`] on a synack
+//! [`Stack`], with accept-any ([`TcpListener::bind_any`], [`AnyListener`],
+//! [`UdpSocket::bind_any`]).
 //!
 //! No extra task or thread: the stack's driver thread runs TCP; an async call asks the engine
 //! directly and, when it would block, registers the task's waker for that connection. The
