@@ -256,3 +256,46 @@ fn full_receive_queue_drops_and_counts() {
         assert_eq!(buf[0], i);
     }
 }
+
+/// 10,000 destinations one after another through the accept-any socket, each answered from
+/// its original destination; once idle, every flow is forgotten and the server holds what it
+/// held before (its one socket, nothing queued).
+#[test]
+fn ten_thousand_destinations_leave_nothing_behind() {
+    let udp = UdpConfig { flow_idle: Duration::from_millis(300), ..UdpConfig::default() };
+    let (a, b) = pair_with(udp);
+    let any = UdpSocket::bind_any(&b).unwrap();
+    let baseline = b.with(|st, _| st.iface.udp_usage());
+    let v4 = UdpSocket::bind(&a, "0.0.0.0:0").unwrap();
+    let v6 = UdpSocket::bind(&a, "[::]:0").unwrap();
+    timed(&any);
+    timed(&v4);
+    timed(&v6);
+    const N: usize = 10_000;
+    let mut buf = [0u8; 16];
+    for i in 0..N {
+        let (client, dst) = if i % 2 == 0 {
+            (&v4, addr(&format!("198.18.{}.{}:{}", i / 256, i % 256, 1 + i % 60_000)))
+        } else {
+            (&v6, addr(&format!("[2001:db8::{i:x}]:{}", 1 + i % 60_000)))
+        };
+        let msg = (i as u32).to_be_bytes();
+        client.send_to(&msg, dst).unwrap();
+        let (n, src, orig) = any.recv_from_to(&mut buf).unwrap();
+        assert_eq!((&buf[..n], orig), (&msg[..], dst));
+        any.send_from_to(&buf[..n], orig, src).unwrap();
+        let (n, from) = client.recv_from(&mut buf).unwrap();
+        assert_eq!((&buf[..n], from), (&msg[..], dst));
+    }
+    let peak = b.with(|st, _| st.iface.udp_usage().flows);
+    // Flows idle longer than 300 ms may already be gone; the rest are still held.
+    assert!(peak > 0 && peak <= N, "{peak}");
+    let idle = b.wait(Some(STEP), |st, _| (st.iface.udp_usage().flows == 0).then_some(()));
+    assert!(idle.is_some(), "flows left: {}", b.with(|st, _| st.iface.udp_usage().flows));
+    let mut expired = 0;
+    while any.take_expired_flow().is_some() {
+        expired += 1;
+    }
+    assert!(expired > 0);
+    assert_eq!(b.with(|st, _| st.iface.udp_usage()), baseline);
+}
