@@ -113,6 +113,9 @@ pub type EventHook = Box<dyn FnMut(&Event) + Send>;
 /// A function run once when the driver stops.
 pub(crate) type StopHook = Box<dyn FnOnce() + Send>;
 
+/// A function the driver calls for each UDP socket that became readable (or got an error).
+pub(crate) type UdpHook = Box<dyn FnMut(synack_stack::iface::UdpHandle) + Send>;
+
 /// Everything the application side touches, behind the stack's mutex.
 pub struct StackState {
     /// The IP layer.
@@ -128,6 +131,8 @@ pub struct StackState {
     stopped: bool,
     /// Called once when the driver stops (the async layer wakes every task there).
     stop_hooks: Vec<StopHook>,
+    /// Called on the driver thread for each UDP socket that became readable.
+    pub(crate) udp_hook: Option<UdpHook>,
     stats: DriverStats,
     dump_request: Option<(PathBuf, CaptureFormat)>,
     dump_result: Option<io::Result<usize>>,
@@ -282,6 +287,7 @@ impl Stack {
             any: None,
             stopped: false,
             stop_hooks: Vec::new(),
+            udp_hook: None,
             stats: DriverStats::default(),
             dump_request: None,
             dump_result: None,
@@ -419,11 +425,16 @@ fn drive<D: DriverDevice>(
         // Device I/O outside the lock: the application can queue data or read while the
         // kernel runs the system calls.
         let read_more = dev.read_batch();
+        if dev.is_closed() {
+            shared.lock().stats.fatal = Some(io::ErrorKind::BrokenPipe);
+            break;
+        }
         let now = shared.clock.now();
         let (deadline, more) = {
             let mut g = shared.lock();
             let st = &mut *g;
             st.stats.wakeups += 1;
+            let expired_before = st.iface.udp_expired_len();
             let mut layer = EndpointLayer {
                 endpoint: &mut st.endpoint,
                 any: st.any.as_mut(),
@@ -433,7 +444,7 @@ fn drive<D: DriverDevice>(
             st.stats.frames_in += r.received as u64;
             st.stats.frames_out += r.sent as u64;
             st.stats.max_batch_in = st.stats.max_batch_in.max(r.received);
-            let mut changed = r.received > 0;
+            let mut changed = r.received > 0 || st.iface.udp_expired_len() != expired_before;
             while let Some(ev) = st.endpoint.poll_event() {
                 changed = true;
                 if let (Event::Error { conn, error: ConnectionError::Reset }, Some(rd)) =
@@ -466,6 +477,13 @@ fn drive<D: DriverDevice>(
                 }
                 st.deliver(ev);
             }
+            let StackState { iface, udp_hook, .. } = st;
+            iface.udp_drain_ready(|h| {
+                changed = true;
+                if let Some(hook) = udp_hook.as_mut() {
+                    hook(h);
+                }
+            });
             let mut any_more = false;
             if let Some(a) = st.any.as_mut()
                 && a.after_poll(now, &mut st.endpoint)
