@@ -90,6 +90,10 @@ pub struct Transmit {
     /// The IP ECN codepoint to send with (RFC 3168): 2 (ECT(0)) on new data of an ECN
     /// connection, 0 (Not-ECT) otherwise.
     pub ecn: u8,
+    /// Payload bytes per wire segment when this is a super-segment for a device that cuts it
+    /// (its payload is larger than one MSS; see [`Endpoint::set_output_segment_max`]); 0 when
+    /// it goes on the wire as it is.
+    pub segment_size: usize,
 }
 
 impl Transmit {
@@ -259,6 +263,8 @@ pub struct Endpoint {
     /// The configuration the last connection was made with, shared by every following
     /// connection made with an equal one (see [`Endpoint::share_cfg`]).
     shared_cfg: Option<Arc<ConnConfig>>,
+    /// See [`Endpoint::set_output_segment_max`].
+    out_seg_max: u16,
 }
 
 impl fmt::Debug for Endpoint {
@@ -312,6 +318,7 @@ impl Endpoint {
             isn_override: None,
             ce: false,
             shared_cfg: None,
+            out_seg_max: 0,
         }
     }
 
@@ -332,6 +339,15 @@ impl Endpoint {
     /// The endpoint's configuration.
     pub fn config(&self) -> &EndpointConfig {
         &self.config
+    }
+
+    /// Lets new data leave in segments of up to `bytes` bytes of payload (whole MSS multiples,
+    /// at most 64 KiB of packet), for a device that cuts them into MSS-sized segments itself
+    /// (TCP segmentation offload); `0` (the default) keeps every segment to one MSS. Only new
+    /// data in the ordinary sending path is grouped this way: retransmissions, probes and
+    /// recovery keep to one MSS. [`Transmit::segment_size`] tells the device where to cut.
+    pub fn set_output_segment_max(&mut self, bytes: usize) {
+        self.out_seg_max = u16::try_from(bytes).unwrap_or(u16::MAX);
     }
 
     /// Makes every new connection (active or passive, not SYN cookies) start with this ISS
@@ -1058,13 +1074,17 @@ impl Endpoint {
             };
             return Some(self.finish_segment(buf, c.tuple, h, 0, None, false, checksum, 0));
         }
+        let out_seg_max = self.out_seg_max;
         while let Some(id) = self.tx_ready.pop_front() {
             let Some(slot) = self.slot_mut(id) else { continue };
             slot.tx_queued = false;
             let Some(conn) = slot.conn.as_mut() else { continue };
             let tuple = conn.tuple;
             conn.sum_tx = checksum.verify();
+            conn.out_seg_max = out_seg_max;
             if let Some(seg) = conn.poll_segment(now, buf) {
+                let mss = conn.eff_snd_mss() as usize;
+                let segment_size = if seg.payload_len > mss { mss } else { 0 };
                 // It may have more: back of the queue, for fairness.
                 slot.tx_queued = true;
                 self.tx_ready.push_back(id);
@@ -1078,6 +1098,7 @@ impl Endpoint {
                     checksum,
                     seg.ecn,
                 );
+                let t = Transmit { segment_size, ..t };
                 // Queued above: its next poll refreshes the timers (once per burst, not per
                 // segment).
                 self.after_with(id, false, false);
@@ -1118,6 +1139,7 @@ impl Endpoint {
             conn,
             retransmission,
             ecn,
+            segment_size: 0,
         }
     }
 

@@ -320,6 +320,10 @@ pub(crate) struct Conn {
     /// Sum the payload while copying it into the frame (false when the device fills the TCP
     /// checksum); set by the endpoint before each `poll_segment`.
     pub(crate) sum_tx: bool,
+    /// Most payload bytes one new-data segment may carry because the device cuts it into
+    /// MSS-sized segments itself (TCP segmentation offload); 0 keeps every segment to one MSS.
+    /// Set by the endpoint before each `poll_segment`.
+    pub(crate) out_seg_max: u16,
 }
 
 impl Conn {
@@ -371,6 +375,7 @@ impl Conn {
             cwr_pending: false,
             ecn_recover: None,
             sum_tx: true,
+            out_seg_max: 0,
             // Last: the fields above read it.
             cfg,
         }
