@@ -204,6 +204,12 @@ impl TunDevice {
         Ok(TunDevice::with_fd(fd, name, mtu, vnet_len, true))
     }
 
+    /// Gives up the descriptor (to hand it to another process, or back to
+    /// [`from_fd`](Self::from_fd)); packets read ahead or queued in batched mode are dropped.
+    pub fn into_fd(self) -> OwnedFd {
+        self.fd
+    }
+
     fn with_fd(fd: OwnedFd, name: String, mtu: usize, vnet_len: usize, gro: bool) -> TunDevice {
         let mut offloads = Offloads { vnet_hdr: vnet_len > 0, gro, ..Offloads::default() };
         if vnet_len > 0 {

@@ -7,6 +7,10 @@
 //! record the frame inside the inner token's closure, so the tap adds one copy into the ring and
 //! one write to the file, and nothing on the path between device and interface.
 //!
+//! A device with segmentation offload carries TCP super-segments of up to 64 KiB; the tap
+//! records them as the wire carries them, cut into MTU-sized frames with their own headers
+//! and checksums ([`crate::gso::split`]), while the interface still gets them whole.
+//!
 //! A failing file write never fails the datapath: the tap stops writing the file, keeps the
 //! error for [`PcapTap::capture_error`], and the ring goes on recording.
 
