@@ -18,6 +18,7 @@ mod cmd;
 mod server;
 mod services;
 mod sim;
+mod tunbench;
 mod tunhost;
 
 /// synack: a userspace TCP/IP stack and the instruments to watch TCP work.
@@ -50,7 +51,8 @@ enum Command {
     Drill(cmd::drill::Args),
     /// Decode one packet given as hex and print it as tcpdump would.
     Decode(cmd::decode::Args),
-    /// Benchmarks: synack vs smoltcp on the in-memory link (bulk, setup rate, idle memory).
+    /// Benchmarks: synack vs smoltcp on the in-memory link (bulk, setup rate, idle memory),
+    /// and synack over TUN against the kernel (root).
     Bench(cmd::bench::Args),
     /// Hold many concurrent echo connections against a synack server; time new ones, watch memory.
     Load(cmd::load::Args),
