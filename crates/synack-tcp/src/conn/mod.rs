@@ -294,6 +294,10 @@ pub(crate) struct Conn {
     /// Sum the payload while copying it into the frame (false when the device fills the TCP
     /// checksum); set by the endpoint before each `poll_segment`.
     pub(crate) sum_tx: bool,
+    /// Most payload bytes one new-data segment may carry because the device cuts it into
+    /// MSS-sized segments itself (TCP segmentation offload); 0 keeps every segment to one MSS.
+    /// Set by the endpoint before each `poll_segment`.
+    pub(crate) out_seg_max: u16,
 }
 
 impl Conn {
@@ -340,6 +344,7 @@ impl Conn {
             delivery_rate: NO_RATE,
             ecn: None,
             sum_tx: true,
+            out_seg_max: 0,
             // Last: the fields above read it.
             cfg,
         }
