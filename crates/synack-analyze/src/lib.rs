@@ -21,6 +21,8 @@ pub mod filter;
 pub mod flow;
 pub mod graph;
 pub mod link;
+pub mod reassembly;
 pub mod segments;
 pub mod stats;
 pub mod tcpdump;
+pub mod tcpline;
