@@ -22,6 +22,7 @@ pub mod flow;
 pub mod graph;
 pub mod link;
 pub mod reassembly;
+pub mod report;
 pub mod segments;
 pub mod stats;
 pub mod tcpdump;

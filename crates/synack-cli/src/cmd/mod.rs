@@ -10,6 +10,7 @@ pub(crate) mod flow;
 pub(crate) mod graph;
 pub(crate) mod lab;
 pub(crate) mod ladder;
+pub(crate) mod report;
 pub(crate) mod scenarios;
 pub(crate) mod serve;
 pub(crate) mod stats;
