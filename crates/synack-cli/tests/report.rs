@@ -11,8 +11,9 @@ fn synack(args: &[&str]) {
     assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
 }
 
-fn temp_dir() -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("synack-report-{}", std::process::id()));
+/// A directory of this test's own (tests run in parallel and each removes its own).
+fn temp_dir(test: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("synack-report-{}-{test}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("temp dir");
     dir
 }
@@ -55,7 +56,7 @@ fn external_references(page: &str) -> Vec<String> {
 
 #[test]
 fn the_page_refers_to_nothing_outside_itself() {
-    let dir = temp_dir();
+    let dir = temp_dir("refs");
     for scenario in ["zero-window", "refused", "syn-flood"] {
         let page = std::fs::read_to_string(report_of(scenario, &dir)).expect("read page");
         assert_eq!(external_references(&page), Vec::<String>::new(), "{scenario}");
@@ -79,7 +80,7 @@ fn headless_chromium_renders_the_tables_and_drawings() {
         println!("SKIPPED: chromium not installed");
         return;
     };
-    let dir = temp_dir();
+    let dir = temp_dir("chromium");
     let html = report_of("fast-retransmit", &dir);
     let profile = dir.join("profile");
     let mut child = Command::new(browser)
