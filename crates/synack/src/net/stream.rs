@@ -78,7 +78,8 @@ impl TcpStream {
         }
     }
 
-    /// The connection, for [`crate::tokio::TcpStream::from_std`].
+    /// The connection, for `synack::tokio::TcpStream::from_std`.
+    #[cfg(feature = "tokio")]
     pub(crate) fn core(&self) -> &Arc<Core> {
         &self.inner.core
     }

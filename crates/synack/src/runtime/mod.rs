@@ -35,4 +35,6 @@ mod wait;
 pub use clock::Clock;
 pub use device::{DriverDevice, WaitSource};
 pub use layer::{SynDecision, TransparentPolicy};
-pub use stack::{DriverStats, EventHook, ResetDump, Stack, StackConfig, StackError, StackState};
+#[cfg(feature = "pcap")]
+pub use stack::ResetDump;
+pub use stack::{DriverStats, EventHook, Stack, StackConfig, StackError, StackState};

@@ -3,6 +3,7 @@
 use std::collections::{HashMap, VecDeque};
 use std::fmt;
 use std::io;
+#[cfg(feature = "pcap")]
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
@@ -10,9 +11,12 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 use synack_stack::iface::Route;
+#[cfg(feature = "pcap")]
 use synack_stack::phy::CaptureFormat;
 use synack_stack::{Interface, InterfaceConfig, IpCidr};
-use synack_tcp::{ConnId, ConnectionError, Endpoint, EndpointConfig, Event, Instant};
+#[cfg(feature = "pcap")]
+use synack_tcp::ConnectionError;
+use synack_tcp::{ConnId, Endpoint, EndpointConfig, Event, Instant};
 
 use super::clock::Clock;
 use super::device::DriverDevice;
@@ -20,6 +24,7 @@ use super::layer::{EndpointLayer, Transparent, TransparentPolicy};
 use super::wait::{Waiter, Wake, waiter};
 
 /// Where to write the frame ring when a connection is reset.
+#[cfg(feature = "pcap")]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ResetDump {
     /// Directory for the files (`reset-<n>-conn#i.g.pcapng`).
@@ -48,6 +53,7 @@ pub struct StackConfig {
     /// Most events kept for the application before the oldest are dropped.
     pub event_queue: usize,
     /// Dump the device's frame ring (if it has one: the pcap tap) when a connection is reset.
+    #[cfg(feature = "pcap")]
     pub reset_dump: Option<ResetDump>,
 }
 
@@ -61,6 +67,7 @@ impl Default for StackConfig {
             secret: None,
             rng_seed: 0,
             event_queue: 4096,
+            #[cfg(feature = "pcap")]
             reset_dump: None,
         }
     }
@@ -120,7 +127,9 @@ pub struct StackState {
     hook: Option<EventHook>,
     transparent: Option<Transparent>,
     stats: DriverStats,
+    #[cfg(feature = "pcap")]
     dump_request: Option<(PathBuf, CaptureFormat)>,
+    #[cfg(feature = "pcap")]
     dump_result: Option<io::Result<usize>>,
     /// Threads blocked in [`Stack::wait`] on the condition variable: the driver signals it
     /// only when someone is there (a notify is a futex system call even with no waiter).
@@ -197,10 +206,10 @@ impl fmt::Debug for Stack {
     }
 }
 
+/// 16 bytes from the operating system's random source (`getrandom(2)` on Linux).
 fn os_secret() -> io::Result<[u8; 16]> {
-    use std::io::Read;
     let mut s = [0u8; 16];
-    std::fs::File::open("/dev/urandom")?.read_exact(&mut s)?;
+    getrandom::fill(&mut s).map_err(io::Error::from)?;
     Ok(s)
 }
 
@@ -233,7 +242,9 @@ impl Stack {
             hook: None,
             transparent: None,
             stats: DriverStats::default(),
+            #[cfg(feature = "pcap")]
             dump_request: None,
+            #[cfg(feature = "pcap")]
             dump_result: None,
             waiters: 0,
             conn_hops: HashMap::new(),
@@ -247,10 +258,21 @@ impl Stack {
             clock,
         });
         let s2 = shared.clone();
+        #[cfg(feature = "pcap")]
         let reset_dump = cfg.reset_dump;
+        let span = crate::trace::driver_span(cfg.addresses.first().map(|c| c.addr()));
         let driver = std::thread::Builder::new()
             .name("synack-driver".into())
-            .spawn(move || drive(s2, device, waiter, reset_dump))
+            .spawn(move || {
+                let _span = span.entered();
+                drive(
+                    s2,
+                    device,
+                    waiter,
+                    #[cfg(feature = "pcap")]
+                    reset_dump,
+                )
+            })
             .map_err(StackError::Driver)?;
         Ok(Stack { shared, driver: Some(driver) })
     }
@@ -333,6 +355,7 @@ impl Stack {
         });
     }
 
+    #[cfg(feature = "pcap")]
     /// Writes the device's ring of recent frames to `path` now. Fails with `Unsupported` when
     /// the device keeps no ring (wrap it in a `PcapTap`).
     pub fn dump_ring(&self, path: PathBuf, format: CaptureFormat) -> io::Result<usize> {
@@ -376,9 +399,11 @@ fn drive<D: DriverDevice>(
     shared: Arc<Shared>,
     mut dev: D,
     mut waiter: Waiter,
-    reset_dump: Option<ResetDump>,
+    #[cfg(feature = "pcap")] reset_dump: Option<ResetDump>,
 ) {
+    #[cfg(feature = "pcap")]
     let mut dumps = 0usize;
+    let mut drops = crate::trace::Drops::default();
     dev.driver_start();
     while !shared.stop.load(Ordering::Acquire) {
         waiter.begin_round();
@@ -399,9 +424,12 @@ fn drive<D: DriverDevice>(
             st.stats.frames_in += r.received as u64;
             st.stats.frames_out += r.sent as u64;
             st.stats.max_batch_in = st.stats.max_batch_in.max(r.received);
+            drops.check(st.iface.counters());
             let mut changed = r.received > 0;
             while let Some(ev) = st.endpoint.poll_event() {
                 changed = true;
+                crate::trace::event(&st.endpoint, &ev);
+                #[cfg(feature = "pcap")]
                 if let (Event::Error { conn, error: ConnectionError::Reset }, Some(rd)) =
                     (&ev, &reset_dump)
                     && dumps < rd.max_files
@@ -439,6 +467,7 @@ fn drive<D: DriverDevice>(
                 }
                 st.events.push_back(ev);
             }
+            #[cfg(feature = "pcap")]
             if let Some((path, format)) = st.dump_request.take() {
                 changed = true;
                 st.dump_result = Some(match dev.frame_ring() {
@@ -474,6 +503,7 @@ fn drive<D: DriverDevice>(
             continue;
         }
         if let Err(e) = waiter.wait(timeout) {
+            crate::trace::device_error(&e);
             shared.lock().stats.fatal = Some(e.kind());
             break;
         }
@@ -481,6 +511,7 @@ fn drive<D: DriverDevice>(
     shared.changed.notify_all();
 }
 
+#[cfg(feature = "pcap")]
 fn write_ring(
     ring: &synack_stack::phy::FrameRing,
     path: &std::path::Path,
