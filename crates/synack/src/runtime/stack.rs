@@ -261,9 +261,13 @@ impl Stack {
         #[cfg(feature = "pcap")]
         let reset_dump = cfg.reset_dump;
         let span = crate::trace::driver_span(cfg.addresses.first().map(|c| c.addr()));
+        // The driver logs to the subscriber current where the stack is made (a scoped one
+        // from `tracing::subscriber::with_default` too, not only the global one).
+        let dispatch = tracing::dispatcher::get_default(Clone::clone);
         let driver = std::thread::Builder::new()
             .name("synack-driver".into())
             .spawn(move || {
+                let _dispatch = tracing::dispatcher::set_default(&dispatch);
                 let _span = span.entered();
                 drive(
                     s2,
