@@ -73,6 +73,9 @@ fn churn(n: usize) -> f64 {
     t0.elapsed().as_secs_f64()
 }
 
+/// A workload: one round, timed.
+type Workload = Box<dyn Fn() -> f64>;
+
 fn subscriber(level: Level) -> impl tracing::Subscriber + Send + Sync {
     tracing_subscriber::fmt().with_max_level(level).with_writer(std::io::sink).finish()
 }
@@ -84,7 +87,7 @@ fn main() {
     let conns: usize = args.next().map_or(2000, |a| a.parse().expect("CONNECTIONS"));
     let bytes = mb << 20;
     round(bytes / 8); // warm-up
-    let work: [(&str, Box<dyn Fn() -> f64>); 2] =
+    let work: [(&str, Workload); 2] =
         [("bulk", Box::new(move || round(bytes))), ("churn", Box::new(move || churn(conns)))];
     println!("bulk: {mb} MiB per round; churn: {conns} connections per round; {rounds} rounds");
     for (name, f) in &work {
