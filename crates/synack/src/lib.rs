@@ -97,7 +97,10 @@ pub mod runtime;
 pub mod tokio;
 mod trace;
 
-pub use runtime::{Clock, DriverDevice, Stack, StackConfig, StackState, SynDecision};
+pub use runtime::{
+    AcceptAnyStats, AcceptAnyUsage, AnyConfig, AnyPolicy, Clock, DriverDevice, Stack, StackConfig,
+    StackState, SynDecision,
+};
 pub use synack_stack as stack;
 pub use synack_stack::phy::{Link, LinkEnd};
 pub use synack_stack::{Device, DeviceCaps, Interface, InterfaceConfig, IpCidr, Medium, Route};
