@@ -244,6 +244,23 @@ impl Shared {
 
 /// A running stack: interface + engine + device, driven by its own thread. Dropping it stops
 /// the driver.
+///
+/// ```
+/// use std::sync::Arc;
+/// use synack::net::{MEMORY_QUEUE_FRAMES, MemoryEnd};
+/// use synack::{Clock, DeviceCaps, IpCidr, Link, Stack, StackConfig};
+///
+/// // Any `DriverDevice` will do: here one end of an in-memory link (a TUN device in real use).
+/// let (end, _other) = Link::ideal(DeviceCaps::default(), MEMORY_QUEUE_FRAMES);
+/// let cfg = StackConfig {
+///     addresses: vec![IpCidr::new("10.0.0.1".parse().unwrap(), 24).unwrap()],
+///     ..StackConfig::default()
+/// };
+/// let stack = Arc::new(Stack::new(MemoryEnd(end), cfg, Clock::start()).unwrap());
+/// // Direct engine access, for what the socket types do not wrap.
+/// let conns = stack.with(|st, _now| st.endpoint.connection_count());
+/// assert_eq!(conns, 0);
+/// ```
 pub struct Stack {
     shared: Arc<Shared>,
     driver: Option<JoinHandle<()>>,
