@@ -4,7 +4,9 @@
 //! no subscriber, with one that keeps the operator's events (INFO: connections, resets) and
 //! with one that takes everything down to TRACE (every state change, drops), both formatting
 //! into a sink. Rounds alternate between the modes so drift hits all alike; prints each mode's
-//! median and its time ratio to "no subscriber".
+//! median wall time and median CPU time (user + system, all threads: the stack's drivers and
+//! the application; the figure to trust on a loaded machine) and their ratios to "no
+//! subscriber".
 //!
 //! ```text
 //! cargo run --release -p synack --example trace_cost -- [MEGABYTES_PER_ROUND] [ROUNDS] [CONNECTIONS]
@@ -76,6 +78,25 @@ fn churn(n: usize) -> f64 {
 /// A workload: one round, timed.
 type Workload = Box<dyn Fn() -> f64>;
 
+/// CPU seconds the process has used, all threads.
+fn cpu_seconds() -> f64 {
+    let mut u = std::mem::MaybeUninit::<libc::rusage>::zeroed();
+    // SAFETY: getrusage writes a `rusage` into the pointed-to, properly sized buffer.
+    let r = unsafe { libc::getrusage(libc::RUSAGE_SELF, u.as_mut_ptr()) };
+    assert_eq!(r, 0, "getrusage");
+    // SAFETY: initialised by the successful call (and zeroed before it).
+    let u = unsafe { u.assume_init() };
+    let tv = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
+    tv(u.ru_utime) + tv(u.ru_stime)
+}
+
+/// Runs `f` once; (wall seconds, CPU seconds).
+fn measure(f: &dyn Fn() -> f64) -> (f64, f64) {
+    let c0 = cpu_seconds();
+    let wall = f();
+    (wall, cpu_seconds() - c0)
+}
+
 fn subscriber(level: Level) -> impl tracing::Subscriber + Send + Sync {
     tracing_subscriber::fmt().with_max_level(level).with_writer(std::io::sink).finish()
 }
@@ -91,21 +112,33 @@ fn main() {
         [("bulk", Box::new(move || round(bytes))), ("churn", Box::new(move || churn(conns)))];
     println!("bulk: {mb} MiB per round; churn: {conns} connections per round; {rounds} rounds");
     for (name, f) in &work {
-        let mut secs: [Vec<f64>; 3] = Default::default();
+        let mut wall: [Vec<f64>; 3] = Default::default();
+        let mut cpu: [Vec<f64>; 3] = Default::default();
         for _ in 0..rounds {
-            secs[0].push(f());
-            secs[1].push(tracing::subscriber::with_default(subscriber(Level::INFO), f));
-            secs[2].push(tracing::subscriber::with_default(subscriber(Level::TRACE), f));
+            let runs = [
+                measure(f),
+                tracing::subscriber::with_default(subscriber(Level::INFO), || measure(f)),
+                tracing::subscriber::with_default(subscriber(Level::TRACE), || measure(f)),
+            ];
+            for (i, (w, c)) in runs.into_iter().enumerate() {
+                wall[i].push(w);
+                cpu[i].push(c);
+            }
         }
-        let median = |v: &mut Vec<f64>| {
+        let median = |v: &[f64]| {
+            let mut v = v.to_vec();
             v.sort_by(f64::total_cmp);
             v[v.len() / 2]
         };
-        let base = median(&mut secs[0].clone());
+        let (w0, c0) = (median(&wall[0]), median(&cpu[0]));
         let modes = ["no subscriber", "subscriber at INFO", "subscriber at TRACE"];
-        for (mode, s) in modes.iter().zip(secs.iter_mut()) {
-            let m = median(s);
-            println!("{name:<6} {mode:<20} median {m:>8.3} s   time ratio {:.3}", m / base);
+        for (i, mode) in modes.iter().enumerate() {
+            let (w, c) = (median(&wall[i]), median(&cpu[i]));
+            println!(
+                "{name:<6} {mode:<20} wall {w:>7.3} s (ratio {:.3})   cpu {c:>7.3} s (ratio {:.3})",
+                w / w0,
+                c / c0
+            );
         }
     }
 }
