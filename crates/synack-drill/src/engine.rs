@@ -315,6 +315,25 @@ impl EngineTarget {
     }
 }
 
+/// `tcpi_state` as Linux numbers it (`TCP_ESTABLISHED` = 1 ... `TCP_CLOSING` = 11); the
+/// scripts compare it with names, which [`crate::code`] maps to these numbers for both
+/// Linux's `TCP_*` and FreeBSD's `TCPI_*` spellings.
+fn linux_state_number(s: State) -> i64 {
+    match s {
+        State::Established => 1,
+        State::SynSent => 2,
+        State::SynReceived => 3,
+        State::FinWait1 => 4,
+        State::FinWait2 => 5,
+        State::TimeWait => 6,
+        State::Closed => 7,
+        State::CloseWait => 8,
+        State::LastAck => 9,
+        State::Listen => 10,
+        State::Closing => 11,
+    }
+}
+
 /// The state names FreeBSD's `sockstat -s` and `netstat` print.
 fn freebsd_state_name(s: State) -> &'static str {
     match s {
@@ -713,9 +732,22 @@ impl Target for EngineTarget {
     }
 
     fn tcp_info(&self, s: SockId) -> Option<TcpInfo> {
-        let Some(Kind::Conn(c)) = self.socks.get(&s).map(|x| x.kind) else { return None };
-        let st = self.ep.stats(c).ok()?;
         let mut i = TcpInfo::new();
+        let c = match self.socks.get(&s)?.kind {
+            Kind::Conn(c) => c,
+            Kind::Listening(_) => {
+                i.insert("tcpi_state".into(), linux_state_number(State::Listen));
+                return Some(i);
+            }
+            Kind::Fresh => {
+                i.insert("tcpi_state".into(), linux_state_number(State::Closed));
+                return Some(i);
+            }
+        };
+        // A connection the engine has let go (reset, timed out) is CLOSED to the socket.
+        let state = self.ep.state(c).unwrap_or(State::Closed);
+        i.insert("tcpi_state".into(), linux_state_number(state));
+        let Ok(st) = self.ep.stats(c) else { return Some(i) };
         let mss = i64::from(st.snd_mss.max(1));
         i.insert("tcpi_snd_mss".into(), i64::from(st.snd_mss));
         i.insert("tcpi_advmss".into(), i64::from(st.rcv_mss));

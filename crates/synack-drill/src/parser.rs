@@ -764,6 +764,20 @@ impl<'a> Parser<'a> {
                             self.i += 2;
                             Some(w)
                         }
+                        // `msg_name(...)=...`, `msg_iov(2)=[...]`: a field with its length.
+                        (Tok::Word(w), Tok::Punct('('))
+                            if matches!(self.peek_at(2), Tok::Ellipsis | Tok::Int(_))
+                                && self.peek_at(3) == &Tok::Punct(')')
+                                && self.peek_at(4) == &Tok::Punct('=') =>
+                        {
+                            let len = match self.peek_at(2) {
+                                Tok::Int(n) => n.to_string(),
+                                _ => "...".into(),
+                            };
+                            let w = format!("{w}({len})");
+                            self.i += 5;
+                            Some(w)
+                        }
                         _ => None,
                     };
                     fields.push((name, self.expr()?));
