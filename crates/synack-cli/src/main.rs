@@ -15,6 +15,7 @@ use std::process::ExitCode;
 static ALLOCATOR: &StatsAlloc<System> = &INSTRUMENTED_SYSTEM;
 
 mod cmd;
+mod server;
 mod services;
 mod sim;
 mod tunhost;
@@ -51,6 +52,8 @@ enum Command {
     Decode(cmd::decode::Args),
     /// Benchmarks: synack vs smoltcp on the in-memory link (bulk, setup rate, idle memory).
     Bench(cmd::bench::Args),
+    /// Hold many concurrent echo connections against a synack server; time new ones, watch memory.
+    Load(cmd::load::Args),
 }
 
 fn main() -> ExitCode {
@@ -67,6 +70,7 @@ fn main() -> ExitCode {
         Command::Drill(args) => cmd::drill::run(args),
         Command::Decode(args) => cmd::decode::run(args),
         Command::Bench(args) => cmd::bench::run(args),
+        Command::Load(args) => cmd::load::run(args),
     };
     match result {
         Ok(code) => code,

@@ -10,5 +10,6 @@ pub(crate) mod flow;
 pub(crate) mod graph;
 pub(crate) mod lab;
 pub(crate) mod ladder;
+pub(crate) mod load;
 pub(crate) mod serve;
 pub(crate) mod stats;

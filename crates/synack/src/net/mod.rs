@@ -45,6 +45,7 @@ pub(crate) mod error;
 mod listener;
 mod memory;
 pub(crate) mod ops;
+pub(crate) mod sock;
 mod stream;
 
 pub use listener::{Incoming, TcpListener};

@@ -1,6 +1,6 @@
 //! [`Stack`]: shared state, the driver thread, and the calls a socket layer builds on.
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::fmt;
 use std::io;
 use std::path::PathBuf;
@@ -12,7 +12,7 @@ use std::time::Duration;
 use synack_stack::iface::Route;
 use synack_stack::phy::CaptureFormat;
 use synack_stack::{Interface, InterfaceConfig, IpCidr};
-use synack_tcp::{ConnectionError, Endpoint, EndpointConfig, Event, Instant};
+use synack_tcp::{ConnId, ConnectionError, Endpoint, EndpointConfig, Event, Instant};
 
 use super::clock::Clock;
 use super::device::DriverDevice;
@@ -125,6 +125,8 @@ pub struct StackState {
     /// Threads blocked in [`Stack::wait`] on the condition variable: the driver signals it
     /// only when someone is there (a notify is a futex system call even with no waiter).
     waiters: usize,
+    /// TTL / hop limit of the connections that have their own (`set_ttl` on a socket).
+    pub(crate) conn_hops: HashMap<ConnId, u8>,
 }
 
 impl fmt::Debug for StackState {
@@ -234,6 +236,7 @@ impl Stack {
             dump_request: None,
             dump_result: None,
             waiters: 0,
+            conn_hops: HashMap::new(),
         };
         let (waiter, wake) = waiter(device.wait_source()).map_err(StackError::Driver)?;
         let shared = Arc::new(Shared {
@@ -387,8 +390,11 @@ fn drive<D: DriverDevice>(
             let mut g = shared.lock();
             let st = &mut *g;
             st.stats.wakeups += 1;
-            let mut layer =
-                EndpointLayer { endpoint: &mut st.endpoint, transparent: st.transparent.as_mut() };
+            let mut layer = EndpointLayer {
+                endpoint: &mut st.endpoint,
+                transparent: st.transparent.as_mut(),
+                hops: &st.conn_hops,
+            };
             let r = st.iface.poll(now, &mut dev, &mut layer);
             st.stats.frames_in += r.received as u64;
             st.stats.frames_out += r.sent as u64;
@@ -418,6 +424,11 @@ fn drive<D: DriverDevice>(
                     {
                         st.stats.reset_dumps += 1;
                     }
+                }
+                if let Event::Closed(conn) | Event::Error { conn, .. } = ev
+                    && !st.conn_hops.is_empty()
+                {
+                    st.conn_hops.remove(&conn);
                 }
                 if let Some(h) = st.hook.as_mut() {
                     h(&ev);
