@@ -15,7 +15,8 @@ pub struct ScriptConfig {
     pub ts_tick_usecs: u64,
     /// `--tcp_ts_ecr_scaled`.
     pub ts_ecr_scaled: bool,
-    /// `--mss`, if given.
+    /// `--mss`, if given: packetdrill cuts the stack's TSO/GSO packets at this size; synack
+    /// sends whole segments, so it changes nothing here.
     pub mss: Option<u16>,
     /// `--mtu` (default 1500).
     pub mtu: u32,

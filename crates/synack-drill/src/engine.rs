@@ -250,6 +250,8 @@ fn option_bytes(opts: &[OptSpec]) -> Vec<u8> {
                 b.extend([34, 2 + c.len() as u8]);
                 b.extend(c);
             }
+            // Never injected: scripts with the option are refused before the run.
+            OptSpec::AccEcn(_) => {}
             OptSpec::FastOpenExp(c) => {
                 b.extend([254, 4 + c.len() as u8, 0xf9, 0x89]);
                 b.extend(c);
