@@ -105,6 +105,9 @@ impl ScriptConfig {
                 self.connect_port = v()?.parse().map_err(|_| bad(v().unwrap_or("")))?
             }
             "strict_segments" => self.strict_segments = true,
+            // packetdrill keeps the buffers of its own send calls alive (for zerocopy
+            // completions); the runner hands the stack copies, so there is nothing to keep.
+            "send_omit_free" => {}
             "non_fatal" => {
                 for part in v()?.split(',') {
                     match part {
