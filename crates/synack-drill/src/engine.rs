@@ -16,9 +16,9 @@ use crate::target::{Errno, Readiness, Shutdown, SockId, SockOpt, Target};
 use std::collections::BTreeMap;
 use std::net::{IpAddr, SocketAddr};
 use synack_tcp::{
-    AbortReset, CongestionControl, ConnConfig, ConnId, ConnectionError, Duration, Endpoint,
-    EndpointConfig, Instant, ListenerId, OptionLayout, ReadWindowUpdate, RecvError, SendError,
-    State,
+    AbortReset, AckEvery, CongestionControl, ConnConfig, ConnId, ConnectionError, Duration,
+    Endpoint, EndpointConfig, Instant, ListenerId, OptionLayout, ReadWindowUpdate, ReceiveWindow,
+    RecvError, SendError, State,
 };
 use synack_wire::tcp::{TcpOption, TcpPacket, TcpRepr, options};
 use synack_wire::{ChecksumMode, SeqNum};
@@ -143,6 +143,16 @@ impl EngineTarget {
                 ReadWindowUpdate::Doubling
             } else {
                 ReadWindowUpdate::SwsStep
+            },
+            receive_window: if p.free_space_window {
+                ReceiveWindow::FreeSpace
+            } else {
+                ReceiveWindow::SwsAvoidance
+            },
+            ack_every: if p.ack_every_segment {
+                AckEvery::SecondSegment
+            } else {
+                AckEvery::SecondFullSized
             },
             // Linux's quick-ACK mode: the first segments are ACKed at once.
             quick_ack_segments: p.quick_ack_segments,

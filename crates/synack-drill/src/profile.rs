@@ -95,6 +95,13 @@ pub struct Profile {
     /// Window update after a read only when it at least doubles a window that had fallen to
     /// half the maximum (Linux's `tcp_cleanup_rbuf`; `ConnConfig::read_window_update`).
     pub linux_read_window_update: bool,
+    /// Every segment offers all free receive space, never less than already offered
+    /// (FreeBSD's `tcp_output`; `ConnConfig::receive_window`), instead of RFC 9293's receiver
+    /// SWS avoidance.
+    pub free_space_window: bool,
+    /// Every second in-order segment is ACKed at once whatever its size (FreeBSD's
+    /// `DELAY_ACK`; `ConnConfig::ack_every`), not every second full-sized one.
+    pub ack_every_segment: bool,
     /// Timestamp clock rate in Hz.
     pub ts_hz: u32,
     /// FreeBSD's `net.inet.tcp.rexmit_slop`: added to every computed RTO (200 ms there).
@@ -139,6 +146,8 @@ impl Profile {
             rcvbuf_mss_rounding: false,
             linux_resets: true,
             linux_read_window_update: true,
+            free_space_window: false,
+            ack_every_segment: false,
             ts_hz: 1000,
             rexmit_slop: Duration::ZERO,
             syn_cookies: true,
@@ -183,6 +192,8 @@ impl Profile {
             rcvbuf_mss_rounding: true,
             linux_resets: false,
             linux_read_window_update: false,
+            free_space_window: true,
+            ack_every_segment: true,
             ts_hz: 1000,
             rexmit_slop: Duration::from_millis(200),
             syn_cookies: true,
@@ -219,6 +230,8 @@ impl Profile {
             rcvbuf_mss_rounding: false,
             linux_resets: false,
             linux_read_window_update: false,
+            free_space_window: false,
+            ack_every_segment: false,
             ts_hz: 1000,
             rexmit_slop: Duration::ZERO,
             syn_cookies: true,

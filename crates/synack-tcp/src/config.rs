@@ -50,6 +50,36 @@ pub enum ReadWindowUpdate {
     Doubling,
 }
 
+/// The window offered on the segments a connection sends (RFC 9293 3.8.6.2.2 leaves the
+/// receiver's SWS avoidance a SHOULD; what it protects against is advertising small increments).
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
+#[non_exhaustive]
+pub enum ReceiveWindow {
+    /// RFC 9293 3.8.6.2.2: RCV.NXT + RCV.WND stays put until it can move right by
+    /// min(RCV.BUFF/2, Eff.snd.MSS).
+    #[default]
+    SwsAvoidance,
+    /// FreeBSD's (`tcp_output`): every segment offers all the free buffer space (up to the
+    /// largest window the scale allows), never less than already offered; only when that
+    /// space is below both a quarter of the buffer and one segment does the edge stay put.
+    /// With a buffer larger than the largest window (FreeBSD's 65700-byte buffer rounded to
+    /// whole segments, no window scaling) the window then stays at 65535 while data is queued.
+    FreeSpace,
+}
+
+/// Which in-order segments count towards acknowledging at least every second segment
+/// (RFC 9293 3.8.6.3 SHLD-19 speaks of full-sized ones).
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
+#[non_exhaustive]
+pub enum AckEvery {
+    /// Every second full-sized segment is ACKed at once; smaller ones wait for the timer.
+    #[default]
+    SecondFullSized,
+    /// Every second segment whatever its size (FreeBSD's `DELAY_ACK`: a segment is only
+    /// delayed when no delayed ACK is pending already).
+    SecondSegment,
+}
+
 /// Which segments carry PSH beyond RFC 9293 MUST-61 (the one that empties the send queue);
 /// RFC 9293 3.9.1.2 leaves the rest to the sender.
 #[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
@@ -197,6 +227,10 @@ pub struct ConnConfig {
     pub read_window_update: ReadWindowUpdate,
     /// Which segments carry PSH; see [`PushPolicy`].
     pub push_policy: PushPolicy,
+    /// How the receive window is offered; see [`ReceiveWindow`].
+    pub receive_window: ReceiveWindow,
+    /// Which segments count towards an immediate ACK of every second one; see [`AckEvery`].
+    pub ack_every: AckEvery,
 }
 
 impl Default for ConnConfig {
@@ -232,6 +266,8 @@ impl Default for ConnConfig {
             abort_reset: AbortReset::Rfc,
             read_window_update: ReadWindowUpdate::SwsStep,
             push_policy: PushPolicy::EndOfBurst,
+            receive_window: ReceiveWindow::SwsAvoidance,
+            ack_every: AckEvery::SecondFullSized,
         }
     }
 }

@@ -291,6 +291,13 @@ impl Conn {
                 skip -= 1;
             }
             let cut = (skip as usize).min(payload.len());
+            if cut > 0 {
+                //~ paraphrase (RFC 2883 4.1.1): the part of a segment received before is
+                //~ reported in a D-SACK block also when the rest is new; the ACK carrying it
+                //~ goes out at once.
+                rcv.sacks.on_duplicate(seq, seq + cut as u32);
+                self.ack_now = true;
+            }
             payload = &payload[cut..];
             if skip as usize > cut {
                 fin = false; // the FIN itself was already received
@@ -638,6 +645,8 @@ impl Conn {
         let Some((_, rcv)) = self.tcb.halves() else { return };
         let data_nxt = rcv.asm.rcv_nxt();
         let offset = seq.since(data_nxt) as usize;
+        // Out-of-order data is held: whatever in-order data arrives now fills part of the gap.
+        let gap = !rcv.asm.is_empty();
         rcv.asm.set_max_bytes(rcv.buf.free() as u32);
         rcv.buf.write_at(offset, payload);
         match rcv.asm.insert(seq, payload.len() as u32) {
@@ -647,16 +656,20 @@ impl Conn {
                 rcv.autotune(ctx.now, bytes, rtt);
                 self.stats.bytes_received += bytes as u64;
                 ctx.event(Event::Readable(ctx.id));
-                if filled_hole {
+                if filled_hole || gap {
                     //= rfc5681#4.2
-                    //# Filling a hole is ACKed at once.
+                    //# To provide feedback to senders recovering from losses, the receiver
+                    //# SHOULD send an immediate ACK when it receives a data segment that fills
+                    //# in all or part of a gap in the sequence space.
                     self.ack_now = true;
                 } else if self.quick_acks_left > 0 {
                     //= rfc9293#3.8.6.3
                     //# Delaying ACKs is a SHOULD: the first segments (quick-ACK) are ACKed at once.
                     self.quick_acks_left -= 1;
                     self.ack_now = true;
-                } else if payload.len() >= full {
+                } else if payload.len() >= full
+                    || self.cfg.ack_every == crate::config::AckEvery::SecondSegment
+                {
                     //= rfc9293#3.8.6.3
                     //# ACK at least every second full-sized segment (SHLD-19).
                     self.unacked_segs += 1;
@@ -721,6 +734,13 @@ impl Conn {
             self.challenge_ack(ctx);
             return Outcome::Continue;
         }
+        if !f.ack() {
+            //= rfc9293#3.10.7.4
+            //# fifth, check the ACK field:
+            //#
+            //# -  if the ACK bit is off, drop the segment and return
+            return Outcome::Continue;
+        }
         if f.fin() && seg.seq + seg.payload.len() as u32 + 1 == tw.rcv_nxt {
             //= rfc9293#3.10.7.4
             //# TIME-WAIT: a retransmitted FIN is acknowledged and the 2 MSL timeout restarted.
@@ -729,9 +749,15 @@ impl Conn {
             self.ack_now = true;
             return Outcome::Continue;
         }
-        if seg.seq_len() > 0 {
+        let in_window = if tw.wnd == 0 {
+            seg.seq == tw.rcv_nxt
+        } else {
+            seg.seq.in_range(tw.rcv_nxt, tw.rcv_nxt + tw.wnd)
+        };
+        if seg.seq_len() > 0 || !in_window {
             //= rfc9293#3.10.7.4
-            //# Anything else occupying sequence space is unacceptable: ACK and drop.
+            //# Anything else occupying sequence space, and a segment outside the window, is
+            //# unacceptable: ACK and drop.
             self.ack_now = true;
         }
         Outcome::Continue
