@@ -350,4 +350,11 @@ fn partial_duplicates_and_partly_filled_gaps_are_acked_at_once() {
         ack.options.sack.as_slice().iter().map(|b| (b.left.0, b.right.0)).collect();
     assert_eq!(blocks.first(), Some(&(T + 51, T + 101)), "{blocks:?}");
     assert!(blocks.contains(&(T + 201, T + 301)), "{blocks:?}");
+    // T+151..T+251 repeats T+201..T+251, held out of order: D-SACK of that part (RFC 2883
+    // 4.1.3), the rest fills the hole.
+    s.inject(Seg::new(A, T + 151, I + 1).data(&[4; 100]));
+    let ack = s.one();
+    check(&ack, A, I + 1, T + 301);
+    let first = ack.options.sack.as_slice().first().map(|b| (b.left.0, b.right.0));
+    assert_eq!(first, Some((T + 201, T + 251)));
 }

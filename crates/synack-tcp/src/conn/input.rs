@@ -647,6 +647,16 @@ impl Conn {
         let offset = seq.since(data_nxt) as usize;
         // Out-of-order data is held: whatever in-order data arrives now fills part of the gap.
         let gap = !rcv.asm.is_empty();
+        let end = seq + payload.len() as u32;
+        let overlap = rcv.asm.ranges().find(|&(l, r)| l.lt(end) && seq.lt(r));
+        // One D-SACK block per ACK: a repeated part below RCV.NXT (reported at trimming, it
+        // comes first in sequence) wins.
+        if let Some((l, r)) = overlap.filter(|_| !rcv.sacks.has_pending_dsack()) {
+            //~ paraphrase (RFC 2883 4.1.3): data that repeats out-of-order data already held
+            //~ is reported as a D-SACK block too (the first block of the ACK, sent at once).
+            rcv.sacks.on_duplicate(l.max(seq), r.min(end));
+            self.ack_now = true;
+        }
         rcv.asm.set_max_bytes(rcv.buf.free() as u32);
         rcv.buf.write_at(offset, payload);
         match rcv.asm.insert(seq, payload.len() as u32) {
