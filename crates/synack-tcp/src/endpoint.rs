@@ -29,6 +29,8 @@ use crate::stats::ConnStats;
 use crate::time::{Duration, Instant};
 use crate::tuple_map::TupleMap;
 
+mod any;
+
 /// Most events kept for the application; older ones are dropped when it does not poll.
 pub(crate) const MAX_EVENTS: usize = 65536;
 /// Most stateless control segments (RSTs, cookie SYN-ACKs, challenge ACKs) waiting to be sent.
@@ -454,7 +456,10 @@ impl Endpoint {
             IpAddr::V4(_) => IpAddr::V4(core::net::Ipv4Addr::UNSPECIFIED),
             IpAddr::V6(_) => IpAddr::V6(core::net::Ipv6Addr::UNSPECIFIED),
         };
-        self.by_local.get(&SocketAddr::new(any, local.port())).copied()
+        self.by_local
+            .get(&SocketAddr::new(any, local.port()))
+            .or_else(|| self.by_local.get(&any::ANY_LISTENER))
+            .copied()
     }
 
     // ---- active open ------------------------------------------------------------------------

@@ -33,6 +33,7 @@
 //! # });
 //! ```
 
+mod any;
 mod listener;
 mod ready;
 mod registry;
@@ -44,6 +45,7 @@ use std::sync::Arc;
 
 use crate::runtime::{EventHook, Stack};
 
+pub use any::{AnyListener, IncomingSyn};
 pub use listener::TcpListener;
 pub use ready::{Interest, Ready};
 pub use socket::TcpSocket;

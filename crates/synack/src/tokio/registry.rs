@@ -119,6 +119,20 @@ impl Registry {
         *self.user.lock().unwrap_or_else(PoisonError::into_inner) = hook;
     }
 
+    /// Wakes every registered task (the driver stopped: each finds its call failing).
+    fn wake_all(&self) {
+        let woken: Vec<Waker> = {
+            let mut g = self.lock();
+            let conns = g.conns.drain().flat_map(|(_, w)| w.read.into_iter().chain(w.write));
+            let mut v: Vec<Waker> = conns.collect();
+            v.extend(g.listeners.drain().flat_map(|(_, ws)| ws));
+            v
+        };
+        for w in woken {
+            w.wake();
+        }
+    }
+
     /// Forgets a closed listener.
     pub(crate) fn remove_listener(&self, id: ListenerId) {
         self.lock().listeners.remove(&id);
@@ -139,6 +153,11 @@ pub(crate) fn registry(stack: &Arc<Stack>) -> Arc<Registry> {
     let reg = Arc::new(Registry::default());
     let hook = reg.clone();
     stack.set_event_hook(Box::new(move |ev| hook.on_event(ev)));
+    let on_stop = reg.clone();
+    let late = stack.with(|st, _| st.on_stop(Box::new(move || on_stop.wake_all())));
+    if let Some(f) = late {
+        f();
+    }
     all.push((Arc::downgrade(stack), reg.clone()));
     reg
 }
