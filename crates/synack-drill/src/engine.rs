@@ -138,7 +138,13 @@ impl EngineTarget {
                 SynLayout::FreeBsd => OptionLayout::Bsd,
             },
             recv_buffer_mss_rounding: p.rcvbuf_mss_rounding,
-            abort_reset: if p.linux_resets { AbortReset::Linux } else { AbortReset::Rfc },
+            abort_reset: match (p.linux_resets, p.syn_layout) {
+                (true, _) => AbortReset::Linux,
+                (false, SynLayout::FreeBsd) => AbortReset::Bsd,
+                (false, SynLayout::Linux) => AbortReset::Rfc,
+            },
+            rfc5961_rst: p.rfc5961.0,
+            rfc5961_syn: p.rfc5961.1,
             read_window_update: if p.linux_read_window_update {
                 ReadWindowUpdate::Doubling
             } else {

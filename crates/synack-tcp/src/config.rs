@@ -33,6 +33,10 @@ pub enum AbortReset {
     /// SND.NXT after our FIN would only draw a challenge ACK. The RFC form stays the default
     /// because it is what RFC 9293 writes; the drill's linux profile selects this one.
     Linux,
+    /// FreeBSD's (`tcp_drop` sends from CLOSED): `R.` with `<SEQ=SND.NXT><ACK=RCV.NXT>`, no
+    /// options, window 0, on an abort; data after a full close is answered as from no
+    /// connection, `<SEQ=SEG.ACK><CTL=RST>` (`tcp_dropwithreset`).
+    Bsd,
 }
 
 /// When reading from the receive buffer sends a window update by itself.
@@ -231,6 +235,15 @@ pub struct ConnConfig {
     pub receive_window: ReceiveWindow,
     /// Which segments count towards an immediate ACK of every second one; see [`AckEvery`].
     pub ack_every: AckEvery,
+    /// RFC 5961 section 3: a RST that is in the window but not exactly at RCV.NXT draws a
+    /// challenge ACK. Off, any in-window RST resets the connection (RFC 9293's rule without
+    /// RFC 5961; FreeBSD's `net.inet.tcp.insecure_rst=1`). On by default.
+    pub rfc5961_rst: bool,
+    /// RFC 5961 section 4: a SYN in a synchronized state draws a challenge ACK. Off, a SYN in
+    /// the window aborts the connection with a reset (RFC 793's rule; FreeBSD's
+    /// `net.inet.tcp.insecure_syn=1`); one outside it is still only acknowledged. On by
+    /// default.
+    pub rfc5961_syn: bool,
 }
 
 impl Default for ConnConfig {
@@ -268,6 +281,8 @@ impl Default for ConnConfig {
             push_policy: PushPolicy::EndOfBurst,
             receive_window: ReceiveWindow::SwsAvoidance,
             ack_every: AckEvery::SecondFullSized,
+            rfc5961_rst: true,
+            rfc5961_syn: true,
         }
     }
 }

@@ -358,3 +358,30 @@ fn partial_duplicates_and_partly_filled_gaps_are_acked_at_once() {
     let first = ack.options.sack.as_slice().first().map(|b| (b.left.0, b.right.0));
     assert_eq!(first, Some((T + 201, T + 251)));
 }
+
+/// RFC 5961's checks switched off (FreeBSD's `insecure_rst=1`, `insecure_syn=1`): an
+/// in-window RST that is not at RCV.NXT resets the connection instead of drawing a challenge
+/// ACK, and an in-window SYN aborts it with a reset (in `AbortReset::Bsd`'s form, `R.` with
+/// ACK = RCV.NXT).
+#[test]
+fn rfc5961_switches_off() {
+    use synack_tcp::{AbortReset, ConnectionError};
+    // Defaults: challenge ACKs.
+    let mut s = Script::established_passive(plain());
+    s.inject(Seg::new(R, T + 100, 0));
+    check(&s.one(), A, I + 1, T + 1);
+    s.inject(Seg::new(S, T + 100, 0));
+    check(&s.one(), A, I + 1, T + 1);
+    assert_eq!(s.ep.error(s.id()).unwrap(), None);
+
+    let mut s = Script::established_passive(ConnConfig { rfc5961_rst: false, ..plain() });
+    s.inject(Seg::new(R, T + 100, 0));
+    s.none();
+    assert!(s.ep.state(s.id()).is_err() || s.ep.error(s.id()).unwrap().is_some());
+
+    let cfg = ConnConfig { rfc5961_syn: false, abort_reset: AbortReset::Bsd, ..plain() };
+    let mut s = Script::established_passive(cfg);
+    s.inject(Seg::new(S, T + 100, 0));
+    check(&s.one(), RA, I + 1, T + 1);
+    assert!(matches!(s.ep.error(s.id()), Ok(Some(ConnectionError::Reset)) | Err(_)));
+}

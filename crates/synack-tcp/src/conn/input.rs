@@ -330,7 +330,7 @@ impl Conn {
             //= rfc5961#3.2
             //# Reset only on an exact match with RCV.NXT; an in-window RST elsewhere draws a
             //# challenge ACK.
-            if seg.seq != rcv.nxt {
+            if seg.seq != rcv.nxt && self.cfg.rfc5961_rst {
                 self.challenge_ack(ctx);
                 return Outcome::Continue;
             }
@@ -374,6 +374,12 @@ impl Conn {
                 //# SYN-RECEIVED from a passive OPEN: return to LISTEN.
                 self.goto(ctx, State::Closed);
                 return Outcome::BackToListen(l);
+            }
+            if !self.cfg.rfc5961_syn {
+                //~ paraphrase (RFC 793 3.9, without RFC 5961): a SYN in the window is an
+                //~ error: send a reset, tell the user "connection reset", enter CLOSED.
+                self.abort_with(ctx, ConnectionError::Reset);
+                return Outcome::Deleted;
             }
             //= rfc5961#4.2
             //# A SYN in a synchronized state draws a challenge ACK and is dropped.
@@ -567,7 +573,11 @@ impl Conn {
             if app_closed {
                 //= rfc9293#3.6.1
                 //# Data arriving after a full (half-duplex) CLOSE is lost: send a RST (SHLD-3).
-                if self.cfg.abort_reset == crate::config::AbortReset::Linux && seg.flags.ack() {
+                let as_unknown = matches!(
+                    self.cfg.abort_reset,
+                    crate::config::AbortReset::Linux | crate::config::AbortReset::Bsd
+                );
+                if as_unknown && seg.flags.ack() {
                     //= rfc9293#3.10.7.1
                     //# Linux's form: answered as from no connection, <SEQ=SEG.ACK><CTL=RST>.
                     ctx.ctl.push(CtlSegment {
