@@ -233,7 +233,12 @@ pub struct Endpoint {
     secrets: Secrets,
     now: Instant,
     slots: Vec<Slot>,
-    free: Vec<u32>,
+    /// Free slot indices, lowest first: new connections fill the front, so the tail empties
+    /// after a peak and [`Endpoint::shrink_slots`] can give its memory back.
+    free: BinaryHeap<Reverse<u32>>,
+    /// Generation new slots start at: one past the last of any slot cut off the tail, so an
+    /// old id never names a later connection in a regrown slot.
+    gen_floor: u32,
     live: usize,
     /// Slot index by 4-tuple (the tuple itself is read from the slot's connection).
     by_tuple: TupleMap,
@@ -291,7 +296,8 @@ impl Endpoint {
             config,
             now: Instant::ZERO,
             slots: Vec::new(),
-            free: Vec::new(),
+            free: BinaryHeap::new(),
+            gen_floor: 0,
             live: 0,
             by_tuple: TupleMap::new(hasher),
             last_hit: None,
@@ -520,7 +526,7 @@ impl Endpoint {
     fn insert(&mut self, conn: Conn, owner: Owner) -> ConnId {
         let tuple = conn.tuple;
         let id = match self.free.pop() {
-            Some(i) => {
+            Some(Reverse(i)) => {
                 let s = &mut self.slots[i as usize];
                 s.conn = Some(conn);
                 s.owner = owner;
@@ -530,15 +536,16 @@ impl Endpoint {
                 ConnId { index: i, generation: s.generation }
             }
             None => {
+                let generation = self.gen_floor;
                 self.slots.push(Slot {
-                    generation: 0,
+                    generation,
                     conn: Some(conn),
                     owner,
                     scheduled: None,
                     tx_queued: false,
                     mapped: true,
                 });
-                ConnId { index: self.slots.len() as u32 - 1, generation: 0 }
+                ConnId { index: self.slots.len() as u32 - 1, generation }
             }
         };
         let slots = &self.slots;
@@ -669,15 +676,45 @@ impl Endpoint {
         s.generation = s.generation.wrapping_add(1);
         s.scheduled = None;
         s.tx_queued = false;
-        self.free.push(id.index);
+        self.free.push(Reverse(id.index));
         self.live -= 1;
+        self.shrink_slots();
+    }
+
+    /// After a peak, cuts free slots off the tail of the slot table and gives back the
+    /// capacity (a slot holds a whole connection, about a kilobyte): once fewer than a
+    /// quarter of the slots are live, the table shrinks to twice what is left in use.
+    fn shrink_slots(&mut self) {
+        const KEEP: usize = 64;
+        let len = self.slots.len();
+        if len <= KEEP || self.live * 4 >= len || self.slots[len - 1].conn.is_some() {
+            return;
+        }
+        while self.slots.len() > KEEP && self.slots.last().is_some_and(|s| s.conn.is_none()) {
+            let s = self.slots.pop().expect("not empty");
+            self.gen_floor = self.gen_floor.max(s.generation);
+        }
+        let end = self.slots.len() as u32;
+        self.free.retain(|Reverse(i)| *i < end);
+        let want = (2 * self.slots.len()).max(KEEP);
+        if self.slots.capacity() > 2 * want {
+            self.slots.shrink_to(want);
+            self.free.shrink_to(want);
+        }
+        let slots = &self.slots;
+        self.by_tuple.shrink(|i| slot_tuple(slots, i));
+        if self.timers.capacity() > 4 * (self.timers.len() + KEEP) {
+            self.timers.shrink_to(2 * (self.timers.len() + KEEP));
+        }
     }
 
     /// Drops stale entries from the top of the heap, and rebuilds it when stale ones pile up.
     fn compact_timers(&mut self) {
         while let Some(Reverse((t, i, g))) = self.timers.peek().copied() {
-            let s = &self.slots[i as usize];
-            let stale = s.generation != g || s.conn.is_none() || s.scheduled.is_some_and(|x| t < x);
+            // A slot cut off the tail (`shrink_slots`) leaves its entries stale too.
+            let stale = self.slots.get(i as usize).is_none_or(|s| {
+                s.generation != g || s.conn.is_none() || s.scheduled.is_some_and(|x| t < x)
+            });
             if stale {
                 self.timers.pop();
             } else {
@@ -687,8 +724,9 @@ impl Endpoint {
         if self.timers.len() > 4 * self.live + 1024 {
             let slots = &self.slots;
             self.timers.retain(|Reverse((t, i, g))| {
-                let s = &slots[*i as usize];
-                s.generation == *g && s.conn.is_some() && s.scheduled == Some(*t)
+                slots.get(*i as usize).is_some_and(|s| {
+                    s.generation == *g && s.conn.is_some() && s.scheduled == Some(*t)
+                })
             });
         }
     }
@@ -1479,6 +1517,44 @@ mod tests {
         // A third connection with the default again gets an equal config, whichever pointer.
         let c = ep.connect(now, local, remote, ConnConfig::default()).unwrap();
         assert_eq!(ep.conn_config(c).unwrap(), ConnConfig::default());
+    }
+
+    /// After a peak the slot table gives its memory back, new connections fill the front, and
+    /// an id from before the shrink never names a connection made after it.
+    #[test]
+    fn slot_table_shrinks_after_a_peak_and_old_ids_stay_dead() {
+        let mut ep = Endpoint::new(EndpointConfig::default(), [7; 16], 1);
+        let local: SocketAddr = "10.0.0.1:0".parse().unwrap();
+        let remote: SocketAddr = "10.0.0.2:80".parse().unwrap();
+        let now = Instant::from_secs(1);
+        let ids: Vec<ConnId> = (0..1000)
+            .map(|_| ep.connect(now, local, remote, ConnConfig::default()).unwrap())
+            .collect();
+        let peak = ep.slots.capacity();
+        assert!(peak >= 1000);
+        // Keep the first ten; abort the rest.
+        for &id in &ids[10..] {
+            ep.abort(id).unwrap();
+        }
+        assert_eq!(ep.connection_count(), 10);
+        assert!(ep.slots.len() <= 64, "{} slots left", ep.slots.len());
+        assert!(ep.slots.capacity() < peak / 4, "capacity {} of {peak}", ep.slots.capacity());
+        for &id in &ids[10..] {
+            assert_eq!(ep.state(id), Err(InvalidConnection));
+        }
+        // New connections take the lowest free slots; the aborted ids still name nothing.
+        let fresh: Vec<ConnId> = (0..1000)
+            .map(|_| ep.connect(now, local, remote, ConnConfig::default()).unwrap())
+            .collect();
+        assert!(fresh.iter().all(|f| f.index >= 10 && (f.index as usize) < 1010));
+        for &id in &ids[10..] {
+            assert_eq!(ep.state(id), Err(InvalidConnection));
+        }
+        for &id in &ids[..10] {
+            assert_eq!(ep.state(id), Ok(State::SynSent));
+        }
+        // Timers of the cut slots are stale, never served: running them all is harmless.
+        ep.on_timeout(Instant::from_secs(100_000));
     }
 
     /// `ConnStats::pmtu` is the configured MTU until an ICMP "packet too big" quoting our
