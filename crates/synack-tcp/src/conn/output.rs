@@ -693,6 +693,10 @@ impl Conn {
         self.sampler.on_retransmit();
         if let Some(snd) = self.tcb.snd_mut() {
             snd.nxt = snd.una;
+            //~ linux: with the window closed the retransmission cannot go out; the timeout
+            //~ sends a zero-window probe instead, so the window update a lost or reordered
+            //~ ACK carried is asked for again (else the timer fires for ever, sending nothing).
+            self.probe_due |= snd.wnd == 0;
             let (una, max) = (snd.una, snd.max_nxt);
             if state.is_synchronized() {
                 //= rfc5681#3.1
