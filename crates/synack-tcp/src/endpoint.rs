@@ -29,6 +29,8 @@ use crate::stats::ConnStats;
 use crate::time::{Duration, Instant};
 use crate::tuple_map::TupleMap;
 
+mod any;
+
 /// Most events kept for the application; older ones are dropped when it does not poll.
 pub(crate) const MAX_EVENTS: usize = 65536;
 /// Most stateless control segments (RSTs, cookie SYN-ACKs, challenge ACKs) waiting to be sent.
@@ -460,7 +462,10 @@ impl Endpoint {
             IpAddr::V4(_) => IpAddr::V4(core::net::Ipv4Addr::UNSPECIFIED),
             IpAddr::V6(_) => IpAddr::V6(core::net::Ipv6Addr::UNSPECIFIED),
         };
-        self.by_local.get(&SocketAddr::new(any, local.port())).copied()
+        self.by_local
+            .get(&SocketAddr::new(any, local.port()))
+            .or_else(|| self.by_local.get(&any::ANY_LISTENER))
+            .copied()
     }
 
     // ---- active open ------------------------------------------------------------------------
@@ -1228,6 +1233,19 @@ impl Endpoint {
         let r = self.conn_mut(id)?.recv(buf);
         self.after(id);
         r
+    }
+
+    /// Whether [`send`](Self::send) would take at least one byte now. `Ok(false)` (the send
+    /// buffer is full) arms [`Event::Writable`] as a `send` returning `WouldBlock` does, so a
+    /// caller can wait for space without offering data. Errors as `send` gives them.
+    pub fn send_ready(&mut self, id: ConnId) -> Result<bool, SendError> {
+        self.conn_mut(id)?.send_ready()
+    }
+
+    /// Like [`recv`](Self::recv) but leaves the data in the receive buffer (`MSG_PEEK`): the
+    /// next `recv` or `peek` sees the same bytes. The window does not move.
+    pub fn peek(&self, id: ConnId, buf: &mut [u8]) -> Result<usize, RecvError> {
+        self.conn(id)?.peek(buf)
     }
 
     /// Bytes from the read position to the urgent mark, if urgent data is pending (MUST-33).

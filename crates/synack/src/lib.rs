@@ -12,6 +12,9 @@ pub mod net;
 pub mod runtime;
 pub mod tokio;
 
-pub use runtime::{Clock, DriverDevice, Stack, StackConfig, StackState, SynDecision};
-pub use synack_stack::{Interface, InterfaceConfig, IpCidr};
+pub use runtime::{
+    AcceptAnyStats, AcceptAnyUsage, AnyConfig, AnyPolicy, Clock, DriverDevice, Stack, StackConfig,
+    StackState, SynDecision,
+};
+pub use synack_stack::{Interface, InterfaceConfig, IpCidr, Route};
 pub use synack_tcp::{Endpoint, EndpointConfig, Event};

@@ -502,6 +502,7 @@ impl Interface {
             return 0..0;
         }
         let ip_mode = if caps.checksum.ipv4_tx { ChecksumMode::Skip } else { ChecksumMode::Verify };
+        let own_hops = tcp.hop_limit_for(&out, &seg[..out.len]);
         let range = match (out.src, out.dst) {
             (IpAddr::V4(s), IpAddr::V4(d)) => {
                 let ident = self.next_ident;
@@ -511,7 +512,7 @@ impl Interface {
                     dst_addr: d,
                     protocol: IpProtocol::TCP,
                     payload_len: out.len,
-                    ttl: self.cfg.ttl,
+                    ttl: own_hops.unwrap_or(self.cfg.ttl),
                     tos: 0,
                     ident,
                     dont_frag: self.cfg.dont_fragment,
@@ -530,7 +531,7 @@ impl Interface {
                     dst_addr: d,
                     next_header: IpProtocol::TCP,
                     payload_len: out.len,
-                    hop_limit: self.cfg.hop_limit,
+                    hop_limit: own_hops.unwrap_or(self.cfg.hop_limit),
                     traffic_class: 0,
                     flow_label: 0,
                 };

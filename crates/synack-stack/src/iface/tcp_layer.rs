@@ -102,6 +102,14 @@ pub trait TcpLayer {
         checksum: ChecksumMode,
     ) -> Option<SegmentOut>;
 
+    /// The TTL (IPv4) or hop limit (IPv6) for the segment [`poll_transmit`](Self::poll_transmit)
+    /// just wrote (`segment` starts with its TCP header), when its socket has its own (a
+    /// per-socket `IP_TTL`); `None` uses the interface's.
+    fn hop_limit_for(&self, out: &SegmentOut, segment: &[u8]) -> Option<u8> {
+        let _ = (out, segment);
+        None
+    }
+
     /// The engine's next timer deadline.
     fn poll_timeout(&mut self) -> Option<Instant>;
 

@@ -629,6 +629,46 @@ impl Conn {
         Ok(n)
     }
 
+    /// Whether `send` would take a byte now; see [`crate::Endpoint::send_ready`].
+    pub(crate) fn send_ready(&mut self) -> Result<bool, crate::SendError> {
+        if let Some(e) = self.error {
+            return Err(crate::SendError::Connection(e));
+        }
+        match self.tcb.snd_mut() {
+            Some(s) if !s.fin_queued => {
+                let ready = s.buf.free() > 0;
+                if !ready {
+                    self.want_writable = true;
+                }
+                Ok(ready)
+            }
+            _ => Err(crate::SendError::Closed),
+        }
+    }
+
+    /// Copies received bytes without consuming them; see [`crate::Endpoint::peek`].
+    pub(crate) fn peek(&self, out: &mut [u8]) -> Result<usize, crate::RecvError> {
+        if self.app_closed {
+            return Err(crate::RecvError::Closed);
+        }
+        let Some((_, rcv)) = self.tcb.halves_ref() else {
+            if let Some(e) = self.error {
+                return Err(crate::RecvError::Connection(e));
+            }
+            if let Some(buf) = &self.unread {
+                return Ok(buf.peek(0, out));
+            }
+            return match self.state() {
+                State::TimeWait | State::Closed => Ok(0),
+                _ => Err(crate::RecvError::WouldBlock),
+            };
+        };
+        if rcv.buf.is_empty() {
+            return if rcv.fin_received { Ok(0) } else { Err(crate::RecvError::WouldBlock) };
+        }
+        Ok(rcv.buf.peek(0, out))
+    }
+
     /// Queues our FIN after the buffered data; see [`crate::Endpoint::shutdown_write`].
     pub(crate) fn shutdown_write(&mut self, ctx: &mut Ctx<'_>) {
         match self.state() {

@@ -41,12 +41,16 @@
 //! assert_eq!(&buf, b"ping");
 //! ```
 
+mod any;
 pub(crate) mod error;
 mod listener;
 mod memory;
 pub(crate) mod ops;
+pub(crate) mod sock;
 mod stream;
 
+pub use any::{AnyListener, IncomingSyn};
+pub(crate) use any::{Cancel, open_any};
 pub use listener::{Incoming, TcpListener};
 pub use memory::{MEMORY_QUEUE_FRAMES, MemoryEnd, memory_pair, memory_pair_with};
 pub use std::net::Shutdown;

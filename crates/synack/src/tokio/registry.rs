@@ -14,12 +14,14 @@ use synack_tcp::{ConnId, Event, ListenerId};
 
 use crate::runtime::{EventHook, Stack};
 
-/// The wakers of one connection: one reading task and one writing task (the owned halves of
-/// a split stream can each wait).
+/// The wakers of one connection: the tasks waiting to read and to write (the halves of a
+/// split stream, and any number of tasks in `readable`/`writable`/`ready`, can each wait).
+/// An event empties both lists, so a list holds at most the tasks that waited since the
+/// last event on the connection.
 #[derive(Default)]
 struct ConnWakers {
-    read: Option<Waker>,
-    write: Option<Waker>,
+    read: Vec<Waker>,
+    write: Vec<Waker>,
 }
 
 #[derive(Default)]
@@ -36,10 +38,9 @@ pub(crate) struct Registry {
     user: Mutex<Option<EventHook>>,
 }
 
-fn store(slot: &mut Option<Waker>, w: &Waker) {
-    match slot {
-        Some(old) if old.will_wake(w) => {}
-        _ => *slot = Some(w.clone()),
+fn store(list: &mut Vec<Waker>, w: &Waker) {
+    if !list.iter().any(|x| x.will_wake(w)) {
+        list.push(w.clone());
     }
 }
 
@@ -80,8 +81,8 @@ impl Registry {
             } else if let Some(c) = conn_of(ev)
                 && let Some(w) = g.conns.get_mut(&c)
             {
-                woken.extend(w.read.take());
-                woken.extend(w.write.take());
+                woken.append(&mut w.read);
+                woken.append(&mut w.write);
             }
         }
         for w in woken {
@@ -124,6 +125,20 @@ impl Registry {
         *self.user.lock().unwrap_or_else(PoisonError::into_inner) = hook;
     }
 
+    /// Wakes every registered task (the driver stopped: each finds its call failing).
+    fn wake_all(&self) {
+        let woken: Vec<Waker> = {
+            let mut g = self.lock();
+            let conns = g.conns.drain().flat_map(|(_, w)| w.read.into_iter().chain(w.write));
+            let mut v: Vec<Waker> = conns.collect();
+            v.extend(g.listeners.drain().flat_map(|(_, ws)| ws));
+            v
+        };
+        for w in woken {
+            w.wake();
+        }
+    }
+
     /// Forgets a closed listener.
     pub(crate) fn remove_listener(&self, id: ListenerId) {
         self.lock().listeners.remove(&id);
@@ -144,6 +159,11 @@ pub(crate) fn registry(stack: &Arc<Stack>) -> Arc<Registry> {
     let reg = Arc::new(Registry::default());
     let hook = reg.clone();
     stack.set_event_hook(Box::new(move |ev| hook.on_event(ev)));
+    let on_stop = reg.clone();
+    let late = stack.with(|st, _| st.on_stop(Box::new(move || on_stop.wake_all())));
+    if let Some(f) = late {
+        f();
+    }
     all.push((Arc::downgrade(stack), reg.clone()));
     reg
 }
