@@ -2,14 +2,14 @@
 //! states and TIME-WAIT. (CLOSED and LISTEN are the endpoint's: there is no TCB to consult.)
 
 use super::recovery::AckInfo;
-use super::{Conn, Ctx, Ecn, NO_RATE, OpenKind, Origin, Outcome, Rcv, Snd, Tcb, Timer};
+use super::{Conn, Ctx, Ecn, NO_RATE, OpenKind, Origin, Outcome, Rcv, Tcb, Timer};
 use crate::assembler::Inserted;
 use crate::control::CtlSegment;
 use crate::error::ConnectionError;
 use crate::event::Event;
 use crate::rtt::rtt_from_timestamps;
 use crate::state::State;
-use crate::time::Duration;
+use crate::time::{Duration, Instant};
 use synack_wire::SeqNum;
 use synack_wire::tcp::{TcpFlags, TcpOptions, TcpRepr};
 
@@ -122,7 +122,7 @@ impl Conn {
             //= rfc9293#3.10.7.3
             //# SYN-ACK acknowledging our SYN: ESTABLISHED, and <SEQ=SND.NXT><ACK=RCV.NXT>.
             snd.on_ack_advance(seg.ack);
-            self.take_rtt_sample(ctx, &snd, seg);
+            self.take_rtt_sample(ctx.now, snd.una, seg);
             self.tcb = Tcb::Open { snd, rcv, kind: OpenKind::Established };
             self.on_established();
             ctx.event(Event::StateChanged {
@@ -151,21 +151,21 @@ impl Conn {
         Outcome::Continue
     }
 
-    /// RTT sample from an ACK that advanced SND.UNA: timestamps when in use, else Karn's timer.
-    fn take_rtt_sample(&mut self, ctx: &mut Ctx<'_>, snd: &Snd, seg: &TcpRepr<'_>) {
+    /// RTT sample from an ACK that advanced SND.UNA to `una`: from the echoed timestamp when
+    /// timestamps are in use, else from the timed segment (Karn). Feeds the estimator and
+    /// returns the sample when the estimator took it.
+    fn take_rtt_sample(
+        &mut self,
+        now: Instant,
+        una: SeqNum,
+        seg: &TcpRepr<'_>,
+    ) -> Option<Duration> {
         match (self.opt.ts, seg.options.timestamps) {
             (true, Some(ts)) => {
-                if let Some(r) =
-                    rtt_from_timestamps(self.ts_now(ctx.now), ts.tsecr, Duration::from_millis(1))
-                {
-                    self.rtt.on_timestamp_sample(r);
-                }
+                rtt_from_timestamps(self.ts_now(now), ts.tsecr, Duration::from_millis(1))
+                    .filter(|&r| self.rtt.on_timestamp_sample(r))
             }
-            _ => {
-                if let Some(r) = self.sampler.on_ack(snd.una, ctx.now) {
-                    self.rtt.on_sample(r);
-                }
-            }
+            _ => self.sampler.on_ack(una, now).inspect(|&r| self.rtt.on_sample(r)),
         }
     }
 
@@ -414,16 +414,7 @@ impl Conn {
             //# retransmission queue.
             acked = snd.on_ack_advance(ack);
             self.stats.bytes_acked += acked as u64;
-            let sample = match (self.opt.ts, seg.options.timestamps) {
-                (true, Some(ts)) => rtt_from_timestamps(
-                    (now.as_millis() as u32).wrapping_add(self.ts_offset),
-                    ts.tsecr,
-                    Duration::from_millis(1),
-                )
-                .filter(|&r| self.rtt.on_timestamp_sample(r)),
-                _ => self.sampler.on_ack(ack, now).inspect(|&r| self.rtt.on_sample(r)),
-            };
-            rtt = sample;
+            rtt = self.take_rtt_sample(now, ack, seg);
             self.after_ack_advance(ctx);
         }
         let una = self.tcb.snd().map(|s| s.una).unwrap_or(ack);
