@@ -13,6 +13,10 @@ use crate::time::{Duration, Instant};
 use synack_wire::SeqNum;
 use synack_wire::tcp::{TcpFlags, TcpOptions, TcpRepr};
 
+/// Shortest time between two ACKs a connection sends in reply to unacceptable segments
+/// without data, challenge ACKs included (Linux's `tcp_invalid_ratelimit` default).
+pub(crate) const OOW_ACK_INTERVAL: Duration = Duration::from_millis(500);
+
 /// RFC 7323 section 5.5: TS.Recent is invalid after 24 days without a segment.
 const PAWS_IDLE: Duration = Duration::from_secs(24 * 24 * 3600);
 
@@ -57,12 +61,47 @@ impl Conn {
         }
     }
 
+    /// A challenge ACK (RFC 5961 sections 3.2, 4.2 and 5.2), sent only when both this
+    /// connection's limit and the endpoint's randomised budget allow it.
+    ///
+    /// The per-connection limit is what keeps an off-path attacker from learning anything: a
+    /// single budget shared by every connection (RFC 5961 section 7's suggestion, and Linux
+    /// before CVE-2016-5696) lets the attacker count the challenge ACKs its own connection
+    /// draws and see how many a guessed connection used up. With the limit, one connection
+    /// can never draw more than one per interval, so the count it sees is the same whether
+    /// the guessed connection exists or not; the shared budget, drawn at random each second,
+    /// only caps the endpoint's total.
     fn challenge_ack(&mut self, ctx: &mut Ctx<'_>) {
-        //= rfc5961#7
-        //# Challenge ACKs are rate limited (configurable).
-        if ctx.challenge.allow(ctx.now) {
+        //~ linux: per-socket limit first (tcp_invalid_ratelimit, 500 ms), then the host-wide
+        //~ budget, redrawn each second at random between half and one and a half times the limit.
+        if self.oow_ack_allowed(ctx.now) && ctx.challenge.allow(ctx.now) {
             self.ack_now = true;
         }
+    }
+
+    /// The ACK answering an unacceptable segment (RFC 9293 3.10.7.4, RFC 7323 PAWS): a segment
+    /// carrying data is always answered (its sender needs the ACK, and D-SACK, to stop
+    /// retransmitting); one without data only within the per-connection limit, so two
+    /// endpoints that disagree about the window cannot ping-pong ACKs, and a flood of forged
+    /// segments draws at most one reply per interval.
+    fn oow_ack(&mut self, ctx: &mut Ctx<'_>, carries_data: bool) {
+        //~ linux: tcp_oow_rate_limited exempts segments with data and no SYN.
+        if carries_data || self.oow_ack_allowed(ctx.now) {
+            self.ack_now = true;
+        }
+    }
+
+    /// The per-connection limit on ACKs to segments that are not acceptable: one per
+    /// [`OOW_ACK_INTERVAL`].
+    fn oow_ack_allowed(&mut self, now: Instant) -> bool {
+        // A wrapping millisecond clock; its one zero reading counts as 1 (0 is `None`).
+        let ms = (now.as_millis() as u32).max(1);
+        let interval = OOW_ACK_INTERVAL.as_millis() as u32;
+        if self.last_oow_ack.is_some_and(|t| ms.wrapping_sub(t.get()) < interval) {
+            return false;
+        }
+        self.last_oow_ack = core::num::NonZeroU32::new(ms);
+        true
     }
 
     fn on_syn_sent(&mut self, ctx: &mut Ctx<'_>, seg: &TcpRepr<'_>) -> Outcome {
@@ -233,7 +272,7 @@ impl Conn {
             && now.saturating_since(at) < PAWS_IDLE
             && (ts.tsval.wrapping_sub(recent) as i32) < 0
         {
-            self.ack_now = true;
+            self.oow_ack(ctx, !payload.is_empty());
             return Outcome::Continue;
         }
 
@@ -274,7 +313,7 @@ impl Conn {
                     //# Data received twice (below RCV.NXT) is reported as a D-SACK block.
                     rcv.sacks.on_duplicate(seq, seq + payload.len() as u32);
                 }
-                self.ack_now = true;
+                self.oow_ack(ctx, !payload.is_empty());
                 return Outcome::Continue;
             }
         }
@@ -398,7 +437,7 @@ impl Conn {
             //= rfc5961#5.2
             //# Acceptable ACKs lie in SND.UNA - MAX.SND.WND =< SEG.ACK =< SND.NXT; others are
             //# answered with an ACK and dropped (RFC 9293 MAY-12).
-            self.ack_now = true;
+            self.challenge_ack(ctx);
             return Outcome::Continue;
         }
         let snd_wscale = self.opt.snd_wscale;
@@ -635,7 +674,7 @@ impl Conn {
                 } else if payload.len() >= full {
                     //= rfc9293#3.8.6.3
                     //# ACK at least every second full-sized segment (SHLD-19).
-                    self.unacked_segs += 1;
+                    self.unacked_segs = self.unacked_segs.saturating_add(1);
                     if self.unacked_segs >= 2 {
                         self.ack_now = true;
                     }

@@ -206,7 +206,7 @@ pub(crate) struct Ctx<'a> {
     pub(crate) deleted: bool,
     /// Stateless control segments to send (RSTs that outlive their TCB, challenge ACKs).
     pub(crate) ctl: &'a mut crate::control::CtlQueue,
-    pub(crate) challenge: &'a mut crate::control::RateLimit,
+    pub(crate) challenge: &'a mut crate::control::ChallengeBudget,
     pub(crate) msl: Duration,
     /// The segment being processed arrived with the IP ECN codepoint CE.
     pub(crate) ce: bool,
@@ -243,7 +243,7 @@ pub(crate) struct Conn {
     /// An ACK must go out now (or with the next data segment).
     pub(crate) ack_now: bool,
     /// Full-sized segments received since we last sent an ACK.
-    pub(crate) unacked_segs: u32,
+    pub(crate) unacked_segs: u16,
     /// A keep-alive or zero-window probe is due.
     pub(crate) probe_due: bool,
     /// The persist (SWS override) timer fired with a small usable window: send what fits.
@@ -264,7 +264,7 @@ pub(crate) struct Conn {
     pub(crate) keepalive_probes: u32,
     /// Retransmissions of the current oldest segment.
     pub(crate) rtx_count: u32,
-    pub(crate) persist_backoff: u32,
+    pub(crate) persist_backoff: u16,
     /// When SND.UNA last moved (or the first byte of the current flight left).
     pub(crate) una_since: Instant,
     /// The peer's SYN carried a window-scale option (so our SYN-ACK carries one too).
@@ -291,6 +291,11 @@ pub(crate) struct Conn {
     /// ECN state when the handshake agreed on ECN (RFC 3168); `None` otherwise, so no echo or
     /// CWR can be pending on a connection that does not use it.
     pub(crate) ecn: Option<Ecn>,
+    /// When this connection last answered an unacceptable segment without data (a challenge
+    /// ACK or an out-of-window ACK), for the per-connection limit of RFC 5961 section 7: a
+    /// wrapping millisecond clock (4 bytes rather than 8 for an `Option<Instant>`, which kept
+    /// `Conn` within its size), `None` before the first.
+    pub(crate) last_oow_ack: Option<core::num::NonZeroU32>,
     /// Sum the payload while copying it into the frame (false when the device fills the TCP
     /// checksum); set by the endpoint before each `poll_segment`.
     pub(crate) sum_tx: bool,
@@ -339,6 +344,7 @@ impl Conn {
             rate_mark: None,
             delivery_rate: NO_RATE,
             ecn: None,
+            last_oow_ack: None,
             sum_tx: true,
             // Last: the fields above read it.
             cfg,
