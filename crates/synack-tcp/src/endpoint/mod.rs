@@ -80,8 +80,8 @@ impl fmt::Debug for Endpoint {
 
 fn addr_usable(ip: IpAddr) -> bool {
     //= rfc9293#3.9.2.3
-    //# Segments to or from broadcast, multicast or unspecified addresses are discarded
-    //# (MUST-57, MUST-63).
+    //~ paraphrase: Segments to or from broadcast, multicast or unspecified addresses are discarded
+    //~ (MUST-57, MUST-63).
     match ip {
         IpAddr::V4(a) => !(a.is_unspecified() || a.is_broadcast() || a.is_multicast()),
         IpAddr::V6(a) => !(a.is_unspecified() || a.is_multicast()),
