@@ -47,6 +47,13 @@ pub trait DriverDevice: Device + Send + 'static {
     fn is_closed(&self) -> bool {
         false
     }
+
+    /// Reads that failed so far, and the last device error: a device whose reads keep failing
+    /// while nothing arrives is gone (a TUN whose interface was deleted fails every read with
+    /// `EBADFD` and polls as an error), and the driver stops.
+    fn read_errors(&self) -> (u64, Option<std::io::ErrorKind>) {
+        (0, None)
+    }
 }
 
 impl DriverDevice for synack_tun::TunDevice {
@@ -64,6 +71,10 @@ impl DriverDevice for synack_tun::TunDevice {
 
     fn write_batch(&mut self) -> usize {
         synack_tun::TunDevice::write_batch(self)
+    }
+
+    fn read_errors(&self) -> (u64, Option<std::io::ErrorKind>) {
+        (self.counters().rx_errors, self.last_error())
     }
 }
 
@@ -86,5 +97,9 @@ impl<D: DriverDevice, W: Write + Send + 'static> DriverDevice for PcapTap<D, W> 
 
     fn is_closed(&self) -> bool {
         self.inner().is_closed()
+    }
+
+    fn read_errors(&self) -> (u64, Option<std::io::ErrorKind>) {
+        self.inner().read_errors()
     }
 }
