@@ -43,7 +43,7 @@ impl TcpLayer for Recorder {
     ) -> Option<SegmentOut> {
         let (src, dst, bytes) = self.out.pop_front()?;
         buf[..bytes.len()].copy_from_slice(&bytes);
-        Some(SegmentOut { src, dst, len: bytes.len() })
+        Some(SegmentOut { src, dst, len: bytes.len(), segment_size: 0 })
     }
     fn poll_timeout(&mut self) -> Option<Instant> {
         None

@@ -248,7 +248,10 @@ impl Interface {
             res.more = true;
         }
 
-        let max_len = caps.mtu + HEADROOM - 20;
+        // A device that segments takes TCP packets up to its limit; the engine keeps to the
+        // segment size it was given (the runtime sets it from the same caps).
+        let tso = caps.tso_max > caps.mtu;
+        let max_len = caps.mtu.max(caps.tso_max) + HEADROOM - 20;
         // Segments the engine produced this poll, sent or dropped: both count toward the
         // batch, so an engine that keeps producing segments we drop cannot hold us here.
         let mut produced = 0;
@@ -258,8 +261,17 @@ impl Interface {
                 break;
             };
             let mut engine_had_one = false;
-            let n = tok
-                .consume(max_len, |buf| self.egress_tcp(now, buf, &caps, tcp, &mut engine_had_one));
+            let n = if tso {
+                tok.consume_segmented(max_len, |buf| {
+                    let mut cut = 0;
+                    let r = self.egress_tcp(now, buf, &caps, tcp, &mut engine_had_one, &mut cut);
+                    (r, cut)
+                })
+            } else {
+                tok.consume(max_len, |buf| {
+                    self.egress_tcp(now, buf, &caps, tcp, &mut engine_had_one, &mut 0)
+                })
+            };
             if !engine_had_one {
                 break;
             }
@@ -510,6 +522,7 @@ impl Interface {
         caps: &DeviceCaps,
         tcp: &mut T,
         engine_had_one: &mut bool,
+        segment_size: &mut usize,
     ) -> Range<usize> {
         if buf.len() < HEADROOM + 20 {
             return 0..0;
@@ -576,8 +589,12 @@ impl Interface {
             }
         };
         if range.len() > caps.mtu {
-            self.counters.drop(DropReason::EgressTooBig);
-            return 0..0;
+            // Only a super-segment the device cuts may be larger than the MTU.
+            if out.segment_size == 0 || range.len() > caps.tso_max {
+                self.counters.drop(DropReason::EgressTooBig);
+                return 0..0;
+            }
+            *segment_size = out.segment_size;
         }
         self.counters.tcp_sent += 1;
         self.counters.tx_frames += 1;

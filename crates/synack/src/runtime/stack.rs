@@ -432,6 +432,12 @@ fn drive<D: DriverDevice>(
     let mut read_errors = dev.read_errors().0;
     let fd_device = matches!(dev.wait_source(), super::device::WaitSource::Fd(_));
     dev.driver_start();
+    let caps = dev.caps();
+    if caps.tso_max > caps.mtu {
+        // The device cuts super-segments: let the engine group new data, leaving room for
+        // the IPv6 header and the largest TCP header within the device's limit.
+        shared.lock().endpoint.set_output_segment_max(caps.tso_max.saturating_sub(40 + 60));
+    }
     while !shared.stop.load(Ordering::Acquire) {
         waiter.begin_round();
         // Device I/O outside the lock: the application can queue data or read while the
