@@ -113,7 +113,8 @@ impl Conn {
                 }
             }
             if interest.is_writable() {
-                match st.endpoint.send_ready(id) {
+                // A stopped driver: the write fails at once (`NetworkDown`), so it is ready.
+                match st.endpoint.send_ready(id).map(|r| r || st.is_stopped()) {
                     Ok(false) => {}
                     Ok(true) => ready = ready | Ready::WRITABLE,
                     Err(_) => ready = ready | Ready::WRITABLE | Ready::WRITE_CLOSED,
