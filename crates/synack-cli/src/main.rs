@@ -15,6 +15,7 @@ use std::process::ExitCode;
 static ALLOCATOR: &StatsAlloc<System> = &INSTRUMENTED_SYSTEM;
 
 mod cmd;
+mod forward;
 mod server;
 mod services;
 mod sim;
@@ -51,6 +52,8 @@ enum Command {
     Drill(cmd::drill::Args),
     /// Decode one packet given as hex and print it as tcpdump would.
     Decode(cmd::decode::Args),
+    /// Relay every TCP connection and UDP flow arriving on a TUN device, directly or via SOCKS5.
+    Forward(cmd::forward::Args),
     /// Benchmarks: synack vs smoltcp on the in-memory link (bulk, setup rate, idle memory),
     /// and synack over TUN against the kernel (root).
     Bench(cmd::bench::Args),
@@ -71,6 +74,7 @@ fn main() -> ExitCode {
         Command::Stats(args) => cmd::stats::run(args),
         Command::Drill(args) => cmd::drill::run(args),
         Command::Decode(args) => cmd::decode::run(args),
+        Command::Forward(args) => cmd::forward::run(args),
         Command::Bench(args) => cmd::bench::run(args),
         Command::Load(args) => cmd::load::run(args),
     };

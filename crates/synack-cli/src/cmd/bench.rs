@@ -1,5 +1,5 @@
 //! `synack bench`: the stack benchmarks, synack and smoltcp side by side on the in-memory link,
-//! one thread (the code is `synack-bench`, shared with `cargo bench -p synack-stack --bench
+//! one thread (the code is `synack-bench`, shared with `cargo bench -p synack-bench --bench
 //! netbench`). Build with `--release`: a debug build measures the compiler, not the stack.
 
 use std::process::ExitCode;

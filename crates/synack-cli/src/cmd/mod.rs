@@ -7,6 +7,7 @@ pub(crate) mod demo;
 pub(crate) mod drill;
 pub(crate) mod dump;
 pub(crate) mod flow;
+pub(crate) mod forward;
 pub(crate) mod graph;
 pub(crate) mod lab;
 pub(crate) mod ladder;

@@ -60,7 +60,7 @@ impl fmt::Debug for TcpListener {
 impl Drop for Inner {
     fn drop(&mut self) {
         let id = self.id;
-        self.stack.with(|st, _| st.endpoint.close_listener(id));
+        self.stack.with(|st, _| st.close_listener(id));
     }
 }
 
@@ -99,6 +99,20 @@ impl TcpListener {
                 ttl: AtomicU32::new(0),
             }),
         })
+    }
+
+    /// Wraps the accept-any listener `id` (see `TcpListener::bind_any`).
+    pub(crate) fn from_any(stack: &Arc<Stack>, id: ListenerId) -> TcpListener {
+        let local = SocketAddr::from(([0, 0, 0, 0], 0));
+        TcpListener {
+            inner: Arc::new(Inner {
+                stack: stack.clone(),
+                id,
+                local,
+                nonblocking: AtomicBool::new(false),
+                ttl: AtomicU32::new(0),
+            }),
+        }
     }
 
     /// The address listened on (with the port chosen when bound to port 0).

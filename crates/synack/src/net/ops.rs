@@ -36,6 +36,7 @@ pub(crate) fn open_from(
     remote: SocketAddr,
     cfg: ConnConfig,
 ) -> io::Result<ConnId> {
+    st.check_running()?;
     if remote.ip().is_unspecified() || remote.port() == 0 {
         return Err(io::Error::new(ErrorKind::InvalidInput, "cannot connect to this address"));
     }
@@ -79,6 +80,9 @@ pub(crate) enum Progress {
 
 /// Checks an active open.
 pub(crate) fn progress(st: &StackState, id: ConnId) -> Progress {
+    if let Err(e) = st.check_running() {
+        return Progress::Failed(e);
+    }
     let Ok(state) = st.endpoint.state(id) else {
         return Progress::Failed(error::not_connected());
     };
@@ -116,6 +120,7 @@ pub(crate) fn recv(
     sock: &SockState,
     buf: &mut [u8],
 ) -> io::Result<Option<usize>> {
+    st.check_running()?;
     read_result(st.endpoint.recv(id, buf), sock)
 }
 
@@ -130,6 +135,7 @@ pub(crate) fn peek(
     sock: &SockState,
     buf: &mut [u8],
 ) -> io::Result<Option<usize>> {
+    st.check_running()?;
     read_result(st.endpoint.peek(id, buf), sock)
 }
 
@@ -153,6 +159,7 @@ pub(crate) fn send(
     sock: &SockState,
     buf: &[u8],
 ) -> io::Result<Option<usize>> {
+    st.check_running()?;
     match st.endpoint.send(id, buf) {
         Ok(n) => Ok(Some(n)),
         Err(SendError::WouldBlock) => Ok(None),
@@ -208,6 +215,7 @@ pub(crate) fn close(stack: &Stack, id: ConnId, linger: Option<Duration>) {
 //# CLOSE means "I have no more to send": a FIN follows the queued data while receiving goes on
 //# until the peer closes too (the half-close `shutdown(Write)` exposes).
 pub(crate) fn shutdown_write(st: &mut StackState, id: ConnId) -> io::Result<()> {
+    st.check_running()?;
     match st.endpoint.state(id) {
         Err(_) => return Err(error::not_connected()),
         Ok(State::Closed) => {
@@ -228,6 +236,7 @@ pub(crate) fn listen(
     backlog: usize,
     cfg: ConnConfig,
 ) -> io::Result<(ListenerId, SocketAddr)> {
+    st.check_running()?;
     if !addr.ip().is_unspecified() && !st.iface.is_local(addr.ip()) {
         return Err(io::Error::new(
             ErrorKind::AddrNotAvailable,
@@ -270,6 +279,9 @@ pub(crate) fn accept(
     lid: ListenerId,
     ttl: u32,
 ) -> Option<io::Result<(ConnId, FourTuple)>> {
+    if let Err(e) = st.check_running() {
+        return Some(Err(e));
+    }
     let id = st.endpoint.accept(lid)?;
     if let Ok(t) = u8::try_from(ttl)
         && t > 0

@@ -14,9 +14,10 @@ use synack_stack::phy::CaptureFormat;
 use synack_stack::{Interface, InterfaceConfig, IpCidr};
 use synack_tcp::{ConnId, ConnectionError, Endpoint, EndpointConfig, Event, Instant};
 
+use super::any::{AcceptAny, AcceptAnyStats, AcceptAnyUsage};
 use super::clock::Clock;
 use super::device::DriverDevice;
-use super::layer::{EndpointLayer, Transparent, TransparentPolicy};
+use super::layer::EndpointLayer;
 use super::wait::{Waiter, Wake, waiter};
 
 /// Where to write the frame ring when a connection is reset.
@@ -109,6 +110,12 @@ pub struct DriverStats {
 /// A function the driver calls for every event (see [`Stack::set_event_hook`]).
 pub type EventHook = Box<dyn FnMut(&Event) + Send>;
 
+/// A function run once when the driver stops.
+pub(crate) type StopHook = Box<dyn FnOnce() + Send>;
+
+/// A function the driver calls for each UDP socket that became readable (or got an error).
+pub(crate) type UdpHook = Box<dyn FnMut(synack_stack::iface::UdpHandle) + Send>;
+
 /// Everything the application side touches, behind the stack's mutex.
 pub struct StackState {
     /// The IP layer.
@@ -118,7 +125,14 @@ pub struct StackState {
     events: VecDeque<Event>,
     event_cap: usize,
     hook: Option<EventHook>,
-    transparent: Option<Transparent>,
+    /// The accept-any listener's state, when one is open.
+    pub(crate) any: Option<AcceptAny>,
+    /// Why the driver stopped, once it has: every socket call fails from then on.
+    stopped: bool,
+    /// Called once when the driver stops (the async layer wakes every task there).
+    stop_hooks: Vec<StopHook>,
+    /// Called on the driver thread for each UDP socket that became readable.
+    pub(crate) udp_hook: Option<UdpHook>,
     stats: DriverStats,
     dump_request: Option<(PathBuf, CaptureFormat)>,
     dump_result: Option<io::Result<usize>>,
@@ -156,17 +170,56 @@ impl StackState {
         self.stats
     }
 
-    /// The listener transparent mode made for `local`, once a SYN to it was accepted.
-    pub fn transparent_listener(
-        &self,
-        local: std::net::SocketAddr,
-    ) -> Option<synack_tcp::ListenerId> {
-        self.transparent.as_ref()?.listeners.get(&local).copied()
+    /// What the accept-any listener has done; `None` when none is open.
+    pub fn accept_any_stats(&self) -> Option<AcceptAnyStats> {
+        self.any.as_ref().map(AcceptAny::stats)
     }
 
-    /// SYNs transparent mode dropped (by the policy or over the listener limit).
-    pub fn transparent_dropped(&self) -> u64 {
-        self.transparent.as_ref().map_or(0, |t| t.dropped)
+    /// What the accept-any listener holds now (zero when none is open).
+    pub fn accept_any_usage(&self) -> AcceptAnyUsage {
+        self.any.as_ref().map_or_else(AcceptAnyUsage::default, AcceptAny::usage)
+    }
+
+    /// Closes listener `id` (an ordinary or the accept-any one): connections waiting in its
+    /// queues are reset; for the accept-any listener, held SYNs are forgotten and the
+    /// interface stops taking traffic for addresses that are not its own.
+    pub fn close_listener(&mut self, id: synack_tcp::ListenerId) {
+        self.endpoint.close_listener(id);
+        AcceptAny::close(self, id);
+    }
+
+    /// True once the driver has stopped (its device failed or went away, or the stack was
+    /// shut down); [`DriverStats::fatal`] says why. Every socket call fails from then on with
+    /// `ErrorKind::NetworkDown`.
+    pub fn is_stopped(&self) -> bool {
+        self.stopped
+    }
+
+    /// Hands `ev` to the hook and the event queue.
+    fn deliver(&mut self, ev: Event) {
+        if let Some(h) = self.hook.as_mut() {
+            h(&ev);
+        }
+        if self.events.len() >= self.event_cap {
+            self.events.pop_front();
+            self.stats.events_dropped += 1;
+        }
+        self.events.push_back(ev);
+    }
+
+    /// Runs `f` once when the driver stops (at once if it has already stopped). Runs on the
+    /// driver thread without the state locked.
+    pub(crate) fn on_stop(&mut self, f: StopHook) -> Option<StopHook> {
+        if self.stopped {
+            return Some(f);
+        }
+        self.stop_hooks.push(f);
+        None
+    }
+
+    /// `Err` once the driver has stopped: what every socket call returns from then on.
+    pub(crate) fn check_running(&self) -> io::Result<()> {
+        if self.stopped { Err(crate::net::error::stopped_by(self.stats.fatal)) } else { Ok(()) }
     }
 }
 
@@ -231,7 +284,10 @@ impl Stack {
             events: VecDeque::new(),
             event_cap: cfg.event_queue.max(1),
             hook: None,
-            transparent: None,
+            any: None,
+            stopped: false,
+            stop_hooks: Vec::new(),
+            udp_hook: None,
             stats: DriverStats::default(),
             dump_request: None,
             dump_result: None,
@@ -317,22 +373,6 @@ impl Stack {
         self.shared.lock().hook = Some(hook);
     }
 
-    /// Turns transparent-proxy mode on: TCP to any address reaches the stack and `policy`
-    /// decides each SYN to an address that is not ours. At most `max_listeners` destinations
-    /// get a listener (with accept queues of `backlog`).
-    pub fn set_transparent(&self, policy: TransparentPolicy, max_listeners: usize, backlog: usize) {
-        self.with(|st, _| {
-            st.iface.set_transparent(true);
-            st.transparent = Some(Transparent {
-                policy,
-                listeners: Default::default(),
-                max_listeners,
-                backlog: backlog.max(1),
-                dropped: 0,
-            });
-        });
-    }
-
     /// Writes the device's ring of recent frames to `path` now. Fails with `Unsupported` when
     /// the device keeps no ring (wrap it in a `PcapTap`).
     pub fn dump_ring(&self, path: PathBuf, format: CaptureFormat) -> io::Result<usize> {
@@ -391,21 +431,26 @@ fn drive<D: DriverDevice>(
         // Device I/O outside the lock: the application can queue data or read while the
         // kernel runs the system calls.
         let read_more = dev.read_batch();
+        if dev.is_closed() {
+            shared.lock().stats.fatal = Some(io::ErrorKind::BrokenPipe);
+            break;
+        }
         let now = shared.clock.now();
         let (deadline, more) = {
             let mut g = shared.lock();
             let st = &mut *g;
             st.stats.wakeups += 1;
+            let expired_before = st.iface.udp_expired_len();
             let mut layer = EndpointLayer {
                 endpoint: &mut st.endpoint,
-                transparent: st.transparent.as_mut(),
+                any: st.any.as_mut(),
                 hops: &st.conn_hops,
             };
             let r = st.iface.poll(now, &mut dev, &mut layer);
             st.stats.frames_in += r.received as u64;
             st.stats.frames_out += r.sent as u64;
             st.stats.max_batch_in = st.stats.max_batch_in.max(r.received);
-            let mut changed = r.received > 0;
+            let mut changed = r.received > 0 || st.iface.udp_expired_len() != expired_before;
             while let Some(ev) = st.endpoint.poll_event() {
                 changed = true;
                 if let (Event::Error { conn, error: ConnectionError::Reset }, Some(rd)) =
@@ -436,14 +481,25 @@ fn drive<D: DriverDevice>(
                 {
                     st.conn_hops.remove(&conn);
                 }
-                if let Some(h) = st.hook.as_mut() {
-                    h(&ev);
+                st.deliver(ev);
+            }
+            let StackState { iface, udp_hook, .. } = st;
+            iface.udp_drain_ready(|h| {
+                changed = true;
+                if let Some(hook) = udp_hook.as_mut() {
+                    hook(h);
                 }
-                if st.events.len() >= st.event_cap {
-                    st.events.pop_front();
-                    st.stats.events_dropped += 1;
-                }
-                st.events.push_back(ev);
+            });
+            let mut any_more = false;
+            if let Some(a) = st.any.as_mut()
+                && a.after_poll(now, &mut st.endpoint)
+            {
+                // A held SYN to take, or a handshake that ended: wake whoever waits on the
+                // accept-any listener; go round again for what the engine now has to send.
+                let lid = a.lid;
+                changed = true;
+                any_more = true;
+                st.deliver(Event::AcceptReady(lid));
             }
             if let Some((path, format)) = st.dump_request.take() {
                 changed = true;
@@ -464,11 +520,12 @@ fn drive<D: DriverDevice>(
             if changed && st.waiters > 0 {
                 shared.changed.notify_all();
             }
-            let deadline = [st.endpoint.poll_timeout(), st.iface.poll_at(), dev.poll_at()]
+            let any_at = st.any.as_ref().and_then(AcceptAny::poll_at);
+            let deadline = [st.endpoint.poll_timeout(), st.iface.poll_at(), dev.poll_at(), any_at]
                 .into_iter()
                 .flatten()
                 .min();
-            (deadline, r.more)
+            (deadline, r.more || any_more)
         };
         dev.write_batch();
         if more || read_more {
@@ -484,7 +541,15 @@ fn drive<D: DriverDevice>(
             break;
         }
     }
+    let hooks = {
+        let mut g = shared.lock();
+        g.stopped = true;
+        std::mem::take(&mut g.stop_hooks)
+    };
     shared.changed.notify_all();
+    for h in hooks {
+        h();
+    }
 }
 
 fn write_ring(

@@ -35,7 +35,7 @@ impl fmt::Debug for TcpListener {
 impl Drop for TcpListener {
     fn drop(&mut self) {
         let id = self.id;
-        self.stack.with(|st, _| st.endpoint.close_listener(id));
+        self.stack.with(|st, _| st.close_listener(id));
         self.reg.remove_listener(id);
     }
 }
@@ -61,6 +61,12 @@ impl TcpListener {
         let reg = registry(stack);
         let (id, local) = stack.with(|st, _| ops::listen_or_default(st, addr, backlog, cfg))?;
         Ok(TcpListener { stack: stack.clone(), reg, id, local, ttl: AtomicU32::new(0) })
+    }
+
+    /// Wraps the accept-any listener `id` (see `TcpListener::bind_any`).
+    pub(crate) fn from_any(stack: &Arc<Stack>, reg: Arc<Registry>, id: ListenerId) -> TcpListener {
+        let local = SocketAddr::from(([0, 0, 0, 0], 0));
+        TcpListener { stack: stack.clone(), reg, id, local, ttl: AtomicU32::new(0) }
     }
 
     /// The address listened on.
