@@ -48,6 +48,8 @@ enum Command {
     Graph(cmd::graph::Args),
     /// TCP conversations: packets and bytes each way, retransmissions, handshake RTT, ending.
     Stats(cmd::stats::Args),
+    /// One self-contained HTML page for a capture: conversations, ladders, graphs, notes.
+    Report(cmd::report::Args),
     /// Run packetdrill scripts against the engine on a virtual clock.
     Drill(cmd::drill::Args),
     /// Decode one packet given as hex and print it as tcpdump would.
@@ -72,6 +74,7 @@ fn main() -> ExitCode {
         Command::Flow(args) => cmd::flow::run(args),
         Command::Graph(args) => cmd::graph::run(args),
         Command::Stats(args) => cmd::stats::run(args),
+        Command::Report(args) => cmd::report::run(args),
         Command::Drill(args) => cmd::drill::run(args),
         Command::Decode(args) => cmd::decode::run(args),
         Command::Forward(args) => cmd::forward::run(args),
