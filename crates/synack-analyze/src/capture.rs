@@ -7,6 +7,7 @@
 //! Memory stays bounded: `pcap-file` keeps one fixed 8 MB read buffer and frames are lent out,
 //! never collected.
 
+use crate::pcapng_fix::PcapNgFix;
 use pcap_file::pcap::PcapReader;
 use pcap_file::pcapng::{Block, PcapNgReader};
 use std::io::{Cursor, Read};
@@ -107,7 +108,10 @@ struct Interface {
 }
 
 enum Inner<R: Read> {
-    PcapNg { reader: PcapNgReader<std::io::Chain<Cursor<Vec<u8>>, R>>, ifaces: Vec<Interface> },
+    PcapNg {
+        reader: PcapNgReader<PcapNgFix<std::io::Chain<Cursor<Vec<u8>>, R>>>,
+        ifaces: Vec<Interface>,
+    },
     PcapRaw(PcapReader<std::io::Chain<Cursor<Vec<u8>>, R>>, u32, bool),
 }
 
@@ -188,7 +192,9 @@ impl<R: Read> CaptureReader<R> {
                 })
             }
             0x0A0D_0D0A => {
-                let reader = PcapNgReader::new(chained).map_err(|e| map_err(e, 0))?;
+                // Option lists without their end marker are repaired on the way in.
+                let reader =
+                    PcapNgReader::new(PcapNgFix::new(chained)).map_err(|e| map_err(e, 0))?;
                 Ok(CaptureReader {
                     inner: Inner::PcapNg { reader, ifaces: Vec::new() },
                     format: Format::PcapNg,

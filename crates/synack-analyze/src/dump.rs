@@ -36,6 +36,8 @@ pub struct DumpOptions {
     pub filter: Filter,
     /// Output style.
     pub output: Output,
+    /// Which value of a field that occurs more than once `-T fields` prints (`-E occurrence`).
+    pub occurrence: fields::Occurrence,
 }
 
 /// Why a dump stopped.
@@ -135,7 +137,7 @@ pub fn dump<R: Read, W: Write>(
                         line.push('\t');
                     }
                     if let Some(v) = fields::value(&p, f) {
-                        line.push_str(&v);
+                        line.push_str(opts.occurrence.pick(&v));
                     }
                 }
                 writeln!(out, "{line}")?;
