@@ -96,6 +96,9 @@ pub struct Frame<'a> {
     pub orig_len: u32,
     /// The captured bytes (possibly fewer than `orig_len`).
     pub data: &'a [u8],
+    /// For a pcap record whose microsecond fraction is out of range (a million or more):
+    /// the seconds and the fraction as written, which tcpdump prints as they are.
+    pub odd_time: Option<(u32, u32)>,
 }
 
 /// The link type and timestamp unit of one pcapng interface.
@@ -122,6 +125,8 @@ pub struct CaptureReader<R: Read> {
     frames: u64,
     done: bool,
     scratch: Vec<u8>,
+    /// The current record's out-of-range time, see [`Frame::odd_time`].
+    odd_time: Option<(u32, u32)>,
 }
 
 impl CaptureReader<std::io::BufReader<std::fs::File>> {
@@ -189,6 +194,7 @@ impl<R: Read> CaptureReader<R> {
                     frames: 0,
                     done: false,
                     scratch: Vec::new(),
+                    odd_time: None,
                 })
             }
             0x0A0D_0D0A => {
@@ -201,6 +207,7 @@ impl<R: Read> CaptureReader<R> {
                     frames: 0,
                     done: false,
                     scratch: Vec::new(),
+                    odd_time: None,
                 })
             }
             other => Err(CaptureError::UnknownFormat(other)),
@@ -242,6 +249,11 @@ impl<R: Read> CaptureReader<R> {
                     } else {
                         self.scratch.clear();
                         self.scratch.extend_from_slice(&raw.data);
+                        // libpcap hands tcpdump the fraction as a signed microsecond count
+                        // (nanoseconds divided by 1000), so huge values come out negative.
+                        let usec =
+                            if *nano { ((raw.ts_frac as i32) / 1000) as u32 } else { raw.ts_frac };
+                        self.odd_time = (usec >= 1_000_000).then_some((raw.ts_sec, usec));
                         Some(Ok((
                             u64::from(raw.ts_sec) * 1_000_000_000 + frac_ns,
                             *linktype,
@@ -339,6 +351,7 @@ impl<R: Read> CaptureReader<R> {
                     linktype,
                     orig_len,
                     data: &self.scratch,
+                    odd_time: self.odd_time.take(),
                 }))
             }
         }
