@@ -88,6 +88,13 @@
 //!
 //! The engine ([`tcp`], sans-IO TCP), the IP layer and devices ([`stack`]) and the wire formats
 //! ([`wire`]) are separate crates, re-exported here so one dependency suffices.
+//!
+//! ## For relays
+//!
+//! VPN clients, tun2socks-style and transparent proxies: accept-any TCP
+//! (`TcpListener::bind_any`, and `tokio::AnyListener` with a deferred accept or refuse), UDP
+//! with accept-any (`UdpSocket::bind_any`, `recv_from_to`, `send_from_to`), and
+//! [`ChannelDevice`] to run a stack over the application's own packet source and sink.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
@@ -98,10 +105,11 @@ pub mod tokio;
 mod trace;
 
 pub use runtime::{
-    AcceptAnyStats, AcceptAnyUsage, AnyConfig, AnyPolicy, Clock, DriverDevice, Stack, StackConfig,
-    StackState, SynDecision,
+    AcceptAnyStats, AcceptAnyUsage, AnyConfig, AnyPolicy, ChannelDevice, ChannelHandle, Clock,
+    DriverDevice, Stack, StackConfig, StackState, SynDecision,
 };
 pub use synack_stack as stack;
+pub use synack_stack::iface::{UdpConfig, UdpUsage};
 pub use synack_stack::phy::{Link, LinkEnd};
 pub use synack_stack::{Device, DeviceCaps, Interface, InterfaceConfig, IpCidr, Medium, Route};
 pub use synack_tcp as tcp;

@@ -170,9 +170,19 @@ async fn backpressure_with_slow_reader() {
         client.shutdown().await.unwrap();
         client
     });
-    // The reader sleeps: the writer must stall near send buffer + receive window.
+    // The reader sleeps: the writer must stall near send buffer + receive window. On a loaded
+    // machine the stall can take a while to reach, so wait until two readings 100 ms apart
+    // agree (for at most 3 s), then check where it stalled.
     tokio::time::sleep(Duration::from_millis(300)).await;
-    let stalled = written.load(Ordering::Acquire);
+    let mut stalled = written.load(Ordering::Acquire);
+    for _ in 0..30 {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let now = written.load(Ordering::Acquire);
+        if now == stalled {
+            break;
+        }
+        stalled = now;
+    }
     assert!(stalled >= BUF, "wrote only {stalled}");
     assert!(stalled <= 4 * BUF, "writer was not held back: {stalled} bytes accepted");
     tokio::time::sleep(Duration::from_millis(100)).await;

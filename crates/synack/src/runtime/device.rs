@@ -41,6 +41,12 @@ pub trait DriverDevice: Device + Send + 'static {
     fn write_batch(&mut self) -> usize {
         0
     }
+
+    /// True once the device is gone for good (a channel whose handles were all dropped): the
+    /// driver stops, and every socket call on the stack fails.
+    fn is_closed(&self) -> bool {
+        false
+    }
 }
 
 #[cfg(feature = "tun")]
@@ -81,5 +87,9 @@ impl<D: DriverDevice, W: std::io::Write + Send + 'static> DriverDevice
 
     fn write_batch(&mut self) -> usize {
         self.inner_mut().write_batch()
+    }
+
+    fn is_closed(&self) -> bool {
+        self.inner().is_closed()
     }
 }

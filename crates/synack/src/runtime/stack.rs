@@ -120,6 +120,9 @@ pub type EventHook = Box<dyn FnMut(&Event) + Send>;
 /// A function run once when the driver stops.
 pub(crate) type StopHook = Box<dyn FnOnce() + Send>;
 
+/// A function the driver calls for each UDP socket that became readable (or got an error).
+pub(crate) type UdpHook = Box<dyn FnMut(synack_stack::iface::UdpHandle) + Send>;
+
 /// Everything the application side touches, behind the stack's mutex.
 pub struct StackState {
     /// The IP layer.
@@ -135,6 +138,8 @@ pub struct StackState {
     stopped: bool,
     /// Called once when the driver stops (the async layer wakes every task there).
     stop_hooks: Vec<StopHook>,
+    /// Called on the driver thread for each UDP socket that became readable.
+    pub(crate) udp_hook: Option<UdpHook>,
     stats: DriverStats,
     #[cfg(feature = "pcap")]
     dump_request: Option<(PathBuf, CaptureFormat)>,
@@ -309,6 +314,7 @@ impl Stack {
             any: None,
             stopped: false,
             stop_hooks: Vec::new(),
+            udp_hook: None,
             stats: DriverStats::default(),
             #[cfg(feature = "pcap")]
             dump_request: None,
@@ -468,16 +474,27 @@ fn drive<D: DriverDevice>(
     let mut dumps = 0usize;
     let mut drops = crate::trace::Drops::default();
     dev.driver_start();
+    let caps = dev.caps();
+    if caps.tso_max > caps.mtu {
+        // The device cuts super-segments: let the engine group new data, leaving room for
+        // the IPv6 header and the largest TCP header within the device's limit.
+        shared.lock().endpoint.set_output_segment_max(caps.tso_max.saturating_sub(40 + 60));
+    }
     while !shared.stop.load(Ordering::Acquire) {
         waiter.begin_round();
         // Device I/O outside the lock: the application can queue data or read while the
         // kernel runs the system calls.
         let read_more = dev.read_batch();
+        if dev.is_closed() {
+            shared.lock().stats.fatal = Some(io::ErrorKind::BrokenPipe);
+            break;
+        }
         let now = shared.clock.now();
         let (deadline, more) = {
             let mut g = shared.lock();
             let st = &mut *g;
             st.stats.wakeups += 1;
+            let expired_before = st.iface.udp_expired_len();
             let mut layer = EndpointLayer {
                 endpoint: &mut st.endpoint,
                 any: st.any.as_mut(),
@@ -488,7 +505,7 @@ fn drive<D: DriverDevice>(
             st.stats.frames_out += r.sent as u64;
             st.stats.max_batch_in = st.stats.max_batch_in.max(r.received);
             drops.check(st.iface.counters());
-            let mut changed = r.received > 0;
+            let mut changed = r.received > 0 || st.iface.udp_expired_len() != expired_before;
             while let Some(ev) = st.endpoint.poll_event() {
                 changed = true;
                 crate::trace::event(&st.endpoint, &ev);
@@ -523,6 +540,13 @@ fn drive<D: DriverDevice>(
                 }
                 st.deliver(ev);
             }
+            let StackState { iface, udp_hook, .. } = st;
+            iface.udp_drain_ready(|h| {
+                changed = true;
+                if let Some(hook) = udp_hook.as_mut() {
+                    hook(h);
+                }
+            });
             let mut any_more = false;
             if let Some(a) = st.any.as_mut()
                 && a.after_poll(now, &mut st.endpoint)
