@@ -23,7 +23,7 @@ use synack_wire::SeqNum;
 
 use crate::config::{ConnConfig, EndpointConfig};
 use crate::conn::Birth;
-use crate::control::{CtlQueue, RateLimit};
+use crate::control::{ChallengeBudget, CtlQueue};
 use crate::event::Event;
 use crate::ports::PortAllocator;
 use crate::secret::{FourTuple, KeyedState, Secrets};
@@ -42,7 +42,12 @@ pub struct Endpoint {
     secrets: Secrets,
     now: Instant,
     slots: Vec<Slot>,
-    free: Vec<u32>,
+    /// Free slot indices, lowest first: new connections fill the front, so the tail empties
+    /// after a peak and [`Endpoint::shrink_slots`] can give its memory back.
+    free: BinaryHeap<Reverse<u32>>,
+    /// Generation new slots start at: one past the last of any slot cut off the tail, so an
+    /// old id never names a later connection in a regrown slot.
+    gen_floor: u32,
     live: usize,
     /// Slot index by 4-tuple (the tuple itself is read from the slot's connection).
     by_tuple: TupleMap,
@@ -57,7 +62,7 @@ pub struct Endpoint {
     tx_ready: VecDeque<ConnId>,
     ctl: CtlQueue,
     events: VecDeque<Event>,
-    challenge: RateLimit,
+    challenge: ChallengeBudget,
     ports: PortAllocator,
     /// When cookies were last sent; ACKs are checked as cookies only shortly after.
     last_cookie: Option<Instant>,
@@ -83,8 +88,8 @@ impl fmt::Debug for Endpoint {
 
 fn addr_usable(ip: IpAddr) -> bool {
     //= rfc9293#3.9.2.3
-    //# Segments to or from broadcast, multicast or unspecified addresses are discarded
-    //# (MUST-57, MUST-63).
+    //~ paraphrase: Segments to or from broadcast, multicast or unspecified addresses are discarded
+    //~ (MUST-57, MUST-63).
     match ip {
         IpAddr::V4(a) => !(a.is_unspecified() || a.is_broadcast() || a.is_multicast()),
         IpAddr::V6(a) => !(a.is_unspecified() || a.is_multicast()),
@@ -93,15 +98,21 @@ fn addr_usable(ip: IpAddr) -> bool {
 impl Endpoint {
     /// A new endpoint. `secret` keys the ISN generator, SYN cookies, port choice and the hash
     /// maps (RFC 9293 MUST-9: give it 128 random bits); `rng_seed` seeds the little other
-    /// randomness the endpoint uses (the ephemeral port table's start).
+    /// randomness the endpoint uses (the ephemeral port table's start, the challenge-ACK budget).
     pub fn new(config: EndpointConfig, secret: [u8; 16], rng_seed: u64) -> Endpoint {
         let secrets = Secrets::new(secret);
+        // Both: the budget must be unpredictable to a peer (the secret) and reproducible in
+        // tests (the seed).
+        let mut key = [0u8; 8];
+        key.copy_from_slice(&secret[..8]);
+        let challenge_seed = u64::from_le_bytes(key) ^ rng_seed.rotate_left(32);
         let hasher = secrets.map_hasher();
         Endpoint {
             config,
             now: Instant::ZERO,
             slots: Vec::new(),
-            free: Vec::new(),
+            free: BinaryHeap::new(),
+            gen_floor: 0,
             live: 0,
             by_tuple: TupleMap::new(hasher),
             last_hit: None,
@@ -111,7 +122,7 @@ impl Endpoint {
             tx_ready: VecDeque::new(),
             ctl: CtlQueue::default(),
             events: VecDeque::new(),
-            challenge: RateLimit::new(config.challenge_ack_limit),
+            challenge: ChallengeBudget::new(config.challenge_ack_limit, challenge_seed),
             ports: PortAllocator::new(config.ephemeral_ports, rng_seed),
             secrets,
             last_cookie: None,
@@ -189,7 +200,9 @@ impl Endpoint {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::InvalidConnection;
     use crate::icmp::IcmpError;
+    use crate::state::State;
     use synack_wire::ChecksumMode;
     use synack_wire::tcp::TcpRepr;
 
@@ -232,5 +245,43 @@ mod tests {
         assert_eq!(ep.stats(id).unwrap().pmtu, 1200);
         ep.on_icmp_error(now, local, remote, iss, IcmpError::PacketTooBig { mtu: 1400 });
         assert_eq!(ep.stats(id).unwrap().pmtu, 1200);
+    }
+
+    /// After a peak the slot table gives its memory back, new connections fill the front, and
+    /// an id from before the shrink never names a connection made after it.
+    #[test]
+    fn slot_table_shrinks_after_a_peak_and_old_ids_stay_dead() {
+        let mut ep = Endpoint::new(EndpointConfig::default(), [7; 16], 1);
+        let local: SocketAddr = "10.0.0.1:0".parse().unwrap();
+        let remote: SocketAddr = "10.0.0.2:80".parse().unwrap();
+        let now = Instant::from_secs(1);
+        let ids: Vec<ConnId> = (0..1000)
+            .map(|_| ep.connect(now, local, remote, ConnConfig::default()).unwrap())
+            .collect();
+        let peak = ep.slots.capacity();
+        assert!(peak >= 1000);
+        // Keep the first ten; abort the rest.
+        for &id in &ids[10..] {
+            ep.abort(id).unwrap();
+        }
+        assert_eq!(ep.connection_count(), 10);
+        assert!(ep.slots.len() <= 64, "{} slots left", ep.slots.len());
+        assert!(ep.slots.capacity() < peak / 4, "capacity {} of {peak}", ep.slots.capacity());
+        for &id in &ids[10..] {
+            assert_eq!(ep.state(id), Err(InvalidConnection));
+        }
+        // New connections take the lowest free slots; the aborted ids still name nothing.
+        let fresh: Vec<ConnId> = (0..1000)
+            .map(|_| ep.connect(now, local, remote, ConnConfig::default()).unwrap())
+            .collect();
+        assert!(fresh.iter().all(|f| f.index >= 10 && (f.index as usize) < 1010));
+        for &id in &ids[10..] {
+            assert_eq!(ep.state(id), Err(InvalidConnection));
+        }
+        for &id in &ids[..10] {
+            assert_eq!(ep.state(id), Ok(State::SynSent));
+        }
+        // Timers of the cut slots are stale, never served: running them all is harmless.
+        ep.on_timeout(Instant::from_secs(100_000));
     }
 }
