@@ -435,6 +435,13 @@ impl Stack {
         self.shared.wake.wake();
     }
 
+    /// Wakes every thread blocked in [`Stack::wait`] to re-check its condition (after a
+    /// change only the socket layer knows of, such as `shutdown(Read)`).
+    pub(crate) fn wake_waiters(&self) {
+        let _g = self.shared.lock();
+        self.shared.changed.notify_all();
+    }
+
     /// Stops the driver and waits for it.
     pub fn shutdown(mut self) {
         self.stop();
