@@ -149,6 +149,8 @@ impl Conn {
         //# <CTL=SYN,ACK>. Any data on that SYN is not acknowledged; the peer sends it again.
         snd.nxt = snd.iss;
         self.tcb = Tcb::Open { snd, rcv, kind: OpenKind::SynReceived(Origin::Active) };
+        // The peer's MSS is known from its SYN: the buffer is sized now, as on a SYN-ACK.
+        self.round_recv_buffer();
         ctx.event(Event::StateChanged {
             conn: ctx.id,
             old: State::SynSent,
