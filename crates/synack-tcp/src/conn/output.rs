@@ -180,7 +180,12 @@ impl Conn {
             return Some(Segment { header: h, payload_len: 0, retransmission: false, ecn: 0 });
         }
         if self.ack_now {
-            let (seq, rnxt, win) = (snd.nxt, rcv.nxt, rcv.window_field());
+            //~ linux: a bare ACK carries the highest sequence number sent (tcp_acceptable_seq),
+            //~ not SND.NXT rewound by a timeout: a peer that already holds the data in between
+            //~ would find SND.NXT below its RCV.NXT, drop the ACK unread, and with both ends
+            //~ rewound at once neither would ever learn the other's ACKs.
+            let seq = if snd.nxt.lt(snd.max_nxt) { snd.max_nxt } else { snd.nxt };
+            let (rnxt, win) = (rcv.nxt, rcv.window_field());
             rcv.last_ack_sent = rnxt;
             let ack_flags = if opt.ecn && self.ece_echo {
                 //= rfc3168#6.1.3
@@ -696,7 +701,7 @@ impl Conn {
             //~ linux: with the window closed the retransmission cannot go out; the timeout
             //~ sends a zero-window probe instead, so the window update a lost or reordered
             //~ ACK carried is asked for again (else the timer fires for ever, sending nothing).
-            self.probe_due |= snd.wnd == 0;
+            self.probe_due |= snd.wnd == 0 && state.is_synchronized();
             let (una, max) = (snd.una, snd.max_nxt);
             if state.is_synchronized() {
                 //= rfc5681#3.1
