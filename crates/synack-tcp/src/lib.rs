@@ -86,12 +86,14 @@ pub mod assembler;
 pub mod cc;
 pub mod config;
 mod conn;
+mod control;
 mod cookie;
 mod emit;
 pub mod endpoint;
 pub mod error;
 pub mod event;
 pub mod icmp;
+mod id;
 mod ports;
 pub mod push;
 pub mod rack;
@@ -106,8 +108,8 @@ pub mod time;
 mod tuple_map;
 
 pub use config::{
-    AbortReset, CongestionControl, ConnConfig, EndpointConfig, KeepAlive, PushPolicy,
-    ReadWindowUpdate,
+    AbortReset, AckEvery, CongestionControl, ConnConfig, EndpointConfig, KeepAlive, PushPolicy,
+    ReadWindowUpdate, ReceiveWindow,
 };
 pub use endpoint::{ConnId, Endpoint, ListenerId, Transmit};
 pub use error::{

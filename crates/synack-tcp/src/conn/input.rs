@@ -2,9 +2,9 @@
 //! states and TIME-WAIT. (CLOSED and LISTEN are the endpoint's: there is no TCB to consult.)
 
 use super::recovery::AckInfo;
-use super::{Conn, Ctx, NO_RATE, OpenKind, Origin, Outcome, Rcv, Snd, Tcb};
+use super::{Conn, Ctx, Ecn, NO_RATE, OpenKind, Origin, Outcome, Rcv, Snd, Tcb, Timer};
 use crate::assembler::Inserted;
-use crate::endpoint::CtlSegment;
+use crate::control::CtlSegment;
 use crate::error::ConnectionError;
 use crate::event::Event;
 use crate::rtt::rtt_from_timestamps;
@@ -41,7 +41,6 @@ impl Conn {
             rcv_wscale: rcv_ws,
             send_mss,
             rcv_mss: self.our_mss(),
-            ecn: false,
         };
         self.ws_offered_by_peer = o.window_scale.is_some() && self.cfg.window_scaling;
     }
@@ -51,7 +50,7 @@ impl Conn {
         self.burst_new = false;
         self.stats.segs_in += 1;
         match self.state() {
-            State::Closed | State::Listen => Outcome::Deleted,
+            State::Closed | State::Listen => Outcome::Continue,
             State::SynSent => self.on_syn_sent(ctx, seg),
             State::TimeWait => self.on_time_wait(ctx, seg),
             _ => self.on_synchronized(ctx, seg),
@@ -75,13 +74,7 @@ impl Conn {
             //# (unless it is itself a RST), and the segment is dropped.
             if seg.ack.le(snd.iss) || seg.ack.gt(snd.max_nxt) {
                 if !f.rst() {
-                    ctx.ctl.push(CtlSegment {
-                        tuple: self.tuple,
-                        seq: seg.ack,
-                        ack: None,
-                        flags: TcpFlags::RST,
-                        ts: None,
-                    });
+                    ctx.ctl.push(CtlSegment::rst(self.tuple, seg.ack));
                 }
                 return Outcome::Continue;
             }
@@ -92,7 +85,7 @@ impl Conn {
             //# (erratum 8167: no RFC 5961 sequence check in SYN-SENT).
             if f.ack() {
                 self.fail(ctx, ConnectionError::Refused);
-                return Outcome::Deleted;
+                return Outcome::Continue;
             }
             return Outcome::Continue;
         }
@@ -105,8 +98,9 @@ impl Conn {
         //= rfc3168#6.1.1
         //# ECN is on when the SYN-ACK carries ECE without CWR (or, in a simultaneous open, the
         //# peer's SYN carries both).
-        self.opt.ecn =
+        let ecn =
             self.cfg.ecn && f.contains(TcpFlags::ECE) && (f.ack() != f.contains(TcpFlags::CWR));
+        self.ecn = ecn.then(Ecn::default);
         self.last_rx = ctx.now;
         let mut rcv = Rcv::new(seg.seq, &self.cfg, self.opt.rcv_wscale);
         if self.opt.ts
@@ -179,7 +173,7 @@ impl Conn {
     fn after_ack_advance(&mut self, ctx: &mut Ctx<'_>) {
         //= rfc8985#7.2
         //# The probe timer restarts from an ACK of new data.
-        self.t.tlp = None;
+        self.t.set(Timer::Tlp, None);
         self.rtx_count = 0;
         self.una_since = ctx.now;
         // Delivery rate: acknowledged bytes over an interval of at least one SRTT.
@@ -198,7 +192,8 @@ impl Conn {
         let Some(snd) = self.tcb.snd() else { return };
         //= rfc6298#5
         //# All data acknowledged: stop the timer; otherwise restart it with the current RTO.
-        self.t.rtx = if snd.outstanding() { Some(ctx.now + self.rtt.rto()) } else { None };
+        self.t
+            .set(Timer::Rtx, if snd.outstanding() { Some(ctx.now + self.rtt.rto()) } else { None });
         if self.want_writable && snd.buf.free() > 0 && !snd.fin_queued {
             self.want_writable = false;
             ctx.event(Event::Writable(ctx.id));
@@ -291,6 +286,13 @@ impl Conn {
                 skip -= 1;
             }
             let cut = (skip as usize).min(payload.len());
+            if cut > 0 {
+                //~ paraphrase (RFC 2883 4.1.1): the part of a segment received before is
+                //~ reported in a D-SACK block also when the rest is new; the ACK carrying it
+                //~ goes out at once.
+                rcv.sacks.on_duplicate(seq, seq + cut as u32);
+                self.ack_now = true;
+            }
             payload = &payload[cut..];
             if skip as usize > cut {
                 fin = false; // the FIN itself was already received
@@ -323,38 +325,37 @@ impl Conn {
             //= rfc5961#3.2
             //# Reset only on an exact match with RCV.NXT; an in-window RST elsewhere draws a
             //# challenge ACK.
-            if seg.seq != rcv.nxt {
+            if seg.seq != rcv.nxt && self.cfg.rfc5961_rst {
                 self.challenge_ack(ctx);
                 return Outcome::Continue;
             }
             return match (state, &self.tcb) {
                 (
                     State::SynReceived,
-                    Tcb::Open { kind: OpenKind::SynReceived(Origin::Passive(l)), .. },
+                    Tcb::Open { kind: OpenKind::SynReceived(Origin::Passive(_)), .. },
                 ) => {
                     //= rfc9293#3.10.7.4
                     //# SYN-RECEIVED from a passive OPEN returns to LISTEN (MUST-11).
-                    let l = *l;
                     self.goto(ctx, State::Closed);
-                    Outcome::BackToListen(l)
+                    Outcome::Continue
                 }
                 (State::SynReceived, _) => {
                     //= rfc9293#3.10.7.4
                     //# SYN-RECEIVED from an active OPEN: connection refused (MUST-11).
                     self.fail(ctx, ConnectionError::Refused);
-                    Outcome::Deleted
+                    Outcome::Continue
                 }
                 (State::Closing | State::LastAck, _) => {
                     //= rfc9293#3.10.7.4
                     //# CLOSING, LAST-ACK: enter CLOSED and delete the TCB.
                     self.finish(ctx);
-                    Outcome::Deleted
+                    Outcome::Continue
                 }
                 _ => {
                     //= rfc9293#3.10.7.4
                     //# ESTABLISHED, FIN-WAIT-1/2, CLOSE-WAIT: "reset" to the user, CLOSED.
                     self.fail(ctx, ConnectionError::Reset);
-                    Outcome::Deleted
+                    Outcome::Continue
                 }
             };
         }
@@ -362,11 +363,17 @@ impl Conn {
         //= rfc9293#3.10.7.4
         //# Fourth, the SYN bit.
         if syn {
-            if let Tcb::Open { kind: OpenKind::SynReceived(Origin::Passive(l)), .. } = self.tcb {
+            if let Tcb::Open { kind: OpenKind::SynReceived(Origin::Passive(_)), .. } = self.tcb {
                 //= rfc9293#3.10.7.4
                 //# SYN-RECEIVED from a passive OPEN: return to LISTEN.
                 self.goto(ctx, State::Closed);
-                return Outcome::BackToListen(l);
+                return Outcome::Continue;
+            }
+            if !self.cfg.rfc5961_syn {
+                //~ paraphrase (RFC 793 3.9, without RFC 5961): a SYN in the window is an
+                //~ error: send a reset, tell the user "connection reset", enter CLOSED.
+                self.abort_with(ctx, ConnectionError::Reset);
+                return Outcome::Continue;
             }
             //= rfc5961#4.2
             //# A SYN in a synchronized state draws a challenge ACK and is dropped.
@@ -385,13 +392,7 @@ impl Conn {
             if !(ack.gt(snd.una) && ack.le(snd.max_nxt)) {
                 //= rfc9293#3.10.7.4
                 //# SYN-RECEIVED with an unacceptable ACK: <SEQ=SEG.ACK><CTL=RST>.
-                ctx.ctl.push(CtlSegment {
-                    tuple: self.tuple,
-                    seq: ack,
-                    ack: None,
-                    flags: TcpFlags::RST,
-                    ts: None,
-                });
+                ctx.ctl.push(CtlSegment::rst(self.tuple, ack));
                 return Outcome::Continue;
             }
             //= rfc9293#3.10.7.4
@@ -419,7 +420,7 @@ impl Conn {
         let snd_max = snd.max_nxt;
         let mut acked = 0;
         let mut rtt = None;
-        let rtx_deadline_before = self.t.rtx;
+        let rtx_deadline_before = self.t.get(Timer::Rtx);
         if ack.gt(snd.una) {
             //= rfc9293#3.10.7.4
             //# SND.UNA < SEG.ACK =< SND.NXT: SND.UNA = SEG.ACK; acknowledged data leaves the
@@ -438,15 +439,18 @@ impl Conn {
             rtt = sample;
             self.after_ack_advance(ctx);
         }
-        if self.opt.ecn && f.contains(TcpFlags::ECE) && !f.syn() {
+        let una = self.tcb.snd().map(|s| s.una).unwrap_or(ack);
+        if let Some(ecn) = &mut self.ecn
+            && f.contains(TcpFlags::ECE)
+            && !f.syn()
+        {
             //= rfc3168#6.1.2
             //# ECE: reduce the window as for a loss, at most once per window of data, and
             //# send CWR on the next new data.
-            let una = self.tcb.snd().map(|s| s.una).unwrap_or(ack);
-            if self.ecn_recover.is_none_or(|r| una.ge(r)) && !self.rec.in_recovery() {
+            if ecn.recover.is_none_or(|r| una.ge(r)) && !self.rec.in_recovery() {
                 self.rec.on_ecn_echo(now, snd_max.since(una_before), snd_max);
-                self.ecn_recover = Some(snd_max);
-                self.cwr_pending = true;
+                ecn.recover = Some(snd_max);
+                ecn.cwr_pending = true;
             }
         }
         // Congestion control and loss recovery see every acceptable ACK, duplicates included.
@@ -468,7 +472,7 @@ impl Conn {
             smss,
         });
         if self.rec.hold_timer && rtx_deadline_before.is_some() {
-            self.t.rtx = rtx_deadline_before;
+            self.t.set(Timer::Rtx, rtx_deadline_before);
         }
         let Some((snd, _)) = self.tcb.halves() else { return outcome };
         //= rfc9293#3.10.7.4
@@ -482,7 +486,7 @@ impl Conn {
             snd.wl1 = seg.seq;
             snd.wl2 = ack;
             if snd.wnd > 0 {
-                self.t.persist = None;
+                self.t.set(Timer::Persist, None);
             }
         }
         let fin_acked = snd.fin_acked();
@@ -500,7 +504,7 @@ impl Conn {
             //# LAST-ACK: once our FIN is acknowledged, delete the TCB and enter CLOSED.
             State::LastAck if fin_acked => {
                 self.finish(ctx);
-                return Outcome::Deleted;
+                return Outcome::Continue;
             }
             // A FIN the application asked for while in SYN-RECEIVED goes out now.
             State::Established if self.tcb.snd().is_some_and(|s| s.fin_queued) => {
@@ -543,14 +547,14 @@ impl Conn {
             }
         }
 
-        if self.opt.ecn {
+        if let Some(ecn) = &mut self.ecn {
             //= rfc3168#6.1.3
             //# CWR from the sender ends our ECE echo; a CE mark (re)starts it.
             if seg.flags.contains(TcpFlags::CWR) {
-                self.ece_echo = false;
+                ecn.echo = false;
             }
             if ctx.ce && !seg.payload.is_empty() {
-                self.ece_echo = true;
+                ecn.echo = true;
                 self.ack_now = true;
             }
         }
@@ -560,21 +564,19 @@ impl Conn {
             if app_closed {
                 //= rfc9293#3.6.1
                 //# Data arriving after a full (half-duplex) CLOSE is lost: send a RST (SHLD-3).
-                if self.cfg.abort_reset == crate::config::AbortReset::Linux && seg.flags.ack() {
+                let as_unknown = matches!(
+                    self.cfg.abort_reset,
+                    crate::config::AbortReset::Linux | crate::config::AbortReset::Bsd
+                );
+                if as_unknown && seg.flags.ack() {
                     //= rfc9293#3.10.7.1
                     //# Linux's form: answered as from no connection, <SEQ=SEG.ACK><CTL=RST>.
-                    ctx.ctl.push(CtlSegment {
-                        tuple: self.tuple,
-                        seq: seg.ack,
-                        ack: None,
-                        flags: TcpFlags::RST,
-                        ts: None,
-                    });
+                    ctx.ctl.push(CtlSegment::rst(self.tuple, seg.ack));
                     self.fail(ctx, ConnectionError::Aborted);
                 } else {
                     self.abort_with(ctx, ConnectionError::Aborted);
                 }
-                return Outcome::Deleted;
+                return Outcome::Continue;
             }
             self.deliver(ctx, seg.seq, seg.payload);
         }
@@ -638,6 +640,18 @@ impl Conn {
         let Some((_, rcv)) = self.tcb.halves() else { return };
         let data_nxt = rcv.asm.rcv_nxt();
         let offset = seq.since(data_nxt) as usize;
+        // Out-of-order data is held: whatever in-order data arrives now fills part of the gap.
+        let gap = !rcv.asm.is_empty();
+        let end = seq + payload.len() as u32;
+        let overlap = rcv.asm.ranges().find(|&(l, r)| l.lt(end) && seq.lt(r));
+        // One D-SACK block per ACK: a repeated part below RCV.NXT (reported at trimming, it
+        // comes first in sequence) wins.
+        if let Some((l, r)) = overlap.filter(|_| !rcv.sacks.has_pending_dsack()) {
+            //~ paraphrase (RFC 2883 4.1.3): data that repeats out-of-order data already held
+            //~ is reported as a D-SACK block too (the first block of the ACK, sent at once).
+            rcv.sacks.on_duplicate(l.max(seq), r.min(end));
+            self.ack_now = true;
+        }
         rcv.asm.set_max_bytes(rcv.buf.free() as u32);
         rcv.buf.write_at(offset, payload);
         match rcv.asm.insert(seq, payload.len() as u32) {
@@ -647,16 +661,20 @@ impl Conn {
                 rcv.autotune(ctx.now, bytes, rtt);
                 self.stats.bytes_received += bytes as u64;
                 ctx.event(Event::Readable(ctx.id));
-                if filled_hole {
+                if filled_hole || gap {
                     //= rfc5681#4.2
-                    //# Filling a hole is ACKed at once.
+                    //# To provide feedback to senders recovering from losses, the receiver
+                    //# SHOULD send an immediate ACK when it receives a data segment that fills
+                    //# in all or part of a gap in the sequence space.
                     self.ack_now = true;
                 } else if self.quick_acks_left > 0 {
                     //= rfc9293#3.8.6.3
                     //# Delaying ACKs is a SHOULD: the first segments (quick-ACK) are ACKed at once.
                     self.quick_acks_left -= 1;
                     self.ack_now = true;
-                } else if payload.len() >= full {
+                } else if payload.len() >= full
+                    || self.cfg.ack_every == crate::config::AckEvery::SecondSegment
+                {
                     //= rfc9293#3.8.6.3
                     //# ACK at least every second full-sized segment (SHLD-19).
                     self.unacked_segs += 1;
@@ -666,8 +684,8 @@ impl Conn {
                 }
                 //= rfc9293#3.8.6.3
                 //# Otherwise delay the ACK, by less than 0.5 s (MUST-40, SHLD-18).
-                if !self.ack_now && self.t.delack.is_none() {
-                    self.t.delack = Some(ctx.now + delack);
+                if !self.ack_now && !self.t.is_armed(Timer::DelayedAck) {
+                    self.t.set(Timer::DelayedAck, Some(ctx.now + delack));
                 }
             }
             //= rfc9293#3.10.7.4
@@ -697,7 +715,7 @@ impl Conn {
             //# TIME-WAIT: a RST (exactly at RCV.NXT, RFC 5961) enters CLOSED.
             if seg.seq == tw.rcv_nxt {
                 self.finish(ctx);
-                return Outcome::Deleted;
+                return Outcome::Continue;
             }
             return Outcome::Continue;
         }
@@ -721,17 +739,30 @@ impl Conn {
             self.challenge_ack(ctx);
             return Outcome::Continue;
         }
+        if !f.ack() {
+            //= rfc9293#3.10.7.4
+            //# fifth, check the ACK field:
+            //#
+            //# -  if the ACK bit is off, drop the segment and return
+            return Outcome::Continue;
+        }
         if f.fin() && seg.seq + seg.payload.len() as u32 + 1 == tw.rcv_nxt {
             //= rfc9293#3.10.7.4
             //# TIME-WAIT: a retransmitted FIN is acknowledged and the 2 MSL timeout restarted.
             tw.expiry = ctx.now + ctx.msl * 2;
-            self.t.close = Some(tw.expiry);
+            self.t.set(Timer::Close, Some(tw.expiry));
             self.ack_now = true;
             return Outcome::Continue;
         }
-        if seg.seq_len() > 0 {
+        let in_window = if tw.wnd == 0 {
+            seg.seq == tw.rcv_nxt
+        } else {
+            seg.seq.in_range(tw.rcv_nxt, tw.rcv_nxt + tw.wnd)
+        };
+        if seg.seq_len() > 0 || !in_window {
             //= rfc9293#3.10.7.4
-            //# Anything else occupying sequence space is unacceptable: ACK and drop.
+            //# Anything else occupying sequence space, and a segment outside the window, is
+            //# unacceptable: ACK and drop.
             self.ack_now = true;
         }
         Outcome::Continue
