@@ -725,7 +725,7 @@ impl Conn {
             //~ linux: with the window closed the retransmission cannot go out; the timeout
             //~ sends a zero-window probe instead, so the window update a lost or reordered
             //~ ACK carried is asked for again (else the timer fires for ever, sending nothing).
-            self.probe_due |= snd.wnd == 0;
+            self.probe_due |= snd.wnd == 0 && state.is_synchronized();
             let (una, max) = (snd.una, snd.max_nxt);
             if state.is_synchronized() {
                 //= rfc5681#3.1
