@@ -8,6 +8,7 @@
 use crate::ast::OptSpec;
 use crate::code::TcpInfo;
 use crate::config::ScriptConfig;
+use crate::probe::SockState;
 use crate::profile::{Cc, EcnMode, Profile, SynLayout};
 use crate::runner::TargetFactory;
 use crate::segment::Segment;
@@ -50,6 +51,9 @@ pub fn unmapped_knobs(p: &Profile) -> Vec<String> {
     if p.sockbuf_doubling {
         v.push("SO_SNDBUF/SO_RCVBUF doubling".into());
     }
+    if !p.rexmit_slop.is_zero() {
+        v.push(format!("RTO slop {} ms (the engine adds none)", p.rexmit_slop.as_millis()));
+    }
     v
 }
 
@@ -89,6 +93,10 @@ pub struct EngineTarget {
     ecn: EcnMode,
     /// Our address for sockets that connect without binding.
     local_ip: IpAddr,
+    /// Connections whose socket was closed, still in the engine until they finish.
+    orphans: Vec<ConnId>,
+    /// Keep-alive timing a socket starts with (the profile's sysctls).
+    keep_alive: synack_tcp::KeepAlive,
     buf: Vec<u8>,
 }
 
@@ -152,7 +160,12 @@ impl EngineTarget {
             },
             ..defaults
         };
-        let ec = EndpointConfig { mtu: cfg.mtu as usize, conn, ..EndpointConfig::default() };
+        let ec = EndpointConfig {
+            mtu: cfg.mtu as usize,
+            conn,
+            syn_cookies: p.syn_cookies,
+            ..EndpointConfig::default()
+        };
         EngineTarget {
             ep: Endpoint::new(ec, *b"synack-drill-key", 0x5eed),
             socks: BTreeMap::new(),
@@ -161,6 +174,12 @@ impl EngineTarget {
             mtu: cfg.mtu,
             ecn: p.ecn,
             local_ip: cfg.local_ip,
+            orphans: Vec::new(),
+            keep_alive: synack_tcp::KeepAlive {
+                idle: p.keep_alive.0,
+                interval: p.keep_alive.1,
+                probes: p.keep_alive.2,
+            },
             buf: vec![0; 65_536 + 120],
         }
     }
@@ -280,6 +299,37 @@ fn wire_options(tcp: &[u8]) -> Vec<OptSpec> {
         }
     }
     out
+}
+
+impl EngineTarget {
+    /// A live connection as sockstat shows it; `None` once the engine has let it go.
+    fn conn_state(&self, c: ConnId, owned: bool) -> Option<SockState> {
+        let state = self.ep.state(c).ok()?;
+        let tuple = self.ep.four_tuple(c).ok()?;
+        Some(SockState {
+            local_port: tuple.local.port(),
+            remote_port: Some(tuple.remote.port()),
+            state: freebsd_state_name(state),
+            owned,
+        })
+    }
+}
+
+/// The state names FreeBSD's `sockstat -s` and `netstat` print.
+fn freebsd_state_name(s: State) -> &'static str {
+    match s {
+        State::Closed => "CLOSED",
+        State::Listen => "LISTEN",
+        State::SynSent => "SYN_SENT",
+        State::SynReceived => "SYN_RCVD",
+        State::Established => "ESTABLISHED",
+        State::FinWait1 => "FIN_WAIT_1",
+        State::FinWait2 => "FIN_WAIT_2",
+        State::CloseWait => "CLOSE_WAIT",
+        State::Closing => "CLOSING",
+        State::LastAck => "LAST_ACK",
+        State::TimeWait => "TIME_WAIT",
+    }
 }
 
 impl Target for EngineTarget {
@@ -428,6 +478,28 @@ impl Target for EngineTarget {
         }
     }
 
+    fn peek(&mut self, _now: u64, s: SockId, len: usize) -> Result<usize, Errno> {
+        if self.sock(s)?.shut_rd {
+            return Ok(0);
+        }
+        let c = self.conn(s)?;
+        let queued = self.ep.stats(c).map(|st| st.recv_queue).map_err(|_| Errno::ENOTCONN)?;
+        if queued > 0 {
+            return Ok(queued.min(len));
+        }
+        if let Ok(Some(e)) = self.ep.error(c) {
+            return Err(conn_error(e));
+        }
+        match self.ep.state(c).unwrap_or(State::Closed) {
+            State::CloseWait
+            | State::LastAck
+            | State::Closing
+            | State::TimeWait
+            | State::Closed => Ok(0),
+            _ => Err(Errno::EAGAIN),
+        }
+    }
+
     fn shutdown(&mut self, _now: u64, s: SockId, how: Shutdown) -> Result<(), Errno> {
         let c = self.conn(s)?;
         let sk = self.sock(s)?;
@@ -446,6 +518,7 @@ impl Target for EngineTarget {
         match sk.kind {
             Kind::Conn(c) => {
                 let _ = self.ep.close(c);
+                self.orphans.push(c);
             }
             Kind::Listening(l) => self.ep.close_listener(l),
             Kind::Fresh => {}
@@ -453,9 +526,68 @@ impl Target for EngineTarget {
         Ok(())
     }
 
+    fn sock_states(&self) -> Vec<SockState> {
+        let mut out = Vec::new();
+        let owned: Vec<ConnId> = self
+            .socks
+            .values()
+            .filter_map(|s| if let Kind::Conn(c) = s.kind { Some(c) } else { None })
+            .collect();
+        for sk in self.socks.values() {
+            match sk.kind {
+                Kind::Listening(l) => {
+                    let local_port = sk.local.map_or(0, |a| a.port());
+                    out.push(SockState {
+                        local_port,
+                        remote_port: None,
+                        state: "LISTEN",
+                        owned: true,
+                    });
+                    for _ in 0..self.ep.syn_queue_len(l) {
+                        out.push(SockState {
+                            local_port,
+                            remote_port: None,
+                            state: "SYN_RCVD",
+                            owned: false,
+                        });
+                    }
+                }
+                Kind::Conn(c) => out.extend(self.conn_state(c, true)),
+                Kind::Fresh => {
+                    let local_port = sk.local.map_or(0, |a| a.port());
+                    out.push(SockState {
+                        local_port,
+                        remote_port: None,
+                        state: "CLOSED",
+                        owned: true,
+                    });
+                }
+            }
+        }
+        for &c in self.orphans.iter().filter(|c| !owned.contains(c)) {
+            out.extend(self.conn_state(c, false));
+        }
+        out
+    }
+
+    fn drop_state(&mut self, _now: u64, state: &str) -> usize {
+        let conns: Vec<ConnId> = self
+            .socks
+            .values()
+            .filter_map(|s| if let Kind::Conn(c) = s.kind { Some(c) } else { None })
+            .chain(self.orphans.iter().copied())
+            .filter(|&c| self.conn_state(c, false).is_some_and(|s| s.state == state))
+            .collect();
+        for &c in &conns {
+            let _ = self.ep.abort(c);
+        }
+        conns.len()
+    }
+
     fn set_option(&mut self, _now: u64, s: SockId, opt: SockOpt, value: i64) -> Result<(), Errno> {
         let kind = self.sock(s)?.kind;
         let v = usize::try_from(value).map_err(|_| Errno::EINVAL)?;
+        let keep_alive = self.keep_alive;
         let sk = self.sock(s)?;
         match opt {
             SockOpt::ReuseAddr => return Ok(()),
@@ -465,9 +597,9 @@ impl Target for EngineTarget {
             SockOpt::UserTimeout => {
                 sk.cfg.user_timeout = (v != 0).then(|| Duration::from_millis(v as u64))
             }
-            SockOpt::KeepAlive => sk.cfg.keep_alive = (v != 0).then(synack_tcp::KeepAlive::default),
+            SockOpt::KeepAlive => sk.cfg.keep_alive = (v != 0).then_some(keep_alive),
             SockOpt::KeepIdle | SockOpt::KeepIntvl | SockOpt::KeepCnt => {
-                let mut ka = sk.cfg.keep_alive.unwrap_or_default();
+                let mut ka = sk.cfg.keep_alive.unwrap_or(keep_alive);
                 match opt {
                     SockOpt::KeepIdle => ka.idle = Duration::from_secs(v as u64),
                     SockOpt::KeepIntvl => ka.interval = Duration::from_secs(v as u64),
@@ -514,9 +646,11 @@ impl Target for EngineTarget {
             SockOpt::NoDelay => sk.cfg.nodelay as i64,
             SockOpt::KeepAlive => sk.cfg.keep_alive.is_some() as i64,
             SockOpt::UserTimeout => sk.cfg.user_timeout.map(|d| d.as_millis() as i64).unwrap_or(0),
-            SockOpt::KeepIdle => sk.cfg.keep_alive.unwrap_or_default().idle.as_secs() as i64,
-            SockOpt::KeepIntvl => sk.cfg.keep_alive.unwrap_or_default().interval.as_secs() as i64,
-            SockOpt::KeepCnt => i64::from(sk.cfg.keep_alive.unwrap_or_default().probes),
+            SockOpt::KeepIdle => sk.cfg.keep_alive.unwrap_or(self.keep_alive).idle.as_secs() as i64,
+            SockOpt::KeepIntvl => {
+                sk.cfg.keep_alive.unwrap_or(self.keep_alive).interval.as_secs() as i64
+            }
+            SockOpt::KeepCnt => i64::from(sk.cfg.keep_alive.unwrap_or(self.keep_alive).probes),
             SockOpt::MaxSeg => match conn.and_then(|c| self.ep.stats(c).ok()) {
                 Some(st) => i64::from(st.snd_mss),
                 None => match sk.cfg.mss_clamp {

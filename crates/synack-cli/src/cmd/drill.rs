@@ -1,4 +1,4 @@
-//! `synack drill [--profile P] [--strict|--relaxed] [--json] [--no-leftovers] PATH...`: run packetdrill scripts
+//! `synack drill [--profile P] [--strict|--relaxed] [--json|--summary] [--no-leftovers] PATH...`: run packetdrill scripts
 //! against the synack engine on a virtual clock.
 //!
 //! Prints one line per script (`PASS`, `FAIL` with the expected line, the actual segment and the
@@ -11,7 +11,7 @@ use std::process::ExitCode;
 use synack_drill::engine::EngineFactory;
 use synack_drill::matcher::MatchMode;
 use synack_drill::profile::Profile;
-use synack_drill::suite::{collect_scripts, run_file};
+use synack_drill::suite::{Tally, collect_scripts, run_file};
 use synack_drill::{RunOptions, Summary};
 
 /// Arguments of `synack drill`.
@@ -34,6 +34,10 @@ pub(crate) struct Args {
     /// One JSON object per script, then a summary object.
     #[arg(long)]
     json: bool,
+    /// Instead of a line per script, count failures and skips by cause (most common first,
+    /// each with one script that has it), then the summary line.
+    #[arg(long, conflicts_with = "json")]
+    summary: bool,
     /// Override a script option, as packetdrill's command line does (e.g. `-o tolerance_usecs=10000`).
     #[arg(short = 'o', long = "option", value_name = "NAME[=VALUE]")]
     options: Vec<String>,
@@ -68,6 +72,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
     }
     let files = collect_scripts(&args.paths).map_err(anyhow::Error::msg)?;
     let mut summary = Summary::default();
+    let mut tally = Tally::default();
     for f in &files {
         let name = f.display().to_string();
         let profile = fixed.clone().unwrap_or_else(|| Profile::for_path(&name));
@@ -77,7 +82,9 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
         opts.no_leftovers = args.no_leftovers;
         let out = run_file(f, &name, &opts, &EngineFactory);
         summary.add(&out.verdict);
-        if args.json {
+        if args.summary {
+            tally.add(&out);
+        } else if args.json {
             println!("{}", serde_json::to_string(&out)?);
         } else {
             println!("{out}");
@@ -86,6 +93,10 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
     if args.json {
         println!("{}", serde_json::json!({ "summary": summary }));
     }
-    println!("{summary}");
+    if args.summary {
+        println!("{tally}");
+    } else {
+        println!("{summary}");
+    }
     Ok(if summary.failed > 0 { ExitCode::from(1) } else { ExitCode::SUCCESS })
 }

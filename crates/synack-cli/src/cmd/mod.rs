@@ -11,5 +11,8 @@ pub(crate) mod forward;
 pub(crate) mod graph;
 pub(crate) mod lab;
 pub(crate) mod ladder;
+pub(crate) mod load;
+pub(crate) mod report;
+pub(crate) mod scenarios;
 pub(crate) mod serve;
 pub(crate) mod stats;

@@ -2,9 +2,9 @@
 //! states and TIME-WAIT. (CLOSED and LISTEN are the endpoint's: there is no TCB to consult.)
 
 use super::recovery::AckInfo;
-use super::{Conn, Ctx, NO_RATE, OpenKind, Origin, Outcome, Rcv, Snd, Tcb};
+use super::{Conn, Ctx, Ecn, NO_RATE, OpenKind, Origin, Outcome, Rcv, Snd, Tcb, Timer};
 use crate::assembler::Inserted;
-use crate::endpoint::CtlSegment;
+use crate::control::CtlSegment;
 use crate::error::ConnectionError;
 use crate::event::Event;
 use crate::rtt::rtt_from_timestamps;
@@ -41,7 +41,6 @@ impl Conn {
             rcv_wscale: rcv_ws,
             send_mss,
             rcv_mss: self.our_mss(),
-            ecn: false,
         };
         self.ws_offered_by_peer = o.window_scale.is_some() && self.cfg.window_scaling;
     }
@@ -51,7 +50,7 @@ impl Conn {
         self.burst_new = false;
         self.stats.segs_in += 1;
         match self.state() {
-            State::Closed | State::Listen => Outcome::Deleted,
+            State::Closed | State::Listen => Outcome::Continue,
             State::SynSent => self.on_syn_sent(ctx, seg),
             State::TimeWait => self.on_time_wait(ctx, seg),
             _ => self.on_synchronized(ctx, seg),
@@ -75,13 +74,7 @@ impl Conn {
             //# (unless it is itself a RST), and the segment is dropped.
             if seg.ack.le(snd.iss) || seg.ack.gt(snd.max_nxt) {
                 if !f.rst() {
-                    ctx.ctl.push(CtlSegment {
-                        tuple: self.tuple,
-                        seq: seg.ack,
-                        ack: None,
-                        flags: TcpFlags::RST,
-                        ts: None,
-                    });
+                    ctx.ctl.push(CtlSegment::rst(self.tuple, seg.ack));
                 }
                 return Outcome::Continue;
             }
@@ -92,7 +85,7 @@ impl Conn {
             //# (erratum 8167: no RFC 5961 sequence check in SYN-SENT).
             if f.ack() {
                 self.fail(ctx, ConnectionError::Refused);
-                return Outcome::Deleted;
+                return Outcome::Continue;
             }
             return Outcome::Continue;
         }
@@ -105,8 +98,9 @@ impl Conn {
         //= rfc3168#6.1.1
         //# ECN is on when the SYN-ACK carries ECE without CWR (or, in a simultaneous open, the
         //# peer's SYN carries both).
-        self.opt.ecn =
+        let ecn =
             self.cfg.ecn && f.contains(TcpFlags::ECE) && (f.ack() != f.contains(TcpFlags::CWR));
+        self.ecn = ecn.then(Ecn::default);
         self.last_rx = ctx.now;
         let mut rcv = Rcv::new(seg.seq, &self.cfg, self.opt.rcv_wscale);
         if self.opt.ts
@@ -179,7 +173,7 @@ impl Conn {
     fn after_ack_advance(&mut self, ctx: &mut Ctx<'_>) {
         //= rfc8985#7.2
         //# The probe timer restarts from an ACK of new data.
-        self.t.tlp = None;
+        self.t.set(Timer::Tlp, None);
         self.rtx_count = 0;
         self.una_since = ctx.now;
         // Delivery rate: acknowledged bytes over an interval of at least one SRTT.
@@ -198,7 +192,8 @@ impl Conn {
         let Some(snd) = self.tcb.snd() else { return };
         //= rfc6298#5
         //# All data acknowledged: stop the timer; otherwise restart it with the current RTO.
-        self.t.rtx = if snd.outstanding() { Some(ctx.now + self.rtt.rto()) } else { None };
+        self.t
+            .set(Timer::Rtx, if snd.outstanding() { Some(ctx.now + self.rtt.rto()) } else { None });
         if self.want_writable && snd.buf.free() > 0 && !snd.fin_queued {
             self.want_writable = false;
             ctx.event(Event::Writable(ctx.id));
@@ -330,31 +325,30 @@ impl Conn {
             return match (state, &self.tcb) {
                 (
                     State::SynReceived,
-                    Tcb::Open { kind: OpenKind::SynReceived(Origin::Passive(l)), .. },
+                    Tcb::Open { kind: OpenKind::SynReceived(Origin::Passive(_)), .. },
                 ) => {
                     //= rfc9293#3.10.7.4
                     //# SYN-RECEIVED from a passive OPEN returns to LISTEN (MUST-11).
-                    let l = *l;
                     self.goto(ctx, State::Closed);
-                    Outcome::BackToListen(l)
+                    Outcome::Continue
                 }
                 (State::SynReceived, _) => {
                     //= rfc9293#3.10.7.4
                     //# SYN-RECEIVED from an active OPEN: connection refused (MUST-11).
                     self.fail(ctx, ConnectionError::Refused);
-                    Outcome::Deleted
+                    Outcome::Continue
                 }
                 (State::Closing | State::LastAck, _) => {
                     //= rfc9293#3.10.7.4
                     //# CLOSING, LAST-ACK: enter CLOSED and delete the TCB.
                     self.finish(ctx);
-                    Outcome::Deleted
+                    Outcome::Continue
                 }
                 _ => {
                     //= rfc9293#3.10.7.4
                     //# ESTABLISHED, FIN-WAIT-1/2, CLOSE-WAIT: "reset" to the user, CLOSED.
                     self.fail(ctx, ConnectionError::Reset);
-                    Outcome::Deleted
+                    Outcome::Continue
                 }
             };
         }
@@ -362,11 +356,11 @@ impl Conn {
         //= rfc9293#3.10.7.4
         //# Fourth, the SYN bit.
         if syn {
-            if let Tcb::Open { kind: OpenKind::SynReceived(Origin::Passive(l)), .. } = self.tcb {
+            if let Tcb::Open { kind: OpenKind::SynReceived(Origin::Passive(_)), .. } = self.tcb {
                 //= rfc9293#3.10.7.4
                 //# SYN-RECEIVED from a passive OPEN: return to LISTEN.
                 self.goto(ctx, State::Closed);
-                return Outcome::BackToListen(l);
+                return Outcome::Continue;
             }
             //= rfc5961#4.2
             //# A SYN in a synchronized state draws a challenge ACK and is dropped.
@@ -385,13 +379,7 @@ impl Conn {
             if !(ack.gt(snd.una) && ack.le(snd.max_nxt)) {
                 //= rfc9293#3.10.7.4
                 //# SYN-RECEIVED with an unacceptable ACK: <SEQ=SEG.ACK><CTL=RST>.
-                ctx.ctl.push(CtlSegment {
-                    tuple: self.tuple,
-                    seq: ack,
-                    ack: None,
-                    flags: TcpFlags::RST,
-                    ts: None,
-                });
+                ctx.ctl.push(CtlSegment::rst(self.tuple, ack));
                 return Outcome::Continue;
             }
             //= rfc9293#3.10.7.4
@@ -419,7 +407,7 @@ impl Conn {
         let snd_max = snd.max_nxt;
         let mut acked = 0;
         let mut rtt = None;
-        let rtx_deadline_before = self.t.rtx;
+        let rtx_deadline_before = self.t.get(Timer::Rtx);
         if ack.gt(snd.una) {
             //= rfc9293#3.10.7.4
             //# SND.UNA < SEG.ACK =< SND.NXT: SND.UNA = SEG.ACK; acknowledged data leaves the
@@ -438,15 +426,18 @@ impl Conn {
             rtt = sample;
             self.after_ack_advance(ctx);
         }
-        if self.opt.ecn && f.contains(TcpFlags::ECE) && !f.syn() {
+        let una = self.tcb.snd().map(|s| s.una).unwrap_or(ack);
+        if let Some(ecn) = &mut self.ecn
+            && f.contains(TcpFlags::ECE)
+            && !f.syn()
+        {
             //= rfc3168#6.1.2
             //# ECE: reduce the window as for a loss, at most once per window of data, and
             //# send CWR on the next new data.
-            let una = self.tcb.snd().map(|s| s.una).unwrap_or(ack);
-            if self.ecn_recover.is_none_or(|r| una.ge(r)) && !self.rec.in_recovery() {
+            if ecn.recover.is_none_or(|r| una.ge(r)) && !self.rec.in_recovery() {
                 self.rec.on_ecn_echo(now, snd_max.since(una_before), snd_max);
-                self.ecn_recover = Some(snd_max);
-                self.cwr_pending = true;
+                ecn.recover = Some(snd_max);
+                ecn.cwr_pending = true;
             }
         }
         // Congestion control and loss recovery see every acceptable ACK, duplicates included.
@@ -468,7 +459,7 @@ impl Conn {
             smss,
         });
         if self.rec.hold_timer && rtx_deadline_before.is_some() {
-            self.t.rtx = rtx_deadline_before;
+            self.t.set(Timer::Rtx, rtx_deadline_before);
         }
         let Some((snd, _)) = self.tcb.halves() else { return outcome };
         //= rfc9293#3.10.7.4
@@ -482,7 +473,7 @@ impl Conn {
             snd.wl1 = seg.seq;
             snd.wl2 = ack;
             if snd.wnd > 0 {
-                self.t.persist = None;
+                self.t.set(Timer::Persist, None);
             }
         }
         let fin_acked = snd.fin_acked();
@@ -500,7 +491,7 @@ impl Conn {
             //# LAST-ACK: once our FIN is acknowledged, delete the TCB and enter CLOSED.
             State::LastAck if fin_acked => {
                 self.finish(ctx);
-                return Outcome::Deleted;
+                return Outcome::Continue;
             }
             // A FIN the application asked for while in SYN-RECEIVED goes out now.
             State::Established if self.tcb.snd().is_some_and(|s| s.fin_queued) => {
@@ -543,14 +534,14 @@ impl Conn {
             }
         }
 
-        if self.opt.ecn {
+        if let Some(ecn) = &mut self.ecn {
             //= rfc3168#6.1.3
             //# CWR from the sender ends our ECE echo; a CE mark (re)starts it.
             if seg.flags.contains(TcpFlags::CWR) {
-                self.ece_echo = false;
+                ecn.echo = false;
             }
             if ctx.ce && !seg.payload.is_empty() {
-                self.ece_echo = true;
+                ecn.echo = true;
                 self.ack_now = true;
             }
         }
@@ -563,18 +554,12 @@ impl Conn {
                 if self.cfg.abort_reset == crate::config::AbortReset::Linux && seg.flags.ack() {
                     //= rfc9293#3.10.7.1
                     //# Linux's form: answered as from no connection, <SEQ=SEG.ACK><CTL=RST>.
-                    ctx.ctl.push(CtlSegment {
-                        tuple: self.tuple,
-                        seq: seg.ack,
-                        ack: None,
-                        flags: TcpFlags::RST,
-                        ts: None,
-                    });
+                    ctx.ctl.push(CtlSegment::rst(self.tuple, seg.ack));
                     self.fail(ctx, ConnectionError::Aborted);
                 } else {
                     self.abort_with(ctx, ConnectionError::Aborted);
                 }
-                return Outcome::Deleted;
+                return Outcome::Continue;
             }
             self.deliver(ctx, seg.seq, seg.payload);
         }
@@ -666,8 +651,8 @@ impl Conn {
                 }
                 //= rfc9293#3.8.6.3
                 //# Otherwise delay the ACK, by less than 0.5 s (MUST-40, SHLD-18).
-                if !self.ack_now && self.t.delack.is_none() {
-                    self.t.delack = Some(ctx.now + delack);
+                if !self.ack_now && !self.t.is_armed(Timer::DelayedAck) {
+                    self.t.set(Timer::DelayedAck, Some(ctx.now + delack));
                 }
             }
             //= rfc9293#3.10.7.4
@@ -697,7 +682,7 @@ impl Conn {
             //# TIME-WAIT: a RST (exactly at RCV.NXT, RFC 5961) enters CLOSED.
             if seg.seq == tw.rcv_nxt {
                 self.finish(ctx);
-                return Outcome::Deleted;
+                return Outcome::Continue;
             }
             return Outcome::Continue;
         }
@@ -725,7 +710,7 @@ impl Conn {
             //= rfc9293#3.10.7.4
             //# TIME-WAIT: a retransmitted FIN is acknowledged and the 2 MSL timeout restarted.
             tw.expiry = ctx.now + ctx.msl * 2;
-            self.t.close = Some(tw.expiry);
+            self.t.set(Timer::Close, Some(tw.expiry));
             self.ack_now = true;
             return Outcome::Continue;
         }

@@ -10,20 +10,24 @@
 
 mod halves;
 mod input;
+mod open;
 mod output;
 mod recovery;
+mod timers;
 
 pub(crate) use recovery::Recovery;
 
 pub(crate) use halves::{Rcv, Snd, TimeWait};
+pub(crate) use open::{Birth, PeerSyn};
+pub(crate) use timers::{Timer, TimerTable};
 
 use alloc::collections::VecDeque;
 use alloc::sync::Arc;
 
 use crate::config::ConnConfig;
-use crate::endpoint::{ConnId, ListenerId};
 use crate::error::ConnectionError;
 use crate::event::Event;
+use crate::id::{ConnId, ListenerId};
 use crate::rtt::{RttEstimator, RttSampler};
 use crate::secret::FourTuple;
 use crate::state::State;
@@ -152,42 +156,17 @@ pub(crate) struct Negotiated {
     pub(crate) send_mss: u16,
     /// The MSS we advertised.
     pub(crate) rcv_mss: u16,
-    /// ECN in use (RFC 3168).
-    pub(crate) ecn: bool,
 }
 
-/// Timer deadlines; `None` is disarmed.
+/// A connection's ECN state (RFC 3168), present only when ECN was negotiated.
 #[derive(Clone, Copy, Debug, Default)]
-pub(crate) struct Timers {
-    pub(crate) rtx: Option<Instant>,
-    pub(crate) persist: Option<Instant>,
-    pub(crate) delack: Option<Instant>,
-    pub(crate) keepalive: Option<Instant>,
-    /// TIME-WAIT's 2*MSL, or the FIN-WAIT-2 timeout.
-    pub(crate) close: Option<Instant>,
-    pub(crate) user: Option<Instant>,
-    /// RACK's reordering timer (RFC 8985 6.2).
-    pub(crate) reorder: Option<Instant>,
-    /// Tail loss probe timer (RFC 8985 7.2).
-    pub(crate) tlp: Option<Instant>,
-}
-
-impl Timers {
-    /// The earliest armed timer. Runs twice per segment (after input and after output), so
-    /// it folds the fields pairwise instead of collecting them into an array first: the array
-    /// version compiled to a 128-byte copy plus an iterator loop on every call.
-    pub(crate) fn next(&self) -> Option<Instant> {
-        fn earlier(a: Option<Instant>, b: Option<Instant>) -> Option<Instant> {
-            match (a, b) {
-                (Some(x), Some(y)) => Some(x.min(y)),
-                (x, None) => x,
-                (None, y) => y,
-            }
-        }
-        let a = earlier(earlier(self.rtx, self.persist), earlier(self.delack, self.keepalive));
-        let b = earlier(earlier(self.close, self.user), earlier(self.reorder, self.tlp));
-        earlier(a, b)
-    }
+pub(crate) struct Ecn {
+    /// Receiver: a CE mark arrived; set ECE on our ACKs until the peer's CWR.
+    pub(crate) echo: bool,
+    /// Sender: the window was reduced for an ECE; set CWR on the next new data.
+    pub(crate) cwr_pending: bool,
+    /// Sender: ECE is ignored until SND.UNA passes this (one response per window).
+    pub(crate) recover: Option<SeqNum>,
 }
 
 /// Counters for [`ConnStats`](crate::ConnStats).
@@ -202,17 +181,16 @@ pub(crate) struct Counters {
     pub(crate) bytes_received: u64,
 }
 
-/// What the endpoint must do after an input to a connection.
+/// What the endpoint must do after a segment arrived at a connection, beyond the usual
+/// bookkeeping. A deleted TCB is not an outcome: every path that deletes one (input, timers,
+/// application calls, ICMP) reports it through [`Ctx::deleted`]; a passive SYN-RECEIVED
+/// connection that goes back to LISTEN is deleted that way and its listener forgets it.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub(crate) enum Outcome {
     /// Nothing beyond the usual.
     Continue,
     /// A passive SYN-RECEIVED connection completed its handshake: move it to the accept queue.
     Accepted(ListenerId),
-    /// The TCB is gone (CLOSED reached): remove it from the 4-tuple map.
-    Deleted,
-    /// A passive SYN-RECEIVED connection was reset: delete it silently (the listener goes on).
-    BackToListen(ListenerId),
     /// TIME-WAIT accepted a new SYN (RFC 6191): delete this TCB and give the SYN to the
     /// listener; the new ISN must exceed `min_iss`.
     Reopen { min_iss: SeqNum },
@@ -223,9 +201,12 @@ pub(crate) struct Ctx<'a> {
     pub(crate) now: Instant,
     pub(crate) id: ConnId,
     pub(crate) events: &'a mut VecDeque<Event>,
+    /// Set when the TCB was deleted (CLOSED entered) during this call: the one signal the
+    /// endpoint acts on to unmap the connection and free its slot.
+    pub(crate) deleted: bool,
     /// Stateless control segments to send (RSTs that outlive their TCB, challenge ACKs).
-    pub(crate) ctl: &'a mut crate::endpoint::CtlQueue,
-    pub(crate) challenge: &'a mut crate::endpoint::RateLimit,
+    pub(crate) ctl: &'a mut crate::control::CtlQueue,
+    pub(crate) challenge: &'a mut crate::control::RateLimit,
     pub(crate) msl: Duration,
     /// The segment being processed arrived with the IP ECN codepoint CE.
     pub(crate) ce: bool,
@@ -240,11 +221,7 @@ impl Ctx<'_> {
     }
 
     pub(crate) fn event(&mut self, e: Event) {
-        // Bounded: an application that never polls loses the oldest events, not memory.
-        if self.events.len() >= crate::endpoint::MAX_EVENTS {
-            self.events.pop_front();
-        }
-        self.events.push_back(e);
+        crate::event::push_bounded(self.events, e);
     }
 }
 
@@ -262,7 +239,7 @@ pub(crate) struct Conn {
     pub(crate) opt: Negotiated,
     pub(crate) rtt: RttEstimator,
     pub(crate) sampler: RttSampler,
-    pub(crate) t: Timers,
+    pub(crate) t: TimerTable,
     /// An ACK must go out now (or with the next data segment).
     pub(crate) ack_now: bool,
     /// Full-sized segments received since we last sent an ACK.
@@ -311,32 +288,30 @@ pub(crate) struct Conn {
     /// The last delivery rate measured over about one round trip, in bytes per second;
     /// [`NO_RATE`] before the first (a sentinel: `Option<u64>` is 16 bytes, issue 5).
     pub(crate) delivery_rate: u64,
-    /// ECN receiver: a CE mark arrived; set ECE on our ACKs until the peer's CWR.
-    pub(crate) ece_echo: bool,
-    /// ECN sender: the window was reduced for an ECE; set CWR on the next new data.
-    pub(crate) cwr_pending: bool,
-    /// ECN sender: ECE is ignored until SND.UNA passes this (one response per window).
-    pub(crate) ecn_recover: Option<SeqNum>,
+    /// ECN state when the handshake agreed on ECN (RFC 3168); `None` otherwise, so no echo or
+    /// CWR can be pending on a connection that does not use it.
+    pub(crate) ecn: Option<Ecn>,
     /// Sum the payload while copying it into the frame (false when the device fills the TCP
     /// checksum); set by the endpoint before each `poll_segment`.
     pub(crate) sum_tx: bool,
+    /// Most payload bytes one new-data segment may carry because the device cuts it into
+    /// MSS-sized segments itself (TCP segmentation offload); 0 keeps every segment to one MSS.
+    /// Set by the endpoint before each `poll_segment`.
+    pub(crate) out_seg_max: u16,
 }
 
 impl Conn {
-    pub(crate) fn new(
-        tuple: FourTuple,
-        cfg: Arc<ConnConfig>,
-        mtu: usize,
-        ts_offset: u32,
-        now: Instant,
-    ) -> Conn {
+    /// A connection in CLOSED, before its first state is entered ([`Conn::syn_sent`],
+    /// [`Conn::syn_received`]).
+    pub(crate) fn new(birth: Birth) -> Conn {
+        let Birth { tuple, cfg, mtu, ts_offset, now } = birth;
         Conn {
             tuple,
             tcb: Tcb::Closed,
             opt: Negotiated::default(),
             rtt: RttEstimator::new(cfg.rtt),
             sampler: RttSampler::new(),
-            t: Timers::default(),
+            t: TimerTable::default(),
             ack_now: false,
             unacked_segs: 0,
             probe_due: false,
@@ -367,10 +342,9 @@ impl Conn {
             unread: None,
             rate_mark: None,
             delivery_rate: NO_RATE,
-            ece_echo: false,
-            cwr_pending: false,
-            ecn_recover: None,
+            ecn: None,
             sum_tx: true,
+            out_seg_max: 0,
             // Last: the fields above read it.
             cfg,
         }
@@ -449,7 +423,7 @@ impl Conn {
             ctx.event(Event::Connected(ctx.id));
         }
         if new == State::FinWait2 && self.app_closed {
-            self.t.close = Some(ctx.now + self.cfg.fin_wait2_timeout);
+            self.t.set(Timer::Close, Some(ctx.now + self.cfg.fin_wait2_timeout));
         }
     }
 
@@ -463,14 +437,15 @@ impl Conn {
                 //= rfc9293#3.6.1
                 //# TIME-WAIT lasts 2*MSL.
                 let expiry = ctx.now + ctx.msl * 2;
-                self.t = Timers { close: Some(expiry), ..Timers::default() };
+                self.t = TimerTable::only(Timer::Close, expiry);
                 Tcb::TimeWait(TimeWait::from_halves(&snd, &rcv, expiry))
             }
             (_, halves) => {
                 if let Some((_, mut rcv)) = halves {
                     self.keep_unread(&mut rcv);
                 }
-                self.t = Timers::default();
+                self.t = TimerTable::default();
+                ctx.deleted = true;
                 Tcb::Closed
             }
         };
@@ -629,6 +604,46 @@ impl Conn {
         Ok(n)
     }
 
+    /// Whether `send` would take a byte now; see [`crate::Endpoint::send_ready`].
+    pub(crate) fn send_ready(&mut self) -> Result<bool, crate::SendError> {
+        if let Some(e) = self.error {
+            return Err(crate::SendError::Connection(e));
+        }
+        match self.tcb.snd_mut() {
+            Some(s) if !s.fin_queued => {
+                let ready = s.buf.free() > 0;
+                if !ready {
+                    self.want_writable = true;
+                }
+                Ok(ready)
+            }
+            _ => Err(crate::SendError::Closed),
+        }
+    }
+
+    /// Copies received bytes without consuming them; see [`crate::Endpoint::peek`].
+    pub(crate) fn peek(&self, out: &mut [u8]) -> Result<usize, crate::RecvError> {
+        if self.app_closed {
+            return Err(crate::RecvError::Closed);
+        }
+        let Some((_, rcv)) = self.tcb.halves_ref() else {
+            if let Some(e) = self.error {
+                return Err(crate::RecvError::Connection(e));
+            }
+            if let Some(buf) = &self.unread {
+                return Ok(buf.peek(0, out));
+            }
+            return match self.state() {
+                State::TimeWait | State::Closed => Ok(0),
+                _ => Err(crate::RecvError::WouldBlock),
+            };
+        };
+        if rcv.buf.is_empty() {
+            return if rcv.fin_received { Ok(0) } else { Err(crate::RecvError::WouldBlock) };
+        }
+        Ok(rcv.buf.peek(0, out))
+    }
+
     /// Queues our FIN after the buffered data; see [`crate::Endpoint::shutdown_write`].
     pub(crate) fn shutdown_write(&mut self, ctx: &mut Ctx<'_>) {
         match self.state() {
@@ -657,8 +672,25 @@ impl Conn {
         }
     }
 
+    /// The application's CLOSE; see [`crate::Endpoint::close`]. Closing again, or closing a
+    /// connection that already ended, only records that the application let go.
+    pub(crate) fn app_close(&mut self, ctx: &mut Ctx<'_>) {
+        if !self.app_closed && self.state() != State::Closed {
+            self.close(ctx);
+        }
+        self.app_closed = true;
+    }
+
+    /// The application's ABORT; see [`crate::Endpoint::abort`].
+    pub(crate) fn app_abort(&mut self, ctx: &mut Ctx<'_>) {
+        if self.state() != State::Closed {
+            self.abort_with(ctx, ConnectionError::Aborted);
+        }
+        self.app_closed = true;
+    }
+
     /// Full close; see [`crate::Endpoint::close`].
-    pub(crate) fn close(&mut self, ctx: &mut Ctx<'_>) {
+    fn close(&mut self, ctx: &mut Ctx<'_>) {
         let unread = self.tcb.halves_ref().map(|(_, r)| !r.buf.is_empty()).unwrap_or(false);
         self.app_closed = true;
         if unread {
@@ -670,7 +702,7 @@ impl Conn {
         }
         self.shutdown_write(ctx);
         if self.state() == State::FinWait2 {
-            self.t.close = Some(ctx.now + self.cfg.fin_wait2_timeout);
+            self.t.set(Timer::Close, Some(ctx.now + self.cfg.fin_wait2_timeout));
         }
     }
 
@@ -688,7 +720,7 @@ impl Conn {
                         tsval: self.ts_now(ctx.now),
                         tsecr: rcv.ts_recent.map_or(0, |(v, _)| v),
                     });
-                    ctx.ctl.push(crate::endpoint::CtlSegment {
+                    ctx.ctl.push(crate::control::CtlSegment {
                         tuple: self.tuple,
                         seq: snd.max_nxt,
                         ack: linux.then_some(rcv.nxt),
@@ -733,7 +765,7 @@ mod size_tests {
             ("Assembler", size_of::<crate::assembler::Assembler>()),
             ("SackGenerator", size_of::<crate::sack_gen::SackGenerator>()),
             ("RingBuffer", size_of::<crate::ring::RingBuffer>()),
-            ("Timers", size_of::<Timers>()),
+            ("TimerTable", size_of::<TimerTable>()),
             ("Counters", size_of::<Counters>()),
             ("FourTuple", size_of::<FourTuple>()),
             ("Scoreboard", size_of::<crate::scoreboard::Scoreboard>()),
@@ -747,7 +779,7 @@ mod size_tests {
             std::println!("{name:>30}: {size} bytes");
         }
         // Pinned (issue 5: an idle connection end under 1 KiB besides buffers, measured by
-        // `cargo bench -p synack-stack --bench netbench -- --quick --only idle`). A field added
+        // `cargo bench -p synack-bench --bench netbench -- --quick --only idle`). A field added
         // anywhere in the per-connection state fails here: raise a bound only after weighing
         // it against that goal, and say so in docs/BENCHMARKS.md. History: `Conn` was 1,576
         // bytes before the configuration was shared and `unread` boxed, 1,288 then; PRR
@@ -770,7 +802,7 @@ mod size_tests {
             ("Recovery", size_of::<Recovery>(), 288),
             ("Flight", size_of::<recovery::Flight>(), 264),
             ("RttEstimator", size_of::<RttEstimator>(), 88),
-            ("Timers", size_of::<Timers>(), 64),
+            ("TimerTable", size_of::<TimerTable>(), 64),
             ("RingBuffer", size_of::<crate::ring::RingBuffer>(), 40),
             ("Assembler", size_of::<crate::assembler::Assembler>(), 24),
             ("SackGenerator", size_of::<crate::sack_gen::SackGenerator>(), 8),

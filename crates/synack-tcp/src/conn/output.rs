@@ -1,7 +1,7 @@
 //! What a connection sends and when: SYN / SYN-ACK, data and FIN (Nagle, sender SWS avoidance,
 //! window), pure ACKs (delayed-ACK policy), probes; and its timers.
 
-use super::{Conn, Ctx, Tcb};
+use super::{Conn, Ctx, Tcb, Timer};
 use crate::config::PushPolicy;
 use crate::emit::{Header, options_len};
 use crate::error::ConnectionError;
@@ -69,8 +69,8 @@ impl Conn {
                 snd.nxt = snd.iss + 1;
                 snd.max_nxt = snd.nxt;
                 let iss = snd.iss;
-                if self.t.rtx.is_none() {
-                    self.t.rtx = Some(now + rto);
+                if !self.t.is_armed(Timer::Rtx) {
+                    self.t.set(Timer::Rtx, Some(now + rto));
                 }
                 self.time_syn(iss, retransmission, now);
                 //= rfc9293#3.7.1
@@ -134,12 +134,12 @@ impl Conn {
             rcv.adv_right = rcv.nxt + win as u32;
             rcv.last_ack_sent = rcv.nxt;
             let (iss, rnxt) = (snd.iss, rcv.nxt);
-            if self.t.rtx.is_none() {
-                self.t.rtx = Some(now + rto);
+            if !self.t.is_armed(Timer::Rtx) {
+                self.t.set(Timer::Rtx, Some(now + rto));
             }
             self.time_syn(iss, retransmission, now);
             let mut fl = TcpFlags::SYN | TcpFlags::ACK;
-            if opt.ecn {
+            if self.ecn.is_some() {
                 //= rfc3168#6.1.1
                 //# An ECN-setup SYN-ACK carries ECE (not CWR).
                 fl |= TcpFlags::ECE;
@@ -182,7 +182,7 @@ impl Conn {
         if self.ack_now {
             let (seq, rnxt, win) = (snd.nxt, rcv.nxt, rcv.window_field());
             rcv.last_ack_sent = rnxt;
-            let ack_flags = if opt.ecn && self.ece_echo {
+            let ack_flags = if self.ecn.is_some_and(|e| e.echo) {
                 //= rfc3168#6.1.3
                 //# ECE on every ACK until the peer's CWR arrives.
                 TcpFlags::ACK | TcpFlags::ECE
@@ -222,7 +222,7 @@ impl Conn {
     fn ack_sent(&mut self) {
         self.ack_now = false;
         self.unacked_segs = 0;
-        self.t.delack = None;
+        self.t.set(Timer::DelayedAck, None);
     }
 
     fn build_data(
@@ -338,6 +338,19 @@ impl Conn {
                 return None;
             }
         }
+        let len = if len == mss
+            && !retransmission
+            && !force
+            && u32::from(self.out_seg_max) > mss
+            && !self.rec.repairing()
+        {
+            // A device that cuts segments itself takes several MSS of new data as one.
+            let max = u32::from(self.out_seg_max).min(buf.len().saturating_sub(hlen) as u32);
+            let tail_ok = nodelay || snd.fin_queued;
+            grouped_len(avail, usable.min(cc_room).min(max), mss, tail_ok)
+        } else {
+            len
+        };
         let mut seg = self.emit_range(now, buf, hlen, opts, nxt, len, retransmission)?;
         if len > 0
             && self.cfg.push_policy == PushPolicy::EndOfBurst
@@ -405,8 +418,8 @@ impl Conn {
             if fin_alone {
                 let seg = self.emit_range(now, buf, hlen, opts, end, 0, true)?;
                 self.rec.rack_mut().on_tlp_sent(nxt, true);
-                self.t.rtx = Some(now + self.rtt.rto());
-                self.t.tlp = None;
+                self.t.set(Timer::Rtx, Some(now + self.rtt.rto()));
+                self.t.set(Timer::Tlp, None);
                 return Some(seg);
             }
             if !top.gt(una) {
@@ -417,9 +430,9 @@ impl Conn {
             self.rec.rack_mut().on_tlp_sent(top, true);
             seg
         };
-        self.t.rtx = Some(now + self.rtt.rto());
+        self.t.set(Timer::Rtx, Some(now + self.rtt.rto()));
         // One probe per tail: the timer armed before the probe left is void.
-        self.t.tlp = None;
+        self.t.set(Timer::Tlp, None);
         Some(seg)
     }
 
@@ -488,29 +501,29 @@ impl Conn {
                 self.sampler.on_send(end, now);
             }
             self.rec.on_send_new(now, seq, end + fin as u32, was_idle, rto);
-            self.t.tlp = None;
+            self.t.set(Timer::Tlp, None);
         }
         if was_idle {
             self.una_since = now;
         }
-        if self.t.rtx.is_none() {
-            self.t.rtx = Some(now + rto);
+        if !self.t.is_armed(Timer::Rtx) {
+            self.t.set(Timer::Rtx, Some(now + rto));
         }
-        self.t.persist = None;
+        self.t.set(Timer::Persist, None);
         self.stats.bytes_sent += len as u64;
         let mut ecn = 0;
-        if self.opt.ecn {
+        if let Some(e) = &mut self.ecn {
             //= rfc3168#6.1.5
             //# New data is sent ECT(0); retransmissions are not ECN-capable. CWR goes on the
             //# first new data after a window reduction.
             if !retransmission && len > 0 {
                 ecn = 2;
-                if self.cwr_pending {
-                    self.cwr_pending = false;
+                if e.cwr_pending {
+                    e.cwr_pending = false;
                     flags |= TcpFlags::CWR;
                 }
             }
-            if self.ece_echo {
+            if e.echo {
                 flags |= TcpFlags::ECE;
             }
         }
@@ -534,7 +547,7 @@ impl Conn {
         let unsent = snd.nxt.lt(snd.final_seq());
         //= rfc9293#3.8.4
         //# Keep-alive only when idle: nothing outstanding, nothing received for the interval.
-        self.t.keepalive = match self.cfg.keep_alive {
+        let keepalive = match self.cfg.keep_alive {
             Some(k)
                 if matches!(state, State::Established | State::CloseWait)
                     && !outstanding
@@ -544,23 +557,25 @@ impl Conn {
             }
             _ => None,
         };
+        self.t.set(Timer::KeepAlive, keepalive);
         //= rfc9293#3.10.8
         //# User timeout: data unacknowledged for this long aborts the connection.
-        self.t.user = match self.cfg.user_timeout {
+        let user = match self.cfg.user_timeout {
             Some(u) if outstanding && state != State::SynSent => Some(self.una_since + u),
             _ => None,
         };
-        self.t.reorder = self.rec.reorder_at;
+        self.t.set(Timer::User, user);
+        self.t.set(Timer::Reorder, self.rec.reorder_at);
         //= rfc8985#7.2
         //# Arm the probe timer while data is outstanding outside recovery; a probe armed
         //# before fast recovery began is void (recovery repairs the tail itself).
         if self.rec.rack_on() && outstanding && state.is_synchronized() && !self.rec.in_recovery() {
-            if self.t.tlp.is_none() {
+            if !self.t.is_armed(Timer::Tlp) {
                 let mss = self.eff_snd_mss().max(1);
                 let Some(snd) = self.tcb.snd() else { return };
                 let flight_segs = snd.max_nxt.since(snd.una).div_ceil(mss);
-                let rto_at = self.t.rtx.unwrap_or(Instant::FAR_FUTURE);
-                self.t.tlp = self.rec.rack_mut().pto_deadline(
+                let rto_at = self.t.get(Timer::Rtx).unwrap_or(Instant::FAR_FUTURE);
+                let pto = self.rec.rack_mut().pto_deadline(
                     now,
                     self.rtt.srtt(),
                     flight_segs,
@@ -568,9 +583,10 @@ impl Conn {
                     false,
                     true,
                 );
+                self.t.set(Timer::Tlp, pto);
             }
         } else {
-            self.t.tlp = None;
+            self.t.set(Timer::Tlp, None);
         }
         let Some(snd) = self.tcb.snd() else { return };
         //= rfc9293#3.8.6.1
@@ -578,12 +594,12 @@ impl Conn {
         //# probe / SWS-override timer, first after one RTO, then backing off (SHLD-29/30).
         let stuck = unsent && !outstanding && snd.syn_acked() && state.is_synchronized();
         if stuck {
-            if self.t.persist.is_none() {
+            if !self.t.is_armed(Timer::Persist) {
                 let d = rto.saturating_mul(1 << self.persist_backoff.min(10)).min(MAX_PERSIST);
-                self.t.persist = Some(now + d);
+                self.t.set(Timer::Persist, Some(now + d));
             }
         } else {
-            self.t.persist = None;
+            self.t.set(Timer::Persist, None);
             if !unsent {
                 self.persist_backoff = 0;
             }
@@ -595,31 +611,31 @@ impl Conn {
         self.t.next()
     }
 
-    /// Runs every expired timer. Returns true when the TCB was deleted.
-    pub(crate) fn on_timeout(&mut self, ctx: &mut Ctx<'_>) -> bool {
+    /// Runs every expired timer (a deleted TCB is reported through `ctx.deleted`).
+    pub(crate) fn on_timeout(&mut self, ctx: &mut Ctx<'_>) {
         let now = ctx.now;
         // Timers may be stale after a burst of sends (the endpoint refreshes once per burst):
         // a keep-alive or persist deadline that no longer applies must not fire.
         self.refresh_timers(now);
         let due = |t: Option<Instant>| t.is_some_and(|t| t <= now);
-        if due(self.t.close) {
-            self.t.close = None;
+        if due(self.t.get(Timer::Close)) {
+            self.t.set(Timer::Close, None);
             //= rfc9293#3.10.8
             //# TIME-WAIT (2 MSL) and FIN-WAIT-2 (local policy) timeouts delete the TCB.
             self.finish(ctx);
-            return true;
+            return;
         }
-        if due(self.t.user) {
+        if due(self.t.get(Timer::User)) {
             //= rfc9293#3.10.8
             //# USER TIMEOUT: "connection aborted due to user timeout", TCB deleted.
             self.fail(ctx, ConnectionError::UserTimeout);
-            return true;
+            return;
         }
-        if due(self.t.rtx) && self.on_rto(ctx) {
-            return true;
+        if due(self.t.get(Timer::Rtx)) && self.on_rto(ctx) {
+            return;
         }
-        if due(self.t.persist) {
-            self.t.persist = None;
+        if due(self.t.get(Timer::Persist)) {
+            self.t.set(Timer::Persist, None);
             self.persist_backoff = self.persist_backoff.saturating_add(1);
             match self.tcb.snd() {
                 Some(snd) if snd.wnd == 0 => self.probe_due = true,
@@ -627,39 +643,38 @@ impl Conn {
                 None => {}
             }
         }
-        if due(self.t.delack) {
-            self.t.delack = None;
+        if due(self.t.get(Timer::DelayedAck)) {
+            self.t.set(Timer::DelayedAck, None);
             self.ack_now = true;
         }
-        if due(self.t.reorder) {
-            self.t.reorder = None;
+        if due(self.t.get(Timer::Reorder)) {
+            self.t.set(Timer::Reorder, None);
             let flight = self.tcb.snd().map(|s| s.max_nxt.since(s.una)).unwrap_or(0);
             self.rec.on_reorder_timeout(now, self.rtt.srtt(), flight);
         }
-        if due(self.t.tlp) {
-            self.t.tlp = None;
+        if due(self.t.get(Timer::Tlp)) {
+            self.t.set(Timer::Tlp, None);
             self.tlp_due = true;
         }
-        if due(self.t.keepalive)
+        if due(self.t.get(Timer::KeepAlive))
             && let Some(k) = self.cfg.keep_alive
         {
-            self.t.keepalive = None;
+            self.t.set(Timer::KeepAlive, None);
             //= rfc9293#3.8.4
             //# One unanswered probe proves nothing (MUST-29): give up only after `probes`.
             if self.keepalive_probes >= k.probes {
                 self.fail(ctx, ConnectionError::TimedOut);
-                return true;
+                return;
             }
             self.keepalive_probes += 1;
             self.probe_due = true;
         }
         self.refresh_timers(now);
-        false
     }
 
     /// The retransmission timer fired. Returns true when the connection gave up (R2).
     fn on_rto(&mut self, ctx: &mut Ctx<'_>) -> bool {
-        self.t.rtx = None;
+        self.t.set(Timer::Rtx, None);
         let now = ctx.now;
         let state = self.state();
         let Some(snd) = self.tcb.snd() else { return false };
@@ -700,7 +715,7 @@ impl Conn {
                 self.rec.on_rto(now, una, max);
             }
         }
-        self.t.rtx = Some(now + self.rtt.rto());
+        self.t.set(Timer::Rtx, Some(now + self.rtt.rto()));
         false
     }
 }
@@ -721,6 +736,18 @@ fn copy_payload(out: &mut [u8], a: &[u8], b: &[u8], sum: bool) -> u64 {
     let sa = checksum::copy_and_sum(out_a, a).unwrap_or(0);
     let sb = checksum::copy_and_sum(out_b, b).unwrap_or(0);
     if a.len() % 2 == 1 { sa + checksum::at_odd_offset(sb) } else { sa + sb }
+}
+
+/// Payload of a super-segment (one the device cuts into MSS-sized segments) that starts with a
+/// full MSS: whole MSS multiples of what is queued (`avail`) and allowed (`room`, the least of
+/// the peer's window, the congestion window and the segment limit), plus the sub-MSS tail
+/// when it empties the queue and Nagle would let it go on its own (`tail_ok`), so the wire
+/// carries the same segments as MSS-at-a-time sending would.
+fn grouped_len(avail: u32, room: u32, mss: u32, tail_ok: bool) -> u32 {
+    if avail <= room && tail_ok {
+        return avail;
+    }
+    (avail.min(room) / mss * mss).max(mss)
 }
 
 /// True when no further new-data segment can follow this one right now: after it, `left`

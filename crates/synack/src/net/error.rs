@@ -69,6 +69,11 @@ pub(crate) fn listen(e: ListenError) -> io::Error {
     }
 }
 
+/// A write after the connection's error was reported (`EPIPE`).
+pub(crate) fn broken_pipe() -> io::Error {
+    io::Error::new(ErrorKind::BrokenPipe, "the connection is gone")
+}
+
 /// The id no longer names a connection (released, or never opened).
 pub(crate) fn not_connected() -> io::Error {
     io::Error::new(ErrorKind::NotConnected, "not connected")

@@ -41,6 +41,12 @@ pub trait DriverDevice: Device + Send + 'static {
     fn write_batch(&mut self) -> usize {
         0
     }
+
+    /// True once the device is gone for good (a channel whose handles were all dropped): the
+    /// driver stops, and every socket call on the stack fails.
+    fn is_closed(&self) -> bool {
+        false
+    }
 }
 
 impl DriverDevice for synack_tun::TunDevice {
@@ -76,5 +82,9 @@ impl<D: DriverDevice, W: Write + Send + 'static> DriverDevice for PcapTap<D, W> 
 
     fn write_batch(&mut self) -> usize {
         self.inner_mut().write_batch()
+    }
+
+    fn is_closed(&self) -> bool {
+        self.inner().is_closed()
     }
 }

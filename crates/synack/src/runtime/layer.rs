@@ -1,8 +1,11 @@
 //! The engine behind the interface: [`TcpLayer`] for [`Endpoint`], with the accept-any filter
 //! in front of it (see `any.rs`).
 
+use std::collections::HashMap;
+use std::net::SocketAddr;
+
 use synack_stack::iface::{IcmpError, SegmentMeta, SegmentOut, TcpLayer};
-use synack_tcp::{Endpoint, Instant};
+use synack_tcp::{ConnId, Endpoint, FourTuple, Instant};
 use synack_wire::{ChecksumMode, TcpRepr};
 
 use super::any::AcceptAny;
@@ -11,6 +14,8 @@ use super::any::AcceptAny;
 pub(crate) struct EndpointLayer<'a> {
     pub(crate) endpoint: &'a mut Endpoint,
     pub(crate) any: Option<&'a mut AcceptAny>,
+    /// Per-connection TTL / hop limit (`TcpStream::set_ttl`); most stacks leave it empty.
+    pub(crate) hops: &'a HashMap<ConnId, u8>,
 }
 
 impl TcpLayer for EndpointLayer<'_> {
@@ -34,6 +39,18 @@ impl TcpLayer for EndpointLayer<'_> {
         checksum: ChecksumMode,
     ) -> Option<SegmentOut> {
         TcpLayer::poll_transmit(self.endpoint, now, buf, checksum)
+    }
+
+    fn hop_limit_for(&self, out: &SegmentOut, segment: &[u8]) -> Option<u8> {
+        if self.hops.is_empty() || segment.len() < 4 {
+            return None;
+        }
+        let port = |i: usize| u16::from_be_bytes([segment[i], segment[i + 1]]);
+        let tuple = FourTuple {
+            local: SocketAddr::new(out.src, port(0)),
+            remote: SocketAddr::new(out.dst, port(2)),
+        };
+        self.hops.get(&self.endpoint.lookup(&tuple)?).copied()
     }
 
     fn poll_timeout(&mut self) -> Option<Instant> {

@@ -1,6 +1,6 @@
 //! [`Stack`]: shared state, the driver thread, and the calls a socket layer builds on.
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::fmt;
 use std::io;
 use std::path::PathBuf;
@@ -12,7 +12,7 @@ use std::time::Duration;
 use synack_stack::iface::Route;
 use synack_stack::phy::CaptureFormat;
 use synack_stack::{Interface, InterfaceConfig, IpCidr};
-use synack_tcp::{ConnectionError, Endpoint, EndpointConfig, Event, Instant};
+use synack_tcp::{ConnId, ConnectionError, Endpoint, EndpointConfig, Event, Instant};
 
 use super::any::{AcceptAny, AcceptAnyStats, AcceptAnyUsage};
 use super::clock::Clock;
@@ -113,6 +113,9 @@ pub type EventHook = Box<dyn FnMut(&Event) + Send>;
 /// A function run once when the driver stops.
 pub(crate) type StopHook = Box<dyn FnOnce() + Send>;
 
+/// A function the driver calls for each UDP socket that became readable (or got an error).
+pub(crate) type UdpHook = Box<dyn FnMut(synack_stack::iface::UdpHandle) + Send>;
+
 /// Everything the application side touches, behind the stack's mutex.
 pub struct StackState {
     /// The IP layer.
@@ -128,12 +131,16 @@ pub struct StackState {
     stopped: bool,
     /// Called once when the driver stops (the async layer wakes every task there).
     stop_hooks: Vec<StopHook>,
+    /// Called on the driver thread for each UDP socket that became readable.
+    pub(crate) udp_hook: Option<UdpHook>,
     stats: DriverStats,
     dump_request: Option<(PathBuf, CaptureFormat)>,
     dump_result: Option<io::Result<usize>>,
     /// Threads blocked in [`Stack::wait`] on the condition variable: the driver signals it
     /// only when someone is there (a notify is a futex system call even with no waiter).
     waiters: usize,
+    /// TTL / hop limit of the connections that have their own (`set_ttl` on a socket).
+    pub(crate) conn_hops: HashMap<ConnId, u8>,
 }
 
 impl fmt::Debug for StackState {
@@ -280,10 +287,12 @@ impl Stack {
             any: None,
             stopped: false,
             stop_hooks: Vec::new(),
+            udp_hook: None,
             stats: DriverStats::default(),
             dump_request: None,
             dump_result: None,
             waiters: 0,
+            conn_hops: HashMap::new(),
         };
         let (waiter, wake) = waiter(device.wait_source()).map_err(StackError::Driver)?;
         let shared = Arc::new(Shared {
@@ -411,22 +420,37 @@ fn drive<D: DriverDevice>(
 ) {
     let mut dumps = 0usize;
     dev.driver_start();
+    let caps = dev.caps();
+    if caps.tso_max > caps.mtu {
+        // The device cuts super-segments: let the engine group new data, leaving room for
+        // the IPv6 header and the largest TCP header within the device's limit.
+        shared.lock().endpoint.set_output_segment_max(caps.tso_max.saturating_sub(40 + 60));
+    }
     while !shared.stop.load(Ordering::Acquire) {
         waiter.begin_round();
         // Device I/O outside the lock: the application can queue data or read while the
         // kernel runs the system calls.
         let read_more = dev.read_batch();
+        if dev.is_closed() {
+            shared.lock().stats.fatal = Some(io::ErrorKind::BrokenPipe);
+            break;
+        }
         let now = shared.clock.now();
         let (deadline, more) = {
             let mut g = shared.lock();
             let st = &mut *g;
             st.stats.wakeups += 1;
-            let mut layer = EndpointLayer { endpoint: &mut st.endpoint, any: st.any.as_mut() };
+            let expired_before = st.iface.udp_expired_len();
+            let mut layer = EndpointLayer {
+                endpoint: &mut st.endpoint,
+                any: st.any.as_mut(),
+                hops: &st.conn_hops,
+            };
             let r = st.iface.poll(now, &mut dev, &mut layer);
             st.stats.frames_in += r.received as u64;
             st.stats.frames_out += r.sent as u64;
             st.stats.max_batch_in = st.stats.max_batch_in.max(r.received);
-            let mut changed = r.received > 0;
+            let mut changed = r.received > 0 || st.iface.udp_expired_len() != expired_before;
             while let Some(ev) = st.endpoint.poll_event() {
                 changed = true;
                 if let (Event::Error { conn, error: ConnectionError::Reset }, Some(rd)) =
@@ -452,8 +476,20 @@ fn drive<D: DriverDevice>(
                         st.stats.reset_dumps += 1;
                     }
                 }
+                if let Event::Closed(conn) | Event::Error { conn, .. } = ev
+                    && !st.conn_hops.is_empty()
+                {
+                    st.conn_hops.remove(&conn);
+                }
                 st.deliver(ev);
             }
+            let StackState { iface, udp_hook, .. } = st;
+            iface.udp_drain_ready(|h| {
+                changed = true;
+                if let Some(hook) = udp_hook.as_mut() {
+                    hook(h);
+                }
+            });
             let mut any_more = false;
             if let Some(a) = st.any.as_mut()
                 && a.after_poll(now, &mut st.endpoint)

@@ -11,7 +11,8 @@ use synack_tcp::{FourTuple, ListenerId};
 
 use super::listener::TcpListener;
 use super::registry::{Registry, registry};
-use super::stream::{Conn, TcpStream};
+use super::stream::TcpStream;
+use crate::net::sock::Core;
 use crate::net::{Cancel, open_any};
 use crate::runtime::{self, AnyConfig, Stack};
 
@@ -153,14 +154,7 @@ impl IncomingSyn {
         .await;
         guard.armed = false;
         let id = r?;
-        let conn = Conn {
-            stack: stack.clone(),
-            reg: self.reg.clone(),
-            id,
-            local: tuple.local,
-            peer: tuple.remote,
-        };
-        Ok(TcpStream { conn: Arc::new(conn) })
+        Ok(TcpStream::from_core(Arc::new(Core::new(stack.clone(), id, tuple.local, tuple.remote))))
     }
 
     /// Answers RST, as a closed port does: the client sees "connection refused".
