@@ -59,6 +59,7 @@ impl<D: Downstream> Flows<D> {
     }
 
     /// Number of open flows.
+    #[cfg(test)]
     pub(crate) fn len(&self) -> usize {
         self.table.lock().expect("flow table").len()
     }
