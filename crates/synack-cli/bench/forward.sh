@@ -114,7 +114,9 @@ run_mode() {
     read -r line <&"${IDLER[0]}" || line="idle: FAILED"
     sleep 2
     after=$(rss_kb $FWD_PID)
-    echo "$mode idle: $line rss_before_kb=$before rss_after_kb=$after bytes_per_flow=$(( (after - before) * 1024 / IDLE ))"
+    held=$(sed -n 's/.*held=\([0-9]*\).*/\1/p' <<<"$line"); held=${held:-0}
+    per=n/a; [ "$held" -gt 0 ] && per=$(( (after - before) * 1024 / held ))
+    echo "$mode idle: $line rss_before_kb=$before rss_after_kb=$after bytes_per_held_flow=$per"
     exec {IDLER[1]}>&-
     wait $IDLER_PID 2>/dev/null || true
   fi
