@@ -716,6 +716,7 @@ impl Conn {
                     //# ABORT in a synchronized state (and SYN-RECEIVED) sends
                     //# <SEQ=SND.NXT><CTL=RST>.
                     let linux = self.cfg.abort_reset == crate::config::AbortReset::Linux;
+                    let bsd = self.cfg.abort_reset == crate::config::AbortReset::Bsd;
                     let ts = (linux && self.opt.ts).then(|| synack_wire::tcp::Timestamps {
                         tsval: self.ts_now(ctx.now),
                         tsecr: rcv.ts_recent.map_or(0, |(v, _)| v),
@@ -723,7 +724,7 @@ impl Conn {
                     ctx.ctl.push(crate::control::CtlSegment {
                         tuple: self.tuple,
                         seq: snd.max_nxt,
-                        ack: linux.then_some(rcv.nxt),
+                        ack: (linux || bsd).then_some(rcv.nxt),
                         flags: synack_wire::tcp::TcpFlags::RST,
                         ts,
                     });

@@ -119,8 +119,9 @@ impl Conn {
         let our_mss = self.our_mss();
         let ts_val = self.ts_now(now);
         let force = self.force_send;
+        let window_policy = self.cfg.receive_window;
         let (snd, rcv) = self.tcb.halves()?;
-        rcv.update_window(mss);
+        rcv.update_window(mss, window_policy);
         let tsecr = rcv.ts_recent.map(|(v, _)| v).unwrap_or(0);
         let ts = opt.ts.then_some(Timestamps { tsval: ts_val, tsecr });
 
