@@ -373,7 +373,7 @@ impl Conn {
                 //~ paraphrase (RFC 793 3.9, without RFC 5961): a SYN in the window is an
                 //~ error: send a reset, tell the user "connection reset", enter CLOSED.
                 self.abort_with(ctx, ConnectionError::Reset);
-                return Outcome::Deleted;
+                return Outcome::Continue;
             }
             //= rfc5961#4.2
             //# A SYN in a synchronized state draws a challenge ACK and is dropped.
