@@ -357,6 +357,7 @@ fn listener_ttl_clone_and_error() {
 /// The TTL is the connection's on the wire too: a tap on one stack's end of the link sees
 /// this connection's segments leave with TTL 7 and another connection's with the default.
 #[test]
+#[cfg(feature = "pcap")]
 fn ttl_is_on_the_wire_for_that_connection_only() {
     use synack::net::MemoryEnd;
     use synack::runtime::{Clock, StackConfig};

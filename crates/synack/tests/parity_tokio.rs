@@ -4,7 +4,7 @@
 //! the kernel half prints `SKIPPED`.
 //!
 //! Real clocks (the kernel half needs them); every wait is bounded by `timeout`.
-
+#![cfg(feature = "tokio")]
 // `on_pair!` binds both streams of every pair mutably; not every scenario writes through both.
 #![allow(unused_mut)]
 

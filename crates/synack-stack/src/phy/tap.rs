@@ -15,7 +15,6 @@
 //! error for [`PcapTap::capture_error`], and the ring goes on recording.
 
 use std::borrow::Cow;
-use std::collections::VecDeque;
 use std::fmt;
 use std::io::Write;
 use std::time::Duration;
@@ -29,17 +28,9 @@ use pcap_file::pcapng::blocks::interface_description::{
 use pcap_file::{DataLink, TsResolution};
 use synack_tcp::time::Instant;
 
+use super::ring::{Direction, FrameRing};
 use crate::device::{Device, DeviceCaps, Medium, RxToken, TxToken, TxVerdict, tx_verdict};
 use crate::gso::{self, TcpFrame};
-
-/// Which way a frame went through the device.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Direction {
-    /// Received from the device.
-    In,
-    /// Transmitted to the device.
-    Out,
-}
 
 /// File format for captures.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -206,92 +197,7 @@ fn flush_pcap<W: Write>(_w: &mut PcapWriter<W>) -> std::io::Result<()> {
     Ok(())
 }
 
-/// One frame kept by a [`FrameRing`].
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CapturedFrame {
-    /// When the tap saw it.
-    pub at: Instant,
-    /// Which way it went.
-    pub direction: Direction,
-    /// Its bytes.
-    pub data: Vec<u8>,
-}
-
-/// The last frames seen, bounded both in count and in bytes.
-///
-/// Buffers of evicted frames are reused for new ones, so a full ring records without
-/// allocating.
-#[derive(Debug, Clone)]
-pub struct FrameRing {
-    frames: VecDeque<CapturedFrame>,
-    max_frames: usize,
-    max_bytes: usize,
-    bytes: usize,
-    recorded: u64,
-}
-
 impl FrameRing {
-    /// A ring keeping at most `max_frames` frames and `max_bytes` bytes of frame data (whichever
-    /// bound is hit first evicts the oldest). A zero bound keeps nothing.
-    pub fn new(max_frames: usize, max_bytes: usize) -> Self {
-        FrameRing {
-            frames: VecDeque::with_capacity(max_frames.min(4096)),
-            max_frames,
-            max_bytes,
-            bytes: 0,
-            recorded: 0,
-        }
-    }
-
-    /// Records a frame, evicting the oldest ones to make room.
-    pub fn push(&mut self, at: Instant, direction: Direction, frame: &[u8]) {
-        self.recorded += 1;
-        if self.max_frames == 0 || frame.len() > self.max_bytes {
-            return;
-        }
-        let mut spare = None;
-        while self.frames.len() >= self.max_frames || self.bytes + frame.len() > self.max_bytes {
-            match self.frames.pop_front() {
-                Some(old) => {
-                    self.bytes -= old.data.len();
-                    spare = Some(old.data);
-                }
-                None => break,
-            }
-        }
-        let mut data = spare.unwrap_or_default();
-        data.clear();
-        data.extend_from_slice(frame);
-        self.bytes += data.len();
-        self.frames.push_back(CapturedFrame { at, direction, data });
-    }
-
-    /// Frames held, oldest first.
-    pub fn frames(&self) -> impl Iterator<Item = &CapturedFrame> {
-        self.frames.iter()
-    }
-
-    /// Number of frames held.
-    pub fn len(&self) -> usize {
-        self.frames.len()
-    }
-
-    /// True when no frame is held.
-    pub fn is_empty(&self) -> bool {
-        self.frames.is_empty()
-    }
-
-    /// Frames recorded since creation, including those evicted or too large to keep.
-    pub fn recorded(&self) -> u64 {
-        self.recorded
-    }
-
-    /// Forgets every frame.
-    pub fn clear(&mut self) {
-        self.frames.clear();
-        self.bytes = 0;
-    }
-
     /// Writes the held frames, oldest first, as a complete capture file on `writer`.
     pub fn dump<W: Write>(
         &self,
@@ -301,7 +207,7 @@ impl FrameRing {
         origin: Duration,
     ) -> Result<W, CaptureError> {
         let mut w = CaptureWriter::new(writer, format, medium, origin)?;
-        for f in &self.frames {
+        for f in self.frames() {
             w.write_frame(f.at, f.direction, &f.data)?;
         }
         w.into_inner()

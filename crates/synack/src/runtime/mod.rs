@@ -40,4 +40,6 @@ pub use any::{AcceptAnyStats, AcceptAnyUsage, AnyConfig, AnyPolicy, SynDecision}
 pub use channel::{ChannelDevice, ChannelHandle, ChannelRx, ChannelTx};
 pub use clock::Clock;
 pub use device::{DriverDevice, WaitSource};
-pub use stack::{DriverStats, EventHook, ResetDump, Stack, StackConfig, StackError, StackState};
+#[cfg(feature = "pcap")]
+pub use stack::ResetDump;
+pub use stack::{DriverStats, EventHook, Stack, StackConfig, StackError, StackState};

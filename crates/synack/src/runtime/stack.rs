@@ -3,6 +3,7 @@
 use std::collections::{HashMap, VecDeque};
 use std::fmt;
 use std::io;
+#[cfg(feature = "pcap")]
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
@@ -10,9 +11,12 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 use synack_stack::iface::Route;
+#[cfg(feature = "pcap")]
 use synack_stack::phy::CaptureFormat;
 use synack_stack::{Interface, InterfaceConfig, IpCidr};
-use synack_tcp::{ConnId, ConnectionError, Endpoint, EndpointConfig, Event, Instant};
+#[cfg(feature = "pcap")]
+use synack_tcp::ConnectionError;
+use synack_tcp::{ConnId, Endpoint, EndpointConfig, Event, Instant};
 
 use super::any::{AcceptAny, AcceptAnyStats, AcceptAnyUsage};
 use super::clock::Clock;
@@ -21,6 +25,7 @@ use super::layer::EndpointLayer;
 use super::wait::{Waiter, Wake, waiter};
 
 /// Where to write the frame ring when a connection is reset.
+#[cfg(feature = "pcap")]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ResetDump {
     /// Directory for the files (`reset-<n>-conn#i.g.pcapng`).
@@ -49,6 +54,7 @@ pub struct StackConfig {
     /// Most events kept for the application before the oldest are dropped.
     pub event_queue: usize,
     /// Dump the device's frame ring (if it has one: the pcap tap) when a connection is reset.
+    #[cfg(feature = "pcap")]
     pub reset_dump: Option<ResetDump>,
 }
 
@@ -62,6 +68,7 @@ impl Default for StackConfig {
             secret: None,
             rng_seed: 0,
             event_queue: 4096,
+            #[cfg(feature = "pcap")]
             reset_dump: None,
         }
     }
@@ -134,7 +141,9 @@ pub struct StackState {
     /// Called on the driver thread for each UDP socket that became readable.
     pub(crate) udp_hook: Option<UdpHook>,
     stats: DriverStats,
+    #[cfg(feature = "pcap")]
     dump_request: Option<(PathBuf, CaptureFormat)>,
+    #[cfg(feature = "pcap")]
     dump_result: Option<io::Result<usize>>,
     /// Threads blocked in [`Stack::wait`] on the condition variable: the driver signals it
     /// only when someone is there (a notify is a futex system call even with no waiter).
@@ -209,6 +218,7 @@ impl StackState {
 
     /// Runs `f` once when the driver stops (at once if it has already stopped). Runs on the
     /// driver thread without the state locked.
+    #[cfg(feature = "tokio")]
     pub(crate) fn on_stop(&mut self, f: StopHook) -> Option<StopHook> {
         if self.stopped {
             return Some(f);
@@ -239,6 +249,23 @@ impl Shared {
 
 /// A running stack: interface + engine + device, driven by its own thread. Dropping it stops
 /// the driver.
+///
+/// ```
+/// use std::sync::Arc;
+/// use synack::net::{MEMORY_QUEUE_FRAMES, MemoryEnd};
+/// use synack::{Clock, DeviceCaps, IpCidr, Link, Stack, StackConfig};
+///
+/// // Any `DriverDevice` will do: here one end of an in-memory link (a TUN device in real use).
+/// let (end, _other) = Link::ideal(DeviceCaps::default(), MEMORY_QUEUE_FRAMES);
+/// let cfg = StackConfig {
+///     addresses: vec![IpCidr::new("10.0.0.1".parse().unwrap(), 24).unwrap()],
+///     ..StackConfig::default()
+/// };
+/// let stack = Arc::new(Stack::new(MemoryEnd(end), cfg, Clock::start()).unwrap());
+/// // Direct engine access, for what the socket types do not wrap.
+/// let conns = stack.with(|st, _now| st.endpoint.connection_count());
+/// assert_eq!(conns, 0);
+/// ```
 pub struct Stack {
     shared: Arc<Shared>,
     driver: Option<JoinHandle<()>>,
@@ -250,10 +277,10 @@ impl fmt::Debug for Stack {
     }
 }
 
+/// 16 bytes from the operating system's random source (`getrandom(2)` on Linux).
 fn os_secret() -> io::Result<[u8; 16]> {
-    use std::io::Read;
     let mut s = [0u8; 16];
-    std::fs::File::open("/dev/urandom")?.read_exact(&mut s)?;
+    getrandom::fill(&mut s).map_err(io::Error::from)?;
     Ok(s)
 }
 
@@ -289,7 +316,9 @@ impl Stack {
             stop_hooks: Vec::new(),
             udp_hook: None,
             stats: DriverStats::default(),
+            #[cfg(feature = "pcap")]
             dump_request: None,
+            #[cfg(feature = "pcap")]
             dump_result: None,
             waiters: 0,
             conn_hops: HashMap::new(),
@@ -303,10 +332,25 @@ impl Stack {
             clock,
         });
         let s2 = shared.clone();
+        #[cfg(feature = "pcap")]
         let reset_dump = cfg.reset_dump;
+        let span = crate::trace::driver_span(cfg.addresses.first().map(|c| c.addr()));
+        // The driver logs to the subscriber current where the stack is made (a scoped one
+        // from `tracing::subscriber::with_default` too, not only the global one).
+        let dispatch = tracing::dispatcher::get_default(Clone::clone);
         let driver = std::thread::Builder::new()
             .name("synack-driver".into())
-            .spawn(move || drive(s2, device, waiter, reset_dump))
+            .spawn(move || {
+                let _dispatch = tracing::dispatcher::set_default(&dispatch);
+                let _span = span.entered();
+                drive(
+                    s2,
+                    device,
+                    waiter,
+                    #[cfg(feature = "pcap")]
+                    reset_dump,
+                )
+            })
             .map_err(StackError::Driver)?;
         Ok(Stack { shared, driver: Some(driver) })
     }
@@ -373,6 +417,7 @@ impl Stack {
         self.shared.lock().hook = Some(hook);
     }
 
+    #[cfg(feature = "pcap")]
     /// Writes the device's ring of recent frames to `path` now. Fails with `Unsupported` when
     /// the device keeps no ring (wrap it in a `PcapTap`).
     pub fn dump_ring(&self, path: PathBuf, format: CaptureFormat) -> io::Result<usize> {
@@ -424,13 +469,18 @@ fn drive<D: DriverDevice>(
     shared: Arc<Shared>,
     mut dev: D,
     mut waiter: Waiter,
-    reset_dump: Option<ResetDump>,
+    #[cfg(feature = "pcap")] reset_dump: Option<ResetDump>,
 ) {
+    #[cfg(feature = "pcap")]
     let mut dumps = 0usize;
     // Rounds in a row whose reads failed and brought nothing (see `read_errors`).
     let mut failing = 0u32;
     let mut read_errors = dev.read_errors().0;
+    #[cfg(feature = "fd")]
     let fd_device = matches!(dev.wait_source(), super::device::WaitSource::Fd(_));
+    #[cfg(not(feature = "fd"))]
+    let fd_device = false;
+    let mut drops = crate::trace::Drops::default();
     dev.driver_start();
     let caps = dev.caps();
     if caps.tso_max > caps.mtu {
@@ -462,9 +512,12 @@ fn drive<D: DriverDevice>(
             st.stats.frames_in += r.received as u64;
             st.stats.frames_out += r.sent as u64;
             st.stats.max_batch_in = st.stats.max_batch_in.max(r.received);
+            drops.check(st.iface.counters());
             let mut changed = r.received > 0 || st.iface.udp_expired_len() != expired_before;
             while let Some(ev) = st.endpoint.poll_event() {
                 changed = true;
+                crate::trace::event(&st.endpoint, &ev);
+                #[cfg(feature = "pcap")]
                 if let (Event::Error { conn, error: ConnectionError::Reset }, Some(rd)) =
                     (&ev, &reset_dump)
                     && dumps < rd.max_files
@@ -513,6 +566,7 @@ fn drive<D: DriverDevice>(
                 any_more = true;
                 st.deliver(Event::AcceptReady(lid));
             }
+            #[cfg(feature = "pcap")]
             if let Some((path, format)) = st.dump_request.take() {
                 changed = true;
                 st.dump_result = Some(match dev.frame_ring() {
@@ -563,6 +617,7 @@ fn drive<D: DriverDevice>(
             continue;
         }
         if let Err(e) = waiter.wait(timeout) {
+            crate::trace::device_error(&e);
             shared.lock().stats.fatal = Some(e.kind());
             break;
         }
@@ -578,6 +633,7 @@ fn drive<D: DriverDevice>(
     }
 }
 
+#[cfg(feature = "pcap")]
 fn write_ring(
     ring: &synack_stack::phy::FrameRing,
     path: &std::path::Path,
