@@ -5,6 +5,7 @@
 use crate::analysis::{TcpAnalysis, flag};
 use crate::decode::Decoded;
 use core::fmt::Write;
+use synack_wire::tcp::{FlagStyle, FlagText, TcpFlags};
 
 /// Every field name synack can print, with a one-line meaning.
 pub const FIELDS: &[(&str, &str)] = &[
@@ -112,17 +113,7 @@ pub fn ace_flags_str(bits: u16) -> String {
 
 /// tshark's `tcp.flags.str`: twelve positions, reserved bits first, `·` when clear.
 pub fn flags_str(bits: u16) -> String {
-    const LETTERS: [char; 12] = ['R', 'R', 'R', 'A', 'C', 'E', 'U', 'A', 'P', 'R', 'S', 'F'];
-    let mut s = String::new();
-    for (i, c) in LETTERS.iter().enumerate() {
-        let bit = 11 - i;
-        if bits & (1 << bit) != 0 {
-            s.push(*c);
-        } else {
-            s.push('\u{b7}');
-        }
-    }
-    s
+    FlagText(TcpFlags(bits & 0x0fff), FlagStyle::Tshark).to_string()
 }
 
 /// True when `name` is a field synack knows.

@@ -4,7 +4,7 @@
 //!
 //! ```text
 //! cargo run --release -p synack-cli -- bench [--quick] [--json] [--only GROUP] [--mtu N] [--setups N]
-//! cargo bench -p synack-stack --bench netbench -- [--quick] [--json] [--only GROUP] [--mtu N] [--setups N]
+//! cargo bench -p synack-bench --bench netbench -- [--quick] [--json] [--only GROUP] [--mtu N] [--setups N]
 //! ```
 //!
 //! 1. bulk transfer, one connection, MTU 1500 and 65535, synack vs smoltcp (Gbit/s, ratio),

@@ -19,6 +19,7 @@ mod forward;
 mod server;
 mod services;
 mod sim;
+mod tunbench;
 mod tunhost;
 
 /// synack: a userspace TCP/IP stack and the instruments to watch TCP work.
@@ -55,7 +56,8 @@ enum Command {
     Decode(cmd::decode::Args),
     /// Relay every TCP connection and UDP flow arriving on a TUN device, directly or via SOCKS5.
     Forward(cmd::forward::Args),
-    /// Benchmarks: synack vs smoltcp on the in-memory link (bulk, setup rate, idle memory).
+    /// Benchmarks: synack vs smoltcp on the in-memory link (bulk, setup rate, idle memory),
+    /// and synack over TUN against the kernel (root).
     Bench(cmd::bench::Args),
     /// Hold many concurrent echo connections against a synack server; time new ones, watch memory.
     Load(cmd::load::Args),

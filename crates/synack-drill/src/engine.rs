@@ -16,9 +16,9 @@ use crate::target::{Errno, Readiness, Shutdown, SockId, SockOpt, Target};
 use std::collections::BTreeMap;
 use std::net::{IpAddr, SocketAddr};
 use synack_tcp::{
-    AbortReset, CongestionControl, ConnConfig, ConnId, ConnectionError, Duration, Endpoint,
-    EndpointConfig, Instant, ListenerId, OptionLayout, ReadWindowUpdate, RecvError, SendError,
-    State,
+    AbortReset, AckEvery, CongestionControl, ConnConfig, ConnId, ConnectionError, Duration,
+    Endpoint, EndpointConfig, Instant, ListenerId, OptionLayout, ReadWindowUpdate, ReceiveWindow,
+    RecvError, SendError, State,
 };
 use synack_wire::tcp::{TcpOption, TcpPacket, TcpRepr, options};
 use synack_wire::{ChecksumMode, SeqNum};
@@ -138,11 +138,27 @@ impl EngineTarget {
                 SynLayout::FreeBsd => OptionLayout::Bsd,
             },
             recv_buffer_mss_rounding: p.rcvbuf_mss_rounding,
-            abort_reset: if p.linux_resets { AbortReset::Linux } else { AbortReset::Rfc },
+            abort_reset: match (p.linux_resets, p.syn_layout) {
+                (true, _) => AbortReset::Linux,
+                (false, SynLayout::FreeBsd) => AbortReset::Bsd,
+                (false, SynLayout::Linux) => AbortReset::Rfc,
+            },
+            rfc5961_rst: p.rfc5961.0,
+            rfc5961_syn: p.rfc5961.1,
             read_window_update: if p.linux_read_window_update {
                 ReadWindowUpdate::Doubling
             } else {
                 ReadWindowUpdate::SwsStep
+            },
+            receive_window: if p.free_space_window {
+                ReceiveWindow::FreeSpace
+            } else {
+                ReceiveWindow::SwsAvoidance
+            },
+            ack_every: if p.ack_every_segment {
+                AckEvery::SecondSegment
+            } else {
+                AckEvery::SecondFullSized
             },
             // Linux's quick-ACK mode: the first segments are ACKed at once.
             quick_ack_segments: p.quick_ack_segments,
@@ -250,6 +266,8 @@ fn option_bytes(opts: &[OptSpec]) -> Vec<u8> {
                 b.extend([34, 2 + c.len() as u8]);
                 b.extend(c);
             }
+            // Never injected: scripts with the option are refused before the run.
+            OptSpec::AccEcn(_) => {}
             OptSpec::FastOpenExp(c) => {
                 b.extend([254, 4 + c.len() as u8, 0xf9, 0x89]);
                 b.extend(c);
@@ -312,6 +330,25 @@ impl EngineTarget {
             state: freebsd_state_name(state),
             owned,
         })
+    }
+}
+
+/// `tcpi_state` as Linux numbers it (`TCP_ESTABLISHED` = 1 ... `TCP_CLOSING` = 11); the
+/// scripts compare it with names, which [`crate::code`] maps to these numbers for both
+/// Linux's `TCP_*` and FreeBSD's `TCPI_*` spellings.
+fn linux_state_number(s: State) -> i64 {
+    match s {
+        State::Established => 1,
+        State::SynSent => 2,
+        State::SynReceived => 3,
+        State::FinWait1 => 4,
+        State::FinWait2 => 5,
+        State::TimeWait => 6,
+        State::Closed => 7,
+        State::CloseWait => 8,
+        State::LastAck => 9,
+        State::Listen => 10,
+        State::Closing => 11,
     }
 }
 
@@ -713,9 +750,22 @@ impl Target for EngineTarget {
     }
 
     fn tcp_info(&self, s: SockId) -> Option<TcpInfo> {
-        let Some(Kind::Conn(c)) = self.socks.get(&s).map(|x| x.kind) else { return None };
-        let st = self.ep.stats(c).ok()?;
         let mut i = TcpInfo::new();
+        let c = match self.socks.get(&s)?.kind {
+            Kind::Conn(c) => c,
+            Kind::Listening(_) => {
+                i.insert("tcpi_state".into(), linux_state_number(State::Listen));
+                return Some(i);
+            }
+            Kind::Fresh => {
+                i.insert("tcpi_state".into(), linux_state_number(State::Closed));
+                return Some(i);
+            }
+        };
+        // A connection the engine has let go (reset, timed out) is CLOSED to the socket.
+        let state = self.ep.state(c).unwrap_or(State::Closed);
+        i.insert("tcpi_state".into(), linux_state_number(state));
+        let Ok(st) = self.ep.stats(c) else { return Some(i) };
         let mss = i64::from(st.snd_mss.max(1));
         i.insert("tcpi_snd_mss".into(), i64::from(st.snd_mss));
         i.insert("tcpi_advmss".into(), i64::from(st.rcv_mss));

@@ -347,6 +347,7 @@ impl<'a> Parser<'a> {
             win: None,
             urg: None,
             options: OptionsSpec::Absent,
+            udp_encapsulation: None,
         };
         loop {
             let pos = self.peek().pos;
@@ -378,6 +379,15 @@ impl<'a> Parser<'a> {
             } else {
                 break;
             }
+        }
+        if self.is_punct('/') && matches!(self.peek_at(1), Tok::Word(w) if w == "udp") {
+            self.i += 2;
+            self.expect_punct('(')?;
+            let s = self.int_in::<u16>("UDP source port")?;
+            self.expect_punct('>')?;
+            let d = self.int_in::<u16>("UDP destination port")?;
+            self.expect_punct(')')?;
+            p.udp_encapsulation = Some((s, d));
         }
         if p.options == OptionsSpec::Any && dir == Direction::Inbound {
             return Err(self.err_at(
@@ -597,12 +607,13 @@ impl<'a> Parser<'a> {
                 let text = self.raw_until_option_end();
                 OptSpec::FastOpenExp(self.hex_bytes(&text, t.pos)?)
             }
+            "ECN" => OptSpec::AccEcn(self.raw_until_option_end()),
             _ => {
                 return Err(self.err_at(
                     t.pos,
                     ParseErrorKind::Expected {
                         expected:
-                            "a TCP option (mss, wscale, sackOK, sack, TS, nop, eol, md5, FO, FOEXP)"
+                            "a TCP option (mss, wscale, sackOK, sack, TS, nop, eol, md5, FO, FOEXP, ECN)"
                                 .into(),
                         found: t.tok.describe(),
                     },
@@ -762,6 +773,20 @@ impl<'a> Parser<'a> {
                         (Tok::Word(w), Tok::Punct('=')) => {
                             let w = w.clone();
                             self.i += 2;
+                            Some(w)
+                        }
+                        // `msg_name(...)=...`, `msg_iov(2)=[...]`: a field with its length.
+                        (Tok::Word(w), Tok::Punct('('))
+                            if matches!(self.peek_at(2), Tok::Ellipsis | Tok::Int(_))
+                                && self.peek_at(3) == &Tok::Punct(')')
+                                && self.peek_at(4) == &Tok::Punct('=') =>
+                        {
+                            let len = match self.peek_at(2) {
+                                Tok::Int(n) => n.to_string(),
+                                _ => "...".into(),
+                            };
+                            let w = format!("{w}({len})");
+                            self.i += 5;
                             Some(w)
                         }
                         _ => None,

@@ -80,8 +80,9 @@ pub struct Profile {
     pub rack: bool,
     /// Reset cwnd after an idle period (RFC 5681 §4.1).
     pub slow_start_after_idle: bool,
-    /// RFC 5961 challenge ACKs for in-window SYN and RST.
-    pub rfc5961: bool,
+    /// RFC 5961 challenge ACKs for in-window SYN and RST (FreeBSD's `insecure_syn` and
+    /// `insecure_rst` at 0): (RST, SYN).
+    pub rfc5961: (bool, bool),
     /// `SO_SNDBUF`/`SO_RCVBUF` report twice the value set (Linux).
     pub sockbuf_doubling: bool,
     /// Option layout (on every segment; the SYN shows it).
@@ -95,6 +96,13 @@ pub struct Profile {
     /// Window update after a read only when it at least doubles a window that had fallen to
     /// half the maximum (Linux's `tcp_cleanup_rbuf`; `ConnConfig::read_window_update`).
     pub linux_read_window_update: bool,
+    /// Every segment offers all free receive space, never less than already offered
+    /// (FreeBSD's `tcp_output`; `ConnConfig::receive_window`), instead of RFC 9293's receiver
+    /// SWS avoidance.
+    pub free_space_window: bool,
+    /// Every second in-order segment is ACKed at once whatever its size (FreeBSD's
+    /// `DELAY_ACK`; `ConnConfig::ack_every`), not every second full-sized one.
+    pub ack_every_segment: bool,
     /// Timestamp clock rate in Hz.
     pub ts_hz: u32,
     /// FreeBSD's `net.inet.tcp.rexmit_slop`: added to every computed RTO (200 ms there).
@@ -133,12 +141,14 @@ impl Profile {
             tlp: true,
             rack: true,
             slow_start_after_idle: false,
-            rfc5961: true,
+            rfc5961: (true, true),
             sockbuf_doubling: true,
             syn_layout: SynLayout::Linux,
             rcvbuf_mss_rounding: false,
             linux_resets: true,
             linux_read_window_update: true,
+            free_space_window: false,
+            ack_every_segment: false,
             ts_hz: 1000,
             rexmit_slop: Duration::ZERO,
             syn_cookies: true,
@@ -177,12 +187,14 @@ impl Profile {
             tlp: false,
             rack: false,
             slow_start_after_idle: true,
-            rfc5961: true,
+            rfc5961: (true, true),
             sockbuf_doubling: false,
             syn_layout: SynLayout::FreeBsd,
             rcvbuf_mss_rounding: true,
             linux_resets: false,
             linux_read_window_update: false,
+            free_space_window: true,
+            ack_every_segment: true,
             ts_hz: 1000,
             rexmit_slop: Duration::from_millis(200),
             syn_cookies: true,
@@ -213,12 +225,14 @@ impl Profile {
             tlp: false,
             rack: false,
             slow_start_after_idle: true,
-            rfc5961: true,
+            rfc5961: (true, true),
             sockbuf_doubling: false,
             syn_layout: SynLayout::Linux,
             rcvbuf_mss_rounding: false,
             linux_resets: false,
             linux_read_window_update: false,
+            free_space_window: false,
+            ack_every_segment: false,
             ts_hz: 1000,
             rexmit_slop: Duration::ZERO,
             syn_cookies: true,
@@ -524,6 +538,15 @@ impl Profile {
                 int()?;
                 note("no socket-buffer ceiling")
             }
+            // 0: RFC 5961's challenge ACKs (the "secure" variants); 1: RFC 793's resets.
+            "net.inet.tcp.insecure_rst" => {
+                self.rfc5961.0 = !flag()?;
+                note("RFC 5961 section 3 (RST) checks")
+            }
+            "net.inet.tcp.insecure_syn" => {
+                self.rfc5961.1 = !flag()?;
+                note("RFC 5961 section 4 (SYN) checks")
+            }
             "net.inet.tcp.hostcache.purgenow" | "net.ipv4.tcp_fastopen_key" => {
                 note("no host cache, no stored keys")
             }
@@ -563,7 +586,6 @@ impl Profile {
             "net.ipv4.tcp_mtu_probing" => "0",
             "net.ipv4.tcp_shrink_window" => "0",
             // FreeBSD.
-            "net.inet.tcp.insecure_syn" | "net.inet.tcp.insecure_rst" => "0",
             "net.inet.tcp.blackhole" => "0",
             "net.inet.tcp.drop_synfin" => "0",
             "net.inet.tcp.rexmit_drop_options" => "0",
@@ -635,7 +657,9 @@ mod tests {
         p.apply_command("sysctl -w net.inet.tcp.rfc1323=0").unwrap();
         assert!(!p.timestamps && !p.window_scaling);
         p.apply_command("sysctl -w net.inet.tcp.insecure_syn=0").unwrap();
-        assert!(p.apply_command("sysctl -w net.inet.tcp.insecure_syn=1").is_err());
+        p.apply_command("sysctl -w net.inet.tcp.insecure_syn=1").unwrap();
+        assert_eq!(p.rfc5961, (true, false));
+        assert!(p.apply_command("sysctl -w net.inet.tcp.insecure_syn=2").is_err());
         assert!(p.apply_command("sysctl -w net.inet.tcp.blackhole=2").is_err());
     }
 

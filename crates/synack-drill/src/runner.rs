@@ -121,10 +121,8 @@ pub fn run_script<F: TargetFactory>(
     // Commands before the first other event configure the stack; later ones may only be
     // no-ops (a restore script), since the stack is already running.
     let mut profile = opts.profile.clone();
-    // `--mss` sets the link so that MTU − IP and TCP headers is that MSS.
-    if let Some(mss) = cfg.mss {
-        cfg.mtu = u32::from(mss) + if cfg.ipv6 { 60 } else { 40 };
-    }
+    // `--mss` is the segment size packetdrill uses to cut the kernel's TSO/GSO packets for
+    // comparison (run_packet.c); it leaves the link MTU, and so the MSS the stack offers, alone.
     profile.mtu = cfg.mtu;
     let mut started = false;
     for (i, ev) in script.events.iter().enumerate() {
@@ -138,17 +136,22 @@ pub fn run_script<F: TargetFactory>(
                     return Verdict::Unsupported { line: Some(ev.pos.line), reason: e.to_string() };
                 }
                 // A setting restored once the script's connections are done (only commands and
-                // close() follow) changes nothing the script checks.
+                // close() follow) changes nothing the script checks, so it is not applied.
                 let done = script.events[i + 1..].iter().all(|e| match &e.kind {
                     EventKind::Command(_) => true,
                     EventKind::Syscall(s) => s.name == "close",
                     _ => false,
                 });
-                if started && profile != before && !done {
-                    return Verdict::Unsupported {
-                        line: Some(ev.pos.line),
-                        reason: "a setting changes after the stack started".into(),
-                    };
+                if started && profile != before {
+                    if !done {
+                        return Verdict::Unsupported {
+                            line: Some(ev.pos.line),
+                            reason: "a setting changes after the stack started".into(),
+                        };
+                    }
+                    // The restore comes after everything it could affect: the run keeps the
+                    // settings the script ran with.
+                    profile = before;
                 }
             }
             EventKind::Code(c) => {
@@ -169,7 +172,23 @@ pub fn run_script<F: TargetFactory>(
                 }
                 started = true;
             }
-            EventKind::Packet(_) => started = true,
+            EventKind::Packet(p) => {
+                if p.udp_encapsulation.is_some() {
+                    return Verdict::Unsupported {
+                        line: Some(ev.pos.line),
+                        reason: "TCP over UDP encapsulation is not in the engine".into(),
+                    };
+                }
+                if let crate::ast::OptionsSpec::List(opts) = &p.options
+                    && opts.iter().any(|o| matches!(o, crate::ast::OptSpec::AccEcn(_)))
+                {
+                    return Verdict::Unsupported {
+                        line: Some(ev.pos.line),
+                        reason: "the AccECN option (RFC 9768) is not in the engine".into(),
+                    };
+                }
+                started = true
+            }
         }
     }
     let target = match factory.build(&profile, &cfg) {

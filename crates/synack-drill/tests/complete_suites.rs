@@ -59,12 +59,19 @@ fn run_all(dir: &Path, profile: &Profile) -> Vec<(String, Outcome, Outcome)> {
     out
 }
 
-/// The first line of a verdict's reason, for a new entry.
+/// The first line of a verdict's reason, for a new entry (a parse error without the path).
 fn one_line(v: &Verdict) -> String {
     match v {
         Verdict::Pass => String::new(),
         Verdict::Fail { reason, .. } | Verdict::Unsupported { reason, .. } => {
-            reason.lines().next().unwrap_or("").chars().take(200).collect()
+            let first = reason.lines().next().unwrap_or("");
+            let first = match first.strip_prefix("parse error: ") {
+                Some(rest) => {
+                    format!("parse error: {}", rest.splitn(4, ':').nth(3).unwrap_or(rest).trim())
+                }
+                None => first.to_string(),
+            };
+            first.chars().take(200).collect()
         }
     }
 }

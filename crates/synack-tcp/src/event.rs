@@ -1,8 +1,22 @@
 //! What the endpoint tells the application, through [`crate::Endpoint::poll_event`].
 
-use crate::endpoint::{ConnId, ListenerId};
+use alloc::collections::VecDeque;
+
 use crate::error::ConnectionError;
+use crate::id::{ConnId, ListenerId};
 use crate::state::State;
+
+/// Most events kept for the application; older ones are dropped when it does not poll.
+const MAX_EVENTS: usize = 65536;
+
+/// Queues `e` for the application. Bounded: an application that never polls loses the oldest
+/// events, not memory.
+pub(crate) fn push_bounded(events: &mut VecDeque<Event>, e: Event) {
+    if events.len() >= MAX_EVENTS {
+        events.pop_front();
+    }
+    events.push_back(e);
+}
 
 /// Something the application may want to react to. Every state change is reported, so tools
 /// can draw the state diagram a connection walked through.

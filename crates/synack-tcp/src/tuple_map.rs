@@ -2,7 +2,7 @@
 //!
 //! A `HashMap<FourTuple, ConnId>` stores the 64-byte tuple a second time (the connection
 //! already holds it) and takes 72 bytes a bucket; with the map's power-of-two capacity that
-//! was about 95 bytes per connection, a sixth of the idle-connection budget (issue 5). This
+//! was about 95 bytes per connection, a sixth of the idle-connection budget. This
 //! table stores only the 4-byte slot index and compares candidates against the tuple the
 //! slot's connection holds, which the endpoint reads anyway right after a lookup. The hash is
 //! a keyed SipHash of the tuple packed into a few words (peers cannot choose
@@ -108,6 +108,17 @@ impl TupleMap {
                 true
             }
             Err(_) => false,
+        }
+    }
+
+    /// Gives back capacity after a peak: shrinks to twice the entries left once under a
+    /// quarter of the capacity is used.
+    pub(crate) fn shrink(&mut self, tuple_of: impl Fn(u32) -> Option<FourTuple>) {
+        let (len, cap) = (self.table.len(), self.table.capacity());
+        if cap > 4 * len + 64 {
+            let hasher = self.hasher;
+            let rehash = |&i: &u32| tuple_of(i).map_or(0, |t| hash_tuple(&hasher, &t));
+            self.table.shrink_to(2 * len, rehash);
         }
     }
 

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use synack::net::{MEMORY_QUEUE_FRAMES, TcpStream, memory_pair_with};
-use synack::{AnyConfig, IpCidr, Route, Stack, StackConfig, SynDecision};
+use synack::{AnyConfig, EndpointConfig, IpCidr, Route, Stack, StackConfig, SynDecision};
 use synack_stack::DeviceCaps;
 use synack_stack::phy::Link;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -27,6 +27,11 @@ fn addr(s: &str) -> SocketAddr {
 
 /// Client (10.0.0.1, fd00::1, default routes over the link) and server (10.0.0.2, fd00::2).
 fn pair() -> (Arc<Stack>, Arc<Stack>) {
+    pair_with(EndpointConfig::default())
+}
+
+/// [`pair`] with the server's engine settings.
+fn pair_with(server: EndpointConfig) -> (Arc<Stack>, Arc<Stack>) {
     let routes = vec![
         Route { dest: cidr("0.0.0.0", 0), src: None },
         Route { dest: cidr("::", 0), src: None },
@@ -39,6 +44,7 @@ fn pair() -> (Arc<Stack>, Arc<Stack>) {
     };
     let cb = StackConfig {
         addresses: vec![cidr("10.0.0.2", 24), cidr("fd00::2", 64)],
+        endpoint: server,
         routes,
         rng_seed: 2,
         ..StackConfig::default()
@@ -278,5 +284,68 @@ fn ten_thousand_destinations_leave_nothing_behind() {
     b.with(|st, _| {
         assert_eq!(st.endpoint.listener_count(), baseline.1);
         assert!(st.accept_any_stats().is_none());
+    });
+}
+
+/// With no room in the SYN queue the engine answers every SYN with a cookie; accept-any
+/// handshakes, immediate and deferred, complete through the cookie like any other.
+#[test]
+fn syn_cookies_still_apply() {
+    let (a, b) = pair_with(EndpointConfig { syn_queue_len: 0, ..EndpointConfig::default() });
+    {
+        let listener = synack::net::TcpListener::bind_any(&b).unwrap();
+        let c = TcpStream::connect_timeout(&a, &addr("198.51.100.1:80"), STEP).unwrap();
+        let (s, _) = listener.accept_timeout(STEP).unwrap();
+        assert_eq!(s.local_addr().unwrap(), addr("198.51.100.1:80"));
+        assert_eq!(s.peer_addr().unwrap(), c.local_addr().unwrap());
+    }
+    let any = synack::net::AnyListener::bind(&b, AnyConfig::default()).unwrap();
+    let dst = addr("[2001:db8::1]:443");
+    let client = std::thread::spawn({
+        let a = a.clone();
+        move || {
+            let mut c = TcpStream::connect_timeout(&a, &dst, STEP).unwrap();
+            c.write_all(b"c").unwrap();
+            c
+        }
+    });
+    let mut s = any.next_timeout(STEP).unwrap().accept().unwrap();
+    let mut buf = [0; 1];
+    s.set_read_timeout(Some(STEP)).unwrap();
+    s.read_exact(&mut buf).unwrap();
+    assert_eq!(&buf, b"c");
+    drop(client.join().unwrap());
+    b.with(|st, _| assert_eq!(st.accept_any_usage(), Default::default()));
+}
+
+/// The policy runs before a SYN is held: refused and dropped SYNs never reach `next`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deferred_listener_applies_the_policy_first() {
+    let (a, b) = pair();
+    let cfg = AnyConfig {
+        policy: Some(Box::new(|local: SocketAddr, _| {
+            if local.ip().is_ipv6() { SynDecision::Refuse } else { SynDecision::Accept }
+        })),
+        ..AnyConfig::default()
+    };
+    let any = synack::tokio::AnyListener::bind(&b, cfg).unwrap();
+    let e = timeout(STEP, synack::tokio::TcpStream::connect(&a, addr("[2001:db8::5]:80")))
+        .await
+        .unwrap()
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::ConnectionRefused);
+    let dst = addr("192.0.2.5:80");
+    let a2 = a.clone();
+    let client = tokio::spawn(async move { synack::tokio::TcpStream::connect(&a2, dst).await });
+    let syn = timeout(STEP, any.next()).await.unwrap().unwrap();
+    assert_eq!(syn.local_addr(), dst);
+    let server = timeout(STEP, syn.accept()).await.unwrap().unwrap();
+    let client = timeout(STEP, client).await.unwrap().unwrap().unwrap();
+    assert_eq!(client.local_addr().unwrap(), server.peer_addr().unwrap());
+    drop(any);
+    // Closed: the interface no longer takes TCP for addresses that are not its own.
+    b.with(|st, _| {
+        assert!(!st.iface.config().transparent);
+        assert_eq!(st.accept_any_stats(), None);
     });
 }

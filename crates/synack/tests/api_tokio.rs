@@ -1,5 +1,6 @@
 //! The tokio API (`synack::tokio`) between two stacks joined by the in-memory link: real driver
 //! threads and the real clock, every await bounded by `tokio::time::timeout`.
+#![cfg(feature = "tokio")]
 
 use std::io::ErrorKind;
 use std::sync::Arc;

@@ -6,6 +6,7 @@
 //! any script failed.
 
 use anyhow::Context;
+use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use synack_drill::engine::EngineFactory;
@@ -73,6 +74,9 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
     let files = collect_scripts(&args.paths).map_err(anyhow::Error::msg)?;
     let mut summary = Summary::default();
     let mut tally = Tally::default();
+    // A reader that goes away (`| head`) ends the run quietly instead of a panic in println!.
+    let mut stdout = std::io::stdout().lock();
+    let mut emit = |text: &str| -> std::io::Result<()> { writeln!(stdout, "{text}") };
     for f in &files {
         let name = f.display().to_string();
         let profile = fixed.clone().unwrap_or_else(|| Profile::for_path(&name));
@@ -82,21 +86,34 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
         opts.no_leftovers = args.no_leftovers;
         let out = run_file(f, &name, &opts, &EngineFactory);
         summary.add(&out.verdict);
-        if args.summary {
+        let line = if args.summary {
             tally.add(&out);
+            None
         } else if args.json {
-            println!("{}", serde_json::to_string(&out)?);
+            Some(serde_json::to_string(&out)?)
         } else {
-            println!("{out}");
+            Some(out.to_string())
+        };
+        if let Some(l) = line
+            && let Err(e) = emit(&l)
+        {
+            return quiet_on_broken_pipe(e);
         }
     }
+    let mut tail = Vec::new();
     if args.json {
-        println!("{}", serde_json::json!({ "summary": summary }));
+        tail.push(serde_json::json!({ "summary": summary }).to_string());
     }
-    if args.summary {
-        println!("{tally}");
-    } else {
-        println!("{summary}");
+    tail.push(if args.summary { tally.to_string() } else { summary.to_string() });
+    for l in tail {
+        if let Err(e) = emit(&l) {
+            return quiet_on_broken_pipe(e);
+        }
     }
     Ok(if summary.failed > 0 { ExitCode::from(1) } else { ExitCode::SUCCESS })
+}
+
+/// A closed pipe ends the output without an error; anything else is one.
+fn quiet_on_broken_pipe(e: std::io::Error) -> anyhow::Result<ExitCode> {
+    if e.kind() == std::io::ErrorKind::BrokenPipe { Ok(ExitCode::SUCCESS) } else { Err(e.into()) }
 }

@@ -81,6 +81,9 @@ pub struct SegmentOut {
     pub dst: IpAddr,
     /// Bytes written at the start of the buffer (TCP header, options and payload).
     pub len: usize,
+    /// Payload bytes per wire segment when the segment is a super-segment for a device that
+    /// cuts it (see [`DeviceCaps::tso_max`](crate::DeviceCaps::tso_max)); 0 otherwise.
+    pub segment_size: usize,
 }
 
 /// The TCP engine as the interface sees it.

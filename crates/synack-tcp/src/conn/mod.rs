@@ -6,24 +6,29 @@
 //! the kind of data held changes (SYN-SENT to SYN-RECEIVED or ESTABLISHED, into TIME-WAIT or
 //! CLOSED); the seven states that hold both share one variant and change in place.
 //!
-//! Segment arrival lives in `input.rs`, segment emission and timers in `output.rs`.
+//! New connections are built in `open.rs`, segment arrival lives in `input.rs`, segment
+//! emission and timers in `output.rs` (the timer table in `timers.rs`).
 
 mod halves;
 mod input;
+mod open;
 mod output;
 mod recovery;
+mod timers;
 
 pub(crate) use recovery::Recovery;
 
 pub(crate) use halves::{Rcv, Snd, TimeWait};
+pub(crate) use open::{Birth, PeerSyn};
+pub(crate) use timers::{Timer, TimerTable};
 
 use alloc::collections::VecDeque;
 use alloc::sync::Arc;
 
 use crate::config::ConnConfig;
-use crate::endpoint::{ConnId, ListenerId};
 use crate::error::ConnectionError;
 use crate::event::Event;
+use crate::id::{ConnId, ListenerId};
 use crate::rtt::{RttEstimator, RttSampler};
 use crate::secret::FourTuple;
 use crate::state::State;
@@ -45,9 +50,9 @@ pub(crate) enum Origin {
 /// whose `kind` says which), the little TIME-WAIT keeps.
 ///
 /// The seven two-halves states share one variant so that moving between them is a change of
-/// `kind` in place: as separate variants every transition moved `Snd` and `Rcv` (240 bytes)
-/// out of the old variant and into the new one, several copies per transition and a few
-/// per cent of a connection's setup and teardown (issue 5).
+/// `kind` in place: as separate variants every transition would move `Snd` and `Rcv` out of
+/// the old variant and into the new one, several copies per transition and a few per cent of
+/// a connection's setup and teardown (docs/ARCHITECTURE.md).
 pub(crate) enum Tcb {
     Closed,
     SynSent { snd: Snd },
@@ -152,42 +157,17 @@ pub(crate) struct Negotiated {
     pub(crate) send_mss: u16,
     /// The MSS we advertised.
     pub(crate) rcv_mss: u16,
-    /// ECN in use (RFC 3168).
-    pub(crate) ecn: bool,
 }
 
-/// Timer deadlines; `None` is disarmed.
+/// A connection's ECN state (RFC 3168), present only when ECN was negotiated.
 #[derive(Clone, Copy, Debug, Default)]
-pub(crate) struct Timers {
-    pub(crate) rtx: Option<Instant>,
-    pub(crate) persist: Option<Instant>,
-    pub(crate) delack: Option<Instant>,
-    pub(crate) keepalive: Option<Instant>,
-    /// TIME-WAIT's 2*MSL, or the FIN-WAIT-2 timeout.
-    pub(crate) close: Option<Instant>,
-    pub(crate) user: Option<Instant>,
-    /// RACK's reordering timer (RFC 8985 6.2).
-    pub(crate) reorder: Option<Instant>,
-    /// Tail loss probe timer (RFC 8985 7.2).
-    pub(crate) tlp: Option<Instant>,
-}
-
-impl Timers {
-    /// The earliest armed timer. Runs twice per segment (after input and after output), so
-    /// it folds the fields pairwise instead of collecting them into an array first: the array
-    /// version compiled to a 128-byte copy plus an iterator loop on every call.
-    pub(crate) fn next(&self) -> Option<Instant> {
-        fn earlier(a: Option<Instant>, b: Option<Instant>) -> Option<Instant> {
-            match (a, b) {
-                (Some(x), Some(y)) => Some(x.min(y)),
-                (x, None) => x,
-                (None, y) => y,
-            }
-        }
-        let a = earlier(earlier(self.rtx, self.persist), earlier(self.delack, self.keepalive));
-        let b = earlier(earlier(self.close, self.user), earlier(self.reorder, self.tlp));
-        earlier(a, b)
-    }
+pub(crate) struct Ecn {
+    /// Receiver: a CE mark arrived; set ECE on our ACKs until the peer's CWR.
+    pub(crate) echo: bool,
+    /// Sender: the window was reduced for an ECE; set CWR on the next new data.
+    pub(crate) cwr_pending: bool,
+    /// Sender: ECE is ignored until SND.UNA passes this (one response per window).
+    pub(crate) recover: Option<SeqNum>,
 }
 
 /// Counters for [`ConnStats`](crate::ConnStats).
@@ -202,17 +182,16 @@ pub(crate) struct Counters {
     pub(crate) bytes_received: u64,
 }
 
-/// What the endpoint must do after an input to a connection.
+/// What the endpoint must do after a segment arrived at a connection, beyond the usual
+/// bookkeeping. A deleted TCB is not an outcome: every path that deletes one (input, timers,
+/// application calls, ICMP) reports it through [`Ctx::deleted`]; a passive SYN-RECEIVED
+/// connection that goes back to LISTEN is deleted that way and its listener forgets it.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub(crate) enum Outcome {
     /// Nothing beyond the usual.
     Continue,
     /// A passive SYN-RECEIVED connection completed its handshake: move it to the accept queue.
     Accepted(ListenerId),
-    /// The TCB is gone (CLOSED reached): remove it from the 4-tuple map.
-    Deleted,
-    /// A passive SYN-RECEIVED connection was reset: delete it silently (the listener goes on).
-    BackToListen(ListenerId),
     /// TIME-WAIT accepted a new SYN (RFC 6191): delete this TCB and give the SYN to the
     /// listener; the new ISN must exceed `min_iss`.
     Reopen { min_iss: SeqNum },
@@ -223,9 +202,12 @@ pub(crate) struct Ctx<'a> {
     pub(crate) now: Instant,
     pub(crate) id: ConnId,
     pub(crate) events: &'a mut VecDeque<Event>,
+    /// Set when the TCB was deleted (CLOSED entered) during this call: the one signal the
+    /// endpoint acts on to unmap the connection and free its slot.
+    pub(crate) deleted: bool,
     /// Stateless control segments to send (RSTs that outlive their TCB, challenge ACKs).
-    pub(crate) ctl: &'a mut crate::endpoint::CtlQueue,
-    pub(crate) challenge: &'a mut crate::endpoint::RateLimit,
+    pub(crate) ctl: &'a mut crate::control::CtlQueue,
+    pub(crate) challenge: &'a mut crate::control::ChallengeBudget,
     pub(crate) msl: Duration,
     /// The segment being processed arrived with the IP ECN codepoint CE.
     pub(crate) ce: bool,
@@ -240,11 +222,7 @@ impl Ctx<'_> {
     }
 
     pub(crate) fn event(&mut self, e: Event) {
-        // Bounded: an application that never polls loses the oldest events, not memory.
-        if self.events.len() >= crate::endpoint::MAX_EVENTS {
-            self.events.pop_front();
-        }
-        self.events.push_back(e);
+        crate::event::push_bounded(self.events, e);
     }
 }
 
@@ -262,11 +240,11 @@ pub(crate) struct Conn {
     pub(crate) opt: Negotiated,
     pub(crate) rtt: RttEstimator,
     pub(crate) sampler: RttSampler,
-    pub(crate) t: Timers,
+    pub(crate) t: TimerTable,
     /// An ACK must go out now (or with the next data segment).
     pub(crate) ack_now: bool,
     /// Full-sized segments received since we last sent an ACK.
-    pub(crate) unacked_segs: u32,
+    pub(crate) unacked_segs: u16,
     /// A keep-alive or zero-window probe is due.
     pub(crate) probe_due: bool,
     /// The persist (SWS override) timer fired with a small usable window: send what fits.
@@ -287,7 +265,7 @@ pub(crate) struct Conn {
     pub(crate) keepalive_probes: u32,
     /// Retransmissions of the current oldest segment.
     pub(crate) rtx_count: u32,
-    pub(crate) persist_backoff: u32,
+    pub(crate) persist_backoff: u16,
     /// When SND.UNA last moved (or the first byte of the current flight left).
     pub(crate) una_since: Instant,
     /// The peer's SYN carried a window-scale option (so our SYN-ACK carries one too).
@@ -309,34 +287,37 @@ pub(crate) struct Conn {
     /// Delivery-rate measurement: start of the current interval and `bytes_acked` then.
     pub(crate) rate_mark: Option<(Instant, u64)>,
     /// The last delivery rate measured over about one round trip, in bytes per second;
-    /// [`NO_RATE`] before the first (a sentinel: `Option<u64>` is 16 bytes, issue 5).
+    /// [`NO_RATE`] before the first (a sentinel: `Option<u64>` is 16 bytes).
     pub(crate) delivery_rate: u64,
-    /// ECN receiver: a CE mark arrived; set ECE on our ACKs until the peer's CWR.
-    pub(crate) ece_echo: bool,
-    /// ECN sender: the window was reduced for an ECE; set CWR on the next new data.
-    pub(crate) cwr_pending: bool,
-    /// ECN sender: ECE is ignored until SND.UNA passes this (one response per window).
-    pub(crate) ecn_recover: Option<SeqNum>,
+    /// ECN state when the handshake agreed on ECN (RFC 3168); `None` otherwise, so no echo or
+    /// CWR can be pending on a connection that does not use it.
+    pub(crate) ecn: Option<Ecn>,
+    /// When this connection last answered an unacceptable segment without data (a challenge
+    /// ACK or an out-of-window ACK), for the per-connection limit of RFC 5961 section 7: a
+    /// wrapping millisecond clock (4 bytes rather than 8 for an `Option<Instant>`, which kept
+    /// `Conn` within its size), `None` before the first.
+    pub(crate) last_oow_ack: Option<core::num::NonZeroU32>,
     /// Sum the payload while copying it into the frame (false when the device fills the TCP
     /// checksum); set by the endpoint before each `poll_segment`.
     pub(crate) sum_tx: bool,
+    /// Most payload bytes one new-data segment may carry because the device cuts it into
+    /// MSS-sized segments itself (TCP segmentation offload); 0 keeps every segment to one MSS.
+    /// Set by the endpoint before each `poll_segment`.
+    pub(crate) out_seg_max: u16,
 }
 
 impl Conn {
-    pub(crate) fn new(
-        tuple: FourTuple,
-        cfg: Arc<ConnConfig>,
-        mtu: usize,
-        ts_offset: u32,
-        now: Instant,
-    ) -> Conn {
+    /// A connection in CLOSED, before its first state is entered ([`Conn::syn_sent`],
+    /// [`Conn::syn_received`]).
+    pub(crate) fn new(birth: Birth) -> Conn {
+        let Birth { tuple, cfg, mtu, ts_offset, now } = birth;
         Conn {
             tuple,
             tcb: Tcb::Closed,
             opt: Negotiated::default(),
             rtt: RttEstimator::new(cfg.rtt),
             sampler: RttSampler::new(),
-            t: Timers::default(),
+            t: TimerTable::default(),
             ack_now: false,
             unacked_segs: 0,
             probe_due: false,
@@ -367,10 +348,10 @@ impl Conn {
             unread: None,
             rate_mark: None,
             delivery_rate: NO_RATE,
-            ece_echo: false,
-            cwr_pending: false,
-            ecn_recover: None,
+            ecn: None,
+            last_oow_ack: None,
             sum_tx: true,
+            out_seg_max: 0,
             // Last: the fields above read it.
             cfg,
         }
@@ -386,18 +367,19 @@ impl Conn {
     }
 
     //= rfc9293#3.7.1
-    //# The MSS we offer: what our link carries (MMS_R) minus the IP and TCP fixed headers.
+    //~ paraphrase: The MSS we offer: what our link carries (MMS_R) minus the IP and TCP fixed
+    //~ headers.
     pub(crate) fn our_mss(&self) -> u16 {
         let mss = self.mtu.saturating_sub(self.ip_header_len() + 20);
         let mss = mss.clamp(64, 65535) as u16;
         //= rfc9293#3.7.1
-        //# The MSS we announce may be lowered by the user (TCP_MAXSEG).
+        //~ paraphrase: The MSS we announce may be lowered by the user (TCP_MAXSEG).
         self.cfg.mss_clamp.map_or(mss, |c| mss.min(c.max(64)))
     }
 
     //= rfc9293#3.7.1
-    //# Eff.snd.MSS = min(SendMSS+20, MMS_S) - TCPhdrsize - IPoptionsize; the TCP header here
-    //# includes the options every data segment carries (timestamps: 12 bytes).
+    //~ paraphrase: Eff.snd.MSS = min(SendMSS+20, MMS_S) - TCPhdrsize - IPoptionsize; the TCP header
+    //~ here includes the options every data segment carries (timestamps: 12 bytes).
     pub(crate) fn eff_snd_mss(&self) -> u32 {
         let mms_s = self.mtu.saturating_sub(self.ip_header_len()) as u32;
         // SendMSS, lowered by the user's clamp (TCP_MAXSEG) like the peer's announcement.
@@ -412,7 +394,7 @@ impl Conn {
     /// receive buffer be advertised.
     pub(crate) fn our_wscale(&self) -> u8 {
         //= rfc7323#2.3
-        //# The shift offered is the sender's choice, at most 14.
+        //~ paraphrase: The shift offered is the sender's choice, at most 14.
         if let Some(s) = self.cfg.window_scale {
             return s.min(14);
         }
@@ -449,7 +431,7 @@ impl Conn {
             ctx.event(Event::Connected(ctx.id));
         }
         if new == State::FinWait2 && self.app_closed {
-            self.t.close = Some(ctx.now + self.cfg.fin_wait2_timeout);
+            self.t.set(Timer::Close, Some(ctx.now + self.cfg.fin_wait2_timeout));
         }
     }
 
@@ -461,16 +443,17 @@ impl Conn {
             (State::TimeWait, Some((snd, mut rcv))) => {
                 self.keep_unread(&mut rcv);
                 //= rfc9293#3.6.1
-                //# TIME-WAIT lasts 2*MSL.
+                //~ paraphrase: TIME-WAIT lasts 2*MSL.
                 let expiry = ctx.now + ctx.msl * 2;
-                self.t = Timers { close: Some(expiry), ..Timers::default() };
+                self.t = TimerTable::only(Timer::Close, expiry);
                 Tcb::TimeWait(TimeWait::from_halves(&snd, &rcv, expiry))
             }
             (_, halves) => {
                 if let Some((_, mut rcv)) = halves {
                     self.keep_unread(&mut rcv);
                 }
-                self.t = Timers::default();
+                self.t = TimerTable::default();
+                ctx.deleted = true;
                 Tcb::Closed
             }
         };
@@ -485,13 +468,20 @@ impl Conn {
         self.rec.want_prr(self.cfg.prr);
         self.rec.want_abc_limit(self.cfg.slow_start_ack_limit);
         self.rec.want_hystart(self.cfg.hystart);
+        self.round_recv_buffer();
+        if let Some(una) = self.tcb.snd().map(|s| s.una.max(s.iss + 1)) {
+            self.rec.on_established(mss, sack, una);
+        }
+    }
+
+    /// `ConnConfig::recv_buffer_mss_rounding`: once the peer's MSS is known (its SYN arrived),
+    /// the receive buffer grows to a whole number of segments. Rounding twice changes nothing.
+    pub(crate) fn round_recv_buffer(&mut self) {
+        let mss = self.eff_snd_mss();
         if self.cfg.recv_buffer_mss_rounding
             && let Some((_, rcv)) = self.tcb.halves()
         {
             rcv.buf.round_up_capacity(mss as usize);
-        }
-        if let Some(una) = self.tcb.snd().map(|s| s.una.max(s.iss + 1)) {
-            self.rec.on_established(mss, sack, una);
         }
     }
 
@@ -549,13 +539,14 @@ impl Conn {
         }
         if urgent {
             //= rfc9293#3.8.5
-            //# The urgent pointer names the first octet after the urgent data (MUST-62).
+            //~ paraphrase: The urgent pointer names the first octet after the urgent data
+            //~ (MUST-62).
             snd.up = Some(snd.end_seq());
         }
         if push_marks {
             //= rfc9293#3.9.1.2
-            //# PSH placement is the sender's choice: with EndOfWrite, the last byte of each
-            //# write (and a forced push past half the peer's largest window) is a push point.
+            //~ paraphrase: PSH placement is the sender's choice: with EndOfWrite, the last byte of
+            //~ each write (and a forced push past half the peer's largest window) is a push point.
             let (end, max_wnd, sent, una) = (snd.end_seq(), snd.max_wnd, snd.max_nxt, snd.una);
             let marks = self
                 .push_marks
@@ -601,14 +592,14 @@ impl Conn {
             rcv.up = None;
         }
         //= rfc9293#3.8.6.2.2
-        //# Window update after reading: only when the right edge can move by at least
-        //# min(RCV.BUFF/2, Eff.snd.MSS) (receiver SWS avoidance), so the peer learns promptly.
+        //~ paraphrase: Window update after reading: only when the right edge can move by at least
+        //~ min(RCV.BUFF/2, Eff.snd.MSS) (receiver SWS avoidance), so the peer learns promptly.
         let after = rcv.window_right_candidate();
         let step = (rcv.buf.capacity() as u32 / 2).min(mss).max(1);
         if self.cfg.read_window_update == crate::config::ReadWindowUpdate::Doubling {
             //= rfc9293#3.8.6.2.2
-            //# Linux's threshold (tcp_cleanup_rbuf): the advertised window had fallen to at
-            //# most half the largest we can offer, and the read at least doubles it.
+            //~ linux: Linux's threshold (tcp_cleanup_rbuf): the advertised window had fallen to at
+            //~ most half the largest we can offer, and the read at least doubles it.
             let now_wnd = rcv.wnd();
             let clamp = (rcv.buf.capacity() as u32).min(65535 << rcv.wscale);
             let new_wnd = after.since(rcv.nxt);
@@ -674,7 +665,7 @@ impl Conn {
         match self.state() {
             State::SynSent => {
                 //= rfc9293#3.10.4
-                //# CLOSE in SYN-SENT deletes the TCB.
+                //~ paraphrase: CLOSE in SYN-SENT deletes the TCB.
                 self.error.get_or_insert(ConnectionError::Aborted);
                 self.finish(ctx);
             }
@@ -684,10 +675,10 @@ impl Conn {
                 }
                 match self.state() {
                     //= rfc9293#3.10.4
-                    //# CLOSE in ESTABLISHED: FIN after the queued data, FIN-WAIT-1.
+                    //~ paraphrase: CLOSE in ESTABLISHED: FIN after the queued data, FIN-WAIT-1.
                     State::Established => self.goto(ctx, State::FinWait1),
                     //= rfc9293#3.10.4
-                    //# CLOSE in CLOSE-WAIT: FIN after the queued data, LAST-ACK.
+                    //~ paraphrase: CLOSE in CLOSE-WAIT: FIN after the queued data, LAST-ACK.
                     State::CloseWait => self.goto(ctx, State::LastAck),
                     // SYN-RECEIVED: the FIN waits until ESTABLISHED (input.rs moves on).
                     _ => {}
@@ -697,20 +688,37 @@ impl Conn {
         }
     }
 
+    /// The application's CLOSE; see [`crate::Endpoint::close`]. Closing again, or closing a
+    /// connection that already ended, only records that the application let go.
+    pub(crate) fn app_close(&mut self, ctx: &mut Ctx<'_>) {
+        if !self.app_closed && self.state() != State::Closed {
+            self.close(ctx);
+        }
+        self.app_closed = true;
+    }
+
+    /// The application's ABORT; see [`crate::Endpoint::abort`].
+    pub(crate) fn app_abort(&mut self, ctx: &mut Ctx<'_>) {
+        if self.state() != State::Closed {
+            self.abort_with(ctx, ConnectionError::Aborted);
+        }
+        self.app_closed = true;
+    }
+
     /// Full close; see [`crate::Endpoint::close`].
-    pub(crate) fn close(&mut self, ctx: &mut Ctx<'_>) {
+    fn close(&mut self, ctx: &mut Ctx<'_>) {
         let unread = self.tcb.halves_ref().map(|(_, r)| !r.buf.is_empty()).unwrap_or(false);
         self.app_closed = true;
         if unread {
             //= rfc9293#3.6.1
-            //# Closing with received data unread sends a RST to show data was lost (SHLD-3,
-            //# RFC 2525 section 2.17).
+            //~ paraphrase: Closing with received data unread sends a RST to show data was lost
+            //~ (SHLD-3, RFC 2525 section 2.17).
             self.abort_with(ctx, ConnectionError::Aborted);
             return;
         }
         self.shutdown_write(ctx);
         if self.state() == State::FinWait2 {
-            self.t.close = Some(ctx.now + self.cfg.fin_wait2_timeout);
+            self.t.set(Timer::Close, Some(ctx.now + self.cfg.fin_wait2_timeout));
         }
     }
 
@@ -721,17 +729,18 @@ impl Conn {
             _ => {
                 if let Some((snd, rcv)) = self.tcb.halves_ref() {
                     //= rfc9293#3.10.5
-                    //# ABORT in a synchronized state (and SYN-RECEIVED) sends
-                    //# <SEQ=SND.NXT><CTL=RST>.
+                    //~ paraphrase: ABORT in a synchronized state (and SYN-RECEIVED) sends
+                    //~ <SEQ=SND.NXT><CTL=RST>.
                     let linux = self.cfg.abort_reset == crate::config::AbortReset::Linux;
+                    let bsd = self.cfg.abort_reset == crate::config::AbortReset::Bsd;
                     let ts = (linux && self.opt.ts).then(|| synack_wire::tcp::Timestamps {
                         tsval: self.ts_now(ctx.now),
                         tsecr: rcv.ts_recent.map_or(0, |(v, _)| v),
                     });
-                    ctx.ctl.push(crate::endpoint::CtlSegment {
+                    ctx.ctl.push(crate::control::CtlSegment {
                         tuple: self.tuple,
                         seq: snd.max_nxt,
-                        ack: linux.then_some(rcv.nxt),
+                        ack: (linux || bsd).then_some(rcv.nxt),
                         flags: synack_wire::tcp::TcpFlags::RST,
                         ts,
                     });
@@ -773,7 +782,7 @@ mod size_tests {
             ("Assembler", size_of::<crate::assembler::Assembler>()),
             ("SackGenerator", size_of::<crate::sack_gen::SackGenerator>()),
             ("RingBuffer", size_of::<crate::ring::RingBuffer>()),
-            ("Timers", size_of::<Timers>()),
+            ("TimerTable", size_of::<TimerTable>()),
             ("Counters", size_of::<Counters>()),
             ("FourTuple", size_of::<FourTuple>()),
             ("Scoreboard", size_of::<crate::scoreboard::Scoreboard>()),
@@ -786,31 +795,17 @@ mod size_tests {
         for (name, size) in parts {
             std::println!("{name:>30}: {size} bytes");
         }
-        // Pinned (issue 5: an idle connection end under 1 KiB besides buffers, measured by
-        // `cargo bench -p synack-stack --bench netbench -- --quick --only idle`). A field added
+        // Pinned: an idle connection end stays under 1 KiB besides its buffers (measured by
+        // `cargo bench -p synack-bench --bench netbench -- --quick --only idle`). A field added
         // anywhere in the per-connection state fails here: raise a bound only after weighing
-        // it against that goal, and say so in docs/BENCHMARKS.md. History: `Conn` was 1,576
-        // bytes before the configuration was shared and `unread` boxed, 1,288 then; PRR
-        // (RFC 6937) and the RFC 7661 window-use record added 52; 1,072 after `Option<Instant>`
-        // shrank to 8 bytes, the congestion controller moved inline, and the RTT estimator,
-        // rings, RACK, scoreboard list, delivery rate, assembler and SACK history were
-        // narrowed or made lazy; HyStart++ (RFC 9406) then added 56 (its three optional RTTs
-        // kept as nanoseconds with a sentinel, 24 bytes less than `Option<Duration>`s): 1,128;
-        // 944 once RACK's log, NewReno's recovery and PRR moved into a box built with the
-        // first data sent (`recovery::Flight`, 200 bytes on the heap then, none while idle);
-        // PSH placement (`PushPolicy::EndOfWrite`, issue 8) added the pointer to its lazily
-        // allocated push marks, 8, and RFC 3465's L (`abc_limit`, in `Recovery`) 8 with
-        // padding: 960 (the marks themselves, 24 bytes, only on connections that use that
-        // policy); 944 once the scoreboard joined the box too and the box is freed when a
-        // flight is fully acknowledged (`Flight` 264 bytes, only while data is in flight;
-        // RACK's between-flight memory, 48 bytes, stays inline).
+        // it against that goal, and record the new figure in docs/BENCHMARKS.md.
         let pins = [
             ("Conn", size_of::<Conn>(), 944),
             ("Tcb", size_of::<Tcb>(), 240),
             ("Recovery", size_of::<Recovery>(), 288),
             ("Flight", size_of::<recovery::Flight>(), 264),
             ("RttEstimator", size_of::<RttEstimator>(), 88),
-            ("Timers", size_of::<Timers>(), 64),
+            ("TimerTable", size_of::<TimerTable>(), 64),
             ("RingBuffer", size_of::<crate::ring::RingBuffer>(), 40),
             ("Assembler", size_of::<crate::assembler::Assembler>(), 24),
             ("SackGenerator", size_of::<crate::sack_gen::SackGenerator>(), 8),

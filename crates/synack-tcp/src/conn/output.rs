@@ -1,7 +1,7 @@
 //! What a connection sends and when: SYN / SYN-ACK, data and FIN (Nagle, sender SWS avoidance,
 //! window), pure ACKs (delayed-ACK policy), probes; and its timers.
 
-use super::{Conn, Ctx, Tcb};
+use super::{Conn, Ctx, Tcb, Timer};
 use crate::config::PushPolicy;
 use crate::emit::{Header, options_len};
 use crate::error::ConnectionError;
@@ -69,15 +69,15 @@ impl Conn {
                 snd.nxt = snd.iss + 1;
                 snd.max_nxt = snd.nxt;
                 let iss = snd.iss;
-                if self.t.rtx.is_none() {
-                    self.t.rtx = Some(now + rto);
+                if !self.t.is_armed(Timer::Rtx) {
+                    self.t.set(Timer::Rtx, Some(now + rto));
                 }
                 self.time_syn(iss, retransmission, now);
                 //= rfc9293#3.7.1
-                //# Our SYN carries MSS (SHLD-5), and window scale, SACK-permitted and timestamps
-                //# when configured. The SYN's window is not scaled.
+                //~ paraphrase: Our SYN carries MSS (SHLD-5), and window scale, SACK-permitted and
+                //~ timestamps when configured. The SYN's window is not scaled.
                 //= rfc3168#6.1.1
-                //# Offer ECN with ECE and CWR on the SYN.
+                //~ paraphrase: Offer ECN with ECE and CWR on the SYN.
                 let syn_flags = if self.cfg.ecn {
                     TcpFlags::SYN | TcpFlags::ECE | TcpFlags::CWR
                 } else {
@@ -119,14 +119,15 @@ impl Conn {
         let our_mss = self.our_mss();
         let ts_val = self.ts_now(now);
         let force = self.force_send;
+        let window_policy = self.cfg.receive_window;
         let (snd, rcv) = self.tcb.halves()?;
-        rcv.update_window(mss);
+        rcv.update_window(mss, window_policy);
         let tsecr = rcv.ts_recent.map(|(v, _)| v).unwrap_or(0);
         let ts = opt.ts.then_some(Timestamps { tsval: ts_val, tsecr });
 
         if state == State::SynReceived && snd.nxt == snd.iss {
             //= rfc9293#3.10.7.2
-            //# <SEQ=ISS><ACK=RCV.NXT><CTL=SYN,ACK>, with the options the peer offered.
+            //~ paraphrase: <SEQ=ISS><ACK=RCV.NXT><CTL=SYN,ACK>, with the options the peer offered.
             let retransmission = snd.max_nxt != snd.iss;
             snd.nxt = snd.iss + 1;
             snd.max_nxt = snd.max_nxt.max(snd.nxt);
@@ -134,14 +135,14 @@ impl Conn {
             rcv.adv_right = rcv.nxt + win as u32;
             rcv.last_ack_sent = rcv.nxt;
             let (iss, rnxt) = (snd.iss, rcv.nxt);
-            if self.t.rtx.is_none() {
-                self.t.rtx = Some(now + rto);
+            if !self.t.is_armed(Timer::Rtx) {
+                self.t.set(Timer::Rtx, Some(now + rto));
             }
             self.time_syn(iss, retransmission, now);
             let mut fl = TcpFlags::SYN | TcpFlags::ACK;
-            if opt.ecn {
+            if self.ecn.is_some() {
                 //= rfc3168#6.1.1
-                //# An ECN-setup SYN-ACK carries ECE (not CWR).
+                //~ paraphrase: An ECN-setup SYN-ACK carries ECE (not CWR).
                 fl |= TcpFlags::ECE;
             }
             let mut h = self.header(iss, rnxt, fl, win);
@@ -169,8 +170,8 @@ impl Conn {
         let (snd, rcv) = self.tcb.halves()?;
         if self.probe_due {
             //= rfc9293#3.8.4
-            //# Keep-alive (and zero-window) probes carry no data and SEG.SEQ = SND.NXT - 1, so
-            //# the peer must answer with an ACK (SHLD-12).
+            //~ paraphrase: Keep-alive (and zero-window) probes carry no data and SEG.SEQ = SND.NXT
+            //~ - 1, so the peer must answer with an ACK (SHLD-12).
             self.probe_due = false;
             let seq = snd.una - 1;
             let (rnxt, win) = (rcv.nxt, rcv.window_field());
@@ -180,11 +181,18 @@ impl Conn {
             return Some(Segment { header: h, payload_len: 0, retransmission: false, ecn: 0 });
         }
         if self.ack_now {
-            let (seq, rnxt, win) = (snd.nxt, rcv.nxt, rcv.window_field());
+            //~ paraphrase (RFC 9293 3.10.7.4): an ACK carries <SEQ=SND.NXT>, where SND.NXT
+            //~ is the next new sequence number. A retransmission timeout rewinds `nxt` to
+            //~ resend from SND.UNA (go-back-N), so the ACK takes the highest sequence number
+            //~ sent instead, as Linux does (it never moves snd_nxt back): an ACK stamped with a
+            //~ rewound `nxt` would sit below the peer's RCV.NXT, fail its acceptability test and
+            //~ be dropped unread, and two ends that both timed out would never see each
+            //~ other's acknowledgments.
+            let (seq, rnxt, win) = (snd.max_nxt, rcv.nxt, rcv.window_field());
             rcv.last_ack_sent = rnxt;
-            let ack_flags = if opt.ecn && self.ece_echo {
+            let ack_flags = if self.ecn.is_some_and(|e| e.echo) {
                 //= rfc3168#6.1.3
-                //# ECE on every ACK until the peer's CWR arrives.
+                //~ paraphrase: ECE on every ACK until the peer's CWR arrives.
                 TcpFlags::ACK | TcpFlags::ECE
             } else {
                 TcpFlags::ACK
@@ -209,8 +217,8 @@ impl Conn {
     }
 
     //= rfc6298#2
-    //# The SYN (or SYN-ACK) is timed like data: its ACK gives the first RTT sample, which
-    //# seeds SRTT and RTTVAR; a retransmitted SYN gives none (Karn).
+    //~ paraphrase: The SYN (or SYN-ACK) is timed like data: its ACK gives the first RTT sample,
+    //~ which seeds SRTT and RTTVAR; a retransmitted SYN gives none (Karn).
     fn time_syn(&mut self, iss: SeqNum, retransmission: bool, now: Instant) {
         if retransmission {
             self.sampler.on_retransmit();
@@ -222,7 +230,7 @@ impl Conn {
     fn ack_sent(&mut self) {
         self.ack_now = false;
         self.unacked_segs = 0;
-        self.t.delack = None;
+        self.t.set(Timer::DelayedAck, None);
     }
 
     fn build_data(
@@ -252,8 +260,8 @@ impl Conn {
             let len = len.min(mss);
             if seq.ge(snd.una) && seq.lt(snd.max_nxt) {
                 //= rfc6937#3.1
-                //# With PRR, a retransmission waits for its share like any other segment
-                //# (the first one of a recovery always has it).
+                //~ paraphrase: With PRR, a retransmission waits for its share like any other
+                //~ segment (the first one of a recovery always has it).
                 if self.rec.prr_holds(snd.una, snd.max_nxt, len, mss) {
                     return None;
                 }
@@ -275,7 +283,8 @@ impl Conn {
             }
         }
         //= rfc5681#3.1
-        //# Congestion control: bytes in flight may not exceed cwnd (RFC 6675 uses `pipe`).
+        //~ paraphrase: Congestion control: bytes in flight may not exceed cwnd (RFC 6675 uses
+        //~ `pipe`).
         let flight = if go_back { nxt.since(una) } else { self.rec.flight(una, max_nxt) };
         let cc_room = self.rec.allowance(flight, mss);
         let end = snd.end_seq();
@@ -307,8 +316,8 @@ impl Conn {
         let offset = nxt.since(snd.buf_seq);
         let avail = (snd.buf.len() as u32).saturating_sub(offset);
         //= rfc9293#3.8.6
-        //# Usable window SND.UNA + SND.WND - SND.NXT; when the peer shrank the window below
-        //# SND.NXT it is zero, never negative (MUST-34, SHLD-15).
+        //~ paraphrase: Usable window SND.UNA + SND.WND - SND.NXT; when the peer shrank the window
+        //~ below SND.NXT it is zero, never negative (MUST-34, SHLD-15).
         let usable = right.since(nxt);
         let len = avail.min(usable).min(mss);
         let fin_pending = snd.fin_queued && nxt.le(snd.end_seq());
@@ -326,18 +335,32 @@ impl Conn {
         }
         if len > 0 && !retransmission && !force {
             //= rfc9293#3.7.4
-            //# Nagle (SHLD-7): with data in flight, hold a sub-MSS segment unless TCP_NODELAY.
+            //~ paraphrase: Nagle (SHLD-7): with data in flight, hold a sub-MSS segment unless
+            //~ TCP_NODELAY.
             let full = len == mss;
             let drains = len == avail;
             let nagle_ok = nodelay || !snd.outstanding() || snd.fin_queued;
             //= rfc9293#3.8.6.2.1
-            //# Sender SWS avoidance (MUST-38): send a full segment, all remaining data when
-            //# Nagle allows, or at least half the largest window ever offered.
+            //~ paraphrase: Sender SWS avoidance (MUST-38): send a full segment, all remaining data
+            //~ when Nagle allows, or at least half the largest window ever offered.
             let half_window = snd.max_wnd > 0 && len >= snd.max_wnd / 2;
             if !(full || (drains && nagle_ok) || half_window) {
                 return None;
             }
         }
+        let len = if len == mss
+            && !retransmission
+            && !force
+            && u32::from(self.out_seg_max) > mss
+            && !self.rec.repairing()
+        {
+            // A device that cuts segments itself takes several MSS of new data as one.
+            let max = u32::from(self.out_seg_max).min(buf.len().saturating_sub(hlen) as u32);
+            let tail_ok = nodelay || snd.fin_queued;
+            grouped_len(avail, usable.min(cc_room).min(max), mss, tail_ok)
+        } else {
+            len
+        };
         let mut seg = self.emit_range(now, buf, hlen, opts, nxt, len, retransmission)?;
         if len > 0
             && self.cfg.push_policy == PushPolicy::EndOfBurst
@@ -346,12 +369,12 @@ impl Conn {
             && burst_ends(avail - len, usable - len, cc_room, len, mss)
         {
             //= rfc9293#3.9.1.2
-            //# PSH is the sender's choice beyond MUST-61; like Linux, the last segment of a
-            //# burst (cwnd, the peer's window or the data ran out) carries it, so a receiver
-            //# delivers what it has instead of waiting for more that is not coming yet. During
-            //# loss repair only a burst of more than one new segment counts: the single
-            //# segments limited transmit and PRR clock out one per ACK continue a flow rather
-            //# than end one (Linux's multi-segment sends in recovery carry PSH, single ones not).
+            //~ linux: PSH is the sender's choice beyond MUST-61; like Linux, the last segment of a
+            //~ burst (cwnd, the peer's window or the data ran out) carries it, so a receiver
+            //~ delivers what it has instead of waiting for more that is not coming yet. During
+            //~ loss repair only a burst of more than one new segment counts: the single
+            //~ segments limited transmit and PRR clock out one per ACK continue a flow rather
+            //~ than end one (Linux's multi-segment sends in recovery carry PSH, single ones not).
             seg.header.flags |= TcpFlags::PSH;
         }
         let sent_fin = seg.header.flags.fin() as u32;
@@ -368,8 +391,8 @@ impl Conn {
     }
 
     //= rfc8985#7.3
-    //# The probe: one new segment if the window allows, else the last segment sent again;
-    //# then the RTO is re-armed.
+    //~ paraphrase: The probe: one new segment if the window allows, else the last segment sent
+    //~ again; then the RTO is re-armed.
     fn tail_loss_probe(
         &mut self,
         now: Instant,
@@ -396,17 +419,17 @@ impl Conn {
         } else {
             let top = nxt.min(end);
             //= rfc8985#7.3
-            //# Otherwise retransmit the highest-sequence segment sent so far: a bare FIN
-            //# when the FIN left on its own after the data, else the last MSS of data (with
-            //# the FIN if it rode along).
+            //~ paraphrase: Otherwise retransmit the highest-sequence segment sent so far: a bare
+            //~ FIN when the FIN left on its own after the data, else the last MSS of data (with the
+            //~ FIN if it rode along).
             // Only the FIN still unacknowledged (its data ACKed) is the same case.
             let fin_alone = nxt.gt(end)
                 && (una == end || self.rec.rack_last_segment_start().is_some_and(|s| s.ge(end)));
             if fin_alone {
                 let seg = self.emit_range(now, buf, hlen, opts, end, 0, true)?;
                 self.rec.rack_mut().on_tlp_sent(nxt, true);
-                self.t.rtx = Some(now + self.rtt.rto());
-                self.t.tlp = None;
+                self.t.set(Timer::Rtx, Some(now + self.rtt.rto()));
+                self.t.set(Timer::Tlp, None);
                 return Some(seg);
             }
             if !top.gt(una) {
@@ -417,9 +440,9 @@ impl Conn {
             self.rec.rack_mut().on_tlp_sent(top, true);
             seg
         };
-        self.t.rtx = Some(now + self.rtt.rto());
+        self.t.set(Timer::Rtx, Some(now + self.rtt.rto()));
         // One probe per tail: the timer armed before the probe left is void.
-        self.t.tlp = None;
+        self.t.set(Timer::Tlp, None);
         Some(seg)
     }
 
@@ -453,8 +476,8 @@ impl Conn {
         let payload_sum = copy_payload(&mut buf[hlen..], a, b, self.sum_tx);
         let mut flags = TcpFlags::ACK;
         //= rfc9293#3.9.1.2
-        //# PSH on the segment that empties the send queue (MUST-61), and with EndOfWrite on
-        //# one that carries a write's last byte (a push point).
+        //~ paraphrase: PSH on the segment that empties the send queue (MUST-61), and with
+        //~ EndOfWrite on one that carries a write's last byte (a push point).
         if len > 0
             && (offset + len == snd.buf.len() as u32
                 || (self.cfg.push_policy == PushPolicy::EndOfWrite
@@ -470,7 +493,7 @@ impl Conn {
             && up.gt(seq)
         {
             //= rfc9293#3.8.5
-            //# URG with SEG.SEQ + UP = SND.UP while urgent data remains (MUST-62).
+            //~ paraphrase: URG with SEG.SEQ + UP = SND.UP while urgent data remains (MUST-62).
             flags |= TcpFlags::URG;
             urgent = up.since(seq).min(65535) as u16;
         }
@@ -479,7 +502,7 @@ impl Conn {
         rcv.last_ack_sent = rnxt;
         if retransmission {
             //= rfc6298#3
-            //# Karn: no RTT sample from a retransmitted segment.
+            //~ paraphrase: Karn: no RTT sample from a retransmitted segment.
             self.sampler.on_retransmit();
             // The FIN counts: a FIN-only retransmission must clear its lost mark too.
             self.rec.on_retransmit(now, seq, len + fin as u32);
@@ -488,29 +511,29 @@ impl Conn {
                 self.sampler.on_send(end, now);
             }
             self.rec.on_send_new(now, seq, end + fin as u32, was_idle, rto);
-            self.t.tlp = None;
+            self.t.set(Timer::Tlp, None);
         }
         if was_idle {
             self.una_since = now;
         }
-        if self.t.rtx.is_none() {
-            self.t.rtx = Some(now + rto);
+        if !self.t.is_armed(Timer::Rtx) {
+            self.t.set(Timer::Rtx, Some(now + rto));
         }
-        self.t.persist = None;
+        self.t.set(Timer::Persist, None);
         self.stats.bytes_sent += len as u64;
         let mut ecn = 0;
-        if self.opt.ecn {
+        if let Some(e) = &mut self.ecn {
             //= rfc3168#6.1.5
-            //# New data is sent ECT(0); retransmissions are not ECN-capable. CWR goes on the
-            //# first new data after a window reduction.
+            //~ paraphrase: New data is sent ECT(0); retransmissions are not ECN-capable. CWR goes
+            //~ on the first new data after a window reduction.
             if !retransmission && len > 0 {
                 ecn = 2;
-                if self.cwr_pending {
-                    self.cwr_pending = false;
+                if e.cwr_pending {
+                    e.cwr_pending = false;
                     flags |= TcpFlags::CWR;
                 }
             }
-            if self.ece_echo {
+            if e.echo {
                 flags |= TcpFlags::ECE;
             }
         }
@@ -533,8 +556,9 @@ impl Conn {
         let outstanding = snd.outstanding();
         let unsent = snd.nxt.lt(snd.final_seq());
         //= rfc9293#3.8.4
-        //# Keep-alive only when idle: nothing outstanding, nothing received for the interval.
-        self.t.keepalive = match self.cfg.keep_alive {
+        //~ paraphrase: Keep-alive only when idle: nothing outstanding, nothing received for the
+        //~ interval.
+        let keepalive = match self.cfg.keep_alive {
             Some(k)
                 if matches!(state, State::Established | State::CloseWait)
                     && !outstanding
@@ -544,23 +568,25 @@ impl Conn {
             }
             _ => None,
         };
+        self.t.set(Timer::KeepAlive, keepalive);
         //= rfc9293#3.10.8
-        //# User timeout: data unacknowledged for this long aborts the connection.
-        self.t.user = match self.cfg.user_timeout {
+        //~ paraphrase: User timeout: data unacknowledged for this long aborts the connection.
+        let user = match self.cfg.user_timeout {
             Some(u) if outstanding && state != State::SynSent => Some(self.una_since + u),
             _ => None,
         };
-        self.t.reorder = self.rec.reorder_at;
+        self.t.set(Timer::User, user);
+        self.t.set(Timer::Reorder, self.rec.reorder_at);
         //= rfc8985#7.2
-        //# Arm the probe timer while data is outstanding outside recovery; a probe armed
-        //# before fast recovery began is void (recovery repairs the tail itself).
+        //~ paraphrase: Arm the probe timer while data is outstanding outside recovery; a probe
+        //~ armed before fast recovery began is void (recovery repairs the tail itself).
         if self.rec.rack_on() && outstanding && state.is_synchronized() && !self.rec.in_recovery() {
-            if self.t.tlp.is_none() {
+            if !self.t.is_armed(Timer::Tlp) {
                 let mss = self.eff_snd_mss().max(1);
                 let Some(snd) = self.tcb.snd() else { return };
                 let flight_segs = snd.max_nxt.since(snd.una).div_ceil(mss);
-                let rto_at = self.t.rtx.unwrap_or(Instant::FAR_FUTURE);
-                self.t.tlp = self.rec.rack_mut().pto_deadline(
+                let rto_at = self.t.get(Timer::Rtx).unwrap_or(Instant::FAR_FUTURE);
+                let pto = self.rec.rack_mut().pto_deadline(
                     now,
                     self.rtt.srtt(),
                     flight_segs,
@@ -568,22 +594,23 @@ impl Conn {
                     false,
                     true,
                 );
+                self.t.set(Timer::Tlp, pto);
             }
         } else {
-            self.t.tlp = None;
+            self.t.set(Timer::Tlp, None);
         }
         let Some(snd) = self.tcb.snd() else { return };
         //= rfc9293#3.8.6.1
-        //# Persist: unsent data but nothing in flight (zero or too small a window) arms the
-        //# probe / SWS-override timer, first after one RTO, then backing off (SHLD-29/30).
+        //~ paraphrase: Persist: unsent data but nothing in flight (zero or too small a window) arms
+        //~ the probe / SWS-override timer, first after one RTO, then backing off (SHLD-29/30).
         let stuck = unsent && !outstanding && snd.syn_acked() && state.is_synchronized();
         if stuck {
-            if self.t.persist.is_none() {
+            if !self.t.is_armed(Timer::Persist) {
                 let d = rto.saturating_mul(1 << self.persist_backoff.min(10)).min(MAX_PERSIST);
-                self.t.persist = Some(now + d);
+                self.t.set(Timer::Persist, Some(now + d));
             }
         } else {
-            self.t.persist = None;
+            self.t.set(Timer::Persist, None);
             if !unsent {
                 self.persist_backoff = 0;
             }
@@ -595,31 +622,31 @@ impl Conn {
         self.t.next()
     }
 
-    /// Runs every expired timer. Returns true when the TCB was deleted.
-    pub(crate) fn on_timeout(&mut self, ctx: &mut Ctx<'_>) -> bool {
+    /// Runs every expired timer (a deleted TCB is reported through `ctx.deleted`).
+    pub(crate) fn on_timeout(&mut self, ctx: &mut Ctx<'_>) {
         let now = ctx.now;
         // Timers may be stale after a burst of sends (the endpoint refreshes once per burst):
         // a keep-alive or persist deadline that no longer applies must not fire.
         self.refresh_timers(now);
         let due = |t: Option<Instant>| t.is_some_and(|t| t <= now);
-        if due(self.t.close) {
-            self.t.close = None;
+        if due(self.t.get(Timer::Close)) {
+            self.t.set(Timer::Close, None);
             //= rfc9293#3.10.8
-            //# TIME-WAIT (2 MSL) and FIN-WAIT-2 (local policy) timeouts delete the TCB.
+            //~ paraphrase: TIME-WAIT (2 MSL) and FIN-WAIT-2 (local policy) timeouts delete the TCB.
             self.finish(ctx);
-            return true;
+            return;
         }
-        if due(self.t.user) {
+        if due(self.t.get(Timer::User)) {
             //= rfc9293#3.10.8
-            //# USER TIMEOUT: "connection aborted due to user timeout", TCB deleted.
+            //~ paraphrase: USER TIMEOUT: "connection aborted due to user timeout", TCB deleted.
             self.fail(ctx, ConnectionError::UserTimeout);
-            return true;
+            return;
         }
-        if due(self.t.rtx) && self.on_rto(ctx) {
-            return true;
+        if due(self.t.get(Timer::Rtx)) && self.on_rto(ctx) {
+            return;
         }
-        if due(self.t.persist) {
-            self.t.persist = None;
+        if due(self.t.get(Timer::Persist)) {
+            self.t.set(Timer::Persist, None);
             self.persist_backoff = self.persist_backoff.saturating_add(1);
             match self.tcb.snd() {
                 Some(snd) if snd.wnd == 0 => self.probe_due = true,
@@ -627,39 +654,39 @@ impl Conn {
                 None => {}
             }
         }
-        if due(self.t.delack) {
-            self.t.delack = None;
+        if due(self.t.get(Timer::DelayedAck)) {
+            self.t.set(Timer::DelayedAck, None);
             self.ack_now = true;
         }
-        if due(self.t.reorder) {
-            self.t.reorder = None;
+        if due(self.t.get(Timer::Reorder)) {
+            self.t.set(Timer::Reorder, None);
             let flight = self.tcb.snd().map(|s| s.max_nxt.since(s.una)).unwrap_or(0);
             self.rec.on_reorder_timeout(now, self.rtt.srtt(), flight);
         }
-        if due(self.t.tlp) {
-            self.t.tlp = None;
+        if due(self.t.get(Timer::Tlp)) {
+            self.t.set(Timer::Tlp, None);
             self.tlp_due = true;
         }
-        if due(self.t.keepalive)
+        if due(self.t.get(Timer::KeepAlive))
             && let Some(k) = self.cfg.keep_alive
         {
-            self.t.keepalive = None;
+            self.t.set(Timer::KeepAlive, None);
             //= rfc9293#3.8.4
-            //# One unanswered probe proves nothing (MUST-29): give up only after `probes`.
+            //~ paraphrase: One unanswered probe proves nothing (MUST-29): give up only after
+            //~ `probes`.
             if self.keepalive_probes >= k.probes {
                 self.fail(ctx, ConnectionError::TimedOut);
-                return true;
+                return;
             }
             self.keepalive_probes += 1;
             self.probe_due = true;
         }
         self.refresh_timers(now);
-        false
     }
 
     /// The retransmission timer fired. Returns true when the connection gave up (R2).
     fn on_rto(&mut self, ctx: &mut Ctx<'_>) -> bool {
-        self.t.rtx = None;
+        self.t.set(Timer::Rtx, None);
         let now = ctx.now;
         let state = self.state();
         let Some(snd) = self.tcb.snd() else { return false };
@@ -667,7 +694,7 @@ impl Conn {
             return false;
         }
         //= rfc9293#3.8.3
-        //# R2: give up. For a SYN, R2 is at least 3 minutes (MUST-23).
+        //~ paraphrase: R2: give up. For a SYN, R2 is at least 3 minutes (MUST-23).
         let r2 = match state {
             State::SynSent | State::SynReceived => {
                 Some(self.cfg.r2_syn.max(Duration::from_secs(180)))
@@ -684,23 +711,29 @@ impl Conn {
         self.stats.timeouts += 1;
         if self.rtx_count == self.cfg.r1 {
             //= rfc9293#3.8.3
-            //# R1: tell the application (SHLD-9) and the IP layer (negative advice, MUST-20).
+            //~ paraphrase: R1: tell the application (SHLD-9) and the IP layer (negative advice,
+            //~ MUST-20).
             ctx.soft_error(self.cfg.soft_errors, SoftError::ExcessiveRetransmissions);
         }
         //= rfc6298#5.5
-        //# Back off the timer (RTO doubles), retransmit the earliest unacknowledged segment.
+        //~ paraphrase: Back off the timer (RTO doubles), retransmit the earliest unacknowledged
+        //~ segment.
         self.rtt.on_timeout();
         self.sampler.on_retransmit();
         if let Some(snd) = self.tcb.snd_mut() {
             snd.nxt = snd.una;
+            //~ linux: with the window closed the retransmission cannot go out; the timeout
+            //~ sends a zero-window probe instead, so the window update a lost or reordered
+            //~ ACK carried is asked for again (else the timer fires for ever, sending nothing).
+            self.probe_due |= snd.wnd == 0 && state.is_synchronized();
             let (una, max) = (snd.una, snd.max_nxt);
             if state.is_synchronized() {
                 //= rfc5681#3.1
-                //# After an RTO, cwnd is one segment (the controller's loss window).
+                //~ paraphrase: After an RTO, cwnd is one segment (the controller's loss window).
                 self.rec.on_rto(now, una, max);
             }
         }
-        self.t.rtx = Some(now + self.rtt.rto());
+        self.t.set(Timer::Rtx, Some(now + self.rtt.rto()));
         false
     }
 }
@@ -721,6 +754,18 @@ fn copy_payload(out: &mut [u8], a: &[u8], b: &[u8], sum: bool) -> u64 {
     let sa = checksum::copy_and_sum(out_a, a).unwrap_or(0);
     let sb = checksum::copy_and_sum(out_b, b).unwrap_or(0);
     if a.len() % 2 == 1 { sa + checksum::at_odd_offset(sb) } else { sa + sb }
+}
+
+/// Payload of a super-segment (one the device cuts into MSS-sized segments) that starts with a
+/// full MSS: whole MSS multiples of what is queued (`avail`) and allowed (`room`, the least of
+/// the peer's window, the congestion window and the segment limit), plus the sub-MSS tail
+/// when it empties the queue and Nagle would let it go on its own (`tail_ok`), so the wire
+/// carries the same segments as MSS-at-a-time sending would.
+fn grouped_len(avail: u32, room: u32, mss: u32, tail_ok: bool) -> u32 {
+    if avail <= room && tail_ok {
+        return avail;
+    }
+    (avail.min(room) / mss * mss).max(mss)
 }
 
 /// True when no further new-data segment can follow this one right now: after it, `left`

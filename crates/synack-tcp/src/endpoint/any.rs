@@ -12,7 +12,8 @@ use core::net::{IpAddr, Ipv4Addr, SocketAddr};
 
 use synack_wire::tcp::TcpRepr;
 
-use super::{Endpoint, Listener, ListenerId};
+use super::listen::Listener;
+use super::{Endpoint, ListenerId};
 use crate::config::ConnConfig;
 use crate::error::ListenError;
 use crate::secret::FourTuple;

@@ -1,12 +1,15 @@
 //! TCP (RFC 9293 section 3.1): header view, options, parsed representation, tcpdump-style text.
 
 pub mod display;
+pub mod flags;
 pub mod options;
 pub mod packet;
 pub mod repr;
 
-pub use options::{OptionLayout, TcpOptionIter};
-pub use packet::TcpPacket;
-pub use repr::{
-    FastOpenCookie, SackBlock, SackBlocks, TcpFlags, TcpOption, TcpOptions, TcpRepr, Timestamps,
+pub use flags::{FlagStyle, FlagText, TcpFlags};
+pub use options::{
+    FastOpenCookie, OptionLayout, SackBlock, SackBlocks, TcpOption, TcpOptionIter, TcpOptions,
+    Timestamps,
 };
+pub use packet::TcpPacket;
+pub use repr::TcpRepr;

@@ -1,11 +1,146 @@
-//! TCP options on the wire (RFC 9293 section 3.2, RFC 7323, RFC 2018, RFC 7413): a bounded,
-//! non-panicking iterator over option bytes, and the writers that lay typed options out in the
-//! order Linux uses ([`write`]) or FreeBSD's ([`write_layout`] with [`OptionLayout::Bsd`]).
+//! TCP options (RFC 9293 section 3.2, RFC 7323, RFC 2018, RFC 7413): their typed values, a
+//! bounded, non-panicking iterator over option bytes, and the writers that lay typed options
+//! out in the order Linux uses ([`write`]) or FreeBSD's ([`write_layout`] with
+//! [`OptionLayout::Bsd`]).
 
-use super::repr::{FastOpenCookie, SackBlock, SackBlocks, TcpOption, TcpOptions, Timestamps};
 use crate::error::Error;
 use crate::field::{be16, be32};
 use crate::seq::SeqNum;
+
+/// One SACK block: the half-open range `[left, right)` of sequence space (RFC 2018).
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Default)]
+pub struct SackBlock {
+    /// First sequence number of the block.
+    pub left: SeqNum,
+    /// Sequence number just past the block.
+    pub right: SeqNum,
+}
+
+/// Up to four SACK blocks (the most that fit in 40 option bytes), in the order they appear.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Default)]
+pub struct SackBlocks {
+    blocks: [SackBlock; 4],
+    len: u8,
+}
+
+impl SackBlocks {
+    /// The most blocks a SACK option can carry.
+    pub const CAPACITY: usize = 4;
+
+    /// No blocks.
+    pub const fn new() -> Self {
+        SackBlocks { blocks: [SackBlock { left: SeqNum(0), right: SeqNum(0) }; 4], len: 0 }
+    }
+    /// Appends a block; returns false (and drops it) when four are already held.
+    pub fn push(&mut self, b: SackBlock) -> bool {
+        if (self.len as usize) < Self::CAPACITY {
+            self.blocks[self.len as usize] = b;
+            self.len += 1;
+            true
+        } else {
+            false
+        }
+    }
+    /// The blocks, in option order.
+    pub fn as_slice(&self) -> &[SackBlock] {
+        &self.blocks[..self.len as usize]
+    }
+    /// Number of blocks.
+    pub fn len(&self) -> usize {
+        self.len as usize
+    }
+    /// True when there are none.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+    /// Keeps only the first `n` blocks.
+    pub fn truncate(&mut self, n: usize) {
+        if n < self.len as usize {
+            self.len = n as u8;
+        }
+    }
+}
+
+/// The timestamps option (RFC 7323 section 3).
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Default)]
+pub struct Timestamps {
+    /// TSval: the sender's timestamp clock.
+    pub tsval: u32,
+    /// TSecr: the echoed TS.Recent.
+    pub tsecr: u32,
+}
+
+/// A TCP Fast Open cookie (RFC 7413): empty (a cookie request) or 4 to 16 bytes.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Default)]
+pub struct FastOpenCookie {
+    bytes: [u8; 16],
+    len: u8,
+}
+
+impl FastOpenCookie {
+    /// Builds a cookie; `None` when longer than 16 bytes.
+    pub fn new(cookie: &[u8]) -> Option<Self> {
+        if cookie.len() > 16 {
+            return None;
+        }
+        let mut bytes = [0; 16];
+        bytes[..cookie.len()].copy_from_slice(cookie);
+        Some(FastOpenCookie { bytes, len: cookie.len() as u8 })
+    }
+    /// The cookie bytes (empty for a request).
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.bytes[..self.len as usize]
+    }
+}
+
+/// The options the stack understands, as typed values. Unknown options are not kept here; they
+/// are seen through the option iterator of the packet view ([`TcpOption::Unknown`]).
+///
+/// Emitting a `TcpOptions` writes the options in the order Linux uses, so a segment built from
+/// parsed values re-emits byte for byte when the original came from Linux.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Default)]
+pub struct TcpOptions {
+    /// Maximum segment size (kind 2).
+    pub mss: Option<u16>,
+    /// Window scale shift count (kind 3), as sent (may exceed 14; the engine clamps).
+    pub window_scale: Option<u8>,
+    /// SACK permitted (kind 4).
+    pub sack_permitted: bool,
+    /// SACK blocks (kind 5).
+    pub sack: SackBlocks,
+    /// Timestamps (kind 8).
+    pub timestamps: Option<Timestamps>,
+    /// TCP Fast Open cookie (kind 34).
+    pub fast_open: Option<FastOpenCookie>,
+}
+
+/// One option as it appears on the wire, yielded in order by the option iterator.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum TcpOption<'a> {
+    /// Kind 0: end of option list.
+    EndOfList,
+    /// Kind 1: no-operation (padding).
+    NoOperation,
+    /// Kind 2: maximum segment size.
+    Mss(u16),
+    /// Kind 3: window scale shift count.
+    WindowScale(u8),
+    /// Kind 4: SACK permitted.
+    SackPermitted,
+    /// Kind 5: SACK blocks.
+    Sack(SackBlocks),
+    /// Kind 8: timestamps.
+    Timestamps(Timestamps),
+    /// Kind 34: TCP Fast Open cookie.
+    FastOpen(FastOpenCookie),
+    /// Any other kind, kept as kind and data bytes (without the kind and length bytes).
+    Unknown {
+        /// Option kind.
+        kind: u8,
+        /// Option data.
+        data: &'a [u8],
+    },
+}
 
 /// Option kinds.
 pub mod kind {

@@ -1,7 +1,7 @@
 //! A zero-copy view of a TCP header and payload (RFC 9293 section 3.1).
 
+use super::flags::TcpFlags;
 use super::options::TcpOptionIter;
-use super::repr::TcpFlags;
 use crate::checksum::{self, ChecksumMode};
 use crate::error::{Error, Layer, Result};
 use crate::field::{be16, be32, put16, put32};

@@ -21,6 +21,33 @@ use crate::runtime::Stack;
 /// `ErrorKind::WouldBlock`. Clones made with [`try_clone`](Self::try_clone) share the
 /// connection and its settings; the connection closes when the last one is dropped (a FIN, or a
 /// RST when received data was left unread, RFC 2525).
+///
+/// ```
+/// use std::io::{Read, Write};
+/// use std::net::Shutdown;
+/// use std::time::Duration;
+/// use synack::IpCidr;
+/// use synack::net::{TcpListener, TcpStream, memory_pair};
+///
+/// let cidr = |s: &str| IpCidr::new(s.parse().unwrap(), 24).unwrap();
+/// let (a, b) = memory_pair(cidr("10.0.0.1"), cidr("10.0.0.2")).unwrap();
+/// let listener = TcpListener::bind(&b, "10.0.0.2:80").unwrap();
+/// let mut client = TcpStream::connect(&a, "10.0.0.2:80").unwrap();
+/// let (mut server, _) = listener.accept().unwrap();
+/// client.set_ttl(16).unwrap(); // this connection only
+/// client.write_all(b"GET /").unwrap();
+/// client.shutdown(Shutdown::Write).unwrap(); // FIN: the server reads to the end
+/// let mut head = [0; 3];
+/// server.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+/// server.peek(&mut head).unwrap(); // look without taking
+/// let mut all = String::new();
+/// server.read_to_string(&mut all).unwrap();
+/// assert_eq!(all, "GET /");
+/// server.set_linger(Some(Duration::ZERO)).unwrap(); // dropping it resets
+/// drop(server);
+/// let e = client.read(&mut [0; 1]).unwrap_err();
+/// assert_eq!(e.kind(), std::io::ErrorKind::ConnectionReset);
+/// ```
 pub struct TcpStream {
     inner: Arc<Inner>,
 }
@@ -78,7 +105,8 @@ impl TcpStream {
         }
     }
 
-    /// The connection, for [`crate::tokio::TcpStream::from_std`].
+    /// The connection, for `synack::tokio::TcpStream::from_std`.
+    #[cfg(feature = "tokio")]
     pub(crate) fn core(&self) -> &Arc<Core> {
         &self.inner.core
     }
@@ -180,8 +208,8 @@ impl TcpStream {
     pub fn shutdown(&self, how: Shutdown) -> io::Result<()> {
         if matches!(how, Shutdown::Read | Shutdown::Both) {
             self.inner.core.sock.shut_read();
-            // Wake blocked readers: they now return end of stream.
-            self.inner.core.stack.with(|_, _| {});
+            // Blocked readers return end of stream now (Linux wakes them too).
+            self.inner.core.stack.wake_waiters();
         }
         if matches!(how, Shutdown::Write | Shutdown::Both) {
             let id = self.inner.core.id;

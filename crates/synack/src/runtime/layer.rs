@@ -38,7 +38,9 @@ impl TcpLayer for EndpointLayer<'_> {
         buf: &mut [u8],
         checksum: ChecksumMode,
     ) -> Option<SegmentOut> {
-        TcpLayer::poll_transmit(self.endpoint, now, buf, checksum)
+        let out = TcpLayer::poll_transmit(self.endpoint, now, buf, checksum)?;
+        crate::trace::segment_out(&out, &buf[..out.len.min(buf.len())]);
+        Some(out)
     }
 
     fn hop_limit_for(&self, out: &SegmentOut, segment: &[u8]) -> Option<u8> {

@@ -27,6 +27,7 @@
 //! [`Stack::wait`] and [`Stack::set_event_hook`] (for task wakers).
 
 mod any;
+mod channel;
 mod clock;
 mod device;
 mod layer;
@@ -36,6 +37,9 @@ mod wait;
 pub(crate) use any::{AcceptAny, accept_syn, cancel, handshake, ignore_syn, next_syn, refuse_syn};
 
 pub use any::{AcceptAnyStats, AcceptAnyUsage, AnyConfig, AnyPolicy, SynDecision};
+pub use channel::{ChannelDevice, ChannelHandle, ChannelRx, ChannelTx};
 pub use clock::Clock;
 pub use device::{DriverDevice, WaitSource};
-pub use stack::{DriverStats, EventHook, ResetDump, Stack, StackConfig, StackError, StackState};
+#[cfg(feature = "pcap")]
+pub use stack::ResetDump;
+pub use stack::{DriverStats, EventHook, Stack, StackConfig, StackError, StackState};

@@ -3,6 +3,7 @@
 use std::collections::{HashMap, VecDeque};
 use std::fmt;
 use std::io;
+#[cfg(feature = "pcap")]
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
@@ -10,9 +11,12 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 use synack_stack::iface::Route;
+#[cfg(feature = "pcap")]
 use synack_stack::phy::CaptureFormat;
 use synack_stack::{Interface, InterfaceConfig, IpCidr};
-use synack_tcp::{ConnId, ConnectionError, Endpoint, EndpointConfig, Event, Instant};
+#[cfg(feature = "pcap")]
+use synack_tcp::ConnectionError;
+use synack_tcp::{ConnId, Endpoint, EndpointConfig, Event, Instant};
 
 use super::any::{AcceptAny, AcceptAnyStats, AcceptAnyUsage};
 use super::clock::Clock;
@@ -21,6 +25,7 @@ use super::layer::EndpointLayer;
 use super::wait::{Waiter, Wake, waiter};
 
 /// Where to write the frame ring when a connection is reset.
+#[cfg(feature = "pcap")]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ResetDump {
     /// Directory for the files (`reset-<n>-conn#i.g.pcapng`).
@@ -49,6 +54,7 @@ pub struct StackConfig {
     /// Most events kept for the application before the oldest are dropped.
     pub event_queue: usize,
     /// Dump the device's frame ring (if it has one: the pcap tap) when a connection is reset.
+    #[cfg(feature = "pcap")]
     pub reset_dump: Option<ResetDump>,
 }
 
@@ -62,6 +68,7 @@ impl Default for StackConfig {
             secret: None,
             rng_seed: 0,
             event_queue: 4096,
+            #[cfg(feature = "pcap")]
             reset_dump: None,
         }
     }
@@ -113,6 +120,9 @@ pub type EventHook = Box<dyn FnMut(&Event) + Send>;
 /// A function run once when the driver stops.
 pub(crate) type StopHook = Box<dyn FnOnce() + Send>;
 
+/// A function the driver calls for each UDP socket that became readable (or got an error).
+pub(crate) type UdpHook = Box<dyn FnMut(synack_stack::iface::UdpHandle) + Send>;
+
 /// Everything the application side touches, behind the stack's mutex.
 pub struct StackState {
     /// The IP layer.
@@ -128,8 +138,12 @@ pub struct StackState {
     stopped: bool,
     /// Called once when the driver stops (the async layer wakes every task there).
     stop_hooks: Vec<StopHook>,
+    /// Called on the driver thread for each UDP socket that became readable.
+    pub(crate) udp_hook: Option<UdpHook>,
     stats: DriverStats,
+    #[cfg(feature = "pcap")]
     dump_request: Option<(PathBuf, CaptureFormat)>,
+    #[cfg(feature = "pcap")]
     dump_result: Option<io::Result<usize>>,
     /// Threads blocked in [`Stack::wait`] on the condition variable: the driver signals it
     /// only when someone is there (a notify is a futex system call even with no waiter).
@@ -204,6 +218,7 @@ impl StackState {
 
     /// Runs `f` once when the driver stops (at once if it has already stopped). Runs on the
     /// driver thread without the state locked.
+    #[cfg(feature = "tokio")]
     pub(crate) fn on_stop(&mut self, f: StopHook) -> Option<StopHook> {
         if self.stopped {
             return Some(f);
@@ -234,6 +249,23 @@ impl Shared {
 
 /// A running stack: interface + engine + device, driven by its own thread. Dropping it stops
 /// the driver.
+///
+/// ```
+/// use std::sync::Arc;
+/// use synack::net::{MEMORY_QUEUE_FRAMES, MemoryEnd};
+/// use synack::{Clock, DeviceCaps, IpCidr, Link, Stack, StackConfig};
+///
+/// // Any `DriverDevice` will do: here one end of an in-memory link (a TUN device in real use).
+/// let (end, _other) = Link::ideal(DeviceCaps::default(), MEMORY_QUEUE_FRAMES);
+/// let cfg = StackConfig {
+///     addresses: vec![IpCidr::new("10.0.0.1".parse().unwrap(), 24).unwrap()],
+///     ..StackConfig::default()
+/// };
+/// let stack = Arc::new(Stack::new(MemoryEnd(end), cfg, Clock::start()).unwrap());
+/// // Direct engine access, for what the socket types do not wrap.
+/// let conns = stack.with(|st, _now| st.endpoint.connection_count());
+/// assert_eq!(conns, 0);
+/// ```
 pub struct Stack {
     shared: Arc<Shared>,
     driver: Option<JoinHandle<()>>,
@@ -245,10 +277,10 @@ impl fmt::Debug for Stack {
     }
 }
 
+/// 16 bytes from the operating system's random source (`getrandom(2)` on Linux).
 fn os_secret() -> io::Result<[u8; 16]> {
-    use std::io::Read;
     let mut s = [0u8; 16];
-    std::fs::File::open("/dev/urandom")?.read_exact(&mut s)?;
+    getrandom::fill(&mut s).map_err(io::Error::from)?;
     Ok(s)
 }
 
@@ -282,8 +314,11 @@ impl Stack {
             any: None,
             stopped: false,
             stop_hooks: Vec::new(),
+            udp_hook: None,
             stats: DriverStats::default(),
+            #[cfg(feature = "pcap")]
             dump_request: None,
+            #[cfg(feature = "pcap")]
             dump_result: None,
             waiters: 0,
             conn_hops: HashMap::new(),
@@ -297,10 +332,25 @@ impl Stack {
             clock,
         });
         let s2 = shared.clone();
+        #[cfg(feature = "pcap")]
         let reset_dump = cfg.reset_dump;
+        let span = crate::trace::driver_span(cfg.addresses.first().map(|c| c.addr()));
+        // The driver logs to the subscriber current where the stack is made (a scoped one
+        // from `tracing::subscriber::with_default` too, not only the global one).
+        let dispatch = tracing::dispatcher::get_default(Clone::clone);
         let driver = std::thread::Builder::new()
             .name("synack-driver".into())
-            .spawn(move || drive(s2, device, waiter, reset_dump))
+            .spawn(move || {
+                let _dispatch = tracing::dispatcher::set_default(&dispatch);
+                let _span = span.entered();
+                drive(
+                    s2,
+                    device,
+                    waiter,
+                    #[cfg(feature = "pcap")]
+                    reset_dump,
+                )
+            })
             .map_err(StackError::Driver)?;
         Ok(Stack { shared, driver: Some(driver) })
     }
@@ -367,6 +417,7 @@ impl Stack {
         self.shared.lock().hook = Some(hook);
     }
 
+    #[cfg(feature = "pcap")]
     /// Writes the device's ring of recent frames to `path` now. Fails with `Unsupported` when
     /// the device keeps no ring (wrap it in a `PcapTap`).
     pub fn dump_ring(&self, path: PathBuf, format: CaptureFormat) -> io::Result<usize> {
@@ -382,6 +433,13 @@ impl Stack {
     /// Wakes the driver (after changing the state without [`Stack::with`]).
     pub fn notify(&self) {
         self.shared.wake.wake();
+    }
+
+    /// Wakes every thread blocked in [`Stack::wait`] to re-check its condition (after a
+    /// change only the socket layer knows of, such as `shutdown(Read)`).
+    pub(crate) fn wake_waiters(&self) {
+        let _g = self.shared.lock();
+        self.shared.changed.notify_all();
     }
 
     /// Stops the driver and waits for it.
@@ -405,25 +463,53 @@ impl Drop for Stack {
     }
 }
 
+/// Rounds in a row with failed reads and nothing received after which the device counts as
+/// gone: a deleted TUN fails at once on every round; a passing error does not repeat so.
+const GONE_AFTER_FAILED_ROUNDS: u32 = 16;
+/// Longest sleep of a driver on a file-descriptor device.
+const IDLE_RECHECK: Duration = Duration::from_secs(1);
+/// Longest sleep while the device's reads are failing.
+const FAILING_RECHECK: Duration = Duration::from_millis(20);
+
 /// The driver loop; see the module docs.
 fn drive<D: DriverDevice>(
     shared: Arc<Shared>,
     mut dev: D,
     mut waiter: Waiter,
-    reset_dump: Option<ResetDump>,
+    #[cfg(feature = "pcap")] reset_dump: Option<ResetDump>,
 ) {
+    #[cfg(feature = "pcap")]
     let mut dumps = 0usize;
+    let mut drops = crate::trace::Drops::default();
+    // Rounds in a row whose reads failed and brought nothing (see `read_errors`).
+    let mut failing = 0u32;
+    let mut read_errors = dev.read_errors().0;
+    #[cfg(feature = "fd")]
+    let fd_device = matches!(dev.wait_source(), super::device::WaitSource::Fd(_));
+    #[cfg(not(feature = "fd"))]
+    let fd_device = false;
     dev.driver_start();
+    let caps = dev.caps();
+    if caps.tso_max > caps.mtu {
+        // The device cuts super-segments: let the engine group new data, leaving room for
+        // the IPv6 header and the largest TCP header within the device's limit.
+        shared.lock().endpoint.set_output_segment_max(caps.tso_max.saturating_sub(40 + 60));
+    }
     while !shared.stop.load(Ordering::Acquire) {
         waiter.begin_round();
         // Device I/O outside the lock: the application can queue data or read while the
         // kernel runs the system calls.
         let read_more = dev.read_batch();
+        if dev.is_closed() {
+            shared.lock().stats.fatal = Some(io::ErrorKind::BrokenPipe);
+            break;
+        }
         let now = shared.clock.now();
-        let (deadline, more) = {
+        let (deadline, more, received) = {
             let mut g = shared.lock();
             let st = &mut *g;
             st.stats.wakeups += 1;
+            let expired_before = st.iface.udp_expired_len();
             let mut layer = EndpointLayer {
                 endpoint: &mut st.endpoint,
                 any: st.any.as_mut(),
@@ -433,9 +519,12 @@ fn drive<D: DriverDevice>(
             st.stats.frames_in += r.received as u64;
             st.stats.frames_out += r.sent as u64;
             st.stats.max_batch_in = st.stats.max_batch_in.max(r.received);
-            let mut changed = r.received > 0;
+            drops.check(st.iface.counters());
+            let mut changed = r.received > 0 || st.iface.udp_expired_len() != expired_before;
             while let Some(ev) = st.endpoint.poll_event() {
                 changed = true;
+                crate::trace::event(&st.endpoint, &ev);
+                #[cfg(feature = "pcap")]
                 if let (Event::Error { conn, error: ConnectionError::Reset }, Some(rd)) =
                     (&ev, &reset_dump)
                     && dumps < rd.max_files
@@ -466,6 +555,13 @@ fn drive<D: DriverDevice>(
                 }
                 st.deliver(ev);
             }
+            let StackState { iface, udp_hook, .. } = st;
+            iface.udp_drain_ready(|h| {
+                changed = true;
+                if let Some(hook) = udp_hook.as_mut() {
+                    hook(h);
+                }
+            });
             let mut any_more = false;
             if let Some(a) = st.any.as_mut()
                 && a.after_poll(now, &mut st.endpoint)
@@ -477,6 +573,7 @@ fn drive<D: DriverDevice>(
                 any_more = true;
                 st.deliver(Event::AcceptReady(lid));
             }
+            #[cfg(feature = "pcap")]
             if let Some((path, format)) = st.dump_request.take() {
                 changed = true;
                 st.dump_result = Some(match dev.frame_ring() {
@@ -501,18 +598,33 @@ fn drive<D: DriverDevice>(
                 .into_iter()
                 .flatten()
                 .min();
-            (deadline, r.more || any_more)
+            (deadline, r.more || any_more, r.received)
         };
         dev.write_batch();
+        let (errors, last) = dev.read_errors();
+        failing = if errors != read_errors && received == 0 { failing + 1 } else { 0 };
+        read_errors = errors;
+        if failing >= GONE_AFTER_FAILED_ROUNDS {
+            shared.lock().stats.fatal = Some(last.unwrap_or(io::ErrorKind::BrokenPipe));
+            break;
+        }
         if more || read_more {
             continue;
         }
         let now = shared.clock.now();
-        let timeout = deadline.map(|d| d.saturating_since(now));
+        let mut timeout = deadline.map(|d| d.saturating_since(now));
+        if fd_device {
+            // A deleted TUN wakes no one (its file descriptor polls as an error only when
+            // asked): an idle driver reads at least once a second, and soon after a read
+            // failed, so a device that is gone is noticed (see `read_errors`).
+            let cap = if failing > 0 { FAILING_RECHECK } else { IDLE_RECHECK };
+            timeout = Some(timeout.map_or(cap, |t| t.min(cap)));
+        }
         if timeout == Some(Duration::ZERO) {
             continue;
         }
         if let Err(e) = waiter.wait(timeout) {
+            crate::trace::device_error(&e);
             shared.lock().stats.fatal = Some(e.kind());
             break;
         }
@@ -528,6 +640,7 @@ fn drive<D: DriverDevice>(
     }
 }
 
+#[cfg(feature = "pcap")]
 fn write_ring(
     ring: &synack_stack::phy::FrameRing,
     path: &std::path::Path,

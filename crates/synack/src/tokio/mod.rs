@@ -1,6 +1,7 @@
 //! The async socket API for tokio: [`TcpListener`] and [`TcpStream`] (tokio's `AsyncRead` and
-//! `AsyncWrite`, owned halves with [`TcpStream::into_split`]) on a synack
-//! [`Stack`](crate::Stack).
+//! `AsyncWrite`, owned halves with [`TcpStream::into_split`]) and [`UdpSocket`] on a synack
+//! [`Stack`], with accept-any ([`TcpListener::bind_any`], [`AnyListener`],
+//! [`UdpSocket::bind_any`]).
 //!
 //! No extra task or thread: the stack's driver thread runs TCP; an async call asks the engine
 //! directly and, when it would block, registers the task's waker for that connection. The
@@ -40,6 +41,7 @@ mod registry;
 mod socket;
 mod split;
 mod stream;
+mod udp;
 
 use std::sync::Arc;
 
@@ -51,6 +53,7 @@ pub use ready::{Interest, Ready};
 pub use socket::TcpSocket;
 pub use split::{OwnedReadHalf, OwnedWriteHalf, ReadHalf, ReuniteError, WriteHalf};
 pub use stream::TcpStream;
+pub use udp::UdpSocket;
 
 /// Sets (`Some`) or removes (`None`) the application's event hook on a stack used from tokio.
 /// Like [`Stack::set_event_hook`] it runs on the driver thread with the stack's state locked

@@ -10,6 +10,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
 use std::task::Waker;
 
+use synack_stack::iface::UdpHandle;
 use synack_tcp::{ConnId, Event, ListenerId};
 
 use crate::runtime::{EventHook, Stack};
@@ -29,6 +30,8 @@ struct Wakers {
     conns: HashMap<ConnId, ConnWakers>,
     /// Several tasks may `accept` on one listener at once.
     listeners: HashMap<ListenerId, Vec<Waker>>,
+    /// Tasks waiting for a UDP socket to become readable.
+    udp: HashMap<UdpHandle, Vec<Waker>>,
 }
 
 /// The wakers of one stack, and the application's own hook (the stack has only one).
@@ -109,9 +112,15 @@ impl Registry {
         }
     }
 
-    /// Forgets a released connection.
+    /// Forgets a released connection. After a peak the map gives its capacity back (shrinking
+    /// to twice what is left once under a quarter is used, so the cost is amortised).
     pub(crate) fn remove_conn(&self, id: ConnId) {
-        self.lock().conns.remove(&id);
+        let mut g = self.lock();
+        g.conns.remove(&id);
+        let (len, cap) = (g.conns.len(), g.conns.capacity());
+        if cap > 4 * len + 64 {
+            g.conns.shrink_to(2 * len);
+        }
     }
 
     /// Sets the application's hook, called before the wakers for every event.
@@ -126,11 +135,34 @@ impl Registry {
             let conns = g.conns.drain().flat_map(|(_, w)| w.read.into_iter().chain(w.write));
             let mut v: Vec<Waker> = conns.collect();
             v.extend(g.listeners.drain().flat_map(|(_, ws)| ws));
+            v.extend(g.udp.drain().flat_map(|(_, ws)| ws));
             v
         };
         for w in woken {
             w.wake();
         }
+    }
+
+    /// A task waits for UDP socket `h` to become readable.
+    pub(crate) fn wait_udp(&self, h: UdpHandle, w: &Waker) {
+        let mut g = self.lock();
+        let ws = g.udp.entry(h).or_default();
+        if !ws.iter().any(|x| x.will_wake(w)) {
+            ws.push(w.clone());
+        }
+    }
+
+    /// Wakes the tasks waiting on UDP socket `h`.
+    fn on_udp(&self, h: UdpHandle) {
+        let woken = self.lock().udp.remove(&h).unwrap_or_default();
+        for w in woken {
+            w.wake();
+        }
+    }
+
+    /// Forgets a closed UDP socket.
+    pub(crate) fn remove_udp(&self, h: UdpHandle) {
+        self.lock().udp.remove(&h);
     }
 
     /// Forgets a closed listener.
@@ -154,7 +186,11 @@ pub(crate) fn registry(stack: &Arc<Stack>) -> Arc<Registry> {
     let hook = reg.clone();
     stack.set_event_hook(Box::new(move |ev| hook.on_event(ev)));
     let on_stop = reg.clone();
-    let late = stack.with(|st, _| st.on_stop(Box::new(move || on_stop.wake_all())));
+    let on_udp = reg.clone();
+    let late = stack.with(|st, _| {
+        st.udp_hook = Some(Box::new(move |h| on_udp.on_udp(h)));
+        st.on_stop(Box::new(move || on_stop.wake_all()))
+    });
     if let Some(f) = late {
         f();
     }

@@ -1,7 +1,7 @@
 //! The stack benchmarks as a bench binary (the same code as `synack bench`, in `synack-bench`):
 //!
 //! ```text
-//! cargo bench -p synack-stack --bench netbench -- [--quick] [--json] [--only GROUP] [--mtu N] [--setups N]
+//! cargo bench -p synack-bench --bench netbench -- [--quick] [--json] [--only GROUP] [--mtu N] [--setups N]
 //! ```
 
 use std::alloc::System;

@@ -1,0 +1,112 @@
+//! Segment arrival: demultiplexing to a connection, a listener, or the CLOSED state's reply.
+
+use core::net::{IpAddr, SocketAddr};
+
+use synack_wire::SeqNum;
+use synack_wire::tcp::TcpRepr;
+
+use super::{ConnId, Endpoint, addr_usable};
+use crate::conn::Outcome;
+use crate::control::CtlSegment;
+use crate::secret::FourTuple;
+use crate::time::Instant;
+
+impl Endpoint {
+    /// A TCP segment arrived from `src` for `dst` (checksum already verified by the caller).
+    pub fn on_segment(&mut self, now: Instant, src: IpAddr, dst: IpAddr, seg: &TcpRepr<'_>) {
+        self.on_segment_with_ecn(now, src, dst, 0, seg);
+    }
+
+    /// [`on_segment`](Self::on_segment) with the two ECN bits of the IP header (RFC 3168:
+    /// 0 Not-ECT, 1 ECT(1), 2 ECT(0), 3 CE), for connections that negotiated ECN.
+    pub fn on_segment_with_ecn(
+        &mut self,
+        now: Instant,
+        src: IpAddr,
+        dst: IpAddr,
+        ecn: u8,
+        seg: &TcpRepr<'_>,
+    ) {
+        self.ce = ecn & 3 == 3;
+        self.segment_input(now, src, dst, seg);
+        self.ce = false;
+    }
+
+    /// Gives `seg` to connection `id` and acts on what it says.
+    pub(super) fn conn_input(&mut self, id: ConnId, tuple: FourTuple, seg: &TcpRepr<'_>) {
+        let outcome =
+            self.with_conn(id, |c, ctx| c.on_segment(ctx, seg)).unwrap_or(Outcome::Continue);
+        match outcome {
+            Outcome::Continue => self.after(id),
+            Outcome::Accepted(l) => {
+                self.move_to_accept_queue(l, id);
+                self.after(id);
+            }
+            Outcome::Reopen { min_iss } => {
+                // The TIME-WAIT TCB makes way for the new incarnation.
+                self.with_conn(id, |c, ctx| c.finish(ctx));
+                self.after(id);
+                if let Some(l) = self.find_listener(tuple.local) {
+                    self.listen_input(l, tuple, seg, Some(min_iss));
+                }
+            }
+        }
+    }
+
+    /// The connection `tuple` maps to, through the one-entry `last_hit` cache.
+    pub(super) fn conn_for(&mut self, tuple: &FourTuple) -> Option<ConnId> {
+        if let Some((t, id)) = self.last_hit
+            && t == *tuple
+        {
+            return Some(id);
+        }
+        let id = self.lookup(tuple)?;
+        self.last_hit = Some((*tuple, id));
+        Some(id)
+    }
+
+    pub(super) fn segment_input(
+        &mut self,
+        now: Instant,
+        src: IpAddr,
+        dst: IpAddr,
+        seg: &TcpRepr<'_>,
+    ) {
+        self.advance(now);
+        if !addr_usable(src) || !addr_usable(dst) || seg.src_port == 0 || seg.dst_port == 0 {
+            return;
+        }
+        let tuple = FourTuple {
+            local: SocketAddr::new(dst, seg.dst_port),
+            remote: SocketAddr::new(src, seg.src_port),
+        };
+        if let Some(id) = self.conn_for(&tuple) {
+            if self.accept_queue_full_for(id) && seg.flags.ack() && !seg.flags.rst() {
+                // Like Linux: the handshake cannot complete while the accept queue is full;
+                // the ACK is dropped and our SYN-ACK retransmission invites another.
+                return;
+            }
+            self.conn_input(id, tuple, seg);
+            return;
+        }
+        match self.find_listener(tuple.local) {
+            Some(l) => self.listen_input(l, tuple, seg, None),
+            None => self.closed_input(tuple, seg),
+        }
+    }
+
+    //= rfc9293#3.10.7.1
+    //~ paraphrase: CLOSED: a RST is dropped; an ACK gets <SEQ=SEG.ACK><CTL=RST>; anything else gets
+    //~ <SEQ=0><ACK=SEG.SEQ+SEG.LEN><CTL=RST,ACK>. A RST is never answered with a RST.
+    pub(super) fn closed_input(&mut self, tuple: FourTuple, seg: &TcpRepr<'_>) {
+        if seg.flags.rst() {
+            return;
+        }
+        let reply = if seg.flags.ack() {
+            CtlSegment::rst(tuple, seg.ack)
+        } else {
+            CtlSegment::rst_ack(tuple, SeqNum(0), seg.seq + seg.seq_len())
+        };
+        self.ctl.push(reply);
+    }
+}

@@ -1,0 +1,327 @@
+//! Passive open: listeners, their SYN and accept queues, the LISTEN state's input and SYN
+//! cookies (RFC 4987).
+
+use alloc::collections::VecDeque;
+use alloc::vec::Vec;
+use core::net::{IpAddr, SocketAddr};
+
+use synack_wire::SeqNum;
+use synack_wire::tcp::{TcpOptions, TcpRepr, Timestamps};
+
+use super::slots::Owner;
+use super::{ConnId, Endpoint, ListenerId, addr_usable};
+use crate::config::ConnConfig;
+use crate::conn::{Conn, PeerSyn};
+use crate::control::{CookieReply, CtlSegment};
+use crate::cookie;
+use crate::error::{ConnectionError, ListenError};
+use crate::event::Event;
+use crate::secret::FourTuple;
+use crate::state::State;
+
+/// A listening socket and its children.
+pub(super) struct Listener {
+    pub(super) local: SocketAddr,
+    pub(super) backlog: usize,
+    pub(super) cfg: ConnConfig,
+    /// Half-open children (SYN-RECEIVED).
+    pub(super) half_open: Vec<ConnId>,
+    /// Established children waiting for `accept`.
+    pub(super) ready: VecDeque<ConnId>,
+}
+
+impl Listener {
+    /// Forgets a child that is gone, from whichever queue holds it.
+    pub(super) fn forget(&mut self, id: ConnId) {
+        remove_child(&mut self.half_open, id);
+        if let Some(i) = self.ready.iter().position(|c| *c == id) {
+            self.ready.remove(i);
+        }
+    }
+}
+
+impl Endpoint {
+    /// Passive OPEN: listen on `local` (an unspecified IP listens on every address of that
+    /// family) with an accept queue of `backlog` connections, using the endpoint's default
+    /// connection settings.
+    pub fn listen(&mut self, local: SocketAddr, backlog: usize) -> Result<ListenerId, ListenError> {
+        self.listen_with(local, backlog, self.config.conn)
+    }
+
+    /// [`listen`](Self::listen) with the settings accepted connections get.
+    pub fn listen_with(
+        &mut self,
+        local: SocketAddr,
+        backlog: usize,
+        cfg: ConnConfig,
+    ) -> Result<ListenerId, ListenError> {
+        if local.port() == 0 || (!local.ip().is_unspecified() && !addr_usable(local.ip())) {
+            return Err(ListenError::InvalidAddress);
+        }
+        if backlog == 0 {
+            return Err(ListenError::InvalidBacklog);
+        }
+        //= rfc9293#3.9.1.1
+        //~ paraphrase: A passive OPEN creates a LISTEN record or fails; it never disturbs a
+        //~ connection (MUST-41), and may share the port of connections in any state (MUST-42).
+        if self.by_local.contains_key(&local) {
+            return Err(ListenError::AddrInUse);
+        }
+        let listener =
+            Listener { local, backlog, cfg, half_open: Vec::new(), ready: VecDeque::new() };
+        let id = match self.listeners.iter().position(Option::is_none) {
+            Some(i) => {
+                self.listeners[i] = Some(listener);
+                ListenerId(i as u32)
+            }
+            None => {
+                self.listeners.push(Some(listener));
+                ListenerId(self.listeners.len() as u32 - 1)
+            }
+        };
+        self.by_local.insert(local, id);
+        Ok(id)
+    }
+
+    /// Changes the settings connections accepted from now on get (socket options set on a
+    /// listening socket, e.g. TCP_MAXSEG). Connections already in the queues keep theirs.
+    /// Returns false when `id` names no open listener.
+    pub fn set_listener_config(&mut self, id: ListenerId, cfg: ConnConfig) -> bool {
+        match self.listeners.get_mut(id.0 as usize).and_then(Option::as_mut) {
+            Some(l) => {
+                l.cfg = cfg;
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Closes a listener: its half-open children are reset, connections waiting in its accept
+    /// queue are aborted (the application never saw them).
+    pub fn close_listener(&mut self, id: ListenerId) {
+        let Some(l) = self.listeners.get_mut(id.0 as usize).and_then(Option::take) else {
+            return;
+        };
+        self.by_local.remove(&l.local);
+        for child in l.half_open.iter().chain(l.ready.iter()) {
+            self.with_conn(*child, |c, ctx| c.abort_with(ctx, ConnectionError::ListenerClosed));
+            self.after(*child);
+        }
+    }
+
+    /// Takes the next established connection from a listener's accept queue.
+    pub fn accept(&mut self, id: ListenerId) -> Option<ConnId> {
+        let l = self.listeners.get_mut(id.0 as usize)?.as_mut()?;
+        let c = l.ready.pop_front()?;
+        if let Some(slot) = self.slot_mut(c) {
+            slot.owner = Owner::App;
+        }
+        Some(c)
+    }
+
+    /// Connections waiting to be accepted on a listener.
+    pub fn accept_queue_len(&self, id: ListenerId) -> usize {
+        self.listener(id).map(|l| l.ready.len()).unwrap_or(0)
+    }
+
+    /// Half-open connections (SYN-RECEIVED) of a listener.
+    pub fn syn_queue_len(&self, id: ListenerId) -> usize {
+        self.listener(id).map(|l| l.half_open.len()).unwrap_or(0)
+    }
+
+    pub(super) fn listener(&self, id: ListenerId) -> Option<&Listener> {
+        self.listeners.get(id.0 as usize)?.as_ref()
+    }
+
+    pub(super) fn find_listener(&self, local: SocketAddr) -> Option<ListenerId> {
+        if let Some(l) = self.by_local.get(&local) {
+            return Some(*l);
+        }
+        let any = match local.ip() {
+            IpAddr::V4(_) => IpAddr::V4(core::net::Ipv4Addr::UNSPECIFIED),
+            IpAddr::V6(_) => IpAddr::V6(core::net::Ipv6Addr::UNSPECIFIED),
+        };
+        self.by_local
+            .get(&SocketAddr::new(any, local.port()))
+            .or_else(|| self.by_local.get(&super::any::ANY_LISTENER))
+            .copied()
+    }
+
+    pub(super) fn listen_input(
+        &mut self,
+        lid: ListenerId,
+        tuple: FourTuple,
+        seg: &TcpRepr<'_>,
+        min_iss: Option<SeqNum>,
+    ) {
+        let f = seg.flags;
+        //= rfc9293#3.10.7.2
+        //~ paraphrase: LISTEN: an incoming RST is ignored.
+        if f.rst() {
+            return;
+        }
+        if f.ack() {
+            if !f.syn() && self.try_cookie(lid, tuple, seg) {
+                return;
+            }
+            //= rfc9293#3.10.7.2
+            //~ paraphrase: LISTEN: any ACK is bad: <SEQ=SEG.ACK><CTL=RST>.
+            self.ctl.push(CtlSegment::rst(tuple, seg.ack));
+            return;
+        }
+        if !f.syn() {
+            //= rfc9293#3.10.7.2
+            //~ paraphrase: LISTEN: other text or control without SYN is dropped.
+            return;
+        }
+        let Some(Some(l)) = self.listeners.get(lid.0 as usize) else { return };
+        let (backlog, cfg, half_open) = (l.backlog, l.cfg, l.half_open.len());
+        let accept_full = l.ready.len() >= backlog;
+        if accept_full {
+            // Like Linux: with the accept queue full, SYNs are dropped; the peer retries.
+            return;
+        }
+        let now = self.now;
+        if half_open >= self.config.syn_queue_len || self.live >= self.config.max_connections {
+            //= rfc4987#3.6
+            //~ paraphrase: SYN queue full: answer with a SYN cookie and keep no state.
+            if self.config.syn_cookies {
+                self.send_cookie(tuple, seg, cfg);
+            }
+            return;
+        }
+        let mut iss = self.choose_isn(now, &tuple);
+        if let Some(min) = min_iss
+            && iss.lt(min)
+        {
+            //= rfc9293#3.6.1
+            //~ paraphrase: A SYN accepted in TIME-WAIT needs an ISN above the old incarnation's
+            //~ (MAY-2).
+            iss = min + 65536 * 2;
+        }
+        let birth = self.birth(tuple, cfg, now);
+        let conn = Conn::syn_received(birth, lid, iss, PeerSyn::Arrived(seg));
+        let id = self.admit_child(lid, conn);
+        self.after(id);
+    }
+
+    /// Files a new SYN-RECEIVED child of `lid` and reports its state.
+    fn admit_child(&mut self, lid: ListenerId, conn: Conn) -> ConnId {
+        let id = self.insert(conn, Owner::Listener(lid));
+        if let Some(Some(l)) = self.listeners.get_mut(lid.0 as usize) {
+            l.half_open.push(id);
+        }
+        self.with_conn(id, |c, ctx| c.announce(ctx));
+        id
+    }
+
+    pub(super) fn send_cookie(&mut self, tuple: FourTuple, seg: &TcpRepr<'_>, cfg: ConnConfig) {
+        let now = self.now;
+        let probe = Conn::new(self.birth(tuple, cfg, now));
+        let peer_mss = seg.options.mss.unwrap_or(if tuple.local.is_ipv4() { 536 } else { 1220 });
+        let ws = match seg.options.window_scale {
+            Some(w) if cfg.window_scaling => Some(w.min(14)),
+            _ => None,
+        };
+        let sack = cfg.sack && seg.options.sack_permitted;
+        let ts = match seg.options.timestamps {
+            Some(t) if cfg.timestamps => Some(t),
+            _ => None,
+        };
+        let c = cookie::encode(&self.secrets, now, &tuple, seg.seq, peer_mss);
+        let mut options = TcpOptions {
+            mss: Some(probe.our_mss()),
+            window_scale: ws.map(|_| probe.our_wscale()),
+            sack_permitted: sack && ts.is_some(),
+            ..TcpOptions::default()
+        };
+        if let Some(t) = ts {
+            let tsval = cookie::encode_ts(probe.ts_now(now), ws, sack);
+            options.timestamps = Some(Timestamps { tsval, tsecr: t.tsval });
+        }
+        self.last_cookie = Some(now);
+        self.ctl.push_cookie(CookieReply {
+            tuple,
+            iss: c.iss,
+            ack: seg.seq + 1,
+            window: cfg.recv_buffer.min(65535) as u16,
+            options,
+            layout: cfg.option_layout,
+        });
+    }
+
+    /// An ACK reached a listener: maybe the third segment of a cookie handshake.
+    pub(super) fn try_cookie(
+        &mut self,
+        lid: ListenerId,
+        tuple: FourTuple,
+        seg: &TcpRepr<'_>,
+    ) -> bool {
+        let now = self.now;
+        let recent = self
+            .last_cookie
+            .is_some_and(|t| now.saturating_since(t) < cookie::VALIDITY + cookie::VALIDITY);
+        if !recent {
+            return false;
+        }
+        let Some(peer_mss) = cookie::check(&self.secrets, now, &tuple, seg.seq - 1, seg.ack - 1)
+        else {
+            return false;
+        };
+        let Some(Some(l)) = self.listeners.get(lid.0 as usize) else { return false };
+        if l.ready.len() >= l.backlog || self.live >= self.config.max_connections {
+            return false;
+        }
+        let cfg = l.cfg;
+        let (ws, sack, ts) = match seg.options.timestamps {
+            Some(t) if cfg.timestamps => {
+                let (ws, sack) = cookie::decode_ts(t.tsecr);
+                (ws, sack, true)
+            }
+            _ => (None, false, false),
+        };
+        let options = TcpOptions {
+            mss: Some(peer_mss),
+            window_scale: ws,
+            sack_permitted: sack,
+            timestamps: if ts { seg.options.timestamps } else { None },
+            ..TcpOptions::default()
+        };
+        let syn = PeerSyn::Cookie {
+            irs: seg.seq - 1,
+            options,
+            window: cfg.recv_buffer.min(65535) as u16,
+        };
+        let birth = self.birth(tuple, cfg, now);
+        let conn = Conn::syn_received(birth, lid, seg.ack - 1, syn);
+        let id = self.admit_child(lid, conn);
+        // The ACK completes the handshake in the ordinary way.
+        self.conn_input(id, tuple, seg);
+        true
+    }
+
+    /// True when `id` is a half-open child whose listener's accept queue is full.
+    pub(super) fn accept_queue_full_for(&self, id: ConnId) -> bool {
+        let Some(slot) = self.slots.get(id.index as usize) else { return false };
+        let Owner::Listener(l) = slot.owner else { return false };
+        let half_open = slot.conn.as_ref().is_some_and(|c| c.state() == State::SynReceived);
+        half_open && self.listener(l).is_some_and(|l| l.ready.len() >= l.backlog)
+    }
+
+    pub(super) fn move_to_accept_queue(&mut self, l: ListenerId, id: ConnId) {
+        if let Some(Some(lis)) = self.listeners.get_mut(l.0 as usize) {
+            remove_child(&mut lis.half_open, id);
+            lis.ready.push_back(id);
+            self.push_event(Event::AcceptReady(l));
+        }
+    }
+}
+
+/// Removes `id` from a listener's half-open list, keeping the order. Children complete
+/// roughly in the order they arrived, so the search stops near the front; `retain` walked the
+/// whole list for every accepted connection (quadratic in the SYN backlog during a burst).
+fn remove_child(list: &mut Vec<ConnId>, id: ConnId) {
+    if let Some(i) = list.iter().position(|c| *c == id) {
+        list.remove(i);
+    }
+}

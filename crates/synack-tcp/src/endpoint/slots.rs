@@ -1,0 +1,307 @@
+//! Connection slots (generation-counted ids), the per-connection bookkeeping after every
+//! touch (unmap a dead TCB, free the slot, re-arm the timer heap, queue for output) and the
+//! timer heap itself.
+
+use core::cmp::Reverse;
+
+use super::{ConnId, Endpoint, ListenerId};
+use crate::conn::{Conn, Ctx};
+use crate::error::InvalidConnection;
+use crate::event::Event;
+use crate::secret::FourTuple;
+use crate::time::Instant;
+
+/// Who holds a connection's id.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(super) enum Owner {
+    /// Handed to the application (connect or accept); freed when it closes and the TCB is gone.
+    App,
+    /// A listener's child not yet accepted.
+    Listener(ListenerId),
+    /// The application closed it; freed once the TCB is gone.
+    Released,
+}
+
+pub(super) struct Slot {
+    pub(super) generation: u32,
+    pub(super) conn: Option<Conn>,
+    pub(super) owner: Owner,
+    /// Earliest heap entry for this slot.
+    pub(super) scheduled: Option<Instant>,
+    /// In the transmit-ready queue.
+    pub(super) tx_queued: bool,
+    /// Still in the 4-tuple map.
+    pub(super) mapped: bool,
+}
+
+/// The tuple of the connection in slot `i`, for [`TupleMap`], whose entries are slot indexes.
+pub(super) fn slot_tuple(slots: &[Slot], i: u32) -> Option<FourTuple> {
+    slots.get(i as usize).and_then(|s| s.conn.as_ref()).map(|c| c.tuple)
+}
+
+impl Endpoint {
+    pub(super) fn insert(&mut self, conn: Conn, owner: Owner) -> ConnId {
+        let tuple = conn.tuple;
+        let id = match self.free.pop() {
+            Some(Reverse(i)) => {
+                let s = &mut self.slots[i as usize];
+                s.conn = Some(conn);
+                s.owner = owner;
+                s.scheduled = None;
+                s.tx_queued = false;
+                s.mapped = true;
+                ConnId { index: i, generation: s.generation }
+            }
+            None => {
+                let generation = self.gen_floor;
+                self.slots.push(Slot {
+                    generation,
+                    conn: Some(conn),
+                    owner,
+                    scheduled: None,
+                    tx_queued: false,
+                    mapped: true,
+                });
+                ConnId { index: self.slots.len() as u32 - 1, generation }
+            }
+        };
+        let slots = &self.slots;
+        self.by_tuple.insert(&tuple, id.index, |i| slot_tuple(slots, i));
+        self.last_hit = None;
+        self.live += 1;
+        id
+    }
+
+    pub(super) fn slot_mut(&mut self, id: ConnId) -> Option<&mut Slot> {
+        self.slots.get_mut(id.index as usize).filter(|s| s.generation == id.generation)
+    }
+
+    pub(super) fn conn(&self, id: ConnId) -> Result<&Conn, InvalidConnection> {
+        self.slots
+            .get(id.index as usize)
+            .filter(|s| s.generation == id.generation)
+            .and_then(|s| s.conn.as_ref())
+            .ok_or(InvalidConnection)
+    }
+
+    pub(super) fn conn_mut(&mut self, id: ConnId) -> Result<&mut Conn, InvalidConnection> {
+        self.slot_mut(id).and_then(|s| s.conn.as_mut()).ok_or(InvalidConnection)
+    }
+
+    pub(super) fn push_event(&mut self, e: Event) {
+        crate::event::push_bounded(&mut self.events, e);
+    }
+
+    /// Runs `f` on a connection with a context borrowing the endpoint's queues.
+    pub(super) fn with_conn<R>(
+        &mut self,
+        id: ConnId,
+        f: impl FnOnce(&mut Conn, &mut Ctx<'_>) -> R,
+    ) -> Option<R> {
+        let slot = self.slots.get_mut(id.index as usize)?;
+        if slot.generation != id.generation {
+            return None;
+        }
+        let conn = slot.conn.as_mut()?;
+        let mut ctx = Ctx {
+            now: self.now,
+            id,
+            deleted: false,
+            events: &mut self.events,
+            ctl: &mut self.ctl,
+            challenge: &mut self.challenge,
+            msl: self.config.msl,
+            ce: self.ce,
+        };
+        let r = f(conn, &mut ctx);
+        if ctx.deleted {
+            self.on_deleted(id);
+        }
+        Some(r)
+    }
+
+    /// The connection's TCB was deleted (it reached CLOSED): take it out of the 4-tuple map,
+    /// and free the slot unless the application still holds the id (it then sees CLOSED and
+    /// the error until it closes).
+    fn on_deleted(&mut self, id: ConnId) {
+        let Some(slot) = self.slot_mut(id) else { return };
+        let Some(conn) = slot.conn.as_ref() else { return };
+        let tuple = conn.tuple;
+        let owner = slot.owner;
+        if slot.mapped {
+            slot.mapped = false;
+            if self.by_tuple.remove(&tuple, id.index) {
+                self.last_hit = None;
+            }
+        }
+        match owner {
+            Owner::App => {}
+            Owner::Listener(l) => {
+                if let Some(Some(l)) = self.listeners.get_mut(l.0 as usize) {
+                    l.forget(id);
+                }
+                self.free_slot(id);
+            }
+            Owner::Released => self.free_slot(id),
+        }
+    }
+
+    /// The application let go of the id (close or abort): the slot is freed now if the TCB is
+    /// already gone, else when it goes.
+    pub(super) fn release(&mut self, id: ConnId) {
+        let Some(slot) = self.slot_mut(id) else { return };
+        slot.owner = Owner::Released;
+        if !slot.mapped {
+            self.free_slot(id);
+        }
+    }
+
+    /// Bookkeeping after anything touched a connection: unmap a dead TCB, free the slot when
+    /// nobody holds it, re-arm timers, queue it for transmission.
+    pub(super) fn after(&mut self, id: ConnId) {
+        self.after_inner(id, true);
+    }
+
+    /// Like `after`, without queueing for transmission (the connection just said it has
+    /// nothing to send).
+    pub(super) fn after_quiet(&mut self, id: ConnId) {
+        self.after_inner(id, false);
+    }
+
+    pub(super) fn after_inner(&mut self, id: ConnId, queue_tx: bool) {
+        self.after_with(id, queue_tx, true);
+    }
+
+    /// `after_inner`, optionally without re-deriving the situation-dependent timers
+    /// (`Conn::refresh_timers`, about 180 instructions): after a segment was sent the
+    /// connection is queued for another poll, and the poll that finds it with nothing more to
+    /// send refreshes them, once per burst instead of once per segment (`poll_transmit` is
+    /// called until it returns `None`). Until then a timer the refresh would disarm may still
+    /// be armed, which is harmless because `Conn::on_timeout` refreshes before it looks at any
+    /// timer; the retransmission timer, armed by the send itself, is always in the heap.
+    pub(super) fn after_with(&mut self, id: ConnId, queue_tx: bool, refresh: bool) {
+        let now = self.now;
+        let Some(slot) = self.slots.get_mut(id.index as usize) else { return };
+        if slot.generation != id.generation {
+            return;
+        }
+        let Some(conn) = slot.conn.as_mut() else { return };
+        if !slot.mapped {
+            // The TCB is gone: no timers, nothing to send.
+            return;
+        }
+        if refresh {
+            conn.refresh_timers(now);
+        }
+        let deadline = conn.next_deadline();
+        if let Some(d) = deadline
+            && slot.scheduled.is_none_or(|s| d < s)
+        {
+            slot.scheduled = Some(d);
+            self.timers.push(Reverse((d, id.index, id.generation)));
+        }
+        if queue_tx && !slot.tx_queued {
+            slot.tx_queued = true;
+            self.tx_ready.push_back(id);
+        }
+        self.compact_timers();
+    }
+
+    pub(super) fn free_slot(&mut self, id: ConnId) {
+        let s = &mut self.slots[id.index as usize];
+        s.conn = None;
+        s.generation = s.generation.wrapping_add(1);
+        s.scheduled = None;
+        s.tx_queued = false;
+        self.free.push(Reverse(id.index));
+        self.live -= 1;
+        self.shrink_slots();
+    }
+
+    /// After a peak, cuts free slots off the tail of the slot table and gives back the
+    /// capacity (a slot holds a whole connection, about a kilobyte): once fewer than a
+    /// quarter of the slots are live, the table shrinks to twice what is left in use.
+    pub(super) fn shrink_slots(&mut self) {
+        const KEEP: usize = 64;
+        let len = self.slots.len();
+        if len <= KEEP || self.live * 4 >= len || self.slots[len - 1].conn.is_some() {
+            return;
+        }
+        while self.slots.len() > KEEP && self.slots.last().is_some_and(|s| s.conn.is_none()) {
+            let s = self.slots.pop().expect("not empty");
+            self.gen_floor = self.gen_floor.max(s.generation);
+        }
+        let end = self.slots.len() as u32;
+        self.free.retain(|Reverse(i)| *i < end);
+        let want = (2 * self.slots.len()).max(KEEP);
+        if self.slots.capacity() > 2 * want {
+            self.slots.shrink_to(want);
+            self.free.shrink_to(want);
+        }
+        let slots = &self.slots;
+        self.by_tuple.shrink(|i| slot_tuple(slots, i));
+        if self.timers.capacity() > 4 * (self.timers.len() + KEEP) {
+            self.timers.shrink_to(2 * (self.timers.len() + KEEP));
+        }
+    }
+
+    /// Drops stale entries from the top of the heap, and rebuilds it when stale ones pile up.
+    pub(super) fn compact_timers(&mut self) {
+        while let Some(Reverse((t, i, g))) = self.timers.peek().copied() {
+            // A slot cut off the tail (`shrink_slots`) leaves its entries stale too.
+            let stale = self.slots.get(i as usize).is_none_or(|s| {
+                s.generation != g || s.conn.is_none() || s.scheduled.is_some_and(|x| t < x)
+            });
+            if stale {
+                self.timers.pop();
+            } else {
+                break;
+            }
+        }
+        if self.timers.len() > 4 * self.live + 1024 {
+            let slots = &self.slots;
+            self.timers.retain(|Reverse((t, i, g))| {
+                slots.get(*i as usize).is_some_and(|s| {
+                    s.generation == *g && s.conn.is_some() && s.scheduled == Some(*t)
+                })
+            });
+        }
+    }
+
+    /// The earliest instant at which [`on_timeout`](Self::on_timeout) has work (O(1): the top
+    /// of a timer heap). May be early (a timer that moved later); never late.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        self.timers.peek().map(|Reverse((t, _, _))| *t)
+    }
+
+    /// Runs every timer due at `now`.
+    pub fn on_timeout(&mut self, now: Instant) {
+        self.advance(now);
+        // Defence in depth: a connection that re-arms a deadline at or before `now` every time
+        // it fires would spin this loop forever. Each call handles at most the entries present
+        // when it began (twice over, for re-arms) and leaves the rest to the next call, so a
+        // bug of that kind costs the caller a busy timer, never a hang inside the engine.
+        let mut budget = self.timers.len().saturating_mul(2).saturating_add(16);
+        while let Some(Reverse((t, i, g))) = self.timers.peek().copied() {
+            if t > now || budget == 0 {
+                break;
+            }
+            budget -= 1;
+            self.timers.pop();
+            let id = ConnId { index: i, generation: g };
+            let Some(slot) = self.slot_mut(id) else { continue };
+            if slot.scheduled == Some(t) {
+                slot.scheduled = None;
+            }
+            let due = slot.conn.as_ref().and_then(Conn::next_deadline).is_some_and(|d| d <= now);
+            if due {
+                self.with_conn(id, |c, ctx| c.on_timeout(ctx));
+            }
+            if let Some(slot) = self.slot_mut(id) {
+                slot.scheduled = None;
+            }
+            // A stale entry (the timer moved) only needs re-arming, not a transmit poll.
+            self.after_inner(id, due);
+        }
+    }
+}

@@ -1,0 +1,70 @@
+//! The TCP_INFO-like snapshot of a connection.
+
+use synack_wire::SeqNum;
+
+use super::{ConnId, Endpoint};
+use crate::error::InvalidConnection;
+use crate::stats::ConnStats;
+
+impl Endpoint {
+    /// A TCP_INFO-like snapshot.
+    pub fn stats(&self, id: ConnId) -> Result<ConnStats, InvalidConnection> {
+        let c = self.conn(id)?;
+        let (snd_una, snd_nxt, snd_wnd, send_queue) = match c.tcb.snd() {
+            Some(s) => (s.una, s.max_nxt, s.wnd, s.buf.len()),
+            None => (SeqNum(0), SeqNum(0), 0, 0),
+        };
+        let (rcv_nxt, rcv_wnd, recv_queue, recv_buffer) = match c.tcb.halves_ref() {
+            Some((_, r)) => (r.nxt, r.wnd(), r.buf.len(), r.buf.capacity()),
+            None => (SeqNum(0), 0, 0, c.cfg.recv_buffer),
+        };
+        // RACK's per-segment log backs the segment counts; it is fed from establishment on,
+        // whether RACK's loss detection is on or off.
+        let rack = c.rec.segment_log();
+        Ok(ConnStats {
+            state: c.state(),
+            snd_una,
+            snd_nxt,
+            snd_wnd,
+            rcv_nxt,
+            rcv_wnd,
+            snd_mss: c.eff_snd_mss(),
+            rcv_mss: c.opt.rcv_mss,
+            pmtu: u32::try_from(c.mtu).unwrap_or(u32::MAX),
+            snd_wscale: c.opt.snd_wscale,
+            rcv_wscale: c.opt.rcv_wscale,
+            timestamps: c.opt.ts,
+            sack: c.opt.sack,
+            srtt: c.rtt.srtt(),
+            rttvar: c.rtt.rttvar(),
+            rto: c.rtt.rto(),
+            backoff: c.rtt.backoff_count(),
+            cwnd: Some(c.rec.effective_cwnd()),
+            ssthresh: Some(c.rec.cc.ssthresh()),
+            segs_in: c.stats.segs_in,
+            segs_out: c.stats.segs_out,
+            retransmits: c.stats.retransmits,
+            timeouts: c.stats.timeouts,
+            lost: c.rec.lost,
+            lost_segments: c.rec.lost_segments(),
+            retrans_segments: rack.map(|r| r.retransmitted_segments()),
+            unacked_segments: rack.map(|r| r.unacked_segments()),
+            reordering: rack.map(|r| r.reordering(c.eff_snd_mss())),
+            reordering_events: rack.map(|r| r.reordering_events()),
+            sacked: c.rec.sb.sacked_bytes(),
+            in_recovery: c.rec.in_recovery(),
+            bytes_sent: c.stats.bytes_sent,
+            bytes_acked: c.stats.bytes_acked,
+            bytes_received: c.stats.bytes_received,
+            send_queue,
+            recv_queue,
+            recv_buffer,
+            delivery_rate: (c.delivery_rate != crate::conn::NO_RATE).then_some(c.delivery_rate),
+        })
+    }
+
+    /// Connections currently held (any state, including TIME-WAIT).
+    pub fn connection_count(&self) -> usize {
+        self.live
+    }
+}

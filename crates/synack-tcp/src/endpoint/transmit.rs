@@ -1,0 +1,166 @@
+//! Output: the segment record handed to the IP layer, and the order in which segments leave
+//! (cookie SYN-ACKs, then other control segments, then connections round-robin).
+
+use core::net::SocketAddr;
+
+use synack_wire::tcp::{TcpFlags, TcpOptions, TcpRepr};
+use synack_wire::{ChecksumMode, SeqNum};
+
+use super::{ConnId, Endpoint};
+use crate::emit::{self, Header};
+use crate::secret::FourTuple;
+use crate::time::Instant;
+
+/// A segment written by [`Endpoint::poll_transmit`]: `buf[..len]` holds the TCP header (with
+/// options and checksum) and payload. The parsed fields are repeated here so the IP layer,
+/// tracers and tests need not parse what the engine just wrote.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct Transmit {
+    /// Source address and port (ours).
+    pub src: SocketAddr,
+    /// Destination address and port.
+    pub dst: SocketAddr,
+    /// Bytes written to the buffer (TCP header + payload).
+    pub len: usize,
+    /// TCP header length including options.
+    pub header_len: usize,
+    /// Sequence number.
+    pub seq: SeqNum,
+    /// Acknowledgment number (0 without ACK).
+    pub ack: SeqNum,
+    /// Control bits.
+    pub flags: TcpFlags,
+    /// Window field as sent.
+    pub window: u16,
+    /// Urgent pointer as sent.
+    pub urgent: u16,
+    /// Options as sent.
+    pub options: TcpOptions,
+    /// The connection it belongs to (`None` for RSTs to unknown tuples and cookie SYN-ACKs).
+    pub conn: Option<ConnId>,
+    /// A retransmission (for tracers and counters).
+    pub retransmission: bool,
+    /// The IP ECN codepoint to send with (RFC 3168): 2 (ECT(0)) on new data of an ECN
+    /// connection, 0 (Not-ECT) otherwise.
+    pub ecn: u8,
+    /// Payload bytes per wire segment when this is a super-segment for a device that cuts it
+    /// (its payload is larger than one MSS; see [`Endpoint::set_output_segment_max`]); 0 when
+    /// it goes on the wire as it is.
+    pub segment_size: usize,
+}
+
+impl Transmit {
+    /// The payload, from the buffer given to `poll_transmit`.
+    pub fn payload<'a>(&self, buf: &'a [u8]) -> &'a [u8] {
+        &buf[self.header_len..self.len]
+    }
+
+    /// The segment as a [`TcpRepr`], payload borrowed from the buffer.
+    pub fn repr<'a>(&self, buf: &'a [u8]) -> TcpRepr<'a> {
+        TcpRepr {
+            src_port: self.src.port(),
+            dst_port: self.dst.port(),
+            seq: self.seq,
+            ack: self.ack,
+            flags: self.flags,
+            window: self.window,
+            urgent: self.urgent,
+            options: self.options,
+            raw_options: None,
+            payload: self.payload(buf),
+        }
+    }
+}
+
+impl Endpoint {
+    /// Writes the next segment to send into `buf` (at least 60 bytes; the payload is limited
+    /// by what fits) and says where it goes. Call until it returns `None` after every input,
+    /// timeout or application call. Nothing is allocated per segment.
+    pub fn poll_transmit(&mut self, now: Instant, buf: &mut [u8]) -> Option<Transmit> {
+        self.poll_transmit_with(now, buf, ChecksumMode::Verify)
+    }
+
+    /// [`poll_transmit`](Self::poll_transmit) with a choice of checksum handling:
+    /// [`ChecksumMode::Skip`] leaves the field zero for a device that offloads it.
+    pub fn poll_transmit_with(
+        &mut self,
+        now: Instant,
+        buf: &mut [u8],
+        checksum: ChecksumMode,
+    ) -> Option<Transmit> {
+        self.advance(now);
+        if buf.len() < 60 {
+            return None;
+        }
+        if let Some((tuple, h)) = self.ctl.pop() {
+            return Some(self.finish_segment(buf, tuple, h, 0, None, false, checksum, 0));
+        }
+        let out_seg_max = self.out_seg_max;
+        while let Some(id) = self.tx_ready.pop_front() {
+            let Some(slot) = self.slot_mut(id) else { continue };
+            slot.tx_queued = false;
+            let Some(conn) = slot.conn.as_mut() else { continue };
+            let tuple = conn.tuple;
+            conn.sum_tx = checksum.verify();
+            conn.out_seg_max = out_seg_max;
+            if let Some(seg) = conn.poll_segment(now, buf) {
+                let mss = conn.eff_snd_mss() as usize;
+                let segment_size = if seg.payload_len > mss { mss } else { 0 };
+                // It may have more: back of the queue, for fairness.
+                slot.tx_queued = true;
+                self.tx_ready.push_back(id);
+                let t = self.finish_segment(
+                    buf,
+                    tuple,
+                    seg.header,
+                    seg.payload_len,
+                    Some(id),
+                    seg.retransmission,
+                    checksum,
+                    seg.ecn,
+                );
+                let t = Transmit { segment_size, ..t };
+                // Queued above: its next poll refreshes the timers (once per burst, not per
+                // segment).
+                self.after_with(id, false, false);
+                return Some(t);
+            }
+            self.after_quiet(id);
+        }
+        None
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn finish_segment(
+        &mut self,
+        buf: &mut [u8],
+        tuple: FourTuple,
+        h: Header,
+        payload_len: usize,
+        conn: Option<ConnId>,
+        retransmission: bool,
+        checksum: ChecksumMode,
+        ecn: u8,
+    ) -> Transmit {
+        let hlen = emit::write_header(buf, &h).unwrap_or(20);
+        let len = hlen + payload_len;
+        let (src, dst) = (tuple.local.ip(), tuple.remote.ip());
+        emit::fill_checksum(&mut buf[..len], hlen, h.payload_sum, src, dst, checksum);
+        Transmit {
+            src: tuple.local,
+            dst: tuple.remote,
+            len,
+            header_len: hlen,
+            seq: SeqNum(h.seq),
+            ack: SeqNum(h.ack),
+            flags: h.flags,
+            window: h.window,
+            urgent: h.urgent,
+            options: h.options,
+            conn,
+            retransmission,
+            ecn,
+            segment_size: 0,
+        }
+    }
+}
