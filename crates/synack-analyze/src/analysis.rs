@@ -74,9 +74,7 @@ struct Flow {
     lastack: u32,
     lastack_time: u64,
     lastnondupack: u64,
-    /// Duplicate ACKs in a row; -1 after an ACK past unseen data (Wireshark's marker that
-    /// keeps one lost segment from being reported twice).
-    dupacknum: i32,
+    dupacknum: u32,
     window: u32,
     win_scale: i32,
     lastsegmentflags: u32,
@@ -408,9 +406,9 @@ fn analyze(
             && ack == fwd.lastack
             && !(syn || fin || rst)
         {
-            fwd.dupacknum = if fwd.dupacknum == -1 { 1 } else { fwd.dupacknum + 1 };
+            fwd.dupacknum += 1;
             flags |= flag::DUPLICATE_ACK;
-            dupack_num = fwd.dupacknum.max(0) as u32;
+            dupack_num = fwd.dupacknum;
             dupack_frame = fwd.lastnondupack;
         }
     }
@@ -418,19 +416,11 @@ fn analyze(
         fwd.lastnondupack = frame;
         fwd.dupacknum = 0;
     }
-    // ACKed unseen segment: acknowledges beyond the other direction's contiguous data. When
-    // that direction shows a gap, its contiguous edge jumps to the highest sequence seen;
-    // otherwise the report is made once until the other direction acknowledges again.
+    // ACKed unseen segment: acknowledges beyond the other direction's contiguous data; that
+    // edge then jumps to the highest sequence seen, so one gap is reported once (tshark 4.0).
     if rev.maxseqtobeacked != 0 && gt(ack, rev.maxseqtobeacked) && ackf {
-        if rev.maxseqtobeacked > rev.nextseq {
-            rev.maxseqtobeacked = rev.nextseq;
-            flags |= flag::ACK_LOST_SEGMENT;
-        } else {
-            if rev.dupacknum == 0 {
-                flags |= flag::ACK_LOST_SEGMENT;
-            }
-            rev.dupacknum = -1;
-        }
+        flags |= flag::ACK_LOST_SEGMENT;
+        rev.maxseqtobeacked = rev.nextseq;
     }
 
     // Retransmission family: data (or SYN/FIN) at or below the highest sequence number seen.
