@@ -126,6 +126,11 @@ pub struct Conversation {
     ts_first: u64,
     first_rtt: Option<u64>,
     saw_synack: bool,
+    /// Accurate ECN (RFC 9768) was negotiated: the SYN set AE, CWR and ECE and the SYN-ACK
+    /// answered with one of them.
+    acc_ecn: bool,
+    /// The SYN asked for Accurate ECN.
+    acc_ecn_asked: bool,
 }
 
 /// The analysis result for one TCP packet.
@@ -161,6 +166,9 @@ pub struct TcpAnalysis {
     pub base_seq: u32,
     /// Base of the reverse direction.
     pub rev_base_seq: u32,
+    /// The segment belongs to a connection that negotiated Accurate ECN and is not a SYN:
+    /// its AE, CWR and ECE bits form the ACE counter (tshark shows it as a number).
+    pub ace: bool,
 }
 
 type Key = (IpAddr, u16, IpAddr, u16);
@@ -236,6 +244,8 @@ impl Analyzer {
                     ts_first: ts_ns,
                     first_rtt: None,
                     saw_synack: false,
+                    acc_ecn: false,
+                    acc_ecn_asked: false,
                 });
                 self.convs.insert(k, i);
                 i
@@ -271,6 +281,14 @@ fn analyze(
 ) -> TcpAnalysis {
     let fl = tcp.flags;
     let (syn, ackf, fin, rst) = (fl.syn(), fl.ack(), fl.fin(), fl.rst());
+    let ace_bits = (fl.0 >> 6) & 0x7;
+    if syn && !ackf {
+        conv.acc_ecn_asked = ace_bits == 0x7;
+        conv.acc_ecn = false;
+    } else if syn && conv.acc_ecn_asked {
+        conv.acc_ecn = ace_bits != 0;
+    }
+    let ace = conv.acc_ecn && !syn;
     let seq = tcp.seq;
     let ack = tcp.ack;
     let seglen = tcp.payload_len;
@@ -541,6 +559,7 @@ fn analyze(
         bytes_in_flight,
         base_seq: base,
         rev_base_seq: rev_base,
+        ace,
     }
 }
 

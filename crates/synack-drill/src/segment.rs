@@ -4,7 +4,7 @@
 use crate::ast::OptSpec;
 use std::fmt;
 use std::net::SocketAddr;
-use synack_wire::tcp::TcpFlags;
+use synack_wire::tcp::{FlagStyle, FlagText, TcpFlags};
 
 /// One segment on the virtual wire.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -39,26 +39,7 @@ pub struct Segment {
 
 /// Flag letters in packetdrill's order (`S.`, `FP.`, `R`, `-`).
 pub fn flag_letters(f: TcpFlags) -> String {
-    let mut s = String::new();
-    for (bit, c) in [
-        (TcpFlags::FIN, 'F'),
-        (TcpFlags::SYN, 'S'),
-        (TcpFlags::RST, 'R'),
-        (TcpFlags::PSH, 'P'),
-        (TcpFlags::URG, 'U'),
-        (TcpFlags::ECE, 'E'),
-        (TcpFlags::CWR, 'W'),
-        (TcpFlags::AE, 'A'),
-        (TcpFlags::ACK, '.'),
-    ] {
-        if f.contains(bit) {
-            s.push(c);
-        }
-    }
-    if s.is_empty() {
-        s.push('-');
-    }
-    s
+    FlagText(f, FlagStyle::Packetdrill).to_string()
 }
 
 /// Formats an option list as packetdrill writes it: `<mss 1460,nop,wscale 7>`.

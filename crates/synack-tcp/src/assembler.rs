@@ -92,7 +92,7 @@ pub enum Inserted {
 /// Every connection's receive half has one, and nearly always it holds nothing, so what it
 /// holds lives in a box that exists only while out-of-order data does (made by the first
 /// held segment, freed when the last hole fills or on [`Assembler::reset`]): 24 bytes in the
-/// connection instead of 56 (issue 5, idle memory), and a connection idle after a loss
+/// connection instead of 56 (idle memory), and a connection idle after a loss
 /// episode keeps no range list.
 #[derive(Clone, Debug)]
 pub struct Assembler {

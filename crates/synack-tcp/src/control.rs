@@ -113,28 +113,95 @@ impl CtlQueue {
     }
 }
 
-/// Token bucket per second for challenge ACKs (RFC 5961 section 7).
-pub(crate) struct RateLimit {
-    per_sec: u32,
-    window_start: Instant,
-    used: u32,
+/// The endpoint-wide budget of challenge ACKs (RFC 5961 section 7), a second at a time. Each
+/// second's budget is drawn at random between half and one and a half times the configured
+/// limit, so that even a peer that could exhaust it cannot tell from the count it gets back
+/// how much of it other connections used. The per-connection limit
+/// (`conn::input::OOW_ACK_INTERVAL`) is what makes the counts independent; this only caps the
+/// endpoint's total.
+pub(crate) struct ChallengeBudget {
+    limit: u32,
+    window_start: Option<Instant>,
+    left: u32,
+    rng: SplitMix64,
 }
 
-impl RateLimit {
-    pub(crate) fn new(per_sec: u32) -> RateLimit {
-        RateLimit { per_sec, window_start: Instant::ZERO, used: 0 }
+impl ChallengeBudget {
+    /// A budget of about `limit` challenge ACKs per second, drawn with randomness from `seed`.
+    pub(crate) fn new(limit: u32, seed: u64) -> ChallengeBudget {
+        ChallengeBudget { limit, window_start: None, left: 0, rng: SplitMix64(seed) }
     }
 
+    /// Takes one challenge ACK from the budget; false when this second's is spent.
     pub(crate) fn allow(&mut self, now: Instant) -> bool {
-        if now.saturating_since(self.window_start) >= Duration::from_secs(1) {
-            self.window_start = now;
-            self.used = 0;
+        let expired =
+            self.window_start.is_none_or(|t| now.saturating_since(t) >= Duration::from_secs(1));
+        if expired {
+            self.window_start = Some(now);
+            self.left = self.draw();
         }
-        if self.used < self.per_sec {
-            self.used += 1;
-            true
-        } else {
-            false
+        if self.left == 0 {
+            return false;
         }
+        self.left -= 1;
+        true
+    }
+
+    /// A budget uniformly in `[ceil(limit/2), ceil(limit/2) + limit)`; 0 when the limit is 0.
+    fn draw(&mut self) -> u32 {
+        if self.limit == 0 {
+            return 0;
+        }
+        let half = self.limit.div_ceil(2);
+        let r = ((self.rng.next() >> 32) * self.limit as u64) >> 32;
+        half.saturating_add(r as u32)
+    }
+}
+
+/// SplitMix64 (Steele, Lea and Flood, 2014): a small seeded generator, enough to make the
+/// challenge budget unpredictable to a peer that does not know the seed.
+struct SplitMix64(u64);
+
+impl SplitMix64 {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn per_second(b: &mut ChallengeBudget, second: u64) -> u32 {
+        let now = Instant::from_secs(second);
+        let mut n = 0;
+        while b.allow(now) {
+            n += 1;
+            assert!(n <= 10_000, "the budget is bounded");
+        }
+        n
+    }
+
+    /// Every second's budget lies in [limit/2, 3*limit/2), and it varies from second to second.
+    #[test]
+    fn budget_is_drawn_at_random_around_the_limit() {
+        let mut b = ChallengeBudget::new(1000, 42);
+        let budgets: alloc::vec::Vec<u32> = (1..=20).map(|s| per_second(&mut b, s)).collect();
+        assert!(budgets.iter().all(|n| (500..1500).contains(n)), "{budgets:?}");
+        let first = budgets[0];
+        assert!(budgets.iter().any(|n| *n != first), "{budgets:?}");
+        // The same seed gives the same budgets (deterministic tests); another seed others.
+        let mut again = ChallengeBudget::new(1000, 42);
+        assert_eq!(per_second(&mut again, 1), first);
+        let mut other = ChallengeBudget::new(1000, 43);
+        let others: alloc::vec::Vec<u32> = (1..=20).map(|s| per_second(&mut other, s)).collect();
+        assert_ne!(others, budgets);
+        // A limit of 0 allows none; of 1, exactly one.
+        assert_eq!(per_second(&mut ChallengeBudget::new(0, 1), 1), 0);
+        assert_eq!(per_second(&mut ChallengeBudget::new(1, 1), 1), 1);
     }
 }

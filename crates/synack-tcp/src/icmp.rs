@@ -34,8 +34,8 @@ pub enum IcmpError {
 
 impl IcmpError {
     //= rfc9293#3.9.2.2
-    //# Protocol and port unreachable are hard errors (SHLD-26); the rest must not abort
-    //# (MUST-56). Fragmentation-needed drives path MTU discovery instead (RFC 1191).
+    //~ paraphrase: Protocol and port unreachable are hard errors (SHLD-26); the rest must not abort
+    //~ (MUST-56). Fragmentation-needed drives path MTU discovery instead (RFC 1191).
     /// True for the errors that end the connection.
     pub const fn is_hard(self) -> bool {
         matches!(self, IcmpError::ProtocolUnreachable | IcmpError::PortUnreachable)

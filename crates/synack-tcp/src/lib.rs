@@ -1,8 +1,11 @@
 //! # synack-tcp: the sans-IO TCP engine
 //!
-//! Connections (one type per RFC 9293 state), the endpoint that demultiplexes segments to them,
-//! buffers, reassembly, RTT/RTO, congestion control and loss recovery. No sockets, no clock, no
-//! global randomness: time and randomness come in from the caller.
+//! The endpoint that demultiplexes segments to connections, the connections (a control block
+//! whose variants hold only what their states have), buffers, reassembly, RTT/RTO, congestion
+//! control and loss recovery. No sockets, no clock, no global randomness: time and randomness
+//! come in from the caller. The source reads top-down: `endpoint/` (demultiplexing, listeners,
+//! application calls, output), `conn/` (one connection; the only place a connection changes
+//! state), then the algorithms (`cc/`, `rack`, `scoreboard`, `rtt`, `assembler`, ...).
 //!
 //! ## Data flow
 //!
@@ -19,14 +22,16 @@
 //!          |  stateless RSTs (CLOSED, LISTEN)   |   poll_timeout() -> earliest deadline
 //!          |  timer heap (O(log n))             |<-- on_timeout(now)
 //!          +----------------+-------------------+
-//!                           | per connection: Tcb = one enum variant per RFC state
+//!                           | per connection: Conn { tcb: Tcb, timers: TimerTable, ... }
 //!                           v
-//!   SynSent{snd} | SynReceived{snd,rcv,origin} | Established{snd,rcv} | FinWait1/2 | CloseWait
-//!   | Closing | LastAck  {snd,rcv} | TimeWait{snd_nxt,rcv_nxt,ts_recent,expiry} | Closed
-//!        snd: SND.* + send RingBuffer (+ RttEstimator/RttSampler, congestion control)
+//!   Tcb::Closed | SynSent{snd} | Open{snd, rcv, kind} | TimeWait{snd_nxt, rcv_nxt, ts_recent, ..}
+//!        kind: SynReceived(origin) | Established | FinWait1 | FinWait2 | CloseWait
+//!              | Closing | LastAck   (changed in place: the halves never move between them)
+//!        snd: SND.* + send RingBuffer
 //!        rcv: RCV.* + receive RingBuffer + Assembler (out-of-order ranges) + SackGenerator
-//!   per connection, beside the Tcb: Recovery = cc::CongestionControl (CUBIC/NewReno)
-//!        + Scoreboard (RFC 6675) | NewRenoRecovery (RFC 6582) + Rack (RFC 8985 RACK-TLP)
+//!   per connection, beside the Tcb: RttEstimator/RttSampler, and Recovery =
+//!        cc::CongestionControl (CUBIC/NewReno) + Scoreboard (RFC 6675) | NewRenoRecovery
+//!        (RFC 6582) + Rack (RFC 8985 RACK-TLP)
 //! ```
 //!
 //! ## Connection ids and lifetime

@@ -31,8 +31,8 @@ impl PortAllocator {
     }
 
     //= rfc6056#3.3.3
-    //# next_ephemeral = min + (F(laddr, raddr, rport, key) + table[G(...)] + i) % num,
-    //# trying each port at most once.
+    //~ paraphrase: next_ephemeral = min + (F(laddr, raddr, rport, key) + table[G(...)] + i) % num,
+    //~ trying each port at most once.
     pub(crate) fn pick(
         &mut self,
         secrets: &Secrets,

@@ -218,7 +218,7 @@ impl RackMemory {
 
 /// [`RackConfig`] as the connection keeps it: the delay in microseconds (what instant
 /// arithmetic uses anyway) instead of a 16-byte `Duration`; one lives in every connection
-/// (issue 5, idle memory).
+/// (idle memory).
 #[derive(Clone, Copy, Debug)]
 struct Knobs {
     enabled: bool,
@@ -475,10 +475,10 @@ impl Rack {
             }
         }
         //= rfc8985#6.2
-        //# Newly delivered segments are examined in ascending sequence order (the
-        //# cumulatively acknowledged ones above already were): a peer may list a higher
-        //# block first, and taking it first would make the lower, earlier-sent block look
-        //# delivered out of order (RACK.fack already past it) when the network kept order.
+        //~ paraphrase: Newly delivered segments are examined in ascending sequence order (the
+        //~ cumulatively acknowledged ones above already were): a peer may list a higher
+        //~ block first, and taking it first would make the lower, earlier-sent block look
+        //~ delivered out of order (RACK.fack already past it) when the network kept order.
         let una = self.snd_una;
         let mut sorted = [SackBlock::default(); 4];
         let mut spill;
@@ -843,7 +843,7 @@ impl Rack {
     /// When everything sent up to `una` is acknowledged and nothing is pending (no segment
     /// tracked, no probe out, no D-SACK round open, not recovering), what must outlive the
     /// flight; `None` otherwise. [`Rack::resume`] with it rebuilds this exact state, so the
-    /// connection may drop the log between flights (issue 5, idle memory).
+    /// connection may drop the log between flights (idle memory).
     pub(crate) fn quiescent_memory(&self, una: SeqNum) -> Option<RackMemory> {
         let idle = self.segs.is_empty()
             && self.snd_una == una

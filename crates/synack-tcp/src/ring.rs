@@ -99,7 +99,7 @@ fn narrow(n: usize) -> u32 {
 
 /// A fixed-capacity (growable up to a cap) byte ring with offset access. See the module docs.
 ///
-/// Two live in every connection, so the fields are narrow (issue 5, idle memory): the storage
+/// Two live in every connection, so the fields are narrow (idle memory): the storage
 /// is a boxed slice (its length is the allocation; it never has spare capacity) and offsets are
 /// `u32` (capacity at most [`MAX_CAPACITY`]): 40 bytes instead of 64.
 #[derive(Clone, Default)]

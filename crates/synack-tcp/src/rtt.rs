@@ -76,7 +76,7 @@ const MAX_BACKOFF_SHIFT: u32 = 16;
 
 /// SRTT / RTTVAR / RTO state (RFC 6298 section 2).
 ///
-/// Every connection holds one, so it is kept small (issue 5, idle memory): durations are
+/// Every connection holds one, so it is kept small (idle memory): durations are
 /// whole microseconds in `u64`s (the arithmetic works in microseconds anyway) and "no sample
 /// yet" is the [`NONE`] sentinel rather than an `Option` (which doubles a `u64`'s size).
 /// 88 bytes instead of 152.

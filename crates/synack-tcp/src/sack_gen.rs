@@ -47,7 +47,7 @@ pub fn max_sack_blocks(timestamps: bool) -> usize {
 ///
 /// The history lives in a box that exists only while there is some: every connection's
 /// receive half holds a generator, and one that receives in order (nearly all of them, and
-/// every idle one) never needs the 76 bytes of history (issue 5, idle memory). The box is
+/// every idle one) never needs the 76 bytes of history (idle memory). The box is
 /// made by the first out-of-order segment or duplicate and freed by [`SackGenerator::blocks`]
 /// once nothing it remembers is held any more.
 #[derive(Clone, Debug, Default)]

@@ -98,7 +98,7 @@ pub struct Scoreboard {
     /// SACKed ranges, sorted, disjoint and non-adjacent, within (high_ack, high_data].
     /// A `ThinVec` (one pointer, 8 bytes, empty without allocating) rather than a 24-byte
     /// `Vec`: every connection has a scoreboard and nearly always this list is empty
-    /// (issue 5, idle memory).
+    /// (idle memory).
     sacked: ThinVec<(SeqNum, SeqNum)>,
     smss: u32,
     dup_thresh: u32,
@@ -128,7 +128,7 @@ impl Scoreboard {
 
     /// True if this scoreboard is exactly `Scoreboard::new(una, smss)` with its SMSS: nothing
     /// outstanding, SACKed, retransmitted or in recovery, default thresholds. The connection
-    /// then drops it between flights (issue 5, idle memory).
+    /// then drops it between flights (idle memory).
     pub(crate) fn is_fresh_at(&self, una: SeqNum) -> bool {
         self.high_ack == una
             && self.high_data == una

@@ -64,7 +64,8 @@ impl Secrets {
     }
 
     //= rfc9293#3.4.1
-    //# ISN = M + F(localip, localport, remoteip, remoteport, secretkey): M ticks every 4 us.
+    //~ paraphrase: ISN = M + F(localip, localport, remoteip, remoteport, secretkey): M ticks every
+    //~ 4 us.
     pub(crate) fn isn(&self, now: Instant, t: &FourTuple) -> u32 {
         let m = (now.as_micros() / 4) as u32;
         let f = self.hash_tuple(Purpose::Isn, t, &[]) as u32;

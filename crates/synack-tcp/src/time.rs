@@ -13,7 +13,7 @@ pub use core::time::Duration;
 ///
 /// Stored as microseconds plus one in a `NonZeroU64`, so that `Option<Instant>` is 8 bytes
 /// instead of 16: a connection keeps about a dozen optional deadlines and timestamps, and
-/// idle per-connection memory is a goal (issue 5). The price is one value: the largest
+/// idle per-connection memory is a goal. The price is one value: the largest
 /// instant is `u64::MAX - 1` microseconds (about 584,000 years), and arithmetic saturates
 /// there ([`Instant::FAR_FUTURE`]).
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]

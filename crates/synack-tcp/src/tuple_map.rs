@@ -2,7 +2,7 @@
 //!
 //! A `HashMap<FourTuple, ConnId>` stores the 64-byte tuple a second time (the connection
 //! already holds it) and takes 72 bytes a bucket; with the map's power-of-two capacity that
-//! was about 95 bytes per connection, a sixth of the idle-connection budget (issue 5). This
+//! was about 95 bytes per connection, a sixth of the idle-connection budget. This
 //! table stores only the 4-byte slot index and compares candidates against the tuple the
 //! slot's connection holds, which the endpoint reads anyway right after a lookup. The hash is
 //! a keyed SipHash of the tuple packed into a few words (peers cannot choose

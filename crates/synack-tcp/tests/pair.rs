@@ -458,7 +458,7 @@ fn pair_configured_window_scale_is_offered_and_used() {
 }
 
 /// The receive side's out-of-order state (assembler ranges, SACK history) exists only while
-/// data is out of order, and is freed when the hole fills (issue 5, idle memory). A second
+/// data is out of order, and is freed when the hole fills (idle memory). A second
 /// loss after an idle period must be handled exactly like the first: held data, SACK blocks
 /// on the ACKs, one retransmission, everything delivered in order.
 #[test]
@@ -500,7 +500,7 @@ fn pair_loss_after_an_idle_period_is_repaired_like_the_first() {
 }
 
 /// The statistics read from the sender's loss state, which lives out of line and is built
-/// with the first data sent (issue 5, idle memory).
+/// with the first data sent (idle memory).
 fn loss_stats(p: &Pair, c: ConnId) -> [Option<u64>; 11] {
     let s = p.a.stats(c).unwrap();
     [

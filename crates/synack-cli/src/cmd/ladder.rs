@@ -13,7 +13,7 @@ use std::net::SocketAddr;
 use synack_analyze::analysis::Analyzer;
 use synack_analyze::decode::decode;
 use synack_tcp::{Instant, State};
-use synack_wire::tcp::TcpFlags;
+use synack_wire::tcp::{FlagStyle, FlagText, TcpFlags};
 
 /// pcap LINKTYPE_RAW: the link carries bare IP packets.
 const LINKTYPE_RAW: u32 = 101;
@@ -69,22 +69,7 @@ pub(crate) struct Timeline {
 
 /// Flags as the notes write them: `SYN`, `SYN,ACK`, `PSH,ACK`, `FIN,ACK`, `RST`.
 fn flag_names(f: TcpFlags) -> String {
-    let mut v = Vec::new();
-    for (bit, name) in [
-        (TcpFlags::SYN, "SYN"),
-        (TcpFlags::FIN, "FIN"),
-        (TcpFlags::RST, "RST"),
-        (TcpFlags::PSH, "PSH"),
-        (TcpFlags::URG, "URG"),
-        (TcpFlags::ACK, "ACK"),
-        (TcpFlags::ECE, "ECE"),
-        (TcpFlags::CWR, "CWR"),
-    ] {
-        if f.contains(bit) {
-            v.push(name);
-        }
-    }
-    if v.is_empty() { "none".into() } else { v.join(",") }
+    FlagText(f, FlagStyle::Names).to_string()
 }
 
 impl Timeline {

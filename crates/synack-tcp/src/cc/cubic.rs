@@ -184,8 +184,8 @@ impl CongestionControl for Cubic {
         let growth = hystart_step(&mut self.hystart, ack, in_slow_start);
         if growth == SlowStartGrowth::EnterAvoidance {
             //= rfc9406#4.2
-            //# CSS is over: congestion avoidance from the current window (ssthresh = cwnd);
-            //# the first ACK in avoidance starts CUBIC's epoch with W_max = cwnd.
+            //~ paraphrase: CSS is over: congestion avoidance from the current window (ssthresh =
+            //~ cwnd); the first ACK in avoidance starts CUBIC's epoch with W_max = cwnd.
             self.ssthresh = self.cwnd();
             return;
         }

@@ -45,8 +45,8 @@ impl CwndUse {
     /// `snd_nxt`, `flight` bytes are outstanding, and `limited` says the window is full.
     pub fn on_send(&mut self, una: SeqNum, snd_nxt: SeqNum, flight: u32, limited: bool) {
         //= rfc7661#4.3
-        //# Track, per window of data, the largest flight and whether cwnd was the limit; a
-        //# new window (SND.UNA past the previous one's SND.NXT) starts the record afresh.
+        //~ paraphrase: Track, per window of data, the largest flight and whether cwnd was the
+        //~ limit; a new window (SND.UNA past the previous one's SND.NXT) starts the record afresh.
         let new_window = self.window_end.is_none_or(|e| una.ge(e));
         if new_window || limited || (!self.limited && flight > self.max_flight) {
             self.limited = limited;
@@ -58,8 +58,8 @@ impl CwndUse {
     /// True when an ACK may grow a window of `cwnd` bytes (`slow_start`: cwnd < ssthresh).
     pub fn is_cwnd_limited(&self, cwnd: u32, slow_start: bool) -> bool {
         //= rfc7661#4.3
-        //# A window the flight did not fill is not increased; slow start may still grow
-        //# to twice the largest flight of the current window.
+        //~ paraphrase: A window the flight did not fill is not increased; slow start may still grow
+        //~ to twice the largest flight of the current window.
         self.limited || (slow_start && cwnd < self.max_flight.saturating_mul(2))
     }
 

@@ -92,7 +92,7 @@ pub struct HyStart {
 
 /// An optional RTT in whole nanoseconds (exact for any RTT below 584 years), `u64::MAX` for
 /// none: 8 bytes where `Option<Duration>` takes 16. Every connection's congestion controller
-/// holds three (issue 5, idle memory).
+/// holds three (idle memory).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 struct MinRtt(u64);
 
@@ -147,7 +147,8 @@ impl HyStart {
     /// The RTT increase that ends slow start after a round whose minimum was `last`.
     pub fn rtt_thresh(last: Duration) -> Duration {
         //= rfc9406#4.2
-        //# RttThresh = max(MIN_RTT_THRESH, min(lastRoundMinRTT / MIN_RTT_DIVISOR, MAX_RTT_THRESH))
+        //~ paraphrase: RttThresh = max(MIN_RTT_THRESH, min(lastRoundMinRTT / MIN_RTT_DIVISOR,
+        //~ MAX_RTT_THRESH))
         (last / MIN_RTT_DIVISOR).clamp(MIN_RTT_THRESH, MAX_RTT_THRESH)
     }
 
@@ -155,10 +156,10 @@ impl HyStart {
     /// the controller's reduction sets ssthresh.
     pub fn finish(&mut self) {
         //= rfc9406#4.2
-        //# Loss or ECN-marking in slow start or CSS ends them; the congestion controller's
-        //# response sets ssthresh and congestion avoidance follows.
+        //~ paraphrase: Loss or ECN-marking in slow start or CSS ends them; the congestion
+        //~ controller's response sets ssthresh and congestion avoidance follows.
         //= rfc9406#4.3
-        //# HyStart++ is for the initial slow start only; later ones are standard.
+        //~ paraphrase: HyStart++ is for the initial slow start only; later ones are standard.
         self.phase = HyStartPhase::Done;
     }
 
@@ -174,8 +175,8 @@ impl HyStart {
             return SlowStartGrowth::Full;
         }
         //= rfc9406#4.2
-        //# A round ends when the ACK covers windowEnd (SND.NXT at the round's start): the
-        //# round's minimum becomes lastRoundMinRTT and sampling starts again.
+        //~ paraphrase: A round ends when the ACK covers windowEnd (SND.NXT at the round's start):
+        //~ the round's minimum becomes lastRoundMinRTT and sampling starts again.
         if self.window_end.is_none_or(|end| ack.ge(end)) {
             self.window_end = Some(snd_nxt);
             self.last_round_min_rtt = self.current_round_min_rtt;
@@ -185,7 +186,8 @@ impl HyStart {
             if self.phase == HyStartPhase::Css {
                 self.css_rounds += 1;
                 //= rfc9406#4.2
-                //# After CSS_ROUNDS rounds of CSS, enter congestion avoidance (ssthresh = cwnd).
+                //~ paraphrase: After CSS_ROUNDS rounds of CSS, enter congestion avoidance (ssthresh
+                //~ = cwnd).
                 if self.css_rounds >= CSS_ROUNDS {
                     self.phase = HyStartPhase::Done;
                     return SlowStartGrowth::EnterAvoidance;
@@ -201,8 +203,9 @@ impl HyStart {
         let baseline = self.css_baseline_min_rtt.get();
         match (self.phase, self.current_round_min_rtt.get(), self.last_round_min_rtt.get()) {
             //= rfc9406#4.2
-            //# With N_RTT_SAMPLE samples this round, a minimum RTT at least RttThresh above
-            //# the last round's ends slow start: CSS begins, cssBaselineMinRtt = this minimum.
+            //~ paraphrase: With N_RTT_SAMPLE samples this round, a minimum RTT at least RttThresh
+            //~ above the last round's ends slow start: CSS begins, cssBaselineMinRtt = this
+            //~ minimum.
             (HyStartPhase::SlowStart, Some(cur), Some(last))
                 if enough && cur >= last + Self::rtt_thresh(last) =>
             {
@@ -211,8 +214,8 @@ impl HyStart {
                 self.phase = HyStartPhase::Css;
             }
             //= rfc9406#4.2
-            //# In CSS, a round minimum (after N_RTT_SAMPLE samples) below cssBaselineMinRtt
-            //# means the rise was spurious: back to slow start.
+            //~ paraphrase: In CSS, a round minimum (after N_RTT_SAMPLE samples) below
+            //~ cssBaselineMinRtt means the rise was spurious: back to slow start.
             (HyStartPhase::Css, Some(cur), _) if enough && baseline.is_some_and(|b| cur < b) => {
                 self.css_baseline_min_rtt = MinRtt::NONE;
                 self.phase = HyStartPhase::SlowStart;
@@ -231,7 +234,7 @@ pub(crate) fn scaled_increase(growth: SlowStartGrowth, inc: u32) -> u32 {
     match growth {
         SlowStartGrowth::Full => inc,
         //= rfc9406#4.2
-        //# CSS: cwnd grows by the slow-start increase divided by CSS_GROWTH_DIVISOR.
+        //~ paraphrase: CSS: cwnd grows by the slow-start increase divided by CSS_GROWTH_DIVISOR.
         SlowStartGrowth::Conservative => inc / CSS_GROWTH_DIVISOR,
         SlowStartGrowth::EnterAvoidance => 0,
     }

@@ -233,7 +233,7 @@ impl CcAlgorithm {
 /// One of this module's controllers, held inline rather than boxed: every connection has
 /// one, and a box costs an allocation at connection setup (two, as the handshake replaces
 /// the first with one sized for the agreed SMSS) plus the allocator's header and a fat
-/// pointer in every idle connection (issue 5). Dereferences to the trait object, so callers
+/// pointer in every idle connection. Dereferences to the trait object, so callers
 /// use it like a `Box<dyn CongestionControl>`.
 #[derive(Clone, Debug)]
 pub enum Controller {
@@ -289,7 +289,7 @@ pub(crate) fn half_flight(config: &CcConfig, flight: u32) -> u32 {
 /// never grows the window.
 pub(crate) fn reduction_basis(flight: u32, cwnd: u32) -> u32 {
     //= rfc5681#3.1
-    //# ssthresh comes from FlightSize; a loss never raises it above what cwnd allowed.
+    //~ paraphrase: ssthresh comes from FlightSize; a loss never raises it above what cwnd allowed.
     flight.min(cwnd)
 }
 

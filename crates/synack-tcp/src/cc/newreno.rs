@@ -43,7 +43,8 @@ impl CongestionControl for NewReno {
         let growth = hystart_step(&mut self.hystart, ack, self.cwnd < self.ssthresh);
         if growth == SlowStartGrowth::EnterAvoidance {
             //= rfc9406#4.2
-            //# CSS is over: congestion avoidance from the current window (ssthresh = cwnd).
+            //~ paraphrase: CSS is over: congestion avoidance from the current window (ssthresh =
+            //~ cwnd).
             self.ssthresh = self.cwnd;
             return;
         }

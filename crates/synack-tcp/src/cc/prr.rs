@@ -65,7 +65,8 @@ impl Prr {
     /// started recovery) and the congestion controller chose `ssthresh` bytes.
     pub fn start(&mut self, flight: u32, ssthresh: u32) {
         //= rfc6937#3.1
-        //# On entering recovery: prr_delivered = prr_out = 0, RecoverFS = the flight then.
+        //~ paraphrase: On entering recovery: prr_delivered = prr_out = 0, RecoverFS = the flight
+        //~ then.
         self.recover_fs = self.segs(flight).max(1);
         self.ssthresh = (ssthresh / self.smss).max(1);
         self.prr_delivered = 0;
@@ -88,16 +89,16 @@ impl Prr {
         let pipe = self.segs(pipe);
         let sndcnt = if pipe > self.ssthresh {
             //= rfc6937#3.1
-            //# Proportional part: sndcnt = CEIL(prr_delivered * ssthresh / RecoverFS) -
-            //# prr_out, while pipe is above ssthresh.
+            //~ paraphrase: Proportional part: sndcnt = CEIL(prr_delivered * ssthresh / RecoverFS) -
+            //~ prr_out, while pipe is above ssthresh.
             let share = (u64::from(self.prr_delivered) * u64::from(self.ssthresh))
                 .div_ceil(u64::from(self.recover_fs));
             (share.min(u64::from(u32::MAX)) as u32).saturating_sub(self.prr_out)
         } else {
             //= rfc9937#4
-            //# Reduction bound: PRR-CRB by default, sndcnt = MAX(prr_delivered - prr_out,
-            //# DeliveredData); one more SMSS (PRR-SSRB) on an ACK that advanced SND.UNA and
-            //# showed no further loss; never beyond ssthresh - pipe.
+            //~ paraphrase: Reduction bound: PRR-CRB by default, sndcnt = MAX(prr_delivered -
+            //~ prr_out, DeliveredData); one more SMSS (PRR-SSRB) on an ACK that advanced SND.UNA
+            //~ and showed no further loss; never beyond ssthresh - pipe.
             let mut n = self.prr_delivered.saturating_sub(self.prr_out).max(delivered);
             if safe {
                 n = n.saturating_add(1);
@@ -105,8 +106,8 @@ impl Prr {
             n.min(self.ssthresh - pipe)
         };
         //= rfc9937#4
-        //# If nothing has been sent in recovery yet and sndcnt is zero, send one segment:
-        //# the fast retransmit itself is never held back.
+        //~ paraphrase: If nothing has been sent in recovery yet and sndcnt is zero, send one
+        //~ segment: the fast retransmit itself is never held back.
         let sndcnt = if self.prr_out == 0 { sndcnt.max(1) } else { sndcnt };
         sndcnt.saturating_mul(self.smss)
     }
@@ -114,7 +115,8 @@ impl Prr {
     /// `bytes` (new data or a retransmission) were sent during recovery.
     pub fn on_sent(&mut self, bytes: u32) {
         //= rfc6937#3.1
-        //# prr_out counts everything sent in recovery, retransmissions and new data alike.
+        //~ paraphrase: prr_out counts everything sent in recovery, retransmissions and new data
+        //~ alike.
         self.prr_out = self.prr_out.saturating_add(self.segs(bytes));
     }
 

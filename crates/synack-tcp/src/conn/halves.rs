@@ -149,7 +149,7 @@ impl Rcv {
     /// window-scale granularity).
     pub(crate) fn window_right_candidate(&self) -> SeqNum {
         //= rfc7323#2.3
-        //# The window field is 16 bits: at most 65535 << shift can be offered.
+        //~ paraphrase: The window field is 16 bits: at most 65535 << shift can be offered.
         let free = (self.buf.free() as u32).min(65535 << self.wscale);
         let free = (free >> self.wscale) << self.wscale;
         // After the FIN, RCV.NXT is one past the data (the FIN's sequence number).
@@ -163,8 +163,8 @@ impl Rcv {
     }
 
     //= rfc9293#3.8.6.2.2
-    //# Receiver SWS avoidance: move the right edge only by at least min(RCV.BUFF/2, MSS); and
-    //# never move it left (SHLD-14).
+    //~ paraphrase: Receiver SWS avoidance: move the right edge only by at least min(RCV.BUFF/2,
+    //~ MSS); and never move it left (SHLD-14).
     pub(crate) fn update_window(&mut self, mss: u32, policy: ReceiveWindow) {
         let cand = self.window_right_candidate();
         let step = (self.buf.capacity() as u32 / 2).min(mss).max(1);

@@ -2,16 +2,20 @@
 //! states and TIME-WAIT. (CLOSED and LISTEN are the endpoint's: there is no TCB to consult.)
 
 use super::recovery::AckInfo;
-use super::{Conn, Ctx, Ecn, NO_RATE, OpenKind, Origin, Outcome, Rcv, Snd, Tcb, Timer};
+use super::{Conn, Ctx, Ecn, NO_RATE, OpenKind, Origin, Outcome, Rcv, Tcb, Timer};
 use crate::assembler::Inserted;
 use crate::control::CtlSegment;
 use crate::error::ConnectionError;
 use crate::event::Event;
 use crate::rtt::rtt_from_timestamps;
 use crate::state::State;
-use crate::time::Duration;
+use crate::time::{Duration, Instant};
 use synack_wire::SeqNum;
 use synack_wire::tcp::{TcpFlags, TcpOptions, TcpRepr};
+
+/// Shortest time between two ACKs a connection sends in reply to unacceptable segments
+/// without data, challenge ACKs included (Linux's `tcp_invalid_ratelimit` default).
+pub(crate) const OOW_ACK_INTERVAL: Duration = Duration::from_millis(500);
 
 /// RFC 7323 section 5.5: TS.Recent is invalid after 24 days without a segment.
 const PAWS_IDLE: Duration = Duration::from_secs(24 * 24 * 3600);
@@ -25,14 +29,14 @@ impl Conn {
     /// Turns the peer's SYN options into the negotiated set.
     pub(crate) fn negotiate(&mut self, o: &TcpOptions) {
         //= rfc7323#2.2
-        //# Window scaling is in effect only when both SYNs carried the option; shifts above 14
-        //# are used as 14.
+        //~ paraphrase: Window scaling is in effect only when both SYNs carried the option; shifts
+        //~ above 14 are used as 14.
         let (snd_ws, rcv_ws) = match o.window_scale {
             Some(ws) if self.cfg.window_scaling => (ws.min(14), self.our_wscale()),
             _ => (0, 0),
         };
         //= rfc9293#3.7.1
-        //# Without an MSS option, assume 536 (IPv4) or 1220 (IPv6).
+        //~ paraphrase: Without an MSS option, assume 536 (IPv4) or 1220 (IPv6).
         let send_mss = o.mss.unwrap_or(default_mss(self.tuple.local.is_ipv4())).max(64);
         self.opt = super::Negotiated {
             ts: self.cfg.timestamps && o.timestamps.is_some(),
@@ -57,12 +61,47 @@ impl Conn {
         }
     }
 
+    /// A challenge ACK (RFC 5961 sections 3.2, 4.2 and 5.2), sent only when both this
+    /// connection's limit and the endpoint's randomised budget allow it.
+    ///
+    /// The per-connection limit is what keeps an off-path attacker from learning anything: a
+    /// single budget shared by every connection (RFC 5961 section 7's suggestion, and Linux
+    /// before CVE-2016-5696) lets the attacker count the challenge ACKs its own connection
+    /// draws and see how many a guessed connection used up. With the limit, one connection
+    /// can never draw more than one per interval, so the count it sees is the same whether
+    /// the guessed connection exists or not; the shared budget, drawn at random each second,
+    /// only caps the endpoint's total.
     fn challenge_ack(&mut self, ctx: &mut Ctx<'_>) {
-        //= rfc5961#7
-        //# Challenge ACKs are rate limited (configurable).
-        if ctx.challenge.allow(ctx.now) {
+        //~ linux: per-socket limit first (tcp_invalid_ratelimit, 500 ms), then the host-wide
+        //~ budget, redrawn each second at random between half and one and a half times the limit.
+        if self.oow_ack_allowed(ctx.now) && ctx.challenge.allow(ctx.now) {
             self.ack_now = true;
         }
+    }
+
+    /// The ACK answering an unacceptable segment (RFC 9293 3.10.7.4, RFC 7323 PAWS): a segment
+    /// carrying data is always answered (its sender needs the ACK, and D-SACK, to stop
+    /// retransmitting); one without data only within the per-connection limit, so two
+    /// endpoints that disagree about the window cannot ping-pong ACKs, and a flood of forged
+    /// segments draws at most one reply per interval.
+    fn oow_ack(&mut self, ctx: &mut Ctx<'_>, carries_data: bool) {
+        //~ linux: tcp_oow_rate_limited exempts segments with data and no SYN.
+        if carries_data || self.oow_ack_allowed(ctx.now) {
+            self.ack_now = true;
+        }
+    }
+
+    /// The per-connection limit on ACKs to segments that are not acceptable: one per
+    /// [`OOW_ACK_INTERVAL`].
+    fn oow_ack_allowed(&mut self, now: Instant) -> bool {
+        // A wrapping millisecond clock; its one zero reading counts as 1 (0 is `None`).
+        let ms = (now.as_millis() as u32).max(1);
+        let interval = OOW_ACK_INTERVAL.as_millis() as u32;
+        if self.last_oow_ack.is_some_and(|t| ms.wrapping_sub(t.get()) < interval) {
+            return false;
+        }
+        self.last_oow_ack = core::num::NonZeroU32::new(ms);
+        true
     }
 
     fn on_syn_sent(&mut self, ctx: &mut Ctx<'_>, seg: &TcpRepr<'_>) -> Outcome {
@@ -70,8 +109,8 @@ impl Conn {
         let Tcb::SynSent { snd } = &mut self.tcb else { return Outcome::Continue };
         if f.ack() {
             //= rfc9293#3.10.7.3
-            //# An ACK outside ISS < SEG.ACK =< SND.NXT is not for us: <SEQ=SEG.ACK><CTL=RST>
-            //# (unless it is itself a RST), and the segment is dropped.
+            //~ paraphrase: An ACK outside ISS < SEG.ACK =< SND.NXT is not for us:
+            //~ <SEQ=SEG.ACK><CTL=RST> (unless it is itself a RST), and the segment is dropped.
             if seg.ack.le(snd.iss) || seg.ack.gt(snd.max_nxt) {
                 if !f.rst() {
                     ctx.ctl.push(CtlSegment::rst(self.tuple, seg.ack));
@@ -81,8 +120,8 @@ impl Conn {
         }
         if f.rst() {
             //= rfc9293#3.10.7.3
-            //# A RST with an acceptable ACK refuses the connection; without an ACK it is dropped
-            //# (erratum 8167: no RFC 5961 sequence check in SYN-SENT).
+            //~ paraphrase: A RST with an acceptable ACK refuses the connection; without an ACK it
+            //~ is dropped (erratum 8167: no RFC 5961 sequence check in SYN-SENT).
             if f.ack() {
                 self.fail(ctx, ConnectionError::Refused);
                 return Outcome::Continue;
@@ -91,13 +130,13 @@ impl Conn {
         }
         if !f.syn() {
             //= rfc9293#3.10.7.3
-            //# Neither SYN nor RST: drop.
+            //~ paraphrase: Neither SYN nor RST: drop.
             return Outcome::Continue;
         }
         self.negotiate(&seg.options);
         //= rfc3168#6.1.1
-        //# ECN is on when the SYN-ACK carries ECE without CWR (or, in a simultaneous open, the
-        //# peer's SYN carries both).
+        //~ paraphrase: ECN is on when the SYN-ACK carries ECE without CWR (or, in a simultaneous
+        //~ open, the peer's SYN carries both).
         let ecn =
             self.cfg.ecn && f.contains(TcpFlags::ECE) && (f.ack() != f.contains(TcpFlags::CWR));
         self.ecn = ecn.then(Ecn::default);
@@ -113,16 +152,17 @@ impl Conn {
         };
         let mut snd = snd;
         //= rfc9293#3.10.7.3
-        //# The SYN's window is never scaled.
+        //~ paraphrase: The SYN's window is never scaled.
         snd.wnd = seg.window as u32;
         snd.max_wnd = snd.wnd;
         snd.wl1 = seg.seq;
         snd.wl2 = seg.ack;
         if f.ack() {
             //= rfc9293#3.10.7.3
-            //# SYN-ACK acknowledging our SYN: ESTABLISHED, and <SEQ=SND.NXT><ACK=RCV.NXT>.
+            //~ paraphrase: SYN-ACK acknowledging our SYN: ESTABLISHED, and
+            //~ <SEQ=SND.NXT><ACK=RCV.NXT>.
             snd.on_ack_advance(seg.ack);
-            self.take_rtt_sample(ctx, &snd, seg);
+            self.take_rtt_sample(ctx.now, snd.una, seg);
             self.tcb = Tcb::Open { snd, rcv, kind: OpenKind::Established };
             self.on_established();
             ctx.event(Event::StateChanged {
@@ -134,15 +174,18 @@ impl Conn {
             self.after_ack_advance(ctx);
             self.ack_now = true;
             //= rfc9293#3.10.7.3
-            //# Data or a FIN on the SYN-ACK is processed from the sixth step on.
+            //~ paraphrase: Data or a FIN on the SYN-ACK is processed from the sixth step on.
             let text = TcpRepr { seq: seg.seq + 1, flags: f.without(TcpFlags::SYN), ..*seg };
             return self.process_text_and_fin(ctx, &text, Outcome::Continue);
         }
         //= rfc9293#3.10.7.3
-        //# A SYN without ACK (simultaneous open): SYN-RECEIVED, answer <SEQ=ISS><ACK=RCV.NXT>
-        //# <CTL=SYN,ACK>. Any data on that SYN is not acknowledged; the peer sends it again.
+        //~ paraphrase: A SYN without ACK (simultaneous open): SYN-RECEIVED, answer
+        //~ <SEQ=ISS><ACK=RCV.NXT> <CTL=SYN,ACK>. Any data on that SYN is not acknowledged; the peer
+        //~ sends it again.
         snd.nxt = snd.iss;
         self.tcb = Tcb::Open { snd, rcv, kind: OpenKind::SynReceived(Origin::Active) };
+        // The peer's MSS is known from its SYN: the buffer is sized now, as on a SYN-ACK.
+        self.round_recv_buffer();
         ctx.event(Event::StateChanged {
             conn: ctx.id,
             old: State::SynSent,
@@ -151,28 +194,28 @@ impl Conn {
         Outcome::Continue
     }
 
-    /// RTT sample from an ACK that advanced SND.UNA: timestamps when in use, else Karn's timer.
-    fn take_rtt_sample(&mut self, ctx: &mut Ctx<'_>, snd: &Snd, seg: &TcpRepr<'_>) {
+    /// RTT sample from an ACK that advanced SND.UNA to `una`: from the echoed timestamp when
+    /// timestamps are in use, else from the timed segment (Karn). Feeds the estimator and
+    /// returns the sample when the estimator took it.
+    fn take_rtt_sample(
+        &mut self,
+        now: Instant,
+        una: SeqNum,
+        seg: &TcpRepr<'_>,
+    ) -> Option<Duration> {
         match (self.opt.ts, seg.options.timestamps) {
             (true, Some(ts)) => {
-                if let Some(r) =
-                    rtt_from_timestamps(self.ts_now(ctx.now), ts.tsecr, Duration::from_millis(1))
-                {
-                    self.rtt.on_timestamp_sample(r);
-                }
+                rtt_from_timestamps(self.ts_now(now), ts.tsecr, Duration::from_millis(1))
+                    .filter(|&r| self.rtt.on_timestamp_sample(r))
             }
-            _ => {
-                if let Some(r) = self.sampler.on_ack(snd.una, ctx.now) {
-                    self.rtt.on_sample(r);
-                }
-            }
+            _ => self.sampler.on_ack(una, now).inspect(|&r| self.rtt.on_sample(r)),
         }
     }
 
     /// Bookkeeping after SND.UNA moved: timers, counters, writable.
     fn after_ack_advance(&mut self, ctx: &mut Ctx<'_>) {
         //= rfc8985#7.2
-        //# The probe timer restarts from an ACK of new data.
+        //~ paraphrase: The probe timer restarts from an ACK of new data.
         self.t.set(Timer::Tlp, None);
         self.rtx_count = 0;
         self.una_since = ctx.now;
@@ -191,7 +234,8 @@ impl Conn {
         self.persist_backoff = 0;
         let Some(snd) = self.tcb.snd() else { return };
         //= rfc6298#5
-        //# All data acknowledged: stop the timer; otherwise restart it with the current RTO.
+        //~ paraphrase: All data acknowledged: stop the timer; otherwise restart it with the current
+        //~ RTO.
         self.t
             .set(Timer::Rtx, if snd.outstanding() { Some(ctx.now + self.rtt.rto()) } else { None });
         if self.want_writable && snd.buf.free() > 0 && !snd.fin_queued {
@@ -214,7 +258,7 @@ impl Conn {
         if state == State::SynReceived && syn && seq == rcv.irs {
             if !f.ack() {
                 //= rfc9293#3.10.7.4
-                //# A retransmission of the SYN we answered: send the SYN-ACK again.
+                //~ paraphrase: A retransmission of the SYN we answered: send the SYN-ACK again.
                 snd.nxt = snd.iss;
                 return Outcome::Continue;
             }
@@ -225,20 +269,20 @@ impl Conn {
         }
 
         //= rfc7323#5.3
-        //# PAWS: a non-RST segment whose TSval is older than TS.Recent is a duplicate: ACK it
-        //# and drop it (unless TS.Recent has gone stale after 24 idle days).
+        //~ paraphrase: PAWS: a non-RST segment whose TSval is older than TS.Recent is a duplicate:
+        //~ ACK it and drop it (unless TS.Recent has gone stale after 24 idle days).
         if ts_on
             && !f.rst()
             && let (Some(ts), Some((recent, at))) = (seg.options.timestamps, rcv.ts_recent)
             && now.saturating_since(at) < PAWS_IDLE
             && (ts.tsval.wrapping_sub(recent) as i32) < 0
         {
-            self.ack_now = true;
+            self.oow_ack(ctx, !payload.is_empty());
             return Outcome::Continue;
         }
 
         //= rfc9293#3.10.7.4
-        //# First, the sequence number check: the four cases of Table 6.
+        //~ paraphrase: First, the sequence number check: the four cases of Table 6.
         let seg_len = payload.len() as u32 + syn as u32 + fin as u32;
         let wnd = rcv.wnd();
         let nxt = rcv.nxt;
@@ -250,8 +294,8 @@ impl Conn {
         };
         if !acceptable {
             //= rfc9293#3.4
-            //# With a zero window, a segment at RCV.NXT still has its ACK, URG and RST processed
-            //# (MUST-66); its text is not accepted.
+            //~ paraphrase: With a zero window, a segment at RCV.NXT still has its ACK, URG and RST
+            //~ processed (MUST-66); its text is not accepted.
             if wnd == 0 && seq == nxt {
                 // The text is refused: the ACK tells the peer the window is still closed.
                 self.ack_now = true;
@@ -260,7 +304,7 @@ impl Conn {
                 syn = false;
             } else if f.rst() {
                 //= rfc9293#3.10.7.4
-                //# An unacceptable RST is dropped silently.
+                //~ paraphrase: An unacceptable RST is dropped silently.
                 return Outcome::Continue;
             } else if syn {
                 // RFC 5961 4.2: any SYN in a synchronized state draws a challenge ACK.
@@ -268,13 +312,14 @@ impl Conn {
                 return Outcome::Continue;
             } else {
                 //= rfc9293#3.10.7.4
-                //# Otherwise send <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK> and drop.
+                //~ paraphrase: Otherwise send <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK> and drop.
                 if !payload.is_empty() && (seq + payload.len() as u32).le(nxt) {
                     //= rfc2883#4
-                    //# Data received twice (below RCV.NXT) is reported as a D-SACK block.
+                    //~ paraphrase: Data received twice (below RCV.NXT) is reported as a D-SACK
+                    //~ block.
                     rcv.sacks.on_duplicate(seq, seq + payload.len() as u32);
                 }
-                self.ack_now = true;
+                self.oow_ack(ctx, !payload.is_empty());
                 return Outcome::Continue;
             }
         }
@@ -308,7 +353,7 @@ impl Conn {
         self.last_rx = now;
         self.keepalive_probes = 0;
         //= rfc7323#4.3
-        //# TS.Recent takes the TSval of a segment that covers Last.ACK.sent.
+        //~ paraphrase: TS.Recent takes the TSval of a segment that covers Last.ACK.sent.
         if ts_on
             && let Some(ts) = seg.options.timestamps
             && seg.seq.le(rcv.last_ack_sent)
@@ -320,11 +365,11 @@ impl Conn {
         }
 
         //= rfc9293#3.10.7.4
-        //# Second, the RST bit.
+        //~ paraphrase: Second, the RST bit.
         if f.rst() {
             //= rfc5961#3.2
-            //# Reset only on an exact match with RCV.NXT; an in-window RST elsewhere draws a
-            //# challenge ACK.
+            //~ paraphrase: Reset only on an exact match with RCV.NXT; an in-window RST elsewhere
+            //~ draws a challenge ACK.
             if seg.seq != rcv.nxt && self.cfg.rfc5961_rst {
                 self.challenge_ack(ctx);
                 return Outcome::Continue;
@@ -335,25 +380,26 @@ impl Conn {
                     Tcb::Open { kind: OpenKind::SynReceived(Origin::Passive(_)), .. },
                 ) => {
                     //= rfc9293#3.10.7.4
-                    //# SYN-RECEIVED from a passive OPEN returns to LISTEN (MUST-11).
+                    //~ paraphrase: SYN-RECEIVED from a passive OPEN returns to LISTEN (MUST-11).
                     self.goto(ctx, State::Closed);
                     Outcome::Continue
                 }
                 (State::SynReceived, _) => {
                     //= rfc9293#3.10.7.4
-                    //# SYN-RECEIVED from an active OPEN: connection refused (MUST-11).
+                    //~ paraphrase: SYN-RECEIVED from an active OPEN: connection refused (MUST-11).
                     self.fail(ctx, ConnectionError::Refused);
                     Outcome::Continue
                 }
                 (State::Closing | State::LastAck, _) => {
                     //= rfc9293#3.10.7.4
-                    //# CLOSING, LAST-ACK: enter CLOSED and delete the TCB.
+                    //~ paraphrase: CLOSING, LAST-ACK: enter CLOSED and delete the TCB.
                     self.finish(ctx);
                     Outcome::Continue
                 }
                 _ => {
                     //= rfc9293#3.10.7.4
-                    //# ESTABLISHED, FIN-WAIT-1/2, CLOSE-WAIT: "reset" to the user, CLOSED.
+                    //~ paraphrase: ESTABLISHED, FIN-WAIT-1/2, CLOSE-WAIT: "reset" to the user,
+                    //~ CLOSED.
                     self.fail(ctx, ConnectionError::Reset);
                     Outcome::Continue
                 }
@@ -361,11 +407,11 @@ impl Conn {
         }
 
         //= rfc9293#3.10.7.4
-        //# Fourth, the SYN bit.
+        //~ paraphrase: Fourth, the SYN bit.
         if syn {
             if let Tcb::Open { kind: OpenKind::SynReceived(Origin::Passive(_)), .. } = self.tcb {
                 //= rfc9293#3.10.7.4
-                //# SYN-RECEIVED from a passive OPEN: return to LISTEN.
+                //~ paraphrase: SYN-RECEIVED from a passive OPEN: return to LISTEN.
                 self.goto(ctx, State::Closed);
                 return Outcome::Continue;
             }
@@ -376,13 +422,13 @@ impl Conn {
                 return Outcome::Continue;
             }
             //= rfc5961#4.2
-            //# A SYN in a synchronized state draws a challenge ACK and is dropped.
+            //~ paraphrase: A SYN in a synchronized state draws a challenge ACK and is dropped.
             self.challenge_ack(ctx);
             return Outcome::Continue;
         }
 
         //= rfc9293#3.10.7.4
-        //# Fifth, the ACK field: without ACK the segment is dropped.
+        //~ paraphrase: Fifth, the ACK field: without ACK the segment is dropped.
         if !f.ack() {
             return Outcome::Continue;
         }
@@ -391,13 +437,13 @@ impl Conn {
         if state == State::SynReceived {
             if !(ack.gt(snd.una) && ack.le(snd.max_nxt)) {
                 //= rfc9293#3.10.7.4
-                //# SYN-RECEIVED with an unacceptable ACK: <SEQ=SEG.ACK><CTL=RST>.
+                //~ paraphrase: SYN-RECEIVED with an unacceptable ACK: <SEQ=SEG.ACK><CTL=RST>.
                 ctx.ctl.push(CtlSegment::rst(self.tuple, ack));
                 return Outcome::Continue;
             }
             //= rfc9293#3.10.7.4
-            //# SYN-RECEIVED with an acceptable ACK: ESTABLISHED; the window comes from this
-            //# segment (SND.WND = SEG.WND, SND.WL1 = SEG.SEQ, SND.WL2 = SEG.ACK).
+            //~ paraphrase: SYN-RECEIVED with an acceptable ACK: ESTABLISHED; the window comes from
+            //~ this segment (SND.WND = SEG.WND, SND.WL1 = SEG.SEQ, SND.WL2 = SEG.ACK).
             if let Tcb::Open { kind: OpenKind::SynReceived(Origin::Passive(l)), .. } = self.tcb {
                 outcome = Outcome::Accepted(l);
             }
@@ -409,9 +455,9 @@ impl Conn {
             self.goto(ctx, State::Established);
         } else if ack.gt(snd.max_nxt) || ack.lt(snd.una - snd.max_wnd.min(i32::MAX as u32)) {
             //= rfc5961#5.2
-            //# Acceptable ACKs lie in SND.UNA - MAX.SND.WND =< SEG.ACK =< SND.NXT; others are
-            //# answered with an ACK and dropped (RFC 9293 MAY-12).
-            self.ack_now = true;
+            //~ paraphrase: Acceptable ACKs lie in SND.UNA - MAX.SND.WND =< SEG.ACK =< SND.NXT;
+            //~ others are answered with an ACK and dropped (RFC 9293 MAY-12).
+            self.challenge_ack(ctx);
             return Outcome::Continue;
         }
         let snd_wscale = self.opt.snd_wscale;
@@ -423,20 +469,11 @@ impl Conn {
         let rtx_deadline_before = self.t.get(Timer::Rtx);
         if ack.gt(snd.una) {
             //= rfc9293#3.10.7.4
-            //# SND.UNA < SEG.ACK =< SND.NXT: SND.UNA = SEG.ACK; acknowledged data leaves the
-            //# retransmission queue.
+            //~ paraphrase: SND.UNA < SEG.ACK =< SND.NXT: SND.UNA = SEG.ACK; acknowledged data
+            //~ leaves the retransmission queue.
             acked = snd.on_ack_advance(ack);
             self.stats.bytes_acked += acked as u64;
-            let sample = match (self.opt.ts, seg.options.timestamps) {
-                (true, Some(ts)) => rtt_from_timestamps(
-                    (now.as_millis() as u32).wrapping_add(self.ts_offset),
-                    ts.tsecr,
-                    Duration::from_millis(1),
-                )
-                .filter(|&r| self.rtt.on_timestamp_sample(r)),
-                _ => self.sampler.on_ack(ack, now).inspect(|&r| self.rtt.on_sample(r)),
-            };
-            rtt = sample;
+            rtt = self.take_rtt_sample(now, ack, seg);
             self.after_ack_advance(ctx);
         }
         let una = self.tcb.snd().map(|s| s.una).unwrap_or(ack);
@@ -445,8 +482,8 @@ impl Conn {
             && !f.syn()
         {
             //= rfc3168#6.1.2
-            //# ECE: reduce the window as for a loss, at most once per window of data, and
-            //# send CWR on the next new data.
+            //~ paraphrase: ECE: reduce the window as for a loss, at most once per window of data,
+            //~ and send CWR on the next new data.
             if ecn.recover.is_none_or(|r| una.ge(r)) && !self.rec.in_recovery() {
                 self.rec.on_ecn_echo(now, snd_max.since(una_before), snd_max);
                 ecn.recover = Some(snd_max);
@@ -476,11 +513,11 @@ impl Conn {
         }
         let Some((snd, _)) = self.tcb.halves() else { return outcome };
         //= rfc9293#3.10.7.4
-        //# Window update only from a newer segment: SND.WL1 < SEG.SEQ, or SND.WL1 = SEG.SEQ and
-        //# SND.WL2 =< SEG.ACK (C6).
+        //~ paraphrase: Window update only from a newer segment: SND.WL1 < SEG.SEQ, or SND.WL1 =
+        //~ SEG.SEQ and SND.WL2 =< SEG.ACK (C6).
         if ack.ge(una_before) && (snd.wl1.lt(seg.seq) || (snd.wl1 == seg.seq && snd.wl2.le(ack))) {
             //= rfc9293#3.1
-            //# The window is unsigned (MUST-1) and kept in 32 bits (REC-1).
+            //~ paraphrase: The window is unsigned (MUST-1) and kept in 32 bits (REC-1).
             snd.wnd = (seg.window as u32) << snd_wscale;
             snd.max_wnd = snd.max_wnd.max(snd.wnd);
             snd.wl1 = seg.seq;
@@ -492,16 +529,16 @@ impl Conn {
         let fin_acked = snd.fin_acked();
         match self.state() {
             //= rfc9293#3.10.7.4
-            //# FIN-WAIT-1: once our FIN is acknowledged, FIN-WAIT-2.
+            //~ paraphrase: FIN-WAIT-1: once our FIN is acknowledged, FIN-WAIT-2.
             State::FinWait1 if fin_acked => self.goto(ctx, State::FinWait2),
             //= rfc9293#3.10.7.4
-            //# CLOSING: once our FIN is acknowledged, TIME-WAIT.
+            //~ paraphrase: CLOSING: once our FIN is acknowledged, TIME-WAIT.
             State::Closing if fin_acked => {
                 self.goto(ctx, State::TimeWait);
                 return outcome;
             }
             //= rfc9293#3.10.7.4
-            //# LAST-ACK: once our FIN is acknowledged, delete the TCB and enter CLOSED.
+            //~ paraphrase: LAST-ACK: once our FIN is acknowledged, delete the TCB and enter CLOSED.
             State::LastAck if fin_acked => {
                 self.finish(ctx);
                 return Outcome::Continue;
@@ -535,8 +572,8 @@ impl Conn {
         let Some((_, rcv)) = self.tcb.halves() else { return outcome };
 
         //= rfc9293#3.10.7.4
-        //# Sixth, the URG bit: RCV.UP = max(RCV.UP, SEG.UP), and tell the user when the pointer
-        //# moves forward (MUST-32).
+        //~ paraphrase: Sixth, the URG bit: RCV.UP = max(RCV.UP, SEG.UP), and tell the user when the
+        //~ pointer moves forward (MUST-32).
         if seg.flags.urg() && receiving {
             let up = seg.seq + seg.urgent as u32;
             let ahead = rcv.up.is_none_or(|old| up.gt(old));
@@ -549,7 +586,7 @@ impl Conn {
 
         if let Some(ecn) = &mut self.ecn {
             //= rfc3168#6.1.3
-            //# CWR from the sender ends our ECE echo; a CE mark (re)starts it.
+            //~ paraphrase: CWR from the sender ends our ECE echo; a CE mark (re)starts it.
             if seg.flags.contains(TcpFlags::CWR) {
                 ecn.echo = false;
             }
@@ -559,18 +596,19 @@ impl Conn {
             }
         }
         //= rfc9293#3.10.7.4
-        //# Seventh, the segment text (ESTABLISHED, FIN-WAIT-1, FIN-WAIT-2 only).
+        //~ paraphrase: Seventh, the segment text (ESTABLISHED, FIN-WAIT-1, FIN-WAIT-2 only).
         if !seg.payload.is_empty() && receiving {
             if app_closed {
                 //= rfc9293#3.6.1
-                //# Data arriving after a full (half-duplex) CLOSE is lost: send a RST (SHLD-3).
+                //~ paraphrase: Data arriving after a full (half-duplex) CLOSE is lost: send a RST
+                //~ (SHLD-3).
                 let as_unknown = matches!(
                     self.cfg.abort_reset,
                     crate::config::AbortReset::Linux | crate::config::AbortReset::Bsd
                 );
                 if as_unknown && seg.flags.ack() {
                     //= rfc9293#3.10.7.1
-                    //# Linux's form: answered as from no connection, <SEQ=SEG.ACK><CTL=RST>.
+                    //~ linux: Linux's form: answered as from no connection, <SEQ=SEG.ACK><CTL=RST>.
                     ctx.ctl.push(CtlSegment::rst(self.tuple, seg.ack));
                     self.fail(ctx, ConnectionError::Aborted);
                 } else {
@@ -583,7 +621,7 @@ impl Conn {
         let Some((_, rcv)) = self.tcb.halves() else { return outcome };
 
         //= rfc9293#3.10.7.4
-        //# Eighth, the FIN bit: advance RCV.NXT over it, ACK it, tell the user.
+        //~ paraphrase: Eighth, the FIN bit: advance RCV.NXT over it, ACK it, tell the user.
         if seg.flags.fin() && !rcv.fin_received {
             let fin_seq = seg.seq + seg.payload.len() as u32;
             if fin_seq.gt(rcv.asm.rcv_nxt()) {
@@ -609,9 +647,9 @@ impl Conn {
         rcv.fin_received = true;
         rcv.nxt = fin_seq + 1;
         //= rfc9293#3.8.6.2.2
-        //# The FIN takes a sequence number but no buffer space: the right edge moves with it,
-        //# so RCV.WND (and the window field) stays what the buffer offers, as in Linux and
-        //# FreeBSD, instead of shrinking by one.
+        //~ linux: The FIN takes a sequence number but no buffer space: the right edge moves with
+        //~ it, so RCV.WND (and the window field) stays what the buffer offers, as in Linux and
+        //~ FreeBSD, instead of shrinking by one.
         rcv.adv_right = (rcv.adv_right + 1).max(rcv.nxt);
         let fin_acked = snd.fin_acked();
         self.ack_now = true;
@@ -619,14 +657,14 @@ impl Conn {
         ctx.event(Event::Readable(ctx.id));
         match self.state() {
             //= rfc9293#3.10.7.4
-            //# SYN-RECEIVED, ESTABLISHED: CLOSE-WAIT.
+            //~ paraphrase: SYN-RECEIVED, ESTABLISHED: CLOSE-WAIT.
             State::SynReceived | State::Established => self.goto(ctx, State::CloseWait),
             //= rfc9293#3.10.7.4
-            //# FIN-WAIT-1: TIME-WAIT if our FIN is acknowledged, else CLOSING.
+            //~ paraphrase: FIN-WAIT-1: TIME-WAIT if our FIN is acknowledged, else CLOSING.
             State::FinWait1 if fin_acked => self.goto(ctx, State::TimeWait),
             State::FinWait1 => self.goto(ctx, State::Closing),
             //= rfc9293#3.10.7.4
-            //# FIN-WAIT-2: TIME-WAIT.
+            //~ paraphrase: FIN-WAIT-2: TIME-WAIT.
             State::FinWait2 => self.goto(ctx, State::TimeWait),
             _ => {}
         }
@@ -669,34 +707,36 @@ impl Conn {
                     self.ack_now = true;
                 } else if self.quick_acks_left > 0 {
                     //= rfc9293#3.8.6.3
-                    //# Delaying ACKs is a SHOULD: the first segments (quick-ACK) are ACKed at once.
+                    //~ paraphrase: Delaying ACKs is a SHOULD: the first segments (quick-ACK) are
+                    //~ ACKed at once.
                     self.quick_acks_left -= 1;
                     self.ack_now = true;
                 } else if payload.len() >= full
                     || self.cfg.ack_every == crate::config::AckEvery::SecondSegment
                 {
                     //= rfc9293#3.8.6.3
-                    //# ACK at least every second full-sized segment (SHLD-19).
-                    self.unacked_segs += 1;
+                    //~ paraphrase: ACK at least every second full-sized segment (SHLD-19).
+                    self.unacked_segs = self.unacked_segs.saturating_add(1);
                     if self.unacked_segs >= 2 {
                         self.ack_now = true;
                     }
                 }
                 //= rfc9293#3.8.6.3
-                //# Otherwise delay the ACK, by less than 0.5 s (MUST-40, SHLD-18).
+                //~ paraphrase: Otherwise delay the ACK, by less than 0.5 s (MUST-40, SHLD-18).
                 if !self.ack_now && !self.t.is_armed(Timer::DelayedAck) {
                     self.t.set(Timer::DelayedAck, Some(ctx.now + delack));
                 }
             }
             //= rfc9293#3.10.7.4
-            //# Out-of-order data is kept (SHLD-31) and ACKed at once (MAY-13, RFC 5681 4.2).
+            //~ paraphrase: Out-of-order data is kept (SHLD-31) and ACKed at once (MAY-13, RFC 5681
+            //~ 4.2).
             Inserted::Held { .. } => {
                 rcv.sacks.on_segment(seq);
                 self.ack_now = true;
             }
             Inserted::Duplicate => {
                 //= rfc2883#4
-                //# A duplicate is reported in a D-SACK block.
+                //~ paraphrase: A duplicate is reported in a D-SACK block.
                 rcv.sacks.on_duplicate(seq, seq + payload.len() as u32);
                 self.ack_now = true;
             }
@@ -712,7 +752,7 @@ impl Conn {
         let f = seg.flags;
         if f.rst() {
             //= rfc9293#3.10.7.4
-            //# TIME-WAIT: a RST (exactly at RCV.NXT, RFC 5961) enters CLOSED.
+            //~ paraphrase: TIME-WAIT: a RST (exactly at RCV.NXT, RFC 5961) enters CLOSED.
             if seg.seq == tw.rcv_nxt {
                 self.finish(ctx);
                 return Outcome::Continue;
@@ -721,8 +761,9 @@ impl Conn {
         }
         if f.syn() && !f.ack() {
             //= rfc6191#2
-            //# With timestamps, a SYN whose TSval is above TS.Recent may reopen the connection;
-            //# without them, a SYN above RCV.NXT may (RFC 9293 MAY-2, RFC 1122 4.2.2.13).
+            //~ paraphrase: With timestamps, a SYN whose TSval is above TS.Recent may reopen the
+            //~ connection; without them, a SYN above RCV.NXT may (RFC 9293 MAY-2, RFC 1122
+            //~ 4.2.2.13).
             let reopen = match (tw.ts_recent, seg.options.timestamps) {
                 (Some(recent), Some(ts)) => (ts.tsval.wrapping_sub(recent) as i32) > 0,
                 (Some(_), None) => seg.seq.gt(tw.rcv_nxt),
@@ -748,7 +789,8 @@ impl Conn {
         }
         if f.fin() && seg.seq + seg.payload.len() as u32 + 1 == tw.rcv_nxt {
             //= rfc9293#3.10.7.4
-            //# TIME-WAIT: a retransmitted FIN is acknowledged and the 2 MSL timeout restarted.
+            //~ paraphrase: TIME-WAIT: a retransmitted FIN is acknowledged and the 2 MSL timeout
+            //~ restarted.
             tw.expiry = ctx.now + ctx.msl * 2;
             self.t.set(Timer::Close, Some(tw.expiry));
             self.ack_now = true;
@@ -761,8 +803,8 @@ impl Conn {
         };
         if seg.seq_len() > 0 || !in_window {
             //= rfc9293#3.10.7.4
-            //# Anything else occupying sequence space, and a segment outside the window, is
-            //# unacceptable: ACK and drop.
+            //~ paraphrase: Anything else occupying sequence space, and a segment outside the
+            //~ window, is unacceptable: ACK and drop.
             self.ack_now = true;
         }
         Outcome::Continue

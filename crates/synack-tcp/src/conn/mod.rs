@@ -6,7 +6,8 @@
 //! the kind of data held changes (SYN-SENT to SYN-RECEIVED or ESTABLISHED, into TIME-WAIT or
 //! CLOSED); the seven states that hold both share one variant and change in place.
 //!
-//! Segment arrival lives in `input.rs`, segment emission and timers in `output.rs`.
+//! New connections are built in `open.rs`, segment arrival lives in `input.rs`, segment
+//! emission and timers in `output.rs` (the timer table in `timers.rs`).
 
 mod halves;
 mod input;
@@ -49,9 +50,9 @@ pub(crate) enum Origin {
 /// whose `kind` says which), the little TIME-WAIT keeps.
 ///
 /// The seven two-halves states share one variant so that moving between them is a change of
-/// `kind` in place: as separate variants every transition moved `Snd` and `Rcv` (240 bytes)
-/// out of the old variant and into the new one, several copies per transition and a few
-/// per cent of a connection's setup and teardown (issue 5).
+/// `kind` in place: as separate variants every transition would move `Snd` and `Rcv` out of
+/// the old variant and into the new one, several copies per transition and a few per cent of
+/// a connection's setup and teardown (docs/ARCHITECTURE.md).
 pub(crate) enum Tcb {
     Closed,
     SynSent { snd: Snd },
@@ -206,7 +207,7 @@ pub(crate) struct Ctx<'a> {
     pub(crate) deleted: bool,
     /// Stateless control segments to send (RSTs that outlive their TCB, challenge ACKs).
     pub(crate) ctl: &'a mut crate::control::CtlQueue,
-    pub(crate) challenge: &'a mut crate::control::RateLimit,
+    pub(crate) challenge: &'a mut crate::control::ChallengeBudget,
     pub(crate) msl: Duration,
     /// The segment being processed arrived with the IP ECN codepoint CE.
     pub(crate) ce: bool,
@@ -243,7 +244,7 @@ pub(crate) struct Conn {
     /// An ACK must go out now (or with the next data segment).
     pub(crate) ack_now: bool,
     /// Full-sized segments received since we last sent an ACK.
-    pub(crate) unacked_segs: u32,
+    pub(crate) unacked_segs: u16,
     /// A keep-alive or zero-window probe is due.
     pub(crate) probe_due: bool,
     /// The persist (SWS override) timer fired with a small usable window: send what fits.
@@ -264,7 +265,7 @@ pub(crate) struct Conn {
     pub(crate) keepalive_probes: u32,
     /// Retransmissions of the current oldest segment.
     pub(crate) rtx_count: u32,
-    pub(crate) persist_backoff: u32,
+    pub(crate) persist_backoff: u16,
     /// When SND.UNA last moved (or the first byte of the current flight left).
     pub(crate) una_since: Instant,
     /// The peer's SYN carried a window-scale option (so our SYN-ACK carries one too).
@@ -286,11 +287,16 @@ pub(crate) struct Conn {
     /// Delivery-rate measurement: start of the current interval and `bytes_acked` then.
     pub(crate) rate_mark: Option<(Instant, u64)>,
     /// The last delivery rate measured over about one round trip, in bytes per second;
-    /// [`NO_RATE`] before the first (a sentinel: `Option<u64>` is 16 bytes, issue 5).
+    /// [`NO_RATE`] before the first (a sentinel: `Option<u64>` is 16 bytes).
     pub(crate) delivery_rate: u64,
     /// ECN state when the handshake agreed on ECN (RFC 3168); `None` otherwise, so no echo or
     /// CWR can be pending on a connection that does not use it.
     pub(crate) ecn: Option<Ecn>,
+    /// When this connection last answered an unacceptable segment without data (a challenge
+    /// ACK or an out-of-window ACK), for the per-connection limit of RFC 5961 section 7: a
+    /// wrapping millisecond clock (4 bytes rather than 8 for an `Option<Instant>`, which kept
+    /// `Conn` within its size), `None` before the first.
+    pub(crate) last_oow_ack: Option<core::num::NonZeroU32>,
     /// Sum the payload while copying it into the frame (false when the device fills the TCP
     /// checksum); set by the endpoint before each `poll_segment`.
     pub(crate) sum_tx: bool,
@@ -343,6 +349,7 @@ impl Conn {
             rate_mark: None,
             delivery_rate: NO_RATE,
             ecn: None,
+            last_oow_ack: None,
             sum_tx: true,
             out_seg_max: 0,
             // Last: the fields above read it.
@@ -360,18 +367,19 @@ impl Conn {
     }
 
     //= rfc9293#3.7.1
-    //# The MSS we offer: what our link carries (MMS_R) minus the IP and TCP fixed headers.
+    //~ paraphrase: The MSS we offer: what our link carries (MMS_R) minus the IP and TCP fixed
+    //~ headers.
     pub(crate) fn our_mss(&self) -> u16 {
         let mss = self.mtu.saturating_sub(self.ip_header_len() + 20);
         let mss = mss.clamp(64, 65535) as u16;
         //= rfc9293#3.7.1
-        //# The MSS we announce may be lowered by the user (TCP_MAXSEG).
+        //~ paraphrase: The MSS we announce may be lowered by the user (TCP_MAXSEG).
         self.cfg.mss_clamp.map_or(mss, |c| mss.min(c.max(64)))
     }
 
     //= rfc9293#3.7.1
-    //# Eff.snd.MSS = min(SendMSS+20, MMS_S) - TCPhdrsize - IPoptionsize; the TCP header here
-    //# includes the options every data segment carries (timestamps: 12 bytes).
+    //~ paraphrase: Eff.snd.MSS = min(SendMSS+20, MMS_S) - TCPhdrsize - IPoptionsize; the TCP header
+    //~ here includes the options every data segment carries (timestamps: 12 bytes).
     pub(crate) fn eff_snd_mss(&self) -> u32 {
         let mms_s = self.mtu.saturating_sub(self.ip_header_len()) as u32;
         // SendMSS, lowered by the user's clamp (TCP_MAXSEG) like the peer's announcement.
@@ -386,7 +394,7 @@ impl Conn {
     /// receive buffer be advertised.
     pub(crate) fn our_wscale(&self) -> u8 {
         //= rfc7323#2.3
-        //# The shift offered is the sender's choice, at most 14.
+        //~ paraphrase: The shift offered is the sender's choice, at most 14.
         if let Some(s) = self.cfg.window_scale {
             return s.min(14);
         }
@@ -435,7 +443,7 @@ impl Conn {
             (State::TimeWait, Some((snd, mut rcv))) => {
                 self.keep_unread(&mut rcv);
                 //= rfc9293#3.6.1
-                //# TIME-WAIT lasts 2*MSL.
+                //~ paraphrase: TIME-WAIT lasts 2*MSL.
                 let expiry = ctx.now + ctx.msl * 2;
                 self.t = TimerTable::only(Timer::Close, expiry);
                 Tcb::TimeWait(TimeWait::from_halves(&snd, &rcv, expiry))
@@ -460,13 +468,20 @@ impl Conn {
         self.rec.want_prr(self.cfg.prr);
         self.rec.want_abc_limit(self.cfg.slow_start_ack_limit);
         self.rec.want_hystart(self.cfg.hystart);
+        self.round_recv_buffer();
+        if let Some(una) = self.tcb.snd().map(|s| s.una.max(s.iss + 1)) {
+            self.rec.on_established(mss, sack, una);
+        }
+    }
+
+    /// `ConnConfig::recv_buffer_mss_rounding`: once the peer's MSS is known (its SYN arrived),
+    /// the receive buffer grows to a whole number of segments. Rounding twice changes nothing.
+    pub(crate) fn round_recv_buffer(&mut self) {
+        let mss = self.eff_snd_mss();
         if self.cfg.recv_buffer_mss_rounding
             && let Some((_, rcv)) = self.tcb.halves()
         {
             rcv.buf.round_up_capacity(mss as usize);
-        }
-        if let Some(una) = self.tcb.snd().map(|s| s.una.max(s.iss + 1)) {
-            self.rec.on_established(mss, sack, una);
         }
     }
 
@@ -524,13 +539,14 @@ impl Conn {
         }
         if urgent {
             //= rfc9293#3.8.5
-            //# The urgent pointer names the first octet after the urgent data (MUST-62).
+            //~ paraphrase: The urgent pointer names the first octet after the urgent data
+            //~ (MUST-62).
             snd.up = Some(snd.end_seq());
         }
         if push_marks {
             //= rfc9293#3.9.1.2
-            //# PSH placement is the sender's choice: with EndOfWrite, the last byte of each
-            //# write (and a forced push past half the peer's largest window) is a push point.
+            //~ paraphrase: PSH placement is the sender's choice: with EndOfWrite, the last byte of
+            //~ each write (and a forced push past half the peer's largest window) is a push point.
             let (end, max_wnd, sent, una) = (snd.end_seq(), snd.max_wnd, snd.max_nxt, snd.una);
             let marks = self
                 .push_marks
@@ -576,14 +592,14 @@ impl Conn {
             rcv.up = None;
         }
         //= rfc9293#3.8.6.2.2
-        //# Window update after reading: only when the right edge can move by at least
-        //# min(RCV.BUFF/2, Eff.snd.MSS) (receiver SWS avoidance), so the peer learns promptly.
+        //~ paraphrase: Window update after reading: only when the right edge can move by at least
+        //~ min(RCV.BUFF/2, Eff.snd.MSS) (receiver SWS avoidance), so the peer learns promptly.
         let after = rcv.window_right_candidate();
         let step = (rcv.buf.capacity() as u32 / 2).min(mss).max(1);
         if self.cfg.read_window_update == crate::config::ReadWindowUpdate::Doubling {
             //= rfc9293#3.8.6.2.2
-            //# Linux's threshold (tcp_cleanup_rbuf): the advertised window had fallen to at
-            //# most half the largest we can offer, and the read at least doubles it.
+            //~ linux: Linux's threshold (tcp_cleanup_rbuf): the advertised window had fallen to at
+            //~ most half the largest we can offer, and the read at least doubles it.
             let now_wnd = rcv.wnd();
             let clamp = (rcv.buf.capacity() as u32).min(65535 << rcv.wscale);
             let new_wnd = after.since(rcv.nxt);
@@ -649,7 +665,7 @@ impl Conn {
         match self.state() {
             State::SynSent => {
                 //= rfc9293#3.10.4
-                //# CLOSE in SYN-SENT deletes the TCB.
+                //~ paraphrase: CLOSE in SYN-SENT deletes the TCB.
                 self.error.get_or_insert(ConnectionError::Aborted);
                 self.finish(ctx);
             }
@@ -659,10 +675,10 @@ impl Conn {
                 }
                 match self.state() {
                     //= rfc9293#3.10.4
-                    //# CLOSE in ESTABLISHED: FIN after the queued data, FIN-WAIT-1.
+                    //~ paraphrase: CLOSE in ESTABLISHED: FIN after the queued data, FIN-WAIT-1.
                     State::Established => self.goto(ctx, State::FinWait1),
                     //= rfc9293#3.10.4
-                    //# CLOSE in CLOSE-WAIT: FIN after the queued data, LAST-ACK.
+                    //~ paraphrase: CLOSE in CLOSE-WAIT: FIN after the queued data, LAST-ACK.
                     State::CloseWait => self.goto(ctx, State::LastAck),
                     // SYN-RECEIVED: the FIN waits until ESTABLISHED (input.rs moves on).
                     _ => {}
@@ -695,8 +711,8 @@ impl Conn {
         self.app_closed = true;
         if unread {
             //= rfc9293#3.6.1
-            //# Closing with received data unread sends a RST to show data was lost (SHLD-3,
-            //# RFC 2525 section 2.17).
+            //~ paraphrase: Closing with received data unread sends a RST to show data was lost
+            //~ (SHLD-3, RFC 2525 section 2.17).
             self.abort_with(ctx, ConnectionError::Aborted);
             return;
         }
@@ -713,8 +729,8 @@ impl Conn {
             _ => {
                 if let Some((snd, rcv)) = self.tcb.halves_ref() {
                     //= rfc9293#3.10.5
-                    //# ABORT in a synchronized state (and SYN-RECEIVED) sends
-                    //# <SEQ=SND.NXT><CTL=RST>.
+                    //~ paraphrase: ABORT in a synchronized state (and SYN-RECEIVED) sends
+                    //~ <SEQ=SND.NXT><CTL=RST>.
                     let linux = self.cfg.abort_reset == crate::config::AbortReset::Linux;
                     let bsd = self.cfg.abort_reset == crate::config::AbortReset::Bsd;
                     let ts = (linux && self.opt.ts).then(|| synack_wire::tcp::Timestamps {
@@ -779,24 +795,10 @@ mod size_tests {
         for (name, size) in parts {
             std::println!("{name:>30}: {size} bytes");
         }
-        // Pinned (issue 5: an idle connection end under 1 KiB besides buffers, measured by
+        // Pinned: an idle connection end stays under 1 KiB besides its buffers (measured by
         // `cargo bench -p synack-bench --bench netbench -- --quick --only idle`). A field added
         // anywhere in the per-connection state fails here: raise a bound only after weighing
-        // it against that goal, and say so in docs/BENCHMARKS.md. History: `Conn` was 1,576
-        // bytes before the configuration was shared and `unread` boxed, 1,288 then; PRR
-        // (RFC 6937) and the RFC 7661 window-use record added 52; 1,072 after `Option<Instant>`
-        // shrank to 8 bytes, the congestion controller moved inline, and the RTT estimator,
-        // rings, RACK, scoreboard list, delivery rate, assembler and SACK history were
-        // narrowed or made lazy; HyStart++ (RFC 9406) then added 56 (its three optional RTTs
-        // kept as nanoseconds with a sentinel, 24 bytes less than `Option<Duration>`s): 1,128;
-        // 944 once RACK's log, NewReno's recovery and PRR moved into a box built with the
-        // first data sent (`recovery::Flight`, 200 bytes on the heap then, none while idle);
-        // PSH placement (`PushPolicy::EndOfWrite`, issue 8) added the pointer to its lazily
-        // allocated push marks, 8, and RFC 3465's L (`abc_limit`, in `Recovery`) 8 with
-        // padding: 960 (the marks themselves, 24 bytes, only on connections that use that
-        // policy); 944 once the scoreboard joined the box too and the box is freed when a
-        // flight is fully acknowledged (`Flight` 264 bytes, only while data is in flight;
-        // RACK's between-flight memory, 48 bytes, stays inline).
+        // it against that goal, and record the new figure in docs/BENCHMARKS.md.
         let pins = [
             ("Conn", size_of::<Conn>(), 944),
             ("Tcb", size_of::<Tcb>(), 240),

@@ -60,7 +60,7 @@ impl Conn {
                 conn.negotiate(&seg.options);
                 let f = seg.flags;
                 //= rfc3168#6.1.1
-                //# An ECN-setup SYN carries ECE and CWR; we agree when configured.
+                //~ paraphrase: An ECN-setup SYN carries ECE and CWR; we agree when configured.
                 let ecn = cfg.ecn && f.contains(TcpFlags::ECE) && f.contains(TcpFlags::CWR);
                 conn.ecn = ecn.then(Ecn::default);
                 (seg.seq, seg.window)
@@ -73,7 +73,7 @@ impl Conn {
         let mut rcv = Rcv::new(irs, &cfg, conn.opt.rcv_wscale);
         let mut snd = Snd::new(iss, cfg.send_buffer);
         //= rfc9293#3.10.7.2
-        //# SND.WND from the SYN (never scaled), SND.WL1 = SEG.SEQ.
+        //~ paraphrase: SND.WND from the SYN (never scaled), SND.WL1 = SEG.SEQ.
         snd.wnd = window as u32;
         snd.max_wnd = snd.wnd;
         snd.wl1 = irs;

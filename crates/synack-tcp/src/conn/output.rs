@@ -74,10 +74,10 @@ impl Conn {
                 }
                 self.time_syn(iss, retransmission, now);
                 //= rfc9293#3.7.1
-                //# Our SYN carries MSS (SHLD-5), and window scale, SACK-permitted and timestamps
-                //# when configured. The SYN's window is not scaled.
+                //~ paraphrase: Our SYN carries MSS (SHLD-5), and window scale, SACK-permitted and
+                //~ timestamps when configured. The SYN's window is not scaled.
                 //= rfc3168#6.1.1
-                //# Offer ECN with ECE and CWR on the SYN.
+                //~ paraphrase: Offer ECN with ECE and CWR on the SYN.
                 let syn_flags = if self.cfg.ecn {
                     TcpFlags::SYN | TcpFlags::ECE | TcpFlags::CWR
                 } else {
@@ -127,7 +127,7 @@ impl Conn {
 
         if state == State::SynReceived && snd.nxt == snd.iss {
             //= rfc9293#3.10.7.2
-            //# <SEQ=ISS><ACK=RCV.NXT><CTL=SYN,ACK>, with the options the peer offered.
+            //~ paraphrase: <SEQ=ISS><ACK=RCV.NXT><CTL=SYN,ACK>, with the options the peer offered.
             let retransmission = snd.max_nxt != snd.iss;
             snd.nxt = snd.iss + 1;
             snd.max_nxt = snd.max_nxt.max(snd.nxt);
@@ -142,7 +142,7 @@ impl Conn {
             let mut fl = TcpFlags::SYN | TcpFlags::ACK;
             if self.ecn.is_some() {
                 //= rfc3168#6.1.1
-                //# An ECN-setup SYN-ACK carries ECE (not CWR).
+                //~ paraphrase: An ECN-setup SYN-ACK carries ECE (not CWR).
                 fl |= TcpFlags::ECE;
             }
             let mut h = self.header(iss, rnxt, fl, win);
@@ -170,8 +170,8 @@ impl Conn {
         let (snd, rcv) = self.tcb.halves()?;
         if self.probe_due {
             //= rfc9293#3.8.4
-            //# Keep-alive (and zero-window) probes carry no data and SEG.SEQ = SND.NXT - 1, so
-            //# the peer must answer with an ACK (SHLD-12).
+            //~ paraphrase: Keep-alive (and zero-window) probes carry no data and SEG.SEQ = SND.NXT
+            //~ - 1, so the peer must answer with an ACK (SHLD-12).
             self.probe_due = false;
             let seq = snd.una - 1;
             let (rnxt, win) = (rcv.nxt, rcv.window_field());
@@ -192,7 +192,7 @@ impl Conn {
             rcv.last_ack_sent = rnxt;
             let ack_flags = if self.ecn.is_some_and(|e| e.echo) {
                 //= rfc3168#6.1.3
-                //# ECE on every ACK until the peer's CWR arrives.
+                //~ paraphrase: ECE on every ACK until the peer's CWR arrives.
                 TcpFlags::ACK | TcpFlags::ECE
             } else {
                 TcpFlags::ACK
@@ -217,8 +217,8 @@ impl Conn {
     }
 
     //= rfc6298#2
-    //# The SYN (or SYN-ACK) is timed like data: its ACK gives the first RTT sample, which
-    //# seeds SRTT and RTTVAR; a retransmitted SYN gives none (Karn).
+    //~ paraphrase: The SYN (or SYN-ACK) is timed like data: its ACK gives the first RTT sample,
+    //~ which seeds SRTT and RTTVAR; a retransmitted SYN gives none (Karn).
     fn time_syn(&mut self, iss: SeqNum, retransmission: bool, now: Instant) {
         if retransmission {
             self.sampler.on_retransmit();
@@ -260,8 +260,8 @@ impl Conn {
             let len = len.min(mss);
             if seq.ge(snd.una) && seq.lt(snd.max_nxt) {
                 //= rfc6937#3.1
-                //# With PRR, a retransmission waits for its share like any other segment
-                //# (the first one of a recovery always has it).
+                //~ paraphrase: With PRR, a retransmission waits for its share like any other
+                //~ segment (the first one of a recovery always has it).
                 if self.rec.prr_holds(snd.una, snd.max_nxt, len, mss) {
                     return None;
                 }
@@ -283,7 +283,8 @@ impl Conn {
             }
         }
         //= rfc5681#3.1
-        //# Congestion control: bytes in flight may not exceed cwnd (RFC 6675 uses `pipe`).
+        //~ paraphrase: Congestion control: bytes in flight may not exceed cwnd (RFC 6675 uses
+        //~ `pipe`).
         let flight = if go_back { nxt.since(una) } else { self.rec.flight(una, max_nxt) };
         let cc_room = self.rec.allowance(flight, mss);
         let end = snd.end_seq();
@@ -315,8 +316,8 @@ impl Conn {
         let offset = nxt.since(snd.buf_seq);
         let avail = (snd.buf.len() as u32).saturating_sub(offset);
         //= rfc9293#3.8.6
-        //# Usable window SND.UNA + SND.WND - SND.NXT; when the peer shrank the window below
-        //# SND.NXT it is zero, never negative (MUST-34, SHLD-15).
+        //~ paraphrase: Usable window SND.UNA + SND.WND - SND.NXT; when the peer shrank the window
+        //~ below SND.NXT it is zero, never negative (MUST-34, SHLD-15).
         let usable = right.since(nxt);
         let len = avail.min(usable).min(mss);
         let fin_pending = snd.fin_queued && nxt.le(snd.end_seq());
@@ -334,13 +335,14 @@ impl Conn {
         }
         if len > 0 && !retransmission && !force {
             //= rfc9293#3.7.4
-            //# Nagle (SHLD-7): with data in flight, hold a sub-MSS segment unless TCP_NODELAY.
+            //~ paraphrase: Nagle (SHLD-7): with data in flight, hold a sub-MSS segment unless
+            //~ TCP_NODELAY.
             let full = len == mss;
             let drains = len == avail;
             let nagle_ok = nodelay || !snd.outstanding() || snd.fin_queued;
             //= rfc9293#3.8.6.2.1
-            //# Sender SWS avoidance (MUST-38): send a full segment, all remaining data when
-            //# Nagle allows, or at least half the largest window ever offered.
+            //~ paraphrase: Sender SWS avoidance (MUST-38): send a full segment, all remaining data
+            //~ when Nagle allows, or at least half the largest window ever offered.
             let half_window = snd.max_wnd > 0 && len >= snd.max_wnd / 2;
             if !(full || (drains && nagle_ok) || half_window) {
                 return None;
@@ -367,12 +369,12 @@ impl Conn {
             && burst_ends(avail - len, usable - len, cc_room, len, mss)
         {
             //= rfc9293#3.9.1.2
-            //# PSH is the sender's choice beyond MUST-61; like Linux, the last segment of a
-            //# burst (cwnd, the peer's window or the data ran out) carries it, so a receiver
-            //# delivers what it has instead of waiting for more that is not coming yet. During
-            //# loss repair only a burst of more than one new segment counts: the single
-            //# segments limited transmit and PRR clock out one per ACK continue a flow rather
-            //# than end one (Linux's multi-segment sends in recovery carry PSH, single ones not).
+            //~ linux: PSH is the sender's choice beyond MUST-61; like Linux, the last segment of a
+            //~ burst (cwnd, the peer's window or the data ran out) carries it, so a receiver
+            //~ delivers what it has instead of waiting for more that is not coming yet. During
+            //~ loss repair only a burst of more than one new segment counts: the single
+            //~ segments limited transmit and PRR clock out one per ACK continue a flow rather
+            //~ than end one (Linux's multi-segment sends in recovery carry PSH, single ones not).
             seg.header.flags |= TcpFlags::PSH;
         }
         let sent_fin = seg.header.flags.fin() as u32;
@@ -389,8 +391,8 @@ impl Conn {
     }
 
     //= rfc8985#7.3
-    //# The probe: one new segment if the window allows, else the last segment sent again;
-    //# then the RTO is re-armed.
+    //~ paraphrase: The probe: one new segment if the window allows, else the last segment sent
+    //~ again; then the RTO is re-armed.
     fn tail_loss_probe(
         &mut self,
         now: Instant,
@@ -417,9 +419,9 @@ impl Conn {
         } else {
             let top = nxt.min(end);
             //= rfc8985#7.3
-            //# Otherwise retransmit the highest-sequence segment sent so far: a bare FIN
-            //# when the FIN left on its own after the data, else the last MSS of data (with
-            //# the FIN if it rode along).
+            //~ paraphrase: Otherwise retransmit the highest-sequence segment sent so far: a bare
+            //~ FIN when the FIN left on its own after the data, else the last MSS of data (with the
+            //~ FIN if it rode along).
             // Only the FIN still unacknowledged (its data ACKed) is the same case.
             let fin_alone = nxt.gt(end)
                 && (una == end || self.rec.rack_last_segment_start().is_some_and(|s| s.ge(end)));
@@ -474,8 +476,8 @@ impl Conn {
         let payload_sum = copy_payload(&mut buf[hlen..], a, b, self.sum_tx);
         let mut flags = TcpFlags::ACK;
         //= rfc9293#3.9.1.2
-        //# PSH on the segment that empties the send queue (MUST-61), and with EndOfWrite on
-        //# one that carries a write's last byte (a push point).
+        //~ paraphrase: PSH on the segment that empties the send queue (MUST-61), and with
+        //~ EndOfWrite on one that carries a write's last byte (a push point).
         if len > 0
             && (offset + len == snd.buf.len() as u32
                 || (self.cfg.push_policy == PushPolicy::EndOfWrite
@@ -491,7 +493,7 @@ impl Conn {
             && up.gt(seq)
         {
             //= rfc9293#3.8.5
-            //# URG with SEG.SEQ + UP = SND.UP while urgent data remains (MUST-62).
+            //~ paraphrase: URG with SEG.SEQ + UP = SND.UP while urgent data remains (MUST-62).
             flags |= TcpFlags::URG;
             urgent = up.since(seq).min(65535) as u16;
         }
@@ -500,7 +502,7 @@ impl Conn {
         rcv.last_ack_sent = rnxt;
         if retransmission {
             //= rfc6298#3
-            //# Karn: no RTT sample from a retransmitted segment.
+            //~ paraphrase: Karn: no RTT sample from a retransmitted segment.
             self.sampler.on_retransmit();
             // The FIN counts: a FIN-only retransmission must clear its lost mark too.
             self.rec.on_retransmit(now, seq, len + fin as u32);
@@ -522,8 +524,8 @@ impl Conn {
         let mut ecn = 0;
         if let Some(e) = &mut self.ecn {
             //= rfc3168#6.1.5
-            //# New data is sent ECT(0); retransmissions are not ECN-capable. CWR goes on the
-            //# first new data after a window reduction.
+            //~ paraphrase: New data is sent ECT(0); retransmissions are not ECN-capable. CWR goes
+            //~ on the first new data after a window reduction.
             if !retransmission && len > 0 {
                 ecn = 2;
                 if e.cwr_pending {
@@ -554,7 +556,8 @@ impl Conn {
         let outstanding = snd.outstanding();
         let unsent = snd.nxt.lt(snd.final_seq());
         //= rfc9293#3.8.4
-        //# Keep-alive only when idle: nothing outstanding, nothing received for the interval.
+        //~ paraphrase: Keep-alive only when idle: nothing outstanding, nothing received for the
+        //~ interval.
         let keepalive = match self.cfg.keep_alive {
             Some(k)
                 if matches!(state, State::Established | State::CloseWait)
@@ -567,7 +570,7 @@ impl Conn {
         };
         self.t.set(Timer::KeepAlive, keepalive);
         //= rfc9293#3.10.8
-        //# User timeout: data unacknowledged for this long aborts the connection.
+        //~ paraphrase: User timeout: data unacknowledged for this long aborts the connection.
         let user = match self.cfg.user_timeout {
             Some(u) if outstanding && state != State::SynSent => Some(self.una_since + u),
             _ => None,
@@ -575,8 +578,8 @@ impl Conn {
         self.t.set(Timer::User, user);
         self.t.set(Timer::Reorder, self.rec.reorder_at);
         //= rfc8985#7.2
-        //# Arm the probe timer while data is outstanding outside recovery; a probe armed
-        //# before fast recovery began is void (recovery repairs the tail itself).
+        //~ paraphrase: Arm the probe timer while data is outstanding outside recovery; a probe
+        //~ armed before fast recovery began is void (recovery repairs the tail itself).
         if self.rec.rack_on() && outstanding && state.is_synchronized() && !self.rec.in_recovery() {
             if !self.t.is_armed(Timer::Tlp) {
                 let mss = self.eff_snd_mss().max(1);
@@ -598,8 +601,8 @@ impl Conn {
         }
         let Some(snd) = self.tcb.snd() else { return };
         //= rfc9293#3.8.6.1
-        //# Persist: unsent data but nothing in flight (zero or too small a window) arms the
-        //# probe / SWS-override timer, first after one RTO, then backing off (SHLD-29/30).
+        //~ paraphrase: Persist: unsent data but nothing in flight (zero or too small a window) arms
+        //~ the probe / SWS-override timer, first after one RTO, then backing off (SHLD-29/30).
         let stuck = unsent && !outstanding && snd.syn_acked() && state.is_synchronized();
         if stuck {
             if !self.t.is_armed(Timer::Persist) {
@@ -629,13 +632,13 @@ impl Conn {
         if due(self.t.get(Timer::Close)) {
             self.t.set(Timer::Close, None);
             //= rfc9293#3.10.8
-            //# TIME-WAIT (2 MSL) and FIN-WAIT-2 (local policy) timeouts delete the TCB.
+            //~ paraphrase: TIME-WAIT (2 MSL) and FIN-WAIT-2 (local policy) timeouts delete the TCB.
             self.finish(ctx);
             return;
         }
         if due(self.t.get(Timer::User)) {
             //= rfc9293#3.10.8
-            //# USER TIMEOUT: "connection aborted due to user timeout", TCB deleted.
+            //~ paraphrase: USER TIMEOUT: "connection aborted due to user timeout", TCB deleted.
             self.fail(ctx, ConnectionError::UserTimeout);
             return;
         }
@@ -669,7 +672,8 @@ impl Conn {
         {
             self.t.set(Timer::KeepAlive, None);
             //= rfc9293#3.8.4
-            //# One unanswered probe proves nothing (MUST-29): give up only after `probes`.
+            //~ paraphrase: One unanswered probe proves nothing (MUST-29): give up only after
+            //~ `probes`.
             if self.keepalive_probes >= k.probes {
                 self.fail(ctx, ConnectionError::TimedOut);
                 return;
@@ -690,7 +694,7 @@ impl Conn {
             return false;
         }
         //= rfc9293#3.8.3
-        //# R2: give up. For a SYN, R2 is at least 3 minutes (MUST-23).
+        //~ paraphrase: R2: give up. For a SYN, R2 is at least 3 minutes (MUST-23).
         let r2 = match state {
             State::SynSent | State::SynReceived => {
                 Some(self.cfg.r2_syn.max(Duration::from_secs(180)))
@@ -707,11 +711,13 @@ impl Conn {
         self.stats.timeouts += 1;
         if self.rtx_count == self.cfg.r1 {
             //= rfc9293#3.8.3
-            //# R1: tell the application (SHLD-9) and the IP layer (negative advice, MUST-20).
+            //~ paraphrase: R1: tell the application (SHLD-9) and the IP layer (negative advice,
+            //~ MUST-20).
             ctx.soft_error(self.cfg.soft_errors, SoftError::ExcessiveRetransmissions);
         }
         //= rfc6298#5.5
-        //# Back off the timer (RTO doubles), retransmit the earliest unacknowledged segment.
+        //~ paraphrase: Back off the timer (RTO doubles), retransmit the earliest unacknowledged
+        //~ segment.
         self.rtt.on_timeout();
         self.sampler.on_retransmit();
         if let Some(snd) = self.tcb.snd_mut() {
@@ -719,11 +725,11 @@ impl Conn {
             //~ linux: with the window closed the retransmission cannot go out; the timeout
             //~ sends a zero-window probe instead, so the window update a lost or reordered
             //~ ACK carried is asked for again (else the timer fires for ever, sending nothing).
-            self.probe_due |= snd.wnd == 0;
+            self.probe_due |= snd.wnd == 0 && state.is_synchronized();
             let (una, max) = (snd.una, snd.max_nxt);
             if state.is_synchronized() {
                 //= rfc5681#3.1
-                //# After an RTO, cwnd is one segment (the controller's loss window).
+                //~ paraphrase: After an RTO, cwnd is one segment (the controller's loss window).
                 self.rec.on_rto(now, una, max);
             }
         }

@@ -45,7 +45,7 @@ pub(crate) struct Recovery {
     /// PRR), allocated the first time it would hold anything but its fresh value and freed
     /// when everything sent is acknowledged and nothing is pending (see [`Flight`]); empty
     /// means exactly `Flight::fresh(self.base_una, ..)`. An idle connection does not carry
-    /// it (issue 5, idle memory). Named `sb` because the statistics outside this module read
+    /// it (idle memory). Named `sb` because the statistics outside this module read
     /// the SACKed byte count as `rec.sb.sacked_bytes()`.
     pub(crate) sb: FlightSlot,
     /// What RACK remembers between flights (RTTs, reordering window and measurements);
@@ -89,7 +89,7 @@ pub(crate) struct Recovery {
 }
 
 /// The loss state that only matters once data has been sent: kept out of line so an idle
-/// connection does not carry it (issue 5: an idle connection under 1 KiB). It is built
+/// connection does not carry it (an idle connection stays under 1 KiB). It is built
 /// lazily, the first time an operation would change it from its fresh value; operations
 /// that provably leave a fresh value unchanged (an ACK with nothing sent, no SACK blocks and
 /// no duplicate) skip it, so the wire output is the same as with the state inline. Once
@@ -324,8 +324,8 @@ impl Recovery {
     pub(crate) fn on_ecn_echo(&mut self, now: Instant, flight: u32, snd_max: SeqNum) {
         self.cc.on_congestion_event(now, flight);
         //= rfc9937#5
-        //# PRR paces any multiplicative window reduction made over about one round trip,
-        //# an ECN-triggered one (RFC 3168 6.1.2) included, as Linux does in its CWR state.
+        //~ linux: PRR paces any multiplicative window reduction made over about one round trip,
+        //~ an ECN-triggered one (RFC 3168 6.1.2) included, as Linux does in its CWR state.
         self.prr_begin(flight);
         if self.prr_wanted {
             self.fl_mut().cwr_until = Some(snd_max);
@@ -499,7 +499,7 @@ impl Recovery {
         let pipe = self.sbr().map_or(0, Scoreboard::pipe);
         if self.rack_on() {
             //= rfc8985#6.2
-            //# Segments RACK marked lost are not in flight.
+            //~ paraphrase: Segments RACK marked lost are not in flight.
             let lost = self.fl().map_or(0, |f| f.rack.lost_bytes());
             let out = self.sbr().map_or(0, Scoreboard::unsacked_outstanding);
             let rack = out.saturating_sub(lost);
@@ -514,8 +514,8 @@ impl Recovery {
     pub(crate) fn allowance(&self, flight: u32, smss: u32) -> u32 {
         if let Some(w) = self.prr_window() {
             //= rfc6937#3.1
-            //# In recovery the sender may have `pipe + sndcnt` in the network: PRR's window
-            //# replaces cwnd, NewReno's inflation and limited transmit.
+            //~ paraphrase: In recovery the sender may have `pipe + sndcnt` in the network: PRR's
+            //~ window replaces cwnd, NewReno's inflation and limited transmit.
             return w.saturating_sub(self.pipe_from(flight));
         }
         let cwnd = self.cc.cwnd().saturating_add(self.reno_extra());
@@ -528,7 +528,8 @@ impl Recovery {
             return base;
         }
         //= rfc3042#2
-        //# Limited transmit: on the first two duplicate ACKs, one new segment each may go.
+        //~ paraphrase: Limited transmit: on the first two duplicate ACKs, one new segment each may
+        //~ go.
         let lt = limited_transmit_allowance(self.dup.count(), self.cc.cwnd(), flight, smss);
         base.max(lt)
     }
@@ -648,7 +649,8 @@ impl Recovery {
             }
         }
         //= rfc5681#3.1
-        //# FlightSize is what was sent and not cumulatively acknowledged (not RFC 6675's pipe).
+        //~ paraphrase: FlightSize is what was sent and not cumulatively acknowledged (not RFC
+        //~ 6675's pipe).
         // SACKed bytes count too (RFC 6675 section 5 step 4.2 uses RFC 5681's FlightSize):
         // subtracting them made the SACK path's ssthresh (FlightSize * beta) lower than
         // NewReno's for the same loss, by beta times the DupThresh segments SACKed.
@@ -667,13 +669,13 @@ impl Recovery {
                 None => AckOutcome::default(),
             };
             //= rfc6937#3
-            //# DeliveredData: the change in SND.UNA plus the change in SACKed bytes, so data
-            //# SACKed earlier and now covered by the cumulative ACK is not counted twice.
+            //~ paraphrase: DeliveredData: the change in SND.UNA plus the change in SACKed bytes, so
+            //~ data SACKed earlier and now covered by the cumulative ACK is not counted twice.
             delivered = (out.newly_acked - out.sacked_acked.min(out.newly_acked))
                 .saturating_add(out.newly_sacked);
             //= rfc3042#2
-            //# Limited transmit applies with SACK too: an ACK carrying new SACK information
-            //# without advancing SND.UNA is a duplicate (RFC 6675 section 2).
+            //~ paraphrase: Limited transmit applies with SACK too: an ACK carrying new SACK
+            //~ information without advancing SND.UNA is a duplicate (RFC 6675 section 2).
             if self.sb_in_recovery() {
                 self.dup.reset();
             } else {
@@ -681,8 +683,8 @@ impl Recovery {
             }
             if out.enter_recovery {
                 //= rfc6675#5
-                //# Enough duplicate ACKs (or IsLost(HighACK)): enter recovery, reduce the window
-                //# once, retransmit the first unacknowledged segment.
+                //~ paraphrase: Enough duplicate ACKs (or IsLost(HighACK)): enter recovery, reduce
+                //~ the window once, retransmit the first unacknowledged segment.
                 self.cc.on_congestion_event(a.now, flight_before);
                 if let NextSeg::Retransmit { seq, len } = self.fl_mut().sb.enter_recovery() {
                     self.rtx = Some((seq, len));
@@ -701,8 +703,8 @@ impl Recovery {
             let in_rec = self.sb_in_recovery();
             if self.rack_on() {
                 //= rfc8985#6.2
-                //# RACK sees every ACK (without a leading D-SACK block) and may declare
-                //# segments sent before the most recently delivered one lost.
+                //~ paraphrase: RACK sees every ACK (without a leading D-SACK block) and may declare
+                //~ segments sent before the most recently delivered one lost.
                 let r = match self.sb.0.as_deref_mut() {
                     Some(f) => {
                         f.rack.on_ack(a.now, a.ack, blocks, out.dsack.is_some(), a.srtt, in_rec)
@@ -716,7 +718,7 @@ impl Recovery {
                 }
                 if r.tlp == Some(TlpOutcome::LossRepaired) {
                     //= rfc8985#7.4
-                    //# A probe that repaired a loss calls for one congestion response.
+                    //~ paraphrase: A probe that repaired a loss calls for one congestion response.
                     self.cc.on_congestion_event(a.now, flight_before);
                 }
             } else {
@@ -731,14 +733,14 @@ impl Recovery {
                 }
             }
             //= rfc9937#4
-            //# safeACK: the ACK advanced SND.UNA and revealed no further loss.
+            //~ paraphrase: safeACK: the ACK advanced SND.UNA and revealed no further loss.
             let safe = out.newly_acked > 0 && !new_loss;
             self.prr_update(delivered, a.ack, a.snd_max, safe);
         } else {
             let dup = reno_dup;
             //= rfc6937#3.1
-            //# Without SACK, a duplicate ACK counts as one SMSS delivered; a later cumulative
-            //# ACK delivers what it covers less what the duplicates already counted.
+            //~ paraphrase: Without SACK, a duplicate ACK counts as one SMSS delivered; a later
+            //~ cumulative ACK delivers what it covers less what the duplicates already counted.
             let reno_delivered = if dup {
                 let f = self.fl_mut();
                 f.reno_sacked =
@@ -756,7 +758,8 @@ impl Recovery {
             match self.dup.on_ack(dup) {
                 DupAckAction::FastRetransmit => {
                     //= rfc6582#3.2
-                    //# Third duplicate ACK beyond `recover`: fast retransmit, enter recovery.
+                    //~ paraphrase: Third duplicate ACK beyond `recover`: fast retransmit, enter
+                    //~ recovery.
                     if self.fl_mut().reno.on_third_dup_ack(a.una_before, a.snd_max, a.smss) {
                         self.cc.on_congestion_event(a.now, flight_before);
                         self.rtx = Some((a.una_before, a.smss));
@@ -775,12 +778,12 @@ impl Recovery {
                 };
                 match reno {
                     //= rfc6582#3.2
-                    //# A partial ACK retransmits the next unacknowledged segment.
+                    //~ paraphrase: A partial ACK retransmits the next unacknowledged segment.
                     NewRenoAck::Partial { retransmit, reset_timer } => {
                         self.rtx = Some((retransmit, a.smss));
                         self.lost += 1;
                         //= rfc6582#4.1
-                        //# Impatient: only the first partial ACK restarts the timer.
+                        //~ paraphrase: Impatient: only the first partial ACK restarts the timer.
                         self.hold_timer = !reset_timer;
                     }
                     NewRenoAck::Full => {
@@ -813,13 +816,13 @@ impl Recovery {
         self.last_window = a.window;
         self.end_cwr(a.ack);
         //= rfc7661#4.3
-        //# Growth only when the flight filled the window (or slow start has not yet doubled
-        //# the largest flight of this window); RFC 9438 section 5.8 asks the same of CUBIC.
+        //~ paraphrase: Growth only when the flight filled the window (or slow start has not yet
+        //~ doubled the largest flight of this window); RFC 9438 section 5.8 asks the same of CUBIC.
         let cwnd_limited = self.cwnd_use.is_cwnd_limited(self.cc.cwnd(), self.cc.in_slow_start());
         //= rfc5681#3.1
-        //# The window grows on ACKs that acknowledge new data; a duplicate ACK carrying only
-        //# SACK information does not grow it (Linux's FLAG_DATA_ACKED), it only lets the
-        //# SACKed bytes out of `pipe`.
+        //~ linux: The window grows on ACKs that acknowledge new data; a duplicate ACK carrying only
+        //~ SACK information does not grow it (Linux's FLAG_DATA_ACKED), it only lets the
+        //~ SACKed bytes out of `pipe`.
         if delivered > 0 && a.ack.gt(a.una_before) {
             let in_recovery = in_recovery_before || self.in_recovery();
             self.cc.on_ack(&AckSample {
@@ -845,9 +848,9 @@ impl Recovery {
     /// RACK declared losses: enter recovery if not already in it.
     fn rack_loss(&mut self, now: Instant, flight: u32) {
         //= rfc6675#5.1
-        //# Losses among the data outstanding at an RTO belong to the loss the timeout
-        //# already answered: they are repaired (RACK marks them) without a new fast recovery
-        //# and a second window reduction (Linux stays in its Loss state until then).
+        //~ linux: Losses among the data outstanding at an RTO belong to the loss the timeout
+        //~ already answered: they are repaired (RACK marks them) without a new fast recovery
+        //~ and a second window reduction (Linux stays in its Loss state until then).
         if !self.sb_in_recovery() && !self.sbr().is_some_and(Scoreboard::in_rto_recovery) {
             self.cc.on_congestion_event(now, flight);
             self.fl_mut().sb.enter_recovery();
@@ -870,8 +873,8 @@ impl Recovery {
         if r.newly_lost > 0 {
             self.rack_loss(now, flight);
             //= rfc9937#4
-            //# Losses found by a timer deliver nothing: PRR sends only what it already may
-            //# (and the first retransmission of a new recovery).
+            //~ paraphrase: Losses found by a timer deliver nothing: PRR sends only what it already
+            //~ may (and the first retransmission of a new recovery).
             let sb = &self.fl_mut().sb;
             let (una, snd_max) = (sb.high_ack(), sb.high_data());
             self.prr_update(0, una, snd_max, false);
@@ -893,15 +896,15 @@ impl Recovery {
         let flight = snd_max.since(una);
         if self.logging {
             //= rfc8985#6.3
-            //# On RTO, RACK marks the first unacknowledged segment and old ones lost. With
-            //# RACK off the marks only feed the statistics (retransmissions in flight).
+            //~ paraphrase: On RTO, RACK marks the first unacknowledged segment and old ones lost.
+            //~ With RACK off the marks only feed the statistics (retransmissions in flight).
             self.fl_mut().rack.on_rto(now, None);
             self.reorder_at = None;
         }
         //= rfc5681#3.1
-        //# ssthresh is set when the timer expires for a segment not yet resent by the timer;
-        //# later expiries (backoff, nothing acknowledged since) leave ssthresh alone, and cwnd
-        //# is already the loss window.
+        //~ paraphrase: ssthresh is set when the timer expires for a segment not yet resent by the
+        //~ timer; later expiries (backoff, nothing acknowledged since) leave ssthresh alone, and
+        //~ cwnd is already the loss window.
         if !self.rto_pending {
             self.cc.on_rto(now, flight);
         }

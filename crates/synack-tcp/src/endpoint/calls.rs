@@ -28,7 +28,7 @@ impl Endpoint {
     ) -> Result<ConnId, ConnectError> {
         self.advance(now);
         //= rfc9293#3.9.1.1
-        //# An OPEN to a broadcast or multicast address is an error (MUST-46).
+        //~ paraphrase: An OPEN to a broadcast or multicast address is an error (MUST-46).
         if remote.port() == 0
             || !addr_usable(remote.ip())
             || !addr_usable(local.ip())

@@ -27,7 +27,7 @@ impl Endpoint {
         self.advance(now);
         let Some(id) = self.lookup(&FourTuple { local, remote }) else { return };
         //= rfc9293#3.9.2.2
-        //# Source quench is ignored (MUST-55).
+        //~ paraphrase: Source quench is ignored (MUST-55).
         if error == IcmpError::SourceQuench {
             return;
         }
@@ -35,7 +35,7 @@ impl Endpoint {
             let state = c.state();
             let Some(snd) = c.tcb.snd() else { return };
             //= rfc5927#4.1
-            //# Only an error quoting an unacknowledged sequence number is believed.
+            //~ paraphrase: Only an error quoting an unacknowledged sequence number is believed.
             if !seq.in_range(snd.una, snd.max_nxt) {
                 return;
             }
@@ -55,7 +55,7 @@ impl Endpoint {
                 }
                 e if e.is_hard() => {
                     //= rfc9293#3.9.2.2
-                    //# Hard errors (protocol/port unreachable) abort (SHLD-26).
+                    //~ paraphrase: Hard errors (protocol/port unreachable) abort (SHLD-26).
                     let err = if state == State::SynSent {
                         ConnectionError::Refused
                     } else {
@@ -65,7 +65,7 @@ impl Endpoint {
                 }
                 e => {
                     //= rfc9293#3.9.2.2
-                    //# Soft errors are reported, never fatal (MUST-56, SHLD-25).
+                    //~ paraphrase: Soft errors are reported, never fatal (MUST-56, SHLD-25).
                     ctx.soft_error(c.cfg.soft_errors, SoftError::Icmp(e));
                 }
             }

@@ -96,8 +96,8 @@ impl Endpoint {
     }
 
     //= rfc9293#3.10.7.1
-    //# CLOSED: a RST is dropped; an ACK gets <SEQ=SEG.ACK><CTL=RST>; anything else gets
-    //# <SEQ=0><ACK=SEG.SEQ+SEG.LEN><CTL=RST,ACK>. A RST is never answered with a RST.
+    //~ paraphrase: CLOSED: a RST is dropped; an ACK gets <SEQ=SEG.ACK><CTL=RST>; anything else gets
+    //~ <SEQ=0><ACK=SEG.SEQ+SEG.LEN><CTL=RST,ACK>. A RST is never answered with a RST.
     pub(super) fn closed_input(&mut self, tuple: FourTuple, seg: &TcpRepr<'_>) {
         if seg.flags.rst() {
             return;

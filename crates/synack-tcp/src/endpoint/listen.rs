@@ -62,8 +62,8 @@ impl Endpoint {
             return Err(ListenError::InvalidBacklog);
         }
         //= rfc9293#3.9.1.1
-        //# A passive OPEN creates a LISTEN record or fails; it never disturbs a connection
-        //# (MUST-41), and may share the port of connections in any state (MUST-42).
+        //~ paraphrase: A passive OPEN creates a LISTEN record or fails; it never disturbs a
+        //~ connection (MUST-41), and may share the port of connections in any state (MUST-42).
         if self.by_local.contains_key(&local) {
             return Err(ListenError::AddrInUse);
         }
@@ -156,7 +156,7 @@ impl Endpoint {
     ) {
         let f = seg.flags;
         //= rfc9293#3.10.7.2
-        //# LISTEN: an incoming RST is ignored.
+        //~ paraphrase: LISTEN: an incoming RST is ignored.
         if f.rst() {
             return;
         }
@@ -165,13 +165,13 @@ impl Endpoint {
                 return;
             }
             //= rfc9293#3.10.7.2
-            //# LISTEN: any ACK is bad: <SEQ=SEG.ACK><CTL=RST>.
+            //~ paraphrase: LISTEN: any ACK is bad: <SEQ=SEG.ACK><CTL=RST>.
             self.ctl.push(CtlSegment::rst(tuple, seg.ack));
             return;
         }
         if !f.syn() {
             //= rfc9293#3.10.7.2
-            //# LISTEN: other text or control without SYN is dropped.
+            //~ paraphrase: LISTEN: other text or control without SYN is dropped.
             return;
         }
         let Some(Some(l)) = self.listeners.get(lid.0 as usize) else { return };
@@ -184,7 +184,7 @@ impl Endpoint {
         let now = self.now;
         if half_open >= self.config.syn_queue_len || self.live >= self.config.max_connections {
             //= rfc4987#3.6
-            //# SYN queue full: answer with a SYN cookie and keep no state.
+            //~ paraphrase: SYN queue full: answer with a SYN cookie and keep no state.
             if self.config.syn_cookies {
                 self.send_cookie(tuple, seg, cfg);
             }
@@ -195,7 +195,8 @@ impl Endpoint {
             && iss.lt(min)
         {
             //= rfc9293#3.6.1
-            //# A SYN accepted in TIME-WAIT needs an ISN above the old incarnation's (MAY-2).
+            //~ paraphrase: A SYN accepted in TIME-WAIT needs an ISN above the old incarnation's
+            //~ (MAY-2).
             iss = min + 65536 * 2;
         }
         let birth = self.birth(tuple, cfg, now);

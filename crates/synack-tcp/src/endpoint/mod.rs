@@ -23,7 +23,7 @@ use synack_wire::SeqNum;
 
 use crate::config::{ConnConfig, EndpointConfig};
 use crate::conn::Birth;
-use crate::control::{CtlQueue, RateLimit};
+use crate::control::{ChallengeBudget, CtlQueue};
 use crate::event::Event;
 use crate::ports::PortAllocator;
 use crate::secret::{FourTuple, KeyedState, Secrets};
@@ -62,7 +62,7 @@ pub struct Endpoint {
     tx_ready: VecDeque<ConnId>,
     ctl: CtlQueue,
     events: VecDeque<Event>,
-    challenge: RateLimit,
+    challenge: ChallengeBudget,
     ports: PortAllocator,
     /// When cookies were last sent; ACKs are checked as cookies only shortly after.
     last_cookie: Option<Instant>,
@@ -88,8 +88,8 @@ impl fmt::Debug for Endpoint {
 
 fn addr_usable(ip: IpAddr) -> bool {
     //= rfc9293#3.9.2.3
-    //# Segments to or from broadcast, multicast or unspecified addresses are discarded
-    //# (MUST-57, MUST-63).
+    //~ paraphrase: Segments to or from broadcast, multicast or unspecified addresses are discarded
+    //~ (MUST-57, MUST-63).
     match ip {
         IpAddr::V4(a) => !(a.is_unspecified() || a.is_broadcast() || a.is_multicast()),
         IpAddr::V6(a) => !(a.is_unspecified() || a.is_multicast()),
@@ -98,9 +98,14 @@ fn addr_usable(ip: IpAddr) -> bool {
 impl Endpoint {
     /// A new endpoint. `secret` keys the ISN generator, SYN cookies, port choice and the hash
     /// maps (RFC 9293 MUST-9: give it 128 random bits); `rng_seed` seeds the little other
-    /// randomness the endpoint uses (the ephemeral port table's start).
+    /// randomness the endpoint uses (the ephemeral port table's start, the challenge-ACK budget).
     pub fn new(config: EndpointConfig, secret: [u8; 16], rng_seed: u64) -> Endpoint {
         let secrets = Secrets::new(secret);
+        // Both: the budget must be unpredictable to a peer (the secret) and reproducible in
+        // tests (the seed).
+        let mut key = [0u8; 8];
+        key.copy_from_slice(&secret[..8]);
+        let challenge_seed = u64::from_le_bytes(key) ^ rng_seed.rotate_left(32);
         let hasher = secrets.map_hasher();
         Endpoint {
             config,
@@ -117,7 +122,7 @@ impl Endpoint {
             tx_ready: VecDeque::new(),
             ctl: CtlQueue::default(),
             events: VecDeque::new(),
-            challenge: RateLimit::new(config.challenge_ack_limit),
+            challenge: ChallengeBudget::new(config.challenge_ack_limit, challenge_seed),
             ports: PortAllocator::new(config.ephemeral_ports, rng_seed),
             secrets,
             last_cookie: None,

@@ -103,37 +103,138 @@ impl fmt::Debug for TcpFlags {
     }
 }
 
-/// tcpdump's flag letters: `S` SYN, `F` FIN, `R` RST, `P` PSH, `U` URG, `E` ECE, `W` CWR,
-/// `e` AE, and `.` for ACK, in the order tcpdump prints them (`[S.]`, `[FP.]`); `none` when empty.
+/// How a set of flags is spelled.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum FlagStyle {
+    /// tcpdump's letters: `S` SYN, `F` FIN, `R` RST, `P` PSH, `.` ACK, `U` URG, `E` ECE, `W`
+    /// CWR, `e` AE, in that order (`S.`, `FP.`); `none` when empty.
+    Tcpdump,
+    /// packetdrill's letters: the same but `A` for AE, ACK last, and `-` when empty.
+    Packetdrill,
+    /// Names joined by commas, SYN first: `SYN,ACK`, `PSH,ACK`; `none` when empty.
+    Names,
+    /// tshark's `tcp.flags.str`: all twelve positions, reserved bits first (`RRRACEUAPRSF`),
+    /// `·` where a bit is clear.
+    Tshark,
+}
+
+/// A [`TcpFlags`] spelled in a [`FlagStyle`], for `format!` and `write!`.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct FlagText(pub TcpFlags, pub FlagStyle);
+
+impl FlagStyle {
+    /// The flags this style names, in its order, with their spelling.
+    fn table(self) -> &'static [(TcpFlags, &'static str)] {
+        match self {
+            FlagStyle::Tcpdump => &[
+                (TcpFlags::FIN, "F"),
+                (TcpFlags::SYN, "S"),
+                (TcpFlags::RST, "R"),
+                (TcpFlags::PSH, "P"),
+                (TcpFlags::ACK, "."),
+                (TcpFlags::URG, "U"),
+                (TcpFlags::ECE, "E"),
+                (TcpFlags::CWR, "W"),
+                (TcpFlags::AE, "e"),
+            ],
+            FlagStyle::Packetdrill => &[
+                (TcpFlags::FIN, "F"),
+                (TcpFlags::SYN, "S"),
+                (TcpFlags::RST, "R"),
+                (TcpFlags::PSH, "P"),
+                (TcpFlags::URG, "U"),
+                (TcpFlags::ECE, "E"),
+                (TcpFlags::CWR, "W"),
+                (TcpFlags::AE, "A"),
+                (TcpFlags::ACK, "."),
+            ],
+            FlagStyle::Names => &[
+                (TcpFlags::SYN, "SYN"),
+                (TcpFlags::FIN, "FIN"),
+                (TcpFlags::RST, "RST"),
+                (TcpFlags::PSH, "PSH"),
+                (TcpFlags::URG, "URG"),
+                (TcpFlags::ACK, "ACK"),
+                (TcpFlags::ECE, "ECE"),
+                (TcpFlags::CWR, "CWR"),
+            ],
+            FlagStyle::Tshark => &[
+                (TcpFlags(0x800), "R"),
+                (TcpFlags(0x400), "R"),
+                (TcpFlags(0x200), "R"),
+                (TcpFlags::AE, "A"),
+                (TcpFlags::CWR, "C"),
+                (TcpFlags::ECE, "E"),
+                (TcpFlags::URG, "U"),
+                (TcpFlags::ACK, "A"),
+                (TcpFlags::PSH, "P"),
+                (TcpFlags::RST, "R"),
+                (TcpFlags::SYN, "S"),
+                (TcpFlags::FIN, "F"),
+            ],
+        }
+    }
+}
+
+impl fmt::Display for FlagText {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let FlagText(flags, style) = *self;
+        let (sep, empty) = match style {
+            FlagStyle::Tcpdump => ("", "none"),
+            FlagStyle::Packetdrill => ("", "-"),
+            FlagStyle::Names => (",", "none"),
+            FlagStyle::Tshark => ("", ""),
+        };
+        let mut any = false;
+        for (bit, text) in style.table() {
+            if flags.contains(*bit) {
+                if any {
+                    f.write_str(sep)?;
+                }
+                f.write_str(text)?;
+                any = true;
+            } else if style == FlagStyle::Tshark {
+                f.write_str("\u{b7}")?;
+            }
+        }
+        if !any {
+            f.write_str(empty)?;
+        }
+        Ok(())
+    }
+}
+
+/// tcpdump's flag letters ([`FlagStyle::Tcpdump`]): `[S.]`, `[FP.]`, `none` when empty.
 pub struct FlagLetters(pub TcpFlags);
 
 impl fmt::Display for FlagLetters {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let fl = self.0;
-        let table: [(TcpFlags, char); 8] = [
-            (TcpFlags::FIN, 'F'),
-            (TcpFlags::SYN, 'S'),
-            (TcpFlags::RST, 'R'),
-            (TcpFlags::PSH, 'P'),
-            (TcpFlags::ACK, '.'),
-            (TcpFlags::URG, 'U'),
-            (TcpFlags::ECE, 'E'),
-            (TcpFlags::CWR, 'W'),
-        ];
-        let mut any = false;
-        for (bit, c) in table {
-            if fl.contains(bit) {
-                write!(f, "{c}")?;
-                any = true;
-            }
-        }
-        if fl.contains(TcpFlags::AE) {
-            write!(f, "e")?;
-            any = true;
-        }
-        if !any {
-            write!(f, "none")?;
-        }
-        Ok(())
+        FlagText(self.0, FlagStyle::Tcpdump).fmt(f)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::format;
+
+    #[test]
+    fn every_style_spells_the_flags_its_way() {
+        let sa = TcpFlags::SYN | TcpFlags::ACK;
+        assert_eq!(format!("{}", FlagText(sa, FlagStyle::Tcpdump)), "S.");
+        assert_eq!(format!("{}", FlagText(sa, FlagStyle::Packetdrill)), "S.");
+        assert_eq!(format!("{}", FlagText(sa, FlagStyle::Names)), "SYN,ACK");
+        assert_eq!(
+            format!("{}", FlagText(sa, FlagStyle::Tshark)),
+            "\u{b7}\u{b7}\u{b7}\u{b7}\u{b7}\u{b7}\u{b7}A\u{b7}\u{b7}S\u{b7}"
+        );
+        let fpa = TcpFlags::FIN | TcpFlags::PSH | TcpFlags::ACK | TcpFlags::AE;
+        assert_eq!(format!("{}", FlagText(fpa, FlagStyle::Tcpdump)), "FP.e");
+        assert_eq!(format!("{}", FlagText(fpa, FlagStyle::Packetdrill)), "FPA.");
+        let none = TcpFlags::default();
+        assert_eq!(format!("{}", FlagText(none, FlagStyle::Tcpdump)), "none");
+        assert_eq!(format!("{}", FlagText(none, FlagStyle::Packetdrill)), "-");
+        assert_eq!(format!("{}", FlagText(none, FlagStyle::Names)), "none");
+        assert_eq!(format!("{}", FlagLetters(TcpFlags::RST)), "R");
     }
 }

@@ -6,7 +6,7 @@ pub mod options;
 pub mod packet;
 pub mod repr;
 
-pub use flags::TcpFlags;
+pub use flags::{FlagStyle, FlagText, TcpFlags};
 pub use options::{
     FastOpenCookie, OptionLayout, SackBlock, SackBlocks, TcpOption, TcpOptionIter, TcpOptions,
     Timestamps,
