@@ -349,3 +349,118 @@ async fn deferred_listener_applies_the_policy_first() {
         assert_eq!(st.accept_any_stats(), None);
     });
 }
+
+/// Connects from `from` (a fixed client port) to `dst`.
+async fn connect_from(
+    a: &Arc<Stack>,
+    from: SocketAddr,
+    dst: SocketAddr,
+) -> std::io::Result<synack::tokio::TcpStream> {
+    let socket = synack::tokio::TcpSocket::new_v4(a)?;
+    socket.bind(from)?;
+    socket.connect(dst).await
+}
+
+/// One connection from `from` to `dst` through the deferred listener `any`, closed by the
+/// server first, so that the server keeps it in TIME-WAIT (checked) once the client is gone.
+async fn server_closes_first(
+    a: &Arc<Stack>,
+    b: &Arc<Stack>,
+    any: &synack::tokio::AnyListener,
+    from: SocketAddr,
+    dst: SocketAddr,
+) {
+    let a2 = a.clone();
+    let client = tokio::spawn(async move {
+        let mut s = connect_from(&a2, from, dst).await.unwrap();
+        s.write_all(b"one").await.unwrap();
+        let mut rest = Vec::new();
+        s.read_to_end(&mut rest).await.unwrap();
+        assert_eq!(rest, b"bye");
+    });
+    let syn = timeout(STEP, any.next()).await.unwrap().unwrap();
+    assert_eq!(syn.peer_addr(), from);
+    let mut server = timeout(STEP, syn.accept()).await.unwrap().unwrap();
+    let mut buf = [0; 3];
+    timeout(STEP, server.read_exact(&mut buf)).await.unwrap().unwrap();
+    assert_eq!(&buf, b"one");
+    server.write_all(b"bye").await.unwrap();
+    server.shutdown().await.unwrap();
+    timeout(STEP, client).await.unwrap().unwrap();
+    drop(server);
+    let tuple = synack_tcp::FourTuple { local: dst, remote: from };
+    let deadline = tokio::time::Instant::now() + STEP;
+    loop {
+        let (server_state, client_gone) = (
+            b.with(|st, _| st.endpoint.lookup(&tuple).and_then(|id| st.endpoint.state(id).ok())),
+            a.with(|st, _| {
+                st.endpoint.lookup(&synack_tcp::FourTuple { local: from, remote: dst }).is_none()
+            }),
+        );
+        if server_state == Some(synack_tcp::State::TimeWait) && client_gone {
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "server in {server_state:?}");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn syn_reopening_time_wait_is_decided_like_a_new_syn() {
+    let (a, b) = pair();
+    let any = synack::tokio::AnyListener::bind(&b, AnyConfig::default()).unwrap();
+    let (from, dst) = (addr("10.0.0.1:40001"), addr("203.0.113.5:80"));
+    server_closes_first(&a, &b, &any, from, dst).await;
+
+    // Same 4-tuple within 2 MSL: the client's later timestamps (and ISN) reopen it.
+    let a2 = a.clone();
+    let client = tokio::spawn(async move {
+        let mut s = connect_from(&a2, from, dst).await.unwrap();
+        s.write_all(b"two").await.unwrap();
+        let mut buf = [0; 3];
+        s.read_exact(&mut buf).await.unwrap();
+        assert_eq!(&buf, b"ack");
+        s
+    });
+    let syn = timeout(STEP, any.next()).await.unwrap().unwrap();
+    assert_eq!((syn.local_addr(), syn.peer_addr()), (dst, from));
+    // Held, not answered: the client is still connecting.
+    assert!(!client.is_finished());
+    let mut server = timeout(STEP, syn.accept()).await.unwrap().unwrap();
+    let mut buf = [0; 3];
+    timeout(STEP, server.read_exact(&mut buf)).await.unwrap().unwrap();
+    assert_eq!(&buf, b"two");
+    server.write_all(b"ack").await.unwrap();
+    let client = timeout(STEP, client).await.unwrap().unwrap();
+    b.with(|st, _| {
+        let s = st.accept_any_stats().unwrap();
+        assert_eq!((s.accepted, s.refused, s.dropped), (2, 0, 0));
+        assert_eq!(st.accept_any_usage(), Default::default());
+    });
+    // No RST on either side: both ends of the new incarnation are still ESTABLISHED.
+    for (stack, tuple) in [
+        (&a, synack_tcp::FourTuple { local: from, remote: dst }),
+        (&b, synack_tcp::FourTuple { local: dst, remote: from }),
+    ] {
+        let state = stack
+            .with(|st, _| st.endpoint.lookup(&tuple).and_then(|id| st.endpoint.state(id).ok()));
+        assert_eq!(state, Some(synack_tcp::State::Established));
+    }
+    drop((client, server));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refusing_a_syn_that_reopens_time_wait_refuses_the_client() {
+    let (a, b) = pair();
+    let any = synack::tokio::AnyListener::bind(&b, AnyConfig::default()).unwrap();
+    let (from, dst) = (addr("10.0.0.1:40002"), addr("203.0.113.6:443"));
+    server_closes_first(&a, &b, &any, from, dst).await;
+
+    let a2 = a.clone();
+    let client = tokio::spawn(async move { connect_from(&a2, from, dst).await });
+    let syn = timeout(STEP, any.next()).await.unwrap().unwrap();
+    assert_eq!((syn.local_addr(), syn.peer_addr()), (dst, from));
+    syn.refuse();
+    let e = timeout(STEP, client).await.unwrap().unwrap().unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::ConnectionRefused);
+}

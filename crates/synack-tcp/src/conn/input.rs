@@ -747,6 +747,25 @@ impl Conn {
         self.maybe_take_fin(ctx);
     }
 
+    /// The lowest ISN a new incarnation may use when `seg`, a SYN, reopens this TIME-WAIT
+    /// connection; `None` when it does not (not TIME-WAIT, not a bare SYN, or an old duplicate).
+    pub(crate) fn reopen_iss(&self, seg: &TcpRepr<'_>) -> Option<SeqNum> {
+        let Tcb::TimeWait(tw) = &self.tcb else { return None };
+        if !seg.flags.syn() || seg.flags.ack() || seg.flags.rst() {
+            return None;
+        }
+        //= rfc6191#2
+        //~ paraphrase: With timestamps, a SYN whose TSval is above TS.Recent may reopen the
+        //~ connection; without them, a SYN above RCV.NXT may (RFC 9293 MAY-2, RFC 1122
+        //~ 4.2.2.13). The new incarnation's ISN is above the old connection's SND.NXT.
+        let reopen = match (tw.ts_recent, seg.options.timestamps) {
+            (Some(recent), Some(ts)) => (ts.tsval.wrapping_sub(recent) as i32) > 0,
+            (Some(_), None) => seg.seq.gt(tw.rcv_nxt),
+            (None, _) => seg.seq.gt(tw.rcv_nxt),
+        };
+        reopen.then_some(tw.snd_nxt + 1)
+    }
+
     fn on_time_wait(&mut self, ctx: &mut Ctx<'_>, seg: &TcpRepr<'_>) -> Outcome {
         let Tcb::TimeWait(tw) = &mut self.tcb else { return Outcome::Continue };
         let f = seg.flags;
@@ -760,17 +779,8 @@ impl Conn {
             return Outcome::Continue;
         }
         if f.syn() && !f.ack() {
-            //= rfc6191#2
-            //~ paraphrase: With timestamps, a SYN whose TSval is above TS.Recent may reopen the
-            //~ connection; without them, a SYN above RCV.NXT may (RFC 9293 MAY-2, RFC 1122
-            //~ 4.2.2.13).
-            let reopen = match (tw.ts_recent, seg.options.timestamps) {
-                (Some(recent), Some(ts)) => (ts.tsval.wrapping_sub(recent) as i32) > 0,
-                (Some(_), None) => seg.seq.gt(tw.rcv_nxt),
-                (None, _) => seg.seq.gt(tw.rcv_nxt),
-            };
-            if reopen {
-                return Outcome::Reopen { min_iss: tw.snd_nxt + 1 };
+            if let Some(min_iss) = self.reopen_iss(seg) {
+                return Outcome::Reopen { min_iss };
             }
             // An old duplicate SYN: re-ACK (rate limited like any challenge ACK).
             self.challenge_ack(ctx);

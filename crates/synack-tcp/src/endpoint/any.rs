@@ -64,6 +64,15 @@ impl Endpoint {
         self.find_listener(local)
     }
 
+    /// True when `seg`, a SYN for `tuple`, would reopen that tuple's TIME-WAIT connection
+    /// (RFC 6191): the engine then treats it as a new SYN to the listener of `tuple.local`,
+    /// so a relay deciding new SYNs for the wildcard listener decides this one too.
+    pub fn syn_reopens(&self, tuple: &FourTuple, seg: &TcpRepr<'_>) -> bool {
+        self.lookup(tuple)
+            .and_then(|id| self.conn(id).ok())
+            .is_some_and(|c| c.reopen_iss(seg).is_some())
+    }
+
     /// Answers `seg` (from `src` to `dst`) as a closed port does: RST for anything but a RST,
     /// whatever listener would have taken it. A relay that refuses a connection uses this.
     pub fn refuse_segment(&mut self, now: Instant, src: IpAddr, dst: IpAddr, seg: &TcpRepr<'_>) {

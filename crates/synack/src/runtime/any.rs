@@ -269,8 +269,11 @@ impl AcceptAny {
             local: SocketAddr::new(meta.dst, seg.dst_port),
             remote: SocketAddr::new(meta.src, seg.src_port),
         };
-        if endpoint.lookup(&tuple).is_some() || endpoint.listener_for(tuple.local) != Some(self.lid)
-        {
+        // A SYN that reopens a TIME-WAIT connection is a new connection attempt for the
+        // listener (RFC 6191): it is decided like one; the engine keeps the new ISN above the
+        // old incarnation's when the decision is to accept.
+        let known = endpoint.lookup(&tuple).is_some() && !endpoint.syn_reopens(&tuple, seg);
+        if known || endpoint.listener_for(tuple.local) != Some(self.lid) {
             return true;
         }
         if let Some(h) = &self.held {
