@@ -605,15 +605,13 @@ fn forward_direct_over_bind_interface() {
     check_downloads(&t);
     check_concurrent(&t, 200);
     check_tcp_semantics(&t, true);
-    // IPv4 only: the stack's IPv6 UDP replies (send_from_to on the TUN device) do not reach
-    // the kernel yet, so an IPv6 echo loses every datagram (reported to the stack's owner).
-    let lost = udp_echo_lost(&t, SERVER4);
-    assert!(lost <= 100, "{lost} of 10,000 UDP datagrams lost: {}", fwd.text());
-    match dns {
-        Some(_) => {
-            assert!(dns_resolves(&t, SERVER4), "DNS over IPv4 through forward");
+    for host in [SERVER4, SERVER6] {
+        let lost = udp_echo_lost(&t, host);
+        assert!(lost <= 100, "{host}: {lost} of 10,000 UDP datagrams lost: {}", fwd.text());
+        match dns {
+            Some(_) => assert!(dns_resolves(&t, host), "DNS to {host} through forward"),
+            None => println!("SKIPPED (part): DNS, dnsmasq not installed"),
         }
-        None => println!("SKIPPED (part): DNS, dnsmasq not installed"),
     }
     let out = stop_forward(fwd);
     assert!(out.contains("forward: ["), "no periodic counter lines: {out}");
