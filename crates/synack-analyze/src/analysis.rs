@@ -74,7 +74,9 @@ struct Flow {
     lastack: u32,
     lastack_time: u64,
     lastnondupack: u64,
-    dupacknum: u32,
+    /// Duplicate ACKs in a row; -1 after an ACK past unseen data (Wireshark's marker that
+    /// keeps one lost segment from being reported twice).
+    dupacknum: i32,
     window: u32,
     win_scale: i32,
     lastsegmentflags: u32,
@@ -151,8 +153,8 @@ pub struct TcpAnalysis {
     pub dupack_frame: u64,
     /// `tcp.analysis.acks_frame`.
     pub acks_frame: Option<u64>,
-    /// `tcp.analysis.ack_rtt` in nanoseconds.
-    pub ack_rtt_ns: Option<u64>,
+    /// `tcp.analysis.ack_rtt` in nanoseconds (negative when the capture's clock went back).
+    pub ack_rtt_ns: Option<i64>,
     /// `tcp.analysis.bytes_in_flight`.
     pub bytes_in_flight: Option<u32>,
     /// Base sequence number of this direction (for relative SACK blocks).
@@ -241,6 +243,19 @@ impl Analyzer {
         };
         let conv = &mut self.list[idx];
         let d = usize::from((src, tcp.src_port) != conv.a);
+        if tcp.in_fragment {
+            // tshark does not analyse the start of a datagram it could not reassemble: the
+            // packet belongs to its stream, and its numbers stay raw.
+            return TcpAnalysis {
+                stream: conv.stream,
+                from_a: d == 0,
+                rel_seq: tcp.seq,
+                rel_ack: tcp.ack,
+                window_size: u64::from(tcp.window),
+                win_scale: WS_UNKNOWN,
+                ..TcpAnalysis::default()
+            };
+        }
         let mut out = analyze(conv, d, frame, ts_ns, tcp);
         out.flags |= pre_flags;
         out
@@ -375,9 +390,9 @@ fn analyze(
             && ack == fwd.lastack
             && !(syn || fin || rst)
         {
-            fwd.dupacknum += 1;
+            fwd.dupacknum = if fwd.dupacknum == -1 { 1 } else { fwd.dupacknum + 1 };
             flags |= flag::DUPLICATE_ACK;
-            dupack_num = fwd.dupacknum;
+            dupack_num = fwd.dupacknum.max(0) as u32;
             dupack_frame = fwd.lastnondupack;
         }
     }
@@ -385,13 +400,19 @@ fn analyze(
         fwd.lastnondupack = frame;
         fwd.dupacknum = 0;
     }
-    // ACKed unseen segment: acknowledges beyond the other direction's contiguous data while
-    // that direction shows a gap (tshark 4.0 does not flag an ACK past contiguous data).
+    // ACKed unseen segment: acknowledges beyond the other direction's contiguous data. When
+    // that direction shows a gap, its contiguous edge jumps to the highest sequence seen;
+    // otherwise the report is made once until the other direction acknowledges again.
     if rev.maxseqtobeacked != 0 && gt(ack, rev.maxseqtobeacked) && ackf {
-        if lt(rev.maxseqtobeacked, rev.nextseq) {
+        if rev.maxseqtobeacked > rev.nextseq {
+            rev.maxseqtobeacked = rev.nextseq;
             flags |= flag::ACK_LOST_SEGMENT;
+        } else {
+            if rev.dupacknum == 0 {
+                flags |= flag::ACK_LOST_SEGMENT;
+            }
+            rev.dupacknum = -1;
         }
-        rev.maxseqtobeacked = rev.nextseq;
     }
 
     // Retransmission family: data (or SYN/FIN) at or below the highest sequence number seen.
@@ -451,7 +472,7 @@ fn analyze(
             let u = rev.segments[i];
             if ack == u.nextseq {
                 acks_frame = Some(u.frame);
-                ack_rtt_ns = Some(now.saturating_sub(u.ts));
+                ack_rtt_ns = Some(now as i64 - u.ts as i64);
             } else if gt(ack, u.seq) && le(ack, u.nextseq) {
                 rev.segments[i].seq = ack;
                 i += 1;
@@ -501,13 +522,15 @@ fn analyze(
 
     let rev_base = rev.base_seq.unwrap_or(0);
     let rel_seq = seq.wrapping_sub(base);
-    let rel_ack = if ackf { ack.wrapping_sub(rev_base) } else { 0 };
+    // Without the ACK bit tshark shows the field's raw value.
+    let rel_ack = if ackf { ack.wrapping_sub(rev_base) } else { ack };
     TcpAnalysis {
         stream: conv.stream,
         from_a: d == 0,
         rel_seq,
         rel_ack,
-        rel_nxtseq: rel_seq.wrapping_add(tcp.seg_len()),
+        // SYN and FIN together still take one number, as in Wireshark's next-sequence field.
+        rel_nxtseq: rel_seq.wrapping_add(tcp.payload_len + u32::from(syn || fin)),
         window_size,
         win_scale,
         flags,

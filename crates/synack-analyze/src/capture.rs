@@ -17,6 +17,16 @@ pub mod linktype {
     pub const NULL: u32 = 0;
     /// Ethernet II.
     pub const ETHERNET: u32 = 1;
+    /// PPP (RFC 1661), with or without the HDLC address and control bytes.
+    pub const PPP: u32 = 9;
+    /// PPP in HDLC-like framing (RFC 1662).
+    pub const PPP_HDLC: u32 = 50;
+    /// PPPoE (RFC 2516) without the Ethernet header.
+    pub const PPP_ETHER: u32 = 51;
+    /// Cisco HDLC: address, control, then an EtherType.
+    pub const C_HDLC: u32 = 104;
+    /// Linux ARCNET.
+    pub const ARCNET_LINUX: u32 = 129;
     /// Raw IP on some BSDs (DLT_RAW 12 / 14).
     pub const RAW_BSD: u32 = 12;
     /// Raw IP, OpenBSD's number.
@@ -165,7 +175,9 @@ impl<R: Read> CaptureReader<R> {
             0xA1B2_C3D4 | 0xA1B2_3C4D | 0xD4C3_B2A1 | 0x4D3C_B2A1 => {
                 let reader = PcapReader::new(chained).map_err(|e| map_err(e, 0))?;
                 let h = reader.header();
-                let linktype = u32::from(h.datalink);
+                // The top bits of the pcap header's link type say whether frames end in an FCS
+                // (the pcap format's LT_FCS bits); the link type is the low 26 bits.
+                let linktype = u32::from(h.datalink) & 0x03FF_FFFF;
                 let nano = h.ts_resolution == pcap_file::TsResolution::NanoSecond;
                 Ok(CaptureReader {
                     inner: Inner::PcapRaw(reader, linktype, nano),

@@ -4,7 +4,7 @@
 
 use crate::analysis::{Analyzer, TcpAnalysis};
 use crate::capture::{CaptureError, CaptureReader};
-use crate::decode::decode;
+use crate::decode::decode_wire;
 use crate::fields::{self, DisplayFilter, FieldPacket};
 use crate::filter::{Filter, FramePacket};
 use crate::tcpdump::{TcpdumpState, format_time};
@@ -80,6 +80,7 @@ pub fn dump<R: Read, W: Write>(
     }
     let mut analyzer = Analyzer::new();
     let mut td = TcpdumpState::new();
+    let mut view = crate::reassembly::AnalysisView::new();
     let mut sum = DumpSummary::default();
     let mut first_ts = None;
     let mut line = String::new();
@@ -90,9 +91,11 @@ pub fn dump<R: Read, W: Write>(
         let fp =
             FramePacket { linktype: frame.linktype, data: frame.data, wirelen: frame.orig_len };
         let selected = opts.filter.matches(&fp);
-        let d = decode(frame.linktype, frame.data);
+        let d = decode_wire(frame.linktype, frame.data, frame.orig_len as usize);
+        // The analysis sees reassembled IPv4 datagrams, as tshark's does.
+        let da = view.of(d);
         // Analysis sees every TCP packet, selected or not, as tshark's does.
-        let an: Option<TcpAnalysis> = match (d.ip, d.tcp()) {
+        let an: Option<TcpAnalysis> = match (da.ip, da.tcp()) {
             (Some(ip), Some(t)) => {
                 Some(analyzer.on_packet(frame.number, frame.ts_ns, ip.src, ip.dst, t))
             }
@@ -118,7 +121,7 @@ pub fn dump<R: Read, W: Write>(
                     first_ts_ns: first,
                     wirelen: frame.orig_len,
                     caplen: frame.data.len() as u32,
-                    decoded: &d,
+                    decoded: &da,
                     analysis: an.as_ref(),
                 };
                 if let Some(df) = display

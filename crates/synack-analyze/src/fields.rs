@@ -110,12 +110,31 @@ pub fn is_known(name: &str) -> bool {
     FIELDS.iter().any(|(n, _)| *n == name)
 }
 
+/// Every address of one family and side the packet carries, in tshark's order: a tunnel's
+/// outer header, the packet's own, then the packet an ICMP error quotes.
+fn addrs(ip: crate::decode::IpInfo, version: u8, src: bool) -> Option<String> {
+    let pick = |p: (core::net::IpAddr, core::net::IpAddr)| if src { p.0 } else { p.1 };
+    let fam = |a: &core::net::IpAddr| if version == 4 { a.is_ipv4() } else { a.is_ipv6() };
+    let all: Vec<String> = [ip.outer.map(pick), Some(pick((ip.src, ip.dst))), ip.quoted.map(pick)]
+        .into_iter()
+        .flatten()
+        .filter(fam)
+        .map(|a| a.to_string())
+        .collect();
+    if all.is_empty() { None } else { Some(all.join(",")) }
+}
+
 /// The value of one field, as tshark prints it; `None` when absent.
 pub fn value(p: &FieldPacket<'_>, name: &str) -> Option<String> {
     let d = p.decoded;
     let ip = d.ip;
     let tcp = d.tcp();
     let an = p.analysis;
+    // tshark stops at options cut short by the capture, before it prints the analysis.
+    if name.starts_with("tcp.analysis.") && tcp.is_some_and(|t| 20 + t.options.len() < t.header_len)
+    {
+        return None;
+    }
     let aflag = |bit: u32| an.filter(|a| a.flags & bit != 0).map(|_| "1".to_string());
     Some(match name {
         "frame.number" => p.number.to_string(),
@@ -123,37 +142,13 @@ pub fn value(p: &FieldPacket<'_>, name: &str) -> Option<String> {
         "frame.time_epoch" => secs(i128::from(p.ts_ns)),
         "frame.len" => p.wirelen.to_string(),
         "frame.cap_len" => p.caplen.to_string(),
-        "ip.src" => {
-            let i = ip.filter(|i| i.version == 4)?;
-            match i.quoted {
-                Some(q) if q.0.is_ipv4() => format!("{},{}", i.src, q.0),
-                _ => i.src.to_string(),
-            }
-        }
-        "ip.dst" => {
-            let i = ip.filter(|i| i.version == 4)?;
-            match i.quoted {
-                Some(q) if q.1.is_ipv4() => format!("{},{}", i.dst, q.1),
-                _ => i.dst.to_string(),
-            }
-        }
+        "ip.src" => addrs(ip?, 4, true)?,
+        "ip.dst" => addrs(ip?, 4, false)?,
         "ip.ttl" => ip.filter(|i| i.version == 4)?.ttl.to_string(),
         "ip.id" => format!("0x{:04x}", ip.filter(|i| i.version == 4)?.ident),
         "ip.len" => ip.filter(|i| i.version == 4)?.total_len.to_string(),
-        "ipv6.src" => {
-            let i = ip.filter(|i| i.version == 6)?;
-            match i.quoted {
-                Some(q) if q.0.is_ipv6() => format!("{},{}", i.src, q.0),
-                _ => i.src.to_string(),
-            }
-        }
-        "ipv6.dst" => {
-            let i = ip.filter(|i| i.version == 6)?;
-            match i.quoted {
-                Some(q) if q.1.is_ipv6() => format!("{},{}", i.dst, q.1),
-                _ => i.dst.to_string(),
-            }
-        }
+        "ipv6.src" => addrs(ip?, 6, true)?,
+        "ipv6.dst" => addrs(ip?, 6, false)?,
         "ipv6.hlim" => ip.filter(|i| i.version == 6)?.ttl.to_string(),
         "tcp.stream" => an?.stream.to_string(),
         "tcp.srcport" => tcp?.src_port.to_string(),
@@ -169,8 +164,11 @@ pub fn value(p: &FieldPacket<'_>, name: &str) -> Option<String> {
         "tcp.seq_raw" => tcp?.seq.to_string(),
         "tcp.ack" => an?.rel_ack.to_string(),
         "tcp.ack_raw" => tcp?.ack.to_string(),
-        "tcp.nxtseq" => an?.rel_nxtseq.to_string(),
-        "tcp.len" => tcp?.payload_len.to_string(),
+        "tcp.nxtseq" => {
+            tcp.filter(|t| !t.in_fragment)?;
+            an?.rel_nxtseq.to_string()
+        }
+        "tcp.len" => tcp.filter(|t| !t.in_fragment)?.payload_len.to_string(),
         "tcp.hdr_len" => tcp?.header_len.to_string(),
         "tcp.window_size_value" => tcp?.window.to_string(),
         "tcp.window_size" => an?.window_size.to_string(),

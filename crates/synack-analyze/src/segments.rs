@@ -3,7 +3,7 @@
 
 use crate::analysis::{Analyzer, Conversation};
 use crate::capture::{CaptureError, CaptureReader};
-use crate::decode::decode;
+use crate::decode::decode_wire;
 use std::io::Read;
 use synack_wire::tcp::TcpFlags;
 
@@ -33,7 +33,7 @@ pub struct Segment {
     /// Analysis flag bits ([`crate::analysis::flag`]).
     pub analysis: u32,
     /// RTT to this ACK, when it acknowledges a segment exactly.
-    pub ack_rtt_ns: Option<u64>,
+    pub ack_rtt_ns: Option<i64>,
     /// Bytes on the wire (frame length).
     pub wire_len: u32,
     /// Bytes in flight after this segment (Wireshark's definition).
@@ -53,6 +53,7 @@ pub struct StreamData {
 /// Reads `reader` and keeps the segments of the streams `keep` selects.
 pub fn collect<R: Read>(mut reader: CaptureReader<R>, keep: impl Fn(u32) -> bool) -> StreamData {
     let mut an = Analyzer::new();
+    let mut view = crate::reassembly::AnalysisView::new();
     let mut segments = Vec::new();
     let mut error = None;
     while let Some(f) = reader.next_frame() {
@@ -63,7 +64,7 @@ pub fn collect<R: Read>(mut reader: CaptureReader<R>, keep: impl Fn(u32) -> bool
                 break;
             }
         };
-        let d = decode(f.linktype, f.data);
+        let d = view.of(decode_wire(f.linktype, f.data, f.orig_len as usize));
         let (Some(ip), Some(t)) = (d.ip, d.tcp()) else { continue };
         let a = an.on_packet(f.number, f.ts_ns, ip.src, ip.dst, t);
         if !keep(a.stream) {

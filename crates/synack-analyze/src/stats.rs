@@ -3,7 +3,7 @@
 
 use crate::analysis::{Analyzer, flag};
 use crate::capture::{CaptureError, CaptureReader};
-use crate::decode::decode;
+use crate::decode::decode_wire;
 use core::fmt::Write;
 use core::net::IpAddr;
 use std::io::Read;
@@ -96,6 +96,7 @@ pub fn stats<R: Read>(mut reader: CaptureReader<R>) -> Stats {
     let mut frames = 0;
     let mut error = None;
     let mut refused = Vec::new();
+    let mut view = crate::reassembly::AnalysisView::new();
     while let Some(f) = reader.next_frame() {
         let f = match f {
             Ok(f) => f,
@@ -106,7 +107,7 @@ pub fn stats<R: Read>(mut reader: CaptureReader<R>) -> Stats {
         };
         frames += 1;
         first_ns.get_or_insert(f.ts_ns);
-        let d = decode(f.linktype, f.data);
+        let d = view.of(decode_wire(f.linktype, f.data, f.orig_len as usize));
         let (Some(ip), Some(t)) = (d.ip, d.tcp()) else { continue };
         let a = an.on_packet(f.number, f.ts_ns, ip.src, ip.dst, t);
         let i = a.stream as usize;

@@ -5,6 +5,7 @@
 //! connection's base, tcpdump prints absolute numbers but SACK blocks already relative.
 
 use crate::decode::Decoded;
+use crate::tcpline::{self, SeqBases};
 use synack_wire::dump::{ArpLine, SeqTracker};
 use synack_wire::{ArpPacket, ArpRepr, ChecksumMode, IpPacketRepr, PacketLine};
 
@@ -12,6 +13,7 @@ use synack_wire::{ArpPacket, ArpRepr, ChecksumMode, IpPacketRepr, PacketLine};
 #[derive(Default)]
 pub struct TcpdumpState {
     seqs: SeqTracker,
+    bases: SeqBases,
 }
 
 /// Formats a timestamp (ns since the epoch) as tcpdump's default `HH:MM:SS.uuuuuu`, in UTC.
@@ -31,6 +33,25 @@ impl TcpdumpState {
     /// The line for one decoded frame, without the timestamp. `wirelen` is the frame's
     /// length on the wire.
     pub fn line(&mut self, d: &Decoded<'_>, wirelen: u32) -> String {
+        let body = self.body(d, wirelen);
+        match d.link {
+            Some(n) => crate::link::tcpdump_prefix(&n, d.frame) + &body,
+            None => body,
+        }
+    }
+
+    fn body(&mut self, d: &Decoded<'_>, wirelen: u32) -> String {
+        if d.ethertype == Some(0x0800)
+            && let Some(l) = tcpline::not_ipv4(d.l3)
+        {
+            return l;
+        }
+        if matches!(d.ethertype, Some(0x0800 | 0x86dd)) {
+            let wire = (wirelen as usize).saturating_sub(d.l3_offset);
+            if let Some(l) = tcpline::line(&mut self.bases, d.l3, wire) {
+                return l;
+            }
+        }
         if let Some(ip) = d.ip {
             return match IpPacketRepr::parse(d.l3, ChecksumMode::Skip) {
                 Ok(p) => {

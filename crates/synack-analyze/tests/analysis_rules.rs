@@ -53,6 +53,7 @@ impl Conv {
             urgent: 0,
             header_len: 20 + opts.len(),
             payload_len: len,
+            in_fragment: false,
             options: opts,
             payload: &payload,
         };

@@ -203,7 +203,15 @@ fn every_link_type_decodes_to_the_same_line() {
         let file = pcap_bytes(&[frame], link, Endianness::Little, TsResolution::MicroSecond);
         let (out, res) = tcpdump_lines(&file);
         assert_eq!(res, Ok(1), "{link:?}");
-        assert_eq!(out, want, "{link:?}");
+        if link == DataLink::LINUX_SLL2 {
+            // tcpdump names the capturing interface (by its index, as this host calls it) and
+            // the direction first.
+            let (prefix, rest) = out.split_at(out.len() - want.len());
+            assert_eq!(rest, want, "{link:?}");
+            assert!(prefix.ends_with(" In  ") && prefix.len() >= 10, "{prefix:?}");
+        } else {
+            assert_eq!(out, want, "{link:?}");
+        }
     }
 }
 
@@ -249,16 +257,23 @@ fn malformed_packets_inside_a_valid_file_are_shown_and_skipped() {
     assert_eq!(res, Ok(frames.len() as u64));
     let l: Vec<&str> = out.lines().collect();
     assert_eq!(l.len(), frames.len());
-    assert!(l[0].contains("Flags [S]") && l[11].contains("Flags [S]"));
-    for line in &l[1..5] {
-        assert!(line.contains("malformed"), "{line}");
+    // What tcpdump 4.99 prints for each (checked by running it).
+    let syn = "IP 10.0.0.1.40000 > 10.0.0.2.80: Flags [S], seq 4096, win 64240, options [mss 1460,sackOK,TS val 1 ecr 0,nop,wscale 7], length 0";
+    let want = [
+        syn,
+        "IP bad-hlen 12",
+        "IP truncated-ip - 140 bytes missing! 10.0.0.1.40000 > 10.0.0.2.80: Flags [S], seq 4096:4236, win 64240, options [mss 1460,sackOK,TS val 1 ecr 0,nop,wscale 7], length 140",
+        "IP 10.0.0.1.40000 > 10.0.0.2.80:  tcp 28 [bad hdr length 12 - too short, < 20]",
+        "IP 10.0.0.1.40000 > 10.0.0.2.80: Flags [S] [bad hdr length 60 - too long, > 40]",
+        "IP 10.0.0.1.40000 > 10.0.0.2.80: Flags [S], seq 4096, win 64240, options [[bad opt]",
+        "IP 10.0.0.1.40000 > 10.0.0.2.80: Flags [S], seq 4096, win 64240, options [[bad opt]",
+        "IP truncated-ip - 30 bytes missing! 10.0.0.1.40000 > 10.0.0.2.80:  [|tcp]",
+        "IP6, wrong link-layer encapsulation (invalid)",
+    ];
+    for (i, w) in want.iter().enumerate() {
+        assert_eq!(l[i], *w, "frame {}", i + 1);
     }
-    for line in &l[5..7] {
-        assert!(
-            line.contains("40000 > 10.0.0.2.80: Flags [S], [malformed: BadOptionLen"),
-            "{line}"
-        );
-    }
+    assert_eq!(l[11], syn);
     let (fields, res) = all_fields(&file);
     assert_eq!(res, Ok(frames.len() as u64));
     assert_eq!(fields.lines().count(), frames.len() + 1);

@@ -15,8 +15,11 @@ use std::process::ExitCode;
 static ALLOCATOR: &StatsAlloc<System> = &INSTRUMENTED_SYSTEM;
 
 mod cmd;
+mod forward;
+mod server;
 mod services;
 mod sim;
+mod tunbench;
 mod tunhost;
 
 /// synack: a userspace TCP/IP stack and the instruments to watch TCP work.
@@ -45,12 +48,19 @@ enum Command {
     Graph(cmd::graph::Args),
     /// TCP conversations: packets and bytes each way, retransmissions, handshake RTT, ending.
     Stats(cmd::stats::Args),
+    /// One self-contained HTML page for a capture: conversations, ladders, graphs, notes.
+    Report(cmd::report::Args),
     /// Run packetdrill scripts against the engine on a virtual clock.
     Drill(cmd::drill::Args),
     /// Decode one packet given as hex and print it as tcpdump would.
     Decode(cmd::decode::Args),
-    /// Benchmarks: synack vs smoltcp on the in-memory link (bulk, setup rate, idle memory).
+    /// Relay every TCP connection and UDP flow arriving on a TUN device, directly or via SOCKS5.
+    Forward(cmd::forward::Args),
+    /// Benchmarks: synack vs smoltcp on the in-memory link (bulk, setup rate, idle memory),
+    /// and synack over TUN against the kernel (root).
     Bench(cmd::bench::Args),
+    /// Hold many concurrent echo connections against a synack server; time new ones, watch memory.
+    Load(cmd::load::Args),
 }
 
 fn main() -> ExitCode {
@@ -64,9 +74,12 @@ fn main() -> ExitCode {
         Command::Flow(args) => cmd::flow::run(args),
         Command::Graph(args) => cmd::graph::run(args),
         Command::Stats(args) => cmd::stats::run(args),
+        Command::Report(args) => cmd::report::run(args),
         Command::Drill(args) => cmd::drill::run(args),
         Command::Decode(args) => cmd::decode::run(args),
+        Command::Forward(args) => cmd::forward::run(args),
         Command::Bench(args) => cmd::bench::run(args),
+        Command::Load(args) => cmd::load::run(args),
     };
     match result {
         Ok(code) => code,

@@ -36,13 +36,17 @@ struct LoggedPipe {
     pipe: Pipe,
     from_client: bool,
     log: WireLog,
+    /// Frames of this direction (counted from 1) the path drops on purpose.
+    drop_nth: Vec<usize>,
+    sent: usize,
 }
 
 impl PathModel for LoggedPipe {
     fn push(&mut self, now: Instant, frame: Frame) -> Result<(), Frame> {
         let bytes = frame.bytes().to_vec();
-        let lost =
-            matches!(self.pipe.send(now.as_micros(), bytes.clone()), SendOutcome::Dropped(_));
+        self.sent += 1;
+        let lost = self.drop_nth.contains(&self.sent)
+            || matches!(self.pipe.send(now.as_micros(), bytes.clone()), SendOutcome::Dropped(_));
         self.log.lock().unwrap_or_else(PoisonError::into_inner).push(WireRecord {
             at: now,
             from_client: self.from_client,
@@ -83,10 +87,10 @@ pub(crate) struct Host<D> {
 }
 
 impl<D: Device> Host<D> {
-    fn new(dev: D, addr: IpCidr, secret: [u8; 16], seed: u64) -> Self {
+    fn new(dev: D, addr: IpCidr, secret: [u8; 16], seed: u64, cfg: EndpointConfig) -> Self {
         let mut iface = Interface::new(InterfaceConfig::default());
         iface.add_address(addr);
-        let cfg = EndpointConfig { mtu: dev.caps().mtu, ..EndpointConfig::default() };
+        let cfg = EndpointConfig { mtu: dev.caps().mtu, ..cfg };
         Host { iface, ep: Endpoint::new(cfg, secret, seed), dev }
     }
 
@@ -115,6 +119,21 @@ impl<D: Device> Host<D> {
     }
 }
 
+/// Engine settings of both hosts and frames the link drops on purpose (a scenario's script).
+#[derive(Default)]
+pub(crate) struct Setup {
+    /// The client's engine settings (the MTU comes from the link).
+    pub(crate) client: EndpointConfig,
+    /// The server's engine settings.
+    pub(crate) server: EndpointConfig,
+    /// Client-to-server frames to drop, counted from 1.
+    pub(crate) drop_from_client: Vec<usize>,
+    /// Server-to-client frames to drop, counted from 1.
+    pub(crate) drop_from_server: Vec<usize>,
+    /// The link's rate each way in bits per second (0: no limit, frames arrive together).
+    pub(crate) rate_bps: u64,
+}
+
 /// The client's device: its link end behind the pcap tap (with or without a file).
 pub(crate) type ClientDev = PcapTap<LinkEnd, Box<dyn Write>>;
 
@@ -137,24 +156,49 @@ impl World {
         imp: Impairments,
         pcap: Option<synack_stack::phy::CaptureWriter<Box<dyn Write>>>,
     ) -> Result<World, synack_netsim::ConfigError> {
+        let setup = Setup::default();
+        Self::with_setup(client_addr, server_addr, imp, pcap, setup)
+    }
+
+    /// [`World::new`] with engine settings per host and frames the link drops on purpose.
+    pub(crate) fn with_setup(
+        client_addr: IpCidr,
+        server_addr: IpCidr,
+        imp: Impairments,
+        pcap: Option<synack_stack::phy::CaptureWriter<Box<dyn Write>>>,
+        setup: Setup,
+    ) -> Result<World, synack_netsim::ConfigError> {
         let log: WireLog = Arc::default();
         let cfg = LinkConfig {
             delay: core::time::Duration::from_micros(imp.delay_us),
             loss: imp.loss,
+            rate_bps: setup.rate_bps,
+            queue_limit_bytes: if setup.rate_bps > 0 {
+                1 << 24
+            } else {
+                LinkConfig::ideal().queue_limit_bytes
+            },
             ..LinkConfig::ideal()
         };
-        let a_to_b =
-            LoggedPipe { pipe: Pipe::new(cfg, imp.seed)?, from_client: true, log: log.clone() };
+        let a_to_b = LoggedPipe {
+            pipe: Pipe::new(cfg, imp.seed)?,
+            from_client: true,
+            log: log.clone(),
+            drop_nth: setup.drop_from_client,
+            sent: 0,
+        };
         let b_to_a = LoggedPipe {
             pipe: Pipe::new(cfg, imp.seed.wrapping_add(0x9e37_79b9))?,
             from_client: false,
             log: log.clone(),
+            drop_nth: setup.drop_from_server,
+            sent: 0,
         };
         let (a, b) = Link::pair(DeviceCaps::default(), Box::new(a_to_b), Box::new(b_to_a));
         let tap = PcapTap::new(a, pcap, FrameRing::new(0, 0));
         let seed = imp.seed;
-        let client = Host::new(tap, client_addr, secret(seed, 1), seed ^ 1);
-        let server = Host::new(b, server_addr, secret(seed, 2), seed ^ 2);
+        let client = Host::new(tap, client_addr, secret(seed, 1), seed ^ 1, setup.client);
+        let server = Host::new(b, server_addr, secret(seed, 2), seed ^ 2, setup.server);
         Ok(World { client, server, log })
     }
 

@@ -139,12 +139,16 @@ fn open_tun(args: &TunArgs) -> anyhow::Result<TunDevice> {
 }
 
 /// Prints every connection's state changes and errors on stderr (from the driver thread).
-pub(crate) fn print_events(stack: &Stack) {
-    stack.set_event_hook(Box::new(|ev| match ev {
-        Event::StateChanged { conn, old, new } => eprintln!("{conn}: {old} -> {new}"),
-        Event::Error { conn, error } => eprintln!("{conn}: {error}"),
-        _ => {}
-    }));
+/// Chained in front of the async sockets' wakers, so the stack can serve tokio sockets.
+pub(crate) fn print_events(stack: &Arc<Stack>) {
+    synack::tokio::set_event_hook(
+        stack,
+        Some(Box::new(|ev| match ev {
+            Event::StateChanged { conn, old, new } => eprintln!("{conn}: {old} -> {new}"),
+            Event::Error { conn, error } => eprintln!("{conn}: {error}"),
+            _ => {}
+        })),
+    );
 }
 
 /// A flag raised by Ctrl-C or SIGTERM; installed once per process.
@@ -154,6 +158,18 @@ pub(crate) fn stop_flag() -> anyhow::Result<Arc<AtomicBool>> {
     ctrlc::set_handler(move || f.store(true, Ordering::SeqCst))
         .context("installing the Ctrl-C handler")?;
     Ok(flag)
+}
+
+/// Like [`stop_flag`], for async code: the value turns true on Ctrl-C or SIGTERM (or when the
+/// caller sends it); subscribe to wait for it.
+pub(crate) fn stop_watch() -> anyhow::Result<Arc<tokio::sync::watch::Sender<bool>>> {
+    let tx = Arc::new(tokio::sync::watch::Sender::new(false));
+    let t = tx.clone();
+    ctrlc::set_handler(move || {
+        t.send_replace(true);
+    })
+    .context("installing the Ctrl-C handler")?;
+    Ok(tx)
 }
 
 /// Stops the stack (joins the driver, which closes the capture file).

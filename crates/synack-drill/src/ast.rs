@@ -173,6 +173,9 @@ pub enum OptSpec {
     FastOpen(Vec<u8>),
     /// `FOEXP [cookie]`: the experimental fast-open option.
     FastOpenExp(Vec<u8>),
+    /// `ECN [e0b N ceb N e1b N]`: the AccECN option (RFC 9768), its fields as written. Parsed so
+    /// a script using it is reported as needing AccECN rather than as unreadable.
+    AccEcn(String),
 }
 
 /// The option list of a packet line.
@@ -209,6 +212,9 @@ pub struct PacketSpec {
     pub urg: Option<u16>,
     /// Options.
     pub options: OptionsSpec,
+    /// `/udp(SPORT > DPORT)` after the options: the segment travels inside UDP (FreeBSD's
+    /// TCP-over-UDP tunneling, RFC 6951's encapsulation).
+    pub udp_encapsulation: Option<(u16, u16)>,
 }
 
 /// An ICMP packet line: `icmp TYPE [CODE] [mtu N] [a:b(len)]`.

@@ -70,8 +70,29 @@ impl fmt::Display for CodeError {
     }
 }
 
-/// Linux's `tcp_ca_state` names.
+/// Linux's `tcp_ca_state` names, and the TCP state names of `tcpi_state` in Linux's numbering
+/// (`TCP_*`, and FreeBSD's `TCPI_*` spelling of the same states).
 fn constant(name: &str) -> Option<i64> {
+    let state = name.strip_prefix("TCPI_").or_else(|| name.strip_prefix("TCP_"));
+    let by_state = state.and_then(|s| {
+        Some(match s {
+            "ESTABLISHED" => 1,
+            "SYN_SENT" => 2,
+            "SYN_RECV" | "SYN_RECEIVED" => 3,
+            "FIN_WAIT1" | "FIN_WAIT_1" => 4,
+            "FIN_WAIT2" | "FIN_WAIT_2" => 5,
+            "TIME_WAIT" => 6,
+            "CLOSE" | "CLOSED" => 7,
+            "CLOSE_WAIT" => 8,
+            "LAST_ACK" => 9,
+            "LISTEN" => 10,
+            "CLOSING" => 11,
+            _ => return None,
+        })
+    });
+    if by_state.is_some() {
+        return by_state;
+    }
     Some(match name {
         "TCP_CA_Open" => 0,
         "TCP_CA_Disorder" => 1,
@@ -208,6 +229,12 @@ mod tests {
     #[test]
     fn other_python_is_unsupported() {
         assert!(matches!(parse_block("print(tcpi_rtt)"), Err(CodeError::Unsupported(_))));
+        // Both spellings of a state name are Linux's number for it.
+        let st = info(&[("tcpi_state", 3)]);
+        for block in ["assert tcpi_state == TCPI_SYN_RECEIVED", "assert tcpi_state == TCP_SYN_RECV"]
+        {
+            assert_eq!(evaluate(&parse_block(block).unwrap(), &st), Ok(()), "{block}");
+        }
         assert!(matches!(parse_block("assert foo(1) == 2"), Err(CodeError::Unsupported(_))));
         assert!(matches!(parse_block("assert tcpi_x"), Err(CodeError::Unsupported(_))));
     }

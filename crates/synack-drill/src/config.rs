@@ -15,7 +15,8 @@ pub struct ScriptConfig {
     pub ts_tick_usecs: u64,
     /// `--tcp_ts_ecr_scaled`.
     pub ts_ecr_scaled: bool,
-    /// `--mss`, if given.
+    /// `--mss`, if given: packetdrill cuts the stack's TSO/GSO packets at this size; synack
+    /// sends whole segments, so it changes nothing here.
     pub mss: Option<u16>,
     /// `--mtu` (default 1500).
     pub mtu: u32,
@@ -104,6 +105,9 @@ impl ScriptConfig {
                 self.connect_port = v()?.parse().map_err(|_| bad(v().unwrap_or("")))?
             }
             "strict_segments" => self.strict_segments = true,
+            // packetdrill keeps the buffers of its own send calls alive (for zerocopy
+            // completions); the runner hands the stack copies, so there is nothing to keep.
+            "send_omit_free" => {}
             "non_fatal" => {
                 for part in v()?.split(',') {
                     match part {

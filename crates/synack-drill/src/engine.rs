@@ -8,6 +8,7 @@
 use crate::ast::OptSpec;
 use crate::code::TcpInfo;
 use crate::config::ScriptConfig;
+use crate::probe::SockState;
 use crate::profile::{Cc, EcnMode, Profile, SynLayout};
 use crate::runner::TargetFactory;
 use crate::segment::Segment;
@@ -15,9 +16,9 @@ use crate::target::{Errno, Readiness, Shutdown, SockId, SockOpt, Target};
 use std::collections::BTreeMap;
 use std::net::{IpAddr, SocketAddr};
 use synack_tcp::{
-    AbortReset, CongestionControl, ConnConfig, ConnId, ConnectionError, Duration, Endpoint,
-    EndpointConfig, Instant, ListenerId, OptionLayout, ReadWindowUpdate, RecvError, SendError,
-    State,
+    AbortReset, AckEvery, CongestionControl, ConnConfig, ConnId, ConnectionError, Duration,
+    Endpoint, EndpointConfig, Instant, ListenerId, OptionLayout, ReadWindowUpdate, ReceiveWindow,
+    RecvError, SendError, State,
 };
 use synack_wire::tcp::{TcpOption, TcpPacket, TcpRepr, options};
 use synack_wire::{ChecksumMode, SeqNum};
@@ -49,6 +50,9 @@ pub fn unmapped_knobs(p: &Profile) -> Vec<String> {
     }
     if p.sockbuf_doubling {
         v.push("SO_SNDBUF/SO_RCVBUF doubling".into());
+    }
+    if !p.rexmit_slop.is_zero() {
+        v.push(format!("RTO slop {} ms (the engine adds none)", p.rexmit_slop.as_millis()));
     }
     v
 }
@@ -89,6 +93,10 @@ pub struct EngineTarget {
     ecn: EcnMode,
     /// Our address for sockets that connect without binding.
     local_ip: IpAddr,
+    /// Connections whose socket was closed, still in the engine until they finish.
+    orphans: Vec<ConnId>,
+    /// Keep-alive timing a socket starts with (the profile's sysctls).
+    keep_alive: synack_tcp::KeepAlive,
     buf: Vec<u8>,
 }
 
@@ -130,11 +138,27 @@ impl EngineTarget {
                 SynLayout::FreeBsd => OptionLayout::Bsd,
             },
             recv_buffer_mss_rounding: p.rcvbuf_mss_rounding,
-            abort_reset: if p.linux_resets { AbortReset::Linux } else { AbortReset::Rfc },
+            abort_reset: match (p.linux_resets, p.syn_layout) {
+                (true, _) => AbortReset::Linux,
+                (false, SynLayout::FreeBsd) => AbortReset::Bsd,
+                (false, SynLayout::Linux) => AbortReset::Rfc,
+            },
+            rfc5961_rst: p.rfc5961.0,
+            rfc5961_syn: p.rfc5961.1,
             read_window_update: if p.linux_read_window_update {
                 ReadWindowUpdate::Doubling
             } else {
                 ReadWindowUpdate::SwsStep
+            },
+            receive_window: if p.free_space_window {
+                ReceiveWindow::FreeSpace
+            } else {
+                ReceiveWindow::SwsAvoidance
+            },
+            ack_every: if p.ack_every_segment {
+                AckEvery::SecondSegment
+            } else {
+                AckEvery::SecondFullSized
             },
             // Linux's quick-ACK mode: the first segments are ACKed at once.
             quick_ack_segments: p.quick_ack_segments,
@@ -152,7 +176,12 @@ impl EngineTarget {
             },
             ..defaults
         };
-        let ec = EndpointConfig { mtu: cfg.mtu as usize, conn, ..EndpointConfig::default() };
+        let ec = EndpointConfig {
+            mtu: cfg.mtu as usize,
+            conn,
+            syn_cookies: p.syn_cookies,
+            ..EndpointConfig::default()
+        };
         EngineTarget {
             ep: Endpoint::new(ec, *b"synack-drill-key", 0x5eed),
             socks: BTreeMap::new(),
@@ -161,6 +190,12 @@ impl EngineTarget {
             mtu: cfg.mtu,
             ecn: p.ecn,
             local_ip: cfg.local_ip,
+            orphans: Vec::new(),
+            keep_alive: synack_tcp::KeepAlive {
+                idle: p.keep_alive.0,
+                interval: p.keep_alive.1,
+                probes: p.keep_alive.2,
+            },
             buf: vec![0; 65_536 + 120],
         }
     }
@@ -231,6 +266,8 @@ fn option_bytes(opts: &[OptSpec]) -> Vec<u8> {
                 b.extend([34, 2 + c.len() as u8]);
                 b.extend(c);
             }
+            // Never injected: scripts with the option are refused before the run.
+            OptSpec::AccEcn(_) => {}
             OptSpec::FastOpenExp(c) => {
                 b.extend([254, 4 + c.len() as u8, 0xf9, 0x89]);
                 b.extend(c);
@@ -280,6 +317,56 @@ fn wire_options(tcp: &[u8]) -> Vec<OptSpec> {
         }
     }
     out
+}
+
+impl EngineTarget {
+    /// A live connection as sockstat shows it; `None` once the engine has let it go.
+    fn conn_state(&self, c: ConnId, owned: bool) -> Option<SockState> {
+        let state = self.ep.state(c).ok()?;
+        let tuple = self.ep.four_tuple(c).ok()?;
+        Some(SockState {
+            local_port: tuple.local.port(),
+            remote_port: Some(tuple.remote.port()),
+            state: freebsd_state_name(state),
+            owned,
+        })
+    }
+}
+
+/// `tcpi_state` as Linux numbers it (`TCP_ESTABLISHED` = 1 ... `TCP_CLOSING` = 11); the
+/// scripts compare it with names, which [`crate::code`] maps to these numbers for both
+/// Linux's `TCP_*` and FreeBSD's `TCPI_*` spellings.
+fn linux_state_number(s: State) -> i64 {
+    match s {
+        State::Established => 1,
+        State::SynSent => 2,
+        State::SynReceived => 3,
+        State::FinWait1 => 4,
+        State::FinWait2 => 5,
+        State::TimeWait => 6,
+        State::Closed => 7,
+        State::CloseWait => 8,
+        State::LastAck => 9,
+        State::Listen => 10,
+        State::Closing => 11,
+    }
+}
+
+/// The state names FreeBSD's `sockstat -s` and `netstat` print.
+fn freebsd_state_name(s: State) -> &'static str {
+    match s {
+        State::Closed => "CLOSED",
+        State::Listen => "LISTEN",
+        State::SynSent => "SYN_SENT",
+        State::SynReceived => "SYN_RCVD",
+        State::Established => "ESTABLISHED",
+        State::FinWait1 => "FIN_WAIT_1",
+        State::FinWait2 => "FIN_WAIT_2",
+        State::CloseWait => "CLOSE_WAIT",
+        State::Closing => "CLOSING",
+        State::LastAck => "LAST_ACK",
+        State::TimeWait => "TIME_WAIT",
+    }
 }
 
 impl Target for EngineTarget {
@@ -428,6 +515,28 @@ impl Target for EngineTarget {
         }
     }
 
+    fn peek(&mut self, _now: u64, s: SockId, len: usize) -> Result<usize, Errno> {
+        if self.sock(s)?.shut_rd {
+            return Ok(0);
+        }
+        let c = self.conn(s)?;
+        let queued = self.ep.stats(c).map(|st| st.recv_queue).map_err(|_| Errno::ENOTCONN)?;
+        if queued > 0 {
+            return Ok(queued.min(len));
+        }
+        if let Ok(Some(e)) = self.ep.error(c) {
+            return Err(conn_error(e));
+        }
+        match self.ep.state(c).unwrap_or(State::Closed) {
+            State::CloseWait
+            | State::LastAck
+            | State::Closing
+            | State::TimeWait
+            | State::Closed => Ok(0),
+            _ => Err(Errno::EAGAIN),
+        }
+    }
+
     fn shutdown(&mut self, _now: u64, s: SockId, how: Shutdown) -> Result<(), Errno> {
         let c = self.conn(s)?;
         let sk = self.sock(s)?;
@@ -446,6 +555,7 @@ impl Target for EngineTarget {
         match sk.kind {
             Kind::Conn(c) => {
                 let _ = self.ep.close(c);
+                self.orphans.push(c);
             }
             Kind::Listening(l) => self.ep.close_listener(l),
             Kind::Fresh => {}
@@ -453,9 +563,68 @@ impl Target for EngineTarget {
         Ok(())
     }
 
+    fn sock_states(&self) -> Vec<SockState> {
+        let mut out = Vec::new();
+        let owned: Vec<ConnId> = self
+            .socks
+            .values()
+            .filter_map(|s| if let Kind::Conn(c) = s.kind { Some(c) } else { None })
+            .collect();
+        for sk in self.socks.values() {
+            match sk.kind {
+                Kind::Listening(l) => {
+                    let local_port = sk.local.map_or(0, |a| a.port());
+                    out.push(SockState {
+                        local_port,
+                        remote_port: None,
+                        state: "LISTEN",
+                        owned: true,
+                    });
+                    for _ in 0..self.ep.syn_queue_len(l) {
+                        out.push(SockState {
+                            local_port,
+                            remote_port: None,
+                            state: "SYN_RCVD",
+                            owned: false,
+                        });
+                    }
+                }
+                Kind::Conn(c) => out.extend(self.conn_state(c, true)),
+                Kind::Fresh => {
+                    let local_port = sk.local.map_or(0, |a| a.port());
+                    out.push(SockState {
+                        local_port,
+                        remote_port: None,
+                        state: "CLOSED",
+                        owned: true,
+                    });
+                }
+            }
+        }
+        for &c in self.orphans.iter().filter(|c| !owned.contains(c)) {
+            out.extend(self.conn_state(c, false));
+        }
+        out
+    }
+
+    fn drop_state(&mut self, _now: u64, state: &str) -> usize {
+        let conns: Vec<ConnId> = self
+            .socks
+            .values()
+            .filter_map(|s| if let Kind::Conn(c) = s.kind { Some(c) } else { None })
+            .chain(self.orphans.iter().copied())
+            .filter(|&c| self.conn_state(c, false).is_some_and(|s| s.state == state))
+            .collect();
+        for &c in &conns {
+            let _ = self.ep.abort(c);
+        }
+        conns.len()
+    }
+
     fn set_option(&mut self, _now: u64, s: SockId, opt: SockOpt, value: i64) -> Result<(), Errno> {
         let kind = self.sock(s)?.kind;
         let v = usize::try_from(value).map_err(|_| Errno::EINVAL)?;
+        let keep_alive = self.keep_alive;
         let sk = self.sock(s)?;
         match opt {
             SockOpt::ReuseAddr => return Ok(()),
@@ -465,9 +634,9 @@ impl Target for EngineTarget {
             SockOpt::UserTimeout => {
                 sk.cfg.user_timeout = (v != 0).then(|| Duration::from_millis(v as u64))
             }
-            SockOpt::KeepAlive => sk.cfg.keep_alive = (v != 0).then(synack_tcp::KeepAlive::default),
+            SockOpt::KeepAlive => sk.cfg.keep_alive = (v != 0).then_some(keep_alive),
             SockOpt::KeepIdle | SockOpt::KeepIntvl | SockOpt::KeepCnt => {
-                let mut ka = sk.cfg.keep_alive.unwrap_or_default();
+                let mut ka = sk.cfg.keep_alive.unwrap_or(keep_alive);
                 match opt {
                     SockOpt::KeepIdle => ka.idle = Duration::from_secs(v as u64),
                     SockOpt::KeepIntvl => ka.interval = Duration::from_secs(v as u64),
@@ -514,9 +683,11 @@ impl Target for EngineTarget {
             SockOpt::NoDelay => sk.cfg.nodelay as i64,
             SockOpt::KeepAlive => sk.cfg.keep_alive.is_some() as i64,
             SockOpt::UserTimeout => sk.cfg.user_timeout.map(|d| d.as_millis() as i64).unwrap_or(0),
-            SockOpt::KeepIdle => sk.cfg.keep_alive.unwrap_or_default().idle.as_secs() as i64,
-            SockOpt::KeepIntvl => sk.cfg.keep_alive.unwrap_or_default().interval.as_secs() as i64,
-            SockOpt::KeepCnt => i64::from(sk.cfg.keep_alive.unwrap_or_default().probes),
+            SockOpt::KeepIdle => sk.cfg.keep_alive.unwrap_or(self.keep_alive).idle.as_secs() as i64,
+            SockOpt::KeepIntvl => {
+                sk.cfg.keep_alive.unwrap_or(self.keep_alive).interval.as_secs() as i64
+            }
+            SockOpt::KeepCnt => i64::from(sk.cfg.keep_alive.unwrap_or(self.keep_alive).probes),
             SockOpt::MaxSeg => match conn.and_then(|c| self.ep.stats(c).ok()) {
                 Some(st) => i64::from(st.snd_mss),
                 None => match sk.cfg.mss_clamp {
@@ -579,9 +750,22 @@ impl Target for EngineTarget {
     }
 
     fn tcp_info(&self, s: SockId) -> Option<TcpInfo> {
-        let Some(Kind::Conn(c)) = self.socks.get(&s).map(|x| x.kind) else { return None };
-        let st = self.ep.stats(c).ok()?;
         let mut i = TcpInfo::new();
+        let c = match self.socks.get(&s)?.kind {
+            Kind::Conn(c) => c,
+            Kind::Listening(_) => {
+                i.insert("tcpi_state".into(), linux_state_number(State::Listen));
+                return Some(i);
+            }
+            Kind::Fresh => {
+                i.insert("tcpi_state".into(), linux_state_number(State::Closed));
+                return Some(i);
+            }
+        };
+        // A connection the engine has let go (reset, timed out) is CLOSED to the socket.
+        let state = self.ep.state(c).unwrap_or(State::Closed);
+        i.insert("tcpi_state".into(), linux_state_number(state));
+        let Ok(st) = self.ep.stats(c) else { return Some(i) };
         let mss = i64::from(st.snd_mss.max(1));
         i.insert("tcpi_snd_mss".into(), i64::from(st.snd_mss));
         i.insert("tcpi_advmss".into(), i64::from(st.rcv_mss));

@@ -306,7 +306,9 @@ impl<'a> Lexer<'a> {
         let text = &self.src[from..self.i];
         let bad = || ParseErrorKind::BadNumber(text.to_string());
         match dots {
-            0 => text.parse::<i64>().map(Tok::Int).map_err(|_| self.err(pos, bad())),
+            // A digit string too long for a number (a Fast Open cookie written in hex) is a
+            // word; wherever a number is needed it is reported there.
+            0 => Ok(text.parse::<i64>().map_or_else(|_| Tok::Word(text.to_string()), Tok::Int)),
             1 => Ok(Tok::Float(text.to_string())),
             3 => text.parse::<Ipv4Addr>().map(Tok::Ipv4).map_err(|_| self.err(pos, bad())),
             _ => Err(self.err(pos, bad())),
@@ -380,7 +382,12 @@ mod tests {
         assert!(tokenize("\"x", "f", &HashMap::new()).is_err());
         assert!(tokenize("/* x", "f", &HashMap::new()).is_err());
         assert!(tokenize("é", "f", &HashMap::new()).is_err());
-        assert!(tokenize("99999999999999999999", "f", &HashMap::new()).is_err());
+        // Too long for a number: a word (a hex cookie), rejected where a number is needed.
+        assert_eq!(
+            toks("0102030405060708091011121314"),
+            vec![Tok::Word("0102030405060708091011121314".into()), Tok::Eof]
+        );
+        assert!(crate::parse("99999999999999999999 socket(..., SOCK_STREAM, 0) = 3", "f").is_err());
     }
 
     #[test]

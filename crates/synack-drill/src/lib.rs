@@ -25,9 +25,11 @@ mod lexer;
 pub mod matcher;
 pub mod outcome;
 pub mod parser;
+pub mod probe;
 pub mod profile;
 pub mod runner;
 pub mod segment;
+pub mod shell;
 pub mod suite;
 pub mod target;
 

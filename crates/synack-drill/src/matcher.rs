@@ -315,6 +315,7 @@ fn kind_rank(o: &OptSpec) -> u8 {
         OptSpec::Md5(_) => 19,
         OptSpec::FastOpen(_) => 34,
         OptSpec::FastOpenExp(_) => 254,
+        OptSpec::AccEcn(_) => 172,
     }
 }
 

@@ -30,8 +30,93 @@ pub fn parse_with_defines(
     file: &str,
     defines: &HashMap<String, String>,
 ) -> Result<Script, ParseError> {
+    parse_for(src, file, defines, &[])
+}
+
+/// [`parse_with_defines`] where `symbols` (a profile's predefined names, such as `FreeBSD`)
+/// also count as defined for `#ifdef`, without being substituted in the text.
+pub fn parse_for(
+    src: &str,
+    file: &str,
+    defines: &HashMap<String, String>,
+    symbols: &[&str],
+) -> Result<Script, ParseError> {
+    let defined = |name: &str| defines.contains_key(name) || symbols.contains(&name);
+    let kept = preprocess(src, file, &defined)?;
+    let src = kept.as_str();
     let toks = tokenize(src, file, defines)?;
-    Parser { toks, i: 0, src, file }.script()
+    Parser { toks, i: 0, src, file, defines }.script()
+}
+
+/// The C preprocessor's conditionals, which the FreeBSD suite uses to keep a standard and a
+/// FreeBSD-specific variant of some lines in one script: `#ifdef NAME`, `#ifndef NAME`, `#else`
+/// and `#endif` lines (nesting allowed), NAME tested by `defined`. Directive lines
+/// and lines left out are blanked with spaces, so line numbers and byte offsets stay those of
+/// the file. Other lines starting with `#` (comments inside `%{ }%` code) are left alone.
+fn preprocess(src: &str, file: &str, defined: &dyn Fn(&str) -> bool) -> Result<String, ParseError> {
+    if !src.lines().any(|l| l.trim_start().starts_with("#if")) {
+        return Ok(src.to_string());
+    }
+    let mut out = String::with_capacity(src.len());
+    // One entry per open #if: (this branch taken, some branch already taken, parent active).
+    let mut stack: Vec<(bool, bool, bool)> = Vec::new();
+    let blank = |line: &str, out: &mut String| {
+        for c in line.chars() {
+            if c == '\n' || c == '\r' {
+                out.push(c);
+            } else {
+                out.extend(std::iter::repeat_n(' ', c.len_utf8()));
+            }
+        }
+    };
+    for (n, line) in src.split_inclusive('\n').enumerate() {
+        let active = stack.last().is_none_or(|&(taken, _, parent)| taken && parent);
+        let t = line.trim();
+        let err = |msg: String| ParseError {
+            file: file.to_string(),
+            pos: Pos { line: n as u32 + 1, col: 1 },
+            kind: ParseErrorKind::Invalid(msg),
+        };
+        let directive = t.strip_prefix('#').filter(|d| {
+            matches!(d.split_whitespace().next(), Some("ifdef" | "ifndef" | "else" | "endif"))
+        });
+        if let Some(d) = directive {
+            let mut words = d.split_whitespace();
+            match (words.next(), words.next()) {
+                (Some(kw @ ("ifdef" | "ifndef")), Some(name)) => {
+                    let on = defined(name) == (kw == "ifdef");
+                    stack.push((on, on, active));
+                }
+                (Some("else"), None) => match stack.last_mut() {
+                    Some(top) => {
+                        top.0 = !top.1;
+                        top.1 = true;
+                    }
+                    None => return Err(err("#else without #if".into())),
+                },
+                (Some("endif"), None) => {
+                    if stack.pop().is_none() {
+                        return Err(err("#endif without #if".into()));
+                    }
+                }
+                _ => return Err(err(format!("malformed preprocessor line: {t}"))),
+            }
+            blank(line, &mut out);
+        } else if active {
+            out.push_str(line);
+        } else {
+            blank(line, &mut out);
+        }
+    }
+    if !stack.is_empty() {
+        let line = src.lines().count() as u32;
+        return Err(ParseError {
+            file: file.to_string(),
+            pos: Pos { line, col: 1 },
+            kind: ParseErrorKind::Unterminated("#ifdef"),
+        });
+    }
+    Ok(out)
 }
 
 struct Parser<'a> {
@@ -39,6 +124,8 @@ struct Parser<'a> {
     i: usize,
     src: &'a str,
     file: &'a str,
+    /// `-D` symbols: a Fast Open cookie may be one (`FO TFO_COOKIE`).
+    defines: &'a HashMap<String, String>,
 }
 
 type PResult<T> = Result<T, ParseError>;
@@ -260,6 +347,7 @@ impl<'a> Parser<'a> {
             win: None,
             urg: None,
             options: OptionsSpec::Absent,
+            udp_encapsulation: None,
         };
         loop {
             let pos = self.peek().pos;
@@ -291,6 +379,15 @@ impl<'a> Parser<'a> {
             } else {
                 break;
             }
+        }
+        if self.is_punct('/') && matches!(self.peek_at(1), Tok::Word(w) if w == "udp") {
+            self.i += 2;
+            self.expect_punct('(')?;
+            let s = self.int_in::<u16>("UDP source port")?;
+            self.expect_punct('>')?;
+            let d = self.int_in::<u16>("UDP destination port")?;
+            self.expect_punct(')')?;
+            p.udp_encapsulation = Some((s, d));
         }
         if p.options == OptionsSpec::Any && dir == Direction::Inbound {
             return Err(self.err_at(
@@ -510,12 +607,13 @@ impl<'a> Parser<'a> {
                 let text = self.raw_until_option_end();
                 OptSpec::FastOpenExp(self.hex_bytes(&text, t.pos)?)
             }
+            "ECN" => OptSpec::AccEcn(self.raw_until_option_end()),
             _ => {
                 return Err(self.err_at(
                     t.pos,
                     ParseErrorKind::Expected {
                         expected:
-                            "a TCP option (mss, wscale, sackOK, sack, TS, nop, eol, md5, FO, FOEXP)"
+                            "a TCP option (mss, wscale, sackOK, sack, TS, nop, eol, md5, FO, FOEXP, ECN)"
                                 .into(),
                         found: t.tok.describe(),
                     },
@@ -535,6 +633,7 @@ impl<'a> Parser<'a> {
     }
 
     fn hex_bytes(&self, text: &str, pos: Pos) -> PResult<Vec<u8>> {
+        let text = self.defines.get(text).map_or(text, String::as_str);
         let t = text.trim_start_matches("0x");
         if !t.len().is_multiple_of(2) || !t.bytes().all(|b| b.is_ascii_hexdigit()) {
             return Err(
@@ -674,6 +773,20 @@ impl<'a> Parser<'a> {
                         (Tok::Word(w), Tok::Punct('=')) => {
                             let w = w.clone();
                             self.i += 2;
+                            Some(w)
+                        }
+                        // `msg_name(...)=...`, `msg_iov(2)=[...]`: a field with its length.
+                        (Tok::Word(w), Tok::Punct('('))
+                            if matches!(self.peek_at(2), Tok::Ellipsis | Tok::Int(_))
+                                && self.peek_at(3) == &Tok::Punct(')')
+                                && self.peek_at(4) == &Tok::Punct('=') =>
+                        {
+                            let len = match self.peek_at(2) {
+                                Tok::Int(n) => n.to_string(),
+                                _ => "...".into(),
+                            };
+                            let w = format!("{w}({len})");
+                            self.i += 5;
                             Some(w)
                         }
                         _ => None,

@@ -6,7 +6,9 @@
 //! `mss,nop,wscale,sackOK,TS`. The profile says which world a run assumes; the runner turns it
 //! into engine settings and reports any knob the engine cannot honour.
 
+use crate::shell;
 use std::fmt;
+use std::path::Path;
 use std::time::Duration;
 
 /// Congestion controller a profile asks for.
@@ -78,8 +80,9 @@ pub struct Profile {
     pub rack: bool,
     /// Reset cwnd after an idle period (RFC 5681 §4.1).
     pub slow_start_after_idle: bool,
-    /// RFC 5961 challenge ACKs for in-window SYN and RST.
-    pub rfc5961: bool,
+    /// RFC 5961 challenge ACKs for in-window SYN and RST (FreeBSD's `insecure_syn` and
+    /// `insecure_rst` at 0): (RST, SYN).
+    pub rfc5961: (bool, bool),
     /// `SO_SNDBUF`/`SO_RCVBUF` report twice the value set (Linux).
     pub sockbuf_doubling: bool,
     /// Option layout (on every segment; the SYN shows it).
@@ -93,8 +96,26 @@ pub struct Profile {
     /// Window update after a read only when it at least doubles a window that had fallen to
     /// half the maximum (Linux's `tcp_cleanup_rbuf`; `ConnConfig::read_window_update`).
     pub linux_read_window_update: bool,
+    /// Every segment offers all free receive space, never less than already offered
+    /// (FreeBSD's `tcp_output`; `ConnConfig::receive_window`), instead of RFC 9293's receiver
+    /// SWS avoidance.
+    pub free_space_window: bool,
+    /// Every second in-order segment is ACKed at once whatever its size (FreeBSD's
+    /// `DELAY_ACK`; `ConnConfig::ack_every`), not every second full-sized one.
+    pub ack_every_segment: bool,
     /// Timestamp clock rate in Hz.
     pub ts_hz: u32,
+    /// FreeBSD's `net.inet.tcp.rexmit_slop`: added to every computed RTO (200 ms there).
+    pub rexmit_slop: Duration,
+    /// Answer SYNs with cookies when a listener's queue is full (`tcp_syncookies=1`,
+    /// `net.inet.tcp.syncookies=1`).
+    pub syn_cookies: bool,
+    /// Keep-alive idle time, probe interval and probe count a socket starts with (what
+    /// `TCP_KEEPIDLE/KEEPINTVL/KEEPCNT` read before any set).
+    pub keep_alive: (Duration, Duration, u32),
+    /// `tcp_fastopen` bits (Linux) as last set; Fast Open itself is not in the engine, so the
+    /// value only matters to scripts that use it, which are refused where they do.
+    pub fastopen: u32,
 }
 
 impl Profile {
@@ -120,13 +141,19 @@ impl Profile {
             tlp: true,
             rack: true,
             slow_start_after_idle: false,
-            rfc5961: true,
+            rfc5961: (true, true),
             sockbuf_doubling: true,
             syn_layout: SynLayout::Linux,
             rcvbuf_mss_rounding: false,
             linux_resets: true,
             linux_read_window_update: true,
+            free_space_window: false,
+            ack_every_segment: false,
             ts_hz: 1000,
+            rexmit_slop: Duration::ZERO,
+            syn_cookies: true,
+            keep_alive: (Duration::from_secs(7200), Duration::from_secs(75), 9),
+            fastopen: 0x70403,
         }
     }
 
@@ -160,13 +187,19 @@ impl Profile {
             tlp: false,
             rack: false,
             slow_start_after_idle: true,
-            rfc5961: true,
+            rfc5961: (true, true),
             sockbuf_doubling: false,
             syn_layout: SynLayout::FreeBsd,
             rcvbuf_mss_rounding: true,
             linux_resets: false,
             linux_read_window_update: false,
+            free_space_window: true,
+            ack_every_segment: true,
             ts_hz: 1000,
+            rexmit_slop: Duration::from_millis(200),
+            syn_cookies: true,
+            keep_alive: (Duration::from_secs(7200), Duration::from_secs(75), 8),
+            fastopen: 0,
         }
     }
 
@@ -192,13 +225,19 @@ impl Profile {
             tlp: false,
             rack: false,
             slow_start_after_idle: true,
-            rfc5961: true,
+            rfc5961: (true, true),
             sockbuf_doubling: false,
             syn_layout: SynLayout::Linux,
             rcvbuf_mss_rounding: false,
             linux_resets: false,
             linux_read_window_update: false,
+            free_space_window: false,
+            ack_every_segment: false,
             ts_hz: 1000,
+            rexmit_slop: Duration::ZERO,
+            syn_cookies: true,
+            keep_alive: (Duration::from_secs(7200), Duration::from_secs(75), 9),
+            fastopen: 0,
         }
     }
 
@@ -213,6 +252,17 @@ impl Profile {
         }
     }
 
+    /// Names the profile defines for a script's `#ifdef` lines, as a compiler predefines its
+    /// platform: the FreeBSD suite keeps FreeBSD's own behaviour under `#ifdef FreeBSD` and the
+    /// standard one under `#ifdef STANDARD`; `rfc` selects the latter.
+    pub fn predefined(&self) -> &'static [&'static str] {
+        match self.name {
+            "freebsd" => &["FreeBSD"],
+            "rfc" => &["STANDARD"],
+            _ => &["linux"],
+        }
+    }
+
     /// The profile a public script's path implies: the FreeBSD test suite runs with `freebsd`,
     /// everything else in the shared folder comes from Linux's suite.
     pub fn for_path(path: &str) -> Profile {
@@ -223,31 +273,93 @@ impl Profile {
     /// having no effect on a userspace stack; anything else is [`CommandError::Unsupported`], so a
     /// script that depends on it is never passed by accident.
     pub fn apply_command(&mut self, text: &str) -> Result<Vec<String>, CommandError> {
+        self.apply_command_in(text, None)
+    }
+
+    /// [`Profile::apply_command`] for a script in `dir`: a helper shell script the command runs
+    /// (`./defaults.sh`, `../common/defaults.sh`) is read from there and each of its lines
+    /// applied in turn, so a suite's own baseline is honoured as written. Paths inside a helper
+    /// are relative to `dir`, the shell's working directory. Without `dir`, or when
+    /// the helper is not there, a `defaults.sh` stands for the profile's own defaults.
+    pub fn apply_command_in(
+        &mut self,
+        text: &str,
+        dir: Option<&Path>,
+    ) -> Result<Vec<String>, CommandError> {
+        self.apply_nested(text, dir, 0)
+    }
+
+    fn apply_nested(
+        &mut self,
+        text: &str,
+        dir: Option<&Path>,
+        depth: u32,
+    ) -> Result<Vec<String>, CommandError> {
+        let pipelines = shell::pipelines(text).map_err(CommandError::Unsupported)?;
         let mut notes = Vec::new();
-        for line in command_lines(text) {
-            notes.extend(self.apply_line(&line)?);
+        for pipeline in pipelines {
+            let [words] = pipeline.as_slice() else {
+                let shown: Vec<String> = pipeline.iter().map(|w| w.join(" ")).collect();
+                return Err(CommandError::Unsupported(shown.join(" | ")));
+            };
+            notes.extend(self.apply_words(words, dir, depth)?);
         }
         Ok(notes)
     }
 
-    fn apply_line(&mut self, line: &str) -> Result<Vec<String>, CommandError> {
-        let words: Vec<&str> = line.split_whitespace().collect();
-        let unsupported = || CommandError::Unsupported(line.to_string());
-        let Some(&cmd) = words.first() else { return Ok(Vec::new()) };
-        if cmd.ends_with("common/defaults.sh") {
-            // The Linux suite's baseline; the linux profile *is* these settings.
-            return Ok(vec![format!("{cmd}: profile {} defaults", self.name)]);
-        }
+    fn apply_words(
+        &mut self,
+        words: &[String],
+        dir: Option<&Path>,
+        depth: u32,
+    ) -> Result<Vec<String>, CommandError> {
+        let line = words.join(" ");
+        let unsupported = || CommandError::Unsupported(line.clone());
+        let Some(cmd) = words.first().map(String::as_str) else { return Ok(Vec::new()) };
+        let args: Vec<&str> = words[1..].iter().map(String::as_str).collect();
         if cmd.starts_with("/tmp/sysctl_restore_") {
             return Ok(vec!["sysctl restore: each run starts from the profile".into()]);
+        }
+        if cmd.ends_with(".sh") {
+            let helper = dir.map(|d| d.join(cmd)).filter(|p| p.is_file());
+            return match helper {
+                Some(path) if depth < 4 => {
+                    let text = std::fs::read_to_string(&path)
+                        .map_err(|e| CommandError::Unsupported(format!("{cmd}: {e}")))?;
+                    let mut notes = vec![format!("{cmd}: read from {}", path.display())];
+                    // A file holding nothing but a path to another script is a symlink stored
+                    // as text (google's tcp/common/defaults.sh): its target is relative to it.
+                    let target = text.trim();
+                    if target.ends_with(".sh") && !target.contains(char::is_whitespace) {
+                        let linked = path.parent().map(|p| p.join(target));
+                        if let Some(l) = linked.filter(|l| l.is_file()) {
+                            let linked_dir = l.parent().map(Path::to_path_buf);
+                            let name = l.file_name().and_then(|n| n.to_str()).unwrap_or(target);
+                            notes.extend(self.apply_nested(
+                                &format!("./{name}"),
+                                linked_dir.as_deref(),
+                                depth + 1,
+                            )?);
+                            return Ok(notes);
+                        }
+                    }
+                    notes.extend(self.apply_nested(&text, dir, depth + 1).map_err(
+                        |CommandError::Unsupported(c)| {
+                            CommandError::Unsupported(format!("{c} (in {cmd})"))
+                        },
+                    )?);
+                    Ok(notes)
+                }
+                None if cmd.ends_with("defaults.sh") => {
+                    Ok(vec![format!("{cmd}: profile {} defaults", self.name)])
+                }
+                _ => Err(unsupported()),
+            };
         }
         match cmd {
             "sysctl" => {
                 let mut notes = Vec::new();
-                for w in &words[1..] {
-                    if w.starts_with('-') {
-                        continue;
-                    }
+                for w in args.iter().filter(|w| !w.starts_with('-')) {
                     let (k, v) = w.split_once('=').ok_or_else(unsupported)?;
                     notes.push(self.set_sysctl(k, v)?);
                 }
@@ -255,7 +367,7 @@ impl Profile {
             }
             c if c.ends_with("set_sysctls.py") => {
                 let mut notes = Vec::new();
-                for w in &words[1..] {
+                for w in &args {
                     let (path, v) = w.split_once('=').ok_or_else(unsupported)?;
                     let key = path.trim_start_matches("/proc/sys/").replace('/', ".");
                     notes.push(self.set_sysctl(&key, v)?);
@@ -263,17 +375,18 @@ impl Profile {
                 Ok(notes)
             }
             "ethtool"
-                if words.get(1) == Some(&"-K")
-                    && words[3..]
+                if args.first() == Some(&"-K")
+                    && args
                         .iter()
+                        .skip(2)
                         .all(|w| matches!(*w, "tso" | "gso" | "gro" | "off" | "on")) =>
             {
                 Ok(vec![format!("{line}: no offloads in the runner")])
             }
-            "tc" if words.get(1) == Some(&"qdisc") && words.contains(&"pfifo") => {
+            "tc" if args.first() == Some(&"qdisc") && args.last() == Some(&"pfifo") => {
                 Ok(vec![format!("{line}: no qdisc, no pacing")])
             }
-            "ip" if words.get(1) == Some(&"tcp_metrics") && words.get(2) == Some(&"flush") => {
+            "ip" if args.first() == Some(&"tcp_metrics") && args.get(1) == Some(&"flush") => {
                 Ok(vec!["ip tcp_metrics flush: no metrics cache".into()])
             }
             _ => Err(unsupported()),
@@ -281,14 +394,20 @@ impl Profile {
     }
 
     /// One `key=value` sysctl, Linux (`net.ipv4.*`) or FreeBSD (`net.inet.tcp.*`, `kern.ipc.*`).
+    /// A key the engine has a knob for sets it; a key for which the engine has exactly one
+    /// behaviour ([`Profile::fixed_sysctl`]) is accepted when the value asks for that behaviour
+    /// and refused, naming it, otherwise.
     pub fn set_sysctl(&mut self, key: &str, value: &str) -> Result<String, CommandError> {
+        let value = value.split_whitespace().collect::<Vec<_>>().join(" ");
+        let value = value.as_str();
         let bad = || CommandError::Unsupported(format!("{key}={value}"));
-        let int = || value.trim().parse::<i64>().map_err(|_| bad());
-        let flag = || match value.trim() {
+        let int = || parse_int(value).ok_or_else(bad);
+        let flag = || match value {
             "0" => Ok(false),
             "1" => Ok(true),
             _ => Err(bad()),
         };
+        let ms = || u64::try_from(int()?).map(Duration::from_millis).map_err(|_| bad());
         let note = |s: &str| Ok(format!("{key}={value}: {s}"));
         match key {
             "net.ipv4.tcp_timestamps" => {
@@ -309,6 +428,7 @@ impl Profile {
                 self.window_scaling = on;
                 note("timestamps and window scaling")
             }
+            // 3 and above ask for AccECN (RFC 9768), which the engine does not implement.
             "net.ipv4.tcp_ecn" | "net.inet.tcp.ecn.enable" => {
                 self.ecn = match int()? {
                     0 => EcnMode::Off,
@@ -323,12 +443,27 @@ impl Profile {
                 note("slow start after idle")
             }
             "net.ipv4.tcp_congestion_control" => {
-                self.cc = match value.trim() {
+                self.cc = match value {
                     "cubic" => Cc::Cubic,
                     "reno" => Cc::Reno,
                     _ => return Err(bad()),
                 };
                 note("congestion control")
+            }
+            // `min default max`: the engine's buffer is the maximum (it sets the window scale,
+            // as Linux derives it from the maximum), the default is what SO_RCVBUF starts at.
+            "net.ipv4.tcp_rmem" | "net.ipv4.tcp_wmem" => {
+                let v: Vec<i64> =
+                    value.split(' ').map(parse_int).collect::<Option<_>>().ok_or_else(bad)?;
+                let [_, _, max] = v.as_slice() else { return Err(bad()) };
+                let max = usize::try_from(*max).map_err(|_| bad())?;
+                if key.ends_with("rmem") {
+                    self.recv_buffer = max;
+                    note("receive buffer (maximum)")
+                } else {
+                    self.send_buffer = v[1] as usize;
+                    note("send buffer (default)")
+                }
             }
             "net.inet.tcp.recvspace" => {
                 self.recv_buffer = usize::try_from(int()?).map_err(|_| bad())?;
@@ -339,13 +474,58 @@ impl Profile {
                 note("send buffer")
             }
             "net.inet.tcp.rexmit_initial" => {
-                self.initial_rto = Duration::from_millis(u64::try_from(int()?).map_err(|_| bad())?);
+                self.initial_rto = ms()?;
                 note("initial RTO (ms)")
             }
-            // RFC 5961 protection on (the "secure" variants); turning it off is not modelled.
-            "net.inet.tcp.insecure_syn" | "net.inet.tcp.insecure_rst" if !flag()? => {
-                self.rfc5961 = true;
-                note("RFC 5961 checks")
+            "net.inet.tcp.rexmit_min" => {
+                self.rto_min = ms()?;
+                note("minimum RTO (ms)")
+            }
+            "net.inet.tcp.rexmit_slop" => {
+                self.rexmit_slop = ms()?;
+                note("RTO slop (ms)")
+            }
+            "net.inet.tcp.delacktime" => {
+                self.delayed_ack = ms()?;
+                note("delayed-ACK time (ms)")
+            }
+            "net.inet.tcp.keepidle" => {
+                self.keep_alive.0 = ms()?;
+                note("keep-alive idle time (ms)")
+            }
+            "net.inet.tcp.keepintvl" => {
+                self.keep_alive.1 = ms()?;
+                note("keep-alive interval (ms)")
+            }
+            "net.inet.tcp.keepcnt" => {
+                self.keep_alive.2 = u32::try_from(int()?).map_err(|_| bad())?;
+                note("keep-alive probes")
+            }
+            "net.ipv4.tcp_syncookies" | "net.inet.tcp.syncookies" => {
+                // Linux 2 sends cookies always, which the engine does not do.
+                self.syn_cookies = match int()? {
+                    0 => false,
+                    1 => true,
+                    _ => return Err(bad()),
+                };
+                note("SYN cookies when the queue is full")
+            }
+            // TLP (early_retrans 3/4) and RACK (recovery bit 0) are one engine switch.
+            "net.ipv4.tcp_early_retrans" => {
+                self.tlp = match int()? {
+                    0..=2 => false,
+                    3 | 4 => true,
+                    _ => return Err(bad()),
+                };
+                note("tail loss probe")
+            }
+            "net.ipv4.tcp_recovery" => {
+                self.rack = int()? & 1 == 1;
+                note("RACK")
+            }
+            "net.ipv4.tcp_fastopen" => {
+                self.fastopen = u32::try_from(int()?).map_err(|_| bad())?;
+                note("Fast Open bits (used only where a script uses Fast Open)")
             }
             // Linux TSO deferral: synack never defers to build bigger TSO frames, which is
             // what a divisor this large or a min_tso_segs setting asks for in these scripts.
@@ -353,37 +533,82 @@ impl Profile {
                 int()?;
                 note("no TSO deferral in synack")
             }
-            // Blackholing off is the only behaviour synack has.
-            "net.inet.tcp.blackhole" if int()? == 0 => note("no blackholing"),
             // Socket-buffer ceiling; the scripts set the default.
             "kern.ipc.maxsockbuf" => {
                 int()?;
                 note("no socket-buffer ceiling")
             }
-            "net.inet.tcp.hostcache.purgenow" => note("no host cache"),
-            _ => Err(bad()),
+            // 0: RFC 5961's challenge ACKs (the "secure" variants); 1: RFC 793's resets.
+            "net.inet.tcp.insecure_rst" => {
+                self.rfc5961.0 = !flag()?;
+                note("RFC 5961 section 3 (RST) checks")
+            }
+            "net.inet.tcp.insecure_syn" => {
+                self.rfc5961.1 = !flag()?;
+                note("RFC 5961 section 4 (SYN) checks")
+            }
+            "net.inet.tcp.hostcache.purgenow" | "net.ipv4.tcp_fastopen_key" => {
+                note("no host cache, no stored keys")
+            }
+            _ => match self.fixed_sysctl(key) {
+                Some(fixed)
+                    if fixed.split('|').any(|f| {
+                        parse_int(f).zip(parse_int(value)).map_or(f == value, |(a, b)| a == b)
+                    }) =>
+                {
+                    note("the engine's only behaviour")
+                }
+                Some(fixed) => Err(CommandError::Unsupported(format!(
+                    "{key}={value} (the engine only does {key}={fixed})"
+                ))),
+                None => Err(bad()),
+            },
         }
+    }
+
+    /// Sysctls for which the engine has one behaviour, with the value(s) that select it
+    /// (`a|b` when several do): a script may restate it; any other value is refused.
+    pub fn fixed_sysctl(&self, key: &str) -> Option<&'static str> {
+        Some(match key {
+            // Linux: what defaults.sh sets, which is what the linux profile models.
+            "net.ipv4.tcp_syn_retries" | "net.ipv4.tcp_synack_retries" => "5",
+            "net.ipv4.tcp_frto" => "2",
+            "net.ipv4.tcp_dsack" => "1",
+            "net.ipv4.tcp_fack" => "0",
+            "net.ipv4.tcp_reordering" => "3",
+            // No pacing in the engine: the ratios only act under the fq qdisc.
+            "net.ipv4.tcp_pacing_ss_ratio" => "200",
+            "net.ipv4.tcp_pacing_ca_ratio" => "120",
+            // No TCP_NOTSENT_LOWAT limit.
+            "net.ipv4.tcp_notsent_lowat" => "4294967295",
+            // AccECN option: never sent without AccECN (tcp_ecn 3+), which is refused.
+            "net.ipv4.tcp_ecn_option" => "0|1|2",
+            "net.ipv4.tcp_mtu_probing" => "0",
+            "net.ipv4.tcp_shrink_window" => "0",
+            // FreeBSD.
+            "net.inet.tcp.blackhole" => "0",
+            "net.inet.tcp.drop_synfin" => "0",
+            "net.inet.tcp.rexmit_drop_options" => "0",
+            "net.inet.tcp.icmp_may_rst" => "1",
+            "net.inet.tcp.syncookies_only" => "0",
+            "net.inet.tcp.keepinit" => "75000",
+            "net.inet.tcp.path_mtu_discovery" => "1",
+            "net.inet.tcp.pmtud_blackhole_detection" => "0",
+            "net.inet.tcp.mssdflt" => "536",
+            "net.inet.tcp.udp_tunneling_port" => "0",
+            "net.inet.tcp.udp_tunneling_overhead" => "8",
+            "net.inet.tcp.fastopen.client_enable" | "net.inet.tcp.fastopen.server_enable" => "0",
+            _ => return None,
+        })
     }
 }
 
-/// Splits shell text into commands: lines (with `\` continuations joined), `;` separators,
-/// `#` comments removed.
-fn command_lines(text: &str) -> Vec<String> {
-    let joined = text.replace("\\\n", " ");
-    let mut out = Vec::new();
-    for line in joined.lines() {
-        let line = match line.find('#') {
-            Some(i) => &line[..i],
-            None => line,
-        };
-        for part in line.split(';') {
-            let p = part.trim();
-            if !p.is_empty() {
-                out.push(p.to_string());
-            }
-        }
+/// A decimal or `0x` hex integer.
+fn parse_int(s: &str) -> Option<i64> {
+    match s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")) {
+        Some(h) => i64::from_str_radix(h, 16).ok(),
+        None => s.parse().ok(),
     }
-    out
 }
 
 /// A backtick command the runner cannot honour.
@@ -432,8 +657,55 @@ mod tests {
         p.apply_command("sysctl -w net.inet.tcp.rfc1323=0").unwrap();
         assert!(!p.timestamps && !p.window_scaling);
         p.apply_command("sysctl -w net.inet.tcp.insecure_syn=0").unwrap();
-        assert!(p.apply_command("sysctl -w net.inet.tcp.insecure_syn=1").is_err());
+        p.apply_command("sysctl -w net.inet.tcp.insecure_syn=1").unwrap();
+        assert_eq!(p.rfc5961, (true, false));
+        assert!(p.apply_command("sysctl -w net.inet.tcp.insecure_syn=2").is_err());
         assert!(p.apply_command("sysctl -w net.inet.tcp.blackhole=2").is_err());
+    }
+
+    #[test]
+    fn helper_scripts_are_read_next_to_the_script() {
+        let dir = std::env::temp_dir().join(format!("drill-profile-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(
+            dir.join("defaults.sh"),
+            "#!/bin/bash\n# baseline\nsysctl -q net.ipv4.tcp_rmem=\"4096 131072 $((32*1024*1024))\"\n\
+             sysctl -q net.ipv4.tcp_frto=2 > /dev/null 2>&1\nsysctl -q net.ipv4.tcp_early_retrans=0\n",
+        )
+        .unwrap();
+        std::fs::write(dir.join("bad.sh"), "sysctl -q net.ipv4.tcp_frto=0\n").unwrap();
+        let mut p = Profile::linux();
+        p.apply_command_in("./defaults.sh", Some(&dir)).unwrap();
+        assert_eq!(p.recv_buffer, 32 * 1024 * 1024);
+        assert!(!p.tlp);
+        let e = p.apply_command_in("./bad.sh", Some(&dir)).unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("tcp_frto=0 (the engine only does net.ipv4.tcp_frto=2) (in ./bad.sh)"),
+            "{e}"
+        );
+        // Not found: a defaults.sh still stands for the profile's own defaults.
+        assert!(Profile::linux().apply_command_in("../common/defaults.sh", Some(&dir)).is_ok());
+        assert!(Profile::linux().apply_command_in("./other.sh", Some(&dir)).is_err());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn fixed_sysctls_accept_only_the_engines_behaviour() {
+        let mut p = Profile::freebsd();
+        p.apply_command("sysctl -w net.inet.tcp.insecure_rst=0").unwrap();
+        p.apply_command("sysctl -w net.inet.tcp.rexmit_slop=200").unwrap();
+        assert_eq!(p.rexmit_slop, Duration::from_millis(200));
+        p.apply_command("sysctl -w net.inet.tcp.delacktime=100").unwrap();
+        assert_eq!(p.delayed_ack, Duration::from_millis(100));
+        p.apply_command("sysctl -w net.inet.tcp.keepcnt=2").unwrap();
+        assert_eq!(p.keep_alive.2, 2);
+        assert!(p.apply_command("sysctl -w net.inet.tcp.drop_synfin=1").is_err());
+        assert!(p.apply_command("sockstat -4 | grep x").is_err());
+        let mut l = Profile::linux();
+        l.apply_command("sysctl -q net.ipv4.tcp_fastopen=0x3").unwrap();
+        assert_eq!(l.fastopen, 3);
+        assert!(l.apply_command("sysctl -q net.ipv4.tcp_ecn=3").is_err());
     }
 
     #[test]

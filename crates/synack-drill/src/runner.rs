@@ -15,11 +15,13 @@ use crate::code::{self, CodeError};
 use crate::config::ScriptConfig;
 use crate::matcher::{CheckConfig, Mapping, MatchMode, merge_front};
 use crate::outcome::{Outcome, Verdict};
+use crate::probe::Probe;
 use crate::profile::Profile;
 use crate::segment::Segment;
 use crate::target::{SockId, Target};
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::net::SocketAddr;
+use std::path::PathBuf;
 
 /// How long past its latest allowed time an outbound line waits before giving up (µs).
 const OUTBOUND_TIMEOUT_US: u64 = 2_000_000;
@@ -43,6 +45,9 @@ pub struct RunOptions {
     /// Fail when segments the stack sent are left unmatched at the end (stricter than
     /// packetdrill, which never looks).
     pub no_leftovers: bool,
+    /// The script's directory: helper scripts its commands run (`./defaults.sh`) are read from
+    /// there.
+    pub script_dir: Option<PathBuf>,
 }
 
 impl RunOptions {
@@ -54,6 +59,7 @@ impl RunOptions {
             overrides: Vec::new(),
             defines: HashMap::new(),
             no_leftovers: false,
+            script_dir: None,
         }
     }
 }
@@ -73,7 +79,8 @@ pub fn run_source<F: TargetFactory>(
     opts: &RunOptions,
     factory: &F,
 ) -> Outcome {
-    let verdict = match crate::parser::parse_with_defines(src, path, &opts.defines) {
+    let symbols = opts.profile.predefined();
+    let verdict = match crate::parser::parse_for(src, path, &opts.defines, symbols) {
         Ok(script) => run_script(&script, src, opts, factory),
         Err(e) => Verdict::Fail {
             line: e.pos.line,
@@ -114,20 +121,28 @@ pub fn run_script<F: TargetFactory>(
     // Commands before the first other event configure the stack; later ones may only be
     // no-ops (a restore script), since the stack is already running.
     let mut profile = opts.profile.clone();
-    // `--mss` sets the link so that MTU − IP and TCP headers is that MSS.
-    if let Some(mss) = cfg.mss {
-        cfg.mtu = u32::from(mss) + if cfg.ipv6 { 60 } else { 40 };
-    }
+    // `--mss` is the segment size packetdrill uses to cut the kernel's TSO/GSO packets for
+    // comparison (run_packet.c); it leaves the link MTU, and so the MSS the stack offers, alone.
     profile.mtu = cfg.mtu;
     let mut started = false;
-    for ev in &script.events {
+    for (i, ev) in script.events.iter().enumerate() {
         match &ev.kind {
             EventKind::Command(c) => {
+                if probe_of(c).is_some() {
+                    continue;
+                }
                 let before = profile.clone();
-                if let Err(e) = profile.apply_command(c) {
+                if let Err(e) = profile.apply_command_in(c, opts.script_dir.as_deref()) {
                     return Verdict::Unsupported { line: Some(ev.pos.line), reason: e.to_string() };
                 }
-                if started && profile != before {
+                // A setting restored once the script's connections are done (only commands and
+                // close() follow) changes nothing the script checks.
+                let done = script.events[i + 1..].iter().all(|e| match &e.kind {
+                    EventKind::Command(_) => true,
+                    EventKind::Syscall(s) => s.name == "close",
+                    _ => false,
+                });
+                if started && profile != before && !done {
                     return Verdict::Unsupported {
                         line: Some(ev.pos.line),
                         reason: "a setting changes after the stack started".into(),
@@ -152,7 +167,23 @@ pub fn run_script<F: TargetFactory>(
                 }
                 started = true;
             }
-            EventKind::Packet(_) => started = true,
+            EventKind::Packet(p) => {
+                if p.udp_encapsulation.is_some() {
+                    return Verdict::Unsupported {
+                        line: Some(ev.pos.line),
+                        reason: "TCP over UDP encapsulation is not in the engine".into(),
+                    };
+                }
+                if let crate::ast::OptionsSpec::List(opts) = &p.options
+                    && opts.iter().any(|o| matches!(o, crate::ast::OptSpec::AccEcn(_)))
+                {
+                    return Verdict::Unsupported {
+                        line: Some(ev.pos.line),
+                        reason: "the AccECN option (RFC 9768) is not in the engine".into(),
+                    };
+                }
+                started = true
+            }
         }
     }
     let target = match factory.build(&profile, &cfg) {
@@ -250,7 +281,34 @@ pub(crate) enum Stop {
     Unsupported(String),
 }
 
+/// The probe a backtick command is ([`Probe`]), if it is one.
+fn probe_of(command: &str) -> Option<Probe> {
+    crate::shell::pipelines(command).ok().and_then(|p| Probe::parse(&p))
+}
+
 impl<T: Target> Runner<'_, T> {
+    /// Answers a state query or carries out a drop, as the command would on the host.
+    fn probe(&mut self, p: &Probe) -> Result<(), Stop> {
+        match p {
+            Probe::Drop { state } => {
+                self.t.drop_state(self.now, state);
+                self.drain()
+            }
+            Probe::Count { state, want, .. } => {
+                let states = self.t.sock_states();
+                match p.check(&states) {
+                    Some((true, _)) | None => Ok(()),
+                    Some((false, n)) => Err(Stop::Fail {
+                        actual: Some(format!("{n} sockets in {state}")),
+                        reason: format!(
+                            "sockstat: {n} sockets in {state}, the script expects a count matching {want}"
+                        ),
+                    }),
+                }
+            }
+        }
+    }
+
     fn run(&mut self, events: &[Event]) -> Verdict {
         for ev in events {
             if let Some(v) = self.deferred.take() {
@@ -377,10 +435,14 @@ impl<T: Target> Runner<'_, T> {
                 };
                 finish = self.syscall(ev.pos.line, call, lo, end, tol)?;
             }
-            EventKind::Command(_) => {
-                // Already applied to the profile before the stack was built.
+            EventKind::Command(c) => {
+                // Settings were applied to the profile before the stack was built; probes
+                // look at the stack now.
                 if ev.time != EventTime::Unspecified {
                     self.advance_to(lo)?;
+                }
+                if let Some(p) = probe_of(c) {
+                    self.probe(&p)?;
                 }
             }
             EventKind::Code(c) => {

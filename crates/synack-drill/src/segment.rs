@@ -64,6 +64,8 @@ pub fn option_text(o: &OptSpec) -> String {
         OptSpec::Md5(s) => format!("md5 {s}"),
         OptSpec::FastOpen(c) => format!("FO {}", hex(c)),
         OptSpec::FastOpenExp(c) => format!("FOEXP {}", hex(c)),
+        OptSpec::AccEcn(fields) if fields.is_empty() => "ECN".into(),
+        OptSpec::AccEcn(fields) => format!("ECN {fields}"),
     }
 }
 

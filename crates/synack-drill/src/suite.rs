@@ -11,7 +11,7 @@
 use crate::outcome::{Outcome, Verdict};
 use crate::runner::{RunOptions, TargetFactory, run_source};
 use serde::Deserialize;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
 /// Every `.pkt` file named or under a named directory, sorted, each once.
@@ -42,7 +42,50 @@ pub fn collect_scripts(paths: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
     Ok(out)
 }
 
-/// Reads and runs one file; `name` is what the outcome calls it.
+/// The `-D NAME=VALUE` symbols a suite's own runner passes to packetdrill, read from the
+/// runner next to the script: the Linux selftests' `ksft_runner.sh` (its `ip_args` entry for
+/// the IP version) or google's `gtests/net/packetdrill/run_all.py` (its `CmdTestIPv4` or
+/// `CmdTestIPv6` arguments), found by walking up from the script's directory. Empty when the
+/// script has no such runner.
+pub fn runner_defines(script_dir: &Path, ipv6: bool) -> HashMap<String, String> {
+    let version = if ipv6 { "ipv6" } else { "ipv4" };
+    let mut text = None;
+    for dir in script_dir.ancestors().take(6) {
+        if let Ok(t) = std::fs::read_to_string(dir.join("ksft_runner.sh")) {
+            // `[ipv4]="--ip_version=ipv4 ... -D NAME=VALUE ..."`
+            text = t
+                .split(&format!("[{version}]=\""))
+                .nth(1)
+                .and_then(|r| r.split('"').next())
+                .map(str::to_string);
+            break;
+        }
+        if let Ok(t) = std::fs::read_to_string(dir.join("packetdrill").join("run_all.py")) {
+            // def CmdTestIPv4(...): return self.CmdTest(path, 'ipv4', ('--a ' '-D X=1 ' ...))
+            let func = if ipv6 { "def CmdTestIPv6" } else { "def CmdTestIPv4(" };
+            text = t
+                .split(func)
+                .nth(1)
+                .and_then(|r| r.split("\n  def ").next())
+                .map(|body| body.split('\'').skip(1).step_by(2).collect::<Vec<_>>().join(" "));
+            break;
+        }
+    }
+    let mut out = HashMap::new();
+    let Some(text) = text else { return out };
+    let mut words = text.split_whitespace();
+    while let Some(w) = words.next() {
+        if w == "-D"
+            && let Some((n, v)) = words.next().and_then(|d| d.split_once('='))
+        {
+            out.insert(n.to_string(), v.to_string());
+        }
+    }
+    out
+}
+
+/// Reads and runs one file; `name` is what the outcome calls it. The suite runner's `-D`
+/// symbols ([`runner_defines`]) are defined unless the options define them already.
 pub fn run_file<F: TargetFactory>(
     path: &Path,
     name: &str,
@@ -50,7 +93,23 @@ pub fn run_file<F: TargetFactory>(
     factory: &F,
 ) -> Outcome {
     match std::fs::read_to_string(path) {
-        Ok(src) => run_source(&src, name, opts, factory),
+        Ok(src) => {
+            let mut opts = opts.clone();
+            if opts.script_dir.is_none() {
+                opts.script_dir = path.parent().map(Path::to_path_buf);
+            }
+            if let Some(dir) = &opts.script_dir {
+                let ipv6 = src.contains("--ip_version=ipv6")
+                    || opts
+                        .overrides
+                        .iter()
+                        .any(|(n, v)| n == "ip_version" && v.as_deref() == Some("ipv6"));
+                for (n, v) in runner_defines(dir, ipv6) {
+                    opts.defines.entry(n).or_insert(v);
+                }
+            }
+            run_source(&src, name, &opts, factory)
+        }
         Err(e) => Outcome {
             path: name.to_string(),
             profile: opts.profile.name.to_string(),
@@ -124,6 +183,132 @@ impl Expectations {
     }
 }
 
+/// The cause of a verdict, for counting failures and skips by kind: the reason with the
+/// script's own path and every number replaced by `N`, cut at 72 characters, prefixed by
+/// `fail` or `skip`. `None` for a pass.
+pub fn cause(v: &Verdict) -> Option<String> {
+    let (word, reason) = match v {
+        Verdict::Pass => return None,
+        Verdict::Fail { reason, .. } => ("fail", reason.as_str()),
+        Verdict::Unsupported { reason, .. } => ("skip", reason.as_str()),
+    };
+    // A parse error quotes `path:line:col: message`; the message is the cause.
+    let reason = match reason.strip_prefix("parse error: ") {
+        Some(rest) => {
+            let msg = rest.splitn(4, ':').nth(3).unwrap_or(rest).trim_start();
+            return Some(format!("fail parse error: {}", normalise(msg)));
+        }
+        None => reason,
+    };
+    Some(format!("{word} {}", normalise(reason)))
+}
+
+/// Digit runs become `N`; the text is cut at 72 characters.
+fn normalise(text: &str) -> String {
+    let mut out = String::new();
+    let mut in_number = false;
+    for c in text.chars() {
+        if c.is_ascii_digit() {
+            if !in_number {
+                out.push('N');
+            }
+            in_number = true;
+        } else {
+            in_number = false;
+            out.push(c);
+        }
+        if out.chars().count() >= 72 {
+            break;
+        }
+    }
+    out
+}
+
+/// Outcomes counted by cause ([`cause`]), for `synack drill --summary`.
+#[derive(Clone, Debug, Default)]
+pub struct Tally {
+    /// Passed, failed and skipped scripts.
+    pub summary: crate::Summary,
+    /// Cause -> the scripts with it.
+    pub causes: BTreeMap<String, Vec<String>>,
+}
+
+impl Tally {
+    /// Counts one outcome.
+    pub fn add(&mut self, out: &Outcome) {
+        self.summary.add(&out.verdict);
+        if let Some(c) = cause(&out.verdict) {
+            self.causes.entry(c).or_default().push(out.path.clone());
+        }
+    }
+
+    /// Causes with their scripts, the most common first (ties by name).
+    pub fn ranked(&self) -> Vec<(&str, &[String])> {
+        let mut v: Vec<_> = self.causes.iter().map(|(c, s)| (c.as_str(), s.as_slice())).collect();
+        v.sort_by(|a, b| b.1.len().cmp(&a.1.len()).then(a.0.cmp(b.0)));
+        v
+    }
+}
+
+impl std::fmt::Display for Tally {
+    /// One line per cause, `count  cause  (first script)`, then the summary line.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        for (cause, scripts) in self.ranked() {
+            writeln!(f, "{:5}  {cause}  ({})", scripts.len(), scripts[0])?;
+        }
+        write!(f, "{}", self.summary)
+    }
+}
+
+/// One script of a complete suite whose verdict is not a pass in both modes (the suite
+/// expectations file, `crates/synack-drill/suites.toml`).
+#[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct SuiteExpect {
+    /// Verdict in strict mode (`pass`, `fail:LINE`, `unsupported:LINE`).
+    pub strict: String,
+    /// Verdict in relaxed mode.
+    pub relaxed: String,
+    /// For a failure: `synack gap`, or `reference stack's own choice: <knob>` naming the
+    /// profile knob that would match it. For a skip: `unsupported`.
+    pub class: String,
+    /// One line: why.
+    pub reason: String,
+}
+
+/// The suite expectations file: suite name -> script path inside the suite -> expectation.
+pub type SuiteExpectations = BTreeMap<String, BTreeMap<String, SuiteExpect>>;
+
+/// Parses the suite expectations file.
+pub fn parse_suite_expectations(text: &str) -> Result<SuiteExpectations, String> {
+    let exp: SuiteExpectations = toml::from_str(text).map_err(|e| e.to_string())?;
+    for (suite, scripts) in &exp {
+        for (name, e) in scripts {
+            let ok = e.class == "synack gap"
+                || e.class == "unsupported"
+                || e.class.starts_with("reference stack's own choice: ");
+            if !ok {
+                return Err(format!("{suite}/{name}: class {:?} is none of the three", e.class));
+            }
+        }
+    }
+    Ok(exp)
+}
+
+/// Writes one expectation as TOML (for blessing the file).
+pub fn suite_expect_toml(suite: &str, name: &str, e: &SuiteExpect) -> String {
+    let q = |s: &str| toml::Value::String(s.to_string()).to_string();
+    format!(
+        "[{}.{}]\nstrict = {}\nrelaxed = {}\nclass = {}\nreason = {}\n\n",
+        q(suite),
+        q(name),
+        q(&e.strict),
+        q(&e.relaxed),
+        q(&e.class),
+        q(&e.reason)
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -158,6 +343,33 @@ mod tests {
             verdict_key(&Verdict::Unsupported { line: Some(4), reason: String::new() }),
             "unsupported:4"
         );
+    }
+
+    #[test]
+    fn causes_count_alike_reasons_together() {
+        let fail = |reason: &str| Outcome {
+            path: "x.pkt".into(),
+            profile: "linux".into(),
+            mode: crate::matcher::MatchMode::Relaxed,
+            verdict: Verdict::Fail {
+                line: 3,
+                expected: String::new(),
+                actual: None,
+                time_us: 0,
+                reason: reason.into(),
+            },
+        };
+        let mut t = Tally::default();
+        t.add(&fail("ack: expected 1001 but got 2001"));
+        t.add(&fail("ack: expected 1 but got 5"));
+        t.add(&fail("parse error: /a/b.pkt:3:7: expected a time, found '#'"));
+        t.add(&Outcome { verdict: Verdict::Pass, ..fail("") });
+        let ranked = t.ranked();
+        assert_eq!(ranked[0].0, "fail ack: expected N but got N");
+        assert_eq!(ranked[0].1.len(), 2);
+        assert_eq!(ranked[1].0, "fail parse error: expected a time, found '#'");
+        assert_eq!(t.summary.passed, 1);
+        assert_eq!(t.summary.failed, 3);
     }
 
     #[test]

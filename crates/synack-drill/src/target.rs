@@ -234,6 +234,10 @@ pub trait Target {
     fn write_urgent(&mut self, now: u64, s: SockId, data: &[u8]) -> Result<usize, Errno>;
     /// Reads data; `Ok(0)` at end of stream, `EAGAIN` when nothing is there yet.
     fn read(&mut self, now: u64, s: SockId, buf: &mut [u8]) -> Result<usize, Errno>;
+    /// What a read of `len` bytes would return, without taking anything (`MSG_PEEK`): the bytes
+    /// queued (at most `len`), 0 at end of stream, the connection's error (left pending), or
+    /// EAGAIN.
+    fn peek(&mut self, now: u64, s: SockId, len: usize) -> Result<usize, Errno>;
     /// Shuts one or both directions.
     fn shutdown(&mut self, now: u64, s: SockId, how: Shutdown) -> Result<(), Errno>;
     /// Closes the socket (the connection finishes in the background).
@@ -250,6 +254,11 @@ pub trait Target {
     fn local_addr(&self, s: SockId) -> Option<SocketAddr>;
     /// A TCP_INFO-style snapshot, `None` when the socket has no connection.
     fn tcp_info(&self, s: SockId) -> Option<TcpInfo>;
+    /// Every TCP socket as `sockstat` lists it: the script's own, the listeners' half-open
+    /// connections (`SYN_RCVD`) and connections left behind after close.
+    fn sock_states(&self) -> Vec<crate::probe::SockState>;
+    /// Drops every connection in the named state (`tcpdrop -s STATE`); how many were dropped.
+    fn drop_state(&mut self, now: u64, state: &str) -> usize;
     /// An inbound segment arrives.
     fn deliver(&mut self, now: u64, seg: &Segment);
     /// The next outbound segment, if any is ready at `now`.

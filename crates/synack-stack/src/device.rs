@@ -55,6 +55,11 @@ pub struct DeviceCaps {
     /// Most frames worth taking in (or out) per wake-up before the interface lets the engine
     /// act on them; bounds the work one wake-up does.
     pub max_batch: usize,
+    /// Largest IP packet the device takes to send when it cuts TCP packets into `mtu`-sized
+    /// ones itself (TCP segmentation offload), as [`TxToken::consume_segmented`] asks; 0 when
+    /// it does not. Devices with it may also hand in received TCP packets above the MTU
+    /// (coalesced by the kernel or by the device).
+    pub tso_max: usize,
 }
 
 impl Default for DeviceCaps {
@@ -64,6 +69,7 @@ impl Default for DeviceCaps {
             medium: Medium::Ip,
             checksum: ChecksumOffload::default(),
             max_batch: 64,
+            tso_max: 0,
         }
     }
 }
@@ -89,6 +95,18 @@ pub trait TxToken {
     fn consume<F>(self, max_len: usize, f: F) -> usize
     where
         F: FnOnce(&mut [u8]) -> core::ops::Range<usize>;
+
+    /// [`consume`](Self::consume) for a TCP packet that may be a super-segment: `f` also
+    /// returns the payload bytes per wire segment (0: send the packet as it is). A device
+    /// with [`DeviceCaps::tso_max`] cuts a packet above the MTU into segments of that size;
+    /// the default, for devices without, drops it like any frame above the MTU.
+    fn consume_segmented<F>(self, max_len: usize, f: F) -> usize
+    where
+        Self: Sized,
+        F: FnOnce(&mut [u8]) -> (core::ops::Range<usize>, usize),
+    {
+        self.consume(max_len, |buf| f(buf).0)
+    }
 }
 
 /// A network device carrying frames of [`DeviceCaps::medium`].

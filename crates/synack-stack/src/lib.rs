@@ -15,6 +15,7 @@
 extern crate alloc;
 
 pub mod device;
+pub mod gso;
 pub mod iface;
 pub mod phy;
 pub mod signal;

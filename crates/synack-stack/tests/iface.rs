@@ -43,7 +43,7 @@ impl TcpLayer for Recorder {
     ) -> Option<SegmentOut> {
         let (src, dst, bytes) = self.out.pop_front()?;
         buf[..bytes.len()].copy_from_slice(&bytes);
-        Some(SegmentOut { src, dst, len: bytes.len() })
+        Some(SegmentOut { src, dst, len: bytes.len(), segment_size: 0 })
     }
     fn poll_timeout(&mut self) -> Option<Instant> {
         None
@@ -226,7 +226,9 @@ fn malformed_packets_counted_by_reason() {
         v4(mc, US4, IpProtocol::TCP, &tcp_bytes(mc.into(), US4.into(), 1, 2, 3, b"")),
         DropReason::MartianSource,
     );
-    assert_dropped(v4(PEER4, US4, IpProtocol::UDP, &[0; 8]), DropReason::UnknownProtocol);
+    assert_dropped(v4(PEER4, US4, IpProtocol(47), &[0; 8]), DropReason::UnknownProtocol);
+    assert_dropped(v4(PEER4, US4, IpProtocol::UDP, &[0; 8]), DropReason::UdpMalformed);
+    assert_dropped(v4(PEER4, US4, IpProtocol::UDP, &[0; 5]), DropReason::UdpMalformed);
     // IPv6: truncated, bad extension chain, fragment, multicast source, multicast TCP.
     let seg6 = tcp_bytes(PEER6.into(), US6.into(), 1, 2, 3, b"");
     assert_dropped(

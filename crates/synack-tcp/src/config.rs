@@ -33,6 +33,10 @@ pub enum AbortReset {
     /// SND.NXT after our FIN would only draw a challenge ACK. The RFC form stays the default
     /// because it is what RFC 9293 writes; the drill's linux profile selects this one.
     Linux,
+    /// FreeBSD's (`tcp_drop` sends from CLOSED): `R.` with `<SEQ=SND.NXT><ACK=RCV.NXT>`, no
+    /// options, window 0, on an abort; data after a full close is answered as from no
+    /// connection, `<SEQ=SEG.ACK><CTL=RST>` (`tcp_dropwithreset`).
+    Bsd,
 }
 
 /// When reading from the receive buffer sends a window update by itself.
@@ -48,6 +52,36 @@ pub enum ReadWindowUpdate {
     /// peer's FIN. Fewer pure ACKs on a connection whose window never ran low; the RFC rule
     /// stays the default because it reopens a small window sooner.
     Doubling,
+}
+
+/// The window offered on the segments a connection sends (RFC 9293 3.8.6.2.2 leaves the
+/// receiver's SWS avoidance a SHOULD; what it protects against is advertising small increments).
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
+#[non_exhaustive]
+pub enum ReceiveWindow {
+    /// RFC 9293 3.8.6.2.2: RCV.NXT + RCV.WND stays put until it can move right by
+    /// min(RCV.BUFF/2, Eff.snd.MSS).
+    #[default]
+    SwsAvoidance,
+    /// FreeBSD's (`tcp_output`): every segment offers all the free buffer space (up to the
+    /// largest window the scale allows), never less than already offered; only when that
+    /// space is below both a quarter of the buffer and one segment does the edge stay put.
+    /// With a buffer larger than the largest window (FreeBSD's 65700-byte buffer rounded to
+    /// whole segments, no window scaling) the window then stays at 65535 while data is queued.
+    FreeSpace,
+}
+
+/// Which in-order segments count towards acknowledging at least every second segment
+/// (RFC 9293 3.8.6.3 SHLD-19 speaks of full-sized ones).
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
+#[non_exhaustive]
+pub enum AckEvery {
+    /// Every second full-sized segment is ACKed at once; smaller ones wait for the timer.
+    #[default]
+    SecondFullSized,
+    /// Every second segment whatever its size (FreeBSD's `DELAY_ACK`: a segment is only
+    /// delayed when no delayed ACK is pending already).
+    SecondSegment,
 }
 
 /// Which segments carry PSH beyond RFC 9293 MUST-61 (the one that empties the send queue);
@@ -197,6 +231,19 @@ pub struct ConnConfig {
     pub read_window_update: ReadWindowUpdate,
     /// Which segments carry PSH; see [`PushPolicy`].
     pub push_policy: PushPolicy,
+    /// How the receive window is offered; see [`ReceiveWindow`].
+    pub receive_window: ReceiveWindow,
+    /// Which segments count towards an immediate ACK of every second one; see [`AckEvery`].
+    pub ack_every: AckEvery,
+    /// RFC 5961 section 3: a RST that is in the window but not exactly at RCV.NXT draws a
+    /// challenge ACK. Off, any in-window RST resets the connection (RFC 9293's rule without
+    /// RFC 5961; FreeBSD's `net.inet.tcp.insecure_rst=1`). On by default.
+    pub rfc5961_rst: bool,
+    /// RFC 5961 section 4: a SYN in a synchronized state draws a challenge ACK. Off, a SYN in
+    /// the window aborts the connection with a reset (RFC 793's rule; FreeBSD's
+    /// `net.inet.tcp.insecure_syn=1`); one outside it is still only acknowledged. On by
+    /// default.
+    pub rfc5961_syn: bool,
 }
 
 impl Default for ConnConfig {
@@ -232,6 +279,10 @@ impl Default for ConnConfig {
             abort_reset: AbortReset::Rfc,
             read_window_update: ReadWindowUpdate::SwsStep,
             push_policy: PushPolicy::EndOfBurst,
+            receive_window: ReceiveWindow::SwsAvoidance,
+            ack_every: AckEvery::SecondFullSized,
+            rfc5961_rst: true,
+            rfc5961_syn: true,
         }
     }
 }

@@ -113,8 +113,8 @@ pub mod time;
 mod tuple_map;
 
 pub use config::{
-    AbortReset, CongestionControl, ConnConfig, EndpointConfig, KeepAlive, PushPolicy,
-    ReadWindowUpdate,
+    AbortReset, AckEvery, CongestionControl, ConnConfig, EndpointConfig, KeepAlive, PushPolicy,
+    ReadWindowUpdate, ReceiveWindow,
 };
 pub use endpoint::{ConnId, Endpoint, ListenerId, Transmit};
 pub use error::{

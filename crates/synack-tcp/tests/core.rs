@@ -368,6 +368,42 @@ fn c7_fin_in_time_wait_is_reacked_and_restarts_2msl() {
     check(&s.one(), R, I + 2, 0);
 }
 
+/// TIME-WAIT after a passive-side close (our FIN ACKed, the peer's FIN at T+1 ACKed).
+fn in_time_wait() -> Script {
+    let mut s = Script::established_passive(plain());
+    s.ep.close(s.id()).unwrap();
+    s.one();
+    s.inject(Seg::new(FA, T + 1, I + 2));
+    s.one();
+    assert_eq!(s.state(), State::TimeWait);
+    s
+}
+
+#[test]
+fn c7_time_wait_drops_a_segment_without_ack() {
+    // RFC 9293 3.10.7.4, fifth: the ACK bit off drops the segment, FIN or not.
+    let mut s = in_time_wait();
+    s.inject(Seg::new(F, T + 2, 0));
+    s.none();
+    s.inject(Seg::new(NONE, T + 2, 0).data(&[1; 10]));
+    s.none();
+    assert_eq!(s.state(), State::TimeWait);
+}
+
+#[test]
+fn c7_time_wait_acks_segments_outside_the_window() {
+    // First, the sequence number check: an unacceptable segment is answered with an ACK,
+    // zero-length ones included, left of RCV.NXT or beyond RCV.NXT + RCV.WND.
+    let mut s = in_time_wait();
+    s.inject(Seg::new(A, T + 1, I + 2));
+    check(&s.one(), A, I + 2, T + 2);
+    s.inject(Seg::new(A, T + 2 + 70_000, I + 2));
+    check(&s.one(), A, I + 2, T + 2);
+    // An acceptable duplicate ACK at RCV.NXT draws nothing.
+    s.inject(Seg::new(A, T + 2, I + 2));
+    s.none();
+}
+
 #[test]
 fn c8_rst_in_syn_received_from_listen_returns_to_listen() {
     let mut s = Script::listening(plain());

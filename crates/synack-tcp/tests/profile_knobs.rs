@@ -277,3 +277,113 @@ fn end_of_burst_psh_during_repair() {
     // (Several new segments on one ACK *within* recovery, as PRR's slow-start mode sends them,
     // end with PSH too: the public script fast_recovery/prr-ss-30pkt-lost-1_4-11_16 checks it.)
 }
+
+/// 100 bytes queued unread in a 65700-byte buffer (FreeBSD's 65536 rounded up, no window
+/// scaling): RFC 9293's receiver SWS avoidance keeps the right edge, so the ACK of the next
+/// (out-of-order) segment offers 65435; `ReceiveWindow::FreeSpace` offers all free space,
+/// capped at 65535.
+#[test]
+fn receive_window_free_space_offers_all_free_space() {
+    use synack_tcp::ReceiveWindow;
+    for (policy, expect) in
+        [(ReceiveWindow::SwsAvoidance, 65_435), (ReceiveWindow::FreeSpace, 65_535)]
+    {
+        let cfg = ConnConfig {
+            recv_buffer: 65_536,
+            recv_buffer_mss_rounding: true,
+            receive_window: policy,
+            ..plain()
+        };
+        let mut s = Script::established_passive(cfg);
+        s.inject(Seg::new(A, T + 1, I + 1).data(&[1; 100]));
+        s.advance(Duration::from_millis(500));
+        s.inject(Seg::new(A, T + 301, I + 1).data(&[2; 100]));
+        let ack = s.one();
+        check(&ack, A, I + 1, T + 101);
+        assert_eq!(ack.window, expect, "{policy:?}");
+    }
+}
+
+/// Two small in-order segments: with the default only full-sized segments count towards the
+/// every-second-segment ACK, so the second waits for the delayed-ACK timer; with
+/// `AckEvery::SecondSegment` (FreeBSD) it is ACKed at once.
+#[test]
+fn ack_every_second_segment_whatever_its_size() {
+    use synack_tcp::AckEvery;
+    for (rule, at_once) in [(AckEvery::SecondFullSized, false), (AckEvery::SecondSegment, true)] {
+        let mut s = Script::established_passive(ConnConfig { ack_every: rule, ..plain() });
+        s.inject(Seg::new(A, T + 1, I + 1).data(&[1; 10]));
+        s.none();
+        s.inject(Seg::new(A, T + 11, I + 1).data(&[2; 10]));
+        if at_once {
+            check(&s.one(), A, I + 1, T + 21);
+        } else {
+            s.none();
+            let later = s.advance(Duration::from_millis(500));
+            assert_eq!(later.len(), 1, "{rule:?}");
+            check(&later[0].1, A, I + 1, T + 21);
+        }
+    }
+}
+
+/// RFC 2883 4.1.1 and RFC 5681 4.2 on the receive side: a segment part of which arrived before
+/// is reported in a D-SACK block, and in-order data that fills part of a gap is ACKed at once.
+#[test]
+fn partial_duplicates_and_partly_filled_gaps_are_acked_at_once() {
+    let cfg = ConnConfig { sack: true, ..plain() };
+    let mut s = Script::listening(cfg);
+    s.inject(Seg::new(S, T, 0).mss(1000).sack_ok());
+    s.one();
+    s.inject(Seg::new(A, T + 1, I + 1));
+    s.conn = s.ep.accept(s.listener.unwrap());
+    s.inject(Seg::new(A, T + 1, I + 1).data(&[1; 100]));
+    s.none();
+    // A hole at T+101..T+201: the out-of-order segment is ACKed at once with its SACK block.
+    s.inject(Seg::new(A, T + 201, I + 1).data(&[2; 100]));
+    check(&s.one(), A, I + 1, T + 101);
+    // T+51..T+151: 50 bytes again (D-SACK 51..101 first) and 50 new ones that fill part of the
+    // hole, ACKed at once.
+    s.inject(Seg::new(A, T + 51, I + 1).data(&[3; 100]));
+    let ack = s.one();
+    check(&ack, A, I + 1, T + 151);
+    let blocks: Vec<(u32, u32)> =
+        ack.options.sack.as_slice().iter().map(|b| (b.left.0, b.right.0)).collect();
+    assert_eq!(blocks.first(), Some(&(T + 51, T + 101)), "{blocks:?}");
+    assert!(blocks.contains(&(T + 201, T + 301)), "{blocks:?}");
+    // T+151..T+251 repeats T+201..T+251, held out of order: D-SACK of that part (RFC 2883
+    // 4.1.3), the rest fills the hole.
+    s.inject(Seg::new(A, T + 151, I + 1).data(&[4; 100]));
+    let ack = s.one();
+    check(&ack, A, I + 1, T + 301);
+    let first = ack.options.sack.as_slice().first().map(|b| (b.left.0, b.right.0));
+    assert_eq!(first, Some((T + 201, T + 251)));
+}
+
+/// RFC 5961's checks switched off (FreeBSD's `insecure_rst=1`, `insecure_syn=1`): an
+/// in-window RST that is not at RCV.NXT resets the connection instead of drawing a challenge
+/// ACK, and an in-window SYN aborts it with a reset (in `AbortReset::Bsd`'s form, `R.` with
+/// ACK = RCV.NXT).
+#[test]
+fn rfc5961_switches_off() {
+    use synack_tcp::{AbortReset, ConnectionError};
+    // Defaults: challenge ACKs.
+    let mut s = Script::established_passive(plain());
+    s.inject(Seg::new(R, T + 100, 0));
+    check(&s.one(), A, I + 1, T + 1);
+    // One challenge ACK per connection per 500 ms (the side-channel limit).
+    s.advance(Duration::from_millis(500));
+    s.inject(Seg::new(S, T + 100, 0));
+    check(&s.one(), A, I + 1, T + 1);
+    assert_eq!(s.ep.error(s.id()).unwrap(), None);
+
+    let mut s = Script::established_passive(ConnConfig { rfc5961_rst: false, ..plain() });
+    s.inject(Seg::new(R, T + 100, 0));
+    s.none();
+    assert!(s.ep.state(s.id()).is_err() || s.ep.error(s.id()).unwrap().is_some());
+
+    let cfg = ConnConfig { rfc5961_syn: false, abort_reset: AbortReset::Bsd, ..plain() };
+    let mut s = Script::established_passive(cfg);
+    s.inject(Seg::new(S, T + 100, 0));
+    check(&s.one(), RA, I + 1, T + 1);
+    assert!(matches!(s.ep.error(s.id()), Ok(Some(ConnectionError::Reset)) | Err(_)));
+}

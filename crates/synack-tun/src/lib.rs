@@ -25,6 +25,7 @@ mod device;
 pub mod netns;
 mod ring;
 mod sys;
+pub mod vnet;
 
 pub use config::ConfigError;
-pub use device::{BATCH, TunCounters, TunDevice, TunRx, TunTx};
+pub use device::{BATCH, Offloads, TunCounters, TunDevice, TunOptions, TunRx, TunTx};

@@ -11,25 +11,47 @@
 use std::io;
 use std::ops::Range;
 
+use crate::vnet::HDR_LEN;
+
 /// Frames read ahead of a poll, handed out in order.
 #[derive(Debug)]
 pub(crate) struct RxRing {
     buf: Box<[u8]>,
     slot_len: usize,
-    lens: Vec<usize>,
+    /// Where each slot's frame lies within the slot.
+    frames: Vec<Range<usize>>,
     /// Next frame to hand out.
     next: usize,
     /// Slots holding frames (handed out or not).
     filled: usize,
 }
 
+/// What one read into a slot produced.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Read {
+    /// A frame, at this range of the slot.
+    Frame(Range<usize>),
+    /// A packet was read and dropped (counted by the reader); the slot stays free.
+    Dropped,
+    /// Nothing more to read now.
+    Dry,
+}
+
+/// Appends a frame to the previous one where the two can stand as one: gets the previous
+/// frame's whole slot, where its frame lies, and the new frame; returns the merged frame's
+/// range in the slot, or `None` to keep them apart.
+pub(crate) type Merge<'a> =
+    &'a mut dyn FnMut(&mut [u8], Range<usize>, &[u8]) -> Option<Range<usize>>;
+
 /// What one [`RxRing::fill`] did.
 #[derive(Debug, Default)]
 pub(crate) struct Fill {
-    /// Frames read.
+    /// Frames read (merged ones included).
     pub(crate) frames: usize,
-    /// Bytes read.
+    /// Bytes read (of frames, not of headers in front of them).
     pub(crate) bytes: u64,
+    /// Frames appended to the one before instead of taking a slot.
+    pub(crate) merged: usize,
     /// The ring filled up before the reader ran dry: more may be waiting.
     pub(crate) full: bool,
     /// The read error that stopped the fill, if one did.
@@ -43,7 +65,7 @@ impl RxRing {
         RxRing {
             buf: vec![0u8; slots * slot_len].into_boxed_slice(),
             slot_len,
-            lens: vec![0; slots],
+            frames: vec![0..0; slots],
             next: 0,
             filled: 0,
         }
@@ -51,7 +73,7 @@ impl RxRing {
 
     /// Number of slots.
     pub(crate) fn capacity(&self) -> usize {
-        self.lens.len()
+        self.frames.len()
     }
 
     /// Frames read and not yet handed out.
@@ -59,11 +81,13 @@ impl RxRing {
         self.filled - self.next
     }
 
-    /// Reads frames into the free slots until `read` has nothing more (`Ok(None)`), fails, or
-    /// the ring is full. `read` gets a whole slot and returns the frame's length.
+    /// Reads frames into the free slots until `read` runs dry, fails, or the ring is full.
+    /// `read` gets a whole slot. With `merge`, each frame read is first offered to the frame
+    /// before it (when that one has not been handed out yet).
     pub(crate) fn fill(
         &mut self,
-        mut read: impl FnMut(&mut [u8]) -> io::Result<Option<usize>>,
+        mut read: impl FnMut(&mut [u8]) -> io::Result<Read>,
+        mut merge: Option<Merge<'_>>,
     ) -> Fill {
         if self.next == self.filled {
             self.next = 0;
@@ -72,22 +96,33 @@ impl RxRing {
         let mut out = Fill::default();
         while self.filled < self.capacity() {
             let start = self.filled * self.slot_len;
-            let slot = &mut self.buf[start..start + self.slot_len];
-            match read(slot) {
-                Ok(Some(n)) => {
-                    // A reader claiming more than the slot is a bug; keep what fits.
-                    let n = n.min(self.slot_len);
-                    self.lens[self.filled] = n;
-                    self.filled += 1;
-                    out.frames += 1;
-                    out.bytes += n as u64;
-                }
-                Ok(None) => return out,
+            let (before, rest) = self.buf.split_at_mut(start);
+            let slot = &mut rest[..self.slot_len];
+            let range = match read(slot) {
+                // A reader claiming more than the slot is a bug; keep what fits.
+                Ok(Read::Frame(r)) => r.start.min(self.slot_len)..r.end.min(self.slot_len),
+                Ok(Read::Dropped) => continue,
+                Ok(Read::Dry) => return out,
                 Err(e) => {
                     out.error = Some(e);
                     return out;
                 }
+            };
+            out.frames += 1;
+            out.bytes += range.len() as u64;
+            if let Some(m) = merge.as_mut()
+                && self.filled > self.next
+            {
+                let prev = self.filled - 1;
+                let prev_slot = &mut before[prev * self.slot_len..];
+                if let Some(r) = m(prev_slot, self.frames[prev].clone(), &slot[range.clone()]) {
+                    self.frames[prev] = r;
+                    out.merged += 1;
+                    continue;
+                }
             }
+            self.frames[self.filled] = range;
+            self.filled += 1;
         }
         out.full = true;
         out
@@ -101,7 +136,8 @@ impl RxRing {
         let i = self.next;
         self.next += 1;
         let start = i * self.slot_len;
-        Some(&self.buf[start..start + self.lens[i]])
+        let r = self.frames[i].clone();
+        Some(&self.buf[start + r.start..start + r.end])
     }
 }
 
@@ -112,6 +148,8 @@ pub(crate) struct TxRing {
     slot_len: usize,
     /// Where each queued frame lies within its slot.
     frames: Vec<Range<usize>>,
+    /// The virtio-net header of each queued frame (unused without one).
+    hdrs: Vec<[u8; HDR_LEN]>,
     queued: usize,
 }
 
@@ -136,6 +174,7 @@ impl TxRing {
             buf: vec![0u8; slots * slot_len].into_boxed_slice(),
             slot_len,
             frames: vec![0..0; slots],
+            hdrs: vec![[0; HDR_LEN]; slots],
             queued: 0,
         }
     }
@@ -158,18 +197,25 @@ impl TxRing {
         let i = self.queued;
         let start = i * self.slot_len;
         let slot = &mut self.buf[start..start + self.slot_len];
-        Some((slot, Slot { range: &mut self.frames[i], queued: &mut self.queued }))
+        Some((
+            slot,
+            Slot { range: &mut self.frames[i], hdr: &mut self.hdrs[i], queued: &mut self.queued },
+        ))
     }
 
-    /// Writes every queued frame with `write`, in order, and empties the ring. A frame whose
-    /// write fails is dropped (as a full NIC queue would drop it) and the rest still go.
-    pub(crate) fn flush(&mut self, mut write: impl FnMut(&[u8]) -> io::Result<usize>) -> Flush {
+    /// Writes every queued frame with `write` (given its header and the frame), in order, and
+    /// empties the ring. A frame whose write fails is dropped (as a full NIC queue would drop
+    /// it) and the rest still go.
+    pub(crate) fn flush(
+        &mut self,
+        mut write: impl FnMut(&[u8; HDR_LEN], &[u8]) -> io::Result<usize>,
+    ) -> Flush {
         let mut out = Flush::default();
         for i in 0..self.queued {
             let r = self.frames[i].clone();
             let start = i * self.slot_len;
             let frame = &self.buf[start + r.start..start + r.end];
-            match write(frame) {
+            match write(&self.hdrs[i], frame) {
                 Ok(_) => {
                     out.frames += 1;
                     out.bytes += frame.len() as u64;
@@ -189,13 +235,16 @@ impl TxRing {
 #[derive(Debug)]
 pub(crate) struct Slot<'a> {
     range: &'a mut Range<usize>,
+    hdr: &'a mut [u8; HDR_LEN],
     queued: &'a mut usize,
 }
 
 impl Slot<'_> {
-    /// Queues the frame at `range` of the slot (already checked to lie inside it).
-    pub(crate) fn commit(self, range: Range<usize>) {
+    /// Queues the frame at `range` of the slot (already checked to lie inside it) with its
+    /// virtio-net header.
+    pub(crate) fn commit(self, range: Range<usize>, hdr: [u8; HDR_LEN]) {
         *self.range = range;
+        *self.hdr = hdr;
         *self.queued += 1;
     }
 }
@@ -204,16 +253,24 @@ impl Slot<'_> {
 mod tests {
     use super::*;
 
+    /// A reader that hands out `frames` one per call, then runs dry.
+    fn reader(frames: Vec<Vec<u8>>) -> impl FnMut(&mut [u8]) -> io::Result<Read> {
+        let mut src = frames.into_iter();
+        move |slot: &mut [u8]| {
+            Ok(match src.next() {
+                Some(p) => {
+                    slot[..p.len()].copy_from_slice(&p);
+                    Read::Frame(0..p.len())
+                }
+                None => Read::Dry,
+            })
+        }
+    }
+
     #[test]
     fn rx_fills_until_dry_and_hands_out_in_order() {
         let mut ring = RxRing::new(4, 16);
-        let mut src = vec![b"abc".to_vec(), b"de".to_vec()].into_iter();
-        let f = ring.fill(|slot| {
-            Ok(src.next().map(|p| {
-                slot[..p.len()].copy_from_slice(&p);
-                p.len()
-            }))
-        });
+        let f = ring.fill(reader(vec![b"abc".to_vec(), b"de".to_vec()]), None);
         assert_eq!((f.frames, f.bytes, f.full, f.error.is_none()), (2, 5, false, true));
         assert_eq!(ring.pending(), 2);
         assert_eq!(ring.pop(), Some(&b"abc"[..]));
@@ -228,17 +285,17 @@ mod tests {
         let mut read = |slot: &mut [u8]| {
             n += 1;
             slot[0] = n;
-            Ok(Some(1))
+            Ok(Read::Frame(0..1))
         };
-        let f = ring.fill(&mut read);
+        let f = ring.fill(&mut read, None);
         assert_eq!((f.frames, f.full), (2, true));
         // Nothing handed out yet: a second fill finds no free slot.
-        assert_eq!(ring.fill(&mut read).frames, 0);
+        assert_eq!(ring.fill(&mut read, None).frames, 0);
         assert_eq!(ring.pop(), Some(&[1u8][..]));
         // One still pending: no slot is reused under it.
-        assert_eq!(ring.fill(&mut read).frames, 0);
+        assert_eq!(ring.fill(&mut read, None).frames, 0);
         assert_eq!(ring.pop(), Some(&[2u8][..]));
-        let f = ring.fill(&mut read);
+        let f = ring.fill(&mut read, None);
         assert_eq!(f.frames, 2);
         // The refused fills never called the reader: the next frames are its 3rd and 4th.
         assert_eq!(ring.pop(), Some(&[3u8][..]));
@@ -248,21 +305,73 @@ mod tests {
     fn rx_error_stops_the_fill_and_keeps_what_was_read() {
         let mut ring = RxRing::new(4, 8);
         let mut calls = 0;
-        let f = ring.fill(|slot| {
-            calls += 1;
-            if calls == 2 {
-                return Err(io::Error::other("boom"));
-            }
-            slot[0] = 7;
-            Ok(Some(1))
-        });
+        let f = ring.fill(
+            |slot| {
+                calls += 1;
+                if calls == 2 {
+                    return Err(io::Error::other("boom"));
+                }
+                slot[0] = 7;
+                Ok(Read::Frame(0..1))
+            },
+            None,
+        );
         assert_eq!((f.frames, f.full), (1, false));
         assert!(f.error.is_some());
         assert_eq!(ring.pop(), Some(&[7u8][..]));
         // A reader claiming more than the slot holds is cut to the slot.
-        let f = ring.fill(|_| Ok(Some(100)));
+        let f = ring.fill(|_| Ok(Read::Frame(0..100)), None);
         assert_eq!(f.frames, 4);
         assert_eq!(ring.pop().map(<[u8]>::len), Some(8));
+    }
+
+    #[test]
+    fn rx_frames_lie_anywhere_in_their_slot_and_dropped_reads_take_no_slot() {
+        let mut ring = RxRing::new(2, 16);
+        let mut calls = 0;
+        let f = ring.fill(
+            |slot| {
+                calls += 1;
+                Ok(match calls {
+                    1 => {
+                        slot[..6].copy_from_slice(b"hdrabc");
+                        Read::Frame(3..6)
+                    }
+                    2 => Read::Dropped,
+                    3 => {
+                        slot[..2].copy_from_slice(b"xy");
+                        Read::Frame(0..2)
+                    }
+                    _ => Read::Dry,
+                })
+            },
+            None,
+        );
+        assert_eq!((f.frames, f.full), (2, true));
+        assert_eq!(ring.pop(), Some(&b"abc"[..]));
+        assert_eq!(ring.pop(), Some(&b"xy"[..]));
+    }
+
+    #[test]
+    fn rx_merge_appends_to_the_pending_frame_only() {
+        let mut ring = RxRing::new(4, 16);
+        // Frames starting with `+` join the one before.
+        let mut merge = |prev: &mut [u8], r: Range<usize>, cur: &[u8]| {
+            if cur[0] != b'+' || r.len() + cur.len() - 1 > 16 - r.start {
+                return None;
+            }
+            prev[r.end..r.end + cur.len() - 1].copy_from_slice(&cur[1..]);
+            Some(r.start..r.end + cur.len() - 1)
+        };
+        let frames = vec![b"ab".to_vec(), b"+cd".to_vec(), b"ef".to_vec(), b"+g".to_vec()];
+        let f = ring.fill(reader(frames), Some(&mut merge));
+        assert_eq!((f.frames, f.merged), (4, 2));
+        assert_eq!(ring.pop(), Some(&b"abcd"[..]));
+        // "ef" handed out: a later "+h" does not join it.
+        assert_eq!(ring.pop(), Some(&b"efg"[..]));
+        let f = ring.fill(reader(vec![b"+h".to_vec()]), Some(&mut merge));
+        assert_eq!((f.frames, f.merged), (1, 0));
+        assert_eq!(ring.pop(), Some(&b"+h"[..]));
     }
 
     #[test]
@@ -271,20 +380,20 @@ mod tests {
         for (i, text) in [&b"one"[..], b"two", b"three"].into_iter().enumerate() {
             let (slot, s) = ring.next_slot().expect("room");
             slot[i..i + text.len()].copy_from_slice(text);
-            s.commit(i..i + text.len());
+            s.commit(i..i + text.len(), [i as u8; HDR_LEN]);
         }
         assert!(ring.next_slot().is_none(), "full");
         assert_eq!(ring.queued(), 3);
         let mut seen = Vec::new();
-        let f = ring.flush(|frame| {
-            seen.push(frame.to_vec());
+        let f = ring.flush(|hdr, frame| {
+            seen.push((hdr[0], frame.to_vec()));
             if frame == b"two" { Err(io::Error::other("full")) } else { Ok(frame.len()) }
         });
-        assert_eq!(seen, vec![b"one".to_vec(), b"two".to_vec(), b"three".to_vec()]);
+        assert_eq!(seen, vec![(0, b"one".to_vec()), (1, b"two".to_vec()), (2, b"three".to_vec())]);
         assert_eq!((f.frames, f.bytes, f.failed), (2, 8, 1));
         assert_eq!(ring.queued(), 0);
         // A claimed slot that is not committed queues nothing.
         let _ = ring.next_slot().expect("room again");
-        assert_eq!(ring.flush(|_| Ok(0)).frames, 0);
+        assert_eq!(ring.flush(|_, _| Ok(0)).frames, 0);
     }
 }

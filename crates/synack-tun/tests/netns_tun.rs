@@ -110,22 +110,29 @@ print('NO REPLY'); sys.exit(1)
 
 #[test]
 fn kernel_ping_through_tun_in_netns() {
-    ping_through_tun(false);
+    ping_through_tun(false, false);
+}
+
+/// The same through a descriptor handed over: opened, given up, taken back with `from_fd`.
+#[test]
+fn kernel_ping_through_handed_over_tun_in_netns() {
+    ping_through_tun(true, true);
 }
 
 /// The same in batched mode: the request is read by `read_batch`, handed out by `receive`, and
 /// the reply queued by the transmit token goes out only with `write_batch`.
 #[test]
 fn kernel_ping_through_batched_tun_in_netns() {
-    ping_through_tun(true);
+    ping_through_tun(true, false);
 }
 
-fn ping_through_tun(batched: bool) {
+fn ping_through_tun(batched: bool, handover: bool) {
     if let Some(why) = skip_reason() {
         println!("SKIPPED: {why}");
         return;
     }
-    let ns = format!("synack-tun-{}-{}", std::process::id(), u8::from(batched));
+    let ns =
+        format!("synack-tun-{}-{}{}", std::process::id(), u8::from(batched), u8::from(handover));
     let st = Command::new("ip").args(["netns", "add", &ns]).status().unwrap();
     assert!(st.success(), "ip netns add failed");
     let _guard = NsGuard(ns.clone());
@@ -135,6 +142,11 @@ fn ping_through_tun(batched: bool) {
     let server = std::thread::spawn(move || -> Result<(u64, u64), String> {
         netns::enter(&ns2).map_err(|e| format!("setns: {e}"))?;
         let mut dev = TunDevice::open("syntun0", 1500).map_err(|e| format!("open: {e}"))?;
+        if handover {
+            let offloads = dev.offloads();
+            dev = TunDevice::from_fd(dev.into_fd(), 1500).map_err(|e| format!("from_fd: {e}"))?;
+            assert_eq!(dev.offloads(), offloads, "the descriptor keeps its header setting");
+        }
         assert_eq!(dev.name(), "syntun0");
         dev.set_batched(batched);
         assert_eq!(dev.is_batched(), batched);
@@ -202,6 +214,15 @@ fn ping_through_tun(batched: bool) {
     assert!(out.status.success(), "pinger: {stdout} {}", String::from_utf8_lossy(&out.stderr));
     assert!(stdout.contains("REPLY 10.77.0.2"), "{stdout}");
     assert!(rx >= 1 && tx == 1, "rx {rx} tx {tx}");
+}
+
+#[test]
+fn descriptors_that_are_not_tun_are_errors() {
+    let (r, _w) = std::io::pipe().expect("pipe");
+    let fd: std::os::fd::OwnedFd = r.into();
+    assert!(TunDevice::from_fd(fd, 1500).is_err());
+    let null: std::os::fd::OwnedFd = std::fs::File::open("/dev/null").expect("null").into();
+    assert!(TunDevice::from_fd(null, 1500).is_err());
 }
 
 #[test]

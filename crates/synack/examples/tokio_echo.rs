@@ -62,7 +62,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let cidr = |ip: &str| IpCidr::new(ip.parse().unwrap(), 24).unwrap();
     let (client_stack, server_stack) = memory_pair(cidr("10.0.0.1"), cidr("10.0.0.2"))?;
 
-    let listener = TcpListener::bind(&server_stack, SERVER.parse()?).await?;
+    let listener = TcpListener::bind(&server_stack, SERVER).await?;
     println!("[server] listening on {}", listener.local_addr()?);
     tokio::spawn(async move {
         loop {

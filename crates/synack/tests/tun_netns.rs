@@ -3,6 +3,7 @@
 //! namespace) connects to a synack listener over IPv4 and IPv6 and exchanges data.
 //!
 //! Prints `SKIPPED: <reason>` and passes when not root, without /dev/net/tun, `ip` or python3.
+#![cfg(feature = "tun")]
 
 use std::process::{Command, Output, Stdio};
 use std::time::Duration;

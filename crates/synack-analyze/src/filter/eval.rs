@@ -32,7 +32,7 @@ impl Ctx<'_> {
         Ok(b.iter().fold(0u32, |a, x| (a << 8) | u32::from(*x)))
     }
     fn l3(&self, ethertype: u16) -> Option<usize> {
-        self.net.filter(|n| n.ethertype == ethertype && n.vlan_tags == 0).map(|n| n.offset)
+        self.net.filter(|n| n.ethertype == ethertype && !n.encapsulated()).map(|n| n.offset)
     }
     /// IPv4 offset if the packet is IPv4 with protocol `proto`.
     fn v4_proto(&self, proto: u8) -> Result<Option<usize>, Reject> {

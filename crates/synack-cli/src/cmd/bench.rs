@@ -40,28 +40,46 @@ enum GroupArg {
     Idle,
     /// Memory per idle connection that carried one byte each way (runs alone).
     IdleUsed,
+    /// synack over TUN against the kernel each way, offloads on and off, and the kernel over
+    /// veth (root; SKIPPED otherwise).
+    Tun,
 }
 
-impl From<GroupArg> for Group {
-    fn from(g: GroupArg) -> Group {
-        match g {
-            GroupArg::Bulk => Group::Bulk,
-            GroupArg::BulkSynack => Group::BulkSynack,
-            GroupArg::Setup => Group::Setup,
-            GroupArg::Idle => Group::Idle,
-            GroupArg::IdleUsed => Group::IdleUsed,
+impl GroupArg {
+    /// The in-memory group, `None` for `tun` (run here, not by `synack-bench`).
+    fn memory_group(self) -> Option<Group> {
+        match self {
+            GroupArg::Bulk => Some(Group::Bulk),
+            GroupArg::BulkSynack => Some(Group::BulkSynack),
+            GroupArg::Setup => Some(Group::Setup),
+            GroupArg::Idle => Some(Group::Idle),
+            GroupArg::IdleUsed => Some(Group::IdleUsed),
+            GroupArg::Tun => None,
         }
     }
 }
 
 pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let tun_only = matches!(args.only, Some(GroupArg::Tun));
     let opts = Options {
         quick: args.quick,
-        only: args.only.map(Group::from),
+        only: args.only.and_then(GroupArg::memory_group),
         mtu: args.mtu.map(usize::from),
         setups: args.setups.map(|n| n as usize),
     };
-    let results = synack_bench::run(&opts, crate::ALLOCATOR);
+    let mut results =
+        if tun_only { Vec::new() } else { synack_bench::run(&opts, crate::ALLOCATOR) };
+    if args.only.is_none() || tun_only {
+        let mb = if args.quick { 256 } else { 1024 };
+        let tun = match crate::tunbench::run(mb) {
+            Ok(v) => v,
+            Err(why) => {
+                eprintln!("SKIPPED: tun group: {why}");
+                serde_json::json!({ "skipped": why })
+            }
+        };
+        results.push(("tun".into(), tun));
+    }
     print!("{}", synack_bench::render(&results, opts.quick, args.json));
     Ok(ExitCode::SUCCESS)
 }

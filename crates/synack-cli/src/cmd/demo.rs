@@ -62,6 +62,59 @@ pub(crate) struct Args {
     /// A line the client sends (repeat for more); default: two lines from the notes.
     #[arg(long = "line", value_name = "TEXT")]
     lines: Vec<String>,
+    /// Play one of the situations of the notes instead (see --list): refused, syn-flood,
+    /// simultaneous-open, time-wait, fast-retransmit, rto, zero-window, slow-start, nagle,
+    /// keepalive, or a close mode of the Echo conversation (close-normal, close-simultaneous,
+    /// close-half, close-abort).
+    #[arg(long, value_name = "NAME")]
+    scenario: Option<String>,
+    /// List the scenarios and what each shows.
+    #[arg(long)]
+    list: bool,
+}
+
+/// The Echo conversation's endings, playable as scenarios.
+const CLOSE_SCENARIOS: &[(&str, CloseMode, &str)] = &[
+    (
+        "close-normal",
+        CloseMode::Normal,
+        "The Echo conversation ending normally: the server closes first (FIN-WAIT-1, FIN-WAIT-2,\n\
+         TIME-WAIT on its side), the client answers with its own FIN from CLOSE-WAIT.",
+    ),
+    (
+        "close-simultaneous",
+        CloseMode::Simultaneous,
+        "Both applications close at once: the FINs cross and both ends pass through CLOSING\n\
+         to TIME-WAIT.",
+    ),
+    (
+        "close-half",
+        CloseMode::Half,
+        "The client shuts its sending side (half-close): its FIN goes out, yet the server still\n\
+         answers; data flows after the FIN until the server closes too.",
+    ),
+    (
+        "close-abort",
+        CloseMode::Abort,
+        "The client aborts: a RST instead of FINs, and both ends go straight to CLOSED\n\
+         (no TIME-WAIT).",
+    ),
+];
+
+/// `synack demo --list`: every scenario with what to look for.
+fn list() -> String {
+    let mut out = String::from("scenarios (synack demo --scenario NAME [--pcap FILE]):\n");
+    let rows = super::scenarios::SCENARIOS
+        .iter()
+        .map(|i| (i.name, i.look_for))
+        .chain(CLOSE_SCENARIOS.iter().map(|(n, _, l)| (*n, *l)));
+    for (name, look_for) in rows {
+        out.push_str(&format!("\n  {name}\n"));
+        for l in look_for.lines() {
+            out.push_str(&format!("      {}\n", l.trim()));
+        }
+    }
+    out
 }
 
 fn parse_loss(s: &str) -> Result<f64, String> {
@@ -564,7 +617,32 @@ pub(crate) fn simulate(
 }
 
 /// Runs `synack demo`.
-pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
+pub(crate) fn run(mut args: Args) -> anyhow::Result<ExitCode> {
+    if args.list {
+        print!("{}", list());
+        return Ok(ExitCode::SUCCESS);
+    }
+    if let Some(name) = args.scenario.clone() {
+        if let Some((_, mode, look_for)) = CLOSE_SCENARIOS.iter().find(|(n, ..)| *n == name) {
+            println!("synack demo --scenario {name}");
+            for l in look_for.lines() {
+                println!("  {}", l.trim());
+            }
+            println!();
+            args.close = *mode;
+        } else {
+            let played = super::scenarios::play(&name)?;
+            print!("{}", played.text);
+            if let Some(p) = &args.pcap {
+                super::scenarios::write_pcap(p, &played.frames)?;
+                println!(
+                    "capture written to {} (open it with wireshark or `synack dump`)",
+                    p.display()
+                );
+            }
+            return Ok(if played.ok { ExitCode::SUCCESS } else { ExitCode::from(2) });
+        }
+    }
     let pcap: Option<Box<dyn Write>> = match &args.pcap {
         Some(p) => Some(Box::new(BufWriter::new(
             File::create(p).with_context(|| format!("creating {}", p.display()))?,

@@ -1,4 +1,4 @@
-//! `synack drill [--profile P] [--strict|--relaxed] [--json] [--no-leftovers] PATH...`: run packetdrill scripts
+//! `synack drill [--profile P] [--strict|--relaxed] [--json|--summary] [--no-leftovers] PATH...`: run packetdrill scripts
 //! against the synack engine on a virtual clock.
 //!
 //! Prints one line per script (`PASS`, `FAIL` with the expected line, the actual segment and the
@@ -6,12 +6,13 @@
 //! any script failed.
 
 use anyhow::Context;
+use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use synack_drill::engine::EngineFactory;
 use synack_drill::matcher::MatchMode;
 use synack_drill::profile::Profile;
-use synack_drill::suite::{collect_scripts, run_file};
+use synack_drill::suite::{Tally, collect_scripts, run_file};
 use synack_drill::{RunOptions, Summary};
 
 /// Arguments of `synack drill`.
@@ -34,6 +35,10 @@ pub(crate) struct Args {
     /// One JSON object per script, then a summary object.
     #[arg(long)]
     json: bool,
+    /// Instead of a line per script, count failures and skips by cause (most common first,
+    /// each with one script that has it), then the summary line.
+    #[arg(long, conflicts_with = "json")]
+    summary: bool,
     /// Override a script option, as packetdrill's command line does (e.g. `-o tolerance_usecs=10000`).
     #[arg(short = 'o', long = "option", value_name = "NAME[=VALUE]")]
     options: Vec<String>,
@@ -68,6 +73,10 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
     }
     let files = collect_scripts(&args.paths).map_err(anyhow::Error::msg)?;
     let mut summary = Summary::default();
+    let mut tally = Tally::default();
+    // A reader that goes away (`| head`) ends the run quietly instead of a panic in println!.
+    let mut stdout = std::io::stdout().lock();
+    let mut emit = |text: &str| -> std::io::Result<()> { writeln!(stdout, "{text}") };
     for f in &files {
         let name = f.display().to_string();
         let profile = fixed.clone().unwrap_or_else(|| Profile::for_path(&name));
@@ -77,15 +86,34 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
         opts.no_leftovers = args.no_leftovers;
         let out = run_file(f, &name, &opts, &EngineFactory);
         summary.add(&out.verdict);
-        if args.json {
-            println!("{}", serde_json::to_string(&out)?);
+        let line = if args.summary {
+            tally.add(&out);
+            None
+        } else if args.json {
+            Some(serde_json::to_string(&out)?)
         } else {
-            println!("{out}");
+            Some(out.to_string())
+        };
+        if let Some(l) = line
+            && let Err(e) = emit(&l)
+        {
+            return quiet_on_broken_pipe(e);
         }
     }
+    let mut tail = Vec::new();
     if args.json {
-        println!("{}", serde_json::json!({ "summary": summary }));
+        tail.push(serde_json::json!({ "summary": summary }).to_string());
     }
-    println!("{summary}");
+    tail.push(if args.summary { tally.to_string() } else { summary.to_string() });
+    for l in tail {
+        if let Err(e) = emit(&l) {
+            return quiet_on_broken_pipe(e);
+        }
+    }
     Ok(if summary.failed > 0 { ExitCode::from(1) } else { ExitCode::SUCCESS })
+}
+
+/// A closed pipe ends the output without an error; anything else is one.
+fn quiet_on_broken_pipe(e: std::io::Error) -> anyhow::Result<ExitCode> {
+    if e.kind() == std::io::ErrorKind::BrokenPipe { Ok(ExitCode::SUCCESS) } else { Err(e.into()) }
 }

@@ -7,13 +7,13 @@ use std::io::Write;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::{Command, ExitCode};
-use std::sync::atomic::Ordering;
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use synack::net::TcpListener;
 
-use super::serve::{accept_loop, default_port};
+use super::serve::{LimitArgs, default_port, runtime};
+use crate::server::{self, Counters};
 use crate::services::Kind;
 use crate::tunhost::{self, Cidr, TunArgs};
 
@@ -29,6 +29,8 @@ pub(crate) struct Args {
     /// Stop by itself after this many seconds (default: run until Ctrl-C).
     #[arg(long = "for", value_name = "SECS")]
     duration: Option<u64>,
+    #[command(flatten)]
+    limits: LimitArgs,
 }
 
 /// Deletes the namespace when dropped, however the lab ends.
@@ -48,7 +50,7 @@ const LAB_NET: &str = "10.77.0";
 /// Runs `synack lab`.
 pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
     let ns = args.netns.clone().unwrap_or_else(|| format!("synack-lab-{}", std::process::id()));
-    let stop = tunhost::stop_flag()?;
+    let stop = tunhost::stop_watch()?;
     let st = Command::new("ip")
         .args(["netns", "add", &ns])
         .status()
@@ -70,15 +72,21 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
         pcap: Some(args.pcap.clone()),
     };
     let stack = tunhost::start_in(&tun, Some(&ns))?;
-    tunhost::print_events(&stack);
+    if !args.limits.quiet() {
+        tunhost::print_events(&stack);
+    }
     let ip = tun.addr.0.addr();
-    let mut threads = Vec::new();
+    let policy = args.limits.policy(false);
+    let rt = runtime()?;
+    let mut loops = Vec::new();
     for kind in [Kind::Echo, Kind::Discard, Kind::Chargen, Kind::Hello] {
         let addr = SocketAddr::new(ip, default_port(kind));
-        let l = TcpListener::bind(&stack, addr).with_context(|| format!("listening on {addr}"))?;
-        let stop2 = stop.clone();
-        threads.push(std::thread::spawn(move || {
-            if let Err(e) = accept_loop(&l, kind, &stop2, None, false) {
+        let l = rt
+            .block_on(async { server::listen(&stack, addr, &policy) })
+            .with_context(|| format!("listening on {addr}"))?;
+        let (rx, counters) = (stop.subscribe(), Arc::new(Counters::default()));
+        loops.push(rt.spawn(async move {
+            if let Err(e) = server::accept_loop(l, kind, policy, rx, None, counters).await {
                 eprintln!("synack: {kind}: {e:#}");
             }
         }));
@@ -105,19 +113,25 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
         args.pcap.display()
     );
     let _ = std::io::stdout().flush();
-    let mut waited = 0u64;
-    while !stop.load(Ordering::Relaxed) {
-        std::thread::sleep(Duration::from_millis(100));
-        waited += 100;
-        if args.duration.is_some_and(|d| waited >= d * 1000) {
-            break;
+    rt.block_on(async {
+        let mut rx = stop.subscribe();
+        let limit = async {
+            match args.duration {
+                Some(d) => tokio::time::sleep(Duration::from_secs(d)).await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            _ = rx.wait_for(|s| *s) => {}
+            () = limit => {}
         }
-    }
-    println!("stopping");
-    stop.store(true, Ordering::Relaxed);
-    for t in threads {
-        let _ = t.join();
-    }
+        println!("stopping");
+        stop.send_replace(true);
+        for l in loops {
+            let _ = l.await;
+        }
+    });
+    drop(rt);
     tunhost::finish(stack);
     println!("capture written to {}", args.pcap.display());
     Ok(ExitCode::SUCCESS)

@@ -105,6 +105,26 @@ impl Timeline {
                 _ => self.sent_end[i] = Some(end),
             }
         }
+        // What Wireshark's analysis says about segments that carry no new data.
+        use synack_analyze::analysis::flag;
+        for (bit, text) in [
+            (flag::DUPLICATE_ACK, "dup ACK"),
+            (flag::ZERO_WINDOW, "zero window"),
+            (flag::ZERO_WINDOW_PROBE, "zero-window probe"),
+            (flag::KEEP_ALIVE, "keep-alive / probe"),
+            (flag::KEEP_ALIVE_ACK, "keep-alive ACK"),
+            (flag::WINDOW_UPDATE, "window update"),
+        ] {
+            if a.flags & bit != 0 {
+                if !note.is_empty() {
+                    note.push_str(", ");
+                }
+                note.push_str(text);
+                if bit == flag::DUPLICATE_ACK {
+                    let _ = write!(note, " #{}", a.dupack_num);
+                }
+            }
+        }
         self.items.push((at, Item::Segment { from, label, lost, note }));
     }
 

@@ -1,18 +1,20 @@
-//! `synack serve`: a small TCP service (echo, discard, chargen, hello) served by synack on a
+//! `synack serve`: a small TCP service (echo, discard, chargen or hello) served by synack on a
 //! TUN device, for the kernel (nc, telnet, curl, python) to talk to. Runs until Ctrl-C.
+//!
+//! The server runs on synack's tokio API, one task per connection (see `crate::server` for
+//! how it stays up under load: accept errors by kind, keep-alive, user and idle timeouts).
 
-use std::io::{ErrorKind, Read, Write};
+use std::io::Write;
 use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use anyhow::Context;
-use sha2::{Digest, Sha256};
-use synack::net::{Shutdown, TcpListener, TcpStream};
+use synack_tcp::KeepAlive;
 
-use crate::services::{Kind, Service};
+use crate::server::{self, Counters, Policy};
+use crate::services::Kind;
 use crate::tunhost::{self, TunArgs};
 
 /// Arguments of `synack serve`.
@@ -32,10 +34,59 @@ pub(crate) struct Args {
     /// Stop after this many connections have finished (default: run until interrupted).
     #[arg(long, value_name = "N")]
     count: Option<u64>,
+    #[command(flatten)]
+    limits: LimitArgs,
 }
 
-/// How long a blocked call waits before looking at the stop flag again.
-const TICK: Duration = Duration::from_millis(200);
+/// How a server reaps dead and idle peers, shared by `serve` and `lab`.
+#[derive(Debug, Clone, clap::Args)]
+pub(crate) struct LimitArgs {
+    /// Seconds a connection may be quiet before keep-alive probes start (0: no keep-alive).
+    #[arg(long, value_name = "SECS", default_value_t = 60)]
+    keepalive_idle: u64,
+    /// Seconds between unanswered keep-alive probes.
+    #[arg(long, value_name = "SECS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..))]
+    keepalive_interval: u64,
+    /// Unanswered keep-alive probes before the connection is reset.
+    #[arg(long, value_name = "N", default_value_t = 5, value_parser = clap::value_parser!(u32).range(2..))]
+    keepalive_probes: u32,
+    /// Seconds sent data may stay unacknowledged before the connection is aborted (0: no limit).
+    #[arg(long, value_name = "SECS", default_value_t = 60)]
+    user_timeout: u64,
+    /// Seconds a peer may send nothing (and take nothing) before the server closes (0: never).
+    #[arg(long, value_name = "SECS", default_value_t = 600)]
+    idle_timeout: u64,
+    /// Accept-queue length of each listener.
+    #[arg(long, value_name = "N", default_value_t = 1024, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    backlog: u64,
+    /// No line per connection and no state changes on stderr (for load tests).
+    #[arg(long, short)]
+    quiet: bool,
+}
+
+impl LimitArgs {
+    /// The server policy these flags ask for.
+    pub(crate) fn policy(&self, hash: bool) -> Policy {
+        let secs = |s: u64| (s > 0).then(|| Duration::from_secs(s));
+        Policy {
+            keep_alive: secs(self.keepalive_idle).map(|idle| KeepAlive {
+                idle,
+                interval: Duration::from_secs(self.keepalive_interval),
+                probes: self.keepalive_probes,
+            }),
+            user_timeout: secs(self.user_timeout),
+            idle_timeout: secs(self.idle_timeout),
+            backlog: self.backlog as usize,
+            verbose: !self.quiet,
+            hash,
+        }
+    }
+
+    /// Whether to print per-connection lines and events.
+    pub(crate) fn quiet(&self) -> bool {
+        self.quiet
+    }
+}
 
 pub(crate) fn default_port(k: Kind) -> u16 {
     match k {
@@ -46,147 +97,39 @@ pub(crate) fn default_port(k: Kind) -> u16 {
     }
 }
 
-/// Runs one connection to its end; returns (bytes in, bytes out, SHA-256 of the bytes in when
-/// `hash`).
-fn serve_conn(
-    mut s: TcpStream,
-    kind: Kind,
-    stop: &AtomicBool,
-    hash: bool,
-) -> std::io::Result<(u64, u64, Option<String>)> {
-    let mut svc = Service::new(kind);
-    // The digest of everything received, so a sender can check a transfer arrived intact.
-    let mut digest = Sha256::new();
-    let mut sent = 0u64;
-    let mut buf = vec![0u8; 64 * 1024];
-    s.set_read_timeout(Some(TICK))?;
-    s.set_write_timeout(Some(TICK))?;
-    let write_all = |s: &mut TcpStream, data: &[u8], sent: &mut u64| -> std::io::Result<()> {
-        let mut off = 0;
-        while off < data.len() {
-            match s.write(&data[off..]) {
-                Ok(n) => off += n,
-                Err(e) if e.kind() == ErrorKind::WouldBlock || e.kind() == ErrorKind::TimedOut => {
-                    if stop.load(Ordering::Relaxed) {
-                        return Err(ErrorKind::Interrupted.into());
-                    }
-                }
-                Err(e) => return Err(e),
-            }
-        }
-        *sent += data.len() as u64;
-        Ok(())
-    };
-    let r = svc.on_open();
-    write_all(&mut s, &r.data, &mut sent)?;
-    if r.close {
-        s.shutdown(Shutdown::Write)?;
-    }
-    let mut closed = r.close;
-    loop {
-        if stop.load(Ordering::Relaxed) {
-            break;
-        }
-        if svc.streams() {
-            let chunk = svc.chargen(16 * 1024);
-            write_all(&mut s, &chunk, &mut sent)?;
-            continue;
-        }
-        match s.read(&mut buf) {
-            Ok(0) => {
-                let r = svc.on_eof();
-                if !closed {
-                    write_all(&mut s, &r.data, &mut sent)?;
-                    s.shutdown(Shutdown::Write)?;
-                }
-                break;
-            }
-            Ok(n) => {
-                if hash {
-                    digest.update(&buf[..n]);
-                }
-                let r = svc.on_data(&buf[..n]);
-                if !closed {
-                    write_all(&mut s, &r.data, &mut sent)?;
-                    if r.close {
-                        s.shutdown(Shutdown::Write)?;
-                        closed = true;
-                    }
-                }
-            }
-            Err(e) if e.kind() == ErrorKind::WouldBlock || e.kind() == ErrorKind::TimedOut => {}
-            Err(e) => return Err(e),
-        }
-    }
-    let hex = hash.then(|| digest.finalize().iter().map(|b| format!("{b:02x}")).collect());
-    Ok((svc.received, sent, hex))
-}
-
-/// Accepts connections on `listener` and serves each on a thread of its own until `stop` is
-/// raised or `count` connections have finished; then waits for the connection threads.
-pub(crate) fn accept_loop(
-    listener: &TcpListener,
-    kind: Kind,
-    stop: &Arc<AtomicBool>,
-    count: Option<u64>,
-    hash: bool,
-) -> anyhow::Result<()> {
-    let done = Arc::new(std::sync::atomic::AtomicU64::new(0));
-    let mut workers = Vec::new();
-    let result = loop {
-        if stop.load(Ordering::Relaxed) || count.is_some_and(|c| done.load(Ordering::Relaxed) >= c)
-        {
-            break Ok(());
-        }
-        let (s, peer) = match listener.accept_timeout(TICK) {
-            Ok(x) => x,
-            Err(e) if e.kind() == ErrorKind::WouldBlock || e.kind() == ErrorKind::TimedOut => {
-                continue;
-            }
-            Err(e) => break Err(anyhow::Error::new(e).context("accepting")),
-        };
-        let id = s.id();
-        println!("{id}: {kind} accepted from {peer}");
-        let _ = std::io::stdout().flush();
-        let (stop2, done2) = (stop.clone(), done.clone());
-        workers.push(std::thread::spawn(move || {
-            match serve_conn(s, kind, &stop2, hash) {
-                Ok((rx, tx, Some(sha))) => {
-                    println!("{id}: done, {rx} bytes in (sha256 {sha}), {tx} bytes out")
-                }
-                Ok((rx, tx, None)) => println!("{id}: done, {rx} bytes in, {tx} bytes out"),
-                Err(e) => println!("{id}: ended: {e}"),
-            }
-            let _ = std::io::stdout().flush();
-            done2.fetch_add(1, Ordering::Relaxed);
-        }));
-        workers.retain(|w| !w.is_finished());
-    };
-    if count.is_some() {
-        stop.store(true, Ordering::Relaxed);
-    }
-    for w in workers {
-        let _ = w.join();
-    }
-    result
+/// The tokio runtime the servers run on: two worker threads (the stack's driver has its own).
+pub(crate) fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_time()
+        .build()
+        .context("starting the tokio runtime")
 }
 
 /// Runs `synack serve`.
 pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let stop = tunhost::stop_flag()?;
+    let stop = tunhost::stop_watch()?;
     let stack = tunhost::start(&args.tun)?;
-    tunhost::print_events(&stack);
+    if !args.limits.quiet() {
+        tunhost::print_events(&stack);
+    }
     let port = args.port.unwrap_or_else(|| default_port(args.service));
     let addr = SocketAddr::new(args.tun.addr.0.addr(), port);
-    let listener =
-        TcpListener::bind(&stack, addr).with_context(|| format!("listening on {addr}"))?;
-    println!(
-        "synack serves {} on {addr} through {}; the kernel is {}. Ctrl-C stops.",
-        args.service, args.tun.tun, args.tun.kernel_addr.0
-    );
-    let _ = std::io::stdout().flush();
-    let r = accept_loop(&listener, args.service, &stop, args.count, args.sha256);
-    drop(listener);
+    let policy = args.limits.policy(args.sha256);
+    let rt = runtime()?;
+    let r = rt.block_on(async {
+        let listener = server::listen(&stack, addr, &policy)
+            .with_context(|| format!("listening on {addr}"))?;
+        println!(
+            "synack serves {} on {addr} through {}; the kernel is {}. Ctrl-C stops.",
+            args.service, args.tun.tun, args.tun.kernel_addr.0
+        );
+        let _ = std::io::stdout().flush();
+        let counters = Arc::new(Counters::default());
+        server::accept_loop(listener, args.service, policy, stop.subscribe(), args.count, counters)
+            .await
+    });
+    drop(rt);
     tunhost::finish(stack);
     println!("stopped");
     r.map(|()| ExitCode::SUCCESS)

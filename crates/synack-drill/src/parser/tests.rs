@@ -273,3 +273,18 @@ fn garbage_never_panics() {
         let _ = parse(s, "g");
     }
 }
+
+#[test]
+fn ifdef_keeps_the_branch_of_the_defined_name() {
+    let src = "0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n#ifdef FreeBSD\n+0 close(3) = 0\n#else\n+0 close(4) = 0\n#endif\n#ifndef FreeBSD\n+0 listen(3, 1) = 0\n#endif\n";
+    let d = HashMap::new();
+    let fb = crate::parser::parse_for(src, "t", &d, &["FreeBSD"]).unwrap();
+    assert_eq!(fb.events.len(), 2);
+    assert_eq!(fb.events[1].pos.line, 3);
+    let std = crate::parser::parse_for(src, "t", &d, &["STANDARD"]).unwrap();
+    assert_eq!(std.events.len(), 3);
+    assert_eq!(std.events[1].pos.line, 5);
+    assert_eq!(std.events[2].pos.line, 8);
+    assert!(crate::parser::parse_for("#ifdef X\n", "t", &d, &[]).is_err());
+    assert!(crate::parser::parse_for("#endif\n", "t", &d, &[]).is_err());
+}

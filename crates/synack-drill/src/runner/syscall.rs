@@ -62,16 +62,40 @@ pub(crate) fn supported(s: &Syscall) -> Result<(), String> {
             _ => return Err("fcntl() other than F_GETFL/F_SETFL".into()),
         },
         "recv" | "send" => {
-            if let Some(flags) = s.args.get(3)
-                && !matches!(flags, Expr::Int(0))
-                && !(s.name == "send" && *flags == Expr::Symbol("MSG_OOB".into()))
-            {
-                return Err(format!("{}() with flags", s.name));
+            if let Some(flags) = s.args.get(3) {
+                let known: &[&str] = if s.name == "recv" { RECV_FLAGS } else { SEND_FLAGS };
+                for f in flag_names(flags) {
+                    match f {
+                        Some(name) if known.contains(&name) => {}
+                        Some(name) => return Err(format!("{}() flag {name}", s.name)),
+                        None => return Err(format!("{}() flags given as a number", s.name)),
+                    }
+                }
             }
         }
         _ => {}
     }
     Ok(())
+}
+
+/// `recv()` flags the runner models: peeking and a one-off non-blocking call.
+const RECV_FLAGS: &[&str] = &["MSG_PEEK", "MSG_DONTWAIT"];
+/// `send()` flags the runner models: urgent data and a one-off non-blocking call.
+const SEND_FLAGS: &[&str] = &["MSG_OOB", "MSG_DONTWAIT"];
+
+/// The names in a flags argument (`0`, `MSG_X`, `MSG_X|MSG_Y`); `None` for a non-zero number.
+fn flag_names(e: &Expr) -> Vec<Option<&str>> {
+    match e {
+        Expr::Int(0) => Vec::new(),
+        Expr::Symbol(s) => vec![Some(s.as_str())],
+        Expr::BitOr(parts) => parts.iter().flat_map(flag_names).collect(),
+        _ => vec![None],
+    }
+}
+
+/// True when the call's flags argument names `flag`.
+fn has_flag(call: &Syscall, flag: &str) -> bool {
+    call.args.get(3).is_some_and(|f| flag_names(f).contains(&Some(flag)))
 }
 
 fn fail(reason: String) -> Stop {
@@ -289,8 +313,11 @@ impl<T: Target> Runner<'_, T> {
     fn attempt_inner(&mut self, p: &mut Pending, retry: bool) -> Result<Step, Stop> {
         let call = p.call.clone();
         let now = self.now;
+        let dontwait = has_flag(&call, "MSG_DONTWAIT");
         let would_block = |fd: Fd, r: &Result<i64, Errno>| {
-            !fd.nonblocking && matches!(r, Err(Errno::EAGAIN) | Err(Errno::EINPROGRESS))
+            !fd.nonblocking
+                && !dontwait
+                && matches!(r, Err(Errno::EAGAIN) | Err(Errno::EINPROGRESS))
         };
         let done = |r: Result<i64, Errno>| Ok(Step::Done(r));
         match call.name.as_str() {
@@ -359,7 +386,7 @@ impl<T: Target> Runner<'_, T> {
                 let fd = self.fd(&call)?;
                 let n = usize::try_from(self.arg(&call, 2)?)
                     .map_err(|_| fail("negative length".into()))?;
-                let oob = call.args.get(3) == Some(&Expr::Symbol("MSG_OOB".into()));
+                let oob = has_flag(&call, "MSG_OOB");
                 // Zeros in bounded chunks, so a huge length cannot allocate without limit.
                 let zeros = vec![0u8; (n - p.written.min(n)).min(WRITE_CHUNK)];
                 let mut refused = None;
@@ -385,7 +412,7 @@ impl<T: Target> Runner<'_, T> {
                 }
                 match refused {
                     _ if p.written == n => done(Ok(n as i64)),
-                    None | Some(Errno::EAGAIN) if !fd.nonblocking => Ok(Step::Blocked),
+                    None | Some(Errno::EAGAIN) if !fd.nonblocking && !dontwait => Ok(Step::Blocked),
                     _ if p.written > 0 => done(Ok(p.written as i64)),
                     Some(e) => done(Err(e)),
                     None => done(Err(Errno::EAGAIN)),
@@ -395,8 +422,12 @@ impl<T: Target> Runner<'_, T> {
                 let fd = self.fd(&call)?;
                 let n = usize::try_from(self.arg(&call, 2)?)
                     .map_err(|_| fail("negative length".into()))?;
-                let mut buf = vec![0u8; n.min(1 << 24)];
-                let r = self.t.read(now, fd.sock, &mut buf).map(|k| k as i64);
+                let r = if has_flag(&call, "MSG_PEEK") {
+                    self.t.peek(now, fd.sock, n).map(|k| k as i64)
+                } else {
+                    let mut buf = vec![0u8; n.min(1 << 24)];
+                    self.t.read(now, fd.sock, &mut buf).map(|k| k as i64)
+                };
                 if would_block(fd, &r) { Ok(Step::Blocked) } else { done(r) }
             }
             "shutdown" => {

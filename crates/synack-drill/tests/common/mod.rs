@@ -3,11 +3,20 @@
 
 use std::path::{Path, PathBuf};
 
-/// `<repo>/../shared/packetdrill`, if it exists.
-pub(crate) fn public_suite() -> Option<PathBuf> {
+/// The shared data folder: `$SYNACK_SHARED` when set (a checkout whose parent holds no
+/// `shared/`, such as a git worktree), else `<repo>/../shared`.
+pub(crate) fn shared_dir() -> Option<PathBuf> {
+    if let Some(d) = std::env::var_os("SYNACK_SHARED") {
+        return Some(PathBuf::from(d));
+    }
     let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
     // crates/synack-drill -> repo root -> its parent.
-    let dir = manifest.parent()?.parent()?.parent()?.join("shared").join("packetdrill");
+    Some(manifest.parent()?.parent()?.parent()?.join("shared"))
+}
+
+/// `<shared>/packetdrill`, if it exists.
+pub(crate) fn public_suite() -> Option<PathBuf> {
+    let dir = shared_dir()?.join("packetdrill");
     if dir.is_dir() {
         Some(dir)
     } else {

@@ -83,6 +83,22 @@ reasons! {
     DeviceFull => "device-full",
     /// Too many replies queued for the device.
     ReplyQueueFull => "reply-queue-full",
+    /// UDP checksum failed (or zero over IPv6).
+    UdpBadChecksum => "udp-bad-checksum",
+    /// UDP header malformed (length, port 0).
+    UdpMalformed => "udp-malformed",
+    /// No UDP socket for the destination port (answered with port unreachable when ours).
+    UdpNoSocket => "udp-no-socket",
+    /// A connected UDP socket got a datagram from someone else.
+    UdpWrongPeer => "udp-wrong-peer",
+    /// A UDP socket's receive queue was full.
+    UdpRxQueueFull => "udp-rx-queue-full",
+    /// The UDP transmit queue was full.
+    UdpTxQueueFull => "udp-tx-queue-full",
+    /// The accept-any UDP flow table was full.
+    UdpFlowTableFull => "udp-flow-table-full",
+    /// A port unreachable was not sent: over the rate limit.
+    UdpUnreachableLimited => "udp-unreachable-limited",
 }
 
 impl fmt::Display for DropReason {
@@ -108,8 +124,14 @@ pub struct Counters {
     pub reassembled: u64,
     /// ICMP echo replies sent.
     pub echo_replies: u64,
-    /// ICMP errors handed to the engine.
+    /// ICMP errors handed to the engine or to UDP sockets.
     pub icmp_errors_delivered: u64,
+    /// UDP datagrams delivered to sockets.
+    pub udp_delivered: u64,
+    /// UDP datagrams sent (once each, however many fragments).
+    pub udp_sent: u64,
+    /// ICMP port unreachable messages sent about UDP.
+    pub udp_unreachable_sent: u64,
     drops: [u64; N],
 }
 
@@ -123,6 +145,9 @@ impl Default for Counters {
             reassembled: 0,
             echo_replies: 0,
             icmp_errors_delivered: 0,
+            udp_delivered: 0,
+            udp_sent: 0,
+            udp_unreachable_sent: 0,
             drops: [0; N],
         }
     }

@@ -23,7 +23,12 @@ impl TcpLayer for Endpoint {
     ) -> Option<SegmentOut> {
         // `Skip` when the device fills the TCP checksum: the engine leaves it zero.
         let t = Endpoint::poll_transmit_with(self, now, buf, checksum)?;
-        Some(SegmentOut { src: t.src.ip(), dst: t.dst.ip(), len: t.len })
+        Some(SegmentOut {
+            src: t.src.ip(),
+            dst: t.dst.ip(),
+            len: t.len,
+            segment_size: t.segment_size,
+        })
     }
 
     fn poll_timeout(&mut self) -> Option<Instant> {

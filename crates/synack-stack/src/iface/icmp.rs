@@ -186,6 +186,21 @@ impl Interface {
         // The quoted packet must be a TCP segment of ours: our address as its source, and
         // enough of the TCP header quoted to name the connection and its sequence number.
         let ours = self.cfg.transparent || self.is_local(q.src);
+        if q.protocol == IpProtocol::UDP
+            && ours
+            && let Some((sport, dport)) = q.ports()
+        {
+            let port = matches!(
+                kind,
+                IcmpErrorKind::Unreachable { code, .. }
+                    if code == if q.src.is_ipv4() { icmpv4::unreach::PORT } else { icmpv6::unreach::PORT }
+            );
+            if matches!(kind, IcmpErrorKind::Unreachable { .. }) {
+                let local = SocketAddr::new(q.src, sport);
+                return self.udp_icmp_error(local, SocketAddr::new(q.dst, dport), port);
+            }
+            return self.counters.drop(DropReason::IcmpIgnored);
+        }
         let (Some((sport, dport)), Some(seq)) = (q.ports(), q.tcp_seq()) else {
             return self.counters.drop(DropReason::IcmpBadQuote);
         };

@@ -18,6 +18,7 @@ mod endpoint;
 mod icmp;
 pub mod reasm;
 pub mod tcp_layer;
+pub mod udp;
 
 use alloc::collections::VecDeque;
 use core::net::IpAddr;
@@ -36,6 +37,8 @@ pub use endpoint::engine_icmp;
 pub use reasm::{FragKey, ReassemblyConfig};
 use reasm::{Reassembled, Reassembler};
 pub use tcp_layer::{IcmpError, IcmpErrorKind, SegmentMeta, SegmentOut, TcpLayer};
+use udp::Udp;
+pub use udp::{UdpConfig, UdpError, UdpHandle, UdpRecv, UdpUsage};
 
 /// Settings of an [`Interface`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -55,6 +58,8 @@ pub struct InterfaceConfig {
     pub reassembly: ReassemblyConfig,
     /// ICMP replies queued at most while the device is full.
     pub max_pending_replies: usize,
+    /// UDP queue and flow limits.
+    pub udp: UdpConfig,
 }
 
 impl Default for InterfaceConfig {
@@ -67,6 +72,7 @@ impl Default for InterfaceConfig {
             dont_fragment: true,
             reassembly: ReassemblyConfig::default(),
             max_pending_replies: 64,
+            udp: UdpConfig::default(),
         }
     }
 }
@@ -96,6 +102,11 @@ pub struct Interface {
     counters: Counters,
     replies: VecDeque<Vec<u8>>,
     next_ident: u16,
+    udp: Udp,
+    /// The time of the last poll, for UDP sends between polls.
+    udp_now: Instant,
+    /// The device MTU at the last poll, for UDP sends between polls.
+    udp_mtu: usize,
 }
 
 impl Interface {
@@ -109,6 +120,9 @@ impl Interface {
             counters: Counters::default(),
             replies: VecDeque::new(),
             next_ident: 1,
+            udp: Udp::new(cfg.udp),
+            udp_now: Instant::ZERO,
+            udp_mtu: 1500,
         }
     }
 
@@ -191,7 +205,7 @@ impl Interface {
 
     /// When the interface itself next needs a poll (a reassembly timeout), if ever.
     pub fn poll_at(&self) -> Option<Instant> {
-        self.reasm.poll_at()
+        [self.reasm.poll_at(), self.udp_poll_at()].into_iter().flatten().min()
     }
 
     /// Datagrams being reassembled, and the bytes they hold.
@@ -215,6 +229,7 @@ impl Interface {
 
         let counters = &mut self.counters;
         self.reasm.expire(now, |why| counters.drop(why));
+        self.udp_poll(now, caps.mtu);
         if tcp.poll_timeout().is_some_and(|t| t <= now) {
             tcp.on_timeout(now);
         }
@@ -229,8 +244,14 @@ impl Interface {
         }
 
         res.sent += self.flush_replies(now, dev);
+        if self.flush_udp(now, dev, &caps, &mut res.sent) {
+            res.more = true;
+        }
 
-        let max_len = caps.mtu + HEADROOM - 20;
+        // A device that segments takes TCP packets up to its limit; the engine keeps to the
+        // segment size it was given (the runtime sets it from the same caps).
+        let tso = caps.tso_max > caps.mtu;
+        let max_len = caps.mtu.max(caps.tso_max) + HEADROOM - 20;
         // Segments the engine produced this poll, sent or dropped: both count toward the
         // batch, so an engine that keeps producing segments we drop cannot hold us here.
         let mut produced = 0;
@@ -240,8 +261,17 @@ impl Interface {
                 break;
             };
             let mut engine_had_one = false;
-            let n = tok
-                .consume(max_len, |buf| self.egress_tcp(now, buf, &caps, tcp, &mut engine_had_one));
+            let n = if tso {
+                tok.consume_segmented(max_len, |buf| {
+                    let mut cut = 0;
+                    let r = self.egress_tcp(now, buf, &caps, tcp, &mut engine_had_one, &mut cut);
+                    (r, cut)
+                })
+            } else {
+                tok.consume(max_len, |buf| {
+                    self.egress_tcp(now, buf, &caps, tcp, &mut engine_had_one, &mut 0)
+                })
+            };
             if !engine_had_one {
                 break;
             }
@@ -313,7 +343,7 @@ impl Interface {
             return self.counters.drop(DropReason::MartianSource);
         }
         let dest = self.classify(dst);
-        if dest == Dest::Foreign && !(self.cfg.transparent && ip.protocol == IpProtocol::TCP) {
+        if dest == Dest::Foreign && !self.takes_foreign(ip.protocol) {
             return self.counters.drop(DropReason::NotOurAddress);
         }
         let meta = SegmentMeta {
@@ -378,7 +408,7 @@ impl Interface {
             return self.counters.drop(DropReason::Ipv6Fragment);
         }
         let dest = self.classify(dst);
-        if dest == Dest::Foreign && !(self.cfg.transparent && upper.protocol == IpProtocol::TCP) {
+        if dest == Dest::Foreign && !self.takes_foreign(upper.protocol) {
             return self.counters.drop(DropReason::NotOurAddress);
         }
         let meta = SegmentMeta {
@@ -421,9 +451,20 @@ impl Interface {
                     Err(e) => self.counters.drop(wire_reason(e)),
                 }
             }
+            IpProtocol::UDP => self.udp_input(now, meta, dest, payload, caps),
             IpProtocol::ICMP if meta.src.is_ipv4() => self.icmpv4(now, meta, dest, payload, tcp),
             IpProtocol::ICMPV6 if meta.src.is_ipv6() => self.icmpv6(now, meta, dest, payload, tcp),
             _ => self.counters.drop(DropReason::UnknownProtocol),
+        }
+    }
+
+    /// True when packets of `protocol` to addresses not ours are taken: TCP in transparent
+    /// mode, UDP while an accept-any UDP socket is open.
+    fn takes_foreign(&self, protocol: IpProtocol) -> bool {
+        match protocol {
+            IpProtocol::TCP => self.cfg.transparent,
+            IpProtocol::UDP => self.udp_takes_foreign(),
+            _ => false,
         }
     }
 
@@ -481,6 +522,7 @@ impl Interface {
         caps: &DeviceCaps,
         tcp: &mut T,
         engine_had_one: &mut bool,
+        segment_size: &mut usize,
     ) -> Range<usize> {
         if buf.len() < HEADROOM + 20 {
             return 0..0;
@@ -502,6 +544,7 @@ impl Interface {
             return 0..0;
         }
         let ip_mode = if caps.checksum.ipv4_tx { ChecksumMode::Skip } else { ChecksumMode::Verify };
+        let own_hops = tcp.hop_limit_for(&out, &seg[..out.len]);
         let range = match (out.src, out.dst) {
             (IpAddr::V4(s), IpAddr::V4(d)) => {
                 let ident = self.next_ident;
@@ -511,7 +554,7 @@ impl Interface {
                     dst_addr: d,
                     protocol: IpProtocol::TCP,
                     payload_len: out.len,
-                    ttl: self.cfg.ttl,
+                    ttl: own_hops.unwrap_or(self.cfg.ttl),
                     tos: 0,
                     ident,
                     dont_frag: self.cfg.dont_fragment,
@@ -530,7 +573,7 @@ impl Interface {
                     dst_addr: d,
                     next_header: IpProtocol::TCP,
                     payload_len: out.len,
-                    hop_limit: self.cfg.hop_limit,
+                    hop_limit: own_hops.unwrap_or(self.cfg.hop_limit),
                     traffic_class: 0,
                     flow_label: 0,
                 };
@@ -546,8 +589,12 @@ impl Interface {
             }
         };
         if range.len() > caps.mtu {
-            self.counters.drop(DropReason::EgressTooBig);
-            return 0..0;
+            // Only a super-segment the device cuts may be larger than the MTU.
+            if out.segment_size == 0 || range.len() > caps.tso_max {
+                self.counters.drop(DropReason::EgressTooBig);
+                return 0..0;
+            }
+            *segment_size = out.segment_size;
         }
         self.counters.tcp_sent += 1;
         self.counters.tx_frames += 1;
@@ -588,6 +635,10 @@ fn wire_reason(e: WireError) -> DropReason {
             DropReason::IcmpBadChecksum
         }
         WireError::Truncated { layer: Layer::Icmpv4 | Layer::Icmpv6 } => DropReason::IcmpTruncated,
+        WireError::BadChecksum { layer: Layer::Udp } => DropReason::UdpBadChecksum,
+        WireError::Truncated { layer: Layer::Udp }
+        | WireError::BadTotalLen { layer: Layer::Udp, .. }
+        | WireError::BadHeaderLen { layer: Layer::Udp, .. } => DropReason::UdpMalformed,
         _ => DropReason::TcpMalformed,
     }
 }

@@ -81,6 +81,9 @@ pub struct SegmentOut {
     pub dst: IpAddr,
     /// Bytes written at the start of the buffer (TCP header, options and payload).
     pub len: usize,
+    /// Payload bytes per wire segment when the segment is a super-segment for a device that
+    /// cuts it (see [`DeviceCaps::tso_max`](crate::DeviceCaps::tso_max)); 0 otherwise.
+    pub segment_size: usize,
 }
 
 /// The TCP engine as the interface sees it.
@@ -101,6 +104,14 @@ pub trait TcpLayer {
         buf: &mut [u8],
         checksum: ChecksumMode,
     ) -> Option<SegmentOut>;
+
+    /// The TTL (IPv4) or hop limit (IPv6) for the segment [`poll_transmit`](Self::poll_transmit)
+    /// just wrote (`segment` starts with its TCP header), when its socket has its own (a
+    /// per-socket `IP_TTL`); `None` uses the interface's.
+    fn hop_limit_for(&self, out: &SegmentOut, segment: &[u8]) -> Option<u8> {
+        let _ = (out, segment);
+        None
+    }
 
     /// The engine's next timer deadline.
     fn poll_timeout(&mut self) -> Option<Instant>;

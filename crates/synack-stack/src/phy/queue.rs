@@ -66,9 +66,20 @@ impl TxToken for QueueTx<'_> {
     where
         F: FnOnce(&mut [u8]) -> core::ops::Range<usize>,
     {
+        self.consume_segmented(max_len, |buf| (f(buf), 0))
+    }
+
+    /// Super-segments (with a segment size, up to the caps' `tso_max`) are queued whole, as
+    /// a device with segmentation offload takes them.
+    fn consume_segmented<F>(self, max_len: usize, f: F) -> usize
+    where
+        F: FnOnce(&mut [u8]) -> (core::ops::Range<usize>, usize),
+    {
         let mut buf = vec![0u8; max_len];
-        let range = f(&mut buf);
-        match tx_verdict(&range, buf.len(), self.dev.caps.mtu) {
+        let (range, cut) = f(&mut buf);
+        let caps = self.dev.caps;
+        let limit = if cut > 0 { caps.tso_max.max(caps.mtu) } else { caps.mtu };
+        match tx_verdict(&range, buf.len(), limit) {
             TxVerdict::Send => {
                 let n = range.len();
                 buf.truncate(range.end);

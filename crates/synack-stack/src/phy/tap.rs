@@ -7,11 +7,14 @@
 //! record the frame inside the inner token's closure, so the tap adds one copy into the ring and
 //! one write to the file, and nothing on the path between device and interface.
 //!
+//! A device with segmentation offload carries TCP super-segments of up to 64 KiB; the tap
+//! records them as the wire carries them, cut into MTU-sized frames with their own headers
+//! and checksums ([`crate::gso::split`]), while the interface still gets them whole.
+//!
 //! A failing file write never fails the datapath: the tap stops writing the file, keeps the
 //! error for [`PcapTap::capture_error`], and the ring goes on recording.
 
 use std::borrow::Cow;
-use std::collections::VecDeque;
 use std::fmt;
 use std::io::Write;
 use std::time::Duration;
@@ -25,16 +28,9 @@ use pcap_file::pcapng::blocks::interface_description::{
 use pcap_file::{DataLink, TsResolution};
 use synack_tcp::time::Instant;
 
+use super::ring::{Direction, FrameRing};
 use crate::device::{Device, DeviceCaps, Medium, RxToken, TxToken, TxVerdict, tx_verdict};
-
-/// Which way a frame went through the device.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Direction {
-    /// Received from the device.
-    In,
-    /// Transmitted to the device.
-    Out,
-}
+use crate::gso::{self, TcpFrame};
 
 /// File format for captures.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -201,92 +197,7 @@ fn flush_pcap<W: Write>(_w: &mut PcapWriter<W>) -> std::io::Result<()> {
     Ok(())
 }
 
-/// One frame kept by a [`FrameRing`].
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CapturedFrame {
-    /// When the tap saw it.
-    pub at: Instant,
-    /// Which way it went.
-    pub direction: Direction,
-    /// Its bytes.
-    pub data: Vec<u8>,
-}
-
-/// The last frames seen, bounded both in count and in bytes.
-///
-/// Buffers of evicted frames are reused for new ones, so a full ring records without
-/// allocating.
-#[derive(Debug, Clone)]
-pub struct FrameRing {
-    frames: VecDeque<CapturedFrame>,
-    max_frames: usize,
-    max_bytes: usize,
-    bytes: usize,
-    recorded: u64,
-}
-
 impl FrameRing {
-    /// A ring keeping at most `max_frames` frames and `max_bytes` bytes of frame data (whichever
-    /// bound is hit first evicts the oldest). A zero bound keeps nothing.
-    pub fn new(max_frames: usize, max_bytes: usize) -> Self {
-        FrameRing {
-            frames: VecDeque::with_capacity(max_frames.min(4096)),
-            max_frames,
-            max_bytes,
-            bytes: 0,
-            recorded: 0,
-        }
-    }
-
-    /// Records a frame, evicting the oldest ones to make room.
-    pub fn push(&mut self, at: Instant, direction: Direction, frame: &[u8]) {
-        self.recorded += 1;
-        if self.max_frames == 0 || frame.len() > self.max_bytes {
-            return;
-        }
-        let mut spare = None;
-        while self.frames.len() >= self.max_frames || self.bytes + frame.len() > self.max_bytes {
-            match self.frames.pop_front() {
-                Some(old) => {
-                    self.bytes -= old.data.len();
-                    spare = Some(old.data);
-                }
-                None => break,
-            }
-        }
-        let mut data = spare.unwrap_or_default();
-        data.clear();
-        data.extend_from_slice(frame);
-        self.bytes += data.len();
-        self.frames.push_back(CapturedFrame { at, direction, data });
-    }
-
-    /// Frames held, oldest first.
-    pub fn frames(&self) -> impl Iterator<Item = &CapturedFrame> {
-        self.frames.iter()
-    }
-
-    /// Number of frames held.
-    pub fn len(&self) -> usize {
-        self.frames.len()
-    }
-
-    /// True when no frame is held.
-    pub fn is_empty(&self) -> bool {
-        self.frames.is_empty()
-    }
-
-    /// Frames recorded since creation, including those evicted or too large to keep.
-    pub fn recorded(&self) -> u64 {
-        self.recorded
-    }
-
-    /// Forgets every frame.
-    pub fn clear(&mut self) {
-        self.frames.clear();
-        self.bytes = 0;
-    }
-
     /// Writes the held frames, oldest first, as a complete capture file on `writer`.
     pub fn dump<W: Write>(
         &self,
@@ -296,7 +207,7 @@ impl FrameRing {
         origin: Duration,
     ) -> Result<W, CaptureError> {
         let mut w = CaptureWriter::new(writer, format, medium, origin)?;
-        for f in &self.frames {
+        for f in self.frames() {
             w.write_frame(f.at, f.direction, &f.data)?;
         }
         w.into_inner()
@@ -308,9 +219,37 @@ struct Sink<W: Write> {
     file: Option<CaptureWriter<W>>,
     error: Option<CaptureError>,
     ring: FrameRing,
+    /// Where super-segments are cut for recording.
+    scratch: Vec<u8>,
 }
 
 impl<W: Write> Sink<W> {
+    /// Records `frame` as a wire would carry it: a TCP packet above `mtu` (a super-segment of
+    /// a device with segmentation offload) is cut into segments of `segment_size` payload
+    /// bytes, or for a received one (whose segment size the device does not say) of as many
+    /// as fit the MTU.
+    fn record_wire(
+        &mut self,
+        at: Instant,
+        dir: Direction,
+        frame: &[u8],
+        mtu: usize,
+        segment_size: usize,
+    ) {
+        if frame.len() <= mtu {
+            return self.record(at, dir, frame);
+        }
+        let size = match segment_size {
+            0 => TcpFrame::parse(frame).map_or(0, |f| mtu.saturating_sub(f.headers())),
+            n => n,
+        };
+        let mut scratch = core::mem::take(&mut self.scratch);
+        if gso::split(frame, size, &mut scratch, |piece| self.record(at, dir, piece)).is_err() {
+            self.record(at, dir, frame);
+        }
+        self.scratch = scratch;
+    }
+
     fn record(&mut self, at: Instant, dir: Direction, frame: &[u8]) {
         if let Some(file) = &mut self.file
             && let Err(e) = file.write_frame(at, dir, frame)
@@ -342,7 +281,7 @@ impl<D: fmt::Debug, W: Write> fmt::Debug for PcapTap<D, W> {
 impl<D: Device, W: Write> PcapTap<D, W> {
     /// Wraps `inner`, writing to `file` when given and keeping the last frames in `ring`.
     pub fn new(inner: D, file: Option<CaptureWriter<W>>, ring: FrameRing) -> Self {
-        PcapTap { inner, sink: Sink { file, error: None, ring } }
+        PcapTap { inner, sink: Sink { file, error: None, ring, scratch: Vec::new() } }
     }
 
     /// The wrapped device.
@@ -399,13 +338,14 @@ pub struct TapRx<'a, T, W: Write> {
     inner: T,
     sink: &'a mut Sink<W>,
     now: Instant,
+    mtu: usize,
 }
 
 impl<T: RxToken, W: Write> RxToken for TapRx<'_, T, W> {
     fn consume<R, F: FnOnce(&[u8]) -> R>(self, f: F) -> R {
-        let TapRx { inner, sink, now } = self;
+        let TapRx { inner, sink, now, mtu } = self;
         inner.consume(|frame| {
-            sink.record(now, Direction::In, frame);
+            sink.record_wire(now, Direction::In, frame, mtu, 0);
             f(frame)
         })
     }
@@ -417,6 +357,7 @@ pub struct TapTx<'a, T, W: Write> {
     sink: &'a mut Sink<W>,
     now: Instant,
     mtu: usize,
+    tso_max: usize,
 }
 
 impl<T: TxToken, W: Write> TxToken for TapTx<'_, T, W> {
@@ -424,7 +365,7 @@ impl<T: TxToken, W: Write> TxToken for TapTx<'_, T, W> {
     where
         F: FnOnce(&mut [u8]) -> core::ops::Range<usize>,
     {
-        let TapTx { inner, sink, now, mtu } = self;
+        let TapTx { inner, sink, now, mtu, .. } = self;
         inner.consume(max_len, |buf| {
             let range = f(buf);
             // Record only what the device will send.
@@ -432,6 +373,21 @@ impl<T: TxToken, W: Write> TxToken for TapTx<'_, T, W> {
                 sink.record(now, Direction::Out, &buf[range.clone()]);
             }
             range
+        })
+    }
+
+    fn consume_segmented<F>(self, max_len: usize, f: F) -> usize
+    where
+        F: FnOnce(&mut [u8]) -> (core::ops::Range<usize>, usize),
+    {
+        let TapTx { inner, sink, now, mtu, tso_max } = self;
+        inner.consume_segmented(max_len, |buf| {
+            let (range, cut) = f(buf);
+            let limit = if cut > 0 { tso_max.max(mtu) } else { mtu };
+            if tx_verdict(&range, buf.len(), limit) == TxVerdict::Send {
+                sink.record_wire(now, Direction::Out, &buf[range.clone()], mtu, cut);
+            }
+            (range, cut)
         })
     }
 }
@@ -447,14 +403,16 @@ impl<D: Device, W: Write> Device for PcapTap<D, W> {
         Self: 'a;
 
     fn receive(&mut self, now: Instant) -> Option<Self::RxToken<'_>> {
+        let mtu = self.inner.caps().mtu;
         let PcapTap { inner, sink } = self;
-        inner.receive(now).map(|t| TapRx { inner: t, sink, now })
+        inner.receive(now).map(|t| TapRx { inner: t, sink, now, mtu })
     }
 
     fn transmit(&mut self, now: Instant) -> Option<Self::TxToken<'_>> {
-        let mtu = self.inner.caps().mtu;
+        let caps = self.inner.caps();
+        let (mtu, tso_max) = (caps.mtu, caps.tso_max);
         let PcapTap { inner, sink } = self;
-        inner.transmit(now).map(|t| TapTx { inner: t, sink, now, mtu })
+        inner.transmit(now).map(|t| TapTx { inner: t, sink, now, mtu, tso_max })
     }
 
     fn caps(&self) -> DeviceCaps {

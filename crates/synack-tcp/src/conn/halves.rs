@@ -1,7 +1,7 @@
 //! The send half, the receive half, and the little TIME-WAIT keeps.
 
 use crate::assembler::{Assembler, AssemblerLimits};
-use crate::config::ConnConfig;
+use crate::config::{ConnConfig, ReceiveWindow};
 use crate::ring::RingBuffer;
 use crate::sack_gen::SackGenerator;
 use crate::time::Instant;
@@ -165,10 +165,19 @@ impl Rcv {
     //= rfc9293#3.8.6.2.2
     //~ paraphrase: Receiver SWS avoidance: move the right edge only by at least min(RCV.BUFF/2,
     //~ MSS); and never move it left (SHLD-14).
-    pub(crate) fn update_window(&mut self, mss: u32) {
+    pub(crate) fn update_window(&mut self, mss: u32, policy: ReceiveWindow) {
         let cand = self.window_right_candidate();
         let step = (self.buf.capacity() as u32 / 2).min(mss).max(1);
-        if cand.since(self.adv_right) >= step || self.adv_right.lt(self.nxt) {
+        let grows = match policy {
+            ReceiveWindow::SwsAvoidance => cand.since(self.adv_right) >= step,
+            //~ freebsd: tcp_output offers min(sbspace, TCP_MAXWIN << scale) on every segment,
+            //~ unless that space is below both a quarter of the buffer and one segment.
+            ReceiveWindow::FreeSpace => {
+                let free = (self.buf.free() as u32).min(65535 << self.wscale);
+                cand.gt(self.adv_right) && (free >= self.buf.capacity() as u32 / 4 || free >= mss)
+            }
+        };
+        if grows || self.adv_right.lt(self.nxt) {
             self.adv_right = cand.max(self.nxt);
         }
     }
@@ -207,6 +216,8 @@ pub(crate) struct TimeWait {
     pub(crate) ts_recent: Option<u32>,
     pub(crate) expiry: Instant,
     pub(crate) window: u16,
+    /// RCV.WND when TIME-WAIT began, for the acceptability test of what still arrives.
+    pub(crate) wnd: u32,
 }
 
 impl TimeWait {
@@ -217,6 +228,7 @@ impl TimeWait {
             ts_recent: rcv.ts_recent.map(|(v, _)| v),
             expiry,
             window: rcv.window_field(),
+            wnd: rcv.wnd(),
         }
     }
 }

@@ -329,6 +329,13 @@ impl Conn {
                 skip -= 1;
             }
             let cut = (skip as usize).min(payload.len());
+            if cut > 0 {
+                //~ paraphrase (RFC 2883 4.1.1): the part of a segment received before is
+                //~ reported in a D-SACK block also when the rest is new; the ACK carrying it
+                //~ goes out at once.
+                rcv.sacks.on_duplicate(seq, seq + cut as u32);
+                self.ack_now = true;
+            }
             payload = &payload[cut..];
             if skip as usize > cut {
                 fin = false; // the FIN itself was already received
@@ -361,7 +368,7 @@ impl Conn {
             //= rfc5961#3.2
             //~ paraphrase: Reset only on an exact match with RCV.NXT; an in-window RST elsewhere
             //~ draws a challenge ACK.
-            if seg.seq != rcv.nxt {
+            if seg.seq != rcv.nxt && self.cfg.rfc5961_rst {
                 self.challenge_ack(ctx);
                 return Outcome::Continue;
             }
@@ -404,6 +411,12 @@ impl Conn {
                 //= rfc9293#3.10.7.4
                 //~ paraphrase: SYN-RECEIVED from a passive OPEN: return to LISTEN.
                 self.goto(ctx, State::Closed);
+                return Outcome::Continue;
+            }
+            if !self.cfg.rfc5961_syn {
+                //~ paraphrase (RFC 793 3.9, without RFC 5961): a SYN in the window is an
+                //~ error: send a reset, tell the user "connection reset", enter CLOSED.
+                self.abort_with(ctx, ConnectionError::Reset);
                 return Outcome::Continue;
             }
             //= rfc5961#4.2
@@ -587,7 +600,11 @@ impl Conn {
                 //= rfc9293#3.6.1
                 //~ paraphrase: Data arriving after a full (half-duplex) CLOSE is lost: send a RST
                 //~ (SHLD-3).
-                if self.cfg.abort_reset == crate::config::AbortReset::Linux && seg.flags.ack() {
+                let as_unknown = matches!(
+                    self.cfg.abort_reset,
+                    crate::config::AbortReset::Linux | crate::config::AbortReset::Bsd
+                );
+                if as_unknown && seg.flags.ack() {
                     //= rfc9293#3.10.7.1
                     //~ linux: Linux's form: answered as from no connection, <SEQ=SEG.ACK><CTL=RST>.
                     ctx.ctl.push(CtlSegment::rst(self.tuple, seg.ack));
@@ -659,6 +676,18 @@ impl Conn {
         let Some((_, rcv)) = self.tcb.halves() else { return };
         let data_nxt = rcv.asm.rcv_nxt();
         let offset = seq.since(data_nxt) as usize;
+        // Out-of-order data is held: whatever in-order data arrives now fills part of the gap.
+        let gap = !rcv.asm.is_empty();
+        let end = seq + payload.len() as u32;
+        let overlap = rcv.asm.ranges().find(|&(l, r)| l.lt(end) && seq.lt(r));
+        // One D-SACK block per ACK: a repeated part below RCV.NXT (reported at trimming, it
+        // comes first in sequence) wins.
+        if let Some((l, r)) = overlap.filter(|_| !rcv.sacks.has_pending_dsack()) {
+            //~ paraphrase (RFC 2883 4.1.3): data that repeats out-of-order data already held
+            //~ is reported as a D-SACK block too (the first block of the ACK, sent at once).
+            rcv.sacks.on_duplicate(l.max(seq), r.min(end));
+            self.ack_now = true;
+        }
         rcv.asm.set_max_bytes(rcv.buf.free() as u32);
         rcv.buf.write_at(offset, payload);
         match rcv.asm.insert(seq, payload.len() as u32) {
@@ -668,9 +697,11 @@ impl Conn {
                 rcv.autotune(ctx.now, bytes, rtt);
                 self.stats.bytes_received += bytes as u64;
                 ctx.event(Event::Readable(ctx.id));
-                if filled_hole {
+                if filled_hole || gap {
                     //= rfc5681#4.2
-                    //~ paraphrase: Filling a hole is ACKed at once.
+                    //# To provide feedback to senders recovering from losses, the receiver
+                    //# SHOULD send an immediate ACK when it receives a data segment that fills
+                    //# in all or part of a gap in the sequence space.
                     self.ack_now = true;
                 } else if self.quick_acks_left > 0 {
                     //= rfc9293#3.8.6.3
@@ -678,7 +709,9 @@ impl Conn {
                     //~ ACKed at once.
                     self.quick_acks_left -= 1;
                     self.ack_now = true;
-                } else if payload.len() >= full {
+                } else if payload.len() >= full
+                    || self.cfg.ack_every == crate::config::AckEvery::SecondSegment
+                {
                     //= rfc9293#3.8.6.3
                     //~ paraphrase: ACK at least every second full-sized segment (SHLD-19).
                     self.unacked_segs = self.unacked_segs.saturating_add(1);
@@ -745,6 +778,13 @@ impl Conn {
             self.challenge_ack(ctx);
             return Outcome::Continue;
         }
+        if !f.ack() {
+            //= rfc9293#3.10.7.4
+            //# fifth, check the ACK field:
+            //#
+            //# -  if the ACK bit is off, drop the segment and return
+            return Outcome::Continue;
+        }
         if f.fin() && seg.seq + seg.payload.len() as u32 + 1 == tw.rcv_nxt {
             //= rfc9293#3.10.7.4
             //~ paraphrase: TIME-WAIT: a retransmitted FIN is acknowledged and the 2 MSL timeout
@@ -754,9 +794,15 @@ impl Conn {
             self.ack_now = true;
             return Outcome::Continue;
         }
-        if seg.seq_len() > 0 {
+        let in_window = if tw.wnd == 0 {
+            seg.seq == tw.rcv_nxt
+        } else {
+            seg.seq.in_range(tw.rcv_nxt, tw.rcv_nxt + tw.wnd)
+        };
+        if seg.seq_len() > 0 || !in_window {
             //= rfc9293#3.10.7.4
-            //~ paraphrase: Anything else occupying sequence space is unacceptable: ACK and drop.
+            //~ paraphrase: Anything else occupying sequence space, and a segment outside the
+            //~ window, is unacceptable: ACK and drop.
             self.ack_now = true;
         }
         Outcome::Continue

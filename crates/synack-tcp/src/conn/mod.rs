@@ -300,6 +300,10 @@ pub(crate) struct Conn {
     /// Sum the payload while copying it into the frame (false when the device fills the TCP
     /// checksum); set by the endpoint before each `poll_segment`.
     pub(crate) sum_tx: bool,
+    /// Most payload bytes one new-data segment may carry because the device cuts it into
+    /// MSS-sized segments itself (TCP segmentation offload); 0 keeps every segment to one MSS.
+    /// Set by the endpoint before each `poll_segment`.
+    pub(crate) out_seg_max: u16,
 }
 
 impl Conn {
@@ -347,6 +351,7 @@ impl Conn {
             ecn: None,
             last_oow_ack: None,
             sum_tx: true,
+            out_seg_max: 0,
             // Last: the fields above read it.
             cfg,
         }
@@ -608,6 +613,46 @@ impl Conn {
         Ok(n)
     }
 
+    /// Whether `send` would take a byte now; see [`crate::Endpoint::send_ready`].
+    pub(crate) fn send_ready(&mut self) -> Result<bool, crate::SendError> {
+        if let Some(e) = self.error {
+            return Err(crate::SendError::Connection(e));
+        }
+        match self.tcb.snd_mut() {
+            Some(s) if !s.fin_queued => {
+                let ready = s.buf.free() > 0;
+                if !ready {
+                    self.want_writable = true;
+                }
+                Ok(ready)
+            }
+            _ => Err(crate::SendError::Closed),
+        }
+    }
+
+    /// Copies received bytes without consuming them; see [`crate::Endpoint::peek`].
+    pub(crate) fn peek(&self, out: &mut [u8]) -> Result<usize, crate::RecvError> {
+        if self.app_closed {
+            return Err(crate::RecvError::Closed);
+        }
+        let Some((_, rcv)) = self.tcb.halves_ref() else {
+            if let Some(e) = self.error {
+                return Err(crate::RecvError::Connection(e));
+            }
+            if let Some(buf) = &self.unread {
+                return Ok(buf.peek(0, out));
+            }
+            return match self.state() {
+                State::TimeWait | State::Closed => Ok(0),
+                _ => Err(crate::RecvError::WouldBlock),
+            };
+        };
+        if rcv.buf.is_empty() {
+            return if rcv.fin_received { Ok(0) } else { Err(crate::RecvError::WouldBlock) };
+        }
+        Ok(rcv.buf.peek(0, out))
+    }
+
     /// Queues our FIN after the buffered data; see [`crate::Endpoint::shutdown_write`].
     pub(crate) fn shutdown_write(&mut self, ctx: &mut Ctx<'_>) {
         match self.state() {
@@ -680,6 +725,7 @@ impl Conn {
                     //~ paraphrase: ABORT in a synchronized state (and SYN-RECEIVED) sends
                     //~ <SEQ=SND.NXT><CTL=RST>.
                     let linux = self.cfg.abort_reset == crate::config::AbortReset::Linux;
+                    let bsd = self.cfg.abort_reset == crate::config::AbortReset::Bsd;
                     let ts = (linux && self.opt.ts).then(|| synack_wire::tcp::Timestamps {
                         tsval: self.ts_now(ctx.now),
                         tsecr: rcv.ts_recent.map_or(0, |(v, _)| v),
@@ -687,7 +733,7 @@ impl Conn {
                     ctx.ctl.push(crate::control::CtlSegment {
                         tuple: self.tuple,
                         seq: snd.max_nxt,
-                        ack: linux.then_some(rcv.nxt),
+                        ack: (linux || bsd).then_some(rcv.nxt),
                         flags: synack_wire::tcp::TcpFlags::RST,
                         ts,
                     });

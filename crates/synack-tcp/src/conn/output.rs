@@ -119,8 +119,9 @@ impl Conn {
         let our_mss = self.our_mss();
         let ts_val = self.ts_now(now);
         let force = self.force_send;
+        let window_policy = self.cfg.receive_window;
         let (snd, rcv) = self.tcb.halves()?;
-        rcv.update_window(mss);
+        rcv.update_window(mss, window_policy);
         let tsecr = rcv.ts_recent.map(|(v, _)| v).unwrap_or(0);
         let ts = opt.ts.then_some(Timestamps { tsval: ts_val, tsecr });
 
@@ -340,6 +341,19 @@ impl Conn {
                 return None;
             }
         }
+        let len = if len == mss
+            && !retransmission
+            && !force
+            && u32::from(self.out_seg_max) > mss
+            && !self.rec.repairing()
+        {
+            // A device that cuts segments itself takes several MSS of new data as one.
+            let max = u32::from(self.out_seg_max).min(buf.len().saturating_sub(hlen) as u32);
+            let tail_ok = nodelay || snd.fin_queued;
+            grouped_len(avail, usable.min(cc_room).min(max), mss, tail_ok)
+        } else {
+            len
+        };
         let mut seg = self.emit_range(now, buf, hlen, opts, nxt, len, retransmission)?;
         if len > 0
             && self.cfg.push_policy == PushPolicy::EndOfBurst
@@ -729,6 +743,18 @@ fn copy_payload(out: &mut [u8], a: &[u8], b: &[u8], sum: bool) -> u64 {
     let sa = checksum::copy_and_sum(out_a, a).unwrap_or(0);
     let sb = checksum::copy_and_sum(out_b, b).unwrap_or(0);
     if a.len() % 2 == 1 { sa + checksum::at_odd_offset(sb) } else { sa + sb }
+}
+
+/// Payload of a super-segment (one the device cuts into MSS-sized segments) that starts with a
+/// full MSS: whole MSS multiples of what is queued (`avail`) and allowed (`room`, the least of
+/// the peer's window, the congestion window and the segment limit), plus the sub-MSS tail
+/// when it empties the queue and Nagle would let it go on its own (`tail_ok`), so the wire
+/// carries the same segments as MSS-at-a-time sending would.
+fn grouped_len(avail: u32, room: u32, mss: u32, tail_ok: bool) -> u32 {
+    if avail <= room && tail_ok {
+        return avail;
+    }
+    (avail.min(room) / mss * mss).max(mss)
 }
 
 /// True when no further new-data segment can follow this one right now: after it, `left`

@@ -86,6 +86,19 @@ impl Endpoint {
         r
     }
 
+    /// Whether [`send`](Self::send) would take at least one byte now. `Ok(false)` (the send
+    /// buffer is full) arms [`Event::Writable`] as a `send` returning `WouldBlock` does, so a
+    /// caller can wait for space without offering data. Errors as `send` gives them.
+    pub fn send_ready(&mut self, id: ConnId) -> Result<bool, SendError> {
+        self.conn_mut(id)?.send_ready()
+    }
+
+    /// Like [`recv`](Self::recv) but leaves the data in the receive buffer (`MSG_PEEK`): the
+    /// next `recv` or `peek` sees the same bytes. The window does not move.
+    pub fn peek(&self, id: ConnId, buf: &mut [u8]) -> Result<usize, RecvError> {
+        self.conn(id)?.peek(buf)
+    }
+
     /// Bytes from the read position to the urgent mark, if urgent data is pending (MUST-33).
     pub fn urgent_pending(&self, id: ConnId) -> Result<Option<u32>, InvalidConnection> {
         Ok(self.conn(id)?.urgent_pending())

@@ -141,7 +141,10 @@ impl Endpoint {
             IpAddr::V4(_) => IpAddr::V4(core::net::Ipv4Addr::UNSPECIFIED),
             IpAddr::V6(_) => IpAddr::V6(core::net::Ipv6Addr::UNSPECIFIED),
         };
-        self.by_local.get(&SocketAddr::new(any, local.port())).copied()
+        self.by_local
+            .get(&SocketAddr::new(any, local.port()))
+            .or_else(|| self.by_local.get(&super::any::ANY_LISTENER))
+            .copied()
     }
 
     pub(super) fn listen_input(

@@ -2,6 +2,7 @@
 //! O(1) (a keyed hash map on the 4-tuple), answers segments that match nothing, keeps the timer
 //! heap, and hands out segments and events.
 
+mod any;
 mod calls;
 mod icmp;
 mod input;
@@ -67,6 +68,8 @@ pub struct Endpoint {
     /// The configuration the last connection was made with, shared by every following
     /// connection made with an equal one (see [`Endpoint::share_cfg`]).
     shared_cfg: Option<Arc<ConnConfig>>,
+    /// See [`Endpoint::set_output_segment_max`].
+    out_seg_max: u16,
 }
 
 impl fmt::Debug for Endpoint {
@@ -120,6 +123,7 @@ impl Endpoint {
             isn_override: None,
             ce: false,
             shared_cfg: None,
+            out_seg_max: 0,
         }
     }
 
@@ -151,6 +155,15 @@ impl Endpoint {
     /// The endpoint's configuration.
     pub fn config(&self) -> &EndpointConfig {
         &self.config
+    }
+
+    /// Lets new data leave in segments of up to `bytes` bytes of payload (whole MSS multiples,
+    /// at most 64 KiB of packet), for a device that cuts them into MSS-sized segments itself
+    /// (TCP segmentation offload); `0` (the default) keeps every segment to one MSS. Only new
+    /// data in the ordinary sending path is grouped this way: retransmissions, probes and
+    /// recovery keep to one MSS. [`Transmit::segment_size`] tells the device where to cut.
+    pub fn set_output_segment_max(&mut self, bytes: usize) {
+        self.out_seg_max = u16::try_from(bytes).unwrap_or(u16::MAX);
     }
 
     /// Makes every new connection (active or passive, not SYN cookies) start with this ISS

@@ -43,6 +43,10 @@ pub struct Transmit {
     /// The IP ECN codepoint to send with (RFC 3168): 2 (ECT(0)) on new data of an ECN
     /// connection, 0 (Not-ECT) otherwise.
     pub ecn: u8,
+    /// Payload bytes per wire segment when this is a super-segment for a device that cuts it
+    /// (its payload is larger than one MSS; see [`Endpoint::set_output_segment_max`]); 0 when
+    /// it goes on the wire as it is.
+    pub segment_size: usize,
 }
 
 impl Transmit {
@@ -91,13 +95,17 @@ impl Endpoint {
         if let Some((tuple, h)) = self.ctl.pop() {
             return Some(self.finish_segment(buf, tuple, h, 0, None, false, checksum, 0));
         }
+        let out_seg_max = self.out_seg_max;
         while let Some(id) = self.tx_ready.pop_front() {
             let Some(slot) = self.slot_mut(id) else { continue };
             slot.tx_queued = false;
             let Some(conn) = slot.conn.as_mut() else { continue };
             let tuple = conn.tuple;
             conn.sum_tx = checksum.verify();
+            conn.out_seg_max = out_seg_max;
             if let Some(seg) = conn.poll_segment(now, buf) {
+                let mss = conn.eff_snd_mss() as usize;
+                let segment_size = if seg.payload_len > mss { mss } else { 0 };
                 // It may have more: back of the queue, for fairness.
                 slot.tx_queued = true;
                 self.tx_ready.push_back(id);
@@ -111,6 +119,7 @@ impl Endpoint {
                     checksum,
                     seg.ecn,
                 );
+                let t = Transmit { segment_size, ..t };
                 // Queued above: its next poll refreshes the timers (once per burst, not per
                 // segment).
                 self.after_with(id, false, false);
@@ -151,6 +160,7 @@ impl Endpoint {
             conn,
             retransmission,
             ecn,
+            segment_size: 0,
         }
     }
 }

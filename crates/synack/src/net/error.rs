@@ -69,14 +69,29 @@ pub(crate) fn listen(e: ListenError) -> io::Error {
     }
 }
 
+/// A write after the connection's error was reported (`EPIPE`).
+pub(crate) fn broken_pipe() -> io::Error {
+    io::Error::new(ErrorKind::BrokenPipe, "the connection is gone")
+}
+
 /// The id no longer names a connection (released, or never opened).
 pub(crate) fn not_connected() -> io::Error {
     io::Error::new(ErrorKind::NotConnected, "not connected")
 }
 
-/// The stack's driver stopped (it hit a fatal device error), so nothing will ever change.
+/// The stack's driver stopped (its device failed or went away), so nothing will ever change:
+/// `NetworkDown`, as Linux's `ENETDOWN` when an interface goes away.
 pub(crate) fn stopped() -> io::Error {
-    io::Error::other("the stack's driver has stopped")
+    stopped_by(None)
+}
+
+/// [`stopped`], naming the device error that stopped the driver.
+pub(crate) fn stopped_by(cause: Option<ErrorKind>) -> io::Error {
+    let msg = match cause {
+        Some(kind) => format!("the stack's driver has stopped (device error: {kind})"),
+        None => "the stack's driver has stopped".to_string(),
+    };
+    io::Error::new(ErrorKind::NetworkDown, msg)
 }
 
 /// A blocking call ran out of time. Like std on Unix (`EAGAIN`), a read or write timeout is

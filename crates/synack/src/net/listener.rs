@@ -4,7 +4,7 @@ use std::fmt;
 use std::io::{self, ErrorKind};
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::time::Duration;
 
 use synack_tcp::{ConnConfig, ListenerId};
@@ -13,25 +13,54 @@ use super::stream::TcpStream;
 use super::{error, ops};
 use crate::runtime::Stack;
 
-/// A listening socket on a synack [`Stack`], used like `std::net::TcpListener`. Dropping it
-/// closes the listener: connections still waiting in its accept queue are reset.
+/// A listening socket on a synack [`Stack`], used like `std::net::TcpListener`. Dropping the
+/// last handle (see [`try_clone`](Self::try_clone)) closes the listener: connections still
+/// waiting in its accept queue are reset.
+///
+/// ```
+/// use std::io::{Read, Write};
+/// use synack::IpCidr;
+/// use synack::net::{TcpListener, TcpStream, memory_pair};
+///
+/// let cidr = |s: &str| IpCidr::new(s.parse().unwrap(), 24).unwrap();
+/// let (a, b) = memory_pair(cidr("10.0.0.1"), cidr("10.0.0.2")).unwrap();
+/// let listener = TcpListener::bind(&b, "10.0.0.2:0").unwrap(); // port 0: any free port
+/// let at = listener.local_addr().unwrap();
+/// listener.set_ttl(32).unwrap(); // accepted connections send with TTL 32
+/// let mut client = TcpStream::connect(&a, at).unwrap();
+/// let (mut server, peer) = listener.accept().unwrap();
+/// assert_eq!(peer, client.local_addr().unwrap());
+/// assert_eq!(server.ttl().unwrap(), 32);
+/// server.write_all(b"hello").unwrap();
+/// let mut buf = [0; 5];
+/// client.read_exact(&mut buf).unwrap();
+/// ```
 pub struct TcpListener {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
     stack: Arc<Stack>,
     id: ListenerId,
     local: SocketAddr,
     nonblocking: AtomicBool,
+    /// `IP_TTL` accepted connections inherit; 0: the interface's.
+    ttl: AtomicU32,
 }
 
 impl fmt::Debug for TcpListener {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("TcpListener").field("id", &self.id).field("local", &self.local).finish()
+        f.debug_struct("TcpListener")
+            .field("id", &self.inner.id)
+            .field("local", &self.inner.local)
+            .finish()
     }
 }
 
-impl Drop for TcpListener {
+impl Drop for Inner {
     fn drop(&mut self) {
         let id = self.id;
-        self.stack.with(|st, _| st.endpoint.close_listener(id));
+        self.stack.with(|st, _| st.close_listener(id));
     }
 }
 
@@ -61,39 +90,93 @@ impl TcpListener {
         cfg: Option<ConnConfig>,
     ) -> io::Result<TcpListener> {
         let (id, local) = stack.with(|st, _| ops::listen_or_default(st, addr, backlog, cfg))?;
-        Ok(TcpListener { stack: stack.clone(), id, local, nonblocking: AtomicBool::new(false) })
+        Ok(TcpListener {
+            inner: Arc::new(Inner {
+                stack: stack.clone(),
+                id,
+                local,
+                nonblocking: AtomicBool::new(false),
+                ttl: AtomicU32::new(0),
+            }),
+        })
+    }
+
+    /// Wraps the accept-any listener `id` (see `TcpListener::bind_any`).
+    pub(crate) fn from_any(stack: &Arc<Stack>, id: ListenerId) -> TcpListener {
+        let local = SocketAddr::from(([0, 0, 0, 0], 0));
+        TcpListener {
+            inner: Arc::new(Inner {
+                stack: stack.clone(),
+                id,
+                local,
+                nonblocking: AtomicBool::new(false),
+                ttl: AtomicU32::new(0),
+            }),
+        }
     }
 
     /// The address listened on (with the port chosen when bound to port 0).
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
-        Ok(self.local)
+        Ok(self.inner.local)
     }
 
     /// The engine's id for this listener.
     pub fn id(&self) -> ListenerId {
-        self.id
+        self.inner.id
+    }
+
+    /// Another handle on the same listener (as `dup`: the nonblocking flag and TTL are
+    /// shared); the listener closes when the last handle is dropped.
+    pub fn try_clone(&self) -> io::Result<TcpListener> {
+        Ok(TcpListener { inner: self.inner.clone() })
+    }
+
+    /// `IP_TTL` for the connections this listener accepts from now on (1..=255, else
+    /// `InvalidInput`), as on Linux, where accepted sockets inherit the listener's. Unlike
+    /// Linux, the handshake's SYN-ACK still leaves with the interface's TTL.
+    pub fn set_ttl(&self, ttl: u32) -> io::Result<()> {
+        self.inner.ttl.store(u32::from(ops::check_ttl(ttl)?), Ordering::Release);
+        Ok(())
+    }
+
+    /// The TTL accepted connections get: the one set, else the interface's.
+    pub fn ttl(&self) -> io::Result<u32> {
+        match self.inner.ttl.load(Ordering::Acquire) {
+            0 => {
+                let ip = self.inner.local.ip();
+                Ok(self.inner.stack.with(|st, _| ops::iface_ttl(st, ip)))
+            }
+            t => Ok(t),
+        }
+    }
+
+    /// `SO_ERROR` of a listening socket: always `None` (a synack listener has no pending
+    /// errors; failed handshakes are dropped before `accept` sees them, as Linux does).
+    pub fn take_error(&self) -> io::Result<Option<io::Error>> {
+        Ok(None)
     }
 
     /// Nonblocking mode: `accept` with nothing queued returns `ErrorKind::WouldBlock`.
     pub fn set_nonblocking(&self, nonblocking: bool) -> io::Result<()> {
-        self.nonblocking.store(nonblocking, Ordering::Release);
+        self.inner.nonblocking.store(nonblocking, Ordering::Release);
         Ok(())
     }
 
     /// Waits for a connection that completed its handshake.
     pub fn accept(&self) -> io::Result<(TcpStream, SocketAddr)> {
-        if self.nonblocking.load(Ordering::Acquire) {
-            return self.stack.with(|st, _| self.take(st)).unwrap_or_else(|| {
+        if self.inner.nonblocking.load(Ordering::Acquire) {
+            return self.inner.stack.with(|st, _| self.take(st)).unwrap_or_else(|| {
                 Err(io::Error::new(ErrorKind::WouldBlock, "no connection waiting"))
             });
         }
-        self.stack.wait(None, |st, _| self.take(st)).unwrap_or_else(|| Err(error::stopped()))
+        self.inner.stack.wait(None, |st, _| self.take(st)).unwrap_or_else(|| Err(error::stopped()))
     }
 
     /// Like [`accept`](Self::accept) but gives up with `ErrorKind::TimedOut` after `timeout`
     /// (an extension: std has no accept timeout).
     pub fn accept_timeout(&self, timeout: Duration) -> io::Result<(TcpStream, SocketAddr)> {
-        self.stack
+        self.inner
+            .stack
             .wait(Some(timeout), |st, _| self.take(st))
             .unwrap_or_else(|| Err(error::timed_out("accept", ErrorKind::TimedOut)))
     }
@@ -102,8 +185,9 @@ impl TcpListener {
         &self,
         st: &mut crate::runtime::StackState,
     ) -> Option<io::Result<(TcpStream, SocketAddr)>> {
-        Some(ops::accept(st, self.id)?.map(|(id, t)| {
-            (TcpStream::from_parts(self.stack.clone(), id, t.local, t.remote), t.remote)
+        let ttl = self.inner.ttl.load(Ordering::Acquire);
+        Some(ops::accept(st, self.inner.id, ttl)?.map(|(id, t)| {
+            (TcpStream::from_parts(self.inner.stack.clone(), id, t.local, t.remote), t.remote)
         }))
     }
 

@@ -1,5 +1,6 @@
-//! The blocking socket API, mirroring `std::net`: [`TcpListener`] and [`TcpStream`] on a
-//! synack [`Stack`](crate::Stack).
+//! The blocking socket API, mirroring `std::net`: [`TcpListener`], [`TcpStream`] and
+//! [`UdpSocket`] on a synack [`Stack`](crate::Stack), with accept-any ([`TcpListener::bind_any`],
+//! [`AnyListener`], [`UdpSocket::bind_any`]).
 //!
 //! Every call locks the stack's state, asks the engine, and (when it has to wait) sleeps on the
 //! stack's condition variable until the driver thread has processed something; no thread per
@@ -41,14 +42,22 @@
 //! assert_eq!(&buf, b"ping");
 //! ```
 
+mod any;
 pub(crate) mod error;
 mod listener;
 mod memory;
 pub(crate) mod ops;
+pub(crate) mod sock;
 mod stream;
+mod udp;
+pub(crate) mod udp_ops;
 
+pub use any::{AnyListener, IncomingSyn};
+#[cfg(feature = "tokio")]
+pub(crate) use any::{Cancel, open_any};
 pub use listener::{Incoming, TcpListener};
 pub use memory::{MEMORY_QUEUE_FRAMES, MemoryEnd, memory_pair, memory_pair_with};
 pub use std::net::Shutdown;
 pub use stream::TcpStream;
 pub use synack_tcp::{CongestionControl, ConnConfig, ConnStats, KeepAlive, State};
+pub use udp::UdpSocket;

@@ -5,11 +5,13 @@
 
 use std::io::{self, ErrorKind};
 use std::net::{IpAddr, SocketAddr};
+use std::time::Duration;
 
 use synack_tcp::{ConnConfig, ConnId, FourTuple, Instant, ListenerId, RecvError, SendError, State};
 
 use super::error;
-use crate::runtime::StackState;
+use super::sock::SockState;
+use crate::runtime::{Stack, StackState};
 
 /// Backlog `bind` uses (Linux's `SOMAXCONN` default is 4096; std passes 128).
 pub(crate) const DEFAULT_BACKLOG: usize = 128;
@@ -21,14 +23,46 @@ pub(crate) fn open(
     remote: SocketAddr,
     cfg: ConnConfig,
 ) -> io::Result<ConnId> {
+    open_from(st, now, None, remote, cfg)
+}
+
+/// Starts an active open to `remote` from `local` (a bound socket): an unspecified IP takes
+/// the route's source address, port 0 an ephemeral port. An IP the interface does not have is
+/// `AddrNotAvailable`; a 4-tuple already in use is `AddrInUse`.
+pub(crate) fn open_from(
+    st: &mut StackState,
+    now: Instant,
+    local: Option<SocketAddr>,
+    remote: SocketAddr,
+    cfg: ConnConfig,
+) -> io::Result<ConnId> {
+    st.check_running()?;
     if remote.ip().is_unspecified() || remote.port() == 0 {
         return Err(io::Error::new(ErrorKind::InvalidInput, "cannot connect to this address"));
     }
-    let src = st
-        .iface
-        .source_for(remote.ip())
-        .ok_or_else(|| io::Error::new(ErrorKind::NetworkUnreachable, "no route to the peer"))?;
-    st.endpoint.connect(now, SocketAddr::new(src, 0), remote, cfg).map_err(error::connect)
+    let port = local.map_or(0, |l| l.port());
+    let src = match local {
+        Some(l) if !l.ip().is_unspecified() => {
+            if l.is_ipv4() != remote.is_ipv4() {
+                return Err(io::Error::new(
+                    ErrorKind::InvalidInput,
+                    "local and remote address families differ",
+                ));
+            }
+            if !st.iface.is_local(l.ip()) {
+                return Err(io::Error::new(
+                    ErrorKind::AddrNotAvailable,
+                    "the address is not one of the interface's",
+                ));
+            }
+            l.ip()
+        }
+        _ => st
+            .iface
+            .source_for(remote.ip())
+            .ok_or_else(|| io::Error::new(ErrorKind::NetworkUnreachable, "no route to the peer"))?,
+    };
+    st.endpoint.connect(now, SocketAddr::new(src, port), remote, cfg).map_err(error::connect)
 }
 
 /// Where an active open stands.
@@ -46,6 +80,9 @@ pub(crate) enum Progress {
 
 /// Checks an active open.
 pub(crate) fn progress(st: &StackState, id: ConnId) -> Progress {
+    if let Err(e) = st.check_running() {
+        return Progress::Failed(e);
+    }
     let Ok(state) = st.endpoint.state(id) else {
         return Progress::Failed(error::not_connected());
     };
@@ -72,20 +109,103 @@ pub(crate) fn release(st: &mut StackState, id: ConnId) {
 }
 
 /// Reads into `buf`. `Ok(None)`: nothing yet, wait for it.
-pub(crate) fn recv(st: &mut StackState, id: ConnId, buf: &mut [u8]) -> io::Result<Option<usize>> {
-    match st.endpoint.recv(id, buf) {
+///
+//~ linux: after `shutdown(SHUT_RD)` a read still returns what is buffered, including data that
+//~ arrives later (the peer is not told and its data is still acknowledged); a read that finds
+//~ nothing returns end of stream instead of blocking. The error that ended a connection is
+//~ returned once; later reads return end of stream.
+pub(crate) fn recv(
+    st: &mut StackState,
+    id: ConnId,
+    sock: &SockState,
+    buf: &mut [u8],
+) -> io::Result<Option<usize>> {
+    st.check_running()?;
+    read_result(st.endpoint.recv(id, buf), sock)
+}
+
+/// [`recv`] or [`peek`].
+pub(crate) type RecvOp =
+    fn(&mut StackState, ConnId, &SockState, &mut [u8]) -> io::Result<Option<usize>>;
+
+/// Like [`recv`] but leaves the bytes in the receive buffer (`MSG_PEEK`).
+pub(crate) fn peek(
+    st: &mut StackState,
+    id: ConnId,
+    sock: &SockState,
+    buf: &mut [u8],
+) -> io::Result<Option<usize>> {
+    st.check_running()?;
+    read_result(st.endpoint.peek(id, buf), sock)
+}
+
+fn read_result(r: Result<usize, RecvError>, sock: &SockState) -> io::Result<Option<usize>> {
+    match r {
         Ok(n) => Ok(Some(n)),
+        Err(RecvError::WouldBlock) if sock.read_is_shut() => Ok(Some(0)),
         Err(RecvError::WouldBlock) => Ok(None),
+        Err(RecvError::Connection(c)) => sock.report(c).map_or(Ok(Some(0)), Err),
         Err(e) => Err(error::recv(e)),
     }
 }
 
 /// Queues `buf` for sending. `Ok(None)`: the send buffer is full, wait for space.
-pub(crate) fn send(st: &mut StackState, id: ConnId, buf: &[u8]) -> io::Result<Option<usize>> {
+///
+//~ linux: the error that ended a connection is returned once (`ECONNRESET` after a reset);
+//~ later writes fail with `EPIPE`, `BrokenPipe`.
+pub(crate) fn send(
+    st: &mut StackState,
+    id: ConnId,
+    sock: &SockState,
+    buf: &[u8],
+) -> io::Result<Option<usize>> {
+    st.check_running()?;
     match st.endpoint.send(id, buf) {
         Ok(n) => Ok(Some(n)),
         Err(SendError::WouldBlock) => Ok(None),
+        Err(SendError::Connection(c)) => Err(sock.report(c).unwrap_or_else(error::broken_pipe)),
         Err(e) => Err(error::send(e)),
+    }
+}
+
+/// The error that ended the connection, if it was not reported yet (`SO_ERROR`, which
+/// reading clears).
+pub(crate) fn take_error(
+    st: &StackState,
+    id: ConnId,
+    sock: &SockState,
+) -> io::Result<Option<io::Error>> {
+    let e = st.endpoint.error(id).map_err(|_| error::not_connected())?;
+    Ok(e.and_then(|e| sock.report(e)))
+}
+
+/// Closes the connection when its last handle goes, as `close(2)` does with `SO_LINGER`:
+/// `None` a graceful close in the background; `Some(0)` an abort (RST); `Some(t)` a graceful
+/// close that blocks the calling thread until our FIN is acknowledged or `t` passes (then
+/// the close goes on in the background, as on Linux, which sends no RST).
+pub(crate) fn close(stack: &Stack, id: ConnId, linger: Option<Duration>) {
+    match linger {
+        Some(t) if t.is_zero() => stack.with(|st, _| {
+            let _ = st.endpoint.abort(id);
+        }),
+        Some(t) => {
+            stack.with(|st, _| release(st, id));
+            //~ linux: sk_stream_wait_close waits while the state is FIN-WAIT-1, CLOSING or
+            //~ LAST-ACK (our FIN not yet acknowledged).
+            stack.wait(Some(t), |st, _| match st.endpoint.state(id) {
+                Ok(
+                    State::SynSent
+                    | State::SynReceived
+                    | State::Established
+                    | State::CloseWait
+                    | State::FinWait1
+                    | State::Closing
+                    | State::LastAck,
+                ) => None,
+                _ => Some(()),
+            });
+        }
+        None => stack.with(|st, _| release(st, id)),
     }
 }
 
@@ -95,6 +215,7 @@ pub(crate) fn send(st: &mut StackState, id: ConnId, buf: &[u8]) -> io::Result<Op
 //# CLOSE means "I have no more to send": a FIN follows the queued data while receiving goes on
 //# until the peer closes too (the half-close `shutdown(Write)` exposes).
 pub(crate) fn shutdown_write(st: &mut StackState, id: ConnId) -> io::Result<()> {
+    st.check_running()?;
     match st.endpoint.state(id) {
         Err(_) => return Err(error::not_connected()),
         Ok(State::Closed) => {
@@ -115,6 +236,7 @@ pub(crate) fn listen(
     backlog: usize,
     cfg: ConnConfig,
 ) -> io::Result<(ListenerId, SocketAddr)> {
+    st.check_running()?;
     if !addr.ip().is_unspecified() && !st.iface.is_local(addr.ip()) {
         return Err(io::Error::new(
             ErrorKind::AddrNotAvailable,
@@ -151,30 +273,49 @@ pub(crate) fn listen_or_default(
 
 /// Takes the next connection from listener `lid`'s accept queue with its addresses; `None`
 /// when the queue is empty. A connection gone before it is read out is `NotConnected`.
+/// `ttl` (when not 0) becomes the connection's own TTL, inherited from the listener.
 pub(crate) fn accept(
     st: &mut StackState,
     lid: ListenerId,
+    ttl: u32,
 ) -> Option<io::Result<(ConnId, FourTuple)>> {
+    if let Err(e) = st.check_running() {
+        return Some(Err(e));
+    }
     let id = st.endpoint.accept(lid)?;
+    if let Ok(t) = u8::try_from(ttl)
+        && t > 0
+    {
+        st.conn_hops.insert(id, t);
+    }
     Some(st.endpoint.four_tuple(id).map(|t| (id, t)).map_err(|_| error::not_connected()))
 }
 
-/// Sets the IP TTL (IPv4) or hop limit (IPv6) of everything the interface sends.
-pub(crate) fn set_ttl(st: &mut StackState, v6: bool, ttl: u32) -> io::Result<()> {
-    let ttl = u8::try_from(ttl)
+/// A TTL as `IP_TTL` takes it: 1..=255 (Linux gives `EINVAL` for anything else).
+pub(crate) fn check_ttl(ttl: u32) -> io::Result<u8> {
+    u8::try_from(ttl)
         .ok()
         .filter(|t| *t > 0)
-        .ok_or_else(|| io::Error::new(ErrorKind::InvalidInput, "TTL must be 1..=255"))?;
-    if v6 {
-        st.iface.set_hop_limit(ttl);
-    } else {
-        st.iface.set_ttl(ttl);
-    }
+        .ok_or_else(|| io::Error::new(ErrorKind::InvalidInput, "TTL must be 1..=255"))
+}
+
+/// Gives connection `id` its own IP TTL (IPv4) or hop limit (IPv6), for every segment it
+/// sends from now on.
+pub(crate) fn set_conn_ttl(st: &mut StackState, id: ConnId, ttl: u32) -> io::Result<()> {
+    let ttl = check_ttl(ttl)?;
+    st.endpoint.state(id).map_err(|_| error::not_connected())?;
+    st.conn_hops.insert(id, ttl);
     Ok(())
 }
 
+/// Connection `id`'s TTL: its own, else the interface's for its address family.
+pub(crate) fn conn_ttl(st: &StackState, id: ConnId, ip: IpAddr) -> io::Result<u32> {
+    st.endpoint.state(id).map_err(|_| error::not_connected())?;
+    Ok(st.conn_hops.get(&id).map_or_else(|| iface_ttl(st, ip), |t| u32::from(*t)))
+}
+
 /// The interface's TTL (IPv4) or hop limit (IPv6).
-pub(crate) fn ttl(st: &StackState, ip: IpAddr) -> u32 {
+pub(crate) fn iface_ttl(st: &StackState, ip: IpAddr) -> u32 {
     let c = st.iface.config();
     u32::from(if ip.is_ipv6() { c.hop_limit } else { c.ttl })
 }

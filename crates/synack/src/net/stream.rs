@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use synack_tcp::{ConnConfig, ConnId, ConnStats, KeepAlive, State};
 
+use super::sock::Core;
 use super::{error, ops};
 use crate::runtime::Stack;
 
@@ -20,18 +21,43 @@ use crate::runtime::Stack;
 /// `ErrorKind::WouldBlock`. Clones made with [`try_clone`](Self::try_clone) share the
 /// connection and its settings; the connection closes when the last one is dropped (a FIN, or a
 /// RST when received data was left unread, RFC 2525).
+///
+/// ```
+/// use std::io::{Read, Write};
+/// use std::net::Shutdown;
+/// use std::time::Duration;
+/// use synack::IpCidr;
+/// use synack::net::{TcpListener, TcpStream, memory_pair};
+///
+/// let cidr = |s: &str| IpCidr::new(s.parse().unwrap(), 24).unwrap();
+/// let (a, b) = memory_pair(cidr("10.0.0.1"), cidr("10.0.0.2")).unwrap();
+/// let listener = TcpListener::bind(&b, "10.0.0.2:80").unwrap();
+/// let mut client = TcpStream::connect(&a, "10.0.0.2:80").unwrap();
+/// let (mut server, _) = listener.accept().unwrap();
+/// client.set_ttl(16).unwrap(); // this connection only
+/// client.write_all(b"GET /").unwrap();
+/// client.shutdown(Shutdown::Write).unwrap(); // FIN: the server reads to the end
+/// let mut head = [0; 3];
+/// server.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+/// server.peek(&mut head).unwrap(); // look without taking
+/// let mut all = String::new();
+/// server.read_to_string(&mut all).unwrap();
+/// assert_eq!(all, "GET /");
+/// server.set_linger(Some(Duration::ZERO)).unwrap(); // dropping it resets
+/// drop(server);
+/// let e = client.read(&mut [0; 1]).unwrap_err();
+/// assert_eq!(e.kind(), std::io::ErrorKind::ConnectionReset);
+/// ```
 pub struct TcpStream {
     inner: Arc<Inner>,
 }
 
+/// One blocking handle and its clones: the connection plus the settings clones share (as
+/// `dup`ed descriptors share `O_NONBLOCK` and the timeouts of the one socket).
 struct Inner {
-    stack: Arc<Stack>,
-    id: ConnId,
-    local: SocketAddr,
-    peer: SocketAddr,
+    core: Arc<Core>,
     timeouts: Mutex<Timeouts>,
     nonblocking: AtomicBool,
-    read_shut: AtomicBool,
 }
 
 #[derive(Clone, Copy, Default)]
@@ -40,19 +66,12 @@ struct Timeouts {
     write: Option<Duration>,
 }
 
-impl Drop for Inner {
-    fn drop(&mut self) {
-        let id = self.id;
-        self.stack.with(|st, _| ops::release(st, id));
-    }
-}
-
 impl fmt::Debug for TcpStream {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("TcpStream")
-            .field("id", &self.inner.id)
-            .field("local", &self.inner.local)
-            .field("peer", &self.inner.peer)
+            .field("id", &self.inner.core.id)
+            .field("local", &self.inner.core.local)
+            .field("peer", &self.inner.core.peer)
             .finish()
     }
 }
@@ -72,17 +91,24 @@ impl TcpStream {
         local: SocketAddr,
         peer: SocketAddr,
     ) -> TcpStream {
+        TcpStream::from_core(Arc::new(Core::new(stack, id, local, peer)))
+    }
+
+    /// A blocking handle on a connection another handle (an async stream) holds too.
+    pub(crate) fn from_core(core: Arc<Core>) -> TcpStream {
         TcpStream {
             inner: Arc::new(Inner {
-                stack,
-                id,
-                local,
-                peer,
+                core,
                 timeouts: Mutex::new(Timeouts::default()),
                 nonblocking: AtomicBool::new(false),
-                read_shut: AtomicBool::new(false),
             }),
         }
+    }
+
+    /// The connection, for `synack::tokio::TcpStream::from_std`.
+    #[cfg(feature = "tokio")]
+    pub(crate) fn core(&self) -> &Arc<Core> {
+        &self.inner.core
     }
 
     /// Opens a connection to `addr`, trying each address it resolves to in turn, and waits
@@ -149,33 +175,45 @@ impl TcpStream {
 
     /// The engine's id for this connection (for [`Stack::with`] calls the API does not wrap).
     pub fn id(&self) -> ConnId {
-        self.inner.id
+        self.inner.core.id
     }
 
     /// The stack this connection lives on.
     pub fn stack(&self) -> &Arc<Stack> {
-        &self.inner.stack
+        &self.inner.core.stack
     }
 
     /// The peer's address.
     pub fn peer_addr(&self) -> io::Result<SocketAddr> {
-        Ok(self.inner.peer)
+        Ok(self.inner.core.peer)
     }
 
     /// Our address.
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
-        Ok(self.inner.local)
+        Ok(self.inner.core.local)
     }
 
-    /// Shuts down reading (later reads return `Ok(0)`), writing (a FIN follows the queued
-    /// data; the peer reads end of stream and may go on writing), or both.
+    /// Shuts down reading, writing, or both, with Linux's semantics:
+    ///
+    /// - `Write`: a FIN follows the queued data; the peer reads end of stream and may go on
+    ///   writing. Later writes are `BrokenPipe`.
+    /// - `Read`: the peer is told nothing. Reads still return what is buffered, and data the
+    ///   peer sends afterwards is still acknowledged and readable; a read that finds nothing
+    ///   returns `Ok(0)` at once instead of blocking (Linux does exactly this for TCP; other
+    ///   systems discard such data).
+    /// - `Both`: both of the above.
+    ///
+    /// A connection that already ended is `NotConnected` for `Write` and `Both` (or the error
+    /// that ended it); `Read` always succeeds.
     pub fn shutdown(&self, how: Shutdown) -> io::Result<()> {
         if matches!(how, Shutdown::Read | Shutdown::Both) {
-            self.inner.read_shut.store(true, Ordering::Release);
+            self.inner.core.sock.shut_read();
+            // Wake blocked readers: they now return end of stream.
+            self.inner.core.stack.with(|_, _| {});
         }
         if matches!(how, Shutdown::Write | Shutdown::Both) {
-            let id = self.inner.id;
-            self.inner.stack.with(|st, _| ops::shutdown_write(st, id))?;
+            let id = self.inner.core.id;
+            self.inner.core.stack.with(|st, _| ops::shutdown_write(st, id))?;
         }
         Ok(())
     }
@@ -229,18 +267,41 @@ impl TcpStream {
         Ok(self.conn_config()?.nodelay)
     }
 
-    /// Sets the IPv4 TTL (IPv6 hop limit) of the stack's interface. The engine keeps no
-    /// per-connection TTL, so this applies to every packet the stack sends, not only this
-    /// connection's (unlike `IP_TTL` on a kernel socket).
+    /// `IP_TTL` (the IPv6 hop limit for an IPv6 connection): the TTL of every packet this
+    /// connection sends from now on; 1..=255, anything else is `InvalidInput` (as Linux's
+    /// `EINVAL`). Other connections keep the interface's.
     pub fn set_ttl(&self, ttl: u32) -> io::Result<()> {
-        let v6 = self.inner.local.is_ipv6();
-        self.inner.stack.with(|st, _| ops::set_ttl(st, v6, ttl))
+        let id = self.inner.core.id;
+        self.inner.core.stack.with(|st, _| ops::set_conn_ttl(st, id, ttl))
     }
 
-    /// The interface's TTL (hop limit for IPv6).
+    /// The connection's TTL (hop limit for IPv6): its own if [`set_ttl`](Self::set_ttl) was
+    /// called, else the interface's (64 by default, as Linux's).
     pub fn ttl(&self) -> io::Result<u32> {
-        let ip = self.inner.local.ip();
-        Ok(self.inner.stack.with(|st, _| ops::ttl(st, ip)))
+        let (id, ip) = (self.inner.core.id, self.inner.core.local.ip());
+        self.inner.core.stack.with(|st, _| ops::conn_ttl(st, id, ip))
+    }
+
+    /// `SO_LINGER`: what dropping the last handle does. `None` (the default): a graceful close
+    /// in the background. `Some(Duration::ZERO)`: an abort (RST, unsent data discarded).
+    /// `Some(t)`: the drop blocks until the peer acknowledged our FIN or `t` passed; after
+    /// `t` the close goes on in the background (Linux sends no RST either). Unlike the kernel's,
+    /// which counts whole seconds, `t` keeps its full precision.
+    pub fn set_linger(&self, linger: Option<Duration>) -> io::Result<()> {
+        self.inner.core.sock.set_linger(linger);
+        Ok(())
+    }
+
+    /// The `SO_LINGER` setting.
+    pub fn linger(&self) -> io::Result<Option<Duration>> {
+        Ok(self.inner.core.sock.linger())
+    }
+
+    /// Reads like [`read`](Read::read) but leaves the data in the receive buffer (`MSG_PEEK`):
+    /// the next `read` or `peek` returns the same bytes. Blocks, times out and honours
+    /// nonblocking mode as `read` does; `Ok(0)` is the end of stream.
+    pub fn peek(&self, buf: &mut [u8]) -> io::Result<usize> {
+        self.do_recv(buf, ops::peek)
     }
 
     /// Keep-alive probes (RFC 9293 3.8.4): `Some` turns them on with these timings, `None`
@@ -262,8 +323,9 @@ impl TcpStream {
 
     /// The connection's settings (buffer sizes, congestion controller, timers ...).
     pub fn conn_config(&self) -> io::Result<ConnConfig> {
-        let id = self.inner.id;
+        let id = self.inner.core.id;
         self.inner
+            .core
             .stack
             .with(|st, _| st.endpoint.conn_config(id))
             .map_err(|_| error::not_connected())
@@ -278,56 +340,71 @@ impl TcpStream {
 
     /// A `TCP_INFO`-like snapshot: state, sequence variables, RTT, window, counters.
     pub fn stats(&self) -> io::Result<ConnStats> {
-        let id = self.inner.id;
-        self.inner.stack.with(|st, _| st.endpoint.stats(id)).map_err(|_| error::not_connected())
+        let id = self.inner.core.id;
+        self.inner
+            .core
+            .stack
+            .with(|st, _| st.endpoint.stats(id))
+            .map_err(|_| error::not_connected())
     }
 
     /// The connection's RFC 9293 state.
     pub fn state(&self) -> io::Result<State> {
-        let id = self.inner.id;
-        self.inner.stack.with(|st, _| st.endpoint.state(id)).map_err(|_| error::not_connected())
+        let id = self.inner.core.id;
+        self.inner
+            .core
+            .stack
+            .with(|st, _| st.endpoint.state(id))
+            .map_err(|_| error::not_connected())
     }
 
-    /// The error that ended the connection, if one did (like `SO_ERROR`, but not cleared).
+    /// `SO_ERROR`: the error that ended the connection, if it has not been reported yet.
+    /// Like the kernel's, the error is reported once, by whichever comes first of this, a
+    /// read (which then returns end of stream) or a write (which then fails with
+    /// `BrokenPipe`).
     pub fn take_error(&self) -> io::Result<Option<io::Error>> {
-        let id = self.inner.id;
-        let e = self
-            .inner
-            .stack
-            .with(|st, _| st.endpoint.error(id))
-            .map_err(|_| error::not_connected())?;
-        Ok(e.map(error::connection))
+        let core = &self.inner.core;
+        core.stack.with(|st, _| ops::take_error(st, core.id, &core.sock))
     }
 
     /// Aborts the connection: a RST to the peer and nothing more (like closing with
     /// `SO_LINGER` 0). The engine releases the connection, so later calls on this stream (and
     /// its clones) return `NotConnected`.
     pub fn abort(&self) -> io::Result<()> {
-        let id = self.inner.id;
-        self.inner.stack.with(|st, _| st.endpoint.abort(id)).map_err(|_| error::not_connected())
+        let id = self.inner.core.id;
+        self.inner
+            .core
+            .stack
+            .with(|st, _| st.endpoint.abort(id))
+            .map_err(|_| error::not_connected())
     }
 
     fn engine(
         &self,
         f: impl FnOnce(&mut synack_tcp::Endpoint, ConnId) -> Result<(), synack_tcp::InvalidConnection>,
     ) -> io::Result<()> {
-        let id = self.inner.id;
-        self.inner.stack.with(|st, _| f(&mut st.endpoint, id)).map_err(|_| error::not_connected())
+        let id = self.inner.core.id;
+        self.inner
+            .core
+            .stack
+            .with(|st, _| f(&mut st.endpoint, id))
+            .map_err(|_| error::not_connected())
     }
 
-    fn do_read(&self, buf: &mut [u8]) -> io::Result<usize> {
-        if buf.is_empty() || self.inner.read_shut.load(Ordering::Acquire) {
+    fn do_recv(&self, buf: &mut [u8], op: ops::RecvOp) -> io::Result<usize> {
+        if buf.is_empty() {
             return Ok(0);
         }
-        let id = self.inner.id;
-        let stack = &self.inner.stack;
+        let core = &self.inner.core;
+        let (id, sock) = (core.id, &core.sock);
         if self.inner.nonblocking.load(Ordering::Acquire) {
-            return stack
-                .with(|st, _| ops::recv(st, id, buf))?
+            return core
+                .stack
+                .with(|st, _| op(st, id, sock, buf))?
                 .ok_or_else(|| ErrorKind::WouldBlock.into());
         }
         let timeout = self.timeouts().read;
-        match stack.wait(timeout, |st, _| ops::recv(st, id, buf).transpose()) {
+        match core.stack.wait(timeout, |st, _| op(st, id, sock, buf).transpose()) {
             Some(r) => r,
             None if timeout.is_some() => Err(error::timed_out("read", ErrorKind::WouldBlock)),
             None => Err(error::stopped()),
@@ -338,15 +415,16 @@ impl TcpStream {
         if buf.is_empty() {
             return Ok(0);
         }
-        let id = self.inner.id;
-        let stack = &self.inner.stack;
+        let core = &self.inner.core;
+        let (id, sock) = (core.id, &core.sock);
         if self.inner.nonblocking.load(Ordering::Acquire) {
-            return stack
-                .with(|st, _| ops::send(st, id, buf))?
+            return core
+                .stack
+                .with(|st, _| ops::send(st, id, sock, buf))?
                 .ok_or_else(|| ErrorKind::WouldBlock.into());
         }
         let timeout = self.timeouts().write;
-        match stack.wait(timeout, |st, _| ops::send(st, id, buf).transpose()) {
+        match core.stack.wait(timeout, |st, _| ops::send(st, id, sock, buf).transpose()) {
             Some(r) => r,
             None if timeout.is_some() => Err(error::timed_out("write", ErrorKind::WouldBlock)),
             None => Err(error::stopped()),
@@ -356,13 +434,13 @@ impl TcpStream {
 
 impl Read for TcpStream {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        self.do_read(buf)
+        self.do_recv(buf, ops::recv)
     }
 }
 
 impl Read for &TcpStream {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        self.do_read(buf)
+        self.do_recv(buf, ops::recv)
     }
 }
 

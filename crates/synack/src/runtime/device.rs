@@ -1,17 +1,17 @@
 //! Devices the driver can sleep on: [`DriverDevice`].
 
-use std::io::Write;
-use std::os::fd::{AsRawFd, RawFd};
+#[cfg(feature = "fd")]
+use std::os::fd::RawFd;
 use std::sync::Arc;
 
 use synack_stack::Device;
 use synack_stack::Signal;
-use synack_stack::phy::PcapTap;
 
 /// What the driver waits on for a device to become readable.
 #[derive(Debug, Clone)]
 pub enum WaitSource {
-    /// A file descriptor that polls readable (TUN).
+    /// A file descriptor that polls readable (TUN). Needs the `fd` feature.
+    #[cfg(feature = "fd")]
     Fd(RawFd),
     /// A signal raised when a frame is queued for the device (the in-memory link).
     Signal(Arc<Signal>),
@@ -41,10 +41,18 @@ pub trait DriverDevice: Device + Send + 'static {
     fn write_batch(&mut self) -> usize {
         0
     }
+
+    /// True once the device is gone for good (a channel whose handles were all dropped): the
+    /// driver stops, and every socket call on the stack fails.
+    fn is_closed(&self) -> bool {
+        false
+    }
 }
 
+#[cfg(feature = "tun")]
 impl DriverDevice for synack_tun::TunDevice {
     fn wait_source(&self) -> WaitSource {
+        use std::os::fd::AsRawFd;
         WaitSource::Fd(self.as_raw_fd())
     }
 
@@ -61,7 +69,10 @@ impl DriverDevice for synack_tun::TunDevice {
     }
 }
 
-impl<D: DriverDevice, W: Write + Send + 'static> DriverDevice for PcapTap<D, W> {
+#[cfg(feature = "pcap")]
+impl<D: DriverDevice, W: std::io::Write + Send + 'static> DriverDevice
+    for synack_stack::phy::PcapTap<D, W>
+{
     fn wait_source(&self) -> WaitSource {
         self.inner().wait_source()
     }
@@ -76,5 +87,9 @@ impl<D: DriverDevice, W: Write + Send + 'static> DriverDevice for PcapTap<D, W> 
 
     fn write_batch(&mut self) -> usize {
         self.inner_mut().write_batch()
+    }
+
+    fn is_closed(&self) -> bool {
+        self.inner().is_closed()
     }
 }

@@ -26,13 +26,20 @@
 //! [`StackState`] behind one mutex. A socket layer (std-like or async) sits on [`Stack::with`],
 //! [`Stack::wait`] and [`Stack::set_event_hook`] (for task wakers).
 
+mod any;
+mod channel;
 mod clock;
 mod device;
 mod layer;
 mod stack;
 mod wait;
 
+pub(crate) use any::{AcceptAny, accept_syn, cancel, handshake, ignore_syn, next_syn, refuse_syn};
+
+pub use any::{AcceptAnyStats, AcceptAnyUsage, AnyConfig, AnyPolicy, SynDecision};
+pub use channel::{ChannelDevice, ChannelHandle, ChannelRx, ChannelTx};
 pub use clock::Clock;
 pub use device::{DriverDevice, WaitSource};
-pub use layer::{SynDecision, TransparentPolicy};
-pub use stack::{DriverStats, EventHook, ResetDump, Stack, StackConfig, StackError, StackState};
+#[cfg(feature = "pcap")]
+pub use stack::ResetDump;
+pub use stack::{DriverStats, EventHook, Stack, StackConfig, StackError, StackState};

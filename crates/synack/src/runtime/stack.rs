@@ -1,8 +1,9 @@
 //! [`Stack`]: shared state, the driver thread, and the calls a socket layer builds on.
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::fmt;
 use std::io;
+#[cfg(feature = "pcap")]
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
@@ -10,16 +11,21 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 use synack_stack::iface::Route;
+#[cfg(feature = "pcap")]
 use synack_stack::phy::CaptureFormat;
 use synack_stack::{Interface, InterfaceConfig, IpCidr};
-use synack_tcp::{ConnectionError, Endpoint, EndpointConfig, Event, Instant};
+#[cfg(feature = "pcap")]
+use synack_tcp::ConnectionError;
+use synack_tcp::{ConnId, Endpoint, EndpointConfig, Event, Instant};
 
+use super::any::{AcceptAny, AcceptAnyStats, AcceptAnyUsage};
 use super::clock::Clock;
 use super::device::DriverDevice;
-use super::layer::{EndpointLayer, Transparent, TransparentPolicy};
+use super::layer::EndpointLayer;
 use super::wait::{Waiter, Wake, waiter};
 
 /// Where to write the frame ring when a connection is reset.
+#[cfg(feature = "pcap")]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ResetDump {
     /// Directory for the files (`reset-<n>-conn#i.g.pcapng`).
@@ -48,6 +54,7 @@ pub struct StackConfig {
     /// Most events kept for the application before the oldest are dropped.
     pub event_queue: usize,
     /// Dump the device's frame ring (if it has one: the pcap tap) when a connection is reset.
+    #[cfg(feature = "pcap")]
     pub reset_dump: Option<ResetDump>,
 }
 
@@ -61,6 +68,7 @@ impl Default for StackConfig {
             secret: None,
             rng_seed: 0,
             event_queue: 4096,
+            #[cfg(feature = "pcap")]
             reset_dump: None,
         }
     }
@@ -109,6 +117,12 @@ pub struct DriverStats {
 /// A function the driver calls for every event (see [`Stack::set_event_hook`]).
 pub type EventHook = Box<dyn FnMut(&Event) + Send>;
 
+/// A function run once when the driver stops.
+pub(crate) type StopHook = Box<dyn FnOnce() + Send>;
+
+/// A function the driver calls for each UDP socket that became readable (or got an error).
+pub(crate) type UdpHook = Box<dyn FnMut(synack_stack::iface::UdpHandle) + Send>;
+
 /// Everything the application side touches, behind the stack's mutex.
 pub struct StackState {
     /// The IP layer.
@@ -118,13 +132,24 @@ pub struct StackState {
     events: VecDeque<Event>,
     event_cap: usize,
     hook: Option<EventHook>,
-    transparent: Option<Transparent>,
+    /// The accept-any listener's state, when one is open.
+    pub(crate) any: Option<AcceptAny>,
+    /// Why the driver stopped, once it has: every socket call fails from then on.
+    stopped: bool,
+    /// Called once when the driver stops (the async layer wakes every task there).
+    stop_hooks: Vec<StopHook>,
+    /// Called on the driver thread for each UDP socket that became readable.
+    pub(crate) udp_hook: Option<UdpHook>,
     stats: DriverStats,
+    #[cfg(feature = "pcap")]
     dump_request: Option<(PathBuf, CaptureFormat)>,
+    #[cfg(feature = "pcap")]
     dump_result: Option<io::Result<usize>>,
     /// Threads blocked in [`Stack::wait`] on the condition variable: the driver signals it
     /// only when someone is there (a notify is a futex system call even with no waiter).
     waiters: usize,
+    /// TTL / hop limit of the connections that have their own (`set_ttl` on a socket).
+    pub(crate) conn_hops: HashMap<ConnId, u8>,
 }
 
 impl fmt::Debug for StackState {
@@ -154,17 +179,57 @@ impl StackState {
         self.stats
     }
 
-    /// The listener transparent mode made for `local`, once a SYN to it was accepted.
-    pub fn transparent_listener(
-        &self,
-        local: std::net::SocketAddr,
-    ) -> Option<synack_tcp::ListenerId> {
-        self.transparent.as_ref()?.listeners.get(&local).copied()
+    /// What the accept-any listener has done; `None` when none is open.
+    pub fn accept_any_stats(&self) -> Option<AcceptAnyStats> {
+        self.any.as_ref().map(AcceptAny::stats)
     }
 
-    /// SYNs transparent mode dropped (by the policy or over the listener limit).
-    pub fn transparent_dropped(&self) -> u64 {
-        self.transparent.as_ref().map_or(0, |t| t.dropped)
+    /// What the accept-any listener holds now (zero when none is open).
+    pub fn accept_any_usage(&self) -> AcceptAnyUsage {
+        self.any.as_ref().map_or_else(AcceptAnyUsage::default, AcceptAny::usage)
+    }
+
+    /// Closes listener `id` (an ordinary or the accept-any one): connections waiting in its
+    /// queues are reset; for the accept-any listener, held SYNs are forgotten and the
+    /// interface stops taking traffic for addresses that are not its own.
+    pub fn close_listener(&mut self, id: synack_tcp::ListenerId) {
+        self.endpoint.close_listener(id);
+        AcceptAny::close(self, id);
+    }
+
+    /// True once the driver has stopped (its device failed or went away, or the stack was
+    /// shut down); [`DriverStats::fatal`] says why. Every socket call fails from then on with
+    /// `ErrorKind::NetworkDown`.
+    pub fn is_stopped(&self) -> bool {
+        self.stopped
+    }
+
+    /// Hands `ev` to the hook and the event queue.
+    fn deliver(&mut self, ev: Event) {
+        if let Some(h) = self.hook.as_mut() {
+            h(&ev);
+        }
+        if self.events.len() >= self.event_cap {
+            self.events.pop_front();
+            self.stats.events_dropped += 1;
+        }
+        self.events.push_back(ev);
+    }
+
+    /// Runs `f` once when the driver stops (at once if it has already stopped). Runs on the
+    /// driver thread without the state locked.
+    #[cfg(feature = "tokio")]
+    pub(crate) fn on_stop(&mut self, f: StopHook) -> Option<StopHook> {
+        if self.stopped {
+            return Some(f);
+        }
+        self.stop_hooks.push(f);
+        None
+    }
+
+    /// `Err` once the driver has stopped: what every socket call returns from then on.
+    pub(crate) fn check_running(&self) -> io::Result<()> {
+        if self.stopped { Err(crate::net::error::stopped_by(self.stats.fatal)) } else { Ok(()) }
     }
 }
 
@@ -184,6 +249,23 @@ impl Shared {
 
 /// A running stack: interface + engine + device, driven by its own thread. Dropping it stops
 /// the driver.
+///
+/// ```
+/// use std::sync::Arc;
+/// use synack::net::{MEMORY_QUEUE_FRAMES, MemoryEnd};
+/// use synack::{Clock, DeviceCaps, IpCidr, Link, Stack, StackConfig};
+///
+/// // Any `DriverDevice` will do: here one end of an in-memory link (a TUN device in real use).
+/// let (end, _other) = Link::ideal(DeviceCaps::default(), MEMORY_QUEUE_FRAMES);
+/// let cfg = StackConfig {
+///     addresses: vec![IpCidr::new("10.0.0.1".parse().unwrap(), 24).unwrap()],
+///     ..StackConfig::default()
+/// };
+/// let stack = Arc::new(Stack::new(MemoryEnd(end), cfg, Clock::start()).unwrap());
+/// // Direct engine access, for what the socket types do not wrap.
+/// let conns = stack.with(|st, _now| st.endpoint.connection_count());
+/// assert_eq!(conns, 0);
+/// ```
 pub struct Stack {
     shared: Arc<Shared>,
     driver: Option<JoinHandle<()>>,
@@ -195,10 +277,10 @@ impl fmt::Debug for Stack {
     }
 }
 
+/// 16 bytes from the operating system's random source (`getrandom(2)` on Linux).
 fn os_secret() -> io::Result<[u8; 16]> {
-    use std::io::Read;
     let mut s = [0u8; 16];
-    std::fs::File::open("/dev/urandom")?.read_exact(&mut s)?;
+    getrandom::fill(&mut s).map_err(io::Error::from)?;
     Ok(s)
 }
 
@@ -229,11 +311,17 @@ impl Stack {
             events: VecDeque::new(),
             event_cap: cfg.event_queue.max(1),
             hook: None,
-            transparent: None,
+            any: None,
+            stopped: false,
+            stop_hooks: Vec::new(),
+            udp_hook: None,
             stats: DriverStats::default(),
+            #[cfg(feature = "pcap")]
             dump_request: None,
+            #[cfg(feature = "pcap")]
             dump_result: None,
             waiters: 0,
+            conn_hops: HashMap::new(),
         };
         let (waiter, wake) = waiter(device.wait_source()).map_err(StackError::Driver)?;
         let shared = Arc::new(Shared {
@@ -244,10 +332,25 @@ impl Stack {
             clock,
         });
         let s2 = shared.clone();
+        #[cfg(feature = "pcap")]
         let reset_dump = cfg.reset_dump;
+        let span = crate::trace::driver_span(cfg.addresses.first().map(|c| c.addr()));
+        // The driver logs to the subscriber current where the stack is made (a scoped one
+        // from `tracing::subscriber::with_default` too, not only the global one).
+        let dispatch = tracing::dispatcher::get_default(Clone::clone);
         let driver = std::thread::Builder::new()
             .name("synack-driver".into())
-            .spawn(move || drive(s2, device, waiter, reset_dump))
+            .spawn(move || {
+                let _dispatch = tracing::dispatcher::set_default(&dispatch);
+                let _span = span.entered();
+                drive(
+                    s2,
+                    device,
+                    waiter,
+                    #[cfg(feature = "pcap")]
+                    reset_dump,
+                )
+            })
             .map_err(StackError::Driver)?;
         Ok(Stack { shared, driver: Some(driver) })
     }
@@ -314,22 +417,7 @@ impl Stack {
         self.shared.lock().hook = Some(hook);
     }
 
-    /// Turns transparent-proxy mode on: TCP to any address reaches the stack and `policy`
-    /// decides each SYN to an address that is not ours. At most `max_listeners` destinations
-    /// get a listener (with accept queues of `backlog`).
-    pub fn set_transparent(&self, policy: TransparentPolicy, max_listeners: usize, backlog: usize) {
-        self.with(|st, _| {
-            st.iface.set_transparent(true);
-            st.transparent = Some(Transparent {
-                policy,
-                listeners: Default::default(),
-                max_listeners,
-                backlog: backlog.max(1),
-                dropped: 0,
-            });
-        });
-    }
-
+    #[cfg(feature = "pcap")]
     /// Writes the device's ring of recent frames to `path` now. Fails with `Unsupported` when
     /// the device keeps no ring (wrap it in a `PcapTap`).
     pub fn dump_ring(&self, path: PathBuf, format: CaptureFormat) -> io::Result<usize> {
@@ -373,29 +461,48 @@ fn drive<D: DriverDevice>(
     shared: Arc<Shared>,
     mut dev: D,
     mut waiter: Waiter,
-    reset_dump: Option<ResetDump>,
+    #[cfg(feature = "pcap")] reset_dump: Option<ResetDump>,
 ) {
+    #[cfg(feature = "pcap")]
     let mut dumps = 0usize;
+    let mut drops = crate::trace::Drops::default();
     dev.driver_start();
+    let caps = dev.caps();
+    if caps.tso_max > caps.mtu {
+        // The device cuts super-segments: let the engine group new data, leaving room for
+        // the IPv6 header and the largest TCP header within the device's limit.
+        shared.lock().endpoint.set_output_segment_max(caps.tso_max.saturating_sub(40 + 60));
+    }
     while !shared.stop.load(Ordering::Acquire) {
         waiter.begin_round();
         // Device I/O outside the lock: the application can queue data or read while the
         // kernel runs the system calls.
         let read_more = dev.read_batch();
+        if dev.is_closed() {
+            shared.lock().stats.fatal = Some(io::ErrorKind::BrokenPipe);
+            break;
+        }
         let now = shared.clock.now();
         let (deadline, more) = {
             let mut g = shared.lock();
             let st = &mut *g;
             st.stats.wakeups += 1;
-            let mut layer =
-                EndpointLayer { endpoint: &mut st.endpoint, transparent: st.transparent.as_mut() };
+            let expired_before = st.iface.udp_expired_len();
+            let mut layer = EndpointLayer {
+                endpoint: &mut st.endpoint,
+                any: st.any.as_mut(),
+                hops: &st.conn_hops,
+            };
             let r = st.iface.poll(now, &mut dev, &mut layer);
             st.stats.frames_in += r.received as u64;
             st.stats.frames_out += r.sent as u64;
             st.stats.max_batch_in = st.stats.max_batch_in.max(r.received);
-            let mut changed = r.received > 0;
+            drops.check(st.iface.counters());
+            let mut changed = r.received > 0 || st.iface.udp_expired_len() != expired_before;
             while let Some(ev) = st.endpoint.poll_event() {
                 changed = true;
+                crate::trace::event(&st.endpoint, &ev);
+                #[cfg(feature = "pcap")]
                 if let (Event::Error { conn, error: ConnectionError::Reset }, Some(rd)) =
                     (&ev, &reset_dump)
                     && dumps < rd.max_files
@@ -419,15 +526,32 @@ fn drive<D: DriverDevice>(
                         st.stats.reset_dumps += 1;
                     }
                 }
-                if let Some(h) = st.hook.as_mut() {
-                    h(&ev);
+                if let Event::Closed(conn) | Event::Error { conn, .. } = ev
+                    && !st.conn_hops.is_empty()
+                {
+                    st.conn_hops.remove(&conn);
                 }
-                if st.events.len() >= st.event_cap {
-                    st.events.pop_front();
-                    st.stats.events_dropped += 1;
-                }
-                st.events.push_back(ev);
+                st.deliver(ev);
             }
+            let StackState { iface, udp_hook, .. } = st;
+            iface.udp_drain_ready(|h| {
+                changed = true;
+                if let Some(hook) = udp_hook.as_mut() {
+                    hook(h);
+                }
+            });
+            let mut any_more = false;
+            if let Some(a) = st.any.as_mut()
+                && a.after_poll(now, &mut st.endpoint)
+            {
+                // A held SYN to take, or a handshake that ended: wake whoever waits on the
+                // accept-any listener; go round again for what the engine now has to send.
+                let lid = a.lid;
+                changed = true;
+                any_more = true;
+                st.deliver(Event::AcceptReady(lid));
+            }
+            #[cfg(feature = "pcap")]
             if let Some((path, format)) = st.dump_request.take() {
                 changed = true;
                 st.dump_result = Some(match dev.frame_ring() {
@@ -447,11 +571,12 @@ fn drive<D: DriverDevice>(
             if changed && st.waiters > 0 {
                 shared.changed.notify_all();
             }
-            let deadline = [st.endpoint.poll_timeout(), st.iface.poll_at(), dev.poll_at()]
+            let any_at = st.any.as_ref().and_then(AcceptAny::poll_at);
+            let deadline = [st.endpoint.poll_timeout(), st.iface.poll_at(), dev.poll_at(), any_at]
                 .into_iter()
                 .flatten()
                 .min();
-            (deadline, r.more)
+            (deadline, r.more || any_more)
         };
         dev.write_batch();
         if more || read_more {
@@ -463,13 +588,23 @@ fn drive<D: DriverDevice>(
             continue;
         }
         if let Err(e) = waiter.wait(timeout) {
+            crate::trace::device_error(&e);
             shared.lock().stats.fatal = Some(e.kind());
             break;
         }
     }
+    let hooks = {
+        let mut g = shared.lock();
+        g.stopped = true;
+        std::mem::take(&mut g.stop_hooks)
+    };
     shared.changed.notify_all();
+    for h in hooks {
+        h();
+    }
 }
 
+#[cfg(feature = "pcap")]
 fn write_ring(
     ring: &synack_stack::phy::FrameRing,
     path: &std::path::Path,

@@ -8,27 +8,38 @@
 
 use std::io;
 use std::sync::Arc;
+#[cfg(feature = "fd")]
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
+#[cfg(feature = "fd")]
 use mio::unix::SourceFd;
+#[cfg(feature = "fd")]
 use mio::{Events, Interest, Poll, Token, Waker};
 use synack_stack::Signal;
 
 use super::device::WaitSource;
 
+#[cfg(feature = "fd")]
 const DEVICE: Token = Token(0);
+#[cfg(feature = "fd")]
 const WAKER: Token = Token(1);
 
 /// The driver's side: blocks.
 pub(crate) enum Waiter {
-    Poll { poll: Poll, events: Events, flags: Arc<Flags> },
+    #[cfg(feature = "fd")]
+    Poll {
+        poll: Poll,
+        events: Events,
+        flags: Arc<Flags>,
+    },
     Signal(Arc<Signal>),
 }
 
 /// The application's side: wakes the driver. Cheap to clone.
 #[derive(Clone)]
 pub(crate) enum Wake {
+    #[cfg(feature = "fd")]
     Mio(Arc<Waker>, Arc<Flags>),
     Signal(Arc<Signal>),
 }
@@ -43,6 +54,7 @@ pub(crate) enum Wake {
 /// change made before it) and checks it after raising `asleep` and before it blocks; both
 /// sides store before they load, with sequential consistency, so at least one of them sees
 /// the other and no wake-up is lost.
+#[cfg(feature = "fd")]
 #[derive(Debug, Default)]
 pub(crate) struct Flags {
     asleep: AtomicBool,
@@ -52,6 +64,7 @@ pub(crate) struct Flags {
 impl std::fmt::Debug for Wake {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(match self {
+            #[cfg(feature = "fd")]
             Wake::Mio(..) => "Wake::Mio",
             Wake::Signal(_) => "Wake::Signal",
         })
@@ -61,6 +74,7 @@ impl std::fmt::Debug for Wake {
 impl Wake {
     pub(crate) fn wake(&self) {
         match self {
+            #[cfg(feature = "fd")]
             Wake::Mio(w, flags) => {
                 flags.kicked.store(true, Ordering::SeqCst);
                 if flags.asleep.load(Ordering::SeqCst) {
@@ -77,6 +91,7 @@ impl Wake {
 /// Builds the pair for a device.
 pub(crate) fn waiter(src: WaitSource) -> io::Result<(Waiter, Wake)> {
     match src {
+        #[cfg(feature = "fd")]
         WaitSource::Fd(fd) => {
             let poll = Poll::new()?;
             poll.registry().register(&mut SourceFd(&fd), DEVICE, Interest::READABLE)?;
@@ -94,6 +109,7 @@ pub(crate) fn waiter(src: WaitSource) -> io::Result<(Waiter, Wake)> {
 impl Waiter {
     /// Marks the start of a driver round: wakes before this point are served by the round.
     pub(crate) fn begin_round(&self) {
+        #[cfg(feature = "fd")]
         if let Waiter::Poll { flags, .. } = self {
             flags.kicked.store(false, Ordering::SeqCst);
         }
@@ -103,6 +119,7 @@ impl Waiter {
     /// after the round began.
     pub(crate) fn wait(&mut self, timeout: Option<Duration>) -> io::Result<()> {
         match self {
+            #[cfg(feature = "fd")]
             Waiter::Poll { poll, events, flags } => {
                 flags.asleep.store(true, Ordering::SeqCst);
                 if flags.kicked.load(Ordering::SeqCst) {
@@ -125,7 +142,7 @@ impl Waiter {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "fd"))]
 mod tests {
     use super::*;
 

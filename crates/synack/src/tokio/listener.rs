@@ -2,15 +2,17 @@
 
 use std::fmt;
 use std::io;
-use std::net::SocketAddr;
+use std::net::{SocketAddr, ToSocketAddrs};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::task::{Context, Poll};
 
 use synack_tcp::{ConnConfig, ListenerId};
 
 use super::registry::{Registry, registry};
-use super::stream::{Conn, TcpStream};
+use super::stream::{TcpStream, each_addr, resolve};
 use crate::net::ops;
+use crate::net::sock::Core;
 use crate::runtime::Stack;
 
 /// A listening socket on a synack stack for tokio, used like `tokio::net::TcpListener`.
@@ -20,6 +22,8 @@ pub struct TcpListener {
     reg: Arc<Registry>,
     id: ListenerId,
     local: SocketAddr,
+    /// `IP_TTL` accepted connections inherit; 0: the interface's.
+    ttl: AtomicU32,
 }
 
 impl fmt::Debug for TcpListener {
@@ -31,16 +35,20 @@ impl fmt::Debug for TcpListener {
 impl Drop for TcpListener {
     fn drop(&mut self) {
         let id = self.id;
-        self.stack.with(|st, _| st.endpoint.close_listener(id));
+        self.stack.with(|st, _| st.close_listener(id));
         self.reg.remove_listener(id);
     }
 }
 
 impl TcpListener {
-    /// Listens on `addr` (port 0 picks a free port). Errors as for the blocking
-    /// [`crate::net::TcpListener::bind`]. `async` only to read like tokio's.
-    pub async fn bind(stack: &Arc<Stack>, addr: SocketAddr) -> io::Result<TcpListener> {
-        Self::bind_with(stack, addr, ops::DEFAULT_BACKLOG, None)
+    /// Listens on `addr` (port 0 picks a free port), trying each address it resolves to in
+    /// turn (see [`TcpStream::connect`] on resolution). Errors as for the blocking
+    /// [`crate::net::TcpListener::bind`].
+    pub async fn bind<A: ToSocketAddrs>(stack: &Arc<Stack>, addr: A) -> io::Result<TcpListener> {
+        each_addr(resolve(addr)?, |a| async move {
+            Self::bind_with(stack, a, ops::DEFAULT_BACKLOG, None)
+        })
+        .await
     }
 
     /// Listens with an accept-queue length and the settings accepted connections get.
@@ -52,12 +60,41 @@ impl TcpListener {
     ) -> io::Result<TcpListener> {
         let reg = registry(stack);
         let (id, local) = stack.with(|st, _| ops::listen_or_default(st, addr, backlog, cfg))?;
-        Ok(TcpListener { stack: stack.clone(), reg, id, local })
+        Ok(TcpListener { stack: stack.clone(), reg, id, local, ttl: AtomicU32::new(0) })
+    }
+
+    /// Wraps the accept-any listener `id` (see `TcpListener::bind_any`).
+    pub(crate) fn from_any(stack: &Arc<Stack>, reg: Arc<Registry>, id: ListenerId) -> TcpListener {
+        let local = SocketAddr::from(([0, 0, 0, 0], 0));
+        TcpListener { stack: stack.clone(), reg, id, local, ttl: AtomicU32::new(0) }
     }
 
     /// The address listened on.
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
         Ok(self.local)
+    }
+
+    /// The engine's id for this listener.
+    pub fn id(&self) -> ListenerId {
+        self.id
+    }
+
+    /// `IP_TTL` for the connections accepted from now on; see
+    /// [`crate::net::TcpListener::set_ttl`].
+    pub fn set_ttl(&self, ttl: u32) -> io::Result<()> {
+        self.ttl.store(u32::from(ops::check_ttl(ttl)?), Ordering::Release);
+        Ok(())
+    }
+
+    /// The TTL accepted connections get: the one set, else the interface's.
+    pub fn ttl(&self) -> io::Result<u32> {
+        match self.ttl.load(Ordering::Acquire) {
+            0 => {
+                let ip = self.local.ip();
+                Ok(self.stack.with(|st, _| ops::iface_ttl(st, ip)))
+            }
+            t => Ok(t),
+        }
     }
 
     /// Waits for a connection that completed its handshake.
@@ -71,8 +108,9 @@ impl TcpListener {
     /// Polls for a connection; registers the task when none is waiting.
     pub fn poll_accept(&self, cx: &mut Context<'_>) -> Poll<io::Result<(TcpStream, SocketAddr)>> {
         let lid = self.id;
+        let ttl = self.ttl.load(Ordering::Acquire);
         let r = self.stack.with(|st, _| {
-            let r = ops::accept(st, lid);
+            let r = ops::accept(st, lid, ttl);
             if r.is_none() {
                 self.reg.wait_accept(lid, cx.waker());
             }
@@ -82,14 +120,8 @@ impl TcpListener {
             None => Poll::Pending,
             Some(Err(e)) => Poll::Ready(Err(e)),
             Some(Ok((id, t))) => {
-                let conn = Conn {
-                    stack: self.stack.clone(),
-                    reg: self.reg.clone(),
-                    id,
-                    local: t.local,
-                    peer: t.remote,
-                };
-                Poll::Ready(Ok((TcpStream { conn: Arc::new(conn) }, t.remote)))
+                let core = Arc::new(Core::new(self.stack.clone(), id, t.local, t.remote));
+                Poll::Ready(Ok((TcpStream::from_core(core), t.remote)))
             }
         }
     }

@@ -1,6 +1,7 @@
 //! The async socket API for tokio: [`TcpListener`] and [`TcpStream`] (tokio's `AsyncRead` and
-//! `AsyncWrite`, owned halves with [`TcpStream::into_split`]) on a synack
-//! [`Stack`](crate::Stack).
+//! `AsyncWrite`, owned halves with [`TcpStream::into_split`]) and [`UdpSocket`] on a synack
+//! [`Stack`], with accept-any ([`TcpListener::bind_any`], [`AnyListener`],
+//! [`UdpSocket::bind_any`]).
 //!
 //! No extra task or thread: the stack's driver thread runs TCP; an async call asks the engine
 //! directly and, when it would block, registers the task's waker for that connection. The
@@ -23,8 +24,8 @@
 //! # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
 //! let cidr = |s: &str| IpCidr::new(s.parse().unwrap(), 24).unwrap();
 //! let (a, b) = memory_pair(cidr("10.0.0.1"), cidr("10.0.0.2")).unwrap();
-//! let listener = TcpListener::bind(&b, "10.0.0.2:7".parse().unwrap()).await.unwrap();
-//! let mut client = TcpStream::connect(&a, "10.0.0.2:7".parse().unwrap()).await.unwrap();
+//! let listener = TcpListener::bind(&b, "10.0.0.2:7").await.unwrap();
+//! let mut client = TcpStream::connect(&a, "10.0.0.2:7").await.unwrap();
 //! let (mut server, _) = listener.accept().await.unwrap();
 //! client.write_all(b"ping").await.unwrap();
 //! let mut buf = [0; 4];
@@ -33,18 +34,26 @@
 //! # });
 //! ```
 
+mod any;
 mod listener;
+mod ready;
 mod registry;
+mod socket;
 mod split;
 mod stream;
+mod udp;
 
 use std::sync::Arc;
 
 use crate::runtime::{EventHook, Stack};
 
+pub use any::{AnyListener, IncomingSyn};
 pub use listener::TcpListener;
-pub use split::{OwnedReadHalf, OwnedWriteHalf, ReuniteError};
+pub use ready::{Interest, Ready};
+pub use socket::TcpSocket;
+pub use split::{OwnedReadHalf, OwnedWriteHalf, ReadHalf, ReuniteError, WriteHalf};
 pub use stream::TcpStream;
+pub use udp::UdpSocket;
 
 /// Sets (`Some`) or removes (`None`) the application's event hook on a stack used from tokio.
 /// Like [`Stack::set_event_hook`] it runs on the driver thread with the stack's state locked

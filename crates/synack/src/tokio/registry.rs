@@ -10,16 +10,19 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
 use std::task::Waker;
 
+use synack_stack::iface::UdpHandle;
 use synack_tcp::{ConnId, Event, ListenerId};
 
 use crate::runtime::{EventHook, Stack};
 
-/// The wakers of one connection: one reading task and one writing task (the owned halves of
-/// a split stream can each wait).
+/// The wakers of one connection: the tasks waiting to read and to write (the halves of a
+/// split stream, and any number of tasks in `readable`/`writable`/`ready`, can each wait).
+/// An event empties both lists, so a list holds at most the tasks that waited since the
+/// last event on the connection.
 #[derive(Default)]
 struct ConnWakers {
-    read: Option<Waker>,
-    write: Option<Waker>,
+    read: Vec<Waker>,
+    write: Vec<Waker>,
 }
 
 #[derive(Default)]
@@ -27,6 +30,8 @@ struct Wakers {
     conns: HashMap<ConnId, ConnWakers>,
     /// Several tasks may `accept` on one listener at once.
     listeners: HashMap<ListenerId, Vec<Waker>>,
+    /// Tasks waiting for a UDP socket to become readable.
+    udp: HashMap<UdpHandle, Vec<Waker>>,
 }
 
 /// The wakers of one stack, and the application's own hook (the stack has only one).
@@ -36,10 +41,9 @@ pub(crate) struct Registry {
     user: Mutex<Option<EventHook>>,
 }
 
-fn store(slot: &mut Option<Waker>, w: &Waker) {
-    match slot {
-        Some(old) if old.will_wake(w) => {}
-        _ => *slot = Some(w.clone()),
+fn store(list: &mut Vec<Waker>, w: &Waker) {
+    if !list.iter().any(|x| x.will_wake(w)) {
+        list.push(w.clone());
     }
 }
 
@@ -80,8 +84,8 @@ impl Registry {
             } else if let Some(c) = conn_of(ev)
                 && let Some(w) = g.conns.get_mut(&c)
             {
-                woken.extend(w.read.take());
-                woken.extend(w.write.take());
+                woken.append(&mut w.read);
+                woken.append(&mut w.write);
             }
         }
         for w in woken {
@@ -118,6 +122,43 @@ impl Registry {
         *self.user.lock().unwrap_or_else(PoisonError::into_inner) = hook;
     }
 
+    /// Wakes every registered task (the driver stopped: each finds its call failing).
+    fn wake_all(&self) {
+        let woken: Vec<Waker> = {
+            let mut g = self.lock();
+            let conns = g.conns.drain().flat_map(|(_, w)| w.read.into_iter().chain(w.write));
+            let mut v: Vec<Waker> = conns.collect();
+            v.extend(g.listeners.drain().flat_map(|(_, ws)| ws));
+            v.extend(g.udp.drain().flat_map(|(_, ws)| ws));
+            v
+        };
+        for w in woken {
+            w.wake();
+        }
+    }
+
+    /// A task waits for UDP socket `h` to become readable.
+    pub(crate) fn wait_udp(&self, h: UdpHandle, w: &Waker) {
+        let mut g = self.lock();
+        let ws = g.udp.entry(h).or_default();
+        if !ws.iter().any(|x| x.will_wake(w)) {
+            ws.push(w.clone());
+        }
+    }
+
+    /// Wakes the tasks waiting on UDP socket `h`.
+    fn on_udp(&self, h: UdpHandle) {
+        let woken = self.lock().udp.remove(&h).unwrap_or_default();
+        for w in woken {
+            w.wake();
+        }
+    }
+
+    /// Forgets a closed UDP socket.
+    pub(crate) fn remove_udp(&self, h: UdpHandle) {
+        self.lock().udp.remove(&h);
+    }
+
     /// Forgets a closed listener.
     pub(crate) fn remove_listener(&self, id: ListenerId) {
         self.lock().listeners.remove(&id);
@@ -138,6 +179,15 @@ pub(crate) fn registry(stack: &Arc<Stack>) -> Arc<Registry> {
     let reg = Arc::new(Registry::default());
     let hook = reg.clone();
     stack.set_event_hook(Box::new(move |ev| hook.on_event(ev)));
+    let on_stop = reg.clone();
+    let on_udp = reg.clone();
+    let late = stack.with(|st, _| {
+        st.udp_hook = Some(Box::new(move |h| on_udp.on_udp(h)));
+        st.on_stop(Box::new(move || on_stop.wake_all()))
+    });
+    if let Some(f) = late {
+        f();
+    }
     all.push((Arc::downgrade(stack), reg.clone()));
     reg
 }

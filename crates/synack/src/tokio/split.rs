@@ -1,4 +1,5 @@
-//! Owned halves of a [`TcpStream`], for a reading task and a writing task.
+//! Halves of a [`TcpStream`]: borrowed ([`ReadHalf`], [`WriteHalf`]) for one task, owned
+//! ([`OwnedReadHalf`], [`OwnedWriteHalf`]) for a reading task and a writing task.
 
 use std::fmt;
 use std::io;
@@ -9,6 +10,7 @@ use std::task::{Context, Poll};
 
 use ::tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
+use super::ready::{Interest, Ready};
 use super::stream::{Conn, TcpStream};
 
 /// The reading half of [`TcpStream::into_split`].
@@ -47,13 +49,13 @@ impl std::error::Error for ReuniteError {}
 
 impl fmt::Debug for OwnedReadHalf {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("OwnedReadHalf").field("id", &self.conn.id).finish()
+        f.debug_struct("OwnedReadHalf").field("id", &self.conn.id()).finish()
     }
 }
 
 impl fmt::Debug for OwnedWriteHalf {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("OwnedWriteHalf").field("id", &self.conn.id).finish()
+        f.debug_struct("OwnedWriteHalf").field("id", &self.conn.id()).finish()
     }
 }
 
@@ -70,12 +72,61 @@ impl OwnedReadHalf {
 
     /// The peer's address.
     pub fn peer_addr(&self) -> io::Result<SocketAddr> {
-        Ok(self.conn.peer)
+        Ok(self.conn.core.peer)
     }
 
     /// Our address.
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
-        Ok(self.conn.local)
+        Ok(self.conn.core.local)
+    }
+}
+
+impl OwnedReadHalf {
+    /// See [`TcpStream::readable`].
+    pub async fn readable(&self) -> io::Result<()> {
+        self.conn.ready(Interest::READABLE).await.map(|_| ())
+    }
+
+    /// See [`TcpStream::ready`].
+    pub async fn ready(&self, interest: Interest) -> io::Result<Ready> {
+        self.conn.ready(interest).await
+    }
+
+    /// See [`TcpStream::try_read`].
+    pub fn try_read(&self, buf: &mut [u8]) -> io::Result<usize> {
+        self.conn.try_recv(buf, false)
+    }
+
+    /// See [`TcpStream::peek`].
+    pub async fn peek(&self, buf: &mut [u8]) -> io::Result<usize> {
+        let mut rb = ReadBuf::new(buf);
+        std::future::poll_fn(|cx| self.conn.poll_recv(cx, &mut rb, true)).await
+    }
+
+    /// See [`TcpStream::poll_peek`].
+    pub fn poll_peek(
+        &self,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<usize>> {
+        self.conn.poll_recv(cx, buf, true)
+    }
+}
+
+impl OwnedWriteHalf {
+    /// See [`TcpStream::writable`].
+    pub async fn writable(&self) -> io::Result<()> {
+        self.conn.ready(Interest::WRITABLE).await.map(|_| ())
+    }
+
+    /// See [`TcpStream::ready`].
+    pub async fn ready(&self, interest: Interest) -> io::Result<Ready> {
+        self.conn.ready(interest).await
+    }
+
+    /// See [`TcpStream::try_write`].
+    pub fn try_write(&self, buf: &[u8]) -> io::Result<usize> {
+        self.conn.try_write(buf)
     }
 }
 
@@ -93,12 +144,12 @@ impl OwnedWriteHalf {
 
     /// The peer's address.
     pub fn peer_addr(&self) -> io::Result<SocketAddr> {
-        Ok(self.conn.peer)
+        Ok(self.conn.core.peer)
     }
 
     /// Our address.
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
-        Ok(self.conn.local)
+        Ok(self.conn.core.local)
     }
 }
 
@@ -121,6 +172,131 @@ impl AsyncRead for OwnedReadHalf {
 }
 
 impl AsyncWrite for OwnedWriteHalf {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        self.conn.poll_write(cx, buf)
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+
+    /// Sends FIN; the read half keeps reading.
+    fn poll_shutdown(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(self.conn.shutdown_write())
+    }
+}
+
+/// The reading half of [`TcpStream::split`], borrowing the stream.
+pub struct ReadHalf<'a> {
+    conn: &'a Conn,
+}
+
+/// The writing half of [`TcpStream::split`], borrowing the stream. Dropping it sends nothing.
+pub struct WriteHalf<'a> {
+    conn: &'a Conn,
+}
+
+pub(crate) fn borrowed(stream: &mut TcpStream) -> (ReadHalf<'_>, WriteHalf<'_>) {
+    let conn = &*stream.conn;
+    (ReadHalf { conn }, WriteHalf { conn })
+}
+
+impl fmt::Debug for ReadHalf<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ReadHalf").field("id", &self.conn.id()).finish()
+    }
+}
+
+impl fmt::Debug for WriteHalf<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("WriteHalf").field("id", &self.conn.id()).finish()
+    }
+}
+
+impl ReadHalf<'_> {
+    /// See [`TcpStream::readable`].
+    pub async fn readable(&self) -> io::Result<()> {
+        self.conn.ready(Interest::READABLE).await.map(|_| ())
+    }
+
+    /// See [`TcpStream::ready`].
+    pub async fn ready(&self, interest: Interest) -> io::Result<Ready> {
+        self.conn.ready(interest).await
+    }
+
+    /// See [`TcpStream::try_read`].
+    pub fn try_read(&self, buf: &mut [u8]) -> io::Result<usize> {
+        self.conn.try_recv(buf, false)
+    }
+
+    /// See [`TcpStream::peek`].
+    pub async fn peek(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let mut rb = ReadBuf::new(buf);
+        std::future::poll_fn(|cx| self.conn.poll_recv(cx, &mut rb, true)).await
+    }
+
+    /// See [`TcpStream::poll_peek`].
+    pub fn poll_peek(
+        &mut self,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<usize>> {
+        self.conn.poll_recv(cx, buf, true)
+    }
+
+    /// The peer's address.
+    pub fn peer_addr(&self) -> io::Result<SocketAddr> {
+        Ok(self.conn.core.peer)
+    }
+
+    /// Our address.
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        Ok(self.conn.core.local)
+    }
+}
+
+impl WriteHalf<'_> {
+    /// See [`TcpStream::writable`].
+    pub async fn writable(&self) -> io::Result<()> {
+        self.conn.ready(Interest::WRITABLE).await.map(|_| ())
+    }
+
+    /// See [`TcpStream::ready`].
+    pub async fn ready(&self, interest: Interest) -> io::Result<Ready> {
+        self.conn.ready(interest).await
+    }
+
+    /// See [`TcpStream::try_write`].
+    pub fn try_write(&self, buf: &[u8]) -> io::Result<usize> {
+        self.conn.try_write(buf)
+    }
+
+    /// The peer's address.
+    pub fn peer_addr(&self) -> io::Result<SocketAddr> {
+        Ok(self.conn.core.peer)
+    }
+
+    /// Our address.
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        Ok(self.conn.core.local)
+    }
+}
+
+impl AsyncRead for ReadHalf<'_> {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        self.conn.poll_read(cx, buf)
+    }
+}
+
+impl AsyncWrite for WriteHalf<'_> {
     fn poll_write(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,

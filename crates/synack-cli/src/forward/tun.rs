@@ -1,0 +1,138 @@
+//! The TUN side of `synack forward`: a synack stack on the TUN device that takes every TCP
+//! handshake and UDP datagram whatever its destination (accept-any), and hands them to the
+//! relays.
+
+use std::fs::File;
+use std::io::{self, BufWriter, Write};
+use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use synack::runtime::StackConfig;
+use synack::{Clock, IpCidr, Stack};
+use synack_stack::Medium;
+use synack_stack::iface::Route;
+use synack_stack::phy::{CaptureFormat, CaptureWriter, FrameRing, PcapTap};
+use synack_tun::{TunDevice, config};
+
+use super::relay::Abort;
+use super::status::Counters;
+use super::upstream::Upstream;
+use super::{Incoming, handle_tcp};
+
+/// How the TUN device is set up.
+#[derive(Debug, Clone)]
+pub(crate) struct TunOptions {
+    pub(crate) name: String,
+    /// The device's addresses (the kernel side), one per IP version.
+    pub(crate) addrs: Vec<IpCidr>,
+    pub(crate) mtu: u32,
+    pub(crate) pcap: Option<PathBuf>,
+}
+
+/// The stack on the TUN device.
+pub(crate) struct TunSide {
+    stack: Arc<Stack>,
+    name: String,
+}
+
+impl TunSide {
+    /// Creates (or attaches to) the device, gives the kernel its addresses and starts the
+    /// stack; the stack routes everything back into the device.
+    pub(crate) fn open(o: &TunOptions) -> anyhow::Result<TunSide> {
+        let dev = TunDevice::open(&o.name, o.mtu as usize)
+            .with_context(|| format!("opening TUN device {} (needs CAP_NET_ADMIN)", o.name))?;
+        let name = dev.name().to_string();
+        config::set_mtu(&name, o.mtu).with_context(|| format!("setting the MTU of {name}"))?;
+        for a in &o.addrs {
+            if let Err(e) = config::add_address(&name, a.addr(), a.prefix()) {
+                // Attached to a configured device: the address may be there already.
+                if !has_address(&name, a.addr()) {
+                    return Err(e).with_context(|| format!("giving {name} the address {a}"));
+                }
+            }
+        }
+        config::set_up(&name).with_context(|| format!("bringing {name} up"))?;
+        let clock = Clock::start();
+        let file: Option<CaptureWriter<Box<dyn Write + Send>>> = match &o.pcap {
+            Some(p) => {
+                let f = File::create(p).with_context(|| format!("creating {}", p.display()))?;
+                let w: Box<dyn Write + Send> = Box::new(BufWriter::new(f));
+                Some(
+                    CaptureWriter::new(w, CaptureFormat::Pcap, Medium::Ip, clock.wall_origin())
+                        .context("starting the capture")?,
+                )
+            }
+            None => None,
+        };
+        let dev = PcapTap::new(dev, file, FrameRing::new(0, 0));
+        // Every reply goes back into the device, whatever the client's address.
+        let routes = o
+            .addrs
+            .iter()
+            .map(|a| {
+                let any = if a.addr().is_ipv4() {
+                    IpCidr::new(IpAddr::from([0u8; 4]), 0)
+                } else {
+                    IpCidr::new(IpAddr::from([0u16; 8]), 0)
+                };
+                Route { dest: any.expect("prefix 0 is valid"), src: Some(a.addr()) }
+            })
+            .collect();
+        let cfg = StackConfig { routes, ..StackConfig::default() };
+        let stack = Stack::new(dev, cfg, clock).context("starting the stack")?;
+        Ok(TunSide { stack: Arc::new(stack), name })
+    }
+
+    pub(crate) fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Relays until the stack stops (an error then) or the future is dropped.
+    pub(crate) async fn run(
+        &self,
+        upstream: Arc<Upstream>,
+        counters: Arc<Counters>,
+        udp_idle: Duration,
+    ) -> anyhow::Result<()> {
+        let any = synack::tokio::AnyListener::bind(&self.stack, synack::AnyConfig::default())
+            .context("listening for every TCP connection")?;
+        let _ = udp_idle;
+        loop {
+            let syn = any.next().await.context("accepting")?;
+            tokio::spawn(handle_tcp(syn, upstream.clone(), counters.clone()));
+        }
+    }
+}
+
+fn has_address(ifname: &str, addr: IpAddr) -> bool {
+    std::process::Command::new("ip")
+        .args(["addr", "show", "dev", ifname])
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).contains(&format!("{addr}/")))
+        .unwrap_or(false)
+}
+
+impl Abort for synack::tokio::TcpStream {
+    fn abort(self) {
+        let _ = synack::tokio::TcpStream::abort(&self);
+    }
+}
+
+impl Incoming for synack::tokio::IncomingSyn {
+    type Stream = synack::tokio::TcpStream;
+    fn peer_addr(&self) -> SocketAddr {
+        synack::tokio::IncomingSyn::peer_addr(self)
+    }
+    fn local_addr(&self) -> SocketAddr {
+        synack::tokio::IncomingSyn::local_addr(self)
+    }
+    async fn accept(self) -> io::Result<Self::Stream> {
+        synack::tokio::IncomingSyn::accept(self).await
+    }
+    fn refuse(self) {
+        synack::tokio::IncomingSyn::refuse(self)
+    }
+}

@@ -1,0 +1,343 @@
+//! The CLI's TCP servers on synack's tokio API: one task per connection, no thread per
+//! connection, no polling timeouts.
+//!
+//! What keeps a server standing under load and attack:
+//! * accept errors are sorted by kind: a connection that died before it was accepted is
+//!   skipped, running out of a resource backs off (10 ms doubling to 1 s) and retries, and
+//!   only an error that will not go away (the stack stopped) ends the loop;
+//! * a dead connection ends its task at once: a read or write error is final, there is no
+//!   read-timeout tick to confuse it with;
+//! * dead peers are reaped by keep-alive and the user timeout (set on the listener, so every
+//!   accepted connection has them from the handshake on), and live peers that say nothing are
+//!   closed after an application idle timeout;
+//! * an idle connection costs no buffer: reading borrows a buffer on the polling thread's
+//!   stack for the duration of one poll, so 100,000 waiting connections hold only their task
+//!   state and the engine's per-connection memory.
+
+use std::io::{self, ErrorKind};
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::task::Poll;
+use std::time::Duration;
+
+use sha2::{Digest, Sha256};
+use synack::Stack;
+use synack::tokio::{TcpListener, TcpStream};
+use synack_tcp::{ConnConfig, KeepAlive};
+use tokio::io::{AsyncRead, AsyncWriteExt, ReadBuf};
+use tokio::sync::watch;
+
+use crate::services::{Kind, Service};
+
+/// Bytes one read may take; lives on the stack of the thread that polls, only during a poll.
+const READ_CHUNK: usize = 16 * 1024;
+
+/// How a server treats its connections.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Policy {
+    /// Keep-alive probes (dead or vanished peers are detected and reset); `None`: off.
+    pub(crate) keep_alive: Option<KeepAlive>,
+    /// Abort a connection whose sent data stays unacknowledged this long; `None`: no limit.
+    pub(crate) user_timeout: Option<Duration>,
+    /// Close a connection on which the peer sent nothing for this long; `None`: never.
+    pub(crate) idle_timeout: Option<Duration>,
+    /// Accept-queue length.
+    pub(crate) backlog: usize,
+    /// Print a line per connection (accepted, done).
+    pub(crate) verbose: bool,
+    /// Print the SHA-256 of what each connection received.
+    pub(crate) hash: bool,
+}
+
+impl Default for Policy {
+    fn default() -> Self {
+        Policy {
+            keep_alive: Some(KeepAlive {
+                idle: Duration::from_secs(60),
+                interval: Duration::from_secs(10),
+                probes: 5,
+            }),
+            user_timeout: Some(Duration::from_secs(60)),
+            idle_timeout: Some(Duration::from_secs(600)),
+            backlog: 1024,
+            verbose: true,
+            hash: false,
+        }
+    }
+}
+
+/// Counters a server keeps, readable while it runs.
+#[derive(Debug, Default)]
+pub(crate) struct Counters {
+    /// Connections accepted.
+    pub(crate) accepted: AtomicU64,
+    /// Connections whose task has ended.
+    pub(crate) finished: AtomicU64,
+    /// Accept calls that failed.
+    pub(crate) accept_errors: AtomicU64,
+    /// Connections closed by the idle timeout.
+    pub(crate) idle_closed: AtomicU64,
+}
+
+impl Counters {
+    /// Connections whose task is still running.
+    pub(crate) fn active(&self) -> u64 {
+        self.accepted.load(Ordering::Relaxed).saturating_sub(self.finished.load(Ordering::Relaxed))
+    }
+}
+
+/// Listens on `addr` with the connection settings of `policy`.
+pub(crate) fn listen(
+    stack: &Arc<Stack>,
+    addr: SocketAddr,
+    policy: &Policy,
+) -> io::Result<TcpListener> {
+    let mut cfg: ConnConfig = stack.with(|st, _| st.endpoint.config().conn);
+    cfg.keep_alive = policy.keep_alive;
+    cfg.user_timeout = policy.user_timeout;
+    TcpListener::bind_with(stack, addr, policy.backlog, Some(cfg))
+}
+
+/// What an accept error means for the loop.
+#[derive(Debug, PartialEq, Eq)]
+enum AcceptFailure {
+    /// That one connection died before it was taken: go on at once.
+    Connection,
+    /// A resource ran out: wait, then try again.
+    Transient,
+    /// Nothing will change (the stack or listener is gone).
+    Fatal,
+}
+
+fn classify(e: &io::Error) -> AcceptFailure {
+    match e.kind() {
+        ErrorKind::ConnectionAborted
+        | ErrorKind::ConnectionReset
+        | ErrorKind::ConnectionRefused
+        | ErrorKind::TimedOut
+        | ErrorKind::HostUnreachable
+        | ErrorKind::NetworkUnreachable
+        | ErrorKind::Interrupted => AcceptFailure::Connection,
+        ErrorKind::OutOfMemory
+        | ErrorKind::ResourceBusy
+        | ErrorKind::WouldBlock
+        | ErrorKind::QuotaExceeded
+        | ErrorKind::AddrNotAvailable => AcceptFailure::Transient,
+        _ => AcceptFailure::Fatal,
+    }
+}
+
+/// The first and the longest wait after an accept error.
+const BACKOFF_MIN: Duration = Duration::from_millis(10);
+const BACKOFF_MAX: Duration = Duration::from_secs(1);
+
+/// Accepts on `listener` and serves each connection in a task of its own until `stop` turns
+/// true or `count` connections have finished; then waits for the running connections (which
+/// end when `stop` turns true).
+pub(crate) async fn accept_loop(
+    listener: TcpListener,
+    kind: Kind,
+    policy: Policy,
+    mut stop: watch::Receiver<bool>,
+    count: Option<u64>,
+    counters: Arc<Counters>,
+) -> anyhow::Result<()> {
+    let mut tasks = tokio::task::JoinSet::new();
+    let mut backoff = BACKOFF_MIN;
+    let result = loop {
+        if count.is_some_and(|c| counters.finished.load(Ordering::Relaxed) >= c) {
+            break Ok(());
+        }
+        let accepted = tokio::select! {
+            r = listener.accept() => r,
+            _ = stop.wait_for(|s| *s) => break Ok(()),
+            // Reap finished tasks so the set does not grow with every connection served.
+            Some(_) = tasks.join_next(), if !tasks.is_empty() => continue,
+        };
+        let (s, peer) = match accepted {
+            Ok(x) => {
+                backoff = BACKOFF_MIN;
+                x
+            }
+            Err(e) => {
+                counters.accept_errors.fetch_add(1, Ordering::Relaxed);
+                match classify(&e) {
+                    AcceptFailure::Connection => continue,
+                    AcceptFailure::Transient => {
+                        eprintln!("synack: accept: {e} (retrying in {backoff:?})");
+                        tokio::select! {
+                            _ = tokio::time::sleep(backoff) => {}
+                            _ = stop.wait_for(|s| *s) => break Ok(()),
+                        }
+                        backoff = (backoff * 2).min(BACKOFF_MAX);
+                        continue;
+                    }
+                    AcceptFailure::Fatal => {
+                        break Err(anyhow::Error::new(e).context("accepting"));
+                    }
+                }
+            }
+        };
+        counters.accepted.fetch_add(1, Ordering::Relaxed);
+        let id = s.id();
+        if policy.verbose {
+            println!("{id}: {kind} accepted from {peer}");
+        }
+        let (stop2, counters2) = (stop.clone(), counters.clone());
+        tasks.spawn(async move {
+            let r = serve_conn(s, kind, &policy, stop2, &counters2).await;
+            if policy.verbose {
+                match r {
+                    Ok((rx, tx, Some(sha))) => {
+                        println!("{id}: done, {rx} bytes in (sha256 {sha}), {tx} bytes out")
+                    }
+                    Ok((rx, tx, None)) => println!("{id}: done, {rx} bytes in, {tx} bytes out"),
+                    Err(e) => println!("{id}: ended: {e}"),
+                }
+            }
+            counters2.finished.fetch_add(1, Ordering::Relaxed);
+        });
+    };
+    drop(listener);
+    if count.is_some() {
+        // The count is reached: the connections still open end now.
+        tasks.abort_all();
+    }
+    while tasks.join_next().await.is_some() {}
+    result
+}
+
+/// Reads once into a buffer borrowed for this poll only, and hands the bytes to `f`: an idle
+/// connection waiting here holds no buffer. `Ok(None)` is the end of the stream.
+async fn read_with<R>(s: &mut TcpStream, mut f: impl FnMut(&[u8]) -> R) -> io::Result<Option<R>> {
+    std::future::poll_fn(|cx| {
+        let mut mem = [0u8; READ_CHUNK];
+        let mut buf = ReadBuf::new(&mut mem);
+        match Pin::new(&mut *s).poll_read(cx, &mut buf) {
+            Poll::Pending => Poll::Pending,
+            Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
+            Poll::Ready(Ok(())) if buf.filled().is_empty() => Poll::Ready(Ok(None)),
+            Poll::Ready(Ok(())) => Poll::Ready(Ok(Some(f(buf.filled())))),
+        }
+    })
+    .await
+}
+
+/// Sleeps for the idle timeout, or for ever without one.
+async fn idle(policy: &Policy) {
+    match policy.idle_timeout {
+        Some(d) => tokio::time::sleep(d).await,
+        None => std::future::pending().await,
+    }
+}
+
+fn idle_error() -> io::Error {
+    io::Error::new(ErrorKind::TimedOut, "idle timeout: the peer made no progress")
+}
+
+/// Writes all of `data`; a peer that takes none of it for the idle timeout (a zero window
+/// held open) ends the connection. `Ok(false)`: `stop` turned true first.
+async fn send(
+    s: &mut TcpStream,
+    data: &[u8],
+    policy: &Policy,
+    stop: &mut watch::Receiver<bool>,
+    counters: &Counters,
+) -> io::Result<bool> {
+    let mut off = 0;
+    while off < data.len() {
+        tokio::select! {
+            r = s.write(&data[off..]) => off += r?,
+            _ = stop.wait_for(|s| *s) => return Ok(false),
+            () = idle(policy) => {
+                counters.idle_closed.fetch_add(1, Ordering::Relaxed);
+                return Err(idle_error());
+            }
+        }
+    }
+    Ok(true)
+}
+
+/// Runs one connection to its end; returns (bytes in, bytes out, SHA-256 of the bytes in when
+/// `policy.hash`). Ends early, with the connection reset, when `stop` turns true.
+async fn serve_conn(
+    mut s: TcpStream,
+    kind: Kind,
+    policy: &Policy,
+    mut stop: watch::Receiver<bool>,
+    counters: &Counters,
+) -> io::Result<(u64, u64, Option<String>)> {
+    let mut svc = Service::new(kind);
+    // The digest of everything received, so a sender can check a transfer arrived intact.
+    let mut digest = policy.hash.then(Sha256::new);
+    let mut sent = 0u64;
+    let r = svc.on_open();
+    if !send(&mut s, &r.data, policy, &mut stop, counters).await? {
+        return Err(ErrorKind::Interrupted.into());
+    }
+    sent += r.data.len() as u64;
+    if r.close {
+        s.shutdown().await?;
+    }
+    let mut closed = r.close;
+    loop {
+        if svc.streams() {
+            let chunk = svc.chargen(16 * 1024);
+            if !send(&mut s, &chunk, policy, &mut stop, counters).await? {
+                break;
+            }
+            sent += chunk.len() as u64;
+            continue;
+        }
+        let got = tokio::select! {
+            r = read_with(&mut s, |data| {
+                if let Some(d) = digest.as_mut() {
+                    d.update(data);
+                }
+                svc.on_data(data)
+            }) => r?,
+            _ = stop.wait_for(|s| *s) => break,
+            () = idle(policy) => {
+                counters.idle_closed.fetch_add(1, Ordering::Relaxed);
+                return Err(idle_error());
+            }
+        };
+        let (r, eof) = match got {
+            None => (svc.on_eof(), true),
+            Some(r) => (r, false),
+        };
+        if !closed {
+            if !send(&mut s, &r.data, policy, &mut stop, counters).await? {
+                break;
+            }
+            sent += r.data.len() as u64;
+            if r.close || eof {
+                s.shutdown().await?;
+                closed = true;
+            }
+        }
+        if eof {
+            break;
+        }
+    }
+    let hex = digest.map(|d| d.finalize().iter().map(|b| format!("{b:02x}")).collect());
+    Ok((svc.received, sent, hex))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accept_errors_sorted_by_kind() {
+        let k = |kind| classify(&io::Error::from(kind));
+        assert_eq!(k(ErrorKind::ConnectionAborted), AcceptFailure::Connection);
+        assert_eq!(k(ErrorKind::TimedOut), AcceptFailure::Connection);
+        assert_eq!(k(ErrorKind::OutOfMemory), AcceptFailure::Transient);
+        assert_eq!(k(ErrorKind::ResourceBusy), AcceptFailure::Transient);
+        assert_eq!(k(ErrorKind::NotConnected), AcceptFailure::Fatal);
+        assert_eq!(k(ErrorKind::Other), AcceptFailure::Fatal);
+    }
+}

@@ -1,0 +1,342 @@
+//! The `tun` group of `synack bench`: bulk TCP between synack on a TUN device and the Linux
+//! kernel, each way, with the device's offloads (virtio-net headers: super-segments and
+//! partial checksums both ways, receive coalescing) and without (one plain packet per system
+//! call, the kernel's own segmentation offloads off too), next to the kernel's TCP over a veth
+//! pair with its offloads on and off, all in one run. Root only: everything happens in network
+//! namespaces made and deleted here; the caller prints `SKIPPED` otherwise.
+//!
+//! Both ends live in this process: synack's side is the blocking API on an application thread
+//! (1 MiB reads and writes) with the stack's driver thread; the kernel's side is std sockets
+//! on a thread that entered the namespace. Each figure is payload bits over the receiver's
+//! time from accepting the connection to the end of the stream. CPU is what synack's two
+//! threads used (user + system from `/proc/self/task/*/stat`; system time includes the
+//! kernel's work inside the TUN reads and writes), per GB moved.
+
+use std::io::{Read, Write};
+use std::net::{Shutdown, SocketAddr};
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use synack::net::{TcpListener, TcpStream};
+use synack::runtime::StackConfig;
+use synack::{Clock, IpCidr, Stack};
+use synack_tun::{TunDevice, TunOptions, config, netns};
+
+const CHUNK: usize = 1 << 20;
+/// USER_HZ: the unit of `/proc/*/stat` CPU times, fixed at 100 by the Linux ABI.
+const USER_HZ: f64 = 100.0;
+
+/// Why the group cannot run here, if it cannot.
+pub(crate) fn skip_reason() -> Option<String> {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let uid0 =
+        status.lines().any(|l| l.starts_with("Uid:") && l.split_whitespace().nth(2) == Some("0"));
+    if !uid0 {
+        return Some("not root (needs CAP_NET_ADMIN for namespaces and TUN)".into());
+    }
+    if !std::path::Path::new("/dev/net/tun").exists() {
+        return Some("no /dev/net/tun".into());
+    }
+    for tool in ["ip", "ethtool"] {
+        let ok = Command::new(tool)
+            .arg("--version")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status();
+        if ok.is_err() {
+            return Some(format!("{tool} not installed"));
+        }
+    }
+    None
+}
+
+/// A namespace deleted when dropped; the name is unique to this process and call.
+struct Ns(String);
+
+impl Ns {
+    fn new() -> Result<Ns, String> {
+        static N: AtomicUsize = AtomicUsize::new(0);
+        let name = format!("sdpb-{}-{}", std::process::id(), N.fetch_add(1, Ordering::Relaxed));
+        ip(&["netns", "add", &name])?;
+        let ns = Ns(name);
+        ip(&["-n", &ns.0, "link", "set", "lo", "up"])?;
+        Ok(ns)
+    }
+}
+
+impl Drop for Ns {
+    fn drop(&mut self) {
+        let _ = Command::new("ip").args(["netns", "del", &self.0]).status();
+    }
+}
+
+fn run_tool(tool: &str, args: &[&str]) -> Result<(), String> {
+    let out = Command::new(tool).args(args).output().map_err(|e| format!("{tool}: {e}"))?;
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(format!("{tool} {}: {}", args.join(" "), String::from_utf8_lossy(&out.stderr).trim()))
+    }
+}
+
+fn ip(args: &[&str]) -> Result<(), String> {
+    run_tool("ip", args)
+}
+
+/// Turns the kernel's segmentation and receive offloads of `dev` in `ns` on or off.
+fn kernel_offloads(ns: &Ns, dev: &str, on: bool) -> Result<(), String> {
+    let v = if on { "on" } else { "off" };
+    run_tool("ip", &["netns", "exec", &ns.0, "ethtool", "-K", dev, "tso", v, "gso", v, "gro", v])
+}
+
+/// Runs `f` on a thread inside `ns` (sockets it opens belong to the namespace).
+fn in_ns<T: Send + 'static>(
+    ns: &Ns,
+    f: impl FnOnce() -> Result<T, String> + Send + 'static,
+) -> std::thread::JoinHandle<Result<T, String>> {
+    let name = ns.0.clone();
+    std::thread::spawn(move || {
+        netns::enter(&name).map_err(|e| format!("entering {name}: {e}"))?;
+        f()
+    })
+}
+
+#[allow(clippy::disallowed_methods)] // a benchmark reads the real clock
+fn now() -> std::time::Instant {
+    std::time::Instant::now()
+}
+
+/// CPU seconds (user, system) of this process's threads named `comm`.
+fn thread_cpu(comm: &str) -> (f64, f64) {
+    let mut total = (0.0, 0.0);
+    let Ok(dir) = std::fs::read_dir("/proc/self/task") else { return total };
+    for task in dir.flatten() {
+        let p = task.path();
+        if std::fs::read_to_string(p.join("comm")).is_ok_and(|c| c.trim() == comm)
+            && let Ok(stat) = std::fs::read_to_string(p.join("stat"))
+            // Fields after the parenthesised name: state is the 3rd field, utime the 14th.
+            && let Some(rest) = stat.rsplit_once(')').map(|(_, r)| r)
+        {
+            let f: Vec<&str> = rest.split_whitespace().collect();
+            let tick = |i: usize| f.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+            total.0 += tick(11) / USER_HZ;
+            total.1 += tick(12) / USER_HZ;
+        }
+    }
+    total
+}
+
+/// CPU of synack's application and driver threads.
+fn synack_cpu() -> (f64, f64) {
+    let (au, asys) = thread_cpu(APP);
+    let (du, dsys) = thread_cpu("synack-driver");
+    (au + du, asys + dsys)
+}
+
+/// Name of the thread that runs synack's side.
+const APP: &str = "synack-bench-app";
+
+/// One measured transfer.
+struct Measure {
+    gbps: f64,
+    user: f64,
+    sys: f64,
+}
+
+impl Measure {
+    fn cpu_per_gb(&self, bytes: usize) -> f64 {
+        (self.user + self.sys) * (1u64 << 30) as f64 / bytes as f64
+    }
+}
+
+fn gbps(bytes: usize, secs: f64) -> f64 {
+    bytes as f64 * 8.0 / secs.max(1e-9) / 1e9
+}
+
+/// Reads `r` to its end in 1 MiB reads; the byte count.
+fn drain(r: &mut impl Read) -> std::io::Result<usize> {
+    let mut buf = vec![0u8; CHUNK];
+    let mut n = 0;
+    loop {
+        match r.read(&mut buf)? {
+            0 => return Ok(n),
+            k => n += k,
+        }
+    }
+}
+
+/// Writes `total` zero bytes to `w` in 1 MiB writes.
+fn fill(w: &mut impl Write, total: usize) -> std::io::Result<()> {
+    let buf = vec![0u8; CHUNK];
+    let mut left = total;
+    while left > 0 {
+        let k = left.min(CHUNK);
+        w.write_all(&buf[..k])?;
+        left -= k;
+    }
+    Ok(())
+}
+
+/// synack on a TUN in a fresh namespace, `total` bytes from the kernel to synack (`inbound`)
+/// or back.
+fn synack_over_tun(opts: TunOptions, inbound: bool, total: usize) -> Result<Measure, String> {
+    let ns = Ns::new()?;
+    let dev = in_ns(&ns, move || {
+        let dev = TunDevice::open_with("sdpb0", 1500, opts).map_err(|e| format!("TUN: {e}"))?;
+        let name = dev.name().to_string();
+        let e = |e: config::ConfigError| e.to_string();
+        config::set_mtu(&name, 1500).map_err(e)?;
+        config::add_address(&name, "10.79.0.1".parse().expect("addr"), 24).map_err(e)?;
+        config::set_up(&name).map_err(e)?;
+        Ok(dev)
+    })
+    .join()
+    .map_err(|_| "TUN thread panicked")??;
+    if opts == TunOptions::PLAIN {
+        // Without offloads on synack's side the kernel's are off too: it segments and
+        // checksums every packet before the TUN, as a wire would need.
+        kernel_offloads(&ns, "sdpb0", false)?;
+    }
+    let ours = IpCidr::new("10.79.0.2".parse().expect("addr"), 24).map_err(|e| e.to_string())?;
+    let cfg = StackConfig { addresses: vec![ours], ..StackConfig::default() };
+    let stack = Arc::new(Stack::new(dev, cfg, Clock::start()).map_err(|e| e.to_string())?);
+    let synack_addr: SocketAddr = "10.79.0.2:5201".parse().expect("addr");
+    let kernel_addr: SocketAddr = "10.79.0.1:5202".parse().expect("addr");
+    let s2 = stack.clone();
+    let r = if inbound {
+        let l = TcpListener::bind(&stack, synack_addr).map_err(|e| format!("bind: {e}"))?;
+        let kernel = in_ns(&ns, move || {
+            let mut s = std::net::TcpStream::connect_timeout(&synack_addr, Duration::from_secs(10))
+                .map_err(|e| format!("kernel connect: {e}"))?;
+            fill(&mut s, total).map_err(|e| format!("kernel send: {e}"))?;
+            s.shutdown(Shutdown::Write).map_err(|e| e.to_string())?;
+            drain(&mut s).map_err(|e| format!("kernel read: {e}"))?;
+            Ok(())
+        });
+        let app = std::thread::Builder::new()
+            .name(APP.into())
+            .spawn(move || -> Result<Measure, String> {
+                let (mut s, _) = l
+                    .accept_timeout(Duration::from_secs(20))
+                    .map_err(|e| format!("accept: {e}"))?;
+                let (t0, c0) = (now(), synack_cpu());
+                let n = drain(&mut s).map_err(|e| format!("synack read: {e}"))?;
+                let secs = t0.elapsed().as_secs_f64();
+                let c1 = synack_cpu();
+                s.shutdown(Shutdown::Write).map_err(|e| e.to_string())?;
+                if n != total {
+                    return Err(format!("synack read {n} of {total} bytes"));
+                }
+                Ok(Measure { gbps: gbps(n, secs), user: c1.0 - c0.0, sys: c1.1 - c0.1 })
+            })
+            .map_err(|e| e.to_string())?;
+        let m = app.join().map_err(|_| "app thread panicked")?;
+        kernel.join().map_err(|_| "kernel thread panicked")??;
+        m
+    } else {
+        let (tx, rx) = std::sync::mpsc::channel();
+        let kernel = in_ns(&ns, move || {
+            let l = std::net::TcpListener::bind(kernel_addr).map_err(|e| format!("bind: {e}"))?;
+            let _ = tx.send(());
+            let (mut c, _) = l.accept().map_err(|e| format!("kernel accept: {e}"))?;
+            let t0 = now();
+            let n = drain(&mut c).map_err(|e| format!("kernel read: {e}"))?;
+            Ok((n, t0.elapsed().as_secs_f64()))
+        });
+        rx.recv_timeout(Duration::from_secs(10)).map_err(|_| "kernel listener did not start")?;
+        let app = std::thread::Builder::new()
+            .name(APP.into())
+            .spawn(move || -> Result<(f64, f64), String> {
+                let mut s = TcpStream::connect_timeout(&s2, &kernel_addr, Duration::from_secs(10))
+                    .map_err(|e| format!("connect: {e}"))?;
+                let c0 = synack_cpu();
+                fill(&mut s, total).map_err(|e| format!("synack send: {e}"))?;
+                s.shutdown(Shutdown::Write).map_err(|e| e.to_string())?;
+                drain(&mut s).map_err(|e| format!("synack read: {e}"))?;
+                let c1 = synack_cpu();
+                Ok((c1.0 - c0.0, c1.1 - c0.1))
+            })
+            .map_err(|e| e.to_string())?;
+        let cpu = app.join().map_err(|_| "app thread panicked")?;
+        let (n, secs) = kernel.join().map_err(|_| "kernel thread panicked")??;
+        let (user, sys) = cpu?;
+        if n != total {
+            return Err(format!("the kernel read {n} of {total} bytes"));
+        }
+        Ok(Measure { gbps: gbps(n, secs), user, sys })
+    };
+    drop(stack);
+    r
+}
+
+/// The kernel's TCP across a veth pair between two fresh namespaces.
+fn kernel_over_veth(offloads: bool, total: usize) -> Result<f64, String> {
+    let (a, b) = (Ns::new()?, Ns::new()?);
+    ip(&["-n", &a.0, "link", "add", "va", "type", "veth", "peer", "name", "vb", "netns", &b.0])?;
+    for (ns, dev, addr) in [(&a, "va", "10.78.0.1/24"), (&b, "vb", "10.78.0.2/24")] {
+        ip(&["-n", &ns.0, "addr", "add", addr, "dev", dev])?;
+        ip(&["-n", &ns.0, "link", "set", dev, "mtu", "1500", "up"])?;
+        kernel_offloads(ns, dev, offloads)?;
+    }
+    let dst: SocketAddr = "10.78.0.2:5203".parse().expect("addr");
+    let (tx, rx) = std::sync::mpsc::channel();
+    let receiver = in_ns(&b, move || {
+        let l = std::net::TcpListener::bind(dst).map_err(|e| format!("bind: {e}"))?;
+        let _ = tx.send(());
+        let (mut c, _) = l.accept().map_err(|e| format!("accept: {e}"))?;
+        let t0 = now();
+        let n = drain(&mut c).map_err(|e| format!("read: {e}"))?;
+        Ok((n, t0.elapsed().as_secs_f64()))
+    });
+    rx.recv_timeout(Duration::from_secs(10)).map_err(|_| "veth listener did not start")?;
+    let sender = in_ns(&a, move || {
+        let mut s = std::net::TcpStream::connect_timeout(&dst, Duration::from_secs(10))
+            .map_err(|e| format!("connect: {e}"))?;
+        fill(&mut s, total).map_err(|e| format!("send: {e}"))?;
+        s.shutdown(Shutdown::Write).map_err(|e| e.to_string())
+    });
+    sender.join().map_err(|_| "sender panicked")??;
+    let (n, secs) = receiver.join().map_err(|_| "receiver panicked")??;
+    if n != total {
+        return Err(format!("veth receiver read {n} of {total} bytes"));
+    }
+    Ok(gbps(n, secs))
+}
+
+/// Runs the group with `mb` MiB per transfer; the JSON member, or why it cannot run.
+pub(crate) fn run(mb: usize) -> Result<Value, String> {
+    if let Some(why) = skip_reason() {
+        return Err(why);
+    }
+    let total = mb << 20;
+    let on = TunOptions::default();
+    let off = TunOptions::PLAIN;
+    let in_on = synack_over_tun(on, true, total)?;
+    let out_on = synack_over_tun(on, false, total)?;
+    let in_off = synack_over_tun(off, true, total)?;
+    let out_off = synack_over_tun(off, false, total)?;
+    let veth_on = kernel_over_veth(true, total)?;
+    let veth_off = kernel_over_veth(false, total)?;
+    Ok(json!({
+        "bytes": total,
+        "kernel_to_synack_offload_gbps": in_on.gbps,
+        "synack_to_kernel_offload_gbps": out_on.gbps,
+        "kernel_to_synack_plain_gbps": in_off.gbps,
+        "synack_to_kernel_plain_gbps": out_off.gbps,
+        "kernel_veth_offload_gbps": veth_on,
+        "kernel_veth_plain_gbps": veth_off,
+        "cpu_s_per_gb_kernel_to_synack_offload": in_on.cpu_per_gb(total),
+        "cpu_s_per_gb_synack_to_kernel_offload": out_on.cpu_per_gb(total),
+        "cpu_s_per_gb_kernel_to_synack_plain": in_off.cpu_per_gb(total),
+        "cpu_s_per_gb_synack_to_kernel_plain": out_off.cpu_per_gb(total),
+        "kernel_to_synack_offload_vs_plain": in_on.gbps / in_off.gbps,
+        "synack_to_kernel_offload_vs_plain": out_on.gbps / out_off.gbps,
+        "kernel_to_synack_offload_vs_veth_offload": in_on.gbps / veth_on,
+        "synack_to_kernel_offload_vs_veth_offload": out_on.gbps / veth_on,
+        "kernel_to_synack_plain_vs_veth_plain": in_off.gbps / veth_off,
+        "synack_to_kernel_plain_vs_veth_plain": out_off.gbps / veth_off,
+    }))
+}

@@ -1,0 +1,169 @@
+//! Accept-any TCP for tokio: [`TcpListener::bind_any`], [`AnyListener`] and [`IncomingSyn`],
+//! the async forms of [`crate::net::AnyListener`] (same semantics, same errors).
+
+use std::fmt;
+use std::io;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use synack_tcp::{FourTuple, ListenerId};
+
+use super::listener::TcpListener;
+use super::registry::{Registry, registry};
+use super::stream::TcpStream;
+use crate::net::sock::Core;
+use crate::net::{Cancel, open_any};
+use crate::runtime::{self, AnyConfig, Stack};
+
+impl TcpListener {
+    /// Accept-any: a listener for every SYN to any address and port (IPv4 and IPv6) that no
+    /// other listener claims, handshakes answered at once; see
+    /// [`crate::net::TcpListener::bind_any`]. Not `async`: nothing to wait for.
+    pub fn bind_any(stack: &Arc<Stack>) -> io::Result<TcpListener> {
+        Self::bind_any_with(stack, AnyConfig::default())
+    }
+
+    /// [`bind_any`](Self::bind_any) with settings (backlog, policy, connection settings).
+    pub fn bind_any_with(stack: &Arc<Stack>, cfg: AnyConfig) -> io::Result<TcpListener> {
+        let reg = registry(stack);
+        let id = open_any(stack, cfg, false)?;
+        Ok(TcpListener::from_any(stack, reg, id))
+    }
+}
+
+/// Accept-any with a deferred decision, for tokio: see [`crate::net::AnyListener`].
+pub struct AnyListener {
+    stack: Arc<Stack>,
+    reg: Arc<Registry>,
+    lid: ListenerId,
+}
+
+impl fmt::Debug for AnyListener {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AnyListener").field("id", &self.lid).finish()
+    }
+}
+
+impl Drop for AnyListener {
+    fn drop(&mut self) {
+        let id = self.lid;
+        self.stack.with(|st, _| st.close_listener(id));
+        self.reg.remove_listener(id);
+    }
+}
+
+impl AnyListener {
+    /// Opens the stack's accept-any listener with a deferred decision (one per stack:
+    /// `AddrInUse` when one is open). Not `async`: nothing to wait for.
+    pub fn bind(stack: &Arc<Stack>, cfg: AnyConfig) -> io::Result<AnyListener> {
+        let reg = registry(stack);
+        let lid = open_any(stack, cfg, true)?;
+        Ok(AnyListener { stack: stack.clone(), reg, lid })
+    }
+
+    /// Waits for the next new SYN; the client is not answered until the [`IncomingSyn`] is.
+    ///
+    /// Cancellation safe: a SYN is taken only when this returns it.
+    pub async fn next(&self) -> io::Result<IncomingSyn> {
+        std::future::poll_fn(|cx| self.poll_next(cx)).await
+    }
+
+    /// Polls for the next new SYN; registers the task when none is waiting.
+    pub fn poll_next(&self, cx: &mut Context<'_>) -> Poll<io::Result<IncomingSyn>> {
+        let lid = self.lid;
+        let r = self.stack.with(|st, _| {
+            let r = runtime::next_syn(st, lid);
+            if let Ok(None) = r {
+                self.reg.wait_accept(lid, cx.waker());
+            }
+            r
+        });
+        match r {
+            Ok(None) => Poll::Pending,
+            Ok(Some(tuple)) => Poll::Ready(Ok(IncomingSyn {
+                stack: self.stack.clone(),
+                reg: self.reg.clone(),
+                lid,
+                tuple,
+                answered: false,
+            })),
+            Err(e) => Poll::Ready(Err(e)),
+        }
+    }
+}
+
+/// A connection attempt whose SYN has not been answered yet, for tokio; see
+/// [`crate::net::IncomingSyn`]. Dropping it ignores it.
+pub struct IncomingSyn {
+    stack: Arc<Stack>,
+    reg: Arc<Registry>,
+    lid: ListenerId,
+    tuple: FourTuple,
+    answered: bool,
+}
+
+impl fmt::Debug for IncomingSyn {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("IncomingSyn")
+            .field("local", &self.tuple.local)
+            .field("peer", &self.tuple.remote)
+            .finish()
+    }
+}
+
+impl Drop for IncomingSyn {
+    fn drop(&mut self) {
+        if !self.answered {
+            let (lid, tuple) = (self.lid, self.tuple);
+            self.stack.with(|st, _| runtime::ignore_syn(st, lid, tuple));
+        }
+    }
+}
+
+impl IncomingSyn {
+    /// The SYN's destination: the address the client wanted to reach.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.tuple.local
+    }
+
+    /// The client.
+    pub fn peer_addr(&self) -> SocketAddr {
+        self.tuple.remote
+    }
+
+    /// Answers SYN-ACK; resolves when the connection is ESTABLISHED. Errors as for
+    /// [`crate::net::IncomingSyn::accept`]. Dropping the future before it resolves resets
+    /// the connection (or forgets the handshake).
+    pub async fn accept(mut self) -> io::Result<TcpStream> {
+        self.answered = true;
+        let (lid, tuple) = (self.lid, self.tuple);
+        let stack = self.stack.clone();
+        let mut guard = Cancel { stack: &stack, lid, tuple, armed: true };
+        stack.with(|st, now| runtime::accept_syn(st, now, lid, tuple))?;
+        let r = std::future::poll_fn(|cx| {
+            let r = stack.with(|st, _| {
+                let r = runtime::handshake(st, lid, tuple);
+                if r.is_none() {
+                    self.reg.wait_accept(lid, cx.waker());
+                }
+                r
+            });
+            r.map_or(Poll::Pending, Poll::Ready)
+        })
+        .await;
+        guard.armed = false;
+        let id = r?;
+        Ok(TcpStream::from_core(Arc::new(Core::new(stack.clone(), id, tuple.local, tuple.remote))))
+    }
+
+    /// Answers RST, as a closed port does: the client sees "connection refused".
+    pub fn refuse(mut self) {
+        self.answered = true;
+        let (lid, tuple) = (self.lid, self.tuple);
+        self.stack.with(|st, now| runtime::refuse_syn(st, now, lid, tuple));
+    }
+
+    /// Forgets the SYN without answering: the client retries and eventually times out.
+    pub fn ignore(self) {}
+}
