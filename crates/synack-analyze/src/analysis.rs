@@ -74,9 +74,7 @@ struct Flow {
     lastack: u32,
     lastack_time: u64,
     lastnondupack: u64,
-    /// Duplicate ACKs in a row; -1 after an ACK past unseen data (Wireshark's marker that
-    /// keeps one lost segment from being reported twice).
-    dupacknum: i32,
+    dupacknum: u32,
     window: u32,
     win_scale: i32,
     lastsegmentflags: u32,
@@ -126,6 +124,11 @@ pub struct Conversation {
     ts_first: u64,
     first_rtt: Option<u64>,
     saw_synack: bool,
+    /// Accurate ECN (RFC 9768) was negotiated: the SYN set AE, CWR and ECE and the SYN-ACK
+    /// answered with one of them.
+    acc_ecn: bool,
+    /// The SYN asked for Accurate ECN.
+    acc_ecn_asked: bool,
 }
 
 /// The analysis result for one TCP packet.
@@ -161,6 +164,9 @@ pub struct TcpAnalysis {
     pub base_seq: u32,
     /// Base of the reverse direction.
     pub rev_base_seq: u32,
+    /// The segment belongs to a connection that negotiated Accurate ECN and is not a SYN:
+    /// its AE, CWR and ECE bits form the ACE counter (tshark shows it as a number).
+    pub ace: bool,
 }
 
 type Key = (IpAddr, u16, IpAddr, u16);
@@ -236,6 +242,8 @@ impl Analyzer {
                     ts_first: ts_ns,
                     first_rtt: None,
                     saw_synack: false,
+                    acc_ecn: false,
+                    acc_ecn_asked: false,
                 });
                 self.convs.insert(k, i);
                 i
@@ -271,6 +279,14 @@ fn analyze(
 ) -> TcpAnalysis {
     let fl = tcp.flags;
     let (syn, ackf, fin, rst) = (fl.syn(), fl.ack(), fl.fin(), fl.rst());
+    let ace_bits = (fl.0 >> 6) & 0x7;
+    if syn && !ackf {
+        conv.acc_ecn_asked = ace_bits == 0x7;
+        conv.acc_ecn = false;
+    } else if syn && conv.acc_ecn_asked {
+        conv.acc_ecn = ace_bits != 0;
+    }
+    let ace = conv.acc_ecn && !syn;
     let seq = tcp.seq;
     let ack = tcp.ack;
     let seglen = tcp.payload_len;
@@ -390,9 +406,9 @@ fn analyze(
             && ack == fwd.lastack
             && !(syn || fin || rst)
         {
-            fwd.dupacknum = if fwd.dupacknum == -1 { 1 } else { fwd.dupacknum + 1 };
+            fwd.dupacknum += 1;
             flags |= flag::DUPLICATE_ACK;
-            dupack_num = fwd.dupacknum.max(0) as u32;
+            dupack_num = fwd.dupacknum;
             dupack_frame = fwd.lastnondupack;
         }
     }
@@ -400,19 +416,11 @@ fn analyze(
         fwd.lastnondupack = frame;
         fwd.dupacknum = 0;
     }
-    // ACKed unseen segment: acknowledges beyond the other direction's contiguous data. When
-    // that direction shows a gap, its contiguous edge jumps to the highest sequence seen;
-    // otherwise the report is made once until the other direction acknowledges again.
+    // ACKed unseen segment: acknowledges beyond the other direction's contiguous data; that
+    // edge then jumps to the highest sequence seen, so one gap is reported once (tshark 4.0).
     if rev.maxseqtobeacked != 0 && gt(ack, rev.maxseqtobeacked) && ackf {
-        if rev.maxseqtobeacked > rev.nextseq {
-            rev.maxseqtobeacked = rev.nextseq;
-            flags |= flag::ACK_LOST_SEGMENT;
-        } else {
-            if rev.dupacknum == 0 {
-                flags |= flag::ACK_LOST_SEGMENT;
-            }
-            rev.dupacknum = -1;
-        }
+        flags |= flag::ACK_LOST_SEGMENT;
+        rev.maxseqtobeacked = rev.nextseq;
     }
 
     // Retransmission family: data (or SYN/FIN) at or below the highest sequence number seen.
@@ -541,6 +549,7 @@ fn analyze(
         bytes_in_flight,
         base_seq: base,
         rev_base_seq: rev_base,
+        ace,
     }
 }
 

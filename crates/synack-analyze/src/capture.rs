@@ -7,6 +7,7 @@
 //! Memory stays bounded: `pcap-file` keeps one fixed 8 MB read buffer and frames are lent out,
 //! never collected.
 
+use crate::pcapng_fix::PcapNgFix;
 use pcap_file::pcap::PcapReader;
 use pcap_file::pcapng::{Block, PcapNgReader};
 use std::io::{Cursor, Read};
@@ -95,6 +96,9 @@ pub struct Frame<'a> {
     pub orig_len: u32,
     /// The captured bytes (possibly fewer than `orig_len`).
     pub data: &'a [u8],
+    /// For a pcap record whose microsecond fraction is out of range (a million or more):
+    /// the seconds and the fraction as written, which tcpdump prints as they are.
+    pub odd_time: Option<(u32, u32)>,
 }
 
 /// The link type and timestamp unit of one pcapng interface.
@@ -107,7 +111,10 @@ struct Interface {
 }
 
 enum Inner<R: Read> {
-    PcapNg { reader: PcapNgReader<std::io::Chain<Cursor<Vec<u8>>, R>>, ifaces: Vec<Interface> },
+    PcapNg {
+        reader: PcapNgReader<PcapNgFix<std::io::Chain<Cursor<Vec<u8>>, R>>>,
+        ifaces: Vec<Interface>,
+    },
     PcapRaw(PcapReader<std::io::Chain<Cursor<Vec<u8>>, R>>, u32, bool),
 }
 
@@ -118,6 +125,8 @@ pub struct CaptureReader<R: Read> {
     frames: u64,
     done: bool,
     scratch: Vec<u8>,
+    /// The current record's out-of-range time, see [`Frame::odd_time`].
+    odd_time: Option<(u32, u32)>,
 }
 
 impl CaptureReader<std::io::BufReader<std::fs::File>> {
@@ -185,16 +194,20 @@ impl<R: Read> CaptureReader<R> {
                     frames: 0,
                     done: false,
                     scratch: Vec::new(),
+                    odd_time: None,
                 })
             }
             0x0A0D_0D0A => {
-                let reader = PcapNgReader::new(chained).map_err(|e| map_err(e, 0))?;
+                // Option lists without their end marker are repaired on the way in.
+                let reader =
+                    PcapNgReader::new(PcapNgFix::new(chained)).map_err(|e| map_err(e, 0))?;
                 Ok(CaptureReader {
                     inner: Inner::PcapNg { reader, ifaces: Vec::new() },
                     format: Format::PcapNg,
                     frames: 0,
                     done: false,
                     scratch: Vec::new(),
+                    odd_time: None,
                 })
             }
             other => Err(CaptureError::UnknownFormat(other)),
@@ -236,6 +249,11 @@ impl<R: Read> CaptureReader<R> {
                     } else {
                         self.scratch.clear();
                         self.scratch.extend_from_slice(&raw.data);
+                        // libpcap hands tcpdump the fraction as a signed microsecond count
+                        // (nanoseconds divided by 1000), so huge values come out negative.
+                        let usec =
+                            if *nano { ((raw.ts_frac as i32) / 1000) as u32 } else { raw.ts_frac };
+                        self.odd_time = (usec >= 1_000_000).then_some((raw.ts_sec, usec));
                         Some(Ok((
                             u64::from(raw.ts_sec) * 1_000_000_000 + frac_ns,
                             *linktype,
@@ -333,6 +351,7 @@ impl<R: Read> CaptureReader<R> {
                     linktype,
                     orig_len,
                     data: &self.scratch,
+                    odd_time: self.odd_time.take(),
                 }))
             }
         }

@@ -7,7 +7,7 @@ use crate::capture::{CaptureError, CaptureReader};
 use crate::decode::decode_wire;
 use crate::fields::{self, DisplayFilter, FieldPacket};
 use crate::filter::{Filter, FramePacket};
-use crate::tcpdump::{TcpdumpState, format_time};
+use crate::tcpdump::{TcpdumpState, format_odd_time, format_time};
 use std::io::{Read, Write};
 
 /// What `dump` prints.
@@ -36,6 +36,8 @@ pub struct DumpOptions {
     pub filter: Filter,
     /// Output style.
     pub output: Output,
+    /// Which value of a field that occurs more than once `-T fields` prints (`-E occurrence`).
+    pub occurrence: fields::Occurrence,
 }
 
 /// Why a dump stopped.
@@ -109,7 +111,11 @@ pub fn dump<R: Read, W: Write>(
                 // tcpdump's relative numbering only advances on printed packets.
                 let l = td.line(&d, frame.orig_len);
                 if *timestamps {
-                    writeln!(out, "{} {l}", format_time(frame.ts_ns))?;
+                    let t = match frame.odd_time {
+                        Some((secs, frac)) => format_odd_time(secs, frac),
+                        None => format_time(frame.ts_ns),
+                    };
+                    writeln!(out, "{t} {l}")?;
                 } else {
                     writeln!(out, "{l}")?;
                 }
@@ -135,7 +141,7 @@ pub fn dump<R: Read, W: Write>(
                         line.push('\t');
                     }
                     if let Some(v) = fields::value(&p, f) {
-                        line.push_str(&v);
+                        line.push_str(opts.occurrence.pick(&v));
                     }
                 }
                 writeln!(out, "{line}")?;

@@ -100,6 +100,17 @@ fn secs(ns: i128) -> String {
     format!("{sign}{}.{:09}", a / 1_000_000_000, a % 1_000_000_000)
 }
 
+/// tshark's `tcp.flags.str` on an Accurate ECN connection: the AE, CWR and ECE positions show
+/// the ACE counter they hold (`-5-`).
+pub fn ace_flags_str(bits: u16) -> String {
+    let s: Vec<char> = flags_str(bits).chars().collect();
+    let ace = (bits >> 6) & 0x7;
+    let mut out: String = s[..3].iter().collect();
+    out.push_str(&format!("-{ace}-"));
+    out.extend(&s[6..]);
+    out
+}
+
 /// tshark's `tcp.flags.str`: twelve positions, reserved bits first, `·` when clear.
 pub fn flags_str(bits: u16) -> String {
     FlagText(TcpFlags(bits & 0x0fff), FlagStyle::Tshark).to_string()
@@ -108,6 +119,40 @@ pub fn flags_str(bits: u16) -> String {
 /// True when `name` is a field synack knows.
 pub fn is_known(name: &str) -> bool {
     FIELDS.iter().any(|(n, _)| *n == name)
+}
+
+/// Which value of a field that occurs more than once to print, as tshark's `-E occurrence`
+/// chooses (values are joined with `,`, tshark's default aggregator).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Occurrence {
+    /// All of them, joined (`a`, the default).
+    #[default]
+    All,
+    /// The first (`f`).
+    First,
+    /// The last (`l`).
+    Last,
+}
+
+impl Occurrence {
+    /// Parses the values tshark accepts after `-E occurrence=`: `f`, `l` or `a`.
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "f" => Occurrence::First,
+            "l" => Occurrence::Last,
+            "a" => Occurrence::All,
+            _ => return None,
+        })
+    }
+
+    /// The chosen value of an aggregated field value.
+    pub fn pick(self, v: &str) -> &str {
+        match self {
+            Occurrence::All => v,
+            Occurrence::First => v.split(',').next().unwrap_or(""),
+            Occurrence::Last => v.rsplit(',').next().unwrap_or(""),
+        }
+    }
 }
 
 /// Every address of one family and side the packet carries, in tshark's order: a tunnel's
@@ -154,7 +199,10 @@ pub fn value(p: &FieldPacket<'_>, name: &str) -> Option<String> {
         "tcp.srcport" => tcp?.src_port.to_string(),
         "tcp.dstport" => tcp?.dst_port.to_string(),
         "tcp.flags" => format!("0x{:04x}", tcp?.flags.0),
-        "tcp.flags.str" => flags_str(tcp?.flags.0),
+        "tcp.flags.str" => {
+            let bits = tcp?.flags.0;
+            if an.is_some_and(|a| a.ace) { ace_flags_str(bits) } else { flags_str(bits) }
+        }
         "tcp.flags.syn" => u8::from(tcp?.flags.syn()).to_string(),
         "tcp.flags.ack" => u8::from(tcp?.flags.ack()).to_string(),
         "tcp.flags.fin" => u8::from(tcp?.flags.fin()).to_string(),
@@ -460,5 +508,20 @@ fn eval(e: &DExpr, p: &FieldPacket<'_>) -> bool {
                 _ => ord != Less,
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod occurrence_tests {
+    use super::Occurrence;
+
+    #[test]
+    fn occurrence_picks_like_tshark() {
+        let v = "192.168.1.1,10.0.0.1";
+        assert_eq!(Occurrence::parse("f").map(|o| o.pick(v)), Some("192.168.1.1"));
+        assert_eq!(Occurrence::parse("l").map(|o| o.pick(v)), Some("10.0.0.1"));
+        assert_eq!(Occurrence::parse("a").map(|o| o.pick(v)), Some(v));
+        assert_eq!(Occurrence::First.pick("5"), "5");
+        assert_eq!(Occurrence::parse("2"), None);
     }
 }

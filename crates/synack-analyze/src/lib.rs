@@ -21,6 +21,7 @@ pub mod filter;
 pub mod flow;
 pub mod graph;
 pub mod link;
+pub mod pcapng_fix;
 pub mod reassembly;
 pub mod report;
 pub mod segments;

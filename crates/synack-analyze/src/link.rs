@@ -72,7 +72,13 @@ impl NetLayer {
     /// True when the network layer sits behind tags, labels or a session header, where
     /// libpcap's plain `ip`/`tcp` primitives do not look.
     pub fn encapsulated(&self) -> bool {
-        self.vlan_tags > 0 || self.encap != Encap::Plain
+        self.vlan_tags > 0 || self.behind_shim()
+    }
+
+    /// True when an MPLS label stack or a PPPoE header sits before the network layer (libpcap
+    /// looks there only after the `mpls` or `pppoes` keywords).
+    pub fn behind_shim(&self) -> bool {
+        matches!(self.encap, Encap::Mpls { .. } | Encap::Pppoe { .. })
     }
 }
 

@@ -22,6 +22,10 @@ use crate::stats::{ConvStats, stats};
 pub const LADDER_ROWS: usize = 400;
 /// Most segments a graph draws.
 pub const GRAPH_POINTS: usize = 4000;
+/// Most streams whose details (notes and ladder) the page holds: the busiest by payload.
+pub const DETAILED_STREAMS: usize = 200;
+/// Most streams whose details include the four graphs: the busiest by payload.
+pub const GRAPHED_STREAMS: usize = 20;
 
 /// Escapes text for HTML and SVG.
 fn esc(s: &str) -> String {
@@ -115,11 +119,33 @@ where
             esc(&e.to_string())
         );
     }
-    conversation_table(&mut h, &st.conversations, &by_stream, st.first_ns);
+    // The busiest streams (by payload, then in stream order) get details, the busiest of all
+    // graphs too, so a capture of many connections still makes a page a browser opens.
+    let mut order: Vec<usize> = (0..st.conversations.len()).collect();
+    order.sort_by_key(|&i| {
+        let c = &st.conversations[i];
+        (core::cmp::Reverse(c.ab.payload + c.ba.payload), i)
+    });
+    let mut rank = vec![usize::MAX; order.len()];
+    for (r, &i) in order.iter().enumerate() {
+        rank[i] = r;
+    }
+    if st.conversations.len() > DETAILED_STREAMS {
+        let _ = writeln!(
+            h,
+            "<p class=\"muted\">Details are kept for the {DETAILED_STREAMS} busiest streams (graphs \
+             for the {GRAPHED_STREAMS} busiest); for the others use <code>synack flow</code> and \
+             <code>synack graph</code> with <code>--stream N</code>.</p>"
+        );
+    }
+    conversation_table(&mut h, &st.conversations, &by_stream, st.first_ns, &rank);
     h.push_str("<div id=\"details\"></div>\n");
-    for (c, segs) in st.conversations.iter().zip(&by_stream) {
+    for (i, (c, segs)) in st.conversations.iter().zip(&by_stream).enumerate() {
+        if rank[i] >= DETAILED_STREAMS {
+            continue;
+        }
         let _ = write!(h, "<template id=\"t{}\">", c.stream);
-        details(&mut h, c, segs);
+        details(&mut h, c, segs, rank[i] < GRAPHED_STREAMS);
         h.push_str("</template>\n");
     }
     let _ = write!(h, "<script>{SCRIPT}</script>\n</body></html>\n");
@@ -145,24 +171,39 @@ fn is_note(s: &Segment) -> bool {
     s.analysis & worth != 0 || s.flags.rst()
 }
 
-fn conversation_table(h: &mut String, convs: &[ConvStats], segs: &[Vec<Segment>], first: u64) {
+fn conversation_table(
+    h: &mut String,
+    convs: &[ConvStats],
+    segs: &[Vec<Segment>],
+    first: u64,
+    rank: &[usize],
+) {
     h.push_str(
         "<h2>Conversations</h2>\n<table id=\"conv\"><tr><th>stream</th><th>A</th><th>B</th>\
          <th>frames A&rarr;B</th><th>frames B&rarr;A</th><th>bytes A&rarr;B</th>\
          <th>bytes B&rarr;A</th><th>start (s)</th><th>duration (s)</th><th>handshake RTT (ms)</th>\
          <th>ending</th><th>retransmissions</th><th>dup ACKs</th><th>notes</th><th></th></tr>\n",
     );
-    for (c, s) in convs.iter().zip(segs) {
+    for (i, (c, s)) in convs.iter().zip(segs).enumerate() {
+        let detailed = rank[i] < DETAILED_STREAMS;
+        let (attr, button) = if detailed {
+            (
+                format!(" data-s=\"{}\"", c.stream),
+                format!("<button onclick=\"show({})\">details</button>", c.stream),
+            )
+        } else {
+            (String::new(), String::new())
+        };
         let rtt = c
             .handshake_rtt_ns
             .map(|r| format!("{:.3}", r as f64 / 1e6))
             .unwrap_or_else(|| "&ndash;".into());
         let _ = writeln!(
             h,
-            "<tr data-s=\"{n}\"><td>{n}</td><td class=\"l\">{a}</td><td class=\"l\">{b}</td>\
+            "<tr{attr}><td>{n}</td><td class=\"l\">{a}</td><td class=\"l\">{b}</td>\
              <td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{rtt}</td>\
              <td class=\"l\">{}</td><td>{}</td><td>{}</td><td>{}</td>\
-             <td><button onclick=\"show({n})\">details</button></td></tr>",
+             <td>{button}</td></tr>",
             c.ab.frames,
             c.ba.frames,
             c.ab.payload,
@@ -181,7 +222,7 @@ fn conversation_table(h: &mut String, convs: &[ConvStats], segs: &[Vec<Segment>]
     h.push_str("</table>\n");
 }
 
-fn details(h: &mut String, c: &ConvStats, segs: &[Segment]) {
+fn details(h: &mut String, c: &ConvStats, segs: &[Segment], graphs: bool) {
     let _ = writeln!(
         h,
         "<h2>Stream {}: {} &harr; {}</h2>",
@@ -197,6 +238,15 @@ fn details(h: &mut String, c: &ConvStats, segs: &[Segment]) {
     h.push_str("<h3>Ladder</h3><div class=\"ladder\">");
     h.push_str(&ladder(c, segs));
     h.push_str("</div>");
+    if !graphs {
+        let _ = write!(
+            h,
+            "<p class=\"muted\">Graphs are drawn for the {GRAPHED_STREAMS} busiest streams; \
+             <code>synack graph --stream {}</code> draws this one.</p>",
+            c.stream
+        );
+        return;
+    }
     h.push_str("<h3>Graphs</h3><div class=\"graphs\">");
     let step = segs.len().div_ceil(GRAPH_POINTS).max(1);
     let thin: Vec<Segment> = segs.iter().step_by(step).cloned().collect();

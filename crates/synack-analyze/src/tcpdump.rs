@@ -24,6 +24,13 @@ pub fn format_time(ts_ns: u64) -> String {
     format!("{:02}:{:02}:{:02}.{:06}", day / 3600, (day / 60) % 60, day % 60, us)
 }
 
+/// tcpdump's time for a record whose fraction is out of range: the seconds' time of day and
+/// the fraction as written.
+pub fn format_odd_time(secs: u32, frac: u32) -> String {
+    let day = secs % 86_400;
+    format!("{:02}:{:02}:{:02}.{:06}", day / 3600, (day / 60) % 60, day % 60, frac)
+}
+
 impl TcpdumpState {
     /// A fresh state (no connection seen).
     pub fn new() -> Self {

@@ -40,6 +40,7 @@ pub fn capture_reader(data: &[u8]) {
     let open = || CaptureReader::new(Cursor::new(data));
     if let Ok(r) = open() {
         let opts = DumpOptions {
+            occurrence: Default::default(),
             count: None,
             filter: Filter::all(),
             output: Output::Lines { timestamps: true },
@@ -49,6 +50,7 @@ pub fn capture_reader(data: &[u8]) {
     if let Ok(r) = open() {
         let fields = FIELDS.iter().map(|(n, _)| (*n).to_string()).collect();
         let opts = DumpOptions {
+            occurrence: Default::default(),
             count: None,
             filter: Filter::parse("tcp or ip6 or arp").expect("fixed filter parses"),
             output: Output::Fields { fields, header: true, display: None },

@@ -58,7 +58,12 @@ fn capture_files(dirs: &[PathBuf]) -> Vec<PathBuf> {
 /// synack's output for every frame of the capture (what was written before any capture error).
 fn ours(path: &Path, output: Output) -> Vec<String> {
     let Ok(reader) = CaptureReader::open(path) else { return Vec::new() };
-    let opts = DumpOptions { count: None, filter: Filter::parse("").expect("filter"), output };
+    let opts = DumpOptions {
+        occurrence: Default::default(),
+        count: None,
+        filter: Filter::parse("").expect("filter"),
+        output,
+    };
     let mut out = Vec::new();
     let _ = dump(reader, &opts, &mut out);
     String::from_utf8_lossy(&out).lines().map(str::to_string).collect()

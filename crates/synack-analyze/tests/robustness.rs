@@ -59,7 +59,12 @@ fn lines(bytes: &[u8], output: Output) -> (String, Result<u64, String>) {
     let mut out = Vec::new();
     let res = match CaptureReader::new(bytes) {
         Ok(r) => {
-            let opts = DumpOptions { count: None, filter: Filter::all(), output };
+            let opts = DumpOptions {
+                occurrence: Default::default(),
+                count: None,
+                filter: Filter::all(),
+                output,
+            };
             dump(r, &opts, &mut out).map(|s| s.frames).map_err(|e| e.to_string())
         }
         Err(e) => Err(e.to_string()),
@@ -342,6 +347,7 @@ fn unknown_fields_are_rejected() {
     );
     let r = CaptureReader::new(&file[..]).expect("reader");
     let opts = DumpOptions {
+        occurrence: Default::default(),
         count: None,
         filter: Filter::all(),
         output: Output::Fields { fields: vec!["tcp.bogus".into()], header: false, display: None },

@@ -5,6 +5,7 @@
 #
 #   cargo build --release -p synack-cli
 #   cargo install tun2proxy --root /tmp/t2p       # once; or set TUN2PROXY=/path/to/tun2proxy-bin
+#   (tun2proxy runs with --max-sessions 100000 and --tcp-mss 1460, its best settings here)
 #   sudo crates/synack-cli/bench/forward.sh [MB]  # default 512 MB per transfer
 #   MODES="kernel synack" ... runs only those (default: kernel synack tun2proxy)
 #
@@ -17,12 +18,15 @@
 # Figures: throughput each way with 128 KiB and 1 MiB writes (payload over wall time, a transfer
 # that stalls for 60 s or arrives short is reported as failed); connections per second of short
 # HTTP/1.0 requests from 16 threads for 10 s (failed ones counted); and the forwarder's RSS per
-# idle connection while 10,000 are held open (VmRSS before and after).
+# idle connection while $IDLE (default 9,000) are held open (VmRSS before and after).
 set -euo pipefail
 MB=${1:-512}
 ROOT=$(cd "$(dirname "$0")/../../.." && pwd)
 BIN=${SYNACK_BIN:-$ROOT/target/release/synack}
 T2P=${TUN2PROXY:-/tmp/t2p/bin/tun2proxy-bin}
+# Idle connections held open for the memory figure: microsocks needs two descriptors for each,
+# so the default stays under a 20,000 descriptor limit.
+IDLE=${IDLE:-9000}
 [ "$(id -u)" = 0 ] || { echo "SKIPPED: needs root"; exit 0; }
 [ -x "$BIN" ] || { echo "build first: cargo build --release -p synack-cli ($BIN)"; exit 1; }
 for t in ip microsocks rustc; do command -v $t >/dev/null || { echo "SKIPPED: $t missing"; exit 0; }; done
@@ -38,6 +42,7 @@ cleanup() {
   rm -rf "$WORK"
 }
 trap cleanup EXIT INT TERM
+export RUST_BACKTRACE=0
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 
 rustc --edition 2021 -O -o "$LOAD" "$(dirname "$0")/forward_load.rs"
@@ -68,7 +73,8 @@ start_forwarder() { # $1 = synack | tun2proxy | kernel
         --stats-interval 3600 >"$WORK/fwd.log" 2>&1 &
       FWD_PID=$!;;
     tun2proxy)
-      ip netns exec $C "$T2P" --tun $TUN --proxy socks5://$PROXY >"$WORK/fwd.log" 2>&1 &
+      ip netns exec $C "$T2P" --tun $TUN --proxy socks5://$PROXY --max-sessions 100000 \
+        --tcp-mss 1460 >"$WORK/fwd.log" 2>&1 &
       FWD_PID=$!;;
     kernel) return 0;;
   esac
@@ -96,21 +102,23 @@ run_mode() {
   start_forwarder $mode
   for dir in up down; do
     for w in 131072 1048576; do
-      r=$(timeout 300 ip netns exec $C "$LOAD" $dir $DST --bytes $((MB << 20)) --write $w "${via[@]}" 2>&1 | tail -1) || r="FAILED (stalled or short): $r"
+      r=$(timeout 300 ip netns exec $C "$LOAD" $dir $DST --bytes $((MB << 20)) --write $w "${via[@]}" 2>&1 | grep -v '^note:' | tail -1) || r="FAILED (stalled or short): $r"
       echo "$mode $dir write=$w: $r"
     done
   done
-  r=$(timeout 60 ip netns exec $C "$LOAD" conns $DST --threads 16 --secs 10 "${via[@]}" 2>&1 | tail -1) || r="FAILED: $r"
+  r=$(timeout 60 ip netns exec $C "$LOAD" conns $DST --threads 16 --secs 10 "${via[@]}" 2>&1 | grep -v '^note:' | tail -1) || r="FAILED: $r"
   echo "$mode conns: $r"
   if [ -n "$FWD_PID" ]; then
     before=$(rss_kb $FWD_PID)
-    coproc IDLE { ip netns exec $C "$LOAD" idle $DST --count 10000 --timeout 10; }
-    read -r line <&"${IDLE[0]}" || line="idle: FAILED"
+    coproc IDLER { ip netns exec $C "$LOAD" idle $DST --count $IDLE --timeout 10; }
+    read -r line <&"${IDLER[0]}" || line="idle: FAILED"
     sleep 2
     after=$(rss_kb $FWD_PID)
-    echo "$mode idle: $line rss_before_kb=$before rss_after_kb=$after bytes_per_flow=$(( (after - before) * 1024 / 10000 ))"
-    exec {IDLE[1]}>&-
-    wait $IDLE_PID 2>/dev/null || true
+    held=$(sed -n 's/.*held=\([0-9]*\).*/\1/p' <<<"$line"); held=${held:-0}
+    per=n/a; [ "$held" -gt 0 ] && per=$(( (after - before) * 1024 / held ))
+    echo "$mode idle: $line rss_before_kb=$before rss_after_kb=$after bytes_per_held_flow=$per"
+    exec {IDLER[1]}>&-
+    wait $IDLER_PID 2>/dev/null || true
   fi
   stop_forwarder
 }

@@ -180,11 +180,12 @@ fn main() {
             let threads = num(&args, "--threads", 16);
             let secs = num(&args, "--secs", 10);
             let (ok, failed) = (Arc::new(AtomicU64::new(0)), Arc::new(AtomicU64::new(0)));
+            let kinds = Arc::new(std::sync::Mutex::new(std::collections::BTreeMap::<String, u64>::new()));
             let stop = Arc::new(AtomicBool::new(false));
             let t0 = Instant::now();
             let hs: Vec<_> = (0..threads)
                 .map(|_| {
-                    let (ok, failed, stop) = (ok.clone(), failed.clone(), stop.clone());
+                    let (ok, failed, stop, kinds) = (ok.clone(), failed.clone(), stop.clone(), kinds.clone());
                     std::thread::spawn(move || {
                         while !stop.load(Ordering::Relaxed) {
                             let r = (|| -> std::io::Result<()> {
@@ -200,7 +201,10 @@ fn main() {
                             })();
                             match r {
                                 Ok(()) => ok.fetch_add(1, Ordering::Relaxed),
-                                Err(_) => failed.fetch_add(1, Ordering::Relaxed),
+                                Err(e) => {
+                                    *kinds.lock().unwrap().entry(format!("{:?}", e.kind())).or_default() += 1;
+                                    failed.fetch_add(1, Ordering::Relaxed)
+                                }
                             };
                         }
                     })
@@ -213,7 +217,9 @@ fn main() {
             }
             let el = t0.elapsed().as_secs_f64();
             let (o, f) = (ok.load(Ordering::Relaxed), failed.load(Ordering::Relaxed));
-            println!("conns ok={o} failed={f} secs={el:.1} per_sec={:.0}", o as f64 / el);
+            let kinds = kinds.lock().unwrap();
+            let why = if kinds.is_empty() { String::new() } else { format!(" errors={kinds:?}") };
+            println!("conns ok={o} failed={f} secs={el:.1} per_sec={:.0}{why}", o as f64 / el);
         }
         "idle" => {
             let count = num(&args, "--count", 10_000);

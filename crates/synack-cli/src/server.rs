@@ -79,12 +79,43 @@ pub(crate) struct Counters {
     pub(crate) accept_errors: AtomicU64,
     /// Connections closed by the idle timeout.
     pub(crate) idle_closed: AtomicU64,
+    /// Most connections running at once since the memory was last trimmed.
+    pub(crate) peak: AtomicU64,
 }
 
 impl Counters {
     /// Connections whose task is still running.
     pub(crate) fn active(&self) -> u64 {
         self.accepted.load(Ordering::Relaxed).saturating_sub(self.finished.load(Ordering::Relaxed))
+    }
+}
+
+/// Gives freed heap memory back to the OS after a load peak: every `period`, when the
+/// connections running have fallen below half of the most seen since the last trim. The
+/// engine and the server free a closed connection's memory, but glibc's malloc keeps freed
+/// small blocks in its arenas (RSS stays at the peak) unless asked to trim them.
+pub(crate) async fn trim_after_peaks(counters: Arc<Counters>, period: Duration) {
+    let mut tick = tokio::time::interval(period);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        let now = counters.active();
+        if counters.peak.load(Ordering::Relaxed) >= 64
+            && now < counters.peak.load(Ordering::Relaxed) / 2
+        {
+            release_free_memory();
+            counters.peak.store(now, Ordering::Relaxed);
+        }
+    }
+}
+
+/// Returns free pages of every malloc arena to the OS.
+pub(crate) fn release_free_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim only walks the allocator's own free lists; it takes the arena locks
+    // itself and is safe to call from any thread at any time.
+    unsafe {
+        libc::malloc_trim(0);
     }
 }
 
@@ -181,6 +212,7 @@ pub(crate) async fn accept_loop(
             }
         };
         counters.accepted.fetch_add(1, Ordering::Relaxed);
+        counters.peak.fetch_max(counters.active(), Ordering::Relaxed);
         let id = s.id();
         if policy.verbose {
             println!("{id}: {kind} accepted from {peer}");

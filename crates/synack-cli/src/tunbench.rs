@@ -136,8 +136,8 @@ fn synack_cpu() -> (f64, f64) {
     (au + du, asys + dsys)
 }
 
-/// Name of the thread that runs synack's side.
-const APP: &str = "synack-bench-app";
+/// Name of the thread that runs synack's side (at most 15 bytes: the kernel cuts `comm`).
+const APP: &str = "synack-app";
 
 /// One measured transfer.
 struct Measure {
@@ -182,7 +182,12 @@ fn fill(w: &mut impl Write, total: usize) -> std::io::Result<()> {
 
 /// synack on a TUN in a fresh namespace, `total` bytes from the kernel to synack (`inbound`)
 /// or back.
-fn synack_over_tun(opts: TunOptions, inbound: bool, total: usize) -> Result<Measure, String> {
+fn synack_over_tun(
+    opts: TunOptions,
+    inbound: bool,
+    total: usize,
+    buffer: Option<usize>,
+) -> Result<Measure, String> {
     let ns = Ns::new()?;
     let dev = in_ns(&ns, move || {
         let dev = TunDevice::open_with("sdpb0", 1500, opts).map_err(|e| format!("TUN: {e}"))?;
@@ -201,7 +206,11 @@ fn synack_over_tun(opts: TunOptions, inbound: bool, total: usize) -> Result<Meas
         kernel_offloads(&ns, "sdpb0", false)?;
     }
     let ours = IpCidr::new("10.79.0.2".parse().expect("addr"), 24).map_err(|e| e.to_string())?;
-    let cfg = StackConfig { addresses: vec![ours], ..StackConfig::default() };
+    let mut cfg = StackConfig { addresses: vec![ours], ..StackConfig::default() };
+    if let Some(b) = buffer {
+        cfg.endpoint.conn.send_buffer = b;
+        cfg.endpoint.conn.recv_buffer = b;
+    }
     let stack = Arc::new(Stack::new(dev, cfg, Clock::start()).map_err(|e| e.to_string())?);
     let synack_addr: SocketAddr = "10.79.0.2:5201".parse().expect("addr");
     let kernel_addr: SocketAddr = "10.79.0.1:5202".parse().expect("addr");
@@ -306,22 +315,45 @@ fn kernel_over_veth(offloads: bool, total: usize) -> Result<f64, String> {
     Ok(gbps(n, secs))
 }
 
-/// Runs the group with `mb` MiB per transfer; the JSON member, or why it cannot run.
-pub(crate) fn run(mb: usize) -> Result<Value, String> {
+/// Runs the group with `mb` MiB per transfer, the best of `runs` for each figure, with
+/// synack's socket buffers at `buffer` bytes (`None`: the stack's default); the JSON member,
+/// or why it cannot run.
+pub(crate) fn run(mb: usize, runs: usize, buffer: Option<usize>) -> Result<Value, String> {
     if let Some(why) = skip_reason() {
         return Err(why);
     }
     let total = mb << 20;
     let on = TunOptions::default();
     let off = TunOptions::PLAIN;
-    let in_on = synack_over_tun(on, true, total)?;
-    let out_on = synack_over_tun(on, false, total)?;
-    let in_off = synack_over_tun(off, true, total)?;
-    let out_off = synack_over_tun(off, false, total)?;
-    let veth_on = kernel_over_veth(true, total)?;
-    let veth_off = kernel_over_veth(false, total)?;
+    // Best of `runs` by throughput (the machine is shared; the best run is the least
+    // disturbed), CPU from the same run.
+    let best = |opts, inbound| -> Result<Measure, String> {
+        let mut best: Option<Measure> = None;
+        for _ in 0..runs.max(1) {
+            let m = synack_over_tun(opts, inbound, total, buffer)?;
+            if best.as_ref().is_none_or(|b| m.gbps > b.gbps) {
+                best = Some(m);
+            }
+        }
+        best.ok_or_else(|| "no run".to_string())
+    };
+    let veth = |offloads| -> Result<f64, String> {
+        let mut best = 0.0f64;
+        for _ in 0..runs.max(1) {
+            best = best.max(kernel_over_veth(offloads, total)?);
+        }
+        Ok(best)
+    };
+    let in_on = best(on, true)?;
+    let out_on = best(on, false)?;
+    let in_off = best(off, true)?;
+    let out_off = best(off, false)?;
+    let veth_on = veth(true)?;
+    let veth_off = veth(false)?;
     Ok(json!({
         "bytes": total,
+        "runs": runs,
+        "synack_buffer_bytes": buffer.unwrap_or(StackConfig::default().endpoint.conn.send_buffer),
         "kernel_to_synack_offload_gbps": in_on.gbps,
         "synack_to_kernel_offload_gbps": out_on.gbps,
         "kernel_to_synack_plain_gbps": in_off.gbps,

@@ -17,7 +17,7 @@ use synack::{Clock, IpCidr, Stack};
 use synack_stack::Medium;
 use synack_stack::phy::{CaptureFormat, CaptureWriter, FrameRing, PcapTap};
 use synack_tcp::Event;
-use synack_tun::{TunDevice, config};
+use synack_tun::{TunDevice, TunOptions, config};
 
 /// An address with its prefix length, `A/N`.
 #[derive(Debug, Clone, Copy)]
@@ -51,6 +51,12 @@ pub(crate) struct TunArgs {
     /// Capture every frame synack sends and receives into FILE (pcap).
     #[arg(long, value_name = "FILE")]
     pub(crate) pcap: Option<PathBuf>,
+    /// Plain packets on the TUN device: synack computes every checksum and sends MTU-sized
+    /// segments itself, so a capture on the kernel's side shows them complete. Without it
+    /// the device uses the offloads the kernel agrees to (super-segments and partial
+    /// checksums both ways).
+    #[arg(long)]
+    pub(crate) no_offload: bool,
 }
 
 /// The device the stack drives: the TUN device behind the pcap tap (file optional).
@@ -116,7 +122,8 @@ pub(crate) fn start_in(args: &TunArgs, netns: Option<&str>) -> anyhow::Result<Ar
 /// Opens the TUN device and gives the kernel its address, in this thread's namespace.
 fn open_tun(args: &TunArgs) -> anyhow::Result<TunDevice> {
     let k = args.kernel_addr.0;
-    let dev = TunDevice::open(&args.tun, args.mtu as usize).map_err(|e| {
+    let opts = if args.no_offload { TunOptions::PLAIN } else { TunOptions::default() };
+    let dev = TunDevice::open_with(&args.tun, args.mtu as usize, opts).map_err(|e| {
         let hint =
             if is_root() { "" } else { " (creating a TUN device needs root or CAP_NET_ADMIN)" };
         anyhow::anyhow!("opening TUN device {}: {e}{hint}", args.tun)

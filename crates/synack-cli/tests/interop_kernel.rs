@@ -227,6 +227,8 @@ fn serve(ns: &Ns, service: &str, tun: &str, net: &str, port: u16, pcap: Option<&
         "--port",
         &port,
         "--sha256",
+        // Plain packets: the captures judge synack's own checksums and segment sizes.
+        "--no-offload",
     ];
     let p;
     if let Some(f) = pcap {
@@ -451,6 +453,7 @@ fn connect(ns: &Ns, net: &str, tun: &str, target: &str, stdin: &[u8], secs: u32)
     let kaddr = format!("{net}.1/24");
     let mut c = Command::new("timeout");
     c.args(["-s", "KILL", &secs.to_string(), "ip", "netns", "exec", &ns.0, BIN, "connect"]).args([
+        "--no-offload",
         "--tun",
         tun,
         "--addr",

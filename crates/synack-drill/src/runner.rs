@@ -136,17 +136,22 @@ pub fn run_script<F: TargetFactory>(
                     return Verdict::Unsupported { line: Some(ev.pos.line), reason: e.to_string() };
                 }
                 // A setting restored once the script's connections are done (only commands and
-                // close() follow) changes nothing the script checks.
+                // close() follow) changes nothing the script checks, so it is not applied.
                 let done = script.events[i + 1..].iter().all(|e| match &e.kind {
                     EventKind::Command(_) => true,
                     EventKind::Syscall(s) => s.name == "close",
                     _ => false,
                 });
-                if started && profile != before && !done {
-                    return Verdict::Unsupported {
-                        line: Some(ev.pos.line),
-                        reason: "a setting changes after the stack started".into(),
-                    };
+                if started && profile != before {
+                    if !done {
+                        return Verdict::Unsupported {
+                            line: Some(ev.pos.line),
+                            reason: "a setting changes after the stack started".into(),
+                        };
+                    }
+                    // The restore comes after everything it could affect: the run keeps the
+                    // settings the script ran with.
+                    profile = before;
                 }
             }
             EventKind::Code(c) => {

@@ -219,3 +219,22 @@ fn reordering_asserts_are_checked() {
     let no_rack_mutant = run_source(&mutant, "no-rack-mutant.pkt", &opts, &EngineFactory).verdict;
     assert!(matches!(no_rack_mutant, Verdict::Fail { .. }), "got {no_rack_mutant:?}");
 }
+
+/// A sysctl restored at the end (only commands and close() after it) does not change the
+/// settings the script ran with; one changed while the connection still runs is refused.
+#[test]
+fn a_trailing_restore_keeps_the_settings_the_script_ran_with() {
+    let body = "0 `sysctl -w net.inet.tcp.insecure_syn=1`\n\
+        +0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n+0 bind(3, ..., ...) = 0\n\
+        +0 listen(3, 1) = 0\n+0 < S 0:0(0) win 65535 <mss 1460>\n\
+        +0 > S. 0:0(0) ack 1 win 65535 <mss 1460>\n+0 < . 1:1(0) ack 1 win 65535\n\
+        +0 accept(3, ..., ...) = 4\n+0 < S 1:1(0) win 65535\n+0 > R. 1:1(0) ack 1 win 0\n";
+    let opts = RunOptions::new(Profile::freebsd(), MatchMode::Relaxed);
+    let run_bsd = |src: &str| run_source(src, "restore.pkt", &opts, &EngineFactory).verdict;
+    let restored = format!("{body}+0 close(4) = 0\n+0 `sysctl -w net.inet.tcp.insecure_syn=0`\n");
+    assert_eq!(run_bsd(&restored), Verdict::Pass);
+    let midway = format!(
+        "{body}+0 `sysctl -w net.inet.tcp.insecure_syn=0`\n+0 close(4) = 0\n+0 < . 1:1(0) ack 1 win 65535\n"
+    );
+    assert!(matches!(run_bsd(&midway), Verdict::Unsupported { .. }), "{:?}", run_bsd(&midway));
+}

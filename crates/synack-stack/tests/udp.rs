@@ -9,7 +9,7 @@ use synack_stack::iface::{
     IcmpError, SegmentMeta, SegmentOut, TcpLayer, UdpConfig, UdpError, UdpHandle,
 };
 use synack_stack::phy::QueueDevice;
-use synack_stack::{DeviceCaps, DropReason, Interface, InterfaceConfig, IpCidr};
+use synack_stack::{ChecksumOffload, DeviceCaps, DropReason, Interface, InterfaceConfig, IpCidr};
 use synack_tcp::time::Instant;
 use synack_wire::icmpv4::{Icmpv4Packet, Icmpv4Repr, unreach};
 use synack_wire::icmpv6::{self, Icmpv6Packet, Icmpv6Repr};
@@ -38,10 +38,14 @@ impl TcpLayer for NoTcp {
 }
 
 fn setup(udp: UdpConfig) -> (Interface, QueueDevice) {
+    setup_caps(udp, DeviceCaps::default())
+}
+
+fn setup_caps(udp: UdpConfig, caps: DeviceCaps) -> (Interface, QueueDevice) {
     let mut iface = Interface::new(InterfaceConfig { udp, ..InterfaceConfig::default() });
     iface.add_address(IpCidr::new(US4.into(), 24).unwrap());
     iface.add_address(IpCidr::new(US6.into(), 64).unwrap());
-    (iface, QueueDevice::new(DeviceCaps::default(), 1024))
+    (iface, QueueDevice::new(caps, 1024))
 }
 
 fn udp_bytes(src: SocketAddr, dst: SocketAddr, payload: &[u8]) -> Vec<u8> {
@@ -228,4 +232,23 @@ fn accept_any_flows_are_bounded_and_expire() {
     assert_eq!(expired, vec![(sa(PEER4, 1000), far(1)), (sa(PEER4, 1000), far(2))]);
     iface.udp_close(any);
     assert_eq!(iface.udp_usage(), Default::default());
+}
+
+/// Device checksum offload covers TCP only: UDP is verified on the way in and filled on the
+/// way out even on a device that offloads everything (a zero checksum is invalid over IPv6).
+#[test]
+fn udp_checksums_ignore_tcp_offload() {
+    let caps = DeviceCaps { checksum: ChecksumOffload::ALL, ..DeviceCaps::default() };
+    let (mut iface, mut dev) = setup_caps(UdpConfig::default(), caps);
+    let h = iface.udp_bind(sa(US6, 53)).unwrap();
+    let mut bad = packet(sa(PEER6, 9), sa(US6, 53), b"x");
+    *bad.last_mut().unwrap() ^= 1;
+    feed(&mut iface, &mut dev, Instant::ZERO, &[bad]);
+    assert_eq!(iface.counters().dropped(DropReason::UdpBadChecksum), 1);
+    iface.udp_send(h, None, Some(sa(PEER6, 9)), b"reply").unwrap();
+    let out = feed(&mut iface, &mut dev, Instant::ZERO, &[]);
+    let ipp = Ipv6Packet::new_checked(&out[0][..]).unwrap();
+    let udp = synack_wire::UdpPacket::new_checked(ipp.payload()).unwrap();
+    assert_ne!(udp.checksum(), 0);
+    assert!(udp.verify_checksum(US6.into(), PEER6.into()).unwrap());
 }

@@ -111,6 +111,17 @@ impl TupleMap {
         }
     }
 
+    /// Gives back capacity after a peak: shrinks to twice the entries left once under a
+    /// quarter of the capacity is used.
+    pub(crate) fn shrink(&mut self, tuple_of: impl Fn(u32) -> Option<FourTuple>) {
+        let (len, cap) = (self.table.len(), self.table.capacity());
+        if cap > 4 * len + 64 {
+            let hasher = self.hasher;
+            let rehash = |&i: &u32| tuple_of(i).map_or(0, |t| hash_tuple(&hasher, &t));
+            self.table.shrink_to(2 * len, rehash);
+        }
+    }
+
     /// Number of mapped connections.
     #[cfg(test)]
     pub(crate) fn len(&self) -> usize {

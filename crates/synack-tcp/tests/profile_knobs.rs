@@ -387,3 +387,15 @@ fn rfc5961_switches_off() {
     check(&s.one(), RA, I + 1, T + 1);
     assert!(matches!(s.ep.error(s.id()), Ok(Some(ConnectionError::Reset)) | Err(_)));
 }
+
+/// In a simultaneous open the peer's SYN (no ACK) brings its MSS: the buffer is rounded then,
+/// in SYN-RECEIVED, as it is on a SYN-ACK.
+#[test]
+fn receive_buffer_rounds_in_a_simultaneous_open() {
+    let cfg = ConnConfig { recv_buffer: 65_536, recv_buffer_mss_rounding: true, ..plain() };
+    let mut s = Script::connecting(cfg);
+    s.one();
+    s.inject(Seg::new(S, T, 0).mss(1460).win(32767));
+    check(&s.one(), SA, I, T + 1);
+    assert_eq!(s.ep.stats(s.id()).unwrap().recv_buffer, 65_700);
+}

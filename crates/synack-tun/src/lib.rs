@@ -13,6 +13,15 @@
 //!   interface ─▶ TunTx::consume(max, |buf| range) ─▶ tx buffer ─▶ write(fd) ─▶ kernel
 //! ```
 //!
+//! Offloads ([`TunOptions`], on by default where the kernel agrees): with `IFF_VNET_HDR` every
+//! packet carries a virtio-net header ([`vnet`]), so the kernel hands synack TCP super-segments
+//! of up to 64 KiB with partial checksums (`TUNSETOFFLOAD`), which reach the stack as one
+//! segment, and takes synack's super-segments and partial checksums and finishes them itself
+//! (the device reports [`DeviceCaps::tso_max`](synack_stack::DeviceCaps::tso_max)). Receive
+//! coalescing glues consecutive in-order segments of a flow read in one batch. A kernel that
+//! refuses a flag gets a log line and the device carries on with less. [`TunDevice::from_fd`]
+//! takes over a descriptor opened elsewhere (a VPN service, a privileged parent).
+//!
 //! In batched mode (what the runtime's driver uses) the reads and writes happen in batches of
 //! up to [`BATCH`] packets, outside the interface's poll: `read_batch` fills a ring of slots
 //! that `receive` then hands out, and transmit tokens queue into a second ring that

@@ -367,7 +367,10 @@ fn write_ext_headers(f: &mut Formatter<'_>, p: &IpPacketRepr<'_>) -> Result<bool
             IpProtocol::AH if h.len() >= 12 => {
                 let w = |i: usize| u32::from_be_bytes([h[i], h[i + 1], h[i + 2], h[i + 3]]);
                 write!(f, "AH(spi=0x{:08x},seq=0x{:x},icv=0x", w(4), w(8))?;
-                h[12..len.min(h.len())].iter().try_for_each(|b| write!(f, "{b:02x}"))?;
+                // The ICV is what the header's length leaves after 12 bytes (none when the
+                // length field claims less).
+                let icv = h.get(12..len.min(h.len())).unwrap_or_default();
+                icv.iter().try_for_each(|b| write!(f, "{b:02x}"))?;
                 f.write_str("): ")?;
             }
             _ => {}

@@ -317,3 +317,35 @@ fn syn_cookies_still_apply() {
     drop(client.join().unwrap());
     b.with(|st, _| assert_eq!(st.accept_any_usage(), Default::default()));
 }
+
+/// The policy runs before a SYN is held: refused and dropped SYNs never reach `next`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deferred_listener_applies_the_policy_first() {
+    let (a, b) = pair();
+    let cfg = AnyConfig {
+        policy: Some(Box::new(|local: SocketAddr, _| {
+            if local.ip().is_ipv6() { SynDecision::Refuse } else { SynDecision::Accept }
+        })),
+        ..AnyConfig::default()
+    };
+    let any = synack::tokio::AnyListener::bind(&b, cfg).unwrap();
+    let e = timeout(STEP, synack::tokio::TcpStream::connect(&a, addr("[2001:db8::5]:80")))
+        .await
+        .unwrap()
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::ConnectionRefused);
+    let dst = addr("192.0.2.5:80");
+    let a2 = a.clone();
+    let client = tokio::spawn(async move { synack::tokio::TcpStream::connect(&a2, dst).await });
+    let syn = timeout(STEP, any.next()).await.unwrap().unwrap();
+    assert_eq!(syn.local_addr(), dst);
+    let server = timeout(STEP, syn.accept()).await.unwrap().unwrap();
+    let client = timeout(STEP, client).await.unwrap().unwrap().unwrap();
+    assert_eq!(client.local_addr().unwrap(), server.peer_addr().unwrap());
+    drop(any);
+    // Closed: the interface no longer takes TCP for addresses that are not its own.
+    b.with(|st, _| {
+        assert!(!st.iface.config().transparent);
+        assert_eq!(st.accept_any_stats(), None);
+    });
+}

@@ -161,7 +161,22 @@ async fn stopped_driver_fails_pending_and_later_calls() {
     let async_udp = tokio::spawn(async move { tudp.recv_from(&mut [0u8; 8]).await.map(|_| ()) });
     let any = synack::tokio::AnyListener::bind(&a, AnyConfig::default()).unwrap();
     let async_any = tokio::spawn(async move { any.next().await.map(|_| ()) });
+    let tlistener2 = synack::tokio::TcpListener::bind(&b, addr("10.3.0.2:82")).await.unwrap();
+    let tclient2 = timeout(STEP, synack::tokio::TcpStream::connect(&a, addr("10.3.0.2:82")))
+        .await
+        .unwrap()
+        .unwrap();
+    let _tserver2 = timeout(STEP, tlistener2.accept()).await.unwrap().unwrap();
     let async_read = tokio::spawn(async move { tclient.read(&mut [0u8; 8]).await });
+    // A writer blocked on a full send buffer (the peer never reads), and a readiness wait.
+    let async_write = tokio::spawn(async move {
+        let mut c = tclient2;
+        loop {
+            c.write_all(&[0u8; 65536]).await?;
+        }
+        #[allow(unreachable_code)]
+        Ok::<(), std::io::Error>(())
+    });
     tokio::time::sleep(Duration::from_millis(100)).await;
     assert!(!blocking_read.is_finished() && !async_read.is_finished());
 
@@ -178,6 +193,7 @@ async fn stopped_driver_fails_pending_and_later_calls() {
     down(timeout(STEP, async_udp).await.unwrap().unwrap().unwrap_err());
     down(timeout(STEP, async_any).await.unwrap().unwrap().unwrap_err());
     down(timeout(STEP, async_read).await.unwrap().unwrap().unwrap_err());
+    down(timeout(STEP, async_write).await.unwrap().unwrap().unwrap_err());
     // Later calls fail at once too.
     down(TcpStream::connect_timeout(&a, &addr("10.3.0.2:80"), STEP).unwrap_err());
     down(UdpSocket::bind(&a, "10.3.0.1:0").unwrap_err());

@@ -421,3 +421,25 @@ fn ttl_is_on_the_wire_for_that_connection_only() {
     assert_eq!(ttl1.first(), Some(&64), "the SYN left before set_ttl: {ttl1:?}");
     assert!(!ttl2.is_empty() && ttl2.iter().all(|t| *t == 64), "c2 TTLs: {ttl2:?}");
 }
+
+#[test]
+fn shutdown_read_wakes_a_blocked_reader() {
+    let t = both(|t, make| {
+        on_pair!(make, |c, s| {
+            let s = Arc::new(s);
+            let reader = {
+                let s = s.clone();
+                std::thread::spawn(move || {
+                    s.set_read_timeout(Some(STEP)).unwrap();
+                    let mut buf = [0u8; 8];
+                    (&*s).read(&mut buf)
+                })
+            };
+            std::thread::sleep(SETTLE); // let it block
+            t.r("shutdown read", s.shutdown(Shutdown::Read));
+            t.r("blocked read returns", reader.join().unwrap());
+            let _ = &mut c;
+        })
+    });
+    assert_eq!(t[1], "blocked read returns: Ok(0)");
+}

@@ -366,3 +366,21 @@ async fn ready_reports_closed_sides() {
     let r = c.ready(Interest::WRITABLE).await.unwrap();
     assert!(r.is_write_closed(), "{r:?}");
 }
+
+/// Waiting for readiness does not consume the connection's error: after a reset `readable`
+/// returns, and the read that follows reports the reset (then the end of stream).
+async fn readiness_leaves_the_error_to_the_read() {
+    let t = both!(|t, c, s| {
+        c.write_all(b"unread").await.unwrap();
+        timeout(STEP, s.readable()).await.unwrap().unwrap();
+        drop(s); // unread data: a reset
+        t.r("readable", timeout(STEP, c.readable()).await.unwrap());
+        let r = timeout(STEP, c.ready(I::READABLE | I::WRITABLE)).await.unwrap();
+        t.r("ready", r.map(|r| (r.is_readable(), r.is_writable())));
+        t.r("try_read", c.try_read(&mut [0u8; 8]));
+        t.r("try_read again", c.try_read(&mut [0u8; 8]));
+        t.r("try_write", c.try_write(b"x"));
+    });
+    assert_eq!(t[2], "try_read: Err(ConnectionReset)");
+}
+on_both_runtimes!(readiness_leaves_the_error_to_the_read);

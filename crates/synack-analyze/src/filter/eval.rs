@@ -18,9 +18,12 @@ pub struct FramePacket<'a> {
 /// A load outside the captured bytes or a division by zero: libpcap's program rejects the packet.
 pub(crate) struct Reject;
 
+#[derive(Clone, Copy)]
 struct Ctx<'a> {
     p: &'a FramePacket<'a>,
     net: Option<link::NetLayer>,
+    /// 802.1Q tags the primitive looks past (the `vlan` keywords before it).
+    depth: u8,
 }
 
 impl Ctx<'_> {
@@ -32,7 +35,9 @@ impl Ctx<'_> {
         Ok(b.iter().fold(0u32, |a, x| (a << 8) | u32::from(*x)))
     }
     fn l3(&self, ethertype: u16) -> Option<usize> {
-        self.net.filter(|n| n.ethertype == ethertype && !n.encapsulated()).map(|n| n.offset)
+        self.net
+            .filter(|n| n.ethertype == ethertype && n.vlan_tags == self.depth && !n.behind_shim())
+            .map(|n| n.offset)
     }
     /// IPv4 offset if the packet is IPv4 with protocol `proto`.
     fn v4_proto(&self, proto: u8) -> Result<Option<usize>, Reject> {
@@ -211,6 +216,25 @@ impl Ctx<'_> {
                 let r = |p: u16| *lo <= p && p <= *hi;
                 Ok(dir_match(*dir, r(s), r(d)))
             }
+            Prim::Vlan { id } => {
+                let at = 12 + 4 * usize::from(self.depth);
+                if self.p.linktype != crate::capture::linktype::ETHERNET
+                    || !matches!(self.be(at, 2)?, 0x8100 | 0x88a8 | 0x9100)
+                {
+                    return Ok(false);
+                }
+                Ok(match id {
+                    Some(id) => self.be(at + 2, 2)? & 0x0fff == u32::from(*id),
+                    None => true,
+                })
+            }
+            Prim::EtherProto(t) => {
+                if self.p.linktype == crate::capture::linktype::ETHERNET {
+                    Ok(self.be(12 + 4 * usize::from(self.depth), 2)? == u32::from(*t))
+                } else {
+                    Ok(self.depth == 0 && self.net.is_some_and(|n| n.ethertype == *t))
+                }
+            }
             Prim::IpProto { proto, num } => Ok(match proto {
                 Some(Proto::Ip) => self.v4_proto(*num)?.is_some(),
                 Some(Proto::Ip6) => self.v6_proto(*num)?.is_some(),
@@ -225,6 +249,7 @@ impl Ctx<'_> {
             Expr::Or(a, b) => Ok(self.expr(a)? || self.expr(b)?),
             Expr::Not(a) => Ok(!self.expr(a)?),
             Expr::Prim(p) => self.prim(p),
+            Expr::Depth(d, e) => Ctx { depth: *d, ..*self }.expr(e),
             Expr::Rel(l, op, r) => {
                 let (Some(l), Some(r)) = (self.arith(l)?, self.arith(r)?) else { return Ok(false) };
                 Ok(match *op {
@@ -265,6 +290,6 @@ fn in_net(a: IpAddr, net: IpAddr, prefix: u8) -> bool {
 
 /// Evaluates `e`; `Err(Reject)` means the packet is rejected outright.
 pub(crate) fn eval(e: &Expr, p: &FramePacket<'_>) -> Result<bool, Reject> {
-    let ctx = Ctx { p, net: link::net_layer(p.linktype, p.data) };
+    let ctx = Ctx { p, net: link::net_layer(p.linktype, p.data), depth: 0 };
     ctx.expr(e)
 }

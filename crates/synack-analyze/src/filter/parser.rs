@@ -54,6 +54,12 @@ pub(crate) enum Prim {
         proto: Option<Proto>,
         num: u8,
     },
+    /// `vlan [ID]`: an 802.1Q/802.1ad tag at this depth (earlier `vlan`s in the expression).
+    Vlan {
+        id: Option<u16>,
+    },
+    /// `ether proto N`: the EtherType at this depth.
+    EtherProto(u16),
 }
 
 /// Arithmetic expression (32-bit unsigned, as in BPF).
@@ -74,6 +80,9 @@ pub(crate) enum Expr {
     Not(Box<Expr>),
     Rel(Arith, &'static str, Arith),
     Prim(Prim),
+    /// What follows `vlan` in the expression looks `depth` tags further in, as in libpcap,
+    /// where each `vlan` moves the offsets of everything written after it.
+    Depth(u8, Box<Expr>),
 }
 
 #[derive(Clone, Copy, Debug, Default)]
@@ -88,6 +97,8 @@ pub(crate) struct Parser<'s> {
     toks: Vec<Token>,
     pos: usize,
     last: Quals,
+    /// `vlan` keywords seen so far.
+    vlan: u8,
 }
 
 fn proto_word(w: &str) -> Option<Proto> {
@@ -139,7 +150,8 @@ fn named_const(w: &str) -> Option<u32> {
     })
 }
 
-const KEYWORDS: [&str; 19] = [
+const KEYWORDS: [&str; 20] = [
+    "vlan",
     "and",
     "or",
     "not",
@@ -170,7 +182,7 @@ fn is_relop(t: &Tok) -> Option<&'static str> {
 
 impl<'s> Parser<'s> {
     pub(crate) fn new(src: &'s str, toks: Vec<Token>) -> Self {
-        Parser { src, toks, pos: 0, last: Quals::default() }
+        Parser { src, toks, pos: 0, last: Quals::default(), vlan: 0 }
     }
 
     fn peek(&self) -> Option<&Tok> {
@@ -253,6 +265,42 @@ impl<'s> Parser<'s> {
     }
 
     fn parse_primary(&mut self) -> Result<Expr, FilterError> {
+        let depth = self.vlan;
+        let e = self.parse_primary_here()?;
+        Ok(if depth > 0 && !matches!(e, Expr::Depth(..)) {
+            Expr::Depth(depth, Box::new(e))
+        } else {
+            e
+        })
+    }
+
+    fn parse_primary_here(&mut self) -> Result<Expr, FilterError> {
+        if self.is_word("vlan") {
+            self.pos += 1;
+            let id = match self.peek() {
+                Some(Tok::Num(n)) if *n < 4096 => {
+                    let n = *n as u16;
+                    self.pos += 1;
+                    Some(n)
+                }
+                Some(Tok::Num(_)) => return Err(self.err_here("a VLAN id is 0..4095")),
+                _ => None,
+            };
+            let depth = self.vlan;
+            self.vlan = self.vlan.saturating_add(1);
+            return Ok(Expr::Depth(depth, Box::new(Expr::Prim(Prim::Vlan { id }))));
+        }
+        if self.is_word("ether") && matches!(self.peek_at(1), Some(Tok::Word(w)) if w == "proto") {
+            self.pos += 2;
+            let num = match self.peek() {
+                Some(Tok::Num(n)) if *n <= 0xffff => *n as u16,
+                // As in libpcap, protocol names are keywords here (`ether proto ip` is a syntax
+                // error there too): write the number.
+                _ => return Err(self.err_here("expected an EtherType number (0x0800 for IPv4)")),
+            };
+            self.pos += 1;
+            return Ok(Expr::Prim(Prim::EtherProto(num)));
+        }
         // An arithmetic relation? A '(' may open either one or a grouped expression, so try
         // arithmetic first there and fall back.
         let save = self.pos;

@@ -80,3 +80,39 @@ fn errors_point_at_the_offending_token() {
         assert!(err.to_string().contains('^'));
     }
 }
+
+/// The SYN frame behind 802.1Q tags with the given VLAN ids.
+fn tagged(ids: &[u16]) -> Vec<u8> {
+    let f = syn_frame();
+    let mut t = f[..12].to_vec();
+    for id in ids {
+        t.extend_from_slice(&[0x81, 0x00]);
+        t.extend_from_slice(&id.to_be_bytes());
+    }
+    t.extend_from_slice(&f[12..]);
+    t
+}
+
+#[test]
+fn vlan_moves_what_follows_it_as_libpcap_does() {
+    let one = tagged(&[100]);
+    let two = tagged(&[5, 6]);
+    let plain = syn_frame();
+    // (expression, untagged, one tag, two tags), as tcpdump 4.99 / libpcap 1.10 select.
+    for (e, a, b, c) in [
+        ("tcp", true, false, false),
+        ("vlan", false, true, true),
+        ("vlan 100", false, true, false),
+        ("vlan and tcp", false, true, false),
+        ("vlan 5 and vlan 6 and tcp", false, false, true),
+        ("vlan and ip[9] == 6", false, true, false),
+        ("not vlan", true, false, false),
+        ("ether proto 0x8100", false, true, true),
+        ("ether proto 0x0800", true, false, false),
+        ("vlan and ether proto 0x0800", false, true, false),
+    ] {
+        assert_eq!((m(e, &plain), m(e, &one), m(e, &two)), (a, b, c), "{e}");
+    }
+    assert!(Filter::parse("vlan 5000").is_err());
+    assert!(Filter::parse("ether proto ip").is_err());
+}

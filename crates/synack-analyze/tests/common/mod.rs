@@ -73,7 +73,12 @@ pub(crate) fn run(cmd: &mut Command) -> String {
 /// synack's dump of the capture at `path`, with a capture filter (`""`: every packet).
 pub(crate) fn synack_dump(path: &Path, filter: &str, output: Output) -> String {
     let reader = CaptureReader::open(path).expect("open capture");
-    let opts = DumpOptions { count: None, filter: Filter::parse(filter).expect("filter"), output };
+    let opts = DumpOptions {
+        occurrence: Default::default(),
+        count: None,
+        filter: Filter::parse(filter).expect("filter"),
+        output,
+    };
     let mut out = Vec::new();
     dump(reader, &opts, &mut out).expect("dump");
     String::from_utf8(out).expect("utf8")

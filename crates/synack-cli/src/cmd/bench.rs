@@ -25,6 +25,9 @@ pub(crate) struct Args {
     /// Connection cycles for the setup group (default 20,000 with --quick, else 200,000).
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..=100_000_000))]
     setups: Option<u32>,
+    /// The tun group: synack's socket buffers in KiB (default: the stack's, 256).
+    #[arg(long, value_parser = clap::value_parser!(u32).range(4..=1_048_576))]
+    tun_buffer_kib: Option<u32>,
 }
 
 /// `--only` values, the names `synack_bench::Group` uses.
@@ -70,8 +73,9 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
     let mut results =
         if tun_only { Vec::new() } else { synack_bench::run(&opts, crate::ALLOCATOR) };
     if args.only.is_none() || tun_only {
-        let mb = if args.quick { 256 } else { 1024 };
-        let tun = match crate::tunbench::run(mb) {
+        let (mb, runs) = if args.quick { (256, 1) } else { (1024, 3) };
+        let buffer = args.tun_buffer_kib.map(|k| k as usize * 1024);
+        let tun = match crate::tunbench::run(mb, runs, buffer) {
             Ok(v) => v,
             Err(why) => {
                 eprintln!("SKIPPED: tun group: {why}");

@@ -5,7 +5,7 @@ use std::io::Write;
 use std::process::ExitCode;
 use synack_analyze::capture::CaptureReader;
 use synack_analyze::dump::{DumpError, DumpOptions, Output, dump};
-use synack_analyze::fields::{DisplayFilter, FIELDS};
+use synack_analyze::fields::{DisplayFilter, FIELDS, Occurrence};
 use synack_analyze::filter::Filter;
 
 /// Arguments of `synack dump`.
@@ -29,7 +29,8 @@ pub(crate) struct Args {
     /// A field to print with `-T fields` (repeat for more).
     #[arg(short = 'e')]
     fields: Vec<String>,
-    /// Field output option; `header=y` prints the field names first.
+    /// Field output option: `header=y` prints the field names first; `occurrence=f|l|a`
+    /// picks which value of a repeated field to print (first, last, all).
     #[arg(short = 'E')]
     field_opts: Vec<String>,
     /// Display filter (Wireshark syntax, simple forms) for `-T fields`.
@@ -54,6 +55,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
     let _ = args.numeric;
     let expr = args.expression.join(" ");
     let filter = Filter::parse(&expr).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let mut occurrence = Occurrence::All;
     let output = match args.format.as_deref() {
         None => Output::Lines { timestamps: !args.no_time },
         Some("fields") => {
@@ -65,7 +67,13 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
                 match o.as_str() {
                     "header=y" => header = true,
                     "header=n" => header = false,
-                    other => anyhow::bail!("unsupported -E option {other:?} (only header=y|n)"),
+                    o if o.starts_with("occurrence=") => {
+                        occurrence = Occurrence::parse(&o["occurrence=".len()..])
+                            .with_context(|| format!("bad -E {o:?} (occurrence=f, l or a)"))?;
+                    }
+                    other => anyhow::bail!(
+                        "unsupported -E option {other:?} (header=y|n, occurrence=f|l|a)"
+                    ),
                 }
             }
             let display = args
@@ -79,7 +87,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
         Some(other) => anyhow::bail!("unsupported output format {other:?} (only -T fields)"),
     };
     let path = args.file.context("-r FILE is required")?;
-    let opts = DumpOptions { count: args.count, filter, output };
+    let opts = DumpOptions { count: args.count, filter, output, occurrence };
     // `-r -` reads the capture from standard input, as tcpdump does.
     let res = if path.as_os_str() == "-" {
         let reader = CaptureReader::new(std::io::BufReader::new(std::io::stdin().lock()))

@@ -144,7 +144,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
             r = stop_signal() => r,
         };
         reporter.abort();
-        eprintln!("\r\x1b[Kforward: stopped: {}", counters.line());
+        eprintln!("{}forward: stopped: {}", status::clear_line(), counters.line());
         outcome.map(|()| ExitCode::SUCCESS)
     })
 }

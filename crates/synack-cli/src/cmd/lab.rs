@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 
-use super::serve::{LimitArgs, default_port, runtime};
+use super::serve::{LimitArgs, TRIM_PERIOD, default_port, runtime};
 use crate::server::{self, Counters};
 use crate::services::Kind;
 use crate::tunhost::{self, Cidr, TunArgs};
@@ -70,6 +70,8 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
         kernel_addr: parse(&format!("{LAB_NET}.1/24"))?,
         mtu: 1500,
         pcap: Some(args.pcap.clone()),
+        // The lab shows TCP as a wire carries it: every segment and checksum synack's own.
+        no_offload: true,
     };
     let stack = tunhost::start_in(&tun, Some(&ns))?;
     if !args.limits.quiet() {
@@ -79,12 +81,14 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
     let policy = args.limits.policy(false);
     let rt = runtime()?;
     let mut loops = Vec::new();
+    let counters = Arc::new(Counters::default());
+    let trim = rt.spawn(server::trim_after_peaks(counters.clone(), TRIM_PERIOD));
     for kind in [Kind::Echo, Kind::Discard, Kind::Chargen, Kind::Hello] {
         let addr = SocketAddr::new(ip, default_port(kind));
         let l = rt
             .block_on(async { server::listen(&stack, addr, &policy) })
             .with_context(|| format!("listening on {addr}"))?;
-        let (rx, counters) = (stop.subscribe(), Arc::new(Counters::default()));
+        let (rx, counters) = (stop.subscribe(), counters.clone());
         loops.push(rt.spawn(async move {
             if let Err(e) = server::accept_loop(l, kind, policy, rx, None, counters).await {
                 eprintln!("synack: {kind}: {e:#}");
@@ -130,6 +134,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
         for l in loops {
             let _ = l.await;
         }
+        trim.abort();
     });
     drop(rt);
     tunhost::finish(stack);

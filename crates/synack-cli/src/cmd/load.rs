@@ -41,7 +41,7 @@ pub(crate) struct Args {
     /// Timed new connections, before and while the others are held.
     #[arg(long, value_name = "N", default_value_t = 1000, value_parser = clap::value_parser!(u32).range(1..))]
     probes: u32,
-    /// Connections being opened at once.
+    /// Connections being opened (and, at the end, closed) at once.
     #[arg(long, value_name = "N", default_value_t = 256, value_parser = clap::value_parser!(u32).range(1..))]
     parallel: u32,
     /// Server ports (one ephemeral port range holds about 64,000 connections to one port).
@@ -233,6 +233,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
                 rt.spawn(server::accept_loop(l, Kind::Echo, policy, rx, None, c));
                 addrs.push(a);
             }
+            rt.spawn(server::trim_after_peaks(counters.clone(), Duration::from_secs(1)));
             stacks = Some((client.clone(), server));
             Target::Memory(client, addrs)
         }
@@ -253,7 +254,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
         let mut holders = tokio::task::JoinSet::new();
         for i in 0..args.conns {
             let permit = gate.clone().acquire_owned().await.expect("semaphore open");
-            let (t, mut rel) = (target.clone(), release_tx.subscribe());
+            let (t, mut rel, gate) = (target.clone(), release_tx.subscribe(), gate.clone());
             let (opened, failed) = (opened.clone(), failed.clone());
             holders.spawn(async move {
                 let s = tokio::time::timeout(limit, open(&t, 1_000_000 + u64::from(i))).await;
@@ -264,10 +265,12 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
                 };
                 opened.fetch_add(1, Ordering::Relaxed);
                 let _ = rel.wait_for(|r| *r).await;
+                // Closing goes through the same gate as opening: `--parallel` at a time.
+                let _permit = gate.acquire().await.expect("semaphore open");
                 tokio::time::timeout(limit, close(s)).await.is_ok_and(|r| r.is_ok())
             });
         }
-        let _all = gate.acquire_many(args.parallel).await.expect("semaphore open");
+        let all = gate.acquire_many(args.parallel).await.expect("semaphore open");
         let open_secs = t0.elapsed().as_secs_f64();
         let held = mem(&region);
         let held_server = counters.active();
@@ -277,6 +280,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
         // Release: every held connection says bye and closes.
         let t1 = Instant::now();
         release_tx.send_replace(true);
+        drop(all);
         let mut closed_ok = 0u64;
         while let Some(r) = holders.join_next().await {
             closed_ok += u64::from(r.unwrap_or(false));

@@ -88,6 +88,9 @@ impl LimitArgs {
     }
 }
 
+/// How often a server looks whether a load peak has passed and memory can go back.
+pub(crate) const TRIM_PERIOD: Duration = Duration::from_secs(10);
+
 pub(crate) fn default_port(k: Kind) -> u16 {
     match k {
         Kind::Echo => 7,
@@ -126,8 +129,18 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
         );
         let _ = std::io::stdout().flush();
         let counters = Arc::new(Counters::default());
-        server::accept_loop(listener, args.service, policy, stop.subscribe(), args.count, counters)
-            .await
+        let trim = tokio::spawn(server::trim_after_peaks(counters.clone(), TRIM_PERIOD));
+        let r = server::accept_loop(
+            listener,
+            args.service,
+            policy,
+            stop.subscribe(),
+            args.count,
+            counters,
+        )
+        .await;
+        trim.abort();
+        r
     });
     drop(rt);
     tunhost::finish(stack);

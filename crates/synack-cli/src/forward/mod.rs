@@ -9,7 +9,6 @@ pub(crate) mod relay;
 pub(crate) mod socks5;
 pub(crate) mod status;
 pub(crate) mod tun;
-#[allow(dead_code)] // the UDP side is wired once the stack's accept-any UDP socket exists
 pub(crate) mod udp;
 pub(crate) mod upstream;
 

@@ -56,7 +56,7 @@ impl Counters {
     pub(crate) fn error(&self, what: fmt::Arguments<'_>) {
         self.errors.add(1);
         let mut err = std::io::stderr().lock();
-        let _ = writeln!(err, "\r\x1b[Kforward: {what}");
+        let _ = writeln!(err, "{}forward: {what}", clear_line());
     }
 
     /// One line with every figure.
@@ -78,6 +78,11 @@ impl Counters {
             self.errors.get(),
         )
     }
+}
+
+/// What erases a status line being drawn: nothing when stderr is not a terminal.
+pub(crate) fn clear_line() -> &'static str {
+    if std::io::stderr().is_terminal() { "\r\x1b[K" } else { "" }
 }
 
 /// Prints the counters until the task is dropped: every second in place on a terminal,

@@ -19,6 +19,7 @@ use synack_tun::{TunDevice, config};
 
 use super::relay::Abort;
 use super::status::Counters;
+use super::udp::{Downstream, Flows};
 use super::upstream::Upstream;
 use super::{Incoming, handle_tcp};
 
@@ -99,11 +100,39 @@ impl TunSide {
     ) -> anyhow::Result<()> {
         let any = synack::tokio::AnyListener::bind(&self.stack, synack::AnyConfig::default())
             .context("listening for every TCP connection")?;
-        let _ = udp_idle;
-        loop {
-            let syn = any.next().await.context("accepting")?;
-            tokio::spawn(handle_tcp(syn, upstream.clone(), counters.clone()));
+        let udp = Arc::new(
+            synack::tokio::UdpSocket::bind_any(&self.stack)
+                .context("receiving every UDP datagram")?,
+        );
+        let flows =
+            Flows::new(upstream.clone(), Arc::new(TunUdp(udp.clone())), udp_idle, counters.clone());
+        let tcp = async {
+            loop {
+                let syn = any.next().await.context("accepting")?;
+                tokio::spawn(handle_tcp(syn, upstream.clone(), counters.clone()));
+            }
+        };
+        let udp_loop = async {
+            let mut buf = vec![0u8; 65536];
+            loop {
+                let (n, src, dst) = udp.recv_from_to(&mut buf).await.context("receiving UDP")?;
+                if is_unicast(dst) {
+                    flows.dispatch(src, dst, &buf[..n]);
+                }
+            }
+        };
+        tokio::select! {
+            r = tcp => r,
+            r = udp_loop => r,
         }
+    }
+}
+
+/// Multicast and broadcast datagrams stay on the TUN side; only unicast is relayed.
+fn is_unicast(dst: SocketAddr) -> bool {
+    match dst.ip() {
+        IpAddr::V4(a) => !a.is_multicast() && !a.is_broadcast() && !a.is_unspecified(),
+        IpAddr::V6(a) => !a.is_multicast() && !a.is_unspecified(),
     }
 }
 
@@ -134,5 +163,22 @@ impl Incoming for synack::tokio::IncomingSyn {
     }
     fn refuse(self) {
         synack::tokio::IncomingSyn::refuse(self)
+    }
+}
+
+/// Datagrams back to TUN clients through the accept-any UDP socket.
+struct TunUdp(Arc<synack::tokio::UdpSocket>);
+
+impl Downstream for TunUdp {
+    async fn send_from_to(&self, data: &[u8], from: SocketAddr, to: SocketAddr) -> io::Result<()> {
+        self.0.send_from_to(data, from, to).await.map(drop)
+    }
+    async fn port_unreachable(
+        &self,
+        from: SocketAddr,
+        to: SocketAddr,
+        data: &[u8],
+    ) -> io::Result<()> {
+        self.0.send_port_unreachable(from, to, data).await
     }
 }

@@ -59,6 +59,7 @@ impl<D: Downstream> Flows<D> {
     }
 
     /// Number of open flows.
+    #[cfg(test)]
     pub(crate) fn len(&self) -> usize {
         self.table.lock().expect("flow table").len()
     }
@@ -94,7 +95,6 @@ impl<D: Downstream> Flows<D> {
             }
         };
         let mut scratch = Vec::new();
-        let mut buf = vec![0u8; 65536];
         // The last datagram sent, for the ICMP error to quote when the destination refuses it
         // (the kernel reports the refusal on a later call, not on the send that caused it).
         let mut last = Vec::new();
@@ -108,10 +108,10 @@ impl<D: Downstream> Flows<D> {
                         }
                         last = d;
                     }
-                    r = up.recv(&mut buf) => match r {
-                        Ok((range, from)) => {
-                            self.counters.udp_down.add(range.len());
-                            if self.down.send_from_to(&buf[range], from, src).await.is_err() {
+                    r = up.recv() => match r {
+                        Ok((data, from)) => {
+                            self.counters.udp_down.add(data.len());
+                            if self.down.send_from_to(&data, from, src).await.is_err() {
                                 self.counters.udp_dropped.add(1);
                             }
                         }

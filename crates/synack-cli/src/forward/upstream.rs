@@ -180,25 +180,53 @@ impl UdpUpstream {
         }
     }
 
-    /// Receives one datagram for the client: (payload range in `buf`, the remote it came from).
-    pub(crate) async fn recv(
-        &self,
-        buf: &mut [u8],
-    ) -> io::Result<(std::ops::Range<usize>, SocketAddr)> {
-        match self {
-            UdpUpstream::Direct(s) => {
-                let n = s.recv(buf).await?;
-                Ok((0..n, s.peer_addr()?))
-            }
-            UdpUpstream::Socks5 { sock, .. } => loop {
-                let n = sock.recv(buf).await?;
-                // A malformed or fragmented datagram from the relay is dropped, as UDP would.
-                if let Ok((from, at)) = socks5::decode_udp(&buf[..n]) {
-                    return Ok((at..n, from));
+    /// Receives one datagram for the client: (payload, the remote it came from). Waits for
+    /// readiness without a buffer and reads into a per-thread one, so a quiet flow holds no
+    /// 64 KiB receive buffer of its own.
+    pub(crate) async fn recv(&self) -> io::Result<(Vec<u8>, SocketAddr)> {
+        let sock = match self {
+            UdpUpstream::Direct(s) | UdpUpstream::Socks5 { sock: s, .. } => s,
+        };
+        use tokio::io::Interest;
+        loop {
+            // An ICMP error (port unreachable) makes the socket report an error, not data.
+            let ready = sock.ready(Interest::READABLE | Interest::ERROR).await?;
+            if ready.is_error() {
+                if let Some(e) = sock.take_error()? {
+                    return Err(e);
                 }
-            },
+                // Consumed already: clear the readiness so the wait above blocks again.
+                let _ = sock.try_io(Interest::ERROR, || Err::<(), _>(ErrorKind::WouldBlock.into()));
+            }
+            if !ready.is_readable() {
+                continue;
+            }
+            let got =
+                RECV_BUF.with_borrow_mut(|buf| -> io::Result<Option<(Vec<u8>, SocketAddr)>> {
+                    let n = match sock.try_recv(buf) {
+                        Ok(n) => n,
+                        Err(e) if e.kind() == ErrorKind::WouldBlock => return Ok(None),
+                        Err(e) => return Err(e),
+                    };
+                    match self {
+                        UdpUpstream::Direct(s) => Ok(Some((buf[..n].to_vec(), s.peer_addr()?))),
+                        // A malformed or fragmented datagram from the relay is dropped, as UDP
+                        // would drop a damaged one.
+                        UdpUpstream::Socks5 { .. } => Ok(socks5::decode_udp(&buf[..n])
+                            .ok()
+                            .map(|(from, at)| (buf[at..n].to_vec(), from))),
+                    }
+                })?;
+            if let Some(d) = got {
+                return Ok(d);
+            }
         }
     }
+}
+
+thread_local! {
+    /// Room for the largest datagram, shared by the flows a runtime thread serves.
+    static RECV_BUF: std::cell::RefCell<Vec<u8>> = std::cell::RefCell::new(vec![0u8; 65536]);
 }
 
 #[cfg(test)]
@@ -327,12 +355,9 @@ mod tests {
             let (n, from) = echo.recv_from(&mut b).await.unwrap();
             assert_eq!(&b[..n], b"datagram via dante");
             echo.send_to(b"reply", from).await.unwrap();
-            let mut b = [0u8; 64];
-            let (range, from) = tokio::time::timeout(Duration::from_secs(3), up.recv(&mut b))
-                .await
-                .unwrap()
-                .unwrap();
-            assert_eq!((&b[range], from), (&b"reply"[..], dst));
+            let (data, from) =
+                tokio::time::timeout(Duration::from_secs(3), up.recv()).await.unwrap().unwrap();
+            assert_eq!((data.as_slice(), from), (&b"reply"[..], dst));
         });
         let _ = std::fs::remove_dir_all(&dir);
     }

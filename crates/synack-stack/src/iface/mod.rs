@@ -451,7 +451,7 @@ impl Interface {
                     Err(e) => self.counters.drop(wire_reason(e)),
                 }
             }
-            IpProtocol::UDP => self.udp_input(now, meta, dest, payload, caps),
+            IpProtocol::UDP => self.udp_input(now, meta, dest, payload),
             IpProtocol::ICMP if meta.src.is_ipv4() => self.icmpv4(now, meta, dest, payload, tcp),
             IpProtocol::ICMPV6 if meta.src.is_ipv6() => self.icmpv6(now, meta, dest, payload, tcp),
             _ => self.counters.drop(DropReason::UnknownProtocol),

@@ -184,6 +184,8 @@ impl Conn {
         //~ sends it again.
         snd.nxt = snd.iss;
         self.tcb = Tcb::Open { snd, rcv, kind: OpenKind::SynReceived(Origin::Active) };
+        // The peer's MSS is known from its SYN: the buffer is sized now, as on a SYN-ACK.
+        self.round_recv_buffer();
         ctx.event(Event::StateChanged {
             conn: ctx.id,
             old: State::SynSent,

@@ -468,13 +468,20 @@ impl Conn {
         self.rec.want_prr(self.cfg.prr);
         self.rec.want_abc_limit(self.cfg.slow_start_ack_limit);
         self.rec.want_hystart(self.cfg.hystart);
+        self.round_recv_buffer();
+        if let Some(una) = self.tcb.snd().map(|s| s.una.max(s.iss + 1)) {
+            self.rec.on_established(mss, sack, una);
+        }
+    }
+
+    /// `ConnConfig::recv_buffer_mss_rounding`: once the peer's MSS is known (its SYN arrived),
+    /// the receive buffer grows to a whole number of segments. Rounding twice changes nothing.
+    pub(crate) fn round_recv_buffer(&mut self) {
+        let mss = self.eff_snd_mss();
         if self.cfg.recv_buffer_mss_rounding
             && let Some((_, rcv)) = self.tcb.halves()
         {
             rcv.buf.round_up_capacity(mss as usize);
-        }
-        if let Some(una) = self.tcb.snd().map(|s| s.una.max(s.iss + 1)) {
-            self.rec.on_established(mss, sack, una);
         }
     }
 

@@ -181,7 +181,14 @@ impl Conn {
             return Some(Segment { header: h, payload_len: 0, retransmission: false, ecn: 0 });
         }
         if self.ack_now {
-            let (seq, rnxt, win) = (snd.nxt, rcv.nxt, rcv.window_field());
+            //~ paraphrase (RFC 9293 3.10.7.4): an ACK carries <SEQ=SND.NXT>, where SND.NXT
+            //~ is the next new sequence number. A retransmission timeout rewinds `nxt` to
+            //~ resend from SND.UNA (go-back-N), so the ACK takes the highest sequence number
+            //~ sent instead, as Linux does (it never moves snd_nxt back): an ACK stamped with a
+            //~ rewound `nxt` would sit below the peer's RCV.NXT, fail its acceptability test and
+            //~ be dropped unread, and two ends that both timed out would never see each
+            //~ other's acknowledgments.
+            let (seq, rnxt, win) = (snd.max_nxt, rcv.nxt, rcv.window_field());
             rcv.last_ack_sent = rnxt;
             let ack_flags = if self.ecn.is_some_and(|e| e.echo) {
                 //= rfc3168#6.1.3
@@ -715,6 +722,10 @@ impl Conn {
         self.sampler.on_retransmit();
         if let Some(snd) = self.tcb.snd_mut() {
             snd.nxt = snd.una;
+            //~ linux: with the window closed the retransmission cannot go out; the timeout
+            //~ sends a zero-window probe instead, so the window update a lost or reordered
+            //~ ACK carried is asked for again (else the timer fires for ever, sending nothing).
+            self.probe_due |= snd.wnd == 0 && state.is_synchronized();
             let (una, max) = (snd.una, snd.max_nxt);
             if state.is_synchronized() {
                 //= rfc5681#3.1

@@ -42,7 +42,12 @@ pub struct Endpoint {
     secrets: Secrets,
     now: Instant,
     slots: Vec<Slot>,
-    free: Vec<u32>,
+    /// Free slot indices, lowest first: new connections fill the front, so the tail empties
+    /// after a peak and [`Endpoint::shrink_slots`] can give its memory back.
+    free: BinaryHeap<Reverse<u32>>,
+    /// Generation new slots start at: one past the last of any slot cut off the tail, so an
+    /// old id never names a later connection in a regrown slot.
+    gen_floor: u32,
     live: usize,
     /// Slot index by 4-tuple (the tuple itself is read from the slot's connection).
     by_tuple: TupleMap,
@@ -106,7 +111,8 @@ impl Endpoint {
             config,
             now: Instant::ZERO,
             slots: Vec::new(),
-            free: Vec::new(),
+            free: BinaryHeap::new(),
+            gen_floor: 0,
             live: 0,
             by_tuple: TupleMap::new(hasher),
             last_hit: None,
@@ -194,7 +200,9 @@ impl Endpoint {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::InvalidConnection;
     use crate::icmp::IcmpError;
+    use crate::state::State;
     use synack_wire::ChecksumMode;
     use synack_wire::tcp::TcpRepr;
 
@@ -237,5 +245,43 @@ mod tests {
         assert_eq!(ep.stats(id).unwrap().pmtu, 1200);
         ep.on_icmp_error(now, local, remote, iss, IcmpError::PacketTooBig { mtu: 1400 });
         assert_eq!(ep.stats(id).unwrap().pmtu, 1200);
+    }
+
+    /// After a peak the slot table gives its memory back, new connections fill the front, and
+    /// an id from before the shrink never names a connection made after it.
+    #[test]
+    fn slot_table_shrinks_after_a_peak_and_old_ids_stay_dead() {
+        let mut ep = Endpoint::new(EndpointConfig::default(), [7; 16], 1);
+        let local: SocketAddr = "10.0.0.1:0".parse().unwrap();
+        let remote: SocketAddr = "10.0.0.2:80".parse().unwrap();
+        let now = Instant::from_secs(1);
+        let ids: Vec<ConnId> = (0..1000)
+            .map(|_| ep.connect(now, local, remote, ConnConfig::default()).unwrap())
+            .collect();
+        let peak = ep.slots.capacity();
+        assert!(peak >= 1000);
+        // Keep the first ten; abort the rest.
+        for &id in &ids[10..] {
+            ep.abort(id).unwrap();
+        }
+        assert_eq!(ep.connection_count(), 10);
+        assert!(ep.slots.len() <= 64, "{} slots left", ep.slots.len());
+        assert!(ep.slots.capacity() < peak / 4, "capacity {} of {peak}", ep.slots.capacity());
+        for &id in &ids[10..] {
+            assert_eq!(ep.state(id), Err(InvalidConnection));
+        }
+        // New connections take the lowest free slots; the aborted ids still name nothing.
+        let fresh: Vec<ConnId> = (0..1000)
+            .map(|_| ep.connect(now, local, remote, ConnConfig::default()).unwrap())
+            .collect();
+        assert!(fresh.iter().all(|f| f.index >= 10 && (f.index as usize) < 1010));
+        for &id in &ids[10..] {
+            assert_eq!(ep.state(id), Err(InvalidConnection));
+        }
+        for &id in &ids[..10] {
+            assert_eq!(ep.state(id), Ok(State::SynSent));
+        }
+        // Timers of the cut slots are stale, never served: running them all is harmless.
+        ep.on_timeout(Instant::from_secs(100_000));
     }
 }

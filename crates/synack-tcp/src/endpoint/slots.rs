@@ -43,7 +43,7 @@ impl Endpoint {
     pub(super) fn insert(&mut self, conn: Conn, owner: Owner) -> ConnId {
         let tuple = conn.tuple;
         let id = match self.free.pop() {
-            Some(i) => {
+            Some(Reverse(i)) => {
                 let s = &mut self.slots[i as usize];
                 s.conn = Some(conn);
                 s.owner = owner;
@@ -53,15 +53,16 @@ impl Endpoint {
                 ConnId { index: i, generation: s.generation }
             }
             None => {
+                let generation = self.gen_floor;
                 self.slots.push(Slot {
-                    generation: 0,
+                    generation,
                     conn: Some(conn),
                     owner,
                     scheduled: None,
                     tx_queued: false,
                     mapped: true,
                 });
-                ConnId { index: self.slots.len() as u32 - 1, generation: 0 }
+                ConnId { index: self.slots.len() as u32 - 1, generation }
             }
         };
         let slots = &self.slots;
@@ -212,15 +213,45 @@ impl Endpoint {
         s.generation = s.generation.wrapping_add(1);
         s.scheduled = None;
         s.tx_queued = false;
-        self.free.push(id.index);
+        self.free.push(Reverse(id.index));
         self.live -= 1;
+        self.shrink_slots();
+    }
+
+    /// After a peak, cuts free slots off the tail of the slot table and gives back the
+    /// capacity (a slot holds a whole connection, about a kilobyte): once fewer than a
+    /// quarter of the slots are live, the table shrinks to twice what is left in use.
+    pub(super) fn shrink_slots(&mut self) {
+        const KEEP: usize = 64;
+        let len = self.slots.len();
+        if len <= KEEP || self.live * 4 >= len || self.slots[len - 1].conn.is_some() {
+            return;
+        }
+        while self.slots.len() > KEEP && self.slots.last().is_some_and(|s| s.conn.is_none()) {
+            let s = self.slots.pop().expect("not empty");
+            self.gen_floor = self.gen_floor.max(s.generation);
+        }
+        let end = self.slots.len() as u32;
+        self.free.retain(|Reverse(i)| *i < end);
+        let want = (2 * self.slots.len()).max(KEEP);
+        if self.slots.capacity() > 2 * want {
+            self.slots.shrink_to(want);
+            self.free.shrink_to(want);
+        }
+        let slots = &self.slots;
+        self.by_tuple.shrink(|i| slot_tuple(slots, i));
+        if self.timers.capacity() > 4 * (self.timers.len() + KEEP) {
+            self.timers.shrink_to(2 * (self.timers.len() + KEEP));
+        }
     }
 
     /// Drops stale entries from the top of the heap, and rebuilds it when stale ones pile up.
     pub(super) fn compact_timers(&mut self) {
         while let Some(Reverse((t, i, g))) = self.timers.peek().copied() {
-            let s = &self.slots[i as usize];
-            let stale = s.generation != g || s.conn.is_none() || s.scheduled.is_some_and(|x| t < x);
+            // A slot cut off the tail (`shrink_slots`) leaves its entries stale too.
+            let stale = self.slots.get(i as usize).is_none_or(|s| {
+                s.generation != g || s.conn.is_none() || s.scheduled.is_some_and(|x| t < x)
+            });
             if stale {
                 self.timers.pop();
             } else {
@@ -230,8 +261,9 @@ impl Endpoint {
         if self.timers.len() > 4 * self.live + 1024 {
             let slots = &self.slots;
             self.timers.retain(|Reverse((t, i, g))| {
-                let s = &slots[*i as usize];
-                s.generation == *g && s.conn.is_some() && s.scheduled == Some(*t)
+                slots.get(*i as usize).is_some_and(|s| {
+                    s.generation == *g && s.conn.is_some() && s.scheduled == Some(*t)
+                })
             });
         }
     }

@@ -208,8 +208,8 @@ impl TcpStream {
     pub fn shutdown(&self, how: Shutdown) -> io::Result<()> {
         if matches!(how, Shutdown::Read | Shutdown::Both) {
             self.inner.core.sock.shut_read();
-            // Wake blocked readers: they now return end of stream.
-            self.inner.core.stack.with(|_, _| {});
+            // Blocked readers return end of stream now (Linux wakes them too).
+            self.inner.core.stack.wake_waiters();
         }
         if matches!(how, Shutdown::Write | Shutdown::Both) {
             let id = self.inner.core.id;

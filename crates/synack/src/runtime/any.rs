@@ -191,6 +191,8 @@ pub(crate) struct AcceptAny {
     stats: AcceptAnyStats,
     /// A SYN was held since the last [`AcceptAny::after_poll`].
     new_syn: bool,
+    /// The interface's transparent mode before this listener turned it on, restored on close.
+    was_transparent: bool,
 }
 
 impl AcceptAny {
@@ -202,6 +204,7 @@ impl AcceptAny {
         let conn = cfg.conn.unwrap_or(st.endpoint.config().conn);
         let backlog = cfg.backlog.max(1);
         let lid = st.endpoint.listen_any(backlog, conn).map_err(error::listen)?;
+        let was_transparent = st.iface.config().transparent;
         st.iface.set_transparent(true);
         let held = deferred.then(|| Held {
             backlog,
@@ -216,6 +219,7 @@ impl AcceptAny {
             held,
             stats: Default::default(),
             new_syn: false,
+            was_transparent,
         });
         Ok(())
     }
@@ -226,16 +230,15 @@ impl AcceptAny {
         if st.any.as_ref().is_none_or(|a| a.lid != lid) {
             return;
         }
-        if let Some(a) = st.any.take()
-            && let Some(h) = a.held
-        {
+        let Some(a) = st.any.take() else { return };
+        st.iface.set_transparent(a.was_transparent);
+        if let Some(h) = a.held {
             for hs in h.handshakes.into_values() {
                 if let Some(Ok(id)) = hs.done {
                     let _ = st.endpoint.abort(id);
                 }
             }
         }
-        st.iface.set_transparent(false);
     }
 
     pub(crate) fn stats(&self) -> AcceptAnyStats {

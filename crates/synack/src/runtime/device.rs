@@ -47,6 +47,13 @@ pub trait DriverDevice: Device + Send + 'static {
     fn is_closed(&self) -> bool {
         false
     }
+
+    /// Reads that failed so far, and the last device error: a device whose reads keep failing
+    /// while nothing arrives is gone (a TUN whose interface was deleted fails every read with
+    /// `EBADFD` and polls as an error), and the driver stops.
+    fn read_errors(&self) -> (u64, Option<std::io::ErrorKind>) {
+        (0, None)
+    }
 }
 
 #[cfg(feature = "tun")]
@@ -66,6 +73,10 @@ impl DriverDevice for synack_tun::TunDevice {
 
     fn write_batch(&mut self) -> usize {
         synack_tun::TunDevice::write_batch(self)
+    }
+
+    fn read_errors(&self) -> (u64, Option<std::io::ErrorKind>) {
+        (self.counters().rx_errors, self.last_error())
     }
 }
 
@@ -91,5 +102,9 @@ impl<D: DriverDevice, W: std::io::Write + Send + 'static> DriverDevice
 
     fn is_closed(&self) -> bool {
         self.inner().is_closed()
+    }
+
+    fn read_errors(&self) -> (u64, Option<std::io::ErrorKind>) {
+        self.inner().read_errors()
     }
 }

@@ -435,6 +435,13 @@ impl Stack {
         self.shared.wake.wake();
     }
 
+    /// Wakes every thread blocked in [`Stack::wait`] to re-check its condition (after a
+    /// change only the socket layer knows of, such as `shutdown(Read)`).
+    pub(crate) fn wake_waiters(&self) {
+        let _g = self.shared.lock();
+        self.shared.changed.notify_all();
+    }
+
     /// Stops the driver and waits for it.
     pub fn shutdown(mut self) {
         self.stop();
@@ -456,6 +463,14 @@ impl Drop for Stack {
     }
 }
 
+/// Rounds in a row with failed reads and nothing received after which the device counts as
+/// gone: a deleted TUN fails at once on every round; a passing error does not repeat so.
+const GONE_AFTER_FAILED_ROUNDS: u32 = 16;
+/// Longest sleep of a driver on a file-descriptor device.
+const IDLE_RECHECK: Duration = Duration::from_secs(1);
+/// Longest sleep while the device's reads are failing.
+const FAILING_RECHECK: Duration = Duration::from_millis(20);
+
 /// The driver loop; see the module docs.
 fn drive<D: DriverDevice>(
     shared: Arc<Shared>,
@@ -466,6 +481,13 @@ fn drive<D: DriverDevice>(
     #[cfg(feature = "pcap")]
     let mut dumps = 0usize;
     let mut drops = crate::trace::Drops::default();
+    // Rounds in a row whose reads failed and brought nothing (see `read_errors`).
+    let mut failing = 0u32;
+    let mut read_errors = dev.read_errors().0;
+    #[cfg(feature = "fd")]
+    let fd_device = matches!(dev.wait_source(), super::device::WaitSource::Fd(_));
+    #[cfg(not(feature = "fd"))]
+    let fd_device = false;
     dev.driver_start();
     let caps = dev.caps();
     if caps.tso_max > caps.mtu {
@@ -483,7 +505,7 @@ fn drive<D: DriverDevice>(
             break;
         }
         let now = shared.clock.now();
-        let (deadline, more) = {
+        let (deadline, more, received) = {
             let mut g = shared.lock();
             let st = &mut *g;
             st.stats.wakeups += 1;
@@ -576,14 +598,28 @@ fn drive<D: DriverDevice>(
                 .into_iter()
                 .flatten()
                 .min();
-            (deadline, r.more || any_more)
+            (deadline, r.more || any_more, r.received)
         };
         dev.write_batch();
+        let (errors, last) = dev.read_errors();
+        failing = if errors != read_errors && received == 0 { failing + 1 } else { 0 };
+        read_errors = errors;
+        if failing >= GONE_AFTER_FAILED_ROUNDS {
+            shared.lock().stats.fatal = Some(last.unwrap_or(io::ErrorKind::BrokenPipe));
+            break;
+        }
         if more || read_more {
             continue;
         }
         let now = shared.clock.now();
-        let timeout = deadline.map(|d| d.saturating_since(now));
+        let mut timeout = deadline.map(|d| d.saturating_since(now));
+        if fd_device {
+            // A deleted TUN wakes no one (its file descriptor polls as an error only when
+            // asked): an idle driver reads at least once a second, and soon after a read
+            // failed, so a device that is gone is noticed (see `read_errors`).
+            let cap = if failing > 0 { FAILING_RECHECK } else { IDLE_RECHECK };
+            timeout = Some(timeout.map_or(cap, |t| t.min(cap)));
+        }
         if timeout == Some(Duration::ZERO) {
             continue;
         }

@@ -112,9 +112,15 @@ impl Registry {
         }
     }
 
-    /// Forgets a released connection.
+    /// Forgets a released connection. After a peak the map gives its capacity back (shrinking
+    /// to twice what is left once under a quarter is used, so the cost is amortised).
     pub(crate) fn remove_conn(&self, id: ConnId) {
-        self.lock().conns.remove(&id);
+        let mut g = self.lock();
+        g.conns.remove(&id);
+        let (len, cap) = (g.conns.len(), g.conns.capacity());
+        if cap > 4 * len + 64 {
+            g.conns.shrink_to(2 * len);
+        }
     }
 
     /// Sets the application's hook, called before the wakers for every event.

@@ -10,7 +10,7 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use ::tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
-use synack_tcp::{ConnConfig, ConnId, ConnStats, KeepAlive, State};
+use synack_tcp::{ConnConfig, ConnId, ConnStats, KeepAlive, RecvError, State};
 
 use super::ready::{Interest, Ready};
 use super::registry::{Registry, registry};
@@ -100,20 +100,31 @@ impl Conn {
         }
     }
 
-    /// Which of `interest` is ready now; registers the task for them when none is.
-    pub(crate) fn poll_ready(&self, cx: &mut Context<'_>, interest: Interest) -> Poll<Ready> {
+    /// Which of `interest` is ready now; registers the task for them when none is. Looks
+    /// without consuming anything, the connection's error included (the next read or write
+    /// reports it). `Err` once the driver has stopped.
+    pub(crate) fn poll_ready(
+        &self,
+        cx: &mut Context<'_>,
+        interest: Interest,
+    ) -> Poll<io::Result<Ready>> {
         let (id, sock) = (self.core.id, &self.core.sock);
         let ready = self.core.stack.with(|st, _| {
+            st.check_running()?;
             let mut ready = Ready::EMPTY;
             if interest.is_readable() {
-                match ops::peek(st, id, sock, &mut [0u8; 1]) {
-                    Ok(None) => {}
-                    Ok(Some(0)) | Err(_) => ready = ready | Ready::READABLE | Ready::READ_CLOSED,
-                    Ok(Some(_)) => ready = ready | Ready::READABLE,
+                let closed = Ready::READABLE | Ready::READ_CLOSED;
+                match st.endpoint.peek(id, &mut [0u8; 1]) {
+                    Ok(0) => ready = ready | closed, // end of stream
+                    Ok(_) => ready = ready | Ready::READABLE,
+                    Err(RecvError::WouldBlock) if sock.read_is_shut() => ready = ready | closed,
+                    Err(RecvError::WouldBlock) => {}
+                    Err(_) => ready = ready | closed, // the next read reports the error
                 }
             }
             if interest.is_writable() {
-                match st.endpoint.send_ready(id) {
+                // A stopped driver: the write fails at once (`NetworkDown`), so it is ready.
+                match st.endpoint.send_ready(id).map(|r| r || st.is_stopped()) {
                     Ok(false) => {}
                     Ok(true) => ready = ready | Ready::WRITABLE,
                     Err(_) => ready = ready | Ready::WRITABLE | Ready::WRITE_CLOSED,
@@ -127,13 +138,16 @@ impl Conn {
                     self.reg.wait_write(id, cx.waker());
                 }
             }
-            ready
+            Ok::<_, io::Error>(ready)
         });
-        if ready.is_empty() { Poll::Pending } else { Poll::Ready(ready) }
+        match ready {
+            Ok(r) if r.is_empty() => Poll::Pending,
+            r => Poll::Ready(r),
+        }
     }
 
     pub(crate) async fn ready(&self, interest: Interest) -> io::Result<Ready> {
-        Ok(poll_fn(|cx| self.poll_ready(cx, interest)).await)
+        poll_fn(|cx| self.poll_ready(cx, interest)).await
     }
 
     /// One nonblocking read (or peek).
@@ -449,12 +463,12 @@ impl TcpStream {
     /// Polls for read readiness; registers the task when not ready. As with tokio, only the
     /// waker of the most recent call is woken.
     pub fn poll_read_ready(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        self.conn.poll_ready(cx, Interest::READABLE).map(|_| Ok(()))
+        self.conn.poll_ready(cx, Interest::READABLE).map_ok(|_| ())
     }
 
     /// Polls for write readiness; registers the task when not ready.
     pub fn poll_write_ready(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        self.conn.poll_ready(cx, Interest::WRITABLE).map(|_| Ok(()))
+        self.conn.poll_ready(cx, Interest::WRITABLE).map_ok(|_| ())
     }
 
     /// Reads what is there without waiting: `WouldBlock` when nothing is, `Ok(0)` at the end of

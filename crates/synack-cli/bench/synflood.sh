@@ -1,0 +1,51 @@
+#!/bin/bash
+# Spoofed SYN flood against `synack serve echo` on a TUN device in a namespace of its own, with
+# legitimate kernel clients connecting meanwhile: prints the offered SYN rate, the legit
+# success rate and connect times, and the server's memory. As root; cleans up after itself.
+#
+#   crates/synack-cli/bench/synflood.sh [FLOODERS] [SECS] [SESSIONS]
+#
+# FLOODERS python processes (crates/synack-cli/tests/chaos/attack.py flood) write spoofed
+# SYNs from other hosts of the TUN device's /24 through a raw socket for SECS seconds while
+# SESSIONS echo sessions run 10 at a time. Build first: cargo build --release -p synack-cli.
+set -euo pipefail
+FLOODERS=${1:-2}
+SECS=${2:-10}
+SESSIONS=${3:-300}
+ROOT=$(cd "$(dirname "$0")/../../.." && pwd)
+BIN=$ROOT/target/release/synack
+ATTACK=$ROOT/crates/synack-cli/tests/chaos/attack.py
+NS=synack-synflood-$$
+TUN=sfl$(( $$ % 100000 ))
+NET=10.88.0
+[ -x "$BIN" ] || { echo "build first: cargo build --release -p synack-cli" >&2; exit 1; }
+ip netns add "$NS"
+SERVE=
+cleanup() { [ -n "$SERVE" ] && kill "$SERVE" 2>/dev/null; wait 2>/dev/null; ip netns del "$NS" 2>/dev/null || true; }
+trap cleanup EXIT
+ip netns exec "$NS" ip link set lo up
+ip netns exec "$NS" "$BIN" serve echo --tun "$TUN" --addr $NET.2/24 --kernel-addr $NET.1/24 --quiet > /tmp/$NS.log 2>&1 &
+SERVE=$!
+for _ in $(seq 50); do grep -q "synack serves" /tmp/$NS.log 2>/dev/null && break; sleep 0.1; done
+rss() { awk -v k="$1:" '$1 == k { print $2 }' /proc/$SERVE/status; }
+before=$(rss VmRSS)
+baseline=$(ip netns exec "$NS" python3 "$ATTACK" legit $NET.2 7 50 5)
+pids=()
+for _ in $(seq "$FLOODERS"); do
+  ip netns exec "$NS" python3 "$ATTACK" flood $NET.2 7 "$SECS" > /tmp/$NS.flood.$RANDOM &
+  pids+=($!)
+done
+sleep 0.5
+during=$(ip netns exec "$NS" python3 "$ATTACK" legit $NET.2 7 "$SESSIONS" 10)
+wait "${pids[@]}"
+rate=$(cat /tmp/$NS.flood.* | python3 -c 'import sys,json; print(int(sum(json.loads(l)["rate"] for l in sys.stdin)))')
+peak=$(rss VmHWM)
+after_flood=$(ip netns exec "$NS" python3 "$ATTACK" legit $NET.2 7 50 5)
+sleep 5
+after=$(rss VmRSS)
+rm -f /tmp/$NS.flood.* /tmp/$NS.log
+echo "flooders $FLOODERS for $SECS s: $rate spoofed SYN/s offered in total"
+echo "legit, no flood:     $baseline"
+echo "legit, during flood: $during"
+echo "legit, right after:  $after_flood"
+echo "serve RSS: ${before} kB before, peak ${peak} kB, ${after} kB 5 s after"

@@ -1,0 +1,358 @@
+//! Chaos suite: `synack serve` on a TUN device in a namespace of its own, attacked and
+//! overloaded from the kernel's side, with pass/fail thresholds.
+//!
+//! The packets come from `tests/chaos/attack.py` (raw sockets with spoofed sources, packet
+//! sockets to complete handshakes from addresses nobody owns, plain kernel sockets for the
+//! legitimate clients); everything stays inside the test's namespace. Spoofed sources are other
+//! hosts of the TUN device's /24: synack's answers go back into the device, where the kernel,
+//! which owns only `.1` and does not forward, drops them. Sizes are CI-sized (each test's
+//! doc gives its figures); every wait is bounded; the suite takes about 1.5 minutes. Prints `SKIPPED: <reason>`
+//! and passes without root, /dev/net/tun, `ip` or `python3`.
+
+// Real processes need real time: every wait here is a bounded wall-clock wait.
+#![allow(clippy::disallowed_methods)]
+
+use std::io::{BufRead, BufReader, Read};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+const BIN: &str = env!("CARGO_BIN_EXE_synack");
+const ATTACK: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/chaos/attack.py");
+
+fn skip_reason() -> Option<String> {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    if !status.lines().any(|l| l.starts_with("Uid:") && l.split_whitespace().nth(2) == Some("0")) {
+        return Some("not root (needs CAP_NET_ADMIN for netns and TUN, raw sockets)".into());
+    }
+    if !Path::new("/dev/net/tun").exists() {
+        return Some("no /dev/net/tun".into());
+    }
+    for t in ["ip", "python3", "timeout"] {
+        let found = std::env::var_os("PATH")
+            .map(|p| std::env::split_paths(&p).any(|d| d.join(t).exists()))
+            .unwrap_or(false);
+        if !found {
+            return Some(format!("{t} not installed"));
+        }
+    }
+    None
+}
+
+/// A network namespace of this test (name with the test's tag and PID), deleted on drop.
+struct Ns(String);
+
+impl Ns {
+    fn new(tag: &str) -> Ns {
+        let name = format!("synack-chaos-{tag}-{}", std::process::id());
+        let _ = Command::new("ip").args(["netns", "del", &name]).stderr(Stdio::null()).status();
+        assert!(Command::new("ip").args(["netns", "add", &name]).status().unwrap().success());
+        let ns = Ns(name);
+        let _ = ns.cmd(&["ip", "link", "set", "lo", "up"]).status();
+        ns
+    }
+
+    fn cmd(&self, args: &[&str]) -> Command {
+        let mut c = Command::new("ip");
+        c.args(["netns", "exec", &self.0]).args(args);
+        c
+    }
+
+    /// Runs attack.py's `mode` to completion within `secs`; its JSON answer.
+    fn attack(&self, args: &[&str], secs: u32) -> Value {
+        let out = Command::new("timeout")
+            .args(["-s", "KILL", &secs.to_string(), "ip", "netns", "exec", &self.0, "python3"])
+            .arg(ATTACK)
+            .args(args)
+            .stdin(Stdio::null())
+            .output()
+            .expect("run attack.py");
+        let text = String::from_utf8_lossy(&out.stdout);
+        let last = text.lines().last().unwrap_or("");
+        serde_json::from_str(last).unwrap_or_else(|e| {
+            panic!(
+                "attack.py {args:?} ({:?}): {e}; stdout {text:?}; stderr {}",
+                out.status,
+                String::from_utf8_lossy(&out.stderr)
+            )
+        })
+    }
+}
+
+impl Drop for Ns {
+    fn drop(&mut self) {
+        let _ = Command::new("ip").args(["netns", "del", &self.0]).status();
+    }
+}
+
+/// A started process, killed by its PID on drop, its output collected by threads.
+struct Proc {
+    child: Child,
+    out: Arc<Mutex<String>>,
+}
+
+impl Proc {
+    fn spawn(mut cmd: Command) -> Proc {
+        cmd.stdout(Stdio::piped()).stderr(Stdio::piped()).stdin(Stdio::null());
+        let mut child = cmd.spawn().expect("spawn");
+        let out = Arc::new(Mutex::new(String::new()));
+        let streams: [Option<Box<dyn Read + Send>>; 2] = [
+            child.stdout.take().map(|s| Box::new(s) as Box<dyn Read + Send>),
+            child.stderr.take().map(|s| Box::new(s) as Box<dyn Read + Send>),
+        ];
+        for stream in streams.into_iter().flatten() {
+            let o = out.clone();
+            std::thread::spawn(move || {
+                for line in BufReader::new(stream).lines().map_while(Result::ok) {
+                    let mut g = o.lock().unwrap();
+                    g.push_str(&line);
+                    g.push('\n');
+                }
+            });
+        }
+        Proc { child, out }
+    }
+
+    fn text(&self) -> String {
+        self.out.lock().unwrap().clone()
+    }
+
+    /// Waits (bounded) until `pred` holds for the output.
+    fn wait_until(&self, secs: u64, pred: impl Fn(&str) -> bool) -> bool {
+        let end = Instant::now() + Duration::from_secs(secs);
+        while Instant::now() < end {
+            if pred(&self.text()) {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        false
+    }
+
+    fn alive(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
+    }
+
+    /// Waits up to `secs` for the process to exit by itself.
+    fn exits_within(&mut self, secs: u64) -> Option<std::process::ExitStatus> {
+        let end = Instant::now() + Duration::from_secs(secs);
+        while Instant::now() < end {
+            if let Ok(Some(s)) = self.child.try_wait() {
+                return Some(s);
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        None
+    }
+
+    fn kill9(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// `synack serve SERVICE` on TUN device `tun` in `ns`, synack at `<net>.2`, the kernel `.1`.
+fn serve(ns: &Ns, service: &str, tun: &str, net: &str, extra: &[&str]) -> Proc {
+    let (addr, kaddr) = (format!("{net}.2/24"), format!("{net}.1/24"));
+    let mut args =
+        vec![BIN, "serve", service, "--tun", tun, "--addr", &addr, "--kernel-addr", &kaddr];
+    args.extend_from_slice(extra);
+    let s = Proc::spawn(ns.cmd(&args));
+    assert!(s.wait_until(15, |t| t.contains("synack serves")), "serve did not start: {}", s.text());
+    s
+}
+
+/// A short tag unique to this process run, for TUN device names (at most 15 bytes).
+fn tun_name(tag: &str) -> String {
+    format!("ch{tag}{}", std::process::id() % 100_000)
+}
+
+fn legit_ok(v: &Value) -> (u64, u64) {
+    (v["ok"].as_u64().unwrap_or(0), v["failed"].as_u64().unwrap_or(0))
+}
+
+/// 4 s of spoofed SYNs (as fast as one python process writes them; the rate is printed) while
+/// 100 echo sessions, 10 at a time, run: at least 95 must succeed, and all 20 right after.
+#[test]
+fn syn_flood_while_legit_clients_connect() {
+    if let Some(why) = skip_reason() {
+        println!("SKIPPED: {why}");
+        return;
+    }
+    let ns = Ns::new("flood");
+    let net = "10.91.0";
+    let mut s = serve(&ns, "echo", &tun_name("f"), net, &["--quiet"]);
+    let dst = format!("{net}.2");
+    let flood = {
+        let mut c = ns.cmd(&["python3", ATTACK, "flood", &dst, "7", "4"]);
+        c.stdout(Stdio::piped());
+        c.spawn().expect("flood")
+    };
+    std::thread::sleep(Duration::from_millis(300));
+    let during = ns.attack(&["legit", &dst, "7", "100", "10"], 60);
+    let flood_out = flood.wait_with_output().expect("flood ends");
+    let after = ns.attack(&["legit", &dst, "7", "20", "5"], 60);
+    println!("flood: {}", String::from_utf8_lossy(&flood_out.stdout).trim());
+    println!("legit during the flood: {during}");
+    println!("legit after: {after}");
+    assert!(s.alive(), "serve died: {}", s.text());
+    let (ok, _) = legit_ok(&during);
+    assert!(ok >= 95, "only {ok} of 100 legit sessions succeeded during the flood: {during}");
+    assert_eq!(legit_ok(&after), (20, 0), "after the flood: {after}");
+}
+
+/// 5,000 blind segments on a live connection's 4-tuple (RSTs and RST+ACKs with random
+/// sequence numbers, SYNs, data and out-of-window data): the connection goes on untouched.
+#[test]
+fn blind_injection_leaves_a_live_connection_intact() {
+    if let Some(why) = skip_reason() {
+        println!("SKIPPED: {why}");
+        return;
+    }
+    let ns = Ns::new("inject");
+    let net = "10.92.0";
+    let mut s = serve(&ns, "echo", &tun_name("i"), net, &["--quiet"]);
+    let v = ns.attack(&["inject", &format!("{net}.2"), "7", "5000"], 90);
+    println!("{v}");
+    assert_eq!(v["echo"], "Echo: still here\n", "the connection was disturbed: {v}");
+    let rest = v["rest"].as_str().unwrap_or("");
+    assert!(rest.starts_with("Echo: bye"), "no orderly end: {v}");
+    assert!(!rest.contains("INJECTED"), "injected data reached the application: {v}");
+    assert!(s.alive(), "serve died: {}", s.text());
+}
+
+/// 20,000 malformed packets (truncated and overlong TCP headers, garbage options, bad
+/// checksums, fragments that never complete, unknown protocols); then 20 sessions all succeed.
+#[test]
+fn malformed_packets_change_nothing() {
+    if let Some(why) = skip_reason() {
+        println!("SKIPPED: {why}");
+        return;
+    }
+    let ns = Ns::new("malformed");
+    let net = "10.93.0";
+    let mut s = serve(&ns, "echo", &tun_name("m"), net, &["--quiet"]);
+    let dst = format!("{net}.2");
+    let v = ns.attack(&["malformed", &dst, "7", "20000"], 120);
+    println!("{v}");
+    let after = ns.attack(&["legit", &dst, "7", "20", "5"], 60);
+    assert!(s.alive(), "serve died: {}", s.text());
+    assert_eq!(legit_ok(&after), (20, 0), "after malformed packets: {after}");
+}
+
+/// 300 peers complete the handshake and fall silent (the issue saw 5,000; 300 keeps CI short):
+/// keep-alive and the user timeout reap every one within 30 s while legit sessions go on.
+#[test]
+fn silent_peers_are_reaped() {
+    if let Some(why) = skip_reason() {
+        println!("SKIPPED: {why}");
+        return;
+    }
+    const PEERS: usize = 300;
+    let ns = Ns::new("silent");
+    let net = "10.94.0";
+    let tun = tun_name("s");
+    let limits = [
+        "--keepalive-idle",
+        "2",
+        "--keepalive-interval",
+        "1",
+        "--keepalive-probes",
+        "2",
+        "--user-timeout",
+        "3",
+        "--idle-timeout",
+        "0",
+    ];
+    let mut s = serve(&ns, "echo", &tun, net, &limits);
+    let dst = format!("{net}.2");
+    let v = ns.attack(&["silent", &dst, "7", &PEERS.to_string(), &tun], 60);
+    println!("{v}");
+    let handshakes = v["handshakes"].as_u64().unwrap_or(0) as usize;
+    assert!(handshakes >= PEERS * 9 / 10, "handshakes: {v}");
+    let legit = ns.attack(&["legit", &dst, "7", "20", "5"], 60);
+    assert_eq!(legit_ok(&legit), (20, 0), "legit sessions beside silent peers: {legit}");
+    let silent_ended = |t: &str| t.lines().filter(|l| l.contains(": ended:")).count();
+    let reaped = s.wait_until(30, |t| silent_ended(t) >= handshakes);
+    assert!(reaped, "{} of {handshakes} silent peers reaped after 30 s", silent_ended(&s.text()));
+    assert!(s.alive(), "serve died: {}", s.text());
+}
+
+/// 1,000 connections opened at once (a SYN burst four times the SYN queue): at least 99%
+/// complete a greeting and an echo.
+#[test]
+fn connection_storm() {
+    if let Some(why) = skip_reason() {
+        println!("SKIPPED: {why}");
+        return;
+    }
+    let ns = Ns::new("storm");
+    let net = "10.95.0";
+    let mut s = serve(&ns, "echo", &tun_name("c"), net, &["--quiet"]);
+    let v = ns.attack(&["storm", &format!("{net}.2"), "7", "1000"], 90);
+    println!("{v}");
+    let (ok, _) = legit_ok(&v);
+    assert!(ok >= 990, "storm: {v}");
+    assert!(s.alive(), "serve died: {}", s.text());
+}
+
+/// `synack serve discard` is killed (SIGKILL) in the middle of a kernel upload: the kernel
+/// sender (TCP_USER_TIMEOUT 5 s) gets an error within 20 s instead of hanging.
+#[test]
+fn killed_mid_transfer_the_kernel_peer_does_not_hang() {
+    if let Some(why) = skip_reason() {
+        println!("SKIPPED: {why}");
+        return;
+    }
+    let ns = Ns::new("kill");
+    let net = "10.96.0";
+    let mut s = serve(&ns, "discard", &tun_name("k"), net, &["--quiet"]);
+    let bulk = Proc::spawn(ns.cmd(&["python3", ATTACK, "bulk", &format!("{net}.2"), "9", "60"]));
+    assert!(bulk.wait_until(15, |t| t.contains("connected")), "bulk: {}", bulk.text());
+    std::thread::sleep(Duration::from_secs(1));
+    s.kill9();
+    let mut bulk = bulk;
+    let st = bulk.exits_within(25);
+    let text = bulk.text();
+    println!("{text}");
+    assert!(st.is_some(), "the kernel sender still hangs 25 s after synack died: {text}");
+    assert!(!text.contains("still sending"), "the sender never noticed: {text}");
+}
+
+/// The TUN device is deleted under load (connections held, sessions running): `synack serve`
+/// stops by itself within 15 s (its pending calls fail) instead of hanging.
+///
+/// Ignored until the driver notices a deleted device: epoll reports nothing for a TUN file
+/// whose device is gone, and the driver does not treat the `EBADFD` its writes then get as
+/// fatal, so the stack never stops and the sockets' calls never fail (`cargo test -p
+/// synack-cli --test chaos -- --ignored` runs it).
+#[test]
+#[ignore = "the runtime driver does not yet stop when its TUN device is deleted"]
+fn tun_device_removed_under_load() {
+    if let Some(why) = skip_reason() {
+        println!("SKIPPED: {why}");
+        return;
+    }
+    let ns = Ns::new("tundel");
+    let net = "10.97.0";
+    let tun = tun_name("d");
+    let mut s = serve(&ns, "echo", &tun, net, &["--quiet"]);
+    let dst = format!("{net}.2");
+    let load = Proc::spawn(ns.cmd(&["python3", ATTACK, "legit", &dst, "7", "100000", "20"]));
+    std::thread::sleep(Duration::from_secs(2));
+    let del = ns.cmd(&["ip", "link", "del", &tun]).status().expect("ip link del");
+    assert!(del.success(), "could not delete {tun}");
+    let st = s.exits_within(15);
+    drop(load);
+    assert!(st.is_some(), "serve still running 15 s after its TUN device went: {}", s.text());
+}
