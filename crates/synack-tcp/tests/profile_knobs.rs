@@ -370,6 +370,8 @@ fn rfc5961_switches_off() {
     let mut s = Script::established_passive(plain());
     s.inject(Seg::new(R, T + 100, 0));
     check(&s.one(), A, I + 1, T + 1);
+    // One challenge ACK per connection per 500 ms (the side-channel limit).
+    s.advance(Duration::from_millis(500));
     s.inject(Seg::new(S, T + 100, 0));
     check(&s.one(), A, I + 1, T + 1);
     assert_eq!(s.ep.error(s.id()).unwrap(), None);

@@ -122,14 +122,17 @@ fn keepalive_finds_a_dead_peer() {
 fn keepalive_keeps_a_live_idle_connection() {
     let (a, b, _cut) = cuttable_pair();
     let (_l, mut c, mut s) = connect(&a, &b, "10.0.0.2:22");
+    // The peer answers a probe (a segment below its window) at most once per 500 ms, as
+    // Linux rate-limits ACKs to unacceptable segments, so probes 250 ms apart are answered
+    // every other time: three unanswered in a row are allowed.
     let ka = KeepAlive {
-        idle: Duration::from_millis(50),
-        interval: Duration::from_millis(20),
-        probes: 2,
+        idle: Duration::from_millis(300),
+        interval: Duration::from_millis(250),
+        probes: 3,
     };
     c.set_keepalive(Some(ka)).unwrap();
     // Idle for many keep-alive periods: the peer answers the probes, nothing breaks.
-    c.set_read_timeout(Some(Duration::from_millis(400))).unwrap();
+    c.set_read_timeout(Some(Duration::from_millis(1600))).unwrap();
     let mut buf = [0u8; 8];
     assert_eq!(c.read(&mut buf).unwrap_err().kind(), ErrorKind::WouldBlock);
     assert!(c.stats().unwrap().segs_out >= 5, "no probes sent");
