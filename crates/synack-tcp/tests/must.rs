@@ -770,6 +770,38 @@ fn shld_4_syn_in_time_wait_with_newer_timestamp_reopens() {
     assert!(s.ep.state(s.id()).is_err(), "old incarnation gone");
 }
 
+/// `Endpoint::syn_reopens` (what an accept-any relay asks before deciding a SYN itself)
+/// says what the TIME-WAIT connection would do with the SYN, and changes nothing.
+#[test]
+fn shld_4_syn_reopens_predicts_the_time_wait_decision() {
+    let mut s = time_wait_with_ts();
+    let tuple = synack_tcp::FourTuple { local: s.local, remote: s.remote };
+    let syn = |tsval: u32| {
+        let seg = Seg::new(S, T + 10, 0).mss(1460).ts(tsval, 0);
+        let repr = synack_wire::TcpRepr {
+            src_port: s.remote.port(),
+            dst_port: s.local.port(),
+            seq: SeqNum(seg.seq),
+            ack: SeqNum(seg.ack),
+            flags: seg.flags,
+            window: seg.window,
+            urgent: seg.urgent,
+            options: seg.options,
+            raw_options: None,
+            payload: &[],
+        };
+        s.ep.syn_reopens(&tuple, &repr)
+    };
+    assert!(syn(2000), "newer timestamp");
+    assert!(!syn(900), "old duplicate");
+    assert_eq!(s.state(), State::TimeWait);
+    s.none();
+    // It does reopen: SYN-ACK, the old incarnation gone.
+    s.inject(Seg::new(S, T + 10, 0).mss(1460).ts(2000, 0));
+    assert!(s.one().flags.syn());
+    assert!(s.ep.state(s.id()).is_err());
+}
+
 #[test]
 fn shld_4_syn_in_time_wait_with_old_timestamp_is_duplicate() {
     let mut s = time_wait_with_ts();
