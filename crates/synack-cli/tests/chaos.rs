@@ -12,153 +12,35 @@
 // Real processes need real time: every wait here is a bounded wall-clock wait.
 #![allow(clippy::disallowed_methods)]
 
-use std::io::{BufRead, BufReader, Read};
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::process::Stdio;
+use std::time::Duration;
 
 use serde_json::Value;
 
 const BIN: &str = env!("CARGO_BIN_EXE_synack");
 const ATTACK: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/chaos/attack.py");
 
+mod support;
+use support::{Ns, Proc};
+
 fn skip_reason() -> Option<String> {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    if !status.lines().any(|l| l.starts_with("Uid:") && l.split_whitespace().nth(2) == Some("0")) {
-        return Some("not root (needs CAP_NET_ADMIN for netns and TUN, raw sockets)".into());
-    }
-    if !Path::new("/dev/net/tun").exists() {
-        return Some("no /dev/net/tun".into());
-    }
-    for t in ["ip", "python3", "timeout"] {
-        let found = std::env::var_os("PATH")
-            .map(|p| std::env::split_paths(&p).any(|d| d.join(t).exists()))
-            .unwrap_or(false);
-        if !found {
-            return Some(format!("{t} not installed"));
-        }
-    }
-    None
+    support::skip_reason(&["ip", "python3", "timeout"])
 }
 
-/// A network namespace of this test (name with the test's tag and PID), deleted on drop.
-struct Ns(String);
-
-impl Ns {
-    fn new(tag: &str) -> Ns {
-        let name = format!("synack-chaos-{tag}-{}", std::process::id());
-        let _ = Command::new("ip").args(["netns", "del", &name]).stderr(Stdio::null()).status();
-        assert!(Command::new("ip").args(["netns", "add", &name]).status().unwrap().success());
-        let ns = Ns(name);
-        let _ = ns.cmd(&["ip", "link", "set", "lo", "up"]).status();
-        ns
-    }
-
-    fn cmd(&self, args: &[&str]) -> Command {
-        let mut c = Command::new("ip");
-        c.args(["netns", "exec", &self.0]).args(args);
-        c
-    }
-
-    /// Runs attack.py's `mode` to completion within `secs`; its JSON answer.
-    fn attack(&self, args: &[&str], secs: u32) -> Value {
-        let out = Command::new("timeout")
-            .args(["-s", "KILL", &secs.to_string(), "ip", "netns", "exec", &self.0, "python3"])
-            .arg(ATTACK)
-            .args(args)
-            .stdin(Stdio::null())
-            .output()
-            .expect("run attack.py");
-        let text = String::from_utf8_lossy(&out.stdout);
-        let last = text.lines().last().unwrap_or("");
-        serde_json::from_str(last).unwrap_or_else(|e| {
-            panic!(
-                "attack.py {args:?} ({:?}): {e}; stdout {text:?}; stderr {}",
-                out.status,
-                String::from_utf8_lossy(&out.stderr)
-            )
-        })
-    }
-}
-
-impl Drop for Ns {
-    fn drop(&mut self) {
-        let _ = Command::new("ip").args(["netns", "del", &self.0]).status();
-    }
-}
-
-/// A started process, killed by its PID on drop, its output collected by threads.
-struct Proc {
-    child: Child,
-    out: Arc<Mutex<String>>,
-}
-
-impl Proc {
-    fn spawn(mut cmd: Command) -> Proc {
-        cmd.stdout(Stdio::piped()).stderr(Stdio::piped()).stdin(Stdio::null());
-        let mut child = cmd.spawn().expect("spawn");
-        let out = Arc::new(Mutex::new(String::new()));
-        let streams: [Option<Box<dyn Read + Send>>; 2] = [
-            child.stdout.take().map(|s| Box::new(s) as Box<dyn Read + Send>),
-            child.stderr.take().map(|s| Box::new(s) as Box<dyn Read + Send>),
-        ];
-        for stream in streams.into_iter().flatten() {
-            let o = out.clone();
-            std::thread::spawn(move || {
-                for line in BufReader::new(stream).lines().map_while(Result::ok) {
-                    let mut g = o.lock().unwrap();
-                    g.push_str(&line);
-                    g.push('\n');
-                }
-            });
-        }
-        Proc { child, out }
-    }
-
-    fn text(&self) -> String {
-        self.out.lock().unwrap().clone()
-    }
-
-    /// Waits (bounded) until `pred` holds for the output.
-    fn wait_until(&self, secs: u64, pred: impl Fn(&str) -> bool) -> bool {
-        let end = Instant::now() + Duration::from_secs(secs);
-        while Instant::now() < end {
-            if pred(&self.text()) {
-                return true;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        false
-    }
-
-    fn alive(&mut self) -> bool {
-        matches!(self.child.try_wait(), Ok(None))
-    }
-
-    /// Waits up to `secs` for the process to exit by itself.
-    fn exits_within(&mut self, secs: u64) -> Option<std::process::ExitStatus> {
-        let end = Instant::now() + Duration::from_secs(secs);
-        while Instant::now() < end {
-            if let Ok(Some(s)) = self.child.try_wait() {
-                return Some(s);
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        None
-    }
-
-    fn kill9(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+/// Runs attack.py's `mode` in `ns` to completion within `secs`; its JSON answer.
+fn attack(ns: &Ns, args: &[&str], secs: u32) -> Value {
+    let mut argv = vec!["python3", ATTACK];
+    argv.extend_from_slice(args);
+    let out = ns.run(&argv, secs);
+    let text = String::from_utf8_lossy(&out.stdout);
+    let last = text.lines().last().unwrap_or("");
+    serde_json::from_str(last).unwrap_or_else(|e| {
+        panic!(
+            "attack.py {args:?} ({:?}): {e}; stdout {text:?}; stderr {}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        )
+    })
 }
 
 /// `synack serve SERVICE` on TUN device `tun` in `ns`, synack at `<net>.2`, the kernel `.1`.
@@ -191,7 +73,7 @@ fn syn_flood_while_legit_clients_connect() {
         println!("SKIPPED: {why}");
         return;
     }
-    let ns = Ns::new("flood");
+    let ns = Ns::new("chaos", "flood");
     let net = "10.91.0";
     let mut s = serve(&ns, "echo", &tun_name("f"), net, &["--quiet"]);
     let dst = format!("{net}.2");
@@ -201,9 +83,9 @@ fn syn_flood_while_legit_clients_connect() {
         c.spawn().expect("flood")
     };
     std::thread::sleep(Duration::from_millis(300));
-    let during = ns.attack(&["legit", &dst, "7", "100", "10"], 60);
+    let during = attack(&ns, &["legit", &dst, "7", "100", "10"], 60);
     let flood_out = flood.wait_with_output().expect("flood ends");
-    let after = ns.attack(&["legit", &dst, "7", "20", "5"], 60);
+    let after = attack(&ns, &["legit", &dst, "7", "20", "5"], 60);
     println!("flood: {}", String::from_utf8_lossy(&flood_out.stdout).trim());
     println!("legit during the flood: {during}");
     println!("legit after: {after}");
@@ -221,10 +103,10 @@ fn blind_injection_leaves_a_live_connection_intact() {
         println!("SKIPPED: {why}");
         return;
     }
-    let ns = Ns::new("inject");
+    let ns = Ns::new("chaos", "inject");
     let net = "10.92.0";
     let mut s = serve(&ns, "echo", &tun_name("i"), net, &["--quiet"]);
-    let v = ns.attack(&["inject", &format!("{net}.2"), "7", "5000"], 90);
+    let v = attack(&ns, &["inject", &format!("{net}.2"), "7", "5000"], 90);
     println!("{v}");
     assert_eq!(v["echo"], "Echo: still here\n", "the connection was disturbed: {v}");
     let rest = v["rest"].as_str().unwrap_or("");
@@ -241,13 +123,13 @@ fn malformed_packets_change_nothing() {
         println!("SKIPPED: {why}");
         return;
     }
-    let ns = Ns::new("malformed");
+    let ns = Ns::new("chaos", "malformed");
     let net = "10.93.0";
     let mut s = serve(&ns, "echo", &tun_name("m"), net, &["--quiet"]);
     let dst = format!("{net}.2");
-    let v = ns.attack(&["malformed", &dst, "7", "20000"], 120);
+    let v = attack(&ns, &["malformed", &dst, "7", "20000"], 120);
     println!("{v}");
-    let after = ns.attack(&["legit", &dst, "7", "20", "5"], 60);
+    let after = attack(&ns, &["legit", &dst, "7", "20", "5"], 60);
     assert!(s.alive(), "serve died: {}", s.text());
     assert_eq!(legit_ok(&after), (20, 0), "after malformed packets: {after}");
 }
@@ -261,7 +143,7 @@ fn silent_peers_are_reaped() {
         return;
     }
     const PEERS: usize = 300;
-    let ns = Ns::new("silent");
+    let ns = Ns::new("chaos", "silent");
     let net = "10.94.0";
     let tun = tun_name("s");
     let limits = [
@@ -278,11 +160,11 @@ fn silent_peers_are_reaped() {
     ];
     let mut s = serve(&ns, "echo", &tun, net, &limits);
     let dst = format!("{net}.2");
-    let v = ns.attack(&["silent", &dst, "7", &PEERS.to_string(), &tun], 60);
+    let v = attack(&ns, &["silent", &dst, "7", &PEERS.to_string(), &tun], 60);
     println!("{v}");
     let handshakes = v["handshakes"].as_u64().unwrap_or(0) as usize;
     assert!(handshakes >= PEERS * 9 / 10, "handshakes: {v}");
-    let legit = ns.attack(&["legit", &dst, "7", "20", "5"], 60);
+    let legit = attack(&ns, &["legit", &dst, "7", "20", "5"], 60);
     assert_eq!(legit_ok(&legit), (20, 0), "legit sessions beside silent peers: {legit}");
     let silent_ended = |t: &str| t.lines().filter(|l| l.contains(": ended:")).count();
     let reaped = s.wait_until(30, |t| silent_ended(t) >= handshakes);
@@ -298,10 +180,10 @@ fn connection_storm() {
         println!("SKIPPED: {why}");
         return;
     }
-    let ns = Ns::new("storm");
+    let ns = Ns::new("chaos", "storm");
     let net = "10.95.0";
     let mut s = serve(&ns, "echo", &tun_name("c"), net, &["--quiet"]);
-    let v = ns.attack(&["storm", &format!("{net}.2"), "7", "1000"], 90);
+    let v = attack(&ns, &["storm", &format!("{net}.2"), "7", "1000"], 90);
     println!("{v}");
     let (ok, _) = legit_ok(&v);
     assert!(ok >= 990, "storm: {v}");
@@ -316,7 +198,7 @@ fn killed_mid_transfer_the_kernel_peer_does_not_hang() {
         println!("SKIPPED: {why}");
         return;
     }
-    let ns = Ns::new("kill");
+    let ns = Ns::new("chaos", "kill");
     let net = "10.96.0";
     let mut s = serve(&ns, "discard", &tun_name("k"), net, &["--quiet"]);
     let bulk = Proc::spawn(ns.cmd(&["python3", ATTACK, "bulk", &format!("{net}.2"), "9", "60"]));
@@ -345,7 +227,7 @@ fn tun_device_removed_under_load() {
         println!("SKIPPED: {why}");
         return;
     }
-    let ns = Ns::new("tundel");
+    let ns = Ns::new("chaos", "tundel");
     let net = "10.97.0";
     let tun = tun_name("d");
     let mut s = serve(&ns, "echo", &tun, net, &["--quiet"]);

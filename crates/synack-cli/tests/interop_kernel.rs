@@ -13,132 +13,18 @@
 // Real processes need real time: every wait here is a bounded wall-clock wait.
 #![allow(clippy::disallowed_methods)]
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::process::{Command, Output, Stdio};
+use std::time::Duration;
 
 const BIN: &str = env!("CARGO_BIN_EXE_synack");
 
 /// Megabytes (MiB) the kernel sends to synack's discard server in the bulk tests.
 const BULK_MB: u32 = 100;
 
-fn skip_reason(tools: &[&str]) -> Option<String> {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    if !status.lines().any(|l| l.starts_with("Uid:") && l.split_whitespace().nth(2) == Some("0")) {
-        return Some("not root (needs CAP_NET_ADMIN for netns and TUN)".into());
-    }
-    if !Path::new("/dev/net/tun").exists() {
-        return Some("no /dev/net/tun".into());
-    }
-    for t in tools {
-        let found = std::env::var_os("PATH")
-            .map(|p| std::env::split_paths(&p).any(|d| d.join(t).exists()))
-            .unwrap_or(false);
-        if !found {
-            return Some(format!("{t} not installed"));
-        }
-    }
-    None
-}
-
-/// A network namespace, deleted on drop.
-struct Ns(String);
-impl Ns {
-    fn new(tag: &str) -> Ns {
-        let name = format!("synack-it-{tag}-{}", std::process::id());
-        let _ = Command::new("ip").args(["netns", "del", &name]).stderr(Stdio::null()).status();
-        assert!(Command::new("ip").args(["netns", "add", &name]).status().unwrap().success());
-        let ns = Ns(name);
-        ns.run(&["ip", "link", "set", "lo", "up"], 5);
-        ns
-    }
-    fn cmd(&self, args: &[&str]) -> Command {
-        let mut c = Command::new("ip");
-        c.args(["netns", "exec", &self.0]).args(args);
-        c
-    }
-    /// Runs to completion within `secs` (killed by `timeout` otherwise).
-    fn run(&self, args: &[&str], secs: u32) -> Output {
-        let mut c = Command::new("timeout");
-        c.args(["-s", "KILL", &secs.to_string(), "ip", "netns", "exec", &self.0]).args(args);
-        c.stdin(Stdio::null()).output().expect("run in netns")
-    }
-}
-impl Drop for Ns {
-    fn drop(&mut self) {
-        let _ = Command::new("ip").args(["netns", "del", &self.0]).status();
-    }
-}
-
-/// A started process, killed by its PID on drop; its stdout collected by a thread.
-struct Proc {
-    child: Child,
-    out: Arc<Mutex<String>>,
-}
-impl Proc {
-    fn spawn(mut cmd: Command) -> Proc {
-        cmd.stdout(Stdio::piped()).stderr(Stdio::piped()).stdin(Stdio::null());
-        let mut child = cmd.spawn().expect("spawn");
-        let out = Arc::new(Mutex::new(String::new()));
-        for stream in [
-            child.stdout.take().map(|s| Box::new(s) as Box<dyn Read + Send>),
-            child.stderr.take().map(|s| Box::new(s) as Box<dyn Read + Send>),
-        ]
-        .into_iter()
-        .flatten()
-        {
-            let o = out.clone();
-            std::thread::spawn(move || {
-                for line in BufReader::new(stream).lines().map_while(Result::ok) {
-                    let mut g = o.lock().unwrap();
-                    g.push_str(&line);
-                    g.push('\n');
-                }
-            });
-        }
-        Proc { child, out }
-    }
-    fn text(&self) -> String {
-        self.out.lock().unwrap().clone()
-    }
-    /// Waits (bounded) until the output contains `needle`.
-    fn wait_for(&self, needle: &str, secs: u64) -> bool {
-        let end = Instant::now() + Duration::from_secs(secs);
-        while Instant::now() < end {
-            if self.text().contains(needle) {
-                return true;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        false
-    }
-    fn signal(&self, sig: &str) {
-        let _ = Command::new("kill").args([sig, &self.child.id().to_string()]).status();
-    }
-    /// Stops with SIGINT and waits up to `secs`, then kills.
-    fn stop(mut self, secs: u64) -> String {
-        self.signal("-INT");
-        let end = Instant::now() + Duration::from_secs(secs);
-        while Instant::now() < end {
-            if let Ok(Some(_)) = self.child.try_wait() {
-                break;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        std::thread::sleep(Duration::from_millis(100));
-        self.text()
-    }
-}
-impl Drop for Proc {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+mod support;
+use support::{Ns, Proc, skip_reason};
 
 /// tcpdump on every interface of the namespace.
 fn capture(ns: &Ns, file: &Path) -> Proc {
@@ -366,7 +252,7 @@ fn drop_two_percent(ns: &Ns) {
 #[test]
 fn kernel_clients_to_synack_serve() {
     require!("ip", "python3", "tcpdump", "tshark", "timeout");
-    let ns = Ns::new("srv");
+    let ns = Ns::new("it", "srv");
     let dir = tmpdir("srv");
     let cap = capture(&ns, &dir.join("kernel.pcap"));
     let echo = serve(&ns, "echo", "synecho", "10.61.0", 7, Some(&dir.join("synack.pcap")));
@@ -452,16 +338,8 @@ fn connect(ns: &Ns, net: &str, tun: &str, target: &str, stdin: &[u8], secs: u32)
     let addr = format!("{net}.2/24");
     let kaddr = format!("{net}.1/24");
     let mut c = Command::new("timeout");
-    c.args(["-s", "KILL", &secs.to_string(), "ip", "netns", "exec", &ns.0, BIN, "connect"]).args([
-        "--no-offload",
-        "--tun",
-        tun,
-        "--addr",
-        &addr,
-        "--kernel-addr",
-        &kaddr,
-        target,
-    ]);
+    c.args(["-s", "KILL", &secs.to_string(), "ip", "netns", "exec", ns.name(), BIN, "connect"])
+        .args(["--no-offload", "--tun", tun, "--addr", &addr, "--kernel-addr", &kaddr, target]);
     c.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
     let mut child = c.spawn().expect("connect");
     let mut si = child.stdin.take().unwrap();
@@ -527,7 +405,7 @@ fn http_server(ns: &Ns, dir: &Path) -> Proc {
 #[test]
 fn synack_connect_to_kernel_servers() {
     require!("ip", "python3", "tcpdump", "tshark", "timeout");
-    let ns = Ns::new("cli");
+    let ns = Ns::new("it", "cli");
     let dir = tmpdir("cli");
     let cap = capture(&ns, &dir.join("kernel.pcap"));
     // Refused: nothing listens yet (this also creates the TUN and the kernel's address).
@@ -550,7 +428,7 @@ fn synack_connect_to_kernel_servers() {
 #[test]
 fn bulk_to_discard_stays_exact_with_loss_on_the_kernel_side() {
     require!("ip", "python3", "tcpdump", "tshark", "timeout", "nft");
-    let ns = Ns::new("loss");
+    let ns = Ns::new("it", "loss");
     let dir = tmpdir("loss");
     drop_two_percent(&ns);
     let cap = capture(&ns, &dir.join("kernel.pcap"));
@@ -572,7 +450,7 @@ fn bulk_to_discard_stays_exact_with_loss_on_the_kernel_side() {
 fn http_download_through_synack_connect_is_byte_exact() {
     require!("ip", "python3", "tcpdump", "tshark", "timeout", "nft");
     for lossy in [false, true] {
-        let ns = Ns::new(if lossy { "dll" } else { "dl" });
+        let ns = Ns::new("it", if lossy { "dll" } else { "dl" });
         let dir = tmpdir(if lossy { "dll" } else { "dl" });
         if lossy {
             drop_two_percent(&ns);
@@ -623,7 +501,7 @@ fn synack_to_kernel_bulk_is_byte_exact() {
     require!("ip", "python3", "tcpdump", "tshark", "timeout", "nft");
     for lossy in [false, true] {
         let tag = if lossy { "upl" } else { "up" };
-        let ns = Ns::new(tag);
+        let ns = Ns::new("it", tag);
         let dir = tmpdir(tag);
         if lossy {
             drop_two_percent(&ns);

@@ -4,8 +4,10 @@
 //!
 //! Prints `SKIPPED: <reason>` and passes when not root, without /dev/net/tun or `ip`.
 
+mod support;
+
 use std::io::ErrorKind;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -14,39 +16,12 @@ use synack::runtime::StackConfig;
 use synack::{Clock, IpCidr, Stack};
 use synack_tun::{TunDevice, config, netns};
 
-struct NsGuard(String);
-impl Drop for NsGuard {
-    fn drop(&mut self) {
-        let _ = Command::new("ip").args(["netns", "del", &self.0]).status();
-    }
-}
-
-fn skip_reason() -> Option<String> {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    let uid0 =
-        status.lines().any(|l| l.starts_with("Uid:") && l.split_whitespace().nth(2) == Some("0"));
-    if !uid0 {
-        return Some("not root (needs CAP_NET_ADMIN for netns and TUN)".into());
-    }
-    if !std::path::Path::new("/dev/net/tun").exists() {
-        return Some("no /dev/net/tun".into());
-    }
-    let ip = Command::new("ip").arg("-V").stdout(Stdio::null()).stderr(Stdio::null()).status();
-    if ip.is_err() {
-        return Some("ip not installed".into());
-    }
-    None
-}
-
 #[test]
 fn deleted_tun_stops_the_driver_and_fails_every_call() {
-    if let Some(why) = skip_reason() {
-        println!("SKIPPED: {why}");
+    if support::skipped(&["ip"]) {
         return;
     }
-    let ns = format!("fcgone{}", std::process::id());
-    assert!(Command::new("ip").args(["netns", "add", &ns]).status().unwrap().success());
-    let _guard = NsGuard(ns.clone());
+    let (ns, _guard) = support::add_netns("fcgone");
     let ns2 = ns.clone();
     let dev = std::thread::spawn(move || -> Result<TunDevice, String> {
         netns::enter(&ns2).map_err(|e| e.to_string())?;

@@ -5,43 +5,14 @@
 //! Prints `SKIPPED: <reason>` and passes when not root, without /dev/net/tun, `ip` or python3.
 #![cfg(feature = "tun")]
 
-use std::process::{Command, Output, Stdio};
+mod support;
+
 use std::time::Duration;
 
 use synack::runtime::StackConfig;
 use synack::{Clock, IpCidr, Stack};
 use synack_tcp::RecvError;
 use synack_tun::{TunDevice, config, netns};
-
-struct NsGuard(String);
-impl Drop for NsGuard {
-    fn drop(&mut self) {
-        let _ = Command::new("ip").args(["netns", "del", &self.0]).status();
-    }
-}
-
-fn skip_reason() -> Option<String> {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    let uid0 =
-        status.lines().any(|l| l.starts_with("Uid:") && l.split_whitespace().nth(2) == Some("0"));
-    if !uid0 {
-        return Some("not root (needs CAP_NET_ADMIN for netns and TUN)".into());
-    }
-    if !std::path::Path::new("/dev/net/tun").exists() {
-        return Some("no /dev/net/tun".into());
-    }
-    for tool in ["ip", "python3", "timeout"] {
-        let ok = Command::new(tool)
-            .arg("--version")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status();
-        if ok.is_err() {
-            return Some(format!("{tool} not installed"));
-        }
-    }
-    None
-}
 
 const PING: &str = r#"
 import socket, struct, sys, time
@@ -85,12 +56,6 @@ while True:
 s.close()
 print('GOT', len(got), got == msg.upper())
 "#;
-
-fn in_ns(ns: &str, args: &[&str]) -> Output {
-    let mut cmd = Command::new("timeout");
-    cmd.args(["15", "ip", "netns", "exec", ns]).args(args);
-    cmd.output().expect("run in netns")
-}
 
 /// Accepts one connection on `addr`, reads a line, answers it upper-cased, closes.
 fn serve_one(stack: &Stack, addr: std::net::SocketAddr) -> Result<usize, String> {
@@ -137,13 +102,10 @@ fn serve_one(stack: &Stack, addr: std::net::SocketAddr) -> Result<usize, String>
 
 #[test]
 fn kernel_pings_and_talks_tcp_to_synack_over_tun() {
-    if let Some(why) = skip_reason() {
-        println!("SKIPPED: {why}");
+    if support::skipped(&["ip", "python3", "timeout"]) {
         return;
     }
-    let ns = format!("synack-rt-{}", std::process::id());
-    assert!(Command::new("ip").args(["netns", "add", &ns]).status().unwrap().success());
-    let _guard = NsGuard(ns.clone());
+    let (ns, _guard) = support::add_netns("synack-rt-");
 
     // Open and configure the TUN from a thread inside the namespace; the fd stays bound to it.
     let ns2 = ns.clone();
@@ -172,7 +134,7 @@ fn kernel_pings_and_talks_tcp_to_synack_over_tun() {
     let stack = Stack::new(tun, cfg, Clock::start()).expect("stack");
 
     for dst in ["10.88.0.2", "fd88::2"] {
-        let out = in_ns(&ns, &["python3", "-c", PING, dst]);
+        let out = support::run_in_ns(&ns, &["python3", "-c", PING, dst]);
         let so = String::from_utf8_lossy(&out.stdout);
         assert!(out.status.success(), "ping {dst}: {so} {}", String::from_utf8_lossy(&out.stderr));
         assert!(so.contains("REPLY"), "{so}");
@@ -181,7 +143,7 @@ fn kernel_pings_and_talks_tcp_to_synack_over_tun() {
     for (dst, port) in [("10.88.0.2", 7777u16), ("fd88::2", 7778)] {
         let ns3 = ns.clone();
         let client = std::thread::spawn(move || {
-            in_ns(&ns3, &["python3", "-c", CLIENT, dst, &port.to_string()])
+            support::run_in_ns(&ns3, &["python3", "-c", CLIENT, dst, &port.to_string()])
         });
         let served = serve_one(&stack, std::net::SocketAddr::new(dst.parse().unwrap(), port));
         let out = client.join().unwrap();

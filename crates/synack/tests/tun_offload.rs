@@ -8,9 +8,10 @@
 //! 1 GB each way over IPv4 (the size the offload work is specified with; slow in a debug
 //! build). Prints `SKIPPED: <reason>` and passes when not root or without /dev/net/tun or `ip`.
 
+mod support;
+
 use std::io::{Read, Write};
 use std::net::{Shutdown, SocketAddr};
-use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -19,30 +20,6 @@ use synack::net::{TcpListener, TcpStream};
 use synack::runtime::StackConfig;
 use synack::{Clock, IpCidr, Stack};
 use synack_tun::{TunDevice, TunOptions, config, netns};
-
-struct NsGuard(String);
-impl Drop for NsGuard {
-    fn drop(&mut self) {
-        let _ = Command::new("ip").args(["netns", "del", &self.0]).status();
-    }
-}
-
-fn skip_reason() -> Option<String> {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    let uid0 =
-        status.lines().any(|l| l.starts_with("Uid:") && l.split_whitespace().nth(2) == Some("0"));
-    if !uid0 {
-        return Some("not root (needs CAP_NET_ADMIN for netns and TUN)".into());
-    }
-    if !std::path::Path::new("/dev/net/tun").exists() {
-        return Some("no /dev/net/tun".into());
-    }
-    let ip = Command::new("ip").arg("-V").stdout(Stdio::null()).stderr(Stdio::null()).status();
-    if ip.is_err() {
-        return Some("ip (iproute2) not installed".into());
-    }
-    None
-}
 
 /// Deterministic bytes that differ along the whole stream (xorshift, one 64-bit state).
 struct Pattern(u64);
@@ -149,15 +126,12 @@ fn synack_to_kernel(stack: &Arc<Stack>, ns: &str, kernel: SocketAddr, total: usi
 
 #[test]
 fn bulk_each_way_through_tun_with_offloads() {
-    if let Some(why) = skip_reason() {
-        println!("SKIPPED: {why}");
+    if support::skipped(&["ip"]) {
         return;
     }
     let mb: usize =
         std::env::var("SYNACK_TUN_BULK_MB").ok().and_then(|v| v.parse().ok()).unwrap_or(200);
-    let ns = format!("sdp-off-{}", std::process::id());
-    assert!(Command::new("ip").args(["netns", "add", &ns]).status().expect("ip").success());
-    let _guard = NsGuard(ns.clone());
+    let (ns, _guard) = support::add_netns("sdp-off-");
 
     let dev = in_ns(&ns, || {
         let dev = TunDevice::open_with("sdpoff0", 1500, TunOptions::default())

@@ -7,7 +7,8 @@
 //!
 //! Prints `SKIPPED: <reason>` and passes when not root, without /dev/net/tun, `ip`, python3.
 
-use std::process::{Command, Output, Stdio};
+mod support;
+
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -15,42 +16,6 @@ use synack::net::UdpSocket;
 use synack::runtime::StackConfig;
 use synack::{Clock, IpCidr, Stack};
 use synack_tun::{TunDevice, config, netns};
-
-struct NsGuard(String);
-impl Drop for NsGuard {
-    fn drop(&mut self) {
-        let _ = Command::new("ip").args(["netns", "del", &self.0]).status();
-    }
-}
-
-fn skip_reason() -> Option<String> {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    let uid0 =
-        status.lines().any(|l| l.starts_with("Uid:") && l.split_whitespace().nth(2) == Some("0"));
-    if !uid0 {
-        return Some("not root (needs CAP_NET_ADMIN for netns and TUN)".into());
-    }
-    if !std::path::Path::new("/dev/net/tun").exists() {
-        return Some("no /dev/net/tun".into());
-    }
-    for tool in ["ip", "python3", "timeout"] {
-        let ok = Command::new(tool)
-            .arg("--version")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status();
-        if ok.is_err() {
-            return Some(format!("{tool} not installed"));
-        }
-    }
-    None
-}
-
-fn in_ns(ns: &str, args: &[&str]) -> Output {
-    let mut cmd = Command::new("timeout");
-    cmd.args(["15", "ip", "netns", "exec", ns]).args(args);
-    cmd.output().expect("run in netns")
-}
 
 /// argv: mode (echo | refused | any), destination address, port.
 const CLIENT: &str = r#"
@@ -81,13 +46,10 @@ print('OK', addr[0], addr[1])
 
 #[test]
 fn kernel_udp_echo_refused_and_accept_any_over_tun() {
-    if let Some(why) = skip_reason() {
-        println!("SKIPPED: {why}");
+    if support::skipped(&["ip", "python3", "timeout"]) {
         return;
     }
-    let ns = format!("fcudp{}", std::process::id());
-    assert!(Command::new("ip").args(["netns", "add", &ns]).status().unwrap().success());
-    let _guard = NsGuard(ns.clone());
+    let (ns, _guard) = support::add_netns("fcudp");
     let ns2 = ns.clone();
     let tun = std::thread::spawn(move || -> Result<TunDevice, String> {
         netns::enter(&ns2).map_err(|e| e.to_string())?;
@@ -110,7 +72,7 @@ fn kernel_udp_echo_refused_and_accept_any_over_tun() {
         }
     };
     for route in [["10.78.9.0/24"], ["fd79::/64"]] {
-        let out = in_ns(&ns, &["ip", "route", "add", route[0], "dev", "fcudp0"]);
+        let out = support::run_in_ns(&ns, &["ip", "route", "add", route[0], "dev", "fcudp0"]);
         assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     }
     let cfg = StackConfig {
@@ -151,7 +113,7 @@ fn kernel_udp_echo_refused_and_accept_any_over_tun() {
     let run = |args: &[&str]| {
         let mut full = vec!["python3", "-c", CLIENT];
         full.extend_from_slice(args);
-        let out = in_ns(&ns, &full);
+        let out = support::run_in_ns(&ns, &full);
         let so = String::from_utf8_lossy(&out.stdout).to_string();
         assert!(out.status.success(), "{args:?}: {so} {}", String::from_utf8_lossy(&out.stderr));
         so

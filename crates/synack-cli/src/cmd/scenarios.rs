@@ -14,7 +14,7 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 use synack_stack::phy::{CaptureFormat, CaptureWriter, Direction};
 use synack_stack::{IpCidr, Medium};
-use synack_tcp::{ConnConfig, ConnId, Endpoint, EndpointConfig, Instant, KeepAlive};
+use synack_tcp::{ConnConfig, ConnId, Endpoint, EndpointConfig, Instant, KeepAlive, ListenerId};
 
 use super::ladder::{Item, Side, Timeline};
 use crate::sim::{Impairments, Setup, World};
@@ -185,6 +185,25 @@ impl Run {
         self.run_until(until, app)
     }
 
+    /// The server listens on `addr` (backlog 8).
+    fn listen(&mut self, addr: SocketAddr) -> anyhow::Result<ListenerId> {
+        self.world.server.ep.listen(addr, 8).map_err(|e| anyhow::anyhow!("listen: {e:?}"))
+    }
+
+    /// The client connects from `from` to `to`.
+    fn connect(
+        &mut self,
+        from: SocketAddr,
+        to: SocketAddr,
+        cfg: ConnConfig,
+    ) -> anyhow::Result<ConnId> {
+        self.world
+            .client
+            .ep
+            .connect(self.now, from, to, cfg)
+            .map_err(|e| anyhow::anyhow!("connect: {e:?}"))
+    }
+
     fn client(&self, port: u16) -> SocketAddr {
         SocketAddr::new(self.client_addr, port)
     }
@@ -275,12 +294,7 @@ fn refused() -> anyhow::Result<Outcome> {
     let mut run = Run::new(Setup::default(), 10)?;
     let (c, s) = (run.client(40_000), run.server(7));
     run.say(Side::Client, format!("connect({s})"));
-    let conn = run
-        .world
-        .client
-        .ep
-        .connect(run.now, c, s, ConnConfig::default())
-        .map_err(|e| anyhow::anyhow!("connect: {e:?}"))?;
+    let conn = run.connect(c, s, ConnConfig::default())?;
     run.run_for(Duration::from_secs(1), |_| false)?;
     let refused = run.world.client.ep.state(conn).is_err()
         || run.world.client.ep.recv(conn, &mut [0u8; 1]).is_err();
@@ -334,8 +348,7 @@ fn syn_flood() -> anyhow::Result<Outcome> {
     let server_cfg = EndpointConfig { syn_queue_len: 8, syn_cookies: true, ..Default::default() };
     let mut run = Run::new(Setup { server: server_cfg, ..Setup::default() }, 10)?;
     let (c, s) = (run.client(40_000), run.server(80));
-    let listener =
-        run.world.server.ep.listen(s, 8).map_err(|e| anyhow::anyhow!("listen: {e:?}"))?;
+    let listener = run.listen(s)?;
     run.say(Side::Server, format!("listen({s}), SYN queue of 8, SYN cookies on"));
     let IpAddr::V4(dst) = run.server_addr else { unreachable!("the scenario is IPv4") };
     for i in 0..FLOOD {
@@ -349,12 +362,7 @@ fn syn_flood() -> anyhow::Result<Outcome> {
     );
     run.run_for(Duration::from_millis(50), |_| false)?;
     run.say(Side::Client, format!("connect({s})"));
-    let conn = run
-        .world
-        .client
-        .ep
-        .connect(run.now, c, s, ConnConfig::default())
-        .map_err(|e| anyhow::anyhow!("connect: {e:?}"))?;
+    let conn = run.connect(c, s, ConnConfig::default())?;
     let mut out = b"GET / HTTP/1.0\r\n\r\n".to_vec();
     let mut got = 0;
     let mut accepted: Option<ConnId> = None;
@@ -389,12 +397,7 @@ fn simultaneous_open() -> anyhow::Result<Outcome> {
     let (c, s) = (run.client(5000), run.server(6000));
     run.say(Side::Client, format!("connect({s}) from port 5000"));
     run.say(Side::Server, format!("connect({c}) from port 6000"));
-    let a = run
-        .world
-        .client
-        .ep
-        .connect(run.now, c, s, ConnConfig::default())
-        .map_err(|e| anyhow::anyhow!("connect: {e:?}"))?;
+    let a = run.connect(c, s, ConnConfig::default())?;
     let b = run
         .world
         .server
@@ -416,8 +419,7 @@ fn time_wait() -> anyhow::Result<Outcome> {
     };
     let mut run = Run::new(Setup { client: cfg(true), server: cfg(true), ..Setup::default() }, 10)?;
     let (c, s) = (run.client(40_000), run.server(80));
-    let listener =
-        run.world.server.ep.listen(s, 8).map_err(|e| anyhow::anyhow!("listen: {e:?}"))?;
+    let listener = run.listen(s)?;
     run.say(Side::Server, format!("listen({s})"));
     let mut ok = true;
     // First connection: the client closes first and waits out TIME-WAIT.
@@ -495,15 +497,9 @@ fn bulk(
     let setup = Setup { drop_from_client: drops, rate_bps, ..Setup::default() };
     let mut run = Run::new(setup, delay_ms)?;
     let (c, s) = (run.client(40_000), run.server(9));
-    let listener =
-        run.world.server.ep.listen(s, 8).map_err(|e| anyhow::anyhow!("listen: {e:?}"))?;
+    let listener = run.listen(s)?;
     run.say(Side::Server, format!("listen({s}), reads everything"));
-    let conn = run
-        .world
-        .client
-        .ep
-        .connect(run.now, c, s, ConnConfig::default())
-        .map_err(|e| anyhow::anyhow!("connect: {e:?}"))?;
+    let conn = run.connect(c, s, ConnConfig::default())?;
     run.say(Side::Client, format!("connect({s}), then writes {total} bytes"));
     let mut out = vec![b'x'; total];
     let mut acc = None;
@@ -573,14 +569,8 @@ fn rto() -> anyhow::Result<Outcome> {
     // Client frames: 1 SYN, 2 ACK, 3 the data segment (lost).
     let mut run = Run::new(Setup { drop_from_client: vec![3], ..Setup::default() }, 10)?;
     let (c, s) = (run.client(40_000), run.server(7));
-    let listener =
-        run.world.server.ep.listen(s, 8).map_err(|e| anyhow::anyhow!("listen: {e:?}"))?;
-    let conn = run
-        .world
-        .client
-        .ep
-        .connect(run.now, c, s, ConnConfig::default())
-        .map_err(|e| anyhow::anyhow!("connect: {e:?}"))?;
+    let listener = run.listen(s)?;
+    let conn = run.connect(c, s, ConnConfig::default())?;
     run.say(Side::Client, format!("connect({s})"));
     let mut out = Vec::new();
     let mut sent = false;
@@ -625,18 +615,12 @@ fn zero_window() -> anyhow::Result<Outcome> {
     };
     let mut run = Run::new(Setup { server, ..Setup::default() }, 10)?;
     let (c, s) = (run.client(40_000), run.server(9));
-    let listener =
-        run.world.server.ep.listen(s, 8).map_err(|e| anyhow::anyhow!("listen: {e:?}"))?;
+    let listener = run.listen(s)?;
     run.say(
         Side::Server,
         format!("listen({s}) with a 4096-byte receive buffer; reads nothing for 6 s"),
     );
-    let conn = run
-        .world
-        .client
-        .ep
-        .connect(run.now, c, s, ConnConfig::default())
-        .map_err(|e| anyhow::anyhow!("connect: {e:?}"))?;
+    let conn = run.connect(c, s, ConnConfig::default())?;
     run.say(Side::Client, format!("connect({s}), writes 12000 bytes"));
     let total = 12_000;
     let mut out = vec![b'z'; total];
@@ -664,8 +648,7 @@ fn zero_window() -> anyhow::Result<Outcome> {
 fn nagle() -> anyhow::Result<Outcome> {
     let mut run = Run::new(Setup::default(), 10)?;
     let s = run.server(9);
-    let listener =
-        run.world.server.ep.listen(s, 8).map_err(|e| anyhow::anyhow!("listen: {e:?}"))?;
+    let listener = run.listen(s)?;
     run.say(Side::Server, format!("listen({s}), reads everything"));
     let mut ok = true;
     let mut text_counts = String::new();
@@ -674,12 +657,7 @@ fn nagle() -> anyhow::Result<Outcome> {
         let cfg = ConnConfig { nodelay, ..ConnConfig::default() };
         let label = if nodelay { "with TCP_NODELAY" } else { "with Nagle" };
         run.say(Side::Client, format!("connect({s}) from port {port}, {label}"));
-        let conn = run
-            .world
-            .client
-            .ep
-            .connect(run.now, c, s, cfg)
-            .map_err(|e| anyhow::anyhow!("connect: {e:?}"))?;
+        let conn = run.connect(c, s, cfg)?;
         let mut acc = None;
         run.run_for(Duration::from_millis(100), |r| {
             if acc.is_none() {
@@ -730,18 +708,12 @@ fn nagle() -> anyhow::Result<Outcome> {
 fn keepalive() -> anyhow::Result<Outcome> {
     let mut run = Run::new(Setup::default(), 10)?;
     let (c, s) = (run.client(40_000), run.server(7));
-    let listener =
-        run.world.server.ep.listen(s, 8).map_err(|e| anyhow::anyhow!("listen: {e:?}"))?;
+    let listener = run.listen(s)?;
     let ka =
         KeepAlive { idle: Duration::from_secs(10), interval: Duration::from_secs(2), probes: 3 };
     let cfg = ConnConfig { keep_alive: Some(ka), ..ConnConfig::default() };
     run.say(Side::Client, format!("connect({s}) with keep-alive: idle 10 s, interval 2 s"));
-    let conn = run
-        .world
-        .client
-        .ep
-        .connect(run.now, c, s, cfg)
-        .map_err(|e| anyhow::anyhow!("connect: {e:?}"))?;
+    let conn = run.connect(c, s, cfg)?;
     let mut acc = None;
     run.run_for(Duration::from_secs(35), |r| {
         if acc.is_none() {
