@@ -121,13 +121,86 @@ impl AnyListener {
 /// [`accept`](Self::accept), [`refuse`](Self::refuse) or [`ignore`](Self::ignore); dropping
 /// it ignores it.
 pub struct IncomingSyn {
-    stack: Arc<Stack>,
-    lid: ListenerId,
-    tuple: FourTuple,
-    answered: bool,
+    held: HeldSyn,
 }
 
 impl fmt::Debug for IncomingSyn {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.held.fmt(f)
+    }
+}
+
+impl IncomingSyn {
+    fn new(stack: Arc<Stack>, lid: ListenerId, tuple: FourTuple) -> IncomingSyn {
+        IncomingSyn { held: HeldSyn::new(stack, lid, tuple) }
+    }
+
+    /// The SYN's destination: the address the client wanted to reach.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.held.tuple.local
+    }
+
+    /// The client.
+    pub fn peer_addr(&self) -> SocketAddr {
+        self.held.tuple.remote
+    }
+
+    /// Answers SYN-ACK and waits until the connection is ESTABLISHED. Fails with
+    /// `ConnectionAborted` when the client resets or gives up during the handshake,
+    /// `TimedOut` when it does not finish within [`AnyConfig::syn_timeout`] (or the SYN
+    /// expired before this call), `NetworkDown` when the driver stopped.
+    pub fn accept(mut self) -> io::Result<TcpStream> {
+        let (stack, lid, tuple) = (self.held.stack.clone(), self.held.lid, self.held.tuple);
+        let mut guard = Cancel { stack: &stack, lid, tuple, armed: true };
+        self.held.answer_syn_ack()?;
+        let r = stack
+            .wait(None, |st, _| runtime::handshake(st, lid, tuple))
+            .unwrap_or_else(|| Err(error::stopped()));
+        guard.armed = false;
+        let id = r?;
+        Ok(TcpStream::from_parts(stack.clone(), id, tuple.local, tuple.remote))
+    }
+
+    /// Answers RST, as a closed port does: the client sees "connection refused".
+    pub fn refuse(self) {
+        self.held.refuse();
+    }
+
+    /// Forgets the SYN without answering: the client retries (each retransmission comes
+    /// back as a new `IncomingSyn`) and eventually times out.
+    pub fn ignore(self) {}
+}
+
+/// A held SYN given to the application, behind both the blocking and the async
+/// `IncomingSyn`: it knows its listener and 4-tuple, and is ignored if dropped unanswered.
+pub(crate) struct HeldSyn {
+    pub(crate) stack: Arc<Stack>,
+    pub(crate) lid: ListenerId,
+    pub(crate) tuple: FourTuple,
+    answered: bool,
+}
+
+impl HeldSyn {
+    pub(crate) fn new(stack: Arc<Stack>, lid: ListenerId, tuple: FourTuple) -> HeldSyn {
+        HeldSyn { stack, lid, tuple, answered: false }
+    }
+
+    /// Answers SYN-ACK (the handshake is then waited for by the caller).
+    pub(crate) fn answer_syn_ack(&mut self) -> io::Result<()> {
+        self.answered = true;
+        let (lid, tuple) = (self.lid, self.tuple);
+        self.stack.with(|st, now| runtime::accept_syn(st, now, lid, tuple))
+    }
+
+    /// Answers RST, as a closed port does.
+    pub(crate) fn refuse(mut self) {
+        self.answered = true;
+        let (lid, tuple) = (self.lid, self.tuple);
+        self.stack.with(|st, now| runtime::refuse_syn(st, now, lid, tuple));
+    }
+}
+
+impl fmt::Debug for HeldSyn {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("IncomingSyn")
             .field("local", &self.tuple.local)
@@ -136,58 +209,13 @@ impl fmt::Debug for IncomingSyn {
     }
 }
 
-impl Drop for IncomingSyn {
+impl Drop for HeldSyn {
     fn drop(&mut self) {
         if !self.answered {
             let (lid, tuple) = (self.lid, self.tuple);
             self.stack.with(|st, _| runtime::ignore_syn(st, lid, tuple));
         }
     }
-}
-
-impl IncomingSyn {
-    fn new(stack: Arc<Stack>, lid: ListenerId, tuple: FourTuple) -> IncomingSyn {
-        IncomingSyn { stack, lid, tuple, answered: false }
-    }
-
-    /// The SYN's destination: the address the client wanted to reach.
-    pub fn local_addr(&self) -> SocketAddr {
-        self.tuple.local
-    }
-
-    /// The client.
-    pub fn peer_addr(&self) -> SocketAddr {
-        self.tuple.remote
-    }
-
-    /// Answers SYN-ACK and waits until the connection is ESTABLISHED. Fails with
-    /// `ConnectionAborted` when the client resets or gives up during the handshake,
-    /// `TimedOut` when it does not finish within [`AnyConfig::syn_timeout`] (or the SYN
-    /// expired before this call), `NetworkDown` when the driver stopped.
-    pub fn accept(mut self) -> io::Result<TcpStream> {
-        self.answered = true;
-        let (lid, tuple) = (self.lid, self.tuple);
-        let mut guard = Cancel { stack: &self.stack, lid, tuple, armed: true };
-        self.stack.with(|st, now| runtime::accept_syn(st, now, lid, tuple))?;
-        let r = self
-            .stack
-            .wait(None, |st, _| runtime::handshake(st, lid, tuple))
-            .unwrap_or_else(|| Err(error::stopped()));
-        guard.armed = false;
-        let id = r?;
-        Ok(TcpStream::from_parts(self.stack.clone(), id, tuple.local, tuple.remote))
-    }
-
-    /// Answers RST, as a closed port does: the client sees "connection refused".
-    pub fn refuse(mut self) {
-        self.answered = true;
-        let (lid, tuple) = (self.lid, self.tuple);
-        self.stack.with(|st, now| runtime::refuse_syn(st, now, lid, tuple));
-    }
-
-    /// Forgets the SYN without answering: the client retries (each retransmission comes
-    /// back as a new `IncomingSyn`) and eventually times out.
-    pub fn ignore(self) {}
 }
 
 /// Forgets an accepted SYN's handshake when the wait for it ends early (a panic, or the async

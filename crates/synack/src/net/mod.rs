@@ -54,7 +54,7 @@ pub(crate) mod udp_ops;
 
 pub use any::{AnyListener, IncomingSyn};
 #[cfg(feature = "tokio")]
-pub(crate) use any::{Cancel, open_any};
+pub(crate) use any::{Cancel, HeldSyn, open_any};
 pub use listener::{Incoming, TcpListener};
 pub use memory::{MEMORY_QUEUE_FRAMES, MemoryEnd, memory_pair, memory_pair_with};
 pub use std::net::Shutdown;

@@ -7,13 +7,13 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use synack_tcp::{FourTuple, ListenerId};
+use synack_tcp::ListenerId;
 
 use super::listener::TcpListener;
 use super::registry::{Registry, registry};
 use super::stream::TcpStream;
 use crate::net::sock::Core;
-use crate::net::{Cancel, open_any};
+use crate::net::{Cancel, HeldSyn, open_any};
 use crate::runtime::{self, AnyConfig, Stack};
 
 impl TcpListener {
@@ -82,11 +82,8 @@ impl AnyListener {
         match r {
             Ok(None) => Poll::Pending,
             Ok(Some(tuple)) => Poll::Ready(Ok(IncomingSyn {
-                stack: self.stack.clone(),
+                held: HeldSyn::new(self.stack.clone(), lid, tuple),
                 reg: self.reg.clone(),
-                lid,
-                tuple,
-                answered: false,
             })),
             Err(e) => Poll::Ready(Err(e)),
         }
@@ -96,51 +93,34 @@ impl AnyListener {
 /// A connection attempt whose SYN has not been answered yet, for tokio; see
 /// [`crate::net::IncomingSyn`]. Dropping it ignores it.
 pub struct IncomingSyn {
-    stack: Arc<Stack>,
+    held: HeldSyn,
     reg: Arc<Registry>,
-    lid: ListenerId,
-    tuple: FourTuple,
-    answered: bool,
 }
 
 impl fmt::Debug for IncomingSyn {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("IncomingSyn")
-            .field("local", &self.tuple.local)
-            .field("peer", &self.tuple.remote)
-            .finish()
-    }
-}
-
-impl Drop for IncomingSyn {
-    fn drop(&mut self) {
-        if !self.answered {
-            let (lid, tuple) = (self.lid, self.tuple);
-            self.stack.with(|st, _| runtime::ignore_syn(st, lid, tuple));
-        }
+        self.held.fmt(f)
     }
 }
 
 impl IncomingSyn {
     /// The SYN's destination: the address the client wanted to reach.
     pub fn local_addr(&self) -> SocketAddr {
-        self.tuple.local
+        self.held.tuple.local
     }
 
     /// The client.
     pub fn peer_addr(&self) -> SocketAddr {
-        self.tuple.remote
+        self.held.tuple.remote
     }
 
     /// Answers SYN-ACK; resolves when the connection is ESTABLISHED. Errors as for
     /// [`crate::net::IncomingSyn::accept`]. Dropping the future before it resolves resets
     /// the connection (or forgets the handshake).
     pub async fn accept(mut self) -> io::Result<TcpStream> {
-        self.answered = true;
-        let (lid, tuple) = (self.lid, self.tuple);
-        let stack = self.stack.clone();
+        let (stack, lid, tuple) = (self.held.stack.clone(), self.held.lid, self.held.tuple);
         let mut guard = Cancel { stack: &stack, lid, tuple, armed: true };
-        stack.with(|st, now| runtime::accept_syn(st, now, lid, tuple))?;
+        self.held.answer_syn_ack()?;
         let r = std::future::poll_fn(|cx| {
             let r = stack.with(|st, _| {
                 let r = runtime::handshake(st, lid, tuple);
@@ -158,10 +138,8 @@ impl IncomingSyn {
     }
 
     /// Answers RST, as a closed port does: the client sees "connection refused".
-    pub fn refuse(mut self) {
-        self.answered = true;
-        let (lid, tuple) = (self.lid, self.tuple);
-        self.stack.with(|st, now| runtime::refuse_syn(st, now, lid, tuple));
+    pub fn refuse(self) {
+        self.held.refuse();
     }
 
     /// Forgets the SYN without answering: the client retries and eventually times out.
