@@ -64,6 +64,17 @@ fn check_capture(file: &Path, what: &str) {
         "ip.checksum.status",
         "-e",
         "sll.pkttype",
+        // After the judged columns, to name a failing frame in the message.
+        "-e",
+        "frame.number",
+        "-e",
+        "tcp.srcport",
+        "-e",
+        "tcp.dstport",
+        "-e",
+        "tcp.flags.str",
+        "-e",
+        "tcp.len",
     ]);
     let mut packets = 0;
     for line in t.lines() {
