@@ -34,6 +34,9 @@ impl Endpoint {
 
     /// Gives `seg` to connection `id` and acts on what it says.
     pub(super) fn conn_input(&mut self, id: ConnId, tuple: FourTuple, seg: &TcpRepr<'_>) {
+        if seg.flags.syn() {
+            self.fast_open_learn(id, seg);
+        }
         let outcome =
             self.with_conn(id, |c, ctx| c.on_segment(ctx, seg)).unwrap_or(Outcome::Continue);
         match outcome {
