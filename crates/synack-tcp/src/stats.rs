@@ -107,4 +107,8 @@ pub struct ConnStats {
     pub syn_data: bool,
     /// Accepted with its SYN's data, before the handshake completed (a Fast Open child).
     pub fast_open_child: bool,
+    /// Window scaling is in use (both SYNs carried the option).
+    pub window_scaling: bool,
+    /// ECN (RFC 3168) was agreed on the handshake.
+    pub ecn: bool,
 }

@@ -33,6 +33,9 @@ pub(super) struct Listener {
     /// handshake's last ACK at once; 0: Fast Open off (see
     /// [`Endpoint::set_listener_fast_open`]).
     pub(super) fast_open_queue: usize,
+    /// This listener's own cookie key (Linux's `TCP_FASTOPEN_KEY`), instead of the
+    /// endpoint's.
+    pub(super) fast_open_key: Option<[u8; 16]>,
 }
 
 impl Listener {
@@ -79,6 +82,7 @@ impl Endpoint {
             half_open: Vec::new(),
             ready: VecDeque::new(),
             fast_open_queue: 0,
+            fast_open_key: None,
         };
         let id = match self.listeners.iter().position(Option::is_none) {
             Some(i) => {
