@@ -510,11 +510,7 @@ impl<T: Target> Runner<'_, T> {
             .under_test
             .and_then(|s| self.t.tcp_info(s))
             .and_then(|i| i.get("tcpi_state").copied());
-        let opens = match (p.flags.ack, state) {
-            (false, None | Some(10)) => true,
-            (true, Some(2)) => true,
-            _ => false,
-        };
+        let opens = matches!((p.flags.ack, state), (false, None | Some(10)) | (true, Some(2)));
         self.map.note_inbound(p, opens);
         let mut seg = self
             .map
