@@ -539,6 +539,26 @@ fn udp_echo_lost(t: &Topo, host: &'static str) -> usize {
     })
 }
 
+/// Datagrams larger than the TUN device's MTU each way: the kernel in C sends them fragmented
+/// into the TUN device, forward reassembles them, and fragments the echoed reply on its way
+/// back. True when every size came back unchanged (each tried up to three times).
+fn udp_large_echo(t: &Topo, host: &'static str) -> bool {
+    t.c.run(move || {
+        let bind = if host.contains(':') { "[::]:0" } else { "0.0.0.0:0" };
+        let u = UdpSocket::bind(bind).unwrap();
+        u.connect(sa(host, ECHO)).unwrap();
+        u.set_read_timeout(Some(Duration::from_secs(1))).unwrap();
+        let mut b = vec![0u8; 65536];
+        [1500usize, 4000, 9000, 30_000].iter().all(|&n| {
+            let payload: Vec<u8> = (0..n).map(|i| (i * 13 + n) as u8).collect();
+            (0..3).any(|_| {
+                u.send(&payload).unwrap();
+                matches!(u.recv(&mut b), Ok(got) if b[..got] == payload[..])
+            })
+        })
+    })
+}
+
 /// A DNS query for [`DNS_NAME`] over UDP; true when the answer carries [`DNS_ANSWER`].
 fn dns_resolves(t: &Topo, server: &'static str) -> bool {
     t.c.run(move || {
@@ -608,6 +628,7 @@ fn forward_direct_over_bind_interface() {
     for host in [SERVER4, SERVER6] {
         let lost = udp_echo_lost(&t, host);
         assert!(lost <= 100, "{host}: {lost} of 10,000 UDP datagrams lost: {}", fwd.text());
+        assert!(udp_large_echo(&t, host), "{host}: large UDP datagrams: {}", fwd.text());
         match dns {
             Some(_) => assert!(dns_resolves(&t, host), "DNS to {host} through forward"),
             None => println!("SKIPPED (part): DNS, dnsmasq not installed"),
@@ -684,6 +705,7 @@ fn forward_udp_through_dante() {
             dante.text(),
             fwd.text()
         );
+        assert!(udp_large_echo(&t, host), "{host}: large UDP datagrams through dante");
         if dns.is_some() {
             assert!(dns_resolves(&t, host), "DNS to {host} through dante: {}", dante.text());
         }
