@@ -16,7 +16,7 @@ mod output;
 mod recovery;
 mod timers;
 
-pub(crate) use recovery::Recovery;
+pub(crate) use recovery::{Recovery, SpareFlight};
 
 pub(crate) use halves::{Rcv, Snd, TimeWait};
 pub(crate) use open::{Birth, PeerSyn};
@@ -211,6 +211,8 @@ pub(crate) struct Ctx<'a> {
     pub(crate) msl: Duration,
     /// The segment being processed arrived with the IP ECN codepoint CE.
     pub(crate) ce: bool,
+    /// Where storage a connection lets go of is kept for the next ones.
+    pub(crate) spares: &'a mut crate::spares::Spares,
 }
 
 impl Ctx<'_> {
@@ -440,17 +442,20 @@ impl Conn {
     fn leave_open(&mut self, ctx: &mut Ctx<'_>, target: State) {
         let tcb = core::mem::replace(&mut self.tcb, Tcb::Closed);
         self.tcb = match (target, tcb.into_halves()) {
-            (State::TimeWait, Some((snd, mut rcv))) => {
+            (State::TimeWait, Some((mut snd, mut rcv))) => {
                 self.keep_unread(&mut rcv);
                 //= rfc9293#3.6.1
                 //~ paraphrase: TIME-WAIT lasts 2*MSL.
                 let expiry = ctx.now + ctx.msl * 2;
                 self.t = TimerTable::only(Timer::Close, expiry);
-                Tcb::TimeWait(TimeWait::from_halves(&snd, &rcv, expiry))
+                let tw = TimeWait::from_halves(&snd, &rcv, expiry);
+                ctx.spares.keep_rings(&mut snd.buf, &mut rcv.buf);
+                Tcb::TimeWait(tw)
             }
             (_, halves) => {
-                if let Some((_, mut rcv)) = halves {
+                if let Some((mut snd, mut rcv)) = halves {
                     self.keep_unread(&mut rcv);
+                    ctx.spares.keep_rings(&mut snd.buf, &mut rcv.buf);
                 }
                 self.t = TimerTable::default();
                 ctx.deleted = true;

@@ -92,9 +92,10 @@ pub(crate) struct Recovery {
 /// connection does not carry it (an idle connection stays under 1 KiB). It is built
 /// lazily, the first time an operation would change it from its fresh value; operations
 /// that provably leave a fresh value unchanged (an ACK with nothing sent, no SACK blocks and
-/// no duplicate) skip it, so the wire output is the same as with the state inline. Once
-/// built it is kept for the life of the connection: one allocation per connection that
-/// sends data, none per segment.
+/// no duplicate) skip it, so the wire output is the same as with the state inline. Its box
+/// is reused: parked between flights and handed between connections by the endpoint
+/// (`spares`), so short flights allocate nothing once the endpoint has a few spare; never
+/// an allocation per segment.
 #[derive(Debug)]
 pub(super) struct Flight {
     /// The RFC 6675 scoreboard.
@@ -118,16 +119,58 @@ pub(super) struct Flight {
     /// An ECN-Echo reduced the window outside loss recovery: PRR paces the reduction until
     /// this SND.MAX (the window of data the echo refers to) is acknowledged.
     cwr_until: Option<SeqNum>,
+    /// False while parked (see [`FlightSlot`]): the values are stale, the flight is fresh.
+    live: bool,
 }
 
-/// The slot holding a connection's [`Flight`], if any.
+/// The slot holding a connection's [`Flight`], if any. A box whose `live` is false is parked:
+/// its values mean nothing (the flight is fresh, as with no box), and it waits to be reused
+/// by the next flight or collected by the endpoint for another connection
+/// ([`Recovery::take_parked`]), so a connection that sends in short bursts does not allocate
+/// one per burst.
 #[derive(Debug)]
 pub(crate) struct FlightSlot(Option<Box<Flight>>);
 
 impl FlightSlot {
     /// Bytes currently SACKed (`ConnStats::sacked`); none without a flight.
     pub(crate) fn sacked_bytes(&self) -> u32 {
-        self.0.as_ref().map_or(0, |f| f.sb.sacked_bytes())
+        self.live().map_or(0, |f| f.sb.sacked_bytes())
+    }
+
+    /// The flight state, unless fresh.
+    fn live(&self) -> Option<&Flight> {
+        self.0.as_deref().filter(|f| f.live)
+    }
+
+    /// The flight state, unless fresh.
+    fn live_mut(&mut self) -> Option<&mut Flight> {
+        self.0.as_deref_mut().filter(|f| f.live)
+    }
+
+    fn is_live(&self) -> bool {
+        self.live().is_some()
+    }
+
+    /// The flight state becomes fresh again; its box stays for reuse.
+    fn park(&mut self) {
+        if let Some(f) = self.0.as_deref_mut() {
+            f.live = false;
+        }
+    }
+}
+
+/// A parked [`Flight`] box kept by the endpoint for the next connection that sends.
+#[derive(Debug)]
+pub(crate) struct SpareFlight(Box<Flight>);
+
+impl SpareFlight {
+    /// RACK's log holds at most this many records' worth of storage in a box worth keeping
+    /// (a box that carried a long flight is let go rather than pinning its log).
+    const MAX_LOG: usize = 16;
+
+    /// Whether the box is small enough to keep.
+    pub(crate) fn worth_keeping(&self) -> bool {
+        self.0.rack.log_capacity() <= Self::MAX_LOG
     }
 }
 
@@ -191,7 +234,14 @@ impl Flight {
             prr_cwnd: None,
             reno_sacked: 0,
             cwr_until: None,
+            live: true,
         }
+    }
+
+    /// Becomes [`Flight::fresh`] in place, keeping the allocation of RACK's log.
+    fn renew(&mut self, una: SeqNum, smss: u32, rack_on: bool, mem: &RackMemory) {
+        let mut old = core::mem::replace(self, Flight::fresh(una, smss, rack_on, mem));
+        self.rack.reuse_log(&mut old.rack);
     }
 }
 
@@ -243,12 +293,46 @@ impl Recovery {
     fn fl_mut(&mut self) -> &mut Flight {
         let (una, smss, on) = (self.base_una, self.smss, self.rack_built_on);
         let mem = &self.rack_mem;
-        self.sb.0.get_or_insert_with(|| Box::new(Flight::fresh(una, smss, on, mem)))
+        let f = self.sb.0.get_or_insert_with(|| Box::new(Flight::fresh(una, smss, on, mem)));
+        if !f.live {
+            f.renew(una, smss, on, mem);
+        }
+        f
+    }
+
+    /// Takes the parked flight box, if the flight is fresh and one is parked here.
+    pub(crate) fn take_parked(&mut self) -> Option<SpareFlight> {
+        if self.sb.0.as_ref().is_some_and(|f| !f.live) {
+            self.sb.0.take().map(SpareFlight)
+        } else {
+            None
+        }
+    }
+
+    /// Takes the flight box whatever it holds (the connection is gone).
+    pub(crate) fn take_any(&mut self) -> Option<SpareFlight> {
+        self.sb.0.take().map(SpareFlight)
+    }
+
+    /// Parks `spare` here for the next flight to use, if the slot is empty; else gives it back.
+    pub(crate) fn lend(&mut self, spare: SpareFlight) -> Result<(), SpareFlight> {
+        if self.sb.0.is_some() {
+            return Err(spare);
+        }
+        let mut b = spare.0;
+        b.live = false;
+        self.sb.0 = Some(b);
+        Ok(())
+    }
+
+    /// A flight box is here, parked or live.
+    pub(crate) fn has_flight_box(&self) -> bool {
+        self.sb.0.is_some()
     }
 
     /// The per-flight state if built (`None`: fresh, see [`Flight`]).
     fn fl(&self) -> Option<&Flight> {
-        self.sb.0.as_deref()
+        self.sb.live()
     }
 
     /// The scoreboard if built (`None`: fresh, nothing outstanding).
@@ -274,7 +358,7 @@ impl Recovery {
     /// True once the per-flight loss state has been allocated (for tests of idle memory).
     #[cfg(test)]
     pub(crate) fn flight_state_allocated(&self) -> bool {
-        self.sb.0.is_some()
+        self.sb.is_live()
     }
 
     /// RACK, for the sender's tail-loss-probe bookkeeping (builds the per-flight state).
@@ -306,7 +390,7 @@ impl Recovery {
     /// PRR on or off (the connection's `ConnConfig::prr`).
     pub(crate) fn want_prr(&mut self, on: bool) {
         self.prr_wanted = on;
-        if !on && let Some(f) = self.sb.0.as_deref_mut() {
+        if !on && let Some(f) = self.sb.live_mut() {
             f.prr_cwnd = None;
         }
     }
@@ -337,7 +421,7 @@ impl Recovery {
     fn end_cwr(&mut self, ack: SeqNum) {
         let in_recovery = self.in_recovery();
         // A fresh flight state has no reduction under way.
-        let Some(f) = self.sb.0.as_deref_mut() else { return };
+        let Some(f) = self.sb.live_mut() else { return };
         if let Some(p) = f.cwr_until
             && (ack.ge(p) || in_recovery)
         {
@@ -450,7 +534,7 @@ impl Recovery {
         self.base_una = una;
         self.smss = smss;
         self.rack_mem = RackMemory::fresh(una);
-        self.sb = FlightSlot(None);
+        self.sb.park();
         self.cwnd_use = CwndUse::new();
     }
 
@@ -458,7 +542,7 @@ impl Recovery {
     pub(crate) fn set_mss(&mut self, smss: u32) {
         self.cc.set_mss(smss);
         self.smss = smss;
-        if let Some(f) = self.sb.0.as_deref_mut() {
+        if let Some(f) = self.sb.live_mut() {
             f.sb.set_smss(smss);
             f.prr.set_smss(smss);
         }
@@ -548,7 +632,7 @@ impl Recovery {
         }
         self.last_send = Some(now);
         // HighData moves only past SND.UNA, where a fresh scoreboard has it.
-        if end.gt(self.base_una) || self.sb.0.is_some() {
+        if end.gt(self.base_una) || self.sb.is_live() {
             self.fl_mut().sb.on_send(end);
         }
         if self.prr_window().is_some() {
@@ -588,7 +672,7 @@ impl Recovery {
     /// An acceptable ACK arrived (SND.UNA =< SEG.ACK =< SND.MAX).
     pub(crate) fn on_ack(&mut self, a: &AckInfo<'_>) {
         self.process_ack(a);
-        if a.ack == a.snd_max && self.sb.0.is_some() {
+        if a.ack == a.snd_max && self.sb.is_live() {
             self.release_if_idle(a.ack);
         }
     }
@@ -603,7 +687,7 @@ impl Recovery {
         if self.rtx.is_some() || self.rto_pending || self.reorder_at.is_some() {
             return;
         }
-        let Some(f) = self.sb.0.as_deref() else { return };
+        let Some(f) = self.sb.live() else { return };
         // PRR's counters are read only while `prr_cwnd` is set, and `start` resets them.
         let quiet = f.prr_cwnd.is_none()
             && f.reno_sacked == 0
@@ -617,7 +701,7 @@ impl Recovery {
         let Some(mem) = f.rack.quiescent_memory(una) else { return };
         self.rack_mem = mem;
         self.base_una = una;
-        self.sb.0 = None;
+        self.sb.park();
     }
 
     /// [`Recovery::on_ack`] without freeing the flight state afterwards.
@@ -636,7 +720,7 @@ impl Recovery {
             };
             is_duplicate_ack(&fields, a.una_before, a.snd_max, self.last_window)
         };
-        if self.sb.0.is_none() {
+        if !self.sb.is_live() {
             // The per-flight state is still fresh (nothing logged, no recovery). An ACK
             // leaves it fresh unless it carries SACK blocks, finds the scoreboard in
             // recovery, or (without SACK) is a duplicate; only then is it built. The code
@@ -663,7 +747,7 @@ impl Recovery {
         let mut new_loss = false;
         let lost_before = if self.sack && !self.rack_on() { self.sb_lost_bytes() } else { 0 };
         if self.sack {
-            let out = match self.sb.0.as_deref_mut() {
+            let out = match self.sb.live_mut() {
                 Some(f) => f.sb.on_ack(a.ack, a.sack),
                 // Fresh, and no SACK blocks (else it was built above): nothing to process.
                 None => AckOutcome::default(),
@@ -693,7 +777,7 @@ impl Recovery {
                 self.prr_begin(flight_before);
             }
             if out.recovery_ended {
-                if let Some(f) = self.sb.0.as_deref_mut() {
+                if let Some(f) = self.sb.live_mut() {
                     f.prr_cwnd = None;
                 }
                 self.cc.on_recovery_exit(a.now);
@@ -705,7 +789,7 @@ impl Recovery {
                 //= rfc8985#6.2
                 //~ paraphrase: RACK sees every ACK (without a leading D-SACK block) and may declare
                 //~ segments sent before the most recently delivered one lost.
-                let r = match self.sb.0.as_deref_mut() {
+                let r = match self.sb.live_mut() {
                     Some(f) => {
                         f.rack.on_ack(a.now, a.ack, blocks, out.dsack.is_some(), a.srtt, in_rec)
                     }
@@ -723,7 +807,7 @@ impl Recovery {
                 }
             } else {
                 if self.logging
-                    && let Some(f) = self.sb.0.as_deref_mut()
+                    && let Some(f) = self.sb.live_mut()
                 {
                     // Statistics only: RACK is built with loss detection off here.
                     f.rack.on_ack(a.now, a.ack, blocks, out.dsack.is_some(), a.srtt, in_rec);
@@ -750,7 +834,7 @@ impl Recovery {
                 let n = a.bytes_acked;
                 let reno_sacked = self.fl().map_or(0, |f| f.reno_sacked);
                 let d = n.saturating_sub(reno_sacked).max(n.min(a.smss));
-                if let Some(f) = self.sb.0.as_deref_mut() {
+                if let Some(f) = self.sb.live_mut() {
                     f.reno_sacked = f.reno_sacked.saturating_sub(n.saturating_sub(a.smss));
                 }
                 d
@@ -771,7 +855,7 @@ impl Recovery {
                 DupAckAction::LimitedTransmit | DupAckAction::None => {}
             }
             if a.ack.gt(a.una_before) {
-                let reno = match self.sb.0.as_deref_mut() {
+                let reno = match self.sb.live_mut() {
                     Some(f) => f.reno.on_ack(a.ack, a.bytes_acked, a.smss),
                     // Fresh: not in recovery.
                     None => NewRenoAck::NotInRecovery,
@@ -788,7 +872,7 @@ impl Recovery {
                     }
                     NewRenoAck::Full => {
                         self.dup.reset();
-                        if let Some(f) = self.sb.0.as_deref_mut() {
+                        if let Some(f) = self.sb.live_mut() {
                             f.reno_sacked = 0;
                             f.prr_cwnd = None;
                         }
@@ -796,14 +880,14 @@ impl Recovery {
                     }
                     NewRenoAck::NotInRecovery => {
                         // Outside recovery a cumulative ACK ends the duplicate run.
-                        if let Some(f) = self.sb.0.as_deref_mut() {
+                        if let Some(f) = self.sb.live_mut() {
                             f.reno_sacked = 0;
                         }
                     }
                 }
             }
             if self.logging
-                && let Some(f) = self.sb.0.as_deref_mut()
+                && let Some(f) = self.sb.live_mut()
             {
                 // Statistics only (no SACK: the log sees cumulative ACKs; no loss detection).
                 let in_rec = f.reno.in_recovery();
@@ -867,7 +951,7 @@ impl Recovery {
         }
         let in_rec = self.sb_in_recovery();
         // A fresh log has no delivered segment to measure from: nothing to mark.
-        let Some(f) = self.sb.0.as_deref_mut() else { return };
+        let Some(f) = self.sb.live_mut() else { return };
         let r = f.rack.on_reorder_timeout(now, srtt, in_rec);
         self.reorder_at = r.reorder_deadline;
         if r.newly_lost > 0 {

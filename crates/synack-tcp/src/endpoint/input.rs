@@ -34,6 +34,12 @@ impl Endpoint {
 
     /// Gives `seg` to connection `id` and acts on what it says.
     pub(super) fn conn_input(&mut self, id: ConnId, tuple: FourTuple, seg: &TcpRepr<'_>) {
+        if !seg.payload.is_empty()
+            && let Ok(conn) = super::slots::conn_in(&mut self.slots, id)
+            && let Some((_, rcv)) = conn.tcb.halves()
+        {
+            self.spares.lend_ring(&mut rcv.buf, seg.payload.len());
+        }
         let outcome =
             self.with_conn(id, |c, ctx| c.on_segment(ctx, seg)).unwrap_or(Outcome::Continue);
         match outcome {

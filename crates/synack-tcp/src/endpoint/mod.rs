@@ -75,6 +75,8 @@ pub struct Endpoint {
     shared_cfg: Option<Arc<ConnConfig>>,
     /// See [`Endpoint::set_output_segment_max`].
     out_seg_max: u16,
+    /// Storage finished flights and connections left for the next ones.
+    spares: crate::spares::Spares,
 }
 
 impl fmt::Debug for Endpoint {
@@ -130,6 +132,7 @@ impl Endpoint {
             ce: false,
             shared_cfg: None,
             out_seg_max: 0,
+            spares: crate::spares::Spares::default(),
         }
     }
 

@@ -39,6 +39,16 @@ pub(super) fn slot_tuple(slots: &[Slot], i: u32) -> Option<FourTuple> {
     slots.get(i as usize).and_then(|s| s.conn.as_ref()).map(|c| c.tuple)
 }
 
+/// The connection `id` names in `slots` (a borrow of the slot table alone, so the rest of the
+/// endpoint stays usable beside it).
+pub(super) fn conn_in(slots: &mut [Slot], id: ConnId) -> Result<&mut Conn, InvalidConnection> {
+    slots
+        .get_mut(id.index as usize)
+        .filter(|s| s.generation == id.generation)
+        .and_then(|s| s.conn.as_mut())
+        .ok_or(InvalidConnection)
+}
+
 impl Endpoint {
     pub(super) fn insert(&mut self, conn: Conn, owner: Owner) -> ConnId {
         let tuple = conn.tuple;
@@ -112,6 +122,7 @@ impl Endpoint {
             challenge: &mut self.challenge,
             msl: self.config.msl,
             ce: self.ce,
+            spares: &mut self.spares,
         };
         let r = f(conn, &mut ctx);
         if ctx.deleted {
@@ -186,6 +197,7 @@ impl Endpoint {
             return;
         }
         let Some(conn) = slot.conn.as_mut() else { return };
+        self.spares.collect(conn);
         if !slot.mapped {
             // The TCB is gone: no timers, nothing to send.
             return;
@@ -209,7 +221,9 @@ impl Endpoint {
 
     pub(super) fn free_slot(&mut self, id: ConnId) {
         let s = &mut self.slots[id.index as usize];
-        s.conn = None;
+        if let Some(conn) = s.conn.take() {
+            self.spares.reclaim(conn);
+        }
         s.generation = s.generation.wrapping_add(1);
         s.scheduled = None;
         s.tx_queued = false;
