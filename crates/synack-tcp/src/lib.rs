@@ -125,6 +125,6 @@ pub use event::{Event, SoftError};
 pub use icmp::IcmpError;
 pub use secret::FourTuple;
 pub use state::State;
-pub use stats::ConnStats;
+pub use stats::{ConnStats, ListenCounters};
 pub use synack_wire::tcp::OptionLayout;
 pub use time::{Duration, Instant};

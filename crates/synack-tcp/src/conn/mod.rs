@@ -509,6 +509,12 @@ impl Conn {
         ctx.event(Event::Error { conn: ctx.id, error });
     }
 
+    /// Deletes a listener's half-open child without a segment or an error (no application
+    /// knows it yet), as when a RST sends it back to LISTEN: the endpoint needs its place.
+    pub(crate) fn drop_half_open(&mut self, ctx: &mut Ctx<'_>) {
+        self.goto(ctx, State::Closed);
+    }
+
     /// Ends the connection normally and deletes the TCB.
     pub(crate) fn finish(&mut self, ctx: &mut Ctx<'_>) {
         self.goto(ctx, State::Closed);

@@ -90,6 +90,7 @@ impl Endpoint {
             if self.accept_queue_full_for(id) && seg.flags.ack() && !seg.flags.rst() {
                 // Like Linux: the handshake cannot complete while the accept queue is full;
                 // the ACK is dropped and our SYN-ACK retransmission invites another.
+                self.listen_counts.acks_dropped_accept_full += 1;
                 return;
             }
             self.conn_input(id, tuple, seg);

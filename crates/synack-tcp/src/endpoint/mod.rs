@@ -27,6 +27,7 @@ use crate::control::{ChallengeBudget, CtlQueue};
 use crate::event::Event;
 use crate::ports::PortAllocator;
 use crate::secret::{FourTuple, KeyedState, Secrets};
+use crate::stats::ListenCounters;
 use crate::time::Instant;
 use crate::tuple_map::TupleMap;
 
@@ -66,6 +67,9 @@ pub struct Endpoint {
     ports: PortAllocator,
     /// When cookies were last sent; ACKs are checked as cookies only shortly after.
     last_cookie: Option<Instant>,
+    /// What the listeners did with SYNs and handshake ACKs (the running counts; the gauges
+    /// are filled in when read).
+    listen_counts: ListenCounters,
     /// Fixed ISS for every new connection (tests and the packetdrill runner).
     isn_override: Option<SeqNum>,
     /// The segment being processed carried the CE codepoint.
@@ -128,6 +132,7 @@ impl Endpoint {
             ports: PortAllocator::new(config.ephemeral_ports, rng_seed),
             secrets,
             last_cookie: None,
+            listen_counts: ListenCounters::default(),
             isn_override: None,
             ce: false,
             shared_cfg: None,

@@ -6,7 +6,7 @@ use core::cmp::Reverse;
 
 use super::{ConnId, Endpoint, ListenerId};
 use crate::conn::{Conn, Ctx};
-use crate::error::InvalidConnection;
+use crate::error::{ConnectionError, InvalidConnection};
 use crate::event::Event;
 use crate::secret::FourTuple;
 use crate::time::Instant;
@@ -138,6 +138,7 @@ impl Endpoint {
         let Some(slot) = self.slot_mut(id) else { return };
         let Some(conn) = slot.conn.as_ref() else { return };
         let tuple = conn.tuple;
+        let timed_out = conn.error == Some(ConnectionError::TimedOut);
         let owner = slot.owner;
         if slot.mapped {
             slot.mapped = false;
@@ -148,8 +149,11 @@ impl Endpoint {
         match owner {
             Owner::App => {}
             Owner::Listener(l) => {
-                if let Some(Some(l)) = self.listeners.get_mut(l.0 as usize) {
-                    l.forget(id);
+                if let Some(Some(l)) = self.listeners.get_mut(l.0 as usize)
+                    && l.forget(id)
+                    && timed_out
+                {
+                    self.listen_counts.half_open_expired += 1;
                 }
                 self.free_slot(id);
             }
