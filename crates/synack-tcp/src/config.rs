@@ -68,6 +68,8 @@ pub enum ReceiveWindow {
     /// space is below both a quarter of the buffer and one segment does the edge stay put.
     /// With a buffer larger than the largest window (FreeBSD's 65700-byte buffer rounded to
     /// whole segments, no window scaling) the window then stays at 65535 while data is queued.
+    /// Arriving segments are checked against the free space too, so a sequence number beyond
+    /// the advertised 65535 but inside the buffer is in the window (`tcp_input`'s `rcv_wnd`).
     FreeSpace,
 }
 
