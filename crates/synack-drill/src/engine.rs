@@ -297,6 +297,9 @@ fn wire_options(tcp: &[u8]) -> Vec<OptSpec> {
                 OptSpec::Sack(b.as_slice().iter().map(|x| (x.left.0, x.right.0)).collect())
             }
             TcpOption::Timestamps(t) => OptSpec::Timestamp { val: t.tsval, ecr: t.tsecr },
+            TcpOption::FastOpen(c) if c.is_experimental() => {
+                OptSpec::FastOpenExp(c.as_bytes().to_vec())
+            }
             TcpOption::FastOpen(c) => OptSpec::FastOpen(c.as_bytes().to_vec()),
             TcpOption::Unknown { kind, data } => OptSpec::Md5(format!("kind{kind}:{}", data.len())),
         });

@@ -318,6 +318,8 @@ pub struct EndpointConfig {
     pub ephemeral_ports: (u16, u16),
     /// Most connections the endpoint holds; further SYNs are dropped and connects fail.
     pub max_connections: usize,
+    /// TCP Fast Open (RFC 7413) switches for both sides.
+    pub fast_open: crate::fastopen::FastOpenConfig,
 }
 
 impl Default for EndpointConfig {
@@ -331,6 +333,7 @@ impl Default for EndpointConfig {
             syn_cookies: true,
             ephemeral_ports: (49152, 65535),
             max_connections: 65536,
+            fast_open: crate::fastopen::FastOpenConfig::default(),
         }
     }
 }

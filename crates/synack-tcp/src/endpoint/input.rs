@@ -40,6 +40,9 @@ impl Endpoint {
         {
             self.spares.lend_ring(&mut rcv.buf, seg.payload.len());
         }
+        if seg.flags.syn() {
+            self.fast_open_learn(id, seg);
+        }
         let outcome =
             self.with_conn(id, |c, ctx| c.on_segment(ctx, seg)).unwrap_or(Outcome::Continue);
         match outcome {

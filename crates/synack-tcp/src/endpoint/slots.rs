@@ -135,6 +135,7 @@ impl Endpoint {
     /// and free the slot unless the application still holds the id (it then sees CLOSED and
     /// the error until it closes).
     fn on_deleted(&mut self, id: ConnId) {
+        self.fo_reply.remove(&id);
         let Some(slot) = self.slot_mut(id) else { return };
         let Some(conn) = slot.conn.as_ref() else { return };
         let tuple = conn.tuple;
