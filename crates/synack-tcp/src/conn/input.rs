@@ -262,6 +262,10 @@ impl Conn {
         let f = seg.flags;
         let now = ctx.now;
         let ts_on = self.opt.ts;
+        //~ freebsd: a half-open passive connection lives in the syncache, which checks against
+        //~ the window its SYN-ACK offered; only a connection with a socket has a buffer to offer.
+        let passive_half_open =
+            matches!(self.tcb, Tcb::Open { kind: OpenKind::SynReceived(Origin::Passive(_)), .. });
         let Some((snd, rcv)) = self.tcb.halves() else { return Outcome::Continue };
         let mut seq = seg.seq;
         let mut syn = f.syn();
@@ -297,7 +301,8 @@ impl Conn {
         //= rfc9293#3.10.7.4
         //~ paraphrase: First, the sequence number check: the four cases of Table 6.
         let seg_len = payload.len() as u32 + syn as u32 + fin as u32;
-        let wnd = rcv.wnd();
+        let wnd =
+            if passive_half_open { rcv.wnd() } else { rcv.acceptance_wnd(self.cfg.receive_window) };
         let nxt = rcv.nxt;
         let acceptable = match (seg_len, wnd) {
             (0, 0) => seq == nxt,

@@ -1,7 +1,7 @@
 //! What a connection sends and when: SYN / SYN-ACK, data and FIN (Nagle, sender SWS avoidance,
 //! window), pure ACKs (delayed-ACK policy), probes; and its timers.
 
-use super::{Conn, Ctx, Tcb, Timer};
+use super::{Conn, Ctx, OpenKind, Origin, Tcb, Timer};
 use crate::config::PushPolicy;
 use crate::emit::{Header, options_len};
 use crate::error::ConnectionError;
@@ -748,6 +748,16 @@ impl Conn {
         };
         if let Some(r2) = r2
             && now.saturating_since(self.una_since) >= r2
+        {
+            self.fail(ctx, ConnectionError::TimedOut);
+            return true;
+        }
+        //= rfc4987#3.2
+        //~ paraphrase: Reducing the SYN-RECEIVED timer frees the entries of spoofed SYNs sooner.
+        //~ linux: a request gives up at the timeout after its last of tcp_synack_retries.
+        if let Tcb::Open { kind: OpenKind::SynReceived(Origin::Passive(_)), .. } = self.tcb
+            && let Some(retries) = self.cfg.syn_ack_retries
+            && self.rtx_count >= retries
         {
             self.fail(ctx, ConnectionError::TimedOut);
             return true;

@@ -18,6 +18,7 @@ use crate::error::{ConnectionError, ListenError};
 use crate::event::Event;
 use crate::secret::FourTuple;
 use crate::state::State;
+use crate::stats::ListenCounters;
 
 /// A listening socket and its children.
 pub(super) struct Listener {
@@ -39,12 +40,16 @@ pub(super) struct Listener {
 }
 
 impl Listener {
-    /// Forgets a child that is gone, from whichever queue holds it.
-    pub(super) fn forget(&mut self, id: ConnId) {
-        remove_child(&mut self.half_open, id);
+    /// Forgets a child that is gone, from whichever queue holds it. True when it was
+    /// half-open.
+    pub(super) fn forget(&mut self, id: ConnId) -> bool {
+        if remove_child(&mut self.half_open, id) {
+            return true;
+        }
         if let Some(i) = self.ready.iter().position(|c| *c == id) {
             self.ready.remove(i);
         }
+        false
     }
 }
 
@@ -191,9 +196,11 @@ impl Endpoint {
         }
         let Some(Some(l)) = self.listeners.get(lid.0 as usize) else { return };
         let (backlog, cfg, half_open) = (l.backlog, l.cfg, l.half_open.len());
+        self.listen_counts.syns += 1;
         let accept_full = l.ready.len() >= backlog;
         if accept_full {
             // Like Linux: with the accept queue full, SYNs are dropped; the peer retries.
+            self.listen_counts.syns_dropped_accept_full += 1;
             return;
         }
         let now = self.now;
@@ -201,10 +208,14 @@ impl Endpoint {
             //= rfc4987#3.6
             //~ paraphrase: SYN queue full: answer with a SYN cookie and keep no state.
             if self.config.syn_cookies {
+                self.listen_counts.cookies_sent += 1;
                 self.send_cookie(tuple, seg, cfg);
+            } else {
+                self.listen_counts.syns_dropped_queue_full += 1;
             }
             return;
         }
+        self.listen_counts.half_open_admitted += 1;
         let mut iss = self.choose_isn(now, &tuple);
         if let Some(min) = min_iss
             && iss.lt(min)
@@ -291,13 +302,22 @@ impl Endpoint {
         }
         let Some(peer_mss) = cookie::check(&self.secrets, now, &tuple, seg.seq - 1, seg.ack - 1)
         else {
+            self.listen_counts.cookies_rejected += 1;
             return false;
         };
         let Some(Some(l)) = self.listeners.get(lid.0 as usize) else { return false };
-        if l.ready.len() >= l.backlog || self.live >= self.config.max_connections {
-            return false;
-        }
         let cfg = l.cfg;
+        if l.ready.len() >= l.backlog {
+            // As for a half-open child: the handshake cannot complete while the accept queue
+            // is full. The ACK is taken (no RST) and dropped; the peer's retransmission of
+            // its data or ACK carries the same cookie and may find room.
+            self.listen_counts.acks_dropped_accept_full += 1;
+            return true;
+        }
+        if self.live >= self.config.max_connections && !self.evict_half_open(lid) {
+            self.listen_counts.acks_dropped_accept_full += 1;
+            return true;
+        }
         let (ws, sack, ts) = match seg.options.timestamps {
             Some(t) if cfg.timestamps => {
                 let (ws, sack) = cookie::decode_ts(t.tsecr);
@@ -320,9 +340,35 @@ impl Endpoint {
         let birth = self.birth(tuple, cfg, now);
         let conn = Conn::syn_received(birth, lid, seg.ack - 1, syn, false);
         let id = self.admit_child(lid, conn);
+        self.listen_counts.cookies_accepted += 1;
         // The ACK completes the handshake in the ordinary way.
         self.conn_input(id, tuple, seg);
         true
+    }
+
+    /// Makes room for a handshake that completed while the endpoint holds its most
+    /// connections: the oldest half-open child of `lid` (under a flood, most likely a spoofed
+    /// SYN's) goes, silently, as its expiry would. False when `lid` has none.
+    fn evict_half_open(&mut self, lid: ListenerId) -> bool {
+        let Some(Some(l)) = self.listeners.get(lid.0 as usize) else { return false };
+        let Some(&victim) = l.half_open.first() else { return false };
+        self.with_conn(victim, |c, ctx| c.drop_half_open(ctx));
+        self.after(victim);
+        self.listen_counts.half_open_evicted += 1;
+        true
+    }
+
+    /// What the listeners did with SYNs and handshake ACKs, with the half-open entries held
+    /// now and the listeners in cookie mode.
+    pub fn listen_counters(&self) -> ListenCounters {
+        let mut c = self.listen_counts;
+        for l in self.listeners.iter().flatten() {
+            c.half_open += l.half_open.len() as u64;
+            if self.config.syn_cookies && l.half_open.len() >= self.config.syn_queue_len {
+                c.listeners_in_cookie_mode += 1;
+            }
+        }
+        c
     }
 
     /// True when `id` is a half-open child whose listener's accept queue is full.
@@ -353,8 +399,12 @@ impl Endpoint {
 /// Removes `id` from a listener's half-open list, keeping the order. Children complete
 /// roughly in the order they arrived, so the search stops near the front; `retain` walked the
 /// whole list for every accepted connection (quadratic in the SYN backlog during a burst).
-fn remove_child(list: &mut Vec<ConnId>, id: ConnId) {
-    if let Some(i) = list.iter().position(|c| *c == id) {
-        list.remove(i);
+fn remove_child(list: &mut Vec<ConnId>, id: ConnId) -> bool {
+    match list.iter().position(|c| *c == id) {
+        Some(i) => {
+            list.remove(i);
+            true
+        }
+        None => false,
     }
 }

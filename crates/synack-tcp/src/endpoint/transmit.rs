@@ -97,9 +97,14 @@ impl Endpoint {
         }
         let out_seg_max = self.out_seg_max;
         while let Some(id) = self.tx_ready.pop_front() {
-            let Some(slot) = self.slot_mut(id) else { continue };
+            let Some(slot) = self.slots.get_mut(id.index as usize) else { continue };
+            if slot.generation != id.generation {
+                continue;
+            }
             slot.tx_queued = false;
             let Some(conn) = slot.conn.as_mut() else { continue };
+            // Taken back by `after_with` if no flight starts.
+            self.spares.lend_flight(conn);
             let tuple = conn.tuple;
             conn.sum_tx = checksum.verify();
             conn.out_seg_max = out_seg_max;
