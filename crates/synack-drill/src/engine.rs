@@ -145,6 +145,7 @@ impl EngineTarget {
             },
             rfc5961_rst: p.rfc5961.0,
             rfc5961_syn: p.rfc5961.1,
+            ack_repeats_fin: p.ack_repeats_fin,
             read_window_update: if p.linux_read_window_update {
                 ReadWindowUpdate::Doubling
             } else {

@@ -103,6 +103,9 @@ pub struct Profile {
     /// Every second in-order segment is ACKed at once whatever its size (FreeBSD's
     /// `DELAY_ACK`; `ConnConfig::ack_every`), not every second full-sized one.
     pub ack_every_segment: bool,
+    /// While our FIN is unacknowledged every ACK repeats it (FreeBSD's `tcp_output` in
+    /// FIN-WAIT-1, CLOSING and LAST-ACK; `ConnConfig::ack_repeats_fin`).
+    pub ack_repeats_fin: bool,
     /// Timestamp clock rate in Hz.
     pub ts_hz: u32,
     /// FreeBSD's `net.inet.tcp.rexmit_slop`: added to every computed RTO (200 ms there).
@@ -149,6 +152,7 @@ impl Profile {
             linux_read_window_update: true,
             free_space_window: false,
             ack_every_segment: false,
+            ack_repeats_fin: false,
             ts_hz: 1000,
             rexmit_slop: Duration::ZERO,
             syn_cookies: true,
@@ -195,6 +199,7 @@ impl Profile {
             linux_read_window_update: false,
             free_space_window: true,
             ack_every_segment: true,
+            ack_repeats_fin: true,
             ts_hz: 1000,
             rexmit_slop: Duration::from_millis(200),
             syn_cookies: true,
@@ -233,6 +238,7 @@ impl Profile {
             linux_read_window_update: false,
             free_space_window: false,
             ack_every_segment: false,
+            ack_repeats_fin: false,
             ts_hz: 1000,
             rexmit_slop: Duration::ZERO,
             syn_cookies: true,

@@ -246,6 +246,12 @@ pub struct ConnConfig {
     /// `net.inet.tcp.insecure_syn=1`); one outside it is still only acknowledged. On by
     /// default.
     pub rfc5961_syn: bool,
+    /// While our FIN is sent and unacknowledged (FIN-WAIT-1, CLOSING, LAST-ACK), every ACK we
+    /// send carries the FIN again (at its own sequence number), as FreeBSD's `tcp_output` does
+    /// for any segment in those states. RFC 9293 3.10.7.4 answers with a plain
+    /// `<SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>` and leaves FIN retransmission to the timer; off
+    /// by default.
+    pub ack_repeats_fin: bool,
 }
 
 impl Default for ConnConfig {
@@ -285,6 +291,7 @@ impl Default for ConnConfig {
             ack_every: AckEvery::SecondFullSized,
             rfc5961_rst: true,
             rfc5961_syn: true,
+            ack_repeats_fin: false,
         }
     }
 }

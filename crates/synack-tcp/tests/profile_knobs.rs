@@ -429,3 +429,25 @@ fn free_space_receive_window_accepts_beyond_the_advertised_edge() {
         assert_eq!(s.ep.error(s.id()).unwrap(), None, "{policy:?}");
     }
 }
+
+/// CLOSING (our FIN sent, the peer's FIN arrives before its ACK of ours): RFC 9293 answers
+/// with a bare ACK at SND.NXT; with `ack_repeats_fin` (FreeBSD) the ACK carries our FIN again
+/// at its own sequence number. A challenge ACK (RFC 5961) stays bare either way.
+#[test]
+fn ack_repeats_fin_while_it_is_unacknowledged() {
+    for repeat in [false, true] {
+        let mut s = Script::established_passive(ConnConfig { ack_repeats_fin: repeat, ..plain() });
+        s.ep.close(s.id()).unwrap();
+        check(&s.one(), FA, I + 1, T + 1);
+        s.inject(Seg::new(FA, T + 1, I + 1));
+        if repeat {
+            check(&s.one(), FA, I + 1, T + 2);
+        } else {
+            check(&s.one(), A, I + 2, T + 2);
+        }
+        // An in-window RST not at RCV.NXT: a challenge ACK, bare.
+        s.advance(Duration::from_millis(1));
+        s.inject(Seg::new(R, T + 100, 0));
+        check(&s.one(), A, I + 2, T + 2);
+    }
+}
