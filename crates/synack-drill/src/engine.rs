@@ -181,6 +181,7 @@ impl EngineTarget {
             mtu: cfg.mtu as usize,
             conn,
             syn_cookies: p.syn_cookies,
+            drop_syn_fin: p.drop_syn_fin,
             ..EndpointConfig::default()
         };
         EngineTarget {

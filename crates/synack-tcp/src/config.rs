@@ -315,6 +315,10 @@ pub struct EndpointConfig {
     pub ephemeral_ports: (u16, u16),
     /// Most connections the endpoint holds; further SYNs are dropped and connects fail.
     pub max_connections: usize,
+    /// Drop every segment that carries both SYN and FIN, unanswered, whatever the state
+    /// (FreeBSD's `net.inet.tcp.drop_synfin=1`, which keeps scanners from fingerprinting the
+    /// stack by its answer). RFC 9293 gives SYN+FIN no special treatment: off by default.
+    pub drop_syn_fin: bool,
 }
 
 impl Default for EndpointConfig {
@@ -328,6 +332,7 @@ impl Default for EndpointConfig {
             syn_cookies: true,
             ephemeral_ports: (49152, 65535),
             max_connections: 65536,
+            drop_syn_fin: false,
         }
     }
 }
