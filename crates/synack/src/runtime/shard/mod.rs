@@ -76,6 +76,8 @@ pub struct HandoffStats {
 }
 
 /// A set of stacks, one per device queue, that together are one host (see the module docs).
+/// TCP goes through `net::ShardedListener`, `net::TcpStream::connect_sharded` and their tokio
+/// twins; UDP belongs to the first shard (`stacks()[0]`), where every datagram is steered.
 /// Dropping it stops every driver once no socket holds a shard.
 pub struct Shards {
     shards: Vec<Arc<Stack>>,
