@@ -43,7 +43,7 @@
 //! ```
 
 mod any;
-pub(crate) mod error;
+pub(crate) use crate::error;
 mod listener;
 mod memory;
 pub(crate) mod ops;
