@@ -40,6 +40,9 @@ impl Endpoint {
         {
             self.spares.lend_ring(&mut rcv.buf, seg.payload.len());
         }
+        if seg.flags.syn() {
+            self.fast_open_learn(id, seg);
+        }
         let outcome =
             self.with_conn(id, |c, ctx| c.on_segment(ctx, seg)).unwrap_or(Outcome::Continue);
         match outcome {
@@ -90,6 +93,7 @@ impl Endpoint {
             if self.accept_queue_full_for(id) && seg.flags.ack() && !seg.flags.rst() {
                 // Like Linux: the handshake cannot complete while the accept queue is full;
                 // the ACK is dropped and our SYN-ACK retransmission invites another.
+                self.listen_counts.acks_dropped_accept_full += 1;
                 return;
             }
             self.conn_input(id, tuple, seg);

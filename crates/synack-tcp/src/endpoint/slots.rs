@@ -6,7 +6,7 @@ use core::cmp::Reverse;
 
 use super::{ConnId, Endpoint, ListenerId};
 use crate::conn::{Conn, Ctx};
-use crate::error::InvalidConnection;
+use crate::error::{ConnectionError, InvalidConnection};
 use crate::event::Event;
 use crate::secret::FourTuple;
 use crate::time::Instant;
@@ -135,9 +135,11 @@ impl Endpoint {
     /// and free the slot unless the application still holds the id (it then sees CLOSED and
     /// the error until it closes).
     fn on_deleted(&mut self, id: ConnId) {
+        self.fo_reply.remove(&id);
         let Some(slot) = self.slot_mut(id) else { return };
         let Some(conn) = slot.conn.as_ref() else { return };
         let tuple = conn.tuple;
+        let timed_out = conn.error == Some(ConnectionError::TimedOut);
         let owner = slot.owner;
         if slot.mapped {
             slot.mapped = false;
@@ -148,8 +150,11 @@ impl Endpoint {
         match owner {
             Owner::App => {}
             Owner::Listener(l) => {
-                if let Some(Some(l)) = self.listeners.get_mut(l.0 as usize) {
-                    l.forget(id);
+                if let Some(Some(l)) = self.listeners.get_mut(l.0 as usize)
+                    && l.forget(id)
+                    && timed_out
+                {
+                    self.listen_counts.half_open_expired += 1;
                 }
                 self.free_slot(id);
             }
