@@ -145,6 +145,7 @@ impl EngineTarget {
             },
             rfc5961_rst: p.rfc5961.0,
             rfc5961_syn: p.rfc5961.1,
+            syn_ack_retries: p.syn_ack_retries,
             read_window_update: if p.linux_read_window_update {
                 ReadWindowUpdate::Doubling
             } else {
@@ -296,6 +297,9 @@ fn wire_options(tcp: &[u8]) -> Vec<OptSpec> {
                 OptSpec::Sack(b.as_slice().iter().map(|x| (x.left.0, x.right.0)).collect())
             }
             TcpOption::Timestamps(t) => OptSpec::Timestamp { val: t.tsval, ecr: t.tsecr },
+            TcpOption::FastOpen(c) if c.is_experimental() => {
+                OptSpec::FastOpenExp(c.as_bytes().to_vec())
+            }
             TcpOption::FastOpen(c) => OptSpec::FastOpen(c.as_bytes().to_vec()),
             TcpOption::Unknown { kind, data } => OptSpec::Md5(format!("kind{kind}:{}", data.len())),
         });
@@ -855,146 +859,7 @@ impl Target for EngineTarget {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn option_bytes_keep_order_and_pad() {
-        let b = option_bytes(&[OptSpec::Mss(1000), OptSpec::SackOk, OptSpec::Eol, OptSpec::Eol]);
-        assert_eq!(b, vec![2, 4, 3, 232, 4, 2, 0, 0]);
-        let b = option_bytes(&[OptSpec::Nop, OptSpec::Nop, OptSpec::Timestamp { val: 1, ecr: 2 }]);
-        assert_eq!(b.len(), 12);
-        assert_eq!(option_bytes(&[OptSpec::WScale(7)]), vec![3, 3, 7, 0]);
-    }
-
-    /// Every padding byte after an EOL reads as one more EOL, as packetdrill reads them.
-    #[test]
-    fn wire_options_count_padding_after_eol() {
-        let mut seg = vec![0u8; 28];
-        seg[12] = 7 << 4;
-        seg[20..28].copy_from_slice(&[2, 4, 5, 0xb4, 4, 2, 0, 0]);
-        let o = wire_options(&seg);
-        assert_eq!(o, vec![OptSpec::Mss(1460), OptSpec::SackOk, OptSpec::Eol, OptSpec::Eol]);
-        seg[20..28].copy_from_slice(&[2, 4, 5, 0xb4, 1, 1, 4, 2]);
-        assert_eq!(wire_options(&seg).len(), 4, "no EOL: nothing added");
-    }
-}
+mod tests;
 
 #[cfg(test)]
-mod ecn_tests {
-    use super::*;
-    use synack_wire::tcp::TcpFlags;
-
-    fn syn(cfg: &ScriptConfig, flags: TcpFlags, tos: u8) -> Segment {
-        Segment {
-            at: 0,
-            src: SocketAddr::new(cfg.remote_ip, 40000),
-            dst: SocketAddr::new(cfg.local_ip, 8080),
-            flags,
-            seq: 0,
-            ack: 0,
-            window: 65535,
-            urgent: 0,
-            options: vec![OptSpec::Mss(1000)],
-            payload: Vec::new(),
-            tos,
-            ttl: 64,
-            checksum_ok: true,
-        }
-    }
-
-    /// Listens on 8080, injects `syn`, returns the SYN-ACK's flags.
-    fn syn_ack_flags(p: &Profile, flags: TcpFlags) -> TcpFlags {
-        let cfg = ScriptConfig::default();
-        let mut t = EngineTarget::new(p, &cfg);
-        let s = t.socket().unwrap();
-        t.bind(s, SocketAddr::new(cfg.local_ip, 8080)).unwrap();
-        t.listen(0, s, 1).unwrap();
-        t.deliver(0, &syn(&cfg, flags, 0));
-        let out = t.poll_transmit(0).expect("SYN-ACK");
-        assert!(out.flags.syn() && out.flags.ack(), "{:?}", out.flags);
-        out.flags
-    }
-
-    fn active_syn_flags(p: &Profile) -> TcpFlags {
-        let cfg = ScriptConfig::default();
-        let mut t = EngineTarget::new(p, &cfg);
-        let s = t.socket().unwrap();
-        assert_eq!(t.connect(0, s, SocketAddr::new(cfg.remote_ip, 8080)), Err(Errno::EINPROGRESS));
-        t.poll_transmit(0).expect("SYN").flags
-    }
-
-    #[test]
-    fn ecn_modes_map_onto_the_engine() {
-        let ecn_syn = TcpFlags::SYN | TcpFlags::ECE | TcpFlags::CWR;
-        let ece = |f: TcpFlags| f.contains(TcpFlags::ECE);
-        let mut on = Profile::linux();
-        on.set_sysctl("net.ipv4.tcp_ecn", "1").unwrap();
-        let passive = Profile::freebsd();
-        assert_eq!(passive.ecn, EcnMode::Passive);
-        let off = Profile::linux();
-        // On: asks on the SYN and accepts.
-        assert!(active_syn_flags(&on).contains(TcpFlags::ECE | TcpFlags::CWR));
-        assert!(ece(syn_ack_flags(&on, ecn_syn)));
-        // Passive: never asks, accepts on a listener.
-        assert!(!ece(active_syn_flags(&passive)));
-        assert!(ece(syn_ack_flags(&passive, ecn_syn)));
-        // Off: neither; and a plain SYN is never answered with ECE.
-        assert!(!ece(active_syn_flags(&off)));
-        assert!(!ece(syn_ack_flags(&off, ecn_syn)));
-        assert!(!ece(syn_ack_flags(&on, TcpFlags::SYN)));
-    }
-
-    /// The IP ECN codepoint the script writes reaches the engine, and the engine's codepoint
-    /// comes back in the outbound TOS: CE on inbound data is echoed with ECE (RFC 3168 6.1.3),
-    /// our data leaves with ECT(0).
-    #[test]
-    fn ecn_codepoints_cross_the_adapter() {
-        let mut p = Profile::linux();
-        p.set_sysctl("net.ipv4.tcp_ecn", "1").unwrap();
-        let cfg = ScriptConfig::default();
-        let mut t = EngineTarget::new(&p, &cfg);
-        let l = t.socket().unwrap();
-        t.bind(l, SocketAddr::new(cfg.local_ip, 8080)).unwrap();
-        t.listen(0, l, 1).unwrap();
-        let mut seg = syn(&cfg, TcpFlags::SYN | TcpFlags::ECE | TcpFlags::CWR, 0);
-        t.deliver(0, &seg);
-        let syn_ack = t.poll_transmit(0).expect("SYN-ACK");
-        let iss = syn_ack.seq;
-        seg.flags = TcpFlags::ACK;
-        seg.seq = 1;
-        seg.ack = iss.wrapping_add(1);
-        seg.options.clear();
-        t.deliver(1000, &seg);
-        let s = t.accept(1000, l).unwrap();
-        // Data marked CE: the ACK carries ECE.
-        seg.flags = TcpFlags::ACK | TcpFlags::PSH;
-        seg.payload = vec![7; 100];
-        seg.tos = 3;
-        t.deliver(2000, &seg);
-        let mut now = 2000;
-        let ack = loop {
-            if let Some(a) = t.poll_transmit(now) {
-                break a;
-            }
-            now = t.poll_timeout().expect("an ACK is due");
-            t.on_timeout(now);
-        };
-        assert_eq!(ack.ack, 101);
-        assert!(ack.flags.contains(TcpFlags::ECE), "{:?}", ack.flags);
-        assert_eq!(ack.tos & 3, 0, "a pure ACK is Not-ECT");
-        // Our data: ECT(0).
-        assert_eq!(t.write(now, s, &[1; 10]), Ok(10));
-        let data = t.poll_transmit(now).expect("data");
-        assert_eq!((data.payload.len(), data.tos & 3), (10, 2));
-    }
-
-    #[test]
-    fn mapped_knobs_are_not_reported_unmapped() {
-        for p in [Profile::linux(), Profile::linux_delack(), Profile::freebsd(), Profile::rfc()] {
-            let v = unmapped_knobs(&p).join("; ");
-            assert!(!v.contains("ECN") && !v.contains("quick-ACK") && !v.contains("TLP"), "{v}");
-            assert!(v.contains("initial window"), "{v}");
-        }
-    }
-}
+mod ecn_tests;

@@ -43,6 +43,7 @@ impl Endpoint {
             cfg,
             half_open: Default::default(),
             ready: Default::default(),
+            fast_open_queue: 0,
         };
         let id = match self.listeners.iter().position(Option::is_none) {
             Some(i) => {
