@@ -98,6 +98,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+mod error;
 pub mod net;
 pub mod runtime;
 #[cfg(feature = "tokio")]

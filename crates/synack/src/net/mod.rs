@@ -43,7 +43,6 @@
 //! ```
 
 mod any;
-pub(crate) mod error;
 mod listener;
 mod memory;
 pub(crate) mod ops;

@@ -27,6 +27,7 @@
 //! [`Stack::wait`] and [`Stack::set_event_hook`] (for task wakers).
 
 mod any;
+mod any_calls;
 mod channel;
 mod clock;
 mod device;
@@ -34,7 +35,8 @@ mod layer;
 mod stack;
 mod wait;
 
-pub(crate) use any::{AcceptAny, accept_syn, cancel, handshake, ignore_syn, next_syn, refuse_syn};
+pub(crate) use any_calls::open as open_accept_any;
+pub(crate) use any_calls::{accept_syn, cancel, handshake, ignore_syn, next_syn, refuse_syn};
 
 pub use any::{AcceptAnyStats, AcceptAnyUsage, AnyConfig, AnyPolicy, SynDecision};
 pub use channel::{ChannelDevice, ChannelHandle, ChannelRx, ChannelTx};

@@ -194,7 +194,9 @@ impl StackState {
     /// interface stops taking traffic for addresses that are not its own.
     pub fn close_listener(&mut self, id: synack_tcp::ListenerId) {
         self.endpoint.close_listener(id);
-        AcceptAny::close(self, id);
+        if let Some(a) = self.any.take_if(|a| a.lid() == id) {
+            a.close(&mut self.endpoint, &mut self.iface);
+        }
     }
 
     /// True once the driver has stopped (its device failed or went away, or the stack was
@@ -229,7 +231,7 @@ impl StackState {
 
     /// `Err` once the driver has stopped: what every socket call returns from then on.
     pub(crate) fn check_running(&self) -> io::Result<()> {
-        if self.stopped { Err(crate::net::error::stopped_by(self.stats.fatal)) } else { Ok(()) }
+        if self.stopped { Err(crate::error::stopped_by(self.stats.fatal)) } else { Ok(()) }
     }
 }
 
