@@ -6,18 +6,22 @@
 //! the kind of data held changes (SYN-SENT to SYN-RECEIVED or ESTABLISHED, into TIME-WAIT or
 //! CLOSED); the seven states that hold both share one variant and change in place.
 //!
-//! New connections are built in `open.rs`, segment arrival lives in `input.rs`, segment
-//! emission and timers in `output.rs` (the timer table in `timers.rs`).
+//! New connections are built in `open.rs`, segment arrival lives in `input.rs` (its text and
+//! FIN in `receive.rs`), segment emission and timers in `output.rs` (the timer table in
+//! `timers.rs`, the reasons a segment is due in `due.rs`), loss recovery in `recovery.rs`.
 
+mod due;
 mod halves;
 mod input;
 mod open;
 mod output;
+mod receive;
 mod recovery;
 mod timers;
 
 pub(crate) use recovery::Recovery;
 
+pub(crate) use due::{Due, DueSet};
 pub(crate) use halves::{Rcv, Snd, TimeWait};
 pub(crate) use open::{Birth, PeerSyn};
 pub(crate) use timers::{Timer, TimerTable};
@@ -241,14 +245,11 @@ pub(crate) struct Conn {
     pub(crate) rtt: RttEstimator,
     pub(crate) sampler: RttSampler,
     pub(crate) t: TimerTable,
-    /// An ACK must go out now (or with the next data segment).
-    pub(crate) ack_now: bool,
+    /// Why a segment is due besides queued data (an ACK, a probe, the persist override, a
+    /// tail loss probe).
+    pub(crate) due: DueSet,
     /// Full-sized segments received since we last sent an ACK.
     pub(crate) unacked_segs: u16,
-    /// A keep-alive or zero-window probe is due.
-    pub(crate) probe_due: bool,
-    /// The persist (SWS override) timer fired with a small usable window: send what fits.
-    pub(crate) force_send: bool,
     /// Sticky terminal error.
     pub(crate) error: Option<ConnectionError>,
     /// The application called `close`: it reads no more (half-duplex close, RFC 9293 MAY-1).
@@ -272,8 +273,6 @@ pub(crate) struct Conn {
     pub(crate) ws_offered_by_peer: bool,
     /// Congestion control and loss recovery.
     pub(crate) rec: Recovery,
-    /// The tail loss probe timer fired: send a probe.
-    pub(crate) tlp_due: bool,
     /// New-data segments sent since the last segment arrived or the application last wrote
     /// (the current burst), for PSH placement.
     pub(crate) burst_new: bool,
@@ -318,10 +317,8 @@ impl Conn {
             rtt: RttEstimator::new(cfg.rtt),
             sampler: RttSampler::new(),
             t: TimerTable::default(),
-            ack_now: false,
+            due: DueSet::default(),
             unacked_segs: 0,
-            probe_due: false,
-            force_send: false,
             error: None,
             app_closed: false,
             quick_acks_left: cfg.quick_ack_segments,
@@ -342,7 +339,6 @@ impl Conn {
                 r.want_hystart(cfg.hystart);
                 r
             },
-            tlp_due: false,
             burst_new: false,
             push_marks: None,
             unread: None,
@@ -610,12 +606,12 @@ impl Conn {
                 && after.gt(rcv.adv_right)
                 && after.since(rcv.adv_right) >= step
             {
-                self.ack_now = true;
+                self.due.set(Due::Ack);
             }
             return Ok(n);
         }
         if after.since(rcv.adv_right) >= step && before.since(rcv.adv_right) < step {
-            self.ack_now = true;
+            self.due.set(Due::Ack);
         }
         Ok(n)
     }
@@ -737,13 +733,10 @@ impl Conn {
                         tsval: self.ts_now(ctx.now),
                         tsecr: rcv.ts_recent.map_or(0, |(v, _)| v),
                     });
-                    ctx.ctl.push(crate::control::CtlSegment {
-                        tuple: self.tuple,
-                        seq: snd.max_nxt,
-                        ack: (linux || bsd).then_some(rcv.nxt),
-                        flags: synack_wire::tcp::TcpFlags::RST,
-                        ts,
-                    });
+                    let mut rst = crate::control::CtlSegment::rst(self.tuple, snd.max_nxt);
+                    rst.ack = (linux || bsd).then_some(rcv.nxt);
+                    rst.ts = ts;
+                    ctx.ctl.push(rst);
                 }
             }
         }

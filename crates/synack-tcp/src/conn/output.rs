@@ -1,7 +1,7 @@
 //! What a connection sends and when: SYN / SYN-ACK, data and FIN (Nagle, sender SWS avoidance,
 //! window), pure ACKs (delayed-ACK policy), probes; and its timers.
 
-use super::{Conn, Ctx, Tcb, Timer};
+use super::{Conn, Ctx, Due, Tcb, Timer};
 use crate::config::PushPolicy;
 use crate::emit::{Header, options_len};
 use crate::error::ConnectionError;
@@ -94,10 +94,10 @@ impl Conn {
                 Some(Segment { header: h, payload_len: 0, retransmission, ecn: 0 })
             }
             Tcb::TimeWait(tw) => {
-                if !self.ack_now {
+                if !self.due.has(Due::Ack) {
                     return None;
                 }
-                self.ack_now = false;
+                self.due.clear(Due::Ack);
                 let (seq, ack, win, recent) = (tw.snd_nxt, tw.rcv_nxt, tw.window, tw.ts_recent);
                 let mut h = self.header(seq, ack, TcpFlags::ACK, win);
                 if let Some(r) = recent {
@@ -118,7 +118,7 @@ impl Conn {
         let ws_offered = self.ws_offered_by_peer;
         let our_mss = self.our_mss();
         let ts_val = self.ts_now(now);
-        let force = self.force_send;
+        let force = self.due.has(Due::Override);
         let window_policy = self.cfg.receive_window;
         let (snd, rcv) = self.tcb.halves()?;
         rcv.update_window(mss, window_policy);
@@ -150,7 +150,7 @@ impl Conn {
             h.options.window_scale = ws_offered.then_some(opt.rcv_wscale);
             h.options.sack_permitted = opt.sack;
             h.options.timestamps = ts;
-            self.ack_now = false;
+            self.due.clear(Due::Ack);
             return Some(Segment { header: h, payload_len: 0, retransmission, ecn: 0 });
         }
 
@@ -168,11 +168,10 @@ impl Conn {
         }
 
         let (snd, rcv) = self.tcb.halves()?;
-        if self.probe_due {
+        if self.due.take(Due::Probe) {
             //= rfc9293#3.8.4
             //~ paraphrase: Keep-alive (and zero-window) probes carry no data and SEG.SEQ = SND.NXT
             //~ - 1, so the peer must answer with an ACK (SHLD-12).
-            self.probe_due = false;
             let seq = snd.una - 1;
             let (rnxt, win) = (rcv.nxt, rcv.window_field());
             rcv.last_ack_sent = rnxt;
@@ -180,7 +179,7 @@ impl Conn {
             h.options.timestamps = ts;
             return Some(Segment { header: h, payload_len: 0, retransmission: false, ecn: 0 });
         }
-        if self.ack_now {
+        if self.due.has(Due::Ack) {
             //~ paraphrase (RFC 9293 3.10.7.4): an ACK carries <SEQ=SND.NXT>, where SND.NXT
             //~ is the next new sequence number. A retransmission timeout rewinds `nxt` to
             //~ resend from SND.UNA (go-back-N), so the ACK takes the highest sequence number
@@ -228,7 +227,7 @@ impl Conn {
     }
 
     fn ack_sent(&mut self) {
-        self.ack_now = false;
+        self.due.clear(Due::Ack);
         self.unacked_segs = 0;
         self.t.set(Timer::DelayedAck, None);
     }
@@ -248,11 +247,10 @@ impl Conn {
         if mss == 0 {
             return None;
         }
-        if self.tlp_due {
-            self.tlp_due = false;
-            if let Some(seg) = self.tail_loss_probe(now, buf, hlen, opts, mss) {
-                return Some(seg);
-            }
+        if self.due.take(Due::TailLossProbe)
+            && let Some(seg) = self.tail_loss_probe(now, buf, hlen, opts, mss)
+        {
+            return Some(seg);
         }
         // 1. A retransmission loss recovery asked for (fast retransmit, partial ACK).
         if let Some((seq, len)) = self.rec.rtx {
@@ -382,7 +380,7 @@ impl Conn {
         snd.nxt = nxt + len + sent_fin;
         snd.max_nxt = snd.max_nxt.max(snd.nxt);
         let max_after = snd.max_nxt;
-        self.force_send = false;
+        self.due.clear(Due::Override);
         if !retransmission && len > 0 {
             self.rec.on_window_use(una, max_after, mss, false);
             self.burst_new = true;
@@ -649,14 +647,14 @@ impl Conn {
             self.t.set(Timer::Persist, None);
             self.persist_backoff = self.persist_backoff.saturating_add(1);
             match self.tcb.snd() {
-                Some(snd) if snd.wnd == 0 => self.probe_due = true,
-                Some(_) => self.force_send = true,
+                Some(snd) if snd.wnd == 0 => self.due.set(Due::Probe),
+                Some(_) => self.due.set(Due::Override),
                 None => {}
             }
         }
         if due(self.t.get(Timer::DelayedAck)) {
             self.t.set(Timer::DelayedAck, None);
-            self.ack_now = true;
+            self.due.set(Due::Ack);
         }
         if due(self.t.get(Timer::Reorder)) {
             self.t.set(Timer::Reorder, None);
@@ -665,7 +663,7 @@ impl Conn {
         }
         if due(self.t.get(Timer::Tlp)) {
             self.t.set(Timer::Tlp, None);
-            self.tlp_due = true;
+            self.due.set(Due::TailLossProbe);
         }
         if due(self.t.get(Timer::KeepAlive))
             && let Some(k) = self.cfg.keep_alive
@@ -679,7 +677,7 @@ impl Conn {
                 return;
             }
             self.keepalive_probes += 1;
-            self.probe_due = true;
+            self.due.set(Due::Probe);
         }
         self.refresh_timers(now);
     }
@@ -725,7 +723,9 @@ impl Conn {
             //~ linux: with the window closed the retransmission cannot go out; the timeout
             //~ sends a zero-window probe instead, so the window update a lost or reordered
             //~ ACK carried is asked for again (else the timer fires for ever, sending nothing).
-            self.probe_due |= snd.wnd == 0 && state.is_synchronized();
+            if snd.wnd == 0 && state.is_synchronized() {
+                self.due.set(Due::Probe);
+            }
             let (una, max) = (snd.una, snd.max_nxt);
             if state.is_synchronized() {
                 //= rfc5681#3.1

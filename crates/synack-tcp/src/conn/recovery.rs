@@ -4,17 +4,22 @@
 //! what to retransmit first. The algorithms live in `cc/` and `scoreboard.rs`; this module only
 //! decides when to call them.
 
-use crate::cc::{AckSample, CcAlgorithm, CcConfig, Controller, CwndUse, Prr};
+use crate::cc::{AckSample, CcAlgorithm, CcConfig, Controller, CwndUse};
 use crate::config::CongestionControl as CcChoice;
-use crate::rack::{Rack, RackConfig, RackMemory, RackOutcome, TlpOutcome};
+use crate::rack::{Rack, RackMemory, RackOutcome, TlpOutcome};
 use crate::scoreboard::{
-    AckFields, AckOutcome, DupAckAction, DupAckCounter, NewRenoAck, NewRenoRecovery, NextSeg,
-    Scoreboard, is_duplicate_ack, limited_transmit_allowance,
+    AckFields, AckOutcome, DupAckAction, DupAckCounter, NewRenoAck, NextSeg, Scoreboard,
+    is_duplicate_ack, limited_transmit_allowance,
 };
 use crate::time::{Duration, Instant};
 use alloc::boxed::Box;
 use synack_wire::SeqNum;
 use synack_wire::tcp::SackBlock;
+
+mod flight;
+
+pub(super) use flight::Flight;
+pub(crate) use flight::{FlightSlot, SegmentLog};
 
 /// What one ACK looked like, for [`Recovery::on_ack`].
 pub(crate) struct AckInfo<'a> {
@@ -86,113 +91,6 @@ pub(crate) struct Recovery {
     hystart: bool,
     /// RFC 3465's L for slow start (`u32::MAX`: no cap), from `ConnConfig::slow_start_ack_limit`.
     abc_limit: u32,
-}
-
-/// The loss state that only matters once data has been sent: kept out of line so an idle
-/// connection does not carry it (an idle connection stays under 1 KiB). It is built
-/// lazily, the first time an operation would change it from its fresh value; operations
-/// that provably leave a fresh value unchanged (an ACK with nothing sent, no SACK blocks and
-/// no duplicate) skip it, so the wire output is the same as with the state inline. Once
-/// built it is kept for the life of the connection: one allocation per connection that
-/// sends data, none per segment.
-#[derive(Debug)]
-pub(super) struct Flight {
-    /// The RFC 6675 scoreboard.
-    sb: Scoreboard,
-    /// RACK-TLP (RFC 8985), active with SACK when configured. Its per-segment log is fed
-    /// on every connection once established, RACK on or off, because the statistics Linux
-    /// reports from its own segment log (`ConnStats::reordering`, `retrans_segments`,
-    /// `unacked_segments`, `reordering_events`) are read from it; with RACK off it is built
-    /// with loss detection and TLP disabled, so it marks nothing and the sender never
-    /// consults it for loss.
-    rack: Rack,
-    reno: NewRenoRecovery,
-    prr: Prr,
-    /// During recovery with PRR: the window PRR set on the last ACK (`pipe + sndcnt`), which
-    /// replaces `cwnd` (and NewReno's inflation) until recovery ends.
-    prr_cwnd: Option<u32>,
-    /// Without SACK: bytes the duplicate ACKs say arrived above SND.UNA (one SMSS each, as
-    /// RFC 6937 estimates DeliveredData for a receiver without SACK), less what later
-    /// cumulative ACKs covered. PRR's `pipe` without a scoreboard.
-    reno_sacked: u32,
-    /// An ECN-Echo reduced the window outside loss recovery: PRR paces the reduction until
-    /// this SND.MAX (the window of data the echo refers to) is acknowledged.
-    cwr_until: Option<SeqNum>,
-}
-
-/// The slot holding a connection's [`Flight`], if any.
-#[derive(Debug)]
-pub(crate) struct FlightSlot(Option<Box<Flight>>);
-
-impl FlightSlot {
-    /// Bytes currently SACKed (`ConnStats::sacked`); none without a flight.
-    pub(crate) fn sacked_bytes(&self) -> u32 {
-        self.0.as_ref().map_or(0, |f| f.sb.sacked_bytes())
-    }
-}
-
-/// The segment log the statistics read: the live one while data is in flight, or what it
-/// remembered when the last flight ended (a log with no segments in it).
-#[derive(Clone, Copy, Debug)]
-pub(crate) enum SegmentLog<'a> {
-    /// Data in flight (or recently).
-    Live(&'a Rack),
-    /// Between flights.
-    Between(&'a RackMemory),
-}
-
-impl SegmentLog<'_> {
-    /// [`Rack::retransmitted_segments`] (none between flights).
-    pub(crate) fn retransmitted_segments(&self) -> u32 {
-        match self {
-            SegmentLog::Live(r) => r.retransmitted_segments(),
-            SegmentLog::Between(_) => 0,
-        }
-    }
-
-    /// [`Rack::unacked_segments`] (none between flights).
-    pub(crate) fn unacked_segments(&self) -> u32 {
-        match self {
-            SegmentLog::Live(r) => r.unacked_segments(),
-            SegmentLog::Between(_) => 0,
-        }
-    }
-
-    /// [`Rack::reordering`].
-    pub(crate) fn reordering(&self, mss: u32) -> u32 {
-        match self {
-            SegmentLog::Live(r) => r.reordering(mss),
-            SegmentLog::Between(m) => m.reordering(mss),
-        }
-    }
-
-    /// [`Rack::reordering_events`].
-    pub(crate) fn reordering_events(&self) -> u32 {
-        match self {
-            SegmentLog::Live(r) => r.reordering_events(),
-            SegmentLog::Between(m) => m.reordering_events(),
-        }
-    }
-}
-
-impl Flight {
-    /// Nothing sent since SND.UNA = `una`: what `Recovery::new` and `on_established` build,
-    /// with RACK remembering `mem` from earlier flights.
-    fn fresh(una: SeqNum, smss: u32, rack_on: bool, mem: &RackMemory) -> Flight {
-        Flight {
-            sb: Scoreboard::new(una, smss),
-            rack: Rack::resume(
-                RackConfig { enabled: rack_on, tlp: rack_on, ..RackConfig::default() },
-                una,
-                mem,
-            ),
-            reno: NewRenoRecovery::new(una),
-            prr: Prr::new(smss),
-            prr_cwnd: None,
-            reno_sacked: 0,
-            cwr_until: None,
-        }
-    }
 }
 
 impl core::fmt::Debug for Recovery {

@@ -1,0 +1,116 @@
+//! The loss state that exists only once data has been sent ([`Flight`], boxed in a
+//! [`FlightSlot`]), and the segment log the statistics read from it or from what RACK
+//! remembers between flights.
+
+use crate::cc::Prr;
+use crate::rack::{Rack, RackConfig, RackMemory};
+use crate::scoreboard::{NewRenoRecovery, Scoreboard};
+use alloc::boxed::Box;
+use synack_wire::SeqNum;
+
+/// The loss state that only matters once data has been sent: kept out of line so an idle
+/// connection does not carry it (an idle connection stays under 1 KiB). It is built
+/// lazily, the first time an operation would change it from its fresh value; operations
+/// that provably leave a fresh value unchanged (an ACK with nothing sent, no SACK blocks and
+/// no duplicate) skip it, so the wire output is the same as with the state inline. Once
+/// built it is kept for the life of the connection: one allocation per connection that
+/// sends data, none per segment.
+#[derive(Debug)]
+pub(in crate::conn) struct Flight {
+    /// The RFC 6675 scoreboard.
+    pub(super) sb: Scoreboard,
+    /// RACK-TLP (RFC 8985), active with SACK when configured. Its per-segment log is fed
+    /// on every connection once established, RACK on or off, because the statistics Linux
+    /// reports from its own segment log (`ConnStats::reordering`, `retrans_segments`,
+    /// `unacked_segments`, `reordering_events`) are read from it; with RACK off it is built
+    /// with loss detection and TLP disabled, so it marks nothing and the sender never
+    /// consults it for loss.
+    pub(super) rack: Rack,
+    pub(super) reno: NewRenoRecovery,
+    pub(super) prr: Prr,
+    /// During recovery with PRR: the window PRR set on the last ACK (`pipe + sndcnt`), which
+    /// replaces `cwnd` (and NewReno's inflation) until recovery ends.
+    pub(super) prr_cwnd: Option<u32>,
+    /// Without SACK: bytes the duplicate ACKs say arrived above SND.UNA (one SMSS each, as
+    /// RFC 6937 estimates DeliveredData for a receiver without SACK), less what later
+    /// cumulative ACKs covered. PRR's `pipe` without a scoreboard.
+    pub(super) reno_sacked: u32,
+    /// An ECN-Echo reduced the window outside loss recovery: PRR paces the reduction until
+    /// this SND.MAX (the window of data the echo refers to) is acknowledged.
+    pub(super) cwr_until: Option<SeqNum>,
+}
+
+/// The slot holding a connection's [`Flight`], if any.
+#[derive(Debug)]
+pub(crate) struct FlightSlot(pub(super) Option<Box<Flight>>);
+
+impl FlightSlot {
+    /// Bytes currently SACKed (`ConnStats::sacked`); none without a flight.
+    pub(crate) fn sacked_bytes(&self) -> u32 {
+        self.0.as_ref().map_or(0, |f| f.sb.sacked_bytes())
+    }
+}
+
+/// The segment log the statistics read: the live one while data is in flight, or what it
+/// remembered when the last flight ended (a log with no segments in it).
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum SegmentLog<'a> {
+    /// Data in flight (or recently).
+    Live(&'a Rack),
+    /// Between flights.
+    Between(&'a RackMemory),
+}
+
+impl SegmentLog<'_> {
+    /// [`Rack::retransmitted_segments`] (none between flights).
+    pub(crate) fn retransmitted_segments(&self) -> u32 {
+        match self {
+            SegmentLog::Live(r) => r.retransmitted_segments(),
+            SegmentLog::Between(_) => 0,
+        }
+    }
+
+    /// [`Rack::unacked_segments`] (none between flights).
+    pub(crate) fn unacked_segments(&self) -> u32 {
+        match self {
+            SegmentLog::Live(r) => r.unacked_segments(),
+            SegmentLog::Between(_) => 0,
+        }
+    }
+
+    /// [`Rack::reordering`].
+    pub(crate) fn reordering(&self, mss: u32) -> u32 {
+        match self {
+            SegmentLog::Live(r) => r.reordering(mss),
+            SegmentLog::Between(m) => m.reordering(mss),
+        }
+    }
+
+    /// [`Rack::reordering_events`].
+    pub(crate) fn reordering_events(&self) -> u32 {
+        match self {
+            SegmentLog::Live(r) => r.reordering_events(),
+            SegmentLog::Between(m) => m.reordering_events(),
+        }
+    }
+}
+
+impl Flight {
+    /// Nothing sent since SND.UNA = `una`: what `Recovery::new` and `on_established` build,
+    /// with RACK remembering `mem` from earlier flights.
+    pub(super) fn fresh(una: SeqNum, smss: u32, rack_on: bool, mem: &RackMemory) -> Flight {
+        Flight {
+            sb: Scoreboard::new(una, smss),
+            rack: Rack::resume(
+                RackConfig { enabled: rack_on, tlp: rack_on, ..RackConfig::default() },
+                una,
+                mem,
+            ),
+            reno: NewRenoRecovery::new(una),
+            prr: Prr::new(smss),
+            prr_cwnd: None,
+            reno_sacked: 0,
+            cwr_until: None,
+        }
+    }
+}
