@@ -25,7 +25,7 @@ use std::time::Duration;
 use sha2::{Digest, Sha256};
 use synack::Stack;
 use synack::tokio::{TcpListener, TcpStream};
-use synack_tcp::{ConnConfig, KeepAlive};
+use synack_tcp::{ConnConfig, KeepAlive, ListenCounters};
 use tokio::io::{AsyncRead, AsyncWriteExt, ReadBuf};
 use tokio::sync::watch;
 
@@ -117,6 +117,26 @@ pub(crate) fn release_free_memory() {
     unsafe {
         libc::malloc_trim(0);
     }
+}
+
+/// One line on what the listeners did with SYNs and handshake ACKs (flood handling).
+pub(crate) fn listen_summary(c: &ListenCounters) -> String {
+    format!(
+        "listen: {} SYNs ({} half-open, {} cookies, {} dropped for a full accept queue, {} for a \
+         full SYN queue); cookies: {} accepted, {} rejected; {} completing ACKs dropped for a \
+         full accept queue; half-open: {} expired, {} evicted, {} held",
+        c.syns,
+        c.half_open_admitted,
+        c.cookies_sent,
+        c.syns_dropped_accept_full,
+        c.syns_dropped_queue_full,
+        c.cookies_accepted,
+        c.cookies_rejected,
+        c.acks_dropped_accept_full,
+        c.half_open_expired,
+        c.half_open_evicted,
+        c.half_open,
+    )
 }
 
 /// Listens on `addr` with the connection settings of `policy`.

@@ -145,6 +145,7 @@ impl EngineTarget {
             },
             rfc5961_rst: p.rfc5961.0,
             rfc5961_syn: p.rfc5961.1,
+            syn_ack_retries: p.syn_ack_retries,
             read_window_update: if p.linux_read_window_update {
                 ReadWindowUpdate::Doubling
             } else {
@@ -296,6 +297,9 @@ fn wire_options(tcp: &[u8]) -> Vec<OptSpec> {
                 OptSpec::Sack(b.as_slice().iter().map(|x| (x.left.0, x.right.0)).collect())
             }
             TcpOption::Timestamps(t) => OptSpec::Timestamp { val: t.tsval, ecr: t.tsecr },
+            TcpOption::FastOpen(c) if c.is_experimental() => {
+                OptSpec::FastOpenExp(c.as_bytes().to_vec())
+            }
             TcpOption::FastOpen(c) => OptSpec::FastOpen(c.as_bytes().to_vec()),
             TcpOption::Unknown { kind, data } => OptSpec::Md5(format!("kind{kind}:{}", data.len())),
         });

@@ -83,6 +83,10 @@ pub struct Profile {
     /// RFC 5961 challenge ACKs for in-window SYN and RST (FreeBSD's `insecure_syn` and
     /// `insecure_rst` at 0): (RST, SYN).
     pub rfc5961: (bool, bool),
+    /// SYN-ACK retransmissions before a half-open entry is dropped (Linux's
+    /// `tcp_synack_retries`, FreeBSD's `net.inet.tcp.syncache.rexmtlimit`); `None`: R2 for a
+    /// SYN (RFC 9293, at least 3 minutes). `ConnConfig::syn_ack_retries`.
+    pub syn_ack_retries: Option<u32>,
     /// `SO_SNDBUF`/`SO_RCVBUF` report twice the value set (Linux).
     pub sockbuf_doubling: bool,
     /// Option layout (on every segment; the SYN shows it).
@@ -142,6 +146,7 @@ impl Profile {
             rack: true,
             slow_start_after_idle: false,
             rfc5961: (true, true),
+            syn_ack_retries: Some(5),
             sockbuf_doubling: true,
             syn_layout: SynLayout::Linux,
             rcvbuf_mss_rounding: false,
@@ -188,6 +193,7 @@ impl Profile {
             rack: false,
             slow_start_after_idle: true,
             rfc5961: (true, true),
+            syn_ack_retries: Some(3),
             sockbuf_doubling: false,
             syn_layout: SynLayout::FreeBsd,
             rcvbuf_mss_rounding: true,
@@ -226,6 +232,7 @@ impl Profile {
             rack: false,
             slow_start_after_idle: true,
             rfc5961: (true, true),
+            syn_ack_retries: None,
             sockbuf_doubling: false,
             syn_layout: SynLayout::Linux,
             rcvbuf_mss_rounding: false,

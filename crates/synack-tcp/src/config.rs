@@ -68,6 +68,8 @@ pub enum ReceiveWindow {
     /// space is below both a quarter of the buffer and one segment does the edge stay put.
     /// With a buffer larger than the largest window (FreeBSD's 65700-byte buffer rounded to
     /// whole segments, no window scaling) the window then stays at 65535 while data is queued.
+    /// Arriving segments are checked against the free space too, so a sequence number beyond
+    /// the advertised 65535 but inside the buffer is in the window (`tcp_input`'s `rcv_wnd`).
     FreeSpace,
 }
 
@@ -148,6 +150,15 @@ pub struct ConnConfig {
     pub r2: Option<Duration>,
     /// R2 for a SYN; raised to at least 3 minutes (RFC 9293 MUST-23).
     pub r2_syn: Duration,
+    /// SYN-ACK retransmissions a listener's half-open child makes before it is dropped
+    /// (Linux's `tcp_synack_retries`, 5 by default: with the 1 s initial RTO the entry goes
+    /// after 1 + 2 + 4 + 8 + 16 + 32 = 63 s). RFC 4987 section 3.2 names a shorter
+    /// SYN-RECEIVED timer as a flood defence: spoofed SYNs are never answered, so their
+    /// entries hold the SYN queue (and keep it in cookie mode) until they expire. `None`
+    /// keeps them for R2 of a SYN (`r2_syn`, at least 3 minutes). Only passive opens: a
+    /// SYN-RECEIVED reached from SYN-SENT (simultaneous open) is the application's own open
+    /// attempt and keeps `r2_syn`.
+    pub syn_ack_retries: Option<u32>,
     /// Offer window scaling.
     pub window_scaling: bool,
     /// Offer SACK-permitted.
@@ -258,6 +269,7 @@ impl Default for ConnConfig {
             r1: 3,
             r2: Some(Duration::from_secs(100)),
             r2_syn: Duration::from_secs(180),
+            syn_ack_retries: Some(5),
             window_scaling: true,
             sack: true,
             timestamps: true,
@@ -306,6 +318,8 @@ pub struct EndpointConfig {
     pub ephemeral_ports: (u16, u16),
     /// Most connections the endpoint holds; further SYNs are dropped and connects fail.
     pub max_connections: usize,
+    /// TCP Fast Open (RFC 7413) switches for both sides.
+    pub fast_open: crate::fastopen::FastOpenConfig,
 }
 
 impl Default for EndpointConfig {
@@ -319,6 +333,7 @@ impl Default for EndpointConfig {
             syn_cookies: true,
             ephemeral_ports: (49152, 65535),
             max_connections: 65536,
+            fast_open: crate::fastopen::FastOpenConfig::default(),
         }
     }
 }

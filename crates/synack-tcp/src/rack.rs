@@ -733,6 +733,19 @@ impl Rack {
         self.lost_total
     }
 
+    /// Takes over the storage of `old`'s segment log (emptied), so a log rebuilt for a new
+    /// flight does not allocate again; this log must be empty.
+    pub(crate) fn reuse_log(&mut self, old: &mut Rack) {
+        debug_assert!(self.segs.is_empty());
+        old.segs.clear();
+        core::mem::swap(&mut self.segs, &mut old.segs);
+    }
+
+    /// Records the segment log has room for without allocating.
+    pub(crate) fn log_capacity(&self) -> usize {
+        self.segs.capacity()
+    }
+
     /// Forgets everything (connection reset) and restarts at `snd_una`.
     pub fn reset(&mut self, snd_una: SeqNum) {
         *self = Rack::new(self.config.public(), snd_una);

@@ -1,4 +1,4 @@
-//! Per-connection introspection, like Linux's TCP_INFO.
+//! Introspection: per connection, like Linux's TCP_INFO, and the listeners' SYN handling.
 
 use crate::state::State;
 use crate::time::Duration;
@@ -102,4 +102,45 @@ pub struct ConnStats {
     pub recv_buffer: usize,
     /// Acknowledged bytes per second over the last interval of about one round trip.
     pub delivery_rate: Option<u64>,
+    /// Data on a SYN was acknowledged by the SYN-ACK, ours or the peer's (Fast Open; Linux's
+    /// `TCPI_OPT_SYN_DATA`).
+    pub syn_data: bool,
+    /// Accepted with its SYN's data, before the handshake completed (a Fast Open child).
+    pub fast_open_child: bool,
+}
+
+/// What the endpoint's listeners did with the SYNs and handshake ACKs that reached them
+/// ([`crate::Endpoint::listen_counters`]): how a SYN flood is being handled, and what it cost
+/// legitimate peers. Counts since the endpoint was made.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
+#[non_exhaustive]
+pub struct ListenCounters {
+    /// SYNs that reached a listener (not retransmissions to a connection that exists).
+    pub syns: u64,
+    /// Of those, answered from a new half-open (SYN-RECEIVED) entry.
+    pub half_open_admitted: u64,
+    /// Of those, answered with a SYN cookie (the half-open queue was full; RFC 4987).
+    pub cookies_sent: u64,
+    /// Dropped because the listener's accept queue was full (the peer retries).
+    pub syns_dropped_accept_full: u64,
+    /// Dropped because the half-open queue was full and SYN cookies are off.
+    pub syns_dropped_queue_full: u64,
+    /// ACKs that completed a handshake from a valid SYN cookie.
+    pub cookies_accepted: u64,
+    /// ACKs checked as cookies (cookies were sent lately) that did not validate; answered
+    /// with a RST as any ACK to a listener is.
+    pub cookies_rejected: u64,
+    /// Handshake-completing ACKs dropped because the accept queue was full (the peer
+    /// retransmits, or our SYN-ACK retransmission invites it to).
+    pub acks_dropped_accept_full: u64,
+    /// Half-open entries that gave up after their last SYN-ACK retransmission.
+    pub half_open_expired: u64,
+    /// Half-open entries removed to make room for a handshake that completed while the
+    /// endpoint held its most connections: a peer that answered beats one that has not.
+    pub half_open_evicted: u64,
+    /// Half-open entries held now, across listeners.
+    pub half_open: u64,
+    /// Listeners answering SYNs with cookies now (their half-open queue is full). A listener
+    /// leaves cookie mode as soon as its queue has room again.
+    pub listeners_in_cookie_mode: u64,
 }

@@ -399,3 +399,33 @@ fn receive_buffer_rounds_in_a_simultaneous_open() {
     check(&s.one(), SA, I, T + 1);
     assert_eq!(s.ep.stats(s.id()).unwrap().recv_buffer, 65_700);
 }
+
+/// A buffer larger than the 16-bit window can offer (65536 rounded up to whole segments, no
+/// window scaling): RFC 9293 checks an arriving RST against the advertised 65535 and drops one
+/// beyond it silently; `ReceiveWindow::FreeSpace` (FreeBSD) checks against the free buffer
+/// space, so the same RST is in the window and draws RFC 5961's challenge ACK.
+#[test]
+fn free_space_receive_window_accepts_beyond_the_advertised_edge() {
+    use synack_tcp::ReceiveWindow;
+    for (policy, challenged) in
+        [(ReceiveWindow::SwsAvoidance, false), (ReceiveWindow::FreeSpace, true)]
+    {
+        let cfg = ConnConfig {
+            recv_buffer: 65_536,
+            recv_buffer_mss_rounding: true,
+            receive_window: policy,
+            ..plain()
+        };
+        let mut s = Script::established_passive(cfg);
+        let buffer = s.ep.stats(s.id()).unwrap().recv_buffer as u32;
+        assert!(buffer > 65_535, "{buffer}");
+        // The last sequence number the buffer could hold, beyond the advertised edge.
+        s.inject(Seg::new(R, T + buffer, 0));
+        if challenged {
+            check(&s.one(), A, I + 1, T + 1);
+        } else {
+            s.none();
+        }
+        assert_eq!(s.ep.error(s.id()).unwrap(), None, "{policy:?}");
+    }
+}

@@ -143,6 +143,8 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
         r
     });
     drop(rt);
+    let syns = stack.with(|st, _| st.endpoint.listen_counters());
+    println!("{}", server::listen_summary(&syns));
     tunhost::finish(stack);
     println!("stopped");
     r.map(|()| ExitCode::SUCCESS)

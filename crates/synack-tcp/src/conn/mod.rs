@@ -19,7 +19,7 @@ mod receive;
 mod recovery;
 mod timers;
 
-pub(crate) use recovery::Recovery;
+pub(crate) use recovery::{Recovery, SpareFlight};
 
 pub(crate) use due::{Due, DueSet};
 pub(crate) use halves::{Rcv, Snd, TimeWait};
@@ -59,9 +59,59 @@ pub(crate) enum Origin {
 /// a connection's setup and teardown (docs/ARCHITECTURE.md).
 pub(crate) enum Tcb {
     Closed,
-    SynSent { snd: Snd },
-    Open { snd: Snd, rcv: Rcv, kind: OpenKind },
+    /// `fo`: what an active open with Fast Open puts on its first SYN (boxed: rare, and the
+    /// variant must stay no larger than `Open`).
+    SynSent {
+        snd: Snd,
+        fo: Option<alloc::boxed::Box<ActiveFastOpen>>,
+    },
+    Open {
+        snd: Snd,
+        rcv: Rcv,
+        kind: OpenKind,
+    },
     TimeWait(TimeWait),
+}
+
+/// An active open's Fast Open attempt (RFC 7413 section 4.2), from the SYN to the SYN-ACK.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct ActiveFastOpen {
+    /// The option on the first SYN: a cached cookie, an empty one (a cookie request), or none
+    /// (data without a cookie, `FastOpenConfig::client_without_cookie`).
+    pub(crate) cookie: Option<synack_wire::tcp::FastOpenCookie>,
+    /// Most data bytes the first SYN may carry (0: none, only the cookie request).
+    pub(crate) room: u32,
+    /// Data bytes the first SYN carried.
+    pub(crate) sent: u32,
+    /// The SYN was retransmitted (a retransmitted SYN carries neither data nor the option).
+    pub(crate) retransmitted: bool,
+}
+
+/// Facts about the handshake kept for a connection's life, as bits of one byte (the
+/// connection's size is pinned).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct HsFlags(u8);
+
+impl HsFlags {
+    /// The peer's SYN carried a window-scale option (so our SYN-ACK carries one too).
+    pub(crate) const WS_OFFERED: u8 = 1;
+    /// A Fast Open child: accepted with the SYN, before the handshake completed.
+    pub(crate) const FO_CHILD: u8 = 2;
+    /// Data on a SYN was acknowledged by the SYN-ACK, sent or received (Linux's
+    /// `TCPI_OPT_SYN_DATA`).
+    pub(crate) const SYN_DATA: u8 = 4;
+
+    pub(crate) fn has(self, bit: u8) -> bool {
+        self.0 & bit != 0
+    }
+
+    pub(crate) fn set(&mut self, bit: u8, on: bool) {
+        if on {
+            self.0 |= bit;
+        } else {
+            self.0 &= !bit;
+        }
+    }
 }
 
 /// Which of the states with both halves a [`Tcb::Open`] is in.
@@ -126,14 +176,14 @@ impl Tcb {
 
     pub(crate) fn snd(&self) -> Option<&Snd> {
         match self {
-            Tcb::SynSent { snd } => Some(snd),
+            Tcb::SynSent { snd, .. } => Some(snd),
             _ => self.halves_ref().map(|(s, _)| s),
         }
     }
 
     pub(crate) fn snd_mut(&mut self) -> Option<&mut Snd> {
         match self {
-            Tcb::SynSent { snd } => Some(snd),
+            Tcb::SynSent { snd, .. } => Some(snd),
             _ => self.halves().map(|(s, _)| s),
         }
     }
@@ -215,6 +265,8 @@ pub(crate) struct Ctx<'a> {
     pub(crate) msl: Duration,
     /// The segment being processed arrived with the IP ECN codepoint CE.
     pub(crate) ce: bool,
+    /// Where storage a connection lets go of is kept for the next ones.
+    pub(crate) spares: &'a mut crate::spares::Spares,
 }
 
 impl Ctx<'_> {
@@ -269,8 +321,8 @@ pub(crate) struct Conn {
     pub(crate) persist_backoff: u16,
     /// When SND.UNA last moved (or the first byte of the current flight left).
     pub(crate) una_since: Instant,
-    /// The peer's SYN carried a window-scale option (so our SYN-ACK carries one too).
-    pub(crate) ws_offered_by_peer: bool,
+    /// Handshake facts: the peer offered window scaling, Fast Open.
+    pub(crate) hs: HsFlags,
     /// Congestion control and loss recovery.
     pub(crate) rec: Recovery,
     /// New-data segments sent since the last segment arrived or the application last wrote
@@ -331,7 +383,7 @@ impl Conn {
             rtx_count: 0,
             persist_backoff: 0,
             una_since: now,
-            ws_offered_by_peer: false,
+            hs: HsFlags::default(),
             rec: {
                 let mut r = Recovery::new(cfg.congestion_control, 536, SeqNum(0));
                 r.want_rack(cfg.rack);
@@ -436,17 +488,20 @@ impl Conn {
     fn leave_open(&mut self, ctx: &mut Ctx<'_>, target: State) {
         let tcb = core::mem::replace(&mut self.tcb, Tcb::Closed);
         self.tcb = match (target, tcb.into_halves()) {
-            (State::TimeWait, Some((snd, mut rcv))) => {
+            (State::TimeWait, Some((mut snd, mut rcv))) => {
                 self.keep_unread(&mut rcv);
                 //= rfc9293#3.6.1
                 //~ paraphrase: TIME-WAIT lasts 2*MSL.
                 let expiry = ctx.now + ctx.msl * 2;
                 self.t = TimerTable::only(Timer::Close, expiry);
-                Tcb::TimeWait(TimeWait::from_halves(&snd, &rcv, expiry))
+                let tw = TimeWait::from_halves(&snd, &rcv, expiry);
+                ctx.spares.keep_rings(&mut snd.buf, &mut rcv.buf);
+                Tcb::TimeWait(tw)
             }
             (_, halves) => {
-                if let Some((_, mut rcv)) = halves {
+                if let Some((mut snd, mut rcv)) = halves {
                     self.keep_unread(&mut rcv);
+                    ctx.spares.keep_rings(&mut snd.buf, &mut rcv.buf);
                 }
                 self.t = TimerTable::default();
                 ctx.deleted = true;
@@ -498,6 +553,12 @@ impl Conn {
         }
         self.goto(ctx, State::Closed);
         ctx.event(Event::Error { conn: ctx.id, error });
+    }
+
+    /// Deletes a listener's half-open child without a segment or an error (no application
+    /// knows it yet), as when a RST sends it back to LISTEN: the endpoint needs its place.
+    pub(crate) fn drop_half_open(&mut self, ctx: &mut Ctx<'_>) {
+        self.goto(ctx, State::Closed);
     }
 
     /// Ends the connection normally and deletes the TCB.

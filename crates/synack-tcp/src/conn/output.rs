@@ -1,7 +1,7 @@
 //! What a connection sends and when: SYN / SYN-ACK, data and FIN (Nagle, sender SWS avoidance,
 //! window), pure ACKs (delayed-ACK policy), probes; and its timers.
 
-use super::{Conn, Ctx, Due, Tcb, Timer};
+use super::{Conn, Ctx, Due, OpenKind, Origin, Tcb, Timer};
 use crate::config::PushPolicy;
 use crate::emit::{Header, options_len};
 use crate::error::ConnectionError;
@@ -61,14 +61,40 @@ impl Conn {
         let rto = self.rtt.rto();
         match &mut self.tcb {
             Tcb::Closed => None,
-            Tcb::SynSent { snd } => {
+            Tcb::SynSent { snd, fo } => {
                 if snd.nxt != snd.iss {
                     return None;
                 }
                 let retransmission = snd.max_nxt != snd.iss;
-                snd.nxt = snd.iss + 1;
-                snd.max_nxt = snd.nxt;
+                //= rfc7413#4.2.1
+                //~ paraphrase: The first SYN carries the cookie (or a cookie request) and as much
+                //~ queued data as fits; a retransmitted SYN carries neither (Linux, FreeBSD: the
+                //~ data may be what the path drops).
+                let mut fast_open = None;
+                let mut data = 0u32;
+                if let Some(f) = fo.as_deref_mut() {
+                    if retransmission {
+                        f.retransmitted = true;
+                    } else {
+                        fast_open = f.cookie;
+                        data = f.room.min(snd.buf.len() as u32);
+                    }
+                }
                 let iss = snd.iss;
+                let options = self.syn_options(now, fast_open);
+                let hlen = 20 + crate::emit::options_len(&options, self.cfg.option_layout);
+                let data = data.min(buf.len().saturating_sub(hlen) as u32);
+                let Tcb::SynSent { snd, fo } = &mut self.tcb else { return None };
+                if let Some(f) = fo.as_deref_mut()
+                    && !retransmission
+                {
+                    f.sent = data;
+                }
+                snd.nxt = snd.iss + 1 + data;
+                snd.max_nxt = snd.max_nxt.max(snd.nxt);
+                let (a, b) = snd.buf.slices_at(0, data as usize);
+                let payload_sum = copy_payload(&mut buf[hlen..], a, b, self.sum_tx);
+                self.stats.bytes_sent += data as u64;
                 if !self.t.is_armed(Timer::Rtx) {
                     self.t.set(Timer::Rtx, Some(now + rto));
                 }
@@ -85,13 +111,9 @@ impl Conn {
                 };
                 let mut h =
                     self.header(iss, SeqNum(0), syn_flags, self.cfg.recv_buffer.min(65535) as u16);
-                h.options.mss = Some(self.our_mss());
-                h.options.window_scale = self.cfg.window_scaling.then(|| self.our_wscale());
-                h.options.sack_permitted = self.cfg.sack;
-                if self.cfg.timestamps {
-                    h.options.timestamps = self.ts_option(now, 0);
-                }
-                Some(Segment { header: h, payload_len: 0, retransmission, ecn: 0 })
+                h.options = options;
+                h.payload_sum = payload_sum;
+                Some(Segment { header: h, payload_len: data as usize, retransmission, ecn: 0 })
             }
             Tcb::TimeWait(tw) => {
                 if !self.due.has(Due::Ack) {
@@ -109,13 +131,29 @@ impl Conn {
         }
     }
 
+    /// The options of our SYN, with the Fast Open cookie option `fast_open` if any.
+    fn syn_options(
+        &self,
+        now: Instant,
+        fast_open: Option<synack_wire::tcp::FastOpenCookie>,
+    ) -> TcpOptions {
+        TcpOptions {
+            mss: Some(self.our_mss()),
+            window_scale: self.cfg.window_scaling.then(|| self.our_wscale()),
+            sack_permitted: self.cfg.sack,
+            timestamps: if self.cfg.timestamps { self.ts_option(now, 0) } else { None },
+            fast_open,
+            ..TcpOptions::default()
+        }
+    }
+
     fn build_synchronized(&mut self, now: Instant, buf: &mut [u8]) -> Option<Segment> {
         let state = self.state();
         let rto = self.rtt.rto();
         let mss = self.eff_snd_mss();
         let opt = self.opt;
         let nodelay = self.cfg.nodelay;
-        let ws_offered = self.ws_offered_by_peer;
+        let ws_offered = self.hs.has(super::HsFlags::WS_OFFERED);
         let our_mss = self.our_mss();
         let ts_val = self.ts_now(now);
         let force = self.due.has(Due::Override);
@@ -154,10 +192,17 @@ impl Conn {
             return Some(Segment { header: h, payload_len: 0, retransmission, ecn: 0 });
         }
 
-        let can_send_data = snd.syn_acked()
+        //= rfc7413#4.2.2
+        //~ paraphrase: A server that accepted the SYN's data may send data before the handshake
+        //~ completes, once its SYN-ACK is out.
+        let fo_child_ready = state == State::SynReceived
+            && self.hs.has(super::HsFlags::FO_CHILD)
+            && snd.nxt != snd.iss;
+        let can_send_data = (snd.syn_acked() || fo_child_ready)
             && matches!(
                 state,
                 State::Established
+                    | State::SynReceived
                     | State::FinWait1
                     | State::CloseWait
                     | State::Closing
@@ -701,6 +746,16 @@ impl Conn {
         };
         if let Some(r2) = r2
             && now.saturating_since(self.una_since) >= r2
+        {
+            self.fail(ctx, ConnectionError::TimedOut);
+            return true;
+        }
+        //= rfc4987#3.2
+        //~ paraphrase: Reducing the SYN-RECEIVED timer frees the entries of spoofed SYNs sooner.
+        //~ linux: a request gives up at the timeout after its last of tcp_synack_retries.
+        if let Tcb::Open { kind: OpenKind::SynReceived(Origin::Passive(_)), .. } = self.tcb
+            && let Some(retries) = self.cfg.syn_ack_retries
+            && self.rtx_count >= retries
         {
             self.fail(ctx, ConnectionError::TimedOut);
             return true;

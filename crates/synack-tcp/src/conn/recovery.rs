@@ -19,7 +19,7 @@ use synack_wire::tcp::SackBlock;
 mod flight;
 
 pub(super) use flight::Flight;
-pub(crate) use flight::{FlightSlot, SegmentLog};
+pub(crate) use flight::{FlightSlot, SegmentLog, SpareFlight};
 
 /// What one ACK looked like, for [`Recovery::on_ack`].
 pub(crate) struct AckInfo<'a> {
@@ -141,12 +141,46 @@ impl Recovery {
     fn fl_mut(&mut self) -> &mut Flight {
         let (una, smss, on) = (self.base_una, self.smss, self.rack_built_on);
         let mem = &self.rack_mem;
-        self.sb.0.get_or_insert_with(|| Box::new(Flight::fresh(una, smss, on, mem)))
+        let f = self.sb.0.get_or_insert_with(|| Box::new(Flight::fresh(una, smss, on, mem)));
+        if !f.live {
+            f.renew(una, smss, on, mem);
+        }
+        f
+    }
+
+    /// Takes the parked flight box, if the flight is fresh and one is parked here.
+    pub(crate) fn take_parked(&mut self) -> Option<SpareFlight> {
+        if self.sb.0.as_ref().is_some_and(|f| !f.live) {
+            self.sb.0.take().map(SpareFlight)
+        } else {
+            None
+        }
+    }
+
+    /// Takes the flight box whatever it holds (the connection is gone).
+    pub(crate) fn take_any(&mut self) -> Option<SpareFlight> {
+        self.sb.0.take().map(SpareFlight)
+    }
+
+    /// Parks `spare` here for the next flight to use, if the slot is empty; else gives it back.
+    pub(crate) fn lend(&mut self, spare: SpareFlight) -> Result<(), SpareFlight> {
+        if self.sb.0.is_some() {
+            return Err(spare);
+        }
+        let mut b = spare.0;
+        b.live = false;
+        self.sb.0 = Some(b);
+        Ok(())
+    }
+
+    /// A flight box is here, parked or live.
+    pub(crate) fn has_flight_box(&self) -> bool {
+        self.sb.0.is_some()
     }
 
     /// The per-flight state if built (`None`: fresh, see [`Flight`]).
     fn fl(&self) -> Option<&Flight> {
-        self.sb.0.as_deref()
+        self.sb.live()
     }
 
     /// The scoreboard if built (`None`: fresh, nothing outstanding).
@@ -172,7 +206,7 @@ impl Recovery {
     /// True once the per-flight loss state has been allocated (for tests of idle memory).
     #[cfg(test)]
     pub(crate) fn flight_state_allocated(&self) -> bool {
-        self.sb.0.is_some()
+        self.sb.is_live()
     }
 
     /// RACK, for the sender's tail-loss-probe bookkeeping (builds the per-flight state).
@@ -204,7 +238,7 @@ impl Recovery {
     /// PRR on or off (the connection's `ConnConfig::prr`).
     pub(crate) fn want_prr(&mut self, on: bool) {
         self.prr_wanted = on;
-        if !on && let Some(f) = self.sb.0.as_deref_mut() {
+        if !on && let Some(f) = self.sb.live_mut() {
             f.prr_cwnd = None;
         }
     }
@@ -235,7 +269,7 @@ impl Recovery {
     fn end_cwr(&mut self, ack: SeqNum) {
         let in_recovery = self.in_recovery();
         // A fresh flight state has no reduction under way.
-        let Some(f) = self.sb.0.as_deref_mut() else { return };
+        let Some(f) = self.sb.live_mut() else { return };
         if let Some(p) = f.cwr_until
             && (ack.ge(p) || in_recovery)
         {
@@ -348,7 +382,7 @@ impl Recovery {
         self.base_una = una;
         self.smss = smss;
         self.rack_mem = RackMemory::fresh(una);
-        self.sb = FlightSlot(None);
+        self.sb.park();
         self.cwnd_use = CwndUse::new();
     }
 
@@ -356,7 +390,7 @@ impl Recovery {
     pub(crate) fn set_mss(&mut self, smss: u32) {
         self.cc.set_mss(smss);
         self.smss = smss;
-        if let Some(f) = self.sb.0.as_deref_mut() {
+        if let Some(f) = self.sb.live_mut() {
             f.sb.set_smss(smss);
             f.prr.set_smss(smss);
         }
@@ -446,7 +480,7 @@ impl Recovery {
         }
         self.last_send = Some(now);
         // HighData moves only past SND.UNA, where a fresh scoreboard has it.
-        if end.gt(self.base_una) || self.sb.0.is_some() {
+        if end.gt(self.base_una) || self.sb.is_live() {
             self.fl_mut().sb.on_send(end);
         }
         if self.prr_window().is_some() {
@@ -486,7 +520,7 @@ impl Recovery {
     /// An acceptable ACK arrived (SND.UNA =< SEG.ACK =< SND.MAX).
     pub(crate) fn on_ack(&mut self, a: &AckInfo<'_>) {
         self.process_ack(a);
-        if a.ack == a.snd_max && self.sb.0.is_some() {
+        if a.ack == a.snd_max && self.sb.is_live() {
             self.release_if_idle(a.ack);
         }
     }
@@ -501,7 +535,7 @@ impl Recovery {
         if self.rtx.is_some() || self.rto_pending || self.reorder_at.is_some() {
             return;
         }
-        let Some(f) = self.sb.0.as_deref() else { return };
+        let Some(f) = self.sb.live() else { return };
         // PRR's counters are read only while `prr_cwnd` is set, and `start` resets them.
         let quiet = f.prr_cwnd.is_none()
             && f.reno_sacked == 0
@@ -515,7 +549,7 @@ impl Recovery {
         let Some(mem) = f.rack.quiescent_memory(una) else { return };
         self.rack_mem = mem;
         self.base_una = una;
-        self.sb.0 = None;
+        self.sb.park();
     }
 
     /// [`Recovery::on_ack`] without freeing the flight state afterwards.
@@ -534,7 +568,7 @@ impl Recovery {
             };
             is_duplicate_ack(&fields, a.una_before, a.snd_max, self.last_window)
         };
-        if self.sb.0.is_none() {
+        if !self.sb.is_live() {
             // The per-flight state is still fresh (nothing logged, no recovery). An ACK
             // leaves it fresh unless it carries SACK blocks, finds the scoreboard in
             // recovery, or (without SACK) is a duplicate; only then is it built. The code
@@ -561,7 +595,7 @@ impl Recovery {
         let mut new_loss = false;
         let lost_before = if self.sack && !self.rack_on() { self.sb_lost_bytes() } else { 0 };
         if self.sack {
-            let out = match self.sb.0.as_deref_mut() {
+            let out = match self.sb.live_mut() {
                 Some(f) => f.sb.on_ack(a.ack, a.sack),
                 // Fresh, and no SACK blocks (else it was built above): nothing to process.
                 None => AckOutcome::default(),
@@ -591,7 +625,7 @@ impl Recovery {
                 self.prr_begin(flight_before);
             }
             if out.recovery_ended {
-                if let Some(f) = self.sb.0.as_deref_mut() {
+                if let Some(f) = self.sb.live_mut() {
                     f.prr_cwnd = None;
                 }
                 self.cc.on_recovery_exit(a.now);
@@ -603,7 +637,7 @@ impl Recovery {
                 //= rfc8985#6.2
                 //~ paraphrase: RACK sees every ACK (without a leading D-SACK block) and may declare
                 //~ segments sent before the most recently delivered one lost.
-                let r = match self.sb.0.as_deref_mut() {
+                let r = match self.sb.live_mut() {
                     Some(f) => {
                         f.rack.on_ack(a.now, a.ack, blocks, out.dsack.is_some(), a.srtt, in_rec)
                     }
@@ -621,7 +655,7 @@ impl Recovery {
                 }
             } else {
                 if self.logging
-                    && let Some(f) = self.sb.0.as_deref_mut()
+                    && let Some(f) = self.sb.live_mut()
                 {
                     // Statistics only: RACK is built with loss detection off here.
                     f.rack.on_ack(a.now, a.ack, blocks, out.dsack.is_some(), a.srtt, in_rec);
@@ -648,7 +682,7 @@ impl Recovery {
                 let n = a.bytes_acked;
                 let reno_sacked = self.fl().map_or(0, |f| f.reno_sacked);
                 let d = n.saturating_sub(reno_sacked).max(n.min(a.smss));
-                if let Some(f) = self.sb.0.as_deref_mut() {
+                if let Some(f) = self.sb.live_mut() {
                     f.reno_sacked = f.reno_sacked.saturating_sub(n.saturating_sub(a.smss));
                 }
                 d
@@ -669,7 +703,7 @@ impl Recovery {
                 DupAckAction::LimitedTransmit | DupAckAction::None => {}
             }
             if a.ack.gt(a.una_before) {
-                let reno = match self.sb.0.as_deref_mut() {
+                let reno = match self.sb.live_mut() {
                     Some(f) => f.reno.on_ack(a.ack, a.bytes_acked, a.smss),
                     // Fresh: not in recovery.
                     None => NewRenoAck::NotInRecovery,
@@ -686,7 +720,7 @@ impl Recovery {
                     }
                     NewRenoAck::Full => {
                         self.dup.reset();
-                        if let Some(f) = self.sb.0.as_deref_mut() {
+                        if let Some(f) = self.sb.live_mut() {
                             f.reno_sacked = 0;
                             f.prr_cwnd = None;
                         }
@@ -694,14 +728,14 @@ impl Recovery {
                     }
                     NewRenoAck::NotInRecovery => {
                         // Outside recovery a cumulative ACK ends the duplicate run.
-                        if let Some(f) = self.sb.0.as_deref_mut() {
+                        if let Some(f) = self.sb.live_mut() {
                             f.reno_sacked = 0;
                         }
                     }
                 }
             }
             if self.logging
-                && let Some(f) = self.sb.0.as_deref_mut()
+                && let Some(f) = self.sb.live_mut()
             {
                 // Statistics only (no SACK: the log sees cumulative ACKs; no loss detection).
                 let in_rec = f.reno.in_recovery();
@@ -765,7 +799,7 @@ impl Recovery {
         }
         let in_rec = self.sb_in_recovery();
         // A fresh log has no delivered segment to measure from: nothing to mark.
-        let Some(f) = self.sb.0.as_deref_mut() else { return };
+        let Some(f) = self.sb.live_mut() else { return };
         let r = f.rack.on_reorder_timeout(now, srtt, in_rec);
         self.reorder_at = r.reorder_deadline;
         if r.newly_lost > 0 {

@@ -40,7 +40,7 @@ fn per_connection_struct_sizes() {
         ("Conn", size_of::<Conn>(), 944),
         ("Tcb", size_of::<Tcb>(), 240),
         ("Recovery", size_of::<Recovery>(), 288),
-        ("Flight", size_of::<recovery::Flight>(), 264),
+        ("Flight", size_of::<recovery::Flight>(), 272),
         ("RttEstimator", size_of::<RttEstimator>(), 88),
         ("TimerTable", size_of::<TimerTable>(), 64),
         ("RingBuffer", size_of::<crate::ring::RingBuffer>(), 40),

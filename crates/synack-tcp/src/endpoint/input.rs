@@ -34,6 +34,15 @@ impl Endpoint {
 
     /// Gives `seg` to connection `id` and acts on what it says.
     pub(super) fn conn_input(&mut self, id: ConnId, tuple: FourTuple, seg: &TcpRepr<'_>) {
+        if !seg.payload.is_empty()
+            && let Ok(conn) = super::slots::conn_in(&mut self.slots, id)
+            && let Some((_, rcv)) = conn.tcb.halves()
+        {
+            self.spares.lend_ring(&mut rcv.buf, seg.payload.len());
+        }
+        if seg.flags.syn() {
+            self.fast_open_learn(id, seg);
+        }
         let outcome =
             self.with_conn(id, |c, ctx| c.on_segment(ctx, seg)).unwrap_or(Outcome::Continue);
         match outcome {
@@ -84,6 +93,7 @@ impl Endpoint {
             if self.accept_queue_full_for(id) && seg.flags.ack() && !seg.flags.rst() {
                 // Like Linux: the handshake cannot complete while the accept queue is full;
                 // the ACK is dropped and our SYN-ACK retransmission invites another.
+                self.listen_counts.acks_dropped_accept_full += 1;
                 return;
             }
             self.conn_input(id, tuple, seg);

@@ -18,6 +18,7 @@ use crate::error::{ConnectionError, ListenError};
 use crate::event::Event;
 use crate::secret::FourTuple;
 use crate::state::State;
+use crate::stats::ListenCounters;
 
 /// The listener-map key of the wildcard listener (`listen_any`): port 0, which `listen`
 /// refuses, so no ordinary listener can have it.
@@ -30,17 +31,26 @@ pub(super) struct Listener {
     pub(super) cfg: ConnConfig,
     /// Half-open children (SYN-RECEIVED).
     pub(super) half_open: Vec<ConnId>,
-    /// Established children waiting for `accept`.
+    /// Established children waiting for `accept` (and Fast Open children, accepted with their
+    /// SYN, still in SYN-RECEIVED).
     pub(super) ready: VecDeque<ConnId>,
+    /// Fast Open: most children accepted with their SYN's data that may wait for the
+    /// handshake's last ACK at once; 0: Fast Open off (see
+    /// [`Endpoint::set_listener_fast_open`]).
+    pub(super) fast_open_queue: usize,
 }
 
 impl Listener {
-    /// Forgets a child that is gone, from whichever queue holds it.
-    pub(super) fn forget(&mut self, id: ConnId) {
-        remove_child(&mut self.half_open, id);
+    /// Forgets a child that is gone, from whichever queue holds it. True when it was
+    /// half-open.
+    pub(super) fn forget(&mut self, id: ConnId) -> bool {
+        if remove_child(&mut self.half_open, id) {
+            return true;
+        }
         if let Some(i) = self.ready.iter().position(|c| *c == id) {
             self.ready.remove(i);
         }
+        false
     }
 }
 
@@ -82,8 +92,14 @@ impl Endpoint {
         backlog: usize,
         cfg: ConnConfig,
     ) -> ListenerId {
-        let listener =
-            Listener { local, backlog, cfg, half_open: Vec::new(), ready: VecDeque::new() };
+        let listener = Listener {
+            local,
+            backlog,
+            cfg,
+            half_open: Vec::new(),
+            ready: VecDeque::new(),
+            fast_open_queue: 0,
+        };
         let id = match self.listeners.iter().position(Option::is_none) {
             Some(i) => {
                 self.listeners[i] = Some(listener);
@@ -191,9 +207,11 @@ impl Endpoint {
         }
         let Some(Some(l)) = self.listeners.get(lid.0 as usize) else { return };
         let (backlog, cfg, half_open) = (l.backlog, l.cfg, l.half_open.len());
+        self.listen_counts.syns += 1;
         let accept_full = l.ready.len() >= backlog;
         if accept_full {
             // Like Linux: with the accept queue full, SYNs are dropped; the peer retries.
+            self.listen_counts.syns_dropped_accept_full += 1;
             return;
         }
         let now = self.now;
@@ -201,10 +219,14 @@ impl Endpoint {
             //= rfc4987#3.6
             //~ paraphrase: SYN queue full: answer with a SYN cookie and keep no state.
             if self.config.syn_cookies {
+                self.listen_counts.cookies_sent += 1;
                 self.send_cookie(tuple, seg, cfg);
+            } else {
+                self.listen_counts.syns_dropped_queue_full += 1;
             }
             return;
         }
+        self.listen_counts.half_open_admitted += 1;
         let mut iss = self.choose_isn(now, &tuple);
         if let Some(min) = min_iss
             && iss.lt(min)
@@ -214,9 +236,19 @@ impl Endpoint {
             //~ (MAY-2).
             iss = min + 65536 * 2;
         }
+        let fo = self.fast_open_syn(lid, &tuple, seg);
         let birth = self.birth(tuple, cfg, now);
-        let conn = Conn::syn_received(birth, lid, iss, PeerSyn::Arrived(seg));
+        let conn = Conn::syn_received(birth, lid, iss, PeerSyn::Arrived(seg), fo.accept);
         let id = self.admit_child(lid, conn);
+        if let Some(c) = fo.reply {
+            self.fo_reply.insert(id, c);
+        }
+        if fo.accept {
+            //= rfc7413#4.2.2
+            //~ paraphrase: The Fast Open child is handed to the application at once, before the
+            //~ handshake completes, so it can read the SYN's data and answer.
+            self.move_to_accept_queue(lid, id);
+        }
         self.after(id);
     }
 
@@ -281,13 +313,22 @@ impl Endpoint {
         }
         let Some(peer_mss) = cookie::check(&self.secrets, now, &tuple, seg.seq - 1, seg.ack - 1)
         else {
+            self.listen_counts.cookies_rejected += 1;
             return false;
         };
         let Some(Some(l)) = self.listeners.get(lid.0 as usize) else { return false };
-        if l.ready.len() >= l.backlog || self.live >= self.config.max_connections {
-            return false;
-        }
         let cfg = l.cfg;
+        if l.ready.len() >= l.backlog {
+            // As for a half-open child: the handshake cannot complete while the accept queue
+            // is full. The ACK is taken (no RST) and dropped; the peer's retransmission of
+            // its data or ACK carries the same cookie and may find room.
+            self.listen_counts.acks_dropped_accept_full += 1;
+            return true;
+        }
+        if self.live >= self.config.max_connections && !self.evict_half_open(lid) {
+            self.listen_counts.acks_dropped_accept_full += 1;
+            return true;
+        }
         let (ws, sack, ts) = match seg.options.timestamps {
             Some(t) if cfg.timestamps => {
                 let (ws, sack) = cookie::decode_ts(t.tsecr);
@@ -308,23 +349,57 @@ impl Endpoint {
             window: cfg.recv_buffer.min(65535) as u16,
         };
         let birth = self.birth(tuple, cfg, now);
-        let conn = Conn::syn_received(birth, lid, seg.ack - 1, syn);
+        let conn = Conn::syn_received(birth, lid, seg.ack - 1, syn, false);
         let id = self.admit_child(lid, conn);
+        self.listen_counts.cookies_accepted += 1;
         // The ACK completes the handshake in the ordinary way.
         self.conn_input(id, tuple, seg);
         true
+    }
+
+    /// Makes room for a handshake that completed while the endpoint holds its most
+    /// connections: the oldest half-open child of `lid` (under a flood, most likely a spoofed
+    /// SYN's) goes, silently, as its expiry would. False when `lid` has none.
+    fn evict_half_open(&mut self, lid: ListenerId) -> bool {
+        let Some(Some(l)) = self.listeners.get(lid.0 as usize) else { return false };
+        let Some(&victim) = l.half_open.first() else { return false };
+        self.with_conn(victim, |c, ctx| c.drop_half_open(ctx));
+        self.after(victim);
+        self.listen_counts.half_open_evicted += 1;
+        true
+    }
+
+    /// What the listeners did with SYNs and handshake ACKs, with the half-open entries held
+    /// now and the listeners in cookie mode.
+    pub fn listen_counters(&self) -> ListenCounters {
+        let mut c = self.listen_counts;
+        for l in self.listeners.iter().flatten() {
+            c.half_open += l.half_open.len() as u64;
+            if self.config.syn_cookies && l.half_open.len() >= self.config.syn_queue_len {
+                c.listeners_in_cookie_mode += 1;
+            }
+        }
+        c
     }
 
     /// True when `id` is a half-open child whose listener's accept queue is full.
     pub(super) fn accept_queue_full_for(&self, id: ConnId) -> bool {
         let Some(slot) = self.slots.get(id.index as usize) else { return false };
         let Owner::Listener(l) = slot.owner else { return false };
-        let half_open = slot.conn.as_ref().is_some_and(|c| c.state() == State::SynReceived);
+        let half_open = slot
+            .conn
+            .as_ref()
+            .is_some_and(|c| c.state() == State::SynReceived && !c.is_fast_open_child());
         half_open && self.listener(l).is_some_and(|l| l.ready.len() >= l.backlog)
     }
 
     pub(super) fn move_to_accept_queue(&mut self, l: ListenerId, id: ConnId) {
+        self.fo_reply.remove(&id);
         if let Some(Some(lis)) = self.listeners.get_mut(l.0 as usize) {
+            if !lis.half_open.contains(&id) {
+                // Already queued (a Fast Open child), or already accepted.
+                return;
+            }
             remove_child(&mut lis.half_open, id);
             lis.ready.push_back(id);
             self.push_event(Event::AcceptReady(l));
@@ -335,8 +410,12 @@ impl Endpoint {
 /// Removes `id` from a listener's half-open list, keeping the order. Children complete
 /// roughly in the order they arrived, so the search stops near the front; `retain` walked the
 /// whole list for every accepted connection (quadratic in the SYN backlog during a burst).
-fn remove_child(list: &mut Vec<ConnId>, id: ConnId) {
-    if let Some(i) = list.iter().position(|c| *c == id) {
-        list.remove(i);
+fn remove_child(list: &mut Vec<ConnId>, id: ConnId) -> bool {
+    match list.iter().position(|c| *c == id) {
+        Some(i) => {
+            list.remove(i);
+            true
+        }
+        None => false,
     }
 }

@@ -4,6 +4,7 @@
 
 mod any;
 mod calls;
+mod fastopen;
 mod icmp;
 mod input;
 mod listen;
@@ -27,12 +28,14 @@ use crate::control::{ChallengeBudget, CtlQueue};
 use crate::event::Event;
 use crate::ports::PortAllocator;
 use crate::secret::{FourTuple, KeyedState, Secrets};
+use crate::stats::ListenCounters;
 use crate::time::Instant;
 use crate::tuple_map::TupleMap;
 
 pub use crate::id::{ConnId, ListenerId};
 pub use transmit::Transmit;
 
+pub use fastopen::FREEBSD_PATH_DISABLE;
 use listen::Listener;
 use slots::Slot;
 
@@ -66,6 +69,9 @@ pub struct Endpoint {
     ports: PortAllocator,
     /// When cookies were last sent; ACKs are checked as cookies only shortly after.
     last_cookie: Option<Instant>,
+    /// What the listeners did with SYNs and handshake ACKs (the running counts; the gauges
+    /// are filled in when read).
+    listen_counts: ListenCounters,
     /// Fixed ISS for every new connection (tests and the packetdrill runner).
     isn_override: Option<SeqNum>,
     /// The segment being processed carried the CE codepoint.
@@ -75,6 +81,15 @@ pub struct Endpoint {
     shared_cfg: Option<Arc<ConnConfig>>,
     /// See [`Endpoint::set_output_segment_max`].
     out_seg_max: u16,
+    /// Storage finished flights and connections left for the next ones.
+    spares: crate::spares::Spares,
+    /// Key of the Fast Open cookies this endpoint hands out as a server.
+    fo_key: [u8; 16],
+    /// Fast Open cookies learned from servers, as a client.
+    fo_cache: crate::fastopen::CookieCache,
+    /// The cookie each half-open child's SYN-ACK carries (answering a cookie request or an
+    /// invalid cookie); few and short-lived, so kept here rather than in every connection.
+    fo_reply: alloc::collections::BTreeMap<ConnId, synack_wire::tcp::FastOpenCookie>,
 }
 
 impl fmt::Debug for Endpoint {
@@ -107,6 +122,7 @@ impl Endpoint {
         key.copy_from_slice(&secret[..8]);
         let challenge_seed = u64::from_le_bytes(key) ^ rng_seed.rotate_left(32);
         let hasher = secrets.map_hasher();
+        let fo_key = secrets.derive_key(crate::secret::Purpose::FastOpen);
         Endpoint {
             config,
             now: Instant::ZERO,
@@ -126,10 +142,15 @@ impl Endpoint {
             ports: PortAllocator::new(config.ephemeral_ports, rng_seed),
             secrets,
             last_cookie: None,
+            listen_counts: ListenCounters::default(),
             isn_override: None,
             ce: false,
             shared_cfg: None,
             out_seg_max: 0,
+            spares: crate::spares::Spares::default(),
+            fo_key,
+            fo_cache: crate::fastopen::CookieCache::default(),
+            fo_reply: alloc::collections::BTreeMap::new(),
         }
     }
 

@@ -6,7 +6,7 @@ use core::cmp::Reverse;
 
 use super::{ConnId, Endpoint, ListenerId};
 use crate::conn::{Conn, Ctx};
-use crate::error::InvalidConnection;
+use crate::error::{ConnectionError, InvalidConnection};
 use crate::event::Event;
 use crate::secret::FourTuple;
 use crate::time::Instant;
@@ -37,6 +37,16 @@ pub(super) struct Slot {
 /// The tuple of the connection in slot `i`, for [`TupleMap`], whose entries are slot indexes.
 pub(super) fn slot_tuple(slots: &[Slot], i: u32) -> Option<FourTuple> {
     slots.get(i as usize).and_then(|s| s.conn.as_ref()).map(|c| c.tuple)
+}
+
+/// The connection `id` names in `slots` (a borrow of the slot table alone, so the rest of the
+/// endpoint stays usable beside it).
+pub(super) fn conn_in(slots: &mut [Slot], id: ConnId) -> Result<&mut Conn, InvalidConnection> {
+    slots
+        .get_mut(id.index as usize)
+        .filter(|s| s.generation == id.generation)
+        .and_then(|s| s.conn.as_mut())
+        .ok_or(InvalidConnection)
 }
 
 impl Endpoint {
@@ -112,6 +122,7 @@ impl Endpoint {
             challenge: &mut self.challenge,
             msl: self.config.msl,
             ce: self.ce,
+            spares: &mut self.spares,
         };
         let r = f(conn, &mut ctx);
         if ctx.deleted {
@@ -124,9 +135,11 @@ impl Endpoint {
     /// and free the slot unless the application still holds the id (it then sees CLOSED and
     /// the error until it closes).
     fn on_deleted(&mut self, id: ConnId) {
+        self.fo_reply.remove(&id);
         let Some(slot) = self.slot_mut(id) else { return };
         let Some(conn) = slot.conn.as_ref() else { return };
         let tuple = conn.tuple;
+        let timed_out = conn.error == Some(ConnectionError::TimedOut);
         let owner = slot.owner;
         if slot.mapped {
             slot.mapped = false;
@@ -137,8 +150,11 @@ impl Endpoint {
         match owner {
             Owner::App => {}
             Owner::Listener(l) => {
-                if let Some(Some(l)) = self.listeners.get_mut(l.0 as usize) {
-                    l.forget(id);
+                if let Some(Some(l)) = self.listeners.get_mut(l.0 as usize)
+                    && l.forget(id)
+                    && timed_out
+                {
+                    self.listen_counts.half_open_expired += 1;
                 }
                 self.free_slot(id);
             }
@@ -186,6 +202,7 @@ impl Endpoint {
             return;
         }
         let Some(conn) = slot.conn.as_mut() else { return };
+        self.spares.collect(conn);
         if !slot.mapped {
             // The TCB is gone: no timers, nothing to send.
             return;
@@ -209,7 +226,9 @@ impl Endpoint {
 
     pub(super) fn free_slot(&mut self, id: ConnId) {
         let s = &mut self.slots[id.index as usize];
-        s.conn = None;
+        if let Some(conn) = s.conn.take() {
+            self.spares.reclaim(conn);
+        }
         s.generation = s.generation.wrapping_add(1);
         s.scheduled = None;
         s.tx_queued = false;

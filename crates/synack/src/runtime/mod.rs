@@ -32,6 +32,7 @@ mod channel;
 mod clock;
 mod device;
 mod layer;
+mod shard;
 mod stack;
 mod wait;
 
@@ -42,6 +43,8 @@ pub use any::{AcceptAnyStats, AcceptAnyUsage, AnyConfig, AnyPolicy, SynDecision}
 pub use channel::{ChannelDevice, ChannelHandle, ChannelRx, ChannelTx};
 pub use clock::Clock;
 pub use device::{DriverDevice, WaitSource};
+pub(crate) use shard::{Gate, shard_local_addr};
+pub use shard::{HandoffStats, Shards, Steering, default_shard_count};
 #[cfg(feature = "pcap")]
 pub use stack::ResetDump;
 pub use stack::{DriverStats, EventHook, Stack, StackConfig, StackError, StackState};

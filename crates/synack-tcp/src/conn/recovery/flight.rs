@@ -1,6 +1,6 @@
 //! The loss state that exists only once data has been sent ([`Flight`], boxed in a
-//! [`FlightSlot`]), and the segment log the statistics read from it or from what RACK
-//! remembers between flights.
+//! [`FlightSlot`] and reused through [`SpareFlight`]), and the segment log the statistics read
+//! from it or from what RACK remembers between flights.
 
 use crate::cc::Prr;
 use crate::rack::{Rack, RackConfig, RackMemory};
@@ -12,9 +12,10 @@ use synack_wire::SeqNum;
 /// connection does not carry it (an idle connection stays under 1 KiB). It is built
 /// lazily, the first time an operation would change it from its fresh value; operations
 /// that provably leave a fresh value unchanged (an ACK with nothing sent, no SACK blocks and
-/// no duplicate) skip it, so the wire output is the same as with the state inline. Once
-/// built it is kept for the life of the connection: one allocation per connection that
-/// sends data, none per segment.
+/// no duplicate) skip it, so the wire output is the same as with the state inline. Its box
+/// is reused: parked between flights and handed between connections by the endpoint
+/// (`spares`), so short flights allocate nothing once the endpoint has a few spare; never
+/// an allocation per segment.
 #[derive(Debug)]
 pub(in crate::conn) struct Flight {
     /// The RFC 6675 scoreboard.
@@ -38,16 +39,58 @@ pub(in crate::conn) struct Flight {
     /// An ECN-Echo reduced the window outside loss recovery: PRR paces the reduction until
     /// this SND.MAX (the window of data the echo refers to) is acknowledged.
     pub(super) cwr_until: Option<SeqNum>,
+    /// False while parked (see [`FlightSlot`]): the values are stale, the flight is fresh.
+    pub(super) live: bool,
 }
 
-/// The slot holding a connection's [`Flight`], if any.
+/// The slot holding a connection's [`Flight`], if any. A box whose `live` is false is parked:
+/// its values mean nothing (the flight is fresh, as with no box), and it waits to be reused
+/// by the next flight or collected by the endpoint for another connection
+/// ([`Recovery::take_parked`](super::Recovery::take_parked)), so a connection that sends in short bursts does not allocate
+/// one per burst.
 #[derive(Debug)]
 pub(crate) struct FlightSlot(pub(super) Option<Box<Flight>>);
 
 impl FlightSlot {
     /// Bytes currently SACKed (`ConnStats::sacked`); none without a flight.
     pub(crate) fn sacked_bytes(&self) -> u32 {
-        self.0.as_ref().map_or(0, |f| f.sb.sacked_bytes())
+        self.live().map_or(0, |f| f.sb.sacked_bytes())
+    }
+
+    /// The flight state, unless fresh.
+    pub(super) fn live(&self) -> Option<&Flight> {
+        self.0.as_deref().filter(|f| f.live)
+    }
+
+    /// The flight state, unless fresh.
+    pub(super) fn live_mut(&mut self) -> Option<&mut Flight> {
+        self.0.as_deref_mut().filter(|f| f.live)
+    }
+
+    pub(super) fn is_live(&self) -> bool {
+        self.live().is_some()
+    }
+
+    /// The flight state becomes fresh again; its box stays for reuse.
+    pub(super) fn park(&mut self) {
+        if let Some(f) = self.0.as_deref_mut() {
+            f.live = false;
+        }
+    }
+}
+
+/// A parked [`Flight`] box kept by the endpoint for the next connection that sends.
+#[derive(Debug)]
+pub(crate) struct SpareFlight(pub(super) Box<Flight>);
+
+impl SpareFlight {
+    /// RACK's log holds at most this many records' worth of storage in a box worth keeping
+    /// (a box that carried a long flight is let go rather than pinning its log).
+    const MAX_LOG: usize = 16;
+
+    /// Whether the box is small enough to keep.
+    pub(crate) fn worth_keeping(&self) -> bool {
+        self.0.rack.log_capacity() <= Self::MAX_LOG
     }
 }
 
@@ -111,6 +154,13 @@ impl Flight {
             prr_cwnd: None,
             reno_sacked: 0,
             cwr_until: None,
+            live: true,
         }
+    }
+
+    /// Becomes [`Flight::fresh`] in place, keeping the allocation of RACK's log.
+    pub(super) fn renew(&mut self, una: SeqNum, smss: u32, rack_on: bool, mem: &RackMemory) {
+        let mut old = core::mem::replace(self, Flight::fresh(una, smss, rack_on, mem));
+        self.rack.reuse_log(&mut old.rack);
     }
 }
