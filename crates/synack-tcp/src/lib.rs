@@ -108,7 +108,6 @@ pub mod rtt;
 pub mod sack_gen;
 pub mod scoreboard;
 mod secret;
-mod spares;
 pub mod state;
 pub mod stats;
 pub mod time;

@@ -31,6 +31,7 @@ mod any_calls;
 mod channel;
 mod clock;
 mod device;
+mod gate;
 mod layer;
 mod shard;
 mod stack;
@@ -43,7 +44,8 @@ pub use any::{AcceptAnyStats, AcceptAnyUsage, AnyConfig, AnyPolicy, SynDecision}
 pub use channel::{ChannelDevice, ChannelHandle, ChannelRx, ChannelTx};
 pub use clock::Clock;
 pub use device::{DriverDevice, WaitSource};
-pub(crate) use shard::{Gate, shard_local_addr};
+pub(crate) use gate::Gate;
+pub(crate) use shard::shard_local_addr;
 pub use shard::{HandoffStats, Shards, Steering, default_shard_count};
 #[cfg(feature = "pcap")]
 pub use stack::ResetDump;

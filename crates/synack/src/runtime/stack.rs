@@ -21,8 +21,8 @@ use synack_tcp::{ConnId, Endpoint, EndpointConfig, Event, Instant};
 use super::any::{AcceptAny, AcceptAnyStats, AcceptAnyUsage};
 use super::clock::Clock;
 use super::device::DriverDevice;
+use super::gate::Gate;
 use super::layer::EndpointLayer;
-use super::shard::Gate;
 use super::wait::{Waiter, Wake, waiter};
 
 /// Where to write the frame ring when a connection is reset.
