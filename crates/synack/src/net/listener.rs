@@ -9,8 +9,9 @@ use std::time::Duration;
 
 use synack_tcp::{ConnConfig, ListenerId};
 
+use super::ops;
 use super::stream::TcpStream;
-use super::{error, ops};
+use crate::error;
 use crate::runtime::Stack;
 
 /// A listening socket on a synack [`Stack`], used like `std::net::TcpListener`. Dropping the

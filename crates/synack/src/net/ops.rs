@@ -9,8 +9,8 @@ use std::time::Duration;
 
 use synack_tcp::{ConnConfig, ConnId, FourTuple, Instant, ListenerId, RecvError, SendError, State};
 
-use super::error;
-use super::sock::SockState;
+use super::sock::{Core, SockState};
+use crate::error;
 use crate::runtime::{Stack, StackState};
 
 /// Backlog `bind` uses (Linux's `SOMAXCONN` default is 4096; std passes 128).
@@ -167,6 +167,12 @@ pub(crate) fn take_error(
 ) -> io::Result<Option<io::Error>> {
     let e = st.endpoint.error(id).map_err(|_| error::not_connected())?;
     Ok(e.and_then(|e| sock.report(e)))
+}
+
+impl Drop for Core {
+    fn drop(&mut self) {
+        close(&self.stack, self.id, self.sock.linger());
+    }
 }
 
 /// Closes the connection when its last handle goes, as `close(2)` does with `SO_LINGER`:

@@ -9,8 +9,9 @@ use std::time::Duration;
 
 use synack_tcp::{ConnConfig, ConnId, ConnStats, KeepAlive, State};
 
+use super::ops;
 use super::sock::Core;
-use super::{error, ops};
+use crate::error;
 use crate::runtime::Stack;
 
 /// A TCP connection on a synack [`Stack`], used like `std::net::TcpStream`.
