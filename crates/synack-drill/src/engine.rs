@@ -180,6 +180,7 @@ impl EngineTarget {
             },
             rfc5961_rst: p.rfc5961.0,
             rfc5961_syn: p.rfc5961.1,
+            ack_repeats_fin: p.ack_repeats_fin,
             syn_ack_retries: p.syn_ack_retries,
             read_window_update: if p.linux_read_window_update {
                 ReadWindowUpdate::Doubling
@@ -224,6 +225,7 @@ impl EngineTarget {
             conn,
             syn_cookies: p.syn_cookies,
             fast_open,
+            drop_syn_fin: p.drop_syn_fin,
             ..EndpointConfig::default()
         };
         let mut ep = Endpoint::new(ec, *b"synack-drill-key", 0x5eed);

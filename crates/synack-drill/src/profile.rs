@@ -107,6 +107,12 @@ pub struct Profile {
     /// Every second in-order segment is ACKed at once whatever its size (FreeBSD's
     /// `DELAY_ACK`; `ConnConfig::ack_every`), not every second full-sized one.
     pub ack_every_segment: bool,
+    /// While our FIN is unacknowledged every ACK repeats it (FreeBSD's `tcp_output` in
+    /// FIN-WAIT-1, CLOSING and LAST-ACK; `ConnConfig::ack_repeats_fin`).
+    pub ack_repeats_fin: bool,
+    /// Segments with both SYN and FIN are dropped unanswered (FreeBSD's
+    /// `net.inet.tcp.drop_synfin=1`; `EndpointConfig::drop_syn_fin`).
+    pub drop_syn_fin: bool,
     /// Timestamp clock rate in Hz.
     pub ts_hz: u32,
     /// FreeBSD's `net.inet.tcp.rexmit_slop`: added to every computed RTO (200 ms there).
@@ -159,6 +165,8 @@ impl Profile {
             linux_read_window_update: true,
             free_space_window: false,
             ack_every_segment: false,
+            ack_repeats_fin: false,
+            drop_syn_fin: false,
             ts_hz: 1000,
             rexmit_slop: Duration::ZERO,
             syn_cookies: true,
@@ -207,6 +215,8 @@ impl Profile {
             linux_read_window_update: false,
             free_space_window: true,
             ack_every_segment: true,
+            ack_repeats_fin: true,
+            drop_syn_fin: false,
             ts_hz: 1000,
             rexmit_slop: Duration::from_millis(200),
             syn_cookies: true,
@@ -248,6 +258,8 @@ impl Profile {
             linux_read_window_update: false,
             free_space_window: false,
             ack_every_segment: false,
+            ack_repeats_fin: false,
+            drop_syn_fin: false,
             ts_hz: 1000,
             rexmit_slop: Duration::ZERO,
             syn_cookies: true,
@@ -572,6 +584,10 @@ impl Profile {
                 self.rfc5961.0 = !flag()?;
                 note("RFC 5961 section 3 (RST) checks")
             }
+            "net.inet.tcp.drop_synfin" => {
+                self.drop_syn_fin = flag()?;
+                note("SYN+FIN segments dropped")
+            }
             "net.inet.tcp.insecure_syn" => {
                 self.rfc5961.1 = !flag()?;
                 note("RFC 5961 section 4 (SYN) checks")
@@ -614,7 +630,6 @@ impl Profile {
             "net.ipv4.tcp_shrink_window" => "0",
             // FreeBSD.
             "net.inet.tcp.blackhole" => "0",
-            "net.inet.tcp.drop_synfin" => "0",
             "net.inet.tcp.rexmit_drop_options" => "0",
             "net.inet.tcp.icmp_may_rst" => "1",
             "net.inet.tcp.syncookies_only" => "0",
@@ -740,7 +755,9 @@ mod tests {
         assert_eq!(p.delayed_ack, Duration::from_millis(100));
         p.apply_command("sysctl -w net.inet.tcp.keepcnt=2").unwrap();
         assert_eq!(p.keep_alive.2, 2);
-        assert!(p.apply_command("sysctl -w net.inet.tcp.drop_synfin=1").is_err());
+        p.apply_command("sysctl -w net.inet.tcp.drop_synfin=1").unwrap();
+        assert!(p.drop_syn_fin);
+        assert!(p.apply_command("sysctl -w net.inet.tcp.blackhole=1").is_err());
         assert!(p.apply_command("sockstat -4 | grep x").is_err());
         let mut l = Profile::linux();
         l.apply_command("sysctl -q net.ipv4.tcp_fastopen=0x3").unwrap();

@@ -137,7 +137,8 @@ pub struct ListenCounters {
     /// Handshake-completing ACKs dropped because the accept queue was full (the peer
     /// retransmits, or our SYN-ACK retransmission invites it to).
     pub acks_dropped_accept_full: u64,
-    /// Half-open entries that gave up after their last SYN-ACK retransmission.
+    /// Half-open entries that gave up: after their last SYN-ACK retransmission, or earlier
+    /// when the listener's user timeout (RFC 9293 3.10.8) is shorter.
     pub half_open_expired: u64,
     /// Half-open entries removed to make room for a handshake that completed while the
     /// endpoint held its most connections: a peer that answered beats one that has not.

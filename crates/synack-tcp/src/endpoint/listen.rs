@@ -350,8 +350,11 @@ impl Endpoint {
     /// connections: the oldest half-open child of `lid` (under a flood, most likely a spoofed
     /// SYN's) goes, silently, as its expiry would. False when `lid` has none.
     fn evict_half_open(&mut self, lid: ListenerId) -> bool {
-        let Some(Some(l)) = self.listeners.get(lid.0 as usize) else { return false };
-        let Some(&victim) = l.half_open.first() else { return false };
+        let Some(Some(l)) = self.listeners.get_mut(lid.0 as usize) else { return false };
+        if l.half_open.is_empty() {
+            return false;
+        }
+        let victim = l.half_open.remove(0);
         self.with_conn(victim, |c, ctx| c.drop_half_open(ctx));
         self.after(victim);
         self.listen_counts.half_open_evicted += 1;
