@@ -142,6 +142,10 @@ impl Conn {
         self.ecn = ecn.then(Ecn::default);
         self.last_rx = ctx.now;
         let mut rcv = Rcv::new(seg.seq, &self.cfg, self.opt.rcv_wscale);
+        //= rfc9293#3.10.7.3
+        //~ paraphrase: Our SYN already offered a window (unscaled): the peer may send into it
+        //~ before our ACK of its SYN arrives (a Fast Open server's data right behind its SYN-ACK).
+        rcv.adv_right = rcv.nxt + self.cfg.recv_buffer.min(65535) as u32;
         if self.opt.ts
             && let Some(ts) = seg.options.timestamps
         {

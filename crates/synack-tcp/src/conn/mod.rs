@@ -103,6 +103,9 @@ impl HsFlags {
     /// Data on a SYN was acknowledged by the SYN-ACK, sent or received (Linux's
     /// `TCPI_OPT_SYN_DATA`).
     pub(crate) const SYN_DATA: u8 = 4;
+    /// Congestion control and recovery have been set up ([`Conn::on_established`]): at
+    /// ESTABLISHED, or earlier for a Fast Open child, which sends from SYN-RECEIVED.
+    pub(crate) const SENDING: u8 = 8;
 
     pub(crate) fn has(self, bit: u8) -> bool {
         self.0 & bit != 0
@@ -513,8 +516,13 @@ impl Conn {
         };
     }
 
-    /// The handshake completed: congestion control and recovery learn SMSS and SACK.
+    /// The handshake completed (or a Fast Open child may send already): congestion control
+    /// and recovery learn SMSS and SACK. Once per connection.
     pub(crate) fn on_established(&mut self) {
+        if self.hs.has(HsFlags::SENDING) {
+            return;
+        }
+        self.hs.set(HsFlags::SENDING, true);
         let mss = self.eff_snd_mss();
         let sack = self.opt.sack;
         // Recovery tracks data from the first byte after our SYN (the ACK of the SYN may not

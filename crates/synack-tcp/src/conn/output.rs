@@ -385,10 +385,11 @@ impl Conn {
         if len > 0 && !retransmission && !force {
             //= rfc9293#3.7.4
             //~ paraphrase: Nagle (SHLD-7): with data in flight, hold a sub-MSS segment unless
-            //~ TCP_NODELAY.
+            //~ TCP_NODELAY. (An unacknowledged SYN-ACK is not data: a Fast Open child answers
+            //~ at once.)
             let full = len == mss;
             let drains = len == avail;
-            let nagle_ok = nodelay || !snd.outstanding() || snd.fin_queued;
+            let nagle_ok = nodelay || !snd.data_outstanding() || snd.fin_queued;
             //= rfc9293#3.8.6.2.1
             //~ paraphrase: Sender SWS avoidance (MUST-38): send a full segment, all remaining data
             //~ when Nagle allows, or at least half the largest window ever offered.

@@ -26,6 +26,30 @@ pub(crate) fn open_from(
     remote: SocketAddr,
     cfg: ConnConfig,
 ) -> io::Result<ConnId> {
+    let from = source(st, local, remote)?;
+    st.endpoint.connect(now, from, remote, cfg).map_err(error::connect)
+}
+
+/// An active open with data for its SYN (TCP Fast Open, RFC 7413): the connection and the
+/// bytes of `data` queued.
+pub(crate) fn open_fast_open(
+    st: &mut StackState,
+    now: Instant,
+    remote: SocketAddr,
+    cfg: ConnConfig,
+    data: &[u8],
+) -> io::Result<(ConnId, usize)> {
+    let from = source(st, None, remote)?;
+    st.endpoint.connect_fast_open(now, from, remote, cfg, data).map_err(error::connect)
+}
+
+/// The local address an active open to `remote` uses: `local` when given (checked), else the
+/// route's source and an ephemeral port.
+fn source(
+    st: &mut StackState,
+    local: Option<SocketAddr>,
+    remote: SocketAddr,
+) -> io::Result<SocketAddr> {
     st.check_running()?;
     if remote.ip().is_unspecified() || remote.port() == 0 {
         return Err(io::Error::new(ErrorKind::InvalidInput, "cannot connect to this address"));
@@ -52,7 +76,7 @@ pub(crate) fn open_from(
             .source_for(remote.ip())
             .ok_or_else(|| io::Error::new(ErrorKind::NetworkUnreachable, "no route to the peer"))?,
     };
-    st.endpoint.connect(now, SocketAddr::new(src, port), remote, cfg).map_err(error::connect)
+    Ok(SocketAddr::new(src, port))
 }
 
 /// Where an active open stands.
