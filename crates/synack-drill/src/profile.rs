@@ -110,6 +110,9 @@ pub struct Profile {
     /// While our FIN is unacknowledged every ACK repeats it (FreeBSD's `tcp_output` in
     /// FIN-WAIT-1, CLOSING and LAST-ACK; `ConnConfig::ack_repeats_fin`).
     pub ack_repeats_fin: bool,
+    /// A RST in CLOSING or LAST-ACK shows as ECONNRESET to a socket that was only shut down
+    /// (Linux's `tcp_reset`, FreeBSD; `ConnConfig::reset_after_fin_reported`).
+    pub reset_after_fin_reported: bool,
     /// Segments with both SYN and FIN are dropped unanswered (FreeBSD's
     /// `net.inet.tcp.drop_synfin=1`; `EndpointConfig::drop_syn_fin`).
     pub drop_syn_fin: bool,
@@ -161,6 +164,7 @@ impl Profile {
             free_space_window: false,
             ack_every_segment: false,
             ack_repeats_fin: false,
+            reset_after_fin_reported: true,
             drop_syn_fin: false,
             ts_hz: 1000,
             rexmit_slop: Duration::ZERO,
@@ -210,6 +214,7 @@ impl Profile {
             free_space_window: true,
             ack_every_segment: true,
             ack_repeats_fin: true,
+            reset_after_fin_reported: true,
             drop_syn_fin: false,
             ts_hz: 1000,
             rexmit_slop: Duration::from_millis(200),
@@ -251,6 +256,7 @@ impl Profile {
             free_space_window: false,
             ack_every_segment: false,
             ack_repeats_fin: false,
+            reset_after_fin_reported: false,
             drop_syn_fin: false,
             ts_hz: 1000,
             rexmit_slop: Duration::ZERO,

@@ -261,6 +261,10 @@ pub struct ConnConfig {
     /// `<SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>` and leaves FIN retransmission to the timer; off
     /// by default.
     pub ack_repeats_fin: bool,
+    /// A RST in CLOSING or LAST-ACK is reported to an application that still holds the
+    /// connection (it only shut down its sending half) as a reset, as Linux and FreeBSD do.
+    /// RFC 9293 3.10.7.4 enters CLOSED there without a user signal (the default).
+    pub reset_after_fin_reported: bool,
 }
 
 impl Default for ConnConfig {
@@ -302,6 +306,7 @@ impl Default for ConnConfig {
             rfc5961_rst: true,
             rfc5961_syn: true,
             ack_repeats_fin: false,
+            reset_after_fin_reported: false,
         }
     }
 }

@@ -481,3 +481,27 @@ fn drop_syn_fin_drops_unanswered() {
     s2.none();
     assert_eq!(s2.state(), synack_tcp::State::Established);
 }
+
+/// A RST in LAST-ACK: RFC 9293 enters CLOSED with no user signal; with
+/// `reset_after_fin_reported` (Linux, FreeBSD) an application that only shut down its sending
+/// half reads it as a reset. One that closed the connection hears nothing either way.
+#[test]
+fn reset_in_last_ack_is_reported_to_a_holder() {
+    use synack_tcp::ConnectionError;
+    for (reported, close) in [(false, false), (true, false), (true, true)] {
+        let cfg = ConnConfig { reset_after_fin_reported: reported, ..plain() };
+        let mut s = Script::established_passive(cfg);
+        s.inject(Seg::new(FA, T + 1, I + 1));
+        s.one();
+        if close {
+            s.ep.close(s.id()).unwrap();
+        } else {
+            s.ep.shutdown_write(s.id()).unwrap();
+        }
+        check(&s.one(), FA, I + 1, T + 2);
+        s.inject(Seg::new(R, T + 2, 0));
+        s.none();
+        let expect = (reported && !close).then_some(ConnectionError::Reset);
+        assert_eq!(s.ep.error(s.id()).ok().flatten(), expect, "{reported} {close}");
+    }
+}

@@ -412,7 +412,13 @@ impl Conn {
                 (State::Closing | State::LastAck, _) => {
                     //= rfc9293#3.10.7.4
                     //~ paraphrase: CLOSING, LAST-ACK: enter CLOSED and delete the TCB.
-                    self.finish(ctx);
+                    if self.cfg.reset_after_fin_reported && !self.app_closed {
+                        //~ linux: tcp_reset reports ECONNRESET in every state but SYN-SENT and
+                        //~ CLOSE-WAIT (FreeBSD's tcp_drop likewise).
+                        self.fail(ctx, ConnectionError::Reset);
+                    } else {
+                        self.finish(ctx);
+                    }
                     Outcome::Continue
                 }
                 _ => {
