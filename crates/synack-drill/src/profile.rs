@@ -113,6 +113,12 @@ pub struct Profile {
     /// A RST in CLOSING or LAST-ACK shows as ECONNRESET to a socket that was only shut down
     /// (Linux's `tcp_reset`, FreeBSD; `ConnConfig::reset_after_fin_reported`).
     pub reset_after_fin_reported: bool,
+    /// TIME-WAIT ignores RSTs (RFC 1337; FreeBSD, Linux's `tcp_rfc1337=1`;
+    /// `ConnConfig::time_wait_ignores_rst`).
+    pub time_wait_ignores_rst: bool,
+    /// TIME-WAIT drops a SYN without ACK that opens nothing, unanswered (FreeBSD's
+    /// `tcp_twcheck`; `ConnConfig::time_wait_drops_old_syn`).
+    pub time_wait_drops_old_syn: bool,
     /// Segments with both SYN and FIN are dropped unanswered (FreeBSD's
     /// `net.inet.tcp.drop_synfin=1`; `EndpointConfig::drop_syn_fin`).
     pub drop_syn_fin: bool,
@@ -165,6 +171,8 @@ impl Profile {
             ack_every_segment: false,
             ack_repeats_fin: false,
             reset_after_fin_reported: true,
+            time_wait_ignores_rst: false,
+            time_wait_drops_old_syn: false,
             drop_syn_fin: false,
             ts_hz: 1000,
             rexmit_slop: Duration::ZERO,
@@ -215,6 +223,8 @@ impl Profile {
             ack_every_segment: true,
             ack_repeats_fin: true,
             reset_after_fin_reported: true,
+            time_wait_ignores_rst: true,
+            time_wait_drops_old_syn: true,
             drop_syn_fin: false,
             ts_hz: 1000,
             rexmit_slop: Duration::from_millis(200),
@@ -257,6 +267,8 @@ impl Profile {
             ack_every_segment: false,
             ack_repeats_fin: false,
             reset_after_fin_reported: false,
+            time_wait_ignores_rst: false,
+            time_wait_drops_old_syn: false,
             drop_syn_fin: false,
             ts_hz: 1000,
             rexmit_slop: Duration::ZERO,
@@ -567,6 +579,10 @@ impl Profile {
             "net.inet.tcp.insecure_rst" => {
                 self.rfc5961.0 = !flag()?;
                 note("RFC 5961 section 3 (RST) checks")
+            }
+            "net.ipv4.tcp_rfc1337" => {
+                self.time_wait_ignores_rst = flag()?;
+                note("RFC 1337: RSTs ignored in TIME-WAIT")
             }
             "net.inet.tcp.drop_synfin" => {
                 self.drop_syn_fin = flag()?;
