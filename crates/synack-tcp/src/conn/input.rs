@@ -415,7 +415,13 @@ impl Conn {
                 (State::Closing | State::LastAck, _) => {
                     //= rfc9293#3.10.7.4
                     //~ paraphrase: CLOSING, LAST-ACK: enter CLOSED and delete the TCB.
-                    self.finish(ctx);
+                    if self.cfg.reset_after_fin_reported && !self.app_closed {
+                        //~ linux: tcp_reset reports ECONNRESET in every state but SYN-SENT and
+                        //~ CLOSE-WAIT (FreeBSD's tcp_drop likewise).
+                        self.fail(ctx, ConnectionError::Reset);
+                    } else {
+                        self.finish(ctx);
+                    }
                     Outcome::Continue
                 }
                 _ => {
@@ -605,7 +611,9 @@ impl Conn {
         if f.rst() {
             //= rfc9293#3.10.7.4
             //~ paraphrase: TIME-WAIT: a RST (exactly at RCV.NXT, RFC 5961) enters CLOSED.
-            if seg.seq == tw.rcv_nxt {
+            //~ paraphrase (RFC 1337 3): ignoring RSTs in TIME-WAIT keeps an old RST from
+            //~ cutting TIME-WAIT short (`time_wait_ignores_rst`).
+            if seg.seq == tw.rcv_nxt && !self.cfg.time_wait_ignores_rst {
                 self.finish(ctx);
                 return Outcome::Continue;
             }
@@ -614,6 +622,10 @@ impl Conn {
         if f.syn() && !f.ack() {
             if let Some(min_iss) = self.reopen_iss(seg) {
                 return Outcome::Reopen { min_iss };
+            }
+            if self.cfg.time_wait_drops_old_syn {
+                //~ freebsd: tcp_twcheck drops a segment without ACK once it is not a new SYN.
+                return Outcome::Continue;
             }
             // An old duplicate SYN: re-ACK (rate limited like any challenge ACK).
             self.challenge_ack(ctx);
