@@ -229,7 +229,7 @@ fn malformed_packets_counted_by_reason() {
     assert_dropped(v4(PEER4, US4, IpProtocol(47), &[0; 8]), DropReason::UnknownProtocol);
     assert_dropped(v4(PEER4, US4, IpProtocol::UDP, &[0; 8]), DropReason::UdpMalformed);
     assert_dropped(v4(PEER4, US4, IpProtocol::UDP, &[0; 5]), DropReason::UdpMalformed);
-    // IPv6: truncated, bad extension chain, fragment, multicast source, multicast TCP.
+    // IPv6: truncated, bad extension chain, short first fragment, multicast source, multicast TCP.
     let seg6 = tcp_bytes(PEER6.into(), US6.into(), 1, 2, 3, b"");
     assert_dropped(
         v6(PEER6, US6, IpProtocol::TCP, &seg6)[..30].to_vec(),
@@ -243,9 +243,10 @@ fn malformed_packets_counted_by_reason() {
         v6(PEER6, US6, IpProtocol::HOP_BY_HOP, &[6, 5, 0, 0, 0, 0, 0, 0]),
         DropReason::Ipv6BadExtHeaders,
     );
+    // A first fragment that cuts the TCP header short.
     let mut frag = vec![6u8, 0, 0, 1, 0, 0, 0, 9];
-    frag.extend_from_slice(&seg6);
-    assert_dropped(v6(PEER6, US6, IpProtocol::IPV6_FRAG, &frag), DropReason::Ipv6Fragment);
+    frag.extend_from_slice(&seg6[..16]);
+    assert_dropped(v6(PEER6, US6, IpProtocol::IPV6_FRAG, &frag), DropReason::FragmentHeaderChain);
     let mc6: Ipv6Addr = "ff02::1".parse().unwrap();
     assert_dropped(
         v6(mc6, US6, IpProtocol::TCP, &tcp_bytes(mc6.into(), US6.into(), 1, 2, 3, b"")),

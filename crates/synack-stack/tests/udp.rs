@@ -160,6 +160,64 @@ fn fragments_are_reassembled() {
     assert_eq!(recv(&mut iface, h).unwrap().0, data);
 }
 
+/// An IPv6 fragment of `whole` (a UDP datagram) from `off` to `end`.
+fn frag6(whole: &[u8], off: usize, end: usize, more: bool, ident: u32) -> Vec<u8> {
+    let mut l = vec![IpProtocol::UDP.0, 0];
+    l.extend_from_slice(&(((off / 8) as u16) << 3 | u16::from(more)).to_be_bytes());
+    l.extend_from_slice(&ident.to_be_bytes());
+    l.extend_from_slice(&whole[off..end]);
+    let ip = Ipv6Repr {
+        src_addr: PEER6,
+        dst_addr: US6,
+        next_header: IpProtocol::IPV6_FRAG,
+        payload_len: l.len(),
+        hop_limit: 64,
+        traffic_class: 0,
+        flow_label: 0,
+    };
+    let mut b = vec![0u8; ip.buffer_len()];
+    ip.emit(&mut b).unwrap();
+    b[40..].copy_from_slice(&l);
+    b
+}
+
+/// IPv6 fragments in any order make the datagram; an atomic fragment is a whole datagram; a
+/// fragment overlapping another drops the whole datagram (RFC 5722) while an exact duplicate
+/// is ignored; an incomplete one times out and frees its memory.
+#[test]
+fn ipv6_fragments_are_reassembled_and_overlaps_dropped() {
+    let (mut iface, mut dev) = setup(UdpConfig::default());
+    let h = iface.udp_bind(sa(US6, 7)).unwrap();
+    let data: Vec<u8> = (0..3000u32).map(|i| (i / 3) as u8).collect();
+    let whole = udp_bytes(sa(PEER6, 9), sa(US6, 7), &data);
+    let frags = [
+        frag6(&whole, 2896, whole.len(), false, 7),
+        frag6(&whole, 1448, 2896, true, 7),
+        frag6(&whole, 1448, 2896, true, 7),
+        frag6(&whole, 0, 1448, true, 7),
+    ];
+    feed(&mut iface, &mut dev, Instant::ZERO, &frags);
+    assert_eq!(recv(&mut iface, h).unwrap(), (data.clone(), sa(PEER6, 9), sa(US6, 7)));
+    assert_eq!(iface.counters().reassembled, 1);
+
+    let small = udp_bytes(sa(PEER6, 9), sa(US6, 7), b"atomic");
+    feed(&mut iface, &mut dev, Instant::ZERO, &[frag6(&small, 0, small.len(), false, 7)]);
+    assert_eq!(recv(&mut iface, h).unwrap().0, b"atomic");
+
+    // Overlapping: 0..1448 then 1440..2896 of the same datagram.
+    let overlap = [frag6(&whole, 0, 1448, true, 8), frag6(&whole, 1440, 2896, true, 8)];
+    feed(&mut iface, &mut dev, Instant::ZERO, &overlap);
+    assert_eq!(iface.counters().dropped(DropReason::FragmentOverlap), 1);
+    // The rest arriving later cannot complete it: it starts a new datagram that stays partial.
+    let rest = [frag6(&whole, 2896, whole.len(), false, 8)];
+    feed(&mut iface, &mut dev, Instant::ZERO, &rest);
+    assert!(recv(&mut iface, h).is_none());
+    assert_eq!(iface.reassembly_usage().0, 1);
+    feed(&mut iface, &mut dev, Instant::from_secs(31), &[]);
+    assert_eq!(iface.reassembly_usage(), (0, 0));
+    assert_eq!(iface.counters().dropped(DropReason::ReassemblyTimeout), 1);
+}
+
 #[test]
 fn closed_ports_get_a_quoting_port_unreachable_rate_limited() {
     let udp = UdpConfig { unreachable_per_sec: 3, ..UdpConfig::default() };
@@ -251,4 +309,73 @@ fn udp_checksums_ignore_tcp_offload() {
     let udp = synack_wire::UdpPacket::new_checked(ipp.payload()).unwrap();
     assert_ne!(udp.checksum(), 0);
     assert!(udp.verify_checksum(US6.into(), PEER6.into()).unwrap());
+}
+
+/// Datagrams larger than the MTU leave as fragments in both families: IPv4 fragments, and an
+/// IPv6 fragment header on each piece; every piece fits the MTU, offsets are multiples of 8,
+/// pieces of one datagram share an identification, and put together they are the datagram.
+#[test]
+fn large_datagrams_leave_fragmented_in_both_families() {
+    let caps = DeviceCaps { mtu: 1280, ..DeviceCaps::default() };
+    let (mut iface, mut dev) = setup_caps(UdpConfig::default(), caps);
+    let h4 = iface.udp_bind(sa(US4, 53)).unwrap();
+    let h6 = iface.udp_bind(sa(US6, 53)).unwrap();
+    let data: Vec<u8> = (0..4000u32).map(|i| (i * 7 + i / 13) as u8).collect();
+    // Poll once so the interface knows the device's MTU.
+    feed(&mut iface, &mut dev, Instant::ZERO, &[]);
+    iface.udp_send(h6, None, Some(sa(PEER6, 9)), &data).unwrap();
+    iface.udp_send(h6, None, Some(sa(PEER6, 9)), &data[..2000]).unwrap();
+    iface.udp_send(h4, None, Some(sa(PEER4, 9)), &data).unwrap();
+    let out = feed(&mut iface, &mut dev, Instant::ZERO, &[]);
+    assert!(out.iter().all(|f| f.len() <= 1280), "a fragment is larger than the MTU");
+
+    // IPv6: (ident, offset, more, bytes) of each piece.
+    let mut v6 = Vec::new();
+    let mut v4_pieces = Vec::new();
+    for f in &out {
+        if f[0] >> 4 == 6 {
+            let p = Ipv6Packet::new_checked(&f[..]).unwrap();
+            let up = p.upper_layer().unwrap();
+            let frag = up.fragment.expect("every IPv6 piece carries a fragment header");
+            assert_eq!(up.offset, 8);
+            assert_eq!(p.payload()[0], IpProtocol::UDP.0, "the fragment header's next header");
+            v6.push((frag.ident, frag.offset, frag.more_frags, p.payload()[8..].to_vec()));
+        } else {
+            let p = Ipv4Packet::new_checked(&f[..]).unwrap();
+            let r = Ipv4Repr::parse(&p, ChecksumMode::Verify).unwrap();
+            v4_pieces.push((r.ident, r.frag_offset, r.more_frags, p.payload().to_vec()));
+        }
+    }
+    let join = |pieces: &[(u32, u16, bool, Vec<u8>)]| -> Vec<u8> {
+        let mut whole = Vec::new();
+        for (i, (_, off, more, bytes)) in pieces.iter().enumerate() {
+            assert_eq!(usize::from(*off) * 8, whole.len(), "piece {i} starts where the last ended");
+            assert_eq!(*more, i + 1 < pieces.len(), "M flag of piece {i}");
+            assert!(!more || bytes.len() % 8 == 0);
+            whole.extend_from_slice(bytes);
+        }
+        whole
+    };
+    let first: Vec<_> = v6.iter().filter(|p| p.0 == v6[0].0).cloned().collect();
+    let second: Vec<_> = v6.iter().filter(|p| p.0 != v6[0].0).cloned().collect();
+    assert_eq!((first.len(), second.len()), (4, 2));
+    for (pieces, want) in [(&first, &data[..]), (&second, &data[..2000])] {
+        let whole = join(pieces);
+        let udp = synack_wire::UdpPacket::new_checked(&whole[..]).unwrap();
+        assert!(udp.verify_checksum(US6.into(), PEER6.into()).unwrap());
+        assert_eq!(&whole[8..], want);
+    }
+    let v4_pieces: Vec<_> =
+        v4_pieces.into_iter().map(|(i, o, m, b)| (u32::from(i), o, m, b)).collect();
+    assert!(v4_pieces.iter().all(|p| p.0 == v4_pieces[0].0));
+    let whole = join(&v4_pieces);
+    let udp = synack_wire::UdpPacket::new_checked(&whole[..]).unwrap();
+    assert!(udp.verify_checksum(US4.into(), PEER4.into()).unwrap());
+    assert_eq!(&whole[8..], &data[..]);
+    // The largest datagram each family carries, and one byte more.
+    assert!(iface.udp_send(h6, None, Some(sa(PEER6, 9)), &vec![0; 65527]).is_ok());
+    assert_eq!(
+        iface.udp_send(h6, None, Some(sa(PEER6, 9)), &vec![0; 65528]),
+        Err(UdpError::TooBig)
+    );
 }

@@ -97,6 +97,7 @@ mod emit;
 pub mod endpoint;
 pub mod error;
 pub mod event;
+pub mod fastopen;
 pub mod icmp;
 mod id;
 mod ports;
@@ -107,6 +108,7 @@ pub mod rtt;
 pub mod sack_gen;
 pub mod scoreboard;
 mod secret;
+mod spares;
 pub mod state;
 pub mod stats;
 pub mod time;
@@ -121,6 +123,7 @@ pub use error::{
     ConnectError, ConnectionError, InvalidConnection, ListenError, RecvError, SendError,
 };
 pub use event::{Event, SoftError};
+pub use fastopen::FastOpenConfig;
 pub use icmp::IcmpError;
 pub use secret::FourTuple;
 pub use state::State;

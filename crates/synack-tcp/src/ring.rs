@@ -311,6 +311,33 @@ impl RingBuffer {
         false
     }
 
+    /// Takes `storage` (any contents; it is zeroed) as this ring's first allocation, if the
+    /// ring has none yet and the first write of `need` bytes fits in it (a larger write would
+    /// allocate anyway); else gives it back. What a reused allocation from a finished
+    /// connection saves: a call to the allocator.
+    pub(crate) fn adopt(&mut self, mut storage: Box<[u8]>, need: usize) -> Result<(), Box<[u8]>> {
+        let size = storage.len();
+        if !self.storage.is_empty() || need > size || size > self.capacity() {
+            return Err(storage);
+        }
+        storage.fill(0);
+        self.storage = storage;
+        self.head = 0;
+        Ok(())
+    }
+
+    /// Takes the storage if it is the smallest first allocation ([`MIN_ALLOCATION`] bytes),
+    /// the one worth keeping for another ring's [`adopt`](Self::adopt); the ring is then
+    /// empty.
+    pub(crate) fn take_small_storage(&mut self) -> Option<Box<[u8]>> {
+        if self.storage.len() != MIN_ALLOCATION {
+            return None;
+        }
+        let storage = core::mem::take(&mut self.storage);
+        self.clear();
+        Some(storage)
+    }
+
     /// Drops every byte (readable and pre-placed) and frees the storage; capacity is kept.
     pub fn clear(&mut self) {
         self.storage = Box::default();
@@ -354,6 +381,22 @@ impl RingBuffer {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn adopted_storage_is_zeroed_and_used_only_when_it_fits() {
+        let mut r = RingBuffer::new(1024);
+        let spare = alloc::vec![0xffu8; MIN_ALLOCATION].into_boxed_slice();
+        let spare =
+            r.adopt(spare, MIN_ALLOCATION + 1).expect_err("a larger write allocates anyway");
+        r.adopt(spare, 1).expect("an unallocated ring takes it");
+        assert_eq!(r.allocated(), MIN_ALLOCATION);
+        assert!(r.storage.iter().all(|&b| b == 0), "nothing of the last owner's bytes is left");
+        let again = alloc::vec![0u8; MIN_ALLOCATION].into_boxed_slice();
+        assert!(r.adopt(again, 1).is_err(), "an allocated ring keeps its storage");
+        assert_eq!(r.write(b"ab"), 2);
+        assert_eq!(r.take_small_storage().map(|b| b.len()), Some(MIN_ALLOCATION));
+        assert!(r.is_empty() && !r.is_allocated());
+    }
     use proptest::prelude::*;
     use std::collections::VecDeque;
 

@@ -31,6 +31,7 @@ pub(crate) enum Purpose {
     PortTable = 4,
     TsOffset = 5,
     Map = 6,
+    FastOpen = 7,
 }
 
 impl Secrets {
@@ -70,6 +71,19 @@ impl Secrets {
         let m = (now.as_micros() / 4) as u32;
         let f = self.hash_tuple(Purpose::Isn, t, &[]) as u32;
         m.wrapping_add(f)
+    }
+
+    /// A 128-bit key for one purpose, derived from the secret (so one output never reveals
+    /// the secret or another purpose's key).
+    pub(crate) fn derive_key(&self, purpose: Purpose) -> [u8; 16] {
+        let a = self.hasher(purpose).finish();
+        let mut h = self.hasher(purpose);
+        h.write_u64(a);
+        let b = h.finish();
+        let mut k = [0u8; 16];
+        k[..8].copy_from_slice(&a.to_le_bytes());
+        k[8..].copy_from_slice(&b.to_le_bytes());
+        k
     }
 
     /// A per-connection offset for our timestamp clock (RFC 7323 section 5.4 recommends one).

@@ -102,6 +102,15 @@ pub struct ConnStats {
     pub recv_buffer: usize,
     /// Acknowledged bytes per second over the last interval of about one round trip.
     pub delivery_rate: Option<u64>,
+    /// Data on a SYN was acknowledged by the SYN-ACK, ours or the peer's (Fast Open; Linux's
+    /// `TCPI_OPT_SYN_DATA`).
+    pub syn_data: bool,
+    /// Accepted with its SYN's data, before the handshake completed (a Fast Open child).
+    pub fast_open_child: bool,
+    /// Window scaling is in use (both SYNs carried the option).
+    pub window_scaling: bool,
+    /// ECN (RFC 3168) was agreed on the handshake.
+    pub ecn: bool,
 }
 
 /// What the endpoint's listeners did with the SYNs and handshake ACKs that reached them

@@ -150,19 +150,50 @@ impl TunDevice {
 
     /// [`open`](Self::open) with a choice of offloads.
     pub fn open_with(name: &str, mtu: usize, opts: TunOptions) -> io::Result<TunDevice> {
+        TunDevice::open_one(name, mtu, opts, false)
+    }
+
+    /// Opens `queues` queues of one multi-queue interface (`IFF_MULTI_QUEUE`), creating it
+    /// when it does not exist: one device per queue, each its own descriptor, to be driven by
+    /// its own thread. The kernel spreads what it sends over the queues by flow: a flow goes
+    /// to the queue that last wrote a packet of it, a flow not seen for a few seconds to a
+    /// queue chosen by a hash of its addresses and ports. Every queue has the offloads of the
+    /// first. An existing interface must have been made multi-queue; `name` takes a `%d` as
+    /// [`open`](Self::open) does, and all queues attach to the name the first one got.
+    pub fn open_queues(
+        name: &str,
+        mtu: usize,
+        opts: TunOptions,
+        queues: usize,
+    ) -> io::Result<Vec<TunDevice>> {
+        if queues == 0 {
+            return Err(io::Error::new(io::ErrorKind::InvalidInput, "zero queues"));
+        }
+        let first = TunDevice::open_one(name, mtu, opts, true)?;
+        let opts = TunOptions { offload: first.vnet_len > 0, ..opts };
+        let name = first.name.clone();
+        let mut out = Vec::with_capacity(queues);
+        out.push(first);
+        for _ in 1..queues {
+            out.push(TunDevice::open_one(&name, mtu, opts, true)?);
+        }
+        Ok(out)
+    }
+
+    fn open_one(name: &str, mtu: usize, opts: TunOptions, multi: bool) -> io::Result<TunDevice> {
         let (fd, name) = if opts.offload {
-            match sys::open_tun(name, true) {
+            match sys::open_tun(name, true, multi) {
                 Ok(x) => x,
                 Err(e) => {
                     tracing::warn!(
                         "TUN {name}: the kernel refused virtio-net headers ({e}); \
                          running without offloads"
                     );
-                    sys::open_tun(name, false)?
+                    sys::open_tun(name, false, multi)?
                 }
             }
         } else {
-            sys::open_tun(name, false)?
+            sys::open_tun(name, false, multi)?
         };
         let vnet_len = if opts.offload && sys::get_iff(fd.as_raw_fd())?.1 & sys::IFF_VNET_HDR != 0 {
             HDR_LEN
@@ -177,7 +208,9 @@ impl TunDevice {
     /// must be a TUN (not TAP) descriptor without the packet-information prefix
     /// (`IFF_NO_PI`). When it was opened with `IFF_VNET_HDR` the device uses the header
     /// (with the header length the descriptor has) and asks for receive offloads as
-    /// [`open`](Self::open) does; the descriptor is made nonblocking.
+    /// [`open`](Self::open) does; the descriptor is made nonblocking. A queue of a
+    /// multi-queue interface (`IFF_MULTI_QUEUE`) is taken the same way: hand over each
+    /// queue's descriptor to its own device.
     pub fn from_fd(fd: OwnedFd, mtu: usize) -> io::Result<TunDevice> {
         let raw = fd.as_raw_fd();
         let (name, flags) = sys::get_iff(raw)?;
@@ -227,6 +260,19 @@ impl TunDevice {
             counters: TunCounters::default(),
             last_error: None,
         }
+    }
+
+    /// True when the descriptor is one queue of a multi-queue interface.
+    pub fn is_multi_queue(&self) -> bool {
+        sys::get_iff(self.fd.as_raw_fd()).is_ok_and(|(_, f)| f & sys::IFF_MULTI_QUEUE != 0)
+    }
+
+    /// Batched mode: offers every packet read ahead and not yet handed out to `take`; those
+    /// it takes (returns true for) are dropped from the device, which never hands them out.
+    /// A runtime with a stack per queue moves packets of another stack's flows this way.
+    /// Returns how many were taken; does nothing in direct mode.
+    pub fn divert_rx(&mut self, take: impl FnMut(&[u8]) -> bool) -> usize {
+        self.batched.as_mut().map_or(0, |r| r.rx.divert(take))
     }
 
     /// What the device does beyond plain packets.

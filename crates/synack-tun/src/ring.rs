@@ -78,7 +78,7 @@ impl RxRing {
 
     /// Frames read and not yet handed out.
     pub(crate) fn pending(&self) -> usize {
-        self.filled - self.next
+        self.frames[self.next..self.filled].iter().filter(|r| !r.is_empty()).count()
     }
 
     /// Reads frames into the free slots until `read` runs dry, fails, or the ring is full.
@@ -112,6 +112,7 @@ impl RxRing {
             out.bytes += range.len() as u64;
             if let Some(m) = merge.as_mut()
                 && self.filled > self.next
+                && !self.frames[self.filled - 1].is_empty()
             {
                 let prev = self.filled - 1;
                 let prev_slot = &mut before[prev * self.slot_len..];
@@ -130,6 +131,10 @@ impl RxRing {
 
     /// The next frame read ahead, if any.
     pub(crate) fn pop(&mut self) -> Option<&[u8]> {
+        // Frames taken out by `divert` are left as empty ranges.
+        while self.next < self.filled && self.frames[self.next].is_empty() {
+            self.next += 1;
+        }
         if self.next == self.filled {
             return None;
         }
@@ -138,6 +143,27 @@ impl RxRing {
         let start = i * self.slot_len;
         let r = self.frames[i].clone();
         Some(&self.buf[start + r.start..start + r.end])
+    }
+
+    /// Offers every frame read ahead and not yet handed out to `take`; the frames it takes
+    /// (returns true for) are dropped from the ring. Returns how many were taken.
+    pub(crate) fn divert(&mut self, mut take: impl FnMut(&[u8]) -> bool) -> usize {
+        let mut taken = 0;
+        for i in self.next..self.filled {
+            let r = self.frames[i].clone();
+            if r.is_empty() {
+                continue;
+            }
+            let start = i * self.slot_len;
+            if take(&self.buf[start + r.start..start + r.end]) {
+                self.frames[i] = 0..0;
+                taken += 1;
+            }
+        }
+        while self.next < self.filled && self.frames[self.next].is_empty() {
+            self.next += 1;
+        }
+        taken
     }
 }
 
@@ -276,6 +302,31 @@ mod tests {
         assert_eq!(ring.pop(), Some(&b"abc"[..]));
         assert_eq!(ring.pop(), Some(&b"de"[..]));
         assert_eq!(ring.pop(), None);
+    }
+
+    #[test]
+    fn diverted_frames_are_skipped_and_free_their_slots() {
+        let mut ring = RxRing::new(3, 16);
+        let frames = vec![b"a1".to_vec(), b"b2".to_vec(), b"a3".to_vec()];
+        ring.fill(reader(frames), None);
+        let mut out = Vec::new();
+        let taken = ring.divert(|f| {
+            let take = f[0] == b'a';
+            if take {
+                out.push(f.to_vec());
+            }
+            take
+        });
+        assert_eq!((taken, ring.pending()), (2, 1));
+        assert_eq!(out, vec![b"a1".to_vec(), b"a3".to_vec()]);
+        assert_eq!(ring.pop(), Some(&b"b2"[..]));
+        assert_eq!(ring.pop(), None);
+        // Everything diverted: the ring is empty and refills from its first slot.
+        ring.fill(reader(vec![b"a4".to_vec()]), None);
+        assert_eq!(ring.divert(|_| true), 1);
+        assert_eq!(ring.pending(), 0);
+        let f = ring.fill(reader(vec![b"x".to_vec(), b"y".to_vec(), b"z".to_vec()]), None);
+        assert_eq!((f.frames, f.full), (3, true));
     }
 
     #[test]

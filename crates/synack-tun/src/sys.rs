@@ -10,6 +10,9 @@ const TUNSETIFF: libc::c_ulong = 0x4004_54ca;
 const IFF_TUN: libc::c_short = 0x0001;
 /// No 4-byte packet-information prefix: frames are bare IP packets.
 pub(crate) const IFF_NO_PI: libc::c_short = 0x1000;
+/// Several descriptors (queues) may attach to the interface; the kernel spreads the packets it
+/// sends over them by flow.
+pub(crate) const IFF_MULTI_QUEUE: libc::c_short = 0x0100;
 /// A `struct virtio_net_hdr` precedes every packet (checksum and segmentation offload).
 pub(crate) const IFF_VNET_HDR: libc::c_short = 0x4000;
 /// The interface type bits: TUN (1) or TAP (2).
@@ -22,9 +25,13 @@ const TUNGETIFF: libc::c_ulong = 0x8004_54d2;
 const TUNGETVNETHDRSZ: libc::c_ulong = 0x8004_54d7;
 
 /// Opens `/dev/net/tun` nonblocking and binds it to interface `name` (created when missing),
-/// with a virtio-net header on every packet when `vnet_hdr`; returns the descriptor and the
-/// name the kernel settled on.
-pub(crate) fn open_tun(name: &str, vnet_hdr: bool) -> io::Result<(OwnedFd, String)> {
+/// with a virtio-net header on every packet when `vnet_hdr`, as one queue of a multi-queue
+/// interface when `multi_queue`; returns the descriptor and the name the kernel settled on.
+pub(crate) fn open_tun(
+    name: &str,
+    vnet_hdr: bool,
+    multi_queue: bool,
+) -> io::Result<(OwnedFd, String)> {
     let bytes = name.as_bytes();
     if bytes.len() >= libc::IFNAMSIZ || bytes.contains(&0) {
         return Err(io::Error::new(
@@ -51,7 +58,10 @@ pub(crate) fn open_tun(name: &str, vnet_hdr: bool) -> io::Result<(OwnedFd, Strin
     for (dst, &src) in req.ifr_name.iter_mut().zip(bytes) {
         *dst = src as libc::c_char;
     }
-    req.ifr_ifru.ifru_flags = IFF_TUN | IFF_NO_PI | if vnet_hdr { IFF_VNET_HDR } else { 0 };
+    req.ifr_ifru.ifru_flags = IFF_TUN
+        | IFF_NO_PI
+        | if vnet_hdr { IFF_VNET_HDR } else { 0 }
+        | if multi_queue { IFF_MULTI_QUEUE } else { 0 };
     // SAFETY: `fd` is open; TUNSETIFF reads and writes one `struct ifreq`, which `req` is, and
     // `req` outlives the call.
     let rc = unsafe { libc::ioctl(fd.as_raw_fd(), TUNSETIFF as _, &mut req as *mut libc::ifreq) };

@@ -150,9 +150,10 @@ fn write_options(
             }
             TcpOption::Timestamps(t) => write!(f, "TS val {} ecr {}", t.tsval, t.tsecr)?,
             TcpOption::FastOpen(c) => {
-                // tcpdump writes a separator space and then the cookie text's own space.
-                f.write_str("tfo ")?;
-                write_tfo_cookie(f, c.as_bytes())?;
+                // tcpdump writes a separator space and then the cookie text's own space (none
+                // after the experimental form's name).
+                f.write_str(if c.is_experimental() { "exp-tfo" } else { "tfo " })?;
+                write_tfo_cookie(f, c.as_bytes(), c.len())?;
             }
             TcpOption::Unknown { kind, data } => write_unknown_option(f, kind, data)?,
         }
@@ -160,10 +161,11 @@ fn write_options(
     Ok(OptionsEnd::Whole)
 }
 
-fn write_tfo_cookie(f: &mut Formatter<'_>, c: &[u8]) -> fmt::Result {
-    if c.is_empty() {
+/// A cookie as tcpdump prints it; `len` is its length on the wire (`c` holds at most 16 bytes).
+fn write_tfo_cookie(f: &mut Formatter<'_>, c: &[u8], len: usize) -> fmt::Result {
+    if len == 0 {
         f.write_str(" cookiereq")
-    } else if !c.len().is_multiple_of(2) || c.len() < 4 || c.len() > 16 {
+    } else if !len.is_multiple_of(2) || !(4..=16).contains(&len) {
         f.write_str(" (invalid)")
     } else {
         f.write_str(" cookie ")?;
@@ -193,7 +195,7 @@ fn write_unknown_option(f: &mut Formatter<'_>, kind: u8, data: &[u8]) -> fmt::Re
             f.write_str("exp-")?;
             if data[..2] == [0xf9, 0x89] {
                 f.write_str("tfo")?;
-                write_tfo_cookie(f, &data[2..])
+                write_tfo_cookie(f, &data[2..], data.len() - 2)
             } else {
                 write!(f, "{:02x}{:02x}", data[0], data[1])
             }

@@ -98,6 +98,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+mod error;
 pub mod net;
 pub mod runtime;
 #[cfg(feature = "tokio")]
@@ -106,7 +107,7 @@ mod trace;
 
 pub use runtime::{
     AcceptAnyStats, AcceptAnyUsage, AnyConfig, AnyPolicy, ChannelDevice, ChannelHandle, Clock,
-    DriverDevice, Stack, StackConfig, StackState, SynDecision,
+    DriverDevice, Shards, Stack, StackConfig, StackState, SynDecision, default_shard_count,
 };
 pub use synack_stack as stack;
 pub use synack_stack::iface::{UdpConfig, UdpUsage};

@@ -98,13 +98,16 @@ impl<D: Downstream> Flows<D> {
         // The last datagram sent, for the ICMP error to quote when the destination refuses it
         // (the kernel reports the refusal on a later call, not on the send that caused it).
         let mut last = Vec::new();
+        // Only a flow's first upstream error is logged (the rest are counted): a destination
+        // the proxy refuses would otherwise log a line per datagram.
+        let mut logged = false;
         if let Some(up) = &up {
             loop {
                 tokio::select! {
                     d = rx.recv() => {
                         let Some(d) = d else { break };
                         if let Err(e) = up.send(&d, &mut scratch).await {
-                            self.upstream_error(src, dst, &d, e).await;
+                            self.upstream_error(src, dst, &d, e, &mut logged).await;
                         }
                         last = d;
                     }
@@ -115,7 +118,7 @@ impl<D: Downstream> Flows<D> {
                                 self.counters.udp_dropped.add(1);
                             }
                         }
-                        Err(e) => self.upstream_error(src, dst, &last, e).await,
+                        Err(e) => self.upstream_error(src, dst, &last, e, &mut logged).await,
                     },
                     _ = tokio::time::sleep(self.idle) => break,
                 }
@@ -134,13 +137,25 @@ impl<D: Downstream> Flows<D> {
     }
 
     /// A refused destination (ICMP port unreachable on the connected socket) is reported to
-    /// the client the same way; other errors are counted.
-    async fn upstream_error(&self, src: SocketAddr, dst: SocketAddr, data: &[u8], e: io::Error) {
+    /// the client the same way; other errors are counted, and logged once per flow.
+    async fn upstream_error(
+        &self,
+        src: SocketAddr,
+        dst: SocketAddr,
+        data: &[u8],
+        e: io::Error,
+        logged: &mut bool,
+    ) {
         if e.kind() == ErrorKind::ConnectionRefused {
             self.counters.udp_refused.add(1);
             let _ = self.down.port_unreachable(dst, src, data).await;
+        } else if *logged {
+            self.counters.errors.add(1);
         } else {
-            self.counters.error(format_args!("udp {src} -> {dst}: {e}"));
+            *logged = true;
+            self.counters.error(format_args!(
+                "udp {src} -> {dst}: {e} (further errors of this flow are counted only)"
+            ));
         }
     }
 }

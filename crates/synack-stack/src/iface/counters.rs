@@ -37,8 +37,8 @@ reasons! {
     Ipv6Truncated => "ipv6-truncated",
     /// IPv6 extension headers malformed, too many, or out of order.
     Ipv6BadExtHeaders => "ipv6-bad-ext-headers",
-    /// An IPv6 fragment (IPv6 reassembly is not implemented).
-    Ipv6Fragment => "ipv6-fragment",
+    /// An IPv6 first fragment without the whole header chain through the upper-layer header.
+    FragmentHeaderChain => "fragment-header-chain",
     /// Source address is multicast, broadcast or one of ours (spoofed or looped).
     MartianSource => "martian-source",
     /// Destination is not one of our addresses (and transparent mode is off).
@@ -53,7 +53,7 @@ reasons! {
     TcpBadOption => "tcp-bad-option",
     /// TCP checksum wrong.
     TcpBadChecksum => "tcp-bad-checksum",
-    /// An IPv4 fragment overlaps one already held: the whole datagram is dropped.
+    /// A fragment overlaps one already held: the whole datagram is dropped.
     FragmentOverlap => "fragment-overlap",
     /// Fragments would make a datagram longer than 65,535 bytes, or disagree on its end.
     FragmentBadLength => "fragment-bad-length",
@@ -120,7 +120,7 @@ pub struct Counters {
     pub tcp_delivered: u64,
     /// TCP segments the engine produced.
     pub tcp_sent: u64,
-    /// IPv4 datagrams reassembled from fragments.
+    /// IPv4 and IPv6 datagrams reassembled from fragments.
     pub reassembled: u64,
     /// ICMP echo replies sent.
     pub echo_replies: u64,

@@ -17,6 +17,7 @@ pub mod counters;
 mod endpoint;
 mod icmp;
 pub mod reasm;
+pub mod reasm6;
 pub mod tcp_layer;
 pub mod udp;
 
@@ -36,6 +37,7 @@ pub use counters::{Counters, DropReason};
 pub use endpoint::engine_icmp;
 pub use reasm::{FragKey, ReassemblyConfig};
 use reasm::{Reassembled, Reassembler};
+use reasm6::FragKey6;
 pub use tcp_layer::{IcmpError, IcmpErrorKind, SegmentMeta, SegmentOut, TcpLayer};
 use udp::Udp;
 pub use udp::{UdpConfig, UdpError, UdpHandle, UdpRecv, UdpUsage};
@@ -99,6 +101,7 @@ pub struct Interface {
     addrs: Vec<IpCidr>,
     routes: Routes,
     reasm: Reassembler,
+    reasm6: Reassembler<FragKey6>,
     counters: Counters,
     replies: VecDeque<Vec<u8>>,
     next_ident: u16,
@@ -117,6 +120,7 @@ impl Interface {
             addrs: Vec::new(),
             routes: Routes::new(),
             reasm: Reassembler::new(cfg.reassembly),
+            reasm6: Reassembler::new(cfg.reassembly),
             counters: Counters::default(),
             replies: VecDeque::new(),
             next_ident: 1,
@@ -205,12 +209,15 @@ impl Interface {
 
     /// When the interface itself next needs a poll (a reassembly timeout), if ever.
     pub fn poll_at(&self) -> Option<Instant> {
-        [self.reasm.poll_at(), self.udp_poll_at()].into_iter().flatten().min()
+        [self.reasm.poll_at(), self.reasm6.poll_at(), self.udp_poll_at()]
+            .into_iter()
+            .flatten()
+            .min()
     }
 
     /// Datagrams being reassembled, and the bytes they hold.
     pub fn reassembly_usage(&self) -> (usize, usize) {
-        (self.reasm.pending(), self.reasm.bytes())
+        (self.reasm.pending() + self.reasm6.pending(), self.reasm.bytes() + self.reasm6.bytes())
     }
 
     /// One round of work: expire reassembly, run due engine timers, take up to one batch of
@@ -229,6 +236,7 @@ impl Interface {
 
         let counters = &mut self.counters;
         self.reasm.expire(now, |why| counters.drop(why));
+        self.reasm6.expire(now, |why| counters.drop(why));
         self.udp_poll(now, caps.mtu);
         if tcp.poll_timeout().is_some_and(|t| t <= now) {
             tcp.on_timeout(now);
@@ -368,7 +376,7 @@ impl Interface {
             {
                 Reassembled::Incomplete => {}
                 Reassembled::Dropped(why) => self.counters.drop(why),
-                Reassembled::Complete(data) => {
+                Reassembled::Complete(_, data) => {
                     self.counters.reassembled += 1;
                     self.deliver(now, ip.protocol, &meta, dest, &data, caps, tcp);
                 }
@@ -400,17 +408,7 @@ impl Interface {
         if ip.src_addr.is_multicast() {
             return self.counters.drop(DropReason::MartianSource);
         }
-        let upper = match pkt.upper_layer() {
-            Ok(u) => u,
-            Err(e) => return self.counters.drop(wire_reason(e)),
-        };
-        if upper.fragment.is_some() {
-            return self.counters.drop(DropReason::Ipv6Fragment);
-        }
         let dest = self.classify(dst);
-        if dest == Dest::Foreign && !self.takes_foreign(upper.protocol) {
-            return self.counters.drop(DropReason::NotOurAddress);
-        }
         let meta = SegmentMeta {
             src,
             dst,
@@ -418,8 +416,66 @@ impl Interface {
             ecn: ip.traffic_class & 0b11,
             local: dest == Dest::Local,
         };
-        let payload = pkt.payload().get(upper.offset..).unwrap_or(&[]);
-        self.deliver(now, upper.protocol, &meta, dest, payload, caps, tcp);
+        let frag = match reasm6::find_fragment(ip.next_header, pkt.payload()) {
+            Ok(f) => f,
+            Err(why) => return self.counters.drop(why),
+        };
+        let Some(frag) = frag else {
+            return self.upper_v6(now, ip.next_header, pkt.payload(), &meta, dest, caps, tcp);
+        };
+        if dest == Dest::Foreign
+            && !self.takes_foreign(IpProtocol::TCP)
+            && !self.takes_foreign(IpProtocol::UDP)
+        {
+            // Nothing here would take it once whole: not held for reassembly.
+            return self.counters.drop(DropReason::NotOurAddress);
+        }
+        let data = pkt.payload().get(frag.data_at..).unwrap_or(&[]);
+        if frag.offset == 0 && !reasm6::first_fragment_complete(frag.next, data) {
+            return self.counters.drop(DropReason::FragmentHeaderChain);
+        }
+        if frag.is_atomic() {
+            return self.upper_v6(now, frag.next, data, &meta, dest, caps, tcp);
+        }
+        let key =
+            FragKey6 { src: ip.src_addr, dst: ip.dst_addr, ident: frag.ident, next: frag.next };
+        let counters = &mut self.counters;
+        match self.reasm6.add(now, key, frag.offset, frag.more, data, |why| counters.drop(why)) {
+            Reassembled::Incomplete => {}
+            Reassembled::Dropped(why) => self.counters.drop(why),
+            Reassembled::Complete(first, whole) => {
+                self.counters.reassembled += 1;
+                self.upper_v6(now, first.next, &whole, &meta, dest, caps, tcp);
+            }
+        }
+    }
+
+    /// An IPv6 payload that is not (or no longer) fragmented, starting with header `next`:
+    /// its extension headers walked to the upper layer, which gets it.
+    #[allow(clippy::too_many_arguments)]
+    fn upper_v6<T: TcpLayer + ?Sized>(
+        &mut self,
+        now: Instant,
+        next: IpProtocol,
+        payload: &[u8],
+        meta: &SegmentMeta,
+        dest: Dest,
+        caps: &DeviceCaps,
+        tcp: &mut T,
+    ) {
+        let upper = match synack_wire::ipv6::walk(next, payload) {
+            Ok(u) => u,
+            Err(e) => return self.counters.drop(wire_reason(e)),
+        };
+        if upper.fragment.is_some() {
+            // A fragment header after reassembly, or after another fragment header.
+            return self.counters.drop(DropReason::Ipv6BadExtHeaders);
+        }
+        if dest == Dest::Foreign && !self.takes_foreign(upper.protocol) {
+            return self.counters.drop(DropReason::NotOurAddress);
+        }
+        let payload = payload.get(upper.offset..).unwrap_or(&[]);
+        self.deliver(now, upper.protocol, meta, dest, payload, caps, tcp);
     }
 
     #[allow(clippy::too_many_arguments)]

@@ -1,12 +1,14 @@
-//! IPv4 fragment reassembly with bounded memory and time.
+//! Fragment reassembly with bounded memory and time, for IPv4 ([`FragKey`]) and IPv6
+//! ([`super::reasm6`]).
 //!
-//! Each datagram being reassembled is keyed by (source, destination, protocol, identification)
-//! and holds one buffer and the list of byte ranges received so far. Limits: how many datagrams
+//! Each datagram being reassembled is keyed by what identifies its fragments (for IPv4 source,
+//! destination, protocol, identification) and holds one buffer and the list of byte ranges received so far. Limits: how many datagrams
 //! at once, how many bytes across all of them, how many fragments per datagram, and how long
 //! one may stay incomplete. Going over a limit evicts the oldest datagram; overlapping fragments
 //! drop the whole datagram (overlaps are how fragment attacks smuggle headers past filters, and
 //! no honest sender produces them; exact duplicates from a retransmitting link are ignored).
 
+use core::fmt;
 use core::net::Ipv4Addr;
 use core::time::Duration;
 
@@ -56,9 +58,29 @@ pub struct FragKey {
     pub ident: u16,
 }
 
+/// A key that fragments of one datagram share.
+pub trait FragmentKey: Copy + fmt::Debug {
+    /// The fields that say two fragments belong to one datagram.
+    type Id: Copy + Eq + fmt::Debug;
+    /// Largest payload a reassembled datagram may have.
+    const MAX_PAYLOAD: u32;
+    /// This fragment's datagram.
+    fn id(&self) -> Self::Id;
+}
+
+impl FragmentKey for FragKey {
+    type Id = FragKey;
+    /// Total length 65,535 minus the 20-byte minimum header.
+    const MAX_PAYLOAD: u32 = 65_515;
+    fn id(&self) -> FragKey {
+        *self
+    }
+}
+
 #[derive(Debug)]
-struct Partial {
-    key: FragKey,
+struct Partial<K> {
+    /// The key of the offset-zero fragment once it arrived (of the first one until then).
+    key: K,
     started: Instant,
     data: Vec<u8>,
     /// Received byte ranges, sorted, disjoint, adjacent ones merged.
@@ -70,27 +92,30 @@ struct Partial {
 
 /// What adding a fragment did.
 #[derive(Debug, PartialEq, Eq)]
-pub enum Reassembled {
+pub enum Reassembled<K = FragKey> {
     /// Held; more fragments are needed.
     Incomplete,
-    /// The datagram is whole: its payload.
-    Complete(Vec<u8>),
+    /// The datagram is whole: the offset-zero fragment's key, and the payload.
+    Complete(K, Vec<u8>),
     /// The fragment (and its datagram) was dropped.
     Dropped(DropReason),
 }
 
-/// Largest IPv4 payload: total length 65,535 minus the 20-byte minimum header.
-const MAX_PAYLOAD: u32 = 65_515;
-
 /// The reassembler; see the module docs.
-#[derive(Debug, Default)]
-pub struct Reassembler {
+#[derive(Debug)]
+pub struct Reassembler<K = FragKey> {
     cfg: ReassemblyConfig,
-    partials: Vec<Partial>,
+    partials: Vec<Partial<K>>,
     bytes: usize,
 }
 
-impl Reassembler {
+impl<K: FragmentKey> Default for Reassembler<K> {
+    fn default() -> Self {
+        Reassembler::new(ReassemblyConfig::default())
+    }
+}
+
+impl<K: FragmentKey> Reassembler<K> {
     /// A reassembler with these limits.
     pub fn new(cfg: ReassemblyConfig) -> Self {
         Reassembler { cfg, partials: Vec::new(), bytes: 0 }
@@ -125,18 +150,18 @@ impl Reassembler {
         }
     }
 
-    fn remove(&mut self, i: usize) -> Partial {
+    fn remove(&mut self, i: usize) -> Partial<K> {
         let p = self.partials.swap_remove(i);
         self.bytes -= p.data.len();
         p
     }
 
-    fn evict_oldest_except(&mut self, keep: Option<FragKey>) -> bool {
+    fn evict_oldest_except(&mut self, keep: Option<K::Id>) -> bool {
         let victim = self
             .partials
             .iter()
             .enumerate()
-            .filter(|(_, p)| Some(p.key) != keep)
+            .filter(|(_, p)| Some(p.key.id()) != keep)
             .min_by_key(|(_, p)| p.started)
             .map(|(i, _)| i);
         match victim {
@@ -153,22 +178,23 @@ impl Reassembler {
     pub fn add(
         &mut self,
         now: Instant,
-        key: FragKey,
+        key: K,
         offset: u32,
         more: bool,
         payload: &[u8],
         mut evicted: impl FnMut(DropReason),
-    ) -> Reassembled {
+    ) -> Reassembled<K> {
+        let id = key.id();
         let len = payload.len() as u32;
         let end = offset + len;
         //= rfc791#3.2
         // Every fragment but the last carries a multiple of 8 bytes, and no datagram exceeds
         // the 16-bit total length.
-        if end > MAX_PAYLOAD || (more && (len == 0 || len & 7 != 0)) {
-            self.drop_key(key);
+        if end > K::MAX_PAYLOAD || (more && (len == 0 || len & 7 != 0)) {
+            self.drop_id(id);
             return Reassembled::Dropped(DropReason::FragmentBadLength);
         }
-        let idx = match self.partials.iter().position(|p| p.key == key) {
+        let idx = match self.partials.iter().position(|p| p.key.id() == id) {
             Some(i) => i,
             None => {
                 if self.partials.len() >= self.cfg.max_datagrams {
@@ -218,8 +244,8 @@ impl Reassembler {
         // Memory: grow the buffer to `end`, evicting older datagrams if needed.
         let grow = (end as usize).saturating_sub(self.partials[idx].data.len());
         while self.bytes + grow > self.cfg.max_bytes {
-            if !self.evict_oldest_except(Some(key)) {
-                let i = self.partials.iter().position(|p| p.key == key).unwrap_or(0);
+            if !self.evict_oldest_except(Some(id)) {
+                let i = self.partials.iter().position(|p| p.key.id() == id).unwrap_or(0);
                 if i < self.partials.len() {
                     self.remove(i);
                 }
@@ -227,7 +253,7 @@ impl Reassembler {
             }
             evicted(DropReason::ReassemblyEvicted);
         }
-        let Some(idx) = self.partials.iter().position(|p| p.key == key) else {
+        let Some(idx) = self.partials.iter().position(|p| p.key.id() == id) else {
             return Reassembled::Dropped(DropReason::ReassemblyEvicted);
         };
         self.bytes += grow;
@@ -238,6 +264,9 @@ impl Reassembler {
         p.data[offset as usize..end as usize].copy_from_slice(payload);
         if !more {
             p.total = Some(end);
+        }
+        if offset == 0 {
+            p.key = key;
         }
         insert_range(&mut p.ranges, (offset, end));
 
@@ -251,13 +280,13 @@ impl Reassembler {
             if let Some(t) = p.total {
                 p.data.truncate(t as usize);
             }
-            return Reassembled::Complete(p.data);
+            return Reassembled::Complete(p.key, p.data);
         }
         Reassembled::Incomplete
     }
 
-    fn drop_key(&mut self, key: FragKey) {
-        if let Some(i) = self.partials.iter().position(|p| p.key == key) {
+    fn drop_id(&mut self, id: K::Id) {
+        if let Some(i) = self.partials.iter().position(|p| p.key.id() == id) {
             self.remove(i);
         }
     }
@@ -301,11 +330,11 @@ mod tests {
     #[test]
     fn any_order_reassembles() {
         let d = data(100);
-        let mut r = Reassembler::new(ReassemblyConfig::default());
+        let mut r: Reassembler = Reassembler::new(ReassemblyConfig::default());
         let t = Instant::ZERO;
         assert_eq!(r.add(t, key(1), 48, true, &d[48..96], |_| ()), Reassembled::Incomplete);
         assert_eq!(r.add(t, key(1), 96, false, &d[96..], |_| ()), Reassembled::Incomplete);
-        assert_eq!(r.add(t, key(1), 0, true, &d[..48], |_| ()), Reassembled::Complete(d));
+        assert_eq!(r.add(t, key(1), 0, true, &d[..48], |_| ()), Reassembled::Complete(key(1), d));
         assert_eq!(r.pending(), 0);
         assert_eq!(r.bytes(), 0);
     }
@@ -313,7 +342,7 @@ mod tests {
     #[test]
     fn overlap_and_bad_lengths_drop() {
         let d = data(64);
-        let mut r = Reassembler::new(ReassemblyConfig::default());
+        let mut r: Reassembler = Reassembler::new(ReassemblyConfig::default());
         let t = Instant::ZERO;
         r.add(t, key(1), 0, true, &d[..32], |_| ());
         assert_eq!(
@@ -353,7 +382,7 @@ mod tests {
             max_fragments: 3,
             ..Default::default()
         };
-        let mut r = Reassembler::new(cfg);
+        let mut r: Reassembler = Reassembler::new(cfg);
         let d = data(800);
         let mut ev = 0;
         r.add(Instant::from_millis(1), key(1), 0, true, &d[..400], |_| ev += 1);

@@ -6,7 +6,8 @@
 //!           ─▶ accept-any socket (any destination; flow (client, dst) noted) ─▶ else ICMP port
 //!           unreachable to the sender (rate-limited), for our own addresses only
 //!  egress:  udp_send queues a datagram (bounded); each poll writes IP + UDP into the device's
-//!           buffers, IPv4 fragmented when larger than the MTU
+//!           buffers, fragmented when larger than the MTU (IPv4 fragments, or an IPv6
+//!           fragment header)
 //! ```
 //!
 //! Sockets and queues are the interface's: the runtime turns them into `UdpSocket`s. Every
@@ -183,8 +184,10 @@ pub(crate) struct Udp {
     expired: VecDeque<(SocketAddr, SocketAddr)>,
     next_sweep: Option<Instant>,
     tx: VecDeque<Datagram>,
-    /// Bytes of the front datagram already sent as IPv4 fragments.
+    /// Bytes of the front datagram already sent as fragments.
     tx_sent: usize,
+    /// Identification of the next fragmented IPv6 datagram.
+    next_ident_v6: u32,
     ready: Vec<UdpHandle>,
     unreach_window: Instant,
     unreach_used: u32,
@@ -224,6 +227,7 @@ impl Udp {
             next_sweep: None,
             tx: VecDeque::new(),
             tx_sent: 0,
+            next_ident_v6: 1,
             ready: Vec::new(),
             unreach_window: Instant::ZERO,
             unreach_used: 0,
@@ -525,10 +529,12 @@ impl Interface {
         if self.routes.lookup(to.ip()).is_none() {
             return Err(UdpError::NoRoute);
         }
+        // The largest UDP datagram either family carries (fragmented when over the MTU): an
+        // IPv4 total length, an IPv6 payload length, both 16 bits.
         let max = if to.is_ipv4() {
             usize::from(u16::MAX) - V4_HEADER - UDP_HEADER
         } else {
-            self.udp_mtu.saturating_sub(V6_HEADER + UDP_HEADER)
+            usize::from(u16::MAX) - UDP_HEADER
         };
         if data.len() > max {
             return Err(UdpError::TooBig);
@@ -864,38 +870,39 @@ impl Interface {
                 }
                 continue;
             }
-            if !v4 {
-                self.udp.tx.pop_front();
-                self.counters.drop(DropReason::EgressTooBig);
-                continue;
-            }
-            // IPv4 larger than the MTU: fragments of a multiple of 8 bytes each.
-            let (IpAddr::V4(s4), IpAddr::V4(d4)) = (src.ip(), dst.ip()) else { continue };
+            // Larger than the MTU: the UDP datagram is built whole, then cut into fragments of
+            // a multiple of 8 bytes each.
             let mut whole = vec![0u8; total];
-            if udp.emit(&mut whole, src.ip(), dst.ip(), ChecksumMode::Verify).is_err() {
+            let header = if v4 { V4_HEADER } else { V6_HEADER + FRAG_HEADER };
+            let step = (caps.mtu.saturating_sub(header) / 8) * 8;
+            if step == 0 || udp.emit(&mut whole, src.ip(), dst.ip(), mode).is_err() {
                 self.udp.tx.pop_front();
                 self.counters.drop(DropReason::EgressTooBig);
                 continue;
             }
-            let step = (caps.mtu.saturating_sub(V4_HEADER) / 8) * 8;
-            if step == 0 {
-                self.udp.tx.pop_front();
-                self.counters.drop(DropReason::EgressTooBig);
-                continue;
-            }
-            let ident = self.next_ident;
+            let (ttl, hop) = (self.cfg.ttl, self.cfg.hop_limit);
+            let (ident4, ident6) = (self.next_ident, self.udp.next_ident_v6);
             while self.udp.tx_sent < total {
                 let off = self.udp.tx_sent;
                 let end = (off + step).min(total);
                 let Some(tok) = dev.transmit(now) else { return true };
-                let ip = v4_header(s4, d4, end - off, self.cfg.ttl, ident, off, end < total);
-                let ip = Ipv4Repr { protocol: IpProtocol::UDP, ..ip };
-                let n = tok.consume(V4_HEADER + end - off, |buf| {
-                    if ip.emit(buf, ChecksumMode::Verify).is_err() {
+                let n = tok.consume(header + end - off, |buf| {
+                    let ok = match (src.ip(), dst.ip()) {
+                        (IpAddr::V4(s), IpAddr::V4(d)) => {
+                            v4_header(s, d, end - off, ttl, ident4, off, end < total)
+                                .emit(buf, ChecksumMode::Verify)
+                                .is_ok()
+                        }
+                        (IpAddr::V6(s), IpAddr::V6(d)) => {
+                            v6_fragment_header(buf, s, d, hop, ident6, off, end - off, end < total)
+                        }
+                        _ => false,
+                    };
+                    if !ok {
                         return 0..0;
                     }
-                    buf[V4_HEADER..V4_HEADER + end - off].copy_from_slice(&whole[off..end]);
-                    0..V4_HEADER + end - off
+                    buf[header..header + end - off].copy_from_slice(&whole[off..end]);
+                    0..header + end - off
                 });
                 if n > 0 {
                     *sent += 1;
@@ -903,7 +910,11 @@ impl Interface {
                 }
                 self.udp.tx_sent = end;
             }
-            self.next_ident = ident.wrapping_add(1);
+            if v4 {
+                self.next_ident = ident4.wrapping_add(1);
+            } else {
+                self.udp.next_ident_v6 = ident6.wrapping_add(1);
+            }
             self.udp.tx_sent = 0;
             self.udp.tx.pop_front();
             self.counters.udp_sent += 1;
@@ -933,6 +944,46 @@ fn v4_header(
         more_frags: more,
         frag_offset: (offset / 8) as u16,
     }
+}
+
+/// Length of the IPv6 fragment header.
+const FRAG_HEADER: usize = 8;
+
+/// Writes an IPv6 header and a fragment header for `len` bytes of a UDP datagram at `offset`
+/// into `buf`; false when `buf` is too short.
+#[allow(clippy::too_many_arguments)]
+fn v6_fragment_header(
+    buf: &mut [u8],
+    src: Ipv6Addr,
+    dst: Ipv6Addr,
+    hop_limit: u8,
+    ident: u32,
+    offset: usize,
+    len: usize,
+    more: bool,
+) -> bool {
+    let ip = Ipv6Repr {
+        src_addr: src,
+        dst_addr: dst,
+        next_header: IpProtocol::IPV6_FRAG,
+        payload_len: FRAG_HEADER + len,
+        hop_limit,
+        traffic_class: 0,
+        flow_label: 0,
+    };
+    if buf.len() < V6_HEADER + FRAG_HEADER || ip.emit(buf).is_err() {
+        return false;
+    }
+    //= rfc8200#4.5
+    // Next Header, Reserved, Fragment Offset (13 bits, 8-octet units), Res (2 bits), M flag,
+    // Identification (32 bits).
+    let frag = &mut buf[V6_HEADER..V6_HEADER + FRAG_HEADER];
+    frag[0] = IpProtocol::UDP.0;
+    frag[1] = 0;
+    let field = ((offset / 8) as u16) << 3 | u16::from(more);
+    frag[2..4].copy_from_slice(&field.to_be_bytes());
+    frag[4..8].copy_from_slice(&ident.to_be_bytes());
+    true
 }
 
 fn addr_is_group(ip: IpAddr) -> bool {

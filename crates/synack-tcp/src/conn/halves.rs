@@ -162,6 +162,19 @@ impl Rcv {
         self.adv_right.since(self.nxt)
     }
 
+    /// The window a segment's sequence numbers are checked against (RFC 9293 3.10.7.4's
+    /// acceptability test and the trim at the right edge). `SwsAvoidance`: RCV.WND as
+    /// advertised. `FreeSpace`: the larger of that and the free buffer space, which the 16-bit
+    /// field may not be able to offer (a 65700-byte buffer without window scaling).
+    //~ freebsd: tcp_input sets rcv_wnd = max(sbspace, rcv_adv - rcv_nxt) before its checks.
+    pub(crate) fn acceptance_wnd(&self, policy: ReceiveWindow) -> u32 {
+        let advertised = self.wnd();
+        match policy {
+            ReceiveWindow::SwsAvoidance => advertised,
+            ReceiveWindow::FreeSpace => advertised.max(self.buf.free() as u32),
+        }
+    }
+
     //= rfc9293#3.8.6.2.2
     //~ paraphrase: Receiver SWS avoidance: move the right edge only by at least min(RCV.BUFF/2,
     //~ MSS); and never move it left (SHLD-14).

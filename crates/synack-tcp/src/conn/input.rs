@@ -2,7 +2,7 @@
 //! states and TIME-WAIT. (CLOSED and LISTEN are the endpoint's: there is no TCB to consult.)
 
 use super::recovery::AckInfo;
-use super::{Conn, Ctx, Ecn, NO_RATE, OpenKind, Origin, Outcome, Rcv, Tcb, Timer};
+use super::{Conn, Ctx, Ecn, HsFlags, NO_RATE, OpenKind, Origin, Outcome, Rcv, Tcb, Timer};
 use crate::assembler::Inserted;
 use crate::control::CtlSegment;
 use crate::error::ConnectionError;
@@ -46,7 +46,7 @@ impl Conn {
             send_mss,
             rcv_mss: self.our_mss(),
         };
-        self.ws_offered_by_peer = o.window_scale.is_some() && self.cfg.window_scaling;
+        self.hs.set(HsFlags::WS_OFFERED, o.window_scale.is_some() && self.cfg.window_scaling);
     }
 
     /// Handles one arriving segment.
@@ -76,6 +76,7 @@ impl Conn {
         //~ budget, redrawn each second at random between half and one and a half times the limit.
         if self.oow_ack_allowed(ctx.now) && ctx.challenge.allow(ctx.now) {
             self.ack_now = true;
+            self.challenge_due = true;
         }
     }
 
@@ -106,7 +107,7 @@ impl Conn {
 
     fn on_syn_sent(&mut self, ctx: &mut Ctx<'_>, seg: &TcpRepr<'_>) -> Outcome {
         let f = seg.flags;
-        let Tcb::SynSent { snd } = &mut self.tcb else { return Outcome::Continue };
+        let Tcb::SynSent { snd, .. } = &mut self.tcb else { return Outcome::Continue };
         if f.ack() {
             //= rfc9293#3.10.7.3
             //~ paraphrase: An ACK outside ISS < SEG.ACK =< SND.NXT is not for us:
@@ -147,10 +148,23 @@ impl Conn {
         {
             rcv.ts_recent = Some((ts.tsval, ctx.now));
         }
-        let Tcb::SynSent { snd } = core::mem::replace(&mut self.tcb, Tcb::Closed) else {
+        let Tcb::SynSent { snd, fo } = core::mem::replace(&mut self.tcb, Tcb::Closed) else {
             return Outcome::Continue;
         };
         let mut snd = snd;
+        if let Some(fo) = fo {
+            let syn_data_end = snd.iss + 1 + fo.sent;
+            let acked = f.ack() && fo.sent > 0 && seg.ack.ge(syn_data_end);
+            self.hs.set(HsFlags::SYN_DATA, acked);
+            if !acked && fo.sent > 0 {
+                //= rfc7413#4.2.1
+                //~ paraphrase: A SYN-ACK that acknowledges only the ISN: the server did not take
+                //~ the SYN's data, which is sent again after the handshake. It is treated as never
+                //~ sent, so it goes out as new data (SND.NXT and the highest sent are rewound).
+                snd.nxt = snd.iss + 1;
+                snd.max_nxt = snd.iss + 1;
+            }
+        }
         //= rfc9293#3.10.7.3
         //~ paraphrase: The SYN's window is never scaled.
         snd.wnd = seg.window as u32;
@@ -249,6 +263,10 @@ impl Conn {
         let f = seg.flags;
         let now = ctx.now;
         let ts_on = self.opt.ts;
+        //~ freebsd: a half-open passive connection lives in the syncache, which checks against
+        //~ the window its SYN-ACK offered; only a connection with a socket has a buffer to offer.
+        let passive_half_open =
+            matches!(self.tcb, Tcb::Open { kind: OpenKind::SynReceived(Origin::Passive(_)), .. });
         let Some((snd, rcv)) = self.tcb.halves() else { return Outcome::Continue };
         let mut seq = seg.seq;
         let mut syn = f.syn();
@@ -284,7 +302,8 @@ impl Conn {
         //= rfc9293#3.10.7.4
         //~ paraphrase: First, the sequence number check: the four cases of Table 6.
         let seg_len = payload.len() as u32 + syn as u32 + fin as u32;
-        let wnd = rcv.wnd();
+        let wnd =
+            if passive_half_open { rcv.wnd() } else { rcv.acceptance_wnd(self.cfg.receive_window) };
         let nxt = rcv.nxt;
         let acceptable = match (seg_len, wnd) {
             (0, 0) => seq == nxt,

@@ -16,7 +16,7 @@ mod output;
 mod recovery;
 mod timers;
 
-pub(crate) use recovery::Recovery;
+pub(crate) use recovery::{Recovery, SpareFlight};
 
 pub(crate) use halves::{Rcv, Snd, TimeWait};
 pub(crate) use open::{Birth, PeerSyn};
@@ -55,9 +55,59 @@ pub(crate) enum Origin {
 /// a connection's setup and teardown (docs/ARCHITECTURE.md).
 pub(crate) enum Tcb {
     Closed,
-    SynSent { snd: Snd },
-    Open { snd: Snd, rcv: Rcv, kind: OpenKind },
+    /// `fo`: what an active open with Fast Open puts on its first SYN (boxed: rare, and the
+    /// variant must stay no larger than `Open`).
+    SynSent {
+        snd: Snd,
+        fo: Option<alloc::boxed::Box<ActiveFastOpen>>,
+    },
+    Open {
+        snd: Snd,
+        rcv: Rcv,
+        kind: OpenKind,
+    },
     TimeWait(TimeWait),
+}
+
+/// An active open's Fast Open attempt (RFC 7413 section 4.2), from the SYN to the SYN-ACK.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct ActiveFastOpen {
+    /// The option on the first SYN: a cached cookie, an empty one (a cookie request), or none
+    /// (data without a cookie, `FastOpenConfig::client_without_cookie`).
+    pub(crate) cookie: Option<synack_wire::tcp::FastOpenCookie>,
+    /// Most data bytes the first SYN may carry (0: none, only the cookie request).
+    pub(crate) room: u32,
+    /// Data bytes the first SYN carried.
+    pub(crate) sent: u32,
+    /// The SYN was retransmitted (a retransmitted SYN carries neither data nor the option).
+    pub(crate) retransmitted: bool,
+}
+
+/// Facts about the handshake kept for a connection's life, as bits of one byte (the
+/// connection's size is pinned).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct HsFlags(u8);
+
+impl HsFlags {
+    /// The peer's SYN carried a window-scale option (so our SYN-ACK carries one too).
+    pub(crate) const WS_OFFERED: u8 = 1;
+    /// A Fast Open child: accepted with the SYN, before the handshake completed.
+    pub(crate) const FO_CHILD: u8 = 2;
+    /// Data on a SYN was acknowledged by the SYN-ACK, sent or received (Linux's
+    /// `TCPI_OPT_SYN_DATA`).
+    pub(crate) const SYN_DATA: u8 = 4;
+
+    pub(crate) fn has(self, bit: u8) -> bool {
+        self.0 & bit != 0
+    }
+
+    pub(crate) fn set(&mut self, bit: u8, on: bool) {
+        if on {
+            self.0 |= bit;
+        } else {
+            self.0 &= !bit;
+        }
+    }
 }
 
 /// Which of the states with both halves a [`Tcb::Open`] is in.
@@ -122,14 +172,14 @@ impl Tcb {
 
     pub(crate) fn snd(&self) -> Option<&Snd> {
         match self {
-            Tcb::SynSent { snd } => Some(snd),
+            Tcb::SynSent { snd, .. } => Some(snd),
             _ => self.halves_ref().map(|(s, _)| s),
         }
     }
 
     pub(crate) fn snd_mut(&mut self) -> Option<&mut Snd> {
         match self {
-            Tcb::SynSent { snd } => Some(snd),
+            Tcb::SynSent { snd, .. } => Some(snd),
             _ => self.halves().map(|(s, _)| s),
         }
     }
@@ -211,6 +261,8 @@ pub(crate) struct Ctx<'a> {
     pub(crate) msl: Duration,
     /// The segment being processed arrived with the IP ECN codepoint CE.
     pub(crate) ce: bool,
+    /// Where storage a connection lets go of is kept for the next ones.
+    pub(crate) spares: &'a mut crate::spares::Spares,
 }
 
 impl Ctx<'_> {
@@ -243,6 +295,9 @@ pub(crate) struct Conn {
     pub(crate) t: TimerTable,
     /// An ACK must go out now (or with the next data segment).
     pub(crate) ack_now: bool,
+    /// The ACK due is a challenge ACK (RFC 5961), sent as the bare `<SEQ=SND.NXT><ACK=RCV.NXT>`
+    /// even where `ConnConfig::ack_repeats_fin` would put the FIN on it.
+    pub(crate) challenge_due: bool,
     /// Full-sized segments received since we last sent an ACK.
     pub(crate) unacked_segs: u16,
     /// A keep-alive or zero-window probe is due.
@@ -265,11 +320,11 @@ pub(crate) struct Conn {
     pub(crate) keepalive_probes: u32,
     /// Retransmissions of the current oldest segment.
     pub(crate) rtx_count: u32,
-    pub(crate) persist_backoff: u16,
+    pub(crate) persist_backoff: u8,
     /// When SND.UNA last moved (or the first byte of the current flight left).
     pub(crate) una_since: Instant,
-    /// The peer's SYN carried a window-scale option (so our SYN-ACK carries one too).
-    pub(crate) ws_offered_by_peer: bool,
+    /// Handshake facts: the peer offered window scaling, Fast Open.
+    pub(crate) hs: HsFlags,
     /// Congestion control and loss recovery.
     pub(crate) rec: Recovery,
     /// The tail loss probe timer fired: send a probe.
@@ -319,6 +374,7 @@ impl Conn {
             sampler: RttSampler::new(),
             t: TimerTable::default(),
             ack_now: false,
+            challenge_due: false,
             unacked_segs: 0,
             probe_due: false,
             force_send: false,
@@ -334,7 +390,7 @@ impl Conn {
             rtx_count: 0,
             persist_backoff: 0,
             una_since: now,
-            ws_offered_by_peer: false,
+            hs: HsFlags::default(),
             rec: {
                 let mut r = Recovery::new(cfg.congestion_control, 536, SeqNum(0));
                 r.want_rack(cfg.rack);
@@ -440,17 +496,20 @@ impl Conn {
     fn leave_open(&mut self, ctx: &mut Ctx<'_>, target: State) {
         let tcb = core::mem::replace(&mut self.tcb, Tcb::Closed);
         self.tcb = match (target, tcb.into_halves()) {
-            (State::TimeWait, Some((snd, mut rcv))) => {
+            (State::TimeWait, Some((mut snd, mut rcv))) => {
                 self.keep_unread(&mut rcv);
                 //= rfc9293#3.6.1
                 //~ paraphrase: TIME-WAIT lasts 2*MSL.
                 let expiry = ctx.now + ctx.msl * 2;
                 self.t = TimerTable::only(Timer::Close, expiry);
-                Tcb::TimeWait(TimeWait::from_halves(&snd, &rcv, expiry))
+                let tw = TimeWait::from_halves(&snd, &rcv, expiry);
+                ctx.spares.keep_rings(&mut snd.buf, &mut rcv.buf);
+                Tcb::TimeWait(tw)
             }
             (_, halves) => {
-                if let Some((_, mut rcv)) = halves {
+                if let Some((mut snd, mut rcv)) = halves {
                     self.keep_unread(&mut rcv);
+                    ctx.spares.keep_rings(&mut snd.buf, &mut rcv.buf);
                 }
                 self.t = TimerTable::default();
                 ctx.deleted = true;
@@ -766,62 +825,4 @@ impl Conn {
 }
 
 #[cfg(test)]
-mod size_tests {
-    use super::*;
-    use core::mem::size_of;
-
-    /// Prints the per-connection state's parts (run with `--nocapture` to see where idle
-    /// memory goes) and bounds the whole so a regression shows up as a failing test.
-    #[test]
-    fn per_connection_struct_sizes() {
-        let parts = [
-            ("Conn", size_of::<Conn>()),
-            ("Tcb", size_of::<Tcb>()),
-            ("Snd", size_of::<Snd>()),
-            ("Rcv", size_of::<Rcv>()),
-            ("TimeWait", size_of::<TimeWait>()),
-            ("ConnConfig", size_of::<ConnConfig>()),
-            ("Recovery", size_of::<Recovery>()),
-            ("Flight (boxed, data in flight)", size_of::<recovery::Flight>()),
-            ("RttEstimator", size_of::<RttEstimator>()),
-            ("RttSampler", size_of::<RttSampler>()),
-            ("Assembler", size_of::<crate::assembler::Assembler>()),
-            ("SackGenerator", size_of::<crate::sack_gen::SackGenerator>()),
-            ("RingBuffer", size_of::<crate::ring::RingBuffer>()),
-            ("TimerTable", size_of::<TimerTable>()),
-            ("Counters", size_of::<Counters>()),
-            ("FourTuple", size_of::<FourTuple>()),
-            ("Scoreboard", size_of::<crate::scoreboard::Scoreboard>()),
-            ("Rack", size_of::<crate::rack::Rack>()),
-            ("NewRenoRecovery", size_of::<crate::scoreboard::NewRenoRecovery>()),
-            ("Controller", size_of::<crate::cc::Controller>()),
-            ("Cubic", size_of::<crate::cc::Cubic>()),
-            ("Negotiated", size_of::<Negotiated>()),
-        ];
-        for (name, size) in parts {
-            std::println!("{name:>30}: {size} bytes");
-        }
-        // Pinned: an idle connection end stays under 1 KiB besides its buffers (measured by
-        // `cargo bench -p synack-bench --bench netbench -- --quick --only idle`). A field added
-        // anywhere in the per-connection state fails here: raise a bound only after weighing
-        // it against that goal, and record the new figure in docs/BENCHMARKS.md.
-        let pins = [
-            ("Conn", size_of::<Conn>(), 944),
-            ("Tcb", size_of::<Tcb>(), 240),
-            ("Recovery", size_of::<Recovery>(), 288),
-            ("Flight", size_of::<recovery::Flight>(), 264),
-            ("RttEstimator", size_of::<RttEstimator>(), 88),
-            ("TimerTable", size_of::<TimerTable>(), 64),
-            ("RingBuffer", size_of::<crate::ring::RingBuffer>(), 40),
-            ("Assembler", size_of::<crate::assembler::Assembler>(), 24),
-            ("SackGenerator", size_of::<crate::sack_gen::SackGenerator>(), 8),
-            ("Rack", size_of::<crate::rack::Rack>(), 144),
-            ("Scoreboard", size_of::<crate::scoreboard::Scoreboard>(), 64),
-            ("Controller", size_of::<crate::cc::Controller>(), 144),
-            ("Option<Instant>", size_of::<Option<Instant>>(), 8),
-        ];
-        for (name, size, most) in pins {
-            assert!(size <= most, "{name} is {size} bytes, pinned at {most}");
-        }
-    }
-}
+mod size_tests;

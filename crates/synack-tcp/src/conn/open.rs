@@ -7,7 +7,7 @@ use alloc::sync::Arc;
 use synack_wire::SeqNum;
 use synack_wire::tcp::{TcpFlags, TcpOptions, TcpRepr};
 
-use super::{Conn, Ctx, Ecn, OpenKind, Origin, Rcv, Snd, Tcb};
+use super::{ActiveFastOpen, Conn, Ctx, Ecn, HsFlags, OpenKind, Origin, Rcv, Snd, Tcb};
 use crate::config::ConnConfig;
 use crate::event::Event;
 use crate::id::ListenerId;
@@ -41,16 +41,59 @@ impl Conn {
     pub(crate) fn syn_sent(birth: Birth, iss: SeqNum) -> Conn {
         let buffer = birth.cfg.send_buffer;
         let mut conn = Conn::new(birth);
-        conn.tcb = Tcb::SynSent { snd: Snd::new(iss, buffer) };
+        conn.tcb = Tcb::SynSent { snd: Snd::new(iss, buffer), fo: None };
         conn
     }
 
-    /// Passive OPEN: SYN-RECEIVED for `listener`, answering `syn` with `iss`.
+    /// Makes an active open in SYN-SENT, whose SYN has not left yet, a Fast Open attempt:
+    /// the first SYN carries `fo.cookie` and up to `fo.room` bytes of the queued data.
+    pub(crate) fn attempt_fast_open(&mut self, fo: ActiveFastOpen) {
+        if let Tcb::SynSent { snd, fo: slot } = &mut self.tcb
+            && snd.max_nxt == snd.iss
+        {
+            *slot = Some(alloc::boxed::Box::new(fo));
+        }
+    }
+
+    /// A Fast Open child still waiting for the handshake's last ACK (it counts against its
+    /// listener's Fast Open limit).
+    pub(crate) fn is_fast_open_child_pending(&self) -> bool {
+        self.hs.has(HsFlags::FO_CHILD) && self.state() == crate::state::State::SynReceived
+    }
+
+    /// Whether data on a SYN was acknowledged by the SYN-ACK, sent or received (Linux's
+    /// `TCPI_OPT_SYN_DATA`).
+    pub(crate) fn syn_data_acked(&self) -> bool {
+        self.hs.has(HsFlags::SYN_DATA)
+    }
+
+    /// Whether both SYNs offered window scaling (ours when configured, the peer's as seen).
+    pub(crate) fn window_scaling_agreed(&self) -> bool {
+        self.hs.has(HsFlags::WS_OFFERED)
+    }
+
+    /// Whether this connection was accepted with its SYN's data (a Fast Open child).
+    pub(crate) fn is_fast_open_child(&self) -> bool {
+        self.hs.has(HsFlags::FO_CHILD)
+    }
+
+    /// The Fast Open attempt of a connection in SYN-SENT, if it makes one.
+    pub(crate) fn active_fast_open(&self) -> Option<&ActiveFastOpen> {
+        match &self.tcb {
+            Tcb::SynSent { fo, .. } => fo.as_deref(),
+            _ => None,
+        }
+    }
+
+    /// Passive OPEN: SYN-RECEIVED for `listener`, answering `syn` with `iss`. With
+    /// `fast_open` the connection is a Fast Open child (RFC 7413 section 4.2.2): the data on
+    /// the SYN is taken now and the SYN-ACK acknowledges it.
     pub(crate) fn syn_received(
         birth: Birth,
         listener: ListenerId,
         iss: SeqNum,
         syn: PeerSyn<'_>,
+        fast_open: bool,
     ) -> Conn {
         let now = birth.now;
         let mut conn = Conn::new(birth);
@@ -83,6 +126,16 @@ impl Conn {
                     && let Some(ts) = seg.options.timestamps
                 {
                     rcv.ts_recent = Some((ts.tsval, now));
+                }
+                if fast_open {
+                    //= rfc7413#4.2.2
+                    //~ paraphrase: With a valid cookie the server accepts the SYN's data,
+                    //~ delivers it to the application and acknowledges it on the SYN-ACK.
+                    let n = rcv.buf.write(seg.payload);
+                    rcv.nxt += n as u32;
+                    conn.stats.bytes_received += n as u64;
+                    conn.hs.set(HsFlags::FO_CHILD, true);
+                    conn.hs.set(HsFlags::SYN_DATA, n > 0);
                 }
             }
             PeerSyn::Cookie { window, .. } => {

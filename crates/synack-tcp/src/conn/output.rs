@@ -61,14 +61,40 @@ impl Conn {
         let rto = self.rtt.rto();
         match &mut self.tcb {
             Tcb::Closed => None,
-            Tcb::SynSent { snd } => {
+            Tcb::SynSent { snd, fo } => {
                 if snd.nxt != snd.iss {
                     return None;
                 }
                 let retransmission = snd.max_nxt != snd.iss;
-                snd.nxt = snd.iss + 1;
-                snd.max_nxt = snd.nxt;
+                //= rfc7413#4.2.1
+                //~ paraphrase: The first SYN carries the cookie (or a cookie request) and as much
+                //~ queued data as fits; a retransmitted SYN carries neither (Linux, FreeBSD: the
+                //~ data may be what the path drops).
+                let mut fast_open = None;
+                let mut data = 0u32;
+                if let Some(f) = fo.as_deref_mut() {
+                    if retransmission {
+                        f.retransmitted = true;
+                    } else {
+                        fast_open = f.cookie;
+                        data = f.room.min(snd.buf.len() as u32);
+                    }
+                }
                 let iss = snd.iss;
+                let options = self.syn_options(now, fast_open);
+                let hlen = 20 + crate::emit::options_len(&options, self.cfg.option_layout);
+                let data = data.min(buf.len().saturating_sub(hlen) as u32);
+                let Tcb::SynSent { snd, fo } = &mut self.tcb else { return None };
+                if let Some(f) = fo.as_deref_mut()
+                    && !retransmission
+                {
+                    f.sent = data;
+                }
+                snd.nxt = snd.iss + 1 + data;
+                snd.max_nxt = snd.max_nxt.max(snd.nxt);
+                let (a, b) = snd.buf.slices_at(0, data as usize);
+                let payload_sum = copy_payload(&mut buf[hlen..], a, b, self.sum_tx);
+                self.stats.bytes_sent += data as u64;
                 if !self.t.is_armed(Timer::Rtx) {
                     self.t.set(Timer::Rtx, Some(now + rto));
                 }
@@ -85,19 +111,16 @@ impl Conn {
                 };
                 let mut h =
                     self.header(iss, SeqNum(0), syn_flags, self.cfg.recv_buffer.min(65535) as u16);
-                h.options.mss = Some(self.our_mss());
-                h.options.window_scale = self.cfg.window_scaling.then(|| self.our_wscale());
-                h.options.sack_permitted = self.cfg.sack;
-                if self.cfg.timestamps {
-                    h.options.timestamps = self.ts_option(now, 0);
-                }
-                Some(Segment { header: h, payload_len: 0, retransmission, ecn: 0 })
+                h.options = options;
+                h.payload_sum = payload_sum;
+                Some(Segment { header: h, payload_len: data as usize, retransmission, ecn: 0 })
             }
             Tcb::TimeWait(tw) => {
                 if !self.ack_now {
                     return None;
                 }
                 self.ack_now = false;
+                self.challenge_due = false;
                 let (seq, ack, win, recent) = (tw.snd_nxt, tw.rcv_nxt, tw.window, tw.ts_recent);
                 let mut h = self.header(seq, ack, TcpFlags::ACK, win);
                 if let Some(r) = recent {
@@ -109,13 +132,29 @@ impl Conn {
         }
     }
 
+    /// The options of our SYN, with the Fast Open cookie option `fast_open` if any.
+    fn syn_options(
+        &self,
+        now: Instant,
+        fast_open: Option<synack_wire::tcp::FastOpenCookie>,
+    ) -> TcpOptions {
+        TcpOptions {
+            mss: Some(self.our_mss()),
+            window_scale: self.cfg.window_scaling.then(|| self.our_wscale()),
+            sack_permitted: self.cfg.sack,
+            timestamps: if self.cfg.timestamps { self.ts_option(now, 0) } else { None },
+            fast_open,
+            ..TcpOptions::default()
+        }
+    }
+
     fn build_synchronized(&mut self, now: Instant, buf: &mut [u8]) -> Option<Segment> {
         let state = self.state();
         let rto = self.rtt.rto();
         let mss = self.eff_snd_mss();
         let opt = self.opt;
         let nodelay = self.cfg.nodelay;
-        let ws_offered = self.ws_offered_by_peer;
+        let ws_offered = self.hs.has(super::HsFlags::WS_OFFERED);
         let our_mss = self.our_mss();
         let ts_val = self.ts_now(now);
         let force = self.force_send;
@@ -154,10 +193,17 @@ impl Conn {
             return Some(Segment { header: h, payload_len: 0, retransmission, ecn: 0 });
         }
 
-        let can_send_data = snd.syn_acked()
+        //= rfc7413#4.2.2
+        //~ paraphrase: A server that accepted the SYN's data may send data before the handshake
+        //~ completes, once its SYN-ACK is out.
+        let fo_child_ready = state == State::SynReceived
+            && self.hs.has(super::HsFlags::FO_CHILD)
+            && snd.nxt != snd.iss;
+        let can_send_data = (snd.syn_acked() || fo_child_ready)
             && matches!(
                 state,
                 State::Established
+                    | State::SynReceived
                     | State::FinWait1
                     | State::CloseWait
                     | State::Closing
@@ -188,15 +234,24 @@ impl Conn {
             //~ rewound `nxt` would sit below the peer's RCV.NXT, fail its acceptability test and
             //~ be dropped unread, and two ends that both timed out would never see each
             //~ other's acknowledgments.
-            let (seq, rnxt, win) = (snd.max_nxt, rcv.nxt, rcv.window_field());
+            let (mut seq, rnxt, win) = (snd.max_nxt, rcv.nxt, rcv.window_field());
             rcv.last_ack_sent = rnxt;
-            let ack_flags = if self.ecn.is_some_and(|e| e.echo) {
+            let mut ack_flags = if self.ecn.is_some_and(|e| e.echo) {
                 //= rfc3168#6.1.3
                 //~ paraphrase: ECE on every ACK until the peer's CWR arrives.
                 TcpFlags::ACK | TcpFlags::ECE
             } else {
                 TcpFlags::ACK
             };
+            let fin_in_flight =
+                snd.fin_queued && snd.max_nxt == snd.final_seq() && !snd.fin_acked();
+            if self.cfg.ack_repeats_fin && fin_in_flight && !self.challenge_due {
+                //~ freebsd: tcp_output sends the FIN flag in FIN-WAIT-1, CLOSING and LAST-ACK
+                //~ once all data is out, stepping snd_nxt back onto the FIN already sent;
+                //~ challenge ACKs go out through tcp_respond, bare.
+                seq = snd.end_seq();
+                ack_flags |= TcpFlags::FIN;
+            }
             let mut h = self.header(seq, rnxt, ack_flags, win);
             h.options.timestamps = ts;
             if opt.sack {
@@ -229,6 +284,7 @@ impl Conn {
 
     fn ack_sent(&mut self) {
         self.ack_now = false;
+        self.challenge_due = false;
         self.unacked_segs = 0;
         self.t.set(Timer::DelayedAck, None);
     }

@@ -92,9 +92,10 @@ pub(crate) struct Recovery {
 /// connection does not carry it (an idle connection stays under 1 KiB). It is built
 /// lazily, the first time an operation would change it from its fresh value; operations
 /// that provably leave a fresh value unchanged (an ACK with nothing sent, no SACK blocks and
-/// no duplicate) skip it, so the wire output is the same as with the state inline. Once
-/// built it is kept for the life of the connection: one allocation per connection that
-/// sends data, none per segment.
+/// no duplicate) skip it, so the wire output is the same as with the state inline. Its box
+/// is reused: parked between flights and handed between connections by the endpoint
+/// (`spares`), so short flights allocate nothing once the endpoint has a few spare; never
+/// an allocation per segment.
 #[derive(Debug)]
 pub(super) struct Flight {
     /// The RFC 6675 scoreboard.
@@ -118,16 +119,58 @@ pub(super) struct Flight {
     /// An ECN-Echo reduced the window outside loss recovery: PRR paces the reduction until
     /// this SND.MAX (the window of data the echo refers to) is acknowledged.
     cwr_until: Option<SeqNum>,
+    /// False while parked (see [`FlightSlot`]): the values are stale, the flight is fresh.
+    live: bool,
 }
 
-/// The slot holding a connection's [`Flight`], if any.
+/// The slot holding a connection's [`Flight`], if any. A box whose `live` is false is parked:
+/// its values mean nothing (the flight is fresh, as with no box), and it waits to be reused
+/// by the next flight or collected by the endpoint for another connection
+/// ([`Recovery::take_parked`]), so a connection that sends in short bursts does not allocate
+/// one per burst.
 #[derive(Debug)]
 pub(crate) struct FlightSlot(Option<Box<Flight>>);
 
 impl FlightSlot {
     /// Bytes currently SACKed (`ConnStats::sacked`); none without a flight.
     pub(crate) fn sacked_bytes(&self) -> u32 {
-        self.0.as_ref().map_or(0, |f| f.sb.sacked_bytes())
+        self.live().map_or(0, |f| f.sb.sacked_bytes())
+    }
+
+    /// The flight state, unless fresh.
+    fn live(&self) -> Option<&Flight> {
+        self.0.as_deref().filter(|f| f.live)
+    }
+
+    /// The flight state, unless fresh.
+    fn live_mut(&mut self) -> Option<&mut Flight> {
+        self.0.as_deref_mut().filter(|f| f.live)
+    }
+
+    fn is_live(&self) -> bool {
+        self.live().is_some()
+    }
+
+    /// The flight state becomes fresh again; its box stays for reuse.
+    fn park(&mut self) {
+        if let Some(f) = self.0.as_deref_mut() {
+            f.live = false;
+        }
+    }
+}
+
+/// A parked [`Flight`] box kept by the endpoint for the next connection that sends.
+#[derive(Debug)]
+pub(crate) struct SpareFlight(Box<Flight>);
+
+impl SpareFlight {
+    /// RACK's log holds at most this many records' worth of storage in a box worth keeping
+    /// (a box that carried a long flight is let go rather than pinning its log).
+    const MAX_LOG: usize = 16;
+
+    /// Whether the box is small enough to keep.
+    pub(crate) fn worth_keeping(&self) -> bool {
+        self.0.rack.log_capacity() <= Self::MAX_LOG
     }
 }
 
@@ -191,7 +234,14 @@ impl Flight {
             prr_cwnd: None,
             reno_sacked: 0,
             cwr_until: None,
+            live: true,
         }
+    }
+
+    /// Becomes [`Flight::fresh`] in place, keeping the allocation of RACK's log.
+    fn renew(&mut self, una: SeqNum, smss: u32, rack_on: bool, mem: &RackMemory) {
+        let mut old = core::mem::replace(self, Flight::fresh(una, smss, rack_on, mem));
+        self.rack.reuse_log(&mut old.rack);
     }
 }
 
@@ -243,12 +293,46 @@ impl Recovery {
     fn fl_mut(&mut self) -> &mut Flight {
         let (una, smss, on) = (self.base_una, self.smss, self.rack_built_on);
         let mem = &self.rack_mem;
-        self.sb.0.get_or_insert_with(|| Box::new(Flight::fresh(una, smss, on, mem)))
+        let f = self.sb.0.get_or_insert_with(|| Box::new(Flight::fresh(una, smss, on, mem)));
+        if !f.live {
+            f.renew(una, smss, on, mem);
+        }
+        f
+    }
+
+    /// Takes the parked flight box, if the flight is fresh and one is parked here.
+    pub(crate) fn take_parked(&mut self) -> Option<SpareFlight> {
+        if self.sb.0.as_ref().is_some_and(|f| !f.live) {
+            self.sb.0.take().map(SpareFlight)
+        } else {
+            None
+        }
+    }
+
+    /// Takes the flight box whatever it holds (the connection is gone).
+    pub(crate) fn take_any(&mut self) -> Option<SpareFlight> {
+        self.sb.0.take().map(SpareFlight)
+    }
+
+    /// Parks `spare` here for the next flight to use, if the slot is empty; else gives it back.
+    pub(crate) fn lend(&mut self, spare: SpareFlight) -> Result<(), SpareFlight> {
+        if self.sb.0.is_some() {
+            return Err(spare);
+        }
+        let mut b = spare.0;
+        b.live = false;
+        self.sb.0 = Some(b);
+        Ok(())
+    }
+
+    /// A flight box is here, parked or live.
+    pub(crate) fn has_flight_box(&self) -> bool {
+        self.sb.0.is_some()
     }
 
     /// The per-flight state if built (`None`: fresh, see [`Flight`]).
     fn fl(&self) -> Option<&Flight> {
-        self.sb.0.as_deref()
+        self.sb.live()
     }
 
     /// The scoreboard if built (`None`: fresh, nothing outstanding).
@@ -274,7 +358,7 @@ impl Recovery {
     /// True once the per-flight loss state has been allocated (for tests of idle memory).
     #[cfg(test)]
     pub(crate) fn flight_state_allocated(&self) -> bool {
-        self.sb.0.is_some()
+        self.sb.is_live()
     }
 
     /// RACK, for the sender's tail-loss-probe bookkeeping (builds the per-flight state).
@@ -306,7 +390,7 @@ impl Recovery {
     /// PRR on or off (the connection's `ConnConfig::prr`).
     pub(crate) fn want_prr(&mut self, on: bool) {
         self.prr_wanted = on;
-        if !on && let Some(f) = self.sb.0.as_deref_mut() {
+        if !on && let Some(f) = self.sb.live_mut() {
             f.prr_cwnd = None;
         }
     }
@@ -337,7 +421,7 @@ impl Recovery {
     fn end_cwr(&mut self, ack: SeqNum) {
         let in_recovery = self.in_recovery();
         // A fresh flight state has no reduction under way.
-        let Some(f) = self.sb.0.as_deref_mut() else { return };
+        let Some(f) = self.sb.live_mut() else { return };
         if let Some(p) = f.cwr_until
             && (ack.ge(p) || in_recovery)
         {
@@ -450,7 +534,7 @@ impl Recovery {
         self.base_una = una;
         self.smss = smss;
         self.rack_mem = RackMemory::fresh(una);
-        self.sb = FlightSlot(None);
+        self.sb.park();
         self.cwnd_use = CwndUse::new();
     }
 
@@ -458,7 +542,7 @@ impl Recovery {
     pub(crate) fn set_mss(&mut self, smss: u32) {
         self.cc.set_mss(smss);
         self.smss = smss;
-        if let Some(f) = self.sb.0.as_deref_mut() {
+        if let Some(f) = self.sb.live_mut() {
             f.sb.set_smss(smss);
             f.prr.set_smss(smss);
         }
@@ -548,7 +632,7 @@ impl Recovery {
         }
         self.last_send = Some(now);
         // HighData moves only past SND.UNA, where a fresh scoreboard has it.
-        if end.gt(self.base_una) || self.sb.0.is_some() {
+        if end.gt(self.base_una) || self.sb.is_live() {
             self.fl_mut().sb.on_send(end);
         }
         if self.prr_window().is_some() {
@@ -588,7 +672,7 @@ impl Recovery {
     /// An acceptable ACK arrived (SND.UNA =< SEG.ACK =< SND.MAX).
     pub(crate) fn on_ack(&mut self, a: &AckInfo<'_>) {
         self.process_ack(a);
-        if a.ack == a.snd_max && self.sb.0.is_some() {
+        if a.ack == a.snd_max && self.sb.is_live() {
             self.release_if_idle(a.ack);
         }
     }
@@ -603,7 +687,7 @@ impl Recovery {
         if self.rtx.is_some() || self.rto_pending || self.reorder_at.is_some() {
             return;
         }
-        let Some(f) = self.sb.0.as_deref() else { return };
+        let Some(f) = self.sb.live() else { return };
         // PRR's counters are read only while `prr_cwnd` is set, and `start` resets them.
         let quiet = f.prr_cwnd.is_none()
             && f.reno_sacked == 0
@@ -617,7 +701,7 @@ impl Recovery {
         let Some(mem) = f.rack.quiescent_memory(una) else { return };
         self.rack_mem = mem;
         self.base_una = una;
-        self.sb.0 = None;
+        self.sb.park();
     }
 
     /// [`Recovery::on_ack`] without freeing the flight state afterwards.
@@ -636,7 +720,7 @@ impl Recovery {
             };
             is_duplicate_ack(&fields, a.una_before, a.snd_max, self.last_window)
         };
-        if self.sb.0.is_none() {
+        if !self.sb.is_live() {
             // The per-flight state is still fresh (nothing logged, no recovery). An ACK
             // leaves it fresh unless it carries SACK blocks, finds the scoreboard in
             // recovery, or (without SACK) is a duplicate; only then is it built. The code
@@ -663,7 +747,7 @@ impl Recovery {
         let mut new_loss = false;
         let lost_before = if self.sack && !self.rack_on() { self.sb_lost_bytes() } else { 0 };
         if self.sack {
-            let out = match self.sb.0.as_deref_mut() {
+            let out = match self.sb.live_mut() {
                 Some(f) => f.sb.on_ack(a.ack, a.sack),
                 // Fresh, and no SACK blocks (else it was built above): nothing to process.
                 None => AckOutcome::default(),
@@ -693,7 +777,7 @@ impl Recovery {
                 self.prr_begin(flight_before);
             }
             if out.recovery_ended {
-                if let Some(f) = self.sb.0.as_deref_mut() {
+                if let Some(f) = self.sb.live_mut() {
                     f.prr_cwnd = None;
                 }
                 self.cc.on_recovery_exit(a.now);
@@ -705,7 +789,7 @@ impl Recovery {
                 //= rfc8985#6.2
                 //~ paraphrase: RACK sees every ACK (without a leading D-SACK block) and may declare
                 //~ segments sent before the most recently delivered one lost.
-                let r = match self.sb.0.as_deref_mut() {
+                let r = match self.sb.live_mut() {
                     Some(f) => {
                         f.rack.on_ack(a.now, a.ack, blocks, out.dsack.is_some(), a.srtt, in_rec)
                     }
@@ -723,7 +807,7 @@ impl Recovery {
                 }
             } else {
                 if self.logging
-                    && let Some(f) = self.sb.0.as_deref_mut()
+                    && let Some(f) = self.sb.live_mut()
                 {
                     // Statistics only: RACK is built with loss detection off here.
                     f.rack.on_ack(a.now, a.ack, blocks, out.dsack.is_some(), a.srtt, in_rec);
@@ -750,7 +834,7 @@ impl Recovery {
                 let n = a.bytes_acked;
                 let reno_sacked = self.fl().map_or(0, |f| f.reno_sacked);
                 let d = n.saturating_sub(reno_sacked).max(n.min(a.smss));
-                if let Some(f) = self.sb.0.as_deref_mut() {
+                if let Some(f) = self.sb.live_mut() {
                     f.reno_sacked = f.reno_sacked.saturating_sub(n.saturating_sub(a.smss));
                 }
                 d
@@ -771,7 +855,7 @@ impl Recovery {
                 DupAckAction::LimitedTransmit | DupAckAction::None => {}
             }
             if a.ack.gt(a.una_before) {
-                let reno = match self.sb.0.as_deref_mut() {
+                let reno = match self.sb.live_mut() {
                     Some(f) => f.reno.on_ack(a.ack, a.bytes_acked, a.smss),
                     // Fresh: not in recovery.
                     None => NewRenoAck::NotInRecovery,
@@ -788,7 +872,7 @@ impl Recovery {
                     }
                     NewRenoAck::Full => {
                         self.dup.reset();
-                        if let Some(f) = self.sb.0.as_deref_mut() {
+                        if let Some(f) = self.sb.live_mut() {
                             f.reno_sacked = 0;
                             f.prr_cwnd = None;
                         }
@@ -796,14 +880,14 @@ impl Recovery {
                     }
                     NewRenoAck::NotInRecovery => {
                         // Outside recovery a cumulative ACK ends the duplicate run.
-                        if let Some(f) = self.sb.0.as_deref_mut() {
+                        if let Some(f) = self.sb.live_mut() {
                             f.reno_sacked = 0;
                         }
                     }
                 }
             }
             if self.logging
-                && let Some(f) = self.sb.0.as_deref_mut()
+                && let Some(f) = self.sb.live_mut()
             {
                 // Statistics only (no SACK: the log sees cumulative ACKs; no loss detection).
                 let in_rec = f.reno.in_recovery();
@@ -867,7 +951,7 @@ impl Recovery {
         }
         let in_rec = self.sb_in_recovery();
         // A fresh log has no delivered segment to measure from: nothing to mark.
-        let Some(f) = self.sb.0.as_deref_mut() else { return };
+        let Some(f) = self.sb.live_mut() else { return };
         let r = f.rack.on_reorder_timeout(now, srtt, in_rec);
         self.reorder_at = r.reorder_deadline;
         if r.newly_lost > 0 {
@@ -922,277 +1006,4 @@ impl Recovery {
 }
 
 #[cfg(test)]
-mod lazy_flight_tests {
-    //! The per-flight state is built lazily and freed between flights: these tests check
-    //! that an idle connection never builds it, that data in flight does (once per flight),
-    //! that it is freed when everything is acknowledged, and that a missing state behaves
-    //! exactly like the one it replaces (every observable answer equal, step by step, against
-    //! a twin that builds it at once and never frees it), which is what makes skipping it on
-    //! idle ACKs and freeing it safe.
-    use super::*;
-    use alloc::vec::Vec;
-    use proptest::prelude::*;
-    use std::format;
-
-    const MSS: u32 = 1000;
-    const ISS: SeqNum = SeqNum(4_000_000_000);
-
-    fn established(sack: bool, rack: bool, choice: CcChoice) -> Recovery {
-        let mut r = Recovery::new(choice, MSS, ISS);
-        r.want_rack(rack);
-        r.on_established(MSS, sack, ISS + 1);
-        r
-    }
-
-    fn ack(now: Instant, una_before: SeqNum, ack: SeqNum, snd_max: SeqNum) -> AckInfo<'static> {
-        AckInfo {
-            now,
-            una_before,
-            ack,
-            snd_max,
-            window: 65535,
-            payload_len: 0,
-            syn_or_fin: false,
-            sack: &[],
-            bytes_acked: ack.since(una_before),
-            rtt: None,
-            srtt: Some(Duration::from_millis(10)),
-            smss: MSS,
-        }
-    }
-
-    /// Handshake ACK, window updates, data-bearing ACKs: nothing was sent, nothing is built.
-    #[test]
-    fn an_idle_connection_never_builds_the_flight_state() {
-        for sack in [false, true] {
-            let mut r = Recovery::new(CcChoice::Cubic, MSS, ISS);
-            r.want_rack(true);
-            // The SYN is acknowledged; then the connection is established.
-            r.on_ack(&AckInfo { syn_or_fin: true, ..ack(Instant::ZERO, ISS, ISS + 1, ISS + 1) });
-            r.on_established(MSS, sack, ISS + 1);
-            for i in 0..10u64 {
-                let now = Instant::from_millis(10 * i);
-                let a = AckInfo {
-                    window: 65535 - i as u32,
-                    payload_len: if i % 2 == 0 { 100 } else { 0 },
-                    ..ack(now, ISS + 1, ISS + 1, ISS + 1)
-                };
-                r.on_ack(&a);
-                r.on_window_use(ISS + 1, ISS + 1, MSS, false);
-                r.on_reorder_timeout(now, None, 0);
-            }
-            assert!(!r.flight_state_allocated(), "sack {sack}");
-            let log = r.segment_log().expect("established: statistics are reported");
-            assert_eq!(log.reordering(MSS), crate::rack::INITIAL_REORDERING);
-            assert_eq!((log.retransmitted_segments(), log.unacked_segments()), (0, 0));
-            assert_eq!(r.lost_segments(), 0);
-            assert!(!r.in_recovery());
-        }
-    }
-
-    /// The first data sent builds it once; a busy connection keeps the same allocation.
-    #[test]
-    fn data_in_flight_builds_the_flight_state_once() {
-        let mut r = established(true, true, CcChoice::Cubic);
-        let mut una = ISS + 1;
-        r.on_send_new(Instant::ZERO, una, una + MSS, true, Duration::from_secs(1));
-        assert!(r.flight_state_allocated());
-        let ptr: *const Flight = r.fl().unwrap();
-        for i in 0..100u64 {
-            let now = Instant::from_millis(i + 1);
-            r.on_send_new(now, una + MSS, una + 2 * MSS, false, Duration::from_secs(1));
-            r.on_ack(&ack(now, una, una + MSS, una + 2 * MSS));
-            una += MSS;
-        }
-        assert!(core::ptr::eq(ptr, r.fl().unwrap()), "no allocation per segment");
-        assert_eq!(r.segment_log().unwrap().unacked_segments(), 1);
-        // The last segment is acknowledged: the flight is over and its state freed.
-        let now = Instant::from_millis(200);
-        r.on_ack(&ack(now, una, una + MSS, una + MSS));
-        assert!(!r.flight_state_allocated());
-        assert_eq!(r.segment_log().unwrap().unacked_segments(), 0);
-        // The next data builds it again.
-        r.on_send_new(now, una + MSS, una + 2 * MSS, true, Duration::from_secs(1));
-        assert!(r.flight_state_allocated());
-    }
-
-    /// Not freed while anything is pending: a SACK hole, recovery, an RTO's aftermath.
-    #[test]
-    fn kept_while_recovery_is_pending() {
-        let mut r = established(true, true, CcChoice::Cubic);
-        let una = ISS + 1;
-        let t = Instant::from_millis;
-        for i in 0..5u32 {
-            r.on_send_new(t(0), una + i * MSS, una + (i + 1) * MSS, i == 0, Duration::from_secs(1));
-        }
-        let top = una + 5 * MSS;
-        for k in 2..5u32 {
-            let blocks = [SackBlock { left: una + MSS, right: una + k * MSS }];
-            r.on_ack(&AckInfo { sack: &blocks, ..ack(t(20), una, una, top) });
-        }
-        assert!(r.in_recovery());
-        assert!(r.flight_state_allocated());
-        r.on_rto(t(1000), una, top);
-        assert!(r.flight_state_allocated());
-        // All acknowledged: recovery and the RTO episode are over, so it goes.
-        r.on_ack(&ack(t(1020), una, top, top));
-        assert!(!r.in_recovery());
-        assert!(!r.flight_state_allocated());
-    }
-
-    /// One step of the twin test.
-    #[derive(Clone, Debug)]
-    enum Op {
-        /// An ACK for `acked` of the outstanding bytes, SACKing `sack` (start, len) above it.
-        Ack {
-            acked: u32,
-            sack: Option<(u32, u32)>,
-            window_change: bool,
-            payload: bool,
-        },
-        Send(u32),
-        Retransmit,
-        Rto,
-        ReorderTimeout,
-        EcnEcho,
-        Idle(u32),
-    }
-
-    fn op() -> impl Strategy<Value = Op> {
-        prop_oneof![
-            4 => (0u32..6000, proptest::option::of((0u32..6000, 1u32..3000)), any::<bool>(), any::<bool>())
-                .prop_map(|(acked, sack, window_change, payload)| Op::Ack { acked, sack, window_change, payload }),
-            3 => (1u32..4000).prop_map(Op::Send),
-            1 => Just(Op::Retransmit),
-            1 => Just(Op::Rto),
-            1 => Just(Op::ReorderTimeout),
-            1 => Just(Op::EcnEcho),
-            1 => (1u32..5000).prop_map(Op::Idle),
-        ]
-    }
-
-    /// Every answer the connection reads from `Recovery`.
-    fn observe(r: &Recovery, una: SeqNum, snd_max: SeqNum) -> Vec<u64> {
-        let flight = r.flight(una, snd_max);
-        let log = r.segment_log();
-        let lost = r.rack_lost(una, MSS);
-        let next = r.next_seg(true);
-        alloc::vec![
-            u64::from(flight),
-            u64::from(r.allowance(flight, MSS)),
-            u64::from(r.effective_cwnd()),
-            u64::from(r.cc.ssthresh()),
-            u64::from(r.in_recovery()),
-            u64::from(r.repairing()),
-            u64::from(r.lost_segments()),
-            u64::from(r.prr_holds(una, snd_max, MSS, MSS)),
-            r.lost,
-            u64::from(r.hold_timer),
-            r.rtx.map_or(u64::MAX, |(s, l)| u64::from(s.0) << 20 | u64::from(l)),
-            r.reorder_at.map_or(u64::MAX, |t| t.as_micros()),
-            lost.map_or(u64::MAX, |(s, l)| u64::from(s.0) << 20 | u64::from(l)),
-            u64::from(next.is_some()),
-            log.map_or(u64::MAX, |l| u64::from(l.reordering(MSS))),
-            log.map_or(u64::MAX, |l| u64::from(l.retransmitted_segments())),
-            log.map_or(u64::MAX, |l| u64::from(l.unacked_segments())),
-            log.map_or(u64::MAX, |l| u64::from(l.reordering_events())),
-            u64::from(r.rack_last_segment_start().map_or(0, |s| s.0)),
-        ]
-    }
-
-    proptest! {
-        #![proptest_config(ProptestConfig { cases: 400, ..ProptestConfig::default() })]
-        /// A lazily built flight state and an eagerly built one give the same answers after
-        /// every step of any sequence of sends, ACKs (with and without SACK), timers and idle
-        /// periods: a missing state is a fresh one.
-        #[test]
-        fn lazy_and_eager_flight_state_agree(
-            sack in any::<bool>(),
-            rack in any::<bool>(),
-            cubic in any::<bool>(),
-            ops in proptest::collection::vec(op(), 0..60),
-        ) {
-            let choice = if cubic { CcChoice::Cubic } else { CcChoice::NewReno };
-            let mut lazy = established(sack, rack, choice);
-            let mut eager = established(sack, rack, choice);
-            eager.fl_mut();
-            let (mut una, mut snd_max) = (ISS + 1, ISS + 1);
-            let mut now = Instant::from_secs(1);
-            let mut window = 65535u32;
-            let rto = Duration::from_millis(300);
-            for op in ops {
-                now += Duration::from_millis(1);
-                for (is_lazy, r) in [(true, &mut lazy), (false, &mut eager)] {
-                    match &op {
-                        Op::Ack { acked, sack: blocks, window_change, payload } => {
-                            let out = snd_max.since(una);
-                            let ackno = una + (*acked).min(out);
-                            let mut list = Vec::new();
-                            if let Some((s, l)) = blocks {
-                                let left = ackno + *s;
-                                list.push(SackBlock { left, right: left + *l });
-                            }
-                            let w = if *window_change { window.wrapping_add(1) } else { window };
-                            let a = AckInfo {
-                                window: w,
-                                payload_len: if *payload { 10 } else { 0 },
-                                sack: &list,
-                                ..ack(now, una, ackno, snd_max)
-                            };
-                            if is_lazy {
-                                r.on_ack(&a);
-                            } else {
-                                r.process_ack(&a);
-                            }
-                        }
-                        Op::Send(len) => {
-                            let idle = una == snd_max;
-                            r.on_send_new(now, snd_max, snd_max + *len, idle, rto);
-                            r.on_window_use(una, snd_max + *len, MSS, false);
-                        }
-                        Op::Retransmit => {
-                            if let Some((s, l)) = r.rtx.or(r.rack_lost(una, MSS)) {
-                                r.on_retransmit(now, s, l);
-                            } else if una.lt(snd_max) {
-                                r.on_retransmit(now, una, snd_max.since(una).min(MSS));
-                            }
-                        }
-                        Op::Rto => {
-                            if una.lt(snd_max) {
-                                r.on_rto(now, una, snd_max);
-                            }
-                        }
-                        Op::ReorderTimeout => {
-                            let f = r.flight(una, snd_max);
-                            r.on_reorder_timeout(now, Some(Duration::from_millis(10)), f);
-                        }
-                        Op::EcnEcho => {
-                            let f = snd_max.since(una);
-                            r.on_ecn_echo(now, f, snd_max);
-                        }
-                        Op::Idle(_) => {}
-                    }
-                }
-                match &op {
-                    Op::Ack { acked, window_change, .. } => {
-                        una = una + (*acked).min(snd_max.since(una));
-                        if *window_change {
-                            window = window.wrapping_add(1);
-                        }
-                    }
-                    Op::Send(len) => snd_max += *len,
-                    Op::Idle(ms) => now += Duration::from_millis(u64::from(*ms)),
-                    _ => {}
-                }
-                prop_assert_eq!(observe(&lazy, una, snd_max), observe(&eager, una, snd_max), "after {:?}", op);
-                if !lazy.flight_state_allocated() {
-                    // What the lazy twin would rebuild is what the eager one holds.
-                    let e = eager.fl().unwrap();
-                    let rebuilt = Flight::fresh(lazy.base_una, lazy.smss, lazy.rack_built_on, &lazy.rack_mem);
-                    prop_assert_eq!(format!("{:?}", rebuilt.sb), format!("{:?}", e.sb));
-                    prop_assert_eq!(format!("{:?}", rebuilt.rack), format!("{:?}", e.rack));
-                }
-            }
-        }
-    }
-}
+mod lazy_flight_tests;

@@ -66,7 +66,11 @@ impl Endpoint {
     /// Queues data; returns how much fit in the send buffer. Allowed from SYN-SENT on (sent
     /// once ESTABLISHED).
     pub fn send(&mut self, id: ConnId, data: &[u8]) -> Result<usize, SendError> {
-        let r = self.conn_mut(id)?.send(data, false);
+        let conn = super::slots::conn_in(&mut self.slots, id)?;
+        if let Some(snd) = conn.tcb.snd_mut() {
+            self.spares.lend_ring(&mut snd.buf, data.len());
+        }
+        let r = conn.send(data, false);
         self.after(id);
         r
     }

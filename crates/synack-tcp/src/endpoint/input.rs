@@ -34,6 +34,15 @@ impl Endpoint {
 
     /// Gives `seg` to connection `id` and acts on what it says.
     pub(super) fn conn_input(&mut self, id: ConnId, tuple: FourTuple, seg: &TcpRepr<'_>) {
+        if !seg.payload.is_empty()
+            && let Ok(conn) = super::slots::conn_in(&mut self.slots, id)
+            && let Some((_, rcv)) = conn.tcb.halves()
+        {
+            self.spares.lend_ring(&mut rcv.buf, seg.payload.len());
+        }
+        if seg.flags.syn() {
+            self.fast_open_learn(id, seg);
+        }
         let outcome =
             self.with_conn(id, |c, ctx| c.on_segment(ctx, seg)).unwrap_or(Outcome::Continue);
         match outcome {
@@ -74,6 +83,9 @@ impl Endpoint {
     ) {
         self.advance(now);
         if !addr_usable(src) || !addr_usable(dst) || seg.src_port == 0 || seg.dst_port == 0 {
+            return;
+        }
+        if self.config.drop_syn_fin && seg.flags.syn() && seg.flags.fin() {
             return;
         }
         let tuple = FourTuple {

@@ -27,8 +27,16 @@ pub(super) struct Listener {
     pub(super) cfg: ConnConfig,
     /// Half-open children (SYN-RECEIVED).
     pub(super) half_open: Vec<ConnId>,
-    /// Established children waiting for `accept`.
+    /// Established children waiting for `accept` (and Fast Open children, accepted with their
+    /// SYN, still in SYN-RECEIVED).
     pub(super) ready: VecDeque<ConnId>,
+    /// Fast Open: most children accepted with their SYN's data that may wait for the
+    /// handshake's last ACK at once; 0: Fast Open off (see
+    /// [`Endpoint::set_listener_fast_open`]).
+    pub(super) fast_open_queue: usize,
+    /// This listener's own cookie key (Linux's `TCP_FASTOPEN_KEY`), instead of the
+    /// endpoint's.
+    pub(super) fast_open_key: Option<[u8; 16]>,
 }
 
 impl Listener {
@@ -72,8 +80,15 @@ impl Endpoint {
         if self.by_local.contains_key(&local) {
             return Err(ListenError::AddrInUse);
         }
-        let listener =
-            Listener { local, backlog, cfg, half_open: Vec::new(), ready: VecDeque::new() };
+        let listener = Listener {
+            local,
+            backlog,
+            cfg,
+            half_open: Vec::new(),
+            ready: VecDeque::new(),
+            fast_open_queue: 0,
+            fast_open_key: None,
+        };
         let id = match self.listeners.iter().position(Option::is_none) {
             Some(i) => {
                 self.listeners[i] = Some(listener);
@@ -210,9 +225,19 @@ impl Endpoint {
             //~ (MAY-2).
             iss = min + 65536 * 2;
         }
+        let fo = self.fast_open_syn(lid, &tuple, seg);
         let birth = self.birth(tuple, cfg, now);
-        let conn = Conn::syn_received(birth, lid, iss, PeerSyn::Arrived(seg));
+        let conn = Conn::syn_received(birth, lid, iss, PeerSyn::Arrived(seg), fo.accept);
         let id = self.admit_child(lid, conn);
+        if let Some(c) = fo.reply {
+            self.fo_reply.insert(id, c);
+        }
+        if fo.accept {
+            //= rfc7413#4.2.2
+            //~ paraphrase: The Fast Open child is handed to the application at once, before the
+            //~ handshake completes, so it can read the SYN's data and answer.
+            self.move_to_accept_queue(lid, id);
+        }
         self.after(id);
     }
 
@@ -313,7 +338,7 @@ impl Endpoint {
             window: cfg.recv_buffer.min(65535) as u16,
         };
         let birth = self.birth(tuple, cfg, now);
-        let conn = Conn::syn_received(birth, lid, seg.ack - 1, syn);
+        let conn = Conn::syn_received(birth, lid, seg.ack - 1, syn, false);
         let id = self.admit_child(lid, conn);
         self.listen_counts.cookies_accepted += 1;
         // The ACK completes the handshake in the ordinary way.
@@ -353,12 +378,20 @@ impl Endpoint {
     pub(super) fn accept_queue_full_for(&self, id: ConnId) -> bool {
         let Some(slot) = self.slots.get(id.index as usize) else { return false };
         let Owner::Listener(l) = slot.owner else { return false };
-        let half_open = slot.conn.as_ref().is_some_and(|c| c.state() == State::SynReceived);
+        let half_open = slot
+            .conn
+            .as_ref()
+            .is_some_and(|c| c.state() == State::SynReceived && !c.is_fast_open_child());
         half_open && self.listener(l).is_some_and(|l| l.ready.len() >= l.backlog)
     }
 
     pub(super) fn move_to_accept_queue(&mut self, l: ListenerId, id: ConnId) {
+        self.fo_reply.remove(&id);
         if let Some(Some(lis)) = self.listeners.get_mut(l.0 as usize) {
+            if !lis.half_open.contains(&id) {
+                // Already queued (a Fast Open child), or already accepted.
+                return;
+            }
             remove_child(&mut lis.half_open, id);
             lis.ready.push_back(id);
             self.push_event(Event::AcceptReady(l));

@@ -4,6 +4,7 @@
 
 mod any;
 mod calls;
+mod fastopen;
 mod icmp;
 mod input;
 mod listen;
@@ -34,6 +35,7 @@ use crate::tuple_map::TupleMap;
 pub use crate::id::{ConnId, ListenerId};
 pub use transmit::Transmit;
 
+pub use fastopen::FREEBSD_PATH_DISABLE;
 use listen::Listener;
 use slots::Slot;
 
@@ -79,6 +81,15 @@ pub struct Endpoint {
     shared_cfg: Option<Arc<ConnConfig>>,
     /// See [`Endpoint::set_output_segment_max`].
     out_seg_max: u16,
+    /// Storage finished flights and connections left for the next ones.
+    spares: crate::spares::Spares,
+    /// Key of the Fast Open cookies this endpoint hands out as a server.
+    fo_key: [u8; 16],
+    /// Fast Open cookies learned from servers, as a client.
+    fo_cache: crate::fastopen::CookieCache,
+    /// The cookie each half-open child's SYN-ACK carries (answering a cookie request or an
+    /// invalid cookie); few and short-lived, so kept here rather than in every connection.
+    fo_reply: alloc::collections::BTreeMap<ConnId, synack_wire::tcp::FastOpenCookie>,
 }
 
 impl fmt::Debug for Endpoint {
@@ -111,6 +122,7 @@ impl Endpoint {
         key.copy_from_slice(&secret[..8]);
         let challenge_seed = u64::from_le_bytes(key) ^ rng_seed.rotate_left(32);
         let hasher = secrets.map_hasher();
+        let fo_key = secrets.derive_key(crate::secret::Purpose::FastOpen);
         Endpoint {
             config,
             now: Instant::ZERO,
@@ -135,6 +147,10 @@ impl Endpoint {
             ce: false,
             shared_cfg: None,
             out_seg_max: 0,
+            spares: crate::spares::Spares::default(),
+            fo_key,
+            fo_cache: crate::fastopen::CookieCache::default(),
+            fo_reply: alloc::collections::BTreeMap::new(),
         }
     }
 

@@ -42,6 +42,16 @@ pub(super) fn slot_tuple(slots: &[Slot], i: u32) -> Option<FourTuple> {
     slots.get(i as usize).and_then(|s| s.conn.as_ref()).map(|c| c.tuple)
 }
 
+/// The connection `id` names in `slots` (a borrow of the slot table alone, so the rest of the
+/// endpoint stays usable beside it).
+pub(super) fn conn_in(slots: &mut [Slot], id: ConnId) -> Result<&mut Conn, InvalidConnection> {
+    slots
+        .get_mut(id.index as usize)
+        .filter(|s| s.generation == id.generation)
+        .and_then(|s| s.conn.as_mut())
+        .ok_or(InvalidConnection)
+}
+
 impl Endpoint {
     pub(super) fn insert(&mut self, conn: Conn, owner: Owner) -> ConnId {
         let tuple = conn.tuple;
@@ -115,6 +125,7 @@ impl Endpoint {
             challenge: &mut self.challenge,
             msl: self.config.msl,
             ce: self.ce,
+            spares: &mut self.spares,
         };
         let r = f(conn, &mut ctx);
         if ctx.deleted {
@@ -127,6 +138,7 @@ impl Endpoint {
     /// and free the slot unless the application still holds the id (it then sees CLOSED and
     /// the error until it closes).
     fn on_deleted(&mut self, id: ConnId) {
+        self.fo_reply.remove(&id);
         let Some(slot) = self.slot_mut(id) else { return };
         let Some(conn) = slot.conn.as_ref() else { return };
         let tuple = conn.tuple;
@@ -194,6 +206,7 @@ impl Endpoint {
             return;
         }
         let Some(conn) = slot.conn.as_mut() else { return };
+        self.spares.collect(conn);
         if !slot.mapped {
             // The TCB is gone: no timers, nothing to send.
             return;
@@ -217,7 +230,9 @@ impl Endpoint {
 
     pub(super) fn free_slot(&mut self, id: ConnId) {
         let s = &mut self.slots[id.index as usize];
-        s.conn = None;
+        if let Some(conn) = s.conn.take() {
+            self.spares.reclaim(conn);
+        }
         s.generation = s.generation.wrapping_add(1);
         s.scheduled = None;
         s.tx_queued = false;

@@ -97,17 +97,29 @@ impl Endpoint {
         }
         let out_seg_max = self.out_seg_max;
         while let Some(id) = self.tx_ready.pop_front() {
-            let Some(slot) = self.slot_mut(id) else { continue };
+            let Some(slot) = self.slots.get_mut(id.index as usize) else { continue };
+            if slot.generation != id.generation {
+                continue;
+            }
             slot.tx_queued = false;
             let Some(conn) = slot.conn.as_mut() else { continue };
+            // Taken back by `after_with` if no flight starts.
+            self.spares.lend_flight(conn);
             let tuple = conn.tuple;
             conn.sum_tx = checksum.verify();
             conn.out_seg_max = out_seg_max;
-            if let Some(seg) = conn.poll_segment(now, buf) {
+            if let Some(mut seg) = conn.poll_segment(now, buf) {
                 let mss = conn.eff_snd_mss() as usize;
                 let segment_size = if seg.payload_len > mss { mss } else { 0 };
                 // It may have more: back of the queue, for fairness.
                 slot.tx_queued = true;
+                if seg.header.flags.syn()
+                    && seg.header.flags.ack()
+                    && let Some(c) = self.fo_reply.get(&id)
+                {
+                    // A SYN-ACK carries no payload, so adding an option moves nothing.
+                    seg.header.options.fast_open = Some(*c);
+                }
                 self.tx_ready.push_back(id);
                 let t = self.finish_segment(
                     buf,

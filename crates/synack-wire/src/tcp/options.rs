@@ -70,26 +70,74 @@ pub struct Timestamps {
     pub tsecr: u32,
 }
 
-/// A TCP Fast Open cookie (RFC 7413): empty (a cookie request) or 4 to 16 bytes.
+/// A TCP Fast Open cookie option (RFC 7413): empty (a cookie request) or the cookie bytes, in
+/// the IANA kind 34 or the experimental kind 254 with magic 0xF989 (RFC 6994), which Linux
+/// still answers in kind.
+///
+/// The parser keeps an option whose length makes no valid cookie (1 to 3 bytes, odd, or more
+/// than 16) instead of rejecting the segment: both reference stacks ignore such a cookie and
+/// process the segment (Linux `tcp_parse_fastopen_option`, FreeBSD `tcp_dooptions`), so
+/// [`is_valid`](Self::is_valid) is for the engine to ask. Bytes past 16 are not kept.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Default)]
 pub struct FastOpenCookie {
     bytes: [u8; 16],
+    /// The length on the wire (may exceed 16 for a parsed, invalid option).
     len: u8,
+    experimental: bool,
 }
 
+/// The magic number that marks the experimental Fast Open option (kind 254, RFC 6994).
+pub const FAST_OPEN_EXP_MAGIC: u16 = 0xF989;
+
 impl FastOpenCookie {
-    /// Builds a cookie; `None` when longer than 16 bytes.
+    /// Builds a cookie in the IANA option; `None` when longer than 16 bytes.
     pub fn new(cookie: &[u8]) -> Option<Self> {
         if cookie.len() > 16 {
             return None;
         }
         let mut bytes = [0; 16];
         bytes[..cookie.len()].copy_from_slice(cookie);
-        Some(FastOpenCookie { bytes, len: cookie.len() as u8 })
+        Some(FastOpenCookie { bytes, len: cookie.len() as u8, experimental: false })
     }
-    /// The cookie bytes (empty for a request).
+    /// The same cookie in the experimental option (kind 254, magic 0xF989).
+    pub fn experimental(mut self) -> Self {
+        self.experimental = true;
+        self
+    }
+    /// The same cookie in the IANA option (kind 34).
+    pub fn iana(mut self) -> Self {
+        self.experimental = false;
+        self
+    }
+    /// Whether this came (or goes) in the experimental option.
+    pub fn is_experimental(&self) -> bool {
+        self.experimental
+    }
+    /// A parsed option of any length: its first 16 bytes are kept.
+    fn parsed(data: &[u8], experimental: bool) -> Self {
+        let mut bytes = [0; 16];
+        let n = data.len().min(16);
+        bytes[..n].copy_from_slice(&data[..n]);
+        FastOpenCookie { bytes, len: data.len().min(255) as u8, experimental }
+    }
+    /// The cookie bytes (empty for a request; at most 16, cut for an oversized parsed one).
     pub fn as_bytes(&self) -> &[u8] {
-        &self.bytes[..self.len as usize]
+        &self.bytes[..(self.len as usize).min(16)]
+    }
+    /// The cookie length on the wire.
+    pub fn len(&self) -> usize {
+        self.len as usize
+    }
+    /// True for a cookie request (no cookie bytes).
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+    //= rfc7413#4.1.1
+    //~ paraphrase: A cookie is 4 to 16 bytes; Linux and FreeBSD also require an even length and
+    //~ ignore any other.
+    /// A request, or a cookie of a valid length.
+    pub fn is_valid(&self) -> bool {
+        self.len == 0 || ((4..=16).contains(&self.len) && self.len.is_multiple_of(2))
     }
 }
 
@@ -160,6 +208,8 @@ pub mod kind {
     pub const TIMESTAMPS: u8 = 8;
     /// TCP Fast Open cookie.
     pub const FAST_OPEN: u8 = 34;
+    /// RFC 6994 experiments (shared by magic number); Fast Open used 0xF989.
+    pub const EXPERIMENT: u8 = 254;
 }
 
 /// Most option bytes a header can hold (data offset 15 minus the 20-byte fixed header).
@@ -227,11 +277,13 @@ fn length_fits_kind(k: u8, n: usize) -> bool {
         // A SACK option is two bytes plus eight per block, at least one block.
         kind::SACK => n >= 10 && (n - 2).is_multiple_of(8),
         kind::TIMESTAMPS => n == 10,
-        //= rfc7413#4.1.1
-        // The cookie option is either empty (a request) or carries a 4 to 16 byte cookie.
-        kind::FAST_OPEN => n == 2 || (6..=18).contains(&n),
         _ => true,
     }
+}
+
+/// An experimental option (kind 254) carrying Fast Open's magic number.
+fn is_fast_open_exp(data: &[u8]) -> bool {
+    data.len() >= 2 && be16(data, 0) == FAST_OPEN_EXP_MAGIC
 }
 
 fn sack_blocks(data: &[u8]) -> SackBlocks {
@@ -260,12 +312,10 @@ impl<'a> Iterator for TcpOptionIter<'a> {
             kind::TIMESTAMPS => {
                 TcpOption::Timestamps(Timestamps { tsval: be32(data, 0), tsecr: be32(data, 4) })
             }
-            kind::FAST_OPEN => match FastOpenCookie::new(data) {
-                Some(c) => TcpOption::FastOpen(c),
-                None => {
-                    return Some(Err(Error::BadOptionLen { kind: k, len: data.len() as u8 + 2 }));
-                }
-            },
+            kind::FAST_OPEN => TcpOption::FastOpen(FastOpenCookie::parsed(data, false)),
+            kind::EXPERIMENT if is_fast_open_exp(data) => {
+                TcpOption::FastOpen(FastOpenCookie::parsed(&data[2..], true))
+            }
             _ => TcpOption::Unknown { kind: k, data },
         }))
     }
@@ -305,11 +355,9 @@ fn collect_walk(bytes: &[u8]) -> Result<TcpOptions, Error> {
             kind::TIMESTAMPS => {
                 o.timestamps = Some(Timestamps { tsval: be32(data, 0), tsecr: be32(data, 4) })
             }
-            kind::FAST_OPEN => {
-                o.fast_open = Some(
-                    FastOpenCookie::new(data)
-                        .ok_or(Error::BadOptionLen { kind: k, len: data.len() as u8 + 2 })?,
-                )
+            kind::FAST_OPEN => o.fast_open = Some(FastOpenCookie::parsed(data, false)),
+            kind::EXPERIMENT if is_fast_open_exp(data) => {
+                o.fast_open = Some(FastOpenCookie::parsed(&data[2..], true))
             }
             _ => {}
         }
@@ -335,9 +383,16 @@ pub fn written_len(o: &TcpOptions) -> usize {
         n += 4 + 8 * o.sack.len();
     }
     if let Some(c) = &o.fast_open {
-        n += (2 + c.as_bytes().len()).div_ceil(4) * 4;
+        n += fast_open_len(c).div_ceil(4) * 4;
     }
     n
+}
+
+/// Bytes of the Fast Open option itself: kind, length, the magic for the experimental form,
+/// the cookie.
+fn fast_open_len(c: &FastOpenCookie) -> usize {
+    let base = if c.experimental { 4 } else { 2 };
+    base + c.as_bytes().len()
 }
 
 /// Writes `o` into `out` the way Linux's `tcp_options_write` lays them out: MSS; SACK-permitted
@@ -498,7 +553,13 @@ fn sack_option(w: &mut impl Sink, o: &TcpOptions) {
 fn fast_open_option(w: &mut impl Sink, o: &TcpOptions) {
     if let Some(c) = &o.fast_open {
         let cookie = c.as_bytes();
-        w.bytes(&[kind::FAST_OPEN, (2 + cookie.len()) as u8]);
+        let len = fast_open_len(c) as u8;
+        if c.experimental {
+            w.bytes(&[kind::EXPERIMENT, len]);
+            w.bytes(&FAST_OPEN_EXP_MAGIC.to_be_bytes());
+        } else {
+            w.bytes(&[kind::FAST_OPEN, len]);
+        }
         w.bytes(cookie);
     }
 }
@@ -624,5 +685,58 @@ mod tests {
         let mut small = [0u8; 11];
         assert_eq!(write(&o, &mut small), write_general(&o, &mut [0u8; 11]));
         assert!(write(&o, &mut small).is_err());
+    }
+
+    /// Both Fast Open forms round-trip: the IANA kind 34 and the experimental kind 254 with
+    /// magic 0xF989, as a request and with a cookie, in both layouts.
+    #[test]
+    fn fast_open_forms_round_trip() {
+        let cookie = FastOpenCookie::new(&[0, 0xab, 0xaa, 0xab, 0xe8, 0xe9, 0x54, 0xc2]).unwrap();
+        for c in [FastOpenCookie::default(), cookie] {
+            for fo in [c, c.experimental()] {
+                let o =
+                    TcpOptions { mss: Some(1460), fast_open: Some(fo), ..TcpOptions::default() };
+                for layout in [OptionLayout::Linux, OptionLayout::Bsd] {
+                    let mut b = [0u8; 40];
+                    let n = write_layout(&o, layout, &mut b).unwrap();
+                    assert_eq!(n, written_len_layout(&o, layout));
+                    let back = collect(&b[..n]).unwrap();
+                    assert_eq!(back, o, "{layout:?} {:?}", &b[..n]);
+                    assert!(back.fast_open.unwrap().is_valid());
+                }
+            }
+        }
+        // Linux's SYN-ACK answering an experimental request: `FOEXP` with an 8-byte cookie.
+        let o = TcpOptions { fast_open: Some(cookie.experimental()), ..TcpOptions::default() };
+        let mut b = [0u8; 12];
+        assert_eq!(write(&o, &mut b), Ok(12));
+        assert_eq!(&b[..4], &[254, 12, 0xf9, 0x89]);
+        // The iterator yields the experimental form as Fast Open too.
+        let mut items = TcpOptionIter::new(&b);
+        assert_eq!(items.next(), Some(Ok(TcpOption::FastOpen(cookie.experimental()))));
+        assert_eq!(items.next(), None);
+    }
+
+    /// An experimental option with another magic stays unknown; Fast Open options of lengths
+    /// that make no cookie parse (the segment is kept) but are not valid cookies.
+    #[test]
+    fn fast_open_odd_lengths_and_other_experiments() {
+        let other = [254, 4, 0x12, 0x34];
+        assert_eq!(collect(&other).unwrap().fast_open, None);
+        let short_exp = [254, 3, 0xf9, 1];
+        assert_eq!(collect(&short_exp).unwrap().fast_open, None);
+        for len in [1usize, 2, 3, 5, 7, 17, 20] {
+            let mut b = [0u8; 40];
+            b[..2].copy_from_slice(&[34, 2 + len as u8]);
+            let c = collect(&b[..2 + len]).unwrap().fast_open.unwrap();
+            assert_eq!(c.len(), len);
+            assert!(!c.is_valid(), "length {len}");
+            assert_eq!(c.as_bytes().len(), len.min(16));
+        }
+        for len in [4usize, 6, 16] {
+            let mut b = [0u8; 40];
+            b[..2].copy_from_slice(&[34, 2 + len as u8]);
+            assert!(collect(&b[..2 + len]).unwrap().fast_open.unwrap().is_valid(), "length {len}");
+        }
     }
 }

@@ -90,6 +90,11 @@ impl AnyListener {
         Ok(())
     }
 
+    /// The engine's id for this listener.
+    pub(crate) fn id(&self) -> ListenerId {
+        self.lid
+    }
+
     /// Waits for the next new SYN; the client is not answered until the [`IncomingSyn`] is.
     pub fn next(&self) -> io::Result<IncomingSyn> {
         if self.nonblocking.load(Ordering::Acquire) {

@@ -43,10 +43,11 @@
 //! ```
 
 mod any;
-pub(crate) mod error;
+pub(crate) use crate::error;
 mod listener;
 mod memory;
 pub(crate) mod ops;
+mod shards;
 pub(crate) mod sock;
 mod stream;
 mod udp;
@@ -57,6 +58,7 @@ pub use any::{AnyListener, IncomingSyn};
 pub(crate) use any::{Cancel, HeldSyn, open_any};
 pub use listener::{Incoming, TcpListener};
 pub use memory::{MEMORY_QUEUE_FRAMES, MemoryEnd, memory_pair, memory_pair_with};
+pub use shards::{ShardedAnyListener, ShardedListener};
 pub use std::net::Shutdown;
 pub use stream::TcpStream;
 pub use synack_tcp::{CongestionControl, ConnConfig, ConnStats, KeepAlive, State};

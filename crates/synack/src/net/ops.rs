@@ -16,16 +16,6 @@ use crate::runtime::{Stack, StackState};
 /// Backlog `bind` uses (Linux's `SOMAXCONN` default is 4096; std passes 128).
 pub(crate) const DEFAULT_BACKLOG: usize = 128;
 
-/// Starts an active open to `remote` from the address the routing table picks.
-pub(crate) fn open(
-    st: &mut StackState,
-    now: Instant,
-    remote: SocketAddr,
-    cfg: ConnConfig,
-) -> io::Result<ConnId> {
-    open_from(st, now, None, remote, cfg)
-}
-
 /// Starts an active open to `remote` from `local` (a bound socket): an unspecified IP takes
 /// the route's source address, port 0 an ephemeral port. An IP the interface does not have is
 /// `AddrNotAvailable`; a 4-tuple already in use is `AddrInUse`.

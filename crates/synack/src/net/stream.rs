@@ -146,9 +146,21 @@ impl TcpStream {
         cfg: Option<ConnConfig>,
         timeout: Option<Duration>,
     ) -> io::Result<TcpStream> {
+        Self::connect_from(stack, None, addr, cfg, timeout)
+    }
+
+    /// The active open behind `connect_with`: from `local` (`None`: the route's source and an
+    /// ephemeral port).
+    pub(crate) fn connect_from(
+        stack: &Arc<Stack>,
+        local: Option<SocketAddr>,
+        addr: SocketAddr,
+        cfg: Option<ConnConfig>,
+        timeout: Option<Duration>,
+    ) -> io::Result<TcpStream> {
         let id = stack.with(|st, now| {
             let cfg = cfg.unwrap_or(st.endpoint.config().conn);
-            ops::open(st, now, addr, cfg)
+            ops::open_from(st, now, local, addr, cfg)
         })?;
         let r = stack.wait(timeout, |st, _| match ops::progress(st, id) {
             ops::Progress::Pending => None,

@@ -236,6 +236,12 @@ impl DriverDevice for ChannelDevice {
         sent
     }
 
+    fn divert_rx(&mut self, take: &mut dyn FnMut(&[u8]) -> bool) -> Option<usize> {
+        let before = self.rx.len();
+        self.rx.retain(|p| !take(p));
+        Some(before - self.rx.len())
+    }
+
     fn is_closed(&self) -> bool {
         self.shared.handles.load(Ordering::Acquire) == 0
     }

@@ -42,6 +42,15 @@ pub trait DriverDevice: Device + Send + 'static {
         0
     }
 
+    /// Offers every frame read ahead by [`read_batch`](Self::read_batch) and not yet handed
+    /// out to `take`; the frames it takes (returns true for) leave the device. A stack per
+    /// queue uses it to move another stack's packets over. `None` when the device cannot
+    /// (it reads no frames ahead).
+    fn divert_rx(&mut self, take: &mut dyn FnMut(&[u8]) -> bool) -> Option<usize> {
+        let _ = take;
+        None
+    }
+
     /// True once the device is gone for good (a channel whose handles were all dropped): the
     /// driver stops, and every socket call on the stack fails.
     fn is_closed(&self) -> bool {
@@ -75,6 +84,10 @@ impl DriverDevice for synack_tun::TunDevice {
         synack_tun::TunDevice::write_batch(self)
     }
 
+    fn divert_rx(&mut self, take: &mut dyn FnMut(&[u8]) -> bool) -> Option<usize> {
+        Some(synack_tun::TunDevice::divert_rx(self, take))
+    }
+
     fn read_errors(&self) -> (u64, Option<std::io::ErrorKind>) {
         (self.counters().rx_errors, self.last_error())
     }
@@ -98,6 +111,10 @@ impl<D: DriverDevice, W: std::io::Write + Send + 'static> DriverDevice
 
     fn write_batch(&mut self) -> usize {
         self.inner_mut().write_batch()
+    }
+
+    fn divert_rx(&mut self, take: &mut dyn FnMut(&[u8]) -> bool) -> Option<usize> {
+        self.inner_mut().divert_rx(take)
     }
 
     fn is_closed(&self) -> bool {

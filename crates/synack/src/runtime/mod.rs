@@ -31,6 +31,7 @@ mod channel;
 mod clock;
 mod device;
 mod layer;
+mod shard;
 mod stack;
 mod wait;
 
@@ -40,6 +41,8 @@ pub use any::{AcceptAnyStats, AcceptAnyUsage, AnyConfig, AnyPolicy, SynDecision}
 pub use channel::{ChannelDevice, ChannelHandle, ChannelRx, ChannelTx};
 pub use clock::Clock;
 pub use device::{DriverDevice, WaitSource};
+pub(crate) use shard::{Gate, shard_local_addr};
+pub use shard::{HandoffStats, Shards, Steering, default_shard_count};
 #[cfg(feature = "pcap")]
 pub use stack::ResetDump;
 pub use stack::{DriverStats, EventHook, Stack, StackConfig, StackError, StackState};

@@ -22,6 +22,7 @@ use super::any::{AcceptAny, AcceptAnyStats, AcceptAnyUsage};
 use super::clock::Clock;
 use super::device::DriverDevice;
 use super::layer::EndpointLayer;
+use super::shard::Gate;
 use super::wait::{Waiter, Wake, waiter};
 
 /// Where to write the frame ring when a connection is reset.
@@ -150,6 +151,9 @@ pub struct StackState {
     waiters: usize,
     /// TTL / hop limit of the connections that have their own (`set_ttl` on a socket).
     pub(crate) conn_hops: HashMap<ConnId, u8>,
+    /// Listeners of a sharded stack whose accepts are waited for across shards: the gate
+    /// opens when the listener has something to take (or the driver stops).
+    pub(crate) accept_gates: Vec<(synack_tcp::ListenerId, Arc<Gate>)>,
 }
 
 impl fmt::Debug for StackState {
@@ -195,6 +199,7 @@ impl StackState {
     pub fn close_listener(&mut self, id: synack_tcp::ListenerId) {
         self.endpoint.close_listener(id);
         AcceptAny::close(self, id);
+        self.accept_gates.retain(|(l, _)| *l != id);
     }
 
     /// True once the driver has stopped (its device failed or went away, or the stack was
@@ -208,6 +213,13 @@ impl StackState {
     fn deliver(&mut self, ev: Event) {
         if let Some(h) = self.hook.as_mut() {
             h(&ev);
+        }
+        if !self.accept_gates.is_empty()
+            && let Event::AcceptReady(lid) = ev
+        {
+            for (_, g) in self.accept_gates.iter().filter(|(l, _)| *l == lid) {
+                g.open();
+            }
         }
         if self.events.len() >= self.event_cap {
             self.events.pop_front();
@@ -322,6 +334,7 @@ impl Stack {
             dump_result: None,
             waiters: 0,
             conn_hops: HashMap::new(),
+            accept_gates: Vec::new(),
         };
         let (waiter, wake) = waiter(device.wait_source()).map_err(StackError::Driver)?;
         let shared = Arc::new(Shared {
@@ -433,6 +446,11 @@ impl Stack {
     /// Wakes the driver (after changing the state without [`Stack::with`]).
     pub fn notify(&self) {
         self.shared.wake.wake();
+    }
+
+    /// What wakes the driver, for another thread to hold without keeping the stack alive.
+    pub(crate) fn waker(&self) -> Wake {
+        self.shared.wake.clone()
     }
 
     /// Wakes every thread blocked in [`Stack::wait`] to re-check its condition (after a
@@ -632,6 +650,9 @@ fn drive<D: DriverDevice>(
     let hooks = {
         let mut g = shared.lock();
         g.stopped = true;
+        for (_, gate) in &g.accept_gates {
+            gate.open();
+        }
         std::mem::take(&mut g.stop_hooks)
     };
     shared.changed.notify_all();

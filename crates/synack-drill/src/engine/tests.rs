@@ -1,0 +1,22 @@
+use super::*;
+
+#[test]
+fn option_bytes_keep_order_and_pad() {
+    let b = option_bytes(&[OptSpec::Mss(1000), OptSpec::SackOk, OptSpec::Eol, OptSpec::Eol]);
+    assert_eq!(b, vec![2, 4, 3, 232, 4, 2, 0, 0]);
+    let b = option_bytes(&[OptSpec::Nop, OptSpec::Nop, OptSpec::Timestamp { val: 1, ecr: 2 }]);
+    assert_eq!(b.len(), 12);
+    assert_eq!(option_bytes(&[OptSpec::WScale(7)]), vec![3, 3, 7, 0]);
+}
+
+/// Every padding byte after an EOL reads as one more EOL, as packetdrill reads them.
+#[test]
+fn wire_options_count_padding_after_eol() {
+    let mut seg = vec![0u8; 28];
+    seg[12] = 7 << 4;
+    seg[20..28].copy_from_slice(&[2, 4, 5, 0xb4, 4, 2, 0, 0]);
+    let o = wire_options(&seg);
+    assert_eq!(o, vec![OptSpec::Mss(1460), OptSpec::SackOk, OptSpec::Eol, OptSpec::Eol]);
+    seg[20..28].copy_from_slice(&[2, 4, 5, 0xb4, 1, 1, 4, 2]);
+    assert_eq!(wire_options(&seg).len(), 4, "no EOL: nothing added");
+}
