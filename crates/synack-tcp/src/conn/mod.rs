@@ -295,6 +295,9 @@ pub(crate) struct Conn {
     pub(crate) t: TimerTable,
     /// An ACK must go out now (or with the next data segment).
     pub(crate) ack_now: bool,
+    /// The ACK due is a challenge ACK (RFC 5961), sent as the bare `<SEQ=SND.NXT><ACK=RCV.NXT>`
+    /// even where `ConnConfig::ack_repeats_fin` would put the FIN on it.
+    pub(crate) challenge_due: bool,
     /// Full-sized segments received since we last sent an ACK.
     pub(crate) unacked_segs: u16,
     /// A keep-alive or zero-window probe is due.
@@ -317,7 +320,7 @@ pub(crate) struct Conn {
     pub(crate) keepalive_probes: u32,
     /// Retransmissions of the current oldest segment.
     pub(crate) rtx_count: u32,
-    pub(crate) persist_backoff: u16,
+    pub(crate) persist_backoff: u8,
     /// When SND.UNA last moved (or the first byte of the current flight left).
     pub(crate) una_since: Instant,
     /// Handshake facts: the peer offered window scaling, Fast Open.
@@ -371,6 +374,7 @@ impl Conn {
             sampler: RttSampler::new(),
             t: TimerTable::default(),
             ack_now: false,
+            challenge_due: false,
             unacked_segs: 0,
             probe_due: false,
             force_send: false,

@@ -44,6 +44,7 @@ impl Endpoint {
             half_open: Default::default(),
             ready: Default::default(),
             fast_open_queue: 0,
+            fast_open_key: None,
         };
         let id = match self.listeners.iter().position(Option::is_none) {
             Some(i) => {
