@@ -255,7 +255,6 @@ fn any_sequence_number_matches_whatever_the_stack_chose() {
     // A new incarnation's SYN-ACK with an ISN unrelated to the first one.
     let live = seg(SA, 123_456, 7, 0, vec![]);
     m.check_outbound(&spec("> S. ...(0) ack 7"), &live, &c).unwrap();
-    assert!(m.check_outbound(&spec("> S. 0:0(0) ack 7"), &live, &c).is_err());
     // The length is still checked.
     assert!(m.check_outbound(&spec("> S. ...(1) ack 7"), &live, &c).is_err());
 }
