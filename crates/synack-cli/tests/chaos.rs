@@ -6,7 +6,7 @@
 //! legitimate clients); everything stays inside the test's namespace. Spoofed sources are other
 //! hosts of the TUN device's /24: synack's answers go back into the device, where the kernel,
 //! which owns only `.1` and does not forward, drops them. Sizes are CI-sized (each test's
-//! doc gives its figures); every wait is bounded; the suite takes about 1.5 minutes. Prints `SKIPPED: <reason>`
+//! doc gives its figures); every wait is bounded; the suite takes about 30 s. Prints `SKIPPED: <reason>`
 //! and passes without root, /dev/net/tun, `ip` or `python3`.
 
 // Real processes need real time: every wait here is a bounded wall-clock wait.
