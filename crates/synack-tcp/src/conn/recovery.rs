@@ -48,10 +48,11 @@ pub(crate) struct Recovery {
     algorithm: CcAlgorithm,
     sack: bool,
     /// The per-flight loss state (the scoreboard, RACK's segment log, NewReno's recovery,
-    /// PRR), allocated the first time it would hold anything but its fresh value and freed
-    /// when everything sent is acknowledged and nothing is pending (see [`Flight`]); empty
-    /// means exactly `Flight::fresh(self.base_una, ..)`. An idle connection does not carry
-    /// it (idle memory). Named `sb` because the statistics outside this module read
+    /// PRR), built the first time it would hold anything but its fresh value and parked
+    /// when everything sent is acknowledged and nothing is pending (see [`Flight`]); empty or
+    /// parked means exactly `Flight::fresh(self.base_una, ..)`. The endpoint takes a parked
+    /// box away after the call that parked it, so an idle connection does not carry it
+    /// (idle memory). Named `sb` because the statistics outside this module read
     /// the SACKed byte count as `rec.sb.sacked_bytes()`.
     pub(crate) sb: FlightSlot,
     /// What RACK remembers between flights (RTTs, reordering window and measurements);
@@ -435,7 +436,7 @@ impl Recovery {
 
     /// Everything sent up to `una` is acknowledged: when nothing else is pending (no
     /// recovery, reduction, retransmission, timer or probe), the per-flight state is exactly
-    /// a fresh one at `una` plus what RACK remembers, so it is freed and rebuilt (from
+    /// a fresh one at `una` plus what RACK remembers, so it is parked and rebuilt (from
     /// [`Recovery::rack_mem`]) with the next data sent. One exception is not bit-for-bit:
     /// NewReno's `recover`, an older point at or below `una`, becomes `una`; it is read only
     /// as `SND.UNA < recover` on a third duplicate ACK, false either way from here on.
