@@ -37,6 +37,8 @@ pub struct Mapping {
     /// packetdrill (`remote_seq_script_to_live_offset`), the peer's sequence numbers on lines
     /// without SYN are relative to it: inbound seqs, and our ACKs and SACK blocks.
     remote_isn: u32,
+    /// A SYN reached a listening socket: the next SYN-ACK starts a connection with its own ISN.
+    passive_open: bool,
 }
 
 /// Settings the checks need.
@@ -81,6 +83,7 @@ impl Mapping {
     pub fn note_inbound(&mut self, spec: &PacketSpec, opens: bool) {
         if spec.flags.syn && opens {
             self.remote_isn = spec.seq;
+            self.passive_open = !spec.flags.ack;
         }
     }
 
@@ -166,10 +169,14 @@ impl Mapping {
         cfg: &CheckConfig,
     ) -> Result<(), String> {
         let mut probe = self.clone();
-        // Every SYN of ours starts a connection with its own ISN: packetdrill learns it
-        // afresh from each (run_packet.c, `live.local_isn`).
-        if spec.flags.syn && live.flags.syn() {
+        // Our SYN, or our SYN-ACK to a SYN that reached a listener, starts a connection with
+        // its own ISN: packetdrill learns it afresh there (run_packet.c, `live.local_isn`).
+        let new_isn = probe.local_offset.is_none()
+            || (live.flags.syn() && !live.flags.ack())
+            || (live.flags.syn() && probe.passive_open);
+        if spec.flags.syn && live.flags.syn() && new_isn {
             probe.local_offset = Some(live.seq.wrapping_sub(spec.seq));
+            probe.passive_open = false;
         }
         let mut want = TcpFlags::NONE;
         for (on, bit) in flag_bits(spec) {
