@@ -186,6 +186,7 @@ impl EngineTarget {
             conn,
             syn_cookies: p.syn_cookies,
             drop_syn_fin: p.drop_syn_fin,
+            listen_drops_syn_ack: p.listen_drops_syn_ack,
             ..EndpointConfig::default()
         };
         EngineTarget {
