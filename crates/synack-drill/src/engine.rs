@@ -136,7 +136,23 @@ fn conn_error(e: ConnectionError) -> Errno {
     }
 }
 
+/// Linux's `tcp_fin_timeout` default and `TCP_FIN_TIMEOUT_MAX`, in seconds.
+const FIN_TIMEOUT_SECS: u64 = 60;
+const FIN_TIMEOUT_MAX_SECS: i64 = 120;
+
 impl EngineTarget {
+    /// Hands a socket's options to its connection or listener, if it has one yet.
+    fn push_config(&mut self, s: SockId, kind: Kind) -> Result<(), Errno> {
+        let cfg = self.sock(s)?.cfg;
+        match kind {
+            Kind::Conn(c) => self.ep.set_conn_config(c, cfg).map_err(|_| Errno::ENOTCONN)?,
+            // Accepted connections inherit the listening socket's options.
+            Kind::Listening(l) if !self.ep.set_listener_config(l, cfg) => return Err(Errno::EBADF),
+            _ => {}
+        }
+        Ok(())
+    }
+
     /// Runs `f` with the endpoint's Fast Open switches as socket `sock` sees them
     /// (TCP_FASTOPEN_NO_COOKIE is the per-socket form of Linux's 0x4 bit).
     fn with_socket_fast_open<R>(&mut self, sock: &Sock, f: impl FnOnce(&mut Endpoint) -> R) -> R {
@@ -229,6 +245,7 @@ impl EngineTarget {
             syn_cookies: p.syn_cookies,
             fast_open,
             drop_syn_fin: p.drop_syn_fin,
+            listen_drops_syn_ack: p.listen_drops_syn_ack,
             ..EndpointConfig::default()
         };
         let mut ep = Endpoint::new(ec, *b"synack-drill-key", 0x5eed);
@@ -785,6 +802,17 @@ impl Target for EngineTarget {
 
     fn set_option(&mut self, _now: u64, s: SockId, opt: SockOpt, value: i64) -> Result<(), Errno> {
         let kind = self.sock(s)?.kind;
+        if opt == SockOpt::Linger2 {
+            //~ linux: do_tcp_setsockopt takes a negative TCP_LINGER2 as no FIN-WAIT-2 at all,
+            //~ 0 as tcp_fin_timeout and caps the rest at TCP_FIN_TIMEOUT_MAX (120 s).
+            let secs = match value {
+                v if v < 0 => 0,
+                0 => FIN_TIMEOUT_SECS,
+                v => v.min(FIN_TIMEOUT_MAX_SECS) as u64,
+            };
+            self.sock(s)?.cfg.fin_wait2_timeout = Duration::from_secs(secs);
+            return self.push_config(s, kind);
+        }
         let v = usize::try_from(value).map_err(|_| Errno::EINVAL)?;
         let keep_alive = self.keep_alive;
         let sk = self.sock(s)?;
@@ -829,15 +857,9 @@ impl Target for EngineTarget {
                 return Ok(());
             }
             SockOpt::Error | SockOpt::FastOpenKey => return Err(Errno::ENOPROTOOPT),
+            SockOpt::Linger2 => unreachable!("handled above"),
         }
-        let cfg = sk.cfg;
-        match kind {
-            Kind::Conn(c) => self.ep.set_conn_config(c, cfg).map_err(|_| Errno::ENOTCONN)?,
-            // Accepted connections inherit the listening socket's options.
-            Kind::Listening(l) if !self.ep.set_listener_config(l, cfg) => return Err(Errno::EBADF),
-            _ => {}
-        }
-        Ok(())
+        self.push_config(s, kind)
     }
 
     fn get_option(&mut self, s: SockId, opt: SockOpt) -> Result<i64, Errno> {
@@ -865,6 +887,7 @@ impl Target for EngineTarget {
                 sk.cfg.keep_alive.unwrap_or(self.keep_alive).interval.as_secs() as i64
             }
             SockOpt::KeepCnt => i64::from(sk.cfg.keep_alive.unwrap_or(self.keep_alive).probes),
+            SockOpt::Linger2 => sk.cfg.fin_wait2_timeout.as_secs() as i64,
             SockOpt::MaxSeg => match conn.and_then(|c| self.ep.stats(c).ok()) {
                 Some(st) => i64::from(st.snd_mss),
                 None => match sk.cfg.mss_clamp {

@@ -122,6 +122,9 @@ pub struct Profile {
     /// Segments with both SYN and FIN are dropped unanswered (FreeBSD's
     /// `net.inet.tcp.drop_synfin=1`; `EndpointConfig::drop_syn_fin`).
     pub drop_syn_fin: bool,
+    /// A SYN-ACK to a listening socket is dropped unanswered (FreeBSD;
+    /// `EndpointConfig::listen_drops_syn_ack`), not answered with a RST.
+    pub listen_drops_syn_ack: bool,
     /// Timestamp clock rate in Hz.
     pub ts_hz: u32,
     /// FreeBSD's `net.inet.tcp.rexmit_slop`: added to every computed RTO (200 ms there).
@@ -179,6 +182,7 @@ impl Profile {
             time_wait_ignores_rst: false,
             time_wait_drops_old_syn: false,
             drop_syn_fin: false,
+            listen_drops_syn_ack: false,
             ts_hz: 1000,
             rexmit_slop: Duration::ZERO,
             syn_cookies: true,
@@ -232,6 +236,7 @@ impl Profile {
             time_wait_ignores_rst: true,
             time_wait_drops_old_syn: true,
             drop_syn_fin: false,
+            listen_drops_syn_ack: true,
             ts_hz: 1000,
             rexmit_slop: Duration::from_millis(200),
             syn_cookies: true,
@@ -278,6 +283,7 @@ impl Profile {
             time_wait_ignores_rst: false,
             time_wait_drops_old_syn: false,
             drop_syn_fin: false,
+            listen_drops_syn_ack: false,
             ts_hz: 1000,
             rexmit_slop: Duration::ZERO,
             syn_cookies: true,

@@ -165,6 +165,9 @@ pub enum SockOpt {
     KeepIntvl,
     /// TCP_KEEPCNT
     KeepCnt,
+    /// TCP_LINGER2 (seconds): how long an orphaned connection stays in FIN-WAIT-2; 0 is the
+    /// default (`tcp_fin_timeout`, 60 s), a negative value none, at most 120 s.
+    Linger2,
     /// TCP_FASTOPEN: on a listener, the Fast Open queue length; on FreeBSD also a client
     /// socket's switch for Fast Open on its implied connect.
     FastOpen,
@@ -194,6 +197,7 @@ impl SockOpt {
             "TCP_KEEPIDLE" if tcp => SockOpt::KeepIdle,
             "TCP_KEEPINTVL" if tcp => SockOpt::KeepIntvl,
             "TCP_KEEPCNT" if tcp => SockOpt::KeepCnt,
+            "TCP_LINGER2" if tcp => SockOpt::Linger2,
             "TCP_FASTOPEN" if tcp => SockOpt::FastOpen,
             "TCP_FASTOPEN_CONNECT" if tcp => SockOpt::FastOpenConnect,
             "TCP_FASTOPEN_NO_COOKIE" if tcp => SockOpt::FastOpenNoCookie,

@@ -344,6 +344,10 @@ pub struct EndpointConfig {
     /// (FreeBSD's `net.inet.tcp.drop_synfin=1`, which keeps scanners from fingerprinting the
     /// stack by its answer). RFC 9293 gives SYN+FIN no special treatment: off by default.
     pub drop_syn_fin: bool,
+    /// A SYN-ACK arriving at a listening socket is dropped unanswered, as FreeBSD's
+    /// `tcp_input` does. RFC 9293 3.10.7.2 answers any ACK in LISTEN with
+    /// `<SEQ=SEG.ACK><CTL=RST>` (the default).
+    pub listen_drops_syn_ack: bool,
     /// TCP Fast Open (RFC 7413) switches for both sides.
     pub fast_open: crate::fastopen::FastOpenConfig,
 }
@@ -360,6 +364,7 @@ impl Default for EndpointConfig {
             ephemeral_ports: (49152, 65535),
             max_connections: 65536,
             drop_syn_fin: false,
+            listen_drops_syn_ack: false,
             fast_open: crate::fastopen::FastOpenConfig::default(),
         }
     }

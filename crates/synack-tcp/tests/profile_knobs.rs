@@ -539,3 +539,28 @@ fn time_wait_rst_and_old_syn() {
         assert_eq!(s.state(), State::TimeWait);
     }
 }
+
+/// A SYN-ACK to a listener: RFC 9293 3.10.7.2 answers `<SEQ=SEG.ACK><CTL=RST>`; with
+/// `EndpointConfig::listen_drops_syn_ack` (FreeBSD) nothing answers, and a later SYN is
+/// served as usual.
+#[test]
+fn listen_drops_syn_ack_unanswered() {
+    use synack_tcp::EndpointConfig;
+    for drop in [false, true] {
+        let ec = EndpointConfig {
+            conn: plain(),
+            listen_drops_syn_ack: drop,
+            ..EndpointConfig::default()
+        };
+        let mut s = Script::with_config(ec);
+        s.listener = Some(s.ep.listen(s.local, 16).unwrap());
+        s.inject(Seg::new(SA, T + 16, 34));
+        if drop {
+            s.none();
+        } else {
+            check(&s.one(), R, 34, 0);
+        }
+        s.inject(Seg::new(S, T, 0).mss(1460));
+        check(&s.one(), SA, I, T + 1);
+    }
+}

@@ -20,3 +20,15 @@ fn wire_options_count_padding_after_eol() {
     seg[20..28].copy_from_slice(&[2, 4, 5, 0xb4, 1, 1, 4, 2]);
     assert_eq!(wire_options(&seg).len(), 4, "no EOL: nothing added");
 }
+
+/// TCP_LINGER2 as Linux reads it: 0 is the 60 s default, a negative value no FIN-WAIT-2 at
+/// all, anything above 120 s is capped; the value lands in `ConnConfig::fin_wait2_timeout`.
+#[test]
+fn linger2_sets_the_fin_wait_2_timeout() {
+    let mut t = EngineTarget::new(&Profile::linux(), &crate::config::ScriptConfig::default());
+    let s = t.socket().unwrap();
+    for (set, read) in [(5, 5), (0, 60), (-1, 0), (500, 120)] {
+        t.set_option(0, s, SockOpt::Linger2, set).unwrap();
+        assert_eq!(t.get_option(s, SockOpt::Linger2).unwrap(), read, "{set}");
+    }
+}

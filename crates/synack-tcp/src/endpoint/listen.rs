@@ -199,6 +199,10 @@ impl Endpoint {
             if !f.syn() && self.try_cookie(lid, tuple, seg) {
                 return;
             }
+            if f.syn() && self.config.listen_drops_syn_ack {
+                //~ freebsd: tcp_input drops a SYN-ACK to a listening socket unanswered.
+                return;
+            }
             //= rfc9293#3.10.7.2
             //~ paraphrase: LISTEN: any ACK is bad: <SEQ=SEG.ACK><CTL=RST>.
             self.ctl.push(CtlSegment::rst(tuple, seg.ack));
