@@ -15,7 +15,10 @@
 //! 3. memory per established idle connection (RSS growth / connection ends, and the heap bytes
 //!    and allocations the engine asked for, counted by an instrumented global allocator), and
 //!    for 100,000;
-//! 4. bulk throughput while 100,000 idle connections exist, as a ratio to without.
+//! 4. bulk throughput while 100,000 idle connections exist, as a ratio to without;
+//! 5. bulk at MTU 1500 through the socket APIs (blocking and tokio `TcpStream`s on two
+//!    runtime stacks, a driver thread each, on the same in-memory link) as a ratio to the
+//!    engine's own rate measured in the same run (`--only api`).
 //!
 //! Both stacks get 256 KiB send and receive buffers. Each iteration of a bulk loop lets the
 //! sender queue what fits, polls the sender's interface, polls the receiver's, and reads
@@ -58,6 +61,29 @@ fn rss_bytes() -> u64 {
         .ok()
         .and_then(|s| s.split_whitespace().nth(1).and_then(|p| p.parse::<u64>().ok()))
         .map_or(0, |pages| pages * 4096)
+}
+
+/// CPU time this process has used so far, every thread counted (user + system, from
+/// `/proc/self/stat`, in clock ticks of 10 ms), in seconds; 0 when unknown.
+fn process_cpu_secs() -> f64 {
+    let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else { return 0.0 };
+    // Fields after the command name (which may hold spaces) start at the state, field 3.
+    let Some(rest) = stat.rsplit_once(')').map(|(_, r)| r) else { return 0.0 };
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let tick = |i: usize| f.get(i).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
+    // utime and stime are fields 14 and 15, so 11 and 12 after the state.
+    (tick(11) + tick(12)) as f64 / 100.0
+}
+
+/// Runs `f` (a transfer of `bytes`, returning its Gbit/s) and also returns its payload Gbit
+/// per CPU second of the whole process: what a transfer costs, whatever else the machine
+/// runs (wall-clock rates of a one-thread and a four-thread transfer compare differently on
+/// a loaded machine).
+fn with_cpu(bytes: usize, f: impl FnOnce() -> f64) -> (f64, f64) {
+    let c0 = process_cpu_secs();
+    let gbps = f();
+    let cpu = process_cpu_secs() - c0;
+    (gbps, if cpu > 0.0 { bytes as f64 * 8.0 / cpu / 1e9 } else { 0.0 })
 }
 
 /// The instrumented system allocator (stats_alloc) that the running binary must have installed
@@ -482,6 +508,113 @@ mod smol {
 }
 
 // ---------------------------------------------------------------------------------------------
+// the socket API: runtime stacks (a driver thread each) on the same in-memory link
+
+mod api {
+    use super::*;
+    use std::io::{Read, Write};
+    use std::sync::Arc;
+    use synack::net::memory_pair_with;
+    use synack::{Stack, StackConfig};
+
+    /// Two runtime stacks on an ideal in-memory link with the same device, endpoint and buffer
+    /// settings as the engine's bulk benchmark ([`synack_pair`]).
+    fn pair(mtu: usize) -> (Arc<Stack>, Arc<Stack>) {
+        let caps = DeviceCaps { mtu, max_batch: 64, ..DeviceCaps::default() };
+        let cfg = |addr: &str, seed: u64| StackConfig {
+            addresses: vec![IpCidr::new(addr.parse().unwrap(), 8).unwrap()],
+            rng_seed: seed,
+            endpoint: EndpointConfig {
+                mtu,
+                conn: ConnConfig { send_buffer: BUF, recv_buffer: BUF, ..ConnConfig::default() },
+                ..EndpointConfig::default()
+            },
+            ..StackConfig::default()
+        };
+        memory_pair_with(Link::ideal(caps, 65536), cfg("10.0.0.1", 1), cfg("10.0.0.2", 2))
+            .expect("two stacks on the in-memory link")
+    }
+
+    /// Payload Gbit/s moving `bytes` from a blocking `TcpStream` on one stack to one on the
+    /// other (64 KiB writes, 256 KiB reads, each side on its own thread), timed at the
+    /// receiver from accept to end of stream.
+    pub(super) fn blocking(mtu: usize, bytes: usize) -> f64 {
+        let (a, b) = pair(mtu);
+        let listener = synack::net::TcpListener::bind(&b, "10.0.0.2:5001").expect("bind");
+        // The sending stack lives on in this thread until everything arrived: the writer's
+        // last reference to it goes with its stream, right after the last write.
+        let sender = a.clone();
+        let writer = std::thread::spawn(move || {
+            let mut c = synack::net::TcpStream::connect(&sender, "10.0.0.2:5001").expect("connect");
+            let chunk = vec![0x5au8; 64 * 1024];
+            let mut sent = 0;
+            while sent < bytes {
+                let n = (bytes - sent).min(chunk.len());
+                c.write_all(&chunk[..n]).expect("write");
+                sent += n;
+            }
+        });
+        let (mut s, _) = listener.accept().expect("accept");
+        let start = wall();
+        let mut buf = vec![0u8; 256 * 1024];
+        let mut got = 0;
+        loop {
+            match s.read(&mut buf).expect("read") {
+                0 => break,
+                n => got += n,
+            }
+        }
+        let secs = wall().duration_since(start).as_secs_f64();
+        writer.join().expect("writer thread");
+        drop(a);
+        assert_eq!(got, bytes, "every byte arrived");
+        got as f64 * 8.0 / secs / 1e9
+    }
+
+    /// The same through the tokio streams, each side on its own current-thread runtime.
+    pub(super) fn tokio(mtu: usize, bytes: usize) -> f64 {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let (a, b) = pair(mtu);
+        let rt = || tokio::runtime::Builder::new_current_thread().build().expect("runtime");
+        let listener =
+            rt().block_on(synack::tokio::TcpListener::bind(&b, "10.0.0.2:5001")).expect("bind");
+        let sender = a.clone();
+        let writer = std::thread::spawn(move || {
+            rt().block_on(async move {
+                let mut c = synack::tokio::TcpStream::connect(&sender, "10.0.0.2:5001")
+                    .await
+                    .expect("connect");
+                let chunk = vec![0x5au8; 64 * 1024];
+                let mut sent = 0;
+                while sent < bytes {
+                    let n = (bytes - sent).min(chunk.len());
+                    c.write_all(&chunk[..n]).await.expect("write");
+                    sent += n;
+                }
+                c.shutdown().await.expect("shutdown");
+            })
+        });
+        let (got, secs) = rt().block_on(async move {
+            let (mut s, _) = listener.accept().await.expect("accept");
+            let start = wall();
+            let mut buf = vec![0u8; 256 * 1024];
+            let mut got = 0;
+            loop {
+                match s.read(&mut buf).await.expect("read") {
+                    0 => break,
+                    n => got += n,
+                }
+            }
+            (got, wall().duration_since(start).as_secs_f64())
+        });
+        writer.join().expect("writer thread");
+        drop(a);
+        assert_eq!(got, bytes, "every byte arrived");
+        got as f64 * 8.0 / secs / 1e9
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
 
 /// memcpy bandwidth of this machine in Gbit/s (the ceiling for any in-memory transfer).
 fn memcpy_gbps(total: usize) -> f64 {
@@ -515,16 +648,19 @@ pub enum Group {
     Idle,
     /// Memory per idle connection that first carried one byte each way (run alone).
     IdleUsed,
+    /// Bulk through the blocking and tokio socket APIs against the engine alone.
+    Api,
 }
 
 impl Group {
     /// Every group with its command-line name.
-    pub const ALL: [(Group, &'static str); 5] = [
+    pub const ALL: [(Group, &'static str); 6] = [
         (Group::Bulk, "bulk"),
         (Group::BulkSynack, "bulk-synack"),
         (Group::Setup, "setup"),
         (Group::Idle, "idle"),
         (Group::IdleUsed, "idle-used"),
+        (Group::Api, "api"),
     ];
 
     /// The group named `name` on the command line.
@@ -700,6 +836,38 @@ pub fn run(opts: &Options, alloc: &'static StatsAlloc<System>) -> Results {
         "bulk_with_100k_idle".into(),
         json!({ "gbps": with_idle, "baseline_gbps": base, "ratio": with_idle / base, "idle": idle_n }),
     ));
+
+    if want("api") {
+        // Alternated, best of each: the machine's load moves between runs. Wall-clock rates
+        // and rates per CPU second (the API's runs use four threads, the engine's one).
+        let best = |a: (f64, f64), b: (f64, f64)| (a.0.max(b.0), a.1.max(b.1));
+        let (mut engine, mut blocking, mut tokio) = ((0.0, 0.0), (0.0, 0.0), (0.0, 0.0));
+        // Larger than the bulk group's transfer: CPU time is counted in 10 ms ticks.
+        let n = if quick { 256 * mb } else { 1024 * mb };
+        for _ in 0..runs.max(2) {
+            let e = with_cpu(n, || synack_bulk(1500, n, ChecksumOffload::default(), 0));
+            engine = best(engine, e);
+            blocking = best(blocking, with_cpu(n, || api::blocking(1500, n)));
+            tokio = best(tokio, with_cpu(n, || api::tokio(1500, n)));
+        }
+        results.push((
+            "api_bulk_mtu1500".into(),
+            json!({
+                "engine_gbps": engine.0,
+                "blocking_gbps": blocking.0,
+                "tokio_gbps": tokio.0,
+                "blocking_ratio": blocking.0 / engine.0,
+                "tokio_ratio": tokio.0 / engine.0,
+                "engine_gbit_per_cpu_second": engine.1,
+                "blocking_gbit_per_cpu_second": blocking.1,
+                "tokio_gbit_per_cpu_second": tokio.1,
+                "blocking_cpu_ratio": blocking.1 / engine.1,
+                "tokio_cpu_ratio": tokio.1 / engine.1,
+                "goal_ratio": 0.9,
+                "bytes": n,
+            }),
+        ));
+    }
 
     // Only the groups that ran: a zero for a benchmark that did not run would read as a figure.
     results.retain(|(name, _)| match name.as_str() {

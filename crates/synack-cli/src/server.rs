@@ -119,6 +119,25 @@ pub(crate) fn release_free_memory() {
     }
 }
 
+/// Prints a line when the stack's listeners go into SYN-cookie mode (a half-open queue
+/// filled, as under a SYN flood) and when they leave it (every queue has room again), checked
+/// every `period`, with the listen counters at that moment.
+pub(crate) async fn report_cookie_mode(stack: Arc<Stack>, period: Duration) {
+    let mut tick = tokio::time::interval(period);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut on = false;
+    loop {
+        tick.tick().await;
+        let c = stack.with(|st, _| st.endpoint.listen_counters());
+        let now_on = c.listeners_in_cookie_mode > 0;
+        if now_on != on {
+            on = now_on;
+            let what = if on { "on" } else { "off" };
+            println!("synack: SYN cookies {what}; {}", listen_summary(&c));
+        }
+    }
+}
+
 /// One line on what the listeners did with SYNs and handshake ACKs (flood handling).
 pub(crate) fn listen_summary(c: &ListenCounters) -> String {
     format!(

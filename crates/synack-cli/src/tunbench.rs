@@ -20,9 +20,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use synack::net::{TcpListener, TcpStream};
+use synack::net::{ShardedListener, TcpListener, TcpStream};
 use synack::runtime::StackConfig;
-use synack::{Clock, IpCidr, Stack};
+use synack::{Clock, IpCidr, Shards, Stack};
 use synack_tun::{TunDevice, TunOptions, config, netns};
 
 const CHUNK: usize = 1 << 20;
@@ -315,6 +315,171 @@ fn kernel_over_veth(offloads: bool, total: usize) -> Result<f64, String> {
     Ok(gbps(n, secs))
 }
 
+/// synack with `queues` shards on a multi-queue TUN (offloads on) in a fresh namespace,
+/// `flows` connections at once moving `total` bytes between them, from the kernel to synack
+/// (`inbound`) or back. The figure is all payload over the time from the first connection's
+/// start to the last one's end, at the receivers; with the packets shards handed each other.
+fn shards_over_tun(
+    queues: usize,
+    flows: usize,
+    inbound: bool,
+    total: usize,
+) -> Result<(f64, u64), String> {
+    let ns = Ns::new()?;
+    let devs = in_ns(&ns, move || {
+        let qs = TunDevice::open_queues("sdps0", 1500, TunOptions::default(), queues)
+            .map_err(|e| format!("TUN queues: {e}"))?;
+        let name = qs[0].name().to_string();
+        let e = |e: config::ConfigError| e.to_string();
+        config::set_mtu(&name, 1500).map_err(e)?;
+        config::add_address(&name, "10.77.0.1".parse().expect("addr"), 24).map_err(e)?;
+        config::set_up(&name).map_err(e)?;
+        Ok(qs)
+    })
+    .join()
+    .map_err(|_| "TUN thread panicked")??;
+    let ours = IpCidr::new("10.77.0.2".parse().expect("addr"), 24).map_err(|e| e.to_string())?;
+    let cfg = StackConfig { addresses: vec![ours], ..StackConfig::default() };
+    let shards = Arc::new(Shards::new(devs, cfg, Clock::start()).map_err(|e| e.to_string())?);
+    let per = total / flows;
+    let synack_addr: SocketAddr = "10.77.0.2:5301".parse().expect("addr");
+    let kernel_addr: SocketAddr = "10.77.0.1:5302".parse().expect("addr");
+    // Each receiver reports (start, end, bytes); the figure spans the earliest start to the
+    // latest end.
+    type Span = (std::time::Instant, std::time::Instant, usize);
+    let spans: Vec<Span> = if inbound {
+        let l = ShardedListener::bind(&shards, synack_addr).map_err(|e| format!("bind: {e}"))?;
+        let kernel = in_ns(&ns, move || {
+            let senders: Vec<_> = (0..flows)
+                .map(|_| {
+                    std::thread::spawn(move || -> Result<(), String> {
+                        let mut s = std::net::TcpStream::connect_timeout(
+                            &synack_addr,
+                            Duration::from_secs(10),
+                        )
+                        .map_err(|e| format!("kernel connect: {e}"))?;
+                        fill(&mut s, per).map_err(|e| format!("kernel send: {e}"))?;
+                        s.shutdown(Shutdown::Write).map_err(|e| e.to_string())?;
+                        drain(&mut s).map_err(|e| format!("kernel read: {e}"))?;
+                        Ok(())
+                    })
+                })
+                .collect();
+            senders.into_iter().try_for_each(|t| t.join().map_err(|_| "sender panicked")?)
+        });
+        let mut apps = Vec::new();
+        for _ in 0..flows {
+            let (mut s, _) =
+                l.accept_timeout(Duration::from_secs(20)).map_err(|e| format!("accept: {e}"))?;
+            let t0 = now();
+            apps.push(std::thread::spawn(move || -> Result<Span, String> {
+                let n = drain(&mut s).map_err(|e| format!("synack read: {e}"))?;
+                let t1 = now();
+                s.shutdown(Shutdown::Write).map_err(|e| e.to_string())?;
+                Ok((t0, t1, n))
+            }));
+        }
+        let spans = apps
+            .into_iter()
+            .map(|a| a.join().map_err(|_| "app thread panicked".to_string())?)
+            .collect::<Result<Vec<_>, String>>()?;
+        kernel.join().map_err(|_| "kernel thread panicked")??;
+        spans
+    } else {
+        let (tx, rx) = std::sync::mpsc::channel();
+        let kernel = in_ns(&ns, move || {
+            let l = std::net::TcpListener::bind(kernel_addr).map_err(|e| format!("bind: {e}"))?;
+            let _ = tx.send(());
+            let mut readers = Vec::new();
+            for _ in 0..flows {
+                let (mut c, _) = l.accept().map_err(|e| format!("kernel accept: {e}"))?;
+                let t0 = now();
+                readers.push(std::thread::spawn(move || -> Result<Span, String> {
+                    let n = drain(&mut c).map_err(|e| format!("kernel read: {e}"))?;
+                    Ok((t0, now(), n))
+                }));
+            }
+            readers
+                .into_iter()
+                .map(|r| r.join().map_err(|_| "reader panicked".to_string())?)
+                .collect::<Result<Vec<_>, String>>()
+        });
+        rx.recv_timeout(Duration::from_secs(10)).map_err(|_| "kernel listener did not start")?;
+        let apps: Vec<_> = (0..flows)
+            .map(|_| {
+                let shards = shards.clone();
+                std::thread::spawn(move || -> Result<(), String> {
+                    let mut s = TcpStream::connect_sharded_with(
+                        &shards,
+                        kernel_addr,
+                        None,
+                        Some(Duration::from_secs(10)),
+                    )
+                    .map_err(|e| format!("connect: {e}"))?;
+                    fill(&mut s, per).map_err(|e| format!("synack send: {e}"))?;
+                    s.shutdown(Shutdown::Write).map_err(|e| e.to_string())?;
+                    drain(&mut s).map_err(|e| format!("synack read: {e}"))?;
+                    Ok(())
+                })
+            })
+            .collect();
+        for a in apps {
+            a.join().map_err(|_| "app thread panicked")??;
+        }
+        kernel.join().map_err(|_| "kernel thread panicked")??
+    };
+    let bytes: usize = spans.iter().map(|s| s.2).sum();
+    if bytes != per * flows {
+        return Err(format!("receivers got {bytes} of {} bytes", per * flows));
+    }
+    let start = spans.iter().map(|s| s.0).min().ok_or("no flows")?;
+    let end = spans.iter().map(|s| s.1).max().ok_or("no flows")?;
+    let handed = shards.handoff_stats().handed;
+    drop(shards);
+    Ok((gbps(bytes, end.duration_since(start).as_secs_f64()), handed))
+}
+
+/// The shard figures: 1 shard and `n` shards (the number of cores, at least 2), `n` flows
+/// each, each way, and the packets the `n` shards handed each other over all runs; JSON
+/// members. Each figure moves 4 x `mb` MiB and is the best of 3 x `runs`: with offloads a
+/// transfer takes well under a second, and a ratio of two figures needs more samples than one
+/// figure to settle on a shared machine.
+pub(crate) fn run_shards(mb: usize, runs: usize) -> Result<Value, String> {
+    if let Some(why) = skip_reason() {
+        return Err(why);
+    }
+    let total = (mb << 20) * 4;
+    let runs = runs.max(1) * 3;
+    let n = synack::default_shard_count().max(2);
+    // Best of `runs` for each; 1 and n alternate, so a change in the machine's load hits
+    // both alike.
+    let (mut in_1, mut in_n, mut out_1, mut out_n) = (0.0f64, 0.0f64, 0.0f64, 0.0f64);
+    let mut handed = 0;
+    for _ in 0..runs.max(1) {
+        in_1 = in_1.max(shards_over_tun(1, n, true, total)?.0);
+        let (g, h) = shards_over_tun(n, n, true, total)?;
+        in_n = in_n.max(g);
+        handed += h;
+        out_1 = out_1.max(shards_over_tun(1, n, false, total)?.0);
+        let (g, h) = shards_over_tun(n, n, false, total)?;
+        out_n = out_n.max(g);
+        handed += h;
+    }
+    Ok(json!({
+        "shards": n,
+        "shard_flows": n,
+        "shard_bytes": total,
+        "shard_runs": runs,
+        "kernel_to_synack_1_shard_gbps": in_1,
+        "kernel_to_synack_n_shards_gbps": in_n,
+        "synack_to_kernel_1_shard_gbps": out_1,
+        "synack_to_kernel_n_shards_gbps": out_n,
+        "kernel_to_synack_n_vs_1_shards": in_n / in_1,
+        "synack_to_kernel_n_vs_1_shards": out_n / out_1,
+        "shard_handoff_packets": handed,
+    }))
+}
+
 /// Runs the group with `mb` MiB per transfer, the best of `runs` for each figure, with
 /// synack's socket buffers at `buffer` bytes (`None`: the stack's default); the JSON member,
 /// or why it cannot run.
@@ -350,7 +515,8 @@ pub(crate) fn run(mb: usize, runs: usize, buffer: Option<usize>) -> Result<Value
     let out_off = best(off, false)?;
     let veth_on = veth(true)?;
     let veth_off = veth(false)?;
-    Ok(json!({
+    let shards = run_shards(mb, runs)?;
+    let mut v = json!({
         "bytes": total,
         "runs": runs,
         "synack_buffer_bytes": buffer.unwrap_or(StackConfig::default().endpoint.conn.send_buffer),
@@ -370,5 +536,9 @@ pub(crate) fn run(mb: usize, runs: usize, buffer: Option<usize>) -> Result<Value
         "synack_to_kernel_offload_vs_veth_offload": out_on.gbps / veth_on,
         "kernel_to_synack_plain_vs_veth_plain": in_off.gbps / veth_off,
         "synack_to_kernel_plain_vs_veth_plain": out_off.gbps / veth_off,
-    }))
+    });
+    if let (Some(all), Value::Object(more)) = (v.as_object_mut(), shards) {
+        all.extend(more);
+    }
+    Ok(v)
 }

@@ -255,6 +255,12 @@ pub struct ConnConfig {
     /// `net.inet.tcp.insecure_syn=1`); one outside it is still only acknowledged. On by
     /// default.
     pub rfc5961_syn: bool,
+    /// While our FIN is sent and unacknowledged (FIN-WAIT-1, CLOSING, LAST-ACK), every ACK we
+    /// send carries the FIN again (at its own sequence number), as FreeBSD's `tcp_output` does
+    /// for any segment in those states. RFC 9293 3.10.7.4 answers with a plain
+    /// `<SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>` and leaves FIN retransmission to the timer; off
+    /// by default.
+    pub ack_repeats_fin: bool,
 }
 
 impl Default for ConnConfig {
@@ -295,6 +301,7 @@ impl Default for ConnConfig {
             ack_every: AckEvery::SecondFullSized,
             rfc5961_rst: true,
             rfc5961_syn: true,
+            ack_repeats_fin: false,
         }
     }
 }
@@ -318,6 +325,10 @@ pub struct EndpointConfig {
     pub ephemeral_ports: (u16, u16),
     /// Most connections the endpoint holds; further SYNs are dropped and connects fail.
     pub max_connections: usize,
+    /// Drop every segment that carries both SYN and FIN, unanswered, whatever the state
+    /// (FreeBSD's `net.inet.tcp.drop_synfin=1`, which keeps scanners from fingerprinting the
+    /// stack by its answer). RFC 9293 gives SYN+FIN no special treatment: off by default.
+    pub drop_syn_fin: bool,
     /// TCP Fast Open (RFC 7413) switches for both sides.
     pub fast_open: crate::fastopen::FastOpenConfig,
 }
@@ -333,6 +344,7 @@ impl Default for EndpointConfig {
             syn_cookies: true,
             ephemeral_ports: (49152, 65535),
             max_connections: 65536,
+            drop_syn_fin: false,
             fast_open: crate::fastopen::FastOpenConfig::default(),
         }
     }

@@ -43,9 +43,13 @@ enum GroupArg {
     Idle,
     /// Memory per idle connection that carried one byte each way (runs alone).
     IdleUsed,
+    /// Bulk through the blocking and tokio socket APIs, as a ratio to the engine alone.
+    Api,
     /// synack over TUN against the kernel each way, offloads on and off, and the kernel over
     /// veth (root; SKIPPED otherwise).
     Tun,
+    /// The tun group's 1 shard against N shards (the number of cores) with N flows only.
+    TunShards,
 }
 
 impl GroupArg {
@@ -57,13 +61,14 @@ impl GroupArg {
             GroupArg::Setup => Some(Group::Setup),
             GroupArg::Idle => Some(Group::Idle),
             GroupArg::IdleUsed => Some(Group::IdleUsed),
-            GroupArg::Tun => None,
+            GroupArg::Api => Some(Group::Api),
+            GroupArg::Tun | GroupArg::TunShards => None,
         }
     }
 }
 
 pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let tun_only = matches!(args.only, Some(GroupArg::Tun));
+    let tun_only = matches!(args.only, Some(GroupArg::Tun | GroupArg::TunShards));
     let opts = Options {
         quick: args.quick,
         only: args.only.and_then(GroupArg::memory_group),
@@ -75,7 +80,12 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
     if args.only.is_none() || tun_only {
         let (mb, runs) = if args.quick { (256, 1) } else { (1024, 3) };
         let buffer = args.tun_buffer_kib.map(|k| k as usize * 1024);
-        let tun = match crate::tunbench::run(mb, runs, buffer) {
+        let tun = if matches!(args.only, Some(GroupArg::TunShards)) {
+            crate::tunbench::run_shards(mb, runs)
+        } else {
+            crate::tunbench::run(mb, runs, buffer)
+        };
+        let tun = match tun {
             Ok(v) => v,
             Err(why) => {
                 eprintln!("SKIPPED: tun group: {why}");

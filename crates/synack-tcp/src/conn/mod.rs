@@ -321,7 +321,7 @@ pub(crate) struct Conn {
     pub(crate) keepalive_probes: u32,
     /// Retransmissions of the current oldest segment.
     pub(crate) rtx_count: u32,
-    pub(crate) persist_backoff: u16,
+    pub(crate) persist_backoff: u8,
     /// When SND.UNA last moved (or the first byte of the current flight left).
     pub(crate) una_since: Instant,
     /// Handshake facts: the peer offered window scaling, Fast Open.

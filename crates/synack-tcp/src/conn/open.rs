@@ -67,6 +67,11 @@ impl Conn {
         self.hs.has(HsFlags::SYN_DATA)
     }
 
+    /// Whether both SYNs offered window scaling (ours when configured, the peer's as seen).
+    pub(crate) fn window_scaling_agreed(&self) -> bool {
+        self.hs.has(HsFlags::WS_OFFERED)
+    }
+
     /// Whether this connection was accepted with its SYN's data (a Fast Open child).
     pub(crate) fn is_fast_open_child(&self) -> bool {
         self.hs.has(HsFlags::FO_CHILD)

@@ -115,6 +115,7 @@ impl Conn {
                     return None;
                 }
                 self.due.clear(Due::Ack);
+                self.due.clear(Due::ChallengeAck);
                 let (seq, ack, win, recent) = (tw.snd_nxt, tw.rcv_nxt, tw.window, tw.ts_recent);
                 let mut h = self.header(seq, ack, TcpFlags::ACK, win);
                 if let Some(r) = recent {
@@ -227,15 +228,24 @@ impl Conn {
             //~ rewound `nxt` would sit below the peer's RCV.NXT, fail its acceptability test and
             //~ be dropped unread, and two ends that both timed out would never see each
             //~ other's acknowledgments.
-            let (seq, rnxt, win) = (snd.max_nxt, rcv.nxt, rcv.window_field());
+            let (mut seq, rnxt, win) = (snd.max_nxt, rcv.nxt, rcv.window_field());
             rcv.last_ack_sent = rnxt;
-            let ack_flags = if self.ecn.is_some_and(|e| e.echo) {
+            let mut ack_flags = if self.ecn.is_some_and(|e| e.echo) {
                 //= rfc3168#6.1.3
                 //~ paraphrase: ECE on every ACK until the peer's CWR arrives.
                 TcpFlags::ACK | TcpFlags::ECE
             } else {
                 TcpFlags::ACK
             };
+            let fin_in_flight =
+                snd.fin_queued && snd.max_nxt == snd.final_seq() && !snd.fin_acked();
+            if self.cfg.ack_repeats_fin && fin_in_flight && !self.due.has(Due::ChallengeAck) {
+                //~ freebsd: tcp_output sends the FIN flag in FIN-WAIT-1, CLOSING and LAST-ACK
+                //~ once all data is out, stepping snd_nxt back onto the FIN already sent;
+                //~ challenge ACKs go out through tcp_respond, bare.
+                seq = snd.end_seq();
+                ack_flags |= TcpFlags::FIN;
+            }
             let mut h = self.header(seq, rnxt, ack_flags, win);
             h.options.timestamps = ts;
             if opt.sack {
@@ -268,6 +278,7 @@ impl Conn {
 
     fn ack_sent(&mut self) {
         self.due.clear(Due::Ack);
+        self.due.clear(Due::ChallengeAck);
         self.unacked_segs = 0;
         self.t.set(Timer::DelayedAck, None);
     }

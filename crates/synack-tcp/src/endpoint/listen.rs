@@ -38,6 +38,9 @@ pub(super) struct Listener {
     /// handshake's last ACK at once; 0: Fast Open off (see
     /// [`Endpoint::set_listener_fast_open`]).
     pub(super) fast_open_queue: usize,
+    /// This listener's own cookie key (Linux's `TCP_FASTOPEN_KEY`), instead of the
+    /// endpoint's.
+    pub(super) fast_open_key: Option<[u8; 16]>,
 }
 
 impl Listener {
@@ -99,6 +102,7 @@ impl Endpoint {
             half_open: Vec::new(),
             ready: VecDeque::new(),
             fast_open_queue: 0,
+            fast_open_key: None,
         };
         let id = match self.listeners.iter().position(Option::is_none) {
             Some(i) => {
@@ -361,8 +365,11 @@ impl Endpoint {
     /// connections: the oldest half-open child of `lid` (under a flood, most likely a spoofed
     /// SYN's) goes, silently, as its expiry would. False when `lid` has none.
     fn evict_half_open(&mut self, lid: ListenerId) -> bool {
-        let Some(Some(l)) = self.listeners.get(lid.0 as usize) else { return false };
-        let Some(&victim) = l.half_open.first() else { return false };
+        let Some(Some(l)) = self.listeners.get_mut(lid.0 as usize) else { return false };
+        if l.half_open.is_empty() {
+            return false;
+        }
+        let victim = l.half_open.remove(0);
         self.with_conn(victim, |c, ctx| c.drop_half_open(ctx));
         self.after(victim);
         self.listen_counts.half_open_evicted += 1;

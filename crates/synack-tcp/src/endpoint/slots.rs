@@ -139,7 +139,8 @@ impl Endpoint {
         let Some(slot) = self.slot_mut(id) else { return };
         let Some(conn) = slot.conn.as_ref() else { return };
         let tuple = conn.tuple;
-        let timed_out = conn.error == Some(ConnectionError::TimedOut);
+        let timed_out =
+            matches!(conn.error, Some(ConnectionError::TimedOut | ConnectionError::UserTimeout));
         let owner = slot.owner;
         if slot.mapped {
             slot.mapped = false;

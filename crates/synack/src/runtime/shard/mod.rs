@@ -74,6 +74,8 @@ pub struct HandoffStats {
 }
 
 /// A set of stacks, one per device queue, that together are one host (see the module docs).
+/// TCP goes through `net::ShardedListener`, `net::TcpStream::connect_sharded` and their tokio
+/// twins; UDP belongs to the first shard (`stacks()[0]`), where every datagram is steered.
 /// Dropping it stops every driver once no socket holds a shard.
 pub struct Shards {
     shards: Vec<Arc<Stack>>,
@@ -91,9 +93,10 @@ impl fmt::Debug for Shards {
 
 impl Shards {
     /// Starts a shard on each of `devices` (the queues of one multi-queue device, say from
-    /// [`TunDevice::open_queues`](synack_tun::TunDevice::open_queues)), each a [`Stack`] with
+    /// `synack::TunDevice::open_queues`), each a [`Stack`] with
     /// `cfg`. With more than one device, each must read ahead in batches
-    /// ([`DriverDevice::divert_rx`]), else `Unsupported`. Zero devices is `InvalidInput`.
+    /// ([`DriverDevice::divert_rx`]), else `Unsupported`; one device makes one plain
+    /// [`Stack`], with nothing added to its packet path. Zero devices is `InvalidInput`.
     pub fn new<D: DriverDevice>(
         devices: Vec<D>,
         cfg: StackConfig,
@@ -107,13 +110,26 @@ impl Shards {
             )));
         }
         let steering = Steering::new(n, steering_key(cfg.secret)?);
+        if n == 1 {
+            // One shard is a plain stack: nothing to steer, nothing in the packet path.
+            let dev = devices
+                .into_iter()
+                .next()
+                .ok_or_else(|| StackError::Driver(std::io::Error::other("device vanished")))?;
+            return Ok(Shards {
+                shards: vec![Arc::new(Stack::new(dev, cfg, clock)?)],
+                steering,
+                counters: vec![Arc::new(HandoffCounters::default())],
+                next: AtomicUsize::new(0),
+            });
+        }
         let (senders, inboxes): (Vec<_>, Vec<_>) =
             (0..n).map(|_| sync_channel::<Vec<u8>>(HANDOFF_QUEUE)).unzip();
         let peers = Arc::new(Peers { inboxes: senders, wakes: OnceLock::new() });
         let mut shards = Vec::with_capacity(n);
         let mut counters = Vec::with_capacity(n);
         for (me, (mut dev, inbox)) in devices.into_iter().zip(inboxes).enumerate() {
-            if n > 1 && dev.divert_rx(&mut |_| false).is_none() {
+            if dev.divert_rx(&mut |_| false).is_none() {
                 return Err(StackError::Driver(std::io::Error::new(
                     std::io::ErrorKind::Unsupported,
                     "a shard's device must read ahead in batches to pass packets on",
