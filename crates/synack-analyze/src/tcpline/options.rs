@@ -338,26 +338,14 @@ fn mptcp(out: &mut String, opt: &[u8], flags: u8) -> bool {
             let mut at = 4;
             if f & 0x01 != 0 {
                 out.push_str(" ack ");
-                if f & 0x02 != 0 {
-                    let Some(v) = be64(opt, at) else { return false };
-                    let _ = write!(out, "{v}");
-                    at += 8;
-                } else {
-                    let Some(v) = be32(opt, at) else { return false };
-                    let _ = write!(out, "{v}");
-                    at += 4;
+                if !dss_number(out, opt, &mut at, f & 0x02 != 0) {
+                    return false;
                 }
             }
             if f & 0x04 != 0 {
                 out.push_str(" seq ");
-                if f & 0x08 != 0 {
-                    let Some(v) = be64(opt, at) else { return false };
-                    let _ = write!(out, "{v}");
-                    at += 8;
-                } else {
-                    let Some(v) = be32(opt, at) else { return false };
-                    let _ = write!(out, "{v}");
-                    at += 4;
+                if !dss_number(out, opt, &mut at, f & 0x08 != 0) {
+                    return false;
                 }
                 let Some(v) = be32(opt, at) else { return false };
                 let _ = write!(out, " subseq {v}");
@@ -447,4 +435,14 @@ fn mptcp(out: &mut String, opt: &[u8], flags: u8) -> bool {
         }
         _ => true,
     }
+}
+
+/// An MPTCP DSS number at `at`: 8 bytes when `wide`, else 4; moves `at` past it. False when
+/// the bytes were not captured.
+fn dss_number(out: &mut String, opt: &[u8], at: &mut usize, wide: bool) -> bool {
+    let v = if wide { be64(opt, *at) } else { be32(opt, *at).map(u64::from) };
+    let Some(v) = v else { return false };
+    let _ = write!(out, "{v}");
+    *at += if wide { 8 } else { 4 };
+    true
 }

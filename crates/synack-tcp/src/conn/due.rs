@@ -14,10 +14,10 @@ pub(crate) enum Due {
     Override = 4,
     /// The tail loss probe timer fired (RFC 8985 7.3).
     TailLossProbe = 8,
-    /// The ACK due is a challenge ACK (RFC 5961), sent as the bare
+    /// The ACK due (set with [`Due::Ack`]) is a challenge ACK (RFC 5961), sent bare as
     /// `<SEQ=SND.NXT><ACK=RCV.NXT>` even where `ConnConfig::ack_repeats_fin` would put the FIN
-    /// on it. Set and cleared together with [`Due::Ack`].
-    Challenge = 16,
+    /// on it.
+    ChallengeAck = 16,
 }
 
 /// The set of [`Due`] reasons pending on a connection (one byte).

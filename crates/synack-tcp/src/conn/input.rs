@@ -75,7 +75,7 @@ impl Conn {
         //~ budget, redrawn each second at random between half and one and a half times the limit.
         if self.oow_ack_allowed(ctx.now) && ctx.challenge.allow(ctx.now) {
             self.due.set(Due::Ack);
-            self.due.set(Due::Challenge);
+            self.due.set(Due::ChallengeAck);
         }
     }
 

@@ -115,7 +115,7 @@ impl Conn {
                     return None;
                 }
                 self.due.clear(Due::Ack);
-                self.due.clear(Due::Challenge);
+                self.due.clear(Due::ChallengeAck);
                 let (seq, ack, win, recent) = (tw.snd_nxt, tw.rcv_nxt, tw.window, tw.ts_recent);
                 let mut h = self.header(seq, ack, TcpFlags::ACK, win);
                 if let Some(r) = recent {
@@ -239,7 +239,7 @@ impl Conn {
             };
             let fin_in_flight =
                 snd.fin_queued && snd.max_nxt == snd.final_seq() && !snd.fin_acked();
-            if self.cfg.ack_repeats_fin && fin_in_flight && !self.due.has(Due::Challenge) {
+            if self.cfg.ack_repeats_fin && fin_in_flight && !self.due.has(Due::ChallengeAck) {
                 //~ freebsd: tcp_output sends the FIN flag in FIN-WAIT-1, CLOSING and LAST-ACK
                 //~ once all data is out, stepping snd_nxt back onto the FIN already sent;
                 //~ challenge ACKs go out through tcp_respond, bare.
@@ -278,7 +278,7 @@ impl Conn {
 
     fn ack_sent(&mut self) {
         self.due.clear(Due::Ack);
-        self.due.clear(Due::Challenge);
+        self.due.clear(Due::ChallengeAck);
         self.unacked_segs = 0;
         self.t.set(Timer::DelayedAck, None);
     }
