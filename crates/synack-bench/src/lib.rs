@@ -75,6 +75,25 @@ fn process_cpu_secs() -> f64 {
     (tick(11) + tick(12)) as f64 / 100.0
 }
 
+/// CPU time the calling thread has used so far (`/proc/thread-self/schedstat`, nanoseconds),
+/// in seconds; 0 when unknown. For the one-thread benchmarks: a figure per CPU second does
+/// not move with the machine's load the way a wall-clock one does.
+fn thread_cpu_secs() -> f64 {
+    std::fs::read_to_string("/proc/thread-self/schedstat")
+        .ok()
+        .and_then(|s| s.split_whitespace().next().and_then(|v| v.parse::<u64>().ok()))
+        .map_or(0.0, |ns| ns as f64 / 1e9)
+}
+
+/// Runs `f` (a one-thread transfer of `bytes`, returning its Gbit/s) and also returns its
+/// payload Gbit per CPU second of this thread.
+fn with_thread_cpu(bytes: usize, f: impl FnOnce() -> f64) -> (f64, f64) {
+    let c0 = thread_cpu_secs();
+    let gbps = f();
+    let cpu = thread_cpu_secs() - c0;
+    (gbps, if cpu > 0.0 { bytes as f64 * 8.0 / cpu / 1e9 } else { 0.0 })
+}
+
 /// Runs `f` (a transfer of `bytes`, returning its Gbit/s) and also returns its payload Gbit
 /// per CPU second of the whole process: what a transfer costs, whatever else the machine
 /// runs (wall-clock rates of a one-thread and a four-thread transfer compare differently on
@@ -635,6 +654,11 @@ fn best_of(runs: usize, mut f: impl FnMut() -> f64) -> f64 {
     (0..runs).map(|_| f()).fold(0.0, f64::max)
 }
 
+/// The best of each of a pair of figures over `runs` runs.
+fn best_of2(runs: usize, mut f: impl FnMut() -> (f64, f64)) -> (f64, f64) {
+    (0..runs).map(|_| f()).fold((0.0, 0.0), |a, b| (a.0.max(b.0), a.1.max(b.1)))
+}
+
 /// The benchmark groups `--only` selects.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Group {
@@ -755,7 +779,10 @@ pub fn run(opts: &Options, alloc: &'static StatsAlloc<System>) -> Results {
         if only_mtu.is_some_and(|m| m != mtu) {
             continue;
         }
-        let ours = best_of(runs, || synack_bulk(mtu, bulk_bytes, ChecksumOffload::default(), 0));
+        let n = bulk_bytes;
+        let (ours, ours_cpu) = best_of2(runs, || {
+            with_thread_cpu(n, || synack_bulk(mtu, n, ChecksumOffload::default(), 0))
+        });
         if only == Some("bulk-synack") {
             results.push((
                 format!("bulk_mtu{mtu}"),
@@ -764,7 +791,7 @@ pub fn run(opts: &Options, alloc: &'static StatsAlloc<System>) -> Results {
             continue;
         }
         let offl = best_of(runs, || synack_bulk(mtu, bulk_bytes, RX_OFFLOAD, 0));
-        let smol = best_of(runs, || smol::bulk(mtu, bulk_bytes, false));
+        let (smol, smol_cpu) = best_of2(runs, || with_thread_cpu(n, || smol::bulk(mtu, n, false)));
         // Checksum offload on both sides and in both directions, for both stacks.
         let all = best_of(runs, || synack_bulk(mtu, bulk_bytes, ChecksumOffload::ALL, 0));
         let smol_all = best_of(runs, || smol::bulk(mtu, bulk_bytes, true));
@@ -775,6 +802,9 @@ pub fn run(opts: &Options, alloc: &'static StatsAlloc<System>) -> Results {
                 "synack_rx_offload_gbps": offl,
                 "smoltcp_gbps": smol,
                 "ratio": ours / smol,
+                "synack_gbit_per_cpu_second": ours_cpu,
+                "smoltcp_gbit_per_cpu_second": smol_cpu,
+                "cpu_ratio": ours_cpu / smol_cpu,
                 "synack_offload_gbps": all,
                 "smoltcp_offload_gbps": smol_all,
                 "offload_ratio": all / smol_all,
@@ -783,14 +813,18 @@ pub fn run(opts: &Options, alloc: &'static StatsAlloc<System>) -> Results {
             }),
         ));
     }
+    let cpu0 = thread_cpu_secs();
     let (per_sec, allocs_per) =
         if want("setup") { synack_setup_teardown(setups, BUF) } else { (0.0, 0.0) };
+    let setup_cpu = thread_cpu_secs() - cpu0;
+    let per_cpu_sec = if setup_cpu > 0.0 { setups as f64 / setup_cpu } else { 0.0 };
     let (per_sec_small, _) =
         if want("setup") { synack_setup_teardown(setups, 4096) } else { (0.0, 0.0) };
     results.push((
         "setup_teardown".into(),
         json!({
             "per_second": per_sec,
+            "per_cpu_second": per_cpu_sec,
             "per_second_4k_buffers": per_sec_small,
             "allocations_per_connection": allocs_per,
             "connections": setups,

@@ -181,6 +181,9 @@ impl EngineTarget {
             rfc5961_rst: p.rfc5961.0,
             rfc5961_syn: p.rfc5961.1,
             ack_repeats_fin: p.ack_repeats_fin,
+            reset_after_fin_reported: p.reset_after_fin_reported,
+            time_wait_ignores_rst: p.time_wait_ignores_rst,
+            time_wait_drops_old_syn: p.time_wait_drops_old_syn,
             syn_ack_retries: p.syn_ack_retries,
             read_window_update: if p.linux_read_window_update {
                 ReadWindowUpdate::Doubling

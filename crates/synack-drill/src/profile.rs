@@ -110,6 +110,15 @@ pub struct Profile {
     /// While our FIN is unacknowledged every ACK repeats it (FreeBSD's `tcp_output` in
     /// FIN-WAIT-1, CLOSING and LAST-ACK; `ConnConfig::ack_repeats_fin`).
     pub ack_repeats_fin: bool,
+    /// A RST in CLOSING or LAST-ACK shows as ECONNRESET to a socket that was only shut down
+    /// (Linux's `tcp_reset`, FreeBSD; `ConnConfig::reset_after_fin_reported`).
+    pub reset_after_fin_reported: bool,
+    /// TIME-WAIT ignores RSTs (RFC 1337; FreeBSD, Linux's `tcp_rfc1337=1`;
+    /// `ConnConfig::time_wait_ignores_rst`).
+    pub time_wait_ignores_rst: bool,
+    /// TIME-WAIT drops a SYN without ACK that opens nothing, unanswered (FreeBSD's
+    /// `tcp_twcheck`; `ConnConfig::time_wait_drops_old_syn`).
+    pub time_wait_drops_old_syn: bool,
     /// Segments with both SYN and FIN are dropped unanswered (FreeBSD's
     /// `net.inet.tcp.drop_synfin=1`; `EndpointConfig::drop_syn_fin`).
     pub drop_syn_fin: bool,
@@ -166,6 +175,9 @@ impl Profile {
             free_space_window: false,
             ack_every_segment: false,
             ack_repeats_fin: false,
+            reset_after_fin_reported: true,
+            time_wait_ignores_rst: false,
+            time_wait_drops_old_syn: false,
             drop_syn_fin: false,
             ts_hz: 1000,
             rexmit_slop: Duration::ZERO,
@@ -216,6 +228,9 @@ impl Profile {
             free_space_window: true,
             ack_every_segment: true,
             ack_repeats_fin: true,
+            reset_after_fin_reported: true,
+            time_wait_ignores_rst: true,
+            time_wait_drops_old_syn: true,
             drop_syn_fin: false,
             ts_hz: 1000,
             rexmit_slop: Duration::from_millis(200),
@@ -259,6 +274,9 @@ impl Profile {
             free_space_window: false,
             ack_every_segment: false,
             ack_repeats_fin: false,
+            reset_after_fin_reported: false,
+            time_wait_ignores_rst: false,
+            time_wait_drops_old_syn: false,
             drop_syn_fin: false,
             ts_hz: 1000,
             rexmit_slop: Duration::ZERO,
@@ -583,6 +601,10 @@ impl Profile {
             "net.inet.tcp.insecure_rst" => {
                 self.rfc5961.0 = !flag()?;
                 note("RFC 5961 section 3 (RST) checks")
+            }
+            "net.ipv4.tcp_rfc1337" => {
+                self.time_wait_ignores_rst = flag()?;
+                note("RFC 1337: RSTs ignored in TIME-WAIT")
             }
             "net.inet.tcp.drop_synfin" => {
                 self.drop_syn_fin = flag()?;

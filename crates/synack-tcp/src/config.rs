@@ -261,6 +261,18 @@ pub struct ConnConfig {
     /// `<SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>` and leaves FIN retransmission to the timer; off
     /// by default.
     pub ack_repeats_fin: bool,
+    /// A RST in CLOSING or LAST-ACK is reported to an application that still holds the
+    /// connection (it only shut down its sending half) as a reset, as Linux and FreeBSD do.
+    /// RFC 9293 3.10.7.4 enters CLOSED there without a user signal (the default).
+    pub reset_after_fin_reported: bool,
+    /// TIME-WAIT ignores every RST, RFC 1337 section 3's fix for TIME-WAIT assassination
+    /// (FreeBSD's `tcp_twcheck`; Linux's `tcp_rfc1337=1`). RFC 9293 (with RFC 5961) closes on
+    /// a RST at RCV.NXT: off by default.
+    pub time_wait_ignores_rst: bool,
+    /// TIME-WAIT drops a SYN without ACK that does not start a new incarnation, unanswered,
+    /// as FreeBSD's `tcp_twcheck` checks for ACK before anything else. RFC 9293 (with RFC
+    /// 5961 4.2) answers such a SYN with a challenge ACK: off by default.
+    pub time_wait_drops_old_syn: bool,
 }
 
 impl Default for ConnConfig {
@@ -302,6 +314,9 @@ impl Default for ConnConfig {
             rfc5961_rst: true,
             rfc5961_syn: true,
             ack_repeats_fin: false,
+            reset_after_fin_reported: false,
+            time_wait_ignores_rst: false,
+            time_wait_drops_old_syn: false,
         }
     }
 }

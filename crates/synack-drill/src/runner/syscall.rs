@@ -293,6 +293,8 @@ impl<T: Target> Runner<'_, T> {
             (Err(e), Some(name)) => {
                 want_value.is_none_or(|w| w == -1) && Errno::from_name(name) == Some(e)
             }
+            // `= -1` with no errno named: packetdrill checks the return value only.
+            (Err(_), None) => want_value == Some(-1),
             _ => false,
         };
         if ok {
@@ -330,13 +332,18 @@ impl<T: Target> Runner<'_, T> {
         let done = |r: Result<i64, Errno>| Ok(Step::Done(r));
         match call.name.as_str() {
             "socket" => {
-                if call.args.get(1) != Some(&Expr::Symbol("SOCK_STREAM".into())) {
+                // `SOCK_STREAM`, or `SOCK_STREAM|SOCK_NONBLOCK` (Linux's flag on the type).
+                let names = call.args.get(1).map(flag_names).unwrap_or_default();
+                let stream = names.contains(&Some("SOCK_STREAM"))
+                    && names.iter().all(|n| matches!(n, Some("SOCK_STREAM" | "SOCK_NONBLOCK")));
+                if !stream {
                     return Err(Stop::Unsupported("socket() other than SOCK_STREAM".into()));
                 }
+                let nonblocking = names.contains(&Some("SOCK_NONBLOCK"));
                 match self.t.socket() {
                     Ok(sock) => {
                         let n = self.expected_fd(&call);
-                        self.fds.insert(n, Fd { sock, nonblocking: false });
+                        self.fds.insert(n, Fd { sock, nonblocking });
                         self.under_test = Some(sock);
                         done(Ok(n))
                     }

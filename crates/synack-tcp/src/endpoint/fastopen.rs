@@ -231,14 +231,14 @@ impl Endpoint {
         let cookie = seg.options.fast_open.filter(|c| c.is_valid() && !c.is_empty());
         let data_acked = seg.flags.ack() && seg.ack.ge(snd.iss + 1 + fo.sent);
         self.fo_cache.learn(server, seg.options.mss, cookie);
-        if cookie.is_none() && fo.sent > 0 && !data_acked {
-            if fo.retransmitted {
+        if cookie.is_none() && !(fo.sent > 0 && data_acked) {
+            if fo.retransmitted && fo.sent > 0 {
                 //~ linux: the SYN with data timed out and the answer to a plain SYN has no
                 //~ cookie: the path may drop SYNs with data (`syn_drop`).
                 self.fo_cache.syn_data_lost(server, now);
             } else if let Some(period) = self.config.fast_open.refused_backoff {
-                //~ freebsd: data refused and no new cookie: Fast Open to this server is
-                //~ disabled for a while (`tcp_fastopen_disable_path`).
+                //~ freebsd: no valid cookie, and the SYN's data (if any) refused: Fast Open to
+                //~ this server is disabled for a while (`tcp_fastopen_disable_path`).
                 self.fo_cache.disable(server, now, period);
             }
         }

@@ -3,7 +3,7 @@
 
 use alloc::collections::VecDeque;
 use alloc::vec::Vec;
-use core::net::{IpAddr, SocketAddr};
+use core::net::{IpAddr, Ipv4Addr, SocketAddr};
 
 use synack_wire::SeqNum;
 use synack_wire::tcp::{TcpOptions, TcpRepr, Timestamps};
@@ -19,6 +19,10 @@ use crate::event::Event;
 use crate::secret::FourTuple;
 use crate::state::State;
 use crate::stats::ListenCounters;
+
+/// The listener-map key of the wildcard listener (`listen_any`): port 0, which `listen`
+/// refuses, so no ordinary listener can have it.
+pub(super) const ANY_LISTENER: SocketAddr = SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), 0);
 
 /// A listening socket and its children.
 pub(super) struct Listener {
@@ -80,6 +84,17 @@ impl Endpoint {
         if self.by_local.contains_key(&local) {
             return Err(ListenError::AddrInUse);
         }
+        Ok(self.add_listener(local, backlog, cfg))
+    }
+
+    /// Opens a listener under map key `local` (free, checked by the caller) in the first
+    /// free slot.
+    pub(super) fn add_listener(
+        &mut self,
+        local: SocketAddr,
+        backlog: usize,
+        cfg: ConnConfig,
+    ) -> ListenerId {
         let listener = Listener {
             local,
             backlog,
@@ -100,7 +115,7 @@ impl Endpoint {
             }
         };
         self.by_local.insert(local, id);
-        Ok(id)
+        id
     }
 
     /// Changes the settings connections accepted from now on get (socket options set on a
@@ -163,7 +178,7 @@ impl Endpoint {
         };
         self.by_local
             .get(&SocketAddr::new(any, local.port()))
-            .or_else(|| self.by_local.get(&super::any::ANY_LISTENER))
+            .or_else(|| self.by_local.get(&ANY_LISTENER))
             .copied()
     }
 

@@ -82,7 +82,7 @@ pub struct Endpoint {
     /// See [`Endpoint::set_output_segment_max`].
     out_seg_max: u16,
     /// Storage finished flights and connections left for the next ones.
-    spares: crate::spares::Spares,
+    spares: crate::conn::Spares,
     /// Key of the Fast Open cookies this endpoint hands out as a server.
     fo_key: [u8; 16],
     /// Fast Open cookies learned from servers, as a client.
@@ -147,7 +147,7 @@ impl Endpoint {
             ce: false,
             shared_cfg: None,
             out_seg_max: 0,
-            spares: crate::spares::Spares::default(),
+            spares: crate::conn::Spares::default(),
             fo_key,
             fo_cache: crate::fastopen::CookieCache::default(),
             fo_reply: alloc::collections::BTreeMap::new(),
