@@ -1,12 +1,14 @@
-//! Ladder diagrams: one column per endpoint, one arrow per segment, and each end's TCP state as
-//! inferred from what it sent and received (RFC 9293 section 3.3.2's state diagram, observed
-//! from the capture point, so a segment counts as sent and received at the same instant).
+//! Each end's TCP state inferred from a capture (RFC 9293 section 3.3.2's state diagram,
+//! observed from the capture point, so a segment counts as sent and received at the same
+//! instant), and a stream's ladder: as text through [`ladder`](crate::ladder), or as SVG.
 
 use crate::analysis::{Conversation, flag};
+use crate::ladder::{Ends, Item, Side, render};
 use crate::segments::Segment;
 use core::fmt::Write;
 use synack_wire::tcp::display::FlagLetters;
 
+use synack_tcp::Instant;
 /// The TCP state names are the engine's own, so the ladders drawn from captures and the ones the
 /// demo draws from live engine events print the same words.
 pub use synack_tcp::State;
@@ -163,48 +165,38 @@ fn ep(e: (core::net::IpAddr, u16)) -> String {
     }
 }
 
-/// Renders a stream's ladder as text. `limit` caps the number of segments drawn.
+/// Renders a stream's ladder as text with [`ladder::render`](crate::ladder::render): endpoint
+/// a (the first sender) on the left. `limit` caps the number of segments drawn.
 pub fn ladder_text(conv: &Conversation, segs: &[Segment], limit: Option<usize>) -> String {
-    let mut out = String::new();
     let Some(first) = segs.first() else {
         return format!("stream {}: no segments\n", conv.stream);
     };
     let (la, lb) = (ep(conv.a), ep(conv.b));
-    const W: usize = 64;
-    let _ = writeln!(out, "stream {}: {la} <-> {lb}", conv.stream);
     let mut st = StateTracker::new(segs);
     let (sa, sb) = st.states();
-    let _ = writeln!(out, "{:>10}  {:<13} {:<W$} {}", "time", la, "", lb);
-    let _ = writeln!(out, "{:>10}  {:<13}|{:<W$}| {}", "", sa.name(), "", sb.name());
+    let ends = Ends { client: la.clone(), server: lb.clone(), client_state: sa, server_state: sb };
     let n = limit.unwrap_or(usize::MAX).min(segs.len());
+    let mut items = Vec::with_capacity(n * 2);
+    let side = |a: bool| if a { Side::Client } else { Side::Server };
     for s in &segs[..n] {
         let before = st.states();
         st.on_segment(s);
         let after = st.states();
-        let t = (s.ts_ns.saturating_sub(first.ts_ns)) as f64 / 1e9;
-        let label = segment_label(s);
-        let body = if s.from_a {
-            let dashes = W.saturating_sub(label.len() + 3);
-            format!("-{label} {}>", "-".repeat(dashes.max(1)))
-        } else {
-            let dashes = W.saturating_sub(label.len() + 3);
-            format!("<{} {label}-", "-".repeat(dashes.max(1)))
-        };
-        let ls = if after.0 != before.0 { after.0.name() } else { "" };
-        let rs = if after.1 != before.1 { after.1.name() } else { "" };
-        let _ = write!(out, "{t:>10.6}  {ls:<13}|{body:<W$}| {rs}");
-        let note = analysis_label(s.analysis);
-        if !note.is_empty() {
-            let _ = write!(out, "{}[{note}]", if rs.is_empty() { "" } else { " " });
+        let at = Instant::from_micros(s.ts_ns.saturating_sub(first.ts_ns) / 1000);
+        // A state a segment caused shows on the segment's own row.
+        for (a, was, now) in [(true, before.0, after.0), (false, before.1, after.1)] {
+            if was != now {
+                items.push((at, Item::State { side: side(a), new: now }));
+            }
         }
-        out.push('\n');
+        let (label, note) = (segment_label(s), analysis_label(s.analysis));
+        items.push((at, Item::Segment { from: side(s.from_a), label, lost: false, note }));
     }
     if n < segs.len() {
-        let _ = writeln!(out, "{:>10}  ... {} more segments", "", segs.len() - n);
+        let last = items.last().map_or(Instant::ZERO, |(at, _)| *at);
+        items.push((last, Item::Note(format!("... {} more segments", segs.len() - n))));
     }
-    let (sa, sb) = st.states();
-    let _ = writeln!(out, "{:>10}  {:<13}|{:<W$}| {}", "end", sa.name(), "", sb.name());
-    out
+    format!("stream {}: {la} <-> {lb}\n{}", conv.stream, render(&items, &ends))
 }
 
 fn esc(s: &str) -> String {

@@ -1,7 +1,8 @@
 //! # synack-analyze: seeing TCP in captures
 //!
 //! Capture reading (pcap, pcapng), stream tracking, Wireshark-style sequence analysis, the
-//! tcpdump filter language, ladder diagrams and graphs.
+//! tcpdump filter language, ladder diagrams (the one text drawer, [`ladder`], serves captures
+//! and the CLI's demo and scenarios) and graphs.
 //!
 //! ```text
 //!  file ─▶ capture::CaptureReader ─▶ Frame ─▶ filter::Filter (tcpdump syntax, raw bytes)
@@ -20,6 +21,7 @@ pub mod fields;
 pub mod filter;
 pub mod flow;
 pub mod graph;
+pub mod ladder;
 pub mod link;
 pub mod pcapng_fix;
 pub mod reassembly;

@@ -15,7 +15,10 @@
 //! 3. memory per established idle connection (RSS growth / connection ends, and the heap bytes
 //!    and allocations the engine asked for, counted by an instrumented global allocator), and
 //!    for 100,000;
-//! 4. bulk throughput while 100,000 idle connections exist, as a ratio to without.
+//! 4. bulk throughput while 100,000 idle connections exist, as a ratio to without;
+//! 5. bulk at MTU 1500 through the socket APIs (blocking and tokio `TcpStream`s on two
+//!    runtime stacks, a driver thread each, on the same in-memory link) as a ratio to the
+//!    engine's own rate measured in the same run (`--only api`).
 //!
 //! Both stacks get 256 KiB send and receive buffers. Each iteration of a bulk loop lets the
 //! sender queue what fits, polls the sender's interface, polls the receiver's, and reads
@@ -58,6 +61,48 @@ fn rss_bytes() -> u64 {
         .ok()
         .and_then(|s| s.split_whitespace().nth(1).and_then(|p| p.parse::<u64>().ok()))
         .map_or(0, |pages| pages * 4096)
+}
+
+/// CPU time this process has used so far, every thread counted (user + system, from
+/// `/proc/self/stat`, in clock ticks of 10 ms), in seconds; 0 when unknown.
+fn process_cpu_secs() -> f64 {
+    let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else { return 0.0 };
+    // Fields after the command name (which may hold spaces) start at the state, field 3.
+    let Some(rest) = stat.rsplit_once(')').map(|(_, r)| r) else { return 0.0 };
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let tick = |i: usize| f.get(i).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
+    // utime and stime are fields 14 and 15, so 11 and 12 after the state.
+    (tick(11) + tick(12)) as f64 / 100.0
+}
+
+/// CPU time the calling thread has used so far (`/proc/thread-self/schedstat`, nanoseconds),
+/// in seconds; 0 when unknown. For the one-thread benchmarks: a figure per CPU second does
+/// not move with the machine's load the way a wall-clock one does.
+fn thread_cpu_secs() -> f64 {
+    std::fs::read_to_string("/proc/thread-self/schedstat")
+        .ok()
+        .and_then(|s| s.split_whitespace().next().and_then(|v| v.parse::<u64>().ok()))
+        .map_or(0.0, |ns| ns as f64 / 1e9)
+}
+
+/// Runs `f` (a one-thread transfer of `bytes`, returning its Gbit/s) and also returns its
+/// payload Gbit per CPU second of this thread.
+fn with_thread_cpu(bytes: usize, f: impl FnOnce() -> f64) -> (f64, f64) {
+    let c0 = thread_cpu_secs();
+    let gbps = f();
+    let cpu = thread_cpu_secs() - c0;
+    (gbps, if cpu > 0.0 { bytes as f64 * 8.0 / cpu / 1e9 } else { 0.0 })
+}
+
+/// Runs `f` (a transfer of `bytes`, returning its Gbit/s) and also returns its payload Gbit
+/// per CPU second of the whole process: what a transfer costs, whatever else the machine
+/// runs (wall-clock rates of a one-thread and a four-thread transfer compare differently on
+/// a loaded machine).
+fn with_cpu(bytes: usize, f: impl FnOnce() -> f64) -> (f64, f64) {
+    let c0 = process_cpu_secs();
+    let gbps = f();
+    let cpu = process_cpu_secs() - c0;
+    (gbps, if cpu > 0.0 { bytes as f64 * 8.0 / cpu / 1e9 } else { 0.0 })
 }
 
 /// The instrumented system allocator (stats_alloc) that the running binary must have installed
@@ -482,6 +527,113 @@ mod smol {
 }
 
 // ---------------------------------------------------------------------------------------------
+// the socket API: runtime stacks (a driver thread each) on the same in-memory link
+
+mod api {
+    use super::*;
+    use std::io::{Read, Write};
+    use std::sync::Arc;
+    use synack::net::memory_pair_with;
+    use synack::{Stack, StackConfig};
+
+    /// Two runtime stacks on an ideal in-memory link with the same device, endpoint and buffer
+    /// settings as the engine's bulk benchmark ([`synack_pair`]).
+    fn pair(mtu: usize) -> (Arc<Stack>, Arc<Stack>) {
+        let caps = DeviceCaps { mtu, max_batch: 64, ..DeviceCaps::default() };
+        let cfg = |addr: &str, seed: u64| StackConfig {
+            addresses: vec![IpCidr::new(addr.parse().unwrap(), 8).unwrap()],
+            rng_seed: seed,
+            endpoint: EndpointConfig {
+                mtu,
+                conn: ConnConfig { send_buffer: BUF, recv_buffer: BUF, ..ConnConfig::default() },
+                ..EndpointConfig::default()
+            },
+            ..StackConfig::default()
+        };
+        memory_pair_with(Link::ideal(caps, 65536), cfg("10.0.0.1", 1), cfg("10.0.0.2", 2))
+            .expect("two stacks on the in-memory link")
+    }
+
+    /// Payload Gbit/s moving `bytes` from a blocking `TcpStream` on one stack to one on the
+    /// other (64 KiB writes, 256 KiB reads, each side on its own thread), timed at the
+    /// receiver from accept to end of stream.
+    pub(super) fn blocking(mtu: usize, bytes: usize) -> f64 {
+        let (a, b) = pair(mtu);
+        let listener = synack::net::TcpListener::bind(&b, "10.0.0.2:5001").expect("bind");
+        // The sending stack lives on in this thread until everything arrived: the writer's
+        // last reference to it goes with its stream, right after the last write.
+        let sender = a.clone();
+        let writer = std::thread::spawn(move || {
+            let mut c = synack::net::TcpStream::connect(&sender, "10.0.0.2:5001").expect("connect");
+            let chunk = vec![0x5au8; 64 * 1024];
+            let mut sent = 0;
+            while sent < bytes {
+                let n = (bytes - sent).min(chunk.len());
+                c.write_all(&chunk[..n]).expect("write");
+                sent += n;
+            }
+        });
+        let (mut s, _) = listener.accept().expect("accept");
+        let start = wall();
+        let mut buf = vec![0u8; 256 * 1024];
+        let mut got = 0;
+        loop {
+            match s.read(&mut buf).expect("read") {
+                0 => break,
+                n => got += n,
+            }
+        }
+        let secs = wall().duration_since(start).as_secs_f64();
+        writer.join().expect("writer thread");
+        drop(a);
+        assert_eq!(got, bytes, "every byte arrived");
+        got as f64 * 8.0 / secs / 1e9
+    }
+
+    /// The same through the tokio streams, each side on its own current-thread runtime.
+    pub(super) fn tokio(mtu: usize, bytes: usize) -> f64 {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let (a, b) = pair(mtu);
+        let rt = || tokio::runtime::Builder::new_current_thread().build().expect("runtime");
+        let listener =
+            rt().block_on(synack::tokio::TcpListener::bind(&b, "10.0.0.2:5001")).expect("bind");
+        let sender = a.clone();
+        let writer = std::thread::spawn(move || {
+            rt().block_on(async move {
+                let mut c = synack::tokio::TcpStream::connect(&sender, "10.0.0.2:5001")
+                    .await
+                    .expect("connect");
+                let chunk = vec![0x5au8; 64 * 1024];
+                let mut sent = 0;
+                while sent < bytes {
+                    let n = (bytes - sent).min(chunk.len());
+                    c.write_all(&chunk[..n]).await.expect("write");
+                    sent += n;
+                }
+                c.shutdown().await.expect("shutdown");
+            })
+        });
+        let (got, secs) = rt().block_on(async move {
+            let (mut s, _) = listener.accept().await.expect("accept");
+            let start = wall();
+            let mut buf = vec![0u8; 256 * 1024];
+            let mut got = 0;
+            loop {
+                match s.read(&mut buf).await.expect("read") {
+                    0 => break,
+                    n => got += n,
+                }
+            }
+            (got, wall().duration_since(start).as_secs_f64())
+        });
+        writer.join().expect("writer thread");
+        drop(a);
+        assert_eq!(got, bytes, "every byte arrived");
+        got as f64 * 8.0 / secs / 1e9
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
 
 /// memcpy bandwidth of this machine in Gbit/s (the ceiling for any in-memory transfer).
 fn memcpy_gbps(total: usize) -> f64 {
@@ -502,6 +654,11 @@ fn best_of(runs: usize, mut f: impl FnMut() -> f64) -> f64 {
     (0..runs).map(|_| f()).fold(0.0, f64::max)
 }
 
+/// The best of each of a pair of figures over `runs` runs.
+fn best_of2(runs: usize, mut f: impl FnMut() -> (f64, f64)) -> (f64, f64) {
+    (0..runs).map(|_| f()).fold((0.0, 0.0), |a, b| (a.0.max(b.0), a.1.max(b.1)))
+}
+
 /// The benchmark groups `--only` selects.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Group {
@@ -515,16 +672,19 @@ pub enum Group {
     Idle,
     /// Memory per idle connection that first carried one byte each way (run alone).
     IdleUsed,
+    /// Bulk through the blocking and tokio socket APIs against the engine alone.
+    Api,
 }
 
 impl Group {
     /// Every group with its command-line name.
-    pub const ALL: [(Group, &'static str); 5] = [
+    pub const ALL: [(Group, &'static str); 6] = [
         (Group::Bulk, "bulk"),
         (Group::BulkSynack, "bulk-synack"),
         (Group::Setup, "setup"),
         (Group::Idle, "idle"),
         (Group::IdleUsed, "idle-used"),
+        (Group::Api, "api"),
     ];
 
     /// The group named `name` on the command line.
@@ -619,7 +779,10 @@ pub fn run(opts: &Options, alloc: &'static StatsAlloc<System>) -> Results {
         if only_mtu.is_some_and(|m| m != mtu) {
             continue;
         }
-        let ours = best_of(runs, || synack_bulk(mtu, bulk_bytes, ChecksumOffload::default(), 0));
+        let n = bulk_bytes;
+        let (ours, ours_cpu) = best_of2(runs, || {
+            with_thread_cpu(n, || synack_bulk(mtu, n, ChecksumOffload::default(), 0))
+        });
         if only == Some("bulk-synack") {
             results.push((
                 format!("bulk_mtu{mtu}"),
@@ -628,7 +791,7 @@ pub fn run(opts: &Options, alloc: &'static StatsAlloc<System>) -> Results {
             continue;
         }
         let offl = best_of(runs, || synack_bulk(mtu, bulk_bytes, RX_OFFLOAD, 0));
-        let smol = best_of(runs, || smol::bulk(mtu, bulk_bytes, false));
+        let (smol, smol_cpu) = best_of2(runs, || with_thread_cpu(n, || smol::bulk(mtu, n, false)));
         // Checksum offload on both sides and in both directions, for both stacks.
         let all = best_of(runs, || synack_bulk(mtu, bulk_bytes, ChecksumOffload::ALL, 0));
         let smol_all = best_of(runs, || smol::bulk(mtu, bulk_bytes, true));
@@ -639,6 +802,9 @@ pub fn run(opts: &Options, alloc: &'static StatsAlloc<System>) -> Results {
                 "synack_rx_offload_gbps": offl,
                 "smoltcp_gbps": smol,
                 "ratio": ours / smol,
+                "synack_gbit_per_cpu_second": ours_cpu,
+                "smoltcp_gbit_per_cpu_second": smol_cpu,
+                "cpu_ratio": ours_cpu / smol_cpu,
                 "synack_offload_gbps": all,
                 "smoltcp_offload_gbps": smol_all,
                 "offload_ratio": all / smol_all,
@@ -647,14 +813,18 @@ pub fn run(opts: &Options, alloc: &'static StatsAlloc<System>) -> Results {
             }),
         ));
     }
+    let cpu0 = thread_cpu_secs();
     let (per_sec, allocs_per) =
         if want("setup") { synack_setup_teardown(setups, BUF) } else { (0.0, 0.0) };
+    let setup_cpu = thread_cpu_secs() - cpu0;
+    let per_cpu_sec = if setup_cpu > 0.0 { setups as f64 / setup_cpu } else { 0.0 };
     let (per_sec_small, _) =
         if want("setup") { synack_setup_teardown(setups, 4096) } else { (0.0, 0.0) };
     results.push((
         "setup_teardown".into(),
         json!({
             "per_second": per_sec,
+            "per_cpu_second": per_cpu_sec,
             "per_second_4k_buffers": per_sec_small,
             "allocations_per_connection": allocs_per,
             "connections": setups,
@@ -700,6 +870,38 @@ pub fn run(opts: &Options, alloc: &'static StatsAlloc<System>) -> Results {
         "bulk_with_100k_idle".into(),
         json!({ "gbps": with_idle, "baseline_gbps": base, "ratio": with_idle / base, "idle": idle_n }),
     ));
+
+    if want("api") {
+        // Alternated, best of each: the machine's load moves between runs. Wall-clock rates
+        // and rates per CPU second (the API's runs use four threads, the engine's one).
+        let best = |a: (f64, f64), b: (f64, f64)| (a.0.max(b.0), a.1.max(b.1));
+        let (mut engine, mut blocking, mut tokio) = ((0.0, 0.0), (0.0, 0.0), (0.0, 0.0));
+        // Larger than the bulk group's transfer: CPU time is counted in 10 ms ticks.
+        let n = if quick { 256 * mb } else { 1024 * mb };
+        for _ in 0..runs.max(2) {
+            let e = with_cpu(n, || synack_bulk(1500, n, ChecksumOffload::default(), 0));
+            engine = best(engine, e);
+            blocking = best(blocking, with_cpu(n, || api::blocking(1500, n)));
+            tokio = best(tokio, with_cpu(n, || api::tokio(1500, n)));
+        }
+        results.push((
+            "api_bulk_mtu1500".into(),
+            json!({
+                "engine_gbps": engine.0,
+                "blocking_gbps": blocking.0,
+                "tokio_gbps": tokio.0,
+                "blocking_ratio": blocking.0 / engine.0,
+                "tokio_ratio": tokio.0 / engine.0,
+                "engine_gbit_per_cpu_second": engine.1,
+                "blocking_gbit_per_cpu_second": blocking.1,
+                "tokio_gbit_per_cpu_second": tokio.1,
+                "blocking_cpu_ratio": blocking.1 / engine.1,
+                "tokio_cpu_ratio": tokio.1 / engine.1,
+                "goal_ratio": 0.9,
+                "bytes": n,
+            }),
+        ));
+    }
 
     // Only the groups that ran: a zero for a benchmark that did not run would read as a figure.
     results.retain(|(name, _)| match name.as_str() {

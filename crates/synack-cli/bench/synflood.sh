@@ -1,7 +1,8 @@
 #!/bin/bash
 # Spoofed SYN flood against `synack serve echo` on a TUN device in a namespace of its own, with
 # legitimate kernel clients connecting meanwhile: prints the offered SYN rate, the legit
-# success rate and connect times, and the server's memory. As root; cleans up after itself.
+# success rate and connect times, how long the listener stays in SYN-cookie mode after the
+# flood, the server's listen counters and its memory. As root; cleans up after itself.
 #
 #   crates/synack-cli/bench/synflood.sh [FLOODERS] [SECS] [SESSIONS]
 #
@@ -40,12 +41,30 @@ during=$(ip netns exec "$NS" python3 "$ATTACK" legit $NET.2 7 "$SESSIONS" 10)
 wait "${pids[@]}"
 rate=$(cat /tmp/$NS.flood.* | python3 -c 'import sys,json; print(int(sum(json.loads(l)["rate"] for l in sys.stdin)))')
 peak=$(rss VmHWM)
+flood_end=$(date +%s.%N)
 after_flood=$(ip netns exec "$NS" python3 "$ATTACK" legit $NET.2 7 50 5)
 sleep 5
 after=$(rss VmRSS)
+# serve prints "SYN cookies on/off" when its listener enters or leaves cookie mode (it looks
+# once a second): wait (at most 150 s) for the last of those lines to say off.
+cookie="never on"
+if grep -q 'SYN cookies on' /tmp/$NS.log; then
+  cookie="still on 150 s after the flood"
+  for _ in $(seq 1500); do
+    if grep 'SYN cookies' /tmp/$NS.log | tail -1 | grep -q 'cookies off'; then
+      cookie=$(awk -v a="$(date +%s.%N)" -v b="$flood_end" 'BEGIN { printf "off %.0f s after the flood", a - b }')
+      break
+    fi
+    sleep 0.1
+  done
+fi
+kill -INT "$SERVE"; wait "$SERVE" 2>/dev/null || true; SERVE=
+counts=$(grep '^listen:' /tmp/$NS.log || echo "listen: (no counters printed)")
 rm -f /tmp/$NS.flood.* /tmp/$NS.log
 echo "flooders $FLOODERS for $SECS s: $rate spoofed SYN/s offered in total"
 echo "legit, no flood:     $baseline"
 echo "legit, during flood: $during"
 echo "legit, right after:  $after_flood"
 echo "serve RSS: ${before} kB before, peak ${peak} kB, ${after} kB 5 s after"
+echo "SYN-cookie mode: $cookie (to within 1 s)"
+echo "$counts"

@@ -202,6 +202,10 @@ pub struct PacketSpec {
     pub flags: FlagSpec,
     /// Start sequence number (script space).
     pub seq: u32,
+    /// `...(LEN)` in place of `START:END(LEN)` on an outbound line (the FreeBSD suite's
+    /// packetdrill): any sequence number matches, as for a SYN-ACK of a new incarnation whose
+    /// ISN the script cannot know. `seq` is 0 then.
+    pub any_seq: bool,
     /// Payload length.
     pub len: u32,
     /// `ack N`, if written.

@@ -32,6 +32,8 @@ pub enum Operand {
     Field(String),
     /// A literal or a named constant (`TCP_CA_Recovery`).
     Value(i64),
+    /// `(tcpi_x & MASK)`: some bits of a field (`tcpi_options & TCPI_OPT_SYN_DATA`).
+    Masked(String, i64),
 }
 
 /// `assert LHS OP RHS`.
@@ -101,6 +103,15 @@ fn constant(name: &str) -> Option<i64> {
         "TCP_CA_Loss" => 4,
         "True" => 1,
         "False" => 0,
+        // `tcpi_options` bits.
+        "TCPI_OPT_TIMESTAMPS" => 1,
+        "TCPI_OPT_SACK" => 2,
+        "TCPI_OPT_WSCALE" => 4,
+        "TCPI_OPT_ECN" => 8,
+        "TCPI_OPT_ECN_SEEN" => 16,
+        "TCPI_OPT_SYN_DATA" => 32,
+        "TCPI_OPT_USEC_TS" => 64,
+        "TCPI_OPT_TFO_CHILD" => 128,
         _ => return None,
     })
 }
@@ -147,6 +158,13 @@ fn parse_assert(stmt: &str) -> Result<Assert, CodeError> {
 }
 
 fn operand(s: &str) -> Option<Operand> {
+    if let Some(inner) = s.strip_prefix('(').and_then(|r| r.strip_suffix(')'))
+        && let Some((field, mask)) = inner.split_once('&')
+        && let Some(Operand::Field(f)) = operand(field.trim())
+        && let Some(Operand::Value(m)) = operand(mask.trim())
+    {
+        return Some(Operand::Masked(f, m));
+    }
     if let Ok(v) = s.parse::<i64>() {
         return Some(Operand::Value(v));
     }
@@ -168,6 +186,9 @@ pub fn evaluate(asserts: &[Assert], info: &TcpInfo) -> Result<(), CodeError> {
                 Operand::Field(f) => info.get(f).copied().ok_or_else(|| {
                     CodeError::Unsupported(format!("{f} is not reported by synack"))
                 }),
+                Operand::Masked(f, m) => info.get(f).map(|v| v & m).ok_or_else(|| {
+                    CodeError::Unsupported(format!("{f} is not reported by synack"))
+                }),
             }
         };
         let (l, r) = (get(&a.lhs)?, get(&a.rhs)?);
@@ -182,7 +203,7 @@ pub fn evaluate(asserts: &[Assert], info: &TcpInfo) -> Result<(), CodeError> {
         if !ok {
             let mut actual = Vec::new();
             for o in [&a.lhs, &a.rhs] {
-                if let Operand::Field(f) = o {
+                if let Operand::Field(f) | Operand::Masked(f, _) = o {
                     actual.push(format!("{f} = {}", info.get(f).copied().unwrap_or_default()));
                 }
             }

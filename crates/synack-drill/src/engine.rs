@@ -17,8 +17,8 @@ use std::collections::BTreeMap;
 use std::net::{IpAddr, SocketAddr};
 use synack_tcp::{
     AbortReset, AckEvery, CongestionControl, ConnConfig, ConnId, ConnectionError, Duration,
-    Endpoint, EndpointConfig, Instant, ListenerId, OptionLayout, ReadWindowUpdate, ReceiveWindow,
-    RecvError, SendError, State,
+    Endpoint, EndpointConfig, FastOpenConfig, Instant, ListenerId, OptionLayout, ReadWindowUpdate,
+    ReceiveWindow, RecvError, SendError, State,
 };
 use synack_wire::tcp::{TcpOption, TcpPacket, TcpRepr, options};
 use synack_wire::{ChecksumMode, SeqNum};
@@ -80,6 +80,24 @@ struct Sock {
     error_taken: bool,
     /// A connect was issued.
     connecting: bool,
+    /// Fast Open socket options; see [`FastOpenOpts`].
+    fo: FastOpenOpts,
+}
+
+/// A socket's Fast Open options.
+#[derive(Clone, Copy, Debug, Default)]
+struct FastOpenOpts {
+    /// TCP_FASTOPEN: the queue length a listener gets (FreeBSD: also "Fast Open on" for a
+    /// client's implied connect).
+    queue: Option<usize>,
+    /// TCP_FASTOPEN_CONNECT.
+    connect: bool,
+    /// TCP_FASTOPEN_NO_COOKIE.
+    no_cookie: bool,
+    /// TCP_FASTOPEN_KEY.
+    key: Option<[u8; 16]>,
+    /// A connect deferred to the first write (TCP_FASTOPEN_CONNECT with a cookie cached).
+    deferred: Option<SocketAddr>,
 }
 
 /// The synack engine behind the socket calls.
@@ -97,6 +115,9 @@ pub struct EngineTarget {
     orphans: Vec<ConnId>,
     /// Keep-alive timing a socket starts with (the profile's sysctls).
     keep_alive: synack_tcp::KeepAlive,
+    /// `sendto` on an unconnected socket is an implied connect (FreeBSD), not Linux's
+    /// `MSG_FASTOPEN`-only open.
+    implied_connect: bool,
     buf: Vec<u8>,
 }
 
@@ -116,6 +137,20 @@ fn conn_error(e: ConnectionError) -> Errno {
 }
 
 impl EngineTarget {
+    /// Runs `f` with the endpoint's Fast Open switches as socket `sock` sees them
+    /// (TCP_FASTOPEN_NO_COOKIE is the per-socket form of Linux's 0x4 bit).
+    fn with_socket_fast_open<R>(&mut self, sock: &Sock, f: impl FnOnce(&mut Endpoint) -> R) -> R {
+        let saved = self.ep.fast_open();
+        if sock.fo.no_cookie {
+            self.ep.set_fast_open(FastOpenConfig { client_without_cookie: true, ..saved });
+        }
+        let r = f(&mut self.ep);
+        if sock.fo.no_cookie {
+            self.ep.set_fast_open(saved);
+        }
+        r
+    }
+
     /// A fresh endpoint configured from the profile.
     pub fn new(p: &Profile, cfg: &ScriptConfig) -> EngineTarget {
         let defaults = ConnConfig::default();
@@ -145,6 +180,10 @@ impl EngineTarget {
             },
             rfc5961_rst: p.rfc5961.0,
             rfc5961_syn: p.rfc5961.1,
+            ack_repeats_fin: p.ack_repeats_fin,
+            reset_after_fin_reported: p.reset_after_fin_reported,
+            time_wait_ignores_rst: p.time_wait_ignores_rst,
+            time_wait_drops_old_syn: p.time_wait_drops_old_syn,
             syn_ack_retries: p.syn_ack_retries,
             read_window_update: if p.linux_read_window_update {
                 ReadWindowUpdate::Doubling
@@ -177,14 +216,28 @@ impl EngineTarget {
             },
             ..defaults
         };
+        let freebsd = p.syn_layout == SynLayout::FreeBsd;
+        let fast_open = FastOpenConfig {
+            //~ freebsd: a server that refuses SYN data without a new cookie loses Fast Open
+            //~ for `net.inet.tcp.fastopen.path_disable_time` (60 s).
+            refused_backoff: freebsd.then_some(synack_tcp::endpoint::FREEBSD_PATH_DISABLE),
+            ..FastOpenConfig::from_linux_bits(p.fastopen)
+        };
         let ec = EndpointConfig {
             mtu: cfg.mtu as usize,
             conn,
             syn_cookies: p.syn_cookies,
+            fast_open,
+            drop_syn_fin: p.drop_syn_fin,
             ..EndpointConfig::default()
         };
+        let mut ep = Endpoint::new(ec, *b"synack-drill-key", 0x5eed);
+        if let Some(k) = p.fastopen_key {
+            ep.set_fast_open_key(k);
+        }
         EngineTarget {
-            ep: Endpoint::new(ec, *b"synack-drill-key", 0x5eed),
+            ep,
+            implied_connect: freebsd,
             socks: BTreeMap::new(),
             next_id: 1,
             doubling: p.sockbuf_doubling,
@@ -388,6 +441,7 @@ impl Target for EngineTarget {
                 shut_wr: false,
                 error_taken: false,
                 connecting: false,
+                fo: FastOpenOpts::default(),
             },
         );
         Ok(id)
@@ -417,6 +471,12 @@ impl Target for EngineTarget {
             .ep
             .listen_with(local, backlog.max(1) as usize, cfg)
             .map_err(|_| Errno::EADDRINUSE)?;
+        if let Some(q) = sock.fo.queue {
+            self.ep.set_listener_fast_open(id, q);
+        }
+        if let Some(k) = sock.fo.key {
+            self.ep.set_listener_fast_open_key(id, k);
+        }
         let sk = self.sock(s)?;
         sk.kind = Kind::Listening(id);
         sk.cfg = cfg;
@@ -440,6 +500,7 @@ impl Target for EngineTarget {
                 shut_wr: false,
                 error_taken: false,
                 connecting: false,
+                fo: FastOpenOpts::default(),
             },
         );
         Ok(id)
@@ -461,6 +522,20 @@ impl Target for EngineTarget {
             _ => return Err(Errno::EINVAL),
         }
         let local = sock.local.unwrap_or(SocketAddr::new(self.local_ip, 0));
+        if sock.fo.connect && !self.implied_connect {
+            //~ linux: TCP_FASTOPEN_CONNECT: with a cookie cached (or no cookie needed) connect
+            //~ returns at once and the SYN waits for the first write's data; without one, the SYN
+            //~ goes now and asks for a cookie.
+            let room = self.with_socket_fast_open(&sock, |ep| {
+                ep.fast_open_syn_room(instant(now), remote, &sock.cfg)
+            });
+            if room.is_some() {
+                self.sock(s)?.fo.deferred = Some(remote);
+                return Ok(());
+            }
+            self.send_to(now, s, remote, &[], true, true)?;
+            return Err(Errno::EINPROGRESS);
+        }
         let c = self.ep.connect(instant(now), local, remote, sock.cfg).map_err(|e| match e {
             synack_tcp::ConnectError::AddrInUse | synack_tcp::ConnectError::NoFreePorts => {
                 Errno::EADDRINUSE
@@ -473,6 +548,85 @@ impl Target for EngineTarget {
         sk.connecting = true;
         sk.local = tuple.map(|t| t.local);
         Err(Errno::EINPROGRESS)
+    }
+
+    fn send_to(
+        &mut self,
+        now: u64,
+        s: SockId,
+        remote: SocketAddr,
+        data: &[u8],
+        fast_open: bool,
+        nonblocking: bool,
+    ) -> Result<usize, Errno> {
+        let sock = self.socks.get(&s).cloned().ok_or(Errno::EBADF)?;
+        if !matches!(sock.kind, Kind::Fresh) {
+            return Err(Errno::EISCONN);
+        }
+        let bsd = self.implied_connect;
+        let tfo = if bsd { sock.fo.queue.is_some_and(|q| q > 0) } else { fast_open };
+        if !tfo && !bsd {
+            // Linux: a stream socket needs a connection (or MSG_FASTOPEN) to send.
+            return Err(Errno::EPIPE);
+        }
+        if tfo && !bsd && !self.ep.fast_open().client {
+            //~ linux: MSG_FASTOPEN with client Fast Open off (tcp_fastopen & 0x1 clear).
+            return Err(Errno::EOPNOTSUPP);
+        }
+        let local = sock.local.unwrap_or(SocketAddr::new(self.local_ip, 0));
+        let t = instant(now);
+        let cfg = sock.cfg;
+        let opened = self.with_socket_fast_open(&sock, |ep| {
+            if !tfo {
+                let c = ep.connect(t, local, remote, cfg)?;
+                let n = ep.send(c, data).unwrap_or_default();
+                return Ok((c, n));
+            }
+            // A non-blocking Linux socket takes only what its SYN carries.
+            let take = match ep.fast_open_syn_room(t, remote, &cfg) {
+                _ if bsd || !nonblocking => data.len(),
+                Some(room) => room.min(data.len()),
+                None => 0,
+            };
+            ep.connect_fast_open(t, local, remote, cfg, &data[..take])
+        });
+        let (c, queued) = opened.map_err(|e| match e {
+            synack_tcp::ConnectError::AddrInUse | synack_tcp::ConnectError::NoFreePorts => {
+                Errno::EADDRINUSE
+            }
+            _ => Errno::EINVAL,
+        })?;
+        let tuple = self.ep.four_tuple(c).ok();
+        let sk = self.sock(s)?;
+        sk.kind = Kind::Conn(c);
+        sk.connecting = true;
+        sk.fo.deferred = None;
+        sk.local = tuple.map(|t| t.local);
+        if queued == 0 && !bsd { Err(Errno::EINPROGRESS) } else { Ok(queued) }
+    }
+
+    fn deferred_connect(&self, s: SockId) -> Option<SocketAddr> {
+        self.socks.get(&s).and_then(|x| x.fo.deferred)
+    }
+
+    fn set_option_bytes(&mut self, s: SockId, opt: SockOpt, value: &[u8]) -> Result<(), Errno> {
+        let kind = self.sock(s)?.kind;
+        match opt {
+            SockOpt::FastOpenKey => {
+                // Linux takes a primary key, or a primary and a backup (32 bytes).
+                let key: [u8; 16] =
+                    value.get(..16).and_then(|k| k.try_into().ok()).ok_or(Errno::EINVAL)?;
+                if value.len() != 16 && value.len() != 32 {
+                    return Err(Errno::EINVAL);
+                }
+                self.sock(s)?.fo.key = Some(key);
+                if let Kind::Listening(l) = kind {
+                    self.ep.set_listener_fast_open_key(l, key);
+                }
+                Ok(())
+            }
+            _ => Err(Errno::EINVAL),
+        }
     }
 
     fn write(&mut self, _now: u64, s: SockId, data: &[u8]) -> Result<usize, Errno> {
@@ -508,6 +662,10 @@ impl Target for EngineTarget {
     fn read(&mut self, _now: u64, s: SockId, buf: &mut [u8]) -> Result<usize, Errno> {
         if self.sock(s)?.shut_rd {
             return Ok(0);
+        }
+        if self.sock(s)?.fo.deferred.is_some() {
+            // The deferred connect has not started: nothing can have arrived.
+            return Err(Errno::EAGAIN);
         }
         let c = self.conn(s)?;
         match self.ep.recv(c, buf) {
@@ -655,7 +813,22 @@ impl Target for EngineTarget {
                 let m = u16::try_from(v).ok().filter(|m| (88..=32767).contains(m));
                 sk.cfg.mss_clamp = Some(m.ok_or(Errno::EINVAL)?);
             }
-            SockOpt::Error => return Err(Errno::ENOPROTOOPT),
+            SockOpt::FastOpen => {
+                sk.fo.queue = Some(v);
+                if let Kind::Listening(l) = kind {
+                    self.ep.set_listener_fast_open(l, v);
+                }
+                return Ok(());
+            }
+            SockOpt::FastOpenConnect => {
+                sk.fo.connect = v != 0;
+                return Ok(());
+            }
+            SockOpt::FastOpenNoCookie => {
+                sk.fo.no_cookie = v != 0;
+                return Ok(());
+            }
+            SockOpt::Error | SockOpt::FastOpenKey => return Err(Errno::ENOPROTOOPT),
         }
         let cfg = sk.cfg;
         match kind {
@@ -699,6 +872,10 @@ impl Target for EngineTarget {
                     None => i64::from(mtu.saturating_sub(40)),
                 },
             },
+            SockOpt::FastOpen => sk.fo.queue.unwrap_or(0) as i64,
+            SockOpt::FastOpenConnect => sk.fo.connect as i64,
+            SockOpt::FastOpenNoCookie => sk.fo.no_cookie as i64,
+            SockOpt::FastOpenKey => return Err(Errno::EINVAL),
             SockOpt::Error => {
                 let e = conn.and_then(|c| self.ep.error(c).ok().flatten());
                 match e {
@@ -744,6 +921,11 @@ impl Target for EngineTarget {
                     hup: error || state == State::Closed,
                     rdhup: peer_closed,
                 }
+            }
+            // A connect deferred to the first write reports writable (Linux's
+            // TCP_FASTOPEN_CONNECT), so the application writes.
+            Kind::Fresh if sk.fo.deferred.is_some() => {
+                Readiness { writable: true, ..Readiness::default() }
             }
             Kind::Fresh => Readiness { hup: true, ..Readiness::default() },
         }
@@ -810,6 +992,19 @@ impl Target for EngineTarget {
         if let Some(ss) = st.ssthresh {
             i.insert("tcpi_snd_ssthresh".into(), i64::from(ss) / mss);
         }
+        // TCPI_OPT_* bits: TIMESTAMPS 1, SACK 2, WSCALE 4, ECN 8, SYN_DATA 32, TFO_CHILD 128.
+        // (ECN_SEEN 16 and USEC_TS 64 are never set: no CE tracking per socket, no
+        // microsecond timestamps.)
+        let opts = [
+            (st.timestamps, 1),
+            (st.sack, 2),
+            (st.window_scaling, 4),
+            (st.ecn, 8),
+            (st.syn_data, 32),
+            (st.fast_open_child, 128),
+        ];
+        let options = opts.iter().filter(|(on, _)| *on).fold(0, |a, (_, bit)| a | bit);
+        i.insert("tcpi_options".into(), options);
         Some(i)
     }
 

@@ -33,6 +33,10 @@ pub struct Mapping {
     ts_origin: Option<(u32, u32)>,
     /// Newest live TSval the stack sent.
     last_live_tsval: Option<u32>,
+    /// The peer's ISN: the sequence number of the last SYN the script injected. As in
+    /// packetdrill (`remote_seq_script_to_live_offset`), the peer's sequence numbers on lines
+    /// without SYN are relative to it: inbound seqs, and our ACKs and SACK blocks.
+    remote_isn: u32,
 }
 
 /// Settings the checks need.
@@ -64,6 +68,20 @@ impl Mapping {
     /// True once the stack's ISN is known.
     pub fn isn_known(&self) -> bool {
         self.local_offset.is_some()
+    }
+
+    /// Script value of a live sequence number of the peer's on a segment without SYN.
+    pub fn remote_to_script(&self, live: u32) -> u32 {
+        live.wrapping_sub(self.remote_isn)
+    }
+
+    /// Records the peer's ISN from an injected SYN that opens a connection (call before
+    /// [`Self::inbound`]): packetdrill learns it from a SYN reaching a listening socket (or
+    /// none) and from the SYN-ACK answering our SYN, not from a SYN to an open connection.
+    pub fn note_inbound(&mut self, spec: &PacketSpec, opens: bool) {
+        if spec.flags.syn && opens {
+            self.remote_isn = spec.seq;
+        }
     }
 
     /// Builds the live segment for an inbound line (addresses and time are set by the caller).
@@ -108,7 +126,7 @@ impl Mapping {
             src: unspecified(),
             dst: unspecified(),
             flags,
-            seq: spec.seq,
+            seq: if spec.flags.syn { spec.seq } else { spec.seq.wrapping_add(self.remote_isn) },
             ack: spec.ack.map(|a| self.local_to_live(a)).unwrap_or(0),
             window: win,
             urgent: spec.urg.unwrap_or(0),
@@ -148,7 +166,9 @@ impl Mapping {
         cfg: &CheckConfig,
     ) -> Result<(), String> {
         let mut probe = self.clone();
-        if spec.flags.syn && probe.local_offset.is_none() {
+        // Every SYN of ours starts a connection with its own ISN: packetdrill learns it
+        // afresh from each (run_packet.c, `live.local_isn`).
+        if spec.flags.syn && live.flags.syn() {
             probe.local_offset = Some(live.seq.wrapping_sub(spec.seq));
         }
         let mut want = TcpFlags::NONE;
@@ -166,7 +186,7 @@ impl Mapping {
             ));
         }
         let seq = probe.local_to_script(live.seq);
-        if seq != spec.seq {
+        if !spec.any_seq && seq != spec.seq {
             return Err(format!("seq: expected {} but got {seq}", spec.seq));
         }
         if live.len() != spec.len {
@@ -174,8 +194,13 @@ impl Mapping {
         }
         if cfg.mode == MatchMode::Strict || live.flags.ack() {
             let want_ack = spec.ack.unwrap_or(0);
-            if live.ack != want_ack {
-                return Err(format!("ack: expected {want_ack} but got {}", live.ack));
+            let ack = if live.flags.syn() || !live.flags.ack() {
+                live.ack
+            } else {
+                probe.remote_to_script(live.ack)
+            };
+            if ack != want_ack {
+                return Err(format!("ack: expected {want_ack} but got {ack}"));
             }
         }
         if let Some(w) = spec.win
@@ -270,7 +295,12 @@ impl Mapping {
                     self.check_tsval(*sv, *lv, cfg)?;
                     true
                 }
-                (OptSpec::Sack(x), OptSpec::Sack(y)) => x == y,
+                (OptSpec::Sack(x), OptSpec::Sack(y)) => {
+                    x.len() == y.len()
+                        && x.iter().zip(y).all(|(s, l)| {
+                            (s.0, s.1) == (self.remote_to_script(l.0), self.remote_to_script(l.1))
+                        })
+                }
                 (x, y) => x == y,
             };
             if !same {

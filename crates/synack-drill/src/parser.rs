@@ -335,13 +335,31 @@ impl<'a> Parser<'a> {
             None
         };
         let flags = self.flags()?;
-        let (seq, len) = self.seq_range()?;
+        let any_seq = self.peek().tok == Tok::Ellipsis;
+        let (seq, len) = if any_seq {
+            if dir == Direction::Inbound {
+                return Err(self.err_at(
+                    self.peek().pos,
+                    ParseErrorKind::Invalid(
+                        "'...' as a sequence number is only for outbound packets".into(),
+                    ),
+                ));
+            }
+            self.i += 1;
+            self.expect_punct('(')?;
+            let len = self.u32_wrapping("payload length")?;
+            self.expect_punct(')')?;
+            (0, len)
+        } else {
+            self.seq_range()?
+        };
         let mut p = PacketSpec {
             dir,
             ip,
             ports,
             flags,
             seq,
+            any_seq,
             len,
             ack: None,
             win: None,

@@ -107,6 +107,21 @@ pub struct Profile {
     /// Every second in-order segment is ACKed at once whatever its size (FreeBSD's
     /// `DELAY_ACK`; `ConnConfig::ack_every`), not every second full-sized one.
     pub ack_every_segment: bool,
+    /// While our FIN is unacknowledged every ACK repeats it (FreeBSD's `tcp_output` in
+    /// FIN-WAIT-1, CLOSING and LAST-ACK; `ConnConfig::ack_repeats_fin`).
+    pub ack_repeats_fin: bool,
+    /// A RST in CLOSING or LAST-ACK shows as ECONNRESET to a socket that was only shut down
+    /// (Linux's `tcp_reset`, FreeBSD; `ConnConfig::reset_after_fin_reported`).
+    pub reset_after_fin_reported: bool,
+    /// TIME-WAIT ignores RSTs (RFC 1337; FreeBSD, Linux's `tcp_rfc1337=1`;
+    /// `ConnConfig::time_wait_ignores_rst`).
+    pub time_wait_ignores_rst: bool,
+    /// TIME-WAIT drops a SYN without ACK that opens nothing, unanswered (FreeBSD's
+    /// `tcp_twcheck`; `ConnConfig::time_wait_drops_old_syn`).
+    pub time_wait_drops_old_syn: bool,
+    /// Segments with both SYN and FIN are dropped unanswered (FreeBSD's
+    /// `net.inet.tcp.drop_synfin=1`; `EndpointConfig::drop_syn_fin`).
+    pub drop_syn_fin: bool,
     /// Timestamp clock rate in Hz.
     pub ts_hz: u32,
     /// FreeBSD's `net.inet.tcp.rexmit_slop`: added to every computed RTO (200 ms there).
@@ -117,9 +132,14 @@ pub struct Profile {
     /// Keep-alive idle time, probe interval and probe count a socket starts with (what
     /// `TCP_KEEPIDLE/KEEPINTVL/KEEPCNT` read before any set).
     pub keep_alive: (Duration, Duration, u32),
-    /// `tcp_fastopen` bits (Linux) as last set; Fast Open itself is not in the engine, so the
-    /// value only matters to scripts that use it, which are refused where they do.
+    /// Fast Open switches as Linux's `tcp_fastopen` bits (0x1 client, 0x2 server, 0x4 client
+    /// without cookie, 0x200 server without cookie, 0x400 server on every listener;
+    /// `synack_tcp::FastOpenConfig::from_linux_bits`). FreeBSD's `fastopen.client_enable` and
+    /// `server_enable` set bits 0x1 and 0x2.
     pub fastopen: u32,
+    /// The server's Fast Open cookie key (`tcp_fastopen_key`), as the 16 bytes Linux keys
+    /// SipHash with; `None` keeps the engine's own.
+    pub fastopen_key: Option<[u8; 16]>,
 }
 
 impl Profile {
@@ -154,11 +174,17 @@ impl Profile {
             linux_read_window_update: true,
             free_space_window: false,
             ack_every_segment: false,
+            ack_repeats_fin: false,
+            reset_after_fin_reported: true,
+            time_wait_ignores_rst: false,
+            time_wait_drops_old_syn: false,
+            drop_syn_fin: false,
             ts_hz: 1000,
             rexmit_slop: Duration::ZERO,
             syn_cookies: true,
             keep_alive: (Duration::from_secs(7200), Duration::from_secs(75), 9),
             fastopen: 0x70403,
+            fastopen_key: None,
         }
     }
 
@@ -201,11 +227,18 @@ impl Profile {
             linux_read_window_update: false,
             free_space_window: true,
             ack_every_segment: true,
+            ack_repeats_fin: true,
+            reset_after_fin_reported: true,
+            time_wait_ignores_rst: true,
+            time_wait_drops_old_syn: true,
+            drop_syn_fin: false,
             ts_hz: 1000,
             rexmit_slop: Duration::from_millis(200),
             syn_cookies: true,
             keep_alive: (Duration::from_secs(7200), Duration::from_secs(75), 8),
-            fastopen: 0,
+            // FreeBSD's defaults: client on, server off.
+            fastopen: 0x1,
+            fastopen_key: None,
         }
     }
 
@@ -240,11 +273,17 @@ impl Profile {
             linux_read_window_update: false,
             free_space_window: false,
             ack_every_segment: false,
+            ack_repeats_fin: false,
+            reset_after_fin_reported: false,
+            time_wait_ignores_rst: false,
+            time_wait_drops_old_syn: false,
+            drop_syn_fin: false,
             ts_hz: 1000,
             rexmit_slop: Duration::ZERO,
             syn_cookies: true,
             keep_alive: (Duration::from_secs(7200), Duration::from_secs(75), 9),
-            fastopen: 0,
+            fastopen: 0x3,
+            fastopen_key: None,
         }
     }
 
@@ -532,7 +571,20 @@ impl Profile {
             }
             "net.ipv4.tcp_fastopen" => {
                 self.fastopen = u32::try_from(int()?).map_err(|_| bad())?;
-                note("Fast Open bits (used only where a script uses Fast Open)")
+                note("Fast Open switches")
+            }
+            "net.ipv4.tcp_fastopen_key" => {
+                self.fastopen_key = Some(linux_fastopen_key(value).ok_or_else(bad)?);
+                note("Fast Open cookie key")
+            }
+            "net.inet.tcp.fastopen.client_enable" | "net.inet.tcp.fastopen.server_enable" => {
+                let bit = if key.ends_with("client_enable") { 0x1 } else { 0x2 };
+                if flag()? {
+                    self.fastopen |= bit;
+                } else {
+                    self.fastopen &= !bit;
+                }
+                note("Fast Open switch (a fresh stack per script: the client cache starts empty)")
             }
             // Linux TSO deferral: synack never defers to build bigger TSO frames, which is
             // what a divisor this large or a min_tso_segs setting asks for in these scripts.
@@ -550,13 +602,19 @@ impl Profile {
                 self.rfc5961.0 = !flag()?;
                 note("RFC 5961 section 3 (RST) checks")
             }
+            "net.ipv4.tcp_rfc1337" => {
+                self.time_wait_ignores_rst = flag()?;
+                note("RFC 1337: RSTs ignored in TIME-WAIT")
+            }
+            "net.inet.tcp.drop_synfin" => {
+                self.drop_syn_fin = flag()?;
+                note("SYN+FIN segments dropped")
+            }
             "net.inet.tcp.insecure_syn" => {
                 self.rfc5961.1 = !flag()?;
                 note("RFC 5961 section 4 (SYN) checks")
             }
-            "net.inet.tcp.hostcache.purgenow" | "net.ipv4.tcp_fastopen_key" => {
-                note("no host cache, no stored keys")
-            }
+            "net.inet.tcp.hostcache.purgenow" => note("no host cache, no stored keys"),
             _ => match self.fixed_sysctl(key) {
                 Some(fixed)
                     if fixed.split('|').any(|f| {
@@ -594,7 +652,6 @@ impl Profile {
             "net.ipv4.tcp_shrink_window" => "0",
             // FreeBSD.
             "net.inet.tcp.blackhole" => "0",
-            "net.inet.tcp.drop_synfin" => "0",
             "net.inet.tcp.rexmit_drop_options" => "0",
             "net.inet.tcp.icmp_may_rst" => "1",
             "net.inet.tcp.syncookies_only" => "0",
@@ -604,10 +661,23 @@ impl Profile {
             "net.inet.tcp.mssdflt" => "536",
             "net.inet.tcp.udp_tunneling_port" => "0",
             "net.inet.tcp.udp_tunneling_overhead" => "8",
-            "net.inet.tcp.fastopen.client_enable" | "net.inet.tcp.fastopen.server_enable" => "0",
             _ => return None,
         })
     }
+}
+
+/// Linux's `tcp_fastopen_key` text, `a-b-c-d` (four 32-bit hex words; a backup key may follow
+/// after a comma), as the 16 key bytes: each word little-endian, as the kernel stores it.
+fn linux_fastopen_key(value: &str) -> Option<[u8; 16]> {
+    let primary = value.split(',').next()?;
+    let words: Vec<u32> =
+        primary.split('-').map(|w| u32::from_str_radix(w, 16).ok()).collect::<Option<_>>()?;
+    let [a, b, c, d] = words.as_slice() else { return None };
+    let mut key = [0u8; 16];
+    for (i, w) in [a, b, c, d].into_iter().enumerate() {
+        key[4 * i..4 * i + 4].copy_from_slice(&w.to_le_bytes());
+    }
+    Some(key)
 }
 
 /// A decimal or `0x` hex integer.
@@ -707,11 +777,26 @@ mod tests {
         assert_eq!(p.delayed_ack, Duration::from_millis(100));
         p.apply_command("sysctl -w net.inet.tcp.keepcnt=2").unwrap();
         assert_eq!(p.keep_alive.2, 2);
-        assert!(p.apply_command("sysctl -w net.inet.tcp.drop_synfin=1").is_err());
+        p.apply_command("sysctl -w net.inet.tcp.drop_synfin=1").unwrap();
+        assert!(p.drop_syn_fin);
+        assert!(p.apply_command("sysctl -w net.inet.tcp.blackhole=1").is_err());
         assert!(p.apply_command("sockstat -4 | grep x").is_err());
         let mut l = Profile::linux();
         l.apply_command("sysctl -q net.ipv4.tcp_fastopen=0x3").unwrap();
         assert_eq!(l.fastopen, 3);
+        l.apply_command("sysctl -q net.ipv4.tcp_fastopen_key=a1a1a1a1-b2b2b2b2-c3c3c3c3-d4d4d4d4")
+            .unwrap();
+        let mut want = [0u8; 16];
+        for (i, b) in [0xa1u8, 0xb2, 0xc3, 0xd4].into_iter().enumerate() {
+            want[4 * i..4 * i + 4].fill(b);
+        }
+        assert_eq!(l.fastopen_key, Some(want));
+        assert!(l.apply_command("sysctl -q net.ipv4.tcp_fastopen_key=xyz").is_err());
+        let mut f = Profile::freebsd();
+        f.apply_command("sysctl -w net.inet.tcp.fastopen.server_enable=1").unwrap();
+        assert_eq!(f.fastopen, 0x3);
+        f.apply_command("sysctl -w net.inet.tcp.fastopen.client_enable=0").unwrap();
+        assert_eq!(f.fastopen, 0x2);
         assert!(l.apply_command("sysctl -q net.ipv4.tcp_ecn=3").is_err());
     }
 

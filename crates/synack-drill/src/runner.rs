@@ -505,6 +505,13 @@ impl<T: Target> Runner<'_, T> {
     }
 
     fn inject(&mut self, p: &PacketSpec) -> Result<(), Stop> {
+        // LISTEN is 10 and SYN-SENT 2 in `tcpi_state` numbering.
+        let state = self
+            .under_test
+            .and_then(|s| self.t.tcp_info(s))
+            .and_then(|i| i.get("tcpi_state").copied());
+        let opens = matches!((p.flags.ack, state), (false, None | Some(10)) | (true, Some(2)));
+        self.map.note_inbound(p, opens);
         let mut seg = self
             .map
             .inbound(p, &self.check)
@@ -600,6 +607,9 @@ impl<T: Target> Runner<'_, T> {
         } else {
             self.map.local_to_script(s.seq)
         };
+        if s.flags.ack() && !s.flags.syn() {
+            v.ack = self.map.remote_to_script(s.ack);
+        }
         format!("{} (sent at {})", v, fmt_time(s.at))
     }
 

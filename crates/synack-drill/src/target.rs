@@ -165,6 +165,16 @@ pub enum SockOpt {
     KeepIntvl,
     /// TCP_KEEPCNT
     KeepCnt,
+    /// TCP_FASTOPEN: on a listener, the Fast Open queue length; on FreeBSD also a client
+    /// socket's switch for Fast Open on its implied connect.
+    FastOpen,
+    /// TCP_FASTOPEN_CONNECT (Linux): `connect` waits for the first write, whose data goes on
+    /// the SYN.
+    FastOpenConnect,
+    /// TCP_FASTOPEN_NO_COOKIE (Linux): data on the SYN without a cookie.
+    FastOpenNoCookie,
+    /// TCP_FASTOPEN_KEY (Linux): the listener's 16-byte cookie key, given as bytes.
+    FastOpenKey,
 }
 
 impl SockOpt {
@@ -184,6 +194,10 @@ impl SockOpt {
             "TCP_KEEPIDLE" if tcp => SockOpt::KeepIdle,
             "TCP_KEEPINTVL" if tcp => SockOpt::KeepIntvl,
             "TCP_KEEPCNT" if tcp => SockOpt::KeepCnt,
+            "TCP_FASTOPEN" if tcp => SockOpt::FastOpen,
+            "TCP_FASTOPEN_CONNECT" if tcp => SockOpt::FastOpenConnect,
+            "TCP_FASTOPEN_NO_COOKIE" if tcp => SockOpt::FastOpenNoCookie,
+            "TCP_FASTOPEN_KEY" if tcp => SockOpt::FastOpenKey,
             _ => return None,
         })
     }
@@ -228,6 +242,23 @@ pub trait Target {
     /// Starts an active open (`EINPROGRESS`); after that reports `EALREADY`, then `EISCONN`
     /// or the connection's error.
     fn connect(&mut self, now: u64, s: SockId, remote: SocketAddr) -> Result<(), Errno>;
+    /// `sendto` with a destination on a socket that is not connected: an active open that
+    /// carries `data`: Linux's `MSG_FASTOPEN` (`fast_open`), or FreeBSD's implied connect (Fast
+    /// Open when the socket set `TCP_FASTOPEN`). Returns the bytes taken; Linux returns
+    /// `EINPROGRESS` when none went (a non-blocking socket takes only what the SYN carries).
+    fn send_to(
+        &mut self,
+        now: u64,
+        s: SockId,
+        remote: SocketAddr,
+        data: &[u8],
+        fast_open: bool,
+        nonblocking: bool,
+    ) -> Result<usize, Errno>;
+    /// The destination of a `connect` deferred to the first write (`TCP_FASTOPEN_CONNECT`).
+    fn deferred_connect(&self, s: SockId) -> Option<SocketAddr>;
+    /// Sets a byte-string option (`TCP_FASTOPEN_KEY`).
+    fn set_option_bytes(&mut self, s: SockId, opt: SockOpt, value: &[u8]) -> Result<(), Errno>;
     /// Queues data; `EAGAIN` when the buffer is full.
     fn write(&mut self, now: u64, s: SockId, data: &[u8]) -> Result<usize, Errno>;
     /// Queues urgent data (`send(..., MSG_OOB)`): the urgent pointer marks its end.

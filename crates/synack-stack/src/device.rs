@@ -141,7 +141,7 @@ pub trait Device {
 
     /// The ring of recent frames, for devices that keep one (the pcap tap), so a runtime can
     /// dump it when a connection is reset.
-    fn frame_ring(&self) -> Option<&crate::phy::FrameRing> {
+    fn frame_ring(&self) -> Option<&crate::frame_ring::FrameRing> {
         None
     }
 }

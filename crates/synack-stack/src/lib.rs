@@ -1,7 +1,8 @@
 //! # synack-stack: the IP layer and devices around the TCP engine
 //!
 //! Interface (IPv4/IPv6 in and out, ICMP, routes), the [`Device`](device::Device) trait, the
-//! in-memory link with impairments, and the pcap tap.
+//! in-memory link with impairments, the pcap tap and the [`FrameRing`](frame_ring::FrameRing)
+//! of recent frames it keeps.
 //!
 //! ```text
 //!   synack (runtime driver) ── Interface::poll(now, &mut device, &mut tcp)
@@ -15,6 +16,7 @@
 extern crate alloc;
 
 pub mod device;
+pub mod frame_ring;
 pub mod gso;
 pub mod iface;
 pub mod phy;

@@ -255,6 +255,24 @@ pub struct ConnConfig {
     /// `net.inet.tcp.insecure_syn=1`); one outside it is still only acknowledged. On by
     /// default.
     pub rfc5961_syn: bool,
+    /// While our FIN is sent and unacknowledged (FIN-WAIT-1, CLOSING, LAST-ACK), every ACK we
+    /// send carries the FIN again (at its own sequence number), as FreeBSD's `tcp_output` does
+    /// for any segment in those states. RFC 9293 3.10.7.4 answers with a plain
+    /// `<SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>` and leaves FIN retransmission to the timer; off
+    /// by default.
+    pub ack_repeats_fin: bool,
+    /// A RST in CLOSING or LAST-ACK is reported to an application that still holds the
+    /// connection (it only shut down its sending half) as a reset, as Linux and FreeBSD do.
+    /// RFC 9293 3.10.7.4 enters CLOSED there without a user signal (the default).
+    pub reset_after_fin_reported: bool,
+    /// TIME-WAIT ignores every RST, RFC 1337 section 3's fix for TIME-WAIT assassination
+    /// (FreeBSD's `tcp_twcheck`; Linux's `tcp_rfc1337=1`). RFC 9293 (with RFC 5961) closes on
+    /// a RST at RCV.NXT: off by default.
+    pub time_wait_ignores_rst: bool,
+    /// TIME-WAIT drops a SYN without ACK that does not start a new incarnation, unanswered,
+    /// as FreeBSD's `tcp_twcheck` checks for ACK before anything else. RFC 9293 (with RFC
+    /// 5961 4.2) answers such a SYN with a challenge ACK: off by default.
+    pub time_wait_drops_old_syn: bool,
 }
 
 impl Default for ConnConfig {
@@ -295,6 +313,10 @@ impl Default for ConnConfig {
             ack_every: AckEvery::SecondFullSized,
             rfc5961_rst: true,
             rfc5961_syn: true,
+            ack_repeats_fin: false,
+            reset_after_fin_reported: false,
+            time_wait_ignores_rst: false,
+            time_wait_drops_old_syn: false,
         }
     }
 }
@@ -318,6 +340,10 @@ pub struct EndpointConfig {
     pub ephemeral_ports: (u16, u16),
     /// Most connections the endpoint holds; further SYNs are dropped and connects fail.
     pub max_connections: usize,
+    /// Drop every segment that carries both SYN and FIN, unanswered, whatever the state
+    /// (FreeBSD's `net.inet.tcp.drop_synfin=1`, which keeps scanners from fingerprinting the
+    /// stack by its answer). RFC 9293 gives SYN+FIN no special treatment: off by default.
+    pub drop_syn_fin: bool,
     /// TCP Fast Open (RFC 7413) switches for both sides.
     pub fast_open: crate::fastopen::FastOpenConfig,
 }
@@ -333,6 +359,7 @@ impl Default for EndpointConfig {
             syn_cookies: true,
             ephemeral_ports: (49152, 65535),
             max_connections: 65536,
+            drop_syn_fin: false,
             fast_open: crate::fastopen::FastOpenConfig::default(),
         }
     }

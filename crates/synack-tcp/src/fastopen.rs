@@ -36,8 +36,9 @@ pub struct FastOpenConfig {
     /// Server (Linux 0x400): every listener accepts Fast Open, with its backlog as the queue
     /// limit, without enabling it one by one.
     pub server_all_listeners: bool,
-    /// Client: when a server refuses the SYN's data and gives no new cookie, use no Fast Open
-    /// towards it for this long (FreeBSD's path disabling, 60 s there). `None` (Linux's
+    /// Client: when a server answers a Fast Open SYN without a valid cookie and without
+    /// taking its data (or a cookie request without a cookie), use no Fast Open towards it
+    /// for this long (FreeBSD's path disabling, 60 s there). `None` (Linux's
     /// choice, the default) keeps the cached cookie and tries again next time.
     pub refused_backoff: Option<Duration>,
 }

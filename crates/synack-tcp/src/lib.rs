@@ -22,7 +22,7 @@
 //!          |  stateless RSTs (CLOSED, LISTEN)   |   poll_timeout() -> earliest deadline
 //!          |  timer heap (O(log n))             |<-- on_timeout(now)
 //!          +----------------+-------------------+
-//!                           | per connection: Conn { tcb: Tcb, timers: TimerTable, ... }
+//!                           | per connection: Conn { tcb: Tcb, t: TimerTable, due: DueSet, .. }
 //!                           v
 //!   Tcb::Closed | SynSent{snd} | Open{snd, rcv, kind} | TimeWait{snd_nxt, rcv_nxt, ts_recent, ..}
 //!        kind: SynReceived(origin) | Established | FinWait1 | FinWait2 | CloseWait
@@ -108,7 +108,6 @@ pub mod rtt;
 pub mod sack_gen;
 pub mod scoreboard;
 mod secret;
-mod spares;
 pub mod state;
 pub mod stats;
 pub mod time;

@@ -56,6 +56,12 @@ use alloc::collections::VecDeque;
 use synack_wire::SeqNum;
 use synack_wire::tcp::SackBlock;
 
+mod memory;
+mod tlp;
+
+pub(crate) use memory::RackMemory;
+pub use tlp::TlpOutcome;
+
 /// Linux's initial reordering degree (`net.ipv4.tcp_reordering`, the DupThresh of RFC 5681):
 /// what [`Rack::reordering`] reports until reordering longer than that is measured.
 pub const INITIAL_REORDERING: u32 = 3;
@@ -120,17 +126,6 @@ pub struct RackOutcome {
     pub tlp: Option<TlpOutcome>,
 }
 
-/// How a tail loss probe ended (RFC 8985 section 7.4).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum TlpOutcome {
-    /// The probe or the original was delivered with no loss (new data probe ACKed, or a
-    /// D-SACK showed the retransmitted probe was a duplicate).
-    NoLoss,
-    /// The retransmitted probe repaired a real loss: the caller applies a congestion response
-    /// (reduce the window as on entering fast recovery).
-    LossRepaired,
-}
-
 /// RACK-TLP state for one connection. See the module docs.
 #[derive(Clone, Debug)]
 pub struct Rack {
@@ -169,51 +164,6 @@ pub struct Rack {
     /// The sender was in (or, by RACK's marks, entering) loss recovery at the last ACK or
     /// timer: an RTO then does not reset the reordering degree.
     recovering: bool,
-}
-
-/// What a [`Rack`] must remember between flights: its RTT measurements, the reordering
-/// window's adaptation, and the reordering measured so far (which `ConnStats` reports). The
-/// connection keeps this inline and the per-segment log only while data is in flight.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) struct RackMemory {
-    xmit_ts: Option<Instant>,
-    rtt: u64,
-    min_rtt: u64,
-    end_seq: SeqNum,
-    reo_wnd_mult: u32,
-    reo_wnd_persist: u32,
-    reorder_bytes: u32,
-    reorder_events: u32,
-    reordering_seen: bool,
-    tlp_is_retrans: bool,
-}
-
-impl RackMemory {
-    /// What [`Rack::new`] at SND.UNA = `una` starts from.
-    pub(crate) const fn fresh(una: SeqNum) -> RackMemory {
-        RackMemory {
-            xmit_ts: None,
-            rtt: 0,
-            min_rtt: NO_SAMPLE,
-            end_seq: una,
-            reo_wnd_mult: 1,
-            reo_wnd_persist: 0,
-            reorder_bytes: 0,
-            reorder_events: 0,
-            reordering_seen: false,
-            tlp_is_retrans: false,
-        }
-    }
-
-    /// [`Rack::reordering`] of a log with this memory.
-    pub(crate) fn reordering(&self, mss: u32) -> u32 {
-        self.reorder_bytes.div_ceil(mss.max(1)).clamp(INITIAL_REORDERING, MAX_REORDERING)
-    }
-
-    /// [`Rack::reordering_events`] of a log with this memory.
-    pub(crate) fn reordering_events(&self) -> u32 {
-        self.reorder_events
-    }
 }
 
 /// [`RackConfig`] as the connection keeps it: the delay in microseconds (what instant
@@ -374,30 +324,11 @@ impl Rack {
         }
     }
 
-    /// A tail loss probe was sent covering up to `end` (exclusive); `retransmission` if it
-    /// resent old data rather than new.
-    pub fn on_tlp_sent(&mut self, end: SeqNum, retransmission: bool) {
-        self.tlp_end_seq = Some(end);
-        self.tlp_is_retrans = retransmission;
-    }
-
-    /// Where the highest-sequence segment still tracked begins (its records split only at
-    /// SACK and retransmission boundaries, so this is where the last segment sent starts).
-    /// The tail loss probe resends that segment as it was sent (RFC 8985 section 7.3).
-    pub fn last_segment_start(&self) -> Option<SeqNum> {
-        self.segs.back().map(|s| s.start)
-    }
-
     /// Segments marked lost that are neither SACKed nor cumulatively acknowledged, whether
     /// or not they were retransmitted since (Linux's `lost_out`, reported as `tcpi_lost`).
     /// Walks the segments in flight: for statistics, not for the per-segment path.
     pub fn lost_segments(&self) -> u32 {
         self.segs.iter().filter(|s| s.marked_lost && !s.sacked).count() as u32
-    }
-
-    /// True while a tail loss probe is outstanding.
-    pub fn tlp_in_flight(&self) -> bool {
-        self.tlp_end_seq.is_some()
     }
 
     fn update_min_rtt(&mut self, rtt: Duration) {
@@ -800,91 +731,6 @@ impl Rack {
             self.segs.iter().filter(|s| s.lost).map(|s| s.end.since(s.start)).sum::<u32>()
         );
         self.lost_total
-    }
-
-    /// When to fire the tail loss probe, or `None` if no probe should be scheduled:
-    /// `flight_segments` in flight, `rto_deadline` the armed RTO. `in_recovery` and
-    /// `sack_enabled` gate TLP as section 7.1 requires.
-    pub fn pto_deadline(
-        &self,
-        now: Instant,
-        srtt: Option<Duration>,
-        flight_segments: u32,
-        rto_deadline: Instant,
-        in_recovery: bool,
-        sack_enabled: bool,
-    ) -> Option<Instant> {
-        //= rfc8985#7.1
-        // Schedule a probe only outside recovery, with SACK, with data in flight and no probe
-        // already outstanding.
-        if !self.config.tlp
-            || in_recovery
-            || !sack_enabled
-            || flight_segments == 0
-            || self.tlp_end_seq.is_some()
-        {
-            return None;
-        }
-        //= rfc8985#7.2
-        // PTO = 2 * SRTT, plus WCDelAckT when one segment is in flight; 1 s without an SRTT;
-        // never later than the RTO. Never shorter than MIN_PTO either: an SRTT of zero (a
-        // virtual clock, or loopback at microsecond resolution) would otherwise put the probe
-        // deadline at `now`, and re-arming it at `now` after it fires spins `on_timeout`.
-        let pto = match srtt {
-            Some(s) => {
-                let base = s.saturating_mul(2).max(MIN_PTO);
-                if flight_segments == 1 { base + self.config.max_ack_delay() } else { base }
-            }
-            None => Duration::from_secs(1),
-        };
-        Some((now + pto).min(rto_deadline))
-    }
-
-    /// When everything sent up to `una` is acknowledged and nothing is pending (no segment
-    /// tracked, no probe out, no D-SACK round open, not recovering), what must outlive the
-    /// flight; `None` otherwise. [`Rack::resume`] with it rebuilds this exact state, so the
-    /// connection may drop the log between flights (idle memory).
-    pub(crate) fn quiescent_memory(&self, una: SeqNum) -> Option<RackMemory> {
-        let idle = self.segs.is_empty()
-            && self.snd_una == una
-            && self.snd_nxt == una
-            && self.fack == una
-            && self.segs_sacked == 0
-            && self.lost_total == 0
-            && self.dsack_round.is_none()
-            && self.tlp_end_seq.is_none()
-            && self.sack_high.is_none()
-            && !self.recovering;
-        idle.then_some(RackMemory {
-            xmit_ts: self.xmit_ts,
-            end_seq: self.end_seq,
-            rtt: self.rtt,
-            min_rtt: self.min_rtt,
-            reo_wnd_mult: self.reo_wnd_mult,
-            reo_wnd_persist: self.reo_wnd_persist,
-            reorder_bytes: self.reorder_bytes,
-            reorder_events: self.reorder_events,
-            reordering_seen: self.reordering_seen,
-            tlp_is_retrans: self.tlp_is_retrans,
-        })
-    }
-
-    /// A log with nothing in flight at SND.UNA = `una` that remembers `mem` (from
-    /// [`Rack::quiescent_memory`] at the same `una`, or [`RackMemory::fresh`]).
-    pub(crate) fn resume(config: RackConfig, una: SeqNum, mem: &RackMemory) -> Rack {
-        Rack {
-            xmit_ts: mem.xmit_ts,
-            end_seq: mem.end_seq,
-            rtt: mem.rtt,
-            min_rtt: mem.min_rtt,
-            reo_wnd_mult: mem.reo_wnd_mult,
-            reo_wnd_persist: mem.reo_wnd_persist,
-            reorder_bytes: mem.reorder_bytes,
-            reorder_events: mem.reorder_events,
-            reordering_seen: mem.reordering_seen,
-            tlp_is_retrans: mem.tlp_is_retrans,
-            ..Rack::new(config, una)
-        }
     }
 
     /// Takes over the storage of `old`'s segment log (emptied), so a log rebuilt for a new

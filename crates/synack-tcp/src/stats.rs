@@ -107,6 +107,10 @@ pub struct ConnStats {
     pub syn_data: bool,
     /// Accepted with its SYN's data, before the handshake completed (a Fast Open child).
     pub fast_open_child: bool,
+    /// Window scaling is in use (both SYNs carried the option).
+    pub window_scaling: bool,
+    /// ECN (RFC 3168) was agreed on the handshake.
+    pub ecn: bool,
 }
 
 /// What the endpoint's listeners did with the SYNs and handshake ACKs that reached them
@@ -133,7 +137,8 @@ pub struct ListenCounters {
     /// Handshake-completing ACKs dropped because the accept queue was full (the peer
     /// retransmits, or our SYN-ACK retransmission invites it to).
     pub acks_dropped_accept_full: u64,
-    /// Half-open entries that gave up after their last SYN-ACK retransmission.
+    /// Half-open entries that gave up: after their last SYN-ACK retransmission, or earlier
+    /// when the listener's user timeout (RFC 9293 3.10.8) is shorter.
     pub half_open_expired: u64,
     /// Half-open entries removed to make room for a handshake that completed while the
     /// endpoint held its most connections: a peer that answered beats one that has not.

@@ -151,6 +151,7 @@ fn cookie_request_then_data_on_the_syn() {
     // It may answer before the handshake completes.
     assert_eq!(n.server.send(s2, b"reply"), Ok(5));
     n.run();
+
     let (_, syn_ack) = n.syn_and_syn_ack();
     assert_eq!(syn_ack.ack, syn.seq + 1 + 16, "the SYN-ACK acknowledges the data");
     assert_eq!(syn_ack.options.fast_open, None);

@@ -429,3 +429,113 @@ fn free_space_receive_window_accepts_beyond_the_advertised_edge() {
         assert_eq!(s.ep.error(s.id()).unwrap(), None, "{policy:?}");
     }
 }
+
+/// CLOSING (our FIN sent, the peer's FIN arrives before its ACK of ours): RFC 9293 answers
+/// with a bare ACK at SND.NXT; with `ack_repeats_fin` (FreeBSD) the ACK carries our FIN again
+/// at its own sequence number. A challenge ACK (RFC 5961) stays bare either way.
+#[test]
+fn ack_repeats_fin_while_it_is_unacknowledged() {
+    for repeat in [false, true] {
+        let mut s = Script::established_passive(ConnConfig { ack_repeats_fin: repeat, ..plain() });
+        s.ep.close(s.id()).unwrap();
+        check(&s.one(), FA, I + 1, T + 1);
+        s.inject(Seg::new(FA, T + 1, I + 1));
+        if repeat {
+            check(&s.one(), FA, I + 1, T + 2);
+        } else {
+            check(&s.one(), A, I + 2, T + 2);
+        }
+        // An in-window RST not at RCV.NXT: a challenge ACK, bare.
+        s.advance(Duration::from_millis(1));
+        s.inject(Seg::new(R, T + 100, 0));
+        check(&s.one(), A, I + 2, T + 2);
+    }
+}
+
+/// A SYN+FIN to a listener: RFC 9293 treats it as a SYN (the FIN is processed once the
+/// connection exists), so a SYN-ACK answers; with `EndpointConfig::drop_syn_fin` (FreeBSD's
+/// `drop_synfin=1`) it is dropped unanswered, and so is one to a connected socket.
+#[test]
+fn drop_syn_fin_drops_unanswered() {
+    use synack_tcp::EndpointConfig;
+    let syn_fin = S | F;
+    for drop in [false, true] {
+        let ec = EndpointConfig { conn: plain(), drop_syn_fin: drop, ..EndpointConfig::default() };
+        let mut s = Script::with_config(ec);
+        s.listener = Some(s.ep.listen(s.local, 16).unwrap());
+        s.inject(Seg::new(syn_fin, T, 0).mss(1460));
+        if drop {
+            s.none();
+        } else {
+            assert_eq!(s.one().flags, SA);
+        }
+    }
+    let ec = EndpointConfig { conn: plain(), drop_syn_fin: true, ..EndpointConfig::default() };
+    let mut s2 = Script::with_config(ec);
+    s2.listener = Some(s2.ep.listen(s2.local, 16).unwrap());
+    s2.inject(Seg::new(S, T, 0).mss(1460));
+    check(&s2.one(), SA, I, T + 1);
+    s2.inject(Seg::new(A, T + 1, I + 1));
+    s2.conn = s2.ep.accept(s2.listener.unwrap());
+    s2.inject(Seg::new(syn_fin, T + 1, I + 1));
+    s2.none();
+    assert_eq!(s2.state(), synack_tcp::State::Established);
+}
+
+/// A RST in LAST-ACK: RFC 9293 enters CLOSED with no user signal; with
+/// `reset_after_fin_reported` (Linux, FreeBSD) an application that only shut down its sending
+/// half reads it as a reset. One that closed the connection hears nothing either way.
+#[test]
+fn reset_in_last_ack_is_reported_to_a_holder() {
+    use synack_tcp::ConnectionError;
+    for (reported, close) in [(false, false), (true, false), (true, true)] {
+        let cfg = ConnConfig { reset_after_fin_reported: reported, ..plain() };
+        let mut s = Script::established_passive(cfg);
+        s.inject(Seg::new(FA, T + 1, I + 1));
+        s.one();
+        if close {
+            s.ep.close(s.id()).unwrap();
+        } else {
+            s.ep.shutdown_write(s.id()).unwrap();
+        }
+        check(&s.one(), FA, I + 1, T + 2);
+        s.inject(Seg::new(R, T + 2, 0));
+        s.none();
+        let expect = (reported && !close).then_some(ConnectionError::Reset);
+        assert_eq!(s.ep.error(s.id()).ok().flatten(), expect, "{reported} {close}");
+    }
+}
+
+/// TIME-WAIT the FreeBSD way: a RST at RCV.NXT closes it under RFC 9293 and is ignored with
+/// `time_wait_ignores_rst` (RFC 1337); an old SYN (at RCV.NXT, so no new incarnation) draws
+/// a challenge ACK under RFC 5961 and is dropped with `time_wait_drops_old_syn`.
+#[test]
+fn time_wait_rst_and_old_syn() {
+    use synack_tcp::State;
+    fn time_wait(cfg: ConnConfig) -> Script {
+        let mut s = Script::established_passive(cfg);
+        s.ep.shutdown_write(s.id()).unwrap();
+        check(&s.one(), FA, I + 1, T + 1);
+        s.inject(Seg::new(FA, T + 1, I + 2));
+        check(&s.one(), A, I + 2, T + 2);
+        assert_eq!(s.state(), State::TimeWait);
+        s
+    }
+    for ignore in [false, true] {
+        let mut s = time_wait(ConnConfig { time_wait_ignores_rst: ignore, ..plain() });
+        s.inject(Seg::new(R, T + 2, 0));
+        s.none();
+        let state = s.ep.state(s.id()).unwrap_or(State::Closed);
+        assert_eq!(state, if ignore { State::TimeWait } else { State::Closed });
+    }
+    for drop in [false, true] {
+        let mut s = time_wait(ConnConfig { time_wait_drops_old_syn: drop, ..plain() });
+        s.inject(Seg::new(S, T + 2, 0).mss(1460));
+        if drop {
+            s.none();
+        } else {
+            check(&s.one(), A, I + 2, T + 2);
+        }
+        assert_eq!(s.state(), State::TimeWait);
+    }
+}

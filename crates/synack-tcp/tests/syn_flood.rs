@@ -270,3 +270,17 @@ fn a_forged_cookie_is_counted_and_reset() {
     assert!(out.iter().any(|(t, _)| t.flags.rst()));
     assert_eq!(counters(&ep).cookies_rejected, 1);
 }
+
+#[test]
+fn a_user_timeout_shorter_than_the_retries_expires_half_open_entries_sooner() {
+    let conn = ConnConfig { user_timeout: Some(Duration::from_secs(20)), ..ConnConfig::default() };
+    let cfg = EndpointConfig { syn_queue_len: 4, conn, ..EndpointConfig::default() };
+    let (mut ep, _) = server(cfg, 64);
+    let t0 = Instant::from_secs(1);
+    flood(&mut ep, t0, 0, 4);
+    run_timers(&mut ep, t0, t0 + Duration::from_secs(19));
+    assert_eq!(ep.connection_count(), 4);
+    run_timers(&mut ep, t0, t0 + Duration::from_secs(40));
+    assert_eq!(ep.connection_count(), 0);
+    assert_eq!(counters(&ep).half_open_expired, 4);
+}

@@ -88,7 +88,11 @@ pub(crate) fn stopped() -> io::Error {
 /// [`stopped`], naming the device error that stopped the driver.
 pub(crate) fn stopped_by(cause: Option<ErrorKind>) -> io::Error {
     let msg = match cause {
-        Some(kind) => format!("the stack's driver has stopped (device error: {kind})"),
+        Some(kind) => {
+            format!(
+                "the stack's driver has stopped: its network device failed or was removed ({kind})"
+            )
+        }
         None => "the stack's driver has stopped".to_string(),
     };
     io::Error::new(ErrorKind::NetworkDown, msg)

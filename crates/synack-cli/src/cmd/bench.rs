@@ -43,6 +43,8 @@ enum GroupArg {
     Idle,
     /// Memory per idle connection that carried one byte each way (runs alone).
     IdleUsed,
+    /// Bulk through the blocking and tokio socket APIs, as a ratio to the engine alone.
+    Api,
     /// synack over TUN against the kernel each way, offloads on and off, and the kernel over
     /// veth (root; SKIPPED otherwise).
     Tun,
@@ -59,6 +61,7 @@ impl GroupArg {
             GroupArg::Setup => Some(Group::Setup),
             GroupArg::Idle => Some(Group::Idle),
             GroupArg::IdleUsed => Some(Group::IdleUsed),
+            GroupArg::Api => Some(Group::Api),
             GroupArg::Tun | GroupArg::TunShards => None,
         }
     }

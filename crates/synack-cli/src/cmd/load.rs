@@ -160,27 +160,33 @@ fn pct(sorted: &[u64], p: f64) -> u64 {
     sorted[((sorted.len() - 1) as f64 * p).round() as usize]
 }
 
-/// Resident set size of this process, bytes.
-fn rss() -> u64 {
+/// A field of /proc/self/status in bytes (`VmRSS`, `RssAnon`, ...).
+fn status_bytes(field: &str) -> u64 {
     std::fs::read_to_string("/proc/self/status")
         .unwrap_or_default()
         .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .find_map(|l| l.strip_prefix(field)?.strip_prefix(':'))
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
         .map_or(0, |kb| kb * 1024)
 }
 
-/// One reading of memory: resident set and live heap (bytes allocated and not yet freed since
+/// One reading of memory: resident set, its anonymous part (heap and stacks, without the
+/// program's own mapped file pages), and live heap (bytes allocated and not yet freed since
 /// the region started).
 #[derive(Debug, Clone, Copy)]
 struct Mem {
     rss: u64,
+    anon: u64,
     heap: i64,
 }
 
 fn mem(region: &Region<'_, std::alloc::System>) -> Mem {
     let c = region.change();
-    Mem { rss: rss(), heap: c.bytes_allocated as i64 - c.bytes_deallocated as i64 }
+    Mem {
+        rss: status_bytes("VmRSS"),
+        anon: status_bytes("RssAnon"),
+        heap: c.bytes_allocated as i64 - c.bytes_deallocated as i64,
+    }
 }
 
 /// The in-memory pair: client and server stacks, the server on `ports` ports.
@@ -367,6 +373,7 @@ impl Report {
                     "\"probe_loaded_p50_ms\":{:.3},\"probe_loaded_p99_ms\":{:.3},",
                     "\"probe_loaded_max_ms\":{:.3},\"probe_loaded_failed\":{},",
                     "\"rss_base\":{},\"rss_held\":{},\"rss_after\":{},\"rss_after_ratio\":{:.3},",
+                    "\"rss_anon_base\":{},\"rss_anon_after\":{},",
                     "\"heap_base\":{},\"heap_held\":{},\"heap_after\":{},\"heap_per_conn\":{:.0}}}\n"
                 ),
                 if kernel { "kernel" } else { "memory" },
@@ -387,6 +394,8 @@ impl Report {
                 self.held.rss,
                 self.after.rss,
                 rss_ratio,
+                self.base.anon,
+                self.after.anon,
                 self.base.heap,
                 self.held.heap,
                 self.after.heap,
@@ -425,12 +434,15 @@ impl Report {
             self.closed_ok, self.opened, self.close_secs
         );
         out += &format!(
-            "memory: RSS {:.1} MiB before, {:.1} MiB held, {:.1} MiB after ({:.3} of before); \
+            "memory: RSS {:.1} MiB before, {:.1} MiB held, {:.1} MiB after ({:.3} of before; \
+             anonymous {:.1} MiB before, {:.1} MiB after); \
              live heap {:.1} MiB held ({per_conn:.0} bytes per connection, both ends), {:.2} MiB after\n",
             mib(self.base.rss),
             mib(self.held.rss),
             mib(self.after.rss),
             rss_ratio,
+            mib(self.base.anon),
+            mib(self.after.anon),
             (self.held.heap - self.base.heap) as f64 / (1024.0 * 1024.0),
             (self.after.heap - self.base.heap) as f64 / (1024.0 * 1024.0),
         );

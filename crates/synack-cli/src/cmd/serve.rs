@@ -88,6 +88,9 @@ impl LimitArgs {
     }
 }
 
+/// How often `serve` looks whether its listener went into or out of SYN-cookie mode.
+const COOKIE_CHECK: Duration = Duration::from_secs(1);
+
 /// How often a server looks whether a load peak has passed and memory can go back.
 pub(crate) const TRIM_PERIOD: Duration = Duration::from_secs(10);
 
@@ -130,6 +133,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
         let _ = std::io::stdout().flush();
         let counters = Arc::new(Counters::default());
         let trim = tokio::spawn(server::trim_after_peaks(counters.clone(), TRIM_PERIOD));
+        let cookies = tokio::spawn(server::report_cookie_mode(stack.clone(), COOKIE_CHECK));
         let r = server::accept_loop(
             listener,
             args.service,
@@ -140,6 +144,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
         )
         .await;
         trim.abort();
+        cookies.abort();
         r
     });
     drop(rt);

@@ -144,35 +144,32 @@ where
     msg.extend_from_slice(&[VERSION, cmd, 0]);
     put_addr(&mut msg, addr);
     s.write_all(&msg).await?;
-    let mut head = [0u8; 4];
-    s.read_exact(&mut head).await?;
-    if head[0] != VERSION {
-        return Err(protocol(format!("answered version {} to a request", head[0])));
+    // The reply in two reads, never past its end (relayed bytes may follow at once): the
+    // fixed head with the address's first byte (enough to know the length), then the rest.
+    let mut r = [0u8; 4 + 1 + 255 + 2];
+    s.read_exact(&mut r[..5]).await?;
+    if r[0] != VERSION {
+        return Err(protocol(format!("answered version {} to a request", r[0])));
     }
-    if head[1] != 0 {
-        return Err(reply_error(head[1]));
+    if r[1] != 0 {
+        return Err(reply_error(r[1]));
     }
-    let ip = match head[3] {
-        ATYP_V4 => {
-            let mut a = [0u8; 4];
-            s.read_exact(&mut a).await?;
-            Some(IpAddr::V4(Ipv4Addr::from(a)))
-        }
-        ATYP_V6 => {
-            let mut a = [0u8; 16];
-            s.read_exact(&mut a).await?;
-            Some(IpAddr::V6(Ipv6Addr::from(a)))
-        }
-        ATYP_DOMAIN => {
-            let n = s.read_u8().await?;
-            let mut name = vec![0u8; n as usize];
-            s.read_exact(&mut name).await?;
-            None
-        }
+    let addr_len = match r[3] {
+        ATYP_V4 => 4,
+        ATYP_V6 => 16,
+        // One length byte, then the name.
+        ATYP_DOMAIN => 1 + usize::from(r[4]),
         t => return Err(protocol(format!("replied with address type {t}"))),
     };
-    let port = s.read_u16().await?;
-    Ok(ip.map(|ip| SocketAddr::new(ip, port)))
+    let end = 4 + addr_len + 2;
+    s.read_exact(&mut r[5..end]).await?;
+    let port = u16::from_be_bytes([r[end - 2], r[end - 1]]);
+    let ip = match r[3] {
+        ATYP_V4 => IpAddr::V4(Ipv4Addr::from(<[u8; 4]>::try_from(&r[4..8]).expect("4 bytes"))),
+        ATYP_V6 => IpAddr::V6(Ipv6Addr::from(<[u8; 16]>::try_from(&r[4..20]).expect("16 bytes"))),
+        _ => return Ok(None),
+    };
+    Ok(Some(SocketAddr::new(ip, port)))
 }
 
 /// CONNECT to `dst` over an established control connection (after [`handshake`]). On return
@@ -283,6 +280,34 @@ mod tests {
                 handshake(&mut c, None).await.unwrap();
                 connect(&mut c, dst.parse().unwrap()).await.unwrap();
                 server.await.unwrap();
+            }
+        });
+    }
+
+    /// Each address type in the reply is read to its end and no further: the relayed bytes
+    /// the server sends in the same write stay in the stream.
+    #[test]
+    fn replies_of_every_address_type_are_read_exactly() {
+        rt().block_on(async {
+            let mut v6 = vec![5, 0, 0, 4];
+            v6.extend_from_slice(&[0x20, 1, 0xd, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 7]);
+            v6.extend_from_slice(&[0, 9]);
+            let replies: [(Vec<u8>, Option<SocketAddr>); 4] = [
+                (vec![5, 0, 0, 1, 10, 0, 0, 7, 0, 9], Some("10.0.0.7:9".parse().unwrap())),
+                (v6, Some("[2001:db8::7]:9".parse().unwrap())),
+                ([&[5, 0, 0, 3, 4][..], b"host", &[0, 9]].concat(), None),
+                (vec![5, 0, 0, 3, 0, 0, 9], None),
+            ];
+            for (reply, want) in replies {
+                let (mut c, mut p) = duplex(1024);
+                let mut answer = reply.clone();
+                answer.extend_from_slice(b"relayed");
+                p.write_all(&answer).await.unwrap();
+                let got = request(&mut c, CMD_CONNECT, "10.1.2.3:80".parse().unwrap()).await;
+                assert_eq!(got.unwrap(), want, "{reply:?}");
+                let mut rest = [0u8; 7];
+                c.read_exact(&mut rest).await.unwrap();
+                assert_eq!(&rest, b"relayed");
             }
         });
     }

@@ -246,3 +246,16 @@ fn inbound_needs_a_window() {
     let m = Mapping::default();
     assert!(m.inbound(&spec("< . 1:1(0) ack 1"), &cfg(MatchMode::Strict)).is_err());
 }
+
+#[test]
+fn any_sequence_number_matches_whatever_the_stack_chose() {
+    let c = cfg(MatchMode::Strict);
+    let mut m = Mapping::default();
+    m.check_outbound(&spec("> S. 0:0(0) ack 1"), &seg(SA, 5000, 1, 0, vec![]), &c).unwrap();
+    // A new incarnation's SYN-ACK with an ISN unrelated to the first one.
+    let live = seg(SA, 123_456, 7, 0, vec![]);
+    m.check_outbound(&spec("> S. ...(0) ack 7"), &live, &c).unwrap();
+    assert!(m.check_outbound(&spec("> S. 0:0(0) ack 7"), &live, &c).is_err());
+    // The length is still checked.
+    assert!(m.check_outbound(&spec("> S. ...(1) ack 7"), &live, &c).is_err());
+}

@@ -288,3 +288,16 @@ fn ifdef_keeps_the_branch_of_the_defined_name() {
     assert!(crate::parser::parse_for("#ifdef X\n", "t", &d, &[]).is_err());
     assert!(crate::parser::parse_for("#endif\n", "t", &d, &[]).is_err());
 }
+
+#[test]
+fn any_sequence_number_on_outbound_lines() {
+    let p = packet("0 > S. ...(0) ack 65538 win 65535 <mss 1460>");
+    assert!(p.any_seq);
+    assert_eq!((p.seq, p.len, p.ack), (0, 0, Some(65538)));
+    assert!(!packet("0 > S. 0:0(0) ack 1").any_seq);
+    assert!(
+        err("0 < S ...(0) win 100").contains("only for outbound"),
+        "{}",
+        err("0 < S ...(0) win 100")
+    );
+}

@@ -5,7 +5,7 @@
 //! window (RFC 5927 section 4.1) and decides what to do (abort a connection attempt on a hard
 //! error, report soft ones, lower the MSS on "packet too big").
 
-use core::net::{IpAddr, SocketAddr};
+use core::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
 use synack_tcp::time::Instant;
 use synack_wire::icmpv4::{self, Icmpv4Packet, Icmpv4Repr};
@@ -58,30 +58,13 @@ impl Interface {
         };
         let kind = match msg {
             Icmpv4Repr::EchoRequest { ident, seq_no, data } => {
-                //= rfc1122#3.2.2.6
-                // An echo request to a broadcast or multicast address may be silently dropped.
-                if dest != Dest::Local || !self.cfg.answer_echo {
-                    return self.counters.drop(DropReason::EchoToNonUnicast);
+                if !self.answers_echo(dest) {
+                    return;
                 }
                 let (IpAddr::V4(src), IpAddr::V4(dst)) = (meta.dst, meta.src) else { return };
                 let reply = Icmpv4Repr::EchoReply { ident, seq_no, data };
-                let ip = Ipv4Repr {
-                    src_addr: src,
-                    dst_addr: dst,
-                    protocol: IpProtocol::ICMP,
-                    payload_len: reply.buffer_len(),
-                    ttl: self.cfg.ttl,
-                    tos: 0,
-                    ident: self.next_ident,
-                    dont_frag: false,
-                    more_frags: false,
-                    frag_offset: 0,
-                };
-                self.next_ident = self.next_ident.wrapping_add(1);
-                let mut frame = vec![0u8; ip.buffer_len()];
-                let built = ip.emit(&mut frame, ChecksumMode::Verify).is_ok()
-                    && reply.emit(&mut frame[20..], ChecksumMode::Verify).is_ok();
-                return self.send_echo_reply(built, frame);
+                let frame = self.icmpv4_frame(src, dst, &reply);
+                return self.send_echo_reply(frame);
             }
             Icmpv4Repr::DstUnreachable { code, next_hop_mtu, .. } => {
                 if code == icmpv4::unreach::FRAG_NEEDED {
@@ -119,25 +102,14 @@ impl Interface {
         };
         let kind = match msg {
             Icmpv6Repr::EchoRequest { ident, seq_no, data } => {
-                if dest != Dest::Local || !self.cfg.answer_echo {
-                    return self.counters.drop(DropReason::EchoToNonUnicast);
+                if !self.answers_echo(dest) {
+                    return;
                 }
                 //= rfc4443#4.2
                 // The echo reply carries the request's identifier, sequence number and data.
                 let reply = Icmpv6Repr::EchoReply { ident, seq_no, data };
-                let ip = Ipv6Repr {
-                    src_addr: dst,
-                    dst_addr: src,
-                    next_header: IpProtocol::ICMPV6,
-                    payload_len: reply.buffer_len(),
-                    hop_limit: self.cfg.hop_limit,
-                    traffic_class: 0,
-                    flow_label: 0,
-                };
-                let mut frame = vec![0u8; ip.buffer_len()];
-                let built = ip.emit(&mut frame).is_ok()
-                    && reply.emit(&mut frame[40..], dst, src, ChecksumMode::Verify).is_ok();
-                return self.send_echo_reply(built, frame);
+                let frame = self.icmpv6_frame(dst, src, &reply);
+                return self.send_echo_reply(frame);
             }
             Icmpv6Repr::DstUnreachable { code, .. } => {
                 IcmpErrorKind::Unreachable { code, hard: v6_unreach_is_hard(code) }
@@ -152,12 +124,72 @@ impl Interface {
         self.icmp_error(now, meta.src, dest, kind, msg.quoted(), tcp);
     }
 
-    /// Queues an echo reply (either version) whose IP header and ICMP message were written
-    /// into `frame` when `built`; one that did not fit is counted as dropped.
-    fn send_echo_reply(&mut self, built: bool, frame: Vec<u8>) {
-        if !built {
-            return self.counters.drop(DropReason::EgressTooBig);
+    /// Whether an echo request sent to `dest` is answered (counted as dropped when not).
+    fn answers_echo(&mut self, dest: Dest) -> bool {
+        //= rfc1122#3.2.2.6
+        // An echo request to a broadcast or multicast address may be silently dropped.
+        let answer = dest == Dest::Local && self.cfg.answer_echo;
+        if !answer {
+            self.counters.drop(DropReason::EchoToNonUnicast);
         }
+        answer
+    }
+
+    /// An IPv4 datagram from `src` to `dst` carrying `msg`, or `None` when it cannot be
+    /// written.
+    pub(super) fn icmpv4_frame(
+        &mut self,
+        src: Ipv4Addr,
+        dst: Ipv4Addr,
+        msg: &Icmpv4Repr<'_>,
+    ) -> Option<Vec<u8>> {
+        let ip = Ipv4Repr {
+            src_addr: src,
+            dst_addr: dst,
+            protocol: IpProtocol::ICMP,
+            payload_len: msg.buffer_len(),
+            ttl: self.cfg.ttl,
+            tos: 0,
+            ident: self.next_ident,
+            dont_frag: false,
+            more_frags: false,
+            frag_offset: 0,
+        };
+        self.next_ident = self.next_ident.wrapping_add(1);
+        let mut frame = vec![0u8; ip.buffer_len()];
+        let built = ip.emit(&mut frame, ChecksumMode::Verify).is_ok()
+            && msg.emit(&mut frame[ip.header_len()..], ChecksumMode::Verify).is_ok();
+        built.then_some(frame)
+    }
+
+    /// An IPv6 packet from `src` to `dst` carrying `msg`, or `None` when it cannot be written.
+    pub(super) fn icmpv6_frame(
+        &self,
+        src: Ipv6Addr,
+        dst: Ipv6Addr,
+        msg: &Icmpv6Repr<'_>,
+    ) -> Option<Vec<u8>> {
+        let ip = Ipv6Repr {
+            src_addr: src,
+            dst_addr: dst,
+            next_header: IpProtocol::ICMPV6,
+            payload_len: msg.buffer_len(),
+            hop_limit: self.cfg.hop_limit,
+            traffic_class: 0,
+            flow_label: 0,
+        };
+        let mut frame = vec![0u8; ip.buffer_len()];
+        let built = ip.emit(&mut frame).is_ok()
+            && msg.emit(&mut frame[ip.header_len()..], src, dst, ChecksumMode::Verify).is_ok();
+        built.then_some(frame)
+    }
+
+    /// Queues an echo reply (either version); one that could not be written is counted as
+    /// dropped.
+    fn send_echo_reply(&mut self, frame: Option<Vec<u8>>) {
+        let Some(frame) = frame else {
+            return self.counters.drop(DropReason::EgressTooBig);
+        };
         self.counters.echo_replies += 1;
         self.queue_reply(frame)
     }

@@ -231,8 +231,14 @@ impl<K: FragmentKey> Reassembler<K> {
                 self.remove(idx);
                 return Reassembled::Dropped(DropReason::FragmentBadLength);
             }
-            if p.ranges.iter().any(|&(s, e)| s == offset && e == end) && len > 0 {
-                // An exact duplicate: keep what we have.
+            // An exact duplicate (a retransmitting link): keep what we have. Received ranges
+            // merge with their neighbours, so a duplicate is a fragment inside one received
+            // range whose bytes match what is held; anything else that overlaps differs.
+            let held = p.data.get(offset as usize..end as usize);
+            if len > 0
+                && p.ranges.iter().any(|&(s, e)| s <= offset && end <= e)
+                && held == Some(payload)
+            {
                 return Reassembled::Incomplete;
             }
             if p.ranges.iter().any(|&(s, e)| offset < e && s < end) {
@@ -349,6 +355,14 @@ mod tests {
             r.add(t, key(1), 0, true, &d[..32], |_| ()),
             Reassembled::Incomplete,
             "duplicate"
+        );
+        // A fragment inside what is held but with other bytes is an overlap.
+        let mut other = d[8..16].to_vec();
+        other[0] ^= 1;
+        r.add(t, key(3), 0, true, &d[..32], |_| ());
+        assert_eq!(
+            r.add(t, key(3), 8, true, &other, |_| ()),
+            Reassembled::Dropped(DropReason::FragmentOverlap)
         );
         assert_eq!(
             r.add(t, key(1), 16, true, &d[16..48], |_| ()),

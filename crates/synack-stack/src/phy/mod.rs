@@ -1,14 +1,13 @@
-//! Devices and device wrappers: in-memory queues, the impaired link, the frame ring and (with
-//! the `pcap` feature) the pcap tap.
+//! Devices and device wrappers: in-memory queues, the impaired link and (with the `pcap`
+//! feature) the pcap tap, which keeps recent frames in a [`FrameRing`] (re-exported here).
 
 pub mod link;
 pub mod queue;
-pub mod ring;
 #[cfg(feature = "pcap")]
 pub mod tap;
 
+pub use crate::frame_ring::{CapturedFrame, Direction, FrameRing};
 pub use link::{Frame, IdealPath, Link, LinkEnd, PathModel, PathStats, SimPath};
 pub use queue::QueueDevice;
-pub use ring::{CapturedFrame, Direction, FrameRing};
 #[cfg(feature = "pcap")]
 pub use tap::{CaptureError, CaptureFormat, CaptureWriter, PcapTap};

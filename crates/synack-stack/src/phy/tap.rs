@@ -28,8 +28,8 @@ use pcap_file::pcapng::blocks::interface_description::{
 use pcap_file::{DataLink, TsResolution};
 use synack_tcp::time::Instant;
 
-use super::ring::{Direction, FrameRing};
 use crate::device::{Device, DeviceCaps, Medium, RxToken, TxToken, TxVerdict, tx_verdict};
+use crate::frame_ring::{Direction, FrameRing};
 use crate::gso::{self, TcpFrame};
 
 /// File format for captures.

@@ -5,10 +5,9 @@
 //! Windows are kept in segments as `f64` (the RFC's unit); `core` has no `cbrt`, so the cube
 //! root is a few Newton steps ([`cbrt`]).
 
-use super::hystart::scaled_increase;
 use super::{
-    AckSample, CcConfig, CongestionControl, HyStart, HyStartPhase, MAX_CWND, SlowStartGrowth,
-    hystart_step, reduction_basis, restart_window, slow_start_increase,
+    AckSample, AckStep, CcConfig, CongestionControl, HyStart, HyStartPhase, MAX_CWND, ack_step,
+    end_hystart, reduction_basis, restart_window,
 };
 use crate::time::{Duration, Instant};
 
@@ -168,9 +167,7 @@ impl Cubic {
         // Rounded: 0.7 * 90 segments must be 63, not 62.999.
         self.ssthresh = (ss * smss + 0.5) as u32;
         self.t_epoch = None;
-        if let Some(h) = &mut self.hystart {
-            h.finish();
-        }
+        end_hystart(&mut self.hystart);
     }
 }
 
@@ -180,26 +177,20 @@ impl CongestionControl for Cubic {
     }
 
     fn on_ack(&mut self, ack: &AckSample) {
-        let in_slow_start = self.cwnd() < self.ssthresh;
-        let growth = hystart_step(&mut self.hystart, ack, in_slow_start);
-        if growth == SlowStartGrowth::EnterAvoidance {
-            //= rfc9406#4.2
-            //~ paraphrase: CSS is over: congestion avoidance from the current window (ssthresh =
-            //~ cwnd); the first ACK in avoidance starts CUBIC's epoch with W_max = cwnd.
-            self.ssthresh = self.cwnd();
-            return;
-        }
-        if ack.in_recovery || ack.app_limited || ack.bytes_acked == 0 {
-            return;
-        }
+        let cwnd = self.cwnd();
         let smss = f64::from(self.config.smss());
-        if self.cwnd() < self.ssthresh {
-            //= rfc9438#4.10
-            // Below ssthresh CUBIC uses standard slow start, or HyStart++ (RFC 9406), whose
-            // Conservative Slow Start grows a quarter as fast.
-            let inc = scaled_increase(growth, slow_start_increase(&self.config, ack.bytes_acked));
-            self.cwnd = (self.cwnd + f64::from(inc) / smss).min(self.max_segments());
-            return;
+        match ack_step(&self.config, &mut self.hystart, ack, cwnd, &mut self.ssthresh) {
+            // When HyStart++ ends slow start, the first ACK in avoidance starts CUBIC's epoch
+            // with W_max = cwnd.
+            AckStep::Hold => return,
+            AckStep::SlowStart(inc) => {
+                //= rfc9438#4.10
+                // Below ssthresh CUBIC uses standard slow start, or HyStart++ (RFC 9406), whose
+                // Conservative Slow Start grows a quarter as fast.
+                self.cwnd = (self.cwnd + f64::from(inc) / smss).min(self.max_segments());
+                return;
+            }
+            AckStep::Avoidance => {}
         }
         let t_epoch = match self.t_epoch {
             Some(t) => t,

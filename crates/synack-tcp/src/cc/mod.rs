@@ -306,6 +306,55 @@ pub(crate) fn hystart_step(
     }
 }
 
+/// What one ACK does to a window, decided the same way by every controller before its own
+/// arithmetic ([`ack_step`]).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum AckStep {
+    /// No growth: in recovery, application-limited, nothing newly acknowledged, or the ACK on
+    /// which HyStart++ ended slow start.
+    Hold,
+    /// Slow start: grow by this many bytes (RFC 3465 byte counting, scaled down in HyStart++'s
+    /// Conservative Slow Start).
+    SlowStart(u32),
+    /// Congestion avoidance: the controller's own increase.
+    Avoidance,
+}
+
+/// The start of every controller's `on_ack`: runs HyStart++ when configured, ends slow start
+/// where it says so (ssthresh = cwnd), and says whether and how the window may grow.
+pub(crate) fn ack_step(
+    config: &CcConfig,
+    hystart: &mut Option<HyStart>,
+    ack: &AckSample,
+    cwnd: u32,
+    ssthresh: &mut u32,
+) -> AckStep {
+    let in_slow_start = cwnd < *ssthresh;
+    let growth = hystart_step(hystart, ack, in_slow_start);
+    if growth == SlowStartGrowth::EnterAvoidance {
+        //= rfc9406#4.2
+        //~ paraphrase: CSS is over: congestion avoidance from the current window (ssthresh =
+        //~ cwnd).
+        *ssthresh = cwnd;
+        return AckStep::Hold;
+    }
+    if ack.in_recovery || ack.app_limited || ack.bytes_acked == 0 {
+        return AckStep::Hold;
+    }
+    if in_slow_start {
+        let inc = slow_start_increase(config, ack.bytes_acked);
+        return AckStep::SlowStart(hystart::scaled_increase(growth, inc));
+    }
+    AckStep::Avoidance
+}
+
+/// A window reduction ends HyStart++ for good: it only runs in the initial slow start.
+pub(crate) fn end_hystart(hystart: &mut Option<HyStart>) {
+    if let Some(h) = hystart {
+        h.finish();
+    }
+}
+
 /// Slow-start growth for one ACK with RFC 3465 appropriate byte counting.
 pub(crate) fn slow_start_increase(config: &CcConfig, bytes_acked: u32) -> u32 {
     //= rfc3465#2.2

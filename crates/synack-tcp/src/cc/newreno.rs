@@ -2,10 +2,9 @@
 //! appropriate byte counting. (The RFC 6582 recovery-point logic is in
 //! [`scoreboard::NewRenoRecovery`](crate::scoreboard::NewRenoRecovery).)
 
-use super::hystart::scaled_increase;
 use super::{
-    AckSample, CcConfig, CongestionControl, HyStart, HyStartPhase, MAX_CWND, SlowStartGrowth,
-    half_flight, hystart_step, reduction_basis, restart_window, slow_start_increase,
+    AckSample, AckStep, CcConfig, CongestionControl, HyStart, HyStartPhase, MAX_CWND, ack_step,
+    end_hystart, half_flight, reduction_basis, restart_window,
 };
 use crate::time::{Duration, Instant};
 
@@ -40,32 +39,24 @@ impl CongestionControl for NewReno {
     }
 
     fn on_ack(&mut self, ack: &AckSample) {
-        let growth = hystart_step(&mut self.hystart, ack, self.cwnd < self.ssthresh);
-        if growth == SlowStartGrowth::EnterAvoidance {
-            //= rfc9406#4.2
-            //~ paraphrase: CSS is over: congestion avoidance from the current window (ssthresh =
-            //~ cwnd).
-            self.ssthresh = self.cwnd;
-            return;
-        }
-        if ack.in_recovery || ack.app_limited || ack.bytes_acked == 0 {
-            return;
-        }
-        let smss = self.config.smss();
-        if self.cwnd < self.ssthresh {
-            //= rfc5681#3.1
-            // Slow start: cwnd grows by at most SMSS per ACK (RFC 3465 allows L * SMSS),
-            // a quarter of that in HyStart++'s Conservative Slow Start.
-            let inc = scaled_increase(growth, slow_start_increase(&self.config, ack.bytes_acked));
-            self.cwnd = self.cwnd.saturating_add(inc).min(MAX_CWND);
-        } else {
-            //= rfc3465#2.1
-            // Congestion avoidance with byte counting: once a full cwnd of bytes has been
-            // acknowledged, cwnd grows by one SMSS (about one SMSS per RTT, RFC 5681 eq. 3).
-            self.ca_bytes = self.ca_bytes.saturating_add(ack.bytes_acked);
-            if self.ca_bytes >= self.cwnd {
-                self.ca_bytes -= self.cwnd;
-                self.cwnd = self.cwnd.saturating_add(smss).min(MAX_CWND);
+        let step = ack_step(&self.config, &mut self.hystart, ack, self.cwnd, &mut self.ssthresh);
+        match step {
+            AckStep::Hold => {}
+            AckStep::SlowStart(inc) => {
+                //= rfc5681#3.1
+                // Slow start: cwnd grows by at most SMSS per ACK (RFC 3465 allows L * SMSS),
+                // a quarter of that in HyStart++'s Conservative Slow Start.
+                self.cwnd = self.cwnd.saturating_add(inc).min(MAX_CWND);
+            }
+            AckStep::Avoidance => {
+                //= rfc3465#2.1
+                // Congestion avoidance with byte counting: once a full cwnd of bytes has been
+                // acknowledged, cwnd grows by one SMSS (about one SMSS per RTT, RFC 5681 eq. 3).
+                self.ca_bytes = self.ca_bytes.saturating_add(ack.bytes_acked);
+                if self.ca_bytes >= self.cwnd {
+                    self.ca_bytes -= self.cwnd;
+                    self.cwnd = self.cwnd.saturating_add(self.config.smss()).min(MAX_CWND);
+                }
             }
         }
     }
@@ -77,9 +68,7 @@ impl CongestionControl for NewReno {
         self.ssthresh = half_flight(&self.config, reduction_basis(bytes_in_flight, self.cwnd));
         self.cwnd = self.ssthresh;
         self.ca_bytes = 0;
-        if let Some(h) = &mut self.hystart {
-            h.finish();
-        }
+        end_hystart(&mut self.hystart);
     }
 
     fn on_rto(&mut self, _now: Instant, bytes_in_flight: u32) {
@@ -88,9 +77,7 @@ impl CongestionControl for NewReno {
         self.ssthresh = half_flight(&self.config, reduction_basis(bytes_in_flight, self.cwnd));
         self.cwnd = self.config.smss();
         self.ca_bytes = 0;
-        if let Some(h) = &mut self.hystart {
-            h.finish();
-        }
+        end_hystart(&mut self.hystart);
     }
 
     fn on_idle_restart(&mut self, _now: Instant, idle: Duration, rto: Duration) {

@@ -74,6 +74,11 @@ impl Snd {
         self.una.lt(self.max_nxt)
     }
 
+    /// Data or a FIN is sent and unacknowledged (the SYN not counted).
+    pub(crate) fn data_outstanding(&self) -> bool {
+        self.una.max(self.iss + 1).lt(self.max_nxt)
+    }
+
     /// Drops acknowledged bytes from the buffer; returns how many data bytes were acked.
     pub(crate) fn on_ack_advance(&mut self, ack: SeqNum) -> u32 {
         let n = ack.since(self.buf_seq).min(self.buf.len() as u32);

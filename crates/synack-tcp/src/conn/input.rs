@@ -2,8 +2,7 @@
 //! states and TIME-WAIT. (CLOSED and LISTEN are the endpoint's: there is no TCB to consult.)
 
 use super::recovery::AckInfo;
-use super::{Conn, Ctx, Ecn, HsFlags, NO_RATE, OpenKind, Origin, Outcome, Rcv, Tcb, Timer};
-use crate::assembler::Inserted;
+use super::{Conn, Ctx, Due, Ecn, HsFlags, NO_RATE, OpenKind, Origin, Outcome, Rcv, Tcb, Timer};
 use crate::control::CtlSegment;
 use crate::error::ConnectionError;
 use crate::event::Event;
@@ -75,7 +74,8 @@ impl Conn {
         //~ linux: per-socket limit first (tcp_invalid_ratelimit, 500 ms), then the host-wide
         //~ budget, redrawn each second at random between half and one and a half times the limit.
         if self.oow_ack_allowed(ctx.now) && ctx.challenge.allow(ctx.now) {
-            self.ack_now = true;
+            self.due.set(Due::Ack);
+            self.due.set(Due::Challenge);
         }
     }
 
@@ -87,7 +87,7 @@ impl Conn {
     fn oow_ack(&mut self, ctx: &mut Ctx<'_>, carries_data: bool) {
         //~ linux: tcp_oow_rate_limited exempts segments with data and no SYN.
         if carries_data || self.oow_ack_allowed(ctx.now) {
-            self.ack_now = true;
+            self.due.set(Due::Ack);
         }
     }
 
@@ -142,6 +142,10 @@ impl Conn {
         self.ecn = ecn.then(Ecn::default);
         self.last_rx = ctx.now;
         let mut rcv = Rcv::new(seg.seq, &self.cfg, self.opt.rcv_wscale);
+        //= rfc9293#3.10.7.3
+        //~ paraphrase: Our SYN already offered a window (unscaled): the peer may send into it
+        //~ before our ACK of its SYN arrives (a Fast Open server's data right behind its SYN-ACK).
+        rcv.adv_right = rcv.nxt + self.cfg.recv_buffer.min(65535) as u32;
         if self.opt.ts
             && let Some(ts) = seg.options.timestamps
         {
@@ -185,7 +189,7 @@ impl Conn {
             });
             ctx.event(Event::Connected(ctx.id));
             self.after_ack_advance(ctx);
-            self.ack_now = true;
+            self.due.set(Due::Ack);
             //= rfc9293#3.10.7.3
             //~ paraphrase: Data or a FIN on the SYN-ACK is processed from the sixth step on.
             let text = TcpRepr { seq: seg.seq + 1, flags: f.without(TcpFlags::SYN), ..*seg };
@@ -316,7 +320,7 @@ impl Conn {
             //~ processed (MUST-66); its text is not accepted.
             if wnd == 0 && seq == nxt {
                 // The text is refused: the ACK tells the peer the window is still closed.
-                self.ack_now = true;
+                self.due.set(Due::Ack);
                 payload = &[];
                 fin = false;
                 syn = false;
@@ -354,7 +358,7 @@ impl Conn {
                 //~ reported in a D-SACK block also when the rest is new; the ACK carrying it
                 //~ goes out at once.
                 rcv.sacks.on_duplicate(seq, seq + cut as u32);
-                self.ack_now = true;
+                self.due.set(Due::Ack);
             }
             payload = &payload[cut..];
             if skip as usize > cut {
@@ -411,7 +415,13 @@ impl Conn {
                 (State::Closing | State::LastAck, _) => {
                     //= rfc9293#3.10.7.4
                     //~ paraphrase: CLOSING, LAST-ACK: enter CLOSED and delete the TCB.
-                    self.finish(ctx);
+                    if self.cfg.reset_after_fin_reported && !self.app_closed {
+                        //~ linux: tcp_reset reports ECONNRESET in every state but SYN-SENT and
+                        //~ CLOSE-WAIT (FreeBSD's tcp_drop likewise).
+                        self.fail(ctx, ConnectionError::Reset);
+                    } else {
+                        self.finish(ctx);
+                    }
                     Outcome::Continue
                 }
                 _ => {
@@ -576,195 +586,6 @@ impl Conn {
         self.process_text_and_fin(ctx, &text, outcome)
     }
 
-    /// Steps six to eight of RFC 9293 3.10.7.4 for a segment already trimmed to the window.
-    fn process_text_and_fin(
-        &mut self,
-        ctx: &mut Ctx<'_>,
-        seg: &TcpRepr<'_>,
-        outcome: Outcome,
-    ) -> Outcome {
-        let state = self.state();
-        let receiving = matches!(state, State::Established | State::FinWait1 | State::FinWait2);
-        let mss = self.eff_snd_mss();
-        let app_closed = self.app_closed;
-        let Some((_, rcv)) = self.tcb.halves() else { return outcome };
-
-        //= rfc9293#3.10.7.4
-        //~ paraphrase: Sixth, the URG bit: RCV.UP = max(RCV.UP, SEG.UP), and tell the user when the
-        //~ pointer moves forward (MUST-32).
-        if seg.flags.urg() && receiving {
-            let up = seg.seq + seg.urgent as u32;
-            let ahead = rcv.up.is_none_or(|old| up.gt(old));
-            if ahead && up.gt(rcv.read_seq()) {
-                rcv.up = Some(up);
-                let pending = up.since(rcv.read_seq());
-                ctx.event(Event::Urgent { conn: ctx.id, pending });
-            }
-        }
-
-        if let Some(ecn) = &mut self.ecn {
-            //= rfc3168#6.1.3
-            //~ paraphrase: CWR from the sender ends our ECE echo; a CE mark (re)starts it.
-            if seg.flags.contains(TcpFlags::CWR) {
-                ecn.echo = false;
-            }
-            if ctx.ce && !seg.payload.is_empty() {
-                ecn.echo = true;
-                self.ack_now = true;
-            }
-        }
-        //= rfc9293#3.10.7.4
-        //~ paraphrase: Seventh, the segment text (ESTABLISHED, FIN-WAIT-1, FIN-WAIT-2 only).
-        if !seg.payload.is_empty() && receiving {
-            if app_closed {
-                //= rfc9293#3.6.1
-                //~ paraphrase: Data arriving after a full (half-duplex) CLOSE is lost: send a RST
-                //~ (SHLD-3).
-                let as_unknown = matches!(
-                    self.cfg.abort_reset,
-                    crate::config::AbortReset::Linux | crate::config::AbortReset::Bsd
-                );
-                if as_unknown && seg.flags.ack() {
-                    //= rfc9293#3.10.7.1
-                    //~ linux: Linux's form: answered as from no connection, <SEQ=SEG.ACK><CTL=RST>.
-                    ctx.ctl.push(CtlSegment::rst(self.tuple, seg.ack));
-                    self.fail(ctx, ConnectionError::Aborted);
-                } else {
-                    self.abort_with(ctx, ConnectionError::Aborted);
-                }
-                return Outcome::Continue;
-            }
-            self.deliver(ctx, seg.seq, seg.payload);
-        }
-        let Some((_, rcv)) = self.tcb.halves() else { return outcome };
-
-        //= rfc9293#3.10.7.4
-        //~ paraphrase: Eighth, the FIN bit: advance RCV.NXT over it, ACK it, tell the user.
-        if seg.flags.fin() && !rcv.fin_received {
-            let fin_seq = seg.seq + seg.payload.len() as u32;
-            if fin_seq.gt(rcv.asm.rcv_nxt()) {
-                // Out of order: the data before it is still missing.
-                rcv.fin_at = Some(fin_seq);
-                self.ack_now = true;
-                return outcome;
-            }
-            rcv.fin_at = Some(fin_seq);
-        }
-        let _ = mss;
-        self.maybe_take_fin(ctx);
-        outcome
-    }
-
-    /// If the peer's FIN is next in sequence, consumes it and moves the state on.
-    fn maybe_take_fin(&mut self, ctx: &mut Ctx<'_>) {
-        let Some((snd, rcv)) = self.tcb.halves() else { return };
-        let Some(fin_seq) = rcv.fin_at else { return };
-        if rcv.fin_received || fin_seq != rcv.asm.rcv_nxt() {
-            return;
-        }
-        rcv.fin_received = true;
-        rcv.nxt = fin_seq + 1;
-        //= rfc9293#3.8.6.2.2
-        //~ linux: The FIN takes a sequence number but no buffer space: the right edge moves with
-        //~ it, so RCV.WND (and the window field) stays what the buffer offers, as in Linux and
-        //~ FreeBSD, instead of shrinking by one.
-        rcv.adv_right = (rcv.adv_right + 1).max(rcv.nxt);
-        let fin_acked = snd.fin_acked();
-        self.ack_now = true;
-        ctx.event(Event::PeerClosed(ctx.id));
-        ctx.event(Event::Readable(ctx.id));
-        match self.state() {
-            //= rfc9293#3.10.7.4
-            //~ paraphrase: SYN-RECEIVED, ESTABLISHED: CLOSE-WAIT.
-            State::SynReceived | State::Established => self.goto(ctx, State::CloseWait),
-            //= rfc9293#3.10.7.4
-            //~ paraphrase: FIN-WAIT-1: TIME-WAIT if our FIN is acknowledged, else CLOSING.
-            State::FinWait1 if fin_acked => self.goto(ctx, State::TimeWait),
-            State::FinWait1 => self.goto(ctx, State::Closing),
-            //= rfc9293#3.10.7.4
-            //~ paraphrase: FIN-WAIT-2: TIME-WAIT.
-            State::FinWait2 => self.goto(ctx, State::TimeWait),
-            _ => {}
-        }
-    }
-
-    /// Places payload in the receive ring (in order or not) and decides about the ACK.
-    fn deliver(&mut self, ctx: &mut Ctx<'_>, seq: SeqNum, payload: &[u8]) {
-        let full = (self.opt.rcv_mss as usize).saturating_sub(if self.opt.ts { 12 } else { 0 });
-        let delack = self.cfg.delayed_ack;
-        let rtt = self.rtt.srtt().unwrap_or(Duration::from_millis(100));
-        let Some((_, rcv)) = self.tcb.halves() else { return };
-        let data_nxt = rcv.asm.rcv_nxt();
-        let offset = seq.since(data_nxt) as usize;
-        // Out-of-order data is held: whatever in-order data arrives now fills part of the gap.
-        let gap = !rcv.asm.is_empty();
-        let end = seq + payload.len() as u32;
-        let overlap = rcv.asm.ranges().find(|&(l, r)| l.lt(end) && seq.lt(r));
-        // One D-SACK block per ACK: a repeated part below RCV.NXT (reported at trimming, it
-        // comes first in sequence) wins.
-        if let Some((l, r)) = overlap.filter(|_| !rcv.sacks.has_pending_dsack()) {
-            //~ paraphrase (RFC 2883 4.1.3): data that repeats out-of-order data already held
-            //~ is reported as a D-SACK block too (the first block of the ACK, sent at once).
-            rcv.sacks.on_duplicate(l.max(seq), r.min(end));
-            self.ack_now = true;
-        }
-        rcv.asm.set_max_bytes(rcv.buf.free() as u32);
-        rcv.buf.write_at(offset, payload);
-        match rcv.asm.insert(seq, payload.len() as u32) {
-            Inserted::Advanced { bytes, filled_hole, .. } => {
-                rcv.buf.commit(bytes as usize);
-                rcv.nxt = rcv.asm.rcv_nxt();
-                rcv.autotune(ctx.now, bytes, rtt);
-                self.stats.bytes_received += bytes as u64;
-                ctx.event(Event::Readable(ctx.id));
-                if filled_hole || gap {
-                    //= rfc5681#4.2
-                    //# To provide feedback to senders recovering from losses, the receiver
-                    //# SHOULD send an immediate ACK when it receives a data segment that fills
-                    //# in all or part of a gap in the sequence space.
-                    self.ack_now = true;
-                } else if self.quick_acks_left > 0 {
-                    //= rfc9293#3.8.6.3
-                    //~ paraphrase: Delaying ACKs is a SHOULD: the first segments (quick-ACK) are
-                    //~ ACKed at once.
-                    self.quick_acks_left -= 1;
-                    self.ack_now = true;
-                } else if payload.len() >= full
-                    || self.cfg.ack_every == crate::config::AckEvery::SecondSegment
-                {
-                    //= rfc9293#3.8.6.3
-                    //~ paraphrase: ACK at least every second full-sized segment (SHLD-19).
-                    self.unacked_segs = self.unacked_segs.saturating_add(1);
-                    if self.unacked_segs >= 2 {
-                        self.ack_now = true;
-                    }
-                }
-                //= rfc9293#3.8.6.3
-                //~ paraphrase: Otherwise delay the ACK, by less than 0.5 s (MUST-40, SHLD-18).
-                if !self.ack_now && !self.t.is_armed(Timer::DelayedAck) {
-                    self.t.set(Timer::DelayedAck, Some(ctx.now + delack));
-                }
-            }
-            //= rfc9293#3.10.7.4
-            //~ paraphrase: Out-of-order data is kept (SHLD-31) and ACKed at once (MAY-13, RFC 5681
-            //~ 4.2).
-            Inserted::Held { .. } => {
-                rcv.sacks.on_segment(seq);
-                self.ack_now = true;
-            }
-            Inserted::Duplicate => {
-                //= rfc2883#4
-                //~ paraphrase: A duplicate is reported in a D-SACK block.
-                rcv.sacks.on_duplicate(seq, seq + payload.len() as u32);
-                self.ack_now = true;
-            }
-            Inserted::Dropped(_) => {
-                self.ack_now = true;
-            }
-        }
-        self.maybe_take_fin(ctx);
-    }
-
     /// The lowest ISN a new incarnation may use when `seg`, a SYN, reopens this TIME-WAIT
     /// connection; `None` when it does not (not TIME-WAIT, not a bare SYN, or an old duplicate).
     pub(crate) fn reopen_iss(&self, seg: &TcpRepr<'_>) -> Option<SeqNum> {
@@ -790,7 +611,9 @@ impl Conn {
         if f.rst() {
             //= rfc9293#3.10.7.4
             //~ paraphrase: TIME-WAIT: a RST (exactly at RCV.NXT, RFC 5961) enters CLOSED.
-            if seg.seq == tw.rcv_nxt {
+            //~ paraphrase (RFC 1337 3): ignoring RSTs in TIME-WAIT keeps an old RST from
+            //~ cutting TIME-WAIT short (`time_wait_ignores_rst`).
+            if seg.seq == tw.rcv_nxt && !self.cfg.time_wait_ignores_rst {
                 self.finish(ctx);
                 return Outcome::Continue;
             }
@@ -799,6 +622,10 @@ impl Conn {
         if f.syn() && !f.ack() {
             if let Some(min_iss) = self.reopen_iss(seg) {
                 return Outcome::Reopen { min_iss };
+            }
+            if self.cfg.time_wait_drops_old_syn {
+                //~ freebsd: tcp_twcheck drops a segment without ACK once it is not a new SYN.
+                return Outcome::Continue;
             }
             // An old duplicate SYN: re-ACK (rate limited like any challenge ACK).
             self.challenge_ack(ctx);
@@ -821,7 +648,7 @@ impl Conn {
             //~ restarted.
             tw.expiry = ctx.now + ctx.msl * 2;
             self.t.set(Timer::Close, Some(tw.expiry));
-            self.ack_now = true;
+            self.due.set(Due::Ack);
             return Outcome::Continue;
         }
         let in_window = if tw.wnd == 0 {
@@ -833,7 +660,7 @@ impl Conn {
             //= rfc9293#3.10.7.4
             //~ paraphrase: Anything else occupying sequence space, and a segment outside the
             //~ window, is unacceptable: ACK and drop.
-            self.ack_now = true;
+            self.due.set(Due::Ack);
         }
         Outcome::Continue
     }

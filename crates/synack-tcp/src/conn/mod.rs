@@ -6,18 +6,25 @@
 //! the kind of data held changes (SYN-SENT to SYN-RECEIVED or ESTABLISHED, into TIME-WAIT or
 //! CLOSED); the seven states that hold both share one variant and change in place.
 //!
-//! New connections are built in `open.rs`, segment arrival lives in `input.rs`, segment
-//! emission and timers in `output.rs` (the timer table in `timers.rs`).
+//! New connections are built in `open.rs`, segment arrival lives in `input.rs` (its text and
+//! FIN in `receive.rs`), segment emission and timers in `output.rs` (the timer table in
+//! `timers.rs`, the reasons a segment is due in `due.rs`), loss recovery in `recovery.rs`.
 
+mod calls;
+mod due;
 mod halves;
 mod input;
 mod open;
 mod output;
+mod receive;
 mod recovery;
+mod spares;
 mod timers;
 
 pub(crate) use recovery::{Recovery, SpareFlight};
+pub(crate) use spares::Spares;
 
+pub(crate) use due::{Due, DueSet};
 pub(crate) use halves::{Rcv, Snd, TimeWait};
 pub(crate) use open::{Birth, PeerSyn};
 pub(crate) use timers::{Timer, TimerTable};
@@ -96,6 +103,9 @@ impl HsFlags {
     /// Data on a SYN was acknowledged by the SYN-ACK, sent or received (Linux's
     /// `TCPI_OPT_SYN_DATA`).
     pub(crate) const SYN_DATA: u8 = 4;
+    /// Congestion control and recovery have been set up ([`Conn::on_established`]): at
+    /// ESTABLISHED, or earlier for a Fast Open child, which sends from SYN-RECEIVED.
+    pub(crate) const SENDING: u8 = 8;
 
     pub(crate) fn has(self, bit: u8) -> bool {
         self.0 & bit != 0
@@ -262,7 +272,7 @@ pub(crate) struct Ctx<'a> {
     /// The segment being processed arrived with the IP ECN codepoint CE.
     pub(crate) ce: bool,
     /// Where storage a connection lets go of is kept for the next ones.
-    pub(crate) spares: &'a mut crate::spares::Spares,
+    pub(crate) spares: &'a mut Spares,
 }
 
 impl Ctx<'_> {
@@ -293,14 +303,11 @@ pub(crate) struct Conn {
     pub(crate) rtt: RttEstimator,
     pub(crate) sampler: RttSampler,
     pub(crate) t: TimerTable,
-    /// An ACK must go out now (or with the next data segment).
-    pub(crate) ack_now: bool,
+    /// Why a segment is due besides queued data (an ACK, a probe, the persist override, a
+    /// tail loss probe).
+    pub(crate) due: DueSet,
     /// Full-sized segments received since we last sent an ACK.
     pub(crate) unacked_segs: u16,
-    /// A keep-alive or zero-window probe is due.
-    pub(crate) probe_due: bool,
-    /// The persist (SWS override) timer fired with a small usable window: send what fits.
-    pub(crate) force_send: bool,
     /// Sticky terminal error.
     pub(crate) error: Option<ConnectionError>,
     /// The application called `close`: it reads no more (half-duplex close, RFC 9293 MAY-1).
@@ -317,15 +324,13 @@ pub(crate) struct Conn {
     pub(crate) keepalive_probes: u32,
     /// Retransmissions of the current oldest segment.
     pub(crate) rtx_count: u32,
-    pub(crate) persist_backoff: u16,
+    pub(crate) persist_backoff: u8,
     /// When SND.UNA last moved (or the first byte of the current flight left).
     pub(crate) una_since: Instant,
     /// Handshake facts: the peer offered window scaling, Fast Open.
     pub(crate) hs: HsFlags,
     /// Congestion control and loss recovery.
     pub(crate) rec: Recovery,
-    /// The tail loss probe timer fired: send a probe.
-    pub(crate) tlp_due: bool,
     /// New-data segments sent since the last segment arrived or the application last wrote
     /// (the current burst), for PSH placement.
     pub(crate) burst_new: bool,
@@ -370,10 +375,8 @@ impl Conn {
             rtt: RttEstimator::new(cfg.rtt),
             sampler: RttSampler::new(),
             t: TimerTable::default(),
-            ack_now: false,
+            due: DueSet::default(),
             unacked_segs: 0,
-            probe_due: false,
-            force_send: false,
             error: None,
             app_closed: false,
             quick_acks_left: cfg.quick_ack_segments,
@@ -394,7 +397,6 @@ impl Conn {
                 r.want_hystart(cfg.hystart);
                 r
             },
-            tlp_due: false,
             burst_new: false,
             push_marks: None,
             unread: None,
@@ -514,8 +516,13 @@ impl Conn {
         };
     }
 
-    /// The handshake completed: congestion control and recovery learn SMSS and SACK.
+    /// The handshake completed (or a Fast Open child may send already): congestion control
+    /// and recovery learn SMSS and SACK. Once per connection.
     pub(crate) fn on_established(&mut self) {
+        if self.hs.has(HsFlags::SENDING) {
+            return;
+        }
+        self.hs.set(HsFlags::SENDING, true);
         let mss = self.eff_snd_mss();
         let sack = self.opt.sack;
         // Recovery tracks data from the first byte after our SYN (the ACK of the SYN may not
@@ -572,252 +579,6 @@ impl Conn {
     }
 
     // ---- application side ----------------------------------------------------------------
-
-    /// Queues bytes for sending; see [`crate::Endpoint::send`].
-    pub(crate) fn send(&mut self, data: &[u8], urgent: bool) -> Result<usize, crate::SendError> {
-        if let Some(e) = self.error {
-            return Err(crate::SendError::Connection(e));
-        }
-        let state = self.state();
-        let push_marks = self.cfg.push_policy == crate::config::PushPolicy::EndOfWrite;
-        let mss = self.eff_snd_mss();
-        let snd = match self.tcb.snd_mut() {
-            Some(s) if !s.fin_queued => s,
-            _ if state == State::Closed => {
-                return Err(crate::SendError::Closed);
-            }
-            _ => return Err(crate::SendError::Closed),
-        };
-        if data.is_empty() {
-            return Ok(0);
-        }
-        let start = snd.end_seq();
-        self.burst_new = false;
-        let n = snd.buf.write(data);
-        if n == 0 {
-            self.want_writable = true;
-            return Err(crate::SendError::WouldBlock);
-        }
-        if urgent {
-            //= rfc9293#3.8.5
-            //~ paraphrase: The urgent pointer names the first octet after the urgent data
-            //~ (MUST-62).
-            snd.up = Some(snd.end_seq());
-        }
-        if push_marks {
-            //= rfc9293#3.9.1.2
-            //~ paraphrase: PSH placement is the sender's choice: with EndOfWrite, the last byte of
-            //~ each write (and a forced push past half the peer's largest window) is a push point.
-            let (end, max_wnd, sent, una) = (snd.end_seq(), snd.max_wnd, snd.max_nxt, snd.una);
-            let marks = self
-                .push_marks
-                .get_or_insert_with(|| alloc::boxed::Box::new(crate::push::PushMarks::new(start)));
-            marks.on_ack(una);
-            marks.on_write(start, end, max_wnd, mss, sent);
-        }
-        Ok(n)
-    }
-
-    /// Reads received bytes; see [`crate::Endpoint::recv`].
-    pub(crate) fn recv(&mut self, out: &mut [u8]) -> Result<usize, crate::RecvError> {
-        if self.app_closed {
-            return Err(crate::RecvError::Closed);
-        }
-        let state = self.state();
-        let mss = self.eff_snd_mss();
-        let Some((_, rcv)) = self.tcb.halves() else {
-            if let Some(e) = self.error {
-                return Err(crate::RecvError::Connection(e));
-            }
-            if let Some(buf) = &mut self.unread {
-                let n = buf.read(out);
-                if buf.is_empty() {
-                    self.unread = None;
-                }
-                return Ok(n);
-            }
-            return match state {
-                // TIME-WAIT and a normal CLOSED: the peer's FIN was consumed long ago.
-                State::TimeWait | State::Closed => Ok(0),
-                _ => Err(crate::RecvError::WouldBlock),
-            };
-        };
-        if rcv.buf.is_empty() {
-            return if rcv.fin_received { Ok(0) } else { Err(crate::RecvError::WouldBlock) };
-        }
-        let before = rcv.window_right_candidate();
-        let n = rcv.buf.read(out);
-        if let Some(up) = rcv.up
-            && rcv.read_seq().ge(up)
-        {
-            rcv.up = None;
-        }
-        //= rfc9293#3.8.6.2.2
-        //~ paraphrase: Window update after reading: only when the right edge can move by at least
-        //~ min(RCV.BUFF/2, Eff.snd.MSS) (receiver SWS avoidance), so the peer learns promptly.
-        let after = rcv.window_right_candidate();
-        let step = (rcv.buf.capacity() as u32 / 2).min(mss).max(1);
-        if self.cfg.read_window_update == crate::config::ReadWindowUpdate::Doubling {
-            //= rfc9293#3.8.6.2.2
-            //~ linux: Linux's threshold (tcp_cleanup_rbuf): the advertised window had fallen to at
-            //~ most half the largest we can offer, and the read at least doubles it.
-            let now_wnd = rcv.wnd();
-            let clamp = (rcv.buf.capacity() as u32).min(65535 << rcv.wscale);
-            let new_wnd = after.since(rcv.nxt);
-            if !rcv.fin_received
-                && now_wnd.saturating_mul(2) <= clamp
-                && new_wnd > 0
-                && new_wnd >= now_wnd.saturating_mul(2)
-                && after.gt(rcv.adv_right)
-                && after.since(rcv.adv_right) >= step
-            {
-                self.ack_now = true;
-            }
-            return Ok(n);
-        }
-        if after.since(rcv.adv_right) >= step && before.since(rcv.adv_right) < step {
-            self.ack_now = true;
-        }
-        Ok(n)
-    }
-
-    /// Whether `send` would take a byte now; see [`crate::Endpoint::send_ready`].
-    pub(crate) fn send_ready(&mut self) -> Result<bool, crate::SendError> {
-        if let Some(e) = self.error {
-            return Err(crate::SendError::Connection(e));
-        }
-        match self.tcb.snd_mut() {
-            Some(s) if !s.fin_queued => {
-                let ready = s.buf.free() > 0;
-                if !ready {
-                    self.want_writable = true;
-                }
-                Ok(ready)
-            }
-            _ => Err(crate::SendError::Closed),
-        }
-    }
-
-    /// Copies received bytes without consuming them; see [`crate::Endpoint::peek`].
-    pub(crate) fn peek(&self, out: &mut [u8]) -> Result<usize, crate::RecvError> {
-        if self.app_closed {
-            return Err(crate::RecvError::Closed);
-        }
-        let Some((_, rcv)) = self.tcb.halves_ref() else {
-            if let Some(e) = self.error {
-                return Err(crate::RecvError::Connection(e));
-            }
-            if let Some(buf) = &self.unread {
-                return Ok(buf.peek(0, out));
-            }
-            return match self.state() {
-                State::TimeWait | State::Closed => Ok(0),
-                _ => Err(crate::RecvError::WouldBlock),
-            };
-        };
-        if rcv.buf.is_empty() {
-            return if rcv.fin_received { Ok(0) } else { Err(crate::RecvError::WouldBlock) };
-        }
-        Ok(rcv.buf.peek(0, out))
-    }
-
-    /// Queues our FIN after the buffered data; see [`crate::Endpoint::shutdown_write`].
-    pub(crate) fn shutdown_write(&mut self, ctx: &mut Ctx<'_>) {
-        match self.state() {
-            State::SynSent => {
-                //= rfc9293#3.10.4
-                //~ paraphrase: CLOSE in SYN-SENT deletes the TCB.
-                self.error.get_or_insert(ConnectionError::Aborted);
-                self.finish(ctx);
-            }
-            State::SynReceived | State::Established | State::CloseWait => {
-                if let Some(snd) = self.tcb.snd_mut() {
-                    snd.fin_queued = true;
-                }
-                match self.state() {
-                    //= rfc9293#3.10.4
-                    //~ paraphrase: CLOSE in ESTABLISHED: FIN after the queued data, FIN-WAIT-1.
-                    State::Established => self.goto(ctx, State::FinWait1),
-                    //= rfc9293#3.10.4
-                    //~ paraphrase: CLOSE in CLOSE-WAIT: FIN after the queued data, LAST-ACK.
-                    State::CloseWait => self.goto(ctx, State::LastAck),
-                    // SYN-RECEIVED: the FIN waits until ESTABLISHED (input.rs moves on).
-                    _ => {}
-                }
-            }
-            _ => {}
-        }
-    }
-
-    /// The application's CLOSE; see [`crate::Endpoint::close`]. Closing again, or closing a
-    /// connection that already ended, only records that the application let go.
-    pub(crate) fn app_close(&mut self, ctx: &mut Ctx<'_>) {
-        if !self.app_closed && self.state() != State::Closed {
-            self.close(ctx);
-        }
-        self.app_closed = true;
-    }
-
-    /// The application's ABORT; see [`crate::Endpoint::abort`].
-    pub(crate) fn app_abort(&mut self, ctx: &mut Ctx<'_>) {
-        if self.state() != State::Closed {
-            self.abort_with(ctx, ConnectionError::Aborted);
-        }
-        self.app_closed = true;
-    }
-
-    /// Full close; see [`crate::Endpoint::close`].
-    fn close(&mut self, ctx: &mut Ctx<'_>) {
-        let unread = self.tcb.halves_ref().map(|(_, r)| !r.buf.is_empty()).unwrap_or(false);
-        self.app_closed = true;
-        if unread {
-            //= rfc9293#3.6.1
-            //~ paraphrase: Closing with received data unread sends a RST to show data was lost
-            //~ (SHLD-3, RFC 2525 section 2.17).
-            self.abort_with(ctx, ConnectionError::Aborted);
-            return;
-        }
-        self.shutdown_write(ctx);
-        if self.state() == State::FinWait2 {
-            self.t.set(Timer::Close, Some(ctx.now + self.cfg.fin_wait2_timeout));
-        }
-    }
-
-    /// Sends a RST and deletes the TCB; see [`crate::Endpoint::abort`].
-    pub(crate) fn abort_with(&mut self, ctx: &mut Ctx<'_>, error: ConnectionError) {
-        match &self.tcb {
-            Tcb::Closed | Tcb::SynSent { .. } | Tcb::TimeWait(_) => {}
-            _ => {
-                if let Some((snd, rcv)) = self.tcb.halves_ref() {
-                    //= rfc9293#3.10.5
-                    //~ paraphrase: ABORT in a synchronized state (and SYN-RECEIVED) sends
-                    //~ <SEQ=SND.NXT><CTL=RST>.
-                    let linux = self.cfg.abort_reset == crate::config::AbortReset::Linux;
-                    let bsd = self.cfg.abort_reset == crate::config::AbortReset::Bsd;
-                    let ts = (linux && self.opt.ts).then(|| synack_wire::tcp::Timestamps {
-                        tsval: self.ts_now(ctx.now),
-                        tsecr: rcv.ts_recent.map_or(0, |(v, _)| v),
-                    });
-                    ctx.ctl.push(crate::control::CtlSegment {
-                        tuple: self.tuple,
-                        seq: snd.max_nxt,
-                        ack: (linux || bsd).then_some(rcv.nxt),
-                        flags: synack_wire::tcp::TcpFlags::RST,
-                        ts,
-                    });
-                }
-            }
-        }
-        self.fail(ctx, error);
-    }
-
-    /// Bytes from the read position to the urgent mark, if urgent data is pending (MUST-33).
-    pub(crate) fn urgent_pending(&self) -> Option<u32> {
-        let (_, rcv) = self.tcb.halves_ref()?;
-        let up = rcv.up?;
-        let pending = up.since(rcv.read_seq());
-        (pending > 0).then_some(pending)
-    }
 }
 
 #[cfg(test)]

@@ -67,6 +67,11 @@ impl Conn {
         self.hs.has(HsFlags::SYN_DATA)
     }
 
+    /// Whether both SYNs offered window scaling (ours when configured, the peer's as seen).
+    pub(crate) fn window_scaling_agreed(&self) -> bool {
+        self.hs.has(HsFlags::WS_OFFERED)
+    }
+
     /// Whether this connection was accepted with its SYN's data (a Fast Open child).
     pub(crate) fn is_fast_open_child(&self) -> bool {
         self.hs.has(HsFlags::FO_CHILD)
@@ -126,8 +131,15 @@ impl Conn {
                     //= rfc7413#4.2.2
                     //~ paraphrase: With a valid cookie the server accepts the SYN's data,
                     //~ delivers it to the application and acknowledges it on the SYN-ACK.
-                    let n = rcv.buf.write(seg.payload);
-                    rcv.nxt += n as u32;
+                    let n = seg.payload.len().min(rcv.buf.free());
+                    rcv.asm.set_max_bytes(rcv.buf.free() as u32);
+                    rcv.buf.write_at(0, &seg.payload[..n]);
+                    if let crate::assembler::Inserted::Advanced { bytes, .. } =
+                        rcv.asm.insert(rcv.nxt, n as u32)
+                    {
+                        rcv.buf.commit(bytes as usize);
+                        rcv.nxt = rcv.asm.rcv_nxt();
+                    }
                     conn.stats.bytes_received += n as u64;
                     conn.hs.set(HsFlags::FO_CHILD, true);
                     conn.hs.set(HsFlags::SYN_DATA, n > 0);
@@ -140,6 +152,10 @@ impl Conn {
             }
         }
         conn.tcb = Tcb::Open { snd, rcv, kind: OpenKind::SynReceived(Origin::Passive(listener)) };
+        if conn.hs.has(HsFlags::FO_CHILD) {
+            // It may send as soon as its SYN-ACK is out.
+            conn.on_established();
+        }
         conn
     }
 

@@ -1,14 +1,12 @@
 //! What a connection sends and when: SYN / SYN-ACK, data and FIN (Nagle, sender SWS avoidance,
-//! window), pure ACKs (delayed-ACK policy), probes; and its timers.
+//! window), pure ACKs (delayed-ACK policy), probes. (Its timers are in `timers.rs`.)
 
-use super::{Conn, Ctx, OpenKind, Origin, Tcb, Timer};
+use super::{Conn, Due, Tcb, Timer};
 use crate::config::PushPolicy;
 use crate::emit::{Header, options_len};
-use crate::error::ConnectionError;
-use crate::event::SoftError;
 use crate::scoreboard::NextSeg;
 use crate::state::State;
-use crate::time::{Duration, Instant};
+use crate::time::Instant;
 use synack_wire::tcp::{SackBlocks, TcpFlags, TcpOptions, Timestamps};
 use synack_wire::{SeqNum, checksum};
 
@@ -22,9 +20,6 @@ pub(crate) struct Segment {
     /// IP ECN codepoint to send with.
     pub(crate) ecn: u8,
 }
-
-/// Longest the persist / SWS-override timer backs off to.
-const MAX_PERSIST: Duration = Duration::from_secs(60);
 
 impl Conn {
     fn header(&self, seq: SeqNum, ack: SeqNum, flags: TcpFlags, window: u16) -> Header {
@@ -116,10 +111,11 @@ impl Conn {
                 Some(Segment { header: h, payload_len: data as usize, retransmission, ecn: 0 })
             }
             Tcb::TimeWait(tw) => {
-                if !self.ack_now {
+                if !self.due.has(Due::Ack) {
                     return None;
                 }
-                self.ack_now = false;
+                self.due.clear(Due::Ack);
+                self.due.clear(Due::Challenge);
                 let (seq, ack, win, recent) = (tw.snd_nxt, tw.rcv_nxt, tw.window, tw.ts_recent);
                 let mut h = self.header(seq, ack, TcpFlags::ACK, win);
                 if let Some(r) = recent {
@@ -156,7 +152,7 @@ impl Conn {
         let ws_offered = self.hs.has(super::HsFlags::WS_OFFERED);
         let our_mss = self.our_mss();
         let ts_val = self.ts_now(now);
-        let force = self.force_send;
+        let force = self.due.has(Due::Override);
         let window_policy = self.cfg.receive_window;
         let (snd, rcv) = self.tcb.halves()?;
         rcv.update_window(mss, window_policy);
@@ -188,7 +184,7 @@ impl Conn {
             h.options.window_scale = ws_offered.then_some(opt.rcv_wscale);
             h.options.sack_permitted = opt.sack;
             h.options.timestamps = ts;
-            self.ack_now = false;
+            self.due.clear(Due::Ack);
             return Some(Segment { header: h, payload_len: 0, retransmission, ecn: 0 });
         }
 
@@ -213,11 +209,10 @@ impl Conn {
         }
 
         let (snd, rcv) = self.tcb.halves()?;
-        if self.probe_due {
+        if self.due.take(Due::Probe) {
             //= rfc9293#3.8.4
             //~ paraphrase: Keep-alive (and zero-window) probes carry no data and SEG.SEQ = SND.NXT
             //~ - 1, so the peer must answer with an ACK (SHLD-12).
-            self.probe_due = false;
             let seq = snd.una - 1;
             let (rnxt, win) = (rcv.nxt, rcv.window_field());
             rcv.last_ack_sent = rnxt;
@@ -225,7 +220,7 @@ impl Conn {
             h.options.timestamps = ts;
             return Some(Segment { header: h, payload_len: 0, retransmission: false, ecn: 0 });
         }
-        if self.ack_now {
+        if self.due.has(Due::Ack) {
             //~ paraphrase (RFC 9293 3.10.7.4): an ACK carries <SEQ=SND.NXT>, where SND.NXT
             //~ is the next new sequence number. A retransmission timeout rewinds `nxt` to
             //~ resend from SND.UNA (go-back-N), so the ACK takes the highest sequence number
@@ -233,15 +228,24 @@ impl Conn {
             //~ rewound `nxt` would sit below the peer's RCV.NXT, fail its acceptability test and
             //~ be dropped unread, and two ends that both timed out would never see each
             //~ other's acknowledgments.
-            let (seq, rnxt, win) = (snd.max_nxt, rcv.nxt, rcv.window_field());
+            let (mut seq, rnxt, win) = (snd.max_nxt, rcv.nxt, rcv.window_field());
             rcv.last_ack_sent = rnxt;
-            let ack_flags = if self.ecn.is_some_and(|e| e.echo) {
+            let mut ack_flags = if self.ecn.is_some_and(|e| e.echo) {
                 //= rfc3168#6.1.3
                 //~ paraphrase: ECE on every ACK until the peer's CWR arrives.
                 TcpFlags::ACK | TcpFlags::ECE
             } else {
                 TcpFlags::ACK
             };
+            let fin_in_flight =
+                snd.fin_queued && snd.max_nxt == snd.final_seq() && !snd.fin_acked();
+            if self.cfg.ack_repeats_fin && fin_in_flight && !self.due.has(Due::Challenge) {
+                //~ freebsd: tcp_output sends the FIN flag in FIN-WAIT-1, CLOSING and LAST-ACK
+                //~ once all data is out, stepping snd_nxt back onto the FIN already sent;
+                //~ challenge ACKs go out through tcp_respond, bare.
+                seq = snd.end_seq();
+                ack_flags |= TcpFlags::FIN;
+            }
             let mut h = self.header(seq, rnxt, ack_flags, win);
             h.options.timestamps = ts;
             if opt.sack {
@@ -273,7 +277,8 @@ impl Conn {
     }
 
     fn ack_sent(&mut self) {
-        self.ack_now = false;
+        self.due.clear(Due::Ack);
+        self.due.clear(Due::Challenge);
         self.unacked_segs = 0;
         self.t.set(Timer::DelayedAck, None);
     }
@@ -293,11 +298,10 @@ impl Conn {
         if mss == 0 {
             return None;
         }
-        if self.tlp_due {
-            self.tlp_due = false;
-            if let Some(seg) = self.tail_loss_probe(now, buf, hlen, opts, mss) {
-                return Some(seg);
-            }
+        if self.due.take(Due::TailLossProbe)
+            && let Some(seg) = self.tail_loss_probe(now, buf, hlen, opts, mss)
+        {
+            return Some(seg);
         }
         // 1. A retransmission loss recovery asked for (fast retransmit, partial ACK).
         if let Some((seq, len)) = self.rec.rtx {
@@ -381,10 +385,11 @@ impl Conn {
         if len > 0 && !retransmission && !force {
             //= rfc9293#3.7.4
             //~ paraphrase: Nagle (SHLD-7): with data in flight, hold a sub-MSS segment unless
-            //~ TCP_NODELAY.
+            //~ TCP_NODELAY. (An unacknowledged SYN-ACK is not data: a Fast Open child answers
+            //~ at once.)
             let full = len == mss;
             let drains = len == avail;
-            let nagle_ok = nodelay || !snd.outstanding() || snd.fin_queued;
+            let nagle_ok = nodelay || !snd.data_outstanding() || snd.fin_queued;
             //= rfc9293#3.8.6.2.1
             //~ paraphrase: Sender SWS avoidance (MUST-38): send a full segment, all remaining data
             //~ when Nagle allows, or at least half the largest window ever offered.
@@ -427,7 +432,7 @@ impl Conn {
         snd.nxt = nxt + len + sent_fin;
         snd.max_nxt = snd.max_nxt.max(snd.nxt);
         let max_after = snd.max_nxt;
-        self.force_send = false;
+        self.due.clear(Due::Override);
         if !retransmission && len > 0 {
             self.rec.on_window_use(una, max_after, mss, false);
             self.burst_new = true;
@@ -588,208 +593,6 @@ impl Conn {
         h.payload_sum = payload_sum;
         self.ack_sent();
         Some(Segment { header: h, payload_len: len as usize, retransmission, ecn })
-    }
-
-    /// Re-arms the timers that depend on the connection's whole situation (keep-alive, user
-    /// timeout, persist). Called after every input, output and timeout.
-    pub(crate) fn refresh_timers(&mut self, now: Instant) {
-        let state = self.state();
-        let rto = self.rtt.rto();
-        let Some(snd) = self.tcb.snd() else {
-            return;
-        };
-        let outstanding = snd.outstanding();
-        let unsent = snd.nxt.lt(snd.final_seq());
-        //= rfc9293#3.8.4
-        //~ paraphrase: Keep-alive only when idle: nothing outstanding, nothing received for the
-        //~ interval.
-        let keepalive = match self.cfg.keep_alive {
-            Some(k)
-                if matches!(state, State::Established | State::CloseWait)
-                    && !outstanding
-                    && !unsent =>
-            {
-                Some(self.last_rx + k.idle + k.interval * self.keepalive_probes)
-            }
-            _ => None,
-        };
-        self.t.set(Timer::KeepAlive, keepalive);
-        //= rfc9293#3.10.8
-        //~ paraphrase: User timeout: data unacknowledged for this long aborts the connection.
-        let user = match self.cfg.user_timeout {
-            Some(u) if outstanding && state != State::SynSent => Some(self.una_since + u),
-            _ => None,
-        };
-        self.t.set(Timer::User, user);
-        self.t.set(Timer::Reorder, self.rec.reorder_at);
-        //= rfc8985#7.2
-        //~ paraphrase: Arm the probe timer while data is outstanding outside recovery; a probe
-        //~ armed before fast recovery began is void (recovery repairs the tail itself).
-        if self.rec.rack_on() && outstanding && state.is_synchronized() && !self.rec.in_recovery() {
-            if !self.t.is_armed(Timer::Tlp) {
-                let mss = self.eff_snd_mss().max(1);
-                let Some(snd) = self.tcb.snd() else { return };
-                let flight_segs = snd.max_nxt.since(snd.una).div_ceil(mss);
-                let rto_at = self.t.get(Timer::Rtx).unwrap_or(Instant::FAR_FUTURE);
-                let pto = self.rec.rack_mut().pto_deadline(
-                    now,
-                    self.rtt.srtt(),
-                    flight_segs,
-                    rto_at,
-                    false,
-                    true,
-                );
-                self.t.set(Timer::Tlp, pto);
-            }
-        } else {
-            self.t.set(Timer::Tlp, None);
-        }
-        let Some(snd) = self.tcb.snd() else { return };
-        //= rfc9293#3.8.6.1
-        //~ paraphrase: Persist: unsent data but nothing in flight (zero or too small a window) arms
-        //~ the probe / SWS-override timer, first after one RTO, then backing off (SHLD-29/30).
-        let stuck = unsent && !outstanding && snd.syn_acked() && state.is_synchronized();
-        if stuck {
-            if !self.t.is_armed(Timer::Persist) {
-                let d = rto.saturating_mul(1 << self.persist_backoff.min(10)).min(MAX_PERSIST);
-                self.t.set(Timer::Persist, Some(now + d));
-            }
-        } else {
-            self.t.set(Timer::Persist, None);
-            if !unsent {
-                self.persist_backoff = 0;
-            }
-        }
-    }
-
-    /// The earliest timer deadline.
-    pub(crate) fn next_deadline(&self) -> Option<Instant> {
-        self.t.next()
-    }
-
-    /// Runs every expired timer (a deleted TCB is reported through `ctx.deleted`).
-    pub(crate) fn on_timeout(&mut self, ctx: &mut Ctx<'_>) {
-        let now = ctx.now;
-        // Timers may be stale after a burst of sends (the endpoint refreshes once per burst):
-        // a keep-alive or persist deadline that no longer applies must not fire.
-        self.refresh_timers(now);
-        let due = |t: Option<Instant>| t.is_some_and(|t| t <= now);
-        if due(self.t.get(Timer::Close)) {
-            self.t.set(Timer::Close, None);
-            //= rfc9293#3.10.8
-            //~ paraphrase: TIME-WAIT (2 MSL) and FIN-WAIT-2 (local policy) timeouts delete the TCB.
-            self.finish(ctx);
-            return;
-        }
-        if due(self.t.get(Timer::User)) {
-            //= rfc9293#3.10.8
-            //~ paraphrase: USER TIMEOUT: "connection aborted due to user timeout", TCB deleted.
-            self.fail(ctx, ConnectionError::UserTimeout);
-            return;
-        }
-        if due(self.t.get(Timer::Rtx)) && self.on_rto(ctx) {
-            return;
-        }
-        if due(self.t.get(Timer::Persist)) {
-            self.t.set(Timer::Persist, None);
-            self.persist_backoff = self.persist_backoff.saturating_add(1);
-            match self.tcb.snd() {
-                Some(snd) if snd.wnd == 0 => self.probe_due = true,
-                Some(_) => self.force_send = true,
-                None => {}
-            }
-        }
-        if due(self.t.get(Timer::DelayedAck)) {
-            self.t.set(Timer::DelayedAck, None);
-            self.ack_now = true;
-        }
-        if due(self.t.get(Timer::Reorder)) {
-            self.t.set(Timer::Reorder, None);
-            let flight = self.tcb.snd().map(|s| s.max_nxt.since(s.una)).unwrap_or(0);
-            self.rec.on_reorder_timeout(now, self.rtt.srtt(), flight);
-        }
-        if due(self.t.get(Timer::Tlp)) {
-            self.t.set(Timer::Tlp, None);
-            self.tlp_due = true;
-        }
-        if due(self.t.get(Timer::KeepAlive))
-            && let Some(k) = self.cfg.keep_alive
-        {
-            self.t.set(Timer::KeepAlive, None);
-            //= rfc9293#3.8.4
-            //~ paraphrase: One unanswered probe proves nothing (MUST-29): give up only after
-            //~ `probes`.
-            if self.keepalive_probes >= k.probes {
-                self.fail(ctx, ConnectionError::TimedOut);
-                return;
-            }
-            self.keepalive_probes += 1;
-            self.probe_due = true;
-        }
-        self.refresh_timers(now);
-    }
-
-    /// The retransmission timer fired. Returns true when the connection gave up (R2).
-    fn on_rto(&mut self, ctx: &mut Ctx<'_>) -> bool {
-        self.t.set(Timer::Rtx, None);
-        let now = ctx.now;
-        let state = self.state();
-        let Some(snd) = self.tcb.snd() else { return false };
-        if !snd.outstanding() {
-            return false;
-        }
-        //= rfc9293#3.8.3
-        //~ paraphrase: R2: give up. For a SYN, R2 is at least 3 minutes (MUST-23).
-        let r2 = match state {
-            State::SynSent | State::SynReceived => {
-                Some(self.cfg.r2_syn.max(Duration::from_secs(180)))
-            }
-            _ => self.cfg.r2,
-        };
-        if let Some(r2) = r2
-            && now.saturating_since(self.una_since) >= r2
-        {
-            self.fail(ctx, ConnectionError::TimedOut);
-            return true;
-        }
-        //= rfc4987#3.2
-        //~ paraphrase: Reducing the SYN-RECEIVED timer frees the entries of spoofed SYNs sooner.
-        //~ linux: a request gives up at the timeout after its last of tcp_synack_retries.
-        if let Tcb::Open { kind: OpenKind::SynReceived(Origin::Passive(_)), .. } = self.tcb
-            && let Some(retries) = self.cfg.syn_ack_retries
-            && self.rtx_count >= retries
-        {
-            self.fail(ctx, ConnectionError::TimedOut);
-            return true;
-        }
-        self.rtx_count += 1;
-        self.stats.timeouts += 1;
-        if self.rtx_count == self.cfg.r1 {
-            //= rfc9293#3.8.3
-            //~ paraphrase: R1: tell the application (SHLD-9) and the IP layer (negative advice,
-            //~ MUST-20).
-            ctx.soft_error(self.cfg.soft_errors, SoftError::ExcessiveRetransmissions);
-        }
-        //= rfc6298#5.5
-        //~ paraphrase: Back off the timer (RTO doubles), retransmit the earliest unacknowledged
-        //~ segment.
-        self.rtt.on_timeout();
-        self.sampler.on_retransmit();
-        if let Some(snd) = self.tcb.snd_mut() {
-            snd.nxt = snd.una;
-            //~ linux: with the window closed the retransmission cannot go out; the timeout
-            //~ sends a zero-window probe instead, so the window update a lost or reordered
-            //~ ACK carried is asked for again (else the timer fires for ever, sending nothing).
-            self.probe_due |= snd.wnd == 0 && state.is_synchronized();
-            let (una, max) = (snd.una, snd.max_nxt);
-            if state.is_synchronized() {
-                //= rfc5681#3.1
-                //~ paraphrase: After an RTO, cwnd is one segment (the controller's loss window).
-                self.rec.on_rto(now, una, max);
-            }
-        }
-        self.t.set(Timer::Rtx, Some(now + self.rtt.rto()));
-        false
     }
 }
 

@@ -4,17 +4,23 @@
 //! what to retransmit first. The algorithms live in `cc/` and `scoreboard.rs`; this module only
 //! decides when to call them.
 
-use crate::cc::{AckSample, CcAlgorithm, CcConfig, Controller, CwndUse, Prr};
+use crate::cc::{AckSample, CcAlgorithm, CcConfig, Controller, CwndUse};
 use crate::config::CongestionControl as CcChoice;
-use crate::rack::{Rack, RackConfig, RackMemory, RackOutcome, TlpOutcome};
+use crate::rack::{Rack, RackMemory, RackOutcome, TlpOutcome};
 use crate::scoreboard::{
-    AckFields, AckOutcome, DupAckAction, DupAckCounter, NewRenoAck, NewRenoRecovery, NextSeg,
-    Scoreboard, is_duplicate_ack, limited_transmit_allowance,
+    AckFields, AckOutcome, DupAckAction, DupAckCounter, NewRenoAck, NextSeg, Scoreboard,
+    is_duplicate_ack, limited_transmit_allowance,
 };
 use crate::time::{Duration, Instant};
 use alloc::boxed::Box;
 use synack_wire::SeqNum;
 use synack_wire::tcp::SackBlock;
+
+mod flight;
+mod prr;
+
+pub(super) use flight::Flight;
+pub(crate) use flight::{FlightSlot, SegmentLog, SpareFlight};
 
 /// What one ACK looked like, for [`Recovery::on_ack`].
 pub(crate) struct AckInfo<'a> {
@@ -86,163 +92,6 @@ pub(crate) struct Recovery {
     hystart: bool,
     /// RFC 3465's L for slow start (`u32::MAX`: no cap), from `ConnConfig::slow_start_ack_limit`.
     abc_limit: u32,
-}
-
-/// The loss state that only matters once data has been sent: kept out of line so an idle
-/// connection does not carry it (an idle connection stays under 1 KiB). It is built
-/// lazily, the first time an operation would change it from its fresh value; operations
-/// that provably leave a fresh value unchanged (an ACK with nothing sent, no SACK blocks and
-/// no duplicate) skip it, so the wire output is the same as with the state inline. Its box
-/// is reused: parked between flights and handed between connections by the endpoint
-/// (`spares`), so short flights allocate nothing once the endpoint has a few spare; never
-/// an allocation per segment.
-#[derive(Debug)]
-pub(super) struct Flight {
-    /// The RFC 6675 scoreboard.
-    sb: Scoreboard,
-    /// RACK-TLP (RFC 8985), active with SACK when configured. Its per-segment log is fed
-    /// on every connection once established, RACK on or off, because the statistics Linux
-    /// reports from its own segment log (`ConnStats::reordering`, `retrans_segments`,
-    /// `unacked_segments`, `reordering_events`) are read from it; with RACK off it is built
-    /// with loss detection and TLP disabled, so it marks nothing and the sender never
-    /// consults it for loss.
-    rack: Rack,
-    reno: NewRenoRecovery,
-    prr: Prr,
-    /// During recovery with PRR: the window PRR set on the last ACK (`pipe + sndcnt`), which
-    /// replaces `cwnd` (and NewReno's inflation) until recovery ends.
-    prr_cwnd: Option<u32>,
-    /// Without SACK: bytes the duplicate ACKs say arrived above SND.UNA (one SMSS each, as
-    /// RFC 6937 estimates DeliveredData for a receiver without SACK), less what later
-    /// cumulative ACKs covered. PRR's `pipe` without a scoreboard.
-    reno_sacked: u32,
-    /// An ECN-Echo reduced the window outside loss recovery: PRR paces the reduction until
-    /// this SND.MAX (the window of data the echo refers to) is acknowledged.
-    cwr_until: Option<SeqNum>,
-    /// False while parked (see [`FlightSlot`]): the values are stale, the flight is fresh.
-    live: bool,
-}
-
-/// The slot holding a connection's [`Flight`], if any. A box whose `live` is false is parked:
-/// its values mean nothing (the flight is fresh, as with no box), and it waits to be reused
-/// by the next flight or collected by the endpoint for another connection
-/// ([`Recovery::take_parked`]), so a connection that sends in short bursts does not allocate
-/// one per burst.
-#[derive(Debug)]
-pub(crate) struct FlightSlot(Option<Box<Flight>>);
-
-impl FlightSlot {
-    /// Bytes currently SACKed (`ConnStats::sacked`); none without a flight.
-    pub(crate) fn sacked_bytes(&self) -> u32 {
-        self.live().map_or(0, |f| f.sb.sacked_bytes())
-    }
-
-    /// The flight state, unless fresh.
-    fn live(&self) -> Option<&Flight> {
-        self.0.as_deref().filter(|f| f.live)
-    }
-
-    /// The flight state, unless fresh.
-    fn live_mut(&mut self) -> Option<&mut Flight> {
-        self.0.as_deref_mut().filter(|f| f.live)
-    }
-
-    fn is_live(&self) -> bool {
-        self.live().is_some()
-    }
-
-    /// The flight state becomes fresh again; its box stays for reuse.
-    fn park(&mut self) {
-        if let Some(f) = self.0.as_deref_mut() {
-            f.live = false;
-        }
-    }
-}
-
-/// A parked [`Flight`] box kept by the endpoint for the next connection that sends.
-#[derive(Debug)]
-pub(crate) struct SpareFlight(Box<Flight>);
-
-impl SpareFlight {
-    /// RACK's log holds at most this many records' worth of storage in a box worth keeping
-    /// (a box that carried a long flight is let go rather than pinning its log).
-    const MAX_LOG: usize = 16;
-
-    /// Whether the box is small enough to keep.
-    pub(crate) fn worth_keeping(&self) -> bool {
-        self.0.rack.log_capacity() <= Self::MAX_LOG
-    }
-}
-
-/// The segment log the statistics read: the live one while data is in flight, or what it
-/// remembered when the last flight ended (a log with no segments in it).
-#[derive(Clone, Copy, Debug)]
-pub(crate) enum SegmentLog<'a> {
-    /// Data in flight (or recently).
-    Live(&'a Rack),
-    /// Between flights.
-    Between(&'a RackMemory),
-}
-
-impl SegmentLog<'_> {
-    /// [`Rack::retransmitted_segments`] (none between flights).
-    pub(crate) fn retransmitted_segments(&self) -> u32 {
-        match self {
-            SegmentLog::Live(r) => r.retransmitted_segments(),
-            SegmentLog::Between(_) => 0,
-        }
-    }
-
-    /// [`Rack::unacked_segments`] (none between flights).
-    pub(crate) fn unacked_segments(&self) -> u32 {
-        match self {
-            SegmentLog::Live(r) => r.unacked_segments(),
-            SegmentLog::Between(_) => 0,
-        }
-    }
-
-    /// [`Rack::reordering`].
-    pub(crate) fn reordering(&self, mss: u32) -> u32 {
-        match self {
-            SegmentLog::Live(r) => r.reordering(mss),
-            SegmentLog::Between(m) => m.reordering(mss),
-        }
-    }
-
-    /// [`Rack::reordering_events`].
-    pub(crate) fn reordering_events(&self) -> u32 {
-        match self {
-            SegmentLog::Live(r) => r.reordering_events(),
-            SegmentLog::Between(m) => m.reordering_events(),
-        }
-    }
-}
-
-impl Flight {
-    /// Nothing sent since SND.UNA = `una`: what `Recovery::new` and `on_established` build,
-    /// with RACK remembering `mem` from earlier flights.
-    fn fresh(una: SeqNum, smss: u32, rack_on: bool, mem: &RackMemory) -> Flight {
-        Flight {
-            sb: Scoreboard::new(una, smss),
-            rack: Rack::resume(
-                RackConfig { enabled: rack_on, tlp: rack_on, ..RackConfig::default() },
-                una,
-                mem,
-            ),
-            reno: NewRenoRecovery::new(una),
-            prr: Prr::new(smss),
-            prr_cwnd: None,
-            reno_sacked: 0,
-            cwr_until: None,
-            live: true,
-        }
-    }
-
-    /// Becomes [`Flight::fresh`] in place, keeping the allocation of RACK's log.
-    fn renew(&mut self, una: SeqNum, smss: u32, rack_on: bool, mem: &RackMemory) {
-        let mut old = core::mem::replace(self, Flight::fresh(una, smss, rack_on, mem));
-        self.rack.reuse_log(&mut old.rack);
-    }
 }
 
 impl core::fmt::Debug for Recovery {
@@ -387,51 +236,6 @@ impl Recovery {
         CcConfig { hystart: self.hystart, abc_limit: self.abc_limit, ..CcConfig::new(smss) }
     }
 
-    /// PRR on or off (the connection's `ConnConfig::prr`).
-    pub(crate) fn want_prr(&mut self, on: bool) {
-        self.prr_wanted = on;
-        if !on && let Some(f) = self.sb.live_mut() {
-            f.prr_cwnd = None;
-        }
-    }
-
-    /// The window PRR imposes now, if recovery (or an ECN reduction) with PRR is under way.
-    fn prr_window(&self) -> Option<u32> {
-        let f = self.fl()?;
-        if self.in_recovery() || f.cwr_until.is_some() { f.prr_cwnd } else { None }
-    }
-
-    /// An ECN-Echo arrived outside loss recovery, at most once per window of data (the
-    /// caller checks, RFC 3168 6.1.2): the controller reduces once, and with PRR on the
-    /// reduction is paced by PRR until SND.MAX now (`snd_max`) is acknowledged, instead of
-    /// cutting the sending window at once. `flight` is FlightSize before this ACK.
-    pub(crate) fn on_ecn_echo(&mut self, now: Instant, flight: u32, snd_max: SeqNum) {
-        self.cc.on_congestion_event(now, flight);
-        //= rfc9937#5
-        //~ linux: PRR paces any multiplicative window reduction made over about one round trip,
-        //~ an ECN-triggered one (RFC 3168 6.1.2) included, as Linux does in its CWR state.
-        self.prr_begin(flight);
-        if self.prr_wanted {
-            self.fl_mut().cwr_until = Some(snd_max);
-        }
-    }
-
-    /// The ECN reduction is over once its window of data is acknowledged, or when loss
-    /// recovery or an RTO takes over the window.
-    fn end_cwr(&mut self, ack: SeqNum) {
-        let in_recovery = self.in_recovery();
-        // A fresh flight state has no reduction under way.
-        let Some(f) = self.sb.live_mut() else { return };
-        if let Some(p) = f.cwr_until
-            && (ack.ge(p) || in_recovery)
-        {
-            f.cwr_until = None;
-            if !in_recovery {
-                f.prr_cwnd = None;
-            }
-        }
-    }
-
     /// NewReno's window inflation (zero outside its recovery, so zero when fresh).
     fn reno_extra(&self) -> u32 {
         self.fl().map_or(0, |f| f.reno.extra_window())
@@ -446,54 +250,6 @@ impl Recovery {
             Some(w) => w,
             None => self.cc.cwnd().saturating_add(self.reno_extra()),
         }
-    }
-
-    /// Fast recovery begins with FlightSize `flight`; the controller has just set ssthresh.
-    fn prr_begin(&mut self, flight: u32) {
-        let (wanted, ssthresh) = (self.prr_wanted, self.cc.ssthresh());
-        let f = self.fl_mut();
-        f.prr_cwnd = None;
-        if wanted {
-            f.prr.start(flight, ssthresh);
-            // Until the first PRR computation: nothing beyond what is in the network.
-            f.prr_cwnd = Some(0);
-        }
-    }
-
-    /// An ACK (or a loss-detection timer, `delivered` 0) during recovery with PRR: PRR's
-    /// `sndcnt` sets the window for what follows. `safe`: SND.UNA advanced, no new loss.
-    fn prr_update(&mut self, delivered: u32, una: SeqNum, snd_max: SeqNum, safe: bool) {
-        if self.prr_window().is_none() {
-            return;
-        }
-        let pipe = self.prr_pipe(una, snd_max);
-        // prr_window() is Some only with the flight state built.
-        let f = self.fl_mut();
-        let sndcnt = f.prr.on_ack(delivered, pipe, safe);
-        f.prr_cwnd = Some(pipe.saturating_add(sndcnt));
-    }
-
-    /// PRR's view of the bytes in the network: RFC 6675 `pipe` with SACK; without it,
-    /// FlightSize less what duplicate ACKs reported delivered and less the segment waiting
-    /// to be retransmitted (it left the network; its copy has not been sent yet).
-    fn prr_pipe(&self, una: SeqNum, snd_max: SeqNum) -> u32 {
-        self.pipe_from(self.flight(una, snd_max))
-    }
-
-    /// `pipe` from [`Recovery::flight`]: the same with SACK; without it, less the duplicate
-    /// ACKs' estimate and the segment waiting to be retransmitted.
-    fn pipe_from(&self, flight: u32) -> u32 {
-        if self.sack {
-            return flight;
-        }
-        let waiting = self.rtx.map_or(0, |(_, len)| len);
-        let reno_sacked = self.fl().map_or(0, |f| f.reno_sacked);
-        flight.saturating_sub(reno_sacked).saturating_sub(waiting)
-    }
-
-    /// True when PRR's window has no room for a `len`-byte retransmission now.
-    pub(crate) fn prr_holds(&self, una: SeqNum, snd_max: SeqNum, len: u32, smss: u32) -> bool {
-        self.prr_window().is_some() && self.allowance(self.flight(una, snd_max), smss) < len
     }
 
     /// Data was sent, or was ready and the window held it back (`held`): record whether the

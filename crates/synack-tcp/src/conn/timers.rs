@@ -1,6 +1,11 @@
-//! A connection's timers: one deadline per kind in a table indexed by [`Timer`].
+//! A connection's timers: one deadline per kind in a table indexed by [`Timer`], armed after
+//! every change (`refresh_timers`) and acted on when they fire (`on_timeout`).
 
-use crate::time::Instant;
+use super::{Conn, Ctx, Due, OpenKind, Origin, Tcb};
+use crate::error::ConnectionError;
+use crate::event::SoftError;
+use crate::state::State;
+use crate::time::{Duration, Instant};
 
 /// The kinds of timer a connection runs.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -62,6 +67,215 @@ impl TimerTable {
     #[inline]
     pub(crate) fn next(&self) -> Option<Instant> {
         self.0.iter().flatten().min().copied()
+    }
+}
+
+/// Longest the persist / SWS-override timer backs off to.
+const MAX_PERSIST: Duration = Duration::from_secs(60);
+
+impl Conn {
+    /// Re-arms the timers that depend on the connection's whole situation (keep-alive, user
+    /// timeout, persist). Called after every input, output and timeout.
+    pub(crate) fn refresh_timers(&mut self, now: Instant) {
+        let state = self.state();
+        let rto = self.rtt.rto();
+        let Some(snd) = self.tcb.snd() else {
+            return;
+        };
+        let outstanding = snd.outstanding();
+        let unsent = snd.nxt.lt(snd.final_seq());
+        //= rfc9293#3.8.4
+        //~ paraphrase: Keep-alive only when idle: nothing outstanding, nothing received for the
+        //~ interval.
+        let keepalive = match self.cfg.keep_alive {
+            Some(k)
+                if matches!(state, State::Established | State::CloseWait)
+                    && !outstanding
+                    && !unsent =>
+            {
+                Some(self.last_rx + k.idle + k.interval * self.keepalive_probes)
+            }
+            _ => None,
+        };
+        self.t.set(Timer::KeepAlive, keepalive);
+        //= rfc9293#3.10.8
+        //~ paraphrase: User timeout: data unacknowledged for this long aborts the connection.
+        let user = match self.cfg.user_timeout {
+            Some(u) if outstanding && state != State::SynSent => Some(self.una_since + u),
+            _ => None,
+        };
+        self.t.set(Timer::User, user);
+        self.t.set(Timer::Reorder, self.rec.reorder_at);
+        //= rfc8985#7.2
+        //~ paraphrase: Arm the probe timer while data is outstanding outside recovery; a probe
+        //~ armed before fast recovery began is void (recovery repairs the tail itself).
+        if self.rec.rack_on() && outstanding && state.is_synchronized() && !self.rec.in_recovery() {
+            if !self.t.is_armed(Timer::Tlp) {
+                let mss = self.eff_snd_mss().max(1);
+                let Some(snd) = self.tcb.snd() else { return };
+                let flight_segs = snd.max_nxt.since(snd.una).div_ceil(mss);
+                let rto_at = self.t.get(Timer::Rtx).unwrap_or(Instant::FAR_FUTURE);
+                let pto = self.rec.rack_mut().pto_deadline(
+                    now,
+                    self.rtt.srtt(),
+                    flight_segs,
+                    rto_at,
+                    false,
+                    true,
+                );
+                self.t.set(Timer::Tlp, pto);
+            }
+        } else {
+            self.t.set(Timer::Tlp, None);
+        }
+        let Some(snd) = self.tcb.snd() else { return };
+        //= rfc9293#3.8.6.1
+        //~ paraphrase: Persist: unsent data but nothing in flight (zero or too small a window) arms
+        //~ the probe / SWS-override timer, first after one RTO, then backing off (SHLD-29/30).
+        let stuck = unsent && !outstanding && snd.syn_acked() && state.is_synchronized();
+        if stuck {
+            if !self.t.is_armed(Timer::Persist) {
+                let d = rto.saturating_mul(1 << self.persist_backoff.min(10)).min(MAX_PERSIST);
+                self.t.set(Timer::Persist, Some(now + d));
+            }
+        } else {
+            self.t.set(Timer::Persist, None);
+            if !unsent {
+                self.persist_backoff = 0;
+            }
+        }
+    }
+
+    /// The earliest timer deadline.
+    pub(crate) fn next_deadline(&self) -> Option<Instant> {
+        self.t.next()
+    }
+
+    /// Runs every expired timer (a deleted TCB is reported through `ctx.deleted`).
+    pub(crate) fn on_timeout(&mut self, ctx: &mut Ctx<'_>) {
+        let now = ctx.now;
+        // Timers may be stale after a burst of sends (the endpoint refreshes once per burst):
+        // a keep-alive or persist deadline that no longer applies must not fire.
+        self.refresh_timers(now);
+        let due = |t: Option<Instant>| t.is_some_and(|t| t <= now);
+        if due(self.t.get(Timer::Close)) {
+            self.t.set(Timer::Close, None);
+            //= rfc9293#3.10.8
+            //~ paraphrase: TIME-WAIT (2 MSL) and FIN-WAIT-2 (local policy) timeouts delete the TCB.
+            self.finish(ctx);
+            return;
+        }
+        if due(self.t.get(Timer::User)) {
+            //= rfc9293#3.10.8
+            //~ paraphrase: USER TIMEOUT: "connection aborted due to user timeout", TCB deleted.
+            self.fail(ctx, ConnectionError::UserTimeout);
+            return;
+        }
+        if due(self.t.get(Timer::Rtx)) && self.on_rto(ctx) {
+            return;
+        }
+        if due(self.t.get(Timer::Persist)) {
+            self.t.set(Timer::Persist, None);
+            self.persist_backoff = self.persist_backoff.saturating_add(1);
+            match self.tcb.snd() {
+                Some(snd) if snd.wnd == 0 => self.due.set(Due::Probe),
+                Some(_) => self.due.set(Due::Override),
+                None => {}
+            }
+        }
+        if due(self.t.get(Timer::DelayedAck)) {
+            self.t.set(Timer::DelayedAck, None);
+            self.due.set(Due::Ack);
+        }
+        if due(self.t.get(Timer::Reorder)) {
+            self.t.set(Timer::Reorder, None);
+            let flight = self.tcb.snd().map(|s| s.max_nxt.since(s.una)).unwrap_or(0);
+            self.rec.on_reorder_timeout(now, self.rtt.srtt(), flight);
+        }
+        if due(self.t.get(Timer::Tlp)) {
+            self.t.set(Timer::Tlp, None);
+            self.due.set(Due::TailLossProbe);
+        }
+        if due(self.t.get(Timer::KeepAlive))
+            && let Some(k) = self.cfg.keep_alive
+        {
+            self.t.set(Timer::KeepAlive, None);
+            //= rfc9293#3.8.4
+            //~ paraphrase: One unanswered probe proves nothing (MUST-29): give up only after
+            //~ `probes`.
+            if self.keepalive_probes >= k.probes {
+                self.fail(ctx, ConnectionError::TimedOut);
+                return;
+            }
+            self.keepalive_probes += 1;
+            self.due.set(Due::Probe);
+        }
+        self.refresh_timers(now);
+    }
+
+    /// The retransmission timer fired. Returns true when the connection gave up (R2).
+    fn on_rto(&mut self, ctx: &mut Ctx<'_>) -> bool {
+        self.t.set(Timer::Rtx, None);
+        let now = ctx.now;
+        let state = self.state();
+        let Some(snd) = self.tcb.snd() else { return false };
+        if !snd.outstanding() {
+            return false;
+        }
+        //= rfc9293#3.8.3
+        //~ paraphrase: R2: give up. For a SYN, R2 is at least 3 minutes (MUST-23).
+        let r2 = match state {
+            State::SynSent | State::SynReceived => {
+                Some(self.cfg.r2_syn.max(Duration::from_secs(180)))
+            }
+            _ => self.cfg.r2,
+        };
+        if let Some(r2) = r2
+            && now.saturating_since(self.una_since) >= r2
+        {
+            self.fail(ctx, ConnectionError::TimedOut);
+            return true;
+        }
+        //= rfc4987#3.2
+        //~ paraphrase: Reducing the SYN-RECEIVED timer frees the entries of spoofed SYNs sooner.
+        //~ linux: a request gives up at the timeout after its last of tcp_synack_retries.
+        if let Tcb::Open { kind: OpenKind::SynReceived(Origin::Passive(_)), .. } = self.tcb
+            && let Some(retries) = self.cfg.syn_ack_retries
+            && self.rtx_count >= retries
+        {
+            self.fail(ctx, ConnectionError::TimedOut);
+            return true;
+        }
+        self.rtx_count += 1;
+        self.stats.timeouts += 1;
+        if self.rtx_count == self.cfg.r1 {
+            //= rfc9293#3.8.3
+            //~ paraphrase: R1: tell the application (SHLD-9) and the IP layer (negative advice,
+            //~ MUST-20).
+            ctx.soft_error(self.cfg.soft_errors, SoftError::ExcessiveRetransmissions);
+        }
+        //= rfc6298#5.5
+        //~ paraphrase: Back off the timer (RTO doubles), retransmit the earliest unacknowledged
+        //~ segment.
+        self.rtt.on_timeout();
+        self.sampler.on_retransmit();
+        if let Some(snd) = self.tcb.snd_mut() {
+            snd.nxt = snd.una;
+            //~ linux: with the window closed the retransmission cannot go out; the timeout
+            //~ sends a zero-window probe instead, so the window update a lost or reordered
+            //~ ACK carried is asked for again (else the timer fires for ever, sending nothing).
+            if snd.wnd == 0 && state.is_synchronized() {
+                self.due.set(Due::Probe);
+            }
+            let (una, max) = (snd.una, snd.max_nxt);
+            if state.is_synchronized() {
+                //= rfc5681#3.1
+                //~ paraphrase: After an RTO, cwnd is one segment (the controller's loss window).
+                self.rec.on_rto(now, una, max);
+            }
+        }
+        self.t.set(Timer::Rtx, Some(now + self.rtt.rto()));
+        false
     }
 }
 

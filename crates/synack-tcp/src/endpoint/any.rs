@@ -8,19 +8,16 @@
 //! children carry the SYN's own destination as their local address; nothing per destination
 //! is kept beyond the connections themselves.
 
-use core::net::{IpAddr, Ipv4Addr, SocketAddr};
+use core::net::{IpAddr, SocketAddr};
 
 use synack_wire::tcp::TcpRepr;
 
-use super::listen::Listener;
+use super::listen::ANY_LISTENER;
 use super::{Endpoint, ListenerId};
 use crate::config::ConnConfig;
 use crate::error::ListenError;
 use crate::secret::FourTuple;
 use crate::time::Instant;
-
-/// The listener-map key of the wildcard listener.
-pub(super) const ANY_LISTENER: SocketAddr = SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), 0);
 
 impl Endpoint {
     /// Passive OPEN on every address and port, IPv4 and IPv6: SYNs that match no connection
@@ -37,26 +34,7 @@ impl Endpoint {
         if self.by_local.contains_key(&ANY_LISTENER) {
             return Err(ListenError::AddrInUse);
         }
-        let listener = Listener {
-            local: ANY_LISTENER,
-            backlog,
-            cfg,
-            half_open: Default::default(),
-            ready: Default::default(),
-            fast_open_queue: 0,
-        };
-        let id = match self.listeners.iter().position(Option::is_none) {
-            Some(i) => {
-                self.listeners[i] = Some(listener);
-                ListenerId(i as u32)
-            }
-            None => {
-                self.listeners.push(Some(listener));
-                ListenerId(self.listeners.len() as u32 - 1)
-            }
-        };
-        self.by_local.insert(ANY_LISTENER, id);
-        Ok(id)
+        Ok(self.add_listener(ANY_LISTENER, backlog, cfg))
     }
 
     /// The listener a new connection to `local` would start on (exact address, then the

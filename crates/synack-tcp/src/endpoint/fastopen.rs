@@ -63,9 +63,23 @@ impl Endpoint {
         }
     }
 
-    /// The cookie this server gives the client of `tuple`.
-    fn server_cookie(&self, tuple: &FourTuple) -> FastOpenCookie {
-        let c = fastopen::cookie(&self.fo_key, tuple.remote.ip(), tuple.local.ip());
+    /// Gives listener `id` its own cookie key (Linux's `TCP_FASTOPEN_KEY` socket option), in
+    /// place of the endpoint's ([`set_fast_open_key`](Self::set_fast_open_key)). Returns
+    /// false when `id` names no open listener.
+    pub fn set_listener_fast_open_key(&mut self, id: ListenerId, key: [u8; 16]) -> bool {
+        match self.listeners.get_mut(id.0 as usize).and_then(Option::as_mut) {
+            Some(l) => {
+                l.fast_open_key = Some(key);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// The cookie listener `lid` gives the client of `tuple`.
+    fn server_cookie(&self, lid: ListenerId, tuple: &FourTuple) -> FastOpenCookie {
+        let key = self.listener(lid).and_then(|l| l.fast_open_key).unwrap_or(self.fo_key);
+        let c = fastopen::cookie(&key, tuple.remote.ip(), tuple.local.ip());
         FastOpenCookie::new(&c).unwrap_or_default()
     }
 
@@ -108,7 +122,7 @@ impl Endpoint {
             return SynVerdict { accept: true, reply: None };
         }
         let Some(offered) = option else { return SynVerdict::default() };
-        let valid = self.server_cookie(tuple);
+        let valid = self.server_cookie(lid, tuple);
         if !offered.is_empty() && offered.as_bytes() == valid.as_bytes() {
             return SynVerdict { accept: true, reply: None };
         }
@@ -217,14 +231,14 @@ impl Endpoint {
         let cookie = seg.options.fast_open.filter(|c| c.is_valid() && !c.is_empty());
         let data_acked = seg.flags.ack() && seg.ack.ge(snd.iss + 1 + fo.sent);
         self.fo_cache.learn(server, seg.options.mss, cookie);
-        if cookie.is_none() && fo.sent > 0 && !data_acked {
-            if fo.retransmitted {
+        if cookie.is_none() && !(fo.sent > 0 && data_acked) {
+            if fo.retransmitted && fo.sent > 0 {
                 //~ linux: the SYN with data timed out and the answer to a plain SYN has no
                 //~ cookie: the path may drop SYNs with data (`syn_drop`).
                 self.fo_cache.syn_data_lost(server, now);
             } else if let Some(period) = self.config.fast_open.refused_backoff {
-                //~ freebsd: data refused and no new cookie: Fast Open to this server is
-                //~ disabled for a while (`tcp_fastopen_disable_path`).
+                //~ freebsd: no valid cookie, and the SYN's data (if any) refused: Fast Open to
+                //~ this server is disabled for a while (`tcp_fastopen_disable_path`).
                 self.fo_cache.disable(server, now, period);
             }
         }

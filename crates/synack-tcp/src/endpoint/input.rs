@@ -85,6 +85,9 @@ impl Endpoint {
         if !addr_usable(src) || !addr_usable(dst) || seg.src_port == 0 || seg.dst_port == 0 {
             return;
         }
+        if self.config.drop_syn_fin && seg.flags.syn() && seg.flags.fin() {
+            return;
+        }
         let tuple = FourTuple {
             local: SocketAddr::new(dst, seg.dst_port),
             remote: SocketAddr::new(src, seg.src_port),

@@ -3,7 +3,7 @@
 
 use alloc::collections::VecDeque;
 use alloc::vec::Vec;
-use core::net::{IpAddr, SocketAddr};
+use core::net::{IpAddr, Ipv4Addr, SocketAddr};
 
 use synack_wire::SeqNum;
 use synack_wire::tcp::{TcpOptions, TcpRepr, Timestamps};
@@ -20,6 +20,10 @@ use crate::secret::FourTuple;
 use crate::state::State;
 use crate::stats::ListenCounters;
 
+/// The listener-map key of the wildcard listener (`listen_any`): port 0, which `listen`
+/// refuses, so no ordinary listener can have it.
+pub(super) const ANY_LISTENER: SocketAddr = SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), 0);
+
 /// A listening socket and its children.
 pub(super) struct Listener {
     pub(super) local: SocketAddr,
@@ -34,6 +38,9 @@ pub(super) struct Listener {
     /// handshake's last ACK at once; 0: Fast Open off (see
     /// [`Endpoint::set_listener_fast_open`]).
     pub(super) fast_open_queue: usize,
+    /// This listener's own cookie key (Linux's `TCP_FASTOPEN_KEY`), instead of the
+    /// endpoint's.
+    pub(super) fast_open_key: Option<[u8; 16]>,
 }
 
 impl Listener {
@@ -77,6 +84,17 @@ impl Endpoint {
         if self.by_local.contains_key(&local) {
             return Err(ListenError::AddrInUse);
         }
+        Ok(self.add_listener(local, backlog, cfg))
+    }
+
+    /// Opens a listener under map key `local` (free, checked by the caller) in the first
+    /// free slot.
+    pub(super) fn add_listener(
+        &mut self,
+        local: SocketAddr,
+        backlog: usize,
+        cfg: ConnConfig,
+    ) -> ListenerId {
         let listener = Listener {
             local,
             backlog,
@@ -84,6 +102,7 @@ impl Endpoint {
             half_open: Vec::new(),
             ready: VecDeque::new(),
             fast_open_queue: 0,
+            fast_open_key: None,
         };
         let id = match self.listeners.iter().position(Option::is_none) {
             Some(i) => {
@@ -96,7 +115,7 @@ impl Endpoint {
             }
         };
         self.by_local.insert(local, id);
-        Ok(id)
+        id
     }
 
     /// Changes the settings connections accepted from now on get (socket options set on a
@@ -159,7 +178,7 @@ impl Endpoint {
         };
         self.by_local
             .get(&SocketAddr::new(any, local.port()))
-            .or_else(|| self.by_local.get(&super::any::ANY_LISTENER))
+            .or_else(|| self.by_local.get(&ANY_LISTENER))
             .copied()
     }
 
@@ -346,8 +365,11 @@ impl Endpoint {
     /// connections: the oldest half-open child of `lid` (under a flood, most likely a spoofed
     /// SYN's) goes, silently, as its expiry would. False when `lid` has none.
     fn evict_half_open(&mut self, lid: ListenerId) -> bool {
-        let Some(Some(l)) = self.listeners.get(lid.0 as usize) else { return false };
-        let Some(&victim) = l.half_open.first() else { return false };
+        let Some(Some(l)) = self.listeners.get_mut(lid.0 as usize) else { return false };
+        if l.half_open.is_empty() {
+            return false;
+        }
+        let victim = l.half_open.remove(0);
         self.with_conn(victim, |c, ctx| c.drop_half_open(ctx));
         self.after(victim);
         self.listen_counts.half_open_evicted += 1;

@@ -82,7 +82,7 @@ pub struct Endpoint {
     /// See [`Endpoint::set_output_segment_max`].
     out_seg_max: u16,
     /// Storage finished flights and connections left for the next ones.
-    spares: crate::spares::Spares,
+    spares: crate::conn::Spares,
     /// Key of the Fast Open cookies this endpoint hands out as a server.
     fo_key: [u8; 16],
     /// Fast Open cookies learned from servers, as a client.
@@ -147,7 +147,7 @@ impl Endpoint {
             ce: false,
             shared_cfg: None,
             out_seg_max: 0,
-            spares: crate::spares::Spares::default(),
+            spares: crate::conn::Spares::default(),
             fo_key,
             fo_cache: crate::fastopen::CookieCache::default(),
             fo_reply: alloc::collections::BTreeMap::new(),
@@ -304,5 +304,30 @@ mod tests {
         }
         // Timers of the cut slots are stale, never served: running them all is harmless.
         ep.on_timeout(Instant::from_secs(100_000));
+    }
+
+    #[test]
+    fn timer_heap_gives_its_capacity_back_after_a_peak() {
+        let mut ep = Endpoint::new(EndpointConfig::default(), [7; 16], 1);
+        let local: SocketAddr = "10.0.0.1:0".parse().unwrap();
+        let remote: SocketAddr = "10.0.0.2:80".parse().unwrap();
+        let now = Instant::from_secs(1);
+        let ids: Vec<ConnId> = (0..10_000)
+            .map(|_| ep.connect(now, local, remote, ConnConfig::default()).unwrap())
+            .collect();
+        // Sending the SYNs arms their retransmission timers.
+        let mut buf = [0u8; 1600];
+        while ep.poll_transmit(now, &mut buf).is_some() {}
+        let peak = ep.timers.capacity();
+        assert!(peak >= 10_000, "{peak}");
+        for &id in &ids {
+            ep.abort(id).unwrap();
+        }
+        assert_eq!(ep.connection_count(), 0);
+        assert!(
+            ep.timers.capacity() <= 4096,
+            "timer heap capacity {} of {peak}",
+            ep.timers.capacity()
+        );
     }
 }

@@ -11,6 +11,9 @@ use crate::event::Event;
 use crate::secret::FourTuple;
 use crate::time::Instant;
 
+/// Timer-heap entries kept however few connections are left.
+const TIMERS_KEEP: usize = 64;
+
 /// Who holds a connection's id.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub(super) enum Owner {
@@ -139,7 +142,8 @@ impl Endpoint {
         let Some(slot) = self.slot_mut(id) else { return };
         let Some(conn) = slot.conn.as_ref() else { return };
         let tuple = conn.tuple;
-        let timed_out = conn.error == Some(ConnectionError::TimedOut);
+        let timed_out =
+            matches!(conn.error, Some(ConnectionError::TimedOut | ConnectionError::UserTimeout));
         let owner = slot.owner;
         if slot.mapped {
             slot.mapped = false;
@@ -235,6 +239,7 @@ impl Endpoint {
         self.free.push(Reverse(id.index));
         self.live -= 1;
         self.shrink_slots();
+        self.compact_timers();
     }
 
     /// After a peak, cuts free slots off the tail of the slot table and gives back the
@@ -259,9 +264,6 @@ impl Endpoint {
         }
         let slots = &self.slots;
         self.by_tuple.shrink(|i| slot_tuple(slots, i));
-        if self.timers.capacity() > 4 * (self.timers.len() + KEEP) {
-            self.timers.shrink_to(2 * (self.timers.len() + KEEP));
-        }
     }
 
     /// Drops stale entries from the top of the heap, and rebuilds it when stale ones pile up.
@@ -284,6 +286,11 @@ impl Endpoint {
                     s.generation == *g && s.conn.is_some() && s.scheduled == Some(*t)
                 })
             });
+        }
+        // The heap grew with the peak's connections; once they are gone, its capacity goes
+        // too (the slot table's shrink may run while stale entries still fill the heap).
+        if self.timers.capacity() > 4 * (self.timers.len() + TIMERS_KEEP) {
+            self.timers.shrink_to(2 * (self.timers.len() + TIMERS_KEEP));
         }
     }
 

@@ -62,6 +62,8 @@ impl Endpoint {
             delivery_rate: (c.delivery_rate != crate::conn::NO_RATE).then_some(c.delivery_rate),
             syn_data: c.syn_data_acked(),
             fast_open_child: c.is_fast_open_child(),
+            window_scaling: c.window_scaling_agreed(),
+            ecn: c.ecn.is_some(),
         })
     }
 

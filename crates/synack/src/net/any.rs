@@ -14,10 +14,10 @@ use std::time::Duration;
 
 use synack_tcp::{FourTuple, ListenerId};
 
-use super::error;
 use super::listener::TcpListener;
 use super::stream::TcpStream;
-use crate::runtime::{self, AcceptAny, AnyConfig, Stack, StackState};
+use crate::error;
+use crate::runtime::{self, AnyConfig, Stack, StackState};
 
 /// Opens the accept-any listener and returns its id.
 pub(crate) fn open_any(
@@ -27,7 +27,7 @@ pub(crate) fn open_any(
 ) -> io::Result<ListenerId> {
     stack.with(|st, _| {
         st.check_running()?;
-        AcceptAny::open(st, cfg, deferred)?;
+        runtime::open_accept_any(st, cfg, deferred)?;
         st.any.as_ref().map(|a| a.lid).ok_or_else(|| io::Error::other("accept-any not opened"))
     })
 }

@@ -9,8 +9,9 @@ use std::time::Duration;
 
 use synack_tcp::{ConnConfig, ListenerId};
 
+use super::ops;
 use super::stream::TcpStream;
-use super::{error, ops};
+use crate::error;
 use crate::runtime::Stack;
 
 /// A listening socket on a synack [`Stack`], used like `std::net::TcpListener`. Dropping the
@@ -112,6 +113,22 @@ impl TcpListener {
                 nonblocking: AtomicBool::new(false),
                 ttl: AtomicU32::new(0),
             }),
+        }
+    }
+
+    /// Enables TCP Fast Open (RFC 7413) on this listener, as Linux's `TCP_FASTOPEN` socket
+    /// option: clients get cookies, and a client presenting a valid one has the data of its
+    /// SYN delivered at once (the connection is accepted before the handshake completes). At
+    /// most `queue` such connections may wait for their handshake's last ACK at a time (the
+    /// limit RFC 7413 section 5.1 asks for against SYN floods with data); 0 switches Fast Open
+    /// off again. Applications must tolerate the SYN's data arriving twice in rare cases
+    /// (RFC 7413 section 6.1), so enable it only for requests that are safe to repeat.
+    pub fn set_fast_open(&self, queue: usize) -> io::Result<()> {
+        let id = self.inner.id;
+        if self.inner.stack.with(|st, _| st.endpoint.set_listener_fast_open(id, queue)) {
+            Ok(())
+        } else {
+            Err(io::Error::new(ErrorKind::NotConnected, "the listener is closed"))
         }
     }
 

@@ -43,7 +43,6 @@
 //! ```
 
 mod any;
-pub(crate) use crate::error;
 mod listener;
 mod memory;
 pub(crate) mod ops;

@@ -9,8 +9,8 @@ use std::time::Duration;
 
 use synack_tcp::{ConnConfig, ConnId, FourTuple, Instant, ListenerId, RecvError, SendError, State};
 
-use super::error;
-use super::sock::SockState;
+use super::sock::{Core, SockState};
+use crate::error;
 use crate::runtime::{Stack, StackState};
 
 /// Backlog `bind` uses (Linux's `SOMAXCONN` default is 4096; std passes 128).
@@ -26,6 +26,30 @@ pub(crate) fn open_from(
     remote: SocketAddr,
     cfg: ConnConfig,
 ) -> io::Result<ConnId> {
+    let from = source(st, local, remote)?;
+    st.endpoint.connect(now, from, remote, cfg).map_err(error::connect)
+}
+
+/// An active open with data for its SYN (TCP Fast Open, RFC 7413): the connection and the
+/// bytes of `data` queued.
+pub(crate) fn open_fast_open(
+    st: &mut StackState,
+    now: Instant,
+    remote: SocketAddr,
+    cfg: ConnConfig,
+    data: &[u8],
+) -> io::Result<(ConnId, usize)> {
+    let from = source(st, None, remote)?;
+    st.endpoint.connect_fast_open(now, from, remote, cfg, data).map_err(error::connect)
+}
+
+/// The local address an active open to `remote` uses: `local` when given (checked), else the
+/// route's source and an ephemeral port.
+fn source(
+    st: &mut StackState,
+    local: Option<SocketAddr>,
+    remote: SocketAddr,
+) -> io::Result<SocketAddr> {
     st.check_running()?;
     if remote.ip().is_unspecified() || remote.port() == 0 {
         return Err(io::Error::new(ErrorKind::InvalidInput, "cannot connect to this address"));
@@ -52,7 +76,7 @@ pub(crate) fn open_from(
             .source_for(remote.ip())
             .ok_or_else(|| io::Error::new(ErrorKind::NetworkUnreachable, "no route to the peer"))?,
     };
-    st.endpoint.connect(now, SocketAddr::new(src, port), remote, cfg).map_err(error::connect)
+    Ok(SocketAddr::new(src, port))
 }
 
 /// Where an active open stands.
@@ -167,6 +191,12 @@ pub(crate) fn take_error(
 ) -> io::Result<Option<io::Error>> {
     let e = st.endpoint.error(id).map_err(|_| error::not_connected())?;
     Ok(e.and_then(|e| sock.report(e)))
+}
+
+impl Drop for Core {
+    fn drop(&mut self) {
+        close(&self.stack, self.id, self.sock.linger());
+    }
 }
 
 /// Closes the connection when its last handle goes, as `close(2)` does with `SO_LINGER`:

@@ -13,8 +13,9 @@ use synack_tcp::ConnConfig;
 
 use super::any::{AnyListener, IncomingSyn};
 use super::listener::TcpListener;
+use super::ops;
 use super::stream::TcpStream;
-use super::{error, ops};
+use crate::error;
 use crate::runtime::{AnyConfig, Gate, Shards, Stack, shard_local_addr};
 
 /// Times a sharded connect retries when another connect took the port it chose.

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use synack_tcp::{ConnId, ConnectionError};
 
-use super::error;
+use crate::error;
 use crate::runtime::Stack;
 
 /// Socket-level flags the engine does not keep.
@@ -50,7 +50,8 @@ impl SockState {
 
 /// One connection as the socket layers hold it: shared by a blocking stream and its clones,
 /// an async stream and its halves, and across `from_std`/`into_std`. Dropping the last
-/// handle closes the connection as [`SO_LINGER`](SockState::linger) says.
+/// handle closes the connection as [`SO_LINGER`](SockState::linger) says (the `Drop` impl
+/// is in `ops.rs`, beside `close`).
 pub(crate) struct Core {
     pub(crate) stack: Arc<Stack>,
     pub(crate) id: ConnId,
@@ -62,11 +63,5 @@ pub(crate) struct Core {
 impl Core {
     pub(crate) fn new(stack: Arc<Stack>, id: ConnId, local: SocketAddr, peer: SocketAddr) -> Core {
         Core { stack, id, local, peer, sock: SockState::default() }
-    }
-}
-
-impl Drop for Core {
-    fn drop(&mut self) {
-        super::ops::close(&self.stack, self.id, self.sock.linger());
     }
 }

@@ -9,8 +9,9 @@ use std::time::Duration;
 
 use synack_tcp::{ConnConfig, ConnId, ConnStats, KeepAlive, State};
 
+use super::ops;
 use super::sock::Core;
-use super::{error, ops};
+use crate::error;
 use crate::runtime::Stack;
 
 /// A TCP connection on a synack [`Stack`], used like `std::net::TcpStream`.
@@ -149,6 +150,29 @@ impl TcpStream {
         Self::connect_from(stack, None, addr, cfg, timeout)
     }
 
+    /// Opens a connection with TCP Fast Open (RFC 7413), `data` being the first bytes to send
+    /// (Linux's `sendto` with `MSG_FASTOPEN`), and waits for the handshake. With a cookie from
+    /// this server cached by an earlier connection, the SYN carries as much of `data` as fits
+    /// and the server may answer a round trip sooner; the first time, the SYN asks for a
+    /// cookie and `data` follows the handshake. A server that does not take the SYN's data
+    /// gets it again after the handshake, so `data` arrives exactly once either way. Returns
+    /// the stream and how much of `data` was queued (all of it unless the send buffer is
+    /// smaller); write the rest as usual. Fast Open is used only when the stack's
+    /// `EndpointConfig::fast_open.client` is on (the default).
+    pub fn connect_with_data(
+        stack: &Arc<Stack>,
+        addr: SocketAddr,
+        data: &[u8],
+        timeout: Option<Duration>,
+    ) -> io::Result<(TcpStream, usize)> {
+        check_timeout(timeout)?;
+        let (id, queued) = stack.with(|st, now| {
+            let cfg = st.endpoint.config().conn;
+            ops::open_fast_open(st, now, addr, cfg, data)
+        })?;
+        Ok((Self::finish_connect(stack, id, addr, timeout)?, queued))
+    }
+
     /// The active open behind `connect_with`: from `local` (`None`: the route's source and an
     /// ephemeral port).
     pub(crate) fn connect_from(
@@ -162,6 +186,16 @@ impl TcpStream {
             let cfg = cfg.unwrap_or(st.endpoint.config().conn);
             ops::open_from(st, now, local, addr, cfg)
         })?;
+        Self::finish_connect(stack, id, addr, timeout)
+    }
+
+    /// Waits for the handshake of active open `id` to `addr` to end.
+    fn finish_connect(
+        stack: &Arc<Stack>,
+        id: ConnId,
+        addr: SocketAddr,
+        timeout: Option<Duration>,
+    ) -> io::Result<TcpStream> {
         let r = stack.wait(timeout, |st, _| match ops::progress(st, id) {
             ops::Progress::Pending => None,
             ops::Progress::Open { local } => Some(Ok(local)),

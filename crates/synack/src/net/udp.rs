@@ -9,8 +9,8 @@ use std::time::Duration;
 
 use synack_stack::iface::{UdpHandle, UdpRecv};
 
-use super::error;
 use super::udp_ops as ops;
+use crate::error;
 use crate::runtime::{Stack, StackState};
 
 /// A UDP socket on a synack [`Stack`], used like `std::net::UdpSocket`. Dropping it closes

@@ -30,13 +30,12 @@ use std::io::{self, ErrorKind};
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use synack_stack::iface::SegmentMeta;
+use synack_stack::iface::{Interface, SegmentMeta};
 use synack_tcp::{ConnConfig, ConnId, Endpoint, FourTuple, Instant, ListenerId, State};
 use synack_wire::tcp::{TcpFlags, TcpOptions};
 use synack_wire::{SeqNum, TcpRepr};
 
-use super::stack::StackState;
-use crate::net::error;
+use crate::error;
 
 /// What to do with a new inbound connection attempt (a SYN) seen by an accept-any listener.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -84,7 +83,7 @@ impl fmt::Debug for AnyConfig {
     }
 }
 
-/// What the accept-any path has done (see [`StackState::accept_any_stats`]).
+/// What the accept-any path has done (see [`StackState::accept_any_stats`](super::StackState::accept_any_stats)).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct AcceptAnyStats {
     /// SYNs the policy accepted (immediate) or that were held for the application (deferred).
@@ -101,7 +100,7 @@ pub struct AcceptAnyStats {
     pub expired: u64,
 }
 
-/// What the table holds right now (see [`StackState::accept_any_usage`]): every count goes
+/// What the table holds right now (see [`StackState::accept_any_usage`](super::StackState::accept_any_usage)): every count goes
 /// back to zero once the connections it saw are answered and gone.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct AcceptAnyUsage {
@@ -197,15 +196,17 @@ pub(crate) struct AcceptAny {
 
 impl AcceptAny {
     /// Opens the engine's wildcard listener; `deferred` holds SYNs for the application.
-    pub(crate) fn open(st: &mut StackState, cfg: AnyConfig, deferred: bool) -> io::Result<()> {
-        if st.any.is_some() {
-            return Err(io::Error::new(ErrorKind::AddrInUse, "an accept-any listener is open"));
-        }
-        let conn = cfg.conn.unwrap_or(st.endpoint.config().conn);
+    pub(crate) fn open(
+        endpoint: &mut Endpoint,
+        iface: &mut Interface,
+        cfg: AnyConfig,
+        deferred: bool,
+    ) -> io::Result<AcceptAny> {
+        let conn = cfg.conn.unwrap_or(endpoint.config().conn);
         let backlog = cfg.backlog.max(1);
-        let lid = st.endpoint.listen_any(backlog, conn).map_err(error::listen)?;
-        let was_transparent = st.iface.config().transparent;
-        st.iface.set_transparent(true);
+        let lid = endpoint.listen_any(backlog, conn).map_err(error::listen)?;
+        let was_transparent = iface.config().transparent;
+        iface.set_transparent(true);
         let held = deferred.then(|| Held {
             backlog,
             timeout: cfg.syn_timeout,
@@ -213,32 +214,32 @@ impl AcceptAny {
             fresh: VecDeque::new(),
             handshakes: HashMap::new(),
         });
-        st.any = Some(AcceptAny {
+        Ok(AcceptAny {
             lid,
             policy: cfg.policy,
             held,
             stats: Default::default(),
             new_syn: false,
             was_transparent,
-        });
-        Ok(())
+        })
     }
 
-    /// Closes everything when listener `lid` closes: held SYNs are forgotten (their clients
+    /// Closes everything when the listener closes: held SYNs are forgotten (their clients
     /// time out), connections accepted for handshakes nobody waits on any more are reset.
-    pub(crate) fn close(st: &mut StackState, lid: ListenerId) {
-        if st.any.as_ref().is_none_or(|a| a.lid != lid) {
-            return;
-        }
-        let Some(a) = st.any.take() else { return };
-        st.iface.set_transparent(a.was_transparent);
-        if let Some(h) = a.held {
+    pub(crate) fn close(self, endpoint: &mut Endpoint, iface: &mut Interface) {
+        iface.set_transparent(self.was_transparent);
+        if let Some(h) = self.held {
             for hs in h.handshakes.into_values() {
                 if let Some(Ok(id)) = hs.done {
-                    let _ = st.endpoint.abort(id);
+                    let _ = endpoint.abort(id);
                 }
             }
         }
+    }
+
+    /// The engine's wildcard listener this table stands in front of.
+    pub(crate) fn lid(&self) -> ListenerId {
+        self.lid
     }
 
     pub(crate) fn stats(&self) -> AcceptAnyStats {
@@ -379,107 +380,86 @@ impl AcceptAny {
     fn held_mut(&mut self) -> io::Result<&mut Held> {
         self.held.as_mut().ok_or_else(closed)
     }
+
+    /// Takes the next held SYN nobody has taken. `Ok(None)`: none yet.
+    pub(crate) fn next_syn(&mut self) -> io::Result<Option<FourTuple>> {
+        let h = self.held_mut()?;
+        while let Some(t) = h.fresh.pop_front() {
+            if let Some(s) = h.syns.get_mut(&t) {
+                s.taken = true;
+                return Ok(Some(t));
+            }
+        }
+        Ok(None)
+    }
+
+    /// Answers a held SYN: gives it to the engine, which answers SYN-ACK (or a cookie).
+    pub(crate) fn accept_syn(
+        &mut self,
+        endpoint: &mut Endpoint,
+        now: Instant,
+        tuple: FourTuple,
+    ) -> io::Result<()> {
+        let h = self.held_mut()?;
+        let s = h.syns.remove(&tuple).ok_or_else(|| {
+            io::Error::new(ErrorKind::TimedOut, "the SYN expired before it was answered")
+        })?;
+        endpoint.on_segment_with_ecn(now, s.meta.src, s.meta.dst, s.meta.ecn, &s.syn.repr());
+        let id = endpoint.lookup(&tuple);
+        let deadline = now + h.timeout;
+        h.handshakes.insert(tuple, Handshake { id, deadline, done: None });
+        Ok(())
+    }
+
+    /// Where an accepted SYN's handshake stands: `None` while under way. On `Some` the
+    /// handshake is forgotten (the connection, on success, belongs to the caller).
+    pub(crate) fn handshake(&mut self, tuple: FourTuple) -> Option<io::Result<ConnId>> {
+        let h = match self.held_mut() {
+            Ok(h) => h,
+            Err(e) => return Some(Err(e)),
+        };
+        let Some(hs) = h.handshakes.get(&tuple) else { return Some(Err(closed())) };
+        hs.done.as_ref()?;
+        let hs = h.handshakes.remove(&tuple)?;
+        Some(hs.done?.map_err(|(kind, msg)| io::Error::new(kind, msg)))
+    }
+
+    /// The application no longer waits for `tuple` (answered, refused, ignored, dropped):
+    /// forget the held SYN, and reset a connection whose handshake finished for nobody.
+    pub(crate) fn cancel(&mut self, endpoint: &mut Endpoint, tuple: FourTuple) {
+        let Some(h) = self.held.as_mut() else { return };
+        if h.syns.remove(&tuple).is_some() {
+            h.fresh.retain(|t| *t != tuple);
+        }
+        if let Some(hs) = h.handshakes.remove(&tuple) {
+            // Still half-open: the engine's own connection; when it completes, `after_poll`
+            // finds no handshake for it and resets it.
+            if let Some(Ok(id)) = hs.done {
+                let _ = endpoint.abort(id);
+            }
+        }
+    }
+
+    /// Answers a held SYN with RST, as a closed port does.
+    pub(crate) fn refuse_syn(&mut self, endpoint: &mut Endpoint, now: Instant, tuple: FourTuple) {
+        let Some(h) = self.held.as_mut() else { return };
+        if let Some(s) = h.syns.remove(&tuple) {
+            endpoint.refuse_segment(now, s.meta.src, s.meta.dst, &s.syn.repr());
+            self.stats.refused += 1;
+        }
+    }
+
+    /// Forgets a held SYN without answering it.
+    pub(crate) fn ignore_syn(&mut self, tuple: FourTuple) {
+        if let Some(h) = self.held.as_mut()
+            && h.syns.remove(&tuple).is_some()
+        {
+            self.stats.dropped += 1;
+        }
+    }
 }
 
-fn closed() -> io::Error {
+/// The error for a listener that is no longer (or never was) the accept-any one.
+pub(crate) fn closed() -> io::Error {
     io::Error::new(ErrorKind::NotConnected, "the accept-any listener is closed")
-}
-
-fn any_for(st: &mut StackState, lid: ListenerId) -> io::Result<&mut AcceptAny> {
-    st.any.as_mut().filter(|a| a.lid == lid).ok_or_else(closed)
-}
-
-/// Takes the next held SYN nobody has taken. `Ok(None)`: none yet.
-pub(crate) fn next_syn(st: &mut StackState, lid: ListenerId) -> io::Result<Option<FourTuple>> {
-    st.check_running()?;
-    let h = any_for(st, lid)?.held_mut()?;
-    while let Some(t) = h.fresh.pop_front() {
-        if let Some(s) = h.syns.get_mut(&t) {
-            s.taken = true;
-            return Ok(Some(t));
-        }
-    }
-    Ok(None)
-}
-
-/// Answers a held SYN: gives it to the engine, which answers SYN-ACK (or a cookie).
-pub(crate) fn accept_syn(
-    st: &mut StackState,
-    now: Instant,
-    lid: ListenerId,
-    tuple: FourTuple,
-) -> io::Result<()> {
-    st.check_running()?;
-    let StackState { any, endpoint, .. } = st;
-    let a = any.as_mut().filter(|a| a.lid == lid).ok_or_else(closed)?;
-    let h = a.held_mut()?;
-    let s = h.syns.remove(&tuple).ok_or_else(|| {
-        io::Error::new(ErrorKind::TimedOut, "the SYN expired before it was answered")
-    })?;
-    endpoint.on_segment_with_ecn(now, s.meta.src, s.meta.dst, s.meta.ecn, &s.syn.repr());
-    let id = endpoint.lookup(&tuple);
-    let deadline = now + h.timeout;
-    h.handshakes.insert(tuple, Handshake { id, deadline, done: None });
-    Ok(())
-}
-
-/// Where an accepted SYN's handshake stands: `None` while under way. On `Some` the handshake
-/// is forgotten (the connection, on success, belongs to the caller).
-pub(crate) fn handshake(
-    st: &mut StackState,
-    lid: ListenerId,
-    tuple: FourTuple,
-) -> Option<io::Result<ConnId>> {
-    if let Err(e) = st.check_running() {
-        cancel(st, lid, tuple);
-        return Some(Err(e));
-    }
-    let h = match any_for(st, lid).and_then(AcceptAny::held_mut) {
-        Ok(h) => h,
-        Err(e) => return Some(Err(e)),
-    };
-    let Some(hs) = h.handshakes.get(&tuple) else { return Some(Err(closed())) };
-    hs.done.as_ref()?;
-    let hs = h.handshakes.remove(&tuple)?;
-    Some(hs.done?.map_err(|(kind, msg)| io::Error::new(kind, msg)))
-}
-
-/// The application no longer waits for `tuple` (answered, refused, ignored, dropped): forget
-/// the held SYN, and reset a connection whose handshake finished for nobody.
-pub(crate) fn cancel(st: &mut StackState, lid: ListenerId, tuple: FourTuple) {
-    let StackState { any, endpoint, .. } = st;
-    let Some(h) = any.as_mut().filter(|a| a.lid == lid).and_then(|a| a.held.as_mut()) else {
-        return;
-    };
-    if h.syns.remove(&tuple).is_some() {
-        h.fresh.retain(|t| *t != tuple);
-    }
-    if let Some(hs) = h.handshakes.remove(&tuple) {
-        // Still half-open: the engine's own connection; when it completes, `after_poll`
-        // finds no handshake for it and resets it.
-        if let Some(Ok(id)) = hs.done {
-            let _ = endpoint.abort(id);
-        }
-    }
-}
-
-/// Answers a held SYN with RST, as a closed port does.
-pub(crate) fn refuse_syn(st: &mut StackState, now: Instant, lid: ListenerId, tuple: FourTuple) {
-    let StackState { any, endpoint, .. } = st;
-    let Some(a) = any.as_mut().filter(|a| a.lid == lid) else { return };
-    let Some(h) = a.held.as_mut() else { return };
-    if let Some(s) = h.syns.remove(&tuple) {
-        endpoint.refuse_segment(now, s.meta.src, s.meta.dst, &s.syn.repr());
-        a.stats.refused += 1;
-    }
-}
-
-/// Forgets a held SYN without answering it.
-pub(crate) fn ignore_syn(st: &mut StackState, lid: ListenerId, tuple: FourTuple) {
-    if let Some(a) = st.any.as_mut().filter(|a| a.lid == lid)
-        && let Some(h) = a.held.as_mut()
-        && h.syns.remove(&tuple).is_some()
-    {
-        a.stats.dropped += 1;
-    }
 }

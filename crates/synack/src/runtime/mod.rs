@@ -30,21 +30,25 @@
 //! a hash steers to it (see `shard/mod.rs`).
 
 mod any;
+mod any_calls;
 mod channel;
 mod clock;
 mod device;
+mod gate;
 mod layer;
 mod shard;
 mod stack;
 mod wait;
 
-pub(crate) use any::{AcceptAny, accept_syn, cancel, handshake, ignore_syn, next_syn, refuse_syn};
+pub(crate) use any_calls::open as open_accept_any;
+pub(crate) use any_calls::{accept_syn, cancel, handshake, ignore_syn, next_syn, refuse_syn};
 
 pub use any::{AcceptAnyStats, AcceptAnyUsage, AnyConfig, AnyPolicy, SynDecision};
 pub use channel::{ChannelDevice, ChannelHandle, ChannelRx, ChannelTx};
 pub use clock::Clock;
 pub use device::{DriverDevice, WaitSource};
-pub(crate) use shard::{Gate, shard_local_addr};
+pub(crate) use gate::Gate;
+pub(crate) use shard::shard_local_addr;
 pub use shard::{HandoffStats, Shards, Steering, default_shard_count};
 #[cfg(feature = "pcap")]
 pub use stack::ResetDump;

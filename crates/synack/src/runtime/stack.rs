@@ -21,8 +21,8 @@ use synack_tcp::{ConnId, Endpoint, EndpointConfig, Event, Instant};
 use super::any::{AcceptAny, AcceptAnyStats, AcceptAnyUsage};
 use super::clock::Clock;
 use super::device::DriverDevice;
+use super::gate::Gate;
 use super::layer::EndpointLayer;
-use super::shard::Gate;
 use super::wait::{Waiter, Wake, waiter};
 
 /// Where to write the frame ring when a connection is reset.
@@ -198,7 +198,9 @@ impl StackState {
     /// interface stops taking traffic for addresses that are not its own.
     pub fn close_listener(&mut self, id: synack_tcp::ListenerId) {
         self.endpoint.close_listener(id);
-        AcceptAny::close(self, id);
+        if let Some(a) = self.any.take_if(|a| a.lid() == id) {
+            a.close(&mut self.endpoint, &mut self.iface);
+        }
         self.accept_gates.retain(|(l, _)| *l != id);
     }
 
@@ -241,7 +243,7 @@ impl StackState {
 
     /// `Err` once the driver has stopped: what every socket call returns from then on.
     pub(crate) fn check_running(&self) -> io::Result<()> {
-        if self.stopped { Err(crate::net::error::stopped_by(self.stats.fatal)) } else { Ok(()) }
+        if self.stopped { Err(crate::error::stopped_by(self.stats.fatal)) } else { Ok(()) }
     }
 }
 

@@ -25,9 +25,24 @@ pub struct OwnedWriteHalf {
     shutdown_on_drop: bool,
 }
 
-pub(crate) fn split(stream: TcpStream) -> (OwnedReadHalf, OwnedWriteHalf) {
-    let conn = stream.conn;
-    (OwnedReadHalf { conn: conn.clone() }, OwnedWriteHalf { conn, shutdown_on_drop: true })
+// The halves are made here, next to their types, so `stream.rs` needs nothing from this
+// module.
+impl TcpStream {
+    /// Splits into a read half and a write half that borrow the stream, for use in one task
+    /// (`tokio::join!`, `select!`). Unlike the owned halves, dropping the write half sends
+    /// nothing; [`AsyncWriteExt::shutdown`](::tokio::io::AsyncWriteExt::shutdown) on it does.
+    pub fn split(&mut self) -> (ReadHalf<'_>, WriteHalf<'_>) {
+        let conn = &*self.conn;
+        (ReadHalf { conn }, WriteHalf { conn })
+    }
+
+    /// Splits into a read half and a write half that can move to different tasks. Dropping the
+    /// write half shuts down writing (sends FIN), as tokio's does; the connection closes when
+    /// both halves are gone.
+    pub fn into_split(self) -> (OwnedReadHalf, OwnedWriteHalf) {
+        let conn = self.conn;
+        (OwnedReadHalf { conn: conn.clone() }, OwnedWriteHalf { conn, shutdown_on_drop: true })
+    }
 }
 
 /// [`OwnedReadHalf::reunite`] was given halves of two different streams; they come back.
@@ -198,11 +213,6 @@ pub struct ReadHalf<'a> {
 /// The writing half of [`TcpStream::split`], borrowing the stream. Dropping it sends nothing.
 pub struct WriteHalf<'a> {
     conn: &'a Conn,
-}
-
-pub(crate) fn borrowed(stream: &mut TcpStream) -> (ReadHalf<'_>, WriteHalf<'_>) {
-    let conn = &*stream.conn;
-    (ReadHalf { conn }, WriteHalf { conn })
 }
 
 impl fmt::Debug for ReadHalf<'_> {

@@ -14,8 +14,9 @@ use synack_tcp::{ConnConfig, ConnId, ConnStats, KeepAlive, RecvError, State};
 
 use super::ready::{Interest, Ready};
 use super::registry::{Registry, registry};
+use crate::error;
+use crate::net::ops;
 use crate::net::sock::Core;
-use crate::net::{error, ops};
 use crate::runtime::Stack;
 
 /// One connection as the async layer holds it, shared by a stream or its two owned halves.
@@ -585,20 +586,6 @@ impl TcpStream {
     /// Aborts: a RST to the peer; the stream is released (later calls: `NotConnected`).
     pub fn abort(&self) -> io::Result<()> {
         self.conn.engine(|ep, id| ep.abort(id))
-    }
-
-    /// Splits into a read half and a write half that borrow the stream, for use in one task
-    /// (`tokio::join!`, `select!`). Unlike the owned halves, dropping the write half sends
-    /// nothing; [`AsyncWriteExt::shutdown`](::tokio::io::AsyncWriteExt::shutdown) on it does.
-    pub fn split(&mut self) -> (super::ReadHalf<'_>, super::WriteHalf<'_>) {
-        super::split::borrowed(self)
-    }
-
-    /// Splits into a read half and a write half that can move to different tasks. Dropping the
-    /// write half shuts down writing (sends FIN), as tokio's does; the connection closes when
-    /// both halves are gone.
-    pub fn into_split(self) -> (super::OwnedReadHalf, super::OwnedWriteHalf) {
-        super::split::split(self)
     }
 }
 

@@ -19,7 +19,6 @@
 //! on the right queue. The socket API's sharded listener spans every shard.
 
 mod device;
-mod gate;
 mod steer;
 
 use std::fmt;
@@ -30,7 +29,6 @@ use std::sync::{Arc, OnceLock};
 
 use synack_tcp::FourTuple;
 
-pub(crate) use gate::Gate;
 pub use steer::Steering;
 
 use self::device::{HANDOFF_QUEUE, HandoffCounters, Peers, ShardDevice};

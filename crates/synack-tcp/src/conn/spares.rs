@@ -6,10 +6,10 @@
 use alloc::boxed::Box;
 use alloc::vec::Vec;
 
-use crate::conn::{Conn, SpareFlight};
+use super::{Conn, SpareFlight};
 use crate::ring::RingBuffer;
 
-/// Boxes of per-flight loss state (see `conn::recovery::Flight`) and first ring allocations
+/// Boxes of per-flight loss state (see `recovery::Flight`) and first ring allocations
 /// (`ring::MIN_ALLOCATION` bytes) ready for reuse.
 #[derive(Debug, Default)]
 pub(crate) struct Spares {

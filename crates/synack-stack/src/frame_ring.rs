@@ -1,5 +1,7 @@
-//! [`FrameRing`]: the last frames a device passed, kept in memory (by the pcap tap, see
-//! `tap.rs`) so they can be looked at or written out when something goes wrong.
+//! [`FrameRing`]: the last frames a device passed, kept in memory (by the pcap tap,
+//! `phy::PcapTap`) so they can be looked at or written out when something goes wrong. It is
+//! data only, beside the [`Device`](crate::device::Device) trait that names it and the devices
+//! that fill it.
 
 use std::collections::VecDeque;
 
