@@ -25,6 +25,9 @@
 //! The device belongs to the driver thread; everything the application touches is in
 //! [`StackState`] behind one mutex. A socket layer (std-like or async) sits on [`Stack::with`],
 //! [`Stack::wait`] and [`Stack::set_event_hook`] (for task wakers).
+//!
+//! [`Shards`] runs one such stack per queue of a multi-queue device, each owning the TCP flows
+//! a hash steers to it (see `shard/mod.rs`).
 
 mod any;
 mod any_calls;
