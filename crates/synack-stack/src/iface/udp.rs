@@ -741,26 +741,10 @@ impl Interface {
                     next_hop_mtu: 0,
                     quoted: &quote,
                 };
-                let ip = Ipv4Repr {
-                    src_addr: me,
-                    dst_addr: them,
-                    protocol: IpProtocol::ICMP,
-                    payload_len: msg.buffer_len(),
-                    ttl: self.cfg.ttl,
-                    tos: 0,
-                    ident: self.next_ident,
-                    dont_frag: false,
-                    more_frags: false,
-                    frag_offset: 0,
-                };
-                self.next_ident = self.next_ident.wrapping_add(1);
-                let mut frame = vec![0u8; ip.buffer_len()];
-                if ip.emit(&mut frame, ChecksumMode::Verify).is_err()
-                    || msg.emit(&mut frame[V4_HEADER..], ChecksumMode::Verify).is_err()
-                {
-                    return self.counters.drop(DropReason::EgressTooBig);
+                match self.icmpv4_frame(me, them, &msg) {
+                    Some(frame) => frame,
+                    None => return self.counters.drop(DropReason::EgressTooBig),
                 }
-                frame
             }
             (IpAddr::V6(me), IpAddr::V6(them)) => {
                 let quoted_ip = Ipv6Repr {
@@ -788,22 +772,10 @@ impl Interface {
                 quote.truncate(V6_ICMP_MAX - V6_HEADER - 8);
                 let msg =
                     Icmpv6Repr::DstUnreachable { code: icmpv6::unreach::PORT, quoted: &quote };
-                let ip = Ipv6Repr {
-                    src_addr: me,
-                    dst_addr: them,
-                    next_header: IpProtocol::ICMPV6,
-                    payload_len: msg.buffer_len(),
-                    hop_limit: self.cfg.hop_limit,
-                    traffic_class: 0,
-                    flow_label: 0,
-                };
-                let mut frame = vec![0u8; ip.buffer_len()];
-                if ip.emit(&mut frame).is_err()
-                    || msg.emit(&mut frame[V6_HEADER..], me, them, ChecksumMode::Verify).is_err()
-                {
-                    return self.counters.drop(DropReason::EgressTooBig);
+                match self.icmpv6_frame(me, them, &msg) {
+                    Some(frame) => frame,
+                    None => return self.counters.drop(DropReason::EgressTooBig),
                 }
-                frame
             }
             _ => return,
         };
