@@ -13,28 +13,15 @@ use synack_tcp::{ConnConfig, ConnId, Duration, Endpoint, EndpointConfig, Instant
 use synack_wire::SeqNum;
 use synack_wire::tcp::{TcpFlags, TcpOptions, TcpRepr};
 
+mod endpoint_io;
+use endpoint_io::{deliver, drain};
+
 const SERVER: &str = "10.0.0.1:80";
 const ATTACKER: &str = "10.0.0.66:5000";
 const VICTIM: &str = "10.0.0.7:40000";
 
 fn addr(s: &str) -> SocketAddr {
     s.parse().unwrap()
-}
-
-/// Every segment `from` has to send, parsed.
-fn drain(from: &mut Endpoint, now: Instant) -> Vec<(Transmit, Vec<u8>)> {
-    let mut buf = [0u8; 1600];
-    let mut out = Vec::new();
-    while let Some(t) = from.poll_transmit(now, &mut buf) {
-        out.push((t, buf[..t.len].to_vec()));
-    }
-    out
-}
-
-fn deliver(to: &mut Endpoint, now: Instant, segs: &[(Transmit, Vec<u8>)]) {
-    for (t, bytes) in segs {
-        to.on_segment(now, t.src.ip(), t.dst.ip(), &t.repr(bytes));
-    }
 }
 
 /// Connects `client` (from `local`) to the listening `server`; returns the client's id.

@@ -12,6 +12,9 @@ use synack_tcp::{
 use synack_wire::SeqNum;
 use synack_wire::tcp::{TcpFlags, TcpOptions, TcpRepr};
 
+mod endpoint_io;
+use endpoint_io::{deliver, drain};
+
 const SERVER: &str = "10.0.0.1:80";
 
 fn addr(s: &str) -> SocketAddr {
@@ -21,21 +24,6 @@ fn addr(s: &str) -> SocketAddr {
 /// A spoofed source: never answers.
 fn spoofed(i: u32) -> SocketAddr {
     SocketAddr::new([10, 9, (i >> 8) as u8, i as u8].into(), 1024 + (i % 60000) as u16)
-}
-
-fn drain(from: &mut Endpoint, now: Instant) -> Vec<(Transmit, Vec<u8>)> {
-    let mut buf = [0u8; 1600];
-    let mut out = Vec::new();
-    while let Some(t) = from.poll_transmit(now, &mut buf) {
-        out.push((t, buf[..t.len].to_vec()));
-    }
-    out
-}
-
-fn deliver(to: &mut Endpoint, now: Instant, segs: &[(Transmit, Vec<u8>)]) {
-    for (t, bytes) in segs {
-        to.on_segment(now, t.src.ip(), t.dst.ip(), &t.repr(bytes));
-    }
 }
 
 fn syn(server: &mut Endpoint, now: Instant, src: SocketAddr) {
