@@ -82,13 +82,11 @@ impl ShardedListener {
         backlog: usize,
         cfg: Option<ConnConfig>,
     ) -> io::Result<ShardedListener> {
-        let mut parts = Vec::with_capacity(shards.len());
-        let mut addr = addr;
-        for stack in shards.stacks() {
-            let l = TcpListener::bind_with(stack, addr, backlog, cfg)?;
-            addr = l.local_addr()?;
-            parts.push(l);
-        }
+        let parts = shards.bind_each(addr, |stack, a| {
+            let l = TcpListener::bind_with(stack, a, backlog, cfg)?;
+            let bound = l.local_addr()?;
+            Ok((l, bound))
+        })?;
         Ok(ShardedListener { parts, next: AtomicUsize::new(0) })
     }
 

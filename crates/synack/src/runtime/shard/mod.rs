@@ -185,6 +185,23 @@ impl Shards {
         s
     }
 
+    /// One listener per shard, all on the same address: `bind(stack, addr)` on each shard in
+    /// order, a port 0 resolved by the first shard and taken by the others, so the sharded
+    /// listeners of both APIs listen where a single one would.
+    pub(crate) fn bind_each<L>(
+        &self,
+        mut addr: SocketAddr,
+        mut bind: impl FnMut(&Arc<Stack>, SocketAddr) -> std::io::Result<(L, SocketAddr)>,
+    ) -> std::io::Result<Vec<L>> {
+        let mut parts = Vec::with_capacity(self.shards.len());
+        for stack in &self.shards {
+            let (listener, bound) = bind(stack, addr)?;
+            addr = bound;
+            parts.push(listener);
+        }
+        Ok(parts)
+    }
+
     /// The shard the next connection opens on, and a number that differs for every pick
     /// (where that shard starts looking for a port).
     pub(crate) fn pick(&self) -> (usize, u64) {
