@@ -5,7 +5,6 @@
 //! Profile knobs the engine has no setting for are listed by [`unmapped_knobs`]; scripts whose
 //! expected output depends on them fail honestly and are listed in the expectations file.
 
-use crate::ast::OptSpec;
 use crate::code::TcpInfo;
 use crate::config::ScriptConfig;
 use crate::probe::SockState;
@@ -20,8 +19,8 @@ use synack_tcp::{
     Endpoint, EndpointConfig, FastOpenConfig, Instant, ListenerId, OptionLayout, ReadWindowUpdate,
     ReceiveWindow, RecvError, SendError, State,
 };
-use synack_wire::tcp::{TcpOption, TcpPacket, TcpRepr, options};
-use synack_wire::{ChecksumMode, SeqNum};
+use synack_wire::ChecksumMode;
+use synack_wire::tcp::TcpRepr;
 
 /// Builds an [`EngineTarget`] per script. The secret and seed are fixed so runs repeat exactly.
 #[derive(Clone, Copy, Debug, Default)]
@@ -281,165 +280,6 @@ impl EngineTarget {
             Some(_) => Err(Errno::ENOTCONN),
             None => Err(Errno::EBADF),
         }
-    }
-
-    /// Builds the wire bytes of an inbound segment and parses them back, as a NIC would hand
-    /// them over.
-    fn inbound_bytes(seg: &Segment) -> Result<Vec<u8>, synack_wire::Error> {
-        let raw = option_bytes(&seg.options);
-        let typed = options::collect(&raw)?;
-        let repr = TcpRepr {
-            src_port: seg.src.port(),
-            dst_port: seg.dst.port(),
-            seq: SeqNum(seg.seq),
-            ack: SeqNum(seg.ack),
-            flags: seg.flags,
-            window: seg.window,
-            urgent: seg.urgent,
-            options: typed,
-            raw_options: if raw.is_empty() { None } else { Some(&raw) },
-            payload: &seg.payload,
-        };
-        let mut out = vec![0u8; repr.buffer_len()];
-        let n = repr.emit(&mut out, seg.src.ip(), seg.dst.ip(), ChecksumMode::Verify)?;
-        out.truncate(n);
-        Ok(out)
-    }
-}
-
-/// Option bytes in the order written (kind, length, value), zero-padded to a multiple of 4.
-fn option_bytes(opts: &[OptSpec]) -> Vec<u8> {
-    let mut b = Vec::new();
-    for o in opts {
-        match o {
-            OptSpec::Eol => b.push(0),
-            OptSpec::Nop => b.push(1),
-            OptSpec::Mss(m) => b.extend([2, 4, (m >> 8) as u8, *m as u8]),
-            OptSpec::WScale(w) => b.extend([3, 3, *w]),
-            OptSpec::SackOk => b.extend([4, 2]),
-            OptSpec::Sack(blocks) => {
-                b.extend([5, 2 + 8 * blocks.len() as u8]);
-                for (l, r) in blocks {
-                    b.extend(l.to_be_bytes());
-                    b.extend(r.to_be_bytes());
-                }
-            }
-            OptSpec::Timestamp { val, ecr } => {
-                b.extend([8, 10]);
-                b.extend(val.to_be_bytes());
-                b.extend(ecr.to_be_bytes());
-            }
-            OptSpec::Md5(_) => {
-                b.extend([19, 18]);
-                b.extend([0; 16]);
-            }
-            OptSpec::FastOpen(c) => {
-                b.extend([34, 2 + c.len() as u8]);
-                b.extend(c);
-            }
-            // Never injected: scripts with the option are refused before the run.
-            OptSpec::AccEcn(_) => {}
-            OptSpec::FastOpenExp(c) => {
-                b.extend([254, 4 + c.len() as u8, 0xf9, 0x89]);
-                b.extend(c);
-            }
-        }
-    }
-    while b.len() % 4 != 0 {
-        b.push(0);
-    }
-    b
-}
-
-/// The options of an emitted segment, in wire order.
-fn wire_options(tcp: &[u8]) -> Vec<OptSpec> {
-    let Ok(pkt) = TcpPacket::new_checked(tcp) else { return Vec::new() };
-    let mut out = Vec::new();
-    for o in pkt.options() {
-        let Ok(o) = o else { break };
-        out.push(match o {
-            TcpOption::EndOfList => OptSpec::Eol,
-            TcpOption::NoOperation => OptSpec::Nop,
-            TcpOption::Mss(m) => OptSpec::Mss(m),
-            TcpOption::WindowScale(w) => OptSpec::WScale(w),
-            TcpOption::SackPermitted => OptSpec::SackOk,
-            TcpOption::Sack(b) => {
-                OptSpec::Sack(b.as_slice().iter().map(|x| (x.left.0, x.right.0)).collect())
-            }
-            TcpOption::Timestamps(t) => OptSpec::Timestamp { val: t.tsval, ecr: t.tsecr },
-            TcpOption::FastOpen(c) if c.is_experimental() => {
-                OptSpec::FastOpenExp(c.as_bytes().to_vec())
-            }
-            TcpOption::FastOpen(c) => OptSpec::FastOpen(c.as_bytes().to_vec()),
-            TcpOption::Unknown { kind, data } => OptSpec::Md5(format!("kind{kind}:{}", data.len())),
-        });
-    }
-    // packetdrill reads every byte of the option area as an option, so the zero padding after
-    // an EOL is one more EOL per byte (FreeBSD's SYN-ACK `mss,sackOK,eol,eol`).
-    if out.last() == Some(&OptSpec::Eol) {
-        let area = tcp.get(20..pkt.header_len()).unwrap_or(&[]);
-        let mut i = 0;
-        while let Some(&k) = area.get(i) {
-            match k {
-                0 => break,
-                1 => i += 1,
-                _ => i += usize::from(area.get(i + 1).copied().unwrap_or(2).max(2)),
-            }
-        }
-        for _ in 1..area.len().saturating_sub(i) {
-            out.push(OptSpec::Eol);
-        }
-    }
-    out
-}
-
-impl EngineTarget {
-    /// A live connection as sockstat shows it; `None` once the engine has let it go.
-    fn conn_state(&self, c: ConnId, owned: bool) -> Option<SockState> {
-        let state = self.ep.state(c).ok()?;
-        let tuple = self.ep.four_tuple(c).ok()?;
-        Some(SockState {
-            local_port: tuple.local.port(),
-            remote_port: Some(tuple.remote.port()),
-            state: freebsd_state_name(state),
-            owned,
-        })
-    }
-}
-
-/// `tcpi_state` as Linux numbers it (`TCP_ESTABLISHED` = 1 ... `TCP_CLOSING` = 11); the
-/// scripts compare it with names, which [`crate::code`] maps to these numbers for both
-/// Linux's `TCP_*` and FreeBSD's `TCPI_*` spellings.
-fn linux_state_number(s: State) -> i64 {
-    match s {
-        State::Established => 1,
-        State::SynSent => 2,
-        State::SynReceived => 3,
-        State::FinWait1 => 4,
-        State::FinWait2 => 5,
-        State::TimeWait => 6,
-        State::Closed => 7,
-        State::CloseWait => 8,
-        State::LastAck => 9,
-        State::Listen => 10,
-        State::Closing => 11,
-    }
-}
-
-/// The state names FreeBSD's `sockstat -s` and `netstat` print.
-fn freebsd_state_name(s: State) -> &'static str {
-    match s {
-        State::Closed => "CLOSED",
-        State::Listen => "LISTEN",
-        State::SynSent => "SYN_SENT",
-        State::SynReceived => "SYN_RCVD",
-        State::Established => "ESTABLISHED",
-        State::FinWait1 => "FIN_WAIT_1",
-        State::FinWait2 => "FIN_WAIT_2",
-        State::CloseWait => "CLOSE_WAIT",
-        State::Closing => "CLOSING",
-        State::LastAck => "LAST_ACK",
-        State::TimeWait => "TIME_WAIT",
     }
 }
 
@@ -801,115 +641,11 @@ impl Target for EngineTarget {
     }
 
     fn set_option(&mut self, _now: u64, s: SockId, opt: SockOpt, value: i64) -> Result<(), Errno> {
-        let kind = self.sock(s)?.kind;
-        if opt == SockOpt::Linger2 {
-            //~ linux: do_tcp_setsockopt takes a negative TCP_LINGER2 as no FIN-WAIT-2 at all,
-            //~ 0 as tcp_fin_timeout and caps the rest at TCP_FIN_TIMEOUT_MAX (120 s).
-            let secs = match value {
-                v if v < 0 => 0,
-                0 => FIN_TIMEOUT_SECS,
-                v => v.min(FIN_TIMEOUT_MAX_SECS) as u64,
-            };
-            self.sock(s)?.cfg.fin_wait2_timeout = Duration::from_secs(secs);
-            return self.push_config(s, kind);
-        }
-        let v = usize::try_from(value).map_err(|_| Errno::EINVAL)?;
-        let keep_alive = self.keep_alive;
-        let sk = self.sock(s)?;
-        match opt {
-            SockOpt::ReuseAddr => return Ok(()),
-            SockOpt::SndBuf => sk.cfg.send_buffer = v,
-            SockOpt::RcvBuf => sk.cfg.recv_buffer = v,
-            SockOpt::NoDelay => sk.cfg.nodelay = v != 0,
-            SockOpt::UserTimeout => {
-                sk.cfg.user_timeout = (v != 0).then(|| Duration::from_millis(v as u64))
-            }
-            SockOpt::KeepAlive => sk.cfg.keep_alive = (v != 0).then_some(keep_alive),
-            SockOpt::KeepIdle | SockOpt::KeepIntvl | SockOpt::KeepCnt => {
-                let mut ka = sk.cfg.keep_alive.unwrap_or(keep_alive);
-                match opt {
-                    SockOpt::KeepIdle => ka.idle = Duration::from_secs(v as u64),
-                    SockOpt::KeepIntvl => ka.interval = Duration::from_secs(v as u64),
-                    _ => ka.probes = u32::try_from(v).map_err(|_| Errno::EINVAL)?,
-                }
-                if sk.cfg.keep_alive.is_some() {
-                    sk.cfg.keep_alive = Some(ka);
-                }
-            }
-            // Linux accepts 88..=32767 (TCP_MIN_MSS .. MAX_TCP_WINDOW).
-            SockOpt::MaxSeg => {
-                let m = u16::try_from(v).ok().filter(|m| (88..=32767).contains(m));
-                sk.cfg.mss_clamp = Some(m.ok_or(Errno::EINVAL)?);
-            }
-            SockOpt::FastOpen => {
-                sk.fo.queue = Some(v);
-                if let Kind::Listening(l) = kind {
-                    self.ep.set_listener_fast_open(l, v);
-                }
-                return Ok(());
-            }
-            SockOpt::FastOpenConnect => {
-                sk.fo.connect = v != 0;
-                return Ok(());
-            }
-            SockOpt::FastOpenNoCookie => {
-                sk.fo.no_cookie = v != 0;
-                return Ok(());
-            }
-            SockOpt::Error | SockOpt::FastOpenKey => return Err(Errno::ENOPROTOOPT),
-            SockOpt::Linger2 => unreachable!("handled above"),
-        }
-        self.push_config(s, kind)
+        self.apply_option(s, opt, value)
     }
 
     fn get_option(&mut self, s: SockId, opt: SockOpt) -> Result<i64, Errno> {
-        let doubling = if self.doubling { 2 } else { 1 };
-        let mtu = self.mtu;
-        let sk = self.sock(s)?.clone();
-        let conn = match sk.kind {
-            Kind::Conn(c) => Some(c),
-            _ => None,
-        };
-        Ok(match opt {
-            SockOpt::ReuseAddr => 1,
-            SockOpt::SndBuf => (sk.cfg.send_buffer * doubling) as i64,
-            // The connection's buffer once it exists: FreeBSD's rounding to whole segments
-            // (ConnConfig::recv_buffer_mss_rounding) shows here, as in `getsockopt`.
-            SockOpt::RcvBuf => {
-                let live = conn.and_then(|c| self.ep.stats(c).ok()).map_or(0, |st| st.recv_buffer);
-                (sk.cfg.recv_buffer.max(live) * doubling) as i64
-            }
-            SockOpt::NoDelay => sk.cfg.nodelay as i64,
-            SockOpt::KeepAlive => sk.cfg.keep_alive.is_some() as i64,
-            SockOpt::UserTimeout => sk.cfg.user_timeout.map(|d| d.as_millis() as i64).unwrap_or(0),
-            SockOpt::KeepIdle => sk.cfg.keep_alive.unwrap_or(self.keep_alive).idle.as_secs() as i64,
-            SockOpt::KeepIntvl => {
-                sk.cfg.keep_alive.unwrap_or(self.keep_alive).interval.as_secs() as i64
-            }
-            SockOpt::KeepCnt => i64::from(sk.cfg.keep_alive.unwrap_or(self.keep_alive).probes),
-            SockOpt::Linger2 => sk.cfg.fin_wait2_timeout.as_secs() as i64,
-            SockOpt::MaxSeg => match conn.and_then(|c| self.ep.stats(c).ok()) {
-                Some(st) => i64::from(st.snd_mss),
-                None => match sk.cfg.mss_clamp {
-                    Some(m) => i64::from(m),
-                    None => i64::from(mtu.saturating_sub(40)),
-                },
-            },
-            SockOpt::FastOpen => sk.fo.queue.unwrap_or(0) as i64,
-            SockOpt::FastOpenConnect => sk.fo.connect as i64,
-            SockOpt::FastOpenNoCookie => sk.fo.no_cookie as i64,
-            SockOpt::FastOpenKey => return Err(Errno::EINVAL),
-            SockOpt::Error => {
-                let e = conn.and_then(|c| self.ep.error(c).ok().flatten());
-                match e {
-                    Some(e) if !sk.error_taken => {
-                        self.sock(s)?.error_taken = true;
-                        conn_error(e).number()
-                    }
-                    _ => 0,
-                }
-            }
-        })
+        self.read_option(s, opt)
     }
 
     fn inq(&mut self, s: SockId) -> Result<usize, Errno> {
@@ -959,76 +695,7 @@ impl Target for EngineTarget {
     }
 
     fn tcp_info(&self, s: SockId) -> Option<TcpInfo> {
-        let mut i = TcpInfo::new();
-        let c = match self.socks.get(&s)?.kind {
-            Kind::Conn(c) => c,
-            Kind::Listening(_) => {
-                i.insert("tcpi_state".into(), linux_state_number(State::Listen));
-                return Some(i);
-            }
-            Kind::Fresh => {
-                i.insert("tcpi_state".into(), linux_state_number(State::Closed));
-                return Some(i);
-            }
-        };
-        // A connection the engine has let go (reset, timed out) is CLOSED to the socket.
-        let state = self.ep.state(c).unwrap_or(State::Closed);
-        i.insert("tcpi_state".into(), linux_state_number(state));
-        let Ok(st) = self.ep.stats(c) else { return Some(i) };
-        let mss = i64::from(st.snd_mss.max(1));
-        i.insert("tcpi_snd_mss".into(), i64::from(st.snd_mss));
-        i.insert("tcpi_advmss".into(), i64::from(st.rcv_mss));
-        i.insert("tcpi_pmtu".into(), i64::from(st.pmtu));
-        i.insert("tcpi_rto".into(), st.rto.as_micros() as i64);
-        if let Some(srtt) = st.srtt {
-            i.insert("tcpi_rtt".into(), srtt.as_micros() as i64);
-            i.insert("tcpi_rttvar".into(), st.rttvar.as_micros() as i64);
-        }
-        i.insert("tcpi_backoff".into(), i64::from(st.backoff));
-        i.insert("tcpi_total_retrans".into(), st.retransmits as i64);
-        i.insert("tcpi_snd_wscale".into(), i64::from(st.snd_wscale));
-        i.insert("tcpi_rcv_wscale".into(), i64::from(st.rcv_wscale));
-        if let Some(cwnd) = st.cwnd {
-            i.insert("tcpi_snd_cwnd".into(), i64::from(cwnd) / mss);
-        }
-        // The engine knows only "in fast recovery" or not: Recovery (3) or Open (0); Linux's
-        // Disorder, CWR and Loss states have no counterpart here.
-        i.insert("tcpi_ca_state".into(), if st.in_recovery { 3 } else { 0 });
-        // Segments marked lost and not yet delivered (Linux's lost_out).
-        i.insert("tcpi_lost".into(), i64::from(st.lost_segments));
-        // SACKed bytes in whole segments, as Linux counts them.
-        i.insert("tcpi_sacked".into(), i64::from(st.sacked) / mss);
-        // Counted from RACK's per-segment log, so reported only while RACK is on; a script
-        // asserting them on a connection without RACK is unsupported rather than guessed.
-        if let Some(n) = st.retrans_segments {
-            i.insert("tcpi_retrans".into(), i64::from(n));
-        }
-        if let Some(n) = st.unacked_segments {
-            i.insert("tcpi_unacked".into(), i64::from(n));
-        }
-        if let Some(n) = st.reordering {
-            i.insert("tcpi_reordering".into(), i64::from(n));
-        }
-        if let Some(n) = st.reordering_events {
-            i.insert("tcpi_reord_seen".into(), i64::from(n));
-        }
-        if let Some(ss) = st.ssthresh {
-            i.insert("tcpi_snd_ssthresh".into(), i64::from(ss) / mss);
-        }
-        // TCPI_OPT_* bits: TIMESTAMPS 1, SACK 2, WSCALE 4, ECN 8, SYN_DATA 32, TFO_CHILD 128.
-        // (ECN_SEEN 16 and USEC_TS 64 are never set: no CE tracking per socket, no
-        // microsecond timestamps.)
-        let opts = [
-            (st.timestamps, 1),
-            (st.sack, 2),
-            (st.window_scaling, 4),
-            (st.ecn, 8),
-            (st.syn_data, 32),
-            (st.fast_open_child, 128),
-        ];
-        let options = opts.iter().filter(|(on, _)| *on).fold(0, |a, (_, bit)| a | bit);
-        i.insert("tcpi_options".into(), options);
-        Some(i)
+        self.info(s)
     }
 
     fn deliver(&mut self, now: u64, seg: &Segment) {
@@ -1075,6 +742,13 @@ impl Target for EngineTarget {
         while self.ep.poll_event().is_some() {}
     }
 }
+
+mod sockopt;
+mod states;
+mod wire_form;
+
+use states::linux_state_number;
+use wire_form::wire_options;
 
 #[cfg(test)]
 mod tests;

@@ -1,4 +1,5 @@
 use super::*;
+use crate::ast::OptSpec;
 use synack_wire::tcp::TcpFlags;
 
 fn syn(cfg: &ScriptConfig, flags: TcpFlags, tos: u8) -> Segment {

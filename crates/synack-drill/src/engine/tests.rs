@@ -1,4 +1,6 @@
+use super::wire_form::option_bytes;
 use super::*;
+use crate::ast::OptSpec;
 
 #[test]
 fn option_bytes_keep_order_and_pad() {

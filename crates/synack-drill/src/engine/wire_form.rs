@@ -1,0 +1,119 @@
+//! Segments between the script's form and the engine's: an inbound segment written as a NIC
+//! would hand it over, and the options of an outbound one read back into the script's form.
+
+use super::EngineTarget;
+use crate::ast::OptSpec;
+use crate::segment::Segment;
+use synack_wire::tcp::{TcpOption, TcpPacket, TcpRepr, options};
+use synack_wire::{ChecksumMode, SeqNum};
+
+impl EngineTarget {
+    /// Builds the wire bytes of an inbound segment and parses them back, as a NIC would hand
+    /// them over.
+    pub(super) fn inbound_bytes(seg: &Segment) -> Result<Vec<u8>, synack_wire::Error> {
+        let raw = option_bytes(&seg.options);
+        let typed = options::collect(&raw)?;
+        let repr = TcpRepr {
+            src_port: seg.src.port(),
+            dst_port: seg.dst.port(),
+            seq: SeqNum(seg.seq),
+            ack: SeqNum(seg.ack),
+            flags: seg.flags,
+            window: seg.window,
+            urgent: seg.urgent,
+            options: typed,
+            raw_options: if raw.is_empty() { None } else { Some(&raw) },
+            payload: &seg.payload,
+        };
+        let mut out = vec![0u8; repr.buffer_len()];
+        let n = repr.emit(&mut out, seg.src.ip(), seg.dst.ip(), ChecksumMode::Verify)?;
+        out.truncate(n);
+        Ok(out)
+    }
+}
+
+/// Option bytes in the order written (kind, length, value), zero-padded to a multiple of 4.
+pub(super) fn option_bytes(opts: &[OptSpec]) -> Vec<u8> {
+    let mut b = Vec::new();
+    for o in opts {
+        match o {
+            OptSpec::Eol => b.push(0),
+            OptSpec::Nop => b.push(1),
+            OptSpec::Mss(m) => b.extend([2, 4, (m >> 8) as u8, *m as u8]),
+            OptSpec::WScale(w) => b.extend([3, 3, *w]),
+            OptSpec::SackOk => b.extend([4, 2]),
+            OptSpec::Sack(blocks) => {
+                b.extend([5, 2 + 8 * blocks.len() as u8]);
+                for (l, r) in blocks {
+                    b.extend(l.to_be_bytes());
+                    b.extend(r.to_be_bytes());
+                }
+            }
+            OptSpec::Timestamp { val, ecr } => {
+                b.extend([8, 10]);
+                b.extend(val.to_be_bytes());
+                b.extend(ecr.to_be_bytes());
+            }
+            OptSpec::Md5(_) => {
+                b.extend([19, 18]);
+                b.extend([0; 16]);
+            }
+            OptSpec::FastOpen(c) => {
+                b.extend([34, 2 + c.len() as u8]);
+                b.extend(c);
+            }
+            // Never injected: scripts with the option are refused before the run.
+            OptSpec::AccEcn(_) => {}
+            OptSpec::FastOpenExp(c) => {
+                b.extend([254, 4 + c.len() as u8, 0xf9, 0x89]);
+                b.extend(c);
+            }
+        }
+    }
+    while b.len() % 4 != 0 {
+        b.push(0);
+    }
+    b
+}
+
+/// The options of an emitted segment, in wire order.
+pub(super) fn wire_options(tcp: &[u8]) -> Vec<OptSpec> {
+    let Ok(pkt) = TcpPacket::new_checked(tcp) else { return Vec::new() };
+    let mut out = Vec::new();
+    for o in pkt.options() {
+        let Ok(o) = o else { break };
+        out.push(match o {
+            TcpOption::EndOfList => OptSpec::Eol,
+            TcpOption::NoOperation => OptSpec::Nop,
+            TcpOption::Mss(m) => OptSpec::Mss(m),
+            TcpOption::WindowScale(w) => OptSpec::WScale(w),
+            TcpOption::SackPermitted => OptSpec::SackOk,
+            TcpOption::Sack(b) => {
+                OptSpec::Sack(b.as_slice().iter().map(|x| (x.left.0, x.right.0)).collect())
+            }
+            TcpOption::Timestamps(t) => OptSpec::Timestamp { val: t.tsval, ecr: t.tsecr },
+            TcpOption::FastOpen(c) if c.is_experimental() => {
+                OptSpec::FastOpenExp(c.as_bytes().to_vec())
+            }
+            TcpOption::FastOpen(c) => OptSpec::FastOpen(c.as_bytes().to_vec()),
+            TcpOption::Unknown { kind, data } => OptSpec::Md5(format!("kind{kind}:{}", data.len())),
+        });
+    }
+    // packetdrill reads every byte of the option area as an option, so the zero padding after
+    // an EOL is one more EOL per byte (FreeBSD's SYN-ACK `mss,sackOK,eol,eol`).
+    if out.last() == Some(&OptSpec::Eol) {
+        let area = tcp.get(20..pkt.header_len()).unwrap_or(&[]);
+        let mut i = 0;
+        while let Some(&k) = area.get(i) {
+            match k {
+                0 => break,
+                1 => i += 1,
+                _ => i += usize::from(area.get(i + 1).copied().unwrap_or(2).max(2)),
+            }
+        }
+        for _ in 1..area.len().saturating_sub(i) {
+            out.push(OptSpec::Eol);
+        }
+    }
+    out
+}
