@@ -336,15 +336,17 @@ impl AccEcn {
     //~ paraphrase: The client checks that the SYN-ACK's ACE reflects a codepoint its SYN could
     //~ have turned into, and counts a CE-marked SYN-ACK in r.cep.
     pub(crate) fn on_synack(&mut self, ace: u8, codepoint: u8, fallback: bool) {
-        let seen = reflected_codepoint(ace);
-        let valid = !fallback || transition_valid(self.syn_sent_codepoint, seen);
-        if !valid {
-            self.ace_failed = true;
-        }
         self.reflect = Some(reflect(codepoint));
         self.demand = 2;
-        if codepoint & 3 == CE && valid {
-            self.r_cep = self.r_cep.wrapping_add(1);
+        //~ linux: the check is made when the SYN-ACK arrives CE-marked, the mark counted only
+        //~ when the feedback is plausible.
+        if codepoint & 3 == CE {
+            let seen = reflected_codepoint(ace);
+            if !fallback || transition_valid(self.syn_sent_codepoint, seen) {
+                self.r_cep = self.r_cep.wrapping_add(1);
+            } else {
+                self.ace_failed = true;
+            }
         }
     }
 

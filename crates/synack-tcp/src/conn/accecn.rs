@@ -103,7 +103,9 @@ impl Conn {
         }
     }
 
-    /// The sender's side of an acceptable ACK: the CE marks it reports, and the window
+    /// The sender's side of an acceptable ACK (`ts_progress`: its TSval is newer than the
+    /// last one, so a repeated ACK of nothing new still reports fresh counts): the CE marks it
+    /// reports, and the window
     /// reduction they ask for (once per window of data, PRR-paced as for classic ECN).
     pub(crate) fn accecn_on_ack(
         &mut self,
@@ -112,6 +114,7 @@ impl Conn {
         una: SeqNum,
         una_before: SeqNum,
         snd_max: SeqNum,
+        ts_progress: bool,
     ) {
         let smss = self.eff_snd_mss();
         let bytes = self.rec.last_delivered;
@@ -120,7 +123,7 @@ impl Conn {
         let ce = a.on_ack(
             accecn::ace(seg.flags),
             seg.options.accecn.as_ref(),
-            bytes > 0,
+            bytes > 0 || ts_progress,
             pkts,
             bytes,
             smss,
@@ -129,7 +132,7 @@ impl Conn {
         //~ paraphrase: An increase of the CE count is a congestion signal, answered as RFC 3168
         //~ answers ECE: at most one reduction per round trip.
         if ce > 0 && a.recover.is_none_or(|r| una.ge(r)) && !self.rec.in_recovery() {
-            self.rec.on_ecn_echo(now, snd_max.since(una_before), snd_max);
+            self.rec.on_ce_reported(now, snd_max.since(una_before), una, snd_max);
             a.recover = Some(snd_max);
         }
     }

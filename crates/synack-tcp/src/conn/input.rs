@@ -276,6 +276,11 @@ impl Conn {
             self.accecn_on_receive(seg, ctx.ip_ecn);
         }
         let Some((snd, rcv)) = self.tcb.halves() else { return Outcome::Continue };
+        //~ linux: an ACK whose TSval moved on counts as progress for AccECN's ACE reading.
+        let ts_progress = match (seg.options.timestamps, rcv.ts_recent) {
+            (Some(ts), Some((recent, _))) => (ts.tsval.wrapping_sub(recent) as i32) > 0,
+            _ => false,
+        };
         let mut seq = seg.seq;
         let mut syn = f.syn();
         let mut fin = f.fin();
@@ -548,7 +553,7 @@ impl Conn {
             self.t.set(Timer::Rtx, rtx_deadline_before);
         }
         if state != State::SynReceived && self.accecn.is_some() {
-            self.accecn_on_ack(now, seg, una, una_before, snd_max);
+            self.accecn_on_ack(now, seg, una, una_before, snd_max, ts_progress);
         }
         let Some((snd, _)) = self.tcb.halves() else { return outcome };
         //= rfc9293#3.10.7.4
