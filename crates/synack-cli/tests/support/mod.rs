@@ -1,5 +1,5 @@
 //! Support shared by the tests that run `synack` against the kernel inside network namespaces
-//! they create (`chaos.rs`, `interop_kernel.rs`): the capability check behind `SKIPPED`, the
+//! they create (`chaos.rs`, `forward_netns.rs`, `interop_kernel.rs`): the capability check behind `SKIPPED`, the
 //! namespace with a name unique to the test process, deleted on drop, and started processes
 //! killed by their PID on drop with their output collected.
 // Each test file uses the part of this module it needs.
@@ -21,15 +21,14 @@ pub(crate) fn skip_reason(tools: &[&str]) -> Option<String> {
     if !Path::new("/dev/net/tun").exists() {
         return Some("no /dev/net/tun".into());
     }
-    for t in tools {
-        let found = std::env::var_os("PATH")
-            .map(|p| std::env::split_paths(&p).any(|d| d.join(t).exists()))
-            .unwrap_or(false);
-        if !found {
-            return Some(format!("{t} not installed"));
-        }
-    }
-    None
+    tools.iter().find(|t| !have(t)).map(|t| format!("{t} not installed"))
+}
+
+/// True when `tool` is on PATH.
+pub(crate) fn have(tool: &str) -> bool {
+    std::env::var_os("PATH")
+        .map(|p| std::env::split_paths(&p).any(|d| d.join(tool).exists()))
+        .unwrap_or(false)
 }
 
 /// A network namespace named `synack-<suite>-<tag>-<pid>`, loopback up, deleted on drop.
@@ -148,12 +147,18 @@ impl Proc {
     }
 
     /// Stops with SIGINT and waits up to `secs`, then kills; the whole output.
-    pub(crate) fn stop(mut self, secs: u64) -> String {
+    pub(crate) fn stop(self, secs: u64) -> String {
+        self.stop_status(secs).1
+    }
+
+    /// Stops with SIGINT and waits up to `secs`, then kills; whether it exited successfully
+    /// by itself, and the whole output.
+    pub(crate) fn stop_status(mut self, secs: u64) -> (bool, String) {
         self.signal("-INT");
-        let _ = self.exits_within(secs);
+        let exited = self.exits_within(secs).is_some_and(|s| s.success());
         self.kill9();
         std::thread::sleep(Duration::from_millis(100));
-        self.text()
+        (exited, self.text())
     }
 }
 
