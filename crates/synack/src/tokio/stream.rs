@@ -13,30 +13,27 @@ use ::tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use synack_tcp::{ConnConfig, ConnId, ConnStats, KeepAlive, RecvError, State};
 
 use super::ready::{Interest, Ready};
-use super::registry::{Registry, registry};
 use crate::error;
 use crate::net::ops;
 use crate::net::sock::Core;
-use crate::runtime::Stack;
+use crate::runtime::{Stack, WaitOn};
 
 /// One connection as the async layer holds it, shared by a stream or its two owned halves.
 pub(crate) struct Conn {
     pub(crate) core: Arc<Core>,
-    pub(crate) reg: Arc<Registry>,
 }
 
 impl Drop for Conn {
     fn drop(&mut self) {
         // The connection itself closes when the last `Core` handle goes (a blocking stream
         // made by `into_std` may still hold it).
-        self.reg.remove_conn(self.core.id);
+        self.core.stack.forget_waiters(WaitOn::Conn(self.core.id));
     }
 }
 
 impl Conn {
     pub(crate) fn new(core: Arc<Core>) -> Conn {
-        let reg = registry(&core.stack);
-        Conn { core, reg }
+        Conn { core }
     }
 
     pub(crate) fn id(&self) -> ConnId {
@@ -59,7 +56,7 @@ impl Conn {
             let out = buf.initialize_unfilled();
             let r = if peek { ops::peek(st, id, sock, out) } else { ops::recv(st, id, sock, out) };
             if let Ok(None) = r {
-                self.reg.wait_read(id, cx.waker());
+                st.wait_task(WaitOn::Conn(id), cx.waker());
             }
             r
         });
@@ -90,7 +87,7 @@ impl Conn {
         let r = self.core.stack.with(|st, _| {
             let r = ops::send(st, id, sock, data);
             if let Ok(None) = r {
-                self.reg.wait_write(id, cx.waker());
+                st.wait_task(WaitOn::Conn(id), cx.waker());
             }
             r
         });
@@ -133,10 +130,10 @@ impl Conn {
             }
             if ready.is_empty() {
                 if interest.is_readable() {
-                    self.reg.wait_read(id, cx.waker());
+                    st.wait_task(WaitOn::Conn(id), cx.waker());
                 }
                 if interest.is_writable() {
-                    self.reg.wait_write(id, cx.waker());
+                    st.wait_task(WaitOn::Conn(id), cx.waker());
                 }
             }
             Ok::<_, io::Error>(ready)
@@ -299,7 +296,6 @@ impl fmt::Debug for TcpStream {
 /// Aborts a connect that was dropped (cancelled) before it finished.
 struct PendingConnect<'a> {
     stack: &'a Arc<Stack>,
-    reg: &'a Arc<Registry>,
     id: ConnId,
     armed: bool,
 }
@@ -311,7 +307,7 @@ impl Drop for PendingConnect<'_> {
             self.stack.with(|st, _| {
                 let _ = st.endpoint.abort(id);
             });
-            self.reg.remove_conn(id);
+            self.stack.forget_waiters(WaitOn::Conn(id));
         }
     }
 }
@@ -370,7 +366,6 @@ impl TcpStream {
         cfg: Option<ConnConfig>,
         ttl: Option<u32>,
     ) -> io::Result<TcpStream> {
-        let reg = registry(stack);
         let id = stack.with(|st, now| {
             let cfg = cfg.unwrap_or(st.endpoint.config().conn);
             let id = ops::open_from(st, now, local, addr, cfg)?;
@@ -379,11 +374,11 @@ impl TcpStream {
             }
             Ok::<_, io::Error>(id)
         })?;
-        let mut pending = PendingConnect { stack, reg: &reg, id, armed: true };
+        let mut pending = PendingConnect { stack, id, armed: true };
         let r = poll_fn(|cx| {
             stack.with(|st, _| match ops::progress(st, id) {
                 ops::Progress::Pending => {
-                    reg.wait_write(id, cx.waker());
+                    st.wait_task(WaitOn::Conn(id), cx.waker());
                     Poll::Pending
                 }
                 ops::Progress::Open { local } => Poll::Ready(Ok(local)),
@@ -400,7 +395,7 @@ impl TcpStream {
                 Ok(TcpStream::from_core(Arc::new(Core::new(stack.clone(), id, local, addr))))
             }
             Err(e) => {
-                reg.remove_conn(id);
+                stack.forget_waiters(WaitOn::Conn(id));
                 Err(e)
             }
         }
