@@ -12,7 +12,7 @@ use synack::Stack;
 use synack::net::{TcpListener, TcpStream};
 
 mod common;
-use common::{STEP, addr, pair};
+use common::{STEP, addr, data, pair};
 
 /// Long enough for a loaded CI machine, short enough that a lost wake-up fails in time.
 const BLOCKED: Duration = Duration::from_secs(30);
@@ -113,18 +113,17 @@ fn idle_blocked_threads_sleep_through_other_traffic() {
     let (mut tx, mut rx) = busy.pop().unwrap();
     let before = b.with(|st, _| st.stats());
     const BYTES: usize = 2 << 20;
+    let sent = data(BYTES, 7);
+    let expect = sent.clone();
     let writer = thread::spawn(move || {
-        let chunk = vec![0x5au8; 64 * 1024];
-        for _ in 0..BYTES / chunk.len() {
-            tx.write_all(&chunk).unwrap();
+        for chunk in sent.chunks(64 * 1024) {
+            tx.write_all(chunk).unwrap();
         }
         tx
     });
-    let mut buf = vec![0u8; 256 * 1024];
-    let mut got = 0;
-    while got < BYTES {
-        got += rx.read(&mut buf).unwrap();
-    }
+    let mut got = vec![0u8; BYTES];
+    rx.read_exact(&mut got).unwrap();
+    assert!(got == expect, "the busy connection's bytes arrived intact");
     let _tx = writer.join().expect("writer");
     let after = b.with(|st, _| st.stats());
     let (woken, passes) = (after.woken - before.woken, after.wakeups - before.wakeups);
