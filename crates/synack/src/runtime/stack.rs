@@ -386,6 +386,26 @@ impl Stack {
         r
     }
 
+    /// Like [`with`](Self::with), but wakes the driver only when `changed(&r)`: a call that
+    /// found nothing to do (a read with nothing to read, a write into a full buffer) leaves
+    /// the driver nothing to act on, and a wake would only cost it a pass.
+    #[cfg(feature = "tokio")]
+    pub(crate) fn with_then_wake<R>(
+        &self,
+        f: impl FnOnce(&mut StackState, Instant) -> R,
+        changed: impl FnOnce(&R) -> bool,
+    ) -> R {
+        let now = self.now();
+        let r = {
+            let mut g = self.shared.lock();
+            f(&mut g, now)
+        };
+        if changed(&r) {
+            self.shared.wake.wake();
+        }
+        r
+    }
+
     /// Blocks until `f` returns `Some` (re-checked after each driver pass that changed
     /// anything) or `timeout` passes (`None`: no limit); `None` also once the driver has
     /// stopped. Wakes the driver when `f` returns `Some`, since it may have changed the engine

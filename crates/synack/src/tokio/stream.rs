@@ -52,14 +52,19 @@ impl Conn {
             return Poll::Ready(Ok(0));
         }
         let (id, sock) = (self.core.id, &self.core.sock);
-        let r = self.core.stack.with(|st, _| {
-            let out = buf.initialize_unfilled();
-            let r = if peek { ops::peek(st, id, sock, out) } else { ops::recv(st, id, sock, out) };
-            if let Ok(None) = r {
-                st.wait_task(WaitOn::Conn(id), cx.waker());
-            }
-            r
-        });
+        // Only a read that took data gives the driver work (a window update to send).
+        let r = self.core.stack.with_then_wake(
+            |st, _| {
+                let out = buf.initialize_unfilled();
+                let r =
+                    if peek { ops::peek(st, id, sock, out) } else { ops::recv(st, id, sock, out) };
+                if let Ok(None) = r {
+                    st.wait_task(WaitOn::Conn(id), cx.waker());
+                }
+                r
+            },
+            |r| !peek && matches!(r, Ok(Some(_))),
+        );
         match r {
             Ok(Some(n)) => {
                 buf.advance(n);
@@ -84,13 +89,16 @@ impl Conn {
             return Poll::Ready(Ok(0));
         }
         let (id, sock) = (self.core.id, &self.core.sock);
-        let r = self.core.stack.with(|st, _| {
-            let r = ops::send(st, id, sock, data);
-            if let Ok(None) = r {
-                st.wait_task(WaitOn::Conn(id), cx.waker());
-            }
-            r
-        });
+        let r = self.core.stack.with_then_wake(
+            |st, _| {
+                let r = ops::send(st, id, sock, data);
+                if let Ok(None) = r {
+                    st.wait_task(WaitOn::Conn(id), cx.waker());
+                }
+                r
+            },
+            |r| matches!(r, Ok(Some(_))),
+        );
         match r {
             Ok(Some(n)) => Poll::Ready(Ok(n)),
             Ok(None) => Poll::Pending,
@@ -107,37 +115,41 @@ impl Conn {
         interest: Interest,
     ) -> Poll<io::Result<Ready>> {
         let (id, sock) = (self.core.id, &self.core.sock);
-        let ready = self.core.stack.with(|st, _| {
-            st.check_running()?;
-            let mut ready = Ready::EMPTY;
-            if interest.is_readable() {
-                let closed = Ready::READABLE | Ready::READ_CLOSED;
-                match st.endpoint.peek(id, &mut [0u8; 1]) {
-                    Ok(0) => ready = ready | closed, // end of stream
-                    Ok(_) => ready = ready | Ready::READABLE,
-                    Err(RecvError::WouldBlock) if sock.read_is_shut() => ready = ready | closed,
-                    Err(RecvError::WouldBlock) => {}
-                    Err(_) => ready = ready | closed, // the next read reports the error
-                }
-            }
-            if interest.is_writable() {
-                // A stopped driver: the write fails at once (`NetworkDown`), so it is ready.
-                match st.endpoint.send_ready(id).map(|r| r || st.is_stopped()) {
-                    Ok(false) => {}
-                    Ok(true) => ready = ready | Ready::WRITABLE,
-                    Err(_) => ready = ready | Ready::WRITABLE | Ready::WRITE_CLOSED,
-                }
-            }
-            if ready.is_empty() {
+        // Looking changes nothing the driver acts on: no wake.
+        let ready = self.core.stack.with_then_wake(
+            |st, _| {
+                st.check_running()?;
+                let mut ready = Ready::EMPTY;
                 if interest.is_readable() {
-                    st.wait_task(WaitOn::Conn(id), cx.waker());
+                    let closed = Ready::READABLE | Ready::READ_CLOSED;
+                    match st.endpoint.peek(id, &mut [0u8; 1]) {
+                        Ok(0) => ready = ready | closed, // end of stream
+                        Ok(_) => ready = ready | Ready::READABLE,
+                        Err(RecvError::WouldBlock) if sock.read_is_shut() => ready = ready | closed,
+                        Err(RecvError::WouldBlock) => {}
+                        Err(_) => ready = ready | closed, // the next read reports the error
+                    }
                 }
                 if interest.is_writable() {
-                    st.wait_task(WaitOn::Conn(id), cx.waker());
+                    // A stopped driver: the write fails at once (`NetworkDown`), so it is ready.
+                    match st.endpoint.send_ready(id).map(|r| r || st.is_stopped()) {
+                        Ok(false) => {}
+                        Ok(true) => ready = ready | Ready::WRITABLE,
+                        Err(_) => ready = ready | Ready::WRITABLE | Ready::WRITE_CLOSED,
+                    }
                 }
-            }
-            Ok::<_, io::Error>(ready)
-        });
+                if ready.is_empty() {
+                    if interest.is_readable() {
+                        st.wait_task(WaitOn::Conn(id), cx.waker());
+                    }
+                    if interest.is_writable() {
+                        st.wait_task(WaitOn::Conn(id), cx.waker());
+                    }
+                }
+                Ok::<_, io::Error>(ready)
+            },
+            |_| false,
+        );
         match ready {
             Ok(r) if r.is_empty() => Poll::Pending,
             r => Poll::Ready(r),
@@ -376,17 +388,20 @@ impl TcpStream {
         })?;
         let mut pending = PendingConnect { stack, id, armed: true };
         let r = poll_fn(|cx| {
-            stack.with(|st, _| match ops::progress(st, id) {
-                ops::Progress::Pending => {
-                    st.wait_task(WaitOn::Conn(id), cx.waker());
-                    Poll::Pending
-                }
-                ops::Progress::Open { local } => Poll::Ready(Ok(local)),
-                ops::Progress::Failed(e) => {
-                    ops::release(st, id);
-                    Poll::Ready(Err(e))
-                }
-            })
+            stack.with_then_wake(
+                |st, _| match ops::progress(st, id) {
+                    ops::Progress::Pending => {
+                        st.wait_task(WaitOn::Conn(id), cx.waker());
+                        Poll::Pending
+                    }
+                    ops::Progress::Open { local } => Poll::Ready(Ok(local)),
+                    ops::Progress::Failed(e) => {
+                        ops::release(st, id);
+                        Poll::Ready(Err(e))
+                    }
+                },
+                |p| matches!(p, Poll::Ready(Err(_))),
+            )
         })
         .await;
         pending.armed = false;
