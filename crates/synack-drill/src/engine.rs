@@ -15,9 +15,9 @@ use crate::target::{Errno, Readiness, Shutdown, SockId, SockOpt, Target};
 use std::collections::BTreeMap;
 use std::net::{IpAddr, SocketAddr};
 use synack_tcp::{
-    AbortReset, AckEvery, CongestionControl, ConnConfig, ConnId, ConnectionError, Duration,
-    Endpoint, EndpointConfig, FastOpenConfig, Instant, ListenerId, OptionLayout, ReadWindowUpdate,
-    ReceiveWindow, RecvError, SendError, State,
+    AbortReset, AccEcnConfig, AccEcnOptionPolicy, AckEvery, CongestionControl, ConnConfig, ConnId,
+    ConnectionError, Duration, Endpoint, EndpointConfig, FastOpenConfig, Instant, ListenerId,
+    OptionLayout, ReadWindowUpdate, ReceiveWindow, RecvError, SendError, State,
 };
 use synack_wire::ChecksumMode;
 use synack_wire::tcp::TcpRepr;
@@ -222,7 +222,21 @@ impl EngineTarget {
             //= rfc3168#6.1.1
             //# `On` (tcp_ecn=1) asks on active opens and accepts; `Passive` (tcp_ecn=2,
             //# FreeBSD's default) only accepts, so it is switched on per listening socket.
-            ecn: p.ecn == EcnMode::On,
+            ecn: p.ecn.asks_ecn(),
+            //= rfc9768#3.1
+            //~ paraphrase: Linux's tcp_ecn 3 asks for AccECN, 3 to 5 accept it.
+            accecn: AccEcnConfig {
+                request: p.ecn == EcnMode::AccEcn,
+                accept: p.ecn.accepts_accecn(),
+                option: match p.ecn_option {
+                    0 => AccEcnOptionPolicy::Never,
+                    1 => AccEcnOptionPolicy::Minimum,
+                    2 => AccEcnOptionPolicy::Full,
+                    _ => AccEcnOptionPolicy::Persist,
+                },
+                option_beacon: p.ecn_option_beacon,
+                fallback: p.ecn_fallback,
+            },
             rtt,
             slow_start_ack_limit: p.slow_start_ack_limit,
             congestion_control: match p.cc {
@@ -323,7 +337,7 @@ impl Target for EngineTarget {
         let local = sock.local.ok_or(Errno::EINVAL)?;
         let mut cfg = sock.cfg;
         // A passive-ECN stack accepts an ECN-setup SYN on its listeners (RFC 3168 6.1.1).
-        cfg.ecn |= self.ecn == EcnMode::Passive;
+        cfg.ecn |= self.ecn.accepts_only();
         let id = self
             .ep
             .listen_with(local, backlog.max(1) as usize, cfg)

@@ -179,14 +179,6 @@ pub fn run_script<F: TargetFactory>(
                         reason: "TCP over UDP encapsulation is not in the engine".into(),
                     };
                 }
-                if let crate::ast::OptionsSpec::List(opts) = &p.options
-                    && opts.iter().any(|o| matches!(o, crate::ast::OptSpec::AccEcn(_)))
-                {
-                    return Verdict::Unsupported {
-                        line: Some(ev.pos.line),
-                        reason: "the AccECN option (RFC 9768) is not in the engine".into(),
-                    };
-                }
                 started = true
             }
         }

@@ -87,6 +87,7 @@ extern crate alloc;
 #[cfg(test)]
 extern crate std;
 
+mod accecn;
 pub mod assembler;
 pub mod cc;
 pub mod config;
@@ -114,8 +115,8 @@ pub mod time;
 mod tuple_map;
 
 pub use config::{
-    AbortReset, AckEvery, CongestionControl, ConnConfig, EndpointConfig, KeepAlive, PushPolicy,
-    ReadWindowUpdate, ReceiveWindow,
+    AbortReset, AccEcnConfig, AccEcnOptionPolicy, AckEvery, CongestionControl, ConnConfig,
+    EndpointConfig, KeepAlive, PushPolicy, ReadWindowUpdate, ReceiveWindow,
 };
 pub use endpoint::{ConnId, Endpoint, ListenerId, Transmit};
 pub use error::{

@@ -10,6 +10,7 @@
 //! FIN in `receive.rs`), segment emission and timers in `output.rs` (the timer table in
 //! `timers.rs`, the reasons a segment is due in `due.rs`), loss recovery in `recovery.rs`.
 
+mod accecn;
 mod calls;
 mod due;
 mod halves;
@@ -271,6 +272,8 @@ pub(crate) struct Ctx<'a> {
     pub(crate) msl: Duration,
     /// The segment being processed arrived with the IP ECN codepoint CE.
     pub(crate) ce: bool,
+    /// The segment's IP-ECN codepoint (0 Not-ECT, 1 ECT(1), 2 ECT(0), 3 CE).
+    pub(crate) ip_ecn: u8,
     /// Where storage a connection lets go of is kept for the next ones.
     pub(crate) spares: &'a mut Spares,
     /// The segment's payload from this sequence number, this many bytes, is already copied to
@@ -353,6 +356,9 @@ pub(crate) struct Conn {
     /// ECN state when the handshake agreed on ECN (RFC 3168); `None` otherwise, so no echo or
     /// CWR can be pending on a connection that does not use it.
     pub(crate) ecn: Option<Ecn>,
+    /// AccECN state (RFC 9768) when the handshake agreed on it (then `ecn` is `None`); boxed,
+    /// as most connections never have it.
+    pub(crate) accecn: Option<alloc::boxed::Box<crate::accecn::AccEcn>>,
     /// When this connection last answered an unacceptable segment without data (a challenge
     /// ACK or an out-of-window ACK), for the per-connection limit of RFC 5961 section 7: a
     /// wrapping millisecond clock (4 bytes rather than 8 for an `Option<Instant>`, which kept
@@ -407,6 +413,7 @@ impl Conn {
             rate_mark: None,
             delivery_rate: NO_RATE,
             ecn: None,
+            accecn: None,
             last_oow_ack: None,
             sum_tx: true,
             out_seg_max: 0,

@@ -28,9 +28,9 @@ impl Endpoint {
         ecn: u8,
         seg: &TcpRepr<'_>,
     ) {
-        self.ce = ecn & 3 == 3;
+        self.ip_ecn = ecn & 3;
         self.segment_input(now, src, dst, seg);
-        self.ce = false;
+        self.ip_ecn = 0;
     }
 
     /// Verifies the TCP checksum of a segment from `src` for `dst` and, when it is right,

@@ -246,7 +246,8 @@ impl Endpoint {
         }
         let fo = self.fast_open_syn(lid, &tuple, seg);
         let birth = self.birth(tuple, cfg, now);
-        let conn = Conn::syn_received(birth, lid, iss, PeerSyn::Arrived(seg), fo.accept);
+        let mut conn = Conn::syn_received(birth, lid, iss, PeerSyn::Arrived(seg), fo.accept);
+        conn.accecn_on_syn(seg.flags, self.ip_ecn);
         let id = self.admit_child(lid, conn);
         if let Some(c) = fo.reply {
             self.fo_reply.insert(id, c);
