@@ -552,6 +552,20 @@ impl Target for EngineTarget {
         }
     }
 
+    fn write_record(&mut self, _now: u64, s: SockId, data: &[u8]) -> Result<usize, Errno> {
+        if self.sock(s)?.shut_wr {
+            return Err(Errno::EPIPE);
+        }
+        let c = self.conn(s)?;
+        match self.ep.send_record(c, data) {
+            Ok(0) if !data.is_empty() => Err(Errno::EAGAIN),
+            Ok(n) => Ok(n),
+            Err(SendError::WouldBlock) => Err(Errno::EAGAIN),
+            Err(SendError::Connection(e)) => Err(conn_error(e)),
+            Err(_) => Err(Errno::EPIPE),
+        }
+    }
+
     fn write_urgent(&mut self, _now: u64, s: SockId, data: &[u8]) -> Result<usize, Errno> {
         if self.sock(s)?.shut_wr {
             return Err(Errno::EPIPE);

@@ -284,6 +284,9 @@ pub trait Target {
     fn set_option_bytes(&mut self, s: SockId, opt: SockOpt, value: &[u8]) -> Result<(), Errno>;
     /// Queues data; `EAGAIN` when the buffer is full.
     fn write(&mut self, now: u64, s: SockId, data: &[u8]) -> Result<usize, Errno>;
+    /// Queues data whose last byte ends a record (`send(..., MSG_EOR)`): no segment carries
+    /// bytes of both sides of it. A partial write marks nothing.
+    fn write_record(&mut self, now: u64, s: SockId, data: &[u8]) -> Result<usize, Errno>;
     /// Queues urgent data (`send(..., MSG_OOB)`): the urgent pointer marks its end.
     fn write_urgent(&mut self, now: u64, s: SockId, data: &[u8]) -> Result<usize, Errno>;
     /// Reads data; `Ok(0)` at end of stream, `EAGAIN` when nothing is there yet.

@@ -99,14 +99,15 @@ pub(crate) fn supported(s: &Syscall) -> Result<(), String> {
 const RECV_FLAGS: &[&str] = &["MSG_PEEK", "MSG_DONTWAIT"];
 /// `send()` flags the runner models: urgent data, a one-off non-blocking call, Linux's
 /// zerocopy completions, and no SIGPIPE (which the runner never raises).
-const SEND_FLAGS: &[&str] = &["MSG_OOB", "MSG_DONTWAIT", "MSG_ZEROCOPY", "MSG_NOSIGNAL"];
+const SEND_FLAGS: &[&str] = &["MSG_OOB", "MSG_DONTWAIT", "MSG_ZEROCOPY", "MSG_NOSIGNAL", "MSG_EOR"];
 
 /// `sendto()` flags the runner models: Linux's Fast Open open and those of `send()` but urgent
 /// data.
 const SENDTO_FLAGS: &[&str] = &["MSG_FASTOPEN", "MSG_DONTWAIT", "MSG_ZEROCOPY", "MSG_NOSIGNAL"];
 
-/// `sendmsg()` flags: those of `sendto()`.
-const SENDMSG_FLAGS: &[&str] = SENDTO_FLAGS;
+/// `sendmsg()` flags: those of `sendto()`, and a record end.
+const SENDMSG_FLAGS: &[&str] =
+    &["MSG_FASTOPEN", "MSG_DONTWAIT", "MSG_ZEROCOPY", "MSG_NOSIGNAL", "MSG_EOR"];
 
 /// `recvmsg()` flags: the error queue, peeking and a one-off non-blocking call.
 const RECVMSG_FLAGS: &[&str] = &["MSG_ERRQUEUE", "MSG_PEEK", "MSG_DONTWAIT"];
@@ -467,6 +468,7 @@ impl<T: Target> Runner<'_, T> {
                 let n = usize::try_from(self.arg(&call, 2)?)
                     .map_err(|_| fail("negative length".into()))?;
                 let oob = has_flag(&call, "MSG_OOB");
+                let eor = has_flag(&call, "MSG_EOR");
                 // Zeros in bounded chunks, so a huge length cannot allocate without limit.
                 let zeros = vec![0u8; (n - p.written.min(n)).min(WRITE_CHUNK)];
                 let mut refused = None;
@@ -474,6 +476,9 @@ impl<T: Target> Runner<'_, T> {
                     let k = (n - p.written).min(WRITE_CHUNK);
                     let r = if oob {
                         self.t.write_urgent(now, fd.sock, &zeros[..k])
+                    } else if eor && p.written + k == n {
+                        // The call's last bytes end a record.
+                        self.t.write_record(now, fd.sock, &zeros[..k])
                     } else {
                         self.t.write(now, fd.sock, &zeros[..k])
                     };

@@ -334,10 +334,10 @@ pub(crate) struct Conn {
     /// New-data segments sent since the last segment arrived or the application last wrote
     /// (the current burst), for PSH placement.
     pub(crate) burst_new: bool,
-    /// Push points (ends of writes) for `PushPolicy::EndOfWrite`, allocated at the first write
-    /// of a connection that uses it (once, not per write); `None` otherwise, so the default
-    /// costs one pointer.
-    pub(crate) push_marks: Option<alloc::boxed::Box<crate::push::PushMarks>>,
+    /// Push points (ends of writes) for `PushPolicy::EndOfWrite` and record ends
+    /// (`Endpoint::send_record`), allocated at the first write that needs them (once, not per
+    /// write); `None` otherwise, so the default costs one pointer.
+    pub(crate) marks: Option<alloc::boxed::Box<crate::records::SendMarks>>,
     /// Received bytes still unread when the receive half went away on a normal close. Boxed:
     /// rarely set, and a pointer keeps every connection's state smaller.
     pub(crate) unread: Option<alloc::boxed::Box<crate::ring::RingBuffer>>,
@@ -398,7 +398,7 @@ impl Conn {
                 r
             },
             burst_new: false,
-            push_marks: None,
+            marks: None,
             unread: None,
             rate_mark: None,
             delivery_rate: NO_RATE,
