@@ -227,6 +227,7 @@ impl EngineTarget {
             rfc5961_syn: p.rfc5961.1,
             ack_repeats_fin: p.ack_repeats_fin,
             reset_after_fin_reported: p.reset_after_fin_reported,
+            reset_keeps_socket: p.reset_keeps_socket,
             time_wait_ignores_rst: p.time_wait_ignores_rst,
             time_wait_drops_old_syn: p.time_wait_drops_old_syn,
             syn_ack_retries: p.syn_ack_retries,
@@ -546,8 +547,12 @@ impl Target for EngineTarget {
             Ok(n) => Ok(n),
             Err(SendError::WouldBlock) => Err(Errno::EAGAIN),
             Err(SendError::Closed) => Err(Errno::EPIPE),
-            Err(SendError::Connection(ConnectionError::Reset)) => Err(Errno::ECONNRESET),
-            Err(SendError::Connection(e)) => Err(conn_error(e)),
+            // Once the error was reported, a write finds the connection shut: EPIPE.
+            Err(SendError::Connection(_)) if self.sock(s)?.error_taken => Err(Errno::EPIPE),
+            Err(SendError::Connection(e)) => {
+                self.sock(s)?.error_taken = true;
+                Err(conn_error(e))
+            }
             Err(_) => Err(Errno::EPIPE),
         }
     }
@@ -593,7 +598,13 @@ impl Target for EngineTarget {
             Ok(n) => Ok(n),
             Err(RecvError::WouldBlock) => Err(Errno::EAGAIN),
             Err(RecvError::Closed) => Ok(0),
-            Err(RecvError::Connection(e)) => Err(conn_error(e)),
+            // The socket's error is reported once (as `sock_error` takes it); then the stream
+            // has simply ended.
+            Err(RecvError::Connection(_)) if self.sock(s)?.error_taken => Ok(0),
+            Err(RecvError::Connection(e)) => {
+                self.sock(s)?.error_taken = true;
+                Err(conn_error(e))
+            }
             Err(_) => Err(Errno::ENOTCONN),
         }
     }

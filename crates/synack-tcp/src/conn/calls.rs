@@ -70,15 +70,17 @@ impl Conn {
         let state = self.state();
         let mss = self.eff_snd_mss();
         let Some((_, rcv)) = self.tcb.halves() else {
-            if let Some(e) = self.error {
-                return Err(crate::RecvError::Connection(e));
-            }
+            // Bytes kept after the end (a normal close, or a reset with
+            // `ConnConfig::reset_keeps_socket`) come before any error.
             if let Some(buf) = &mut self.unread {
                 let n = buf.read(out);
                 if buf.is_empty() {
                     self.unread = None;
                 }
                 return Ok(n);
+            }
+            if let Some(e) = self.error {
+                return Err(crate::RecvError::Connection(e));
             }
             return match state {
                 // TIME-WAIT and a normal CLOSED: the peer's FIN was consumed long ago.

@@ -550,7 +550,8 @@ impl Conn {
     /// The receive half is going away on a normal close (TIME-WAIT, or CLOSED after
     /// LAST-ACK): bytes the application has not read yet stay readable.
     fn keep_unread(&mut self, rcv: &mut Rcv) {
-        if self.error.is_none() && !self.app_closed && !rcv.buf.is_empty() {
+        let keep = self.error.is_none() || self.cfg.reset_keeps_socket;
+        if keep && !self.app_closed && !rcv.buf.is_empty() {
             let cap = rcv.buf.capacity();
             let kept = core::mem::replace(&mut rcv.buf, crate::ring::RingBuffer::new(cap));
             self.unread = Some(alloc::boxed::Box::new(kept));
