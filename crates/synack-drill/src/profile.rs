@@ -141,6 +141,10 @@ pub struct Profile {
     /// A RST in CLOSING or LAST-ACK shows as ECONNRESET to a socket that was only shut down
     /// (Linux's `tcp_reset`, FreeBSD; `ConnConfig::reset_after_fin_reported`).
     pub reset_after_fin_reported: bool,
+    /// A reset connection keeps its unread bytes (read before the error) and, unaccepted,
+    /// its place in the accept queue (Linux's `tcp_reset`/`tcp_done`;
+    /// `ConnConfig::reset_keeps_socket`).
+    pub reset_keeps_socket: bool,
     /// TIME-WAIT ignores RSTs (RFC 1337; FreeBSD, Linux's `tcp_rfc1337=1`;
     /// `ConnConfig::time_wait_ignores_rst`).
     pub time_wait_ignores_rst: bool,
@@ -210,6 +214,7 @@ impl Profile {
             ack_every_segment: false,
             ack_repeats_fin: false,
             reset_after_fin_reported: true,
+            reset_keeps_socket: true,
             time_wait_ignores_rst: false,
             time_wait_drops_old_syn: false,
             drop_syn_fin: false,
@@ -267,6 +272,7 @@ impl Profile {
             ack_every_segment: true,
             ack_repeats_fin: true,
             reset_after_fin_reported: true,
+            reset_keeps_socket: false,
             time_wait_ignores_rst: true,
             time_wait_drops_old_syn: true,
             drop_syn_fin: false,
@@ -317,6 +323,7 @@ impl Profile {
             ack_every_segment: false,
             ack_repeats_fin: false,
             reset_after_fin_reported: false,
+            reset_keeps_socket: false,
             time_wait_ignores_rst: false,
             time_wait_drops_old_syn: false,
             drop_syn_fin: false,

@@ -203,6 +203,7 @@ pub fn run_script<F: TargetFactory>(
         queue: VecDeque::new(),
         map: Mapping::default(),
         fds: BTreeMap::new(),
+        epolls: BTreeMap::new(),
         pending: None,
         remote_port: 48_123,
         active: None,
@@ -251,6 +252,8 @@ pub(crate) struct Runner<'s, T: Target> {
     queue: VecDeque<Segment>,
     map: Mapping,
     pub(crate) fds: BTreeMap<i64, Fd>,
+    /// epoll instances by fd number.
+    pub(crate) epolls: BTreeMap<i64, syscall::epoll::Epoll>,
     pub(crate) pending: Option<Pending>,
     /// Remote port used for passive opens.
     pub(crate) remote_port: u16,

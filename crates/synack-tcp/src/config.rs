@@ -269,6 +269,13 @@ pub struct ConnConfig {
     /// connection (it only shut down its sending half) as a reset, as Linux and FreeBSD do.
     /// RFC 9293 3.10.7.4 enters CLOSED there without a user signal (the default).
     pub reset_after_fin_reported: bool,
+    /// A connection ended by an error (a RST) keeps what it received and the application
+    /// has not read: reads return those bytes before they report the error; and a connection
+    /// still waiting in a listener's accept queue stays there, CLOSED with its error, to be
+    /// accepted (Linux's `tcp_reset`/`tcp_done`, which leave the socket and its receive queue
+    /// to the application). RFC 9293 3.10.7.4 flushes the queues and an unaccepted
+    /// connection is simply gone (the default).
+    pub reset_keeps_socket: bool,
     /// TIME-WAIT ignores every RST, RFC 1337 section 3's fix for TIME-WAIT assassination
     /// (FreeBSD's `tcp_twcheck`; Linux's `tcp_rfc1337=1`). RFC 9293 (with RFC 5961) closes on
     /// a RST at RCV.NXT: off by default.
@@ -320,6 +327,7 @@ impl Default for ConnConfig {
             rfc5961_syn: true,
             ack_repeats_fin: false,
             reset_after_fin_reported: false,
+            reset_keeps_socket: false,
             time_wait_ignores_rst: false,
             time_wait_drops_old_syn: false,
         }

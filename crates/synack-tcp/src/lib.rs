@@ -104,6 +104,7 @@ mod id;
 mod ports;
 pub mod push;
 pub mod rack;
+pub mod records;
 pub mod ring;
 pub mod rtt;
 pub mod sack_gen;

@@ -65,6 +65,18 @@ impl EngineTarget {
                 sk.fo.no_cookie = v != 0;
                 return Ok(());
             }
+            SockOpt::ZeroCopy => {
+                sk.lx.zerocopy = v != 0;
+                return Ok(());
+            }
+            SockOpt::Mark => {
+                sk.lx.mark = value;
+                return Ok(());
+            }
+            SockOpt::Inq => {
+                sk.lx.inq = v != 0;
+                return Ok(());
+            }
             SockOpt::Error | SockOpt::FastOpenKey => return Err(Errno::ENOPROTOOPT),
             SockOpt::Linger2 => unreachable!("handled above"),
         }
@@ -108,6 +120,9 @@ impl EngineTarget {
             SockOpt::FastOpenConnect => sk.fo.connect as i64,
             SockOpt::FastOpenNoCookie => sk.fo.no_cookie as i64,
             SockOpt::FastOpenKey => return Err(Errno::EINVAL),
+            SockOpt::ZeroCopy => sk.lx.zerocopy as i64,
+            SockOpt::Mark => sk.lx.mark,
+            SockOpt::Inq => sk.lx.inq as i64,
             SockOpt::Error => {
                 let e = conn.and_then(|c| self.ep.error(c).ok().flatten());
                 match e {

@@ -410,7 +410,14 @@ impl Conn {
                 ) => {
                     //= rfc9293#3.10.7.4
                     //~ paraphrase: SYN-RECEIVED from a passive OPEN returns to LISTEN (MUST-11).
-                    self.goto(ctx, State::Closed);
+                    //~ The user need not be informed because no user has the connection yet; a
+                    //~ Fast Open child (RFC 7413) is handed to the application before the
+                    //~ handshake completes, so it is told of the reset as in ESTABLISHED.
+                    if self.is_fast_open_child() {
+                        self.fail(ctx, ConnectionError::Reset);
+                    } else {
+                        self.goto(ctx, State::Closed);
+                    }
                     Outcome::Continue
                 }
                 (State::SynReceived, _) => {

@@ -341,10 +341,10 @@ pub(crate) struct Conn {
     /// New-data segments sent since the last segment arrived or the application last wrote
     /// (the current burst), for PSH placement.
     pub(crate) burst_new: bool,
-    /// Push points (ends of writes) for `PushPolicy::EndOfWrite`, allocated at the first write
-    /// of a connection that uses it (once, not per write); `None` otherwise, so the default
-    /// costs one pointer.
-    pub(crate) push_marks: Option<alloc::boxed::Box<crate::push::PushMarks>>,
+    /// Push points (ends of writes) for `PushPolicy::EndOfWrite` and record ends
+    /// (`Endpoint::send_record`), allocated at the first write that needs them (once, not per
+    /// write); `None` otherwise, so the default costs one pointer.
+    pub(crate) marks: Option<alloc::boxed::Box<crate::records::SendMarks>>,
     /// Received bytes still unread when the receive half went away on a normal close. Boxed:
     /// rarely set, and a pointer keeps every connection's state smaller.
     pub(crate) unread: Option<alloc::boxed::Box<crate::ring::RingBuffer>>,
@@ -408,7 +408,7 @@ impl Conn {
                 r
             },
             burst_new: false,
-            push_marks: None,
+            marks: None,
             unread: None,
             rate_mark: None,
             delivery_rate: NO_RATE,
@@ -561,7 +561,8 @@ impl Conn {
     /// The receive half is going away on a normal close (TIME-WAIT, or CLOSED after
     /// LAST-ACK): bytes the application has not read yet stay readable.
     fn keep_unread(&mut self, rcv: &mut Rcv) {
-        if self.error.is_none() && !self.app_closed && !rcv.buf.is_empty() {
+        let keep = self.error.is_none() || self.cfg.reset_keeps_socket;
+        if keep && !self.app_closed && !rcv.buf.is_empty() {
             let cap = rcv.buf.capacity();
             let kept = core::mem::replace(&mut rcv.buf, crate::ring::RingBuffer::new(cap));
             self.unread = Some(alloc::boxed::Box::new(kept));

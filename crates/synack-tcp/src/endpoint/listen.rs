@@ -141,6 +141,11 @@ impl Endpoint {
         for child in l.half_open.iter().chain(l.ready.iter()) {
             self.with_conn(*child, |c, ctx| c.abort_with(ctx, ConnectionError::ListenerClosed));
             self.after(*child);
+            // A child that already ended and waited to be accepted
+            // (`ConnConfig::reset_keeps_socket`) has no TCB to delete: free it here.
+            if self.slot_mut(*child).is_some_and(|s| !s.mapped && s.owner == Owner::Listener(id)) {
+                self.free_slot(*child);
+            }
         }
     }
 
