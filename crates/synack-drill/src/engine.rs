@@ -117,6 +117,9 @@ pub struct EngineTarget {
     /// `sendto` on an unconnected socket is an implied connect (FreeBSD), not Linux's
     /// `MSG_FASTOPEN`-only open.
     implied_connect: bool,
+    /// The local UDP port of TCP over UDP (0: off): datagrams to it carry segments, and
+    /// encapsulated segments leave from it.
+    udp_tunnel_port: u16,
     buf: Vec<u8>,
 }
 
@@ -254,6 +257,7 @@ impl EngineTarget {
         EngineTarget {
             ep,
             implied_connect: freebsd,
+            udp_tunnel_port: p.udp_tunneling_port,
             socks: BTreeMap::new(),
             next_id: 1,
             doubling: p.sockbuf_doubling,
@@ -701,7 +705,9 @@ impl Target for EngineTarget {
     fn deliver(&mut self, now: u64, seg: &Segment) {
         let Ok(bytes) = Self::inbound_bytes(seg) else { return };
         let (src, dst) = (seg.src.ip(), seg.dst.ip());
-        if let Ok(repr) = TcpRepr::parse_bytes(&bytes, src, dst, ChecksumMode::Verify) {
+        if let Some((sport, dport)) = seg.udp {
+            self.deliver_udp(now, seg, &bytes, sport, dport);
+        } else if let Ok(repr) = TcpRepr::parse_bytes(&bytes, src, dst, ChecksumMode::Verify) {
             // The ECN codepoint of the IP header the script wrote (`[ect0]`, `[ce]`, ...).
             self.ep.on_segment_with_ecn(instant(now), src, dst, seg.tos & 3, &repr);
         }
@@ -712,8 +718,20 @@ impl Target for EngineTarget {
         let t = self.ep.poll_transmit(instant(now), &mut self.buf)?;
         while self.ep.poll_event().is_some() {}
         let bytes = &self.buf[..t.len];
-        let checksum_ok =
-            TcpRepr::parse_bytes(bytes, t.src.ip(), t.dst.ip(), ChecksumMode::Verify).is_ok();
+        let (checksum_ok, udp) = match t.udp_port {
+            Some(remote) => {
+                let Some(ok) = self.encapsulated_ok(&t, remote.get()) else {
+                    // No tunnel port any more: nothing can carry it.
+                    return self.poll_transmit(now);
+                };
+                (ok, Some((self.udp_tunnel_port, remote.get())))
+            }
+            None => (
+                TcpRepr::parse_bytes(bytes, t.src.ip(), t.dst.ip(), ChecksumMode::Verify).is_ok(),
+                None,
+            ),
+        };
+        let bytes = &self.buf[..t.len];
         Some(Segment {
             at: now,
             src: t.src,
@@ -730,6 +748,7 @@ impl Target for EngineTarget {
             tos: t.ecn & 3,
             ttl: 64,
             checksum_ok,
+            udp,
         })
     }
 

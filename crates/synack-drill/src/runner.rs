@@ -173,12 +173,6 @@ pub fn run_script<F: TargetFactory>(
                 started = true;
             }
             EventKind::Packet(p) => {
-                if p.udp_encapsulation.is_some() {
-                    return Verdict::Unsupported {
-                        line: Some(ev.pos.line),
-                        reason: "TCP over UDP encapsulation is not in the engine".into(),
-                    };
-                }
                 if let crate::ast::OptionsSpec::List(opts) = &p.options
                     && opts.iter().any(|o| matches!(o, crate::ast::OptSpec::AccEcn(_)))
                 {

@@ -178,6 +178,9 @@ pub enum SockOpt {
     FastOpenNoCookie,
     /// TCP_FASTOPEN_KEY (Linux): the listener's 16-byte cookie key, given as bytes.
     FastOpenKey,
+    /// TCP_REMOTE_UDP_ENCAPS_PORT (FreeBSD): the remote UDP port the connection's segments
+    /// travel to inside UDP (0: plain TCP); only while the tunnel port sysctl is set.
+    RemoteUdpEncapsPort,
 }
 
 impl SockOpt {
@@ -202,6 +205,7 @@ impl SockOpt {
             "TCP_FASTOPEN_CONNECT" if tcp => SockOpt::FastOpenConnect,
             "TCP_FASTOPEN_NO_COOKIE" if tcp => SockOpt::FastOpenNoCookie,
             "TCP_FASTOPEN_KEY" if tcp => SockOpt::FastOpenKey,
+            "TCP_REMOTE_UDP_ENCAPS_PORT" if tcp => SockOpt::RemoteUdpEncapsPort,
             _ => return None,
         })
     }

@@ -112,6 +112,7 @@ pub mod state;
 pub mod stats;
 pub mod time;
 mod tuple_map;
+pub mod udp_encap;
 
 pub use config::{
     AbortReset, AckEvery, CongestionControl, ConnConfig, EndpointConfig, KeepAlive, PushPolicy,

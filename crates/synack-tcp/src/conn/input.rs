@@ -113,7 +113,8 @@ impl Conn {
             //~ <SEQ=SEG.ACK><CTL=RST> (unless it is itself a RST), and the segment is dropped.
             if seg.ack.le(snd.iss) || seg.ack.gt(snd.max_nxt) {
                 if !f.rst() {
-                    ctx.ctl.push(CtlSegment::rst(self.tuple, seg.ack));
+                    ctx.ctl
+                        .push(CtlSegment::rst(self.tuple, seg.ack).via(self.cfg.udp_encapsulation));
                 }
                 return Outcome::Continue;
             }
@@ -466,7 +467,7 @@ impl Conn {
             if !(ack.gt(snd.una) && ack.le(snd.max_nxt)) {
                 //= rfc9293#3.10.7.4
                 //~ paraphrase: SYN-RECEIVED with an unacceptable ACK: <SEQ=SEG.ACK><CTL=RST>.
-                ctx.ctl.push(CtlSegment::rst(self.tuple, ack));
+                ctx.ctl.push(CtlSegment::rst(self.tuple, ack).via(self.cfg.udp_encapsulation));
                 return Outcome::Continue;
             }
             //= rfc9293#3.10.7.4

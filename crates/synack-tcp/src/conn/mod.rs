@@ -420,11 +420,16 @@ impl Conn {
         if self.tuple.local.is_ipv4() { 20 } else { 40 }
     }
 
+    /// Bytes of each packet the UDP header takes when the connection is encapsulated.
+    pub(crate) fn encap_overhead(&self) -> usize {
+        if self.cfg.udp_encapsulation.is_some() { crate::udp_encap::UDP_ENCAP_OVERHEAD } else { 0 }
+    }
+
     //= rfc9293#3.7.1
     //~ paraphrase: The MSS we offer: what our link carries (MMS_R) minus the IP and TCP fixed
     //~ headers.
     pub(crate) fn our_mss(&self) -> u16 {
-        let mss = self.mtu.saturating_sub(self.ip_header_len() + 20);
+        let mss = self.mtu.saturating_sub(self.ip_header_len() + self.encap_overhead() + 20);
         let mss = mss.clamp(64, 65535) as u16;
         //= rfc9293#3.7.1
         //~ paraphrase: The MSS we announce may be lowered by the user (TCP_MAXSEG).
@@ -435,7 +440,7 @@ impl Conn {
     //~ paraphrase: Eff.snd.MSS = min(SendMSS+20, MMS_S) - TCPhdrsize - IPoptionsize; the TCP header
     //~ here includes the options every data segment carries (timestamps: 12 bytes).
     pub(crate) fn eff_snd_mss(&self) -> u32 {
-        let mms_s = self.mtu.saturating_sub(self.ip_header_len()) as u32;
+        let mms_s = self.mtu.saturating_sub(self.ip_header_len() + self.encap_overhead()) as u32;
         // SendMSS, lowered by the user's clamp (TCP_MAXSEG) like the peer's announcement.
         let send_mss =
             self.cfg.mss_clamp.map_or(self.opt.send_mss, |c| self.opt.send_mss.min(c.max(64)));

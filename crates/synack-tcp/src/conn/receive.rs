@@ -64,7 +64,8 @@ impl Conn {
                 if as_unknown && seg.flags.ack() {
                     //= rfc9293#3.10.7.1
                     //~ linux: Linux's form: answered as from no connection, <SEQ=SEG.ACK><CTL=RST>.
-                    ctx.ctl.push(CtlSegment::rst(self.tuple, seg.ack));
+                    ctx.ctl
+                        .push(CtlSegment::rst(self.tuple, seg.ack).via(self.cfg.udp_encapsulation));
                     self.fail(ctx, ConnectionError::Aborted);
                 } else {
                     self.abort_with(ctx, ConnectionError::Aborted);
