@@ -50,9 +50,6 @@ pub fn unmapped_knobs(p: &Profile) -> Vec<String> {
     if p.sockbuf_doubling {
         v.push("SO_SNDBUF/SO_RCVBUF doubling".into());
     }
-    if !p.rexmit_slop.is_zero() {
-        v.push(format!("RTO slop {} ms (the engine adds none)", p.rexmit_slop.as_millis()));
-    }
     v
 }
 
@@ -177,6 +174,7 @@ impl EngineTarget {
         rtt.min_rto = p.rto_min;
         // Linux keeps the RTO a full rto_min above SRTT (RTO = SRTT + max(4 * RTTVAR, rto_min)).
         rtt.min_rto_above_srtt = p.name.starts_with("linux");
+        rtt.slop = p.rexmit_slop;
         let conn = ConnConfig {
             send_buffer: p.send_buffer,
             recv_buffer: p.recv_buffer,
