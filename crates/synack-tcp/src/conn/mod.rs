@@ -48,8 +48,9 @@ use synack_wire::SeqNum;
 pub(crate) enum Origin {
     /// A SYN arrived at this listener.
     Passive(ListenerId),
-    /// Our SYN crossed the peer's (simultaneous open).
-    Active,
+    /// Our SYN crossed the peer's (simultaneous open). `syn_text` bytes of data came on the
+    /// peer's SYN: they wait in the receive ring, not yet acknowledged, until ESTABLISHED.
+    Active { syn_text: u16 },
 }
 
 /// The control block, one variant per kind of data held: nothing in CLOSED, the send half in
