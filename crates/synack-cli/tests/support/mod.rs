@@ -6,7 +6,6 @@
 #![allow(dead_code)]
 
 use std::io::{BufRead, BufReader, Read};
-use std::path::Path;
 use std::process::{Child, Command, ExitStatus, Output, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -14,21 +13,12 @@ use std::time::{Duration, Instant};
 /// Why the test cannot run here (not root, no /dev/net/tun, one of `tools` not on PATH), or
 /// `None` when it can.
 pub(crate) fn skip_reason(tools: &[&str]) -> Option<String> {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    if !status.lines().any(|l| l.starts_with("Uid:") && l.split_whitespace().nth(2) == Some("0")) {
-        return Some("not root (needs CAP_NET_ADMIN for netns and TUN, raw sockets)".into());
-    }
-    if !Path::new("/dev/net/tun").exists() {
-        return Some("no /dev/net/tun".into());
-    }
-    tools.iter().find(|t| !have(t)).map(|t| format!("{t} not installed"))
+    synack_tun::netns::unavailable(tools)
 }
 
 /// True when `tool` is on PATH.
 pub(crate) fn have(tool: &str) -> bool {
-    std::env::var_os("PATH")
-        .map(|p| std::env::split_paths(&p).any(|d| d.join(tool).exists()))
-        .unwrap_or(false)
+    synack_tun::netns::on_path(tool)
 }
 
 /// A network namespace named `synack-<suite>-<tag>-<pid>`, loopback up, deleted on drop.
