@@ -284,6 +284,12 @@ pub struct ConnConfig {
     /// as FreeBSD's `tcp_twcheck` checks for ACK before anything else. RFC 9293 (with RFC
     /// 5961 4.2) answers such a SYN with a challenge ACK: off by default.
     pub time_wait_drops_old_syn: bool,
+    /// The connection's segments travel inside UDP datagrams to this remote UDP port (TCP
+    /// over UDP, FreeBSD's `TCP_REMOTE_UDP_ENCAPS_PORT`; see [`crate::udp_encap`]); `None`
+    /// (the default) sends plain TCP. Set before an active open; a passive connection takes
+    /// the port its SYN arrived from. The MSS offered and used is
+    /// [`UDP_ENCAP_OVERHEAD`](crate::udp_encap::UDP_ENCAP_OVERHEAD) smaller.
+    pub udp_encapsulation: Option<core::num::NonZeroU16>,
 }
 
 impl Default for ConnConfig {
@@ -330,6 +336,7 @@ impl Default for ConnConfig {
             reset_keeps_socket: false,
             time_wait_ignores_rst: false,
             time_wait_drops_old_syn: false,
+            udp_encapsulation: None,
         }
     }
 }

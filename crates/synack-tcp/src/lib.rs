@@ -114,6 +114,7 @@ pub mod state;
 pub mod stats;
 pub mod time;
 mod tuple_map;
+pub mod udp_encap;
 
 pub use config::{
     AbortReset, AccEcnConfig, AccEcnOptionPolicy, AckEvery, CongestionControl, ConnConfig,

@@ -24,6 +24,7 @@ impl EngineTarget {
         }
         let v = usize::try_from(value).map_err(|_| Errno::EINVAL)?;
         let keep_alive = self.keep_alive;
+        let tunnel = self.udp_tunnel_port;
         let sk = self.sock(s)?;
         match opt {
             SockOpt::ReuseAddr => return Ok(()),
@@ -77,6 +78,15 @@ impl EngineTarget {
                 sk.lx.inq = v != 0;
                 return Ok(());
             }
+            //~ freebsd: tcp_ctloutput takes a port number (0 clears it) and refuses one while
+            //~ net.inet.tcp.udp_tunneling_port is 0.
+            SockOpt::RemoteUdpEncapsPort => {
+                let port = u16::try_from(v).map_err(|_| Errno::EINVAL)?;
+                if port != 0 && tunnel == 0 {
+                    return Err(Errno::EINVAL);
+                }
+                sk.cfg.udp_encapsulation = core::num::NonZeroU16::new(port);
+            }
             SockOpt::Error | SockOpt::FastOpenKey => return Err(Errno::ENOPROTOOPT),
             SockOpt::Linger2 => unreachable!("handled above"),
         }
@@ -123,6 +133,7 @@ impl EngineTarget {
             SockOpt::ZeroCopy => sk.lx.zerocopy as i64,
             SockOpt::Mark => sk.lx.mark,
             SockOpt::Inq => sk.lx.inq as i64,
+            SockOpt::RemoteUdpEncapsPort => sk.cfg.udp_encapsulation.map_or(0, |p| p.get().into()),
             SockOpt::Error => {
                 let e = conn.and_then(|c| self.ep.error(c).ok().flatten());
                 match e {

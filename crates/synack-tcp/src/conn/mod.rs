@@ -49,8 +49,9 @@ use synack_wire::SeqNum;
 pub(crate) enum Origin {
     /// A SYN arrived at this listener.
     Passive(ListenerId),
-    /// Our SYN crossed the peer's (simultaneous open).
-    Active,
+    /// Our SYN crossed the peer's (simultaneous open). `syn_text` bytes of data came on the
+    /// peer's SYN: they wait in the receive ring, not yet acknowledged, until ESTABLISHED.
+    Active { syn_text: u16 },
 }
 
 /// The control block, one variant per kind of data held: nothing in CLOSED, the send half in
@@ -431,11 +432,16 @@ impl Conn {
         if self.tuple.local.is_ipv4() { 20 } else { 40 }
     }
 
+    /// Bytes of each packet the UDP header takes when the connection is encapsulated.
+    pub(crate) fn encap_overhead(&self) -> usize {
+        if self.cfg.udp_encapsulation.is_some() { crate::udp_encap::UDP_ENCAP_OVERHEAD } else { 0 }
+    }
+
     //= rfc9293#3.7.1
     //~ paraphrase: The MSS we offer: what our link carries (MMS_R) minus the IP and TCP fixed
     //~ headers.
     pub(crate) fn our_mss(&self) -> u16 {
-        let mss = self.mtu.saturating_sub(self.ip_header_len() + 20);
+        let mss = self.mtu.saturating_sub(self.ip_header_len() + self.encap_overhead() + 20);
         let mss = mss.clamp(64, 65535) as u16;
         //= rfc9293#3.7.1
         //~ paraphrase: The MSS we announce may be lowered by the user (TCP_MAXSEG).
@@ -446,7 +452,7 @@ impl Conn {
     //~ paraphrase: Eff.snd.MSS = min(SendMSS+20, MMS_S) - TCPhdrsize - IPoptionsize; the TCP header
     //~ here includes the options every data segment carries (timestamps: 12 bytes).
     pub(crate) fn eff_snd_mss(&self) -> u32 {
-        let mms_s = self.mtu.saturating_sub(self.ip_header_len()) as u32;
+        let mms_s = self.mtu.saturating_sub(self.ip_header_len() + self.encap_overhead()) as u32;
         // SendMSS, lowered by the user's clamp (TCP_MAXSEG) like the peer's announcement.
         let send_mss =
             self.cfg.mss_clamp.map_or(self.opt.send_mss, |c| self.opt.send_mss.min(c.max(64)));
