@@ -141,6 +141,10 @@ pub struct Profile {
     /// A RST in CLOSING or LAST-ACK shows as ECONNRESET to a socket that was only shut down
     /// (Linux's `tcp_reset`, FreeBSD; `ConnConfig::reset_after_fin_reported`).
     pub reset_after_fin_reported: bool,
+    /// A reset connection keeps its unread bytes (read before the error) and, unaccepted,
+    /// its place in the accept queue (Linux's `tcp_reset`/`tcp_done`;
+    /// `ConnConfig::reset_keeps_socket`).
+    pub reset_keeps_socket: bool,
     /// TIME-WAIT ignores RSTs (RFC 1337; FreeBSD, Linux's `tcp_rfc1337=1`;
     /// `ConnConfig::time_wait_ignores_rst`).
     pub time_wait_ignores_rst: bool,
@@ -153,6 +157,10 @@ pub struct Profile {
     /// A SYN-ACK to a listening socket is dropped unanswered (FreeBSD;
     /// `EndpointConfig::listen_drops_syn_ack`), not answered with a RST.
     pub listen_drops_syn_ack: bool,
+    /// The local UDP port TCP-over-UDP datagrams arrive at and leave from (FreeBSD's
+    /// `net.inet.tcp.udp_tunneling_port`; 0: off). A socket may ask for encapsulation
+    /// (`TCP_REMOTE_UDP_ENCAPS_PORT`) only while it is set; see `synack_tcp::udp_encap`.
+    pub udp_tunneling_port: u16,
     /// Timestamp clock rate in Hz.
     pub ts_hz: u32,
     /// FreeBSD's `net.inet.tcp.rexmit_slop`: added to every computed RTO (200 ms there).
@@ -210,10 +218,12 @@ impl Profile {
             ack_every_segment: false,
             ack_repeats_fin: false,
             reset_after_fin_reported: true,
+            reset_keeps_socket: true,
             time_wait_ignores_rst: false,
             time_wait_drops_old_syn: false,
             drop_syn_fin: false,
             listen_drops_syn_ack: false,
+            udp_tunneling_port: 0,
             ts_hz: 1000,
             rexmit_slop: Duration::ZERO,
             syn_cookies: true,
@@ -267,10 +277,12 @@ impl Profile {
             ack_every_segment: true,
             ack_repeats_fin: true,
             reset_after_fin_reported: true,
+            reset_keeps_socket: false,
             time_wait_ignores_rst: true,
             time_wait_drops_old_syn: true,
             drop_syn_fin: false,
             listen_drops_syn_ack: true,
+            udp_tunneling_port: 0,
             ts_hz: 1000,
             rexmit_slop: Duration::from_millis(200),
             syn_cookies: true,
@@ -317,10 +329,12 @@ impl Profile {
             ack_every_segment: false,
             ack_repeats_fin: false,
             reset_after_fin_reported: false,
+            reset_keeps_socket: false,
             time_wait_ignores_rst: false,
             time_wait_drops_old_syn: false,
             drop_syn_fin: false,
             listen_drops_syn_ack: false,
+            udp_tunneling_port: 0,
             ts_hz: 1000,
             rexmit_slop: Duration::ZERO,
             syn_cookies: true,
@@ -600,6 +614,10 @@ impl Profile {
                 self.delayed_ack = ms()?;
                 note("delayed-ACK time (ms)")
             }
+            "net.inet.tcp.udp_tunneling_port" => {
+                self.udp_tunneling_port = u16::try_from(int()?).map_err(|_| bad())?;
+                note("TCP-over-UDP tunnel port")
+            }
             "net.inet.tcp.keepidle" => {
                 self.keep_alive.0 = ms()?;
                 note("keep-alive idle time (ms)")
@@ -722,7 +740,6 @@ impl Profile {
             "net.inet.tcp.path_mtu_discovery" => "1",
             "net.inet.tcp.pmtud_blackhole_detection" => "0",
             "net.inet.tcp.mssdflt" => "536",
-            "net.inet.tcp.udp_tunneling_port" => "0",
             "net.inet.tcp.udp_tunneling_overhead" => "8",
             _ => return None,
         })

@@ -269,6 +269,13 @@ pub struct ConnConfig {
     /// connection (it only shut down its sending half) as a reset, as Linux and FreeBSD do.
     /// RFC 9293 3.10.7.4 enters CLOSED there without a user signal (the default).
     pub reset_after_fin_reported: bool,
+    /// A connection ended by an error (a RST) keeps what it received and the application
+    /// has not read: reads return those bytes before they report the error; and a connection
+    /// still waiting in a listener's accept queue stays there, CLOSED with its error, to be
+    /// accepted (Linux's `tcp_reset`/`tcp_done`, which leave the socket and its receive queue
+    /// to the application). RFC 9293 3.10.7.4 flushes the queues and an unaccepted
+    /// connection is simply gone (the default).
+    pub reset_keeps_socket: bool,
     /// TIME-WAIT ignores every RST, RFC 1337 section 3's fix for TIME-WAIT assassination
     /// (FreeBSD's `tcp_twcheck`; Linux's `tcp_rfc1337=1`). RFC 9293 (with RFC 5961) closes on
     /// a RST at RCV.NXT: off by default.
@@ -277,6 +284,12 @@ pub struct ConnConfig {
     /// as FreeBSD's `tcp_twcheck` checks for ACK before anything else. RFC 9293 (with RFC
     /// 5961 4.2) answers such a SYN with a challenge ACK: off by default.
     pub time_wait_drops_old_syn: bool,
+    /// The connection's segments travel inside UDP datagrams to this remote UDP port (TCP
+    /// over UDP, FreeBSD's `TCP_REMOTE_UDP_ENCAPS_PORT`; see [`crate::udp_encap`]); `None`
+    /// (the default) sends plain TCP. Set before an active open; a passive connection takes
+    /// the port its SYN arrived from. The MSS offered and used is
+    /// [`UDP_ENCAP_OVERHEAD`](crate::udp_encap::UDP_ENCAP_OVERHEAD) smaller.
+    pub udp_encapsulation: Option<core::num::NonZeroU16>,
 }
 
 impl Default for ConnConfig {
@@ -320,8 +333,10 @@ impl Default for ConnConfig {
             rfc5961_syn: true,
             ack_repeats_fin: false,
             reset_after_fin_reported: false,
+            reset_keeps_socket: false,
             time_wait_ignores_rst: false,
             time_wait_drops_old_syn: false,
+            udp_encapsulation: None,
         }
     }
 }

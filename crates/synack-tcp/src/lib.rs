@@ -104,6 +104,7 @@ mod id;
 mod ports;
 pub mod push;
 pub mod rack;
+pub mod records;
 pub mod ring;
 pub mod rtt;
 pub mod sack_gen;
@@ -113,6 +114,7 @@ pub mod state;
 pub mod stats;
 pub mod time;
 mod tuple_map;
+pub mod udp_encap;
 
 pub use config::{
     AbortReset, AccEcnConfig, AccEcnOptionPolicy, AckEvery, CongestionControl, ConnConfig,

@@ -24,6 +24,7 @@ impl EngineTarget {
         }
         let v = usize::try_from(value).map_err(|_| Errno::EINVAL)?;
         let keep_alive = self.keep_alive;
+        let tunnel = self.udp_tunnel_port;
         let sk = self.sock(s)?;
         match opt {
             SockOpt::ReuseAddr => return Ok(()),
@@ -64,6 +65,27 @@ impl EngineTarget {
             SockOpt::FastOpenNoCookie => {
                 sk.fo.no_cookie = v != 0;
                 return Ok(());
+            }
+            SockOpt::ZeroCopy => {
+                sk.lx.zerocopy = v != 0;
+                return Ok(());
+            }
+            SockOpt::Mark => {
+                sk.lx.mark = value;
+                return Ok(());
+            }
+            SockOpt::Inq => {
+                sk.lx.inq = v != 0;
+                return Ok(());
+            }
+            //~ freebsd: tcp_ctloutput takes a port number (0 clears it) and refuses one while
+            //~ net.inet.tcp.udp_tunneling_port is 0.
+            SockOpt::RemoteUdpEncapsPort => {
+                let port = u16::try_from(v).map_err(|_| Errno::EINVAL)?;
+                if port != 0 && tunnel == 0 {
+                    return Err(Errno::EINVAL);
+                }
+                sk.cfg.udp_encapsulation = core::num::NonZeroU16::new(port);
             }
             SockOpt::Error | SockOpt::FastOpenKey => return Err(Errno::ENOPROTOOPT),
             SockOpt::Linger2 => unreachable!("handled above"),
@@ -108,6 +130,10 @@ impl EngineTarget {
             SockOpt::FastOpenConnect => sk.fo.connect as i64,
             SockOpt::FastOpenNoCookie => sk.fo.no_cookie as i64,
             SockOpt::FastOpenKey => return Err(Errno::EINVAL),
+            SockOpt::ZeroCopy => sk.lx.zerocopy as i64,
+            SockOpt::Mark => sk.lx.mark,
+            SockOpt::Inq => sk.lx.inq as i64,
+            SockOpt::RemoteUdpEncapsPort => sk.cfg.udp_encapsulation.map_or(0, |p| p.get().into()),
             SockOpt::Error => {
                 let e = conn.and_then(|c| self.ep.error(c).ok().flatten());
                 match e {

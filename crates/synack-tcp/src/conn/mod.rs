@@ -49,8 +49,9 @@ use synack_wire::SeqNum;
 pub(crate) enum Origin {
     /// A SYN arrived at this listener.
     Passive(ListenerId),
-    /// Our SYN crossed the peer's (simultaneous open).
-    Active,
+    /// Our SYN crossed the peer's (simultaneous open). `syn_text` bytes of data came on the
+    /// peer's SYN: they wait in the receive ring, not yet acknowledged, until ESTABLISHED.
+    Active { syn_text: u16 },
 }
 
 /// The control block, one variant per kind of data held: nothing in CLOSED, the send half in
@@ -276,6 +277,10 @@ pub(crate) struct Ctx<'a> {
     pub(crate) ip_ecn: u8,
     /// Where storage a connection lets go of is kept for the next ones.
     pub(crate) spares: &'a mut Spares,
+    /// The segment's payload from this sequence number, this many bytes, is already copied to
+    /// the start of the receive ring's free space (`RingBuffer::copy_ahead_summed`): placing it
+    /// there needs no second copy.
+    pub(crate) rx_copied: Option<(SeqNum, u32)>,
 }
 
 impl Ctx<'_> {
@@ -337,10 +342,10 @@ pub(crate) struct Conn {
     /// New-data segments sent since the last segment arrived or the application last wrote
     /// (the current burst), for PSH placement.
     pub(crate) burst_new: bool,
-    /// Push points (ends of writes) for `PushPolicy::EndOfWrite`, allocated at the first write
-    /// of a connection that uses it (once, not per write); `None` otherwise, so the default
-    /// costs one pointer.
-    pub(crate) push_marks: Option<alloc::boxed::Box<crate::push::PushMarks>>,
+    /// Push points (ends of writes) for `PushPolicy::EndOfWrite` and record ends
+    /// (`Endpoint::send_record`), allocated at the first write that needs them (once, not per
+    /// write); `None` otherwise, so the default costs one pointer.
+    pub(crate) marks: Option<alloc::boxed::Box<crate::records::SendMarks>>,
     /// Received bytes still unread when the receive half went away on a normal close. Boxed:
     /// rarely set, and a pointer keeps every connection's state smaller.
     pub(crate) unread: Option<alloc::boxed::Box<crate::ring::RingBuffer>>,
@@ -404,7 +409,7 @@ impl Conn {
                 r
             },
             burst_new: false,
-            push_marks: None,
+            marks: None,
             unread: None,
             rate_mark: None,
             delivery_rate: NO_RATE,
@@ -427,11 +432,16 @@ impl Conn {
         if self.tuple.local.is_ipv4() { 20 } else { 40 }
     }
 
+    /// Bytes of each packet the UDP header takes when the connection is encapsulated.
+    pub(crate) fn encap_overhead(&self) -> usize {
+        if self.cfg.udp_encapsulation.is_some() { crate::udp_encap::UDP_ENCAP_OVERHEAD } else { 0 }
+    }
+
     //= rfc9293#3.7.1
     //~ paraphrase: The MSS we offer: what our link carries (MMS_R) minus the IP and TCP fixed
     //~ headers.
     pub(crate) fn our_mss(&self) -> u16 {
-        let mss = self.mtu.saturating_sub(self.ip_header_len() + 20);
+        let mss = self.mtu.saturating_sub(self.ip_header_len() + self.encap_overhead() + 20);
         let mss = mss.clamp(64, 65535) as u16;
         //= rfc9293#3.7.1
         //~ paraphrase: The MSS we announce may be lowered by the user (TCP_MAXSEG).
@@ -442,7 +452,7 @@ impl Conn {
     //~ paraphrase: Eff.snd.MSS = min(SendMSS+20, MMS_S) - TCPhdrsize - IPoptionsize; the TCP header
     //~ here includes the options every data segment carries (timestamps: 12 bytes).
     pub(crate) fn eff_snd_mss(&self) -> u32 {
-        let mms_s = self.mtu.saturating_sub(self.ip_header_len()) as u32;
+        let mms_s = self.mtu.saturating_sub(self.ip_header_len() + self.encap_overhead()) as u32;
         // SendMSS, lowered by the user's clamp (TCP_MAXSEG) like the peer's announcement.
         let send_mss =
             self.cfg.mss_clamp.map_or(self.opt.send_mss, |c| self.opt.send_mss.min(c.max(64)));
@@ -557,7 +567,8 @@ impl Conn {
     /// The receive half is going away on a normal close (TIME-WAIT, or CLOSED after
     /// LAST-ACK): bytes the application has not read yet stay readable.
     fn keep_unread(&mut self, rcv: &mut Rcv) {
-        if self.error.is_none() && !self.app_closed && !rcv.buf.is_empty() {
+        let keep = self.error.is_none() || self.cfg.reset_keeps_socket;
+        if keep && !self.app_closed && !rcv.buf.is_empty() {
             let cap = rcv.buf.capacity();
             let kept = core::mem::replace(&mut rcv.buf, crate::ring::RingBuffer::new(cap));
             self.unread = Some(alloc::boxed::Box::new(kept));

@@ -380,7 +380,11 @@ impl Conn {
         //~ paraphrase: Usable window SND.UNA + SND.WND - SND.NXT; when the peer shrank the window
         //~ below SND.NXT it is zero, never negative (MUST-34, SHLD-15).
         let usable = right.since(nxt);
-        let len = avail.min(usable).min(mss);
+        let open = avail.min(usable).min(mss);
+        let len = self.marks.as_ref().map(|m| &m.records).map_or(open, |r| r.limit(nxt, open));
+        // Cut short by a record end before the queue's end: not the queue's tail, so it goes
+        // without waiting for more data (Nagle, SWS avoidance) as a full segment would.
+        let record_cut = len < open;
         let fin_pending = snd.fin_queued && nxt.le(snd.end_seq());
         let fin = fin_pending && len == avail;
         if len == 0 && !fin {
@@ -406,7 +410,7 @@ impl Conn {
             //~ paraphrase: Sender SWS avoidance (MUST-38): send a full segment, all remaining data
             //~ when Nagle allows, or at least half the largest window ever offered.
             let half_window = snd.max_wnd > 0 && len >= snd.max_wnd / 2;
-            if !(full || (drains && nagle_ok) || half_window) {
+            if !(full || record_cut || (drains && nagle_ok) || half_window) {
                 return None;
             }
         }
@@ -419,7 +423,8 @@ impl Conn {
             // A device that cuts segments itself takes several MSS of new data as one.
             let max = u32::from(self.out_seg_max).min(buf.len().saturating_sub(hlen) as u32);
             let tail_ok = nodelay || snd.fin_queued;
-            grouped_len(avail, usable.min(cc_room).min(max), mss, tail_ok)
+            let grouped = grouped_len(avail, usable.min(cc_room).min(max), mss, tail_ok);
+            self.marks.as_ref().map(|m| &m.records).map_or(grouped, |r| r.limit(nxt, grouped))
         } else {
             len
         };
@@ -471,6 +476,7 @@ impl Conn {
         let right = una + snd.wnd;
         let seg = if end.gt(nxt) && right.gt(nxt) {
             let len = end.since(nxt).min(right.since(nxt)).min(mss);
+            let len = self.marks.as_ref().map(|m| &m.records).map_or(len, |r| r.limit(nxt, len));
             let seg = self.emit_range(now, buf, hlen, opts, nxt, len, false)?;
             let fin = seg.header.flags.fin() as u32;
             let snd = self.tcb.snd_mut()?;
@@ -527,6 +533,11 @@ impl Conn {
         let offset = seq.since(snd.buf_seq);
         let data_avail = (snd.buf.len() as u32).saturating_sub(offset);
         let len = len.min(data_avail);
+        // A retransmission never spans two records either.
+        let len = match &self.marks {
+            Some(m) if retransmission => m.records.limit(seq, len),
+            _ => len,
+        };
         let end = seq + len;
         let fin = snd.fin_queued
             && end == snd.end_seq()
@@ -540,10 +551,19 @@ impl Conn {
         //= rfc9293#3.9.1.2
         //~ paraphrase: PSH on the segment that empties the send queue (MUST-61), and with
         //~ EndOfWrite on one that carries a write's last byte (a push point).
+        //~ linux: a record's last byte ends a write, whose segment tcp_push marks, and no later
+        //~ data joins that segment to move the mark on.
+        let record_end =
+            self.marks.as_ref().map(|m| &m.records).is_some_and(|r| r.limit(seq, len + 1) == len);
         if len > 0
             && (offset + len == snd.buf.len() as u32
+                || record_end
                 || (self.cfg.push_policy == PushPolicy::EndOfWrite
-                    && self.push_marks.as_ref().is_some_and(|m| m.covers(seq, end))))
+                    && self
+                        .marks
+                        .as_ref()
+                        .and_then(|m| m.push.as_ref())
+                        .is_some_and(|m| m.covers(seq, end))))
         {
             flags |= TcpFlags::PSH;
         }
