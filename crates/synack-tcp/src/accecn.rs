@@ -439,11 +439,12 @@ impl AccEcn {
         let old_ceb = self.delivered_bytes[slot(CE)];
         let opt_valid = self.on_option_counters(o, bytes);
         if pkts > 0 {
+            let p = (pkts as u64) << 6;
             let ewma = if self.acked_ewma == 0 {
-                pkts << 6
+                p
             } else {
-                let e = self.acked_ewma as u32;
-                ((e << 6) - e + (pkts << 6)) >> 6
+                let e = self.acked_ewma as u64;
+                ((e << 6) - e + p) >> 6
             };
             self.acked_ewma = ewma.min(0xffff) as u16;
         }
@@ -462,11 +463,11 @@ impl AccEcn {
                         safe
                     } else {
                         let est = ((d_ceb as u64 * pkts as u64).div_ceil(bytes as u64)) as u32;
-                        safe.min(delta + (est & !7))
+                        safe.min(delta.saturating_add(est & !7))
                     }
-                } else if d_ceb > delta * mss {
+                } else if d_ceb as u64 > delta as u64 * mss as u64 {
                     safe
-                } else if d_ceb < (safe * mss) >> 1 {
+                } else if (d_ceb as u64) < (safe as u64 * mss as u64) >> 1 {
                     delta
                 } else {
                     safe
@@ -640,6 +641,21 @@ mod tests {
         let mut near = 0xff_fff0u32;
         assert_eq!(update24(&mut near, 0x00_0010, 0), 32, "24-bit wrap");
         assert_eq!(near, 0x100_0010);
+    }
+
+    /// Whatever a peer's ACK says (huge acknowledgments, any counters), the arithmetic stays
+    /// in range.
+    #[test]
+    fn extreme_acks_do_not_overflow() {
+        for (pkts, bytes, mss) in [(u32::MAX, u32::MAX, 1), (u32::MAX, 7, u32::MAX), (8, 1, 0)] {
+            for ace in 0..8 {
+                for o in [None, Some(AccEcnOption::order1(0xff_ffff, 0xff_ffff, 0, 3))] {
+                    let mut a = AccEcn::new(CE);
+                    a.on_ack(ace, o.as_ref(), true, pkts, bytes, mss);
+                    a.on_ack(ace ^ 5, o.as_ref(), true, pkts, bytes, mss);
+                }
+            }
+        }
     }
 
     /// Fitting the option beside timestamps and SACK blocks (Linux's choices in its

@@ -102,6 +102,7 @@ impl Harness {
             nodelay: flags & 32 != 0,
             ..ConnConfig::default()
         };
+
         if flags & 64 != 0 {
             conn.send_buffer = 4096;
             conn.recv_buffer = 4096;
@@ -116,6 +117,13 @@ impl Harness {
         if m & 8 != 0 {
             conn.option_layout = synack_tcp::OptionLayout::Bsd;
             conn.recv_buffer_mss_rounding = true;
+        }
+        if m & 32 != 0 {
+            // Accurate ECN (RFC 9768) asked for and accepted: its reading of the peer's ACE
+            // field and option runs on every segment.
+            conn.ecn = true;
+            conn.accecn.request = true;
+            conn.accecn.accept = true;
         }
         if m & 16 != 0 {
             conn.abort_reset = synack_tcp::AbortReset::Linux;
@@ -263,7 +271,9 @@ impl Harness {
             raw_options: None,
             payload: &payload,
         };
-        self.ep.on_segment(self.now, remote.ip(), local.ip(), &repr);
+        // The IP-ECN field the segment arrives with, taken from its own bytes.
+        let ecn = (window >> 3) as u8 & 3;
+        self.ep.on_segment_with_ecn(self.now, remote.ip(), local.ip(), ecn, &repr);
     }
 
     fn step(&mut self, inp: &mut Input<'_>) {

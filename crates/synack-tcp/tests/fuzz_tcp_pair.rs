@@ -279,6 +279,13 @@ pub fn tcp_pair(data: &[u8]) {
         timestamps: flags & 4 == 0,
         window_scaling: flags & 8 == 0,
         rack: flags & 16 == 0,
+        // Both ends ask for and accept Accurate ECN (RFC 9768).
+        ecn: flags & 32 != 0,
+        accecn: synack_tcp::AccEcnConfig {
+            request: flags & 32 != 0,
+            accept: flags & 32 != 0,
+            ..Default::default()
+        },
         // Delivery is the property: no give-up timer on data.
         r2: None,
         ..ConnConfig::default()
