@@ -154,6 +154,9 @@ pub struct Bbr {
     cycle_stamp: Instant,
     ack_phase: AckPhase,
     bw_probe_wait: Duration,
+    /// The samples now arriving were sent while probing for bandwidth (from REFILL's end
+    /// until DOWN's first round is over): only their losses lower `inflight_hi`.
+    bw_probe_samples: bool,
     rounds_since_bw_probe: u64,
     bw_probe_up_rounds: u32,
     bw_probe_up_acks: u64,
@@ -170,6 +173,8 @@ pub struct Bbr {
     /// Deterministic pseudo-random state for the probe timing.
     rng: u64,
     ssthresh: u32,
+    /// The RTT the first pacing rate is computed from (the handshake's, or the first sample).
+    initial_rtt: Option<Duration>,
 }
 
 fn mul_gain(x: u64, gain: u64) -> u64 {
@@ -177,8 +182,8 @@ fn mul_gain(x: u64, gain: u64) -> u64 {
 }
 
 impl Bbr {
-    /// Startup with the initial window, pacing 2.77 times the initial window per
-    /// millisecond until an RTT is known (the draft's nominal bandwidth).
+    /// Startup with the initial window, pacing 2.77 times the initial window per handshake
+    /// RTT (per millisecond without one), the draft's nominal bandwidth.
     pub fn new(config: CcConfig) -> Bbr {
         let cwnd = config.initial_window();
         let mut b = Bbr {
@@ -205,6 +210,7 @@ impl Bbr {
             cycle_stamp: Instant::ZERO,
             ack_phase: AckPhase::Init,
             bw_probe_wait: PROBE_WAIT_BASE,
+            bw_probe_samples: false,
             rounds_since_bw_probe: 0,
             bw_probe_up_rounds: 0,
             bw_probe_up_acks: 0,
@@ -218,9 +224,18 @@ impl Bbr {
             delivered: 0,
             rng: 0x9e37_79b9_7f4a_7c15 ^ u64::from(config.mss),
             ssthresh: MAX_CWND,
+            initial_rtt: None,
         };
         b.pacing_rate = b.initial_pacing_rate(None);
         b
+    }
+
+    /// The handshake measured `rtt`: the first pacing rate is the initial window over it.
+    pub fn set_initial_rtt(&mut self, rtt: Duration) {
+        if self.min_rtt.rtt.is_none() {
+            self.initial_rtt = Some(rtt);
+            self.pacing_rate = self.initial_pacing_rate(Some(rtt));
+        }
     }
 
     /// Where the state machine is.
@@ -378,6 +393,7 @@ impl Bbr {
     }
 
     fn handle_inflight_too_high(&mut self, rs: &RateSample, now: Instant) {
+        self.bw_probe_samples = false;
         if !rs.app_limited {
             let target = mul_gain(self.inflight(self.bw(), UNIT), BETA);
             self.inflight_hi = u64::from(rs.tx_in_flight).max(target).max(self.min_pipe_cwnd());
@@ -401,11 +417,13 @@ impl Bbr {
     /// `BBRAdaptLowerBoundsFromCongestion`): at the end of a round with loss or ECN, outside
     /// bandwidth probing, `bw_lo` and `inflight_lo` come down to the round's measurements or
     /// by `BETA`, whichever is more.
-    fn update_congestion_signals(&mut self, rs: &RateSample, inflight: u64) {
+    fn update_congestion_signals(&mut self, rs: &RateSample) {
         if rs.valid {
             self.bw_latest = self.bw_latest.max(rs.bytes_per_sec());
         }
-        self.inflight_latest = self.inflight_latest.max(rs.newly_delivered.max(inflight));
+        //~ paraphrase (draft-ietf-ccwg-bbr 5.5.10.2): the latest round's inflight is what a
+        //~ sample delivered over its interval.
+        self.inflight_latest = self.inflight_latest.max(rs.delivered);
         if !self.round_start {
             return;
         }
@@ -545,13 +563,18 @@ impl Bbr {
             self.ack_phase = AckPhase::ProbeFeedback;
         }
         if self.ack_phase == AckPhase::ProbeStopping && self.round_start {
+            self.bw_probe_samples = false;
             self.ack_phase = AckPhase::Init;
             if self.state.is_probe_bw() && !rs.app_limited {
                 self.max_bw.advance();
             }
         }
         if Self::inflight_too_high(rs) {
-            self.handle_inflight_too_high(rs, now);
+            //~ paraphrase (draft-ietf-ccwg-bbr 5.5.10.3): loss lowers inflight_hi only for
+            //~ samples sent while probing; outside probes it acts on the short-term bounds.
+            if self.bw_probe_samples {
+                self.handle_inflight_too_high(rs, now);
+            }
             return;
         }
         if self.inflight_hi == u64::MAX {
@@ -628,7 +651,10 @@ impl Bbr {
             BbrState::ProbeBwCruise => {
                 self.time_to_probe_bw(now);
             }
-            BbrState::ProbeBwRefill if self.round_start => self.start_probe_bw_up(now),
+            BbrState::ProbeBwRefill if self.round_start => {
+                self.bw_probe_samples = true;
+                self.start_probe_bw_up(now);
+            }
             BbrState::ProbeBwUp if self.time_to_go_down(cwnd_limited) => {
                 self.start_probe_bw_down(now);
             }
@@ -737,8 +763,12 @@ impl CongestionControl for Bbr {
     }
 
     fn on_ack(&mut self, ack: &AckSample) {
-        if self.min_rtt.rtt.is_none() && self.pacing_rate == self.initial_pacing_rate(None) {
-            self.pacing_rate = self.initial_pacing_rate(ack.srtt.or(ack.rtt));
+        if self.min_rtt.rtt.is_none()
+            && self.initial_rtt.is_none()
+            && let Some(rtt) = ack.srtt.or(ack.rtt)
+        {
+            // The first RTT sample replaces the 1 ms guess.
+            self.set_initial_rtt(rtt);
         }
         let Some(rs) = ack.rate else {
             self.update_min_rtt(ack.now, ack.rtt);
@@ -758,12 +788,9 @@ impl CongestionControl for Bbr {
         self.check_startup_done(&rs);
         self.check_drain_done(ack.now, inflight);
         self.update_probe_bw_cycle(&rs, ack.now, inflight, cwnd_limited);
-        if self.state == BbrState::Startup && Self::inflight_too_high(&rs) && self.filled_pipe {
-            self.handle_inflight_too_high(&rs, ack.now);
-        }
         self.update_min_rtt(ack.now, ack.rtt);
         self.handle_probe_rtt(ack.now, inflight);
-        self.update_congestion_signals(&rs, inflight);
+        self.update_congestion_signals(&rs);
         // The controls.
         self.set_pacing_rate(self.pacing_gain());
         self.set_cwnd(rs.newly_delivered, inflight);

@@ -98,6 +98,9 @@ pub(crate) struct Recovery {
     hystart: bool,
     /// RFC 3465's L for slow start (`u32::MAX`: no cap), from `ConnConfig::slow_start_ack_limit`.
     abc_limit: u32,
+    /// The handshake's RTT in microseconds (0: none), for the controller built at
+    /// establishment (BBR's first rate); 4 bytes rather than an `Option<Duration>`'s 16.
+    initial_rtt_us: u32,
     /// Delivery-rate estimation's connection state (its per-segment log is in [`Flight`]).
     pub(crate) rate: DeliveryState,
 }
@@ -145,6 +148,7 @@ impl Recovery {
             rto_pending: false,
             hystart: true,
             rate: DeliveryState::new(),
+            initial_rtt_us: 0,
         }
     }
 
@@ -242,6 +246,12 @@ impl Recovery {
         self.hystart = on;
     }
 
+    /// The RTT the handshake measured (read when the controller is built at establishment).
+    pub(crate) fn want_initial_rtt(&mut self, rtt: Option<Duration>) {
+        self.initial_rtt_us =
+            rtt.map_or(0, |r| u32::try_from(r.as_micros()).unwrap_or(u32::MAX).max(1));
+    }
+
     fn cc_config(&self, smss: u32) -> CcConfig {
         CcConfig { hystart: self.hystart, abc_limit: self.abc_limit, ..CcConfig::new(smss) }
     }
@@ -300,6 +310,11 @@ impl Recovery {
         //~ as Linux skips PRR for a controller with its own `cong_control`.
         if self.algorithm == CcAlgorithm::Bbr {
             self.prr_wanted = false;
+        }
+        if let Controller::Bbr(b) = &mut self.cc
+            && self.initial_rtt_us > 0
+        {
+            b.set_initial_rtt(Duration::from_micros(u64::from(self.initial_rtt_us)));
         }
         // Fresh scoreboard, RACK log, NewReno state and PRR, built when first needed.
         self.base_una = una;
