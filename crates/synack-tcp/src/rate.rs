@@ -52,11 +52,6 @@ pub struct DeliveryState {
     delivered_segs: u32,
     /// Of those, segments delivered by ACKs that echoed congestion (`tcpi_delivered_ce`).
     delivered_ce: u32,
-    /// Bytes judged lost so far (Linux's `tp->lost`, in bytes): BBR's loss rate.
-    lost: u64,
-    /// Nonzero while application-limited: the `delivered` count at which the bubble the
-    /// application left will have been acknowledged.
-    app_limited: u64,
     /// The last rate reported ([`DeliveryState::delivery_rate`]), bytes per second
     /// ([`NO_RATE`]: none yet).
     rate: u64,
@@ -101,12 +96,25 @@ pub struct TxLog {
     delivered_time: Option<Instant>,
     /// When the first segment of the current sending flight left (`C.first_send_time`).
     first_tx_time: Option<Instant>,
+    /// Bytes judged lost in this flight (the draft's `C.lost`): only differences between a
+    /// segment's snapshot and now are read, so it starts from zero with each flight.
+    lost: u64,
+    /// Nonzero while application-limited: the connection's `delivered` at which the bubble
+    /// the application left will have been acknowledged (`C.app_limited`). A new flight
+    /// starts with none.
+    app_limited: u64,
 }
 
 impl TxLog {
     /// Nothing in flight.
     pub const fn new() -> TxLog {
-        TxLog { recs: VecDeque::new(), delivered_time: None, first_tx_time: None }
+        TxLog {
+            recs: VecDeque::new(),
+            delivered_time: None,
+            first_tx_time: None,
+            lost: 0,
+            app_limited: 0,
+        }
     }
 
     /// Empties the log and takes over `old`'s storage (a new flight reusing an old box).
@@ -115,6 +123,8 @@ impl TxLog {
         core::mem::swap(&mut self.recs, &mut old.recs);
         self.delivered_time = None;
         self.first_tx_time = None;
+        self.lost = 0;
+        self.app_limited = 0;
     }
 
     /// Records held.
@@ -125,6 +135,21 @@ impl TxLog {
     /// No record held.
     pub fn is_empty(&self) -> bool {
         self.recs.is_empty()
+    }
+
+    /// Bytes judged lost in this flight.
+    pub fn lost(&self) -> u64 {
+        self.lost
+    }
+
+    /// `bytes` more were judged lost (by RACK, the scoreboard or a timeout).
+    pub fn on_lost(&mut self, bytes: u32) {
+        self.lost = self.lost.saturating_add(u64::from(bytes));
+    }
+
+    /// The sender is application-limited now.
+    pub fn is_app_limited(&self) -> bool {
+        self.app_limited != 0
     }
 
     /// Splits the record holding `seq` so that one starts there; segment counts are shared in
@@ -179,8 +204,6 @@ impl DeliveryState {
             delivered: 0,
             delivered_segs: 0,
             delivered_ce: 0,
-            lost: 0,
-            app_limited: 0,
             rate: NO_RATE,
             rate_app_limited: false,
         }
@@ -201,11 +224,6 @@ impl DeliveryState {
         self.delivered_ce
     }
 
-    /// Bytes judged lost so far.
-    pub fn lost(&self) -> u64 {
-        self.lost
-    }
-
     /// The last delivery rate in bytes per second (`None` before a valid sample): the latest
     /// sample taken while not application-limited, or an application-limited one that was
     /// at least as fast (Linux's `tcpi_delivery_rate`).
@@ -219,27 +237,17 @@ impl DeliveryState {
         self.rate_app_limited
     }
 
-    /// The sender is application-limited now.
-    pub fn is_app_limited(&self) -> bool {
-        self.app_limited != 0
-    }
-
     /// Our SYN or SYN-ACK was acknowledged: one segment delivered (Linux counts it).
     pub fn on_syn_acked(&mut self) {
         self.delivered_segs = self.delivered_segs.saturating_add(1);
     }
 
-    /// `bytes` more were judged lost (by RACK, the scoreboard or a timeout).
-    pub fn on_lost(&mut self, bytes: u32) {
-        self.lost = self.lost.saturating_add(u64::from(bytes));
-    }
-
     /// The application has nothing more to send and the window is not full: mark the bubble
     /// so samples taken until it is acknowledged say they are application-limited. `in_flight`:
     /// bytes in the network now.
-    pub fn on_app_limited(&mut self, in_flight: u32) {
+    pub fn on_app_limited(&self, log: &mut TxLog, in_flight: u32) {
         //~ paraphrase (draft-cheng section 3.2): C.app_limited = max(C.delivered + C.inflight, 1).
-        self.app_limited = (self.delivered + u64::from(in_flight)).max(1);
+        log.app_limited = (self.delivered + u64::from(in_flight)).max(1);
     }
 
     /// `[start, end)` left at `now` (a first transmission or a retransmission); `in_flight`:
@@ -263,6 +271,12 @@ impl DeliveryState {
             log.first_tx_time = Some(now);
             log.delivered_time = Some(now);
         }
+        if in_flight == 0 {
+            //~ linux: a flight that starts from idle is application-limited (the application let
+            //~ the pipe empty): the mark lasts until something sent in it is delivered, as
+            //~ tcp_rate_check_app_limited sets it when an idle connection is written to.
+            log.app_limited = log.app_limited.max(self.delivered.max(1));
+        }
         let len = end.since(start);
         let rec = TxRecord {
             start,
@@ -271,10 +285,10 @@ impl DeliveryState {
             first_tx_time: log.first_tx_time.unwrap_or(now),
             delivered_time: log.delivered_time.unwrap_or(now),
             delivered: self.delivered,
-            lost: self.lost,
+            lost: log.lost,
             tx_in_flight: in_flight.saturating_add(len),
             segs: len.div_ceil(smss.max(1)),
-            app_limited: self.app_limited != 0,
+            app_limited: log.app_limited != 0,
             sacked: false,
         };
         match log.recs.back() {
@@ -349,8 +363,8 @@ impl DeliveryState {
         //~ paraphrase (draft-cheng section 3.3): the next interval's send phase starts at the
         //~ newest delivered packet's transmission.
         log.first_tx_time = Some(p.sent);
-        if self.app_limited != 0 && self.delivered > self.app_limited {
-            self.app_limited = 0;
+        if log.app_limited != 0 && self.delivered > log.app_limited {
+            log.app_limited = 0;
         }
         let send_elapsed = p.sent.saturating_since(p.first_tx_time);
         let ack_elapsed = now.saturating_since(p.delivered_time);
@@ -365,7 +379,7 @@ impl DeliveryState {
             prior_delivered: p.delivered,
             delivered_total: self.delivered,
             tx_in_flight: p.tx_in_flight,
-            lost: self.lost.saturating_sub(p.lost),
+            lost: log.lost.saturating_sub(p.lost),
             newly_delivered: acked.bytes,
             valid: !interval.is_zero() && min_rtt.is_none_or(|m| interval >= m),
         };

@@ -448,14 +448,22 @@ impl Recovery {
     /// application is what limits the sender, and delivery-rate samples say so
     /// (draft-cheng-iccrg-delivery-rate-estimation section 3.2).
     pub(crate) fn check_app_limited(&mut self, unsent: u32, flight: u32, smss: u32) {
-        if unsent >= smss || flight >= self.cc.cwnd() || self.rate.is_app_limited() {
+        let Some(f) = self.sb.live() else { return };
+        if unsent >= smss || flight >= self.cc.cwnd() || f.txlog.is_app_limited() {
             return;
         }
         let lost_waiting = self.sb_lost_bytes() > 0
             || (self.rack_on() && self.fl().is_some_and(|f| f.rack.lost_bytes() > 0))
             || self.rtx.is_some();
-        if !lost_waiting {
-            self.rate.on_app_limited(flight);
+        if !lost_waiting && let Some(f) = self.sb.live_mut() {
+            self.rate.on_app_limited(&mut f.txlog, flight);
+        }
+    }
+
+    /// `bytes` were judged lost: the delivery-rate sampler counts them (BBR's loss rate).
+    fn note_lost(&mut self, bytes: u32) {
+        if let Some(f) = self.sb.live_mut() {
+            f.txlog.on_lost(bytes);
         }
     }
 
@@ -613,7 +621,7 @@ impl Recovery {
                 self.reorder_at = r.reorder_deadline;
                 if r.newly_lost > 0 {
                     new_loss = true;
-                    self.rate.on_lost(r.newly_lost);
+                    self.note_lost(r.newly_lost);
                     self.rack_loss(a.now, flight_before);
                 }
                 if r.tlp == Some(TlpOutcome::LossRepaired) {
@@ -631,7 +639,7 @@ impl Recovery {
                 let still_lost = lost_before.saturating_sub(out.newly_acked);
                 if self.sb_lost_bytes() > still_lost {
                     new_loss = true;
-                    self.rate.on_lost(self.sb_lost_bytes() - still_lost);
+                    self.note_lost(self.sb_lost_bytes() - still_lost);
                 }
             }
             //= rfc9937#4
@@ -665,7 +673,7 @@ impl Recovery {
                     if self.fl_mut().reno.on_third_dup_ack(a.una_before, a.snd_max, a.smss) {
                         self.cc.on_congestion_event(a.now, flight_before);
                         self.rtx = Some((a.una_before, a.smss));
-                        self.rate.on_lost(a.smss);
+                        self.note_lost(a.smss);
                         self.lost += 1;
                         self.prr_begin(flight_before);
                     }
@@ -684,7 +692,7 @@ impl Recovery {
                     //~ paraphrase: A partial ACK retransmits the next unacknowledged segment.
                     NewRenoAck::Partial { retransmit, reset_timer } => {
                         self.rtx = Some((retransmit, a.smss));
-                        self.rate.on_lost(a.smss);
+                        self.note_lost(a.smss);
                         self.lost += 1;
                         //= rfc6582#4.1
                         //~ paraphrase: Impatient: only the first partial ACK restarts the timer.
@@ -792,7 +800,7 @@ impl Recovery {
         let r = f.rack.on_reorder_timeout(now, srtt, in_rec);
         self.reorder_at = r.reorder_deadline;
         if r.newly_lost > 0 {
-            self.rate.on_lost(r.newly_lost);
+            self.note_lost(r.newly_lost);
             self.rack_loss(now, flight);
             //= rfc9937#4
             //~ paraphrase: Losses found by a timer deliver nothing: PRR sends only what it already
@@ -832,7 +840,7 @@ impl Recovery {
             //= rfc8985#6.3
             //~ paraphrase: Everything outstanding and not SACKed is presumed lost at an RTO.
             let sacked = self.sbr().map_or(0, Scoreboard::sacked_bytes);
-            self.rate.on_lost(flight.saturating_sub(sacked));
+            self.note_lost(flight.saturating_sub(sacked));
         }
         self.rto_pending = true;
         let f = self.fl_mut();
