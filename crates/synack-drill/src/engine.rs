@@ -274,7 +274,9 @@ impl EngineTarget {
             congestion_control: match p.cc {
                 Cc::Cubic => CongestionControl::Cubic,
                 Cc::Reno => CongestionControl::NewReno,
+                Cc::Bbr => CongestionControl::Bbr,
             },
+            pacing: p.pacing,
             ..defaults
         };
         let freebsd = p.syn_layout == SynLayout::FreeBsd;
