@@ -103,21 +103,22 @@ impl Conn {
         }
     }
 
-    /// The sender's side of an acceptable ACK (`ts_progress`: its TSval is newer than the
-    /// last one, so a repeated ACK of nothing new still reports fresh counts): the CE marks it
+    /// The sender's side of an acceptable ACK that delivered `bytes` (RFC 6937's
+    /// DeliveredData; `ts_progress`: its TSval is newer than the last one, so a repeated ACK
+    /// of nothing new still reports fresh counts): the CE marks it
     /// reports, and the window
     /// reduction they ask for (once per window of data, PRR-paced as for classic ECN).
     pub(crate) fn accecn_on_ack(
         &mut self,
         now: Instant,
         seg: &TcpRepr<'_>,
-        una: SeqNum,
         una_before: SeqNum,
         snd_max: SeqNum,
         ts_progress: bool,
+        bytes: u32,
     ) {
         let smss = self.eff_snd_mss();
-        let bytes = self.rec.last_delivered;
+        let una = self.tcb.snd().map_or(una_before, |s| s.una);
         let Some(a) = &mut self.accecn else { return };
         let pkts = bytes.div_ceil(smss.max(1));
         let ce = a.on_ack(
@@ -132,7 +133,7 @@ impl Conn {
         //~ paraphrase: An increase of the CE count is a congestion signal, answered as RFC 3168
         //~ answers ECE: at most one reduction per round trip.
         if ce > 0 && a.recover.is_none_or(|r| una.ge(r)) && !self.rec.in_recovery() {
-            self.rec.on_ce_reported(now, snd_max.since(una_before), una, snd_max);
+            self.rec.on_ce_reported(now, snd_max.since(una_before), bytes, una, snd_max);
             a.recover = Some(snd_max);
         }
     }

@@ -566,6 +566,9 @@ impl Conn {
         let sack: &[synack_wire::tcp::SackBlock] =
             if self.opt.sack { seg.options.sack.as_slice() } else { &[] };
         let smss = self.eff_snd_mss();
+        // AccECN reads its CE count against the data this ACK delivered (RFC 6937's
+        // DeliveredData: the change of SND.UNA plus the change of SACKed bytes).
+        let sacked_before = if self.accecn.is_some() { self.rec.sb.sacked_bytes() } else { 0 };
         self.rec.on_ack(&AckInfo {
             now,
             una_before,
@@ -586,7 +589,9 @@ impl Conn {
             self.t.set(Timer::Rtx, rtx_deadline_before);
         }
         if state != State::SynReceived && self.accecn.is_some() {
-            self.accecn_on_ack(now, seg, una, una_before, snd_max, ts_progress);
+            let sacked = i64::from(self.rec.sb.sacked_bytes()) - i64::from(sacked_before);
+            let delivered = (i64::from(acked) + sacked).clamp(0, i64::from(u32::MAX)) as u32;
+            self.accecn_on_ack(now, seg, una_before, snd_max, ts_progress, delivered);
         }
         let Some((snd, _)) = self.tcb.halves() else { return outcome };
         //= rfc9293#3.10.7.4

@@ -35,20 +35,21 @@ impl Recovery {
         }
     }
 
-    /// CE marks reported by an AccECN ACK that was already processed (its delivered data is
-    /// `last_delivered`): the reduction starts as for an ECN-Echo, and PRR counts this ACK's
+    /// CE marks reported by an AccECN ACK that was already processed (it delivered
+    /// `delivered` bytes): the reduction starts as for an ECN-Echo, and PRR counts this ACK's
     /// delivery at once, so a window acknowledged in full ends it straight away.
     pub(crate) fn on_ce_reported(
         &mut self,
         now: Instant,
         flight: u32,
+        delivered: u32,
         una: SeqNum,
         snd_max: SeqNum,
     ) {
         self.on_ecn_echo(now, flight, snd_max);
         self.end_cwr(una);
         if self.prr_window().is_some() {
-            self.prr_update(self.last_delivered, una, snd_max, true);
+            self.prr_update(delivered, una, snd_max, true);
         }
     }
 
