@@ -39,7 +39,7 @@ fn per_connection_struct_sizes() {
     let pins = [
         ("Conn", size_of::<Conn>(), 976),
         ("Tcb", size_of::<Tcb>(), 240),
-        ("Recovery", size_of::<Recovery>(), 320),
+        ("Recovery", size_of::<Recovery>(), 328),
         ("Flight", size_of::<recovery::Flight>(), 336),
         ("RttEstimator", size_of::<RttEstimator>(), 88),
         ("TimerTable", size_of::<TimerTable>(), 72),
