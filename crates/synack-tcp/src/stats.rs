@@ -117,6 +117,10 @@ pub struct ConnStats {
     /// Segments delivered to the peer, cumulatively acknowledged or SACKed, our SYN (or
     /// SYN-ACK) counted as one (Linux's `tcpi_delivered`).
     pub delivered: u32,
+    /// Of those, segments the peer received CE-marked (`tcpi_delivered_ce`): with Accurate
+    /// ECN the ACE field's count, otherwise the segments delivered by ACKs echoing congestion
+    /// (ECE).
+    pub delivered_ce: u32,
     /// Data on a SYN was acknowledged by the SYN-ACK, ours or the peer's (Fast Open; Linux's
     /// `TCPI_OPT_SYN_DATA`).
     pub syn_data: bool,
@@ -128,10 +132,6 @@ pub struct ConnStats {
     pub ecn: bool,
     /// Accurate ECN (RFC 9768) was agreed on the handshake.
     pub accecn: bool,
-    /// Packets the peer reported as received CE-marked (Linux's `tcpi_delivered_ce`): with
-    /// AccECN, its ACE field's count; with classic ECN (RFC 3168), the segments delivered by
-    /// ACKs carrying ECE.
-    pub delivered_ce: u32,
     /// Bytes the peer reported as received CE-marked, ECT(0) and ECT(1) (the AccECN option's
     /// counters; Linux's `tcpi_delivered_{ce,e0,e1}_bytes`).
     pub delivered_ecn_bytes: (u32, u32, u32),

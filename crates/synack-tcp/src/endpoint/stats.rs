@@ -64,12 +64,12 @@ impl Endpoint {
             pacing_rate: c.pacing_rate_figure(),
             max_pacing_rate: c.cfg.max_pacing_rate,
             delivered: c.rec.rate.delivered_segments(),
+            delivered_ce: c.accecn_delivered().map_or_else(|| c.rec.rate.delivered_ce(), |d| d.0),
             syn_data: c.syn_data_acked(),
             fast_open_child: c.is_fast_open_child(),
             window_scaling: c.window_scaling_agreed(),
             ecn: c.ecn.is_some(),
             accecn: c.accecn.is_some(),
-            delivered_ce: c.accecn_delivered().map_or(c.rec.rate.delivered_ce(), |d| d.0),
             delivered_ecn_bytes: c.accecn_delivered().map_or((0, 0, 0), |d| (d.1, d.2, d.3)),
         })
     }
