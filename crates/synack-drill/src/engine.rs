@@ -147,6 +147,8 @@ pub struct EngineTarget {
     /// `sendto` on an unconnected socket is an implied connect (FreeBSD), not Linux's
     /// `MSG_FASTOPEN`-only open.
     implied_connect: bool,
+    /// When each connection last took in data (or completed its handshake).
+    last_data_recv: BTreeMap<ConnId, u64>,
     buf: Vec<u8>,
 }
 
@@ -297,6 +299,7 @@ impl EngineTarget {
                 interval: p.keep_alive.1,
                 probes: p.keep_alive.2,
             },
+            last_data_recv: BTreeMap::new(),
             buf: vec![0; 65_536 + 120],
         }
     }
@@ -771,18 +774,34 @@ impl Target for EngineTarget {
         self.socks.get(&s).and_then(|x| x.local)
     }
 
-    fn tcp_info(&self, s: SockId) -> Option<TcpInfo> {
-        self.info(s)
+    fn tcp_info(&self, now: u64, s: SockId) -> Option<TcpInfo> {
+        let mut info = self.info(s)?;
+        if let Some(Kind::Conn(c)) = self.socks.get(&s).map(|x| x.kind)
+            && let Some(&at) = self.last_data_recv.get(&c)
+        {
+            info.insert("tcpi_last_data_recv".into(), (now.saturating_sub(at) / 1000) as i64);
+        }
+        Some(info)
     }
 
     fn deliver(&mut self, now: u64, seg: &Segment) {
         let Ok(bytes) = Self::inbound_bytes(seg) else { return };
         let (src, dst) = (seg.src.ip(), seg.dst.ip());
+        let tuple = synack_tcp::FourTuple { local: seg.dst, remote: seg.src };
+        let before = self.receive_progress(&tuple);
         if let Ok(repr) = TcpRepr::parse_bytes(&bytes, src, dst, ChecksumMode::Verify) {
             // The ECN codepoint of the IP header the script wrote (`[ect0]`, `[ce]`, ...).
             self.ep.on_segment_with_ecn(instant(now), src, dst, seg.tos & 3, &repr);
         }
         while self.ep.poll_event().is_some() {}
+        //~ linux: tcpi_last_data_recv ages from the last data segment taken in
+        //~ (tcp_event_data_recv), or from the handshake's completion before any.
+        if let Some((c, received, open)) = self.receive_progress(&tuple)
+            && before.is_none_or(|(bc, r, o)| bc != c || r != received || o != open)
+            && (received > 0 || open)
+        {
+            self.last_data_recv.insert(c, now);
+        }
     }
 
     fn poll_transmit(&mut self, now: u64) -> Option<Segment> {
@@ -897,6 +916,16 @@ impl Target for EngineTarget {
             0 if done => 1,
             n => n,
         })
+    }
+}
+
+impl EngineTarget {
+    /// A connection's payload bytes taken in so far, and whether its handshake completed.
+    fn receive_progress(&self, tuple: &synack_tcp::FourTuple) -> Option<(ConnId, u64, bool)> {
+        let c = self.ep.lookup(tuple)?;
+        let st = self.ep.stats(c).ok()?;
+        let open = !matches!(st.state, State::SynSent | State::SynReceived | State::Listen);
+        Some((c, st.bytes_received, open))
     }
 }
 

@@ -477,7 +477,7 @@ impl<T: Target> Runner<'_, T> {
                 reason: "no socket to take TCP_INFO from".into(),
             });
         };
-        let info = self.t.tcp_info(s).unwrap_or_default();
+        let info = self.t.tcp_info(self.now, s).unwrap_or_default();
         match code::evaluate(&asserts, &info) {
             Ok(()) => Ok(()),
             Err(CodeError::Unsupported(r)) => Err(Stop::Unsupported(r)),
@@ -511,7 +511,7 @@ impl<T: Target> Runner<'_, T> {
         // LISTEN is 10 and SYN-SENT 2 in `tcpi_state` numbering.
         let state = self
             .under_test
-            .and_then(|s| self.t.tcp_info(s))
+            .and_then(|s| self.t.tcp_info(self.now, s))
             .and_then(|i| i.get("tcpi_state").copied());
         let opens = matches!((p.flags.ack, state), (false, None | Some(10)) | (true, Some(2)));
         self.map.note_inbound(p, opens);

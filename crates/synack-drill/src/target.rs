@@ -55,12 +55,14 @@ pub enum Errno {
     ENOBUFS,
     /// Already exists (an fd added to an epoll set twice).
     EEXIST,
+    /// Bad address (a NULL buffer).
+    EFAULT,
     /// No such entry (an fd an epoll set does not hold).
     ENOENT,
 }
 
 impl Errno {
-    const ALL: [Errno; 20] = [
+    const ALL: [Errno; 21] = [
         Errno::EPERM,
         Errno::EBADF,
         Errno::EAGAIN,
@@ -81,6 +83,7 @@ impl Errno {
         Errno::ENOBUFS,
         Errno::EEXIST,
         Errno::ENOENT,
+        Errno::EFAULT,
     ];
 
     /// Linux's number for it.
@@ -105,6 +108,7 @@ impl Errno {
             Errno::EHOSTUNREACH => 113,
             Errno::ENOBUFS => 105,
             Errno::EEXIST => 17,
+            Errno::EFAULT => 14,
             Errno::ENOENT => 2,
         }
     }
@@ -131,6 +135,7 @@ impl Errno {
             Errno::EHOSTUNREACH => "EHOSTUNREACH",
             Errno::ENOBUFS => "ENOBUFS",
             Errno::EEXIST => "EEXIST",
+            Errno::EFAULT => "EFAULT",
             Errno::ENOENT => "ENOENT",
         }
     }
@@ -310,7 +315,8 @@ pub trait Target {
     /// The local address (after bind or connect).
     fn local_addr(&self, s: SockId) -> Option<SocketAddr>;
     /// A TCP_INFO-style snapshot, `None` when the socket has no connection.
-    fn tcp_info(&self, s: SockId) -> Option<TcpInfo>;
+    /// `now` is the virtual time, for the fields that are ages (`tcpi_last_data_recv`).
+    fn tcp_info(&self, now: u64, s: SockId) -> Option<TcpInfo>;
     /// Every TCP socket as `sockstat` lists it: the script's own, the listeners' half-open
     /// connections (`SYN_RCVD`) and connections left behind after close.
     fn sock_states(&self) -> Vec<crate::probe::SockState>;

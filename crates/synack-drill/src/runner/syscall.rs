@@ -29,6 +29,7 @@ const SYSCALLS: &[&str] = &[
     "connect",
     "read",
     "recv",
+    "recvfrom",
     "write",
     "send",
     "sendto",
@@ -71,11 +72,11 @@ pub(crate) fn supported(s: &Syscall) -> Result<(), String> {
             Some(Expr::Symbol(n)) if n == "F_GETFL" || n == "F_SETFL" => {}
             _ => return Err("fcntl() other than F_GETFL/F_SETFL".into()),
         },
-        "recv" | "send" | "sendto" | "sendmsg" | "recvmsg" => {
+        "recv" | "recvfrom" | "send" | "sendto" | "sendmsg" | "recvmsg" => {
             let at = if s.name.ends_with("msg") { 2 } else { 3 };
             if let Some(flags) = s.args.get(at) {
                 let known: &[&str] = match s.name.as_str() {
-                    "recv" => RECV_FLAGS,
+                    "recv" | "recvfrom" => RECV_FLAGS,
                     "send" => SEND_FLAGS,
                     "sendmsg" => SENDMSG_FLAGS,
                     "recvmsg" => RECVMSG_FLAGS,
@@ -368,6 +369,18 @@ impl<T: Target> Runner<'_, T> {
             "sendmsg" => self.sendmsg_as_send(&p.call)?,
             _ => p.call.clone(),
         };
+        let null_buffer = matches!(call.args.get(1), Some(Expr::Symbol(b)) if b == "NULL");
+        if null_buffer
+            && matches!(
+                call.name.as_str(),
+                "write" | "send" | "sendto" | "read" | "recv" | "recvfrom"
+            )
+            && self.arg(&call, 2)? > 0
+        {
+            // The data cannot be copied from or to a NULL buffer: EFAULT, and nothing else
+            // happens.
+            return Ok(Step::Done(Err(Errno::EFAULT)));
+        }
         let step = self.attempt_call(p, &call, retry)?;
         if let Step::Done(Ok(n)) = step
             && n > 0
@@ -503,7 +516,7 @@ impl<T: Target> Runner<'_, T> {
                     None => done(Err(Errno::EAGAIN)),
                 }
             }
-            "read" | "recv" => {
+            "read" | "recv" | "recvfrom" => {
                 let fd = self.fd(&call)?;
                 let n = usize::try_from(self.arg(&call, 2)?)
                     .map_err(|_| fail("negative length".into()))?;
