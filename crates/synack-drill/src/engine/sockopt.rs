@@ -171,7 +171,18 @@ impl EngineTarget {
         }
         // The engine knows only "in fast recovery" or not: Recovery (3) or Open (0); Linux's
         // Disorder, CWR and Loss states have no counterpart here.
-        i.insert("tcpi_ca_state".into(), if st.in_recovery { 3 } else { 0 });
+        //~ linux: tcp_ca_state: Recovery (3) in fast recovery, else CWR (2) while an ECN echo's
+        //~ reduction lasts, else Disorder (1) while segments are SACKed, marked lost or
+        //~ retransmitted and unacknowledged (tcp_try_to_open), else Open (0).
+        let disorder =
+            st.sacked > 0 || st.lost_segments > 0 || st.retrans_segments.is_some_and(|r| r > 0);
+        let ca_state = match () {
+            _ if st.in_recovery => 3,
+            _ if st.ecn_reducing => 2,
+            _ if disorder => 1,
+            _ => 0,
+        };
+        i.insert("tcpi_ca_state".into(), ca_state);
         // Segments marked lost and not yet delivered (Linux's lost_out).
         i.insert("tcpi_lost".into(), i64::from(st.lost_segments));
         // SACKed bytes in whole segments, as Linux counts them.
