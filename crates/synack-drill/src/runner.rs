@@ -246,6 +246,9 @@ pub(crate) struct Pending {
     pub(crate) tol: u64,
     /// Bytes a blocking write has queued so far.
     pub(crate) written: usize,
+    /// A write that opened the connection (Fast Open) and waits for the handshake: tried
+    /// again as that open, not as a plain write.
+    pub(crate) opening: bool,
 }
 
 pub(crate) struct Runner<'s, T: Target> {

@@ -199,6 +199,8 @@ pub enum SockOpt {
     Mark,
     /// TCP_INQ (Linux): `recvmsg` reports the bytes left to read in a `TCP_CM_INQ` message.
     Inq,
+    /// TCP_SYNCNT (Linux): SYN retransmissions before an active open gives up (1..=127).
+    SynCnt,
 }
 
 impl SockOpt {
@@ -226,6 +228,7 @@ impl SockOpt {
             "SO_ZEROCOPY" if sock => SockOpt::ZeroCopy,
             "SO_MARK" if sock => SockOpt::Mark,
             "TCP_INQ" if tcp => SockOpt::Inq,
+            "TCP_SYNCNT" if tcp => SockOpt::SynCnt,
             _ => return None,
         })
     }

@@ -65,6 +65,9 @@ impl EngineTarget {
                 sk.fo.no_cookie = v != 0;
                 return Ok(());
             }
+            //~ linux: TCP_SYNCNT takes 1..=MAX_TCP_SYNCNT (127).
+            SockOpt::SynCnt if !(1..=127).contains(&v) => return Err(Errno::EINVAL),
+            SockOpt::SynCnt => sk.cfg.syn_retries = Some(v as u32),
             SockOpt::ZeroCopy => {
                 sk.lx.zerocopy = v != 0;
                 return Ok(());
@@ -123,6 +126,8 @@ impl EngineTarget {
             SockOpt::ZeroCopy => sk.lx.zerocopy as i64,
             SockOpt::Mark => sk.lx.mark,
             SockOpt::Inq => sk.lx.inq as i64,
+            // Linux's tcp_syn_retries default when the socket set none.
+            SockOpt::SynCnt => i64::from(sk.cfg.syn_retries.unwrap_or(6)),
             SockOpt::Error => {
                 let e = conn.and_then(|c| self.ep.error(c).ok().flatten());
                 match e {

@@ -276,6 +276,7 @@ impl<T: Target> Runner<'_, T> {
             end: end.unwrap_or(start),
             tol,
             written: 0,
+            opening: false,
         };
         match self.attempt(&mut p, false) {
             Step::Done(result) => {
@@ -471,7 +472,9 @@ impl<T: Target> Runner<'_, T> {
                 if would_block(fd, &r) { Ok(Step::Blocked) } else { done(r) }
             }
             "sendto" => self.sendto(p, &call, retry, dontwait),
-            "write" | "send" if self.t.deferred_connect(self.fd(&call)?.sock).is_some() => {
+            "write" | "send"
+                if p.opening || self.t.deferred_connect(self.fd(&call)?.sock).is_some() =>
+            {
                 // The first write of a TCP_FASTOPEN_CONNECT socket opens the connection, its
                 // data on the SYN.
                 self.sendto(p, &call, retry, dontwait)
@@ -670,10 +673,12 @@ impl<T: Target> Runner<'_, T> {
                 match r {
                     Ok(k) if opened_linux && !nonblocking => {
                         p.written = k;
+                        p.opening = true;
                         Ok(Step::Blocked)
                     }
                     Err(Errno::EINPROGRESS) if !nonblocking => {
                         p.written = 0;
+                        p.opening = true;
                         Ok(Step::Blocked)
                     }
                     r => Ok(Step::Done(r.map(|k| k as i64))),
