@@ -15,9 +15,9 @@ use crate::target::{ErrQueueEntry, Errno, Readiness, Shutdown, SockId, SockOpt, 
 use std::collections::BTreeMap;
 use std::net::{IpAddr, SocketAddr};
 use synack_tcp::{
-    AbortReset, AckEvery, CongestionControl, ConnConfig, ConnId, ConnectionError, Duration,
-    Endpoint, EndpointConfig, FastOpenConfig, Instant, ListenerId, OptionLayout, ReadWindowUpdate,
-    ReceiveWindow, RecvError, SendError, State,
+    AbortReset, AccEcnConfig, AccEcnOptionPolicy, AckEvery, CongestionControl, ConnConfig, ConnId,
+    ConnectionError, Duration, Endpoint, EndpointConfig, FastOpenConfig, Instant, ListenerId,
+    OptionLayout, ReadWindowUpdate, ReceiveWindow, RecvError, SendError, State,
 };
 use synack_wire::ChecksumMode;
 use synack_wire::tcp::TcpRepr;
@@ -49,9 +49,6 @@ pub fn unmapped_knobs(p: &Profile) -> Vec<String> {
     }
     if p.sockbuf_doubling {
         v.push("SO_SNDBUF/SO_RCVBUF doubling".into());
-    }
-    if !p.rexmit_slop.is_zero() {
-        v.push(format!("RTO slop {} ms (the engine adds none)", p.rexmit_slop.as_millis()));
     }
     v
 }
@@ -149,6 +146,9 @@ pub struct EngineTarget {
     implied_connect: bool,
     /// When each connection last took in data (or completed its handshake).
     last_data_recv: BTreeMap<ConnId, u64>,
+    /// The local UDP port of TCP over UDP (0: off): datagrams to it carry segments, and
+    /// encapsulated segments leave from it.
+    udp_tunnel_port: u16,
     buf: Vec<u8>,
 }
 
@@ -206,6 +206,7 @@ impl EngineTarget {
         rtt.min_rto = p.rto_min;
         // Linux keeps the RTO a full rto_min above SRTT (RTO = SRTT + max(4 * RTTVAR, rto_min)).
         rtt.min_rto_above_srtt = p.name.starts_with("linux");
+        rtt.slop = p.rexmit_slop;
         let conn = ConnConfig {
             send_buffer: p.send_buffer,
             recv_buffer: p.recv_buffer,
@@ -255,13 +256,29 @@ impl EngineTarget {
             //= rfc3168#6.1.1
             //# `On` (tcp_ecn=1) asks on active opens and accepts; `Passive` (tcp_ecn=2,
             //# FreeBSD's default) only accepts, so it is switched on per listening socket.
-            ecn: p.ecn == EcnMode::On,
+            ecn: p.ecn.asks_ecn(),
+            //= rfc9768#3.1
+            //~ paraphrase: Linux's tcp_ecn 3 asks for AccECN, 3 to 5 accept it.
+            accecn: AccEcnConfig {
+                request: p.ecn == EcnMode::AccEcn,
+                accept: p.ecn.accepts_accecn(),
+                option: match p.ecn_option {
+                    0 => AccEcnOptionPolicy::Never,
+                    1 => AccEcnOptionPolicy::Minimum,
+                    2 => AccEcnOptionPolicy::Full,
+                    _ => AccEcnOptionPolicy::Persist,
+                },
+                option_beacon: p.ecn_option_beacon,
+                fallback: p.ecn_fallback,
+            },
             rtt,
             slow_start_ack_limit: p.slow_start_ack_limit,
             congestion_control: match p.cc {
                 Cc::Cubic => CongestionControl::Cubic,
                 Cc::Reno => CongestionControl::NewReno,
+                Cc::Bbr => CongestionControl::Bbr,
             },
+            pacing: p.pacing,
             ..defaults
         };
         let freebsd = p.syn_layout == SynLayout::FreeBsd;
@@ -287,6 +304,7 @@ impl EngineTarget {
         EngineTarget {
             ep,
             implied_connect: freebsd,
+            udp_tunnel_port: p.udp_tunneling_port,
             socks: BTreeMap::new(),
             next_id: 1,
             doubling: p.sockbuf_doubling,
@@ -358,7 +376,7 @@ impl Target for EngineTarget {
         let local = sock.local.ok_or(Errno::EINVAL)?;
         let mut cfg = sock.cfg;
         // A passive-ECN stack accepts an ECN-setup SYN on its listeners (RFC 3168 6.1.1).
-        cfg.ecn |= self.ecn == EcnMode::Passive;
+        cfg.ecn |= self.ecn.accepts_only();
         let id = self
             .ep
             .listen_with(local, backlog.max(1) as usize, cfg)
@@ -789,7 +807,9 @@ impl Target for EngineTarget {
         let (src, dst) = (seg.src.ip(), seg.dst.ip());
         let tuple = synack_tcp::FourTuple { local: seg.dst, remote: seg.src };
         let before = self.receive_progress(&tuple);
-        if let Ok(repr) = TcpRepr::parse_bytes(&bytes, src, dst, ChecksumMode::Verify) {
+        if let Some((sport, dport)) = seg.udp {
+            self.deliver_udp(now, seg, &bytes, sport, dport);
+        } else if let Ok(repr) = TcpRepr::parse_bytes(&bytes, src, dst, ChecksumMode::Verify) {
             // The ECN codepoint of the IP header the script wrote (`[ect0]`, `[ce]`, ...).
             self.ep.on_segment_with_ecn(instant(now), src, dst, seg.tos & 3, &repr);
         }
@@ -808,8 +828,20 @@ impl Target for EngineTarget {
         let t = self.ep.poll_transmit(instant(now), &mut self.buf)?;
         while self.ep.poll_event().is_some() {}
         let bytes = &self.buf[..t.len];
-        let checksum_ok =
-            TcpRepr::parse_bytes(bytes, t.src.ip(), t.dst.ip(), ChecksumMode::Verify).is_ok();
+        let (checksum_ok, udp) = match t.udp_port {
+            Some(remote) => {
+                let Some(ok) = self.encapsulated_ok(&t, remote.get()) else {
+                    // No tunnel port any more: nothing can carry it.
+                    return self.poll_transmit(now);
+                };
+                (ok, Some((self.udp_tunnel_port, remote.get())))
+            }
+            None => (
+                TcpRepr::parse_bytes(bytes, t.src.ip(), t.dst.ip(), ChecksumMode::Verify).is_ok(),
+                None,
+            ),
+        };
+        let bytes = &self.buf[..t.len];
         Some(Segment {
             at: now,
             src: t.src,
@@ -826,6 +858,7 @@ impl Target for EngineTarget {
             tos: t.ecn & 3,
             ttl: 64,
             checksum_ok,
+            udp,
         })
     }
 

@@ -201,6 +201,9 @@ pub enum SockOpt {
     Inq,
     /// TCP_SYNCNT (Linux): SYN retransmissions before an active open gives up (1..=127).
     SynCnt,
+    /// TCP_REMOTE_UDP_ENCAPS_PORT (FreeBSD): the remote UDP port the connection's segments
+    /// travel to inside UDP (0: plain TCP); only while the tunnel port sysctl is set.
+    RemoteUdpEncapsPort,
 }
 
 impl SockOpt {
@@ -229,6 +232,7 @@ impl SockOpt {
             "SO_MARK" if sock => SockOpt::Mark,
             "TCP_INQ" if tcp => SockOpt::Inq,
             "TCP_SYNCNT" if tcp => SockOpt::SynCnt,
+            "TCP_REMOTE_UDP_ENCAPS_PORT" if tcp => SockOpt::RemoteUdpEncapsPort,
             _ => return None,
         })
     }

@@ -124,8 +124,10 @@ impl Endpoint {
             ctl: &mut self.ctl,
             challenge: &mut self.challenge,
             msl: self.config.msl,
-            ce: self.ce,
+            ce: self.ip_ecn == 3,
+            ip_ecn: self.ip_ecn,
             spares: &mut self.spares,
+            rx_copied: self.rx_copied.filter(|c| c.0 == id).map(|(_, seq, len)| (seq, len)),
         };
         let r = f(conn, &mut ctx);
         if ctx.deleted {
