@@ -144,6 +144,9 @@ pub struct EngineTarget {
     /// `sendto` on an unconnected socket is an implied connect (FreeBSD), not Linux's
     /// `MSG_FASTOPEN`-only open.
     implied_connect: bool,
+    /// Timestamps on new sockets (`net.ipv4.tcp_timestamps`, which may change while the
+    /// stack runs).
+    sock_timestamps: bool,
     /// When each connection last took in data (or completed its handshake).
     last_data_recv: BTreeMap<ConnId, u64>,
     /// The local UDP port of TCP over UDP (0: off): datagrams to it carry segments, and
@@ -318,6 +321,7 @@ impl EngineTarget {
                 probes: p.keep_alive.2,
             },
             last_data_recv: BTreeMap::new(),
+            sock_timestamps: p.timestamps,
             buf: vec![0; 65_536 + 120],
         }
     }
@@ -339,7 +343,7 @@ impl Target for EngineTarget {
     fn socket(&mut self) -> Result<SockId, Errno> {
         let id = self.next_id;
         self.next_id += 1;
-        let cfg = self.ep.config().conn;
+        let cfg = ConnConfig { timestamps: self.sock_timestamps, ..self.ep.config().conn };
         self.socks.insert(
             id,
             Sock {
@@ -869,6 +873,15 @@ impl Target for EngineTarget {
     fn on_timeout(&mut self, now: u64) {
         self.ep.on_timeout(instant(now));
         while self.ep.poll_event().is_some() {}
+    }
+
+    fn apply_settings(&mut self, p: &Profile) {
+        let current = self.ep.fast_open();
+        self.ep.set_fast_open(FastOpenConfig {
+            refused_backoff: current.refused_backoff,
+            ..FastOpenConfig::from_linux_bits(p.fastopen)
+        });
+        self.sock_timestamps = p.timestamps;
     }
 
     fn zerocopy_sent(&mut self, s: SockId, bytes: usize) {

@@ -125,15 +125,23 @@ pub fn run_script<F: TargetFactory>(
     // comparison (run_packet.c); it leaves the link MTU, and so the MSS the stack offers, alone.
     profile.mtu = cfg.mtu;
     let mut started = false;
+    // The settings as the script has set them so far (`profile` is what the stack starts
+    // with), and the changes a running stack takes, by the line that makes them.
+    let mut current = profile.clone();
+    let mut live_settings = BTreeMap::new();
     for (i, ev) in script.events.iter().enumerate() {
         match &ev.kind {
             EventKind::Command(c) => {
                 if probe_of(c).is_some() {
                     continue;
                 }
-                let before = profile.clone();
-                if let Err(e) = profile.apply_command_in(c, opts.script_dir.as_deref()) {
+                let before = current.clone();
+                if let Err(e) = current.apply_command_in(c, opts.script_dir.as_deref()) {
                     return Verdict::Unsupported { line: Some(ev.pos.line), reason: e.to_string() };
+                }
+                if !started {
+                    profile = current.clone();
+                    continue;
                 }
                 // A setting restored once the script's connections are done (only commands and
                 // close() follow) changes nothing the script checks, so it is not applied.
@@ -142,16 +150,19 @@ pub fn run_script<F: TargetFactory>(
                     EventKind::Syscall(s) => s.name == "close",
                     _ => false,
                 });
-                if started && profile != before {
-                    if !done {
+                if current != before {
+                    if done {
+                        // The restore comes after everything it could affect: the run keeps
+                        // the settings the script ran with.
+                        current = before;
+                    } else if before.with_live_settings_of(&current) == current {
+                        live_settings.insert(ev.pos.line, current.clone());
+                    } else {
                         return Verdict::Unsupported {
                             line: Some(ev.pos.line),
                             reason: "a setting changes after the stack started".into(),
                         };
                     }
-                    // The restore comes after everything it could affect: the run keeps the
-                    // settings the script ran with.
-                    profile = before;
                 }
             }
             EventKind::Code(c) => {
@@ -196,6 +207,7 @@ pub fn run_script<F: TargetFactory>(
         map: Mapping::default(),
         fds: BTreeMap::new(),
         epolls: BTreeMap::new(),
+        live_settings,
         pending: None,
         remote_port: 48_123,
         active: None,
@@ -249,6 +261,8 @@ pub(crate) struct Runner<'s, T: Target> {
     pub(crate) fds: BTreeMap<i64, Fd>,
     /// epoll instances by fd number.
     pub(crate) epolls: BTreeMap<i64, syscall::epoll::Epoll>,
+    /// Settings a command line changes while the stack runs, by line.
+    live_settings: BTreeMap<u32, Profile>,
     pub(crate) pending: Option<Pending>,
     /// Remote port used for passive opens.
     pub(crate) remote_port: u16,
@@ -438,6 +452,10 @@ impl<T: Target> Runner<'_, T> {
                 }
                 if let Some(p) = probe_of(c) {
                     self.probe(&p)?;
+                }
+                if let Some(p) = self.live_settings.get(&ev.pos.line).cloned() {
+                    self.t.apply_settings(&p);
+                    self.profile = p;
                 }
             }
             EventKind::Code(c) => {

@@ -337,6 +337,9 @@ pub trait Target {
     fn poll_timeout(&self) -> Option<u64>;
     /// Timers due at `now` run.
     fn on_timeout(&mut self, now: u64);
+    /// Settings changed while the stack runs (see [`crate::profile::Profile::with_live_settings_of`]):
+    /// the Fast Open bits, and timestamps on sockets made from now on.
+    fn apply_settings(&mut self, p: &crate::profile::Profile);
     /// A `send(MSG_ZEROCOPY)` queued `bytes` (more than 0): on a socket with `SO_ZEROCOPY` it
     /// takes the next completion id, reported on the error queue once the peer acknowledged
     /// the bytes.

@@ -23,6 +23,11 @@ impl EngineTarget {
             return self.push_config(s, kind);
         }
         let v = usize::try_from(value).map_err(|_| Errno::EINVAL)?;
+        //~ linux: TCP_FASTOPEN_CONNECT is refused while client Fast Open is off
+        //~ (tcp_fastopen bit 0x1).
+        if opt == SockOpt::FastOpenConnect && v <= 1 && !self.ep.fast_open().client {
+            return Err(Errno::EOPNOTSUPP);
+        }
         let keep_alive = self.keep_alive;
         let tunnel = self.udp_tunnel_port;
         let sk = self.sock(s)?;
