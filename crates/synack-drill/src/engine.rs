@@ -528,6 +528,19 @@ impl Target for EngineTarget {
         if queued == 0 && !bsd { Err(Errno::EINPROGRESS) } else { Ok(queued) }
     }
 
+    fn disconnect(&mut self, _now: u64, s: SockId) -> Result<(), Errno> {
+        let sk = self.sock(s)?;
+        let Kind::Conn(c) = sk.kind else { return Ok(()) };
+        sk.kind = Kind::Fresh;
+        sk.connecting = false;
+        sk.error_taken = false;
+        sk.shut_rd = false;
+        sk.shut_wr = false;
+        sk.fo.deferred = None;
+        let _ = self.ep.abort(c);
+        Ok(())
+    }
+
     fn deferred_connect(&self, s: SockId) -> Option<SocketAddr> {
         self.socks.get(&s).and_then(|x| x.fo.deferred)
     }

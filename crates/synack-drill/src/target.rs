@@ -277,6 +277,9 @@ pub trait Target {
     /// Starts an active open (`EINPROGRESS`); after that reports `EALREADY`, then `EISCONN`
     /// or the connection's error.
     fn connect(&mut self, now: u64, s: SockId, remote: SocketAddr) -> Result<(), Errno>;
+    /// `connect(AF_UNSPEC)`: the connection is dropped as an abort drops it (a RST from a
+    /// synchronized state) and the socket, still bound, may connect again.
+    fn disconnect(&mut self, now: u64, s: SockId) -> Result<(), Errno>;
     /// `sendto` with a destination on a socket that is not connected: an active open that
     /// carries `data`: Linux's `MSG_FASTOPEN` (`fast_open`), or FreeBSD's implied connect (Fast
     /// Open when the socket set `TCP_FASTOPEN`). Returns the bytes taken; Linux returns

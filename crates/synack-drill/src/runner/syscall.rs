@@ -460,6 +460,11 @@ impl<T: Target> Runner<'_, T> {
                     }
                     return if ready.writable { done(Ok(0)) } else { Ok(Step::Blocked) };
                 }
+                if matches!(call.args.get(1), Some(Expr::Symbol(f)) if f == "AF_UNSPEC") {
+                    // connect(AF_UNSPEC): the connection is dropped and the socket can connect
+                    // again.
+                    return done(self.t.disconnect(now, fd.sock).map(|()| 0));
+                }
                 let default = SocketAddr::new(self.cfg.remote_ip, self.cfg.connect_port);
                 let addr = self.sockaddr(call.args.get(1), default)?;
                 let r = self.t.connect(now, fd.sock, addr).map(|()| 0);
@@ -642,6 +647,12 @@ impl<T: Target> Runner<'_, T> {
             });
         }
         let n = usize::try_from(self.arg(call, 2)?).map_err(|_| fail("negative length".into()))?;
+        if matches!(call.args.get(4), Some(Expr::Symbol(f)) if f == "AF_UNSPEC")
+            && has_flag(call, "MSG_FASTOPEN")
+        {
+            //~ linux: tcp_sendmsg_fastopen refuses an AF_UNSPEC destination.
+            return Ok(Step::Done(Err(Errno::EOPNOTSUPP)));
+        }
         //~ linux: tcp_sendmsg opens with the data on the SYN for MSG_FASTOPEN and on every
         //~ first send of a socket whose connect was deferred (TCP_FASTOPEN_CONNECT).
         let deferred = self.t.deferred_connect(fd.sock).is_some();
