@@ -113,10 +113,33 @@ const SENDMSG_FLAGS: &[&str] =
 /// `recvmsg()` flags: the error queue, peeking and a one-off non-blocking call.
 const RECVMSG_FLAGS: &[&str] = &["MSG_ERRQUEUE", "MSG_PEEK", "MSG_DONTWAIT"];
 
-/// The names in a flags argument (`0`, `MSG_X`, `MSG_X|MSG_Y`); `None` for a non-zero number.
+/// Linux's `MSG_*` numbers, for flags a script gives as a number.
+const MSG_BITS: &[(i64, &str)] = &[
+    (0x1, "MSG_OOB"),
+    (0x2, "MSG_PEEK"),
+    (0x40, "MSG_DONTWAIT"),
+    (0x80, "MSG_EOR"),
+    (0x2000, "MSG_ERRQUEUE"),
+    (0x4000, "MSG_NOSIGNAL"),
+    (0x8000, "MSG_MORE"),
+    (0x400_0000, "MSG_ZEROCOPY"),
+    (0x2000_0000, "MSG_FASTOPEN"),
+];
+
+/// The names in a flags argument (`0`, `MSG_X`, `MSG_X|MSG_Y`, or a number in Linux's
+/// numbering); `None` for a number with a bit that has no name here.
 fn flag_names(e: &Expr) -> Vec<Option<&str>> {
     match e {
         Expr::Int(0) => Vec::new(),
+        Expr::Int(v) => {
+            let known: i64 = MSG_BITS.iter().map(|(b, _)| b).sum();
+            let mut names: Vec<Option<&str>> =
+                MSG_BITS.iter().filter(|(b, _)| v & b != 0).map(|(_, n)| Some(*n)).collect();
+            if v & !known != 0 {
+                names.push(None);
+            }
+            names
+        }
         Expr::Symbol(s) => vec![Some(s.as_str())],
         Expr::BitOr(parts) => parts.iter().flat_map(flag_names).collect(),
         _ => vec![None],
