@@ -119,22 +119,30 @@ fn constant(name: &str) -> Option<i64> {
 /// Parses a block into asserts.
 pub fn parse_block(code: &str) -> Result<Vec<Assert>, CodeError> {
     let mut out = Vec::new();
-    for line in code.lines() {
+    // A backslash at a line's end continues the statement on the next line, as in Python.
+    let joined = code.replace("\\\r\n", " ").replace("\\\n", " ");
+    for line in joined.lines() {
         let line = match line.find('#') {
             Some(i) => &line[..i],
             None => line,
         };
         for stmt in line.split(';') {
             let stmt = stmt.trim();
+            // `print(...)` only shows a value; it checks nothing.
+            if stmt.starts_with("print(") && stmt.ends_with(')') {
+                continue;
+            }
             if !stmt.is_empty() {
-                out.push(parse_assert(stmt)?);
+                out.extend(parse_assert(stmt)?);
             }
         }
     }
     Ok(out)
 }
 
-fn parse_assert(stmt: &str) -> Result<Assert, CodeError> {
+/// One `assert` statement; a chained comparison (`a <= x <= b`) is, as in Python, one
+/// comparison per neighbouring pair, all of which must hold.
+fn parse_assert(stmt: &str) -> Result<Vec<Assert>, CodeError> {
     let unsupported = || CodeError::Unsupported(stmt.to_string());
     let body = stmt.strip_prefix("assert ").ok_or_else(unsupported)?;
     // The message after the first top-level comma is for Python's benefit only.
@@ -147,14 +155,34 @@ fn parse_assert(stmt: &str) -> Result<Assert, CodeError> {
         ("<", CmpOp::Lt),
         (">", CmpOp::Gt),
     ];
-    for (tok, op) in ops {
-        if let Some((l, r)) = cond.split_once(tok) {
-            let lhs = operand(l.trim()).ok_or_else(unsupported)?;
-            let rhs = operand(r.trim()).ok_or_else(unsupported)?;
-            return Ok(Assert { lhs, op, rhs, text: cond.to_string() });
+    let mut operands = Vec::new();
+    let mut found = Vec::new();
+    let mut rest = cond;
+    'scan: while !rest.is_empty() {
+        for i in 0..rest.len() {
+            if !rest.is_char_boundary(i) {
+                continue;
+            }
+            if let Some((tok, op)) = ops.iter().find(|(t, _)| rest[i..].starts_with(t)) {
+                operands.push(rest[..i].trim());
+                found.push(*op);
+                rest = &rest[i + tok.len()..];
+                continue 'scan;
+            }
         }
+        operands.push(rest.trim());
+        break;
     }
-    Err(unsupported())
+    if found.is_empty() || operands.len() != found.len() + 1 {
+        return Err(unsupported());
+    }
+    let mut out = Vec::new();
+    for (k, op) in found.into_iter().enumerate() {
+        let lhs = operand(operands[k]).ok_or_else(unsupported)?;
+        let rhs = operand(operands[k + 1]).ok_or_else(unsupported)?;
+        out.push(Assert { lhs, op, rhs, text: cond.to_string() });
+    }
+    Ok(out)
 }
 
 fn operand(s: &str) -> Option<Operand> {
@@ -239,6 +267,18 @@ mod tests {
     }
 
     #[test]
+    fn chained_comparisons_hold_pairwise() {
+        let a = parse_block("assert 990 <= tcpi_last_data_recv <= 1010, x").unwrap();
+        assert_eq!(a.len(), 2);
+        assert_eq!(evaluate(&a, &info(&[("tcpi_last_data_recv", 1000)])), Ok(()));
+        assert!(evaluate(&a, &info(&[("tcpi_last_data_recv", 1011)])).is_err());
+        assert!(evaluate(&a, &info(&[("tcpi_last_data_recv", 989)])).is_err());
+        assert!(matches!(parse_block("assert 1 <= <= 2"), Err(CodeError::Unsupported(_))));
+        let a = parse_block("assert tcpi_rto >= \\\n  200000, x").unwrap();
+        assert_eq!(a.len(), 1);
+    }
+
+    #[test]
     fn semicolons_comments_and_missing_fields() {
         let a = parse_block(" assert tcpi_advmss == 1100, x; assert tcpi_snd_mss >= 1000 # note\n")
             .unwrap();
@@ -249,7 +289,8 @@ mod tests {
 
     #[test]
     fn other_python_is_unsupported() {
-        assert!(matches!(parse_block("print(tcpi_rtt)"), Err(CodeError::Unsupported(_))));
+        assert_eq!(parse_block("print(tcpi_rtt)").map(|a| a.len()), Ok(0));
+        assert!(matches!(parse_block("tcpi_rtt = 1"), Err(CodeError::Unsupported(_))));
         // Both spellings of a state name are Linux's number for it.
         let st = info(&[("tcpi_state", 3)]);
         for block in ["assert tcpi_state == TCPI_SYN_RECEIVED", "assert tcpi_state == TCP_SYN_RECV"]

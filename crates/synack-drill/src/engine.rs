@@ -144,6 +144,11 @@ pub struct EngineTarget {
     /// `sendto` on an unconnected socket is an implied connect (FreeBSD), not Linux's
     /// `MSG_FASTOPEN`-only open.
     implied_connect: bool,
+    /// Timestamps on new sockets (`net.ipv4.tcp_timestamps`, which may change while the
+    /// stack runs).
+    sock_timestamps: bool,
+    /// When each connection last took in data (or completed its handshake).
+    last_data_recv: BTreeMap<ConnId, u64>,
     /// The local UDP port of TCP over UDP (0: off): datagrams to it carry segments, and
     /// encapsulated segments leave from it.
     udp_tunnel_port: u16,
@@ -315,6 +320,8 @@ impl EngineTarget {
                 interval: p.keep_alive.1,
                 probes: p.keep_alive.2,
             },
+            last_data_recv: BTreeMap::new(),
+            sock_timestamps: p.timestamps,
             buf: vec![0; 65_536 + 120],
         }
     }
@@ -336,7 +343,7 @@ impl Target for EngineTarget {
     fn socket(&mut self) -> Result<SockId, Errno> {
         let id = self.next_id;
         self.next_id += 1;
-        let cfg = self.ep.config().conn;
+        let cfg = ConnConfig { timestamps: self.sock_timestamps, ..self.ep.config().conn };
         self.socks.insert(
             id,
             Sock {
@@ -519,6 +526,19 @@ impl Target for EngineTarget {
         sk.fo.deferred = None;
         sk.local = tuple.map(|t| t.local);
         if queued == 0 && !bsd { Err(Errno::EINPROGRESS) } else { Ok(queued) }
+    }
+
+    fn disconnect(&mut self, _now: u64, s: SockId) -> Result<(), Errno> {
+        let sk = self.sock(s)?;
+        let Kind::Conn(c) = sk.kind else { return Ok(()) };
+        sk.kind = Kind::Fresh;
+        sk.connecting = false;
+        sk.error_taken = false;
+        sk.shut_rd = false;
+        sk.shut_wr = false;
+        sk.fo.deferred = None;
+        let _ = self.ep.abort(c);
+        Ok(())
     }
 
     fn deferred_connect(&self, s: SockId) -> Option<SocketAddr> {
@@ -789,13 +809,21 @@ impl Target for EngineTarget {
         self.socks.get(&s).and_then(|x| x.local)
     }
 
-    fn tcp_info(&self, s: SockId) -> Option<TcpInfo> {
-        self.info(s)
+    fn tcp_info(&self, now: u64, s: SockId) -> Option<TcpInfo> {
+        let mut info = self.info(s)?;
+        if let Some(Kind::Conn(c)) = self.socks.get(&s).map(|x| x.kind)
+            && let Some(&at) = self.last_data_recv.get(&c)
+        {
+            info.insert("tcpi_last_data_recv".into(), (now.saturating_sub(at) / 1000) as i64);
+        }
+        Some(info)
     }
 
     fn deliver(&mut self, now: u64, seg: &Segment) {
         let Ok(bytes) = Self::inbound_bytes(seg) else { return };
         let (src, dst) = (seg.src.ip(), seg.dst.ip());
+        let tuple = synack_tcp::FourTuple { local: seg.dst, remote: seg.src };
+        let before = self.receive_progress(&tuple);
         if let Some((sport, dport)) = seg.udp {
             self.deliver_udp(now, seg, &bytes, sport, dport);
         } else if let Ok(repr) = TcpRepr::parse_bytes(&bytes, src, dst, ChecksumMode::Verify) {
@@ -803,6 +831,14 @@ impl Target for EngineTarget {
             self.ep.on_segment_with_ecn(instant(now), src, dst, seg.tos & 3, &repr);
         }
         while self.ep.poll_event().is_some() {}
+        //~ linux: tcpi_last_data_recv ages from the last data segment taken in
+        //~ (tcp_event_data_recv), or from the handshake's completion before any.
+        if let Some((c, received, open)) = self.receive_progress(&tuple)
+            && before.is_none_or(|(bc, r, o)| bc != c || r != received || o != open)
+            && (received > 0 || open)
+        {
+            self.last_data_recv.insert(c, now);
+        }
     }
 
     fn poll_transmit(&mut self, now: u64) -> Option<Segment> {
@@ -850,6 +886,15 @@ impl Target for EngineTarget {
     fn on_timeout(&mut self, now: u64) {
         self.ep.on_timeout(instant(now));
         while self.ep.poll_event().is_some() {}
+    }
+
+    fn apply_settings(&mut self, p: &Profile) {
+        let current = self.ep.fast_open();
+        self.ep.set_fast_open(FastOpenConfig {
+            refused_backoff: current.refused_backoff,
+            ..FastOpenConfig::from_linux_bits(p.fastopen)
+        });
+        self.sock_timestamps = p.timestamps;
     }
 
     fn zerocopy_sent(&mut self, s: SockId, bytes: usize) {
@@ -930,6 +975,16 @@ impl Target for EngineTarget {
             0 if done => 1,
             n => n,
         })
+    }
+}
+
+impl EngineTarget {
+    /// A connection's payload bytes taken in so far, and whether its handshake completed.
+    fn receive_progress(&self, tuple: &synack_tcp::FourTuple) -> Option<(ConnId, u64, bool)> {
+        let c = self.ep.lookup(tuple)?;
+        let st = self.ep.stats(c).ok()?;
+        let open = !matches!(st.state, State::SynSent | State::SynReceived | State::Listen);
+        Some((c, st.bytes_received, open))
     }
 }
 

@@ -732,6 +732,13 @@ impl Profile {
         }
     }
 
+    /// This profile with the settings a running stack takes from `later` (what it does next,
+    /// not what it did): the Fast Open bits, and timestamps for sockets made from now on. A
+    /// change is applied live when the result equals `later`.
+    pub fn with_live_settings_of(&self, later: &Profile) -> Profile {
+        Profile { fastopen: later.fastopen, timestamps: later.timestamps, ..self.clone() }
+    }
+
     /// Sysctls for which the engine has one behaviour, with the value(s) that select it
     /// (`a|b` when several do): a script may restate it; any other value is refused.
     pub fn fixed_sysctl(&self, key: &str) -> Option<&'static str> {
@@ -749,6 +756,8 @@ impl Profile {
             "net.ipv4.tcp_notsent_lowat" => "4294967295",
             "net.ipv4.tcp_mtu_probing" => "0",
             "net.ipv4.tcp_shrink_window" => "0",
+            // No Fast Open blackhole detection (Linux's 0 turns it off).
+            "net.ipv4.tcp_fastopen_blackhole_timeout_sec" => "0",
             // FreeBSD.
             "net.inet.tcp.blackhole" => "0",
             "net.inet.tcp.rexmit_drop_options" => "0",
@@ -863,6 +872,17 @@ mod tests {
         assert!(Profile::linux().apply_command_in("../common/defaults.sh", Some(&dir)).is_ok());
         assert!(Profile::linux().apply_command_in("./other.sh", Some(&dir)).is_err());
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn only_fast_open_and_timestamps_change_live() {
+        let before = Profile::linux();
+        let mut later = before.clone();
+        later.apply_command("sysctl -q net.ipv4.tcp_fastopen=0").unwrap();
+        later.apply_command("sysctl -q net.ipv4.tcp_timestamps=0").unwrap();
+        assert_eq!(before.with_live_settings_of(&later), later);
+        later.apply_command("sysctl -q net.ipv4.tcp_sack=0").unwrap();
+        assert_ne!(before.with_live_settings_of(&later), later);
     }
 
     #[test]

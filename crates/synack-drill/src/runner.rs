@@ -125,15 +125,23 @@ pub fn run_script<F: TargetFactory>(
     // comparison (run_packet.c); it leaves the link MTU, and so the MSS the stack offers, alone.
     profile.mtu = cfg.mtu;
     let mut started = false;
+    // The settings as the script has set them so far (`profile` is what the stack starts
+    // with), and the changes a running stack takes, by the line that makes them.
+    let mut current = profile.clone();
+    let mut live_settings = BTreeMap::new();
     for (i, ev) in script.events.iter().enumerate() {
         match &ev.kind {
             EventKind::Command(c) => {
                 if probe_of(c).is_some() {
                     continue;
                 }
-                let before = profile.clone();
-                if let Err(e) = profile.apply_command_in(c, opts.script_dir.as_deref()) {
+                let before = current.clone();
+                if let Err(e) = current.apply_command_in(c, opts.script_dir.as_deref()) {
                     return Verdict::Unsupported { line: Some(ev.pos.line), reason: e.to_string() };
+                }
+                if !started {
+                    profile = current.clone();
+                    continue;
                 }
                 // A setting restored once the script's connections are done (only commands and
                 // close() follow) changes nothing the script checks, so it is not applied.
@@ -142,16 +150,19 @@ pub fn run_script<F: TargetFactory>(
                     EventKind::Syscall(s) => s.name == "close",
                     _ => false,
                 });
-                if started && profile != before {
-                    if !done {
+                if current != before {
+                    if done {
+                        // The restore comes after everything it could affect: the run keeps
+                        // the settings the script ran with.
+                        current = before;
+                    } else if before.with_live_settings_of(&current) == current {
+                        live_settings.insert(ev.pos.line, current.clone());
+                    } else {
                         return Verdict::Unsupported {
                             line: Some(ev.pos.line),
                             reason: "a setting changes after the stack started".into(),
                         };
                     }
-                    // The restore comes after everything it could affect: the run keeps the
-                    // settings the script ran with.
-                    profile = before;
                 }
             }
             EventKind::Code(c) => {
@@ -196,6 +207,7 @@ pub fn run_script<F: TargetFactory>(
         map: Mapping::default(),
         fds: BTreeMap::new(),
         epolls: BTreeMap::new(),
+        live_settings,
         pending: None,
         remote_port: 48_123,
         active: None,
@@ -230,6 +242,9 @@ pub(crate) struct Pending {
     pub(crate) tol: u64,
     /// Bytes a blocking write has queued so far.
     pub(crate) written: usize,
+    /// A write that opened the connection (Fast Open) and waits for the handshake: tried
+    /// again as that open, not as a plain write.
+    pub(crate) opening: bool,
 }
 
 pub(crate) struct Runner<'s, T: Target> {
@@ -246,6 +261,8 @@ pub(crate) struct Runner<'s, T: Target> {
     pub(crate) fds: BTreeMap<i64, Fd>,
     /// epoll instances by fd number.
     pub(crate) epolls: BTreeMap<i64, syscall::epoll::Epoll>,
+    /// Settings a command line changes while the stack runs, by line.
+    live_settings: BTreeMap<u32, Profile>,
     pub(crate) pending: Option<Pending>,
     /// Remote port used for passive opens.
     pub(crate) remote_port: u16,
@@ -436,6 +453,10 @@ impl<T: Target> Runner<'_, T> {
                 if let Some(p) = probe_of(c) {
                     self.probe(&p)?;
                 }
+                if let Some(p) = self.live_settings.get(&ev.pos.line).cloned() {
+                    self.t.apply_settings(&p);
+                    self.profile = p;
+                }
             }
             EventKind::Code(c) => {
                 self.advance_to(lo)?;
@@ -461,7 +482,7 @@ impl<T: Target> Runner<'_, T> {
                 reason: "no socket to take TCP_INFO from".into(),
             });
         };
-        let info = self.t.tcp_info(s).unwrap_or_default();
+        let info = self.t.tcp_info(self.now, s).unwrap_or_default();
         match code::evaluate(&asserts, &info) {
             Ok(()) => Ok(()),
             Err(CodeError::Unsupported(r)) => Err(Stop::Unsupported(r)),
@@ -495,7 +516,7 @@ impl<T: Target> Runner<'_, T> {
         // LISTEN is 10 and SYN-SENT 2 in `tcpi_state` numbering.
         let state = self
             .under_test
-            .and_then(|s| self.t.tcp_info(s))
+            .and_then(|s| self.t.tcp_info(self.now, s))
             .and_then(|i| i.get("tcpi_state").copied());
         let opens = matches!((p.flags.ack, state), (false, None | Some(10)) | (true, Some(2)));
         self.map.note_inbound(p, opens);

@@ -55,12 +55,14 @@ pub enum Errno {
     ENOBUFS,
     /// Already exists (an fd added to an epoll set twice).
     EEXIST,
+    /// Bad address (a NULL buffer).
+    EFAULT,
     /// No such entry (an fd an epoll set does not hold).
     ENOENT,
 }
 
 impl Errno {
-    const ALL: [Errno; 20] = [
+    const ALL: [Errno; 21] = [
         Errno::EPERM,
         Errno::EBADF,
         Errno::EAGAIN,
@@ -81,6 +83,7 @@ impl Errno {
         Errno::ENOBUFS,
         Errno::EEXIST,
         Errno::ENOENT,
+        Errno::EFAULT,
     ];
 
     /// Linux's number for it.
@@ -105,6 +108,7 @@ impl Errno {
             Errno::EHOSTUNREACH => 113,
             Errno::ENOBUFS => 105,
             Errno::EEXIST => 17,
+            Errno::EFAULT => 14,
             Errno::ENOENT => 2,
         }
     }
@@ -131,6 +135,7 @@ impl Errno {
             Errno::EHOSTUNREACH => "EHOSTUNREACH",
             Errno::ENOBUFS => "ENOBUFS",
             Errno::EEXIST => "EEXIST",
+            Errno::EFAULT => "EFAULT",
             Errno::ENOENT => "ENOENT",
         }
     }
@@ -196,6 +201,8 @@ pub enum SockOpt {
     Mark,
     /// TCP_INQ (Linux): `recvmsg` reports the bytes left to read in a `TCP_CM_INQ` message.
     Inq,
+    /// TCP_SYNCNT (Linux): SYN retransmissions before an active open gives up (1..=127).
+    SynCnt,
     /// TCP_REMOTE_UDP_ENCAPS_PORT (FreeBSD): the remote UDP port the connection's segments
     /// travel to inside UDP (0: plain TCP); only while the tunnel port sysctl is set.
     RemoteUdpEncapsPort,
@@ -227,6 +234,7 @@ impl SockOpt {
             "SO_ZEROCOPY" if sock => SockOpt::ZeroCopy,
             "SO_MARK" if sock => SockOpt::Mark,
             "TCP_INQ" if tcp => SockOpt::Inq,
+            "TCP_SYNCNT" if tcp => SockOpt::SynCnt,
             "TCP_REMOTE_UDP_ENCAPS_PORT" if tcp => SockOpt::RemoteUdpEncapsPort,
             _ => return None,
         })
@@ -272,6 +280,9 @@ pub trait Target {
     /// Starts an active open (`EINPROGRESS`); after that reports `EALREADY`, then `EISCONN`
     /// or the connection's error.
     fn connect(&mut self, now: u64, s: SockId, remote: SocketAddr) -> Result<(), Errno>;
+    /// `connect(AF_UNSPEC)`: the connection is dropped as an abort drops it (a RST from a
+    /// synchronized state) and the socket, still bound, may connect again.
+    fn disconnect(&mut self, now: u64, s: SockId) -> Result<(), Errno>;
     /// `sendto` with a destination on a socket that is not connected: an active open that
     /// carries `data`: Linux's `MSG_FASTOPEN` (`fast_open`), or FreeBSD's implied connect (Fast
     /// Open when the socket set `TCP_FASTOPEN`). Returns the bytes taken; Linux returns
@@ -317,7 +328,8 @@ pub trait Target {
     /// The local address (after bind or connect).
     fn local_addr(&self, s: SockId) -> Option<SocketAddr>;
     /// A TCP_INFO-style snapshot, `None` when the socket has no connection.
-    fn tcp_info(&self, s: SockId) -> Option<TcpInfo>;
+    /// `now` is the virtual time, for the fields that are ages (`tcpi_last_data_recv`).
+    fn tcp_info(&self, now: u64, s: SockId) -> Option<TcpInfo>;
     /// Every TCP socket as `sockstat` lists it: the script's own, the listeners' half-open
     /// connections (`SYN_RCVD`) and connections left behind after close.
     fn sock_states(&self) -> Vec<crate::probe::SockState>;
@@ -331,6 +343,9 @@ pub trait Target {
     fn poll_timeout(&self) -> Option<u64>;
     /// Timers due at `now` run.
     fn on_timeout(&mut self, now: u64);
+    /// Settings changed while the stack runs (see [`crate::profile::Profile::with_live_settings_of`]):
+    /// the Fast Open bits, and timestamps on sockets made from now on.
+    fn apply_settings(&mut self, p: &crate::profile::Profile);
     /// A `send(MSG_ZEROCOPY)` queued `bytes` (more than 0): on a socket with `SO_ZEROCOPY` it
     /// takes the next completion id, reported on the error queue once the peer acknowledged
     /// the bytes.

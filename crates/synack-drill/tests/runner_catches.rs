@@ -121,7 +121,7 @@ fn unknown_commands_and_calls_are_unsupported() {
     assert!(matches!(run(&src), Verdict::Unsupported { .. }));
     let src = script("handshake-passive.pkt") + "+0 splice(4, ..., 5, ..., 10, 0) = 10\n";
     assert!(matches!(run(&src), Verdict::Unsupported { reason, .. } if reason.contains("splice")));
-    let src = script("handshake-passive.pkt") + "+0 %{ print(tcpi_rtt) }%\n";
+    let src = script("handshake-passive.pkt") + "+0 %{ tcpi_rtt = 1 }%\n";
     assert!(matches!(run(&src), Verdict::Unsupported { .. }));
 }
 

@@ -162,6 +162,11 @@ pub struct ConnConfig {
     /// SYN-RECEIVED reached from SYN-SENT (simultaneous open) is the application's own open
     /// attempt and keeps `r2_syn`.
     pub syn_ack_retries: Option<u32>,
+    /// SYN retransmissions an active open makes before it gives up, at the timeout after the
+    /// last one (Linux's `TCP_SYNCNT`): the application's own shorter limit on the open
+    /// attempt, which RFC 9293 3.8.3 allows it. `None` (the default) keeps R2 of a SYN
+    /// (`r2_syn`, at least 3 minutes, MUST-23).
+    pub syn_retries: Option<u32>,
     /// Offer window scaling.
     pub window_scaling: bool,
     /// Offer SACK-permitted.
@@ -317,6 +322,7 @@ impl Default for ConnConfig {
             r2: Some(Duration::from_secs(100)),
             r2_syn: Duration::from_secs(180),
             syn_ack_retries: Some(5),
+            syn_retries: None,
             window_scaling: true,
             sack: true,
             timestamps: true,

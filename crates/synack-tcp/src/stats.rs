@@ -88,6 +88,9 @@ pub struct ConnStats {
     pub sacked: u32,
     /// Whether the sender is in fast recovery now.
     pub in_recovery: bool,
+    /// Whether a window reduction for an ECN echo is under way (RFC 3168 6.1.2; Linux's
+    /// `TCP_CA_CWR`): from the ECE until SND.UNA passes what was outstanding then.
+    pub ecn_reducing: bool,
     /// Payload bytes sent (first transmissions and retransmissions).
     pub bytes_sent: u64,
     /// Payload bytes acknowledged by the peer.

@@ -23,6 +23,11 @@ impl EngineTarget {
             return self.push_config(s, kind);
         }
         let v = usize::try_from(value).map_err(|_| Errno::EINVAL)?;
+        //~ linux: TCP_FASTOPEN_CONNECT is refused while client Fast Open is off
+        //~ (tcp_fastopen bit 0x1).
+        if opt == SockOpt::FastOpenConnect && v <= 1 && !self.ep.fast_open().client {
+            return Err(Errno::EOPNOTSUPP);
+        }
         let keep_alive = self.keep_alive;
         let tunnel = self.udp_tunnel_port;
         let sk = self.sock(s)?;
@@ -70,6 +75,9 @@ impl EngineTarget {
                 sk.fo.no_cookie = v != 0;
                 return Ok(());
             }
+            //~ linux: TCP_SYNCNT takes 1..=MAX_TCP_SYNCNT (127).
+            SockOpt::SynCnt if !(1..=127).contains(&v) => return Err(Errno::EINVAL),
+            SockOpt::SynCnt => sk.cfg.syn_retries = Some(v as u32),
             SockOpt::ZeroCopy => {
                 sk.lx.zerocopy = v != 0;
                 return Ok(());
@@ -141,6 +149,8 @@ impl EngineTarget {
             SockOpt::ZeroCopy => sk.lx.zerocopy as i64,
             SockOpt::Mark => sk.lx.mark,
             SockOpt::Inq => sk.lx.inq as i64,
+            // Linux's tcp_syn_retries default when the socket set none.
+            SockOpt::SynCnt => i64::from(sk.cfg.syn_retries.unwrap_or(6)),
             SockOpt::RemoteUdpEncapsPort => sk.cfg.udp_encapsulation.map_or(0, |p| p.get().into()),
             SockOpt::Error => {
                 let e = conn.and_then(|c| self.ep.error(c).ok().flatten());
@@ -190,7 +200,18 @@ impl EngineTarget {
         }
         // The engine knows only "in fast recovery" or not: Recovery (3) or Open (0); Linux's
         // Disorder, CWR and Loss states have no counterpart here.
-        i.insert("tcpi_ca_state".into(), if st.in_recovery { 3 } else { 0 });
+        //~ linux: tcp_ca_state: Recovery (3) in fast recovery, else CWR (2) while an ECN echo's
+        //~ reduction lasts, else Disorder (1) while segments are SACKed, marked lost or
+        //~ retransmitted and unacknowledged (tcp_try_to_open), else Open (0).
+        let disorder =
+            st.sacked > 0 || st.lost_segments > 0 || st.retrans_segments.is_some_and(|r| r > 0);
+        let ca_state = match () {
+            _ if st.in_recovery => 3,
+            _ if st.ecn_reducing => 2,
+            _ if disorder => 1,
+            _ => 0,
+        };
+        i.insert("tcpi_ca_state".into(), ca_state);
         // Segments marked lost and not yet delivered (Linux's lost_out).
         i.insert("tcpi_lost".into(), i64::from(st.lost_segments));
         // SACKed bytes in whole segments, as Linux counts them.

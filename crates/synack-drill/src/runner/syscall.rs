@@ -29,6 +29,7 @@ const SYSCALLS: &[&str] = &[
     "connect",
     "read",
     "recv",
+    "recvfrom",
     "write",
     "send",
     "sendto",
@@ -71,11 +72,11 @@ pub(crate) fn supported(s: &Syscall) -> Result<(), String> {
             Some(Expr::Symbol(n)) if n == "F_GETFL" || n == "F_SETFL" => {}
             _ => return Err("fcntl() other than F_GETFL/F_SETFL".into()),
         },
-        "recv" | "send" | "sendto" | "sendmsg" | "recvmsg" => {
+        "recv" | "recvfrom" | "send" | "sendto" | "sendmsg" | "recvmsg" => {
             let at = if s.name.ends_with("msg") { 2 } else { 3 };
             if let Some(flags) = s.args.get(at) {
                 let known: &[&str] = match s.name.as_str() {
-                    "recv" => RECV_FLAGS,
+                    "recv" | "recvfrom" => RECV_FLAGS,
                     "send" => SEND_FLAGS,
                     "sendmsg" => SENDMSG_FLAGS,
                     "recvmsg" => RECVMSG_FLAGS,
@@ -112,10 +113,33 @@ const SENDMSG_FLAGS: &[&str] =
 /// `recvmsg()` flags: the error queue, peeking and a one-off non-blocking call.
 const RECVMSG_FLAGS: &[&str] = &["MSG_ERRQUEUE", "MSG_PEEK", "MSG_DONTWAIT"];
 
-/// The names in a flags argument (`0`, `MSG_X`, `MSG_X|MSG_Y`); `None` for a non-zero number.
+/// Linux's `MSG_*` numbers, for flags a script gives as a number.
+const MSG_BITS: &[(i64, &str)] = &[
+    (0x1, "MSG_OOB"),
+    (0x2, "MSG_PEEK"),
+    (0x40, "MSG_DONTWAIT"),
+    (0x80, "MSG_EOR"),
+    (0x2000, "MSG_ERRQUEUE"),
+    (0x4000, "MSG_NOSIGNAL"),
+    (0x8000, "MSG_MORE"),
+    (0x400_0000, "MSG_ZEROCOPY"),
+    (0x2000_0000, "MSG_FASTOPEN"),
+];
+
+/// The names in a flags argument (`0`, `MSG_X`, `MSG_X|MSG_Y`, or a number in Linux's
+/// numbering); `None` for a number with a bit that has no name here.
 fn flag_names(e: &Expr) -> Vec<Option<&str>> {
     match e {
         Expr::Int(0) => Vec::new(),
+        Expr::Int(v) => {
+            let known: i64 = MSG_BITS.iter().map(|(b, _)| b).sum();
+            let mut names: Vec<Option<&str>> =
+                MSG_BITS.iter().filter(|(b, _)| v & b != 0).map(|(_, n)| Some(*n)).collect();
+            if v & !known != 0 {
+                names.push(None);
+            }
+            names
+        }
         Expr::Symbol(s) => vec![Some(s.as_str())],
         Expr::BitOr(parts) => parts.iter().flat_map(flag_names).collect(),
         _ => vec![None],
@@ -275,6 +299,7 @@ impl<T: Target> Runner<'_, T> {
             end: end.unwrap_or(start),
             tol,
             written: 0,
+            opening: false,
         };
         match self.attempt(&mut p, false) {
             Step::Done(result) => {
@@ -368,6 +393,18 @@ impl<T: Target> Runner<'_, T> {
             "sendmsg" => self.sendmsg_as_send(&p.call)?,
             _ => p.call.clone(),
         };
+        let null_buffer = matches!(call.args.get(1), Some(Expr::Symbol(b)) if b == "NULL");
+        if null_buffer
+            && matches!(
+                call.name.as_str(),
+                "write" | "send" | "sendto" | "read" | "recv" | "recvfrom"
+            )
+            && self.arg(&call, 2)? > 0
+        {
+            // The data cannot be copied from or to a NULL buffer: EFAULT, and nothing else
+            // happens.
+            return Ok(Step::Done(Err(Errno::EFAULT)));
+        }
         let step = self.attempt_call(p, &call, retry)?;
         if let Step::Done(Ok(n)) = step
             && n > 0
@@ -446,6 +483,11 @@ impl<T: Target> Runner<'_, T> {
                     }
                     return if ready.writable { done(Ok(0)) } else { Ok(Step::Blocked) };
                 }
+                if matches!(call.args.get(1), Some(Expr::Symbol(f)) if f == "AF_UNSPEC") {
+                    // connect(AF_UNSPEC): the connection is dropped and the socket can connect
+                    // again.
+                    return done(self.t.disconnect(now, fd.sock).map(|()| 0));
+                }
                 let default = SocketAddr::new(self.cfg.remote_ip, self.cfg.connect_port);
                 let addr = self.sockaddr(call.args.get(1), default)?;
                 let r = self.t.connect(now, fd.sock, addr).map(|()| 0);
@@ -458,7 +500,9 @@ impl<T: Target> Runner<'_, T> {
                 if would_block(fd, &r) { Ok(Step::Blocked) } else { done(r) }
             }
             "sendto" => self.sendto(p, &call, retry, dontwait),
-            "write" | "send" if self.t.deferred_connect(self.fd(&call)?.sock).is_some() => {
+            "write" | "send"
+                if p.opening || self.t.deferred_connect(self.fd(&call)?.sock).is_some() =>
+            {
                 // The first write of a TCP_FASTOPEN_CONNECT socket opens the connection, its
                 // data on the SYN.
                 self.sendto(p, &call, retry, dontwait)
@@ -503,7 +547,7 @@ impl<T: Target> Runner<'_, T> {
                     None => done(Err(Errno::EAGAIN)),
                 }
             }
-            "read" | "recv" => {
+            "read" | "recv" | "recvfrom" => {
                 let fd = self.fd(&call)?;
                 let n = usize::try_from(self.arg(&call, 2)?)
                     .map_err(|_| fail("negative length".into()))?;
@@ -626,6 +670,12 @@ impl<T: Target> Runner<'_, T> {
             });
         }
         let n = usize::try_from(self.arg(call, 2)?).map_err(|_| fail("negative length".into()))?;
+        if matches!(call.args.get(4), Some(Expr::Symbol(f)) if f == "AF_UNSPEC")
+            && has_flag(call, "MSG_FASTOPEN")
+        {
+            //~ linux: tcp_sendmsg_fastopen refuses an AF_UNSPEC destination.
+            return Ok(Step::Done(Err(Errno::EOPNOTSUPP)));
+        }
         //~ linux: tcp_sendmsg opens with the data on the SYN for MSG_FASTOPEN and on every
         //~ first send of a socket whose connect was deferred (TCP_FASTOPEN_CONNECT).
         let deferred = self.t.deferred_connect(fd.sock).is_some();
@@ -657,10 +707,12 @@ impl<T: Target> Runner<'_, T> {
                 match r {
                     Ok(k) if opened_linux && !nonblocking => {
                         p.written = k;
+                        p.opening = true;
                         Ok(Step::Blocked)
                     }
                     Err(Errno::EINPROGRESS) if !nonblocking => {
                         p.written = 0;
+                        p.opening = true;
                         Ok(Step::Blocked)
                     }
                     r => Ok(Step::Done(r.map(|k| k as i64))),

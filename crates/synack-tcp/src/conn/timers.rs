@@ -252,6 +252,15 @@ impl Conn {
             self.fail(ctx, ConnectionError::TimedOut);
             return true;
         }
+        //= rfc9293#3.8.3
+        //~ paraphrase: the application may give up on an open attempt sooner than R2.
+        if state == State::SynSent
+            && let Some(retries) = self.cfg.syn_retries
+            && self.rtx_count >= retries
+        {
+            self.fail(ctx, ConnectionError::TimedOut);
+            return true;
+        }
         self.rtx_count += 1;
         self.stats.timeouts += 1;
         if self.rtx_count == self.cfg.r1 {

@@ -53,6 +53,7 @@ impl Endpoint {
             reordering_events: rack.map(|r| r.reordering_events()),
             sacked: c.rec.sb.sacked_bytes(),
             in_recovery: c.rec.in_recovery(),
+            ecn_reducing: c.ecn.as_ref().and_then(|e| e.recover).is_some_and(|r| snd_una.lt(r)),
             bytes_sent: c.stats.bytes_sent,
             bytes_acked: c.stats.bytes_acked,
             bytes_received: c.stats.bytes_received,
