@@ -126,7 +126,6 @@ impl Endpoint {
             msl: self.config.msl,
             ce: self.ce,
             spares: &mut self.spares,
-            rx_copied: self.rx_copied.filter(|c| c.0 == id).map(|(_, seq, len)| (seq, len)),
         };
         let r = f(conn, &mut ctx);
         if ctx.deleted {
