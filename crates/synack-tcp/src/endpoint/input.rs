@@ -27,9 +27,9 @@ impl Endpoint {
         ecn: u8,
         seg: &TcpRepr<'_>,
     ) {
-        self.ce = ecn & 3 == 3;
+        self.ip_ecn = ecn & 3;
         self.segment_input(now, src, dst, seg);
-        self.ce = false;
+        self.ip_ecn = 0;
     }
 
     /// Gives `seg` to connection `id` and acts on what it says.

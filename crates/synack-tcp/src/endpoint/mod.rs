@@ -74,8 +74,8 @@ pub struct Endpoint {
     listen_counts: ListenCounters,
     /// Fixed ISS for every new connection (tests and the packetdrill runner).
     isn_override: Option<SeqNum>,
-    /// The segment being processed carried the CE codepoint.
-    ce: bool,
+    /// The IP-ECN codepoint of the segment being processed.
+    pub(crate) ip_ecn: u8,
     /// The configuration the last connection was made with, shared by every following
     /// connection made with an equal one (see [`Endpoint::share_cfg`]).
     shared_cfg: Option<Arc<ConnConfig>>,
@@ -144,7 +144,7 @@ impl Endpoint {
             last_cookie: None,
             listen_counts: ListenCounters::default(),
             isn_override: None,
-            ce: false,
+            ip_ecn: 0,
             shared_cfg: None,
             out_seg_max: 0,
             spares: crate::conn::Spares::default(),

@@ -124,7 +124,8 @@ impl Endpoint {
             ctl: &mut self.ctl,
             challenge: &mut self.challenge,
             msl: self.config.msl,
-            ce: self.ce,
+            ce: self.ip_ecn == 3,
+            ip_ecn: self.ip_ecn,
             spares: &mut self.spares,
         };
         let r = f(conn, &mut ctx);
@@ -144,6 +145,7 @@ impl Endpoint {
         let tuple = conn.tuple;
         let timed_out =
             matches!(conn.error, Some(ConnectionError::TimedOut | ConnectionError::UserTimeout));
+        let keeps = conn.cfg.reset_keeps_socket && conn.error.is_some();
         let owner = slot.owner;
         if slot.mapped {
             slot.mapped = false;
@@ -154,6 +156,13 @@ impl Endpoint {
         match owner {
             Owner::App => {}
             Owner::Listener(l) => {
+                if let Some(Some(l)) = self.listeners.get_mut(l.0 as usize)
+                    && keeps
+                    && l.ready.contains(&id)
+                {
+                    // Stays in the accept queue, CLOSED with its error and unread bytes.
+                    return;
+                }
                 if let Some(Some(l)) = self.listeners.get_mut(l.0 as usize)
                     && l.forget(id)
                     && timed_out
