@@ -101,9 +101,13 @@ impl Secrets {
     }
 }
 
+/// Feeds an address's octets to `h`. An IPv4 address goes in as one `u32` whose bytes in
+/// memory are its octets (siphasher takes a `u32` in as those bytes): the same input and the
+/// same hash, but one fixed-size write skips the general byte-slice path, a sizeable part of
+/// an ISN's cost (the endpoint hashes for every ISN, SYN cookie and ephemeral port).
 fn hash_ip(h: &mut SipHasher13, ip: IpAddr) {
     match ip {
-        IpAddr::V4(a) => h.write(&a.octets()),
+        IpAddr::V4(a) => h.write_u32(u32::from_ne_bytes(a.octets())),
         IpAddr::V6(a) => h.write(&a.octets()),
     }
 }
@@ -142,6 +146,19 @@ mod tests {
         FourTuple {
             local: SocketAddr::new(IpAddr::V4(Ipv4Addr::new(10, 0, 0, 1)), 80),
             remote: SocketAddr::new(IpAddr::V4(Ipv4Addr::new(10, 0, 0, 2)), port),
+        }
+    }
+
+    #[test]
+    fn an_ipv4_address_hashes_as_its_octets() {
+        let s = Secrets::new([7; 16]);
+        for a in [Ipv4Addr::new(10, 0, 0, 1), Ipv4Addr::new(192, 168, 200, 7), Ipv4Addr::BROADCAST]
+        {
+            let (mut fast, mut bytes) = (s.hasher(Purpose::Map), s.hasher(Purpose::Map));
+            hash_addr(&mut fast, SocketAddr::new(IpAddr::V4(a), 443));
+            bytes.write(&a.octets());
+            bytes.write_u16(443);
+            assert_eq!(fast.finish(), bytes.finish(), "{a}");
         }
     }
 

@@ -96,13 +96,13 @@ fn copy_short(dst: &mut [u8], src: &[u8]) {
 /// instead of in a second pass over it.
 ///
 /// Each 64-bit word is loaded once, stored, and added as its two 32-bit halves (as in
-/// [`sum`]); LLVM vectorizes the loop into 16-byte loads, stores and adds, and it never calls
-/// `memcpy`. Per 1,448 bytes it runs about 900 instructions, against about 965 for a `memcpy`
-/// then a [`sum`] (cachegrind, `rustc -O`, x86-64 baseline). Whether that is faster depends on
-/// the copy it replaces: glibc's `memcpy` uses 32-byte AVX moves where this baseline build has
-/// 16-byte ones, and on the engine's receive path the fused copy measured slower than a
-/// separate sum and `memcpy` (docs/BENCHMARKS.md), so only the send path uses it. Returns
-/// [`Error::BufferTooSmall`] (and copies nothing) when `dst` is shorter than `src`.
+/// [`sum`]). Compiled alone, LLVM vectorizes the loop into 16-byte loads, stores and adds:
+/// about 900 instructions per 1,448 bytes, against about 965 for a `memcpy` then a [`sum`]
+/// (cachegrind, `rustc -O`, x86-64 baseline). Inlined into the engine's send path, LLVM
+/// instead splits it back into one `memcpy` and a summing loop over the source, so there it
+/// costs what the two passes cost (about 1,000 instructions a segment), and a receive path
+/// built on it saved nothing (docs/BENCHMARKS.md). Returns [`Error::BufferTooSmall`] (and
+/// copies nothing) when `dst` is shorter than `src`.
 ///
 /// A piece that starts at an odd offset of the data being checksummed adds in
 /// [`at_odd_offset`]; otherwise partial sums of pieces simply add.

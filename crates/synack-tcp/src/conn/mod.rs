@@ -278,10 +278,6 @@ pub(crate) struct Ctx<'a> {
     pub(crate) ip_ecn: u8,
     /// Where storage a connection lets go of is kept for the next ones.
     pub(crate) spares: &'a mut Spares,
-    /// The segment's payload from this sequence number, this many bytes, is already copied to
-    /// the start of the receive ring's free space (`RingBuffer::copy_ahead_summed`): placing it
-    /// there needs no second copy.
-    pub(crate) rx_copied: Option<(SeqNum, u32)>,
 }
 
 impl Ctx<'_> {

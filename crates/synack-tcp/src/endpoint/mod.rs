@@ -59,11 +59,6 @@ pub struct Endpoint {
     /// far cheaper than hashing it with the keyed hasher. Cleared whenever `by_tuple` gains
     /// or loses an entry, so it always agrees with the map.
     last_hit: Option<(FourTuple, ConnId)>,
-    /// While [`Endpoint::on_segment_unverified`] hands a segment on: the connection whose
-    /// receive ring already holds a copy of the segment's payload at the start of its free
-    /// space (made while verifying the checksum), the payload's first sequence number and
-    /// length. [`Endpoint::with_conn`] passes it to that connection only.
-    rx_copied: Option<(ConnId, SeqNum, u32)>,
     listeners: Vec<Option<Listener>>,
     by_local: HashMap<SocketAddr, ListenerId, KeyedState>,
     timers: BinaryHeap<Reverse<(Instant, u32, u32)>>,
@@ -140,7 +135,6 @@ impl Endpoint {
             live: 0,
             by_tuple: TupleMap::new(hasher),
             last_hit: None,
-            rx_copied: None,
             listeners: Vec::new(),
             by_local: HashMap::with_hasher(hasher),
             timers: BinaryHeap::new(),

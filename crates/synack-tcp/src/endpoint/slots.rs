@@ -127,7 +127,6 @@ impl Endpoint {
             ce: self.ip_ecn == 3,
             ip_ecn: self.ip_ecn,
             spares: &mut self.spares,
-            rx_copied: self.rx_copied.filter(|c| c.0 == id).map(|(_, seq, len)| (seq, len)),
         };
         let r = f(conn, &mut ctx);
         if ctx.deleted {
