@@ -415,6 +415,8 @@ pub enum Group {
     Bulk,
     /// synack's bulk transfer alone (for instruction counts: no peer, no memcpy ceiling).
     BulkSynack,
+    /// smoltcp's bulk transfer alone, the same loop (instruction counts to compare with).
+    BulkSmoltcp,
     /// Connection setup + one byte each way + close, per second.
     Setup,
     /// Memory per idle established connection, and bulk with 100,000 idle connections.
@@ -427,9 +429,10 @@ pub enum Group {
 
 impl Group {
     /// Every group with its command-line name.
-    pub const ALL: [(Group, &'static str); 6] = [
+    pub const ALL: [(Group, &'static str); 7] = [
         (Group::Bulk, "bulk"),
         (Group::BulkSynack, "bulk-synack"),
+        (Group::BulkSmoltcp, "bulk-smoltcp"),
         (Group::Setup, "setup"),
         (Group::Idle, "idle"),
         (Group::IdleUsed, "idle-used"),
@@ -522,13 +525,19 @@ pub fn run(opts: &Options, alloc: &'static StatsAlloc<System>) -> Results {
     let mut results: Results = Vec::new();
     let only_mtu = opts.mtu;
     for mtu in [1500usize, 65535] {
-        if !want("bulk") && only != Some("bulk-synack") {
+        let alone = matches!(only, Some("bulk-synack" | "bulk-smoltcp"));
+        if !want("bulk") && !alone {
             break;
         }
         if only_mtu.is_some_and(|m| m != mtu) {
             continue;
         }
         let n = bulk_bytes;
+        if only == Some("bulk-smoltcp") {
+            let smol = best_of(runs, || smol::bulk(mtu, n, false));
+            results.push((format!("bulk_mtu{mtu}"), json!({ "smoltcp_gbps": smol, "bytes": n })));
+            continue;
+        }
         let (ours, ours_cpu) = best_of2(runs, || {
             with_thread_cpu(n, || synack_bulk(mtu, n, ChecksumOffload::default(), 0))
         });

@@ -146,7 +146,14 @@ impl Conn {
             self.due.set(Due::Ack);
         }
         rcv.asm.set_max_bytes(rcv.buf.free() as u32);
-        rcv.buf.write_at(offset, payload);
+        if ctx
+            .rx_copied
+            .is_some_and(|(s, n)| s == seq && offset == 0 && payload.len() <= n as usize)
+        {
+            rcv.buf.write_at_copied(offset, payload.len());
+        } else {
+            rcv.buf.write_at(offset, payload);
+        }
         match rcv.asm.insert(seq, payload.len() as u32) {
             Inserted::Advanced { bytes, filled_hole, .. } => {
                 rcv.buf.commit(bytes as usize);
