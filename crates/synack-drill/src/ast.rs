@@ -206,6 +206,9 @@ pub struct PacketSpec {
     /// packetdrill): any sequence number matches, as for a SYN-ACK of a new incarnation whose
     /// ISN the script cannot know. `seq` is 0 then.
     pub any_seq: bool,
+    /// `START:END(LEN)!` (the FreeBSD suite's packetdrill): the sequence number is the live
+    /// one as written, not relative to the ISN (a RST whose SEQ is 0).
+    pub absolute_seq: bool,
     /// Payload length.
     pub len: u32,
     /// `ack N`, if written.

@@ -50,9 +50,6 @@ pub fn unmapped_knobs(p: &Profile) -> Vec<String> {
     if p.sockbuf_doubling {
         v.push("SO_SNDBUF/SO_RCVBUF doubling".into());
     }
-    if !p.rexmit_slop.is_zero() {
-        v.push(format!("RTO slop {} ms (the engine adds none)", p.rexmit_slop.as_millis()));
-    }
     v
 }
 
@@ -147,6 +144,9 @@ pub struct EngineTarget {
     /// `sendto` on an unconnected socket is an implied connect (FreeBSD), not Linux's
     /// `MSG_FASTOPEN`-only open.
     implied_connect: bool,
+    /// The local UDP port of TCP over UDP (0: off): datagrams to it carry segments, and
+    /// encapsulated segments leave from it.
+    udp_tunnel_port: u16,
     buf: Vec<u8>,
 }
 
@@ -204,6 +204,7 @@ impl EngineTarget {
         rtt.min_rto = p.rto_min;
         // Linux keeps the RTO a full rto_min above SRTT (RTO = SRTT + max(4 * RTTVAR, rto_min)).
         rtt.min_rto_above_srtt = p.name.starts_with("linux");
+        rtt.slop = p.rexmit_slop;
         let conn = ConnConfig {
             send_buffer: p.send_buffer,
             recv_buffer: p.recv_buffer,
@@ -273,7 +274,9 @@ impl EngineTarget {
             congestion_control: match p.cc {
                 Cc::Cubic => CongestionControl::Cubic,
                 Cc::Reno => CongestionControl::NewReno,
+                Cc::Bbr => CongestionControl::Bbr,
             },
+            pacing: p.pacing,
             ..defaults
         };
         let freebsd = p.syn_layout == SynLayout::FreeBsd;
@@ -299,6 +302,7 @@ impl EngineTarget {
         EngineTarget {
             ep,
             implied_connect: freebsd,
+            udp_tunnel_port: p.udp_tunneling_port,
             socks: BTreeMap::new(),
             next_id: 1,
             doubling: p.sockbuf_doubling,
@@ -792,7 +796,9 @@ impl Target for EngineTarget {
     fn deliver(&mut self, now: u64, seg: &Segment) {
         let Ok(bytes) = Self::inbound_bytes(seg) else { return };
         let (src, dst) = (seg.src.ip(), seg.dst.ip());
-        if let Ok(repr) = TcpRepr::parse_bytes(&bytes, src, dst, ChecksumMode::Verify) {
+        if let Some((sport, dport)) = seg.udp {
+            self.deliver_udp(now, seg, &bytes, sport, dport);
+        } else if let Ok(repr) = TcpRepr::parse_bytes(&bytes, src, dst, ChecksumMode::Verify) {
             // The ECN codepoint of the IP header the script wrote (`[ect0]`, `[ce]`, ...).
             self.ep.on_segment_with_ecn(instant(now), src, dst, seg.tos & 3, &repr);
         }
@@ -803,8 +809,20 @@ impl Target for EngineTarget {
         let t = self.ep.poll_transmit(instant(now), &mut self.buf)?;
         while self.ep.poll_event().is_some() {}
         let bytes = &self.buf[..t.len];
-        let checksum_ok =
-            TcpRepr::parse_bytes(bytes, t.src.ip(), t.dst.ip(), ChecksumMode::Verify).is_ok();
+        let (checksum_ok, udp) = match t.udp_port {
+            Some(remote) => {
+                let Some(ok) = self.encapsulated_ok(&t, remote.get()) else {
+                    // No tunnel port any more: nothing can carry it.
+                    return self.poll_transmit(now);
+                };
+                (ok, Some((self.udp_tunnel_port, remote.get())))
+            }
+            None => (
+                TcpRepr::parse_bytes(bytes, t.src.ip(), t.dst.ip(), ChecksumMode::Verify).is_ok(),
+                None,
+            ),
+        };
+        let bytes = &self.buf[..t.len];
         Some(Segment {
             at: now,
             src: t.src,
@@ -821,6 +839,7 @@ impl Target for EngineTarget {
             tos: t.ecn & 3,
             ttl: 64,
             checksum_ok,
+            udp,
         })
     }
 

@@ -138,6 +138,7 @@ impl Mapping {
             tos: ecn_bits(spec.ip.ecn).unwrap_or(0) | spec.ip.tos.unwrap_or(0),
             ttl: spec.ip.ttl.unwrap_or(64),
             checksum_ok: true,
+            udp: spec.udp_encapsulation,
         })
     }
 
@@ -192,7 +193,7 @@ impl Mapping {
                 flag_letters(have)
             ));
         }
-        let seq = probe.local_to_script(live.seq);
+        let seq = if spec.absolute_seq { live.seq } else { probe.local_to_script(live.seq) };
         if !spec.any_seq && seq != spec.seq {
             return Err(format!("seq: expected {} but got {seq}", spec.seq));
         }
@@ -240,6 +241,17 @@ impl Mapping {
             && live.ttl != t
         {
             return Err(format!("ttl: expected {t} but got {}", live.ttl));
+        }
+        if live.udp != spec.udp_encapsulation {
+            let way = |u: Option<(u16, u16)>| match u {
+                Some((s, d)) => format!("inside UDP {s} > {d}"),
+                None => "plain TCP".to_string(),
+            };
+            return Err(format!(
+                "encapsulation: expected {} but got {}",
+                way(spec.udp_encapsulation),
+                way(live.udp)
+            ));
         }
         //= rfc9293#3.1
         // Every segment sent carries a correct checksum (MUST-2).

@@ -353,6 +353,10 @@ impl<'a> Parser<'a> {
         } else {
             self.seq_range()?
         };
+        let absolute_seq = self.is_punct('!');
+        if absolute_seq {
+            self.i += 1;
+        }
         let mut p = PacketSpec {
             dir,
             ip,
@@ -360,6 +364,7 @@ impl<'a> Parser<'a> {
             flags,
             seq,
             any_seq,
+            absolute_seq,
             len,
             ack: None,
             win: None,

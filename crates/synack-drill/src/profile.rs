@@ -18,6 +18,8 @@ pub enum Cc {
     Reno,
     /// CUBIC (RFC 9438).
     Cubic,
+    /// BBR (draft-ietf-ccwg-bbr, BBRv3).
+    Bbr,
 }
 
 /// ECN negotiation (`tcp_ecn` / `net.inet.tcp.ecn.enable`).
@@ -104,6 +106,9 @@ pub struct Profile {
     pub quick_ack_segments: u32,
     /// Tail loss probe (RFC 8985 §7).
     pub tlp: bool,
+    /// Pacing for every controller (Linux paces CUBIC and Reno under the `fq` qdisc; BBR
+    /// paces whatever the qdisc).
+    pub pacing: bool,
     /// RACK time-based loss detection (RFC 8985).
     pub rack: bool,
     /// Reset cwnd after an idle period (RFC 5681 §4.1).
@@ -157,6 +162,10 @@ pub struct Profile {
     /// A SYN-ACK to a listening socket is dropped unanswered (FreeBSD;
     /// `EndpointConfig::listen_drops_syn_ack`), not answered with a RST.
     pub listen_drops_syn_ack: bool,
+    /// The local UDP port TCP-over-UDP datagrams arrive at and leave from (FreeBSD's
+    /// `net.inet.tcp.udp_tunneling_port`; 0: off). A socket may ask for encapsulation
+    /// (`TCP_REMOTE_UDP_ENCAPS_PORT`) only while it is set; see `synack_tcp::udp_encap`.
+    pub udp_tunneling_port: u16,
     /// Timestamp clock rate in Hz.
     pub ts_hz: u32,
     /// FreeBSD's `net.inet.tcp.rexmit_slop`: added to every computed RTO (200 ms there).
@@ -201,6 +210,7 @@ impl Profile {
             delayed_ack: Duration::from_millis(40),
             quick_ack_segments: 16,
             tlp: true,
+            pacing: false,
             rack: true,
             slow_start_after_idle: false,
             rfc5961: (true, true),
@@ -219,6 +229,7 @@ impl Profile {
             time_wait_drops_old_syn: false,
             drop_syn_fin: false,
             listen_drops_syn_ack: false,
+            udp_tunneling_port: 0,
             ts_hz: 1000,
             rexmit_slop: Duration::ZERO,
             syn_cookies: true,
@@ -259,6 +270,7 @@ impl Profile {
             delayed_ack: Duration::from_millis(40),
             quick_ack_segments: 0,
             tlp: false,
+            pacing: false,
             rack: false,
             slow_start_after_idle: true,
             rfc5961: (true, true),
@@ -277,6 +289,7 @@ impl Profile {
             time_wait_drops_old_syn: true,
             drop_syn_fin: false,
             listen_drops_syn_ack: true,
+            udp_tunneling_port: 0,
             ts_hz: 1000,
             rexmit_slop: Duration::from_millis(200),
             syn_cookies: true,
@@ -310,6 +323,7 @@ impl Profile {
             delayed_ack: Duration::from_millis(200),
             quick_ack_segments: 0,
             tlp: false,
+            pacing: false,
             rack: false,
             slow_start_after_idle: true,
             rfc5961: (true, true),
@@ -328,6 +342,7 @@ impl Profile {
             time_wait_drops_old_syn: false,
             drop_syn_fin: false,
             listen_drops_syn_ack: false,
+            udp_tunneling_port: 0,
             ts_hz: 1000,
             rexmit_slop: Duration::ZERO,
             syn_cookies: true,
@@ -480,7 +495,16 @@ impl Profile {
                 Ok(vec![format!("{line}: no offloads in the runner")])
             }
             "tc" if args.first() == Some(&"qdisc") && args.last() == Some(&"pfifo") => {
+                self.pacing = false;
                 Ok(vec![format!("{line}: no qdisc, no pacing")])
+            }
+            //~ linux: the fq qdisc paces every TCP flow at its pacing rate.
+            "tc" if matches!(args.first(), Some(&"qdisc"))
+                && matches!(args.get(1), Some(&"replace") | Some(&"add"))
+                && args.last() == Some(&"fq") =>
+            {
+                self.pacing = true;
+                Ok(vec![format!("{line}: pacing on")])
             }
             "ip" if args.first() == Some(&"tcp_metrics") && args.get(1) == Some(&"flush") => {
                 Ok(vec!["ip tcp_metrics flush: no metrics cache".into()])
@@ -564,6 +588,7 @@ impl Profile {
                 self.cc = match value {
                     "cubic" => Cc::Cubic,
                     "reno" => Cc::Reno,
+                    "bbr" => Cc::Bbr,
                     _ => return Err(bad()),
                 };
                 note("congestion control")
@@ -606,6 +631,10 @@ impl Profile {
             "net.inet.tcp.delacktime" => {
                 self.delayed_ack = ms()?;
                 note("delayed-ACK time (ms)")
+            }
+            "net.inet.tcp.udp_tunneling_port" => {
+                self.udp_tunneling_port = u16::try_from(int()?).map_err(|_| bad())?;
+                note("TCP-over-UDP tunnel port")
             }
             "net.inet.tcp.keepidle" => {
                 self.keep_alive.0 = ms()?;
@@ -713,7 +742,7 @@ impl Profile {
             "net.ipv4.tcp_dsack" => "1",
             "net.ipv4.tcp_fack" => "0",
             "net.ipv4.tcp_reordering" => "3",
-            // No pacing in the engine: the ratios only act under the fq qdisc.
+            // The engine's pacing ratios are Linux's defaults.
             "net.ipv4.tcp_pacing_ss_ratio" => "200",
             "net.ipv4.tcp_pacing_ca_ratio" => "120",
             // No TCP_NOTSENT_LOWAT limit.
@@ -729,7 +758,6 @@ impl Profile {
             "net.inet.tcp.path_mtu_discovery" => "1",
             "net.inet.tcp.pmtud_blackhole_detection" => "0",
             "net.inet.tcp.mssdflt" => "536",
-            "net.inet.tcp.udp_tunneling_port" => "0",
             "net.inet.tcp.udp_tunneling_overhead" => "8",
             _ => return None,
         })

@@ -172,15 +172,7 @@ pub fn run_script<F: TargetFactory>(
                 }
                 started = true;
             }
-            EventKind::Packet(p) => {
-                if p.udp_encapsulation.is_some() {
-                    return Verdict::Unsupported {
-                        line: Some(ev.pos.line),
-                        reason: "TCP over UDP encapsulation is not in the engine".into(),
-                    };
-                }
-                started = true
-            }
+            EventKind::Packet(_) => started = true,
         }
     }
     let target = match factory.build(&profile, &cfg) {

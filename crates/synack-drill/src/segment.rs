@@ -33,8 +33,12 @@ pub struct Segment {
     pub tos: u8,
     /// IP TTL / hop limit.
     pub ttl: u8,
-    /// The TCP checksum verified (outbound segments are checked as emitted).
+    /// The TCP checksum verified (outbound segments are checked as emitted; an encapsulated
+    /// one by its UDP checksum).
     pub checksum_ok: bool,
+    /// Carried inside UDP from the first port to the second (TCP over UDP); `None` for plain
+    /// TCP.
+    pub udp: Option<(u16, u16)>,
 }
 
 /// Flag letters in packetdrill's order (`S.`, `FP.`, `R`, `-`).
@@ -111,6 +115,9 @@ impl fmt::Display for Segment {
         }
         if !self.options.is_empty() {
             write!(f, " {}", options_text(&self.options))?;
+        }
+        if let Some((s, d)) = self.udp {
+            write!(f, "/udp({s} > {d})")?;
         }
         Ok(())
     }

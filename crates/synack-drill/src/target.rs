@@ -194,6 +194,9 @@ pub enum SockOpt {
     Mark,
     /// TCP_INQ (Linux): `recvmsg` reports the bytes left to read in a `TCP_CM_INQ` message.
     Inq,
+    /// TCP_REMOTE_UDP_ENCAPS_PORT (FreeBSD): the remote UDP port the connection's segments
+    /// travel to inside UDP (0: plain TCP); only while the tunnel port sysctl is set.
+    RemoteUdpEncapsPort,
 }
 
 impl SockOpt {
@@ -221,6 +224,7 @@ impl SockOpt {
             "SO_ZEROCOPY" if sock => SockOpt::ZeroCopy,
             "SO_MARK" if sock => SockOpt::Mark,
             "TCP_INQ" if tcp => SockOpt::Inq,
+            "TCP_REMOTE_UDP_ENCAPS_PORT" if tcp => SockOpt::RemoteUdpEncapsPort,
             _ => return None,
         })
     }

@@ -101,9 +101,11 @@ pub mod event;
 pub mod fastopen;
 pub mod icmp;
 mod id;
+pub mod pacing;
 mod ports;
 pub mod push;
 pub mod rack;
+pub mod rate;
 pub mod records;
 pub mod ring;
 pub mod rtt;
@@ -114,6 +116,7 @@ pub mod state;
 pub mod stats;
 pub mod time;
 mod tuple_map;
+pub mod udp_encap;
 
 pub use config::{
     AbortReset, AccEcnConfig, AccEcnOptionPolicy, AckEvery, CongestionControl, ConnConfig,

@@ -24,6 +24,7 @@ impl EngineTarget {
         }
         let v = usize::try_from(value).map_err(|_| Errno::EINVAL)?;
         let keep_alive = self.keep_alive;
+        let tunnel = self.udp_tunnel_port;
         let sk = self.sock(s)?;
         match opt {
             SockOpt::ReuseAddr => return Ok(()),
@@ -77,6 +78,15 @@ impl EngineTarget {
                 sk.lx.inq = v != 0;
                 return Ok(());
             }
+            //~ freebsd: tcp_ctloutput takes a port number (0 clears it) and refuses one while
+            //~ net.inet.tcp.udp_tunneling_port is 0.
+            SockOpt::RemoteUdpEncapsPort => {
+                let port = u16::try_from(v).map_err(|_| Errno::EINVAL)?;
+                if port != 0 && tunnel == 0 {
+                    return Err(Errno::EINVAL);
+                }
+                sk.cfg.udp_encapsulation = core::num::NonZeroU16::new(port);
+            }
             SockOpt::Error | SockOpt::FastOpenKey => return Err(Errno::ENOPROTOOPT),
             SockOpt::Linger2 => unreachable!("handled above"),
         }
@@ -123,6 +133,7 @@ impl EngineTarget {
             SockOpt::ZeroCopy => sk.lx.zerocopy as i64,
             SockOpt::Mark => sk.lx.mark,
             SockOpt::Inq => sk.lx.inq as i64,
+            SockOpt::RemoteUdpEncapsPort => sk.cfg.udp_encapsulation.map_or(0, |p| p.get().into()),
             SockOpt::Error => {
                 let e = conn.and_then(|c| self.ep.error(c).ok().flatten());
                 match e {
@@ -190,13 +201,19 @@ impl EngineTarget {
         if let Some(n) = st.reordering_events {
             i.insert("tcpi_reord_seen".into(), i64::from(n));
         }
+        // Delivery-rate estimation: segments delivered (the SYN counted), those the peer got
+        // CE-marked, and the last rate sample.
+        i.insert("tcpi_delivered".into(), i64::from(st.delivered));
+        i.insert("tcpi_delivered_ce".into(), i64::from(st.delivered_ce));
+        if let Some(r) = st.delivery_rate {
+            i.insert("tcpi_delivery_rate".into(), i64::try_from(r).unwrap_or(i64::MAX));
+        }
+        i.insert("tcpi_delivery_rate_app_limited".into(), i64::from(st.delivery_rate_app_limited));
         if let Some(ss) = st.ssthresh {
             i.insert("tcpi_snd_ssthresh".into(), i64::from(ss) / mss);
         }
-        // AccECN's sender-side counters (Linux's tcpi_delivered_ce and the byte counters);
-        // zero without AccECN, as Linux reports them.
+        // AccECN's byte counters; zero without AccECN, as Linux reports them.
         let (ce_bytes, e0_bytes, e1_bytes) = st.delivered_ecn_bytes;
-        i.insert("tcpi_delivered_ce".into(), i64::from(st.delivered_ce));
         i.insert("tcpi_delivered_ce_bytes".into(), i64::from(ce_bytes));
         i.insert("tcpi_delivered_e0_bytes".into(), i64::from(e0_bytes));
         i.insert("tcpi_delivered_e1_bytes".into(), i64::from(e1_bytes));

@@ -244,7 +244,8 @@ impl Conn {
                         tsval: self.ts_now(ctx.now),
                         tsecr: rcv.ts_recent.map_or(0, |(v, _)| v),
                     });
-                    let mut rst = crate::control::CtlSegment::rst(self.tuple, snd.max_nxt);
+                    let mut rst = crate::control::CtlSegment::rst(self.tuple, snd.max_nxt)
+                        .via(self.cfg.udp_encapsulation);
                     rst.ack = (linux || bsd).then_some(rcv.nxt);
                     rst.ts = ts;
                     ctx.ctl.push(rst);

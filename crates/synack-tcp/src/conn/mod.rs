@@ -17,6 +17,7 @@ mod halves;
 mod input;
 mod open;
 mod output;
+mod pace;
 mod receive;
 mod recovery;
 mod spares;
@@ -49,8 +50,9 @@ use synack_wire::SeqNum;
 pub(crate) enum Origin {
     /// A SYN arrived at this listener.
     Passive(ListenerId),
-    /// Our SYN crossed the peer's (simultaneous open).
-    Active,
+    /// Our SYN crossed the peer's (simultaneous open). `syn_text` bytes of data came on the
+    /// peer's SYN: they wait in the receive ring, not yet acknowledged, until ESTABLISHED.
+    Active { syn_text: u16 },
 }
 
 /// The control block, one variant per kind of data held: nothing in CLOSED, the send half in
@@ -295,9 +297,6 @@ impl Ctx<'_> {
     }
 }
 
-/// [`Conn::delivery_rate`] before a rate was measured.
-pub(crate) const NO_RATE: u64 = u64::MAX;
-
 /// One connection.
 pub(crate) struct Conn {
     pub(crate) tuple: FourTuple,
@@ -348,11 +347,6 @@ pub(crate) struct Conn {
     /// Received bytes still unread when the receive half went away on a normal close. Boxed:
     /// rarely set, and a pointer keeps every connection's state smaller.
     pub(crate) unread: Option<alloc::boxed::Box<crate::ring::RingBuffer>>,
-    /// Delivery-rate measurement: start of the current interval and `bytes_acked` then.
-    pub(crate) rate_mark: Option<(Instant, u64)>,
-    /// The last delivery rate measured over about one round trip, in bytes per second;
-    /// [`NO_RATE`] before the first (a sentinel: `Option<u64>` is 16 bytes).
-    pub(crate) delivery_rate: u64,
     /// ECN state when the handshake agreed on ECN (RFC 3168); `None` otherwise, so no echo or
     /// CWR can be pending on a connection that does not use it.
     pub(crate) ecn: Option<Ecn>,
@@ -410,8 +404,6 @@ impl Conn {
             burst_new: false,
             marks: None,
             unread: None,
-            rate_mark: None,
-            delivery_rate: NO_RATE,
             ecn: None,
             accecn: None,
             last_oow_ack: None,
@@ -431,11 +423,16 @@ impl Conn {
         if self.tuple.local.is_ipv4() { 20 } else { 40 }
     }
 
+    /// Bytes of each packet the UDP header takes when the connection is encapsulated.
+    pub(crate) fn encap_overhead(&self) -> usize {
+        if self.cfg.udp_encapsulation.is_some() { crate::udp_encap::UDP_ENCAP_OVERHEAD } else { 0 }
+    }
+
     //= rfc9293#3.7.1
     //~ paraphrase: The MSS we offer: what our link carries (MMS_R) minus the IP and TCP fixed
     //~ headers.
     pub(crate) fn our_mss(&self) -> u16 {
-        let mss = self.mtu.saturating_sub(self.ip_header_len() + 20);
+        let mss = self.mtu.saturating_sub(self.ip_header_len() + self.encap_overhead() + 20);
         let mss = mss.clamp(64, 65535) as u16;
         //= rfc9293#3.7.1
         //~ paraphrase: The MSS we announce may be lowered by the user (TCP_MAXSEG).
@@ -446,7 +443,7 @@ impl Conn {
     //~ paraphrase: Eff.snd.MSS = min(SendMSS+20, MMS_S) - TCPhdrsize - IPoptionsize; the TCP header
     //~ here includes the options every data segment carries (timestamps: 12 bytes).
     pub(crate) fn eff_snd_mss(&self) -> u32 {
-        let mms_s = self.mtu.saturating_sub(self.ip_header_len()) as u32;
+        let mms_s = self.mtu.saturating_sub(self.ip_header_len() + self.encap_overhead()) as u32;
         // SendMSS, lowered by the user's clamp (TCP_MAXSEG) like the peer's announcement.
         let send_mss =
             self.cfg.mss_clamp.map_or(self.opt.send_mss, |c| self.opt.send_mss.min(c.max(64)));
@@ -541,6 +538,7 @@ impl Conn {
         self.rec.want_prr(self.cfg.prr);
         self.rec.want_abc_limit(self.cfg.slow_start_ack_limit);
         self.rec.want_hystart(self.cfg.hystart);
+        self.rec.want_initial_rtt(self.rtt.srtt());
         self.round_recv_buffer();
         if let Some(una) = self.tcb.snd().map(|s| s.una.max(s.iss + 1)) {
             self.rec.on_established(mss, sack, una);

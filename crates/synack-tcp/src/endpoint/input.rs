@@ -1,6 +1,7 @@
 //! Segment arrival: demultiplexing to a connection, a listener, or the CLOSED state's reply.
 
 use core::net::{IpAddr, SocketAddr};
+use core::num::NonZeroU16;
 
 use synack_wire::SeqNum;
 use synack_wire::checksum;
@@ -93,6 +94,32 @@ impl Endpoint {
         Some(sum)
     }
 
+    /// [`on_segment_with_ecn`](Self::on_segment_with_ecn) for a segment that arrived inside a
+    /// UDP datagram from the remote UDP port `udp_port` (TCP over UDP, see
+    /// [`crate::udp_encap`]; the caller took it out of the datagram and checked it).
+    pub fn on_udp_segment(
+        &mut self,
+        now: Instant,
+        src: IpAddr,
+        dst: IpAddr,
+        ecn: u8,
+        udp_port: NonZeroU16,
+        seg: &TcpRepr<'_>,
+    ) {
+        self.rx_udp = Some(udp_port);
+        self.on_segment_with_ecn(now, src, dst, ecn, seg);
+        self.rx_udp = None;
+    }
+
+    /// True when `seg` came by another way than connection `id`'s segments travel (plain TCP
+    /// or another UDP port) and is not a SYN that reopens it from TIME-WAIT: it does not belong
+    /// to the connection (see [`crate::udp_encap`]).
+    fn foreign_way(&mut self, id: ConnId, seg: &TcpRepr<'_>) -> bool {
+        let rx = self.rx_udp;
+        let Ok(conn) = super::slots::conn_in(&mut self.slots, id) else { return false };
+        conn.cfg.udp_encapsulation != rx && conn.reopen_iss(seg).is_none()
+    }
+
     /// Gives `seg` to connection `id` and acts on what it says.
     pub(super) fn conn_input(&mut self, id: ConnId, tuple: FourTuple, seg: &TcpRepr<'_>) {
         if !seg.payload.is_empty()
@@ -154,6 +181,12 @@ impl Endpoint {
             remote: SocketAddr::new(src, seg.src_port),
         };
         if let Some(id) = self.conn_for(&tuple) {
+            if self.foreign_way(id, seg) {
+                //~ freebsd: tcp_input answers a segment whose UDP encapsulation port differs
+                //~ from the connection's as if no connection existed, by the segment's way.
+                self.closed_input(tuple, seg);
+                return;
+            }
             if self.accept_queue_full_for(id) && seg.flags.ack() && !seg.flags.rst() {
                 // Like Linux: the handshake cannot complete while the accept queue is full;
                 // the ACK is dropped and our SYN-ACK retransmission invites another.
@@ -181,6 +214,6 @@ impl Endpoint {
         } else {
             CtlSegment::rst_ack(tuple, SeqNum(0), seg.seq + seg.seq_len())
         };
-        self.ctl.push(reply);
+        self.ctl.push(reply.via(self.rx_udp));
     }
 }

@@ -81,6 +81,9 @@ pub struct Endpoint {
     isn_override: Option<SeqNum>,
     /// The IP-ECN codepoint of the segment being processed.
     pub(crate) ip_ecn: u8,
+    /// The UDP port the segment being processed came from (`None`: plain TCP); see
+    /// [`crate::udp_encap`].
+    rx_udp: crate::udp_encap::UdpPort,
     /// The configuration the last connection was made with, shared by every following
     /// connection made with an equal one (see [`Endpoint::share_cfg`]).
     shared_cfg: Option<Arc<ConnConfig>>,
@@ -151,6 +154,7 @@ impl Endpoint {
             listen_counts: ListenCounters::default(),
             isn_override: None,
             ip_ecn: 0,
+            rx_udp: None,
             shared_cfg: None,
             out_seg_max: 0,
             spares: crate::conn::Spares::default(),
