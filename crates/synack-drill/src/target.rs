@@ -188,6 +188,8 @@ pub enum SockOpt {
     FastOpenNoCookie,
     /// TCP_FASTOPEN_KEY (Linux): the listener's 16-byte cookie key, given as bytes.
     FastOpenKey,
+    /// SO_MAX_PACING_RATE: the most bytes per second pacing lets out (~0: no cap).
+    MaxPacingRate,
     /// SO_ZEROCOPY (Linux): `send(MSG_ZEROCOPY)` reports completions on the error queue.
     ZeroCopy,
     /// SO_MARK (Linux): the packets' firewall mark, which no TCP behaviour reads.
@@ -210,6 +212,7 @@ impl SockOpt {
             "SO_RCVBUF" if sock => SockOpt::RcvBuf,
             "SO_KEEPALIVE" if sock => SockOpt::KeepAlive,
             "SO_ERROR" if sock => SockOpt::Error,
+            "SO_MAX_PACING_RATE" if sock => SockOpt::MaxPacingRate,
             "TCP_NODELAY" if tcp => SockOpt::NoDelay,
             "TCP_MAXSEG" if tcp => SockOpt::MaxSeg,
             "TCP_USER_TIMEOUT" if tcp => SockOpt::UserTimeout,

@@ -31,6 +31,10 @@ impl EngineTarget {
             SockOpt::SndBuf => sk.cfg.send_buffer = v,
             SockOpt::RcvBuf => sk.cfg.recv_buffer = v,
             SockOpt::NoDelay => sk.cfg.nodelay = v != 0,
+            //~ linux: ~0 (32 or 64 bits) is no cap.
+            SockOpt::MaxPacingRate => {
+                sk.cfg.max_pacing_rate = (v < u32::MAX as usize).then_some(v as u64)
+            }
             SockOpt::UserTimeout => {
                 sk.cfg.user_timeout = (v != 0).then(|| Duration::from_millis(v as u64))
             }
@@ -111,6 +115,10 @@ impl EngineTarget {
                 (sk.cfg.recv_buffer.max(live) * doubling) as i64
             }
             SockOpt::NoDelay => sk.cfg.nodelay as i64,
+            SockOpt::MaxPacingRate => sk
+                .cfg
+                .max_pacing_rate
+                .map_or(i64::from(u32::MAX), |r| i64::try_from(r).unwrap_or(i64::MAX)),
             SockOpt::KeepAlive => sk.cfg.keep_alive.is_some() as i64,
             SockOpt::UserTimeout => sk.cfg.user_timeout.map(|d| d.as_millis() as i64).unwrap_or(0),
             SockOpt::KeepIdle => sk.cfg.keep_alive.unwrap_or(self.keep_alive).idle.as_secs() as i64,
@@ -209,6 +217,11 @@ impl EngineTarget {
             i.insert("tcpi_delivery_rate".into(), i64::try_from(r).unwrap_or(i64::MAX));
         }
         i.insert("tcpi_delivery_rate_app_limited".into(), i64::from(st.delivery_rate_app_limited));
+        // Pacing: the rate the engine computes (paced or not, as Linux reports it) and the
+        // SO_MAX_PACING_RATE cap; unlimited is ~0, shown as the largest i64.
+        let rate = |r: Option<u64>| r.map_or(i64::MAX, |r| i64::try_from(r).unwrap_or(i64::MAX));
+        i.insert("tcpi_pacing_rate".into(), rate(st.pacing_rate));
+        i.insert("tcpi_max_pacing_rate".into(), rate(st.max_pacing_rate));
         if let Some(ss) = st.ssthresh {
             i.insert("tcpi_snd_ssthresh".into(), i64::from(ss) / mss);
         }

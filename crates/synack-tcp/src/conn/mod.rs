@@ -538,10 +538,12 @@ impl Conn {
         self.rec.want_prr(self.cfg.prr);
         self.rec.want_abc_limit(self.cfg.slow_start_ack_limit);
         self.rec.want_hystart(self.cfg.hystart);
-        self.rec.want_initial_rtt(self.rtt.srtt());
         self.round_recv_buffer();
         if let Some(una) = self.tcb.snd().map(|s| s.una.max(s.iss + 1)) {
             self.rec.on_established(mss, sack, una);
+            if let Some(rtt) = self.rtt.srtt() {
+                self.rec.on_handshake_rtt(rtt);
+            }
         }
     }
 

@@ -98,14 +98,11 @@ pub(crate) struct Recovery {
     hystart: bool,
     /// RFC 3465's L for slow start (`u32::MAX`: no cap), from `ConnConfig::slow_start_ack_limit`.
     abc_limit: u32,
+    /// Delivery-rate estimation's connection state (its per-segment log is in [`Flight`]).
+    pub(crate) rate: DeliveryState,
     /// Bytes the last ACK delivered (acknowledged or newly SACKed: RFC 6937's DeliveredData),
     /// which AccECN reads its CE count against.
     pub(crate) last_delivered: u32,
-    /// The handshake's RTT in microseconds (0: none), for the controller built at
-    /// establishment (BBR's first rate); 4 bytes rather than an `Option<Duration>`'s 16.
-    initial_rtt_us: u32,
-    /// Delivery-rate estimation's connection state (its per-segment log is in [`Flight`]).
-    pub(crate) rate: DeliveryState,
 }
 
 impl core::fmt::Debug for Recovery {
@@ -152,7 +149,6 @@ impl Recovery {
             rto_pending: false,
             hystart: true,
             rate: DeliveryState::new(),
-            initial_rtt_us: 0,
         }
     }
 
@@ -250,10 +246,12 @@ impl Recovery {
         self.hystart = on;
     }
 
-    /// The RTT the handshake measured (read when the controller is built at establishment).
-    pub(crate) fn want_initial_rtt(&mut self, rtt: Option<Duration>) {
-        self.initial_rtt_us =
-            rtt.map_or(0, |r| u32::try_from(r.as_micros()).unwrap_or(u32::MAX).max(1));
+    /// The handshake measured `rtt`: a controller that paces from the start (BBR) sets its
+    /// first rate from it. Called after [`Recovery::on_established`] built the controller.
+    pub(crate) fn on_handshake_rtt(&mut self, rtt: Duration) {
+        if let Controller::Bbr(b) = &mut self.cc {
+            b.set_initial_rtt(rtt);
+        }
     }
 
     fn cc_config(&self, smss: u32) -> CcConfig {
@@ -315,11 +313,7 @@ impl Recovery {
         if self.algorithm == CcAlgorithm::Bbr {
             self.prr_wanted = false;
         }
-        if let Controller::Bbr(b) = &mut self.cc
-            && self.initial_rtt_us > 0
-        {
-            b.set_initial_rtt(Duration::from_micros(u64::from(self.initial_rtt_us)));
-        }
+
         // Fresh scoreboard, RACK log, NewReno state and PRR, built when first needed.
         self.base_una = una;
         self.smss = smss;

@@ -188,3 +188,23 @@ fn recovery_conserves_then_restores() {
     p.bbr.on_rto(p.now, 30_000);
     assert_eq!(p.bbr.cwnd(), 4 * MSS, "BBR's floor: four segments");
 }
+
+#[test]
+fn ecn_while_probing_up_sets_inflight_hi_and_goes_down() {
+    let mut p = cruising();
+    while p.bbr.state() != BbrState::ProbeBwUp {
+        p.round(50_000);
+    }
+    // An ECN echo with 60,000 bytes in flight: inflight_hi = max(60,000, 0.7 * (BDP + 8
+    // segments of quantization in UP) = 40,600), and the probe ends.
+    p.bbr.on_ecn_echo(p.now, 60_000);
+    assert_eq!(p.bbr.state(), BbrState::ProbeBwDown);
+    assert_eq!(p.bbr.inflight_hi(), Some(60_000));
+}
+
+#[test]
+fn idle_restart_paces_at_the_estimate() {
+    let mut p = cruising();
+    p.bbr.on_idle_restart(p.now, Duration::from_secs(1), Duration::from_millis(200));
+    assert_eq!(p.bbr.pacing_rate(), Some(990_000));
+}
