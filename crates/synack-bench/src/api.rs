@@ -90,8 +90,12 @@ pub(super) fn blocking_idle(mtu: usize, bytes: usize, idle: usize) -> (f64, f64)
             .expect("idle reader thread");
         readers.push(t);
     }
-    // Let the readers reach their `read` before the clock starts.
-    std::thread::sleep(std::time::Duration::from_millis(100));
+    // Every reader blocked in its `read` before the clock starts (at most 60 s: a slow
+    // machine only makes the figure count some set-up).
+    let t0 = wall();
+    while b.with(|st, _| st.waiting()) < idle && wall().duration_since(t0).as_secs() < 60 {
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
     let cpu0 = process_cpu_secs();
     let gbps = blocking_on(&a, &b, 5003, bytes);
     let cpu = process_cpu_secs() - cpu0;

@@ -107,8 +107,12 @@ fn idle_blocked_threads_sleep_through_other_traffic() {
             })
         })
         .collect();
-    // Let the readers block (one that blocks later is no different: nothing wakes it either).
-    thread::sleep(Duration::from_millis(200));
+    // Every reader blocked before the traffic starts.
+    let deadline = b.now() + STEP;
+    while b.with(|st, _| st.waiting()) < readers.len() {
+        assert!(b.now() < deadline, "the idle readers did not all block");
+        thread::sleep(Duration::from_millis(5));
+    }
     let mut busy = connections(&a, &b, 7101, 1);
     let (mut tx, mut rx) = busy.pop().unwrap();
     let before = b.with(|st, _| st.stats());

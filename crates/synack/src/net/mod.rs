@@ -2,9 +2,9 @@
 //! [`UdpSocket`] on a synack [`Stack`](crate::Stack), with accept-any ([`TcpListener::bind_any`],
 //! [`AnyListener`], [`UdpSocket::bind_any`]).
 //!
-//! Every call locks the stack's state, asks the engine, and (when it has to wait) sleeps on the
-//! stack's condition variable until the driver thread has processed something; no thread per
-//! socket. Errors are `std::io::Error`s with the `ErrorKind`s std gives on Linux:
+//! Every call locks the stack's state, asks the engine, and (when it has to wait) parks until
+//! the driver reports something about that socket (each socket has its own waiters, so idle
+//! sockets' threads are not woken by others' traffic); no thread per socket. Errors are `std::io::Error`s with the `ErrorKind`s std gives on Linux:
 //!
 //! | situation | `ErrorKind` |
 //! |---|---|

@@ -16,8 +16,8 @@ use crate::runtime::{Stack, WaitOn};
 
 /// A TCP connection on a synack [`Stack`], used like `std::net::TcpStream`.
 ///
-/// Reads and writes block (the calling thread sleeps on the stack's condition variable until
-/// the driver has processed something) unless [`set_nonblocking`](Self::set_nonblocking) is on;
+/// Reads and writes block (the calling thread parks until the driver reports something about
+/// this connection) unless [`set_nonblocking`](Self::set_nonblocking) is on;
 /// timeouts behave as std's do on Linux: an expired read or write timeout is
 /// `ErrorKind::WouldBlock`. Clones made with [`try_clone`](Self::try_clone) share the
 /// connection and its settings; the connection closes when the last one is dropped (a FIN, or a

@@ -5,11 +5,12 @@
 //!   ───────────────────                       ─────────────────────────────
 //!   Stack::with(|st| st.endpoint.send(..)) ─┐  loop {
 //!      locks StackState, then wakes ─────────┼─▶  device.read_batch()      (no lock held)
-//!   Stack::wait(timeout, |st| ..)            │    now = clock.now()
-//!      sleeps on the condvar ◀───────────────┼──  lock; Interface::poll(now, device, engine):
+//!   Stack::wait_on(socket, timeout, |st| ..) │    now = clock.now()
+//!      parks, registered for that socket     │    lock; Interface::poll(now, device, engine):
 //!                                            │      one batch in, engine sees all, one out;
-//!                                            │      drain events -> queue, hook; notify
-//!                                            │      the condvar if anyone waits; unlock
+//!                                            │      drain events -> queue, hook, and the
+//!                                            │      sleepers of the sockets they name; unlock
+//!      unparked ◀────────────────────────────┼──  wake those sleepers (threads and tasks)
 //!                                            │    device.write_batch()     (no lock held)
 //!                                            │    sleep until min(engine timer, reassembly
 //!                                            └─▶    timer, device delivery time), device
@@ -24,7 +25,8 @@
 //!
 //! The device belongs to the driver thread; everything the application touches is in
 //! [`StackState`] behind one mutex. A socket layer (std-like or async) sits on [`Stack::with`],
-//! [`Stack::wait`] and [`Stack::set_event_hook`] (for task wakers).
+//! [`Stack::wait_on`] (blocked threads) and the table of waiters (`waiters.rs`, blocked threads
+//! and task wakers alike, woken per socket from the engine's events).
 //!
 //! [`Shards`] runs one such stack per queue of a multi-queue device, each owning the TCP flows
 //! a hash steers to it (see `shard/mod.rs`).

@@ -176,6 +176,12 @@ impl StackState {
         DriverStats { woken: self.waiters.woken_total, ..self.stats }
     }
 
+    /// Threads and tasks blocked on this stack's sockets now (each registration counted:
+    /// a task waiting to read and to write on one connection counts once).
+    pub fn waiting(&self) -> usize {
+        self.waiters.len()
+    }
+
     /// What the accept-any listener has done; `None` when none is open.
     pub fn accept_any_stats(&self) -> Option<AcceptAnyStats> {
         self.any.as_ref().map(AcceptAny::stats)

@@ -166,8 +166,7 @@ impl Waiters {
         std::mem::swap(&mut self.woken, out);
     }
 
-    /// Registrations held now (threads and tasks), for tests.
-    #[cfg(test)]
+    /// Registrations held now (threads and tasks).
     pub(crate) fn len(&self) -> usize {
         self.by_socket.values().map(Vec::len).sum()
     }
