@@ -3,8 +3,8 @@
 //!
 //! Needs root, `unshare`, `python3`, `tcpdump`, `tshark` and `nft`; prints `SKIPPED: <reason>`
 //! and passes when any is missing. The namespace is anonymous (`unshare --net`), so it vanishes
-//! with its last process; the captures go to `$TMPDIR/synack-analyze-kernel-captures`, replaced
-//! on each run.
+//! with its last process; the captures go to `$TMPDIR/synack-analyze-kernel-captures-<pid>`, and
+//! a run removes the directories of earlier runs whose process is gone.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -42,6 +42,24 @@ fn is_root() -> bool {
 }
 
 /// Makes the captures once per test binary; `Err(reason)` when the machine cannot.
+/// The capture directory's name, before `-<pid>`.
+const CAPTURE_DIR: &str = "synack-analyze-kernel-captures";
+
+/// Removes the capture directories of test processes that no longer run.
+fn remove_stale_capture_dirs() {
+    let Ok(entries) = std::fs::read_dir(std::env::temp_dir()) else { return };
+    for e in entries.flatten() {
+        let name = e.file_name();
+        let Some(pid) = name.to_str().and_then(|n| n.strip_prefix(CAPTURE_DIR)) else { continue };
+        let Some(pid) = pid.strip_prefix('-').and_then(|p| p.parse::<u32>().ok()) else {
+            continue;
+        };
+        if !Path::new(&format!("/proc/{pid}")).exists() {
+            let _ = std::fs::remove_dir_all(e.path());
+        }
+    }
+}
+
 fn captures() -> Result<&'static Path, String> {
     static DIR: OnceLock<Result<PathBuf, String>> = OnceLock::new();
     DIR.get_or_init(|| {
@@ -53,10 +71,12 @@ fn captures() -> Result<&'static Path, String> {
                 return Err(format!("{t} not installed"));
             }
         }
-        // One fixed directory, replaced on every run, so nothing piles up. It lives in the
-        // system temp dir (not the target dir) because tcpdump writes it after dropping root
-        // privileges and a checkout under /root would not be reachable.
-        let dir = std::env::temp_dir().join("synack-analyze-kernel-captures");
+        // A directory per test process, so concurrent runs do not clobber each other; those
+        // of finished runs are removed here, so nothing piles up. It lives in the system temp
+        // dir (not the target dir) because tcpdump writes it after dropping root privileges and
+        // a checkout under /root would not be reachable.
+        remove_stale_capture_dirs();
+        let dir = std::env::temp_dir().join(format!("{CAPTURE_DIR}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
         // tcpdump drops privileges to its own user: let it write here.

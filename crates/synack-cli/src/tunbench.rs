@@ -14,7 +14,7 @@
 
 use std::io::{Read, Write};
 use std::net::{Shutdown, SocketAddr};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
@@ -31,26 +31,7 @@ const USER_HZ: f64 = 100.0;
 
 /// Why the group cannot run here, if it cannot.
 pub(crate) fn skip_reason() -> Option<String> {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    let uid0 =
-        status.lines().any(|l| l.starts_with("Uid:") && l.split_whitespace().nth(2) == Some("0"));
-    if !uid0 {
-        return Some("not root (needs CAP_NET_ADMIN for namespaces and TUN)".into());
-    }
-    if !std::path::Path::new("/dev/net/tun").exists() {
-        return Some("no /dev/net/tun".into());
-    }
-    for tool in ["ip", "ethtool"] {
-        let ok = Command::new(tool)
-            .arg("--version")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status();
-        if ok.is_err() {
-            return Some(format!("{tool} not installed"));
-        }
-    }
-    None
+    synack_tun::netns::unavailable(&["ip", "ethtool"])
 }
 
 /// A namespace deleted when dropped; the name is unique to this process and call.

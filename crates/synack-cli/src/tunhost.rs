@@ -102,7 +102,21 @@ pub(crate) fn start_in(args: &TunArgs, netns: Option<&str>) -> anyhow::Result<Ar
         }
     };
     let clock = Clock::start();
-    let file: Option<CaptureWriter<Box<dyn Write + Send>>> = match &args.pcap {
+    let dev: Dev = capture_tap(dev, args.pcap.as_deref(), &clock)?;
+    let cfg = StackConfig { addresses: vec![a], ..StackConfig::default() };
+    let stack = Stack::new(dev, cfg, clock).context("starting the stack")?;
+    Ok(Arc::new(stack))
+}
+
+/// Opens the TUN device and gives the kernel its address, in this thread's namespace.
+/// `dev` behind a pcap tap that writes every frame to `pcap` (created here), timestamped from
+/// `clock`; without a path the tap only passes frames through.
+pub(crate) fn capture_tap<D: synack_stack::Device>(
+    dev: D,
+    pcap: Option<&std::path::Path>,
+    clock: &Clock,
+) -> anyhow::Result<PcapTap<D, Box<dyn Write + Send>>> {
+    let file = match pcap {
         Some(p) => {
             let f = File::create(p).with_context(|| format!("creating {}", p.display()))?;
             let w: Box<dyn Write + Send> = Box::new(BufWriter::new(f));
@@ -113,13 +127,9 @@ pub(crate) fn start_in(args: &TunArgs, netns: Option<&str>) -> anyhow::Result<Ar
         }
         None => None,
     };
-    let dev: Dev = PcapTap::new(dev, file, FrameRing::new(0, 0));
-    let cfg = StackConfig { addresses: vec![a], ..StackConfig::default() };
-    let stack = Stack::new(dev, cfg, clock).context("starting the stack")?;
-    Ok(Arc::new(stack))
+    Ok(PcapTap::new(dev, file, FrameRing::new(0, 0)))
 }
 
-/// Opens the TUN device and gives the kernel its address, in this thread's namespace.
 fn open_tun(args: &TunArgs) -> anyhow::Result<TunDevice> {
     let k = args.kernel_addr.0;
     let opts = if args.no_offload { TunOptions::PLAIN } else { TunOptions::default() };

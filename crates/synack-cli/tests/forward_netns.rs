@@ -20,15 +20,18 @@
 // Real processes need real time: every wait here is a bounded wall-clock wait.
 #![allow(clippy::disallowed_methods)]
 
-use std::io::{BufRead, BufReader, ErrorKind, Read, Write};
+use std::io::{ErrorKind, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream, UdpSocket};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::PathBuf;
+use std::process::Command;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, mpsc};
 use std::time::{Duration, Instant};
 
 use sha2::{Digest, Sha256};
+
+mod support;
+use support::{Ns, Proc, skip_reason};
 
 const BIN: &str = env!("CARGO_BIN_EXE_synack");
 
@@ -46,127 +49,27 @@ const DNS_NAME: &str = "fw.synack.test";
 const DNS_ANSWER: [u8; 4] = [10, 201, 0, 77];
 const MARK: &str = "7";
 
-fn have(tool: &str) -> bool {
-    std::env::var_os("PATH")
-        .map(|p| std::env::split_paths(&p).any(|d| d.join(tool).exists()))
-        .unwrap_or(false)
-}
-
-fn skip_reason(tools: &[&str]) -> Option<String> {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    if !status.lines().any(|l| l.starts_with("Uid:") && l.split_whitespace().nth(2) == Some("0")) {
-        return Some("not root (needs CAP_NET_ADMIN for netns and TUN)".into());
-    }
-    if !Path::new("/dev/net/tun").exists() {
-        return Some("no /dev/net/tun".into());
-    }
-    tools.iter().find(|t| !have(t)).map(|t| format!("{t} not installed"))
-}
-
 fn ip(args: &[&str]) {
     let out = Command::new("ip").args(args).output().expect("ip");
     assert!(out.status.success(), "ip {args:?}: {}", String::from_utf8_lossy(&out.stderr));
 }
 
-/// A network namespace, deleted on drop.
-struct Ns(String);
-impl Ns {
-    fn new(name: String) -> Ns {
-        let _ = Command::new("ip").args(["netns", "del", &name]).stderr(Stdio::null()).status();
-        ip(&["netns", "add", &name]);
-        let ns = Ns(name);
-        ns.ip(&["link", "set", "lo", "up"]);
-        ns
-    }
-    fn ip(&self, args: &[&str]) {
-        let mut a = vec!["-n", &self.0];
-        a.extend_from_slice(args);
-        ip(&a);
-    }
-    fn cmd(&self, args: &[&str]) -> Command {
-        let mut c = Command::new("ip");
-        c.args(["netns", "exec", &self.0]).args(args);
-        c
-    }
-    /// Runs `f` on a thread inside the namespace (threads it spawns are inside too).
-    fn run<T: Send + 'static>(&self, f: impl FnOnce() -> T + Send + 'static) -> T {
-        let name = self.0.clone();
-        std::thread::spawn(move || {
-            synack_tun::netns::enter(&name).expect("entering netns");
-            f()
-        })
-        .join()
-        .expect("thread in netns panicked")
-    }
-}
-impl Drop for Ns {
-    fn drop(&mut self) {
-        let _ = Command::new("ip").args(["netns", "del", &self.0]).status();
-    }
+/// `ip -n <ns> args`, asserting success.
+fn ns_ip(ns: &Ns, args: &[&str]) {
+    let mut a = vec!["-n", ns.name()];
+    a.extend_from_slice(args);
+    ip(&a);
 }
 
-/// A started process, killed by its PID on drop; its output collected by threads.
-struct Proc {
-    child: Child,
-    out: Arc<Mutex<String>>,
-}
-impl Proc {
-    fn spawn(mut cmd: Command) -> Proc {
-        cmd.stdout(Stdio::piped()).stderr(Stdio::piped()).stdin(Stdio::null());
-        let mut child = cmd.spawn().expect("spawn");
-        let out = Arc::new(Mutex::new(String::new()));
-        let pipes: [Option<Box<dyn Read + Send>>; 2] = [
-            child.stdout.take().map(|s| Box::new(s) as Box<dyn Read + Send>),
-            child.stderr.take().map(|s| Box::new(s) as Box<dyn Read + Send>),
-        ];
-        for stream in pipes.into_iter().flatten() {
-            let o = out.clone();
-            std::thread::spawn(move || {
-                for line in BufReader::new(stream).lines().map_while(Result::ok) {
-                    let mut g = o.lock().unwrap();
-                    g.push_str(&line);
-                    g.push('\n');
-                }
-            });
-        }
-        Proc { child, out }
-    }
-    fn text(&self) -> String {
-        self.out.lock().unwrap().clone()
-    }
-    fn wait_for(&self, needle: &str, secs: u64) -> bool {
-        let end = Instant::now() + Duration::from_secs(secs);
-        while Instant::now() < end {
-            if self.text().contains(needle) {
-                return true;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        false
-    }
-    /// Stops with SIGINT, waits up to `secs` (then kills); returns (exited by itself, output).
-    fn stop(mut self, secs: u64) -> (bool, String) {
-        let _ = Command::new("kill").args(["-INT", &self.child.id().to_string()]).status();
-        let end = Instant::now() + Duration::from_secs(secs);
-        let mut exited = false;
-        while Instant::now() < end {
-            if let Ok(Some(st)) = self.child.try_wait() {
-                exited = st.success();
-                break;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        std::thread::sleep(Duration::from_millis(100));
-        (exited, self.text())
-    }
-}
-impl Drop for Proc {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+/// Runs `f` on a thread inside the namespace (threads it spawns are inside too).
+fn within<T: Send + 'static>(ns: &Ns, f: impl FnOnce() -> T + Send + 'static) -> T {
+    let name = ns.name().to_string();
+    std::thread::spawn(move || {
+        synack_tun::netns::enter(&name).expect("entering netns");
+        f()
+    })
+    .join()
+    .expect("thread in netns panicked")
 }
 
 /// The bytes the HTTP server sends for a body of `n` bytes.
@@ -221,7 +124,7 @@ fn start_servers(s: &Ns) -> Servers {
     let stop = Arc::new(AtomicBool::new(false));
     let (tx, rx) = mpsc::channel();
     let st = stop.clone();
-    s.run(move || {
+    within(s, move || {
         // [::] takes IPv4 too (bindv6only is 0 in a new namespace).
         let l = |p: u16| TcpListener::bind(("::", p)).unwrap();
         accept_loop(l(HTTP), st.clone(), |mut s| {
@@ -316,26 +219,26 @@ struct Topo {
 
 fn topo(tag: &str) -> Topo {
     let pid = std::process::id();
-    let c = Ns::new(format!("synack-fw{tag}c-{pid}"));
-    let s = Ns::new(format!("synack-fw{tag}s-{pid}"));
+    let c = Ns::new("fw", &format!("{tag}c"));
+    let s = Ns::new("fw", &format!("{tag}s"));
     let (veth_c, veth_s, tun) =
         (format!("fw{tag}c{pid}"), format!("fw{tag}s{pid}"), format!("fw{tag}t{pid}"));
     ip(&["link", "add", &veth_c, "type", "veth", "peer", "name", &veth_s]);
-    ip(&["link", "set", &veth_c, "netns", &c.0]);
-    ip(&["link", "set", &veth_s, "netns", &s.0]);
-    c.ip(&["link", "set", &veth_c, "up"]);
-    s.ip(&["link", "set", &veth_s, "up"]);
+    ip(&["link", "set", &veth_c, "netns", c.name()]);
+    ip(&["link", "set", &veth_s, "netns", s.name()]);
+    ns_ip(&c, &["link", "set", &veth_c, "up"]);
+    ns_ip(&s, &["link", "set", &veth_s, "up"]);
     // C reaches S's subnet only in table 100 (no connected route in main): everyone else's
     // traffic to it takes the default route into the TUN device.
-    c.ip(&["addr", "add", "10.201.0.1/24", "dev", &veth_c, "noprefixroute"]);
-    c.ip(&["-6", "addr", "add", "fd00:201::1/64", "dev", &veth_c, "noprefixroute", "nodad"]);
-    s.ip(&["addr", "add", "10.201.0.2/24", "dev", &veth_s]);
-    s.ip(&["-6", "addr", "add", "fd00:201::2/64", "dev", &veth_s, "nodad"]);
-    c.ip(&["route", "add", "10.201.0.0/24", "dev", &veth_c, "table", "100"]);
-    c.ip(&["-6", "route", "add", "fd00:201::/64", "dev", &veth_c, "table", "100"]);
+    ns_ip(&c, &["addr", "add", "10.201.0.1/24", "dev", &veth_c, "noprefixroute"]);
+    ns_ip(&c, &["-6", "addr", "add", "fd00:201::1/64", "dev", &veth_c, "noprefixroute", "nodad"]);
+    ns_ip(&s, &["addr", "add", "10.201.0.2/24", "dev", &veth_s]);
+    ns_ip(&s, &["-6", "addr", "add", "fd00:201::2/64", "dev", &veth_s, "nodad"]);
+    ns_ip(&c, &["route", "add", "10.201.0.0/24", "dev", &veth_c, "table", "100"]);
+    ns_ip(&c, &["-6", "route", "add", "fd00:201::/64", "dev", &veth_c, "table", "100"]);
     for fam in ["-4", "-6"] {
-        c.ip(&[fam, "rule", "add", "oif", &veth_c, "lookup", "100"]);
-        c.ip(&[fam, "rule", "add", "fwmark", MARK, "lookup", "100"]);
+        ns_ip(&c, &[fam, "rule", "add", "oif", &veth_c, "lookup", "100"]);
+        ns_ip(&c, &[fam, "rule", "add", "fwmark", MARK, "lookup", "100"]);
     }
     let dir = std::env::temp_dir().join(format!("synack-fw{tag}-{pid}"));
     let _ = std::fs::remove_dir_all(&dir);
@@ -358,8 +261,8 @@ impl Topo {
         args.extend_from_slice(extra);
         let p = Proc::spawn(self.c.cmd(&args));
         assert!(p.wait_for("forward: relaying", 20), "forward did not start: {}", p.text());
-        self.c.ip(&["route", "add", "default", "dev", &self.tun]);
-        self.c.ip(&["-6", "route", "add", "default", "dev", &self.tun]);
+        ns_ip(&self.c, &["route", "add", "default", "dev", &self.tun]);
+        ns_ip(&self.c, &["-6", "route", "add", "default", "dev", &self.tun]);
         // The TUN device's IPv6 address must be usable before clients bind to it.
         let end = Instant::now() + Duration::from_secs(5);
         while Instant::now() < end {
@@ -414,7 +317,7 @@ fn check_downloads(t: &Topo) {
 
 /// `n` connections at once to the echo server, each echoing 4 KiB intact.
 fn check_concurrent(t: &Topo, n: usize) {
-    let failures = t.c.run(move || {
+    let failures = within(&t.c, move || {
         let threads: Vec<_> = (0..n)
             .map(|i| {
                 std::thread::spawn(move || -> Result<(), String> {
@@ -453,7 +356,7 @@ fn check_tcp_semantics(t: &Topo, direct: bool) {
         if direct {
             check_half_close(t, host);
         }
-        let refused_after = t.c.run(move || {
+        let refused_after = within(&t.c, move || {
             if direct {
                 // The server resets: the client sees a reset, not an orderly end.
                 let mut s = TcpStream::connect(sa(host, RESET)).unwrap();
@@ -477,7 +380,7 @@ fn check_tcp_semantics(t: &Topo, direct: bool) {
 
 /// A FIN from either end reaches the other while the opposite direction keeps flowing.
 fn check_half_close(t: &Topo, host: &'static str) {
-    let first = t.c.run(move || {
+    let first = within(&t.c, move || {
         // Client finishes first; the echo of everything still comes back after its FIN.
         let mut s = TcpStream::connect(sa(host, ECHO)).unwrap();
         s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
@@ -503,7 +406,7 @@ fn check_half_close(t: &Topo, host: &'static str) {
 
 /// 10,000 datagrams to the UDP echo server, up to 64 in flight; returns how many were lost.
 fn udp_echo_lost(t: &Topo, host: &'static str) -> usize {
-    t.c.run(move || {
+    within(&t.c, move || {
         let bind = if host.contains(':') { "[::]:0" } else { "0.0.0.0:0" };
         let u = UdpSocket::bind(bind).unwrap();
         u.connect(sa(host, ECHO)).unwrap();
@@ -543,7 +446,7 @@ fn udp_echo_lost(t: &Topo, host: &'static str) -> usize {
 /// into the TUN device, forward reassembles them, and fragments the echoed reply on its way
 /// back. True when every size came back unchanged (each tried up to three times).
 fn udp_large_echo(t: &Topo, host: &'static str) -> bool {
-    t.c.run(move || {
+    within(&t.c, move || {
         let bind = if host.contains(':') { "[::]:0" } else { "0.0.0.0:0" };
         let u = UdpSocket::bind(bind).unwrap();
         u.connect(sa(host, ECHO)).unwrap();
@@ -561,7 +464,7 @@ fn udp_large_echo(t: &Topo, host: &'static str) -> bool {
 
 /// A DNS query for [`DNS_NAME`] over UDP; true when the answer carries [`DNS_ANSWER`].
 fn dns_resolves(t: &Topo, server: &'static str) -> bool {
-    t.c.run(move || {
+    within(&t.c, move || {
         let mut q = vec![0x12, 0x34, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0];
         for label in DNS_NAME.split('.') {
             q.push(label.len() as u8);
@@ -606,7 +509,7 @@ fn dnsmasq(t: &Topo) -> Proc {
 
 /// Stops forward with Ctrl-C: it must exit by itself, cleanly, with its counters.
 fn stop_forward(p: Proc) -> String {
-    let (exited, out) = p.stop(10);
+    let (exited, out) = p.stop_status(10);
     assert!(exited, "forward did not exit cleanly on Ctrl-C: {out}");
     assert!(out.contains("forward: stopped:"), "no final counters: {out}");
     out
@@ -619,7 +522,7 @@ fn forward_direct_over_bind_interface() {
         return;
     }
     let t = topo("d");
-    let dns = have("dnsmasq").then(|| dnsmasq(&t));
+    let dns = support::have("dnsmasq").then(|| dnsmasq(&t));
     let veth = t.veth_c.clone();
     let fwd = t.forward(&["--bind-interface", &veth]);
     check_downloads(&t);
@@ -693,7 +596,7 @@ fn forward_udp_through_dante() {
         "1",
     ]));
     std::thread::sleep(Duration::from_millis(500));
-    let dns = have("dnsmasq").then(|| dnsmasq(&t));
+    let dns = support::have("dnsmasq").then(|| dnsmasq(&t));
     let proxy = format!("{SERVER4}:{DANTE}");
     let veth = t.veth_c.clone();
     let fwd = t.forward(&["--socks5", &proxy, "--bind-interface", &veth]);

@@ -140,11 +140,28 @@ fn serve(ns: &Ns, service: &str, tun: &str, net: &str, port: u16, pcap: Option<&
     s
 }
 
-fn tmpdir(tag: &str) -> PathBuf {
+/// A scratch directory unique to the test process, removed when dropped (a failing test's
+/// panic drops it too).
+struct TmpDir(PathBuf);
+
+impl std::ops::Deref for TmpDir {
+    type Target = PathBuf;
+    fn deref(&self) -> &PathBuf {
+        &self.0
+    }
+}
+
+impl Drop for TmpDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn tmpdir(tag: &str) -> TmpDir {
     let d = std::env::temp_dir().join(format!("synack-it-{tag}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&d);
     std::fs::create_dir_all(&d).unwrap();
-    d
+    TmpDir(d)
 }
 
 const ECHO_CLIENT: &str = r#"
@@ -335,7 +352,6 @@ fn kernel_clients_to_synack_serve() {
     assert!(!rst.is_empty(), "no RST+ACK from the closed port");
     check_capture(&dir.join("kernel.pcap"), "kernel side");
     check_capture(&dir.join("synack.pcap"), "synack's own capture");
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 const CLOSE_FIRST: &str = r#"
@@ -436,7 +452,6 @@ fn synack_connect_to_kernel_servers() {
 
     cap.stop(10);
     check_capture(&dir.join("kernel.pcap"), "connect scenarios");
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]
@@ -454,7 +469,6 @@ fn bulk_to_discard_stays_exact_with_loss_on_the_kernel_side() {
     let drops = ns.run(&["nft", "list", "ruleset"], 10);
     assert!(String::from_utf8_lossy(&drops.stdout).contains("numgen random"), "rules stayed");
     check_capture(&dir.join("kernel.pcap"), "lossy transfers");
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 /// A file from python's http.server downloaded through `synack connect`, without and with 2%
@@ -484,7 +498,6 @@ fn http_download_through_synack_connect_is_byte_exact() {
         srv.stop(5);
         cap.stop(10);
         check_capture(&dir.join("kernel.pcap"), "download");
-        let _ = std::fs::remove_dir_all(&dir);
     }
 }
 
@@ -544,6 +557,5 @@ fn synack_to_kernel_bulk_is_byte_exact() {
         srv.stop(5);
         cap.stop(10);
         check_capture(&dir.join("kernel.pcap"), "upload");
-        let _ = std::fs::remove_dir_all(&dir);
     }
 }

@@ -11,24 +11,7 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 fn skip_reason() -> Option<String> {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    if !status.lines().any(|l| l.starts_with("Uid:") && l.split_whitespace().nth(2) == Some("0")) {
-        return Some("not root".into());
-    }
-    if !std::path::Path::new("/dev/net/tun").exists() {
-        return Some("no /dev/net/tun".into());
-    }
-    for t in ["ip", "nc", "timeout"] {
-        if Command::new("sh")
-            .args(["-c", &format!("command -v {t}")])
-            .output()
-            .map(|o| !o.status.success())
-            .unwrap_or(true)
-        {
-            return Some(format!("{t} not installed"));
-        }
-    }
-    None
+    synack_tun::netns::unavailable(&["ip", "nc", "timeout"])
 }
 
 #[test]

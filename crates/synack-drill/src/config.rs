@@ -105,6 +105,12 @@ impl ScriptConfig {
                 self.connect_port = v()?.parse().map_err(|_| bad(v().unwrap_or("")))?
             }
             "strict_segments" => self.strict_segments = true,
+            // FreeBSD's packetdrill: packet lines may end in `/udp(SPORT > DPORT)`, a segment
+            // inside UDP (TCP over UDP); the lines say it, so the option only names the kind.
+            "udp_encapsulation" => match v()? {
+                "tcp" => {}
+                other => return Err(format!("--udp_encapsulation={other}: not modelled")),
+            },
             // packetdrill keeps the buffers of its own send calls alive (for zerocopy
             // completions); the runner hands the stack copies, so there is nothing to keep.
             "send_omit_free" => {}

@@ -138,6 +138,7 @@ impl Mapping {
             tos: ecn_bits(spec.ip.ecn).unwrap_or(0) | spec.ip.tos.unwrap_or(0),
             ttl: spec.ip.ttl.unwrap_or(64),
             checksum_ok: true,
+            udp: spec.udp_encapsulation,
         })
     }
 
@@ -192,7 +193,7 @@ impl Mapping {
                 flag_letters(have)
             ));
         }
-        let seq = probe.local_to_script(live.seq);
+        let seq = if spec.absolute_seq { live.seq } else { probe.local_to_script(live.seq) };
         if !spec.any_seq && seq != spec.seq {
             return Err(format!("seq: expected {} but got {seq}", spec.seq));
         }
@@ -240,6 +241,17 @@ impl Mapping {
             && live.ttl != t
         {
             return Err(format!("ttl: expected {t} but got {}", live.ttl));
+        }
+        if live.udp != spec.udp_encapsulation {
+            let way = |u: Option<(u16, u16)>| match u {
+                Some((s, d)) => format!("inside UDP {s} > {d}"),
+                None => "plain TCP".to_string(),
+            };
+            return Err(format!(
+                "encapsulation: expected {} but got {}",
+                way(spec.udp_encapsulation),
+                way(live.udp)
+            ));
         }
         //= rfc9293#3.1
         // Every segment sent carries a correct checksum (MUST-2).
@@ -352,12 +364,17 @@ fn kind_rank(o: &OptSpec) -> u8 {
         OptSpec::Md5(_) => 19,
         OptSpec::FastOpen(_) => 34,
         OptSpec::FastOpenExp(_) => 254,
-        OptSpec::AccEcn(_) => 172,
+        OptSpec::AccEcn(o) => o.kind(),
     }
 }
 
 fn flag_bits(spec: &PacketSpec) -> [(bool, TcpFlags); 9] {
     let f = &spec.flags;
+    // packetdrill: a non-zero ACE digit stands for AE, CWR and ECE; 0 leaves the letters.
+    let (ece, cwr, ae) = match f.ace {
+        Some(a @ 1..=7) => (a & 1 != 0, a & 2 != 0, a & 4 != 0),
+        _ => (f.ece, f.cwr, f.ae),
+    };
     [
         (f.syn, TcpFlags::SYN),
         (f.fin, TcpFlags::FIN),
@@ -365,9 +382,9 @@ fn flag_bits(spec: &PacketSpec) -> [(bool, TcpFlags); 9] {
         (f.psh, TcpFlags::PSH),
         (f.ack, TcpFlags::ACK),
         (f.urg, TcpFlags::URG),
-        (f.ece, TcpFlags::ECE),
-        (f.cwr, TcpFlags::CWR),
-        (f.ae, TcpFlags::AE),
+        (ece, TcpFlags::ECE),
+        (cwr, TcpFlags::CWR),
+        (ae, TcpFlags::AE),
     ]
 }
 

@@ -18,6 +18,8 @@ pub enum Cc {
     Reno,
     /// CUBIC (RFC 9438).
     Cubic,
+    /// BBR (draft-ietf-ccwg-bbr, BBRv3).
+    Bbr,
 }
 
 /// ECN negotiation (`tcp_ecn` / `net.inet.tcp.ecn.enable`).
@@ -29,6 +31,27 @@ pub enum EcnMode {
     Passive,
     /// Ask on active opens and accept (Linux 1, FreeBSD 1).
     On,
+    /// Ask for Accurate ECN (RFC 9768) and accept it or classic ECN (Linux 3).
+    AccEcn,
+    /// Accept Accurate ECN or classic ECN, ask for classic ECN (Linux 4).
+    AccEcnInEcnOut,
+    /// Accept Accurate ECN or classic ECN, never ask (Linux 5).
+    AccEcnInOnly,
+}
+
+impl EcnMode {
+    /// Whether active opens ask for classic ECN (AccECN requests carry its flags too).
+    pub fn asks_ecn(self) -> bool {
+        matches!(self, EcnMode::On | EcnMode::AccEcn | EcnMode::AccEcnInEcnOut)
+    }
+    /// Whether listeners accept classic ECN without asking for it themselves.
+    pub fn accepts_only(self) -> bool {
+        matches!(self, EcnMode::Passive | EcnMode::AccEcnInOnly)
+    }
+    /// Whether a peer's AccECN request is accepted.
+    pub fn accepts_accecn(self) -> bool {
+        matches!(self, EcnMode::AccEcn | EcnMode::AccEcnInEcnOut | EcnMode::AccEcnInOnly)
+    }
 }
 
 /// Which SYN option layout the stack emits.
@@ -61,6 +84,13 @@ pub struct Profile {
     pub sack: bool,
     /// ECN negotiation.
     pub ecn: EcnMode,
+    /// When the AccECN option is sent (Linux's `tcp_ecn_option`: 0 never, 1 minimum, 2 full,
+    /// 3 persist).
+    pub ecn_option: u8,
+    /// AccECN option beacon per RTT (Linux's `tcp_ecn_option_beacon`).
+    pub ecn_option_beacon: u8,
+    /// Fall back when the handshake's ECN feedback was mangled (Linux's `tcp_ecn_fallback`).
+    pub ecn_fallback: bool,
     /// Congestion control.
     pub cc: Cc,
     /// Slow-start growth per ACK in segments (RFC 3465's L); `None`: every segment the ACK
@@ -76,6 +106,9 @@ pub struct Profile {
     pub quick_ack_segments: u32,
     /// Tail loss probe (RFC 8985 §7).
     pub tlp: bool,
+    /// Pacing for every controller (Linux paces CUBIC and Reno under the `fq` qdisc; BBR
+    /// paces whatever the qdisc).
+    pub pacing: bool,
     /// RACK time-based loss detection (RFC 8985).
     pub rack: bool,
     /// Reset cwnd after an idle period (RFC 5681 §4.1).
@@ -113,6 +146,10 @@ pub struct Profile {
     /// A RST in CLOSING or LAST-ACK shows as ECONNRESET to a socket that was only shut down
     /// (Linux's `tcp_reset`, FreeBSD; `ConnConfig::reset_after_fin_reported`).
     pub reset_after_fin_reported: bool,
+    /// A reset connection keeps its unread bytes (read before the error) and, unaccepted,
+    /// its place in the accept queue (Linux's `tcp_reset`/`tcp_done`;
+    /// `ConnConfig::reset_keeps_socket`).
+    pub reset_keeps_socket: bool,
     /// TIME-WAIT ignores RSTs (RFC 1337; FreeBSD, Linux's `tcp_rfc1337=1`;
     /// `ConnConfig::time_wait_ignores_rst`).
     pub time_wait_ignores_rst: bool,
@@ -125,6 +162,10 @@ pub struct Profile {
     /// A SYN-ACK to a listening socket is dropped unanswered (FreeBSD;
     /// `EndpointConfig::listen_drops_syn_ack`), not answered with a RST.
     pub listen_drops_syn_ack: bool,
+    /// The local UDP port TCP-over-UDP datagrams arrive at and leave from (FreeBSD's
+    /// `net.inet.tcp.udp_tunneling_port`; 0: off). A socket may ask for encapsulation
+    /// (`TCP_REMOTE_UDP_ENCAPS_PORT`) only while it is set; see `synack_tcp::udp_encap`.
+    pub udp_tunneling_port: u16,
     /// Timestamp clock rate in Hz.
     pub ts_hz: u32,
     /// FreeBSD's `net.inet.tcp.rexmit_slop`: added to every computed RTO (200 ms there).
@@ -159,6 +200,9 @@ impl Profile {
             timestamps: true,
             sack: true,
             ecn: EcnMode::Off,
+            ecn_option: 2,
+            ecn_option_beacon: 3,
+            ecn_fallback: true,
             cc: Cc::Cubic,
             slow_start_ack_limit: None,
             rto_min: Duration::from_millis(200),
@@ -166,6 +210,7 @@ impl Profile {
             delayed_ack: Duration::from_millis(40),
             quick_ack_segments: 16,
             tlp: true,
+            pacing: false,
             rack: true,
             slow_start_after_idle: false,
             rfc5961: (true, true),
@@ -179,10 +224,12 @@ impl Profile {
             ack_every_segment: false,
             ack_repeats_fin: false,
             reset_after_fin_reported: true,
+            reset_keeps_socket: true,
             time_wait_ignores_rst: false,
             time_wait_drops_old_syn: false,
             drop_syn_fin: false,
             listen_drops_syn_ack: false,
+            udp_tunneling_port: 0,
             ts_hz: 1000,
             rexmit_slop: Duration::ZERO,
             syn_cookies: true,
@@ -212,6 +259,9 @@ impl Profile {
             timestamps: true,
             sack: true,
             ecn: EcnMode::Passive,
+            ecn_option: 2,
+            ecn_option_beacon: 3,
+            ecn_fallback: true,
             cc: Cc::Reno,
             // net.inet.tcp.abc_l_var defaults to 2, RFC 3465's L.
             slow_start_ack_limit: Some(2),
@@ -220,6 +270,7 @@ impl Profile {
             delayed_ack: Duration::from_millis(40),
             quick_ack_segments: 0,
             tlp: false,
+            pacing: false,
             rack: false,
             slow_start_after_idle: true,
             rfc5961: (true, true),
@@ -233,10 +284,12 @@ impl Profile {
             ack_every_segment: true,
             ack_repeats_fin: true,
             reset_after_fin_reported: true,
+            reset_keeps_socket: false,
             time_wait_ignores_rst: true,
             time_wait_drops_old_syn: true,
             drop_syn_fin: false,
             listen_drops_syn_ack: true,
+            udp_tunneling_port: 0,
             ts_hz: 1000,
             rexmit_slop: Duration::from_millis(200),
             syn_cookies: true,
@@ -260,6 +313,9 @@ impl Profile {
             timestamps: true,
             sack: true,
             ecn: EcnMode::Off,
+            ecn_option: 2,
+            ecn_option_beacon: 3,
+            ecn_fallback: true,
             cc: Cc::Reno,
             slow_start_ack_limit: Some(2),
             rto_min: Duration::from_secs(1),
@@ -267,6 +323,7 @@ impl Profile {
             delayed_ack: Duration::from_millis(200),
             quick_ack_segments: 0,
             tlp: false,
+            pacing: false,
             rack: false,
             slow_start_after_idle: true,
             rfc5961: (true, true),
@@ -280,10 +337,12 @@ impl Profile {
             ack_every_segment: false,
             ack_repeats_fin: false,
             reset_after_fin_reported: false,
+            reset_keeps_socket: false,
             time_wait_ignores_rst: false,
             time_wait_drops_old_syn: false,
             drop_syn_fin: false,
             listen_drops_syn_ack: false,
+            udp_tunneling_port: 0,
             ts_hz: 1000,
             rexmit_slop: Duration::ZERO,
             syn_cookies: true,
@@ -436,7 +495,16 @@ impl Profile {
                 Ok(vec![format!("{line}: no offloads in the runner")])
             }
             "tc" if args.first() == Some(&"qdisc") && args.last() == Some(&"pfifo") => {
+                self.pacing = false;
                 Ok(vec![format!("{line}: no qdisc, no pacing")])
+            }
+            //~ linux: the fq qdisc paces every TCP flow at its pacing rate.
+            "tc" if matches!(args.first(), Some(&"qdisc"))
+                && matches!(args.get(1), Some(&"replace") | Some(&"add"))
+                && args.last() == Some(&"fq") =>
+            {
+                self.pacing = true;
+                Ok(vec![format!("{line}: pacing on")])
             }
             "ip" if args.first() == Some(&"tcp_metrics") && args.get(1) == Some(&"flush") => {
                 Ok(vec!["ip tcp_metrics flush: no metrics cache".into()])
@@ -480,15 +548,37 @@ impl Profile {
                 self.window_scaling = on;
                 note("timestamps and window scaling")
             }
-            // 3 and above ask for AccECN (RFC 9768), which the engine does not implement.
             "net.ipv4.tcp_ecn" | "net.inet.tcp.ecn.enable" => {
+                let linux = key.starts_with("net.ipv4");
                 self.ecn = match int()? {
                     0 => EcnMode::Off,
                     1 => EcnMode::On,
                     2 => EcnMode::Passive,
+                    // Linux's Accurate ECN modes (RFC 9768).
+                    3 if linux => EcnMode::AccEcn,
+                    4 if linux => EcnMode::AccEcnInEcnOut,
+                    5 if linux => EcnMode::AccEcnInOnly,
                     _ => return Err(bad()),
                 };
                 note("ECN mode")
+            }
+            "net.ipv4.tcp_ecn_option" => {
+                self.ecn_option = match int()? {
+                    v @ 0..=3 => v as u8,
+                    _ => return Err(bad()),
+                };
+                note("AccECN option policy")
+            }
+            "net.ipv4.tcp_ecn_option_beacon" => {
+                self.ecn_option_beacon = match int()? {
+                    v @ 0..=3 => v as u8,
+                    _ => return Err(bad()),
+                };
+                note("AccECN option beacon")
+            }
+            "net.ipv4.tcp_ecn_fallback" => {
+                self.ecn_fallback = flag()?;
+                note("ECN fallback")
             }
             "net.ipv4.tcp_slow_start_after_idle" => {
                 self.slow_start_after_idle = flag()?;
@@ -498,6 +588,7 @@ impl Profile {
                 self.cc = match value {
                     "cubic" => Cc::Cubic,
                     "reno" => Cc::Reno,
+                    "bbr" => Cc::Bbr,
                     _ => return Err(bad()),
                 };
                 note("congestion control")
@@ -540,6 +631,10 @@ impl Profile {
             "net.inet.tcp.delacktime" => {
                 self.delayed_ack = ms()?;
                 note("delayed-ACK time (ms)")
+            }
+            "net.inet.tcp.udp_tunneling_port" => {
+                self.udp_tunneling_port = u16::try_from(int()?).map_err(|_| bad())?;
+                note("TCP-over-UDP tunnel port")
             }
             "net.inet.tcp.keepidle" => {
                 self.keep_alive.0 = ms()?;
@@ -647,13 +742,11 @@ impl Profile {
             "net.ipv4.tcp_dsack" => "1",
             "net.ipv4.tcp_fack" => "0",
             "net.ipv4.tcp_reordering" => "3",
-            // No pacing in the engine: the ratios only act under the fq qdisc.
+            // The engine's pacing ratios are Linux's defaults.
             "net.ipv4.tcp_pacing_ss_ratio" => "200",
             "net.ipv4.tcp_pacing_ca_ratio" => "120",
             // No TCP_NOTSENT_LOWAT limit.
             "net.ipv4.tcp_notsent_lowat" => "4294967295",
-            // AccECN option: never sent without AccECN (tcp_ecn 3+), which is refused.
-            "net.ipv4.tcp_ecn_option" => "0|1|2",
             "net.ipv4.tcp_mtu_probing" => "0",
             "net.ipv4.tcp_shrink_window" => "0",
             // FreeBSD.
@@ -665,7 +758,6 @@ impl Profile {
             "net.inet.tcp.path_mtu_discovery" => "1",
             "net.inet.tcp.pmtud_blackhole_detection" => "0",
             "net.inet.tcp.mssdflt" => "536",
-            "net.inet.tcp.udp_tunneling_port" => "0",
             "net.inet.tcp.udp_tunneling_overhead" => "8",
             _ => return None,
         })
@@ -803,7 +895,9 @@ mod tests {
         assert_eq!(f.fastopen, 0x3);
         f.apply_command("sysctl -w net.inet.tcp.fastopen.client_enable=0").unwrap();
         assert_eq!(f.fastopen, 0x2);
-        assert!(l.apply_command("sysctl -q net.ipv4.tcp_ecn=3").is_err());
+        l.apply_command("sysctl -q net.ipv4.tcp_ecn=3").unwrap();
+        assert_eq!(l.ecn, EcnMode::AccEcn);
+        assert!(f.apply_command("sysctl -w net.inet.tcp.ecn.enable=3").is_err());
     }
 
     #[test]

@@ -33,8 +33,12 @@ pub struct Segment {
     pub tos: u8,
     /// IP TTL / hop limit.
     pub ttl: u8,
-    /// The TCP checksum verified (outbound segments are checked as emitted).
+    /// The TCP checksum verified (outbound segments are checked as emitted; an encapsulated
+    /// one by its UDP checksum).
     pub checksum_ok: bool,
+    /// Carried inside UDP from the first port to the second (TCP over UDP); `None` for plain
+    /// TCP.
+    pub udp: Option<(u16, u16)>,
 }
 
 /// Flag letters in packetdrill's order (`S.`, `FP.`, `R`, `-`).
@@ -64,8 +68,14 @@ pub fn option_text(o: &OptSpec) -> String {
         OptSpec::Md5(s) => format!("md5 {s}"),
         OptSpec::FastOpen(c) => format!("FO {}", hex(c)),
         OptSpec::FastOpenExp(c) => format!("FOEXP {}", hex(c)),
-        OptSpec::AccEcn(fields) if fields.is_empty() => "ECN".into(),
-        OptSpec::AccEcn(fields) => format!("ECN {fields}"),
+        OptSpec::AccEcn(o) => {
+            let names = if o.is_order1() { ["e1b", "ceb", "e0b"] } else { ["e0b", "ceb", "e1b"] };
+            let mut s = String::from("ECN");
+            for (n, v) in names.iter().zip(o.values()) {
+                s.push_str(&format!(" {n} {v}"));
+            }
+            s
+        }
     }
 }
 
@@ -105,6 +115,9 @@ impl fmt::Display for Segment {
         }
         if !self.options.is_empty() {
             write!(f, " {}", options_text(&self.options))?;
+        }
+        if let Some((s, d)) = self.udp {
+            write!(f, "/udp({s} > {d})")?;
         }
         Ok(())
     }

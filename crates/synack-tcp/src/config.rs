@@ -1,5 +1,6 @@
 //! Settings: one for the whole endpoint, one per connection.
 
+pub use crate::accecn::AccEcnOptionPolicy;
 use crate::rtt::RttConfig;
 use crate::time::Duration;
 use synack_wire::tcp::OptionLayout;
@@ -13,6 +14,8 @@ pub enum CongestionControl {
     /// CUBIC (RFC 9438).
     #[default]
     Cubic,
+    /// BBRv3 (draft-ietf-ccwg-bbr): model-based, always paced (`crate::cc::Bbr`).
+    Bbr,
 }
 
 /// The RST a connection sends when it aborts itself (close with unread data, ABORT, data
@@ -197,9 +200,22 @@ pub struct ConnConfig {
     /// see `docs/THROUGHPUT.md`). Off gives RFC 5681 slow start until the first loss. Read
     /// when the connection becomes established.
     pub hystart: bool,
+    /// Pacing (`crate::pacing`): data segments leave spaced at the pacing rate instead of in
+    /// window-sized bursts. The rate is the controller's when it has one (BBR, which always
+    /// paces, whatever this says), else Linux's for a window under the `fq` qdisc: 200% of
+    /// cwnd / SRTT in slow start, 120% after. Off by default for CUBIC and NewReno, as in
+    /// Linux without `fq`.
+    pub pacing: bool,
+    /// `SO_MAX_PACING_RATE`: the most bytes per second pacing lets out. `None` (the default):
+    /// no cap. A cap paces a connection even with `pacing` off (Linux's internal pacing does
+    /// the same).
+    pub max_pacing_rate: Option<u64>,
     /// Explicit Congestion Notification (RFC 3168): offered on the SYN and used when the peer
     /// agrees. Off by default.
     pub ecn: bool,
+    /// Accurate ECN (RFC 9768): asked for on active opens, accepted on passive ones, and how
+    /// the AccECN option is sent. Off by default.
+    pub accecn: AccEcnConfig,
     /// Report soft errors (`Event::SoftError`: R1 reached, soft ICMP errors, path MTU drops).
     /// RFC 9293 SHLD-20 lets the application switch them off. On by default.
     pub soft_errors: bool,
@@ -265,6 +281,13 @@ pub struct ConnConfig {
     /// connection (it only shut down its sending half) as a reset, as Linux and FreeBSD do.
     /// RFC 9293 3.10.7.4 enters CLOSED there without a user signal (the default).
     pub reset_after_fin_reported: bool,
+    /// A connection ended by an error (a RST) keeps what it received and the application
+    /// has not read: reads return those bytes before they report the error; and a connection
+    /// still waiting in a listener's accept queue stays there, CLOSED with its error, to be
+    /// accepted (Linux's `tcp_reset`/`tcp_done`, which leave the socket and its receive queue
+    /// to the application). RFC 9293 3.10.7.4 flushes the queues and an unaccepted
+    /// connection is simply gone (the default).
+    pub reset_keeps_socket: bool,
     /// TIME-WAIT ignores every RST, RFC 1337 section 3's fix for TIME-WAIT assassination
     /// (FreeBSD's `tcp_twcheck`; Linux's `tcp_rfc1337=1`). RFC 9293 (with RFC 5961) closes on
     /// a RST at RCV.NXT: off by default.
@@ -273,6 +296,12 @@ pub struct ConnConfig {
     /// as FreeBSD's `tcp_twcheck` checks for ACK before anything else. RFC 9293 (with RFC
     /// 5961 4.2) answers such a SYN with a challenge ACK: off by default.
     pub time_wait_drops_old_syn: bool,
+    /// The connection's segments travel inside UDP datagrams to this remote UDP port (TCP
+    /// over UDP, FreeBSD's `TCP_REMOTE_UDP_ENCAPS_PORT`; see [`crate::udp_encap`]); `None`
+    /// (the default) sends plain TCP. Set before an active open; a passive connection takes
+    /// the port its SYN arrived from. The MSS offered and used is
+    /// [`UDP_ENCAP_OVERHEAD`](crate::udp_encap::UDP_ENCAP_OVERHEAD) smaller.
+    pub udp_encapsulation: Option<core::num::NonZeroU16>,
 }
 
 impl Default for ConnConfig {
@@ -298,7 +327,10 @@ impl Default for ConnConfig {
             rack: true,
             prr: true,
             hystart: true,
+            pacing: false,
+            max_pacing_rate: None,
             ecn: false,
+            accecn: AccEcnConfig::default(),
             soft_errors: true,
             mss_clamp: None,
             quick_ack_segments: 0,
@@ -315,8 +347,10 @@ impl Default for ConnConfig {
             rfc5961_syn: true,
             ack_repeats_fin: false,
             reset_after_fin_reported: false,
+            reset_keeps_socket: false,
             time_wait_ignores_rst: false,
             time_wait_drops_old_syn: false,
+            udp_encapsulation: None,
         }
     }
 }
@@ -366,6 +400,38 @@ impl Default for EndpointConfig {
             drop_syn_fin: false,
             listen_drops_syn_ack: false,
             fast_open: crate::fastopen::FastOpenConfig::default(),
+        }
+    }
+}
+
+/// Accurate ECN (RFC 9768) settings of a connection. Linux's `tcp_ecn` 3 asks and accepts
+/// (with [`ConnConfig::ecn`] on, so a classic ECN peer still gets classic ECN), 4 accepts and
+/// asks for classic ECN, 5 only accepts; `tcp_ecn_option`, `tcp_ecn_option_beacon` and
+/// `tcp_ecn_fallback` are the other three fields.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct AccEcnConfig {
+    /// Ask for AccECN on our SYN (AE, CWR and ECE set). Off by default.
+    pub request: bool,
+    /// Agree to AccECN when a peer's SYN asks for it. Off by default.
+    pub accept: bool,
+    /// When to send the AccECN option (Linux's default: whenever it fits).
+    pub option: AccEcnOptionPolicy,
+    /// With [`AccEcnOptionPolicy::Minimum`], send the option at least this many times per
+    /// smoothed RTT (0: only when a change asks for it). Linux's default is 3.
+    pub option_beacon: u8,
+    /// Check the handshake's ECN feedback and stop sending ECN-capable packets when the path
+    /// mangled it (Linux's `tcp_ecn_fallback`, on by default).
+    pub fallback: bool,
+}
+
+impl Default for AccEcnConfig {
+    fn default() -> Self {
+        AccEcnConfig {
+            request: false,
+            accept: false,
+            option: AccEcnOptionPolicy::Full,
+            option_beacon: 3,
+            fallback: true,
         }
     }
 }

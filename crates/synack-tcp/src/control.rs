@@ -10,6 +10,7 @@ use synack_wire::tcp::{OptionLayout, TcpFlags, TcpOptions, Timestamps};
 use crate::emit::Header;
 use crate::secret::FourTuple;
 use crate::time::{Duration, Instant};
+use crate::udp_encap::UdpPort;
 
 /// Most stateless control segments (RSTs, cookie SYN-ACKs, challenge ACKs) waiting to be sent.
 const MAX_CTL: usize = 4096;
@@ -24,21 +25,28 @@ pub(crate) struct CtlSegment {
     pub(crate) flags: TcpFlags,
     /// A timestamps option to carry (Linux's form of an abort's RST, `AbortReset::Linux`).
     pub(crate) ts: Option<Timestamps>,
+    /// Sent inside UDP to this port (the way the segment it answers came).
+    pub(crate) udp_port: UdpPort,
 }
 
 impl CtlSegment {
     /// `<SEQ=seq><CTL=RST>`: the reply to a segment carrying an ACK that nothing here accepts
     /// (RFC 9293 3.10.7.1 to 3.10.7.4).
     pub(crate) fn rst(tuple: FourTuple, seq: SeqNum) -> CtlSegment {
-        CtlSegment { tuple, seq, ack: None, flags: TcpFlags::RST, ts: None }
+        CtlSegment { tuple, seq, ack: None, flags: TcpFlags::RST, ts: None, udp_port: None }
     }
 
     /// `<SEQ=seq><ACK=ack><CTL=RST,ACK>`: the reply to a segment without an ACK.
     pub(crate) fn rst_ack(tuple: FourTuple, seq: SeqNum, ack: SeqNum) -> CtlSegment {
-        CtlSegment { tuple, seq, ack: Some(ack), flags: TcpFlags::RST, ts: None }
+        CtlSegment { tuple, seq, ack: Some(ack), flags: TcpFlags::RST, ts: None, udp_port: None }
     }
 
     /// The header to write.
+    /// The same segment sent inside UDP to `port` (`None`: plain TCP).
+    pub(crate) fn via(self, udp_port: UdpPort) -> CtlSegment {
+        CtlSegment { udp_port, ..self }
+    }
+
     pub(crate) fn header(&self) -> Header {
         let flags = if self.ack.is_some() { self.flags | TcpFlags::ACK } else { self.flags };
         Header {
@@ -65,6 +73,8 @@ pub(crate) struct CookieReply {
     pub(crate) window: u16,
     pub(crate) options: TcpOptions,
     pub(crate) layout: OptionLayout,
+    /// Sent inside UDP to this port (the SYN's way).
+    pub(crate) udp_port: UdpPort,
 }
 
 impl CookieReply {
@@ -105,11 +115,11 @@ impl CtlQueue {
     }
 
     /// The next segment to write: cookie SYN-ACKs first, then the others.
-    pub(crate) fn pop(&mut self) -> Option<(FourTuple, Header)> {
+    pub(crate) fn pop(&mut self) -> Option<(FourTuple, Header, UdpPort)> {
         if let Some(c) = self.cookies.pop_front() {
-            return Some((c.tuple, c.header()));
+            return Some((c.tuple, c.header(), c.udp_port));
         }
-        self.q.pop_front().map(|c| (c.tuple, c.header()))
+        self.q.pop_front().map(|c| (c.tuple, c.header(), c.udp_port))
     }
 }
 

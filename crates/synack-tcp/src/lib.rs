@@ -87,6 +87,7 @@ extern crate alloc;
 #[cfg(test)]
 extern crate std;
 
+mod accecn;
 pub mod assembler;
 pub mod cc;
 pub mod config;
@@ -100,9 +101,12 @@ pub mod event;
 pub mod fastopen;
 pub mod icmp;
 mod id;
+pub mod pacing;
 mod ports;
 pub mod push;
 pub mod rack;
+pub mod rate;
+pub mod records;
 pub mod ring;
 pub mod rtt;
 pub mod sack_gen;
@@ -112,10 +116,11 @@ pub mod state;
 pub mod stats;
 pub mod time;
 mod tuple_map;
+pub mod udp_encap;
 
 pub use config::{
-    AbortReset, AckEvery, CongestionControl, ConnConfig, EndpointConfig, KeepAlive, PushPolicy,
-    ReadWindowUpdate, ReceiveWindow,
+    AbortReset, AccEcnConfig, AccEcnOptionPolicy, AckEvery, CongestionControl, ConnConfig,
+    EndpointConfig, KeepAlive, PushPolicy, ReadWindowUpdate, ReceiveWindow,
 };
 pub use endpoint::{ConnId, Endpoint, ListenerId, Transmit};
 pub use error::{

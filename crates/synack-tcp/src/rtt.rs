@@ -39,6 +39,11 @@ pub struct RttConfig {
     /// instead of RFC 6298's `max(min_rto, SRTT + 4 * RTTVAR)`. Off in both presets; the
     /// packetdrill adapter turns it on for its Linux profile.
     pub min_rto_above_srtt: bool,
+    /// Added to every RTO computed from samples or backed off, after the backoff and before
+    /// the maximum (FreeBSD's `net.inet.tcp.rexmit_slop`, 200 ms there, which keeps the
+    /// timer above a delayed ACK); the first RTO, before any sample or timeout, is the initial
+    /// one as configured. Zero in both presets (RFC 6298 has none).
+    pub slop: Duration,
 }
 
 impl RttConfig {
@@ -50,6 +55,7 @@ impl RttConfig {
             max_rto: Duration::from_secs(60),
             granularity: Duration::from_millis(1),
             min_rto_above_srtt: false,
+            slop: Duration::ZERO,
         }
     }
     /// Linux's choices: minimum 200 ms, maximum 120 s, initial 1 s.
@@ -60,6 +66,7 @@ impl RttConfig {
             max_rto: Duration::from_secs(120),
             granularity: Duration::from_millis(1),
             min_rto_above_srtt: false,
+            slop: Duration::ZERO,
         }
     }
 }
@@ -87,12 +94,15 @@ pub struct RttEstimator {
     max_rto: u64,
     granularity: u64,
     min_rto_above_srtt: bool,
+    /// [`RttConfig::slop`] in microseconds (at most about 71 minutes).
+    slop: u32,
     /// Smoothed RTT in microseconds; [`NONE`] before the first sample.
     srtt: u64,
     rttvar: u64,
     /// RTO before backoff, bounds applied.
     base_rto: u64,
-    backoff: u32,
+    /// At most [`MAX_BACKOFF_SHIFT`].
+    backoff: u8,
     /// The latest sample, or [`NONE`].
     latest: u64,
     /// The smallest sample, or [`NONE`].
@@ -122,6 +132,7 @@ impl RttEstimator {
             max_rto: micros(config.max_rto),
             granularity: micros(config.granularity),
             min_rto_above_srtt: config.min_rto_above_srtt,
+            slop: u32::try_from(micros(config.slop)).unwrap_or(u32::MAX),
             srtt: NONE,
             rttvar: 0,
             base_rto: 0,
@@ -144,6 +155,7 @@ impl RttEstimator {
             max_rto: Duration::from_micros(self.max_rto),
             granularity: Duration::from_micros(self.granularity),
             min_rto_above_srtt: self.min_rto_above_srtt,
+            slop: Duration::from_micros(u64::from(self.slop)),
         }
     }
 
@@ -222,7 +234,7 @@ impl RttEstimator {
     pub fn on_timeout(&mut self) {
         //= rfc6298#5.5
         // On expiry the host sets RTO <- RTO * 2 ("back off the timer"), capped by the maximum.
-        if self.backoff < MAX_BACKOFF_SHIFT {
+        if u32::from(self.backoff) < MAX_BACKOFF_SHIFT {
             self.backoff += 1;
         }
     }
@@ -234,13 +246,15 @@ impl RttEstimator {
 
     /// Number of consecutive backoffs in force.
     pub fn backoff_count(&self) -> u32 {
-        self.backoff
+        u32::from(self.backoff)
     }
 
     /// The RTO to arm the retransmission timer with now, backoff applied.
     pub fn rto(&self) -> Duration {
         let rto = self.base_rto.saturating_mul(1u64 << self.backoff);
-        Duration::from_micros(rto.min(self.max_rto).max(self.base_rto))
+        let first = self.srtt == NONE && self.backoff == 0;
+        let slop = if first { 0 } else { u64::from(self.slop) };
+        Duration::from_micros(rto.saturating_add(slop).min(self.max_rto).max(self.base_rto))
     }
 
     /// The RTO without backoff.
@@ -348,6 +362,7 @@ mod tests {
             max_rto: ms(60_000),
             granularity: ms(1),
             min_rto_above_srtt: false,
+            slop: Duration::ZERO,
         }
     }
 
@@ -428,6 +443,28 @@ mod tests {
         e.on_sample(ms(100));
         assert_eq!(e.backoff_count(), 0);
         assert!(e.rto() < ms(1000));
+    }
+
+    /// FreeBSD's slop: the first RTO is the initial one; after a timeout the slop is added
+    /// to the doubled value (1 s, 2.2 s, 4.2 s), and after a sample to SRTT + 4 * RTTVAR.
+    #[test]
+    fn slop_is_added_after_backoff_and_after_samples() {
+        let mut e = RttEstimator::new(RttConfig { slop: ms(200), ..cfg(30) });
+        assert_eq!(e.rto(), ms(1000));
+        e.on_timeout();
+        assert_eq!(e.rto(), ms(2200));
+        e.on_timeout();
+        assert_eq!(e.rto(), ms(4200));
+        e.on_sample(ms(100));
+        assert_eq!(e.rto(), ms(100 + 200 + 200));
+        e.on_timeout();
+        assert_eq!(e.rto(), ms(2 * 300 + 200));
+        assert_eq!(e.config().slop, ms(200));
+        // Capped by the maximum like any RTO.
+        for _ in 0..20 {
+            e.on_timeout();
+        }
+        assert_eq!(e.rto(), ms(60_000));
     }
 
     #[test]

@@ -112,6 +112,29 @@ fn must_10_simultaneous_open() {
     assert_eq!(s.recv_all(), b"yo");
 }
 
+/// RFC 9293 3.10.7.3: text on a SYN arriving in SYN-SENT is queued for processing after
+/// ESTABLISHED: the SYN-ACK acknowledges only the SYN, nothing is readable in SYN-RECEIVED, and
+/// the ACK that completes the handshake makes the queued bytes readable, in order ahead of its
+/// own data. A FIN on that SYN is not taken (the peer sends it again).
+#[test]
+fn syn_text_in_syn_sent_is_queued_until_established() {
+    let mut s = Script::connecting(nodelay());
+    check(&s.one(), S, I, 0);
+    s.inject(Seg::new(S | F, T, 0).mss(1460).data(b"abc"));
+    check(&s.one(), SA, I, T + 1);
+    assert_eq!(s.state(), State::SynReceived);
+    assert_eq!(s.recv_all(), b"");
+    s.inject(Seg::new(PA, T + 4, I + 1).data(b"de"));
+    assert_eq!(s.state(), State::Established);
+    assert_eq!(s.recv_all(), b"abcde");
+    // Both are acknowledged together (after the delayed-ACK timer: two segments' worth).
+    let acks = s.advance(Duration::from_millis(500));
+    assert!(acks.iter().any(|(_, o)| o.is(A, I + 1, T + 6)), "ACK of the five bytes");
+    // The FIN was not kept: it counts once it comes again.
+    s.inject(Seg::new(FA, T + 6, I + 1));
+    assert_eq!(s.state(), State::CloseWait);
+}
+
 #[test]
 fn must_11_syn_received_remembers_origin() {
     // Passive: RST returns to LISTEN, no error to anyone, listener accepts a fresh SYN.

@@ -5,7 +5,7 @@
 //! Prints `SKIPPED: <reason>` and passes when not root, without /dev/net/tun, without `ip` or
 //! without python3.
 
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::Duration;
 
 use synack_stack::{Device, RxToken, TxToken};
@@ -21,28 +21,7 @@ impl Drop for NsGuard {
 }
 
 fn skip_reason() -> Option<String> {
-    // SAFETY-free check: geteuid via /proc is enough for a skip decision.
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    let uid0 =
-        status.lines().any(|l| l.starts_with("Uid:") && l.split_whitespace().nth(2) == Some("0"));
-    if !uid0 {
-        return Some("not root (needs CAP_NET_ADMIN for netns and TUN)".into());
-    }
-    if !std::path::Path::new("/dev/net/tun").exists() {
-        return Some("no /dev/net/tun".into());
-    }
-    for tool in ["ip", "python3"] {
-        if Command::new(tool)
-            .arg("-V")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status()
-            .is_err()
-        {
-            return Some(format!("{tool} not installed"));
-        }
-    }
-    None
+    synack_tun::netns::unavailable(&["ip", "python3"])
 }
 
 fn csum(data: &[u8]) -> u16 {

@@ -37,6 +37,7 @@ pub mod quoted;
 pub mod seq;
 pub mod tcp;
 pub mod udp;
+pub mod udp_encap;
 
 pub use arp::{ArpOperation, ArpPacket, ArpRepr};
 pub use checksum::ChecksumMode;

@@ -2,8 +2,7 @@
 //! handshake and UDP datagram whatever its destination (accept-any), and hands them to the
 //! relays.
 
-use std::fs::File;
-use std::io::{self, BufWriter, Write};
+use std::io;
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -12,9 +11,7 @@ use std::time::Duration;
 use anyhow::Context;
 use synack::runtime::StackConfig;
 use synack::{Clock, IpCidr, Stack};
-use synack_stack::Medium;
 use synack_stack::iface::Route;
-use synack_stack::phy::{CaptureFormat, CaptureWriter, FrameRing, PcapTap};
 use synack_tun::{TunDevice, config};
 
 use super::relay::Abort;
@@ -57,18 +54,7 @@ impl TunSide {
         }
         config::set_up(&name).with_context(|| format!("bringing {name} up"))?;
         let clock = Clock::start();
-        let file: Option<CaptureWriter<Box<dyn Write + Send>>> = match &o.pcap {
-            Some(p) => {
-                let f = File::create(p).with_context(|| format!("creating {}", p.display()))?;
-                let w: Box<dyn Write + Send> = Box::new(BufWriter::new(f));
-                Some(
-                    CaptureWriter::new(w, CaptureFormat::Pcap, Medium::Ip, clock.wall_origin())
-                        .context("starting the capture")?,
-                )
-            }
-            None => None,
-        };
-        let dev = PcapTap::new(dev, file, FrameRing::new(0, 0));
+        let dev = crate::tunhost::capture_tap(dev, o.pcap.as_deref(), &clock)?;
         // Every reply goes back into the device, whatever the client's address.
         let routes = o
             .addrs

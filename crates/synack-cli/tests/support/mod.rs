@@ -1,12 +1,11 @@
 //! Support shared by the tests that run `synack` against the kernel inside network namespaces
-//! they create (`chaos.rs`, `interop_kernel.rs`): the capability check behind `SKIPPED`, the
+//! they create (`chaos.rs`, `forward_netns.rs`, `interop_kernel.rs`): the capability check behind `SKIPPED`, the
 //! namespace with a name unique to the test process, deleted on drop, and started processes
 //! killed by their PID on drop with their output collected.
 // Each test file uses the part of this module it needs.
 #![allow(dead_code)]
 
 use std::io::{BufRead, BufReader, Read};
-use std::path::Path;
 use std::process::{Child, Command, ExitStatus, Output, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -14,22 +13,12 @@ use std::time::{Duration, Instant};
 /// Why the test cannot run here (not root, no /dev/net/tun, one of `tools` not on PATH), or
 /// `None` when it can.
 pub(crate) fn skip_reason(tools: &[&str]) -> Option<String> {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    if !status.lines().any(|l| l.starts_with("Uid:") && l.split_whitespace().nth(2) == Some("0")) {
-        return Some("not root (needs CAP_NET_ADMIN for netns and TUN, raw sockets)".into());
-    }
-    if !Path::new("/dev/net/tun").exists() {
-        return Some("no /dev/net/tun".into());
-    }
-    for t in tools {
-        let found = std::env::var_os("PATH")
-            .map(|p| std::env::split_paths(&p).any(|d| d.join(t).exists()))
-            .unwrap_or(false);
-        if !found {
-            return Some(format!("{t} not installed"));
-        }
-    }
-    None
+    synack_tun::netns::unavailable(tools)
+}
+
+/// True when `tool` is on PATH.
+pub(crate) fn have(tool: &str) -> bool {
+    synack_tun::netns::on_path(tool)
 }
 
 /// A network namespace named `synack-<suite>-<tag>-<pid>`, loopback up, deleted on drop.
@@ -148,12 +137,18 @@ impl Proc {
     }
 
     /// Stops with SIGINT and waits up to `secs`, then kills; the whole output.
-    pub(crate) fn stop(mut self, secs: u64) -> String {
+    pub(crate) fn stop(self, secs: u64) -> String {
+        self.stop_status(secs).1
+    }
+
+    /// Stops with SIGINT and waits up to `secs`, then kills; whether it exited successfully
+    /// by itself, and the whole output.
+    pub(crate) fn stop_status(mut self, secs: u64) -> (bool, String) {
         self.signal("-INT");
-        let _ = self.exits_within(secs);
+        let exited = self.exits_within(secs).is_some_and(|s| s.success());
         self.kill9();
         std::thread::sleep(Duration::from_millis(100));
-        self.text()
+        (exited, self.text())
     }
 }
 

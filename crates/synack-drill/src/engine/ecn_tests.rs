@@ -4,6 +4,7 @@ use synack_wire::tcp::TcpFlags;
 
 fn syn(cfg: &ScriptConfig, flags: TcpFlags, tos: u8) -> Segment {
     Segment {
+        udp: None,
         at: 0,
         src: SocketAddr::new(cfg.remote_ip, 40000),
         dst: SocketAddr::new(cfg.local_ip, 8080),

@@ -24,12 +24,17 @@ impl EngineTarget {
         }
         let v = usize::try_from(value).map_err(|_| Errno::EINVAL)?;
         let keep_alive = self.keep_alive;
+        let tunnel = self.udp_tunnel_port;
         let sk = self.sock(s)?;
         match opt {
             SockOpt::ReuseAddr => return Ok(()),
             SockOpt::SndBuf => sk.cfg.send_buffer = v,
             SockOpt::RcvBuf => sk.cfg.recv_buffer = v,
             SockOpt::NoDelay => sk.cfg.nodelay = v != 0,
+            //~ linux: ~0 (32 or 64 bits) is no cap.
+            SockOpt::MaxPacingRate => {
+                sk.cfg.max_pacing_rate = (v < u32::MAX as usize).then_some(v as u64)
+            }
             SockOpt::UserTimeout => {
                 sk.cfg.user_timeout = (v != 0).then(|| Duration::from_millis(v as u64))
             }
@@ -65,6 +70,27 @@ impl EngineTarget {
                 sk.fo.no_cookie = v != 0;
                 return Ok(());
             }
+            SockOpt::ZeroCopy => {
+                sk.lx.zerocopy = v != 0;
+                return Ok(());
+            }
+            SockOpt::Mark => {
+                sk.lx.mark = value;
+                return Ok(());
+            }
+            SockOpt::Inq => {
+                sk.lx.inq = v != 0;
+                return Ok(());
+            }
+            //~ freebsd: tcp_ctloutput takes a port number (0 clears it) and refuses one while
+            //~ net.inet.tcp.udp_tunneling_port is 0.
+            SockOpt::RemoteUdpEncapsPort => {
+                let port = u16::try_from(v).map_err(|_| Errno::EINVAL)?;
+                if port != 0 && tunnel == 0 {
+                    return Err(Errno::EINVAL);
+                }
+                sk.cfg.udp_encapsulation = core::num::NonZeroU16::new(port);
+            }
             SockOpt::Error | SockOpt::FastOpenKey => return Err(Errno::ENOPROTOOPT),
             SockOpt::Linger2 => unreachable!("handled above"),
         }
@@ -89,6 +115,10 @@ impl EngineTarget {
                 (sk.cfg.recv_buffer.max(live) * doubling) as i64
             }
             SockOpt::NoDelay => sk.cfg.nodelay as i64,
+            SockOpt::MaxPacingRate => sk
+                .cfg
+                .max_pacing_rate
+                .map_or(i64::from(u32::MAX), |r| i64::try_from(r).unwrap_or(i64::MAX)),
             SockOpt::KeepAlive => sk.cfg.keep_alive.is_some() as i64,
             SockOpt::UserTimeout => sk.cfg.user_timeout.map(|d| d.as_millis() as i64).unwrap_or(0),
             SockOpt::KeepIdle => sk.cfg.keep_alive.unwrap_or(self.keep_alive).idle.as_secs() as i64,
@@ -108,6 +138,10 @@ impl EngineTarget {
             SockOpt::FastOpenConnect => sk.fo.connect as i64,
             SockOpt::FastOpenNoCookie => sk.fo.no_cookie as i64,
             SockOpt::FastOpenKey => return Err(Errno::EINVAL),
+            SockOpt::ZeroCopy => sk.lx.zerocopy as i64,
+            SockOpt::Mark => sk.lx.mark,
+            SockOpt::Inq => sk.lx.inq as i64,
+            SockOpt::RemoteUdpEncapsPort => sk.cfg.udp_encapsulation.map_or(0, |p| p.get().into()),
             SockOpt::Error => {
                 let e = conn.and_then(|c| self.ep.error(c).ok().flatten());
                 match e {
@@ -175,9 +209,27 @@ impl EngineTarget {
         if let Some(n) = st.reordering_events {
             i.insert("tcpi_reord_seen".into(), i64::from(n));
         }
+        // Delivery-rate estimation: segments delivered (the SYN counted), those the peer got
+        // CE-marked, and the last rate sample.
+        i.insert("tcpi_delivered".into(), i64::from(st.delivered));
+        i.insert("tcpi_delivered_ce".into(), i64::from(st.delivered_ce));
+        if let Some(r) = st.delivery_rate {
+            i.insert("tcpi_delivery_rate".into(), i64::try_from(r).unwrap_or(i64::MAX));
+        }
+        i.insert("tcpi_delivery_rate_app_limited".into(), i64::from(st.delivery_rate_app_limited));
+        // Pacing: the rate the engine computes (paced or not, as Linux reports it) and the
+        // SO_MAX_PACING_RATE cap; unlimited is ~0, shown as the largest i64.
+        let rate = |r: Option<u64>| r.map_or(i64::MAX, |r| i64::try_from(r).unwrap_or(i64::MAX));
+        i.insert("tcpi_pacing_rate".into(), rate(st.pacing_rate));
+        i.insert("tcpi_max_pacing_rate".into(), rate(st.max_pacing_rate));
         if let Some(ss) = st.ssthresh {
             i.insert("tcpi_snd_ssthresh".into(), i64::from(ss) / mss);
         }
+        // AccECN's byte counters; zero without AccECN, as Linux reports them.
+        let (ce_bytes, e0_bytes, e1_bytes) = st.delivered_ecn_bytes;
+        i.insert("tcpi_delivered_ce_bytes".into(), i64::from(ce_bytes));
+        i.insert("tcpi_delivered_e0_bytes".into(), i64::from(e0_bytes));
+        i.insert("tcpi_delivered_e1_bytes".into(), i64::from(e1_bytes));
         // TCPI_OPT_* bits: TIMESTAMPS 1, SACK 2, WSCALE 4, ECN 8, SYN_DATA 32, TFO_CHILD 128.
         // (ECN_SEEN 16 and USEC_TS 64 are never set: no CE tracking per socket, no
         // microsecond timestamps.)

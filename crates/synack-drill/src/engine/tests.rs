@@ -34,3 +34,33 @@ fn linger2_sets_the_fin_wait_2_timeout() {
         assert_eq!(t.get_option(s, SockOpt::Linger2).unwrap(), read, "{set}");
     }
 }
+
+/// SO_MAX_PACING_RATE lands in `ConnConfig::max_pacing_rate`; ~0 (32 bits) is no cap.
+#[test]
+fn max_pacing_rate_sets_the_cap() {
+    let mut t = EngineTarget::new(&Profile::linux(), &crate::config::ScriptConfig::default());
+    let s = t.socket().unwrap();
+    assert_eq!(t.get_option(s, SockOpt::MaxPacingRate).unwrap(), i64::from(u32::MAX));
+    t.set_option(0, s, SockOpt::MaxPacingRate, 1_000_000).unwrap();
+    assert_eq!(t.get_option(s, SockOpt::MaxPacingRate).unwrap(), 1_000_000);
+    t.set_option(0, s, SockOpt::MaxPacingRate, i64::from(u32::MAX)).unwrap();
+    assert_eq!(t.get_option(s, SockOpt::MaxPacingRate).unwrap(), i64::from(u32::MAX));
+    assert_eq!(
+        SockOpt::from_names("SOL_SOCKET", "SO_MAX_PACING_RATE"),
+        Some(SockOpt::MaxPacingRate)
+    );
+}
+
+/// `tc qdisc ... fq` turns pacing on (Linux paces every flow under fq), `pfifo` off; the
+/// sysctl selects BBR.
+#[test]
+fn fq_qdisc_and_bbr_sysctl_map_onto_the_profile() {
+    let mut p = Profile::linux();
+    assert!(!p.pacing);
+    p.apply_command("tc qdisc replace dev tun0 root fq").unwrap();
+    assert!(p.pacing);
+    p.apply_command("tc qdisc add dev tun0 root pfifo").unwrap();
+    assert!(!p.pacing);
+    p.set_sysctl("net.ipv4.tcp_congestion_control", "bbr").unwrap();
+    assert_eq!(p.cc, crate::profile::Cc::Bbr);
+}

@@ -1,13 +1,56 @@
 //! Segments between the script's form and the engine's: an inbound segment written as a NIC
 //! would hand it over, and the options of an outbound one read back into the script's form.
+//! Segments inside UDP (`/udp(SPORT > DPORT)`) go through synack-wire's TCP-over-UDP
+//! encapsulation both ways, as the IP layer of a stack with a tunnel port would.
 
 use super::EngineTarget;
 use crate::ast::OptSpec;
 use crate::segment::Segment;
 use synack_wire::tcp::{TcpOption, TcpPacket, TcpRepr, options};
+use synack_wire::udp_encap::{decapsulate, encapsulate};
 use synack_wire::{ChecksumMode, SeqNum};
 
 impl EngineTarget {
+    /// An inbound segment inside a UDP datagram from `sport` to `dport`: taken out and given
+    /// to the engine when `dport` is the tunnel port; a datagram to any other UDP port reaches
+    /// no TCP connection and is dropped.
+    pub(super) fn deliver_udp(
+        &mut self,
+        now: u64,
+        seg: &Segment,
+        tcp: &[u8],
+        sport: u16,
+        dport: u16,
+    ) {
+        let (src, dst) = (seg.src.ip(), seg.dst.ip());
+        let Some(from) = core::num::NonZeroU16::new(sport) else { return };
+        if self.udp_tunnel_port == 0 || dport != self.udp_tunnel_port {
+            return;
+        }
+        let mut dgram = vec![0u8; tcp.len() + synack_wire::udp::HEADER_LEN];
+        let Ok(n) = encapsulate(tcp, src, dst, sport, dport, &mut dgram) else { return };
+        let Ok(d) = decapsulate(&dgram[..n], src, dst) else { return };
+        if let Ok(repr) = TcpRepr::parse_bytes(d.segment, src, dst, ChecksumMode::Skip) {
+            self.ep.on_udp_segment(super::instant(now), src, dst, seg.tos & 3, from, &repr);
+        }
+    }
+
+    /// Wraps the segment the engine just wrote (`t`, in `self.buf`) in a UDP datagram from the
+    /// tunnel port to `remote` and checks it as the peer would: whether the datagram's checksum
+    /// holds. `None` when no tunnel port is set, so it cannot be sent.
+    pub(super) fn encapsulated_ok(&self, t: &synack_tcp::Transmit, remote: u16) -> Option<bool> {
+        if self.udp_tunnel_port == 0 {
+            return None;
+        }
+        let (src, dst) = (t.src.ip(), t.dst.ip());
+        let mut dgram = vec![0u8; t.len + synack_wire::udp::HEADER_LEN];
+        let ok =
+            encapsulate(&self.buf[..t.len], src, dst, self.udp_tunnel_port, remote, &mut dgram)
+                .and_then(|n| decapsulate(&dgram[..n], src, dst))
+                .is_ok_and(|d| d.segment[16..18] == [0, 0]);
+        Some(ok)
+    }
+
     /// Builds the wire bytes of an inbound segment and parses them back, as a NIC would hand
     /// them over.
     pub(super) fn inbound_bytes(seg: &Segment) -> Result<Vec<u8>, synack_wire::Error> {
@@ -62,8 +105,12 @@ pub(super) fn option_bytes(opts: &[OptSpec]) -> Vec<u8> {
                 b.extend([34, 2 + c.len() as u8]);
                 b.extend(c);
             }
-            // Never injected: scripts with the option are refused before the run.
-            OptSpec::AccEcn(_) => {}
+            OptSpec::AccEcn(o) => {
+                b.extend([o.kind(), o.wire_len() as u8]);
+                for v in o.values() {
+                    b.extend(&v.to_be_bytes()[1..]);
+                }
+            }
             OptSpec::FastOpenExp(c) => {
                 b.extend([254, 4 + c.len() as u8, 0xf9, 0x89]);
                 b.extend(c);
@@ -97,6 +144,7 @@ pub(super) fn wire_options(tcp: &[u8]) -> Vec<OptSpec> {
             }
             TcpOption::FastOpen(c) => OptSpec::FastOpen(c.as_bytes().to_vec()),
             TcpOption::Unknown { kind, data } => OptSpec::Md5(format!("kind{kind}:{}", data.len())),
+            TcpOption::AccEcn(o) => OptSpec::AccEcn(o),
         });
     }
     // packetdrill reads every byte of the option area as an option, so the zero padding after

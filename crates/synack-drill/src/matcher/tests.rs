@@ -23,6 +23,7 @@ fn cfg(mode: MatchMode) -> CheckConfig {
 
 fn seg(flags: TcpFlags, seq: u32, ack: u32, len: usize, options: Vec<OptSpec>) -> Segment {
     Segment {
+        udp: None,
         at: 0,
         src: unspecified(),
         dst: unspecified(),

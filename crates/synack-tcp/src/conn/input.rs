@@ -2,7 +2,7 @@
 //! states and TIME-WAIT. (CLOSED and LISTEN are the endpoint's: there is no TCB to consult.)
 
 use super::recovery::AckInfo;
-use super::{Conn, Ctx, Due, Ecn, HsFlags, NO_RATE, OpenKind, Origin, Outcome, Rcv, Tcb, Timer};
+use super::{Conn, Ctx, Due, Ecn, HsFlags, OpenKind, Origin, Outcome, Rcv, Tcb, Timer};
 use crate::control::CtlSegment;
 use crate::error::ConnectionError;
 use crate::event::Event;
@@ -113,7 +113,8 @@ impl Conn {
             //~ <SEQ=SEG.ACK><CTL=RST> (unless it is itself a RST), and the segment is dropped.
             if seg.ack.le(snd.iss) || seg.ack.gt(snd.max_nxt) {
                 if !f.rst() {
-                    ctx.ctl.push(CtlSegment::rst(self.tuple, seg.ack));
+                    ctx.ctl
+                        .push(CtlSegment::rst(self.tuple, seg.ack).via(self.cfg.udp_encapsulation));
                 }
                 return Outcome::Continue;
             }
@@ -137,9 +138,11 @@ impl Conn {
         //= rfc3168#6.1.1
         //~ paraphrase: ECN is on when the SYN-ACK carries ECE without CWR (or, in a simultaneous
         //~ open, the peer's SYN carries both).
-        let ecn =
-            self.cfg.ecn && f.contains(TcpFlags::ECE) && (f.ack() != f.contains(TcpFlags::CWR));
-        self.ecn = ecn.then(Ecn::default);
+        if !(f.ack() && self.accecn_on_synack(seg, ctx.ip_ecn)) {
+            let ecn =
+                self.cfg.ecn && f.contains(TcpFlags::ECE) && (f.ack() != f.contains(TcpFlags::CWR));
+            self.ecn = ecn.then(Ecn::default);
+        }
         self.last_rx = ctx.now;
         let mut rcv = Rcv::new(seg.seq, &self.cfg, self.opt.rcv_wscale);
         //= rfc9293#3.10.7.3
@@ -182,6 +185,7 @@ impl Conn {
             self.take_rtt_sample(ctx.now, snd.una, seg);
             self.tcb = Tcb::Open { snd, rcv, kind: OpenKind::Established };
             self.on_established();
+            self.rec.rate.on_syn_acked();
             ctx.event(Event::StateChanged {
                 conn: ctx.id,
                 old: State::SynSent,
@@ -197,12 +201,26 @@ impl Conn {
         }
         //= rfc9293#3.10.7.3
         //~ paraphrase: A SYN without ACK (simultaneous open): SYN-RECEIVED, answer
-        //~ <SEQ=ISS><ACK=RCV.NXT> <CTL=SYN,ACK>. Any data on that SYN is not acknowledged; the peer
-        //~ sends it again.
+        //~ <SEQ=ISS><ACK=RCV.NXT> <CTL=SYN,ACK>.
         snd.nxt = snd.iss;
-        self.tcb = Tcb::Open { snd, rcv, kind: OpenKind::SynReceived(Origin::Active) };
+        self.tcb =
+            Tcb::Open { snd, rcv, kind: OpenKind::SynReceived(Origin::Active { syn_text: 0 }) };
         // The peer's MSS is known from its SYN: the buffer is sized now, as on a SYN-ACK.
         self.round_recv_buffer();
+        //= rfc9293#3.10.7.3
+        //# If there are other controls or text in the segment, queue them for processing
+        //# after the ESTABLISHED state has been reached, return.
+        // The text waits in the receive ring, unacknowledged (RCV.NXT stays past the SYN);
+        // a FIN on the SYN is not kept: unacknowledged, the peer sends it again.
+        if !seg.payload.is_empty()
+            && let Tcb::Open {
+                rcv, kind: OpenKind::SynReceived(Origin::Active { syn_text }), ..
+            } = &mut self.tcb
+        {
+            let fits = seg.payload.len().min(rcv.adv_right.since(rcv.nxt) as usize);
+            let fits = fits.min(u16::MAX as usize);
+            *syn_text = rcv.buf.write_at(0, &seg.payload[..fits]) as u16;
+        }
         ctx.event(Event::StateChanged {
             conn: ctx.id,
             old: State::SynSent,
@@ -236,18 +254,6 @@ impl Conn {
         self.t.set(Timer::Tlp, None);
         self.rtx_count = 0;
         self.una_since = ctx.now;
-        // Delivery rate: acknowledged bytes over an interval of at least one SRTT.
-        let srtt = self.rtt.srtt().unwrap_or(Duration::from_millis(100));
-        match self.rate_mark {
-            Some((t, b)) if ctx.now.saturating_since(t) >= srtt => {
-                let us = ctx.now.saturating_since(t).as_micros().max(1) as u64;
-                let bytes = self.stats.bytes_acked.saturating_sub(b);
-                self.delivery_rate = (bytes.saturating_mul(1_000_000) / us).min(NO_RATE - 1);
-                self.rate_mark = Some((ctx.now, self.stats.bytes_acked));
-            }
-            Some(_) => {}
-            None => self.rate_mark = Some((ctx.now, self.stats.bytes_acked)),
-        }
         self.persist_backoff = 0;
         let Some(snd) = self.tcb.snd() else { return };
         //= rfc6298#5
@@ -270,6 +276,9 @@ impl Conn {
         //~ the window its SYN-ACK offered; only a connection with a socket has a buffer to offer.
         let passive_half_open =
             matches!(self.tcb, Tcb::Open { kind: OpenKind::SynReceived(Origin::Passive(_)), .. });
+        if self.accecn.is_some() && (state != State::SynReceived || !f.syn()) {
+            self.accecn_on_receive(seg, ctx.ip_ecn);
+        }
         let Some((snd, rcv)) = self.tcb.halves() else { return Outcome::Continue };
         let mut seq = seg.seq;
         let mut syn = f.syn();
@@ -281,6 +290,7 @@ impl Conn {
                 //= rfc9293#3.10.7.4
                 //~ paraphrase: A retransmission of the SYN we answered: send the SYN-ACK again.
                 snd.nxt = snd.iss;
+                self.accecn_on_syn_again(f, ctx.ip_ecn);
                 return Outcome::Continue;
             }
             // The peer's SYN-ACK in a simultaneous open: its SYN is already counted, the ACK
@@ -340,6 +350,7 @@ impl Conn {
                     //~ paraphrase: Data received twice (below RCV.NXT) is reported as a D-SACK
                     //~ block.
                     rcv.sacks.on_duplicate(seq, seq + payload.len() as u32);
+                    self.accecn_on_duplicate(seq);
                 }
                 self.oow_ack(ctx, !payload.is_empty());
                 return Outcome::Continue;
@@ -403,7 +414,14 @@ impl Conn {
                 ) => {
                     //= rfc9293#3.10.7.4
                     //~ paraphrase: SYN-RECEIVED from a passive OPEN returns to LISTEN (MUST-11).
-                    self.goto(ctx, State::Closed);
+                    //~ The user need not be informed because no user has the connection yet; a
+                    //~ Fast Open child (RFC 7413) is handed to the application before the
+                    //~ handshake completes, so it is told of the reset as in ESTABLISHED.
+                    if self.is_fast_open_child() {
+                        self.fail(ctx, ConnectionError::Reset);
+                    } else {
+                        self.goto(ctx, State::Closed);
+                    }
                     Outcome::Continue
                 }
                 (State::SynReceived, _) => {
@@ -466,21 +484,42 @@ impl Conn {
             if !(ack.gt(snd.una) && ack.le(snd.max_nxt)) {
                 //= rfc9293#3.10.7.4
                 //~ paraphrase: SYN-RECEIVED with an unacceptable ACK: <SEQ=SEG.ACK><CTL=RST>.
-                ctx.ctl.push(CtlSegment::rst(self.tuple, ack));
+                ctx.ctl.push(CtlSegment::rst(self.tuple, ack).via(self.cfg.udp_encapsulation));
                 return Outcome::Continue;
             }
             //= rfc9293#3.10.7.4
             //~ paraphrase: SYN-RECEIVED with an acceptable ACK: ESTABLISHED; the window comes from
             //~ this segment (SND.WND = SEG.WND, SND.WL1 = SEG.SEQ, SND.WL2 = SEG.ACK).
-            if let Tcb::Open { kind: OpenKind::SynReceived(Origin::Passive(l)), .. } = self.tcb {
-                outcome = Outcome::Accepted(l);
+            let mut syn_text = 0;
+            match self.tcb {
+                Tcb::Open { kind: OpenKind::SynReceived(Origin::Passive(l)), .. } => {
+                    outcome = Outcome::Accepted(l);
+                }
+                Tcb::Open {
+                    kind: OpenKind::SynReceived(Origin::Active { syn_text: n }), ..
+                } => {
+                    syn_text = n;
+                }
+                _ => {}
             }
+            self.accecn_on_third_ack(seg);
             let Some((snd, _)) = self.tcb.halves() else { return outcome };
             snd.wnd = (seg.window as u32) << self.opt.snd_wscale;
             snd.max_wnd = snd.max_wnd.max(snd.wnd);
             snd.wl1 = seg.seq;
             snd.wl2 = ack;
             self.goto(ctx, State::Established);
+            if syn_text > 0
+                && let Some((_, rcv)) = self.tcb.halves()
+            {
+                //= rfc9293#3.10.7.3
+                //~ paraphrase: The text queued from the SYN in SYN-SENT is processed now that
+                //~ the connection is ESTABLISHED, ahead of this segment's own.
+                let at = rcv.asm.rcv_nxt();
+                self.take_placed(ctx, at, usize::from(syn_text));
+            }
+            //~ linux: the SYN-ACK counts as one segment delivered (`tcpi_delivered`).
+            self.rec.rate.on_syn_acked();
         } else if ack.gt(snd.max_nxt) || ack.lt(snd.una - snd.max_wnd.min(i32::MAX as u32)) {
             //= rfc5961#5.2
             //~ paraphrase: Acceptable ACKs lie in SND.UNA - MAX.SND.WND =< SEG.ACK =< SND.NXT;
@@ -534,10 +573,15 @@ impl Conn {
             bytes_acked: acked,
             rtt,
             srtt: self.rtt.srtt(),
+            min_rtt: self.rtt.min_rtt(),
+            ece: self.ecn.is_some() && f.contains(TcpFlags::ECE),
             smss,
         });
         if self.rec.hold_timer && rtx_deadline_before.is_some() {
             self.t.set(Timer::Rtx, rtx_deadline_before);
+        }
+        if state != State::SynReceived && self.accecn.is_some() {
+            self.accecn_on_ack(now, seg, una, una_before, snd_max);
         }
         let Some((snd, _)) = self.tcb.halves() else { return outcome };
         //= rfc9293#3.10.7.4

@@ -10,12 +10,14 @@
 //! FIN in `receive.rs`), segment emission and timers in `output.rs` (the timer table in
 //! `timers.rs`, the reasons a segment is due in `due.rs`), loss recovery in `recovery.rs`.
 
+mod accecn;
 mod calls;
 mod due;
 mod halves;
 mod input;
 mod open;
 mod output;
+mod pace;
 mod receive;
 mod recovery;
 mod spares;
@@ -48,8 +50,9 @@ use synack_wire::SeqNum;
 pub(crate) enum Origin {
     /// A SYN arrived at this listener.
     Passive(ListenerId),
-    /// Our SYN crossed the peer's (simultaneous open).
-    Active,
+    /// Our SYN crossed the peer's (simultaneous open). `syn_text` bytes of data came on the
+    /// peer's SYN: they wait in the receive ring, not yet acknowledged, until ESTABLISHED.
+    Active { syn_text: u16 },
 }
 
 /// The control block, one variant per kind of data held: nothing in CLOSED, the send half in
@@ -271,8 +274,14 @@ pub(crate) struct Ctx<'a> {
     pub(crate) msl: Duration,
     /// The segment being processed arrived with the IP ECN codepoint CE.
     pub(crate) ce: bool,
+    /// The segment's IP-ECN codepoint (0 Not-ECT, 1 ECT(1), 2 ECT(0), 3 CE).
+    pub(crate) ip_ecn: u8,
     /// Where storage a connection lets go of is kept for the next ones.
     pub(crate) spares: &'a mut Spares,
+    /// The segment's payload from this sequence number, this many bytes, is already copied to
+    /// the start of the receive ring's free space (`RingBuffer::copy_ahead_summed`): placing it
+    /// there needs no second copy.
+    pub(crate) rx_copied: Option<(SeqNum, u32)>,
 }
 
 impl Ctx<'_> {
@@ -287,9 +296,6 @@ impl Ctx<'_> {
         crate::event::push_bounded(self.events, e);
     }
 }
-
-/// [`Conn::delivery_rate`] before a rate was measured.
-pub(crate) const NO_RATE: u64 = u64::MAX;
 
 /// One connection.
 pub(crate) struct Conn {
@@ -334,21 +340,19 @@ pub(crate) struct Conn {
     /// New-data segments sent since the last segment arrived or the application last wrote
     /// (the current burst), for PSH placement.
     pub(crate) burst_new: bool,
-    /// Push points (ends of writes) for `PushPolicy::EndOfWrite`, allocated at the first write
-    /// of a connection that uses it (once, not per write); `None` otherwise, so the default
-    /// costs one pointer.
-    pub(crate) push_marks: Option<alloc::boxed::Box<crate::push::PushMarks>>,
+    /// Push points (ends of writes) for `PushPolicy::EndOfWrite` and record ends
+    /// (`Endpoint::send_record`), allocated at the first write that needs them (once, not per
+    /// write); `None` otherwise, so the default costs one pointer.
+    pub(crate) marks: Option<alloc::boxed::Box<crate::records::SendMarks>>,
     /// Received bytes still unread when the receive half went away on a normal close. Boxed:
     /// rarely set, and a pointer keeps every connection's state smaller.
     pub(crate) unread: Option<alloc::boxed::Box<crate::ring::RingBuffer>>,
-    /// Delivery-rate measurement: start of the current interval and `bytes_acked` then.
-    pub(crate) rate_mark: Option<(Instant, u64)>,
-    /// The last delivery rate measured over about one round trip, in bytes per second;
-    /// [`NO_RATE`] before the first (a sentinel: `Option<u64>` is 16 bytes).
-    pub(crate) delivery_rate: u64,
     /// ECN state when the handshake agreed on ECN (RFC 3168); `None` otherwise, so no echo or
     /// CWR can be pending on a connection that does not use it.
     pub(crate) ecn: Option<Ecn>,
+    /// AccECN state (RFC 9768) when the handshake agreed on it (then `ecn` is `None`); boxed,
+    /// as most connections never have it.
+    pub(crate) accecn: Option<alloc::boxed::Box<crate::accecn::AccEcn>>,
     /// When this connection last answered an unacceptable segment without data (a challenge
     /// ACK or an out-of-window ACK), for the per-connection limit of RFC 5961 section 7: a
     /// wrapping millisecond clock (4 bytes rather than 8 for an `Option<Instant>`, which kept
@@ -398,11 +402,10 @@ impl Conn {
                 r
             },
             burst_new: false,
-            push_marks: None,
+            marks: None,
             unread: None,
-            rate_mark: None,
-            delivery_rate: NO_RATE,
             ecn: None,
+            accecn: None,
             last_oow_ack: None,
             sum_tx: true,
             out_seg_max: 0,
@@ -420,11 +423,16 @@ impl Conn {
         if self.tuple.local.is_ipv4() { 20 } else { 40 }
     }
 
+    /// Bytes of each packet the UDP header takes when the connection is encapsulated.
+    pub(crate) fn encap_overhead(&self) -> usize {
+        if self.cfg.udp_encapsulation.is_some() { crate::udp_encap::UDP_ENCAP_OVERHEAD } else { 0 }
+    }
+
     //= rfc9293#3.7.1
     //~ paraphrase: The MSS we offer: what our link carries (MMS_R) minus the IP and TCP fixed
     //~ headers.
     pub(crate) fn our_mss(&self) -> u16 {
-        let mss = self.mtu.saturating_sub(self.ip_header_len() + 20);
+        let mss = self.mtu.saturating_sub(self.ip_header_len() + self.encap_overhead() + 20);
         let mss = mss.clamp(64, 65535) as u16;
         //= rfc9293#3.7.1
         //~ paraphrase: The MSS we announce may be lowered by the user (TCP_MAXSEG).
@@ -435,7 +443,7 @@ impl Conn {
     //~ paraphrase: Eff.snd.MSS = min(SendMSS+20, MMS_S) - TCPhdrsize - IPoptionsize; the TCP header
     //~ here includes the options every data segment carries (timestamps: 12 bytes).
     pub(crate) fn eff_snd_mss(&self) -> u32 {
-        let mms_s = self.mtu.saturating_sub(self.ip_header_len()) as u32;
+        let mms_s = self.mtu.saturating_sub(self.ip_header_len() + self.encap_overhead()) as u32;
         // SendMSS, lowered by the user's clamp (TCP_MAXSEG) like the peer's announcement.
         let send_mss =
             self.cfg.mss_clamp.map_or(self.opt.send_mss, |c| self.opt.send_mss.min(c.max(64)));
@@ -533,6 +541,9 @@ impl Conn {
         self.round_recv_buffer();
         if let Some(una) = self.tcb.snd().map(|s| s.una.max(s.iss + 1)) {
             self.rec.on_established(mss, sack, una);
+            if let Some(rtt) = self.rtt.srtt() {
+                self.rec.on_handshake_rtt(rtt);
+            }
         }
     }
 
@@ -550,7 +561,8 @@ impl Conn {
     /// The receive half is going away on a normal close (TIME-WAIT, or CLOSED after
     /// LAST-ACK): bytes the application has not read yet stay readable.
     fn keep_unread(&mut self, rcv: &mut Rcv) {
-        if self.error.is_none() && !self.app_closed && !rcv.buf.is_empty() {
+        let keep = self.error.is_none() || self.cfg.reset_keeps_socket;
+        if keep && !self.app_closed && !rcv.buf.is_empty() {
             let cap = rcv.buf.capacity();
             let kept = core::mem::replace(&mut rcv.buf, crate::ring::RingBuffer::new(cap));
             self.unread = Some(alloc::boxed::Box::new(kept));

@@ -64,7 +64,8 @@ impl Conn {
                 if as_unknown && seg.flags.ack() {
                     //= rfc9293#3.10.7.1
                     //~ linux: Linux's form: answered as from no connection, <SEQ=SEG.ACK><CTL=RST>.
-                    ctx.ctl.push(CtlSegment::rst(self.tuple, seg.ack));
+                    ctx.ctl
+                        .push(CtlSegment::rst(self.tuple, seg.ack).via(self.cfg.udp_encapsulation));
                     self.fail(ctx, ConnectionError::Aborted);
                 } else {
                     self.abort_with(ctx, ConnectionError::Aborted);
@@ -127,15 +128,29 @@ impl Conn {
 
     /// Places payload in the receive ring (in order or not) and decides about the ACK.
     fn deliver(&mut self, ctx: &mut Ctx<'_>, seq: SeqNum, payload: &[u8]) {
+        let Some((_, rcv)) = self.tcb.halves() else { return };
+        let offset = seq.since(rcv.asm.rcv_nxt()) as usize;
+        if ctx
+            .rx_copied
+            .is_some_and(|(s, n)| s == seq && offset == 0 && payload.len() <= n as usize)
+        {
+            rcv.buf.write_at_copied(offset, payload.len());
+        } else {
+            rcv.buf.write_at(offset, payload);
+        }
+        self.take_placed(ctx, seq, payload.len());
+    }
+
+    /// Takes `len` bytes at `seq` already written to their place in the receive ring (in
+    /// order or not) and decides about the ACK.
+    pub(super) fn take_placed(&mut self, ctx: &mut Ctx<'_>, seq: SeqNum, len: usize) {
         let full = (self.opt.rcv_mss as usize).saturating_sub(if self.opt.ts { 12 } else { 0 });
         let delack = self.cfg.delayed_ack;
         let rtt = self.rtt.srtt().unwrap_or(Duration::from_millis(100));
         let Some((_, rcv)) = self.tcb.halves() else { return };
-        let data_nxt = rcv.asm.rcv_nxt();
-        let offset = seq.since(data_nxt) as usize;
         // Out-of-order data is held: whatever in-order data arrives now fills part of the gap.
         let gap = !rcv.asm.is_empty();
-        let end = seq + payload.len() as u32;
+        let end = seq + len as u32;
         let overlap = rcv.asm.ranges().find(|&(l, r)| l.lt(end) && seq.lt(r));
         // One D-SACK block per ACK: a repeated part below RCV.NXT (reported at trimming, it
         // comes first in sequence) wins.
@@ -146,8 +161,7 @@ impl Conn {
             self.due.set(Due::Ack);
         }
         rcv.asm.set_max_bytes(rcv.buf.free() as u32);
-        rcv.buf.write_at(offset, payload);
-        match rcv.asm.insert(seq, payload.len() as u32) {
+        match rcv.asm.insert(seq, len as u32) {
             Inserted::Advanced { bytes, filled_hole, .. } => {
                 rcv.buf.commit(bytes as usize);
                 rcv.nxt = rcv.asm.rcv_nxt();
@@ -166,7 +180,7 @@ impl Conn {
                     //~ ACKed at once.
                     self.quick_acks_left -= 1;
                     self.due.set(Due::Ack);
-                } else if payload.len() >= full
+                } else if len >= full
                     || self.cfg.ack_every == crate::config::AckEvery::SecondSegment
                 {
                     //= rfc9293#3.8.6.3
@@ -192,7 +206,7 @@ impl Conn {
             Inserted::Duplicate => {
                 //= rfc2883#4
                 //~ paraphrase: A duplicate is reported in a D-SACK block.
-                rcv.sacks.on_duplicate(seq, seq + payload.len() as u32);
+                rcv.sacks.on_duplicate(seq, seq + len as u32);
                 self.due.set(Due::Ack);
             }
             Inserted::Dropped(_) => {

@@ -7,6 +7,7 @@
 use crate::cc::{AckSample, CcAlgorithm, CcConfig, Controller, CwndUse};
 use crate::config::CongestionControl as CcChoice;
 use crate::rack::{Rack, RackMemory, RackOutcome, TlpOutcome};
+use crate::rate::DeliveryState;
 use crate::scoreboard::{
     AckFields, AckOutcome, DupAckAction, DupAckCounter, NewRenoAck, NextSeg, Scoreboard,
     is_duplicate_ack, limited_transmit_allowance,
@@ -39,6 +40,10 @@ pub(crate) struct AckInfo<'a> {
     pub(crate) bytes_acked: u32,
     pub(crate) rtt: Option<Duration>,
     pub(crate) srtt: Option<Duration>,
+    /// The smallest RTT seen (delivery-rate samples shorter than it are not trusted).
+    pub(crate) min_rtt: Option<Duration>,
+    /// The ACK echoed congestion (ECE): what it delivered counts in `tcpi_delivered_ce`.
+    pub(crate) ece: bool,
     pub(crate) smss: u32,
 }
 
@@ -93,6 +98,11 @@ pub(crate) struct Recovery {
     hystart: bool,
     /// RFC 3465's L for slow start (`u32::MAX`: no cap), from `ConnConfig::slow_start_ack_limit`.
     abc_limit: u32,
+    /// Delivery-rate estimation's connection state (its per-segment log is in [`Flight`]).
+    pub(crate) rate: DeliveryState,
+    /// Bytes the last ACK delivered (acknowledged or newly SACKed: RFC 6937's DeliveredData),
+    /// which AccECN reads its CE count against.
+    pub(crate) last_delivered: u32,
 }
 
 impl core::fmt::Debug for Recovery {
@@ -108,6 +118,7 @@ fn algorithm(c: CcChoice) -> CcAlgorithm {
     match c {
         CcChoice::NewReno => CcAlgorithm::NewReno,
         CcChoice::Cubic => CcAlgorithm::Cubic,
+        CcChoice::Bbr => CcAlgorithm::Bbr,
     }
 }
 
@@ -133,9 +144,11 @@ impl Recovery {
             reorder_at: None,
             prr_wanted: true,
             abc_limit: CcConfig::new(smss).abc_limit,
+            last_delivered: 0,
             cwnd_use: CwndUse::new(),
             rto_pending: false,
             hystart: true,
+            rate: DeliveryState::new(),
         }
     }
 
@@ -233,6 +246,14 @@ impl Recovery {
         self.hystart = on;
     }
 
+    /// The handshake measured `rtt`: a controller that paces from the start (BBR) sets its
+    /// first rate from it. Called after [`Recovery::on_established`] built the controller.
+    pub(crate) fn on_handshake_rtt(&mut self, rtt: Duration) {
+        if let Controller::Bbr(b) = &mut self.cc {
+            b.set_initial_rtt(rtt);
+        }
+    }
+
     fn cc_config(&self, smss: u32) -> CcConfig {
         CcConfig { hystart: self.hystart, abc_limit: self.abc_limit, ..CcConfig::new(smss) }
     }
@@ -287,6 +308,12 @@ impl Recovery {
         self.logging = true;
         // A fresh controller: the initial window depends on SMSS (RFC 6928).
         self.cc = self.algorithm.build_inline(self.cc_config(smss));
+        //~ linux: BBR sets its own window in recovery (packet conservation, then its model),
+        //~ as Linux skips PRR for a controller with its own `cong_control`.
+        if self.algorithm == CcAlgorithm::Bbr {
+            self.prr_wanted = false;
+        }
+
         // Fresh scoreboard, RACK log, NewReno state and PRR, built when first needed.
         self.base_una = una;
         self.smss = smss;
@@ -401,6 +428,43 @@ impl Recovery {
         }
     }
 
+    /// `[start, end)` left at `now` (new data or a retransmission) with `in_flight` bytes in
+    /// the network before it: the delivery-rate sampler takes its snapshot.
+    pub(crate) fn on_tx(&mut self, now: Instant, start: SeqNum, end: SeqNum, in_flight: u32) {
+        if !self.logging || !end.gt(start) {
+            return;
+        }
+        self.fl_mut();
+        let smss = self.smss;
+        if let Some(f) = self.sb.live_mut() {
+            self.rate.on_send(&mut f.txlog, now, start, end, in_flight, smss);
+        }
+    }
+
+    /// The sender looked for data to send: with less than `smss` of it unsent, the window
+    /// not full (`flight` below cwnd) and no loss waiting for its retransmission, the
+    /// application is what limits the sender, and delivery-rate samples say so
+    /// (draft-cheng-iccrg-delivery-rate-estimation section 3.2).
+    pub(crate) fn check_app_limited(&mut self, unsent: u32, flight: u32, smss: u32) {
+        let Some(f) = self.sb.live() else { return };
+        if unsent >= smss || flight >= self.cc.cwnd() || f.txlog.is_app_limited() {
+            return;
+        }
+        let lost_waiting = self.sb_lost_bytes() > 0
+            || (self.rack_on() && self.fl().is_some_and(|f| f.rack.lost_bytes() > 0))
+            || self.rtx.is_some();
+        if !lost_waiting && let Some(f) = self.sb.live_mut() {
+            self.rate.on_app_limited(&mut f.txlog, flight);
+        }
+    }
+
+    /// `bytes` were judged lost: the delivery-rate sampler counts them (BBR's loss rate).
+    fn note_lost(&mut self, bytes: u32) {
+        if let Some(f) = self.sb.live_mut() {
+            f.txlog.on_lost(bytes);
+        }
+    }
+
     /// A retransmission of `[seq, seq+len)` left.
     pub(crate) fn on_retransmit(&mut self, now: Instant, seq: SeqNum, len: u32) {
         self.last_send = Some(now);
@@ -501,6 +565,7 @@ impl Recovery {
         let in_recovery_before =
             self.in_recovery() || self.fl().is_some_and(|f| f.cwr_until.is_some());
         let mut delivered = a.bytes_acked;
+        self.last_delivered = delivered;
         let mut new_loss = false;
         let lost_before = if self.sack && !self.rack_on() { self.sb_lost_bytes() } else { 0 };
         if self.sack {
@@ -514,6 +579,7 @@ impl Recovery {
             //~ data SACKed earlier and now covered by the cumulative ACK is not counted twice.
             delivered = (out.newly_acked - out.sacked_acked.min(out.newly_acked))
                 .saturating_add(out.newly_sacked);
+            self.last_delivered = delivered;
             //= rfc3042#2
             //~ paraphrase: Limited transmit applies with SACK too: an ACK carrying new SACK
             //~ information without advancing SND.UNA is a duplicate (RFC 6675 section 2).
@@ -555,6 +621,7 @@ impl Recovery {
                 self.reorder_at = r.reorder_deadline;
                 if r.newly_lost > 0 {
                     new_loss = true;
+                    self.note_lost(r.newly_lost);
                     self.rack_loss(a.now, flight_before);
                 }
                 if r.tlp == Some(TlpOutcome::LossRepaired) {
@@ -569,8 +636,10 @@ impl Recovery {
                     // Statistics only: RACK is built with loss detection off here.
                     f.rack.on_ack(a.now, a.ack, blocks, out.dsack.is_some(), a.srtt, in_rec);
                 }
-                if self.sb_lost_bytes() > lost_before.saturating_sub(out.newly_acked) {
+                let still_lost = lost_before.saturating_sub(out.newly_acked);
+                if self.sb_lost_bytes() > still_lost {
                     new_loss = true;
+                    self.note_lost(self.sb_lost_bytes() - still_lost);
                 }
             }
             //= rfc9937#4
@@ -604,6 +673,7 @@ impl Recovery {
                     if self.fl_mut().reno.on_third_dup_ack(a.una_before, a.snd_max, a.smss) {
                         self.cc.on_congestion_event(a.now, flight_before);
                         self.rtx = Some((a.una_before, a.smss));
+                        self.note_lost(a.smss);
                         self.lost += 1;
                         self.prr_begin(flight_before);
                     }
@@ -622,6 +692,7 @@ impl Recovery {
                     //~ paraphrase: A partial ACK retransmits the next unacknowledged segment.
                     NewRenoAck::Partial { retransmit, reset_timer } => {
                         self.rtx = Some((retransmit, a.smss));
+                        self.note_lost(a.smss);
                         self.lost += 1;
                         //= rfc6582#4.1
                         //~ paraphrase: Impatient: only the first partial ACK restarts the timer.
@@ -656,6 +727,7 @@ impl Recovery {
         }
         self.last_window = a.window;
         self.end_cwr(a.ack);
+        let rate = self.rate_sample(a);
         //= rfc7661#4.3
         //~ paraphrase: Growth only when the flight filled the window (or slow start has not yet
         //~ doubled the largest flight of this window); RFC 9438 section 5.8 asks the same of CUBIC.
@@ -664,17 +736,19 @@ impl Recovery {
         //~ linux: The window grows on ACKs that acknowledge new data; a duplicate ACK carrying only
         //~ SACK information does not grow it (Linux's FLAG_DATA_ACKED), it only lets the
         //~ SACKed bytes out of `pipe`.
-        if delivered > 0 && a.ack.gt(a.una_before) {
+        if delivered > 0 && (a.ack.gt(a.una_before) || self.cc.samples_every_delivery()) {
             let in_recovery = in_recovery_before || self.in_recovery();
+            let pipe = self.flight(a.ack, a.snd_max);
             self.cc.on_ack(&AckSample {
                 now: a.now,
                 bytes_acked: delivered,
                 rtt: a.rtt,
                 srtt: a.srtt,
                 bytes_in_flight: flight_before,
+                pipe,
                 in_recovery,
                 app_limited: !cwnd_limited,
-                rate: None,
+                rate,
                 ack: a.ack,
                 snd_nxt: a.snd_max,
             });
@@ -684,6 +758,20 @@ impl Recovery {
         {
             self.rtx = None;
         }
+    }
+
+    /// The delivery-rate sample of ACK `a` (segments newly acknowledged or SACKed), if the
+    /// segment log is fed and it delivered anything.
+    fn rate_sample(&mut self, a: &AckInfo<'_>) -> Option<crate::cc::RateSample> {
+        if !self.logging {
+            return None;
+        }
+        let blocks = match crate::scoreboard::detect_dsack(a.ack, a.sack) {
+            Some(_) => &a.sack[1..],
+            None => a.sack,
+        };
+        let f = self.sb.live_mut()?;
+        self.rate.on_ack(&mut f.txlog, a.now, a.ack, blocks, a.ece, a.min_rtt)
     }
 
     /// RACK declared losses: enter recovery if not already in it.
@@ -712,6 +800,7 @@ impl Recovery {
         let r = f.rack.on_reorder_timeout(now, srtt, in_rec);
         self.reorder_at = r.reorder_deadline;
         if r.newly_lost > 0 {
+            self.note_lost(r.newly_lost);
             self.rack_loss(now, flight);
             //= rfc9937#4
             //~ paraphrase: Losses found by a timer deliver nothing: PRR sends only what it already
@@ -748,6 +837,10 @@ impl Recovery {
         //~ cwnd is already the loss window.
         if !self.rto_pending {
             self.cc.on_rto(now, flight);
+            //= rfc8985#6.3
+            //~ paraphrase: Everything outstanding and not SACKed is presumed lost at an RTO.
+            let sacked = self.sbr().map_or(0, Scoreboard::sacked_bytes);
+            self.note_lost(flight.saturating_sub(sacked));
         }
         self.rto_pending = true;
         let f = self.fl_mut();

@@ -141,6 +141,11 @@ impl Endpoint {
         for child in l.half_open.iter().chain(l.ready.iter()) {
             self.with_conn(*child, |c, ctx| c.abort_with(ctx, ConnectionError::ListenerClosed));
             self.after(*child);
+            // A child that already ended and waited to be accepted
+            // (`ConnConfig::reset_keeps_socket`) has no TCB to delete: free it here.
+            if self.slot_mut(*child).is_some_and(|s| !s.mapped && s.owner == Owner::Listener(id)) {
+                self.free_slot(*child);
+            }
         }
     }
 
@@ -205,7 +210,7 @@ impl Endpoint {
             }
             //= rfc9293#3.10.7.2
             //~ paraphrase: LISTEN: any ACK is bad: <SEQ=SEG.ACK><CTL=RST>.
-            self.ctl.push(CtlSegment::rst(tuple, seg.ack));
+            self.ctl.push(CtlSegment::rst(tuple, seg.ack).via(self.rx_udp));
             return;
         }
         if !f.syn() {
@@ -214,7 +219,9 @@ impl Endpoint {
             return;
         }
         let Some(Some(l)) = self.listeners.get(lid.0 as usize) else { return };
-        let (backlog, cfg, half_open) = (l.backlog, l.cfg, l.half_open.len());
+        let (backlog, mut cfg, half_open) = (l.backlog, l.cfg, l.half_open.len());
+        // A child's segments go back the way its SYN came.
+        cfg.udp_encapsulation = self.rx_udp;
         self.listen_counts.syns += 1;
         let accept_full = l.ready.len() >= backlog;
         if accept_full {
@@ -246,7 +253,8 @@ impl Endpoint {
         }
         let fo = self.fast_open_syn(lid, &tuple, seg);
         let birth = self.birth(tuple, cfg, now);
-        let conn = Conn::syn_received(birth, lid, iss, PeerSyn::Arrived(seg), fo.accept);
+        let mut conn = Conn::syn_received(birth, lid, iss, PeerSyn::Arrived(seg), fo.accept);
+        conn.accecn_on_syn(seg.flags, self.ip_ecn);
         let id = self.admit_child(lid, conn);
         if let Some(c) = fo.reply {
             self.fo_reply.insert(id, c);
@@ -302,6 +310,7 @@ impl Endpoint {
             window: cfg.recv_buffer.min(65535) as u16,
             options,
             layout: cfg.option_layout,
+            udp_port: cfg.udp_encapsulation,
         });
     }
 
@@ -325,7 +334,8 @@ impl Endpoint {
             return false;
         };
         let Some(Some(l)) = self.listeners.get(lid.0 as usize) else { return false };
-        let cfg = l.cfg;
+        let mut cfg = l.cfg;
+        cfg.udp_encapsulation = self.rx_udp;
         if l.ready.len() >= l.backlog {
             // As for a half-open child: the handshake cannot complete while the accept queue
             // is full. The ACK is taken (no RST) and dropped; the peer's retransmission of

@@ -59,11 +59,18 @@ impl Endpoint {
             send_queue,
             recv_queue,
             recv_buffer,
-            delivery_rate: (c.delivery_rate != crate::conn::NO_RATE).then_some(c.delivery_rate),
+            delivery_rate: c.rec.rate.delivery_rate(),
+            delivery_rate_app_limited: c.rec.rate.delivery_rate_app_limited(),
+            pacing_rate: c.pacing_rate_figure(),
+            max_pacing_rate: c.cfg.max_pacing_rate,
+            delivered: c.rec.rate.delivered_segments(),
+            delivered_ce: c.accecn_delivered().map_or_else(|| c.rec.rate.delivered_ce(), |d| d.0),
             syn_data: c.syn_data_acked(),
             fast_open_child: c.is_fast_open_child(),
             window_scaling: c.window_scaling_agreed(),
             ecn: c.ecn.is_some(),
+            accecn: c.accecn.is_some(),
+            delivered_ecn_bytes: c.accecn_delivered().map_or((0, 0, 0), |d| (d.1, d.2, d.3)),
         })
     }
 

@@ -47,6 +47,10 @@ pub struct Transmit {
     /// (its payload is larger than one MSS; see [`Endpoint::set_output_segment_max`]); 0 when
     /// it goes on the wire as it is.
     pub segment_size: usize,
+    /// Send it inside a UDP datagram to this remote port (TCP over UDP, see
+    /// [`crate::udp_encap`]); `None` for plain TCP. The segment in the buffer carries a
+    /// normal TCP checksum; `synack_wire::udp_encap::encapsulate` makes the datagram.
+    pub udp_port: crate::udp_encap::UdpPort,
 }
 
 impl Transmit {
@@ -92,8 +96,9 @@ impl Endpoint {
         if buf.len() < 60 {
             return None;
         }
-        if let Some((tuple, h)) = self.ctl.pop() {
-            return Some(self.finish_segment(buf, tuple, h, 0, None, false, checksum, 0));
+        if let Some((tuple, h, udp_port)) = self.ctl.pop() {
+            let t = self.finish_segment(buf, tuple, h, 0, None, false, checksum, 0);
+            return Some(Transmit { udp_port, ..t });
         }
         let out_seg_max = self.out_seg_max;
         while let Some(id) = self.tx_ready.pop_front() {
@@ -106,6 +111,7 @@ impl Endpoint {
             // Taken back by `after_with` if no flight starts.
             self.spares.lend_flight(conn);
             let tuple = conn.tuple;
+            let udp_port = conn.cfg.udp_encapsulation;
             conn.sum_tx = checksum.verify();
             conn.out_seg_max = out_seg_max;
             if let Some(mut seg) = conn.poll_segment(now, buf) {
@@ -131,7 +137,7 @@ impl Endpoint {
                     checksum,
                     seg.ecn,
                 );
-                let t = Transmit { segment_size, ..t };
+                let t = Transmit { segment_size, udp_port, ..t };
                 // Queued above: its next poll refreshes the timers (once per burst, not per
                 // segment).
                 self.after_with(id, false, false);
@@ -173,6 +179,7 @@ impl Endpoint {
             retransmission,
             ecn,
             segment_size: 0,
+            udp_port: None,
         }
     }
 }

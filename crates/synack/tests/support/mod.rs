@@ -5,7 +5,7 @@
 // Each test file uses the part of this module it needs.
 #![allow(dead_code)]
 
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Output};
 
 /// Removes the network namespace it names when dropped, so a failing test cleans up too.
 pub(crate) struct NsGuard(String);
@@ -27,26 +27,7 @@ pub(crate) fn add_netns(prefix: &str) -> (String, NsGuard) {
 /// Why the test cannot run here (not root, no /dev/net/tun, one of `tools` missing), or
 /// `None` when it can.
 fn skip_reason(tools: &[&str]) -> Option<String> {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    let uid0 =
-        status.lines().any(|l| l.starts_with("Uid:") && l.split_whitespace().nth(2) == Some("0"));
-    if !uid0 {
-        return Some("not root (needs CAP_NET_ADMIN for netns and TUN)".into());
-    }
-    if !std::path::Path::new("/dev/net/tun").exists() {
-        return Some("no /dev/net/tun".into());
-    }
-    for tool in tools {
-        let ok = Command::new(tool)
-            .arg("--version")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status();
-        if ok.is_err() {
-            return Some(format!("{tool} not installed"));
-        }
-    }
-    None
+    synack::tun::netns::unavailable(tools)
 }
 
 /// Prints `SKIPPED: <reason>` and returns true when the test cannot run here.
