@@ -112,19 +112,12 @@ pub fn filter_expr(data: &[u8]) {
 /// prefixes (truncation must not panic either).
 #[cfg(test)]
 fn replay(target: &str, body: fn(&[u8]), prefixes: usize) {
-    let dir =
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fuzz/corpus").join(target);
-    let mut n = 0;
-    for entry in std::fs::read_dir(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display())) {
-        let path = entry.unwrap().path();
-        let data = std::fs::read(&path).unwrap();
-        body(&data);
+    synack_wire::fuzz::replay_corpus(target, |data| {
+        body(data);
         for cut in (0..data.len()).step_by(1 + data.len() / prefixes.max(1)).skip(1) {
             body(&data[..cut]);
         }
-        n += 1;
-    }
-    assert!(n > 0, "no seeds for {target}");
+    });
 }
 
 #[test]

@@ -10,7 +10,7 @@
 //! the fuzzer and `cargo test` run the same code. Only public API is used.
 
 use core::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashSet};
 use synack_tcp::{
     ConnConfig, ConnId, Duration, Endpoint, EndpointConfig, Event, IcmpError, Instant, KeepAlive,
     ListenerId, State,
@@ -80,12 +80,33 @@ struct Harness {
     listen_port: u16,
     backlog: usize,
     conns: Vec<ConnId>,
-    views: HashMap<(SocketAddr, SocketAddr), PeerView>,
+    /// Ordered, so that an input picks the same tuple on every run.
+    views: BTreeMap<(SocketAddr, SocketAddr), PeerView>,
     /// Connections seen in CLOSED at the end of a step: they must never send again.
     closed: HashSet<ConnId>,
     buf: Vec<u8>,
+    /// The application's receive buffer (up to 64 KiB per call).
+    rbuf: Vec<u8>,
     mtu: usize,
 }
+
+std::thread_local! {
+    /// The transmit and receive buffers of the last run on this thread, for the next: zeroing
+    /// and faulting in 128 KiB afresh is a measurable share of a short run.
+    static SPARE: std::cell::Cell<Option<[Vec<u8>; 2]>> = const { std::cell::Cell::new(None) };
+}
+
+/// Bytes the peer and the application send: a fixed pattern, sliced, so an input's data costs
+/// no allocation.
+static PATTERN: [u8; 70_000] = {
+    let mut p = [0u8; 70_000];
+    let mut i = 0;
+    while i < p.len() {
+        p[i] = (i * 7) as u8;
+        i += 1;
+    }
+    p
+};
 
 const PORTS: [u16; 4] = [80, 5000, 5001, 65535];
 const REMOTE_PORTS: [u16; 4] = [40000, 40001, 1, 65535];
@@ -149,6 +170,9 @@ impl Harness {
         };
         let seed = u64::from(inp.u32());
         let mut ep = Endpoint::new(cfg, [7; 16], seed);
+        let [mut buf, mut rbuf] = SPARE.take().unwrap_or_default();
+        buf.resize(65536 + 100, 0);
+        rbuf.resize(65536, 0);
         let backlog = usize::from(inp.u8() % 8) + 1;
         let listen_port = PORTS[usize::from(inp.u8() % 4)];
         let listener = ep.listen(SocketAddr::new(local, listen_port), backlog).ok();
@@ -161,9 +185,10 @@ impl Harness {
             listen_port,
             backlog,
             conns: Vec::new(),
-            views: HashMap::new(),
+            views: BTreeMap::new(),
             closed: HashSet::new(),
-            buf: vec![0; 65536 + 100],
+            buf,
+            rbuf,
             mtu,
         }
     }
@@ -180,9 +205,8 @@ impl Harness {
     fn pick_tuple(&self, inp: &mut Input<'_>) -> (SocketAddr, SocketAddr) {
         let sel = inp.u8();
         if sel & 3 != 0 && !self.views.is_empty() {
-            let mut keys: Vec<_> = self.views.keys().copied().collect();
-            keys.sort();
-            return keys[usize::from(sel >> 2) % keys.len()];
+            let k = usize::from(sel >> 2) % self.views.len();
+            return *self.views.keys().nth(k).expect("k < len");
         }
         let lport = if sel & 4 != 0 { self.listen_port } else { PORTS[usize::from(sel >> 3) % 4] };
         let rport = if sel & 32 != 0 { inp.u16() } else { REMOTE_PORTS[usize::from(sel >> 6)] };
@@ -257,7 +281,7 @@ impl Harness {
             6 => 1460,
             _ => usize::from(inp.u16() % 9000),
         };
-        let payload: Vec<u8> = (0..plen).map(|i| i as u8).collect();
+        let payload = &PATTERN[..plen];
         let urgent = if flags.urg() { inp.u16() } else { 0 };
         let repr = TcpRepr {
             src_port: remote.port(),
@@ -269,7 +293,7 @@ impl Harness {
             urgent,
             options,
             raw_options: None,
-            payload: &payload,
+            payload,
         };
         // The IP-ECN field the segment arrives with, taken from its own bytes.
         let ecn = (window >> 3) as u8 & 3;
@@ -311,11 +335,11 @@ impl Harness {
                         2 => 3000,
                         _ => 70000,
                     };
-                    let data: Vec<u8> = (0..n).map(|i| (i * 7) as u8).collect();
+                    let data = &PATTERN[..n];
                     let r = if inp.u8() & 15 == 0 {
-                        self.ep.send_urgent(id, &data)
+                        self.ep.send_urgent(id, data)
                     } else {
-                        self.ep.send(id, &data)
+                        self.ep.send(id, data)
                     };
                     if let Ok(k) = r {
                         assert!(k <= n, "send accepted {k} of {n} bytes");
@@ -324,8 +348,8 @@ impl Harness {
             }
             11 => {
                 if let Some(id) = self.pick_conn(inp) {
-                    let mut b = vec![0u8; usize::from(inp.u16())];
-                    if let Ok(k) = self.ep.recv(id, &mut b) {
+                    let b = &mut self.rbuf[..usize::from(inp.u16())];
+                    if let Ok(k) = self.ep.recv(id, b) {
                         assert!(k <= b.len(), "recv returned {k} into {} bytes", b.len());
                     }
                     let _ = self.ep.urgent_pending(id);
@@ -527,17 +551,10 @@ pub fn tcp_endpoint(data: &[u8]) {
         h.ep.on_timeout(h.now);
         h.drain();
     }
+    SPARE.set(Some([h.buf, h.rbuf]));
 }
 
 #[test]
 fn tcp_endpoint_corpus_replays() {
-    let dir =
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fuzz/corpus/tcp_endpoint");
-    let mut n = 0;
-    for entry in std::fs::read_dir(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display())) {
-        let data = std::fs::read(entry.unwrap().path()).unwrap();
-        tcp_endpoint(&data);
-        n += 1;
-    }
-    assert!(n > 0, "no seeds for tcp_endpoint");
+    synack_wire::fuzz::replay_corpus("tcp_endpoint", tcp_endpoint);
 }

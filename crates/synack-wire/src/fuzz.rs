@@ -209,3 +209,28 @@ pub fn arp(data: &[u8]) {
     repr.emit(&mut buf).expect("emit");
     assert_eq!(buf[..], data[..28]);
 }
+
+/// Runs `body` over every file of `fuzz/corpus/<target>/` in this repository, in name order,
+/// and returns how many there were: the replay every crate's `cargo test` does of its fuzz
+/// targets' corpora. A failing input is named on stderr before its panic goes on; a missing or
+/// empty directory panics, since replaying nothing would prove nothing.
+#[cfg(feature = "std")]
+pub fn replay_corpus(target: &str, body: impl Fn(&[u8])) -> usize {
+    use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
+    let dir =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fuzz/corpus").join(target);
+    let mut files: std::vec::Vec<_> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .map(|entry| entry.expect("corpus directory entry").path())
+        .collect();
+    files.sort();
+    assert!(!files.is_empty(), "no inputs in {}", dir.display());
+    for path in &files {
+        let data = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        if let Err(panic) = catch_unwind(AssertUnwindSafe(|| body(&data))) {
+            std::eprintln!("{target}: {} fails", path.display());
+            resume_unwind(panic);
+        }
+    }
+    files.len()
+}

@@ -56,7 +56,7 @@ pub struct InterfaceConfig {
     pub answer_echo: bool,
     /// Set the IPv4 don't-fragment bit on TCP (path MTU discovery, RFC 1191).
     pub dont_fragment: bool,
-    /// Fragment reassembly limits.
+    /// Fragment reassembly limits, of IPv4's and of IPv6's reassembler each.
     pub reassembly: ReassemblyConfig,
     /// ICMP replies queued at most while the device is full.
     pub max_pending_replies: usize,

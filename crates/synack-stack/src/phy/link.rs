@@ -66,6 +66,9 @@ pub trait PathModel: Send {
     fn pop(&mut self, now: Instant) -> Option<Frame>;
     /// When the next frame arrives, if one is in flight.
     fn next_arrival(&self) -> Option<Instant>;
+    /// Called when the link is idle (no frame in flight either way): a model may give back
+    /// memory a past load peak left it holding.
+    fn release_spare(&mut self) {}
 }
 
 /// A perfect wire: first in, first out, at once, up to `limit` frames queued.
@@ -73,14 +76,19 @@ pub trait PathModel: Send {
 pub struct IdealPath {
     queue: VecDeque<Frame>,
     limit: usize,
+    /// The longest the queue was since the link was last idle.
+    peak: usize,
 }
 
 impl IdealPath {
     /// A path holding at most `limit` frames.
     pub fn new(limit: usize) -> Self {
-        IdealPath { queue: VecDeque::new(), limit }
+        IdealPath { queue: VecDeque::new(), limit, peak: 0 }
     }
 }
+
+/// Queue slots an idle [`IdealPath`] keeps whatever came before.
+const QUEUE_KEEP: usize = 64;
 
 impl PathModel for IdealPath {
     fn push(&mut self, _now: Instant, frame: Frame) -> Result<(), Frame> {
@@ -88,6 +96,7 @@ impl PathModel for IdealPath {
             return Err(frame);
         }
         self.queue.push_back(frame);
+        self.peak = self.peak.max(self.queue.len());
         Ok(())
     }
 
@@ -97,6 +106,16 @@ impl PathModel for IdealPath {
 
     fn next_arrival(&self) -> Option<Instant> {
         self.queue.front().map(|_| Instant::ZERO)
+    }
+
+    /// An empty queue keeps room for twice the last stretch's peak: a steady load keeps its
+    /// room, a past peak's goes back.
+    fn release_spare(&mut self) {
+        let want = (2 * self.peak).max(QUEUE_KEEP);
+        if self.queue.is_empty() && self.queue.capacity() > 2 * want {
+            self.queue.shrink_to(want);
+        }
+        self.peak = 0;
     }
 }
 
@@ -151,15 +170,50 @@ struct Core {
     paths: [Box<dyn PathModel>; 2],
     stats: [PathStats; 2],
     pool: Vec<Vec<u8>>,
+    /// Buffers taken for frames and not yet back (in the paths, or being read).
+    out: usize,
+    /// The most buffers out at once since the link was last idle.
+    cycle_peak: usize,
+    /// Buffers the pool may keep: what the busiest recent cycle needed, halving at each idle
+    /// moment after a quieter one.
+    keep: usize,
 }
 
-/// Buffers kept for reuse; beyond this, returned buffers are freed.
+/// Buffers kept for reuse at most; beyond this, returned buffers are freed.
 const POOL_MAX: usize = 1024;
+/// Buffers the pool may always keep.
+const POOL_MIN: usize = 32;
 
 impl Core {
+    /// A buffer for a frame: a pooled one when there is one.
+    fn take(&mut self) -> Vec<u8> {
+        self.out += 1;
+        self.cycle_peak = self.cycle_peak.max(self.out);
+        self.pool.pop().unwrap_or_default()
+    }
+
+    /// A frame's buffer comes back. When it was the last one out the link is idle: the pool
+    /// gives back what the last busy stretch does not explain, so a load peak does not keep its
+    /// buffers for ever while a steady load (whose every stretch needs about as many) keeps
+    /// reusing them.
     fn recycle(&mut self, buf: Vec<u8>) {
-        if self.pool.len() < POOL_MAX {
+        // Frames injected from outside were never taken: `out` does not go below zero.
+        self.out = self.out.saturating_sub(1);
+        if self.pool.len() < POOL_MAX.min(self.keep.max(self.cycle_peak).max(POOL_MIN)) {
             self.pool.push(buf);
+        }
+        if self.out == 0 {
+            self.keep = self.cycle_peak.max(self.keep / 2).clamp(POOL_MIN, POOL_MAX);
+            self.cycle_peak = 0;
+            if self.pool.len() > self.keep {
+                self.pool.truncate(self.keep);
+            }
+            if self.pool.capacity() > 2 * self.keep {
+                self.pool.shrink_to(self.keep);
+            }
+            for p in &mut self.paths {
+                p.release_spare();
+            }
         }
     }
 }
@@ -179,6 +233,9 @@ impl Link {
             paths: [a_to_b, b_to_a],
             stats: [PathStats::default(); 2],
             pool: Vec::new(),
+            out: 0,
+            cycle_peak: 0,
+            keep: POOL_MIN,
         }));
         let sig = [Arc::new(Signal::new()), Arc::new(Signal::new())];
         let a = LinkEnd { core: core.clone(), side: 0, caps, signals: sig.clone() };
@@ -283,7 +340,7 @@ impl TxToken for LinkTx<'_> {
     where
         F: FnOnce(&mut [u8]) -> core::ops::Range<usize>,
     {
-        let mut buf = self.end.core().pool.pop().unwrap_or_default();
+        let mut buf = self.end.core().take();
         buf.resize(max_len, 0);
         let range = f(&mut buf);
         let side = self.end.side;
@@ -372,6 +429,56 @@ mod tests {
         let first = run();
         assert!(first.len() > 20 && first.len() < 80, "about half lost: {}", first.len());
         assert_eq!(first, run(), "same seed, same outcome");
+    }
+
+    /// `n` frames from `a` to `b` at once, then `b` reads them all.
+    fn burst(a: &mut LinkEnd, b: &mut LinkEnd, n: usize) {
+        for _ in 0..n {
+            assert_eq!(a.transmit(Instant::ZERO).unwrap().consume(1500, |_| 0..60), 60);
+        }
+        while let Some(rx) = b.receive(Instant::ZERO) {
+            rx.consume(|_| ());
+        }
+    }
+
+    #[test]
+    fn a_peak_gives_its_buffers_back_once_quiet_and_a_steady_load_keeps_them() {
+        let (mut a, mut b) = Link::ideal(DeviceCaps::default(), 4096);
+        let queue_room = |a: &LinkEnd| {
+            let c = a.core();
+            (c.pool.len(), c.pool.capacity())
+        };
+        for _ in 0..5 {
+            burst(&mut a, &mut b, 800);
+            assert_eq!(queue_room(&a).0, 800, "a steady load keeps what each stretch needs");
+        }
+        // Quiet: each idle moment after a small stretch halves what is kept, down to the floor.
+        for _ in 0..8 {
+            burst(&mut a, &mut b, 2);
+        }
+        let (len, cap) = queue_room(&a);
+        assert_eq!(len, POOL_MIN);
+        assert!(cap <= 2 * POOL_MIN, "pool capacity {cap}");
+        // The path's queue gave back its room too, and still works.
+        burst(&mut a, &mut b, 3);
+        assert_eq!(a.stats().0.delivered, 5 * 800 + 8 * 2 + 3);
+    }
+
+    #[test]
+    fn an_idle_ideal_path_gives_back_a_past_peaks_queue_room() {
+        let mut p = IdealPath::new(4096);
+        let stretch = |p: &mut IdealPath, n: usize| {
+            for _ in 0..n {
+                p.push(Instant::ZERO, Frame::from_bytes(&[0; 4])).unwrap();
+            }
+            while p.pop(Instant::ZERO).is_some() {}
+            p.release_spare();
+        };
+        stretch(&mut p, 1000);
+        stretch(&mut p, 1000);
+        assert!(p.queue.capacity() >= 1000, "a steady load keeps its room");
+        stretch(&mut p, 2);
+        assert!(p.queue.capacity() <= 2 * QUEUE_KEEP, "capacity {}", p.queue.capacity());
     }
 
     #[test]

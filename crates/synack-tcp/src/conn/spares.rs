@@ -74,9 +74,43 @@ impl Spares {
         }
     }
 
+    /// Trims the store to what `live` connections could take at once, plus a floor for churn:
+    /// the spares a load peak left go as its connections do, while a steady churn keeps what
+    /// it reuses (the bound moves with the connections, not with time).
+    pub(crate) fn fit(&mut self, live: usize) {
+        const FLOOR: usize = 64;
+        let cap = (live + FLOOR).min(Self::KEEP);
+        self.flights.truncate(cap);
+        self.rings.truncate(cap);
+        if self.flights.capacity() > 4 * cap {
+            self.flights.shrink_to(2 * cap);
+        }
+        if self.rings.capacity() > 4 * cap {
+            self.rings.shrink_to(2 * cap);
+        }
+    }
+
     fn keep_flight(&mut self, f: SpareFlight) {
         if self.flights.len() < Self::KEEP && f.worth_keeping() {
             self.flights.push(f);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_store_follows_the_live_connections_down() {
+        let rings = (0..1000).map(|_| alloc::vec![0u8; 64].into_boxed_slice()).collect();
+        let mut s = Spares { rings, ..Spares::default() };
+        s.fit(2000);
+        assert_eq!(s.rings.len(), 1000, "while a load's connections live, its spares stay");
+        s.fit(10);
+        assert_eq!(s.rings.len(), 74);
+        assert!(s.rings.capacity() <= 4 * 74, "capacity {}", s.rings.capacity());
+        s.fit(0);
+        assert_eq!(s.rings.len(), 64, "a floor stays for churn");
     }
 }
