@@ -31,6 +31,42 @@ impl TargetFactory for EngineFactory {
     fn build(&self, profile: &Profile, cfg: &ScriptConfig) -> Result<EngineTarget, String> {
         Ok(EngineTarget::new(profile, cfg))
     }
+
+    /// Live when the two differ only in what a new socket starts with (its `ConnConfig`,
+    /// keep-alive timing) or in the TCP-over-UDP tunnel port; endpoint-wide settings (MTU,
+    /// cookies, Fast Open, ECN mode, buffer doubling, the SYN layout's implied connect) are
+    /// fixed once the stack runs.
+    fn applies_live(&self, before: &Profile, after: &Profile) -> bool {
+        let mut b = after.clone();
+        b.send_buffer = before.send_buffer;
+        b.recv_buffer = before.recv_buffer;
+        b.window_scaling = before.window_scaling;
+        b.timestamps = before.timestamps;
+        b.sack = before.sack;
+        b.delayed_ack = before.delayed_ack;
+        b.rcvbuf_mss_rounding = before.rcvbuf_mss_rounding;
+        b.linux_resets = before.linux_resets;
+        b.rfc5961 = before.rfc5961;
+        b.ack_repeats_fin = before.ack_repeats_fin;
+        b.reset_after_fin_reported = before.reset_after_fin_reported;
+        b.time_wait_ignores_rst = before.time_wait_ignores_rst;
+        b.time_wait_drops_old_syn = before.time_wait_drops_old_syn;
+        b.old_segment_ack_processed = before.old_segment_ack_processed;
+        b.time_wait_acks_non_duplicates = before.time_wait_acks_non_duplicates;
+        b.syn_ack_retries = before.syn_ack_retries;
+        b.linux_read_window_update = before.linux_read_window_update;
+        b.free_space_window = before.free_space_window;
+        b.ack_every_segment = before.ack_every_segment;
+        b.quick_ack_segments = before.quick_ack_segments;
+        b.initial_rto = before.initial_rto;
+        b.rto_min = before.rto_min;
+        b.rexmit_slop = before.rexmit_slop;
+        b.slow_start_ack_limit = before.slow_start_ack_limit;
+        b.cc = before.cc;
+        b.keep_alive = before.keep_alive;
+        b.udp_tunneling_port = before.udp_tunneling_port;
+        b == *before
+    }
 }
 
 /// Profile knobs that have no engine setting yet (reported in docs/DRILL.md and by the CLI).
@@ -117,6 +153,8 @@ pub struct EngineTarget {
     /// The local UDP port of TCP over UDP (0: off): datagrams to it carry segments, and
     /// encapsulated segments leave from it.
     udp_tunnel_port: u16,
+    /// The options a new socket starts with (the profile's, as changed mid-script).
+    base_conn: ConnConfig,
     buf: Vec<u8>,
 }
 
@@ -166,8 +204,8 @@ impl EngineTarget {
         r
     }
 
-    /// A fresh endpoint configured from the profile.
-    pub fn new(p: &Profile, cfg: &ScriptConfig) -> EngineTarget {
+    /// The options a new socket starts with under profile `p`.
+    fn conn_config(p: &Profile) -> ConnConfig {
         let defaults = ConnConfig::default();
         let mut rtt = defaults.rtt;
         rtt.initial_rto = p.initial_rto;
@@ -175,7 +213,7 @@ impl EngineTarget {
         // Linux keeps the RTO a full rto_min above SRTT (RTO = SRTT + max(4 * RTTVAR, rto_min)).
         rtt.min_rto_above_srtt = p.name.starts_with("linux");
         rtt.slop = p.rexmit_slop;
-        let conn = ConnConfig {
+        ConnConfig {
             send_buffer: p.send_buffer,
             recv_buffer: p.recv_buffer,
             window_scaling: p.window_scaling,
@@ -200,6 +238,8 @@ impl EngineTarget {
             reset_after_fin_reported: p.reset_after_fin_reported,
             time_wait_ignores_rst: p.time_wait_ignores_rst,
             time_wait_drops_old_syn: p.time_wait_drops_old_syn,
+            old_segment_ack_processed: p.old_segment_ack_processed,
+            time_wait_acks_non_duplicates: p.time_wait_acks_non_duplicates,
             syn_ack_retries: p.syn_ack_retries,
             read_window_update: if p.linux_read_window_update {
                 ReadWindowUpdate::Doubling
@@ -231,7 +271,24 @@ impl EngineTarget {
                 Cc::Reno => CongestionControl::NewReno,
             },
             ..defaults
+        }
+    }
+
+    /// Settings that apply to sockets made from now on, changed while the stack runs (a
+    /// sysctl written mid-script): existing sockets keep theirs, as in the kernels.
+    fn reconfigure_sockets(&mut self, p: &Profile) {
+        self.base_conn = Self::conn_config(p);
+        self.keep_alive = synack_tcp::KeepAlive {
+            idle: p.keep_alive.0,
+            interval: p.keep_alive.1,
+            probes: p.keep_alive.2,
         };
+        self.udp_tunnel_port = p.udp_tunneling_port;
+    }
+
+    /// A fresh endpoint configured from the profile.
+    pub fn new(p: &Profile, cfg: &ScriptConfig) -> EngineTarget {
+        let conn = Self::conn_config(p);
         let freebsd = p.syn_layout == SynLayout::FreeBsd;
         let fast_open = FastOpenConfig {
             //~ freebsd: a server that refuses SYN data without a new cookie loses Fast Open
@@ -256,6 +313,7 @@ impl EngineTarget {
             ep,
             implied_connect: freebsd,
             udp_tunnel_port: p.udp_tunneling_port,
+            base_conn: conn,
             socks: BTreeMap::new(),
             next_id: 1,
             doubling: p.sockbuf_doubling,
@@ -289,7 +347,7 @@ impl Target for EngineTarget {
     fn socket(&mut self) -> Result<SockId, Errno> {
         let id = self.next_id;
         self.next_id += 1;
-        let cfg = self.ep.config().conn;
+        let cfg = self.base_conn;
         self.socks.insert(
             id,
             Sock {
@@ -347,7 +405,7 @@ impl Target for EngineTarget {
         let c = self.ep.accept(l).ok_or(Errno::EAGAIN)?;
         let id = self.next_id;
         self.next_id += 1;
-        let cfg = self.ep.conn_config(c).unwrap_or(self.ep.config().conn);
+        let cfg = self.ep.conn_config(c).unwrap_or(self.base_conn);
         let local = self.ep.four_tuple(c).ok().map(|t| t.local);
         self.socks.insert(
             id,
@@ -757,6 +815,10 @@ impl Target for EngineTarget {
     fn on_timeout(&mut self, now: u64) {
         self.ep.on_timeout(instant(now));
         while self.ep.poll_event().is_some() {}
+    }
+
+    fn reconfigure(&mut self, profile: &Profile) {
+        self.reconfigure_sockets(profile);
     }
 }
 

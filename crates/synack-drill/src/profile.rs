@@ -129,6 +129,12 @@ pub struct Profile {
     /// `net.inet.tcp.udp_tunneling_port`; 0: off). A socket may ask for encapsulation
     /// (`TCP_REMOTE_UDP_ENCAPS_PORT`) only while it is set; see `synack_tcp::udp_encap`.
     pub udp_tunneling_port: u16,
+    /// A segment wholly below RCV.NXT still has its ACK processed (BSD;
+    /// `ConnConfig::old_segment_ack_processed`).
+    pub old_segment_ack_processed: bool,
+    /// TIME-WAIT acknowledges anything but an exact duplicate ACK (FreeBSD's `tcp_twcheck`;
+    /// `ConnConfig::time_wait_acks_non_duplicates`).
+    pub time_wait_acks_non_duplicates: bool,
     /// Timestamp clock rate in Hz.
     pub ts_hz: u32,
     /// FreeBSD's `net.inet.tcp.rexmit_slop`: added to every computed RTO (200 ms there).
@@ -188,6 +194,8 @@ impl Profile {
             drop_syn_fin: false,
             listen_drops_syn_ack: false,
             udp_tunneling_port: 0,
+            old_segment_ack_processed: false,
+            time_wait_acks_non_duplicates: false,
             ts_hz: 1000,
             rexmit_slop: Duration::ZERO,
             syn_cookies: true,
@@ -243,6 +251,8 @@ impl Profile {
             drop_syn_fin: false,
             listen_drops_syn_ack: true,
             udp_tunneling_port: 0,
+            old_segment_ack_processed: true,
+            time_wait_acks_non_duplicates: true,
             ts_hz: 1000,
             rexmit_slop: Duration::from_millis(200),
             syn_cookies: true,
@@ -291,6 +301,8 @@ impl Profile {
             drop_syn_fin: false,
             listen_drops_syn_ack: false,
             udp_tunneling_port: 0,
+            old_segment_ack_processed: false,
+            time_wait_acks_non_duplicates: false,
             ts_hz: 1000,
             rexmit_slop: Duration::ZERO,
             syn_cookies: true,

@@ -70,6 +70,11 @@ pub trait TargetFactory {
     type Target: Target;
     /// Builds a fresh stack for one script, or says why the profile cannot be honoured.
     fn build(&self, profile: &Profile, cfg: &ScriptConfig) -> Result<Self::Target, String>;
+    /// True when the stack can take the change from `before` to `after` while it runs
+    /// ([`Target::reconfigure`]); a script changing anything else after the start is refused.
+    fn applies_live(&self, _before: &Profile, _after: &Profile) -> bool {
+        false
+    }
 }
 
 /// Parses and runs one script.
@@ -142,7 +147,11 @@ pub fn run_script<F: TargetFactory>(
                     EventKind::Syscall(s) => s.name == "close",
                     _ => false,
                 });
-                if started && profile != before {
+                if started && profile != before && !done && factory.applies_live(&before, &profile)
+                {
+                    // Applied when the run reaches it; the stack starts with the settings before.
+                    profile = before;
+                } else if started && profile != before {
                     if !done {
                         return Verdict::Unsupported {
                             line: Some(ev.pos.line),
@@ -215,6 +224,7 @@ pub fn run_script<F: TargetFactory>(
         deferred: None,
         code_failure: None,
         no_leftovers: opts.no_leftovers,
+        script_dir: opts.script_dir.clone(),
         cfg,
     };
     r.run(&script.events)
@@ -243,6 +253,8 @@ pub(crate) struct Pending {
 
 pub(crate) struct Runner<'s, T: Target> {
     pub(crate) t: T,
+    /// Where the script's helper files are (for setup commands applied during the run).
+    script_dir: Option<std::path::PathBuf>,
     src: &'s str,
     pub(crate) cfg: ScriptConfig,
     check: CheckConfig,
@@ -442,6 +454,15 @@ impl<T: Target> Runner<'_, T> {
                 }
                 if let Some(p) = probe_of(c) {
                     self.probe(&p)?;
+                } else {
+                    // The pre-run pass refused every change the stack cannot take live, so
+                    // what changes here is applied to sockets made from now on.
+                    let before = self.profile.clone();
+                    if self.profile.apply_command_in(c, self.script_dir.as_deref()).is_ok()
+                        && self.profile != before
+                    {
+                        self.t.reconfigure(&self.profile);
+                    }
                 }
             }
             EventKind::Code(c) => {

@@ -306,4 +306,7 @@ pub trait Target {
     fn poll_timeout(&self) -> Option<u64>;
     /// Timers due at `now` run.
     fn on_timeout(&mut self, now: u64);
+    /// A setting changed while the stack runs (one the factory's `applies_live` accepted):
+    /// sockets made from now on take `profile`'s settings.
+    fn reconfigure(&mut self, profile: &crate::profile::Profile);
 }
