@@ -65,6 +65,7 @@ impl TargetFactory for EngineFactory {
         b.cc = before.cc;
         b.keep_alive = before.keep_alive;
         b.udp_tunneling_port = before.udp_tunneling_port;
+        b.max_sockbuf = before.max_sockbuf;
         b == *before
     }
 }
@@ -220,8 +221,10 @@ impl EngineTarget {
             timestamps: p.timestamps,
             sack: p.sack,
             delayed_ack: p.delayed_ack,
-            // FreeBSD offers the shift that fits kern.ipc.maxsockbuf (2 MB by default): 6.
-            window_scale: (p.syn_layout == SynLayout::FreeBsd).then_some(6),
+            //~ freebsd: the shift offered is the smallest that lets a window reach
+            //~ kern.ipc.maxsockbuf (2 MB by default: 6), at most 14.
+            window_scale: (p.syn_layout == SynLayout::FreeBsd)
+                .then(|| (0..14u8).find(|&s| (65_535u64 << s) >= p.max_sockbuf).unwrap_or(14)),
             option_layout: match p.syn_layout {
                 SynLayout::Linux => OptionLayout::Linux,
                 SynLayout::FreeBsd => OptionLayout::Bsd,
