@@ -30,12 +30,20 @@ fn pair(mtu: usize) -> (Arc<Stack>, Arc<Stack>) {
 /// receiver from accept to end of stream.
 pub(super) fn blocking(mtu: usize, bytes: usize) -> f64 {
     let (a, b) = pair(mtu);
-    let listener = synack::net::TcpListener::bind(&b, "10.0.0.2:5001").expect("bind");
-    // The sending stack lives on in this thread until everything arrived: the writer's
-    // last reference to it goes with its stream, right after the last write.
+    let gbps = blocking_on(&a, &b, 5001, bytes);
+    drop(a);
+    gbps
+}
+
+/// The transfer of [`blocking`] between two running stacks, to `port` on `b`.
+fn blocking_on(a: &Arc<Stack>, b: &Arc<Stack>, port: u16, bytes: usize) -> f64 {
+    let to = std::net::SocketAddr::from(([10, 0, 0, 2], port));
+    let listener = synack::net::TcpListener::bind(b, to).expect("bind");
+    // The sending stack lives on in the caller until everything arrived: the writer's last
+    // reference to it goes with its stream, right after the last write.
     let sender = a.clone();
     let writer = std::thread::spawn(move || {
-        let mut c = synack::net::TcpStream::connect(&sender, "10.0.0.2:5001").expect("connect");
+        let mut c = synack::net::TcpStream::connect(&sender, to).expect("connect");
         let chunk = vec![0x5au8; 64 * 1024];
         let mut sent = 0;
         while sent < bytes {
@@ -56,9 +64,42 @@ pub(super) fn blocking(mtu: usize, bytes: usize) -> f64 {
     }
     let secs = wall().duration_since(start).as_secs_f64();
     writer.join().expect("writer thread");
-    drop(a);
     assert_eq!(got, bytes, "every byte arrived");
     got as f64 * 8.0 / secs / 1e9
+}
+
+/// [`blocking`] while `idle` other connections on the same two stacks each have a thread
+/// blocked in `read` on the receiving stack (nothing arrives for them). Returns the
+/// transfer's Gbit/s and its Gbit per CPU second of the whole process, counted over the
+/// transfer only (not the set-up of the idle connections): with waking per socket, neither
+/// moves with `idle`.
+pub(super) fn blocking_idle(mtu: usize, bytes: usize, idle: usize) -> (f64, f64) {
+    let (a, b) = pair(mtu);
+    let listener = synack::net::TcpListener::bind(&b, "10.0.0.2:5002").expect("bind");
+    let mut clients = Vec::with_capacity(idle);
+    let mut readers = Vec::with_capacity(idle);
+    for _ in 0..idle {
+        clients.push(synack::net::TcpStream::connect(&a, "10.0.0.2:5002").expect("connect idle"));
+        let (mut s, _) = listener.accept().expect("accept idle");
+        let t = std::thread::Builder::new()
+            .stack_size(64 * 1024)
+            .spawn(move || {
+                // Blocks until the client goes at the end: then end of stream.
+                let _ = s.read(&mut [0u8; 16]);
+            })
+            .expect("idle reader thread");
+        readers.push(t);
+    }
+    // Let the readers reach their `read` before the clock starts.
+    std::thread::sleep(std::time::Duration::from_millis(100));
+    let cpu0 = process_cpu_secs();
+    let gbps = blocking_on(&a, &b, 5003, bytes);
+    let cpu = process_cpu_secs() - cpu0;
+    drop(clients);
+    for t in readers {
+        t.join().expect("idle reader");
+    }
+    (gbps, if cpu > 0.0 { bytes as f64 * 8.0 / cpu / 1e9 } else { 0.0 })
 }
 
 /// The same through the tokio streams, each side on its own current-thread runtime.

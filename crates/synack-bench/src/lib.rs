@@ -18,7 +18,8 @@
 //! 4. bulk throughput while 100,000 idle connections exist, as a ratio to without;
 //! 5. bulk at MTU 1500 through the socket APIs (blocking and tokio `TcpStream`s on two
 //!    runtime stacks, a driver thread each, on the same in-memory link) as a ratio to the
-//!    engine's own rate measured in the same run (`--only api`).
+//!    engine's own rate measured in the same run (`--only api`), and the blocking transfer
+//!    again while 1,000 threads are blocked reading idle connections of the same stacks.
 //!
 //! Both stacks get 256 KiB send and receive buffers. Each iteration of a bulk loop lets the
 //! sender queue what fits, polls the sender's interface, polls the receiver's, and reads
@@ -63,16 +64,11 @@ fn rss_bytes() -> u64 {
         .map_or(0, |pages| pages * 4096)
 }
 
-/// CPU time this process has used so far, every thread counted (user + system, from
-/// `/proc/self/stat`, in clock ticks of 10 ms), in seconds; 0 when unknown.
+/// CPU time this process has used so far, every thread counted, exited ones included (user +
+/// system, `CLOCK_PROCESS_CPUTIME_ID`, nanoseconds), in seconds.
 fn process_cpu_secs() -> f64 {
-    let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else { return 0.0 };
-    // Fields after the command name (which may hold spaces) start at the state, field 3.
-    let Some(rest) = stat.rsplit_once(')').map(|(_, r)| r) else { return 0.0 };
-    let f: Vec<&str> = rest.split_whitespace().collect();
-    let tick = |i: usize| f.get(i).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
-    // utime and stime are fields 14 and 15, so 11 and 12 after the state.
-    (tick(11) + tick(12)) as f64 / 100.0
+    let t = rustix::time::clock_gettime(rustix::time::ClockId::ProcessCPUTime);
+    t.tv_sec as f64 + t.tv_nsec as f64 / 1e9
 }
 
 /// CPU time the calling thread has used so far (`/proc/thread-self/schedstat`, nanoseconds),
@@ -419,6 +415,8 @@ pub enum Group {
     Bulk,
     /// synack's bulk transfer alone (for instruction counts: no peer, no memcpy ceiling).
     BulkSynack,
+    /// smoltcp's bulk transfer alone, the same loop (instruction counts to compare with).
+    BulkSmoltcp,
     /// Connection setup + one byte each way + close, per second.
     Setup,
     /// Memory per idle established connection, and bulk with 100,000 idle connections.
@@ -431,9 +429,10 @@ pub enum Group {
 
 impl Group {
     /// Every group with its command-line name.
-    pub const ALL: [(Group, &'static str); 6] = [
+    pub const ALL: [(Group, &'static str); 7] = [
         (Group::Bulk, "bulk"),
         (Group::BulkSynack, "bulk-synack"),
+        (Group::BulkSmoltcp, "bulk-smoltcp"),
         (Group::Setup, "setup"),
         (Group::Idle, "idle"),
         (Group::IdleUsed, "idle-used"),
@@ -526,13 +525,19 @@ pub fn run(opts: &Options, alloc: &'static StatsAlloc<System>) -> Results {
     let mut results: Results = Vec::new();
     let only_mtu = opts.mtu;
     for mtu in [1500usize, 65535] {
-        if !want("bulk") && only != Some("bulk-synack") {
+        let alone = matches!(only, Some("bulk-synack" | "bulk-smoltcp"));
+        if !want("bulk") && !alone {
             break;
         }
         if only_mtu.is_some_and(|m| m != mtu) {
             continue;
         }
         let n = bulk_bytes;
+        if only == Some("bulk-smoltcp") {
+            let smol = best_of(runs, || smol::bulk(mtu, n, false));
+            results.push((format!("bulk_mtu{mtu}"), json!({ "smoltcp_gbps": smol, "bytes": n })));
+            continue;
+        }
         let (ours, ours_cpu) = best_of2(runs, || {
             with_thread_cpu(n, || synack_bulk(mtu, n, ChecksumOffload::default(), 0))
         });
@@ -637,6 +642,26 @@ pub fn run(opts: &Options, alloc: &'static StatsAlloc<System>) -> Results {
             blocking = best(blocking, with_cpu(n, || api::blocking(1500, n)));
             tokio = best(tokio, with_cpu(n, || api::tokio(1500, n)));
         }
+        // Threads blocked on idle sockets of the receiving stack while one stream moves data:
+        // per-socket waking keeps the transfer's CPU cost flat in their number.
+        let idle = 1000;
+        let (mut alone, mut crowded) = ((0.0, 0.0), (0.0, 0.0));
+        for _ in 0..runs.max(2) {
+            alone = best(alone, api::blocking_idle(1500, n / 2, 0));
+            crowded = best(crowded, api::blocking_idle(1500, n / 2, idle));
+        }
+        results.push((
+            "api_blocked_idle".into(),
+            json!({
+                "idle_threads": idle,
+                "gbps": alone.0,
+                "gbps_with_idle": crowded.0,
+                "gbit_per_cpu_second": alone.1,
+                "gbit_per_cpu_second_with_idle": crowded.1,
+                "cpu_ratio": crowded.1 / alone.1,
+                "bytes": n / 2,
+            }),
+        ));
         results.push((
             "api_bulk_mtu1500".into(),
             json!({

@@ -173,9 +173,9 @@ pub enum OptSpec {
     FastOpen(Vec<u8>),
     /// `FOEXP [cookie]`: the experimental fast-open option.
     FastOpenExp(Vec<u8>),
-    /// `ECN [e0b N ceb N e1b N]`: the AccECN option (RFC 9768), its fields as written. Parsed so
-    /// a script using it is reported as needing AccECN rather than as unreadable.
-    AccEcn(String),
+    /// `ECN e0b N ceb N e1b N` (kind 172) or `ECN e1b N ceb N e0b N` (kind 174): the AccECN
+    /// option (RFC 9768) with the fields written, in that order (trailing ones may be left out).
+    AccEcn(synack_wire::tcp::AccEcnOption),
 }
 
 /// The option list of a packet line.

@@ -11,13 +11,13 @@ use crate::probe::SockState;
 use crate::profile::{Cc, EcnMode, Profile, SynLayout};
 use crate::runner::TargetFactory;
 use crate::segment::Segment;
-use crate::target::{Errno, Readiness, Shutdown, SockId, SockOpt, Target};
+use crate::target::{ErrQueueEntry, Errno, Readiness, Shutdown, SockId, SockOpt, Target};
 use std::collections::BTreeMap;
 use std::net::{IpAddr, SocketAddr};
 use synack_tcp::{
-    AbortReset, AckEvery, CongestionControl, ConnConfig, ConnId, ConnectionError, Duration,
-    Endpoint, EndpointConfig, FastOpenConfig, Instant, ListenerId, OptionLayout, ReadWindowUpdate,
-    ReceiveWindow, RecvError, SendError, State,
+    AbortReset, AccEcnConfig, AccEcnOptionPolicy, AckEvery, CongestionControl, ConnConfig, ConnId,
+    ConnectionError, Duration, Endpoint, EndpointConfig, FastOpenConfig, Instant, ListenerId,
+    OptionLayout, ReadWindowUpdate, ReceiveWindow, RecvError, SendError, State,
 };
 use synack_wire::ChecksumMode;
 use synack_wire::tcp::TcpRepr;
@@ -115,6 +115,36 @@ struct Sock {
     connecting: bool,
     /// Fast Open socket options; see [`FastOpenOpts`].
     fo: FastOpenOpts,
+    /// Linux's per-socket extras: zerocopy completions, TCP_INQ, SO_MARK, wakeups.
+    lx: LinuxSockState,
+}
+
+/// Socket state of Linux's socket API beyond BSD's.
+#[derive(Clone, Debug, Default)]
+struct LinuxSockState {
+    /// SO_ZEROCOPY.
+    zerocopy: bool,
+    /// MSG_ZEROCOPY ids, outstanding sends and queued completions.
+    zc: ZeroCopy,
+    /// SO_MARK, kept for getsockopt.
+    mark: i64,
+    /// TCP_INQ.
+    inq: bool,
+    /// A write found no send space (Linux's SOCK_NOSPACE): space coming back wakes waiters.
+    nospace: bool,
+    /// What the socket looked like when wakeups were last counted.
+    seen: Option<WakeSnapshot>,
+    /// Wakeups counted so far.
+    wakeups: u64,
+}
+
+/// The inputs of a socket's wakeups, compared between calls to count new ones.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct WakeSnapshot {
+    received: u64,
+    state: State,
+    error: bool,
+    completions: u64,
 }
 
 /// A socket's Fast Open options.
@@ -239,6 +269,7 @@ impl EngineTarget {
             rfc5961_syn: p.rfc5961.1,
             ack_repeats_fin: p.ack_repeats_fin,
             reset_after_fin_reported: p.reset_after_fin_reported,
+            reset_keeps_socket: p.reset_keeps_socket,
             time_wait_ignores_rst: p.time_wait_ignores_rst,
             time_wait_drops_old_syn: p.time_wait_drops_old_syn,
             old_segment_ack_processed: p.old_segment_ack_processed,
@@ -266,7 +297,21 @@ impl EngineTarget {
             //= rfc3168#6.1.1
             //# `On` (tcp_ecn=1) asks on active opens and accepts; `Passive` (tcp_ecn=2,
             //# FreeBSD's default) only accepts, so it is switched on per listening socket.
-            ecn: p.ecn == EcnMode::On,
+            ecn: p.ecn.asks_ecn(),
+            //= rfc9768#3.1
+            //~ paraphrase: Linux's tcp_ecn 3 asks for AccECN, 3 to 5 accept it.
+            accecn: AccEcnConfig {
+                request: p.ecn == EcnMode::AccEcn,
+                accept: p.ecn.accepts_accecn(),
+                option: match p.ecn_option {
+                    0 => AccEcnOptionPolicy::Never,
+                    1 => AccEcnOptionPolicy::Minimum,
+                    2 => AccEcnOptionPolicy::Full,
+                    _ => AccEcnOptionPolicy::Persist,
+                },
+                option_beacon: p.ecn_option_beacon,
+                fallback: p.ecn_fallback,
+            },
             rtt,
             slow_start_ack_limit: p.slow_start_ack_limit,
             congestion_control: match p.cc {
@@ -362,6 +407,7 @@ impl Target for EngineTarget {
                 error_taken: false,
                 connecting: false,
                 fo: FastOpenOpts::default(),
+                lx: LinuxSockState::default(),
             },
         );
         Ok(id)
@@ -386,7 +432,7 @@ impl Target for EngineTarget {
         let local = sock.local.ok_or(Errno::EINVAL)?;
         let mut cfg = sock.cfg;
         // A passive-ECN stack accepts an ECN-setup SYN on its listeners (RFC 3168 6.1.1).
-        cfg.ecn |= self.ecn == EcnMode::Passive;
+        cfg.ecn |= self.ecn.accepts_only();
         let id = self
             .ep
             .listen_with(local, backlog.max(1) as usize, cfg)
@@ -406,6 +452,14 @@ impl Target for EngineTarget {
     fn accept(&mut self, _now: u64, s: SockId) -> Result<SockId, Errno> {
         let Kind::Listening(l) = self.sock(s)?.kind else { return Err(Errno::EINVAL) };
         let c = self.ep.accept(l).ok_or(Errno::EAGAIN)?;
+        // The child is a copy of the listening socket: its socket-level flags come along.
+        let parent = &self.sock(s)?.lx;
+        let lx = LinuxSockState {
+            zerocopy: parent.zerocopy,
+            mark: parent.mark,
+            inq: parent.inq,
+            ..LinuxSockState::default()
+        };
         let id = self.next_id;
         self.next_id += 1;
         let cfg = self.ep.conn_config(c).unwrap_or(self.base_conn);
@@ -421,6 +475,7 @@ impl Target for EngineTarget {
                 error_taken: false,
                 connecting: false,
                 fo: FastOpenOpts::default(),
+                lx,
             },
         );
         Ok(id)
@@ -550,16 +605,44 @@ impl Target for EngineTarget {
     }
 
     fn write(&mut self, _now: u64, s: SockId, data: &[u8]) -> Result<usize, Errno> {
-        if self.sock(s)?.shut_wr {
+        let sk = self.sock(s)?;
+        if sk.shut_wr {
+            return Err(Errno::EPIPE);
+        }
+        if matches!(sk.kind, Kind::Fresh) && !self.implied_connect {
+            //~ linux: tcp_sendmsg on a socket that never connected fails in
+            //~ sk_stream_wait_connect with EPIPE (BSD says ENOTCONN).
             return Err(Errno::EPIPE);
         }
         let c = self.conn(s)?;
-        match self.ep.send(c, data) {
+        let r = self.ep.send(c, data);
+        if matches!(r, Ok(n) if n < data.len()) || matches!(r, Err(SendError::WouldBlock)) {
+            self.sock(s)?.lx.nospace = true;
+        }
+        match r {
             Ok(0) if !data.is_empty() => Err(Errno::EAGAIN),
             Ok(n) => Ok(n),
             Err(SendError::WouldBlock) => Err(Errno::EAGAIN),
             Err(SendError::Closed) => Err(Errno::EPIPE),
-            Err(SendError::Connection(ConnectionError::Reset)) => Err(Errno::ECONNRESET),
+            // Once the error was reported, a write finds the connection shut: EPIPE.
+            Err(SendError::Connection(_)) if self.sock(s)?.error_taken => Err(Errno::EPIPE),
+            Err(SendError::Connection(e)) => {
+                self.sock(s)?.error_taken = true;
+                Err(conn_error(e))
+            }
+            Err(_) => Err(Errno::EPIPE),
+        }
+    }
+
+    fn write_record(&mut self, _now: u64, s: SockId, data: &[u8]) -> Result<usize, Errno> {
+        if self.sock(s)?.shut_wr {
+            return Err(Errno::EPIPE);
+        }
+        let c = self.conn(s)?;
+        match self.ep.send_record(c, data) {
+            Ok(0) if !data.is_empty() => Err(Errno::EAGAIN),
+            Ok(n) => Ok(n),
+            Err(SendError::WouldBlock) => Err(Errno::EAGAIN),
             Err(SendError::Connection(e)) => Err(conn_error(e)),
             Err(_) => Err(Errno::EPIPE),
         }
@@ -592,7 +675,13 @@ impl Target for EngineTarget {
             Ok(n) => Ok(n),
             Err(RecvError::WouldBlock) => Err(Errno::EAGAIN),
             Err(RecvError::Closed) => Ok(0),
-            Err(RecvError::Connection(e)) => Err(conn_error(e)),
+            // The socket's error is reported once (as `sock_error` takes it); then the stream
+            // has simply ended.
+            Err(RecvError::Connection(_)) if self.sock(s)?.error_taken => Ok(0),
+            Err(RecvError::Connection(e)) => {
+                self.sock(s)?.error_taken = true;
+                Err(conn_error(e))
+            }
             Err(_) => Err(Errno::ENOTCONN),
         }
     }
@@ -724,6 +813,8 @@ impl Target for EngineTarget {
             }
             Kind::Conn(c) => {
                 let error = matches!(self.ep.error(c), Ok(Some(_)));
+                let queued_error = self.settle_zerocopy(s);
+                let Some(sk) = self.socks.get(&s) else { return Readiness::default() };
                 let state = self.ep.state(c).unwrap_or(State::Closed);
                 let st = self.ep.stats(c).ok();
                 let peer_closed = matches!(
@@ -739,7 +830,7 @@ impl Target for EngineTarget {
                 Readiness {
                     readable: error || peer_closed || st.is_some_and(|st| st.recv_queue > 0),
                     writable: open && room && !sk.shut_wr,
-                    error,
+                    error: error || queued_error,
                     hup: error || state == State::Closed,
                     rdhup: peer_closed,
                 }
@@ -823,11 +914,114 @@ impl Target for EngineTarget {
     fn reconfigure(&mut self, profile: &Profile) {
         self.reconfigure_sockets(profile);
     }
+
+    fn zerocopy_sent(&mut self, s: SockId, bytes: usize) {
+        let Ok(c) = self.conn(s) else { return };
+        let Ok(st) = self.ep.stats(c) else { return };
+        let Ok(sk) = self.sock(s) else { return };
+        if !sk.lx.zerocopy || bytes == 0 {
+            return;
+        }
+        let end = st.bytes_acked + st.send_queue as u64;
+        let start = end.saturating_sub(bytes as u64);
+        let in_flight = st.snd_nxt.0.wrapping_sub(st.snd_una.0) as usize;
+        let unsent_before = st.send_queue.saturating_sub(in_flight).saturating_sub(bytes);
+        sk.lx.zc.sent(start, end, unsent_before > 0);
+    }
+
+    fn error_queue_pop(&mut self, s: SockId) -> Option<ErrQueueEntry> {
+        self.settle_zerocopy(s);
+        let done = self.sock(s).ok()?.lx.zc.pop()?;
+        Some(ErrQueueEntry {
+            errno: 0,
+            origin: SO_EE_ORIGIN_ZEROCOPY,
+            kind: 0,
+            code: SO_EE_CODE_ZEROCOPY_COPIED,
+            info: i64::from(done.lo),
+            data: i64::from(done.hi),
+        })
+    }
+
+    fn wakeups(&mut self, s: SockId) -> u64 {
+        self.settle_zerocopy(s);
+        let writable = self.readiness(s).writable;
+        let snapshot = match self.socks.get(&s).map(|x| x.kind) {
+            Some(Kind::Conn(c)) => {
+                let st = self.ep.stats(c).ok();
+                WakeSnapshot {
+                    received: st.map_or(0, |st| st.bytes_received),
+                    state: self.ep.state(c).unwrap_or(State::Closed),
+                    error: matches!(self.ep.error(c), Ok(Some(_))),
+                    completions: self.socks.get(&s).map_or(0, |x| x.lx.zc.added),
+                }
+            }
+            Some(Kind::Listening(l)) => WakeSnapshot {
+                received: self.ep.accept_queue_len(l) as u64,
+                state: State::Listen,
+                error: false,
+                completions: 0,
+            },
+            _ => return 0,
+        };
+        let Ok(sk) = self.sock(s) else { return 0 };
+        let lx = &mut sk.lx;
+        if lx.seen.is_some_and(|seen| seen != snapshot) {
+            lx.wakeups += 1;
+        }
+        lx.seen = Some(snapshot);
+        if lx.nospace && writable {
+            lx.nospace = false;
+            lx.wakeups += 1;
+        }
+        lx.wakeups
+    }
+
+    fn inq_hint(&mut self, s: SockId) -> Option<i64> {
+        let sk = self.socks.get(&s)?;
+        if !sk.lx.inq {
+            return None;
+        }
+        let Kind::Conn(c) = sk.kind else { return Some(0) };
+        let queued = self.ep.stats(c).map_or(0, |st| st.recv_queue) as i64;
+        let state = self.ep.state(c).unwrap_or(State::Closed);
+        //~ linux: tcp_inq_hint is RCV.NXT - copied_seq, so a received FIN counts as one byte,
+        //~ and a socket that is done (FIN or reset) never reports 0.
+        let fin =
+            matches!(state, State::CloseWait | State::LastAck | State::Closing | State::TimeWait);
+        let done = fin || state == State::Closed;
+        Some(match queued + i64::from(fin) {
+            0 if done => 1,
+            n => n,
+        })
+    }
+}
+
+/// `SO_EE_ORIGIN_ZEROCOPY` and `SO_EE_CODE_ZEROCOPY_COPIED` (linux/errqueue.h).
+const SO_EE_ORIGIN_ZEROCOPY: i64 = 5;
+const SO_EE_CODE_ZEROCOPY_COPIED: i64 = 1;
+
+impl EngineTarget {
+    /// Completes the socket's zerocopy sends the peer has acknowledged (all of them once the
+    /// connection is gone); true when a completion waits on the error queue.
+    fn settle_zerocopy(&mut self, s: SockId) -> bool {
+        let Some(sk) = self.socks.get(&s) else { return false };
+        let Kind::Conn(c) = sk.kind else { return sk.lx.zc.pending() };
+        let (acked, gone) = match self.ep.stats(c) {
+            Ok(st) => (st.bytes_acked, matches!(self.ep.error(c), Ok(Some(_)))),
+            Err(_) => (0, true),
+        };
+        let Some(sk) = self.socks.get_mut(&s) else { return false };
+        sk.lx.zc.acked(acked, gone);
+        sk.lx.zc.pending()
+    }
 }
 
 mod sockopt;
 mod states;
 mod wire_form;
+mod zerocopy;
+
+use zerocopy::ZeroCopy;
 
 use states::linux_state_number;
 use wire_form::wire_options;

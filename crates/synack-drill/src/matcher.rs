@@ -364,12 +364,17 @@ fn kind_rank(o: &OptSpec) -> u8 {
         OptSpec::Md5(_) => 19,
         OptSpec::FastOpen(_) => 34,
         OptSpec::FastOpenExp(_) => 254,
-        OptSpec::AccEcn(_) => 172,
+        OptSpec::AccEcn(o) => o.kind(),
     }
 }
 
 fn flag_bits(spec: &PacketSpec) -> [(bool, TcpFlags); 9] {
     let f = &spec.flags;
+    // packetdrill: a non-zero ACE digit stands for AE, CWR and ECE; 0 leaves the letters.
+    let (ece, cwr, ae) = match f.ace {
+        Some(a @ 1..=7) => (a & 1 != 0, a & 2 != 0, a & 4 != 0),
+        _ => (f.ece, f.cwr, f.ae),
+    };
     [
         (f.syn, TcpFlags::SYN),
         (f.fin, TcpFlags::FIN),
@@ -377,9 +382,9 @@ fn flag_bits(spec: &PacketSpec) -> [(bool, TcpFlags); 9] {
         (f.psh, TcpFlags::PSH),
         (f.ack, TcpFlags::ACK),
         (f.urg, TcpFlags::URG),
-        (f.ece, TcpFlags::ECE),
-        (f.cwr, TcpFlags::CWR),
-        (f.ae, TcpFlags::AE),
+        (ece, TcpFlags::ECE),
+        (cwr, TcpFlags::CWR),
+        (ae, TcpFlags::AE),
     ]
 }
 

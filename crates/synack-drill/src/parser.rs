@@ -482,7 +482,12 @@ impl<'a> Parser<'a> {
                         'E' => &mut f.ece,
                         'W' => &mut f.cwr,
                         'A' => &mut f.ae,
-                        _ => return Err(self.expected("TCP flags (S F R P U E W A . -)")),
+                        '0'..='7' if f.ace.is_none() => {
+                            // packetdrill's ACE shorthand: a digit for AE, CWR, ECE.
+                            f.ace = Some(c as u8 - b'0');
+                            continue;
+                        }
+                        _ => return Err(self.expected("TCP flags (S F R P U E W A 0-7 . -)")),
                     };
                     if *slot {
                         return Err(self.err_at(
@@ -494,7 +499,7 @@ impl<'a> Parser<'a> {
                 }
                 self.i += 1;
             }
-            _ => return Err(self.expected("TCP flags (S F R P U E W A . -)")),
+            _ => return Err(self.expected("TCP flags (S F R P U E W A 0-7 . -)")),
         }
         // A dot glued to the letters is ACK; a digit glued to the dot is the AccECN ACE value.
         if !f.ack {
@@ -630,7 +635,13 @@ impl<'a> Parser<'a> {
                 let text = self.raw_until_option_end();
                 OptSpec::FastOpenExp(self.hex_bytes(&text, t.pos)?)
             }
-            "ECN" => OptSpec::AccEcn(self.raw_until_option_end()),
+            "ECN" => {
+                let text = self.raw_until_option_end();
+                let o = accecn_fields(&text).map_err(|m| {
+                    self.err_at(t.pos, ParseErrorKind::Invalid(format!("AccECN option: {m}")))
+                })?;
+                OptSpec::AccEcn(o)
+            }
             _ => {
                 return Err(self.err_at(
                     t.pos,
@@ -856,3 +867,31 @@ fn decimal_micros(text: &str) -> Option<i64> {
 
 #[cfg(test)]
 mod tests;
+
+/// The fields of `ECN e0b N ceb N e1b N` (order 0, kind 172) or `ECN e1b N ceb N e1b N`
+/// (order 1, kind 174), as packetdrill reads them: the first field names the order, the others
+/// follow it; values are 24-bit.
+fn accecn_fields(text: &str) -> Result<synack_wire::tcp::AccEcnOption, String> {
+    let words: Vec<&str> = text.split_whitespace().collect();
+    if !words.len().is_multiple_of(2) || words.len() > 6 {
+        return Err(format!("expected up to three 'name value' fields, found {text:?}"));
+    }
+    let order1 = words.first() == Some(&"e1b");
+    let names: [&str; 3] = if order1 { ["e1b", "ceb", "e0b"] } else { ["e0b", "ceb", "e1b"] };
+    let mut v = [0u32; 3];
+    for (i, pair) in words.chunks(2).enumerate() {
+        if pair[0] != names[i] {
+            return Err(format!("field {} must be {}, found {:?}", i + 1, names[i], pair[0]));
+        }
+        v[i] =
+            pair[1].parse::<u32>().ok().filter(|&x| x <= 0xff_ffff).ok_or_else(|| {
+                format!("{} value {:?} is not a 24-bit number", names[i], pair[1])
+            })?;
+    }
+    let n = (words.len() / 2) as u8;
+    Ok(if order1 {
+        synack_wire::tcp::AccEcnOption::order1(v[0], v[1], v[2], n)
+    } else {
+        synack_wire::tcp::AccEcnOption::order0(v[0], v[1], v[2], n)
+    })
+}

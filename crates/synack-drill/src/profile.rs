@@ -29,6 +29,27 @@ pub enum EcnMode {
     Passive,
     /// Ask on active opens and accept (Linux 1, FreeBSD 1).
     On,
+    /// Ask for Accurate ECN (RFC 9768) and accept it or classic ECN (Linux 3).
+    AccEcn,
+    /// Accept Accurate ECN or classic ECN, ask for classic ECN (Linux 4).
+    AccEcnInEcnOut,
+    /// Accept Accurate ECN or classic ECN, never ask (Linux 5).
+    AccEcnInOnly,
+}
+
+impl EcnMode {
+    /// Whether active opens ask for classic ECN (AccECN requests carry its flags too).
+    pub fn asks_ecn(self) -> bool {
+        matches!(self, EcnMode::On | EcnMode::AccEcn | EcnMode::AccEcnInEcnOut)
+    }
+    /// Whether listeners accept classic ECN without asking for it themselves.
+    pub fn accepts_only(self) -> bool {
+        matches!(self, EcnMode::Passive | EcnMode::AccEcnInOnly)
+    }
+    /// Whether a peer's AccECN request is accepted.
+    pub fn accepts_accecn(self) -> bool {
+        matches!(self, EcnMode::AccEcn | EcnMode::AccEcnInEcnOut | EcnMode::AccEcnInOnly)
+    }
 }
 
 /// Which SYN option layout the stack emits.
@@ -61,6 +82,13 @@ pub struct Profile {
     pub sack: bool,
     /// ECN negotiation.
     pub ecn: EcnMode,
+    /// When the AccECN option is sent (Linux's `tcp_ecn_option`: 0 never, 1 minimum, 2 full,
+    /// 3 persist).
+    pub ecn_option: u8,
+    /// AccECN option beacon per RTT (Linux's `tcp_ecn_option_beacon`).
+    pub ecn_option_beacon: u8,
+    /// Fall back when the handshake's ECN feedback was mangled (Linux's `tcp_ecn_fallback`).
+    pub ecn_fallback: bool,
     /// Congestion control.
     pub cc: Cc,
     /// Slow-start growth per ACK in segments (RFC 3465's L); `None`: every segment the ACK
@@ -113,6 +141,10 @@ pub struct Profile {
     /// A RST in CLOSING or LAST-ACK shows as ECONNRESET to a socket that was only shut down
     /// (Linux's `tcp_reset`, FreeBSD; `ConnConfig::reset_after_fin_reported`).
     pub reset_after_fin_reported: bool,
+    /// A reset connection keeps its unread bytes (read before the error) and, unaccepted,
+    /// its place in the accept queue (Linux's `tcp_reset`/`tcp_done`;
+    /// `ConnConfig::reset_keeps_socket`).
+    pub reset_keeps_socket: bool,
     /// TIME-WAIT ignores RSTs (RFC 1337; FreeBSD, Linux's `tcp_rfc1337=1`;
     /// `ConnConfig::time_wait_ignores_rst`).
     pub time_wait_ignores_rst: bool,
@@ -173,6 +205,9 @@ impl Profile {
             timestamps: true,
             sack: true,
             ecn: EcnMode::Off,
+            ecn_option: 2,
+            ecn_option_beacon: 3,
+            ecn_fallback: true,
             cc: Cc::Cubic,
             slow_start_ack_limit: None,
             rto_min: Duration::from_millis(200),
@@ -193,6 +228,7 @@ impl Profile {
             ack_every_segment: false,
             ack_repeats_fin: false,
             reset_after_fin_reported: true,
+            reset_keeps_socket: true,
             time_wait_ignores_rst: false,
             time_wait_drops_old_syn: false,
             drop_syn_fin: false,
@@ -230,6 +266,9 @@ impl Profile {
             timestamps: true,
             sack: true,
             ecn: EcnMode::Passive,
+            ecn_option: 2,
+            ecn_option_beacon: 3,
+            ecn_fallback: true,
             cc: Cc::Reno,
             // net.inet.tcp.abc_l_var defaults to 2, RFC 3465's L.
             slow_start_ack_limit: Some(2),
@@ -251,6 +290,7 @@ impl Profile {
             ack_every_segment: true,
             ack_repeats_fin: true,
             reset_after_fin_reported: true,
+            reset_keeps_socket: false,
             time_wait_ignores_rst: true,
             time_wait_drops_old_syn: true,
             drop_syn_fin: false,
@@ -282,6 +322,9 @@ impl Profile {
             timestamps: true,
             sack: true,
             ecn: EcnMode::Off,
+            ecn_option: 2,
+            ecn_option_beacon: 3,
+            ecn_fallback: true,
             cc: Cc::Reno,
             slow_start_ack_limit: Some(2),
             rto_min: Duration::from_secs(1),
@@ -302,6 +345,7 @@ impl Profile {
             ack_every_segment: false,
             ack_repeats_fin: false,
             reset_after_fin_reported: false,
+            reset_keeps_socket: false,
             time_wait_ignores_rst: false,
             time_wait_drops_old_syn: false,
             drop_syn_fin: false,
@@ -506,15 +550,37 @@ impl Profile {
                 self.window_scaling = on;
                 note("timestamps and window scaling")
             }
-            // 3 and above ask for AccECN (RFC 9768), which the engine does not implement.
             "net.ipv4.tcp_ecn" | "net.inet.tcp.ecn.enable" => {
+                let linux = key.starts_with("net.ipv4");
                 self.ecn = match int()? {
                     0 => EcnMode::Off,
                     1 => EcnMode::On,
                     2 => EcnMode::Passive,
+                    // Linux's Accurate ECN modes (RFC 9768).
+                    3 if linux => EcnMode::AccEcn,
+                    4 if linux => EcnMode::AccEcnInEcnOut,
+                    5 if linux => EcnMode::AccEcnInOnly,
                     _ => return Err(bad()),
                 };
                 note("ECN mode")
+            }
+            "net.ipv4.tcp_ecn_option" => {
+                self.ecn_option = match int()? {
+                    v @ 0..=3 => v as u8,
+                    _ => return Err(bad()),
+                };
+                note("AccECN option policy")
+            }
+            "net.ipv4.tcp_ecn_option_beacon" => {
+                self.ecn_option_beacon = match int()? {
+                    v @ 0..=3 => v as u8,
+                    _ => return Err(bad()),
+                };
+                note("AccECN option beacon")
+            }
+            "net.ipv4.tcp_ecn_fallback" => {
+                self.ecn_fallback = flag()?;
+                note("ECN fallback")
             }
             "net.ipv4.tcp_slow_start_after_idle" => {
                 self.slow_start_after_idle = flag()?;
@@ -681,8 +747,6 @@ impl Profile {
             "net.ipv4.tcp_pacing_ca_ratio" => "120",
             // No TCP_NOTSENT_LOWAT limit.
             "net.ipv4.tcp_notsent_lowat" => "4294967295",
-            // AccECN option: never sent without AccECN (tcp_ecn 3+), which is refused.
-            "net.ipv4.tcp_ecn_option" => "0|1|2",
             "net.ipv4.tcp_mtu_probing" => "0",
             "net.ipv4.tcp_shrink_window" => "0",
             // FreeBSD.
@@ -831,7 +895,9 @@ mod tests {
         assert_eq!(f.fastopen, 0x3);
         f.apply_command("sysctl -w net.inet.tcp.fastopen.client_enable=0").unwrap();
         assert_eq!(f.fastopen, 0x2);
-        assert!(l.apply_command("sysctl -q net.ipv4.tcp_ecn=3").is_err());
+        l.apply_command("sysctl -q net.ipv4.tcp_ecn=3").unwrap();
+        assert_eq!(l.ecn, EcnMode::AccEcn);
+        assert!(f.apply_command("sysctl -w net.inet.tcp.ecn.enable=3").is_err());
     }
 
     #[test]

@@ -181,17 +181,7 @@ pub fn run_script<F: TargetFactory>(
                 }
                 started = true;
             }
-            EventKind::Packet(p) => {
-                if let crate::ast::OptionsSpec::List(opts) = &p.options
-                    && opts.iter().any(|o| matches!(o, crate::ast::OptSpec::AccEcn(_)))
-                {
-                    return Verdict::Unsupported {
-                        line: Some(ev.pos.line),
-                        reason: "the AccECN option (RFC 9768) is not in the engine".into(),
-                    };
-                }
-                started = true
-            }
+            EventKind::Packet(_) => started = true,
         }
     }
     let target = match factory.build(&profile, &cfg) {
@@ -214,6 +204,7 @@ pub fn run_script<F: TargetFactory>(
         queue: VecDeque::new(),
         map: Mapping::default(),
         fds: BTreeMap::new(),
+        epolls: BTreeMap::new(),
         pending: None,
         remote_port: 48_123,
         active: None,
@@ -265,6 +256,8 @@ pub(crate) struct Runner<'s, T: Target> {
     queue: VecDeque<Segment>,
     map: Mapping,
     pub(crate) fds: BTreeMap<i64, Fd>,
+    /// epoll instances by fd number.
+    pub(crate) epolls: BTreeMap<i64, syscall::epoll::Epoll>,
     pub(crate) pending: Option<Pending>,
     /// Remote port used for passive opens.
     pub(crate) remote_port: u16,

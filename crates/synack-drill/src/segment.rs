@@ -68,8 +68,14 @@ pub fn option_text(o: &OptSpec) -> String {
         OptSpec::Md5(s) => format!("md5 {s}"),
         OptSpec::FastOpen(c) => format!("FO {}", hex(c)),
         OptSpec::FastOpenExp(c) => format!("FOEXP {}", hex(c)),
-        OptSpec::AccEcn(fields) if fields.is_empty() => "ECN".into(),
-        OptSpec::AccEcn(fields) => format!("ECN {fields}"),
+        OptSpec::AccEcn(o) => {
+            let names = if o.is_order1() { ["e1b", "ceb", "e0b"] } else { ["e0b", "ceb", "e1b"] };
+            let mut s = String::from("ECN");
+            for (n, v) in names.iter().zip(o.values()) {
+                s.push_str(&format!(" {n} {v}"));
+            }
+            s
+        }
     }
 }
 

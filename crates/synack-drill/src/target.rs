@@ -53,10 +53,14 @@ pub enum Errno {
     EHOSTUNREACH,
     /// No buffer space.
     ENOBUFS,
+    /// Already exists (an fd added to an epoll set twice).
+    EEXIST,
+    /// No such entry (an fd an epoll set does not hold).
+    ENOENT,
 }
 
 impl Errno {
-    const ALL: [Errno; 18] = [
+    const ALL: [Errno; 20] = [
         Errno::EPERM,
         Errno::EBADF,
         Errno::EAGAIN,
@@ -75,6 +79,8 @@ impl Errno {
         Errno::EINPROGRESS,
         Errno::EHOSTUNREACH,
         Errno::ENOBUFS,
+        Errno::EEXIST,
+        Errno::ENOENT,
     ];
 
     /// Linux's number for it.
@@ -98,6 +104,8 @@ impl Errno {
             Errno::EINPROGRESS => 115,
             Errno::EHOSTUNREACH => 113,
             Errno::ENOBUFS => 105,
+            Errno::EEXIST => 17,
+            Errno::ENOENT => 2,
         }
     }
 
@@ -122,6 +130,8 @@ impl Errno {
             Errno::EINPROGRESS => "EINPROGRESS",
             Errno::EHOSTUNREACH => "EHOSTUNREACH",
             Errno::ENOBUFS => "ENOBUFS",
+            Errno::EEXIST => "EEXIST",
+            Errno::ENOENT => "ENOENT",
         }
     }
 
@@ -178,6 +188,12 @@ pub enum SockOpt {
     FastOpenNoCookie,
     /// TCP_FASTOPEN_KEY (Linux): the listener's 16-byte cookie key, given as bytes.
     FastOpenKey,
+    /// SO_ZEROCOPY (Linux): `send(MSG_ZEROCOPY)` reports completions on the error queue.
+    ZeroCopy,
+    /// SO_MARK (Linux): the packets' firewall mark, which no TCP behaviour reads.
+    Mark,
+    /// TCP_INQ (Linux): `recvmsg` reports the bytes left to read in a `TCP_CM_INQ` message.
+    Inq,
     /// TCP_REMOTE_UDP_ENCAPS_PORT (FreeBSD): the remote UDP port the connection's segments
     /// travel to inside UDP (0: plain TCP); only while the tunnel port sysctl is set.
     RemoteUdpEncapsPort,
@@ -205,6 +221,9 @@ impl SockOpt {
             "TCP_FASTOPEN_CONNECT" if tcp => SockOpt::FastOpenConnect,
             "TCP_FASTOPEN_NO_COOKIE" if tcp => SockOpt::FastOpenNoCookie,
             "TCP_FASTOPEN_KEY" if tcp => SockOpt::FastOpenKey,
+            "SO_ZEROCOPY" if sock => SockOpt::ZeroCopy,
+            "SO_MARK" if sock => SockOpt::Mark,
+            "TCP_INQ" if tcp => SockOpt::Inq,
             "TCP_REMOTE_UDP_ENCAPS_PORT" if tcp => SockOpt::RemoteUdpEncapsPort,
             _ => return None,
         })
@@ -269,6 +288,9 @@ pub trait Target {
     fn set_option_bytes(&mut self, s: SockId, opt: SockOpt, value: &[u8]) -> Result<(), Errno>;
     /// Queues data; `EAGAIN` when the buffer is full.
     fn write(&mut self, now: u64, s: SockId, data: &[u8]) -> Result<usize, Errno>;
+    /// Queues data whose last byte ends a record (`send(..., MSG_EOR)`): no segment carries
+    /// bytes of both sides of it. A partial write marks nothing.
+    fn write_record(&mut self, now: u64, s: SockId, data: &[u8]) -> Result<usize, Errno>;
     /// Queues urgent data (`send(..., MSG_OOB)`): the urgent pointer marks its end.
     fn write_urgent(&mut self, now: u64, s: SockId, data: &[u8]) -> Result<usize, Errno>;
     /// Reads data; `Ok(0)` at end of stream, `EAGAIN` when nothing is there yet.
@@ -306,7 +328,38 @@ pub trait Target {
     fn poll_timeout(&self) -> Option<u64>;
     /// Timers due at `now` run.
     fn on_timeout(&mut self, now: u64);
+    /// A `send(MSG_ZEROCOPY)` queued `bytes` (more than 0): on a socket with `SO_ZEROCOPY` it
+    /// takes the next completion id, reported on the error queue once the peer acknowledged
+    /// the bytes.
+    fn zerocopy_sent(&mut self, s: SockId, bytes: usize);
+    /// The oldest entry of the socket's error queue (`recvmsg(MSG_ERRQUEUE)`), if any.
+    fn error_queue_pop(&mut self, s: SockId) -> Option<ErrQueueEntry>;
+    /// How many times the socket has woken its waiters so far: data or a FIN arrived, the
+    /// state or error changed, an error-queue entry was added, or send space came back after
+    /// a write found none. Edge-triggered `epoll` reports a socket only after a new wakeup.
+    fn wakeups(&mut self, s: SockId) -> u64;
+    /// The `TCP_CM_INQ` value `recvmsg` reports when the socket set `TCP_INQ` (`None`
+    /// otherwise): bytes left to read, counting a received FIN as one (Linux's
+    /// `tcp_inq_hint`, so a reader learns to read on to the end of the stream).
+    fn inq_hint(&mut self, s: SockId) -> Option<i64>;
     /// A setting changed while the stack runs (one the factory's `applies_live` accepted):
     /// sockets made from now on take `profile`'s settings.
     fn reconfigure(&mut self, profile: &crate::profile::Profile);
+}
+
+/// An error-queue entry as `recvmsg(MSG_ERRQUEUE)` returns it: a `sock_extended_err`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ErrQueueEntry {
+    /// `ee_errno`.
+    pub errno: i64,
+    /// `ee_origin` (`SO_EE_ORIGIN_ZEROCOPY` is 5).
+    pub origin: i64,
+    /// `ee_type`.
+    pub kind: i64,
+    /// `ee_code` (`SO_EE_CODE_ZEROCOPY_COPIED` is 1).
+    pub code: i64,
+    /// `ee_info`.
+    pub info: i64,
+    /// `ee_data`.
+    pub data: i64,
 }

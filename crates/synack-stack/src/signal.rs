@@ -5,19 +5,24 @@
 //! thread waits on it with a timeout (its next timer). A notification that arrives while no one
 //! waits is remembered, so none is lost between "nothing to do" and "go to sleep".
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Condvar, Mutex, PoisonError};
 use std::time::Duration;
 
 /// A flag with a condition variable; see the module docs.
 ///
 /// The flag is atomic so that raising an already raised signal (a burst of frames for a busy
-/// receiver) costs one atomic swap, not a lock and a futex wake per frame. The mutex only
-/// orders a raise against a waiter about to sleep: the waiter checks the flag while holding
-/// it, and a raiser takes it after setting the flag, so no raise is missed.
+/// receiver) costs one atomic swap, not a lock and a futex wake per frame; and a raise while
+/// nobody sleeps (the driver is busy, and will look at the flag before it sleeps) costs no
+/// system call either. The mutex only orders a raise against a waiter about to sleep: the
+/// waiter counts itself in `sleepers` and checks the flag while holding it; a raiser sets the
+/// flag and then looks at `sleepers` (both store, then load, sequentially consistent, so at
+/// least one sees the other), and if someone sleeps takes the mutex before notifying, so
+/// the waiter is in the condition variable's wait by then and no raise is missed.
 #[derive(Debug, Default)]
 pub struct Signal {
     raised: AtomicBool,
+    sleepers: AtomicUsize,
     lock: Mutex<()>,
     cv: Condvar,
 }
@@ -30,7 +35,10 @@ impl Signal {
 
     /// Raises the signal and wakes a waiter.
     pub fn notify(&self) {
-        if self.raised.swap(true, Ordering::AcqRel) {
+        if self.raised.swap(true, Ordering::SeqCst) {
+            return;
+        }
+        if self.sleepers.load(Ordering::SeqCst) == 0 {
             return;
         }
         let _g = self.lock.lock().unwrap_or_else(PoisonError::into_inner);
@@ -44,21 +52,26 @@ impl Signal {
             return true;
         }
         let mut g = self.lock.lock().unwrap_or_else(PoisonError::into_inner);
-        match timeout {
+        self.sleepers.fetch_add(1, Ordering::SeqCst);
+        let raised = match timeout {
             None => {
-                while !self.raised.swap(false, Ordering::AcqRel) {
+                while !self.raised.swap(false, Ordering::SeqCst) {
                     g = self.cv.wait(g).unwrap_or_else(PoisonError::into_inner);
                 }
                 true
             }
             Some(t) => {
-                if self.raised.swap(false, Ordering::AcqRel) {
-                    return true;
+                if self.raised.swap(false, Ordering::SeqCst) {
+                    true
+                } else {
+                    g = self.cv.wait_timeout(g, t).unwrap_or_else(PoisonError::into_inner).0;
+                    self.raised.swap(false, Ordering::SeqCst)
                 }
-                let _g = self.cv.wait_timeout(g, t).unwrap_or_else(PoisonError::into_inner).0;
-                self.raised.swap(false, Ordering::AcqRel)
             }
-        }
+        };
+        self.sleepers.fetch_sub(1, Ordering::SeqCst);
+        drop(g);
+        raised
     }
 }
 
@@ -79,5 +92,24 @@ mod tests {
         let t = std::thread::spawn(move || s2.wait(None));
         s.notify();
         assert!(t.join().unwrap());
+    }
+
+    /// Two threads hand a turn back and forth through two signals many times; a raise lost
+    /// between a waiter's check and its sleep would leave a wait to time out.
+    #[test]
+    fn no_raise_is_lost_between_check_and_sleep() {
+        let pair = Arc::new((Signal::new(), Signal::new()));
+        let p2 = pair.clone();
+        let t = std::thread::spawn(move || {
+            for i in 0..20_000 {
+                assert!(p2.0.wait(Some(Duration::from_secs(30))), "raise {i} lost");
+                p2.1.notify();
+            }
+        });
+        for i in 0..20_000 {
+            pair.0.notify();
+            assert!(pair.1.wait(Some(Duration::from_secs(30))), "answer {i} lost");
+        }
+        t.join().unwrap();
     }
 }

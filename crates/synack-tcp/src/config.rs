@@ -1,5 +1,6 @@
 //! Settings: one for the whole endpoint, one per connection.
 
+pub use crate::accecn::AccEcnOptionPolicy;
 use crate::rtt::RttConfig;
 use crate::time::Duration;
 use synack_wire::tcp::OptionLayout;
@@ -200,6 +201,9 @@ pub struct ConnConfig {
     /// Explicit Congestion Notification (RFC 3168): offered on the SYN and used when the peer
     /// agrees. Off by default.
     pub ecn: bool,
+    /// Accurate ECN (RFC 9768): asked for on active opens, accepted on passive ones, and how
+    /// the AccECN option is sent. Off by default.
+    pub accecn: AccEcnConfig,
     /// Report soft errors (`Event::SoftError`: R1 reached, soft ICMP errors, path MTU drops).
     /// RFC 9293 SHLD-20 lets the application switch them off. On by default.
     pub soft_errors: bool,
@@ -265,6 +269,13 @@ pub struct ConnConfig {
     /// connection (it only shut down its sending half) as a reset, as Linux and FreeBSD do.
     /// RFC 9293 3.10.7.4 enters CLOSED there without a user signal (the default).
     pub reset_after_fin_reported: bool,
+    /// A connection ended by an error (a RST) keeps what it received and the application
+    /// has not read: reads return those bytes before they report the error; and a connection
+    /// still waiting in a listener's accept queue stays there, CLOSED with its error, to be
+    /// accepted (Linux's `tcp_reset`/`tcp_done`, which leave the socket and its receive queue
+    /// to the application). RFC 9293 3.10.7.4 flushes the queues and an unaccepted
+    /// connection is simply gone (the default).
+    pub reset_keeps_socket: bool,
     /// TIME-WAIT ignores every RST, RFC 1337 section 3's fix for TIME-WAIT assassination
     /// (FreeBSD's `tcp_twcheck`; Linux's `tcp_rfc1337=1`). RFC 9293 (with RFC 5961) closes on
     /// a RST at RCV.NXT: off by default.
@@ -315,6 +326,7 @@ impl Default for ConnConfig {
             prr: true,
             hystart: true,
             ecn: false,
+            accecn: AccEcnConfig::default(),
             soft_errors: true,
             mss_clamp: None,
             quick_ack_segments: 0,
@@ -331,6 +343,7 @@ impl Default for ConnConfig {
             rfc5961_syn: true,
             ack_repeats_fin: false,
             reset_after_fin_reported: false,
+            reset_keeps_socket: false,
             time_wait_ignores_rst: false,
             time_wait_drops_old_syn: false,
             udp_encapsulation: None,
@@ -385,6 +398,38 @@ impl Default for EndpointConfig {
             drop_syn_fin: false,
             listen_drops_syn_ack: false,
             fast_open: crate::fastopen::FastOpenConfig::default(),
+        }
+    }
+}
+
+/// Accurate ECN (RFC 9768) settings of a connection. Linux's `tcp_ecn` 3 asks and accepts
+/// (with [`ConnConfig::ecn`] on, so a classic ECN peer still gets classic ECN), 4 accepts and
+/// asks for classic ECN, 5 only accepts; `tcp_ecn_option`, `tcp_ecn_option_beacon` and
+/// `tcp_ecn_fallback` are the other three fields.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct AccEcnConfig {
+    /// Ask for AccECN on our SYN (AE, CWR and ECE set). Off by default.
+    pub request: bool,
+    /// Agree to AccECN when a peer's SYN asks for it. Off by default.
+    pub accept: bool,
+    /// When to send the AccECN option (Linux's default: whenever it fits).
+    pub option: AccEcnOptionPolicy,
+    /// With [`AccEcnOptionPolicy::Minimum`], send the option at least this many times per
+    /// smoothed RTT (0: only when a change asks for it). Linux's default is 3.
+    pub option_beacon: u8,
+    /// Check the handshake's ECN feedback and stop sending ECN-capable packets when the path
+    /// mangled it (Linux's `tcp_ecn_fallback`, on by default).
+    pub fallback: bool,
+}
+
+impl Default for AccEcnConfig {
+    fn default() -> Self {
+        AccEcnConfig {
+            request: false,
+            accept: false,
+            option: AccEcnOptionPolicy::Full,
+            option_beacon: 3,
+            fallback: true,
         }
     }
 }

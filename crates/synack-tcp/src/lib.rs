@@ -87,6 +87,7 @@ extern crate alloc;
 #[cfg(test)]
 extern crate std;
 
+mod accecn;
 pub mod assembler;
 pub mod cc;
 pub mod config;
@@ -103,6 +104,7 @@ mod id;
 mod ports;
 pub mod push;
 pub mod rack;
+pub mod records;
 pub mod ring;
 pub mod rtt;
 pub mod sack_gen;
@@ -115,8 +117,8 @@ mod tuple_map;
 pub mod udp_encap;
 
 pub use config::{
-    AbortReset, AckEvery, CongestionControl, ConnConfig, EndpointConfig, KeepAlive, PushPolicy,
-    ReadWindowUpdate, ReceiveWindow,
+    AbortReset, AccEcnConfig, AccEcnOptionPolicy, AckEvery, CongestionControl, ConnConfig,
+    EndpointConfig, KeepAlive, PushPolicy, ReadWindowUpdate, ReceiveWindow,
 };
 pub use endpoint::{ConnId, Endpoint, ListenerId, Transmit};
 pub use error::{

@@ -33,6 +33,8 @@ use alloc::boxed::Box;
 use alloc::vec::Vec;
 use core::fmt;
 
+use synack_wire::checksum;
+
 /// Largest piece [`copy`] hands to one `memcpy`.
 const COPY_PIECE: usize = 1024;
 
@@ -223,19 +225,62 @@ impl RingBuffer {
     /// making it readable (see [`commit`](Self::commit)); bytes that would not fit are dropped.
     /// Returns how many bytes were stored. Used by the receiver for out-of-order segments.
     pub fn write_at(&mut self, offset: usize, data: &[u8]) -> usize {
-        let free = self.free();
-        if offset >= free || data.is_empty() {
+        let n = self.claim(offset, data.len());
+        if n == 0 {
             return 0;
         }
-        let n = data.len().min(free - offset);
-        let len = self.len();
-        self.reserve(len + offset + n);
-        self.ahead = self.ahead.max(narrow(offset + n));
-        let start = self.index(len + offset);
+        let start = self.index(self.len() + offset);
         let first = n.min(self.storage.len() - start);
         copy(&mut self.storage[start..start + first], &data[..first]);
         copy(&mut self.storage[..n - first], &data[first..n]);
         n
+    }
+
+    /// [`write_at`](Self::write_at) for bytes already in place: `len` bytes at `offset` that
+    /// [`copy_ahead_summed`](Self::copy_ahead_summed) copied there (with nothing written to
+    /// the ring since) are held as pre-placed bytes, exactly as `write_at` would hold them.
+    pub fn write_at_copied(&mut self, offset: usize, len: usize) -> usize {
+        self.claim(offset, len)
+    }
+
+    /// The bookkeeping of [`write_at`](Self::write_at): how many of `len` bytes at `offset`
+    /// fit, with the storage grown to cover them and `ahead` moved past them.
+    fn claim(&mut self, offset: usize, len: usize) -> usize {
+        let free = self.free();
+        if offset >= free || len == 0 {
+            return 0;
+        }
+        let n = len.min(free - offset);
+        self.reserve(self.len() + offset + n);
+        self.ahead = self.ahead.max(narrow(offset + n));
+        n
+    }
+
+    /// Copies all of `data` to the start of the free space and returns its partial checksum
+    /// (`synack_wire::checksum::copy_and_sum`), without changing what the ring holds: the
+    /// receiver verifies a segment's checksum during the copy it makes anyway (one pass over
+    /// the payload instead of two), then keeps the bytes with
+    /// [`write_at_copied`](Self::write_at_copied) or leaves them as unheld free space.
+    ///
+    /// `None`, with nothing copied, unless the free space holds no pre-placed bytes (they
+    /// would be overwritten), `data` fits in it, and the storage already covers it (growing
+    /// would move the bytes).
+    pub fn copy_ahead_summed(&mut self, data: &[u8]) -> Option<u64> {
+        let len = self.len();
+        let end = len + data.len();
+        if self.ahead != 0
+            || data.is_empty()
+            || data.len() > self.free()
+            || end > self.storage.len()
+        {
+            return None;
+        }
+        let start = self.index(len);
+        let first = data.len().min(self.storage.len() - start);
+        let (a, b) = data.split_at(first);
+        let sa = checksum::copy_and_sum(&mut self.storage[start..start + first], a).ok()?;
+        let sb = checksum::copy_and_sum(&mut self.storage[..b.len()], b).ok()?;
+        Some(if first % 2 == 1 { sa + checksum::at_odd_offset(sb) } else { sa + sb })
     }
 
     /// Makes `n` bytes after the readable ones readable (data previously placed with
@@ -484,6 +529,50 @@ mod tests {
         assert_eq!(r.write_at(10, b"x"), 0);
         assert_eq!(r.write_at(8, b"xyz"), 2);
         assert_eq!(r.commit(100), 10);
+    }
+
+    #[test]
+    fn copy_ahead_summed_then_kept_reads_as_written() {
+        let data: Vec<u8> = (0..40u8).map(|i| i.wrapping_mul(37) ^ 0x5a).collect();
+        // Every head position, so the free space wraps after an odd and an even first piece.
+        for head in 0..16 {
+            for len in [1, 7, 15, 16] {
+                let mut r = RingBuffer::new(64);
+                r.write(&[0u8; 64]);
+                r.consume(64);
+                // The head lands 48 to 63 bytes into the 64-byte storage.
+                r.write(&[1u8; 64][..48 + head]);
+                r.consume(48 + head);
+                let mut plain = r.clone();
+                r.write(b"ab");
+                plain.write(b"ab");
+                let sum = r.copy_ahead_summed(&data[..len]).expect("fits");
+                let whole = checksum::sum(&data[..len]);
+                assert_eq!(checksum::fold(sum), checksum::fold(whole), "head {head} len {len}");
+                // Nothing is held until the bytes are claimed.
+                assert_eq!(r.len(), 2);
+                assert_eq!(r.write_at_copied(0, len), plain.write_at(0, &data[..len]));
+                assert_eq!(r.commit(len), plain.commit(len));
+                let (mut x, mut y) = ([0u8; 64], [0u8; 64]);
+                assert_eq!(r.read(&mut x), plain.read(&mut y));
+                assert_eq!(x, y, "head {head} len {len}");
+            }
+        }
+    }
+
+    #[test]
+    fn copy_ahead_summed_refuses_what_would_move_or_overwrite() {
+        let mut r = RingBuffer::new(64);
+        // No storage yet: growing would move the bytes.
+        assert_eq!(r.copy_ahead_summed(b"abc"), None);
+        r.write(b"x");
+        assert!(r.copy_ahead_summed(b"abc").is_some());
+        // Beyond the free space, or empty.
+        assert_eq!(r.copy_ahead_summed(&[0u8; 64]), None);
+        assert_eq!(r.copy_ahead_summed(b""), None);
+        // Pre-placed out-of-order bytes would be overwritten.
+        r.write_at(3, b"zz");
+        assert_eq!(r.copy_ahead_summed(b"abc"), None);
     }
 
     #[test]

@@ -111,6 +111,14 @@ pub struct ConnStats {
     pub window_scaling: bool,
     /// ECN (RFC 3168) was agreed on the handshake.
     pub ecn: bool,
+    /// Accurate ECN (RFC 9768) was agreed on the handshake.
+    pub accecn: bool,
+    /// Packets the peer reported as received CE-marked (AccECN's ACE field; Linux's
+    /// `tcpi_delivered_ce`).
+    pub delivered_ce: u32,
+    /// Bytes the peer reported as received CE-marked, ECT(0) and ECT(1) (the AccECN option's
+    /// counters; Linux's `tcpi_delivered_{ce,e0,e1}_bytes`).
+    pub delivered_ecn_bytes: (u32, u32, u32),
 }
 
 /// What the endpoint's listeners did with the SYNs and handshake ACKs that reached them

@@ -156,6 +156,13 @@ fn write_options(
                 write_tfo_cookie(f, c.as_bytes(), c.len())?;
             }
             TcpOption::Unknown { kind, data } => write_unknown_option(f, kind, data)?,
+            TcpOption::AccEcn(a) => {
+                let mut data = [0u8; 9];
+                for (i, v) in a.values().iter().enumerate() {
+                    data[3 * i..3 * i + 3].copy_from_slice(&v.to_be_bytes()[1..]);
+                }
+                write_unknown_option(f, a.kind(), &data[..3 * a.values().len()])?
+            }
         }
     }
     Ok(OptionsEnd::Whole)

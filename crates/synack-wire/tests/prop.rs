@@ -11,8 +11,8 @@ use synack_wire::icmpv4::{Icmpv4Packet, Icmpv4Repr};
 use synack_wire::icmpv6::{Icmpv6Packet, Icmpv6Repr};
 use synack_wire::tcp::options::{self, TcpOptionIter};
 use synack_wire::tcp::{
-    FastOpenCookie, SackBlock, SackBlocks, TcpFlags, TcpOption, TcpOptions, TcpPacket, TcpRepr,
-    Timestamps,
+    AccEcnOption, FastOpenCookie, SackBlock, SackBlocks, TcpFlags, TcpOption, TcpOptions,
+    TcpPacket, TcpRepr, Timestamps,
 };
 use synack_wire::udp::{UdpPacket, UdpRepr};
 use synack_wire::{IpProtocol, Ipv4Packet, Ipv4Repr, Ipv6Packet, Ipv6Repr, SeqNum};
@@ -50,14 +50,22 @@ fn tcp_options() -> impl Strategy<Value = TcpOptions> {
         sack_blocks(),
         proptest::option::of((any::<u32>(), any::<u32>())),
         proptest::option::of(cookie()),
+        proptest::option::of((any::<bool>(), 0u8..=3, any::<[u32; 3]>())),
     )
-        .prop_map(|(mss, ws, sp, sack, ts, fo)| TcpOptions {
+        .prop_map(|(mss, ws, sp, sack, ts, fo, ae)| TcpOptions {
             mss,
             window_scale: ws,
             sack_permitted: sp,
             sack,
             timestamps: ts.map(|(tsval, tsecr)| Timestamps { tsval, tsecr }),
             fast_open: fo,
+            accecn: ae.map(|(order1, n, [a, b, c])| {
+                if order1 {
+                    AccEcnOption::order1(a, b, c, n)
+                } else {
+                    AccEcnOption::order0(a, b, c, n)
+                }
+            }),
         })
         .prop_filter("fits in 40 option bytes", |o| options::written_len(o) <= 40)
 }
@@ -342,6 +350,7 @@ proptest! {
                 Ok(TcpOption::Sack(b)) => folded.sack = b,
                 Ok(TcpOption::Timestamps(t)) => folded.timestamps = Some(t),
                 Ok(TcpOption::FastOpen(c)) => folded.fast_open = Some(c),
+                Ok(TcpOption::AccEcn(a)) => folded.accecn = Some(a),
                 Ok(_) => {}
                 Err(e) => err = Some(e),
             }

@@ -37,6 +37,8 @@ enum GroupArg {
     Bulk,
     /// synack's bulk transfer alone (for instruction counts).
     BulkSynack,
+    /// smoltcp's bulk transfer alone (for instruction counts).
+    BulkSmoltcp,
     /// Connection setup, one byte each way and close, per second.
     Setup,
     /// Memory per idle connection, and bulk with 100,000 idle connections.
@@ -58,6 +60,7 @@ impl GroupArg {
         match self {
             GroupArg::Bulk => Some(Group::Bulk),
             GroupArg::BulkSynack => Some(Group::BulkSynack),
+            GroupArg::BulkSmoltcp => Some(Group::BulkSmoltcp),
             GroupArg::Setup => Some(Group::Setup),
             GroupArg::Idle => Some(Group::Idle),
             GroupArg::IdleUsed => Some(Group::IdleUsed),

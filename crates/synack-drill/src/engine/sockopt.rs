@@ -66,6 +66,18 @@ impl EngineTarget {
                 sk.fo.no_cookie = v != 0;
                 return Ok(());
             }
+            SockOpt::ZeroCopy => {
+                sk.lx.zerocopy = v != 0;
+                return Ok(());
+            }
+            SockOpt::Mark => {
+                sk.lx.mark = value;
+                return Ok(());
+            }
+            SockOpt::Inq => {
+                sk.lx.inq = v != 0;
+                return Ok(());
+            }
             //~ freebsd: tcp_ctloutput takes a port number (0 clears it) and refuses one while
             //~ net.inet.tcp.udp_tunneling_port is 0.
             SockOpt::RemoteUdpEncapsPort => {
@@ -118,6 +130,9 @@ impl EngineTarget {
             SockOpt::FastOpenConnect => sk.fo.connect as i64,
             SockOpt::FastOpenNoCookie => sk.fo.no_cookie as i64,
             SockOpt::FastOpenKey => return Err(Errno::EINVAL),
+            SockOpt::ZeroCopy => sk.lx.zerocopy as i64,
+            SockOpt::Mark => sk.lx.mark,
+            SockOpt::Inq => sk.lx.inq as i64,
             SockOpt::RemoteUdpEncapsPort => sk.cfg.udp_encapsulation.map_or(0, |p| p.get().into()),
             SockOpt::Error => {
                 let e = conn.and_then(|c| self.ep.error(c).ok().flatten());
@@ -189,6 +204,13 @@ impl EngineTarget {
         if let Some(ss) = st.ssthresh {
             i.insert("tcpi_snd_ssthresh".into(), i64::from(ss) / mss);
         }
+        // AccECN's sender-side counters (Linux's tcpi_delivered_ce and the byte counters);
+        // zero without AccECN, as Linux reports them.
+        let (ce_bytes, e0_bytes, e1_bytes) = st.delivered_ecn_bytes;
+        i.insert("tcpi_delivered_ce".into(), i64::from(st.delivered_ce));
+        i.insert("tcpi_delivered_ce_bytes".into(), i64::from(ce_bytes));
+        i.insert("tcpi_delivered_e0_bytes".into(), i64::from(e0_bytes));
+        i.insert("tcpi_delivered_e1_bytes".into(), i64::from(e1_bytes));
         // TCPI_OPT_* bits: TIMESTAMPS 1, SACK 2, WSCALE 4, ECN 8, SYN_DATA 32, TFO_CHILD 128.
         // (ECN_SEEN 16 and USEC_TS 64 are never set: no CE tracking per socket, no
         // microsecond timestamps.)

@@ -105,8 +105,12 @@ pub(super) fn option_bytes(opts: &[OptSpec]) -> Vec<u8> {
                 b.extend([34, 2 + c.len() as u8]);
                 b.extend(c);
             }
-            // Never injected: scripts with the option are refused before the run.
-            OptSpec::AccEcn(_) => {}
+            OptSpec::AccEcn(o) => {
+                b.extend([o.kind(), o.wire_len() as u8]);
+                for v in o.values() {
+                    b.extend(&v.to_be_bytes()[1..]);
+                }
+            }
             OptSpec::FastOpenExp(c) => {
                 b.extend([254, 4 + c.len() as u8, 0xf9, 0x89]);
                 b.extend(c);
@@ -140,6 +144,7 @@ pub(super) fn wire_options(tcp: &[u8]) -> Vec<OptSpec> {
             }
             TcpOption::FastOpen(c) => OptSpec::FastOpen(c.as_bytes().to_vec()),
             TcpOption::Unknown { kind, data } => OptSpec::Md5(format!("kind{kind}:{}", data.len())),
+            TcpOption::AccEcn(o) => OptSpec::AccEcn(o),
         });
     }
     // packetdrill reads every byte of the option area as an option, so the zero padding after

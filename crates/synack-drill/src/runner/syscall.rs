@@ -5,6 +5,9 @@ use crate::ast::{Expr, Syscall};
 use crate::target::{Errno, Shutdown, SockOpt, Target};
 use std::net::{IpAddr, SocketAddr};
 
+pub(crate) mod epoll;
+mod msg;
+
 /// Most bytes handed to the stack per write attempt.
 const WRITE_CHUNK: usize = 64 * 1024;
 
@@ -36,6 +39,12 @@ const SYSCALLS: &[&str] = &[
     "setsockopt",
     "getsockopt",
     "poll",
+    "sendmsg",
+    "recvmsg",
+    "epoll_create",
+    "epoll_create1",
+    "epoll_ctl",
+    "epoll_wait",
 ];
 
 /// Checks before the run that a call is one the runner maps.
@@ -62,11 +71,14 @@ pub(crate) fn supported(s: &Syscall) -> Result<(), String> {
             Some(Expr::Symbol(n)) if n == "F_GETFL" || n == "F_SETFL" => {}
             _ => return Err("fcntl() other than F_GETFL/F_SETFL".into()),
         },
-        "recv" | "send" | "sendto" => {
-            if let Some(flags) = s.args.get(3) {
+        "recv" | "send" | "sendto" | "sendmsg" | "recvmsg" => {
+            let at = if s.name.ends_with("msg") { 2 } else { 3 };
+            if let Some(flags) = s.args.get(at) {
                 let known: &[&str] = match s.name.as_str() {
                     "recv" => RECV_FLAGS,
                     "send" => SEND_FLAGS,
+                    "sendmsg" => SENDMSG_FLAGS,
+                    "recvmsg" => RECVMSG_FLAGS,
                     _ => SENDTO_FLAGS,
                 };
                 for f in flag_names(flags) {
@@ -85,11 +97,20 @@ pub(crate) fn supported(s: &Syscall) -> Result<(), String> {
 
 /// `recv()` flags the runner models: peeking and a one-off non-blocking call.
 const RECV_FLAGS: &[&str] = &["MSG_PEEK", "MSG_DONTWAIT"];
-/// `send()` flags the runner models: urgent data and a one-off non-blocking call.
-const SEND_FLAGS: &[&str] = &["MSG_OOB", "MSG_DONTWAIT"];
+/// `send()` flags the runner models: urgent data, a one-off non-blocking call, Linux's
+/// zerocopy completions, and no SIGPIPE (which the runner never raises).
+const SEND_FLAGS: &[&str] = &["MSG_OOB", "MSG_DONTWAIT", "MSG_ZEROCOPY", "MSG_NOSIGNAL", "MSG_EOR"];
 
-/// `sendto()` flags the runner models: Linux's Fast Open open and a one-off non-blocking call.
-const SENDTO_FLAGS: &[&str] = &["MSG_FASTOPEN", "MSG_DONTWAIT"];
+/// `sendto()` flags the runner models: Linux's Fast Open open and those of `send()` but urgent
+/// data.
+const SENDTO_FLAGS: &[&str] = &["MSG_FASTOPEN", "MSG_DONTWAIT", "MSG_ZEROCOPY", "MSG_NOSIGNAL"];
+
+/// `sendmsg()` flags: those of `sendto()`, and a record end.
+const SENDMSG_FLAGS: &[&str] =
+    &["MSG_FASTOPEN", "MSG_DONTWAIT", "MSG_ZEROCOPY", "MSG_NOSIGNAL", "MSG_EOR"];
+
+/// `recvmsg()` flags: the error queue, peeking and a one-off non-blocking call.
+const RECVMSG_FLAGS: &[&str] = &["MSG_ERRQUEUE", "MSG_PEEK", "MSG_DONTWAIT"];
 
 /// The names in a flags argument (`0`, `MSG_X`, `MSG_X|MSG_Y`); `None` for a non-zero number.
 fn flag_names(e: &Expr) -> Vec<Option<&str>> {
@@ -103,7 +124,12 @@ fn flag_names(e: &Expr) -> Vec<Option<&str>> {
 
 /// True when the call's flags argument names `flag`.
 fn has_flag(call: &Syscall, flag: &str) -> bool {
-    call.args.get(3).is_some_and(|f| flag_names(f).contains(&Some(flag)))
+    has_flag_at(call, 3, flag)
+}
+
+/// True when argument `at` (a flags argument) names `flag`.
+fn has_flag_at(call: &Syscall, at: usize, flag: &str) -> bool {
+    call.args.get(at).is_some_and(|f| flag_names(f).contains(&Some(flag)))
 }
 
 fn fail(reason: String) -> Stop {
@@ -131,6 +157,21 @@ impl<T: Target> Runner<'_, T> {
             "POLLERR" => 0x8,
             "POLLHUP" => 0x10,
             "POLLRDHUP" => 0x2000,
+            "EPOLLIN" => epoll::EPOLLIN,
+            "EPOLLOUT" => epoll::EPOLLOUT,
+            "EPOLLERR" => epoll::EPOLLERR,
+            "EPOLLHUP" => epoll::EPOLLHUP,
+            "EPOLLRDHUP" => epoll::EPOLLRDHUP,
+            "EPOLLET" => epoll::EPOLLET,
+            "EPOLLONESHOT" => epoll::EPOLLONESHOT,
+            "EPOLLEXCLUSIVE" => epoll::EPOLLEXCLUSIVE,
+            "EPOLL_CTL_ADD" => 1,
+            "EPOLL_CTL_DEL" => 2,
+            "EPOLL_CTL_MOD" => 3,
+            "MSG_ERRQUEUE" => msg::MSG_ERRQUEUE,
+            // linux/errqueue.h
+            "SO_EE_ORIGIN_ZEROCOPY" => 5,
+            "SO_EE_CODE_ZEROCOPY_COPIED" => 1,
             _ => return Errno::from_name(name).map(Errno::number),
         })
     }
@@ -208,7 +249,9 @@ impl<T: Target> Runner<'_, T> {
     fn expected_fd(&self, call: &Syscall) -> i64 {
         match call.result.value {
             Expr::Int(v) if v >= 0 => v,
-            _ => (3..).find(|n| !self.fds.contains_key(n)).unwrap_or(3),
+            _ => (3..)
+                .find(|n| !self.fds.contains_key(n) && !self.epolls.contains_key(n))
+                .unwrap_or(3),
         }
     }
 
@@ -321,7 +364,24 @@ impl<T: Target> Runner<'_, T> {
     }
 
     fn attempt_inner(&mut self, p: &mut Pending, retry: bool) -> Result<Step, Stop> {
-        let call = p.call.clone();
+        let call = match p.call.name.as_str() {
+            "sendmsg" => self.sendmsg_as_send(&p.call)?,
+            _ => p.call.clone(),
+        };
+        let step = self.attempt_call(p, &call, retry)?;
+        if let Step::Done(Ok(n)) = step
+            && n > 0
+            && matches!(call.name.as_str(), "send" | "sendto")
+            && has_flag(&call, "MSG_ZEROCOPY")
+        {
+            let fd = self.fd(&call)?;
+            self.t.zerocopy_sent(fd.sock, n as usize);
+        }
+        Ok(step)
+    }
+
+    fn attempt_call(&mut self, p: &mut Pending, call: &Syscall, retry: bool) -> Result<Step, Stop> {
+        let call = call.clone();
         let now = self.now;
         let dontwait = has_flag(&call, "MSG_DONTWAIT");
         let would_block = |fd: Fd, r: &Result<i64, Errno>| {
@@ -408,6 +468,7 @@ impl<T: Target> Runner<'_, T> {
                 let n = usize::try_from(self.arg(&call, 2)?)
                     .map_err(|_| fail("negative length".into()))?;
                 let oob = has_flag(&call, "MSG_OOB");
+                let eor = has_flag(&call, "MSG_EOR");
                 // Zeros in bounded chunks, so a huge length cannot allocate without limit.
                 let zeros = vec![0u8; (n - p.written.min(n)).min(WRITE_CHUNK)];
                 let mut refused = None;
@@ -415,6 +476,9 @@ impl<T: Target> Runner<'_, T> {
                     let k = (n - p.written).min(WRITE_CHUNK);
                     let r = if oob {
                         self.t.write_urgent(now, fd.sock, &zeros[..k])
+                    } else if eor && p.written + k == n {
+                        // The call's last bytes end a record.
+                        self.t.write_record(now, fd.sock, &zeros[..k])
                     } else {
                         self.t.write(now, fd.sock, &zeros[..k])
                     };
@@ -463,6 +527,9 @@ impl<T: Target> Runner<'_, T> {
             }
             "close" => {
                 let n = self.arg(&call, 0)?;
+                if self.epolls.remove(&n).is_some() {
+                    return done(Ok(0));
+                }
                 let Some(fd) = self.fds.remove(&n) else { return done(Err(Errno::EBADF)) };
                 done(self.t.close(now, fd.sock).map(|()| 0))
             }
@@ -526,6 +593,10 @@ impl<T: Target> Runner<'_, T> {
                 }
             }
             "poll" => self.poll(p, &call),
+            "recvmsg" => self.recvmsg(&call),
+            "epoll_create" | "epoll_create1" => self.epoll_create(&call),
+            "epoll_ctl" => self.epoll_ctl(&call),
+            "epoll_wait" => self.epoll_wait(p.started, &call),
             other => Err(Stop::Unsupported(format!("syscall {other}()"))),
         }
     }
@@ -555,7 +626,10 @@ impl<T: Target> Runner<'_, T> {
             });
         }
         let n = usize::try_from(self.arg(call, 2)?).map_err(|_| fail("negative length".into()))?;
-        let fast_open = has_flag(call, "MSG_FASTOPEN") || call.name != "sendto";
+        //~ linux: tcp_sendmsg opens with the data on the SYN for MSG_FASTOPEN and on every
+        //~ first send of a socket whose connect was deferred (TCP_FASTOPEN_CONNECT).
+        let deferred = self.t.deferred_connect(fd.sock).is_some();
+        let fast_open = has_flag(call, "MSG_FASTOPEN") || call.name != "sendto" || deferred;
         let remote = match self.t.deferred_connect(fd.sock) {
             Some(r) => r,
             None => {

@@ -10,6 +10,18 @@ impl TcpLayer for Endpoint {
         Endpoint::on_segment(self, now, meta.src, meta.dst, seg);
     }
 
+    fn on_segment_unverified(
+        &mut self,
+        now: Instant,
+        meta: &SegmentMeta,
+        seg: &TcpRepr<'_>,
+        partial: u64,
+    ) -> bool {
+        Endpoint::on_segment_unverified(self, meta.src, meta.dst, seg, partial, |ep| {
+            TcpLayer::on_segment(ep, now, meta, seg)
+        })
+    }
+
     fn on_icmp_error(&mut self, now: Instant, err: &IcmpError) {
         let e = engine_icmp(err.kind, err.local.is_ipv6());
         Endpoint::on_icmp_error(self, now, err.local, err.remote, err.seq, e);

@@ -28,7 +28,7 @@ use core::ops::Range;
 use synack_tcp::time::Instant;
 use synack_wire::{
     ChecksumMode, Error as WireError, IpProtocol, Ipv4Packet, Ipv4Repr, Ipv6Packet, Ipv6Repr,
-    Layer, TcpRepr,
+    Layer, TcpRepr, checksum,
 };
 
 use crate::device::{Device, DeviceCaps, RxToken, TxToken};
@@ -497,20 +497,56 @@ impl Interface {
                 if dest == Dest::Group {
                     return self.counters.drop(DropReason::NonUnicastTcp);
                 }
-                let mode =
-                    if caps.checksum.tcp_rx { ChecksumMode::Skip } else { ChecksumMode::Verify };
-                match TcpRepr::parse_bytes(payload, meta.src, meta.dst, mode) {
-                    Ok(seg) => {
-                        self.counters.tcp_delivered += 1;
-                        tcp.on_segment(now, meta, &seg);
+                if caps.checksum.tcp_rx {
+                    match TcpRepr::parse_bytes(payload, meta.src, meta.dst, ChecksumMode::Skip) {
+                        Ok(seg) => {
+                            self.counters.tcp_delivered += 1;
+                            tcp.on_segment(now, meta, &seg);
+                        }
+                        Err(e) => self.counters.drop(wire_reason(e)),
                     }
-                    Err(e) => self.counters.drop(wire_reason(e)),
+                } else {
+                    self.tcp_unverified(now, meta, payload, tcp);
                 }
             }
             IpProtocol::UDP => self.udp_input(now, meta, dest, payload),
             IpProtocol::ICMP if meta.src.is_ipv4() => self.icmpv4(now, meta, dest, payload, tcp),
             IpProtocol::ICMPV6 if meta.src.is_ipv6() => self.icmpv6(now, meta, dest, payload, tcp),
             _ => self.counters.drop(DropReason::UnknownProtocol),
+        }
+    }
+
+    /// A TCP segment whose checksum is ours to verify: the header is parsed and summed here
+    /// and the payload's sum left to the TCP layer, which can take it while copying the
+    /// payload (see [`TcpLayer::on_segment_unverified`]). Drops count as they would with the
+    /// checksum verified first: a segment both corrupt and malformed is a checksum drop.
+    fn tcp_unverified<T: TcpLayer + ?Sized>(
+        &mut self,
+        now: Instant,
+        meta: &SegmentMeta,
+        segment: &[u8],
+        tcp: &mut T,
+    ) {
+        let verified = |e| {
+            TcpRepr::parse_bytes(segment, meta.src, meta.dst, ChecksumMode::Verify)
+                .err()
+                .unwrap_or(e)
+        };
+        let seg = match TcpRepr::parse_bytes(segment, meta.src, meta.dst, ChecksumMode::Skip) {
+            Ok(seg) => seg,
+            Err(e) => return self.counters.drop(wire_reason(verified(e))),
+        };
+        let header = &segment[..segment.len() - seg.payload.len()];
+        let pseudo =
+            checksum::pseudo_header(meta.src, meta.dst, IpProtocol::TCP, segment.len() as u32);
+        let partial = match pseudo {
+            Ok(p) => p + checksum::sum(header),
+            Err(e) => return self.counters.drop(wire_reason(e)),
+        };
+        if tcp.on_segment_unverified(now, meta, &seg, partial) {
+            self.counters.tcp_delivered += 1;
+        } else {
+            self.counters.drop(DropReason::TcpBadChecksum);
         }
     }
 

@@ -9,7 +9,7 @@
 use core::net::{IpAddr, SocketAddr};
 
 use synack_tcp::time::Instant;
-use synack_wire::{ChecksumMode, SeqNum, TcpRepr};
+use synack_wire::{ChecksumMode, SeqNum, TcpRepr, checksum};
 
 /// IP-level facts about a received segment.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -90,6 +90,25 @@ pub struct SegmentOut {
 pub trait TcpLayer {
     /// A segment arrived for us (checksum already verified, or offloaded).
     fn on_segment(&mut self, now: Instant, meta: &SegmentMeta, seg: &TcpRepr<'_>);
+
+    /// A segment arrived for us whose TCP checksum is still to be verified: `partial` is the
+    /// partial sum (`synack_wire::checksum`) of the pseudo-header and the TCP header, checksum
+    /// field included. Verifies it and hands the segment to
+    /// [`on_segment`](Self::on_segment) if it is right; returns false, having done nothing,
+    /// if not. A layer that copies the payload anyway may sum it during that copy.
+    fn on_segment_unverified(
+        &mut self,
+        now: Instant,
+        meta: &SegmentMeta,
+        seg: &TcpRepr<'_>,
+        partial: u64,
+    ) -> bool {
+        if checksum::fold(partial + checksum::sum(seg.payload)) != 0xffff {
+            return false;
+        }
+        self.on_segment(now, meta, seg);
+        true
+    }
 
     /// An ICMP error arrived quoting a TCP segment from one of our addresses.
     fn on_icmp_error(&mut self, now: Instant, err: &IcmpError);

@@ -43,12 +43,23 @@ impl Conn {
             //~ each write (and a forced push past half the peer's largest window) is a push point.
             let (end, max_wnd, sent, una) = (snd.end_seq(), snd.max_wnd, snd.max_nxt, snd.una);
             let marks = self
-                .push_marks
-                .get_or_insert_with(|| alloc::boxed::Box::new(crate::push::PushMarks::new(start)));
+                .marks
+                .get_or_insert_with(Default::default)
+                .push
+                .get_or_insert_with(|| crate::push::PushMarks::new(start));
             marks.on_ack(una);
             marks.on_write(start, end, max_wnd, mss, sent);
         }
         Ok(n)
+    }
+
+    /// Marks the send queue's end as the end of a record; see [`crate::Endpoint::send_record`].
+    pub(crate) fn end_record(&mut self) {
+        let Some(snd) = self.tcb.snd() else { return };
+        let (end, una) = (snd.end_seq(), snd.una);
+        let records = &mut self.marks.get_or_insert_with(Default::default).records;
+        records.on_ack(una);
+        records.push(end);
     }
 
     /// Reads received bytes; see [`crate::Endpoint::recv`].
@@ -59,15 +70,17 @@ impl Conn {
         let state = self.state();
         let mss = self.eff_snd_mss();
         let Some((_, rcv)) = self.tcb.halves() else {
-            if let Some(e) = self.error {
-                return Err(crate::RecvError::Connection(e));
-            }
+            // Bytes kept after the end (a normal close, or a reset with
+            // `ConnConfig::reset_keeps_socket`) come before any error.
             if let Some(buf) = &mut self.unread {
                 let n = buf.read(out);
                 if buf.is_empty() {
                     self.unread = None;
                 }
                 return Ok(n);
+            }
+            if let Some(e) = self.error {
+                return Err(crate::RecvError::Connection(e));
             }
             return match state {
                 // TIME-WAIT and a normal CLOSED: the peer's FIN was consumed long ago.

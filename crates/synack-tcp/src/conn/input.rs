@@ -138,9 +138,11 @@ impl Conn {
         //= rfc3168#6.1.1
         //~ paraphrase: ECN is on when the SYN-ACK carries ECE without CWR (or, in a simultaneous
         //~ open, the peer's SYN carries both).
-        let ecn =
-            self.cfg.ecn && f.contains(TcpFlags::ECE) && (f.ack() != f.contains(TcpFlags::CWR));
-        self.ecn = ecn.then(Ecn::default);
+        if !(f.ack() && self.accecn_on_synack(seg, ctx.ip_ecn)) {
+            let ecn =
+                self.cfg.ecn && f.contains(TcpFlags::ECE) && (f.ack() != f.contains(TcpFlags::CWR));
+            self.ecn = ecn.then(Ecn::default);
+        }
         self.last_rx = ctx.now;
         let mut rcv = Rcv::new(seg.seq, &self.cfg, self.opt.rcv_wscale);
         //= rfc9293#3.10.7.3
@@ -285,6 +287,9 @@ impl Conn {
         //~ the window its SYN-ACK offered; only a connection with a socket has a buffer to offer.
         let passive_half_open =
             matches!(self.tcb, Tcb::Open { kind: OpenKind::SynReceived(Origin::Passive(_)), .. });
+        if self.accecn.is_some() && (state != State::SynReceived || !f.syn()) {
+            self.accecn_on_receive(seg, ctx.ip_ecn);
+        }
         let Some((snd, rcv)) = self.tcb.halves() else { return Outcome::Continue };
         let mut seq = seg.seq;
         let mut syn = f.syn();
@@ -296,6 +301,7 @@ impl Conn {
                 //= rfc9293#3.10.7.4
                 //~ paraphrase: A retransmission of the SYN we answered: send the SYN-ACK again.
                 snd.nxt = snd.iss;
+                self.accecn_on_syn_again(f, ctx.ip_ecn);
                 return Outcome::Continue;
             }
             // The peer's SYN-ACK in a simultaneous open: its SYN is already counted, the ACK
@@ -355,6 +361,7 @@ impl Conn {
                     //~ paraphrase: Data received twice (below RCV.NXT) is reported as a D-SACK
                     //~ block.
                     rcv.sacks.on_duplicate(seq, seq + payload.len() as u32);
+                    super::accecn::accecn_duplicate(&mut self.accecn, seq);
                 }
                 if !(self.cfg.old_segment_ack_processed && f.ack() && (seq + seg_len).le(nxt)) {
                     self.oow_ack(ctx, !payload.is_empty());
@@ -430,7 +437,14 @@ impl Conn {
                 ) => {
                     //= rfc9293#3.10.7.4
                     //~ paraphrase: SYN-RECEIVED from a passive OPEN returns to LISTEN (MUST-11).
-                    self.goto(ctx, State::Closed);
+                    //~ The user need not be informed because no user has the connection yet; a
+                    //~ Fast Open child (RFC 7413) is handed to the application before the
+                    //~ handshake completes, so it is told of the reset as in ESTABLISHED.
+                    if self.is_fast_open_child() {
+                        self.fail(ctx, ConnectionError::Reset);
+                    } else {
+                        self.goto(ctx, State::Closed);
+                    }
                     Outcome::Continue
                 }
                 (State::SynReceived, _) => {
@@ -511,6 +525,7 @@ impl Conn {
                 }
                 _ => {}
             }
+            self.accecn_on_third_ack(seg);
             let Some((snd, _)) = self.tcb.halves() else { return outcome };
             snd.wnd = (seg.window as u32) << self.opt.snd_wscale;
             snd.max_wnd = snd.max_wnd.max(snd.wnd);
@@ -583,6 +598,9 @@ impl Conn {
         });
         if self.rec.hold_timer && rtx_deadline_before.is_some() {
             self.t.set(Timer::Rtx, rtx_deadline_before);
+        }
+        if state != State::SynReceived && self.accecn.is_some() {
+            self.accecn_on_ack(now, seg, una, una_before, snd_max);
         }
         let Some((snd, _)) = self.tcb.halves() else { return outcome };
         //= rfc9293#3.10.7.4

@@ -10,6 +10,7 @@
 //! FIN in `receive.rs`), segment emission and timers in `output.rs` (the timer table in
 //! `timers.rs`, the reasons a segment is due in `due.rs`), loss recovery in `recovery.rs`.
 
+mod accecn;
 mod calls;
 mod due;
 mod halves;
@@ -272,8 +273,14 @@ pub(crate) struct Ctx<'a> {
     pub(crate) msl: Duration,
     /// The segment being processed arrived with the IP ECN codepoint CE.
     pub(crate) ce: bool,
+    /// The segment's IP-ECN codepoint (0 Not-ECT, 1 ECT(1), 2 ECT(0), 3 CE).
+    pub(crate) ip_ecn: u8,
     /// Where storage a connection lets go of is kept for the next ones.
     pub(crate) spares: &'a mut Spares,
+    /// The segment's payload from this sequence number, this many bytes, is already copied to
+    /// the start of the receive ring's free space (`RingBuffer::copy_ahead_summed`): placing it
+    /// there needs no second copy.
+    pub(crate) rx_copied: Option<(SeqNum, u32)>,
 }
 
 impl Ctx<'_> {
@@ -335,10 +342,10 @@ pub(crate) struct Conn {
     /// New-data segments sent since the last segment arrived or the application last wrote
     /// (the current burst), for PSH placement.
     pub(crate) burst_new: bool,
-    /// Push points (ends of writes) for `PushPolicy::EndOfWrite`, allocated at the first write
-    /// of a connection that uses it (once, not per write); `None` otherwise, so the default
-    /// costs one pointer.
-    pub(crate) push_marks: Option<alloc::boxed::Box<crate::push::PushMarks>>,
+    /// Push points (ends of writes) for `PushPolicy::EndOfWrite` and record ends
+    /// (`Endpoint::send_record`), allocated at the first write that needs them (once, not per
+    /// write); `None` otherwise, so the default costs one pointer.
+    pub(crate) marks: Option<alloc::boxed::Box<crate::records::SendMarks>>,
     /// Received bytes still unread when the receive half went away on a normal close. Boxed:
     /// rarely set, and a pointer keeps every connection's state smaller.
     pub(crate) unread: Option<alloc::boxed::Box<crate::ring::RingBuffer>>,
@@ -350,6 +357,9 @@ pub(crate) struct Conn {
     /// ECN state when the handshake agreed on ECN (RFC 3168); `None` otherwise, so no echo or
     /// CWR can be pending on a connection that does not use it.
     pub(crate) ecn: Option<Ecn>,
+    /// AccECN state (RFC 9768) when the handshake agreed on it (then `ecn` is `None`); boxed,
+    /// as most connections never have it.
+    pub(crate) accecn: Option<alloc::boxed::Box<crate::accecn::AccEcn>>,
     /// When this connection last answered an unacceptable segment without data (a challenge
     /// ACK or an out-of-window ACK), for the per-connection limit of RFC 5961 section 7: a
     /// wrapping millisecond clock (4 bytes rather than 8 for an `Option<Instant>`, which kept
@@ -399,11 +409,12 @@ impl Conn {
                 r
             },
             burst_new: false,
-            push_marks: None,
+            marks: None,
             unread: None,
             rate_mark: None,
             delivery_rate: NO_RATE,
             ecn: None,
+            accecn: None,
             last_oow_ack: None,
             sum_tx: true,
             out_seg_max: 0,
@@ -558,7 +569,8 @@ impl Conn {
     /// The receive half is going away on a normal close (TIME-WAIT, or CLOSED after
     /// LAST-ACK): bytes the application has not read yet stay readable.
     fn keep_unread(&mut self, rcv: &mut Rcv) {
-        if self.error.is_none() && !self.app_closed && !rcv.buf.is_empty() {
+        let keep = self.error.is_none() || self.cfg.reset_keeps_socket;
+        if keep && !self.app_closed && !rcv.buf.is_empty() {
             let cap = rcv.buf.capacity();
             let kept = core::mem::replace(&mut rcv.buf, crate::ring::RingBuffer::new(cap));
             self.unread = Some(alloc::boxed::Box::new(kept));

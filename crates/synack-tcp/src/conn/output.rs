@@ -44,7 +44,12 @@ impl Conn {
     /// The next segment this connection wants to send, its payload copied into
     /// `buf[header_len..]`. `None` when it has nothing to send now.
     pub(crate) fn poll_segment(&mut self, now: Instant, buf: &mut [u8]) -> Option<Segment> {
-        let seg = self.build_segment(now, buf)?;
+        let dsack = self.accecn.is_some()
+            && self.tcb.halves().is_some_and(|(_, rcv)| rcv.sacks.has_pending_dsack());
+        let mut seg = self.build_segment(now, buf)?;
+        if self.accecn.is_some() {
+            self.accecn_on_send(now, &mut seg, dsack);
+        }
         self.stats.segs_out += 1;
         if seg.retransmission {
             self.stats.retransmits += 1;
@@ -97,13 +102,7 @@ impl Conn {
                 //= rfc9293#3.7.1
                 //~ paraphrase: Our SYN carries MSS (SHLD-5), and window scale, SACK-permitted and
                 //~ timestamps when configured. The SYN's window is not scaled.
-                //= rfc3168#6.1.1
-                //~ paraphrase: Offer ECN with ECE and CWR on the SYN.
-                let syn_flags = if self.cfg.ecn {
-                    TcpFlags::SYN | TcpFlags::ECE | TcpFlags::CWR
-                } else {
-                    TcpFlags::SYN
-                };
+                let syn_flags = TcpFlags::SYN | self.syn_ecn_flags();
                 let mut h =
                     self.header(iss, SeqNum(0), syn_flags, self.cfg.recv_buffer.min(65535) as u16);
                 h.options = options;
@@ -179,11 +178,16 @@ impl Conn {
                 //~ paraphrase: An ECN-setup SYN-ACK carries ECE (not CWR).
                 fl |= TcpFlags::ECE;
             }
+            let mut o = TcpOptions {
+                mss: Some(our_mss),
+                window_scale: ws_offered.then_some(opt.rcv_wscale),
+                sack_permitted: opt.sack,
+                timestamps: ts,
+                ..TcpOptions::default()
+            };
+            self.accecn_synack(&mut fl, &mut o, retransmission);
             let mut h = self.header(iss, rnxt, fl, win);
-            h.options.mss = Some(our_mss);
-            h.options.window_scale = ws_offered.then_some(opt.rcv_wscale);
-            h.options.sack_permitted = opt.sack;
-            h.options.timestamps = ts;
+            h.options = o;
             self.due.clear(Due::Ack);
             return Some(Segment { header: h, payload_len: 0, retransmission, ecn: 0 });
         }
@@ -251,6 +255,9 @@ impl Conn {
             if opt.sack {
                 h.options.sack = self.sack_blocks();
             }
+            if self.accecn.is_some() {
+                self.accecn_add_option(now, &mut h.options);
+            }
             self.ack_sent();
             return Some(Segment { header: h, payload_len: 0, retransmission: false, ecn: 0 });
         }
@@ -292,7 +299,12 @@ impl Conn {
         force: bool,
         ts: Option<Timestamps>,
     ) -> Option<Segment> {
-        let opts = TcpOptions { timestamps: ts, ..TcpOptions::default() };
+        let mut opts = TcpOptions { timestamps: ts, ..TcpOptions::default() };
+        //~ linux: the AccECN option on data takes its room from the segment's payload.
+        let mss = match self.accecn.is_some() {
+            true => mss.saturating_sub(self.accecn_data_option(now, &mut opts)),
+            false => mss,
+        };
         let hlen = 20 + options_len(&opts, self.cfg.option_layout);
         let mss = mss.min(buf.len().saturating_sub(hlen) as u32);
         if mss == 0 {
@@ -368,7 +380,11 @@ impl Conn {
         //~ paraphrase: Usable window SND.UNA + SND.WND - SND.NXT; when the peer shrank the window
         //~ below SND.NXT it is zero, never negative (MUST-34, SHLD-15).
         let usable = right.since(nxt);
-        let len = avail.min(usable).min(mss);
+        let open = avail.min(usable).min(mss);
+        let len = self.marks.as_ref().map(|m| &m.records).map_or(open, |r| r.limit(nxt, open));
+        // Cut short by a record end before the queue's end: not the queue's tail, so it goes
+        // without waiting for more data (Nagle, SWS avoidance) as a full segment would.
+        let record_cut = len < open;
         let fin_pending = snd.fin_queued && nxt.le(snd.end_seq());
         let fin = fin_pending && len == avail;
         if len == 0 && !fin {
@@ -394,7 +410,7 @@ impl Conn {
             //~ paraphrase: Sender SWS avoidance (MUST-38): send a full segment, all remaining data
             //~ when Nagle allows, or at least half the largest window ever offered.
             let half_window = snd.max_wnd > 0 && len >= snd.max_wnd / 2;
-            if !(full || (drains && nagle_ok) || half_window) {
+            if !(full || record_cut || (drains && nagle_ok) || half_window) {
                 return None;
             }
         }
@@ -407,7 +423,8 @@ impl Conn {
             // A device that cuts segments itself takes several MSS of new data as one.
             let max = u32::from(self.out_seg_max).min(buf.len().saturating_sub(hlen) as u32);
             let tail_ok = nodelay || snd.fin_queued;
-            grouped_len(avail, usable.min(cc_room).min(max), mss, tail_ok)
+            let grouped = grouped_len(avail, usable.min(cc_room).min(max), mss, tail_ok);
+            self.marks.as_ref().map(|m| &m.records).map_or(grouped, |r| r.limit(nxt, grouped))
         } else {
             len
         };
@@ -459,6 +476,7 @@ impl Conn {
         let right = una + snd.wnd;
         let seg = if end.gt(nxt) && right.gt(nxt) {
             let len = end.since(nxt).min(right.since(nxt)).min(mss);
+            let len = self.marks.as_ref().map(|m| &m.records).map_or(len, |r| r.limit(nxt, len));
             let seg = self.emit_range(now, buf, hlen, opts, nxt, len, false)?;
             let fin = seg.header.flags.fin() as u32;
             let snd = self.tcb.snd_mut()?;
@@ -515,6 +533,11 @@ impl Conn {
         let offset = seq.since(snd.buf_seq);
         let data_avail = (snd.buf.len() as u32).saturating_sub(offset);
         let len = len.min(data_avail);
+        // A retransmission never spans two records either.
+        let len = match &self.marks {
+            Some(m) if retransmission => m.records.limit(seq, len),
+            _ => len,
+        };
         let end = seq + len;
         let fin = snd.fin_queued
             && end == snd.end_seq()
@@ -528,10 +551,19 @@ impl Conn {
         //= rfc9293#3.9.1.2
         //~ paraphrase: PSH on the segment that empties the send queue (MUST-61), and with
         //~ EndOfWrite on one that carries a write's last byte (a push point).
+        //~ linux: a record's last byte ends a write, whose segment tcp_push marks, and no later
+        //~ data joins that segment to move the mark on.
+        let record_end =
+            self.marks.as_ref().map(|m| &m.records).is_some_and(|r| r.limit(seq, len + 1) == len);
         if len > 0
             && (offset + len == snd.buf.len() as u32
+                || record_end
                 || (self.cfg.push_policy == PushPolicy::EndOfWrite
-                    && self.push_marks.as_ref().is_some_and(|m| m.covers(seq, end))))
+                    && self
+                        .marks
+                        .as_ref()
+                        .and_then(|m| m.push.as_ref())
+                        .is_some_and(|m| m.covers(seq, end))))
         {
             flags |= TcpFlags::PSH;
         }

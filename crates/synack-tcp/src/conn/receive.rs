@@ -130,7 +130,14 @@ impl Conn {
     fn deliver(&mut self, ctx: &mut Ctx<'_>, seq: SeqNum, payload: &[u8]) {
         let Some((_, rcv)) = self.tcb.halves() else { return };
         let offset = seq.since(rcv.asm.rcv_nxt()) as usize;
-        rcv.buf.write_at(offset, payload);
+        if ctx
+            .rx_copied
+            .is_some_and(|(s, n)| s == seq && offset == 0 && payload.len() <= n as usize)
+        {
+            rcv.buf.write_at_copied(offset, payload.len());
+        } else {
+            rcv.buf.write_at(offset, payload);
+        }
         self.take_placed(ctx, seq, payload.len());
     }
 

@@ -93,6 +93,9 @@ pub(crate) struct Recovery {
     hystart: bool,
     /// RFC 3465's L for slow start (`u32::MAX`: no cap), from `ConnConfig::slow_start_ack_limit`.
     abc_limit: u32,
+    /// Bytes the last ACK delivered (acknowledged or newly SACKed: RFC 6937's DeliveredData),
+    /// which AccECN reads its CE count against.
+    pub(crate) last_delivered: u32,
 }
 
 impl core::fmt::Debug for Recovery {
@@ -133,6 +136,7 @@ impl Recovery {
             reorder_at: None,
             prr_wanted: true,
             abc_limit: CcConfig::new(smss).abc_limit,
+            last_delivered: 0,
             cwnd_use: CwndUse::new(),
             rto_pending: false,
             hystart: true,
@@ -501,6 +505,7 @@ impl Recovery {
         let in_recovery_before =
             self.in_recovery() || self.fl().is_some_and(|f| f.cwr_until.is_some());
         let mut delivered = a.bytes_acked;
+        self.last_delivered = delivered;
         let mut new_loss = false;
         let lost_before = if self.sack && !self.rack_on() { self.sb_lost_bytes() } else { 0 };
         if self.sack {
@@ -514,6 +519,7 @@ impl Recovery {
             //~ data SACKed earlier and now covered by the cumulative ACK is not counted twice.
             delivered = (out.newly_acked - out.sacked_acked.min(out.newly_acked))
                 .saturating_add(out.newly_sacked);
+            self.last_delivered = delivered;
             //= rfc3042#2
             //~ paraphrase: Limited transmit applies with SACK too: an ACK carrying new SACK
             //~ information without advancing SND.UNA is a duplicate (RFC 6675 section 2).

@@ -37,7 +37,7 @@ fn per_connection_struct_sizes() {
     // anywhere in the per-connection state fails here: raise a bound only after weighing
     // it against that goal, and record the new figure in docs/BENCHMARKS.md.
     let pins = [
-        ("Conn", size_of::<Conn>(), 944),
+        ("Conn", size_of::<Conn>(), 952),
         ("Tcb", size_of::<Tcb>(), 240),
         ("Recovery", size_of::<Recovery>(), 288),
         ("Flight", size_of::<recovery::Flight>(), 272),

@@ -75,6 +75,22 @@ impl Endpoint {
         r
     }
 
+    /// Queues data as one record (Linux's `MSG_EOR`): when all of it fits, its last byte ends
+    /// a record, and no segment, first transmission or retransmission, carries bytes of this
+    /// record and the next (`crate::records`). A partial write marks nothing.
+    pub fn send_record(&mut self, id: ConnId, data: &[u8]) -> Result<usize, SendError> {
+        let conn = super::slots::conn_in(&mut self.slots, id)?;
+        if let Some(snd) = conn.tcb.snd_mut() {
+            self.spares.lend_ring(&mut snd.buf, data.len());
+        }
+        let r = conn.send(data, false);
+        if matches!(r, Ok(n) if n == data.len() && n > 0) {
+            conn.end_record();
+        }
+        self.after(id);
+        r
+    }
+
     /// Queues data as urgent (RFC 9293 3.8.5): the urgent pointer marks its end. Legacy: new
     /// applications should not use urgent data (SHLD-13).
     pub fn send_urgent(&mut self, id: ConnId, data: &[u8]) -> Result<usize, SendError> {

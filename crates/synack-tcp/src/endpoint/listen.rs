@@ -141,6 +141,11 @@ impl Endpoint {
         for child in l.half_open.iter().chain(l.ready.iter()) {
             self.with_conn(*child, |c, ctx| c.abort_with(ctx, ConnectionError::ListenerClosed));
             self.after(*child);
+            // A child that already ended and waited to be accepted
+            // (`ConnConfig::reset_keeps_socket`) has no TCB to delete: free it here.
+            if self.slot_mut(*child).is_some_and(|s| !s.mapped && s.owner == Owner::Listener(id)) {
+                self.free_slot(*child);
+            }
         }
     }
 
@@ -248,7 +253,8 @@ impl Endpoint {
         }
         let fo = self.fast_open_syn(lid, &tuple, seg);
         let birth = self.birth(tuple, cfg, now);
-        let conn = Conn::syn_received(birth, lid, iss, PeerSyn::Arrived(seg), fo.accept);
+        let mut conn = Conn::syn_received(birth, lid, iss, PeerSyn::Arrived(seg), fo.accept);
+        conn.accecn_on_syn(seg.flags, self.ip_ecn);
         let id = self.admit_child(lid, conn);
         if let Some(c) = fo.reply {
             self.fo_reply.insert(id, c);

@@ -59,6 +59,11 @@ pub struct Endpoint {
     /// far cheaper than hashing it with the keyed hasher. Cleared whenever `by_tuple` gains
     /// or loses an entry, so it always agrees with the map.
     last_hit: Option<(FourTuple, ConnId)>,
+    /// While [`Endpoint::on_segment_unverified`] hands a segment on: the connection whose
+    /// receive ring already holds a copy of the segment's payload at the start of its free
+    /// space (made while verifying the checksum), the payload's first sequence number and
+    /// length. [`Endpoint::with_conn`] passes it to that connection only.
+    rx_copied: Option<(ConnId, SeqNum, u32)>,
     listeners: Vec<Option<Listener>>,
     by_local: HashMap<SocketAddr, ListenerId, KeyedState>,
     timers: BinaryHeap<Reverse<(Instant, u32, u32)>>,
@@ -74,8 +79,8 @@ pub struct Endpoint {
     listen_counts: ListenCounters,
     /// Fixed ISS for every new connection (tests and the packetdrill runner).
     isn_override: Option<SeqNum>,
-    /// The segment being processed carried the CE codepoint.
-    ce: bool,
+    /// The IP-ECN codepoint of the segment being processed.
+    pub(crate) ip_ecn: u8,
     /// The UDP port the segment being processed came from (`None`: plain TCP); see
     /// [`crate::udp_encap`].
     rx_udp: crate::udp_encap::UdpPort,
@@ -135,6 +140,7 @@ impl Endpoint {
             live: 0,
             by_tuple: TupleMap::new(hasher),
             last_hit: None,
+            rx_copied: None,
             listeners: Vec::new(),
             by_local: HashMap::with_hasher(hasher),
             timers: BinaryHeap::new(),
@@ -147,7 +153,7 @@ impl Endpoint {
             last_cookie: None,
             listen_counts: ListenCounters::default(),
             isn_override: None,
-            ce: false,
+            ip_ecn: 0,
             rx_udp: None,
             shared_cfg: None,
             out_seg_max: 0,

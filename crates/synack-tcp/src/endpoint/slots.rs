@@ -124,8 +124,10 @@ impl Endpoint {
             ctl: &mut self.ctl,
             challenge: &mut self.challenge,
             msl: self.config.msl,
-            ce: self.ce,
+            ce: self.ip_ecn == 3,
+            ip_ecn: self.ip_ecn,
             spares: &mut self.spares,
+            rx_copied: self.rx_copied.filter(|c| c.0 == id).map(|(_, seq, len)| (seq, len)),
         };
         let r = f(conn, &mut ctx);
         if ctx.deleted {
@@ -144,6 +146,7 @@ impl Endpoint {
         let tuple = conn.tuple;
         let timed_out =
             matches!(conn.error, Some(ConnectionError::TimedOut | ConnectionError::UserTimeout));
+        let keeps = conn.cfg.reset_keeps_socket && conn.error.is_some();
         let owner = slot.owner;
         if slot.mapped {
             slot.mapped = false;
@@ -154,6 +157,13 @@ impl Endpoint {
         match owner {
             Owner::App => {}
             Owner::Listener(l) => {
+                if let Some(Some(l)) = self.listeners.get_mut(l.0 as usize)
+                    && keeps
+                    && l.ready.contains(&id)
+                {
+                    // Stays in the accept queue, CLOSED with its error and unread bytes.
+                    return;
+                }
                 if let Some(Some(l)) = self.listeners.get_mut(l.0 as usize)
                     && l.forget(id)
                     && timed_out

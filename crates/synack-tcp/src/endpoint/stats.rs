@@ -64,6 +64,9 @@ impl Endpoint {
             fast_open_child: c.is_fast_open_child(),
             window_scaling: c.window_scaling_agreed(),
             ecn: c.ecn.is_some(),
+            accecn: c.accecn.is_some(),
+            delivered_ce: c.accecn_delivered().map_or(0, |d| d.0),
+            delivered_ecn_bytes: c.accecn_delivered().map_or((0, 0, 0), |d| (d.1, d.2, d.3)),
         })
     }
 

@@ -8,8 +8,8 @@ pub mod repr;
 
 pub use flags::{FlagStyle, FlagText, TcpFlags};
 pub use options::{
-    FAST_OPEN_EXP_MAGIC, FastOpenCookie, OptionLayout, SackBlock, SackBlocks, TcpOption,
-    TcpOptionIter, TcpOptions, Timestamps,
+    AccEcnOption, FAST_OPEN_EXP_MAGIC, FastOpenCookie, OptionLayout, SackBlock, SackBlocks,
+    TcpOption, TcpOptionIter, TcpOptions, Timestamps,
 };
 pub use packet::TcpPacket;
 pub use repr::TcpRepr;

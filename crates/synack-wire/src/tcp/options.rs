@@ -141,6 +141,83 @@ impl FastOpenCookie {
     }
 }
 
+/// The AccECN option (RFC 9768 section 3.2.3): up to three 24-bit byte counters of the IP-ECN
+/// codepoints the sender of the option has received. Kind 172 (order 0) carries them as EE0B,
+/// ECEB, EE1B; kind 174 (order 1) as EE1B, ECEB, EE0B; trailing fields may be left out. The
+/// counter values are kept as they are on the wire (Linux starts EE0B and EE1B at 1).
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Default)]
+pub struct AccEcnOption {
+    order1: bool,
+    fields: u8,
+    /// The counters in wire order.
+    values: [u32; 3],
+}
+
+impl AccEcnOption {
+    /// The order-1 option (kind 174) with its first `fields` (at most 3) of EE1B, ECEB, EE0B.
+    pub fn order1(e1b: u32, ceb: u32, e0b: u32, fields: u8) -> Self {
+        Self::built(true, [e1b, ceb, e0b], fields)
+    }
+    /// The order-0 option (kind 172) with its first `fields` (at most 3) of EE0B, ECEB, EE1B.
+    pub fn order0(e0b: u32, ceb: u32, e1b: u32, fields: u8) -> Self {
+        Self::built(false, [e0b, ceb, e1b], fields)
+    }
+    /// Fields past `fields` are zero, so two options that say the same compare equal.
+    fn built(order1: bool, values: [u32; 3], fields: u8) -> Self {
+        let fields = fields.min(3);
+        let mut v = [0; 3];
+        for (i, x) in v.iter_mut().enumerate().take(fields as usize) {
+            *x = values[i] & 0xff_ffff;
+        }
+        AccEcnOption { order1, fields, values: v }
+    }
+    /// A parsed option: whole 3-byte fields are read, at most three, the rest ignored.
+    fn parsed(order1: bool, data: &[u8]) -> Self {
+        let mut values = [0u32; 3];
+        let fields = (data.len() / 3).min(3);
+        for (i, v) in values.iter_mut().enumerate().take(fields) {
+            let f = &data[3 * i..3 * i + 3];
+            *v = u32::from_be_bytes([0, f[0], f[1], f[2]]);
+        }
+        AccEcnOption { order1, fields: fields as u8, values }
+    }
+    /// True for kind 174 (EE1B first).
+    pub fn is_order1(&self) -> bool {
+        self.order1
+    }
+    /// How many counters the option carries (0 to 3).
+    pub fn fields(&self) -> u8 {
+        self.fields
+    }
+    /// The counters in wire order.
+    pub fn values(&self) -> &[u32] {
+        &self.values[..self.fields as usize]
+    }
+    fn field(&self, at: usize) -> Option<u32> {
+        (at < self.fields as usize).then(|| self.values[at])
+    }
+    /// EE0B, the ECT(0) byte counter, when carried.
+    pub fn e0b(&self) -> Option<u32> {
+        self.field(if self.order1 { 2 } else { 0 })
+    }
+    /// ECEB, the CE byte counter, when carried.
+    pub fn ceb(&self) -> Option<u32> {
+        self.field(1)
+    }
+    /// EE1B, the ECT(1) byte counter, when carried.
+    pub fn e1b(&self) -> Option<u32> {
+        self.field(if self.order1 { 0 } else { 2 })
+    }
+    /// The option kind.
+    pub fn kind(&self) -> u8 {
+        if self.order1 { kind::ACCECN1 } else { kind::ACCECN0 }
+    }
+    /// The option's own length on the wire (kind, length, 3 bytes per field).
+    pub fn wire_len(&self) -> usize {
+        2 + 3 * self.fields as usize
+    }
+}
+
 /// The options the stack understands, as typed values. Unknown options are not kept here; they
 /// are seen through the option iterator of the packet view ([`TcpOption::Unknown`]).
 ///
@@ -160,6 +237,8 @@ pub struct TcpOptions {
     pub timestamps: Option<Timestamps>,
     /// TCP Fast Open cookie (kind 34).
     pub fast_open: Option<FastOpenCookie>,
+    /// The AccECN option (kinds 172 and 174, RFC 9768).
+    pub accecn: Option<AccEcnOption>,
 }
 
 /// One option as it appears on the wire, yielded in order by the option iterator.
@@ -181,6 +260,8 @@ pub enum TcpOption<'a> {
     Timestamps(Timestamps),
     /// Kind 34: TCP Fast Open cookie.
     FastOpen(FastOpenCookie),
+    /// Kinds 172 and 174: AccECN byte counters.
+    AccEcn(AccEcnOption),
     /// Any other kind, kept as kind and data bytes (without the kind and length bytes).
     Unknown {
         /// Option kind.
@@ -208,6 +289,10 @@ pub mod kind {
     pub const TIMESTAMPS: u8 = 8;
     /// TCP Fast Open cookie.
     pub const FAST_OPEN: u8 = 34;
+    /// AccECN, order 0 (RFC 9768).
+    pub const ACCECN0: u8 = 172;
+    /// AccECN, order 1 (RFC 9768).
+    pub const ACCECN1: u8 = 174;
     /// RFC 6994 experiments (shared by magic number); Fast Open used 0xF989.
     pub const EXPERIMENT: u8 = 254;
 }
@@ -316,6 +401,9 @@ impl<'a> Iterator for TcpOptionIter<'a> {
             kind::EXPERIMENT if is_fast_open_exp(data) => {
                 TcpOption::FastOpen(FastOpenCookie::parsed(&data[2..], true))
             }
+            kind::ACCECN0 | kind::ACCECN1 => {
+                TcpOption::AccEcn(AccEcnOption::parsed(k == kind::ACCECN1, data))
+            }
             _ => TcpOption::Unknown { kind: k, data },
         }))
     }
@@ -359,6 +447,9 @@ fn collect_walk(bytes: &[u8]) -> Result<TcpOptions, Error> {
             kind::EXPERIMENT if is_fast_open_exp(data) => {
                 o.fast_open = Some(FastOpenCookie::parsed(&data[2..], true))
             }
+            kind::ACCECN0 | kind::ACCECN1 => {
+                o.accecn = Some(AccEcnOption::parsed(k == kind::ACCECN1, data))
+            }
             _ => {}
         }
     }
@@ -367,6 +458,9 @@ fn collect_walk(bytes: &[u8]) -> Result<TcpOptions, Error> {
 
 /// Bytes [`write()`] produces for `o` (always a multiple of four; may exceed 40).
 pub fn written_len(o: &TcpOptions) -> usize {
+    if o.accecn.is_some() {
+        return linux_walk(o, &mut Counter(0));
+    }
     let mut n = 0;
     if o.mss.is_some() {
         n += 4;
@@ -409,6 +503,7 @@ pub fn write(o: &TcpOptions, out: &mut [u8]) -> Result<usize, Error> {
         sack,
         timestamps: Some(ts),
         fast_open: None,
+        accecn: None,
     } = o
         && sack.is_empty()
         && let Some(dst) = out.get_mut(..12)
@@ -432,6 +527,21 @@ fn write_general(o: &TcpOptions, out: &mut [u8]) -> Result<usize, Error> {
         return Err(Error::BufferTooSmall { layer: crate::error::Layer::TcpOption, needed: len });
     }
     let mut w = Writer { out, at: 0 };
+    let n = linux_walk(o, &mut w);
+    debug_assert_eq!(n, len);
+    Ok(len)
+}
+
+/// Linux's layout, written to `w`; returns its length.
+///
+/// The AccECN option follows the timestamps. When it does not end on a word boundary, its last
+/// one or two bytes take the place of the NOPs in front of the next option that has them
+/// (SACK-permitted or SACK blocks; window scale only for a single byte), or are padded with
+/// NOPs to the word (Linux's `tcp_options_write`).
+fn linux_walk(o: &TcpOptions, w: &mut impl Sink) -> usize {
+    let nop2 = [kind::NOP, kind::NOP];
+    let mut left = nop2;
+    let mut left_n = 0usize;
     if let Some(mss) = o.mss {
         w.bytes(&[kind::MSS, 4]);
         w.bytes(&mss.to_be_bytes());
@@ -440,29 +550,59 @@ fn write_general(o: &TcpOptions, out: &mut [u8]) -> Result<usize, Error> {
         if o.sack_permitted {
             w.bytes(&[kind::SACK_PERMITTED, 2]);
         } else {
-            w.bytes(&[kind::NOP, kind::NOP]);
+            w.bytes(&nop2);
         }
         w.bytes(&[kind::TIMESTAMPS, 10]);
         w.bytes(&ts.tsval.to_be_bytes());
         w.bytes(&ts.tsecr.to_be_bytes());
-    } else if o.sack_permitted {
-        w.bytes(&[kind::NOP, kind::NOP, kind::SACK_PERMITTED, 2]);
+    }
+    if let Some(a) = &o.accecn {
+        let mut b = [kind::NOP; 12];
+        b[0] = a.kind();
+        b[1] = a.wire_len() as u8;
+        for (i, v) in a.values().iter().enumerate() {
+            b[2 + 3 * i..5 + 3 * i].copy_from_slice(&v.to_be_bytes()[1..]);
+        }
+        match a.fields() {
+            0 => {
+                left = [b[0], b[1]];
+                left_n = 2;
+            }
+            1 => {
+                w.bytes(&b[..4]);
+                left = [b[4], kind::NOP];
+                left_n = 1;
+            }
+            2 => w.bytes(&b[..8]),
+            _ => w.bytes(&b[..12]),
+        }
+    }
+    if o.timestamps.is_none() && o.sack_permitted {
+        w.bytes(&left);
+        w.bytes(&[kind::SACK_PERMITTED, 2]);
+        (left, left_n) = (nop2, 0);
     }
     if let Some(ws) = o.window_scale {
-        w.bytes(&[kind::NOP, kind::WINDOW_SCALE, 3, ws]);
+        let first = if left_n == 1 { left[0] } else { kind::NOP };
+        if left_n == 1 {
+            (left, left_n) = (nop2, 0);
+        }
+        w.bytes(&[first, kind::WINDOW_SCALE, 3, ws]);
     }
     if !o.sack.is_empty() {
-        w.bytes(&[kind::NOP, kind::NOP]);
-        sack_option(&mut w, o);
+        w.bytes(&left);
+        sack_option(w, o);
+    } else if left_n > 0 {
+        w.bytes(&left);
+        w.bytes(&nop2);
     }
     if o.fast_open.is_some() {
-        fast_open_option(&mut w, o);
-        while !w.at.is_multiple_of(4) {
+        fast_open_option(w, o);
+        while !w.at().is_multiple_of(4) {
             w.bytes(&[kind::NOP]);
         }
     }
-    debug_assert_eq!(w.at, len);
-    Ok(len)
+    w.at()
 }
 
 /// How a sender lays out its options: which order, and which NOP/EOL padding. Any layout is
@@ -594,6 +734,12 @@ fn bsd_walk(o: &TcpOptions, w: &mut impl Sink) -> usize {
     if !o.sack.is_empty() {
         bsd_align(w, |at| at % 4 == 2);
         sack_option(w, o);
+    }
+    if let Some(a) = &o.accecn {
+        w.bytes(&[a.kind(), a.wire_len() as u8]);
+        for v in a.values() {
+            w.bytes(&v.to_be_bytes()[1..]);
+        }
     }
     fast_open_option(w, o);
     if !w.at().is_multiple_of(4) {
@@ -738,5 +884,89 @@ mod tests {
             b[..2].copy_from_slice(&[34, 2 + len as u8]);
             assert!(collect(&b[..2 + len]).unwrap().fast_open.unwrap().is_valid(), "length {len}");
         }
+    }
+    fn same_items(b: &[u8], want: &[TcpOption<'_>]) -> bool {
+        TcpOptionIter::new(b).map(|o| o.unwrap()).eq(want.iter().copied())
+    }
+
+    /// Linux's layouts with the AccECN option: after the timestamps, three fields padded with
+    /// one NOP, and shorter options folded into the NOPs in front of the next option.
+    #[test]
+    fn accecn_linux_layouts() {
+        use TcpOption::{AccEcn, Mss, NoOperation, SackPermitted, WindowScale};
+        let full = AccEcnOption::order1(1, 0, 1, 3);
+        // A SYN-ACK without timestamps: `mss,ECN e1b 1 ceb 0 e0b 1,nop,nop,nop,sackOK,nop,wscale`.
+        let synack = TcpOptions {
+            mss: Some(1460),
+            sack_permitted: true,
+            window_scale: Some(8),
+            accecn: Some(full),
+            ..TcpOptions::default()
+        };
+        let mut b = [0u8; 40];
+        let n = write(&synack, &mut b).unwrap();
+        assert_eq!(n, written_len(&synack));
+        assert!(same_items(
+            &b[..n],
+            &[
+                Mss(1460),
+                AccEcn(full),
+                NoOperation,
+                NoOperation,
+                NoOperation,
+                SackPermitted,
+                NoOperation,
+                WindowScale(8)
+            ]
+        ));
+        assert_eq!(&b[4..15], &[174, 11, 0, 0, 1, 0, 0, 0, 0, 0, 1]);
+        assert_eq!(collect(&b[..n]).unwrap(), synack);
+        // Timestamps, two fields and two SACK blocks fill the 40 bytes exactly.
+        let two = AccEcnOption::order1(2001, 1000, 0, 2);
+        let mut ack = TcpOptions {
+            timestamps: Some(Timestamps { tsval: 1, tsecr: 2 }),
+            accecn: Some(two),
+            ..TcpOptions::default()
+        };
+        ack.sack.push(SackBlock { left: SeqNum(3001), right: SeqNum(4001) });
+        ack.sack.push(SackBlock { left: SeqNum(1001), right: SeqNum(2001) });
+        let n = write(&ack, &mut b).unwrap();
+        assert_eq!(n, 40);
+        assert_eq!(&b[12..22], &[174, 8, 0, 7, 0xd1, 0, 3, 0xe8, 1, 1]);
+        assert_eq!(collect(&b[..n]).unwrap(), ack);
+        assert_eq!(two.e1b(), Some(2001));
+        assert_eq!(two.ceb(), Some(1000));
+        assert_eq!(two.e0b(), None);
+        // One field: its last byte takes the first NOP of the SACK option.
+        let one = AccEcnOption::order1(0x0001_0203, 0, 0, 1);
+        let o = TcpOptions { accecn: Some(one), sack: ack.sack, ..TcpOptions::default() };
+        let n = write(&o, &mut b).unwrap();
+        assert_eq!(n, written_len(&o));
+        assert_eq!(&b[..8], &[174, 5, 1, 2, 3, 1, 5, 18]);
+        assert_eq!(collect(&b[..n]).unwrap(), o);
+        // No field and nothing to fold into: kind, length and two NOPs.
+        let empty = AccEcnOption::order1(0, 0, 0, 0);
+        let o = TcpOptions { accecn: Some(empty), ..TcpOptions::default() };
+        assert_eq!(write(&o, &mut b), Ok(4));
+        assert_eq!(&b[..4], &[174, 2, 1, 1]);
+        // One field before window scale: the byte replaces window scale's NOP.
+        let o = TcpOptions { accecn: Some(one), window_scale: Some(7), ..TcpOptions::default() };
+        assert_eq!(write(&o, &mut b), Ok(8));
+        assert_eq!(&b[..8], &[174, 5, 1, 2, 3, 3, 3, 7]);
+        assert_eq!(collect(&b[..8]).unwrap(), o);
+    }
+
+    /// Order 0 reads EE0B first; odd lengths keep the whole fields; counters are 24 bits.
+    #[test]
+    fn accecn_parse_orders_and_lengths() {
+        let o = collect(&[172, 8, 0, 0, 5, 0, 0, 6, 1, 1]).unwrap().accecn.unwrap();
+        assert!(!o.is_order1());
+        assert_eq!((o.e0b(), o.ceb(), o.e1b()), (Some(5), Some(6), None));
+        let o = collect(&[174, 6, 0, 0, 9, 7, 1, 1, 1, 1]).unwrap().accecn.unwrap();
+        assert_eq!((o.fields(), o.e1b()), (1, Some(9)));
+        let o = collect(&[174, 2, 1, 1]).unwrap().accecn.unwrap();
+        assert_eq!((o.fields(), o.e1b(), o.e0b()), (0, None, None));
+        assert_eq!(AccEcnOption::order1(0x1ff_ffff, 0, 0, 3).e1b(), Some(0xff_ffff));
+        assert!(collect(&[174, 12, 0, 0, 0]).is_err(), "longer than the area");
     }
 }

@@ -17,7 +17,7 @@ use synack_tcp::{FourTuple, ListenerId};
 use super::listener::TcpListener;
 use super::stream::TcpStream;
 use crate::error;
-use crate::runtime::{self, AnyConfig, Stack, StackState};
+use crate::runtime::{self, AnyConfig, Stack, StackState, WaitOn};
 
 /// Opens the accept-any listener and returns its id.
 pub(crate) fn open_any(
@@ -103,13 +103,15 @@ impl AnyListener {
                 .with(|st, _| self.take(st))
                 .unwrap_or_else(|| Err(io::Error::new(ErrorKind::WouldBlock, "no SYN waiting")));
         }
-        self.stack.wait(None, |st, _| self.take(st)).unwrap_or_else(|| Err(error::stopped()))
+        self.stack
+            .wait_on(WaitOn::Listener(self.lid), None, |st, _| self.take(st))
+            .unwrap_or_else(|| Err(error::stopped()))
     }
 
     /// Like [`next`](Self::next), giving up with `ErrorKind::TimedOut` after `timeout`.
     pub fn next_timeout(&self, timeout: Duration) -> io::Result<IncomingSyn> {
         self.stack
-            .wait(Some(timeout), |st, _| self.take(st))
+            .wait_on(WaitOn::Listener(self.lid), Some(timeout), |st, _| self.take(st))
             .unwrap_or_else(|| Err(error::timed_out("next", ErrorKind::TimedOut)))
     }
 
@@ -159,7 +161,7 @@ impl IncomingSyn {
         let mut guard = Cancel { stack: &stack, lid, tuple, armed: true };
         self.held.answer_syn_ack()?;
         let r = stack
-            .wait(None, |st, _| runtime::handshake(st, lid, tuple))
+            .wait_on(WaitOn::Listener(lid), None, |st, _| runtime::handshake(st, lid, tuple))
             .unwrap_or_else(|| Err(error::stopped()));
         guard.armed = false;
         let id = r?;

@@ -12,7 +12,7 @@ use synack_tcp::{ConnConfig, ListenerId};
 use super::ops;
 use super::stream::TcpStream;
 use crate::error;
-use crate::runtime::Stack;
+use crate::runtime::{Stack, WaitOn};
 
 /// A listening socket on a synack [`Stack`], used like `std::net::TcpListener`. Dropping the
 /// last handle (see [`try_clone`](Self::try_clone)) closes the listener: connections still
@@ -186,7 +186,10 @@ impl TcpListener {
                 Err(io::Error::new(ErrorKind::WouldBlock, "no connection waiting"))
             });
         }
-        self.inner.stack.wait(None, |st, _| self.take(st)).unwrap_or_else(|| Err(error::stopped()))
+        self.inner
+            .stack
+            .wait_on(WaitOn::Listener(self.inner.id), None, |st, _| self.take(st))
+            .unwrap_or_else(|| Err(error::stopped()))
     }
 
     /// Like [`accept`](Self::accept) but gives up with `ErrorKind::TimedOut` after `timeout`
@@ -194,7 +197,7 @@ impl TcpListener {
     pub fn accept_timeout(&self, timeout: Duration) -> io::Result<(TcpStream, SocketAddr)> {
         self.inner
             .stack
-            .wait(Some(timeout), |st, _| self.take(st))
+            .wait_on(WaitOn::Listener(self.inner.id), Some(timeout), |st, _| self.take(st))
             .unwrap_or_else(|| Err(error::timed_out("accept", ErrorKind::TimedOut)))
     }
 

@@ -11,7 +11,7 @@ use synack_tcp::{ConnConfig, ConnId, FourTuple, Instant, ListenerId, RecvError, 
 
 use super::sock::{Core, SockState};
 use crate::error;
-use crate::runtime::{Stack, StackState};
+use crate::runtime::{Stack, StackState, WaitOn};
 
 /// Backlog `bind` uses (Linux's `SOMAXCONN` default is 4096; std passes 128).
 pub(crate) const DEFAULT_BACKLOG: usize = 128;
@@ -212,7 +212,7 @@ pub(crate) fn close(stack: &Stack, id: ConnId, linger: Option<Duration>) {
             stack.with(|st, _| release(st, id));
             //~ linux: sk_stream_wait_close waits while the state is FIN-WAIT-1, CLOSING or
             //~ LAST-ACK (our FIN not yet acknowledged).
-            stack.wait(Some(t), |st, _| match st.endpoint.state(id) {
+            stack.wait_on(WaitOn::Conn(id), Some(t), |st, _| match st.endpoint.state(id) {
                 Ok(
                     State::SynSent
                     | State::SynReceived

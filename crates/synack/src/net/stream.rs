@@ -12,7 +12,7 @@ use synack_tcp::{ConnConfig, ConnId, ConnStats, KeepAlive, State};
 use super::ops;
 use super::sock::Core;
 use crate::error;
-use crate::runtime::Stack;
+use crate::runtime::{Stack, WaitOn};
 
 /// A TCP connection on a synack [`Stack`], used like `std::net::TcpStream`.
 ///
@@ -196,7 +196,7 @@ impl TcpStream {
         addr: SocketAddr,
         timeout: Option<Duration>,
     ) -> io::Result<TcpStream> {
-        let r = stack.wait(timeout, |st, _| match ops::progress(st, id) {
+        let r = stack.wait_on(WaitOn::Conn(id), timeout, |st, _| match ops::progress(st, id) {
             ops::Progress::Pending => None,
             ops::Progress::Open { local } => Some(Ok(local)),
             ops::Progress::Failed(e) => {
@@ -255,7 +255,7 @@ impl TcpStream {
         if matches!(how, Shutdown::Read | Shutdown::Both) {
             self.inner.core.sock.shut_read();
             // Blocked readers return end of stream now (Linux wakes them too).
-            self.inner.core.stack.wake_waiters();
+            self.inner.core.stack.wake_waiters(WaitOn::Conn(self.inner.core.id));
         }
         if matches!(how, Shutdown::Write | Shutdown::Both) {
             let id = self.inner.core.id;
@@ -450,7 +450,10 @@ impl TcpStream {
                 .ok_or_else(|| ErrorKind::WouldBlock.into());
         }
         let timeout = self.timeouts().read;
-        match core.stack.wait(timeout, |st, _| op(st, id, sock, buf).transpose()) {
+        match core
+            .stack
+            .wait_on(WaitOn::Conn(id), timeout, |st, _| op(st, id, sock, buf).transpose())
+        {
             Some(r) => r,
             None if timeout.is_some() => Err(error::timed_out("read", ErrorKind::WouldBlock)),
             None => Err(error::stopped()),
@@ -470,7 +473,10 @@ impl TcpStream {
                 .ok_or_else(|| ErrorKind::WouldBlock.into());
         }
         let timeout = self.timeouts().write;
-        match core.stack.wait(timeout, |st, _| ops::send(st, id, sock, buf).transpose()) {
+        match core
+            .stack
+            .wait_on(WaitOn::Conn(id), timeout, |st, _| ops::send(st, id, sock, buf).transpose())
+        {
             Some(r) => r,
             None if timeout.is_some() => Err(error::timed_out("write", ErrorKind::WouldBlock)),
             None => Err(error::stopped()),

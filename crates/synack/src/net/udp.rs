@@ -11,7 +11,7 @@ use synack_stack::iface::{UdpHandle, UdpRecv};
 
 use super::udp_ops as ops;
 use crate::error;
-use crate::runtime::{Stack, StackState};
+use crate::runtime::{Stack, StackState, WaitOn};
 
 /// A UDP socket on a synack [`Stack`], used like `std::net::UdpSocket`. Dropping it closes
 /// it (queued datagrams are dropped).
@@ -221,7 +221,7 @@ impl UdpSocket {
             });
         }
         let timeout = *self.read_timeout.lock().unwrap_or_else(PoisonError::into_inner);
-        match self.stack.wait(timeout, |st, _| f(st)) {
+        match self.stack.wait_on(WaitOn::Udp(h), timeout, |st, _| f(st)) {
             Some(r) => r,
             None if timeout.is_some() => Err(error::timed_out("recv", ErrorKind::WouldBlock)),
             None => Err(error::stopped()),

@@ -39,6 +39,7 @@ mod layer;
 mod shard;
 mod stack;
 mod wait;
+mod waiters;
 
 pub(crate) use any_calls::open as open_accept_any;
 pub(crate) use any_calls::{accept_syn, cancel, handshake, ignore_syn, next_syn, refuse_syn};
@@ -53,3 +54,4 @@ pub use shard::{HandoffStats, Shards, Steering, default_shard_count};
 #[cfg(feature = "pcap")]
 pub use stack::ResetDump;
 pub use stack::{DriverStats, EventHook, Stack, StackConfig, StackError, StackState};
+pub use waiters::WaitOn;

@@ -6,7 +6,7 @@ use std::io;
 #[cfg(feature = "pcap")]
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
@@ -24,6 +24,7 @@ use super::device::DriverDevice;
 use super::gate::Gate;
 use super::layer::EndpointLayer;
 use super::wait::{Waiter, Wake, waiter};
+use super::waiters::{Sleeper, WaitOn, Waiters, wake_all};
 
 /// Where to write the frame ring when a connection is reset.
 #[cfg(feature = "pcap")]
@@ -113,16 +114,13 @@ pub struct DriverStats {
     pub reset_dumps: u64,
     /// The error that stopped the driver, if one did.
     pub fatal: Option<io::ErrorKind>,
+    /// Blocked threads and tasks woken (each was waiting on a socket the engine reported
+    /// ready, or on any change).
+    pub woken: u64,
 }
 
 /// A function the driver calls for every event (see [`Stack::set_event_hook`]).
 pub type EventHook = Box<dyn FnMut(&Event) + Send>;
-
-/// A function run once when the driver stops.
-pub(crate) type StopHook = Box<dyn FnOnce() + Send>;
-
-/// A function the driver calls for each UDP socket that became readable (or got an error).
-pub(crate) type UdpHook = Box<dyn FnMut(synack_stack::iface::UdpHandle) + Send>;
 
 /// Everything the application side touches, behind the stack's mutex.
 pub struct StackState {
@@ -137,18 +135,13 @@ pub struct StackState {
     pub(crate) any: Option<AcceptAny>,
     /// Why the driver stopped, once it has: every socket call fails from then on.
     stopped: bool,
-    /// Called once when the driver stops (the async layer wakes every task there).
-    stop_hooks: Vec<StopHook>,
-    /// Called on the driver thread for each UDP socket that became readable.
-    pub(crate) udp_hook: Option<UdpHook>,
     stats: DriverStats,
     #[cfg(feature = "pcap")]
     dump_request: Option<(PathBuf, CaptureFormat)>,
     #[cfg(feature = "pcap")]
     dump_result: Option<io::Result<usize>>,
-    /// Threads blocked in [`Stack::wait`] on the condition variable: the driver signals it
-    /// only when someone is there (a notify is a futex system call even with no waiter).
-    waiters: usize,
+    /// The threads and tasks blocked on each socket (see `waiters.rs`).
+    pub(crate) waiters: Waiters,
     /// TTL / hop limit of the connections that have their own (`set_ttl` on a socket).
     pub(crate) conn_hops: HashMap<ConnId, u8>,
     /// Listeners of a sharded stack whose accepts are waited for across shards: the gate
@@ -180,7 +173,7 @@ impl StackState {
 
     /// What the driver has done.
     pub fn stats(&self) -> DriverStats {
-        self.stats
+        DriverStats { woken: self.waiters.woken_total, ..self.stats }
     }
 
     /// What the accept-any listener has done; `None` when none is open.
@@ -211,10 +204,14 @@ impl StackState {
         self.stopped
     }
 
-    /// Hands `ev` to the hook and the event queue.
+    /// Hands `ev` to the hook, to whoever waits on the socket it names, and to the event
+    /// queue.
     fn deliver(&mut self, ev: Event) {
         if let Some(h) = self.hook.as_mut() {
             h(&ev);
+        }
+        if let Some(on) = WaitOn::of_event(&ev) {
+            self.waiters.ready(on);
         }
         if !self.accept_gates.is_empty()
             && let Event::AcceptReady(lid) = ev
@@ -230,15 +227,16 @@ impl StackState {
         self.events.push_back(ev);
     }
 
-    /// Runs `f` once when the driver stops (at once if it has already stopped). Runs on the
-    /// driver thread without the state locked.
+    /// Registers a task to be woken when `on` changes (or the driver stops). Call it with
+    /// the state locked, right after the engine said "would block", so no change slips
+    /// between the look and the registration.
     #[cfg(feature = "tokio")]
-    pub(crate) fn on_stop(&mut self, f: StopHook) -> Option<StopHook> {
+    pub(crate) fn wait_task(&mut self, on: WaitOn, w: &std::task::Waker) {
         if self.stopped {
-            return Some(f);
+            w.wake_by_ref();
+        } else {
+            self.waiters.register_task(on, w);
         }
-        self.stop_hooks.push(f);
-        None
     }
 
     /// `Err` once the driver has stopped: what every socket call returns from then on.
@@ -249,7 +247,6 @@ impl StackState {
 
 struct Shared {
     state: Mutex<StackState>,
-    changed: Condvar,
     wake: Wake,
     stop: AtomicBool,
     clock: Clock,
@@ -327,21 +324,18 @@ impl Stack {
             hook: None,
             any: None,
             stopped: false,
-            stop_hooks: Vec::new(),
-            udp_hook: None,
             stats: DriverStats::default(),
             #[cfg(feature = "pcap")]
             dump_request: None,
             #[cfg(feature = "pcap")]
             dump_result: None,
-            waiters: 0,
+            waiters: Waiters::default(),
             conn_hops: HashMap::new(),
             accept_gates: Vec::new(),
         };
         let (waiter, wake) = waiter(device.wait_source()).map_err(StackError::Driver)?;
         let shared = Arc::new(Shared {
             state: Mutex::new(state),
-            changed: Condvar::new(),
             wake,
             stop: AtomicBool::new(false),
             clock,
@@ -392,13 +386,46 @@ impl Stack {
         r
     }
 
-    /// Blocks until `f` returns `Some` (re-checked each time the driver has processed
-    /// something) or `timeout` passes (`None`: no limit). Wakes the driver when `f` returns
-    /// `Some`, since it may have changed the engine (a `recv` that opened the window, a `send`
-    /// that queued data); an `f` that returns `None` is expected to have changed nothing the
-    /// driver must act on (call [`Stack::notify`] if it did).
+    /// Like [`with`](Self::with), but wakes the driver only when `changed(&r)`: a call that
+    /// found nothing to do (a read with nothing to read, a write into a full buffer) leaves
+    /// the driver nothing to act on, and a wake would only cost it a pass.
+    #[cfg(feature = "tokio")]
+    pub(crate) fn with_then_wake<R>(
+        &self,
+        f: impl FnOnce(&mut StackState, Instant) -> R,
+        changed: impl FnOnce(&R) -> bool,
+    ) -> R {
+        let now = self.now();
+        let r = {
+            let mut g = self.shared.lock();
+            f(&mut g, now)
+        };
+        if changed(&r) {
+            self.shared.wake.wake();
+        }
+        r
+    }
+
+    /// Blocks until `f` returns `Some` (re-checked after each driver pass that changed
+    /// anything) or `timeout` passes (`None`: no limit); `None` also once the driver has
+    /// stopped. Wakes the driver when `f` returns `Some`, since it may have changed the engine
+    /// (a `recv` that opened the window, a `send` that queued data); an `f` that returns
+    /// `None` is expected to have changed nothing the driver must act on (call
+    /// [`Stack::notify`] if it did).
     pub fn wait<R>(
         &self,
+        timeout: Option<Duration>,
+        f: impl FnMut(&mut StackState, Instant) -> Option<R>,
+    ) -> Option<R> {
+        self.wait_on(WaitOn::Any, timeout, f)
+    }
+
+    /// [`wait`](Self::wait) for a condition only `on` can change: `f` is re-checked only
+    /// when the engine reports something about that socket (or the driver stops), so a
+    /// thread blocked on an idle socket sleeps through the traffic of every other one.
+    pub fn wait_on<R>(
+        &self,
+        on: WaitOn,
         timeout: Option<Duration>,
         mut f: impl FnMut(&mut StackState, Instant) -> Option<R>,
     ) -> Option<R> {
@@ -412,24 +439,38 @@ impl Stack {
                 self.shared.wake.wake();
                 return r;
             }
-            if self.shared.stop.load(Ordering::Acquire) {
+            if g.stopped || self.shared.stop.load(Ordering::Acquire) {
                 return None;
             }
             let left = match deadline {
                 Some(d) if now >= d => return None,
-                Some(d) => d.saturating_since(now),
-                None => Duration::from_secs(3600),
+                Some(d) => Some(d.saturating_since(now)),
+                None => None,
             };
-            g.waiters += 1;
-            g = self.shared.changed.wait_timeout(g, left).unwrap_or_else(PoisonError::into_inner).0;
-            g.waiters -= 1;
+            // Registered under the lock the engine changes under: a change after `f` looked
+            // comes in a pass that finds this thread registered and unparks it (an unpark
+            // before the park makes the park return at once).
+            let token = g.waiters.park(on);
+            drop(g);
+            match left {
+                Some(t) => std::thread::park_timeout(t),
+                None => std::thread::park(),
+            }
+            g = self.shared.lock();
+            g.waiters.leave(on, token);
         }
     }
 
     /// Calls `hook` (on the driver thread, with the state locked) for every event, before it
-    /// is queued; an async layer wakes its tasks here.
+    /// is queued. Blocked threads and tasks are woken from the same events without it.
     pub fn set_event_hook(&self, hook: EventHook) {
         self.shared.lock().hook = Some(hook);
+    }
+
+    /// Sets or removes the application's event hook.
+    #[cfg(feature = "tokio")]
+    pub(crate) fn replace_event_hook(&self, hook: Option<EventHook>) {
+        self.shared.lock().hook = hook;
     }
 
     #[cfg(feature = "pcap")]
@@ -455,11 +496,22 @@ impl Stack {
         self.shared.wake.clone()
     }
 
-    /// Wakes every thread blocked in [`Stack::wait`] to re-check its condition (after a
-    /// change only the socket layer knows of, such as `shutdown(Read)`).
-    pub(crate) fn wake_waiters(&self) {
-        let _g = self.shared.lock();
-        self.shared.changed.notify_all();
+    /// Wakes whoever waits on `on` to re-check (after a change only the socket layer knows
+    /// of, such as `shutdown(Read)`).
+    pub(crate) fn wake_waiters(&self, on: WaitOn) {
+        let mut woken = Vec::new();
+        {
+            let mut g = self.shared.lock();
+            g.waiters.ready(on);
+            g.waiters.take_woken(&mut woken);
+        }
+        wake_all(&mut woken);
+    }
+
+    /// Forgets the tasks registered on `on` (its async socket went away).
+    #[cfg(feature = "tokio")]
+    pub(crate) fn forget_waiters(&self, on: WaitOn) {
+        self.shared.lock().waiters.forget(on);
     }
 
     /// Stops the driver and waits for it.
@@ -473,7 +525,14 @@ impl Stack {
         if let Some(h) = self.driver.take() {
             let _ = h.join();
         }
-        self.shared.changed.notify_all();
+        // The driver woke everyone as it stopped; this covers a driver that panicked.
+        let mut woken = Vec::new();
+        {
+            let mut g = self.shared.lock();
+            g.waiters.ready_all();
+            g.waiters.take_woken(&mut woken);
+        }
+        wake_all(&mut woken);
     }
 }
 
@@ -501,6 +560,8 @@ fn drive<D: DriverDevice>(
     #[cfg(feature = "pcap")]
     let mut dumps = 0usize;
     let mut drops = crate::trace::Drops::default();
+    // The sleepers a pass woke, kept from pass to pass for its capacity.
+    let mut woken: Vec<Sleeper> = Vec::new();
     // Rounds in a row whose reads failed and brought nothing (see `read_errors`).
     let mut failing = 0u32;
     let mut read_errors = dev.read_errors().0;
@@ -575,12 +636,10 @@ fn drive<D: DriverDevice>(
                 }
                 st.deliver(ev);
             }
-            let StackState { iface, udp_hook, .. } = st;
+            let StackState { iface, waiters, .. } = st;
             iface.udp_drain_ready(|h| {
                 changed = true;
-                if let Some(hook) = udp_hook.as_mut() {
-                    hook(h);
-                }
+                waiters.ready(WaitOn::Udp(h));
             });
             let mut any_more = false;
             if let Some(a) = st.any.as_mut()
@@ -610,9 +669,10 @@ fn drive<D: DriverDevice>(
                     )),
                 });
             }
-            if changed && st.waiters > 0 {
-                shared.changed.notify_all();
+            if changed {
+                st.waiters.ready(WaitOn::Any);
             }
+            st.waiters.take_woken(&mut woken);
             let any_at = st.any.as_ref().and_then(AcceptAny::poll_at);
             let deadline = [st.endpoint.poll_timeout(), st.iface.poll_at(), dev.poll_at(), any_at]
                 .into_iter()
@@ -620,6 +680,8 @@ fn drive<D: DriverDevice>(
                 .min();
             (deadline, r.more || any_more, r.received)
         };
+        // Unlocked first, so a woken thread does not queue on the lock the driver holds.
+        wake_all(&mut woken);
         dev.write_batch();
         let (errors, last) = dev.read_errors();
         failing = if errors != read_errors && received == 0 { failing + 1 } else { 0 };
@@ -649,18 +711,16 @@ fn drive<D: DriverDevice>(
             break;
         }
     }
-    let hooks = {
+    {
         let mut g = shared.lock();
         g.stopped = true;
         for (_, gate) in &g.accept_gates {
             gate.open();
         }
-        std::mem::take(&mut g.stop_hooks)
-    };
-    shared.changed.notify_all();
-    for h in hooks {
-        h();
+        g.waiters.ready_all();
+        g.waiters.take_woken(&mut woken);
     }
+    wake_all(&mut woken);
 }
 
 #[cfg(feature = "pcap")]

@@ -10,11 +10,10 @@ use std::task::{Context, Poll};
 use synack_tcp::ListenerId;
 
 use super::listener::TcpListener;
-use super::registry::{Registry, registry};
 use super::stream::TcpStream;
 use crate::net::sock::Core;
 use crate::net::{Cancel, HeldSyn, open_any};
-use crate::runtime::{self, AnyConfig, Stack};
+use crate::runtime::{self, AnyConfig, Stack, WaitOn};
 
 impl TcpListener {
     /// Accept-any: a listener for every SYN to any address and port (IPv4 and IPv6) that no
@@ -26,16 +25,14 @@ impl TcpListener {
 
     /// [`bind_any`](Self::bind_any) with settings (backlog, policy, connection settings).
     pub fn bind_any_with(stack: &Arc<Stack>, cfg: AnyConfig) -> io::Result<TcpListener> {
-        let reg = registry(stack);
         let id = open_any(stack, cfg, false)?;
-        Ok(TcpListener::from_any(stack, reg, id))
+        Ok(TcpListener::from_any(stack, id))
     }
 }
 
 /// Accept-any with a deferred decision, for tokio: see [`crate::net::AnyListener`].
 pub struct AnyListener {
     stack: Arc<Stack>,
-    reg: Arc<Registry>,
     lid: ListenerId,
 }
 
@@ -48,8 +45,10 @@ impl fmt::Debug for AnyListener {
 impl Drop for AnyListener {
     fn drop(&mut self) {
         let id = self.lid;
-        self.stack.with(|st, _| st.close_listener(id));
-        self.reg.remove_listener(id);
+        self.stack.with(|st, _| {
+            st.close_listener(id);
+            st.waiters.forget(WaitOn::Listener(id));
+        });
     }
 }
 
@@ -57,9 +56,8 @@ impl AnyListener {
     /// Opens the stack's accept-any listener with a deferred decision (one per stack:
     /// `AddrInUse` when one is open). Not `async`: nothing to wait for.
     pub fn bind(stack: &Arc<Stack>, cfg: AnyConfig) -> io::Result<AnyListener> {
-        let reg = registry(stack);
         let lid = open_any(stack, cfg, true)?;
-        Ok(AnyListener { stack: stack.clone(), reg, lid })
+        Ok(AnyListener { stack: stack.clone(), lid })
     }
 
     /// Waits for the next new SYN; the client is not answered until the [`IncomingSyn`] is.
@@ -75,16 +73,15 @@ impl AnyListener {
         let r = self.stack.with(|st, _| {
             let r = runtime::next_syn(st, lid);
             if let Ok(None) = r {
-                self.reg.wait_accept(lid, cx.waker());
+                st.wait_task(WaitOn::Listener(lid), cx.waker());
             }
             r
         });
         match r {
             Ok(None) => Poll::Pending,
-            Ok(Some(tuple)) => Poll::Ready(Ok(IncomingSyn {
-                held: HeldSyn::new(self.stack.clone(), lid, tuple),
-                reg: self.reg.clone(),
-            })),
+            Ok(Some(tuple)) => {
+                Poll::Ready(Ok(IncomingSyn { held: HeldSyn::new(self.stack.clone(), lid, tuple) }))
+            }
             Err(e) => Poll::Ready(Err(e)),
         }
     }
@@ -94,7 +91,6 @@ impl AnyListener {
 /// [`crate::net::IncomingSyn`]. Dropping it ignores it.
 pub struct IncomingSyn {
     held: HeldSyn,
-    reg: Arc<Registry>,
 }
 
 impl fmt::Debug for IncomingSyn {
@@ -125,7 +121,7 @@ impl IncomingSyn {
             let r = stack.with(|st, _| {
                 let r = runtime::handshake(st, lid, tuple);
                 if r.is_none() {
-                    self.reg.wait_accept(lid, cx.waker());
+                    st.wait_task(WaitOn::Listener(lid), cx.waker());
                 }
                 r
             });

@@ -9,17 +9,15 @@ use std::task::{Context, Poll};
 
 use synack_tcp::{ConnConfig, ListenerId};
 
-use super::registry::{Registry, registry};
 use super::stream::{TcpStream, each_addr, resolve};
 use crate::net::ops;
 use crate::net::sock::Core;
-use crate::runtime::Stack;
+use crate::runtime::{Stack, WaitOn};
 
 /// A listening socket on a synack stack for tokio, used like `tokio::net::TcpListener`.
 /// Dropping it closes the listener (connections not yet accepted are reset).
 pub struct TcpListener {
     stack: Arc<Stack>,
-    reg: Arc<Registry>,
     id: ListenerId,
     local: SocketAddr,
     /// `IP_TTL` accepted connections inherit; 0: the interface's.
@@ -35,8 +33,10 @@ impl fmt::Debug for TcpListener {
 impl Drop for TcpListener {
     fn drop(&mut self) {
         let id = self.id;
-        self.stack.with(|st, _| st.close_listener(id));
-        self.reg.remove_listener(id);
+        self.stack.with(|st, _| {
+            st.close_listener(id);
+            st.waiters.forget(WaitOn::Listener(id));
+        });
     }
 }
 
@@ -58,15 +58,14 @@ impl TcpListener {
         backlog: usize,
         cfg: Option<ConnConfig>,
     ) -> io::Result<TcpListener> {
-        let reg = registry(stack);
         let (id, local) = stack.with(|st, _| ops::listen_or_default(st, addr, backlog, cfg))?;
-        Ok(TcpListener { stack: stack.clone(), reg, id, local, ttl: AtomicU32::new(0) })
+        Ok(TcpListener { stack: stack.clone(), id, local, ttl: AtomicU32::new(0) })
     }
 
     /// Wraps the accept-any listener `id` (see `TcpListener::bind_any`).
-    pub(crate) fn from_any(stack: &Arc<Stack>, reg: Arc<Registry>, id: ListenerId) -> TcpListener {
+    pub(crate) fn from_any(stack: &Arc<Stack>, id: ListenerId) -> TcpListener {
         let local = SocketAddr::from(([0, 0, 0, 0], 0));
-        TcpListener { stack: stack.clone(), reg, id, local, ttl: AtomicU32::new(0) }
+        TcpListener { stack: stack.clone(), id, local, ttl: AtomicU32::new(0) }
     }
 
     /// The address listened on.
@@ -112,7 +111,7 @@ impl TcpListener {
         let r = self.stack.with(|st, _| {
             let r = ops::accept(st, lid, ttl);
             if r.is_none() {
-                self.reg.wait_accept(lid, cx.waker());
+                st.wait_task(WaitOn::Listener(lid), cx.waker());
             }
             r
         });

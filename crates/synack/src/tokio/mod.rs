@@ -4,13 +4,12 @@
 //! [`UdpSocket::bind_any`]).
 //!
 //! No extra task or thread: the stack's driver thread runs TCP; an async call asks the engine
-//! directly and, when it would block, registers the task's waker for that connection. The
-//! first async socket on a stack installs the stack's event hook
-//! ([`Stack::set_event_hook`](crate::Stack::set_event_hook)), which wakes the registered
-//! tasks on each engine event (Readable, Writable, AcceptReady, PeerClosed, Closed, Error ...).
-//! A stack has one hook: replacing it with `Stack::set_event_hook` afterwards leaves async
-//! sockets on that stack waiting forever. To watch events on a stack used from tokio, use
-//! [`set_event_hook`] instead, which chains your hook in front of the wakers.
+//! directly and, when it would block, registers the task's waker for that socket in the
+//! stack's table of waiters (the same table blocked threads of [`crate::net`] park in). The
+//! driver wakes the tasks of the sockets each pass's engine events name (Readable, Writable,
+//! AcceptReady, PeerClosed, Closed, Error ...), once per registration, after it has released
+//! the stack's lock. The application's event hook ([`set_event_hook`] or
+//! [`Stack::set_event_hook`](crate::Stack::set_event_hook)) is independent of the wakers.
 //!
 //! Works on any tokio runtime (current-thread or multi-thread); needs no tokio feature beyond
 //! the `AsyncRead`/`AsyncWrite` traits.
@@ -37,7 +36,6 @@
 mod any;
 mod listener;
 mod ready;
-mod registry;
 mod shards;
 mod socket;
 mod split;
@@ -59,8 +57,8 @@ pub use udp::UdpSocket;
 
 /// Sets (`Some`) or removes (`None`) the application's event hook on a stack used from tokio.
 /// Like [`Stack::set_event_hook`] it runs on the driver thread with the stack's state locked
-/// (keep it short, and call nothing on the stack from it), but it leaves the async sockets'
-/// wakers in place: the hook runs first, then the tasks are woken.
+/// (keep it short, and call nothing on the stack from it). The async sockets' wakers do not
+/// depend on it: the driver wakes tasks from the same events whether a hook is set or not.
 pub fn set_event_hook(stack: &Arc<Stack>, hook: Option<EventHook>) {
-    registry::registry(stack).set_user_hook(hook);
+    stack.replace_event_hook(hook);
 }

@@ -13,30 +13,27 @@ use ::tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use synack_tcp::{ConnConfig, ConnId, ConnStats, KeepAlive, RecvError, State};
 
 use super::ready::{Interest, Ready};
-use super::registry::{Registry, registry};
 use crate::error;
 use crate::net::ops;
 use crate::net::sock::Core;
-use crate::runtime::Stack;
+use crate::runtime::{Stack, WaitOn};
 
 /// One connection as the async layer holds it, shared by a stream or its two owned halves.
 pub(crate) struct Conn {
     pub(crate) core: Arc<Core>,
-    pub(crate) reg: Arc<Registry>,
 }
 
 impl Drop for Conn {
     fn drop(&mut self) {
         // The connection itself closes when the last `Core` handle goes (a blocking stream
         // made by `into_std` may still hold it).
-        self.reg.remove_conn(self.core.id);
+        self.core.stack.forget_waiters(WaitOn::Conn(self.core.id));
     }
 }
 
 impl Conn {
     pub(crate) fn new(core: Arc<Core>) -> Conn {
-        let reg = registry(&core.stack);
-        Conn { core, reg }
+        Conn { core }
     }
 
     pub(crate) fn id(&self) -> ConnId {
@@ -55,14 +52,19 @@ impl Conn {
             return Poll::Ready(Ok(0));
         }
         let (id, sock) = (self.core.id, &self.core.sock);
-        let r = self.core.stack.with(|st, _| {
-            let out = buf.initialize_unfilled();
-            let r = if peek { ops::peek(st, id, sock, out) } else { ops::recv(st, id, sock, out) };
-            if let Ok(None) = r {
-                self.reg.wait_read(id, cx.waker());
-            }
-            r
-        });
+        // Only a read that took data gives the driver work (a window update to send).
+        let r = self.core.stack.with_then_wake(
+            |st, _| {
+                let out = buf.initialize_unfilled();
+                let r =
+                    if peek { ops::peek(st, id, sock, out) } else { ops::recv(st, id, sock, out) };
+                if let Ok(None) = r {
+                    st.wait_task(WaitOn::Conn(id), cx.waker());
+                }
+                r
+            },
+            |r| !peek && matches!(r, Ok(Some(_))),
+        );
         match r {
             Ok(Some(n)) => {
                 buf.advance(n);
@@ -87,13 +89,16 @@ impl Conn {
             return Poll::Ready(Ok(0));
         }
         let (id, sock) = (self.core.id, &self.core.sock);
-        let r = self.core.stack.with(|st, _| {
-            let r = ops::send(st, id, sock, data);
-            if let Ok(None) = r {
-                self.reg.wait_write(id, cx.waker());
-            }
-            r
-        });
+        let r = self.core.stack.with_then_wake(
+            |st, _| {
+                let r = ops::send(st, id, sock, data);
+                if let Ok(None) = r {
+                    st.wait_task(WaitOn::Conn(id), cx.waker());
+                }
+                r
+            },
+            |r| matches!(r, Ok(Some(_))),
+        );
         match r {
             Ok(Some(n)) => Poll::Ready(Ok(n)),
             Ok(None) => Poll::Pending,
@@ -110,37 +115,41 @@ impl Conn {
         interest: Interest,
     ) -> Poll<io::Result<Ready>> {
         let (id, sock) = (self.core.id, &self.core.sock);
-        let ready = self.core.stack.with(|st, _| {
-            st.check_running()?;
-            let mut ready = Ready::EMPTY;
-            if interest.is_readable() {
-                let closed = Ready::READABLE | Ready::READ_CLOSED;
-                match st.endpoint.peek(id, &mut [0u8; 1]) {
-                    Ok(0) => ready = ready | closed, // end of stream
-                    Ok(_) => ready = ready | Ready::READABLE,
-                    Err(RecvError::WouldBlock) if sock.read_is_shut() => ready = ready | closed,
-                    Err(RecvError::WouldBlock) => {}
-                    Err(_) => ready = ready | closed, // the next read reports the error
-                }
-            }
-            if interest.is_writable() {
-                // A stopped driver: the write fails at once (`NetworkDown`), so it is ready.
-                match st.endpoint.send_ready(id).map(|r| r || st.is_stopped()) {
-                    Ok(false) => {}
-                    Ok(true) => ready = ready | Ready::WRITABLE,
-                    Err(_) => ready = ready | Ready::WRITABLE | Ready::WRITE_CLOSED,
-                }
-            }
-            if ready.is_empty() {
+        // Looking changes nothing the driver acts on: no wake.
+        let ready = self.core.stack.with_then_wake(
+            |st, _| {
+                st.check_running()?;
+                let mut ready = Ready::EMPTY;
                 if interest.is_readable() {
-                    self.reg.wait_read(id, cx.waker());
+                    let closed = Ready::READABLE | Ready::READ_CLOSED;
+                    match st.endpoint.peek(id, &mut [0u8; 1]) {
+                        Ok(0) => ready = ready | closed, // end of stream
+                        Ok(_) => ready = ready | Ready::READABLE,
+                        Err(RecvError::WouldBlock) if sock.read_is_shut() => ready = ready | closed,
+                        Err(RecvError::WouldBlock) => {}
+                        Err(_) => ready = ready | closed, // the next read reports the error
+                    }
                 }
                 if interest.is_writable() {
-                    self.reg.wait_write(id, cx.waker());
+                    // A stopped driver: the write fails at once (`NetworkDown`), so it is ready.
+                    match st.endpoint.send_ready(id).map(|r| r || st.is_stopped()) {
+                        Ok(false) => {}
+                        Ok(true) => ready = ready | Ready::WRITABLE,
+                        Err(_) => ready = ready | Ready::WRITABLE | Ready::WRITE_CLOSED,
+                    }
                 }
-            }
-            Ok::<_, io::Error>(ready)
-        });
+                if ready.is_empty() {
+                    if interest.is_readable() {
+                        st.wait_task(WaitOn::Conn(id), cx.waker());
+                    }
+                    if interest.is_writable() {
+                        st.wait_task(WaitOn::Conn(id), cx.waker());
+                    }
+                }
+                Ok::<_, io::Error>(ready)
+            },
+            |_| false,
+        );
         match ready {
             Ok(r) if r.is_empty() => Poll::Pending,
             r => Poll::Ready(r),
@@ -299,7 +308,6 @@ impl fmt::Debug for TcpStream {
 /// Aborts a connect that was dropped (cancelled) before it finished.
 struct PendingConnect<'a> {
     stack: &'a Arc<Stack>,
-    reg: &'a Arc<Registry>,
     id: ConnId,
     armed: bool,
 }
@@ -311,7 +319,7 @@ impl Drop for PendingConnect<'_> {
             self.stack.with(|st, _| {
                 let _ = st.endpoint.abort(id);
             });
-            self.reg.remove_conn(id);
+            self.stack.forget_waiters(WaitOn::Conn(id));
         }
     }
 }
@@ -370,7 +378,6 @@ impl TcpStream {
         cfg: Option<ConnConfig>,
         ttl: Option<u32>,
     ) -> io::Result<TcpStream> {
-        let reg = registry(stack);
         let id = stack.with(|st, now| {
             let cfg = cfg.unwrap_or(st.endpoint.config().conn);
             let id = ops::open_from(st, now, local, addr, cfg)?;
@@ -379,19 +386,22 @@ impl TcpStream {
             }
             Ok::<_, io::Error>(id)
         })?;
-        let mut pending = PendingConnect { stack, reg: &reg, id, armed: true };
+        let mut pending = PendingConnect { stack, id, armed: true };
         let r = poll_fn(|cx| {
-            stack.with(|st, _| match ops::progress(st, id) {
-                ops::Progress::Pending => {
-                    reg.wait_write(id, cx.waker());
-                    Poll::Pending
-                }
-                ops::Progress::Open { local } => Poll::Ready(Ok(local)),
-                ops::Progress::Failed(e) => {
-                    ops::release(st, id);
-                    Poll::Ready(Err(e))
-                }
-            })
+            stack.with_then_wake(
+                |st, _| match ops::progress(st, id) {
+                    ops::Progress::Pending => {
+                        st.wait_task(WaitOn::Conn(id), cx.waker());
+                        Poll::Pending
+                    }
+                    ops::Progress::Open { local } => Poll::Ready(Ok(local)),
+                    ops::Progress::Failed(e) => {
+                        ops::release(st, id);
+                        Poll::Ready(Err(e))
+                    }
+                },
+                |p| matches!(p, Poll::Ready(Err(_))),
+            )
         })
         .await;
         pending.armed = false;
@@ -400,7 +410,7 @@ impl TcpStream {
                 Ok(TcpStream::from_core(Arc::new(Core::new(stack.clone(), id, local, addr))))
             }
             Err(e) => {
-                reg.remove_conn(id);
+                stack.forget_waiters(WaitOn::Conn(id));
                 Err(e)
             }
         }

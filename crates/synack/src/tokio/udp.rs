@@ -9,16 +9,14 @@ use std::task::{Context, Poll};
 use ::tokio::io::ReadBuf;
 use synack_stack::iface::{UdpHandle, UdpRecv};
 
-use super::registry::{Registry, registry};
 use crate::net::udp_ops as ops;
-use crate::runtime::Stack;
+use crate::runtime::{Stack, WaitOn};
 
 /// A UDP socket on a synack stack for tokio, used like `tokio::net::UdpSocket`; the
 /// semantics and errors are those of [`crate::net::UdpSocket`]. Receives are cancellation
 /// safe (a datagram is taken only when the call returns it); sends never wait.
 pub struct UdpSocket {
     stack: Arc<Stack>,
-    reg: Arc<Registry>,
     h: UdpHandle,
 }
 
@@ -31,8 +29,10 @@ impl fmt::Debug for UdpSocket {
 impl Drop for UdpSocket {
     fn drop(&mut self) {
         let h = self.h;
-        self.stack.with(|st, _| st.iface.udp_close(h));
-        self.reg.remove_udp(h);
+        self.stack.with(|st, _| {
+            st.iface.udp_close(h);
+            st.waiters.forget(WaitOn::Udp(h));
+        });
     }
 }
 
@@ -40,17 +40,15 @@ impl UdpSocket {
     /// Binds to `addr` (an address of the interface or unspecified; port 0 picks one).
     /// `async` only to read like tokio's.
     pub async fn bind(stack: &Arc<Stack>, addr: SocketAddr) -> io::Result<UdpSocket> {
-        let reg = registry(stack);
         let h = stack.with(|st, _| ops::bind(st, addr))?;
-        Ok(UdpSocket { stack: stack.clone(), reg, h })
+        Ok(UdpSocket { stack: stack.clone(), h })
     }
 
     /// Accept-any UDP; see [`crate::net::UdpSocket::bind_any`]. Not `async`: nothing to wait
     /// for.
     pub fn bind_any(stack: &Arc<Stack>) -> io::Result<UdpSocket> {
-        let reg = registry(stack);
         let h = stack.with(|st, _| ops::bind_any(st))?;
-        Ok(UdpSocket { stack: stack.clone(), reg, h })
+        Ok(UdpSocket { stack: stack.clone(), h })
     }
 
     /// The bound address (`0.0.0.0:0` for the accept-any socket).
@@ -175,7 +173,7 @@ impl UdpSocket {
         let r = self.stack.with(|st, _| {
             let r = ops::recv(st, h, buf, peek);
             if let Ok(None) = r {
-                self.reg.wait_udp(h, cx.waker());
+                st.wait_task(WaitOn::Udp(h), cx.waker());
             }
             r
         });
