@@ -684,7 +684,8 @@ impl<'a> Parser<'a> {
             return Err(self.expected("an ICMP type"));
         };
         self.i += 1;
-        let mut spec = IcmpSpec { dir, icmp_type, code: None, mtu: None, echoed: None };
+        let mut spec =
+            IcmpSpec { dir, icmp_type, code: None, mtu: None, echoed: None, echoed_udp: None };
         if let Tok::Word(c) = self.peek().tok.clone()
             && c != "mtu"
         {
@@ -697,6 +698,15 @@ impl<'a> Parser<'a> {
         }
         if self.eat_punct('[') {
             let (s, len) = self.seq_range()?;
+            if self.is_punct('/') && matches!(self.peek_at(1), Tok::Word(w) if w == "udp") {
+                self.i += 2;
+                self.expect_punct('(')?;
+                let sp = self.int_in::<u16>("UDP source port")?;
+                self.expect_punct('>')?;
+                let dp = self.int_in::<u16>("UDP destination port")?;
+                self.expect_punct(')')?;
+                spec.echoed_udp = Some((sp, dp));
+            }
             self.expect_punct(']')?;
             spec.echoed = Some((s, len));
         }

@@ -301,3 +301,13 @@ fn any_sequence_number_on_outbound_lines() {
         err("0 < S ...(0) win 100")
     );
 }
+
+/// An ICMP line quoting a TCP-over-UDP segment (FreeBSD's suite).
+#[test]
+fn icmp_quoting_an_encapsulated_segment() {
+    let src = "0 < icmp unreachable port_unreachable [0:0(0)/udp(9812 > 1)]\n";
+    let s = parse(src, "icmp.pkt").unwrap();
+    let crate::ast::EventKind::Icmp(i) = &s.events[0].kind else { panic!("not ICMP") };
+    assert_eq!(i.echoed, Some((0, 0)));
+    assert_eq!(i.echoed_udp, Some((9812, 1)));
+}

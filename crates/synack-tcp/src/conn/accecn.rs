@@ -247,10 +247,7 @@ impl Conn {
 //= rfc9768#3.2.3.2.2
 //~ paraphrase: If ACKs carrying the option seem to be lost, the data receiver stops
 //~ sending it.
-pub(crate) fn accecn_duplicate(
-    accecn: &mut Option<Box<AccEcn>>,
-    seq: SeqNum,
-) {
+pub(crate) fn accecn_duplicate(accecn: &mut Option<Box<AccEcn>>, seq: SeqNum) {
     if let Some(a) = accecn {
         if a.option_sent_with_dsack && a.last_dsack == Some(seq) {
             a.option_failed = true;
