@@ -546,7 +546,8 @@ impl<'a> Parser<'a> {
             let t = self.next();
             let Tok::Word(w) = &t.tok else {
                 self.i -= 1;
-                return Err(self.expected("ect0, ect1, ect01, noecn, ce, tos, ttl or flowlabel"));
+                return Err(self
+                    .expected("ect0, ect1, ect01, noecn, ce, tos, class, ttl, hlim or flowlabel"));
             };
             match w.as_str() {
                 "ect0" => ip.ecn = Some(Ecn::Ect0),
@@ -554,14 +555,16 @@ impl<'a> Parser<'a> {
                 "ect01" => ip.ecn = Some(Ecn::Ect01),
                 "noecn" => ip.ecn = Some(Ecn::NoEcn),
                 "ce" => ip.ecn = Some(Ecn::Ce),
-                "tos" => ip.tos = Some(self.int_in::<u8>("tos")?),
-                "ttl" => ip.ttl = Some(self.int_in::<u8>("ttl")?),
+                // IPv6's traffic class and hop limit (FreeBSD's packetdrill) are the TOS and
+                // TTL fields of IPv4.
+                "tos" | "class" => ip.tos = Some(self.int_in::<u8>("tos")?),
+                "ttl" | "hlim" => ip.ttl = Some(self.int_in::<u8>("ttl")?),
                 "flowlabel" => ip.flowlabel = Some(self.int_in::<u32>("flowlabel")?),
                 _ => {
                     self.i -= 1;
-                    return Err(
-                        self.expected("ect0, ect1, ect01, noecn, ce, tos, ttl or flowlabel")
-                    );
+                    return Err(self.expected(
+                        "ect0, ect1, ect01, noecn, ce, tos, class, ttl, hlim or flowlabel",
+                    ));
                 }
             }
         }

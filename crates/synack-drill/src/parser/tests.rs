@@ -311,3 +311,10 @@ fn icmp_quoting_an_encapsulated_segment() {
     assert_eq!(i.echoed, Some((0, 0)));
     assert_eq!(i.echoed_udp, Some((9812, 1)));
 }
+
+/// IPv6's `(class N)` and `(hlim N)` are the TOS and TTL fields.
+#[test]
+fn ipv6_class_and_hop_limit() {
+    let p = packet("0 > (class 0x20, hlim 7) S 0:0(0) win 65535\n");
+    assert_eq!((p.ip.tos, p.ip.ttl), (Some(0x20), Some(7)));
+}
