@@ -317,7 +317,9 @@ impl EngineTarget {
             congestion_control: match p.cc {
                 Cc::Cubic => CongestionControl::Cubic,
                 Cc::Reno => CongestionControl::NewReno,
+                Cc::Bbr => CongestionControl::Bbr,
             },
+            pacing: p.pacing,
             ..defaults
         }
     }

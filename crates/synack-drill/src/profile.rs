@@ -18,6 +18,8 @@ pub enum Cc {
     Reno,
     /// CUBIC (RFC 9438).
     Cubic,
+    /// BBR (draft-ietf-ccwg-bbr, BBRv3).
+    Bbr,
 }
 
 /// ECN negotiation (`tcp_ecn` / `net.inet.tcp.ecn.enable`).
@@ -104,6 +106,9 @@ pub struct Profile {
     pub quick_ack_segments: u32,
     /// Tail loss probe (RFC 8985 §7).
     pub tlp: bool,
+    /// Pacing for every controller (Linux paces CUBIC and Reno under the `fq` qdisc; BBR
+    /// paces whatever the qdisc).
+    pub pacing: bool,
     /// RACK time-based loss detection (RFC 8985).
     pub rack: bool,
     /// Reset cwnd after an idle period (RFC 5681 §4.1).
@@ -215,6 +220,7 @@ impl Profile {
             delayed_ack: Duration::from_millis(40),
             quick_ack_segments: 16,
             tlp: true,
+            pacing: false,
             rack: true,
             slow_start_after_idle: false,
             rfc5961: (true, true),
@@ -277,6 +283,7 @@ impl Profile {
             delayed_ack: Duration::from_millis(40),
             quick_ack_segments: 0,
             tlp: false,
+            pacing: false,
             rack: false,
             slow_start_after_idle: true,
             rfc5961: (true, true),
@@ -332,6 +339,7 @@ impl Profile {
             delayed_ack: Duration::from_millis(200),
             quick_ack_segments: 0,
             tlp: false,
+            pacing: false,
             rack: false,
             slow_start_after_idle: true,
             rfc5961: (true, true),
@@ -506,7 +514,16 @@ impl Profile {
                 Ok(vec![format!("{line}: no offloads in the runner")])
             }
             "tc" if args.first() == Some(&"qdisc") && args.last() == Some(&"pfifo") => {
+                self.pacing = false;
                 Ok(vec![format!("{line}: no qdisc, no pacing")])
+            }
+            //~ linux: the fq qdisc paces every TCP flow at its pacing rate.
+            "tc" if matches!(args.first(), Some(&"qdisc"))
+                && matches!(args.get(1), Some(&"replace") | Some(&"add"))
+                && args.last() == Some(&"fq") =>
+            {
+                self.pacing = true;
+                Ok(vec![format!("{line}: pacing on")])
             }
             "ip" if args.first() == Some(&"tcp_metrics") && args.get(1) == Some(&"flush") => {
                 Ok(vec!["ip tcp_metrics flush: no metrics cache".into()])
@@ -590,6 +607,7 @@ impl Profile {
                 self.cc = match value {
                     "cubic" => Cc::Cubic,
                     "reno" => Cc::Reno,
+                    "bbr" => Cc::Bbr,
                     _ => return Err(bad()),
                 };
                 note("congestion control")
@@ -742,7 +760,7 @@ impl Profile {
             "net.ipv4.tcp_dsack" => "1",
             "net.ipv4.tcp_fack" => "0",
             "net.ipv4.tcp_reordering" => "3",
-            // No pacing in the engine: the ratios only act under the fq qdisc.
+            // The engine's pacing ratios are Linux's defaults.
             "net.ipv4.tcp_pacing_ss_ratio" => "200",
             "net.ipv4.tcp_pacing_ca_ratio" => "120",
             // No TCP_NOTSENT_LOWAT limit.

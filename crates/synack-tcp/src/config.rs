@@ -14,6 +14,8 @@ pub enum CongestionControl {
     /// CUBIC (RFC 9438).
     #[default]
     Cubic,
+    /// BBRv3 (draft-ietf-ccwg-bbr): model-based, always paced (`crate::cc::Bbr`).
+    Bbr,
 }
 
 /// The RST a connection sends when it aborts itself (close with unread data, ABORT, data
@@ -198,6 +200,16 @@ pub struct ConnConfig {
     /// see `docs/THROUGHPUT.md`). Off gives RFC 5681 slow start until the first loss. Read
     /// when the connection becomes established.
     pub hystart: bool,
+    /// Pacing (`crate::pacing`): data segments leave spaced at the pacing rate instead of in
+    /// window-sized bursts. The rate is the controller's when it has one (BBR, which always
+    /// paces, whatever this says), else Linux's for a window under the `fq` qdisc: 200% of
+    /// cwnd / SRTT in slow start, 120% after. Off by default for CUBIC and NewReno, as in
+    /// Linux without `fq`.
+    pub pacing: bool,
+    /// `SO_MAX_PACING_RATE`: the most bytes per second pacing lets out. `None` (the default):
+    /// no cap. A cap paces a connection even with `pacing` off (Linux's internal pacing does
+    /// the same).
+    pub max_pacing_rate: Option<u64>,
     /// Explicit Congestion Notification (RFC 3168): offered on the SYN and used when the peer
     /// agrees. Off by default.
     pub ecn: bool,
@@ -325,6 +337,8 @@ impl Default for ConnConfig {
             rack: true,
             prr: true,
             hystart: true,
+            pacing: false,
+            max_pacing_rate: None,
             ecn: false,
             accecn: AccEcnConfig::default(),
             soft_errors: true,

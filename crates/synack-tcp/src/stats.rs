@@ -100,8 +100,27 @@ pub struct ConnStats {
     pub recv_queue: usize,
     /// Receive buffer size now (grows with auto-tuning).
     pub recv_buffer: usize,
-    /// Acknowledged bytes per second over the last interval of about one round trip.
+    /// The delivery rate in bytes per second from the last delivery-rate sample
+    /// (draft-cheng-iccrg-delivery-rate-estimation) not taken while application-limited, or
+    /// an application-limited one at least as fast (Linux's `tcpi_delivery_rate`).
     pub delivery_rate: Option<u64>,
+    /// [`ConnStats::delivery_rate`] was measured while the application, not the network,
+    /// limited the sender (`tcpi_delivery_rate_app_limited`).
+    pub delivery_rate_app_limited: bool,
+    /// The pacing rate in bytes per second (`tcpi_pacing_rate`): the controller's (BBR) or
+    /// the window's (200% of cwnd / SRTT in slow start, 120% after), capped by
+    /// `ConnConfig::max_pacing_rate`; reported whether or not the connection paces. `None`:
+    /// unlimited (no RTT measured yet, no cap).
+    pub pacing_rate: Option<u64>,
+    /// `ConnConfig::max_pacing_rate` (`tcpi_max_pacing_rate`; `None`: no cap).
+    pub max_pacing_rate: Option<u64>,
+    /// Segments delivered to the peer, cumulatively acknowledged or SACKed, our SYN (or
+    /// SYN-ACK) counted as one (Linux's `tcpi_delivered`).
+    pub delivered: u32,
+    /// Of those, segments the peer received CE-marked (`tcpi_delivered_ce`): with Accurate
+    /// ECN the ACE field's count, otherwise the segments delivered by ACKs echoing congestion
+    /// (ECE).
+    pub delivered_ce: u32,
     /// Data on a SYN was acknowledged by the SYN-ACK, ours or the peer's (Fast Open; Linux's
     /// `TCPI_OPT_SYN_DATA`).
     pub syn_data: bool,
@@ -113,9 +132,6 @@ pub struct ConnStats {
     pub ecn: bool,
     /// Accurate ECN (RFC 9768) was agreed on the handshake.
     pub accecn: bool,
-    /// Packets the peer reported as received CE-marked (AccECN's ACE field; Linux's
-    /// `tcpi_delivered_ce`).
-    pub delivered_ce: u32,
     /// Bytes the peer reported as received CE-marked, ECT(0) and ECT(1) (the AccECN option's
     /// counters; Linux's `tcpi_delivered_{ce,e0,e1}_bytes`).
     pub delivered_ecn_bytes: (u32, u32, u32),

@@ -201,13 +201,19 @@ impl EngineTarget {
         if let Some(n) = st.reordering_events {
             i.insert("tcpi_reord_seen".into(), i64::from(n));
         }
+        // Delivery-rate estimation: segments delivered (the SYN counted), those the peer got
+        // CE-marked, and the last rate sample.
+        i.insert("tcpi_delivered".into(), i64::from(st.delivered));
+        i.insert("tcpi_delivered_ce".into(), i64::from(st.delivered_ce));
+        if let Some(r) = st.delivery_rate {
+            i.insert("tcpi_delivery_rate".into(), i64::try_from(r).unwrap_or(i64::MAX));
+        }
+        i.insert("tcpi_delivery_rate_app_limited".into(), i64::from(st.delivery_rate_app_limited));
         if let Some(ss) = st.ssthresh {
             i.insert("tcpi_snd_ssthresh".into(), i64::from(ss) / mss);
         }
-        // AccECN's sender-side counters (Linux's tcpi_delivered_ce and the byte counters);
-        // zero without AccECN, as Linux reports them.
+        // AccECN's byte counters; zero without AccECN, as Linux reports them.
         let (ce_bytes, e0_bytes, e1_bytes) = st.delivered_ecn_bytes;
-        i.insert("tcpi_delivered_ce".into(), i64::from(st.delivered_ce));
         i.insert("tcpi_delivered_ce_bytes".into(), i64::from(ce_bytes));
         i.insert("tcpi_delivered_e0_bytes".into(), i64::from(e0_bytes));
         i.insert("tcpi_delivered_e1_bytes".into(), i64::from(e1_bytes));

@@ -16,10 +16,10 @@
 //! when [`CcConfig::hystart`] is set: a rise of the round trip time ends slow start before
 //! the bottleneck queue overflows.
 //!
-//! Two controllers: [`NewReno`] (RFC 5681 with RFC 3465 byte counting, L = 2) and [`Cubic`]
-//! (RFC 9438, the default). [`AckSample`] carries a delivery-rate sample so that a model-based
-//! controller such as BBR can implement the same trait later; [`CongestionControl::pacing_rate`]
-//! is where it would report its rate.
+//! Three controllers: [`NewReno`] (RFC 5681 with RFC 3465 byte counting, L = 2), [`Cubic`]
+//! (RFC 9438, the default), and the model-based [`Bbr`] (BBRv3, draft-ietf-ccwg-bbr), which
+//! reads the delivery-rate sample each [`AckSample`] carries ([`crate::rate`]) and sets its
+//! own pacing rate ([`CongestionControl::pacing_rate`]).
 //!
 //! ```
 //! use synack_tcp::cc::{CcAlgorithm, CcConfig, AckSample};
@@ -30,12 +30,14 @@
 //! assert!(cc.in_slow_start() && cc.cwnd() > 14600);
 //! ```
 
+pub mod bbr;
 mod cubic;
 mod cwnd_use;
 pub mod hystart;
 mod newreno;
 mod prr;
 
+pub use bbr::{Bbr, BbrState};
 pub use cubic::{Cubic, CubicParams};
 pub use cwnd_use::CwndUse;
 pub use hystart::{HyStart, HyStartPhase, SlowStartGrowth};
@@ -95,16 +97,42 @@ impl CcConfig {
     }
 }
 
-/// A delivery-rate sample (as in draft-cheng-iccrg-delivery-rate-estimation), for model-based
-/// controllers. The classic controllers here ignore it.
+/// A delivery-rate sample (draft-cheng-iccrg-delivery-rate-estimation), made by
+/// [`crate::rate::DeliveryState::on_ack`] for model-based controllers (BBR); the classic
+/// controllers ignore it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub struct RateSample {
     /// Bytes delivered over the sample interval.
     pub delivered: u64,
     /// The interval the bytes were delivered over.
     pub interval: Duration,
-    /// True when the sender was application-limited during the interval.
+    /// True when the sender was application-limited when the sampled segment left.
     pub app_limited: bool,
+    /// Bytes delivered (connection total) when the sampled segment left: BBR's round
+    /// counting compares it with the total at the round's start.
+    pub prior_delivered: u64,
+    /// Bytes delivered (connection total) after this ACK.
+    pub delivered_total: u64,
+    /// Bytes in flight just after the sampled segment left.
+    pub tx_in_flight: u32,
+    /// Bytes judged lost between the sampled segment's transmission and now.
+    pub lost: u64,
+    /// Bytes this ACK delivered (cumulatively or by SACK).
+    pub newly_delivered: u64,
+    /// The interval is long enough to trust (nonzero, at least the minimum RTT).
+    pub valid: bool,
+}
+
+impl RateSample {
+    /// The sample's delivery rate in bytes per second (0 for an empty interval).
+    pub fn bytes_per_sec(&self) -> u64 {
+        let us = self.interval.as_micros();
+        if us == 0 {
+            return 0;
+        }
+        let r = u128::from(self.delivered) * 1_000_000 / us;
+        u64::try_from(r).unwrap_or(u64::MAX)
+    }
 }
 
 /// What one ACK told the sender, for [`CongestionControl::on_ack`].
@@ -120,6 +148,9 @@ pub struct AckSample {
     pub srtt: Option<Duration>,
     /// Bytes in flight before this ACK.
     pub bytes_in_flight: u32,
+    /// Bytes in the network after this ACK: RFC 6675 `pipe` with SACK (less what RACK marked
+    /// lost), FlightSize without. BBR compares it with its model.
+    pub pipe: u32,
     /// The connection is in fast recovery (or RTO recovery): the window must not grow.
     pub in_recovery: bool,
     /// The sender had less data than the window allowed: growth is not earned (RFC 7661).
@@ -144,6 +175,7 @@ impl AckSample {
             rtt,
             srtt: rtt,
             bytes_in_flight: 0,
+            pipe: 0,
             in_recovery: false,
             app_limited: false,
             rate: None,
@@ -195,9 +227,23 @@ pub trait CongestionControl: fmt::Debug + Send {
         None
     }
 
-    /// Pacing rate in bytes per second, for controllers that pace (none here yet).
+    /// Pacing rate in bytes per second, for controllers that set their own (BBR); those
+    /// that do not leave it to the connection (`ConnConfig::pacing`).
     fn pacing_rate(&self) -> Option<u64> {
         None
+    }
+
+    /// An ECN-Echo arrived (RFC 3168), at most once per window of data. The window-based
+    /// controllers reduce as for a loss.
+    fn on_ecn_echo(&mut self, now: Instant, bytes_in_flight: u32) {
+        self.on_congestion_event(now, bytes_in_flight);
+    }
+
+    /// Whether [`CongestionControl::on_ack`] wants every ACK that delivered data, SACK-only
+    /// duplicates included (a model-based controller's rate samples), rather than only those
+    /// that advance SND.UNA (the window-based ones grow only on those, as Linux does).
+    fn samples_every_delivery(&self) -> bool {
+        false
     }
 }
 
@@ -210,6 +256,8 @@ pub enum CcAlgorithm {
     /// RFC 9438 (the default, as in Linux).
     #[default]
     Cubic,
+    /// BBRv3 (draft-ietf-ccwg-bbr).
+    Bbr,
 }
 
 impl CcAlgorithm {
@@ -218,6 +266,7 @@ impl CcAlgorithm {
         match self {
             CcAlgorithm::NewReno => Box::new(NewReno::new(config)),
             CcAlgorithm::Cubic => Box::new(Cubic::new(config)),
+            CcAlgorithm::Bbr => Box::new(Bbr::new(config)),
         }
     }
 
@@ -226,6 +275,7 @@ impl CcAlgorithm {
         match self {
             CcAlgorithm::NewReno => Controller::NewReno(NewReno::new(config)),
             CcAlgorithm::Cubic => Controller::Cubic(Cubic::new(config)),
+            CcAlgorithm::Bbr => Controller::Bbr(Box::new(Bbr::new(config))),
         }
     }
 }
@@ -241,6 +291,9 @@ pub enum Controller {
     NewReno(NewReno),
     /// RFC 9438.
     Cubic(Cubic),
+    /// BBRv3, boxed: larger than the others, and only the connections that chose it pay
+    /// for it.
+    Bbr(Box<Bbr>),
 }
 
 impl core::ops::Deref for Controller {
@@ -249,6 +302,7 @@ impl core::ops::Deref for Controller {
         match self {
             Controller::NewReno(c) => c,
             Controller::Cubic(c) => c,
+            Controller::Bbr(c) => &**c,
         }
     }
 }
@@ -258,6 +312,7 @@ impl core::ops::DerefMut for Controller {
         match self {
             Controller::NewReno(c) => c,
             Controller::Cubic(c) => c,
+            Controller::Bbr(c) => &mut **c,
         }
     }
 }

@@ -2,7 +2,7 @@
 //! states and TIME-WAIT. (CLOSED and LISTEN are the endpoint's: there is no TCB to consult.)
 
 use super::recovery::AckInfo;
-use super::{Conn, Ctx, Due, Ecn, HsFlags, NO_RATE, OpenKind, Origin, Outcome, Rcv, Tcb, Timer};
+use super::{Conn, Ctx, Due, Ecn, HsFlags, OpenKind, Origin, Outcome, Rcv, Tcb, Timer};
 use crate::control::CtlSegment;
 use crate::error::ConnectionError;
 use crate::event::Event;
@@ -185,6 +185,7 @@ impl Conn {
             self.take_rtt_sample(ctx.now, snd.una, seg);
             self.tcb = Tcb::Open { snd, rcv, kind: OpenKind::Established };
             self.on_established();
+            self.rec.rate.on_syn_acked();
             ctx.event(Event::StateChanged {
                 conn: ctx.id,
                 old: State::SynSent,
@@ -253,18 +254,6 @@ impl Conn {
         self.t.set(Timer::Tlp, None);
         self.rtx_count = 0;
         self.una_since = ctx.now;
-        // Delivery rate: acknowledged bytes over an interval of at least one SRTT.
-        let srtt = self.rtt.srtt().unwrap_or(Duration::from_millis(100));
-        match self.rate_mark {
-            Some((t, b)) if ctx.now.saturating_since(t) >= srtt => {
-                let us = ctx.now.saturating_since(t).as_micros().max(1) as u64;
-                let bytes = self.stats.bytes_acked.saturating_sub(b);
-                self.delivery_rate = (bytes.saturating_mul(1_000_000) / us).min(NO_RATE - 1);
-                self.rate_mark = Some((ctx.now, self.stats.bytes_acked));
-            }
-            Some(_) => {}
-            None => self.rate_mark = Some((ctx.now, self.stats.bytes_acked)),
-        }
         self.persist_backoff = 0;
         let Some(snd) = self.tcb.snd() else { return };
         //= rfc6298#5
@@ -541,6 +530,8 @@ impl Conn {
                 let at = rcv.asm.rcv_nxt();
                 self.take_placed(ctx, at, usize::from(syn_text));
             }
+            //~ linux: the SYN-ACK counts as one segment delivered (`tcpi_delivered`).
+            self.rec.rate.on_syn_acked();
         } else if ack.gt(snd.max_nxt) || ack.lt(snd.una - snd.max_wnd.min(i32::MAX as u32)) {
             //= rfc5961#5.2
             //~ paraphrase: Acceptable ACKs lie in SND.UNA - MAX.SND.WND =< SEG.ACK =< SND.NXT;
@@ -594,6 +585,8 @@ impl Conn {
             bytes_acked: acked,
             rtt,
             srtt: self.rtt.srtt(),
+            min_rtt: self.rtt.min_rtt(),
+            ece: self.ecn.is_some() && f.contains(TcpFlags::ECE),
             smss,
         });
         if self.rec.hold_timer && rtx_deadline_before.is_some() {

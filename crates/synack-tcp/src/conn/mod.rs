@@ -17,6 +17,7 @@ mod halves;
 mod input;
 mod open;
 mod output;
+mod pace;
 mod receive;
 mod recovery;
 mod spares;
@@ -296,9 +297,6 @@ impl Ctx<'_> {
     }
 }
 
-/// [`Conn::delivery_rate`] before a rate was measured.
-pub(crate) const NO_RATE: u64 = u64::MAX;
-
 /// One connection.
 pub(crate) struct Conn {
     pub(crate) tuple: FourTuple,
@@ -349,11 +347,6 @@ pub(crate) struct Conn {
     /// Received bytes still unread when the receive half went away on a normal close. Boxed:
     /// rarely set, and a pointer keeps every connection's state smaller.
     pub(crate) unread: Option<alloc::boxed::Box<crate::ring::RingBuffer>>,
-    /// Delivery-rate measurement: start of the current interval and `bytes_acked` then.
-    pub(crate) rate_mark: Option<(Instant, u64)>,
-    /// The last delivery rate measured over about one round trip, in bytes per second;
-    /// [`NO_RATE`] before the first (a sentinel: `Option<u64>` is 16 bytes).
-    pub(crate) delivery_rate: u64,
     /// ECN state when the handshake agreed on ECN (RFC 3168); `None` otherwise, so no echo or
     /// CWR can be pending on a connection that does not use it.
     pub(crate) ecn: Option<Ecn>,
@@ -411,8 +404,6 @@ impl Conn {
             burst_new: false,
             marks: None,
             unread: None,
-            rate_mark: None,
-            delivery_rate: NO_RATE,
             ecn: None,
             accecn: None,
             last_oow_ack: None,
@@ -549,6 +540,7 @@ impl Conn {
         self.rec.want_prr(self.cfg.prr);
         self.rec.want_abc_limit(self.cfg.slow_start_ack_limit);
         self.rec.want_hystart(self.cfg.hystart);
+        self.rec.want_initial_rtt(self.rtt.srtt());
         self.round_recv_buffer();
         if let Some(una) = self.tcb.snd().map(|s| s.una.max(s.iss + 1)) {
             self.rec.on_established(mss, sack, una);

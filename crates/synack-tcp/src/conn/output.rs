@@ -310,6 +310,10 @@ impl Conn {
         if mss == 0 {
             return None;
         }
+        if self.pacing_holds(now) {
+            // The `Pace` timer brings the connection back when the next segment may leave.
+            return None;
+        }
         if self.due.take(Due::TailLossProbe)
             && let Some(seg) = self.tail_loss_probe(now, buf, hlen, opts, mss)
         {
@@ -371,7 +375,9 @@ impl Conn {
                 _ => {}
             }
         }
-        // 3. From SND.NXT: new data (or go-back-N after an RTO) and the FIN.
+        // 3. From SND.NXT: new data (or go-back-N after an RTO) and the FIN. A paced sender
+        // sends one segment at a time (no super-segments: they would leave as one burst).
+        let paced = self.pacing_rate().is_some();
         let snd = self.tcb.snd_mut()?;
         snd.nxt = nxt;
         let offset = nxt.since(snd.buf_seq);
@@ -385,6 +391,9 @@ impl Conn {
         // Cut short by a record end before the queue's end: not the queue's tail, so it goes
         // without waiting for more data (Nagle, SWS avoidance) as a full segment would.
         let record_cut = len < open;
+        if !go_back {
+            self.rec.check_app_limited(avail, flight, mss);
+        }
         let fin_pending = snd.fin_queued && nxt.le(snd.end_seq());
         let fin = fin_pending && len == avail;
         if len == 0 && !fin {
@@ -419,6 +428,7 @@ impl Conn {
             && !force
             && u32::from(self.out_seg_max) > mss
             && !self.rec.repairing()
+            && !paced
         {
             // A device that cuts segments itself takes several MSS of new data as one.
             let max = u32::from(self.out_seg_max).min(buf.len().saturating_sub(hlen) as u32);
@@ -580,8 +590,12 @@ impl Conn {
             urgent = up.since(seq).min(65535) as u16;
         }
         let was_idle = !snd.outstanding();
+        let (una, max_nxt) = (snd.una, snd.max_nxt);
         let (rnxt, win) = (rcv.nxt, rcv.window_field());
         rcv.last_ack_sent = rnxt;
+        let in_flight = if was_idle { 0 } else { self.rec.flight(una, max_nxt) };
+        self.rec.on_tx(now, seq, end + fin as u32, in_flight);
+        self.on_paced_send(now, len);
         if retransmission {
             //= rfc6298#3
             //~ paraphrase: Karn: no RTT sample from a retransmitted segment.

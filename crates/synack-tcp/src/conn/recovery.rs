@@ -7,6 +7,7 @@
 use crate::cc::{AckSample, CcAlgorithm, CcConfig, Controller, CwndUse};
 use crate::config::CongestionControl as CcChoice;
 use crate::rack::{Rack, RackMemory, RackOutcome, TlpOutcome};
+use crate::rate::DeliveryState;
 use crate::scoreboard::{
     AckFields, AckOutcome, DupAckAction, DupAckCounter, NewRenoAck, NextSeg, Scoreboard,
     is_duplicate_ack, limited_transmit_allowance,
@@ -39,6 +40,10 @@ pub(crate) struct AckInfo<'a> {
     pub(crate) bytes_acked: u32,
     pub(crate) rtt: Option<Duration>,
     pub(crate) srtt: Option<Duration>,
+    /// The smallest RTT seen (delivery-rate samples shorter than it are not trusted).
+    pub(crate) min_rtt: Option<Duration>,
+    /// The ACK echoed congestion (ECE): what it delivered counts in `tcpi_delivered_ce`.
+    pub(crate) ece: bool,
     pub(crate) smss: u32,
 }
 
@@ -96,6 +101,11 @@ pub(crate) struct Recovery {
     /// Bytes the last ACK delivered (acknowledged or newly SACKed: RFC 6937's DeliveredData),
     /// which AccECN reads its CE count against.
     pub(crate) last_delivered: u32,
+    /// The handshake's RTT in microseconds (0: none), for the controller built at
+    /// establishment (BBR's first rate); 4 bytes rather than an `Option<Duration>`'s 16.
+    initial_rtt_us: u32,
+    /// Delivery-rate estimation's connection state (its per-segment log is in [`Flight`]).
+    pub(crate) rate: DeliveryState,
 }
 
 impl core::fmt::Debug for Recovery {
@@ -111,6 +121,7 @@ fn algorithm(c: CcChoice) -> CcAlgorithm {
     match c {
         CcChoice::NewReno => CcAlgorithm::NewReno,
         CcChoice::Cubic => CcAlgorithm::Cubic,
+        CcChoice::Bbr => CcAlgorithm::Bbr,
     }
 }
 
@@ -140,6 +151,8 @@ impl Recovery {
             cwnd_use: CwndUse::new(),
             rto_pending: false,
             hystart: true,
+            rate: DeliveryState::new(),
+            initial_rtt_us: 0,
         }
     }
 
@@ -237,6 +250,12 @@ impl Recovery {
         self.hystart = on;
     }
 
+    /// The RTT the handshake measured (read when the controller is built at establishment).
+    pub(crate) fn want_initial_rtt(&mut self, rtt: Option<Duration>) {
+        self.initial_rtt_us =
+            rtt.map_or(0, |r| u32::try_from(r.as_micros()).unwrap_or(u32::MAX).max(1));
+    }
+
     fn cc_config(&self, smss: u32) -> CcConfig {
         CcConfig { hystart: self.hystart, abc_limit: self.abc_limit, ..CcConfig::new(smss) }
     }
@@ -291,6 +310,16 @@ impl Recovery {
         self.logging = true;
         // A fresh controller: the initial window depends on SMSS (RFC 6928).
         self.cc = self.algorithm.build_inline(self.cc_config(smss));
+        //~ linux: BBR sets its own window in recovery (packet conservation, then its model),
+        //~ as Linux skips PRR for a controller with its own `cong_control`.
+        if self.algorithm == CcAlgorithm::Bbr {
+            self.prr_wanted = false;
+        }
+        if let Controller::Bbr(b) = &mut self.cc
+            && self.initial_rtt_us > 0
+        {
+            b.set_initial_rtt(Duration::from_micros(u64::from(self.initial_rtt_us)));
+        }
         // Fresh scoreboard, RACK log, NewReno state and PRR, built when first needed.
         self.base_una = una;
         self.smss = smss;
@@ -402,6 +431,43 @@ impl Recovery {
         // An empty range leaves RACK's log as it is; data or a FIN goes in it.
         if self.logging && end.gt(start) {
             self.fl_mut().rack.on_transmit(now, start, end, false);
+        }
+    }
+
+    /// `[start, end)` left at `now` (new data or a retransmission) with `in_flight` bytes in
+    /// the network before it: the delivery-rate sampler takes its snapshot.
+    pub(crate) fn on_tx(&mut self, now: Instant, start: SeqNum, end: SeqNum, in_flight: u32) {
+        if !self.logging || !end.gt(start) {
+            return;
+        }
+        self.fl_mut();
+        let smss = self.smss;
+        if let Some(f) = self.sb.live_mut() {
+            self.rate.on_send(&mut f.txlog, now, start, end, in_flight, smss);
+        }
+    }
+
+    /// The sender looked for data to send: with less than `smss` of it unsent, the window
+    /// not full (`flight` below cwnd) and no loss waiting for its retransmission, the
+    /// application is what limits the sender, and delivery-rate samples say so
+    /// (draft-cheng-iccrg-delivery-rate-estimation section 3.2).
+    pub(crate) fn check_app_limited(&mut self, unsent: u32, flight: u32, smss: u32) {
+        let Some(f) = self.sb.live() else { return };
+        if unsent >= smss || flight >= self.cc.cwnd() || f.txlog.is_app_limited() {
+            return;
+        }
+        let lost_waiting = self.sb_lost_bytes() > 0
+            || (self.rack_on() && self.fl().is_some_and(|f| f.rack.lost_bytes() > 0))
+            || self.rtx.is_some();
+        if !lost_waiting && let Some(f) = self.sb.live_mut() {
+            self.rate.on_app_limited(&mut f.txlog, flight);
+        }
+    }
+
+    /// `bytes` were judged lost: the delivery-rate sampler counts them (BBR's loss rate).
+    fn note_lost(&mut self, bytes: u32) {
+        if let Some(f) = self.sb.live_mut() {
+            f.txlog.on_lost(bytes);
         }
     }
 
@@ -561,6 +627,7 @@ impl Recovery {
                 self.reorder_at = r.reorder_deadline;
                 if r.newly_lost > 0 {
                     new_loss = true;
+                    self.note_lost(r.newly_lost);
                     self.rack_loss(a.now, flight_before);
                 }
                 if r.tlp == Some(TlpOutcome::LossRepaired) {
@@ -575,8 +642,10 @@ impl Recovery {
                     // Statistics only: RACK is built with loss detection off here.
                     f.rack.on_ack(a.now, a.ack, blocks, out.dsack.is_some(), a.srtt, in_rec);
                 }
-                if self.sb_lost_bytes() > lost_before.saturating_sub(out.newly_acked) {
+                let still_lost = lost_before.saturating_sub(out.newly_acked);
+                if self.sb_lost_bytes() > still_lost {
                     new_loss = true;
+                    self.note_lost(self.sb_lost_bytes() - still_lost);
                 }
             }
             //= rfc9937#4
@@ -610,6 +679,7 @@ impl Recovery {
                     if self.fl_mut().reno.on_third_dup_ack(a.una_before, a.snd_max, a.smss) {
                         self.cc.on_congestion_event(a.now, flight_before);
                         self.rtx = Some((a.una_before, a.smss));
+                        self.note_lost(a.smss);
                         self.lost += 1;
                         self.prr_begin(flight_before);
                     }
@@ -628,6 +698,7 @@ impl Recovery {
                     //~ paraphrase: A partial ACK retransmits the next unacknowledged segment.
                     NewRenoAck::Partial { retransmit, reset_timer } => {
                         self.rtx = Some((retransmit, a.smss));
+                        self.note_lost(a.smss);
                         self.lost += 1;
                         //= rfc6582#4.1
                         //~ paraphrase: Impatient: only the first partial ACK restarts the timer.
@@ -662,6 +733,7 @@ impl Recovery {
         }
         self.last_window = a.window;
         self.end_cwr(a.ack);
+        let rate = self.rate_sample(a);
         //= rfc7661#4.3
         //~ paraphrase: Growth only when the flight filled the window (or slow start has not yet
         //~ doubled the largest flight of this window); RFC 9438 section 5.8 asks the same of CUBIC.
@@ -670,17 +742,19 @@ impl Recovery {
         //~ linux: The window grows on ACKs that acknowledge new data; a duplicate ACK carrying only
         //~ SACK information does not grow it (Linux's FLAG_DATA_ACKED), it only lets the
         //~ SACKed bytes out of `pipe`.
-        if delivered > 0 && a.ack.gt(a.una_before) {
+        if delivered > 0 && (a.ack.gt(a.una_before) || self.cc.samples_every_delivery()) {
             let in_recovery = in_recovery_before || self.in_recovery();
+            let pipe = self.flight(a.ack, a.snd_max);
             self.cc.on_ack(&AckSample {
                 now: a.now,
                 bytes_acked: delivered,
                 rtt: a.rtt,
                 srtt: a.srtt,
                 bytes_in_flight: flight_before,
+                pipe,
                 in_recovery,
                 app_limited: !cwnd_limited,
-                rate: None,
+                rate,
                 ack: a.ack,
                 snd_nxt: a.snd_max,
             });
@@ -690,6 +764,20 @@ impl Recovery {
         {
             self.rtx = None;
         }
+    }
+
+    /// The delivery-rate sample of ACK `a` (segments newly acknowledged or SACKed), if the
+    /// segment log is fed and it delivered anything.
+    fn rate_sample(&mut self, a: &AckInfo<'_>) -> Option<crate::cc::RateSample> {
+        if !self.logging {
+            return None;
+        }
+        let blocks = match crate::scoreboard::detect_dsack(a.ack, a.sack) {
+            Some(_) => &a.sack[1..],
+            None => a.sack,
+        };
+        let f = self.sb.live_mut()?;
+        self.rate.on_ack(&mut f.txlog, a.now, a.ack, blocks, a.ece, a.min_rtt)
     }
 
     /// RACK declared losses: enter recovery if not already in it.
@@ -718,6 +806,7 @@ impl Recovery {
         let r = f.rack.on_reorder_timeout(now, srtt, in_rec);
         self.reorder_at = r.reorder_deadline;
         if r.newly_lost > 0 {
+            self.note_lost(r.newly_lost);
             self.rack_loss(now, flight);
             //= rfc9937#4
             //~ paraphrase: Losses found by a timer deliver nothing: PRR sends only what it already
@@ -754,6 +843,10 @@ impl Recovery {
         //~ cwnd is already the loss window.
         if !self.rto_pending {
             self.cc.on_rto(now, flight);
+            //= rfc8985#6.3
+            //~ paraphrase: Everything outstanding and not SACKed is presumed lost at an RTO.
+            let sacked = self.sbr().map_or(0, Scoreboard::sacked_bytes);
+            self.note_lost(flight.saturating_sub(sacked));
         }
         self.rto_pending = true;
         let f = self.fl_mut();

@@ -37,12 +37,12 @@ fn per_connection_struct_sizes() {
     // anywhere in the per-connection state fails here: raise a bound only after weighing
     // it against that goal, and record the new figure in docs/BENCHMARKS.md.
     let pins = [
-        ("Conn", size_of::<Conn>(), 952),
+        ("Conn", size_of::<Conn>(), 976),
         ("Tcb", size_of::<Tcb>(), 240),
-        ("Recovery", size_of::<Recovery>(), 288),
-        ("Flight", size_of::<recovery::Flight>(), 272),
+        ("Recovery", size_of::<Recovery>(), 328),
+        ("Flight", size_of::<recovery::Flight>(), 336),
         ("RttEstimator", size_of::<RttEstimator>(), 88),
-        ("TimerTable", size_of::<TimerTable>(), 64),
+        ("TimerTable", size_of::<TimerTable>(), 72),
         ("RingBuffer", size_of::<crate::ring::RingBuffer>(), 40),
         ("Assembler", size_of::<crate::assembler::Assembler>(), 24),
         ("SackGenerator", size_of::<crate::sack_gen::SackGenerator>(), 8),

@@ -26,10 +26,12 @@ pub(crate) enum Timer {
     Reorder,
     /// Tail loss probe timer (RFC 8985 7.2).
     Tlp,
+    /// Pacing: the earliest departure of the next data segment (`crate::pacing`).
+    Pace,
 }
 
 impl Timer {
-    const COUNT: usize = 8;
+    const COUNT: usize = 9;
 }
 
 /// One deadline per [`Timer`]; `None` is disarmed.
@@ -182,6 +184,10 @@ impl Conn {
                 Some(_) => self.due.set(Due::Override),
                 None => {}
             }
+        }
+        if due(self.t.get(Timer::Pace)) {
+            // The next segment may leave: the endpoint polls the connection after this.
+            self.t.set(Timer::Pace, None);
         }
         if due(self.t.get(Timer::DelayedAck)) {
             self.t.set(Timer::DelayedAck, None);

@@ -4,6 +4,7 @@
 
 use crate::cc::Prr;
 use crate::rack::{Rack, RackConfig, RackMemory};
+use crate::rate::TxLog;
 use crate::scoreboard::{NewRenoRecovery, Scoreboard};
 use alloc::boxed::Box;
 use synack_wire::SeqNum;
@@ -29,6 +30,8 @@ pub(in crate::conn) struct Flight {
     pub(super) rack: Rack,
     pub(super) reno: NewRenoRecovery,
     pub(super) prr: Prr,
+    /// The delivery-rate sampler's per-segment snapshots (`crate::rate`).
+    pub(super) txlog: TxLog,
     /// During recovery with PRR: the window PRR set on the last ACK (`pipe + sndcnt`), which
     /// replaces `cwnd` (and NewReno's inflation) until recovery ends.
     pub(super) prr_cwnd: Option<u32>,
@@ -151,6 +154,7 @@ impl Flight {
             ),
             reno: NewRenoRecovery::new(una),
             prr: Prr::new(smss),
+            txlog: TxLog::new(),
             prr_cwnd: None,
             reno_sacked: 0,
             cwr_until: None,
@@ -162,5 +166,6 @@ impl Flight {
     pub(super) fn renew(&mut self, una: SeqNum, smss: u32, rack_on: bool, mem: &RackMemory) {
         let mut old = core::mem::replace(self, Flight::fresh(una, smss, rack_on, mem));
         self.rack.reuse_log(&mut old.rack);
+        self.txlog.reuse(&mut old.txlog);
     }
 }

@@ -32,6 +32,8 @@ fn ack(now: Instant, una_before: SeqNum, ack: SeqNum, snd_max: SeqNum) -> AckInf
         bytes_acked: ack.since(una_before),
         rtt: None,
         srtt: Some(Duration::from_millis(10)),
+        min_rtt: None,
+        ece: false,
         smss: MSS,
     }
 }

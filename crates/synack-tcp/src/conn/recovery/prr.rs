@@ -25,7 +25,7 @@ impl Recovery {
     /// reduction is paced by PRR until SND.MAX now (`snd_max`) is acknowledged, instead of
     /// cutting the sending window at once. `flight` is FlightSize before this ACK.
     pub(crate) fn on_ecn_echo(&mut self, now: Instant, flight: u32, snd_max: SeqNum) {
-        self.cc.on_congestion_event(now, flight);
+        self.cc.on_ecn_echo(now, flight);
         //= rfc9937#5
         //~ linux: PRR paces any multiplicative window reduction made over about one round trip,
         //~ an ECN-triggered one (RFC 3168 6.1.2) included, as Linux does in its CWR state.
