@@ -237,6 +237,8 @@ pub struct IcmpSpec {
     pub mtu: Option<u32>,
     /// The echoed TCP sequence range, if given.
     pub echoed: Option<(u32, u32)>,
+    /// `[a:b(len)/udp(SPORT > DPORT)]`: the quoted segment travelled inside UDP (TCP over UDP).
+    pub echoed_udp: Option<(u16, u16)>,
 }
 
 /// A syscall argument or struct field value.

@@ -31,6 +31,44 @@ impl TargetFactory for EngineFactory {
     fn build(&self, profile: &Profile, cfg: &ScriptConfig) -> Result<EngineTarget, String> {
         Ok(EngineTarget::new(profile, cfg))
     }
+
+    /// Live when the two differ only in what a new socket starts with (its `ConnConfig`,
+    /// keep-alive timing) or in the TCP-over-UDP tunnel port; endpoint-wide settings (MTU,
+    /// cookies, Fast Open, ECN mode, buffer doubling, the SYN layout's implied connect) are
+    /// fixed once the stack runs.
+    fn applies_live(&self, before: &Profile, after: &Profile) -> bool {
+        let mut b = after.clone();
+        b.send_buffer = before.send_buffer;
+        b.recv_buffer = before.recv_buffer;
+        b.window_scaling = before.window_scaling;
+        b.timestamps = before.timestamps;
+        b.fastopen = before.fastopen;
+        b.sack = before.sack;
+        b.delayed_ack = before.delayed_ack;
+        b.rcvbuf_mss_rounding = before.rcvbuf_mss_rounding;
+        b.linux_resets = before.linux_resets;
+        b.rfc5961 = before.rfc5961;
+        b.ack_repeats_fin = before.ack_repeats_fin;
+        b.reset_after_fin_reported = before.reset_after_fin_reported;
+        b.time_wait_ignores_rst = before.time_wait_ignores_rst;
+        b.time_wait_drops_old_syn = before.time_wait_drops_old_syn;
+        b.old_segment_ack_processed = before.old_segment_ack_processed;
+        b.time_wait_acks_non_duplicates = before.time_wait_acks_non_duplicates;
+        b.syn_ack_retries = before.syn_ack_retries;
+        b.linux_read_window_update = before.linux_read_window_update;
+        b.free_space_window = before.free_space_window;
+        b.ack_every_segment = before.ack_every_segment;
+        b.quick_ack_segments = before.quick_ack_segments;
+        b.initial_rto = before.initial_rto;
+        b.rto_min = before.rto_min;
+        b.rexmit_slop = before.rexmit_slop;
+        b.slow_start_ack_limit = before.slow_start_ack_limit;
+        b.cc = before.cc;
+        b.keep_alive = before.keep_alive;
+        b.udp_tunneling_port = before.udp_tunneling_port;
+        b.max_sockbuf = before.max_sockbuf;
+        b == *before
+    }
 }
 
 /// Profile knobs that have no engine setting yet (reported in docs/DRILL.md and by the CLI).
@@ -144,14 +182,13 @@ pub struct EngineTarget {
     /// `sendto` on an unconnected socket is an implied connect (FreeBSD), not Linux's
     /// `MSG_FASTOPEN`-only open.
     implied_connect: bool,
-    /// Timestamps on new sockets (`net.ipv4.tcp_timestamps`, which may change while the
-    /// stack runs).
-    sock_timestamps: bool,
     /// When each connection last took in data (or completed its handshake).
     last_data_recv: BTreeMap<ConnId, u64>,
     /// The local UDP port of TCP over UDP (0: off): datagrams to it carry segments, and
     /// encapsulated segments leave from it.
     udp_tunnel_port: u16,
+    /// The options a new socket starts with (the profile's, as changed mid-script).
+    base_conn: ConnConfig,
     buf: Vec<u8>,
 }
 
@@ -201,8 +238,8 @@ impl EngineTarget {
         r
     }
 
-    /// A fresh endpoint configured from the profile.
-    pub fn new(p: &Profile, cfg: &ScriptConfig) -> EngineTarget {
+    /// The options a new socket starts with under profile `p`.
+    fn conn_config(p: &Profile) -> ConnConfig {
         let defaults = ConnConfig::default();
         let mut rtt = defaults.rtt;
         rtt.initial_rto = p.initial_rto;
@@ -210,15 +247,17 @@ impl EngineTarget {
         // Linux keeps the RTO a full rto_min above SRTT (RTO = SRTT + max(4 * RTTVAR, rto_min)).
         rtt.min_rto_above_srtt = p.name.starts_with("linux");
         rtt.slop = p.rexmit_slop;
-        let conn = ConnConfig {
+        ConnConfig {
             send_buffer: p.send_buffer,
             recv_buffer: p.recv_buffer,
             window_scaling: p.window_scaling,
             timestamps: p.timestamps,
             sack: p.sack,
             delayed_ack: p.delayed_ack,
-            // FreeBSD offers the shift that fits kern.ipc.maxsockbuf (2 MB by default): 6.
-            window_scale: (p.syn_layout == SynLayout::FreeBsd).then_some(6),
+            //~ freebsd: the shift offered is the smallest that lets a window reach
+            //~ kern.ipc.maxsockbuf (2 MB by default: 6), at most 14.
+            window_scale: (p.syn_layout == SynLayout::FreeBsd)
+                .then(|| (0..14u8).find(|&s| (65_535u64 << s) >= p.max_sockbuf).unwrap_or(14)),
             option_layout: match p.syn_layout {
                 SynLayout::Linux => OptionLayout::Linux,
                 SynLayout::FreeBsd => OptionLayout::Bsd,
@@ -236,6 +275,8 @@ impl EngineTarget {
             reset_keeps_socket: p.reset_keeps_socket,
             time_wait_ignores_rst: p.time_wait_ignores_rst,
             time_wait_drops_old_syn: p.time_wait_drops_old_syn,
+            old_segment_ack_processed: p.old_segment_ack_processed,
+            time_wait_acks_non_duplicates: p.time_wait_acks_non_duplicates,
             syn_ack_retries: p.syn_ack_retries,
             read_window_update: if p.linux_read_window_update {
                 ReadWindowUpdate::Doubling
@@ -283,7 +324,24 @@ impl EngineTarget {
             },
             pacing: p.pacing,
             ..defaults
+        }
+    }
+
+    /// Settings that apply to sockets made from now on, changed while the stack runs (a
+    /// sysctl written mid-script): existing sockets keep theirs, as in the kernels.
+    fn reconfigure_sockets(&mut self, p: &Profile) {
+        self.base_conn = Self::conn_config(p);
+        self.keep_alive = synack_tcp::KeepAlive {
+            idle: p.keep_alive.0,
+            interval: p.keep_alive.1,
+            probes: p.keep_alive.2,
         };
+        self.udp_tunnel_port = p.udp_tunneling_port;
+    }
+
+    /// A fresh endpoint configured from the profile.
+    pub fn new(p: &Profile, cfg: &ScriptConfig) -> EngineTarget {
+        let conn = Self::conn_config(p);
         let freebsd = p.syn_layout == SynLayout::FreeBsd;
         let fast_open = FastOpenConfig {
             //~ freebsd: a server that refuses SYN data without a new cookie loses Fast Open
@@ -308,6 +366,7 @@ impl EngineTarget {
             ep,
             implied_connect: freebsd,
             udp_tunnel_port: p.udp_tunneling_port,
+            base_conn: conn,
             socks: BTreeMap::new(),
             next_id: 1,
             doubling: p.sockbuf_doubling,
@@ -321,7 +380,6 @@ impl EngineTarget {
                 probes: p.keep_alive.2,
             },
             last_data_recv: BTreeMap::new(),
-            sock_timestamps: p.timestamps,
             buf: vec![0; 65_536 + 120],
         }
     }
@@ -343,7 +401,7 @@ impl Target for EngineTarget {
     fn socket(&mut self) -> Result<SockId, Errno> {
         let id = self.next_id;
         self.next_id += 1;
-        let cfg = ConnConfig { timestamps: self.sock_timestamps, ..self.ep.config().conn };
+        let cfg = self.base_conn;
         self.socks.insert(
             id,
             Sock {
@@ -410,7 +468,7 @@ impl Target for EngineTarget {
         };
         let id = self.next_id;
         self.next_id += 1;
-        let cfg = self.ep.conn_config(c).unwrap_or(self.ep.config().conn);
+        let cfg = self.ep.conn_config(c).unwrap_or(self.base_conn);
         let local = self.ep.four_tuple(c).ok().map(|t| t.local);
         self.socks.insert(
             id,
@@ -888,13 +946,13 @@ impl Target for EngineTarget {
         while self.ep.poll_event().is_some() {}
     }
 
-    fn apply_settings(&mut self, p: &Profile) {
+    fn reconfigure(&mut self, p: &Profile) {
         let current = self.ep.fast_open();
         self.ep.set_fast_open(FastOpenConfig {
             refused_backoff: current.refused_backoff,
             ..FastOpenConfig::from_linux_bits(p.fastopen)
         });
-        self.sock_timestamps = p.timestamps;
+        self.reconfigure_sockets(p);
     }
 
     fn zerocopy_sent(&mut self, s: SockId, bytes: usize) {

@@ -546,7 +546,8 @@ impl<'a> Parser<'a> {
             let t = self.next();
             let Tok::Word(w) = &t.tok else {
                 self.i -= 1;
-                return Err(self.expected("ect0, ect1, ect01, noecn, ce, tos, ttl or flowlabel"));
+                return Err(self
+                    .expected("ect0, ect1, ect01, noecn, ce, tos, class, ttl, hlim or flowlabel"));
             };
             match w.as_str() {
                 "ect0" => ip.ecn = Some(Ecn::Ect0),
@@ -554,14 +555,16 @@ impl<'a> Parser<'a> {
                 "ect01" => ip.ecn = Some(Ecn::Ect01),
                 "noecn" => ip.ecn = Some(Ecn::NoEcn),
                 "ce" => ip.ecn = Some(Ecn::Ce),
-                "tos" => ip.tos = Some(self.int_in::<u8>("tos")?),
-                "ttl" => ip.ttl = Some(self.int_in::<u8>("ttl")?),
+                // IPv6's traffic class and hop limit (FreeBSD's packetdrill) are the TOS and
+                // TTL fields of IPv4.
+                "tos" | "class" => ip.tos = Some(self.int_in::<u8>("tos")?),
+                "ttl" | "hlim" => ip.ttl = Some(self.int_in::<u8>("ttl")?),
                 "flowlabel" => ip.flowlabel = Some(self.int_in::<u32>("flowlabel")?),
                 _ => {
                     self.i -= 1;
-                    return Err(
-                        self.expected("ect0, ect1, ect01, noecn, ce, tos, ttl or flowlabel")
-                    );
+                    return Err(self.expected(
+                        "ect0, ect1, ect01, noecn, ce, tos, class, ttl, hlim or flowlabel",
+                    ));
                 }
             }
         }
@@ -684,7 +687,8 @@ impl<'a> Parser<'a> {
             return Err(self.expected("an ICMP type"));
         };
         self.i += 1;
-        let mut spec = IcmpSpec { dir, icmp_type, code: None, mtu: None, echoed: None };
+        let mut spec =
+            IcmpSpec { dir, icmp_type, code: None, mtu: None, echoed: None, echoed_udp: None };
         if let Tok::Word(c) = self.peek().tok.clone()
             && c != "mtu"
         {
@@ -697,6 +701,15 @@ impl<'a> Parser<'a> {
         }
         if self.eat_punct('[') {
             let (s, len) = self.seq_range()?;
+            if self.is_punct('/') && matches!(self.peek_at(1), Tok::Word(w) if w == "udp") {
+                self.i += 2;
+                self.expect_punct('(')?;
+                let sp = self.int_in::<u16>("UDP source port")?;
+                self.expect_punct('>')?;
+                let dp = self.int_in::<u16>("UDP destination port")?;
+                self.expect_punct(')')?;
+                spec.echoed_udp = Some((sp, dp));
+            }
             self.expect_punct(']')?;
             spec.echoed = Some((s, len));
         }

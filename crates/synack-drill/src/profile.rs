@@ -166,6 +166,16 @@ pub struct Profile {
     /// `net.inet.tcp.udp_tunneling_port`; 0: off). A socket may ask for encapsulation
     /// (`TCP_REMOTE_UDP_ENCAPS_PORT`) only while it is set; see `synack_tcp::udp_encap`.
     pub udp_tunneling_port: u16,
+    /// FreeBSD's socket-buffer ceiling (`kern.ipc.maxsockbuf`, 2 MB by default): the window
+    /// scale a SYN offers is the smallest that lets a window reach it (`tcp_connect`,
+    /// `syncache_add`), 6 for 2 MB.
+    pub max_sockbuf: u64,
+    /// A segment wholly below RCV.NXT still has its ACK processed (BSD;
+    /// `ConnConfig::old_segment_ack_processed`).
+    pub old_segment_ack_processed: bool,
+    /// TIME-WAIT acknowledges anything but an exact duplicate ACK (FreeBSD's `tcp_twcheck`;
+    /// `ConnConfig::time_wait_acks_non_duplicates`).
+    pub time_wait_acks_non_duplicates: bool,
     /// Timestamp clock rate in Hz.
     pub ts_hz: u32,
     /// FreeBSD's `net.inet.tcp.rexmit_slop`: added to every computed RTO (200 ms there).
@@ -230,6 +240,9 @@ impl Profile {
             drop_syn_fin: false,
             listen_drops_syn_ack: false,
             udp_tunneling_port: 0,
+            max_sockbuf: 2 * 1024 * 1024,
+            old_segment_ack_processed: false,
+            time_wait_acks_non_duplicates: false,
             ts_hz: 1000,
             rexmit_slop: Duration::ZERO,
             syn_cookies: true,
@@ -290,6 +303,9 @@ impl Profile {
             drop_syn_fin: false,
             listen_drops_syn_ack: true,
             udp_tunneling_port: 0,
+            max_sockbuf: 2 * 1024 * 1024,
+            old_segment_ack_processed: true,
+            time_wait_acks_non_duplicates: true,
             ts_hz: 1000,
             rexmit_slop: Duration::from_millis(200),
             syn_cookies: true,
@@ -343,6 +359,9 @@ impl Profile {
             drop_syn_fin: false,
             listen_drops_syn_ack: false,
             udp_tunneling_port: 0,
+            max_sockbuf: 2 * 1024 * 1024,
+            old_segment_ack_processed: false,
+            time_wait_acks_non_duplicates: false,
             ts_hz: 1000,
             rexmit_slop: Duration::ZERO,
             syn_cookies: true,
@@ -693,10 +712,9 @@ impl Profile {
                 int()?;
                 note("no TSO deferral in synack")
             }
-            // Socket-buffer ceiling; the scripts set the default.
             "kern.ipc.maxsockbuf" => {
-                int()?;
-                note("no socket-buffer ceiling")
+                self.max_sockbuf = u64::try_from(int()?).map_err(|_| bad())?;
+                note("socket-buffer ceiling (the window scale FreeBSD offers)")
             }
             // 0: RFC 5961's challenge ACKs (the "secure" variants); 1: RFC 793's resets.
             "net.inet.tcp.insecure_rst" => {

@@ -70,6 +70,13 @@ pub trait TargetFactory {
     type Target: Target;
     /// Builds a fresh stack for one script, or says why the profile cannot be honoured.
     fn build(&self, profile: &Profile, cfg: &ScriptConfig) -> Result<Self::Target, String>;
+    /// True when the stack can take the change from `before` to `after` while it runs
+    /// ([`Target::reconfigure`]); a script changing anything else after the start is refused.
+    /// By default only what every target takes live: the Fast Open bits, and timestamps for
+    /// sockets made from then on.
+    fn applies_live(&self, before: &Profile, after: &Profile) -> bool {
+        before.with_live_settings_of(after) == *after
+    }
 }
 
 /// Parses and runs one script.
@@ -155,7 +162,7 @@ pub fn run_script<F: TargetFactory>(
                         // The restore comes after everything it could affect: the run keeps
                         // the settings the script ran with.
                         current = before;
-                    } else if before.with_live_settings_of(&current) == current {
+                    } else if factory.applies_live(&before, &current) {
                         live_settings.insert(ev.pos.line, current.clone());
                     } else {
                         return Verdict::Unsupported {
@@ -218,6 +225,7 @@ pub fn run_script<F: TargetFactory>(
         deferred: None,
         code_failure: None,
         no_leftovers: opts.no_leftovers,
+        script_dir: opts.script_dir.clone(),
         cfg,
     };
     r.run(&script.events)
@@ -249,6 +257,8 @@ pub(crate) struct Pending {
 
 pub(crate) struct Runner<'s, T: Target> {
     pub(crate) t: T,
+    /// Where the script's helper files are (for setup commands applied during the run).
+    script_dir: Option<std::path::PathBuf>,
     src: &'s str,
     pub(crate) cfg: ScriptConfig,
     check: CheckConfig,
@@ -452,9 +462,18 @@ impl<T: Target> Runner<'_, T> {
                 }
                 if let Some(p) = probe_of(c) {
                     self.probe(&p)?;
+                } else {
+                    // The pre-run pass refused every change the stack cannot take live, so
+                    // what changes here is applied to sockets made from now on.
+                    let before = self.profile.clone();
+                    if self.profile.apply_command_in(c, self.script_dir.as_deref()).is_ok()
+                        && self.profile != before
+                    {
+                        self.t.reconfigure(&self.profile);
+                    }
                 }
                 if let Some(p) = self.live_settings.get(&ev.pos.line).cloned() {
-                    self.t.apply_settings(&p);
+                    self.t.reconfigure(&p);
                     self.profile = p;
                 }
             }

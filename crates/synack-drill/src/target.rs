@@ -343,9 +343,6 @@ pub trait Target {
     fn poll_timeout(&self) -> Option<u64>;
     /// Timers due at `now` run.
     fn on_timeout(&mut self, now: u64);
-    /// Settings changed while the stack runs (see [`crate::profile::Profile::with_live_settings_of`]):
-    /// the Fast Open bits, and timestamps on sockets made from now on.
-    fn apply_settings(&mut self, p: &crate::profile::Profile);
     /// A `send(MSG_ZEROCOPY)` queued `bytes` (more than 0): on a socket with `SO_ZEROCOPY` it
     /// takes the next completion id, reported on the error queue once the peer acknowledged
     /// the bytes.
@@ -360,6 +357,10 @@ pub trait Target {
     /// otherwise): bytes left to read, counting a received FIN as one (Linux's
     /// `tcp_inq_hint`, so a reader learns to read on to the end of the stream).
     fn inq_hint(&mut self, s: SockId) -> Option<i64>;
+    /// A setting changed while the stack runs (one the factory's `applies_live` accepted):
+    /// endpoint-wide ones that a running stack takes (the Fast Open bits) apply at once, and
+    /// sockets made from now on take `profile`'s per-socket settings.
+    fn reconfigure(&mut self, profile: &crate::profile::Profile);
 }
 
 /// An error-queue entry as `recvmsg(MSG_ERRQUEUE)` returns it: a `sock_extended_err`.

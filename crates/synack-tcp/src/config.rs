@@ -307,6 +307,16 @@ pub struct ConnConfig {
     /// the port its SYN arrived from. The MSS offered and used is
     /// [`UDP_ENCAP_OVERHEAD`](crate::udp_encap::UDP_ENCAP_OVERHEAD) smaller.
     pub udp_encapsulation: Option<core::num::NonZeroU16>,
+    /// A segment wholly below RCV.NXT (an old duplicate, say a retransmitted FIN) still has
+    /// its ACK field processed before it is dropped and acknowledged, as the BSD stacks do
+    /// ("keep on processing for RST or ACK"; Linux likewise accepts a segment ending at
+    /// RCV.NXT). RFC 9293 3.10.7.4 drops an unacceptable segment after the ACK: off by default.
+    pub old_segment_ack_processed: bool,
+    /// TIME-WAIT acknowledges every segment with ACK that is not an exact duplicate of the
+    /// last ACK (flags ACK only, no data, SEG.SEQ = RCV.NXT, SEG.ACK = SND.NXT), as FreeBSD's
+    /// `tcp_twcheck` does. RFC 9293 3.10.7.4 acknowledges only unacceptable segments and a
+    /// retransmitted FIN: off by default.
+    pub time_wait_acks_non_duplicates: bool,
 }
 
 impl Default for ConnConfig {
@@ -357,6 +367,8 @@ impl Default for ConnConfig {
             time_wait_ignores_rst: false,
             time_wait_drops_old_syn: false,
             udp_encapsulation: None,
+            old_segment_ack_processed: false,
+            time_wait_acks_non_duplicates: false,
         }
     }
 }

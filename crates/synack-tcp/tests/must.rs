@@ -885,3 +885,20 @@ fn shld_20_soft_error_reports_can_be_switched_off() {
     assert!(!s.has_event(|e| matches!(e, Event::SoftError { .. })), "{:?}", s.events);
     assert_eq!(s.state(), State::Established);
 }
+
+/// RFC 9293 3.7.1: the MSS offered is what the link carries minus the fixed IP and TCP
+/// headers, also on a tiny link: a 72-byte IPv4 MTU offers 32, not a floor of the engine's.
+#[test]
+fn syn_mss_follows_a_tiny_mtu() {
+    let cfg = ConnConfig::default();
+    let mut ep = Endpoint::new(
+        EndpointConfig { mtu: 72, conn: cfg, ..EndpointConfig::default() },
+        [1; 16],
+        1,
+    );
+    let now = Instant::from_secs(1);
+    ep.connect(now, v4(1, 5000), v4(2, 80), cfg).unwrap();
+    let mut buf = [0u8; 200];
+    let t = ep.poll_transmit(now, &mut buf).expect("the SYN");
+    assert_eq!(t.options.mss, Some(32));
+}

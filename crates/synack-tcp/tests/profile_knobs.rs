@@ -564,3 +564,53 @@ fn listen_drops_syn_ack_unanswered() {
         check(&s.one(), SA, I, T + 1);
     }
 }
+
+/// A retransmitted FIN wholly below RCV.NXT that acknowledges our FIN in CLOSING: RFC 9293
+/// drops it after an ACK, so CLOSING waits for another ACK; with
+/// `old_segment_ack_processed` (BSD) its ACK field counts and TIME-WAIT follows, silently.
+#[test]
+fn old_duplicate_segment_ack_is_processed_with_the_knob() {
+    for knob in [false, true] {
+        let cfg = ConnConfig { old_segment_ack_processed: knob, ..plain() };
+        let mut s = Script::established_active_with(cfg, I, T);
+        s.ep.shutdown_write(s.id()).unwrap();
+        check(&s.one(), FA, I + 1, T + 1);
+        s.inject(Seg::new(FA, T + 1, I + 1));
+        check(&s.one(), A, I + 2, T + 2);
+        assert_eq!(s.state(), synack_tcp::State::Closing);
+        s.inject(Seg::new(FA, T + 1, I + 2));
+        if knob {
+            assert_eq!(s.state(), synack_tcp::State::TimeWait);
+            s.none();
+        } else {
+            assert_eq!(s.state(), synack_tcp::State::Closing);
+            check(&s.one(), A, I + 2, T + 2);
+        }
+    }
+}
+
+/// In TIME-WAIT an in-window ACK-only segment above RCV.NXT is acceptable and unanswered
+/// under RFC 9293; with `time_wait_acks_non_duplicates` (FreeBSD) anything but an exact
+/// duplicate ACK is acknowledged.
+#[test]
+fn time_wait_acks_non_duplicates_with_the_knob() {
+    for knob in [false, true] {
+        let cfg = ConnConfig { time_wait_acks_non_duplicates: knob, ..plain() };
+        let mut s = Script::established_active_with(cfg, I, T);
+        s.ep.shutdown_write(s.id()).unwrap();
+        s.one();
+        s.inject(Seg::new(A, T + 1, I + 2));
+        s.inject(Seg::new(FA, T + 1, I + 2));
+        check(&s.one(), A, I + 2, T + 2);
+        assert_eq!(s.state(), synack_tcp::State::TimeWait);
+        // The exact duplicate of our last ACK's counterpart: never answered.
+        s.inject(Seg::new(A, T + 2, I + 2));
+        s.none();
+        s.inject(Seg::new(A, T + 3, I + 2));
+        if knob {
+            check(&s.one(), A, I + 2, T + 2);
+        } else {
+            s.none();
+        }
+    }
+}

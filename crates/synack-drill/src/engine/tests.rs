@@ -64,3 +64,28 @@ fn fq_qdisc_and_bbr_sysctl_map_onto_the_profile() {
     p.set_sysctl("net.ipv4.tcp_congestion_control", "bbr").unwrap();
     assert_eq!(p.cc, crate::profile::Cc::Bbr);
 }
+
+/// A sysctl written while the stack runs: per-socket settings (keep-alive, the tunnel port)
+/// apply to sockets made afterwards; endpoint-wide ones are refused as live changes.
+#[test]
+fn live_settings_reach_new_sockets_only() {
+    let before = Profile::freebsd();
+    let mut after = before.clone();
+    after.apply_command("sysctl -w net.inet.tcp.keepidle=7000").unwrap();
+    after.apply_command("sysctl -w net.inet.tcp.udp_tunneling_port=9811").unwrap();
+    assert!(EngineFactory.applies_live(&before, &after));
+    let mut wide = before.clone();
+    wide.syn_cookies = !wide.syn_cookies;
+    assert!(!EngineFactory.applies_live(&before, &wide));
+
+    let mut t = EngineTarget::new(&before, &crate::config::ScriptConfig::default());
+    let old = t.socket().unwrap();
+    assert_eq!(t.set_option(0, old, SockOpt::RemoteUdpEncapsPort, 1), Err(Errno::EINVAL));
+    t.reconfigure(&after);
+    let new = t.socket().unwrap();
+    assert_eq!(t.get_option(new, SockOpt::KeepIdle).unwrap(), 7);
+    t.set_option(0, new, SockOpt::RemoteUdpEncapsPort, 1).unwrap();
+    assert_eq!(t.get_option(new, SockOpt::RemoteUdpEncapsPort).unwrap(), 1);
+    assert_eq!(t.set_option(0, new, SockOpt::RemoteUdpEncapsPort, 65536), Err(Errno::EINVAL));
+    assert_eq!(t.set_option(0, new, SockOpt::RemoteUdpEncapsPort, -1), Err(Errno::EINVAL));
+}

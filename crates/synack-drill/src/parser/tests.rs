@@ -301,3 +301,20 @@ fn any_sequence_number_on_outbound_lines() {
         err("0 < S ...(0) win 100")
     );
 }
+
+/// An ICMP line quoting a TCP-over-UDP segment (FreeBSD's suite).
+#[test]
+fn icmp_quoting_an_encapsulated_segment() {
+    let src = "0 < icmp unreachable port_unreachable [0:0(0)/udp(9812 > 1)]\n";
+    let s = parse(src, "icmp.pkt").unwrap();
+    let crate::ast::EventKind::Icmp(i) = &s.events[0].kind else { panic!("not ICMP") };
+    assert_eq!(i.echoed, Some((0, 0)));
+    assert_eq!(i.echoed_udp, Some((9812, 1)));
+}
+
+/// IPv6's `(class N)` and `(hlim N)` are the TOS and TTL fields.
+#[test]
+fn ipv6_class_and_hop_limit() {
+    let p = packet("0 > (class 0x20, hlim 7) S 0:0(0) win 65535\n");
+    assert_eq!((p.ip.tos, p.ip.ttl), (Some(0x20), Some(7)));
+}

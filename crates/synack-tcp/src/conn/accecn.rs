@@ -88,21 +88,6 @@ impl Conn {
         }
     }
 
-    /// Data at `seq` arrived again (it will be reported in a D-SACK block). A repeat of the
-    /// data whose D-SACK already went out with our option suggests ACKs carrying the option
-    /// are dropped on the path: stop sending it.
-    //= rfc9768#3.2.3.2.2
-    //~ paraphrase: If ACKs carrying the option seem to be lost, the data receiver stops
-    //~ sending it.
-    pub(crate) fn accecn_on_duplicate(&mut self, seq: SeqNum) {
-        if let Some(a) = &mut self.accecn {
-            if a.option_sent_with_dsack && a.last_dsack == Some(seq) {
-                a.option_failed = true;
-            }
-            a.last_dsack = Some(seq);
-        }
-    }
-
     /// The sender's side of an acceptable ACK that delivered `bytes` (RFC 6937's
     /// DeliveredData; `ts_progress`: its TSval is newer than the last one, so a repeated ACK
     /// of nothing new still reports fresh counts): the CE marks it
@@ -256,5 +241,21 @@ impl Conn {
         let a = self.accecn.as_deref()?;
         let (ce, e0, e1) = a.delivered_bytes();
         Some((a.delivered_ce, ce, e0, e1))
+    }
+}
+
+/// Data at `seq` arrived again (it will be reported in a D-SACK block). A repeat of the data
+/// whose D-SACK already went out with our option suggests ACKs carrying the option are dropped
+/// on the path: stop sending it. A free function on the connection's AccECN state, so input
+/// can call it while it holds the TCB's halves.
+//= rfc9768#3.2.3.2.2
+//~ paraphrase: If ACKs carrying the option seem to be lost, the data receiver stops
+//~ sending it.
+pub(crate) fn accecn_duplicate(accecn: &mut Option<Box<AccEcn>>, seq: SeqNum) {
+    if let Some(a) = accecn {
+        if a.option_sent_with_dsack && a.last_dsack == Some(seq) {
+            a.option_failed = true;
+        }
+        a.last_dsack = Some(seq);
     }
 }

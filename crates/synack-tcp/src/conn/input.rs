@@ -359,10 +359,22 @@ impl Conn {
                     //~ paraphrase: Data received twice (below RCV.NXT) is reported as a D-SACK
                     //~ block.
                     rcv.sacks.on_duplicate(seq, seq + payload.len() as u32);
-                    self.accecn_on_duplicate(seq);
+                    super::accecn::accecn_duplicate(&mut self.accecn, seq);
                 }
-                self.oow_ack(ctx, !payload.is_empty());
-                return Outcome::Continue;
+                if !(self.cfg.old_segment_ack_processed && f.ack() && (seq + seg_len).le(nxt)) {
+                    self.oow_ack(ctx, !payload.is_empty());
+                    return Outcome::Continue;
+                }
+                //~ freebsd: tcp_input drops the text and FIN of a segment wholly below RCV.NXT,
+                //~ sets TF_ACKNOW and keeps on processing its ACK field; an ACK of our FIN in
+                //~ CLOSING enters TIME-WAIT (tcp_twstart) before that ACK goes out.
+                let closes = state == State::Closing && seg.ack == snd.max_nxt;
+                if !closes {
+                    self.due.set(Due::Ack);
+                }
+                payload = &[];
+                fin = false;
+                seq = nxt;
             }
         }
         // Trim what lies before RCV.NXT (already received) and beyond the window.
@@ -706,6 +718,15 @@ impl Conn {
             //~ restarted.
             tw.expiry = ctx.now + ctx.msl * 2;
             self.t.set(Timer::Close, Some(tw.expiry));
+            self.due.set(Due::Ack);
+            return Outcome::Continue;
+        }
+        let duplicate_ack = f == TcpFlags::ACK
+            && seg.payload.is_empty()
+            && seg.seq == tw.rcv_nxt
+            && seg.ack == tw.snd_nxt;
+        if self.cfg.time_wait_acks_non_duplicates && !duplicate_ack {
+            //~ freebsd: tcp_twcheck answers anything but an exact duplicate ACK with an ACK.
             self.due.set(Due::Ack);
             return Outcome::Continue;
         }

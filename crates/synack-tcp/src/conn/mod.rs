@@ -429,7 +429,9 @@ impl Conn {
     //~ headers.
     pub(crate) fn our_mss(&self) -> u16 {
         let mss = self.mtu.saturating_sub(self.ip_header_len() + self.encap_overhead() + 20);
-        let mss = mss.clamp(64, 65535) as u16;
+        // What the link carries, however small (a 72-byte IPv4 MTU gives 32; IPv4's minimum
+        // MTU, 68, gives 28); one byte at least.
+        let mss = mss.clamp(1, 65535) as u16;
         //= rfc9293#3.7.1
         //~ paraphrase: The MSS we announce may be lowered by the user (TCP_MAXSEG).
         self.cfg.mss_clamp.map_or(mss, |c| mss.min(c.max(64)))
