@@ -1,18 +1,22 @@
 #!/bin/bash
 # Spoofed SYN flood against `synack serve echo` on a TUN device in a namespace of its own, with
-# legitimate kernel clients connecting meanwhile: prints the offered SYN rate, the legit
-# success rate and connect times, how long the listener stays in SYN-cookie mode after the
-# flood, the server's listen counters and its memory. As root; cleans up after itself.
+# legitimate kernel clients connecting meanwhile: prints the offered SYN rate, how many of the
+# SYNs the TUN device took for synack, the legit success rate and connect times, how long
+# the listener stays in SYN-cookie mode after the flood, the server's listen counters and its
+# memory. As root; cleans up after itself.
 #
-#   crates/synack-cli/bench/synflood.sh [FLOODERS] [SECS] [SESSIONS]
+#   crates/synack-cli/bench/synflood.sh [FLOODERS] [SECS] [SESSIONS] [RATE]
 #
-# FLOODERS python processes (crates/synack-cli/tests/chaos/attack.py flood) write spoofed
-# SYNs from other hosts of the TUN device's /24 through a raw socket for SECS seconds while
-# SESSIONS echo sessions run 10 at a time. Build first: cargo build --release -p synack-cli.
+# FLOODERS `synack flood` processes put spoofed SYNs from other hosts of the TUN device's /24
+# onto the device with a packet socket (sendmmsg batches), each at RATE SYN/s (0, the default:
+# as fast as the device takes them), for SECS seconds while SESSIONS echo sessions (python
+# kernel clients, crates/synack-cli/tests/chaos/attack.py legit) run 10 at a time.
+# Build first: cargo build --release -p synack-cli.
 set -euo pipefail
 FLOODERS=${1:-2}
 SECS=${2:-10}
 SESSIONS=${3:-300}
+RATE=${4:-0}
 ROOT=$(cd "$(dirname "$0")/../../.." && pwd)
 BIN=$ROOT/target/release/synack
 ATTACK=$ROOT/crates/synack-cli/tests/chaos/attack.py
@@ -32,14 +36,19 @@ rss() { awk -v k="$1:" '$1 == k { print $2 }' /proc/$SERVE/status; }
 before=$(rss VmRSS)
 baseline=$(ip netns exec "$NS" python3 "$ATTACK" legit $NET.2 7 50 5)
 pids=()
-for _ in $(seq "$FLOODERS"); do
-  ip netns exec "$NS" python3 "$ATTACK" flood $NET.2 7 "$SECS" > /tmp/$NS.flood.$RANDOM &
+for i in $(seq "$FLOODERS"); do
+  ip netns exec "$NS" "$BIN" flood --dev "$TUN" --target $NET.2:7 --sources $NET.3-$NET.254 \
+    --secs "$SECS" --rate "$RATE" --seed "$i" > /tmp/$NS.flood.$i &
   pids+=($!)
 done
 sleep 0.5
 during=$(ip netns exec "$NS" python3 "$ATTACK" legit $NET.2 7 "$SESSIONS" 10)
 wait "${pids[@]}"
-rate=$(cat /tmp/$NS.flood.* | python3 -c 'import sys,json; print(int(sum(json.loads(l)["rate"] for l in sys.stdin)))')
+read -r rate sent refused < <(cat /tmp/$NS.flood.* | python3 -c '
+import sys, json
+r = [json.loads(l) for l in sys.stdin]
+print(int(sum(x["rate"] for x in r)), sum(x["sent"] for x in r), sum(x["refused"] for x in r))')
+taken=$((sent / SECS))
 peak=$(rss VmHWM)
 flood_end=$(date +%s.%N)
 after_flood=$(ip netns exec "$NS" python3 "$ATTACK" legit $NET.2 7 50 5)
@@ -61,7 +70,8 @@ fi
 kill -INT "$SERVE"; wait "$SERVE" 2>/dev/null || true; SERVE=
 counts=$(grep '^listen:' /tmp/$NS.log || echo "listen: (no counters printed)")
 rm -f /tmp/$NS.flood.* /tmp/$NS.log
-echo "flooders $FLOODERS for $SECS s: $rate spoofed SYN/s offered in total"
+echo "flooders $FLOODERS for $SECS s: $rate spoofed SYN/s offered in total; the TUN device took $sent ($taken/s)"
+echo "TUN device full: $refused of the offered SYNs not taken"
 echo "legit, no flood:     $baseline"
 echo "legit, during flood: $during"
 echo "legit, right after:  $after_flood"

@@ -19,6 +19,7 @@ mod forward;
 mod server;
 mod services;
 mod sim;
+mod synflood;
 mod tunbench;
 mod tunhost;
 
@@ -61,6 +62,8 @@ enum Command {
     Bench(cmd::bench::Args),
     /// Hold many concurrent echo connections against a synack server; time new ones, watch memory.
     Load(cmd::load::Args),
+    /// As root: spoofed SYNs onto a network device, for the SYN-flood benchmark.
+    Flood(cmd::flood::Args),
 }
 
 fn main() -> ExitCode {
@@ -80,6 +83,7 @@ fn main() -> ExitCode {
         Command::Forward(args) => cmd::forward::run(args),
         Command::Bench(args) => cmd::bench::run(args),
         Command::Load(args) => cmd::load::run(args),
+        Command::Flood(args) => cmd::flood::run(args),
     };
     match result {
         Ok(code) => code,

@@ -79,8 +79,6 @@ pub(crate) struct Counters {
     pub(crate) accept_errors: AtomicU64,
     /// Connections closed by the idle timeout.
     pub(crate) idle_closed: AtomicU64,
-    /// Most connections running at once since the memory was last trimmed.
-    pub(crate) peak: AtomicU64,
 }
 
 impl Counters {
@@ -90,24 +88,39 @@ impl Counters {
     }
 }
 
-/// Gives freed heap memory back to the OS after a load peak: every `period`, when the
-/// connections running have fallen below half of the most seen since the last trim. The
-/// engine and the server free a closed connection's memory, but glibc's malloc keeps freed
-/// small blocks in its arenas (RSS stays at the peak) unless asked to trim them.
-pub(crate) async fn trim_after_peaks(counters: Arc<Counters>, period: Duration) {
+/// Gives freed heap memory back to the OS after a load peak: every `period`, when the live
+/// heap (the counting allocator's bytes allocated less freed) has fallen a quarter, and at
+/// least 256 KiB, below the most it held since the last trim. The engine and the server free a
+/// closed connection's memory, but glibc's malloc keeps freed small blocks in its arenas (RSS
+/// stays at the peak) unless asked to trim them. Watching the heap rather than the
+/// connections also catches what is freed after the connections' tasks end (TIME-WAIT
+/// expiring, spares and pools shrinking); a steady load, whose heap stays level, never trims.
+pub(crate) async fn trim_after_peaks(period: Duration) {
     keep_large_blocks_mapped();
     let mut tick = tokio::time::interval(period);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut peak = live_heap();
     loop {
         tick.tick().await;
-        let now = counters.active();
-        if counters.peak.load(Ordering::Relaxed) >= 64
-            && now < counters.peak.load(Ordering::Relaxed) / 2
-        {
+        let live = live_heap();
+        peak = peak.max(live);
+        if should_trim(peak, live) {
             release_free_memory();
-            counters.peak.store(now, Ordering::Relaxed);
+            peak = live;
         }
     }
+}
+
+/// Bytes allocated and not freed, process-wide.
+fn live_heap() -> usize {
+    let s = crate::ALLOCATOR.stats();
+    s.bytes_allocated.saturating_sub(s.bytes_deallocated)
+}
+
+/// Whether the heap fell far enough from `peak` to `live` for a trim to be worth its walk of
+/// the arenas.
+fn should_trim(peak: usize, live: usize) -> bool {
+    peak.saturating_sub(live) >= (peak / 4).max(256 << 10)
 }
 
 /// Large blocks (128 KiB and up: the engine's slot table and hash maps, grown receive and
@@ -269,7 +282,6 @@ pub(crate) async fn accept_loop(
             }
         };
         counters.accepted.fetch_add(1, Ordering::Relaxed);
-        counters.peak.fetch_max(counters.active(), Ordering::Relaxed);
         let id = s.id();
         if policy.verbose {
             println!("{id}: {kind} accepted from {peer}");
@@ -418,6 +430,16 @@ async fn serve_conn(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn trims_after_a_real_fall_only() {
+        let mib = 1 << 20;
+        assert!(should_trim(640 * mib, 20 * mib), "after a load peak");
+        assert!(!should_trim(640 * mib, 600 * mib), "a small dip of a large heap");
+        assert!(should_trim(3 * mib, 2 * mib), "the last connections' memory, freed late");
+        assert!(!should_trim(mib, mib - 1000), "noise");
+        assert!(!should_trim(5 * mib, 6 * mib), "growing");
+    }
 
     #[test]
     fn accept_errors_sorted_by_kind() {

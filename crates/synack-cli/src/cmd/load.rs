@@ -239,7 +239,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
                 rt.spawn(server::accept_loop(l, Kind::Echo, policy, rx, None, c));
                 addrs.push(a);
             }
-            rt.spawn(server::trim_after_peaks(counters.clone(), Duration::from_secs(1)));
+            rt.spawn(server::trim_after_peaks(Duration::from_secs(1)));
             stacks = Some((client.clone(), server));
             Target::Memory(client, addrs)
         }

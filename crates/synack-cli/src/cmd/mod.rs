@@ -6,6 +6,7 @@ pub(crate) mod decode;
 pub(crate) mod demo;
 pub(crate) mod drill;
 pub(crate) mod dump;
+pub(crate) mod flood;
 pub(crate) mod flow;
 pub(crate) mod forward;
 pub(crate) mod graph;

@@ -132,7 +132,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
         );
         let _ = std::io::stdout().flush();
         let counters = Arc::new(Counters::default());
-        let trim = tokio::spawn(server::trim_after_peaks(counters.clone(), TRIM_PERIOD));
+        let trim = tokio::spawn(server::trim_after_peaks(TRIM_PERIOD));
         let cookies = tokio::spawn(server::report_cookie_mode(stack.clone(), COOKIE_CHECK));
         let r = server::accept_loop(
             listener,

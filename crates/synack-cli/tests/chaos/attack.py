@@ -3,7 +3,6 @@
 Runs inside the test's own network namespace, as root; sends only to the address given (the
 synack side of the namespace's TUN device). Every mode prints one JSON object on stdout.
 
-  flood DST PORT SECS             spoofed SYNs from random sources for SECS seconds
   legit DST PORT N PAR            N echo sessions, PAR at a time: successes and connect times
   inject DST PORT COUNT           one live echo connection, COUNT blind RST/SYN/data/OOO
                                   segments spoofed on its 4-tuple, then the connection must
@@ -56,30 +55,8 @@ def raw():
     return s
 
 
-def spoofed_source(dst):
-    # Another host of the TUN device's /24 (.3 to .254): synack routes its answers into the
-    # TUN device, where the kernel, owning only .1 and not forwarding, drops them unanswered.
-    return "%s.%d" % (dst.rsplit(".", 1)[0], random.randrange(3, 255))
-
-
 SYN, RST, PSH_ACK, ACK = 0x02, 0x04, 0x18, 0x10
 MSS_OPT = struct.pack("!BBH", 2, 4, 1460)
-
-
-def flood(dst, port, secs):
-    s = raw()
-    sent, end = 0, time.time() + secs
-    while time.time() < end:
-        for _ in range(256):
-            src = spoofed_source(dst)
-            seg = tcp_segment(src, dst, random.randrange(1024, 65535), port,
-                              random.getrandbits(32), 0, SYN, opts=MSS_OPT)
-            try:
-                s.sendto(ip_packet(src, dst, seg), (dst, 0))
-                sent += 1
-            except OSError:
-                pass
-    return {"sent": sent, "rate": sent / secs}
 
 
 GREETING = b"Hello! Enter BYE to exit.\n"
@@ -286,9 +263,7 @@ def main():
     mode, args = sys.argv[1], sys.argv[2:]
     dst = args[0]
     port = int(args[1])
-    if mode == "flood":
-        out = flood(dst, port, float(args[2]))
-    elif mode == "legit":
+    if mode == "legit":
         out = legit(dst, port, int(args[2]), int(args[3]))
     elif mode == "inject":
         out = inject(dst, port, int(args[2]))
