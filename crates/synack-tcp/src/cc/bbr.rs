@@ -463,17 +463,24 @@ impl Bbr {
         }
         //~ paraphrase (draft-ietf-ccwg-bbr 4.3.1.2): the pipe is full when three rounds in a
         //~ row did not raise the bandwidth estimate by 25%.
+        if self.bw_plateau_round() {
+            self.filled_pipe = true;
+        }
+        self.finish_startup_check();
+    }
+
+    /// One round's step of the bandwidth-plateau count: a round that raised the max bandwidth
+    /// by at least 25% restarts it, any other adds one. True once three rounds in a row
+    /// brought no such growth.
+    fn bw_plateau_round(&mut self) -> bool {
         let bw = self.max_bw.get();
         if bw >= mul_gain(self.full_bw, FULL_BW_GROWTH) {
             self.full_bw = bw;
             self.full_bw_count = 0;
         } else {
             self.full_bw_count += 1;
-            if self.full_bw_count >= FULL_BW_COUNT {
-                self.filled_pipe = true;
-            }
         }
-        self.finish_startup_check();
+        self.full_bw_count >= FULL_BW_COUNT
     }
 
     fn finish_startup_check(&mut self) {
@@ -616,13 +623,7 @@ impl Bbr {
             return false;
         }
         if self.round_start {
-            let bw = self.max_bw.get();
-            if bw >= mul_gain(self.full_bw, FULL_BW_GROWTH) {
-                self.full_bw = bw;
-                self.full_bw_count = 0;
-            } else {
-                self.full_bw_count += 1;
-            }
+            return self.bw_plateau_round();
         }
         self.full_bw_count >= FULL_BW_COUNT
     }

@@ -8,6 +8,7 @@ use alloc::vec::Vec;
 
 use super::{Conn, SpareFlight};
 use crate::ring::RingBuffer;
+use crate::time::{Duration, Instant};
 
 /// Boxes of per-flight loss state (see `recovery::Flight`) and first ring allocations
 /// (`ring::MIN_ALLOCATION` bytes) ready for reuse.
@@ -15,6 +16,10 @@ use crate::ring::RingBuffer;
 pub(crate) struct Spares {
     flights: Vec<SpareFlight>,
     rings: Vec<Box<[u8]>>,
+    /// The most connections live at once lately, and when that count was last seen: the store
+    /// keeps room for a burst of that size until it is [`Spares::PEAK_MEMORY`] old.
+    peak: usize,
+    peak_seen: Instant,
 }
 
 impl Spares {
@@ -74,26 +79,40 @@ impl Spares {
         }
     }
 
-    /// Trims the store to what `live` connections could take at once, plus a floor for churn:
-    /// the spares a load peak left go as its connections do, while a steady churn keeps what
-    /// it reuses (the bound moves with the connections, not with time).
-    pub(crate) fn fit(&mut self, live: usize) {
+    /// How long the store remembers a burst: connections that open and close in waves keep
+    /// reusing what the last wave left, while what a load peak left goes once the peak is
+    /// this old.
+    const PEAK_MEMORY: Duration = Duration::from_secs(10);
+
+    /// A connection ended, leaving `live`: trims the store to what the recent peak of live
+    /// connections could take at once, plus a floor for churn. The bound moves with the
+    /// connections a recent burst needed, so waves of short connections keep reusing storage
+    /// and a load peak's spares go as its last connections do, once the peak is older than
+    /// [`Spares::PEAK_MEMORY`].
+    pub(crate) fn fit(&mut self, live: usize, now: Instant) {
         const FLOOR: usize = 64;
-        let cap = (live + FLOOR).min(Self::KEEP);
-        self.flights.truncate(cap);
-        self.rings.truncate(cap);
-        if self.flights.capacity() > 4 * cap {
-            self.flights.shrink_to(2 * cap);
+        let before = live + 1;
+        if before >= self.peak || now.saturating_since(self.peak_seen) > Self::PEAK_MEMORY {
+            self.peak = before;
+            self.peak_seen = now;
         }
-        if self.rings.capacity() > 4 * cap {
-            self.rings.shrink_to(2 * cap);
-        }
+        // A connection holds one flight box at a time and two rings (send and receive).
+        fit_store(&mut self.flights, (self.peak + FLOOR).min(Self::KEEP));
+        fit_store(&mut self.rings, (2 * self.peak + FLOOR).min(Self::KEEP));
     }
 
     fn keep_flight(&mut self, f: SpareFlight) {
         if self.flights.len() < Self::KEEP && f.worth_keeping() {
             self.flights.push(f);
         }
+    }
+}
+
+/// Cuts `store` to `cap` entries, and its capacity when it is far above that.
+fn fit_store<T>(store: &mut Vec<T>, cap: usize) {
+    store.truncate(cap);
+    if store.capacity() > 4 * cap {
+        store.shrink_to(2 * cap);
     }
 }
 
@@ -105,12 +124,15 @@ mod tests {
     fn the_store_follows_the_live_connections_down() {
         let rings = (0..1000).map(|_| alloc::vec![0u8; 64].into_boxed_slice()).collect();
         let mut s = Spares { rings, ..Spares::default() };
-        s.fit(2000);
+        let t0 = Instant::from_secs(100);
+        s.fit(1999, t0);
         assert_eq!(s.rings.len(), 1000, "while a load's connections live, its spares stay");
-        s.fit(10);
-        assert_eq!(s.rings.len(), 74);
-        assert!(s.rings.capacity() <= 4 * 74, "capacity {}", s.rings.capacity());
-        s.fit(0);
-        assert_eq!(s.rings.len(), 64, "a floor stays for churn");
+        s.fit(9, t0 + Duration::from_secs(5));
+        assert_eq!(s.rings.len(), 1000, "a recent burst's spares stay for the next one");
+        s.fit(9, t0 + Duration::from_secs(11));
+        assert_eq!(s.rings.len(), 84, "an old peak's spares go (two rings a connection)");
+        assert!(s.rings.capacity() <= 4 * 84, "capacity {}", s.rings.capacity());
+        s.fit(0, t0 + Duration::from_secs(30));
+        assert_eq!(s.rings.len(), 66, "a floor stays for churn");
     }
 }

@@ -247,7 +247,7 @@ impl Endpoint {
         s.tx_queued = false;
         self.free.push(Reverse(id.index));
         self.live -= 1;
-        self.spares.fit(self.live);
+        self.spares.fit(self.live, self.now);
         self.shrink_slots();
         self.compact_timers();
     }
