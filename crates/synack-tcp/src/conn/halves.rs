@@ -126,6 +126,15 @@ pub(crate) struct Rcv {
 }
 
 impl Rcv {
+    /// Takes `tsval` as TS.Recent when it is not older than the one held (RFC 7323 4.3; the
+    /// caller has checked that the segment carrying it covers Last.ACK.sent).
+    pub(crate) fn take_ts_recent(&mut self, tsval: u32, now: Instant) {
+        let newer = self.ts_recent.is_none_or(|(r, _)| (tsval.wrapping_sub(r) as i32) >= 0);
+        if newer {
+            self.ts_recent = Some((tsval, now));
+        }
+    }
+
     pub(crate) fn new(irs: SeqNum, cfg: &ConnConfig, wscale: u8) -> Rcv {
         let nxt = irs + 1;
         Rcv {

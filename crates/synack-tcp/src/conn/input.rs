@@ -361,6 +361,21 @@ impl Conn {
                     rcv.sacks.on_duplicate(seq, seq + payload.len() as u32);
                     super::accecn::accecn_duplicate(&mut self.accecn, seq);
                 }
+                //= rfc7323#4.3
+                //~ paraphrase: A segment that covers Last.ACK.sent, ends included, gives
+                //~ TS.Recent its TSval: a retransmission of the segment our last ACK
+                //~ acknowledged (that ACK was lost) is one, so the duplicate ACK it draws echoes
+                //~ the retransmission's TSval and the sender's RTT sample stays current instead
+                //~ of spanning the retransmission timeout.
+                //~ linux: tcp_sequence accepts a segment ending at rcv_wup and
+                //~ tcp_replace_ts_recent takes its TSval.
+                if ts_on
+                    && let Some(ts) = seg.options.timestamps
+                    && seg.seq.le(rcv.last_ack_sent)
+                    && (seq + seg_len).ge(rcv.last_ack_sent)
+                {
+                    rcv.take_ts_recent(ts.tsval, now);
+                }
                 if !(self.cfg.old_segment_ack_processed && f.ack() && (seq + seg_len).le(nxt)) {
                     self.oow_ack(ctx, !payload.is_empty());
                     return Outcome::Continue;
@@ -412,10 +427,7 @@ impl Conn {
             && let Some(ts) = seg.options.timestamps
             && seg.seq.le(rcv.last_ack_sent)
         {
-            let newer = rcv.ts_recent.is_none_or(|(r, _)| (ts.tsval.wrapping_sub(r) as i32) >= 0);
-            if newer {
-                rcv.ts_recent = Some((ts.tsval, now));
-            }
+            rcv.take_ts_recent(ts.tsval, now);
         }
 
         //= rfc9293#3.10.7.4
