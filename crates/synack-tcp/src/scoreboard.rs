@@ -383,6 +383,9 @@ impl Scoreboard {
 
     /// Bytes between HighACK and HighData not SACKed (outstanding, unSACKed).
     pub fn unsacked_outstanding(&self) -> u32 {
+        if self.sacked.is_empty() {
+            return self.high_data.since(self.high_ack);
+        }
         self.holes().map(|(a, b)| b.since(a)).sum()
     }
 

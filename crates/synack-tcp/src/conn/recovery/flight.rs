@@ -172,7 +172,16 @@ impl Flight {
         }
     }
 
+    /// A fresh flight in a new box (the first flight of a connection that got no spare).
+    #[cold]
+    #[inline(never)]
+    pub(super) fn boxed(una: SeqNum, smss: u32, rack_on: bool, mem: &RackMemory) -> Box<Flight> {
+        Box::new(Flight::fresh(una, smss, rack_on, mem))
+    }
+
     /// Becomes [`Flight::fresh`] in place, keeping the allocation of RACK's log.
+    #[cold]
+    #[inline(never)]
     pub(super) fn renew(&mut self, una: SeqNum, smss: u32, rack_on: bool, mem: &RackMemory) {
         let mut old = core::mem::replace(self, Flight::fresh(una, smss, rack_on, mem));
         self.rack.reuse_log(&mut old.rack);
