@@ -137,6 +137,8 @@ struct LinuxSockState {
     seen: Option<WakeSnapshot>,
     /// Wakeups counted so far.
     wakeups: u64,
+    /// `tcpi_busy_time` and `tcpi_rwnd_limited`.
+    chrono: Chrono,
 }
 
 /// The inputs of a socket's wakeups, compared between calls to count new ones.
@@ -623,62 +625,22 @@ impl Target for EngineTarget {
         }
     }
 
-    fn write(&mut self, _now: u64, s: SockId, data: &[u8]) -> Result<usize, Errno> {
-        let sk = self.sock(s)?;
-        if sk.shut_wr {
-            return Err(Errno::EPIPE);
-        }
-        if matches!(sk.kind, Kind::Fresh) && !self.implied_connect {
-            //~ linux: tcp_sendmsg on a socket that never connected fails in
-            //~ sk_stream_wait_connect with EPIPE (BSD says ENOTCONN).
-            return Err(Errno::EPIPE);
-        }
-        let c = self.conn(s)?;
-        let r = self.ep.send(c, data);
-        if matches!(r, Ok(n) if n < data.len()) || matches!(r, Err(SendError::WouldBlock)) {
-            self.sock(s)?.lx.nospace = true;
-        }
-        match r {
-            Ok(0) if !data.is_empty() => Err(Errno::EAGAIN),
-            Ok(n) => Ok(n),
-            Err(SendError::WouldBlock) => Err(Errno::EAGAIN),
-            Err(SendError::Closed) => Err(Errno::EPIPE),
-            // Once the error was reported, a write finds the connection shut: EPIPE.
-            Err(SendError::Connection(_)) if self.sock(s)?.error_taken => Err(Errno::EPIPE),
-            Err(SendError::Connection(e)) => {
-                self.sock(s)?.error_taken = true;
-                Err(conn_error(e))
-            }
-            Err(_) => Err(Errno::EPIPE),
-        }
+    fn write(&mut self, now: u64, s: SockId, data: &[u8]) -> Result<usize, Errno> {
+        let r = self.write_plain(s, data);
+        self.sample_chronos(now);
+        r
     }
 
-    fn write_record(&mut self, _now: u64, s: SockId, data: &[u8]) -> Result<usize, Errno> {
-        if self.sock(s)?.shut_wr {
-            return Err(Errno::EPIPE);
-        }
-        let c = self.conn(s)?;
-        match self.ep.send_record(c, data) {
-            Ok(0) if !data.is_empty() => Err(Errno::EAGAIN),
-            Ok(n) => Ok(n),
-            Err(SendError::WouldBlock) => Err(Errno::EAGAIN),
-            Err(SendError::Connection(e)) => Err(conn_error(e)),
-            Err(_) => Err(Errno::EPIPE),
-        }
+    fn write_record(&mut self, now: u64, s: SockId, data: &[u8]) -> Result<usize, Errno> {
+        let r = self.write_record_plain(s, data);
+        self.sample_chronos(now);
+        r
     }
 
-    fn write_urgent(&mut self, _now: u64, s: SockId, data: &[u8]) -> Result<usize, Errno> {
-        if self.sock(s)?.shut_wr {
-            return Err(Errno::EPIPE);
-        }
-        let c = self.conn(s)?;
-        match self.ep.send_urgent(c, data) {
-            Ok(0) if !data.is_empty() => Err(Errno::EAGAIN),
-            Ok(n) => Ok(n),
-            Err(SendError::WouldBlock) => Err(Errno::EAGAIN),
-            Err(SendError::Connection(e)) => Err(conn_error(e)),
-            Err(_) => Err(Errno::EPIPE),
-        }
+    fn write_urgent(&mut self, now: u64, s: SockId, data: &[u8]) -> Result<usize, Errno> {
+        let r = self.write_urgent_plain(s, data);
+        self.sample_chronos(now);
+        r
     }
 
     fn read(&mut self, _now: u64, s: SockId, buf: &mut [u8]) -> Result<usize, Errno> {
@@ -874,6 +836,13 @@ impl Target for EngineTarget {
         {
             info.insert("tcpi_last_data_recv".into(), (now.saturating_sub(at) / 1000) as i64);
         }
+        if let Some(sk) = self.socks.get(&s)
+            && matches!(sk.kind, Kind::Conn(_))
+        {
+            let (busy, rwnd) = sk.lx.chrono.report(now);
+            info.insert("tcpi_busy_time".into(), busy as i64);
+            info.insert("tcpi_rwnd_limited".into(), rwnd as i64);
+        }
         Some(info)
     }
 
@@ -897,6 +866,7 @@ impl Target for EngineTarget {
         {
             self.last_data_recv.insert(c, now);
         }
+        self.sample_chronos(now);
     }
 
     fn poll_transmit(&mut self, now: u64) -> Option<Segment> {
@@ -916,6 +886,7 @@ impl Target for EngineTarget {
                 None,
             ),
         };
+        self.sample_chronos(now);
         let bytes = &self.buf[..t.len];
         Some(Segment {
             at: now,
@@ -944,6 +915,7 @@ impl Target for EngineTarget {
     fn on_timeout(&mut self, now: u64) {
         self.ep.on_timeout(instant(now));
         while self.ep.poll_event().is_some() {}
+        self.sample_chronos(now);
     }
 
     fn reconfigure(&mut self, p: &Profile) {
@@ -1037,6 +1009,16 @@ impl Target for EngineTarget {
 }
 
 impl EngineTarget {
+    /// Brings every connected socket's send-side clocks up to `now` (after an event that may
+    /// have changed what holds its data back).
+    fn sample_chronos(&mut self, now: u64) {
+        for sk in self.socks.values_mut() {
+            let Kind::Conn(c) = sk.kind else { continue };
+            let kind = self.ep.stats(c).ok().and_then(|st| chrono::chrono_kind(&st));
+            sk.lx.chrono.set(now, kind);
+        }
+    }
+
     /// A connection's payload bytes taken in so far, and whether its handshake completed.
     fn receive_progress(&self, tuple: &synack_tcp::FourTuple) -> Option<(ConnId, u64, bool)> {
         let c = self.ep.lookup(tuple)?;
@@ -1066,11 +1048,14 @@ impl EngineTarget {
     }
 }
 
+mod chrono;
 mod sockopt;
 mod states;
 mod wire_form;
+mod writes;
 mod zerocopy;
 
+use chrono::Chrono;
 use zerocopy::ZeroCopy;
 
 use states::linux_state_number;
