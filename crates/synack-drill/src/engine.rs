@@ -637,6 +637,12 @@ impl Target for EngineTarget {
         r
     }
 
+    fn write_more(&mut self, now: u64, s: SockId, data: &[u8]) -> Result<usize, Errno> {
+        let r = self.write_more_plain(s, data);
+        self.sample_chronos(now);
+        r
+    }
+
     fn write_urgent(&mut self, now: u64, s: SockId, data: &[u8]) -> Result<usize, Errno> {
         let r = self.write_urgent_plain(s, data);
         self.sample_chronos(now);

@@ -305,6 +305,9 @@ pub trait Target {
     /// Queues data whose last byte ends a record (`send(..., MSG_EOR)`): no segment carries
     /// bytes of both sides of it. A partial write marks nothing.
     fn write_record(&mut self, now: u64, s: SockId, data: &[u8]) -> Result<usize, Errno>;
+    /// Queues data with more announced (`send(..., MSG_MORE)`): a sub-MSS tail waits (a
+    /// cork) until a segment arrives, a plain write follows or the persist timer fires.
+    fn write_more(&mut self, now: u64, s: SockId, data: &[u8]) -> Result<usize, Errno>;
     /// Queues urgent data (`send(..., MSG_OOB)`): the urgent pointer marks its end.
     fn write_urgent(&mut self, now: u64, s: SockId, data: &[u8]) -> Result<usize, Errno>;
     /// Reads data; `Ok(0)` at end of stream, `EAGAIN` when nothing is there yet.

@@ -60,4 +60,22 @@ impl EngineTarget {
             Err(_) => Err(Errno::EPIPE),
         }
     }
+
+    pub(super) fn write_more_plain(&mut self, s: SockId, data: &[u8]) -> Result<usize, Errno> {
+        if self.sock(s)?.shut_wr {
+            return Err(Errno::EPIPE);
+        }
+        let c = self.conn(s)?;
+        let r = self.ep.send_more(c, data);
+        if matches!(r, Ok(n) if n < data.len()) || matches!(r, Err(SendError::WouldBlock)) {
+            self.sock(s)?.lx.nospace = true;
+        }
+        match r {
+            Ok(0) if !data.is_empty() => Err(Errno::EAGAIN),
+            Ok(n) => Ok(n),
+            Err(SendError::WouldBlock) => Err(Errno::EAGAIN),
+            Err(SendError::Connection(e)) => Err(conn_error(e)),
+            Err(_) => Err(Errno::EPIPE),
+        }
+    }
 }

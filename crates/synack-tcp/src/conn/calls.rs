@@ -31,6 +31,8 @@ impl Conn {
             self.want_writable = true;
             return Err(crate::SendError::WouldBlock);
         }
+        self.corked = false;
+        self.push_withheld = false;
         if urgent {
             //= rfc9293#3.8.5
             //~ paraphrase: The urgent pointer names the first octet after the urgent data

@@ -336,6 +336,13 @@ pub(crate) struct Conn {
     /// New-data segments sent since the last segment arrived or the application last wrote
     /// (the current burst), for PSH placement.
     pub(crate) burst_new: bool,
+    /// The last write asked for more data to come (Linux's `MSG_MORE`): until the next
+    /// segment arrives, a timer fires or a plain write, a sub-MSS tail waits even with nothing
+    /// in flight (a cork).
+    pub(crate) corked: bool,
+    /// The queue's tail was written with more announced, so reaching it is no push point:
+    /// the segment that empties the queue carries no PSH until a plain write ends it.
+    pub(crate) push_withheld: bool,
     /// Push points (ends of writes) for `PushPolicy::EndOfWrite` and record ends
     /// (`Endpoint::send_record`), allocated at the first write that needs them (once, not per
     /// write); `None` otherwise, so the default costs one pointer.
@@ -398,6 +405,8 @@ impl Conn {
                 r
             },
             burst_new: false,
+            corked: false,
+            push_withheld: false,
             marks: None,
             unread: None,
             ecn: None,

@@ -378,6 +378,7 @@ impl Conn {
         // 3. From SND.NXT: new data (or go-back-N after an RTO) and the FIN. A paced sender
         // sends one segment at a time (no super-segments: they would leave as one burst).
         let paced = self.pacing_rate().is_some();
+        let (corked, push_withheld) = (self.corked, self.push_withheld);
         let snd = self.tcb.snd_mut()?;
         snd.nxt = nxt;
         let offset = nxt.since(snd.buf_seq);
@@ -414,11 +415,14 @@ impl Conn {
             //~ at once.)
             let full = len == mss;
             let drains = len == avail;
-            let nagle_ok = nodelay || !snd.data_outstanding() || snd.fin_queued;
+            //~ linux: a cork (MSG_MORE) holds a sub-MSS segment whatever is in flight, unless
+            //~ it carries the FIN (tcp_nagle_test).
+            let cork_holds = corked && !snd.fin_queued;
+            let nagle_ok = (nodelay || !snd.data_outstanding() || snd.fin_queued) && !cork_holds;
             //= rfc9293#3.8.6.2.1
             //~ paraphrase: Sender SWS avoidance (MUST-38): send a full segment, all remaining data
             //~ when Nagle allows, or at least half the largest window ever offered.
-            let half_window = snd.max_wnd > 0 && len >= snd.max_wnd / 2;
+            let half_window = snd.max_wnd > 0 && len >= snd.max_wnd / 2 && !cork_holds;
             if !(full || record_cut || (drains && nagle_ok) || half_window) {
                 return None;
             }
@@ -432,16 +436,21 @@ impl Conn {
         {
             // A device that cuts segments itself takes several MSS of new data as one.
             let max = u32::from(self.out_seg_max).min(buf.len().saturating_sub(hlen) as u32);
-            let tail_ok = nodelay || snd.fin_queued;
+            let tail_ok = (nodelay && !corked) || snd.fin_queued;
             let grouped = grouped_len(avail, usable.min(cc_room).min(max), mss, tail_ok);
             self.marks.as_ref().map(|m| &m.records).map_or(grouped, |r| r.limit(nxt, grouped))
         } else {
             len
         };
         let mut seg = self.emit_range(now, buf, hlen, opts, nxt, len, retransmission)?;
+        if force && len > 0 {
+            //~ linux: the persist timer's segment (tcp_write_wakeup) always carries PSH.
+            seg.header.flags |= TcpFlags::PSH;
+        }
         if len > 0
             && self.cfg.push_policy == PushPolicy::EndOfBurst
             && !retransmission
+            && !(push_withheld && len == avail)
             && (!self.rec.repairing() || self.burst_new)
             && burst_ends(avail - len, usable - len, cc_room, len, mss)
         {
@@ -566,7 +575,7 @@ impl Conn {
         let record_end =
             self.marks.as_ref().map(|m| &m.records).is_some_and(|r| r.limit(seq, len + 1) == len);
         if len > 0
-            && (offset + len == snd.buf.len() as u32
+            && ((offset + len == snd.buf.len() as u32 && !self.push_withheld)
                 || record_end
                 || (self.cfg.push_policy == PushPolicy::EndOfWrite
                     && self
