@@ -275,6 +275,8 @@ impl EngineTarget {
             ack_repeats_fin: p.ack_repeats_fin,
             reset_after_fin_reported: p.reset_after_fin_reported,
             reset_keeps_socket: p.reset_keeps_socket,
+            initial_window_whole_segments: p.linux_receive_edges,
+            oversized_taken_when_empty: p.linux_receive_edges,
             time_wait_ignores_rst: p.time_wait_ignores_rst,
             time_wait_drops_old_syn: p.time_wait_drops_old_syn,
             old_segment_ack_processed: p.old_segment_ack_processed,

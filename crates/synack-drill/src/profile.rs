@@ -150,6 +150,11 @@ pub struct Profile {
     /// its place in the accept queue (Linux's `tcp_reset`/`tcp_done`;
     /// `ConnConfig::reset_keeps_socket`).
     pub reset_keeps_socket: bool,
+    /// The SYN or SYN-ACK window is whole segments of the MSS announced, and an in-order
+    /// segment past the window is taken whole into an empty receive queue without a quick
+    /// ACK (Linux's `tcp_select_initial_window`, `tcp_data_queue`;
+    /// `ConnConfig::initial_window_whole_segments`, `ConnConfig::oversized_taken_when_empty`).
+    pub linux_receive_edges: bool,
     /// TIME-WAIT ignores RSTs (RFC 1337; FreeBSD, Linux's `tcp_rfc1337=1`;
     /// `ConnConfig::time_wait_ignores_rst`).
     pub time_wait_ignores_rst: bool,
@@ -235,6 +240,7 @@ impl Profile {
             ack_repeats_fin: false,
             reset_after_fin_reported: true,
             reset_keeps_socket: true,
+            linux_receive_edges: true,
             time_wait_ignores_rst: false,
             time_wait_drops_old_syn: false,
             drop_syn_fin: false,
@@ -253,11 +259,18 @@ impl Profile {
     }
 
     /// `linux` without quick-ACK: every ACK of new data waits for the delayed-ACK timer, as
-    /// RFC 9293 3.8.6.3 allows and as synack's engine does by default. Our own scripts
-    /// (crates/synack-drill/scripts) are written against this profile, since they check the
-    /// delayed ACK of a connection's first data; the public Linux suite runs with `linux`.
+    /// RFC 9293 3.8.6.3 allows and as synack's engine does by default; and without Linux's
+    /// receive edges (`linux_receive_edges`), so a small buffer offers all its space, as RFC
+    /// 9293's receiver does. Our own scripts (crates/synack-drill/scripts) are written against
+    /// this profile, since they check the delayed ACK of a connection's first data and the
+    /// RFC's receive window on small buffers; the public Linux suite runs with `linux`.
     pub fn linux_delack() -> Profile {
-        Profile { name: "linux-delack", quick_ack_segments: 0, ..Profile::linux() }
+        Profile {
+            name: "linux-delack",
+            quick_ack_segments: 0,
+            linux_receive_edges: false,
+            ..Profile::linux()
+        }
     }
 
     /// FreeBSD's defaults as the tcp-testsuite scripts reset them.
@@ -298,6 +311,7 @@ impl Profile {
             ack_repeats_fin: true,
             reset_after_fin_reported: true,
             reset_keeps_socket: false,
+            linux_receive_edges: false,
             time_wait_ignores_rst: true,
             time_wait_drops_old_syn: true,
             drop_syn_fin: false,
@@ -354,6 +368,7 @@ impl Profile {
             ack_repeats_fin: false,
             reset_after_fin_reported: false,
             reset_keeps_socket: false,
+            linux_receive_edges: false,
             time_wait_ignores_rst: false,
             time_wait_drops_old_syn: false,
             drop_syn_fin: false,
@@ -954,6 +969,10 @@ mod tests {
         assert!(Profile::by_name("solaris").is_none());
         let d = Profile::by_name("linux-delack").unwrap();
         assert_eq!((d.quick_ack_segments, Profile::linux().quick_ack_segments), (0, 16));
-        assert_eq!(Profile { name: "linux", quick_ack_segments: 16, ..d }, Profile::linux());
+        assert!(!d.linux_receive_edges && Profile::linux().linux_receive_edges);
+        assert_eq!(
+            Profile { name: "linux", quick_ack_segments: 16, linux_receive_edges: true, ..d },
+            Profile::linux()
+        );
     }
 }

@@ -293,6 +293,17 @@ pub struct ConnConfig {
     /// to the application). RFC 9293 3.10.7.4 flushes the queues and an unaccepted
     /// connection is simply gone (the default).
     pub reset_keeps_socket: bool,
+    /// The window our SYN or SYN-ACK offers is a whole number of the MSS we announce when
+    /// the free buffer holds more than one (Linux's `tcp_select_initial_window`: 20000 bytes
+    /// with MSS 1460 offer 18980), and the right edge stays there until data arrives (Linux's
+    /// `rcv_ssthresh` starts at the initial window and grows as segments come in). The
+    /// default offers all the free buffer, up to 65535, and moves the edge as space allows.
+    pub initial_window_whole_segments: bool,
+    /// An in-order segment that reaches past the window is taken whole when nothing waits to
+    /// be read (nothing held out of order either) and it fits the buffer, and it draws no
+    /// quick ACK: its ACK waits for the delayed-ACK timer (Linux's `tcp_data_queue` with an
+    /// empty receive queue). The default trims it to the window (RFC 9293 3.10.7.4).
+    pub oversized_taken_when_empty: bool,
     /// TIME-WAIT ignores every RST, RFC 1337 section 3's fix for TIME-WAIT assassination
     /// (FreeBSD's `tcp_twcheck`; Linux's `tcp_rfc1337=1`). RFC 9293 (with RFC 5961) closes on
     /// a RST at RCV.NXT: off by default.
@@ -364,6 +375,8 @@ impl Default for ConnConfig {
             ack_repeats_fin: false,
             reset_after_fin_reported: false,
             reset_keeps_socket: false,
+            initial_window_whole_segments: false,
+            oversized_taken_when_empty: false,
             time_wait_ignores_rst: false,
             time_wait_drops_old_syn: false,
             udp_encapsulation: None,

@@ -193,6 +193,10 @@ impl EngineTarget {
         }
         i.insert("tcpi_backoff".into(), i64::from(st.backoff));
         i.insert("tcpi_total_retrans".into(), st.retransmits as i64);
+        // Payload bytes received in order and acknowledged by the peer (the SYN and FIN not
+        // counted, as Linux counts them).
+        i.insert("tcpi_bytes_received".into(), st.bytes_received as i64);
+        i.insert("tcpi_bytes_acked".into(), st.bytes_acked as i64);
         i.insert("tcpi_snd_wscale".into(), i64::from(st.snd_wscale));
         i.insert("tcpi_rcv_wscale".into(), i64::from(st.rcv_wscale));
         if let Some(cwnd) = st.cwnd {

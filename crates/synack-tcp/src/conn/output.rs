@@ -103,8 +103,8 @@ impl Conn {
                 //~ paraphrase: Our SYN carries MSS (SHLD-5), and window scale, SACK-permitted and
                 //~ timestamps when configured. The SYN's window is not scaled.
                 let syn_flags = TcpFlags::SYN | self.syn_ecn_flags();
-                let mut h =
-                    self.header(iss, SeqNum(0), syn_flags, self.cfg.recv_buffer.min(65535) as u16);
+                let space = initial_window(self.cfg.recv_buffer, self.our_mss(), &self.cfg);
+                let mut h = self.header(iss, SeqNum(0), syn_flags, space.min(65535) as u16);
                 h.options = options;
                 h.payload_sum = payload_sum;
                 Some(Segment { header: h, payload_len: data as usize, retransmission, ecn: 0 })
@@ -153,8 +153,13 @@ impl Conn {
         let ts_val = self.ts_now(now);
         let force = self.due.has(Due::Override);
         let window_policy = self.cfg.receive_window;
+        //~ linux: the window offered stays the initial one until data arrives (rcv_ssthresh
+        //~ starts at the initial window; tcp_grow_window raises it as segments come in).
+        let hold_initial = self.cfg.initial_window_whole_segments && self.stats.bytes_received == 0;
         let (snd, rcv) = self.tcb.halves()?;
-        rcv.update_window(mss, window_policy);
+        if !hold_initial {
+            rcv.update_window(mss, window_policy);
+        }
         let tsecr = rcv.ts_recent.map(|(v, _)| v).unwrap_or(0);
         let ts = opt.ts.then_some(Timestamps { tsval: ts_val, tsecr });
 
@@ -164,7 +169,7 @@ impl Conn {
             let retransmission = snd.max_nxt != snd.iss;
             snd.nxt = snd.iss + 1;
             snd.max_nxt = snd.max_nxt.max(snd.nxt);
-            let win = rcv.buf.free().min(65535) as u16;
+            let win = initial_window(rcv.buf.free(), our_mss, &self.cfg).min(65535) as u16;
             rcv.adv_right = rcv.nxt + win as u32;
             rcv.last_ack_sent = rcv.nxt;
             let (iss, rnxt) = (snd.iss, rcv.nxt);
@@ -653,6 +658,15 @@ impl Conn {
         self.ack_sent();
         Some(Segment { header: h, payload_len: len as usize, retransmission, ecn })
     }
+}
+
+/// The window a SYN or SYN-ACK offers from `space` free bytes: all of it, or with
+/// `ConnConfig::initial_window_whole_segments` whole multiples of the MSS we announce.
+fn initial_window(space: usize, our_mss: u16, cfg: &crate::config::ConnConfig) -> usize {
+    let mss = usize::from(our_mss.max(1));
+    //~ linux: tcp_select_initial_window quantizes the offer to a multiple of the MSS when
+    //~ the space exceeds one MSS.
+    if cfg.initial_window_whole_segments && space > mss { space / mss * mss } else { space }
 }
 
 /// Copies the two pieces of a ring range into `out` (long enough for both), and when `sum`
