@@ -62,6 +62,10 @@ impl TargetFactory for EngineFactory {
         b.initial_rto = before.initial_rto;
         b.rto_min = before.rto_min;
         b.rexmit_slop = before.rexmit_slop;
+        b.syn_linear_timeouts = before.syn_linear_timeouts;
+        b.connect_timeout = before.connect_timeout;
+        b.syn_ecn_retries = before.syn_ecn_retries;
+        b.syn_options_retries = before.syn_options_retries;
         b.slow_start_ack_limit = before.slow_start_ack_limit;
         b.cc = before.cc;
         b.keep_alive = before.keep_alive;
@@ -278,6 +282,10 @@ impl EngineTarget {
             old_segment_ack_processed: p.old_segment_ack_processed,
             time_wait_acks_non_duplicates: p.time_wait_acks_non_duplicates,
             syn_ack_retries: p.syn_ack_retries,
+            syn_linear_timeouts: p.syn_linear_timeouts,
+            connect_timeout: p.connect_timeout,
+            syn_ecn_retries: p.syn_ecn_retries,
+            syn_options_retries: p.syn_options_retries,
             read_window_update: if p.linux_read_window_update {
                 ReadWindowUpdate::Doubling
             } else {

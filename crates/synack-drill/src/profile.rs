@@ -180,6 +180,19 @@ pub struct Profile {
     pub ts_hz: u32,
     /// FreeBSD's `net.inet.tcp.rexmit_slop`: added to every computed RTO (200 ms there).
     pub rexmit_slop: Duration,
+    /// SYN retransmissions that keep the initial RTO before it doubles (Linux's
+    /// `tcp_syn_linear_timeouts`, 4; `ConnConfig::syn_linear_timeouts`).
+    pub syn_linear_timeouts: u32,
+    /// How long an open attempt may take before it times out (FreeBSD's
+    /// `net.inet.tcp.keepinit`, 75 s; `ConnConfig::connect_timeout`); what `TCP_KEEPINIT`
+    /// reads before any set.
+    pub connect_timeout: Option<Duration>,
+    /// SYN retransmissions that still ask for classic ECN (FreeBSD's
+    /// `net.inet.tcp.ecn.maxretries`, 1; `ConnConfig::syn_ecn_retries`).
+    pub syn_ecn_retries: Option<u32>,
+    /// SYN retransmissions that still carry every option (FreeBSD's
+    /// `net.inet.tcp.rexmit_drop_options=1`: 2; `ConnConfig::syn_options_retries`).
+    pub syn_options_retries: Option<u32>,
     /// Answer SYNs with cookies when a listener's queue is full (`tcp_syncookies=1`,
     /// `net.inet.tcp.syncookies=1`).
     pub syn_cookies: bool,
@@ -245,6 +258,10 @@ impl Profile {
             time_wait_acks_non_duplicates: false,
             ts_hz: 1000,
             rexmit_slop: Duration::ZERO,
+            syn_linear_timeouts: 4,
+            connect_timeout: None,
+            syn_ecn_retries: None,
+            syn_options_retries: None,
             syn_cookies: true,
             keep_alive: (Duration::from_secs(7200), Duration::from_secs(75), 9),
             fastopen: 0x70403,
@@ -308,6 +325,10 @@ impl Profile {
             time_wait_acks_non_duplicates: true,
             ts_hz: 1000,
             rexmit_slop: Duration::from_millis(200),
+            syn_linear_timeouts: 0,
+            connect_timeout: Some(Duration::from_secs(75)),
+            syn_ecn_retries: Some(1),
+            syn_options_retries: None,
             syn_cookies: true,
             keep_alive: (Duration::from_secs(7200), Duration::from_secs(75), 8),
             // FreeBSD's defaults: client on, server off.
@@ -364,6 +385,10 @@ impl Profile {
             time_wait_acks_non_duplicates: false,
             ts_hz: 1000,
             rexmit_slop: Duration::ZERO,
+            syn_linear_timeouts: 0,
+            connect_timeout: None,
+            syn_ecn_retries: None,
+            syn_options_retries: None,
             syn_cookies: true,
             keep_alive: (Duration::from_secs(7200), Duration::from_secs(75), 9),
             fastopen: 0x3,
@@ -647,6 +672,24 @@ impl Profile {
                 self.rexmit_slop = ms()?;
                 note("RTO slop (ms)")
             }
+            "net.ipv4.tcp_syn_linear_timeouts" => {
+                self.syn_linear_timeouts = u32::try_from(int()?).map_err(|_| bad())?;
+                note("linear SYN timeouts")
+            }
+            "net.inet.tcp.keepinit" => {
+                self.connect_timeout = Some(ms()?).filter(|d| !d.is_zero());
+                note("open attempt timeout (ms)")
+            }
+            "net.inet.tcp.ecn.maxretries" => {
+                self.syn_ecn_retries = Some(u32::try_from(int()?).map_err(|_| bad())?);
+                note("SYN retransmissions with ECN")
+            }
+            //~ freebsd: tcp_timer_rexmt drops window scale, SACK and timestamps from the third
+            //~ SYN retransmission on.
+            "net.inet.tcp.rexmit_drop_options" => {
+                self.syn_options_retries = flag()?.then_some(2);
+                note("SYN retransmissions with every option")
+            }
             "net.inet.tcp.delacktime" => {
                 self.delayed_ack = ms()?;
                 note("delayed-ACK time (ms)")
@@ -778,10 +821,8 @@ impl Profile {
             "net.ipv4.tcp_fastopen_blackhole_timeout_sec" => "0",
             // FreeBSD.
             "net.inet.tcp.blackhole" => "0",
-            "net.inet.tcp.rexmit_drop_options" => "0",
             "net.inet.tcp.icmp_may_rst" => "1",
             "net.inet.tcp.syncookies_only" => "0",
-            "net.inet.tcp.keepinit" => "75000",
             "net.inet.tcp.path_mtu_discovery" => "1",
             "net.inet.tcp.pmtud_blackhole_detection" => "0",
             "net.inet.tcp.mssdflt" => "536",

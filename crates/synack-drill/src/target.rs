@@ -206,6 +206,10 @@ pub enum SockOpt {
     /// TCP_REMOTE_UDP_ENCAPS_PORT (FreeBSD): the remote UDP port the connection's segments
     /// travel to inside UDP (0: plain TCP); only while the tunnel port sysctl is set.
     RemoteUdpEncapsPort,
+    /// TCP_KEEPINIT (FreeBSD, seconds): how long an open attempt may take.
+    KeepInit,
+    /// TCP_NOOPT (FreeBSD): no TCP options on the SYN or SYN-ACK.
+    NoOpt,
 }
 
 impl SockOpt {
@@ -236,6 +240,8 @@ impl SockOpt {
             "TCP_INQ" if tcp => SockOpt::Inq,
             "TCP_SYNCNT" if tcp => SockOpt::SynCnt,
             "TCP_REMOTE_UDP_ENCAPS_PORT" if tcp => SockOpt::RemoteUdpEncapsPort,
+            "TCP_KEEPINIT" if tcp => SockOpt::KeepInit,
+            "TCP_NOOPT" if tcp => SockOpt::NoOpt,
             _ => return None,
         })
     }

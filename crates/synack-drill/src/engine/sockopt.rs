@@ -99,6 +99,11 @@ impl EngineTarget {
                 }
                 sk.cfg.udp_encapsulation = core::num::NonZeroU16::new(port);
             }
+            //~ freebsd: TCP_KEEPINIT takes seconds; 0 leaves no limit on the open attempt.
+            SockOpt::KeepInit => {
+                sk.cfg.connect_timeout = (v != 0).then(|| Duration::from_secs(v as u64))
+            }
+            SockOpt::NoOpt => sk.cfg.no_options = v != 0,
             SockOpt::Error | SockOpt::FastOpenKey => return Err(Errno::ENOPROTOOPT),
             SockOpt::Linger2 => unreachable!("handled above"),
         }
@@ -146,6 +151,8 @@ impl EngineTarget {
             SockOpt::FastOpenConnect => sk.fo.connect as i64,
             SockOpt::FastOpenNoCookie => sk.fo.no_cookie as i64,
             SockOpt::FastOpenKey => return Err(Errno::EINVAL),
+            SockOpt::KeepInit => sk.cfg.connect_timeout.map_or(0, |d| d.as_secs() as i64),
+            SockOpt::NoOpt => sk.cfg.no_options as i64,
             SockOpt::ZeroCopy => sk.lx.zerocopy as i64,
             SockOpt::Mark => sk.lx.mark,
             SockOpt::Inq => sk.lx.inq as i64,
