@@ -61,6 +61,7 @@ impl TargetFactory for EngineFactory {
         b.quick_ack_segments = before.quick_ack_segments;
         b.initial_rto = before.initial_rto;
         b.rto_min = before.rto_min;
+        b.rto_max = before.rto_max;
         b.rexmit_slop = before.rexmit_slop;
         b.syn_linear_timeouts = before.syn_linear_timeouts;
         b.connect_timeout = before.connect_timeout;
@@ -248,6 +249,7 @@ impl EngineTarget {
         let mut rtt = defaults.rtt;
         rtt.initial_rto = p.initial_rto;
         rtt.min_rto = p.rto_min;
+        rtt.max_rto = p.rto_max;
         // Linux keeps the RTO a full rto_min above SRTT (RTO = SRTT + max(4 * RTTVAR, rto_min)).
         rtt.min_rto_above_srtt = p.name.starts_with("linux");
         rtt.slop = p.rexmit_slop;

@@ -100,6 +100,9 @@ pub struct Profile {
     pub rto_min: Duration,
     /// RTO before any RTT sample.
     pub initial_rto: Duration,
+    /// Ceiling of the retransmission timeout, backoff included (Linux's `tcp_rto_max_ms`,
+    /// 120 s; FreeBSD's `TCPTV_REXMTMAX`, 64 s).
+    pub rto_max: Duration,
     /// Delayed-ACK timeout.
     pub delayed_ack: Duration,
     /// Segments acknowledged at once at the start of a connection (Linux quick-ACK mode).
@@ -230,6 +233,7 @@ impl Profile {
             slow_start_ack_limit: None,
             rto_min: Duration::from_millis(200),
             initial_rto: Duration::from_secs(1),
+            rto_max: Duration::from_secs(120),
             delayed_ack: Duration::from_millis(40),
             quick_ack_segments: 16,
             tlp: true,
@@ -297,6 +301,7 @@ impl Profile {
             slow_start_ack_limit: Some(2),
             rto_min: Duration::from_millis(30),
             initial_rto: Duration::from_secs(1),
+            rto_max: Duration::from_secs(64),
             delayed_ack: Duration::from_millis(40),
             quick_ack_segments: 0,
             tlp: false,
@@ -357,6 +362,7 @@ impl Profile {
             slow_start_ack_limit: Some(2),
             rto_min: Duration::from_secs(1),
             initial_rto: Duration::from_secs(1),
+            rto_max: Duration::from_secs(120),
             delayed_ack: Duration::from_millis(200),
             quick_ack_segments: 0,
             tlp: false,
@@ -664,6 +670,15 @@ impl Profile {
                 self.initial_rto = ms()?;
                 note("initial RTO (ms)")
             }
+            "net.ipv4.tcp_rto_max_ms" => {
+                let d = ms()?;
+                //~ linux: tcp_rto_max_ms takes 1000 ms to 120 s.
+                if !(Duration::from_secs(1)..=Duration::from_secs(120)).contains(&d) {
+                    return Err(bad());
+                }
+                self.rto_max = d;
+                note("maximum RTO (ms)")
+            }
             "net.inet.tcp.rexmit_min" => {
                 self.rto_min = ms()?;
                 note("minimum RTO (ms)")
@@ -942,6 +957,28 @@ mod tests {
         assert_eq!(before.with_live_settings_of(&later), later);
         later.apply_command("sysctl -q net.ipv4.tcp_sack=0").unwrap();
         assert_ne!(before.with_live_settings_of(&later), later);
+    }
+
+    #[test]
+    fn open_attempt_sysctls_set_their_knobs() {
+        let mut l = Profile::linux();
+        assert_eq!((l.syn_linear_timeouts, l.rto_max), (4, Duration::from_secs(120)));
+        l.apply_command("sysctl -q net.ipv4.tcp_syn_linear_timeouts=0").unwrap();
+        assert_eq!(l.syn_linear_timeouts, 0);
+        l.apply_command("./set_sysctls.py /proc/sys/net/ipv4/tcp_rto_max_ms=1000").unwrap();
+        assert_eq!(l.rto_max, Duration::from_secs(1));
+        assert!(l.apply_command("sysctl -q net.ipv4.tcp_rto_max_ms=999").is_err());
+        let mut f = Profile::freebsd();
+        assert_eq!(f.connect_timeout, Some(Duration::from_secs(75)));
+        assert_eq!((f.syn_ecn_retries, f.syn_options_retries), (Some(1), None));
+        f.apply_command("sysctl -w net.inet.tcp.keepinit=15000").unwrap();
+        assert_eq!(f.connect_timeout, Some(Duration::from_secs(15)));
+        f.apply_command("sysctl -w net.inet.tcp.ecn.maxretries=3").unwrap();
+        assert_eq!(f.syn_ecn_retries, Some(3));
+        f.apply_command("sysctl -w net.inet.tcp.rexmit_drop_options=1").unwrap();
+        assert_eq!(f.syn_options_retries, Some(2));
+        f.apply_command("sysctl -w net.inet.tcp.rexmit_drop_options=0").unwrap();
+        assert_eq!(f.syn_options_retries, None);
     }
 
     #[test]

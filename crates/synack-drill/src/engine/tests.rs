@@ -89,3 +89,20 @@ fn live_settings_reach_new_sockets_only() {
     assert_eq!(t.set_option(0, new, SockOpt::RemoteUdpEncapsPort, 65536), Err(Errno::EINVAL));
     assert_eq!(t.set_option(0, new, SockOpt::RemoteUdpEncapsPort, -1), Err(Errno::EINVAL));
 }
+
+/// TCP_KEEPINIT starts at `net.inet.tcp.keepinit` (seconds) and reads back what was set;
+/// TCP_NOOPT reads back as set.
+#[test]
+fn keepinit_and_noopt_are_socket_options() {
+    let mut p = Profile::freebsd();
+    p.apply_command("sysctl -w net.inet.tcp.keepinit=15000").unwrap();
+    let mut t = EngineTarget::new(&p, &crate::config::ScriptConfig::default());
+    let s = t.socket().unwrap();
+    assert_eq!(t.get_option(s, SockOpt::KeepInit).unwrap(), 15);
+    t.set_option(0, s, SockOpt::KeepInit, 363).unwrap();
+    assert_eq!(t.get_option(s, SockOpt::KeepInit).unwrap(), 363);
+    assert_eq!(t.get_option(s, SockOpt::NoOpt).unwrap(), 0);
+    t.set_option(0, s, SockOpt::NoOpt, 1).unwrap();
+    assert_eq!(t.get_option(s, SockOpt::NoOpt).unwrap(), 1);
+    assert_eq!(SockOpt::from_names("IPPROTO_TCP", "TCP_NOOPT"), Some(SockOpt::NoOpt));
+}
