@@ -16,8 +16,8 @@ use std::collections::BTreeMap;
 use std::net::{IpAddr, SocketAddr};
 use synack_tcp::{
     AbortReset, AccEcnConfig, AccEcnOptionPolicy, AckEvery, CongestionControl, ConnConfig, ConnId,
-    ConnectionError, Duration, Endpoint, EndpointConfig, FastOpenConfig, Instant, ListenerId,
-    OptionLayout, ReadWindowUpdate, ReceiveWindow, RecvError, SendError, State,
+    ConnectionError, Duration, Endpoint, EndpointConfig, FastOpenConfig, Instant, IpFields,
+    ListenerId, OptionLayout, ReadWindowUpdate, ReceiveWindow, RecvError, SendError, State,
 };
 use synack_wire::ChecksumMode;
 use synack_wire::tcp::TcpRepr;
@@ -214,6 +214,9 @@ fn conn_error(e: ConnectionError) -> Errno {
 
 /// Linux's `tcp_fin_timeout` default and `TCP_FIN_TIMEOUT_MAX`, in seconds.
 const FIN_TIMEOUT_SECS: u64 = 60;
+/// The TTL and hop limit packets carry unless the socket sets one (Linux's and FreeBSD's
+/// `ip_default_ttl`, 64).
+const DEFAULT_TTL: u8 = 64;
 const FIN_TIMEOUT_MAX_SECS: i64 = 120;
 
 impl EngineTarget {
@@ -926,6 +929,10 @@ impl Target for EngineTarget {
                 None,
             ),
         };
+        let ip = match t.conn {
+            None if t.ip == IpFields::default() => self.bound_ip_fields(t.src).unwrap_or(t.ip),
+            _ => t.ip,
+        };
         let bytes = &self.buf[..t.len];
         Some(Segment {
             at: now,
@@ -938,10 +945,10 @@ impl Target for EngineTarget {
             urgent: t.urgent,
             options: wire_options(bytes),
             payload: t.payload(&self.buf).to_vec(),
-            // The engine picks only the ECN codepoint of the IP header (ECT(0) on new data of an
-            // ECN connection); the rest of the TOS byte is 0.
-            tos: t.ecn & 3,
-            ttl: 64,
+            // The ECN codepoint is the engine's (ECT(0) on new data of an ECN connection); the
+            // rest of the TOS byte and the TTL are the socket's (IP_TOS, IP_TTL).
+            tos: ip.tos & !3 | t.ecn & 3,
+            ttl: ip.ttl.unwrap_or(DEFAULT_TTL),
             checksum_ok,
             udp,
         })
@@ -1053,6 +1060,19 @@ impl EngineTarget {
         let st = self.ep.stats(c).ok()?;
         let open = !matches!(st.state, State::SynSent | State::SynReceived | State::Listen);
         Some((c, st.bytes_received, open))
+    }
+
+    /// The IP fields (IP_TTL, IP_TOS) of the socket bound to `local` that set any, for a
+    /// reply the engine sends from no connection.
+    //~ freebsd: tcp_dropwithreset answers with the IP options of the socket the segment was
+    //~ looked up to (bound or listening), as the kernel's inpcb lookup finds it.
+    fn bound_ip_fields(&self, local: SocketAddr) -> Option<IpFields> {
+        self.socks.values().find_map(|sk| {
+            let l = sk.local?;
+            let here =
+                l.port() == local.port() && (l.ip() == local.ip() || l.ip().is_unspecified());
+            (here && sk.cfg.ip != IpFields::default()).then_some(sk.cfg.ip)
+        })
     }
 }
 

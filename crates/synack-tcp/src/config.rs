@@ -127,6 +127,19 @@ impl Default for KeepAlive {
     }
 }
 
+/// The IP header fields a connection's packets carry besides the addresses and the ECN
+/// codepoint (which the connection's ECN state sets): the socket's `IP_TTL` /
+/// `IPV6_UNICAST_HOPS` and `IP_TOS` / `IPV6_TCLASS`. The IP layer that writes the header
+/// (synack-stack, a test harness) reads them from [`Transmit`](crate::Transmit).
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
+pub struct IpFields {
+    /// TTL (IPv4) or hop limit (IPv6); `None`: the IP layer's default.
+    pub ttl: Option<u8>,
+    /// TOS (IPv4) or traffic class (IPv6) without its two ECN bits (RFC 3168 5: the DSCP
+    /// field in the upper six); 0 by default.
+    pub tos: u8,
+}
+
 /// Per-connection settings; change them later with the `set_*` methods of the endpoint.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub struct ConnConfig {
@@ -193,6 +206,8 @@ pub struct ConnConfig {
     /// (FreeBSD's `TCP_NOOPT`): no MSS (the peer assumes 536, RFC 9293 3.7.1), window scale,
     /// SACK or timestamps. Off by default.
     pub no_options: bool,
+    /// TTL and TOS for every packet of the connection, the RSTs it sends included.
+    pub ip: IpFields,
     /// Offer window scaling.
     pub window_scaling: bool,
     /// Offer SACK-permitted.
@@ -364,6 +379,7 @@ impl Default for ConnConfig {
             syn_ecn_retries: None,
             syn_options_retries: None,
             no_options: false,
+            ip: IpFields { ttl: None, tos: 0 },
             window_scaling: true,
             sack: true,
             timestamps: true,

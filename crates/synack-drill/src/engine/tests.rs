@@ -106,3 +106,21 @@ fn keepinit_and_noopt_are_socket_options() {
     assert_eq!(t.get_option(s, SockOpt::NoOpt).unwrap(), 1);
     assert_eq!(SockOpt::from_names("IPPROTO_TCP", "TCP_NOOPT"), Some(SockOpt::NoOpt));
 }
+
+/// IP_TTL / IPV6_UNICAST_HOPS and IP_TOS / IPV6_TCLASS: a byte each, -1 for the default; the
+/// ECN bits of a TOS stay the connection's.
+#[test]
+fn ip_ttl_and_tos_are_socket_options() {
+    let mut t = EngineTarget::new(&Profile::freebsd(), &crate::config::ScriptConfig::default());
+    let s = t.socket().unwrap();
+    assert_eq!(t.get_option(s, SockOpt::IpTtl).unwrap(), 64);
+    t.set_option(0, s, SockOpt::IpTtl, 4).unwrap();
+    assert_eq!(t.get_option(s, SockOpt::IpTtl).unwrap(), 4);
+    assert_eq!(t.set_option(0, s, SockOpt::IpTtl, 256), Err(Errno::EINVAL));
+    t.set_option(0, s, SockOpt::IpTtl, -1).unwrap();
+    assert_eq!(t.get_option(s, SockOpt::IpTtl).unwrap(), 64);
+    t.set_option(0, s, SockOpt::IpTos, 0xe3).unwrap();
+    assert_eq!(t.get_option(s, SockOpt::IpTos).unwrap(), 0xe0);
+    assert_eq!(SockOpt::from_names("IPPROTO_IPV6", "IPV6_TCLASS"), Some(SockOpt::IpTos));
+    assert_eq!(SockOpt::from_names("IPPROTO_TCP", "IP_TTL"), None);
+}

@@ -118,8 +118,11 @@ impl Conn {
             //~ <SEQ=SEG.ACK><CTL=RST> (unless it is itself a RST), and the segment is dropped.
             if seg.ack.le(snd.iss) || seg.ack.gt(snd.max_nxt) {
                 if !f.rst() {
-                    ctx.ctl
-                        .push(CtlSegment::rst(self.tuple, seg.ack).via(self.cfg.udp_encapsulation));
+                    ctx.ctl.push(
+                        CtlSegment::rst(self.tuple, seg.ack)
+                            .via(self.cfg.udp_encapsulation)
+                            .with_ip(self.cfg.ip),
+                    );
                 }
                 return Outcome::Continue;
             }
@@ -523,7 +526,11 @@ impl Conn {
             if !(ack.gt(snd.una) && ack.le(snd.max_nxt)) {
                 //= rfc9293#3.10.7.4
                 //~ paraphrase: SYN-RECEIVED with an unacceptable ACK: <SEQ=SEG.ACK><CTL=RST>.
-                ctx.ctl.push(CtlSegment::rst(self.tuple, ack).via(self.cfg.udp_encapsulation));
+                ctx.ctl.push(
+                    CtlSegment::rst(self.tuple, ack)
+                        .via(self.cfg.udp_encapsulation)
+                        .with_ip(self.cfg.ip),
+                );
                 return Outcome::Continue;
             }
             //= rfc9293#3.10.7.4
