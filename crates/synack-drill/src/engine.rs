@@ -16,8 +16,8 @@ use std::collections::BTreeMap;
 use std::net::{IpAddr, SocketAddr};
 use synack_tcp::{
     AbortReset, AccEcnConfig, AccEcnOptionPolicy, AckEvery, CongestionControl, ConnConfig, ConnId,
-    ConnectionError, Duration, Endpoint, EndpointConfig, FastOpenConfig, Instant, ListenerId,
-    OptionLayout, ReadWindowUpdate, ReceiveWindow, RecvError, SendError, State,
+    ConnectionError, Duration, Endpoint, EndpointConfig, FastOpenConfig, Instant, IpFields,
+    ListenerId, OptionLayout, ReadWindowUpdate, ReceiveWindow, RecvError, SendError, State,
 };
 use synack_wire::ChecksumMode;
 use synack_wire::tcp::TcpRepr;
@@ -61,7 +61,12 @@ impl TargetFactory for EngineFactory {
         b.quick_ack_segments = before.quick_ack_segments;
         b.initial_rto = before.initial_rto;
         b.rto_min = before.rto_min;
+        b.rto_max = before.rto_max;
         b.rexmit_slop = before.rexmit_slop;
+        b.syn_linear_timeouts = before.syn_linear_timeouts;
+        b.connect_timeout = before.connect_timeout;
+        b.syn_ecn_retries = before.syn_ecn_retries;
+        b.syn_options_retries = before.syn_options_retries;
         b.slow_start_ack_limit = before.slow_start_ack_limit;
         b.cc = before.cc;
         b.keep_alive = before.keep_alive;
@@ -211,6 +216,9 @@ fn conn_error(e: ConnectionError) -> Errno {
 
 /// Linux's `tcp_fin_timeout` default and `TCP_FIN_TIMEOUT_MAX`, in seconds.
 const FIN_TIMEOUT_SECS: u64 = 60;
+/// The TTL and hop limit packets carry unless the socket sets one (Linux's and FreeBSD's
+/// `ip_default_ttl`, 64).
+const DEFAULT_TTL: u8 = 64;
 const FIN_TIMEOUT_MAX_SECS: i64 = 120;
 
 impl EngineTarget {
@@ -246,6 +254,7 @@ impl EngineTarget {
         let mut rtt = defaults.rtt;
         rtt.initial_rto = p.initial_rto;
         rtt.min_rto = p.rto_min;
+        rtt.max_rto = p.rto_max;
         // Linux keeps the RTO a full rto_min above SRTT (RTO = SRTT + max(4 * RTTVAR, rto_min)).
         rtt.min_rto_above_srtt = p.name.starts_with("linux");
         rtt.slop = p.rexmit_slop;
@@ -282,6 +291,10 @@ impl EngineTarget {
             old_segment_ack_processed: p.old_segment_ack_processed,
             time_wait_acks_non_duplicates: p.time_wait_acks_non_duplicates,
             syn_ack_retries: p.syn_ack_retries,
+            syn_linear_timeouts: p.syn_linear_timeouts,
+            connect_timeout: p.connect_timeout,
+            syn_ecn_retries: p.syn_ecn_retries,
+            syn_options_retries: p.syn_options_retries,
             read_window_update: if p.linux_read_window_update {
                 ReadWindowUpdate::Doubling
             } else {
@@ -895,6 +908,10 @@ impl Target for EngineTarget {
             ),
         };
         self.sample_chronos(now);
+        let ip = match t.conn {
+            None if t.ip == IpFields::default() => self.bound_ip_fields(t.src).unwrap_or(t.ip),
+            _ => t.ip,
+        };
         let bytes = &self.buf[..t.len];
         Some(Segment {
             at: now,
@@ -907,10 +924,10 @@ impl Target for EngineTarget {
             urgent: t.urgent,
             options: wire_options(bytes),
             payload: t.payload(&self.buf).to_vec(),
-            // The engine picks only the ECN codepoint of the IP header (ECT(0) on new data of an
-            // ECN connection); the rest of the TOS byte is 0.
-            tos: t.ecn & 3,
-            ttl: 64,
+            // The ECN codepoint is the engine's (ECT(0) on new data of an ECN connection); the
+            // rest of the TOS byte and the TTL are the socket's (IP_TOS, IP_TTL).
+            tos: ip.tos & !3 | t.ecn & 3,
+            ttl: ip.ttl.unwrap_or(DEFAULT_TTL),
             checksum_ok,
             udp,
         })
@@ -1033,6 +1050,19 @@ impl EngineTarget {
         let st = self.ep.stats(c).ok()?;
         let open = !matches!(st.state, State::SynSent | State::SynReceived | State::Listen);
         Some((c, st.bytes_received, open))
+    }
+
+    /// The IP fields (IP_TTL, IP_TOS) of the socket bound to `local` that set any, for a
+    /// reply the engine sends from no connection.
+    //~ freebsd: tcp_dropwithreset answers with the IP options of the socket the segment was
+    //~ looked up to (bound or listening), as the kernel's inpcb lookup finds it.
+    fn bound_ip_fields(&self, local: SocketAddr) -> Option<IpFields> {
+        self.socks.values().find_map(|sk| {
+            let l = sk.local?;
+            let here =
+                l.port() == local.port() && (l.ip() == local.ip() || l.ip().is_unspecified());
+            (here && sk.cfg.ip != IpFields::default()).then_some(sk.cfg.ip)
+        })
     }
 }
 

@@ -206,6 +206,15 @@ pub enum SockOpt {
     /// TCP_REMOTE_UDP_ENCAPS_PORT (FreeBSD): the remote UDP port the connection's segments
     /// travel to inside UDP (0: plain TCP); only while the tunnel port sysctl is set.
     RemoteUdpEncapsPort,
+    /// TCP_KEEPINIT (FreeBSD, seconds): how long an open attempt may take.
+    KeepInit,
+    /// TCP_NOOPT (FreeBSD): no TCP options on the SYN or SYN-ACK.
+    NoOpt,
+    /// IP_TTL / IPV6_UNICAST_HOPS: the packets' TTL or hop limit (-1: the default).
+    IpTtl,
+    /// IP_TOS / IPV6_TCLASS: the packets' TOS or traffic class; its ECN bits stay the
+    /// connection's.
+    IpTos,
 }
 
 impl SockOpt {
@@ -213,6 +222,8 @@ impl SockOpt {
     pub fn from_names(level: &str, name: &str) -> Option<SockOpt> {
         let tcp = matches!(level, "SOL_TCP" | "IPPROTO_TCP");
         let sock = level == "SOL_SOCKET";
+        let ip = matches!(level, "IPPROTO_IP" | "SOL_IP");
+        let ipv6 = matches!(level, "IPPROTO_IPV6" | "SOL_IPV6");
         Some(match name {
             "SO_REUSEADDR" if sock => SockOpt::ReuseAddr,
             "SO_SNDBUF" if sock => SockOpt::SndBuf,
@@ -236,6 +247,12 @@ impl SockOpt {
             "TCP_INQ" if tcp => SockOpt::Inq,
             "TCP_SYNCNT" if tcp => SockOpt::SynCnt,
             "TCP_REMOTE_UDP_ENCAPS_PORT" if tcp => SockOpt::RemoteUdpEncapsPort,
+            "TCP_KEEPINIT" if tcp => SockOpt::KeepInit,
+            "TCP_NOOPT" if tcp => SockOpt::NoOpt,
+            "IP_TTL" if ip => SockOpt::IpTtl,
+            "IPV6_UNICAST_HOPS" if ipv6 => SockOpt::IpTtl,
+            "IP_TOS" if ip => SockOpt::IpTos,
+            "IPV6_TCLASS" if ipv6 => SockOpt::IpTos,
             _ => return None,
         })
     }

@@ -120,7 +120,7 @@ pub mod udp_encap;
 
 pub use config::{
     AbortReset, AccEcnConfig, AccEcnOptionPolicy, AckEvery, CongestionControl, ConnConfig,
-    EndpointConfig, KeepAlive, PushPolicy, ReadWindowUpdate, ReceiveWindow,
+    EndpointConfig, IpFields, KeepAlive, PushPolicy, ReadWindowUpdate, ReceiveWindow,
 };
 pub use endpoint::{ConnId, Endpoint, ListenerId, Transmit};
 pub use error::{

@@ -198,6 +198,14 @@ impl<T: Target> Runner<'_, T> {
             // linux/errqueue.h
             "SO_EE_ORIGIN_ZEROCOPY" => 5,
             "SO_EE_CODE_ZEROCOPY_COPIED" => 1,
+            // netinet/ip.h: class selector DSCPs (RFC 2474 4.2.2.2) in the TOS byte.
+            _ if name.starts_with("IPTOS_DSCP_CS") => {
+                let class = name["IPTOS_DSCP_CS".len()..].parse::<i64>().ok()?;
+                if !(0..=7).contains(&class) {
+                    return None;
+                }
+                class << 5
+            }
             _ => return Errno::from_name(name).map(Errno::number),
         })
     }

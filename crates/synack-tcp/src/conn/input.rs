@@ -30,22 +30,27 @@ impl Conn {
         //= rfc7323#2.2
         //~ paraphrase: Window scaling is in effect only when both SYNs carried the option; shifts
         //~ above 14 are used as 14.
+        // A SYN retransmitted without its options offered none of them.
+        let offered = self.syn_full_options();
         let (snd_ws, rcv_ws) = match o.window_scale {
-            Some(ws) if self.cfg.window_scaling => (ws.min(14), self.our_wscale()),
+            Some(ws) if self.cfg.window_scaling && offered => (ws.min(14), self.our_wscale()),
             _ => (0, 0),
         };
         //= rfc9293#3.7.1
         //~ paraphrase: Without an MSS option, assume 536 (IPv4) or 1220 (IPv6).
         let send_mss = o.mss.unwrap_or(default_mss(self.tuple.local.is_ipv4())).max(64);
         self.opt = super::Negotiated {
-            ts: self.cfg.timestamps && o.timestamps.is_some(),
-            sack: self.cfg.sack && o.sack_permitted,
+            ts: self.cfg.timestamps && offered && o.timestamps.is_some(),
+            sack: self.cfg.sack && offered && o.sack_permitted,
             snd_wscale: snd_ws,
             rcv_wscale: rcv_ws,
             send_mss,
             rcv_mss: self.our_mss(),
         };
-        self.hs.set(HsFlags::WS_OFFERED, o.window_scale.is_some() && self.cfg.window_scaling);
+        self.hs.set(
+            HsFlags::WS_OFFERED,
+            o.window_scale.is_some() && self.cfg.window_scaling && offered,
+        );
     }
 
     /// Handles one arriving segment.
@@ -116,8 +121,11 @@ impl Conn {
             //~ <SEQ=SEG.ACK><CTL=RST> (unless it is itself a RST), and the segment is dropped.
             if seg.ack.le(snd.iss) || seg.ack.gt(snd.max_nxt) {
                 if !f.rst() {
-                    ctx.ctl
-                        .push(CtlSegment::rst(self.tuple, seg.ack).via(self.cfg.udp_encapsulation));
+                    ctx.ctl.push(
+                        CtlSegment::rst(self.tuple, seg.ack)
+                            .via(self.cfg.udp_encapsulation)
+                            .with_ip(self.cfg.ip),
+                    );
                 }
                 return Outcome::Continue;
             }
@@ -142,8 +150,9 @@ impl Conn {
         //~ paraphrase: ECN is on when the SYN-ACK carries ECE without CWR (or, in a simultaneous
         //~ open, the peer's SYN carries both).
         if !(f.ack() && self.accecn_on_synack(seg, ctx.ip_ecn)) {
-            let ecn =
-                self.cfg.ecn && f.contains(TcpFlags::ECE) && (f.ack() != f.contains(TcpFlags::CWR));
+            let ecn = self.syn_asks_ecn()
+                && f.contains(TcpFlags::ECE)
+                && (f.ack() != f.contains(TcpFlags::CWR));
             self.ecn = ecn.then(Ecn::default);
         }
         self.last_rx = ctx.now;
@@ -527,7 +536,11 @@ impl Conn {
             if !(ack.gt(snd.una) && ack.le(snd.max_nxt)) {
                 //= rfc9293#3.10.7.4
                 //~ paraphrase: SYN-RECEIVED with an unacceptable ACK: <SEQ=SEG.ACK><CTL=RST>.
-                ctx.ctl.push(CtlSegment::rst(self.tuple, ack).via(self.cfg.udp_encapsulation));
+                ctx.ctl.push(
+                    CtlSegment::rst(self.tuple, ack)
+                        .via(self.cfg.udp_encapsulation)
+                        .with_ip(self.cfg.ip),
+                );
                 return Outcome::Continue;
             }
             //= rfc9293#3.10.7.4

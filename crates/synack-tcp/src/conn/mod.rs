@@ -374,7 +374,16 @@ impl Conn {
     /// A connection in CLOSED, before its first state is entered ([`Conn::syn_sent`],
     /// [`Conn::syn_received`]).
     pub(crate) fn new(birth: Birth) -> Conn {
-        let Birth { tuple, cfg, mtu, ts_offset, now } = birth;
+        let Birth { tuple, mut cfg, mtu, ts_offset, now } = birth;
+        if cfg.no_options && (cfg.window_scaling || cfg.sack || cfg.timestamps) {
+            // Nothing offered, nothing negotiated.
+            cfg = Arc::new(ConnConfig {
+                window_scaling: false,
+                sack: false,
+                timestamps: false,
+                ..*cfg
+            });
+        }
         Conn {
             tuple,
             tcb: Tcb::Closed,

@@ -132,6 +132,12 @@ impl Conn {
         now: Instant,
         fast_open: Option<synack_wire::tcp::FastOpenCookie>,
     ) -> TcpOptions {
+        if self.cfg.no_options {
+            return TcpOptions::default();
+        }
+        if !self.syn_full_options() {
+            return TcpOptions { mss: Some(self.our_mss()), ..TcpOptions::default() };
+        }
         TcpOptions {
             mss: Some(self.our_mss()),
             window_scale: self.cfg.window_scaling.then(|| self.our_wscale()),
@@ -140,6 +146,12 @@ impl Conn {
             fast_open,
             ..TcpOptions::default()
         }
+    }
+
+    /// Whether our SYN (its transmission number `rtx_count`) still carries the options beyond
+    /// the MSS (`ConnConfig::syn_options_retries`).
+    pub(crate) fn syn_full_options(&self) -> bool {
+        self.cfg.syn_options_retries.is_none_or(|n| self.rtx_count <= n)
     }
 
     fn build_synchronized(&mut self, now: Instant, buf: &mut [u8]) -> Option<Segment> {
@@ -184,7 +196,7 @@ impl Conn {
                 fl |= TcpFlags::ECE;
             }
             let mut o = TcpOptions {
-                mss: Some(our_mss),
+                mss: (!self.cfg.no_options).then_some(our_mss),
                 window_scale: ws_offered.then_some(opt.rcv_wscale),
                 sack_permitted: opt.sack,
                 timestamps: ts,

@@ -64,8 +64,11 @@ impl Conn {
                 if as_unknown && seg.flags.ack() {
                     //= rfc9293#3.10.7.1
                     //~ linux: Linux's form: answered as from no connection, <SEQ=SEG.ACK><CTL=RST>.
-                    ctx.ctl
-                        .push(CtlSegment::rst(self.tuple, seg.ack).via(self.cfg.udp_encapsulation));
+                    ctx.ctl.push(
+                        CtlSegment::rst(self.tuple, seg.ack)
+                            .via(self.cfg.udp_encapsulation)
+                            .with_ip(self.cfg.ip),
+                    );
                     self.fail(ctx, ConnectionError::Aborted);
                 } else {
                     self.abort_with(ctx, ConnectionError::Aborted);
