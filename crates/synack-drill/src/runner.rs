@@ -570,6 +570,7 @@ impl<T: Target> Runner<'_, T> {
         let mut steps = 0;
         self.drain()?;
         let (merged, used) = loop {
+            self.drop_other_sockets();
             let q = self.queue.make_contiguous();
             if let Some((m, used, complete)) = merge_front(q, p.len, self.cfg.strict_segments)
                 && (complete || self.now >= limit)
@@ -623,6 +624,15 @@ impl<T: Target> Runner<'_, T> {
             .map_err(|reason| Stop::Fail { actual: Some(self.script_view(p, &merged)), reason })?;
         self.queue.drain(..used);
         Ok(at)
+    }
+
+    /// packetdrill sniffs only the socket under test: once a later active open took over,
+    /// what an earlier connection still sends (its FIN after close, a retransmission) is
+    /// skipped while an outbound line waits, never matched against it.
+    fn drop_other_sockets(&mut self) {
+        if let Some(local) = self.active {
+            self.queue.retain(|s| s.src == local);
+        }
     }
 
     /// A live segment printed with our numbers mapped back to script space.
