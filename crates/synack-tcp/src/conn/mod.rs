@@ -93,8 +93,15 @@ pub(crate) struct ActiveFastOpen {
     pub(crate) retransmitted: bool,
 }
 
-/// Facts about the handshake kept for a connection's life, as bits of one byte (the
-/// connection's size is pinned).
+/// `now` on a wrapping millisecond clock (49 days round), never zero (its one zero reading
+/// counts as 1), for times a connection keeps in 4 bytes and compares by wrapping difference.
+pub(crate) fn wrapping_ms(now: Instant) -> core::num::NonZeroU32 {
+    core::num::NonZeroU32::new((now.as_millis() as u32).max(1))
+        .unwrap_or(core::num::NonZeroU32::MIN)
+}
+
+/// Facts about the handshake kept for a connection's life, and the interactive mode, as bits
+/// of one byte (the connection's size is pinned).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub(crate) struct HsFlags(u8);
 
@@ -109,6 +116,11 @@ impl HsFlags {
     /// Congestion control and recovery have been set up ([`Conn::on_established`]): at
     /// ESTABLISHED, or earlier for a Fast Open child, which sends from SYN-RECEIVED.
     pub(crate) const SENDING: u8 = 8;
+    /// Interactive (Linux's pingpong mode; not a handshake fact, kept here for the size): we
+    /// answered arriving data with data of our own within a delayed-ACK time, so quick ACKs
+    /// wait, the reply being expected to carry the ACK. Ends when a delayed ACK had to go
+    /// alone, or on data received twice.
+    pub(crate) const INTERACTIVE: u8 = 16;
 
     pub(crate) fn has(self, bit: u8) -> bool {
         self.0 & bit != 0
@@ -316,6 +328,12 @@ pub(crate) struct Conn {
     pub(crate) app_closed: bool,
     /// In-order data segments still to be ACKed at once (`ConnConfig::quick_ack_segments`).
     pub(crate) quick_acks_left: u32,
+    /// With quick-ACK on: when in-order data last arrived, or when the handshake ended with
+    /// our data waiting to go (Linux's `lrcvtime` once its ACK timeout is set), on a wrapping
+    /// millisecond clock ([`wrapping_ms`]; 4 bytes, which keeps `Conn` within its size);
+    /// `None` before. Data we send within a delayed-ACK time of it makes the connection
+    /// interactive.
+    pub(crate) last_data_rx: Option<core::num::NonZeroU32>,
     /// The application wants a Writable event when space frees.
     pub(crate) want_writable: bool,
     pub(crate) stats: Counters,
@@ -396,6 +414,7 @@ impl Conn {
             error: None,
             app_closed: false,
             quick_acks_left: cfg.quick_ack_segments,
+            last_data_rx: None,
             want_writable: false,
             stats: Counters::default(),
             mtu,
