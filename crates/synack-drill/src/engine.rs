@@ -11,13 +11,15 @@ use crate::probe::SockState;
 use crate::profile::{Cc, EcnMode, Profile, SynLayout};
 use crate::runner::TargetFactory;
 use crate::segment::Segment;
-use crate::target::{ErrQueueEntry, Errno, Readiness, Shutdown, SockId, SockOpt, Target};
+use crate::target::{
+    ErrQueueEntry, Errno, IcmpMessage, Readiness, Shutdown, SockId, SockOpt, Target,
+};
 use std::collections::BTreeMap;
 use std::net::{IpAddr, SocketAddr};
 use synack_tcp::{
     AbortReset, AccEcnConfig, AccEcnOptionPolicy, AckEvery, CongestionControl, ConnConfig, ConnId,
-    ConnectionError, Duration, Endpoint, EndpointConfig, FastOpenConfig, Instant, ListenerId,
-    OptionLayout, ReadWindowUpdate, ReceiveWindow, RecvError, SendError, State,
+    ConnectionError, Duration, Endpoint, EndpointConfig, FastOpenConfig, IcmpError, Instant,
+    ListenerId, OptionLayout, ReadWindowUpdate, ReceiveWindow, RecvError, SendError, State,
 };
 use synack_wire::ChecksumMode;
 use synack_wire::tcp::TcpRepr;
@@ -196,14 +198,32 @@ fn instant(us: u64) -> Instant {
     Instant::from_micros(us)
 }
 
-fn conn_error(e: ConnectionError) -> Errno {
+fn conn_error(e: ConnectionError, bsd: bool) -> Errno {
     match e {
+        ConnectionError::Icmp(i) => icmp_errno(i, bsd),
         ConnectionError::Refused => Errno::ECONNREFUSED,
         ConnectionError::Reset => Errno::ECONNRESET,
         ConnectionError::TimedOut | ConnectionError::UserTimeout => Errno::ETIMEDOUT,
         ConnectionError::Aborted | ConnectionError::ListenerClosed => Errno::ECONNABORTED,
         ConnectionError::Unreachable => Errno::EHOSTUNREACH,
         _ => Errno::ECONNABORTED,
+    }
+}
+
+/// The errno an ICMP error that ended a connection leaves on the socket: Linux's
+/// `icmp_err_convert` table (and `EHOSTUNREACH` for time exceeded, `EPROTO` for a parameter
+/// problem), or FreeBSD's `inetctlerrmap` (`bsd`).
+fn icmp_errno(e: IcmpError, bsd: bool) -> Errno {
+    match (e, bsd) {
+        (IcmpError::PortUnreachable, _) => Errno::ECONNREFUSED,
+        (IcmpError::ProtocolUnreachable | IcmpError::AdminProhibited, true) => Errno::ECONNREFUSED,
+        (IcmpError::ProtocolUnreachable, false) => Errno::ENOPROTOOPT,
+        (IcmpError::NetUnreachable, false) => Errno::ENETUNREACH,
+        (IcmpError::SourceRouteFailed, false) => Errno::EOPNOTSUPP,
+        (IcmpError::ParameterProblem, false) => Errno::EPROTO,
+        (IcmpError::ParameterProblem, true) => Errno::ENOPROTOOPT,
+        (IcmpError::PacketTooBig { .. }, _) => Errno::EMSGSIZE,
+        _ => Errno::EHOSTUNREACH,
     }
 }
 
@@ -323,6 +343,7 @@ impl EngineTarget {
                 Cc::Bbr => CongestionControl::Bbr,
             },
             pacing: p.pacing,
+            icmp_policy: p.icmp_policy,
             ..defaults
         }
     }
@@ -493,7 +514,7 @@ impl Target for EngineTarget {
             Kind::Fresh => {}
             Kind::Conn(c) => {
                 if let Ok(Some(e)) = self.ep.error(c) {
-                    return Err(conn_error(e));
+                    return Err(conn_error(e, self.implied_connect));
                 }
                 return match self.ep.state(c) {
                     Ok(State::SynSent) | Ok(State::SynReceived) => Err(Errno::EALREADY),
@@ -647,7 +668,7 @@ impl Target for EngineTarget {
             Err(SendError::Connection(_)) if self.sock(s)?.error_taken => Err(Errno::EPIPE),
             Err(SendError::Connection(e)) => {
                 self.sock(s)?.error_taken = true;
-                Err(conn_error(e))
+                Err(conn_error(e, self.implied_connect))
             }
             Err(_) => Err(Errno::EPIPE),
         }
@@ -662,7 +683,7 @@ impl Target for EngineTarget {
             Ok(0) if !data.is_empty() => Err(Errno::EAGAIN),
             Ok(n) => Ok(n),
             Err(SendError::WouldBlock) => Err(Errno::EAGAIN),
-            Err(SendError::Connection(e)) => Err(conn_error(e)),
+            Err(SendError::Connection(e)) => Err(conn_error(e, self.implied_connect)),
             Err(_) => Err(Errno::EPIPE),
         }
     }
@@ -676,7 +697,7 @@ impl Target for EngineTarget {
             Ok(0) if !data.is_empty() => Err(Errno::EAGAIN),
             Ok(n) => Ok(n),
             Err(SendError::WouldBlock) => Err(Errno::EAGAIN),
-            Err(SendError::Connection(e)) => Err(conn_error(e)),
+            Err(SendError::Connection(e)) => Err(conn_error(e, self.implied_connect)),
             Err(_) => Err(Errno::EPIPE),
         }
     }
@@ -699,7 +720,7 @@ impl Target for EngineTarget {
             Err(RecvError::Connection(_)) if self.sock(s)?.error_taken => Ok(0),
             Err(RecvError::Connection(e)) => {
                 self.sock(s)?.error_taken = true;
-                Err(conn_error(e))
+                Err(conn_error(e, self.implied_connect))
             }
             Err(_) => Err(Errno::ENOTCONN),
         }
@@ -715,7 +736,7 @@ impl Target for EngineTarget {
             return Ok(queued.min(len));
         }
         if let Ok(Some(e)) = self.ep.error(c) {
-            return Err(conn_error(e));
+            return Err(conn_error(e, self.implied_connect));
         }
         match self.ep.state(c).unwrap_or(State::Closed) {
             State::CloseWait
@@ -897,6 +918,29 @@ impl Target for EngineTarget {
         {
             self.last_data_recv.insert(c, now);
         }
+    }
+
+    fn deliver_icmp(&mut self, now: u64, m: &IcmpMessage) {
+        let error = if m.v6 {
+            IcmpError::from_icmpv6(m.icmp_type, m.code, m.mtu)
+        } else {
+            IcmpError::from_icmpv4(m.icmp_type, m.code, u16::try_from(m.mtu).unwrap_or(u16::MAX))
+        };
+        let Some(error) = error else { return };
+        let seq = synack_wire::SeqNum(m.seq);
+        match m.udp {
+            None => self.ep.on_icmp_error(instant(now), m.local, m.remote, seq, error),
+            // The quoted datagram must have left from our tunnel port, to a port the
+            // connection uses (the engine checks that).
+            Some((sport, dport)) => {
+                let Some(remote_port) = core::num::NonZeroU16::new(dport) else { return };
+                if self.udp_tunnel_port == 0 || sport != self.udp_tunnel_port {
+                    return;
+                }
+                self.ep.on_udp_icmp_error(instant(now), m.local, m.remote, remote_port, seq, error);
+            }
+        }
+        while self.ep.poll_event().is_some() {}
     }
 
     fn poll_transmit(&mut self, now: u64) -> Option<Segment> {

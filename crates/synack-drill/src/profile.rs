@@ -166,6 +166,9 @@ pub struct Profile {
     /// `net.inet.tcp.udp_tunneling_port`; 0: off). A socket may ask for encapsulation
     /// (`TCP_REMOTE_UDP_ENCAPS_PORT`) only while it is set; see `synack_tcp::udp_encap`.
     pub udp_tunneling_port: u16,
+    /// Which ICMP errors end a connection, and in which states: Linux's `tcp_v4_err` rules,
+    /// FreeBSD's `tcp_ctlinput` with `net.inet.tcp.icmp_may_rst`, or RFC 9293's hard errors.
+    pub icmp_policy: synack_tcp::IcmpPolicy,
     /// FreeBSD's socket-buffer ceiling (`kern.ipc.maxsockbuf`, 2 MB by default): the window
     /// scale a SYN offers is the smallest that lets a window reach it (`tcp_connect`,
     /// `syncache_add`), 6 for 2 MB.
@@ -240,6 +243,7 @@ impl Profile {
             drop_syn_fin: false,
             listen_drops_syn_ack: false,
             udp_tunneling_port: 0,
+            icmp_policy: synack_tcp::IcmpPolicy::Linux,
             max_sockbuf: 2 * 1024 * 1024,
             old_segment_ack_processed: false,
             time_wait_acks_non_duplicates: false,
@@ -303,6 +307,7 @@ impl Profile {
             drop_syn_fin: false,
             listen_drops_syn_ack: true,
             udp_tunneling_port: 0,
+            icmp_policy: synack_tcp::IcmpPolicy::FreeBsd { may_rst: true },
             max_sockbuf: 2 * 1024 * 1024,
             old_segment_ack_processed: true,
             time_wait_acks_non_duplicates: true,
@@ -359,6 +364,7 @@ impl Profile {
             drop_syn_fin: false,
             listen_drops_syn_ack: false,
             udp_tunneling_port: 0,
+            icmp_policy: synack_tcp::IcmpPolicy::Rfc,
             max_sockbuf: 2 * 1024 * 1024,
             old_segment_ack_processed: false,
             time_wait_acks_non_duplicates: false,
@@ -733,6 +739,10 @@ impl Profile {
                 self.rfc5961.1 = !flag()?;
                 note("RFC 5961 section 4 (SYN) checks")
             }
+            "net.inet.tcp.icmp_may_rst" => {
+                self.icmp_policy = synack_tcp::IcmpPolicy::FreeBsd { may_rst: flag()? };
+                note("ICMP errors that end a connection in SYN-SENT")
+            }
             "net.inet.tcp.hostcache.purgenow" => note("no host cache, no stored keys"),
             _ => match self.fixed_sysctl(key) {
                 Some(fixed)
@@ -779,7 +789,6 @@ impl Profile {
             // FreeBSD.
             "net.inet.tcp.blackhole" => "0",
             "net.inet.tcp.rexmit_drop_options" => "0",
-            "net.inet.tcp.icmp_may_rst" => "1",
             "net.inet.tcp.syncookies_only" => "0",
             "net.inet.tcp.keepinit" => "75000",
             "net.inet.tcp.path_mtu_discovery" => "1",

@@ -224,6 +224,9 @@ pub struct ConnConfig {
     /// Report soft errors (`Event::SoftError`: R1 reached, soft ICMP errors, path MTU drops).
     /// RFC 9293 SHLD-20 lets the application switch them off. On by default.
     pub soft_errors: bool,
+    /// Which ICMP errors end the connection, and in which states: RFC 9293's hard errors (the
+    /// default), or Linux's or FreeBSD's choices ([`IcmpPolicy`](crate::IcmpPolicy)).
+    pub icmp_policy: crate::icmp::IcmpPolicy,
     /// TCP_MAXSEG: an upper bound on the MSS we announce on our SYN and on the segments we
     /// send (RFC 9293 3.7.1 lets the user lower the MSS; Linux's per-socket clamp). `None`
     /// (the default) derives both from the MTU and the peer's MSS alone.
@@ -348,6 +351,7 @@ impl Default for ConnConfig {
             ecn: false,
             accecn: AccEcnConfig::default(),
             soft_errors: true,
+            icmp_policy: crate::icmp::IcmpPolicy::Rfc,
             mss_clamp: None,
             quick_ack_segments: 0,
             window_scale: None,

@@ -128,7 +128,7 @@ pub use error::{
 };
 pub use event::{Event, SoftError};
 pub use fastopen::FastOpenConfig;
-pub use icmp::IcmpError;
+pub use icmp::{IcmpError, IcmpPolicy};
 pub use secret::FourTuple;
 pub use state::State;
 pub use stats::{ConnStats, ListenCounters};

@@ -157,7 +157,7 @@ impl EngineTarget {
                 match e {
                     Some(e) if !sk.error_taken => {
                         self.sock(s)?.error_taken = true;
-                        conn_error(e).number()
+                        conn_error(e, self.implied_connect).number()
                     }
                     _ => 0,
                 }

@@ -18,6 +18,7 @@ mod input;
 mod open;
 mod output;
 mod pace;
+mod pmtu;
 mod receive;
 mod recovery;
 mod spares;
