@@ -102,6 +102,7 @@ pub mod fastopen;
 pub mod icmp;
 mod id;
 pub mod pacing;
+mod pmtu_cache;
 mod ports;
 pub mod push;
 pub mod rack;

@@ -200,3 +200,29 @@ fn an_error_about_a_segment_that_went_another_way_is_ignored() {
         Some(ConnectionError::Icmp(IcmpError::PortUnreachable))
     );
 }
+
+#[test]
+fn a_later_connection_to_the_same_destination_sends_in_the_learned_size_but_offers_the_link_mss() {
+    let mut s = Script::established_passive(with(IcmpPolicy::Linux));
+    s.send(&[1u8; 1460]);
+    s.one();
+    icmp(&mut s, ISS + 1, IcmpError::PacketTooBig { mtu: 1200 });
+    let again: Vec<_> = s.sent().iter().map(|o| o.payload.len()).collect();
+    assert_eq!(again, [1160, 300]);
+    // A second connection from the same peer: the SYN-ACK offers what the link carries
+    // (RFC 9293 3.7.1: the MSS option is about receiving), the data keeps to the path.
+    let mut syn = Seg::new(S, IRS + 100_000, 0).mss(1460);
+    syn.src_port = 4001;
+    s.inject(syn);
+    let synack = s.one();
+    check(&synack, SA, ISS, IRS + 100_001);
+    assert_eq!(synack.options.mss, Some(1460));
+    let mut ack = Seg::new(A, IRS + 100_001, ISS + 1);
+    ack.src_port = 4001;
+    s.inject(ack);
+    let c2 = s.ep.accept(s.listener.unwrap()).expect("second connection");
+    assert_eq!(s.ep.stats(c2).unwrap().pmtu, 1200);
+    s.ep.send(c2, &[2u8; 2000]).unwrap();
+    let sizes: Vec<_> = s.sent().iter().map(|o| o.payload.len()).collect();
+    assert_eq!(sizes[0], 1160);
+}

@@ -33,15 +33,17 @@ impl Conn {
     /// was checked against the send window). A smaller path MTU lowers the MSS and sends again,
     /// at once, everything in flight in the new size (Linux's `tcp_simple_retransmit`; FreeBSD's
     /// `tcp_mtudisc` likewise restarts from SND.UNA); a larger or equal one changes nothing.
-    pub(crate) fn path_mtu_reduced(&mut self, ctx: &mut Ctx<'_>, mtu: usize) {
+    /// Returns the new estimate when it was lowered.
+    pub(crate) fn path_mtu_reduced(&mut self, ctx: &mut Ctx<'_>, mtu: usize) -> Option<u32> {
         //= rfc1191#3
         //~ paraphrase: The path MTU estimate is only ever lowered by a "too big" report; it is
         //~ raised by other means (probing).
-        let mtu = mtu.max(self.min_path_mtu());
+        let mtu = mtu.max(self.min_path_mtu()) as u32;
         if mtu >= self.mtu {
-            return;
+            return None;
         }
         self.mtu = mtu;
+        self.adv_mtu = self.adv_mtu.min(mtu);
         let mss = self.eff_snd_mss();
         self.rec.set_mss(mss);
         //= rfc1191#6.4
@@ -54,5 +56,6 @@ impl Conn {
             snd.nxt = snd.una;
         }
         ctx.soft_error(self.cfg.soft_errors, SoftError::PathMtuReduced(mss as u16));
+        Some(mtu)
     }
 }

@@ -60,23 +60,22 @@ impl Endpoint {
         if error == IcmpError::SourceQuench {
             return;
         }
-        self.with_conn(id, |c, ctx| {
+        let learned = self.with_conn(id, |c, ctx| {
             // The quoted segment went the way this connection's segments go (plain TCP, or
             // UDP to its encapsulation port), or it is not about this connection.
             if c.cfg.udp_encapsulation != via {
-                return;
+                return None;
             }
             let state = c.state();
-            let Some(snd) = c.tcb.snd() else { return };
+            let snd = c.tcb.snd()?;
             //= rfc5927#4.1
             //~ paraphrase: Only an error quoting an unacknowledged sequence number is believed.
             if !seq.in_range(snd.una, snd.max_nxt) {
-                return;
+                return None;
             }
             let quotes_iss = seq == snd.iss;
             if let IcmpError::PacketTooBig { mtu } = error {
-                c.path_mtu_reduced(ctx, mtu as usize);
-                return;
+                return c.path_mtu_reduced(ctx, mtu as usize);
             }
             let passive_half_open = state == State::SynReceived
                 && c.is_passive_syn_received()
@@ -106,7 +105,13 @@ impl Endpoint {
                     ctx.soft_error(c.cfg.soft_errors, SoftError::Icmp(error));
                 }
             }
+            None
         });
         self.after(id);
+        //= rfc1191#5
+        //~ paraphrase: The estimate is kept per path, for the connections that follow.
+        if let Some(mtu) = learned.flatten() {
+            self.pmtu.learn(remote.ip(), mtu, now);
+        }
     }
 }
