@@ -19,7 +19,8 @@ use std::net::{IpAddr, SocketAddr};
 use synack_tcp::{
     AbortReset, AccEcnConfig, AccEcnOptionPolicy, AckEvery, CongestionControl, ConnConfig, ConnId,
     ConnectionError, Duration, Endpoint, EndpointConfig, FastOpenConfig, IcmpError, Instant,
-    ListenerId, OptionLayout, ReadWindowUpdate, ReceiveWindow, RecvError, SendError, State,
+    ListenerId, OptionLayout, PmtudBlackhole, ReadWindowUpdate, ReceiveWindow, RecvError,
+    SendError, State,
 };
 use synack_wire::ChecksumMode;
 use synack_wire::tcp::TcpRepr;
@@ -344,6 +345,14 @@ impl EngineTarget {
             },
             pacing: p.pacing,
             icmp_policy: p.icmp_policy,
+            //~ freebsd: black-hole detection steps to pmtud_blackhole_mss, then to mssdflt
+            //~ (v6: v6pmtud_blackhole_mss, v6mssdflt); 2 and 3 turn it on for one family.
+            pmtud_blackhole: (p.pmtud_blackhole_detection != 0).then(|| PmtudBlackhole {
+                v4: matches!(p.pmtud_blackhole_detection, 1 | 2)
+                    .then_some([p.pmtud_blackhole_mss.0, 536]),
+                v6: matches!(p.pmtud_blackhole_detection, 1 | 3)
+                    .then_some([p.pmtud_blackhole_mss.1, 1220]),
+            }),
             ..defaults
         }
     }

@@ -609,9 +609,10 @@ impl<T: Target> Runner<'_, T> {
         tol: u64,
         any: bool,
     ) -> Result<u64, Stop> {
-        let deadline = if any { self.now } else { hi.saturating_add(tol) };
-        // Wait a while past the deadline so a late packet is reported as late, not missing.
-        let limit = deadline.saturating_add(OUTBOUND_TIMEOUT_US);
+        // Wait a while past the deadline so a late packet is reported as late, not missing; a
+        // `*` line waits as long as the stack has a timer set (packetdrill sets no timeout).
+        let limit =
+            if any { u64::MAX } else { hi.saturating_add(tol).saturating_add(OUTBOUND_TIMEOUT_US) };
         let mut steps = 0;
         self.drain()?;
         let (merged, used) = loop {
@@ -630,6 +631,14 @@ impl<T: Target> Runner<'_, T> {
             }
             match self.t.poll_timeout() {
                 Some(t) if t <= limit => self.step(t.max(self.now))?,
+                None if any => {
+                    return Err(Stop::Fail {
+                        actual: None,
+                        reason: "timed out waiting for a packet: the stack sent nothing and has \
+                                 no timer set"
+                            .into(),
+                    });
+                }
                 _ if self.now < limit => self.step(limit)?,
                 _ => {
                     return Err(Stop::Fail {

@@ -221,6 +221,9 @@ pub enum SockOpt {
     /// TCP_REMOTE_UDP_ENCAPS_PORT (FreeBSD): the remote UDP port the connection's segments
     /// travel to inside UDP (0: plain TCP); only while the tunnel port sysctl is set.
     RemoteUdpEncapsPort,
+    /// TCP_FUNCTION_BLK (FreeBSD): which TCP stack the socket runs, given as a struct naming
+    /// it; the engine models FreeBSD's default stack, `freebsd`.
+    FunctionBlk,
 }
 
 impl SockOpt {
@@ -251,6 +254,7 @@ impl SockOpt {
             "TCP_INQ" if tcp => SockOpt::Inq,
             "TCP_SYNCNT" if tcp => SockOpt::SynCnt,
             "TCP_REMOTE_UDP_ENCAPS_PORT" if tcp => SockOpt::RemoteUdpEncapsPort,
+            "TCP_FUNCTION_BLK" if tcp => SockOpt::FunctionBlk,
             _ => return None,
         })
     }

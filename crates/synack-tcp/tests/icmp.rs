@@ -226,3 +226,55 @@ fn a_later_connection_to_the_same_destination_sends_in_the_learned_size_but_offe
     let sizes: Vec<_> = s.sent().iter().map(|o| o.payload.len()).collect();
     assert_eq!(sizes[0], 1160);
 }
+
+/// Each retransmission's size while nothing is acknowledged, over `rtos` timeouts.
+fn retransmissions(s: &mut Script, rtos: usize) -> Vec<usize> {
+    let mut sizes = Vec::new();
+    while sizes.len() < rtos {
+        let t = s.ep.poll_timeout().expect("the retransmission timer is set");
+        s.now = s.now.max(t);
+        s.ep.on_timeout(s.now);
+        sizes.extend(s.sent().iter().map(|o| o.payload.len()));
+    }
+    sizes
+}
+
+/// Only the retransmission timer sends again (no tail loss probe), and it never gives up.
+fn timer_only() -> ConnConfig {
+    ConnConfig { rack: false, r2: None, ..plain() }
+}
+
+fn blackhole_detecting() -> ConnConfig {
+    ConnConfig { pmtud_blackhole: Some(synack_tcp::PmtudBlackhole::FREEBSD), ..timer_only() }
+}
+
+#[test]
+fn blackhole_detection_steps_down_every_two_timeouts_then_gives_the_size_back() {
+    let mut s = Script::established_active_with(blackhole_detecting(), ISS, IRS);
+    s.send(&[3u8; 1460]);
+    assert_eq!(s.one().payload.len(), 1460);
+    // Two chances per size: the full size, the black-hole MSS, the default MSS; then the
+    // size from before (a path that drops small segments too is no black hole).
+    assert_eq!(retransmissions(&mut s, 7), [1460, 1200, 1200, 536, 536, 1460, 1460]);
+}
+
+#[test]
+fn a_smaller_size_that_gets_through_is_kept() {
+    let mut s = Script::established_active_with(blackhole_detecting(), ISS, IRS);
+    s.send(&[3u8; 1460]);
+    s.one();
+    assert_eq!(retransmissions(&mut s, 2), [1460, 1200]);
+    s.inject(Seg::new(A, IRS + 1, ISS + 1201).win(65535));
+    s.send(&[4u8; 3000]);
+    let sizes: Vec<_> = s.sent().iter().map(|o| o.payload.len()).collect();
+    assert!(sizes.iter().all(|&n| n <= 1200), "{sizes:?}");
+    assert_eq!(s.ep.stats(s.id()).unwrap().pmtu, 1240);
+}
+
+#[test]
+fn without_blackhole_detection_the_size_never_changes() {
+    let mut s = Script::established_active_with(timer_only(), ISS, IRS);
+    s.send(&[3u8; 1460]);
+    s.one();
+    assert_eq!(retransmissions(&mut s, 6), [1460; 6]);
+}

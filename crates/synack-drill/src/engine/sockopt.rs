@@ -99,7 +99,9 @@ impl EngineTarget {
                 }
                 sk.cfg.udp_encapsulation = core::num::NonZeroU16::new(port);
             }
-            SockOpt::Error | SockOpt::FastOpenKey => return Err(Errno::ENOPROTOOPT),
+            SockOpt::Error | SockOpt::FastOpenKey | SockOpt::FunctionBlk => {
+                return Err(Errno::ENOPROTOOPT);
+            }
             SockOpt::Linger2 => unreachable!("handled above"),
         }
         self.push_config(s, kind)
@@ -152,6 +154,7 @@ impl EngineTarget {
             // Linux's tcp_syn_retries default when the socket set none.
             SockOpt::SynCnt => i64::from(sk.cfg.syn_retries.unwrap_or(6)),
             SockOpt::RemoteUdpEncapsPort => sk.cfg.udp_encapsulation.map_or(0, |p| p.get().into()),
+            SockOpt::FunctionBlk => return Err(Errno::ENOPROTOOPT),
             SockOpt::Error => {
                 let e = conn.and_then(|c| self.ep.error(c).ok().flatten());
                 match e {

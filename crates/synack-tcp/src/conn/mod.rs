@@ -322,11 +322,14 @@ pub(crate) struct Conn {
     pub(crate) stats: Counters,
     /// The path MTU estimate, for MMS_S: the link MTU, or less once "packet too big" said so
     /// (to this connection, or to an earlier one to the same destination).
-    pub(crate) mtu: u32,
+    pub(crate) mtu: u16,
     /// The MTU our MSS option is derived from (MMS_R): the link MTU, lowered only by a "packet
     /// too big" this connection itself receives (a SYN sent again then offers the smaller
     /// size, as Linux does).
-    pub(crate) adv_mtu: u32,
+    pub(crate) adv_mtu: u16,
+    /// The path MTU before black-hole detection lowered it (`ConnConfig::pmtud_blackhole`),
+    /// restored when the smaller sizes did not get through either; 0 when not lowered.
+    pub(crate) blackhole_saved_mtu: u16,
     pub(crate) ts_offset: u32,
     pub(crate) last_rx: Instant,
     pub(crate) keepalive_probes: u32,
@@ -374,7 +377,7 @@ impl Conn {
     /// [`Conn::syn_received`]).
     pub(crate) fn new(birth: Birth) -> Conn {
         let Birth { tuple, cfg, mtu, path_mtu, ts_offset, now } = birth;
-        let link = u32::try_from(mtu).unwrap_or(u32::MAX);
+        let link = u16::try_from(mtu).unwrap_or(u16::MAX);
         Conn {
             tuple,
             tcb: Tcb::Closed,
@@ -389,8 +392,9 @@ impl Conn {
             quick_acks_left: cfg.quick_ack_segments,
             want_writable: false,
             stats: Counters::default(),
-            mtu: u32::try_from(path_mtu).unwrap_or(u32::MAX).min(link),
+            mtu: u16::try_from(path_mtu).unwrap_or(u16::MAX).min(link),
             adv_mtu: link,
+            blackhole_saved_mtu: 0,
             ts_offset,
             last_rx: now,
             keepalive_probes: 0,
