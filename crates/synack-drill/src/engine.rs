@@ -11,13 +11,16 @@ use crate::probe::SockState;
 use crate::profile::{Cc, EcnMode, Profile, SynLayout};
 use crate::runner::TargetFactory;
 use crate::segment::Segment;
-use crate::target::{ErrQueueEntry, Errno, Readiness, Shutdown, SockId, SockOpt, Target};
+use crate::target::{
+    ErrQueueEntry, Errno, IcmpMessage, Readiness, Shutdown, SockId, SockOpt, Target,
+};
 use std::collections::BTreeMap;
 use std::net::{IpAddr, SocketAddr};
 use synack_tcp::{
     AbortReset, AccEcnConfig, AccEcnOptionPolicy, AckEvery, CongestionControl, ConnConfig, ConnId,
-    ConnectionError, Duration, Endpoint, EndpointConfig, FastOpenConfig, Instant, IpFields,
-    ListenerId, OptionLayout, ReadWindowUpdate, ReceiveWindow, RecvError, SendError, State,
+    ConnectionError, Duration, Endpoint, EndpointConfig, FastOpenConfig, IcmpError, Instant,
+    IpFields, ListenerId, OptionLayout, PmtudBlackhole, ReadWindowUpdate, ReceiveWindow,
+    RecvError, SendError, State,
 };
 use synack_wire::ChecksumMode;
 use synack_wire::tcp::TcpRepr;
@@ -203,14 +206,32 @@ fn instant(us: u64) -> Instant {
     Instant::from_micros(us)
 }
 
-fn conn_error(e: ConnectionError) -> Errno {
+fn conn_error(e: ConnectionError, bsd: bool) -> Errno {
     match e {
+        ConnectionError::Icmp(i) => icmp_errno(i, bsd),
         ConnectionError::Refused => Errno::ECONNREFUSED,
         ConnectionError::Reset => Errno::ECONNRESET,
         ConnectionError::TimedOut | ConnectionError::UserTimeout => Errno::ETIMEDOUT,
         ConnectionError::Aborted | ConnectionError::ListenerClosed => Errno::ECONNABORTED,
         ConnectionError::Unreachable => Errno::EHOSTUNREACH,
         _ => Errno::ECONNABORTED,
+    }
+}
+
+/// The errno an ICMP error that ended a connection leaves on the socket: Linux's
+/// `icmp_err_convert` table (and `EHOSTUNREACH` for time exceeded, `EPROTO` for a parameter
+/// problem), or FreeBSD's `inetctlerrmap` (`bsd`).
+fn icmp_errno(e: IcmpError, bsd: bool) -> Errno {
+    match (e, bsd) {
+        (IcmpError::PortUnreachable, _) => Errno::ECONNREFUSED,
+        (IcmpError::ProtocolUnreachable | IcmpError::AdminProhibited, true) => Errno::ECONNREFUSED,
+        (IcmpError::ProtocolUnreachable, false) => Errno::ENOPROTOOPT,
+        (IcmpError::NetUnreachable, false) => Errno::ENETUNREACH,
+        (IcmpError::SourceRouteFailed, false) => Errno::EOPNOTSUPP,
+        (IcmpError::ParameterProblem, false) => Errno::EPROTO,
+        (IcmpError::ParameterProblem, true) => Errno::ENOPROTOOPT,
+        (IcmpError::PacketTooBig { .. }, _) => Errno::EMSGSIZE,
+        _ => Errno::EHOSTUNREACH,
     }
 }
 
@@ -340,6 +361,15 @@ impl EngineTarget {
                 Cc::Bbr => CongestionControl::Bbr,
             },
             pacing: p.pacing,
+            icmp_policy: p.icmp_policy,
+            //~ freebsd: black-hole detection steps to pmtud_blackhole_mss, then to mssdflt
+            //~ (v6: v6pmtud_blackhole_mss, v6mssdflt); 2 and 3 turn it on for one family.
+            pmtud_blackhole: (p.pmtud_blackhole_detection != 0).then(|| PmtudBlackhole {
+                v4: matches!(p.pmtud_blackhole_detection, 1 | 2)
+                    .then_some([p.pmtud_blackhole_mss.0, 536]),
+                v6: matches!(p.pmtud_blackhole_detection, 1 | 3)
+                    .then_some([p.pmtud_blackhole_mss.1, 1220]),
+            }),
             ..defaults
         }
     }
@@ -529,7 +559,7 @@ impl Target for EngineTarget {
             Kind::Fresh => {}
             Kind::Conn(c) => {
                 if let Ok(Some(e)) = self.ep.error(c) {
-                    return Err(conn_error(e));
+                    return Err(conn_error(e, self.implied_connect));
                 }
                 return match self.ep.state(c) {
                     Ok(State::SynSent) | Ok(State::SynReceived) => Err(Errno::EALREADY),
@@ -701,7 +731,7 @@ impl Target for EngineTarget {
             Err(RecvError::Connection(_)) if self.sock(s)?.error_taken => Ok(0),
             Err(RecvError::Connection(e)) => {
                 self.sock(s)?.error_taken = true;
-                Err(conn_error(e))
+                Err(conn_error(e, self.implied_connect))
             }
             Err(_) => Err(Errno::ENOTCONN),
         }
@@ -717,7 +747,7 @@ impl Target for EngineTarget {
             return Ok(queued.min(len));
         }
         if let Ok(Some(e)) = self.ep.error(c) {
-            return Err(conn_error(e));
+            return Err(conn_error(e, self.implied_connect));
         }
         match self.ep.state(c).unwrap_or(State::Closed) {
             State::CloseWait
@@ -909,6 +939,29 @@ impl Target for EngineTarget {
             self.last_data_recv.insert(c, now);
         }
         self.sample_chronos(now);
+    }
+
+    fn deliver_icmp(&mut self, now: u64, m: &IcmpMessage) {
+        let error = if m.v6 {
+            IcmpError::from_icmpv6(m.icmp_type, m.code, m.mtu)
+        } else {
+            IcmpError::from_icmpv4(m.icmp_type, m.code, u16::try_from(m.mtu).unwrap_or(u16::MAX))
+        };
+        let Some(error) = error else { return };
+        let seq = synack_wire::SeqNum(m.seq);
+        match m.udp {
+            None => self.ep.on_icmp_error(instant(now), m.local, m.remote, seq, error),
+            // The quoted datagram must have left from our tunnel port, to a port the
+            // connection uses (the engine checks that).
+            Some((sport, dport)) => {
+                let Some(remote_port) = core::num::NonZeroU16::new(dport) else { return };
+                if self.udp_tunnel_port == 0 || sport != self.udp_tunnel_port {
+                    return;
+                }
+                self.ep.on_udp_icmp_error(instant(now), m.local, m.remote, remote_port, seq, error);
+            }
+        }
+        while self.ep.poll_event().is_some() {}
     }
 
     fn poll_transmit(&mut self, now: u64) -> Option<Segment> {

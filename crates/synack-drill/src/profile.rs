@@ -174,6 +174,15 @@ pub struct Profile {
     /// `net.inet.tcp.udp_tunneling_port`; 0: off). A socket may ask for encapsulation
     /// (`TCP_REMOTE_UDP_ENCAPS_PORT`) only while it is set; see `synack_tcp::udp_encap`.
     pub udp_tunneling_port: u16,
+    /// Which ICMP errors end a connection, and in which states: Linux's `tcp_v4_err` rules,
+    /// FreeBSD's `tcp_ctlinput` with `net.inet.tcp.icmp_may_rst`, or RFC 9293's hard errors.
+    pub icmp_policy: synack_tcp::IcmpPolicy,
+    /// FreeBSD's `net.inet.tcp.pmtud_blackhole_detection`: 0 off, 1 both families, 2 IPv4
+    /// only, 3 IPv6 only.
+    pub pmtud_blackhole_detection: u8,
+    /// FreeBSD's `net.inet.tcp.pmtud_blackhole_mss` and `v6pmtud_blackhole_mss`: the first
+    /// segment size black-hole detection tries (IPv4, IPv6).
+    pub pmtud_blackhole_mss: (u16, u16),
     /// FreeBSD's socket-buffer ceiling (`kern.ipc.maxsockbuf`, 2 MB by default): the window
     /// scale a SYN offers is the smallest that lets a window reach it (`tcp_connect`,
     /// `syncache_add`), 6 for 2 MB.
@@ -263,6 +272,9 @@ impl Profile {
             drop_syn_fin: false,
             listen_drops_syn_ack: false,
             udp_tunneling_port: 0,
+            pmtud_blackhole_detection: 0,
+            pmtud_blackhole_mss: (1200, 1220),
+            icmp_policy: synack_tcp::IcmpPolicy::Linux,
             max_sockbuf: 2 * 1024 * 1024,
             old_segment_ack_processed: false,
             time_wait_acks_non_duplicates: false,
@@ -339,6 +351,9 @@ impl Profile {
             drop_syn_fin: false,
             listen_drops_syn_ack: true,
             udp_tunneling_port: 0,
+            pmtud_blackhole_detection: 0,
+            pmtud_blackhole_mss: (1200, 1220),
+            icmp_policy: synack_tcp::IcmpPolicy::FreeBsd { may_rst: true },
             max_sockbuf: 2 * 1024 * 1024,
             old_segment_ack_processed: true,
             time_wait_acks_non_duplicates: true,
@@ -401,6 +416,9 @@ impl Profile {
             drop_syn_fin: false,
             listen_drops_syn_ack: false,
             udp_tunneling_port: 0,
+            pmtud_blackhole_detection: 0,
+            pmtud_blackhole_mss: (1200, 1220),
+            icmp_policy: synack_tcp::IcmpPolicy::Rfc,
             max_sockbuf: 2 * 1024 * 1024,
             old_segment_ack_processed: false,
             time_wait_acks_non_duplicates: false,
@@ -806,6 +824,25 @@ impl Profile {
                 self.rfc5961.1 = !flag()?;
                 note("RFC 5961 section 4 (SYN) checks")
             }
+            "net.inet.tcp.pmtud_blackhole_detection" => {
+                self.pmtud_blackhole_detection = match int()? {
+                    v @ 0..=3 => v as u8,
+                    _ => return Err(bad()),
+                };
+                note("path MTU black-hole detection")
+            }
+            "net.inet.tcp.pmtud_blackhole_mss" => {
+                self.pmtud_blackhole_mss.0 = u16::try_from(int()?).map_err(|_| bad())?;
+                note("black-hole detection's first IPv4 MSS")
+            }
+            "net.inet.tcp.v6pmtud_blackhole_mss" => {
+                self.pmtud_blackhole_mss.1 = u16::try_from(int()?).map_err(|_| bad())?;
+                note("black-hole detection's first IPv6 MSS")
+            }
+            "net.inet.tcp.icmp_may_rst" => {
+                self.icmp_policy = synack_tcp::IcmpPolicy::FreeBsd { may_rst: flag()? };
+                note("ICMP errors that end a connection in SYN-SENT")
+            }
             "net.inet.tcp.hostcache.purgenow" => note("no host cache, no stored keys"),
             _ => match self.fixed_sysctl(key) {
                 Some(fixed)
@@ -852,10 +889,12 @@ impl Profile {
             // FreeBSD.
             "net.inet.tcp.blackhole" => "0",
             "net.inet.tcp.icmp_may_rst" => "1",
+            "net.inet.tcp.rexmit_drop_options" => "0",
             "net.inet.tcp.syncookies_only" => "0",
             "net.inet.tcp.path_mtu_discovery" => "1",
-            "net.inet.tcp.pmtud_blackhole_detection" => "0",
+            // The engine's MSS for a peer that sends none, and black-hole detection's last step.
             "net.inet.tcp.mssdflt" => "536",
+            "net.inet.tcp.v6mssdflt" => "1220",
             "net.inet.tcp.udp_tunneling_overhead" => "8",
             _ => return None,
         })

@@ -265,6 +265,13 @@ pub struct ConnConfig {
     /// Report soft errors (`Event::SoftError`: R1 reached, soft ICMP errors, path MTU drops).
     /// RFC 9293 SHLD-20 lets the application switch them off. On by default.
     pub soft_errors: bool,
+    /// Which ICMP errors end the connection, and in which states: RFC 9293's hard errors (the
+    /// default), or Linux's or FreeBSD's choices ([`IcmpPolicy`](crate::IcmpPolicy)).
+    pub icmp_policy: crate::icmp::IcmpPolicy,
+    /// Path MTU black-hole detection (FreeBSD's `net.inet.tcp.pmtud_blackhole_detection`):
+    /// when full-sized segments keep timing out in ESTABLISHED or FIN-WAIT-1, smaller segment
+    /// sizes are tried ([`PmtudBlackhole`]). `None` (the default) keeps the size.
+    pub pmtud_blackhole: Option<PmtudBlackhole>,
     /// TCP_MAXSEG: an upper bound on the MSS we announce on our SYN and on the segments we
     /// send (RFC 9293 3.7.1 lets the user lower the MSS; Linux's per-socket clamp). `None`
     /// (the default) derives both from the MTU and the peer's MSS alone.
@@ -410,6 +417,8 @@ impl Default for ConnConfig {
             ecn: false,
             accecn: AccEcnConfig::default(),
             soft_errors: true,
+            icmp_policy: crate::icmp::IcmpPolicy::Rfc,
+            pmtud_blackhole: None,
             mss_clamp: None,
             quick_ack_segments: 0,
             window_scale: None,
@@ -435,6 +444,17 @@ impl Default for ConnConfig {
             time_wait_acks_non_duplicates: false,
         }
     }
+}
+
+/// The segment sizes black-hole detection steps down to, per address family (`None`: no
+/// detection for that family): each is tried for two retransmission timeouts, the first step
+/// at the second timeout; a step not below the current size is where it stops.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct PmtudBlackhole {
+    /// IPv4's steps (MSS, bytes of payload without options).
+    pub v4: Option<[u16; 2]>,
+    /// IPv6's steps.
+    pub v6: Option<[u16; 2]>,
 }
 
 /// Endpoint-wide settings.

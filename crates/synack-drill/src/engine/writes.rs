@@ -28,7 +28,7 @@ impl EngineTarget {
             Err(SendError::Connection(_)) if self.sock(s)?.error_taken => Err(Errno::EPIPE),
             Err(SendError::Connection(e)) => {
                 self.sock(s)?.error_taken = true;
-                Err(conn_error(e))
+                Err(conn_error(e, self.implied_connect))
             }
             Err(_) => Err(Errno::EPIPE),
         }
@@ -44,7 +44,7 @@ impl EngineTarget {
             Ok(0) if !data.is_empty() => Err(Errno::EAGAIN),
             Ok(n) => Ok(n),
             Err(SendError::WouldBlock) => Err(Errno::EAGAIN),
-            Err(SendError::Connection(e)) => Err(conn_error(e)),
+            Err(SendError::Connection(e)) => Err(conn_error(e, self.implied_connect)),
             Err(_) => Err(Errno::EPIPE),
         }
     }
@@ -59,7 +59,7 @@ impl EngineTarget {
             Ok(0) if !data.is_empty() => Err(Errno::EAGAIN),
             Ok(n) => Ok(n),
             Err(SendError::WouldBlock) => Err(Errno::EAGAIN),
-            Err(SendError::Connection(e)) => Err(conn_error(e)),
+            Err(SendError::Connection(e)) => Err(conn_error(e, self.implied_connect)),
             Err(_) => Err(Errno::EPIPE),
         }
     }
@@ -78,7 +78,7 @@ impl EngineTarget {
             Ok(0) if !data.is_empty() => Err(Errno::EAGAIN),
             Ok(n) => Ok(n),
             Err(SendError::WouldBlock) => Err(Errno::EAGAIN),
-            Err(SendError::Connection(e)) => Err(conn_error(e)),
+            Err(SendError::Connection(e)) => Err(conn_error(e, self.implied_connect)),
             Err(_) => Err(Errno::EPIPE),
         }
     }

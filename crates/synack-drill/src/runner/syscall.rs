@@ -621,6 +621,34 @@ impl<T: Target> Runner<'_, T> {
                     Err(e) => done(Err(e)),
                 }
             }
+            "setsockopt" if matches!(call.args.get(3), Some(Expr::Struct(_))) => {
+                let fd = self.fd(&call)?;
+                let opt = self.sockopt(&call)?;
+                let Some(Expr::Struct(fields)) = call.args.get(3) else { unreachable!() };
+                let field = |name: &str| {
+                    fields.iter().find(|(n, _)| n.as_deref() == Some(name)).map(|(_, v)| v)
+                };
+                match (opt, field("function_set_name")) {
+                    //~ freebsd: TCP_FUNCTION_BLK picks the socket's TCP stack by name; the
+                    //~ engine is the default one, `freebsd`, and only the FreeBSD profile has
+                    //~ the option.
+                    (SockOpt::FunctionBlk, Some(Expr::Str(stack)))
+                        if self.profile.name == "freebsd" =>
+                    {
+                        if stack != "freebsd" {
+                            return Err(Stop::Unsupported(format!(
+                                "TCP_FUNCTION_BLK: the {stack} stack"
+                            )));
+                        }
+                        let _ = fd;
+                        done(Ok(0))
+                    }
+                    (SockOpt::FunctionBlk, _) if self.profile.name != "freebsd" => {
+                        done(Err(Errno::ENOPROTOOPT))
+                    }
+                    _ => Err(Stop::Unsupported(format!("setsockopt {opt:?} with a struct"))),
+                }
+            }
             "setsockopt" if matches!(call.args.get(3), Some(Expr::Str(_))) => {
                 let fd = self.fd(&call)?;
                 let opt = self.sockopt(&call)?;

@@ -18,6 +18,7 @@ mod input;
 mod open;
 mod output;
 mod pace;
+mod pmtu;
 mod receive;
 mod recovery;
 mod spares;
@@ -337,8 +338,16 @@ pub(crate) struct Conn {
     /// The application wants a Writable event when space frees.
     pub(crate) want_writable: bool,
     pub(crate) stats: Counters,
-    /// Link MTU, for MMS_S.
-    pub(crate) mtu: usize,
+    /// The path MTU estimate, for MMS_S: the link MTU, or less once "packet too big" said so
+    /// (to this connection, or to an earlier one to the same destination).
+    pub(crate) mtu: u16,
+    /// The MTU our MSS option is derived from (MMS_R): the link MTU, lowered only by a "packet
+    /// too big" this connection itself receives (a SYN sent again then offers the smaller
+    /// size, as Linux does).
+    pub(crate) adv_mtu: u16,
+    /// The path MTU before black-hole detection lowered it (`ConnConfig::pmtud_blackhole`),
+    /// restored when the smaller sizes did not get through either; 0 when not lowered.
+    pub(crate) blackhole_saved_mtu: u16,
     pub(crate) ts_offset: u32,
     pub(crate) last_rx: Instant,
     pub(crate) keepalive_probes: u32,
@@ -392,7 +401,7 @@ impl Conn {
     /// A connection in CLOSED, before its first state is entered ([`Conn::syn_sent`],
     /// [`Conn::syn_received`]).
     pub(crate) fn new(birth: Birth) -> Conn {
-        let Birth { tuple, mut cfg, mtu, ts_offset, now } = birth;
+        let Birth { tuple, mut cfg, mtu, path_mtu, ts_offset, now } = birth;
         if cfg.no_options && (cfg.window_scaling || cfg.sack || cfg.timestamps) {
             // Nothing offered, nothing negotiated.
             cfg = Arc::new(ConnConfig {
@@ -402,6 +411,7 @@ impl Conn {
                 ..*cfg
             });
         }
+        let link = u16::try_from(mtu).unwrap_or(u16::MAX);
         Conn {
             tuple,
             tcb: Tcb::Closed,
@@ -417,7 +427,9 @@ impl Conn {
             last_data_rx: None,
             want_writable: false,
             stats: Counters::default(),
-            mtu,
+            mtu: u16::try_from(path_mtu).unwrap_or(u16::MAX).min(link),
+            adv_mtu: link,
+            blackhole_saved_mtu: 0,
             ts_offset,
             last_rx: now,
             keepalive_probes: 0,
@@ -465,7 +477,8 @@ impl Conn {
     //~ paraphrase: The MSS we offer: what our link carries (MMS_R) minus the IP and TCP fixed
     //~ headers.
     pub(crate) fn our_mss(&self) -> u16 {
-        let mss = self.mtu.saturating_sub(self.ip_header_len() + self.encap_overhead() + 20);
+        let mss = (self.adv_mtu as usize)
+            .saturating_sub(self.ip_header_len() + self.encap_overhead() + 20);
         // What the link carries, however small (a 72-byte IPv4 MTU gives 32; IPv4's minimum
         // MTU, 68, gives 28); one byte at least.
         let mss = mss.clamp(1, 65535) as u16;
@@ -478,7 +491,8 @@ impl Conn {
     //~ paraphrase: Eff.snd.MSS = min(SendMSS+20, MMS_S) - TCPhdrsize - IPoptionsize; the TCP header
     //~ here includes the options every data segment carries (timestamps: 12 bytes).
     pub(crate) fn eff_snd_mss(&self) -> u32 {
-        let mms_s = self.mtu.saturating_sub(self.ip_header_len() + self.encap_overhead()) as u32;
+        let mms_s =
+            (self.mtu as usize).saturating_sub(self.ip_header_len() + self.encap_overhead()) as u32;
         // SendMSS, lowered by the user's clamp (TCP_MAXSEG) like the peer's announcement.
         let send_mss =
             self.cfg.mss_clamp.map_or(self.opt.send_mss, |c| self.opt.send_mss.min(c.max(64)));
