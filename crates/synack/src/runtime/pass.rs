@@ -83,7 +83,6 @@ pub(crate) fn pass<D: DriverDevice>(
     #[cfg(not(feature = "pcap"))]
     let _ = clock;
     let dev = &mut side.dev;
-    st.stats.wakeups += 1;
     let expired_before = st.iface.udp_expired_len();
     let mut layer =
         EndpointLayer { endpoint: &mut st.endpoint, any: st.any.as_mut(), hops: &st.conn_hops };
@@ -191,6 +190,7 @@ fn run_here<D: DriverDevice>(
         // The driver panicked holding it: nothing to run.
         Err(TryLockError::Poisoned(_)) => return true,
     };
+    g.stats.passes_here += 1;
     let r = pass(&mut g, &mut side, clock.now(), clock);
     // The driver sleeps towards the deadline of its own last pass: wake it when this pass
     // left work or set an earlier one (an engine timer armed by this call).

@@ -115,6 +115,9 @@ pub struct DriverStats {
     /// Blocked threads and tasks woken (each was waiting on a socket the engine reported
     /// ready, or on any change).
     pub woken: u64,
+    /// Passes application threads ran themselves after a call that queued work (the device
+    /// was free), each a wake-up of the driver saved.
+    pub passes_here: u64,
 }
 
 /// A function the driver calls for every event (see [`Stack::set_event_hook`]).
@@ -600,6 +603,7 @@ fn drive<D: DriverDevice>(shared: Arc<Shared>, side: &Mutex<DeviceSide<D>>, mut 
         let now = shared.clock.now();
         let r = {
             let mut g = shared.lock();
+            g.stats.wakeups += 1;
             let r = pass(&mut g, &mut s, now, &shared.clock);
             g.driver_deadline = r.deadline;
             r
