@@ -322,8 +322,12 @@ impl Conn {
         // 1. A retransmission loss recovery asked for (fast retransmit, partial ACK).
         if let Some((seq, len)) = self.rec.rtx {
             let snd = self.tcb.snd()?;
-            let len = len.min(mss);
             if seq.ge(snd.una) && seq.lt(snd.max_nxt) {
+                // A retransmission carries only what was sent: NewReno asks for an SMSS from
+                // SND.UNA, which can reach past HighData when the segments sent were shorter
+                // (a small peer window). Bytes past it would be new data that SND.MAX does not
+                // cover, and the peer's ACK of them would look like an ACK of unsent data.
+                let len = len.min(mss).min(snd.max_nxt.since(seq));
                 //= rfc6937#3.1
                 //~ paraphrase: With PRR, a retransmission waits for its share like any other
                 //~ segment (the first one of a recovery always has it).
