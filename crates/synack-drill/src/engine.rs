@@ -19,8 +19,8 @@ use std::net::{IpAddr, SocketAddr};
 use synack_tcp::{
     AbortReset, AccEcnConfig, AccEcnOptionPolicy, AckEvery, CongestionControl, ConnConfig, ConnId,
     ConnectionError, Duration, Endpoint, EndpointConfig, FastOpenConfig, IcmpError, Instant,
-    IpFields, ListenerId, OptionLayout, PmtudBlackhole, ReadWindowUpdate, ReceiveWindow,
-    RecvError, SendError, State,
+    IpFields, ListenerId, OptionLayout, PmtudBlackhole, ReadWindowUpdate, ReceiveWindow, RecvError,
+    SendError, State,
 };
 use synack_wire::ChecksumMode;
 use synack_wire::tcp::TcpRepr;
