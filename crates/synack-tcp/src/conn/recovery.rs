@@ -320,6 +320,13 @@ impl Recovery {
         self.cwnd_use = CwndUse::new();
     }
 
+    /// SMSS changed at a retransmission timeout (black-hole detection): this expiry sets the
+    /// loss window again, one segment of the new size, as for a first expiry.
+    pub(crate) fn mss_changed_at_rto(&mut self, smss: u32) {
+        self.set_mss(smss);
+        self.rto_pending = false;
+    }
+
     /// SMSS changed (path MTU).
     pub(crate) fn set_mss(&mut self, smss: u32) {
         self.cc.set_mss(smss);

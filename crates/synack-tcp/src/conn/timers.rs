@@ -110,6 +110,10 @@ impl Conn {
             Some(u) if outstanding && state != State::SynSent => Some(self.una_since + u),
             _ => None,
         };
+        let user = match self.open_deadline() {
+            Some(d) => Some(user.map_or(d, |u| u.min(d))),
+            None => user,
+        };
         self.t.set(Timer::User, user);
         self.t.set(Timer::Reorder, self.rec.reorder_at);
         //= rfc8985#7.2
@@ -170,6 +174,12 @@ impl Conn {
             return;
         }
         if due(self.t.get(Timer::User)) {
+            //= rfc9293#3.8.3
+            //~ paraphrase: the application gave up on the open attempt (connect_timeout).
+            if due(self.open_deadline()) {
+                self.fail(ctx, ConnectionError::TimedOut);
+                return;
+            }
             //= rfc9293#3.10.8
             //~ paraphrase: USER TIMEOUT: "connection aborted due to user timeout", TCB deleted.
             self.fail(ctx, ConnectionError::UserTimeout);
@@ -194,6 +204,9 @@ impl Conn {
         if due(self.t.get(Timer::DelayedAck)) {
             self.t.set(Timer::DelayedAck, None);
             self.due.set(Due::Ack);
+            //~ linux: no reply carried the ACK in time: the connection is no longer
+            //~ interactive (`tcp_delack_timer_handler` leaves pingpong mode).
+            self.hs.set(super::HsFlags::INTERACTIVE, false);
         }
         if due(self.t.get(Timer::Reorder)) {
             self.t.set(Timer::Reorder, None);
@@ -219,6 +232,13 @@ impl Conn {
             self.due.set(Due::Probe);
         }
         self.refresh_timers(now);
+    }
+
+    /// When an open attempt still in SYN-SENT or SYN-RECEIVED gives up
+    /// (`ConnConfig::connect_timeout`, counted from when the connection began).
+    fn open_deadline(&self) -> Option<Instant> {
+        let opening = matches!(self.state(), State::SynSent | State::SynReceived);
+        self.cfg.connect_timeout.filter(|_| opening).map(|d| self.una_since + d)
     }
 
     /// The retransmission timer fired. Returns true when the connection gave up (R2).
@@ -256,15 +276,17 @@ impl Conn {
         }
         //= rfc9293#3.8.3
         //~ paraphrase: the application may give up on an open attempt sooner than R2.
+        //~ linux: the linear retransmissions come on top of the SYN retries.
         if state == State::SynSent
             && let Some(retries) = self.cfg.syn_retries
-            && self.rtx_count >= retries
+            && self.rtx_count >= retries.saturating_add(self.cfg.syn_linear_timeouts)
         {
             self.fail(ctx, ConnectionError::TimedOut);
             return true;
         }
         self.rtx_count += 1;
         self.stats.timeouts += 1;
+        self.blackhole_on_timeout();
         if self.rtx_count == self.cfg.r1 {
             //= rfc9293#3.8.3
             //~ paraphrase: R1: tell the application (SHLD-9) and the IP layer (negative advice,
@@ -274,7 +296,10 @@ impl Conn {
         //= rfc6298#5.5
         //~ paraphrase: Back off the timer (RTO doubles), retransmit the earliest unacknowledged
         //~ segment.
-        self.rtt.on_timeout();
+        //~ linux: the first tcp_syn_linear_timeouts SYN retransmissions keep the initial RTO.
+        if !(state == State::SynSent && self.rtx_count <= self.cfg.syn_linear_timeouts) {
+            self.rtt.on_timeout();
+        }
         self.sampler.on_retransmit();
         if let Some(snd) = self.tcb.snd_mut() {
             snd.nxt = snd.una;
