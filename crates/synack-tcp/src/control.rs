@@ -25,6 +25,9 @@ pub(crate) struct CtlSegment {
     pub(crate) flags: TcpFlags,
     /// A timestamps option to carry (Linux's form of an abort's RST, `AbortReset::Linux`).
     pub(crate) ts: Option<Timestamps>,
+    /// The window field: 0, or the connection's current window in Linux's form of an abort's
+    /// RST (`tcp_send_active_reset` writes it as on any segment).
+    pub(crate) window: u16,
     /// Sent inside UDP to this port (the way the segment it answers came).
     pub(crate) udp_port: UdpPort,
 }
@@ -33,12 +36,28 @@ impl CtlSegment {
     /// `<SEQ=seq><CTL=RST>`: the reply to a segment carrying an ACK that nothing here accepts
     /// (RFC 9293 3.10.7.1 to 3.10.7.4).
     pub(crate) fn rst(tuple: FourTuple, seq: SeqNum) -> CtlSegment {
-        CtlSegment { tuple, seq, ack: None, flags: TcpFlags::RST, ts: None, udp_port: None }
+        CtlSegment {
+            tuple,
+            seq,
+            ack: None,
+            flags: TcpFlags::RST,
+            ts: None,
+            window: 0,
+            udp_port: None,
+        }
     }
 
     /// `<SEQ=seq><ACK=ack><CTL=RST,ACK>`: the reply to a segment without an ACK.
     pub(crate) fn rst_ack(tuple: FourTuple, seq: SeqNum, ack: SeqNum) -> CtlSegment {
-        CtlSegment { tuple, seq, ack: Some(ack), flags: TcpFlags::RST, ts: None, udp_port: None }
+        CtlSegment {
+            tuple,
+            seq,
+            ack: Some(ack),
+            flags: TcpFlags::RST,
+            ts: None,
+            window: 0,
+            udp_port: None,
+        }
     }
 
     /// The header to write.
@@ -55,7 +74,7 @@ impl CtlSegment {
             seq: self.seq.0,
             ack: self.ack.map(|a| a.0).unwrap_or(0),
             flags,
-            window: 0,
+            window: self.window,
             urgent: 0,
             options: TcpOptions { timestamps: self.ts, ..TcpOptions::default() },
             layout: OptionLayout::Linux,

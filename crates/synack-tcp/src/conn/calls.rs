@@ -248,6 +248,9 @@ impl Conn {
                         .via(self.cfg.udp_encapsulation);
                     rst.ack = (linux || bsd).then_some(rcv.nxt);
                     rst.ts = ts;
+                    //~ linux: the abort's RST carries the current receive window, as every
+                    //~ segment tcp_transmit_skb writes does.
+                    rst.window = if linux { rcv.window_field() } else { 0 };
                     ctx.ctl.push(rst);
                 }
             }
