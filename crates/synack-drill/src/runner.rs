@@ -10,7 +10,9 @@
 
 mod syscall;
 
-use crate::ast::{Direction, Event, EventKind, EventTime, PacketSpec, Script, Syscall, TimeSpec};
+use crate::ast::{
+    Direction, Event, EventKind, EventTime, IcmpSpec, PacketSpec, Script, Syscall, TimeSpec,
+};
 use crate::code::{self, CodeError};
 use crate::config::ScriptConfig;
 use crate::matcher::{CheckConfig, Mapping, MatchMode, merge_front};
@@ -18,13 +20,16 @@ use crate::outcome::{Outcome, Verdict};
 use crate::probe::Probe;
 use crate::profile::Profile;
 use crate::segment::Segment;
-use crate::target::{SockId, Target};
+use crate::target::{IcmpMessage, SockId, Target};
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
 /// How long past its latest allowed time an outbound line waits before giving up (µs).
 const OUTBOUND_TIMEOUT_US: u64 = 2_000_000;
+/// How long a `*` outbound line waits (µs): past Linux's largest RTO (`TCP_RTO_MAX`, 120 s)
+/// and FreeBSD's (`TCPTV_REXMTMAX`, 64 s).
+const ANY_TIME_WAIT_US: u64 = 130_000_000;
 /// Most timer firings in one wait; a stack that asks to be woken forever at the same instant
 /// must not hang the runner.
 const MAX_STEPS: usize = 1_000_000;
@@ -178,10 +183,22 @@ pub fn run_script<F: TargetFactory>(
                 }
                 started = true;
             }
-            EventKind::Icmp(_) | EventKind::Udp { .. } => {
+            EventKind::Icmp(spec) => {
+                if spec.dir == Direction::Outbound {
+                    return Verdict::Unsupported {
+                        line: Some(ev.pos.line),
+                        reason: "outbound ICMP lines: the engine sends no ICMP".into(),
+                    };
+                }
+                if let Err(reason) = crate::icmp::resolve(spec, cfg.local_ip.is_ipv6()) {
+                    return Verdict::Unsupported { line: Some(ev.pos.line), reason };
+                }
+                started = true;
+            }
+            EventKind::Udp { .. } => {
                 return Verdict::Unsupported {
                     line: Some(ev.pos.line),
-                    reason: "ICMP/UDP packet lines are not modelled by the runner".into(),
+                    reason: "UDP packet lines are not modelled by the runner".into(),
                 };
             }
             EventKind::Syscall(s) => {
@@ -416,7 +433,11 @@ impl<T: Target> Runner<'_, T> {
     }
 
     fn event(&mut self, ev: &Event) -> Result<(), Stop> {
-        let inbound = matches!(&ev.kind, EventKind::Packet(p) if p.dir == Direction::Inbound);
+        let inbound = match &ev.kind {
+            EventKind::Packet(p) => p.dir == Direction::Inbound,
+            EventKind::Icmp(i) => i.dir == Direction::Inbound,
+            _ => false,
+        };
         let anchor = if inbound && self.prev_inbound { self.prev_script } else { self.prev_live };
         let (lo, hi) = match ev.time {
             EventTime::Unspecified => (anchor, anchor),
@@ -489,8 +510,12 @@ impl<T: Target> Runner<'_, T> {
                 self.advance_to(lo)?;
                 self.code(ev.pos.line, c)?;
             }
-            EventKind::Icmp(_) | EventKind::Udp { .. } => {
-                return Err(Stop::Unsupported("ICMP/UDP packet lines".into()));
+            EventKind::Icmp(spec) => {
+                self.advance_to(lo)?;
+                self.inject_icmp(spec)?;
+            }
+            EventKind::Udp { .. } => {
+                return Err(Stop::Unsupported("UDP packet lines".into()));
             }
         }
         if ev.time != EventTime::Unspecified {
@@ -571,6 +596,29 @@ impl<T: Target> Runner<'_, T> {
         self.drain()
     }
 
+    /// Injects an ICMP error line. Like packetdrill, the message quotes the IP header of a
+    /// packet from us to the peer and the first 8 bytes of its TCP header (ports and sequence
+    /// number): the line's `[seq:end(len)]` in our sequence space (0, the ISN, when absent),
+    /// and, for TCP over UDP, the UDP header's ports instead of being plain TCP.
+    fn inject_icmp(&mut self, spec: &IcmpSpec) -> Result<(), Stop> {
+        let v6 = self.cfg.local_ip.is_ipv6();
+        let (icmp_type, code) = crate::icmp::resolve(spec, v6).map_err(Stop::Unsupported)?;
+        let (local, remote) = self.addresses();
+        let script_seq = spec.echoed.map_or(0, |(seq, _)| seq);
+        let msg = IcmpMessage {
+            v6,
+            icmp_type,
+            code,
+            mtu: spec.mtu.unwrap_or(0),
+            local,
+            remote,
+            seq: self.map.local_to_live(script_seq),
+            udp: spec.echoed_udp,
+        };
+        self.t.deliver_icmp(self.now, &msg);
+        self.drain()
+    }
+
     /// Waits for, merges and checks the segments of an outbound line; returns their send time.
     fn outbound(
         &mut self,
@@ -580,7 +628,10 @@ impl<T: Target> Runner<'_, T> {
         tol: u64,
         any: bool,
     ) -> Result<u64, Stop> {
-        let deadline = if any { self.now } else { hi.saturating_add(tol) };
+        // `*` is any time: wait for the stack's timers as long as the longest backed-off
+        // retransmission timeout could take.
+        let deadline =
+            if any { self.now.saturating_add(ANY_TIME_WAIT_US) } else { hi.saturating_add(tol) };
         // Wait a while past the deadline so a late packet is reported as late, not missing.
         let limit = deadline.saturating_add(OUTBOUND_TIMEOUT_US);
         let mut steps = 0;
@@ -602,6 +653,14 @@ impl<T: Target> Runner<'_, T> {
             }
             match self.t.poll_timeout() {
                 Some(t) if t <= limit => self.step(t.max(self.now))?,
+                None if any => {
+                    return Err(Stop::Fail {
+                        actual: None,
+                        reason: "timed out waiting for a packet: the stack sent nothing and has \
+                                 no timer set"
+                            .into(),
+                    });
+                }
                 _ if self.now < limit => self.step(limit)?,
                 _ => {
                     return Err(Stop::Fail {

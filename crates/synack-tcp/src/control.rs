@@ -7,6 +7,7 @@ use alloc::collections::VecDeque;
 use synack_wire::SeqNum;
 use synack_wire::tcp::{OptionLayout, TcpFlags, TcpOptions, Timestamps};
 
+use crate::config::IpFields;
 use crate::emit::Header;
 use crate::secret::FourTuple;
 use crate::time::{Duration, Instant};
@@ -30,6 +31,8 @@ pub(crate) struct CtlSegment {
     pub(crate) window: u16,
     /// Sent inside UDP to this port (the way the segment it answers came).
     pub(crate) udp_port: UdpPort,
+    /// The sending connection's IP fields (defaults for a reply from no connection).
+    pub(crate) ip: IpFields,
 }
 
 impl CtlSegment {
@@ -44,6 +47,7 @@ impl CtlSegment {
             ts: None,
             window: 0,
             udp_port: None,
+            ip: IpFields::default(),
         }
     }
 
@@ -57,6 +61,7 @@ impl CtlSegment {
             ts: None,
             window: 0,
             udp_port: None,
+            ip: IpFields::default(),
         }
     }
 
@@ -64,6 +69,11 @@ impl CtlSegment {
     /// The same segment sent inside UDP to `port` (`None`: plain TCP).
     pub(crate) fn via(self, udp_port: UdpPort) -> CtlSegment {
         CtlSegment { udp_port, ..self }
+    }
+
+    /// The same segment with a connection's IP fields.
+    pub(crate) fn with_ip(self, ip: IpFields) -> CtlSegment {
+        CtlSegment { ip, ..self }
     }
 
     pub(crate) fn header(&self) -> Header {
@@ -94,6 +104,8 @@ pub(crate) struct CookieReply {
     pub(crate) layout: OptionLayout,
     /// Sent inside UDP to this port (the SYN's way).
     pub(crate) udp_port: UdpPort,
+    /// The listener's IP fields.
+    pub(crate) ip: IpFields,
 }
 
 impl CookieReply {
@@ -134,11 +146,11 @@ impl CtlQueue {
     }
 
     /// The next segment to write: cookie SYN-ACKs first, then the others.
-    pub(crate) fn pop(&mut self) -> Option<(FourTuple, Header, UdpPort)> {
+    pub(crate) fn pop(&mut self) -> Option<(FourTuple, Header, UdpPort, IpFields)> {
         if let Some(c) = self.cookies.pop_front() {
-            return Some((c.tuple, c.header(), c.udp_port));
+            return Some((c.tuple, c.header(), c.udp_port, c.ip));
         }
-        self.q.pop_front().map(|c| (c.tuple, c.header(), c.udp_port))
+        self.q.pop_front().map(|c| (c.tuple, c.header(), c.udp_port, c.ip))
     }
 }
 
