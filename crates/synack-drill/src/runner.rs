@@ -570,7 +570,9 @@ impl<T: Target> Runner<'_, T> {
             .under_test
             .and_then(|s| self.t.tcp_info(self.now, s))
             .and_then(|i| i.get("tcpi_state").copied());
-        let opens = matches!((p.flags.ack, state), (false, None | Some(10)) | (true, Some(2)));
+        // A SYN in SYN-SENT opens too, with or without ACK: a SYN-ACK, or the peer's SYN of a
+        // simultaneous open, whose ISN later lines count from.
+        let opens = matches!((p.flags.ack, state), (false, None | Some(10)) | (_, Some(2)));
         if p.flags.syn && !p.flags.ack && state == Some(10) && self.active.is_none() {
             if self.passive_child_of.is_some_and(|l| Some(l) != self.under_test) {
                 self.remote_port = self.remote_port.saturating_add(1);

@@ -26,6 +26,9 @@ pub(crate) struct CtlSegment {
     pub(crate) flags: TcpFlags,
     /// A timestamps option to carry (Linux's form of an abort's RST, `AbortReset::Linux`).
     pub(crate) ts: Option<Timestamps>,
+    /// The window field: 0, or the connection's current window in Linux's form of an abort's
+    /// RST (`tcp_send_active_reset` writes it as on any segment).
+    pub(crate) window: u16,
     /// Sent inside UDP to this port (the way the segment it answers came).
     pub(crate) udp_port: UdpPort,
     /// The sending connection's IP fields (defaults for a reply from no connection).
@@ -42,6 +45,7 @@ impl CtlSegment {
             ack: None,
             flags: TcpFlags::RST,
             ts: None,
+            window: 0,
             udp_port: None,
             ip: IpFields::default(),
         }
@@ -55,6 +59,7 @@ impl CtlSegment {
             ack: Some(ack),
             flags: TcpFlags::RST,
             ts: None,
+            window: 0,
             udp_port: None,
             ip: IpFields::default(),
         }
@@ -79,7 +84,7 @@ impl CtlSegment {
             seq: self.seq.0,
             ack: self.ack.map(|a| a.0).unwrap_or(0),
             flags,
-            window: 0,
+            window: self.window,
             urgent: 0,
             options: TcpOptions { timestamps: self.ts, ..TcpOptions::default() },
             layout: OptionLayout::Linux,

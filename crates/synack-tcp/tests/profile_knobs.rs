@@ -135,10 +135,14 @@ fn abort_reset_on_close_with_unread_data() {
             AbortReset::Rfc => {
                 check(&rst, R, I + 1, 0);
                 assert!(rst.options.timestamps.is_none());
+                assert_eq!(rst.window, 0);
             }
             _ => {
                 check(&rst, RA, I + 1, T + 101);
                 assert_eq!(rst.options.timestamps.map(|t| t.tsecr), Some(201));
+                // Linux writes the current receive window on the RST as on any segment.
+                let free = cfg.recv_buffer - 100;
+                assert!(rst.window > 0 && usize::from(rst.window) <= free, "{}", rst.window);
             }
         }
     }

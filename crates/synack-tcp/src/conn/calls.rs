@@ -250,6 +250,9 @@ impl Conn {
                         .with_ip(self.cfg.ip);
                     rst.ack = (linux || bsd).then_some(rcv.nxt);
                     rst.ts = ts;
+                    //~ linux: the abort's RST carries the current receive window, as every
+                    //~ segment tcp_transmit_skb writes does.
+                    rst.window = if linux { rcv.window_field() } else { 0 };
                     ctx.ctl.push(rst);
                 }
             }

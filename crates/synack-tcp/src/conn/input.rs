@@ -175,7 +175,9 @@ impl Conn {
             let syn_data_end = snd.iss + 1 + fo.sent;
             let acked = f.ack() && fo.sent > 0 && seg.ack.ge(syn_data_end);
             self.hs.set(HsFlags::SYN_DATA, acked);
-            syn_data_refused = !acked && fo.sent > 0;
+            // A SYN without ACK (simultaneous open) says nothing about our data yet: it stays
+            // sent, and the peer's SYN-ACK may acknowledge it (Linux keeps snd_nxt past it).
+            syn_data_refused = f.ack() && !acked && fo.sent > 0;
             if syn_data_refused {
                 //= rfc7413#4.2.1
                 //~ paraphrase: A SYN-ACK that acknowledges only the ISN: the server did not take

@@ -340,7 +340,7 @@ pub(crate) struct Conn {
     /// The application called `close`: it reads no more (half-duplex close, RFC 9293 MAY-1).
     pub(crate) app_closed: bool,
     /// In-order data segments still to be ACKed at once (`ConnConfig::quick_ack_segments`).
-    pub(crate) quick_acks_left: u32,
+    pub(crate) quick_acks_left: u16,
     /// With quick-ACK on: when in-order data last arrived, or when the handshake ended with
     /// our data waiting to go (Linux's `lrcvtime` once its ACK timeout is set), on a wrapping
     /// millisecond clock ([`wrapping_ms`]; 4 bytes, which keeps `Conn` within its size);
@@ -362,7 +362,9 @@ pub(crate) struct Conn {
     pub(crate) blackhole_saved_mtu: u16,
     pub(crate) ts_offset: u32,
     pub(crate) last_rx: Instant,
-    pub(crate) keepalive_probes: u32,
+    /// Unanswered keep-alive probes in a row (2 bytes: `KeepAlive::probes` counts up to
+    /// 65535 here, which keeps `Conn` within its size).
+    pub(crate) keepalive_probes: u16,
     /// Retransmissions of the current oldest segment.
     pub(crate) rtx_count: u32,
     pub(crate) persist_backoff: u8,
@@ -425,7 +427,7 @@ impl Conn {
             unacked_segs: 0,
             error: None,
             app_closed: false,
-            quick_acks_left: cfg.quick_ack_segments,
+            quick_acks_left: cfg.quick_ack_segments.min(u16::MAX.into()) as u16,
             last_data_rx: None,
             want_writable: false,
             stats: Counters::default(),

@@ -99,7 +99,7 @@ impl Conn {
                     && !outstanding
                     && !unsent =>
             {
-                Some(self.last_rx + k.idle + k.interval * self.keepalive_probes)
+                Some(self.last_rx + k.idle + k.interval * u32::from(self.keepalive_probes))
             }
             _ => None,
         };
@@ -224,11 +224,11 @@ impl Conn {
             //= rfc9293#3.8.4
             //~ paraphrase: One unanswered probe proves nothing (MUST-29): give up only after
             //~ `probes`.
-            if self.keepalive_probes >= k.probes {
+            if u32::from(self.keepalive_probes) >= k.probes.min(u16::MAX.into()) {
                 self.fail(ctx, ConnectionError::TimedOut);
                 return;
             }
-            self.keepalive_probes += 1;
+            self.keepalive_probes = self.keepalive_probes.saturating_add(1);
             self.due.set(Due::Probe);
         }
         self.refresh_timers(now);
