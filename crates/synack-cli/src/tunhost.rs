@@ -215,7 +215,7 @@ fn configure(args: &TunArgs, name: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Prints every connection's state changes and errors on stderr (from the driver thread).
+/// Prints every connection's state changes and errors on stderr (from the stack's passes).
 /// Chained in front of the async sockets' wakers, so the stack can serve tokio sockets.
 pub(crate) fn print_events(stack: &Arc<Stack>) {
     synack::tokio::set_event_hook(

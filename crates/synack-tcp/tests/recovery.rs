@@ -95,6 +95,35 @@ fn newreno_partial_ack_retransmits_next_hole() {
     assert_eq!(s.ep.stats(s.id()).unwrap().snd_una.0, seg_seq(10));
 }
 
+/// Without SACK a fast retransmission asks for an SMSS from SND.UNA; when the segments sent
+/// were shorter (a peer window below the MSS) and more data waits, the retransmission still
+/// ends at the highest byte sent: bytes past it would be new data the sender does not count
+/// as sent, and the peer's ACK of them would be dropped as an ACK of unsent data for ever.
+#[test]
+fn newreno_fast_retransmit_never_reaches_past_what_was_sent() {
+    let mut s = setup(false);
+    s.inject(Seg::new(A, T + 1, seg_seq(0)).win(900));
+    s.sent();
+    for _ in 0..3 {
+        s.send(&[1; 300]);
+    }
+    let first = s.sent();
+    assert_eq!(first.iter().map(|o| o.payload.len()).sum::<usize>(), 900, "{first:?}");
+    // More than an MSS waits behind the closed window.
+    s.send(&[2; 5000]);
+    s.none();
+    for _ in 0..3 {
+        s.inject(Seg::new(A, T + 1, seg_seq(0)).win(900));
+    }
+    let out = s.sent();
+    assert_eq!(out[0].seq, seg_seq(0), "fast retransmit: {out:?}");
+    assert!(out[0].payload.len() <= 900, "retransmitted past HighData: {out:?}");
+    assert_eq!(s.ep.stats(s.id()).unwrap().snd_nxt.0, seg_seq(0) + 900);
+    // The peer ACKs everything sent: accepted, and the window moves on.
+    s.inject(Seg::new(A, T + 1, seg_seq(0) + 900).win(900));
+    assert_eq!(s.ep.stats(s.id()).unwrap().snd_una.0, seg_seq(0) + 900);
+}
+
 #[test]
 fn sack_recovery_repairs_several_holes_without_rto() {
     let mut s = setup(true);
