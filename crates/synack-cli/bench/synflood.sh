@@ -11,6 +11,8 @@
 # onto the device with a packet socket (sendmmsg batches), each at RATE SYN/s (0, the default:
 # as fast as the device takes them), for SECS seconds while SESSIONS echo sessions (python
 # kernel clients, crates/synack-cli/tests/chaos/attack.py legit) run 10 at a time.
+# SHARDS=N in the environment runs `serve --shards N` (default: its own, one per core);
+# TXQLEN=N sets the TUN device's txqueuelen (its queue to synack; default 500).
 # Build first: cargo build --release -p synack-cli.
 set -euo pipefail
 FLOODERS=${1:-2}
@@ -29,12 +31,19 @@ SERVE=
 cleanup() { [ -n "$SERVE" ] && kill "$SERVE" 2>/dev/null; wait 2>/dev/null; ip netns del "$NS" 2>/dev/null || true; }
 trap cleanup EXIT
 ip netns exec "$NS" ip link set lo up
-ip netns exec "$NS" "$BIN" serve echo --tun "$TUN" --addr $NET.2/24 --kernel-addr $NET.1/24 --quiet > /tmp/$NS.log 2>&1 &
+ip netns exec "$NS" "$BIN" serve echo --tun "$TUN" --addr $NET.2/24 --kernel-addr $NET.1/24 --quiet \
+  ${SHARDS:+--shards "$SHARDS"} > /tmp/$NS.log 2>&1 &
 SERVE=$!
 for _ in $(seq 50); do grep -q "synack serves" /tmp/$NS.log 2>/dev/null && break; sleep 0.1; done
+[ -n "${TXQLEN:-}" ] && ip -n "$NS" link set dev "$TUN" txqueuelen "$TXQLEN"
+# Packets the kernel dropped at the TUN device (its queue to synack full), so far.
+tun_dropped() {
+  ip -n "$NS" -s -j link show dev "$TUN" | python3 -c 'import sys, json; print(json.load(sys.stdin)[0]["stats64"]["tx"]["dropped"])'
+}
 rss() { awk -v k="$1:" '$1 == k { print $2 }' /proc/$SERVE/status; }
 before=$(rss VmRSS)
 baseline=$(ip netns exec "$NS" python3 "$ATTACK" legit $NET.2 7 50 5)
+dropped0=$(tun_dropped)
 pids=()
 for i in $(seq "$FLOODERS"); do
   ip netns exec "$NS" "$BIN" flood --dev "$TUN" --target $NET.2:7 --sources $NET.3-$NET.254 \
@@ -44,6 +53,8 @@ done
 sleep 0.5
 during=$(ip netns exec "$NS" python3 "$ATTACK" legit $NET.2 7 "$SESSIONS" 10)
 wait "${pids[@]}"
+dropped=$(( $(tun_dropped) - dropped0 ))
+txqlen=$(ip -n "$NS" -j link show dev "$TUN" | python3 -c 'import sys, json; print(json.load(sys.stdin)[0]["txqlen"])')
 read -r rate sent refused < <(cat /tmp/$NS.flood.* | python3 -c '
 import sys, json
 r = [json.loads(l) for l in sys.stdin]
@@ -68,10 +79,10 @@ if grep -q 'SYN cookies on' /tmp/$NS.log; then
   done
 fi
 kill -INT "$SERVE"; wait "$SERVE" 2>/dev/null || true; SERVE=
-counts=$(grep '^listen:' /tmp/$NS.log || echo "listen: (no counters printed)")
+counts=$(grep -E '^(listen|shards):' /tmp/$NS.log || echo "listen: (no counters printed)")
 rm -f /tmp/$NS.flood.* /tmp/$NS.log
 echo "flooders $FLOODERS for $SECS s: $rate spoofed SYN/s offered in total; the TUN device took $sent ($taken/s)"
-echo "TUN device full: $refused of the offered SYNs not taken"
+echo "TUN device full: $refused of the offered SYNs not taken; $dropped packets dropped by the device (txqueuelen $txqlen)"
 echo "legit, no flood:     $baseline"
 echo "legit, during flood: $during"
 echo "legit, right after:  $after_flood"

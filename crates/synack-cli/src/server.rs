@@ -23,8 +23,8 @@ use std::task::Poll;
 use std::time::Duration;
 
 use sha2::{Digest, Sha256};
-use synack::Stack;
-use synack::tokio::{TcpListener, TcpStream};
+use synack::tokio::{ShardedListener, TcpListener, TcpStream};
+use synack::{Shards, Stack};
 use synack_tcp::{ConnConfig, KeepAlive, ListenCounters};
 use tokio::io::{AsyncRead, AsyncWriteExt, ReadBuf};
 use tokio::sync::watch;
@@ -95,16 +95,23 @@ impl Counters {
 /// stays at the peak) unless asked to trim them. Watching the heap rather than the
 /// connections also catches what is freed after the connections' tasks end (TIME-WAIT
 /// expiring, spares and pools shrinking); a steady load, whose heap stays level, never trims.
-pub(crate) async fn trim_after_peaks(period: Duration) {
+///
+/// Each look first has the engines of `stacks` give back the spares an old peak left
+/// (`Endpoint::trim_spares`): they were allocated all through the peak, so each pins a page
+/// of its own, and once they go (a quiet endpoint has no connection ending to trim them)
+/// those pages are trimmed too.
+pub(crate) async fn trim_after_peaks(period: Duration, stacks: Vec<Arc<Stack>>) {
     keep_large_blocks_mapped();
     let mut tick = tokio::time::interval(period);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut peak = live_heap();
     loop {
         tick.tick().await;
+        let spares: usize =
+            stacks.iter().map(|s| s.with(|st, now| st.endpoint.trim_spares(now))).sum();
         let live = live_heap();
         peak = peak.max(live);
-        if should_trim(peak, live) {
+        if spares > 0 || should_trim(peak, live) {
             release_free_memory();
             peak = live;
         }
@@ -153,13 +160,13 @@ pub(crate) fn release_free_memory() {
 /// Prints a line when the stack's listeners go into SYN-cookie mode (a half-open queue
 /// filled, as under a SYN flood) and when they leave it (every queue has room again), checked
 /// every `period`, with the listen counters at that moment.
-pub(crate) async fn report_cookie_mode(stack: Arc<Stack>, period: Duration) {
+pub(crate) async fn report_cookie_mode(stacks: Vec<Arc<Stack>>, period: Duration) {
     let mut tick = tokio::time::interval(period);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut on = false;
     loop {
         tick.tick().await;
-        let c = stack.with(|st, _| st.endpoint.listen_counters());
+        let c = listen_counters(&stacks);
         let now_on = c.listeners_in_cookie_mode > 0;
         if now_on != on {
             on = now_on;
@@ -167,6 +174,27 @@ pub(crate) async fn report_cookie_mode(stack: Arc<Stack>, period: Duration) {
             println!("synack: SYN cookies {what}; {}", listen_summary(&c));
         }
     }
+}
+
+/// The listen counters of every stack of a host (the shards of one device), summed.
+pub(crate) fn listen_counters(stacks: &[Arc<Stack>]) -> ListenCounters {
+    let mut sum = ListenCounters::default();
+    for s in stacks {
+        let c = s.with(|st, _| st.endpoint.listen_counters());
+        sum.syns += c.syns;
+        sum.half_open_admitted += c.half_open_admitted;
+        sum.cookies_sent += c.cookies_sent;
+        sum.syns_dropped_accept_full += c.syns_dropped_accept_full;
+        sum.syns_dropped_queue_full += c.syns_dropped_queue_full;
+        sum.cookies_accepted += c.cookies_accepted;
+        sum.cookies_rejected += c.cookies_rejected;
+        sum.acks_dropped_accept_full += c.acks_dropped_accept_full;
+        sum.half_open_expired += c.half_open_expired;
+        sum.half_open_evicted += c.half_open_evicted;
+        sum.half_open += c.half_open;
+        sum.listeners_in_cookie_mode += c.listeners_in_cookie_mode;
+    }
+    sum
 }
 
 /// One line on what the listeners did with SYNs and handshake ACKs (flood handling).
@@ -199,6 +227,44 @@ pub(crate) fn listen(
     cfg.keep_alive = policy.keep_alive;
     cfg.user_timeout = policy.user_timeout;
     TcpListener::bind_with(stack, addr, policy.backlog, Some(cfg))
+}
+
+/// Listens on `addr` on every shard, with the connection settings of `policy`.
+pub(crate) fn listen_sharded(
+    shards: &Shards,
+    addr: SocketAddr,
+    policy: &Policy,
+) -> io::Result<Listener> {
+    let mut cfg: ConnConfig = shards.stacks()[0].with(|st, _| st.endpoint.config().conn);
+    cfg.keep_alive = policy.keep_alive;
+    cfg.user_timeout = policy.user_timeout;
+    if shards.len() == 1 {
+        return TcpListener::bind_with(&shards.stacks()[0], addr, policy.backlog, Some(cfg))
+            .map(Listener::One);
+    }
+    ShardedListener::bind_with(shards, addr, policy.backlog, Some(cfg)).map(Listener::Sharded)
+}
+
+/// What a server accepts on: one stack's listener, or one on each shard.
+#[derive(Debug)]
+pub(crate) enum Listener {
+    One(TcpListener),
+    Sharded(ShardedListener),
+}
+
+impl From<TcpListener> for Listener {
+    fn from(l: TcpListener) -> Self {
+        Listener::One(l)
+    }
+}
+
+impl Listener {
+    async fn accept(&self) -> io::Result<(TcpStream, SocketAddr)> {
+        match self {
+            Listener::One(l) => l.accept().await,
+            Listener::Sharded(l) => l.accept().await,
+        }
+    }
 }
 
 /// What an accept error means for the loop.
@@ -238,13 +304,14 @@ const BACKOFF_MAX: Duration = Duration::from_secs(1);
 /// true or `count` connections have finished; then waits for the running connections (which
 /// end when `stop` turns true).
 pub(crate) async fn accept_loop(
-    listener: TcpListener,
+    listener: impl Into<Listener>,
     kind: Kind,
     policy: Policy,
     mut stop: watch::Receiver<bool>,
     count: Option<u64>,
     counters: Arc<Counters>,
 ) -> anyhow::Result<()> {
+    let listener = listener.into();
     let mut tasks = tokio::task::JoinSet::new();
     let mut backoff = BACKOFF_MIN;
     let result = loop {

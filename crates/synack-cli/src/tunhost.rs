@@ -13,7 +13,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use anyhow::{Context, bail};
 use synack::runtime::StackConfig;
-use synack::{Clock, IpCidr, Stack};
+use synack::{Clock, IpCidr, Shards, Stack};
 use synack_stack::Medium;
 use synack_stack::phy::{CaptureFormat, CaptureWriter, FrameRing, PcapTap};
 use synack_tcp::Event;
@@ -77,16 +77,8 @@ pub(crate) fn start(args: &TunArgs) -> anyhow::Result<Arc<Stack>> {
 /// Like [`start`], with the TUN device created inside the named network namespace (the
 /// stack itself runs in ours; the device's descriptor stays bound to that namespace).
 pub(crate) fn start_in(args: &TunArgs, netns: Option<&str>) -> anyhow::Result<Arc<Stack>> {
-    let (a, k) = (args.addr.0, args.kernel_addr.0);
-    if a.addr().is_ipv4() != k.addr().is_ipv4() {
-        bail!("--addr {a} and --kernel-addr {k} are of different IP versions");
-    }
-    if a.addr() == k.addr() {
-        bail!("--addr and --kernel-addr must differ");
-    }
-    if !k.contains(a.addr()) || !a.contains(k.addr()) {
-        bail!("--addr {a} and --kernel-addr {k} must lie in one prefix");
-    }
+    check_addrs(args)?;
+    let a = args.addr.0;
     let dev = match netns {
         None => open_tun(args)?,
         Some(ns) => {
@@ -106,6 +98,54 @@ pub(crate) fn start_in(args: &TunArgs, netns: Option<&str>) -> anyhow::Result<Ar
     let cfg = StackConfig { addresses: vec![a], ..StackConfig::default() };
     let stack = Stack::new(dev, cfg, clock).context("starting the stack")?;
     Ok(Arc::new(stack))
+}
+
+/// Like [`start`], with `shards` stacks on as many queues of a multi-queue TUN device, each
+/// read by its own driver thread (see `synack::Shards`); one shard is [`start`]'s plain
+/// device and stack. A capture (`--pcap`) sees one queue only, so it needs one shard.
+pub(crate) fn start_sharded(args: &TunArgs, shards: usize) -> anyhow::Result<Arc<Shards>> {
+    if shards == 0 {
+        bail!("--shards must be at least 1");
+    }
+    check_addrs(args)?;
+    let clock = Clock::start();
+    let cfg = StackConfig { addresses: vec![args.addr.0], ..StackConfig::default() };
+    let devs: Vec<Dev> = if shards == 1 {
+        vec![capture_tap(open_tun(args)?, args.pcap.as_deref(), &clock)?]
+    } else {
+        if args.pcap.is_some() {
+            bail!("--pcap captures one device queue: use it with --shards 1");
+        }
+        match open_tun_queues(args, shards) {
+            Ok(queues) => queues
+                .into_iter()
+                .map(|d| capture_tap(d, None, &clock))
+                .collect::<anyhow::Result<_>>()?,
+            Err(e) => {
+                // An existing device made without IFF_MULTI_QUEUE takes one reader only.
+                let one = open_tun(args).map_err(|_| e)?;
+                eprintln!("synack: {} is not a multi-queue device: one shard", args.tun);
+                vec![capture_tap(one, None, &clock)?]
+            }
+        }
+    };
+    let shards = Shards::new(devs, cfg, clock).context("starting the stacks")?;
+    Ok(Arc::new(shards))
+}
+
+/// The address checks [`start`] and [`start_sharded`] share.
+fn check_addrs(args: &TunArgs) -> anyhow::Result<()> {
+    let (a, k) = (args.addr.0, args.kernel_addr.0);
+    if a.addr().is_ipv4() != k.addr().is_ipv4() {
+        bail!("--addr {a} and --kernel-addr {k} are of different IP versions");
+    }
+    if a.addr() == k.addr() {
+        bail!("--addr and --kernel-addr must differ");
+    }
+    if !k.contains(a.addr()) || !a.contains(k.addr()) {
+        bail!("--addr {a} and --kernel-addr {k} must lie in one prefix");
+    }
+    Ok(())
 }
 
 /// Opens the TUN device and gives the kernel its address, in this thread's namespace.
@@ -131,14 +171,34 @@ pub(crate) fn capture_tap<D: synack_stack::Device>(
 }
 
 fn open_tun(args: &TunArgs) -> anyhow::Result<TunDevice> {
+    let opts = tun_options(args);
+    let dev = TunDevice::open_with(&args.tun, args.mtu as usize, opts)
+        .map_err(|e| open_error(args, e))?;
+    configure(args, dev.name())?;
+    Ok(dev)
+}
+
+/// Opens `queues` queues of a multi-queue TUN device and configures it as [`open_tun`] does.
+fn open_tun_queues(args: &TunArgs, queues: usize) -> anyhow::Result<Vec<TunDevice>> {
+    let devs = TunDevice::open_queues(&args.tun, args.mtu as usize, tun_options(args), queues)
+        .map_err(|e| open_error(args, e))?;
+    configure(args, devs[0].name())?;
+    Ok(devs)
+}
+
+fn tun_options(args: &TunArgs) -> TunOptions {
+    if args.no_offload { TunOptions::PLAIN } else { TunOptions::default() }
+}
+
+fn open_error(args: &TunArgs, e: std::io::Error) -> anyhow::Error {
+    let hint = if is_root() { "" } else { " (creating a TUN device needs root or CAP_NET_ADMIN)" };
+    anyhow::anyhow!("opening TUN device {}: {e}{hint}", args.tun)
+}
+
+/// Gives the kernel's side of the device `name` its MTU and address and brings it up.
+fn configure(args: &TunArgs, name: &str) -> anyhow::Result<()> {
     let k = args.kernel_addr.0;
-    let opts = if args.no_offload { TunOptions::PLAIN } else { TunOptions::default() };
-    let dev = TunDevice::open_with(&args.tun, args.mtu as usize, opts).map_err(|e| {
-        let hint =
-            if is_root() { "" } else { " (creating a TUN device needs root or CAP_NET_ADMIN)" };
-        anyhow::anyhow!("opening TUN device {}: {e}{hint}", args.tun)
-    })?;
-    let name = dev.name().to_string();
+    let name = name.to_string();
     config::set_mtu(&name, args.mtu).with_context(|| format!("setting the MTU of {name}"))?;
     if let Err(e) = config::add_address(&name, k.addr(), k.prefix()) {
         // Attaching to a configured device: the address may be there already.
@@ -152,7 +212,7 @@ fn open_tun(args: &TunArgs) -> anyhow::Result<TunDevice> {
         }
     }
     config::set_up(&name).with_context(|| format!("bringing {name} up"))?;
-    Ok(dev)
+    Ok(())
 }
 
 /// Prints every connection's state changes and errors on stderr (from the stack's passes).

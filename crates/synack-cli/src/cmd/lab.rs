@@ -82,7 +82,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
     let rt = runtime()?;
     let mut loops = Vec::new();
     let counters = Arc::new(Counters::default());
-    let trim = rt.spawn(server::trim_after_peaks(TRIM_PERIOD));
+    let trim = rt.spawn(server::trim_after_peaks(TRIM_PERIOD, vec![stack.clone()]));
     for kind in [Kind::Echo, Kind::Discard, Kind::Chargen, Kind::Hello] {
         let addr = SocketAddr::new(ip, default_port(kind));
         let l = rt

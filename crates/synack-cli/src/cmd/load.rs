@@ -49,8 +49,10 @@ pub(crate) struct Args {
     /// ports after it.
     #[arg(long, value_name = "N", default_value_t = 2, value_parser = clap::value_parser!(u16).range(1..=64))]
     ports: u16,
-    /// Seconds to wait for the memory to settle after the held connections closed.
-    #[arg(long, value_name = "SECS", default_value_t = 5)]
+    /// Seconds to wait for the memory to settle once the held connections are gone (their
+    /// tasks ended, TIME-WAIT over): the engine keeps what a peak's connections left for
+    /// reuse for 10 s, the in-memory server looks every second whether memory can go back.
+    #[arg(long, value_name = "SECS", default_value_t = 12)]
     settle: u64,
     /// Maximum segment lifetime of both in-memory stacks, in seconds (TIME-WAIT lasts two):
     /// short, so closed connections are gone before memory is read.
@@ -239,7 +241,8 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
                 rt.spawn(server::accept_loop(l, Kind::Echo, policy, rx, None, c));
                 addrs.push(a);
             }
-            rt.spawn(server::trim_after_peaks(Duration::from_secs(1)));
+            let both = vec![client.clone(), server.clone()];
+            rt.spawn(server::trim_after_peaks(Duration::from_secs(1), both));
             stacks = Some((client.clone(), server));
             Target::Memory(client, addrs)
         }
@@ -301,7 +304,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
-        tokio::time::sleep(Duration::from_secs(args.settle.min(2))).await;
+        tokio::time::sleep(Duration::from_secs(args.settle)).await;
         let after = mem(&region);
         let left = stacks.as_ref().map(|(c, s)| (engine_conns(c), engine_conns(s)));
         Report {

@@ -34,6 +34,11 @@ pub(crate) struct Args {
     /// Stop after this many connections have finished (default: run until interrupted).
     #[arg(long, value_name = "N")]
     count: Option<u64>,
+    /// Stacks on as many queues of a multi-queue TUN device, each read by a driver thread of
+    /// its own (default: one per core, or 1 with --pcap, which captures one queue; 1: a plain
+    /// TUN device and one stack).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=64))]
+    shards: Option<u64>,
     #[command(flatten)]
     limits: LimitArgs,
 }
@@ -115,25 +120,34 @@ pub(crate) fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
 /// Runs `synack serve`.
 pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
     let stop = tunhost::stop_watch()?;
-    let stack = tunhost::start(&args.tun)?;
+    let n = match (args.shards, &args.tun.pcap) {
+        (Some(n), _) => n as usize,
+        (None, Some(_)) => 1,
+        (None, None) => synack::runtime::default_shard_count(),
+    };
+    let shards = tunhost::start_sharded(&args.tun, n)?;
     if !args.limits.quiet() {
-        tunhost::print_events(&stack);
+        for stack in shards.stacks() {
+            tunhost::print_events(stack);
+        }
     }
     let port = args.port.unwrap_or_else(|| default_port(args.service));
     let addr = SocketAddr::new(args.tun.addr.0.addr(), port);
     let policy = args.limits.policy(args.sha256);
     let rt = runtime()?;
     let r = rt.block_on(async {
-        let listener = server::listen(&stack, addr, &policy)
+        let listener = server::listen_sharded(&shards, addr, &policy)
             .with_context(|| format!("listening on {addr}"))?;
+        let queues = if n == 1 { String::new() } else { format!(" ({n} queues, a stack each)") };
         println!(
-            "synack serves {} on {addr} through {}; the kernel is {}. Ctrl-C stops.",
+            "synack serves {} on {addr} through {}{queues}; the kernel is {}. Ctrl-C stops.",
             args.service, args.tun.tun, args.tun.kernel_addr.0
         );
         let _ = std::io::stdout().flush();
         let counters = Arc::new(Counters::default());
-        let trim = tokio::spawn(server::trim_after_peaks(TRIM_PERIOD));
-        let cookies = tokio::spawn(server::report_cookie_mode(stack.clone(), COOKIE_CHECK));
+        let stacks = shards.stacks().to_vec();
+        let trim = tokio::spawn(server::trim_after_peaks(TRIM_PERIOD, stacks.clone()));
+        let cookies = tokio::spawn(server::report_cookie_mode(stacks, COOKIE_CHECK));
         let r = server::accept_loop(
             listener,
             args.service,
@@ -148,9 +162,16 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
         r
     });
     drop(rt);
-    let syns = stack.with(|st, _| st.endpoint.listen_counters());
-    println!("{}", server::listen_summary(&syns));
-    tunhost::finish(stack);
+    println!("{}", server::listen_summary(&server::listen_counters(shards.stacks())));
+    if n > 1 {
+        let h = shards.handoff_stats();
+        println!(
+            "shards: {} packets read by one shard for another's flow, {} taken in, {} dropped",
+            h.handed, h.received, h.dropped
+        );
+    }
+    // Stops every driver (and closes the capture file) once the last socket is gone.
+    drop(shards);
     println!("stopped");
     r.map(|()| ExitCode::SUCCESS)
 }

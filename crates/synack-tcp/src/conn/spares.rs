@@ -104,8 +104,8 @@ impl Spares {
     /// connections could take at once, plus a floor for churn. The bound moves with the
     /// connections a recent burst needed, so waves of short connections keep reusing storage
     /// and a load peak's spares go as its last connections do, once the peak is older than
-    /// [`Spares::PEAK_MEMORY`].
-    pub(crate) fn fit(&mut self, live: usize, now: Instant) {
+    /// [`Spares::PEAK_MEMORY`]. Returns how many spares went.
+    pub(crate) fn fit(&mut self, live: usize, now: Instant) -> usize {
         const FLOOR: usize = 64;
         let before = live + 1;
         if before >= self.peak || now.saturating_since(self.peak_seen) > Self::PEAK_MEMORY {
@@ -113,9 +113,27 @@ impl Spares {
             self.peak_seen = now;
         }
         // A connection holds one flight box at a time and two rings (send and receive).
-        fit_store(&mut self.flights, (self.peak + FLOOR).min(Self::KEEP));
+        let big = self.big.len().saturating_sub(self.peak.min(Self::BIG_KEEP));
         self.big.truncate(self.peak.min(Self::BIG_KEEP));
-        fit_store(&mut self.rings, (2 * self.peak + FLOOR).min(Self::KEEP));
+        big + fit_store(&mut self.flights, (self.peak + FLOOR).min(Self::KEEP))
+            + fit_store(&mut self.rings, (2 * self.peak + FLOOR).min(Self::KEEP))
+    }
+
+    /// The endpoint is quiet: when no connection ended near the recent peak for
+    /// [`Spares::PEAK_MEMORY`], trims the store to what the `live` connections could take,
+    /// without [`fit`](Self::fit)'s floor for churn (an endpoint that churns keeps seeing its
+    /// peak and is left as it is). What a load left is gone then, so the pages its spares were
+    /// scattered over can go back to the system. Returns how many spares went.
+    pub(crate) fn release_idle(&mut self, live: usize, now: Instant) -> usize {
+        if now.saturating_since(self.peak_seen) <= Self::PEAK_MEMORY {
+            return 0;
+        }
+        self.peak = live;
+        self.peak_seen = now;
+        let big = self.big.len().saturating_sub(live.min(Self::BIG_KEEP));
+        self.big.truncate(live.min(Self::BIG_KEEP));
+        big + fit_store(&mut self.flights, live.min(Self::KEEP))
+            + fit_store(&mut self.rings, (2 * live).min(Self::KEEP))
     }
 
     fn keep_flight(&mut self, f: SpareFlight) {
@@ -129,12 +147,15 @@ impl Spares {
     }
 }
 
-/// Cuts `store` to `cap` entries, and its capacity when it is far above that.
-fn fit_store<T>(store: &mut Vec<T>, cap: usize) {
+/// Cuts `store` to `cap` entries, and its capacity when it is far above that; returns how
+/// many entries went.
+fn fit_store<T>(store: &mut Vec<T>, cap: usize) -> usize {
+    let gone = store.len().saturating_sub(cap);
     store.truncate(cap);
     if store.capacity() > 4 * cap {
         store.shrink_to(2 * cap);
     }
+    gone
 }
 
 #[cfg(test)]
@@ -153,7 +174,12 @@ mod tests {
         s.fit(9, t0 + Duration::from_secs(11));
         assert_eq!(s.rings.len(), 84, "an old peak's spares go (two rings a connection)");
         assert!(s.rings.capacity() <= 4 * 84, "capacity {}", s.rings.capacity());
-        s.fit(0, t0 + Duration::from_secs(30));
+        assert_eq!(s.fit(0, t0 + Duration::from_secs(30)), 84 - 66);
         assert_eq!(s.rings.len(), 66, "a floor stays for churn");
+        assert_eq!(s.fit(0, t0 + Duration::from_secs(31)), 0, "nothing more to give back");
+        assert_eq!(s.release_idle(0, t0 + Duration::from_secs(35)), 0, "churned lately");
+        assert_eq!(s.release_idle(0, t0 + Duration::from_secs(42)), 66, "quiet: the floor goes");
+        assert_eq!(s.rings.len(), 0);
+        assert_eq!(s.release_idle(0, t0 + Duration::from_secs(60)), 0);
     }
 }

@@ -304,6 +304,16 @@ impl Endpoint {
         }
     }
 
+    /// Gives back the storage kept for reuse (spare flight boxes and ring allocations) beyond
+    /// what the live connections could take, once no connection has ended near the recent
+    /// peak for ten seconds: the end of a connection trims that storage, but an endpoint
+    /// whose connections stopped ending would keep a past peak's spares (allocated all
+    /// through the peak, each pinning a page of its own) for ever. Returns how many spares
+    /// went; a host calls it now and then, before handing freed memory back to the system.
+    pub fn trim_spares(&mut self, now: Instant) -> usize {
+        self.spares.release_idle(self.live, now)
+    }
+
     /// The earliest instant at which [`on_timeout`](Self::on_timeout) has work (O(1): the top
     /// of a timer heap). May be early (a timer that moved later); never late.
     pub fn poll_timeout(&self) -> Option<Instant> {
