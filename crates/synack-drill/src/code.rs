@@ -193,6 +193,17 @@ fn operand(s: &str) -> Option<Operand> {
     {
         return Some(Operand::Masked(f, m));
     }
+    // `(A | B | ...)`: constants or'ed together (`TCPI_OPT_SACK | TCPI_OPT_WSCALE`).
+    if let Some(inner) = s.strip_prefix('(').and_then(|r| r.strip_suffix(')'))
+        && inner.contains('|')
+    {
+        let mut v = 0;
+        for part in inner.split('|') {
+            let Some(Operand::Value(bits)) = operand(part.trim()) else { return None };
+            v |= bits;
+        }
+        return Some(Operand::Value(v));
+    }
     if let Ok(v) = s.parse::<i64>() {
         return Some(Operand::Value(v));
     }
@@ -268,6 +279,11 @@ mod tests {
 
     #[test]
     fn chained_comparisons_hold_pairwise() {
+        let a =
+            parse_block("assert tcpi_options == (TCPI_OPT_SACK | TCPI_OPT_WSCALE | 1)").unwrap();
+        assert_eq!(evaluate(&a, &info(&[("tcpi_options", 7)])), Ok(()));
+        assert!(evaluate(&a, &info(&[("tcpi_options", 15)])).is_err());
+        assert!(parse_block("assert tcpi_options == (TCPI_OPT_SACK | tcpi_x)").is_err());
         let a = parse_block("assert 990 <= tcpi_last_data_recv <= 1010, x").unwrap();
         assert_eq!(a.len(), 2);
         assert_eq!(evaluate(&a, &info(&[("tcpi_last_data_recv", 1000)])), Ok(()));

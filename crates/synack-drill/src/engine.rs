@@ -19,7 +19,7 @@ use std::net::{IpAddr, SocketAddr};
 use synack_tcp::{
     AbortReset, AccEcnConfig, AccEcnOptionPolicy, AckEvery, CongestionControl, ConnConfig, ConnId,
     ConnectionError, Duration, Endpoint, EndpointConfig, FastOpenConfig, IcmpError, Instant,
-    ListenerId, OptionLayout, PmtudBlackhole, ReadWindowUpdate, ReceiveWindow, RecvError,
+    IpFields, ListenerId, OptionLayout, PmtudBlackhole, ReadWindowUpdate, ReceiveWindow, RecvError,
     SendError, State,
 };
 use synack_wire::ChecksumMode;
@@ -64,7 +64,12 @@ impl TargetFactory for EngineFactory {
         b.quick_ack_segments = before.quick_ack_segments;
         b.initial_rto = before.initial_rto;
         b.rto_min = before.rto_min;
+        b.rto_max = before.rto_max;
         b.rexmit_slop = before.rexmit_slop;
+        b.syn_linear_timeouts = before.syn_linear_timeouts;
+        b.connect_timeout = before.connect_timeout;
+        b.syn_ecn_retries = before.syn_ecn_retries;
+        b.syn_options_retries = before.syn_options_retries;
         b.slow_start_ack_limit = before.slow_start_ack_limit;
         b.cc = before.cc;
         b.keep_alive = before.keep_alive;
@@ -140,6 +145,8 @@ struct LinuxSockState {
     seen: Option<WakeSnapshot>,
     /// Wakeups counted so far.
     wakeups: u64,
+    /// `tcpi_busy_time` and `tcpi_rwnd_limited`.
+    chrono: Chrono,
 }
 
 /// The inputs of a socket's wakeups, compared between calls to count new ones.
@@ -230,6 +237,9 @@ fn icmp_errno(e: IcmpError, bsd: bool) -> Errno {
 
 /// Linux's `tcp_fin_timeout` default and `TCP_FIN_TIMEOUT_MAX`, in seconds.
 const FIN_TIMEOUT_SECS: u64 = 60;
+/// The TTL and hop limit packets carry unless the socket sets one (Linux's and FreeBSD's
+/// `ip_default_ttl`, 64).
+const DEFAULT_TTL: u8 = 64;
 const FIN_TIMEOUT_MAX_SECS: i64 = 120;
 
 impl EngineTarget {
@@ -265,6 +275,7 @@ impl EngineTarget {
         let mut rtt = defaults.rtt;
         rtt.initial_rto = p.initial_rto;
         rtt.min_rto = p.rto_min;
+        rtt.max_rto = p.rto_max;
         // Linux keeps the RTO a full rto_min above SRTT (RTO = SRTT + max(4 * RTTVAR, rto_min)).
         rtt.min_rto_above_srtt = p.name.starts_with("linux");
         rtt.slop = p.rexmit_slop;
@@ -294,11 +305,17 @@ impl EngineTarget {
             ack_repeats_fin: p.ack_repeats_fin,
             reset_after_fin_reported: p.reset_after_fin_reported,
             reset_keeps_socket: p.reset_keeps_socket,
+            initial_window_whole_segments: p.linux_receive_edges,
+            oversized_taken_when_empty: p.linux_receive_edges,
             time_wait_ignores_rst: p.time_wait_ignores_rst,
             time_wait_drops_old_syn: p.time_wait_drops_old_syn,
             old_segment_ack_processed: p.old_segment_ack_processed,
             time_wait_acks_non_duplicates: p.time_wait_acks_non_duplicates,
             syn_ack_retries: p.syn_ack_retries,
+            syn_linear_timeouts: p.syn_linear_timeouts,
+            connect_timeout: p.connect_timeout,
+            syn_ecn_retries: p.syn_ecn_retries,
+            syn_options_retries: p.syn_options_retries,
             read_window_update: if p.linux_read_window_update {
                 ReadWindowUpdate::Doubling
             } else {
@@ -653,62 +670,28 @@ impl Target for EngineTarget {
         }
     }
 
-    fn write(&mut self, _now: u64, s: SockId, data: &[u8]) -> Result<usize, Errno> {
-        let sk = self.sock(s)?;
-        if sk.shut_wr {
-            return Err(Errno::EPIPE);
-        }
-        if matches!(sk.kind, Kind::Fresh) && !self.implied_connect {
-            //~ linux: tcp_sendmsg on a socket that never connected fails in
-            //~ sk_stream_wait_connect with EPIPE (BSD says ENOTCONN).
-            return Err(Errno::EPIPE);
-        }
-        let c = self.conn(s)?;
-        let r = self.ep.send(c, data);
-        if matches!(r, Ok(n) if n < data.len()) || matches!(r, Err(SendError::WouldBlock)) {
-            self.sock(s)?.lx.nospace = true;
-        }
-        match r {
-            Ok(0) if !data.is_empty() => Err(Errno::EAGAIN),
-            Ok(n) => Ok(n),
-            Err(SendError::WouldBlock) => Err(Errno::EAGAIN),
-            Err(SendError::Closed) => Err(Errno::EPIPE),
-            // Once the error was reported, a write finds the connection shut: EPIPE.
-            Err(SendError::Connection(_)) if self.sock(s)?.error_taken => Err(Errno::EPIPE),
-            Err(SendError::Connection(e)) => {
-                self.sock(s)?.error_taken = true;
-                Err(conn_error(e, self.implied_connect))
-            }
-            Err(_) => Err(Errno::EPIPE),
-        }
+    fn write(&mut self, now: u64, s: SockId, data: &[u8]) -> Result<usize, Errno> {
+        let r = self.write_plain(s, data);
+        self.sample_chronos(now);
+        r
     }
 
-    fn write_record(&mut self, _now: u64, s: SockId, data: &[u8]) -> Result<usize, Errno> {
-        if self.sock(s)?.shut_wr {
-            return Err(Errno::EPIPE);
-        }
-        let c = self.conn(s)?;
-        match self.ep.send_record(c, data) {
-            Ok(0) if !data.is_empty() => Err(Errno::EAGAIN),
-            Ok(n) => Ok(n),
-            Err(SendError::WouldBlock) => Err(Errno::EAGAIN),
-            Err(SendError::Connection(e)) => Err(conn_error(e, self.implied_connect)),
-            Err(_) => Err(Errno::EPIPE),
-        }
+    fn write_record(&mut self, now: u64, s: SockId, data: &[u8]) -> Result<usize, Errno> {
+        let r = self.write_record_plain(s, data);
+        self.sample_chronos(now);
+        r
     }
 
-    fn write_urgent(&mut self, _now: u64, s: SockId, data: &[u8]) -> Result<usize, Errno> {
-        if self.sock(s)?.shut_wr {
-            return Err(Errno::EPIPE);
-        }
-        let c = self.conn(s)?;
-        match self.ep.send_urgent(c, data) {
-            Ok(0) if !data.is_empty() => Err(Errno::EAGAIN),
-            Ok(n) => Ok(n),
-            Err(SendError::WouldBlock) => Err(Errno::EAGAIN),
-            Err(SendError::Connection(e)) => Err(conn_error(e, self.implied_connect)),
-            Err(_) => Err(Errno::EPIPE),
-        }
+    fn write_more(&mut self, now: u64, s: SockId, data: &[u8]) -> Result<usize, Errno> {
+        let r = self.write_more_plain(s, data);
+        self.sample_chronos(now);
+        r
+    }
+
+    fn write_urgent(&mut self, now: u64, s: SockId, data: &[u8]) -> Result<usize, Errno> {
+        let r = self.write_urgent_plain(s, data);
+        self.sample_chronos(now);
+        r
     }
 
     fn read(&mut self, _now: u64, s: SockId, buf: &mut [u8]) -> Result<usize, Errno> {
@@ -904,6 +887,13 @@ impl Target for EngineTarget {
         {
             info.insert("tcpi_last_data_recv".into(), (now.saturating_sub(at) / 1000) as i64);
         }
+        if let Some(sk) = self.socks.get(&s)
+            && matches!(sk.kind, Kind::Conn(_))
+        {
+            let (busy, rwnd) = sk.lx.chrono.report(now);
+            info.insert("tcpi_busy_time".into(), busy as i64);
+            info.insert("tcpi_rwnd_limited".into(), rwnd as i64);
+        }
         Some(info)
     }
 
@@ -927,6 +917,7 @@ impl Target for EngineTarget {
         {
             self.last_data_recv.insert(c, now);
         }
+        self.sample_chronos(now);
     }
 
     fn deliver_icmp(&mut self, now: u64, m: &IcmpMessage) {
@@ -969,6 +960,11 @@ impl Target for EngineTarget {
                 None,
             ),
         };
+        self.sample_chronos(now);
+        let ip = match t.conn {
+            None if t.ip == IpFields::default() => self.bound_ip_fields(t.src).unwrap_or(t.ip),
+            _ => t.ip,
+        };
         let bytes = &self.buf[..t.len];
         Some(Segment {
             at: now,
@@ -981,10 +977,10 @@ impl Target for EngineTarget {
             urgent: t.urgent,
             options: wire_options(bytes),
             payload: t.payload(&self.buf).to_vec(),
-            // The engine picks only the ECN codepoint of the IP header (ECT(0) on new data of an
-            // ECN connection); the rest of the TOS byte is 0.
-            tos: t.ecn & 3,
-            ttl: 64,
+            // The ECN codepoint is the engine's (ECT(0) on new data of an ECN connection); the
+            // rest of the TOS byte and the TTL are the socket's (IP_TOS, IP_TTL).
+            tos: ip.tos & !3 | t.ecn & 3,
+            ttl: ip.ttl.unwrap_or(DEFAULT_TTL),
             checksum_ok,
             udp,
         })
@@ -997,6 +993,7 @@ impl Target for EngineTarget {
     fn on_timeout(&mut self, now: u64) {
         self.ep.on_timeout(instant(now));
         while self.ep.poll_event().is_some() {}
+        self.sample_chronos(now);
     }
 
     fn reconfigure(&mut self, p: &Profile) {
@@ -1090,12 +1087,35 @@ impl Target for EngineTarget {
 }
 
 impl EngineTarget {
+    /// Brings every connected socket's send-side clocks up to `now` (after an event that may
+    /// have changed what holds its data back).
+    fn sample_chronos(&mut self, now: u64) {
+        for sk in self.socks.values_mut() {
+            let Kind::Conn(c) = sk.kind else { continue };
+            let kind = self.ep.stats(c).ok().and_then(|st| chrono::chrono_kind(&st));
+            sk.lx.chrono.set(now, kind);
+        }
+    }
+
     /// A connection's payload bytes taken in so far, and whether its handshake completed.
     fn receive_progress(&self, tuple: &synack_tcp::FourTuple) -> Option<(ConnId, u64, bool)> {
         let c = self.ep.lookup(tuple)?;
         let st = self.ep.stats(c).ok()?;
         let open = !matches!(st.state, State::SynSent | State::SynReceived | State::Listen);
         Some((c, st.bytes_received, open))
+    }
+
+    /// The IP fields (IP_TTL, IP_TOS) of the socket bound to `local` that set any, for a
+    /// reply the engine sends from no connection.
+    //~ freebsd: tcp_dropwithreset answers with the IP options of the socket the segment was
+    //~ looked up to (bound or listening), as the kernel's inpcb lookup finds it.
+    fn bound_ip_fields(&self, local: SocketAddr) -> Option<IpFields> {
+        self.socks.values().find_map(|sk| {
+            let l = sk.local?;
+            let here =
+                l.port() == local.port() && (l.ip() == local.ip() || l.ip().is_unspecified());
+            (here && sk.cfg.ip != IpFields::default()).then_some(sk.cfg.ip)
+        })
     }
 }
 
@@ -1119,11 +1139,14 @@ impl EngineTarget {
     }
 }
 
+mod chrono;
 mod sockopt;
 mod states;
 mod wire_form;
+mod writes;
 mod zerocopy;
 
+use chrono::Chrono;
 use zerocopy::ZeroCopy;
 
 use states::linux_state_number;

@@ -130,7 +130,14 @@ impl Mapping {
             dst: unspecified(),
             flags,
             seq: if spec.flags.syn { spec.seq } else { spec.seq.wrapping_add(self.remote_isn) },
-            ack: spec.ack.map(|a| self.local_to_live(a)).unwrap_or(0),
+            // packetdrill shifts the ack field of an inbound ACK by our ISN even when the
+            // script leaves it out (0): `< . 1:10001(10000) win 320` acknowledges our ISN, an
+            // old duplicate ACK the data it carries is still taken with (run_packet.c).
+            ack: match spec.ack {
+                Some(a) => self.local_to_live(a),
+                None if spec.flags.ack => self.local_to_live(0),
+                None => 0,
+            },
             window: win,
             urgent: spec.urg.unwrap_or(0),
             options,

@@ -100,6 +100,9 @@ pub struct Profile {
     pub rto_min: Duration,
     /// RTO before any RTT sample.
     pub initial_rto: Duration,
+    /// Ceiling of the retransmission timeout, backoff included (Linux's `tcp_rto_max_ms`,
+    /// 120 s; FreeBSD's `TCPTV_REXMTMAX`, 64 s).
+    pub rto_max: Duration,
     /// Delayed-ACK timeout.
     pub delayed_ack: Duration,
     /// Segments acknowledged at once at the start of a connection (Linux quick-ACK mode).
@@ -150,6 +153,11 @@ pub struct Profile {
     /// its place in the accept queue (Linux's `tcp_reset`/`tcp_done`;
     /// `ConnConfig::reset_keeps_socket`).
     pub reset_keeps_socket: bool,
+    /// The SYN or SYN-ACK window is whole segments of the MSS announced, and an in-order
+    /// segment past the window is taken whole into an empty receive queue without a quick
+    /// ACK (Linux's `tcp_select_initial_window`, `tcp_data_queue`;
+    /// `ConnConfig::initial_window_whole_segments`, `ConnConfig::oversized_taken_when_empty`).
+    pub linux_receive_edges: bool,
     /// TIME-WAIT ignores RSTs (RFC 1337; FreeBSD, Linux's `tcp_rfc1337=1`;
     /// `ConnConfig::time_wait_ignores_rst`).
     pub time_wait_ignores_rst: bool,
@@ -189,6 +197,19 @@ pub struct Profile {
     pub ts_hz: u32,
     /// FreeBSD's `net.inet.tcp.rexmit_slop`: added to every computed RTO (200 ms there).
     pub rexmit_slop: Duration,
+    /// SYN retransmissions that keep the initial RTO before it doubles (Linux's
+    /// `tcp_syn_linear_timeouts`, 4; `ConnConfig::syn_linear_timeouts`).
+    pub syn_linear_timeouts: u32,
+    /// How long an open attempt may take before it times out (FreeBSD's
+    /// `net.inet.tcp.keepinit`, 75 s; `ConnConfig::connect_timeout`); what `TCP_KEEPINIT`
+    /// reads before any set.
+    pub connect_timeout: Option<Duration>,
+    /// SYN retransmissions that still ask for classic ECN (FreeBSD's
+    /// `net.inet.tcp.ecn.maxretries`, 1; `ConnConfig::syn_ecn_retries`).
+    pub syn_ecn_retries: Option<u32>,
+    /// SYN retransmissions that still carry every option (FreeBSD's
+    /// `net.inet.tcp.rexmit_drop_options=1`: 2; `ConnConfig::syn_options_retries`).
+    pub syn_options_retries: Option<u32>,
     /// Answer SYNs with cookies when a listener's queue is full (`tcp_syncookies=1`,
     /// `net.inet.tcp.syncookies=1`).
     pub syn_cookies: bool,
@@ -226,6 +247,7 @@ impl Profile {
             slow_start_ack_limit: None,
             rto_min: Duration::from_millis(200),
             initial_rto: Duration::from_secs(1),
+            rto_max: Duration::from_secs(120),
             delayed_ack: Duration::from_millis(40),
             quick_ack_segments: 16,
             tlp: true,
@@ -244,6 +266,7 @@ impl Profile {
             ack_repeats_fin: false,
             reset_after_fin_reported: true,
             reset_keeps_socket: true,
+            linux_receive_edges: true,
             time_wait_ignores_rst: false,
             time_wait_drops_old_syn: false,
             drop_syn_fin: false,
@@ -257,6 +280,10 @@ impl Profile {
             time_wait_acks_non_duplicates: false,
             ts_hz: 1000,
             rexmit_slop: Duration::ZERO,
+            syn_linear_timeouts: 4,
+            connect_timeout: None,
+            syn_ecn_retries: None,
+            syn_options_retries: None,
             syn_cookies: true,
             keep_alive: (Duration::from_secs(7200), Duration::from_secs(75), 9),
             fastopen: 0x70403,
@@ -265,11 +292,18 @@ impl Profile {
     }
 
     /// `linux` without quick-ACK: every ACK of new data waits for the delayed-ACK timer, as
-    /// RFC 9293 3.8.6.3 allows and as synack's engine does by default. Our own scripts
-    /// (crates/synack-drill/scripts) are written against this profile, since they check the
-    /// delayed ACK of a connection's first data; the public Linux suite runs with `linux`.
+    /// RFC 9293 3.8.6.3 allows and as synack's engine does by default; and without Linux's
+    /// receive edges (`linux_receive_edges`), so a small buffer offers all its space, as RFC
+    /// 9293's receiver does. Our own scripts (crates/synack-drill/scripts) are written against
+    /// this profile, since they check the delayed ACK of a connection's first data and the
+    /// RFC's receive window on small buffers; the public Linux suite runs with `linux`.
     pub fn linux_delack() -> Profile {
-        Profile { name: "linux-delack", quick_ack_segments: 0, ..Profile::linux() }
+        Profile {
+            name: "linux-delack",
+            quick_ack_segments: 0,
+            linux_receive_edges: false,
+            ..Profile::linux()
+        }
     }
 
     /// FreeBSD's defaults as the tcp-testsuite scripts reset them.
@@ -292,6 +326,7 @@ impl Profile {
             slow_start_ack_limit: Some(2),
             rto_min: Duration::from_millis(30),
             initial_rto: Duration::from_secs(1),
+            rto_max: Duration::from_secs(64),
             delayed_ack: Duration::from_millis(40),
             quick_ack_segments: 0,
             tlp: false,
@@ -310,6 +345,7 @@ impl Profile {
             ack_repeats_fin: true,
             reset_after_fin_reported: true,
             reset_keeps_socket: false,
+            linux_receive_edges: false,
             time_wait_ignores_rst: true,
             time_wait_drops_old_syn: true,
             drop_syn_fin: false,
@@ -323,6 +359,10 @@ impl Profile {
             time_wait_acks_non_duplicates: true,
             ts_hz: 1000,
             rexmit_slop: Duration::from_millis(200),
+            syn_linear_timeouts: 0,
+            connect_timeout: Some(Duration::from_secs(75)),
+            syn_ecn_retries: Some(1),
+            syn_options_retries: None,
             syn_cookies: true,
             keep_alive: (Duration::from_secs(7200), Duration::from_secs(75), 8),
             // FreeBSD's defaults: client on, server off.
@@ -351,6 +391,7 @@ impl Profile {
             slow_start_ack_limit: Some(2),
             rto_min: Duration::from_secs(1),
             initial_rto: Duration::from_secs(1),
+            rto_max: Duration::from_secs(120),
             delayed_ack: Duration::from_millis(200),
             quick_ack_segments: 0,
             tlp: false,
@@ -369,6 +410,7 @@ impl Profile {
             ack_repeats_fin: false,
             reset_after_fin_reported: false,
             reset_keeps_socket: false,
+            linux_receive_edges: false,
             time_wait_ignores_rst: false,
             time_wait_drops_old_syn: false,
             drop_syn_fin: false,
@@ -382,6 +424,10 @@ impl Profile {
             time_wait_acks_non_duplicates: false,
             ts_hz: 1000,
             rexmit_slop: Duration::ZERO,
+            syn_linear_timeouts: 0,
+            connect_timeout: None,
+            syn_ecn_retries: None,
+            syn_options_retries: None,
             syn_cookies: true,
             keep_alive: (Duration::from_secs(7200), Duration::from_secs(75), 9),
             fastopen: 0x3,
@@ -657,6 +703,15 @@ impl Profile {
                 self.initial_rto = ms()?;
                 note("initial RTO (ms)")
             }
+            "net.ipv4.tcp_rto_max_ms" => {
+                let d = ms()?;
+                //~ linux: tcp_rto_max_ms takes 1000 ms to 120 s.
+                if !(Duration::from_secs(1)..=Duration::from_secs(120)).contains(&d) {
+                    return Err(bad());
+                }
+                self.rto_max = d;
+                note("maximum RTO (ms)")
+            }
             "net.inet.tcp.rexmit_min" => {
                 self.rto_min = ms()?;
                 note("minimum RTO (ms)")
@@ -664,6 +719,24 @@ impl Profile {
             "net.inet.tcp.rexmit_slop" => {
                 self.rexmit_slop = ms()?;
                 note("RTO slop (ms)")
+            }
+            "net.ipv4.tcp_syn_linear_timeouts" => {
+                self.syn_linear_timeouts = u32::try_from(int()?).map_err(|_| bad())?;
+                note("linear SYN timeouts")
+            }
+            "net.inet.tcp.keepinit" => {
+                self.connect_timeout = Some(ms()?).filter(|d| !d.is_zero());
+                note("open attempt timeout (ms)")
+            }
+            "net.inet.tcp.ecn.maxretries" => {
+                self.syn_ecn_retries = Some(u32::try_from(int()?).map_err(|_| bad())?);
+                note("SYN retransmissions with ECN")
+            }
+            //~ freebsd: tcp_timer_rexmt drops window scale, SACK and timestamps from the third
+            //~ SYN retransmission on.
+            "net.inet.tcp.rexmit_drop_options" => {
+                self.syn_options_retries = flag()?.then_some(2);
+                note("SYN retransmissions with every option")
             }
             "net.inet.tcp.delacktime" => {
                 self.delayed_ack = ms()?;
@@ -815,9 +888,7 @@ impl Profile {
             "net.ipv4.tcp_fastopen_blackhole_timeout_sec" => "0",
             // FreeBSD.
             "net.inet.tcp.blackhole" => "0",
-            "net.inet.tcp.rexmit_drop_options" => "0",
             "net.inet.tcp.syncookies_only" => "0",
-            "net.inet.tcp.keepinit" => "75000",
             "net.inet.tcp.path_mtu_discovery" => "1",
             // The engine's MSS for a peer that sends none, and black-hole detection's last step.
             "net.inet.tcp.mssdflt" => "536",
@@ -941,6 +1012,28 @@ mod tests {
     }
 
     #[test]
+    fn open_attempt_sysctls_set_their_knobs() {
+        let mut l = Profile::linux();
+        assert_eq!((l.syn_linear_timeouts, l.rto_max), (4, Duration::from_secs(120)));
+        l.apply_command("sysctl -q net.ipv4.tcp_syn_linear_timeouts=0").unwrap();
+        assert_eq!(l.syn_linear_timeouts, 0);
+        l.apply_command("./set_sysctls.py /proc/sys/net/ipv4/tcp_rto_max_ms=1000").unwrap();
+        assert_eq!(l.rto_max, Duration::from_secs(1));
+        assert!(l.apply_command("sysctl -q net.ipv4.tcp_rto_max_ms=999").is_err());
+        let mut f = Profile::freebsd();
+        assert_eq!(f.connect_timeout, Some(Duration::from_secs(75)));
+        assert_eq!((f.syn_ecn_retries, f.syn_options_retries), (Some(1), None));
+        f.apply_command("sysctl -w net.inet.tcp.keepinit=15000").unwrap();
+        assert_eq!(f.connect_timeout, Some(Duration::from_secs(15)));
+        f.apply_command("sysctl -w net.inet.tcp.ecn.maxretries=3").unwrap();
+        assert_eq!(f.syn_ecn_retries, Some(3));
+        f.apply_command("sysctl -w net.inet.tcp.rexmit_drop_options=1").unwrap();
+        assert_eq!(f.syn_options_retries, Some(2));
+        f.apply_command("sysctl -w net.inet.tcp.rexmit_drop_options=0").unwrap();
+        assert_eq!(f.syn_options_retries, None);
+    }
+
+    #[test]
     fn fixed_sysctls_accept_only_the_engines_behaviour() {
         let mut p = Profile::freebsd();
         p.apply_command("sysctl -w net.inet.tcp.insecure_rst=0").unwrap();
@@ -991,6 +1084,10 @@ mod tests {
         assert!(Profile::by_name("solaris").is_none());
         let d = Profile::by_name("linux-delack").unwrap();
         assert_eq!((d.quick_ack_segments, Profile::linux().quick_ack_segments), (0, 16));
-        assert_eq!(Profile { name: "linux", quick_ack_segments: 16, ..d }, Profile::linux());
+        assert!(!d.linux_receive_edges && Profile::linux().linux_receive_edges);
+        assert_eq!(
+            Profile { name: "linux", quick_ack_segments: 16, linux_receive_edges: true, ..d },
+            Profile::linux()
+        );
     }
 }

@@ -27,6 +27,9 @@ use std::path::PathBuf;
 
 /// How long past its latest allowed time an outbound line waits before giving up (µs).
 const OUTBOUND_TIMEOUT_US: u64 = 2_000_000;
+/// How long a `*` outbound line waits (µs): past Linux's largest RTO (`TCP_RTO_MAX`, 120 s)
+/// and FreeBSD's (`TCPTV_REXMTMAX`, 64 s).
+const ANY_TIME_WAIT_US: u64 = 130_000_000;
 /// Most timer firings in one wait; a stack that asks to be woken forever at the same instant
 /// must not hang the runner.
 const MAX_STEPS: usize = 1_000_000;
@@ -609,10 +612,12 @@ impl<T: Target> Runner<'_, T> {
         tol: u64,
         any: bool,
     ) -> Result<u64, Stop> {
-        // Wait a while past the deadline so a late packet is reported as late, not missing; a
-        // `*` line waits as long as the stack has a timer set (packetdrill sets no timeout).
-        let limit =
-            if any { u64::MAX } else { hi.saturating_add(tol).saturating_add(OUTBOUND_TIMEOUT_US) };
+        // `*` is any time: wait for the stack's timers as long as the longest backed-off
+        // retransmission timeout could take.
+        let deadline =
+            if any { self.now.saturating_add(ANY_TIME_WAIT_US) } else { hi.saturating_add(tol) };
+        // Wait a while past the deadline so a late packet is reported as late, not missing.
+        let limit = deadline.saturating_add(OUTBOUND_TIMEOUT_US);
         let mut steps = 0;
         self.drain()?;
         let (merged, used) = loop {

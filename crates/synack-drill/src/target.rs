@@ -224,6 +224,15 @@ pub enum SockOpt {
     /// TCP_FUNCTION_BLK (FreeBSD): which TCP stack the socket runs, given as a struct naming
     /// it; the engine models FreeBSD's default stack, `freebsd`.
     FunctionBlk,
+    /// TCP_KEEPINIT (FreeBSD, seconds): how long an open attempt may take.
+    KeepInit,
+    /// TCP_NOOPT (FreeBSD): no TCP options on the SYN or SYN-ACK.
+    NoOpt,
+    /// IP_TTL / IPV6_UNICAST_HOPS: the packets' TTL or hop limit (-1: the default).
+    IpTtl,
+    /// IP_TOS / IPV6_TCLASS: the packets' TOS or traffic class; its ECN bits stay the
+    /// connection's.
+    IpTos,
 }
 
 impl SockOpt {
@@ -231,6 +240,8 @@ impl SockOpt {
     pub fn from_names(level: &str, name: &str) -> Option<SockOpt> {
         let tcp = matches!(level, "SOL_TCP" | "IPPROTO_TCP");
         let sock = level == "SOL_SOCKET";
+        let ip = matches!(level, "IPPROTO_IP" | "SOL_IP");
+        let ipv6 = matches!(level, "IPPROTO_IPV6" | "SOL_IPV6");
         Some(match name {
             "SO_REUSEADDR" if sock => SockOpt::ReuseAddr,
             "SO_SNDBUF" if sock => SockOpt::SndBuf,
@@ -255,6 +266,12 @@ impl SockOpt {
             "TCP_SYNCNT" if tcp => SockOpt::SynCnt,
             "TCP_REMOTE_UDP_ENCAPS_PORT" if tcp => SockOpt::RemoteUdpEncapsPort,
             "TCP_FUNCTION_BLK" if tcp => SockOpt::FunctionBlk,
+            "TCP_KEEPINIT" if tcp => SockOpt::KeepInit,
+            "TCP_NOOPT" if tcp => SockOpt::NoOpt,
+            "IP_TTL" if ip => SockOpt::IpTtl,
+            "IPV6_UNICAST_HOPS" if ipv6 => SockOpt::IpTtl,
+            "IP_TOS" if ip => SockOpt::IpTos,
+            "IPV6_TCLASS" if ipv6 => SockOpt::IpTos,
             _ => return None,
         })
     }
@@ -324,6 +341,9 @@ pub trait Target {
     /// Queues data whose last byte ends a record (`send(..., MSG_EOR)`): no segment carries
     /// bytes of both sides of it. A partial write marks nothing.
     fn write_record(&mut self, now: u64, s: SockId, data: &[u8]) -> Result<usize, Errno>;
+    /// Queues data with more announced (`send(..., MSG_MORE)`): a sub-MSS tail waits (a
+    /// cork) until a segment arrives, a plain write follows or the persist timer fires.
+    fn write_more(&mut self, now: u64, s: SockId, data: &[u8]) -> Result<usize, Errno>;
     /// Queues urgent data (`send(..., MSG_OOB)`): the urgent pointer marks its end.
     fn write_urgent(&mut self, now: u64, s: SockId, data: &[u8]) -> Result<usize, Errno>;
     /// Reads data; `Ok(0)` at end of stream, `EAGAIN` when nothing is there yet.

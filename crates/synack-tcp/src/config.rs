@@ -127,6 +127,19 @@ impl Default for KeepAlive {
     }
 }
 
+/// The IP header fields a connection's packets carry besides the addresses and the ECN
+/// codepoint (which the connection's ECN state sets): the socket's `IP_TTL` /
+/// `IPV6_UNICAST_HOPS` and `IP_TOS` / `IPV6_TCLASS`. The IP layer that writes the header
+/// (synack-stack, a test harness) reads them from [`Transmit`](crate::Transmit).
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
+pub struct IpFields {
+    /// TTL (IPv4) or hop limit (IPv6); `None`: the IP layer's default.
+    pub ttl: Option<u8>,
+    /// TOS (IPv4) or traffic class (IPv6) without its two ECN bits (RFC 3168 5: the DSCP
+    /// field in the upper six); 0 by default.
+    pub tos: u8,
+}
+
 /// Per-connection settings; change them later with the `set_*` methods of the endpoint.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub struct ConnConfig {
@@ -167,6 +180,34 @@ pub struct ConnConfig {
     /// attempt, which RFC 9293 3.8.3 allows it. `None` (the default) keeps R2 of a SYN
     /// (`r2_syn`, at least 3 minutes, MUST-23).
     pub syn_retries: Option<u32>,
+    /// The first this-many SYN retransmissions of an active open wait the initial RTO again
+    /// instead of doubling it, so a SYN lost to a passing link failure is repeated sooner
+    /// (Linux's `tcp_syn_linear_timeouts`, 4 there: timeouts of 1, 1, 1, 1, 1, 2, 4 s...).
+    /// They come on top of [`syn_retries`](Self::syn_retries), as in Linux.
+    /// RFC 6298 5.5 doubles after every timeout: 0 (the default).
+    pub syn_linear_timeouts: u32,
+    /// The application's own limit on an open attempt, in SYN-SENT and SYN-RECEIVED: the
+    /// connection times out when it is not established this long after it began, whatever
+    /// the retransmissions (FreeBSD's `TCP_KEEPINIT` and `net.inet.tcp.keepinit`, 75 s there).
+    /// RFC 9293 3.8.3 lets the application give up on an open sooner than R2. `None` (the
+    /// default) keeps R2 of a SYN.
+    pub connect_timeout: Option<Duration>,
+    /// Our SYN asks for classic ECN (ECE and CWR, RFC 3168 6.1.1) on the first transmission
+    /// and this many retransmissions only; later ones go without, in case it is the ECN
+    /// flags a middlebox drops (FreeBSD's `net.inet.tcp.ecn.maxretries`, 1 there). RFC 3168
+    /// 6.1.1.1 allows sending a later SYN without them. `None` (the default): every SYN.
+    pub syn_ecn_retries: Option<u32>,
+    /// SYN retransmissions beyond this many carry only the MSS option (no window scale, SACK
+    /// or timestamps), in case options are what the path drops (FreeBSD's
+    /// `net.inet.tcp.rexmit_drop_options=1`: from the third retransmission, so 2). `None`
+    /// (the default): every SYN carries every option configured.
+    pub syn_options_retries: Option<u32>,
+    /// Send no TCP options at all on this connection's SYN or SYN-ACK, so none is negotiated
+    /// (FreeBSD's `TCP_NOOPT`): no MSS (the peer assumes 536, RFC 9293 3.7.1), window scale,
+    /// SACK or timestamps. Off by default.
+    pub no_options: bool,
+    /// TTL and TOS for every packet of the connection, the RSTs it sends included.
+    pub ip: IpFields,
     /// Offer window scaling.
     pub window_scaling: bool,
     /// Offer SACK-permitted.
@@ -300,6 +341,17 @@ pub struct ConnConfig {
     /// to the application). RFC 9293 3.10.7.4 flushes the queues and an unaccepted
     /// connection is simply gone (the default).
     pub reset_keeps_socket: bool,
+    /// The window our SYN or SYN-ACK offers is a whole number of the MSS we announce when
+    /// the free buffer holds more than one (Linux's `tcp_select_initial_window`: 20000 bytes
+    /// with MSS 1460 offer 18980), and the right edge stays there until data arrives (Linux's
+    /// `rcv_ssthresh` starts at the initial window and grows as segments come in). The
+    /// default offers all the free buffer, up to 65535, and moves the edge as space allows.
+    pub initial_window_whole_segments: bool,
+    /// An in-order segment that reaches past the window is taken whole when nothing waits to
+    /// be read (nothing held out of order either) and it fits the buffer, and it draws no
+    /// quick ACK: its ACK waits for the delayed-ACK timer (Linux's `tcp_data_queue` with an
+    /// empty receive queue). The default trims it to the window (RFC 9293 3.10.7.4).
+    pub oversized_taken_when_empty: bool,
     /// TIME-WAIT ignores every RST, RFC 1337 section 3's fix for TIME-WAIT assassination
     /// (FreeBSD's `tcp_twcheck`; Linux's `tcp_rfc1337=1`). RFC 9293 (with RFC 5961) closes on
     /// a RST at RCV.NXT: off by default.
@@ -340,6 +392,12 @@ impl Default for ConnConfig {
             r2_syn: Duration::from_secs(180),
             syn_ack_retries: Some(5),
             syn_retries: None,
+            syn_linear_timeouts: 0,
+            connect_timeout: None,
+            syn_ecn_retries: None,
+            syn_options_retries: None,
+            no_options: false,
+            ip: IpFields { ttl: None, tos: 0 },
             window_scaling: true,
             sack: true,
             timestamps: true,
@@ -373,6 +431,8 @@ impl Default for ConnConfig {
             ack_repeats_fin: false,
             reset_after_fin_reported: false,
             reset_keeps_socket: false,
+            initial_window_whole_segments: false,
+            oversized_taken_when_empty: false,
             time_wait_ignores_rst: false,
             time_wait_drops_old_syn: false,
             udp_encapsulation: None,

@@ -7,6 +7,7 @@ use alloc::collections::VecDeque;
 use synack_wire::SeqNum;
 use synack_wire::tcp::{OptionLayout, TcpFlags, TcpOptions, Timestamps};
 
+use crate::config::IpFields;
 use crate::emit::Header;
 use crate::secret::FourTuple;
 use crate::time::{Duration, Instant};
@@ -27,24 +28,47 @@ pub(crate) struct CtlSegment {
     pub(crate) ts: Option<Timestamps>,
     /// Sent inside UDP to this port (the way the segment it answers came).
     pub(crate) udp_port: UdpPort,
+    /// The sending connection's IP fields (defaults for a reply from no connection).
+    pub(crate) ip: IpFields,
 }
 
 impl CtlSegment {
     /// `<SEQ=seq><CTL=RST>`: the reply to a segment carrying an ACK that nothing here accepts
     /// (RFC 9293 3.10.7.1 to 3.10.7.4).
     pub(crate) fn rst(tuple: FourTuple, seq: SeqNum) -> CtlSegment {
-        CtlSegment { tuple, seq, ack: None, flags: TcpFlags::RST, ts: None, udp_port: None }
+        CtlSegment {
+            tuple,
+            seq,
+            ack: None,
+            flags: TcpFlags::RST,
+            ts: None,
+            udp_port: None,
+            ip: IpFields::default(),
+        }
     }
 
     /// `<SEQ=seq><ACK=ack><CTL=RST,ACK>`: the reply to a segment without an ACK.
     pub(crate) fn rst_ack(tuple: FourTuple, seq: SeqNum, ack: SeqNum) -> CtlSegment {
-        CtlSegment { tuple, seq, ack: Some(ack), flags: TcpFlags::RST, ts: None, udp_port: None }
+        CtlSegment {
+            tuple,
+            seq,
+            ack: Some(ack),
+            flags: TcpFlags::RST,
+            ts: None,
+            udp_port: None,
+            ip: IpFields::default(),
+        }
     }
 
     /// The header to write.
     /// The same segment sent inside UDP to `port` (`None`: plain TCP).
     pub(crate) fn via(self, udp_port: UdpPort) -> CtlSegment {
         CtlSegment { udp_port, ..self }
+    }
+
+    /// The same segment with a connection's IP fields.
+    pub(crate) fn with_ip(self, ip: IpFields) -> CtlSegment {
+        CtlSegment { ip, ..self }
     }
 
     pub(crate) fn header(&self) -> Header {
@@ -75,6 +99,8 @@ pub(crate) struct CookieReply {
     pub(crate) layout: OptionLayout,
     /// Sent inside UDP to this port (the SYN's way).
     pub(crate) udp_port: UdpPort,
+    /// The listener's IP fields.
+    pub(crate) ip: IpFields,
 }
 
 impl CookieReply {
@@ -115,11 +141,11 @@ impl CtlQueue {
     }
 
     /// The next segment to write: cookie SYN-ACKs first, then the others.
-    pub(crate) fn pop(&mut self) -> Option<(FourTuple, Header, UdpPort)> {
+    pub(crate) fn pop(&mut self) -> Option<(FourTuple, Header, UdpPort, IpFields)> {
         if let Some(c) = self.cookies.pop_front() {
-            return Some((c.tuple, c.header(), c.udp_port));
+            return Some((c.tuple, c.header(), c.udp_port, c.ip));
         }
-        self.q.pop_front().map(|c| (c.tuple, c.header(), c.udp_port))
+        self.q.pop_front().map(|c| (c.tuple, c.header(), c.udp_port, c.ip))
     }
 }
 

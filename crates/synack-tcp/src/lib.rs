@@ -121,7 +121,8 @@ pub mod udp_encap;
 
 pub use config::{
     AbortReset, AccEcnConfig, AccEcnOptionPolicy, AckEvery, CongestionControl, ConnConfig,
-    EndpointConfig, KeepAlive, PmtudBlackhole, PushPolicy, ReadWindowUpdate, ReceiveWindow,
+    EndpointConfig, IpFields, KeepAlive, PmtudBlackhole, PushPolicy, ReadWindowUpdate,
+    ReceiveWindow,
 };
 pub use endpoint::{ConnId, Endpoint, ListenerId, Transmit};
 pub use error::{

@@ -22,6 +22,20 @@ impl EngineTarget {
             self.sock(s)?.cfg.fin_wait2_timeout = Duration::from_secs(secs);
             return self.push_config(s, kind);
         }
+        if matches!(opt, SockOpt::IpTtl | SockOpt::IpTos) {
+            //~ linux: IP_TTL and IPV6_UNICAST_HOPS take 1..=255 (0 too for the hop limit), -1
+            //~ for the default; IP_TOS and IPV6_TCLASS a byte (-1: 0), whose ECN bits TCP
+            //~ keeps for itself.
+            let byte = |v: i64| u8::try_from(v).map_err(|_| Errno::EINVAL);
+            let ip = &mut self.sock(s)?.cfg.ip;
+            match opt {
+                SockOpt::IpTtl if value == -1 => ip.ttl = None,
+                SockOpt::IpTtl => ip.ttl = Some(byte(value)?),
+                _ if value == -1 => ip.tos = 0,
+                _ => ip.tos = byte(value)? & !3,
+            }
+            return self.push_config(s, kind);
+        }
         let v = usize::try_from(value).map_err(|_| Errno::EINVAL)?;
         //~ linux: TCP_FASTOPEN_CONNECT is refused while client Fast Open is off
         //~ (tcp_fastopen bit 0x1).
@@ -99,6 +113,12 @@ impl EngineTarget {
                 }
                 sk.cfg.udp_encapsulation = core::num::NonZeroU16::new(port);
             }
+            //~ freebsd: TCP_KEEPINIT takes seconds; 0 leaves no limit on the open attempt.
+            SockOpt::KeepInit => {
+                sk.cfg.connect_timeout = (v != 0).then(|| Duration::from_secs(v as u64))
+            }
+            SockOpt::NoOpt => sk.cfg.no_options = v != 0,
+            SockOpt::IpTtl | SockOpt::IpTos => unreachable!("handled above"),
             SockOpt::Error | SockOpt::FastOpenKey | SockOpt::FunctionBlk => {
                 return Err(Errno::ENOPROTOOPT);
             }
@@ -148,6 +168,10 @@ impl EngineTarget {
             SockOpt::FastOpenConnect => sk.fo.connect as i64,
             SockOpt::FastOpenNoCookie => sk.fo.no_cookie as i64,
             SockOpt::FastOpenKey => return Err(Errno::EINVAL),
+            SockOpt::KeepInit => sk.cfg.connect_timeout.map_or(0, |d| d.as_secs() as i64),
+            SockOpt::NoOpt => sk.cfg.no_options as i64,
+            SockOpt::IpTtl => i64::from(sk.cfg.ip.ttl.unwrap_or(DEFAULT_TTL)),
+            SockOpt::IpTos => i64::from(sk.cfg.ip.tos),
             SockOpt::ZeroCopy => sk.lx.zerocopy as i64,
             SockOpt::Mark => sk.lx.mark,
             SockOpt::Inq => sk.lx.inq as i64,
@@ -196,6 +220,10 @@ impl EngineTarget {
         }
         i.insert("tcpi_backoff".into(), i64::from(st.backoff));
         i.insert("tcpi_total_retrans".into(), st.retransmits as i64);
+        // Payload bytes received in order and acknowledged by the peer (the SYN and FIN not
+        // counted, as Linux counts them).
+        i.insert("tcpi_bytes_received".into(), st.bytes_received as i64);
+        i.insert("tcpi_bytes_acked".into(), st.bytes_acked as i64);
         i.insert("tcpi_snd_wscale".into(), i64::from(st.snd_wscale));
         i.insert("tcpi_rcv_wscale".into(), i64::from(st.rcv_wscale));
         if let Some(cwnd) = st.cwnd {

@@ -89,3 +89,38 @@ fn live_settings_reach_new_sockets_only() {
     assert_eq!(t.set_option(0, new, SockOpt::RemoteUdpEncapsPort, 65536), Err(Errno::EINVAL));
     assert_eq!(t.set_option(0, new, SockOpt::RemoteUdpEncapsPort, -1), Err(Errno::EINVAL));
 }
+
+/// TCP_KEEPINIT starts at `net.inet.tcp.keepinit` (seconds) and reads back what was set;
+/// TCP_NOOPT reads back as set.
+#[test]
+fn keepinit_and_noopt_are_socket_options() {
+    let mut p = Profile::freebsd();
+    p.apply_command("sysctl -w net.inet.tcp.keepinit=15000").unwrap();
+    let mut t = EngineTarget::new(&p, &crate::config::ScriptConfig::default());
+    let s = t.socket().unwrap();
+    assert_eq!(t.get_option(s, SockOpt::KeepInit).unwrap(), 15);
+    t.set_option(0, s, SockOpt::KeepInit, 363).unwrap();
+    assert_eq!(t.get_option(s, SockOpt::KeepInit).unwrap(), 363);
+    assert_eq!(t.get_option(s, SockOpt::NoOpt).unwrap(), 0);
+    t.set_option(0, s, SockOpt::NoOpt, 1).unwrap();
+    assert_eq!(t.get_option(s, SockOpt::NoOpt).unwrap(), 1);
+    assert_eq!(SockOpt::from_names("IPPROTO_TCP", "TCP_NOOPT"), Some(SockOpt::NoOpt));
+}
+
+/// IP_TTL / IPV6_UNICAST_HOPS and IP_TOS / IPV6_TCLASS: a byte each, -1 for the default; the
+/// ECN bits of a TOS stay the connection's.
+#[test]
+fn ip_ttl_and_tos_are_socket_options() {
+    let mut t = EngineTarget::new(&Profile::freebsd(), &crate::config::ScriptConfig::default());
+    let s = t.socket().unwrap();
+    assert_eq!(t.get_option(s, SockOpt::IpTtl).unwrap(), 64);
+    t.set_option(0, s, SockOpt::IpTtl, 4).unwrap();
+    assert_eq!(t.get_option(s, SockOpt::IpTtl).unwrap(), 4);
+    assert_eq!(t.set_option(0, s, SockOpt::IpTtl, 256), Err(Errno::EINVAL));
+    t.set_option(0, s, SockOpt::IpTtl, -1).unwrap();
+    assert_eq!(t.get_option(s, SockOpt::IpTtl).unwrap(), 64);
+    t.set_option(0, s, SockOpt::IpTos, 0xe3).unwrap();
+    assert_eq!(t.get_option(s, SockOpt::IpTos).unwrap(), 0xe0);
+    assert_eq!(SockOpt::from_names("IPPROTO_IPV6", "IPV6_TCLASS"), Some(SockOpt::IpTos));
+    assert_eq!(SockOpt::from_names("IPPROTO_TCP", "IP_TTL"), None);
+}

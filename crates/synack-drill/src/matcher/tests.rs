@@ -57,6 +57,12 @@ fn isn_is_learned_from_the_syn_ack_and_applied_after() {
     assert_eq!(inb.options[0], OptSpec::Sack(vec![(6001, 7001)]));
     assert_eq!(inb.seq, 1);
     assert_eq!(inb.window, 257);
+    // An ACK without an ack number written acknowledges our ISN (script 0), shifted as
+    // packetdrill shifts it; without the ACK flag the field stays 0.
+    let bare = m.inbound(&spec("< . 1:10001(10000) win 320"), &c).unwrap();
+    assert_eq!(bare.ack, 5000);
+    let syn = m.inbound(&spec("< S 0:0(0) win 320"), &c).unwrap();
+    assert_eq!(syn.ack, 0);
 }
 
 #[test]

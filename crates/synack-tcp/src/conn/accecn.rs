@@ -165,13 +165,21 @@ impl Conn {
             //~ linux: a SYN retransmitted a second time carries no ECN flags, in case a
             //~ middlebox drops SYNs with them.
             if self.rtx_count < 2 { accecn::ecn_flags() } else { TcpFlags::default() }
-        } else if self.cfg.ecn {
+        } else if self.syn_asks_ecn() {
             //= rfc3168#6.1.1
             //~ paraphrase: Offer ECN with ECE and CWR on the SYN.
             TcpFlags::ECE | TcpFlags::CWR
         } else {
             TcpFlags::default()
         }
+    }
+
+    /// Whether our SYN (its transmission number `rtx_count`) asks for classic ECN.
+    //= rfc3168#6.1.1.1
+    //~ paraphrase: A host may send later SYNs without ECE and CWR when earlier ones went
+    //~ unanswered (`ConnConfig::syn_ecn_retries`).
+    pub(crate) fn syn_asks_ecn(&self) -> bool {
+        self.cfg.ecn && self.cfg.syn_ecn_retries.is_none_or(|n| self.rtx_count <= n)
     }
 
     /// The SYN-ACK of an AccECN connection: the ACE reflecting the SYN's codepoint and the

@@ -31,6 +31,8 @@ impl Conn {
             self.want_writable = true;
             return Err(crate::SendError::WouldBlock);
         }
+        self.corked = false;
+        self.push_withheld = false;
         if urgent {
             //= rfc9293#3.8.5
             //~ paraphrase: The urgent pointer names the first octet after the urgent data
@@ -245,7 +247,8 @@ impl Conn {
                         tsecr: rcv.ts_recent.map_or(0, |(v, _)| v),
                     });
                     let mut rst = crate::control::CtlSegment::rst(self.tuple, snd.max_nxt)
-                        .via(self.cfg.udp_encapsulation);
+                        .via(self.cfg.udp_encapsulation)
+                        .with_ip(self.cfg.ip);
                     rst.ack = (linux || bsd).then_some(rcv.nxt);
                     rst.ts = ts;
                     ctx.ctl.push(rst);

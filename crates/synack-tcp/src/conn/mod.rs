@@ -345,6 +345,13 @@ pub(crate) struct Conn {
     /// New-data segments sent since the last segment arrived or the application last wrote
     /// (the current burst), for PSH placement.
     pub(crate) burst_new: bool,
+    /// The last write asked for more data to come (Linux's `MSG_MORE`): until the next
+    /// segment arrives, a timer fires or a plain write, a sub-MSS tail waits even with nothing
+    /// in flight (a cork).
+    pub(crate) corked: bool,
+    /// The queue's tail was written with more announced, so reaching it is no push point:
+    /// the segment that empties the queue carries no PSH until a plain write ends it.
+    pub(crate) push_withheld: bool,
     /// Push points (ends of writes) for `PushPolicy::EndOfWrite` and record ends
     /// (`Endpoint::send_record`), allocated at the first write that needs them (once, not per
     /// write); `None` otherwise, so the default costs one pointer.
@@ -376,8 +383,17 @@ impl Conn {
     /// A connection in CLOSED, before its first state is entered ([`Conn::syn_sent`],
     /// [`Conn::syn_received`]).
     pub(crate) fn new(birth: Birth) -> Conn {
-        let Birth { tuple, cfg, mtu, path_mtu, ts_offset, now } = birth;
+        let Birth { tuple, mut cfg, mtu, path_mtu, ts_offset, now } = birth;
         let link = u16::try_from(mtu).unwrap_or(u16::MAX);
+        if cfg.no_options && (cfg.window_scaling || cfg.sack || cfg.timestamps) {
+            // Nothing offered, nothing negotiated.
+            cfg = Arc::new(ConnConfig {
+                window_scaling: false,
+                sack: false,
+                timestamps: false,
+                ..*cfg
+            });
+        }
         Conn {
             tuple,
             tcb: Tcb::Closed,
@@ -410,6 +426,8 @@ impl Conn {
                 r
             },
             burst_new: false,
+            corked: false,
+            push_withheld: false,
             marks: None,
             unread: None,
             ecn: None,

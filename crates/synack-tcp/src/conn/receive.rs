@@ -64,8 +64,11 @@ impl Conn {
                 if as_unknown && seg.flags.ack() {
                     //= rfc9293#3.10.7.1
                     //~ linux: Linux's form: answered as from no connection, <SEQ=SEG.ACK><CTL=RST>.
-                    ctx.ctl
-                        .push(CtlSegment::rst(self.tuple, seg.ack).via(self.cfg.udp_encapsulation));
+                    ctx.ctl.push(
+                        CtlSegment::rst(self.tuple, seg.ack)
+                            .via(self.cfg.udp_encapsulation)
+                            .with_ip(self.cfg.ip),
+                    );
                     self.fail(ctx, ConnectionError::Aborted);
                 } else {
                     self.abort_with(ctx, ConnectionError::Aborted);
@@ -139,11 +142,15 @@ impl Conn {
     pub(super) fn take_placed(&mut self, ctx: &mut Ctx<'_>, seq: SeqNum, len: usize) {
         let full = (self.opt.rcv_mss as usize).saturating_sub(if self.opt.ts { 12 } else { 0 });
         let delack = self.cfg.delayed_ack;
+        let oversized_taken = self.cfg.oversized_taken_when_empty;
         let rtt = self.rtt.srtt().unwrap_or(Duration::from_millis(100));
         let Some((_, rcv)) = self.tcb.halves() else { return };
         // Out-of-order data is held: whatever in-order data arrives now fills part of the gap.
         let gap = !rcv.asm.is_empty();
         let end = seq + len as u32;
+        //~ linux: a segment taken past the window (`oversized_taken_when_empty`) draws no
+        //~ quick ACK.
+        let past_window = oversized_taken && end.gt(rcv.adv_right);
         let overlap = rcv.asm.ranges().find(|&(l, r)| l.lt(end) && seq.lt(r));
         // One D-SACK block per ACK: a repeated part below RCV.NXT (reported at trimming, it
         // comes first in sequence) wins.
@@ -167,7 +174,7 @@ impl Conn {
                     //# SHOULD send an immediate ACK when it receives a data segment that fills
                     //# in all or part of a gap in the sequence space.
                     self.due.set(Due::Ack);
-                } else if self.quick_acks_left > 0 {
+                } else if self.quick_acks_left > 0 && !past_window {
                     //= rfc9293#3.8.6.3
                     //~ paraphrase: Delaying ACKs is a SHOULD: the first segments (quick-ACK) are
                     //~ ACKed at once.

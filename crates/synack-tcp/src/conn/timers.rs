@@ -84,8 +84,12 @@ impl Conn {
         let Some(snd) = self.tcb.snd() else {
             return;
         };
+        // What the timers below need of the send half, read once (this runs after every
+        // input, output and timeout).
         let outstanding = snd.outstanding();
         let unsent = snd.nxt.lt(snd.final_seq());
+        let syn_acked = snd.syn_acked();
+        let in_flight = snd.max_nxt.since(snd.una);
         //= rfc9293#3.8.4
         //~ paraphrase: Keep-alive only when idle: nothing outstanding, nothing received for the
         //~ interval.
@@ -106,6 +110,10 @@ impl Conn {
             Some(u) if outstanding && state != State::SynSent => Some(self.una_since + u),
             _ => None,
         };
+        let user = match self.open_deadline() {
+            Some(d) => Some(user.map_or(d, |u| u.min(d))),
+            None => user,
+        };
         self.t.set(Timer::User, user);
         self.t.set(Timer::Reorder, self.rec.reorder_at);
         //= rfc8985#7.2
@@ -114,8 +122,7 @@ impl Conn {
         if self.rec.rack_on() && outstanding && state.is_synchronized() && !self.rec.in_recovery() {
             if !self.t.is_armed(Timer::Tlp) {
                 let mss = self.eff_snd_mss().max(1);
-                let Some(snd) = self.tcb.snd() else { return };
-                let flight_segs = snd.max_nxt.since(snd.una).div_ceil(mss);
+                let flight_segs = in_flight.div_ceil(mss);
                 let rto_at = self.t.get(Timer::Rtx).unwrap_or(Instant::FAR_FUTURE);
                 let pto = self.rec.rack_mut().pto_deadline(
                     now,
@@ -130,11 +137,10 @@ impl Conn {
         } else {
             self.t.set(Timer::Tlp, None);
         }
-        let Some(snd) = self.tcb.snd() else { return };
         //= rfc9293#3.8.6.1
         //~ paraphrase: Persist: unsent data but nothing in flight (zero or too small a window) arms
         //~ the probe / SWS-override timer, first after one RTO, then backing off (SHLD-29/30).
-        let stuck = unsent && !outstanding && snd.syn_acked() && state.is_synchronized();
+        let stuck = unsent && !outstanding && syn_acked && state.is_synchronized();
         if stuck {
             if !self.t.is_armed(Timer::Persist) {
                 let d = rto.saturating_mul(1 << self.persist_backoff.min(10)).min(MAX_PERSIST);
@@ -168,6 +174,12 @@ impl Conn {
             return;
         }
         if due(self.t.get(Timer::User)) {
+            //= rfc9293#3.8.3
+            //~ paraphrase: the application gave up on the open attempt (connect_timeout).
+            if due(self.open_deadline()) {
+                self.fail(ctx, ConnectionError::TimedOut);
+                return;
+            }
             //= rfc9293#3.10.8
             //~ paraphrase: USER TIMEOUT: "connection aborted due to user timeout", TCB deleted.
             self.fail(ctx, ConnectionError::UserTimeout);
@@ -219,6 +231,13 @@ impl Conn {
         self.refresh_timers(now);
     }
 
+    /// When an open attempt still in SYN-SENT or SYN-RECEIVED gives up
+    /// (`ConnConfig::connect_timeout`, counted from when the connection began).
+    fn open_deadline(&self) -> Option<Instant> {
+        let opening = matches!(self.state(), State::SynSent | State::SynReceived);
+        self.cfg.connect_timeout.filter(|_| opening).map(|d| self.una_since + d)
+    }
+
     /// The retransmission timer fired. Returns true when the connection gave up (R2).
     fn on_rto(&mut self, ctx: &mut Ctx<'_>) -> bool {
         self.t.set(Timer::Rtx, None);
@@ -254,9 +273,10 @@ impl Conn {
         }
         //= rfc9293#3.8.3
         //~ paraphrase: the application may give up on an open attempt sooner than R2.
+        //~ linux: the linear retransmissions come on top of the SYN retries.
         if state == State::SynSent
             && let Some(retries) = self.cfg.syn_retries
-            && self.rtx_count >= retries
+            && self.rtx_count >= retries.saturating_add(self.cfg.syn_linear_timeouts)
         {
             self.fail(ctx, ConnectionError::TimedOut);
             return true;
@@ -273,7 +293,10 @@ impl Conn {
         //= rfc6298#5.5
         //~ paraphrase: Back off the timer (RTO doubles), retransmit the earliest unacknowledged
         //~ segment.
-        self.rtt.on_timeout();
+        //~ linux: the first tcp_syn_linear_timeouts SYN retransmissions keep the initial RTO.
+        if !(state == State::SynSent && self.rtx_count <= self.cfg.syn_linear_timeouts) {
+            self.rtt.on_timeout();
+        }
         self.sampler.on_retransmit();
         if let Some(snd) = self.tcb.snd_mut() {
             snd.nxt = snd.una;

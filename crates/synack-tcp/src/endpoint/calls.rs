@@ -75,6 +75,25 @@ impl Endpoint {
         r
     }
 
+    /// Queues data and announces more to come (Linux's `MSG_MORE`): the data waits for a full
+    /// segment even with nothing in flight, until a segment arrives, a plain [`Endpoint::send`]
+    /// follows, or the persist timer (one RTO with nothing in flight) sends it with PSH. The
+    /// queue's end it makes is no push point: a segment that empties the queue there carries
+    /// no PSH.
+    pub fn send_more(&mut self, id: ConnId, data: &[u8]) -> Result<usize, SendError> {
+        let conn = super::slots::conn_in(&mut self.slots, id)?;
+        if let Some(snd) = conn.tcb.snd_mut() {
+            self.spares.lend_ring(&mut snd.buf, data.len());
+        }
+        let r = conn.send(data, false);
+        if matches!(r, Ok(n) if n > 0) {
+            conn.corked = true;
+            conn.push_withheld = true;
+        }
+        self.after(id);
+        r
+    }
+
     /// Queues data as one record (Linux's `MSG_EOR`): when all of it fits, its last byte ends
     /// a record, and no segment, first transmission or retransmission, carries bytes of this
     /// record and the next (`crate::records`). A partial write marks nothing.

@@ -311,6 +311,7 @@ impl Endpoint {
             options,
             layout: cfg.option_layout,
             udp_port: cfg.udp_encapsulation,
+            ip: cfg.ip,
         });
     }
 

@@ -51,6 +51,9 @@ pub struct Transmit {
     /// [`crate::udp_encap`]); `None` for plain TCP. The segment in the buffer carries a
     /// normal TCP checksum; `synack_wire::udp_encap::encapsulate` makes the datagram.
     pub udp_port: crate::udp_encap::UdpPort,
+    /// TTL and TOS to send with, from the connection's [`ConnConfig::ip`](crate::ConnConfig)
+    /// (defaults for a reply from no connection); the ECN bits are [`ecn`](Self::ecn).
+    pub ip: crate::config::IpFields,
 }
 
 impl Transmit {
@@ -96,9 +99,9 @@ impl Endpoint {
         if buf.len() < 60 {
             return None;
         }
-        if let Some((tuple, h, udp_port)) = self.ctl.pop() {
+        if let Some((tuple, h, udp_port, ip)) = self.ctl.pop() {
             let t = self.finish_segment(buf, tuple, h, 0, None, false, checksum, 0);
-            return Some(Transmit { udp_port, ..t });
+            return Some(Transmit { udp_port, ip, ..t });
         }
         let out_seg_max = self.out_seg_max;
         while let Some(id) = self.tx_ready.pop_front() {
@@ -112,6 +115,7 @@ impl Endpoint {
             self.spares.lend_flight(conn);
             let tuple = conn.tuple;
             let udp_port = conn.cfg.udp_encapsulation;
+            let ip = conn.cfg.ip;
             conn.sum_tx = checksum.verify();
             conn.out_seg_max = out_seg_max;
             if let Some(mut seg) = conn.poll_segment(now, buf) {
@@ -137,7 +141,7 @@ impl Endpoint {
                     checksum,
                     seg.ecn,
                 );
-                let t = Transmit { segment_size, udp_port, ..t };
+                let t = Transmit { segment_size, udp_port, ip, ..t };
                 // Queued above: its next poll refreshes the timers (once per burst, not per
                 // segment).
                 self.after_with(id, false, false);
@@ -180,6 +184,7 @@ impl Endpoint {
             ecn,
             segment_size: 0,
             udp_port: None,
+            ip: crate::config::IpFields::default(),
         }
     }
 }
