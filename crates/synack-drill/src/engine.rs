@@ -435,6 +435,22 @@ impl EngineTarget {
         self.socks.get_mut(&s).ok_or(Errno::EBADF)
     }
 
+    /// Linux's `sk_stream_wait_connect`: a write on an active open that has not finished its
+    /// handshake waits for it (EAGAIN on a non-blocking socket; the runner blocks a blocking
+    /// one). A passive Fast Open connection (SYN-RECEIVED, accepted) may send at once, and BSD
+    /// stacks queue the data behind the SYN (implied connect).
+    fn wait_connect(&self, s: SockId) -> Result<(), Errno> {
+        let sk = self.socks.get(&s).ok_or(Errno::EBADF)?;
+        let Kind::Conn(c) = sk.kind else { return Ok(()) };
+        if self.implied_connect || !sk.connecting {
+            return Ok(());
+        }
+        match self.ep.state(c) {
+            Ok(State::SynSent | State::SynReceived) => Err(Errno::EAGAIN),
+            _ => Ok(()),
+        }
+    }
+
     fn conn(&self, s: SockId) -> Result<ConnId, Errno> {
         match self.socks.get(&s).map(|x| x.kind) {
             Some(Kind::Conn(c)) => Ok(c),
@@ -537,6 +553,9 @@ impl Target for EngineTarget {
     fn connect(&mut self, now: u64, s: SockId, remote: SocketAddr) -> Result<(), Errno> {
         let sock = self.socks.get(&s).cloned().ok_or(Errno::EBADF)?;
         match sock.kind {
+            //~ linux: a connect deferred by TCP_FASTOPEN_CONNECT counts as connected for a
+            //~ second connect (EISCONN) until the first write opens it.
+            Kind::Fresh if sock.fo.deferred.is_some() => return Err(Errno::EISCONN),
             Kind::Fresh => {}
             Kind::Conn(c) => {
                 if let Ok(Some(e)) = self.ep.error(c) {
@@ -861,7 +880,9 @@ impl Target for EngineTarget {
                 let room = st.is_some_and(|st| st.send_queue < sk.cfg.send_buffer);
                 Readiness {
                     readable: error || peer_closed || st.is_some_and(|st| st.recv_queue > 0),
-                    writable: open && room && !sk.shut_wr,
+                    // A connection that ended (reset, timed out, closed) is shut for sending
+                    // and so polls writable: a write reports the outcome at once.
+                    writable: (open && room && !sk.shut_wr) || state == State::Closed,
                     error: error || queued_error,
                     hup: error || state == State::Closed,
                     rdhup: peer_closed,

@@ -233,7 +233,8 @@ pub fn run_script<F: TargetFactory>(
         epolls: BTreeMap::new(),
         live_settings,
         pending: None,
-        remote_port: 48_123,
+        remote_port: FIRST_REMOTE_PORT,
+        passive_child_of: None,
         active: None,
         under_test: None,
         prev_script: 0,
@@ -293,6 +294,10 @@ pub(crate) struct Runner<'s, T: Target> {
     pub(crate) pending: Option<Pending>,
     /// Remote port used for passive opens.
     pub(crate) remote_port: u16,
+    /// The listener whose child the remote port belongs to: a SYN to another listener under
+    /// test opens a new connection from a new port, as packetdrill gives each passive child
+    /// its own ephemeral port.
+    passive_child_of: Option<SockId>,
     /// Our address of an active open, once connect was called (kept after close, since the
     /// connection lives on).
     pub(crate) active: Option<SocketAddr>,
@@ -310,6 +315,9 @@ pub(crate) struct Runner<'s, T: Target> {
     /// before the next event runs.
     deferred: Option<Verdict>,
 }
+
+/// The remote port of the first passive connection; each later one takes the next.
+const FIRST_REMOTE_PORT: u16 = 48_123;
 
 /// Why an event stopped the run.
 pub(crate) enum Stop {
@@ -563,6 +571,12 @@ impl<T: Target> Runner<'_, T> {
             .and_then(|s| self.t.tcp_info(self.now, s))
             .and_then(|i| i.get("tcpi_state").copied());
         let opens = matches!((p.flags.ack, state), (false, None | Some(10)) | (true, Some(2)));
+        if p.flags.syn && !p.flags.ack && state == Some(10) && self.active.is_none() {
+            if self.passive_child_of.is_some_and(|l| Some(l) != self.under_test) {
+                self.remote_port = self.remote_port.saturating_add(1);
+            }
+            self.passive_child_of = self.under_test;
+        }
         self.map.note_inbound(p, opens);
         let mut seg = self
             .map
@@ -621,6 +635,7 @@ impl<T: Target> Runner<'_, T> {
         let mut steps = 0;
         self.drain()?;
         let (merged, used) = loop {
+            self.drop_other_sockets();
             let q = self.queue.make_contiguous();
             if let Some((m, used, complete)) = merge_front(q, p.len, self.cfg.strict_segments)
                 && (complete || self.now >= limit)
@@ -682,6 +697,23 @@ impl<T: Target> Runner<'_, T> {
             .map_err(|reason| Stop::Fail { actual: Some(self.script_view(p, &merged)), reason })?;
         self.queue.drain(..used);
         Ok(at)
+    }
+
+    /// packetdrill sniffs only the socket under test: once a later active open took over,
+    /// what an earlier connection still sends (its FIN after close, a retransmission) is
+    /// skipped while an outbound line waits, never matched against it.
+    fn drop_other_sockets(&mut self) {
+        if let Some(local) = self.active {
+            self.queue.retain(|s| s.src == local);
+        } else if self.passive_child_of.is_some() {
+            // Earlier passive children used the ports below the current one.
+            let (local, remote) = self.addresses();
+            self.queue.retain(|s| {
+                s.src != local
+                    || s.dst.ip() != remote.ip()
+                    || !(FIRST_REMOTE_PORT..remote.port()).contains(&s.dst.port())
+            });
+        }
     }
 
     /// A live segment printed with our numbers mapped back to script space.

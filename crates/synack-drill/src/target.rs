@@ -221,9 +221,6 @@ pub enum SockOpt {
     /// TCP_REMOTE_UDP_ENCAPS_PORT (FreeBSD): the remote UDP port the connection's segments
     /// travel to inside UDP (0: plain TCP); only while the tunnel port sysctl is set.
     RemoteUdpEncapsPort,
-    /// TCP_FUNCTION_BLK (FreeBSD): which TCP stack the socket runs, given as a struct naming
-    /// it; the engine models FreeBSD's default stack, `freebsd`.
-    FunctionBlk,
     /// TCP_KEEPINIT (FreeBSD, seconds): how long an open attempt may take.
     KeepInit,
     /// TCP_NOOPT (FreeBSD): no TCP options on the SYN or SYN-ACK.
@@ -233,6 +230,9 @@ pub enum SockOpt {
     /// IP_TOS / IPV6_TCLASS: the packets' TOS or traffic class; its ECN bits stay the
     /// connection's.
     IpTos,
+    /// TCP_FUNCTION_BLK (FreeBSD): which TCP stack the socket runs, given as a struct naming
+    /// it; the engine models FreeBSD's default stack, `freebsd`.
+    FunctionBlk,
 }
 
 impl SockOpt {
@@ -265,13 +265,13 @@ impl SockOpt {
             "TCP_INQ" if tcp => SockOpt::Inq,
             "TCP_SYNCNT" if tcp => SockOpt::SynCnt,
             "TCP_REMOTE_UDP_ENCAPS_PORT" if tcp => SockOpt::RemoteUdpEncapsPort,
-            "TCP_FUNCTION_BLK" if tcp => SockOpt::FunctionBlk,
             "TCP_KEEPINIT" if tcp => SockOpt::KeepInit,
             "TCP_NOOPT" if tcp => SockOpt::NoOpt,
             "IP_TTL" if ip => SockOpt::IpTtl,
             "IPV6_UNICAST_HOPS" if ipv6 => SockOpt::IpTtl,
             "IP_TOS" if ip => SockOpt::IpTos,
             "IPV6_TCLASS" if ipv6 => SockOpt::IpTos,
+            "TCP_FUNCTION_BLK" if tcp => SockOpt::FunctionBlk,
             _ => return None,
         })
     }

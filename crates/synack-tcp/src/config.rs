@@ -279,7 +279,11 @@ pub struct ConnConfig {
     /// Quick-ACK: the first this many in-order data segments of a connection are ACKed at
     /// once instead of after the delayed-ACK timer, so the peer's slow start is not held back
     /// by our delayed ACKs (Linux's quickack mode, up to 16 segments). 0 (the default) delays
-    /// from the first segment, as RFC 9293 3.8.6.3 allows.
+    /// from the first segment, as RFC 9293 3.8.6.3 allows. Quick ACKs wait while the
+    /// connection is interactive (Linux's pingpong mode): data we sent within a delayed-ACK
+    /// time of the last arrival (or of a handshake that ended with our data waiting) is taken
+    /// as the answer, and the next reply is expected to carry the ACK; a delayed ACK that has
+    /// to go alone, or data received twice, ends it.
     pub quick_ack_segments: u32,
     /// The window-scale shift offered on our SYN (capped at 14, RFC 7323 2.3), instead of the
     /// smallest shift that fits the receive buffer; an implementation's choice (FreeBSD derives

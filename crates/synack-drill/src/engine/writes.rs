@@ -13,6 +13,7 @@ impl EngineTarget {
             //~ sk_stream_wait_connect with EPIPE (BSD says ENOTCONN).
             return Err(Errno::EPIPE);
         }
+        self.wait_connect(s)?;
         let c = self.conn(s)?;
         let r = self.ep.send(c, data);
         if matches!(r, Ok(n) if n < data.len()) || matches!(r, Err(SendError::WouldBlock)) {
@@ -37,6 +38,7 @@ impl EngineTarget {
         if self.sock(s)?.shut_wr {
             return Err(Errno::EPIPE);
         }
+        self.wait_connect(s)?;
         let c = self.conn(s)?;
         match self.ep.send_record(c, data) {
             Ok(0) if !data.is_empty() => Err(Errno::EAGAIN),
@@ -51,6 +53,7 @@ impl EngineTarget {
         if self.sock(s)?.shut_wr {
             return Err(Errno::EPIPE);
         }
+        self.wait_connect(s)?;
         let c = self.conn(s)?;
         match self.ep.send_urgent(c, data) {
             Ok(0) if !data.is_empty() => Err(Errno::EAGAIN),
@@ -65,6 +68,7 @@ impl EngineTarget {
         if self.sock(s)?.shut_wr {
             return Err(Errno::EPIPE);
         }
+        self.wait_connect(s)?;
         let c = self.conn(s)?;
         let r = self.ep.send_more(c, data);
         if matches!(r, Ok(n) if n < data.len()) || matches!(r, Err(SendError::WouldBlock)) {

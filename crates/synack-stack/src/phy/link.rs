@@ -11,6 +11,7 @@
 //! through the path, the receiver reads it in place and returns it to the pool.
 
 use std::collections::VecDeque;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use synack_netsim::{ConfigError, LinkConfig, Payload, Pipe, PipeStats};
@@ -255,8 +256,22 @@ impl Link {
             quiet: 0,
         }));
         let sig = [Arc::new(Signal::new()), Arc::new(Signal::new())];
-        let a = LinkEnd { core: core.clone(), side: 0, caps, signals: sig.clone() };
-        let b = LinkEnd { core, side: 1, caps, signals: [sig[1].clone(), sig[0].clone()] };
+        let a = LinkEnd {
+            core: core.clone(),
+            side: 0,
+            caps,
+            signals: sig.clone(),
+            batched_notify: false,
+            owed: AtomicBool::new(false),
+        };
+        let b = LinkEnd {
+            core,
+            side: 1,
+            caps,
+            signals: [sig[1].clone(), sig[0].clone()],
+            batched_notify: false,
+            owed: AtomicBool::new(false),
+        };
         (a, b)
     }
 
@@ -290,6 +305,10 @@ pub struct LinkEnd {
     caps: DeviceCaps,
     /// [our signal (raised when a frame is sent to us), the peer's].
     signals: [Arc<Signal>; 2],
+    /// Raise the peer's signal in [`LinkEnd::notify_peer`] rather than per frame.
+    batched_notify: bool,
+    /// A frame went out since the peer's signal was last raised (batched mode).
+    owed: AtomicBool,
 }
 
 impl std::fmt::Debug for LinkEnd {
@@ -306,6 +325,24 @@ impl LinkEnd {
     /// The signal raised whenever the peer sends this end a frame (the driver sleeps on it).
     pub fn signal(&self) -> Arc<Signal> {
         self.signals[0].clone()
+    }
+
+    /// Batched mode (`true`): frames sent raise the peer's signal only at the next
+    /// [`notify_peer`](Self::notify_peer), so a peer thread sleeping on it wakes once per
+    /// batch instead of at the first frame of each (to find one frame, sleep, and be woken
+    /// again). Off by default: every frame raises it.
+    pub fn set_batched_notify(&mut self, on: bool) {
+        self.batched_notify = on;
+        if !on {
+            self.notify_peer();
+        }
+    }
+
+    /// Raises the peer's signal if a frame went out since the last call (batched mode).
+    pub fn notify_peer(&self) {
+        if self.owed.swap(false, Ordering::Relaxed) {
+            self.signals[1].notify();
+        }
     }
 
     /// Counters of (what this end sent, what it received).
@@ -380,7 +417,11 @@ impl TxToken for LinkTx<'_> {
         match c.paths[side].push(self.now, frame) {
             Ok(()) => {
                 drop(c);
-                self.end.signals[1].notify();
+                if self.end.batched_notify {
+                    self.end.owed.store(true, Ordering::Relaxed);
+                } else {
+                    self.end.signals[1].notify();
+                }
                 n
             }
             Err(f) => {

@@ -94,8 +94,15 @@ pub(crate) struct ActiveFastOpen {
     pub(crate) retransmitted: bool,
 }
 
-/// Facts about the handshake kept for a connection's life, as bits of one byte (the
-/// connection's size is pinned).
+/// `now` on a wrapping millisecond clock (49 days round), never zero (its one zero reading
+/// counts as 1), for times a connection keeps in 4 bytes and compares by wrapping difference.
+pub(crate) fn wrapping_ms(now: Instant) -> core::num::NonZeroU32 {
+    core::num::NonZeroU32::new((now.as_millis() as u32).max(1))
+        .unwrap_or(core::num::NonZeroU32::MIN)
+}
+
+/// Facts about the handshake kept for a connection's life, and the interactive mode, as bits
+/// of one byte (the connection's size is pinned).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub(crate) struct HsFlags(u8);
 
@@ -110,6 +117,11 @@ impl HsFlags {
     /// Congestion control and recovery have been set up ([`Conn::on_established`]): at
     /// ESTABLISHED, or earlier for a Fast Open child, which sends from SYN-RECEIVED.
     pub(crate) const SENDING: u8 = 8;
+    /// Interactive (Linux's pingpong mode; not a handshake fact, kept here for the size): we
+    /// answered arriving data with data of our own within a delayed-ACK time, so quick ACKs
+    /// wait, the reply being expected to carry the ACK. Ends when a delayed ACK had to go
+    /// alone, or on data received twice.
+    pub(crate) const INTERACTIVE: u8 = 16;
 
     pub(crate) fn has(self, bit: u8) -> bool {
         self.0 & bit != 0
@@ -317,19 +329,18 @@ pub(crate) struct Conn {
     pub(crate) app_closed: bool,
     /// In-order data segments still to be ACKed at once (`ConnConfig::quick_ack_segments`).
     pub(crate) quick_acks_left: u32,
+    /// With quick-ACK on: when in-order data last arrived, or when the handshake ended with
+    /// our data waiting to go (Linux's `lrcvtime` once its ACK timeout is set), on a wrapping
+    /// millisecond clock ([`wrapping_ms`]; 4 bytes, which keeps `Conn` within its size);
+    /// `None` before. Data we send within a delayed-ACK time of it makes the connection
+    /// interactive.
+    pub(crate) last_data_rx: Option<core::num::NonZeroU32>,
     /// The application wants a Writable event when space frees.
     pub(crate) want_writable: bool,
     pub(crate) stats: Counters,
     /// The path MTU estimate, for MMS_S: the link MTU, or less once "packet too big" said so
     /// (to this connection, or to an earlier one to the same destination).
     pub(crate) mtu: u16,
-    /// The MTU our MSS option is derived from (MMS_R): the link MTU, lowered only by a "packet
-    /// too big" this connection itself receives (a SYN sent again then offers the smaller
-    /// size, as Linux does).
-    pub(crate) adv_mtu: u16,
-    /// The path MTU before black-hole detection lowered it (`ConnConfig::pmtud_blackhole`),
-    /// restored when the smaller sizes did not get through either; 0 when not lowered.
-    pub(crate) blackhole_saved_mtu: u16,
     pub(crate) ts_offset: u32,
     pub(crate) last_rx: Instant,
     pub(crate) keepalive_probes: u32,
@@ -384,7 +395,6 @@ impl Conn {
     /// [`Conn::syn_received`]).
     pub(crate) fn new(birth: Birth) -> Conn {
         let Birth { tuple, mut cfg, mtu, path_mtu, ts_offset, now } = birth;
-        let link = u16::try_from(mtu).unwrap_or(u16::MAX);
         if cfg.no_options && (cfg.window_scaling || cfg.sack || cfg.timestamps) {
             // Nothing offered, nothing negotiated.
             cfg = Arc::new(ConnConfig {
@@ -394,7 +404,8 @@ impl Conn {
                 ..*cfg
             });
         }
-        Conn {
+        let link = u16::try_from(mtu).unwrap_or(u16::MAX);
+        let mut conn = Conn {
             tuple,
             tcb: Tcb::Closed,
             opt: Negotiated::default(),
@@ -406,11 +417,10 @@ impl Conn {
             error: None,
             app_closed: false,
             quick_acks_left: cfg.quick_ack_segments,
+            last_data_rx: None,
             want_writable: false,
             stats: Counters::default(),
             mtu: u16::try_from(path_mtu).unwrap_or(u16::MAX).min(link),
-            adv_mtu: link,
-            blackhole_saved_mtu: 0,
             ts_offset,
             last_rx: now,
             keepalive_probes: 0,
@@ -437,7 +447,9 @@ impl Conn {
             out_seg_max: 0,
             // Last: the fields above read it.
             cfg,
-        }
+        };
+        conn.rec.adv_mtu = link;
+        conn
     }
 
     pub(crate) fn state(&self) -> State {
@@ -458,7 +470,7 @@ impl Conn {
     //~ paraphrase: The MSS we offer: what our link carries (MMS_R) minus the IP and TCP fixed
     //~ headers.
     pub(crate) fn our_mss(&self) -> u16 {
-        let mss = (self.adv_mtu as usize)
+        let mss = (self.rec.adv_mtu as usize)
             .saturating_sub(self.ip_header_len() + self.encap_overhead() + 20);
         // What the link carries, however small (a 72-byte IPv4 MTU gives 32; IPv4's minimum
         // MTU, 68, gives 28); one byte at least.

@@ -47,6 +47,9 @@ impl Conn {
         let dsack = self.accecn.is_some()
             && self.tcb.halves().is_some_and(|(_, rcv)| rcv.sacks.has_pending_dsack());
         let mut seg = self.build_segment(now, buf)?;
+        if seg.payload_len > 0 {
+            self.note_data_sent(now);
+        }
         if self.accecn.is_some() {
             self.accecn_on_send(now, &mut seg, dsack);
         }
@@ -297,6 +300,16 @@ impl Conn {
             self.sampler.on_retransmit();
         } else {
             self.sampler.on_send(iss + 1, now);
+        }
+    }
+
+    /// Data leaving within a delayed-ACK time of the last arrival answers it: the connection
+    /// is interactive (`tcp_event_data_sent`).
+    fn note_data_sent(&mut self, now: Instant) {
+        let ato = self.cfg.delayed_ack.as_millis() as u32;
+        let ms = super::wrapping_ms(now).get();
+        if self.last_data_rx.is_some_and(|at| ms.wrapping_sub(at.get()) < ato) {
+            self.hs.set(super::HsFlags::INTERACTIVE, true);
         }
     }
 

@@ -204,6 +204,9 @@ impl Conn {
         if due(self.t.get(Timer::DelayedAck)) {
             self.t.set(Timer::DelayedAck, None);
             self.due.set(Due::Ack);
+            //~ linux: no reply carried the ACK in time: the connection is no longer
+            //~ interactive (`tcp_delack_timer_handler` leaves pingpong mode).
+            self.hs.set(super::HsFlags::INTERACTIVE, false);
         }
         if due(self.t.get(Timer::Reorder)) {
             self.t.set(Timer::Reorder, None);
