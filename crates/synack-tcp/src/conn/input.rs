@@ -55,10 +55,10 @@ impl Conn {
 
     /// Handles one arriving segment.
     pub(crate) fn on_segment(&mut self, ctx: &mut Ctx<'_>, seg: &TcpRepr<'_>) -> Outcome {
-        self.burst_new = false;
+        self.hs.set(HsFlags::BURST_NEW, false);
         //~ linux: a MSG_MORE cork lasts only for the write's own push; the output an arriving
         //~ segment triggers (tcp_data_snd_check) follows the socket's Nagle setting.
-        self.corked = false;
+        self.hs.set(HsFlags::CORKED, false);
         self.stats.segs_in += 1;
         match self.state() {
             State::Closed | State::Listen => Outcome::Continue,

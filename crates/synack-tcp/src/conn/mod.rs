@@ -101,8 +101,9 @@ pub(crate) fn wrapping_ms(now: Instant) -> core::num::NonZeroU32 {
         .unwrap_or(core::num::NonZeroU32::MIN)
 }
 
-/// Facts about the handshake kept for a connection's life, and the interactive mode, as bits
-/// of one byte (the connection's size is pinned).
+/// Facts about the handshake kept for a connection's life, the interactive mode and three
+/// sender flags (cork, withheld push, burst), as bits of one byte (the connection's size is
+/// pinned).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub(crate) struct HsFlags(u8);
 
@@ -122,6 +123,17 @@ impl HsFlags {
     /// wait, the reply being expected to carry the ACK. Ends when a delayed ACK had to go
     /// alone, or on data received twice.
     pub(crate) const INTERACTIVE: u8 = 16;
+    /// The sender's state below is kept here too, for the size (the connection is pinned
+    /// under 1 KiB). The last write asked for more data to come (Linux's `MSG_MORE`): until
+    /// the next segment arrives, a timer fires or a plain write, a sub-MSS tail waits even
+    /// with nothing in flight (a cork).
+    pub(crate) const CORKED: u8 = 32;
+    /// The queue's tail was written with more announced, so reaching it is no push point:
+    /// the segment that empties the queue carries no PSH until a plain write ends it.
+    pub(crate) const PUSH_WITHHELD: u8 = 64;
+    /// New-data segments were sent since the last segment arrived or the application last
+    /// wrote (the current burst), for PSH placement.
+    pub(crate) const BURST_NEW: u8 = 128;
 
     pub(crate) fn has(self, bit: u8) -> bool {
         self.0 & bit != 0
@@ -353,16 +365,6 @@ pub(crate) struct Conn {
     pub(crate) hs: HsFlags,
     /// Congestion control and loss recovery.
     pub(crate) rec: Recovery,
-    /// New-data segments sent since the last segment arrived or the application last wrote
-    /// (the current burst), for PSH placement.
-    pub(crate) burst_new: bool,
-    /// The last write asked for more data to come (Linux's `MSG_MORE`): until the next
-    /// segment arrives, a timer fires or a plain write, a sub-MSS tail waits even with nothing
-    /// in flight (a cork).
-    pub(crate) corked: bool,
-    /// The queue's tail was written with more announced, so reaching it is no push point:
-    /// the segment that empties the queue carries no PSH until a plain write ends it.
-    pub(crate) push_withheld: bool,
     /// Push points (ends of writes) for `PushPolicy::EndOfWrite` and record ends
     /// (`Endpoint::send_record`), allocated at the first write that needs them (once, not per
     /// write); `None` otherwise, so the default costs one pointer.
@@ -435,9 +437,6 @@ impl Conn {
                 r.want_hystart(cfg.hystart);
                 r
             },
-            burst_new: false,
-            corked: false,
-            push_withheld: false,
             marks: None,
             unread: None,
             ecn: None,

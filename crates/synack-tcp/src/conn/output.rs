@@ -1,7 +1,7 @@
 //! What a connection sends and when: SYN / SYN-ACK, data and FIN (Nagle, sender SWS avoidance,
 //! window), pure ACKs (delayed-ACK policy), probes. (Its timers are in `timers.rs`.)
 
-use super::{Conn, Due, Tcb, Timer};
+use super::{Conn, Due, HsFlags, Tcb, Timer};
 use crate::config::PushPolicy;
 use crate::emit::{Header, options_len};
 use crate::scoreboard::NextSeg;
@@ -412,7 +412,8 @@ impl Conn {
         // 3. From SND.NXT: new data (or go-back-N after an RTO) and the FIN. A paced sender
         // sends one segment at a time (no super-segments: they would leave as one burst).
         let paced = self.pacing_rate().is_some();
-        let (corked, push_withheld) = (self.corked, self.push_withheld);
+        let (corked, push_withheld) =
+            (self.hs.has(HsFlags::CORKED), self.hs.has(HsFlags::PUSH_WITHHELD));
         let snd = self.tcb.snd_mut()?;
         snd.nxt = nxt;
         let offset = nxt.since(snd.buf_seq);
@@ -485,7 +486,7 @@ impl Conn {
             && self.cfg.push_policy == PushPolicy::EndOfBurst
             && !retransmission
             && !(push_withheld && len == avail)
-            && (!self.rec.repairing() || self.burst_new)
+            && (!self.rec.repairing() || self.hs.has(HsFlags::BURST_NEW))
             && burst_ends(avail - len, usable - len, cc_room, len, mss)
         {
             //= rfc9293#3.9.1.2
@@ -505,7 +506,7 @@ impl Conn {
         self.due.clear(Due::Override);
         if !retransmission && len > 0 {
             self.rec.on_window_use(una, max_after, mss, false);
-            self.burst_new = true;
+            self.hs.set(HsFlags::BURST_NEW, true);
         }
         Some(seg)
     }
@@ -609,7 +610,7 @@ impl Conn {
         let record_end =
             self.marks.as_ref().map(|m| &m.records).is_some_and(|r| r.limit(seq, len + 1) == len);
         if len > 0
-            && ((offset + len == snd.buf.len() as u32 && !self.push_withheld)
+            && ((offset + len == snd.buf.len() as u32 && !self.hs.has(HsFlags::PUSH_WITHHELD))
                 || record_end
                 || (self.cfg.push_policy == PushPolicy::EndOfWrite
                     && self

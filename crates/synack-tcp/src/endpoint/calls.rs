@@ -6,7 +6,7 @@ use core::net::SocketAddr;
 use super::slots::{Owner, slot_tuple};
 use super::{ConnId, Endpoint, addr_usable};
 use crate::config::ConnConfig;
-use crate::conn::Conn;
+use crate::conn::{Conn, HsFlags};
 use crate::error::{ConnectError, ConnectionError, InvalidConnection, RecvError, SendError};
 use crate::secret::FourTuple;
 use crate::state::State;
@@ -87,8 +87,7 @@ impl Endpoint {
         }
         let r = conn.send(data, false);
         if matches!(r, Ok(n) if n > 0) {
-            conn.corked = true;
-            conn.push_withheld = true;
+            conn.hs.set(HsFlags::CORKED | HsFlags::PUSH_WITHHELD, true);
         }
         self.after(id);
         r

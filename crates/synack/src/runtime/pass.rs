@@ -32,7 +32,9 @@ use super::waiters::{Sleeper, WaitOn, wake_all};
 /// The device and what goes with it; whoever runs a pass holds it (a mutex: the driver for
 /// its whole round, an application thread for its pass).
 pub(crate) struct DeviceSide<D> {
-    pub(crate) dev: D,
+    /// The device; the driver drops it as it stops (a channel device's handles then see it
+    /// gone), not when the last handle on the stack goes.
+    pub(crate) dev: Option<D>,
     /// Set once the driver has started the device ([`DriverDevice::driver_start`]): no
     /// application thread runs a pass before.
     pub(crate) started: bool,
@@ -48,7 +50,7 @@ pub(crate) struct DeviceSide<D> {
 impl<D> DeviceSide<D> {
     pub(crate) fn new(dev: D, #[cfg(feature = "pcap")] reset_dump: Option<ResetDump>) -> Self {
         DeviceSide {
-            dev,
+            dev: Some(dev),
             started: false,
             drops: crate::trace::Drops::default(),
             woken: Vec::new(),
@@ -82,7 +84,9 @@ pub(crate) fn pass<D: DriverDevice>(
 ) -> PassResult {
     #[cfg(not(feature = "pcap"))]
     let _ = clock;
-    let dev = &mut side.dev;
+    let Some(dev) = side.dev.as_mut() else {
+        return PassResult { deadline: None, more: false, received: 0 };
+    };
     let expired_before = st.iface.udp_expired_len();
     let mut layer =
         EndpointLayer { endpoint: &mut st.endpoint, any: st.any.as_mut(), hops: &st.conn_hops };
@@ -201,7 +205,9 @@ fn run_here<D: DriverDevice>(
     };
     drop(g);
     wake_all(&mut side.woken);
-    side.dev.write_batch();
+    if let Some(dev) = side.dev.as_mut() {
+        dev.write_batch();
+    }
     drop(side);
     if r.more || sooner {
         wake.wake();

@@ -574,13 +574,14 @@ fn drive<D: DriverDevice>(shared: Arc<Shared>, side: &Mutex<DeviceSide<D>>, mut 
     let fd_device;
     {
         let mut s = lock_side();
-        read_errors = s.dev.read_errors().0;
+        let Some(dev) = s.dev.as_mut() else { return };
+        read_errors = dev.read_errors().0;
         #[cfg(feature = "fd")]
         {
-            fd_device = matches!(s.dev.wait_source(), super::device::WaitSource::Fd(_));
+            fd_device = matches!(dev.wait_source(), super::device::WaitSource::Fd(_));
         }
-        s.dev.driver_start();
-        let caps = s.dev.caps();
+        dev.driver_start();
+        let caps = dev.caps();
         if caps.tso_max > caps.mtu {
             // The device cuts super-segments: let the engine group new data, leaving room for
             // the IPv6 header and the largest TCP header within the device's limit.
@@ -593,10 +594,11 @@ fn drive<D: DriverDevice>(shared: Arc<Shared>, side: &Mutex<DeviceSide<D>>, mut 
     while !shared.stop.load(Ordering::Acquire) {
         waiter.begin_round();
         let mut s = lock_side();
+        let Some(dev) = s.dev.as_mut() else { break };
         // Device I/O outside the state's lock: the application can queue data or read while
         // the kernel runs the system calls.
-        let read_more = s.dev.read_batch();
-        if s.dev.is_closed() {
+        let read_more = dev.read_batch();
+        if dev.is_closed() {
             shared.lock().stats.fatal = Some(io::ErrorKind::BrokenPipe);
             break;
         }
@@ -610,8 +612,13 @@ fn drive<D: DriverDevice>(shared: Arc<Shared>, side: &Mutex<DeviceSide<D>>, mut 
         };
         // Unlocked first, so a woken thread does not queue on the lock the driver holds.
         wake_all(&mut s.woken);
-        s.dev.write_batch();
-        let (errors, last) = s.dev.read_errors();
+        let (errors, last) = match s.dev.as_mut() {
+            Some(dev) => {
+                dev.write_batch();
+                dev.read_errors()
+            }
+            None => (read_errors, None),
+        };
         drop(s);
         failing = if errors != read_errors && r.received == 0 { failing + 1 } else { 0 };
         read_errors = errors;
@@ -651,6 +658,10 @@ fn drive<D: DriverDevice>(shared: Arc<Shared>, side: &Mutex<DeviceSide<D>>, mut 
         g.waiters.take_woken(&mut woken);
     }
     wake_all(&mut woken);
+    // No pass runs any more (the state says stopped): the device goes now.
+    let mut s = lock_side();
+    s.started = false;
+    s.dev = None;
 }
 
 #[cfg(feature = "pcap")]
