@@ -888,8 +888,6 @@ impl Profile {
             "net.ipv4.tcp_fastopen_blackhole_timeout_sec" => "0",
             // FreeBSD.
             "net.inet.tcp.blackhole" => "0",
-            "net.inet.tcp.icmp_may_rst" => "1",
-            "net.inet.tcp.rexmit_drop_options" => "0",
             "net.inet.tcp.syncookies_only" => "0",
             "net.inet.tcp.path_mtu_discovery" => "1",
             // The engine's MSS for a peer that sends none, and black-hole detection's last step.

@@ -177,3 +177,47 @@ impl IcmpError {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wire_types_and_codes_classify() {
+        assert_eq!(IcmpError::from_icmpv4(3, 3, 0), Some(IcmpError::PortUnreachable));
+        assert_eq!(IcmpError::from_icmpv4(3, 4, 1200), Some(IcmpError::PacketTooBig { mtu: 1200 }));
+        assert_eq!(IcmpError::from_icmpv4(3, 13, 0), Some(IcmpError::AdminProhibited));
+        assert_eq!(IcmpError::from_icmpv4(3, 7, 0), Some(IcmpError::HostUnreachable));
+        assert_eq!(IcmpError::from_icmpv4(11, 0, 0), Some(IcmpError::TimeExceeded));
+        assert_eq!(IcmpError::from_icmpv4(8, 0, 0), None, "an echo request is no error");
+        assert_eq!(IcmpError::from_icmpv6(1, 1, 0), Some(IcmpError::AdminProhibited));
+        assert_eq!(IcmpError::from_icmpv6(1, 4, 0), Some(IcmpError::PortUnreachable));
+        assert_eq!(
+            IcmpError::from_icmpv6(2, 0, 100_000),
+            Some(IcmpError::PacketTooBig { mtu: u16::MAX })
+        );
+        assert_eq!(IcmpError::from_icmpv6(128, 0, 0), None);
+    }
+
+    #[test]
+    fn policies_differ_where_the_stacks_do() {
+        let v = |p: IcmpPolicy, e, s| p.verdict(e, s, false, false, true);
+        let host = IcmpError::HostUnreachable;
+        let port = IcmpError::PortUnreachable;
+        assert_eq!(v(IcmpPolicy::Rfc, host, State::SynSent), IcmpVerdict::Soft);
+        assert_eq!(v(IcmpPolicy::Linux, host, State::SynSent), IcmpVerdict::Abort);
+        assert_eq!(
+            v(IcmpPolicy::FreeBsd { may_rst: true }, host, State::SynSent),
+            IcmpVerdict::Soft
+        );
+        assert_eq!(v(IcmpPolicy::Rfc, port, State::Established), IcmpVerdict::Abort);
+        assert_eq!(v(IcmpPolicy::Linux, port, State::Established), IcmpVerdict::Soft);
+        let bsd = IcmpPolicy::FreeBsd { may_rst: true };
+        assert_eq!(v(bsd, port, State::Established), IcmpVerdict::Soft);
+        // A Linux Fast Open child is treated as synchronized.
+        assert_eq!(
+            IcmpPolicy::Linux.verdict(port, State::SynReceived, false, true, true),
+            IcmpVerdict::Soft
+        );
+    }
+}

@@ -40,24 +40,18 @@ impl TcpLayer for Endpoint {
     }
 }
 
-/// The engine's classification of an ICMP error the interface extracted.
+/// The engine's classification of an ICMP error the interface extracted (destination
+/// unreachable codes as `IcmpError::from_icmpv4` / `from_icmpv6` read them).
 pub fn engine_icmp(kind: IcmpErrorKind, v6: bool) -> EngineIcmp {
     match kind {
-        IcmpErrorKind::Unreachable { code, .. } if !v6 => match code {
-            0 => EngineIcmp::NetUnreachable,
-            1 => EngineIcmp::HostUnreachable,
-            2 => EngineIcmp::ProtocolUnreachable,
-            3 => EngineIcmp::PortUnreachable,
-            5 => EngineIcmp::SourceRouteFailed,
-            9 | 10 | 13 => EngineIcmp::AdminProhibited,
-            _ => EngineIcmp::HostUnreachable,
-        },
-        IcmpErrorKind::Unreachable { code, .. } => match code {
-            0 => EngineIcmp::NetUnreachable,
-            1 => EngineIcmp::AdminProhibited,
-            4 => EngineIcmp::PortUnreachable,
-            _ => EngineIcmp::HostUnreachable,
-        },
+        IcmpErrorKind::Unreachable { code, .. } => {
+            let e = if v6 {
+                EngineIcmp::from_icmpv6(1, code, 0)
+            } else {
+                EngineIcmp::from_icmpv4(3, code, 0)
+            };
+            e.unwrap_or(EngineIcmp::HostUnreachable)
+        }
         IcmpErrorKind::PacketTooBig { mtu } => {
             EngineIcmp::PacketTooBig { mtu: u16::try_from(mtu).unwrap_or(u16::MAX) }
         }

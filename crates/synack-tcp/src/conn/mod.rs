@@ -353,13 +353,6 @@ pub(crate) struct Conn {
     /// The path MTU estimate, for MMS_S: the link MTU, or less once "packet too big" said so
     /// (to this connection, or to an earlier one to the same destination).
     pub(crate) mtu: u16,
-    /// The MTU our MSS option is derived from (MMS_R): the link MTU, lowered only by a "packet
-    /// too big" this connection itself receives (a SYN sent again then offers the smaller
-    /// size, as Linux does).
-    pub(crate) adv_mtu: u16,
-    /// The path MTU before black-hole detection lowered it (`ConnConfig::pmtud_blackhole`),
-    /// restored when the smaller sizes did not get through either; 0 when not lowered.
-    pub(crate) blackhole_saved_mtu: u16,
     pub(crate) ts_offset: u32,
     pub(crate) last_rx: Instant,
     /// Unanswered keep-alive probes in a row (2 bytes: `KeepAlive::probes` counts up to
@@ -416,7 +409,7 @@ impl Conn {
             });
         }
         let link = u16::try_from(mtu).unwrap_or(u16::MAX);
-        Conn {
+        let mut conn = Conn {
             tuple,
             tcb: Tcb::Closed,
             opt: Negotiated::default(),
@@ -432,8 +425,6 @@ impl Conn {
             want_writable: false,
             stats: Counters::default(),
             mtu: u16::try_from(path_mtu).unwrap_or(u16::MAX).min(link),
-            adv_mtu: link,
-            blackhole_saved_mtu: 0,
             ts_offset,
             last_rx: now,
             keepalive_probes: 0,
@@ -457,7 +448,9 @@ impl Conn {
             out_seg_max: 0,
             // Last: the fields above read it.
             cfg,
-        }
+        };
+        conn.rec.adv_mtu = link;
+        conn
     }
 
     pub(crate) fn state(&self) -> State {
@@ -478,7 +471,7 @@ impl Conn {
     //~ paraphrase: The MSS we offer: what our link carries (MMS_R) minus the IP and TCP fixed
     //~ headers.
     pub(crate) fn our_mss(&self) -> u16 {
-        let mss = (self.adv_mtu as usize)
+        let mss = (self.rec.adv_mtu as usize)
             .saturating_sub(self.ip_header_len() + self.encap_overhead() + 20);
         // What the link carries, however small (a 72-byte IPv4 MTU gives 32; IPv4's minimum
         // MTU, 68, gives 28); one byte at least.

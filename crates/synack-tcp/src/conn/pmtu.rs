@@ -45,9 +45,9 @@ impl Conn {
             return None;
         }
         // A path MTU learned from the network replaces black-hole detection's guess.
-        self.blackhole_saved_mtu = 0;
+        self.rec.blackhole_saved_mtu = 0;
         self.mtu = mtu;
-        self.adv_mtu = self.adv_mtu.min(mtu);
+        self.rec.adv_mtu = self.rec.adv_mtu.min(mtu);
         let mss = self.eff_snd_mss();
         self.rec.set_mss(mss);
         //= rfc1191#6.4
@@ -97,14 +97,14 @@ impl Conn {
                 if !self.full_segment_in_flight(current) {
                     return;
                 }
-                if self.blackhole_saved_mtu == 0 {
-                    self.blackhole_saved_mtu = self.mtu;
+                if self.rec.blackhole_saved_mtu == 0 {
+                    self.rec.blackhole_saved_mtu = self.mtu;
                 }
                 let hdrs = (self.ip_header_len() + self.encap_overhead() + 20) as u32;
                 self.mtu = u16::try_from(mss + hdrs).unwrap_or(u16::MAX);
             }
-            _ if self.blackhole_saved_mtu != 0 => {
-                self.mtu = core::mem::take(&mut self.blackhole_saved_mtu);
+            _ if self.rec.blackhole_saved_mtu != 0 => {
+                self.mtu = core::mem::take(&mut self.rec.blackhole_saved_mtu);
             }
             _ => return,
         }

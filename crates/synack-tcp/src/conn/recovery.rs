@@ -49,6 +49,14 @@ pub(crate) struct AckInfo<'a> {
 /// Recovery and congestion state of one connection's sender.
 pub(crate) struct Recovery {
     pub(crate) cc: Controller,
+    /// The path MTU before black-hole detection lowered it (`ConnConfig::pmtud_blackhole`),
+    /// restored when the smaller sizes did not get through either; 0 when not lowered. Kept
+    /// with the segment size the loss machinery uses (and where `Conn`'s pinned size has room).
+    pub(crate) blackhole_saved_mtu: u16,
+    /// The MTU our MSS option is derived from (MMS_R): the link MTU, lowered only by a "packet
+    /// too big" this connection itself receives (a SYN sent again then offers the smaller
+    /// size, as Linux does). Kept here for `Conn`'s pinned size.
+    pub(crate) adv_mtu: u16,
     algorithm: CcAlgorithm,
     sack: bool,
     /// The per-flight loss state (the scoreboard, RACK's segment log, NewReno's recovery,
@@ -121,6 +129,8 @@ fn algorithm(c: CcChoice) -> CcAlgorithm {
 impl Recovery {
     pub(crate) fn new(choice: CcChoice, smss: u32, una: SeqNum) -> Recovery {
         Recovery {
+            blackhole_saved_mtu: 0,
+            adv_mtu: 0,
             cc: algorithm(choice).build_inline(CcConfig::new(smss)),
             algorithm: algorithm(choice),
             sack: false,
