@@ -189,8 +189,9 @@ pub struct ConnConfig {
     /// The application's own limit on an open attempt, in SYN-SENT and SYN-RECEIVED: the
     /// connection times out when it is not established this long after it began, whatever
     /// the retransmissions (FreeBSD's `TCP_KEEPINIT` and `net.inet.tcp.keepinit`, 75 s there).
-    /// RFC 9293 3.8.3 lets the application give up on an open sooner than R2. `None` (the
-    /// default) keeps R2 of a SYN.
+    /// RFC 9293 3.8.3 lets the application give up on an open sooner than R2; a limit longer
+    /// than R2 of a SYN keeps the SYN retried until it (MUST-23 only sets R2's minimum).
+    /// `None` (the default) keeps R2 of a SYN.
     pub connect_timeout: Option<Duration>,
     /// Our SYN asks for classic ECN (ECE and CWR, RFC 3168 6.1.1) on the first transmission
     /// and this many retransmissions only; later ones go without, in case it is the ECN
