@@ -436,6 +436,11 @@ pub struct EndpointConfig {
     pub syn_queue_len: usize,
     /// Answer SYNs with cookies when a listener's SYN queue is full (RFC 4987).
     pub syn_cookies: bool,
+    /// Answer every SYN with a cookie, keeping no half-open state at all (Linux's
+    /// `tcp_syncookies=2`): a listener's memory stays flat whatever arrives, at the price of
+    /// what a cookie cannot carry (a window scale or SACK without timestamps, an exact MSS,
+    /// retransmitted SYN-ACKs). Off by default: cookies only when the queue is full.
+    pub syn_cookies_always: bool,
     /// Ephemeral port range for active opens (RFC 6056 suggests 1024..=65535).
     pub ephemeral_ports: (u16, u16),
     /// Most connections the endpoint holds; further SYNs are dropped and connects fail.
@@ -461,6 +466,7 @@ impl Default for EndpointConfig {
             challenge_ack_limit: 1000,
             syn_queue_len: 256,
             syn_cookies: true,
+            syn_cookies_always: false,
             ephemeral_ports: (49152, 65535),
             max_connections: 65536,
             drop_syn_fin: false,
