@@ -155,7 +155,7 @@ fn open_tun(args: &TunArgs) -> anyhow::Result<TunDevice> {
     Ok(dev)
 }
 
-/// Prints every connection's state changes and errors on stderr (from the driver thread).
+/// Prints every connection's state changes and errors on stderr (from the stack's passes).
 /// Chained in front of the async sockets' wakers, so the stack can serve tokio sockets.
 pub(crate) fn print_events(stack: &Arc<Stack>) {
     synack::tokio::set_event_hook(

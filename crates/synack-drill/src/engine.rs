@@ -11,13 +11,16 @@ use crate::probe::SockState;
 use crate::profile::{Cc, EcnMode, Profile, SynLayout};
 use crate::runner::TargetFactory;
 use crate::segment::Segment;
-use crate::target::{ErrQueueEntry, Errno, Readiness, Shutdown, SockId, SockOpt, Target};
+use crate::target::{
+    ErrQueueEntry, Errno, IcmpMessage, Readiness, Shutdown, SockId, SockOpt, Target,
+};
 use std::collections::BTreeMap;
 use std::net::{IpAddr, SocketAddr};
 use synack_tcp::{
     AbortReset, AccEcnConfig, AccEcnOptionPolicy, AckEvery, CongestionControl, ConnConfig, ConnId,
-    ConnectionError, Duration, Endpoint, EndpointConfig, FastOpenConfig, Instant, IpFields,
-    ListenerId, OptionLayout, ReadWindowUpdate, ReceiveWindow, RecvError, SendError, State,
+    ConnectionError, Duration, Endpoint, EndpointConfig, FastOpenConfig, IcmpError, Instant,
+    IpFields, ListenerId, OptionLayout, PmtudBlackhole, ReadWindowUpdate, ReceiveWindow, RecvError,
+    SendError, State,
 };
 use synack_wire::ChecksumMode;
 use synack_wire::tcp::TcpRepr;
@@ -142,6 +145,8 @@ struct LinuxSockState {
     seen: Option<WakeSnapshot>,
     /// Wakeups counted so far.
     wakeups: u64,
+    /// `tcpi_busy_time` and `tcpi_rwnd_limited`.
+    chrono: Chrono,
 }
 
 /// The inputs of a socket's wakeups, compared between calls to count new ones.
@@ -201,14 +206,32 @@ fn instant(us: u64) -> Instant {
     Instant::from_micros(us)
 }
 
-fn conn_error(e: ConnectionError) -> Errno {
+fn conn_error(e: ConnectionError, bsd: bool) -> Errno {
     match e {
+        ConnectionError::Icmp(i) => icmp_errno(i, bsd),
         ConnectionError::Refused => Errno::ECONNREFUSED,
         ConnectionError::Reset => Errno::ECONNRESET,
         ConnectionError::TimedOut | ConnectionError::UserTimeout => Errno::ETIMEDOUT,
         ConnectionError::Aborted | ConnectionError::ListenerClosed => Errno::ECONNABORTED,
         ConnectionError::Unreachable => Errno::EHOSTUNREACH,
         _ => Errno::ECONNABORTED,
+    }
+}
+
+/// The errno an ICMP error that ended a connection leaves on the socket: Linux's
+/// `icmp_err_convert` table (and `EHOSTUNREACH` for time exceeded, `EPROTO` for a parameter
+/// problem), or FreeBSD's `inetctlerrmap` (`bsd`).
+fn icmp_errno(e: IcmpError, bsd: bool) -> Errno {
+    match (e, bsd) {
+        (IcmpError::PortUnreachable, _) => Errno::ECONNREFUSED,
+        (IcmpError::ProtocolUnreachable | IcmpError::AdminProhibited, true) => Errno::ECONNREFUSED,
+        (IcmpError::ProtocolUnreachable, false) => Errno::ENOPROTOOPT,
+        (IcmpError::NetUnreachable, false) => Errno::ENETUNREACH,
+        (IcmpError::SourceRouteFailed, false) => Errno::EOPNOTSUPP,
+        (IcmpError::ParameterProblem, false) => Errno::EPROTO,
+        (IcmpError::ParameterProblem, true) => Errno::ENOPROTOOPT,
+        (IcmpError::PacketTooBig { .. }, _) => Errno::EMSGSIZE,
+        _ => Errno::EHOSTUNREACH,
     }
 }
 
@@ -282,6 +305,8 @@ impl EngineTarget {
             ack_repeats_fin: p.ack_repeats_fin,
             reset_after_fin_reported: p.reset_after_fin_reported,
             reset_keeps_socket: p.reset_keeps_socket,
+            initial_window_whole_segments: p.linux_receive_edges,
+            oversized_taken_when_empty: p.linux_receive_edges,
             time_wait_ignores_rst: p.time_wait_ignores_rst,
             time_wait_drops_old_syn: p.time_wait_drops_old_syn,
             old_segment_ack_processed: p.old_segment_ack_processed,
@@ -336,6 +361,15 @@ impl EngineTarget {
                 Cc::Bbr => CongestionControl::Bbr,
             },
             pacing: p.pacing,
+            icmp_policy: p.icmp_policy,
+            //~ freebsd: black-hole detection steps to pmtud_blackhole_mss, then to mssdflt
+            //~ (v6: v6pmtud_blackhole_mss, v6mssdflt); 2 and 3 turn it on for one family.
+            pmtud_blackhole: (p.pmtud_blackhole_detection != 0).then(|| PmtudBlackhole {
+                v4: matches!(p.pmtud_blackhole_detection, 1 | 2)
+                    .then_some([p.pmtud_blackhole_mss.0, 536]),
+                v6: matches!(p.pmtud_blackhole_detection, 1 | 3)
+                    .then_some([p.pmtud_blackhole_mss.1, 1220]),
+            }),
             ..defaults
         }
     }
@@ -401,6 +435,22 @@ impl EngineTarget {
 
     fn sock(&mut self, s: SockId) -> Result<&mut Sock, Errno> {
         self.socks.get_mut(&s).ok_or(Errno::EBADF)
+    }
+
+    /// Linux's `sk_stream_wait_connect`: a write on an active open that has not finished its
+    /// handshake waits for it (EAGAIN on a non-blocking socket; the runner blocks a blocking
+    /// one). A passive Fast Open connection (SYN-RECEIVED, accepted) may send at once, and BSD
+    /// stacks queue the data behind the SYN (implied connect).
+    fn wait_connect(&self, s: SockId) -> Result<(), Errno> {
+        let sk = self.socks.get(&s).ok_or(Errno::EBADF)?;
+        let Kind::Conn(c) = sk.kind else { return Ok(()) };
+        if self.implied_connect || !sk.connecting {
+            return Ok(());
+        }
+        match self.ep.state(c) {
+            Ok(State::SynSent | State::SynReceived) => Err(Errno::EAGAIN),
+            _ => Ok(()),
+        }
     }
 
     fn conn(&self, s: SockId) -> Result<ConnId, Errno> {
@@ -505,10 +555,13 @@ impl Target for EngineTarget {
     fn connect(&mut self, now: u64, s: SockId, remote: SocketAddr) -> Result<(), Errno> {
         let sock = self.socks.get(&s).cloned().ok_or(Errno::EBADF)?;
         match sock.kind {
+            //~ linux: a connect deferred by TCP_FASTOPEN_CONNECT counts as connected for a
+            //~ second connect (EISCONN) until the first write opens it.
+            Kind::Fresh if sock.fo.deferred.is_some() => return Err(Errno::EISCONN),
             Kind::Fresh => {}
             Kind::Conn(c) => {
                 if let Ok(Some(e)) = self.ep.error(c) {
-                    return Err(conn_error(e));
+                    return Err(conn_error(e, self.implied_connect));
                 }
                 return match self.ep.state(c) {
                     Ok(State::SynSent) | Ok(State::SynReceived) => Err(Errno::EALREADY),
@@ -638,62 +691,28 @@ impl Target for EngineTarget {
         }
     }
 
-    fn write(&mut self, _now: u64, s: SockId, data: &[u8]) -> Result<usize, Errno> {
-        let sk = self.sock(s)?;
-        if sk.shut_wr {
-            return Err(Errno::EPIPE);
-        }
-        if matches!(sk.kind, Kind::Fresh) && !self.implied_connect {
-            //~ linux: tcp_sendmsg on a socket that never connected fails in
-            //~ sk_stream_wait_connect with EPIPE (BSD says ENOTCONN).
-            return Err(Errno::EPIPE);
-        }
-        let c = self.conn(s)?;
-        let r = self.ep.send(c, data);
-        if matches!(r, Ok(n) if n < data.len()) || matches!(r, Err(SendError::WouldBlock)) {
-            self.sock(s)?.lx.nospace = true;
-        }
-        match r {
-            Ok(0) if !data.is_empty() => Err(Errno::EAGAIN),
-            Ok(n) => Ok(n),
-            Err(SendError::WouldBlock) => Err(Errno::EAGAIN),
-            Err(SendError::Closed) => Err(Errno::EPIPE),
-            // Once the error was reported, a write finds the connection shut: EPIPE.
-            Err(SendError::Connection(_)) if self.sock(s)?.error_taken => Err(Errno::EPIPE),
-            Err(SendError::Connection(e)) => {
-                self.sock(s)?.error_taken = true;
-                Err(conn_error(e))
-            }
-            Err(_) => Err(Errno::EPIPE),
-        }
+    fn write(&mut self, now: u64, s: SockId, data: &[u8]) -> Result<usize, Errno> {
+        let r = self.write_plain(s, data);
+        self.sample_chronos(now);
+        r
     }
 
-    fn write_record(&mut self, _now: u64, s: SockId, data: &[u8]) -> Result<usize, Errno> {
-        if self.sock(s)?.shut_wr {
-            return Err(Errno::EPIPE);
-        }
-        let c = self.conn(s)?;
-        match self.ep.send_record(c, data) {
-            Ok(0) if !data.is_empty() => Err(Errno::EAGAIN),
-            Ok(n) => Ok(n),
-            Err(SendError::WouldBlock) => Err(Errno::EAGAIN),
-            Err(SendError::Connection(e)) => Err(conn_error(e)),
-            Err(_) => Err(Errno::EPIPE),
-        }
+    fn write_record(&mut self, now: u64, s: SockId, data: &[u8]) -> Result<usize, Errno> {
+        let r = self.write_record_plain(s, data);
+        self.sample_chronos(now);
+        r
     }
 
-    fn write_urgent(&mut self, _now: u64, s: SockId, data: &[u8]) -> Result<usize, Errno> {
-        if self.sock(s)?.shut_wr {
-            return Err(Errno::EPIPE);
-        }
-        let c = self.conn(s)?;
-        match self.ep.send_urgent(c, data) {
-            Ok(0) if !data.is_empty() => Err(Errno::EAGAIN),
-            Ok(n) => Ok(n),
-            Err(SendError::WouldBlock) => Err(Errno::EAGAIN),
-            Err(SendError::Connection(e)) => Err(conn_error(e)),
-            Err(_) => Err(Errno::EPIPE),
-        }
+    fn write_more(&mut self, now: u64, s: SockId, data: &[u8]) -> Result<usize, Errno> {
+        let r = self.write_more_plain(s, data);
+        self.sample_chronos(now);
+        r
+    }
+
+    fn write_urgent(&mut self, now: u64, s: SockId, data: &[u8]) -> Result<usize, Errno> {
+        let r = self.write_urgent_plain(s, data);
+        self.sample_chronos(now);
+        r
     }
 
     fn read(&mut self, _now: u64, s: SockId, buf: &mut [u8]) -> Result<usize, Errno> {
@@ -714,7 +733,7 @@ impl Target for EngineTarget {
             Err(RecvError::Connection(_)) if self.sock(s)?.error_taken => Ok(0),
             Err(RecvError::Connection(e)) => {
                 self.sock(s)?.error_taken = true;
-                Err(conn_error(e))
+                Err(conn_error(e, self.implied_connect))
             }
             Err(_) => Err(Errno::ENOTCONN),
         }
@@ -730,7 +749,7 @@ impl Target for EngineTarget {
             return Ok(queued.min(len));
         }
         if let Ok(Some(e)) = self.ep.error(c) {
-            return Err(conn_error(e));
+            return Err(conn_error(e, self.implied_connect));
         }
         match self.ep.state(c).unwrap_or(State::Closed) {
             State::CloseWait
@@ -863,7 +882,9 @@ impl Target for EngineTarget {
                 let room = st.is_some_and(|st| st.send_queue < sk.cfg.send_buffer);
                 Readiness {
                     readable: error || peer_closed || st.is_some_and(|st| st.recv_queue > 0),
-                    writable: open && room && !sk.shut_wr,
+                    // A connection that ended (reset, timed out, closed) is shut for sending
+                    // and so polls writable: a write reports the outcome at once.
+                    writable: (open && room && !sk.shut_wr) || state == State::Closed,
                     error: error || queued_error,
                     hup: error || state == State::Closed,
                     rdhup: peer_closed,
@@ -889,6 +910,13 @@ impl Target for EngineTarget {
         {
             info.insert("tcpi_last_data_recv".into(), (now.saturating_sub(at) / 1000) as i64);
         }
+        if let Some(sk) = self.socks.get(&s)
+            && matches!(sk.kind, Kind::Conn(_))
+        {
+            let (busy, rwnd) = sk.lx.chrono.report(now);
+            info.insert("tcpi_busy_time".into(), busy as i64);
+            info.insert("tcpi_rwnd_limited".into(), rwnd as i64);
+        }
         Some(info)
     }
 
@@ -912,6 +940,30 @@ impl Target for EngineTarget {
         {
             self.last_data_recv.insert(c, now);
         }
+        self.sample_chronos(now);
+    }
+
+    fn deliver_icmp(&mut self, now: u64, m: &IcmpMessage) {
+        let error = if m.v6 {
+            IcmpError::from_icmpv6(m.icmp_type, m.code, m.mtu)
+        } else {
+            IcmpError::from_icmpv4(m.icmp_type, m.code, u16::try_from(m.mtu).unwrap_or(u16::MAX))
+        };
+        let Some(error) = error else { return };
+        let seq = synack_wire::SeqNum(m.seq);
+        match m.udp {
+            None => self.ep.on_icmp_error(instant(now), m.local, m.remote, seq, error),
+            // The quoted datagram must have left from our tunnel port, to a port the
+            // connection uses (the engine checks that).
+            Some((sport, dport)) => {
+                let Some(remote_port) = core::num::NonZeroU16::new(dport) else { return };
+                if self.udp_tunnel_port == 0 || sport != self.udp_tunnel_port {
+                    return;
+                }
+                self.ep.on_udp_icmp_error(instant(now), m.local, m.remote, remote_port, seq, error);
+            }
+        }
+        while self.ep.poll_event().is_some() {}
     }
 
     fn poll_transmit(&mut self, now: u64) -> Option<Segment> {
@@ -931,6 +983,7 @@ impl Target for EngineTarget {
                 None,
             ),
         };
+        self.sample_chronos(now);
         let ip = match t.conn {
             None if t.ip == IpFields::default() => self.bound_ip_fields(t.src).unwrap_or(t.ip),
             _ => t.ip,
@@ -963,6 +1016,7 @@ impl Target for EngineTarget {
     fn on_timeout(&mut self, now: u64) {
         self.ep.on_timeout(instant(now));
         while self.ep.poll_event().is_some() {}
+        self.sample_chronos(now);
     }
 
     fn reconfigure(&mut self, p: &Profile) {
@@ -1056,6 +1110,16 @@ impl Target for EngineTarget {
 }
 
 impl EngineTarget {
+    /// Brings every connected socket's send-side clocks up to `now` (after an event that may
+    /// have changed what holds its data back).
+    fn sample_chronos(&mut self, now: u64) {
+        for sk in self.socks.values_mut() {
+            let Kind::Conn(c) = sk.kind else { continue };
+            let kind = self.ep.stats(c).ok().and_then(|st| chrono::chrono_kind(&st));
+            sk.lx.chrono.set(now, kind);
+        }
+    }
+
     /// A connection's payload bytes taken in so far, and whether its handshake completed.
     fn receive_progress(&self, tuple: &synack_tcp::FourTuple) -> Option<(ConnId, u64, bool)> {
         let c = self.ep.lookup(tuple)?;
@@ -1098,11 +1162,14 @@ impl EngineTarget {
     }
 }
 
+mod chrono;
 mod sockopt;
 mod states;
 mod wire_form;
+mod writes;
 mod zerocopy;
 
+use chrono::Chrono;
 use zerocopy::ZeroCopy;
 
 use states::linux_state_number;

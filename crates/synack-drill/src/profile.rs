@@ -153,6 +153,11 @@ pub struct Profile {
     /// its place in the accept queue (Linux's `tcp_reset`/`tcp_done`;
     /// `ConnConfig::reset_keeps_socket`).
     pub reset_keeps_socket: bool,
+    /// The SYN or SYN-ACK window is whole segments of the MSS announced, and an in-order
+    /// segment past the window is taken whole into an empty receive queue without a quick
+    /// ACK (Linux's `tcp_select_initial_window`, `tcp_data_queue`;
+    /// `ConnConfig::initial_window_whole_segments`, `ConnConfig::oversized_taken_when_empty`).
+    pub linux_receive_edges: bool,
     /// TIME-WAIT ignores RSTs (RFC 1337; FreeBSD, Linux's `tcp_rfc1337=1`;
     /// `ConnConfig::time_wait_ignores_rst`).
     pub time_wait_ignores_rst: bool,
@@ -169,6 +174,15 @@ pub struct Profile {
     /// `net.inet.tcp.udp_tunneling_port`; 0: off). A socket may ask for encapsulation
     /// (`TCP_REMOTE_UDP_ENCAPS_PORT`) only while it is set; see `synack_tcp::udp_encap`.
     pub udp_tunneling_port: u16,
+    /// Which ICMP errors end a connection, and in which states: Linux's `tcp_v4_err` rules,
+    /// FreeBSD's `tcp_ctlinput` with `net.inet.tcp.icmp_may_rst`, or RFC 9293's hard errors.
+    pub icmp_policy: synack_tcp::IcmpPolicy,
+    /// FreeBSD's `net.inet.tcp.pmtud_blackhole_detection`: 0 off, 1 both families, 2 IPv4
+    /// only, 3 IPv6 only.
+    pub pmtud_blackhole_detection: u8,
+    /// FreeBSD's `net.inet.tcp.pmtud_blackhole_mss` and `v6pmtud_blackhole_mss`: the first
+    /// segment size black-hole detection tries (IPv4, IPv6).
+    pub pmtud_blackhole_mss: (u16, u16),
     /// FreeBSD's socket-buffer ceiling (`kern.ipc.maxsockbuf`, 2 MB by default): the window
     /// scale a SYN offers is the smallest that lets a window reach it (`tcp_connect`,
     /// `syncache_add`), 6 for 2 MB.
@@ -255,11 +269,15 @@ impl Profile {
             ack_repeats_fin: false,
             reset_after_fin_reported: true,
             reset_keeps_socket: true,
+            linux_receive_edges: true,
             time_wait_ignores_rst: false,
             time_wait_drops_old_syn: false,
             drop_syn_fin: false,
             listen_drops_syn_ack: false,
             udp_tunneling_port: 0,
+            pmtud_blackhole_detection: 0,
+            pmtud_blackhole_mss: (1200, 1220),
+            icmp_policy: synack_tcp::IcmpPolicy::Linux,
             max_sockbuf: 2 * 1024 * 1024,
             old_segment_ack_processed: false,
             time_wait_acks_non_duplicates: false,
@@ -278,11 +296,18 @@ impl Profile {
     }
 
     /// `linux` without quick-ACK: every ACK of new data waits for the delayed-ACK timer, as
-    /// RFC 9293 3.8.6.3 allows and as synack's engine does by default. Our own scripts
-    /// (crates/synack-drill/scripts) are written against this profile, since they check the
-    /// delayed ACK of a connection's first data; the public Linux suite runs with `linux`.
+    /// RFC 9293 3.8.6.3 allows and as synack's engine does by default; and without Linux's
+    /// receive edges (`linux_receive_edges`), so a small buffer offers all its space, as RFC
+    /// 9293's receiver does. Our own scripts (crates/synack-drill/scripts) are written against
+    /// this profile, since they check the delayed ACK of a connection's first data and the
+    /// RFC's receive window on small buffers; the public Linux suite runs with `linux`.
     pub fn linux_delack() -> Profile {
-        Profile { name: "linux-delack", quick_ack_segments: 0, ..Profile::linux() }
+        Profile {
+            name: "linux-delack",
+            quick_ack_segments: 0,
+            linux_receive_edges: false,
+            ..Profile::linux()
+        }
     }
 
     /// FreeBSD's defaults as the tcp-testsuite scripts reset them.
@@ -324,11 +349,15 @@ impl Profile {
             ack_repeats_fin: true,
             reset_after_fin_reported: true,
             reset_keeps_socket: false,
+            linux_receive_edges: false,
             time_wait_ignores_rst: true,
             time_wait_drops_old_syn: true,
             drop_syn_fin: false,
             listen_drops_syn_ack: true,
             udp_tunneling_port: 0,
+            pmtud_blackhole_detection: 0,
+            pmtud_blackhole_mss: (1200, 1220),
+            icmp_policy: synack_tcp::IcmpPolicy::FreeBsd { may_rst: true },
             max_sockbuf: 2 * 1024 * 1024,
             old_segment_ack_processed: true,
             time_wait_acks_non_duplicates: true,
@@ -386,11 +415,15 @@ impl Profile {
             ack_repeats_fin: false,
             reset_after_fin_reported: false,
             reset_keeps_socket: false,
+            linux_receive_edges: false,
             time_wait_ignores_rst: false,
             time_wait_drops_old_syn: false,
             drop_syn_fin: false,
             listen_drops_syn_ack: false,
             udp_tunneling_port: 0,
+            pmtud_blackhole_detection: 0,
+            pmtud_blackhole_mss: (1200, 1220),
+            icmp_policy: synack_tcp::IcmpPolicy::Rfc,
             max_sockbuf: 2 * 1024 * 1024,
             old_segment_ack_processed: false,
             time_wait_acks_non_duplicates: false,
@@ -811,6 +844,25 @@ impl Profile {
                 self.rfc5961.1 = !flag()?;
                 note("RFC 5961 section 4 (SYN) checks")
             }
+            "net.inet.tcp.pmtud_blackhole_detection" => {
+                self.pmtud_blackhole_detection = match int()? {
+                    v @ 0..=3 => v as u8,
+                    _ => return Err(bad()),
+                };
+                note("path MTU black-hole detection")
+            }
+            "net.inet.tcp.pmtud_blackhole_mss" => {
+                self.pmtud_blackhole_mss.0 = u16::try_from(int()?).map_err(|_| bad())?;
+                note("black-hole detection's first IPv4 MSS")
+            }
+            "net.inet.tcp.v6pmtud_blackhole_mss" => {
+                self.pmtud_blackhole_mss.1 = u16::try_from(int()?).map_err(|_| bad())?;
+                note("black-hole detection's first IPv6 MSS")
+            }
+            "net.inet.tcp.icmp_may_rst" => {
+                self.icmp_policy = synack_tcp::IcmpPolicy::FreeBsd { may_rst: flag()? };
+                note("ICMP errors that end a connection in SYN-SENT")
+            }
             "net.inet.tcp.hostcache.purgenow" => note("no host cache, no stored keys"),
             _ => match self.fixed_sysctl(key) {
                 Some(fixed)
@@ -857,10 +909,12 @@ impl Profile {
             // FreeBSD.
             "net.inet.tcp.blackhole" => "0",
             "net.inet.tcp.icmp_may_rst" => "1",
+            "net.inet.tcp.rexmit_drop_options" => "0",
             "net.inet.tcp.syncookies_only" => "0",
             "net.inet.tcp.path_mtu_discovery" => "1",
-            "net.inet.tcp.pmtud_blackhole_detection" => "0",
+            // The engine's MSS for a peer that sends none, and black-hole detection's last step.
             "net.inet.tcp.mssdflt" => "536",
+            "net.inet.tcp.v6mssdflt" => "1220",
             "net.inet.tcp.udp_tunneling_overhead" => "8",
             _ => return None,
         })
@@ -1065,6 +1119,10 @@ mod tests {
         assert!(Profile::by_name("solaris").is_none());
         let d = Profile::by_name("linux-delack").unwrap();
         assert_eq!((d.quick_ack_segments, Profile::linux().quick_ack_segments), (0, 16));
-        assert_eq!(Profile { name: "linux", quick_ack_segments: 16, ..d }, Profile::linux());
+        assert!(!d.linux_receive_edges && Profile::linux().linux_receive_edges);
+        assert_eq!(
+            Profile { name: "linux", quick_ack_segments: 16, linux_receive_edges: true, ..d },
+            Profile::linux()
+        );
     }
 }

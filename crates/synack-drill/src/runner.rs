@@ -10,7 +10,9 @@
 
 mod syscall;
 
-use crate::ast::{Direction, Event, EventKind, EventTime, PacketSpec, Script, Syscall, TimeSpec};
+use crate::ast::{
+    Direction, Event, EventKind, EventTime, IcmpSpec, PacketSpec, Script, Syscall, TimeSpec,
+};
 use crate::code::{self, CodeError};
 use crate::config::ScriptConfig;
 use crate::matcher::{CheckConfig, Mapping, MatchMode, merge_front};
@@ -18,7 +20,7 @@ use crate::outcome::{Outcome, Verdict};
 use crate::probe::Probe;
 use crate::profile::Profile;
 use crate::segment::Segment;
-use crate::target::{SockId, Target};
+use crate::target::{IcmpMessage, SockId, Target};
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -181,10 +183,22 @@ pub fn run_script<F: TargetFactory>(
                 }
                 started = true;
             }
-            EventKind::Icmp(_) | EventKind::Udp { .. } => {
+            EventKind::Icmp(spec) => {
+                if spec.dir == Direction::Outbound {
+                    return Verdict::Unsupported {
+                        line: Some(ev.pos.line),
+                        reason: "outbound ICMP lines: the engine sends no ICMP".into(),
+                    };
+                }
+                if let Err(reason) = crate::icmp::resolve(spec, cfg.local_ip.is_ipv6()) {
+                    return Verdict::Unsupported { line: Some(ev.pos.line), reason };
+                }
+                started = true;
+            }
+            EventKind::Udp { .. } => {
                 return Verdict::Unsupported {
                     line: Some(ev.pos.line),
-                    reason: "ICMP/UDP packet lines are not modelled by the runner".into(),
+                    reason: "UDP packet lines are not modelled by the runner".into(),
                 };
             }
             EventKind::Syscall(s) => {
@@ -219,7 +233,8 @@ pub fn run_script<F: TargetFactory>(
         epolls: BTreeMap::new(),
         live_settings,
         pending: None,
-        remote_port: 48_123,
+        remote_port: FIRST_REMOTE_PORT,
+        passive_child_of: None,
         active: None,
         under_test: None,
         prev_script: 0,
@@ -279,6 +294,10 @@ pub(crate) struct Runner<'s, T: Target> {
     pub(crate) pending: Option<Pending>,
     /// Remote port used for passive opens.
     pub(crate) remote_port: u16,
+    /// The listener whose child the remote port belongs to: a SYN to another listener under
+    /// test opens a new connection from a new port, as packetdrill gives each passive child
+    /// its own ephemeral port.
+    passive_child_of: Option<SockId>,
     /// Our address of an active open, once connect was called (kept after close, since the
     /// connection lives on).
     pub(crate) active: Option<SocketAddr>,
@@ -296,6 +315,9 @@ pub(crate) struct Runner<'s, T: Target> {
     /// before the next event runs.
     deferred: Option<Verdict>,
 }
+
+/// The remote port of the first passive connection; each later one takes the next.
+const FIRST_REMOTE_PORT: u16 = 48_123;
 
 /// Why an event stopped the run.
 pub(crate) enum Stop {
@@ -411,7 +433,11 @@ impl<T: Target> Runner<'_, T> {
     }
 
     fn event(&mut self, ev: &Event) -> Result<(), Stop> {
-        let inbound = matches!(&ev.kind, EventKind::Packet(p) if p.dir == Direction::Inbound);
+        let inbound = match &ev.kind {
+            EventKind::Packet(p) => p.dir == Direction::Inbound,
+            EventKind::Icmp(i) => i.dir == Direction::Inbound,
+            _ => false,
+        };
         let anchor = if inbound && self.prev_inbound { self.prev_script } else { self.prev_live };
         let (lo, hi) = match ev.time {
             EventTime::Unspecified => (anchor, anchor),
@@ -484,8 +510,12 @@ impl<T: Target> Runner<'_, T> {
                 self.advance_to(lo)?;
                 self.code(ev.pos.line, c)?;
             }
-            EventKind::Icmp(_) | EventKind::Udp { .. } => {
-                return Err(Stop::Unsupported("ICMP/UDP packet lines".into()));
+            EventKind::Icmp(spec) => {
+                self.advance_to(lo)?;
+                self.inject_icmp(spec)?;
+            }
+            EventKind::Udp { .. } => {
+                return Err(Stop::Unsupported("UDP packet lines".into()));
             }
         }
         if ev.time != EventTime::Unspecified {
@@ -541,6 +571,12 @@ impl<T: Target> Runner<'_, T> {
             .and_then(|s| self.t.tcp_info(self.now, s))
             .and_then(|i| i.get("tcpi_state").copied());
         let opens = matches!((p.flags.ack, state), (false, None | Some(10)) | (true, Some(2)));
+        if p.flags.syn && !p.flags.ack && state == Some(10) && self.active.is_none() {
+            if self.passive_child_of.is_some_and(|l| Some(l) != self.under_test) {
+                self.remote_port = self.remote_port.saturating_add(1);
+            }
+            self.passive_child_of = self.under_test;
+        }
         self.map.note_inbound(p, opens);
         let mut seg = self
             .map
@@ -555,6 +591,29 @@ impl<T: Target> Runner<'_, T> {
         }
         seg.at = self.now;
         self.t.deliver(self.now, &seg);
+        self.drain()
+    }
+
+    /// Injects an ICMP error line. Like packetdrill, the message quotes the IP header of a
+    /// packet from us to the peer and the first 8 bytes of its TCP header (ports and sequence
+    /// number): the line's `[seq:end(len)]` in our sequence space (0, the ISN, when absent),
+    /// and, for TCP over UDP, the UDP header's ports instead of being plain TCP.
+    fn inject_icmp(&mut self, spec: &IcmpSpec) -> Result<(), Stop> {
+        let v6 = self.cfg.local_ip.is_ipv6();
+        let (icmp_type, code) = crate::icmp::resolve(spec, v6).map_err(Stop::Unsupported)?;
+        let (local, remote) = self.addresses();
+        let script_seq = spec.echoed.map_or(0, |(seq, _)| seq);
+        let msg = IcmpMessage {
+            v6,
+            icmp_type,
+            code,
+            mtu: spec.mtu.unwrap_or(0),
+            local,
+            remote,
+            seq: self.map.local_to_live(script_seq),
+            udp: spec.echoed_udp,
+        };
+        self.t.deliver_icmp(self.now, &msg);
         self.drain()
     }
 
@@ -576,6 +635,7 @@ impl<T: Target> Runner<'_, T> {
         let mut steps = 0;
         self.drain()?;
         let (merged, used) = loop {
+            self.drop_other_sockets();
             let q = self.queue.make_contiguous();
             if let Some((m, used, complete)) = merge_front(q, p.len, self.cfg.strict_segments)
                 && (complete || self.now >= limit)
@@ -591,6 +651,14 @@ impl<T: Target> Runner<'_, T> {
             }
             match self.t.poll_timeout() {
                 Some(t) if t <= limit => self.step(t.max(self.now))?,
+                None if any => {
+                    return Err(Stop::Fail {
+                        actual: None,
+                        reason: "timed out waiting for a packet: the stack sent nothing and has \
+                                 no timer set"
+                            .into(),
+                    });
+                }
                 _ if self.now < limit => self.step(limit)?,
                 _ => {
                     return Err(Stop::Fail {
@@ -629,6 +697,23 @@ impl<T: Target> Runner<'_, T> {
             .map_err(|reason| Stop::Fail { actual: Some(self.script_view(p, &merged)), reason })?;
         self.queue.drain(..used);
         Ok(at)
+    }
+
+    /// packetdrill sniffs only the socket under test: once a later active open took over,
+    /// what an earlier connection still sends (its FIN after close, a retransmission) is
+    /// skipped while an outbound line waits, never matched against it.
+    fn drop_other_sockets(&mut self) {
+        if let Some(local) = self.active {
+            self.queue.retain(|s| s.src == local);
+        } else if self.passive_child_of.is_some() {
+            // Earlier passive children used the ports below the current one.
+            let (local, remote) = self.addresses();
+            self.queue.retain(|s| {
+                s.src != local
+                    || s.dst.ip() != remote.ip()
+                    || !(FIRST_REMOTE_PORT..remote.port()).contains(&s.dst.port())
+            });
+        }
     }
 
     /// A live segment printed with our numbers mapped back to script space.

@@ -57,12 +57,18 @@ pub enum Errno {
     EEXIST,
     /// Bad address (a NULL buffer).
     EFAULT,
+    /// Network unreachable.
+    ENETUNREACH,
+    /// Protocol error.
+    EPROTO,
+    /// Message too long.
+    EMSGSIZE,
     /// No such entry (an fd an epoll set does not hold).
     ENOENT,
 }
 
 impl Errno {
-    const ALL: [Errno; 21] = [
+    const ALL: [Errno; 24] = [
         Errno::EPERM,
         Errno::EBADF,
         Errno::EAGAIN,
@@ -84,6 +90,9 @@ impl Errno {
         Errno::EEXIST,
         Errno::ENOENT,
         Errno::EFAULT,
+        Errno::ENETUNREACH,
+        Errno::EPROTO,
+        Errno::EMSGSIZE,
     ];
 
     /// Linux's number for it.
@@ -110,6 +119,9 @@ impl Errno {
             Errno::EEXIST => 17,
             Errno::EFAULT => 14,
             Errno::ENOENT => 2,
+            Errno::ENETUNREACH => 101,
+            Errno::EPROTO => 71,
+            Errno::EMSGSIZE => 90,
         }
     }
 
@@ -137,6 +149,9 @@ impl Errno {
             Errno::EEXIST => "EEXIST",
             Errno::EFAULT => "EFAULT",
             Errno::ENOENT => "ENOENT",
+            Errno::ENETUNREACH => "ENETUNREACH",
+            Errno::EPROTO => "EPROTO",
+            Errno::EMSGSIZE => "EMSGSIZE",
         }
     }
 
@@ -215,6 +230,9 @@ pub enum SockOpt {
     /// IP_TOS / IPV6_TCLASS: the packets' TOS or traffic class; its ECN bits stay the
     /// connection's.
     IpTos,
+    /// TCP_FUNCTION_BLK (FreeBSD): which TCP stack the socket runs, given as a struct naming
+    /// it; the engine models FreeBSD's default stack, `freebsd`.
+    FunctionBlk,
 }
 
 impl SockOpt {
@@ -253,6 +271,7 @@ impl SockOpt {
             "IPV6_UNICAST_HOPS" if ipv6 => SockOpt::IpTtl,
             "IP_TOS" if ip => SockOpt::IpTos,
             "IPV6_TCLASS" if ipv6 => SockOpt::IpTos,
+            "TCP_FUNCTION_BLK" if tcp => SockOpt::FunctionBlk,
             _ => return None,
         })
     }
@@ -322,6 +341,9 @@ pub trait Target {
     /// Queues data whose last byte ends a record (`send(..., MSG_EOR)`): no segment carries
     /// bytes of both sides of it. A partial write marks nothing.
     fn write_record(&mut self, now: u64, s: SockId, data: &[u8]) -> Result<usize, Errno>;
+    /// Queues data with more announced (`send(..., MSG_MORE)`): a sub-MSS tail waits (a
+    /// cork) until a segment arrives, a plain write follows or the persist timer fires.
+    fn write_more(&mut self, now: u64, s: SockId, data: &[u8]) -> Result<usize, Errno>;
     /// Queues urgent data (`send(..., MSG_OOB)`): the urgent pointer marks its end.
     fn write_urgent(&mut self, now: u64, s: SockId, data: &[u8]) -> Result<usize, Errno>;
     /// Reads data; `Ok(0)` at end of stream, `EAGAIN` when nothing is there yet.
@@ -354,6 +376,8 @@ pub trait Target {
     fn drop_state(&mut self, now: u64, state: &str) -> usize;
     /// An inbound segment arrives.
     fn deliver(&mut self, now: u64, seg: &Segment);
+    /// An ICMP or ICMPv6 error arrives, quoting a segment the stack sent.
+    fn deliver_icmp(&mut self, now: u64, icmp: &IcmpMessage);
     /// The next outbound segment, if any is ready at `now`.
     fn poll_transmit(&mut self, now: u64) -> Option<Segment>;
     /// The next time the stack wants [`Target::on_timeout`].
@@ -378,6 +402,29 @@ pub trait Target {
     /// endpoint-wide ones that a running stack takes (the Fast Open bits) apply at once, and
     /// sockets made from now on take `profile`'s per-socket settings.
     fn reconfigure(&mut self, profile: &crate::profile::Profile);
+}
+
+/// An inbound ICMP error as the runner builds it from an `icmp` line: the message's type,
+/// code and MTU field, and what it quotes of the packet the stack sent (its addresses and
+/// TCP ports, its sequence number, and the UDP ports when the segment travelled inside UDP).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct IcmpMessage {
+    /// ICMPv6 (else ICMPv4).
+    pub v6: bool,
+    /// The type byte.
+    pub icmp_type: u8,
+    /// The code byte.
+    pub code: u8,
+    /// The MTU field ("fragmentation needed" / "packet too big"), 0 when absent.
+    pub mtu: u32,
+    /// The quoted packet's source: the stack's address and TCP port.
+    pub local: SocketAddr,
+    /// The quoted packet's destination: the peer's address and TCP port.
+    pub remote: SocketAddr,
+    /// The quoted TCP sequence number (live).
+    pub seq: u32,
+    /// The quoted UDP header's ports (source, destination) of an encapsulated segment.
+    pub udp: Option<(u16, u16)>,
 }
 
 /// An error-queue entry as `recvmsg(MSG_ERRQUEUE)` returns it: a `sock_extended_err`.

@@ -266,6 +266,13 @@ pub struct ConnConfig {
     /// Report soft errors (`Event::SoftError`: R1 reached, soft ICMP errors, path MTU drops).
     /// RFC 9293 SHLD-20 lets the application switch them off. On by default.
     pub soft_errors: bool,
+    /// Which ICMP errors end the connection, and in which states: RFC 9293's hard errors (the
+    /// default), or Linux's or FreeBSD's choices ([`IcmpPolicy`](crate::IcmpPolicy)).
+    pub icmp_policy: crate::icmp::IcmpPolicy,
+    /// Path MTU black-hole detection (FreeBSD's `net.inet.tcp.pmtud_blackhole_detection`):
+    /// when full-sized segments keep timing out in ESTABLISHED or FIN-WAIT-1, smaller segment
+    /// sizes are tried ([`PmtudBlackhole`]). `None` (the default) keeps the size.
+    pub pmtud_blackhole: Option<PmtudBlackhole>,
     /// TCP_MAXSEG: an upper bound on the MSS we announce on our SYN and on the segments we
     /// send (RFC 9293 3.7.1 lets the user lower the MSS; Linux's per-socket clamp). `None`
     /// (the default) derives both from the MTU and the peer's MSS alone.
@@ -273,7 +280,11 @@ pub struct ConnConfig {
     /// Quick-ACK: the first this many in-order data segments of a connection are ACKed at
     /// once instead of after the delayed-ACK timer, so the peer's slow start is not held back
     /// by our delayed ACKs (Linux's quickack mode, up to 16 segments). 0 (the default) delays
-    /// from the first segment, as RFC 9293 3.8.6.3 allows.
+    /// from the first segment, as RFC 9293 3.8.6.3 allows. Quick ACKs wait while the
+    /// connection is interactive (Linux's pingpong mode): data we sent within a delayed-ACK
+    /// time of the last arrival (or of a handshake that ended with our data waiting) is taken
+    /// as the answer, and the next reply is expected to carry the ACK; a delayed ACK that has
+    /// to go alone, or data received twice, ends it.
     pub quick_ack_segments: u32,
     /// The window-scale shift offered on our SYN (capped at 14, RFC 7323 2.3), instead of the
     /// smallest shift that fits the receive buffer; an implementation's choice (FreeBSD derives
@@ -335,6 +346,17 @@ pub struct ConnConfig {
     /// to the application). RFC 9293 3.10.7.4 flushes the queues and an unaccepted
     /// connection is simply gone (the default).
     pub reset_keeps_socket: bool,
+    /// The window our SYN or SYN-ACK offers is a whole number of the MSS we announce when
+    /// the free buffer holds more than one (Linux's `tcp_select_initial_window`: 20000 bytes
+    /// with MSS 1460 offer 18980), and the right edge stays there until data arrives (Linux's
+    /// `rcv_ssthresh` starts at the initial window and grows as segments come in). The
+    /// default offers all the free buffer, up to 65535, and moves the edge as space allows.
+    pub initial_window_whole_segments: bool,
+    /// An in-order segment that reaches past the window is taken whole when nothing waits to
+    /// be read (nothing held out of order either) and it fits the buffer, and it draws no
+    /// quick ACK: its ACK waits for the delayed-ACK timer (Linux's `tcp_data_queue` with an
+    /// empty receive queue). The default trims it to the window (RFC 9293 3.10.7.4).
+    pub oversized_taken_when_empty: bool,
     /// TIME-WAIT ignores every RST, RFC 1337 section 3's fix for TIME-WAIT assassination
     /// (FreeBSD's `tcp_twcheck`; Linux's `tcp_rfc1337=1`). RFC 9293 (with RFC 5961) closes on
     /// a RST at RCV.NXT: off by default.
@@ -396,6 +418,8 @@ impl Default for ConnConfig {
             ecn: false,
             accecn: AccEcnConfig::default(),
             soft_errors: true,
+            icmp_policy: crate::icmp::IcmpPolicy::Rfc,
+            pmtud_blackhole: None,
             mss_clamp: None,
             quick_ack_segments: 0,
             window_scale: None,
@@ -412,6 +436,8 @@ impl Default for ConnConfig {
             ack_repeats_fin: false,
             reset_after_fin_reported: false,
             reset_keeps_socket: false,
+            initial_window_whole_segments: false,
+            oversized_taken_when_empty: false,
             time_wait_ignores_rst: false,
             time_wait_drops_old_syn: false,
             udp_encapsulation: None,
@@ -419,6 +445,17 @@ impl Default for ConnConfig {
             time_wait_acks_non_duplicates: false,
         }
     }
+}
+
+/// The segment sizes black-hole detection steps down to, per address family (`None`: no
+/// detection for that family): each is tried for two retransmission timeouts, the first step
+/// at the second timeout; a step not below the current size is where it stops.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct PmtudBlackhole {
+    /// IPv4's steps (MSS, bytes of payload without options).
+    pub v4: Option<[u16; 2]>,
+    /// IPv6's steps.
+    pub v6: Option<[u16; 2]>,
 }
 
 /// Endpoint-wide settings.

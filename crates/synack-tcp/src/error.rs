@@ -23,6 +23,9 @@ pub enum ConnectionError {
     Unreachable,
     /// The listener this half-open connection belonged to was closed.
     ListenerClosed,
+    /// An ICMP error the connection's [`IcmpPolicy`](crate::IcmpPolicy) treats as fatal in
+    /// its state (Linux's and FreeBSD's choices; RFC 9293's are `Refused`/`Unreachable`).
+    Icmp(crate::icmp::IcmpError),
 }
 
 impl fmt::Display for ConnectionError {
@@ -35,6 +38,7 @@ impl fmt::Display for ConnectionError {
             ConnectionError::Aborted => "connection aborted locally",
             ConnectionError::Unreachable => "destination unreachable",
             ConnectionError::ListenerClosed => "listener closed",
+            ConnectionError::Icmp(_) => "ICMP error from the path",
         })
     }
 }

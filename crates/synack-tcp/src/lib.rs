@@ -102,6 +102,7 @@ pub mod fastopen;
 pub mod icmp;
 mod id;
 pub mod pacing;
+mod pmtu_cache;
 mod ports;
 pub mod push;
 pub mod rack;
@@ -120,7 +121,8 @@ pub mod udp_encap;
 
 pub use config::{
     AbortReset, AccEcnConfig, AccEcnOptionPolicy, AckEvery, CongestionControl, ConnConfig,
-    EndpointConfig, IpFields, KeepAlive, PushPolicy, ReadWindowUpdate, ReceiveWindow,
+    EndpointConfig, IpFields, KeepAlive, PmtudBlackhole, PushPolicy, ReadWindowUpdate,
+    ReceiveWindow,
 };
 pub use endpoint::{ConnId, Endpoint, ListenerId, Transmit};
 pub use error::{
@@ -128,7 +130,7 @@ pub use error::{
 };
 pub use event::{Event, SoftError};
 pub use fastopen::FastOpenConfig;
-pub use icmp::IcmpError;
+pub use icmp::{IcmpError, IcmpPolicy};
 pub use secret::FourTuple;
 pub use state::State;
 pub use stats::{ConnStats, ListenCounters};

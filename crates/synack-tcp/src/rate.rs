@@ -127,6 +127,11 @@ impl TxLog {
         self.app_limited = 0;
     }
 
+    /// Records the log has room for without allocating.
+    pub(crate) fn capacity(&self) -> usize {
+        self.recs.capacity()
+    }
+
     /// Records held.
     pub fn len(&self) -> usize {
         self.recs.len()

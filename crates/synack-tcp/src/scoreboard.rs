@@ -356,18 +356,36 @@ impl Scoreboard {
         // For each octet in [HighACK, HighData) not SACKed: count 1 if not IsLost, and 1 more
         // if it was retransmitted.
         let lost_to = self.lost_boundary();
+        if self.sacked.is_empty() {
+            // Nothing SACKed (every segment of a loss-free transfer asks): the one hole is
+            // [HighACK, HighData), without walking the holes.
+            return if self.high_ack.lt(self.high_data) {
+                self.hole_pipe(self.high_ack, self.high_data, lost_to)
+            } else {
+                0
+            };
+        }
         let mut pipe = 0u32;
         for (a, b) in self.holes() {
-            let len = b.since(a);
-            let lost = b.min(lost_to).since(a);
-            let rxt = b.min(self.high_rxt).since(a);
-            pipe = pipe.saturating_add(len - lost + rxt);
+            pipe = pipe.saturating_add(self.hole_pipe(a, b, lost_to));
         }
         pipe
     }
 
+    /// What the hole `[a, b)` adds to [`Scoreboard::pipe`] with the IsLost boundary `lost_to`.
+    #[inline]
+    fn hole_pipe(&self, a: SeqNum, b: SeqNum, lost_to: SeqNum) -> u32 {
+        let len = b.since(a);
+        let lost = b.min(lost_to).since(a);
+        let rxt = b.min(self.high_rxt).since(a);
+        len - lost + rxt
+    }
+
     /// Bytes between HighACK and HighData not SACKed (outstanding, unSACKed).
     pub fn unsacked_outstanding(&self) -> u32 {
+        if self.sacked.is_empty() {
+            return self.high_data.since(self.high_ack);
+        }
         self.holes().map(|(a, b)| b.since(a)).sum()
     }
 

@@ -178,3 +178,55 @@ fn allocations_per_connection_lifetime_with_small_buffers() {
     eprintln!("heap allocations per connection lifetime, 4 KiB buffers, both ends: {per:.2}");
     assert!(per <= 0.25, "{per:.2} heap allocations per connection lifetime (both ends)");
 }
+
+/// A bulk sender's flights end each time everything sent is acknowledged: the next window's
+/// flight reuses the loss and rate logs the last one grew, so window after window of data
+/// costs the allocator nothing once the first windows have been sent.
+#[test]
+fn bulk_windows_allocate_nothing_once_warm() {
+    let ec = EndpointConfig { msl: Duration::from_millis(1), ..EndpointConfig::default() };
+    let mut a = Endpoint::new(ec, [1; 16], 1);
+    let mut b = Endpoint::new(ec, [2; 16], 2);
+    let lid = b.listen(addr("10.0.0.2:80"), 4).unwrap();
+    let mut now = Instant::from_secs(1);
+    let mut buf = vec![0u8; 2048];
+    let c = a.connect(now, addr("10.0.0.1:0"), addr("10.0.0.2:80"), ConnConfig::default()).unwrap();
+    settle(&mut a, &mut b, now, &mut buf);
+    let s = b.accept(lid).expect("accepted");
+    let window = vec![0x5au8; 64 * 1024];
+    let mut sink = vec![0u8; 256 * 1024];
+    let (warm, rounds) = (16, 40);
+    for round in 0..warm + rounds {
+        if round == warm {
+            ALLOCS.with(|c| c.set(0));
+            ARMED.with(|c| c.set(true));
+            TRACE.store(std::env::var_os("ALLOC_TRACE").is_some(), Ordering::Relaxed);
+        }
+        assert_eq!(a.send(c, &window), Ok(window.len()));
+        let mut got = 0;
+        for _ in 0..100 {
+            settle(&mut a, &mut b, now, &mut buf);
+            while let Ok(n) = b.recv(s, &mut sink) {
+                if n == 0 {
+                    break;
+                }
+                got += n;
+            }
+            if got == window.len() {
+                break;
+            }
+            // What waits for a timer (a delayed ACK) goes on virtual time.
+            now += Duration::from_millis(10);
+            a.on_timeout(now);
+            b.on_timeout(now);
+        }
+        assert_eq!(got, window.len(), "the whole window arrived");
+        settle(&mut a, &mut b, now, &mut buf);
+        while a.poll_event().is_some() {}
+        while b.poll_event().is_some() {}
+    }
+    ARMED.with(|c| c.set(false));
+    let n = ALLOCS.with(Cell::get);
+    eprintln!("heap allocations over {rounds} windows of 64 KiB: {n}");
+    assert_eq!(n, 0, "{n} heap allocations over {rounds} bulk windows");
+}

@@ -3,7 +3,7 @@
 
 use std::io::{self, ErrorKind};
 
-use synack_tcp::{ConnectError, ConnectionError, ListenError, RecvError, SendError};
+use synack_tcp::{ConnectError, ConnectionError, IcmpError, ListenError, RecvError, SendError};
 
 /// Why a connection ended, as the error a socket call returns from then on.
 pub(crate) fn connection(e: ConnectionError) -> io::Error {
@@ -13,6 +13,11 @@ pub(crate) fn connection(e: ConnectionError) -> io::Error {
         ConnectionError::TimedOut | ConnectionError::UserTimeout => ErrorKind::TimedOut,
         ConnectionError::Aborted | ConnectionError::ListenerClosed => ErrorKind::ConnectionAborted,
         ConnectionError::Unreachable => ErrorKind::HostUnreachable,
+        ConnectionError::Icmp(IcmpError::PortUnreachable | IcmpError::ProtocolUnreachable) => {
+            ErrorKind::ConnectionRefused
+        }
+        ConnectionError::Icmp(IcmpError::NetUnreachable) => ErrorKind::NetworkUnreachable,
+        ConnectionError::Icmp(_) => ErrorKind::HostUnreachable,
         _ => ErrorKind::Other,
     };
     io::Error::new(kind, e.to_string())

@@ -119,7 +119,9 @@ impl EngineTarget {
             }
             SockOpt::NoOpt => sk.cfg.no_options = v != 0,
             SockOpt::IpTtl | SockOpt::IpTos => unreachable!("handled above"),
-            SockOpt::Error | SockOpt::FastOpenKey => return Err(Errno::ENOPROTOOPT),
+            SockOpt::Error | SockOpt::FastOpenKey | SockOpt::FunctionBlk => {
+                return Err(Errno::ENOPROTOOPT);
+            }
             SockOpt::Linger2 => unreachable!("handled above"),
         }
         self.push_config(s, kind)
@@ -176,12 +178,13 @@ impl EngineTarget {
             // Linux's tcp_syn_retries default when the socket set none.
             SockOpt::SynCnt => i64::from(sk.cfg.syn_retries.unwrap_or(6)),
             SockOpt::RemoteUdpEncapsPort => sk.cfg.udp_encapsulation.map_or(0, |p| p.get().into()),
+            SockOpt::FunctionBlk => return Err(Errno::ENOPROTOOPT),
             SockOpt::Error => {
                 let e = conn.and_then(|c| self.ep.error(c).ok().flatten());
                 match e {
                     Some(e) if !sk.error_taken => {
                         self.sock(s)?.error_taken = true;
-                        conn_error(e).number()
+                        conn_error(e, self.implied_connect).number()
                     }
                     _ => 0,
                 }
@@ -217,6 +220,10 @@ impl EngineTarget {
         }
         i.insert("tcpi_backoff".into(), i64::from(st.backoff));
         i.insert("tcpi_total_retrans".into(), st.retransmits as i64);
+        // Payload bytes received in order and acknowledged by the peer (the SYN and FIN not
+        // counted, as Linux counts them).
+        i.insert("tcpi_bytes_received".into(), st.bytes_received as i64);
+        i.insert("tcpi_bytes_acked".into(), st.bytes_acked as i64);
         i.insert("tcpi_snd_wscale".into(), i64::from(st.snd_wscale));
         i.insert("tcpi_rcv_wscale".into(), i64::from(st.rcv_wscale));
         if let Some(cwnd) = st.cwnd {

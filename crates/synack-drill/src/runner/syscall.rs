@@ -99,16 +99,18 @@ pub(crate) fn supported(s: &Syscall) -> Result<(), String> {
 /// `recv()` flags the runner models: peeking and a one-off non-blocking call.
 const RECV_FLAGS: &[&str] = &["MSG_PEEK", "MSG_DONTWAIT"];
 /// `send()` flags the runner models: urgent data, a one-off non-blocking call, Linux's
-/// zerocopy completions, and no SIGPIPE (which the runner never raises).
-const SEND_FLAGS: &[&str] = &["MSG_OOB", "MSG_DONTWAIT", "MSG_ZEROCOPY", "MSG_NOSIGNAL", "MSG_EOR"];
+/// zerocopy completions, no SIGPIPE (which the runner never raises), a record end and more
+/// data announced.
+const SEND_FLAGS: &[&str] =
+    &["MSG_OOB", "MSG_DONTWAIT", "MSG_ZEROCOPY", "MSG_NOSIGNAL", "MSG_EOR", "MSG_MORE"];
 
 /// `sendto()` flags the runner models: Linux's Fast Open open and those of `send()` but urgent
 /// data.
 const SENDTO_FLAGS: &[&str] = &["MSG_FASTOPEN", "MSG_DONTWAIT", "MSG_ZEROCOPY", "MSG_NOSIGNAL"];
 
-/// `sendmsg()` flags: those of `sendto()`, and a record end.
+/// `sendmsg()` flags: those of `sendto()`, a record end and more data announced.
 const SENDMSG_FLAGS: &[&str] =
-    &["MSG_FASTOPEN", "MSG_DONTWAIT", "MSG_ZEROCOPY", "MSG_NOSIGNAL", "MSG_EOR"];
+    &["MSG_FASTOPEN", "MSG_DONTWAIT", "MSG_ZEROCOPY", "MSG_NOSIGNAL", "MSG_EOR", "MSG_MORE"];
 
 /// `recvmsg()` flags: the error queue, peeking and a one-off non-blocking call.
 const RECVMSG_FLAGS: &[&str] = &["MSG_ERRQUEUE", "MSG_PEEK", "MSG_DONTWAIT"];
@@ -521,6 +523,7 @@ impl<T: Target> Runner<'_, T> {
                     .map_err(|_| fail("negative length".into()))?;
                 let oob = has_flag(&call, "MSG_OOB");
                 let eor = has_flag(&call, "MSG_EOR");
+                let more = has_flag(&call, "MSG_MORE");
                 // Zeros in bounded chunks, so a huge length cannot allocate without limit.
                 let zeros = vec![0u8; (n - p.written.min(n)).min(WRITE_CHUNK)];
                 let mut refused = None;
@@ -531,6 +534,8 @@ impl<T: Target> Runner<'_, T> {
                     } else if eor && p.written + k == n {
                         // The call's last bytes end a record.
                         self.t.write_record(now, fd.sock, &zeros[..k])
+                    } else if more {
+                        self.t.write_more(now, fd.sock, &zeros[..k])
                     } else {
                         self.t.write(now, fd.sock, &zeros[..k])
                     };
@@ -614,6 +619,34 @@ impl<T: Target> Runner<'_, T> {
                         reason: format!("ioctl SIOCINQ: expected {want} bytes queued, found {q}"),
                     }),
                     Err(e) => done(Err(e)),
+                }
+            }
+            "setsockopt" if matches!(call.args.get(3), Some(Expr::Struct(_))) => {
+                let fd = self.fd(&call)?;
+                let opt = self.sockopt(&call)?;
+                let Some(Expr::Struct(fields)) = call.args.get(3) else { unreachable!() };
+                let field = |name: &str| {
+                    fields.iter().find(|(n, _)| n.as_deref() == Some(name)).map(|(_, v)| v)
+                };
+                match (opt, field("function_set_name")) {
+                    //~ freebsd: TCP_FUNCTION_BLK picks the socket's TCP stack by name; the
+                    //~ engine is the default one, `freebsd`, and only the FreeBSD profile has
+                    //~ the option.
+                    (SockOpt::FunctionBlk, Some(Expr::Str(stack)))
+                        if self.profile.name == "freebsd" =>
+                    {
+                        if stack != "freebsd" {
+                            return Err(Stop::Unsupported(format!(
+                                "TCP_FUNCTION_BLK: the {stack} stack"
+                            )));
+                        }
+                        let _ = fd;
+                        done(Ok(0))
+                    }
+                    (SockOpt::FunctionBlk, _) if self.profile.name != "freebsd" => {
+                        done(Err(Errno::ENOPROTOOPT))
+                    }
+                    _ => Err(Stop::Unsupported(format!("setsockopt {opt:?} with a struct"))),
                 }
             }
             "setsockopt" if matches!(call.args.get(3), Some(Expr::Str(_))) => {
@@ -738,11 +771,17 @@ impl<T: Target> Runner<'_, T> {
         dontwait: bool,
     ) -> Result<Step, Stop> {
         let n = usize::try_from(self.arg(call, 2)?).map_err(|_| fail("negative length".into()))?;
+        let more = has_flag(call, "MSG_MORE");
         let zeros = vec![0u8; (n - p.written.min(n)).min(WRITE_CHUNK)];
         let mut refused = None;
         while p.written < n {
             let k = (n - p.written).min(WRITE_CHUNK);
-            match self.t.write(self.now, fd.sock, &zeros[..k]) {
+            let r = if more {
+                self.t.write_more(self.now, fd.sock, &zeros[..k])
+            } else {
+                self.t.write(self.now, fd.sock, &zeros[..k])
+            };
+            match r {
                 Ok(w) => {
                     p.written += w;
                     if w < k {

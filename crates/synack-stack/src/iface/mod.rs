@@ -499,12 +499,14 @@ impl Interface {
                 }
                 let mode =
                     if caps.checksum.tcp_rx { ChecksumMode::Skip } else { ChecksumMode::Verify };
-                match TcpRepr::parse_bytes(payload, meta.src, meta.dst, mode) {
+                // Matched by reference: the parsed segment stays where it was parsed rather
+                // than being copied out of the `Result` (a `memcpy` per segment).
+                match &TcpRepr::parse_bytes(payload, meta.src, meta.dst, mode) {
                     Ok(seg) => {
                         self.counters.tcp_delivered += 1;
-                        tcp.on_segment(now, meta, &seg);
+                        tcp.on_segment(now, meta, seg);
                     }
-                    Err(e) => self.counters.drop(wire_reason(e)),
+                    Err(e) => self.counters.drop(wire_reason(*e)),
                 }
             }
             IpProtocol::UDP => self.udp_input(now, meta, dest, payload),

@@ -11,6 +11,7 @@
 //! through the path, the receiver reads it in place and returns it to the pool.
 
 use std::collections::VecDeque;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use synack_netsim::{ConfigError, LinkConfig, Payload, Pipe, PipeStats};
@@ -174,15 +175,22 @@ struct Core {
     out: usize,
     /// The most buffers out at once since the link was last idle.
     cycle_peak: usize,
-    /// Buffers the pool may keep: what the busiest recent cycle needed, halving at each idle
-    /// moment after a quieter one.
+    /// Buffers the pool may keep: what the busiest recent cycle needed, halving after each
+    /// [`QUIET_STRETCHES`] idle moments in a row that came after quieter cycles.
     keep: usize,
+    /// Idle moments since a cycle last needed `keep` buffers (or `keep` last halved).
+    quiet: usize,
 }
 
 /// Buffers kept for reuse at most; beyond this, returned buffers are freed.
 const POOL_MAX: usize = 1024;
 /// Buffers the pool may always keep.
 const POOL_MIN: usize = 32;
+/// Quieter cycles in a row after which the pool halves what it keeps. A load whose bursts
+/// alternate with short exchanges (a window of data, then one ACK back) keeps its buffers
+/// rather than freeing half of them at each ACK and allocating them again for the next
+/// window; a past peak still goes, a halving per this many idle moments.
+const QUIET_STRETCHES: usize = 64;
 
 impl Core {
     /// A buffer for a frame: a pooled one when there is one.
@@ -203,7 +211,16 @@ impl Core {
             self.pool.push(buf);
         }
         if self.out == 0 {
-            self.keep = self.cycle_peak.max(self.keep / 2).clamp(POOL_MIN, POOL_MAX);
+            if self.cycle_peak >= self.keep {
+                self.keep = self.cycle_peak.min(POOL_MAX);
+                self.quiet = 0;
+            } else {
+                self.quiet += 1;
+                if self.quiet >= QUIET_STRETCHES {
+                    self.keep = self.cycle_peak.max(self.keep / 2).clamp(POOL_MIN, POOL_MAX);
+                    self.quiet = 0;
+                }
+            }
             self.cycle_peak = 0;
             if self.pool.len() > self.keep {
                 self.pool.truncate(self.keep);
@@ -236,10 +253,25 @@ impl Link {
             out: 0,
             cycle_peak: 0,
             keep: POOL_MIN,
+            quiet: 0,
         }));
         let sig = [Arc::new(Signal::new()), Arc::new(Signal::new())];
-        let a = LinkEnd { core: core.clone(), side: 0, caps, signals: sig.clone() };
-        let b = LinkEnd { core, side: 1, caps, signals: [sig[1].clone(), sig[0].clone()] };
+        let a = LinkEnd {
+            core: core.clone(),
+            side: 0,
+            caps,
+            signals: sig.clone(),
+            batched_notify: false,
+            owed: AtomicBool::new(false),
+        };
+        let b = LinkEnd {
+            core,
+            side: 1,
+            caps,
+            signals: [sig[1].clone(), sig[0].clone()],
+            batched_notify: false,
+            owed: AtomicBool::new(false),
+        };
         (a, b)
     }
 
@@ -273,6 +305,10 @@ pub struct LinkEnd {
     caps: DeviceCaps,
     /// [our signal (raised when a frame is sent to us), the peer's].
     signals: [Arc<Signal>; 2],
+    /// Raise the peer's signal in [`LinkEnd::notify_peer`] rather than per frame.
+    batched_notify: bool,
+    /// A frame went out since the peer's signal was last raised (batched mode).
+    owed: AtomicBool,
 }
 
 impl std::fmt::Debug for LinkEnd {
@@ -289,6 +325,24 @@ impl LinkEnd {
     /// The signal raised whenever the peer sends this end a frame (the driver sleeps on it).
     pub fn signal(&self) -> Arc<Signal> {
         self.signals[0].clone()
+    }
+
+    /// Batched mode (`true`): frames sent raise the peer's signal only at the next
+    /// [`notify_peer`](Self::notify_peer), so a peer thread sleeping on it wakes once per
+    /// batch instead of at the first frame of each (to find one frame, sleep, and be woken
+    /// again). Off by default: every frame raises it.
+    pub fn set_batched_notify(&mut self, on: bool) {
+        self.batched_notify = on;
+        if !on {
+            self.notify_peer();
+        }
+    }
+
+    /// Raises the peer's signal if a frame went out since the last call (batched mode).
+    pub fn notify_peer(&self) {
+        if self.owed.swap(false, Ordering::Relaxed) {
+            self.signals[1].notify();
+        }
     }
 
     /// Counters of (what this end sent, what it received).
@@ -363,7 +417,11 @@ impl TxToken for LinkTx<'_> {
         match c.paths[side].push(self.now, frame) {
             Ok(()) => {
                 drop(c);
-                self.end.signals[1].notify();
+                if self.end.batched_notify {
+                    self.end.owed.store(true, Ordering::Relaxed);
+                } else {
+                    self.end.signals[1].notify();
+                }
                 n
             }
             Err(f) => {
@@ -452,8 +510,15 @@ mod tests {
             burst(&mut a, &mut b, 800);
             assert_eq!(queue_room(&a).0, 800, "a steady load keeps what each stretch needs");
         }
-        // Quiet: each idle moment after a small stretch halves what is kept, down to the floor.
-        for _ in 0..8 {
+        // Alternating with short exchanges (a window, then one ACK), the load keeps its buffers.
+        for _ in 0..4 * QUIET_STRETCHES {
+            burst(&mut a, &mut b, 800);
+            assert_eq!(queue_room(&a).0, 800, "a window's buffers stay");
+            burst(&mut a, &mut b, 1);
+            assert_eq!(queue_room(&a).0, 800, "and stay across the ACK's stretch");
+        }
+        // Quiet: each run of quiet idle moments halves what is kept, down to the floor.
+        for _ in 0..8 * QUIET_STRETCHES {
             burst(&mut a, &mut b, 2);
         }
         let (len, cap) = queue_room(&a);
@@ -461,7 +526,10 @@ mod tests {
         assert!(cap <= 2 * POOL_MIN, "pool capacity {cap}");
         // The path's queue gave back its room too, and still works.
         burst(&mut a, &mut b, 3);
-        assert_eq!(a.stats().0.delivered, 5 * 800 + 8 * 2 + 3);
+        assert_eq!(
+            a.stats().0.delivered,
+            (5 * 800 + 4 * QUIET_STRETCHES * 801 + 8 * QUIET_STRETCHES * 2 + 3) as u64
+        );
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! The application's side of one connection: writing and reading its buffers, half-close,
 //! close and abort (what `Endpoint`'s calls turn into for a connection).
 
-use super::{Conn, Ctx, Due, Tcb, Timer};
+use super::{Conn, Ctx, Due, HsFlags, Tcb, Timer};
 use crate::error::ConnectionError;
 use crate::state::State;
 
@@ -25,12 +25,13 @@ impl Conn {
             return Ok(0);
         }
         let start = snd.end_seq();
-        self.burst_new = false;
+        self.hs.set(HsFlags::BURST_NEW, false);
         let n = snd.buf.write(data);
         if n == 0 {
             self.want_writable = true;
             return Err(crate::SendError::WouldBlock);
         }
+        self.hs.set(HsFlags::CORKED | HsFlags::PUSH_WITHHELD, false);
         if urgent {
             //= rfc9293#3.8.5
             //~ paraphrase: The urgent pointer names the first octet after the urgent data

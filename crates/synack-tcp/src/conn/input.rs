@@ -55,7 +55,10 @@ impl Conn {
 
     /// Handles one arriving segment.
     pub(crate) fn on_segment(&mut self, ctx: &mut Ctx<'_>, seg: &TcpRepr<'_>) -> Outcome {
-        self.burst_new = false;
+        self.hs.set(HsFlags::BURST_NEW, false);
+        //~ linux: a MSG_MORE cork lasts only for the write's own push; the output an arriving
+        //~ segment triggers (tcp_data_snd_check) follows the socket's Nagle setting.
+        self.hs.set(HsFlags::CORKED, false);
         self.stats.segs_in += 1;
         match self.state() {
             State::Closed | State::Listen => Outcome::Continue,
@@ -167,11 +170,13 @@ impl Conn {
             return Outcome::Continue;
         };
         let mut snd = snd;
+        let mut syn_data_refused = false;
         if let Some(fo) = fo {
             let syn_data_end = snd.iss + 1 + fo.sent;
             let acked = f.ack() && fo.sent > 0 && seg.ack.ge(syn_data_end);
             self.hs.set(HsFlags::SYN_DATA, acked);
-            if !acked && fo.sent > 0 {
+            syn_data_refused = !acked && fo.sent > 0;
+            if syn_data_refused {
                 //= rfc7413#4.2.1
                 //~ paraphrase: A SYN-ACK that acknowledges only the ISN: the server did not take
                 //~ the SYN's data, which is sent again after the handshake. It is treated as never
@@ -192,6 +197,13 @@ impl Conn {
             //~ <SEQ=SND.NXT><ACK=RCV.NXT>.
             snd.on_ack_advance(seg.ack);
             self.take_rtt_sample(ctx.now, snd.una, seg);
+            //~ linux: when data waits to go as the handshake ends, the ACK of the SYN-ACK
+            //~ rides on it and the delayed-ACK clock starts now, so an answer we send at once
+            //~ makes the connection interactive (`tcp_rcv_synsent_state_process` with a
+            //~ writer pending). Not when the SYN's data was refused: that is resent as loss.
+            if self.cfg.quick_ack_segments > 0 && !syn_data_refused && snd.end_seq().gt(snd.nxt) {
+                self.last_data_rx = Some(super::wrapping_ms(ctx.now));
+            }
             self.tcb = Tcb::Open { snd, rcv, kind: OpenKind::Established };
             self.on_established();
             self.rec.rate.on_syn_acked();
@@ -369,6 +381,9 @@ impl Conn {
                     //~ block.
                     rcv.sacks.on_duplicate(seq, seq + payload.len() as u32);
                     super::accecn::accecn_duplicate(&mut self.accecn, seq);
+                    //~ linux: data received twice means our ACK was lost: quick ACKs resume
+                    //~ (`tcp_enter_quickack_mode` leaves pingpong mode).
+                    self.hs.set(super::HsFlags::INTERACTIVE, false);
                 }
                 //= rfc7323#4.3
                 //~ paraphrase: A segment that covers Last.ACK.sent, ends included, gives
@@ -423,7 +438,14 @@ impl Conn {
             seq = nxt;
         }
         let right = nxt + wnd;
-        if (seq + payload.len() as u32).gt(right) {
+        //~ linux: tcp_data_queue takes an in-order segment whole when the receive queue is
+        //~ empty, however far past the window it reaches (if the memory allows).
+        let taken_whole = self.cfg.oversized_taken_when_empty
+            && seq == nxt
+            && rcv.buf.is_empty()
+            && rcv.asm.is_empty()
+            && payload.len() <= rcv.buf.free();
+        if (seq + payload.len() as u32).gt(right) && !taken_whole {
             let keep = right.since(seq) as usize;
             payload = &payload[..keep.min(payload.len())];
             fin = false;

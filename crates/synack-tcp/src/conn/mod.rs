@@ -18,6 +18,7 @@ mod input;
 mod open;
 mod output;
 mod pace;
+mod pmtu;
 mod receive;
 mod recovery;
 mod spares;
@@ -93,8 +94,16 @@ pub(crate) struct ActiveFastOpen {
     pub(crate) retransmitted: bool,
 }
 
-/// Facts about the handshake kept for a connection's life, as bits of one byte (the
-/// connection's size is pinned).
+/// `now` on a wrapping millisecond clock (49 days round), never zero (its one zero reading
+/// counts as 1), for times a connection keeps in 4 bytes and compares by wrapping difference.
+pub(crate) fn wrapping_ms(now: Instant) -> core::num::NonZeroU32 {
+    core::num::NonZeroU32::new((now.as_millis() as u32).max(1))
+        .unwrap_or(core::num::NonZeroU32::MIN)
+}
+
+/// Facts about the handshake kept for a connection's life, the interactive mode and three
+/// sender flags (cork, withheld push, burst), as bits of one byte (the connection's size is
+/// pinned).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub(crate) struct HsFlags(u8);
 
@@ -109,6 +118,22 @@ impl HsFlags {
     /// Congestion control and recovery have been set up ([`Conn::on_established`]): at
     /// ESTABLISHED, or earlier for a Fast Open child, which sends from SYN-RECEIVED.
     pub(crate) const SENDING: u8 = 8;
+    /// Interactive (Linux's pingpong mode; not a handshake fact, kept here for the size): we
+    /// answered arriving data with data of our own within a delayed-ACK time, so quick ACKs
+    /// wait, the reply being expected to carry the ACK. Ends when a delayed ACK had to go
+    /// alone, or on data received twice.
+    pub(crate) const INTERACTIVE: u8 = 16;
+    /// The sender's state below is kept here too, for the size (the connection is pinned
+    /// under 1 KiB). The last write asked for more data to come (Linux's `MSG_MORE`): until
+    /// the next segment arrives, a timer fires or a plain write, a sub-MSS tail waits even
+    /// with nothing in flight (a cork).
+    pub(crate) const CORKED: u8 = 32;
+    /// The queue's tail was written with more announced, so reaching it is no push point:
+    /// the segment that empties the queue carries no PSH until a plain write ends it.
+    pub(crate) const PUSH_WITHHELD: u8 = 64;
+    /// New-data segments were sent since the last segment arrived or the application last
+    /// wrote (the current burst), for PSH placement.
+    pub(crate) const BURST_NEW: u8 = 128;
 
     pub(crate) fn has(self, bit: u8) -> bool {
         self.0 & bit != 0
@@ -316,11 +341,25 @@ pub(crate) struct Conn {
     pub(crate) app_closed: bool,
     /// In-order data segments still to be ACKed at once (`ConnConfig::quick_ack_segments`).
     pub(crate) quick_acks_left: u32,
+    /// With quick-ACK on: when in-order data last arrived, or when the handshake ended with
+    /// our data waiting to go (Linux's `lrcvtime` once its ACK timeout is set), on a wrapping
+    /// millisecond clock ([`wrapping_ms`]; 4 bytes, which keeps `Conn` within its size);
+    /// `None` before. Data we send within a delayed-ACK time of it makes the connection
+    /// interactive.
+    pub(crate) last_data_rx: Option<core::num::NonZeroU32>,
     /// The application wants a Writable event when space frees.
     pub(crate) want_writable: bool,
     pub(crate) stats: Counters,
-    /// Link MTU, for MMS_S.
-    pub(crate) mtu: usize,
+    /// The path MTU estimate, for MMS_S: the link MTU, or less once "packet too big" said so
+    /// (to this connection, or to an earlier one to the same destination).
+    pub(crate) mtu: u16,
+    /// The MTU our MSS option is derived from (MMS_R): the link MTU, lowered only by a "packet
+    /// too big" this connection itself receives (a SYN sent again then offers the smaller
+    /// size, as Linux does).
+    pub(crate) adv_mtu: u16,
+    /// The path MTU before black-hole detection lowered it (`ConnConfig::pmtud_blackhole`),
+    /// restored when the smaller sizes did not get through either; 0 when not lowered.
+    pub(crate) blackhole_saved_mtu: u16,
     pub(crate) ts_offset: u32,
     pub(crate) last_rx: Instant,
     pub(crate) keepalive_probes: u32,
@@ -333,9 +372,6 @@ pub(crate) struct Conn {
     pub(crate) hs: HsFlags,
     /// Congestion control and loss recovery.
     pub(crate) rec: Recovery,
-    /// New-data segments sent since the last segment arrived or the application last wrote
-    /// (the current burst), for PSH placement.
-    pub(crate) burst_new: bool,
     /// Push points (ends of writes) for `PushPolicy::EndOfWrite` and record ends
     /// (`Endpoint::send_record`), allocated at the first write that needs them (once, not per
     /// write); `None` otherwise, so the default costs one pointer.
@@ -367,7 +403,7 @@ impl Conn {
     /// A connection in CLOSED, before its first state is entered ([`Conn::syn_sent`],
     /// [`Conn::syn_received`]).
     pub(crate) fn new(birth: Birth) -> Conn {
-        let Birth { tuple, mut cfg, mtu, ts_offset, now } = birth;
+        let Birth { tuple, mut cfg, mtu, path_mtu, ts_offset, now } = birth;
         if cfg.no_options && (cfg.window_scaling || cfg.sack || cfg.timestamps) {
             // Nothing offered, nothing negotiated.
             cfg = Arc::new(ConnConfig {
@@ -377,6 +413,7 @@ impl Conn {
                 ..*cfg
             });
         }
+        let link = u16::try_from(mtu).unwrap_or(u16::MAX);
         Conn {
             tuple,
             tcb: Tcb::Closed,
@@ -389,9 +426,12 @@ impl Conn {
             error: None,
             app_closed: false,
             quick_acks_left: cfg.quick_ack_segments,
+            last_data_rx: None,
             want_writable: false,
             stats: Counters::default(),
-            mtu,
+            mtu: u16::try_from(path_mtu).unwrap_or(u16::MAX).min(link),
+            adv_mtu: link,
+            blackhole_saved_mtu: 0,
             ts_offset,
             last_rx: now,
             keepalive_probes: 0,
@@ -406,7 +446,6 @@ impl Conn {
                 r.want_hystart(cfg.hystart);
                 r
             },
-            burst_new: false,
             marks: None,
             unread: None,
             ecn: None,
@@ -437,7 +476,8 @@ impl Conn {
     //~ paraphrase: The MSS we offer: what our link carries (MMS_R) minus the IP and TCP fixed
     //~ headers.
     pub(crate) fn our_mss(&self) -> u16 {
-        let mss = self.mtu.saturating_sub(self.ip_header_len() + self.encap_overhead() + 20);
+        let mss = (self.adv_mtu as usize)
+            .saturating_sub(self.ip_header_len() + self.encap_overhead() + 20);
         // What the link carries, however small (a 72-byte IPv4 MTU gives 32; IPv4's minimum
         // MTU, 68, gives 28); one byte at least.
         let mss = mss.clamp(1, 65535) as u16;
@@ -450,7 +490,8 @@ impl Conn {
     //~ paraphrase: Eff.snd.MSS = min(SendMSS+20, MMS_S) - TCPhdrsize - IPoptionsize; the TCP header
     //~ here includes the options every data segment carries (timestamps: 12 bytes).
     pub(crate) fn eff_snd_mss(&self) -> u32 {
-        let mms_s = self.mtu.saturating_sub(self.ip_header_len() + self.encap_overhead()) as u32;
+        let mms_s =
+            (self.mtu as usize).saturating_sub(self.ip_header_len() + self.encap_overhead()) as u32;
         // SendMSS, lowered by the user's clamp (TCP_MAXSEG) like the peer's announcement.
         let send_mss =
             self.cfg.mss_clamp.map_or(self.opt.send_mss, |c| self.opt.send_mss.min(c.max(64)));

@@ -19,8 +19,11 @@ use crate::time::Instant;
 pub(crate) struct Birth {
     pub(crate) tuple: FourTuple,
     pub(crate) cfg: Arc<ConnConfig>,
-    /// Link MTU, for MMS_S.
+    /// Link MTU: what our MSS option offers (MMS_R).
     pub(crate) mtu: usize,
+    /// The path MTU learned for the destination by earlier connections (at most `mtu`), for
+    /// MMS_S.
+    pub(crate) path_mtu: usize,
     /// Offset of this connection's timestamp clock (RFC 7323 section 5.4).
     pub(crate) ts_offset: u32,
     pub(crate) now: Instant,

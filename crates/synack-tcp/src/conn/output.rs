@@ -1,7 +1,7 @@
 //! What a connection sends and when: SYN / SYN-ACK, data and FIN (Nagle, sender SWS avoidance,
 //! window), pure ACKs (delayed-ACK policy), probes. (Its timers are in `timers.rs`.)
 
-use super::{Conn, Due, Tcb, Timer};
+use super::{Conn, Due, HsFlags, Tcb, Timer};
 use crate::config::PushPolicy;
 use crate::emit::{Header, options_len};
 use crate::scoreboard::NextSeg;
@@ -47,6 +47,9 @@ impl Conn {
         let dsack = self.accecn.is_some()
             && self.tcb.halves().is_some_and(|(_, rcv)| rcv.sacks.has_pending_dsack());
         let mut seg = self.build_segment(now, buf)?;
+        if seg.payload_len > 0 {
+            self.note_data_sent(now);
+        }
         if self.accecn.is_some() {
             self.accecn_on_send(now, &mut seg, dsack);
         }
@@ -103,8 +106,8 @@ impl Conn {
                 //~ paraphrase: Our SYN carries MSS (SHLD-5), and window scale, SACK-permitted and
                 //~ timestamps when configured. The SYN's window is not scaled.
                 let syn_flags = TcpFlags::SYN | self.syn_ecn_flags();
-                let mut h =
-                    self.header(iss, SeqNum(0), syn_flags, self.cfg.recv_buffer.min(65535) as u16);
+                let space = initial_window(self.cfg.recv_buffer, self.our_mss(), &self.cfg);
+                let mut h = self.header(iss, SeqNum(0), syn_flags, space.min(65535) as u16);
                 h.options = options;
                 h.payload_sum = payload_sum;
                 Some(Segment { header: h, payload_len: data as usize, retransmission, ecn: 0 })
@@ -165,8 +168,13 @@ impl Conn {
         let ts_val = self.ts_now(now);
         let force = self.due.has(Due::Override);
         let window_policy = self.cfg.receive_window;
+        //~ linux: the window offered stays the initial one until data arrives (rcv_ssthresh
+        //~ starts at the initial window; tcp_grow_window raises it as segments come in).
+        let hold_initial = self.cfg.initial_window_whole_segments && self.stats.bytes_received == 0;
         let (snd, rcv) = self.tcb.halves()?;
-        rcv.update_window(mss, window_policy);
+        if !hold_initial {
+            rcv.update_window(mss, window_policy);
+        }
         let tsecr = rcv.ts_recent.map(|(v, _)| v).unwrap_or(0);
         let ts = opt.ts.then_some(Timestamps { tsval: ts_val, tsecr });
 
@@ -176,7 +184,7 @@ impl Conn {
             let retransmission = snd.max_nxt != snd.iss;
             snd.nxt = snd.iss + 1;
             snd.max_nxt = snd.max_nxt.max(snd.nxt);
-            let win = rcv.buf.free().min(65535) as u16;
+            let win = initial_window(rcv.buf.free(), our_mss, &self.cfg).min(65535) as u16;
             rcv.adv_right = rcv.nxt + win as u32;
             rcv.last_ack_sent = rcv.nxt;
             let (iss, rnxt) = (snd.iss, rcv.nxt);
@@ -295,6 +303,16 @@ impl Conn {
         }
     }
 
+    /// Data leaving within a delayed-ACK time of the last arrival answers it: the connection
+    /// is interactive (`tcp_event_data_sent`).
+    fn note_data_sent(&mut self, now: Instant) {
+        let ato = self.cfg.delayed_ack.as_millis() as u32;
+        let ms = super::wrapping_ms(now).get();
+        if self.last_data_rx.is_some_and(|at| ms.wrapping_sub(at.get()) < ato) {
+            self.hs.set(super::HsFlags::INTERACTIVE, true);
+        }
+    }
+
     fn ack_sent(&mut self) {
         self.due.clear(Due::Ack);
         self.due.clear(Due::ChallengeAck);
@@ -394,6 +412,8 @@ impl Conn {
         // 3. From SND.NXT: new data (or go-back-N after an RTO) and the FIN. A paced sender
         // sends one segment at a time (no super-segments: they would leave as one burst).
         let paced = self.pacing_rate().is_some();
+        let (corked, push_withheld) =
+            (self.hs.has(HsFlags::CORKED), self.hs.has(HsFlags::PUSH_WITHHELD));
         let snd = self.tcb.snd_mut()?;
         snd.nxt = nxt;
         let offset = nxt.since(snd.buf_seq);
@@ -430,11 +450,14 @@ impl Conn {
             //~ at once.)
             let full = len == mss;
             let drains = len == avail;
-            let nagle_ok = nodelay || !snd.data_outstanding() || snd.fin_queued;
+            //~ linux: a cork (MSG_MORE) holds a sub-MSS segment whatever is in flight, unless
+            //~ it carries the FIN (tcp_nagle_test).
+            let cork_holds = corked && !snd.fin_queued;
+            let nagle_ok = (nodelay || !snd.data_outstanding() || snd.fin_queued) && !cork_holds;
             //= rfc9293#3.8.6.2.1
             //~ paraphrase: Sender SWS avoidance (MUST-38): send a full segment, all remaining data
             //~ when Nagle allows, or at least half the largest window ever offered.
-            let half_window = snd.max_wnd > 0 && len >= snd.max_wnd / 2;
+            let half_window = snd.max_wnd > 0 && len >= snd.max_wnd / 2 && !cork_holds;
             if !(full || record_cut || (drains && nagle_ok) || half_window) {
                 return None;
             }
@@ -448,17 +471,22 @@ impl Conn {
         {
             // A device that cuts segments itself takes several MSS of new data as one.
             let max = u32::from(self.out_seg_max).min(buf.len().saturating_sub(hlen) as u32);
-            let tail_ok = nodelay || snd.fin_queued;
+            let tail_ok = (nodelay && !corked) || snd.fin_queued;
             let grouped = grouped_len(avail, usable.min(cc_room).min(max), mss, tail_ok);
             self.marks.as_ref().map(|m| &m.records).map_or(grouped, |r| r.limit(nxt, grouped))
         } else {
             len
         };
         let mut seg = self.emit_range(now, buf, hlen, opts, nxt, len, retransmission)?;
+        if force && len > 0 {
+            //~ linux: the persist timer's segment (tcp_write_wakeup) always carries PSH.
+            seg.header.flags |= TcpFlags::PSH;
+        }
         if len > 0
             && self.cfg.push_policy == PushPolicy::EndOfBurst
             && !retransmission
-            && (!self.rec.repairing() || self.burst_new)
+            && !(push_withheld && len == avail)
+            && (!self.rec.repairing() || self.hs.has(HsFlags::BURST_NEW))
             && burst_ends(avail - len, usable - len, cc_room, len, mss)
         {
             //= rfc9293#3.9.1.2
@@ -478,7 +506,7 @@ impl Conn {
         self.due.clear(Due::Override);
         if !retransmission && len > 0 {
             self.rec.on_window_use(una, max_after, mss, false);
-            self.burst_new = true;
+            self.hs.set(HsFlags::BURST_NEW, true);
         }
         Some(seg)
     }
@@ -582,7 +610,7 @@ impl Conn {
         let record_end =
             self.marks.as_ref().map(|m| &m.records).is_some_and(|r| r.limit(seq, len + 1) == len);
         if len > 0
-            && (offset + len == snd.buf.len() as u32
+            && ((offset + len == snd.buf.len() as u32 && !self.hs.has(HsFlags::PUSH_WITHHELD))
                 || record_end
                 || (self.cfg.push_policy == PushPolicy::EndOfWrite
                     && self
@@ -656,6 +684,15 @@ impl Conn {
         self.ack_sent();
         Some(Segment { header: h, payload_len: len as usize, retransmission, ecn })
     }
+}
+
+/// The window a SYN or SYN-ACK offers from `space` free bytes: all of it, or with
+/// `ConnConfig::initial_window_whole_segments` whole multiples of the MSS we announce.
+fn initial_window(space: usize, our_mss: u16, cfg: &crate::config::ConnConfig) -> usize {
+    let mss = usize::from(our_mss.max(1));
+    //~ linux: tcp_select_initial_window quantizes the offer to a multiple of the MSS when
+    //~ the space exceeds one MSS.
+    if cfg.initial_window_whole_segments && space > mss { space / mss * mss } else { space }
 }
 
 /// Copies the two pieces of a ring range into `out` (long enough for both), and when `sum`

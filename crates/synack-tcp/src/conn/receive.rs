@@ -142,11 +142,15 @@ impl Conn {
     pub(super) fn take_placed(&mut self, ctx: &mut Ctx<'_>, seq: SeqNum, len: usize) {
         let full = (self.opt.rcv_mss as usize).saturating_sub(if self.opt.ts { 12 } else { 0 });
         let delack = self.cfg.delayed_ack;
+        let oversized_taken = self.cfg.oversized_taken_when_empty;
         let rtt = self.rtt.srtt().unwrap_or(Duration::from_millis(100));
         let Some((_, rcv)) = self.tcb.halves() else { return };
         // Out-of-order data is held: whatever in-order data arrives now fills part of the gap.
         let gap = !rcv.asm.is_empty();
         let end = seq + len as u32;
+        //~ linux: a segment taken past the window (`oversized_taken_when_empty`) draws no
+        //~ quick ACK.
+        let past_window = oversized_taken && end.gt(rcv.adv_right);
         let overlap = rcv.asm.ranges().find(|&(l, r)| l.lt(end) && seq.lt(r));
         // One D-SACK block per ACK: a repeated part below RCV.NXT (reported at trimming, it
         // comes first in sequence) wins.
@@ -164,16 +168,23 @@ impl Conn {
                 rcv.autotune(ctx.now, bytes, rtt);
                 self.stats.bytes_received += bytes as u64;
                 ctx.event(Event::Readable(ctx.id));
+                if self.cfg.quick_ack_segments > 0 {
+                    self.last_data_rx = Some(super::wrapping_ms(ctx.now));
+                }
                 if filled_hole || gap {
                     //= rfc5681#4.2
                     //# To provide feedback to senders recovering from losses, the receiver
                     //# SHOULD send an immediate ACK when it receives a data segment that fills
                     //# in all or part of a gap in the sequence space.
                     self.due.set(Due::Ack);
-                } else if self.quick_acks_left > 0 {
+                } else if self.quick_acks_left > 0
+                    && !past_window
+                    && !self.hs.has(super::HsFlags::INTERACTIVE)
+                {
                     //= rfc9293#3.8.6.3
                     //~ paraphrase: Delaying ACKs is a SHOULD: the first segments (quick-ACK) are
-                    //~ ACKed at once.
+                    //~ ACKed at once, unless the connection is interactive (our reply carries
+                    //~ the ACK; Linux's pingpong mode).
                     self.quick_acks_left -= 1;
                     self.due.set(Due::Ack);
                 } else if len >= full
@@ -203,6 +214,9 @@ impl Conn {
                 //= rfc2883#4
                 //~ paraphrase: A duplicate is reported in a D-SACK block.
                 rcv.sacks.on_duplicate(seq, seq + len as u32);
+                //~ linux: data received twice means our ACK was lost: quick ACKs resume
+                //~ (`tcp_enter_quickack_mode` leaves pingpong mode).
+                self.hs.set(super::HsFlags::INTERACTIVE, false);
                 self.due.set(Due::Ack);
             }
             Inserted::Dropped(_) => {

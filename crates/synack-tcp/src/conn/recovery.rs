@@ -13,7 +13,6 @@ use crate::scoreboard::{
     is_duplicate_ack, limited_transmit_allowance,
 };
 use crate::time::{Duration, Instant};
-use alloc::boxed::Box;
 use synack_wire::SeqNum;
 use synack_wire::tcp::SackBlock;
 
@@ -148,11 +147,14 @@ impl Recovery {
         }
     }
 
-    /// The per-flight state, built now if it is still implicit (fresh).
+    /// The per-flight state, built now if it is still implicit (fresh). Inline, with the
+    /// building out of line: every sent segment asks for it several times, and builds it at
+    /// most once a flight.
+    #[inline]
     fn fl_mut(&mut self) -> &mut Flight {
         let (una, smss, on) = (self.base_una, self.smss, self.rack_built_on);
         let mem = &self.rack_mem;
-        let f = self.sb.0.get_or_insert_with(|| Box::new(Flight::fresh(una, smss, on, mem)));
+        let f = self.sb.0.get_or_insert_with(|| Flight::boxed(una, smss, on, mem));
         if !f.live {
             f.renew(una, smss, on, mem);
         }
@@ -316,6 +318,13 @@ impl Recovery {
         self.rack_mem = RackMemory::fresh(una);
         self.sb.park();
         self.cwnd_use = CwndUse::new();
+    }
+
+    /// SMSS changed at a retransmission timeout (black-hole detection): this expiry sets the
+    /// loss window again, one segment of the new size, as for a first expiry.
+    pub(crate) fn mss_changed_at_rto(&mut self, smss: u32) {
+        self.set_mss(smss);
+        self.rto_pending = false;
     }
 
     /// SMSS changed (path MTU).

@@ -15,6 +15,11 @@ use crate::time::{Duration, Instant};
 #[derive(Debug, Default)]
 pub(crate) struct Spares {
     flights: Vec<SpareFlight>,
+    /// Flight boxes whose logs grew past what [`SpareFlight::worth_keeping`] allows for the
+    /// common store, from flights of a window or more: a bulk sender's flights end at each
+    /// moment everything sent is acknowledged, and without these its next flight would grow
+    /// its logs again from a small box, about once per window. At most [`Spares::BIG_KEEP`].
+    big: Vec<SpareFlight>,
     rings: Vec<Box<[u8]>>,
     /// The most connections live at once lately, and when that count was last seen: the store
     /// keeps room for a burst of that size until it is [`Spares::PEAK_MEMORY`] old.
@@ -27,6 +32,11 @@ impl Spares {
     /// first allocation 64).
     const KEEP: usize = 1024;
 
+    /// At most this many long-flight boxes are kept ([`SpareFlight::worth_keeping_big`]
+    /// bounds their logs), so what a few bulk senders need stays while the memory held for
+    /// them is bounded whatever the number of connections.
+    const BIG_KEEP: usize = 4;
+
     /// Lends a spare flight box to `conn` before it may start a flight (it is about to be
     /// asked for a segment), so the flight does not allocate. A connection that already has
     /// one, or an empty store, is left as it is.
@@ -34,7 +44,13 @@ impl Spares {
         if conn.rec.has_flight_box() {
             return;
         }
-        if let Some(f) = self.flights.pop()
+        // A long-flight box first: a connection that sends a window at a time gets back the
+        // box its last flight left.
+        if let Some(f) = self.big.pop() {
+            if let Err(f) = conn.rec.lend(f) {
+                self.big.push(f);
+            }
+        } else if let Some(f) = self.flights.pop()
             && let Err(f) = conn.rec.lend(f)
         {
             self.flights.push(f);
@@ -98,12 +114,17 @@ impl Spares {
         }
         // A connection holds one flight box at a time and two rings (send and receive).
         fit_store(&mut self.flights, (self.peak + FLOOR).min(Self::KEEP));
+        self.big.truncate(self.peak.min(Self::BIG_KEEP));
         fit_store(&mut self.rings, (2 * self.peak + FLOOR).min(Self::KEEP));
     }
 
     fn keep_flight(&mut self, f: SpareFlight) {
-        if self.flights.len() < Self::KEEP && f.worth_keeping() {
-            self.flights.push(f);
+        if f.worth_keeping() {
+            if self.flights.len() < Self::KEEP {
+                self.flights.push(f);
+            }
+        } else if self.big.len() < Self::BIG_KEEP && f.worth_keeping_big() {
+            self.big.push(f);
         }
     }
 }

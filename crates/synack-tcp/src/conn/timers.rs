@@ -84,8 +84,12 @@ impl Conn {
         let Some(snd) = self.tcb.snd() else {
             return;
         };
+        // What the timers below need of the send half, read once (this runs after every
+        // input, output and timeout).
         let outstanding = snd.outstanding();
         let unsent = snd.nxt.lt(snd.final_seq());
+        let syn_acked = snd.syn_acked();
+        let in_flight = snd.max_nxt.since(snd.una);
         //= rfc9293#3.8.4
         //~ paraphrase: Keep-alive only when idle: nothing outstanding, nothing received for the
         //~ interval.
@@ -118,8 +122,7 @@ impl Conn {
         if self.rec.rack_on() && outstanding && state.is_synchronized() && !self.rec.in_recovery() {
             if !self.t.is_armed(Timer::Tlp) {
                 let mss = self.eff_snd_mss().max(1);
-                let Some(snd) = self.tcb.snd() else { return };
-                let flight_segs = snd.max_nxt.since(snd.una).div_ceil(mss);
+                let flight_segs = in_flight.div_ceil(mss);
                 let rto_at = self.t.get(Timer::Rtx).unwrap_or(Instant::FAR_FUTURE);
                 let pto = self.rec.rack_mut().pto_deadline(
                     now,
@@ -134,11 +137,10 @@ impl Conn {
         } else {
             self.t.set(Timer::Tlp, None);
         }
-        let Some(snd) = self.tcb.snd() else { return };
         //= rfc9293#3.8.6.1
         //~ paraphrase: Persist: unsent data but nothing in flight (zero or too small a window) arms
         //~ the probe / SWS-override timer, first after one RTO, then backing off (SHLD-29/30).
-        let stuck = unsent && !outstanding && snd.syn_acked() && state.is_synchronized();
+        let stuck = unsent && !outstanding && syn_acked && state.is_synchronized();
         if stuck {
             if !self.t.is_armed(Timer::Persist) {
                 let d = rto.saturating_mul(1 << self.persist_backoff.min(10)).min(MAX_PERSIST);
@@ -202,6 +204,9 @@ impl Conn {
         if due(self.t.get(Timer::DelayedAck)) {
             self.t.set(Timer::DelayedAck, None);
             self.due.set(Due::Ack);
+            //~ linux: no reply carried the ACK in time: the connection is no longer
+            //~ interactive (`tcp_delack_timer_handler` leaves pingpong mode).
+            self.hs.set(super::HsFlags::INTERACTIVE, false);
         }
         if due(self.t.get(Timer::Reorder)) {
             self.t.set(Timer::Reorder, None);
@@ -285,6 +290,7 @@ impl Conn {
         }
         self.rtx_count += 1;
         self.stats.timeouts += 1;
+        self.blackhole_on_timeout();
         if self.rtx_count == self.cfg.r1 {
             //= rfc9293#3.8.3
             //~ paraphrase: R1: tell the application (SHLD-9) and the IP layer (negative advice,

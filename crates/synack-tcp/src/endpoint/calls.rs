@@ -6,7 +6,7 @@ use core::net::SocketAddr;
 use super::slots::{Owner, slot_tuple};
 use super::{ConnId, Endpoint, addr_usable};
 use crate::config::ConnConfig;
-use crate::conn::Conn;
+use crate::conn::{Conn, HsFlags};
 use crate::error::{ConnectError, ConnectionError, InvalidConnection, RecvError, SendError};
 use crate::secret::FourTuple;
 use crate::state::State;
@@ -71,6 +71,24 @@ impl Endpoint {
             self.spares.lend_ring(&mut snd.buf, data.len());
         }
         let r = conn.send(data, false);
+        self.after(id);
+        r
+    }
+
+    /// Queues data and announces more to come (Linux's `MSG_MORE`): the data waits for a full
+    /// segment even with nothing in flight, until a segment arrives, a plain [`Endpoint::send`]
+    /// follows, or the persist timer (one RTO with nothing in flight) sends it with PSH. The
+    /// queue's end it makes is no push point: a segment that empties the queue there carries
+    /// no PSH.
+    pub fn send_more(&mut self, id: ConnId, data: &[u8]) -> Result<usize, SendError> {
+        let conn = super::slots::conn_in(&mut self.slots, id)?;
+        if let Some(snd) = conn.tcb.snd_mut() {
+            self.spares.lend_ring(&mut snd.buf, data.len());
+        }
+        let r = conn.send(data, false);
+        if matches!(r, Ok(n) if n > 0) {
+            conn.hs.set(HsFlags::CORKED | HsFlags::PUSH_WITHHELD, true);
+        }
         self.after(id);
         r
     }

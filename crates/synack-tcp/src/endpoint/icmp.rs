@@ -7,10 +7,11 @@ use synack_wire::SeqNum;
 use super::Endpoint;
 use crate::error::ConnectionError;
 use crate::event::SoftError;
-use crate::icmp::IcmpError;
+use crate::icmp::{IcmpError, IcmpPolicy, IcmpVerdict};
 use crate::secret::FourTuple;
 use crate::state::State;
 use crate::time::Instant;
+use crate::udp_encap::UdpPort;
 
 impl Endpoint {
     /// An ICMP error quoting a segment we sent from `local` to `remote` with sequence number
@@ -24,6 +25,34 @@ impl Endpoint {
         seq: SeqNum,
         error: IcmpError,
     ) {
+        self.icmp_error(now, local, remote, None, seq, error);
+    }
+
+    /// An ICMP error quoting a segment we sent inside a UDP datagram (TCP over UDP, see
+    /// [`crate::udp_encap`]) to remote UDP port `udp_port`: it concerns the connection only if
+    /// that connection's segments travel to that port. The caller has checked that the quoted
+    /// datagram left from its tunnel port.
+    pub fn on_udp_icmp_error(
+        &mut self,
+        now: Instant,
+        local: SocketAddr,
+        remote: SocketAddr,
+        udp_port: core::num::NonZeroU16,
+        seq: SeqNum,
+        error: IcmpError,
+    ) {
+        self.icmp_error(now, local, remote, Some(udp_port), seq, error);
+    }
+
+    fn icmp_error(
+        &mut self,
+        now: Instant,
+        local: SocketAddr,
+        remote: SocketAddr,
+        via: UdpPort,
+        seq: SeqNum,
+        error: IcmpError,
+    ) {
         self.advance(now);
         let Some(id) = self.lookup(&FourTuple { local, remote }) else { return };
         //= rfc9293#3.9.2.2
@@ -31,45 +60,58 @@ impl Endpoint {
         if error == IcmpError::SourceQuench {
             return;
         }
-        self.with_conn(id, |c, ctx| {
+        let learned = self.with_conn(id, |c, ctx| {
+            // The quoted segment went the way this connection's segments go (plain TCP, or
+            // UDP to its encapsulation port), or it is not about this connection.
+            if c.cfg.udp_encapsulation != via {
+                return None;
+            }
             let state = c.state();
-            let Some(snd) = c.tcb.snd() else { return };
+            let snd = c.tcb.snd()?;
             //= rfc5927#4.1
             //~ paraphrase: Only an error quoting an unacknowledged sequence number is believed.
             if !seq.in_range(snd.una, snd.max_nxt) {
-                return;
+                return None;
             }
-            match error {
-                IcmpError::PacketTooBig { mtu } => {
-                    let min = if c.tuple.local.is_ipv4() { 68 } else { 1280 };
-                    let mtu = (mtu as usize).max(min);
-                    if mtu < c.mtu {
-                        c.mtu = mtu;
-                        if let Some(snd) = c.tcb.snd_mut() {
-                            snd.nxt = snd.una;
-                        }
-                        let mss = c.eff_snd_mss() as u16;
-                        c.rec.set_mss(mss as u32);
-                        ctx.soft_error(c.cfg.soft_errors, SoftError::PathMtuReduced(mss));
-                    }
-                }
-                e if e.is_hard() => {
-                    //= rfc9293#3.9.2.2
-                    //~ paraphrase: Hard errors (protocol/port unreachable) abort (SHLD-26).
-                    let err = if state == State::SynSent {
-                        ConnectionError::Refused
-                    } else {
-                        ConnectionError::Unreachable
+            let quotes_iss = seq == snd.iss;
+            if let IcmpError::PacketTooBig { mtu } = error {
+                return c.path_mtu_reduced(ctx, mtu as usize);
+            }
+            let passive_half_open = state == State::SynReceived
+                && c.is_passive_syn_received()
+                && !c.is_fast_open_child();
+            let verdict = c.cfg.icmp_policy.verdict(
+                error,
+                state,
+                passive_half_open,
+                c.is_fast_open_child(),
+                quotes_iss,
+            );
+            match verdict {
+                IcmpVerdict::Abort => {
+                    let err = match c.cfg.icmp_policy {
+                        //= rfc9293#3.9.2.2
+                        //~ paraphrase: Hard errors (protocol/port unreachable) abort (SHLD-26).
+                        IcmpPolicy::Rfc if state == State::SynSent => ConnectionError::Refused,
+                        IcmpPolicy::Rfc => ConnectionError::Unreachable,
+                        _ => ConnectionError::Icmp(error),
                     };
                     c.fail(ctx, err);
                 }
-                e => {
+                IcmpVerdict::DropHalfOpen => c.drop_half_open(ctx),
+                IcmpVerdict::Soft => {
                     //= rfc9293#3.9.2.2
                     //~ paraphrase: Soft errors are reported, never fatal (MUST-56, SHLD-25).
-                    ctx.soft_error(c.cfg.soft_errors, SoftError::Icmp(e));
+                    ctx.soft_error(c.cfg.soft_errors, SoftError::Icmp(error));
                 }
             }
+            None
         });
         self.after(id);
+        //= rfc1191#5
+        //~ paraphrase: The estimate is kept per path, for the connections that follow.
+        if let Some(mtu) = learned.flatten() {
+            self.pmtu.learn(remote.ip(), mtu, now);
+        }
     }
 }

@@ -93,6 +93,8 @@ pub struct Endpoint {
     /// The cookie each half-open child's SYN-ACK carries (answering a cookie request or an
     /// invalid cookie); few and short-lived, so kept here rather than in every connection.
     fo_reply: alloc::collections::BTreeMap<ConnId, synack_wire::tcp::FastOpenCookie>,
+    /// Path MTUs learned from ICMP, for later connections to the same destination.
+    pmtu: crate::pmtu_cache::PathMtuCache,
 }
 
 impl fmt::Debug for Endpoint {
@@ -155,6 +157,7 @@ impl Endpoint {
             fo_key,
             fo_cache: crate::fastopen::CookieCache::default(),
             fo_reply: alloc::collections::BTreeMap::new(),
+            pmtu: crate::pmtu_cache::PathMtuCache::default(),
         }
     }
 
@@ -178,6 +181,7 @@ impl Endpoint {
             tuple,
             cfg: self.share_cfg(cfg),
             mtu: self.config.mtu,
+            path_mtu: self.pmtu.get(tuple.remote.ip(), now).map_or(self.config.mtu, |m| m as usize),
             ts_offset: self.secrets.ts_offset(&tuple),
             now,
         }

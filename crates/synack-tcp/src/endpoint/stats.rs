@@ -30,7 +30,7 @@ impl Endpoint {
             rcv_wnd,
             snd_mss: c.eff_snd_mss(),
             rcv_mss: c.opt.rcv_mss,
-            pmtu: u32::try_from(c.mtu).unwrap_or(u32::MAX),
+            pmtu: u32::from(c.mtu),
             snd_wscale: c.opt.snd_wscale,
             rcv_wscale: c.opt.rcv_wscale,
             timestamps: c.opt.ts,

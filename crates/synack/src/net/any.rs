@@ -77,7 +77,7 @@ impl Drop for AnyListener {
 
 impl AnyListener {
     /// Opens the stack's accept-any listener with a deferred decision. `cfg.policy`, if set,
-    /// still runs first (on the driver thread): only the SYNs it accepts are held. One per
+    /// still runs first (in the stack's pass): only the SYNs it accepts are held. One per
     /// stack: `AddrInUse` when an accept-any listener is open.
     pub fn bind(stack: &Arc<Stack>, cfg: AnyConfig) -> io::Result<AnyListener> {
         let lid = open_any(stack, cfg, true)?;

@@ -44,6 +44,16 @@ impl DriverDevice for MemoryEnd {
     fn wait_source(&self) -> WaitSource {
         WaitSource::Signal(self.0.signal())
     }
+
+    /// The peer's driver is woken once per batch this end sends (at `write_batch`).
+    fn driver_start(&mut self) {
+        self.0.set_batched_notify(true);
+    }
+
+    fn write_batch(&mut self) -> usize {
+        self.0.notify_peer();
+        0
+    }
 }
 
 /// Frames each direction of [`memory_pair`]'s link holds before it refuses more (a full queue

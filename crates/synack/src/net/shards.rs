@@ -123,7 +123,7 @@ impl ShardedListener {
     }
 
     /// [`bind_any`](Self::bind_any) with settings: `cfg(i)` makes shard `i`'s (a policy runs
-    /// on that shard's driver thread, for the SYNs of the flows that shard owns).
+    /// in that shard's passes, for the SYNs of the flows that shard owns).
     pub fn bind_any_with(
         shards: &Shards,
         mut cfg: impl FnMut(usize) -> AnyConfig,

@@ -2,8 +2,8 @@
 //!
 //! The engine has one wildcard listener ([`Endpoint::listen_any`]) that takes every SYN no
 //! connection and no ordinary listener claims, whatever its destination; its children keep
-//! the SYN's destination as their local address. In front of it, on the driver thread, the
-//! runtime applies the application's policy to each new SYN (accept, refuse with RST as a
+//! the SYN's destination as their local address. In front of it, in the stack's pass (on the
+//! driver thread, or an application thread that runs it), the runtime applies the application's policy to each new SYN (accept, refuse with RST as a
 //! closed port does, or drop) and, for a deferred decision ([`AnyListener`]), holds the SYN
 //! unanswered in a table keyed by 4-tuple until the application decides:
 //!
@@ -48,8 +48,9 @@ pub enum SynDecision {
     Drop,
 }
 
-/// A synchronous decision per SYN, called on the driver thread with (the SYN's destination,
-/// the client) before anything is answered. Keep it short and call nothing on the stack.
+/// A synchronous decision per SYN, called in the stack's pass (with the state locked, on
+/// the driver thread or an application thread) with (the SYN's destination, the client)
+/// before anything is answered. Keep it short and call nothing on the stack.
 pub type AnyPolicy = Box<dyn FnMut(SocketAddr, SocketAddr) -> SynDecision + Send>;
 
 /// Settings of an accept-any listener.

@@ -22,8 +22,9 @@ pub enum WaitSource {
 /// The driver calls [`DriverDevice::read_batch`] before each poll of the interface and
 /// [`DriverDevice::write_batch`] after it, both with the stack's lock released: a device whose
 /// I/O is a system call (TUN) does it there, so the application is not locked out while the
-/// kernel runs. Devices whose I/O is a memory queue (the in-memory link) keep the defaults,
-/// which do nothing, and move frames inside the poll.
+/// kernel runs. An application thread that runs a pass (the device was free) calls
+/// `write_batch` after it too. Devices whose I/O is a memory queue (the in-memory link) move
+/// frames inside the poll.
 pub trait DriverDevice: Device + Send + 'static {
     /// What to wait on. Called once, when the driver starts.
     fn wait_source(&self) -> WaitSource;

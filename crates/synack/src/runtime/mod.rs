@@ -3,27 +3,36 @@
 //! ```text
 //!   application threads                       driver thread (one per Stack)
 //!   ───────────────────                       ─────────────────────────────
-//!   Stack::with(|st| st.endpoint.send(..)) ─┐  loop {
-//!      locks StackState, then wakes ─────────┼─▶  device.read_batch()      (no lock held)
-//!   Stack::wait_on(socket, timeout, |st| ..) │    now = clock.now()
-//!      parks, registered for that socket     │    lock; Interface::poll(now, device, engine):
-//!                                            │      one batch in, engine sees all, one out;
-//!                                            │      drain events -> queue, hook, and the
-//!                                            │      sleepers of the sockets they name; unlock
-//!      unparked ◀────────────────────────────┼──  wake those sleepers (threads and tasks)
-//!                                            │    device.write_batch()     (no lock held)
-//!                                            │    sleep until min(engine timer, reassembly
-//!                                            └─▶    timer, device delivery time), device
+//!   Stack::with(|st| st.endpoint.send(..))    loop {
+//!      locks StackState, calls f, then:          take the device
+//!      device free? run the pass here ──┐        device.read_batch()      (no state lock)
+//!      else wake the driver ────────────┼──▶    now = clock.now()
+//!   Stack::wait_on(socket, timeout, f)  │        lock; pass: Interface::poll(now, device,
+//!      parks, registered for that socket│          engine): one batch in, engine sees all,
+//!                                       │          one out; drain events -> queue, hook,
+//!                                       │          and the sleepers of the sockets they
+//!                                       │          name; unlock
+//!      unparked ◀───────────────────────┴──────  wake those sleepers (threads and tasks)
+//!                                                 device.write_batch()     (no state lock)
+//!                                                 give the device back
+//!                                                 sleep until min(engine timer, reassembly
+//!                                                   timer, device delivery time), device
 //!                                                   readable, or a wake-up
-//!                                                 }
+//!                                               }
 //! ```
 //!
-//! A TUN device reads and writes in batches outside the lock (a system call on TUN runs the
-//! kernel's own IP/TCP for the packet, long enough to matter to an application waiting for the
-//! lock); the in-memory link moves frames inside the poll. Wake-ups from the application cost
-//! a system call only when the driver is asleep (see `wait.rs`).
+//! A pass is the same whoever runs it (`pass.rs`): the driver for what the device and the
+//! timers bring, an application thread for what its own call queued (a write sends its
+//! segments, a read that opened the window sends the update) when the driver is not using
+//! the device, so a busy connection costs no hand-off to the driver per call. A TUN device
+//! reads and writes in batches outside the state's lock (a system call on TUN runs the
+//! kernel's own IP/TCP for the packet, long enough to matter to an application waiting for
+//! the lock); the in-memory link moves frames inside the poll and raises the peer's signal
+//! once per batch. Wake-ups from the application cost a system call only when the driver is
+//! asleep (see `wait.rs`).
 //!
-//! The device belongs to the driver thread; everything the application touches is in
+//! The device belongs to whoever runs a pass (a mutex the driver holds for its round, and an
+//! application thread only takes when free); everything the application touches is in
 //! [`StackState`] behind one mutex. A socket layer (std-like or async) sits on [`Stack::with`],
 //! [`Stack::wait_on`] (blocked threads) and the table of waiters (`waiters.rs`, blocked threads
 //! and task wakers alike, woken per socket from the engine's events).
@@ -38,6 +47,7 @@ mod clock;
 mod device;
 mod gate;
 mod layer;
+mod pass;
 mod shard;
 mod stack;
 mod wait;

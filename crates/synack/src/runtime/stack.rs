@@ -14,17 +14,15 @@ use synack_stack::iface::Route;
 #[cfg(feature = "pcap")]
 use synack_stack::phy::CaptureFormat;
 use synack_stack::{Interface, InterfaceConfig, IpCidr};
-#[cfg(feature = "pcap")]
-use synack_tcp::ConnectionError;
 use synack_tcp::{ConnId, Endpoint, EndpointConfig, Event, Instant};
 
 use super::any::{AcceptAny, AcceptAnyStats, AcceptAnyUsage};
 use super::clock::Clock;
 use super::device::DriverDevice;
 use super::gate::Gate;
-use super::layer::EndpointLayer;
+use super::pass::{DeviceSide, Pump, pass};
 use super::wait::{Waiter, Wake, waiter};
-use super::waiters::{Sleeper, WaitOn, Waiters, wake_all};
+use super::waiters::{WaitOn, Waiters, wake_all};
 
 /// Where to write the frame ring when a connection is reset.
 #[cfg(feature = "pcap")]
@@ -117,6 +115,9 @@ pub struct DriverStats {
     /// Blocked threads and tasks woken (each was waiting on a socket the engine reported
     /// ready, or on any change).
     pub woken: u64,
+    /// Passes application threads ran themselves after a call that queued work (the device
+    /// was free), each a wake-up of the driver saved.
+    pub passes_here: u64,
 }
 
 /// A function the driver calls for every event (see [`Stack::set_event_hook`]).
@@ -135,11 +136,14 @@ pub struct StackState {
     pub(crate) any: Option<AcceptAny>,
     /// Why the driver stopped, once it has: every socket call fails from then on.
     stopped: bool,
-    stats: DriverStats,
+    pub(crate) stats: DriverStats,
     #[cfg(feature = "pcap")]
-    dump_request: Option<(PathBuf, CaptureFormat)>,
+    pub(crate) dump_request: Option<(PathBuf, CaptureFormat)>,
     #[cfg(feature = "pcap")]
-    dump_result: Option<io::Result<usize>>,
+    pub(crate) dump_result: Option<io::Result<usize>>,
+    /// The deadline the driver sleeps towards, from its last pass: a pass an application
+    /// thread runs wakes the driver only for an earlier one.
+    pub(crate) driver_deadline: Option<Instant>,
     /// The threads and tasks blocked on each socket (see `waiters.rs`).
     pub(crate) waiters: Waiters,
     /// TTL / hop limit of the connections that have their own (`set_ttl` on a socket).
@@ -212,7 +216,7 @@ impl StackState {
 
     /// Hands `ev` to the hook, to whoever waits on the socket it names, and to the event
     /// queue.
-    fn deliver(&mut self, ev: Event) {
+    pub(crate) fn deliver(&mut self, ev: Event) {
         if let Some(h) = self.hook.as_mut() {
             h(&ev);
         }
@@ -256,11 +260,19 @@ struct Shared {
     wake: Wake,
     stop: AtomicBool,
     clock: Clock,
+    /// The device, for a pass in the calling thread (see `pass.rs`).
+    pump: Arc<dyn Pump>,
 }
 
 impl Shared {
     fn lock(&self) -> MutexGuard<'_, StackState> {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Ends a call that may have given the engine work: runs the pass here or wakes the
+    /// driver, and unlocks.
+    fn after_call(&self, g: MutexGuard<'_, StackState>) {
+        self.pump.after_call(g, &self.clock, &self.wake);
     }
 }
 
@@ -335,20 +347,25 @@ impl Stack {
             dump_request: None,
             #[cfg(feature = "pcap")]
             dump_result: None,
+            driver_deadline: None,
             waiters: Waiters::default(),
             conn_hops: HashMap::new(),
             accept_gates: Vec::new(),
         };
         let (waiter, wake) = waiter(device.wait_source()).map_err(StackError::Driver)?;
+        let side = Arc::new(Mutex::new(DeviceSide::new(
+            device,
+            #[cfg(feature = "pcap")]
+            cfg.reset_dump,
+        )));
         let shared = Arc::new(Shared {
             state: Mutex::new(state),
             wake,
             stop: AtomicBool::new(false),
             clock,
+            pump: side.clone(),
         });
         let s2 = shared.clone();
-        #[cfg(feature = "pcap")]
-        let reset_dump = cfg.reset_dump;
         let span = crate::trace::driver_span(cfg.addresses.first().map(|c| c.addr()));
         // The driver logs to the subscriber current where the stack is made (a scoped one
         // from `tracing::subscriber::with_default` too, not only the global one).
@@ -358,13 +375,7 @@ impl Stack {
             .spawn(move || {
                 let _dispatch = tracing::dispatcher::set_default(&dispatch);
                 let _span = span.entered();
-                drive(
-                    s2,
-                    device,
-                    waiter,
-                    #[cfg(feature = "pcap")]
-                    reset_dump,
-                )
+                drive(s2, &side, waiter)
             })
             .map_err(StackError::Driver)?;
         Ok(Stack { shared, driver: Some(driver) })
@@ -380,21 +391,20 @@ impl Stack {
         self.shared.clock.now()
     }
 
-    /// Runs `f` on the state with the current time, then wakes the driver (so anything `f`
-    /// queued, such as data to send or a connect, goes out at once).
+    /// Runs `f` on the state with the current time, then sends what `f` queued (data to
+    /// send, a connect) at once: this thread runs the stack's pass itself when the device is
+    /// free, else wakes the driver.
     pub fn with<R>(&self, f: impl FnOnce(&mut StackState, Instant) -> R) -> R {
         let now = self.now();
-        let r = {
-            let mut g = self.shared.lock();
-            f(&mut g, now)
-        };
-        self.shared.wake.wake();
+        let mut g = self.shared.lock();
+        let r = f(&mut g, now);
+        self.shared.after_call(g);
         r
     }
 
-    /// Like [`with`](Self::with), but wakes the driver only when `changed(&r)`: a call that
+    /// Like [`with`](Self::with), but runs a pass only when `changed(&r)`: a call that
     /// found nothing to do (a read with nothing to read, a write into a full buffer) leaves
-    /// the driver nothing to act on, and a wake would only cost it a pass.
+    /// the engine nothing to act on, and a pass would only cost time.
     #[cfg(feature = "tokio")]
     pub(crate) fn with_then_wake<R>(
         &self,
@@ -402,20 +412,19 @@ impl Stack {
         changed: impl FnOnce(&R) -> bool,
     ) -> R {
         let now = self.now();
-        let r = {
-            let mut g = self.shared.lock();
-            f(&mut g, now)
-        };
+        let mut g = self.shared.lock();
+        let r = f(&mut g, now);
         if changed(&r) {
-            self.shared.wake.wake();
+            self.shared.after_call(g);
         }
         r
     }
 
     /// Blocks until `f` returns `Some` (re-checked after each driver pass that changed
     /// anything) or `timeout` passes (`None`: no limit); `None` also once the driver has
-    /// stopped. Wakes the driver when `f` returns `Some`, since it may have changed the engine
-    /// (a `recv` that opened the window, a `send` that queued data); an `f` that returns
+    /// stopped. Runs a pass (or wakes the driver) when `f` returns `Some`, since it may have
+    /// changed the engine (a `recv` that opened the window, a `send` that queued data), as
+    /// [`with`](Self::with) does; an `f` that returns
     /// `None` is expected to have changed nothing the driver must act on (call
     /// [`Stack::notify`] if it did).
     pub fn wait<R>(
@@ -441,8 +450,7 @@ impl Stack {
             let now = self.now();
             let r = f(&mut g, now);
             if r.is_some() {
-                drop(g);
-                self.shared.wake.wake();
+                self.shared.after_call(g);
                 return r;
             }
             if g.stopped || self.shared.stop.load(Ordering::Acquire) {
@@ -467,8 +475,8 @@ impl Stack {
         }
     }
 
-    /// Calls `hook` (on the driver thread, with the state locked) for every event, before it
-    /// is queued. Blocked threads and tasks are woken from the same events without it.
+    /// Calls `hook` (with the state locked, on the thread that runs the pass: the driver, or
+    /// an application thread whose call ran it) for every event, before it is queued. Blocked threads and tasks are woken from the same events without it.
     pub fn set_event_hook(&self, hook: EventHook) {
         self.shared.lock().hook = Some(hook);
     }
@@ -557,150 +565,72 @@ const IDLE_RECHECK: Duration = Duration::from_secs(1);
 const FAILING_RECHECK: Duration = Duration::from_millis(20);
 
 /// The driver loop; see the module docs.
-fn drive<D: DriverDevice>(
-    shared: Arc<Shared>,
-    mut dev: D,
-    mut waiter: Waiter,
-    #[cfg(feature = "pcap")] reset_dump: Option<ResetDump>,
-) {
-    #[cfg(feature = "pcap")]
-    let mut dumps = 0usize;
-    let mut drops = crate::trace::Drops::default();
-    // The sleepers a pass woke, kept from pass to pass for its capacity.
-    let mut woken: Vec<Sleeper> = Vec::new();
+fn drive<D: DriverDevice>(shared: Arc<Shared>, side: &Mutex<DeviceSide<D>>, mut waiter: Waiter) {
+    let lock_side = || side.lock().unwrap_or_else(PoisonError::into_inner);
     // Rounds in a row whose reads failed and brought nothing (see `read_errors`).
     let mut failing = 0u32;
-    let mut read_errors = dev.read_errors().0;
+    let mut read_errors;
     #[cfg(feature = "fd")]
-    let fd_device = matches!(dev.wait_source(), super::device::WaitSource::Fd(_));
+    let fd_device;
+    {
+        let mut s = lock_side();
+        let Some(dev) = s.dev.as_mut() else { return };
+        read_errors = dev.read_errors().0;
+        #[cfg(feature = "fd")]
+        {
+            fd_device = matches!(dev.wait_source(), super::device::WaitSource::Fd(_));
+        }
+        dev.driver_start();
+        let caps = dev.caps();
+        if caps.tso_max > caps.mtu {
+            // The device cuts super-segments: let the engine group new data, leaving room for
+            // the IPv6 header and the largest TCP header within the device's limit.
+            shared.lock().endpoint.set_output_segment_max(caps.tso_max.saturating_sub(40 + 60));
+        }
+        s.started = true;
+    }
     #[cfg(not(feature = "fd"))]
     let fd_device = false;
-    dev.driver_start();
-    let caps = dev.caps();
-    if caps.tso_max > caps.mtu {
-        // The device cuts super-segments: let the engine group new data, leaving room for
-        // the IPv6 header and the largest TCP header within the device's limit.
-        shared.lock().endpoint.set_output_segment_max(caps.tso_max.saturating_sub(40 + 60));
-    }
     while !shared.stop.load(Ordering::Acquire) {
         waiter.begin_round();
-        // Device I/O outside the lock: the application can queue data or read while the
-        // kernel runs the system calls.
+        let mut s = lock_side();
+        let Some(dev) = s.dev.as_mut() else { break };
+        // Device I/O outside the state's lock: the application can queue data or read while
+        // the kernel runs the system calls.
         let read_more = dev.read_batch();
         if dev.is_closed() {
             shared.lock().stats.fatal = Some(io::ErrorKind::BrokenPipe);
             break;
         }
         let now = shared.clock.now();
-        let (deadline, more, received) = {
+        let r = {
             let mut g = shared.lock();
-            let st = &mut *g;
-            st.stats.wakeups += 1;
-            let expired_before = st.iface.udp_expired_len();
-            let mut layer = EndpointLayer {
-                endpoint: &mut st.endpoint,
-                any: st.any.as_mut(),
-                hops: &st.conn_hops,
-            };
-            let r = st.iface.poll(now, &mut dev, &mut layer);
-            st.stats.frames_in += r.received as u64;
-            st.stats.frames_out += r.sent as u64;
-            st.stats.max_batch_in = st.stats.max_batch_in.max(r.received);
-            drops.check(st.iface.counters());
-            let mut changed = r.received > 0 || st.iface.udp_expired_len() != expired_before;
-            while let Some(ev) = st.endpoint.poll_event() {
-                changed = true;
-                crate::trace::event(&st.endpoint, &ev);
-                #[cfg(feature = "pcap")]
-                if let (Event::Error { conn, error: ConnectionError::Reset }, Some(rd)) =
-                    (&ev, &reset_dump)
-                    && dumps < rd.max_files
-                    && let Some(ring) = dev.frame_ring()
-                {
-                    dumps += 1;
-                    let ext = match rd.format {
-                        CaptureFormat::Pcap => "pcap",
-                        CaptureFormat::PcapNg => "pcapng",
-                    };
-                    let path = rd.dir.join(format!("reset-{dumps}-{conn}.{ext}"));
-                    if write_ring(
-                        ring,
-                        &path,
-                        rd.format,
-                        dev.caps().medium,
-                        shared.clock.wall_origin(),
-                    )
-                    .is_ok()
-                    {
-                        st.stats.reset_dumps += 1;
-                    }
-                }
-                if let Event::Closed(conn) | Event::Error { conn, .. } = ev
-                    && !st.conn_hops.is_empty()
-                {
-                    st.conn_hops.remove(&conn);
-                }
-                st.deliver(ev);
-            }
-            let StackState { iface, waiters, .. } = st;
-            iface.udp_drain_ready(|h| {
-                changed = true;
-                waiters.ready(WaitOn::Udp(h));
-            });
-            let mut any_more = false;
-            if let Some(a) = st.any.as_mut()
-                && a.after_poll(now, &mut st.endpoint)
-            {
-                // A held SYN to take, or a handshake that ended: wake whoever waits on the
-                // accept-any listener; go round again for what the engine now has to send.
-                let lid = a.lid;
-                changed = true;
-                any_more = true;
-                st.deliver(Event::AcceptReady(lid));
-            }
-            #[cfg(feature = "pcap")]
-            if let Some((path, format)) = st.dump_request.take() {
-                changed = true;
-                st.dump_result = Some(match dev.frame_ring() {
-                    Some(ring) => write_ring(
-                        ring,
-                        &path,
-                        format,
-                        dev.caps().medium,
-                        shared.clock.wall_origin(),
-                    ),
-                    None => Err(io::Error::new(
-                        io::ErrorKind::Unsupported,
-                        "device keeps no frame ring",
-                    )),
-                });
-            }
-            if changed {
-                st.waiters.ready(WaitOn::Any);
-            }
-            st.waiters.take_woken(&mut woken);
-            let any_at = st.any.as_ref().and_then(AcceptAny::poll_at);
-            let deadline = [st.endpoint.poll_timeout(), st.iface.poll_at(), dev.poll_at(), any_at]
-                .into_iter()
-                .flatten()
-                .min();
-            (deadline, r.more || any_more, r.received)
+            g.stats.wakeups += 1;
+            let r = pass(&mut g, &mut s, now, &shared.clock);
+            g.driver_deadline = r.deadline;
+            r
         };
         // Unlocked first, so a woken thread does not queue on the lock the driver holds.
-        wake_all(&mut woken);
-        dev.write_batch();
-        let (errors, last) = dev.read_errors();
-        failing = if errors != read_errors && received == 0 { failing + 1 } else { 0 };
+        wake_all(&mut s.woken);
+        let (errors, last) = match s.dev.as_mut() {
+            Some(dev) => {
+                dev.write_batch();
+                dev.read_errors()
+            }
+            None => (read_errors, None),
+        };
+        drop(s);
+        failing = if errors != read_errors && r.received == 0 { failing + 1 } else { 0 };
         read_errors = errors;
         if failing >= GONE_AFTER_FAILED_ROUNDS {
             shared.lock().stats.fatal = Some(last.unwrap_or(io::ErrorKind::BrokenPipe));
             break;
         }
-        if more || read_more {
+        if r.more || read_more {
             continue;
         }
         let now = shared.clock.now();
-        let mut timeout = deadline.map(|d| d.saturating_since(now));
+        let mut timeout = r.deadline.map(|d| d.saturating_since(now));
         if fd_device {
             // A deleted TUN wakes no one (its file descriptor polls as an error only when
             // asked): an idle driver reads at least once a second, and soon after a read
@@ -717,6 +647,7 @@ fn drive<D: DriverDevice>(
             break;
         }
     }
+    let mut woken = Vec::new();
     {
         let mut g = shared.lock();
         g.stopped = true;
@@ -727,10 +658,14 @@ fn drive<D: DriverDevice>(
         g.waiters.take_woken(&mut woken);
     }
     wake_all(&mut woken);
+    // No pass runs any more (the state says stopped): the device goes now.
+    let mut s = lock_side();
+    s.started = false;
+    s.dev = None;
 }
 
 #[cfg(feature = "pcap")]
-fn write_ring(
+pub(crate) fn write_ring(
     ring: &synack_stack::phy::FrameRing,
     path: &std::path::Path,
     format: CaptureFormat,

@@ -3,10 +3,11 @@
 //! [`Stack`], with accept-any ([`TcpListener::bind_any`], [`AnyListener`],
 //! [`UdpSocket::bind_any`]).
 //!
-//! No extra task or thread: the stack's driver thread runs TCP; an async call asks the engine
-//! directly and, when it would block, registers the task's waker for that socket in the
-//! stack's table of waiters (the same table blocked threads of [`crate::net`] park in). The
-//! driver wakes the tasks of the sockets each pass's engine events name (Readable, Writable,
+//! No extra task or thread: the stack's driver thread runs TCP (and a call that queued work
+//! runs the stack's pass itself when the driver is not using the device); an async call asks
+//! the engine directly and, when it would block, registers the task's waker for that socket
+//! in the stack's table of waiters (the same table blocked threads of [`crate::net`] park
+//! in). Each pass wakes the tasks of the sockets its engine events name (Readable, Writable,
 //! AcceptReady, PeerClosed, Closed, Error ...), once per registration, after it has released
 //! the stack's lock. The application's event hook ([`set_event_hook`] or
 //! [`Stack::set_event_hook`](crate::Stack::set_event_hook)) is independent of the wakers.
@@ -56,9 +57,10 @@ pub use stream::TcpStream;
 pub use udp::UdpSocket;
 
 /// Sets (`Some`) or removes (`None`) the application's event hook on a stack used from tokio.
-/// Like [`Stack::set_event_hook`] it runs on the driver thread with the stack's state locked
-/// (keep it short, and call nothing on the stack from it). The async sockets' wakers do not
-/// depend on it: the driver wakes tasks from the same events whether a hook is set or not.
+/// Like [`Stack::set_event_hook`] it runs with the stack's state locked, on the thread that
+/// runs the pass (keep it short, and call nothing on the stack from it). The async sockets'
+/// wakers do not depend on it: tasks are woken from the same events whether a hook is set or
+/// not.
 pub fn set_event_hook(stack: &Arc<Stack>, hook: Option<EventHook>) {
     stack.replace_event_hook(hook);
 }

@@ -91,9 +91,19 @@ impl SpareFlight {
     /// (a box that carried a long flight is let go rather than pinning its log).
     const MAX_LOG: usize = 16;
 
+    /// A box kept among the few long-flight ones has room for at most this many records in
+    /// each log (a window of 1,024 segments, 1.5 MB at MSS 1448).
+    const MAX_BIG_LOG: usize = 1024;
+
     /// Whether the box is small enough to keep.
     pub(crate) fn worth_keeping(&self) -> bool {
         self.0.rack.log_capacity() <= Self::MAX_LOG
+    }
+
+    /// Whether the box is small enough to keep among the few long-flight ones.
+    pub(crate) fn worth_keeping_big(&self) -> bool {
+        self.0.rack.log_capacity() <= Self::MAX_BIG_LOG
+            && self.0.txlog.capacity() <= Self::MAX_BIG_LOG
     }
 }
 
@@ -162,7 +172,16 @@ impl Flight {
         }
     }
 
+    /// A fresh flight in a new box (the first flight of a connection that got no spare).
+    #[cold]
+    #[inline(never)]
+    pub(super) fn boxed(una: SeqNum, smss: u32, rack_on: bool, mem: &RackMemory) -> Box<Flight> {
+        Box::new(Flight::fresh(una, smss, rack_on, mem))
+    }
+
     /// Becomes [`Flight::fresh`] in place, keeping the allocation of RACK's log.
+    #[cold]
+    #[inline(never)]
     pub(super) fn renew(&mut self, una: SeqNum, smss: u32, rack_on: bool, mem: &RackMemory) {
         let mut old = core::mem::replace(self, Flight::fresh(una, smss, rack_on, mem));
         self.rack.reuse_log(&mut old.rack);

@@ -1,0 +1,100 @@
+//! Linux's receive-side edges (`ConnConfig::initial_window_whole_segments`,
+//! `ConnConfig::oversized_taken_when_empty`): the SYN-ACK offers whole segments of the MSS we
+//! announce, and an in-order segment reaching past the window is taken whole into an empty
+//! receive queue, its ACK left to the delayed-ACK timer.
+
+mod script;
+use script::*;
+use synack_tcp::{ConnConfig, Duration};
+
+const I: u32 = ISS;
+const T: u32 = IRS;
+
+fn cfg(linux: bool) -> ConnConfig {
+    ConnConfig {
+        recv_buffer: 20_000,
+        sack: false,
+        timestamps: false,
+        window_scaling: false,
+        quick_ack_segments: 16,
+        initial_window_whole_segments: linux,
+        oversized_taken_when_empty: linux,
+        ..ConnConfig::default()
+    }
+}
+
+/// The SYN-ACK's window: 20000 free bytes offer 13 x 1460 = 18980 with the knob, 20000
+/// without.
+fn syn_ack_window(linux: bool) -> u16 {
+    let mut s = Script::listening(cfg(linux));
+    s.inject(Seg::new(S, T, 0).mss(1000));
+    let o = s.one();
+    check(&o, SA, o.seq, T + 1);
+    o.window
+}
+
+#[test]
+fn the_syn_ack_offers_whole_segments() {
+    assert_eq!(syn_ack_window(true), 18_980);
+    assert_eq!(syn_ack_window(false), 20_000);
+}
+
+fn established(linux: bool) -> Script {
+    let mut s = Script::established_passive_with(cfg(linux), I, T);
+    s.sent();
+    s
+}
+
+/// 20000 bytes at RCV.NXT with 18980 offered: taken whole, no quick ACK; the delayed ACK
+/// acknowledges all of it.
+#[test]
+fn an_oversized_segment_is_taken_whole_into_an_empty_queue() {
+    let mut s = established(true);
+    s.inject(Seg::new(PA, T + 1, I + 1).len(20_000));
+    s.none();
+    let st = s.ep.stats(s.id()).unwrap();
+    assert_eq!(st.bytes_received, 20_000);
+    let acks = s.advance(Duration::from_millis(500));
+    assert_eq!(acks.len(), 1, "{acks:?}");
+    check(&acks[0].1, A, I + 1, T + 20_001);
+}
+
+/// Without the knob the segment is cut at the window's right edge (18980 offered).
+#[test]
+fn without_the_knob_it_is_trimmed_to_the_window() {
+    let c = ConnConfig { oversized_taken_when_empty: false, ..cfg(true) };
+    let mut s = Script::established_passive_with(c, I, T);
+    s.sent();
+    s.inject(Seg::new(PA, T + 1, I + 1).len(20_000));
+    assert_eq!(s.ep.stats(s.id()).unwrap().bytes_received, 18_980);
+}
+
+/// The same with window scaling negotiated (a shift of 0 for so small a buffer).
+#[test]
+fn scaled_windows_take_it_whole_too() {
+    let c = ConnConfig { window_scaling: true, ..cfg(true) };
+    let mut s = Script::listening(c);
+    s.ep.set_isn_override(Some(synack_wire::SeqNum(I)));
+    s.inject(Seg::new(S, T, 0).mss(1000).ws(7));
+    let o = s.one();
+    assert_eq!(o.window, 18_980);
+    s.inject(Seg::new(A, T + 1, I + 1));
+    s.none();
+    s.conn = s.ep.accept(s.listener.unwrap());
+    s.none();
+    s.inject(Seg::new(PA, T + 1, I + 1).len(20_000));
+    s.none();
+    assert_eq!(s.ep.stats(s.id()).unwrap().bytes_received, 20_000);
+}
+
+/// With unread data queued, the part past the window is cut as usual.
+#[test]
+fn a_busy_queue_keeps_the_window() {
+    let mut s = established(true);
+    s.inject(Seg::new(PA, T + 1, I + 1).len(1000));
+    s.sent();
+    let before = s.ep.stats(s.id()).unwrap().rcv_wnd;
+    s.inject(Seg::new(PA, T + 1001, I + 1).len(19_000));
+    let st = s.ep.stats(s.id()).unwrap();
+    assert_eq!(st.bytes_received, 1000 + u64::from(before));
+}
