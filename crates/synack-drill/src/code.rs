@@ -204,6 +204,14 @@ fn operand(s: &str) -> Option<Operand> {
         }
         return Some(Operand::Value(v));
     }
+    // `A - B`, `A + B` of numbers and constants (`8940 - 12`), left to right.
+    if let Some(at) = s.rfind(" - ").max(s.rfind(" + ")) {
+        let (l, r) = (s[..at].trim(), s[at + 3..].trim());
+        if let (Some(Operand::Value(a)), Some(Operand::Value(b))) = (operand(l), operand(r)) {
+            let v = if &s[at..at + 3] == " - " { a.checked_sub(b) } else { a.checked_add(b) };
+            return v.map(Operand::Value);
+        }
+    }
     if let Ok(v) = s.parse::<i64>() {
         return Some(Operand::Value(v));
     }
@@ -279,6 +287,9 @@ mod tests {
 
     #[test]
     fn chained_comparisons_hold_pairwise() {
+        let a = parse_block("assert tcpi_snd_mss == 8940 - 12 + 2 - 10, x").unwrap();
+        assert_eq!(evaluate(&a, &info(&[("tcpi_snd_mss", 8920)])), Ok(()));
+        assert!(parse_block("assert tcpi_snd_mss == tcpi_advmss - 12").is_err());
         let a =
             parse_block("assert tcpi_options == (TCPI_OPT_SACK | TCPI_OPT_WSCALE | 1)").unwrap();
         assert_eq!(evaluate(&a, &info(&[("tcpi_options", 7)])), Ok(()));

@@ -397,9 +397,11 @@ impl EngineTarget {
             ..FastOpenConfig::from_linux_bits(p.fastopen)
         };
         let ec = EndpointConfig {
-            mtu: cfg.mtu as usize,
+            // The script's --mtu, or what an `ip link set ... mtu` setup line made it.
+            mtu: p.mtu as usize,
             conn,
             syn_cookies: p.syn_cookies,
+            syn_cookies_always: p.syn_cookies_always,
             fast_open,
             drop_syn_fin: p.drop_syn_fin,
             listen_drops_syn_ack: p.listen_drops_syn_ack,
@@ -417,7 +419,7 @@ impl EngineTarget {
             socks: BTreeMap::new(),
             next_id: 1,
             doubling: p.sockbuf_doubling,
-            mtu: cfg.mtu,
+            mtu: p.mtu,
             ecn: p.ecn,
             local_ip: cfg.local_ip,
             orphans: Vec::new(),

@@ -213,6 +213,9 @@ pub struct Profile {
     /// Answer SYNs with cookies when a listener's queue is full (`tcp_syncookies=1`,
     /// `net.inet.tcp.syncookies=1`).
     pub syn_cookies: bool,
+    /// Answer every SYN with a cookie (Linux's `tcp_syncookies=2`;
+    /// `EndpointConfig::syn_cookies_always`).
+    pub syn_cookies_always: bool,
     /// Keep-alive idle time, probe interval and probe count a socket starts with (what
     /// `TCP_KEEPIDLE/KEEPINTVL/KEEPCNT` read before any set).
     pub keep_alive: (Duration, Duration, u32),
@@ -285,6 +288,7 @@ impl Profile {
             syn_ecn_retries: None,
             syn_options_retries: None,
             syn_cookies: true,
+            syn_cookies_always: false,
             keep_alive: (Duration::from_secs(7200), Duration::from_secs(75), 9),
             fastopen: 0x70403,
             fastopen_key: None,
@@ -364,6 +368,7 @@ impl Profile {
             syn_ecn_retries: Some(1),
             syn_options_retries: None,
             syn_cookies: true,
+            syn_cookies_always: false,
             keep_alive: (Duration::from_secs(7200), Duration::from_secs(75), 8),
             // FreeBSD's defaults: client on, server off.
             fastopen: 0x1,
@@ -429,6 +434,7 @@ impl Profile {
             syn_ecn_retries: None,
             syn_options_retries: None,
             syn_cookies: true,
+            syn_cookies_always: false,
             keep_alive: (Duration::from_secs(7200), Duration::from_secs(75), 9),
             fastopen: 0x3,
             fastopen_key: None,
@@ -588,6 +594,18 @@ impl Profile {
             {
                 self.pacing = true;
                 Ok(vec![format!("{line}: pacing on")])
+            }
+            // `ip link set dev tun0 mtu N`: the link MTU of the stack under test.
+            "ip" if args.starts_with(&["link", "set", "dev"])
+                && args.len() == 6
+                && args[4] == "mtu" =>
+            {
+                self.mtu = args[5]
+                    .parse::<u32>()
+                    .ok()
+                    .filter(|m| (68..=65535).contains(m))
+                    .ok_or_else(unsupported)?;
+                Ok(vec![format!("{line}: link MTU")])
             }
             "ip" if args.first() == Some(&"tcp_metrics") && args.get(1) == Some(&"flush") => {
                 Ok(vec!["ip tcp_metrics flush: no metrics cache".into()])
@@ -759,13 +777,15 @@ impl Profile {
                 note("keep-alive probes")
             }
             "net.ipv4.tcp_syncookies" | "net.inet.tcp.syncookies" => {
-                // Linux 2 sends cookies always, which the engine does not do.
-                self.syn_cookies = match int()? {
-                    0 => false,
-                    1 => true,
+                let linux = key.starts_with("net.ipv4");
+                (self.syn_cookies, self.syn_cookies_always) = match int()? {
+                    0 => (false, false),
+                    1 => (true, false),
+                    // Linux's 2: cookies for every SYN.
+                    2 if linux => (true, true),
                     _ => return Err(bad()),
                 };
-                note("SYN cookies when the queue is full")
+                note("SYN cookies")
             }
             // TLP (early_retrans 3/4) and RACK (recovery bit 0) are one engine switch.
             "net.ipv4.tcp_early_retrans" => {
@@ -1031,6 +1051,19 @@ mod tests {
         assert_eq!(f.syn_options_retries, Some(2));
         f.apply_command("sysctl -w net.inet.tcp.rexmit_drop_options=0").unwrap();
         assert_eq!(f.syn_options_retries, None);
+    }
+
+    #[test]
+    fn cookies_always_and_the_link_mtu() {
+        let mut l = Profile::linux();
+        l.apply_command("sysctl -q net.ipv4.tcp_syncookies=2").unwrap();
+        assert!(l.syn_cookies && l.syn_cookies_always);
+        l.apply_command("sysctl -q net.ipv4.tcp_syncookies=1").unwrap();
+        assert!(l.syn_cookies && !l.syn_cookies_always);
+        assert!(Profile::freebsd().apply_command("sysctl -w net.inet.tcp.syncookies=2").is_err());
+        l.apply_command("ip link set dev tun0 mtu 9000").unwrap();
+        assert_eq!(l.mtu, 9000);
+        assert!(l.apply_command("ip link set dev tun0 mtu 20").is_err());
     }
 
     #[test]

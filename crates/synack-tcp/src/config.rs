@@ -189,8 +189,9 @@ pub struct ConnConfig {
     /// The application's own limit on an open attempt, in SYN-SENT and SYN-RECEIVED: the
     /// connection times out when it is not established this long after it began, whatever
     /// the retransmissions (FreeBSD's `TCP_KEEPINIT` and `net.inet.tcp.keepinit`, 75 s there).
-    /// RFC 9293 3.8.3 lets the application give up on an open sooner than R2. `None` (the
-    /// default) keeps R2 of a SYN.
+    /// RFC 9293 3.8.3 lets the application give up on an open sooner than R2; a limit longer
+    /// than R2 of a SYN keeps the SYN retried until it (MUST-23 only sets R2's minimum).
+    /// `None` (the default) keeps R2 of a SYN.
     pub connect_timeout: Option<Duration>,
     /// Our SYN asks for classic ECN (ECE and CWR, RFC 3168 6.1.1) on the first transmission
     /// and this many retransmissions only; later ones go without, in case it is the ECN
@@ -472,6 +473,11 @@ pub struct EndpointConfig {
     pub syn_queue_len: usize,
     /// Answer SYNs with cookies when a listener's SYN queue is full (RFC 4987).
     pub syn_cookies: bool,
+    /// Answer every SYN with a cookie, keeping no half-open state at all (Linux's
+    /// `tcp_syncookies=2`): a listener's memory stays flat whatever arrives, at the price of
+    /// what a cookie cannot carry (a window scale or SACK without timestamps, an exact MSS,
+    /// retransmitted SYN-ACKs). Off by default: cookies only when the queue is full.
+    pub syn_cookies_always: bool,
     /// Ephemeral port range for active opens (RFC 6056 suggests 1024..=65535).
     pub ephemeral_ports: (u16, u16),
     /// Most connections the endpoint holds; further SYNs are dropped and connects fail.
@@ -497,6 +503,7 @@ impl Default for EndpointConfig {
             challenge_ack_limit: 1000,
             syn_queue_len: 256,
             syn_cookies: true,
+            syn_cookies_always: false,
             ephemeral_ports: (49152, 65535),
             max_connections: 65536,
             drop_syn_fin: false,

@@ -13,8 +13,14 @@ use synack_wire::SeqNum;
 /// How long one counter value lasts; a cookie is honoured for this long to twice this.
 pub(crate) const VALIDITY: Duration = Duration::from_secs(64);
 
-/// MSS values a cookie can carry (the largest not above the peer's is chosen).
-const MSS_TABLE: [u16; 8] = [216, 536, 1024, 1220, 1360, 1440, 1460, 8960];
+/// MSS values a cookie can carry (the largest not above the peer's is chosen); the last is a
+/// 9000-byte jumbo frame's, less each family's headers.
+const MSS_TABLE_V4: [u16; 8] = [216, 536, 1024, 1220, 1360, 1440, 1460, 8960];
+const MSS_TABLE_V6: [u16; 8] = [216, 536, 1024, 1220, 1360, 1440, 1460, 8940];
+
+fn mss_table(t: &FourTuple) -> &'static [u16; 8] {
+    if t.local.is_ipv4() { &MSS_TABLE_V4 } else { &MSS_TABLE_V6 }
+}
 
 /// A fresh cookie.
 pub(crate) struct Cookie {
@@ -37,7 +43,7 @@ pub(crate) fn encode(
     peer_mss: u16,
 ) -> Cookie {
     let count = counter(now);
-    let idx = MSS_TABLE.iter().rposition(|m| *m <= peer_mss).unwrap_or(0) as u32;
+    let idx = mss_table(t).iter().rposition(|m| *m <= peer_mss).unwrap_or(0) as u32;
     let iss = ((count & 0x1F) << 27) | (idx << 24) | mac(s, t, count, peer_isn);
     Cookie { iss: SeqNum(iss) }
 }
@@ -55,7 +61,7 @@ pub(crate) fn check(
     let now_count = counter(now);
     for count in [now_count, now_count.wrapping_sub(1)] {
         if (count & 0x1F) == c >> 27 && mac(s, t, count, peer_isn) == c & 0x00FF_FFFF {
-            return Some(MSS_TABLE[((c >> 24) & 7) as usize]);
+            return Some(mss_table(t)[((c >> 24) & 7) as usize]);
         }
     }
     None

@@ -69,6 +69,27 @@ fn connect_timeout_ends_the_open_attempt_on_time() {
     assert!(s.advance(Duration::from_secs(20)).is_empty(), "nothing after giving up");
 }
 
+/// A limit longer than R2 of a SYN (3 minutes) keeps the SYN retried until the limit.
+#[test]
+fn a_long_connect_timeout_outlasts_r2_of_a_syn() {
+    let mut s = Script::connecting(ConnConfig {
+        connect_timeout: Some(Duration::from_secs(300)),
+        ..plain()
+    });
+    let start = s.now;
+    s.one();
+    // 1, 3, 7, 15, 31, 63, 127 s, then the 120 s ceiling: 247 s.
+    let late: Vec<u64> = syns(&mut s, start, Duration::from_millis(299_999))
+        .into_iter()
+        .map(|(t, _)| t)
+        .filter(|&t| t > 180_000)
+        .collect();
+    assert_eq!(late, vec![247_000]);
+    assert_eq!(s.ep.error(s.id()).ok().flatten(), None);
+    s.advance(Duration::from_millis(1));
+    assert_eq!(s.ep.error(s.id()).ok().flatten(), Some(ConnectionError::TimedOut));
+}
+
 /// Once established, the open-attempt limit no longer applies.
 #[test]
 fn connect_timeout_does_not_touch_an_established_connection() {

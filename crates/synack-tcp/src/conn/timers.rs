@@ -253,9 +253,13 @@ impl Conn {
         //= rfc9293#3.8.3
         //~ paraphrase: R2: give up. For a SYN, R2 is at least 3 minutes (MUST-23).
         let r2 = match state {
-            State::SynSent | State::SynReceived => {
-                Some(self.cfg.r2_syn.max(Duration::from_secs(180)))
-            }
+            // An open attempt with its own limit (connect_timeout) retries until then.
+            State::SynSent | State::SynReceived => Some(
+                self.cfg
+                    .r2_syn
+                    .max(Duration::from_secs(180))
+                    .max(self.cfg.connect_timeout.unwrap_or_default()),
+            ),
             _ => self.cfg.r2,
         };
         if let Some(r2) = r2

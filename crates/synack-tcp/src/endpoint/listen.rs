@@ -230,10 +230,12 @@ impl Endpoint {
             return;
         }
         let now = self.now;
-        if half_open >= self.config.syn_queue_len || self.live >= self.config.max_connections {
+        let queue_full =
+            half_open >= self.config.syn_queue_len || self.live >= self.config.max_connections;
+        if queue_full || self.config.syn_cookies_always {
             //= rfc4987#3.6
             //~ paraphrase: SYN queue full: answer with a SYN cookie and keep no state.
-            if self.config.syn_cookies {
+            if self.config.syn_cookies || self.config.syn_cookies_always {
                 self.listen_counts.cookies_sent += 1;
                 self.send_cookie(tuple, seg, cfg);
             } else {
