@@ -273,6 +273,10 @@ pub struct ConnConfig {
     /// when full-sized segments keep timing out in ESTABLISHED or FIN-WAIT-1, smaller segment
     /// sizes are tried ([`PmtudBlackhole`]). `None` (the default) keeps the size.
     pub pmtud_blackhole: Option<PmtudBlackhole>,
+    /// Packetization-layer path MTU discovery (RFC 4821; Linux's `net.ipv4.tcp_mtu_probing`):
+    /// probe segments of new data search upward for the largest size the path carries,
+    /// without relying on ICMP. `None` (the default) sends no probes.
+    pub mtu_probing: Option<MtuProbing>,
     /// TCP_MAXSEG: an upper bound on the MSS we announce on our SYN and on the segments we
     /// send (RFC 9293 3.7.1 lets the user lower the MSS; Linux's per-socket clamp). `None`
     /// (the default) derives both from the MTU and the peer's MSS alone.
@@ -420,6 +424,7 @@ impl Default for ConnConfig {
             soft_errors: true,
             icmp_policy: crate::icmp::IcmpPolicy::Rfc,
             pmtud_blackhole: None,
+            mtu_probing: None,
             mss_clamp: None,
             quick_ack_segments: 0,
             window_scale: None,
@@ -456,6 +461,29 @@ pub struct PmtudBlackhole {
     pub v4: Option<[u16; 2]>,
     /// IPv6's steps.
     pub v6: Option<[u16; 2]>,
+}
+
+/// When and how packetization-layer path MTU discovery probes (`ConnConfig::mtu_probing`).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct MtuProbing {
+    /// Start every connection at `base_mss` and probe upward (Linux's `tcp_mtu_probing=2`);
+    /// `false` starts searching only once repeated timeouts suggest a black hole
+    /// (`tcp_mtu_probing=1`).
+    pub always: bool,
+    /// The MSS the search starts from (Linux's `tcp_base_mss`, 1024).
+    pub base_mss: u16,
+    /// The search stops when the range left is narrower than this many bytes (Linux's
+    /// `tcp_probe_threshold`, 8).
+    pub threshold: u16,
+    /// The smallest MSS a black hole's halving goes down to (Linux's `tcp_mtu_probe_floor`, 48).
+    pub floor_mss: u16,
+}
+
+impl MtuProbing {
+    /// Linux's defaults; `always` as with `tcp_mtu_probing=2`.
+    pub const fn linux(always: bool) -> MtuProbing {
+        MtuProbing { always, base_mss: 1024, threshold: 8, floor_mss: 48 }
+    }
 }
 
 /// Endpoint-wide settings.

@@ -121,7 +121,7 @@ pub mod udp_encap;
 
 pub use config::{
     AbortReset, AccEcnConfig, AccEcnOptionPolicy, AckEvery, CongestionControl, ConnConfig,
-    EndpointConfig, IpFields, KeepAlive, PmtudBlackhole, PushPolicy, ReadWindowUpdate,
+    EndpointConfig, IpFields, KeepAlive, MtuProbing, PmtudBlackhole, PushPolicy, ReadWindowUpdate,
     ReceiveWindow,
 };
 pub use endpoint::{ConnId, Endpoint, ListenerId, Transmit};

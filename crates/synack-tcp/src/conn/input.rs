@@ -650,6 +650,9 @@ impl Conn {
             ece: self.ecn.is_some() && f.contains(TcpFlags::ECE),
             smss,
         });
+        if acked > 0 {
+            self.mtu_probe_on_ack(una);
+        }
         if self.rec.hold_timer && rtx_deadline_before.is_some() {
             self.t.set(Timer::Rtx, rtx_deadline_before);
         }

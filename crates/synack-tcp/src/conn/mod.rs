@@ -15,6 +15,7 @@ mod calls;
 mod due;
 mod halves;
 mod input;
+mod mtu_probe;
 mod open;
 mod output;
 mod pace;
@@ -450,6 +451,7 @@ impl Conn {
             cfg,
         };
         conn.rec.adv_mtu = link;
+        conn.mtu_probe_init();
         conn
     }
 

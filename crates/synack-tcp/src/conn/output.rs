@@ -344,7 +344,9 @@ impl Conn {
             // The `Pace` timer brings the connection back when the next segment may leave.
             return None;
         }
+        // A path MTU probe in flight is judged by its own timeout, never by a tail loss probe.
         if self.due.take(Due::TailLossProbe)
+            && !self.mtu_probe_outstanding()
             && let Some(seg) = self.tail_loss_probe(now, buf, hlen, opts, mss)
         {
             return Some(seg);
@@ -409,6 +411,12 @@ impl Conn {
                 _ => {}
             }
         }
+        //= rfc4821#7.5
+        //~ paraphrase: New data waits while a path MTU probe is in flight, so the probe's loss
+        //~ is told apart from congestion.
+        if !go_back && self.mtu_probe_outstanding() {
+            return None;
+        }
         // 3. From SND.NXT: new data (or go-back-N after an RTO) and the FIN. A paced sender
         // sends one segment at a time (no super-segments: they would leave as one burst).
         let paced = self.pacing_rate().is_some();
@@ -462,7 +470,16 @@ impl Conn {
                 return None;
             }
         }
-        let len = if len == mss
+        let fin_queued = snd.fin_queued;
+        let fits = avail.min(usable).min(cc_room).min(buf.len().saturating_sub(hlen) as u32);
+        let probe = if len == mss && !retransmission && !force && !record_cut {
+            self.mtu_probe_len(mss, hlen, fits)
+        } else {
+            None
+        };
+        let len = if let Some(probe) = probe {
+            probe
+        } else if len == mss
             && !retransmission
             && !force
             && u32::from(self.out_seg_max) > mss
@@ -471,13 +488,16 @@ impl Conn {
         {
             // A device that cuts segments itself takes several MSS of new data as one.
             let max = u32::from(self.out_seg_max).min(buf.len().saturating_sub(hlen) as u32);
-            let tail_ok = (nodelay && !corked) || snd.fin_queued;
+            let tail_ok = (nodelay && !corked) || fin_queued;
             let grouped = grouped_len(avail, usable.min(cc_room).min(max), mss, tail_ok);
             self.marks.as_ref().map(|m| &m.records).map_or(grouped, |r| r.limit(nxt, grouped))
         } else {
             len
         };
         let mut seg = self.emit_range(now, buf, hlen, opts, nxt, len, retransmission)?;
+        if probe.is_some() {
+            self.mtu_probe_sent(nxt, len, hlen);
+        }
         if force && len > 0 {
             //~ linux: the persist timer's segment (tcp_write_wakeup) always carries PSH.
             seg.header.flags |= TcpFlags::PSH;

@@ -41,6 +41,9 @@ impl Conn {
         //~ paraphrase: The path MTU estimate is only ever lowered by a "too big" report; it is
         //~ raised by other means (probing).
         let mtu = u16::try_from(mtu.max(self.min_path_mtu())).unwrap_or(u16::MAX);
+        // A probe larger than `mtu` is sent again in the current size; that size stays when it
+        // fits.
+        self.mtu_probe_too_big(mtu);
         if mtu >= self.mtu {
             return None;
         }

@@ -57,6 +57,8 @@ pub(crate) struct Recovery {
     /// too big" this connection itself receives (a SYN sent again then offers the smaller
     /// size, as Linux does). Kept here for `Conn`'s pinned size.
     pub(crate) adv_mtu: u16,
+    /// Path MTU probing's search (`ConnConfig::mtu_probing`), on the connections that probe.
+    pub(crate) mtu_search: Option<alloc::boxed::Box<super::mtu_probe::MtuSearch>>,
     algorithm: CcAlgorithm,
     sack: bool,
     /// The per-flight loss state (the scoreboard, RACK's segment log, NewReno's recovery,
@@ -131,6 +133,7 @@ impl Recovery {
         Recovery {
             blackhole_saved_mtu: 0,
             adv_mtu: 0,
+            mtu_search: None,
             cc: algorithm(choice).build_inline(CcConfig::new(smss)),
             algorithm: algorithm(choice),
             sack: false,

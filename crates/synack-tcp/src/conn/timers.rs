@@ -250,6 +250,9 @@ impl Conn {
         if !snd.outstanding() {
             return false;
         }
+        if self.mtu_probe_timed_out(now) {
+            return false;
+        }
         //= rfc9293#3.8.3
         //~ paraphrase: R2: give up. For a SYN, R2 is at least 3 minutes (MUST-23).
         let r2 = match state {
@@ -291,6 +294,7 @@ impl Conn {
         self.rtx_count += 1;
         self.stats.timeouts += 1;
         self.blackhole_on_timeout();
+        self.mtu_probe_on_timeout();
         if self.rtx_count == self.cfg.r1 {
             //= rfc9293#3.8.3
             //~ paraphrase: R1: tell the application (SHLD-9) and the IP layer (negative advice,

@@ -33,6 +33,9 @@ pub(crate) struct Pair {
     pub(crate) log: Vec<(bool, Transmit)>,
     /// A's data segments: (departure, payload bytes).
     pub(crate) a_departures: Vec<(Instant, usize)>,
+    /// The path's MTU (IP packet bytes): larger packets are dropped without a word (a path
+    /// MTU black hole). `None` carries everything.
+    pub(crate) path_mtu: Option<usize>,
 }
 
 pub(crate) fn addr(s: &str) -> SocketAddr {
@@ -53,6 +56,7 @@ impl Pair {
             hold_b: false,
             log: Vec::new(),
             a_departures: Vec::new(),
+            path_mtu: None,
         }
     }
 
@@ -64,14 +68,18 @@ impl Pair {
                 self.a_departures.push((self.now, t.len - t.header_len));
             }
             self.log.push((true, t));
-            self.wire.push((self.now + self.delay, true, Owned { t, bytes }));
+            if self.fits_path(&t) {
+                self.wire.push((self.now + self.delay, true, Owned { t, bytes }));
+            }
         }
         while !self.hold_b
             && let Some(t) = self.b.poll_transmit(self.now, &mut buf)
         {
             let bytes = buf[..t.len].to_vec();
             self.log.push((false, t));
-            self.wire.push((self.now + self.delay, false, Owned { t, bytes }));
+            if self.fits_path(&t) {
+                self.wire.push((self.now + self.delay, false, Owned { t, bytes }));
+            }
         }
         while let Some(e) = self.a.poll_event() {
             self.a_events.push(e);
@@ -79,6 +87,12 @@ impl Pair {
         while let Some(e) = self.b.poll_event() {
             self.b_events.push(e);
         }
+    }
+
+    /// Whether the IP packet carrying `t` gets through `path_mtu`.
+    fn fits_path(&self, t: &Transmit) -> bool {
+        let ip = if t.src.is_ipv4() { 20 } else { 40 };
+        self.path_mtu.is_none_or(|m| t.len + ip <= m)
     }
 
     /// Runs until `until`, delivering segments and firing timers in time order.

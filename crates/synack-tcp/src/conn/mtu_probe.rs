@@ -1,0 +1,171 @@
+//! Packetization-layer path MTU discovery (RFC 4821): probe segments of new data search upward
+//! for the largest packet the path carries, so a path that drops large packets without a word
+//! (no ICMP) still gets the largest size that works (`ConnConfig::mtu_probing`).
+//!
+//! The search keeps a range of MTUs: `low` gets through (the connection sends in it), `high`
+//! may. A probe is one new-data segment sized to the middle of the range. While it is in
+//! flight no other new data is sent, so its loss is never mixed with congestion: an ACK
+//! covering it raises `low` (and the segment size), its retransmission timeout lowers `high`
+//! and sends its bytes again in the current size without touching the congestion window.
+
+use super::{Conn, Timer};
+use crate::state::State;
+use crate::time::Instant;
+use synack_wire::SeqNum;
+
+/// The search's state, allocated only on connections that probe (boxed in `Recovery`).
+#[derive(Debug)]
+pub(crate) struct MtuSearch {
+    /// The largest MTU known to get through: the connection's current path MTU.
+    low: u16,
+    /// The largest MTU that may get through.
+    high: u16,
+    /// The probe in flight.
+    probe: Option<Probe>,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Probe {
+    start: SeqNum,
+    end: SeqNum,
+    mtu: u16,
+}
+
+impl Conn {
+    /// Bytes of each packet besides the TCP payload and options.
+    fn probe_hdrs(&self) -> u16 {
+        (self.ip_header_len() + self.encap_overhead() + 20) as u16
+    }
+
+    /// The search from `base_mss` up to the current path MTU: at birth when the connection
+    /// always probes (Linux's `tcp_mtu_probing=2`), where the segment size starts at the base.
+    pub(super) fn mtu_probe_init(&mut self) {
+        let Some(cfg) = self.cfg.mtu_probing.filter(|p| p.always) else { return };
+        self.start_search(cfg.base_mss);
+    }
+
+    fn start_search(&mut self, base_mss: u16) {
+        let high = self.mtu;
+        let low = base_mss.saturating_add(self.probe_hdrs()).min(high);
+        self.mtu = low;
+        self.rec.mtu_search = Some(alloc::boxed::Box::new(MtuSearch { low, high, probe: None }));
+    }
+
+    /// A probe is in flight: new data waits for its verdict.
+    pub(crate) fn mtu_probe_outstanding(&self) -> bool {
+        self.rec.mtu_search.as_ref().is_some_and(|s| s.probe.is_some())
+    }
+
+    /// The payload of a probe to send now in place of a full segment of `mss` bytes, if the
+    /// search is not over and `fits` bytes (what is queued, the peer's window, the congestion
+    /// window, the frame) hold one. `hlen` is the TCP header with the options it carries.
+    pub(crate) fn mtu_probe_len(&self, mss: u32, hlen: usize, fits: u32) -> Option<u32> {
+        let cfg = self.cfg.mtu_probing?;
+        let s = self.rec.mtu_search.as_ref()?;
+        if s.probe.is_some() || self.state() != State::Established || self.rec.repairing() {
+            return None;
+        }
+        // The peer's MSS caps the search like the path does.
+        let send_mss =
+            self.cfg.mss_clamp.map_or(self.opt.send_mss, |c| self.opt.send_mss.min(c.max(64)));
+        let ceiling = s.high.min(send_mss.saturating_add(self.probe_hdrs()));
+        //~ linux: the search ends when the range left is narrower than tcp_probe_threshold.
+        if ceiling.saturating_sub(s.low) < cfg.threshold {
+            return None;
+        }
+        let mtu = ((u32::from(s.low) + u32::from(ceiling)) / 2) as usize;
+        let len = mtu.saturating_sub(self.ip_header_len() + self.encap_overhead() + hlen) as u32;
+        (len > mss && len <= fits).then_some(len)
+    }
+
+    /// A probe of `len` payload bytes from `seq` left.
+    pub(crate) fn mtu_probe_sent(&mut self, seq: SeqNum, len: u32, hlen: usize) {
+        let mtu = (self.ip_header_len() + self.encap_overhead() + hlen) as u32 + len;
+        if let Some(s) = self.rec.mtu_search.as_mut() {
+            let mtu = u16::try_from(mtu).unwrap_or(u16::MAX);
+            s.probe = Some(Probe { start: seq, end: seq + len, mtu });
+        }
+    }
+
+    /// SND.UNA moved to `una`: a probe it covers got through, its size becomes the
+    /// connection's.
+    pub(crate) fn mtu_probe_on_ack(&mut self, una: SeqNum) {
+        let Some(s) = self.rec.mtu_search.as_mut() else { return };
+        let Some(p) = s.probe.filter(|p| una.ge(p.end)) else { return };
+        //= rfc4821#7.6.1
+        //~ paraphrase: A probe acknowledged raises the lower bound (and the path MTU) to its size.
+        s.probe = None;
+        s.low = s.low.max(p.mtu);
+        s.high = s.high.max(s.low);
+        self.mtu = s.low;
+        let mss = self.eff_snd_mss();
+        self.rec.set_mss(mss);
+    }
+
+    /// The retransmission timer fired with a probe in flight. When the probe is what is
+    /// unacknowledged it was too big: the upper bound drops below it and its bytes go again
+    /// in the current size, as after a "packet too big" (no backoff, no congestion
+    /// response); returns true then. A timeout for data sent before the probe is ordinary
+    /// loss: the probe proves nothing and is forgotten.
+    pub(crate) fn mtu_probe_timed_out(&mut self, now: Instant) -> bool {
+        let Some(una) = self.tcb.snd().map(|s| s.una) else { return false };
+        let Some(s) = self.rec.mtu_search.as_mut() else { return false };
+        let Some(p) = s.probe.take() else { return false };
+        if una.lt(p.start) {
+            return false;
+        }
+        //= rfc4821#7.6.2
+        //~ paraphrase: A lost probe lowers the upper bound; it is not a congestion signal, so
+        //~ the congestion window stays as it is.
+        s.high = p.mtu.saturating_sub(1).max(s.low);
+        self.sampler.on_retransmit();
+        if let Some(snd) = self.tcb.snd_mut() {
+            snd.nxt = snd.una;
+        }
+        self.t.set(Timer::Rtx, Some(now + self.rtt.rto()));
+        true
+    }
+
+    /// A "packet too big" reported `mtu`: the search's range ends there, and a probe larger
+    /// than it was dropped (sent again in the current size). Returns true in that case.
+    pub(crate) fn mtu_probe_too_big(&mut self, mtu: u16) -> bool {
+        let Some(s) = self.rec.mtu_search.as_mut() else { return false };
+        s.high = s.high.min(mtu);
+        s.low = s.low.min(mtu);
+        let Some(p) = s.probe.filter(|p| p.mtu > mtu) else { return false };
+        s.probe = None;
+        if let Some(snd) = self.tcb.snd_mut()
+            && snd.una.lt(p.end)
+        {
+            snd.nxt = snd.una;
+        }
+        true
+    }
+
+    /// The retransmission timer fired for the `rtx_count`-th time in a row. From the R1-th
+    /// on, a connection that may probe suspects a black hole: the first time the search
+    /// starts at the base size, later ones halve the size known to work (down to the floor).
+    pub(crate) fn mtu_probe_on_timeout(&mut self) {
+        let Some(cfg) = self.cfg.mtu_probing else { return };
+        if !matches!(self.state(), State::Established | State::FinWait1)
+            || self.rtx_count < self.cfg.r1
+        {
+            return;
+        }
+        //~ linux: tcp_mtu_probing() turns probing on at the first such timeout; later ones
+        //~ lower search_low to half its MSS, at most tcp_base_mss, at least tcp_mtu_probe_floor.
+        let hdrs = self.probe_hdrs();
+        match self.rec.mtu_search.as_mut() {
+            None => self.start_search(cfg.base_mss),
+            Some(s) => {
+                let half = s.low.saturating_sub(hdrs) / 2;
+                let mss = half.min(cfg.base_mss).max(cfg.floor_mss);
+                s.low = mss.saturating_add(hdrs).min(s.low);
+                s.probe = None;
+                self.mtu = s.low;
+            }
+        }
+        let mss = self.eff_snd_mss();
+        self.rec.mss_changed_at_rto(mss);
+    }
+}
