@@ -19,8 +19,8 @@ use std::net::{IpAddr, SocketAddr};
 use synack_tcp::{
     AbortReset, AccEcnConfig, AccEcnOptionPolicy, AckEvery, CongestionControl, ConnConfig, ConnId,
     ConnectionError, Duration, Endpoint, EndpointConfig, FastOpenConfig, IcmpError, Instant,
-    IpFields, ListenerId, OptionLayout, PmtudBlackhole, ReadWindowUpdate, ReceiveWindow, RecvError,
-    SendError, State,
+    IpFields, ListenerId, MtuProbing, OptionLayout, PmtudBlackhole, ReadWindowUpdate,
+    ReceiveWindow, RecvError, SendError, State,
 };
 use synack_wire::ChecksumMode;
 use synack_wire::tcp::TcpRepr;
@@ -364,6 +364,12 @@ impl EngineTarget {
             icmp_policy: p.icmp_policy,
             //~ freebsd: black-hole detection steps to pmtud_blackhole_mss, then to mssdflt
             //~ (v6: v6pmtud_blackhole_mss, v6mssdflt); 2 and 3 turn it on for one family.
+            //~ linux: tcp_mtu_probing 1 starts the search after repeated timeouts, 2 at once,
+            //~ from tcp_base_mss.
+            mtu_probing: (p.mtu_probing != 0).then(|| MtuProbing {
+                base_mss: p.base_mss,
+                ..MtuProbing::linux(p.mtu_probing == 2)
+            }),
             pmtud_blackhole: (p.pmtud_blackhole_detection != 0).then(|| PmtudBlackhole {
                 v4: matches!(p.pmtud_blackhole_detection, 1 | 2)
                     .then_some([p.pmtud_blackhole_mss.0, 536]),

@@ -183,6 +183,11 @@ pub struct Profile {
     /// FreeBSD's `net.inet.tcp.pmtud_blackhole_mss` and `v6pmtud_blackhole_mss`: the first
     /// segment size black-hole detection tries (IPv4, IPv6).
     pub pmtud_blackhole_mss: (u16, u16),
+    /// Linux's `net.ipv4.tcp_mtu_probing`: 0 off, 1 probing once repeated timeouts suggest a
+    /// black hole, 2 always (`ConnConfig::mtu_probing`).
+    pub mtu_probing: u8,
+    /// Linux's `net.ipv4.tcp_base_mss`: the MSS path MTU probing starts from.
+    pub base_mss: u16,
     /// FreeBSD's socket-buffer ceiling (`kern.ipc.maxsockbuf`, 2 MB by default): the window
     /// scale a SYN offers is the smallest that lets a window reach it (`tcp_connect`,
     /// `syncache_add`), 6 for 2 MB.
@@ -277,6 +282,8 @@ impl Profile {
             udp_tunneling_port: 0,
             pmtud_blackhole_detection: 0,
             pmtud_blackhole_mss: (1200, 1220),
+            mtu_probing: 0,
+            base_mss: 1024,
             icmp_policy: synack_tcp::IcmpPolicy::Linux,
             max_sockbuf: 2 * 1024 * 1024,
             old_segment_ack_processed: false,
@@ -357,6 +364,8 @@ impl Profile {
             udp_tunneling_port: 0,
             pmtud_blackhole_detection: 0,
             pmtud_blackhole_mss: (1200, 1220),
+            mtu_probing: 0,
+            base_mss: 1024,
             icmp_policy: synack_tcp::IcmpPolicy::FreeBsd { may_rst: true },
             max_sockbuf: 2 * 1024 * 1024,
             old_segment_ack_processed: true,
@@ -423,6 +432,8 @@ impl Profile {
             udp_tunneling_port: 0,
             pmtud_blackhole_detection: 0,
             pmtud_blackhole_mss: (1200, 1220),
+            mtu_probing: 0,
+            base_mss: 1024,
             icmp_policy: synack_tcp::IcmpPolicy::Rfc,
             max_sockbuf: 2 * 1024 * 1024,
             old_segment_ack_processed: false,
@@ -844,6 +855,17 @@ impl Profile {
                 self.rfc5961.1 = !flag()?;
                 note("RFC 5961 section 4 (SYN) checks")
             }
+            "net.ipv4.tcp_mtu_probing" => {
+                self.mtu_probing = match int()? {
+                    v @ 0..=2 => v as u8,
+                    _ => return Err(bad()),
+                };
+                note("path MTU probing")
+            }
+            "net.ipv4.tcp_base_mss" => {
+                self.base_mss = u16::try_from(int()?).ok().filter(|&m| m > 0).ok_or_else(bad)?;
+                note("path MTU probing's base MSS")
+            }
             "net.inet.tcp.pmtud_blackhole_detection" => {
                 self.pmtud_blackhole_detection = match int()? {
                     v @ 0..=3 => v as u8,
@@ -902,7 +924,6 @@ impl Profile {
             "net.ipv4.tcp_pacing_ca_ratio" => "120",
             // No TCP_NOTSENT_LOWAT limit.
             "net.ipv4.tcp_notsent_lowat" => "4294967295",
-            "net.ipv4.tcp_mtu_probing" => "0",
             "net.ipv4.tcp_shrink_window" => "0",
             // No Fast Open blackhole detection (Linux's 0 turns it off).
             "net.ipv4.tcp_fastopen_blackhole_timeout_sec" => "0",
@@ -961,6 +982,17 @@ impl std::error::Error for CommandError {}
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn mtu_probing_sysctls_set_the_mode_and_base_mss() {
+        let mut p = Profile::linux();
+        assert_eq!((p.mtu_probing, p.base_mss), (0, 1024));
+        p.set_sysctl("net.ipv4.tcp_mtu_probing", "2").unwrap();
+        p.set_sysctl("net.ipv4.tcp_base_mss", "512").unwrap();
+        assert_eq!((p.mtu_probing, p.base_mss), (2, 512));
+        assert!(p.set_sysctl("net.ipv4.tcp_mtu_probing", "3").is_err());
+        assert!(p.set_sysctl("net.ipv4.tcp_base_mss", "0").is_err());
+    }
 
     #[test]
     fn linux_defaults_script_and_known_sysctls() {
