@@ -411,9 +411,8 @@ impl Conn {
                 _ => {}
             }
         }
-        //= rfc4821#7.5
-        //~ paraphrase: New data waits while a path MTU probe is in flight, so the probe's loss
-        //~ is told apart from congestion.
+        // New data waits while a path MTU probe is in flight, so the probe's loss is never
+        // mixed with congestion (see `mtu_probe`).
         if !go_back && self.mtu_probe_outstanding() {
             return None;
         }
