@@ -477,12 +477,21 @@ pub struct MtuProbing {
     pub threshold: u16,
     /// The smallest MSS a black hole's halving goes down to (Linux's `tcp_mtu_probe_floor`, 48).
     pub floor_mss: u16,
+    /// How long after a search began an ended one starts again from the largest size, in
+    /// case the path now carries more (Linux's `tcp_probe_interval`, 600 s).
+    pub reprobe_interval: Duration,
 }
 
 impl MtuProbing {
     /// Linux's defaults; `always` as with `tcp_mtu_probing=2`.
     pub const fn linux(always: bool) -> MtuProbing {
-        MtuProbing { always, base_mss: 1024, threshold: 8, floor_mss: 48 }
+        MtuProbing {
+            always,
+            base_mss: 1024,
+            threshold: 8,
+            floor_mss: 48,
+            reprobe_interval: Duration::from_secs(600),
+        }
     }
 }
 

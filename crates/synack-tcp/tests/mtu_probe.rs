@@ -110,3 +110,30 @@ fn without_probing_a_black_hole_stalls_the_connection() {
     let st = p.a.stats(ca).unwrap();
     assert_eq!(st.bytes_acked, 0, "{st:?}");
 }
+
+#[test]
+fn an_ended_search_starts_again_after_the_reprobe_interval() {
+    let (mut p, ca, cb) = connected_pair(probing(true));
+    p.path_mtu = Some(1300);
+    let data = vec![7u8; 200_000];
+    let pump = |p: &mut Pair, secs: u64| {
+        let mut sent = 0;
+        for _ in 0..(secs * 100) {
+            if sent < data.len() {
+                sent += p.a.send(ca, &data[sent..]).unwrap_or(0);
+            }
+            p.run(Duration::from_millis(10));
+            read_all(&mut p.b, cb);
+        }
+    };
+    pump(&mut p, 20);
+    assert_eq!(p.a.stats(ca).unwrap().snd_mss as usize, 1300 - HDRS);
+    // The path now carries the link's size; before the interval the search stays ended.
+    p.path_mtu = None;
+    pump(&mut p, 20);
+    assert_eq!(p.a.stats(ca).unwrap().snd_mss as usize, 1300 - HDRS);
+    p.run(Duration::from_secs(600));
+    pump(&mut p, 20);
+    let mss = p.a.stats(ca).unwrap().snd_mss as usize;
+    assert!(mss > LINK_MTU - HDRS - 8 && mss <= LINK_MTU - HDRS, "{mss}");
+}

@@ -451,7 +451,7 @@ impl Conn {
             cfg,
         };
         conn.rec.adv_mtu = link;
-        conn.mtu_probe_init();
+        conn.mtu_probe_init(now);
         conn
     }
 

@@ -20,6 +20,10 @@ pub(crate) struct MtuSearch {
     low: u16,
     /// The largest MTU that may get through.
     high: u16,
+    /// The largest MTU the search began with: where a new search starts.
+    max: u16,
+    /// When the search began (again).
+    since: Instant,
     /// The probe in flight.
     probe: Option<Probe>,
 }
@@ -39,16 +43,17 @@ impl Conn {
 
     /// The search from `base_mss` up to the current path MTU: at birth when the connection
     /// always probes (Linux's `tcp_mtu_probing=2`), where the segment size starts at the base.
-    pub(super) fn mtu_probe_init(&mut self) {
+    pub(super) fn mtu_probe_init(&mut self, now: Instant) {
         let Some(cfg) = self.cfg.mtu_probing.filter(|p| p.always) else { return };
-        self.start_search(cfg.base_mss);
+        self.start_search(cfg.base_mss, now);
     }
 
-    fn start_search(&mut self, base_mss: u16) {
+    fn start_search(&mut self, base_mss: u16, now: Instant) {
         let high = self.mtu;
         let low = base_mss.saturating_add(self.probe_hdrs()).min(high);
         self.mtu = low;
-        self.rec.mtu_search = Some(alloc::boxed::Box::new(MtuSearch { low, high, probe: None }));
+        let search = MtuSearch { low, high, max: high, since: now, probe: None };
+        self.rec.mtu_search = Some(alloc::boxed::Box::new(search));
     }
 
     /// A probe is in flight: new data waits for its verdict.
@@ -59,10 +64,27 @@ impl Conn {
     /// The payload of a probe to send now in place of a full segment of `mss` bytes, if the
     /// search is not over and `fits` bytes (what is queued, the peer's window, the congestion
     /// window, the frame) hold one. `hlen` is the TCP header with the options it carries.
-    pub(crate) fn mtu_probe_len(&self, mss: u32, hlen: usize, fits: u32) -> Option<u32> {
+    pub(crate) fn mtu_probe_len(
+        &mut self,
+        now: Instant,
+        mss: u32,
+        hlen: usize,
+        fits: u32,
+    ) -> Option<u32> {
         let cfg = self.cfg.mtu_probing?;
+        let repairing = self.rec.repairing();
+        let state = self.state();
+        let s = self.rec.mtu_search.as_mut()?;
+        //~ linux: an ended search starts again from the largest size tcp_probe_interval
+        //~ after it began (tcp_mtu_check_reprobe).
+        if s.high.saturating_sub(s.low) < cfg.threshold
+            && now.saturating_since(s.since) >= cfg.reprobe_interval
+        {
+            s.high = s.max.max(s.low);
+            s.since = now;
+        }
         let s = self.rec.mtu_search.as_ref()?;
-        if s.probe.is_some() || self.state() != State::Established || self.rec.repairing() {
+        if s.probe.is_some() || state != State::Established || repairing {
             return None;
         }
         // The peer's MSS caps the search like the path does.
@@ -145,7 +167,7 @@ impl Conn {
     /// The retransmission timer fired for the `rtx_count`-th time in a row. From the R1-th
     /// on, a connection that may probe suspects a black hole: the first time the search
     /// starts at the base size, later ones halve the size known to work (down to the floor).
-    pub(crate) fn mtu_probe_on_timeout(&mut self) {
+    pub(crate) fn mtu_probe_on_timeout(&mut self, now: Instant) {
         let Some(cfg) = self.cfg.mtu_probing else { return };
         if !matches!(self.state(), State::Established | State::FinWait1)
             || self.rtx_count < self.cfg.r1
@@ -156,7 +178,7 @@ impl Conn {
         //~ lower search_low to half its MSS, at most tcp_base_mss, at least tcp_mtu_probe_floor.
         let hdrs = self.probe_hdrs();
         match self.rec.mtu_search.as_mut() {
-            None => self.start_search(cfg.base_mss),
+            None => self.start_search(cfg.base_mss, now),
             Some(s) => {
                 let half = s.low.saturating_sub(hdrs) / 2;
                 let mss = half.min(cfg.base_mss).max(cfg.floor_mss);

@@ -472,7 +472,7 @@ impl Conn {
         let fin_queued = snd.fin_queued;
         let fits = avail.min(usable).min(cc_room).min(buf.len().saturating_sub(hlen) as u32);
         let probe = if len == mss && !retransmission && !force && !record_cut {
-            self.mtu_probe_len(mss, hlen, fits)
+            self.mtu_probe_len(now, mss, hlen, fits)
         } else {
             None
         };

@@ -294,7 +294,7 @@ impl Conn {
         self.rtx_count += 1;
         self.stats.timeouts += 1;
         self.blackhole_on_timeout();
-        self.mtu_probe_on_timeout();
+        self.mtu_probe_on_timeout(now);
         if self.rtx_count == self.cfg.r1 {
             //= rfc9293#3.8.3
             //~ paraphrase: R1: tell the application (SHLD-9) and the IP layer (negative advice,
