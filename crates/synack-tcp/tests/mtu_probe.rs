@@ -4,7 +4,7 @@
 
 mod pair_common;
 use pair_common::*;
-use synack_tcp::{ConnConfig, Duration, MtuProbing};
+use synack_tcp::{ConnConfig, Duration, IcmpError, MtuProbing};
 
 /// The link MTU both ends have (the endpoint default).
 const LINK_MTU: usize = 1500;
@@ -136,4 +136,36 @@ fn an_ended_search_starts_again_after_the_reprobe_interval() {
     pump(&mut p, 20);
     let mss = p.a.stats(ca).unwrap().snd_mss as usize;
     assert!(mss > LINK_MTU - HDRS - 8 && mss <= LINK_MTU - HDRS, "{mss}");
+}
+
+#[test]
+fn a_packet_too_big_for_a_probe_caps_the_search_without_waiting_for_a_timeout() {
+    let path = 1200;
+    let (mut p, ca, cb) = connected_pair(probing(true));
+    p.path_mtu = Some(path);
+    let total = 200_000;
+    let data = vec![7u8; total];
+    let mut sent = p.a.send(ca, &data).unwrap();
+    p.collect();
+    // The first segment is a probe larger than the path: the router says so.
+    let (_, probe) =
+        *p.log.iter().rev().find(|(from_a, t)| *from_a && t.len > t.header_len).unwrap();
+    assert!(probe.len + 20 > path);
+    let una = p.a.stats(ca).unwrap().snd_una;
+    let mtu = u16::try_from(path).unwrap();
+    p.a.on_icmp_error(p.now, probe.src, probe.dst, una, IcmpError::PacketTooBig { mtu });
+    for _ in 0..1000 {
+        if sent < total {
+            sent += p.a.send(ca, &data[sent..]).unwrap_or(0);
+        }
+        p.run(Duration::from_millis(10));
+        read_all(&mut p.b, cb);
+    }
+    let st = p.a.stats(ca).unwrap();
+    let mss = path - HDRS;
+    assert!(st.snd_mss as usize > mss - 8 && st.snd_mss as usize <= mss, "{st:?}");
+    assert_eq!(st.bytes_acked, total as u64);
+    // Only the first probe went twice: the later ones stayed within the reported MTU.
+    assert_eq!(st.bytes_sent - total as u64, (probe.len - probe.header_len) as u64, "{st:?}");
+    assert_eq!(st.timeouts, 0);
 }
