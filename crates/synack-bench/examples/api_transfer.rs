@@ -9,14 +9,6 @@
 //! valgrind --tool=callgrind target/release/examples/api_transfer tokio 64
 //! ```
 use std::io::{Read, Write};
-use std::sync::Arc;
-use synack::net::memory_pair_with;
-use synack::{Stack, StackConfig};
-use synack_stack::phy::Link;
-use synack_stack::{DeviceCaps, IpCidr};
-use synack_tcp::{ConnConfig, EndpointConfig};
-
-const BUF: usize = 256 * 1024;
 
 /// CPU seconds of the whole process so far (every thread, exited ones included).
 fn cpu() -> f64 {
@@ -25,27 +17,11 @@ fn cpu() -> f64 {
     (f[11].parse::<f64>().unwrap() + f[12].parse::<f64>().unwrap()) / 100.0
 }
 
-/// The benchmark's two stacks: an ideal in-memory link, 256 KiB buffers, batches of 64.
-fn pair(mtu: usize) -> (Arc<Stack>, Arc<Stack>) {
-    let caps = DeviceCaps { mtu, max_batch: 64, ..DeviceCaps::default() };
-    let cfg = |addr: &str, seed: u64| StackConfig {
-        addresses: vec![IpCidr::new(addr.parse().unwrap(), 8).unwrap()],
-        rng_seed: seed,
-        endpoint: EndpointConfig {
-            mtu,
-            conn: ConnConfig { send_buffer: BUF, recv_buffer: BUF, ..ConnConfig::default() },
-            ..EndpointConfig::default()
-        },
-        ..StackConfig::default()
-    };
-    memory_pair_with(Link::ideal(caps, 65536), cfg("10.0.0.1", 1), cfg("10.0.0.2", 2)).unwrap()
-}
-
 fn main() {
     let mode = std::env::args().nth(1).unwrap_or_else(|| "blocking".into());
     assert!(mode == "blocking" || mode == "tokio", "usage: api_transfer blocking|tokio [MiB]");
     let bytes: usize = std::env::args().nth(2).map(|s| s.parse().unwrap()).unwrap_or(256) << 20;
-    let (a, b) = pair(1500);
+    let (a, b) = synack_bench::api::pair(1500);
     let c0 = cpu();
     #[allow(clippy::disallowed_methods)]
     let t0 = std::time::Instant::now();

@@ -9,7 +9,7 @@ use synack::{Stack, StackConfig};
 
 /// Two runtime stacks on an ideal in-memory link with the same device, endpoint and buffer
 /// settings as the engine's bulk benchmark ([`synack_pair`]).
-fn pair(mtu: usize) -> (Arc<Stack>, Arc<Stack>) {
+pub fn pair(mtu: usize) -> (Arc<Stack>, Arc<Stack>) {
     let caps = DeviceCaps { mtu, max_batch: 64, ..DeviceCaps::default() };
     let cfg = |addr: &str, seed: u64| StackConfig {
         addresses: vec![IpCidr::new(addr.parse().unwrap(), 8).unwrap()],

@@ -380,7 +380,8 @@ fn synack_idle_memory(n: usize, exchange: bool) -> IdleMemory {
 
 mod smol;
 
-mod api;
+/// The socket-API benchmark: blocking and tokio streams on two runtime stacks.
+pub mod api;
 
 // ---------------------------------------------------------------------------------------------
 

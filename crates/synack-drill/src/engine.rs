@@ -693,25 +693,25 @@ impl Target for EngineTarget {
     }
 
     fn write(&mut self, now: u64, s: SockId, data: &[u8]) -> Result<usize, Errno> {
-        let r = self.write_plain(s, data);
+        let r = self.write_as(WriteKind::Plain, s, data);
         self.sample_chronos(now);
         r
     }
 
     fn write_record(&mut self, now: u64, s: SockId, data: &[u8]) -> Result<usize, Errno> {
-        let r = self.write_record_plain(s, data);
+        let r = self.write_as(WriteKind::Record, s, data);
         self.sample_chronos(now);
         r
     }
 
     fn write_more(&mut self, now: u64, s: SockId, data: &[u8]) -> Result<usize, Errno> {
-        let r = self.write_more_plain(s, data);
+        let r = self.write_as(WriteKind::More, s, data);
         self.sample_chronos(now);
         r
     }
 
     fn write_urgent(&mut self, now: u64, s: SockId, data: &[u8]) -> Result<usize, Errno> {
-        let r = self.write_urgent_plain(s, data);
+        let r = self.write_as(WriteKind::Urgent, s, data);
         self.sample_chronos(now);
         r
     }
@@ -1168,6 +1168,7 @@ mod sockopt;
 mod states;
 mod wire_form;
 mod writes;
+use writes::WriteKind;
 mod zerocopy;
 
 use chrono::Chrono;

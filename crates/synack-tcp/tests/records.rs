@@ -4,29 +4,10 @@
 
 mod script;
 use script::*;
-use synack_tcp::{ConnConfig, Duration};
+use synack_tcp::Duration;
 
 const I: u32 = ISS;
 const T: u32 = IRS;
-const MSS: u32 = 1000;
-
-fn handshake() -> Script {
-    let cfg = ConnConfig {
-        sack: false,
-        timestamps: false,
-        window_scaling: false,
-        ..ConnConfig::default()
-    };
-    Script::established_passive_over(
-        cfg,
-        Seg::new(S, T, 0).mss(MSS as u16),
-        Duration::from_millis(20),
-    )
-}
-
-fn ranges(out: &[Out]) -> Vec<(u32, u32, bool)> {
-    out.iter().map(|o| (o.seq - I, o.seq - I + o.payload.len() as u32, o.flags.psh())).collect()
-}
 
 /// Three writes: 1500 bytes, a 700-byte record, 1500 bytes. The record's end (2201) ends a
 /// segment, though Nagle holds a short segment while data is in flight, and carries PSH; a
@@ -34,29 +15,29 @@ fn ranges(out: &[Out]) -> Vec<(u32, u32, bool)> {
 /// record's end too.
 #[test]
 fn a_record_end_ends_a_segment() {
-    let mut s = handshake();
+    let mut s = established_plain_mss1000(false);
     s.send(&[1; 1500]);
     assert_eq!(s.ep.send_record(s.id(), &[2; 700]).unwrap(), 700);
     s.send(&[3; 1500]);
     let out = s.sent();
     assert_eq!(
-        ranges(&out),
+        payload_ranges(&out),
         [(1, 1001, false), (1001, 2001, false), (2001, 2201, true), (2201, 3201, false)]
     );
     s.advance(Duration::from_millis(20));
     s.inject(Seg::new(A, T + 1, I + 2001));
     assert_eq!(s.sent().len(), 0, "the sub-MSS tail waits for the ACK of what is in flight");
     let rtx: Vec<Out> = s.advance(Duration::from_secs(3)).into_iter().map(|(_, o)| o).collect();
-    assert_eq!(ranges(&rtx)[0], (2001, 2201, true), "{rtx:?}");
+    assert_eq!(payload_ranges(&rtx)[0], (2001, 2201, true), "{rtx:?}");
 }
 
 /// Without records the same writes leave as full segments.
 #[test]
 fn plain_writes_coalesce() {
-    let mut s = handshake();
+    let mut s = established_plain_mss1000(false);
     s.send(&[1; 1500]);
     s.send(&[2; 700]);
     s.send(&[3; 1500]);
     let out = s.sent();
-    assert_eq!(ranges(&out), [(1, 1001, false), (1001, 2001, false), (2001, 3001, false)]);
+    assert_eq!(payload_ranges(&out), [(1, 1001, false), (1001, 2001, false), (2001, 3001, false)]);
 }

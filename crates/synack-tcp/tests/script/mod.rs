@@ -404,3 +404,16 @@ impl Script {
 pub fn plain_small_buffer() -> ConnConfig {
     ConnConfig { recv_buffer: 1000, ..plain() }
 }
+
+/// A passive open over a 20 ms path with none of the options (no SACK, timestamps or window
+/// scaling) and an MSS of 1000, so segment boundaries are round numbers.
+pub fn established_plain_mss1000(nodelay: bool) -> Script {
+    let cfg = ConnConfig { nodelay, ..plain() };
+    Script::established_passive_over(cfg, Seg::new(S, IRS, 0).mss(1000), Duration::from_millis(20))
+}
+
+/// Each segment's payload as (start, end, PSH), counted from our first data byte's sequence
+/// number minus one (our ISS).
+pub fn payload_ranges(out: &[Out]) -> Vec<(u32, u32, bool)> {
+    out.iter().map(|o| (o.seq - ISS, o.seq - ISS + o.payload.len() as u32, o.flags.psh())).collect()
+}
