@@ -158,6 +158,10 @@ pub struct Profile {
     /// ACK (Linux's `tcp_select_initial_window`, `tcp_data_queue`;
     /// `ConnConfig::initial_window_whole_segments`, `ConnConfig::oversized_taken_when_empty`).
     pub linux_receive_edges: bool,
+    /// Nagle holds a sub-MSS segment only while an earlier sub-MSS segment is unacknowledged
+    /// (Linux's Minshall check, `tcp_minshall_check`; `ConnConfig::nagle_minshall`), not
+    /// while any data is.
+    pub nagle_minshall: bool,
     /// TIME-WAIT ignores RSTs (RFC 1337; FreeBSD, Linux's `tcp_rfc1337=1`;
     /// `ConnConfig::time_wait_ignores_rst`).
     pub time_wait_ignores_rst: bool,
@@ -275,6 +279,7 @@ impl Profile {
             reset_after_fin_reported: true,
             reset_keeps_socket: true,
             linux_receive_edges: true,
+            nagle_minshall: true,
             time_wait_ignores_rst: false,
             time_wait_drops_old_syn: false,
             drop_syn_fin: false,
@@ -357,6 +362,7 @@ impl Profile {
             reset_after_fin_reported: true,
             reset_keeps_socket: false,
             linux_receive_edges: false,
+            nagle_minshall: false,
             time_wait_ignores_rst: true,
             time_wait_drops_old_syn: true,
             drop_syn_fin: false,
@@ -425,6 +431,7 @@ impl Profile {
             reset_after_fin_reported: false,
             reset_keeps_socket: false,
             linux_receive_edges: false,
+            nagle_minshall: false,
             time_wait_ignores_rst: false,
             time_wait_drops_old_syn: false,
             drop_syn_fin: false,
@@ -1150,6 +1157,11 @@ mod tests {
         let d = Profile::by_name("linux-delack").unwrap();
         assert_eq!((d.quick_ack_segments, Profile::linux().quick_ack_segments), (0, 16));
         assert!(!d.linux_receive_edges && Profile::linux().linux_receive_edges);
+        assert!(
+            d.nagle_minshall
+                && !Profile::freebsd().nagle_minshall
+                && !Profile::rfc().nagle_minshall
+        );
         assert_eq!(
             Profile { name: "linux", quick_ack_segments: 16, linux_receive_edges: true, ..d },
             Profile::linux()

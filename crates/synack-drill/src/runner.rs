@@ -53,6 +53,9 @@ pub struct RunOptions {
     /// The script's directory: helper scripts its commands run (`./defaults.sh`) are read from
     /// there.
     pub script_dir: Option<PathBuf>,
+    /// Flags the suite's own runner passes (`--mtu=1520`), applied before the script's header
+    /// options, which win over them.
+    pub runner_options: Vec<(String, Option<String>)>,
 }
 
 impl RunOptions {
@@ -65,6 +68,7 @@ impl RunOptions {
             defines: HashMap::new(),
             no_leftovers: false,
             script_dir: None,
+            runner_options: Vec::new(),
         }
     }
 }
@@ -122,6 +126,11 @@ pub fn run_script<F: TargetFactory>(
     factory: &F,
 ) -> Verdict {
     let mut cfg = ScriptConfig::default();
+    for (n, v) in &opts.runner_options {
+        if let Err(e) = cfg.set(n, v.as_deref()) {
+            return Verdict::Unsupported { line: None, reason: e };
+        }
+    }
     if let Err(e) = cfg.apply(&script.options) {
         return Verdict::Unsupported { line: None, reason: e };
     }

@@ -42,17 +42,33 @@ pub fn collect_scripts(paths: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
     Ok(out)
 }
 
-/// The `-D NAME=VALUE` symbols a suite's own runner passes to packetdrill, read from the
-/// runner next to the script: the Linux selftests' `ksft_runner.sh` (its `ip_args` entry for
-/// the IP version) or google's `gtests/net/packetdrill/run_all.py` (its `CmdTestIPv4` or
-/// `CmdTestIPv6` arguments), found by walking up from the script's directory. Empty when the
-/// script has no such runner.
-pub fn runner_defines(script_dir: &Path, ipv6: bool) -> HashMap<String, String> {
-    let version = if ipv6 { "ipv6" } else { "ipv4" };
+/// What a suite's own runner passes to packetdrill for one script, read from the runner next
+/// to it: the Linux selftests' `ksft_runner.sh` (its `ip_args` entry for the IP version) or
+/// google's `gtests/net/packetdrill/run_all.py` (its `CmdTestIPv4` or `CmdTestIPv6`
+/// arguments), found by walking up from the script's directory.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RunnerArgs {
+    /// The IP version the runner uses for the script: the script's own `--ip_version`, else
+    /// run_all.py's file-name rule (`*v6.pkt` runs over IPv6 only), else IPv4 (the first of
+    /// the versions a runner tries).
+    pub ipv6: bool,
+    /// The command-line flags the runner gives that the run models (`--ip_version`, `--mtu`:
+    /// the TUN device's MTU), in order; applied before the script's own header options,
+    /// which win as in packetdrill. Its addresses are the run's defaults already.
+    pub options: Vec<(String, Option<String>)>,
+    /// The `-D NAME=VALUE` symbols.
+    pub defines: HashMap<String, String>,
+}
+
+/// The runner's arguments for the script `name` in `script_dir`; `ipv6` when the script or
+/// the caller already chose IPv6. Empty (IPv4 unless `ipv6`) when the script has no runner.
+pub fn runner_args(script_dir: &Path, name: &str, ipv6: bool) -> RunnerArgs {
+    let mut ipv6 = ipv6;
     let mut text = None;
     for dir in script_dir.ancestors().take(6) {
         if let Ok(t) = std::fs::read_to_string(dir.join("ksft_runner.sh")) {
             // `[ipv4]="--ip_version=ipv4 ... -D NAME=VALUE ..."`
+            let version = if ipv6 { "ipv6" } else { "ipv4" };
             text = t
                 .split(&format!("[{version}]=\""))
                 .nth(1)
@@ -61,8 +77,10 @@ pub fn runner_defines(script_dir: &Path, ipv6: bool) -> HashMap<String, String> 
             break;
         }
         if let Ok(t) = std::fs::read_to_string(dir.join("packetdrill").join("run_all.py")) {
+            // CmdsTests: a script whose name ends in v6.pkt runs over IPv6 only.
+            ipv6 |= name.ends_with("v6.pkt");
             // def CmdTestIPv4(...): return self.CmdTest(path, 'ipv4', ('--a ' '-D X=1 ' ...))
-            let func = if ipv6 { "def CmdTestIPv6" } else { "def CmdTestIPv4(" };
+            let func = if ipv6 { "def CmdTestIPv6(" } else { "def CmdTestIPv4(" };
             text = t
                 .split(func)
                 .nth(1)
@@ -71,21 +89,25 @@ pub fn runner_defines(script_dir: &Path, ipv6: bool) -> HashMap<String, String> 
             break;
         }
     }
-    let mut out = HashMap::new();
+    let mut out = RunnerArgs { ipv6, ..RunnerArgs::default() };
     let Some(text) = text else { return out };
     let mut words = text.split_whitespace();
     while let Some(w) = words.next() {
-        if w == "-D"
-            && let Some((n, v)) = words.next().and_then(|d| d.split_once('='))
+        if w == "-D" {
+            if let Some((n, v)) = words.next().and_then(|d| d.split_once('=')) {
+                out.defines.insert(n.to_string(), v.to_string());
+            }
+        } else if let Some((n, v)) = w.strip_prefix("--").and_then(|f| f.split_once('='))
+            && matches!(n, "ip_version" | "mtu")
         {
-            out.insert(n.to_string(), v.to_string());
+            out.options.push((n.to_string(), Some(v.to_string())));
         }
     }
     out
 }
 
-/// Reads and runs one file; `name` is what the outcome calls it. The suite runner's `-D`
-/// symbols ([`runner_defines`]) are defined unless the options define them already.
+/// Reads and runs one file; `name` is what the outcome calls it. The suite runner's flags and
+/// `-D` symbols ([`runner_args`]) apply unless the options set them already.
 pub fn run_file<F: TargetFactory>(
     path: &Path,
     name: &str,
@@ -99,14 +121,23 @@ pub fn run_file<F: TargetFactory>(
                 opts.script_dir = path.parent().map(Path::to_path_buf);
             }
             if let Some(dir) = &opts.script_dir {
-                let ipv6 = src.contains("--ip_version=ipv6")
-                    || opts
-                        .overrides
-                        .iter()
-                        .any(|(n, v)| n == "ip_version" && v.as_deref() == Some("ipv6"));
-                for (n, v) in runner_defines(dir, ipv6) {
+                let chosen = |v: &str| {
+                    src.contains(&format!("--ip_version={v}"))
+                        || opts
+                            .overrides
+                            .iter()
+                            .any(|(n, x)| n == "ip_version" && x.as_deref() == Some(v))
+                };
+                let file = path.file_name().and_then(|f| f.to_str()).unwrap_or("");
+                let mut args = runner_args(dir, file, chosen("ipv6"));
+                if chosen("ipv4") && args.ipv6 && !chosen("ipv6") {
+                    // The script or the caller asked for IPv4: the file-name rule yields.
+                    args = runner_args(dir, "", false);
+                }
+                for (n, v) in args.defines {
                     opts.defines.entry(n).or_insert(v);
                 }
+                opts.runner_options = args.options;
             }
             run_source(&src, name, &opts, factory)
         }
@@ -312,6 +343,44 @@ pub fn suite_expect_toml(suite: &str, name: &str, e: &SuiteExpect) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// run_all.py's IPv6 arguments apply to a `*v6.pkt` script, the IPv4 ones to the rest;
+    /// ksft_runner.sh's entry follows the version the script names.
+    #[test]
+    fn runner_flags_and_symbols_by_ip_version() {
+        let root = std::env::temp_dir().join(format!("drill-runner-{}", std::process::id()));
+        let google = root.join("google");
+        std::fs::create_dir_all(google.join("packetdrill")).unwrap();
+        std::fs::create_dir_all(google.join("tcp")).unwrap();
+        std::fs::write(
+            google.join("packetdrill").join("run_all.py"),
+            "  def CmdTestIPv4(self, path):\n    return self.CmdTest(path, 'ipv4',\n        ('--ip_version=ipv4 '\n         '--local_ip=192.168.0.1 '\n         '-D CODE=x')\n    )\n\n  def CmdTestIPv6(self, path):\n    return self.CmdTest(path, 'ipv6',\n        ('--ip_version=ipv6 --mtu=1520 '\n         '-D CODE=y')\n    )\n\n  def Other(self):\n",
+        )
+        .unwrap();
+        let ksft = root.join("ksft");
+        std::fs::create_dir_all(&ksft).unwrap();
+        std::fs::write(
+            ksft.join("ksft_runner.sh"),
+            "declare -A ip_args=(\n\t[ipv4]=\"--ip_version=ipv4\n\t\t-D A=4\"\n\t[ipv6]=\"--ip_version=ipv6\n\t\t--mtu=1520\n\t\t-D A=6\"\n)\n",
+        )
+        .unwrap();
+        let opt = |n: &str, v: &str| (n.to_string(), Some(v.to_string()));
+        let v6 = runner_args(&google.join("tcp"), "x-ipv6.pkt", false);
+        assert!(v6.ipv6);
+        assert_eq!(v6.options, [opt("ip_version", "ipv6"), opt("mtu", "1520")]);
+        assert_eq!(v6.defines.get("CODE").map(String::as_str), Some("y"));
+        let v4 = runner_args(&google.join("tcp"), "x.pkt", false);
+        assert!(!v4.ipv6);
+        assert_eq!(v4.options, [opt("ip_version", "ipv4")]);
+        assert_eq!(v4.defines.get("CODE").map(String::as_str), Some("x"));
+        let k6 = runner_args(&ksft, "y.pkt", true);
+        assert_eq!(k6.options, [opt("ip_version", "ipv6"), opt("mtu", "1520")]);
+        assert_eq!(k6.defines.get("A").map(String::as_str), Some("6"));
+        let k4 = runner_args(&ksft, "y_ipv6.pkt", false);
+        assert_eq!((k4.ipv6, k4.defines.get("A").map(String::as_str)), (false, Some("4")));
+        assert_eq!(runner_args(&root, "z.pkt", false), RunnerArgs::default());
+        std::fs::remove_dir_all(&root).unwrap();
+    }
 
     #[test]
     fn expectations_parse_and_default_to_pass() {

@@ -356,6 +356,11 @@ pub struct ConnConfig {
     /// `rcv_ssthresh` starts at the initial window and grows as segments come in). The
     /// default offers all the free buffer, up to 65535, and moves the edge as space allows.
     pub initial_window_whole_segments: bool,
+    /// Nagle's test holds a sub-MSS segment only while an earlier sub-MSS segment is
+    /// unacknowledged (Minshall's variant, Linux's `tcp_nagle_check`/`tcp_minshall_check`),
+    /// so a short tail after full segments leaves at once. The default holds it while any
+    /// data is unacknowledged (RFC 896, RFC 9293 3.7.4).
+    pub nagle_minshall: bool,
     /// An in-order segment that reaches past the window is taken whole when nothing waits to
     /// be read (nothing held out of order either) and it fits the buffer, and it draws no
     /// quick ACK: its ACK waits for the delayed-ACK timer (Linux's `tcp_data_queue` with an
@@ -442,6 +447,7 @@ impl Default for ConnConfig {
             reset_after_fin_reported: false,
             reset_keeps_socket: false,
             initial_window_whole_segments: false,
+            nagle_minshall: false,
             oversized_taken_when_empty: false,
             time_wait_ignores_rst: false,
             time_wait_drops_old_syn: false,

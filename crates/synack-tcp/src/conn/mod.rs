@@ -393,6 +393,10 @@ pub(crate) struct Conn {
     /// MSS-sized segments itself (TCP segmentation offload); 0 keeps every segment to one MSS.
     /// Set by the endpoint before each `poll_segment`.
     pub(crate) out_seg_max: u16,
+    /// Sequence number just after the last sub-MSS segment of new data sent (Linux's
+    /// `snd_sml`), for `ConnConfig::nagle_minshall`: while it lies past SND.UNA that small
+    /// segment is unacknowledged. Starts at the ISS (nothing small sent).
+    pub(crate) small_end: SeqNum,
 }
 
 impl Conn {
@@ -447,6 +451,7 @@ impl Conn {
             last_oow_ack: None,
             sum_tx: true,
             out_seg_max: 0,
+            small_end: SeqNum(0),
             // Last: the fields above read it.
             cfg,
         };

@@ -45,6 +45,7 @@ impl Conn {
         let buffer = birth.cfg.send_buffer;
         let mut conn = Conn::new(birth);
         conn.tcb = Tcb::SynSent { snd: Snd::new(iss, buffer), fo: None };
+        conn.small_end = iss;
         conn
     }
 
@@ -118,6 +119,7 @@ impl Conn {
         };
         let mut rcv = Rcv::new(irs, &cfg, conn.opt.rcv_wscale);
         let mut snd = Snd::new(iss, cfg.send_buffer);
+        conn.small_end = iss;
         //= rfc9293#3.10.7.2
         //~ paraphrase: SND.WND from the SYN (never scaled), SND.WL1 = SEG.SEQ.
         snd.wnd = window as u32;

@@ -450,6 +450,11 @@ impl Conn {
             }
             return None;
         }
+        //~ linux: Minshall's variant (tcp_minshall_check) holds a sub-MSS segment only while
+        //~ the last sub-MSS segment sent is unacknowledged, not while any data is.
+        let small_unacked = self.small_end.gt(snd.una) && self.small_end.le(snd.max_nxt);
+        let minshall_free = self.cfg.nagle_minshall && !small_unacked;
+        let small_held = snd.data_outstanding() && !minshall_free;
         if len > 0 && !retransmission && !force {
             //= rfc9293#3.7.4
             //~ paraphrase: Nagle (SHLD-7): with data in flight, hold a sub-MSS segment unless
@@ -460,7 +465,7 @@ impl Conn {
             //~ linux: a cork (MSG_MORE) holds a sub-MSS segment whatever is in flight, unless
             //~ it carries the FIN (tcp_nagle_test).
             let cork_holds = corked && !snd.fin_queued;
-            let nagle_ok = (nodelay || !snd.data_outstanding() || snd.fin_queued) && !cork_holds;
+            let nagle_ok = (nodelay || !small_held || snd.fin_queued) && !cork_holds;
             //= rfc9293#3.8.6.2.1
             //~ paraphrase: Sender SWS avoidance (MUST-38): send a full segment, all remaining data
             //~ when Nagle allows, or at least half the largest window ever offered.
@@ -487,7 +492,9 @@ impl Conn {
         {
             // A device that cuts segments itself takes several MSS of new data as one.
             let max = u32::from(self.out_seg_max).min(buf.len().saturating_sub(hlen) as u32);
-            let tail_ok = (nodelay && !corked) || fin_queued;
+            // The segments before the tail are in flight once sent: only Minshall's test
+            // lets a tail go after them.
+            let tail_ok = ((nodelay || minshall_free) && !corked) || fin_queued;
             let grouped = grouped_len(avail, usable.min(cc_room).min(max), mss, tail_ok);
             self.marks.as_ref().map(|m| &m.records).map_or(grouped, |r| r.limit(nxt, grouped))
         } else {
@@ -526,6 +533,12 @@ impl Conn {
         if !retransmission && len > 0 {
             self.rec.on_window_use(una, max_after, mss, false);
             self.hs.set(HsFlags::BURST_NEW, true);
+            // A path MTU probe is larger than the MSS, not a short segment.
+            if len % mss != 0 && !force && probe.is_none() {
+                //~ linux: tcp_minshall_update records the end of a new-data segment shorter
+                //~ than its whole MSS multiple.
+                self.small_end = nxt + len + sent_fin;
+            }
         }
         Some(seg)
     }

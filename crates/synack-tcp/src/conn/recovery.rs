@@ -85,8 +85,9 @@ pub(crate) struct Recovery {
     pub(crate) rtx: Option<(SeqNum, u32)>,
     /// When data was last sent (restart after idle, RFC 5681 4.1).
     last_send: Option<Instant>,
-    /// Segments judged lost (fast retransmits and RTO retransmissions), for stats.
-    pub(crate) lost: u64,
+    /// Segments judged lost (fast retransmits and RTO retransmissions), for stats (4 bytes,
+    /// saturating, which keeps `Conn` within its size).
+    pub(crate) lost: u32,
     /// RACK's segment log (in [`Flight`]) is being fed (the connection is established).
     logging: bool,
     rack_wanted: bool,
@@ -105,8 +106,9 @@ pub(crate) struct Recovery {
     rto_pending: bool,
     /// HyStart++ (RFC 9406) in the controller's initial slow start.
     hystart: bool,
-    /// RFC 3465's L for slow start (`u32::MAX`: no cap), from `ConnConfig::slow_start_ack_limit`.
-    abc_limit: u32,
+    /// RFC 3465's L for slow start, from `ConnConfig::slow_start_ack_limit`, in 2 bytes
+    /// (`u16::MAX`: no cap), which keeps `Conn` within its size.
+    abc_limit: u16,
     /// Delivery-rate estimation's connection state (its per-segment log is in [`Flight`]).
     pub(crate) rate: DeliveryState,
 }
@@ -118,6 +120,16 @@ impl core::fmt::Debug for Recovery {
             .field("cwnd", &self.cc.cwnd())
             .finish_non_exhaustive()
     }
+}
+
+/// RFC 3465's L in the 2 bytes `Recovery` keeps it in: `u16::MAX` for no cap, larger limits
+/// held just below it (no configuration asks for 65,534 segments per ACK).
+fn abc_limit_small(limit: u32) -> u16 {
+    if limit == u32::MAX { u16::MAX } else { limit.min(u32::from(u16::MAX - 1)) as u16 }
+}
+
+fn abc_limit_wide(limit: u16) -> u32 {
+    if limit == u16::MAX { u32::MAX } else { u32::from(limit) }
 }
 
 fn algorithm(c: CcChoice) -> CcAlgorithm {
@@ -152,7 +164,7 @@ impl Recovery {
             logging: false,
             reorder_at: None,
             prr_wanted: true,
-            abc_limit: CcConfig::new(smss).abc_limit,
+            abc_limit: abc_limit_small(CcConfig::new(smss).abc_limit),
             cwnd_use: CwndUse::new(),
             rto_pending: false,
             hystart: true,
@@ -248,7 +260,7 @@ impl Recovery {
 
     /// Slow-start growth cap per ACK in segments (`None`: none); read by `on_established`.
     pub(crate) fn want_abc_limit(&mut self, limit: Option<u32>) {
-        self.abc_limit = limit.unwrap_or(u32::MAX);
+        self.abc_limit = abc_limit_small(limit.unwrap_or(u32::MAX));
     }
 
     /// HyStart++ on or off (the connection's `ConnConfig::hystart`; takes effect when the
@@ -266,7 +278,11 @@ impl Recovery {
     }
 
     fn cc_config(&self, smss: u32) -> CcConfig {
-        CcConfig { hystart: self.hystart, abc_limit: self.abc_limit, ..CcConfig::new(smss) }
+        CcConfig {
+            hystart: self.hystart,
+            abc_limit: abc_limit_wide(self.abc_limit),
+            ..CcConfig::new(smss)
+        }
     }
 
     /// NewReno's window inflation (zero outside its recovery, so zero when fresh).
@@ -611,7 +627,7 @@ impl Recovery {
                 self.cc.on_congestion_event(a.now, flight_before);
                 if let NextSeg::Retransmit { seq, len } = self.fl_mut().sb.enter_recovery() {
                     self.rtx = Some((seq, len));
-                    self.lost += 1;
+                    self.lost = self.lost.saturating_add(1);
                 }
                 self.prr_begin(flight_before);
             }
@@ -690,7 +706,7 @@ impl Recovery {
                         self.cc.on_congestion_event(a.now, flight_before);
                         self.rtx = Some((a.una_before, a.smss));
                         self.note_lost(a.smss);
-                        self.lost += 1;
+                        self.lost = self.lost.saturating_add(1);
                         self.prr_begin(flight_before);
                     }
                 }
@@ -709,7 +725,7 @@ impl Recovery {
                     NewRenoAck::Partial { retransmit, reset_timer } => {
                         self.rtx = Some((retransmit, a.smss));
                         self.note_lost(a.smss);
-                        self.lost += 1;
+                        self.lost = self.lost.saturating_add(1);
                         //= rfc6582#4.1
                         //~ paraphrase: Impatient: only the first partial ACK restarts the timer.
                         self.hold_timer = !reset_timer;
@@ -799,7 +815,7 @@ impl Recovery {
         if !self.sb_in_recovery() && !self.sbr().is_some_and(Scoreboard::in_rto_recovery) {
             self.cc.on_congestion_event(now, flight);
             self.fl_mut().sb.enter_recovery();
-            self.lost += 1;
+            self.lost = self.lost.saturating_add(1);
             self.prr_begin(flight);
         }
     }
@@ -867,7 +883,7 @@ impl Recovery {
         f.sb.on_rto(true);
         self.dup.reset();
         self.rtx = None;
-        self.lost += 1;
+        self.lost = self.lost.saturating_add(1);
     }
 }
 

@@ -45,7 +45,7 @@ impl Endpoint {
             segs_out: c.stats.segs_out,
             retransmits: c.stats.retransmits,
             timeouts: c.stats.timeouts,
-            lost: c.rec.lost,
+            lost: u64::from(c.rec.lost),
             lost_segments: c.rec.lost_segments(),
             retrans_segments: rack.map(|r| r.retransmitted_segments()),
             unacked_segments: rack.map(|r| r.unacked_segments()),

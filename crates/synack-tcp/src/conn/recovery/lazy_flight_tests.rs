@@ -163,7 +163,7 @@ fn observe(r: &Recovery, una: SeqNum, snd_max: SeqNum) -> Vec<u64> {
         u64::from(r.repairing()),
         u64::from(r.lost_segments()),
         u64::from(r.prr_holds(una, snd_max, MSS, MSS)),
-        r.lost,
+        r.lost.into(),
         u64::from(r.hold_timer),
         r.rtx.map_or(u64::MAX, |(s, l)| u64::from(s.0) << 20 | u64::from(l)),
         r.reorder_at.map_or(u64::MAX, |t| t.as_micros()),
