@@ -199,6 +199,29 @@ fn c5_acceptability_zero_window_cases() {
     assert_eq!(o.window, 0);
 }
 
+/// A segment that begins before RCV.NXT and ends past the window's right edge has neither its
+/// first nor its last octet in the window (Table 6's two tests), yet carries the window's new
+/// data: it is taken and trimmed, here a retransmission of a received byte, then exactly a
+/// window's worth of data and a FIN (which takes no buffer space).
+#[test]
+fn c5_a_segment_spanning_the_whole_window_is_trimmed_and_taken() {
+    let mut s = Script::established_passive(script::plain_small_buffer());
+    let nxt = T + 1;
+    s.inject(Seg::new(A, nxt, I + 1).len(1));
+    s.advance(Duration::from_millis(500));
+    // 1 byte queued, unread: 999 bytes of window from nxt + 1.
+    let mut payload = vec![0u8; 1001];
+    payload[1..1000].fill(7);
+    s.inject(Seg::new(FA, nxt, I + 1).data(&payload[..1000]));
+    let o = s.advance(Duration::from_millis(500));
+    let last = &o.last().expect("an ACK").1;
+    check(last, A, I + 1, nxt + 1001);
+    assert_eq!(s.state(), State::CloseWait);
+    let got = s.recv_all();
+    assert_eq!(got.len(), 1000);
+    assert!(got[1..].iter().all(|&b| b == 7));
+}
+
 #[test]
 fn c6_ack_beyond_snd_nxt_is_acked_and_dropped() {
     let mut s = Script::established_passive(plain());

@@ -354,7 +354,18 @@ impl Conn {
             (0, 0) => seq == nxt,
             (0, _) => seq.in_range(nxt, nxt + wnd),
             (_, 0) => false,
-            (_, _) => seq.in_range(nxt, nxt + wnd) || (seq + seg_len - 1).in_range(nxt, nxt + wnd),
+            //~ paraphrase: Table 6 asks whether the first or the last octet is in the window; a
+            //~ segment that begins before RCV.NXT and ends past the right edge has neither, yet
+            //~ it carries the whole window's worth of new data. Like Linux (`tcp_sequence`: it
+            //~ ends at or after RCV.WUP and begins at or before the right edge) and BSD (which
+            //~ trims both ends), it is taken and trimmed: refusing it deadlocks a retransmission
+            //~ that carries an already-received first byte, the window's data and a FIN.
+            (_, _) => {
+                let last = seq + seg_len - 1;
+                seq.in_range(nxt, nxt + wnd)
+                    || last.in_range(nxt, nxt + wnd)
+                    || (seq.lt(nxt) && last.ge(nxt + wnd))
+            }
         };
         if !acceptable {
             //= rfc9293#3.4
