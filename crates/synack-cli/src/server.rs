@@ -180,19 +180,7 @@ pub(crate) async fn report_cookie_mode(stacks: Vec<Arc<Stack>>, period: Duration
 pub(crate) fn listen_counters(stacks: &[Arc<Stack>]) -> ListenCounters {
     let mut sum = ListenCounters::default();
     for s in stacks {
-        let c = s.with(|st, _| st.endpoint.listen_counters());
-        sum.syns += c.syns;
-        sum.half_open_admitted += c.half_open_admitted;
-        sum.cookies_sent += c.cookies_sent;
-        sum.syns_dropped_accept_full += c.syns_dropped_accept_full;
-        sum.syns_dropped_queue_full += c.syns_dropped_queue_full;
-        sum.cookies_accepted += c.cookies_accepted;
-        sum.cookies_rejected += c.cookies_rejected;
-        sum.acks_dropped_accept_full += c.acks_dropped_accept_full;
-        sum.half_open_expired += c.half_open_expired;
-        sum.half_open_evicted += c.half_open_evicted;
-        sum.half_open += c.half_open;
-        sum.listeners_in_cookie_mode += c.listeners_in_cookie_mode;
+        sum += s.with(|st, _| st.endpoint.listen_counters());
     }
     sum
 }

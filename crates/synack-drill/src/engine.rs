@@ -699,27 +699,19 @@ impl Target for EngineTarget {
     }
 
     fn write(&mut self, now: u64, s: SockId, data: &[u8]) -> Result<usize, Errno> {
-        let r = self.write_as(WriteKind::Plain, s, data);
-        self.sample_chronos(now);
-        r
+        self.write_as(now, WriteKind::Plain, s, data)
     }
 
     fn write_record(&mut self, now: u64, s: SockId, data: &[u8]) -> Result<usize, Errno> {
-        let r = self.write_as(WriteKind::Record, s, data);
-        self.sample_chronos(now);
-        r
+        self.write_as(now, WriteKind::Record, s, data)
     }
 
     fn write_more(&mut self, now: u64, s: SockId, data: &[u8]) -> Result<usize, Errno> {
-        let r = self.write_as(WriteKind::More, s, data);
-        self.sample_chronos(now);
-        r
+        self.write_as(now, WriteKind::More, s, data)
     }
 
     fn write_urgent(&mut self, now: u64, s: SockId, data: &[u8]) -> Result<usize, Errno> {
-        let r = self.write_as(WriteKind::Urgent, s, data);
-        self.sample_chronos(now);
-        r
+        self.write_as(now, WriteKind::Urgent, s, data)
     }
 
     fn read(&mut self, _now: u64, s: SockId, buf: &mut [u8]) -> Result<usize, Errno> {

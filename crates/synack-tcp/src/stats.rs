@@ -176,3 +176,50 @@ pub struct ListenCounters {
     /// leaves cookie mode as soon as its queue has room again.
     pub listeners_in_cookie_mode: u64,
 }
+
+/// Counters of several endpoints (the shards of one host) add up field by field.
+impl core::ops::AddAssign for ListenCounters {
+    fn add_assign(&mut self, c: ListenCounters) {
+        self.syns += c.syns;
+        self.half_open_admitted += c.half_open_admitted;
+        self.cookies_sent += c.cookies_sent;
+        self.syns_dropped_accept_full += c.syns_dropped_accept_full;
+        self.syns_dropped_queue_full += c.syns_dropped_queue_full;
+        self.cookies_accepted += c.cookies_accepted;
+        self.cookies_rejected += c.cookies_rejected;
+        self.acks_dropped_accept_full += c.acks_dropped_accept_full;
+        self.half_open_expired += c.half_open_expired;
+        self.half_open_evicted += c.half_open_evicted;
+        self.half_open += c.half_open;
+        self.listeners_in_cookie_mode += c.listeners_in_cookie_mode;
+    }
+}
+
+#[cfg(test)]
+mod listen_counter_tests {
+    use super::ListenCounters;
+
+    #[test]
+    fn counters_of_two_shards_add_field_by_field() {
+        let a = ListenCounters { syns: 3, cookies_sent: 2, half_open: 1, ..Default::default() };
+        let b = ListenCounters {
+            syns: 4,
+            cookies_accepted: 5,
+            listeners_in_cookie_mode: 1,
+            ..Default::default()
+        };
+        let mut sum = a;
+        sum += b;
+        assert_eq!(
+            sum,
+            ListenCounters {
+                syns: 7,
+                cookies_sent: 2,
+                cookies_accepted: 5,
+                half_open: 1,
+                listeners_in_cookie_mode: 1,
+                ..Default::default()
+            }
+        );
+    }
+}

@@ -16,12 +16,21 @@ pub(super) enum WriteKind {
 }
 
 impl EngineTarget {
+    /// Queues `data` the way `kind` asks, then samples the send-side chronographs, since a
+    /// write can start or end a busy or window-limited stretch.
     pub(super) fn write_as(
         &mut self,
+        now: u64,
         kind: WriteKind,
         s: SockId,
         data: &[u8],
     ) -> Result<usize, Errno> {
+        let r = self.queue_write(kind, s, data);
+        self.sample_chronos(now);
+        r
+    }
+
+    fn queue_write(&mut self, kind: WriteKind, s: SockId, data: &[u8]) -> Result<usize, Errno> {
         let sk = self.sock(s)?;
         if sk.shut_wr {
             return Err(Errno::EPIPE);
