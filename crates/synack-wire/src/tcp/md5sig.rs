@@ -75,16 +75,16 @@ pub fn segment_digest(src: IpAddr, dst: IpAddr, seg: &[u8], key: &[u8]) -> Optio
 }
 
 /// Fills the MD5 option of the segment `seg` (header, options, payload, written with the
-/// option's place reserved) with its digest under `key`. Returns false, changing nothing,
-/// when the segment has no such option or is malformed. The checksum must be computed after.
-pub fn sign(src: IpAddr, dst: IpAddr, seg: &mut [u8], key: &[u8]) -> bool {
-    let Ok(pkt) = TcpPacket::new_checked(&*seg) else { return false };
-    let hlen = pkt.header_len();
+/// option's place reserved) with its digest under `key`, and returns the digest. `None`,
+/// changing nothing, when the segment has no such option or is malformed. The checksum must
+/// be computed after.
+pub fn sign(src: IpAddr, dst: IpAddr, seg: &mut [u8], key: &[u8]) -> Option<[u8; 16]> {
+    let hlen = TcpPacket::new_checked(&*seg).ok()?.header_len();
     let opts = &seg[FIXED..hlen.min(FIXED + MAX_OPTIONS_LEN)];
-    let Some(at) = options::md5_digest_offset(opts) else { return false };
-    let Some(d) = digest(src, dst, seg, &seg[hlen..], key) else { return false };
-    seg[FIXED + at..FIXED + at + 16].copy_from_slice(&d);
-    true
+    let at = FIXED + options::md5_digest_offset(opts)?;
+    let d = digest(src, dst, seg, &seg[hlen..], key)?;
+    seg[at..at + 16].copy_from_slice(&d);
+    Some(d)
 }
 
 /// The digest a parsed segment should carry under `key` (its header rebuilt from the fields:
