@@ -47,6 +47,20 @@ fn digests_of_linux_segments_match() {
     }
 }
 
+/// tcpdump 4.99's line for the captured SYN (`tcpdump -nn -t -S`, no `-M`).
+#[test]
+fn tcpdump_text_of_a_signed_syn() {
+    let seg = unhex(LINUX_SYN);
+    let repr = TcpRepr::parse_bytes(&seg, lo(), lo(), ChecksumMode::Skip).unwrap();
+    let line = synack_wire::dump::TcpDumpLine { src: lo(), dst: lo(), tcp: &repr, relative: None };
+    assert_eq!(
+        line.to_string(),
+        "IP 127.0.0.1.48678 > 127.0.0.1.47179: Flags [S], seq 2552915932, win 65495, options \
+         [nop,nop,md5 shared secret not supplied with -M, can't check - \
+         b923421e9a470764dde350554cc09c8d,mss 65495,nop,nop,sackOK,nop,wscale 10], length 0"
+    );
+}
+
 #[test]
 fn linux_layout_re_emits_the_linux_syn() {
     let seg = unhex(LINUX_SYN);

@@ -51,6 +51,8 @@ impl Endpoint {
     //~ or whose digest differs from its own, silently (no reply of any kind).
     //~ linux: tcp_inbound_md5_hash also drops a signed segment for a socket without a key
     //~ (TCPMD5Unexpected); with no socket at all, the segment is answered as usual.
+    //~ freebsd: the signature check fails a signed segment for a socket not expecting one
+    //~ (tcps_sig_err_sigopt), and the syncache drops a bad or missing one without a RST.
     /// Whether `seg` (on `tuple`, from `src` to `dst`) may go on to demultiplexing.
     pub(super) fn md5_admits(
         &mut self,
