@@ -183,7 +183,7 @@ fn a_signature_nobody_expects_is_dropped() {
 #[test]
 fn forged_rst_is_ignored_and_a_signed_one_is_taken() {
     let mut p = Pair::new(Some(KEY), Some(KEY));
-    let (c, s) = p.open();
+    let (_, s) = p.open();
     let s = s.unwrap();
     // The RST an off-path attacker who guessed the sequence number exactly would send.
     let (a_addr, b_addr) = (ip(1), ip(2));
@@ -208,7 +208,6 @@ fn forged_rst_is_ignored_and_a_signed_one_is_taken() {
     rst.options.md5 = repr_digest(&rst, a_addr, b_addr, KEY);
     p.b.on_segment(p.now, a_addr, b_addr, &rst);
     assert!(p.b.state(s).is_err() || p.b.state(s).unwrap() == State::Closed);
-    let _ = c;
 }
 
 #[test]
@@ -218,4 +217,24 @@ fn removing_the_last_key_turns_checking_off() {
     assert!(!p.b.remove_md5_key(ip(1), 32, Some(179)));
     let (_, s) = p.open();
     assert!(s.is_some());
+}
+
+/// A listener answering every SYN with a cookie (no half-open state): the cookie SYN-ACK, a
+/// control segment, is signed too, and the signed ACK that returns the cookie opens the
+/// connection.
+#[test]
+fn cookie_handshake_is_signed() {
+    let cfg = EndpointConfig { syn_cookies_always: true, ..EndpointConfig::default() };
+    let mut p = Pair::new(Some(KEY), None);
+    p.b = Endpoint::new(cfg, [2; 16], 2);
+    p.b.add_md5_key(Md5Key::new(ip(1), KEY).unwrap());
+    let (c, s) = p.open();
+    assert!(s.is_some(), "the cookie's ACK opened the connection");
+    assert_eq!(p.a.state(c).unwrap(), State::Established);
+    for (_, seg, src, dst) in &p.wire {
+        assert!(segment_digest(*src, *dst, seg, KEY).is_some());
+        let r = TcpRepr::parse_bytes(seg, *src, *dst, ChecksumMode::Verify).unwrap();
+        assert_eq!(r.options.md5, repr_digest(&r, *src, *dst, KEY));
+    }
+    assert_eq!(p.b.listen_counters().cookies_sent, 1);
 }
