@@ -134,8 +134,10 @@ impl Endpoint {
                 let segment_size = if seg.payload_len > mss { mss } else { 0 };
                 // It may have more: back of the queue, for fairness.
                 slot.tx_queued = true;
+                // No room for a cookie beside a signature (as on our SYN).
                 if seg.header.flags.syn()
                     && seg.header.flags.ack()
+                    && seg.header.options.md5.is_none()
                     && let Some(c) = self.fo_reply.get(&id)
                 {
                     // A SYN-ACK carries no payload, so adding an option moves nothing.
