@@ -38,6 +38,9 @@ pub struct ScriptConfig {
     pub non_fatal_packet: bool,
     /// `--non_fatal=syscall`: syscall mismatches are noted, not fatal.
     pub non_fatal_syscall: bool,
+    /// `--tcp_md5_secret` (FreeBSD's packetdrill): the key the script's side signs inbound
+    /// segments written `md5 valid` with and checks outbound `md5 valid` against (RFC 2385).
+    pub tcp_md5_secret: Option<String>,
 }
 
 impl Default for ScriptConfig {
@@ -58,6 +61,7 @@ impl Default for ScriptConfig {
             strict_segments: false,
             non_fatal_packet: false,
             non_fatal_syscall: false,
+            tcp_md5_secret: None,
         }
     }
 }
@@ -105,6 +109,7 @@ impl ScriptConfig {
                 self.connect_port = v()?.parse().map_err(|_| bad(v().unwrap_or("")))?
             }
             "strict_segments" => self.strict_segments = true,
+            "tcp_md5_secret" => self.tcp_md5_secret = Some(v()?.to_string()),
             // FreeBSD's packetdrill: packet lines may end in `/udp(SPORT > DPORT)`, a segment
             // inside UDP (TCP over UDP); the lines say it, so the option only names the kind.
             "udp_encapsulation" => match v()? {

@@ -185,6 +185,8 @@ pub struct EngineTarget {
     ecn: EcnMode,
     /// Our address for sockets that connect without binding.
     local_ip: IpAddr,
+    /// The script's peer address.
+    remote_ip: IpAddr,
     /// Connections whose socket was closed, still in the engine until they finish.
     orphans: Vec<ConnId>,
     /// Keep-alive timing a socket starts with (the profile's sysctls).
@@ -199,6 +201,11 @@ pub struct EngineTarget {
     udp_tunnel_port: u16,
     /// The options a new socket starts with (the profile's, as changed mid-script).
     base_conn: ConnConfig,
+    /// The script side's TCP-MD5 key (`--tcp_md5_secret`): inbound `md5 valid` is signed
+    /// with it, outbound signatures are checked against it.
+    md5_secret: Option<Vec<u8>>,
+    /// The security associations `setkey` installed, for sockets that set `TCP_MD5SIG`.
+    md5_sas: Vec<crate::profile::Md5Sa>,
     buf: Vec<u8>,
 }
 
@@ -412,6 +419,7 @@ impl EngineTarget {
             fast_open,
             drop_syn_fin: p.drop_syn_fin,
             listen_drops_syn_ack: p.listen_drops_syn_ack,
+            md5_drops_timestamps: p.md5_drops_timestamps,
             ..EndpointConfig::default()
         };
         let mut ep = Endpoint::new(ec, *b"synack-drill-key", 0x5eed);
@@ -429,6 +437,7 @@ impl EngineTarget {
             mtu: p.mtu,
             ecn: p.ecn,
             local_ip: cfg.local_ip,
+            remote_ip: cfg.remote_ip,
             orphans: Vec::new(),
             keep_alive: synack_tcp::KeepAlive {
                 idle: p.keep_alive.0,
@@ -436,6 +445,8 @@ impl EngineTarget {
                 probes: p.keep_alive.2,
             },
             last_data_recv: BTreeMap::new(),
+            md5_secret: cfg.tcp_md5_secret.as_ref().map(|s| s.as_bytes().to_vec()),
+            md5_sas: p.md5_sas.clone(),
             buf: vec![0; 65_536 + 120],
         }
     }
@@ -920,7 +931,7 @@ impl Target for EngineTarget {
     }
 
     fn deliver(&mut self, now: u64, seg: &Segment) {
-        let Ok(bytes) = Self::inbound_bytes(seg) else { return };
+        let Ok(bytes) = Self::inbound_bytes(seg, self.md5_secret.as_deref()) else { return };
         let (src, dst) = (seg.src.ip(), seg.dst.ip());
         let tuple = synack_tcp::FourTuple { local: seg.dst, remote: seg.src };
         let before = self.receive_progress(&tuple);
@@ -997,7 +1008,7 @@ impl Target for EngineTarget {
             ack: t.ack.0,
             window: t.window,
             urgent: t.urgent,
-            options: wire_options(bytes),
+            options: self.md5_checked(wire_options(bytes), bytes, t.src.ip(), t.dst.ip()),
             payload: t.payload(&self.buf).to_vec(),
             // The ECN codepoint is the engine's (ECT(0) on new data of an ECN connection); the
             // rest of the TOS byte and the TTL are the socket's (IP_TOS, IP_TTL).
@@ -1162,6 +1173,7 @@ impl EngineTarget {
 }
 
 mod chrono;
+mod md5;
 mod sockopt;
 mod states;
 mod wire_form;

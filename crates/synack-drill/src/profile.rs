@@ -8,6 +8,7 @@
 
 use crate::shell;
 use std::fmt;
+use std::net::IpAddr;
 use std::path::Path;
 use std::time::Duration;
 
@@ -236,6 +237,24 @@ pub struct Profile {
     /// The server's Fast Open cookie key (`tcp_fastopen_key`), as the 16 bytes Linux keys
     /// SipHash with; `None` keeps the engine's own.
     pub fastopen_key: Option<[u8; 16]>,
+    /// TCP-MD5 security associations `setkey` installed (FreeBSD: a socket with
+    /// `TCP_MD5SIG` signs with the key of the association for its peer).
+    pub md5_sas: Vec<Md5Sa>,
+    /// A connection with a TCP-MD5 key neither offers nor uses timestamps (Linux's
+    /// `tcp_syn_options`; `EndpointConfig::md5_drops_timestamps`).
+    pub md5_drops_timestamps: bool,
+}
+
+/// One `add SRC DST tcp SPI -A tcp-md5 "KEY"` of `setkey`: the key of segments from `src` to
+/// `dst`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Md5Sa {
+    /// Source address of the segments it signs.
+    pub src: IpAddr,
+    /// Destination address.
+    pub dst: IpAddr,
+    /// The key.
+    pub key: Vec<u8>,
 }
 
 impl Profile {
@@ -304,6 +323,8 @@ impl Profile {
             keep_alive: (Duration::from_secs(7200), Duration::from_secs(75), 9),
             fastopen: 0x70403,
             fastopen_key: None,
+            md5_sas: Vec::new(),
+            md5_drops_timestamps: true,
         }
     }
 
@@ -388,6 +409,8 @@ impl Profile {
             // FreeBSD's defaults: client on, server off.
             fastopen: 0x1,
             fastopen_key: None,
+            md5_sas: Vec::new(),
+            md5_drops_timestamps: false,
         }
     }
 
@@ -456,6 +479,8 @@ impl Profile {
             keep_alive: (Duration::from_secs(7200), Duration::from_secs(75), 9),
             fastopen: 0x3,
             fastopen_key: None,
+            md5_sas: Vec::new(),
+            md5_drops_timestamps: false,
         }
     }
 
@@ -516,6 +541,10 @@ impl Profile {
         let pipelines = shell::pipelines(text).map_err(CommandError::Unsupported)?;
         let mut notes = Vec::new();
         for pipeline in pipelines {
+            if let Some(n) = self.md5_setup(&pipeline)? {
+                notes.push(n);
+                continue;
+            }
             let [words] = pipeline.as_slice() else {
                 let shown: Vec<String> = pipeline.iter().map(|w| w.join(" ")).collect();
                 return Err(CommandError::Unsupported(shown.join(" | ")));
@@ -629,6 +658,53 @@ impl Profile {
                 Ok(vec!["ip tcp_metrics flush: no metrics cache".into()])
             }
             _ => Err(unsupported()),
+        }
+    }
+
+    /// FreeBSD's TCP-MD5 setup: `kldstat -q -m tcpmd5 || kldload tcpmd5` (the signature code
+    /// is built in here), `echo 'add SRC DST tcp SPI -A tcp-md5 "KEY" ; ...' | setkey -c` (the
+    /// security associations, kept in [`Profile::md5_sas`]) and `setkey -F` (flushes them).
+    /// `None` for any other pipeline.
+    fn md5_setup(&mut self, pipeline: &[shell::Words]) -> Result<Option<String>, CommandError> {
+        let is = |w: &shell::Words, cmd: &str| w.first().is_some_and(|c| c == cmd);
+        let module = |w: &shell::Words| {
+            (is(w, "kldstat") || is(w, "kldload")) && w.last().is_some_and(|m| m == "tcpmd5")
+        };
+        if !pipeline.is_empty() && pipeline.iter().all(module) {
+            return Ok(Some("tcpmd5: TCP-MD5 is built into the engine".into()));
+        }
+        match pipeline {
+            [flush] if flush.len() == 2 && is(flush, "setkey") && flush[1] == "-F" => {
+                self.md5_sas.clear();
+                Ok(Some("setkey -F: security associations flushed".into()))
+            }
+            [echo, setkey] if is(echo, "echo") && is(setkey, "setkey") && setkey[1..] == ["-c"] => {
+                let text = echo[1..].join(" ");
+                let unsupported = |what: &str| {
+                    CommandError::Unsupported(format!("setkey: {what} in: {}", text.trim()))
+                };
+                let mut n = 0;
+                for stmt in text.split(';').map(str::trim).filter(|s| !s.is_empty()) {
+                    let w: Vec<&str> = stmt.split_whitespace().collect();
+                    let ["add", src, dst, "tcp", _spi, "-A", "tcp-md5", key] = w.as_slice() else {
+                        return Err(unsupported("only `add SRC DST tcp SPI -A tcp-md5 KEY`"));
+                    };
+                    let addr = |a: &str| a.parse::<IpAddr>().map_err(|_| unsupported("address"));
+                    let key = match key.strip_prefix("0x") {
+                        Some(hex) if hex.len() % 2 == 0 => (0..hex.len())
+                            .step_by(2)
+                            .map(|i| u8::from_str_radix(&hex[i..i + 2], 16))
+                            .collect::<Result<Vec<u8>, _>>()
+                            .map_err(|_| unsupported("key"))?,
+                        Some(_) => return Err(unsupported("key")),
+                        None => key.trim_matches('"').as_bytes().to_vec(),
+                    };
+                    self.md5_sas.push(Md5Sa { src: addr(src)?, dst: addr(dst)?, key });
+                    n += 1;
+                }
+                Ok(Some(format!("setkey: {n} TCP-MD5 security associations")))
+            }
+            _ => Ok(None),
         }
     }
 
@@ -989,6 +1065,23 @@ impl std::error::Error for CommandError {}
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn freebsd_tcp_md5_setup_lines() {
+        let mut p = Profile::freebsd();
+        let text = "kldstat -q -m tcpmd5 || kldload tcpmd5; echo 'add 192.168.0.1 192.0.2.1 tcp 0x1000 -A tcp-md5 \"secret\" ;\n             add 192.0.2.1 192.168.0.1 tcp 0x1001 -A tcp-md5 0x6b6579 ;' | setkey -c";
+        let notes = p.apply_command(text).unwrap();
+        assert_eq!(notes.len(), 2, "{notes:?}");
+        assert_eq!(p.md5_sas.len(), 2);
+        assert_eq!(p.md5_sas[0].key, b"secret");
+        assert_eq!(p.md5_sas[1].key, b"key");
+        assert_eq!(p.md5_sas[1].src, "192.0.2.1".parse::<IpAddr>().unwrap());
+        p.apply_command("setkey -F").unwrap();
+        assert!(p.md5_sas.is_empty());
+        assert!(p.apply_command("echo 'delete 1.2.3.4 5.6.7.8 tcp 0x1000' | setkey -c").is_err());
+        // An apostrophe in a comment does not open a quote across lines.
+        assert!(p.apply_command("# don't\nsysctl -w net.inet.tcp.rfc1323=1").is_ok());
+    }
 
     #[test]
     fn mtu_probing_sysctls_set_the_mode_and_base_mss() {

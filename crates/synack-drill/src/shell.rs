@@ -11,7 +11,7 @@ pub type Words = Vec<String>;
 /// a pipeline of simple commands (split at `|`). Output redirections (`> /dev/null`, `2>&1`)
 /// are dropped, since the runner shows no command output.
 pub fn pipelines(text: &str) -> Result<Vec<Vec<Words>>, String> {
-    let joined = text.replace("\\\n", " ");
+    let joined = newlines_in_quotes_joined(&text.replace("\\\n", " "));
     let mut out = Vec::new();
     for line in joined.lines() {
         let mut pipeline: Vec<Words> = Vec::new();
@@ -123,6 +123,33 @@ pub fn pipelines(text: &str) -> Result<Vec<Vec<Words>>, String> {
         }
     }
     Ok(out)
+}
+
+/// `text` with every newline inside single quotes made a space: a quoted argument may span
+/// lines (FreeBSD's `echo 'add ... ;\n add ... ;' | setkey -c`), and the splitter works a line
+/// at a time.
+fn newlines_in_quotes_joined(text: &str) -> String {
+    let (mut single, mut double, mut comment) = (false, false, false);
+    let mut prev = '\n';
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '\n' if single => {
+                out.push(' ');
+                prev = ' ';
+                continue;
+            }
+            '\n' => comment = false,
+            _ if comment => {}
+            '#' if !single && !double && prev.is_whitespace() => comment = true,
+            '\'' if !double => single = !single,
+            '"' if !single => double = !double,
+            _ => {}
+        }
+        out.push(c);
+        prev = c;
+    }
+    out
 }
 
 /// Expands every `$((expr))` in `text`; other `$` forms are kept as written.

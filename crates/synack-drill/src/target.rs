@@ -233,6 +233,9 @@ pub enum SockOpt {
     /// TCP_FUNCTION_BLK (FreeBSD): which TCP stack the socket runs, given as a struct naming
     /// it; the engine models FreeBSD's default stack, `freebsd`.
     FunctionBlk,
+    /// TCP_MD5SIG: on FreeBSD an int switching RFC 2385 signatures on for the socket, with
+    /// the keys of the security associations `setkey` installed for its peer.
+    Md5Sig,
 }
 
 impl SockOpt {
@@ -272,6 +275,7 @@ impl SockOpt {
             "IP_TOS" if ip => SockOpt::IpTos,
             "IPV6_TCLASS" if ipv6 => SockOpt::IpTos,
             "TCP_FUNCTION_BLK" if tcp => SockOpt::FunctionBlk,
+            "TCP_MD5SIG" if tcp => SockOpt::Md5Sig,
             _ => return None,
         })
     }

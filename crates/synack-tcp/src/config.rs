@@ -535,6 +535,10 @@ pub struct EndpointConfig {
     pub listen_drops_syn_ack: bool,
     /// TCP Fast Open (RFC 7413) switches for both sides.
     pub fast_open: crate::fastopen::FastOpenConfig,
+    /// A connection covered by a TCP-MD5 key (RFC 2385, [`crate::Md5Key`]) neither offers nor
+    /// uses timestamps, leaving the option room to SACK blocks, as Linux does. Off by default
+    /// (FreeBSD, and RFC 2385, keep them).
+    pub md5_drops_timestamps: bool,
 }
 
 impl Default for EndpointConfig {
@@ -552,6 +556,7 @@ impl Default for EndpointConfig {
             drop_syn_fin: false,
             listen_drops_syn_ack: false,
             fast_open: crate::fastopen::FastOpenConfig::default(),
+            md5_drops_timestamps: false,
         }
     }
 }

@@ -101,6 +101,7 @@ pub mod event;
 pub mod fastopen;
 pub mod icmp;
 mod id;
+pub mod md5;
 pub mod pacing;
 mod pmtu_cache;
 mod ports;
@@ -131,6 +132,7 @@ pub use error::{
 pub use event::{Event, SoftError};
 pub use fastopen::FastOpenConfig;
 pub use icmp::{IcmpError, IcmpPolicy};
+pub use md5::{Md5Counters, Md5Key, Md5KeyError};
 pub use secret::FourTuple;
 pub use state::State;
 pub use stats::{ConnStats, ListenCounters};

@@ -22,6 +22,9 @@ impl EngineTarget {
             self.sock(s)?.cfg.fin_wait2_timeout = Duration::from_secs(secs);
             return self.push_config(s, kind);
         }
+        if opt == SockOpt::Md5Sig {
+            return self.set_md5sig(value);
+        }
         if matches!(opt, SockOpt::IpTtl | SockOpt::IpTos) {
             //~ linux: IP_TTL and IPV6_UNICAST_HOPS take 1..=255 (0 too for the hop limit), -1
             //~ for the default; IP_TOS and IPV6_TCLASS a byte (-1: 0), whose ECN bits TCP
@@ -119,7 +122,7 @@ impl EngineTarget {
             }
             SockOpt::NoOpt => sk.cfg.no_options = v != 0,
             SockOpt::IpTtl | SockOpt::IpTos => unreachable!("handled above"),
-            SockOpt::Error | SockOpt::FastOpenKey | SockOpt::FunctionBlk => {
+            SockOpt::Error | SockOpt::FastOpenKey | SockOpt::FunctionBlk | SockOpt::Md5Sig => {
                 return Err(Errno::ENOPROTOOPT);
             }
             SockOpt::Linger2 => unreachable!("handled above"),
@@ -167,7 +170,7 @@ impl EngineTarget {
             SockOpt::FastOpen => sk.fo.queue.unwrap_or(0) as i64,
             SockOpt::FastOpenConnect => sk.fo.connect as i64,
             SockOpt::FastOpenNoCookie => sk.fo.no_cookie as i64,
-            SockOpt::FastOpenKey => return Err(Errno::EINVAL),
+            SockOpt::FastOpenKey | SockOpt::Md5Sig => return Err(Errno::EINVAL),
             SockOpt::KeepInit => sk.cfg.connect_timeout.map_or(0, |d| d.as_secs() as i64),
             SockOpt::NoOpt => sk.cfg.no_options as i64,
             SockOpt::IpTtl => i64::from(sk.cfg.ip.ttl.unwrap_or(DEFAULT_TTL)),

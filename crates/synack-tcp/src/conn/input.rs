@@ -46,6 +46,7 @@ impl Conn {
             rcv_wscale: rcv_ws,
             send_mss,
             rcv_mss: self.our_mss(),
+            md5: self.opt.md5,
         };
         self.hs.set(
             HsFlags::WS_OFFERED,

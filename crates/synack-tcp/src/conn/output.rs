@@ -23,6 +23,7 @@ pub(crate) struct Segment {
 
 impl Conn {
     fn header(&self, seq: SeqNum, ack: SeqNum, flags: TcpFlags, window: u16) -> Header {
+        let options = TcpOptions { md5: self.md5_slot(), ..TcpOptions::default() };
         Header {
             src_port: self.tuple.local.port(),
             dst_port: self.tuple.remote.port(),
@@ -31,10 +32,18 @@ impl Conn {
             flags,
             window,
             urgent: 0,
-            options: TcpOptions::default(),
+            options,
             layout: self.cfg.option_layout,
             payload_sum: 0,
         }
+    }
+
+    //= rfc2385#2.0
+    //~ paraphrase: Every segment of a connection with a key carries the signature option.
+    /// The MD5 option's place (filled when the segment is written), on a connection with a
+    /// key.
+    fn md5_slot(&self) -> Option<[u8; 16]> {
+        self.opt.md5.then_some([0; 16])
     }
 
     fn ts_option(&self, now: Instant, tsecr: u32) -> Option<Timestamps> {
@@ -135,18 +144,21 @@ impl Conn {
         now: Instant,
         fast_open: Option<synack_wire::tcp::FastOpenCookie>,
     ) -> TcpOptions {
+        let md5 = self.md5_slot();
         if self.cfg.no_options {
-            return TcpOptions::default();
+            return TcpOptions { md5, ..TcpOptions::default() };
         }
         if !self.syn_full_options() {
-            return TcpOptions { mss: Some(self.our_mss()), ..TcpOptions::default() };
+            return TcpOptions { mss: Some(self.our_mss()), md5, ..TcpOptions::default() };
         }
         TcpOptions {
             mss: Some(self.our_mss()),
             window_scale: self.cfg.window_scaling.then(|| self.our_wscale()),
             sack_permitted: self.cfg.sack,
             timestamps: if self.cfg.timestamps { self.ts_option(now, 0) } else { None },
-            fast_open,
+            // No room for a cookie beside the signature and the other options.
+            fast_open: if md5.is_some() { None } else { fast_open },
+            md5,
             ..TcpOptions::default()
         }
     }
@@ -203,6 +215,7 @@ impl Conn {
                 window_scale: ws_offered.then_some(opt.rcv_wscale),
                 sack_permitted: opt.sack,
                 timestamps: ts,
+                md5: self.md5_slot(),
                 ..TcpOptions::default()
             };
             self.accecn_synack(&mut fl, &mut o, retransmission);
@@ -287,7 +300,7 @@ impl Conn {
     /// SACK blocks for an ACK (RFC 2018 section 4): the block holding the most recent segment
     /// first, then the others; as many as fit beside timestamps.
     fn sack_blocks(&mut self) -> SackBlocks {
-        let max = crate::sack_gen::max_sack_blocks(self.opt.ts);
+        let max = crate::sack_gen::max_sack_blocks_beside(self.opt.ts, self.opt.md5);
         let Some((_, rcv)) = self.tcb.halves() else { return SackBlocks::new() };
         rcv.sacks.blocks(&rcv.asm, max)
     }
@@ -329,7 +342,7 @@ impl Conn {
         force: bool,
         ts: Option<Timestamps>,
     ) -> Option<Segment> {
-        let mut opts = TcpOptions { timestamps: ts, ..TcpOptions::default() };
+        let mut opts = TcpOptions { timestamps: ts, md5: self.md5_slot(), ..TcpOptions::default() };
         //~ linux: the AccECN option on data takes its room from the segment's payload.
         let mss = match self.accecn.is_some() {
             true => mss.saturating_sub(self.accecn_data_option(now, &mut opts)),

@@ -119,6 +119,9 @@ impl Endpoint {
             local: SocketAddr::new(dst, seg.dst_port),
             remote: SocketAddr::new(src, seg.src_port),
         };
+        if !self.md5_admits(&tuple, src, dst, seg) {
+            return;
+        }
         if let Some(id) = self.conn_for(&tuple) {
             if self.foreign_way(id, seg) {
                 //~ freebsd: tcp_input answers a segment whose UDP encapsulation port differs
