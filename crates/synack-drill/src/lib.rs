@@ -21,6 +21,7 @@ pub mod code;
 pub mod config;
 pub mod engine;
 pub mod error;
+pub mod files;
 pub mod icmp;
 mod lexer;
 pub mod matcher;

@@ -574,12 +574,16 @@ impl Profile {
                 _ => Err(unsupported()),
             };
         }
+        if crate::files::FileOp::parse(words).is_some() {
+            return Ok(vec![format!("{line}: in the run's private directory")]);
+        }
         match cmd {
             "sysctl" => {
                 let mut notes = Vec::new();
                 for w in args.iter().filter(|w| !w.starts_with('-')) {
                     let (k, v) = w.split_once('=').ok_or_else(unsupported)?;
-                    notes.push(self.set_sysctl(k, v)?);
+                    // sysctl(8) takes `net/ipv4/x` for `net.ipv4.x`.
+                    notes.push(self.set_sysctl(&k.replace('/', "."), v)?);
                 }
                 Ok(notes)
             }

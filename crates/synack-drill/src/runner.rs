@@ -251,6 +251,8 @@ pub fn run_script<F: TargetFactory>(
         prev_inbound: false,
         deferred: None,
         code_failure: None,
+        code_vars: code::Vars::new(),
+        files: crate::files::Files::default(),
         no_leftovers: opts.no_leftovers,
         script_dir: opts.script_dir.clone(),
         cfg,
@@ -320,6 +322,10 @@ pub(crate) struct Runner<'s, T: Target> {
     /// The first false `%{ assert }%`, reported only if the events all held (packetdrill
     /// evaluates code blocks after the script).
     code_failure: Option<Verdict>,
+    /// The files the script made and opened (`sendfile`).
+    pub(crate) files: crate::files::Files,
+    /// Variables the `%{ }%` blocks assigned (one interpreter runs them all in packetdrill).
+    code_vars: code::Vars,
     /// A failure found out of order (a blocking call that returned wrongly or late), reported
     /// before the next event runs.
     deferred: Option<Verdict>,
@@ -501,6 +507,16 @@ impl<T: Target> Runner<'_, T> {
                 if let Some(p) = probe_of(c) {
                     self.probe(&p)?;
                 } else {
+                    // File commands make or remove the run's own files; the rest configures.
+                    for pipeline in crate::shell::pipelines(c).unwrap_or_default() {
+                        if let [words] = pipeline.as_slice()
+                            && let Some(op) = crate::files::FileOp::parse(words)
+                        {
+                            self.files
+                                .apply(&op)
+                                .map_err(|reason| Stop::Fail { actual: None, reason })?;
+                        }
+                    }
                     // The pre-run pass refused every change the stack cannot take live, so
                     // what changes here is applied to sockets made from now on.
                     let before = self.profile.clone();
@@ -536,7 +552,7 @@ impl<T: Target> Runner<'_, T> {
     }
 
     fn code(&mut self, line: u32, text: &str) -> Result<(), Stop> {
-        let asserts = code::parse_block(text).map_err(|e| Stop::Unsupported(e.to_string()))?;
+        let stmts = code::parse_block(text).map_err(|e| Stop::Unsupported(e.to_string()))?;
         let Some(s) = self.under_test else {
             return Err(Stop::Fail {
                 actual: None,
@@ -544,7 +560,7 @@ impl<T: Target> Runner<'_, T> {
             });
         };
         let info = self.t.tcp_info(self.now, s).unwrap_or_default();
-        match code::evaluate(&asserts, &info) {
+        match code::evaluate(&stmts, &info, &mut self.code_vars) {
             Ok(()) => Ok(()),
             Err(CodeError::Unsupported(r)) => Err(Stop::Unsupported(r)),
             Err(e @ CodeError::Failed { .. }) => {

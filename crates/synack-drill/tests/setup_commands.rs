@@ -1,0 +1,104 @@
+//! Command lines and code lines of the public suites beyond settings: the files `sendfile`
+//! reads (made by `rm`/`dd`/`touch`/`truncate` lines in the run's private directory), variables
+//! in `%{ }%` blocks, and what stays unsupported. Scripts of our own, each also changed so the
+//! runner must fail it.
+
+use synack_drill::engine::EngineFactory;
+use synack_drill::matcher::MatchMode;
+use synack_drill::profile::Profile;
+use synack_drill::{RunOptions, Verdict, run_source};
+
+fn run(src: &str) -> Verdict {
+    let opts = RunOptions::new(Profile::linux(), MatchMode::Strict);
+    run_source(src, "setup.pkt", &opts, &EngineFactory).verdict
+}
+
+/// A passive open on fd 4, then `body`.
+fn script(setup: &str, body: &str) -> String {
+    format!(
+        "{setup}
+0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3
++0 setsockopt(3, SOL_SOCKET, SO_REUSEADDR, [1], 4) = 0
++0 bind(3, ..., ...) = 0
++0 listen(3, 1) = 0
++0 < S 0:0(0) win 65535 <mss 1000,nop,wscale 7>
++0 > S. 0:0(0) ack 1 <mss 1460,nop,wscale 8>
++.1 < . 1:1(0) ack 1 win 257
++0 accept(3, ..., ...) = 4
+{body}"
+    )
+}
+
+fn fails_on(v: Verdict, want_line: u32, why: &str) {
+    match v {
+        Verdict::Fail { line, reason, .. } => {
+            assert_eq!(line, want_line, "failed elsewhere: {reason}");
+            assert!(reason.contains(why), "reason {reason:?} lacks {why:?}");
+        }
+        v => panic!("expected a failure on line {want_line}, got {v:?}"),
+    }
+}
+
+const FILE: &str = "`rm -f /tmp/f\ndd if=/dev/zero of=/tmp/f bs=1000 count=3 status=none`";
+
+#[test]
+fn sendfile_sends_the_file_from_its_offset() {
+    let body = "+0 open(\"/tmp/f\", O_RDONLY) = 5
++0 sendfile(4, 5, [1000], 5000) = 2000
++0 > P. 1:2001(2000) ack 1
+";
+    assert_eq!(run(&script(FILE, body)), Verdict::Pass);
+    // The count is what the file holds past the offset.
+    let wrong = body.replace("= 2000", "= 3000");
+    fails_on(run(&script(FILE, &wrong)), 12, "sendfile() returned 2000");
+}
+
+#[test]
+fn sendfile_without_offset_advances_the_file_position() {
+    let body = "+0 open(\"/tmp/f\", O_RDONLY) = 5
++0 sendfile(4, 5, NULL, 2000) = 2000
++0 sendfile(4, 5, NULL, 2000) = 1000
++0 sendfile(4, 5, NULL, 2000) = 0
++0 > P. 1:3001(3000) ack 1
++0 close(5) = 0
++0 sendfile(4, 5, NULL, 1) = -1 EBADF (Bad file descriptor)
+";
+    assert_eq!(run(&script(FILE, body)), Verdict::Pass);
+}
+
+#[test]
+fn removed_and_missing_files() {
+    // An open file stays readable after rm; a removed one cannot be opened again.
+    let body = "+0 open(\"/tmp/f\", O_RDONLY) = 5
++0 `rm /tmp/f`
++0 sendfile(4, 5, [0], 10) = 10
++0 > P. 1:11(10) ack 1
++0 open(\"/tmp/f\", O_RDONLY) = -1 ENOENT (No such file or directory)
+";
+    assert_eq!(run(&script(FILE, body)), Verdict::Pass);
+    // rm without -f of a file that is not there fails the line, as the command's status does.
+    let again = "+0 `rm /tmp/f`\n+0 `rm /tmp/f`\n";
+    fails_on(run(&script(FILE, again)), 12, "cannot remove");
+}
+
+#[test]
+fn other_shell_commands_stay_unsupported() {
+    for cmd in ["`cat /etc/passwd`", "`rm -rf /tmp`", "`dd if=/dev/urandom of=/tmp/x count=1`"] {
+        match run(&script(cmd, "")) {
+            Verdict::Unsupported { line: Some(1), reason } => {
+                assert!(reason.starts_with("unsupported command:"), "{reason}")
+            }
+            v => panic!("{cmd}: {v:?}"),
+        }
+    }
+}
+
+#[test]
+fn code_variables_carry_from_block_to_block() {
+    let body = "+0 %{ cwnd = 10; assert tcpi_snd_cwnd == cwnd, tcpi_snd_cwnd }%
++0 %{ cwnd += 0; assert tcpi_snd_cwnd == cwnd }%
+";
+    assert_eq!(run(&script("", body)), Verdict::Pass);
+    let wrong = body.replace("cwnd += 0", "cwnd += 1");
+    fails_on(run(&script("", &wrong)), 11, "cwnd = 11");
+}
