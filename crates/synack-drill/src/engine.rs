@@ -802,6 +802,11 @@ impl Target for EngineTarget {
                         remote_port: None,
                         state: "LISTEN",
                         owned: true,
+                        local: sk.local,
+                        remote: None,
+                        linux_state: 10,
+                        tx_queue: 0,
+                        rx_queue: 0,
                     });
                     for _ in 0..self.ep.syn_queue_len(l) {
                         out.push(SockState {
@@ -809,6 +814,11 @@ impl Target for EngineTarget {
                             remote_port: None,
                             state: "SYN_RCVD",
                             owned: false,
+                            local: sk.local,
+                            remote: None,
+                            linux_state: 3,
+                            tx_queue: 0,
+                            rx_queue: 0,
                         });
                     }
                 }
@@ -820,6 +830,11 @@ impl Target for EngineTarget {
                         remote_port: None,
                         state: "CLOSED",
                         owned: true,
+                        local: sk.local,
+                        remote: None,
+                        linux_state: 7,
+                        tx_queue: 0,
+                        rx_queue: 0,
                     });
                 }
             }
@@ -828,6 +843,23 @@ impl Target for EngineTarget {
             out.extend(self.conn_state(c, false));
         }
         out
+    }
+
+    //~ linux: the nstat names of the MIB counters these engine counts are the events of.
+    fn mib(&self) -> Vec<(&'static str, u64)> {
+        let d = self.ep.drop_counters();
+        let l = self.ep.listen_counters();
+        vec![
+            ("TcpExtBeyondWindow", d.beyond_window),
+            // Accept queue full, for a SYN (tcp_conn_request) or the handshake's ACK
+            // (tcp_v4_syn_recv_sock).
+            ("TcpExtListenOverflows", l.syns_dropped_accept_full + l.acks_dropped_accept_full),
+            ("TcpExtSyncookiesFailed", l.cookies_rejected),
+            ("TcpExtSyncookiesRecv", l.cookies_accepted),
+            ("TcpExtSyncookiesSent", l.cookies_sent),
+            ("TcpExtTCPReqQFullDrop", l.syns_dropped_queue_full),
+            ("TcpExtTCPZeroWindowDrop", d.zero_window),
+        ]
     }
 
     fn drop_state(&mut self, _now: u64, state: &str) -> usize {

@@ -24,6 +24,7 @@ pub mod error;
 pub mod files;
 pub mod icmp;
 mod lexer;
+pub mod listing;
 pub mod matcher;
 pub mod outcome;
 pub mod parser;

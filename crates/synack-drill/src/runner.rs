@@ -253,6 +253,7 @@ pub fn run_script<F: TargetFactory>(
         code_failure: None,
         code_vars: code::Vars::new(),
         files: crate::files::Files::default(),
+        nstat_history: BTreeMap::new(),
         no_leftovers: opts.no_leftovers,
         script_dir: opts.script_dir.clone(),
         cfg,
@@ -322,6 +323,8 @@ pub(crate) struct Runner<'s, T: Target> {
     /// The first false `%{ assert }%`, reported only if the events all held (packetdrill
     /// evaluates code blocks after the script).
     code_failure: Option<Verdict>,
+    /// What the last `nstat` saw of each counter: the next one counts from there.
+    nstat_history: BTreeMap<&'static str, u64>,
     /// The files the script made and opened (`sendfile`).
     pub(crate) files: crate::files::Files,
     /// Variables the `%{ }%` blocks assigned (one interpreter runs them all in packetdrill).
@@ -352,6 +355,23 @@ impl<T: Target> Runner<'_, T> {
             Probe::Drop { state } => {
                 self.t.drop_state(self.now, state);
                 self.drain()
+            }
+            Probe::Listing(l) => {
+                let counters = self.t.mib();
+                let unknown = l.unknown_counters(&counters);
+                if !unknown.is_empty() {
+                    return Err(Stop::Unsupported(format!(
+                        "nstat counter {} is not kept by the stack",
+                        unknown.join(", ")
+                    )));
+                }
+                let socks = self.t.sock_states();
+                l.run(&counters, &mut self.nstat_history, &socks).map(|_| ()).map_err(|out| {
+                    Stop::Fail {
+                        actual: Some(out.join("\n")),
+                        reason: "the command's last grep found nothing".into(),
+                    }
+                })
             }
             Probe::Count { state, want, .. } => {
                 let states = self.t.sock_states();

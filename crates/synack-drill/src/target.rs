@@ -372,6 +372,11 @@ pub trait Target {
     /// Every TCP socket as `sockstat` lists it: the script's own, the listeners' half-open
     /// connections (`SYN_RCVD`) and connections left behind after close.
     fn sock_states(&self) -> Vec<crate::probe::SockState>;
+    /// The stack's MIB counters under Linux's nstat names (`TcpExtBeyondWindow`), every
+    /// counter it keeps, zeros included; nothing when it keeps none.
+    fn mib(&self) -> Vec<(&'static str, u64)> {
+        Vec::new()
+    }
     /// Drops every connection in the named state (`tcpdrop -s STATE`); how many were dropped.
     fn drop_state(&mut self, now: u64, state: &str) -> usize;
     /// An inbound segment arrives.

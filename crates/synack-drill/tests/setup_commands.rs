@@ -102,3 +102,40 @@ fn code_variables_carry_from_block_to_block() {
     let wrong = body.replace("cwnd += 0", "cwnd += 1");
     fails_on(run(&script("", &wrong)), 11, "cwnd = 11");
 }
+
+#[test]
+fn nstat_reports_the_engines_counters_since_the_last_nstat() {
+    let body = "+0 < P. 5000001:5001001(1000) ack 1 win 257
++0 `nstat | grep TcpExtBeyondWindow | grep -q \" 1 \"`
++0 < P. 5000001:5001001(1000) ack 1 win 257
++0 < P. 5000001:5001001(1000) ack 1 win 257
++0 `nstat -s | grep TcpExtBeyondWindow | grep -q \" 2 \"`
++0 `nstat -a | grep TcpExtBeyondWindow | grep -q \" 3 \"`
+";
+    assert_eq!(run(&script("`nstat -n`", body)), Verdict::Pass);
+    fails_on(run(&script("`nstat -n`", &body.replace("\" 2 \"", "\" 3 \""))), 14, "grep");
+    // nstat without -s updated what the next one counts from.
+    let again = "+0 < P. 5000001:5001001(1000) ack 1 win 257
++0 `nstat -n`
++0 `nstat | grep -q TcpExtBeyondWindow`
+";
+    fails_on(run(&script("", again)), 12, "grep");
+    // A counter the stack does not keep cannot be checked.
+    let other = "+0 `nstat | grep TcpExtTCPRcvQDrop | grep -q \" 1 \"`\n";
+    match run(&script("", other)) {
+        Verdict::Unsupported { line: Some(10), reason } => {
+            assert!(reason.contains("TcpExtTCPRcvQDrop"), "{reason}")
+        }
+        v => panic!("{v:?}"),
+    }
+}
+
+#[test]
+fn proc_net_tcp_lists_the_listener_and_the_connection() {
+    let body = "+0 `grep \" 0A \" /proc/net/tcp /proc/net/tcp6 | grep \":1F90\"`
++0 `grep \" 01 \" /proc/net/tcp | grep -c :1F90 | grep -q 1`
+";
+    assert_eq!(run(&script("", body)), Verdict::Pass);
+    // No socket is in SYN-RECEIVED (03) any more.
+    fails_on(run(&script("", &body.replace("\" 01 \"", "\" 03 \""))), 11, "grep");
+}

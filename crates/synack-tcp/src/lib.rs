@@ -133,6 +133,6 @@ pub use fastopen::FastOpenConfig;
 pub use icmp::{IcmpError, IcmpPolicy};
 pub use secret::FourTuple;
 pub use state::State;
-pub use stats::{ConnStats, ListenCounters};
+pub use stats::{ConnStats, DropCounters, ListenCounters};
 pub use synack_wire::tcp::OptionLayout;
 pub use time::{Duration, Instant};

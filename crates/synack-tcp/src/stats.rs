@@ -177,6 +177,28 @@ pub struct ListenCounters {
     pub listeners_in_cookie_mode: u64,
 }
 
+/// Arriving segments whose data the connections refused, by reason
+/// ([`crate::Endpoint::drop_counters`]), counted as Linux counts the same events in its MIB:
+/// how often peers send past the window we offered. Counts since the endpoint was made.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
+#[non_exhaustive]
+pub struct DropCounters {
+    /// Segments dropped because they begin beyond the receive window's right edge (Linux's
+    /// `LINUX_MIB_BEYOND_WINDOW`, nstat's `TcpExtBeyondWindow`). Old duplicates below
+    /// RCV.NXT, SYNs and RSTs are not counted.
+    pub beyond_window: u64,
+    /// Segments at RCV.NXT whose text was refused because the window was zero (Linux's
+    /// `LINUX_MIB_TCPZEROWINDOWDROP`, `TcpExtTCPZeroWindowDrop`).
+    pub zero_window: u64,
+}
+
+impl core::ops::AddAssign for DropCounters {
+    fn add_assign(&mut self, c: DropCounters) {
+        self.beyond_window += c.beyond_window;
+        self.zero_window += c.zero_window;
+    }
+}
+
 /// Counters of several endpoints (the shards of one host) add up field by field.
 impl core::ops::AddAssign for ListenCounters {
     fn add_assign(&mut self, c: ListenCounters) {

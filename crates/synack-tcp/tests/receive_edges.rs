@@ -98,3 +98,20 @@ fn a_busy_queue_keeps_the_window() {
     let st = s.ep.stats(s.id()).unwrap();
     assert_eq!(st.bytes_received, 1000 + u64::from(before));
 }
+
+/// The endpoint counts refused segments as Linux's MIB does: one beginning past the right
+/// edge (`TcpExtBeyondWindow`, also a bare ACK there), text at RCV.NXT while the window is
+/// zero (`TcpExtTCPZeroWindowDrop`); an old duplicate below RCV.NXT counts as neither.
+#[test]
+fn refused_segments_are_counted_by_reason() {
+    let mut s = established(false);
+    // 20000 offered: fill the buffer, closing the window.
+    s.inject(Seg::new(PA, T + 1, I + 1).len(20_000));
+    assert_eq!(s.ep.drop_counters(), synack_tcp::DropCounters::default());
+    s.inject(Seg::new(PA, T + 20_001, I + 1).len(100));
+    s.inject(Seg::new(PA, T + 30_000, I + 1).len(100));
+    s.inject(Seg::new(A, T + 40_000, I + 1));
+    s.inject(Seg::new(PA, T + 1, I + 1).len(100));
+    let d = s.ep.drop_counters();
+    assert_eq!((d.zero_window, d.beyond_window), (1, 2), "{d:?}");
+}

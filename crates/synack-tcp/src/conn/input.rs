@@ -373,6 +373,9 @@ impl Conn {
             //~ processed (MUST-66); its text is not accepted.
             if wnd == 0 && seq == nxt {
                 // The text is refused: the ACK tells the peer the window is still closed.
+                if !payload.is_empty() {
+                    ctx.drops.zero_window += 1;
+                }
                 self.due.set(Due::Ack);
                 payload = &[];
                 fin = false;
@@ -388,6 +391,11 @@ impl Conn {
             } else {
                 //= rfc9293#3.10.7.4
                 //~ paraphrase: Otherwise send <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK> and drop.
+                if (seq + seg_len).gt(nxt) {
+                    //~ linux: tcp_validate_incoming counts a segment tcp_sequence refuses for
+                    //~ lying past the window (not an old one) in LINUX_MIB_BEYOND_WINDOW.
+                    ctx.drops.beyond_window += 1;
+                }
                 if !payload.is_empty() && (seq + payload.len() as u32).le(nxt) {
                     //= rfc2883#4
                     //~ paraphrase: Data received twice (below RCV.NXT) is reported as a D-SACK

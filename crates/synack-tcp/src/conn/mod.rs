@@ -304,6 +304,8 @@ pub(crate) struct Ctx<'a> {
     pub(crate) ip_ecn: u8,
     /// Where storage a connection lets go of is kept for the next ones.
     pub(crate) spares: &'a mut Spares,
+    /// The endpoint's counts of refused segments.
+    pub(crate) drops: &'a mut crate::stats::DropCounters,
 }
 
 impl Ctx<'_> {

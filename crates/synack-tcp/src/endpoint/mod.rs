@@ -72,6 +72,8 @@ pub struct Endpoint {
     /// What the listeners did with SYNs and handshake ACKs (the running counts; the gauges
     /// are filled in when read).
     listen_counts: ListenCounters,
+    /// Segments the connections refused, by reason.
+    pub(crate) drops: crate::stats::DropCounters,
     /// Fixed ISS for every new connection (tests and the packetdrill runner).
     isn_override: Option<SeqNum>,
     /// The IP-ECN codepoint of the segment being processed.
@@ -148,6 +150,7 @@ impl Endpoint {
             secrets,
             last_cookie: None,
             listen_counts: ListenCounters::default(),
+            drops: crate::stats::DropCounters::default(),
             isn_override: None,
             ip_ecn: 0,
             rx_udp: None,

@@ -127,6 +127,7 @@ impl Endpoint {
             ce: self.ip_ecn == 3,
             ip_ecn: self.ip_ecn,
             spares: &mut self.spares,
+            drops: &mut self.drops,
         };
         let r = f(conn, &mut ctx);
         if ctx.deleted {
