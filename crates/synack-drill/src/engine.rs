@@ -36,7 +36,8 @@ impl TargetFactory for EngineFactory {
     }
 
     /// Live when the two differ only in what a new socket starts with (its `ConnConfig`,
-    /// keep-alive timing) or in the TCP-over-UDP tunnel port; endpoint-wide settings (MTU,
+    /// keep-alive timing), in the TCP-over-UDP tunnel port, or in the AccECN option policy
+    /// (which existing connections follow too); endpoint-wide settings (MTU,
     /// cookies, Fast Open, ECN mode, buffer doubling, the SYN layout's implied connect) are
     /// fixed once the stack runs.
     fn applies_live(&self, before: &Profile, after: &Profile) -> bool {
@@ -75,6 +76,9 @@ impl TargetFactory for EngineFactory {
         b.keep_alive = before.keep_alive;
         b.udp_tunneling_port = before.udp_tunneling_port;
         b.max_sockbuf = before.max_sockbuf;
+        // Read as each segment is built: existing connections follow (`reconfigure`).
+        b.ecn_option = before.ecn_option;
+        b.ecn_option_beacon = before.ecn_option_beacon;
         b == *before
     }
 }
@@ -1057,6 +1061,22 @@ impl Target for EngineTarget {
             ..FastOpenConfig::from_linux_bits(p.fastopen)
         });
         self.reconfigure_sockets(p);
+        //~ linux: tcp_ecn_option and tcp_ecn_option_beacon are read each time an ACK or data
+        //~ segment is built, so a change reaches the connections that exist too.
+        let accecn = self.base_conn.accecn;
+        let conns: Vec<ConnId> = self
+            .socks
+            .values()
+            .filter_map(|s| if let Kind::Conn(c) = s.kind { Some(c) } else { None })
+            .chain(self.orphans.iter().copied())
+            .collect();
+        for c in conns {
+            if let Ok(mut cfg) = self.ep.conn_config(c) {
+                cfg.accecn.option = accecn.option;
+                cfg.accecn.option_beacon = accecn.option_beacon;
+                let _ = self.ep.set_conn_config(c, cfg);
+            }
+        }
     }
 
     fn zerocopy_sent(&mut self, s: SockId, bytes: usize) {

@@ -914,10 +914,18 @@ impl Profile {
     }
 
     /// This profile with the settings a running stack takes from `later` (what it does next,
-    /// not what it did): the Fast Open bits, and timestamps for sockets made from now on. A
-    /// change is applied live when the result equals `later`.
+    /// not what it did): the Fast Open bits, timestamps for sockets made from now on, and
+    /// when the AccECN option is sent (Linux reads `tcp_ecn_option` and its beacon as each
+    /// segment is built, so existing connections follow). A change is applied live when the
+    /// result equals `later`.
     pub fn with_live_settings_of(&self, later: &Profile) -> Profile {
-        Profile { fastopen: later.fastopen, timestamps: later.timestamps, ..self.clone() }
+        Profile {
+            fastopen: later.fastopen,
+            timestamps: later.timestamps,
+            ecn_option: later.ecn_option,
+            ecn_option_beacon: later.ecn_option_beacon,
+            ..self.clone()
+        }
     }
 
     /// Sysctls for which the engine has one behaviour, with the value(s) that select it
@@ -1064,11 +1072,14 @@ mod tests {
     }
 
     #[test]
-    fn only_fast_open_and_timestamps_change_live() {
+    fn only_fast_open_timestamps_and_the_accecn_option_change_live() {
         let before = Profile::linux();
         let mut later = before.clone();
         later.apply_command("sysctl -q net.ipv4.tcp_fastopen=0").unwrap();
         later.apply_command("sysctl -q net.ipv4.tcp_timestamps=0").unwrap();
+        later.apply_command("sysctl -q net.ipv4.tcp_ecn_option=0").unwrap();
+        later.apply_command("sysctl -q net/ipv4/tcp_ecn_option_beacon=1").unwrap();
+        assert_eq!((later.ecn_option, later.ecn_option_beacon), (0, 1));
         assert_eq!(before.with_live_settings_of(&later), later);
         later.apply_command("sysctl -q net.ipv4.tcp_sack=0").unwrap();
         assert_ne!(before.with_live_settings_of(&later), later);

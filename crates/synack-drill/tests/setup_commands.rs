@@ -139,3 +139,28 @@ fn proc_net_tcp_lists_the_listener_and_the_connection() {
     // No socket is in SYN-RECEIVED (03) any more.
     fails_on(run(&script("", &body.replace("\" 01 \"", "\" 03 \""))), 11, "grep");
 }
+
+/// Linux reads `tcp_ecn_option` as it builds each segment: switched off mid-script, the
+/// connection that exists stops sending the AccECN option.
+#[test]
+fn the_accecn_option_policy_changes_for_existing_connections() {
+    let src = "`sysctl -q net.ipv4.tcp_ecn=3`
+0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3
++0 setsockopt(3, SOL_SOCKET, SO_REUSEADDR, [1], 4) = 0
++0 bind(3, ..., ...) = 0
++0 listen(3, 1) = 0
++0 < SEWA 0:0(0) win 32792 <mss 1460,nop,nop,sackOK,nop,wscale 8>
++.002 > SW. 0:0(0) ack 1 <mss 1460,ECN e1b 1 ceb 0 e0b 1,nop,nop,nop,sackOK,nop,wscale 8>
++.05 < [ect0] W. 1:1(0) ack 1 win 264 <ECN e0b 1 ceb 0 e1b 1,nop>
++.002 accept(3, ..., ...) = 4
++0 `sysctl -q net.ipv4.tcp_ecn_option=0`
++.002 write(4, ..., 1000) = 1000
++.002 > [ect0] P.5 1:1001(1000) ack 1
+";
+    assert_eq!(run(src), Verdict::Pass);
+    let kept = src.replace(
+        "+0 `sysctl -q net.ipv4.tcp_ecn_option=0`",
+        "+0 `sysctl -q net.ipv4.tcp_ecn_option=2`",
+    );
+    fails_on(run(&kept), 12, "options");
+}
