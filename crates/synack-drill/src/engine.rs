@@ -189,6 +189,8 @@ pub struct EngineTarget {
     ecn: EcnMode,
     /// Our address for sockets that connect without binding.
     local_ip: IpAddr,
+    /// `--mss`: inbound payloads longer than it arrive as coalesced segments of this size.
+    gro_mss: Option<u16>,
     /// Connections whose socket was closed, still in the engine until they finish.
     orphans: Vec<ConnId>,
     /// Keep-alive timing a socket starts with (the profile's sysctls).
@@ -433,6 +435,7 @@ impl EngineTarget {
             mtu: p.mtu,
             ecn: p.ecn,
             local_ip: cfg.local_ip,
+            gro_mss: cfg.mss,
             orphans: Vec::new(),
             keep_alive: synack_tcp::KeepAlive {
                 idle: p.keep_alive.0,
@@ -964,7 +967,13 @@ impl Target for EngineTarget {
             self.deliver_udp(now, seg, &bytes, sport, dport);
         } else if let Ok(repr) = TcpRepr::parse_bytes(&bytes, src, dst, ChecksumMode::Verify) {
             // The ECN codepoint of the IP header the script wrote (`[ect0]`, `[ce]`, ...).
-            self.ep.on_segment_with_ecn(instant(now), src, dst, seg.tos & 3, &repr);
+            let ecn = seg.tos & 3;
+            match self.gro_mss {
+                Some(mss) if repr.payload.len() > usize::from(mss) => {
+                    self.ep.on_coalesced_segment(instant(now), src, dst, ecn, mss, &repr)
+                }
+                _ => self.ep.on_segment_with_ecn(instant(now), src, dst, ecn, &repr),
+            }
         }
         while self.ep.poll_event().is_some() {}
         //~ linux: tcpi_last_data_recv ages from the last data segment taken in

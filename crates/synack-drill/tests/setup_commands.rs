@@ -164,3 +164,17 @@ fn the_accecn_option_policy_changes_for_existing_connections() {
     );
     fails_on(run(&kept), 12, "options");
 }
+
+/// With `--mss`, packetdrill hands the stack an inbound packet longer than the MSS as a GSO
+/// packet of MSS-sized segments; the stack's estimate of the peer's segment size
+/// (`tcpi_rcv_mss`) learns that size, not the coalesced length.
+#[test]
+fn a_coalesced_segment_teaches_the_segment_size() {
+    let body = "+0 %{ assert tcpi_rcv_mss == 536, tcpi_rcv_mss }%
++0 < . 1:10001(10000) ack 1 win 257
++0 %{ assert tcpi_rcv_mss == 1000, tcpi_rcv_mss }%
+";
+    assert_eq!(run(&script("--mss=1000", body)), Verdict::Pass);
+    // Without --mss the 10000 bytes are one segment: the estimate is the MSS we announced.
+    fails_on(run(&script("", body)), 12, "tcpi_rcv_mss = 1460");
+}

@@ -24,6 +24,11 @@ pub struct ConnStats {
     pub snd_mss: u32,
     /// MSS we advertised.
     pub rcv_mss: u16,
+    /// The receiver's estimate of the peer's segment size (Linux's `tcpi_rcv_mss`): the
+    /// largest data segment seen, up to `rcv_mss`, or the length of two short ones in a row
+    /// that looked full-sized; before any data, min(`rcv_mss`, `snd_mss`, window / 2, 536),
+    /// at least 88.
+    pub peer_mss_estimate: u16,
     /// Path MTU in use: the configured MTU, lowered by ICMP "packet too big" (Linux's
     /// `tcpi_pmtu`). IP and TCP headers and options come out of it before `snd_mss`.
     pub pmtu: u32,

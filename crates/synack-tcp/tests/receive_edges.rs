@@ -115,3 +115,27 @@ fn refused_segments_are_counted_by_reason() {
     let d = s.ep.drop_counters();
     assert_eq!((d.zero_window, d.beyond_window), (1, 2), "{d:?}");
 }
+
+/// The estimate of the peer's segment size (`tcpi_rcv_mss`): 536 before data (the smallest
+/// of the MSS values, half the window and 536), then the largest segment seen up to the MSS
+/// we announced, or a coalesced (GRO) segment's own segment size.
+#[test]
+fn the_peer_segment_size_is_estimated_from_arrivals() {
+    let estimate = |s: &Script| s.ep.stats(s.id()).unwrap().peer_mss_estimate;
+    let mut s = established(false);
+    assert_eq!(estimate(&s), 536);
+    s.inject_coalesced(Seg::new(A, T + 1, I + 1).len(10_000), 1000);
+    assert_eq!(estimate(&s), 1000);
+    s.inject(Seg::new(A, T + 10_001, I + 1).len(1200));
+    assert_eq!(estimate(&s), 1200);
+    // Past the MSS we announced (1460) it stops there.
+    let mut big = established(false);
+    big.inject(Seg::new(A, T + 1, I + 1).len(5000));
+    assert_eq!(estimate(&big), 1460);
+    // Two short segments of one length in a row that look full-sized (no PSH) set it.
+    let mut short = established(false);
+    short.inject(Seg::new(A, T + 1, I + 1).len(400));
+    assert_eq!(estimate(&short), 536);
+    short.inject(Seg::new(A, T + 401, I + 1).len(400));
+    assert_eq!(estimate(&short), 400);
+}

@@ -212,6 +212,7 @@ impl EngineTarget {
         let mss = i64::from(st.snd_mss.max(1));
         i.insert("tcpi_snd_mss".into(), i64::from(st.snd_mss));
         i.insert("tcpi_advmss".into(), i64::from(st.rcv_mss));
+        i.insert("tcpi_rcv_mss".into(), i64::from(st.peer_mss_estimate));
         i.insert("tcpi_pmtu".into(), i64::from(st.pmtu));
         i.insert("tcpi_rto".into(), st.rto.as_micros() as i64);
         if let Some(srtt) = st.srtt {

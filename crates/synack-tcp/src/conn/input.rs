@@ -306,6 +306,7 @@ impl Conn {
         if self.accecn.is_some() && (state != State::SynReceived || !f.syn()) {
             self.accecn_on_receive(seg, ctx.ip_ecn);
         }
+        let (advmss, snd_mss_now) = (self.opt.rcv_mss, self.eff_snd_mss());
         let Some((snd, rcv)) = self.tcb.halves() else { return Outcome::Continue };
         //~ linux: an ACK whose TSval moved on counts as progress for AccECN's ACE reading.
         let ts_progress = match (seg.options.timestamps, rcv.ts_recent) {
@@ -470,6 +471,17 @@ impl Conn {
             let keep = right.since(seq) as usize;
             payload = &payload[..keep.min(payload.len())];
             fin = false;
+        }
+        if !payload.is_empty() {
+            //~ linux: tcp_event_data_recv and tcp_data_queue_ofo measure every data segment
+            //~ taken, in order or not, by its GRO segment size when it was coalesced.
+            let arrival = super::rcv_mss::Arrival {
+                len: ctx.seg_size.map_or(seg.payload.len(), usize::from),
+                header_len: seg.header_len(),
+                remnant: f.fin() || f.urg() || f.syn() || f.psh(),
+            };
+            let initial = super::rcv_mss::initial(advmss, snd_mss_now, rcv.wnd());
+            rcv.measure_rcv_mss(arrival, initial, advmss, if ts_on { 12 } else { 0 });
         }
         self.last_rx = now;
         self.keepalive_probes = 0;

@@ -74,6 +74,8 @@ pub struct Endpoint {
     listen_counts: ListenCounters,
     /// Segments the connections refused, by reason.
     pub(crate) drops: crate::stats::DropCounters,
+    /// The size of the segments the segment being processed was coalesced from (GRO).
+    pub(crate) rx_seg_size: Option<u16>,
     /// Fixed ISS for every new connection (tests and the packetdrill runner).
     isn_override: Option<SeqNum>,
     /// The IP-ECN codepoint of the segment being processed.
@@ -151,6 +153,7 @@ impl Endpoint {
             last_cookie: None,
             listen_counts: ListenCounters::default(),
             drops: crate::stats::DropCounters::default(),
+            rx_seg_size: None,
             isn_override: None,
             ip_ecn: 0,
             rx_udp: None,

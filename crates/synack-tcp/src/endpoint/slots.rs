@@ -128,6 +128,7 @@ impl Endpoint {
             ip_ecn: self.ip_ecn,
             spares: &mut self.spares,
             drops: &mut self.drops,
+            seg_size: self.rx_seg_size,
         };
         let r = f(conn, &mut ctx);
         if ctx.deleted {
