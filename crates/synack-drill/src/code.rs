@@ -191,12 +191,19 @@ fn parse_assign(stmt: &str) -> Result<Option<Stmt>, CodeError> {
     Ok(Some(Stmt::Assign { name: name.to_string(), op, value }))
 }
 
-/// A Python identifier that names a script variable: not a `tcpi_*` field, nor a constant.
+/// A name of the snapshot: a `tcpi_*` field of `TCP_INFO`, or an `SK_MEMINFO_*` entry of
+/// `SO_MEMINFO`, which packetdrill sets before each block.
+fn is_field(name: &str) -> bool {
+    (name.starts_with("tcpi_") || name.starts_with("SK_MEMINFO_"))
+        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+}
+
+/// A Python identifier that names a script variable: not a snapshot field, nor a constant.
 fn is_variable(name: &str) -> bool {
     let mut chars = name.chars();
     chars.next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
         && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
-        && !name.starts_with("tcpi_")
+        && !is_field(name)
         && constant(name).is_none()
         && !matches!(name, "assert" | "print" | "and" | "or" | "not" | "in" | "is")
 }
@@ -279,7 +286,7 @@ fn operand(s: &str) -> Option<Operand> {
     if let Some(v) = constant(s) {
         return Some(Operand::Value(v));
     }
-    if s.starts_with("tcpi_") && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
+    if is_field(s) {
         return Some(Operand::Field(s.to_string()));
     }
     if is_variable(s) {

@@ -943,6 +943,12 @@ impl Target for EngineTarget {
 
     fn tcp_info(&self, now: u64, s: SockId) -> Option<TcpInfo> {
         let mut info = self.info(s)?;
+        // packetdrill's SO_MEMINFO names: the buffer sizes (sk_sndbuf, sk_rcvbuf) are what
+        // getsockopt reports; the memory-use entries are not modelled.
+        if let Some((snd, rcv)) = self.reported_buffers(s) {
+            info.insert("SK_MEMINFO_SNDBUF".into(), snd);
+            info.insert("SK_MEMINFO_RCVBUF".into(), rcv);
+        }
         if let Some(Kind::Conn(c)) = self.socks.get(&s).map(|x| x.kind)
             && let Some(&at) = self.last_data_recv.get(&c)
         {

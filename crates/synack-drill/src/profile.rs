@@ -609,6 +609,21 @@ impl Profile {
                 self.pacing = false;
                 Ok(vec![format!("{line}: no qdisc, no pacing")])
             }
+            // `tc qdisc del[ete] dev DEV root`: the device's default qdisc again, which does
+            // not pace.
+            "tc" if args.first() == Some(&"qdisc")
+                && matches!(args.get(1), Some(&"del") | Some(&"delete"))
+                && args.last() == Some(&"root") =>
+            {
+                self.pacing = false;
+                Ok(vec![format!("{line}: the default qdisc, no pacing")])
+            }
+            "tc" if args.first() == Some(&"qdisc") && args.ends_with(&["pfifo", "limit", "0"]) => {
+                Err(CommandError::Unsupported(format!(
+                    "{line} (a qdisc that drops every packet: the engine does not model \
+                     failed local transmits)"
+                )))
+            }
             //~ linux: the fq qdisc paces every TCP flow at its pacing rate.
             "tc" if matches!(args.first(), Some(&"qdisc"))
                 && matches!(args.get(1), Some(&"replace") | Some(&"add"))

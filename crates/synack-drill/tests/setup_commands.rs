@@ -178,3 +178,19 @@ fn a_coalesced_segment_teaches_the_segment_size() {
     // Without --mss the 10000 bytes are one segment: the estimate is the MSS we announced.
     fails_on(run(&script("", body)), 12, "tcpi_rcv_mss = 1460");
 }
+
+/// `SK_MEMINFO_*` names in a block are the socket's `SO_MEMINFO` entries: the buffer sizes
+/// are what `getsockopt` reports.
+#[test]
+fn sk_meminfo_buffers_are_the_reported_sizes() {
+    let src = "0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3
++0 setsockopt(3, SOL_SOCKET, SO_RCVBUF, [30000], 4) = 0
++0 getsockopt(3, SOL_SOCKET, SO_RCVBUF, [60000], [4]) = 0
++0 %{ assert SK_MEMINFO_RCVBUF == 60000, SK_MEMINFO_RCVBUF }%
+";
+    assert_eq!(run(src), Verdict::Pass);
+    fails_on(run(&src.replace("== 60000", "== 30000")), 4, "SK_MEMINFO_RCVBUF = 60000");
+    // The memory-use entries are not modelled.
+    let used = "+0 %{ assert SK_MEMINFO_RMEM_ALLOC == 0 }%\n";
+    assert!(matches!(run(&script("", used)), Verdict::Unsupported { .. }));
+}
