@@ -869,6 +869,10 @@ impl Target for EngineTarget {
         ]
     }
 
+    fn flush_metrics(&mut self) {
+        self.ep.clear_fast_open_cache();
+    }
+
     fn drop_state(&mut self, _now: u64, state: &str) -> usize {
         let conns: Vec<ConnId> = self
             .socks

@@ -645,7 +645,7 @@ impl Profile {
                 Ok(vec![format!("{line}: link MTU")])
             }
             "ip" if args.first() == Some(&"tcp_metrics") && args.get(1) == Some(&"flush") => {
-                Ok(vec!["ip tcp_metrics flush: no metrics cache".into()])
+                Ok(vec!["ip tcp_metrics flush: the runner empties the stack's cookie cache".into()])
             }
             _ => Err(unsupported()),
         }

@@ -527,14 +527,18 @@ impl<T: Target> Runner<'_, T> {
                 if let Some(p) = probe_of(c) {
                     self.probe(&p)?;
                 } else {
-                    // File commands make or remove the run's own files; the rest configures.
+                    // File commands make or remove the run's own files, a metrics flush empties
+                    // the stack's cookie cache; the rest configures.
                     for pipeline in crate::shell::pipelines(c).unwrap_or_default() {
-                        if let [words] = pipeline.as_slice()
-                            && let Some(op) = crate::files::FileOp::parse(words)
-                        {
+                        let [words] = pipeline.as_slice() else { continue };
+                        if let Some(op) = crate::files::FileOp::parse(words) {
                             self.files
                                 .apply(&op)
                                 .map_err(|reason| Stop::Fail { actual: None, reason })?;
+                        } else if words.starts_with(&["ip".into(), "tcp_metrics".into()])
+                            && words.get(2).is_some_and(|w| w == "flush")
+                        {
+                            self.t.flush_metrics();
                         }
                     }
                     // The pre-run pass refused every change the stack cannot take live, so

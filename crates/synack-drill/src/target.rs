@@ -379,6 +379,9 @@ pub trait Target {
     }
     /// Drops every connection in the named state (`tcpdrop -s STATE`); how many were dropped.
     fn drop_state(&mut self, now: u64, state: &str) -> usize;
+    /// `ip tcp_metrics flush`: forgets what the stack learned per destination (its Fast Open
+    /// cookies; Linux keeps them in the TCP metrics cache).
+    fn flush_metrics(&mut self);
     /// An inbound segment arrives.
     fn deliver(&mut self, now: u64, seg: &Segment);
     /// An ICMP or ICMPv6 error arrives, quoting a segment the stack sent.

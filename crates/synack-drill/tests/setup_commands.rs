@@ -3,6 +3,8 @@
 //! in `%{ }%` blocks, and what stays unsupported. Scripts of our own, each also changed so the
 //! runner must fail it.
 
+mod common;
+
 use synack_drill::engine::EngineFactory;
 use synack_drill::matcher::MatchMode;
 use synack_drill::profile::Profile;
@@ -193,4 +195,33 @@ fn sk_meminfo_buffers_are_the_reported_sizes() {
     // The memory-use entries are not modelled.
     let used = "+0 %{ assert SK_MEMINFO_RMEM_ALLOC == 0 }%\n";
     assert!(matches!(run(&script("", used)), Verdict::Unsupported { .. }));
+}
+
+/// `ip tcp_metrics flush` while the stack runs forgets its Fast Open cookies, so the next
+/// connection asks for a cookie again (google's `nonblocking-sendto.pkt` with its flush line
+/// on its own; without the flush the cached cookie goes on the SYN).
+#[test]
+fn a_metrics_flush_forgets_fast_open_cookies() {
+    let Some(shared) = common::shared_dir() else { return };
+    let dir = shared.join("packetdrill-suites/google/gtests/net/tcp/fastopen/client");
+    let Ok(src) = std::fs::read_to_string(dir.join("nonblocking-sendto.pkt")) else {
+        println!("SKIPPED: google's fastopen/client scripts not found at {}", dir.display());
+        return;
+    };
+    let start = src.find("sysctl -q net.ipv4.tcp_fastopen_cookies").expect("the flush line");
+    let end = start + src[start..].find('`').expect("its end");
+    let flushed = format!("{}ip tcp_metrics flush all{}", &src[..start], &src[end..]);
+    let kept = format!("{}{}", &src[..start], &src[end..]);
+    let args = synack_drill::suite::runner_args(&dir, "nonblocking-sendto.pkt", false);
+    let mut opts = RunOptions::new(Profile::linux(), MatchMode::Relaxed);
+    opts.script_dir = Some(dir.clone());
+    opts.defines = args.defines.into_iter().collect();
+    opts.runner_options = args.options;
+    let run = |s: &str| run_source(s, "nonblocking-sendto.pkt", &opts, &EngineFactory).verdict;
+    assert_eq!(run(&flushed), Verdict::Pass);
+    // The SYN after the unflushed cache carries the cookie where a request is expected.
+    match run(&kept) {
+        Verdict::Fail { reason, .. } => assert!(reason.contains("options"), "{reason}"),
+        v => panic!("{v:?}"),
+    }
 }
