@@ -15,8 +15,10 @@ pub struct ScriptConfig {
     pub ts_tick_usecs: u64,
     /// `--tcp_ts_ecr_scaled`.
     pub ts_ecr_scaled: bool,
-    /// `--mss`, if given: packetdrill cuts the stack's TSO/GSO packets at this size; synack
-    /// sends whole segments, so it changes nothing here.
+    /// `--mss`, if given: packetdrill cuts the stack's TSO/GSO packets at this size (synack
+    /// sends whole segments, so outbound it changes nothing), and hands the stack an inbound
+    /// packet longer than it as a GSO packet of segments this size, which the stack takes
+    /// as a coalesced (GRO) segment.
     pub mss: Option<u16>,
     /// `--mtu` (default 1500).
     pub mtu: u32,

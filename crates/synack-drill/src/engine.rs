@@ -36,7 +36,8 @@ impl TargetFactory for EngineFactory {
     }
 
     /// Live when the two differ only in what a new socket starts with (its `ConnConfig`,
-    /// keep-alive timing) or in the TCP-over-UDP tunnel port; endpoint-wide settings (MTU,
+    /// keep-alive timing), in the TCP-over-UDP tunnel port, or in the AccECN option policy
+    /// (which existing connections follow too); endpoint-wide settings (MTU,
     /// cookies, Fast Open, ECN mode, buffer doubling, the SYN layout's implied connect) are
     /// fixed once the stack runs.
     fn applies_live(&self, before: &Profile, after: &Profile) -> bool {
@@ -75,6 +76,9 @@ impl TargetFactory for EngineFactory {
         b.keep_alive = before.keep_alive;
         b.udp_tunneling_port = before.udp_tunneling_port;
         b.max_sockbuf = before.max_sockbuf;
+        // Read as each segment is built: existing connections follow (`reconfigure`).
+        b.ecn_option = before.ecn_option;
+        b.ecn_option_beacon = before.ecn_option_beacon;
         b == *before
     }
 }
@@ -187,6 +191,8 @@ pub struct EngineTarget {
     local_ip: IpAddr,
     /// The script's peer address.
     remote_ip: IpAddr,
+    /// `--mss`: inbound payloads longer than it arrive as coalesced segments of this size.
+    gro_mss: Option<u16>,
     /// Connections whose socket was closed, still in the engine until they finish.
     orphans: Vec<ConnId>,
     /// Keep-alive timing a socket starts with (the profile's sysctls).
@@ -438,6 +444,7 @@ impl EngineTarget {
             ecn: p.ecn,
             local_ip: cfg.local_ip,
             remote_ip: cfg.remote_ip,
+            gro_mss: cfg.mss,
             orphans: Vec::new(),
             keep_alive: synack_tcp::KeepAlive {
                 idle: p.keep_alive.0,
@@ -813,6 +820,11 @@ impl Target for EngineTarget {
                         remote_port: None,
                         state: "LISTEN",
                         owned: true,
+                        local: sk.local,
+                        remote: None,
+                        linux_state: 10,
+                        tx_queue: 0,
+                        rx_queue: 0,
                     });
                     for _ in 0..self.ep.syn_queue_len(l) {
                         out.push(SockState {
@@ -820,6 +832,11 @@ impl Target for EngineTarget {
                             remote_port: None,
                             state: "SYN_RCVD",
                             owned: false,
+                            local: sk.local,
+                            remote: None,
+                            linux_state: 3,
+                            tx_queue: 0,
+                            rx_queue: 0,
                         });
                     }
                 }
@@ -831,6 +848,11 @@ impl Target for EngineTarget {
                         remote_port: None,
                         state: "CLOSED",
                         owned: true,
+                        local: sk.local,
+                        remote: None,
+                        linux_state: 7,
+                        tx_queue: 0,
+                        rx_queue: 0,
                     });
                 }
             }
@@ -839,6 +861,27 @@ impl Target for EngineTarget {
             out.extend(self.conn_state(c, false));
         }
         out
+    }
+
+    //~ linux: the nstat names of the MIB counters these engine counts are the events of.
+    fn mib(&self) -> Vec<(&'static str, u64)> {
+        let d = self.ep.drop_counters();
+        let l = self.ep.listen_counters();
+        vec![
+            ("TcpExtBeyondWindow", d.beyond_window),
+            // Accept queue full, for a SYN (tcp_conn_request) or the handshake's ACK
+            // (tcp_v4_syn_recv_sock).
+            ("TcpExtListenOverflows", l.syns_dropped_accept_full + l.acks_dropped_accept_full),
+            ("TcpExtSyncookiesFailed", l.cookies_rejected),
+            ("TcpExtSyncookiesRecv", l.cookies_accepted),
+            ("TcpExtSyncookiesSent", l.cookies_sent),
+            ("TcpExtTCPReqQFullDrop", l.syns_dropped_queue_full),
+            ("TcpExtTCPZeroWindowDrop", d.zero_window),
+        ]
+    }
+
+    fn flush_metrics(&mut self) {
+        self.ep.clear_fast_open_cache();
     }
 
     fn drop_state(&mut self, _now: u64, state: &str) -> usize {
@@ -915,6 +958,12 @@ impl Target for EngineTarget {
 
     fn tcp_info(&self, now: u64, s: SockId) -> Option<TcpInfo> {
         let mut info = self.info(s)?;
+        // packetdrill's SO_MEMINFO names: the buffer sizes (sk_sndbuf, sk_rcvbuf) are what
+        // getsockopt reports; the memory-use entries are not modelled.
+        if let Some((snd, rcv)) = self.reported_buffers(s) {
+            info.insert("SK_MEMINFO_SNDBUF".into(), snd);
+            info.insert("SK_MEMINFO_RCVBUF".into(), rcv);
+        }
         if let Some(Kind::Conn(c)) = self.socks.get(&s).map(|x| x.kind)
             && let Some(&at) = self.last_data_recv.get(&c)
         {
@@ -939,7 +988,13 @@ impl Target for EngineTarget {
             self.deliver_udp(now, seg, &bytes, sport, dport);
         } else if let Ok(repr) = TcpRepr::parse_bytes(&bytes, src, dst, ChecksumMode::Verify) {
             // The ECN codepoint of the IP header the script wrote (`[ect0]`, `[ce]`, ...).
-            self.ep.on_segment_with_ecn(instant(now), src, dst, seg.tos & 3, &repr);
+            let ecn = seg.tos & 3;
+            match self.gro_mss {
+                Some(mss) if repr.payload.len() > usize::from(mss) => {
+                    self.ep.on_coalesced_segment(instant(now), src, dst, ecn, mss, &repr)
+                }
+                _ => self.ep.on_segment_with_ecn(instant(now), src, dst, ecn, &repr),
+            }
         }
         while self.ep.poll_event().is_some() {}
         //~ linux: tcpi_last_data_recv ages from the last data segment taken in
@@ -1036,6 +1091,22 @@ impl Target for EngineTarget {
             ..FastOpenConfig::from_linux_bits(p.fastopen)
         });
         self.reconfigure_sockets(p);
+        //~ linux: tcp_ecn_option and tcp_ecn_option_beacon are read each time an ACK or data
+        //~ segment is built, so a change reaches the connections that exist too.
+        let accecn = self.base_conn.accecn;
+        let conns: Vec<ConnId> = self
+            .socks
+            .values()
+            .filter_map(|s| if let Kind::Conn(c) = s.kind { Some(c) } else { None })
+            .chain(self.orphans.iter().copied())
+            .collect();
+        for c in conns {
+            if let Ok(mut cfg) = self.ep.conn_config(c) {
+                cfg.accecn.option = accecn.option;
+                cfg.accecn.option_beacon = accecn.option_beacon;
+                let _ = self.ep.set_conn_config(c, cfg);
+            }
+        }
     }
 
     fn zerocopy_sent(&mut self, s: SockId, bytes: usize) {

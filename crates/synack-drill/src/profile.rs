@@ -603,12 +603,16 @@ impl Profile {
                 _ => Err(unsupported()),
             };
         }
+        if crate::files::FileOp::parse(words).is_some() {
+            return Ok(vec![format!("{line}: in the run's private directory")]);
+        }
         match cmd {
             "sysctl" => {
                 let mut notes = Vec::new();
                 for w in args.iter().filter(|w| !w.starts_with('-')) {
                     let (k, v) = w.split_once('=').ok_or_else(unsupported)?;
-                    notes.push(self.set_sysctl(k, v)?);
+                    // sysctl(8) takes `net/ipv4/x` for `net.ipv4.x`.
+                    notes.push(self.set_sysctl(&k.replace('/', "."), v)?);
                 }
                 Ok(notes)
             }
@@ -634,6 +638,21 @@ impl Profile {
                 self.pacing = false;
                 Ok(vec![format!("{line}: no qdisc, no pacing")])
             }
+            // `tc qdisc del[ete] dev DEV root`: the device's default qdisc again, which does
+            // not pace.
+            "tc" if args.first() == Some(&"qdisc")
+                && matches!(args.get(1), Some(&"del") | Some(&"delete"))
+                && args.last() == Some(&"root") =>
+            {
+                self.pacing = false;
+                Ok(vec![format!("{line}: the default qdisc, no pacing")])
+            }
+            "tc" if args.first() == Some(&"qdisc") && args.ends_with(&["pfifo", "limit", "0"]) => {
+                Err(CommandError::Unsupported(format!(
+                    "{line} (a qdisc that drops every packet: the engine does not model \
+                     failed local transmits)"
+                )))
+            }
             //~ linux: the fq qdisc paces every TCP flow at its pacing rate.
             "tc" if matches!(args.first(), Some(&"qdisc"))
                 && matches!(args.get(1), Some(&"replace") | Some(&"add"))
@@ -655,7 +674,7 @@ impl Profile {
                 Ok(vec![format!("{line}: link MTU")])
             }
             "ip" if args.first() == Some(&"tcp_metrics") && args.get(1) == Some(&"flush") => {
-                Ok(vec!["ip tcp_metrics flush: no metrics cache".into()])
+                Ok(vec!["ip tcp_metrics flush: the runner empties the stack's cookie cache".into()])
             }
             _ => Err(unsupported()),
         }
@@ -986,10 +1005,18 @@ impl Profile {
     }
 
     /// This profile with the settings a running stack takes from `later` (what it does next,
-    /// not what it did): the Fast Open bits, and timestamps for sockets made from now on. A
-    /// change is applied live when the result equals `later`.
+    /// not what it did): the Fast Open bits, timestamps for sockets made from now on, and
+    /// when the AccECN option is sent (Linux reads `tcp_ecn_option` and its beacon as each
+    /// segment is built, so existing connections follow). A change is applied live when the
+    /// result equals `later`.
     pub fn with_live_settings_of(&self, later: &Profile) -> Profile {
-        Profile { fastopen: later.fastopen, timestamps: later.timestamps, ..self.clone() }
+        Profile {
+            fastopen: later.fastopen,
+            timestamps: later.timestamps,
+            ecn_option: later.ecn_option,
+            ecn_option_beacon: later.ecn_option_beacon,
+            ..self.clone()
+        }
     }
 
     /// Sysctls for which the engine has one behaviour, with the value(s) that select it
@@ -1153,11 +1180,14 @@ mod tests {
     }
 
     #[test]
-    fn only_fast_open_and_timestamps_change_live() {
+    fn only_fast_open_timestamps_and_the_accecn_option_change_live() {
         let before = Profile::linux();
         let mut later = before.clone();
         later.apply_command("sysctl -q net.ipv4.tcp_fastopen=0").unwrap();
         later.apply_command("sysctl -q net.ipv4.tcp_timestamps=0").unwrap();
+        later.apply_command("sysctl -q net.ipv4.tcp_ecn_option=0").unwrap();
+        later.apply_command("sysctl -q net/ipv4/tcp_ecn_option_beacon=1").unwrap();
+        assert_eq!((later.ecn_option, later.ecn_option_beacon), (0, 1));
         assert_eq!(before.with_live_settings_of(&later), later);
         later.apply_command("sysctl -q net.ipv4.tcp_sack=0").unwrap();
         assert_ne!(before.with_live_settings_of(&later), later);

@@ -35,6 +35,20 @@ pub fn pipelines(text: &str) -> Result<Vec<Vec<Words>>, String> {
         while let Some(c) = chars.next() {
             match c {
                 '#' if !in_word => break,
+                // `A || B`, `A && B`: which commands run depends on the exit status of the
+                // ones before, which the runner cannot know for a command it only maps.
+                '|' | '&' if chars.peek() == Some(&c) => {
+                    return Err(format!("`{c}{c}` lists are not modelled: {line}"));
+                }
+                // `&> FILE`, `&>> FILE`: both outputs redirected.
+                '&' if chars.peek() == Some(&'>') => {
+                    finish(&mut word, &mut in_word, &mut words, &mut redirect);
+                    chars.next();
+                    if chars.peek() == Some(&'>') {
+                        chars.next();
+                    }
+                    redirect = true;
+                }
                 ' ' | '\t' => finish(&mut word, &mut in_word, &mut words, &mut redirect),
                 ';' | '|' => {
                     finish(&mut word, &mut in_word, &mut words, &mut redirect);
@@ -247,6 +261,12 @@ mod tests {
             words("ip tcp_metrics flush all > /dev/null 2>&1 # comment"),
             vec![vec![vec!["ip", "tcp_metrics", "flush", "all"]]]
         );
+        assert_eq!(
+            words("sysctl -q a=1 &> /dev/null; b 2 &>>/tmp/log"),
+            vec![vec![vec!["sysctl", "-q", "a=1"]], vec![vec!["b", "2"]]]
+        );
+        assert!(pipelines("sysctl -q a=1 || ip tcp_metrics flush all").unwrap_err().contains("||"));
+        assert!(pipelines("a && b").is_err());
         assert_eq!(
             words("a 1; b 'x y' \\\n c"),
             vec![vec![vec!["a", "1"]], vec![vec!["b", "x y", "c"]]]

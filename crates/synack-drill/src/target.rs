@@ -376,8 +376,16 @@ pub trait Target {
     /// Every TCP socket as `sockstat` lists it: the script's own, the listeners' half-open
     /// connections (`SYN_RCVD`) and connections left behind after close.
     fn sock_states(&self) -> Vec<crate::probe::SockState>;
+    /// The stack's MIB counters under Linux's nstat names (`TcpExtBeyondWindow`), every
+    /// counter it keeps, zeros included; nothing when it keeps none.
+    fn mib(&self) -> Vec<(&'static str, u64)> {
+        Vec::new()
+    }
     /// Drops every connection in the named state (`tcpdrop -s STATE`); how many were dropped.
     fn drop_state(&mut self, now: u64, state: &str) -> usize;
+    /// `ip tcp_metrics flush`: forgets what the stack learned per destination (its Fast Open
+    /// cookies; Linux keeps them in the TCP metrics cache).
+    fn flush_metrics(&mut self);
     /// An inbound segment arrives.
     fn deliver(&mut self, now: u64, seg: &Segment);
     /// An ICMP or ICMPv6 error arrives, quoting a segment the stack sent.

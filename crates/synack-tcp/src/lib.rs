@@ -135,6 +135,6 @@ pub use icmp::{IcmpError, IcmpPolicy};
 pub use md5::{Md5Counters, Md5Key, Md5KeyError};
 pub use secret::FourTuple;
 pub use state::State;
-pub use stats::{ConnStats, ListenCounters};
+pub use stats::{ConnStats, DropCounters, ListenCounters};
 pub use synack_wire::tcp::OptionLayout;
 pub use time::{Duration, Instant};

@@ -130,8 +130,23 @@ impl EngineTarget {
         self.push_config(s, kind)
     }
 
-    pub(super) fn read_option(&mut self, s: SockId, opt: SockOpt) -> Result<i64, Errno> {
+    /// `SO_SNDBUF` and `SO_RCVBUF` as `getsockopt` reports them (doubled as Linux doubles
+    /// them); the receive buffer is the connection's once it exists, so FreeBSD's rounding to
+    /// whole segments (`ConnConfig::recv_buffer_mss_rounding`) shows.
+    pub(super) fn reported_buffers(&self, s: SockId) -> Option<(i64, i64)> {
         let doubling = if self.doubling { 2 } else { 1 };
+        let sk = self.socks.get(&s)?;
+        let live = match sk.kind {
+            Kind::Conn(c) => self.ep.stats(c).map_or(0, |st| st.recv_buffer),
+            _ => 0,
+        };
+        Some((
+            (sk.cfg.send_buffer * doubling) as i64,
+            (sk.cfg.recv_buffer.max(live) * doubling) as i64,
+        ))
+    }
+
+    pub(super) fn read_option(&mut self, s: SockId, opt: SockOpt) -> Result<i64, Errno> {
         let mtu = self.mtu;
         let sk = self.sock(s)?.clone();
         let conn = match sk.kind {
@@ -140,13 +155,8 @@ impl EngineTarget {
         };
         Ok(match opt {
             SockOpt::ReuseAddr => 1,
-            SockOpt::SndBuf => (sk.cfg.send_buffer * doubling) as i64,
-            // The connection's buffer once it exists: FreeBSD's rounding to whole segments
-            // (ConnConfig::recv_buffer_mss_rounding) shows here, as in `getsockopt`.
-            SockOpt::RcvBuf => {
-                let live = conn.and_then(|c| self.ep.stats(c).ok()).map_or(0, |st| st.recv_buffer);
-                (sk.cfg.recv_buffer.max(live) * doubling) as i64
-            }
+            SockOpt::SndBuf => self.reported_buffers(s).map_or(0, |b| b.0),
+            SockOpt::RcvBuf => self.reported_buffers(s).map_or(0, |b| b.1),
             SockOpt::NoDelay => sk.cfg.nodelay as i64,
             SockOpt::MaxPacingRate => sk
                 .cfg
@@ -215,6 +225,7 @@ impl EngineTarget {
         let mss = i64::from(st.snd_mss.max(1));
         i.insert("tcpi_snd_mss".into(), i64::from(st.snd_mss));
         i.insert("tcpi_advmss".into(), i64::from(st.rcv_mss));
+        i.insert("tcpi_rcv_mss".into(), i64::from(st.peer_mss_estimate));
         i.insert("tcpi_pmtu".into(), i64::from(st.pmtu));
         i.insert("tcpi_rto".into(), st.rto.as_micros() as i64);
         if let Some(srtt) = st.srtt {

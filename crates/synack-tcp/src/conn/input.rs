@@ -307,6 +307,7 @@ impl Conn {
         if self.accecn.is_some() && (state != State::SynReceived || !f.syn()) {
             self.accecn_on_receive(seg, ctx.ip_ecn);
         }
+        let (advmss, snd_mss_now) = (self.opt.rcv_mss, self.eff_snd_mss());
         let Some((snd, rcv)) = self.tcb.halves() else { return Outcome::Continue };
         //~ linux: an ACK whose TSval moved on counts as progress for AccECN's ACE reading.
         let ts_progress = match (seg.options.timestamps, rcv.ts_recent) {
@@ -374,6 +375,9 @@ impl Conn {
             //~ processed (MUST-66); its text is not accepted.
             if wnd == 0 && seq == nxt {
                 // The text is refused: the ACK tells the peer the window is still closed.
+                if !payload.is_empty() {
+                    ctx.drops.zero_window += 1;
+                }
                 self.due.set(Due::Ack);
                 payload = &[];
                 fin = false;
@@ -389,6 +393,11 @@ impl Conn {
             } else {
                 //= rfc9293#3.10.7.4
                 //~ paraphrase: Otherwise send <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK> and drop.
+                if (seq + seg_len).gt(nxt) {
+                    //~ linux: tcp_validate_incoming counts a segment tcp_sequence refuses for
+                    //~ lying past the window (not an old one) in LINUX_MIB_BEYOND_WINDOW.
+                    ctx.drops.beyond_window += 1;
+                }
                 if !payload.is_empty() && (seq + payload.len() as u32).le(nxt) {
                     //= rfc2883#4
                     //~ paraphrase: Data received twice (below RCV.NXT) is reported as a D-SACK
@@ -463,6 +472,17 @@ impl Conn {
             let keep = right.since(seq) as usize;
             payload = &payload[..keep.min(payload.len())];
             fin = false;
+        }
+        if !payload.is_empty() {
+            //~ linux: tcp_event_data_recv and tcp_data_queue_ofo measure every data segment
+            //~ taken, in order or not, by its GRO segment size when it was coalesced.
+            let arrival = super::rcv_mss::Arrival {
+                len: ctx.seg_size.map_or(seg.payload.len(), usize::from),
+                header_len: seg.header_len(),
+                remnant: f.fin() || f.urg() || f.syn() || f.psh(),
+            };
+            let initial = super::rcv_mss::initial(advmss, snd_mss_now, rcv.wnd());
+            rcv.measure_rcv_mss(arrival, initial, advmss, if ts_on { 12 } else { 0 });
         }
         self.last_rx = now;
         self.keepalive_probes = 0;

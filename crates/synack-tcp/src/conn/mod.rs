@@ -20,6 +20,8 @@ mod open;
 mod output;
 mod pace;
 mod pmtu;
+mod rcv_mss;
+pub(crate) use rcv_mss::initial as initial_rcv_mss;
 mod receive;
 mod recovery;
 mod spares;
@@ -307,6 +309,10 @@ pub(crate) struct Ctx<'a> {
     pub(crate) ip_ecn: u8,
     /// Where storage a connection lets go of is kept for the next ones.
     pub(crate) spares: &'a mut Spares,
+    /// The endpoint's counts of refused segments.
+    pub(crate) drops: &'a mut crate::stats::DropCounters,
+    /// The segment being processed was coalesced (GRO) from segments of this size.
+    pub(crate) seg_size: Option<u16>,
 }
 
 impl Ctx<'_> {

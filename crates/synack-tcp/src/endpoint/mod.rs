@@ -73,6 +73,10 @@ pub struct Endpoint {
     /// What the listeners did with SYNs and handshake ACKs (the running counts; the gauges
     /// are filled in when read).
     listen_counts: ListenCounters,
+    /// Segments the connections refused, by reason.
+    pub(crate) drops: crate::stats::DropCounters,
+    /// The size of the segments the segment being processed was coalesced from (GRO).
+    pub(crate) rx_seg_size: Option<u16>,
     /// Fixed ISS for every new connection (tests and the packetdrill runner).
     isn_override: Option<SeqNum>,
     /// The IP-ECN codepoint of the segment being processed.
@@ -154,6 +158,8 @@ impl Endpoint {
             secrets,
             last_cookie: None,
             listen_counts: ListenCounters::default(),
+            drops: crate::stats::DropCounters::default(),
+            rx_seg_size: None,
             isn_override: None,
             ip_ecn: 0,
             rx_udp: None,
