@@ -43,6 +43,7 @@ impl EngineTarget {
             return Err(Errno::EOPNOTSUPP);
         }
         let keep_alive = self.keep_alive;
+        let sysctl_lowat = self.base_conn.notsent_lowat;
         let tunnel = self.udp_tunnel_port;
         let sk = self.sock(s)?;
         match opt {
@@ -103,6 +104,17 @@ impl EngineTarget {
             SockOpt::Inq => {
                 sk.lx.inq = v != 0;
                 return Ok(());
+            }
+            //~ linux: do_tcp_setsockopt stores the int as the socket's mark (0: the sysctl's
+            //~ applies, tcp_notsent_lowat) and calls sk_write_space, which may wake a writer.
+            SockOpt::NotsentLowat => {
+                let mark = u32::try_from(v).map_err(|_| Errno::EINVAL)?;
+                sk.lx.notsent_lowat = mark;
+                let lowat = if mark == 0 { sysctl_lowat } else { lowat_mark(mark) };
+                sk.cfg.notsent_lowat = lowat;
+                if let Kind::Conn(c) = kind {
+                    return self.ep.set_notsent_lowat(c, lowat).map_err(|_| Errno::ENOTCONN);
+                }
             }
             //~ freebsd: tcp_ctloutput takes a port number (0 clears it) and refuses one while
             //~ net.inet.tcp.udp_tunneling_port is 0.
@@ -175,6 +187,7 @@ impl EngineTarget {
             SockOpt::ZeroCopy => sk.lx.zerocopy as i64,
             SockOpt::Mark => sk.lx.mark,
             SockOpt::Inq => sk.lx.inq as i64,
+            SockOpt::NotsentLowat => i64::from(sk.lx.notsent_lowat),
             // Linux's tcp_syn_retries default when the socket set none.
             SockOpt::SynCnt => i64::from(sk.cfg.syn_retries.unwrap_or(6)),
             SockOpt::RemoteUdpEncapsPort => sk.cfg.udp_encapsulation.map_or(0, |p| p.get().into()),
