@@ -50,6 +50,7 @@ fn data_in_flight_does_not_count() {
     assert_eq!(s.ep.send(s.id(), &[1; 9000]).unwrap(), 4000);
     let st = s.ep.stats(s.id()).unwrap();
     assert_eq!(st.send_queue, 8000, "4000 in flight, 4000 unsent");
+    assert_eq!(st.notsent_bytes, 4000);
 }
 
 /// A writer held by the mark is woken when sending (not acknowledging) brings the unsent count

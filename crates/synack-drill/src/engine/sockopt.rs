@@ -237,6 +237,7 @@ impl EngineTarget {
         // counted, as Linux counts them).
         i.insert("tcpi_bytes_received".into(), st.bytes_received as i64);
         i.insert("tcpi_bytes_acked".into(), st.bytes_acked as i64);
+        i.insert("tcpi_notsent_bytes".into(), i64::from(st.notsent_bytes));
         i.insert("tcpi_snd_wscale".into(), i64::from(st.snd_wscale));
         i.insert("tcpi_rcv_wscale".into(), i64::from(st.rcv_wscale));
         if let Some(cwnd) = st.cwnd {
