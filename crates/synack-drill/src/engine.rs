@@ -1067,6 +1067,20 @@ impl Target for EngineTarget {
         })
     }
 
+    //~ linux: tcp_poll, finding the socket not writable, sets SOCK_NOSPACE, so the
+    //~ write_space callback (tcp_check_space) wakes its waiters once space comes back.
+    fn poll_readiness(&mut self, s: SockId) -> Readiness {
+        let r = self.readiness(s);
+        if let Some(sk) = self.socks.get_mut(&s)
+            && matches!(sk.kind, Kind::Conn(_))
+            && !r.writable
+            && !sk.shut_wr
+        {
+            sk.lx.nospace = true;
+        }
+        r
+    }
+
     fn wakeups(&mut self, s: SockId) -> u64 {
         self.settle_zerocopy(s);
         let writable = self.readiness(s).writable;

@@ -368,6 +368,12 @@ pub trait Target {
     fn inq(&mut self, s: SockId) -> Result<usize, Errno>;
     /// Poll readiness.
     fn readiness(&mut self, s: SockId) -> Readiness;
+    /// Readiness as the kernel's poll hook computes it for `poll()` and for `epoll` when it
+    /// looks at a socket: besides [`Target::readiness`], a socket found not writable asks
+    /// for a wakeup once send space comes back (Linux's `tcp_poll` sets `SOCK_NOSPACE`).
+    fn poll_readiness(&mut self, s: SockId) -> Readiness {
+        self.readiness(s)
+    }
     /// The local address (after bind or connect).
     fn local_addr(&self, s: SockId) -> Option<SocketAddr>;
     /// A TCP_INFO-style snapshot, `None` when the socket has no connection.
