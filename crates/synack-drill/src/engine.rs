@@ -103,6 +103,12 @@ pub fn unmapped_knobs(p: &Profile) -> Vec<String> {
     v
 }
 
+/// The engine's unsent low-water mark for Linux's value: `UINT_MAX` never limits (fewer
+/// unsent bytes than that is all a write asks), so it is none.
+fn lowat_mark(v: u32) -> Option<u32> {
+    (v != u32::MAX).then_some(v)
+}
+
 fn on(b: bool) -> &'static str {
     if b { "on" } else { "off" }
 }
@@ -143,6 +149,8 @@ struct LinuxSockState {
     mark: i64,
     /// TCP_INQ.
     inq: bool,
+    /// TCP_NOTSENT_LOWAT as set (0: none set, the sysctl's value applies), for getsockopt.
+    notsent_lowat: u32,
     /// A write found no send space (Linux's SOCK_NOSPACE): space coming back wakes waiters.
     nospace: bool,
     /// What the socket looked like when wakeups were last counted.
@@ -384,6 +392,7 @@ impl EngineTarget {
                 base_mss: p.base_mss,
                 ..MtuProbing::linux(p.mtu_probing == 2)
             }),
+            notsent_lowat: lowat_mark(p.notsent_lowat),
             pmtud_blackhole: (p.pmtud_blackhole_detection != 0).then(|| PmtudBlackhole {
                 v4: matches!(p.pmtud_blackhole_detection, 1 | 2)
                     .then_some([p.pmtud_blackhole_mss.0, 536]),
@@ -554,6 +563,7 @@ impl Target for EngineTarget {
             zerocopy: parent.zerocopy,
             mark: parent.mark,
             inq: parent.inq,
+            notsent_lowat: parent.notsent_lowat,
             ..LinuxSockState::default()
         };
         let id = self.next_id;
@@ -920,6 +930,9 @@ impl Target for EngineTarget {
             Kind::Conn(c) => {
                 let error = matches!(self.ep.error(c), Ok(Some(_)));
                 let queued_error = self.settle_zerocopy(s);
+                //~ linux: tcp_poll reports EPOLLOUT only while tcp_stream_memory_free (wake 1)
+                //~ holds: fewer than half the unsent low-water mark unsent.
+                let lowat_ok = self.ep.send_ready(c).unwrap_or(true);
                 let Some(sk) = self.socks.get(&s) else { return Readiness::default() };
                 let state = self.ep.state(c).unwrap_or(State::Closed);
                 let st = self.ep.stats(c).ok();
@@ -937,7 +950,7 @@ impl Target for EngineTarget {
                     readable: error || peer_closed || st.is_some_and(|st| st.recv_queue > 0),
                     // A connection that ended (reset, timed out, closed) is shut for sending
                     // and so polls writable: a write reports the outcome at once.
-                    writable: (open && room && !sk.shut_wr) || state == State::Closed,
+                    writable: (open && room && lowat_ok && !sk.shut_wr) || state == State::Closed,
                     error: error || queued_error,
                     hup: error || state == State::Closed,
                     rdhup: peer_closed,
@@ -1134,6 +1147,20 @@ impl Target for EngineTarget {
             info: i64::from(done.lo),
             data: i64::from(done.hi),
         })
+    }
+
+    //~ linux: tcp_poll, finding the socket not writable, sets SOCK_NOSPACE, so the
+    //~ write_space callback (tcp_check_space) wakes its waiters once space comes back.
+    fn poll_readiness(&mut self, s: SockId) -> Readiness {
+        let r = self.readiness(s);
+        if let Some(sk) = self.socks.get_mut(&s)
+            && matches!(sk.kind, Kind::Conn(_))
+            && !r.writable
+            && !sk.shut_wr
+        {
+            sk.lx.nospace = true;
+        }
+        r
     }
 
     fn wakeups(&mut self, s: SockId) -> u64 {

@@ -197,6 +197,9 @@ pub struct Profile {
     /// scale a SYN offers is the smallest that lets a window reach it (`tcp_connect`,
     /// `syncache_add`), 6 for 2 MB.
     pub max_sockbuf: u64,
+    /// `net.ipv4.tcp_notsent_lowat`: the unsent low-water mark of a socket that sets none
+    /// (`ConnConfig::notsent_lowat`); `u32::MAX`, Linux's default, is no limit.
+    pub notsent_lowat: u32,
     /// A segment wholly below RCV.NXT still has its ACK processed (BSD;
     /// `ConnConfig::old_segment_ack_processed`).
     pub old_segment_ack_processed: bool,
@@ -310,6 +313,7 @@ impl Profile {
             base_mss: 1024,
             icmp_policy: synack_tcp::IcmpPolicy::Linux,
             max_sockbuf: 2 * 1024 * 1024,
+            notsent_lowat: u32::MAX,
             old_segment_ack_processed: false,
             time_wait_acks_non_duplicates: false,
             ts_hz: 1000,
@@ -395,6 +399,7 @@ impl Profile {
             base_mss: 1024,
             icmp_policy: synack_tcp::IcmpPolicy::FreeBsd { may_rst: true },
             max_sockbuf: 2 * 1024 * 1024,
+            notsent_lowat: u32::MAX,
             old_segment_ack_processed: true,
             time_wait_acks_non_duplicates: true,
             ts_hz: 1000,
@@ -466,6 +471,7 @@ impl Profile {
             base_mss: 1024,
             icmp_policy: synack_tcp::IcmpPolicy::Rfc,
             max_sockbuf: 2 * 1024 * 1024,
+            notsent_lowat: u32::MAX,
             old_segment_ack_processed: false,
             time_wait_acks_non_duplicates: false,
             ts_hz: 1000,
@@ -936,6 +942,10 @@ impl Profile {
                 int()?;
                 note("no TSO deferral in synack")
             }
+            "net.ipv4.tcp_notsent_lowat" => {
+                self.notsent_lowat = u32::try_from(int()?).map_err(|_| bad())?;
+                note("unsent low-water mark (TCP_NOTSENT_LOWAT default)")
+            }
             "kern.ipc.maxsockbuf" => {
                 self.max_sockbuf = u64::try_from(int()?).map_err(|_| bad())?;
                 note("socket-buffer ceiling (the window scale FreeBSD offers)")
@@ -1032,8 +1042,6 @@ impl Profile {
             // The engine's pacing ratios are Linux's defaults.
             "net.ipv4.tcp_pacing_ss_ratio" => "200",
             "net.ipv4.tcp_pacing_ca_ratio" => "120",
-            // No TCP_NOTSENT_LOWAT limit.
-            "net.ipv4.tcp_notsent_lowat" => "4294967295",
             "net.ipv4.tcp_shrink_window" => "0",
             // No Fast Open blackhole detection (Linux's 0 turns it off).
             "net.ipv4.tcp_fastopen_blackhole_timeout_sec" => "0",

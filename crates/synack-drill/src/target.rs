@@ -216,6 +216,9 @@ pub enum SockOpt {
     Mark,
     /// TCP_INQ (Linux): `recvmsg` reports the bytes left to read in a `TCP_CM_INQ` message.
     Inq,
+    /// TCP_NOTSENT_LOWAT (Linux): the unsent low-water mark; 0 is the
+    /// `net.ipv4.tcp_notsent_lowat` default.
+    NotsentLowat,
     /// TCP_SYNCNT (Linux): SYN retransmissions before an active open gives up (1..=127).
     SynCnt,
     /// TCP_REMOTE_UDP_ENCAPS_PORT (FreeBSD): the remote UDP port the connection's segments
@@ -266,6 +269,7 @@ impl SockOpt {
             "SO_ZEROCOPY" if sock => SockOpt::ZeroCopy,
             "SO_MARK" if sock => SockOpt::Mark,
             "TCP_INQ" if tcp => SockOpt::Inq,
+            "TCP_NOTSENT_LOWAT" if tcp => SockOpt::NotsentLowat,
             "TCP_SYNCNT" if tcp => SockOpt::SynCnt,
             "TCP_REMOTE_UDP_ENCAPS_PORT" if tcp => SockOpt::RemoteUdpEncapsPort,
             "TCP_KEEPINIT" if tcp => SockOpt::KeepInit,
@@ -368,6 +372,12 @@ pub trait Target {
     fn inq(&mut self, s: SockId) -> Result<usize, Errno>;
     /// Poll readiness.
     fn readiness(&mut self, s: SockId) -> Readiness;
+    /// Readiness as the kernel's poll hook computes it for `poll()` and for `epoll` when it
+    /// looks at a socket: besides [`Target::readiness`], a socket found not writable asks
+    /// for a wakeup once send space comes back (Linux's `tcp_poll` sets `SOCK_NOSPACE`).
+    fn poll_readiness(&mut self, s: SockId) -> Readiness {
+        self.readiness(s)
+    }
     /// The local address (after bind or connect).
     fn local_addr(&self, s: SockId) -> Option<SocketAddr>;
     /// A TCP_INFO-style snapshot, `None` when the socket has no connection.

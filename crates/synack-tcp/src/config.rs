@@ -145,6 +145,15 @@ pub struct IpFields {
 pub struct ConnConfig {
     /// Send buffer size in bytes.
     pub send_buffer: usize,
+    /// The unsent low-water mark (Linux's `TCP_NOTSENT_LOWAT`): the most bytes written but
+    /// not yet sent that the connection holds. A write takes data only while fewer than this
+    /// are unsent, and never takes the unsent count past it; the connection polls writable
+    /// (and `Writable` fires) only once fewer than half of it are unsent, so a writer is woken
+    /// with room for a good share of it (`tcp_stream_memory_free` with `wake`). Unacknowledged
+    /// sent data does not count: a server that keeps its unsent queue small (HTTP/2
+    /// prioritisation) still fills the path. `None` (the default, Linux's
+    /// `net.ipv4.tcp_notsent_lowat` of `UINT_MAX`): only the send buffer limits a write.
+    pub notsent_lowat: Option<u32>,
     /// Receive buffer size in bytes at the start (also sets the window scale offered on the
     /// SYN, together with `recv_buffer_max`).
     pub recv_buffer: usize,
@@ -396,6 +405,7 @@ impl Default for ConnConfig {
     fn default() -> Self {
         ConnConfig {
             send_buffer: 256 * 1024,
+            notsent_lowat: None,
             recv_buffer: 256 * 1024,
             recv_buffer_max: 0,
             nodelay: false,

@@ -104,6 +104,9 @@ pub struct ConnStats {
     pub bytes_received: u64,
     /// Bytes waiting in the send buffer (unsent and unacknowledged).
     pub send_queue: usize,
+    /// Of those, bytes written and not yet sent (Linux's `tcpi_notsent_bytes`, what
+    /// [`ConnConfig::notsent_lowat`](crate::ConnConfig::notsent_lowat) bounds).
+    pub notsent_bytes: u32,
     /// Bytes waiting in the receive buffer for the application.
     pub recv_queue: usize,
     /// Receive buffer size now (grows with auto-tuning).

@@ -46,6 +46,7 @@ impl EngineTarget {
             return Err(Errno::EOPNOTSUPP);
         }
         let keep_alive = self.keep_alive;
+        let sysctl_lowat = self.base_conn.notsent_lowat;
         let tunnel = self.udp_tunnel_port;
         let sk = self.sock(s)?;
         match opt {
@@ -106,6 +107,17 @@ impl EngineTarget {
             SockOpt::Inq => {
                 sk.lx.inq = v != 0;
                 return Ok(());
+            }
+            //~ linux: do_tcp_setsockopt stores the int as the socket's mark (0: the sysctl's
+            //~ applies, tcp_notsent_lowat) and calls sk_write_space, which may wake a writer.
+            SockOpt::NotsentLowat => {
+                let mark = u32::try_from(v).map_err(|_| Errno::EINVAL)?;
+                sk.lx.notsent_lowat = mark;
+                let lowat = if mark == 0 { sysctl_lowat } else { lowat_mark(mark) };
+                sk.cfg.notsent_lowat = lowat;
+                if let Kind::Conn(c) = kind {
+                    return self.ep.set_notsent_lowat(c, lowat).map_err(|_| Errno::ENOTCONN);
+                }
             }
             //~ freebsd: tcp_ctloutput takes a port number (0 clears it) and refuses one while
             //~ net.inet.tcp.udp_tunneling_port is 0.
@@ -188,6 +200,7 @@ impl EngineTarget {
             SockOpt::ZeroCopy => sk.lx.zerocopy as i64,
             SockOpt::Mark => sk.lx.mark,
             SockOpt::Inq => sk.lx.inq as i64,
+            SockOpt::NotsentLowat => i64::from(sk.lx.notsent_lowat),
             // Linux's tcp_syn_retries default when the socket set none.
             SockOpt::SynCnt => i64::from(sk.cfg.syn_retries.unwrap_or(6)),
             SockOpt::RemoteUdpEncapsPort => sk.cfg.udp_encapsulation.map_or(0, |p| p.get().into()),
@@ -238,6 +251,7 @@ impl EngineTarget {
         // counted, as Linux counts them).
         i.insert("tcpi_bytes_received".into(), st.bytes_received as i64);
         i.insert("tcpi_bytes_acked".into(), st.bytes_acked as i64);
+        i.insert("tcpi_notsent_bytes".into(), i64::from(st.notsent_bytes));
         i.insert("tcpi_snd_wscale".into(), i64::from(st.snd_wscale));
         i.insert("tcpi_rcv_wscale".into(), i64::from(st.rcv_wscale));
         if let Some(cwnd) = st.cwnd {

@@ -182,3 +182,27 @@ fn md5_options_between_script_and_engine() {
     let opts = t.md5_checked(wire_options(&signed), &signed, dst, src);
     assert_eq!(opts.last(), Some(&OptSpec::Md5("invalid".into())));
 }
+
+/// TCP_NOTSENT_LOWAT reads back as set (0 when none was set, whatever the sysctl says); the
+/// mark the socket runs with is its own, else `net.ipv4.tcp_notsent_lowat`'s (`UINT_MAX`:
+/// none), and an accepted socket inherits the listener's.
+#[test]
+fn notsent_lowat_option_and_sysctl() {
+    let mut p = Profile::linux();
+    p.apply_command("sysctl -q net.ipv4.tcp_notsent_lowat=4294967295").unwrap();
+    assert_eq!(EngineTarget::conn_config(&p).notsent_lowat, None);
+    p.apply_command("sysctl -q net.ipv4.tcp_notsent_lowat=131072").unwrap();
+    let mut t = EngineTarget::new(&p, &crate::config::ScriptConfig::default());
+    let s = t.socket().unwrap();
+    assert_eq!(t.get_option(s, SockOpt::NotsentLowat).unwrap(), 0);
+    assert_eq!(t.sock(s).unwrap().cfg.notsent_lowat, Some(131_072));
+    t.set_option(0, s, SockOpt::NotsentLowat, 4000).unwrap();
+    assert_eq!(t.get_option(s, SockOpt::NotsentLowat).unwrap(), 4000);
+    assert_eq!(t.sock(s).unwrap().cfg.notsent_lowat, Some(4000));
+    t.set_option(0, s, SockOpt::NotsentLowat, 0xffff_ffff).unwrap();
+    assert_eq!(t.get_option(s, SockOpt::NotsentLowat).unwrap(), 0xffff_ffff);
+    assert_eq!(t.sock(s).unwrap().cfg.notsent_lowat, None);
+    t.set_option(0, s, SockOpt::NotsentLowat, 0).unwrap();
+    assert_eq!(t.sock(s).unwrap().cfg.notsent_lowat, Some(131_072));
+    assert_eq!(SockOpt::from_names("SOL_TCP", "TCP_NOTSENT_LOWAT"), Some(SockOpt::NotsentLowat));
+}

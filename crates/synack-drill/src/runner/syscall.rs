@@ -842,7 +842,7 @@ impl<T: Target> Runner<'_, T> {
             };
             let fd =
                 self.fds.get(&fdn).copied().ok_or_else(|| fail(format!("fd {fdn} not open")))?;
-            let r = self.t.readiness(fd.sock);
+            let r = self.t.poll_readiness(fd.sock);
             let mut rev = 0;
             if r.readable {
                 rev |= 0x1;

@@ -285,11 +285,7 @@ impl Conn {
         //~ RTO.
         self.t
             .set(Timer::Rtx, if snd.outstanding() { Some(ctx.now + self.rtt.rto()) } else { None });
-        //~ linux: sk_stream_write_space wakes a writer only once the free space is at least
-        //~ half of what is queued (a third of the buffer), not for every ACK that frees a few
-        //~ bytes.
-        let free = snd.buf.free();
-        if self.want_writable && free > 0 && 3 * free >= snd.buf.capacity() && !snd.fin_queued {
+        if self.write_space() {
             self.want_writable = false;
             ctx.event(Event::Writable(ctx.id));
         }

@@ -30,6 +30,7 @@ mod timers;
 pub(crate) use recovery::{Recovery, SpareFlight};
 pub(crate) use spares::Spares;
 
+pub(crate) use calls::unsent;
 pub(crate) use due::{Due, DueSet};
 pub(crate) use halves::{Rcv, Snd, TimeWait};
 pub(crate) use open::{Birth, PeerSyn};

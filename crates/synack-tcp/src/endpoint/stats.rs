@@ -65,6 +65,7 @@ impl Endpoint {
             bytes_acked: c.stats.bytes_acked,
             bytes_received: c.stats.bytes_received,
             send_queue,
+            notsent_bytes: c.tcb.snd().map_or(0, crate::conn::unsent),
             recv_queue,
             recv_buffer,
             delivery_rate: c.rec.rate.delivery_rate(),

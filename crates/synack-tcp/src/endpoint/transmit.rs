@@ -132,6 +132,13 @@ impl Endpoint {
             if let Some(mut seg) = conn.poll_segment(now, buf) {
                 let mss = conn.eff_snd_mss() as usize;
                 let segment_size = if seg.payload_len > mss { mss } else { 0 };
+                // Sending new data lowers the unsent count, which is what a writer held by
+                // the unsent low-water mark waits for (Linux's tcp_check_space after
+                // tcp_write_xmit).
+                if conn.cfg.notsent_lowat.is_some() && !seg.retransmission && conn.write_space() {
+                    conn.want_writable = false;
+                    crate::event::push_bounded(&mut self.events, crate::Event::Writable(id));
+                }
                 // It may have more: back of the queue, for fairness.
                 slot.tx_queued = true;
                 // No room for a cookie beside a signature (as on our SYN).
