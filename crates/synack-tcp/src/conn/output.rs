@@ -96,6 +96,20 @@ impl Conn {
                 }
                 snd.nxt = snd.iss + 1 + data;
                 snd.max_nxt = snd.max_nxt.max(snd.nxt);
+                if data > 0
+                    && matches!(self.cfg.push_policy, PushPolicy::LinuxGso { .. })
+                    && let Some(marks) = self.marks.as_mut()
+                {
+                    //~ linux: tcp_send_syn_data keeps the SYN's data as a buffer of its own,
+                    //~ marked PSH, in the retransmission queue: if the SYN-ACK leaves it
+                    //~ unacknowledged it goes again as one segment with PSH, and no later
+                    //~ segment joins it.
+                    let end = snd.iss + 1 + data;
+                    if let Some(push) = marks.push.as_mut() {
+                        push.insert(end);
+                    }
+                    marks.records.push(end);
+                }
                 let (a, b) = snd.buf.slices_at(0, data as usize);
                 let payload_sum = copy_payload(&mut buf[hlen..], a, b, self.sum_tx);
                 self.stats.bytes_sent += data as u64;
