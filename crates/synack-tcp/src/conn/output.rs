@@ -405,7 +405,12 @@ impl Conn {
         let flight = if go_back { nxt.since(una) } else { self.rec.flight(una, max_nxt) };
         let cc_room = self.rec.allowance(flight, mss);
         let end = snd.end_seq();
-        let right = una + snd.wnd;
+        //= rfc7413#4.2.2
+        //~ paraphrase: A Fast Open child sends before its SYN-ACK is acknowledged; the window
+        //~ the peer's SYN offered is room for the data after our SYN, so it counts from the
+        //~ first data byte, not from the SYN-ACK still in flight (Linux: tcp_create_openreq_child
+        //~ starts snd_una past the SYN-ACK).
+        let right = if una == snd.iss { una + 1 + snd.wnd } else { una + snd.wnd };
         let can_send_new = !go_back && end.gt(max_nxt) && right.gt(max_nxt);
         // 2. What RACK judged lost (this also repairs lost retransmissions), then SACK-based
         //    recovery (RFC 6675 NextSeg) while cwnd - pipe >= SMSS.
