@@ -167,3 +167,22 @@ fn retransmissions_end_where_sacked_data_begins_and_keep_write_ends() {
     assert_eq!(rtx.payload.len(), 500);
     assert!(rtx.flags.psh(), "{out:?}");
 }
+
+/// After an idle period longer than the RTO the window restarts (RFC 5681 4.1) before the
+/// first packet is sized: a write then leaves in packets of half the restarted window.
+#[test]
+fn packets_after_idle_follow_the_restarted_window() {
+    let mut s = handshake(10, false);
+    s.send(&[6; 26_000]);
+    assert_eq!(s.sent().len(), 10);
+    s.advance(Duration::from_millis(20));
+    ack(&mut s, 10);
+    assert_eq!(s.sent().len(), 16);
+    s.advance(Duration::from_millis(20));
+    ack(&mut s, 26);
+    s.advance(Duration::from_secs(2));
+    s.send(&[8; 20_000]);
+    let out = s.sent();
+    assert_eq!(out.len(), 10, "{out:?}");
+    assert_eq!(pushed(&out), vec![4, 9]);
+}
