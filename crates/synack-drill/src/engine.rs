@@ -19,7 +19,7 @@ use std::net::{IpAddr, SocketAddr};
 use synack_tcp::{
     AbortReset, AccEcnConfig, AccEcnOptionPolicy, AckEvery, CongestionControl, ConnConfig, ConnId,
     ConnectionError, Duration, Endpoint, EndpointConfig, FastOpenConfig, IcmpError, Instant,
-    IpFields, ListenerId, MtuProbing, OptionLayout, PmtudBlackhole, ReadWindowUpdate,
+    IpFields, ListenerId, MtuProbing, OptionLayout, PmtudBlackhole, PushPolicy, ReadWindowUpdate,
     ReceiveWindow, RecvError, SendError, State,
 };
 use synack_wire::ChecksumMode;
@@ -383,6 +383,9 @@ impl EngineTarget {
                 Cc::Bbr => CongestionControl::Bbr,
             },
             pacing: p.pacing,
+            push_policy: p.linux_gso_push.map_or(PushPolicy::EndOfBurst, |min_tso_segs| {
+                PushPolicy::LinuxGso { min_tso_segs }
+            }),
             icmp_policy: p.icmp_policy,
             //~ freebsd: black-hole detection steps to pmtud_blackhole_mss, then to mssdflt
             //~ (v6: v6pmtud_blackhole_mss, v6mssdflt); 2 and 3 turn it on for one family.

@@ -117,6 +117,9 @@ pub struct Profile {
     pub rack: bool,
     /// Reset cwnd after an idle period (RFC 5681 §4.1).
     pub slow_start_after_idle: bool,
+    /// PSH placement: `Some(tcp_min_tso_segs)` puts PSH where Linux's TSO/GSO packets end
+    /// (`PushPolicy::LinuxGso`); `None` at the end of a burst (`PushPolicy::EndOfBurst`).
+    pub linux_gso_push: Option<u8>,
     /// RFC 5961 challenge ACKs for in-window SYN and RST (FreeBSD's `insecure_syn` and
     /// `insecure_rst` at 0): (RST, SYN).
     pub rfc5961: (bool, bool),
@@ -288,6 +291,7 @@ impl Profile {
             pacing: false,
             rack: true,
             slow_start_after_idle: false,
+            linux_gso_push: Some(synack_tcp::gso::DEFAULT_MIN_TSO_SEGS),
             rfc5961: (true, true),
             syn_ack_retries: Some(5),
             sockbuf_doubling: true,
@@ -343,6 +347,7 @@ impl Profile {
             name: "linux-delack",
             quick_ack_segments: 0,
             linux_receive_edges: false,
+            linux_gso_push: None,
             ..Profile::linux()
         }
     }
@@ -374,6 +379,7 @@ impl Profile {
             pacing: false,
             rack: false,
             slow_start_after_idle: true,
+            linux_gso_push: None,
             rfc5961: (true, true),
             syn_ack_retries: Some(3),
             sockbuf_doubling: false,
@@ -446,6 +452,7 @@ impl Profile {
             pacing: false,
             rack: false,
             slow_start_after_idle: true,
+            linux_gso_push: None,
             rfc5961: (true, true),
             syn_ack_retries: None,
             sockbuf_doubling: false,
@@ -937,14 +944,25 @@ impl Profile {
                 note("Fast Open switch (a fresh stack per script: the client cache starts empty)")
             }
             // Linux TSO deferral: synack never defers to build bigger TSO frames, which is
-            // what a divisor this large or a min_tso_segs setting asks for in these scripts.
-            "net.ipv4.tcp_tso_win_divisor" | "net.ipv4.tcp_min_tso_segs" => {
+            // what a divisor this large asks for in these scripts.
+            "net.ipv4.tcp_tso_win_divisor" => {
                 int()?;
                 note("no TSO deferral in synack")
             }
             "net.ipv4.tcp_notsent_lowat" => {
                 self.notsent_lowat = u32::try_from(int()?).map_err(|_| bad())?;
                 note("unsent low-water mark (TCP_NOTSENT_LOWAT default)")
+            }
+            "net.ipv4.tcp_min_tso_segs" => {
+                // Linux takes 1..=255.
+                let segs = u8::try_from(int()?).ok().filter(|&n| n > 0).ok_or_else(bad)?;
+                if self.linux_gso_push.is_none() {
+                    return Err(CommandError::Unsupported(format!(
+                        "{key}={value} (this profile puts PSH at burst ends)"
+                    )));
+                }
+                self.linux_gso_push = Some(segs);
+                note("the fewest segments a TSO packet is sized to (PSH placement)")
             }
             "kern.ipc.maxsockbuf" => {
                 self.max_sockbuf = u64::try_from(int()?).map_err(|_| bad())?;
@@ -1140,6 +1158,9 @@ mod tests {
         )
         .unwrap();
         assert!(p.slow_start_after_idle);
+        assert_eq!(p.linux_gso_push, Some(10));
+        assert!(p.set_sysctl("net.ipv4.tcp_min_tso_segs", "0").is_err());
+        assert!(p.set_sysctl("net.ipv4.tcp_min_tso_segs", "256").is_err());
         p.apply_command("../common/set_sysctls.py /proc/sys/net/ipv4/tcp_timestamps=0").unwrap();
         assert!(!p.timestamps);
         p.apply_command("ethtool -K tun0 tso off gso off").unwrap();
@@ -1293,8 +1314,15 @@ mod tests {
                 && !Profile::freebsd().nagle_minshall
                 && !Profile::rfc().nagle_minshall
         );
+        assert_eq!((d.linux_gso_push, Profile::linux().linux_gso_push), (None, Some(2)));
         assert_eq!(
-            Profile { name: "linux", quick_ack_segments: 16, linux_receive_edges: true, ..d },
+            Profile {
+                name: "linux",
+                quick_ack_segments: 16,
+                linux_receive_edges: true,
+                linux_gso_push: Some(2),
+                ..d
+            },
             Profile::linux()
         );
     }

@@ -108,6 +108,30 @@ pub enum PushPolicy {
     /// segment they repeat. Write boundaries are kept in a fixed-size record
     /// ([`crate::push::PushMarks`]), no allocation per write.
     EndOfWrite,
+    /// Linux's as it shows on the wire: new data leaves in the packets Linux would hand its
+    /// device (TSO/GSO: at most half the congestion window, sized by the pacing rate and
+    /// `min_tso_segs`, see [`crate::gso`]), and the last segment of every packet of two or
+    /// more segments carries PSH, as Linux forces it on GSO packets; a single-segment packet
+    /// carries PSH when it holds a write's last byte (or a forced push, as `EndOfWrite`).
+    /// Retransmissions keep the engine's rules (PSH when they empty the queue or end a
+    /// record). State: the write ends and the current packet, in the same boxed record as
+    /// `EndOfWrite`'s.
+    LinuxGso {
+        /// Linux's `tcp_min_tso_segs` (2 by default): the fewest segments a packet may be
+        /// sized to.
+        min_tso_segs: u8,
+    },
+}
+
+impl PushPolicy {
+    /// Linux's policy with its default `tcp_min_tso_segs`.
+    pub const LINUX: PushPolicy =
+        PushPolicy::LinuxGso { min_tso_segs: crate::gso::DEFAULT_MIN_TSO_SEGS };
+
+    /// The policy keeps write ends as push points.
+    pub fn marks_writes(self) -> bool {
+        matches!(self, PushPolicy::EndOfWrite | PushPolicy::LinuxGso { .. })
+    }
 }
 
 /// Keep-alive settings (RFC 9293 3.8.4). Off unless a connection sets `keep_alive: Some(..)`.

@@ -99,6 +99,7 @@ pub mod endpoint;
 pub mod error;
 pub mod event;
 pub mod fastopen;
+pub mod gso;
 pub mod icmp;
 mod id;
 pub mod md5;

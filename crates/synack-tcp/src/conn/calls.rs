@@ -8,11 +8,21 @@ use crate::state::State;
 impl Conn {
     /// Queues bytes for sending; see [`crate::Endpoint::send`].
     pub(crate) fn send(&mut self, data: &[u8], urgent: bool) -> Result<usize, crate::SendError> {
+        self.queue(data, urgent, false)
+    }
+
+    /// Queues bytes with more announced; see [`crate::Endpoint::send_more`].
+    pub(crate) fn send_more(&mut self, data: &[u8]) -> Result<usize, crate::SendError> {
+        self.queue(data, false, true)
+    }
+
+    /// Queues bytes; `more`: the application announced more (its end is no push point).
+    fn queue(&mut self, data: &[u8], urgent: bool, more: bool) -> Result<usize, crate::SendError> {
         if let Some(e) = self.error {
             return Err(crate::SendError::Connection(e));
         }
         let state = self.state();
-        let push_marks = self.cfg.push_policy == crate::config::PushPolicy::EndOfWrite;
+        let policy = self.cfg.push_policy;
         let mss = self.eff_snd_mss();
         let snd = match self.tcb.snd_mut() {
             Some(s) if !s.fin_queued => s,
@@ -45,18 +55,32 @@ impl Conn {
             //~ (MUST-62).
             snd.up = Some(snd.end_seq());
         }
-        if push_marks {
+        if policy.marks_writes() {
             //= rfc9293#3.9.1.2
-            //~ paraphrase: PSH placement is the sender's choice: with EndOfWrite, the last byte of
-            //~ each write (and a forced push past half the peer's largest window) is a push point.
+            //~ paraphrase: PSH placement is the sender's choice: with EndOfWrite and LinuxGso,
+            //~ the last byte of each write (and a forced push past half the peer's largest
+            //~ window) is a push point; a write with more announced ends none (tcp_push marks
+            //~ nothing under MSG_MORE but a forced push).
             let (end, max_wnd, sent, una) = (snd.end_seq(), snd.max_wnd, snd.max_nxt, snd.una);
-            let marks = self
-                .marks
-                .get_or_insert_with(Default::default)
-                .push
-                .get_or_insert_with(|| crate::push::PushMarks::new(start));
-            marks.on_ack(una);
-            marks.on_write(start, end, max_wnd, mss, sent);
+            let linux = matches!(policy, crate::config::PushPolicy::LinuxGso { .. });
+            let marks = self.marks.get_or_insert_with(Default::default);
+            // A write starts new packets.
+            marks.gso = None;
+            let push = marks.push.get_or_insert_with(|| crate::push::PushMarks::new(start));
+            push.on_ack(una);
+            let chunk = if linux {
+                //~ linux: forced_push is checked each time a buffer reaches the size goal
+                //~ (tcp_xmit_size_goal: half the peer's largest window, whole segments).
+                push.on_append(start, sent);
+                crate::gso::size_goal(max_wnd, mss)
+            } else {
+                mss
+            };
+            if more {
+                push.on_write_more(start, end, max_wnd, chunk, sent);
+            } else {
+                push.on_write(start, end, max_wnd, chunk, sent);
+            }
         }
         Ok(n)
     }

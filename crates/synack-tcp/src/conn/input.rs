@@ -57,6 +57,7 @@ impl Conn {
     /// Handles one arriving segment.
     pub(crate) fn on_segment(&mut self, ctx: &mut Ctx<'_>, seg: &TcpRepr<'_>) -> Outcome {
         self.hs.set(HsFlags::BURST_NEW, false);
+        self.end_gso_packet();
         //~ linux: a MSG_MORE cork lasts only for the write's own push; the output an arriving
         //~ segment triggers (tcp_data_snd_check) follows the socket's Nagle setting.
         self.hs.set(HsFlags::CORKED, false);

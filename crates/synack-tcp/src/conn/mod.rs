@@ -13,6 +13,7 @@
 mod accecn;
 mod calls;
 mod due;
+mod gso;
 mod halves;
 mod input;
 mod mtu_probe;

@@ -442,6 +442,19 @@ impl Recovery {
         base.max(lt)
     }
 
+    /// The window new data would leave under at `now` if the sender were idle: the
+    /// controller's restart after idleness (`on_send_new` applies it), worked out on a copy.
+    pub(crate) fn cwnd_after_idle(&self, now: Instant, rto: Duration) -> u32 {
+        match self.last_send {
+            Some(last) if self.prr_window().is_none() => {
+                let mut cc = self.cc.clone();
+                cc.on_idle_restart(now, now.saturating_since(last), rto);
+                cc.cwnd().saturating_add(self.reno_extra())
+            }
+            _ => self.effective_cwnd(),
+        }
+    }
+
     /// The sender is about to send new data at `now`; restarts the window after idleness.
     pub(crate) fn on_send_new(
         &mut self,

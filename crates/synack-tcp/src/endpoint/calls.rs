@@ -85,7 +85,7 @@ impl Endpoint {
         if let Some(snd) = conn.tcb.snd_mut() {
             self.spares.lend_ring(&mut snd.buf, data.len());
         }
-        let r = conn.send(data, false);
+        let r = conn.send_more(data);
         if matches!(r, Ok(n) if n > 0) {
             conn.hs.set(HsFlags::CORKED | HsFlags::PUSH_WITHHELD, true);
         }
