@@ -560,6 +560,12 @@ impl Profile {
             }
             let [words] = pipeline.as_slice() else {
                 let shown: Vec<String> = pipeline.iter().map(|w| w.join(" ")).collect();
+                if pipeline.iter().any(shell::is_or_list) {
+                    return Err(CommandError::Unsupported(format!(
+                        "`||` lists are not modelled: {}",
+                        shown.join(" ")
+                    )));
+                }
                 return Err(CommandError::Unsupported(shown.join(" | ")));
             };
             notes.extend(self.apply_words(words, dir, depth)?);
@@ -702,7 +708,8 @@ impl Profile {
         let module = |w: &shell::Words| {
             (is(w, "kldstat") || is(w, "kldload")) && w.last().is_some_and(|m| m == "tcpmd5")
         };
-        if !pipeline.is_empty() && pipeline.iter().all(module) {
+        if pipeline.iter().any(module) && pipeline.iter().all(|w| module(w) || shell::is_or_list(w))
+        {
             return Ok(Some("tcpmd5: TCP-MD5 is built into the engine".into()));
         }
         match pipeline {

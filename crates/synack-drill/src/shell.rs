@@ -7,6 +7,16 @@
 /// One simple command of a pipeline: its words after quote removal and expansion.
 pub type Words = Vec<String>;
 
+/// The one word of the marker [`pipelines`] puts between the two sides of `A || B` (which
+/// side runs depends on an exit status the runner does not know, so only a caller for whom
+/// both sides do the same may take such a line).
+pub const OR_LIST: &str = "||";
+
+/// True for the [`OR_LIST`] marker.
+pub fn is_or_list(words: &Words) -> bool {
+    words.len() == 1 && words[0] == OR_LIST
+}
+
 /// Splits shell text into commands (lines joined at `\`, split at `;`, comments dropped), each
 /// a pipeline of simple commands (split at `|`). Output redirections (`> /dev/null`, `2>&1`)
 /// are dropped, since the runner shows no command output.
@@ -35,10 +45,20 @@ pub fn pipelines(text: &str) -> Result<Vec<Vec<Words>>, String> {
         while let Some(c) = chars.next() {
             match c {
                 '#' if !in_word => break,
-                // `A || B`, `A && B`: which commands run depends on the exit status of the
-                // ones before, which the runner cannot know for a command it only maps.
-                '|' | '&' if chars.peek() == Some(&c) => {
-                    return Err(format!("`{c}{c}` lists are not modelled: {line}"));
+                // `A || B`: kept as the pipeline `A`, [`OR_LIST`], `B`, for the one caller that
+                // can tell the outcome without exit statuses (commands that all do the same).
+                '|' if chars.peek() == Some(&'|') => {
+                    chars.next();
+                    finish(&mut word, &mut in_word, &mut words, &mut redirect);
+                    if !words.is_empty() {
+                        pipeline.push(std::mem::take(&mut words));
+                    }
+                    pipeline.push(vec![OR_LIST.to_string()]);
+                }
+                // `A && B`: which commands run depends on the exit status of the ones before,
+                // which the runner cannot know for a command it only maps.
+                '&' if chars.peek() == Some(&'&') => {
+                    return Err(format!("`&&` lists are not modelled: {line}"));
                 }
                 // `&> FILE`, `&>> FILE`: both outputs redirected.
                 '&' if chars.peek() == Some(&'>') => {
@@ -265,8 +285,14 @@ mod tests {
             words("sysctl -q a=1 &> /dev/null; b 2 &>>/tmp/log"),
             vec![vec![vec!["sysctl", "-q", "a=1"]], vec![vec!["b", "2"]]]
         );
-        assert!(pipelines("sysctl -q a=1 || ip tcp_metrics flush all").unwrap_err().contains("||"));
-        assert!(pipelines("a && b").is_err());
+        assert_eq!(
+            words("kldstat -q -m m || kldload m; x"),
+            vec![
+                vec![vec!["kldstat", "-q", "-m", "m"], vec!["||"], vec!["kldload", "m"]],
+                vec![vec!["x"]]
+            ]
+        );
+        assert!(pipelines("a && b").unwrap_err().contains("&&"));
         assert_eq!(
             words("a 1; b 'x y' \\\n c"),
             vec![vec![vec!["a", "1"]], vec![vec!["b", "x y", "c"]]]
