@@ -245,3 +245,34 @@ fn limit_and_cookieless_server() {
     assert!(syn_acks.iter().all(|s| s.2.is_none()));
     assert_eq!(n.server.accept_queue_len(n.lid), 1);
 }
+
+/// In no-cookie mode the SYN carries data and no Fast Open option: a cookie on the SYN-ACK was
+/// not asked for and is not cached, so once the no-cookie mode is switched off the next SYN
+/// asks for a cookie again instead of carrying data.
+#[test]
+fn unsolicited_cookie_is_not_cached() {
+    let mut n = Net::new(16);
+    n.client
+        .set_fast_open(FastOpenConfig { client_without_cookie: true, ..FastOpenConfig::default() });
+    n.connect(b"data");
+    let mut buf = vec![0u8; 2000];
+    let syn = n.client.poll_transmit(n.now, &mut buf).unwrap();
+    assert_eq!(syn.options.fast_open, None);
+    let bytes = buf[..syn.len].to_vec();
+    n.server.on_segment(n.now, syn.src.ip(), syn.dst.ip(), &syn.repr(&bytes));
+    let sa = n.server.poll_transmit(n.now, &mut buf).unwrap();
+    assert_eq!(sa.flags, TcpFlags::SYN | TcpFlags::ACK);
+    let bytes = buf[..sa.len].to_vec();
+    let mut repr = sa.repr(&bytes);
+    repr.options.fast_open = Some(synack_wire::tcp::FastOpenCookie::new(&[0xab; 8]).unwrap());
+    n.client.on_segment(n.now, sa.src.ip(), sa.dst.ip(), &repr);
+    while n.client.poll_transmit(n.now, &mut buf).is_some() {}
+
+    n.client.set_fast_open(FastOpenConfig::default());
+    let room = n.client.fast_open_syn_room(n.now, addr(SERVER), &ConnConfig::default());
+    assert_eq!(room, None, "no cookie was cached");
+    n.connect(b"more");
+    let syn = n.client.poll_transmit(n.now, &mut buf).unwrap();
+    assert_eq!(syn.options.fast_open.map(|c| c.len()), Some(0), "a cookie request");
+    assert_eq!(syn.len, syn.header_len);
+}

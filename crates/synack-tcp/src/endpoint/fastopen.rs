@@ -228,10 +228,14 @@ impl Endpoint {
         }
         let server = c.tuple.remote.ip();
         let now = self.now;
-        let cookie = seg.options.fast_open.filter(|c| c.is_valid() && !c.is_empty());
+        //~ linux: a SYN that carried no Fast Open option asked for no cookie, so a cookie on
+        //~ its SYN-ACK is unsolicited and ignored (`tcp_rcv_fastopen_synack`, `syn_fastopen`),
+        //~ and its answer says nothing about how the server treats Fast Open.
+        let solicited = fo.cookie.is_some();
+        let cookie = seg.options.fast_open.filter(|c| solicited && c.is_valid() && !c.is_empty());
         let data_acked = seg.flags.ack() && seg.ack.ge(snd.iss + 1 + fo.sent);
         self.fo_cache.learn(server, seg.options.mss, cookie);
-        if cookie.is_none() && !(fo.sent > 0 && data_acked) {
+        if solicited && cookie.is_none() && !(fo.sent > 0 && data_acked) {
             if fo.retransmitted && fo.sent > 0 {
                 //~ linux: the SYN with data timed out and the answer to a plain SYN has no
                 //~ cookie: the path may drop SYNs with data (`syn_drop`).
