@@ -34,9 +34,14 @@ const SERVER: &str = "10.0.0.2:80";
 
 impl Net {
     fn new(fast_open_queue: usize) -> Net {
+        Net::with_server(fast_open_queue, EndpointConfig::default().conn)
+    }
+
+    /// A net whose server's connections get `conn`.
+    fn with_server(fast_open_queue: usize, conn: ConnConfig) -> Net {
         let ec = EndpointConfig::default();
         let mut server = Endpoint::new(ec, [2; 16], 2);
-        let lid = server.listen(addr(SERVER), 16).unwrap();
+        let lid = server.listen_with(addr(SERVER), 16, conn).unwrap();
         assert!(server.set_listener_fast_open(lid, fast_open_queue));
         Net {
             client: Endpoint::new(ec, [1; 16], 1),
@@ -275,4 +280,50 @@ fn unsolicited_cookie_is_not_cached() {
     let syn = n.client.poll_transmit(n.now, &mut buf).unwrap();
     assert_eq!(syn.options.fast_open.map(|c| c.len()), Some(0), "a cookie request");
     assert_eq!(syn.len, syn.header_len);
+}
+
+/// With Linux's window sizing, a Fast Open child offers the initial window (rounded up to the
+/// window scale's granularity) until a data segment arrives after the SYN: the SYN's data
+/// neither opens the window nor, once read, draws a window update.
+#[test]
+fn fast_open_child_holds_the_initial_window_until_data_arrives() {
+    let conn = ConnConfig {
+        initial_window_whole_segments: true,
+        recv_buffer: 1 << 20,
+        ..ConnConfig::default()
+    };
+    let mut n = Net::with_server(16, conn);
+    n.connect(b"");
+    n.run();
+    n.server.accept(n.lid).unwrap();
+    let (c, _) = n.connect(&[7u8; 1000]);
+    let mut buf = vec![0u8; 2000];
+    let syn = n.client.poll_transmit(n.now, &mut buf).unwrap();
+    assert_eq!(syn.len - syn.header_len, 1000, "the SYN carries the data");
+    let bytes = buf[..syn.len].to_vec();
+    n.server.on_segment(n.now, syn.src.ip(), syn.dst.ip(), &syn.repr(&bytes));
+    let s = n.server.accept(n.lid).unwrap();
+    let sa = n.server.poll_transmit(n.now, &mut buf).unwrap();
+    assert_eq!(sa.ack, syn.seq + 1001);
+    let shift = n.server.stats(s).unwrap().rcv_wscale;
+    assert!(shift > 0);
+    assert_eq!(n.read_all(s).len(), 1000);
+    assert_eq!(n.server.send(s, &[1u8; 100]), Ok(100));
+    let data = n.server.poll_transmit(n.now, &mut buf).unwrap();
+    let data_bytes = buf[..data.len].to_vec();
+    assert_eq!(data.len - data.header_len, 100, "no window update before the data");
+    assert_eq!(u32::from(data.window) << shift, 65536, "the initial window, rounded up");
+    assert!(n.server.poll_transmit(n.now, &mut buf).is_none());
+
+    // The client's first data segment after the handshake lets the window open.
+    let bytes = buf[..sa.len].to_vec();
+    n.client.on_segment(n.now, sa.src.ip(), sa.dst.ip(), &sa.repr(&bytes));
+    n.client.on_segment(n.now, data.src.ip(), data.dst.ip(), &data.repr(&data_bytes));
+    assert_eq!(n.client.send(c, &[3u8; 500]), Ok(500));
+    n.run();
+    assert_eq!(n.read_all(s).len(), 500);
+    assert_eq!(n.server.send(s, &[1u8; 10]), Ok(10));
+    n.run();
+    let last = n.log.iter().rev().find(|(client, _)| !*client).unwrap().1;
+    assert!(u32::from(last.window) << shift > 65536, "the window grew: {}", last.window);
 }

@@ -142,7 +142,9 @@ impl Conn {
             let now_wnd = rcv.wnd();
             let clamp = (rcv.buf.capacity() as u32).min(65535 << rcv.wscale);
             let new_wnd = after.since(rcv.nxt);
+            let held = rcv.initial_window_held(self.cfg.initial_window_whole_segments, &self.stats);
             if !rcv.fin_received
+                && !held
                 && now_wnd.saturating_mul(2) <= clamp
                 && new_wnd > 0
                 && new_wnd >= now_wnd.saturating_mul(2)

@@ -234,6 +234,16 @@ impl Rcv {
         self.tune = Some((now, 0));
     }
 
+    /// Whether the window offered stays the initial one (`linux`: the profiles that size it
+    /// as Linux does, `initial_window_whole_segments`).
+    //~ linux: rcv_ssthresh starts at the initial window and tcp_grow_window raises it as data
+    //~ segments come in. A Fast Open child's SYN data is queued without that step
+    //~ (`tcp_fastopen_add_skb`), so the window waits for a data segment measured by the
+    //~ receive path (`mss_estimate`).
+    pub(crate) fn initial_window_held(&self, linux: bool, stats: &super::Counters) -> bool {
+        linux && (stats.bytes_received == 0 || self.mss_estimate == 0)
+    }
+
     /// The window field to put in a segment, after [`Rcv::update_window`].
     pub(crate) fn window_field(&self) -> u16 {
         let w = self.wnd() >> self.wscale;

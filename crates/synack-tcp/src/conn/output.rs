@@ -195,12 +195,17 @@ impl Conn {
         let ts_val = self.ts_now(now);
         let force = self.due.has(Due::Override);
         let window_policy = self.cfg.receive_window;
-        //~ linux: the window offered stays the initial one until data arrives (rcv_ssthresh
-        //~ starts at the initial window; tcp_grow_window raises it as segments come in).
-        let hold_initial = self.cfg.initial_window_whole_segments && self.stats.bytes_received == 0;
         let (snd, rcv) = self.tcb.halves()?;
+        let hold_initial =
+            rcv.initial_window_held(self.cfg.initial_window_whole_segments, &self.stats);
         if !hold_initial {
             rcv.update_window(mss, window_policy);
+        } else if rcv.wscale > 0 {
+            //~ linux: __tcp_select_window rounds the offer up to the scale's granularity so
+            //~ that it is not scaled away: the initial 65535 goes out as 256 << 8.
+            let grain = 1u32 << rcv.wscale;
+            let wnd = rcv.wnd();
+            rcv.adv_right = rcv.nxt + wnd.div_ceil(grain) * grain;
         }
         let tsecr = rcv.ts_recent.map(|(v, _)| v).unwrap_or(0);
         let ts = opt.ts.then_some(Timestamps { tsval: ts_val, tsecr });
