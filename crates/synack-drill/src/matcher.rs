@@ -52,7 +52,8 @@ pub struct CheckConfig {
     pub live_ts_hz: u32,
     /// Time tolerance used for the TSval check.
     pub tolerance_usecs: u64,
-    /// `--tcp_ts_ecr_scaled`: inbound TSecr values are live values already.
+    /// `--tcp_ts_ecr_scaled`: an inbound TSecr the stack never sent as a TSval is still
+    /// taken, shifted onto the live clock, instead of failing the script.
     pub ts_ecr_scaled: bool,
 }
 
@@ -151,11 +152,19 @@ impl Mapping {
 
     /// The live TSval to echo for a script TSecr.
     fn live_ecr(&self, script: u32, cfg: &CheckConfig) -> Result<u32, String> {
-        if script == 0 || cfg.ts_ecr_scaled {
+        if script == 0 {
             return Ok(script);
         }
         if let Some(&(_, live)) = self.ts_table.iter().rev().find(|(s, _)| *s == script) {
             return Ok(live);
+        }
+        if cfg.ts_ecr_scaled {
+            // A value the stack never sent is placed on the live clock by its distance from
+            // the newest outbound TSval (packetdrill interpolates from the socket's first).
+            return Ok(match self.ts_table.last() {
+                Some(&(s, l)) => script.wrapping_sub(s).wrapping_add(l),
+                None => script,
+            });
         }
         match cfg.mode {
             MatchMode::Strict => Err(format!(

@@ -399,6 +399,10 @@ pub struct ConnConfig {
     /// quick ACK: its ACK waits for the delayed-ACK timer (Linux's `tcp_data_queue` with an
     /// empty receive queue). The default trims it to the window (RFC 9293 3.10.7.4).
     pub oversized_taken_when_empty: bool,
+    /// In SYN-SENT, a SYN-ACK whose timestamp echoes a value we never sent (outside the first
+    /// SYN's TSval up to now) is answered with `<SEQ=SEG.ACK><CTL=RST>` and dropped (Linux's
+    /// `PAWSActiveRejected` in `tcp_rcv_synsent_state_process`). The default takes it.
+    pub syn_ack_tsecr_check: bool,
     /// TIME-WAIT ignores every RST, RFC 1337 section 3's fix for TIME-WAIT assassination
     /// (FreeBSD's `tcp_twcheck`; Linux's `tcp_rfc1337=1`). RFC 9293 (with RFC 5961) closes on
     /// a RST at RCV.NXT: off by default.
@@ -483,6 +487,7 @@ impl Default for ConnConfig {
             initial_window_whole_segments: false,
             nagle_minshall: false,
             oversized_taken_when_empty: false,
+            syn_ack_tsecr_check: false,
             time_wait_ignores_rst: false,
             time_wait_drops_old_syn: false,
             udp_encapsulation: None,

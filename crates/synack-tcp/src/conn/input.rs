@@ -114,6 +114,20 @@ impl Conn {
         true
     }
 
+    /// A segment with an ACK reaching SYN-SENT echoes a timestamp we never sent: not the
+    /// answer to our SYN (`ConnConfig::syn_ack_tsecr_check`).
+    //~ linux: tcp_rcv_synsent_state_process rejects a TSecr outside [the first SYN's TSval,
+    //~ our clock now] (`PAWSActiveRejected`); a TSecr of 0 is not checked.
+    pub(crate) fn syn_ack_tsecr_rejected(&self, now: Instant, seg: &TcpRepr<'_>) -> bool {
+        if !self.cfg.syn_ack_tsecr_check || !self.cfg.timestamps || !seg.flags.ack() {
+            return false;
+        }
+        let Some(ts) = seg.options.timestamps.filter(|t| t.tsecr != 0) else { return false };
+        // The connection began with its first SYN.
+        let first = self.ts_now(self.una_since);
+        ts.tsecr.wrapping_sub(first) > self.ts_now(now).wrapping_sub(first)
+    }
+
     fn on_syn_sent(&mut self, ctx: &mut Ctx<'_>, seg: &TcpRepr<'_>) -> Outcome {
         let f = seg.flags;
         let Tcb::SynSent { snd, .. } = &mut self.tcb else { return Outcome::Continue };
@@ -131,6 +145,16 @@ impl Conn {
                 }
                 return Outcome::Continue;
             }
+        }
+        if self.syn_ack_tsecr_rejected(ctx.now, seg) {
+            if !f.rst() {
+                ctx.ctl.push(
+                    CtlSegment::rst(self.tuple, seg.ack)
+                        .via(self.cfg.udp_encapsulation)
+                        .with_ip(self.cfg.ip),
+                );
+            }
+            return Outcome::Continue;
         }
         if f.rst() {
             //= rfc9293#3.10.7.3

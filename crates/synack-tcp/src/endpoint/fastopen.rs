@@ -226,6 +226,9 @@ impl Endpoint {
         if seg.flags.ack() && (seg.ack.le(snd.iss) || seg.ack.gt(snd.max_nxt)) {
             return;
         }
+        if c.syn_ack_tsecr_rejected(self.now, seg) {
+            return;
+        }
         let server = c.tuple.remote.ip();
         let now = self.now;
         //~ linux: a SYN that carried no Fast Open option asked for no cookie, so a cookie on
