@@ -79,11 +79,10 @@ impl Conn {
     /// Re-arms the timers that depend on the connection's whole situation (keep-alive, user
     /// timeout, persist). Called after every input, output and timeout.
     pub(crate) fn refresh_timers(&mut self, now: Instant) {
-        let state = self.state();
-        let rto = self.rtt.rto();
         let Some(snd) = self.tcb.snd() else {
             return;
         };
+        let state = self.tcb.state();
         // What the timers below need of the send half, read once (this runs after every
         // input, output and timeout).
         let outstanding = snd.outstanding();
@@ -110,7 +109,7 @@ impl Conn {
             Some(u) if outstanding && state != State::SynSent => Some(self.una_since + u),
             _ => None,
         };
-        let user = match self.open_deadline() {
+        let user = match self.open_deadline_in(state) {
             Some(d) => Some(user.map_or(d, |u| u.min(d))),
             None => user,
         };
@@ -143,6 +142,9 @@ impl Conn {
         let stuck = unsent && !outstanding && syn_acked && state.is_synchronized();
         if stuck {
             if !self.t.is_armed(Timer::Persist) {
+                // The RTO (with its backoff arithmetic) is read only here: this runs after
+                // every segment, and the persist timer is rarely being armed.
+                let rto = self.rtt.rto();
                 let d = rto.saturating_mul(1 << self.persist_backoff.min(10)).min(MAX_PERSIST);
                 self.t.set(Timer::Persist, Some(now + d));
             }
@@ -237,7 +239,12 @@ impl Conn {
     /// When an open attempt still in SYN-SENT or SYN-RECEIVED gives up
     /// (`ConnConfig::connect_timeout`, counted from when the connection began).
     fn open_deadline(&self) -> Option<Instant> {
-        let opening = matches!(self.state(), State::SynSent | State::SynReceived);
+        self.open_deadline_in(self.state())
+    }
+
+    /// [`open_deadline`](Self::open_deadline) for a connection in `state`.
+    fn open_deadline_in(&self, state: State) -> Option<Instant> {
+        let opening = matches!(state, State::SynSent | State::SynReceived);
         self.cfg.connect_timeout.filter(|_| opening).map(|d| self.una_since + d)
     }
 

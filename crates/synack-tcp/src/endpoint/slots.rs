@@ -14,6 +14,33 @@ use crate::time::Instant;
 /// Timer-heap entries kept however few connections are left.
 const TIMERS_KEEP: usize = 64;
 
+/// A timer-heap entry: a deadline for the connection in slot `index` of generation
+/// `generation`, packed into one `u128` whose order is the order of `(deadline, index,
+/// generation)`. The heap compares entries at every level of every push and pop; one wide
+/// comparison replaces three chained ones.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Debug)]
+pub(super) struct TimerEntry(u128);
+
+impl TimerEntry {
+    pub(super) fn new(at: Instant, index: u32, generation: u32) -> TimerEntry {
+        TimerEntry(
+            u128::from(at.as_micros()) << 64 | u128::from(index) << 32 | u128::from(generation),
+        )
+    }
+
+    pub(super) fn at(self) -> Instant {
+        Instant::from_micros((self.0 >> 64) as u64)
+    }
+
+    pub(super) fn index(self) -> u32 {
+        (self.0 >> 32) as u32
+    }
+
+    pub(super) fn generation(self) -> u32 {
+        self.0 as u32
+    }
+}
+
 /// Who holds a connection's id.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub(super) enum Owner {
@@ -228,7 +255,7 @@ impl Endpoint {
             && slot.scheduled.is_none_or(|s| d < s)
         {
             slot.scheduled = Some(d);
-            self.timers.push(Reverse((d, id.index, id.generation)));
+            self.timers.push(Reverse(TimerEntry::new(d, id.index, id.generation)));
         }
         if queue_tx && !slot.tx_queued {
             slot.tx_queued = true;
@@ -278,7 +305,8 @@ impl Endpoint {
 
     /// Drops stale entries from the top of the heap, and rebuilds it when stale ones pile up.
     pub(super) fn compact_timers(&mut self) {
-        while let Some(Reverse((t, i, g))) = self.timers.peek().copied() {
+        while let Some(Reverse(e)) = self.timers.peek().copied() {
+            let (t, i, g) = (e.at(), e.index(), e.generation());
             // A slot cut off the tail (`shrink_slots`) leaves its entries stale too.
             let stale = self.slots.get(i as usize).is_none_or(|s| {
                 s.generation != g || s.conn.is_none() || s.scheduled.is_some_and(|x| t < x)
@@ -291,9 +319,11 @@ impl Endpoint {
         }
         if self.timers.len() > 4 * self.live + 1024 {
             let slots = &self.slots;
-            self.timers.retain(|Reverse((t, i, g))| {
-                slots.get(*i as usize).is_some_and(|s| {
-                    s.generation == *g && s.conn.is_some() && s.scheduled == Some(*t)
+            self.timers.retain(|Reverse(e)| {
+                slots.get(e.index() as usize).is_some_and(|s| {
+                    s.generation == e.generation()
+                        && s.conn.is_some()
+                        && s.scheduled == Some(e.at())
                 })
             });
         }
@@ -317,7 +347,7 @@ impl Endpoint {
     /// The earliest instant at which [`on_timeout`](Self::on_timeout) has work (O(1): the top
     /// of a timer heap). May be early (a timer that moved later); never late.
     pub fn poll_timeout(&self) -> Option<Instant> {
-        self.timers.peek().map(|Reverse((t, _, _))| *t)
+        self.timers.peek().map(|Reverse(e)| e.at())
     }
 
     /// Runs every timer due at `now`.
@@ -328,7 +358,8 @@ impl Endpoint {
         // when it began (twice over, for re-arms) and leaves the rest to the next call, so a
         // bug of that kind costs the caller a busy timer, never a hang inside the engine.
         let mut budget = self.timers.len().saturating_mul(2).saturating_add(16);
-        while let Some(Reverse((t, i, g))) = self.timers.peek().copied() {
+        while let Some(Reverse(e)) = self.timers.peek().copied() {
+            let (t, i, g) = (e.at(), e.index(), e.generation());
             if t > now || budget == 0 {
                 break;
             }
