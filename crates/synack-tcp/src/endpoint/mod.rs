@@ -10,6 +10,7 @@ mod input;
 mod listen;
 mod slots;
 mod stats;
+mod timer_heap;
 mod transmit;
 
 use alloc::collections::{BinaryHeap, VecDeque};
@@ -61,7 +62,7 @@ pub struct Endpoint {
     last_hit: Option<(FourTuple, ConnId)>,
     listeners: Vec<Option<Listener>>,
     by_local: HashMap<SocketAddr, ListenerId, KeyedState>,
-    timers: BinaryHeap<Reverse<slots::TimerEntry>>,
+    timers: timer_heap::TimerHeap,
     tx_ready: VecDeque<ConnId>,
     ctl: CtlQueue,
     events: VecDeque<Event>,
@@ -139,7 +140,7 @@ impl Endpoint {
             last_hit: None,
             listeners: Vec::new(),
             by_local: HashMap::with_hasher(hasher),
-            timers: BinaryHeap::new(),
+            timers: timer_heap::TimerHeap::default(),
             tx_ready: VecDeque::new(),
             ctl: CtlQueue::default(),
             events: VecDeque::new(),
