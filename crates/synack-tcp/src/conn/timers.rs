@@ -65,10 +65,13 @@ impl TimerTable {
     }
 
     /// The earliest armed deadline. Runs twice per segment (after input and after output);
-    /// it reads the table in place.
+    /// it reads the table in place, as plain words (a disarmed timer counts as `u64::MAX`,
+    /// later than any instant), so the minimum needs no branch per timer.
     #[inline]
     pub(crate) fn next(&self) -> Option<Instant> {
-        self.0.iter().flatten().min().copied()
+        let min =
+            self.0.iter().fold(u64::MAX, |m, t| m.min(t.map_or(u64::MAX, Instant::as_micros)));
+        (min != u64::MAX).then(|| Instant::from_micros(min))
     }
 }
 
@@ -354,5 +357,7 @@ mod tests {
         let only = TimerTable::only(Timer::Close, Instant::from_secs(9));
         assert_eq!(only.next(), Some(Instant::from_secs(9)));
         assert_eq!(only.get(Timer::Tlp), None);
+        let never = TimerTable::only(Timer::KeepAlive, Instant::FAR_FUTURE);
+        assert_eq!(never.next(), Some(Instant::FAR_FUTURE));
     }
 }

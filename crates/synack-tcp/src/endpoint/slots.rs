@@ -227,7 +227,6 @@ impl Endpoint {
             slot.tx_queued = true;
             self.tx_ready.push_back(id);
         }
-        self.compact_timers();
     }
 
     pub(super) fn free_slot(&mut self, id: ConnId) {
@@ -242,7 +241,8 @@ impl Endpoint {
         self.live -= 1;
         self.spares.fit(self.live, self.now);
         self.shrink_slots();
-        self.compact_timers();
+        // Entries leave the timer queue with their connections: the end of a peak is here.
+        self.timers.shrink();
     }
 
     /// After a peak, cuts free slots off the tail of the slot table and gives back the
@@ -268,11 +268,6 @@ impl Endpoint {
         }
         let slots = &self.slots;
         self.by_tuple.shrink(|i| slot_tuple(slots, i));
-    }
-
-    /// Gives back the timer queue's capacity after a peak.
-    pub(super) fn compact_timers(&mut self) {
-        self.timers.shrink();
     }
 
     /// Gives back the storage kept for reuse (spare flight boxes and ring allocations) beyond

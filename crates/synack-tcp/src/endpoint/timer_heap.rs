@@ -18,8 +18,9 @@ use crate::time::Instant;
 /// A slot with no entry.
 const NONE: u32 = u32::MAX;
 
-/// Entries kept room for however few are left.
-const KEEP: usize = 64;
+/// Entries kept room for however few are left (20 bytes each with their positions), so
+/// that connections coming and going in batches do not regrow the queue every batch.
+const KEEP: usize = 1024;
 
 /// Deadlines by connection slot, earliest first.
 #[derive(Default)]
