@@ -1,6 +1,8 @@
 //! `%{ }%` blocks: the simple `assert tcpi_x == N` lines the suites use, evaluated against a
-//! `TCP_INFO`-style snapshot of the engine. Anything else in a block (Python we cannot run) makes
-//! the script unsupported rather than silently passing.
+//! `TCP_INFO`-style snapshot of the engine, and integer variables (`cwnd = 58`, `cwnd += 1`)
+//! that later asserts compare with. packetdrill runs every block of a script in one Python
+//! interpreter, so a variable set in one block is seen by the blocks after it. Anything else
+//! in a block (Python we cannot run) makes the script unsupported rather than silently passing.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -34,7 +36,28 @@ pub enum Operand {
     Value(i64),
     /// `(tcpi_x & MASK)`: some bits of a field (`tcpi_options & TCPI_OPT_SYN_DATA`).
     Masked(String, i64),
+    /// A variable an earlier statement assigned (`cwnd`).
+    Var(String),
 }
+
+/// One statement of a block.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Stmt {
+    /// `assert ...`
+    Assert(Assert),
+    /// `NAME = X`, `NAME += X`, `NAME -= X`: an integer variable.
+    Assign {
+        /// The variable.
+        name: String,
+        /// `None` for `=`, else the operator of `+=` / `-=` (`+` or `-`).
+        op: Option<char>,
+        /// The value.
+        value: Operand,
+    },
+}
+
+/// The variables a script's blocks have assigned so far.
+pub type Vars = BTreeMap<String, i64>;
 
 /// `assert LHS OP RHS`.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -116,8 +139,8 @@ fn constant(name: &str) -> Option<i64> {
     })
 }
 
-/// Parses a block into asserts.
-pub fn parse_block(code: &str) -> Result<Vec<Assert>, CodeError> {
+/// Parses a block into statements.
+pub fn parse_block(code: &str) -> Result<Vec<Stmt>, CodeError> {
     let mut out = Vec::new();
     // A backslash at a line's end continues the statement on the next line, as in Python.
     let joined = code.replace("\\\r\n", " ").replace("\\\n", " ");
@@ -132,12 +155,57 @@ pub fn parse_block(code: &str) -> Result<Vec<Assert>, CodeError> {
             if stmt.starts_with("print(") && stmt.ends_with(')') {
                 continue;
             }
-            if !stmt.is_empty() {
-                out.extend(parse_assert(stmt)?);
+            if stmt.is_empty() {
+                continue;
+            }
+            match parse_assign(stmt)? {
+                Some(a) => out.push(a),
+                None => out.extend(parse_assert(stmt)?.into_iter().map(Stmt::Assert)),
             }
         }
     }
     Ok(out)
+}
+
+/// `NAME = X`, `NAME += X` or `NAME -= X` with a plain identifier (not a `tcpi_*` field,
+/// which the snapshot sets, nor a constant); `None` when the statement is no assignment.
+fn parse_assign(stmt: &str) -> Result<Option<Stmt>, CodeError> {
+    if stmt.starts_with("assert ") {
+        return Ok(None);
+    }
+    let unsupported = || CodeError::Unsupported(stmt.to_string());
+    let Some(eq) = stmt.find('=') else { return Ok(None) };
+    let (mut name, value) = (stmt[..eq].trim_end(), stmt[eq + 1..].trim());
+    if value.starts_with('=') || name.ends_with(['!', '<', '>', '=']) {
+        return Ok(None);
+    }
+    let mut op = None;
+    if let Some(n) = name.strip_suffix('+').or_else(|| name.strip_suffix('-')) {
+        op = name.chars().last();
+        name = n.trim_end();
+    }
+    if !is_variable(name) {
+        return Err(unsupported());
+    }
+    let value = operand(value).ok_or_else(unsupported)?;
+    Ok(Some(Stmt::Assign { name: name.to_string(), op, value }))
+}
+
+/// A name of the snapshot: a `tcpi_*` field of `TCP_INFO`, or an `SK_MEMINFO_*` entry of
+/// `SO_MEMINFO`, which packetdrill sets before each block.
+fn is_field(name: &str) -> bool {
+    (name.starts_with("tcpi_") || name.starts_with("SK_MEMINFO_"))
+        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+}
+
+/// A Python identifier that names a script variable: not a snapshot field, nor a constant.
+fn is_variable(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars.next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+        && !is_field(name)
+        && constant(name).is_none()
+        && !matches!(name, "assert" | "print" | "and" | "or" | "not" | "in" | "is")
 }
 
 /// One `assert` statement; a chained comparison (`a <= x <= b`) is, as in Python, one
@@ -218,18 +286,27 @@ fn operand(s: &str) -> Option<Operand> {
     if let Some(v) = constant(s) {
         return Some(Operand::Value(v));
     }
-    if s.starts_with("tcpi_") && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
+    if is_field(s) {
         return Some(Operand::Field(s.to_string()));
+    }
+    if is_variable(s) {
+        return Some(Operand::Var(s.to_string()));
     }
     None
 }
 
-/// Evaluates asserts against a snapshot; the first false one is the error.
-pub fn evaluate(asserts: &[Assert], info: &TcpInfo) -> Result<(), CodeError> {
-    for a in asserts {
-        let get = |o: &Operand| -> Result<i64, CodeError> {
+/// Runs statements against a snapshot, in order: assignments set `vars`, the first false
+/// assert is the error.
+pub fn evaluate(stmts: &[Stmt], info: &TcpInfo, vars: &mut Vars) -> Result<(), CodeError> {
+    for stmt in stmts {
+        let get = |o: &Operand, vars: &Vars| -> Result<i64, CodeError> {
             match o {
                 Operand::Value(v) => Ok(*v),
+                // Python raises NameError for a name never assigned; the script cannot run.
+                Operand::Var(n) => vars
+                    .get(n)
+                    .copied()
+                    .ok_or_else(|| CodeError::Unsupported(format!("{n} is not defined"))),
                 Operand::Field(f) => info.get(f).copied().ok_or_else(|| {
                     CodeError::Unsupported(format!("{f} is not reported by synack"))
                 }),
@@ -238,7 +315,23 @@ pub fn evaluate(asserts: &[Assert], info: &TcpInfo) -> Result<(), CodeError> {
                 }),
             }
         };
-        let (l, r) = (get(&a.lhs)?, get(&a.rhs)?);
+        let a = match stmt {
+            Stmt::Assert(a) => a,
+            Stmt::Assign { name, op, value } => {
+                let v = get(value, vars)?;
+                let old = || get(&Operand::Var(name.clone()), vars);
+                let new = match op {
+                    None => Some(v),
+                    Some('+') => old()?.checked_add(v),
+                    Some(_) => old()?.checked_sub(v),
+                };
+                let new =
+                    new.ok_or_else(|| CodeError::Unsupported(format!("{name}: integer overflow")))?;
+                vars.insert(name.clone(), new);
+                continue;
+            }
+        };
+        let (l, r) = (get(&a.lhs, vars)?, get(&a.rhs, vars)?);
         let ok = match a.op {
             CmpOp::Eq => l == r,
             CmpOp::Ne => l != r,
@@ -250,8 +343,14 @@ pub fn evaluate(asserts: &[Assert], info: &TcpInfo) -> Result<(), CodeError> {
         if !ok {
             let mut actual = Vec::new();
             for o in [&a.lhs, &a.rhs] {
-                if let Operand::Field(f) | Operand::Masked(f, _) = o {
-                    actual.push(format!("{f} = {}", info.get(f).copied().unwrap_or_default()));
+                match o {
+                    Operand::Field(f) | Operand::Masked(f, _) => {
+                        actual.push(format!("{f} = {}", info.get(f).copied().unwrap_or_default()))
+                    }
+                    Operand::Var(n) => {
+                        actual.push(format!("{n} = {}", vars.get(n).copied().unwrap_or_default()))
+                    }
+                    Operand::Value(_) => {}
                 }
             }
             return Err(CodeError::Failed { text: a.text.clone(), actual: actual.join(", ") });
@@ -274,10 +373,10 @@ mod tests {
         let a = parse_block(block).unwrap();
         assert_eq!(a.len(), 2);
         let i = info(&[("tcpi_ca_state", 3), ("tcpi_snd_cwnd", 7)]);
-        assert_eq!(evaluate(&a, &i), Ok(()));
+        assert_eq!(evaluate(&a, &i, &mut Vars::new()), Ok(()));
         let i = info(&[("tcpi_ca_state", 3), ("tcpi_snd_cwnd", 8)]);
         assert_eq!(
-            evaluate(&a, &i),
+            evaluate(&a, &i, &mut Vars::new()),
             Err(CodeError::Failed {
                 text: "tcpi_snd_cwnd == 7".into(),
                 actual: "tcpi_snd_cwnd = 8".into()
@@ -288,18 +387,18 @@ mod tests {
     #[test]
     fn chained_comparisons_hold_pairwise() {
         let a = parse_block("assert tcpi_snd_mss == 8940 - 12 + 2 - 10, x").unwrap();
-        assert_eq!(evaluate(&a, &info(&[("tcpi_snd_mss", 8920)])), Ok(()));
+        assert_eq!(evaluate(&a, &info(&[("tcpi_snd_mss", 8920)]), &mut Vars::new()), Ok(()));
         assert!(parse_block("assert tcpi_snd_mss == tcpi_advmss - 12").is_err());
         let a =
             parse_block("assert tcpi_options == (TCPI_OPT_SACK | TCPI_OPT_WSCALE | 1)").unwrap();
-        assert_eq!(evaluate(&a, &info(&[("tcpi_options", 7)])), Ok(()));
-        assert!(evaluate(&a, &info(&[("tcpi_options", 15)])).is_err());
+        assert_eq!(evaluate(&a, &info(&[("tcpi_options", 7)]), &mut Vars::new()), Ok(()));
+        assert!(evaluate(&a, &info(&[("tcpi_options", 15)]), &mut Vars::new()).is_err());
         assert!(parse_block("assert tcpi_options == (TCPI_OPT_SACK | tcpi_x)").is_err());
         let a = parse_block("assert 990 <= tcpi_last_data_recv <= 1010, x").unwrap();
         assert_eq!(a.len(), 2);
-        assert_eq!(evaluate(&a, &info(&[("tcpi_last_data_recv", 1000)])), Ok(()));
-        assert!(evaluate(&a, &info(&[("tcpi_last_data_recv", 1011)])).is_err());
-        assert!(evaluate(&a, &info(&[("tcpi_last_data_recv", 989)])).is_err());
+        assert_eq!(evaluate(&a, &info(&[("tcpi_last_data_recv", 1000)]), &mut Vars::new()), Ok(()));
+        assert!(evaluate(&a, &info(&[("tcpi_last_data_recv", 1011)]), &mut Vars::new()).is_err());
+        assert!(evaluate(&a, &info(&[("tcpi_last_data_recv", 989)]), &mut Vars::new()).is_err());
         assert!(matches!(parse_block("assert 1 <= <= 2"), Err(CodeError::Unsupported(_))));
         let a = parse_block("assert tcpi_rto >= \\\n  200000, x").unwrap();
         assert_eq!(a.len(), 1);
@@ -310,8 +409,11 @@ mod tests {
         let a = parse_block(" assert tcpi_advmss == 1100, x; assert tcpi_snd_mss >= 1000 # note\n")
             .unwrap();
         assert_eq!(a.len(), 2);
-        assert_eq!(a[1].op, CmpOp::Ge);
-        assert!(matches!(evaluate(&a, &TcpInfo::new()), Err(CodeError::Unsupported(_))));
+        assert!(matches!(&a[1], Stmt::Assert(x) if x.op == CmpOp::Ge));
+        assert!(matches!(
+            evaluate(&a, &TcpInfo::new(), &mut Vars::new()),
+            Err(CodeError::Unsupported(_))
+        ));
     }
 
     #[test]
@@ -322,9 +424,40 @@ mod tests {
         let st = info(&[("tcpi_state", 3)]);
         for block in ["assert tcpi_state == TCPI_SYN_RECEIVED", "assert tcpi_state == TCP_SYN_RECV"]
         {
-            assert_eq!(evaluate(&parse_block(block).unwrap(), &st), Ok(()), "{block}");
+            assert_eq!(
+                evaluate(&parse_block(block).unwrap(), &st, &mut Vars::new()),
+                Ok(()),
+                "{block}"
+            );
         }
         assert!(matches!(parse_block("assert foo(1) == 2"), Err(CodeError::Unsupported(_))));
         assert!(matches!(parse_block("assert tcpi_x"), Err(CodeError::Unsupported(_))));
+    }
+
+    #[test]
+    fn variables_persist_across_blocks() {
+        let mut vars = Vars::new();
+        let i = info(&[("tcpi_snd_cwnd", 58)]);
+        let first = parse_block("print(tcpi_snd_cwnd); cwnd = 58; assert tcpi_snd_cwnd == cwnd, x")
+            .unwrap();
+        assert_eq!(evaluate(&first, &i, &mut vars), Ok(()));
+        let next = parse_block("cwnd += 1; assert tcpi_snd_cwnd == cwnd, tcpi_snd_cwnd").unwrap();
+        assert_eq!(
+            evaluate(&next, &i, &mut vars),
+            Err(CodeError::Failed {
+                text: "tcpi_snd_cwnd == cwnd".into(),
+                actual: "tcpi_snd_cwnd = 58, cwnd = 59".into()
+            })
+        );
+        let i = info(&[("tcpi_snd_cwnd", 57)]);
+        let back = parse_block("cwnd -= 2\nassert tcpi_snd_cwnd == cwnd").unwrap();
+        assert_eq!(evaluate(&back, &i, &mut vars), Ok(()));
+        // A name never assigned cannot be run, as Python's NameError stops packetdrill.
+        let unknown = parse_block("assert tcpi_snd_cwnd == other").unwrap();
+        assert!(matches!(evaluate(&unknown, &i, &mut vars), Err(CodeError::Unsupported(_))));
+        // Comparisons are no assignments; fields and constants cannot be assigned.
+        assert!(parse_block("x == 1").is_err());
+        assert!(parse_block("TCP_CA_Open = 1").is_err());
+        assert!(parse_block("a = b = 1").is_err());
     }
 }

@@ -15,8 +15,10 @@ pub struct ScriptConfig {
     pub ts_tick_usecs: u64,
     /// `--tcp_ts_ecr_scaled`.
     pub ts_ecr_scaled: bool,
-    /// `--mss`, if given: packetdrill cuts the stack's TSO/GSO packets at this size; synack
-    /// sends whole segments, so it changes nothing here.
+    /// `--mss`, if given: packetdrill cuts the stack's TSO/GSO packets at this size (synack
+    /// sends whole segments, so outbound it changes nothing), and hands the stack an inbound
+    /// packet longer than it as a GSO packet of segments this size, which the stack takes
+    /// as a coalesced (GRO) segment.
     pub mss: Option<u16>,
     /// `--mtu` (default 1500).
     pub mtu: u32,
@@ -38,6 +40,9 @@ pub struct ScriptConfig {
     pub non_fatal_packet: bool,
     /// `--non_fatal=syscall`: syscall mismatches are noted, not fatal.
     pub non_fatal_syscall: bool,
+    /// `--tcp_md5_secret` (FreeBSD's packetdrill): the key the script's side signs inbound
+    /// segments written `md5 valid` with and checks outbound `md5 valid` against (RFC 2385).
+    pub tcp_md5_secret: Option<String>,
 }
 
 impl Default for ScriptConfig {
@@ -58,6 +63,7 @@ impl Default for ScriptConfig {
             strict_segments: false,
             non_fatal_packet: false,
             non_fatal_syscall: false,
+            tcp_md5_secret: None,
         }
     }
 }
@@ -105,6 +111,7 @@ impl ScriptConfig {
                 self.connect_port = v()?.parse().map_err(|_| bad(v().unwrap_or("")))?
             }
             "strict_segments" => self.strict_segments = true,
+            "tcp_md5_secret" => self.tcp_md5_secret = Some(v()?.to_string()),
             // FreeBSD's packetdrill: packet lines may end in `/udp(SPORT > DPORT)`, a segment
             // inside UDP (TCP over UDP); the lines say it, so the option only names the kind.
             "udp_encapsulation" => match v()? {

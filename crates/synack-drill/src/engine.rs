@@ -19,7 +19,7 @@ use std::net::{IpAddr, SocketAddr};
 use synack_tcp::{
     AbortReset, AccEcnConfig, AccEcnOptionPolicy, AckEvery, CongestionControl, ConnConfig, ConnId,
     ConnectionError, Duration, Endpoint, EndpointConfig, FastOpenConfig, IcmpError, Instant,
-    IpFields, ListenerId, MtuProbing, OptionLayout, PmtudBlackhole, ReadWindowUpdate,
+    IpFields, ListenerId, MtuProbing, OptionLayout, PmtudBlackhole, PushPolicy, ReadWindowUpdate,
     ReceiveWindow, RecvError, SendError, State,
 };
 use synack_wire::ChecksumMode;
@@ -36,7 +36,8 @@ impl TargetFactory for EngineFactory {
     }
 
     /// Live when the two differ only in what a new socket starts with (its `ConnConfig`,
-    /// keep-alive timing) or in the TCP-over-UDP tunnel port; endpoint-wide settings (MTU,
+    /// keep-alive timing), in the TCP-over-UDP tunnel port, or in the AccECN option policy
+    /// (which existing connections follow too); endpoint-wide settings (MTU,
     /// cookies, Fast Open, ECN mode, buffer doubling, the SYN layout's implied connect) are
     /// fixed once the stack runs.
     fn applies_live(&self, before: &Profile, after: &Profile) -> bool {
@@ -75,6 +76,9 @@ impl TargetFactory for EngineFactory {
         b.keep_alive = before.keep_alive;
         b.udp_tunneling_port = before.udp_tunneling_port;
         b.max_sockbuf = before.max_sockbuf;
+        // Read as each segment is built: existing connections follow (`reconfigure`).
+        b.ecn_option = before.ecn_option;
+        b.ecn_option_beacon = before.ecn_option_beacon;
         b == *before
     }
 }
@@ -97,6 +101,12 @@ pub fn unmapped_knobs(p: &Profile) -> Vec<String> {
         v.push("SO_SNDBUF/SO_RCVBUF doubling".into());
     }
     v
+}
+
+/// The engine's unsent low-water mark for Linux's value: `UINT_MAX` never limits (fewer
+/// unsent bytes than that is all a write asks), so it is none.
+fn lowat_mark(v: u32) -> Option<u32> {
+    (v != u32::MAX).then_some(v)
 }
 
 fn on(b: bool) -> &'static str {
@@ -139,6 +149,8 @@ struct LinuxSockState {
     mark: i64,
     /// TCP_INQ.
     inq: bool,
+    /// TCP_NOTSENT_LOWAT as set (0: none set, the sysctl's value applies), for getsockopt.
+    notsent_lowat: u32,
     /// A write found no send space (Linux's SOCK_NOSPACE): space coming back wakes waiters.
     nospace: bool,
     /// What the socket looked like when wakeups were last counted.
@@ -185,6 +197,10 @@ pub struct EngineTarget {
     ecn: EcnMode,
     /// Our address for sockets that connect without binding.
     local_ip: IpAddr,
+    /// The script's peer address.
+    remote_ip: IpAddr,
+    /// `--mss`: inbound payloads longer than it arrive as coalesced segments of this size.
+    gro_mss: Option<u16>,
     /// Connections whose socket was closed, still in the engine until they finish.
     orphans: Vec<ConnId>,
     /// Keep-alive timing a socket starts with (the profile's sysctls).
@@ -199,6 +215,11 @@ pub struct EngineTarget {
     udp_tunnel_port: u16,
     /// The options a new socket starts with (the profile's, as changed mid-script).
     base_conn: ConnConfig,
+    /// The script side's TCP-MD5 key (`--tcp_md5_secret`): inbound `md5 valid` is signed
+    /// with it, outbound signatures are checked against it.
+    md5_secret: Option<Vec<u8>>,
+    /// The security associations `setkey` installed, for sockets that set `TCP_MD5SIG`.
+    md5_sas: Vec<crate::profile::Md5Sa>,
     buf: Vec<u8>,
 }
 
@@ -362,6 +383,9 @@ impl EngineTarget {
                 Cc::Bbr => CongestionControl::Bbr,
             },
             pacing: p.pacing,
+            push_policy: p.linux_gso_push.map_or(PushPolicy::EndOfBurst, |min_tso_segs| {
+                PushPolicy::LinuxGso { min_tso_segs }
+            }),
             icmp_policy: p.icmp_policy,
             //~ freebsd: black-hole detection steps to pmtud_blackhole_mss, then to mssdflt
             //~ (v6: v6pmtud_blackhole_mss, v6mssdflt); 2 and 3 turn it on for one family.
@@ -371,6 +395,7 @@ impl EngineTarget {
                 base_mss: p.base_mss,
                 ..MtuProbing::linux(p.mtu_probing == 2)
             }),
+            notsent_lowat: lowat_mark(p.notsent_lowat),
             pmtud_blackhole: (p.pmtud_blackhole_detection != 0).then(|| PmtudBlackhole {
                 v4: matches!(p.pmtud_blackhole_detection, 1 | 2)
                     .then_some([p.pmtud_blackhole_mss.0, 536]),
@@ -412,6 +437,7 @@ impl EngineTarget {
             fast_open,
             drop_syn_fin: p.drop_syn_fin,
             listen_drops_syn_ack: p.listen_drops_syn_ack,
+            md5_drops_timestamps: p.md5_drops_timestamps,
             ..EndpointConfig::default()
         };
         let mut ep = Endpoint::new(ec, *b"synack-drill-key", 0x5eed);
@@ -429,6 +455,8 @@ impl EngineTarget {
             mtu: p.mtu,
             ecn: p.ecn,
             local_ip: cfg.local_ip,
+            remote_ip: cfg.remote_ip,
+            gro_mss: cfg.mss,
             orphans: Vec::new(),
             keep_alive: synack_tcp::KeepAlive {
                 idle: p.keep_alive.0,
@@ -436,6 +464,8 @@ impl EngineTarget {
                 probes: p.keep_alive.2,
             },
             last_data_recv: BTreeMap::new(),
+            md5_secret: cfg.tcp_md5_secret.as_ref().map(|s| s.as_bytes().to_vec()),
+            md5_sas: p.md5_sas.clone(),
             buf: vec![0; 65_536 + 120],
         }
     }
@@ -536,6 +566,7 @@ impl Target for EngineTarget {
             zerocopy: parent.zerocopy,
             mark: parent.mark,
             inq: parent.inq,
+            notsent_lowat: parent.notsent_lowat,
             ..LinuxSockState::default()
         };
         let id = self.next_id;
@@ -802,6 +833,11 @@ impl Target for EngineTarget {
                         remote_port: None,
                         state: "LISTEN",
                         owned: true,
+                        local: sk.local,
+                        remote: None,
+                        linux_state: 10,
+                        tx_queue: 0,
+                        rx_queue: 0,
                     });
                     for _ in 0..self.ep.syn_queue_len(l) {
                         out.push(SockState {
@@ -809,6 +845,11 @@ impl Target for EngineTarget {
                             remote_port: None,
                             state: "SYN_RCVD",
                             owned: false,
+                            local: sk.local,
+                            remote: None,
+                            linux_state: 3,
+                            tx_queue: 0,
+                            rx_queue: 0,
                         });
                     }
                 }
@@ -820,6 +861,11 @@ impl Target for EngineTarget {
                         remote_port: None,
                         state: "CLOSED",
                         owned: true,
+                        local: sk.local,
+                        remote: None,
+                        linux_state: 7,
+                        tx_queue: 0,
+                        rx_queue: 0,
                     });
                 }
             }
@@ -828,6 +874,27 @@ impl Target for EngineTarget {
             out.extend(self.conn_state(c, false));
         }
         out
+    }
+
+    //~ linux: the nstat names of the MIB counters these engine counts are the events of.
+    fn mib(&self) -> Vec<(&'static str, u64)> {
+        let d = self.ep.drop_counters();
+        let l = self.ep.listen_counters();
+        vec![
+            ("TcpExtBeyondWindow", d.beyond_window),
+            // Accept queue full, for a SYN (tcp_conn_request) or the handshake's ACK
+            // (tcp_v4_syn_recv_sock).
+            ("TcpExtListenOverflows", l.syns_dropped_accept_full + l.acks_dropped_accept_full),
+            ("TcpExtSyncookiesFailed", l.cookies_rejected),
+            ("TcpExtSyncookiesRecv", l.cookies_accepted),
+            ("TcpExtSyncookiesSent", l.cookies_sent),
+            ("TcpExtTCPReqQFullDrop", l.syns_dropped_queue_full),
+            ("TcpExtTCPZeroWindowDrop", d.zero_window),
+        ]
+    }
+
+    fn flush_metrics(&mut self) {
+        self.ep.clear_fast_open_cache();
     }
 
     fn drop_state(&mut self, _now: u64, state: &str) -> usize {
@@ -866,6 +933,9 @@ impl Target for EngineTarget {
             Kind::Conn(c) => {
                 let error = matches!(self.ep.error(c), Ok(Some(_)));
                 let queued_error = self.settle_zerocopy(s);
+                //~ linux: tcp_poll reports EPOLLOUT only while tcp_stream_memory_free (wake 1)
+                //~ holds: fewer than half the unsent low-water mark unsent.
+                let lowat_ok = self.ep.send_ready(c).unwrap_or(true);
                 let Some(sk) = self.socks.get(&s) else { return Readiness::default() };
                 let state = self.ep.state(c).unwrap_or(State::Closed);
                 let st = self.ep.stats(c).ok();
@@ -883,7 +953,7 @@ impl Target for EngineTarget {
                     readable: error || peer_closed || st.is_some_and(|st| st.recv_queue > 0),
                     // A connection that ended (reset, timed out, closed) is shut for sending
                     // and so polls writable: a write reports the outcome at once.
-                    writable: (open && room && !sk.shut_wr) || state == State::Closed,
+                    writable: (open && room && lowat_ok && !sk.shut_wr) || state == State::Closed,
                     error: error || queued_error,
                     hup: error || state == State::Closed,
                     rdhup: peer_closed,
@@ -904,6 +974,12 @@ impl Target for EngineTarget {
 
     fn tcp_info(&self, now: u64, s: SockId) -> Option<TcpInfo> {
         let mut info = self.info(s)?;
+        // packetdrill's SO_MEMINFO names: the buffer sizes (sk_sndbuf, sk_rcvbuf) are what
+        // getsockopt reports; the memory-use entries are not modelled.
+        if let Some((snd, rcv)) = self.reported_buffers(s) {
+            info.insert("SK_MEMINFO_SNDBUF".into(), snd);
+            info.insert("SK_MEMINFO_RCVBUF".into(), rcv);
+        }
         if let Some(Kind::Conn(c)) = self.socks.get(&s).map(|x| x.kind)
             && let Some(&at) = self.last_data_recv.get(&c)
         {
@@ -920,7 +996,7 @@ impl Target for EngineTarget {
     }
 
     fn deliver(&mut self, now: u64, seg: &Segment) {
-        let Ok(bytes) = Self::inbound_bytes(seg) else { return };
+        let Ok(bytes) = Self::inbound_bytes(seg, self.md5_secret.as_deref()) else { return };
         let (src, dst) = (seg.src.ip(), seg.dst.ip());
         let tuple = synack_tcp::FourTuple { local: seg.dst, remote: seg.src };
         let before = self.receive_progress(&tuple);
@@ -928,7 +1004,13 @@ impl Target for EngineTarget {
             self.deliver_udp(now, seg, &bytes, sport, dport);
         } else if let Ok(repr) = TcpRepr::parse_bytes(&bytes, src, dst, ChecksumMode::Verify) {
             // The ECN codepoint of the IP header the script wrote (`[ect0]`, `[ce]`, ...).
-            self.ep.on_segment_with_ecn(instant(now), src, dst, seg.tos & 3, &repr);
+            let ecn = seg.tos & 3;
+            match self.gro_mss {
+                Some(mss) if repr.payload.len() > usize::from(mss) => {
+                    self.ep.on_coalesced_segment(instant(now), src, dst, ecn, mss, &repr)
+                }
+                _ => self.ep.on_segment_with_ecn(instant(now), src, dst, ecn, &repr),
+            }
         }
         while self.ep.poll_event().is_some() {}
         //~ linux: tcpi_last_data_recv ages from the last data segment taken in
@@ -997,7 +1079,7 @@ impl Target for EngineTarget {
             ack: t.ack.0,
             window: t.window,
             urgent: t.urgent,
-            options: wire_options(bytes),
+            options: self.md5_checked(wire_options(bytes), bytes, t.src.ip(), t.dst.ip()),
             payload: t.payload(&self.buf).to_vec(),
             // The ECN codepoint is the engine's (ECT(0) on new data of an ECN connection); the
             // rest of the TOS byte and the TTL are the socket's (IP_TOS, IP_TTL).
@@ -1025,6 +1107,22 @@ impl Target for EngineTarget {
             ..FastOpenConfig::from_linux_bits(p.fastopen)
         });
         self.reconfigure_sockets(p);
+        //~ linux: tcp_ecn_option and tcp_ecn_option_beacon are read each time an ACK or data
+        //~ segment is built, so a change reaches the connections that exist too.
+        let accecn = self.base_conn.accecn;
+        let conns: Vec<ConnId> = self
+            .socks
+            .values()
+            .filter_map(|s| if let Kind::Conn(c) = s.kind { Some(c) } else { None })
+            .chain(self.orphans.iter().copied())
+            .collect();
+        for c in conns {
+            if let Ok(mut cfg) = self.ep.conn_config(c) {
+                cfg.accecn.option = accecn.option;
+                cfg.accecn.option_beacon = accecn.option_beacon;
+                let _ = self.ep.set_conn_config(c, cfg);
+            }
+        }
     }
 
     fn zerocopy_sent(&mut self, s: SockId, bytes: usize) {
@@ -1052,6 +1150,20 @@ impl Target for EngineTarget {
             info: i64::from(done.lo),
             data: i64::from(done.hi),
         })
+    }
+
+    //~ linux: tcp_poll, finding the socket not writable, sets SOCK_NOSPACE, so the
+    //~ write_space callback (tcp_check_space) wakes its waiters once space comes back.
+    fn poll_readiness(&mut self, s: SockId) -> Readiness {
+        let r = self.readiness(s);
+        if let Some(sk) = self.socks.get_mut(&s)
+            && matches!(sk.kind, Kind::Conn(_))
+            && !r.writable
+            && !sk.shut_wr
+        {
+            sk.lx.nospace = true;
+        }
+        r
     }
 
     fn wakeups(&mut self, s: SockId) -> u64 {
@@ -1162,6 +1274,7 @@ impl EngineTarget {
 }
 
 mod chrono;
+mod md5;
 mod sockopt;
 mod states;
 mod wire_form;

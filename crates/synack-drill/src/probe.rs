@@ -1,6 +1,7 @@
 //! Backtick commands that look at the stack rather than configure it, answered from the
-//! target's own sockets: FreeBSD's `sockstat ... | grep -c STATE | grep N` (how many sockets
-//! are in a TCP state) and `tcpdrop -s STATE` (drop every connection in a state).
+//! target's own sockets and counters: FreeBSD's `sockstat ... | grep -c STATE | grep N` (how
+//! many sockets are in a TCP state), `tcpdrop -s STATE` (drop every connection in a state),
+//! and Linux's `nstat` and `/proc/net/tcp` listings ([`crate::listing`]).
 //!
 //! In packetdrill a failing command fails the script, so a count that differs fails the line.
 
@@ -18,6 +19,17 @@ pub struct SockState {
     /// Still held by the script through a file descriptor (sockstat shows the process name
     /// `packetdrill` for it; a connection left behind after close is shown without one).
     pub owned: bool,
+    /// Local address, once bound.
+    pub local: Option<std::net::SocketAddr>,
+    /// Remote address of a connection (none for a listener, or a listener's half-open entry,
+    /// whose peer the engine does not report).
+    pub remote: Option<std::net::SocketAddr>,
+    /// Linux's number of its state (`TCP_ESTABLISHED` 1 ... `TCP_LISTEN` 10, `TCP_CLOSING` 11).
+    pub linux_state: u8,
+    /// Bytes in the send queue (sent and unacknowledged or unsent).
+    pub tx_queue: u32,
+    /// Bytes waiting to be read.
+    pub rx_queue: u32,
 }
 
 /// A command this module answers.
@@ -35,6 +47,8 @@ pub enum Probe {
         /// The text the count must contain.
         want: String,
     },
+    /// `nstat` or a `/proc/net/tcp` table through `grep` stages ([`crate::listing`]).
+    Listing(crate::listing::Listing),
     /// `tcpdrop -s STATE`.
     Drop {
         /// The state whose connections are dropped.
@@ -45,6 +59,9 @@ pub enum Probe {
 impl Probe {
     /// Recognises a probe among the pipelines of a command; `None` for anything else.
     pub fn parse(pipelines: &[Vec<Words>]) -> Option<Probe> {
+        if let Some(l) = crate::listing::Listing::parse(pipelines) {
+            return Some(Probe::Listing(l));
+        }
         let [pipeline] = pipelines else { return None };
         let first = pipeline.first()?;
         match first.first()?.as_str() {
@@ -125,8 +142,28 @@ mod tests {
             })
         );
         let states = [
-            SockState { local_port: 8080, remote_port: None, state: "LISTEN", owned: true },
-            SockState { local_port: 8080, remote_port: Some(1), state: "TIME_WAIT", owned: false },
+            SockState {
+                local_port: 8080,
+                remote_port: None,
+                state: "LISTEN",
+                owned: true,
+                local: None,
+                remote: None,
+                linux_state: 10,
+                tx_queue: 0,
+                rx_queue: 0,
+            },
+            SockState {
+                local_port: 8080,
+                remote_port: Some(1),
+                state: "TIME_WAIT",
+                owned: false,
+                local: None,
+                remote: None,
+                linux_state: 6,
+                tx_queue: 0,
+                rx_queue: 0,
+            },
         ];
         assert_eq!(p.unwrap().check(&states), Some((false, 0)));
         let q = probe("sockstat -6 -P tcp -s -p 8080 | grep -c TIME_WAIT | grep 1").unwrap();

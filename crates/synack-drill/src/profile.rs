@@ -8,6 +8,7 @@
 
 use crate::shell;
 use std::fmt;
+use std::net::IpAddr;
 use std::path::Path;
 use std::time::Duration;
 
@@ -116,6 +117,9 @@ pub struct Profile {
     pub rack: bool,
     /// Reset cwnd after an idle period (RFC 5681 §4.1).
     pub slow_start_after_idle: bool,
+    /// PSH placement: `Some(tcp_min_tso_segs)` puts PSH where Linux's TSO/GSO packets end
+    /// (`PushPolicy::LinuxGso`); `None` at the end of a burst (`PushPolicy::EndOfBurst`).
+    pub linux_gso_push: Option<u8>,
     /// RFC 5961 challenge ACKs for in-window SYN and RST (FreeBSD's `insecure_syn` and
     /// `insecure_rst` at 0): (RST, SYN).
     pub rfc5961: (bool, bool),
@@ -196,6 +200,9 @@ pub struct Profile {
     /// scale a SYN offers is the smallest that lets a window reach it (`tcp_connect`,
     /// `syncache_add`), 6 for 2 MB.
     pub max_sockbuf: u64,
+    /// `net.ipv4.tcp_notsent_lowat`: the unsent low-water mark of a socket that sets none
+    /// (`ConnConfig::notsent_lowat`); `u32::MAX`, Linux's default, is no limit.
+    pub notsent_lowat: u32,
     /// A segment wholly below RCV.NXT still has its ACK processed (BSD;
     /// `ConnConfig::old_segment_ack_processed`).
     pub old_segment_ack_processed: bool,
@@ -236,6 +243,24 @@ pub struct Profile {
     /// The server's Fast Open cookie key (`tcp_fastopen_key`), as the 16 bytes Linux keys
     /// SipHash with; `None` keeps the engine's own.
     pub fastopen_key: Option<[u8; 16]>,
+    /// TCP-MD5 security associations `setkey` installed (FreeBSD: a socket with
+    /// `TCP_MD5SIG` signs with the key of the association for its peer).
+    pub md5_sas: Vec<Md5Sa>,
+    /// A connection with a TCP-MD5 key neither offers nor uses timestamps (Linux's
+    /// `tcp_syn_options`; `EndpointConfig::md5_drops_timestamps`).
+    pub md5_drops_timestamps: bool,
+}
+
+/// One `add SRC DST tcp SPI -A tcp-md5 "KEY"` of `setkey`: the key of segments from `src` to
+/// `dst`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Md5Sa {
+    /// Source address of the segments it signs.
+    pub src: IpAddr,
+    /// Destination address.
+    pub dst: IpAddr,
+    /// The key.
+    pub key: Vec<u8>,
 }
 
 impl Profile {
@@ -266,6 +291,7 @@ impl Profile {
             pacing: false,
             rack: true,
             slow_start_after_idle: false,
+            linux_gso_push: Some(synack_tcp::gso::DEFAULT_MIN_TSO_SEGS),
             rfc5961: (true, true),
             syn_ack_retries: Some(5),
             sockbuf_doubling: true,
@@ -291,6 +317,7 @@ impl Profile {
             base_mss: 1024,
             icmp_policy: synack_tcp::IcmpPolicy::Linux,
             max_sockbuf: 2 * 1024 * 1024,
+            notsent_lowat: u32::MAX,
             old_segment_ack_processed: false,
             time_wait_acks_non_duplicates: false,
             ts_hz: 1000,
@@ -304,6 +331,8 @@ impl Profile {
             keep_alive: (Duration::from_secs(7200), Duration::from_secs(75), 9),
             fastopen: 0x70403,
             fastopen_key: None,
+            md5_sas: Vec::new(),
+            md5_drops_timestamps: true,
         }
     }
 
@@ -318,6 +347,7 @@ impl Profile {
             name: "linux-delack",
             quick_ack_segments: 0,
             linux_receive_edges: false,
+            linux_gso_push: None,
             ..Profile::linux()
         }
     }
@@ -349,6 +379,7 @@ impl Profile {
             pacing: false,
             rack: false,
             slow_start_after_idle: true,
+            linux_gso_push: None,
             rfc5961: (true, true),
             syn_ack_retries: Some(3),
             sockbuf_doubling: false,
@@ -374,6 +405,7 @@ impl Profile {
             base_mss: 1024,
             icmp_policy: synack_tcp::IcmpPolicy::FreeBsd { may_rst: true },
             max_sockbuf: 2 * 1024 * 1024,
+            notsent_lowat: u32::MAX,
             old_segment_ack_processed: true,
             time_wait_acks_non_duplicates: true,
             ts_hz: 1000,
@@ -388,6 +420,8 @@ impl Profile {
             // FreeBSD's defaults: client on, server off.
             fastopen: 0x1,
             fastopen_key: None,
+            md5_sas: Vec::new(),
+            md5_drops_timestamps: false,
         }
     }
 
@@ -418,6 +452,7 @@ impl Profile {
             pacing: false,
             rack: false,
             slow_start_after_idle: true,
+            linux_gso_push: None,
             rfc5961: (true, true),
             syn_ack_retries: None,
             sockbuf_doubling: false,
@@ -443,6 +478,7 @@ impl Profile {
             base_mss: 1024,
             icmp_policy: synack_tcp::IcmpPolicy::Rfc,
             max_sockbuf: 2 * 1024 * 1024,
+            notsent_lowat: u32::MAX,
             old_segment_ack_processed: false,
             time_wait_acks_non_duplicates: false,
             ts_hz: 1000,
@@ -456,6 +492,8 @@ impl Profile {
             keep_alive: (Duration::from_secs(7200), Duration::from_secs(75), 9),
             fastopen: 0x3,
             fastopen_key: None,
+            md5_sas: Vec::new(),
+            md5_drops_timestamps: false,
         }
     }
 
@@ -516,8 +554,18 @@ impl Profile {
         let pipelines = shell::pipelines(text).map_err(CommandError::Unsupported)?;
         let mut notes = Vec::new();
         for pipeline in pipelines {
+            if let Some(n) = self.md5_setup(&pipeline)? {
+                notes.push(n);
+                continue;
+            }
             let [words] = pipeline.as_slice() else {
                 let shown: Vec<String> = pipeline.iter().map(|w| w.join(" ")).collect();
+                if pipeline.iter().any(shell::is_or_list) {
+                    return Err(CommandError::Unsupported(format!(
+                        "`||` lists are not modelled: {}",
+                        shown.join(" ")
+                    )));
+                }
                 return Err(CommandError::Unsupported(shown.join(" | ")));
             };
             notes.extend(self.apply_words(words, dir, depth)?);
@@ -574,12 +622,16 @@ impl Profile {
                 _ => Err(unsupported()),
             };
         }
+        if crate::files::FileOp::parse(words).is_some() {
+            return Ok(vec![format!("{line}: in the run's private directory")]);
+        }
         match cmd {
             "sysctl" => {
                 let mut notes = Vec::new();
                 for w in args.iter().filter(|w| !w.starts_with('-')) {
                     let (k, v) = w.split_once('=').ok_or_else(unsupported)?;
-                    notes.push(self.set_sysctl(k, v)?);
+                    // sysctl(8) takes `net/ipv4/x` for `net.ipv4.x`.
+                    notes.push(self.set_sysctl(&k.replace('/', "."), v)?);
                 }
                 Ok(notes)
             }
@@ -605,6 +657,21 @@ impl Profile {
                 self.pacing = false;
                 Ok(vec![format!("{line}: no qdisc, no pacing")])
             }
+            // `tc qdisc del[ete] dev DEV root`: the device's default qdisc again, which does
+            // not pace.
+            "tc" if args.first() == Some(&"qdisc")
+                && matches!(args.get(1), Some(&"del") | Some(&"delete"))
+                && args.last() == Some(&"root") =>
+            {
+                self.pacing = false;
+                Ok(vec![format!("{line}: the default qdisc, no pacing")])
+            }
+            "tc" if args.first() == Some(&"qdisc") && args.ends_with(&["pfifo", "limit", "0"]) => {
+                Err(CommandError::Unsupported(format!(
+                    "{line} (a qdisc that drops every packet: the engine does not model \
+                     failed local transmits)"
+                )))
+            }
             //~ linux: the fq qdisc paces every TCP flow at its pacing rate.
             "tc" if matches!(args.first(), Some(&"qdisc"))
                 && matches!(args.get(1), Some(&"replace") | Some(&"add"))
@@ -626,9 +693,57 @@ impl Profile {
                 Ok(vec![format!("{line}: link MTU")])
             }
             "ip" if args.first() == Some(&"tcp_metrics") && args.get(1) == Some(&"flush") => {
-                Ok(vec!["ip tcp_metrics flush: no metrics cache".into()])
+                Ok(vec!["ip tcp_metrics flush: the runner empties the stack's cookie cache".into()])
             }
             _ => Err(unsupported()),
+        }
+    }
+
+    /// FreeBSD's TCP-MD5 setup: `kldstat -q -m tcpmd5 || kldload tcpmd5` (the signature code
+    /// is built in here), `echo 'add SRC DST tcp SPI -A tcp-md5 "KEY" ; ...' | setkey -c` (the
+    /// security associations, kept in [`Profile::md5_sas`]) and `setkey -F` (flushes them).
+    /// `None` for any other pipeline.
+    fn md5_setup(&mut self, pipeline: &[shell::Words]) -> Result<Option<String>, CommandError> {
+        let is = |w: &shell::Words, cmd: &str| w.first().is_some_and(|c| c == cmd);
+        let module = |w: &shell::Words| {
+            (is(w, "kldstat") || is(w, "kldload")) && w.last().is_some_and(|m| m == "tcpmd5")
+        };
+        if pipeline.iter().any(module) && pipeline.iter().all(|w| module(w) || shell::is_or_list(w))
+        {
+            return Ok(Some("tcpmd5: TCP-MD5 is built into the engine".into()));
+        }
+        match pipeline {
+            [flush] if flush.len() == 2 && is(flush, "setkey") && flush[1] == "-F" => {
+                self.md5_sas.clear();
+                Ok(Some("setkey -F: security associations flushed".into()))
+            }
+            [echo, setkey] if is(echo, "echo") && is(setkey, "setkey") && setkey[1..] == ["-c"] => {
+                let text = echo[1..].join(" ");
+                let unsupported = |what: &str| {
+                    CommandError::Unsupported(format!("setkey: {what} in: {}", text.trim()))
+                };
+                let mut n = 0;
+                for stmt in text.split(';').map(str::trim).filter(|s| !s.is_empty()) {
+                    let w: Vec<&str> = stmt.split_whitespace().collect();
+                    let ["add", src, dst, "tcp", _spi, "-A", "tcp-md5", key] = w.as_slice() else {
+                        return Err(unsupported("only `add SRC DST tcp SPI -A tcp-md5 KEY`"));
+                    };
+                    let addr = |a: &str| a.parse::<IpAddr>().map_err(|_| unsupported("address"));
+                    let key = match key.strip_prefix("0x") {
+                        Some(hex) if hex.len() % 2 == 0 => (0..hex.len())
+                            .step_by(2)
+                            .map(|i| u8::from_str_radix(&hex[i..i + 2], 16))
+                            .collect::<Result<Vec<u8>, _>>()
+                            .map_err(|_| unsupported("key"))?,
+                        Some(_) => return Err(unsupported("key")),
+                        None => key.trim_matches('"').as_bytes().to_vec(),
+                    };
+                    self.md5_sas.push(Md5Sa { src: addr(src)?, dst: addr(dst)?, key });
+                    n += 1;
+                }
+                Ok(Some(format!("setkey: {n} TCP-MD5 security associations")))
+            }
+            _ => Ok(None),
         }
     }
 
@@ -836,10 +951,25 @@ impl Profile {
                 note("Fast Open switch (a fresh stack per script: the client cache starts empty)")
             }
             // Linux TSO deferral: synack never defers to build bigger TSO frames, which is
-            // what a divisor this large or a min_tso_segs setting asks for in these scripts.
-            "net.ipv4.tcp_tso_win_divisor" | "net.ipv4.tcp_min_tso_segs" => {
+            // what a divisor this large asks for in these scripts.
+            "net.ipv4.tcp_tso_win_divisor" => {
                 int()?;
                 note("no TSO deferral in synack")
+            }
+            "net.ipv4.tcp_notsent_lowat" => {
+                self.notsent_lowat = u32::try_from(int()?).map_err(|_| bad())?;
+                note("unsent low-water mark (TCP_NOTSENT_LOWAT default)")
+            }
+            "net.ipv4.tcp_min_tso_segs" => {
+                // Linux takes 1..=255.
+                let segs = u8::try_from(int()?).ok().filter(|&n| n > 0).ok_or_else(bad)?;
+                if self.linux_gso_push.is_none() {
+                    return Err(CommandError::Unsupported(format!(
+                        "{key}={value} (this profile puts PSH at burst ends)"
+                    )));
+                }
+                self.linux_gso_push = Some(segs);
+                note("the fewest segments a TSO packet is sized to (PSH placement)")
             }
             "kern.ipc.maxsockbuf" => {
                 self.max_sockbuf = u64::try_from(int()?).map_err(|_| bad())?;
@@ -910,10 +1040,18 @@ impl Profile {
     }
 
     /// This profile with the settings a running stack takes from `later` (what it does next,
-    /// not what it did): the Fast Open bits, and timestamps for sockets made from now on. A
-    /// change is applied live when the result equals `later`.
+    /// not what it did): the Fast Open bits, timestamps for sockets made from now on, and
+    /// when the AccECN option is sent (Linux reads `tcp_ecn_option` and its beacon as each
+    /// segment is built, so existing connections follow). A change is applied live when the
+    /// result equals `later`.
     pub fn with_live_settings_of(&self, later: &Profile) -> Profile {
-        Profile { fastopen: later.fastopen, timestamps: later.timestamps, ..self.clone() }
+        Profile {
+            fastopen: later.fastopen,
+            timestamps: later.timestamps,
+            ecn_option: later.ecn_option,
+            ecn_option_beacon: later.ecn_option_beacon,
+            ..self.clone()
+        }
     }
 
     /// Sysctls for which the engine has one behaviour, with the value(s) that select it
@@ -929,8 +1067,6 @@ impl Profile {
             // The engine's pacing ratios are Linux's defaults.
             "net.ipv4.tcp_pacing_ss_ratio" => "200",
             "net.ipv4.tcp_pacing_ca_ratio" => "120",
-            // No TCP_NOTSENT_LOWAT limit.
-            "net.ipv4.tcp_notsent_lowat" => "4294967295",
             "net.ipv4.tcp_shrink_window" => "0",
             // No Fast Open blackhole detection (Linux's 0 turns it off).
             "net.ipv4.tcp_fastopen_blackhole_timeout_sec" => "0",
@@ -991,6 +1127,23 @@ mod tests {
     use super::*;
 
     #[test]
+    fn freebsd_tcp_md5_setup_lines() {
+        let mut p = Profile::freebsd();
+        let text = "kldstat -q -m tcpmd5 || kldload tcpmd5; echo 'add 192.168.0.1 192.0.2.1 tcp 0x1000 -A tcp-md5 \"secret\" ;\n             add 192.0.2.1 192.168.0.1 tcp 0x1001 -A tcp-md5 0x6b6579 ;' | setkey -c";
+        let notes = p.apply_command(text).unwrap();
+        assert_eq!(notes.len(), 2, "{notes:?}");
+        assert_eq!(p.md5_sas.len(), 2);
+        assert_eq!(p.md5_sas[0].key, b"secret");
+        assert_eq!(p.md5_sas[1].key, b"key");
+        assert_eq!(p.md5_sas[1].src, "192.0.2.1".parse::<IpAddr>().unwrap());
+        p.apply_command("setkey -F").unwrap();
+        assert!(p.md5_sas.is_empty());
+        assert!(p.apply_command("echo 'delete 1.2.3.4 5.6.7.8 tcp 0x1000' | setkey -c").is_err());
+        // An apostrophe in a comment does not open a quote across lines.
+        assert!(p.apply_command("# don't\nsysctl -w net.inet.tcp.rfc1323=1").is_ok());
+    }
+
+    #[test]
     fn mtu_probing_sysctls_set_the_mode_and_base_mss() {
         let mut p = Profile::linux();
         assert_eq!((p.mtu_probing, p.base_mss), (0, 1024));
@@ -1012,6 +1165,9 @@ mod tests {
         )
         .unwrap();
         assert!(p.slow_start_after_idle);
+        assert_eq!(p.linux_gso_push, Some(10));
+        assert!(p.set_sysctl("net.ipv4.tcp_min_tso_segs", "0").is_err());
+        assert!(p.set_sysctl("net.ipv4.tcp_min_tso_segs", "256").is_err());
         p.apply_command("../common/set_sysctls.py /proc/sys/net/ipv4/tcp_timestamps=0").unwrap();
         assert!(!p.timestamps);
         p.apply_command("ethtool -K tun0 tso off gso off").unwrap();
@@ -1060,11 +1216,14 @@ mod tests {
     }
 
     #[test]
-    fn only_fast_open_and_timestamps_change_live() {
+    fn only_fast_open_timestamps_and_the_accecn_option_change_live() {
         let before = Profile::linux();
         let mut later = before.clone();
         later.apply_command("sysctl -q net.ipv4.tcp_fastopen=0").unwrap();
         later.apply_command("sysctl -q net.ipv4.tcp_timestamps=0").unwrap();
+        later.apply_command("sysctl -q net.ipv4.tcp_ecn_option=0").unwrap();
+        later.apply_command("sysctl -q net/ipv4/tcp_ecn_option_beacon=1").unwrap();
+        assert_eq!((later.ecn_option, later.ecn_option_beacon), (0, 1));
         assert_eq!(before.with_live_settings_of(&later), later);
         later.apply_command("sysctl -q net.ipv4.tcp_sack=0").unwrap();
         assert_ne!(before.with_live_settings_of(&later), later);
@@ -1162,8 +1321,15 @@ mod tests {
                 && !Profile::freebsd().nagle_minshall
                 && !Profile::rfc().nagle_minshall
         );
+        assert_eq!((d.linux_gso_push, Profile::linux().linux_gso_push), (None, Some(2)));
         assert_eq!(
-            Profile { name: "linux", quick_ack_segments: 16, linux_receive_edges: true, ..d },
+            Profile {
+                name: "linux",
+                quick_ack_segments: 16,
+                linux_receive_edges: true,
+                linux_gso_push: Some(2),
+                ..d
+            },
             Profile::linux()
         );
     }

@@ -251,6 +251,9 @@ pub fn run_script<F: TargetFactory>(
         prev_inbound: false,
         deferred: None,
         code_failure: None,
+        code_vars: code::Vars::new(),
+        files: crate::files::Files::default(),
+        nstat_history: BTreeMap::new(),
         no_leftovers: opts.no_leftovers,
         script_dir: opts.script_dir.clone(),
         cfg,
@@ -320,6 +323,12 @@ pub(crate) struct Runner<'s, T: Target> {
     /// The first false `%{ assert }%`, reported only if the events all held (packetdrill
     /// evaluates code blocks after the script).
     code_failure: Option<Verdict>,
+    /// What the last `nstat` saw of each counter: the next one counts from there.
+    nstat_history: BTreeMap<&'static str, u64>,
+    /// The files the script made and opened (`sendfile`).
+    pub(crate) files: crate::files::Files,
+    /// Variables the `%{ }%` blocks assigned (one interpreter runs them all in packetdrill).
+    code_vars: code::Vars,
     /// A failure found out of order (a blocking call that returned wrongly or late), reported
     /// before the next event runs.
     deferred: Option<Verdict>,
@@ -346,6 +355,23 @@ impl<T: Target> Runner<'_, T> {
             Probe::Drop { state } => {
                 self.t.drop_state(self.now, state);
                 self.drain()
+            }
+            Probe::Listing(l) => {
+                let counters = self.t.mib();
+                let unknown = l.unknown_counters(&counters);
+                if !unknown.is_empty() {
+                    return Err(Stop::Unsupported(format!(
+                        "nstat counter {} is not kept by the stack",
+                        unknown.join(", ")
+                    )));
+                }
+                let socks = self.t.sock_states();
+                l.run(&counters, &mut self.nstat_history, &socks).map(|_| ()).map_err(|out| {
+                    Stop::Fail {
+                        actual: Some(out.join("\n")),
+                        reason: "the command's last grep found nothing".into(),
+                    }
+                })
             }
             Probe::Count { state, want, .. } => {
                 let states = self.t.sock_states();
@@ -501,6 +527,20 @@ impl<T: Target> Runner<'_, T> {
                 if let Some(p) = probe_of(c) {
                     self.probe(&p)?;
                 } else {
+                    // File commands make or remove the run's own files, a metrics flush empties
+                    // the stack's cookie cache; the rest configures.
+                    for pipeline in crate::shell::pipelines(c).unwrap_or_default() {
+                        let [words] = pipeline.as_slice() else { continue };
+                        if let Some(op) = crate::files::FileOp::parse(words) {
+                            self.files
+                                .apply(&op)
+                                .map_err(|reason| Stop::Fail { actual: None, reason })?;
+                        } else if words.starts_with(&["ip".into(), "tcp_metrics".into()])
+                            && words.get(2).is_some_and(|w| w == "flush")
+                        {
+                            self.t.flush_metrics();
+                        }
+                    }
                     // The pre-run pass refused every change the stack cannot take live, so
                     // what changes here is applied to sockets made from now on.
                     let before = self.profile.clone();
@@ -536,7 +576,7 @@ impl<T: Target> Runner<'_, T> {
     }
 
     fn code(&mut self, line: u32, text: &str) -> Result<(), Stop> {
-        let asserts = code::parse_block(text).map_err(|e| Stop::Unsupported(e.to_string()))?;
+        let stmts = code::parse_block(text).map_err(|e| Stop::Unsupported(e.to_string()))?;
         let Some(s) = self.under_test else {
             return Err(Stop::Fail {
                 actual: None,
@@ -544,7 +584,7 @@ impl<T: Target> Runner<'_, T> {
             });
         };
         let info = self.t.tcp_info(self.now, s).unwrap_or_default();
-        match code::evaluate(&asserts, &info) {
+        match code::evaluate(&stmts, &info, &mut self.code_vars) {
             Ok(()) => Ok(()),
             Err(CodeError::Unsupported(r)) => Err(Stop::Unsupported(r)),
             Err(e @ CodeError::Failed { .. }) => {

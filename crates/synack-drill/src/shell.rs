@@ -7,11 +7,21 @@
 /// One simple command of a pipeline: its words after quote removal and expansion.
 pub type Words = Vec<String>;
 
+/// The one word of the marker [`pipelines`] puts between the two sides of `A || B` (which
+/// side runs depends on an exit status the runner does not know, so only a caller for whom
+/// both sides do the same may take such a line).
+pub const OR_LIST: &str = "||";
+
+/// True for the [`OR_LIST`] marker.
+pub fn is_or_list(words: &Words) -> bool {
+    words.len() == 1 && words[0] == OR_LIST
+}
+
 /// Splits shell text into commands (lines joined at `\`, split at `;`, comments dropped), each
 /// a pipeline of simple commands (split at `|`). Output redirections (`> /dev/null`, `2>&1`)
 /// are dropped, since the runner shows no command output.
 pub fn pipelines(text: &str) -> Result<Vec<Vec<Words>>, String> {
-    let joined = text.replace("\\\n", " ");
+    let joined = newlines_in_quotes_joined(&text.replace("\\\n", " "));
     let mut out = Vec::new();
     for line in joined.lines() {
         let mut pipeline: Vec<Words> = Vec::new();
@@ -35,6 +45,30 @@ pub fn pipelines(text: &str) -> Result<Vec<Vec<Words>>, String> {
         while let Some(c) = chars.next() {
             match c {
                 '#' if !in_word => break,
+                // `A || B`: kept as the pipeline `A`, [`OR_LIST`], `B`, for the one caller that
+                // can tell the outcome without exit statuses (commands that all do the same).
+                '|' if chars.peek() == Some(&'|') => {
+                    chars.next();
+                    finish(&mut word, &mut in_word, &mut words, &mut redirect);
+                    if !words.is_empty() {
+                        pipeline.push(std::mem::take(&mut words));
+                    }
+                    pipeline.push(vec![OR_LIST.to_string()]);
+                }
+                // `A && B`: which commands run depends on the exit status of the ones before,
+                // which the runner cannot know for a command it only maps.
+                '&' if chars.peek() == Some(&'&') => {
+                    return Err(format!("`&&` lists are not modelled: {line}"));
+                }
+                // `&> FILE`, `&>> FILE`: both outputs redirected.
+                '&' if chars.peek() == Some(&'>') => {
+                    finish(&mut word, &mut in_word, &mut words, &mut redirect);
+                    chars.next();
+                    if chars.peek() == Some(&'>') {
+                        chars.next();
+                    }
+                    redirect = true;
+                }
                 ' ' | '\t' => finish(&mut word, &mut in_word, &mut words, &mut redirect),
                 ';' | '|' => {
                     finish(&mut word, &mut in_word, &mut words, &mut redirect);
@@ -123,6 +157,33 @@ pub fn pipelines(text: &str) -> Result<Vec<Vec<Words>>, String> {
         }
     }
     Ok(out)
+}
+
+/// `text` with every newline inside single quotes made a space: a quoted argument may span
+/// lines (FreeBSD's `echo 'add ... ;\n add ... ;' | setkey -c`), and the splitter works a line
+/// at a time.
+fn newlines_in_quotes_joined(text: &str) -> String {
+    let (mut single, mut double, mut comment) = (false, false, false);
+    let mut prev = '\n';
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '\n' if single => {
+                out.push(' ');
+                prev = ' ';
+                continue;
+            }
+            '\n' => comment = false,
+            _ if comment => {}
+            '#' if !single && !double && prev.is_whitespace() => comment = true,
+            '\'' if !double => single = !single,
+            '"' if !single => double = !double,
+            _ => {}
+        }
+        out.push(c);
+        prev = c;
+    }
+    out
 }
 
 /// Expands every `$((expr))` in `text`; other `$` forms are kept as written.
@@ -220,6 +281,18 @@ mod tests {
             words("ip tcp_metrics flush all > /dev/null 2>&1 # comment"),
             vec![vec![vec!["ip", "tcp_metrics", "flush", "all"]]]
         );
+        assert_eq!(
+            words("sysctl -q a=1 &> /dev/null; b 2 &>>/tmp/log"),
+            vec![vec![vec!["sysctl", "-q", "a=1"]], vec![vec!["b", "2"]]]
+        );
+        assert_eq!(
+            words("kldstat -q -m m || kldload m; x"),
+            vec![
+                vec![vec!["kldstat", "-q", "-m", "m"], vec!["||"], vec!["kldload", "m"]],
+                vec![vec!["x"]]
+            ]
+        );
+        assert!(pipelines("a && b").unwrap_err().contains("&&"));
         assert_eq!(
             words("a 1; b 'x y' \\\n c"),
             vec![vec![vec!["a", "1"]], vec![vec!["b", "x y", "c"]]]

@@ -216,6 +216,9 @@ pub enum SockOpt {
     Mark,
     /// TCP_INQ (Linux): `recvmsg` reports the bytes left to read in a `TCP_CM_INQ` message.
     Inq,
+    /// TCP_NOTSENT_LOWAT (Linux): the unsent low-water mark; 0 is the
+    /// `net.ipv4.tcp_notsent_lowat` default.
+    NotsentLowat,
     /// TCP_SYNCNT (Linux): SYN retransmissions before an active open gives up (1..=127).
     SynCnt,
     /// TCP_REMOTE_UDP_ENCAPS_PORT (FreeBSD): the remote UDP port the connection's segments
@@ -233,6 +236,9 @@ pub enum SockOpt {
     /// TCP_FUNCTION_BLK (FreeBSD): which TCP stack the socket runs, given as a struct naming
     /// it; the engine models FreeBSD's default stack, `freebsd`.
     FunctionBlk,
+    /// TCP_MD5SIG: on FreeBSD an int switching RFC 2385 signatures on for the socket, with
+    /// the keys of the security associations `setkey` installed for its peer.
+    Md5Sig,
 }
 
 impl SockOpt {
@@ -263,6 +269,7 @@ impl SockOpt {
             "SO_ZEROCOPY" if sock => SockOpt::ZeroCopy,
             "SO_MARK" if sock => SockOpt::Mark,
             "TCP_INQ" if tcp => SockOpt::Inq,
+            "TCP_NOTSENT_LOWAT" if tcp => SockOpt::NotsentLowat,
             "TCP_SYNCNT" if tcp => SockOpt::SynCnt,
             "TCP_REMOTE_UDP_ENCAPS_PORT" if tcp => SockOpt::RemoteUdpEncapsPort,
             "TCP_KEEPINIT" if tcp => SockOpt::KeepInit,
@@ -272,6 +279,7 @@ impl SockOpt {
             "IP_TOS" if ip => SockOpt::IpTos,
             "IPV6_TCLASS" if ipv6 => SockOpt::IpTos,
             "TCP_FUNCTION_BLK" if tcp => SockOpt::FunctionBlk,
+            "TCP_MD5SIG" if tcp => SockOpt::Md5Sig,
             _ => return None,
         })
     }
@@ -364,6 +372,12 @@ pub trait Target {
     fn inq(&mut self, s: SockId) -> Result<usize, Errno>;
     /// Poll readiness.
     fn readiness(&mut self, s: SockId) -> Readiness;
+    /// Readiness as the kernel's poll hook computes it for `poll()` and for `epoll` when it
+    /// looks at a socket: besides [`Target::readiness`], a socket found not writable asks
+    /// for a wakeup once send space comes back (Linux's `tcp_poll` sets `SOCK_NOSPACE`).
+    fn poll_readiness(&mut self, s: SockId) -> Readiness {
+        self.readiness(s)
+    }
     /// The local address (after bind or connect).
     fn local_addr(&self, s: SockId) -> Option<SocketAddr>;
     /// A TCP_INFO-style snapshot, `None` when the socket has no connection.
@@ -372,8 +386,16 @@ pub trait Target {
     /// Every TCP socket as `sockstat` lists it: the script's own, the listeners' half-open
     /// connections (`SYN_RCVD`) and connections left behind after close.
     fn sock_states(&self) -> Vec<crate::probe::SockState>;
+    /// The stack's MIB counters under Linux's nstat names (`TcpExtBeyondWindow`), every
+    /// counter it keeps, zeros included; nothing when it keeps none.
+    fn mib(&self) -> Vec<(&'static str, u64)> {
+        Vec::new()
+    }
     /// Drops every connection in the named state (`tcpdrop -s STATE`); how many were dropped.
     fn drop_state(&mut self, now: u64, state: &str) -> usize;
+    /// `ip tcp_metrics flush`: forgets what the stack learned per destination (its Fast Open
+    /// cookies; Linux keeps them in the TCP metrics cache).
+    fn flush_metrics(&mut self);
     /// An inbound segment arrives.
     fn deliver(&mut self, now: u64, seg: &Segment);
     /// An ICMP or ICMPv6 error arrives, quoting a segment the stack sent.

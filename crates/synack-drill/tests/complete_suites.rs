@@ -3,12 +3,13 @@
 //! strict and relaxed mode, compared with `suites.toml`.
 //!
 //! A listed script must reach at least as far as listed (a verdict that stops earlier fails the
-//! test); an unlisted script must pass. Getting further than listed (an unexpected pass
-//! included) is printed as `PROGRESS`. A listed script that is not in the folder, and a script
-//! in the folder the file does not know (the suites keep some scripts back), are printed, not
-//! failed: only a script's own verdict can fail the test. `DRILL_BLESS=1` rewrites the file with
-//! the current verdicts, keeping the class and reason of entries whose verdicts did not move.
-//! Without the folder the test prints `SKIPPED` and passes.
+//! test), and a script named in `suites-passing.txt` must pass in both modes. Getting further
+//! than listed (an unexpected pass included) is printed as `PROGRESS`. A script named in either
+//! file that is not in the folder, and a script in the folder neither file knows (the suites
+//! keep some scripts back), are printed, not failed: only a script's own verdict can fail the
+//! test. `DRILL_BLESS=1` rewrites both files with the current verdicts, keeping the class and
+//! reason of entries whose verdicts did not move. Without the folder the test prints `SKIPPED`
+//! and passes.
 
 mod common;
 
@@ -31,6 +32,19 @@ const SUITES: &[(&str, &str, &str)] = &[
 ];
 
 const FILE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/suites.toml");
+
+/// The scripts that pass in both modes, one `suite/name` a line.
+const PASSING: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/suites-passing.txt");
+
+/// The names in `suites-passing.txt` (comment and blank lines skipped).
+fn read_passing() -> std::collections::BTreeSet<String> {
+    let text = std::fs::read_to_string(PASSING).unwrap_or_default();
+    text.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .map(str::to_string)
+        .collect()
+}
 
 /// Runs every script in both modes on two threads; (name, strict, relaxed) in name order.
 fn run_all(dir: &Path, profile: &Profile) -> Vec<(String, Outcome, Outcome)> {
@@ -86,6 +100,12 @@ fn complete_suites_match_expectations() {
     }
     let text = std::fs::read_to_string(FILE).expect("suites.toml");
     let exp = parse_suite_expectations(&text).expect("suites.toml parses");
+    let passing = read_passing();
+    let mut passing_now = String::from(
+        "# The scripts of ../shared/packetdrill-suites that pass in strict and relaxed mode, one\n\
+         # suite/name a line. Checked by tests/complete_suites.rs (a script named here must pass);\n\
+         # DRILL_BLESS=1 rewrites it.\n",
+    );
     let empty = BTreeMap::new();
     let mut regressions = Vec::new();
     let mut progress = Vec::new();
@@ -111,6 +131,8 @@ fn complete_suites_match_expectations() {
             tallies[0].add(strict);
             tallies[1].add(relaxed);
             let got = [verdict_key(&strict.verdict), verdict_key(&relaxed.verdict)];
+            let key = format!("{suite}/{name}");
+            let known = listed.contains_key(name) || passing.contains(&key);
             let want = match listed.get(name) {
                 Some(e) => [e.strict.as_str(), e.relaxed.as_str()],
                 None => ["pass", "pass"],
@@ -121,7 +143,7 @@ fn complete_suites_match_expectations() {
                 }
                 let out = if *mode == "strict" { strict } else { relaxed };
                 let line = format!("[{mode}] {suite}/{name}: expected {w}, got {g}\n{out}");
-                if !listed.contains_key(name) && is_regression(w, g) {
+                if !known && is_regression(w, g) {
                     notes.push(format!("NEW (not in suites.toml) {line}"));
                 } else if is_regression(w, g) {
                     regressions.push(line);
@@ -129,7 +151,10 @@ fn complete_suites_match_expectations() {
                     progress.push(line);
                 }
             }
-            if got[0] != "pass" || got[1] != "pass" {
+            if got[0] == "pass" && got[1] == "pass" {
+                passing_now.push_str(&key);
+                passing_now.push('\n');
+            } else {
                 let kept = listed.get(name).filter(|e| e.strict == got[0] && e.relaxed == got[1]);
                 let e = match kept {
                     Some(e) => e.clone(),
@@ -152,6 +177,12 @@ fn complete_suites_match_expectations() {
                 notes.push(format!("{suite}/{name} is listed but not in the folder"));
             }
         }
+        let prefix = format!("{suite}/");
+        for key in passing.iter().filter(|k| k.starts_with(&prefix)) {
+            if !results.iter().any(|r| r.0 == key[prefix.len()..]) {
+                notes.push(format!("{key} is in suites-passing.txt but not in the folder"));
+            }
+        }
         let [strict, relaxed] = &tallies;
         println!("{suite} ({} scripts, profile {}):", results.len(), profile.name);
         println!("  strict:  {}", strict.summary);
@@ -165,7 +196,8 @@ fn complete_suites_match_expectations() {
     }
     if std::env::var_os("DRILL_BLESS").is_some() {
         std::fs::write(FILE, bless).expect("write suites.toml");
-        println!("suites.toml rewritten");
+        std::fs::write(PASSING, passing_now).expect("write suites-passing.txt");
+        println!("suites.toml and suites-passing.txt rewritten");
         return;
     }
     assert!(

@@ -108,6 +108,30 @@ pub enum PushPolicy {
     /// segment they repeat. Write boundaries are kept in a fixed-size record
     /// ([`crate::push::PushMarks`]), no allocation per write.
     EndOfWrite,
+    /// Linux's as it shows on the wire: new data leaves in the packets Linux would hand its
+    /// device (TSO/GSO: at most half the congestion window, sized by the pacing rate and
+    /// `min_tso_segs`, see [`crate::gso`]), and the last segment of every packet of two or
+    /// more segments carries PSH, as Linux forces it on GSO packets; a single-segment packet
+    /// carries PSH when it holds a write's last byte (or a forced push, as `EndOfWrite`).
+    /// Retransmissions keep the engine's rules (PSH when they empty the queue or end a
+    /// record). State: the write ends and the current packet, in the same boxed record as
+    /// `EndOfWrite`'s.
+    LinuxGso {
+        /// Linux's `tcp_min_tso_segs` (2 by default): the fewest segments a packet may be
+        /// sized to.
+        min_tso_segs: u8,
+    },
+}
+
+impl PushPolicy {
+    /// Linux's policy with its default `tcp_min_tso_segs`.
+    pub const LINUX: PushPolicy =
+        PushPolicy::LinuxGso { min_tso_segs: crate::gso::DEFAULT_MIN_TSO_SEGS };
+
+    /// The policy keeps write ends as push points.
+    pub fn marks_writes(self) -> bool {
+        matches!(self, PushPolicy::EndOfWrite | PushPolicy::LinuxGso { .. })
+    }
 }
 
 /// Keep-alive settings (RFC 9293 3.8.4). Off unless a connection sets `keep_alive: Some(..)`.
@@ -145,6 +169,15 @@ pub struct IpFields {
 pub struct ConnConfig {
     /// Send buffer size in bytes.
     pub send_buffer: usize,
+    /// The unsent low-water mark (Linux's `TCP_NOTSENT_LOWAT`): the most bytes written but
+    /// not yet sent that the connection holds. A write takes data only while fewer than this
+    /// are unsent, and never takes the unsent count past it; the connection polls writable
+    /// (and `Writable` fires) only once fewer than half of it are unsent, so a writer is woken
+    /// with room for a good share of it (`tcp_stream_memory_free` with `wake`). Unacknowledged
+    /// sent data does not count: a server that keeps its unsent queue small (HTTP/2
+    /// prioritisation) still fills the path. `None` (the default, Linux's
+    /// `net.ipv4.tcp_notsent_lowat` of `UINT_MAX`): only the send buffer limits a write.
+    pub notsent_lowat: Option<u32>,
     /// Receive buffer size in bytes at the start (also sets the window scale offered on the
     /// SYN, together with `recv_buffer_max`).
     pub recv_buffer: usize,
@@ -396,6 +429,7 @@ impl Default for ConnConfig {
     fn default() -> Self {
         ConnConfig {
             send_buffer: 256 * 1024,
+            notsent_lowat: None,
             recv_buffer: 256 * 1024,
             recv_buffer_max: 0,
             nodelay: false,
@@ -535,6 +569,10 @@ pub struct EndpointConfig {
     pub listen_drops_syn_ack: bool,
     /// TCP Fast Open (RFC 7413) switches for both sides.
     pub fast_open: crate::fastopen::FastOpenConfig,
+    /// A connection covered by a TCP-MD5 key (RFC 2385, [`crate::Md5Key`]) neither offers nor
+    /// uses timestamps, leaving the option room to SACK blocks, as Linux does. Off by default
+    /// (FreeBSD, and RFC 2385, keep them).
+    pub md5_drops_timestamps: bool,
 }
 
 impl Default for EndpointConfig {
@@ -552,6 +590,7 @@ impl Default for EndpointConfig {
             drop_syn_fin: false,
             listen_drops_syn_ack: false,
             fast_open: crate::fastopen::FastOpenConfig::default(),
+            md5_drops_timestamps: false,
         }
     }
 }

@@ -47,9 +47,40 @@ impl PushMarks {
     /// each full chunk); the write's end is always a push point. `sent` is SND.MAX, to tell
     /// points of data already sent when making room.
     pub fn on_write(&mut self, start: SeqNum, end: SeqNum, max_wnd: u32, chunk: u32, sent: SeqNum) {
-        if !end.gt(start) {
-            return;
+        if end.gt(start) {
+            self.forced_points(start, end, max_wnd, chunk, sent);
+            self.push_point(end, sent);
         }
+    }
+
+    /// As [`PushMarks::on_write`] for a write with more data announced (Linux's `MSG_MORE`):
+    /// its end is a push point only when it is a forced one (more than half of `max_wnd`
+    /// written since the last push point).
+    pub fn on_write_more(
+        &mut self,
+        start: SeqNum,
+        end: SeqNum,
+        max_wnd: u32,
+        chunk: u32,
+        sent: SeqNum,
+    ) {
+        if end.gt(start) {
+            self.forced_points(start, end, max_wnd, chunk, sent);
+            if max_wnd > 0 && end.gt(self.pushed + max_wnd / 2) {
+                self.push_point(end, sent);
+            }
+        }
+    }
+
+    /// The forced push points inside `[start, end)`.
+    fn forced_points(
+        &mut self,
+        start: SeqNum,
+        end: SeqNum,
+        max_wnd: u32,
+        chunk: u32,
+        sent: SeqNum,
+    ) {
         let half = max_wnd / 2;
         if half > 0 && chunk > 0 {
             // Chunk ends lie at start + k * chunk; the first one past pushed + half.
@@ -65,7 +96,40 @@ impl PushMarks {
                 self.push_point(at, sent);
             }
         }
-        self.push_point(end, sent);
+    }
+
+    /// A write is about to append at `start` to a queue whose end is still unsent (`sent`
+    /// is SND.MAX): Linux adds its bytes to the same tail buffer and drops that buffer's PSH
+    /// (`tcp_sendmsg_locked` clears it on the first bytes a write appends), so the earlier
+    /// write's end stops being a push point; the new write's end takes over.
+    pub fn on_append(&mut self, start: SeqNum, sent: SeqNum) {
+        let n = self.len as usize;
+        if n > 0 && self.marks[n - 1] == start && start.gt(sent) {
+            self.len -= 1;
+        }
+    }
+
+    /// A push point at `p` besides a write's end (Linux's PSH on the data a Fast Open SYN
+    /// carried, `tcp_send_syn_data`), kept in order; dropped when all slots hold points after
+    /// it (only a retransmission of that data loses its PSH).
+    pub fn insert(&mut self, p: SeqNum) {
+        let n = self.len as usize;
+        let at = self.marks().iter().take_while(|&&m| m.lt(p)).count();
+        if at < n && self.marks[at] == p {
+            return;
+        }
+        if n == MAX_MARKS {
+            if at == 0 {
+                return;
+            }
+            // Make room by forgetting the oldest point.
+            self.marks.copy_within(1..at, 0);
+            self.marks[at - 1] = p;
+            return;
+        }
+        self.marks.copy_within(at..n, at + 1);
+        self.marks[at] = p;
+        self.len += 1;
     }
 
     fn push_point(&mut self, p: SeqNum, sent: SeqNum) {
@@ -149,6 +213,48 @@ mod tests {
         }
         assert_eq!(m.marks().first(), Some(&SeqNum(170)));
         assert_eq!(m.marks().last(), Some(&SeqNum(200)));
+    }
+
+    #[test]
+    fn appending_to_an_unsent_tail_moves_its_push_point() {
+        let mut m = PushMarks::new(SeqNum(1));
+        m.on_write(SeqNum(1), SeqNum(501), 40_960, MSS, SeqNum(1));
+        // The first write's tail is unsent (SND.MAX 1): the second write takes its point.
+        m.on_append(SeqNum(501), SeqNum(1));
+        m.on_write(SeqNum(501), SeqNum(1_001), 40_960, MSS, SeqNum(1));
+        assert_eq!(m.marks(), &[SeqNum(1_001)]);
+        // Once sent, a write end stays a push point.
+        m.on_append(SeqNum(1_001), SeqNum(1_001));
+        m.on_write(SeqNum(1_001), SeqNum(1_501), 40_960, MSS, SeqNum(1_001));
+        assert_eq!(m.marks(), &[SeqNum(1_001), SeqNum(1_501)]);
+    }
+
+    #[test]
+    fn a_write_with_more_announced_ends_no_push_point() {
+        let mut m = PushMarks::new(SeqNum(1));
+        m.on_write_more(SeqNum(1), SeqNum(3_101), 40_960, MSS, SeqNum(1));
+        assert!(m.marks().is_empty());
+        m.on_write(SeqNum(3_101), SeqNum(3_151), 40_960, MSS, SeqNum(1));
+        assert_eq!(m.marks(), &[SeqNum(3_151)]);
+        // Unless it is a forced push: more than half the window (2000) since the last point.
+        m.on_write_more(SeqNum(3_151), SeqNum(5_501), 4_000, 10_000, SeqNum(1));
+        assert_eq!(m.marks(), &[SeqNum(3_151), SeqNum(5_501)]);
+    }
+
+    #[test]
+    fn inserted_points_keep_their_order() {
+        let mut m = PushMarks::new(SeqNum(1));
+        m.on_write(SeqNum(1), SeqNum(6_001), 1 << 20, MSS, SeqNum(1));
+        m.insert(SeqNum(1_421));
+        m.insert(SeqNum(1_421));
+        assert_eq!(m.marks(), &[SeqNum(1_421), SeqNum(6_001)]);
+        for p in [100, 200, 300] {
+            m.insert(SeqNum(p));
+        }
+        assert_eq!(m.marks(), &[SeqNum(200), SeqNum(300), SeqNum(1_421), SeqNum(6_001)]);
+        // Older than every point held when full: not kept.
+        m.insert(SeqNum(50));
+        assert_eq!(m.marks().first(), Some(&SeqNum(200)));
     }
 
     #[test]

@@ -18,8 +18,11 @@ use synack_wire::SeqNum;
 /// that uses neither pays one pointer.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct SendMarks {
-    /// Push points (`PushPolicy::EndOfWrite`), from the first write under that policy.
+    /// Push points (`PushPolicy::EndOfWrite`, `PushPolicy::LinuxGso`), from the first write
+    /// under such a policy.
     pub(crate) push: Option<crate::push::PushMarks>,
+    /// The packet new data is leaving in (`PushPolicy::LinuxGso`).
+    pub(crate) gso: Option<crate::gso::GsoPacket>,
     /// Record ends.
     pub(crate) records: RecordEnds,
 }

@@ -37,10 +37,19 @@ const RECENT: usize = 8;
 /// SACK blocks that fit in the 40 option bytes: each block is 8 bytes plus 2 for kind/length;
 /// the timestamps option takes 10 (12 with padding).
 pub fn max_sack_blocks(timestamps: bool) -> usize {
+    max_sack_blocks_beside(timestamps, false)
+}
+
+/// [`max_sack_blocks`] on a connection whose segments also carry the MD5 signature option
+/// (RFC 2385) when `md5`: 20 bytes less room (none left beside timestamps).
+pub fn max_sack_blocks_beside(timestamps: bool, md5: bool) -> usize {
     //= rfc2018#3
     // 40 option bytes hold at most 4 SACK blocks, or 3 when the timestamps option is present.
-    let room = if timestamps { 40 - 12 } else { 40 };
-    ((room - 2) / 8).min(SackBlocks::CAPACITY)
+    let mut room: usize = if timestamps { 40 - 12 } else { 40 };
+    if md5 {
+        room -= synack_wire::tcp::options::MD5_ALIGNED_LEN;
+    }
+    (room.saturating_sub(4) / 8).min(SackBlocks::CAPACITY)
 }
 
 /// Remembers SACK-relevant history for the receive half. See the module docs.

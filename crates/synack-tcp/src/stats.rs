@@ -24,6 +24,11 @@ pub struct ConnStats {
     pub snd_mss: u32,
     /// MSS we advertised.
     pub rcv_mss: u16,
+    /// The receiver's estimate of the peer's segment size (Linux's `tcpi_rcv_mss`): the
+    /// largest data segment seen, up to `rcv_mss`, or the length of two short ones in a row
+    /// that looked full-sized; before any data, min(`rcv_mss`, `snd_mss`, window / 2, 536),
+    /// at least 88.
+    pub peer_mss_estimate: u16,
     /// Path MTU in use: the configured MTU, lowered by ICMP "packet too big" (Linux's
     /// `tcpi_pmtu`). IP and TCP headers and options come out of it before `snd_mss`.
     pub pmtu: u32,
@@ -99,6 +104,9 @@ pub struct ConnStats {
     pub bytes_received: u64,
     /// Bytes waiting in the send buffer (unsent and unacknowledged).
     pub send_queue: usize,
+    /// Of those, bytes written and not yet sent (Linux's `tcpi_notsent_bytes`, what
+    /// [`ConnConfig::notsent_lowat`](crate::ConnConfig::notsent_lowat) bounds).
+    pub notsent_bytes: u32,
     /// Bytes waiting in the receive buffer for the application.
     pub recv_queue: usize,
     /// Receive buffer size now (grows with auto-tuning).
@@ -175,6 +183,28 @@ pub struct ListenCounters {
     /// Listeners answering SYNs with cookies now (their half-open queue is full). A listener
     /// leaves cookie mode as soon as its queue has room again.
     pub listeners_in_cookie_mode: u64,
+}
+
+/// Arriving segments whose data the connections refused, by reason
+/// ([`crate::Endpoint::drop_counters`]), counted as Linux counts the same events in its MIB:
+/// how often peers send past the window we offered. Counts since the endpoint was made.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
+#[non_exhaustive]
+pub struct DropCounters {
+    /// Segments dropped because they begin beyond the receive window's right edge (Linux's
+    /// `LINUX_MIB_BEYOND_WINDOW`, nstat's `TcpExtBeyondWindow`). Old duplicates below
+    /// RCV.NXT, SYNs and RSTs are not counted.
+    pub beyond_window: u64,
+    /// Segments at RCV.NXT whose text was refused because the window was zero (Linux's
+    /// `LINUX_MIB_TCPZEROWINDOWDROP`, `TcpExtTCPZeroWindowDrop`).
+    pub zero_window: u64,
+}
+
+impl core::ops::AddAssign for DropCounters {
+    fn add_assign(&mut self, c: DropCounters) {
+        self.beyond_window += c.beyond_window;
+        self.zero_window += c.zero_window;
+    }
 }
 
 /// Counters of several endpoints (the shards of one host) add up field by field.

@@ -98,3 +98,44 @@ fn a_busy_queue_keeps_the_window() {
     let st = s.ep.stats(s.id()).unwrap();
     assert_eq!(st.bytes_received, 1000 + u64::from(before));
 }
+
+/// The endpoint counts refused segments as Linux's MIB does: one beginning past the right
+/// edge (`TcpExtBeyondWindow`, also a bare ACK there), text at RCV.NXT while the window is
+/// zero (`TcpExtTCPZeroWindowDrop`); an old duplicate below RCV.NXT counts as neither.
+#[test]
+fn refused_segments_are_counted_by_reason() {
+    let mut s = established(false);
+    // 20000 offered: fill the buffer, closing the window.
+    s.inject(Seg::new(PA, T + 1, I + 1).len(20_000));
+    assert_eq!(s.ep.drop_counters(), synack_tcp::DropCounters::default());
+    s.inject(Seg::new(PA, T + 20_001, I + 1).len(100));
+    s.inject(Seg::new(PA, T + 30_000, I + 1).len(100));
+    s.inject(Seg::new(A, T + 40_000, I + 1));
+    s.inject(Seg::new(PA, T + 1, I + 1).len(100));
+    let d = s.ep.drop_counters();
+    assert_eq!((d.zero_window, d.beyond_window), (1, 2), "{d:?}");
+}
+
+/// The estimate of the peer's segment size (`tcpi_rcv_mss`): 536 before data (the smallest
+/// of the MSS values, half the window and 536), then the largest segment seen up to the MSS
+/// we announced, or a coalesced (GRO) segment's own segment size.
+#[test]
+fn the_peer_segment_size_is_estimated_from_arrivals() {
+    let estimate = |s: &Script| s.ep.stats(s.id()).unwrap().peer_mss_estimate;
+    let mut s = established(false);
+    assert_eq!(estimate(&s), 536);
+    s.inject_coalesced(Seg::new(A, T + 1, I + 1).len(10_000), 1000);
+    assert_eq!(estimate(&s), 1000);
+    s.inject(Seg::new(A, T + 10_001, I + 1).len(1200));
+    assert_eq!(estimate(&s), 1200);
+    // Past the MSS we announced (1460) it stops there.
+    let mut big = established(false);
+    big.inject(Seg::new(A, T + 1, I + 1).len(5000));
+    assert_eq!(estimate(&big), 1460);
+    // Two short segments of one length in a row that look full-sized (no PSH) set it.
+    let mut short = established(false);
+    short.inject(Seg::new(A, T + 1, I + 1).len(400));
+    assert_eq!(estimate(&short), 536);
+    short.inject(Seg::new(A, T + 401, I + 1).len(400));
+    assert_eq!(estimate(&short), 400);
+}

@@ -760,3 +760,47 @@ fn stats_cwnd_in_newreno_recovery_without_prr_is_inflated() {
     let st = s.ep.stats(s.id()).unwrap();
     assert_eq!((st.cwnd, st.ssthresh), (Some(14 * MSS), Some(10 * MSS)));
 }
+
+/// RFC 8985 7.2, and Linux's one timer for both: a probe deadline clamped to the RTO's is a
+/// probe, not a timeout (no backoff, and the RTO is armed again from the probe). Once the RTO
+/// has fired, no probe is armed until the data outstanding at the timeout is acknowledged
+/// (Linux probes only in its Open state), so the next copy waits for the backed-off RTO.
+#[test]
+fn rack_probe_clamped_to_the_rto_is_a_probe_and_none_follows_an_rto() {
+    let cfg = ConnConfig {
+        sack: true,
+        timestamps: false,
+        window_scaling: false,
+        nodelay: true,
+        rack: true,
+        ..ConnConfig::default()
+    };
+    // 100 ms path: one segment in flight gives PTO = 2 * SRTT + the delayed-ACK allowance,
+    // later than the RTO, so the probe is clamped to the RTO's deadline.
+    let syn = Seg::new(S, T, 0).mss(MSS as u16).sack_ok();
+    let mut s = Script::established_passive_over(cfg, syn, Duration::from_millis(100));
+    s.send(&[0; MSS as usize]);
+    s.sent();
+    s.advance(Duration::from_millis(100));
+    s.inject(Seg::new(A, T + 1, I + 1 + MSS));
+    let rto = s.ep.stats(s.id()).unwrap().rto;
+    let sent_at = s.now;
+    s.send(&[0; MSS as usize]);
+    assert_eq!(s.sent().len(), 1);
+    let out = s.advance(rto);
+    assert_eq!(out.len(), 1, "the probe at the RTO's deadline: {out:?}");
+    assert_eq!(out[0].0, sent_at + rto);
+    let st = s.ep.stats(s.id()).unwrap();
+    assert_eq!((st.timeouts, st.rto), (0, rto), "a probe, not a timeout: {st:?}");
+    // The RTO one RTO after the probe.
+    let out = s.advance(rto);
+    assert_eq!(out.len(), 1, "{out:?}");
+    assert_eq!(out[0].0, sent_at + rto * 2);
+    assert_eq!(s.ep.stats(s.id()).unwrap().timeouts, 1);
+    // No probe in RTO recovery: nothing until the backed-off RTO.
+    let out = s.advance(rto * 2 - Duration::from_millis(1));
+    assert!(out.is_empty(), "no probe after an RTO: {out:?}");
+    let out = s.advance(Duration::from_millis(1));
+    assert_eq!(out.len(), 1, "{out:?}");
+    assert_eq!(s.ep.stats(s.id()).unwrap().timeouts, 2);
+}

@@ -39,9 +39,9 @@ fn hystart_ends_slow_start_before_a_timeout_on_a_short_queue() {
         off.sender.timeouts,
     );
     assert_eq!(on.delivered, 1 << 20);
-    // Plain slow start doubles into the queue and ends with an RTO (the last segment is
-    // dropped just after the recovery).
-    assert!(off.sender.timeouts >= 1, "{:?}", off.sender);
+    // Plain slow start doubles into the queue; the last segment is dropped just after the
+    // recovery and only the tail loss probe at the RTO's deadline repairs it.
+    assert!(off.forward.queue_drops > 100, "{:?}", off.forward);
     // HyStart++ leaves slow start once the round's minimum RTT has risen by 4 ms; CSS still
     // overfills the queue on this path, but by less, and recovery repairs it without an RTO.
     assert_eq!(on.sender.timeouts, 0, "{:?}", on.sender);

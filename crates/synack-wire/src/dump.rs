@@ -182,6 +182,11 @@ fn write_tfo_cookie(f: &mut Formatter<'_>, c: &[u8], len: usize) -> fmt::Result 
 
 fn write_unknown_option(f: &mut Formatter<'_>, kind: u8, data: &[u8]) -> fmt::Result {
     match kind {
+        // RFC 2385's signature: tcpdump checks it only with the key (`-M`), and says so.
+        19 if data.len() == 16 => {
+            f.write_str("md5 shared secret not supplied with -M, can't check - ")?;
+            data.iter().try_for_each(|b| write!(f, "{b:02x}"))
+        }
         // RFC 1072's echo and echo-reply, and T/TCP's connection counts: a 32-bit value.
         6 | 7 | 11 | 12 | 13 if data.len() >= 4 => {
             let name = match kind {

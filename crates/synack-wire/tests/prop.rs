@@ -51,8 +51,9 @@ fn tcp_options() -> impl Strategy<Value = TcpOptions> {
         proptest::option::of((any::<u32>(), any::<u32>())),
         proptest::option::of(cookie()),
         proptest::option::of((any::<bool>(), 0u8..=3, any::<[u32; 3]>())),
+        proptest::option::of(any::<[u8; 16]>()),
     )
-        .prop_map(|(mss, ws, sp, sack, ts, fo, ae)| TcpOptions {
+        .prop_map(|(mss, ws, sp, sack, ts, fo, ae, md5)| TcpOptions {
             mss,
             window_scale: ws,
             sack_permitted: sp,
@@ -66,6 +67,7 @@ fn tcp_options() -> impl Strategy<Value = TcpOptions> {
                     AccEcnOption::order0(a, b, c, n)
                 }
             }),
+            md5,
         })
         .prop_filter("fits in 40 option bytes", |o| options::written_len(o) <= 40)
 }
@@ -351,6 +353,11 @@ proptest! {
                 Ok(TcpOption::Timestamps(t)) => folded.timestamps = Some(t),
                 Ok(TcpOption::FastOpen(c)) => folded.fast_open = Some(c),
                 Ok(TcpOption::AccEcn(a)) => folded.accecn = Some(a),
+                Ok(TcpOption::Unknown { kind: 19, data }) => {
+                    if let Ok(d) = <[u8; 16]>::try_from(data) {
+                        folded.md5 = Some(d);
+                    }
+                }
                 Ok(_) => {}
                 Err(e) => err = Some(e),
             }

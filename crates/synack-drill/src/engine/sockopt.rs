@@ -22,6 +22,9 @@ impl EngineTarget {
             self.sock(s)?.cfg.fin_wait2_timeout = Duration::from_secs(secs);
             return self.push_config(s, kind);
         }
+        if opt == SockOpt::Md5Sig {
+            return self.set_md5sig(value);
+        }
         if matches!(opt, SockOpt::IpTtl | SockOpt::IpTos) {
             //~ linux: IP_TTL and IPV6_UNICAST_HOPS take 1..=255 (0 too for the hop limit), -1
             //~ for the default; IP_TOS and IPV6_TCLASS a byte (-1: 0), whose ECN bits TCP
@@ -43,6 +46,7 @@ impl EngineTarget {
             return Err(Errno::EOPNOTSUPP);
         }
         let keep_alive = self.keep_alive;
+        let sysctl_lowat = self.base_conn.notsent_lowat;
         let tunnel = self.udp_tunnel_port;
         let sk = self.sock(s)?;
         match opt {
@@ -104,6 +108,17 @@ impl EngineTarget {
                 sk.lx.inq = v != 0;
                 return Ok(());
             }
+            //~ linux: do_tcp_setsockopt stores the int as the socket's mark (0: the sysctl's
+            //~ applies, tcp_notsent_lowat) and calls sk_write_space, which may wake a writer.
+            SockOpt::NotsentLowat => {
+                let mark = u32::try_from(v).map_err(|_| Errno::EINVAL)?;
+                sk.lx.notsent_lowat = mark;
+                let lowat = if mark == 0 { sysctl_lowat } else { lowat_mark(mark) };
+                sk.cfg.notsent_lowat = lowat;
+                if let Kind::Conn(c) = kind {
+                    return self.ep.set_notsent_lowat(c, lowat).map_err(|_| Errno::ENOTCONN);
+                }
+            }
             //~ freebsd: tcp_ctloutput takes a port number (0 clears it) and refuses one while
             //~ net.inet.tcp.udp_tunneling_port is 0.
             SockOpt::RemoteUdpEncapsPort => {
@@ -119,7 +134,7 @@ impl EngineTarget {
             }
             SockOpt::NoOpt => sk.cfg.no_options = v != 0,
             SockOpt::IpTtl | SockOpt::IpTos => unreachable!("handled above"),
-            SockOpt::Error | SockOpt::FastOpenKey | SockOpt::FunctionBlk => {
+            SockOpt::Error | SockOpt::FastOpenKey | SockOpt::FunctionBlk | SockOpt::Md5Sig => {
                 return Err(Errno::ENOPROTOOPT);
             }
             SockOpt::Linger2 => unreachable!("handled above"),
@@ -127,8 +142,23 @@ impl EngineTarget {
         self.push_config(s, kind)
     }
 
-    pub(super) fn read_option(&mut self, s: SockId, opt: SockOpt) -> Result<i64, Errno> {
+    /// `SO_SNDBUF` and `SO_RCVBUF` as `getsockopt` reports them (doubled as Linux doubles
+    /// them); the receive buffer is the connection's once it exists, so FreeBSD's rounding to
+    /// whole segments (`ConnConfig::recv_buffer_mss_rounding`) shows.
+    pub(super) fn reported_buffers(&self, s: SockId) -> Option<(i64, i64)> {
         let doubling = if self.doubling { 2 } else { 1 };
+        let sk = self.socks.get(&s)?;
+        let live = match sk.kind {
+            Kind::Conn(c) => self.ep.stats(c).map_or(0, |st| st.recv_buffer),
+            _ => 0,
+        };
+        Some((
+            (sk.cfg.send_buffer * doubling) as i64,
+            (sk.cfg.recv_buffer.max(live) * doubling) as i64,
+        ))
+    }
+
+    pub(super) fn read_option(&mut self, s: SockId, opt: SockOpt) -> Result<i64, Errno> {
         let mtu = self.mtu;
         let sk = self.sock(s)?.clone();
         let conn = match sk.kind {
@@ -137,13 +167,8 @@ impl EngineTarget {
         };
         Ok(match opt {
             SockOpt::ReuseAddr => 1,
-            SockOpt::SndBuf => (sk.cfg.send_buffer * doubling) as i64,
-            // The connection's buffer once it exists: FreeBSD's rounding to whole segments
-            // (ConnConfig::recv_buffer_mss_rounding) shows here, as in `getsockopt`.
-            SockOpt::RcvBuf => {
-                let live = conn.and_then(|c| self.ep.stats(c).ok()).map_or(0, |st| st.recv_buffer);
-                (sk.cfg.recv_buffer.max(live) * doubling) as i64
-            }
+            SockOpt::SndBuf => self.reported_buffers(s).map_or(0, |b| b.0),
+            SockOpt::RcvBuf => self.reported_buffers(s).map_or(0, |b| b.1),
             SockOpt::NoDelay => sk.cfg.nodelay as i64,
             SockOpt::MaxPacingRate => sk
                 .cfg
@@ -167,7 +192,7 @@ impl EngineTarget {
             SockOpt::FastOpen => sk.fo.queue.unwrap_or(0) as i64,
             SockOpt::FastOpenConnect => sk.fo.connect as i64,
             SockOpt::FastOpenNoCookie => sk.fo.no_cookie as i64,
-            SockOpt::FastOpenKey => return Err(Errno::EINVAL),
+            SockOpt::FastOpenKey | SockOpt::Md5Sig => return Err(Errno::EINVAL),
             SockOpt::KeepInit => sk.cfg.connect_timeout.map_or(0, |d| d.as_secs() as i64),
             SockOpt::NoOpt => sk.cfg.no_options as i64,
             SockOpt::IpTtl => i64::from(sk.cfg.ip.ttl.unwrap_or(DEFAULT_TTL)),
@@ -175,6 +200,7 @@ impl EngineTarget {
             SockOpt::ZeroCopy => sk.lx.zerocopy as i64,
             SockOpt::Mark => sk.lx.mark,
             SockOpt::Inq => sk.lx.inq as i64,
+            SockOpt::NotsentLowat => i64::from(sk.lx.notsent_lowat),
             // Linux's tcp_syn_retries default when the socket set none.
             SockOpt::SynCnt => i64::from(sk.cfg.syn_retries.unwrap_or(6)),
             SockOpt::RemoteUdpEncapsPort => sk.cfg.udp_encapsulation.map_or(0, |p| p.get().into()),
@@ -212,6 +238,7 @@ impl EngineTarget {
         let mss = i64::from(st.snd_mss.max(1));
         i.insert("tcpi_snd_mss".into(), i64::from(st.snd_mss));
         i.insert("tcpi_advmss".into(), i64::from(st.rcv_mss));
+        i.insert("tcpi_rcv_mss".into(), i64::from(st.peer_mss_estimate));
         i.insert("tcpi_pmtu".into(), i64::from(st.pmtu));
         i.insert("tcpi_rto".into(), st.rto.as_micros() as i64);
         if let Some(srtt) = st.srtt {
@@ -224,6 +251,7 @@ impl EngineTarget {
         // counted, as Linux counts them).
         i.insert("tcpi_bytes_received".into(), st.bytes_received as i64);
         i.insert("tcpi_bytes_acked".into(), st.bytes_acked as i64);
+        i.insert("tcpi_notsent_bytes".into(), i64::from(st.notsent_bytes));
         i.insert("tcpi_snd_wscale".into(), i64::from(st.snd_wscale));
         i.insert("tcpi_rcv_wscale".into(), i64::from(st.rcv_wscale));
         if let Some(cwnd) = st.cwnd {

@@ -10,11 +10,17 @@ impl EngineTarget {
     pub(super) fn conn_state(&self, c: ConnId, owned: bool) -> Option<SockState> {
         let state = self.ep.state(c).ok()?;
         let tuple = self.ep.four_tuple(c).ok()?;
+        let (tx, rx) = self.ep.stats(c).map_or((0, 0), |s| (s.send_queue, s.recv_queue));
         Some(SockState {
             local_port: tuple.local.port(),
             remote_port: Some(tuple.remote.port()),
             state: freebsd_state_name(state),
             owned,
+            local: Some(tuple.local),
+            remote: Some(tuple.remote),
+            linux_state: linux_state_number(state) as u8,
+            tx_queue: u32::try_from(tx).unwrap_or(u32::MAX),
+            rx_queue: u32::try_from(rx).unwrap_or(u32::MAX),
         })
     }
 }

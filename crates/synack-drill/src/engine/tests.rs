@@ -61,6 +61,11 @@ fn fq_qdisc_and_bbr_sysctl_map_onto_the_profile() {
     assert!(p.pacing);
     p.apply_command("tc qdisc add dev tun0 root pfifo").unwrap();
     assert!(!p.pacing);
+    p.apply_command("tc qdisc replace dev tun0 root fq").unwrap();
+    p.apply_command("tc qdisc delete dev tun0 root 2>/dev/null").unwrap();
+    assert!(!p.pacing, "deleting the root qdisc leaves the default, which does not pace");
+    let drop_all = p.apply_command("tc qdisc add dev tun0 root pfifo limit 0").unwrap_err();
+    assert!(drop_all.to_string().contains("failed local transmits"), "{drop_all}");
     p.set_sysctl("net.ipv4.tcp_congestion_control", "bbr").unwrap();
     assert_eq!(p.cc, crate::profile::Cc::Bbr);
 }
@@ -123,4 +128,81 @@ fn ip_ttl_and_tos_are_socket_options() {
     assert_eq!(t.get_option(s, SockOpt::IpTos).unwrap(), 0xe0);
     assert_eq!(SockOpt::from_names("IPPROTO_IPV6", "IPV6_TCLASS"), Some(SockOpt::IpTos));
     assert_eq!(SockOpt::from_names("IPPROTO_TCP", "IP_TTL"), None);
+}
+
+/// `md5 valid` is signed with the script's secret (the engine, holding the same key, takes
+/// the segment), `md5 invalid` is not the signature, and the stack's own signature reads back
+/// as `valid` under the secret.
+#[test]
+fn md5_options_between_script_and_engine() {
+    use synack_wire::tcp::md5sig::verify_repr;
+    let seg = Segment {
+        at: 0,
+        src: "192.0.2.1:5000".parse().unwrap(),
+        dst: "192.168.0.1:8080".parse().unwrap(),
+        flags: synack_wire::tcp::TcpFlags::SYN,
+        seq: 7,
+        ack: 0,
+        window: 1000,
+        urgent: 0,
+        options: vec![OptSpec::Mss(1460), OptSpec::SackOk, OptSpec::Md5("valid".into())],
+        payload: Vec::new(),
+        tos: 0,
+        ttl: 64,
+        checksum_ok: true,
+        udp: None,
+    };
+    let (src, dst) = (seg.src.ip(), seg.dst.ip());
+    fn parse(b: &[u8], src: IpAddr, dst: IpAddr) -> TcpRepr<'_> {
+        TcpRepr::parse_bytes(b, src, dst, ChecksumMode::Verify).unwrap()
+    }
+    let b = EngineTarget::inbound_bytes(&seg, Some(b"secret")).unwrap();
+    assert!(verify_repr(&parse(&b, src, dst), src, dst, b"secret"));
+    assert!(!verify_repr(&parse(&b, src, dst), src, dst, b"other"));
+    let bad = Segment {
+        options: vec![OptSpec::Nop, OptSpec::Nop, OptSpec::Md5("invalid".into())],
+        ..seg.clone()
+    };
+    let b = EngineTarget::inbound_bytes(&bad, Some(b"secret")).unwrap();
+    assert!(!verify_repr(&parse(&b, src, dst), src, dst, b"secret"));
+    // packetdrill's hex form is written as given.
+    let hex = Segment {
+        options: vec![OptSpec::Md5("000102030405060708090a0b0c0d0e0f".into())],
+        ..seg.clone()
+    };
+    let b = EngineTarget::inbound_bytes(&hex, None).unwrap();
+    assert_eq!(parse(&b, src, dst).options.md5, Some(core::array::from_fn(|i| i as u8)));
+
+    let mut cfg = ScriptConfig::default();
+    cfg.set("tcp_md5_secret", Some("secret")).unwrap();
+    let t = EngineTarget::new(&Profile::freebsd(), &cfg);
+    let signed = EngineTarget::inbound_bytes(&seg, Some(b"secret")).unwrap();
+    let opts = t.md5_checked(wire_options(&signed), &signed, src, dst);
+    assert_eq!(opts.last(), Some(&OptSpec::Md5("valid".into())));
+    let opts = t.md5_checked(wire_options(&signed), &signed, dst, src);
+    assert_eq!(opts.last(), Some(&OptSpec::Md5("invalid".into())));
+}
+
+/// TCP_NOTSENT_LOWAT reads back as set (0 when none was set, whatever the sysctl says); the
+/// mark the socket runs with is its own, else `net.ipv4.tcp_notsent_lowat`'s (`UINT_MAX`:
+/// none), and an accepted socket inherits the listener's.
+#[test]
+fn notsent_lowat_option_and_sysctl() {
+    let mut p = Profile::linux();
+    p.apply_command("sysctl -q net.ipv4.tcp_notsent_lowat=4294967295").unwrap();
+    assert_eq!(EngineTarget::conn_config(&p).notsent_lowat, None);
+    p.apply_command("sysctl -q net.ipv4.tcp_notsent_lowat=131072").unwrap();
+    let mut t = EngineTarget::new(&p, &crate::config::ScriptConfig::default());
+    let s = t.socket().unwrap();
+    assert_eq!(t.get_option(s, SockOpt::NotsentLowat).unwrap(), 0);
+    assert_eq!(t.sock(s).unwrap().cfg.notsent_lowat, Some(131_072));
+    t.set_option(0, s, SockOpt::NotsentLowat, 4000).unwrap();
+    assert_eq!(t.get_option(s, SockOpt::NotsentLowat).unwrap(), 4000);
+    assert_eq!(t.sock(s).unwrap().cfg.notsent_lowat, Some(4000));
+    t.set_option(0, s, SockOpt::NotsentLowat, 0xffff_ffff).unwrap();
+    assert_eq!(t.get_option(s, SockOpt::NotsentLowat).unwrap(), 0xffff_ffff);
+    assert_eq!(t.sock(s).unwrap().cfg.notsent_lowat, None);
+    t.set_option(0, s, SockOpt::NotsentLowat, 0).unwrap();
+    assert_eq!(t.sock(s).unwrap().cfg.notsent_lowat, Some(131_072));
+    assert_eq!(SockOpt::from_names("SOL_TCP", "TCP_NOTSENT_LOWAT"), Some(SockOpt::NotsentLowat));
 }

@@ -52,9 +52,23 @@ impl EngineTarget {
     }
 
     /// Builds the wire bytes of an inbound segment and parses them back, as a NIC would hand
-    /// them over.
-    pub(super) fn inbound_bytes(seg: &Segment) -> Result<Vec<u8>, synack_wire::Error> {
-        let raw = option_bytes(&seg.options);
+    /// them over. An MD5 option written `md5 valid` is signed with `md5_secret` (RFC 2385),
+    /// `md5 invalid` gets a digest that is not the valid one, `md5 HEX` the bytes written.
+    pub(super) fn inbound_bytes(
+        seg: &Segment,
+        md5_secret: Option<&[u8]>,
+    ) -> Result<Vec<u8>, synack_wire::Error> {
+        let mut raw = option_bytes(&seg.options);
+        let md5 = seg.options.iter().find_map(|o| match o {
+            OptSpec::Md5(text) => Some(text.as_str()),
+            _ => None,
+        });
+        if let Some(text) = md5
+            && let Some(at) = options::md5_digest_offset(&raw)
+        {
+            let digest = md5_digest_for(seg, &raw, text, md5_secret);
+            raw[at..at + 16].copy_from_slice(&digest);
+        }
         let typed = options::collect(&raw)?;
         let repr = TcpRepr {
             src_port: seg.src.port(),
@@ -72,6 +86,46 @@ impl EngineTarget {
         let n = repr.emit(&mut out, seg.src.ip(), seg.dst.ip(), ChecksumMode::Verify)?;
         out.truncate(n);
         Ok(out)
+    }
+}
+
+/// The digest an inbound `md5 TEXT` option carries: the segment's signature under `secret`
+/// for `valid` (zeros without a secret), that signature with its bits flipped for `invalid`,
+/// else TEXT read as hex bytes (packetdrill's form), zero-padded.
+fn md5_digest_for(seg: &Segment, raw: &[u8], text: &str, secret: Option<&[u8]>) -> [u8; 16] {
+    let signed = || {
+        let repr = TcpRepr {
+            src_port: seg.src.port(),
+            dst_port: seg.dst.port(),
+            seq: SeqNum(seg.seq),
+            ack: SeqNum(seg.ack),
+            flags: seg.flags,
+            window: seg.window,
+            urgent: seg.urgent,
+            options: Default::default(),
+            raw_options: Some(raw),
+            payload: &seg.payload,
+        };
+        secret
+            .and_then(|k| {
+                synack_wire::tcp::md5sig::repr_digest(&repr, seg.src.ip(), seg.dst.ip(), k)
+            })
+            .unwrap_or([0; 16])
+    };
+    match text.trim() {
+        "valid" => signed(),
+        "invalid" => signed().map(|b| !b),
+        hex => {
+            let mut d = [0u8; 16];
+            let hex = hex.trim_start_matches("0x");
+            for (i, b) in d.iter_mut().enumerate() {
+                *b = hex
+                    .get(2 * i..2 * i + 2)
+                    .and_then(|h| u8::from_str_radix(h, 16).ok())
+                    .unwrap_or(0);
+            }
+            d
+        }
     }
 }
 
@@ -143,6 +197,10 @@ pub(super) fn wire_options(tcp: &[u8]) -> Vec<OptSpec> {
                 OptSpec::FastOpenExp(c.as_bytes().to_vec())
             }
             TcpOption::FastOpen(c) => OptSpec::FastOpen(c.as_bytes().to_vec()),
+            TcpOption::Unknown { kind: options::kind::MD5SIG, data } if data.len() == 16 => {
+                let hex: String = data.iter().map(|b| format!("{b:02x}")).collect();
+                OptSpec::Md5(format!("{}{hex}", super::md5::MD5_HEX_PREFIX))
+            }
             TcpOption::Unknown { kind, data } => OptSpec::Md5(format!("kind{kind}:{}", data.len())),
             TcpOption::AccEcn(o) => OptSpec::AccEcn(o),
         });

@@ -6,6 +6,7 @@ use crate::target::{Errno, Shutdown, SockOpt, Target};
 use std::net::{IpAddr, SocketAddr};
 
 pub(crate) mod epoll;
+mod file;
 mod msg;
 
 /// Most bytes handed to the stack per write attempt.
@@ -46,6 +47,8 @@ const SYSCALLS: &[&str] = &[
     "epoll_create1",
     "epoll_ctl",
     "epoll_wait",
+    "open",
+    "sendfile",
 ];
 
 /// Checks before the run that a call is one the runner maps.
@@ -284,7 +287,11 @@ impl<T: Target> Runner<'_, T> {
         match call.result.value {
             Expr::Int(v) if v >= 0 => v,
             _ => (3..)
-                .find(|n| !self.fds.contains_key(n) && !self.epolls.contains_key(n))
+                .find(|n| {
+                    !self.fds.contains_key(n)
+                        && !self.epolls.contains_key(n)
+                        && !self.files.open.contains_key(n)
+                })
                 .unwrap_or(3),
         }
     }
@@ -510,6 +517,8 @@ impl<T: Target> Runner<'_, T> {
                 if would_block(fd, &r) { Ok(Step::Blocked) } else { done(r) }
             }
             "sendto" => self.sendto(p, &call, retry, dontwait),
+            "open" => self.open_file(&call),
+            "sendfile" => self.sendfile(p, &call, retry),
             "write" | "send"
                 if p.opening || self.t.deferred_connect(self.fd(&call)?.sock).is_some() =>
             {
@@ -584,7 +593,7 @@ impl<T: Target> Runner<'_, T> {
             }
             "close" => {
                 let n = self.arg(&call, 0)?;
-                if self.epolls.remove(&n).is_some() {
+                if self.epolls.remove(&n).is_some() || self.files.open.remove(&n).is_some() {
                     return done(Ok(0));
                 }
                 let Some(fd) = self.fds.remove(&n) else { return done(Err(Errno::EBADF)) };
@@ -833,7 +842,7 @@ impl<T: Target> Runner<'_, T> {
             };
             let fd =
                 self.fds.get(&fdn).copied().ok_or_else(|| fail(format!("fd {fdn} not open")))?;
-            let r = self.t.readiness(fd.sock);
+            let r = self.t.poll_readiness(fd.sock);
             let mut rev = 0;
             if r.readable {
                 rev |= 0x1;

@@ -8,11 +8,21 @@ use crate::state::State;
 impl Conn {
     /// Queues bytes for sending; see [`crate::Endpoint::send`].
     pub(crate) fn send(&mut self, data: &[u8], urgent: bool) -> Result<usize, crate::SendError> {
+        self.queue(data, urgent, false)
+    }
+
+    /// Queues bytes with more announced; see [`crate::Endpoint::send_more`].
+    pub(crate) fn send_more(&mut self, data: &[u8]) -> Result<usize, crate::SendError> {
+        self.queue(data, false, true)
+    }
+
+    /// Queues bytes; `more`: the application announced more (its end is no push point).
+    fn queue(&mut self, data: &[u8], urgent: bool, more: bool) -> Result<usize, crate::SendError> {
         if let Some(e) = self.error {
             return Err(crate::SendError::Connection(e));
         }
         let state = self.state();
-        let push_marks = self.cfg.push_policy == crate::config::PushPolicy::EndOfWrite;
+        let policy = self.cfg.push_policy;
         let mss = self.eff_snd_mss();
         let snd = match self.tcb.snd_mut() {
             Some(s) if !s.fin_queued => s,
@@ -25,8 +35,15 @@ impl Conn {
             return Ok(0);
         }
         let start = snd.end_seq();
+        //~ linux: tcp_sendmsg takes data only while sk_stream_memory_free, which with
+        //~ TCP_NOTSENT_LOWAT also asks that fewer than the mark are unsent
+        //~ (tcp_stream_memory_free, wake 0).
+        let room = match self.cfg.notsent_lowat {
+            Some(lowat) => lowat.saturating_sub(unsent(snd)) as usize,
+            None => usize::MAX,
+        };
         self.hs.set(HsFlags::BURST_NEW, false);
-        let n = snd.buf.write(data);
+        let n = snd.buf.write(&data[..data.len().min(room)]);
         if n == 0 {
             self.want_writable = true;
             return Err(crate::SendError::WouldBlock);
@@ -38,18 +55,32 @@ impl Conn {
             //~ (MUST-62).
             snd.up = Some(snd.end_seq());
         }
-        if push_marks {
+        if policy.marks_writes() {
             //= rfc9293#3.9.1.2
-            //~ paraphrase: PSH placement is the sender's choice: with EndOfWrite, the last byte of
-            //~ each write (and a forced push past half the peer's largest window) is a push point.
+            //~ paraphrase: PSH placement is the sender's choice: with EndOfWrite and LinuxGso,
+            //~ the last byte of each write (and a forced push past half the peer's largest
+            //~ window) is a push point; a write with more announced ends none (tcp_push marks
+            //~ nothing under MSG_MORE but a forced push).
             let (end, max_wnd, sent, una) = (snd.end_seq(), snd.max_wnd, snd.max_nxt, snd.una);
-            let marks = self
-                .marks
-                .get_or_insert_with(Default::default)
-                .push
-                .get_or_insert_with(|| crate::push::PushMarks::new(start));
-            marks.on_ack(una);
-            marks.on_write(start, end, max_wnd, mss, sent);
+            let linux = matches!(policy, crate::config::PushPolicy::LinuxGso { .. });
+            let marks = self.marks.get_or_insert_with(Default::default);
+            // A write starts new packets.
+            marks.gso = None;
+            let push = marks.push.get_or_insert_with(|| crate::push::PushMarks::new(start));
+            push.on_ack(una);
+            let chunk = if linux {
+                //~ linux: forced_push is checked each time a buffer reaches the size goal
+                //~ (tcp_xmit_size_goal: half the peer's largest window, whole segments).
+                push.on_append(start, sent);
+                crate::gso::size_goal(max_wnd, mss)
+            } else {
+                mss
+            };
+            if more {
+                push.on_write_more(start, end, max_wnd, chunk, sent);
+            } else {
+                push.on_write(start, end, max_wnd, chunk, sent);
+            }
         }
         Ok(n)
     }
@@ -128,14 +159,15 @@ impl Conn {
         Ok(n)
     }
 
-    /// Whether `send` would take a byte now; see [`crate::Endpoint::send_ready`].
+    /// Whether the connection is writable (`send` would take a byte now, and fewer than half
+    /// the unsent low-water mark are unsent); see [`crate::Endpoint::send_ready`].
     pub(crate) fn send_ready(&mut self) -> Result<bool, crate::SendError> {
         if let Some(e) = self.error {
             return Err(crate::SendError::Connection(e));
         }
         match self.tcb.snd_mut() {
             Some(s) if !s.fin_queued => {
-                let ready = s.buf.free() > 0;
+                let ready = s.buf.free() > 0 && lowat_wakes(self.cfg.notsent_lowat, s);
                 if !ready {
                     self.want_writable = true;
                 }
@@ -143,6 +175,20 @@ impl Conn {
             }
             _ => Err(crate::SendError::Closed),
         }
+    }
+
+    /// Whether a writer waiting for space is woken now: it found none (`want_writable`), a
+    /// third of the buffer is free, and the unsent low-water mark allows it.
+    //~ linux: sk_stream_write_space wakes a writer only once the free space is at least half
+    //~ of what is queued (a third of the buffer), and tcp_stream_memory_free (wake 1) agrees.
+    pub(crate) fn write_space(&self) -> bool {
+        let Some(snd) = self.tcb.snd() else { return false };
+        let free = snd.buf.free();
+        self.want_writable
+            && free > 0
+            && 3 * free >= snd.buf.capacity()
+            && !snd.fin_queued
+            && lowat_wakes(self.cfg.notsent_lowat, snd)
     }
 
     /// Copies received bytes without consuming them; see [`crate::Endpoint::peek`].
@@ -267,4 +313,20 @@ impl Conn {
         let pending = up.since(rcv.read_seq());
         (pending > 0).then_some(pending)
     }
+}
+
+/// Bytes written but not yet sent (Linux's `write_seq - snd_nxt`): past the highest sequence
+/// number sent, so data an RTO is sending again counts as sent.
+pub(crate) fn unsent(snd: &super::Snd) -> u32 {
+    let (end, sent) = (snd.end_seq(), snd.max_nxt);
+    if end.gt(sent) { end.since(sent) } else { 0 }
+}
+
+/// Whether the unsent low-water mark lets a waiting writer be woken (and a poll report
+/// writable): fewer than half of it unsent.
+//~ linux: tcp_poll and sk_stream_write_space ask tcp_stream_memory_free with wake 1, so
+//~ EPOLLOUT comes once notsent_bytes << 1 is below the mark, leaving the writer room for a
+//~ good share of it (as sock_def_write_space waits for half the buffer).
+pub(crate) fn lowat_wakes(lowat: Option<u32>, snd: &super::Snd) -> bool {
+    lowat.is_none_or(|l| 2 * u64::from(unsent(snd)) < u64::from(l))
 }

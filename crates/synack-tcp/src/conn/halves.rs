@@ -123,6 +123,10 @@ pub(crate) struct Rcv {
     pub(crate) sacks: SackGenerator,
     /// Auto-tuning: start of the current measurement round and bytes received in it.
     pub(crate) tune: Option<(Instant, u32)>,
+    /// The estimate of the peer's segment size (`conn::rcv_mss`); 0 until the first data.
+    pub(crate) mss_estimate: u16,
+    /// The length of the last short segment that looked full-sized (`conn::rcv_mss`).
+    pub(crate) last_seg_size: u16,
 }
 
 impl Rcv {
@@ -151,6 +155,8 @@ impl Rcv {
             last_ack_sent: nxt,
             sacks: SackGenerator::new(),
             tune: None,
+            mss_estimate: 0,
+            last_seg_size: 0,
         }
     }
 

@@ -46,6 +46,7 @@ impl Conn {
             rcv_wscale: rcv_ws,
             send_mss,
             rcv_mss: self.our_mss(),
+            md5: self.opt.md5,
         };
         self.hs.set(
             HsFlags::WS_OFFERED,
@@ -56,6 +57,7 @@ impl Conn {
     /// Handles one arriving segment.
     pub(crate) fn on_segment(&mut self, ctx: &mut Ctx<'_>, seg: &TcpRepr<'_>) -> Outcome {
         self.hs.set(HsFlags::BURST_NEW, false);
+        self.end_gso_packet();
         //~ linux: a MSG_MORE cork lasts only for the write's own push; the output an arriving
         //~ segment triggers (tcp_data_snd_check) follows the socket's Nagle setting.
         self.hs.set(HsFlags::CORKED, false);
@@ -284,11 +286,7 @@ impl Conn {
         //~ RTO.
         self.t
             .set(Timer::Rtx, if snd.outstanding() { Some(ctx.now + self.rtt.rto()) } else { None });
-        //~ linux: sk_stream_write_space wakes a writer only once the free space is at least
-        //~ half of what is queued (a third of the buffer), not for every ACK that frees a few
-        //~ bytes.
-        let free = snd.buf.free();
-        if self.want_writable && free > 0 && 3 * free >= snd.buf.capacity() && !snd.fin_queued {
+        if self.write_space() {
             self.want_writable = false;
             ctx.event(Event::Writable(ctx.id));
         }
@@ -306,6 +304,7 @@ impl Conn {
         if self.accecn.is_some() && (state != State::SynReceived || !f.syn()) {
             self.accecn_on_receive(seg, ctx.ip_ecn);
         }
+        let (advmss, snd_mss_now) = (self.opt.rcv_mss, self.eff_snd_mss());
         let Some((snd, rcv)) = self.tcb.halves() else { return Outcome::Continue };
         //~ linux: an ACK whose TSval moved on counts as progress for AccECN's ACE reading.
         let ts_progress = match (seg.options.timestamps, rcv.ts_recent) {
@@ -373,6 +372,9 @@ impl Conn {
             //~ processed (MUST-66); its text is not accepted.
             if wnd == 0 && seq == nxt {
                 // The text is refused: the ACK tells the peer the window is still closed.
+                if !payload.is_empty() {
+                    ctx.drops.zero_window += 1;
+                }
                 self.due.set(Due::Ack);
                 payload = &[];
                 fin = false;
@@ -388,6 +390,11 @@ impl Conn {
             } else {
                 //= rfc9293#3.10.7.4
                 //~ paraphrase: Otherwise send <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK> and drop.
+                if (seq + seg_len).gt(nxt) {
+                    //~ linux: tcp_validate_incoming counts a segment tcp_sequence refuses for
+                    //~ lying past the window (not an old one) in LINUX_MIB_BEYOND_WINDOW.
+                    ctx.drops.beyond_window += 1;
+                }
                 if !payload.is_empty() && (seq + payload.len() as u32).le(nxt) {
                     //= rfc2883#4
                     //~ paraphrase: Data received twice (below RCV.NXT) is reported as a D-SACK
@@ -462,6 +469,17 @@ impl Conn {
             let keep = right.since(seq) as usize;
             payload = &payload[..keep.min(payload.len())];
             fin = false;
+        }
+        if !payload.is_empty() {
+            //~ linux: tcp_event_data_recv and tcp_data_queue_ofo measure every data segment
+            //~ taken, in order or not, by its GRO segment size when it was coalesced.
+            let arrival = super::rcv_mss::Arrival {
+                len: ctx.seg_size.map_or(seg.payload.len(), usize::from),
+                header_len: seg.header_len(),
+                remnant: f.fin() || f.urg() || f.syn() || f.psh(),
+            };
+            let initial = super::rcv_mss::initial(advmss, snd_mss_now, rcv.wnd());
+            rcv.measure_rcv_mss(arrival, initial, advmss, if ts_on { 12 } else { 0 });
         }
         self.last_rx = now;
         self.keepalive_probes = 0;

@@ -13,6 +13,7 @@
 mod accecn;
 mod calls;
 mod due;
+mod gso;
 mod halves;
 mod input;
 mod mtu_probe;
@@ -20,6 +21,8 @@ mod open;
 mod output;
 mod pace;
 mod pmtu;
+mod rcv_mss;
+pub(crate) use rcv_mss::initial as initial_rcv_mss;
 mod receive;
 mod recovery;
 mod spares;
@@ -28,6 +31,7 @@ mod timers;
 pub(crate) use recovery::{Recovery, SpareFlight};
 pub(crate) use spares::Spares;
 
+pub(crate) use calls::unsent;
 pub(crate) use due::{Due, DueSet};
 pub(crate) use halves::{Rcv, Snd, TimeWait};
 pub(crate) use open::{Birth, PeerSyn};
@@ -246,6 +250,9 @@ pub(crate) struct Negotiated {
     pub(crate) send_mss: u16,
     /// The MSS we advertised.
     pub(crate) rcv_mss: u16,
+    /// Every segment carries an MD5 signature (RFC 2385): a key covered the connection when
+    /// it was made.
+    pub(crate) md5: bool,
 }
 
 /// A connection's ECN state (RFC 3168), present only when ECN was negotiated.
@@ -304,6 +311,10 @@ pub(crate) struct Ctx<'a> {
     pub(crate) ip_ecn: u8,
     /// Where storage a connection lets go of is kept for the next ones.
     pub(crate) spares: &'a mut Spares,
+    /// The endpoint's counts of refused segments.
+    pub(crate) drops: &'a mut crate::stats::DropCounters,
+    /// The segment being processed was coalesced (GRO) from segments of this size.
+    pub(crate) seg_size: Option<u16>,
 }
 
 impl Ctx<'_> {
@@ -403,7 +414,7 @@ impl Conn {
     /// A connection in CLOSED, before its first state is entered ([`Conn::syn_sent`],
     /// [`Conn::syn_received`]).
     pub(crate) fn new(birth: Birth) -> Conn {
-        let Birth { tuple, mut cfg, mtu, path_mtu, ts_offset, now } = birth;
+        let Birth { tuple, mut cfg, mtu, path_mtu, ts_offset, now, md5 } = birth;
         if cfg.no_options && (cfg.window_scaling || cfg.sack || cfg.timestamps) {
             // Nothing offered, nothing negotiated.
             cfg = Arc::new(ConnConfig {
@@ -417,7 +428,7 @@ impl Conn {
         let mut conn = Conn {
             tuple,
             tcb: Tcb::Closed,
-            opt: Negotiated::default(),
+            opt: Negotiated { md5, ..Negotiated::default() },
             rtt: RttEstimator::new(cfg.rtt),
             sampler: RttSampler::new(),
             t: TimerTable::default(),
@@ -498,7 +509,11 @@ impl Conn {
         let send_mss =
             self.cfg.mss_clamp.map_or(self.opt.send_mss, |c| self.opt.send_mss.min(c.max(64)));
         let base = (send_mss as u32 + 20).min(mms_s);
-        let opts = if self.opt.ts { 12 } else { 0 };
+        let mut opts = if self.opt.ts { 12 } else { 0 };
+        //~ linux: tcp_connect_init counts the aligned MD5 option (20 bytes) in tcp_header_len.
+        if self.opt.md5 {
+            opts += synack_wire::tcp::options::MD5_ALIGNED_LEN as u32;
+        }
         base.saturating_sub(20 + opts).max(1)
     }
 

@@ -27,6 +27,8 @@ pub(crate) struct Birth {
     /// Offset of this connection's timestamp clock (RFC 7323 section 5.4).
     pub(crate) ts_offset: u32,
     pub(crate) now: Instant,
+    /// An MD5 key covers the connection: every segment is signed (RFC 2385).
+    pub(crate) md5: bool,
 }
 
 /// The peer's SYN as a listener knows it.

@@ -4,6 +4,7 @@
 use super::{Conn, Due, HsFlags, Tcb, Timer};
 use crate::config::PushPolicy;
 use crate::emit::{Header, options_len};
+use crate::gso::{PacketInputs, packet_len};
 use crate::scoreboard::NextSeg;
 use crate::state::State;
 use crate::time::Instant;
@@ -23,6 +24,7 @@ pub(crate) struct Segment {
 
 impl Conn {
     fn header(&self, seq: SeqNum, ack: SeqNum, flags: TcpFlags, window: u16) -> Header {
+        let options = TcpOptions { md5: self.md5_slot(), ..TcpOptions::default() };
         Header {
             src_port: self.tuple.local.port(),
             dst_port: self.tuple.remote.port(),
@@ -31,10 +33,18 @@ impl Conn {
             flags,
             window,
             urgent: 0,
-            options: TcpOptions::default(),
+            options,
             layout: self.cfg.option_layout,
             payload_sum: 0,
         }
+    }
+
+    //= rfc2385#2.0
+    //~ paraphrase: Every segment of a connection with a key carries the signature option.
+    /// The MD5 option's place (filled when the segment is written), on a connection with a
+    /// key.
+    fn md5_slot(&self) -> Option<[u8; 16]> {
+        self.opt.md5.then_some([0; 16])
     }
 
     fn ts_option(&self, now: Instant, tsecr: u32) -> Option<Timestamps> {
@@ -95,6 +105,20 @@ impl Conn {
                 }
                 snd.nxt = snd.iss + 1 + data;
                 snd.max_nxt = snd.max_nxt.max(snd.nxt);
+                if data > 0
+                    && matches!(self.cfg.push_policy, PushPolicy::LinuxGso { .. })
+                    && let Some(marks) = self.marks.as_mut()
+                {
+                    //~ linux: tcp_send_syn_data keeps the SYN's data as a buffer of its own,
+                    //~ marked PSH, in the retransmission queue: if the SYN-ACK leaves it
+                    //~ unacknowledged it goes again as one segment with PSH, and no later
+                    //~ segment joins it.
+                    let end = snd.iss + 1 + data;
+                    if let Some(push) = marks.push.as_mut() {
+                        push.insert(end);
+                    }
+                    marks.records.push(end);
+                }
                 let (a, b) = snd.buf.slices_at(0, data as usize);
                 let payload_sum = copy_payload(&mut buf[hlen..], a, b, self.sum_tx);
                 self.stats.bytes_sent += data as u64;
@@ -135,18 +159,21 @@ impl Conn {
         now: Instant,
         fast_open: Option<synack_wire::tcp::FastOpenCookie>,
     ) -> TcpOptions {
+        let md5 = self.md5_slot();
         if self.cfg.no_options {
-            return TcpOptions::default();
+            return TcpOptions { md5, ..TcpOptions::default() };
         }
         if !self.syn_full_options() {
-            return TcpOptions { mss: Some(self.our_mss()), ..TcpOptions::default() };
+            return TcpOptions { mss: Some(self.our_mss()), md5, ..TcpOptions::default() };
         }
         TcpOptions {
             mss: Some(self.our_mss()),
             window_scale: self.cfg.window_scaling.then(|| self.our_wscale()),
             sack_permitted: self.cfg.sack,
             timestamps: if self.cfg.timestamps { self.ts_option(now, 0) } else { None },
-            fast_open,
+            // No room for a cookie beside the signature and the other options.
+            fast_open: if md5.is_some() { None } else { fast_open },
+            md5,
             ..TcpOptions::default()
         }
     }
@@ -203,6 +230,7 @@ impl Conn {
                 window_scale: ws_offered.then_some(opt.rcv_wscale),
                 sack_permitted: opt.sack,
                 timestamps: ts,
+                md5: self.md5_slot(),
                 ..TcpOptions::default()
             };
             self.accecn_synack(&mut fl, &mut o, retransmission);
@@ -287,7 +315,7 @@ impl Conn {
     /// SACK blocks for an ACK (RFC 2018 section 4): the block holding the most recent segment
     /// first, then the others; as many as fit beside timestamps.
     fn sack_blocks(&mut self) -> SackBlocks {
-        let max = crate::sack_gen::max_sack_blocks(self.opt.ts);
+        let max = crate::sack_gen::max_sack_blocks_beside(self.opt.ts, self.opt.md5);
         let Some((_, rcv)) = self.tcb.halves() else { return SackBlocks::new() };
         rcv.sacks.blocks(&rcv.asm, max)
     }
@@ -329,7 +357,7 @@ impl Conn {
         force: bool,
         ts: Option<Timestamps>,
     ) -> Option<Segment> {
-        let mut opts = TcpOptions { timestamps: ts, ..TcpOptions::default() };
+        let mut opts = TcpOptions { timestamps: ts, md5: self.md5_slot(), ..TcpOptions::default() };
         //~ linux: the AccECN option on data takes its room from the segment's payload.
         let mss = match self.accecn.is_some() {
             true => mss.saturating_sub(self.accecn_data_option(now, &mut opts)),
@@ -366,7 +394,8 @@ impl Conn {
                 if self.rec.prr_holds(snd.una, snd.max_nxt, len, mss) {
                     return None;
                 }
-                return self.emit_range(now, buf, hlen, opts, seq, len, true);
+                let room = self.rec.allowance(self.rec.flight(snd.una, snd.max_nxt), mss);
+                return self.emit_retransmission(now, buf, hlen, opts, (seq, len), mss, room);
             }
             self.rec.rtx = None;
         }
@@ -389,7 +418,12 @@ impl Conn {
         let flight = if go_back { nxt.since(una) } else { self.rec.flight(una, max_nxt) };
         let cc_room = self.rec.allowance(flight, mss);
         let end = snd.end_seq();
-        let right = una + snd.wnd;
+        //= rfc7413#4.2.2
+        //~ paraphrase: A Fast Open child sends before its SYN-ACK is acknowledged; the window
+        //~ the peer's SYN offered is room for the data after our SYN, so it counts from the
+        //~ first data byte, not from the SYN-ACK still in flight (Linux: tcp_create_openreq_child
+        //~ starts snd_una past the SYN-ACK).
+        let right = if una == snd.iss { una + 1 + snd.wnd } else { una + snd.wnd };
         let can_send_new = !go_back && end.gt(max_nxt) && right.gt(max_nxt);
         // 2. What RACK judged lost (this also repairs lost retransmissions), then SACK-based
         //    recovery (RFC 6675 NextSeg) while cwnd - pipe >= SMSS.
@@ -397,16 +431,18 @@ impl Conn {
             && let Some((seq, len)) = self.rec.rack_lost(una, mss)
             && cc_room >= len
         {
-            return self.emit_range(now, buf, hlen, opts, seq, len, true);
+            return self.emit_retransmission(now, buf, hlen, opts, (seq, len), mss, cc_room);
         }
         if !go_back && cc_room >= mss {
             match self.rec.next_seg(can_send_new) {
                 Some(NextSeg::Retransmit { seq, len }) => {
-                    return self.emit_range(now, buf, hlen, opts, seq, len.min(mss), true);
+                    let range = (seq, len.min(mss));
+                    return self.emit_retransmission(now, buf, hlen, opts, range, mss, cc_room);
                 }
                 Some(NextSeg::Rescue { seq, len }) => {
                     self.rec.on_rescue();
-                    return self.emit_range(now, buf, hlen, opts, seq, len.min(mss), true);
+                    let range = (seq, len.min(mss));
+                    return self.emit_retransmission(now, buf, hlen, opts, range, mss, cc_room);
                 }
                 _ => {}
             }
@@ -475,11 +511,39 @@ impl Conn {
             }
         }
         let fin_queued = snd.fin_queued;
+        let idle = !snd.outstanding();
         let fits = avail.min(usable).min(cc_room).min(buf.len().saturating_sub(hlen) as u32);
         let probe = if len == mss && !retransmission && !force && !record_cut {
             self.mtu_probe_len(now, mss, hlen, fits)
         } else {
             None
+        };
+        // The packet Linux would send this segment in (PSH goes on its last segment).
+        let gso = match self.cfg.push_policy {
+            PushPolicy::LinuxGso { min_tso_segs }
+                if len > 0 && !retransmission && !force && probe.is_none() =>
+            {
+                let tail_ok = ((nodelay || !small_held) && !corked) || fin_queued;
+                Some(self.gso_packet(now, nxt, |c| {
+                    packet_len(&PacketInputs {
+                        mss,
+                        // An idle sender's window restarts as this segment leaves.
+                        cwnd: if idle {
+                            c.rec.cwnd_after_idle(now, c.rtt.rto())
+                        } else {
+                            c.rec.effective_cwnd()
+                        },
+                        room: cc_room,
+                        window: usable,
+                        queued: c.marks.as_ref().map_or(avail, |m| m.records.limit(nxt, avail)),
+                        pacing_rate: c.pacing_rate_figure(),
+                        min_rtt: c.rtt.min_rtt(),
+                        min_tso_segs: u32::from(min_tso_segs),
+                        tail_ok,
+                    })
+                }))
+            }
+            _ => None,
         };
         let len = if let Some(probe) = probe {
             probe
@@ -496,6 +560,8 @@ impl Conn {
             // lets a tail go after them.
             let tail_ok = ((nodelay || minshall_free) && !corked) || fin_queued;
             let grouped = grouped_len(avail, usable.min(cc_room).min(max), mss, tail_ok);
+            // Under LinuxGso a super-segment is Linux's packet (or the part of it left).
+            let grouped = gso.map_or(grouped, |p| grouped.min(p.end.since(nxt)).max(len));
             self.marks.as_ref().map(|m| &m.records).map_or(grouped, |r| r.limit(nxt, grouped))
         } else {
             len
@@ -523,6 +589,15 @@ impl Conn {
             //~ segments limited transmit and PRR clock out one per ACK continue a flow rather
             //~ than end one (Linux's multi-segment sends in recovery carry PSH, single ones not).
             seg.header.flags |= TcpFlags::PSH;
+        }
+        if let Some(p) = gso {
+            //= rfc9293#3.9.1.2
+            //~ linux: PSH on the last segment of each packet of two or more segments (forced
+            //~ on GSO packets, kept on the last segment by segmentation), and on a one-segment
+            //~ packet that ends a write (tcp_mark_push, moved to a split's tail).
+            if self.gso_push(p, nxt, len, mss) {
+                seg.header.flags |= TcpFlags::PSH;
+            }
         }
         let sent_fin = seg.header.flags.fin() as u32;
         let snd = self.tcb.snd_mut()?;
@@ -597,6 +672,31 @@ impl Conn {
         self.t.set(Timer::Rtx, Some(now + self.rtt.rto()));
         // One probe per tail: the timer armed before the probe left is void.
         self.t.set(Timer::Tlp, None);
+        Some(seg)
+    }
+
+    /// A retransmission of `range` (start, length), `room` being what congestion control
+    /// lets out now; with `PushPolicy::LinuxGso` it carries PSH where Linux's resent packet
+    /// would end.
+    #[allow(clippy::too_many_arguments)]
+    fn emit_retransmission(
+        &mut self,
+        now: Instant,
+        buf: &mut [u8],
+        hlen: usize,
+        opts: TcpOptions,
+        (seq, len): (SeqNum, u32),
+        mss: u32,
+        room: u32,
+    ) -> Option<Segment> {
+        let gso = matches!(self.cfg.push_policy, PushPolicy::LinuxGso { .. })
+            .then(|| self.gso_rtx_packet(now, seq, mss, room));
+        let mut seg = self.emit_range(now, buf, hlen, opts, seq, len, true)?;
+        if let Some(p) = gso
+            && self.gso_push(p, seq, seg.payload_len as u32, mss)
+        {
+            seg.header.flags |= TcpFlags::PSH;
+        }
         Some(seg)
     }
 

@@ -392,6 +392,12 @@ impl Recovery {
         }
     }
 
+    /// True after an RTO until the data outstanding at the timeout is acknowledged (SACK
+    /// scoreboard only: without SACK there is no tail loss probe to hold back).
+    pub(crate) fn in_rto_recovery(&self) -> bool {
+        self.sbr().is_some_and(Scoreboard::in_rto_recovery)
+    }
+
     /// Bytes in the network: RFC 6675 `pipe` with SACK, else FlightSize.
     pub(crate) fn flight(&self, una: SeqNum, snd_max: SeqNum) -> u32 {
         if !self.sack {
@@ -434,6 +440,19 @@ impl Recovery {
         //~ go.
         let lt = limited_transmit_allowance(self.dup.count(), self.cc.cwnd(), flight, smss);
         base.max(lt)
+    }
+
+    /// The window new data would leave under at `now` if the sender were idle: the
+    /// controller's restart after idleness (`on_send_new` applies it), worked out on a copy.
+    pub(crate) fn cwnd_after_idle(&self, now: Instant, rto: Duration) -> u32 {
+        match self.last_send {
+            Some(last) if self.prr_window().is_none() => {
+                let mut cc = self.cc.clone();
+                cc.on_idle_restart(now, now.saturating_since(last), rto);
+                cc.cwnd().saturating_add(self.reno_extra())
+            }
+            _ => self.effective_cwnd(),
+        }
     }
 
     /// The sender is about to send new data at `now`; restarts the window after idleness.
@@ -812,7 +831,7 @@ impl Recovery {
         //~ linux: Losses among the data outstanding at an RTO belong to the loss the timeout
         //~ already answered: they are repaired (RACK marks them) without a new fast recovery
         //~ and a second window reduction (Linux stays in its Loss state until then).
-        if !self.sb_in_recovery() && !self.sbr().is_some_and(Scoreboard::in_rto_recovery) {
+        if !self.sb_in_recovery() && !self.in_rto_recovery() {
             self.cc.on_congestion_event(now, flight);
             self.fl_mut().sb.enter_recovery();
             self.lost = self.lost.saturating_add(1);

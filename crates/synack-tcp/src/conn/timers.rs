@@ -117,13 +117,22 @@ impl Conn {
         self.t.set(Timer::User, user);
         self.t.set(Timer::Reorder, self.rec.reorder_at);
         //= rfc8985#7.2
-        //~ paraphrase: Arm the probe timer while data is outstanding outside recovery; a probe
-        //~ armed before fast recovery began is void (recovery repairs the tail itself).
-        if self.rec.rack_on() && outstanding && state.is_synchronized() && !self.rec.in_recovery() {
-            if !self.t.is_armed(Timer::Tlp) {
+        //~ paraphrase: Arm the probe timer while data is outstanding outside recovery, fast or
+        //~ RTO; a probe armed before recovery began is void (recovery repairs the tail itself).
+        //~ linux: `tcp_schedule_loss_probe` needs the Open state, so no probe follows an RTO
+        //~ until the data outstanding at the timeout is acknowledged.
+        if self.rec.rack_on()
+            && outstanding
+            && state.is_synchronized()
+            && !self.rec.in_recovery()
+            && !self.rec.in_rto_recovery()
+        {
+            let rto_at = self.t.get(Timer::Rtx).unwrap_or(Instant::FAR_FUTURE);
+            // Once the RTO is due no probe is armed: a probe that could not be sent at the
+            // RTO's deadline leaves the RTO to fire (re-arming it would spin).
+            if !self.t.is_armed(Timer::Tlp) && rto_at > now {
                 let mss = self.eff_snd_mss().max(1);
                 let flight_segs = in_flight.div_ceil(mss);
-                let rto_at = self.t.get(Timer::Rtx).unwrap_or(Instant::FAR_FUTURE);
                 let pto = self.rec.rack_mut().pto_deadline(
                     now,
                     self.rtt.srtt(),
@@ -185,7 +194,18 @@ impl Conn {
             self.fail(ctx, ConnectionError::UserTimeout);
             return;
         }
-        if due(self.t.get(Timer::Rtx)) && self.on_rto(ctx) {
+        //= rfc8985#7.2
+        //~ paraphrase: a probe timer clamped to the RTO's deadline is the loss probe, not an RTO:
+        //~ the probe goes out and the RTO is armed again from it.
+        //~ linux: the probe and the RTO share one timer (`tcp_schedule_loss_probe` caps the
+        //~ probe at the RTO's expiry and replaces it).
+        let probe_first = match (self.t.get(Timer::Tlp), self.t.get(Timer::Rtx)) {
+            (Some(p), Some(r)) => p <= now && p <= r && self.tail_probe_possible(),
+            _ => false,
+        };
+        if probe_first {
+            self.t.set(Timer::Rtx, Some(now + self.rtt.rto()));
+        } else if due(self.t.get(Timer::Rtx)) && self.on_rto(ctx) {
             return;
         }
         if due(self.t.get(Timer::Persist)) {
@@ -232,6 +252,14 @@ impl Conn {
             self.due.set(Due::Probe);
         }
         self.refresh_timers(now);
+    }
+
+    /// True when the output path can send a tail loss probe now: data outstanding, nothing
+    /// being resent below SND.MAX, and no path MTU probe in flight (the same conditions
+    /// `tail_loss_probe` and its caller check).
+    fn tail_probe_possible(&self) -> bool {
+        self.tcb.snd().is_some_and(|s| s.outstanding() && !s.nxt.lt(s.max_nxt))
+            && !self.mtu_probe_outstanding()
     }
 
     /// When an open attempt still in SYN-SENT or SYN-RECEIVED gives up

@@ -85,7 +85,7 @@ impl Endpoint {
         if let Some(snd) = conn.tcb.snd_mut() {
             self.spares.lend_ring(&mut snd.buf, data.len());
         }
-        let r = conn.send(data, false);
+        let r = conn.send_more(data);
         if matches!(r, Ok(n) if n > 0) {
             conn.hs.set(HsFlags::CORKED | HsFlags::PUSH_WITHHELD, true);
         }
@@ -124,9 +124,11 @@ impl Endpoint {
         r
     }
 
-    /// Whether [`send`](Self::send) would take at least one byte now. `Ok(false)` (the send
-    /// buffer is full) arms [`Event::Writable`] as a `send` returning `WouldBlock` does, so a
-    /// caller can wait for space without offering data. Errors as `send` gives them.
+    /// Whether the connection is writable: [`send`](Self::send) would take at least one byte
+    /// now and, with an unsent low-water mark ([`ConnConfig::notsent_lowat`]), fewer than
+    /// half of it are unsent (as Linux's `poll` reports `POLLOUT`). `Ok(false)` arms
+    /// [`Event::Writable`] as a `send` returning `WouldBlock` does, so a caller can wait for
+    /// space without offering data. Errors as `send` gives them.
     pub fn send_ready(&mut self, id: ConnId) -> Result<bool, SendError> {
         self.conn_mut(id)?.send_ready()
     }
@@ -225,6 +227,23 @@ impl Endpoint {
         let mut cfg = *self.conn(id)?.cfg;
         edit(&mut cfg);
         self.set_conn_config(id, cfg)
+    }
+
+    /// The unsent low-water mark ([`ConnConfig::notsent_lowat`], Linux's `TCP_NOTSENT_LOWAT`);
+    /// `None`: no limit. A writer waiting for space is woken at once if the new mark lets it
+    /// go on (as Linux calls `sk_write_space` from the option).
+    pub fn set_notsent_lowat(
+        &mut self,
+        id: ConnId,
+        lowat: Option<u32>,
+    ) -> Result<(), InvalidConnection> {
+        self.update_conn_config(id, |c| c.notsent_lowat = lowat)?;
+        let c = self.conn_mut(id)?;
+        if c.write_space() {
+            c.want_writable = false;
+            crate::event::push_bounded(&mut self.events, crate::Event::Writable(id));
+        }
+        Ok(())
     }
 
     /// TCP_NODELAY (RFC 9293 MUST-17).

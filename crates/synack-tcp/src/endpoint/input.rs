@@ -33,6 +33,24 @@ impl Endpoint {
         self.ip_ecn = 0;
     }
 
+    /// [`on_segment_with_ecn`](Self::on_segment_with_ecn) for a segment a receive offload
+    /// coalesced (GRO, LRO) from segments of `seg_size` payload bytes: the receiver's estimate
+    /// of the peer's segment size ([`ConnStats::peer_mss_estimate`](crate::ConnStats)) learns
+    /// that size rather than the coalesced length.
+    pub fn on_coalesced_segment(
+        &mut self,
+        now: Instant,
+        src: IpAddr,
+        dst: IpAddr,
+        ecn: u8,
+        seg_size: u16,
+        seg: &TcpRepr<'_>,
+    ) {
+        self.rx_seg_size = Some(seg_size);
+        self.on_segment_with_ecn(now, src, dst, ecn, seg);
+        self.rx_seg_size = None;
+    }
+
     /// [`on_segment_with_ecn`](Self::on_segment_with_ecn) for a segment that arrived inside a
     /// UDP datagram from the remote UDP port `udp_port` (TCP over UDP, see
     /// [`crate::udp_encap`]; the caller took it out of the datagram and checked it).
@@ -119,6 +137,9 @@ impl Endpoint {
             local: SocketAddr::new(dst, seg.dst_port),
             remote: SocketAddr::new(src, seg.src_port),
         };
+        if !self.md5_admits(&tuple, src, dst, seg) {
+            return;
+        }
         if let Some(id) = self.conn_for(&tuple) {
             if self.foreign_way(id, seg) {
                 //~ freebsd: tcp_input answers a segment whose UDP encapsulation port differs

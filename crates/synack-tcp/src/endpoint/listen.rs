@@ -393,6 +393,11 @@ impl Endpoint {
         true
     }
 
+    /// Segments whose data the connections refused, by reason, since the endpoint was made.
+    pub fn drop_counters(&self) -> crate::stats::DropCounters {
+        self.drops
+    }
+
     /// What the listeners did with SYNs and handshake ACKs, with the half-open entries held
     /// now and the listeners in cookie mode.
     pub fn listen_counters(&self) -> ListenCounters {

@@ -8,6 +8,7 @@ mod fastopen;
 mod icmp;
 mod input;
 mod listen;
+mod md5;
 mod slots;
 mod stats;
 mod transmit;
@@ -72,6 +73,10 @@ pub struct Endpoint {
     /// What the listeners did with SYNs and handshake ACKs (the running counts; the gauges
     /// are filled in when read).
     listen_counts: ListenCounters,
+    /// Segments the connections refused, by reason.
+    pub(crate) drops: crate::stats::DropCounters,
+    /// The size of the segments the segment being processed was coalesced from (GRO).
+    pub(crate) rx_seg_size: Option<u16>,
     /// Fixed ISS for every new connection (tests and the packetdrill runner).
     isn_override: Option<SeqNum>,
     /// The IP-ECN codepoint of the segment being processed.
@@ -95,6 +100,11 @@ pub struct Endpoint {
     fo_reply: alloc::collections::BTreeMap<ConnId, synack_wire::tcp::FastOpenCookie>,
     /// Path MTUs learned from ICMP, for later connections to the same destination.
     pmtu: crate::pmtu_cache::PathMtuCache,
+    /// TCP MD5 keys (RFC 2385); `None` while there are none, so the receive path tests one
+    /// pointer.
+    md5: Option<alloc::boxed::Box<crate::md5::Md5Keys>>,
+    /// What the signature check dropped and passed.
+    md5_counts: crate::md5::Md5Counters,
 }
 
 impl fmt::Debug for Endpoint {
@@ -148,6 +158,8 @@ impl Endpoint {
             secrets,
             last_cookie: None,
             listen_counts: ListenCounters::default(),
+            drops: crate::stats::DropCounters::default(),
+            rx_seg_size: None,
             isn_override: None,
             ip_ecn: 0,
             rx_udp: None,
@@ -158,6 +170,8 @@ impl Endpoint {
             fo_cache: crate::fastopen::CookieCache::default(),
             fo_reply: alloc::collections::BTreeMap::new(),
             pmtu: crate::pmtu_cache::PathMtuCache::default(),
+            md5: None,
+            md5_counts: crate::md5::Md5Counters::default(),
         }
     }
 
@@ -176,8 +190,16 @@ impl Endpoint {
     }
 
     /// What a new connection on `tuple` with settings `cfg` starts from.
-    fn birth(&mut self, tuple: FourTuple, cfg: ConnConfig, now: Instant) -> Birth {
+    fn birth(&mut self, tuple: FourTuple, mut cfg: ConnConfig, now: Instant) -> Birth {
+        let md5 = self.md5_secret(&tuple).is_some();
+        if md5 && self.config.md5_drops_timestamps {
+            //~ linux: tcp_syn_options offers no timestamps beside a signature; a listener's
+            //~ SYN-ACK (tcp_synack_options) drops them only when SACK is on, which it is in
+            //~ every profile that sets this.
+            cfg.timestamps = false;
+        }
         Birth {
+            md5,
             tuple,
             cfg: self.share_cfg(cfg),
             mtu: self.config.mtu,

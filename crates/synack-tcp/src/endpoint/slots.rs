@@ -127,6 +127,8 @@ impl Endpoint {
             ce: self.ip_ecn == 3,
             ip_ecn: self.ip_ecn,
             spares: &mut self.spares,
+            drops: &mut self.drops,
+            seg_size: self.rx_seg_size,
         };
         let r = f(conn, &mut ctx);
         if ctx.deleted {

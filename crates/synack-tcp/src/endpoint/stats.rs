@@ -30,6 +30,13 @@ impl Endpoint {
             rcv_wnd,
             snd_mss: c.eff_snd_mss(),
             rcv_mss: c.opt.rcv_mss,
+            peer_mss_estimate: c.tcb.halves_ref().map_or(0, |(_, r)| {
+                if r.mss_estimate == 0 {
+                    crate::conn::initial_rcv_mss(c.opt.rcv_mss, c.eff_snd_mss(), r.wnd())
+                } else {
+                    r.mss_estimate
+                }
+            }),
             pmtu: u32::from(c.mtu),
             snd_wscale: c.opt.snd_wscale,
             rcv_wscale: c.opt.rcv_wscale,
@@ -58,6 +65,7 @@ impl Endpoint {
             bytes_acked: c.stats.bytes_acked,
             bytes_received: c.stats.bytes_received,
             send_queue,
+            notsent_bytes: c.tcb.snd().map_or(0, crate::conn::unsent),
             recv_queue,
             recv_buffer,
             delivery_rate: c.rec.rate.delivery_rate(),

@@ -99,7 +99,17 @@ impl Endpoint {
         if buf.len() < 60 {
             return None;
         }
-        if let Some((tuple, h, udp_port, ip)) = self.ctl.pop() {
+        if let Some((tuple, mut h, udp_port, ip)) = self.ctl.pop() {
+            //~ freebsd: tcp_respond signs a reply when the connection (or bound socket) it
+            //~ answers for has a key; linux: tcp_v4_send_reset signs with the key found for the
+            //~ segment's peer.
+            if self.md5_secret(&tuple).is_some()
+                && emit::options_len(&h.options, h.layout)
+                    + synack_wire::tcp::options::MD5_ALIGNED_LEN
+                    <= synack_wire::tcp::options::MAX_OPTIONS_LEN
+            {
+                h.options.md5 = Some([0; 16]);
+            }
             let t = self.finish_segment(buf, tuple, h, 0, None, false, checksum, 0);
             return Some(Transmit { udp_port, ip, ..t });
         }
@@ -117,14 +127,24 @@ impl Endpoint {
             let udp_port = conn.cfg.udp_encapsulation;
             let ip = conn.cfg.ip;
             conn.sum_tx = checksum.verify();
-            conn.out_seg_max = out_seg_max;
+            // A signed segment cannot be cut by the device: each piece needs its own digest.
+            conn.out_seg_max = if conn.opt.md5 { 0 } else { out_seg_max };
             if let Some(mut seg) = conn.poll_segment(now, buf) {
                 let mss = conn.eff_snd_mss() as usize;
                 let segment_size = if seg.payload_len > mss { mss } else { 0 };
+                // Sending new data lowers the unsent count, which is what a writer held by
+                // the unsent low-water mark waits for (Linux's tcp_check_space after
+                // tcp_write_xmit).
+                if conn.cfg.notsent_lowat.is_some() && !seg.retransmission && conn.write_space() {
+                    conn.want_writable = false;
+                    crate::event::push_bounded(&mut self.events, crate::Event::Writable(id));
+                }
                 // It may have more: back of the queue, for fairness.
                 slot.tx_queued = true;
+                // No room for a cookie beside a signature (as on our SYN).
                 if seg.header.flags.syn()
                     && seg.header.flags.ack()
+                    && seg.header.options.md5.is_none()
                     && let Some(c) = self.fo_reply.get(&id)
                 {
                     // A SYN-ACK carries no payload, so adding an option moves nothing.
@@ -167,6 +187,13 @@ impl Endpoint {
         let hlen = emit::write_header(buf, &h).unwrap_or(20);
         let len = hlen + payload_len;
         let (src, dst) = (tuple.local.ip(), tuple.remote.ip());
+        let mut h = h;
+        if h.options.md5.is_some() {
+            //= rfc2385#2.0
+            //~ paraphrase: The digest covers the payload and the header without options, so
+            //~ it is computed once both are in place, and the checksum after it.
+            h.options.md5 = self.md5_sign(&tuple, &mut buf[..len]).or(h.options.md5);
+        }
         emit::fill_checksum(&mut buf[..len], hlen, h.payload_sum, src, dst, checksum);
         Transmit {
             src: tuple.local,

@@ -262,6 +262,32 @@ impl Script {
         self.inject_ecn(seg, 0);
     }
 
+    /// T sends `seg`, which a receive offload (GRO) coalesced from segments of `seg_size`
+    /// bytes.
+    pub fn inject_coalesced(&mut self, mut seg: Seg, seg_size: u16) {
+        if seg.src_port == 0 {
+            seg.src_port = self.remote.port();
+        }
+        if seg.dst_port == 0 {
+            seg.dst_port = self.local.port();
+        }
+        let repr = TcpRepr {
+            src_port: seg.src_port,
+            dst_port: seg.dst_port,
+            seq: SeqNum(seg.seq),
+            ack: SeqNum(seg.ack),
+            flags: seg.flags,
+            window: seg.window,
+            urgent: seg.urgent,
+            options: seg.options,
+            raw_options: None,
+            payload: &seg.payload,
+        };
+        let (remote, local) = (self.remote.ip(), self.local.ip());
+        self.ep.on_coalesced_segment(self.now, remote, local, 0, seg_size, &repr);
+        self.drain_events();
+    }
+
     /// T sends `seg` inside an IP packet whose ECN field is `ecn` (3 = CE).
     pub fn inject_ecn(&mut self, mut seg: Seg, ecn: u8) {
         if seg.src_port == 0 {

@@ -2,6 +2,7 @@
 
 pub mod display;
 pub mod flags;
+pub mod md5sig;
 pub mod options;
 pub mod packet;
 pub mod repr;

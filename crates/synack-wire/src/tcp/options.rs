@@ -239,6 +239,11 @@ pub struct TcpOptions {
     pub fast_open: Option<FastOpenCookie>,
     /// The AccECN option (kinds 172 and 174, RFC 9768).
     pub accecn: Option<AccEcnOption>,
+    /// The TCP MD5 signature option (kind 19, RFC 2385): the 16-byte digest. A sender sets it
+    /// to any value (zeros) to reserve the option's place and fills it with
+    /// [`crate::tcp::md5sig::sign`] once the segment is written; an option of another length
+    /// than 18 is not kept (Linux's `tcp_parse_md5sig_option` ignores it too).
+    pub md5: Option<[u8; 16]>,
 }
 
 /// One option as it appears on the wire, yielded in order by the option iterator.
@@ -293,12 +298,23 @@ pub mod kind {
     pub const ACCECN0: u8 = 172;
     /// AccECN, order 1 (RFC 9768).
     pub const ACCECN1: u8 = 174;
+    /// TCP MD5 signature (RFC 2385).
+    pub const MD5SIG: u8 = 19;
     /// RFC 6994 experiments (shared by magic number); Fast Open used 0xF989.
     pub const EXPERIMENT: u8 = 254;
 }
 
 /// Most option bytes a header can hold (data offset 15 minus the 20-byte fixed header).
 pub const MAX_OPTIONS_LEN: usize = 40;
+
+//= rfc2385#3.0
+//~ paraphrase: The option is kind 19, length 18: kind, length and a 16-byte MD5 digest.
+/// Bytes of the MD5 signature option: kind, length and the 16-byte digest.
+pub const MD5_LEN: usize = 18;
+
+/// Bytes the MD5 signature option takes with the two NOPs that align it (Linux's
+/// `TCPOLEN_MD5SIG_ALIGNED`): what it costs every segment's payload.
+pub const MD5_ALIGNED_LEN: usize = 20;
 
 /// Iterates the options in a header's option bytes, in order.
 ///
@@ -450,10 +466,28 @@ fn collect_walk(bytes: &[u8]) -> Result<TcpOptions, Error> {
             kind::ACCECN0 | kind::ACCECN1 => {
                 o.accecn = Some(AccEcnOption::parsed(k == kind::ACCECN1, data))
             }
+            kind::MD5SIG => {
+                if let Ok(d) = <[u8; 16]>::try_from(data) {
+                    o.md5 = Some(d);
+                }
+            }
             _ => {}
         }
     }
     Ok(o)
+}
+
+/// Where the 16 digest bytes of the first well-formed MD5 signature option begin in `bytes`
+/// (a header's option area), or `None` without one.
+pub fn md5_digest_offset(bytes: &[u8]) -> Option<usize> {
+    let mut rest = bytes;
+    loop {
+        let before = bytes.len() - rest.len();
+        let (k, data) = step(&mut rest)?.ok()?;
+        if k == kind::MD5SIG && data.len() == MD5_LEN - 2 {
+            return Some(before + 2);
+        }
+    }
 }
 
 /// Bytes [`write()`] produces for `o` (always a multiple of four; may exceed 40).
@@ -462,6 +496,9 @@ pub fn written_len(o: &TcpOptions) -> usize {
         return linux_walk(o, &mut Counter(0));
     }
     let mut n = 0;
+    if o.md5.is_some() {
+        n += MD5_ALIGNED_LEN;
+    }
     if o.mss.is_some() {
         n += 4;
     }
@@ -489,7 +526,7 @@ fn fast_open_len(c: &FastOpenCookie) -> usize {
     base + c.as_bytes().len()
 }
 
-/// Writes `o` into `out` the way Linux's `tcp_options_write` lays them out: MSS; SACK-permitted
+/// Writes `o` into `out` the way Linux's `tcp_options_write` lays them out: `nop,nop,md5`; MSS; SACK-permitted
 /// folded in front of timestamps (or `nop,nop,sackOK` without them); `nop,nop,TS`; `nop,wscale`;
 /// `nop,nop,sack`; the Fast Open cookie padded with NOPs. Returns the bytes written, or
 /// [`Error::OptionsTooLong`] / [`Error::BufferTooSmall`].
@@ -504,6 +541,7 @@ pub fn write(o: &TcpOptions, out: &mut [u8]) -> Result<usize, Error> {
         timestamps: Some(ts),
         fast_open: None,
         accecn: None,
+        md5: None,
     } = o
         && sack.is_empty()
         && let Some(dst) = out.get_mut(..12)
@@ -542,6 +580,10 @@ fn linux_walk(o: &TcpOptions, w: &mut impl Sink) -> usize {
     let nop2 = [kind::NOP, kind::NOP];
     let mut left = nop2;
     let mut left_n = 0usize;
+    if let Some(d) = &o.md5 {
+        w.bytes(&[kind::NOP, kind::NOP, kind::MD5SIG, MD5_LEN as u8]);
+        w.bytes(d);
+    }
     if let Some(mss) = o.mss {
         w.bytes(&[kind::MSS, 4]);
         w.bytes(&mss.to_be_bytes());
@@ -730,6 +772,13 @@ fn bsd_walk(o: &TcpOptions, w: &mut impl Sink) -> usize {
         w.bytes(&[kind::TIMESTAMPS, 10]);
         w.bytes(&ts.tsval.to_be_bytes());
         w.bytes(&ts.tsecr.to_be_bytes());
+    }
+    if let Some(d) = &o.md5 {
+        //~ freebsd: tcp_addoptions puts the signature after the timestamps, preceded by NOPs
+        //~ until it starts at 2 mod 4 (at least two when it comes first).
+        bsd_align(w, |at| at % 4 == 2);
+        w.bytes(&[kind::MD5SIG, MD5_LEN as u8]);
+        w.bytes(d);
     }
     if !o.sack.is_empty() {
         bsd_align(w, |at| at % 4 == 2);

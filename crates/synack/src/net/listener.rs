@@ -2,7 +2,7 @@
 
 use std::fmt;
 use std::io::{self, ErrorKind};
-use std::net::{SocketAddr, ToSocketAddrs};
+use std::net::{IpAddr, SocketAddr, ToSocketAddrs};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::time::Duration;
@@ -130,6 +130,17 @@ impl TcpListener {
         } else {
             Err(io::Error::new(ErrorKind::NotConnected, "the listener is closed"))
         }
+    }
+
+    /// Signs this listener's connections with TCP-MD5 (RFC 2385), as Linux's `TCP_MD5SIG`
+    /// (with `TCP_MD5SIG_EXT`'s prefix) on a listening socket: SYNs from peers in
+    /// `peer/prefix_len` must carry a valid signature under `secret` (else they are dropped
+    /// unanswered), and every segment of the connections accepted from them is signed. An
+    /// empty `secret` removes the key; more than 80 bytes, or a prefix longer than the
+    /// address, is `InvalidInput`.
+    pub fn set_md5_key(&self, peer: IpAddr, prefix_len: u8, secret: &[u8]) -> io::Result<()> {
+        let port = self.inner.local.port();
+        self.inner.stack.set_port_md5_key(port, peer, prefix_len, secret)
     }
 
     /// The address listened on (with the port chosen when bound to port 0).

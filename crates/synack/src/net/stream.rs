@@ -308,6 +308,22 @@ impl TcpStream {
         self.engine(|ep, id| ep.set_nodelay(id, nodelay))
     }
 
+    /// `TCP_NOTSENT_LOWAT`: keep at most `lowat` bytes written but not yet sent. A write
+    /// takes data only while fewer are unsent (never past the mark, so it may take less than
+    /// the send buffer has room for), and the stream counts as writable again, waking a
+    /// blocked writer, once fewer than half of it are unsent, as on Linux. Data sent and not
+    /// yet acknowledged does not count, so the path stays full while the application keeps
+    /// what it has not committed to the wire (an HTTP/2 server reprioritising its streams)
+    /// in its own hands. `None` (the default): only the send buffer limits a write.
+    pub fn set_notsent_lowat(&self, lowat: Option<u32>) -> io::Result<()> {
+        self.engine(|ep, id| ep.set_notsent_lowat(id, lowat))
+    }
+
+    /// The unsent low-water mark; see [`set_notsent_lowat`](Self::set_notsent_lowat).
+    pub fn notsent_lowat(&self) -> io::Result<Option<u32>> {
+        Ok(self.conn_config()?.notsent_lowat)
+    }
+
     /// Whether Nagle's algorithm is off.
     pub fn nodelay(&self) -> io::Result<bool> {
         Ok(self.conn_config()?.nodelay)

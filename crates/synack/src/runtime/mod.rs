@@ -47,6 +47,7 @@ mod clock;
 mod device;
 mod gate;
 mod layer;
+mod md5;
 mod pass;
 mod shard;
 mod stack;

@@ -2,7 +2,7 @@
 
 use std::fmt;
 use std::io;
-use std::net::{SocketAddr, ToSocketAddrs};
+use std::net::{IpAddr, SocketAddr, ToSocketAddrs};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::task::{Context, Poll};
@@ -66,6 +66,12 @@ impl TcpListener {
     pub(crate) fn from_any(stack: &Arc<Stack>, id: ListenerId) -> TcpListener {
         let local = SocketAddr::from(([0, 0, 0, 0], 0));
         TcpListener { stack: stack.clone(), id, local, ttl: AtomicU32::new(0) }
+    }
+
+    /// Signs this listener's connections with TCP-MD5 (RFC 2385), as Linux's `TCP_MD5SIG`
+    /// on a listening socket; see `synack::net::TcpListener::set_md5_key`.
+    pub fn set_md5_key(&self, peer: IpAddr, prefix_len: u8, secret: &[u8]) -> io::Result<()> {
+        self.stack.set_port_md5_key(self.local.port(), peer, prefix_len, secret)
     }
 
     /// The address listened on.

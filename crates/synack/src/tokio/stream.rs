@@ -529,6 +529,18 @@ impl TcpStream {
         Ok(self.conn_config()?.nodelay)
     }
 
+    /// `TCP_NOTSENT_LOWAT`; see [`crate::net::TcpStream::set_notsent_lowat`]. `poll_write`
+    /// returns `Pending` while the mark holds the write back, and `writable()` /
+    /// `poll_write_ready` report ready once fewer than half the mark are unsent.
+    pub fn set_notsent_lowat(&self, lowat: Option<u32>) -> io::Result<()> {
+        self.conn.engine(|ep, id| ep.set_notsent_lowat(id, lowat))
+    }
+
+    /// The unsent low-water mark; see [`set_notsent_lowat`](Self::set_notsent_lowat).
+    pub fn notsent_lowat(&self) -> io::Result<Option<u32>> {
+        Ok(self.conn_config()?.notsent_lowat)
+    }
+
     /// `IP_TTL` for this connection; see [`crate::net::TcpStream::set_ttl`].
     pub fn set_ttl(&self, ttl: u32) -> io::Result<()> {
         let id = self.conn.core.id;

@@ -5,7 +5,9 @@
 //! they last reported, as Linux's ready list does: a socket is put on it by a wakeup (or by
 //! `EPOLL_CTL_ADD`/`MOD` when it is ready), and taken off once `epoll_wait` looked at it.
 //! `EPOLLERR` and `EPOLLHUP` are reported whether asked for or not; `EPOLLONESHOT` disables
-//! a registration after one report until `EPOLL_CTL_MOD` arms it again.
+//! a registration after one report until `EPOLL_CTL_MOD` arms it again. Looking at a socket
+//! (`EPOLL_CTL_ADD`/`MOD`, a wait over a ready-list entry, and `poll()`) that is not writable
+//! makes the return of send space a wakeup, as Linux's `tcp_poll` sets `SOCK_NOSPACE`.
 
 use super::{Runner, Step, Stop, fail};
 use crate::ast::{Expr, Syscall};
@@ -79,6 +81,10 @@ impl<T: Target> Runner<'_, T> {
             _ if op == 2 => (0, None),
             _ => return Err(Stop::Unsupported("epoll_ctl() without an event struct".into())),
         };
+        if matches!(op, 1 | 3) {
+            // Adding or modifying a registration polls the socket once (ep_insert, ep_modify).
+            self.t.poll_readiness(fd.sock);
+        }
         let seen = self.t.wakeups(fd.sock);
         let Some(ep) = self.epolls.get_mut(&epfd) else {
             return Ok(Step::Done(Err(Errno::EBADF)));
@@ -130,7 +136,14 @@ impl<T: Target> Runner<'_, T> {
             if reg.disabled || reported.len() as i64 >= max {
                 continue;
             }
-            let r = self.t.readiness(fd.sock);
+            let edge = reg.events & EPOLLET != 0;
+            // Linux looks only at sockets on the ready list: every level-triggered one, an
+            // edge-triggered one after a wakeup (or after EPOLL_CTL_ADD/MOD).
+            let r = if edge && !reg.armed {
+                self.t.readiness(fd.sock)
+            } else {
+                self.t.poll_readiness(fd.sock)
+            };
             let mut mask = 0;
             for (on, bit) in [
                 (r.readable, EPOLLIN),
@@ -144,7 +157,6 @@ impl<T: Target> Runner<'_, T> {
                 }
             }
             let events = mask & (reg.events | EPOLLERR | EPOLLHUP);
-            let edge = reg.events & EPOLLET != 0;
             if edge && !reg.armed {
                 continue;
             }
