@@ -327,3 +327,42 @@ fn fast_open_child_holds_the_initial_window_until_data_arrives() {
     let last = n.log.iter().rev().find(|(client, _)| !*client).unwrap().1;
     assert!(u32::from(last.window) << shift > 65536, "the window grew: {}", last.window);
 }
+
+/// The SYN's data, refused by the SYN-ACK, is sent again as Linux retransmits it: it is no
+/// short segment for Minshall's rule, so the short tail of a larger write goes out with the
+/// rest instead of waiting for that resend's ACK.
+#[test]
+fn refused_syn_data_resend_does_not_hold_a_short_tail() {
+    let mut n = Net::new(16);
+    n.connect(b"");
+    n.run();
+    n.server.accept(n.lid).unwrap();
+    n.server.set_fast_open_key([9; 16]);
+    let cfg = ConnConfig {
+        nagle_minshall: true,
+        nodelay: false,
+        push_policy: synack_tcp::PushPolicy::LINUX,
+        ..ConnConfig::default()
+    };
+    let (c, queued) = n
+        .client
+        .connect_fast_open(n.now, addr("10.0.0.1:0"), addr(SERVER), cfg, &[5u8; 5000])
+        .unwrap();
+    assert_eq!(queued, 5000);
+    let mut buf = vec![0u8; 2000];
+    let syn = n.client.poll_transmit(n.now, &mut buf).unwrap();
+    let syn_data = syn.len - syn.header_len;
+    assert!(syn_data > 0 && syn_data < 1460, "a short SYN payload: {syn_data}");
+    let bytes = buf[..syn.len].to_vec();
+    n.server.on_segment(n.now, syn.src.ip(), syn.dst.ip(), &syn.repr(&bytes));
+    let sa = n.server.poll_transmit(n.now, &mut buf).unwrap();
+    assert_eq!(sa.ack, syn.seq + 1, "the data is refused");
+    let bytes = buf[..sa.len].to_vec();
+    n.client.on_segment(n.now, sa.src.ip(), sa.dst.ip(), &sa.repr(&bytes));
+    let mut sent = 0;
+    while let Some(t) = n.client.poll_transmit(n.now, &mut buf) {
+        sent += t.len - t.header_len;
+    }
+    assert_eq!(sent, 5000, "everything goes before any ACK");
+    assert_eq!(n.client.state(c), Ok(State::Established));
+}

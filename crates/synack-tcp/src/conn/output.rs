@@ -614,7 +614,12 @@ impl Conn {
             self.rec.on_window_use(una, max_after, mss, false);
             self.hs.set(HsFlags::BURST_NEW, true);
             // A path MTU probe is larger than the MSS, not a short segment.
-            if len % mss != 0 && !force && probe.is_none() {
+            //~ linux: data a SYN carried and its SYN-ACK left unacknowledged is resent as a
+            //~ retransmission (`tcp_rcv_fastopen_synack`), which tcp_minshall_update never
+            //~ sees; here it goes as new data from ISS + 1 with its bytes already counted.
+            let syn_data_resent = self.tcb.snd().is_some_and(|s| nxt == s.iss + 1)
+                && self.stats.bytes_sent > u64::from(len);
+            if len % mss != 0 && !force && probe.is_none() && !syn_data_resent {
                 //~ linux: tcp_minshall_update records the end of a new-data segment shorter
                 //~ than its whole MSS multiple.
                 self.small_end = nxt + len + sent_fin;
