@@ -329,6 +329,7 @@ impl EngineTarget {
             initial_window_whole_segments: p.linux_receive_edges,
             oversized_taken_when_empty: p.linux_receive_edges,
             syn_ack_tsecr_check: p.name.starts_with("linux"),
+            linux_simultaneous_open: p.name.starts_with("linux"),
             nagle_minshall: p.nagle_minshall,
             time_wait_ignores_rst: p.time_wait_ignores_rst,
             time_wait_drops_old_syn: p.time_wait_drops_old_syn,

@@ -403,6 +403,12 @@ pub struct ConnConfig {
     /// SYN's TSval up to now) is answered with `<SEQ=SEG.ACK><CTL=RST>` and dropped (Linux's
     /// `PAWSActiveRejected` in `tcp_rcv_synsent_state_process`). The default takes it.
     pub syn_ack_tsecr_check: bool,
+    /// A simultaneous open as Linux runs it: the text on the peer's SYN (without ACK) is
+    /// dropped rather than queued for ESTABLISHED (`tcp_rcv_synsent_state_process` keeps only
+    /// the ISN; the peer sends the data again), and the peer's SYN-ACK, whose SYN repeats
+    /// what is already received, draws an ACK at once with a D-SACK of it when SACK is on.
+    /// The default queues the text (RFC 9293 3.10.7.3) and takes the SYN-ACK silently.
+    pub linux_simultaneous_open: bool,
     /// TIME-WAIT ignores every RST, RFC 1337 section 3's fix for TIME-WAIT assassination
     /// (FreeBSD's `tcp_twcheck`; Linux's `tcp_rfc1337=1`). RFC 9293 (with RFC 5961) closes on
     /// a RST at RCV.NXT: off by default.
@@ -488,6 +494,7 @@ impl Default for ConnConfig {
             nagle_minshall: false,
             oversized_taken_when_empty: false,
             syn_ack_tsecr_check: false,
+            linux_simultaneous_open: false,
             time_wait_ignores_rst: false,
             time_wait_drops_old_syn: false,
             udp_encapsulation: None,

@@ -262,6 +262,7 @@ impl Conn {
         // The text waits in the receive ring, unacknowledged (RCV.NXT stays past the SYN);
         // a FIN on the SYN is not kept: unacknowledged, the peer sends it again.
         if !seg.payload.is_empty()
+            && !self.cfg.linux_simultaneous_open
             && let Tcb::Open {
                 rcv, kind: OpenKind::SynReceived(Origin::Active { syn_text }), ..
             } = &mut self.tcb
@@ -350,6 +351,12 @@ impl Conn {
             }
             // The peer's SYN-ACK in a simultaneous open: its SYN is already counted, the ACK
             // is news.
+            if self.cfg.linux_simultaneous_open && self.opt.sack {
+                //~ linux: the SYN's sequence number repeats what RCV.NXT already covers:
+                //~ tcp_data_queue reports it as a D-SACK and ACKs at once.
+                rcv.sacks.on_duplicate(seq, seq + 1);
+                self.due.set(Due::Ack);
+            }
             seq += 1;
             syn = false;
         }
