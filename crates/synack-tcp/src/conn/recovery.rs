@@ -617,7 +617,7 @@ impl Recovery {
         // grow while it is being reduced (Linux's CWR state).
         let in_recovery_before =
             self.in_recovery() || self.fl().is_some_and(|f| f.cwr_until.is_some());
-        let mut delivered = a.bytes_acked;
+        let delivered: u32;
         let mut new_loss = false;
         let lost_before = if self.sack && !self.rack_on() { self.sb_lost_bytes() } else { 0 };
         if self.sack {
@@ -775,6 +775,10 @@ impl Recovery {
             // Every ACK that advances SND.UNA in NewReno recovery is partial: the next
             // segment is presumed lost, so none is "safe" (the full ACK ends recovery).
             self.prr_update(reno_delivered, a.ack, a.snd_max, false);
+            // Growth sees the same DeliveredData as the SACK path: segments the duplicates
+            // already reported are not delivered again by the cumulative ACK that covers them
+            // (as a SACKed segment is not; Linux counts a duplicate as one SACKed segment).
+            delivered = reno_delivered;
         }
         self.last_window = a.window;
         self.end_cwr(a.ack);
@@ -908,3 +912,6 @@ impl Recovery {
 
 #[cfg(test)]
 mod lazy_flight_tests;
+
+#[cfg(test)]
+mod reno_delivery_tests;
