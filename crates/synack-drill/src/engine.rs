@@ -72,6 +72,7 @@ impl TargetFactory for EngineFactory {
         b.syn_ecn_retries = before.syn_ecn_retries;
         b.syn_options_retries = before.syn_options_retries;
         b.slow_start_ack_limit = before.slow_start_ack_limit;
+        b.rto_from_cwnd = before.rto_from_cwnd;
         b.cc = before.cc;
         b.keep_alive = before.keep_alive;
         b.udp_tunneling_port = before.udp_tunneling_port;
@@ -377,6 +378,7 @@ impl EngineTarget {
             },
             rtt,
             slow_start_ack_limit: p.slow_start_ack_limit,
+            rto_from_cwnd: p.rto_from_cwnd,
             congestion_control: match p.cc {
                 Cc::Cubic => CongestionControl::Cubic,
                 Cc::Reno => CongestionControl::NewReno,

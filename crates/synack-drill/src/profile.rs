@@ -97,6 +97,8 @@ pub struct Profile {
     /// Slow-start growth per ACK in segments (RFC 3465's L); `None`: every segment the ACK
     /// covers (Linux's `tcp_slow_start`).
     pub slow_start_ack_limit: Option<u32>,
+    /// ssthresh at an RTO from cwnd (Linux's controllers) rather than FlightSize (the RFCs).
+    pub rto_from_cwnd: bool,
     /// Floor of the retransmission timeout.
     pub rto_min: Duration,
     /// RTO before any RTT sample.
@@ -282,6 +284,7 @@ impl Profile {
             ecn_fallback: true,
             cc: Cc::Cubic,
             slow_start_ack_limit: None,
+            rto_from_cwnd: true,
             rto_min: Duration::from_millis(200),
             initial_rto: Duration::from_secs(1),
             rto_max: Duration::from_secs(120),
@@ -370,6 +373,7 @@ impl Profile {
             cc: Cc::Reno,
             // net.inet.tcp.abc_l_var defaults to 2, RFC 3465's L.
             slow_start_ack_limit: Some(2),
+            rto_from_cwnd: false,
             rto_min: Duration::from_millis(30),
             initial_rto: Duration::from_secs(1),
             rto_max: Duration::from_secs(64),
@@ -443,6 +447,7 @@ impl Profile {
             ecn_fallback: true,
             cc: Cc::Reno,
             slow_start_ack_limit: Some(2),
+            rto_from_cwnd: false,
             rto_min: Duration::from_secs(1),
             initial_rto: Duration::from_secs(1),
             rto_max: Duration::from_secs(120),

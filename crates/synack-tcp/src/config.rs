@@ -335,6 +335,13 @@ pub struct ConnConfig {
     /// linux drill profile); the RFC's limit stays the default because a burst of many
     /// segments at once is what the cap is there to prevent.
     pub slow_start_ack_limit: Option<u32>,
+    /// Whether a retransmission timeout computes ssthresh from cwnd instead of FlightSize.
+    /// RFC 5681 (equation 4) and RFC 9438 (section 4.6) use FlightSize, the default, so a
+    /// sender that did not fill its window keeps no credit for it; Linux's controllers use
+    /// cwnd (the linux drill profile), so after an application-limited spell (one segment
+    /// outstanding under a window of ten) its ssthresh stays near the window. Fast recovery
+    /// and ECN reductions keep FlightSize (capped by cwnd) here.
+    pub rto_from_cwnd: bool,
     /// How our options are laid out on the wire: Linux's word-aligned layout (the default;
     /// every field on a 4-byte boundary, what most receivers' fast paths expect) or FreeBSD's
     /// (`mss,nop,wscale,sackOK,TS` on a SYN). RFC 9293 3.2 lets options start on any octet, so
@@ -468,6 +475,7 @@ impl Default for ConnConfig {
             quick_ack_segments: 0,
             window_scale: None,
             slow_start_ack_limit: Some(2),
+            rto_from_cwnd: false,
             option_layout: OptionLayout::Linux,
             recv_buffer_mss_rounding: false,
             abort_reset: AbortReset::Rfc,

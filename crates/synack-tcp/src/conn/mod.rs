@@ -602,6 +602,7 @@ impl Conn {
         // have been processed yet when this runs).
         self.rec.want_prr(self.cfg.prr);
         self.rec.want_abc_limit(self.cfg.slow_start_ack_limit);
+        self.rec.want_rto_from_cwnd(self.cfg.rto_from_cwnd);
         self.rec.want_hystart(self.cfg.hystart);
         self.round_recv_buffer();
         if let Some(una) = self.tcb.snd().map(|s| s.una.max(s.iss + 1)) {

@@ -109,6 +109,9 @@ pub(crate) struct Recovery {
     /// RFC 3465's L for slow start, from `ConnConfig::slow_start_ack_limit`, in 2 bytes
     /// (`u16::MAX`: no cap), which keeps `Conn` within its size.
     abc_limit: u16,
+    /// An RTO's reduction starts from cwnd rather than FlightSize
+    /// (`ConnConfig::rto_from_cwnd`).
+    rto_from_cwnd: bool,
     /// Delivery-rate estimation's connection state (its per-segment log is in [`Flight`]).
     pub(crate) rate: DeliveryState,
 }
@@ -165,6 +168,7 @@ impl Recovery {
             reorder_at: None,
             prr_wanted: true,
             abc_limit: abc_limit_small(CcConfig::new(smss).abc_limit),
+            rto_from_cwnd: false,
             cwnd_use: CwndUse::new(),
             rto_pending: false,
             hystart: true,
@@ -265,6 +269,16 @@ impl Recovery {
 
     /// HyStart++ on or off (the connection's `ConnConfig::hystart`; takes effect when the
     /// controller is built at the handshake).
+    pub(crate) fn want_rto_from_cwnd(&mut self, on: bool) {
+        self.rto_from_cwnd = on;
+    }
+
+    /// The flight an RTO reduces from: FlightSize, or cwnd when the connection computes
+    /// ssthresh at a timeout from the window as Linux does (the controller caps it by cwnd).
+    fn rto_basis(&self, flight: u32) -> u32 {
+        if self.rto_from_cwnd { self.cc.cwnd() } else { flight }
+    }
+
     pub(crate) fn want_hystart(&mut self, on: bool) {
         self.hystart = on;
     }
@@ -891,7 +905,8 @@ impl Recovery {
         //~ timer; later expiries (backoff, nothing acknowledged since) leave ssthresh alone, and
         //~ cwnd is already the loss window.
         if !self.rto_pending {
-            self.cc.on_rto(now, flight);
+            let basis = self.rto_basis(flight);
+            self.cc.on_rto(now, basis);
             //= rfc8985#6.3
             //~ paraphrase: Everything outstanding and not SACKed is presumed lost at an RTO.
             let sacked = self.sbr().map_or(0, Scoreboard::sacked_bytes);
@@ -915,3 +930,6 @@ mod lazy_flight_tests;
 
 #[cfg(test)]
 mod reno_delivery_tests;
+
+#[cfg(test)]
+mod rto_basis_tests;
