@@ -215,3 +215,23 @@ impl Endpoint {
         }
     }
 }
+
+impl Endpoint {
+    /// The interface could not transmit `t`, the segment [`poll_transmit`](Self::poll_transmit)
+    /// returned last for its connection (the device or its queue refused it: `ENOBUFS`, a full
+    /// ring, a queue discipline that drops). Call it before polling that connection again.
+    ///
+    /// The segment counts as never sent, as in Linux: new data stays unsent (SND.NXT goes
+    /// back) and is offered again when the retry timer fires, every 500 ms without backing off
+    /// (TCP_RESOURCE_PROBE_INTERVAL; the first retry after one RTO), with the user timeout
+    /// counting from the first retry; a refused retransmission is not counted as one. Segments
+    /// of no connection, and ACKs, need no report: a lost ACK is repaired by the peer.
+    pub fn transmit_failed(&mut self, now: Instant, t: &Transmit) {
+        self.advance(now);
+        let Some(id) = t.conn else { return };
+        let Ok(conn) = self.conn_mut(id) else { return };
+        let len = (t.len - t.header_len) as u32;
+        conn.on_transmit_failed(t.seq, len, t.flags.fin(), t.retransmission);
+        self.after_quiet(id);
+    }
+}
