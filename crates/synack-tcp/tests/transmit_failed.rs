@@ -129,3 +129,24 @@ fn refused_data_behind_a_flight_is_taken_back() {
     assert_eq!((data[0].seq, data[0].payload.as_slice()), (I + 6, &b"second"[..]));
     assert_eq!(s.ep.stats(s.id()).unwrap().retransmits, 0);
 }
+
+/// `last_transmit_failed`, for an interface that no longer holds the segment, undoes the
+/// segment the last poll returned, once: a second report changes nothing.
+#[test]
+fn the_last_segment_can_be_reported_without_it() {
+    let mut s = established(None);
+    let mut buf = vec![0; 70000];
+    s.send(b"0123456789");
+    let t = s.ep.poll_transmit(s.now, &mut buf).expect("the data");
+    assert_eq!(t.seq.0, I + 1);
+    s.ep.last_transmit_failed(s.now);
+    s.ep.last_transmit_failed(s.now);
+    assert!(s.ep.poll_transmit(s.now, &mut buf).is_none(), "it waits for the retry");
+    let st = s.ep.stats(s.id()).unwrap();
+    assert_eq!((st.bytes_sent, st.send_queue), (0, 10));
+    let rto = st.rto;
+    let out = s.advance(rto);
+    let data: Vec<_> = out.iter().filter(|(_, o)| !o.payload.is_empty()).collect();
+    assert_eq!(data.len(), 1);
+    assert_eq!((data[0].1.seq, data[0].1.payload.len()), (I + 1, 10));
+}
