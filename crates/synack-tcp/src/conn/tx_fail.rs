@@ -1,10 +1,12 @@
-//! A segment the interface could not transmit (the device or its queue refused it).
-//!
-//! //~ linux: when the local qdisc or device drops a packet at transmit, `tcp_transmit_skb`
-//! //~ fails and the segment counts as never sent: new data stays unsent (snd_nxt does not
-//! //~ move), a failed retransmission is not counted as one, and the probe timer retries every
-//! //~ TCP_RESOURCE_PROBE_INTERVAL (500 ms) without backing off, since nothing reached the
-//! //~ network to say anything about it. The user timeout runs from the first retry.
+//! A segment the interface could not transmit (the device or its queue refused it): it
+//! counts as never sent, and a retry timer offers refused new data again.
+
+//~ linux: when the local qdisc or device drops a packet at transmit, `tcp_transmit_skb`
+//~ fails and the segment counts as never sent: new data stays unsent (snd_nxt does not
+//~ move), a failed retransmission is not counted as one, and the probe timer retries every
+//~ TCP_RESOURCE_PROBE_INTERVAL (500 ms) without backing off, since nothing reached the
+//~ network to say anything about it. The user timeout runs from the first retry
+//~ (`icsk_probes_tstamp`).
 
 use synack_wire::SeqNum;
 
