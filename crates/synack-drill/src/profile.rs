@@ -115,6 +115,9 @@ pub struct Profile {
     /// Pacing for every controller (Linux paces CUBIC and Reno under the `fq` qdisc; BBR
     /// paces whatever the qdisc).
     pub pacing: bool,
+    /// The link's queue drops every packet the stack sends (`tc qdisc ... pfifo limit 0`):
+    /// each transmit fails and is reported to the engine as refused.
+    pub link_drops: bool,
     /// RACK time-based loss detection (RFC 8985).
     pub rack: bool,
     /// Reset cwnd after an idle period (RFC 5681 §4.1).
@@ -292,6 +295,7 @@ impl Profile {
             quick_ack_segments: 16,
             tlp: true,
             pacing: false,
+            link_drops: false,
             rack: true,
             slow_start_after_idle: false,
             linux_gso_push: Some(synack_tcp::gso::DEFAULT_MIN_TSO_SEGS),
@@ -381,6 +385,7 @@ impl Profile {
             quick_ack_segments: 0,
             tlp: false,
             pacing: false,
+            link_drops: false,
             rack: false,
             slow_start_after_idle: true,
             linux_gso_push: None,
@@ -455,6 +460,7 @@ impl Profile {
             quick_ack_segments: 0,
             tlp: false,
             pacing: false,
+            link_drops: false,
             rack: false,
             slow_start_after_idle: true,
             linux_gso_push: None,
@@ -660,6 +666,7 @@ impl Profile {
             }
             "tc" if args.first() == Some(&"qdisc") && args.last() == Some(&"pfifo") => {
                 self.pacing = false;
+                self.link_drops = false;
                 Ok(vec![format!("{line}: no qdisc, no pacing")])
             }
             // `tc qdisc del[ete] dev DEV root`: the device's default qdisc again, which does
@@ -669,13 +676,18 @@ impl Profile {
                 && args.last() == Some(&"root") =>
             {
                 self.pacing = false;
+                self.link_drops = false;
                 Ok(vec![format!("{line}: the default qdisc, no pacing")])
             }
-            "tc" if args.first() == Some(&"qdisc") && args.ends_with(&["pfifo", "limit", "0"]) => {
-                Err(CommandError::Unsupported(format!(
-                    "{line} (a qdisc that drops every packet: the engine does not model \
-                     failed local transmits)"
-                )))
+            //~ linux: a pfifo queue of length 0 drops every packet at enqueue, so each
+            //~ transmit of the stack fails (NET_XMIT_DROP) until the qdisc is replaced.
+            "tc" if args.first() == Some(&"qdisc")
+                && matches!(args.get(1), Some(&"replace") | Some(&"add"))
+                && args.ends_with(&["pfifo", "limit", "0"]) =>
+            {
+                self.pacing = false;
+                self.link_drops = true;
+                Ok(vec![format!("{line}: every transmit fails")])
             }
             //~ linux: the fq qdisc paces every TCP flow at its pacing rate.
             "tc" if matches!(args.first(), Some(&"qdisc"))

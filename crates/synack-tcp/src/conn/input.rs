@@ -280,6 +280,8 @@ impl Conn {
         self.rtx_count = 0;
         self.una_since = ctx.now;
         self.persist_backoff = 0;
+        //~ linux: an ACK tries the send queue again (tcp_data_snd_check), refused data too.
+        self.refused &= !super::tx_fail::Refused::NOW;
         let Some(snd) = self.tcb.snd() else { return };
         //= rfc6298#5
         //~ paraphrase: All data acknowledged: stop the timer; otherwise restart it with the current

@@ -532,6 +532,15 @@ impl Recovery {
         }
     }
 
+    /// New data from `to` on never left (the device refused it): HighData, RACK's log and
+    /// the delivery-rate records forget it, so it is sent as new data again later.
+    pub(crate) fn retract_send(&mut self, to: SeqNum) {
+        let Some(f) = self.sb.live_mut() else { return };
+        f.sb.retract_send(to);
+        f.rack.retract_send(to);
+        self.rate.retract_send(&mut f.txlog, to);
+    }
+
     /// A retransmission of `[seq, seq+len)` left.
     pub(crate) fn on_retransmit(&mut self, now: Instant, seq: SeqNum, len: u32) {
         self.last_send = Some(now);
