@@ -159,8 +159,10 @@ pub struct Profile {
     pub reset_keeps_socket: bool,
     /// The SYN or SYN-ACK window is whole segments of the MSS announced, and an in-order
     /// segment past the window is taken whole into an empty receive queue without a quick
-    /// ACK (Linux's `tcp_select_initial_window`, `tcp_data_queue`;
-    /// `ConnConfig::initial_window_whole_segments`, `ConnConfig::oversized_taken_when_empty`).
+    /// ACK, and dropped while data waits to be read (Linux's `tcp_select_initial_window`,
+    /// `tcp_data_queue`, `tcp_sequence`; `ConnConfig::initial_window_whole_segments`,
+    /// `ConnConfig::oversized_taken_when_empty`,
+    /// `ConnConfig::past_window_dropped_while_data_waits`).
     pub linux_receive_edges: bool,
     /// Nagle holds a sub-MSS segment only while an earlier sub-MSS segment is unacknowledged
     /// (Linux's Minshall check, `tcp_minshall_check`; `ConnConfig::nagle_minshall`), not

@@ -99,6 +99,54 @@ fn a_busy_queue_keeps_the_window() {
     assert_eq!(st.bytes_received, 1000 + u64::from(before));
 }
 
+fn dropping(drop: bool) -> Script {
+    let c = ConnConfig { past_window_dropped_while_data_waits: drop, ..cfg(true) };
+    let mut s = Script::established_passive_with(c, I, T);
+    s.sent();
+    s
+}
+
+/// Linux 6.17's rule: with 1000 unread bytes queued, a segment ending past the window is
+/// dropped whole (a duplicate ACK answers it, `beyond_window` counts it), in order or not;
+/// one ending at the edge is taken. Once the queue is read empty the oversized segment is
+/// taken whole again.
+#[test]
+fn past_the_window_while_data_waits_is_dropped() {
+    let mut s = dropping(true);
+    s.inject(Seg::new(PA, T + 1, I + 1).len(1000));
+    s.sent();
+    let right = 1001 + s.ep.stats(s.id()).unwrap().rcv_wnd;
+    s.inject(Seg::new(PA, T + 1001, I + 1).len(right as usize));
+    let o = s.one();
+    check(&o, A, I + 1, T + 1001);
+    s.inject(Seg::new(PA, T + 2001, I + 1).len(right as usize));
+    check(&s.one(), A, I + 1, T + 1001);
+    let st = s.ep.stats(s.id()).unwrap();
+    assert_eq!(st.bytes_received, 1000);
+    assert_eq!(s.ep.drop_counters().beyond_window, 2);
+    // Ending exactly at the right edge is inside the window.
+    s.inject(Seg::new(PA, T + 1001, I + 1).len(right as usize - 1001));
+    assert_eq!(s.ep.stats(s.id()).unwrap().bytes_received, u64::from(right) - 1);
+    assert_eq!(s.ep.drop_counters().beyond_window, 2);
+    // Read everything: an oversized segment at RCV.NXT is taken whole.
+    assert_eq!(s.recv_all().len(), right as usize - 1);
+    s.sent();
+    s.inject(Seg::new(PA, T + right, I + 1).len(19_000));
+    assert_eq!(s.ep.stats(s.id()).unwrap().bytes_received, u64::from(right) - 1 + 19_000);
+}
+
+/// Without the knob the same segment keeps its part inside the window.
+#[test]
+fn without_the_drop_knob_the_part_inside_is_kept() {
+    let mut s = dropping(false);
+    s.inject(Seg::new(PA, T + 1, I + 1).len(1000));
+    s.sent();
+    let right = 1001 + s.ep.stats(s.id()).unwrap().rcv_wnd;
+    s.inject(Seg::new(PA, T + 1001, I + 1).len(right as usize));
+    assert_eq!(s.ep.stats(s.id()).unwrap().bytes_received, u64::from(right) - 1);
+    assert_eq!(s.ep.drop_counters().beyond_window, 0);
+}
+
 /// The endpoint counts refused segments as Linux's MIB does: one beginning past the right
 /// edge (`TcpExtBeyondWindow`, also a bare ACK there), text at RCV.NXT while the window is
 /// zero (`TcpExtTCPZeroWindowDrop`); an old duplicate below RCV.NXT counts as neither.

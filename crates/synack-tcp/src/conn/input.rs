@@ -458,6 +458,20 @@ impl Conn {
             seq = nxt;
         }
         let right = nxt + wnd;
+        //~ linux: tcp_sequence refuses a segment that ends past the window while data waits in
+        //~ the receive queue (counted in LINUX_MIB_BEYOND_WINDOW; a duplicate ACK answers
+        //~ it unless it is a RST), where older kernels and RFC 9293 3.10.7.4 keep its part
+        //~ inside the window.
+        if self.cfg.past_window_dropped_while_data_waits
+            && !rcv.buf.is_empty()
+            && (seq + payload.len() as u32 + fin as u32).gt(right)
+        {
+            if !f.rst() {
+                ctx.drops.beyond_window += 1;
+                self.oow_ack(ctx, !payload.is_empty());
+            }
+            return Outcome::Continue;
+        }
         //~ linux: tcp_data_queue takes an in-order segment whole when the receive queue is
         //~ empty, however far past the window it reaches (if the memory allows).
         let taken_whole = self.cfg.oversized_taken_when_empty
