@@ -109,7 +109,13 @@ pub(crate) fn start_sharded(args: &TunArgs, shards: usize) -> anyhow::Result<Arc
     }
     check_addrs(args)?;
     let clock = Clock::start();
-    let cfg = StackConfig { addresses: vec![args.addr.0], ..StackConfig::default() };
+    // A server: its connections' memory is allocated and freed by the drivers only, so it
+    // goes back to the system after a load peak (`StackConfig::caller_passes`).
+    let cfg = StackConfig {
+        addresses: vec![args.addr.0],
+        caller_passes: false,
+        ..StackConfig::default()
+    };
     let devs: Vec<Dev> = if shards == 1 {
         vec![capture_tap(open_tun(args)?, args.pcap.as_deref(), &clock)?]
     } else {

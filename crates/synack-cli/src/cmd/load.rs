@@ -199,8 +199,13 @@ fn memory_stacks(
 ) -> anyhow::Result<(Arc<Stack>, Arc<Stack>)> {
     let cidr = |s: &str| IpCidr::new(s.parse().expect("address"), 24).expect("prefix");
     let cfg = |addr: &str, seed: u64| {
-        let mut c =
-            StackConfig { addresses: vec![cidr(addr)], rng_seed: seed, ..StackConfig::default() };
+        // As `synack serve`'s stacks: the drivers run every pass (`StackConfig::caller_passes`).
+        let mut c = StackConfig {
+            addresses: vec![cidr(addr)],
+            rng_seed: seed,
+            caller_passes: false,
+            ..StackConfig::default()
+        };
         c.endpoint.max_connections = (conns as usize + 2 * probes as usize) * 2 + 1024;
         c.endpoint.ephemeral_ports = (1024, 65535);
         c.endpoint.msl = msl;

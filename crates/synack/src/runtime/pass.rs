@@ -1,6 +1,7 @@
 //! One pass of the stack: the interface's poll, and what the engine's events of that poll
 //! mean for the application. The driver runs passes; so does an application thread whose
-//! call gave the engine something to send, when the device is free (see [`Pump`]).
+//! call gave the engine something to send, when the device is free (see [`Pump`]), unless
+//! `StackConfig::caller_passes` is off.
 //!
 //! Running the pass in the calling thread spares a hand-off: a write that queued data sends
 //! its segments itself, and a read that opened the window sends the update itself, instead

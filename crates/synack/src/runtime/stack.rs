@@ -53,6 +53,15 @@ pub struct StackConfig {
     pub rng_seed: u64,
     /// Most events kept for the application before the oldest are dropped.
     pub event_queue: usize,
+    /// An application thread whose call gave the engine work runs the stack's pass itself
+    /// when the device is free (see the `runtime::pass` module): fewer hand-offs to the driver
+    /// on a busy connection. Off, the driver runs every pass, so the engine's memory (new
+    /// connections, their buffers, the frames in and out) is allocated and freed by the
+    /// driver thread alone. A server holding many connections wants that: every thread that
+    /// frees some of a load peak keeps a few freed blocks of each small size in glibc's
+    /// per-thread cache, scattered over the peak's pages, which stay resident for as long as
+    /// the thread lives (docs/BENCHMARKS.md, "held connections").
+    pub caller_passes: bool,
     /// Dump the device's frame ring (if it has one: the pcap tap) when a connection is reset.
     #[cfg(feature = "pcap")]
     pub reset_dump: Option<ResetDump>,
@@ -68,6 +77,7 @@ impl Default for StackConfig {
             secret: None,
             rng_seed: 0,
             event_queue: 4096,
+            caller_passes: true,
             #[cfg(feature = "pcap")]
             reset_dump: None,
         }
@@ -262,6 +272,8 @@ struct Shared {
     clock: Clock,
     /// The device, for a pass in the calling thread (see `pass.rs`).
     pump: Arc<dyn Pump>,
+    /// [`StackConfig::caller_passes`].
+    caller_passes: bool,
 }
 
 impl Shared {
@@ -272,7 +284,12 @@ impl Shared {
     /// Ends a call that may have given the engine work: runs the pass here or wakes the
     /// driver, and unlocks.
     fn after_call(&self, g: MutexGuard<'_, StackState>) {
-        self.pump.after_call(g, &self.clock, &self.wake);
+        if self.caller_passes {
+            self.pump.after_call(g, &self.clock, &self.wake);
+        } else {
+            drop(g);
+            self.wake.wake();
+        }
     }
 }
 
@@ -364,6 +381,7 @@ impl Stack {
             stop: AtomicBool::new(false),
             clock,
             pump: side.clone(),
+            caller_passes: cfg.caller_passes,
         });
         let s2 = shared.clone();
         let span = crate::trace::driver_span(cfg.addresses.first().map(|c| c.addr()));
