@@ -472,13 +472,12 @@ impl Conn {
             }
             return Outcome::Continue;
         }
-        //~ linux: tcp_data_queue takes an in-order segment whole when the receive queue is
-        //~ empty, however far past the window it reaches (if the memory allows).
+        //~ linux: tcp_data_queue takes a segment that begins inside the window whole when
+        //~ the receive queue is empty, in order or out of order (tcp_data_queue_ofo), however
+        //~ far past the window it reaches (if the memory allows).
         let taken_whole = self.cfg.oversized_taken_when_empty
-            && seq == nxt
             && rcv.buf.is_empty()
-            && rcv.asm.is_empty()
-            && payload.len() <= rcv.buf.free();
+            && seq.since(nxt) as usize + payload.len() <= rcv.buf.free();
         if (seq + payload.len() as u32).gt(right) && !taken_whole {
             let keep = right.since(seq) as usize;
             payload = &payload[..keep.min(payload.len())];
