@@ -32,6 +32,7 @@ pub(crate) enum Purpose {
     TsOffset = 5,
     Map = 6,
     FastOpen = 7,
+    TupleMap = 8,
 }
 
 impl Secrets {
@@ -91,7 +92,15 @@ impl Secrets {
         self.hash_tuple(Purpose::TsOffset, t, &[]) as u32
     }
 
-    /// A hasher factory for the connection map: keyed, so a peer cannot aim collisions.
+    /// The key of the 4-tuple map's hash ([`crate::tuple_map`]): 128 bits derived from the
+    /// secret, so a peer cannot aim collisions.
+    pub(crate) fn tuple_key(&self) -> crate::tuple_map::TupleKey {
+        let k = self.derive_key(Purpose::TupleMap);
+        let word = |b: &[u8]| u64::from_le_bytes(b.try_into().expect("8 bytes"));
+        crate::tuple_map::TupleKey::new(word(&k[..8]), word(&k[8..]))
+    }
+
+    /// A hasher factory for the listener map: keyed, so a peer cannot aim collisions.
     pub(crate) fn map_hasher(&self) -> KeyedState {
         let h = self.hasher(Purpose::Map);
         let k0 = h.finish();

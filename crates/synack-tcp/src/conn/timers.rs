@@ -65,10 +65,13 @@ impl TimerTable {
     }
 
     /// The earliest armed deadline. Runs twice per segment (after input and after output);
-    /// it reads the table in place.
+    /// it reads the table in place, as plain words (a disarmed timer counts as `u64::MAX`,
+    /// later than any instant), so the minimum needs no branch per timer.
     #[inline]
     pub(crate) fn next(&self) -> Option<Instant> {
-        self.0.iter().flatten().min().copied()
+        let min =
+            self.0.iter().fold(u64::MAX, |m, t| m.min(t.map_or(u64::MAX, Instant::as_micros)));
+        (min != u64::MAX).then(|| Instant::from_micros(min))
     }
 }
 
@@ -79,11 +82,10 @@ impl Conn {
     /// Re-arms the timers that depend on the connection's whole situation (keep-alive, user
     /// timeout, persist). Called after every input, output and timeout.
     pub(crate) fn refresh_timers(&mut self, now: Instant) {
-        let state = self.state();
-        let rto = self.rtt.rto();
         let Some(snd) = self.tcb.snd() else {
             return;
         };
+        let state = self.tcb.state();
         // What the timers below need of the send half, read once (this runs after every
         // input, output and timeout).
         let outstanding = snd.outstanding();
@@ -110,7 +112,7 @@ impl Conn {
             Some(u) if outstanding && state != State::SynSent => Some(self.una_since + u),
             _ => None,
         };
-        let user = match self.open_deadline() {
+        let user = match self.open_deadline_in(state) {
             Some(d) => Some(user.map_or(d, |u| u.min(d))),
             None => user,
         };
@@ -152,6 +154,9 @@ impl Conn {
         let stuck = unsent && !outstanding && syn_acked && state.is_synchronized();
         if stuck {
             if !self.t.is_armed(Timer::Persist) {
+                // The RTO (with its backoff arithmetic) is read only here: this runs after
+                // every segment, and the persist timer is rarely being armed.
+                let rto = self.rtt.rto();
                 let d = rto.saturating_mul(1 << self.persist_backoff.min(10)).min(MAX_PERSIST);
                 self.t.set(Timer::Persist, Some(now + d));
             }
@@ -265,7 +270,12 @@ impl Conn {
     /// When an open attempt still in SYN-SENT or SYN-RECEIVED gives up
     /// (`ConnConfig::connect_timeout`, counted from when the connection began).
     fn open_deadline(&self) -> Option<Instant> {
-        let opening = matches!(self.state(), State::SynSent | State::SynReceived);
+        self.open_deadline_in(self.state())
+    }
+
+    /// [`open_deadline`](Self::open_deadline) for a connection in `state`.
+    fn open_deadline_in(&self, state: State) -> Option<Instant> {
+        let opening = matches!(state, State::SynSent | State::SynReceived);
         self.cfg.connect_timeout.filter(|_| opening).map(|d| self.una_since + d)
     }
 
@@ -375,5 +385,7 @@ mod tests {
         let only = TimerTable::only(Timer::Close, Instant::from_secs(9));
         assert_eq!(only.next(), Some(Instant::from_secs(9)));
         assert_eq!(only.get(Timer::Tlp), None);
+        let never = TimerTable::only(Timer::KeepAlive, Instant::FAR_FUTURE);
+        assert_eq!(never.next(), Some(Instant::FAR_FUTURE));
     }
 }

@@ -11,6 +11,7 @@ mod listen;
 mod md5;
 mod slots;
 mod stats;
+mod timer_heap;
 mod transmit;
 
 use alloc::collections::{BinaryHeap, VecDeque};
@@ -62,7 +63,7 @@ pub struct Endpoint {
     last_hit: Option<(FourTuple, ConnId)>,
     listeners: Vec<Option<Listener>>,
     by_local: HashMap<SocketAddr, ListenerId, KeyedState>,
-    timers: BinaryHeap<Reverse<(Instant, u32, u32)>>,
+    timers: timer_heap::TimerHeap,
     tx_ready: VecDeque<ConnId>,
     ctl: CtlQueue,
     events: VecDeque<Event>,
@@ -145,11 +146,11 @@ impl Endpoint {
             free: BinaryHeap::new(),
             gen_floor: 0,
             live: 0,
-            by_tuple: TupleMap::new(hasher),
+            by_tuple: TupleMap::new(secrets.tuple_key()),
             last_hit: None,
             listeners: Vec::new(),
             by_local: HashMap::with_hasher(hasher),
-            timers: BinaryHeap::new(),
+            timers: timer_heap::TimerHeap::default(),
             tx_ready: VecDeque::new(),
             ctl: CtlQueue::default(),
             events: VecDeque::new(),

@@ -1,6 +1,6 @@
 //! Connection slots (generation-counted ids), the per-connection bookkeeping after every
-//! touch (unmap a dead TCB, free the slot, re-arm the timer heap, queue for output) and the
-//! timer heap itself.
+//! touch (unmap a dead TCB, free the slot, re-arm the timer heap, queue for output) and
+//! running the timers that are due.
 
 use core::cmp::Reverse;
 
@@ -10,9 +10,6 @@ use crate::error::{ConnectionError, InvalidConnection};
 use crate::event::Event;
 use crate::secret::FourTuple;
 use crate::time::Instant;
-
-/// Timer-heap entries kept however few connections are left.
-const TIMERS_KEEP: usize = 64;
 
 /// Who holds a connection's id.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -29,8 +26,6 @@ pub(super) struct Slot {
     pub(super) generation: u32,
     pub(super) conn: Option<Conn>,
     pub(super) owner: Owner,
-    /// Earliest heap entry for this slot.
-    pub(super) scheduled: Option<Instant>,
     /// In the transmit-ready queue.
     pub(super) tx_queued: bool,
     /// Still in the 4-tuple map.
@@ -60,7 +55,6 @@ impl Endpoint {
                 let s = &mut self.slots[i as usize];
                 s.conn = Some(conn);
                 s.owner = owner;
-                s.scheduled = None;
                 s.tx_queued = false;
                 s.mapped = true;
                 ConnId { index: i, generation: s.generation }
@@ -71,7 +65,6 @@ impl Endpoint {
                     generation,
                     conn: Some(conn),
                     owner,
-                    scheduled: None,
                     tx_queued: false,
                     mapped: true,
                 });
@@ -225,18 +218,17 @@ impl Endpoint {
         if refresh {
             conn.refresh_timers(now);
         }
-        let deadline = conn.next_deadline();
-        if let Some(d) = deadline
-            && slot.scheduled.is_none_or(|s| d < s)
+        // The timer queue holds the earliest deadline since the slot's entry last fired: a
+        // deadline that moved later leaves the entry early, and firing early re-arms it.
+        if let Some(d) = conn.next_deadline()
+            && self.timers.deadline(id.index).is_none_or(|s| d < s)
         {
-            slot.scheduled = Some(d);
-            self.timers.push(Reverse((d, id.index, id.generation)));
+            self.timers.schedule(id.index, d);
         }
         if queue_tx && !slot.tx_queued {
             slot.tx_queued = true;
             self.tx_ready.push_back(id);
         }
-        self.compact_timers();
     }
 
     pub(super) fn free_slot(&mut self, id: ConnId) {
@@ -245,13 +237,14 @@ impl Endpoint {
             self.spares.reclaim(conn);
         }
         s.generation = s.generation.wrapping_add(1);
-        s.scheduled = None;
         s.tx_queued = false;
+        self.timers.cancel(id.index);
         self.free.push(Reverse(id.index));
         self.live -= 1;
         self.spares.fit(self.live, self.now);
         self.shrink_slots();
-        self.compact_timers();
+        // Entries leave the timer queue with their connections: the end of a peak is here.
+        self.timers.shrink();
     }
 
     /// After a peak, cuts free slots off the tail of the slot table and gives back the
@@ -269,6 +262,7 @@ impl Endpoint {
         }
         let end = self.slots.len() as u32;
         self.free.retain(|Reverse(i)| *i < end);
+        self.timers.truncate_slots(self.slots.len());
         let want = (2 * self.slots.len()).max(KEEP);
         if self.slots.capacity() > 2 * want {
             self.slots.shrink_to(want);
@@ -276,34 +270,6 @@ impl Endpoint {
         }
         let slots = &self.slots;
         self.by_tuple.shrink(|i| slot_tuple(slots, i));
-    }
-
-    /// Drops stale entries from the top of the heap, and rebuilds it when stale ones pile up.
-    pub(super) fn compact_timers(&mut self) {
-        while let Some(Reverse((t, i, g))) = self.timers.peek().copied() {
-            // A slot cut off the tail (`shrink_slots`) leaves its entries stale too.
-            let stale = self.slots.get(i as usize).is_none_or(|s| {
-                s.generation != g || s.conn.is_none() || s.scheduled.is_some_and(|x| t < x)
-            });
-            if stale {
-                self.timers.pop();
-            } else {
-                break;
-            }
-        }
-        if self.timers.len() > 4 * self.live + 1024 {
-            let slots = &self.slots;
-            self.timers.retain(|Reverse((t, i, g))| {
-                slots.get(*i as usize).is_some_and(|s| {
-                    s.generation == *g && s.conn.is_some() && s.scheduled == Some(*t)
-                })
-            });
-        }
-        // The heap grew with the peak's connections; once they are gone, its capacity goes
-        // too (the slot table's shrink may run while stale entries still fill the heap).
-        if self.timers.capacity() > 4 * (self.timers.len() + TIMERS_KEEP) {
-            self.timers.shrink_to(2 * (self.timers.len() + TIMERS_KEEP));
-        }
     }
 
     /// Gives back the storage kept for reuse (spare flight boxes and ring allocations) beyond
@@ -319,7 +285,7 @@ impl Endpoint {
     /// The earliest instant at which [`on_timeout`](Self::on_timeout) has work (O(1): the top
     /// of a timer heap). May be early (a timer that moved later); never late.
     pub fn poll_timeout(&self) -> Option<Instant> {
-        self.timers.peek().map(|Reverse((t, _, _))| *t)
+        self.timers.peek().map(|(t, _)| t)
     }
 
     /// Runs every timer due at `now`.
@@ -330,25 +296,21 @@ impl Endpoint {
         // when it began (twice over, for re-arms) and leaves the rest to the next call, so a
         // bug of that kind costs the caller a busy timer, never a hang inside the engine.
         let mut budget = self.timers.len().saturating_mul(2).saturating_add(16);
-        while let Some(Reverse((t, i, g))) = self.timers.peek().copied() {
+        while let Some((t, i)) = self.timers.peek() {
             if t > now || budget == 0 {
                 break;
             }
             budget -= 1;
             self.timers.pop();
-            let id = ConnId { index: i, generation: g };
-            let Some(slot) = self.slot_mut(id) else { continue };
-            if slot.scheduled == Some(t) {
-                slot.scheduled = None;
-            }
+            // Only a slot holding a connection has an entry (`free_slot` takes it away).
+            let Some(slot) = self.slots.get(i as usize) else { continue };
+            let id = ConnId { index: i, generation: slot.generation };
             let due = slot.conn.as_ref().and_then(Conn::next_deadline).is_some_and(|d| d <= now);
             if due {
                 self.with_conn(id, |c, ctx| c.on_timeout(ctx));
             }
-            if let Some(slot) = self.slot_mut(id) {
-                slot.scheduled = None;
-            }
-            // A stale entry (the timer moved) only needs re-arming, not a transmit poll.
+            // An entry that fired early (the timer moved) only needs re-arming, not a
+            // transmit poll.
             self.after_inner(id, due);
         }
     }
