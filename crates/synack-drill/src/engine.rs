@@ -334,6 +334,7 @@ impl EngineTarget {
             reset_keeps_socket: p.reset_keeps_socket,
             initial_window_whole_segments: p.linux_receive_edges,
             oversized_taken_when_empty: p.linux_receive_edges,
+            past_window_dropped_while_data_waits: p.linux_receive_edges,
             nagle_minshall: p.nagle_minshall,
             time_wait_ignores_rst: p.time_wait_ignores_rst,
             time_wait_drops_old_syn: p.time_wait_drops_old_syn,

@@ -162,10 +162,12 @@ pub struct Profile {
     /// its place in the accept queue (Linux's `tcp_reset`/`tcp_done`;
     /// `ConnConfig::reset_keeps_socket`).
     pub reset_keeps_socket: bool,
-    /// The SYN or SYN-ACK window is whole segments of the MSS announced, and an in-order
-    /// segment past the window is taken whole into an empty receive queue without a quick
-    /// ACK (Linux's `tcp_select_initial_window`, `tcp_data_queue`;
-    /// `ConnConfig::initial_window_whole_segments`, `ConnConfig::oversized_taken_when_empty`).
+    /// The SYN or SYN-ACK window is whole segments of the MSS announced, and a segment
+    /// reaching past the window is taken whole into an empty receive queue (in order without
+    /// a quick ACK, or out of order), and dropped while data waits to be read (Linux's `tcp_select_initial_window`,
+    /// `tcp_data_queue`, `tcp_sequence`; `ConnConfig::initial_window_whole_segments`,
+    /// `ConnConfig::oversized_taken_when_empty`,
+    /// `ConnConfig::past_window_dropped_while_data_waits`).
     pub linux_receive_edges: bool,
     /// Nagle holds a sub-MSS segment only while an earlier sub-MSS segment is unacknowledged
     /// (Linux's Minshall check, `tcp_minshall_check`; `ConnConfig::nagle_minshall`), not

@@ -401,11 +401,17 @@ pub struct ConnConfig {
     /// so a short tail after full segments leaves at once. The default holds it while any
     /// data is unacknowledged (RFC 896, RFC 9293 3.7.4).
     pub nagle_minshall: bool,
-    /// An in-order segment that reaches past the window is taken whole when nothing waits to
-    /// be read (nothing held out of order either) and it fits the buffer, and it draws no
-    /// quick ACK: its ACK waits for the delayed-ACK timer (Linux's `tcp_data_queue` with an
-    /// empty receive queue). The default trims it to the window (RFC 9293 3.10.7.4).
+    /// A segment that begins inside the window and reaches past it is taken whole when no
+    /// in-order data waits to be read and it fits the buffer, in order or out of order
+    /// (Linux's `tcp_data_queue` and `tcp_data_queue_ofo` with an empty receive queue); taken
+    /// in order it draws no quick ACK: its ACK waits for the delayed-ACK timer. The default
+    /// trims it to the window (RFC 9293 3.10.7.4).
     pub oversized_taken_when_empty: bool,
+    /// A segment that ends past the window's right edge (its FIN included) is dropped whole,
+    /// answered with a duplicate ACK and counted in `beyond_window`, while in-order data waits
+    /// to be read (Linux 6.17's `tcp_sequence`, which keeps receive memory within what the
+    /// window promised). The default keeps the part inside the window (RFC 9293 3.10.7.4).
+    pub past_window_dropped_while_data_waits: bool,
     /// TIME-WAIT ignores every RST, RFC 1337 section 3's fix for TIME-WAIT assassination
     /// (FreeBSD's `tcp_twcheck`; Linux's `tcp_rfc1337=1`). RFC 9293 (with RFC 5961) closes on
     /// a RST at RCV.NXT: off by default.
@@ -491,6 +497,7 @@ impl Default for ConnConfig {
             initial_window_whole_segments: false,
             nagle_minshall: false,
             oversized_taken_when_empty: false,
+            past_window_dropped_while_data_waits: false,
             time_wait_ignores_rst: false,
             time_wait_drops_old_syn: false,
             udp_encapsulation: None,
