@@ -72,6 +72,7 @@ impl TargetFactory for EngineFactory {
         b.syn_ecn_retries = before.syn_ecn_retries;
         b.syn_options_retries = before.syn_options_retries;
         b.slow_start_ack_limit = before.slow_start_ack_limit;
+        b.rto_from_cwnd = before.rto_from_cwnd;
         b.cc = before.cc;
         b.keep_alive = before.keep_alive;
         b.udp_tunneling_port = before.udp_tunneling_port;
@@ -79,6 +80,8 @@ impl TargetFactory for EngineFactory {
         // Read as each segment is built: existing connections follow (`reconfigure`).
         b.ecn_option = before.ecn_option;
         b.ecn_option_beacon = before.ecn_option_beacon;
+        // Read at each transmit (`poll_transmit`).
+        b.link_drops = before.link_drops;
         b == *before
     }
 }
@@ -189,6 +192,9 @@ struct FastOpenOpts {
 /// The synack engine behind the socket calls.
 pub struct EngineTarget {
     ep: Endpoint,
+    /// The link drops every packet (`tc qdisc ... pfifo limit 0`): each transmit is
+    /// reported to the engine as failed.
+    link_drops: bool,
     socks: BTreeMap<SockId, Sock>,
     next_id: SockId,
     doubling: bool,
@@ -330,6 +336,7 @@ impl EngineTarget {
             oversized_taken_when_empty: p.linux_receive_edges,
             syn_ack_tsecr_check: p.name.starts_with("linux"),
             linux_simultaneous_open: p.name.starts_with("linux"),
+            past_window_dropped_while_data_waits: p.linux_receive_edges,
             nagle_minshall: p.nagle_minshall,
             time_wait_ignores_rst: p.time_wait_ignores_rst,
             time_wait_drops_old_syn: p.time_wait_drops_old_syn,
@@ -379,6 +386,7 @@ impl EngineTarget {
             },
             rtt,
             slow_start_ack_limit: p.slow_start_ack_limit,
+            rto_from_cwnd: p.rto_from_cwnd,
             congestion_control: match p.cc {
                 Cc::Cubic => CongestionControl::Cubic,
                 Cc::Reno => CongestionControl::NewReno,
@@ -447,6 +455,7 @@ impl EngineTarget {
             ep.set_fast_open_key(k);
         }
         EngineTarget {
+            link_drops: p.link_drops,
             ep,
             implied_connect: freebsd,
             udp_tunnel_port: p.udp_tunneling_port,
@@ -1051,6 +1060,17 @@ impl Target for EngineTarget {
 
     fn poll_transmit(&mut self, now: u64) -> Option<Segment> {
         let t = self.ep.poll_transmit(instant(now), &mut self.buf)?;
+        if self.link_drops {
+            // The queue refuses it: the engine hears so, and the script sees nothing. Each
+            // refusal leaves the connection with less to send (refused new data waits for its
+            // retry timer), so this ends.
+            self.ep.transmit_failed(instant(now), &t);
+            while let Some(t) = self.ep.poll_transmit(instant(now), &mut self.buf) {
+                self.ep.transmit_failed(instant(now), &t);
+            }
+            while self.ep.poll_event().is_some() {}
+            return None;
+        }
         while self.ep.poll_event().is_some() {}
         let bytes = &self.buf[..t.len];
         let (checksum_ok, udp) = match t.udp_port {
@@ -1103,6 +1123,7 @@ impl Target for EngineTarget {
     }
 
     fn reconfigure(&mut self, p: &Profile) {
+        self.link_drops = p.link_drops;
         let current = self.ep.fast_open();
         self.ep.set_fast_open(FastOpenConfig {
             refused_backoff: current.refused_backoff,

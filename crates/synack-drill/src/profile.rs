@@ -97,6 +97,8 @@ pub struct Profile {
     /// Slow-start growth per ACK in segments (RFC 3465's L); `None`: every segment the ACK
     /// covers (Linux's `tcp_slow_start`).
     pub slow_start_ack_limit: Option<u32>,
+    /// ssthresh at an RTO from cwnd (Linux's controllers) rather than FlightSize (the RFCs).
+    pub rto_from_cwnd: bool,
     /// Floor of the retransmission timeout.
     pub rto_min: Duration,
     /// RTO before any RTT sample.
@@ -113,6 +115,9 @@ pub struct Profile {
     /// Pacing for every controller (Linux paces CUBIC and Reno under the `fq` qdisc; BBR
     /// paces whatever the qdisc).
     pub pacing: bool,
+    /// The link's queue drops every packet the stack sends (`tc qdisc ... pfifo limit 0`):
+    /// each transmit fails and is reported to the engine as refused.
+    pub link_drops: bool,
     /// RACK time-based loss detection (RFC 8985).
     pub rack: bool,
     /// Reset cwnd after an idle period (RFC 5681 §4.1).
@@ -157,10 +162,12 @@ pub struct Profile {
     /// its place in the accept queue (Linux's `tcp_reset`/`tcp_done`;
     /// `ConnConfig::reset_keeps_socket`).
     pub reset_keeps_socket: bool,
-    /// The SYN or SYN-ACK window is whole segments of the MSS announced, and an in-order
-    /// segment past the window is taken whole into an empty receive queue without a quick
-    /// ACK (Linux's `tcp_select_initial_window`, `tcp_data_queue`;
-    /// `ConnConfig::initial_window_whole_segments`, `ConnConfig::oversized_taken_when_empty`).
+    /// The SYN or SYN-ACK window is whole segments of the MSS announced, and a segment
+    /// reaching past the window is taken whole into an empty receive queue (in order without
+    /// a quick ACK, or out of order), and dropped while data waits to be read (Linux's `tcp_select_initial_window`,
+    /// `tcp_data_queue`, `tcp_sequence`; `ConnConfig::initial_window_whole_segments`,
+    /// `ConnConfig::oversized_taken_when_empty`,
+    /// `ConnConfig::past_window_dropped_while_data_waits`).
     pub linux_receive_edges: bool,
     /// Nagle holds a sub-MSS segment only while an earlier sub-MSS segment is unacknowledged
     /// (Linux's Minshall check, `tcp_minshall_check`; `ConnConfig::nagle_minshall`), not
@@ -282,6 +289,7 @@ impl Profile {
             ecn_fallback: true,
             cc: Cc::Cubic,
             slow_start_ack_limit: None,
+            rto_from_cwnd: true,
             rto_min: Duration::from_millis(200),
             initial_rto: Duration::from_secs(1),
             rto_max: Duration::from_secs(120),
@@ -289,6 +297,7 @@ impl Profile {
             quick_ack_segments: 16,
             tlp: true,
             pacing: false,
+            link_drops: false,
             rack: true,
             slow_start_after_idle: false,
             linux_gso_push: Some(synack_tcp::gso::DEFAULT_MIN_TSO_SEGS),
@@ -370,6 +379,7 @@ impl Profile {
             cc: Cc::Reno,
             // net.inet.tcp.abc_l_var defaults to 2, RFC 3465's L.
             slow_start_ack_limit: Some(2),
+            rto_from_cwnd: false,
             rto_min: Duration::from_millis(30),
             initial_rto: Duration::from_secs(1),
             rto_max: Duration::from_secs(64),
@@ -377,6 +387,7 @@ impl Profile {
             quick_ack_segments: 0,
             tlp: false,
             pacing: false,
+            link_drops: false,
             rack: false,
             slow_start_after_idle: true,
             linux_gso_push: None,
@@ -443,6 +454,7 @@ impl Profile {
             ecn_fallback: true,
             cc: Cc::Reno,
             slow_start_ack_limit: Some(2),
+            rto_from_cwnd: false,
             rto_min: Duration::from_secs(1),
             initial_rto: Duration::from_secs(1),
             rto_max: Duration::from_secs(120),
@@ -450,6 +462,7 @@ impl Profile {
             quick_ack_segments: 0,
             tlp: false,
             pacing: false,
+            link_drops: false,
             rack: false,
             slow_start_after_idle: true,
             linux_gso_push: None,
@@ -655,6 +668,7 @@ impl Profile {
             }
             "tc" if args.first() == Some(&"qdisc") && args.last() == Some(&"pfifo") => {
                 self.pacing = false;
+                self.link_drops = false;
                 Ok(vec![format!("{line}: no qdisc, no pacing")])
             }
             // `tc qdisc del[ete] dev DEV root`: the device's default qdisc again, which does
@@ -664,13 +678,18 @@ impl Profile {
                 && args.last() == Some(&"root") =>
             {
                 self.pacing = false;
+                self.link_drops = false;
                 Ok(vec![format!("{line}: the default qdisc, no pacing")])
             }
-            "tc" if args.first() == Some(&"qdisc") && args.ends_with(&["pfifo", "limit", "0"]) => {
-                Err(CommandError::Unsupported(format!(
-                    "{line} (a qdisc that drops every packet: the engine does not model \
-                     failed local transmits)"
-                )))
+            //~ linux: a pfifo queue of length 0 drops every packet at enqueue, so each
+            //~ transmit of the stack fails (NET_XMIT_DROP) until the qdisc is replaced.
+            "tc" if args.first() == Some(&"qdisc")
+                && matches!(args.get(1), Some(&"replace") | Some(&"add"))
+                && args.ends_with(&["pfifo", "limit", "0"]) =>
+            {
+                self.pacing = false;
+                self.link_drops = true;
+                Ok(vec![format!("{line}: every transmit fails")])
             }
             //~ linux: the fq qdisc paces every TCP flow at its pacing rate.
             "tc" if matches!(args.first(), Some(&"qdisc"))

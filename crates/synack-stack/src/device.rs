@@ -139,6 +139,14 @@ pub trait Device {
         None
     }
 
+    /// True (once) when the frame the last transmit token took was refused by the device
+    /// itself, as a kernel's full queue refuses a write with `ENOBUFS` or `EAGAIN`: a local
+    /// refusal the sender should hear about, unlike a loss on the path, which only the peer's
+    /// silence reveals. Devices that cannot tell the two apart keep the default, `false`.
+    fn take_tx_refused(&mut self) -> bool {
+        false
+    }
+
     /// The ring of recent frames, for devices that keep one (the pcap tap), so a runtime can
     /// dump it when a connection is reset.
     fn frame_ring(&self) -> Option<&crate::frame_ring::FrameRing> {

@@ -26,6 +26,8 @@ struct Recorder {
     segs: Vec<(SegmentMeta, u16, u16, u32, Vec<u8>)>,
     errors: Vec<IcmpError>,
     out: VecDeque<(IpAddr, IpAddr, Vec<u8>)>,
+    /// `transmit_failed` calls.
+    failed: usize,
 }
 
 impl TcpLayer for Recorder {
@@ -44,6 +46,9 @@ impl TcpLayer for Recorder {
         let (src, dst, bytes) = self.out.pop_front()?;
         buf[..bytes.len()].copy_from_slice(&bytes);
         Some(SegmentOut { src, dst, len: bytes.len(), segment_size: 0 })
+    }
+    fn transmit_failed(&mut self, _now: Instant) {
+        self.failed += 1;
     }
     fn poll_timeout(&mut self) -> Option<Instant> {
         None
@@ -476,4 +481,26 @@ fn batch_limit_reports_more() {
     assert_eq!((r.received, r.more), (4, true));
     while iface.poll(Instant::ZERO, &mut dev, &mut tcp).more {}
     assert_eq!(tcp.segs.len(), 10);
+}
+
+/// A frame the device's queue refuses is reported to the TCP layer as not transmitted (once
+/// per segment); one the interface drops itself (no route) is not, and neither is a segment
+/// the device took.
+#[test]
+fn device_refusals_reach_the_tcp_layer() {
+    let (mut iface, mut dev, mut tcp) = setup();
+    let seg = tcp_bytes(US4.into(), PEER4.into(), 80, 5555, 1, b"out");
+    let far = Ipv4Addr::new(192, 168, 1, 1);
+    dev.set_refusing(true);
+    tcp.out.push_back((US4.into(), PEER4.into(), seg.clone()));
+    tcp.out.push_back((US4.into(), far.into(), seg.clone())); // no route
+    tcp.out.push_back((US4.into(), PEER4.into(), seg.clone()));
+    let r = iface.poll(Instant::ZERO, &mut dev, &mut tcp);
+    assert_eq!((r.sent, tcp.failed), (0, 2));
+    assert!(dev.take_sent().is_empty());
+    dev.set_refusing(false);
+    tcp.out.push_back((US4.into(), PEER4.into(), seg));
+    let r = iface.poll(Instant::ZERO, &mut dev, &mut tcp);
+    assert_eq!((r.sent, tcp.failed), (1, 2));
+    assert_eq!(dev.take_sent().len(), 1);
 }

@@ -335,6 +335,13 @@ pub struct ConnConfig {
     /// linux drill profile); the RFC's limit stays the default because a burst of many
     /// segments at once is what the cap is there to prevent.
     pub slow_start_ack_limit: Option<u32>,
+    /// Whether a retransmission timeout computes ssthresh from cwnd instead of FlightSize.
+    /// RFC 5681 (equation 4) and RFC 9438 (section 4.6) use FlightSize, the default, so a
+    /// sender that did not fill its window keeps no credit for it; Linux's controllers use
+    /// cwnd (the linux drill profile), so after an application-limited spell (one segment
+    /// outstanding under a window of ten) its ssthresh stays near the window. Fast recovery
+    /// and ECN reductions keep FlightSize (capped by cwnd) here.
+    pub rto_from_cwnd: bool,
     /// How our options are laid out on the wire: Linux's word-aligned layout (the default;
     /// every field on a 4-byte boundary, what most receivers' fast paths expect) or FreeBSD's
     /// (`mss,nop,wscale,sackOK,TS` on a SYN). RFC 9293 3.2 lets options start on any octet, so
@@ -394,10 +401,11 @@ pub struct ConnConfig {
     /// so a short tail after full segments leaves at once. The default holds it while any
     /// data is unacknowledged (RFC 896, RFC 9293 3.7.4).
     pub nagle_minshall: bool,
-    /// An in-order segment that reaches past the window is taken whole when nothing waits to
-    /// be read (nothing held out of order either) and it fits the buffer, and it draws no
-    /// quick ACK: its ACK waits for the delayed-ACK timer (Linux's `tcp_data_queue` with an
-    /// empty receive queue). The default trims it to the window (RFC 9293 3.10.7.4).
+    /// A segment that begins inside the window and reaches past it is taken whole when no
+    /// in-order data waits to be read and it fits the buffer, in order or out of order
+    /// (Linux's `tcp_data_queue` and `tcp_data_queue_ofo` with an empty receive queue); taken
+    /// in order it draws no quick ACK: its ACK waits for the delayed-ACK timer. The default
+    /// trims it to the window (RFC 9293 3.10.7.4).
     pub oversized_taken_when_empty: bool,
     /// In SYN-SENT, a SYN-ACK whose timestamp echoes a value we never sent (outside the first
     /// SYN's TSval up to now) is answered with `<SEQ=SEG.ACK><CTL=RST>` and dropped (Linux's
@@ -409,6 +417,11 @@ pub struct ConnConfig {
     /// what is already received, draws an ACK at once with a D-SACK of it when SACK is on.
     /// The default queues the text (RFC 9293 3.10.7.3) and takes the SYN-ACK silently.
     pub linux_simultaneous_open: bool,
+    /// A segment that ends past the window's right edge (its FIN included) is dropped whole,
+    /// answered with a duplicate ACK and counted in `beyond_window`, while in-order data waits
+    /// to be read (Linux 6.17's `tcp_sequence`, which keeps receive memory within what the
+    /// window promised). The default keeps the part inside the window (RFC 9293 3.10.7.4).
+    pub past_window_dropped_while_data_waits: bool,
     /// TIME-WAIT ignores every RST, RFC 1337 section 3's fix for TIME-WAIT assassination
     /// (FreeBSD's `tcp_twcheck`; Linux's `tcp_rfc1337=1`). RFC 9293 (with RFC 5961) closes on
     /// a RST at RCV.NXT: off by default.
@@ -478,6 +491,7 @@ impl Default for ConnConfig {
             quick_ack_segments: 0,
             window_scale: None,
             slow_start_ack_limit: Some(2),
+            rto_from_cwnd: false,
             option_layout: OptionLayout::Linux,
             recv_buffer_mss_rounding: false,
             abort_reset: AbortReset::Rfc,
@@ -495,6 +509,7 @@ impl Default for ConnConfig {
             oversized_taken_when_empty: false,
             syn_ack_tsecr_check: false,
             linux_simultaneous_open: false,
+            past_window_dropped_while_data_waits: false,
             time_wait_ignores_rst: false,
             time_wait_drops_old_syn: false,
             udp_encapsulation: None,

@@ -277,6 +277,23 @@ impl Rack {
         }
     }
 
+    /// New data from `to` on never left (the device refused it): its log entries go, as if
+    /// it had not been sent.
+    pub fn retract_send(&mut self, to: SeqNum) {
+        if !self.snd_nxt.gt(to) {
+            return;
+        }
+        self.split_at(to);
+        while self.segs.back().is_some_and(|s| s.start.ge(to)) {
+            if let Some(s) = self.segs.pop_back()
+                && s.lost
+            {
+                self.lost_total = self.lost_total.saturating_sub(s.end.since(s.start));
+            }
+        }
+        self.snd_nxt = to;
+    }
+
     /// `[start, end)` was transmitted at `now`; `retransmission` if it was sent before.
     pub fn on_transmit(&mut self, now: Instant, start: SeqNum, end: SeqNum, retransmission: bool) {
         if end.le(start) {

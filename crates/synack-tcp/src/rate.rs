@@ -255,6 +255,14 @@ impl DeliveryState {
         log.app_limited = (self.delivered + u64::from(in_flight)).max(1);
     }
 
+    /// New data from `to` on never left (the device refused it): its records go.
+    pub fn retract_send(&self, log: &mut TxLog, to: SeqNum) {
+        log.split_at(to);
+        while log.recs.back().is_some_and(|r| r.start.ge(to)) {
+            log.recs.pop_back();
+        }
+    }
+
     /// `[start, end)` left at `now` (a first transmission or a retransmission); `in_flight`:
     /// bytes in the network before it (zero: the connection was idle); `smss` to count
     /// segments.

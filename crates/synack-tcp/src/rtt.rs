@@ -314,6 +314,14 @@ impl RttSampler {
         }
     }
 
+    /// New data from `to` on never left (the device refused it): a segment timed there
+    /// is not timed any more.
+    pub fn retract_send(&mut self, to: SeqNum) {
+        if self.timing.is_some_and(|(end, _)| end.gt(to)) {
+            self.timing = None;
+        }
+    }
+
     /// Something at or below the timed segment was retransmitted (or the RTO fired).
     pub fn on_retransmit(&mut self) {
         //= rfc6298#3

@@ -206,6 +206,13 @@ impl Scoreboard {
         }
     }
 
+    /// New data from `to` on never left (the device refused it): HighData goes back to `to`.
+    pub fn retract_send(&mut self, to: SeqNum) {
+        if self.high_data.gt(to) {
+            self.high_data = to;
+        }
+    }
+
     /// Processes an ACK: cumulative `ack` and the SACK blocks it carried.
     ///
     /// Data delivered by this ACK (RFC 6937's DeliveredData) is

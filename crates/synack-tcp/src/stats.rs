@@ -48,6 +48,9 @@ pub struct ConnStats {
     pub rto: Duration,
     /// Consecutive RTO backoffs in force.
     pub backoff: u32,
+    /// Unanswered probes: persist-timer probes (zero-window probes, and retries of data the
+    /// device refused) and keep-alive probes (Linux's `icsk_probes_out`, `tcpi_probes`).
+    pub probes: u32,
     /// The sending window in bytes (`None`: no congestion controller attached yet): the
     /// congestion controller's cwnd, except during fast recovery, where it is the window the
     /// sender actually obeys: PRR's `pipe + sndcnt` (RFC 9937), as Linux reports in

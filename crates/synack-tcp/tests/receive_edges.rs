@@ -1,7 +1,8 @@
 //! Linux's receive-side edges (`ConnConfig::initial_window_whole_segments`,
-//! `ConnConfig::oversized_taken_when_empty`): the SYN-ACK offers whole segments of the MSS we
-//! announce, and an in-order segment reaching past the window is taken whole into an empty
-//! receive queue, its ACK left to the delayed-ACK timer.
+//! `ConnConfig::oversized_taken_when_empty`, `ConnConfig::past_window_dropped_while_data_waits`):
+//! the SYN-ACK offers whole segments of the MSS we announce; a segment reaching past the
+//! window is taken whole into an empty receive queue (in order, its ACK left to the
+//! delayed-ACK timer, or out of order) and dropped while data waits to be read.
 
 mod script;
 use script::*;
@@ -97,6 +98,80 @@ fn a_busy_queue_keeps_the_window() {
     s.inject(Seg::new(PA, T + 1001, I + 1).len(19_000));
     let st = s.ep.stats(s.id()).unwrap();
     assert_eq!(st.bytes_received, 1000 + u64::from(before));
+}
+
+/// Out of order too: 15000 bytes at 5001 with 18980 offered reach past the window; with no
+/// in-order data waiting they are taken whole (and SACKed whole), even with data already
+/// held out of order; without the knob they are cut at the edge.
+#[test]
+fn an_out_of_order_segment_past_the_window_is_taken_whole() {
+    let sacked = |taken: bool| {
+        let c = ConnConfig { sack: true, oversized_taken_when_empty: taken, ..cfg(true) };
+        let mut s = Script::listening(c);
+        s.ep.set_isn_override(Some(synack_wire::SeqNum(I)));
+        s.inject(Seg::new(S, T, 0).mss(1460).sack_ok());
+        assert_eq!(s.one().window, 18_980);
+        s.inject(Seg::new(A, T + 1, I + 1));
+        s.none();
+        s.conn = s.ep.accept(s.listener.unwrap());
+        s.inject(Seg::new(A, T + 2001, I + 1).len(1000));
+        s.sent();
+        s.inject(Seg::new(A, T + 5001, I + 1).len(15_000));
+        let o = s.one();
+        check(&o, A, I + 1, T + 1);
+        let first = o.options.sack.as_slice().first().map(|b| (b.left.0, b.right.0));
+        (first, s.ep.stats(s.id()).unwrap().bytes_received)
+    };
+    assert_eq!(sacked(true), (Some((T + 5001, T + 20_001)), 0));
+    assert_eq!(sacked(false), (Some((T + 5001, T + 18_981)), 0));
+}
+
+fn dropping(drop: bool) -> Script {
+    let c = ConnConfig { past_window_dropped_while_data_waits: drop, ..cfg(true) };
+    let mut s = Script::established_passive_with(c, I, T);
+    s.sent();
+    s
+}
+
+/// Linux 6.17's rule: with 1000 unread bytes queued, a segment ending past the window is
+/// dropped whole (a duplicate ACK answers it, `beyond_window` counts it), in order or not;
+/// one ending at the edge is taken. Once the queue is read empty the oversized segment is
+/// taken whole again.
+#[test]
+fn past_the_window_while_data_waits_is_dropped() {
+    let mut s = dropping(true);
+    s.inject(Seg::new(PA, T + 1, I + 1).len(1000));
+    s.sent();
+    let right = 1001 + s.ep.stats(s.id()).unwrap().rcv_wnd;
+    s.inject(Seg::new(PA, T + 1001, I + 1).len(right as usize));
+    let o = s.one();
+    check(&o, A, I + 1, T + 1001);
+    s.inject(Seg::new(PA, T + 2001, I + 1).len(right as usize));
+    check(&s.one(), A, I + 1, T + 1001);
+    let st = s.ep.stats(s.id()).unwrap();
+    assert_eq!(st.bytes_received, 1000);
+    assert_eq!(s.ep.drop_counters().beyond_window, 2);
+    // Ending exactly at the right edge is inside the window.
+    s.inject(Seg::new(PA, T + 1001, I + 1).len(right as usize - 1001));
+    assert_eq!(s.ep.stats(s.id()).unwrap().bytes_received, u64::from(right) - 1);
+    assert_eq!(s.ep.drop_counters().beyond_window, 2);
+    // Read everything: an oversized segment at RCV.NXT is taken whole.
+    assert_eq!(s.recv_all().len(), right as usize - 1);
+    s.sent();
+    s.inject(Seg::new(PA, T + right, I + 1).len(19_000));
+    assert_eq!(s.ep.stats(s.id()).unwrap().bytes_received, u64::from(right) - 1 + 19_000);
+}
+
+/// Without the knob the same segment keeps its part inside the window.
+#[test]
+fn without_the_drop_knob_the_part_inside_is_kept() {
+    let mut s = dropping(false);
+    s.inject(Seg::new(PA, T + 1, I + 1).len(1000));
+    s.sent();
+    let right = 1001 + s.ep.stats(s.id()).unwrap().rcv_wnd;
+    s.inject(Seg::new(PA, T + 1001, I + 1).len(right as usize));
+    assert_eq!(s.ep.stats(s.id()).unwrap().bytes_received, u64::from(right) - 1);
+    assert_eq!(s.ep.drop_counters().beyond_window, 0);
 }
 
 /// The endpoint counts refused segments as Linux's MIB does: one beginning past the right

@@ -129,6 +129,9 @@ pub struct TunDevice {
     batched: Option<Rings>,
     counters: TunCounters,
     last_error: Option<io::ErrorKind>,
+    /// The last transmit token's write was refused by the kernel's queue (`ENOBUFS`,
+    /// `EAGAIN`); read and cleared by `take_tx_refused`.
+    tx_refused: bool,
 }
 
 /// The two rings of batched mode.
@@ -259,6 +262,7 @@ impl TunDevice {
             batched: None,
             counters: TunCounters::default(),
             last_error: None,
+            tx_refused: false,
         }
     }
 
@@ -439,6 +443,7 @@ pub struct TunTx<'a> {
     buf: &'a mut [u8],
     counters: &'a mut TunCounters,
     last_error: &'a mut Option<io::ErrorKind>,
+    refused: &'a mut bool,
 }
 
 /// Where a transmit token's packet goes.
@@ -509,6 +514,7 @@ impl TxToken for TunTx<'_> {
             Err(e) => {
                 self.counters.tx_errors += 1;
                 *self.last_error = Some(e.kind());
+                *self.refused = is_queue_refusal(&e);
                 0
             }
         }
@@ -556,6 +562,12 @@ fn read_frame(
 }
 
 /// Writes one packet, behind its virtio-net header when the device has one.
+/// A write the kernel refused because the device's queue is full (the packet was dropped
+/// before it left), as opposed to a broken device.
+fn is_queue_refusal(e: &io::Error) -> bool {
+    e.kind() == io::ErrorKind::WouldBlock || e.raw_os_error() == Some(libc::ENOBUFS)
+}
+
 fn write_frame(fd: RawFd, vnet_len: usize, hdr: &[u8; HDR_LEN], frame: &[u8]) -> io::Result<usize> {
     if vnet_len == 0 {
         return sys::write(fd, frame);
@@ -619,6 +631,7 @@ impl Device for TunDevice {
     }
 
     fn transmit(&mut self, _now: Instant) -> Option<TunTx<'_>> {
+        self.tx_refused = false;
         if let Some(rings) = self.batched.as_mut() {
             // Full: the interface stops this poll and the driver writes the batch.
             let (buf, slot) = rings.tx.next_slot()?;
@@ -629,6 +642,7 @@ impl Device for TunDevice {
                 buf,
                 counters: &mut self.counters,
                 last_error: &mut self.last_error,
+                refused: &mut self.tx_refused,
             });
         }
         Some(TunTx {
@@ -638,7 +652,12 @@ impl Device for TunDevice {
             buf: &mut self.tx_buf,
             counters: &mut self.counters,
             last_error: &mut self.last_error,
+            refused: &mut self.tx_refused,
         })
+    }
+
+    fn take_tx_refused(&mut self) -> bool {
+        core::mem::take(&mut self.tx_refused)
     }
 
     fn caps(&self) -> DeviceCaps {

@@ -246,6 +246,7 @@ impl EngineTarget {
             i.insert("tcpi_rttvar".into(), st.rttvar.as_micros() as i64);
         }
         i.insert("tcpi_backoff".into(), i64::from(st.backoff));
+        i.insert("tcpi_probes".into(), i64::from(st.probes));
         i.insert("tcpi_total_retrans".into(), st.retransmits as i64);
         // Payload bytes received in order and acknowledged by the peer (the SYN and FIN not
         // counted, as Linux counts them).

@@ -31,6 +31,10 @@ impl TcpLayer for Endpoint {
         })
     }
 
+    fn transmit_failed(&mut self, now: Instant) {
+        Endpoint::last_transmit_failed(self, now);
+    }
+
     fn poll_timeout(&mut self) -> Option<Instant> {
         Endpoint::poll_timeout(self)
     }

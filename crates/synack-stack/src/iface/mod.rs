@@ -286,6 +286,9 @@ impl Interface {
             produced += 1;
             if n > 0 {
                 res.sent += 1;
+            } else if dev.take_tx_refused() {
+                // The device's queue refused it: the engine must not count it as sent.
+                tcp.transmit_failed(now);
             }
         }
         if produced >= batch {

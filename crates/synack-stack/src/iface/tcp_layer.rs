@@ -113,6 +113,12 @@ pub trait TcpLayer {
         None
     }
 
+    /// The segment [`poll_transmit`](Self::poll_transmit) wrote last was not transmitted: the
+    /// device refused it (its queue is full). The engine treats it as never sent.
+    fn transmit_failed(&mut self, now: Instant) {
+        let _ = now;
+    }
+
     /// The engine's next timer deadline.
     fn poll_timeout(&mut self) -> Option<Instant>;
 

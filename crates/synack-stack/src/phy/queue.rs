@@ -21,12 +21,24 @@ pub struct QueueDevice {
     tx_limit: usize,
     /// Frames dropped because the writer returned a range past the buffer or over the MTU.
     pub bad_tx: u64,
+    /// Every frame offered is refused, as a kernel's full device queue refuses a write.
+    refusing: bool,
+    /// The last frame offered was refused (see [`Device::take_tx_refused`]).
+    refused: bool,
 }
 
 impl QueueDevice {
     /// A device with these capabilities that holds at most `tx_limit` unsent frames.
     pub fn new(caps: DeviceCaps, tx_limit: usize) -> Self {
-        QueueDevice { caps, rx: VecDeque::new(), tx: VecDeque::new(), tx_limit, bad_tx: 0 }
+        QueueDevice {
+            caps,
+            rx: VecDeque::new(),
+            tx: VecDeque::new(),
+            tx_limit,
+            bad_tx: 0,
+            refusing: false,
+            refused: false,
+        }
     }
 
     /// Queues a frame for the interface to receive.
@@ -37,6 +49,12 @@ impl QueueDevice {
     /// Takes every frame transmitted so far, oldest first.
     pub fn take_sent(&mut self) -> Vec<Vec<u8>> {
         self.tx.drain(..).collect()
+    }
+
+    /// Refuse every frame from now on (`true`), as a full device queue does, or take them
+    /// again (`false`).
+    pub fn set_refusing(&mut self, on: bool) {
+        self.refusing = on;
     }
 
     /// Frames waiting to be received.
@@ -80,6 +98,10 @@ impl TxToken for QueueTx<'_> {
         let caps = self.dev.caps;
         let limit = if cut > 0 { caps.tso_max.max(caps.mtu) } else { caps.mtu };
         match tx_verdict(&range, buf.len(), limit) {
+            TxVerdict::Send if self.dev.refusing => {
+                self.dev.refused = true;
+                0
+            }
             TxVerdict::Send => {
                 let n = range.len();
                 buf.truncate(range.end);
@@ -105,6 +127,7 @@ impl Device for QueueDevice {
     }
 
     fn transmit(&mut self, _now: Instant) -> Option<QueueTx<'_>> {
+        self.refused = false;
         if self.tx.len() >= self.tx_limit {
             return None;
         }
@@ -113,5 +136,9 @@ impl Device for QueueDevice {
 
     fn caps(&self) -> DeviceCaps {
         self.caps
+    }
+
+    fn take_tx_refused(&mut self) -> bool {
+        core::mem::take(&mut self.refused)
     }
 }

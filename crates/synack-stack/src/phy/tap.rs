@@ -423,6 +423,10 @@ impl<D: Device, W: Write> Device for PcapTap<D, W> {
         self.inner.poll_at()
     }
 
+    fn take_tx_refused(&mut self) -> bool {
+        self.inner.take_tx_refused()
+    }
+
     fn frame_ring(&self) -> Option<&FrameRing> {
         Some(&self.sink.ring)
     }

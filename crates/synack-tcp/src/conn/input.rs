@@ -305,6 +305,8 @@ impl Conn {
         self.rtx_count = 0;
         self.una_since = ctx.now;
         self.persist_backoff = 0;
+        //~ linux: an ACK tries the send queue again (tcp_data_snd_check), refused data too.
+        self.refused &= !super::tx_fail::Refused::NOW;
         let Some(snd) = self.tcb.snd() else { return };
         //= rfc6298#5
         //~ paraphrase: All data acknowledged: stop the timer; otherwise restart it with the current
@@ -489,13 +491,26 @@ impl Conn {
             seq = nxt;
         }
         let right = nxt + wnd;
-        //~ linux: tcp_data_queue takes an in-order segment whole when the receive queue is
-        //~ empty, however far past the window it reaches (if the memory allows).
+        //~ linux: tcp_sequence refuses a segment that ends past the window while data waits in
+        //~ the receive queue (counted in LINUX_MIB_BEYOND_WINDOW; a duplicate ACK answers
+        //~ it unless it is a RST), where older kernels and RFC 9293 3.10.7.4 keep its part
+        //~ inside the window.
+        if self.cfg.past_window_dropped_while_data_waits
+            && !rcv.buf.is_empty()
+            && (seq + payload.len() as u32 + fin as u32).gt(right)
+        {
+            if !f.rst() {
+                ctx.drops.beyond_window += 1;
+                self.oow_ack(ctx, !payload.is_empty());
+            }
+            return Outcome::Continue;
+        }
+        //~ linux: tcp_data_queue takes a segment that begins inside the window whole when
+        //~ the receive queue is empty, in order or out of order (tcp_data_queue_ofo), however
+        //~ far past the window it reaches (if the memory allows).
         let taken_whole = self.cfg.oversized_taken_when_empty
-            && seq == nxt
             && rcv.buf.is_empty()
-            && rcv.asm.is_empty()
-            && payload.len() <= rcv.buf.free();
+            && seq.since(nxt) as usize + payload.len() <= rcv.buf.free();
         if (seq + payload.len() as u32).gt(right) && !taken_whole {
             let keep = right.since(seq) as usize;
             payload = &payload[..keep.min(payload.len())];

@@ -27,6 +27,7 @@ mod receive;
 mod recovery;
 mod spares;
 mod timers;
+mod tx_fail;
 
 pub(crate) use recovery::{Recovery, SpareFlight};
 pub(crate) use spares::Spares;
@@ -373,6 +374,8 @@ pub(crate) struct Conn {
     /// Retransmissions of the current oldest segment.
     pub(crate) rtx_count: u32,
     pub(crate) persist_backoff: u8,
+    /// The device refused this connection's last new data (bits of [`tx_fail::Refused`]).
+    pub(crate) refused: u8,
     /// When SND.UNA last moved (or the first byte of the current flight left).
     pub(crate) una_since: Instant,
     /// Handshake facts: the peer offered window scaling, Fast Open.
@@ -446,6 +449,7 @@ impl Conn {
             keepalive_probes: 0,
             rtx_count: 0,
             persist_backoff: 0,
+            refused: 0,
             una_since: now,
             hs: HsFlags::default(),
             rec: {
@@ -602,6 +606,7 @@ impl Conn {
         // have been processed yet when this runs).
         self.rec.want_prr(self.cfg.prr);
         self.rec.want_abc_limit(self.cfg.slow_start_ack_limit);
+        self.rec.want_rto_from_cwnd(self.cfg.rto_from_cwnd);
         self.rec.want_hystart(self.cfg.hystart);
         self.round_recv_buffer();
         if let Some(una) = self.tcb.snd().map(|s| s.una.max(s.iss + 1)) {

@@ -457,6 +457,11 @@ impl Conn {
         if !go_back && self.mtu_probe_outstanding() {
             return None;
         }
+        // New data the device refused waits for the retry timer (see `tx_fail`): offering
+        // it again at once would only be refused again.
+        if !go_back && !force && self.refused & super::tx_fail::Refused::NOW != 0 {
+            return None;
+        }
         // 3. From SND.NXT: new data (or go-back-N after an RTO) and the FIN. A paced sender
         // sends one segment at a time (no super-segments: they would leave as one burst).
         let paced = self.pacing_rate().is_some();
@@ -795,7 +800,9 @@ impl Conn {
             self.rec.on_send_new(now, seq, end + fin as u32, was_idle, rto);
             self.t.set(Timer::Tlp, None);
         }
-        if was_idle {
+        // Retries of refused data keep the time of the first retry: the user timeout counts
+        // from it (see `tx_fail`), also for the retry that finally leaves.
+        if was_idle && self.refused & super::tx_fail::Refused::PROBING == 0 {
             self.una_since = now;
         }
         if !self.t.is_armed(Timer::Rtx) {

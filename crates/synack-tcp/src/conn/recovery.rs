@@ -109,6 +109,9 @@ pub(crate) struct Recovery {
     /// RFC 3465's L for slow start, from `ConnConfig::slow_start_ack_limit`, in 2 bytes
     /// (`u16::MAX`: no cap), which keeps `Conn` within its size.
     abc_limit: u16,
+    /// An RTO's reduction starts from cwnd rather than FlightSize
+    /// (`ConnConfig::rto_from_cwnd`).
+    rto_from_cwnd: bool,
     /// Delivery-rate estimation's connection state (its per-segment log is in [`Flight`]).
     pub(crate) rate: DeliveryState,
 }
@@ -165,6 +168,7 @@ impl Recovery {
             reorder_at: None,
             prr_wanted: true,
             abc_limit: abc_limit_small(CcConfig::new(smss).abc_limit),
+            rto_from_cwnd: false,
             cwnd_use: CwndUse::new(),
             rto_pending: false,
             hystart: true,
@@ -265,6 +269,16 @@ impl Recovery {
 
     /// HyStart++ on or off (the connection's `ConnConfig::hystart`; takes effect when the
     /// controller is built at the handshake).
+    pub(crate) fn want_rto_from_cwnd(&mut self, on: bool) {
+        self.rto_from_cwnd = on;
+    }
+
+    /// The flight an RTO reduces from: FlightSize, or cwnd when the connection computes
+    /// ssthresh at a timeout from the window as Linux does (the controller caps it by cwnd).
+    fn rto_basis(&self, flight: u32) -> u32 {
+        if self.rto_from_cwnd { self.cc.cwnd() } else { flight }
+    }
+
     pub(crate) fn want_hystart(&mut self, on: bool) {
         self.hystart = on;
     }
@@ -518,6 +532,15 @@ impl Recovery {
         }
     }
 
+    /// New data from `to` on never left (the device refused it): HighData, RACK's log and
+    /// the delivery-rate records forget it, so it is sent as new data again later.
+    pub(crate) fn retract_send(&mut self, to: SeqNum) {
+        let Some(f) = self.sb.live_mut() else { return };
+        f.sb.retract_send(to);
+        f.rack.retract_send(to);
+        self.rate.retract_send(&mut f.txlog, to);
+    }
+
     /// A retransmission of `[seq, seq+len)` left.
     pub(crate) fn on_retransmit(&mut self, now: Instant, seq: SeqNum, len: u32) {
         self.last_send = Some(now);
@@ -617,7 +640,7 @@ impl Recovery {
         // grow while it is being reduced (Linux's CWR state).
         let in_recovery_before =
             self.in_recovery() || self.fl().is_some_and(|f| f.cwr_until.is_some());
-        let mut delivered = a.bytes_acked;
+        let delivered: u32;
         let mut new_loss = false;
         let lost_before = if self.sack && !self.rack_on() { self.sb_lost_bytes() } else { 0 };
         if self.sack {
@@ -775,6 +798,10 @@ impl Recovery {
             // Every ACK that advances SND.UNA in NewReno recovery is partial: the next
             // segment is presumed lost, so none is "safe" (the full ACK ends recovery).
             self.prr_update(reno_delivered, a.ack, a.snd_max, false);
+            // Growth sees the same DeliveredData as the SACK path: segments the duplicates
+            // already reported are not delivered again by the cumulative ACK that covers them
+            // (as a SACKed segment is not; Linux counts a duplicate as one SACKed segment).
+            delivered = reno_delivered;
         }
         self.last_window = a.window;
         self.end_cwr(a.ack);
@@ -887,7 +914,8 @@ impl Recovery {
         //~ timer; later expiries (backoff, nothing acknowledged since) leave ssthresh alone, and
         //~ cwnd is already the loss window.
         if !self.rto_pending {
-            self.cc.on_rto(now, flight);
+            let basis = self.rto_basis(flight);
+            self.cc.on_rto(now, basis);
             //= rfc8985#6.3
             //~ paraphrase: Everything outstanding and not SACKed is presumed lost at an RTO.
             let sacked = self.sbr().map_or(0, Scoreboard::sacked_bytes);
@@ -908,3 +936,9 @@ impl Recovery {
 
 #[cfg(test)]
 mod lazy_flight_tests;
+
+#[cfg(test)]
+mod reno_delivery_tests;
+
+#[cfg(test)]
+mod rto_basis_tests;

@@ -1,6 +1,7 @@
 //! A connection's timers: one deadline per kind in a table indexed by [`Timer`], armed after
 //! every change (`refresh_timers`) and acted on when they fire (`on_timeout`).
 
+use super::tx_fail::{RESOURCE_PROBE_INTERVAL, Refused};
 use super::{Conn, Ctx, Due, OpenKind, Origin, Tcb};
 use crate::error::ConnectionError;
 use crate::event::SoftError;
@@ -108,8 +109,16 @@ impl Conn {
         self.t.set(Timer::KeepAlive, keepalive);
         //= rfc9293#3.10.8
         //~ paraphrase: User timeout: data unacknowledged for this long aborts the connection.
+        if outstanding {
+            // Data is in the network: its timers, not the retry timer's, run the connection.
+            self.refused &= !Refused::PROBING;
+        }
+        let probing_refused = self.refused & Refused::PROBING != 0 && unsent;
         let user = match self.cfg.user_timeout {
             Some(u) if outstanding && state != State::SynSent => Some(self.una_since + u),
+            //~ linux: while the device refuses the data, the user timeout counts from the
+            //~ first retry (tcp_probe_timer's icsk_probes_tstamp).
+            Some(u) if probing_refused => Some(self.una_since + u),
             _ => None,
         };
         let user = match self.open_deadline_in(state) {
@@ -157,7 +166,13 @@ impl Conn {
                 // The RTO (with its backoff arithmetic) is read only here: this runs after
                 // every segment, and the persist timer is rarely being armed.
                 let rto = self.rtt.rto();
-                let d = rto.saturating_mul(1 << self.persist_backoff.min(10)).min(MAX_PERSIST);
+                let d = if self.refused & Refused::PROBING != 0 {
+                    RESOURCE_PROBE_INTERVAL
+                } else if self.refused & Refused::NOW != 0 {
+                    rto
+                } else {
+                    rto.saturating_mul(1 << self.persist_backoff.min(10)).min(MAX_PERSIST)
+                };
                 self.t.set(Timer::Persist, Some(now + d));
             }
         } else {
@@ -216,6 +231,12 @@ impl Conn {
         if due(self.t.get(Timer::Persist)) {
             self.t.set(Timer::Persist, None);
             self.persist_backoff = self.persist_backoff.saturating_add(1);
+            if self.refused & Refused::NOW != 0 {
+                if self.refused & Refused::PROBING == 0 {
+                    self.una_since = now;
+                }
+                self.refused = Refused::PROBING;
+            }
             match self.tcb.snd() {
                 Some(snd) if snd.wnd == 0 => self.due.set(Due::Probe),
                 Some(_) => self.due.set(Due::Override),

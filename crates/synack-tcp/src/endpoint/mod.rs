@@ -90,6 +90,9 @@ pub struct Endpoint {
     shared_cfg: Option<Arc<ConnConfig>>,
     /// See [`Endpoint::set_output_segment_max`].
     out_seg_max: u16,
+    /// What [`Endpoint::last_transmit_failed`] needs of the last connection segment
+    /// `poll_transmit` returned.
+    last_tx: Option<transmit::SentSegment>,
     /// Storage finished flights and connections left for the next ones.
     spares: crate::conn::Spares,
     /// Key of the Fast Open cookies this endpoint hands out as a server.
@@ -166,6 +169,7 @@ impl Endpoint {
             rx_udp: None,
             shared_cfg: None,
             out_seg_max: 0,
+            last_tx: None,
             spares: crate::conn::Spares::default(),
             fo_key,
             fo_cache: crate::fastopen::CookieCache::default(),

@@ -46,6 +46,7 @@ impl Endpoint {
             rttvar: c.rtt.rttvar(),
             rto: c.rtt.rto(),
             backoff: c.rtt.backoff_count(),
+            probes: u32::from(c.persist_backoff) + u32::from(c.keepalive_probes),
             cwnd: Some(c.rec.effective_cwnd()),
             ssthresh: Some(c.rec.cc.ssthresh()),
             segs_in: c.stats.segs_in,

@@ -99,6 +99,7 @@ impl Endpoint {
         if buf.len() < 60 {
             return None;
         }
+        self.last_tx = None;
         if let Some((tuple, mut h, udp_port, ip)) = self.ctl.pop() {
             //~ freebsd: tcp_respond signs a reply when the connection (or bound socket) it
             //~ answers for has a key; linux: tcp_v4_send_reset signs with the key found for the
@@ -162,6 +163,7 @@ impl Endpoint {
                     seg.ecn,
                 );
                 let t = Transmit { segment_size, udp_port, ip, ..t };
+                self.last_tx = Some(SentSegment::of(&t));
                 // Queued above: its next poll refreshes the timers (once per burst, not per
                 // segment).
                 self.after_with(id, false, false);
@@ -212,6 +214,63 @@ impl Endpoint {
             segment_size: 0,
             udp_port: None,
             ip: crate::config::IpFields::default(),
+        }
+    }
+}
+
+impl Endpoint {
+    /// The interface could not transmit `t`, the segment [`poll_transmit`](Self::poll_transmit)
+    /// returned last for its connection (the device or its queue refused it: `ENOBUFS`, a full
+    /// ring, a queue discipline that drops). Call it before polling that connection again.
+    ///
+    /// The segment counts as never sent, as in Linux: new data stays unsent (SND.NXT goes
+    /// back) and is offered again when the retry timer fires, every 500 ms without backing off
+    /// (TCP_RESOURCE_PROBE_INTERVAL; the first retry after one RTO), with the user timeout
+    /// counting from the first retry; a refused retransmission is not counted as one. Segments
+    /// of no connection, and ACKs, need no report: a lost ACK is repaired by the peer.
+    pub fn transmit_failed(&mut self, now: Instant, t: &Transmit) {
+        self.advance(now);
+        self.last_tx = None;
+        self.refused(SentSegment::of(t));
+    }
+
+    /// [`transmit_failed`](Self::transmit_failed) for the segment `poll_transmit` returned
+    /// last, for an interface that no longer has it (it wrote the segment into the device's
+    /// buffer and learnt of the refusal after). Nothing happens when the last poll returned
+    /// no connection's segment, or when it was reported already.
+    pub fn last_transmit_failed(&mut self, now: Instant) {
+        self.advance(now);
+        if let Some(s) = self.last_tx.take() {
+            self.refused(s);
+        }
+    }
+
+    fn refused(&mut self, s: SentSegment) {
+        let Some(id) = s.conn else { return };
+        let Ok(conn) = self.conn_mut(id) else { return };
+        conn.on_transmit_failed(s.seq, s.len, s.fin, s.retransmission);
+        self.after_quiet(id);
+    }
+}
+
+/// The facts of a sent segment that undoing it needs.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct SentSegment {
+    conn: Option<ConnId>,
+    seq: SeqNum,
+    len: u32,
+    fin: bool,
+    retransmission: bool,
+}
+
+impl SentSegment {
+    fn of(t: &Transmit) -> SentSegment {
+        SentSegment {
+            conn: t.conn,
+            seq: t.seq,
+            len: t.len.saturating_sub(t.header_len) as u32,
+            fin: t.flags.fin(),
+            retransmission: t.retransmission,
         }
     }
 }

@@ -55,6 +55,10 @@ impl TcpLayer for EndpointLayer<'_> {
         self.hops.get(&self.endpoint.lookup(&tuple)?).copied()
     }
 
+    fn transmit_failed(&mut self, now: Instant) {
+        TcpLayer::transmit_failed(self.endpoint, now);
+    }
+
     fn poll_timeout(&mut self) -> Option<Instant> {
         self.endpoint.poll_timeout()
     }

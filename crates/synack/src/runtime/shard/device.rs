@@ -125,6 +125,10 @@ impl<D: DriverDevice> Device for ShardDevice<D> {
         self.inner.poll_at()
     }
 
+    fn take_tx_refused(&mut self) -> bool {
+        self.inner.take_tx_refused()
+    }
+
     fn frame_ring(&self) -> Option<&synack_stack::phy::FrameRing> {
         self.inner.frame_ring()
     }
