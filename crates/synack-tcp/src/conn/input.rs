@@ -128,6 +128,18 @@ impl Conn {
         ts.tsecr.wrapping_sub(first) > self.ts_now(now).wrapping_sub(first)
     }
 
+    /// SYN-SENT's answer to an ACK that is not for us: `<SEQ=SEG.ACK><CTL=RST>`, unless the
+    /// segment is itself a RST.
+    fn reset_unacceptable_ack(&self, ctx: &mut Ctx<'_>, seg: &TcpRepr<'_>) {
+        if !seg.flags.rst() {
+            ctx.ctl.push(
+                CtlSegment::rst(self.tuple, seg.ack)
+                    .via(self.cfg.udp_encapsulation)
+                    .with_ip(self.cfg.ip),
+            );
+        }
+    }
+
     fn on_syn_sent(&mut self, ctx: &mut Ctx<'_>, seg: &TcpRepr<'_>) -> Outcome {
         let f = seg.flags;
         let Tcb::SynSent { snd, .. } = &mut self.tcb else { return Outcome::Continue };
@@ -136,24 +148,12 @@ impl Conn {
             //~ paraphrase: An ACK outside ISS < SEG.ACK =< SND.NXT is not for us:
             //~ <SEQ=SEG.ACK><CTL=RST> (unless it is itself a RST), and the segment is dropped.
             if seg.ack.le(snd.iss) || seg.ack.gt(snd.max_nxt) {
-                if !f.rst() {
-                    ctx.ctl.push(
-                        CtlSegment::rst(self.tuple, seg.ack)
-                            .via(self.cfg.udp_encapsulation)
-                            .with_ip(self.cfg.ip),
-                    );
-                }
+                self.reset_unacceptable_ack(ctx, seg);
                 return Outcome::Continue;
             }
         }
         if self.syn_ack_tsecr_rejected(ctx.now, seg) {
-            if !f.rst() {
-                ctx.ctl.push(
-                    CtlSegment::rst(self.tuple, seg.ack)
-                        .via(self.cfg.udp_encapsulation)
-                        .with_ip(self.cfg.ip),
-                );
-            }
+            self.reset_unacceptable_ack(ctx, seg);
             return Outcome::Continue;
         }
         if f.rst() {

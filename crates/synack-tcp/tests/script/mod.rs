@@ -43,6 +43,22 @@ pub struct Seg {
 }
 
 impl Seg {
+    /// The segment as the engine takes it.
+    pub fn repr(&self) -> TcpRepr<'_> {
+        TcpRepr {
+            src_port: self.src_port,
+            dst_port: self.dst_port,
+            seq: SeqNum(self.seq),
+            ack: SeqNum(self.ack),
+            flags: self.flags,
+            window: self.window,
+            urgent: self.urgent,
+            options: self.options,
+            raw_options: None,
+            payload: &self.payload,
+        }
+    }
+
     pub fn new(flags: TcpFlags, seq: u32, ack: u32) -> Seg {
         Seg {
             seq,
@@ -264,51 +280,29 @@ impl Script {
 
     /// T sends `seg`, which a receive offload (GRO) coalesced from segments of `seg_size`
     /// bytes.
-    pub fn inject_coalesced(&mut self, mut seg: Seg, seg_size: u16) {
-        if seg.src_port == 0 {
-            seg.src_port = self.remote.port();
-        }
-        if seg.dst_port == 0 {
-            seg.dst_port = self.local.port();
-        }
-        let repr = TcpRepr {
-            src_port: seg.src_port,
-            dst_port: seg.dst_port,
-            seq: SeqNum(seg.seq),
-            ack: SeqNum(seg.ack),
-            flags: seg.flags,
-            window: seg.window,
-            urgent: seg.urgent,
-            options: seg.options,
-            raw_options: None,
-            payload: &seg.payload,
-        };
+    pub fn inject_coalesced(&mut self, seg: Seg, seg_size: u16) {
+        let seg = self.addressed(seg);
         let (remote, local) = (self.remote.ip(), self.local.ip());
-        self.ep.on_coalesced_segment(self.now, remote, local, 0, seg_size, &repr);
+        self.ep.on_coalesced_segment(self.now, remote, local, 0, seg_size, &seg.repr());
         self.drain_events();
     }
 
-    /// T sends `seg` inside an IP packet whose ECN field is `ecn` (3 = CE).
-    pub fn inject_ecn(&mut self, mut seg: Seg, ecn: u8) {
+    /// `seg` with the connection's ports where it left them 0.
+    fn addressed(&self, mut seg: Seg) -> Seg {
         if seg.src_port == 0 {
             seg.src_port = self.remote.port();
         }
         if seg.dst_port == 0 {
             seg.dst_port = self.local.port();
         }
-        let repr = TcpRepr {
-            src_port: seg.src_port,
-            dst_port: seg.dst_port,
-            seq: SeqNum(seg.seq),
-            ack: SeqNum(seg.ack),
-            flags: seg.flags,
-            window: seg.window,
-            urgent: seg.urgent,
-            options: seg.options,
-            raw_options: None,
-            payload: &seg.payload,
-        };
-        self.ep.on_segment_with_ecn(self.now, self.remote.ip(), self.local.ip(), ecn, &repr);
+        seg
+    }
+
+    /// T sends `seg` inside an IP packet whose ECN field is `ecn` (3 = CE).
+    pub fn inject_ecn(&mut self, seg: Seg, ecn: u8) {
+        let seg = self.addressed(seg);
+        let (remote, local) = (self.remote.ip(), self.local.ip());
+        self.ep.on_segment_with_ecn(self.now, remote, local, ecn, &seg.repr());
         self.drain_events();
     }
 
