@@ -139,7 +139,7 @@ fn pcapng_block_held(d: &[u8], section: Endianness) -> Result<(), PcapError> {
         _ => section == Endianness::Big,
     };
     let len = word(4, big) as usize;
-    if len >= 12 && len % 4 == 0 && d.len() < len {
+    if len >= 12 && len.is_multiple_of(4) && d.len() < len {
         Err(PcapError::IncompleteBuffer)
     } else {
         Ok(())
