@@ -404,7 +404,11 @@ pub fn tcp_pair(data: &[u8]) {
     }
     // Drain: both sides half-close and read until both see the other's end of stream.
     let window = conn.recv_buffer as u64;
-    let end = p.now + drain_limit(&p, exchange, conn.rtt.max_rto, window, round_trip);
+    let limit = drain_limit(&p, exchange, conn.rtt.max_rto, window, round_trip);
+    if trace() {
+        println!("{:?} drain starts, limit {limit:?}", p.now);
+    }
+    let end = p.now + limit;
     loop {
         for side in 0..2 {
             p.shutdown(side);
