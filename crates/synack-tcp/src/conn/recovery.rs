@@ -806,10 +806,6 @@ impl Recovery {
         self.last_window = a.window;
         self.end_cwr(a.ack);
         let rate = self.rate_sample(a);
-        //= rfc7661#4.3
-        //~ paraphrase: Growth only when the flight filled the window (or slow start has not yet
-        //~ doubled the largest flight of this window); RFC 9438 section 5.8 asks the same of CUBIC.
-        let cwnd_limited = self.cwnd_use.is_cwnd_limited(self.cc.cwnd(), self.cc.in_slow_start());
         //= rfc5681#3.1
         //~ linux: The window grows on ACKs that acknowledge new data; a duplicate ACK carrying only
         //~ SACK information does not grow it (Linux's FLAG_DATA_ACKED), it only lets the
@@ -817,6 +813,14 @@ impl Recovery {
         if delivered > 0 && (a.ack.gt(a.una_before) || self.cc.samples_every_delivery()) {
             let in_recovery = in_recovery_before || self.in_recovery();
             let pipe = self.flight(a.ack, a.snd_max);
+            //= rfc7661#4.3
+            //~ paraphrase: Growth only when the flight filled the window (or slow start has not
+            //~ yet doubled the largest flight of this window); RFC 9438 section 5.8 asks the
+            //~ same of CUBIC.
+            // Read only here: an ACK that delivers nothing (every data segment's ACK at a
+            // receiver) skips asking the controller.
+            let cwnd_limited =
+                self.cwnd_use.is_cwnd_limited(self.cc.cwnd(), self.cc.in_slow_start());
             self.cc.on_ack(&AckSample {
                 now: a.now,
                 bytes_acked: delivered,
