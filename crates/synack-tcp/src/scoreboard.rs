@@ -362,16 +362,20 @@ impl Scoreboard {
         //= rfc6675#4
         // For each octet in [HighACK, HighData) not SACKed: count 1 if not IsLost, and 1 more
         // if it was retransmitted.
-        let lost_to = self.lost_boundary();
         if self.sacked.is_empty() {
             // Nothing SACKed (every segment of a loss-free transfer asks): the one hole is
-            // [HighACK, HighData), without walking the holes.
-            return if self.high_ack.lt(self.high_data) {
-                self.hole_pipe(self.high_ack, self.high_data, lost_to)
-            } else {
-                0
+            // [HighACK, HighData), without walking the holes, and the lost boundary is
+            // HighACK unless an RTO marked more (`lost_boundary` without its walk).
+            if !self.high_ack.lt(self.high_data) {
+                return 0;
+            }
+            let lost_to = match self.rto_lost_to {
+                Some(r) => self.high_ack.max(r.min(self.high_data)),
+                None => self.high_ack,
             };
+            return self.hole_pipe(self.high_ack, self.high_data, lost_to);
         }
+        let lost_to = self.lost_boundary();
         let mut pipe = 0u32;
         for (a, b) in self.holes() {
             pipe = pipe.saturating_add(self.hole_pipe(a, b, lost_to));
