@@ -418,13 +418,12 @@ impl Recovery {
             return snd_max.since(una);
         }
         // A fresh scoreboard has nothing outstanding.
-        let pipe = self.sbr().map_or(0, Scoreboard::pipe);
+        let Some(f) = self.fl() else { return 0 };
+        let pipe = f.sb.pipe();
         if self.rack_on() {
             //= rfc8985#6.2
             //~ paraphrase: Segments RACK marked lost are not in flight.
-            let lost = self.fl().map_or(0, |f| f.rack.lost_bytes());
-            let out = self.sbr().map_or(0, Scoreboard::unsacked_outstanding);
-            let rack = out.saturating_sub(lost);
+            let rack = f.sb.unsacked_outstanding().saturating_sub(f.rack.lost_bytes());
             pipe.min(rack)
         } else {
             pipe
