@@ -393,6 +393,7 @@ impl EngineTarget {
                 Cc::Bbr => CongestionControl::Bbr,
             },
             pacing: p.pacing,
+            pacing_free_segments: p.pacing_free_segments,
             push_policy: p.linux_gso_push.map_or(PushPolicy::EndOfBurst, |min_tso_segs| {
                 PushPolicy::LinuxGso { min_tso_segs }
             }),

@@ -115,6 +115,8 @@ pub struct Profile {
     /// Pacing for every controller (Linux paces CUBIC and Reno under the `fq` qdisc; BBR
     /// paces whatever the qdisc).
     pub pacing: bool,
+    /// Data segments sent before pacing spaces them (`ConnConfig::pacing_free_segments`).
+    pub pacing_free_segments: u32,
     /// The link's queue drops every packet the stack sends (`tc qdisc ... pfifo limit 0`):
     /// each transmit fails and is reported to the engine as refused.
     pub link_drops: bool,
@@ -297,6 +299,8 @@ impl Profile {
             quick_ack_segments: 16,
             tlp: true,
             pacing: false,
+            //~ linux: tcp_update_skb_after_send paces only from the 10th data segment.
+            pacing_free_segments: 10,
             link_drops: false,
             rack: true,
             slow_start_after_idle: false,
@@ -387,6 +391,7 @@ impl Profile {
             quick_ack_segments: 0,
             tlp: false,
             pacing: false,
+            pacing_free_segments: 0,
             link_drops: false,
             rack: false,
             slow_start_after_idle: true,
@@ -462,6 +467,7 @@ impl Profile {
             quick_ack_segments: 0,
             tlp: false,
             pacing: false,
+            pacing_free_segments: 0,
             link_drops: false,
             rack: false,
             slow_start_after_idle: true,

@@ -286,6 +286,10 @@ pub struct ConnConfig {
     /// cwnd / SRTT in slow start, 120% after. Off by default for CUBIC and NewReno, as in
     /// Linux without `fq`.
     pub pacing: bool,
+    /// Data segments a paced connection sends before pacing spaces them: Linux lets its
+    /// first 10 go unpaced (`tcp_update_skb_after_send`, as the original `fq` let a new
+    /// flow's first 10 MSS through). 0 (the default) paces from the first segment.
+    pub pacing_free_segments: u32,
     /// `SO_MAX_PACING_RATE`: the most bytes per second pacing lets out. `None` (the default):
     /// no cap. A cap paces a connection even with `pacing` off (Linux's internal pacing does
     /// the same).
@@ -480,6 +484,7 @@ impl Default for ConnConfig {
             prr: true,
             hystart: true,
             pacing: false,
+            pacing_free_segments: 0,
             max_pacing_rate: None,
             ecn: false,
             accecn: AccEcnConfig::default(),

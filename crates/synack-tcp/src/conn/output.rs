@@ -786,7 +786,7 @@ impl Conn {
         rcv.last_ack_sent = rnxt;
         let in_flight = if was_idle { 0 } else { self.rec.flight(una, max_nxt) };
         self.rec.on_tx(now, seq, end + fin as u32, in_flight);
-        self.on_paced_send(now, len);
+        self.on_paced_send(now, seq, len);
         if retransmission {
             //= rfc6298#3
             //~ paraphrase: Karn: no RTT sample from a retransmitted segment.

@@ -70,7 +70,7 @@ impl Endpoint {
         if let Some(snd) = conn.tcb.snd_mut() {
             self.spares.lend_ring(&mut snd.buf, data.len());
         }
-        let r = conn.send(data, false);
+        let r = conn.send(data, false, self.now);
         self.after(id);
         r
     }
@@ -85,7 +85,7 @@ impl Endpoint {
         if let Some(snd) = conn.tcb.snd_mut() {
             self.spares.lend_ring(&mut snd.buf, data.len());
         }
-        let r = conn.send_more(data);
+        let r = conn.send_more(data, self.now);
         if matches!(r, Ok(n) if n > 0) {
             conn.hs.set(HsFlags::CORKED | HsFlags::PUSH_WITHHELD, true);
         }
@@ -101,7 +101,7 @@ impl Endpoint {
         if let Some(snd) = conn.tcb.snd_mut() {
             self.spares.lend_ring(&mut snd.buf, data.len());
         }
-        let r = conn.send(data, false);
+        let r = conn.send(data, false, self.now);
         if matches!(r, Ok(n) if n == data.len() && n > 0) {
             conn.end_record();
         }
@@ -112,7 +112,8 @@ impl Endpoint {
     /// Queues data as urgent (RFC 9293 3.8.5): the urgent pointer marks its end. Legacy: new
     /// applications should not use urgent data (SHLD-13).
     pub fn send_urgent(&mut self, id: ConnId, data: &[u8]) -> Result<usize, SendError> {
-        let r = self.conn_mut(id)?.send(data, true);
+        let now = self.now;
+        let r = self.conn_mut(id)?.send(data, true, now);
         self.after(id);
         r
     }
