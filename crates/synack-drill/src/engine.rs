@@ -387,6 +387,11 @@ impl EngineTarget {
             rtt,
             slow_start_ack_limit: p.slow_start_ack_limit,
             rto_from_cwnd: p.rto_from_cwnd,
+            //~ linux: tcp_may_raise_cwnd grows on SACKs once reordering exceeds tcp_reordering (3).
+            sack_growth_above_reordering: p
+                .name
+                .starts_with("linux")
+                .then_some(core::num::NonZeroU8::MIN.saturating_add(2)),
             congestion_control: match p.cc {
                 Cc::Cubic => CongestionControl::Cubic,
                 Cc::Reno => CongestionControl::NewReno,

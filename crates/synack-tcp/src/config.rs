@@ -346,6 +346,13 @@ pub struct ConnConfig {
     /// outstanding under a window of ten) its ssthresh stays near the window. Fast recovery
     /// and ECN reductions keep FlightSize (capped by cwnd) here.
     pub rto_from_cwnd: bool,
+    /// Once the measured reordering degree (`tcpi_reordering`, in segments) exceeds this
+    /// value, an ACK that only SACKs new data grows the window as one advancing SND.UNA does
+    /// (Linux's `tcp_may_raise_cwnd` with `tcp_reordering`, 3 by default: where reordering
+    /// is known to be high, out-of-order delivery is still delivery). `None` (the default)
+    /// grows on cumulative ACKs only (RFC 5681 3.1); the linux drill profile sets 3.
+    /// (`NonZeroU8`: the measured degree is never below 3, so 0 would mean "always".)
+    pub sack_growth_above_reordering: Option<core::num::NonZeroU8>,
     /// How our options are laid out on the wire: Linux's word-aligned layout (the default;
     /// every field on a 4-byte boundary, what most receivers' fast paths expect) or FreeBSD's
     /// (`mss,nop,wscale,sackOK,TS` on a SYN). RFC 9293 3.2 lets options start on any octet, so
@@ -497,6 +504,7 @@ impl Default for ConnConfig {
             window_scale: None,
             slow_start_ack_limit: Some(2),
             rto_from_cwnd: false,
+            sack_growth_above_reordering: None,
             option_layout: OptionLayout::Linux,
             recv_buffer_mss_rounding: false,
             abort_reset: AbortReset::Rfc,

@@ -709,6 +709,8 @@ impl Conn {
         // AccECN reads its CE count against the data this ACK delivered (RFC 6937's
         // DeliveredData: the change of SND.UNA plus the change of SACKed bytes).
         let sacked_before = if self.accecn.is_some() { self.rec.sb.sacked_bytes() } else { 0 };
+        // An ACK runs the retransmission queue again, after a refused retransmission too.
+        self.refused &= !super::tx_fail::Refused::RETRANSMIT;
         self.rec.on_ack(&AckInfo {
             now,
             una_before,
@@ -724,6 +726,7 @@ impl Conn {
             min_rtt: self.rtt.min_rtt(),
             ece: self.ecn.is_some() && f.contains(TcpFlags::ECE),
             smss,
+            sack_growth_above: self.cfg.sack_growth_above_reordering,
         });
         if acked > 0 {
             self.mtu_probe_on_ack(una);

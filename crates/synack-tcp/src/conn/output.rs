@@ -432,13 +432,15 @@ impl Conn {
         let can_send_new = !go_back && end.gt(max_nxt) && right.gt(max_nxt);
         // 2. What RACK judged lost (this also repairs lost retransmissions), then SACK-based
         //    recovery (RFC 6675 NextSeg) while cwnd - pipe >= SMSS.
+        let rtx_refused = self.refused & super::tx_fail::Refused::RETRANSMIT != 0;
         if !go_back
+            && !rtx_refused
             && let Some((seq, len)) = self.rec.rack_lost(una, mss)
             && cc_room >= len
         {
             return self.emit_retransmission(now, buf, hlen, opts, (seq, len), mss, cc_room);
         }
-        if !go_back && cc_room >= mss {
+        if !go_back && !rtx_refused && cc_room >= mss {
             match self.rec.next_seg(can_send_new) {
                 Some(NextSeg::Retransmit { seq, len }) => {
                     let range = (seq, len.min(mss));
