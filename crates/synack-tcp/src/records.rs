@@ -25,6 +25,8 @@ pub(crate) struct SendMarks {
     pub(crate) gso: Option<crate::gso::GsoPacket>,
     /// Record ends.
     pub(crate) records: RecordEnds,
+    /// Transmit timestamps asked for (`SO_TIMESTAMPING`), from the first time they are.
+    pub(crate) stamps: Option<crate::tx_stamp::TxStamps>,
 }
 
 /// The ends (one past the last byte) of the records in the send queue, ascending.
