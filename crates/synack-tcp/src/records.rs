@@ -27,6 +27,8 @@ pub(crate) struct SendMarks {
     pub(crate) records: RecordEnds,
     /// The pacing departure clock, from the first paced data segment.
     pub(crate) pace: crate::pacing::DepartureClock,
+    /// Transmit timestamps asked for (`SO_TIMESTAMPING`), from the first time they are.
+    pub(crate) stamps: Option<crate::tx_stamp::TxStamps>,
 }
 
 /// The ends (one past the last byte) of the records in the send queue, ascending.

@@ -67,6 +67,9 @@ impl Conn {
             return Err(crate::SendError::WouldBlock);
         }
         self.hs.set(HsFlags::CORKED | HsFlags::PUSH_WITHHELD, false);
+        if let Some(stamps) = self.marks.as_mut().and_then(|m| m.stamps.as_mut()) {
+            stamps.on_write(snd.end_seq());
+        }
         if urgent {
             //= rfc9293#3.8.5
             //~ paraphrase: The urgent pointer names the first octet after the urgent data
@@ -159,6 +162,25 @@ impl Conn {
         let records = &mut self.marks.get_or_insert_with(Default::default).records;
         records.on_ack(una);
         records.push(end);
+    }
+
+    /// Sets the transmit timestamps later writes ask for; see
+    /// [`crate::Endpoint::set_tx_timestamping`].
+    pub(crate) fn set_tx_timestamping(&mut self, flags: crate::tx_stamp::TxStampFlags) {
+        let (una, written) = self.tcb.snd().map(|s| (s.una, s.end_seq())).unwrap_or_default();
+        let marks = self.marks.get_or_insert_with(Default::default);
+        let stamps = marks.stamps.get_or_insert_with(Default::default);
+        stamps.set_flags(flags, una, written);
+    }
+
+    /// The connection's transmit timestamping state, once asked for.
+    pub(crate) fn tx_stamps(&self) -> Option<&crate::tx_stamp::TxStamps> {
+        self.marks.as_ref().and_then(|m| m.stamps.as_ref())
+    }
+
+    /// The oldest queued transmit timestamp; see [`crate::Endpoint::pop_tx_stamp`].
+    pub(crate) fn pop_tx_stamp(&mut self) -> Option<crate::tx_stamp::TxStamp> {
+        self.marks.as_mut().and_then(|m| m.stamps.as_mut()).and_then(|s| s.pop())
     }
 
     /// Reads received bytes; see [`crate::Endpoint::recv`].

@@ -308,6 +308,9 @@ impl Conn {
         //~ linux: an ACK tries the send queue again (tcp_data_snd_check), refused data too.
         self.refused &= !super::tx_fail::Refused::NOW;
         let Some(snd) = self.tcb.snd() else { return };
+        if let Some(stamps) = self.marks.as_mut().and_then(|m| m.stamps.as_mut()) {
+            stamps.on_ack(ctx.now, snd.una);
+        }
         //= rfc6298#5
         //~ paraphrase: All data acknowledged: stop the timer; otherwise restart it with the current
         //~ RTO.

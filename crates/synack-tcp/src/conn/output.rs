@@ -59,6 +59,10 @@ impl Conn {
         let mut seg = self.build_segment(now, buf)?;
         if seg.payload_len > 0 {
             self.note_data_sent(now);
+            if let Some(stamps) = self.marks.as_mut().and_then(|m| m.stamps.as_mut()) {
+                let first = SeqNum(seg.header.seq) + u32::from(seg.header.flags.syn());
+                stamps.on_transmit(now, first, seg.payload_len as u32);
+            }
         }
         if self.accecn.is_some() {
             self.accecn_on_send(now, &mut seg, dsack);
