@@ -25,6 +25,8 @@ pub(crate) struct SendMarks {
     pub(crate) gso: Option<crate::gso::GsoPacket>,
     /// Record ends.
     pub(crate) records: RecordEnds,
+    /// The buffers Linux's send-buffer accounting charges (`SendAccounting::LinuxSkb`).
+    pub(crate) skbs: crate::sndbuf::SkbQueue,
 }
 
 /// The ends (one past the last byte) of the records in the send queue, ascending.

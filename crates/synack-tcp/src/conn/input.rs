@@ -307,6 +307,7 @@ impl Conn {
         self.persist_backoff = 0;
         //~ linux: an ACK tries the send queue again (tcp_data_snd_check), refused data too.
         self.refused &= !super::tx_fail::Refused::NOW;
+        self.settle_skbs();
         let Some(snd) = self.tcb.snd() else { return };
         //= rfc6298#5
         //~ paraphrase: All data acknowledged: stop the timer; otherwise restart it with the current
