@@ -20,7 +20,7 @@ use synack_tcp::{
     AbortReset, AccEcnConfig, AccEcnOptionPolicy, AckEvery, CongestionControl, ConnConfig, ConnId,
     ConnectionError, Duration, Endpoint, EndpointConfig, FastOpenConfig, IcmpError, Instant,
     IpFields, ListenerId, MtuProbing, OptionLayout, PmtudBlackhole, PushPolicy, ReadWindowUpdate,
-    ReceiveWindow, RecvError, SendError, State,
+    ReceiveWindow, RecvError, SendAccounting, SendError, State,
 };
 use synack_wire::ChecksumMode;
 use synack_wire::tcp::TcpRepr;
@@ -101,9 +101,26 @@ pub fn unmapped_knobs(p: &Profile) -> Vec<String> {
         ));
     }
     if p.sockbuf_doubling {
-        v.push("SO_SNDBUF/SO_RCVBUF doubling".into());
+        v.push("SO_RCVBUF doubling".into());
     }
     v
+}
+
+/// What Linux 6.18 (x86-64) charges a send skb beyond its data: the `truesize` of the
+/// fclone'd head `tcp_stream_alloc_skb` makes (`SK_MEMINFO_WMEM_QUEUED` grows by 832 + n for
+/// an n-byte skb queued in repair mode).
+const LINUX_SKB_OVERHEAD: u16 = 832;
+
+/// Linux's smallest send buffer (`SOCK_MIN_SNDBUF`: twice an skb of 2 KB and its head).
+const LINUX_MIN_SNDBUF: usize = 4608;
+
+/// `sk_sndbuf` after `SO_SNDBUF` set `v`: Linux doubles the value (room for the skbs'
+/// overhead), at least `SOCK_MIN_SNDBUF`; other stacks keep it.
+fn sndbuf_for(v: usize, doubling: bool) -> usize {
+    match doubling {
+        true => v.saturating_mul(2).max(LINUX_MIN_SNDBUF),
+        false => v,
+    }
 }
 
 /// The engine's unsent low-water mark for Linux's value: `UINT_MAX` never limits (fewer
@@ -414,6 +431,11 @@ impl EngineTarget {
                 ..MtuProbing::linux(p.mtu_probing == 2)
             }),
             notsent_lowat: lowat_mark(p.notsent_lowat),
+            //~ linux: the doubled SO_SNDBUF is what sk_sndbuf holds, charged per skb.
+            send_accounting: match p.sockbuf_doubling {
+                true => SendAccounting::LinuxSkb { overhead: LINUX_SKB_OVERHEAD },
+                false => SendAccounting::Bytes,
+            },
             pmtud_blackhole: (p.pmtud_blackhole_detection != 0).then(|| PmtudBlackhole {
                 v4: matches!(p.pmtud_blackhole_detection, 1 | 2)
                     .then_some([p.pmtud_blackhole_mss.0, 536]),

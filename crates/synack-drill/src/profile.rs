@@ -134,7 +134,8 @@ pub struct Profile {
     /// `tcp_synack_retries`, FreeBSD's `net.inet.tcp.syncache.rexmtlimit`); `None`: R2 for a
     /// SYN (RFC 9293, at least 3 minutes). `ConnConfig::syn_ack_retries`.
     pub syn_ack_retries: Option<u32>,
-    /// `SO_SNDBUF`/`SO_RCVBUF` report twice the value set (Linux).
+    /// `SO_SNDBUF`/`SO_RCVBUF` report twice the value set (Linux); the send buffer is then
+    /// the doubled value, charged per skb as Linux charges it (`SendAccounting::LinuxSkb`).
     pub sockbuf_doubling: bool,
     /// Option layout (on every segment; the SYN shows it).
     pub syn_layout: SynLayout,

@@ -283,6 +283,9 @@ pub(crate) struct Pending {
     /// A write that opened the connection (Fast Open) and waits for the handshake: tried
     /// again as that open, not as a plain write.
     pub(crate) opening: bool,
+    /// A blocking write that found no room sleeps until the socket is writable again (the
+    /// stack's wake-up rule, e.g. Linux's third of the buffer free), not until any byte fits.
+    pub(crate) space_wait: bool,
 }
 
 pub(crate) struct Runner<'s, T: Target> {

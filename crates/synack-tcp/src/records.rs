@@ -29,6 +29,8 @@ pub(crate) struct SendMarks {
     pub(crate) pace: crate::pacing::DepartureClock,
     /// Transmit timestamps asked for (`SO_TIMESTAMPING`), from the first time they are.
     pub(crate) stamps: Option<crate::tx_stamp::TxStamps>,
+    /// The buffers Linux's send-buffer accounting charges (`SendAccounting::LinuxSkb`).
+    pub(crate) skbs: crate::sndbuf::SkbQueue,
 }
 
 /// The ends (one past the last byte) of the records in the send queue, ascending.

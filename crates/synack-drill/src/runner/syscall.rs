@@ -338,6 +338,7 @@ impl<T: Target> Runner<'_, T> {
             tol,
             written: 0,
             opening: false,
+            space_wait: false,
         };
         match self.attempt(&mut p, false) {
             Step::Done(result) => {
@@ -554,6 +555,11 @@ impl<T: Target> Runner<'_, T> {
                 let oob = has_flag(&call, "MSG_OOB");
                 let eor = has_flag(&call, "MSG_EOR");
                 let more = has_flag(&call, "MSG_MORE");
+                //~ linux: a writer that found no room sleeps in sk_stream_wait_memory until
+                //~ sk_stream_write_space wakes it (the socket writable again).
+                if p.space_wait && !self.t.readiness(fd.sock).writable {
+                    return Ok(Step::Blocked);
+                }
                 // Zeros in bounded chunks, so a huge length cannot allocate without limit.
                 let zeros = vec![0u8; (n - p.written.min(n)).min(WRITE_CHUNK)];
                 let mut refused = None;
@@ -584,7 +590,10 @@ impl<T: Target> Runner<'_, T> {
                 }
                 match refused {
                     _ if p.written == n => done(Ok(n as i64)),
-                    None | Some(Errno::EAGAIN) if !fd.nonblocking && !dontwait => Ok(Step::Blocked),
+                    None | Some(Errno::EAGAIN) if !fd.nonblocking && !dontwait => {
+                        p.space_wait = true;
+                        Ok(Step::Blocked)
+                    }
                     _ if p.written > 0 => done(Ok(p.written as i64)),
                     Some(e) => done(Err(e)),
                     None => done(Err(Errno::EAGAIN)),
