@@ -189,6 +189,7 @@ struct WakeSnapshot {
     received: u64,
     state: State,
     error: bool,
+    /// Error-queue entries added so far: zerocopy completions and transmit timestamps.
     completions: u64,
 }
 
@@ -1241,7 +1242,8 @@ impl Target for EngineTarget {
                     received: st.map_or(0, |st| st.bytes_received),
                     state: self.ep.state(c).unwrap_or(State::Closed),
                     error: matches!(self.ep.error(c), Ok(Some(_))),
-                    completions: self.socks.get(&s).map_or(0, |x| x.lx.zc.added),
+                    completions: self.socks.get(&s).map_or(0, |x| x.lx.zc.added)
+                        + self.ep.tx_stamps_queued(c).unwrap_or(0),
                 }
             }
             Some(Kind::Listening(l)) => WakeSnapshot {

@@ -116,6 +116,8 @@ pub struct TxStamps {
     queue: VecDeque<TxStamp>,
     /// Stamps dropped because the queue was full.
     dropped: u64,
+    /// Stamps queued so far (each one wakes the socket's waiters on Linux).
+    queued: u64,
 }
 
 impl TxStamps {
@@ -195,6 +197,7 @@ impl TxStamps {
         let key = if self.flags.opt_id { r.key.since(self.origin) } else { 0 };
         let packet_len = if self.flags.ts_only { 0 } else { r.packet_len };
         self.queue.push_back(TxStamp { kind, key, at, packet_len });
+        self.queued += 1;
     }
 
     /// The oldest queued stamp, taken off the queue.
@@ -210,6 +213,11 @@ impl TxStamps {
     /// Stamps dropped because the queue was full.
     pub fn dropped(&self) -> u64 {
         self.dropped
+    }
+
+    /// Stamps queued so far, read or not.
+    pub fn queued(&self) -> u64 {
+        self.queued
     }
 
     /// Writes whose records are still held.

@@ -208,3 +208,22 @@ fn notsent_lowat_option_and_sysctl() {
     assert_eq!(t.sock(s).unwrap().cfg.notsent_lowat, Some(131_072));
     assert_eq!(SockOpt::from_names("SOL_TCP", "TCP_NOTSENT_LOWAT"), Some(SockOpt::NotsentLowat));
 }
+
+/// SO_TIMESTAMPING as Linux checks it: bits it does not know and `OPT_ID_TCP` without
+/// `OPT_ID` are refused, `OPT_ID` is refused before the socket has a connection (CLOSE or
+/// LISTEN: the key origin is a sequence number), other bits are kept and read back.
+#[test]
+fn timestamping_option_checks_as_linux() {
+    const TX_SOFTWARE: i64 = 1 << 1;
+    const OPT_ID: i64 = 1 << 7;
+    const OPT_ID_TCP: i64 = 1 << 16;
+    let mut t = EngineTarget::new(&Profile::linux(), &crate::config::ScriptConfig::default());
+    let s = t.socket().unwrap();
+    assert_eq!(t.set_option(0, s, SockOpt::Timestamping, 1 << 20), Err(Errno::EINVAL));
+    assert_eq!(t.set_option(0, s, SockOpt::Timestamping, OPT_ID_TCP), Err(Errno::EINVAL));
+    assert_eq!(t.set_option(0, s, SockOpt::Timestamping, OPT_ID | TX_SOFTWARE), Err(Errno::EINVAL));
+    t.set_option(0, s, SockOpt::Timestamping, TX_SOFTWARE).unwrap();
+    assert_eq!(t.get_option(s, SockOpt::Timestamping).unwrap(), TX_SOFTWARE);
+    assert_eq!(SockOpt::from_names("SOL_SOCKET", "SO_TIMESTAMPING"), Some(SockOpt::Timestamping));
+    assert_eq!(t.error_queue_pop(s), None);
+}

@@ -277,6 +277,12 @@ impl Endpoint {
         Ok(self.conn_mut(id)?.pop_tx_stamp())
     }
 
+    /// How many transmit timestamps the connection has queued so far, read or not (each one
+    /// is a wakeup for those waiting on the socket).
+    pub fn tx_stamps_queued(&self, id: ConnId) -> Result<u64, InvalidConnection> {
+        Ok(self.conn(id)?.tx_stamps().map_or(0, |s| s.queued()))
+    }
+
     /// True when a transmit timestamp waits on the connection's error queue.
     pub fn tx_stamp_pending(&self, id: ConnId) -> Result<bool, InvalidConnection> {
         Ok(self.conn(id)?.tx_stamps().is_some_and(|s| s.pending()))
