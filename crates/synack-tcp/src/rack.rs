@@ -341,6 +341,29 @@ impl Rack {
         }
     }
 
+    /// `[start, end)` is known lost without any ACK to measure it by (a Fast Open SYN-ACK
+    /// that left the SYN's data unacknowledged): marked lost, to be retransmitted first.
+    pub fn mark_lost(&mut self, start: SeqNum, end: SeqNum) {
+        let start = start.max(self.snd_una);
+        let end = end.min(self.snd_nxt);
+        if end.le(start) {
+            return;
+        }
+        self.split_at(start);
+        self.split_at(end);
+        let i = self.find(start);
+        for s in self.segs.iter_mut().skip(i) {
+            if s.start.ge(end) {
+                break;
+            }
+            if !s.sacked && !s.lost {
+                s.lost = true;
+                s.marked_lost = true;
+                self.lost_total = self.lost_total.saturating_add(s.end.since(s.start));
+            }
+        }
+    }
+
     /// The retransmission of `[start, end)` never left (the device or its queue refused it):
     /// segments it was repairing are lost again, waiting for the next retransmission, and do
     /// not count as retransmissions in flight.
