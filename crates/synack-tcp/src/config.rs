@@ -164,6 +164,26 @@ pub struct IpFields {
     pub tos: u8,
 }
 
+/// How a connection's send buffer ([`ConnConfig::send_buffer`]) is charged.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
+pub enum SendAccounting {
+    /// The buffer holds `send_buffer` bytes; a writer is woken once a third of it is free.
+    #[default]
+    Bytes,
+    /// Linux's accounting (see `synack_tcp::sndbuf`'s module notes): the queue is cut into
+    /// buffers of the size goal (half the peer's largest window, whole segments, at most 64 KB),
+    /// each charged its bytes plus `overhead`; a write starts a new buffer only while the
+    /// charge is below `send_buffer` (and fewer than the unsent low-water mark are unsent) but
+    /// fills the last one to the size goal regardless, and a writer is woken once the free
+    /// space is at least half the charge. `send_buffer` is the value Linux's `sk_sndbuf`
+    /// holds (twice what `SO_SNDBUF` set).
+    LinuxSkb {
+        /// The fixed charge of one buffer (`skb->truesize` without its data; 832 bytes on
+        /// Linux 6.18 x86-64).
+        overhead: u16,
+    },
+}
+
 /// Per-connection settings; change them later with the `set_*` methods of the endpoint.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub struct ConnConfig {
@@ -178,6 +198,9 @@ pub struct ConnConfig {
     /// prioritisation) still fills the path. `None` (the default, Linux's
     /// `net.ipv4.tcp_notsent_lowat` of `UINT_MAX`): only the send buffer limits a write.
     pub notsent_lowat: Option<u32>,
+    /// How the send buffer is charged: by the bytes queued (the default), or as Linux
+    /// charges its buffers ([`SendAccounting::LinuxSkb`]).
+    pub send_accounting: SendAccounting,
     /// Receive buffer size in bytes at the start (also sets the window scale offered on the
     /// SYN, together with `recv_buffer_max`).
     pub recv_buffer: usize,
@@ -286,6 +309,10 @@ pub struct ConnConfig {
     /// cwnd / SRTT in slow start, 120% after. Off by default for CUBIC and NewReno, as in
     /// Linux without `fq`.
     pub pacing: bool,
+    /// Data segments a paced connection sends before pacing spaces them: Linux lets its
+    /// first 10 go unpaced (`tcp_update_skb_after_send`, as the original `fq` let a new
+    /// flow's first 10 MSS through). 0 (the default) paces from the first segment.
+    pub pacing_free_segments: u32,
     /// `SO_MAX_PACING_RATE`: the most bytes per second pacing lets out. `None` (the default):
     /// no cap. A cap paces a connection even with `pacing` off (Linux's internal pacing does
     /// the same).
@@ -460,6 +487,7 @@ impl Default for ConnConfig {
         ConnConfig {
             send_buffer: 256 * 1024,
             notsent_lowat: None,
+            send_accounting: SendAccounting::Bytes,
             recv_buffer: 256 * 1024,
             recv_buffer_max: 0,
             nodelay: false,
@@ -487,6 +515,7 @@ impl Default for ConnConfig {
             prr: true,
             hystart: true,
             pacing: false,
+            pacing_free_segments: 0,
             max_pacing_rate: None,
             ecn: false,
             accecn: AccEcnConfig::default(),

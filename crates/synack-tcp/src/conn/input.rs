@@ -313,7 +313,11 @@ impl Conn {
         self.persist_backoff = 0;
         //~ linux: an ACK tries the send queue again (tcp_data_snd_check), refused data too.
         self.refused &= !super::tx_fail::Refused::NOW;
+        self.settle_skbs();
         let Some(snd) = self.tcb.snd() else { return };
+        if let Some(stamps) = self.marks.as_mut().and_then(|m| m.stamps.as_mut()) {
+            stamps.on_ack(ctx.now, snd.una);
+        }
         //= rfc6298#5
         //~ paraphrase: All data acknowledged: stop the timer; otherwise restart it with the current
         //~ RTO.

@@ -428,13 +428,12 @@ impl Recovery {
             return snd_max.since(una);
         }
         // A fresh scoreboard has nothing outstanding.
-        let pipe = self.sbr().map_or(0, Scoreboard::pipe);
+        let Some(f) = self.fl() else { return 0 };
+        let pipe = f.sb.pipe();
         if self.rack_on() {
             //= rfc8985#6.2
             //~ paraphrase: Segments RACK marked lost are not in flight.
-            let lost = self.fl().map_or(0, |f| f.rack.lost_bytes());
-            let out = self.sbr().map_or(0, Scoreboard::unsacked_outstanding);
-            let rack = out.saturating_sub(lost);
+            let rack = f.sb.unsacked_outstanding().saturating_sub(f.rack.lost_bytes());
             pipe.min(rack)
         } else {
             pipe
@@ -845,10 +844,6 @@ impl Recovery {
         self.last_window = a.window;
         self.end_cwr(a.ack);
         let rate = self.rate_sample(a);
-        //= rfc7661#4.3
-        //~ paraphrase: Growth only when the flight filled the window (or slow start has not yet
-        //~ doubled the largest flight of this window); RFC 9438 section 5.8 asks the same of CUBIC.
-        let cwnd_limited = self.cwnd_use.is_cwnd_limited(self.cc.cwnd(), self.cc.in_slow_start());
         //= rfc5681#3.1
         //~ linux: The window grows on ACKs that acknowledge new data; a duplicate ACK carrying only
         //~ SACK information does not grow it (Linux's FLAG_DATA_ACKED), it only lets the
@@ -862,6 +857,14 @@ impl Recovery {
         {
             let in_recovery = in_recovery_before || self.in_recovery();
             let pipe = self.flight(a.ack, a.snd_max);
+            //= rfc7661#4.3
+            //~ paraphrase: Growth only when the flight filled the window (or slow start has not
+            //~ yet doubled the largest flight of this window); RFC 9438 section 5.8 asks the
+            //~ same of CUBIC.
+            // Read only here: an ACK that delivers nothing (every data segment's ACK at a
+            // receiver) skips asking the controller.
+            let cwnd_limited =
+                self.cwnd_use.is_cwnd_limited(self.cc.cwnd(), self.cc.in_slow_start());
             self.cc.on_ack(&AckSample {
                 now: a.now,
                 bytes_acked: delivered,
