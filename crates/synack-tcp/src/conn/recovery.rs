@@ -565,6 +565,22 @@ impl Recovery {
         }
     }
 
+    /// The SYN carried `[start, end)` and the SYN-ACK acknowledged only the SYN: with RACK,
+    /// the data is logged as sent and marked lost, so it is retransmitted (and counted as a
+    /// retransmission) before new data, without any congestion response.
+    //~ linux: tcp_rcv_fastopen_synack marks the unacknowledged SYN data lost and resends it
+    //~ through tcp_non_congestion_loss_retransmit (no window reduction).
+    pub(crate) fn on_syn_data_unacked(&mut self, now: Instant, start: SeqNum, end: SeqNum) {
+        if !self.rack_on() || !end.gt(start) {
+            return;
+        }
+        self.on_send_new(now, start, end, false, Duration::ZERO);
+        if let Some(f) = self.sb.live_mut() {
+            f.rack.mark_lost(start, end);
+        }
+        self.note_lost(end.since(start));
+    }
+
     /// The retransmission of `[seq, seq+len)` was refused by the device: the segments it
     /// repaired are lost again (RACK retransmits them at the next chance), and PRR does not
     /// count it as sent.
