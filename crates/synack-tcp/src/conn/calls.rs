@@ -181,19 +181,24 @@ impl Conn {
         if let Some(e) = self.error {
             return Err(crate::SendError::Connection(e));
         }
-        let skb_ready = self.skb_writeable();
+        let ready = self.space_ready();
         match self.tcb.snd_mut() {
             Some(s) if !s.fin_queued => {
-                let ready = match skb_ready {
-                    Some(r) => r,
-                    None => s.buf.free() > 0 && lowat_wakes(self.cfg.notsent_lowat, s),
-                };
                 if !ready {
                     self.want_writable = true;
                 }
                 Ok(ready)
             }
             _ => Err(crate::SendError::Closed),
+        }
+    }
+
+    /// Whether `send_ready` would report the connection writable, without arming a wake-up.
+    pub(crate) fn space_ready(&self) -> bool {
+        let Some(s) = self.tcb.snd() else { return false };
+        match self.skb_writeable() {
+            Some(r) => r && !s.fin_queued,
+            None => !s.fin_queued && s.buf.free() > 0 && lowat_wakes(self.cfg.notsent_lowat, s),
         }
     }
 
