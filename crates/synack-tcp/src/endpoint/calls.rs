@@ -134,7 +134,7 @@ impl Endpoint {
     }
 
     /// What [`send_ready`](Self::send_ready) would report, without arming
-    /// [`Event::Writable`] (`false` for a connection that cannot send).
+    /// [`Event::Writable`](crate::Event::Writable) (`false` for a connection that cannot send).
     pub fn send_space(&self, id: ConnId) -> Result<bool, InvalidConnection> {
         Ok(self.conn(id)?.space_ready())
     }
