@@ -167,6 +167,8 @@ struct LinuxSockState {
     zc: ZeroCopy,
     /// SO_MARK, kept for getsockopt.
     mark: i64,
+    /// SO_TIMESTAMPING as set (`SOF_TIMESTAMPING_*` bits).
+    tsflags: u32,
     /// TCP_INQ.
     inq: bool,
     /// TCP_NOTSENT_LOWAT as set (0: none set, the sysctl's value applies), for getsockopt.
@@ -407,12 +409,18 @@ impl EngineTarget {
             rtt,
             slow_start_ack_limit: p.slow_start_ack_limit,
             rto_from_cwnd: p.rto_from_cwnd,
+            //~ linux: tcp_may_raise_cwnd grows on SACKs once reordering exceeds tcp_reordering (3).
+            sack_growth_above_reordering: p
+                .name
+                .starts_with("linux")
+                .then_some(core::num::NonZeroU8::MIN.saturating_add(2)),
             congestion_control: match p.cc {
                 Cc::Cubic => CongestionControl::Cubic,
                 Cc::Reno => CongestionControl::NewReno,
                 Cc::Bbr => CongestionControl::Bbr,
             },
             pacing: p.pacing,
+            pacing_free_segments: p.pacing_free_segments,
             push_policy: p.linux_gso_push.map_or(PushPolicy::EndOfBurst, |min_tso_segs| {
                 PushPolicy::LinuxGso { min_tso_segs }
             }),
@@ -601,6 +609,7 @@ impl Target for EngineTarget {
         let lx = LinuxSockState {
             zerocopy: parent.zerocopy,
             mark: parent.mark,
+            tsflags: parent.tsflags,
             inq: parent.inq,
             notsent_lowat: parent.notsent_lowat,
             ..LinuxSockState::default()
@@ -623,6 +632,7 @@ impl Target for EngineTarget {
                 lx,
             },
         );
+        self.push_timestamping(id)?;
         Ok(id)
     }
 
@@ -670,6 +680,7 @@ impl Target for EngineTarget {
         sk.kind = Kind::Conn(c);
         sk.connecting = true;
         sk.local = tuple.map(|t| t.local);
+        self.push_timestamping(s)?;
         Err(Errno::EINPROGRESS)
     }
 
@@ -725,6 +736,7 @@ impl Target for EngineTarget {
         sk.connecting = true;
         sk.fo.deferred = None;
         sk.local = tuple.map(|t| t.local);
+        self.push_timestamping(s)?;
         if queued == 0 && !bsd { Err(Errno::EINPROGRESS) } else { Ok(queued) }
     }
 
@@ -968,7 +980,8 @@ impl Target for EngineTarget {
             }
             Kind::Conn(c) => {
                 let error = matches!(self.ep.error(c), Ok(Some(_)));
-                let queued_error = self.settle_zerocopy(s);
+                let queued_error =
+                    self.settle_zerocopy(s) | self.ep.tx_stamp_pending(c).unwrap_or(false);
                 //~ linux: tcp_poll reports EPOLLOUT only while tcp_stream_memory_free (wake 1)
                 //~ holds: fewer than half the unsent low-water mark unsent.
                 let lowat_ok = self.ep.send_ready(c).unwrap_or(true);
@@ -1190,15 +1203,22 @@ impl Target for EngineTarget {
 
     fn error_queue_pop(&mut self, s: SockId) -> Option<ErrQueueEntry> {
         self.settle_zerocopy(s);
-        let done = self.sock(s).ok()?.lx.zc.pop()?;
-        Some(ErrQueueEntry {
-            errno: 0,
-            origin: SO_EE_ORIGIN_ZEROCOPY,
-            kind: 0,
-            code: SO_EE_CODE_ZEROCOPY_COPIED,
-            info: i64::from(done.lo),
-            data: i64::from(done.hi),
-        })
+        if let Some(done) = self.sock(s).ok()?.lx.zc.pop() {
+            return Some(ErrQueueEntry {
+                errno: 0,
+                origin: SO_EE_ORIGIN_ZEROCOPY,
+                kind: 0,
+                code: SO_EE_CODE_ZEROCOPY_COPIED,
+                info: i64::from(done.lo),
+                data: i64::from(done.hi),
+                stamp: None,
+                packet_len: 0,
+            });
+        }
+        let c = self.conn(s).ok()?;
+        let stamp = self.ep.pop_tx_stamp(c).ok()??;
+        let tsflags = self.sock(s).ok()?.lx.tsflags;
+        Some(timestamping::entry(&stamp, tsflags))
     }
 
     //~ linux: tcp_poll, finding the socket not writable, sets SOCK_NOSPACE, so the
@@ -1330,6 +1350,7 @@ mod chrono;
 mod md5;
 mod sockopt;
 mod states;
+mod timestamping;
 mod wire_form;
 mod writes;
 use writes::WriteKind;

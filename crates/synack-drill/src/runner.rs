@@ -532,8 +532,9 @@ impl<T: Target> Runner<'_, T> {
                 } else {
                     // File commands make or remove the run's own files, a metrics flush empties
                     // the stack's cookie cache; the rest configures.
-                    for pipeline in crate::shell::pipelines(c).unwrap_or_default() {
-                        let [words] = pipeline.as_slice() else { continue };
+                    let pipelines = crate::shell::pipelines(c).unwrap_or_default();
+                    let run = pipelines.iter().flat_map(|p| self.profile.commands_run(p));
+                    for words in run.collect::<Vec<_>>() {
                         if let Some(op) = crate::files::FileOp::parse(words) {
                             self.files
                                 .apply(&op)

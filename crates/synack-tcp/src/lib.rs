@@ -120,6 +120,7 @@ pub mod state;
 pub mod stats;
 pub mod time;
 mod tuple_map;
+pub mod tx_stamp;
 pub mod udp_encap;
 
 pub use config::{

@@ -119,3 +119,12 @@ fn asking_for_room_arms_no_wake_up() {
     assert!(s.ep.send_space(s.id()).unwrap());
     assert_eq!(writable_events(&s), 0);
 }
+
+/// A push during a write sends whole segments only: with the peer's 2500-byte window (buffers
+/// of one 1000-byte segment) the third buffer does not fit, so it is not split at the
+/// window's edge, and a 4608-byte buffer (Linux's smallest) takes three buffers: 3000 bytes.
+#[test]
+fn a_push_sends_no_sliver_of_a_segment() {
+    let mut s = established(4608, 2500, None);
+    assert_eq!(s.ep.send(s.id(), &[1; 10_000]).unwrap(), 3000);
+}

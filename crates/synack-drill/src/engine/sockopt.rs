@@ -105,6 +105,10 @@ impl EngineTarget {
                 sk.lx.mark = value;
                 return Ok(());
             }
+            SockOpt::Timestamping => {
+                let flags = u32::try_from(v).map_err(|_| Errno::EINVAL)?;
+                return self.set_timestamping(s, flags);
+            }
             SockOpt::Inq => {
                 sk.lx.inq = v != 0;
                 return Ok(());
@@ -201,6 +205,7 @@ impl EngineTarget {
             SockOpt::IpTos => i64::from(sk.cfg.ip.tos),
             SockOpt::ZeroCopy => sk.lx.zerocopy as i64,
             SockOpt::Mark => sk.lx.mark,
+            SockOpt::Timestamping => i64::from(sk.lx.tsflags),
             SockOpt::Inq => sk.lx.inq as i64,
             SockOpt::NotsentLowat => i64::from(sk.lx.notsent_lowat),
             // Linux's tcp_syn_retries default when the socket set none.

@@ -198,9 +198,30 @@ impl<T: Target> Runner<'_, T> {
             "EPOLL_CTL_DEL" => 2,
             "EPOLL_CTL_MOD" => 3,
             "MSG_ERRQUEUE" => msg::MSG_ERRQUEUE,
+            "MSG_TRUNC" => msg::MSG_TRUNC,
             // linux/errqueue.h
+            "SO_EE_ORIGIN_TIMESTAMPING" => 4,
             "SO_EE_ORIGIN_ZEROCOPY" => 5,
             "SO_EE_CODE_ZEROCOPY_COPIED" => 1,
+            "SCM_TSTAMP_SND" => 0,
+            "SCM_TSTAMP_SCHED" => 1,
+            "SCM_TSTAMP_ACK" => 2,
+            "ENOMSG" => 42,
+            // Control message levels and types: the socket level's `SCM_TIMESTAMPING`, and
+            // packetdrill's names for the IP level and its error type, which follow the
+            // script's address family.
+            "SOL_SOCKET" => msg::SOL_SOCKET,
+            "SCM_TIMESTAMPING" => msg::SCM_TIMESTAMPING,
+            "CMSG_LEVEL_IP" => msg::recverr_cmsg(self.cfg.local_ip.is_ipv6()).0,
+            "CMSG_TYPE_RECVERR" => msg::recverr_cmsg(self.cfg.local_ip.is_ipv6()).1,
+            "SOL_IP" => msg::recverr_cmsg(false).0,
+            "IP_RECVERR" => msg::recverr_cmsg(false).1,
+            "SOL_IPV6" => msg::recverr_cmsg(true).0,
+            "IPV6_RECVERR" => msg::recverr_cmsg(true).1,
+            // linux/net_tstamp.h
+            _ if name.starts_with("SOF_TIMESTAMPING_") => {
+                msg::sof_timestamping(&name["SOF_TIMESTAMPING_".len()..])?
+            }
             // netinet/ip.h: class selector DSCPs (RFC 2474 4.2.2.2) in the TOS byte.
             _ if name.starts_with("IPTOS_DSCP_CS") => {
                 let class = name["IPTOS_DSCP_CS".len()..].parse::<i64>().ok()?;
@@ -680,6 +701,9 @@ impl<T: Target> Runner<'_, T> {
                 let fd = self.fd(&call)?;
                 let opt = self.sockopt(&call)?;
                 let v = self.arg(&call, 3)?;
+                if opt == SockOpt::Timestamping {
+                    msg::check_timestamping_bits(v)?;
+                }
                 done(self.t.set_option(now, fd.sock, opt, v).map(|()| 0))
             }
             "getsockopt" => {

@@ -6,20 +6,38 @@ use crate::config::SendAccounting;
 use crate::error::ConnectionError;
 use crate::sndbuf;
 use crate::state::State;
+use crate::time::Instant;
+use synack_wire::SeqNum;
 
 impl Conn {
     /// Queues bytes for sending; see [`crate::Endpoint::send`].
-    pub(crate) fn send(&mut self, data: &[u8], urgent: bool) -> Result<usize, crate::SendError> {
-        self.queue(data, urgent, false)
+    pub(crate) fn send(
+        &mut self,
+        data: &[u8],
+        urgent: bool,
+        now: Instant,
+    ) -> Result<usize, crate::SendError> {
+        self.queue(data, urgent, false, now)
     }
 
     /// Queues bytes with more announced; see [`crate::Endpoint::send_more`].
-    pub(crate) fn send_more(&mut self, data: &[u8]) -> Result<usize, crate::SendError> {
-        self.queue(data, false, true)
+    pub(crate) fn send_more(
+        &mut self,
+        data: &[u8],
+        now: Instant,
+    ) -> Result<usize, crate::SendError> {
+        self.queue(data, false, true, now)
     }
 
-    /// Queues bytes; `more`: the application announced more (its end is no push point).
-    fn queue(&mut self, data: &[u8], urgent: bool, more: bool) -> Result<usize, crate::SendError> {
+    /// Queues bytes at `now`; `more`: the application announced more (its end is no push
+    /// point).
+    fn queue(
+        &mut self,
+        data: &[u8],
+        urgent: bool,
+        more: bool,
+        now: Instant,
+    ) -> Result<usize, crate::SendError> {
         if let Some(e) = self.error {
             return Err(crate::SendError::Connection(e));
         }
@@ -63,6 +81,9 @@ impl Conn {
             return Err(crate::SendError::WouldBlock);
         }
         self.hs.set(HsFlags::CORKED | HsFlags::PUSH_WITHHELD, false);
+        if let Some(stamps) = self.marks.as_mut().and_then(|m| m.stamps.as_mut()) {
+            stamps.on_write(snd.end_seq());
+        }
         if urgent {
             //= rfc9293#3.8.5
             //~ paraphrase: The urgent pointer names the first octet after the urgent data
@@ -76,7 +97,16 @@ impl Conn {
             //~ window) is a push point; a write with more announced ends none (tcp_push marks
             //~ nothing under MSG_MORE but a forced push).
             let (end, max_wnd, sent, una) = (snd.end_seq(), snd.max_wnd, snd.max_nxt, snd.una);
+            let (nxt, right) = (snd.nxt, una + snd.wnd);
             let linux = matches!(policy, crate::config::PushPolicy::LinuxGso { .. });
+            let sends = match policy {
+                crate::config::PushPolicy::LinuxGso { min_tso_segs }
+                    if nxt == sent && matches!(state, State::Established | State::CloseWait) =>
+                {
+                    self.write_sends(now, nxt, right, mss, u32::from(min_tso_segs))
+                }
+                _ => crate::push::WriteSends::NONE,
+            };
             let marks = self.marks.get_or_insert_with(Default::default);
             // A write starts new packets.
             marks.gso = None;
@@ -91,12 +121,52 @@ impl Conn {
                 mss
             };
             if more {
-                push.on_write_more(start, end, max_wnd, chunk, sent);
+                push.on_write_more(start, end, max_wnd, chunk, sent, sends);
             } else {
-                push.on_write(start, end, max_wnd, chunk, sent);
+                push.on_write_sending(start, end, max_wnd, chunk, sent, sends);
             }
         }
         Ok(n)
+    }
+
+    /// What Linux would send while copying a write (see [`crate::push::WriteSends`]), new
+    /// data from `head` (SND.NXT, nothing in it to resend) up to the peer's window's `right`
+    /// edge: what cwnd leaves room for (the window restarted if the sender was idle), in
+    /// packets sized as `crate::gso` sizes them. Nothing during loss repair, whose sends
+    /// this does not model.
+    fn write_sends(
+        &self,
+        now: Instant,
+        head: SeqNum,
+        right: SeqNum,
+        mss: u32,
+        min_tso_segs: u32,
+    ) -> crate::push::WriteSends {
+        if self.rec.repairing() || !right.gt(head) {
+            return crate::push::WriteSends::NONE;
+        }
+        let Some(snd) = self.tcb.snd() else { return crate::push::WriteSends::NONE };
+        let flight = self.rec.flight(snd.una, snd.max_nxt);
+        let cwnd = if flight == 0 {
+            self.rec.cwnd_after_idle(now, self.rtt.rto())
+        } else {
+            self.rec.effective_cwnd()
+        };
+        let mss = mss.max(1);
+        let room = cwnd.saturating_sub(flight) / mss * mss;
+        let room = room.min(right.since(head));
+        let packet = crate::gso::packet_len(&crate::gso::PacketInputs {
+            mss,
+            cwnd,
+            room,
+            window: room,
+            queued: u32::MAX,
+            pacing_rate: self.pacing_rate_figure(),
+            min_rtt: self.rtt.min_rtt(),
+            min_tso_segs,
+            tail_ok: true,
+        });
+        crate::push::WriteSends { head, room, packet }
     }
 
     /// Marks the send queue's end as the end of a record; see [`crate::Endpoint::send_record`].
@@ -106,6 +176,25 @@ impl Conn {
         let records = &mut self.marks.get_or_insert_with(Default::default).records;
         records.on_ack(una);
         records.push(end);
+    }
+
+    /// Sets the transmit timestamps later writes ask for; see
+    /// [`crate::Endpoint::set_tx_timestamping`].
+    pub(crate) fn set_tx_timestamping(&mut self, flags: crate::tx_stamp::TxStampFlags) {
+        let (una, written) = self.tcb.snd().map(|s| (s.una, s.end_seq())).unwrap_or_default();
+        let marks = self.marks.get_or_insert_with(Default::default);
+        let stamps = marks.stamps.get_or_insert_with(Default::default);
+        stamps.set_flags(flags, una, written);
+    }
+
+    /// The connection's transmit timestamping state, once asked for.
+    pub(crate) fn tx_stamps(&self) -> Option<&crate::tx_stamp::TxStamps> {
+        self.marks.as_ref().and_then(|m| m.stamps.as_ref())
+    }
+
+    /// The oldest queued transmit timestamp; see [`crate::Endpoint::pop_tx_stamp`].
+    pub(crate) fn pop_tx_stamp(&mut self) -> Option<crate::tx_stamp::TxStamp> {
+        self.marks.as_mut().and_then(|m| m.stamps.as_mut()).and_then(|s| s.pop())
     }
 
     /// Reads received bytes; see [`crate::Endpoint::recv`].
@@ -238,7 +327,11 @@ impl Conn {
         let send_limit = match self.state() {
             State::Established | State::CloseWait => {
                 let by_cc = sent + self.rec.allowance(self.rec.flight(una, sent), mss);
-                let by_wnd = una + snd.wnd;
+                //~ linux: tcp_snd_wnd_test and tcp_mss_split_point send whole segments that
+                //~ fit in the peer's window, never a sliver of one.
+                let right = una + snd.wnd;
+                let fits = if right.gt(sent) { right.since(sent) / mss.max(1) * mss } else { 0 };
+                let by_wnd = sent + fits;
                 if by_wnd.lt(by_cc) { by_wnd } else { by_cc }
             }
             _ => sent,
