@@ -27,6 +27,10 @@ pub(crate) struct SendMarks {
     pub(crate) records: RecordEnds,
     /// The pacing departure clock, from the first paced data segment.
     pub(crate) pace: crate::pacing::DepartureClock,
+    /// Transmit timestamps asked for (`SO_TIMESTAMPING`), from the first time they are.
+    pub(crate) stamps: Option<crate::tx_stamp::TxStamps>,
+    /// The buffers Linux's send-buffer accounting charges (`SendAccounting::LinuxSkb`).
+    pub(crate) skbs: crate::sndbuf::SkbQueue,
 }
 
 /// The ends (one past the last byte) of the records in the send queue, ascending.

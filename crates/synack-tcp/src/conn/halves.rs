@@ -33,6 +33,16 @@ pub(crate) struct Snd {
 }
 
 impl Snd {
+    /// A send half whose buffer holds `buffer` bytes, or may grow past it under Linux's
+    /// accounting (which bounds it by its charge instead).
+    pub(crate) fn for_config(iss: SeqNum, cfg: &crate::ConnConfig) -> Snd {
+        let mut snd = Snd::new(iss, cfg.send_buffer);
+        if matches!(cfg.send_accounting, crate::SendAccounting::LinuxSkb { .. }) {
+            snd.buf = RingBuffer::with_max(cfg.send_buffer, crate::ring::MAX_CAPACITY);
+        }
+        snd
+    }
+
     pub(crate) fn new(iss: SeqNum, buffer: usize) -> Snd {
         Snd {
             iss,

@@ -247,6 +247,41 @@ impl Endpoint {
         Ok(())
     }
 
+    /// Transmit timestamps (Linux's `SO_TIMESTAMPING` record flags): from now on the last
+    /// byte of each write is stamped as [`crate::tx_stamp::TxStampFlags`] asks, and the
+    /// stamps wait on the connection's error queue ([`Endpoint::pop_tx_stamp`]). Switching
+    /// `opt_id` on starts the key count at SND.UNA.
+    pub fn set_tx_timestamping(
+        &mut self,
+        id: ConnId,
+        flags: crate::tx_stamp::TxStampFlags,
+    ) -> Result<(), InvalidConnection> {
+        self.conn_mut(id)?.set_tx_timestamping(flags);
+        Ok(())
+    }
+
+    /// The transmit timestamps the connection's writes ask for.
+    pub fn tx_timestamping(
+        &self,
+        id: ConnId,
+    ) -> Result<crate::tx_stamp::TxStampFlags, InvalidConnection> {
+        Ok(self.conn(id)?.tx_stamps().map(|s| s.flags()).unwrap_or_default())
+    }
+
+    /// The oldest transmit timestamp on the connection's error queue, taken off it (Linux's
+    /// `recvmsg(MSG_ERRQUEUE)`); `None` when none waits.
+    pub fn pop_tx_stamp(
+        &mut self,
+        id: ConnId,
+    ) -> Result<Option<crate::tx_stamp::TxStamp>, InvalidConnection> {
+        Ok(self.conn_mut(id)?.pop_tx_stamp())
+    }
+
+    /// True when a transmit timestamp waits on the connection's error queue.
+    pub fn tx_stamp_pending(&self, id: ConnId) -> Result<bool, InvalidConnection> {
+        Ok(self.conn(id)?.tx_stamps().is_some_and(|s| s.pending()))
+    }
+
     /// TCP_NODELAY (RFC 9293 MUST-17).
     pub fn set_nodelay(&mut self, id: ConnId, nodelay: bool) -> Result<(), InvalidConnection> {
         self.update_conn_config(id, |c| c.nodelay = nodelay)
