@@ -75,6 +75,8 @@ impl TargetFactory for EngineFactory {
         b.rto_from_cwnd = before.rto_from_cwnd;
         b.cc = before.cc;
         b.keep_alive = before.keep_alive;
+        b.always_keepalive = before.always_keepalive;
+        b.unacceptable_ack_limit = before.unacceptable_ack_limit;
         b.udp_tunneling_port = before.udp_tunneling_port;
         b.max_sockbuf = before.max_sockbuf;
         // Read as each segment is built: existing connections follow (`reconfigure`).
@@ -156,6 +158,28 @@ struct Sock {
     fo: FastOpenOpts,
     /// Linux's per-socket extras: zerocopy completions, TCP_INQ, SO_MARK, wakeups.
     lx: LinuxSockState,
+    /// SO_KEEPALIVE and the TCP_KEEP* settings, kept whether or not keep-alive is on.
+    ka: KeepAliveOpts,
+}
+
+/// A socket's keep-alive options: the kernels keep TCP_KEEPIDLE, TCP_KEEPINTVL and
+/// TCP_KEEPCNT with the socket and use them once keep-alive is on (by SO_KEEPALIVE, or for
+/// every socket under FreeBSD's `net.inet.tcp.always_keepalive`).
+#[derive(Clone, Copy, Debug)]
+struct KeepAliveOpts {
+    /// SO_KEEPALIVE as set.
+    on: bool,
+    /// Keep-alive on whatever SO_KEEPALIVE says (`Profile::always_keepalive`).
+    always: bool,
+    /// The timing keep-alive uses once on.
+    timing: synack_tcp::KeepAlive,
+}
+
+impl KeepAliveOpts {
+    /// What the connection's configuration carries: the timing while keep-alive is on.
+    fn config(&self) -> Option<synack_tcp::KeepAlive> {
+        (self.on || self.always).then_some(self.timing)
+    }
 }
 
 /// Socket state of Linux's socket API beyond BSD's.
@@ -232,8 +256,8 @@ pub struct EngineTarget {
     gro_mss: Option<u16>,
     /// Connections whose socket was closed, still in the engine until they finish.
     orphans: Vec<ConnId>,
-    /// Keep-alive timing a socket starts with (the profile's sysctls).
-    keep_alive: synack_tcp::KeepAlive,
+    /// Keep-alive options a socket starts with (the profile's sysctls).
+    keep_alive: KeepAliveOpts,
     /// `sendto` on an unconnected socket is an implied connect (FreeBSD), not Linux's
     /// `MSG_FASTOPEN`-only open.
     implied_connect: bool,
@@ -365,6 +389,7 @@ impl EngineTarget {
             time_wait_drops_old_syn: p.time_wait_drops_old_syn,
             old_segment_ack_processed: p.old_segment_ack_processed,
             time_wait_acks_non_duplicates: p.time_wait_acks_non_duplicates,
+            unacceptable_ack_limit: p.unacceptable_ack_limit,
             syn_ack_retries: p.syn_ack_retries,
             syn_linear_timeouts: p.syn_linear_timeouts,
             connect_timeout: p.connect_timeout,
@@ -454,12 +479,21 @@ impl EngineTarget {
     /// sysctl written mid-script): existing sockets keep theirs, as in the kernels.
     fn reconfigure_sockets(&mut self, p: &Profile) {
         self.base_conn = Self::conn_config(p);
-        self.keep_alive = synack_tcp::KeepAlive {
-            idle: p.keep_alive.0,
-            interval: p.keep_alive.1,
-            probes: p.keep_alive.2,
-        };
+        self.keep_alive = Self::keep_alive_opts(p);
         self.udp_tunnel_port = p.udp_tunneling_port;
+    }
+
+    /// The keep-alive options of a new socket under the profile's sysctls.
+    fn keep_alive_opts(p: &Profile) -> KeepAliveOpts {
+        KeepAliveOpts {
+            on: false,
+            always: p.always_keepalive,
+            timing: synack_tcp::KeepAlive {
+                idle: p.keep_alive.0,
+                interval: p.keep_alive.1,
+                probes: p.keep_alive.2,
+            },
+        }
     }
 
     /// A fresh endpoint configured from the profile.
@@ -503,11 +537,7 @@ impl EngineTarget {
             remote_ip: cfg.remote_ip,
             gro_mss: cfg.mss,
             orphans: Vec::new(),
-            keep_alive: synack_tcp::KeepAlive {
-                idle: p.keep_alive.0,
-                interval: p.keep_alive.1,
-                probes: p.keep_alive.2,
-            },
+            keep_alive: Self::keep_alive_opts(p),
             last_data_recv: BTreeMap::new(),
             md5_secret: cfg.tcp_md5_secret.as_ref().map(|s| s.as_bytes().to_vec()),
             md5_sas: p.md5_sas.clone(),
@@ -548,7 +578,8 @@ impl Target for EngineTarget {
     fn socket(&mut self) -> Result<SockId, Errno> {
         let id = self.next_id;
         self.next_id += 1;
-        let cfg = self.base_conn;
+        let ka = self.keep_alive;
+        let cfg = ConnConfig { keep_alive: ka.config(), ..self.base_conn };
         self.socks.insert(
             id,
             Sock {
@@ -561,6 +592,7 @@ impl Target for EngineTarget {
                 connecting: false,
                 fo: FastOpenOpts::default(),
                 lx: LinuxSockState::default(),
+                ka,
             },
         );
         Ok(id)
@@ -606,6 +638,7 @@ impl Target for EngineTarget {
         let Kind::Listening(l) = self.sock(s)?.kind else { return Err(Errno::EINVAL) };
         let c = self.ep.accept(l).ok_or(Errno::EAGAIN)?;
         // The child is a copy of the listening socket: its socket-level flags come along.
+        let ka = self.sock(s)?.ka;
         let parent = &self.sock(s)?.lx;
         let lx = LinuxSockState {
             zerocopy: parent.zerocopy,
@@ -631,6 +664,7 @@ impl Target for EngineTarget {
                 connecting: false,
                 fo: FastOpenOpts::default(),
                 lx,
+                ka,
             },
         );
         self.push_timestamping(id)?;

@@ -245,6 +245,13 @@ pub struct Profile {
     /// Keep-alive idle time, probe interval and probe count a socket starts with (what
     /// `TCP_KEEPIDLE/KEEPINTVL/KEEPCNT` read before any set).
     pub keep_alive: (Duration, Duration, u32),
+    /// Every socket keeps its connection alive whether or not it sets `SO_KEEPALIVE`
+    /// (FreeBSD's `net.inet.tcp.always_keepalive`, on by default there).
+    pub always_keepalive: bool,
+    /// Replies a connection sends to unacceptable segments without data per window
+    /// (`ConnConfig::unacceptable_ack_limit`; FreeBSD's `net.inet.tcp.ack_war_cnt` and
+    /// `ack_war_timewindow`).
+    pub unacceptable_ack_limit: synack_tcp::AckLimit,
     /// Fast Open switches as Linux's `tcp_fastopen` bits (0x1 client, 0x2 server, 0x4 client
     /// without cookie, 0x200 server without cookie, 0x400 server on every listener;
     /// `synack_tcp::FastOpenConfig::from_linux_bits`). FreeBSD's `fastopen.client_enable` and
@@ -346,6 +353,8 @@ impl Profile {
             syn_cookies: true,
             syn_cookies_always: false,
             keep_alive: (Duration::from_secs(7200), Duration::from_secs(75), 9),
+            always_keepalive: false,
+            unacceptable_ack_limit: synack_tcp::AckLimit::LINUX,
             fastopen: 0x70403,
             fastopen_key: None,
             md5_sas: Vec::new(),
@@ -437,6 +446,8 @@ impl Profile {
             syn_cookies: true,
             syn_cookies_always: false,
             keep_alive: (Duration::from_secs(7200), Duration::from_secs(75), 8),
+            always_keepalive: true,
+            unacceptable_ack_limit: synack_tcp::AckLimit::FREEBSD,
             // FreeBSD's defaults: client on, server off.
             fastopen: 0x1,
             fastopen_key: None,
@@ -513,6 +524,8 @@ impl Profile {
             syn_cookies: true,
             syn_cookies_always: false,
             keep_alive: (Duration::from_secs(7200), Duration::from_secs(75), 9),
+            always_keepalive: false,
+            unacceptable_ack_limit: synack_tcp::AckLimit::LINUX,
             fastopen: 0x3,
             fastopen_key: None,
             md5_sas: Vec::new(),
@@ -988,6 +1001,18 @@ impl Profile {
             "net.inet.tcp.keepinit" => {
                 self.connect_timeout = Some(ms()?).filter(|d| !d.is_zero());
                 note("open attempt timeout (ms)")
+            }
+            "net.inet.tcp.always_keepalive" => {
+                self.always_keepalive = flag()?;
+                note("keep-alive on every connection")
+            }
+            "net.inet.tcp.ack_war_cnt" => {
+                self.unacceptable_ack_limit.acks = u8::try_from(int()?).map_err(|_| bad())?;
+                note("challenge ACKs per window")
+            }
+            "net.inet.tcp.ack_war_timewindow" => {
+                self.unacceptable_ack_limit.window_ms = u16::try_from(int()?).map_err(|_| bad())?;
+                note("challenge-ACK window (ms)")
             }
             "net.inet.tcp.ecn.maxretries" => {
                 self.syn_ecn_retries = Some(u32::try_from(int()?).map_err(|_| bad())?);

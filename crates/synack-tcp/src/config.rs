@@ -480,6 +480,31 @@ pub struct ConnConfig {
     /// `tcp_twcheck` does. RFC 9293 3.10.7.4 acknowledges only unacceptable segments and a
     /// retransmitted FIN: off by default.
     pub time_wait_acks_non_duplicates: bool,
+    /// How many ACKs a connection sends in reply to unacceptable segments without data
+    /// (challenge ACKs of RFC 5961 and out-of-window ACKs) per time window (RFC 5961 section
+    /// 7's per-connection limit). The default, one per 500 ms, is Linux's
+    /// `tcp_invalid_ratelimit`; FreeBSD allows five a second (`net.inet.tcp.ack_war_cnt`,
+    /// `ack_war_timewindow`).
+    pub unacceptable_ack_limit: AckLimit,
+}
+
+/// A per-connection limit of `acks` replies per `window_ms` milliseconds: a window opens at
+/// the first reply after the previous one closed, and replies beyond `acks` within it are
+/// not sent. Either figure 0 lifts the per-connection limit (the endpoint's challenge-ACK
+/// budget still applies).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct AckLimit {
+    /// Replies allowed per window.
+    pub acks: u8,
+    /// The window's length in milliseconds.
+    pub window_ms: u16,
+}
+
+impl AckLimit {
+    /// Linux's `tcp_invalid_ratelimit`: one reply per 500 ms.
+    pub const LINUX: AckLimit = AckLimit { acks: 1, window_ms: 500 };
+    /// FreeBSD's ACK-war limit: five replies a second.
+    pub const FREEBSD: AckLimit = AckLimit { acks: 5, window_ms: 1000 };
 }
 
 impl Default for ConnConfig {
@@ -552,6 +577,7 @@ impl Default for ConnConfig {
             udp_encapsulation: None,
             old_segment_ack_processed: false,
             time_wait_acks_non_duplicates: false,
+            unacceptable_ack_limit: AckLimit::LINUX,
         }
     }
 }

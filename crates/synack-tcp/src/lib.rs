@@ -124,9 +124,9 @@ pub mod tx_stamp;
 pub mod udp_encap;
 
 pub use config::{
-    AbortReset, AccEcnConfig, AccEcnOptionPolicy, AckEvery, CongestionControl, ConnConfig,
-    EndpointConfig, IpFields, KeepAlive, MtuProbing, PmtudBlackhole, PushPolicy, ReadWindowUpdate,
-    ReceiveWindow, SendAccounting,
+    AbortReset, AccEcnConfig, AccEcnOptionPolicy, AckEvery, AckLimit, CongestionControl,
+    ConnConfig, EndpointConfig, IpFields, KeepAlive, MtuProbing, PmtudBlackhole, PushPolicy,
+    ReadWindowUpdate, ReceiveWindow, SendAccounting,
 };
 pub use endpoint::{ConnId, Endpoint, ListenerId, Transmit};
 pub use error::{

@@ -395,11 +395,14 @@ pub(crate) struct Conn {
     /// AccECN state (RFC 9768) when the handshake agreed on it (then `ecn` is `None`); boxed,
     /// as most connections never have it.
     pub(crate) accecn: Option<alloc::boxed::Box<crate::accecn::AccEcn>>,
-    /// When this connection last answered an unacceptable segment without data (a challenge
-    /// ACK or an out-of-window ACK), for the per-connection limit of RFC 5961 section 7: a
-    /// wrapping millisecond clock (4 bytes rather than 8 for an `Option<Instant>`, which kept
-    /// `Conn` within its size), `None` before the first.
+    /// When the current window of the per-connection limit on ACKs to unacceptable segments
+    /// without data (challenge ACKs and out-of-window ACKs; RFC 5961 section 7,
+    /// `ConnConfig::unacceptable_ack_limit`) opened: a wrapping millisecond clock (4 bytes
+    /// rather than 8 for an `Option<Instant>`, which keeps `Conn` within its size), `None`
+    /// before the first such ACK.
     pub(crate) last_oow_ack: Option<core::num::NonZeroU32>,
+    /// ACKs sent in that window (a byte that fits in `Conn`'s padding).
+    pub(crate) oow_acks: u8,
     /// Sum the payload while copying it into the frame (false when the device fills the TCP
     /// checksum); set by the endpoint before each `poll_segment`.
     pub(crate) sum_tx: bool,
@@ -464,6 +467,7 @@ impl Conn {
             ecn: None,
             accecn: None,
             last_oow_ack: None,
+            oow_acks: 0,
             sum_tx: true,
             out_seg_max: 0,
             small_end: SeqNum(0),
