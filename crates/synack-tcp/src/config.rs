@@ -490,8 +490,10 @@ pub struct ConnConfig {
 
 /// A per-connection limit of `acks` replies per `window_ms` milliseconds: a window opens at
 /// the first reply after the previous one closed, and replies beyond `acks` within it are
-/// not sent. Either figure 0 lifts the per-connection limit (the endpoint's challenge-ACK
-/// budget still applies).
+/// not sent. Either figure 0 lifts the per-connection limit: the endpoint's randomised
+/// challenge-ACK budget still applies, but one connection's count then depends on what others
+/// drew, the side channel RFC 5961 section 10 warns of (the per-connection limit is what
+/// closes it).
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub struct AckLimit {
     /// Replies allowed per window.

@@ -72,13 +72,17 @@ impl Conn {
     /// The per-connection limit is what keeps an off-path attacker from learning anything: a
     /// single budget shared by every connection (RFC 5961 section 7's suggestion, and Linux
     /// before CVE-2016-5696) lets the attacker count the challenge ACKs its own connection
-    /// draws and see how many a guessed connection used up. With the limit, one connection
-    /// can never draw more than one per interval, so the count it sees is the same whether
-    /// the guessed connection exists or not; the shared budget, drawn at random each second,
-    /// only caps the endpoint's total.
+    /// draws and see how many a guessed connection used up. With the limit
+    /// (`ConnConfig::unacceptable_ack_limit`), one connection can never draw more than its
+    /// own few per window, so the count it sees is the same whether the guessed connection
+    /// exists or not; the shared budget, drawn at random each second, only caps the
+    /// endpoint's total. Lifting the per-connection limit (a figure of 0, as FreeBSD's
+    /// sysctls allow) leaves only that randomised budget between the connections.
     fn challenge_ack(&mut self, ctx: &mut Ctx<'_>) {
         //~ linux: per-socket limit first (tcp_invalid_ratelimit, 500 ms), then the host-wide
         //~ budget, redrawn each second at random between half and one and a half times the limit.
+        //~ freebsd: tcp_send_challenge_ack's per-connection count only (ack_war_cnt per
+        //~ ack_war_timewindow).
         if self.oow_ack_allowed(ctx.now) && ctx.challenge.allow(ctx.now) {
             self.due.set(Due::Ack);
             self.due.set(Due::ChallengeAck);
