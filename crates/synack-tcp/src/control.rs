@@ -147,6 +147,11 @@ impl CtlQueue {
 
     /// The next segment to write: cookie SYN-ACKs first, then the others.
     pub(crate) fn pop(&mut self) -> Option<(FourTuple, Header, UdpPort, IpFields)> {
+        // Nearly always empty (asked before every segment): answered without building a
+        // `None` through the two queues' pops.
+        if self.cookies.is_empty() && self.q.is_empty() {
+            return None;
+        }
         if let Some(c) = self.cookies.pop_front() {
             return Some((c.tuple, c.header(), c.udp_port, c.ip));
         }

@@ -234,7 +234,10 @@ impl RingBuffer {
         let start = self.index(len + offset);
         let first = n.min(self.storage.len() - start);
         copy(&mut self.storage[start..start + first], &data[..first]);
-        copy(&mut self.storage[..n - first], &data[first..n]);
+        // The second piece only when the bytes wrap past the storage's end.
+        if first < n {
+            copy(&mut self.storage[..n - first], &data[first..n]);
+        }
         n
     }
 

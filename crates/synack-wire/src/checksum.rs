@@ -1,10 +1,9 @@
 //! The Internet checksum (RFC 1071) and the IPv4/IPv6 pseudo-headers TCP, UDP and ICMPv6 sum.
 //!
-//! [`sum`] is the fast path: it adds 32-bit words into a 64-bit accumulator, which cannot
-//! overflow for any buffer under 16 GiB and which the compiler vectorizes. Because
-//! 2^16 = 1 (mod 2^16 - 1), a 32-bit word adds the same as its two 16-bit halves, so folding the
-//! 64-bit total down to 16 bits gives the RFC 1071 sum. [`naive_checksum`] is the word-by-word
-//! reference the tests compare it with.
+//! [`sum`] is the fast path: it adds 64-bit words with end-around carry. Because
+//! 2^16 = 1 (mod 2^16 - 1), a 64-bit word adds the same as its four 16-bit parts and a carry out
+//! of bit 63 is worth 1, so folding the 64-bit total down to 16 bits gives the RFC 1071 sum.
+//! [`naive_checksum`] is the word-by-word reference the tests compare it with.
 //!
 //! Partial sums of pieces can be added together (then [`finish`]ed) as long as every piece but
 //! the last has even length, which is how a header, its pseudo-header and its payload combine.
@@ -41,29 +40,50 @@ impl ChecksumMode {
 /// since the one's-complement sum commutes with swapping bytes (RFC 1071 section 2), the folded
 /// result is converted to network order once at the end.
 ///
-/// The main loop reads 64-bit words and adds each word's two 32-bit halves, one plain
-/// reduction that LLVM's loop vectorizer unrolls into several independent vector accumulators
-/// (1.4x the previous one-u32-at-a-time loop at 1500 B and 1.6x at 64 KiB; see
-/// docs/BENCHMARKS.md). Hand-unrolled variants with an array of lanes were measured too and
-/// lost: the SLP vectorizer shuttled the lanes between general and vector registers every
-/// iteration, up to 3x slower. Each word adds under 2^33, so nothing overflows below 16 GiB.
+/// The main loop adds 64-bit words with end-around carry into two accumulators, eight words
+/// per round: each word costs an add and an add-with-carry (`add` + `adc $0` on x86-64), about
+/// 510 instructions per 1,480 bytes where adding each word's two 32-bit halves in vector
+/// registers took about 770 (callgrind, `rustc -O`, x86-64 baseline), at the same speed.
 #[inline]
 pub fn sum(data: &[u8]) -> u64 {
     u16::from_be(fold(native_sum(data))) as u64
 }
 
-/// The unfolded native-order accumulation behind [`sum`] (see there).
+/// `acc + w` with the carry out of bit 63 added back in (one's-complement addition of 64-bit
+/// words).
+#[inline(always)]
+const fn add_carry(acc: u64, w: u64) -> u64 {
+    let (s, carry) = acc.overflowing_add(w);
+    // Cannot overflow: when the add carried, `s` is at most 2^64 - 2.
+    s + carry as u64
+}
+
+/// The unfolded native-order accumulation behind [`sum`] (see there); under 2^35.
 #[inline]
 fn native_sum(data: &[u8]) -> u64 {
-    let mut words = data.chunks_exact(8);
-    let mut acc: u64 = (&mut words)
-        .map(|w| {
-            // Always 8 bytes (`chunks_exact`); slice-to-array keeps this a plain vector load,
-            // where building the array byte by byte measured about 1.4x slower.
-            let w = u64::from_ne_bytes(w.try_into().unwrap_or_default());
-            (w & 0xffff_ffff) + (w >> 32)
-        })
-        .sum();
+    // Always 8 bytes (`chunks_exact` and the fixed ranges); slice-to-array keeps this a plain
+    // load.
+    let word = |w: &[u8]| u64::from_ne_bytes(w.try_into().unwrap_or_default());
+    let mut blocks = data.chunks_exact(64);
+    // Two chains of carries instead of one, so consecutive adds do not wait on each other.
+    let (mut a, mut b) = (0u64, 0u64);
+    for blk in &mut blocks {
+        a = add_carry(a, word(&blk[0..8]));
+        b = add_carry(b, word(&blk[8..16]));
+        a = add_carry(a, word(&blk[16..24]));
+        b = add_carry(b, word(&blk[24..32]));
+        a = add_carry(a, word(&blk[32..40]));
+        b = add_carry(b, word(&blk[40..48]));
+        a = add_carry(a, word(&blk[48..56]));
+        b = add_carry(b, word(&blk[56..64]));
+    }
+    let mut acc = add_carry(a, b);
+    let mut words = blocks.remainder().chunks_exact(8);
+    for w in &mut words {
+        acc = add_carry(acc, word(w));
+    }
+    // Below 2^33 from here on, so the last few words add without carries.
+    let mut acc = (acc & 0xffff_ffff) + (acc >> 32);
     let mut halves = words.remainder().chunks_exact(4);
     acc += (&mut halves).map(|h| u32::from_ne_bytes([h[0], h[1], h[2], h[3]]) as u64).sum::<u64>();
     // Spelled out rather than a slice copy, which compiles to a call to `memcpy` for the
@@ -95,13 +115,11 @@ fn copy_short(dst: &mut [u8], src: &[u8]) {
 /// same value as [`sum`]`(src)`), so a payload can be checksummed on its way into a frame
 /// instead of in a second pass over it.
 ///
-/// Each 64-bit word is loaded once, stored, and added as its two 32-bit halves (as in
-/// [`sum`]). Compiled alone, LLVM vectorizes the loop into 16-byte loads, stores and adds:
-/// about 900 instructions per 1,448 bytes, against about 965 for a `memcpy` then a [`sum`]
-/// (cachegrind, `rustc -O`, x86-64 baseline). Inlined into the engine's send path, LLVM
-/// instead splits it back into one `memcpy` and a summing loop over the source, so there it
-/// costs what the two passes cost (about 1,000 instructions a segment), and a receive path
-/// built on it saved nothing (docs/BENCHMARKS.md). Returns [`Error::BufferTooSmall`] (and
+/// One copy, then one summing pass over the source (see [`sum`]): a fused loop that stores
+/// each word as it adds it is what LLVM splits back into a `memcpy` and a summing loop when
+/// the engine's send path inlines it, and `memcpy` moves 1,448 bytes in about 190
+/// instructions where word-by-word stores take one each. Under 8 bytes the copy is done in
+/// fixed-size pieces instead of a call to `memcpy`. Returns [`Error::BufferTooSmall`] (and
 /// copies nothing) when `dst` is shorter than `src`.
 ///
 /// A piece that starts at an odd offset of the data being checksummed adds in
@@ -111,18 +129,12 @@ pub fn copy_and_sum(dst: &mut [u8], src: &[u8]) -> Result<u64> {
     let Some(dst) = dst.get_mut(..src.len()) else {
         return Err(Error::BufferTooSmall { layer: crate::Layer::Tcp, needed: src.len() });
     };
-    let mut acc = 0u64;
-    let mut d = dst.chunks_exact_mut(8);
-    let mut s = src.chunks_exact(8);
-    for (dw, sw) in (&mut d).zip(&mut s) {
-        // Always 8 bytes (`chunks_exact`).
-        let w = u64::from_ne_bytes(sw.try_into().unwrap_or_default());
-        dw.copy_from_slice(&w.to_ne_bytes());
-        acc += (w & 0xffff_ffff) + (w >> 32);
+    if src.len() < 8 {
+        copy_short(dst, src);
+    } else {
+        dst.copy_from_slice(src);
     }
-    let (dr, sr) = (d.into_remainder(), s.remainder());
-    copy_short(dr, sr);
-    acc += native_sum(sr);
+    let acc = native_sum(src);
     Ok(u16::from_be(fold(acc)) as u64)
 }
 

@@ -44,6 +44,8 @@ pub(crate) struct AckInfo<'a> {
     /// The ACK echoed congestion (ECE): what it delivered counts in `tcpi_delivered_ce`.
     pub(crate) ece: bool,
     pub(crate) smss: u32,
+    /// `ConnConfig::sack_growth_above_reordering`.
+    pub(crate) sack_growth_above: Option<core::num::NonZeroU8>,
 }
 
 /// Recovery and congestion state of one connection's sender.
@@ -273,6 +275,14 @@ impl Recovery {
         self.rto_from_cwnd = on;
     }
 
+    /// Whether the measured reordering degree exceeds `above` segments, which lets an ACK
+    /// that only SACKs new data grow the window (`ConnConfig::sack_growth_above_reordering`).
+    fn sack_growth_allowed(&self, above: Option<core::num::NonZeroU8>, smss: u32) -> bool {
+        above.is_some_and(|n| {
+            self.fl().is_some_and(|f| f.rack.reordering(smss) > u32::from(n.get()))
+        })
+    }
+
     /// The flight an RTO reduces from: FlightSize, or cwnd when the connection computes
     /// ssthresh at a timeout from the window as Linux does (the controller caps it by cwnd).
     fn rto_basis(&self, flight: u32) -> u32 {
@@ -418,13 +428,12 @@ impl Recovery {
             return snd_max.since(una);
         }
         // A fresh scoreboard has nothing outstanding.
-        let pipe = self.sbr().map_or(0, Scoreboard::pipe);
+        let Some(f) = self.fl() else { return 0 };
+        let pipe = f.sb.pipe();
         if self.rack_on() {
             //= rfc8985#6.2
             //~ paraphrase: Segments RACK marked lost are not in flight.
-            let lost = self.fl().map_or(0, |f| f.rack.lost_bytes());
-            let out = self.sbr().map_or(0, Scoreboard::unsacked_outstanding);
-            let rack = out.saturating_sub(lost);
+            let rack = f.sb.unsacked_outstanding().saturating_sub(f.rack.lost_bytes());
             pipe.min(rack)
         } else {
             pipe
@@ -553,6 +562,19 @@ impl Recovery {
         }
         if self.rtx.is_some_and(|(s, _)| s == seq) {
             self.rtx = None;
+        }
+    }
+
+    /// The retransmission of `[seq, seq+len)` was refused by the device: the segments it
+    /// repaired are lost again (RACK retransmits them at the next chance), and PRR does not
+    /// count it as sent.
+    pub(crate) fn on_retransmit_failed(&mut self, seq: SeqNum, len: u32) {
+        let counted = self.prr_window().is_some();
+        if let Some(f) = self.sb.live_mut() {
+            f.rack.retract_retransmission(seq, seq + len);
+            if counted {
+                f.prr.on_unsent(len);
+            }
         }
     }
 
@@ -806,17 +828,27 @@ impl Recovery {
         self.last_window = a.window;
         self.end_cwr(a.ack);
         let rate = self.rate_sample(a);
-        //= rfc7661#4.3
-        //~ paraphrase: Growth only when the flight filled the window (or slow start has not yet
-        //~ doubled the largest flight of this window); RFC 9438 section 5.8 asks the same of CUBIC.
-        let cwnd_limited = self.cwnd_use.is_cwnd_limited(self.cc.cwnd(), self.cc.in_slow_start());
         //= rfc5681#3.1
         //~ linux: The window grows on ACKs that acknowledge new data; a duplicate ACK carrying only
         //~ SACK information does not grow it (Linux's FLAG_DATA_ACKED), it only lets the
         //~ SACKed bytes out of `pipe`.
-        if delivered > 0 && (a.ack.gt(a.una_before) || self.cc.samples_every_delivery()) {
+        //~ linux: Where reordering is known to be high (`ConnConfig::sack_growth_above_reordering`),
+        //~ an ACK that only SACKs new data grows the window too (`tcp_may_raise_cwnd`).
+        if delivered > 0
+            && (a.ack.gt(a.una_before)
+                || self.cc.samples_every_delivery()
+                || self.sack_growth_allowed(a.sack_growth_above, a.smss))
+        {
             let in_recovery = in_recovery_before || self.in_recovery();
             let pipe = self.flight(a.ack, a.snd_max);
+            //= rfc7661#4.3
+            //~ paraphrase: Growth only when the flight filled the window (or slow start has not
+            //~ yet doubled the largest flight of this window); RFC 9438 section 5.8 asks the
+            //~ same of CUBIC.
+            // Read only here: an ACK that delivers nothing (every data segment's ACK at a
+            // receiver) skips asking the controller.
+            let cwnd_limited =
+                self.cwnd_use.is_cwnd_limited(self.cc.cwnd(), self.cc.in_slow_start());
             self.cc.on_ack(&AckSample {
                 now: a.now,
                 bytes_acked: delivered,

@@ -162,7 +162,12 @@ impl Endpoint {
                     checksum,
                     seg.ecn,
                 );
-                let t = Transmit { segment_size, udp_port, ip, ..t };
+                // Set in place: a struct update would copy the whole record (its options
+                // included) once more on every segment.
+                let mut t = t;
+                t.segment_size = segment_size;
+                t.udp_port = udp_port;
+                t.ip = ip;
                 self.last_tx = Some(SentSegment::of(&t));
                 // Queued above: its next poll refreshes the timers (once per burst, not per
                 // segment).
