@@ -4,13 +4,16 @@
 //! The file format itself is the `pcap-file` crate's job; this module adds what a reader of
 //! damaged captures needs: format detection from the magic number, pcapng timestamp resolution
 //! (`if_tsresol`), per-interface link types, and errors that say which frame the file broke at.
-//! Memory stays bounded: `pcap-file` keeps one fixed 8 MB read buffer and frames are lent out,
-//! never collected.
+//! Memory stays bounded and follows the input: records are read into a buffer that grows
+//! with the largest record seen (`record_buffer`, at most 8 MB), parsed there by `pcap-file`'s
+//! slice parsers, and frames are lent out, never collected.
 
 use crate::pcapng_fix::PcapNgFix;
-use pcap_file::pcap::PcapReader;
-use pcap_file::pcapng::{Block, PcapNgReader};
-use std::io::{Cursor, Read};
+use crate::record_buffer::RecordBuffer;
+use pcap_file::pcap::PcapParser;
+use pcap_file::pcapng::{Block, PcapNgParser};
+use pcap_file::{Endianness, PcapError};
+use std::io::{Cursor, ErrorKind, Read};
 
 /// Link-layer header types (the tcpdump.org LINKTYPE_ registry) this crate decodes.
 pub mod linktype {
@@ -110,12 +113,59 @@ struct Interface {
     den: u64,
 }
 
+/// The input after the magic number was read from it.
+type Rest<R> = std::io::Chain<Cursor<Vec<u8>>, R>;
+
 enum Inner<R: Read> {
-    PcapNg {
-        reader: PcapNgReader<PcapNgFix<std::io::Chain<Cursor<Vec<u8>>, R>>>,
-        ifaces: Vec<Interface>,
-    },
-    PcapRaw(PcapReader<std::io::Chain<Cursor<Vec<u8>>, R>>, u32, bool),
+    PcapNg { buf: RecordBuffer<PcapNgFix<Rest<R>>>, parser: PcapNgParser, ifaces: Vec<Interface> },
+    PcapRaw { buf: RecordBuffer<Rest<R>>, parser: PcapParser, linktype: u32, nano: bool },
+}
+
+/// Whether `d` holds a whole pcapng block: `IncompleteBuffer` while its length field says it
+/// goes on past `d`. A block whose length field is impossible counts as whole; the parser
+/// reports it. (A section header gives its own byte order; other blocks use the section's.)
+fn pcapng_block_held(d: &[u8], section: Endianness) -> Result<(), PcapError> {
+    let Some(head) = d.get(..12) else { return Err(PcapError::IncompleteBuffer) };
+    let word = |at: usize, big: bool| {
+        let b = [head[at], head[at + 1], head[at + 2], head[at + 3]];
+        if big { u32::from_be_bytes(b) } else { u32::from_le_bytes(b) }
+    };
+    let big = match u32::from_be_bytes([head[0], head[1], head[2], head[3]]) {
+        0x0A0D_0D0A => match word(8, true) {
+            0x1A2B_3C4D => true,
+            0x4D3C_2B1A => false,
+            _ => return Ok(()),
+        },
+        _ => section == Endianness::Big,
+    };
+    let len = word(4, big) as usize;
+    if len >= 12 && len.is_multiple_of(4) && d.len() < len {
+        Err(PcapError::IncompleteBuffer)
+    } else {
+        Ok(())
+    }
+}
+
+/// Whether another record follows; when one does, reads until `probe` finds it whole.
+fn next_record<R: Read>(
+    buf: &mut RecordBuffer<R>,
+    probe: impl FnMut(&[u8]) -> Result<(), PcapError>,
+) -> Result<bool, PcapError> {
+    if !buf.has_data()? {
+        return Ok(false);
+    }
+    buf.complete(probe)?;
+    Ok(true)
+}
+
+/// A record the probe found whole that the parser still finds short (a length inside it
+/// points past its end): `pcap-file`'s own reader reads on to the end of the file and reports
+/// the file as ending inside a record, and so does this one.
+fn short_inside(e: PcapError) -> PcapError {
+    match e {
+        PcapError::IncompleteBuffer => PcapError::IoError(ErrorKind::UnexpectedEof.into()),
+        e => e,
+    }
 }
 
 /// A streaming reader over a pcap or pcapng capture.
@@ -182,14 +232,19 @@ impl<R: Read> CaptureReader<R> {
         let chained = Cursor::new(magic.to_vec()).chain(r);
         match m {
             0xA1B2_C3D4 | 0xA1B2_3C4D | 0xD4C3_B2A1 | 0x4D3C_B2A1 => {
-                let reader = PcapReader::new(chained).map_err(|e| map_err(e, 0))?;
-                let h = reader.header();
+                let mut buf = RecordBuffer::new(chained);
+                let start =
+                    |d: &[u8]| PcapParser::new(d).map(|(rest, p)| (d.len() - rest.len(), p));
+                buf.complete(|d| start(d).map(drop)).map_err(|e| map_err(e, 0))?;
+                let (used, parser) = start(buf.data()).map_err(|e| map_err(short_inside(e), 0))?;
+                buf.consume(used);
+                let h = parser.header();
                 // The top bits of the pcap header's link type say whether frames end in an FCS
                 // (the pcap format's LT_FCS bits); the link type is the low 26 bits.
                 let linktype = u32::from(h.datalink) & 0x03FF_FFFF;
                 let nano = h.ts_resolution == pcap_file::TsResolution::NanoSecond;
                 Ok(CaptureReader {
-                    inner: Inner::PcapRaw(reader, linktype, nano),
+                    inner: Inner::PcapRaw { buf, parser, linktype, nano },
                     format: Format::Pcap,
                     frames: 0,
                     done: false,
@@ -199,10 +254,14 @@ impl<R: Read> CaptureReader<R> {
             }
             0x0A0D_0D0A => {
                 // Option lists without their end marker are repaired on the way in.
-                let reader =
-                    PcapNgReader::new(PcapNgFix::new(chained)).map_err(|e| map_err(e, 0))?;
+                let mut buf = RecordBuffer::new(PcapNgFix::new(chained));
+                let start =
+                    |d: &[u8]| PcapNgParser::new(d).map(|(rest, p)| (d.len() - rest.len(), p));
+                buf.complete(|d| start(d).map(drop)).map_err(|e| map_err(e, 0))?;
+                let (used, parser) = start(buf.data()).map_err(|e| map_err(short_inside(e), 0))?;
+                buf.consume(used);
                 Ok(CaptureReader {
-                    inner: Inner::PcapNg { reader, ifaces: Vec::new() },
+                    inner: Inner::PcapNg { buf, parser, ifaces: Vec::new() },
                     format: Format::PcapNg,
                     frames: 0,
                     done: false,
@@ -222,7 +281,7 @@ impl<R: Read> CaptureReader<R> {
     /// The link type of a classic pcap file (pcapng: of the first interface seen, if any).
     pub fn linktype(&self) -> Option<u32> {
         match &self.inner {
-            Inner::PcapRaw(_, lt, _) => Some(*lt),
+            Inner::PcapRaw { linktype, .. } => Some(*linktype),
             Inner::PcapNg { ifaces, .. } => ifaces.first().map(|i| i.linktype),
         }
     }
@@ -235,39 +294,63 @@ impl<R: Read> CaptureReader<R> {
         }
         let after = self.frames;
         let res = match &mut self.inner {
-            Inner::PcapRaw(reader, linktype, nano) => match reader.next_raw_packet() {
-                None => None,
-                Some(Err(e)) => Some(Err(map_err(e, after))),
-                Some(Ok(raw)) => {
-                    let frac_ns =
-                        if *nano { u64::from(raw.ts_frac) } else { u64::from(raw.ts_frac) * 1000 };
-                    if raw.incl_len as usize != raw.data.len() {
-                        Some(Err(CaptureError::Corrupt {
-                            after_frame: after,
-                            detail: "record length mismatch".into(),
-                        }))
-                    } else {
-                        self.scratch.clear();
-                        self.scratch.extend_from_slice(&raw.data);
-                        // libpcap hands tcpdump the fraction as a signed microsecond count
-                        // (nanoseconds divided by 1000), so huge values come out negative.
-                        let usec =
-                            if *nano { ((raw.ts_frac as i32) / 1000) as u32 } else { raw.ts_frac };
-                        self.odd_time = (usec >= 1_000_000).then_some((raw.ts_sec, usec));
-                        Some(Ok((
-                            u64::from(raw.ts_sec) * 1_000_000_000 + frac_ns,
-                            *linktype,
-                            raw.orig_len.max(raw.incl_len),
-                        )))
-                    }
+            Inner::PcapRaw { buf, parser, linktype, nano } => {
+                match next_record(buf, |d| parser.next_raw_packet(d).map(drop)) {
+                    Ok(false) => None,
+                    Err(e) => Some(Err(map_err(e, after))),
+                    Ok(true) => match parser.next_raw_packet(buf.data()) {
+                        Err(e) => Some(Err(map_err(short_inside(e), after))),
+                        Ok((rest, raw)) => {
+                            let used = buf.data().len() - rest.len();
+                            let frac_ns = if *nano {
+                                u64::from(raw.ts_frac)
+                            } else {
+                                u64::from(raw.ts_frac) * 1000
+                            };
+                            let res = if raw.incl_len as usize != raw.data.len() {
+                                Err(CaptureError::Corrupt {
+                                    after_frame: after,
+                                    detail: "record length mismatch".into(),
+                                })
+                            } else {
+                                self.scratch.clear();
+                                self.scratch.extend_from_slice(&raw.data);
+                                // libpcap hands tcpdump the fraction as a signed microsecond
+                                // count (nanoseconds divided by 1000), so huge values come
+                                // out negative.
+                                let usec = if *nano {
+                                    ((raw.ts_frac as i32) / 1000) as u32
+                                } else {
+                                    raw.ts_frac
+                                };
+                                self.odd_time = (usec >= 1_000_000).then_some((raw.ts_sec, usec));
+                                Ok((
+                                    u64::from(raw.ts_sec) * 1_000_000_000 + frac_ns,
+                                    *linktype,
+                                    raw.orig_len.max(raw.incl_len),
+                                ))
+                            };
+                            buf.consume(used);
+                            Some(res)
+                        }
+                    },
                 }
-            },
-            Inner::PcapNg { reader, ifaces } => loop {
-                match reader.next_block() {
-                    None => break None,
-                    Some(Err(e)) => break Some(Err(map_err(e, after))),
-                    Some(Ok(Block::SectionHeader(_))) => ifaces.clear(),
-                    Some(Ok(Block::InterfaceDescription(idb))) => {
+            }
+            Inner::PcapNg { buf, parser, ifaces } => loop {
+                let section = parser.section().endianness;
+                match next_record(buf, |d| pcapng_block_held(d, section)) {
+                    Ok(false) => break None,
+                    Err(e) => break Some(Err(map_err(e, after))),
+                    Ok(true) => {}
+                }
+                let (used, block) = match parser.next_block(buf.data()) {
+                    Err(e) => break Some(Err(map_err(short_inside(e), after))),
+                    Ok((rest, block)) => (buf.data().len() - rest.len(), block),
+                };
+                // A packet's bytes are copied out before its block is consumed.
+                match block {
+                    Block::SectionHeader(_) => ifaces.clear(),
+                    Block::InterfaceDescription(idb) => {
                         let res = idb.options.iter().find_map(|o| match o {
                             pcap_file::pcapng::blocks::interface_description::InterfaceDescriptionOption::IfTsResol(v) => Some(*v),
                             _ => None,
@@ -275,7 +358,7 @@ impl<R: Read> CaptureReader<R> {
                         let (num, den) = tsresol_ratio(res);
                         ifaces.push(Interface { linktype: u32::from(idb.linktype), num, den });
                     }
-                    Some(Ok(Block::EnhancedPacket(epb))) => {
+                    Block::EnhancedPacket(epb) => {
                         let Some(iface) = ifaces.get(epb.interface_id as usize).copied() else {
                             break Some(Err(CaptureError::Corrupt {
                                 after_frame: after,
@@ -290,14 +373,15 @@ impl<R: Read> CaptureReader<R> {
                         let ns = units * u128::from(iface.num) / u128::from(iface.den);
                         self.scratch.clear();
                         self.scratch.extend_from_slice(&epb.data);
-                        let caplen = epb.data.len() as u32;
+                        let orig_len = epb.original_len.max(epb.data.len() as u32);
+                        buf.consume(used);
                         break Some(Ok((
                             u64::try_from(ns).unwrap_or(u64::MAX),
                             iface.linktype,
-                            epb.original_len.max(caplen),
+                            orig_len,
                         )));
                     }
-                    Some(Ok(Block::SimplePacket(spb))) => {
+                    Block::SimplePacket(spb) => {
                         let Some(iface) = ifaces.first().copied() else {
                             break Some(Err(CaptureError::Corrupt {
                                 after_frame: after,
@@ -306,10 +390,11 @@ impl<R: Read> CaptureReader<R> {
                         };
                         self.scratch.clear();
                         self.scratch.extend_from_slice(&spb.data);
-                        let caplen = spb.data.len() as u32;
-                        break Some(Ok((0, iface.linktype, spb.original_len.max(caplen))));
+                        let orig_len = spb.original_len.max(spb.data.len() as u32);
+                        buf.consume(used);
+                        break Some(Ok((0, iface.linktype, orig_len)));
                     }
-                    Some(Ok(Block::Packet(pb))) => {
+                    Block::Packet(pb) => {
                         let Some(iface) = ifaces.get(usize::from(pb.interface_id)).copied() else {
                             break Some(Err(CaptureError::Corrupt {
                                 after_frame: after,
@@ -323,15 +408,17 @@ impl<R: Read> CaptureReader<R> {
                             / u128::from(iface.den);
                         self.scratch.clear();
                         self.scratch.extend_from_slice(&pb.data);
-                        let caplen = pb.data.len() as u32;
+                        let orig_len = pb.original_len.max(pb.data.len() as u32);
+                        buf.consume(used);
                         break Some(Ok((
                             u64::try_from(ns).unwrap_or(u64::MAX),
                             iface.linktype,
-                            pb.original_len.max(caplen),
+                            orig_len,
                         )));
                     }
-                    Some(Ok(_)) => {}
+                    _ => {}
                 }
+                buf.consume(used);
             },
         };
         match res {

@@ -25,6 +25,7 @@ pub mod ladder;
 pub mod link;
 pub mod pcapng_fix;
 pub mod reassembly;
+mod record_buffer;
 pub mod report;
 pub mod segments;
 pub mod stats;

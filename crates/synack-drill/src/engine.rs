@@ -20,7 +20,7 @@ use synack_tcp::{
     AbortReset, AccEcnConfig, AccEcnOptionPolicy, AckEvery, CongestionControl, ConnConfig, ConnId,
     ConnectionError, Duration, Endpoint, EndpointConfig, FastOpenConfig, IcmpError, Instant,
     IpFields, ListenerId, MtuProbing, OptionLayout, PmtudBlackhole, PushPolicy, ReadWindowUpdate,
-    ReceiveWindow, RecvError, SendError, State,
+    ReceiveWindow, RecvError, SendAccounting, SendError, State,
 };
 use synack_wire::ChecksumMode;
 use synack_wire::tcp::TcpRepr;
@@ -101,9 +101,26 @@ pub fn unmapped_knobs(p: &Profile) -> Vec<String> {
         ));
     }
     if p.sockbuf_doubling {
-        v.push("SO_SNDBUF/SO_RCVBUF doubling".into());
+        v.push("SO_RCVBUF doubling".into());
     }
     v
+}
+
+/// What Linux 6.18 (x86-64) charges a send skb beyond its data: the `truesize` of the
+/// fclone'd head `tcp_stream_alloc_skb` makes (`SK_MEMINFO_WMEM_QUEUED` grows by 832 + n for
+/// an n-byte skb queued in repair mode).
+const LINUX_SKB_OVERHEAD: u16 = 832;
+
+/// Linux's smallest send buffer (`SOCK_MIN_SNDBUF`: twice an skb of 2 KB and its head).
+const LINUX_MIN_SNDBUF: usize = 4608;
+
+/// `sk_sndbuf` after `SO_SNDBUF` set `v`: Linux doubles the value (room for the skbs'
+/// overhead), at least `SOCK_MIN_SNDBUF`; other stacks keep it.
+fn sndbuf_for(v: usize, doubling: bool) -> usize {
+    match doubling {
+        true => v.saturating_mul(2).max(LINUX_MIN_SNDBUF),
+        false => v,
+    }
 }
 
 /// The engine's unsent low-water mark for Linux's value: `UINT_MAX` never limits (fewer
@@ -150,6 +167,8 @@ struct LinuxSockState {
     zc: ZeroCopy,
     /// SO_MARK, kept for getsockopt.
     mark: i64,
+    /// SO_TIMESTAMPING as set (`SOF_TIMESTAMPING_*` bits).
+    tsflags: u32,
     /// TCP_INQ.
     inq: bool,
     /// TCP_NOTSENT_LOWAT as set (0: none set, the sysctl's value applies), for getsockopt.
@@ -387,12 +406,18 @@ impl EngineTarget {
             rtt,
             slow_start_ack_limit: p.slow_start_ack_limit,
             rto_from_cwnd: p.rto_from_cwnd,
+            //~ linux: tcp_may_raise_cwnd grows on SACKs once reordering exceeds tcp_reordering (3).
+            sack_growth_above_reordering: p
+                .name
+                .starts_with("linux")
+                .then_some(core::num::NonZeroU8::MIN.saturating_add(2)),
             congestion_control: match p.cc {
                 Cc::Cubic => CongestionControl::Cubic,
                 Cc::Reno => CongestionControl::NewReno,
                 Cc::Bbr => CongestionControl::Bbr,
             },
             pacing: p.pacing,
+            pacing_free_segments: p.pacing_free_segments,
             push_policy: p.linux_gso_push.map_or(PushPolicy::EndOfBurst, |min_tso_segs| {
                 PushPolicy::LinuxGso { min_tso_segs }
             }),
@@ -406,6 +431,11 @@ impl EngineTarget {
                 ..MtuProbing::linux(p.mtu_probing == 2)
             }),
             notsent_lowat: lowat_mark(p.notsent_lowat),
+            //~ linux: the doubled SO_SNDBUF is what sk_sndbuf holds, charged per skb.
+            send_accounting: match p.sockbuf_doubling {
+                true => SendAccounting::LinuxSkb { overhead: LINUX_SKB_OVERHEAD },
+                false => SendAccounting::Bytes,
+            },
             pmtud_blackhole: (p.pmtud_blackhole_detection != 0).then(|| PmtudBlackhole {
                 v4: matches!(p.pmtud_blackhole_detection, 1 | 2)
                     .then_some([p.pmtud_blackhole_mss.0, 536]),
@@ -576,6 +606,7 @@ impl Target for EngineTarget {
         let lx = LinuxSockState {
             zerocopy: parent.zerocopy,
             mark: parent.mark,
+            tsflags: parent.tsflags,
             inq: parent.inq,
             notsent_lowat: parent.notsent_lowat,
             ..LinuxSockState::default()
@@ -598,6 +629,7 @@ impl Target for EngineTarget {
                 lx,
             },
         );
+        self.push_timestamping(id)?;
         Ok(id)
     }
 
@@ -645,6 +677,7 @@ impl Target for EngineTarget {
         sk.kind = Kind::Conn(c);
         sk.connecting = true;
         sk.local = tuple.map(|t| t.local);
+        self.push_timestamping(s)?;
         Err(Errno::EINPROGRESS)
     }
 
@@ -700,6 +733,7 @@ impl Target for EngineTarget {
         sk.connecting = true;
         sk.fo.deferred = None;
         sk.local = tuple.map(|t| t.local);
+        self.push_timestamping(s)?;
         if queued == 0 && !bsd { Err(Errno::EINPROGRESS) } else { Ok(queued) }
     }
 
@@ -943,7 +977,8 @@ impl Target for EngineTarget {
             }
             Kind::Conn(c) => {
                 let error = matches!(self.ep.error(c), Ok(Some(_)));
-                let queued_error = self.settle_zerocopy(s);
+                let queued_error =
+                    self.settle_zerocopy(s) | self.ep.tx_stamp_pending(c).unwrap_or(false);
                 //~ linux: tcp_poll reports EPOLLOUT only while tcp_stream_memory_free (wake 1)
                 //~ holds: fewer than half the unsent low-water mark unsent.
                 let lowat_ok = self.ep.send_ready(c).unwrap_or(true);
@@ -1164,15 +1199,22 @@ impl Target for EngineTarget {
 
     fn error_queue_pop(&mut self, s: SockId) -> Option<ErrQueueEntry> {
         self.settle_zerocopy(s);
-        let done = self.sock(s).ok()?.lx.zc.pop()?;
-        Some(ErrQueueEntry {
-            errno: 0,
-            origin: SO_EE_ORIGIN_ZEROCOPY,
-            kind: 0,
-            code: SO_EE_CODE_ZEROCOPY_COPIED,
-            info: i64::from(done.lo),
-            data: i64::from(done.hi),
-        })
+        if let Some(done) = self.sock(s).ok()?.lx.zc.pop() {
+            return Some(ErrQueueEntry {
+                errno: 0,
+                origin: SO_EE_ORIGIN_ZEROCOPY,
+                kind: 0,
+                code: SO_EE_CODE_ZEROCOPY_COPIED,
+                info: i64::from(done.lo),
+                data: i64::from(done.hi),
+                stamp: None,
+                packet_len: 0,
+            });
+        }
+        let c = self.conn(s).ok()?;
+        let stamp = self.ep.pop_tx_stamp(c).ok()??;
+        let tsflags = self.sock(s).ok()?.lx.tsflags;
+        Some(timestamping::entry(&stamp, tsflags))
     }
 
     //~ linux: tcp_poll, finding the socket not writable, sets SOCK_NOSPACE, so the
@@ -1300,6 +1342,7 @@ mod chrono;
 mod md5;
 mod sockopt;
 mod states;
+mod timestamping;
 mod wire_form;
 mod writes;
 use writes::WriteKind;

@@ -115,6 +115,8 @@ pub struct Profile {
     /// Pacing for every controller (Linux paces CUBIC and Reno under the `fq` qdisc; BBR
     /// paces whatever the qdisc).
     pub pacing: bool,
+    /// Data segments sent before pacing spaces them (`ConnConfig::pacing_free_segments`).
+    pub pacing_free_segments: u32,
     /// The link's queue drops every packet the stack sends (`tc qdisc ... pfifo limit 0`):
     /// each transmit fails and is reported to the engine as refused.
     pub link_drops: bool,
@@ -132,7 +134,8 @@ pub struct Profile {
     /// `tcp_synack_retries`, FreeBSD's `net.inet.tcp.syncache.rexmtlimit`); `None`: R2 for a
     /// SYN (RFC 9293, at least 3 minutes). `ConnConfig::syn_ack_retries`.
     pub syn_ack_retries: Option<u32>,
-    /// `SO_SNDBUF`/`SO_RCVBUF` report twice the value set (Linux).
+    /// `SO_SNDBUF`/`SO_RCVBUF` report twice the value set (Linux); the send buffer is then
+    /// the doubled value, charged per skb as Linux charges it (`SendAccounting::LinuxSkb`).
     pub sockbuf_doubling: bool,
     /// Option layout (on every segment; the SYN shows it).
     pub syn_layout: SynLayout,
@@ -270,6 +273,9 @@ pub struct Md5Sa {
     pub key: Vec<u8>,
 }
 
+/// The `net.ipv4.tcp_*` sysctl names Linux documents (see the file's header for its source).
+const LINUX_TCP_SYSCTLS: &str = include_str!("../reference/linux-tcp-sysctls.txt");
+
 impl Profile {
     /// The Linux defaults that `../common/defaults.sh` sets up, plus Linux's fixed constants.
     pub fn linux() -> Profile {
@@ -297,6 +303,8 @@ impl Profile {
             quick_ack_segments: 16,
             tlp: true,
             pacing: false,
+            //~ linux: tcp_update_skb_after_send paces only from the 10th data segment.
+            pacing_free_segments: 10,
             link_drops: false,
             rack: true,
             slow_start_after_idle: false,
@@ -387,6 +395,7 @@ impl Profile {
             quick_ack_segments: 0,
             tlp: false,
             pacing: false,
+            pacing_free_segments: 0,
             link_drops: false,
             rack: false,
             slow_start_after_idle: true,
@@ -462,6 +471,7 @@ impl Profile {
             quick_ack_segments: 0,
             tlp: false,
             pacing: false,
+            pacing_free_segments: 0,
             link_drops: false,
             rack: false,
             slow_start_after_idle: true,
@@ -571,19 +581,100 @@ impl Profile {
                 notes.push(n);
                 continue;
             }
+            if pipeline.iter().any(shell::is_or_list) {
+                notes.extend(self.apply_or_list(&pipeline, dir, depth)?);
+                continue;
+            }
             let [words] = pipeline.as_slice() else {
                 let shown: Vec<String> = pipeline.iter().map(|w| w.join(" ")).collect();
-                if pipeline.iter().any(shell::is_or_list) {
-                    return Err(CommandError::Unsupported(format!(
-                        "`||` lists are not modelled: {}",
-                        shown.join(" ")
-                    )));
-                }
                 return Err(CommandError::Unsupported(shown.join(" | ")));
             };
             notes.extend(self.apply_words(words, dir, depth)?);
         }
         Ok(notes)
+    }
+
+    /// `A || B || ...` as the shell runs it: each command in turn until one succeeds. A
+    /// command's failure is known only where the profile's system says so (a `sysctl` of a key
+    /// Linux does not have, see [`Profile::missing_sysctls`]); any other command is taken to
+    /// succeed as [`Profile::apply_words`] models it. A list whose every command fails would
+    /// fail the script's command on the real system, which the runner does not model.
+    fn apply_or_list(
+        &mut self,
+        pipeline: &[shell::Words],
+        dir: Option<&Path>,
+        depth: u32,
+    ) -> Result<Vec<String>, CommandError> {
+        let shown: Vec<String> = pipeline.iter().map(|w| w.join(" ")).collect();
+        let shown = shown.join(" ");
+        let mut notes = Vec::new();
+        for alternative in pipeline.split(shell::is_or_list) {
+            let [words] = alternative else {
+                return Err(CommandError::Unsupported(format!(
+                    "a pipeline inside an `||` list: {shown}"
+                )));
+            };
+            let missing = self.missing_sysctls(words);
+            if missing.is_empty() {
+                notes.extend(self.apply_words(words, dir, depth)?);
+                return Ok(notes);
+            }
+            //~ linux: sysctl(8) sets the keys it finds, reports the others and exits non-zero.
+            let present: Vec<String> = words
+                .iter()
+                .filter(|w| {
+                    let w = w.replace('/', ".");
+                    !missing.iter().any(|m| w.starts_with(&format!("{m}=")))
+                })
+                .cloned()
+                .collect();
+            if present.iter().any(|w| w.contains('=')) {
+                notes.extend(self.apply_words(&present, dir, depth)?);
+            }
+            notes.push(format!(
+                "{}: fails on Linux (no {}), so the shell runs what follows `||`",
+                words.join(" "),
+                missing.join(", ")
+            ));
+        }
+        Err(CommandError::Unsupported(format!("every command of `{shown}` fails on Linux")))
+    }
+
+    /// The simple commands of a pipeline that run: the pipeline's one command, or in an
+    /// `A || B` list each command up to the first that succeeds (see
+    /// [`Profile::apply_or_list`]); none for a `|` pipeline.
+    pub fn commands_run<'a>(&self, pipeline: &'a [shell::Words]) -> Vec<&'a shell::Words> {
+        let mut run = Vec::new();
+        for alternative in pipeline.split(shell::is_or_list) {
+            let [words] = alternative else { return Vec::new() };
+            run.push(words);
+            if self.missing_sysctls(words).is_empty() {
+                break;
+            }
+        }
+        run
+    }
+
+    /// The `net.ipv4.tcp_*` keys a `sysctl` command sets that Linux does not have (not in
+    /// `reference/linux-tcp-sysctls.txt`), on a Linux profile; empty for any other command.
+    fn missing_sysctls(&self, words: &[String]) -> Vec<String> {
+        if !self.name.starts_with("linux") || words.first().map(String::as_str) != Some("sysctl") {
+            return Vec::new();
+        }
+        let known: std::collections::BTreeSet<&str> = LINUX_TCP_SYSCTLS
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty() && !l.starts_with('#'))
+            .collect();
+        words[1..]
+            .iter()
+            .filter(|w| !w.starts_with('-'))
+            .filter_map(|w| w.split_once('=').map(|(k, _)| k.replace('/', ".")))
+            .filter(|k| {
+                k.strip_prefix("net.ipv4.")
+                    .is_some_and(|n| n.starts_with("tcp_") && !known.contains(n))
+            })
+            .collect()
     }
 
     fn apply_words(
@@ -1160,6 +1251,40 @@ mod tests {
         assert!(p.apply_command("echo 'delete 1.2.3.4 5.6.7.8 tcp 0x1000' | setkey -c").is_err());
         // An apostrophe in a comment does not open a quote across lines.
         assert!(p.apply_command("# don't\nsysctl -w net.inet.tcp.rfc1323=1").is_ok());
+    }
+
+    #[test]
+    fn an_or_list_runs_its_next_command_when_a_sysctl_key_is_missing_on_linux() {
+        let runs = |p: &Profile, text: &str| -> Vec<String> {
+            let pipelines = shell::pipelines(text).unwrap();
+            p.commands_run(&pipelines[0]).iter().map(|w| w[0].clone()).collect()
+        };
+        let mut p = Profile::linux();
+        // No such key on Linux: sysctl fails, sets the keys it has, and the flush runs.
+        let text = "sysctl -q net.ipv4.tcp_fastopen_cookies=0 net.ipv4.tcp_sack=0 || ip tcp_metrics flush all";
+        let notes = p.apply_command(text).unwrap();
+        assert!(notes.iter().any(|n| n.contains("fails on Linux")), "{notes:?}");
+        assert!(!p.sack, "the key Linux has is set");
+        assert_eq!(runs(&p, text), ["sysctl", "ip"]);
+        // A key Linux has: sysctl succeeds and what follows `||` does not run.
+        let text = "sysctl -q net/ipv4/tcp_timestamps=0 || ip tcp_metrics flush all";
+        p.apply_command(text).unwrap();
+        assert!(!p.timestamps);
+        assert_eq!(runs(&p, text), ["sysctl"]);
+        // Every command fails: the real command fails, which the runner does not model.
+        assert!(
+            p.apply_command("sysctl -q net.ipv4.tcp_nope=1 || sysctl net.ipv4.tcp_nada=2").is_err()
+        );
+        // A pipeline inside the list is not modelled.
+        assert!(p.apply_command("sysctl -q net.ipv4.tcp_nope=1 || echo x | cat").is_err());
+        // FreeBSD's sysctls are not listed: the unknown key stays unsupported.
+        let mut f = Profile::freebsd();
+        assert!(
+            f.apply_command(
+                "sysctl -q net.ipv4.tcp_fastopen_cookies=0 || ip tcp_metrics flush all"
+            )
+            .is_err()
+        );
     }
 
     #[test]

@@ -283,6 +283,9 @@ pub(crate) struct Pending {
     /// A write that opened the connection (Fast Open) and waits for the handshake: tried
     /// again as that open, not as a plain write.
     pub(crate) opening: bool,
+    /// A blocking write that found no room sleeps until the socket is writable again (the
+    /// stack's wake-up rule, e.g. Linux's third of the buffer free), not until any byte fits.
+    pub(crate) space_wait: bool,
 }
 
 pub(crate) struct Runner<'s, T: Target> {
@@ -529,8 +532,9 @@ impl<T: Target> Runner<'_, T> {
                 } else {
                     // File commands make or remove the run's own files, a metrics flush empties
                     // the stack's cookie cache; the rest configures.
-                    for pipeline in crate::shell::pipelines(c).unwrap_or_default() {
-                        let [words] = pipeline.as_slice() else { continue };
+                    let pipelines = crate::shell::pipelines(c).unwrap_or_default();
+                    let run = pipelines.iter().flat_map(|p| self.profile.commands_run(p));
+                    for words in run.collect::<Vec<_>>() {
                         if let Some(op) = crate::files::FileOp::parse(words) {
                             self.files
                                 .apply(&op)

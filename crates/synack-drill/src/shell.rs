@@ -8,8 +8,8 @@
 pub type Words = Vec<String>;
 
 /// The one word of the marker [`pipelines`] puts between the two sides of `A || B` (which
-/// side runs depends on an exit status the runner does not know, so only a caller for whom
-/// both sides do the same may take such a line).
+/// side runs depends on `A`'s exit status, so only a caller that knows how `A` ends on the
+/// system the script was written for may take such a line).
 pub const OR_LIST: &str = "||";
 
 /// True for the [`OR_LIST`] marker.
@@ -45,8 +45,8 @@ pub fn pipelines(text: &str) -> Result<Vec<Vec<Words>>, String> {
         while let Some(c) = chars.next() {
             match c {
                 '#' if !in_word => break,
-                // `A || B`: kept as the pipeline `A`, [`OR_LIST`], `B`, for the one caller that
-                // can tell the outcome without exit statuses (commands that all do the same).
+                // `A || B`: kept as the pipeline `A`, [`OR_LIST`], `B`, for the caller to run
+                // `B` when it knows `A` fails.
                 '|' if chars.peek() == Some(&'|') => {
                     chars.next();
                     finish(&mut word, &mut in_word, &mut words, &mut redirect);

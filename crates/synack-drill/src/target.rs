@@ -214,6 +214,9 @@ pub enum SockOpt {
     ZeroCopy,
     /// SO_MARK (Linux): the packets' firewall mark, which no TCP behaviour reads.
     Mark,
+    /// SO_TIMESTAMPING (Linux): the `SOF_TIMESTAMPING_*` bits; the transmit record flags
+    /// stamp each write's last byte onto the error queue.
+    Timestamping,
     /// TCP_INQ (Linux): `recvmsg` reports the bytes left to read in a `TCP_CM_INQ` message.
     Inq,
     /// TCP_NOTSENT_LOWAT (Linux): the unsent low-water mark; 0 is the
@@ -268,6 +271,7 @@ impl SockOpt {
             "TCP_FASTOPEN_KEY" if tcp => SockOpt::FastOpenKey,
             "SO_ZEROCOPY" if sock => SockOpt::ZeroCopy,
             "SO_MARK" if sock => SockOpt::Mark,
+            "SO_TIMESTAMPING" if sock => SockOpt::Timestamping,
             "TCP_INQ" if tcp => SockOpt::Inq,
             "TCP_NOTSENT_LOWAT" if tcp => SockOpt::NotsentLowat,
             "TCP_SYNCNT" if tcp => SockOpt::SynCnt,
@@ -464,4 +468,10 @@ pub struct ErrQueueEntry {
     pub info: i64,
     /// `ee_data`.
     pub data: i64,
+    /// The software time in an `SCM_TIMESTAMPING` message before the `sock_extended_err`
+    /// (microseconds of virtual time), `None` when no such message comes.
+    pub stamp: Option<u64>,
+    /// Bytes of the packet copy queued with the entry: a `msg_iov` shorter than that sees
+    /// `MSG_TRUNC`.
+    pub packet_len: usize,
 }

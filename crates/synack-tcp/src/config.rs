@@ -164,6 +164,26 @@ pub struct IpFields {
     pub tos: u8,
 }
 
+/// How a connection's send buffer ([`ConnConfig::send_buffer`]) is charged.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
+pub enum SendAccounting {
+    /// The buffer holds `send_buffer` bytes; a writer is woken once a third of it is free.
+    #[default]
+    Bytes,
+    /// Linux's accounting (see `synack_tcp::sndbuf`'s module notes): the queue is cut into
+    /// buffers of the size goal (half the peer's largest window, whole segments, at most 64 KB),
+    /// each charged its bytes plus `overhead`; a write starts a new buffer only while the
+    /// charge is below `send_buffer` (and fewer than the unsent low-water mark are unsent) but
+    /// fills the last one to the size goal regardless, and a writer is woken once the free
+    /// space is at least half the charge. `send_buffer` is the value Linux's `sk_sndbuf`
+    /// holds (twice what `SO_SNDBUF` set).
+    LinuxSkb {
+        /// The fixed charge of one buffer (`skb->truesize` without its data; 832 bytes on
+        /// Linux 6.18 x86-64).
+        overhead: u16,
+    },
+}
+
 /// Per-connection settings; change them later with the `set_*` methods of the endpoint.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub struct ConnConfig {
@@ -178,6 +198,9 @@ pub struct ConnConfig {
     /// prioritisation) still fills the path. `None` (the default, Linux's
     /// `net.ipv4.tcp_notsent_lowat` of `UINT_MAX`): only the send buffer limits a write.
     pub notsent_lowat: Option<u32>,
+    /// How the send buffer is charged: by the bytes queued (the default), or as Linux
+    /// charges its buffers ([`SendAccounting::LinuxSkb`]).
+    pub send_accounting: SendAccounting,
     /// Receive buffer size in bytes at the start (also sets the window scale offered on the
     /// SYN, together with `recv_buffer_max`).
     pub recv_buffer: usize,
@@ -286,6 +309,10 @@ pub struct ConnConfig {
     /// cwnd / SRTT in slow start, 120% after. Off by default for CUBIC and NewReno, as in
     /// Linux without `fq`.
     pub pacing: bool,
+    /// Data segments a paced connection sends before pacing spaces them: Linux lets its
+    /// first 10 go unpaced (`tcp_update_skb_after_send`, as the original `fq` let a new
+    /// flow's first 10 MSS through). 0 (the default) paces from the first segment.
+    pub pacing_free_segments: u32,
     /// `SO_MAX_PACING_RATE`: the most bytes per second pacing lets out. `None` (the default):
     /// no cap. A cap paces a connection even with `pacing` off (Linux's internal pacing does
     /// the same).
@@ -342,6 +369,13 @@ pub struct ConnConfig {
     /// outstanding under a window of ten) its ssthresh stays near the window. Fast recovery
     /// and ECN reductions keep FlightSize (capped by cwnd) here.
     pub rto_from_cwnd: bool,
+    /// Once the measured reordering degree (`tcpi_reordering`, in segments) exceeds this
+    /// value, an ACK that only SACKs new data grows the window as one advancing SND.UNA does
+    /// (Linux's `tcp_may_raise_cwnd` with `tcp_reordering`, 3 by default: where reordering
+    /// is known to be high, out-of-order delivery is still delivery). `None` (the default)
+    /// grows on cumulative ACKs only (RFC 5681 3.1); the linux drill profile sets 3.
+    /// (`NonZeroU8`: the measured degree is never below 3, so 0 would mean "always".)
+    pub sack_growth_above_reordering: Option<core::num::NonZeroU8>,
     /// How our options are laid out on the wire: Linux's word-aligned layout (the default;
     /// every field on a 4-byte boundary, what most receivers' fast paths expect) or FreeBSD's
     /// (`mss,nop,wscale,sackOK,TS` on a SYN). RFC 9293 3.2 lets options start on any octet, so
@@ -453,6 +487,7 @@ impl Default for ConnConfig {
         ConnConfig {
             send_buffer: 256 * 1024,
             notsent_lowat: None,
+            send_accounting: SendAccounting::Bytes,
             recv_buffer: 256 * 1024,
             recv_buffer_max: 0,
             nodelay: false,
@@ -480,6 +515,7 @@ impl Default for ConnConfig {
             prr: true,
             hystart: true,
             pacing: false,
+            pacing_free_segments: 0,
             max_pacing_rate: None,
             ecn: false,
             accecn: AccEcnConfig::default(),
@@ -492,6 +528,7 @@ impl Default for ConnConfig {
             window_scale: None,
             slow_start_ack_limit: Some(2),
             rto_from_cwnd: false,
+            sack_growth_above_reordering: None,
             option_layout: OptionLayout::Linux,
             recv_buffer_mss_rounding: false,
             abort_reset: AbortReset::Rfc,

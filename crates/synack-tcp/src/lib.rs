@@ -115,16 +115,18 @@ pub mod rtt;
 pub mod sack_gen;
 pub mod scoreboard;
 mod secret;
+mod sndbuf;
 pub mod state;
 pub mod stats;
 pub mod time;
 mod tuple_map;
+pub mod tx_stamp;
 pub mod udp_encap;
 
 pub use config::{
     AbortReset, AccEcnConfig, AccEcnOptionPolicy, AckEvery, CongestionControl, ConnConfig,
     EndpointConfig, IpFields, KeepAlive, MtuProbing, PmtudBlackhole, PushPolicy, ReadWindowUpdate,
-    ReceiveWindow,
+    ReceiveWindow, SendAccounting,
 };
 pub use endpoint::{ConnId, Endpoint, ListenerId, Transmit};
 pub use error::{

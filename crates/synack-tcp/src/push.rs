@@ -20,6 +20,38 @@ use synack_wire::SeqNum;
 /// Push points remembered at most.
 pub const MAX_MARKS: usize = 4;
 
+/// What Linux sends while a write is still being copied (`PushPolicy::LinuxGso`): each time
+/// `tcp_sendmsg` fills a buffer to the size goal it transmits, one packet when that buffer
+/// is the first unsent one (`tcp_push_one`), everything the window allows after a forced
+/// push. A buffer cut by such a send keeps its unsent rest as the queue's tail, which the
+/// write then fills to the size goal again; so the buffers, and the forced push points at
+/// their ends, shift by what was sent (and a push point on a cut buffer moves to its new
+/// end, as the PSH flag stays on the buffer).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct WriteSends {
+    /// The first byte not yet sent (SND.NXT).
+    pub head: SeqNum,
+    /// Bytes congestion control and the peer's window let out now.
+    pub room: u32,
+    /// The most one packet carries (Linux's per-packet quota: half the congestion window,
+    /// the TSO autosize).
+    pub packet: u32,
+}
+
+impl WriteSends {
+    /// Nothing leaves during the write.
+    pub const NONE: WriteSends = WriteSends { head: SeqNum(0), room: 0, packet: 0 };
+
+    /// Sends up to `most` bytes, no further than `limit` (the data written so far).
+    fn send(&mut self, most: u32, limit: SeqNum) {
+        if limit.gt(self.head) {
+            let n = most.min(self.room).min(limit.since(self.head));
+            self.head += n;
+            self.room -= n;
+        }
+    }
+}
+
 /// The push points of one connection's send queue.
 #[derive(Clone, Copy, Debug)]
 pub struct PushMarks {
@@ -47,8 +79,22 @@ impl PushMarks {
     /// each full chunk); the write's end is always a push point. `sent` is SND.MAX, to tell
     /// points of data already sent when making room.
     pub fn on_write(&mut self, start: SeqNum, end: SeqNum, max_wnd: u32, chunk: u32, sent: SeqNum) {
+        self.on_write_sending(start, end, max_wnd, chunk, sent, WriteSends::NONE);
+    }
+
+    /// As [`PushMarks::on_write`], with what leaves while the write is copied (`sends`,
+    /// see [`WriteSends`]): the buffers that decide the forced push points shift by it.
+    pub fn on_write_sending(
+        &mut self,
+        start: SeqNum,
+        end: SeqNum,
+        max_wnd: u32,
+        chunk: u32,
+        sent: SeqNum,
+        sends: WriteSends,
+    ) {
         if end.gt(start) {
-            self.forced_points(start, end, max_wnd, chunk, sent);
+            self.forced_points(start, end, max_wnd, chunk, sent, sends);
             self.push_point(end, sent);
         }
     }
@@ -63,9 +109,10 @@ impl PushMarks {
         max_wnd: u32,
         chunk: u32,
         sent: SeqNum,
+        sends: WriteSends,
     ) {
         if end.gt(start) {
-            self.forced_points(start, end, max_wnd, chunk, sent);
+            self.forced_points(start, end, max_wnd, chunk, sent, sends);
             if max_wnd > 0 && end.gt(self.pushed + max_wnd / 2) {
                 self.push_point(end, sent);
             }
@@ -80,11 +127,42 @@ impl PushMarks {
         max_wnd: u32,
         chunk: u32,
         sent: SeqNum,
+        mut sends: WriteSends,
     ) {
         let half = max_wnd / 2;
         if half > 0 && chunk > 0 {
-            // Chunk ends lie at start + k * chunk; the first one past pushed + half.
+            // Buffer by buffer while sends can cut them.
             let mut at = start;
+            // A push point on the cut tail buffer, moving with its end.
+            let mut moving: Option<SeqNum> = None;
+            while sends.room > 0 || moving.is_some() {
+                let full = at + chunk;
+                if !end.gt(full) {
+                    break;
+                }
+                if let Some(p) = moving.take() {
+                    self.move_point(p, full);
+                }
+                let forced = full.gt(self.pushed + half);
+                if forced {
+                    self.push_point(full, sent);
+                    sends.send(u32::MAX, full);
+                } else if sends.head.ge(at) {
+                    sends.send(sends.packet, full);
+                }
+                let marked = self.marks().last() == Some(&full);
+                if sends.head.gt(at) && sends.head.lt(full) {
+                    moving = marked.then_some(full);
+                    at = sends.head;
+                } else {
+                    at = full;
+                }
+            }
+            if let Some(p) = moving {
+                // The write ends in the cut buffer: its push point is the buffer's end.
+                self.move_point(p, end);
+            }
+            // Buffer ends lie at at + k * chunk from here; the first one past pushed + half.
             loop {
                 let threshold = self.pushed + half;
                 let need = if threshold.ge(at) { threshold.since(at) / chunk + 1 } else { 1 };
@@ -95,6 +173,14 @@ impl PushMarks {
                 at += step;
                 self.push_point(at, sent);
             }
+        }
+    }
+
+    /// The newest push point `from` moves to `to` (more data joined its buffer).
+    fn move_point(&mut self, from: SeqNum, to: SeqNum) {
+        let n = self.len as usize;
+        if n > 0 && self.marks[n - 1] == from {
+            self.marks[n - 1] = to;
         }
     }
 
@@ -199,6 +285,29 @@ mod tests {
     }
 
     #[test]
+    fn sends_during_a_write_shift_the_buffers_and_move_a_cut_buffers_point() {
+        // Window 32,896 (half: 16,448), buffers of 16 segments, cwnd 2 with nothing in
+        // flight, one segment per packet: the first full buffer sends 2001..3001, the
+        // topped-up rest fills at 19001 (a forced push) and sends 3001..4001, so that
+        // buffer's point moves to 20001 with the bytes that join it.
+        let sends = WriteSends { head: SeqNum(2_001), room: 2_000, packet: 1_000 };
+        let mut m = PushMarks::new(SeqNum(2_001));
+        m.on_write_sending(SeqNum(2_001), SeqNum(202_001), 32_896, 16_000, SeqNum(2_001), sends);
+        assert_eq!(m.marks(), &[SeqNum(20_001), SeqNum(36_001), SeqNum(68_001), SeqNum(202_001)]);
+        // Nothing sent during the write: buffer ends from the write's start.
+        let mut m = PushMarks::new(SeqNum(2_001));
+        let none = WriteSends::NONE;
+        m.on_write_sending(SeqNum(2_001), SeqNum(60_001), 32_896, 16_000, SeqNum(2_001), none);
+        assert_eq!(m.marks(), &[SeqNum(34_001), SeqNum(60_001)]);
+        // The write (with more announced: its end is no push point of its own) ends inside
+        // the cut buffer: the forced point at 2001 moves to the write's end.
+        let sends = WriteSends { head: SeqNum(1), room: 1_000, packet: 1_000 };
+        let mut m = PushMarks::new(SeqNum(1));
+        m.on_write_more(SeqNum(1), SeqNum(2_500), 2_000, 2_000, SeqNum(1), sends);
+        assert_eq!(m.marks(), &[SeqNum(2_500)]);
+    }
+
+    #[test]
     fn bounded_and_keeps_the_newest() {
         let mut m = PushMarks::new(SeqNum(0));
         for k in 0..20u32 {
@@ -232,12 +341,12 @@ mod tests {
     #[test]
     fn a_write_with_more_announced_ends_no_push_point() {
         let mut m = PushMarks::new(SeqNum(1));
-        m.on_write_more(SeqNum(1), SeqNum(3_101), 40_960, MSS, SeqNum(1));
+        m.on_write_more(SeqNum(1), SeqNum(3_101), 40_960, MSS, SeqNum(1), WriteSends::NONE);
         assert!(m.marks().is_empty());
         m.on_write(SeqNum(3_101), SeqNum(3_151), 40_960, MSS, SeqNum(1));
         assert_eq!(m.marks(), &[SeqNum(3_151)]);
         // Unless it is a forced push: more than half the window (2000) since the last point.
-        m.on_write_more(SeqNum(3_151), SeqNum(5_501), 4_000, 10_000, SeqNum(1));
+        m.on_write_more(SeqNum(3_151), SeqNum(5_501), 4_000, 10_000, SeqNum(1), WriteSends::NONE);
         assert_eq!(m.marks(), &[SeqNum(3_151), SeqNum(5_501)]);
     }
 

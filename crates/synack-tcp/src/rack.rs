@@ -341,6 +341,29 @@ impl Rack {
         }
     }
 
+    /// The retransmission of `[start, end)` never left (the device or its queue refused it):
+    /// segments it was repairing are lost again, waiting for the next retransmission, and do
+    /// not count as retransmissions in flight.
+    //~ linux: a retransmission whose transmit fails leaves the skb as it was (lost, not
+    //~ TCPCB_RETRANS, not in retrans_out).
+    pub fn retract_retransmission(&mut self, start: SeqNum, end: SeqNum) {
+        let start = start.max(self.snd_una);
+        let end = end.min(self.snd_nxt);
+        if end.le(start) {
+            return;
+        }
+        let i = self.find(start);
+        for s in self.segs.iter_mut().skip(i) {
+            if s.start.ge(end) {
+                break;
+            }
+            if s.marked_lost && !s.sacked && !s.lost {
+                s.lost = true;
+                self.lost_total = self.lost_total.saturating_add(s.end.since(s.start));
+            }
+        }
+    }
+
     /// Segments marked lost that are neither SACKed nor cumulatively acknowledged, whether
     /// or not they were retransmitted since (Linux's `lost_out`, reported as `tcpi_lost`).
     /// Walks the segments in flight: for statistics, not for the per-segment path.

@@ -14,8 +14,8 @@
 use alloc::collections::VecDeque;
 use synack_wire::SeqNum;
 
-/// What a connection remembers about where its writes end, boxed together so a connection
-/// that uses neither pays one pointer.
+/// What a connection remembers about where its writes end, and its pacing clock, boxed
+/// together so a connection that uses none of them pays one pointer.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct SendMarks {
     /// Push points (`PushPolicy::EndOfWrite`, `PushPolicy::LinuxGso`), from the first write
@@ -25,6 +25,12 @@ pub(crate) struct SendMarks {
     pub(crate) gso: Option<crate::gso::GsoPacket>,
     /// Record ends.
     pub(crate) records: RecordEnds,
+    /// The pacing departure clock, from the first paced data segment.
+    pub(crate) pace: crate::pacing::DepartureClock,
+    /// Transmit timestamps asked for (`SO_TIMESTAMPING`), from the first time they are.
+    pub(crate) stamps: Option<crate::tx_stamp::TxStamps>,
+    /// The buffers Linux's send-buffer accounting charges (`SendAccounting::LinuxSkb`).
+    pub(crate) skbs: crate::sndbuf::SkbQueue,
 }
 
 /// The ends (one past the last byte) of the records in the send queue, ascending.

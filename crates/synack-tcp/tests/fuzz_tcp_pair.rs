@@ -24,8 +24,11 @@ use synack_wire::tcp::TcpRepr;
 const MAX_STEPS: usize = 256;
 /// Most segments put on the path in one run: a runaway sender fails the run.
 const MAX_FRAMES: u64 = 200_000;
-/// Virtual time the final drain may take (every retransmission backoff included).
-const DRAIN_LIMIT: Duration = Duration::from_secs(4 * 3600);
+/// Virtual time the final drain may always take; a slow path gets more (`drain_limit`).
+const DRAIN_FLOOR: Duration = Duration::from_secs(4 * 3600);
+/// The smallest MSS either side can have (the smallest MTU the input chooses, 576, less the
+/// IPv4 and TCP headers): the least data a segment carries when the window is larger.
+const MIN_MSS: u64 = 536;
 
 const A_IP: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 1);
 const B_IP: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 2);
@@ -286,6 +289,26 @@ impl Pair {
     }
 }
 
+/// How long the final drain may take: the time the path needs to deliver what is still unread,
+/// at its slowest. In the worst case each segment of the larger direction (the peer's receive
+/// window or an MSS of data, whichever is smaller, plus the FIN) is one exchange, and an
+/// exchange needs the segment across one way and its acknowledgment (or window update) back:
+/// it succeeds with probability `s`, the product of both directions' delivery chances (no
+/// loss, no corruption). A failed exchange costs at most one retransmission timeout (its
+/// ceiling, `max_rto`; a window probe comes sooner), so an exchange takes at most `max_rto / s`
+/// on average, plus the path's slowest round trip. Summed over ~100 exchanges the spread is
+/// small next to that bound (the expected cost of a failure is `(1 - s) / s` timeouts, the
+/// bound allows `1 / s`). Never less than `DRAIN_FLOOR`.
+fn drain_limit(p: &Pair, s: f64, max_rto: Duration, window: u64, round_trip: Duration) -> Duration {
+    let seg = window.clamp(1, MIN_MSS);
+    let segments = (0..2)
+        .map(|side| (p.app[side].written.saturating_sub(p.app[1 - side].read)).div_ceil(seg) + 1)
+        .max()
+        .unwrap_or(1);
+    let per = Duration::from_secs_f64(max_rto.as_secs_f64() / s) + round_trip;
+    DRAIN_FLOOR.max(per * segments as u32)
+}
+
 /// Runs one input. Panics when a byte is lost, duplicated, reordered or invented.
 pub fn tcp_pair(data: &[u8]) {
     let mut inp = Input { data, pos: 0 };
@@ -301,6 +324,12 @@ pub fn tcp_pair(data: &[u8]) {
         ..LinkConfig::ideal()
     };
     let (fwd, rev) = (link(&mut inp), link(&mut inp));
+    // For the drain's time limit: the chance that a segment and its answer both arrive, and
+    // the slowest round trip.
+    let delivered = |l: &LinkConfig| (1.0 - l.loss) * (1.0 - l.corrupt);
+    let exchange = delivered(&fwd) * delivered(&rev);
+    let slowest = |l: &LinkConfig| l.delay + l.jitter + l.reorder_delay;
+    let round_trip = slowest(&fwd) + slowest(&rev);
     let flags = inp.u8();
     let bufsize = |b: u8| 512usize << (b % 8); // 512 B .. 64 KiB
     let conn = ConnConfig {
@@ -374,7 +403,12 @@ pub fn tcp_pair(data: &[u8]) {
         p.transmit();
     }
     // Drain: both sides half-close and read until both see the other's end of stream.
-    let end = p.now + DRAIN_LIMIT;
+    let window = conn.recv_buffer as u64;
+    let limit = drain_limit(&p, exchange, conn.rtt.max_rto, window, round_trip);
+    if trace() {
+        println!("{:?} drain starts, limit {limit:?}", p.now);
+    }
+    let end = p.now + limit;
     loop {
         for side in 0..2 {
             p.shutdown(side);

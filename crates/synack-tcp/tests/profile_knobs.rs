@@ -103,6 +103,36 @@ fn receive_buffer_rounds_up_to_whole_segments() {
     }
 }
 
+/// With timestamps the buffer still rounds to whole segments of the MSS without options
+/// (FreeBSD's `t_maxseg`: 65536 becomes 45 * 1460 = 65700, not 46 * 1448), and under
+/// `ReceiveWindow::FreeSpace` the scaled window rounds up to the scale's unit as FreeBSD's
+/// does (65700 >> 6 is 1026.6: 1027); RFC 9293's receiver SWS avoidance keeps the edge it
+/// offered before the buffer grew by less than a segment (65472 bytes, 1023 units).
+#[test]
+fn timestamps_leave_the_rounding_segment_whole_and_free_space_rounds_the_scaled_window_up() {
+    use synack_tcp::ReceiveWindow;
+    for (policy, expect) in [(ReceiveWindow::SwsAvoidance, 1023), (ReceiveWindow::FreeSpace, 1027)]
+    {
+        let cfg = ConnConfig {
+            recv_buffer: 65_536,
+            recv_buffer_mss_rounding: true,
+            receive_window: policy,
+            window_scaling: true,
+            window_scale: Some(6),
+            timestamps: true,
+            ..plain()
+        };
+        let mut s = Script::connecting(cfg);
+        let syn = s.one();
+        let tsval = syn.options.timestamps.expect("timestamps offered").tsval;
+        s.inject(Seg::new(SA, T, I + 1).mss(1460).ws(6).ts(100, tsval).win(65535));
+        let ack = s.one();
+        check(&ack, A, I + 1, T + 1);
+        assert_eq!(s.ep.stats(s.id()).unwrap().recv_buffer, 65_700, "{policy:?}");
+        assert_eq!(ack.window, expect, "{policy:?}");
+    }
+}
+
 /// The peer's FIN takes a sequence number but no buffer space: the ACK of the FIN still
 /// advertises the whole free buffer (65535 here), not one byte less.
 #[test]

@@ -186,3 +186,42 @@ fn packets_after_idle_follow_the_restarted_window() {
     assert_eq!(out.len(), 10, "{out:?}");
     assert_eq!(pushed(&out), vec![4, 9]);
 }
+
+/// Paced (Linux under `fq`): whole packets are paced, not segments. The first 10 segments
+/// leave at once (five 2-segment packets, PSH on each one's last); after the ACK the window
+/// of 20 paces at 2 MB/s (200% of 20,000 bytes / 20 ms): each 2-segment packet leaves whole,
+/// PSH on its last segment, 1 ms after the one before; the first one came 18 ms after its
+/// stamp, so its gap is halved (0.5 ms).
+#[test]
+fn paced_packets_leave_whole_with_psh_on_their_last_segment() {
+    let cfg = ConnConfig {
+        nodelay: true,
+        sack: false,
+        timestamps: false,
+        window_scaling: false,
+        push_policy: PushPolicy::LinuxGso { min_tso_segs: 2 },
+        pacing: true,
+        pacing_free_segments: 10,
+        slow_start_ack_limit: None,
+        ..ConnConfig::default()
+    };
+    let syn = Seg::new(S, T, 0).mss(MSS as u16);
+    let mut s = Script::established_passive_over(cfg, syn, Duration::from_millis(20));
+    s.send(&[7; 40_000]);
+    let out = s.sent();
+    assert_eq!(out.len(), 10, "{out:?}");
+    assert_eq!(pushed(&out), vec![1, 3, 5, 7, 9]);
+    s.advance(Duration::from_millis(20));
+    ack(&mut s, 10);
+    let t0 = s.now;
+    let first = s.sent();
+    assert_eq!(first.len(), 2, "{first:?}");
+    assert_eq!(pushed(&first), vec![1]);
+    let timed = s.advance(Duration::from_micros(4_600));
+    let at: Vec<u64> =
+        timed.iter().map(|(t, _)| t.saturating_since(t0).as_micros() as u64).collect();
+    assert_eq!(at, [500, 500, 1_500, 1_500, 2_500, 2_500, 3_500, 3_500, 4_500, 4_500]);
+    let psh: Vec<bool> = timed.iter().map(|(_, o)| o.flags.psh()).collect();
+    assert_eq!(psh, [false, true].repeat(5));
+    assert_eq!(timed[0].1.seq, seg_seq(12));
+}

@@ -3,6 +3,31 @@
 use super::FilterError;
 use super::lexer::{Tok, Token};
 use core::net::IpAddr;
+use std::sync::Arc;
+
+/// How deeply parentheses, brackets, `not`/`!` and unary minus may nest. The parser recurses
+/// once per level (and evaluation once per tree level), so the limit keeps the stack bounded
+/// for any input; written filters nest a handful of levels.
+pub(crate) const MAX_NESTING: usize = 100;
+
+/// A parse error before it is tied to the expression text: a token span and a message.
+/// Cheap to make and to clone, which the memo of arithmetic parses relies on.
+#[derive(Clone, Debug)]
+pub(crate) struct Fail {
+    start: usize,
+    end: usize,
+    message: String,
+}
+
+impl Fail {
+    fn into_error(self, src: &str) -> FilterError {
+        FilterError::at(src, self.start, self.end, self.message)
+    }
+}
+
+/// What `parse_arith` gave from one token position: the expression and the position after it,
+/// or the error. A parse from a position depends only on the tokens, so it is done once.
+type ArithParse = Result<(Arith, usize), Fail>;
 
 /// Direction qualifier.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -62,14 +87,15 @@ pub(crate) enum Prim {
     EtherProto(u16),
 }
 
-/// Arithmetic expression (32-bit unsigned, as in BPF).
+/// Arithmetic expression (32-bit unsigned, as in BPF). Subtrees are shared (`Arc`) so that a
+/// memoised parse is handed out again without copying it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) enum Arith {
     Num(u32),
     Len,
-    Load { proto: Proto, offset: Box<Arith>, size: u8 },
-    Bin(&'static str, Box<Arith>, Box<Arith>),
-    Neg(Box<Arith>),
+    Load { proto: Proto, offset: Arc<Arith>, size: u8 },
+    Bin(&'static str, Arc<Arith>, Arc<Arith>),
+    Neg(Arc<Arith>),
 }
 
 /// Expression tree.
@@ -99,6 +125,20 @@ pub(crate) struct Parser<'s> {
     last: Quals,
     /// `vlan` keywords seen so far.
     vlan: u8,
+    /// `parse_arith` results by starting token position. A `(` may open an arithmetic
+    /// expression or a grouped filter, which the parser only knows after the matching `)`
+    /// (`(tcp[13] & 2) != 0` against `(tcp or udp)`): it tries arithmetic and falls back.
+    /// Without the memo every nested `(` would parse everything inside it again, quadratic
+    /// in the nesting depth; with it each position is parsed as arithmetic at most once.
+    arith_memo: Vec<Option<ArithParse>>,
+    /// Current nesting (parentheses, brackets, `not`, unary minus).
+    depth: usize,
+    /// The first place the nesting went past `MAX_NESTING`; once set, the parse fails with it
+    /// whatever a backtracking caller does with the error it returned.
+    too_deep: Option<Fail>,
+    /// Parse steps taken (calls of the parsing functions), for the test that the work grows
+    /// linearly with the input.
+    steps: u64,
 }
 
 fn proto_word(w: &str) -> Option<Proto> {
@@ -182,7 +222,40 @@ fn is_relop(t: &Tok) -> Option<&'static str> {
 
 impl<'s> Parser<'s> {
     pub(crate) fn new(src: &'s str, toks: Vec<Token>) -> Self {
-        Parser { src, toks, pos: 0, last: Quals::default(), vlan: 0 }
+        let arith_memo = vec![None; toks.len() + 1];
+        Parser {
+            src,
+            toks,
+            pos: 0,
+            last: Quals::default(),
+            vlan: 0,
+            arith_memo,
+            depth: 0,
+            too_deep: None,
+            steps: 0,
+        }
+    }
+
+    /// Parse steps taken so far.
+    #[cfg(test)]
+    pub(crate) fn steps(&self) -> u64 {
+        self.steps
+    }
+
+    /// Runs `f` one nesting level deeper, or fails when that would pass `MAX_NESTING`.
+    fn nested<T>(&mut self, f: impl FnOnce(&mut Self) -> Result<T, Fail>) -> Result<T, Fail> {
+        if let Some(e) = &self.too_deep {
+            return Err(e.clone());
+        }
+        if self.depth >= MAX_NESTING {
+            let e = self.err_here("expression nested too deeply");
+            self.too_deep.get_or_insert_with(|| e.clone());
+            return Err(e);
+        }
+        self.depth += 1;
+        let r = f(self);
+        self.depth -= 1;
+        r
     }
 
     fn peek(&self) -> Option<&Tok> {
@@ -198,26 +271,30 @@ impl<'s> Parser<'s> {
         matches!(self.peek(), Some(Tok::Op(x)) if *x == o)
     }
 
-    fn err_here(&self, msg: &str) -> FilterError {
+    fn err_here(&self, msg: &str) -> Fail {
         match self.toks.get(self.pos) {
-            Some(t) => FilterError::at(self.src, t.start, t.end, msg),
+            Some(t) => Fail { start: t.start, end: t.end, message: msg.to_string() },
             None => {
                 let n = self.src.trim_end().len();
-                FilterError::at(self.src, n, n + 1, format!("{msg} (expression ends here)"))
+                Fail { start: n, end: n + 1, message: format!("{msg} (expression ends here)") }
             }
         }
     }
 
-    pub(crate) fn parse_all(mut self) -> Result<Expr, FilterError> {
-        let e = self.parse_expr()?;
-        if self.pos < self.toks.len() {
-            return Err(self.err_here("unexpected token"));
+    pub(crate) fn parse_all(&mut self) -> Result<Expr, FilterError> {
+        let mut r = self.parse_expr();
+        if r.is_ok() && self.pos < self.toks.len() {
+            r = Err(self.err_here("unexpected token"));
         }
-        Ok(e)
+        if let Some(deep) = self.too_deep.take() {
+            r = Err(deep);
+        }
+        r.map_err(|e| e.into_error(self.src))
     }
 
     /// `and`/`or` with equal precedence, left-associative.
-    fn parse_expr(&mut self) -> Result<Expr, FilterError> {
+    fn parse_expr(&mut self) -> Result<Expr, Fail> {
+        self.steps += 1;
         let mut lhs = self.parse_unary()?;
         loop {
             let is_and = self.is_word("and") || self.is_op("&&");
@@ -256,15 +333,16 @@ impl<'s> Parser<'s> {
         }
     }
 
-    fn parse_unary(&mut self) -> Result<Expr, FilterError> {
+    fn parse_unary(&mut self) -> Result<Expr, Fail> {
+        self.steps += 1;
         if self.is_word("not") || self.is_op("!") {
             self.pos += 1;
-            return Ok(Expr::Not(Box::new(self.parse_unary()?)));
+            return Ok(Expr::Not(Box::new(self.nested(Self::parse_unary)?)));
         }
         self.parse_primary()
     }
 
-    fn parse_primary(&mut self) -> Result<Expr, FilterError> {
+    fn parse_primary(&mut self) -> Result<Expr, Fail> {
         let depth = self.vlan;
         let e = self.parse_primary_here()?;
         Ok(if depth > 0 && !matches!(e, Expr::Depth(..)) {
@@ -274,7 +352,8 @@ impl<'s> Parser<'s> {
         })
     }
 
-    fn parse_primary_here(&mut self) -> Result<Expr, FilterError> {
+    fn parse_primary_here(&mut self) -> Result<Expr, Fail> {
+        self.steps += 1;
         if self.is_word("vlan") {
             self.pos += 1;
             let id = match self.peek() {
@@ -328,7 +407,7 @@ impl<'s> Parser<'s> {
         }
         if self.is_op("(") {
             self.pos += 1;
-            let e = self.parse_expr()?;
+            let e = self.nested(Self::parse_expr)?;
             if !self.is_op(")") {
                 return Err(self.err_here("expected ')'"));
             }
@@ -349,7 +428,7 @@ impl<'s> Parser<'s> {
         }
     }
 
-    fn parse_primitive(&mut self) -> Result<Expr, FilterError> {
+    fn parse_primitive(&mut self) -> Result<Expr, Fail> {
         if self.is_word("greater") || self.is_word("less") {
             let op = if self.is_word("greater") { ">=" } else { "<=" };
             self.pos += 1;
@@ -399,7 +478,7 @@ impl<'s> Parser<'s> {
     }
 
     /// The value after qualifiers: an address, network, port or protocol number.
-    fn parse_id(&mut self, q: Quals) -> Result<Expr, FilterError> {
+    fn parse_id(&mut self, q: Quals) -> Result<Expr, Fail> {
         self.last = q;
         let dir = q.dir.unwrap_or(Dir::Either);
         let kind = q.kind.unwrap_or("host");
@@ -413,12 +492,11 @@ impl<'s> Parser<'s> {
             if !ok {
                 let i = self.pos.saturating_sub(if q.dir.is_some() { 3 } else { 2 }).min(self.pos);
                 let t = &self.toks[i.min(self.toks.len() - 1)];
-                return Err(FilterError::at(
-                    self.src,
-                    t.start,
-                    t.end,
-                    format!("'{kind}' does not apply to this protocol"),
-                ));
+                return Err(Fail {
+                    start: t.start,
+                    end: t.end,
+                    message: format!("'{kind}' does not apply to this protocol"),
+                });
             }
         }
         let tok = self.toks.get(self.pos).cloned();
@@ -526,7 +604,7 @@ impl<'s> Parser<'s> {
         }
     }
 
-    fn port_num(&mut self) -> Result<u16, FilterError> {
+    fn port_num(&mut self) -> Result<u16, Fail> {
         match self.peek() {
             Some(Tok::Num(n)) if *n <= 65535 => {
                 let n = *n as u16;
@@ -554,11 +632,28 @@ impl<'s> Parser<'s> {
 
     // ---- arithmetic: precedence | ^ < & < shifts < + - < * / % < unary
 
-    fn parse_arith(&mut self) -> Result<Arith, FilterError> {
-        self.arith_level(0)
+    /// An arithmetic expression from the current position, parsed once per position (see
+    /// `arith_memo`).
+    fn parse_arith(&mut self) -> Result<Arith, Fail> {
+        self.steps += 1;
+        let at = self.pos;
+        if let Some(done) = &self.arith_memo[at] {
+            return done.clone().map(|(a, end)| {
+                self.pos = end;
+                a
+            });
+        }
+        let r = self.arith_level(0);
+        // A parse cut short by the nesting limit is not a property of the tokens alone; the
+        // whole parse fails with `too_deep` anyway, so it is simply not remembered.
+        if self.too_deep.is_none() {
+            self.arith_memo[at] = Some(r.clone().map(|a| (a, self.pos)));
+        }
+        r
     }
 
-    fn arith_level(&mut self, level: usize) -> Result<Arith, FilterError> {
+    fn arith_level(&mut self, level: usize) -> Result<Arith, Fail> {
+        self.steps += 1;
         const LEVELS: [&[&str]; 5] =
             [&["|", "^"], &["&"], &["<<", ">>"], &["+", "-"], &["*", "/", "%"]];
         if level == LEVELS.len() {
@@ -575,12 +670,13 @@ impl<'s> Parser<'s> {
                 self.pos = at;
                 return Err(self.err_here("division by zero"));
             }
-            lhs = Arith::Bin(op, Box::new(lhs), Box::new(rhs));
+            lhs = Arith::Bin(op, Arc::new(lhs), Arc::new(rhs));
         }
         Ok(lhs)
     }
 
-    fn arith_atom(&mut self) -> Result<Arith, FilterError> {
+    fn arith_atom(&mut self) -> Result<Arith, Fail> {
+        self.steps += 1;
         let Some(tok) = self.peek().cloned() else {
             return Err(self.err_here("expected a number or expression"));
         };
@@ -591,11 +687,11 @@ impl<'s> Parser<'s> {
             }
             Tok::Op("-") => {
                 self.pos += 1;
-                Ok(Arith::Neg(Box::new(self.arith_atom()?)))
+                Ok(Arith::Neg(Arc::new(self.nested(Self::arith_atom)?)))
             }
             Tok::Op("(") => {
                 self.pos += 1;
-                let a = self.parse_arith()?;
+                let a = self.nested(Self::parse_arith)?;
                 if !self.is_op(")") {
                     return Err(self.err_here("expected ')'"));
                 }
@@ -613,7 +709,7 @@ impl<'s> Parser<'s> {
                             return Err(self.err_here("icmp6[] is not supported"));
                         }
                         self.pos += 2;
-                        let offset = self.parse_arith()?;
+                        let offset = self.nested(Self::parse_arith)?;
                         let mut size = 1;
                         if self.is_op(":") {
                             self.pos += 1;
@@ -627,7 +723,7 @@ impl<'s> Parser<'s> {
                             return Err(self.err_here("expected ']'"));
                         }
                         self.pos += 1;
-                        return Ok(Arith::Load { proto: p, offset: Box::new(offset), size });
+                        return Ok(Arith::Load { proto: p, offset: Arc::new(offset), size });
                     }
                     return Err(self.err_here("expected '[' after protocol in an expression"));
                 }

@@ -116,3 +116,69 @@ fn vlan_moves_what_follows_it_as_libpcap_does() {
     assert!(Filter::parse("vlan 5000").is_err());
     assert!(Filter::parse("ether proto ip").is_err());
 }
+
+/// Parses `src` and returns the result with the parser's step count.
+fn parse_counting(src: &str) -> (Result<(), FilterError>, u64) {
+    let mut p = parser::Parser::new(src, lexer::lex(src).expect("lexes"));
+    let r = p.parse_all().map(|_| ());
+    (r, p.steps())
+}
+
+/// Expressions nested `d` levels deep, in the shapes where a `(` is only known to open a
+/// grouped filter or an arithmetic expression after its `)`.
+fn nested_shapes(d: usize) -> Vec<(String, bool)> {
+    let open = "(".repeat(d);
+    let close = ")".repeat(d);
+    let mut sum = "1".to_string();
+    for _ in 0..d {
+        sum = format!("({sum}+1)");
+    }
+    vec![
+        (format!("{open}tcp{close}"), true),
+        (format!("{open}tcp[13] & 2 != 0{close}"), true),
+        (format!("{open}(tcp[13]) & 2{close} != 0"), true),
+        (format!("{open}1{close} == {open}1{close}"), true),
+        (format!("{open}not tcp or (1 == 1){close} and udp"), true),
+        (format!("{sum} == 2"), true),
+        // Arithmetic that is never compared: each level is tried as arithmetic, then as a group.
+        (format!("({sum})"), false),
+        (format!("{open}tcp or {close}"), false),
+    ]
+}
+
+#[test]
+fn nesting_costs_linear_work() {
+    let d = parser::MAX_NESTING / 2 - 2;
+    for ((small, ok), (large, _)) in nested_shapes(d / 2).into_iter().zip(nested_shapes(d)) {
+        let (r, s) = parse_counting(&small);
+        assert_eq!(r.is_ok(), ok, "{small}: {r:?}");
+        let (r, l) = parse_counting(&large);
+        assert_eq!(r.is_ok(), ok, "{large}: {r:?}");
+        // Twice the nesting, about twice the steps; a parse that starts over at every `(`
+        // takes d/2 times as many (over 60 here).
+        assert!(l <= 2 * s + 40, "{large}: {s} steps at half the depth, {l} at full");
+        let tokens = lexer::lex(&large).unwrap().len() as u64;
+        assert!(l <= 20 * tokens, "{large}: {l} steps for {tokens} tokens");
+    }
+}
+
+#[test]
+fn nesting_past_the_limit_is_an_error() {
+    let n = parser::MAX_NESTING;
+    assert!(Filter::parse(&format!("{}tcp{}", "(".repeat(n), ")".repeat(n))).is_ok());
+    for e in [
+        format!("{}tcp{}", "(".repeat(n + 1), ")".repeat(n + 1)),
+        format!("{}1{} == 1", "(".repeat(n + 1), ")".repeat(n + 1)),
+        format!("{}tcp", "not ".repeat(n + 1)),
+        format!("{}1 == 1", "-".repeat(n + 1)),
+        format!("{}0{} == 0", "tcp[".repeat(n + 1), "]".repeat(n + 1)),
+        // Far past the limit: an error, not a stack overflow.
+        format!("{}tcp{}", "(".repeat(100_000), ")".repeat(100_000)),
+        format!("{}tcp", "!".repeat(100_000)),
+    ] {
+        let err = Filter::parse(&e).expect_err("too deep");
+        assert!(err.message.contains("nested too deeply"), "{err}");
+        let (_, steps) = parse_counting(&e);
+        assert!(steps < 40 * n as u64, "{steps} steps");
+    }
+}

@@ -47,11 +47,12 @@ impl EngineTarget {
         }
         let keep_alive = self.keep_alive;
         let sysctl_lowat = self.base_conn.notsent_lowat;
+        let doubling = self.doubling;
         let tunnel = self.udp_tunnel_port;
         let sk = self.sock(s)?;
         match opt {
             SockOpt::ReuseAddr => return Ok(()),
-            SockOpt::SndBuf => sk.cfg.send_buffer = v,
+            SockOpt::SndBuf => sk.cfg.send_buffer = super::sndbuf_for(v, doubling),
             SockOpt::RcvBuf => sk.cfg.recv_buffer = v,
             SockOpt::NoDelay => sk.cfg.nodelay = v != 0,
             //~ linux: ~0 (32 or 64 bits) is no cap.
@@ -104,6 +105,10 @@ impl EngineTarget {
                 sk.lx.mark = value;
                 return Ok(());
             }
+            SockOpt::Timestamping => {
+                let flags = u32::try_from(v).map_err(|_| Errno::EINVAL)?;
+                return self.set_timestamping(s, flags);
+            }
             SockOpt::Inq => {
                 sk.lx.inq = v != 0;
                 return Ok(());
@@ -153,7 +158,8 @@ impl EngineTarget {
             _ => 0,
         };
         Some((
-            (sk.cfg.send_buffer * doubling) as i64,
+            // The send buffer holds the doubled value itself (`sndbuf_for`).
+            sk.cfg.send_buffer as i64,
             (sk.cfg.recv_buffer.max(live) * doubling) as i64,
         ))
     }
@@ -199,6 +205,7 @@ impl EngineTarget {
             SockOpt::IpTos => i64::from(sk.cfg.ip.tos),
             SockOpt::ZeroCopy => sk.lx.zerocopy as i64,
             SockOpt::Mark => sk.lx.mark,
+            SockOpt::Timestamping => i64::from(sk.lx.tsflags),
             SockOpt::Inq => sk.lx.inq as i64,
             SockOpt::NotsentLowat => i64::from(sk.lx.notsent_lowat),
             // Linux's tcp_syn_retries default when the socket set none.

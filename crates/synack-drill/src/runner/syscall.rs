@@ -198,9 +198,30 @@ impl<T: Target> Runner<'_, T> {
             "EPOLL_CTL_DEL" => 2,
             "EPOLL_CTL_MOD" => 3,
             "MSG_ERRQUEUE" => msg::MSG_ERRQUEUE,
+            "MSG_TRUNC" => msg::MSG_TRUNC,
             // linux/errqueue.h
+            "SO_EE_ORIGIN_TIMESTAMPING" => 4,
             "SO_EE_ORIGIN_ZEROCOPY" => 5,
             "SO_EE_CODE_ZEROCOPY_COPIED" => 1,
+            "SCM_TSTAMP_SND" => 0,
+            "SCM_TSTAMP_SCHED" => 1,
+            "SCM_TSTAMP_ACK" => 2,
+            "ENOMSG" => 42,
+            // Control message levels and types: the socket level's `SCM_TIMESTAMPING`, and
+            // packetdrill's names for the IP level and its error type, which follow the
+            // script's address family.
+            "SOL_SOCKET" => msg::SOL_SOCKET,
+            "SCM_TIMESTAMPING" => msg::SCM_TIMESTAMPING,
+            "CMSG_LEVEL_IP" => msg::recverr_cmsg(self.cfg.local_ip.is_ipv6()).0,
+            "CMSG_TYPE_RECVERR" => msg::recverr_cmsg(self.cfg.local_ip.is_ipv6()).1,
+            "SOL_IP" => msg::recverr_cmsg(false).0,
+            "IP_RECVERR" => msg::recverr_cmsg(false).1,
+            "SOL_IPV6" => msg::recverr_cmsg(true).0,
+            "IPV6_RECVERR" => msg::recverr_cmsg(true).1,
+            // linux/net_tstamp.h
+            _ if name.starts_with("SOF_TIMESTAMPING_") => {
+                msg::sof_timestamping(&name["SOF_TIMESTAMPING_".len()..])?
+            }
             // netinet/ip.h: class selector DSCPs (RFC 2474 4.2.2.2) in the TOS byte.
             _ if name.starts_with("IPTOS_DSCP_CS") => {
                 let class = name["IPTOS_DSCP_CS".len()..].parse::<i64>().ok()?;
@@ -317,6 +338,7 @@ impl<T: Target> Runner<'_, T> {
             tol,
             written: 0,
             opening: false,
+            space_wait: false,
         };
         match self.attempt(&mut p, false) {
             Step::Done(result) => {
@@ -533,6 +555,11 @@ impl<T: Target> Runner<'_, T> {
                 let oob = has_flag(&call, "MSG_OOB");
                 let eor = has_flag(&call, "MSG_EOR");
                 let more = has_flag(&call, "MSG_MORE");
+                //~ linux: a writer that found no room sleeps in sk_stream_wait_memory until
+                //~ sk_stream_write_space wakes it (the socket writable again).
+                if p.space_wait && !self.t.readiness(fd.sock).writable {
+                    return Ok(Step::Blocked);
+                }
                 // Zeros in bounded chunks, so a huge length cannot allocate without limit.
                 let zeros = vec![0u8; (n - p.written.min(n)).min(WRITE_CHUNK)];
                 let mut refused = None;
@@ -563,7 +590,10 @@ impl<T: Target> Runner<'_, T> {
                 }
                 match refused {
                     _ if p.written == n => done(Ok(n as i64)),
-                    None | Some(Errno::EAGAIN) if !fd.nonblocking && !dontwait => Ok(Step::Blocked),
+                    None | Some(Errno::EAGAIN) if !fd.nonblocking && !dontwait => {
+                        p.space_wait = true;
+                        Ok(Step::Blocked)
+                    }
                     _ if p.written > 0 => done(Ok(p.written as i64)),
                     Some(e) => done(Err(e)),
                     None => done(Err(Errno::EAGAIN)),
@@ -671,6 +701,9 @@ impl<T: Target> Runner<'_, T> {
                 let fd = self.fd(&call)?;
                 let opt = self.sockopt(&call)?;
                 let v = self.arg(&call, 3)?;
+                if opt == SockOpt::Timestamping {
+                    msg::check_timestamping_bits(v)?;
+                }
                 done(self.t.set_option(now, fd.sock, opt, v).map(|()| 0))
             }
             "getsockopt" => {

@@ -120,6 +120,12 @@ impl Prr {
         self.prr_out = self.prr_out.saturating_add(self.segs(bytes));
     }
 
+    /// `bytes` counted by [`Prr::on_sent`] never left (the device refused them).
+    //~ linux: prr_out grows only by what tcp_transmit_skb actually sent.
+    pub fn on_unsent(&mut self, bytes: u32) {
+        self.prr_out = self.prr_out.saturating_sub(self.segs(bytes));
+    }
+
     /// Segments delivered since recovery started.
     pub fn delivered(&self) -> u32 {
         self.prr_delivered

@@ -2,28 +2,49 @@
 //! close and abort (what `Endpoint`'s calls turn into for a connection).
 
 use super::{Conn, Ctx, Due, HsFlags, Tcb, Timer};
+use crate::config::SendAccounting;
 use crate::error::ConnectionError;
+use crate::sndbuf;
 use crate::state::State;
+use crate::time::Instant;
+use synack_wire::SeqNum;
 
 impl Conn {
     /// Queues bytes for sending; see [`crate::Endpoint::send`].
-    pub(crate) fn send(&mut self, data: &[u8], urgent: bool) -> Result<usize, crate::SendError> {
-        self.queue(data, urgent, false)
+    pub(crate) fn send(
+        &mut self,
+        data: &[u8],
+        urgent: bool,
+        now: Instant,
+    ) -> Result<usize, crate::SendError> {
+        self.queue(data, urgent, false, now)
     }
 
     /// Queues bytes with more announced; see [`crate::Endpoint::send_more`].
-    pub(crate) fn send_more(&mut self, data: &[u8]) -> Result<usize, crate::SendError> {
-        self.queue(data, false, true)
+    pub(crate) fn send_more(
+        &mut self,
+        data: &[u8],
+        now: Instant,
+    ) -> Result<usize, crate::SendError> {
+        self.queue(data, false, true, now)
     }
 
-    /// Queues bytes; `more`: the application announced more (its end is no push point).
-    fn queue(&mut self, data: &[u8], urgent: bool, more: bool) -> Result<usize, crate::SendError> {
+    /// Queues bytes at `now`; `more`: the application announced more (its end is no push
+    /// point).
+    fn queue(
+        &mut self,
+        data: &[u8],
+        urgent: bool,
+        more: bool,
+        now: Instant,
+    ) -> Result<usize, crate::SendError> {
         if let Some(e) = self.error {
             return Err(crate::SendError::Connection(e));
         }
         let state = self.state();
         let policy = self.cfg.push_policy;
         let mss = self.eff_snd_mss();
+        let skb_plan = self.skb_plan();
         let snd = match self.tcb.snd_mut() {
             Some(s) if !s.fin_queued => s,
             _ if state == State::Closed => {
@@ -43,12 +64,26 @@ impl Conn {
             None => usize::MAX,
         };
         self.hs.set(HsFlags::BURST_NEW, false);
-        let n = snd.buf.write(&data[..data.len().min(room)]);
+        let n = match skb_plan {
+            Some((limits, q)) => {
+                let skbs = &mut self.marks.get_or_insert_with(Default::default).skbs;
+                skbs.release(q.una);
+                skbs.split(q.sent);
+                let take = skbs.append(data.len(), &q, &limits);
+                // The buffers may hold up to a size goal past the send buffer.
+                let _ = snd.buf.grow(snd.buf.len() + take);
+                snd.buf.write(&data[..take])
+            }
+            None => snd.buf.write(&data[..data.len().min(room)]),
+        };
         if n == 0 {
             self.want_writable = true;
             return Err(crate::SendError::WouldBlock);
         }
         self.hs.set(HsFlags::CORKED | HsFlags::PUSH_WITHHELD, false);
+        if let Some(stamps) = self.marks.as_mut().and_then(|m| m.stamps.as_mut()) {
+            stamps.on_write(snd.end_seq());
+        }
         if urgent {
             //= rfc9293#3.8.5
             //~ paraphrase: The urgent pointer names the first octet after the urgent data
@@ -62,7 +97,16 @@ impl Conn {
             //~ window) is a push point; a write with more announced ends none (tcp_push marks
             //~ nothing under MSG_MORE but a forced push).
             let (end, max_wnd, sent, una) = (snd.end_seq(), snd.max_wnd, snd.max_nxt, snd.una);
+            let (nxt, right) = (snd.nxt, una + snd.wnd);
             let linux = matches!(policy, crate::config::PushPolicy::LinuxGso { .. });
+            let sends = match policy {
+                crate::config::PushPolicy::LinuxGso { min_tso_segs }
+                    if nxt == sent && matches!(state, State::Established | State::CloseWait) =>
+                {
+                    self.write_sends(now, nxt, right, mss, u32::from(min_tso_segs))
+                }
+                _ => crate::push::WriteSends::NONE,
+            };
             let marks = self.marks.get_or_insert_with(Default::default);
             // A write starts new packets.
             marks.gso = None;
@@ -77,12 +121,52 @@ impl Conn {
                 mss
             };
             if more {
-                push.on_write_more(start, end, max_wnd, chunk, sent);
+                push.on_write_more(start, end, max_wnd, chunk, sent, sends);
             } else {
-                push.on_write(start, end, max_wnd, chunk, sent);
+                push.on_write_sending(start, end, max_wnd, chunk, sent, sends);
             }
         }
         Ok(n)
+    }
+
+    /// What Linux would send while copying a write (see [`crate::push::WriteSends`]), new
+    /// data from `head` (SND.NXT, nothing in it to resend) up to the peer's window's `right`
+    /// edge: what cwnd leaves room for (the window restarted if the sender was idle), in
+    /// packets sized as `crate::gso` sizes them. Nothing during loss repair, whose sends
+    /// this does not model.
+    fn write_sends(
+        &self,
+        now: Instant,
+        head: SeqNum,
+        right: SeqNum,
+        mss: u32,
+        min_tso_segs: u32,
+    ) -> crate::push::WriteSends {
+        if self.rec.repairing() || !right.gt(head) {
+            return crate::push::WriteSends::NONE;
+        }
+        let Some(snd) = self.tcb.snd() else { return crate::push::WriteSends::NONE };
+        let flight = self.rec.flight(snd.una, snd.max_nxt);
+        let cwnd = if flight == 0 {
+            self.rec.cwnd_after_idle(now, self.rtt.rto())
+        } else {
+            self.rec.effective_cwnd()
+        };
+        let mss = mss.max(1);
+        let room = cwnd.saturating_sub(flight) / mss * mss;
+        let room = room.min(right.since(head));
+        let packet = crate::gso::packet_len(&crate::gso::PacketInputs {
+            mss,
+            cwnd,
+            room,
+            window: room,
+            queued: u32::MAX,
+            pacing_rate: self.pacing_rate_figure(),
+            min_rtt: self.rtt.min_rtt(),
+            min_tso_segs,
+            tail_ok: true,
+        });
+        crate::push::WriteSends { head, room, packet }
     }
 
     /// Marks the send queue's end as the end of a record; see [`crate::Endpoint::send_record`].
@@ -92,6 +176,25 @@ impl Conn {
         let records = &mut self.marks.get_or_insert_with(Default::default).records;
         records.on_ack(una);
         records.push(end);
+    }
+
+    /// Sets the transmit timestamps later writes ask for; see
+    /// [`crate::Endpoint::set_tx_timestamping`].
+    pub(crate) fn set_tx_timestamping(&mut self, flags: crate::tx_stamp::TxStampFlags) {
+        let (una, written) = self.tcb.snd().map(|s| (s.una, s.end_seq())).unwrap_or_default();
+        let marks = self.marks.get_or_insert_with(Default::default);
+        let stamps = marks.stamps.get_or_insert_with(Default::default);
+        stamps.set_flags(flags, una, written);
+    }
+
+    /// The connection's transmit timestamping state, once asked for.
+    pub(crate) fn tx_stamps(&self) -> Option<&crate::tx_stamp::TxStamps> {
+        self.marks.as_ref().and_then(|m| m.stamps.as_ref())
+    }
+
+    /// The oldest queued transmit timestamp; see [`crate::Endpoint::pop_tx_stamp`].
+    pub(crate) fn pop_tx_stamp(&mut self) -> Option<crate::tx_stamp::TxStamp> {
+        self.marks.as_mut().and_then(|m| m.stamps.as_mut()).and_then(|s| s.pop())
     }
 
     /// Reads received bytes; see [`crate::Endpoint::recv`].
@@ -167,9 +270,13 @@ impl Conn {
         if let Some(e) = self.error {
             return Err(crate::SendError::Connection(e));
         }
+        let skb_ready = self.skb_writeable();
         match self.tcb.snd_mut() {
             Some(s) if !s.fin_queued => {
-                let ready = s.buf.free() > 0 && lowat_wakes(self.cfg.notsent_lowat, s);
+                let ready = match skb_ready {
+                    Some(r) => r,
+                    None => s.buf.free() > 0 && lowat_wakes(self.cfg.notsent_lowat, s),
+                };
                 if !ready {
                     self.want_writable = true;
                 }
@@ -185,12 +292,65 @@ impl Conn {
     //~ of what is queued (a third of the buffer), and tcp_stream_memory_free (wake 1) agrees.
     pub(crate) fn write_space(&self) -> bool {
         let Some(snd) = self.tcb.snd() else { return false };
+        if let Some(ready) = self.skb_writeable() {
+            return self.want_writable && !snd.fin_queued && ready;
+        }
         let free = snd.buf.free();
         self.want_writable
             && free > 0
             && 3 * free >= snd.buf.capacity()
             && !snd.fin_queued
             && lowat_wakes(self.cfg.notsent_lowat, snd)
+    }
+
+    /// Under [`SendAccounting::LinuxSkb`]: the limits a write is measured against and where
+    /// the send queue stands (how far a push during the write may send: what congestion
+    /// control and the peer's window allow now, nothing before the connection is open).
+    fn skb_plan(&self) -> Option<(sndbuf::Limits, sndbuf::Queue)> {
+        let SendAccounting::LinuxSkb { overhead } = self.cfg.send_accounting else {
+            return None;
+        };
+        let snd = self.tcb.snd()?;
+        let mss = self.eff_snd_mss();
+        let limits = sndbuf::Limits {
+            sndbuf: self.cfg.send_buffer,
+            overhead: overhead.into(),
+            size_goal: crate::gso::size_goal(snd.max_wnd, mss),
+            lowat: self.cfg.notsent_lowat,
+        };
+        let (una, sent, end) = (snd.una, snd.max_nxt, snd.end_seq());
+        let send_limit = match self.state() {
+            State::Established | State::CloseWait => {
+                let by_cc = sent + self.rec.allowance(self.rec.flight(una, sent), mss);
+                let by_wnd = una + snd.wnd;
+                if by_wnd.lt(by_cc) { by_wnd } else { by_cc }
+            }
+            _ => sent,
+        };
+        let from = if una.gt(snd.buf_seq) { una } else { snd.buf_seq };
+        let bytes = if end.gt(from) { end.since(from) as usize } else { 0 };
+        Some((limits, sndbuf::Queue { una, sent, end, bytes, send_limit }))
+    }
+
+    /// Under [`SendAccounting::LinuxSkb`]: whether a writer may be woken.
+    fn skb_writeable(&self) -> Option<bool> {
+        let (limits, q) = self.skb_plan()?;
+        Some(match self.marks.as_deref() {
+            Some(m) => m.skbs.writeable(&q, &limits),
+            None => sndbuf::SkbQueue::default().writeable(&q, &limits),
+        })
+    }
+
+    /// Under [`SendAccounting::LinuxSkb`]: frees the buffers acknowledged in full and splits
+    /// the one the last transmission ended inside (after an ACK, before the next write).
+    pub(crate) fn settle_skbs(&mut self) {
+        if !matches!(self.cfg.send_accounting, SendAccounting::LinuxSkb { .. }) {
+            return;
+        }
+        if let (Some(snd), Some(m)) = (self.tcb.snd(), self.marks.as_deref_mut()) {
+            m.skbs.release(snd.una);
+            m.skbs.split(snd.max_nxt);
+        }
     }
 
     /// Copies received bytes without consuming them; see [`crate::Endpoint::peek`].

@@ -62,6 +62,12 @@ impl Conn {
         })
     }
 
+    /// The packet under way at `now` still has segments to send at SND.NXT.
+    pub(crate) fn gso_packet_open(&self, now: Instant) -> bool {
+        let Some(p) = self.marks.as_ref().and_then(|m| m.gso) else { return false };
+        self.tcb.snd().is_some_and(|s| p.continues_at(s.nxt, now))
+    }
+
     /// Whether the segment `[seq, seq + len)` of packet `p` carries PSH: the last segment of
     /// a packet of two or more (Linux forces PSH on GSO packets; segmentation keeps it on the
     /// last segment), or a one-segment packet's that holds a push point (`tcp_mark_push`,

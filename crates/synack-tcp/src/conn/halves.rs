@@ -33,6 +33,16 @@ pub(crate) struct Snd {
 }
 
 impl Snd {
+    /// A send half whose buffer holds `buffer` bytes, or may grow past it under Linux's
+    /// accounting (which bounds it by its charge instead).
+    pub(crate) fn for_config(iss: SeqNum, cfg: &crate::ConnConfig) -> Snd {
+        let mut snd = Snd::new(iss, cfg.send_buffer);
+        if matches!(cfg.send_accounting, crate::SendAccounting::LinuxSkb { .. }) {
+            snd.buf = RingBuffer::with_max(cfg.send_buffer, crate::ring::MAX_CAPACITY);
+        }
+        snd
+    }
+
     pub(crate) fn new(iss: SeqNum, buffer: usize) -> Snd {
         Snd {
             iss,
@@ -168,10 +178,19 @@ impl Rcv {
     /// Where the right edge would be if we advertised all free space now (rounded down to the
     /// window-scale granularity).
     pub(crate) fn window_right_candidate(&self) -> SeqNum {
+        self.window_right(false)
+    }
+
+    /// [`Rcv::window_right_candidate`], the free space rounded down to the window scale's
+    /// unit, or up with `round_up` (so scaling never offers less than the space).
+    fn window_right(&self, round_up: bool) -> SeqNum {
         //= rfc7323#2.3
         //~ paraphrase: The window field is 16 bits: at most 65535 << shift can be offered.
         let free = (self.buf.free() as u32).min(65535 << self.wscale);
-        let free = (free >> self.wscale) << self.wscale;
+        let free = match round_up {
+            true => free.div_ceil(1 << self.wscale) << self.wscale,
+            false => (free >> self.wscale) << self.wscale,
+        };
         // After the FIN, RCV.NXT is one past the data (the FIN's sequence number).
         let base = if self.fin_received { self.nxt } else { self.asm.rcv_nxt() };
         base + free
@@ -199,7 +218,9 @@ impl Rcv {
     //~ paraphrase: Receiver SWS avoidance: move the right edge only by at least min(RCV.BUFF/2,
     //~ MSS); and never move it left (SHLD-14).
     pub(crate) fn update_window(&mut self, mss: u32, policy: ReceiveWindow) {
-        let cand = self.window_right_candidate();
+        //~ freebsd: tcp_output rounds the offer up to the window scale's unit ("avoid
+        //~ shrinking window with window scaling").
+        let cand = self.window_right(policy == ReceiveWindow::FreeSpace);
         let step = (self.buf.capacity() as u32 / 2).min(mss).max(1);
         let grows = match policy {
             ReceiveWindow::SwsAvoidance => cand.since(self.adv_right) >= step,

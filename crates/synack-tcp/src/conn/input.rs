@@ -307,7 +307,11 @@ impl Conn {
         self.persist_backoff = 0;
         //~ linux: an ACK tries the send queue again (tcp_data_snd_check), refused data too.
         self.refused &= !super::tx_fail::Refused::NOW;
+        self.settle_skbs();
         let Some(snd) = self.tcb.snd() else { return };
+        if let Some(stamps) = self.marks.as_mut().and_then(|m| m.stamps.as_mut()) {
+            stamps.on_ack(ctx.now, snd.una);
+        }
         //= rfc6298#5
         //~ paraphrase: All data acknowledged: stop the timer; otherwise restart it with the current
         //~ RTO.
@@ -709,6 +713,8 @@ impl Conn {
         // AccECN reads its CE count against the data this ACK delivered (RFC 6937's
         // DeliveredData: the change of SND.UNA plus the change of SACKed bytes).
         let sacked_before = if self.accecn.is_some() { self.rec.sb.sacked_bytes() } else { 0 };
+        // An ACK runs the retransmission queue again, after a refused retransmission too.
+        self.refused &= !super::tx_fail::Refused::RETRANSMIT;
         self.rec.on_ack(&AckInfo {
             now,
             una_before,
@@ -724,6 +730,7 @@ impl Conn {
             min_rtt: self.rtt.min_rtt(),
             ece: self.ecn.is_some() && f.contains(TcpFlags::ECE),
             smss,
+            sack_growth_above: self.cfg.sack_growth_above_reordering,
         });
         if acked > 0 {
             self.mtu_probe_on_ack(una);

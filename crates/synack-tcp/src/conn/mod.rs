@@ -507,18 +507,24 @@ impl Conn {
     //~ paraphrase: Eff.snd.MSS = min(SendMSS+20, MMS_S) - TCPhdrsize - IPoptionsize; the TCP header
     //~ here includes the options every data segment carries (timestamps: 12 bytes).
     pub(crate) fn eff_snd_mss(&self) -> u32 {
-        let mms_s =
-            (self.mtu as usize).saturating_sub(self.ip_header_len() + self.encap_overhead()) as u32;
-        // SendMSS, lowered by the user's clamp (TCP_MAXSEG) like the peer's announcement.
-        let send_mss =
-            self.cfg.mss_clamp.map_or(self.opt.send_mss, |c| self.opt.send_mss.min(c.max(64)));
-        let base = (send_mss as u32 + 20).min(mms_s);
+        let base = self.snd_mss_without_options() + 20;
         let mut opts = if self.opt.ts { 12 } else { 0 };
         //~ linux: tcp_connect_init counts the aligned MD5 option (20 bytes) in tcp_header_len.
         if self.opt.md5 {
             opts += synack_wire::tcp::options::MD5_ALIGNED_LEN as u32;
         }
         base.saturating_sub(20 + opts).max(1)
+    }
+
+    /// The segment size before the options every data segment carries: min(SendMSS, MMS_S
+    /// less the TCP header), FreeBSD's `t_maxseg`.
+    pub(crate) fn snd_mss_without_options(&self) -> u32 {
+        let mms_s =
+            (self.mtu as usize).saturating_sub(self.ip_header_len() + self.encap_overhead()) as u32;
+        // SendMSS, lowered by the user's clamp (TCP_MAXSEG) like the peer's announcement.
+        let send_mss =
+            self.cfg.mss_clamp.map_or(self.opt.send_mss, |c| self.opt.send_mss.min(c.max(64)));
+        (send_mss as u32 + 20).min(mms_s).saturating_sub(20)
     }
 
     /// Window scale shift we offer: the configured one, else the smallest that lets the
@@ -618,9 +624,10 @@ impl Conn {
     }
 
     /// `ConnConfig::recv_buffer_mss_rounding`: once the peer's MSS is known (its SYN arrived),
-    /// the receive buffer grows to a whole number of segments. Rounding twice changes nothing.
+    /// the receive buffer grows to a whole number of segments, counted without options (as
+    /// FreeBSD's `tcp_mss` rounds to `t_maxseg`). Rounding twice changes nothing.
     pub(crate) fn round_recv_buffer(&mut self) {
-        let mss = self.eff_snd_mss();
+        let mss = self.snd_mss_without_options().max(1);
         if self.cfg.recv_buffer_mss_rounding
             && let Some((_, rcv)) = self.tcb.halves()
         {

@@ -44,9 +44,9 @@ impl Conn {
     /// Active OPEN: SYN-SENT with initial send sequence number `iss`; the SYN goes out on the
     /// next poll.
     pub(crate) fn syn_sent(birth: Birth, iss: SeqNum) -> Conn {
-        let buffer = birth.cfg.send_buffer;
+        let snd = Snd::for_config(iss, &birth.cfg);
         let mut conn = Conn::new(birth);
-        conn.tcb = Tcb::SynSent { snd: Snd::new(iss, buffer), fo: None };
+        conn.tcb = Tcb::SynSent { snd, fo: None };
         conn.small_end = iss;
         conn
     }
@@ -120,7 +120,7 @@ impl Conn {
             }
         };
         let mut rcv = Rcv::new(irs, &cfg, conn.opt.rcv_wscale);
-        let mut snd = Snd::new(iss, cfg.send_buffer);
+        let mut snd = Snd::for_config(iss, &cfg);
         conn.small_end = iss;
         //= rfc9293#3.10.7.2
         //~ paraphrase: SND.WND from the SYN (never scaled), SND.WL1 = SEG.SEQ.

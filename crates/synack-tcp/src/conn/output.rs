@@ -59,6 +59,10 @@ impl Conn {
         let mut seg = self.build_segment(now, buf)?;
         if seg.payload_len > 0 {
             self.note_data_sent(now);
+            if let Some(stamps) = self.marks.as_mut().and_then(|m| m.stamps.as_mut()) {
+                let first = SeqNum(seg.header.seq) + u32::from(seg.header.flags.syn());
+                stamps.on_transmit(now, first, seg.payload_len as u32);
+            }
         }
         if self.accecn.is_some() {
             self.accecn_on_send(now, &mut seg, dsack);
@@ -450,13 +454,15 @@ impl Conn {
         let can_send_new = !go_back && end.gt(max_nxt) && right.gt(max_nxt);
         // 2. What RACK judged lost (this also repairs lost retransmissions), then SACK-based
         //    recovery (RFC 6675 NextSeg) while cwnd - pipe >= SMSS.
+        let rtx_refused = self.refused & super::tx_fail::Refused::RETRANSMIT != 0;
         if !go_back
+            && !rtx_refused
             && let Some((seq, len)) = self.rec.rack_lost(una, mss)
             && cc_room >= len
         {
             return self.emit_retransmission(now, buf, hlen, opts, (seq, len), mss, cc_room);
         }
-        if !go_back && cc_room >= mss {
+        if !go_back && !rtx_refused && cc_room >= mss {
             match self.rec.next_seg(can_send_new) {
                 Some(NextSeg::Retransmit { seq, len }) => {
                     let range = (seq, len.min(mss));
@@ -804,7 +810,7 @@ impl Conn {
         rcv.last_ack_sent = rnxt;
         let in_flight = if was_idle { 0 } else { self.rec.flight(una, max_nxt) };
         self.rec.on_tx(now, seq, end + fin as u32, in_flight);
-        self.on_paced_send(now, len);
+        self.on_paced_send(now, seq, len);
         if retransmission {
             //= rfc6298#3
             //~ paraphrase: Karn: no RTT sample from a retransmitted segment.

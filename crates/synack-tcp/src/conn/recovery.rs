@@ -44,6 +44,8 @@ pub(crate) struct AckInfo<'a> {
     /// The ACK echoed congestion (ECE): what it delivered counts in `tcpi_delivered_ce`.
     pub(crate) ece: bool,
     pub(crate) smss: u32,
+    /// `ConnConfig::sack_growth_above_reordering`.
+    pub(crate) sack_growth_above: Option<core::num::NonZeroU8>,
 }
 
 /// Recovery and congestion state of one connection's sender.
@@ -277,6 +279,14 @@ impl Recovery {
     /// controller is built at the handshake).
     pub(crate) fn want_rto_from_cwnd(&mut self, on: bool) {
         self.rto_from_cwnd = on;
+    }
+
+    /// Whether the measured reordering degree exceeds `above` segments, which lets an ACK
+    /// that only SACKs new data grow the window (`ConnConfig::sack_growth_above_reordering`).
+    fn sack_growth_allowed(&self, above: Option<core::num::NonZeroU8>, smss: u32) -> bool {
+        above.is_some_and(|n| {
+            self.fl().is_some_and(|f| f.rack.reordering(smss) > u32::from(n.get()))
+        })
     }
 
     /// The flight an RTO reduces from: FlightSize, or cwnd when the connection computes
@@ -561,6 +571,19 @@ impl Recovery {
         }
     }
 
+    /// The retransmission of `[seq, seq+len)` was refused by the device: the segments it
+    /// repaired are lost again (RACK retransmits them at the next chance), and PRR does not
+    /// count it as sent.
+    pub(crate) fn on_retransmit_failed(&mut self, seq: SeqNum, len: u32) {
+        let counted = self.prr_window().is_some();
+        if let Some(f) = self.sb.live_mut() {
+            f.rack.retract_retransmission(seq, seq + len);
+            if counted {
+                f.prr.on_unsent(len);
+            }
+        }
+    }
+
     /// What SACK recovery wants sent next while `cwnd - pipe >= SMSS` (RFC 6675 5 step C).
     pub(crate) fn next_seg(&self, can_send_new: bool) -> Option<NextSeg> {
         let sb = self.sbr()?;
@@ -815,7 +838,13 @@ impl Recovery {
         //~ linux: The window grows on ACKs that acknowledge new data; a duplicate ACK carrying only
         //~ SACK information does not grow it (Linux's FLAG_DATA_ACKED), it only lets the
         //~ SACKed bytes out of `pipe`.
-        if delivered > 0 && (a.ack.gt(a.una_before) || self.cc.samples_every_delivery()) {
+        //~ linux: Where reordering is known to be high (`ConnConfig::sack_growth_above_reordering`),
+        //~ an ACK that only SACKs new data grows the window too (`tcp_may_raise_cwnd`).
+        if delivered > 0
+            && (a.ack.gt(a.una_before)
+                || self.cc.samples_every_delivery()
+                || self.sack_growth_allowed(a.sack_growth_above, a.smss))
+        {
             let in_recovery = in_recovery_before || self.in_recovery();
             let pipe = self.flight(a.ack, a.snd_max);
             //= rfc7661#4.3

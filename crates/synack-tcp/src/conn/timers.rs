@@ -195,6 +195,14 @@ impl Conn {
         // a keep-alive or persist deadline that no longer applies must not fire.
         self.refresh_timers(now);
         let due = |t: Option<Instant>| t.is_some_and(|t| t <= now);
+        // A sending timer runs the retransmission queue again, after a refused retransmission
+        // too (`tx_fail`).
+        if [Timer::Rtx, Timer::Reorder, Timer::Tlp, Timer::Persist]
+            .iter()
+            .any(|&t| due(self.t.get(t)))
+        {
+            self.refused &= !Refused::RETRANSMIT;
+        }
         if due(self.t.get(Timer::Close)) {
             self.t.set(Timer::Close, None);
             //= rfc9293#3.10.8

@@ -1,5 +1,6 @@
 //! A segment the interface could not transmit (the device or its queue refused it): it
-//! counts as never sent, and a retry timer offers refused new data again.
+//! counts as never sent, and a retry timer offers refused new data again; a refused
+//! retransmission leaves its segments lost, to be retransmitted after the next ACK or timer.
 
 //~ linux: when the local qdisc or device drops a packet at transmit, `tcp_transmit_skb`
 //~ fails and the segment counts as never sent: new data stays unsent (snd_nxt does not
@@ -27,6 +28,10 @@ impl Refused {
     /// The retry timer has fired at least once since the refusals began; `una_since` holds
     /// when, and the user timeout counts from it.
     pub(crate) const PROBING: u8 = 2;
+    /// A retransmission was refused: no further one is offered until the next ACK or timer
+    /// (Linux's `tcp_xmit_retransmit_queue` stops at the first failure and is run again by
+    /// those events).
+    pub(crate) const RETRANSMIT: u8 = 4;
 }
 
 impl Conn {
@@ -45,6 +50,8 @@ impl Conn {
         self.stats.bytes_sent = self.stats.bytes_sent.saturating_sub(u64::from(len));
         if retransmission {
             self.stats.retransmits = self.stats.retransmits.saturating_sub(1);
+            self.rec.on_retransmit_failed(seq, len);
+            self.refused |= Refused::RETRANSMIT;
             return;
         }
         let end = seq + len + u32::from(fin);

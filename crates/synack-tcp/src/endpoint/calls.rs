@@ -70,7 +70,7 @@ impl Endpoint {
         if let Some(snd) = conn.tcb.snd_mut() {
             self.spares.lend_ring(&mut snd.buf, data.len());
         }
-        let r = conn.send(data, false);
+        let r = conn.send(data, false, self.now);
         self.after(id);
         r
     }
@@ -85,7 +85,7 @@ impl Endpoint {
         if let Some(snd) = conn.tcb.snd_mut() {
             self.spares.lend_ring(&mut snd.buf, data.len());
         }
-        let r = conn.send_more(data);
+        let r = conn.send_more(data, self.now);
         if matches!(r, Ok(n) if n > 0) {
             conn.hs.set(HsFlags::CORKED | HsFlags::PUSH_WITHHELD, true);
         }
@@ -101,7 +101,7 @@ impl Endpoint {
         if let Some(snd) = conn.tcb.snd_mut() {
             self.spares.lend_ring(&mut snd.buf, data.len());
         }
-        let r = conn.send(data, false);
+        let r = conn.send(data, false, self.now);
         if matches!(r, Ok(n) if n == data.len() && n > 0) {
             conn.end_record();
         }
@@ -112,7 +112,8 @@ impl Endpoint {
     /// Queues data as urgent (RFC 9293 3.8.5): the urgent pointer marks its end. Legacy: new
     /// applications should not use urgent data (SHLD-13).
     pub fn send_urgent(&mut self, id: ConnId, data: &[u8]) -> Result<usize, SendError> {
-        let r = self.conn_mut(id)?.send(data, true);
+        let now = self.now;
+        let r = self.conn_mut(id)?.send(data, true, now);
         self.after(id);
         r
     }
@@ -244,6 +245,41 @@ impl Endpoint {
             crate::event::push_bounded(&mut self.events, crate::Event::Writable(id));
         }
         Ok(())
+    }
+
+    /// Transmit timestamps (Linux's `SO_TIMESTAMPING` record flags): from now on the last
+    /// byte of each write is stamped as [`crate::tx_stamp::TxStampFlags`] asks, and the
+    /// stamps wait on the connection's error queue ([`Endpoint::pop_tx_stamp`]). Switching
+    /// `opt_id` on starts the key count at SND.UNA.
+    pub fn set_tx_timestamping(
+        &mut self,
+        id: ConnId,
+        flags: crate::tx_stamp::TxStampFlags,
+    ) -> Result<(), InvalidConnection> {
+        self.conn_mut(id)?.set_tx_timestamping(flags);
+        Ok(())
+    }
+
+    /// The transmit timestamps the connection's writes ask for.
+    pub fn tx_timestamping(
+        &self,
+        id: ConnId,
+    ) -> Result<crate::tx_stamp::TxStampFlags, InvalidConnection> {
+        Ok(self.conn(id)?.tx_stamps().map(|s| s.flags()).unwrap_or_default())
+    }
+
+    /// The oldest transmit timestamp on the connection's error queue, taken off it (Linux's
+    /// `recvmsg(MSG_ERRQUEUE)`); `None` when none waits.
+    pub fn pop_tx_stamp(
+        &mut self,
+        id: ConnId,
+    ) -> Result<Option<crate::tx_stamp::TxStamp>, InvalidConnection> {
+        Ok(self.conn_mut(id)?.pop_tx_stamp())
+    }
+
+    /// True when a transmit timestamp waits on the connection's error queue.
+    pub fn tx_stamp_pending(&self, id: ConnId) -> Result<bool, InvalidConnection> {
+        Ok(self.conn(id)?.tx_stamps().is_some_and(|s| s.pending()))
     }
 
     /// TCP_NODELAY (RFC 9293 MUST-17).

@@ -319,6 +319,29 @@ impl TcpStream {
         self.engine(|ep, id| ep.set_notsent_lowat(id, lowat))
     }
 
+    /// `SO_TIMESTAMPING` transmit stamps: from now on the last byte of each write is stamped
+    /// as `flags` asks (when the segment carrying it is handed to the device and sent, and
+    /// when the peer acknowledges it), and the stamps wait on the connection's bounded error
+    /// queue for [`take_tx_timestamp`](Self::take_tx_timestamp). With `opt_id` a stamp's
+    /// key is the byte's offset from where the acknowledged stream stood when it was switched
+    /// on, as Linux counts it.
+    pub fn set_tx_timestamping(&self, flags: crate::tcp::tx_stamp::TxStampFlags) -> io::Result<()> {
+        self.engine(|ep, id| ep.set_tx_timestamping(id, flags))
+    }
+
+    /// The oldest transmit stamp on the error queue, taken off it (Linux's
+    /// `recvmsg(MSG_ERRQUEUE)`); `None` when none waits. Never blocks. The stamp's time is on
+    /// the stack's clock ([`crate::Stack::clock`], whose `wall_origin` gives wall-clock
+    /// time).
+    pub fn take_tx_timestamp(&self) -> io::Result<Option<crate::tcp::tx_stamp::TxStamp>> {
+        let id = self.inner.core.id;
+        self.inner
+            .core
+            .stack
+            .with(|st, _| st.endpoint.pop_tx_stamp(id))
+            .map_err(|_| error::not_connected())
+    }
+
     /// The unsent low-water mark; see [`set_notsent_lowat`](Self::set_notsent_lowat).
     pub fn notsent_lowat(&self) -> io::Result<Option<u32>> {
         Ok(self.conn_config()?.notsent_lowat)

@@ -536,6 +536,18 @@ impl TcpStream {
         self.conn.engine(|ep, id| ep.set_notsent_lowat(id, lowat))
     }
 
+    /// `SO_TIMESTAMPING` transmit stamps; see
+    /// [`crate::net::TcpStream::set_tx_timestamping`].
+    pub fn set_tx_timestamping(&self, flags: crate::tcp::tx_stamp::TxStampFlags) -> io::Result<()> {
+        self.conn.engine(|ep, id| ep.set_tx_timestamping(id, flags))
+    }
+
+    /// The oldest transmit stamp on the error queue, taken off it; `None` when none waits;
+    /// see [`crate::net::TcpStream::take_tx_timestamp`].
+    pub fn take_tx_timestamp(&self) -> io::Result<Option<crate::tcp::tx_stamp::TxStamp>> {
+        self.conn.engine(|ep, id| ep.pop_tx_stamp(id))
+    }
+
     /// The unsent low-water mark; see [`set_notsent_lowat`](Self::set_notsent_lowat).
     pub fn notsent_lowat(&self) -> io::Result<Option<u32>> {
         Ok(self.conn_config()?.notsent_lowat)

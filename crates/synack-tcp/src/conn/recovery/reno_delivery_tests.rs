@@ -22,6 +22,7 @@ fn ack(now: Instant, una_before: SeqNum, ack: SeqNum, snd_max: SeqNum) -> AckInf
         min_rtt: None,
         ece: false,
         smss: MSS,
+        sack_growth_above: None,
     }
 }
 
