@@ -256,6 +256,9 @@ pub struct Profile {
     /// TCP-MD5 security associations `setkey` installed (FreeBSD: a socket with
     /// `TCP_MD5SIG` signs with the key of the association for its peer).
     pub md5_sas: Vec<Md5Sa>,
+    /// Routes with metrics, set by `ip route add|change|replace DST ... advmss N mtu [lock] N
+    /// initcwnd N` (`synack_tcp::Endpoint::set_route`), by destination.
+    pub routes: Vec<(IpAddr, synack_tcp::RouteMetrics)>,
     /// A connection with a TCP-MD5 key neither offers nor uses timestamps (Linux's
     /// `tcp_syn_options`; `EndpointConfig::md5_drops_timestamps`).
     pub md5_drops_timestamps: bool,
@@ -349,6 +352,7 @@ impl Profile {
             fastopen: 0x70403,
             fastopen_key: None,
             md5_sas: Vec::new(),
+            routes: Vec::new(),
             md5_drops_timestamps: true,
         }
     }
@@ -441,6 +445,7 @@ impl Profile {
             fastopen: 0x1,
             fastopen_key: None,
             md5_sas: Vec::new(),
+            routes: Vec::new(),
             md5_drops_timestamps: false,
         }
     }
@@ -516,6 +521,7 @@ impl Profile {
             fastopen: 0x3,
             fastopen_key: None,
             md5_sas: Vec::new(),
+            routes: Vec::new(),
             md5_drops_timestamps: false,
         }
     }
@@ -801,6 +807,13 @@ impl Profile {
                     .filter(|m| (68..=65535).contains(m))
                     .ok_or_else(unsupported)?;
                 Ok(vec![format!("{line}: link MTU")])
+            }
+            "ip" if matches!(args.first(), Some(&"route") | Some(&"-4") | Some(&"-6")) => {
+                let (dst, metrics) = parse_route(&args)
+                    .map_err(|what| CommandError::Unsupported(format!("{line}: {what}")))?;
+                self.routes.retain(|(d, _)| *d != dst);
+                self.routes.push((dst, metrics));
+                Ok(vec![format!("{line}: route metrics for {dst}")])
             }
             "ip" if args.first() == Some(&"tcp_metrics") && args.get(1) == Some(&"flush") => {
                 Ok(vec!["ip tcp_metrics flush: the runner empties the stack's cookie cache".into()])
@@ -1152,7 +1165,9 @@ impl Profile {
     /// This profile with the settings a running stack takes from `later` (what it does next,
     /// not what it did): the Fast Open bits, timestamps for sockets made from now on, and
     /// when the AccECN option is sent (Linux reads `tcp_ecn_option` and its beacon as each
-    /// segment is built, so existing connections follow). A change is applied live when the
+    /// segment is built, so existing connections follow), and route metrics (a route's MTU
+    /// reaches the connections on it; Linux rechecks the route as it sends). A change is
+    /// applied live when the
     /// result equals `later`.
     pub fn with_live_settings_of(&self, later: &Profile) -> Profile {
         Profile {
@@ -1160,6 +1175,7 @@ impl Profile {
             timestamps: later.timestamps,
             ecn_option: later.ecn_option,
             ecn_option_beacon: later.ecn_option_beacon,
+            routes: later.routes.clone(),
             ..self.clone()
         }
     }
@@ -1231,6 +1247,54 @@ impl fmt::Display for CommandError {
 }
 
 impl std::error::Error for CommandError {}
+
+/// `ip [-4|-6] route add|change|replace DST [via GW] [dev DEV] [advmss N] [mtu [lock] N]
+/// [initcwnd N]`: the destination and its metrics (the runner has one link, so the gateway
+/// and device change nothing). `change` and `replace` set the route anew, as Linux does: a
+/// metric left out is gone.
+fn parse_route(args: &[&str]) -> Result<(IpAddr, synack_tcp::RouteMetrics), String> {
+    let args = match args.first() {
+        Some(&"-4") | Some(&"-6") => &args[1..],
+        _ => args,
+    };
+    let [route, verb, dst, rest @ ..] = args else {
+        return Err("expected `route add|change|replace DST ...`".into());
+    };
+    if *route != "route" || !matches!(*verb, "add" | "change" | "replace") {
+        return Err(format!("`{route} {verb}` not modelled"));
+    }
+    let dst: IpAddr = dst.parse().map_err(|_| format!("destination {dst}: only a host address"))?;
+    let mut m = synack_tcp::RouteMetrics::default();
+    let mut it = rest.iter();
+    let number = |w: Option<&&str>, what: &str| -> Result<u16, String> {
+        w.and_then(|w| w.parse::<u16>().ok())
+            .filter(|&n| n > 0)
+            .ok_or_else(|| format!("{what} needs a number from 1 to 65535"))
+    };
+    while let Some(word) = it.next() {
+        match *word {
+            "via" | "dev" => {
+                it.next().ok_or_else(|| format!("{word} needs a value"))?;
+            }
+            "advmss" => m.advmss = Some(number(it.next(), "advmss")?),
+            "initcwnd" => m.initcwnd = Some(number(it.next(), "initcwnd")?),
+            "mtu" => {
+                let mut next = it.next();
+                if next == Some(&"lock") {
+                    m.mtu_locked = true;
+                    next = it.next();
+                }
+                let mtu = number(next, "mtu")?;
+                if mtu < 68 {
+                    return Err(format!("mtu {mtu} below 68"));
+                }
+                m.mtu = Some(mtu);
+            }
+            other => return Err(format!("route attribute `{other}` not modelled")),
+        }
+    }
+    Ok((dst, m))
+}
 
 #[cfg(test)]
 mod tests {
