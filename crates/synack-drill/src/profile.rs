@@ -1352,6 +1352,38 @@ mod tests {
     }
 
     #[test]
+    fn ip_route_sets_route_metrics_anew() {
+        let mut p = Profile::linux();
+        let dst: IpAddr = "192.0.2.1".parse().unwrap();
+        p.apply_command(
+            "ip route change 192.0.2.1 via 192.168.0.2 dev tun0 advmss 600 mtu lock 640 initcwnd 11",
+        )
+        .unwrap();
+        let m = synack_tcp::RouteMetrics {
+            advmss: Some(600),
+            mtu: Some(640),
+            mtu_locked: true,
+            initcwnd: Some(11),
+        };
+        assert_eq!(p.routes, vec![(dst, m)]);
+        // `change` replaces the route: what it leaves out is gone.
+        p.apply_command("ip route replace 192.0.2.1 mtu 1500").unwrap();
+        let m = synack_tcp::RouteMetrics { mtu: Some(1500), ..Default::default() };
+        assert_eq!(p.routes, vec![(dst, m)]);
+        p.apply_command("ip -6 route add 2001:DB8::1 dev tun0 advmss 1440").unwrap();
+        assert_eq!(p.routes.len(), 2);
+        for bad in [
+            "ip route change 192.0.2.0/24 mtu 1500",
+            "ip route change 192.0.2.1 mtu 40",
+            "ip route change 192.0.2.1 rto_min 10ms",
+            "ip route del 192.0.2.1",
+            "ip route change 192.0.2.1 advmss",
+        ] {
+            assert!(p.apply_command(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
     fn mtu_probing_sysctls_set_the_mode_and_base_mss() {
         let mut p = Profile::linux();
         assert_eq!((p.mtu_probing, p.base_mss), (0, 1024));
