@@ -65,6 +65,9 @@ fn a_changed_route_mtu_reaches_open_connections() {
     assert_eq!(read_all(&mut p.b, cb).0.len(), 3000);
     // B announced 1460, so the route's 1000 is what limits A now.
     assert_eq!(sizes_since(&p, 0)[0], 1000 - HDRS);
+    // A route MTU above the link's is held to the link's.
+    p.a.set_route(b_ip(), Some(RouteMetrics { mtu: Some(9000), ..small_route() }));
+    assert_eq!(p.a.stats(ca).unwrap().pmtu, 1500);
 }
 
 #[test]
