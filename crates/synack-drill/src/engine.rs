@@ -19,8 +19,8 @@ use std::net::{IpAddr, SocketAddr};
 use synack_tcp::{
     AbortReset, AccEcnConfig, AccEcnOptionPolicy, AckEvery, CongestionControl, ConnConfig, ConnId,
     ConnectionError, Duration, Endpoint, EndpointConfig, FastOpenConfig, IcmpError, Instant,
-    IpFields, ListenerId, MtuProbing, OptionLayout, PmtudBlackhole, PushPolicy, ReadWindowUpdate,
-    ReceiveWindow, RecvError, SendAccounting, SendError, State,
+    IpFields, ListenerId, MtuProbing, OptionLayout, PmtudBlackhole, ProbeStyle, PushPolicy,
+    ReadWindowUpdate, ReceiveWindow, RecvError, SendAccounting, SendError, State,
 };
 use synack_wire::ChecksumMode;
 use synack_wire::tcp::TcpRepr;
@@ -37,7 +37,8 @@ impl TargetFactory for EngineFactory {
 
     /// Live when the two differ only in what a new socket starts with (its `ConnConfig`,
     /// keep-alive timing), in the TCP-over-UDP tunnel port, or in the AccECN option policy
-    /// (which existing connections follow too); endpoint-wide settings (MTU,
+    /// (which existing connections follow too), or in route metrics (`Endpoint::set_route`,
+    /// whose MTU existing connections follow too); endpoint-wide settings (MTU,
     /// cookies, Fast Open, ECN mode, buffer doubling, the SYN layout's implied connect) are
     /// fixed once the stack runs.
     fn applies_live(&self, before: &Profile, after: &Profile) -> bool {
@@ -67,6 +68,7 @@ impl TargetFactory for EngineFactory {
         b.rto_min = before.rto_min;
         b.rto_max = before.rto_max;
         b.rexmit_slop = before.rexmit_slop;
+        b.routes = before.routes.clone();
         b.syn_linear_timeouts = before.syn_linear_timeouts;
         b.connect_timeout = before.connect_timeout;
         b.syn_ecn_retries = before.syn_ecn_retries;
@@ -455,8 +457,13 @@ impl EngineTarget {
             //~ (v6: v6pmtud_blackhole_mss, v6mssdflt); 2 and 3 turn it on for one family.
             //~ linux: tcp_mtu_probing 1 starts the search after repeated timeouts, 2 at once,
             //~ from tcp_base_mss.
+            //~ linux: tcp_mtu_probe lets new data follow a probe and waits for cwnd 11.
             mtu_probing: (p.mtu_probing != 0).then(|| MtuProbing {
                 base_mss: p.base_mss,
+                style: match p.name.starts_with("linux") {
+                    true => ProbeStyle::Linux,
+                    false => ProbeStyle::Rfc4821,
+                },
                 ..MtuProbing::linux(p.mtu_probing == 2)
             }),
             notsent_lowat: lowat_mark(p.notsent_lowat),
@@ -519,6 +526,9 @@ impl EngineTarget {
             ..EndpointConfig::default()
         };
         let mut ep = Endpoint::new(ec, *b"synack-drill-key", 0x5eed);
+        for (dst, metrics) in &p.routes {
+            ep.set_route(*dst, Some(*metrics));
+        }
         if let Some(k) = p.fastopen_key {
             ep.set_fast_open_key(k);
         }
@@ -1204,6 +1214,9 @@ impl Target for EngineTarget {
             ..FastOpenConfig::from_linux_bits(p.fastopen)
         });
         self.reconfigure_sockets(p);
+        for (dst, metrics) in &p.routes {
+            self.ep.set_route(*dst, Some(*metrics));
+        }
         //~ linux: tcp_ecn_option and tcp_ecn_option_beacon are read each time an ACK or data
         //~ segment is built, so a change reaches the connections that exist too.
         let accecn = self.base_conn.accecn;

@@ -263,6 +263,9 @@ pub struct Profile {
     /// TCP-MD5 security associations `setkey` installed (FreeBSD: a socket with
     /// `TCP_MD5SIG` signs with the key of the association for its peer).
     pub md5_sas: Vec<Md5Sa>,
+    /// Routes with metrics, set by `ip route add|change|replace DST ... advmss N mtu [lock] N
+    /// initcwnd N` (`synack_tcp::Endpoint::set_route`), by destination.
+    pub routes: Vec<(IpAddr, synack_tcp::RouteMetrics)>,
     /// A connection with a TCP-MD5 key neither offers nor uses timestamps (Linux's
     /// `tcp_syn_options`; `EndpointConfig::md5_drops_timestamps`).
     pub md5_drops_timestamps: bool,
@@ -358,6 +361,7 @@ impl Profile {
             fastopen: 0x70403,
             fastopen_key: None,
             md5_sas: Vec::new(),
+            routes: Vec::new(),
             md5_drops_timestamps: true,
         }
     }
@@ -452,6 +456,7 @@ impl Profile {
             fastopen: 0x1,
             fastopen_key: None,
             md5_sas: Vec::new(),
+            routes: Vec::new(),
             md5_drops_timestamps: false,
         }
     }
@@ -529,6 +534,7 @@ impl Profile {
             fastopen: 0x3,
             fastopen_key: None,
             md5_sas: Vec::new(),
+            routes: Vec::new(),
             md5_drops_timestamps: false,
         }
     }
@@ -814,6 +820,13 @@ impl Profile {
                     .filter(|m| (68..=65535).contains(m))
                     .ok_or_else(unsupported)?;
                 Ok(vec![format!("{line}: link MTU")])
+            }
+            "ip" if matches!(args.first(), Some(&"route") | Some(&"-4") | Some(&"-6")) => {
+                let (dst, metrics) = parse_route(&args)
+                    .map_err(|what| CommandError::Unsupported(format!("{line}: {what}")))?;
+                self.routes.retain(|(d, _)| *d != dst);
+                self.routes.push((dst, metrics));
+                Ok(vec![format!("{line}: route metrics for {dst}")])
             }
             "ip" if args.first() == Some(&"tcp_metrics") && args.get(1) == Some(&"flush") => {
                 Ok(vec!["ip tcp_metrics flush: the runner empties the stack's cookie cache".into()])
@@ -1177,7 +1190,9 @@ impl Profile {
     /// This profile with the settings a running stack takes from `later` (what it does next,
     /// not what it did): the Fast Open bits, timestamps for sockets made from now on, and
     /// when the AccECN option is sent (Linux reads `tcp_ecn_option` and its beacon as each
-    /// segment is built, so existing connections follow). A change is applied live when the
+    /// segment is built, so existing connections follow), and route metrics (a route's MTU
+    /// reaches the connections on it; Linux rechecks the route as it sends). A change is
+    /// applied live when the
     /// result equals `later`.
     pub fn with_live_settings_of(&self, later: &Profile) -> Profile {
         Profile {
@@ -1185,6 +1200,7 @@ impl Profile {
             timestamps: later.timestamps,
             ecn_option: later.ecn_option,
             ecn_option_beacon: later.ecn_option_beacon,
+            routes: later.routes.clone(),
             ..self.clone()
         }
     }
@@ -1257,6 +1273,54 @@ impl fmt::Display for CommandError {
 
 impl std::error::Error for CommandError {}
 
+/// `ip [-4|-6] route add|change|replace DST [via GW] [dev DEV] [advmss N] [mtu [lock] N]
+/// [initcwnd N]`: the destination and its metrics (the runner has one link, so the gateway
+/// and device change nothing). `change` and `replace` set the route anew, as Linux does: a
+/// metric left out is gone.
+fn parse_route(args: &[&str]) -> Result<(IpAddr, synack_tcp::RouteMetrics), String> {
+    let args = match args.first() {
+        Some(&"-4") | Some(&"-6") => &args[1..],
+        _ => args,
+    };
+    let [route, verb, dst, rest @ ..] = args else {
+        return Err("expected `route add|change|replace DST ...`".into());
+    };
+    if *route != "route" || !matches!(*verb, "add" | "change" | "replace") {
+        return Err(format!("`{route} {verb}` not modelled"));
+    }
+    let dst: IpAddr = dst.parse().map_err(|_| format!("destination {dst}: only a host address"))?;
+    let mut m = synack_tcp::RouteMetrics::default();
+    let mut it = rest.iter();
+    let number = |w: Option<&&str>, what: &str| -> Result<u16, String> {
+        w.and_then(|w| w.parse::<u16>().ok())
+            .filter(|&n| n > 0)
+            .ok_or_else(|| format!("{what} needs a number from 1 to 65535"))
+    };
+    while let Some(word) = it.next() {
+        match *word {
+            "via" | "dev" => {
+                it.next().ok_or_else(|| format!("{word} needs a value"))?;
+            }
+            "advmss" => m.advmss = Some(number(it.next(), "advmss")?),
+            "initcwnd" => m.initcwnd = Some(number(it.next(), "initcwnd")?),
+            "mtu" => {
+                let mut next = it.next();
+                if next == Some(&"lock") {
+                    m.mtu_locked = true;
+                    next = it.next();
+                }
+                let mtu = number(next, "mtu")?;
+                if mtu < 68 {
+                    return Err(format!("mtu {mtu} below 68"));
+                }
+                m.mtu = Some(mtu);
+            }
+            other => return Err(format!("route attribute `{other}` not modelled")),
+        }
+    }
+    Ok((dst, m))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1310,6 +1374,38 @@ mod tests {
             )
             .is_err()
         );
+    }
+
+    #[test]
+    fn ip_route_sets_route_metrics_anew() {
+        let mut p = Profile::linux();
+        let dst: IpAddr = "192.0.2.1".parse().unwrap();
+        p.apply_command(
+            "ip route change 192.0.2.1 via 192.168.0.2 dev tun0 advmss 600 mtu lock 640 initcwnd 11",
+        )
+        .unwrap();
+        let m = synack_tcp::RouteMetrics {
+            advmss: Some(600),
+            mtu: Some(640),
+            mtu_locked: true,
+            initcwnd: Some(11),
+        };
+        assert_eq!(p.routes, vec![(dst, m)]);
+        // `change` replaces the route: what it leaves out is gone.
+        p.apply_command("ip route replace 192.0.2.1 mtu 1500").unwrap();
+        let m = synack_tcp::RouteMetrics { mtu: Some(1500), ..Default::default() };
+        assert_eq!(p.routes, vec![(dst, m)]);
+        p.apply_command("ip -6 route add 2001:DB8::1 dev tun0 advmss 1440").unwrap();
+        assert_eq!(p.routes.len(), 2);
+        for bad in [
+            "ip route change 192.0.2.0/24 mtu 1500",
+            "ip route change 192.0.2.1 mtu 40",
+            "ip route change 192.0.2.1 rto_min 10ms",
+            "ip route del 192.0.2.1",
+            "ip route change 192.0.2.1 advmss",
+        ] {
+            assert!(p.apply_command(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -341,6 +341,10 @@ pub struct ConnConfig {
     /// send (RFC 9293 3.7.1 lets the user lower the MSS; Linux's per-socket clamp). `None`
     /// (the default) derives both from the MTU and the peer's MSS alone.
     pub mss_clamp: Option<u16>,
+    /// The congestion window a connection starts with, in segments (a route's `initcwnd` on
+    /// Linux; RFC 6928 allows experimenting with other values). `None` (the default): RFC
+    /// 6928's 10.
+    pub initial_window_segments: Option<u16>,
     /// Quick-ACK: the first this many in-order data segments of a connection are ACKed at
     /// once instead of after the delayed-ACK timer, so the peer's slow start is not held back
     /// by our delayed ACKs (Linux's quickack mode, up to 16 segments). 0 (the default) delays
@@ -551,6 +555,7 @@ impl Default for ConnConfig {
             pmtud_blackhole: None,
             mtu_probing: None,
             mss_clamp: None,
+            initial_window_segments: None,
             quick_ack_segments: 0,
             window_scale: None,
             slow_start_ack_limit: Some(2),
@@ -612,10 +617,29 @@ pub struct MtuProbing {
     /// How long after a search began an ended one starts again from the largest size, in
     /// case the path now carries more (Linux's `tcp_probe_interval`, 600 s).
     pub reprobe_interval: Duration,
+    /// How probes are sent and when they may go ([`ProbeStyle`]).
+    pub style: ProbeStyle,
+}
+
+/// How path MTU probes are sent (`MtuProbing::style`).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum ProbeStyle {
+    /// RFC 4821: while a probe is in flight no other new data is sent, so its loss is never
+    /// mixed with congestion; a probe goes whenever the windows hold it; every connection that
+    /// always probes starts at the base size.
+    Rfc4821,
+    /// Linux's `tcp_mtu_probe`: new data in the current size follows the probe as the
+    /// congestion window allows; a probe goes only with a congestion window of at least 11
+    /// segments and enough queued for the probe and four segments after it (so losing it is
+    /// noticed by duplicate ACKs); a passive open keeps the size of its handshake until a
+    /// probe succeeds (the search's lower bound starts at the base size all the same). A probe
+    /// whose bytes had to be retransmitted failed.
+    Linux,
 }
 
 impl MtuProbing {
-    /// Linux's defaults; `always` as with `tcp_mtu_probing=2`.
+    /// Linux's defaults; `always` as with `tcp_mtu_probing=2`. The style stays RFC 4821's:
+    /// set [`ProbeStyle::Linux`] for Linux's way of sending probes.
     pub const fn linux(always: bool) -> MtuProbing {
         MtuProbing {
             always,
@@ -623,6 +647,7 @@ impl MtuProbing {
             threshold: 8,
             floor_mss: 48,
             reprobe_interval: Duration::from_secs(600),
+            style: ProbeStyle::Rfc4821,
         }
     }
 }

@@ -420,7 +420,7 @@ impl Conn {
     /// A connection in CLOSED, before its first state is entered ([`Conn::syn_sent`],
     /// [`Conn::syn_received`]).
     pub(crate) fn new(birth: Birth) -> Conn {
-        let Birth { tuple, mut cfg, mtu, path_mtu, ts_offset, now, md5 } = birth;
+        let Birth { tuple, mut cfg, mtu, path_mtu, adv_mss, ts_offset, now, md5 } = birth;
         if cfg.no_options && (cfg.window_scaling || cfg.sack || cfg.timestamps) {
             // Nothing offered, nothing negotiated.
             cfg = Arc::new(ConnConfig {
@@ -474,7 +474,10 @@ impl Conn {
             // Last: the fields above read it.
             cfg,
         };
-        conn.rec.adv_mtu = link;
+        conn.rec.adv_mtu = match adv_mss {
+            Some(m) => m.saturating_add((conn.ip_header_len() + conn.encap_overhead() + 20) as u16),
+            None => link,
+        };
         conn.mtu_probe_init(now);
         conn
     }
@@ -620,7 +623,7 @@ impl Conn {
         self.rec.want_hystart(self.cfg.hystart);
         self.round_recv_buffer();
         if let Some(una) = self.tcb.snd().map(|s| s.una.max(s.iss + 1)) {
-            self.rec.on_established(mss, sack, una);
+            self.rec.on_established(mss, sack, una, self.cfg.initial_window_segments);
             if let Some(rtt) = self.rtt.srtt() {
                 self.rec.on_handshake_rtt(rtt);
             }
