@@ -443,6 +443,8 @@ impl EngineTarget {
                 .starts_with("linux")
                 .then_some(core::num::NonZeroU8::MIN.saturating_add(2)),
             congestion_control: match p.cc {
+                //~ linux: tcp_cubic.c's integer congestion-avoidance step (bictcp_update).
+                Cc::Cubic if p.name.starts_with("linux") => CongestionControl::LinuxCubic,
                 Cc::Cubic => CongestionControl::Cubic,
                 Cc::Reno => CongestionControl::NewReno,
                 Cc::Bbr => CongestionControl::Bbr,

@@ -14,6 +14,11 @@ pub enum CongestionControl {
     /// CUBIC (RFC 9438).
     #[default]
     Cubic,
+    /// CUBIC with congestion avoidance in Linux's integer form (`crate::cc::LinuxCubic`):
+    /// the per-ACK increase recomputed at most every 1/32 s at an unchanged window, at least
+    /// one segment per 20 acknowledged while no loss window is remembered (an RTO forgets
+    /// it), the Reno-friendly window counted as Linux counts it.
+    LinuxCubic,
     /// BBRv3 (draft-ietf-ccwg-bbr): model-based, always paced (`crate::cc::Bbr`).
     Bbr,
 }

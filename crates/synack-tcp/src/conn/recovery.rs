@@ -141,6 +141,7 @@ fn algorithm(c: CcChoice) -> CcAlgorithm {
     match c {
         CcChoice::NewReno => CcAlgorithm::NewReno,
         CcChoice::Cubic => CcAlgorithm::Cubic,
+        CcChoice::LinuxCubic => CcAlgorithm::LinuxCubic,
         CcChoice::Bbr => CcAlgorithm::Bbr,
     }
 }
