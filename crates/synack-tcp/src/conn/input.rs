@@ -264,8 +264,14 @@ impl Conn {
             self.due.set(Due::Ack);
             //= rfc9293#3.10.7.3
             //~ paraphrase: Data or a FIN on the SYN-ACK is processed from the sixth step on.
-            let text = TcpRepr { seq: seg.seq + 1, flags: f.without(TcpFlags::SYN), ..*seg };
-            return self.process_text_and_fin(ctx, &text, Outcome::Continue);
+            return self.process_text_and_fin(
+                ctx,
+                seg,
+                seg.seq + 1,
+                seg.payload,
+                f.fin(),
+                Outcome::Continue,
+            );
         }
         //= rfc9293#3.10.7.3
         //~ paraphrase: A SYN without ACK (simultaneous open): SYN-RECEIVED, answer
@@ -800,13 +806,7 @@ impl Conn {
             }
             _ => {}
         }
-        let text = TcpRepr {
-            seq,
-            payload,
-            flags: if fin { f.union(TcpFlags::FIN) } else { f.without(TcpFlags::FIN) },
-            ..*seg
-        };
-        self.process_text_and_fin(ctx, &text, outcome)
+        self.process_text_and_fin(ctx, seg, seq, payload, fin, outcome)
     }
 
     /// The lowest ISN a new incarnation may use when `seg`, a SYN, reopens this TIME-WAIT

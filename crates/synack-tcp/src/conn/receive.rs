@@ -13,11 +13,16 @@ use synack_wire::SeqNum;
 use synack_wire::tcp::{TcpFlags, TcpRepr};
 
 impl Conn {
-    /// Steps six to eight of RFC 9293 3.10.7.4 for a segment already trimmed to the window.
+    /// Steps six to eight of RFC 9293 3.10.7.4 for a segment already trimmed to the window:
+    /// `seq`, `payload` and `fin` are what trimming left of the segment; its other fields
+    /// (the flags besides FIN, SEG.ACK, SEG.UP) are read from `seg`, which is not copied.
     pub(super) fn process_text_and_fin(
         &mut self,
         ctx: &mut Ctx<'_>,
         seg: &TcpRepr<'_>,
+        seq: SeqNum,
+        payload: &[u8],
+        fin: bool,
         outcome: Outcome,
     ) -> Outcome {
         let state = self.state();
@@ -30,7 +35,7 @@ impl Conn {
         //~ paraphrase: Sixth, the URG bit: RCV.UP = max(RCV.UP, SEG.UP), and tell the user when the
         //~ pointer moves forward (MUST-32).
         if seg.flags.urg() && receiving {
-            let up = seg.seq + seg.urgent as u32;
+            let up = seq + seg.urgent as u32;
             let ahead = rcv.up.is_none_or(|old| up.gt(old));
             if ahead && up.gt(rcv.read_seq()) {
                 rcv.up = Some(up);
@@ -45,14 +50,14 @@ impl Conn {
             if seg.flags.contains(TcpFlags::CWR) {
                 ecn.echo = false;
             }
-            if ctx.ce && !seg.payload.is_empty() {
+            if ctx.ce && !payload.is_empty() {
                 ecn.echo = true;
                 self.due.set(Due::Ack);
             }
         }
         //= rfc9293#3.10.7.4
         //~ paraphrase: Seventh, the segment text (ESTABLISHED, FIN-WAIT-1, FIN-WAIT-2 only).
-        if !seg.payload.is_empty() && receiving {
+        if !payload.is_empty() && receiving {
             if app_closed {
                 //= rfc9293#3.6.1
                 //~ paraphrase: Data arriving after a full (half-duplex) CLOSE is lost: send a RST
@@ -75,14 +80,14 @@ impl Conn {
                 }
                 return Outcome::Continue;
             }
-            self.deliver(ctx, seg.seq, seg.payload);
+            self.deliver(ctx, seq, payload);
         }
         let Some((_, rcv)) = self.tcb.halves() else { return outcome };
 
         //= rfc9293#3.10.7.4
         //~ paraphrase: Eighth, the FIN bit: advance RCV.NXT over it, ACK it, tell the user.
-        if seg.flags.fin() && !rcv.fin_received {
-            let fin_seq = seg.seq + seg.payload.len() as u32;
+        if fin && !rcv.fin_received {
+            let fin_seq = seq + payload.len() as u32;
             if fin_seq.gt(rcv.asm.rcv_nxt()) {
                 // Out of order: the data before it is still missing.
                 rcv.fin_at = Some(fin_seq);

@@ -625,10 +625,45 @@ impl Recovery {
 
     /// An acceptable ACK arrived (SND.UNA =< SEG.ACK =< SND.MAX).
     pub(crate) fn on_ack(&mut self, a: &AckInfo<'_>) {
+        if self.ack_of_nothing(a) {
+            return;
+        }
         self.process_ack(a);
         if a.ack == a.snd_max && self.sb.is_live() {
             self.release_if_idle(a.ack);
         }
+    }
+
+    /// The ACK a pure receiver gets with every data segment: it acknowledges nothing new,
+    /// nothing is outstanding, it carries no SACK block and the per-flight state is fresh.
+    /// [`Recovery::process_ack`] would then build no flight state (no SACK block, no
+    /// recovery, and no RFC 5681 duplicate without outstanding data), deliver nothing (so
+    /// neither PRR, the delivery-rate sampler nor the controller is asked), find no ECN
+    /// reduction, and leave the flight state fresh, so that nothing is parked either. What it
+    /// would change is done here: the timer hold is dropped, the duplicate-ACK count reset,
+    /// RACK's (empty) outcome clears its reordering deadline, the advertised window is
+    /// remembered, and a pending retransmission below the ACK is dropped.
+    fn ack_of_nothing(&mut self, a: &AckInfo<'_>) -> bool {
+        if a.ack != a.una_before
+            || a.snd_max != a.una_before
+            || a.bytes_acked != 0
+            || !a.sack.is_empty()
+            || self.sb.is_live()
+        {
+            return false;
+        }
+        self.hold_timer = false;
+        self.dup.reset();
+        if self.rack_on() {
+            self.reorder_at = None;
+        }
+        self.last_window = a.window;
+        if let Some((s, _)) = self.rtx
+            && s.lt(a.ack)
+        {
+            self.rtx = None;
+        }
+        true
     }
 
     /// Everything sent up to `una` is acknowledged: when nothing else is pending (no
