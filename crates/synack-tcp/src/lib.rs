@@ -126,7 +126,7 @@ pub mod udp_encap;
 pub use config::{
     AbortReset, AccEcnConfig, AccEcnOptionPolicy, AckEvery, CongestionControl, ConnConfig,
     EndpointConfig, IpFields, KeepAlive, MtuProbing, PmtudBlackhole, PushPolicy, ReadWindowUpdate,
-    ReceiveWindow, SendAccounting,
+    ReceiveWindow, RecvAccounting, SendAccounting,
 };
 pub use endpoint::{ConnId, Endpoint, ListenerId, Transmit};
 pub use error::{

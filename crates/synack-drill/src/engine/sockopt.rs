@@ -53,7 +53,14 @@ impl EngineTarget {
         match opt {
             SockOpt::ReuseAddr => return Ok(()),
             SockOpt::SndBuf => sk.cfg.send_buffer = super::sndbuf_for(v, doubling),
-            SockOpt::RcvBuf => sk.cfg.recv_buffer = v,
+            SockOpt::RcvBuf => {
+                sk.cfg.recv_buffer = v;
+                //~ linux: SO_RCVBUF sets sk_rcvbuf to twice the value.
+                if let RecvAccounting::LinuxSkb { shrink, .. } = sk.cfg.recv_accounting {
+                    let rcvbuf = u32::try_from(v.saturating_mul(2)).unwrap_or(u32::MAX);
+                    sk.cfg.recv_accounting = RecvAccounting::LinuxSkb { rcvbuf, shrink };
+                }
+            }
             SockOpt::NoDelay => sk.cfg.nodelay = v != 0,
             //~ linux: ~0 (32 or 64 bits) is no cap.
             SockOpt::MaxPacingRate => {
