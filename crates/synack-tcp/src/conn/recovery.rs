@@ -247,6 +247,12 @@ impl Recovery {
         self.sbr().into_iter().flat_map(Scoreboard::sacked_ranges)
     }
 
+    /// The per-flight state is fresh: nothing outstanding is logged, nothing judged lost, no
+    /// recovery under way.
+    pub(crate) fn flight_fresh(&self) -> bool {
+        !self.sb.is_live()
+    }
+
     /// True once the per-flight loss state has been allocated (for tests of idle memory).
     #[cfg(test)]
     pub(crate) fn flight_state_allocated(&self) -> bool {
