@@ -167,11 +167,14 @@ impl EngineTarget {
             Kind::Conn(c) => self.ep.stats(c).map_or(0, |st| st.recv_buffer),
             _ => 0,
         };
-        Some((
-            // The send buffer holds the doubled value itself (`sndbuf_for`).
-            sk.cfg.send_buffer as i64,
-            (sk.cfg.recv_buffer.max(live) * doubling) as i64,
-        ))
+        //~ linux: sk_rcvbuf, the memory limit (the doubled SO_RCVBUF, else tcp_rmem's
+        //~ default).
+        let rcv = match sk.cfg.recv_accounting {
+            RecvAccounting::LinuxSkb { rcvbuf, .. } => i64::from(rcvbuf),
+            RecvAccounting::Bytes => (sk.cfg.recv_buffer.max(live) * doubling) as i64,
+        };
+        // The send buffer holds the doubled value itself (`sndbuf_for`).
+        Some((sk.cfg.send_buffer as i64, rcv))
     }
 
     pub(super) fn read_option(&mut self, s: SockId, opt: SockOpt) -> Result<i64, Errno> {
