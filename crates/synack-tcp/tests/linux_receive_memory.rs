@@ -64,8 +64,8 @@ fn window_soon(s: &mut Script) -> (u32, u16) {
 /// SO_RCVBUF 20000 (40000 of memory): the first window is a whole number of our segments
 /// in half the memory (18980); 20000 bytes (memory 20736, ratio 246/256) leave 18511
 /// bytes' worth, offered as 18000 (whole segments of the peer's 1000). With the limit
-/// lowered to 24000 the window cannot shrink, and a segment past it is dropped while data
-/// waits; once the data is read, 60000 bytes are taken whole into the empty queue,
+/// lowered to 24000 the window cannot shrink, a segment past it is dropped while data
+/// waits, and so is one inside it that the memory cannot take; once the data is read, 60000 bytes are taken whole into the empty queue,
 /// ACKed at once with a zero window.
 #[test]
 fn the_window_is_the_free_memory_scaled_by_the_measured_ratio() {
@@ -76,6 +76,10 @@ fn the_window_is_the_free_memory_scaled_by_the_measured_ratio() {
     let lowered = linux(12_000, 24_000, false);
     s.ep.set_conn_config(s.id(), lowered).unwrap();
     data(&mut s, 20_000, 60_000);
+    assert_eq!(window_now(&mut s), (20_000, 18_000));
+    // Inside the window but past the memory (20736 charged + 5000 > 24000): refused, and
+    // the ACK saying so goes at once.
+    data(&mut s, 20_000, 5000);
     assert_eq!(window_now(&mut s), (20_000, 18_000));
     assert_eq!(s.recv_all().len(), 20_000);
     s.none();

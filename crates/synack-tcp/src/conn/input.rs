@@ -544,6 +544,7 @@ impl Conn {
                 remnant: f.fin() || f.urg() || f.syn() || f.psh(),
             };
             let initial = super::rcv_mss::initial(advmss, snd_mss_now, rcv.wnd());
+            let mut refused = false;
             if let Some((rcvbuf, _)) = model {
                 let before = match rcv.mss_estimate {
                     0 => initial,
@@ -569,12 +570,18 @@ impl Conn {
                         self.due.set(Due::Ack);
                         if !(in_order && rcv.buf.is_empty()) {
                             mem.discard();
-                            return Outcome::Continue;
+                            refused = true;
                         }
                     }
                 }
             }
-            rcv.measure_rcv_mss(arrival, initial, advmss, if ts_on { 12 } else { 0 });
+            if refused {
+                // Its text and FIN are dropped; its ACK field is still processed.
+                payload = &[];
+                fin = false;
+            } else {
+                rcv.measure_rcv_mss(arrival, initial, advmss, if ts_on { 12 } else { 0 });
+            }
         }
         self.last_rx = now;
         self.keepalive_probes = 0;
