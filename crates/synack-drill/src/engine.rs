@@ -20,7 +20,7 @@ use synack_tcp::{
     AbortReset, AccEcnConfig, AccEcnOptionPolicy, AckEvery, CongestionControl, ConnConfig, ConnId,
     ConnectionError, Duration, Endpoint, EndpointConfig, FastOpenConfig, IcmpError, Instant,
     IpFields, ListenerId, MtuProbing, OptionLayout, PmtudBlackhole, ProbeStyle, PushPolicy,
-    ReadWindowUpdate, ReceiveWindow, RecvError, SendAccounting, SendError, State,
+    ReadWindowUpdate, ReceiveWindow, RecvAccounting, RecvError, SendAccounting, SendError, State,
 };
 use synack_wire::ChecksumMode;
 use synack_wire::tcp::TcpRepr;
@@ -45,6 +45,9 @@ impl TargetFactory for EngineFactory {
         let mut b = after.clone();
         b.send_buffer = before.send_buffer;
         b.recv_buffer = before.recv_buffer;
+        b.rmem_default = before.rmem_default;
+        b.rcv_memory = before.rcv_memory;
+        b.shrink_window = before.shrink_window;
         b.window_scaling = before.window_scaling;
         b.timestamps = before.timestamps;
         b.fastopen = before.fastopen;
@@ -473,6 +476,15 @@ impl EngineTarget {
             send_accounting: match p.sockbuf_doubling {
                 true => SendAccounting::LinuxSkb { overhead: LINUX_SKB_OVERHEAD },
                 false => SendAccounting::Bytes,
+            },
+            //~ linux: sk_rcvbuf starts at tcp_rmem's default; received skbs are charged their
+            //~ truesize against it.
+            recv_accounting: match p.rcv_memory {
+                true => RecvAccounting::LinuxSkb {
+                    rcvbuf: u32::try_from(p.rmem_default).unwrap_or(u32::MAX),
+                    shrink: p.shrink_window,
+                },
+                false => RecvAccounting::Bytes,
             },
             pmtud_blackhole: (p.pmtud_blackhole_detection != 0).then(|| PmtudBlackhole {
                 v4: matches!(p.pmtud_blackhole_detection, 1 | 2)

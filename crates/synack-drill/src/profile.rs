@@ -137,6 +137,16 @@ pub struct Profile {
     /// `SO_SNDBUF`/`SO_RCVBUF` report twice the value set (Linux); the send buffer is then
     /// the doubled value, charged per skb as Linux charges it (`SendAccounting::LinuxSkb`).
     pub sockbuf_doubling: bool,
+    /// Linux's receive-memory model (`RecvAccounting::LinuxSkb`): segments charged their
+    /// TUN allocation against the doubled `SO_RCVBUF` (or `rmem_default`), the window the
+    /// free memory scaled by the measured payload-to-memory ratio.
+    pub rcv_memory: bool,
+    /// `tcp_rmem`'s default: the memory limit of a socket whose `SO_RCVBUF` was not set,
+    /// under Linux's receive-memory model.
+    pub rmem_default: usize,
+    /// `net.ipv4.tcp_shrink_window`: the window may shrink when memory runs short
+    /// (`RecvAccounting::LinuxSkb::shrink`).
+    pub shrink_window: bool,
     /// Option layout (on every segment; the SYN shows it).
     pub syn_layout: SynLayout,
     /// The receive buffer is rounded up to a whole number of segments once the MSS is known
@@ -322,6 +332,9 @@ impl Profile {
             rfc5961: (true, true),
             syn_ack_retries: Some(5),
             sockbuf_doubling: true,
+            rcv_memory: true,
+            rmem_default: 131_072,
+            shrink_window: false,
             syn_layout: SynLayout::Linux,
             rcvbuf_mss_rounding: false,
             linux_resets: true,
@@ -378,6 +391,7 @@ impl Profile {
             quick_ack_segments: 0,
             linux_receive_edges: false,
             linux_gso_push: None,
+            rcv_memory: false,
             ..Profile::linux()
         }
     }
@@ -416,6 +430,9 @@ impl Profile {
             rfc5961: (true, true),
             syn_ack_retries: Some(3),
             sockbuf_doubling: false,
+            rcv_memory: false,
+            rmem_default: 0,
+            shrink_window: false,
             syn_layout: SynLayout::FreeBsd,
             rcvbuf_mss_rounding: true,
             linux_resets: false,
@@ -495,6 +512,9 @@ impl Profile {
             rfc5961: (true, true),
             syn_ack_retries: None,
             sockbuf_doubling: false,
+            rcv_memory: false,
+            rmem_default: 0,
+            shrink_window: false,
             syn_layout: SynLayout::Linux,
             rcvbuf_mss_rounding: false,
             linux_resets: false,
@@ -972,6 +992,7 @@ impl Profile {
                 let max = usize::try_from(*max).map_err(|_| bad())?;
                 if key.ends_with("rmem") {
                     self.recv_buffer = max;
+                    self.rmem_default = usize::try_from(v[1]).map_err(|_| bad())?;
                     note("receive buffer (maximum)")
                 } else {
                     self.send_buffer = v[1] as usize;
@@ -1140,6 +1161,10 @@ impl Profile {
                 self.rfc5961.1 = !flag()?;
                 note("RFC 5961 section 4 (SYN) checks")
             }
+            "net.ipv4.tcp_shrink_window" if self.rcv_memory => {
+                self.shrink_window = flag()?;
+                note("window shrinking")
+            }
             "net.ipv4.tcp_mtu_probing" => {
                 self.mtu_probing = match int()? {
                     v @ 0..=2 => v as u8,
@@ -1218,7 +1243,6 @@ impl Profile {
             // The engine's pacing ratios are Linux's defaults.
             "net.ipv4.tcp_pacing_ss_ratio" => "200",
             "net.ipv4.tcp_pacing_ca_ratio" => "120",
-            "net.ipv4.tcp_shrink_window" => "0",
             // No Fast Open blackhole detection (Linux's 0 turns it off).
             "net.ipv4.tcp_fastopen_blackhole_timeout_sec" => "0",
             // FreeBSD.
@@ -1593,6 +1617,7 @@ mod tests {
                 quick_ack_segments: 16,
                 linux_receive_edges: true,
                 linux_gso_push: Some(2),
+                rcv_memory: true,
                 ..d
             },
             Profile::linux()

@@ -189,6 +189,30 @@ pub enum SendAccounting {
     },
 }
 
+/// How a connection's receive memory is charged and its window offered.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
+pub enum RecvAccounting {
+    /// The window is the free space of a byte buffer of `recv_buffer` bytes, moved as
+    /// [`ReceiveWindow`] says (RFC 9293 3.8.6.2.2).
+    #[default]
+    Bytes,
+    /// Linux's accounting (see the module notes of `conn::rcv_mem`): every segment taken,
+    /// in order or not, is charged the memory Linux's TUN driver allocates for such a
+    /// packet (`skb->truesize`) against `rcvbuf`, until the application has read past it;
+    /// the window offered is the free memory scaled by the measured payload-to-memory ratio,
+    /// capped by a threshold that grows as segments arrive (`rcv_ssthresh`), and never
+    /// shrinks unless `shrink` allows it.
+    LinuxSkb {
+        /// The memory limit (`sk_rcvbuf`): twice what `SO_RCVBUF` set, else `tcp_rmem`'s
+        /// default.
+        rcvbuf: u32,
+        /// `net.ipv4.tcp_shrink_window=1`: with window scaling, the window offered may
+        /// move its right edge left when memory runs short (segments up to the largest
+        /// right edge offered are still taken).
+        shrink: bool,
+    },
+}
+
 /// Per-connection settings; change them later with the `set_*` methods of the endpoint.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub struct ConnConfig {
@@ -206,6 +230,9 @@ pub struct ConnConfig {
     /// How the send buffer is charged: by the bytes queued (the default), or as Linux
     /// charges its buffers ([`SendAccounting::LinuxSkb`]).
     pub send_accounting: SendAccounting,
+    /// How the receive memory is charged and the window offered: a byte buffer (the
+    /// default) or as Linux does ([`RecvAccounting::LinuxSkb`]).
+    pub recv_accounting: RecvAccounting,
     /// Receive buffer size in bytes at the start (also sets the window scale offered on the
     /// SYN, together with `recv_buffer_max`).
     pub recv_buffer: usize,
@@ -524,6 +551,7 @@ impl Default for ConnConfig {
             send_buffer: 256 * 1024,
             notsent_lowat: None,
             send_accounting: SendAccounting::Bytes,
+            recv_accounting: RecvAccounting::Bytes,
             recv_buffer: 256 * 1024,
             recv_buffer_max: 0,
             nodelay: false,

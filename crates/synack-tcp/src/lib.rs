@@ -127,7 +127,7 @@ pub mod udp_encap;
 pub use config::{
     AbortReset, AccEcnConfig, AccEcnOptionPolicy, AckEvery, AckLimit, CongestionControl,
     ConnConfig, EndpointConfig, IpFields, KeepAlive, MtuProbing, PmtudBlackhole, ProbeStyle,
-    PushPolicy, ReadWindowUpdate, ReceiveWindow, SendAccounting,
+    PushPolicy, ReadWindowUpdate, ReceiveWindow, RecvAccounting, SendAccounting,
 };
 pub use endpoint::{ConnId, Endpoint, ListenerId, Transmit};
 pub use error::{

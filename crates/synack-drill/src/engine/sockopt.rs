@@ -52,7 +52,14 @@ impl EngineTarget {
         match opt {
             SockOpt::ReuseAddr => return Ok(()),
             SockOpt::SndBuf => sk.cfg.send_buffer = super::sndbuf_for(v, doubling),
-            SockOpt::RcvBuf => sk.cfg.recv_buffer = v,
+            SockOpt::RcvBuf => {
+                sk.cfg.recv_buffer = v;
+                //~ linux: SO_RCVBUF sets sk_rcvbuf to twice the value.
+                if let RecvAccounting::LinuxSkb { shrink, .. } = sk.cfg.recv_accounting {
+                    let rcvbuf = u32::try_from(v.saturating_mul(2)).unwrap_or(u32::MAX);
+                    sk.cfg.recv_accounting = RecvAccounting::LinuxSkb { rcvbuf, shrink };
+                }
+            }
             SockOpt::NoDelay => sk.cfg.nodelay = v != 0,
             //~ linux: ~0 (32 or 64 bits) is no cap.
             SockOpt::MaxPacingRate => {
@@ -162,11 +169,14 @@ impl EngineTarget {
             Kind::Conn(c) => self.ep.stats(c).map_or(0, |st| st.recv_buffer),
             _ => 0,
         };
-        Some((
-            // The send buffer holds the doubled value itself (`sndbuf_for`).
-            sk.cfg.send_buffer as i64,
-            (sk.cfg.recv_buffer.max(live) * doubling) as i64,
-        ))
+        //~ linux: sk_rcvbuf, the memory limit (the doubled SO_RCVBUF, else tcp_rmem's
+        //~ default).
+        let rcv = match sk.cfg.recv_accounting {
+            RecvAccounting::LinuxSkb { rcvbuf, .. } => i64::from(rcvbuf),
+            RecvAccounting::Bytes => (sk.cfg.recv_buffer.max(live) * doubling) as i64,
+        };
+        // The send buffer holds the doubled value itself (`sndbuf_for`).
+        Some((sk.cfg.send_buffer as i64, rcv))
     }
 
     pub(super) fn read_option(&mut self, s: SockId, opt: SockOpt) -> Result<i64, Errno> {

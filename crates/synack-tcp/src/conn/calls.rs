@@ -228,6 +228,23 @@ impl Conn {
         }
         let before = rcv.window_right_candidate();
         let n = rcv.buf.read(out);
+        let read_seq = rcv.read_seq();
+        let (left, wscale, fin) = (rcv.wnd(), rcv.wscale, rcv.fin_received);
+        let rcv_mss = u32::from(rcv.mss_estimate.max(1));
+        if let (Some((rcvbuf, _)), Some(mem)) =
+            (super::rcv_mem::linux_model(&self.cfg), rcv.sizing.linux())
+        {
+            mem.release(read_seq);
+            if !fin && mem.read_wants_update(rcvbuf, rcv_mss, wscale, left) {
+                self.due.set(Due::Ack);
+            }
+            if let Some(up) = rcv.up
+                && read_seq.ge(up)
+            {
+                rcv.up = None;
+            }
+            return Ok(n);
+        }
         if let Some(up) = rcv.up
             && rcv.read_seq().ge(up)
         {

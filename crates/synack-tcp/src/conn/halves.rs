@@ -1,7 +1,7 @@
 //! The send half, the receive half, and the little TIME-WAIT keeps.
 
 use crate::assembler::{Assembler, AssemblerLimits};
-use crate::config::{ConnConfig, ReceiveWindow};
+use crate::config::{ConnConfig, ReceiveWindow, RecvAccounting};
 use crate::ring::RingBuffer;
 use crate::sack_gen::SackGenerator;
 use crate::time::Instant;
@@ -107,6 +107,27 @@ impl Snd {
     }
 }
 
+/// What sizes the receive window beyond the buffer's free space.
+pub(crate) enum Sizing {
+    /// Nothing (yet): a fixed buffer, or auto-tuning before its first round.
+    Fixed,
+    /// Auto-tuning: start of the current measurement round and bytes received in it.
+    Tune(Instant, u32),
+    /// Linux's receive-memory model (`RecvAccounting::LinuxSkb`), from the first window
+    /// offered on.
+    Linux(alloc::boxed::Box<super::rcv_mem::RcvMem>),
+}
+
+impl Sizing {
+    /// The Linux model, when it runs.
+    pub(crate) fn linux(&mut self) -> Option<&mut super::rcv_mem::RcvMem> {
+        match self {
+            Sizing::Linux(m) => Some(m),
+            _ => None,
+        }
+    }
+}
+
 /// The receive half (RFC 9293 3.3.1 receive sequence variables plus the buffer and reassembly).
 pub(crate) struct Rcv {
     pub(crate) irs: SeqNum,
@@ -131,8 +152,8 @@ pub(crate) struct Rcv {
     pub(crate) last_ack_sent: SeqNum,
     /// Order of recent out-of-order arrivals and a pending D-SACK, for the SACK option.
     pub(crate) sacks: SackGenerator,
-    /// Auto-tuning: start of the current measurement round and bytes received in it.
-    pub(crate) tune: Option<(Instant, u32)>,
+    /// Auto-tuning's round, or Linux's receive-memory model.
+    pub(crate) sizing: Sizing,
     /// The estimate of the peer's segment size (`conn::rcv_mss`); 0 until the first data.
     pub(crate) mss_estimate: u16,
     /// The length of the last short segment that looked full-sized (`conn::rcv_mss`).
@@ -154,7 +175,15 @@ impl Rcv {
         Rcv {
             irs,
             nxt,
-            buf: RingBuffer::with_max(cfg.recv_buffer, cfg.recv_buffer_max),
+            buf: match cfg.recv_accounting {
+                // The memory limit bounds what is held; a segment taken whole into an empty
+                // queue may need more room (`Rcv::make_room`).
+                RecvAccounting::LinuxSkb { rcvbuf, .. } => {
+                    let cap = cfg.recv_buffer.max(rcvbuf as usize);
+                    RingBuffer::with_max(cap, crate::ring::MAX_CAPACITY)
+                }
+                RecvAccounting::Bytes => RingBuffer::with_max(cfg.recv_buffer, cfg.recv_buffer_max),
+            },
             asm: Assembler::new(nxt, AssemblerLimits::default()),
             adv_right: nxt,
             wscale,
@@ -164,7 +193,7 @@ impl Rcv {
             ts_recent: None,
             last_ack_sent: nxt,
             sacks: SackGenerator::new(),
-            tune: None,
+            sizing: Sizing::Fixed,
             mss_estimate: 0,
             last_seg_size: 0,
         }
@@ -207,7 +236,14 @@ impl Rcv {
     /// field may not be able to offer (a 65700-byte buffer without window scaling).
     //~ freebsd: tcp_input sets rcv_wnd = max(sbspace, rcv_adv - rcv_nxt) before its checks.
     pub(crate) fn acceptance_wnd(&self, policy: ReceiveWindow) -> u32 {
-        let advertised = self.wnd();
+        let mut advertised = self.wnd();
+        //~ linux: a shrunk window still takes what the largest one offered (rcv_mwnd_seq).
+        if let Sizing::Linux(mem) = &self.sizing
+            && let Some(m) = mem.max_right
+            && m.gt(self.nxt)
+        {
+            advertised = advertised.max(m.since(self.nxt));
+        }
         match policy {
             ReceiveWindow::SwsAvoidance => advertised,
             ReceiveWindow::FreeSpace => advertised.max(self.buf.free() as u32),
@@ -243,16 +279,21 @@ impl Rcv {
         if self.buf.max_capacity() <= self.buf.capacity() {
             return;
         }
-        let (start, got) = self.tune.get_or_insert((now, 0));
+        if let Sizing::Fixed = self.sizing {
+            self.sizing = Sizing::Tune(now, 0);
+        }
+        // The Linux model sizes the window from its memory instead.
+        let Sizing::Tune(start, got) = &mut self.sizing else { return };
         *got = got.saturating_add(bytes);
         if now.saturating_since(*start) < rtt {
             return;
         }
+        let got = *got;
         let cap = self.buf.capacity();
-        if (*got as usize) * 2 >= cap {
+        if (got as usize) * 2 >= cap {
             let _ = self.buf.grow(cap.saturating_mul(2).min(self.buf.max_capacity()));
         }
-        self.tune = Some((now, 0));
+        self.sizing = Sizing::Tune(now, 0);
     }
 
     /// Whether the window offered stays the initial one (`linux`: the profiles that size it

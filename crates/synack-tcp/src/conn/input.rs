@@ -199,7 +199,11 @@ impl Conn {
         //= rfc9293#3.10.7.3
         //~ paraphrase: Our SYN already offered a window (unscaled): the peer may send into it
         //~ before our ACK of its SYN arrives (a Fast Open server's data right behind its SYN-ACK).
-        rcv.adv_right = rcv.nxt + self.cfg.recv_buffer.min(65535) as u32;
+        let first = self.initial_space().min(65535) as u32;
+        rcv.adv_right = rcv.nxt + first;
+        let initial = first.max(1) as usize;
+        let initial = super::output::initial_window(initial, self.our_mss(), &self.cfg);
+        rcv.start_mem(super::rcv_mem::linux_model(&self.cfg), initial as u32);
         if self.opt.ts
             && let Some(ts) = seg.options.timestamps
         {
@@ -537,6 +541,11 @@ impl Conn {
         //~ linux: tcp_data_queue takes a segment that begins inside the window whole when
         //~ the receive queue is empty, in order or out of order (tcp_data_queue_ofo), however
         //~ far past the window it reaches (if the memory allows).
+        let model = super::rcv_mem::linux_model(&self.cfg);
+        if model.is_some() && self.cfg.oversized_taken_when_empty && rcv.buf.is_empty() {
+            // The memory limit, not the ring, bounds what is held: make room for the segment.
+            let _ = rcv.buf.grow(seq.since(nxt) as usize + payload.len());
+        }
         let taken_whole = self.cfg.oversized_taken_when_empty
             && rcv.buf.is_empty()
             && seq.since(nxt) as usize + payload.len() <= rcv.buf.free();
@@ -554,7 +563,44 @@ impl Conn {
                 remnant: f.fin() || f.urg() || f.syn() || f.psh(),
             };
             let initial = super::rcv_mss::initial(advmss, snd_mss_now, rcv.wnd());
-            rcv.measure_rcv_mss(arrival, initial, advmss, if ts_on { 12 } else { 0 });
+            let mut refused = false;
+            if let Some((rcvbuf, _)) = model {
+                let before = match rcv.mss_estimate {
+                    0 => initial,
+                    m => m,
+                };
+                let ip_header = if self.tuple.local.is_ipv4() { 20 } else { 40 };
+                let packet = payload.len() + seg.header_len() + ip_header;
+                let truesize = super::rcv_mem::tun_truesize(packet as u32);
+                let in_order = seq == rcv.asm.rcv_nxt();
+                if let Some(mem) = rcv.sizing.linux() {
+                    mem.measure(
+                        arrival.len as u32,
+                        payload.len() as u32,
+                        truesize,
+                        u32::from(before),
+                        rcvbuf,
+                    );
+                    //~ linux: tcp_data_queue and tcp_data_queue_ofo refuse a segment whose bytes
+                    //~ would take the memory charged past the limit (tcp_try_rmem_schedule with
+                    //~ tcp_can_ingest) and ACK at once (ICSK_ACK_NOW); an in-order one arriving
+                    //~ at an empty receive queue is taken anyway (sk_forced_mem_schedule).
+                    if mem.alloc.saturating_add(payload.len() as u32) > rcvbuf {
+                        self.due.set(Due::Ack);
+                        if !(in_order && rcv.buf.is_empty()) {
+                            mem.discard();
+                            refused = true;
+                        }
+                    }
+                }
+            }
+            if refused {
+                // Its text and FIN are dropped; its ACK field is still processed.
+                payload = &[];
+                fin = false;
+            } else {
+                rcv.measure_rcv_mss(arrival, initial, advmss, if ts_on { 12 } else { 0 });
+            }
         }
         self.last_rx = now;
         self.keepalive_probes = 0;

@@ -21,6 +21,7 @@ mod open;
 mod output;
 mod pace;
 mod pmtu;
+mod rcv_mem;
 mod rcv_mss;
 pub(crate) use rcv_mss::initial as initial_rcv_mss;
 mod receive;
@@ -532,6 +533,15 @@ impl Conn {
         let send_mss =
             self.cfg.mss_clamp.map_or(self.opt.send_mss, |c| self.opt.send_mss.min(c.max(64)));
         (send_mss as u32 + 20).min(mms_s).saturating_sub(20)
+    }
+
+    /// The space our first window offers: the receive buffer, or under Linux's memory model
+    /// what its memory holds at the initial ratio.
+    pub(crate) fn initial_space(&self) -> usize {
+        match rcv_mem::linux_model(&self.cfg) {
+            Some((rcvbuf, _)) => rcv_mem::initial_space(rcvbuf),
+            None => self.cfg.recv_buffer,
+        }
     }
 
     /// Window scale shift we offer: the configured one, else the smallest that lets the

@@ -134,7 +134,7 @@ impl Conn {
                 //~ paraphrase: Our SYN carries MSS (SHLD-5), and window scale, SACK-permitted and
                 //~ timestamps when configured. The SYN's window is not scaled.
                 let syn_flags = TcpFlags::SYN | self.syn_ecn_flags();
-                let space = initial_window(self.cfg.recv_buffer, self.our_mss(), &self.cfg);
+                let space = initial_window(self.initial_space(), self.our_mss(), &self.cfg);
                 let mut h = self.header(iss, SeqNum(0), syn_flags, space.min(65535) as u16);
                 h.options = options;
                 h.payload_sum = payload_sum;
@@ -199,10 +199,17 @@ impl Conn {
         let ts_val = self.ts_now(now);
         let force = self.due.has(Due::Override);
         let window_policy = self.cfg.receive_window;
+        let model = super::rcv_mem::linux_model(&self.cfg);
+        let initial_space = self.initial_space();
         let (snd, rcv) = self.tcb.halves()?;
         let hold_initial =
             rcv.initial_window_held(self.cfg.initial_window_whole_segments, &self.stats);
-        if !hold_initial {
+        let rcv_mss = match rcv.mss_estimate {
+            0 => u32::from(super::rcv_mss::initial(our_mss, mss, rcv.wnd())),
+            m => u32::from(m),
+        };
+        if rcv.select_linux_window(model, rcv_mss) {
+        } else if !hold_initial {
             rcv.update_window(mss, window_policy);
         } else if rcv.wscale > 0 {
             //~ linux: __tcp_select_window rounds the offer up to the scale's granularity so
@@ -220,7 +227,10 @@ impl Conn {
             let retransmission = snd.max_nxt != snd.iss;
             snd.nxt = snd.iss + 1;
             snd.max_nxt = snd.max_nxt.max(snd.nxt);
-            let win = initial_window(rcv.buf.free(), our_mss, &self.cfg).min(65535) as u16;
+            let space = if model.is_some() { initial_space } else { rcv.buf.free() };
+            let full = initial_window(space, our_mss, &self.cfg);
+            rcv.start_mem(model, full as u32);
+            let win = full.min(65535) as u16;
             rcv.adv_right = rcv.nxt + win as u32;
             rcv.last_ack_sent = rcv.nxt;
             let (iss, rnxt) = (snd.iss, rcv.nxt);
@@ -862,7 +872,7 @@ impl Conn {
 
 /// The window a SYN or SYN-ACK offers from `space` free bytes: all of it, or with
 /// `ConnConfig::initial_window_whole_segments` whole multiples of the MSS we announce.
-fn initial_window(space: usize, our_mss: u16, cfg: &crate::config::ConnConfig) -> usize {
+pub(super) fn initial_window(space: usize, our_mss: u16, cfg: &crate::config::ConnConfig) -> usize {
     let mss = usize::from(our_mss.max(1));
     //~ linux: tcp_select_initial_window quantizes the offer to a multiple of the MSS when
     //~ the space exceeds one MSS.

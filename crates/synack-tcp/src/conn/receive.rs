@@ -166,7 +166,33 @@ impl Conn {
             self.due.set(Due::Ack);
         }
         rcv.asm.set_max_bytes(rcv.buf.free() as u32);
-        match rcv.asm.insert(seq, len as u32) {
+        let model = super::rcv_mem::linux_model(&self.cfg);
+        let rmem_max = self.cfg.recv_buffer.max(self.cfg.recv_buffer_max) as u32;
+        let advmss = u32::from(self.opt.rcv_mss);
+        let sack = self.opt.sack;
+        let inserted = rcv.asm.insert(seq, len as u32);
+        if let (Some((rcvbuf, _)), Some(mem)) = (model, rcv.sizing.linux()) {
+            let mss = u32::from(rcv.mss_estimate);
+            //~ linux: an in-order segment is charged, then grows the threshold
+            //~ (tcp_event_data_recv, for 128 bytes or more); an out-of-order one grows it
+            //~ first (tcp_data_queue_ofo, with SACK only).
+            match inserted {
+                Inserted::Advanced { .. } => {
+                    mem.charge(end);
+                    if len >= 128 {
+                        mem.grow(len as u32, rcvbuf, rmem_max, advmss, mss);
+                    }
+                }
+                Inserted::Held { .. } => {
+                    if sack {
+                        mem.grow(len as u32, rcvbuf, rmem_max, advmss, mss);
+                    }
+                    mem.charge(end);
+                }
+                Inserted::Duplicate | Inserted::Dropped(_) => mem.discard(),
+            }
+        }
+        match inserted {
             Inserted::Advanced { bytes, filled_hole, .. } => {
                 rcv.buf.commit(bytes as usize);
                 rcv.nxt = rcv.asm.rcv_nxt();
