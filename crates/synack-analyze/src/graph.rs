@@ -77,7 +77,10 @@ fn chart<'a, 'b>(
         .build_cartesian_2d(x, y)
         .map_err(draw_err)?;
     let mut mesh = chart.configure_mesh();
-    mesh.x_desc(x_desc).y_desc(y_desc);
+    // Grid lines at the labelled values only: plotters' default adds up to ten faint lines
+    // between each pair, about 200 SVG elements that were most of a small graph's size and
+    // drawing time.
+    mesh.x_desc(x_desc).y_desc(y_desc).max_light_lines(0);
     if whole_y {
         mesh.y_label_formatter(&whole);
     }
@@ -150,6 +153,12 @@ pub fn graph_svg(
                     ("time since first segment (s)", "relative sequence number"),
                     true,
                 )?;
+                // What lies off the axis (a SACK block's edge, or an ACK below a zoomed view) is
+                // drawn to within one axis height of it: every line here is vertical or
+                // horizontal, so the visible part is the same, and plotters' pixel arithmetic
+                // (i32) overflows on a value billions of axis heights away.
+                let span = (ymax - ymin).max(1.0);
+                let y = |v: f64| v.clamp(ymin - span, ymax + span);
                 // Receive window: ack + advertised window, a step line.
                 let mut win = Vec::new();
                 let mut ackl = Vec::new();
@@ -158,11 +167,11 @@ pub fn graph_svg(
                     if let Some(&(_, prev)) = ackl.last() {
                         ackl.push((t, prev));
                     }
-                    ackl.push((t, f64::from(a.ack)));
+                    ackl.push((t, y(f64::from(a.ack))));
                     if let Some(&(_, prev)) = win.last() {
                         win.push((t, prev));
                     }
-                    win.push((t, f64::from(a.ack) + a.window as f64));
+                    win.push((t, y(f64::from(a.ack) + a.window as f64)));
                 }
                 chart
                     .draw_series(LineSeries::new(win, &WINC))
@@ -183,8 +192,8 @@ pub fn graph_svg(
                             let t = secs(s);
                             PathElement::new(
                                 vec![
-                                    (t, f64::from(s.seq)),
-                                    (t, f64::from(s.seq) + f64::from(s.len)),
+                                    (t, y(f64::from(s.seq))),
+                                    (t, y(f64::from(s.seq) + f64::from(s.len))),
                                 ],
                                 DATAC,
                             )
@@ -199,8 +208,8 @@ pub fn graph_svg(
                             let t = secs(s);
                             PathElement::new(
                                 vec![
-                                    (t, f64::from(s.seq)),
-                                    (t, f64::from(s.seq) + f64::from(s.len)),
+                                    (t, y(f64::from(s.seq))),
+                                    (t, y(f64::from(s.seq) + f64::from(s.len))),
                                 ],
                                 RED.stroke_width(3),
                             )
@@ -216,7 +225,7 @@ pub fn graph_svg(
                         let t = secs(a);
                         a.sack.iter().map(move |&(l, r)| {
                             PathElement::new(
-                                vec![(t, f64::from(l)), (t, f64::from(r))],
+                                vec![(t, y(f64::from(l))), (t, y(f64::from(r)))],
                                 SACKC.stroke_width(2),
                             )
                         })
@@ -230,7 +239,7 @@ pub fn graph_svg(
                 chart
                     .draw_series(
                         data.iter().filter(|s| s.len > 0 && s.analysis & retrans != 0).map(|s| {
-                            Cross::new((secs(s), f64::from(s.seq)), 5, RED.stroke_width(2))
+                            Cross::new((secs(s), y(f64::from(s.seq))), 5, RED.stroke_width(2))
                         }),
                     )
                     .map_err(draw_err)?;
@@ -278,11 +287,14 @@ pub fn graph_svg(
                     return Err(GraphError::Empty);
                 }
                 let ymax = pts.iter().map(|p| p.1).fold(0.0, f64::max).max(1e-6);
+                // A capture whose timestamps go backwards gives negative samples: the axis
+                // shows them rather than leaving them off the chart.
+                let ymin = pts.iter().map(|p| p.1).fold(0.0, f64::min);
                 let mut chart = chart(
                     &root,
                     format!("{title}: RTT of each ACK (tcp.analysis.ack_rtt)"),
                     xr.clone(),
-                    0.0..ymax * 1.1,
+                    ymin * 1.1..ymax * 1.1,
                     ("time (s)", "RTT (ms)"),
                     false,
                 )?;
