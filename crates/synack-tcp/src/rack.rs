@@ -269,6 +269,35 @@ impl Rack {
         self.segs.partition_point(|s| s.end.le(seq))
     }
 
+    /// Calls `f` on each segment of `[start, end)`, clamped to what is in flight, with the
+    /// count of bytes marked lost; `split` first cuts the records at both ends, so that what
+    /// `f` changes stays inside the range.
+    fn each_in(
+        &mut self,
+        start: SeqNum,
+        end: SeqNum,
+        split: bool,
+        mut f: impl FnMut(&mut Seg, &mut u32),
+    ) {
+        let start = start.max(self.snd_una);
+        let end = end.min(self.snd_nxt);
+        if end.le(start) {
+            return;
+        }
+        if split {
+            self.split_at(start);
+            self.split_at(end);
+        }
+        let i = self.find(start);
+        let lost_total = &mut self.lost_total;
+        for s in self.segs.iter_mut().skip(i) {
+            if s.start.ge(end) {
+                break;
+            }
+            f(s, lost_total);
+        }
+    }
+
     /// Ensures a segment boundary at `seq` (splitting the record containing it).
     fn split_at(&mut self, seq: SeqNum) {
         let i = self.find(seq);
@@ -320,51 +349,29 @@ impl Rack {
                 return;
             }
         }
-        let end = end.min(self.snd_nxt);
-        let start = start.max(self.snd_una);
-        if end.le(start) {
-            return;
-        }
-        self.split_at(start);
-        self.split_at(end);
-        let i = self.find(start);
-        for s in self.segs.iter_mut().skip(i) {
-            if s.start.ge(end) {
-                break;
-            }
+        self.each_in(start, end, true, |s, lost_total| {
             //= rfc8985#6.1
             // Each (re)transmission records its time; a retransmitted segment is no longer
             // considered lost until RACK judges it again.
             s.xmit_ts = now;
             s.retransmitted = true;
             if s.lost {
-                self.lost_total = self.lost_total.saturating_sub(s.end.since(s.start));
+                *lost_total = lost_total.saturating_sub(s.end.since(s.start));
             }
             s.lost = false;
-        }
+        });
     }
 
     /// `[start, end)` is known lost without any ACK to measure it by (a Fast Open SYN-ACK
     /// that left the SYN's data unacknowledged): marked lost, to be retransmitted first.
     pub fn mark_lost(&mut self, start: SeqNum, end: SeqNum) {
-        let start = start.max(self.snd_una);
-        let end = end.min(self.snd_nxt);
-        if end.le(start) {
-            return;
-        }
-        self.split_at(start);
-        self.split_at(end);
-        let i = self.find(start);
-        for s in self.segs.iter_mut().skip(i) {
-            if s.start.ge(end) {
-                break;
-            }
+        self.each_in(start, end, true, |s, lost_total| {
             if !s.sacked && !s.lost {
                 s.lost = true;
                 s.marked_lost = true;
-                self.lost_total = self.lost_total.saturating_add(s.end.since(s.start));
+                *lost_total = lost_total.saturating_add(s.end.since(s.start));
             }
-        }
+        });
     }
 
     /// The retransmission of `[start, end)` never left (the device or its queue refused it):
@@ -373,21 +380,12 @@ impl Rack {
     //~ linux: a retransmission whose transmit fails leaves the skb as it was (lost, not
     //~ TCPCB_RETRANS, not in retrans_out).
     pub fn retract_retransmission(&mut self, start: SeqNum, end: SeqNum) {
-        let start = start.max(self.snd_una);
-        let end = end.min(self.snd_nxt);
-        if end.le(start) {
-            return;
-        }
-        let i = self.find(start);
-        for s in self.segs.iter_mut().skip(i) {
-            if s.start.ge(end) {
-                break;
-            }
+        self.each_in(start, end, false, |s, lost_total| {
             if s.marked_lost && !s.sacked && !s.lost {
                 s.lost = true;
-                self.lost_total = self.lost_total.saturating_add(s.end.since(s.start));
+                *lost_total = lost_total.saturating_add(s.end.since(s.start));
             }
-        }
+        });
     }
 
     /// Segments marked lost that are neither SACKed nor cumulatively acknowledged, whether
