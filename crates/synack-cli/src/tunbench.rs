@@ -298,6 +298,43 @@ fn kernel_over_veth(offloads: bool, total: usize) -> Result<f64, String> {
     Ok(gbps(n, secs))
 }
 
+/// CPU seconds (user + system) of this whole process so far, every thread included (the
+/// kernel's sending or receiving threads of the shard runs live in it too), exited ones too.
+fn process_cpu() -> f64 {
+    let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else { return 0.0 };
+    let Some(rest) = stat.rsplit_once(')').map(|(_, r)| r) else { return 0.0 };
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let tick = |i: usize| f.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+    (tick(11) + tick(12)) / USER_HZ
+}
+
+/// The machine's (busy, total) CPU time so far, all cores, from `/proc/stat`, in ticks.
+fn machine_cpu() -> (f64, f64) {
+    let Ok(stat) = std::fs::read_to_string("/proc/stat") else { return (0.0, 0.0) };
+    let Some(line) = stat.lines().next() else { return (0.0, 0.0) };
+    let f: Vec<f64> = line.split_whitespace().skip(1).filter_map(|v| v.parse().ok()).collect();
+    // user nice system idle iowait irq softirq steal (guest time is inside user).
+    let total: f64 = f.iter().take(8).sum();
+    let idle = f.get(3).copied().unwrap_or(0.0) + f.get(4).copied().unwrap_or(0.0);
+    (total - idle, total)
+}
+
+/// One run of [`shards_over_tun`].
+#[derive(Default, Clone, Copy)]
+struct ShardRun {
+    gbps: f64,
+    /// Packets one shard read for another's flow.
+    handed: u64,
+    /// CPU seconds of the process (synack's threads and the kernel's side's) per GiB.
+    cpu_per_gib: f64,
+    /// Of the machine's CPU time over the run, the share busy (anyone's work).
+    machine_busy: f64,
+    /// CPUs this process kept busy on average over the run.
+    cpus_used: f64,
+    /// Frames the drivers took per wake-up, over every shard.
+    frames_per_wake: f64,
+}
+
 /// synack with `queues` shards on a multi-queue TUN (offloads on) in a fresh namespace,
 /// `flows` connections at once moving `total` bytes between them, from the kernel to synack
 /// (`inbound`) or back. The figure is all payload over the time from the first connection's
@@ -307,7 +344,7 @@ fn shards_over_tun(
     flows: usize,
     inbound: bool,
     total: usize,
-) -> Result<(f64, u64), String> {
+) -> Result<ShardRun, String> {
     let ns = Ns::new()?;
     let devs = in_ns(&ns, move || {
         let qs = TunDevice::open_queues("sdps0", 1500, TunOptions::default(), queues)
@@ -325,6 +362,7 @@ fn shards_over_tun(
     let cfg = StackConfig { addresses: vec![ours], ..StackConfig::default() };
     let shards = Arc::new(Shards::new(devs, cfg, Clock::start()).map_err(|e| e.to_string())?);
     let per = total / flows;
+    let (cpu0, machine0, wall0) = (process_cpu(), machine_cpu(), now());
     let synack_addr: SocketAddr = "10.77.0.2:5301".parse().expect("addr");
     let kernel_addr: SocketAddr = "10.77.0.1:5302".parse().expect("addr");
     // Each receiver reports (start, end, bytes); the figure spans the earliest start to the
@@ -417,9 +455,42 @@ fn shards_over_tun(
     }
     let start = spans.iter().map(|s| s.0).min().ok_or("no flows")?;
     let end = spans.iter().map(|s| s.1).max().ok_or("no flows")?;
+    let (cpu1, machine1, wall) = (process_cpu(), machine_cpu(), now().duration_since(wall0));
     let handed = shards.handoff_stats().handed;
+    let (frames, wakes) = shards.stacks().iter().fold((0, 0), |(f, w), st| {
+        let d = st.with(|st, _| st.stats());
+        (f + d.frames_in, w + d.wakeups)
+    });
     drop(shards);
-    Ok((gbps(bytes, end.duration_since(start).as_secs_f64()), handed))
+    let cpu = cpu1 - cpu0;
+    let (busy, all) = (machine1.0 - machine0.0, machine1.1 - machine0.1);
+    Ok(ShardRun {
+        gbps: gbps(bytes, end.duration_since(start).as_secs_f64()),
+        handed,
+        cpu_per_gib: cpu * (1u64 << 30) as f64 / bytes as f64,
+        machine_busy: if all > 0.0 { busy / all } else { 0.0 },
+        cpus_used: cpu / wall.as_secs_f64().max(1e-9),
+        frames_per_wake: if wakes > 0 { frames as f64 / wakes as f64 } else { 0.0 },
+    })
+}
+
+/// The median of `v` (0 when empty).
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v.get(v.len() / 2).copied().unwrap_or(0.0)
+}
+
+/// What a configuration's runs had in common: the best rate, and the medians of the figures
+/// that say where the time went.
+fn shard_summary(runs: &[ShardRun]) -> Value {
+    let m = |f: fn(&ShardRun) -> f64| median(runs.iter().map(f).collect());
+    json!({
+        "best_gbps": runs.iter().map(|r| r.gbps).fold(0.0, f64::max),
+        "median_cpu_s_per_gib": m(|r| r.cpu_per_gib),
+        "median_cpus_used": m(|r| r.cpus_used),
+        "median_machine_busy": m(|r| r.machine_busy),
+        "median_frames_per_wake": m(|r| r.frames_per_wake),
+    })
 }
 
 /// The shard figures: 1 shard and `n` shards (the number of cores, at least 2), `n` flows
@@ -436,18 +507,22 @@ pub(crate) fn run_shards(mb: usize, runs: usize) -> Result<Value, String> {
     let n = synack::default_shard_count().max(2);
     // Best of `runs` for each; 1 and n alternate, so a change in the machine's load hits
     // both alike.
-    let (mut in_1, mut in_n, mut out_1, mut out_n) = (0.0f64, 0.0f64, 0.0f64, 0.0f64);
-    let mut handed = 0;
+    let (mut in_1, mut in_n, mut out_1, mut out_n) = (vec![], vec![], vec![], vec![]);
     for _ in 0..runs.max(1) {
-        in_1 = in_1.max(shards_over_tun(1, n, true, total)?.0);
-        let (g, h) = shards_over_tun(n, n, true, total)?;
-        in_n = in_n.max(g);
-        handed += h;
-        out_1 = out_1.max(shards_over_tun(1, n, false, total)?.0);
-        let (g, h) = shards_over_tun(n, n, false, total)?;
-        out_n = out_n.max(g);
-        handed += h;
+        in_1.push(shards_over_tun(1, n, true, total)?);
+        in_n.push(shards_over_tun(n, n, true, total)?);
+        out_1.push(shards_over_tun(1, n, false, total)?);
+        out_n.push(shards_over_tun(n, n, false, total)?);
     }
+    let handed: u64 = in_n.iter().chain(&out_n).map(|r| r.handed).sum();
+    let best = |v: &[ShardRun]| v.iter().map(|r| r.gbps).fold(0.0, f64::max);
+    let detail = json!({
+        "kernel_to_synack_1_shard": shard_summary(&in_1),
+        "kernel_to_synack_n_shards": shard_summary(&in_n),
+        "synack_to_kernel_1_shard": shard_summary(&out_1),
+        "synack_to_kernel_n_shards": shard_summary(&out_n),
+    });
+    let (in_1, in_n, out_1, out_n) = (best(&in_1), best(&in_n), best(&out_1), best(&out_n));
     Ok(json!({
         "shards": n,
         "shard_flows": n,
@@ -460,6 +535,7 @@ pub(crate) fn run_shards(mb: usize, runs: usize) -> Result<Value, String> {
         "kernel_to_synack_n_vs_1_shards": in_n / in_1,
         "synack_to_kernel_n_vs_1_shards": out_n / out_1,
         "shard_handoff_packets": handed,
+        "shard_runs_detail": detail,
     }))
 }
 

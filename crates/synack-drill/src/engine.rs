@@ -175,11 +175,14 @@ struct LinuxSockState {
     notsent_lowat: u32,
     /// A write found no send space (Linux's SOCK_NOSPACE): space coming back wakes waiters.
     nospace: bool,
+    /// A write found no send space and the connection has had none since (the
+    /// send-buffer-limited chronograph's condition).
+    sndbuf_wait: bool,
     /// What the socket looked like when wakeups were last counted.
     seen: Option<WakeSnapshot>,
     /// Wakeups counted so far.
     wakeups: u64,
-    /// `tcpi_busy_time` and `tcpi_rwnd_limited`.
+    /// `tcpi_busy_time`, `tcpi_rwnd_limited` and `tcpi_sndbuf_limited`.
     chrono: Chrono,
 }
 
@@ -1035,9 +1038,10 @@ impl Target for EngineTarget {
         if let Some(sk) = self.socks.get(&s)
             && matches!(sk.kind, Kind::Conn(_))
         {
-            let (busy, rwnd) = sk.lx.chrono.report(now);
+            let (busy, rwnd, sndbuf) = sk.lx.chrono.report(now);
             info.insert("tcpi_busy_time".into(), busy as i64);
             info.insert("tcpi_rwnd_limited".into(), rwnd as i64);
+            info.insert("tcpi_sndbuf_limited".into(), sndbuf as i64);
         }
         Some(info)
     }
@@ -1293,7 +1297,11 @@ impl EngineTarget {
     fn sample_chronos(&mut self, now: u64) {
         for sk in self.socks.values_mut() {
             let Kind::Conn(c) = sk.kind else { continue };
-            let kind = self.ep.stats(c).ok().and_then(|st| chrono::chrono_kind(&st));
+            if self.ep.send_space(c).unwrap_or(true) {
+                sk.lx.sndbuf_wait = false;
+            }
+            let waiting = sk.lx.sndbuf_wait;
+            let kind = self.ep.stats(c).ok().and_then(|st| sk.lx.chrono.kind(&st, waiting));
             sk.lx.chrono.set(now, kind);
         }
     }

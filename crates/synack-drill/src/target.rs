@@ -239,6 +239,10 @@ pub enum SockOpt {
     /// TCP_FUNCTION_BLK (FreeBSD): which TCP stack the socket runs, given as a struct naming
     /// it; the engine models FreeBSD's default stack, `freebsd`.
     FunctionBlk,
+    /// FreeBSD's RACK stack options (`TCP_RACK_PACE_MAX_SEG`, `TCP_RACK_PACE_RATE_SS`,
+    /// `TCP_RACK_PACE_ALWAYS`, ... : `TCP_RACK_*`), which only the RACK and BBR stacks take;
+    /// the engine models the default stack, which refuses them (`ENOPROTOOPT`).
+    RackStack,
     /// TCP_MD5SIG: on FreeBSD an int switching RFC 2385 signatures on for the socket, with
     /// the keys of the security associations `setkey` installed for its peer.
     Md5Sig,
@@ -284,6 +288,7 @@ impl SockOpt {
             "IPV6_TCLASS" if ipv6 => SockOpt::IpTos,
             "TCP_FUNCTION_BLK" if tcp => SockOpt::FunctionBlk,
             "TCP_MD5SIG" if tcp => SockOpt::Md5Sig,
+            n if tcp && n.starts_with("TCP_RACK_") => SockOpt::RackStack,
             _ => return None,
         })
     }

@@ -17,8 +17,9 @@ use std::time::Duration;
 /// system call either. The mutex only orders a raise against a waiter about to sleep: the
 /// waiter counts itself in `sleepers` and checks the flag while holding it; a raiser sets the
 /// flag and then looks at `sleepers` (both store, then load, sequentially consistent, so at
-/// least one sees the other), and if someone sleeps takes the mutex before notifying, so
-/// the waiter is in the condition variable's wait by then and no raise is missed.
+/// least one sees the other), and if someone sleeps takes and releases the mutex before
+/// notifying, so the waiter is in the condition variable's wait by then and no raise is
+/// missed.
 #[derive(Debug, Default)]
 pub struct Signal {
     raised: AtomicBool,
@@ -41,7 +42,10 @@ impl Signal {
         if self.sleepers.load(Ordering::SeqCst) == 0 {
             return;
         }
-        let _g = self.lock.lock().unwrap_or_else(PoisonError::into_inner);
+        // Taking the mutex waits out a waiter between its check and its sleep; it is released
+        // before the notification, so the woken waiter does not run into it held and block a
+        // second time (a futex wait and a context switch more per wake-up).
+        drop(self.lock.lock().unwrap_or_else(PoisonError::into_inner));
         self.cv.notify_all();
     }
 

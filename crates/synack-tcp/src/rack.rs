@@ -135,6 +135,8 @@ pub struct Rack {
     /// RACK.xmit_ts / RACK.end_seq: the most recently sent segment that was delivered.
     xmit_ts: Option<Instant>,
     end_seq: SeqNum,
+    /// That segment was a retransmission (for [`Rack::sent_after`]'s tie-break).
+    end_retransmitted: bool,
     /// RACK.rtt in microseconds (samples are differences of microsecond instants).
     rtt: u64,
     /// The smallest RTT sample in microseconds; [`NO_SAMPLE`] before the first.
@@ -217,6 +219,7 @@ impl Rack {
             snd_una,
             xmit_ts: None,
             end_seq: snd_una,
+            end_retransmitted: false,
             rtt: 0,
             min_rtt: NO_SAMPLE,
             segs_sacked: 0,
@@ -341,6 +344,29 @@ impl Rack {
         }
     }
 
+    /// `[start, end)` is known lost without any ACK to measure it by (a Fast Open SYN-ACK
+    /// that left the SYN's data unacknowledged): marked lost, to be retransmitted first.
+    pub fn mark_lost(&mut self, start: SeqNum, end: SeqNum) {
+        let start = start.max(self.snd_una);
+        let end = end.min(self.snd_nxt);
+        if end.le(start) {
+            return;
+        }
+        self.split_at(start);
+        self.split_at(end);
+        let i = self.find(start);
+        for s in self.segs.iter_mut().skip(i) {
+            if s.start.ge(end) {
+                break;
+            }
+            if !s.sacked && !s.lost {
+                s.lost = true;
+                s.marked_lost = true;
+                self.lost_total = self.lost_total.saturating_add(s.end.since(s.start));
+            }
+        }
+    }
+
     /// The retransmission of `[start, end)` never left (the device or its queue refused it):
     /// segments it was repairing are lost again, waiting for the next retransmission, and do
     /// not count as retransmissions in flight.
@@ -376,9 +402,22 @@ impl Rack {
         self.min_rtt = self.min_rtt.min(micros(rtt));
     }
 
-    /// Whether (t1, seq1) was sent after (t2, seq2) (RFC 8985 `RACK_sent_after`).
-    fn sent_after(t1: Instant, seq1: SeqNum, t2: Instant, seq2: SeqNum) -> bool {
-        t1 > t2 || (t1 == t2 && seq1.gt(seq2))
+    /// Whether (t1, seq1, retransmitted1) was sent after (t2, seq2, retransmitted2) (RFC 8985
+    /// `RACK_sent_after`). Segments sent in the same clock tick go in sequence order when both
+    /// are original transmissions or both retransmissions; between a retransmission and an
+    /// original of the same tick the order is unknown (a retransmission repairs a loss an
+    /// ACK revealed after earlier originals left, and new data may follow it), so neither
+    /// counts as sent after the other and neither's delivery marks the other lost. With a
+    /// coarse or virtual clock, sends of different moments share a tick.
+    fn sent_after(
+        t1: Instant,
+        seq1: SeqNum,
+        r1: bool,
+        t2: Instant,
+        seq2: SeqNum,
+        r2: bool,
+    ) -> bool {
+        t1 > t2 || (t1 == t2 && r1 == r2 && seq1.gt(seq2))
     }
 
     /// Processes an ACK at `now`: cumulative `ack`, SACK `blocks` (D-SACK block excluded),
@@ -596,10 +635,19 @@ impl Rack {
         }
         self.rtt = micros(rtt);
         match self.xmit_ts {
-            Some(t) if !Self::sent_after(s.xmit_ts, s.end, t, self.end_seq) => {}
+            Some(t)
+                if !Self::sent_after(
+                    s.xmit_ts,
+                    s.end,
+                    s.retransmitted,
+                    t,
+                    self.end_seq,
+                    self.end_retransmitted,
+                ) => {}
             _ => {
                 self.xmit_ts = Some(s.xmit_ts);
                 self.end_seq = s.end;
+                self.end_retransmitted = s.retransmitted;
             }
         }
         //= rfc8985#6.2
@@ -668,7 +716,8 @@ impl Rack {
         let reo_wnd = self.reo_wnd(srtt, in_recovery);
         let mut newly_lost = 0u32;
         let mut deadline: Option<Instant> = None;
-        let (rtt, end_seq) = (Duration::from_micros(self.rtt), self.end_seq);
+        let (rtt, end_seq, end_rtx) =
+            (Duration::from_micros(self.rtt), self.end_seq, self.end_retransmitted);
         for s in self.segs.iter_mut() {
             if s.sacked || s.lost {
                 continue;
@@ -676,7 +725,7 @@ impl Rack {
             //= rfc8985#6.2
             // Step 5: a segment sent before RACK.xmit_ts is lost once
             // xmit_ts + RACK.rtt + reo_wnd has passed; otherwise re-check at that time.
-            if Self::sent_after(rack_ts, end_seq, s.xmit_ts, s.end) {
+            if Self::sent_after(rack_ts, end_seq, end_rtx, s.xmit_ts, s.end, s.retransmitted) {
                 let due = s.xmit_ts + rtt + reo_wnd;
                 if due <= now {
                     s.lost = true;

@@ -22,6 +22,11 @@
 //!   buffer free), below the send buffer, and with a low-water mark fewer than half of it
 //!   unsent (wake 1).
 //!
+//! Left out: Linux growing the send buffer of a socket that never set `SO_SNDBUF` with the
+//! congestion window (`tcp_sndbuf_expand`; the buffer here stays what was configured),
+//! buffers ended by `MSG_EOR`, and splits made by retransmissions. A transmission is taken
+//! to end a burst where the next ACK or write finds SND.MAX (`Conn::settle_skbs`).
+//!
 //! Memory: one sequence number per buffer still queued, so at most one per size goal of the
 //! send buffer plus the splits of data in flight.
 

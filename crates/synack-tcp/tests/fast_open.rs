@@ -366,3 +366,43 @@ fn refused_syn_data_resend_does_not_hold_a_short_tail() {
     assert_eq!(sent, 5000, "everything goes before any ACK");
     assert_eq!(n.client.state(c), Ok(State::Established));
 }
+
+/// With SACK and RACK, SYN data the SYN-ACK left unacknowledged stays counted as sent and is
+/// marked lost: its resend is a retransmission (counted, and in flight as one), sent before
+/// the new data after it, and the window is not reduced for it (not a congestion loss).
+#[test]
+fn refused_syn_data_is_retransmitted_as_lost_data() {
+    let mut n = Net::new(16);
+    n.connect(b"");
+    n.run();
+    n.server.accept(n.lid).unwrap();
+    n.server.set_fast_open_key([9; 16]);
+    let cfg = ConnConfig { nodelay: true, ..ConnConfig::default() };
+    assert!(cfg.sack && cfg.rack);
+    let (c, _) = n
+        .client
+        .connect_fast_open(n.now, addr("10.0.0.1:0"), addr(SERVER), cfg, &[5u8; 3000])
+        .unwrap();
+    let mut buf = vec![0u8; 2000];
+    let syn = n.client.poll_transmit(n.now, &mut buf).unwrap();
+    let syn_data = (syn.len - syn.header_len) as u32;
+    assert!(syn_data > 0);
+    let bytes = buf[..syn.len].to_vec();
+    n.server.on_segment(n.now, syn.src.ip(), syn.dst.ip(), &syn.repr(&bytes));
+    let sa = n.server.poll_transmit(n.now, &mut buf).unwrap();
+    assert_eq!(sa.ack, syn.seq + 1, "the data is refused");
+    let bytes = buf[..sa.len].to_vec();
+    n.client.on_segment(n.now, sa.src.ip(), sa.dst.ip(), &sa.repr(&bytes));
+    let mut data = Vec::new();
+    while let Some(t) = n.client.poll_transmit(n.now, &mut buf) {
+        if t.len > t.header_len {
+            data.push((t.seq, (t.len - t.header_len) as u32, t.retransmission));
+        }
+    }
+    assert_eq!(data[0], (syn.seq + 1, syn_data, true), "{data:?}");
+    assert!(data[1..].iter().all(|d| !d.2), "the rest is new data: {data:?}");
+    assert_eq!(data.iter().map(|d| d.1).sum::<u32>(), 3000);
+    let st = n.client.stats(c).unwrap();
+    assert_eq!((st.retransmits, st.retrans_segments), (1, Some(1)));
+    assert_eq!(st.cwnd, Some(10 * st.snd_mss), "no window reduction");
+}

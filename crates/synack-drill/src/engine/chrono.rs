@@ -1,5 +1,6 @@
-//! Linux's send-side chronographs (`tcpi_busy_time`, `tcpi_rwnd_limited`): how long a socket
-//! had data to send, and how much of that time the peer's receive window held it back.
+//! Linux's send-side chronographs (`tcpi_busy_time`, `tcpi_rwnd_limited`,
+//! `tcpi_sndbuf_limited`): how long a socket had data to send, and how much of that time the
+//! peer's receive window, or the send buffer, held it back.
 //!
 //! The state that decides which clock runs only changes at the runner's events (a segment
 //! delivered or sent, a timer, a socket call), so the adapter samples every connection after
@@ -12,7 +13,10 @@ use synack_tcp::ConnStats;
 //~ write queue gets its first buffer, stopped when both queues are empty), RWND_LIMITED while
 //~ tcp_write_xmit stops on tcp_snd_wnd_test (the head's first MSS does not fit in
 //~ SND.UNA + SND.WND) rather than on the congestion window; tcp_get_info reports each
-//~ clock's total and their sum as tcpi_busy_time, all in microseconds.
+//~ clock's total and their sum as tcpi_busy_time, all in microseconds. SNDBUF_LIMITED
+//~ (between the two in priority) starts when a transmission leaves nothing unsent without
+//~ filling the congestion window while a writer waits for room (tcp_cwnd_validate: the
+//~ write queue empty, SOCK_NOSPACE set), and stops when tcp_check_space finds room again.
 
 /// Which clock runs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -21,6 +25,9 @@ pub(super) enum ChronoKind {
     Busy,
     /// Unsent data held back by the peer's receive window.
     RwndLimited,
+    /// Everything queued sent, the congestion window not full, and a writer waiting for
+    /// send-buffer room.
+    SndbufLimited,
 }
 
 /// A socket's clocks, in microseconds of virtual time.
@@ -29,6 +36,9 @@ pub(super) struct Chrono {
     running: Option<(ChronoKind, u64)>,
     busy: u64,
     rwnd: u64,
+    sndbuf: u64,
+    /// The send-buffer-limited condition started and has not stopped.
+    sndbuf_limited: bool,
 }
 
 impl Chrono {
@@ -47,23 +57,38 @@ impl Chrono {
             match k {
                 ChronoKind::Busy => self.busy += d,
                 ChronoKind::RwndLimited => self.rwnd += d,
+                ChronoKind::SndbufLimited => self.sndbuf += d,
             }
             self.running = Some((k, now));
         }
     }
 
-    /// `(tcpi_busy_time, tcpi_rwnd_limited)` at `now`, the running clock included.
-    pub(super) fn report(&self, now: u64) -> (u64, u64) {
+    /// `(tcpi_busy_time, tcpi_rwnd_limited, tcpi_sndbuf_limited)` at `now`, the running
+    /// clock included.
+    pub(super) fn report(&self, now: u64) -> (u64, u64, u64) {
         let mut c = *self;
         c.charge(now);
-        (c.busy + c.rwnd, c.rwnd)
+        (c.busy + c.rwnd + c.sndbuf, c.rwnd, c.sndbuf)
     }
-}
 
-/// The clock a connection's send side calls for, from its statistics.
-pub(super) fn chrono_kind(st: &ConnStats) -> Option<ChronoKind> {
-    let in_flight = st.snd_nxt.0.wrapping_sub(st.snd_una.0);
-    kind_of(st.send_queue as u64, in_flight, st.snd_wnd, st.snd_mss, st.cwnd)
+    /// The clock a connection's send side calls for, from its statistics and whether a writer
+    /// waits for send-buffer room (`waiting`); remembers a send-buffer-limited stretch until
+    /// the writer has room again or nothing is queued.
+    pub(super) fn kind(&mut self, st: &ConnStats, waiting: bool) -> Option<ChronoKind> {
+        let in_flight = st.snd_nxt.0.wrapping_sub(st.snd_una.0);
+        let base = kind_of(st.send_queue as u64, in_flight, st.snd_wnd, st.snd_mss, st.cwnd);
+        let all_sent = st.notsent_bytes == 0;
+        let cwnd_full = st.cwnd.is_some_and(|c| in_flight >= c);
+        if base.is_none() || !waiting {
+            self.sndbuf_limited = false;
+        } else if all_sent && !cwnd_full {
+            self.sndbuf_limited = true;
+        }
+        match base {
+            Some(ChronoKind::Busy) if self.sndbuf_limited => Some(ChronoKind::SndbufLimited),
+            k => k,
+        }
+    }
 }
 
 /// [`chrono_kind`] over `queue` bytes queued (sent or not), `in_flight` of them sent, the
@@ -98,13 +123,16 @@ mod tests {
         let mut c = Chrono::default();
         c.set(10, Some(ChronoKind::Busy));
         c.set(10, Some(ChronoKind::RwndLimited));
-        assert_eq!(c.report(110), (100, 100));
+        assert_eq!(c.report(110), (100, 100, 0));
         c.set(210, Some(ChronoKind::Busy));
         c.set(240, None);
-        assert_eq!(c.report(1_000), (230, 200));
+        assert_eq!(c.report(1_000), (230, 200, 0));
         c.set(1_000, Some(ChronoKind::RwndLimited));
         c.set(1_100, Some(ChronoKind::Busy));
-        assert_eq!(c.report(1_120), (350, 300));
+        assert_eq!(c.report(1_120), (350, 300, 0));
+        c.set(1_120, Some(ChronoKind::SndbufLimited));
+        c.set(1_140, Some(ChronoKind::Busy));
+        assert_eq!(c.report(1_150), (380, 300, 20));
     }
 
     fn kind(queue: u64, in_flight: u32, wnd: u32, cwnd: u32) -> Option<ChronoKind> {

@@ -142,6 +142,9 @@ impl EngineTarget {
             SockOpt::Error | SockOpt::FastOpenKey | SockOpt::FunctionBlk | SockOpt::Md5Sig => {
                 return Err(Errno::ENOPROTOOPT);
             }
+            //~ freebsd: tcp_default_ctloutput answers an option it does not know, such as the
+            //~ RACK stack's, with ENOPROTOOPT.
+            SockOpt::RackStack => return Err(Errno::ENOPROTOOPT),
             SockOpt::Linger2 => unreachable!("handled above"),
         }
         self.push_config(s, kind)
@@ -211,7 +214,7 @@ impl EngineTarget {
             // Linux's tcp_syn_retries default when the socket set none.
             SockOpt::SynCnt => i64::from(sk.cfg.syn_retries.unwrap_or(6)),
             SockOpt::RemoteUdpEncapsPort => sk.cfg.udp_encapsulation.map_or(0, |p| p.get().into()),
-            SockOpt::FunctionBlk => return Err(Errno::ENOPROTOOPT),
+            SockOpt::FunctionBlk | SockOpt::RackStack => return Err(Errno::ENOPROTOOPT),
             SockOpt::Error => {
                 let e = conn.and_then(|c| self.ep.error(c).ok().flatten());
                 match e {

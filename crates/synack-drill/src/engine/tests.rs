@@ -51,6 +51,21 @@ fn max_pacing_rate_sets_the_cap() {
     );
 }
 
+/// FreeBSD's RACK stack options are known by name and refused as FreeBSD's default stack,
+/// the one the engine models, refuses them.
+#[test]
+fn rack_stack_options_are_refused_by_the_default_stack() {
+    let mut t = EngineTarget::new(&Profile::freebsd(), &crate::config::ScriptConfig::default());
+    let s = t.socket().unwrap();
+    for name in ["TCP_RACK_PACE_MAX_SEG", "TCP_RACK_PACE_RATE_SS", "TCP_RACK_PACE_ALWAYS"] {
+        let opt = SockOpt::from_names("IPPROTO_TCP", name);
+        assert_eq!(opt, Some(SockOpt::RackStack), "{name}");
+        assert_eq!(t.set_option(0, s, SockOpt::RackStack, 2), Err(Errno::ENOPROTOOPT));
+    }
+    assert_eq!(t.get_option(s, SockOpt::RackStack), Err(Errno::ENOPROTOOPT));
+    assert_eq!(SockOpt::from_names("SOL_SOCKET", "TCP_RACK_PACE_MAX_SEG"), None);
+}
+
 /// `tc qdisc ... fq` turns pacing on (Linux paces every flow under fq), `pfifo` off; the
 /// sysctl selects BBR.
 #[test]

@@ -50,7 +50,9 @@ impl EngineTarget {
         };
         let short = matches!(r, Ok(n) if n < data.len()) || matches!(r, Err(SendError::WouldBlock));
         if short && matches!(kind, WriteKind::Plain | WriteKind::More) {
-            self.sock(s)?.lx.nospace = true;
+            let lx = &mut self.sock(s)?.lx;
+            lx.nospace = true;
+            lx.sndbuf_wait = true;
         }
         match r {
             Ok(0) if !data.is_empty() => Err(Errno::EAGAIN),

@@ -270,19 +270,24 @@ impl Conn {
         if let Some(e) = self.error {
             return Err(crate::SendError::Connection(e));
         }
-        let skb_ready = self.skb_writeable();
+        let ready = self.space_ready();
         match self.tcb.snd_mut() {
             Some(s) if !s.fin_queued => {
-                let ready = match skb_ready {
-                    Some(r) => r,
-                    None => s.buf.free() > 0 && lowat_wakes(self.cfg.notsent_lowat, s),
-                };
                 if !ready {
                     self.want_writable = true;
                 }
                 Ok(ready)
             }
             _ => Err(crate::SendError::Closed),
+        }
+    }
+
+    /// Whether `send_ready` would report the connection writable, without arming a wake-up.
+    pub(crate) fn space_ready(&self) -> bool {
+        let Some(s) = self.tcb.snd() else { return false };
+        match self.skb_writeable() {
+            Some(r) => r && !s.fin_queued,
+            None => !s.fin_queued && s.buf.free() > 0 && lowat_wakes(self.cfg.notsent_lowat, s),
         }
     }
 
@@ -322,7 +327,11 @@ impl Conn {
         let send_limit = match self.state() {
             State::Established | State::CloseWait => {
                 let by_cc = sent + self.rec.allowance(self.rec.flight(una, sent), mss);
-                let by_wnd = una + snd.wnd;
+                //~ linux: tcp_snd_wnd_test and tcp_mss_split_point send whole segments that
+                //~ fit in the peer's window, never a sliver of one.
+                let right = una + snd.wnd;
+                let fits = if right.gt(sent) { right.since(sent) / mss.max(1) * mss } else { 0 };
+                let by_wnd = sent + fits;
                 if by_wnd.lt(by_cc) { by_wnd } else { by_cc }
             }
             _ => sent,

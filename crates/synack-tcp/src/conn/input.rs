@@ -204,15 +204,18 @@ impl Conn {
             // A SYN without ACK (simultaneous open) says nothing about our data yet: it stays
             // sent, and the peer's SYN-ACK may acknowledge it (Linux keeps snd_nxt past it).
             syn_data_refused = f.ack() && !acked && fo.sent > 0;
-            if syn_data_refused {
+            // With RACK the data stays sent and is marked lost once established (below).
+            if syn_data_refused && !(self.opt.sack && self.cfg.rack) {
                 //= rfc7413#4.2.1
                 //~ paraphrase: A SYN-ACK that acknowledges only the ISN: the server did not take
-                //~ the SYN's data, which is sent again after the handshake. It is treated as never
-                //~ sent, so it goes out as new data (SND.NXT and the highest sent are rewound).
+                //~ the SYN's data, which is sent again after the handshake. Without RACK it is
+                //~ treated as never sent, so it goes out as new data (SND.NXT and the highest
+                //~ sent are rewound).
                 snd.nxt = snd.iss + 1;
                 snd.max_nxt = snd.iss + 1;
             }
         }
+        let syn_data = (snd.iss + 1, snd.max_nxt);
         //= rfc9293#3.10.7.3
         //~ paraphrase: The SYN's window is never scaled.
         snd.wnd = seg.window as u32;
@@ -234,6 +237,9 @@ impl Conn {
             }
             self.tcb = Tcb::Open { snd, rcv, kind: OpenKind::Established };
             self.on_established();
+            if syn_data_refused {
+                self.rec.on_syn_data_unacked(ctx.now, syn_data.0, syn_data.1);
+            }
             self.rec.rate.on_syn_acked();
             ctx.event(Event::StateChanged {
                 conn: ctx.id,

@@ -357,6 +357,21 @@ impl Conn {
         self.t.set(Timer::DelayedAck, None);
     }
 
+    /// True when [`Conn::build_data`] would find nothing to send and change nothing on the
+    /// way: no retransmission asked for, no tail loss probe due, no go-back-N, a fresh
+    /// per-flight state (nothing judged lost, no recovery, no application-limited mark to
+    /// set), and no data or FIN waiting from SND.NXT. Most polls of an idle or pure-ACK
+    /// connection end here instead of working out the window first.
+    fn nothing_to_send(&self) -> bool {
+        let Some(snd) = self.tcb.snd() else { return true };
+        self.rec.rtx.is_none()
+            && !self.due.has(Due::TailLossProbe)
+            && self.rec.flight_fresh()
+            && !snd.nxt.lt(snd.max_nxt)
+            && snd.buf.len() as u32 <= snd.nxt.since(snd.buf_seq)
+            && !(snd.fin_queued && snd.nxt.le(snd.end_seq()))
+    }
+
     fn build_data(
         &mut self,
         now: Instant,
@@ -366,6 +381,9 @@ impl Conn {
         force: bool,
         ts: Option<Timestamps>,
     ) -> Option<Segment> {
+        if self.accecn.is_none() && self.nothing_to_send() {
+            return None;
+        }
         let mut opts = TcpOptions { timestamps: ts, md5: self.md5_slot(), ..TcpOptions::default() };
         //~ linux: the AccECN option on data takes its room from the segment's payload.
         let mss = match self.accecn.is_some() {

@@ -247,6 +247,12 @@ impl Recovery {
         self.sbr().into_iter().flat_map(Scoreboard::sacked_ranges)
     }
 
+    /// The per-flight state is fresh: nothing outstanding is logged, nothing judged lost, no
+    /// recovery under way.
+    pub(crate) fn flight_fresh(&self) -> bool {
+        !self.sb.is_live()
+    }
+
     /// True once the per-flight loss state has been allocated (for tests of idle memory).
     #[cfg(test)]
     pub(crate) fn flight_state_allocated(&self) -> bool {
@@ -563,6 +569,22 @@ impl Recovery {
         if self.rtx.is_some_and(|(s, _)| s == seq) {
             self.rtx = None;
         }
+    }
+
+    /// The SYN carried `[start, end)` and the SYN-ACK acknowledged only the SYN: with RACK,
+    /// the data is logged as sent and marked lost, so it is retransmitted (and counted as a
+    /// retransmission) before new data, without any congestion response.
+    //~ linux: tcp_rcv_fastopen_synack marks the unacknowledged SYN data lost and resends it
+    //~ through tcp_non_congestion_loss_retransmit (no window reduction).
+    pub(crate) fn on_syn_data_unacked(&mut self, now: Instant, start: SeqNum, end: SeqNum) {
+        if !self.rack_on() || !end.gt(start) {
+            return;
+        }
+        self.on_send_new(now, start, end, false, Duration::ZERO);
+        if let Some(f) = self.sb.live_mut() {
+            f.rack.mark_lost(start, end);
+        }
+        self.note_lost(end.since(start));
     }
 
     /// The retransmission of `[seq, seq+len)` was refused by the device: the segments it

@@ -134,6 +134,12 @@ impl Endpoint {
         self.conn_mut(id)?.send_ready()
     }
 
+    /// What [`send_ready`](Self::send_ready) would report, without arming
+    /// [`Event::Writable`](crate::Event::Writable) (`false` for a connection that cannot send).
+    pub fn send_space(&self, id: ConnId) -> Result<bool, InvalidConnection> {
+        Ok(self.conn(id)?.space_ready())
+    }
+
     /// Like [`recv`](Self::recv) but leaves the data in the receive buffer (`MSG_PEEK`): the
     /// next `recv` or `peek` sees the same bytes. The window does not move.
     pub fn peek(&self, id: ConnId, buf: &mut [u8]) -> Result<usize, RecvError> {

@@ -14,6 +14,7 @@ pub(crate) struct RackMemory {
     rtt: u64,
     min_rtt: u64,
     end_seq: SeqNum,
+    end_retransmitted: bool,
     reo_wnd_mult: u32,
     reo_wnd_persist: u32,
     reorder_bytes: u32,
@@ -30,6 +31,7 @@ impl RackMemory {
             rtt: 0,
             min_rtt: NO_SAMPLE,
             end_seq: una,
+            end_retransmitted: false,
             reo_wnd_mult: 1,
             reo_wnd_persist: 0,
             reorder_bytes: 0,
@@ -69,6 +71,7 @@ impl Rack {
         idle.then_some(RackMemory {
             xmit_ts: self.xmit_ts,
             end_seq: self.end_seq,
+            end_retransmitted: self.end_retransmitted,
             rtt: self.rtt,
             min_rtt: self.min_rtt,
             reo_wnd_mult: self.reo_wnd_mult,
@@ -86,6 +89,7 @@ impl Rack {
         Rack {
             xmit_ts: mem.xmit_ts,
             end_seq: mem.end_seq,
+            end_retransmitted: mem.end_retransmitted,
             rtt: mem.rtt,
             min_rtt: mem.min_rtt,
             reo_wnd_mult: mem.reo_wnd_mult,
