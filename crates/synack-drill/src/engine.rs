@@ -19,8 +19,8 @@ use std::net::{IpAddr, SocketAddr};
 use synack_tcp::{
     AbortReset, AccEcnConfig, AccEcnOptionPolicy, AckEvery, CongestionControl, ConnConfig, ConnId,
     ConnectionError, Duration, Endpoint, EndpointConfig, FastOpenConfig, IcmpError, Instant,
-    IpFields, ListenerId, MtuProbing, OptionLayout, PmtudBlackhole, PushPolicy, ReadWindowUpdate,
-    ReceiveWindow, RecvError, SendAccounting, SendError, State,
+    IpFields, ListenerId, MtuProbing, OptionLayout, PmtudBlackhole, ProbeStyle, PushPolicy,
+    ReadWindowUpdate, ReceiveWindow, RecvError, SendAccounting, SendError, State,
 };
 use synack_wire::ChecksumMode;
 use synack_wire::tcp::TcpRepr;
@@ -37,7 +37,8 @@ impl TargetFactory for EngineFactory {
 
     /// Live when the two differ only in what a new socket starts with (its `ConnConfig`,
     /// keep-alive timing), in the TCP-over-UDP tunnel port, or in the AccECN option policy
-    /// (which existing connections follow too); endpoint-wide settings (MTU,
+    /// (which existing connections follow too), or in route metrics (`Endpoint::set_route`,
+    /// whose MTU existing connections follow too); endpoint-wide settings (MTU,
     /// cookies, Fast Open, ECN mode, buffer doubling, the SYN layout's implied connect) are
     /// fixed once the stack runs.
     fn applies_live(&self, before: &Profile, after: &Profile) -> bool {
@@ -67,6 +68,7 @@ impl TargetFactory for EngineFactory {
         b.rto_min = before.rto_min;
         b.rto_max = before.rto_max;
         b.rexmit_slop = before.rexmit_slop;
+        b.routes = before.routes.clone();
         b.syn_linear_timeouts = before.syn_linear_timeouts;
         b.connect_timeout = before.connect_timeout;
         b.syn_ecn_retries = before.syn_ecn_retries;
@@ -75,6 +77,8 @@ impl TargetFactory for EngineFactory {
         b.rto_from_cwnd = before.rto_from_cwnd;
         b.cc = before.cc;
         b.keep_alive = before.keep_alive;
+        b.always_keepalive = before.always_keepalive;
+        b.unacceptable_ack_limit = before.unacceptable_ack_limit;
         b.udp_tunneling_port = before.udp_tunneling_port;
         b.max_sockbuf = before.max_sockbuf;
         // Read as each segment is built: existing connections follow (`reconfigure`).
@@ -156,6 +160,28 @@ struct Sock {
     fo: FastOpenOpts,
     /// Linux's per-socket extras: zerocopy completions, TCP_INQ, SO_MARK, wakeups.
     lx: LinuxSockState,
+    /// SO_KEEPALIVE and the TCP_KEEP* settings, kept whether or not keep-alive is on.
+    ka: KeepAliveOpts,
+}
+
+/// A socket's keep-alive options: the kernels keep TCP_KEEPIDLE, TCP_KEEPINTVL and
+/// TCP_KEEPCNT with the socket and use them once keep-alive is on (by SO_KEEPALIVE, or for
+/// every socket under FreeBSD's `net.inet.tcp.always_keepalive`).
+#[derive(Clone, Copy, Debug)]
+struct KeepAliveOpts {
+    /// SO_KEEPALIVE as set.
+    on: bool,
+    /// Keep-alive on whatever SO_KEEPALIVE says (`Profile::always_keepalive`).
+    always: bool,
+    /// The timing keep-alive uses once on.
+    timing: synack_tcp::KeepAlive,
+}
+
+impl KeepAliveOpts {
+    /// What the connection's configuration carries: the timing while keep-alive is on.
+    fn config(&self) -> Option<synack_tcp::KeepAlive> {
+        (self.on || self.always).then_some(self.timing)
+    }
 }
 
 /// Socket state of Linux's socket API beyond BSD's.
@@ -232,8 +258,8 @@ pub struct EngineTarget {
     gro_mss: Option<u16>,
     /// Connections whose socket was closed, still in the engine until they finish.
     orphans: Vec<ConnId>,
-    /// Keep-alive timing a socket starts with (the profile's sysctls).
-    keep_alive: synack_tcp::KeepAlive,
+    /// Keep-alive options a socket starts with (the profile's sysctls).
+    keep_alive: KeepAliveOpts,
     /// `sendto` on an unconnected socket is an implied connect (FreeBSD), not Linux's
     /// `MSG_FASTOPEN`-only open.
     implied_connect: bool,
@@ -365,6 +391,7 @@ impl EngineTarget {
             time_wait_drops_old_syn: p.time_wait_drops_old_syn,
             old_segment_ack_processed: p.old_segment_ack_processed,
             time_wait_acks_non_duplicates: p.time_wait_acks_non_duplicates,
+            unacceptable_ack_limit: p.unacceptable_ack_limit,
             syn_ack_retries: p.syn_ack_retries,
             syn_linear_timeouts: p.syn_linear_timeouts,
             connect_timeout: p.connect_timeout,
@@ -416,6 +443,8 @@ impl EngineTarget {
                 .starts_with("linux")
                 .then_some(core::num::NonZeroU8::MIN.saturating_add(2)),
             congestion_control: match p.cc {
+                //~ linux: tcp_cubic.c's integer congestion-avoidance step (bictcp_update).
+                Cc::Cubic if p.name.starts_with("linux") => CongestionControl::LinuxCubic,
                 Cc::Cubic => CongestionControl::Cubic,
                 Cc::Reno => CongestionControl::NewReno,
                 Cc::Bbr => CongestionControl::Bbr,
@@ -430,8 +459,13 @@ impl EngineTarget {
             //~ (v6: v6pmtud_blackhole_mss, v6mssdflt); 2 and 3 turn it on for one family.
             //~ linux: tcp_mtu_probing 1 starts the search after repeated timeouts, 2 at once,
             //~ from tcp_base_mss.
+            //~ linux: tcp_mtu_probe lets new data follow a probe and waits for cwnd 11.
             mtu_probing: (p.mtu_probing != 0).then(|| MtuProbing {
                 base_mss: p.base_mss,
+                style: match p.name.starts_with("linux") {
+                    true => ProbeStyle::Linux,
+                    false => ProbeStyle::Rfc4821,
+                },
                 ..MtuProbing::linux(p.mtu_probing == 2)
             }),
             notsent_lowat: lowat_mark(p.notsent_lowat),
@@ -454,12 +488,21 @@ impl EngineTarget {
     /// sysctl written mid-script): existing sockets keep theirs, as in the kernels.
     fn reconfigure_sockets(&mut self, p: &Profile) {
         self.base_conn = Self::conn_config(p);
-        self.keep_alive = synack_tcp::KeepAlive {
-            idle: p.keep_alive.0,
-            interval: p.keep_alive.1,
-            probes: p.keep_alive.2,
-        };
+        self.keep_alive = Self::keep_alive_opts(p);
         self.udp_tunnel_port = p.udp_tunneling_port;
+    }
+
+    /// The keep-alive options of a new socket under the profile's sysctls.
+    fn keep_alive_opts(p: &Profile) -> KeepAliveOpts {
+        KeepAliveOpts {
+            on: false,
+            always: p.always_keepalive,
+            timing: synack_tcp::KeepAlive {
+                idle: p.keep_alive.0,
+                interval: p.keep_alive.1,
+                probes: p.keep_alive.2,
+            },
+        }
     }
 
     /// A fresh endpoint configured from the profile.
@@ -485,6 +528,9 @@ impl EngineTarget {
             ..EndpointConfig::default()
         };
         let mut ep = Endpoint::new(ec, *b"synack-drill-key", 0x5eed);
+        for (dst, metrics) in &p.routes {
+            ep.set_route(*dst, Some(*metrics));
+        }
         if let Some(k) = p.fastopen_key {
             ep.set_fast_open_key(k);
         }
@@ -503,11 +549,7 @@ impl EngineTarget {
             remote_ip: cfg.remote_ip,
             gro_mss: cfg.mss,
             orphans: Vec::new(),
-            keep_alive: synack_tcp::KeepAlive {
-                idle: p.keep_alive.0,
-                interval: p.keep_alive.1,
-                probes: p.keep_alive.2,
-            },
+            keep_alive: Self::keep_alive_opts(p),
             last_data_recv: BTreeMap::new(),
             md5_secret: cfg.tcp_md5_secret.as_ref().map(|s| s.as_bytes().to_vec()),
             md5_sas: p.md5_sas.clone(),
@@ -548,7 +590,8 @@ impl Target for EngineTarget {
     fn socket(&mut self) -> Result<SockId, Errno> {
         let id = self.next_id;
         self.next_id += 1;
-        let cfg = self.base_conn;
+        let ka = self.keep_alive;
+        let cfg = ConnConfig { keep_alive: ka.config(), ..self.base_conn };
         self.socks.insert(
             id,
             Sock {
@@ -561,6 +604,7 @@ impl Target for EngineTarget {
                 connecting: false,
                 fo: FastOpenOpts::default(),
                 lx: LinuxSockState::default(),
+                ka,
             },
         );
         Ok(id)
@@ -606,6 +650,7 @@ impl Target for EngineTarget {
         let Kind::Listening(l) = self.sock(s)?.kind else { return Err(Errno::EINVAL) };
         let c = self.ep.accept(l).ok_or(Errno::EAGAIN)?;
         // The child is a copy of the listening socket: its socket-level flags come along.
+        let ka = self.sock(s)?.ka;
         let parent = &self.sock(s)?.lx;
         let lx = LinuxSockState {
             zerocopy: parent.zerocopy,
@@ -631,6 +676,7 @@ impl Target for EngineTarget {
                 connecting: false,
                 fo: FastOpenOpts::default(),
                 lx,
+                ka,
             },
         );
         self.push_timestamping(id)?;
@@ -1170,6 +1216,9 @@ impl Target for EngineTarget {
             ..FastOpenConfig::from_linux_bits(p.fastopen)
         });
         self.reconfigure_sockets(p);
+        for (dst, metrics) in &p.routes {
+            self.ep.set_route(*dst, Some(*metrics));
+        }
         //~ linux: tcp_ecn_option and tcp_ecn_option_beacon are read each time an ACK or data
         //~ segment is built, so a change reaches the connections that exist too.
         let accecn = self.base_conn.accecn;

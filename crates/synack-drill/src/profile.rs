@@ -245,6 +245,13 @@ pub struct Profile {
     /// Keep-alive idle time, probe interval and probe count a socket starts with (what
     /// `TCP_KEEPIDLE/KEEPINTVL/KEEPCNT` read before any set).
     pub keep_alive: (Duration, Duration, u32),
+    /// Every socket keeps its connection alive whether or not it sets `SO_KEEPALIVE`
+    /// (FreeBSD's `net.inet.tcp.always_keepalive`, on by default there).
+    pub always_keepalive: bool,
+    /// Replies a connection sends to unacceptable segments without data per window
+    /// (`ConnConfig::unacceptable_ack_limit`; FreeBSD's `net.inet.tcp.ack_war_cnt` and
+    /// `ack_war_timewindow`).
+    pub unacceptable_ack_limit: synack_tcp::AckLimit,
     /// Fast Open switches as Linux's `tcp_fastopen` bits (0x1 client, 0x2 server, 0x4 client
     /// without cookie, 0x200 server without cookie, 0x400 server on every listener;
     /// `synack_tcp::FastOpenConfig::from_linux_bits`). FreeBSD's `fastopen.client_enable` and
@@ -256,6 +263,9 @@ pub struct Profile {
     /// TCP-MD5 security associations `setkey` installed (FreeBSD: a socket with
     /// `TCP_MD5SIG` signs with the key of the association for its peer).
     pub md5_sas: Vec<Md5Sa>,
+    /// Routes with metrics, set by `ip route add|change|replace DST ... advmss N mtu [lock] N
+    /// initcwnd N` (`synack_tcp::Endpoint::set_route`), by destination.
+    pub routes: Vec<(IpAddr, synack_tcp::RouteMetrics)>,
     /// A connection with a TCP-MD5 key neither offers nor uses timestamps (Linux's
     /// `tcp_syn_options`; `EndpointConfig::md5_drops_timestamps`).
     pub md5_drops_timestamps: bool,
@@ -346,9 +356,12 @@ impl Profile {
             syn_cookies: true,
             syn_cookies_always: false,
             keep_alive: (Duration::from_secs(7200), Duration::from_secs(75), 9),
+            always_keepalive: false,
+            unacceptable_ack_limit: synack_tcp::AckLimit::LINUX,
             fastopen: 0x70403,
             fastopen_key: None,
             md5_sas: Vec::new(),
+            routes: Vec::new(),
             md5_drops_timestamps: true,
         }
     }
@@ -437,10 +450,13 @@ impl Profile {
             syn_cookies: true,
             syn_cookies_always: false,
             keep_alive: (Duration::from_secs(7200), Duration::from_secs(75), 8),
+            always_keepalive: true,
+            unacceptable_ack_limit: synack_tcp::AckLimit::FREEBSD,
             // FreeBSD's defaults: client on, server off.
             fastopen: 0x1,
             fastopen_key: None,
             md5_sas: Vec::new(),
+            routes: Vec::new(),
             md5_drops_timestamps: false,
         }
     }
@@ -513,9 +529,12 @@ impl Profile {
             syn_cookies: true,
             syn_cookies_always: false,
             keep_alive: (Duration::from_secs(7200), Duration::from_secs(75), 9),
+            always_keepalive: false,
+            unacceptable_ack_limit: synack_tcp::AckLimit::LINUX,
             fastopen: 0x3,
             fastopen_key: None,
             md5_sas: Vec::new(),
+            routes: Vec::new(),
             md5_drops_timestamps: false,
         }
     }
@@ -802,6 +821,13 @@ impl Profile {
                     .ok_or_else(unsupported)?;
                 Ok(vec![format!("{line}: link MTU")])
             }
+            "ip" if matches!(args.first(), Some(&"route") | Some(&"-4") | Some(&"-6")) => {
+                let (dst, metrics) = parse_route(&args)
+                    .map_err(|what| CommandError::Unsupported(format!("{line}: {what}")))?;
+                self.routes.retain(|(d, _)| *d != dst);
+                self.routes.push((dst, metrics));
+                Ok(vec![format!("{line}: route metrics for {dst}")])
+            }
             "ip" if args.first() == Some(&"tcp_metrics") && args.get(1) == Some(&"flush") => {
                 Ok(vec!["ip tcp_metrics flush: the runner empties the stack's cookie cache".into()])
             }
@@ -989,6 +1015,18 @@ impl Profile {
                 self.connect_timeout = Some(ms()?).filter(|d| !d.is_zero());
                 note("open attempt timeout (ms)")
             }
+            "net.inet.tcp.always_keepalive" => {
+                self.always_keepalive = flag()?;
+                note("keep-alive on every connection")
+            }
+            "net.inet.tcp.ack_war_cnt" => {
+                self.unacceptable_ack_limit.acks = u8::try_from(int()?).map_err(|_| bad())?;
+                note("challenge ACKs per window")
+            }
+            "net.inet.tcp.ack_war_timewindow" => {
+                self.unacceptable_ack_limit.window_ms = u16::try_from(int()?).map_err(|_| bad())?;
+                note("challenge-ACK window (ms)")
+            }
             "net.inet.tcp.ecn.maxretries" => {
                 self.syn_ecn_retries = Some(u32::try_from(int()?).map_err(|_| bad())?);
                 note("SYN retransmissions with ECN")
@@ -1152,7 +1190,9 @@ impl Profile {
     /// This profile with the settings a running stack takes from `later` (what it does next,
     /// not what it did): the Fast Open bits, timestamps for sockets made from now on, and
     /// when the AccECN option is sent (Linux reads `tcp_ecn_option` and its beacon as each
-    /// segment is built, so existing connections follow). A change is applied live when the
+    /// segment is built, so existing connections follow), and route metrics (a route's MTU
+    /// reaches the connections on it; Linux rechecks the route as it sends). A change is
+    /// applied live when the
     /// result equals `later`.
     pub fn with_live_settings_of(&self, later: &Profile) -> Profile {
         Profile {
@@ -1160,6 +1200,7 @@ impl Profile {
             timestamps: later.timestamps,
             ecn_option: later.ecn_option,
             ecn_option_beacon: later.ecn_option_beacon,
+            routes: later.routes.clone(),
             ..self.clone()
         }
     }
@@ -1232,6 +1273,54 @@ impl fmt::Display for CommandError {
 
 impl std::error::Error for CommandError {}
 
+/// `ip [-4|-6] route add|change|replace DST [via GW] [dev DEV] [advmss N] [mtu [lock] N]
+/// [initcwnd N]`: the destination and its metrics (the runner has one link, so the gateway
+/// and device change nothing). `change` and `replace` set the route anew, as Linux does: a
+/// metric left out is gone.
+fn parse_route(args: &[&str]) -> Result<(IpAddr, synack_tcp::RouteMetrics), String> {
+    let args = match args.first() {
+        Some(&"-4") | Some(&"-6") => &args[1..],
+        _ => args,
+    };
+    let [route, verb, dst, rest @ ..] = args else {
+        return Err("expected `route add|change|replace DST ...`".into());
+    };
+    if *route != "route" || !matches!(*verb, "add" | "change" | "replace") {
+        return Err(format!("`{route} {verb}` not modelled"));
+    }
+    let dst: IpAddr = dst.parse().map_err(|_| format!("destination {dst}: only a host address"))?;
+    let mut m = synack_tcp::RouteMetrics::default();
+    let mut it = rest.iter();
+    let number = |w: Option<&&str>, what: &str| -> Result<u16, String> {
+        w.and_then(|w| w.parse::<u16>().ok())
+            .filter(|&n| n > 0)
+            .ok_or_else(|| format!("{what} needs a number from 1 to 65535"))
+    };
+    while let Some(word) = it.next() {
+        match *word {
+            "via" | "dev" => {
+                it.next().ok_or_else(|| format!("{word} needs a value"))?;
+            }
+            "advmss" => m.advmss = Some(number(it.next(), "advmss")?),
+            "initcwnd" => m.initcwnd = Some(number(it.next(), "initcwnd")?),
+            "mtu" => {
+                let mut next = it.next();
+                if next == Some(&"lock") {
+                    m.mtu_locked = true;
+                    next = it.next();
+                }
+                let mtu = number(next, "mtu")?;
+                if mtu < 68 {
+                    return Err(format!("mtu {mtu} below 68"));
+                }
+                m.mtu = Some(mtu);
+            }
+            other => return Err(format!("route attribute `{other}` not modelled")),
+        }
+    }
+    Ok((dst, m))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1285,6 +1374,38 @@ mod tests {
             )
             .is_err()
         );
+    }
+
+    #[test]
+    fn ip_route_sets_route_metrics_anew() {
+        let mut p = Profile::linux();
+        let dst: IpAddr = "192.0.2.1".parse().unwrap();
+        p.apply_command(
+            "ip route change 192.0.2.1 via 192.168.0.2 dev tun0 advmss 600 mtu lock 640 initcwnd 11",
+        )
+        .unwrap();
+        let m = synack_tcp::RouteMetrics {
+            advmss: Some(600),
+            mtu: Some(640),
+            mtu_locked: true,
+            initcwnd: Some(11),
+        };
+        assert_eq!(p.routes, vec![(dst, m)]);
+        // `change` replaces the route: what it leaves out is gone.
+        p.apply_command("ip route replace 192.0.2.1 mtu 1500").unwrap();
+        let m = synack_tcp::RouteMetrics { mtu: Some(1500), ..Default::default() };
+        assert_eq!(p.routes, vec![(dst, m)]);
+        p.apply_command("ip -6 route add 2001:DB8::1 dev tun0 advmss 1440").unwrap();
+        assert_eq!(p.routes.len(), 2);
+        for bad in [
+            "ip route change 192.0.2.0/24 mtu 1500",
+            "ip route change 192.0.2.1 mtu 40",
+            "ip route change 192.0.2.1 rto_min 10ms",
+            "ip route del 192.0.2.1",
+            "ip route change 192.0.2.1 advmss",
+        ] {
+            assert!(p.apply_command(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

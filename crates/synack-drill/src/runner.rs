@@ -624,8 +624,13 @@ impl<T: Target> Runner<'_, T> {
             .and_then(|s| self.t.tcp_info(self.now, s))
             .and_then(|i| i.get("tcpi_state").copied());
         // A SYN in SYN-SENT opens too, with or without ACK: a SYN-ACK, or the peer's SYN of a
-        // simultaneous open, whose ISN later lines count from.
-        let opens = matches!((p.flags.ack, state), (false, None | Some(10)) | (_, Some(2)));
+        // simultaneous open, whose ISN later lines count from. packetdrill keeps a closed
+        // socket's sequence numbers: a SYN after the socket under test was closed (its
+        // connection in TIME-WAIT, say) counts from the old ISN; only a SYN before any socket
+        // was under test opens without a listener.
+        let fresh = self.under_test.is_none();
+        let opens = matches!((p.flags.ack, state), (false, Some(10)) | (_, Some(2)))
+            || (!p.flags.ack && state.is_none() && fresh);
         if p.flags.syn && !p.flags.ack && state == Some(10) && self.active.is_none() {
             if self.passive_child_of.is_some_and(|l| Some(l) != self.under_test) {
                 self.remote_port = self.remote_port.saturating_add(1);

@@ -14,6 +14,11 @@ pub enum CongestionControl {
     /// CUBIC (RFC 9438).
     #[default]
     Cubic,
+    /// CUBIC with congestion avoidance in Linux's integer form (`crate::cc::LinuxCubic`):
+    /// the per-ACK increase recomputed at most every 1/32 s at an unchanged window, at least
+    /// one segment per 20 acknowledged while no loss window is remembered (an RTO forgets
+    /// it), the Reno-friendly window counted as Linux counts it.
+    LinuxCubic,
     /// BBRv3 (draft-ietf-ccwg-bbr): model-based, always paced (`crate::cc::Bbr`).
     Bbr,
 }
@@ -341,6 +346,10 @@ pub struct ConnConfig {
     /// send (RFC 9293 3.7.1 lets the user lower the MSS; Linux's per-socket clamp). `None`
     /// (the default) derives both from the MTU and the peer's MSS alone.
     pub mss_clamp: Option<u16>,
+    /// The congestion window a connection starts with, in segments (a route's `initcwnd` on
+    /// Linux; RFC 6928 allows experimenting with other values). `None` (the default): RFC
+    /// 6928's 10.
+    pub initial_window_segments: Option<u16>,
     /// Quick-ACK: the first this many in-order data segments of a connection are ACKed at
     /// once instead of after the delayed-ACK timer, so the peer's slow start is not held back
     /// by our delayed ACKs (Linux's quickack mode, up to 16 segments). 0 (the default) delays
@@ -480,6 +489,33 @@ pub struct ConnConfig {
     /// `tcp_twcheck` does. RFC 9293 3.10.7.4 acknowledges only unacceptable segments and a
     /// retransmitted FIN: off by default.
     pub time_wait_acks_non_duplicates: bool,
+    /// How many ACKs a connection sends in reply to unacceptable segments without data
+    /// (challenge ACKs of RFC 5961 and out-of-window ACKs) per time window (RFC 5961 section
+    /// 7's per-connection limit). The default, one per 500 ms, is Linux's
+    /// `tcp_invalid_ratelimit`; FreeBSD allows five a second (`net.inet.tcp.ack_war_cnt`,
+    /// `ack_war_timewindow`).
+    pub unacceptable_ack_limit: AckLimit,
+}
+
+/// A per-connection limit of `acks` replies per `window_ms` milliseconds: a window opens at
+/// the first reply after the previous one closed, and replies beyond `acks` within it are
+/// not sent. Either figure 0 lifts the per-connection limit: the endpoint's randomised
+/// challenge-ACK budget still applies, but one connection's count then depends on what others
+/// drew, the side channel RFC 5961 section 10 warns of (the per-connection limit is what
+/// closes it).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct AckLimit {
+    /// Replies allowed per window.
+    pub acks: u8,
+    /// The window's length in milliseconds.
+    pub window_ms: u16,
+}
+
+impl AckLimit {
+    /// Linux's `tcp_invalid_ratelimit`: one reply per 500 ms.
+    pub const LINUX: AckLimit = AckLimit { acks: 1, window_ms: 500 };
+    /// FreeBSD's ACK-war limit: five replies a second.
+    pub const FREEBSD: AckLimit = AckLimit { acks: 5, window_ms: 1000 };
 }
 
 impl Default for ConnConfig {
@@ -524,6 +560,7 @@ impl Default for ConnConfig {
             pmtud_blackhole: None,
             mtu_probing: None,
             mss_clamp: None,
+            initial_window_segments: None,
             quick_ack_segments: 0,
             window_scale: None,
             slow_start_ack_limit: Some(2),
@@ -552,6 +589,7 @@ impl Default for ConnConfig {
             udp_encapsulation: None,
             old_segment_ack_processed: false,
             time_wait_acks_non_duplicates: false,
+            unacceptable_ack_limit: AckLimit::LINUX,
         }
     }
 }
@@ -584,10 +622,29 @@ pub struct MtuProbing {
     /// How long after a search began an ended one starts again from the largest size, in
     /// case the path now carries more (Linux's `tcp_probe_interval`, 600 s).
     pub reprobe_interval: Duration,
+    /// How probes are sent and when they may go ([`ProbeStyle`]).
+    pub style: ProbeStyle,
+}
+
+/// How path MTU probes are sent (`MtuProbing::style`).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum ProbeStyle {
+    /// RFC 4821: while a probe is in flight no other new data is sent, so its loss is never
+    /// mixed with congestion; a probe goes whenever the windows hold it; every connection that
+    /// always probes starts at the base size.
+    Rfc4821,
+    /// Linux's `tcp_mtu_probe`: new data in the current size follows the probe as the
+    /// congestion window allows; a probe goes only with a congestion window of at least 11
+    /// segments and enough queued for the probe and four segments after it (so losing it is
+    /// noticed by duplicate ACKs); a passive open keeps the size of its handshake until a
+    /// probe succeeds (the search's lower bound starts at the base size all the same). A probe
+    /// whose bytes had to be retransmitted failed.
+    Linux,
 }
 
 impl MtuProbing {
-    /// Linux's defaults; `always` as with `tcp_mtu_probing=2`.
+    /// Linux's defaults; `always` as with `tcp_mtu_probing=2`. The style stays RFC 4821's:
+    /// set [`ProbeStyle::Linux`] for Linux's way of sending probes.
     pub const fn linux(always: bool) -> MtuProbing {
         MtuProbing {
             always,
@@ -595,6 +652,7 @@ impl MtuProbing {
             threshold: 8,
             floor_mss: 48,
             reprobe_interval: Duration::from_secs(600),
+            style: ProbeStyle::Rfc4821,
         }
     }
 }

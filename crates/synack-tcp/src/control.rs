@@ -163,8 +163,8 @@ impl CtlQueue {
 /// second's budget is drawn at random between half and one and a half times the configured
 /// limit, so that even a peer that could exhaust it cannot tell from the count it gets back
 /// how much of it other connections used. The per-connection limit
-/// (`conn::input::OOW_ACK_INTERVAL`) is what makes the counts independent; this only caps the
-/// endpoint's total.
+/// (`ConnConfig::unacceptable_ack_limit`) is what makes the counts independent; this only caps
+/// the endpoint's total.
 pub(crate) struct ChallengeBudget {
     limit: u32,
     window_start: Option<Instant>,

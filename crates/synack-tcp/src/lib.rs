@@ -111,6 +111,7 @@ pub mod rack;
 pub mod rate;
 pub mod records;
 pub mod ring;
+pub mod route;
 pub mod rtt;
 pub mod sack_gen;
 pub mod scoreboard;
@@ -124,9 +125,9 @@ pub mod tx_stamp;
 pub mod udp_encap;
 
 pub use config::{
-    AbortReset, AccEcnConfig, AccEcnOptionPolicy, AckEvery, CongestionControl, ConnConfig,
-    EndpointConfig, IpFields, KeepAlive, MtuProbing, PmtudBlackhole, PushPolicy, ReadWindowUpdate,
-    ReceiveWindow, SendAccounting,
+    AbortReset, AccEcnConfig, AccEcnOptionPolicy, AckEvery, AckLimit, CongestionControl,
+    ConnConfig, EndpointConfig, IpFields, KeepAlive, MtuProbing, PmtudBlackhole, ProbeStyle,
+    PushPolicy, ReadWindowUpdate, ReceiveWindow, SendAccounting,
 };
 pub use endpoint::{ConnId, Endpoint, ListenerId, Transmit};
 pub use error::{
@@ -136,6 +137,7 @@ pub use event::{Event, SoftError};
 pub use fastopen::FastOpenConfig;
 pub use icmp::{IcmpError, IcmpPolicy};
 pub use md5::{Md5Counters, Md5Key, Md5KeyError};
+pub use route::RouteMetrics;
 pub use secret::FourTuple;
 pub use state::State;
 pub use stats::{ConnStats, DropCounters, ListenCounters};

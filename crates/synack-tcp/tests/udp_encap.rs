@@ -7,7 +7,7 @@ use core::net::{IpAddr, Ipv4Addr, SocketAddr};
 use core::num::NonZeroU16;
 
 use synack_tcp::udp_encap::UDP_ENCAP_OVERHEAD;
-use synack_tcp::{ConnConfig, ConnId, Endpoint, EndpointConfig, Instant, State};
+use synack_tcp::{ConnConfig, ConnId, Endpoint, EndpointConfig, Instant, IpFields, State};
 use synack_wire::tcp::{TcpFlags, TcpOptions, TcpRepr};
 use synack_wire::udp_encap::{decapsulate, encapsulate};
 use synack_wire::{ChecksumMode, SeqNum};
@@ -33,6 +33,8 @@ struct Wire {
     payload: usize,
     /// The UDP destination port (the peer's encapsulation port); `None` for plain TCP.
     udp: Option<u16>,
+    /// The IP header fields it goes out with.
+    ip: IpFields,
 }
 
 struct Net {
@@ -76,6 +78,7 @@ impl Net {
                 mss: r.options.mss,
                 payload: r.payload.len(),
                 udp,
+                ip: t.ip,
             });
         }
         out
@@ -256,4 +259,48 @@ fn time_wait_reopens_by_a_new_port() {
     n.inject(TcpFlags::SYN, PEER_ISS + 3, 0, Some(1452), Some(2));
     let sa = n.one();
     assert_eq!((sa.flags, sa.ack, sa.udp), (TcpFlags::SYN | TcpFlags::ACK, PEER_ISS + 4, Some(2)));
+}
+
+/// A reply by another way is built from the connection, in every state up to TIME-WAIT: it
+/// carries the socket's TTL and TOS (FreeBSD's tcp_respond and tcp_twrespond), not the IP
+/// layer's defaults.
+#[test]
+fn a_reply_by_another_way_carries_the_connections_ip_fields() {
+    let ip = IpFields { ttl: Some(6), tos: 0xe0 };
+    let mut n = Net::new();
+    let lid = n.ep.listen_with(n.us, 4, ConnConfig { ip, ..ConnConfig::default() }).unwrap();
+    n.inject(TcpFlags::SYN, PEER_ISS, 0, Some(1452), Some(1));
+    assert_eq!(n.one().ip, ip);
+    n.inject(TcpFlags::ACK, PEER_ISS + 1, 1001, None, Some(1));
+    let id = n.ep.accept(lid).unwrap();
+    // ESTABLISHED: with ACK and without.
+    n.inject(TcpFlags::FIN | TcpFlags::ACK, PEER_ISS + 1, 1001, None, Some(2));
+    let r = n.one();
+    assert_eq!((r.flags, r.seq, r.udp, r.ip), (TcpFlags::RST, 1001, Some(2), ip));
+    n.inject(TcpFlags::SYN, PEER_ISS + 1, 0, None, None);
+    let r = n.one();
+    assert_eq!(
+        (r.flags, r.ack, r.udp, r.ip),
+        (TcpFlags::RST | TcpFlags::ACK, PEER_ISS + 2, None, ip)
+    );
+    // TIME-WAIT: the same.
+    n.ep.shutdown_write(id).unwrap();
+    n.one();
+    n.inject(TcpFlags::FIN | TcpFlags::ACK, PEER_ISS + 1, 1002, None, Some(1));
+    assert_eq!(n.one().ip, ip);
+    assert_eq!(n.ep.state(id).unwrap(), State::TimeWait);
+    n.inject(TcpFlags::FIN | TcpFlags::ACK, PEER_ISS + 1, 1002, None, Some(2));
+    let r = n.one();
+    assert_eq!((r.flags, r.seq, r.udp, r.ip), (TcpFlags::RST, 1002, Some(2), ip));
+    n.inject(TcpFlags::SYN, PEER_ISS + 1, 0, None, Some(2));
+    let r = n.one();
+    assert_eq!(
+        (r.flags, r.ack, r.udp, r.ip),
+        (TcpFlags::RST | TcpFlags::ACK, PEER_ISS + 2, Some(2), ip)
+    );
+    // A port nothing listens on still answers with the IP layer's defaults.
+    n.peer = addr(2, 4001);
+    n.us = addr(1, 81);
+    n.inject(TcpFlags::SYN, PEER_ISS, 0, None, Some(2));
+    assert_eq!(n.one().ip, IpFields::default());
 }

@@ -45,7 +45,6 @@ impl EngineTarget {
         if opt == SockOpt::FastOpenConnect && v <= 1 && !self.ep.fast_open().client {
             return Err(Errno::EOPNOTSUPP);
         }
-        let keep_alive = self.keep_alive;
         let sysctl_lowat = self.base_conn.notsent_lowat;
         let doubling = self.doubling;
         let tunnel = self.udp_tunnel_port;
@@ -62,17 +61,20 @@ impl EngineTarget {
             SockOpt::UserTimeout => {
                 sk.cfg.user_timeout = (v != 0).then(|| Duration::from_millis(v as u64))
             }
-            SockOpt::KeepAlive => sk.cfg.keep_alive = (v != 0).then_some(keep_alive),
+            SockOpt::KeepAlive => {
+                sk.ka.on = v != 0;
+                sk.cfg.keep_alive = sk.ka.config();
+            }
+            //~ linux: keepalive_time and friends are kept with the socket whether or not
+            //~ SO_KEEPALIVE is on (tcp_sock_set_keepidle); FreeBSD's t_keepidle likewise.
             SockOpt::KeepIdle | SockOpt::KeepIntvl | SockOpt::KeepCnt => {
-                let mut ka = sk.cfg.keep_alive.unwrap_or(keep_alive);
+                let ka = &mut sk.ka.timing;
                 match opt {
                     SockOpt::KeepIdle => ka.idle = Duration::from_secs(v as u64),
                     SockOpt::KeepIntvl => ka.interval = Duration::from_secs(v as u64),
                     _ => ka.probes = u32::try_from(v).map_err(|_| Errno::EINVAL)?,
                 }
-                if sk.cfg.keep_alive.is_some() {
-                    sk.cfg.keep_alive = Some(ka);
-                }
+                sk.cfg.keep_alive = sk.ka.config();
             }
             // Linux accepts 88..=32767 (TCP_MIN_MSS .. MAX_TCP_WINDOW).
             SockOpt::MaxSeg => {
@@ -183,13 +185,11 @@ impl EngineTarget {
                 .cfg
                 .max_pacing_rate
                 .map_or(i64::from(u32::MAX), |r| i64::try_from(r).unwrap_or(i64::MAX)),
-            SockOpt::KeepAlive => sk.cfg.keep_alive.is_some() as i64,
+            SockOpt::KeepAlive => sk.ka.on as i64,
             SockOpt::UserTimeout => sk.cfg.user_timeout.map(|d| d.as_millis() as i64).unwrap_or(0),
-            SockOpt::KeepIdle => sk.cfg.keep_alive.unwrap_or(self.keep_alive).idle.as_secs() as i64,
-            SockOpt::KeepIntvl => {
-                sk.cfg.keep_alive.unwrap_or(self.keep_alive).interval.as_secs() as i64
-            }
-            SockOpt::KeepCnt => i64::from(sk.cfg.keep_alive.unwrap_or(self.keep_alive).probes),
+            SockOpt::KeepIdle => sk.ka.timing.idle.as_secs() as i64,
+            SockOpt::KeepIntvl => sk.ka.timing.interval.as_secs() as i64,
+            SockOpt::KeepCnt => i64::from(sk.ka.timing.probes),
             SockOpt::Linger2 => sk.cfg.fin_wait2_timeout.as_secs() as i64,
             SockOpt::MaxSeg => match conn.and_then(|c| self.ep.stats(c).ok()) {
                 Some(st) => i64::from(st.snd_mss),

@@ -242,3 +242,62 @@ fn timestamping_option_checks_as_linux() {
     assert_eq!(SockOpt::from_names("SOL_SOCKET", "SO_TIMESTAMPING"), Some(SockOpt::Timestamping));
     assert_eq!(t.error_queue_pop(s), None);
 }
+
+/// TCP_KEEPIDLE, TCP_KEEPINTVL and TCP_KEEPCNT set before SO_KEEPALIVE are kept and used once
+/// it is on; off again, the connection has no keep-alive but the socket keeps the settings.
+#[test]
+fn keep_alive_settings_before_so_keepalive_are_kept() {
+    let mut t = EngineTarget::new(&Profile::linux(), &crate::config::ScriptConfig::default());
+    let s = t.socket().unwrap();
+    t.set_option(0, s, SockOpt::KeepIdle, 7).unwrap();
+    t.set_option(0, s, SockOpt::KeepCnt, 3).unwrap();
+    assert_eq!(t.sock(s).unwrap().cfg.keep_alive, None);
+    assert_eq!(t.get_option(s, SockOpt::KeepIdle).unwrap(), 7);
+    t.set_option(0, s, SockOpt::KeepAlive, 1).unwrap();
+    let k = t.sock(s).unwrap().cfg.keep_alive.expect("keep-alive on");
+    assert_eq!(
+        (k.idle, k.interval, k.probes),
+        (Duration::from_secs(7), Duration::from_secs(75), 3)
+    );
+    t.set_option(0, s, SockOpt::KeepAlive, 0).unwrap();
+    assert_eq!(t.sock(s).unwrap().cfg.keep_alive, None);
+    assert_eq!(t.get_option(s, SockOpt::KeepCnt).unwrap(), 3);
+}
+
+/// FreeBSD's `net.inet.tcp.always_keepalive` (on there by default): every socket keeps its
+/// connection alive, SO_KEEPALIVE or not, with the TCP_KEEP* settings as they are set; at 0
+/// keep-alive waits for SO_KEEPALIVE.
+#[test]
+fn always_keepalive_turns_keep_alive_on_for_every_socket() {
+    let p = Profile::freebsd();
+    assert!(p.always_keepalive);
+    let mut t = EngineTarget::new(&p, &crate::config::ScriptConfig::default());
+    let s = t.socket().unwrap();
+    assert_eq!(t.get_option(s, SockOpt::KeepAlive).unwrap(), 0, "SO_KEEPALIVE itself is off");
+    t.set_option(0, s, SockOpt::KeepIdle, 1).unwrap();
+    let k = t.sock(s).unwrap().cfg.keep_alive.expect("keep-alive on without SO_KEEPALIVE");
+    assert_eq!(k.idle, Duration::from_secs(1));
+    t.set_option(0, s, SockOpt::KeepAlive, 0).unwrap();
+    assert!(t.sock(s).unwrap().cfg.keep_alive.is_some());
+
+    let mut off = p.clone();
+    off.apply_command("sysctl -w net.inet.tcp.always_keepalive=0").unwrap();
+    let mut t = EngineTarget::new(&off, &crate::config::ScriptConfig::default());
+    let s = t.socket().unwrap();
+    assert_eq!(t.sock(s).unwrap().cfg.keep_alive, None);
+}
+
+/// `net.inet.tcp.ack_war_cnt` and `ack_war_timewindow` set the per-connection limit on
+/// challenge ACKs; FreeBSD's defaults are five a second, Linux's profile one per 500 ms.
+#[test]
+fn ack_war_sysctls_set_the_challenge_ack_limit() {
+    assert_eq!(Profile::freebsd().unacceptable_ack_limit, synack_tcp::AckLimit::FREEBSD);
+    assert_eq!(Profile::linux().unacceptable_ack_limit, synack_tcp::AckLimit::LINUX);
+    let mut p = Profile::freebsd();
+    p.apply_command("sysctl -w net.inet.tcp.ack_war_cnt=9").unwrap();
+    p.apply_command("sysctl -w net.inet.tcp.ack_war_timewindow=250").unwrap();
+    assert_eq!(p.unacceptable_ack_limit, synack_tcp::AckLimit { acks: 9, window_ms: 250 });
+    assert!(p.apply_command("sysctl -w net.inet.tcp.ack_war_cnt=300").is_err());
+    let t = EngineTarget::new(&p, &crate::config::ScriptConfig::default());
+    assert_eq!(t.base_conn.unacceptable_ack_limit, p.unacceptable_ack_limit);
+}

@@ -4,7 +4,11 @@
 //!
 //! Windows are kept in segments as `f64` (the RFC's unit); `core` has no `cbrt`, so the cube
 //! root is a few Newton steps ([`cbrt`]).
+//!
+//! `LinuxCubic` (`CongestionControl::LinuxCubic`) runs this controller with Linux's integer
+//! congestion-avoidance step instead of the RFC's (see `cubic_linux`).
 
+use super::cubic_linux::LinuxUpdate;
 use super::{
     AckSample, AckStep, CcConfig, CongestionControl, HyStart, HyStartPhase, MAX_CWND, ack_step,
     end_hystart, reduction_basis, restart_window,
@@ -130,6 +134,77 @@ impl Cubic {
         self.cwnd
     }
 
+    /// The window Linux remembers at a reduction from the current one (`last_max`, 0 when
+    /// none): whole segments, 1741/2048 of cwnd when below the last one (fast convergence).
+    pub(crate) fn linux_last_max(&self, last_max: u32) -> u32 {
+        let cwnd = self.cwnd as u32;
+        if self.params.fast_convergence && cwnd < last_max {
+            cwnd * (1024 + 717) / 2048
+        } else {
+            cwnd
+        }
+    }
+
+    /// [`CongestionControl::on_ack`], with Linux's congestion-avoidance step when `linux`
+    /// is given.
+    pub(crate) fn on_ack_with(&mut self, ack: &AckSample, linux: Option<&mut LinuxUpdate>) {
+        let cwnd = self.cwnd();
+        let smss = f64::from(self.config.smss());
+        match ack_step(&self.config, &mut self.hystart, ack, cwnd, &mut self.ssthresh) {
+            // When HyStart++ ends slow start, the first ACK in avoidance starts CUBIC's epoch
+            // with W_max = cwnd.
+            AckStep::Hold => return,
+            AckStep::SlowStart(inc) => {
+                //= rfc9438#4.10
+                // Below ssthresh CUBIC uses standard slow start, or HyStart++ (RFC 9406), whose
+                // Conservative Slow Start grows a quarter as fast.
+                self.cwnd = (self.cwnd + f64::from(inc) / smss).min(self.max_segments());
+                return;
+            }
+            AckStep::Avoidance => {}
+        }
+        if let Some(l) = linux {
+            let acked = ack.bytes_acked.div_ceil(self.config.smss());
+            let cwnd = l.on_ack(ack.now, self.cwnd as u32, acked);
+            self.cwnd = f64::from(cwnd).min(self.max_segments());
+            return;
+        }
+        self.avoidance(ack);
+    }
+
+    /// RFC 9438's congestion-avoidance step for one ACK.
+    fn avoidance(&mut self, ack: &AckSample) {
+        let smss = f64::from(self.config.smss());
+        let t_epoch = match self.t_epoch {
+            Some(t) => t,
+            None => {
+                self.start_epoch(ack.now);
+                ack.now
+            }
+        };
+        let acked = f64::from(ack.bytes_acked) / smss;
+        let t = ack.now.saturating_since(t_epoch).as_secs_f64();
+        let rtt = ack.srtt.or(ack.rtt).unwrap_or(Duration::ZERO).as_secs_f64();
+
+        if self.params.reno_friendly {
+            //= rfc9438#4.3
+            // W_est <- W_est + alpha_cubic * segments_acked / cwnd; alpha becomes 1 once W_est
+            // reaches cwnd_prior.
+            let alpha = if self.w_est >= self.cwnd_prior { 1.0 } else { self.params.alpha() };
+            self.w_est += alpha * acked / self.cwnd;
+            if self.w_cubic(t) < self.w_est {
+                // Reno-friendly region: cwnd follows W_est.
+                self.cwnd = self.w_est.max(self.cwnd).min(self.max_segments());
+                return;
+            }
+        }
+        //= rfc9438#4.4
+        // Concave and convex regions: target = W_cubic(t + RTT) clamped to [cwnd, 1.5 cwnd],
+        // and cwnd grows by (target - cwnd) / cwnd per acknowledged segment.
+        let target = self.w_cubic(t + rtt).clamp(self.cwnd, 1.5 * self.cwnd);
+        self.cwnd = (self.cwnd + (target - self.cwnd) / self.cwnd * acked).min(self.max_segments());
+    }
+
     fn max_segments(&self) -> f64 {
         f64::from(MAX_CWND) / f64::from(self.config.smss())
     }
@@ -177,49 +252,7 @@ impl CongestionControl for Cubic {
     }
 
     fn on_ack(&mut self, ack: &AckSample) {
-        let cwnd = self.cwnd();
-        let smss = f64::from(self.config.smss());
-        match ack_step(&self.config, &mut self.hystart, ack, cwnd, &mut self.ssthresh) {
-            // When HyStart++ ends slow start, the first ACK in avoidance starts CUBIC's epoch
-            // with W_max = cwnd.
-            AckStep::Hold => return,
-            AckStep::SlowStart(inc) => {
-                //= rfc9438#4.10
-                // Below ssthresh CUBIC uses standard slow start, or HyStart++ (RFC 9406), whose
-                // Conservative Slow Start grows a quarter as fast.
-                self.cwnd = (self.cwnd + f64::from(inc) / smss).min(self.max_segments());
-                return;
-            }
-            AckStep::Avoidance => {}
-        }
-        let t_epoch = match self.t_epoch {
-            Some(t) => t,
-            None => {
-                self.start_epoch(ack.now);
-                ack.now
-            }
-        };
-        let acked = f64::from(ack.bytes_acked) / smss;
-        let t = ack.now.saturating_since(t_epoch).as_secs_f64();
-        let rtt = ack.srtt.or(ack.rtt).unwrap_or(Duration::ZERO).as_secs_f64();
-
-        if self.params.reno_friendly {
-            //= rfc9438#4.3
-            // W_est <- W_est + alpha_cubic * segments_acked / cwnd; alpha becomes 1 once W_est
-            // reaches cwnd_prior.
-            let alpha = if self.w_est >= self.cwnd_prior { 1.0 } else { self.params.alpha() };
-            self.w_est += alpha * acked / self.cwnd;
-            if self.w_cubic(t) < self.w_est {
-                // Reno-friendly region: cwnd follows W_est.
-                self.cwnd = self.w_est.max(self.cwnd).min(self.max_segments());
-                return;
-            }
-        }
-        //= rfc9438#4.4
-        // Concave and convex regions: target = W_cubic(t + RTT) clamped to [cwnd, 1.5 cwnd],
-        // and cwnd grows by (target - cwnd) / cwnd per acknowledged segment.
-        let target = self.w_cubic(t + rtt).clamp(self.cwnd, 1.5 * self.cwnd);
-        self.cwnd = (self.cwnd + (target - self.cwnd) / self.cwnd * acked).min(self.max_segments());
+        self.on_ack_with(ack, None);
     }
 
     fn on_congestion_event(&mut self, _now: Instant, bytes_in_flight: u32) {

@@ -32,6 +32,7 @@
 
 pub mod bbr;
 mod cubic;
+mod cubic_linux;
 mod cwnd_use;
 pub mod hystart;
 mod newreno;
@@ -39,6 +40,7 @@ mod prr;
 
 pub use bbr::{Bbr, BbrState};
 pub use cubic::{Cubic, CubicParams};
+pub use cubic_linux::LinuxCubic;
 pub use cwnd_use::CwndUse;
 pub use hystart::{HyStart, HyStartPhase, SlowStartGrowth};
 pub use newreno::NewReno;
@@ -256,6 +258,8 @@ pub enum CcAlgorithm {
     /// RFC 9438 (the default, as in Linux).
     #[default]
     Cubic,
+    /// RFC 9438 with Linux's integer congestion-avoidance step ([`LinuxCubic`]).
+    LinuxCubic,
     /// BBRv3 (draft-ietf-ccwg-bbr).
     Bbr,
 }
@@ -266,6 +270,7 @@ impl CcAlgorithm {
         match self {
             CcAlgorithm::NewReno => Box::new(NewReno::new(config)),
             CcAlgorithm::Cubic => Box::new(Cubic::new(config)),
+            CcAlgorithm::LinuxCubic => Box::new(LinuxCubic::new(config)),
             CcAlgorithm::Bbr => Box::new(Bbr::new(config)),
         }
     }
@@ -275,6 +280,7 @@ impl CcAlgorithm {
         match self {
             CcAlgorithm::NewReno => Controller::NewReno(NewReno::new(config)),
             CcAlgorithm::Cubic => Controller::Cubic(Cubic::new(config)),
+            CcAlgorithm::LinuxCubic => Controller::LinuxCubic(Box::new(LinuxCubic::new(config))),
             CcAlgorithm::Bbr => Controller::Bbr(Box::new(Bbr::new(config))),
         }
     }
@@ -291,6 +297,8 @@ pub enum Controller {
     NewReno(NewReno),
     /// RFC 9438.
     Cubic(Cubic),
+    /// CUBIC with Linux's congestion-avoidance step, boxed as only some connections run it.
+    LinuxCubic(Box<LinuxCubic>),
     /// BBRv3, boxed: larger than the others, and only the connections that chose it pay
     /// for it.
     Bbr(Box<Bbr>),
@@ -302,6 +310,7 @@ impl core::ops::Deref for Controller {
         match self {
             Controller::NewReno(c) => c,
             Controller::Cubic(c) => c,
+            Controller::LinuxCubic(c) => &**c,
             Controller::Bbr(c) => &**c,
         }
     }
@@ -312,6 +321,7 @@ impl core::ops::DerefMut for Controller {
         match self {
             Controller::NewReno(c) => c,
             Controller::Cubic(c) => c,
+            Controller::LinuxCubic(c) => &mut **c,
             Controller::Bbr(c) => &mut **c,
         }
     }
@@ -461,7 +471,7 @@ mod tests {
             /// ssthresh >= 2 SMSS after a reduction, and never panic (zero MSS included).
             #[test]
             fn windows_stay_sane(mss in 0u32..9000, evs in proptest::collection::vec(ev(), 1..200)) {
-                for alg in [CcAlgorithm::NewReno, CcAlgorithm::Cubic] {
+                for alg in [CcAlgorithm::NewReno, CcAlgorithm::Cubic, CcAlgorithm::LinuxCubic] {
                     let mut cfg = CcConfig::new(mss);
                     let mut cc = alg.build(cfg);
                     let mut now = Instant::from_millis(1);
@@ -513,7 +523,7 @@ mod tests {
 
     #[test]
     fn hystart_rtt_rise_enters_css_then_avoidance() {
-        for alg in [CcAlgorithm::NewReno, CcAlgorithm::Cubic] {
+        for alg in [CcAlgorithm::NewReno, CcAlgorithm::Cubic, CcAlgorithm::LinuxCubic] {
             let mut cc = alg.build(CcConfig::new(1000));
             // Rounds 1 and 2 at 20 ms: standard slow start, one SMSS per ACK.
             let w = rounds(&mut *cc, 0, &[20, 20]);
@@ -544,7 +554,7 @@ mod tests {
 
     #[test]
     fn hystart_css_rtt_fall_resumes_slow_start() {
-        for alg in [CcAlgorithm::NewReno, CcAlgorithm::Cubic] {
+        for alg in [CcAlgorithm::NewReno, CcAlgorithm::Cubic, CcAlgorithm::LinuxCubic] {
             let mut cc = alg.build(CcConfig::new(1000));
             rounds(&mut *cc, 0, &[20, 30]);
             assert_eq!(cc.hystart_phase(), Some(HyStartPhase::Css));
@@ -559,7 +569,7 @@ mod tests {
 
     #[test]
     fn hystart_loss_during_css_ends_it() {
-        for alg in [CcAlgorithm::NewReno, CcAlgorithm::Cubic] {
+        for alg in [CcAlgorithm::NewReno, CcAlgorithm::Cubic, CcAlgorithm::LinuxCubic] {
             let mut cc = alg.build(CcConfig::new(1000));
             rounds(&mut *cc, 0, &[20, 30]);
             assert_eq!(cc.hystart_phase(), Some(HyStartPhase::Css));
@@ -578,7 +588,7 @@ mod tests {
 
     #[test]
     fn hystart_off_is_plain_slow_start() {
-        for alg in [CcAlgorithm::NewReno, CcAlgorithm::Cubic] {
+        for alg in [CcAlgorithm::NewReno, CcAlgorithm::Cubic, CcAlgorithm::LinuxCubic] {
             let mut cc = alg.build(CcConfig { hystart: false, ..CcConfig::new(1000) });
             assert_eq!(cc.hystart_phase(), None);
             let w = rounds(&mut *cc, 0, &[20, 30, 40]);
@@ -593,7 +603,7 @@ mod tests {
         assert_eq!(restart_window(&c, 50_000, Duration::from_millis(200), rto), 50_000);
         assert_eq!(restart_window(&c, 50_000, Duration::from_millis(400), rto), 10_000);
         assert_eq!(restart_window(&c, 5_000, Duration::from_secs(9), rto), 5_000);
-        for alg in [CcAlgorithm::NewReno, CcAlgorithm::Cubic] {
+        for alg in [CcAlgorithm::NewReno, CcAlgorithm::Cubic, CcAlgorithm::LinuxCubic] {
             let mut cc = alg.build(c);
             for i in 0..40 {
                 cc.on_ack(&AckSample::new(

@@ -12,10 +12,6 @@ use crate::time::{Duration, Instant};
 use synack_wire::SeqNum;
 use synack_wire::tcp::{TcpFlags, TcpOptions, TcpRepr};
 
-/// Shortest time between two ACKs a connection sends in reply to unacceptable segments
-/// without data, challenge ACKs included (Linux's `tcp_invalid_ratelimit` default).
-pub(crate) const OOW_ACK_INTERVAL: Duration = Duration::from_millis(500);
-
 /// RFC 7323 section 5.5: TS.Recent is invalid after 24 days without a segment.
 const PAWS_IDLE: Duration = Duration::from_secs(24 * 24 * 3600);
 
@@ -76,13 +72,17 @@ impl Conn {
     /// The per-connection limit is what keeps an off-path attacker from learning anything: a
     /// single budget shared by every connection (RFC 5961 section 7's suggestion, and Linux
     /// before CVE-2016-5696) lets the attacker count the challenge ACKs its own connection
-    /// draws and see how many a guessed connection used up. With the limit, one connection
-    /// can never draw more than one per interval, so the count it sees is the same whether
-    /// the guessed connection exists or not; the shared budget, drawn at random each second,
-    /// only caps the endpoint's total.
+    /// draws and see how many a guessed connection used up. With the limit
+    /// (`ConnConfig::unacceptable_ack_limit`), one connection can never draw more than its
+    /// own few per window, so the count it sees is the same whether the guessed connection
+    /// exists or not; the shared budget, drawn at random each second, only caps the
+    /// endpoint's total. Lifting the per-connection limit (a figure of 0, as FreeBSD's
+    /// sysctls allow) leaves only that randomised budget between the connections.
     fn challenge_ack(&mut self, ctx: &mut Ctx<'_>) {
         //~ linux: per-socket limit first (tcp_invalid_ratelimit, 500 ms), then the host-wide
         //~ budget, redrawn each second at random between half and one and a half times the limit.
+        //~ freebsd: tcp_send_challenge_ack's per-connection count only (ack_war_cnt per
+        //~ ack_war_timewindow).
         if self.oow_ack_allowed(ctx.now) && ctx.challenge.allow(ctx.now) {
             self.due.set(Due::Ack);
             self.due.set(Due::ChallengeAck);
@@ -101,16 +101,29 @@ impl Conn {
         }
     }
 
-    /// The per-connection limit on ACKs to segments that are not acceptable: one per
-    /// [`OOW_ACK_INTERVAL`].
+    /// The per-connection limit on ACKs to segments that are not acceptable
+    /// (`ConnConfig::unacceptable_ack_limit`): a window opens at the first such ACK after the
+    /// previous window closed, and allows that many ACKs until it closes.
     fn oow_ack_allowed(&mut self, now: Instant) -> bool {
+        //~ freebsd: tcp_send_challenge_ack counts challenge ACKs in an epoch of
+        //~ ack_war_timewindow ms that begins at the first one after the last epoch ended.
+        let limit = self.cfg.unacceptable_ack_limit;
+        if limit.acks == 0 || limit.window_ms == 0 {
+            return true;
+        }
         // A wrapping millisecond clock; its one zero reading counts as 1 (0 is `None`).
         let ms = (now.as_millis() as u32).max(1);
-        let interval = OOW_ACK_INTERVAL.as_millis() as u32;
-        if self.last_oow_ack.is_some_and(|t| ms.wrapping_sub(t.get()) < interval) {
+        let open = self
+            .last_oow_ack
+            .is_some_and(|start| ms.wrapping_sub(start.get()) < u32::from(limit.window_ms));
+        if !open {
+            self.last_oow_ack = core::num::NonZeroU32::new(ms);
+            self.oow_acks = 0;
+        }
+        if self.oow_acks >= limit.acks {
             return false;
         }
-        self.last_oow_ack = core::num::NonZeroU32::new(ms);
+        self.oow_acks += 1;
         true
     }
 

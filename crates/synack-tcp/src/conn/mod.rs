@@ -395,11 +395,14 @@ pub(crate) struct Conn {
     /// AccECN state (RFC 9768) when the handshake agreed on it (then `ecn` is `None`); boxed,
     /// as most connections never have it.
     pub(crate) accecn: Option<alloc::boxed::Box<crate::accecn::AccEcn>>,
-    /// When this connection last answered an unacceptable segment without data (a challenge
-    /// ACK or an out-of-window ACK), for the per-connection limit of RFC 5961 section 7: a
-    /// wrapping millisecond clock (4 bytes rather than 8 for an `Option<Instant>`, which kept
-    /// `Conn` within its size), `None` before the first.
+    /// When the current window of the per-connection limit on ACKs to unacceptable segments
+    /// without data (challenge ACKs and out-of-window ACKs; RFC 5961 section 7,
+    /// `ConnConfig::unacceptable_ack_limit`) opened: a wrapping millisecond clock (4 bytes
+    /// rather than 8 for an `Option<Instant>`, which keeps `Conn` within its size), `None`
+    /// before the first such ACK.
     pub(crate) last_oow_ack: Option<core::num::NonZeroU32>,
+    /// ACKs sent in that window (a byte that fits in `Conn`'s padding).
+    pub(crate) oow_acks: u8,
     /// Sum the payload while copying it into the frame (false when the device fills the TCP
     /// checksum); set by the endpoint before each `poll_segment`.
     pub(crate) sum_tx: bool,
@@ -417,7 +420,7 @@ impl Conn {
     /// A connection in CLOSED, before its first state is entered ([`Conn::syn_sent`],
     /// [`Conn::syn_received`]).
     pub(crate) fn new(birth: Birth) -> Conn {
-        let Birth { tuple, mut cfg, mtu, path_mtu, ts_offset, now, md5 } = birth;
+        let Birth { tuple, mut cfg, mtu, path_mtu, adv_mss, ts_offset, now, md5 } = birth;
         if cfg.no_options && (cfg.window_scaling || cfg.sack || cfg.timestamps) {
             // Nothing offered, nothing negotiated.
             cfg = Arc::new(ConnConfig {
@@ -464,13 +467,17 @@ impl Conn {
             ecn: None,
             accecn: None,
             last_oow_ack: None,
+            oow_acks: 0,
             sum_tx: true,
             out_seg_max: 0,
             small_end: SeqNum(0),
             // Last: the fields above read it.
             cfg,
         };
-        conn.rec.adv_mtu = link;
+        conn.rec.adv_mtu = match adv_mss {
+            Some(m) => m.saturating_add((conn.ip_header_len() + conn.encap_overhead() + 20) as u16),
+            None => link,
+        };
         conn.mtu_probe_init(now);
         conn
     }
@@ -616,7 +623,7 @@ impl Conn {
         self.rec.want_hystart(self.cfg.hystart);
         self.round_recv_buffer();
         if let Some(una) = self.tcb.snd().map(|s| s.una.max(s.iss + 1)) {
-            self.rec.on_established(mss, sack, una);
+            self.rec.on_established(mss, sack, una, self.cfg.initial_window_segments);
             if let Some(rtt) = self.rtt.srtt() {
                 self.rec.on_handshake_rtt(rtt);
             }

@@ -3,12 +3,15 @@
 //! (no ICMP) still gets the largest size that works (`ConnConfig::mtu_probing`).
 //!
 //! The search keeps a range of MTUs: `low` gets through (the connection sends in it), `high`
-//! may. A probe is one new-data segment sized to the middle of the range. While it is in
-//! flight no other new data is sent, so its loss is never mixed with congestion: an ACK
-//! covering it raises `low` (and the segment size), its retransmission timeout lowers `high`
-//! and sends its bytes again in the current size without touching the congestion window.
+//! may. A probe is one new-data segment sized to the middle of the range. In RFC 4821's style
+//! no other new data is sent while it is in flight, so its loss is never mixed with
+//! congestion; in Linux's ([`ProbeStyle::Linux`]) data in the current size follows it. An ACK
+//! covering it raises `low` (and the segment size); its retransmission timeout (or, in Linux's
+//! style, any retransmission of its bytes) lowers `high`, and its bytes go again in the
+//! current size without touching the congestion window.
 
 use super::{Conn, Timer};
+use crate::config::ProbeStyle;
 use crate::state::State;
 use crate::time::Instant;
 use synack_wire::SeqNum;
@@ -56,9 +59,55 @@ impl Conn {
         self.rec.mtu_search = Some(alloc::boxed::Box::new(search));
     }
 
+    /// A passive open in Linux's style keeps the segment size of its handshake, `mtu`, until
+    /// a probe succeeds; the search still starts from the base size.
+    //~ linux: tcp_v4_syn_recv_sock sizes mss_cache from the route before tcp_init_transfer
+    //~ runs tcp_mtup_init, which sets search_low without resizing.
+    pub(super) fn mtu_probe_passive_open(&mut self, mtu: u16) {
+        if self.probe_style() == Some(ProbeStyle::Linux) && self.rec.mtu_search.is_some() {
+            self.mtu = self.mtu.max(mtu);
+        }
+    }
+
+    fn probe_style(&self) -> Option<ProbeStyle> {
+        self.cfg.mtu_probing.map(|p| p.style)
+    }
+
     /// A probe is in flight: new data waits for its verdict.
     pub(crate) fn mtu_probe_outstanding(&self) -> bool {
         self.rec.mtu_search.as_ref().is_some_and(|s| s.probe.is_some())
+    }
+
+    /// A probe is in flight and new data must wait for its verdict (RFC 4821's style).
+    pub(crate) fn mtu_probe_holds_new_data(&self) -> bool {
+        self.probe_style() == Some(ProbeStyle::Rfc4821) && self.mtu_probe_outstanding()
+    }
+
+    /// The route's path MTU became `mtu`: the search's range ends there (and starts again up
+    /// to it when it rose); a smaller MTU lowers the segment size at once, a larger one only
+    /// through probes. Without a search the segment size follows the route.
+    pub(crate) fn mtu_search_route_changed(&mut self, mtu: u16) {
+        match self.rec.mtu_search.as_mut() {
+            Some(s) => {
+                s.high = mtu;
+                s.max = mtu;
+                s.low = s.low.min(mtu);
+                self.mtu = self.mtu.min(mtu);
+            }
+            None => self.mtu = mtu,
+        }
+    }
+
+    /// Loss recovery retransmits from `seq`: in Linux's style a probe those bytes belong to
+    /// did not get through as one (`tcp_mtup_probe_failed`), so the upper bound drops below it.
+    pub(crate) fn mtu_probe_on_retransmit(&mut self, seq: SeqNum) {
+        if self.probe_style() != Some(ProbeStyle::Linux) {
+            return;
+        }
+        let Some(s) = self.rec.mtu_search.as_mut() else { return };
+        let Some(p) = s.probe.filter(|p| seq.ge(p.start) && seq.lt(p.end)) else { return };
+        s.probe = None;
+        s.high = p.mtu.saturating_sub(1).max(s.low);
     }
 
     /// The payload of a probe to send now in place of a full segment of `mss` bytes, if the
@@ -97,6 +146,16 @@ impl Conn {
         }
         let mtu = ((u32::from(s.low) + u32::from(ceiling)) / 2) as usize;
         let len = mtu.saturating_sub(self.ip_header_len() + self.encap_overhead() + hlen) as u32;
+        if cfg.style == ProbeStyle::Linux {
+            //~ linux: tcp_mtu_probe waits for a congestion window of 11 segments and for the
+            //~ probe plus (reordering + 1) segments queued, so a lost probe is noticed by
+            //~ duplicate ACKs rather than a timeout (reordering: tcp_reordering, 3).
+            let cwnd_segments = self.rec.effective_cwnd() / mss.max(1);
+            let queued = self.tcb.snd().map_or(0, |snd| snd.end_seq().since(snd.nxt));
+            if cwnd_segments < 11 || queued < len.saturating_add(4 * mss) {
+                return None;
+            }
+        }
         (len > mss && len <= fits).then_some(len)
     }
 

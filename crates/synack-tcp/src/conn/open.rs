@@ -24,6 +24,9 @@ pub(crate) struct Birth {
     /// The path MTU learned for the destination by earlier connections (at most `mtu`), for
     /// MMS_S.
     pub(crate) path_mtu: usize,
+    /// The MSS our SYN or SYN-ACK announces when the route sets one (`RouteMetrics::advmss`),
+    /// in place of the link's.
+    pub(crate) adv_mss: Option<u16>,
     /// Offset of this connection's timestamp clock (RFC 7323 section 5.4).
     pub(crate) ts_offset: u32,
     pub(crate) now: Instant,
@@ -102,7 +105,9 @@ impl Conn {
         fast_open: bool,
     ) -> Conn {
         let now = birth.now;
+        let handshake_mtu = u16::try_from(birth.path_mtu.min(birth.mtu)).unwrap_or(u16::MAX);
         let mut conn = Conn::new(birth);
+        conn.mtu_probe_passive_open(handshake_mtu);
         let cfg = Arc::clone(&conn.cfg);
         let (irs, window) = match &syn {
             PeerSyn::Arrived(seg) => {

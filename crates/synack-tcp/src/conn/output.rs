@@ -476,9 +476,9 @@ impl Conn {
                 _ => {}
             }
         }
-        // New data waits while a path MTU probe is in flight, so the probe's loss is never
-        // mixed with congestion (see `mtu_probe`).
-        if !go_back && self.mtu_probe_outstanding() {
+        // In RFC 4821's style new data waits while a path MTU probe is in flight, so the
+        // probe's loss is never mixed with congestion (see `mtu_probe`).
+        if !go_back && self.mtu_probe_holds_new_data() {
             return None;
         }
         // New data the device refused waits for the retry timer (see `tx_fail`): offering
@@ -728,6 +728,7 @@ impl Conn {
         mss: u32,
         room: u32,
     ) -> Option<Segment> {
+        self.mtu_probe_on_retransmit(seq);
         let gso = matches!(self.cfg.push_policy, PushPolicy::LinuxGso { .. })
             .then(|| self.gso_rtx_packet(now, seq, mss, room));
         let mut seg = self.emit_range(now, buf, hlen, opts, seq, len, true)?;

@@ -31,6 +31,16 @@ impl Conn {
         }
     }
 
+    /// The route to the peer now has a path MTU of `mtu` (`Endpoint::set_route`).
+    pub(crate) fn route_mtu_changed(&mut self, mtu: u16) {
+        let mtu = mtu.max(self.min_path_mtu() as u16);
+        self.mtu_search_route_changed(mtu);
+        if self.state().is_synchronized() {
+            let mss = self.eff_snd_mss();
+            self.rec.set_mss(mss);
+        }
+    }
+
     /// A router reported that our packets do not fit its next hop of `mtu` bytes (the quote
     /// was checked against the send window). A smaller path MTU lowers the MSS and sends again,
     /// at once, everything in flight in the new size (Linux's `tcp_simple_retransmit`; FreeBSD's

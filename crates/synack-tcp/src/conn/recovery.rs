@@ -141,6 +141,7 @@ fn algorithm(c: CcChoice) -> CcAlgorithm {
     match c {
         CcChoice::NewReno => CcAlgorithm::NewReno,
         CcChoice::Cubic => CcAlgorithm::Cubic,
+        CcChoice::LinuxCubic => CcAlgorithm::LinuxCubic,
         CcChoice::Bbr => CcAlgorithm::Bbr,
     }
 }
@@ -307,11 +308,16 @@ impl Recovery {
         }
     }
 
-    fn cc_config(&self, smss: u32) -> CcConfig {
+    /// The controller's settings for SMSS `smss` and an initial window of `iw_segments`
+    /// (`None`: RFC 6928's).
+    fn cc_config(&self, smss: u32, iw_segments: Option<u16>) -> CcConfig {
+        let defaults = CcConfig::new(smss);
         CcConfig {
+            initial_window_segments: iw_segments
+                .map_or(defaults.initial_window_segments, u32::from),
             hystart: self.hystart,
             abc_limit: abc_limit_wide(self.abc_limit),
-            ..CcConfig::new(smss)
+            ..defaults
         }
     }
 
@@ -359,12 +365,19 @@ impl Recovery {
     }
 
     /// The handshake is done: SMSS and SACK are known, SND.UNA is the first data byte.
-    pub(crate) fn on_established(&mut self, smss: u32, sack: bool, una: SeqNum) {
+    /// `iw_segments`: the initial window in segments (`None`: RFC 6928's).
+    pub(crate) fn on_established(
+        &mut self,
+        smss: u32,
+        sack: bool,
+        una: SeqNum,
+        iw_segments: Option<u16>,
+    ) {
         self.sack = sack;
         self.rack_built_on = sack && self.rack_wanted;
         self.logging = true;
         // A fresh controller: the initial window depends on SMSS (RFC 6928).
-        self.cc = self.algorithm.build_inline(self.cc_config(smss));
+        self.cc = self.algorithm.build_inline(self.cc_config(smss, iw_segments));
         //~ linux: BBR sets its own window in recovery (packet conservation, then its model),
         //~ as Linux skips PRR for a controller with its own `cong_control`.
         if self.algorithm == CcAlgorithm::Bbr {

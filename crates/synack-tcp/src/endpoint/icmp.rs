@@ -60,6 +60,10 @@ impl Endpoint {
         if error == IcmpError::SourceQuench {
             return;
         }
+        //~ linux: a route whose MTU is locked keeps it (__ip_rt_update_pmtu).
+        if matches!(error, IcmpError::PacketTooBig { .. }) && self.route_mtu_locked(remote.ip()) {
+            return;
+        }
         let learned = self.with_conn(id, |c, ctx| {
             // The quoted segment went the way this connection's segments go (plain TCP, or
             // UDP to its encapsulation port), or it is not about this connection.

@@ -7,6 +7,7 @@ use synack_wire::SeqNum;
 use synack_wire::tcp::TcpRepr;
 
 use super::{ConnId, Endpoint, addr_usable};
+use crate::config::IpFields;
 use crate::conn::Outcome;
 use crate::control::CtlSegment;
 use crate::secret::FourTuple;
@@ -71,10 +72,11 @@ impl Endpoint {
     /// True when `seg` came by another way than connection `id`'s segments travel (plain TCP
     /// or another UDP port) and is not a SYN that reopens it from TIME-WAIT: it does not belong
     /// to the connection (see [`crate::udp_encap`]).
-    fn foreign_way(&mut self, id: ConnId, seg: &TcpRepr<'_>) -> bool {
+    /// Returns the connection's IP fields then, for the reply.
+    fn foreign_way(&mut self, id: ConnId, seg: &TcpRepr<'_>) -> Option<IpFields> {
         let rx = self.rx_udp;
-        let Ok(conn) = super::slots::conn_in(&mut self.slots, id) else { return false };
-        conn.cfg.udp_encapsulation != rx && conn.reopen_iss(seg).is_none()
+        let conn = super::slots::conn_in(&mut self.slots, id).ok()?;
+        (conn.cfg.udp_encapsulation != rx && conn.reopen_iss(seg).is_none()).then_some(conn.cfg.ip)
     }
 
     /// Gives `seg` to connection `id` and acts on what it says.
@@ -141,10 +143,12 @@ impl Endpoint {
             return;
         }
         if let Some(id) = self.conn_for(&tuple) {
-            if self.foreign_way(id, seg) {
+            if let Some(ip) = self.foreign_way(id, seg) {
                 //~ freebsd: tcp_input answers a segment whose UDP encapsulation port differs
-                //~ from the connection's as if no connection existed, by the segment's way.
-                self.closed_input(tuple, seg);
+                //~ from the connection's as if no connection existed, by the segment's way, in
+                //~ a reply built from the connection (tcp_respond, tcp_twrespond in TIME-WAIT)
+                //~ that carries its socket's TTL and TOS.
+                self.closed_reply(tuple, seg, ip);
                 return;
             }
             if self.accept_queue_full_for(id) && seg.flags.ack() && !seg.flags.rst() {
@@ -166,6 +170,11 @@ impl Endpoint {
     //~ paraphrase: CLOSED: a RST is dropped; an ACK gets <SEQ=SEG.ACK><CTL=RST>; anything else gets
     //~ <SEQ=0><ACK=SEG.SEQ+SEG.LEN><CTL=RST,ACK>. A RST is never answered with a RST.
     pub(super) fn closed_input(&mut self, tuple: FourTuple, seg: &TcpRepr<'_>) {
+        self.closed_reply(tuple, seg, IpFields::default());
+    }
+
+    /// [`Endpoint::closed_input`]'s reply, sent with the IP fields `ip`.
+    fn closed_reply(&mut self, tuple: FourTuple, seg: &TcpRepr<'_>, ip: IpFields) {
         if seg.flags.rst() {
             return;
         }
@@ -174,6 +183,6 @@ impl Endpoint {
         } else {
             CtlSegment::rst_ack(tuple, SeqNum(0), seg.seq + seg.seq_len())
         };
-        self.ctl.push(reply.via(self.rx_udp));
+        self.ctl.push(reply.via(self.rx_udp).with_ip(ip));
     }
 }

@@ -9,6 +9,7 @@ mod icmp;
 mod input;
 mod listen;
 mod md5;
+mod routes;
 mod slots;
 mod stats;
 mod timer_heap;
@@ -104,6 +105,8 @@ pub struct Endpoint {
     fo_reply: alloc::collections::BTreeMap<ConnId, synack_wire::tcp::FastOpenCookie>,
     /// Path MTUs learned from ICMP, for later connections to the same destination.
     pmtu: crate::pmtu_cache::PathMtuCache,
+    /// Per-destination route metrics (see [`Endpoint::set_route`]).
+    routes: crate::route::Routes,
     /// TCP MD5 keys (RFC 2385); `None` while there are none, so the receive path tests one
     /// pointer.
     md5: Option<alloc::boxed::Box<crate::md5::Md5Keys>>,
@@ -175,6 +178,7 @@ impl Endpoint {
             fo_cache: crate::fastopen::CookieCache::default(),
             fo_reply: alloc::collections::BTreeMap::new(),
             pmtu: crate::pmtu_cache::PathMtuCache::default(),
+            routes: crate::route::Routes::default(),
             md5: None,
             md5_counts: crate::md5::Md5Counters::default(),
         }
@@ -203,12 +207,22 @@ impl Endpoint {
             //~ every profile that sets this.
             cfg.timestamps = false;
         }
+        let route = self.routes.get(tuple.remote.ip()).copied();
+        if let Some(iw) = route.and_then(|r| r.initcwnd) {
+            cfg.initial_window_segments = Some(iw);
+        }
         Birth {
             md5,
             tuple,
             cfg: self.share_cfg(cfg),
             mtu: self.config.mtu,
-            path_mtu: self.pmtu.get(tuple.remote.ip(), now).map_or(self.config.mtu, |m| m as usize),
+            path_mtu: match route.and_then(|r| r.mtu) {
+                Some(m) => usize::from(m),
+                None => {
+                    self.pmtu.get(tuple.remote.ip(), now).map_or(self.config.mtu, |m| m as usize)
+                }
+            },
+            adv_mss: route.and_then(|r| r.advmss),
             ts_offset: self.secrets.ts_offset(&tuple),
             now,
         }

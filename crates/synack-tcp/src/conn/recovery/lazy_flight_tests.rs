@@ -15,7 +15,7 @@ const ISS: SeqNum = SeqNum(4_000_000_000);
 fn established(sack: bool, rack: bool, choice: CcChoice) -> Recovery {
     let mut r = Recovery::new(choice, MSS, ISS);
     r.want_rack(rack);
-    r.on_established(MSS, sack, ISS + 1);
+    r.on_established(MSS, sack, ISS + 1, None);
     r
 }
 
@@ -47,7 +47,7 @@ fn an_idle_connection_never_builds_the_flight_state() {
         r.want_rack(true);
         // The SYN is acknowledged; then the connection is established.
         r.on_ack(&AckInfo { syn_or_fin: true, ..ack(Instant::ZERO, ISS, ISS + 1, ISS + 1) });
-        r.on_established(MSS, sack, ISS + 1);
+        r.on_established(MSS, sack, ISS + 1, None);
         for i in 0..10u64 {
             let now = Instant::from_millis(10 * i);
             let a = AckInfo {

@@ -36,7 +36,7 @@ fn after_reordering(choice: CcChoice) -> (Recovery, u32) {
     let mut r = Recovery::new(choice, MSS, ISS);
     r.want_abc_limit(None);
     r.want_hystart(false);
-    r.on_established(MSS, false, una);
+    r.on_established(MSS, false, una, None);
     // The handshake's ACK announced the window the duplicates repeat.
     r.last_window = 65535;
     let t0 = Instant::from_millis(200);

@@ -10,7 +10,7 @@ fn ssthresh_after_rto(choice: CcChoice, from_cwnd: bool) -> u32 {
     let una = ISS + 1;
     let mut r = Recovery::new(choice, MSS, ISS);
     r.want_rto_from_cwnd(from_cwnd);
-    r.on_established(MSS, true, una);
+    r.on_established(MSS, true, una, None);
     assert_eq!(r.cc.cwnd(), 10 * MSS);
     let t0 = Instant::from_millis(100);
     r.on_send_new(t0, una, una + MSS, true, Duration::from_secs(1));
