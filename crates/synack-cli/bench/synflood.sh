@@ -13,6 +13,8 @@
 # kernel clients, crates/synack-cli/tests/chaos/attack.py legit) run 10 at a time.
 # SHARDS=N in the environment runs `serve --shards N` (default: its own, one per core);
 # TXQLEN=N sets the TUN device's txqueuelen (its queue to synack; default 500).
+# NO_IO_URING=1 runs `serve --no-io-uring` (one read or write system call per packet instead
+# of a batch per io_uring_enter).
 # Build first: cargo build --release -p synack-cli.
 set -euo pipefail
 FLOODERS=${1:-2}
@@ -32,7 +34,7 @@ cleanup() { [ -n "$SERVE" ] && kill "$SERVE" 2>/dev/null; wait 2>/dev/null; ip n
 trap cleanup EXIT
 ip netns exec "$NS" ip link set lo up
 ip netns exec "$NS" "$BIN" serve echo --tun "$TUN" --addr $NET.2/24 --kernel-addr $NET.1/24 --quiet \
-  ${SHARDS:+--shards "$SHARDS"} > /tmp/$NS.log 2>&1 &
+  ${SHARDS:+--shards "$SHARDS"} ${NO_IO_URING:+--no-io-uring} > /tmp/$NS.log 2>&1 &
 SERVE=$!
 for _ in $(seq 50); do grep -q "synack serves" /tmp/$NS.log 2>/dev/null && break; sleep 0.1; done
 [ -n "${TXQLEN:-}" ] && ip -n "$NS" link set dev "$TUN" txqueuelen "$TXQLEN"

@@ -57,6 +57,10 @@ pub(crate) struct TunArgs {
     /// checksums both ways).
     #[arg(long)]
     pub(crate) no_offload: bool,
+    /// One `read` or `write` system call per packet on the TUN device instead of a batch of
+    /// them per `io_uring_enter` (io_uring is used where the kernel allows it otherwise).
+    #[arg(long)]
+    pub(crate) no_io_uring: bool,
 }
 
 /// The device the stack drives: the TUN device behind the pcap tap (file optional).
@@ -193,7 +197,8 @@ fn open_tun_queues(args: &TunArgs, queues: usize) -> anyhow::Result<Vec<TunDevic
 }
 
 fn tun_options(args: &TunArgs) -> TunOptions {
-    if args.no_offload { TunOptions::PLAIN } else { TunOptions::default() }
+    let opts = if args.no_offload { TunOptions::PLAIN } else { TunOptions::default() };
+    opts.with_io_uring(!args.no_io_uring)
 }
 
 fn open_error(args: &TunArgs, e: std::io::Error) -> anyhow::Error {

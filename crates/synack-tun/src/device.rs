@@ -10,8 +10,9 @@ use synack_stack::{
 };
 use synack_tcp::time::Instant;
 
-use crate::ring::{Read, RxRing, Slot, TxRing};
+use crate::ring::{Fill, Flush, Read, RxRing, Slot, TxRing};
 use crate::sys;
+use crate::uring::Uring;
 use crate::vnet::{self, HDR_LEN, RxVerdict, VnetHdr};
 
 /// Largest IP packet: the read and write buffers have this size so no packet is ever cut,
@@ -40,18 +41,29 @@ pub struct TunOptions {
     /// Receive coalescing: consecutive in-order segments of one flow read in the same batch
     /// reach the stack as one segment (the device verifies their checksums first).
     pub gro: bool,
+    /// Batched mode does its reads and writes through io_uring, a whole batch per
+    /// `io_uring_enter`, where the kernel allows it; off (or where io_uring is missing,
+    /// switched off or filtered, with a log line) it makes one `read` or `write` per packet.
+    /// The environment variable `SYNACK_TUN_IO_URING=0` turns it off for every device of the
+    /// process (to compare the two, or to run a program's tests on the plain path).
+    pub io_uring: bool,
 }
 
 impl Default for TunOptions {
     /// Everything on.
     fn default() -> Self {
-        TunOptions { offload: true, gro: true }
+        TunOptions { offload: true, gro: true, io_uring: true }
     }
 }
 
 impl TunOptions {
-    /// One plain IP packet per read and write: no virtio-net header, no coalescing.
-    pub const PLAIN: TunOptions = TunOptions { offload: false, gro: false };
+    /// Plain IP packets: no virtio-net header, no coalescing (io_uring where it works).
+    pub const PLAIN: TunOptions = TunOptions { offload: false, gro: false, io_uring: true };
+
+    /// These options with io_uring on or off.
+    pub const fn with_io_uring(self, on: bool) -> TunOptions {
+        TunOptions { io_uring: on, ..self }
+    }
 }
 
 /// What a device does beyond moving plain packets, as the kernel agreed to it.
@@ -106,6 +118,9 @@ pub struct TunCounters {
     pub rx_super: u64,
     /// Super-segments written for the kernel to cut.
     pub tx_super: u64,
+    /// Batched mode through io_uring: `io_uring_enter` calls made (each carries a whole
+    /// batch of reads and writes).
+    pub uring_enters: u64,
 }
 
 /// A Linux TUN interface (`IFF_TUN | IFF_NO_PI`), nonblocking.
@@ -132,6 +147,8 @@ pub struct TunDevice {
     /// The last transmit token's write was refused by the kernel's queue (`ENOBUFS`,
     /// `EAGAIN`); read and cleared by `take_tx_refused`.
     tx_refused: bool,
+    /// Batched mode is to use io_uring where the kernel allows.
+    want_uring: bool,
 }
 
 /// The two rings of batched mode.
@@ -139,6 +156,53 @@ pub struct TunDevice {
 struct Rings {
     rx: RxRing,
     tx: TxRing,
+    /// Reads and writes through io_uring; `None`: one system call per packet.
+    uring: Option<Uring>,
+    /// Each queued frame's virtio-net header, zero-padded to the descriptor's header length,
+    /// as the io_uring writes send it.
+    heads: Vec<[u8; MAX_VNET_LEN]>,
+    /// Reads to submit next: enough for what the last batch found, so an idle device does
+    /// not make the kernel try a whole ring of reads on an empty queue every round.
+    rx_want: usize,
+    /// Frames were read ahead with the last writes, and the driver goes round again at once:
+    /// the next `read_batch` need not read unless that read-ahead filled every read.
+    ahead: Option<bool>,
+}
+
+/// The environment variable, and the value, that turn io_uring off for the process.
+const NO_URING_ENV: (&str, &str) = ("SYNACK_TUN_IO_URING", "0");
+
+/// Fewest reads submitted in one batch.
+const MIN_READS: usize = 4;
+
+impl Rings {
+    fn new(fd: RawFd, name: &str, uring: bool) -> Rings {
+        let uring = if uring && std::env::var_os(NO_URING_ENV.0).is_none_or(|v| v != NO_URING_ENV.1)
+        {
+            match Uring::new(fd, BATCH, BATCH) {
+                Ok(u) => {
+                    tracing::debug!("TUN {name}: batched I/O through io_uring ({u:?})");
+                    Some(u)
+                }
+                Err(e) => {
+                    tracing::warn!(
+                        "TUN {name}: io_uring unavailable ({e}); one system call per packet"
+                    );
+                    None
+                }
+            }
+        } else {
+            None
+        };
+        Rings {
+            rx: RxRing::new(BATCH, BUF_LEN),
+            tx: TxRing::new(BATCH, BUF_LEN),
+            uring,
+            heads: vec![[0; MAX_VNET_LEN]; BATCH],
+            rx_want: BATCH,
+            ahead: None,
+        }
+    }
 }
 
 impl TunDevice {
@@ -203,7 +267,9 @@ impl TunDevice {
         } else {
             0
         };
-        Ok(TunDevice::with_fd(fd, name, mtu, vnet_len, opts.gro))
+        let mut dev = TunDevice::with_fd(fd, name, mtu, vnet_len, opts.gro);
+        dev.want_uring = opts.io_uring;
+        Ok(dev)
     }
 
     /// Takes over a TUN descriptor opened elsewhere (handed over by a VPN service such as
@@ -263,7 +329,19 @@ impl TunDevice {
             counters: TunCounters::default(),
             last_error: None,
             tx_refused: false,
+            want_uring: true,
         }
+    }
+
+    /// Whether batched mode is to read and write through io_uring (on by default; see
+    /// [`TunOptions::io_uring`]). Takes effect when batched mode is next switched on.
+    pub fn set_io_uring(&mut self, on: bool) {
+        self.want_uring = on;
+    }
+
+    /// True when batched mode is on and reads and writes through io_uring.
+    pub fn uses_io_uring(&self) -> bool {
+        self.batched.as_ref().is_some_and(|r| r.uring.is_some())
     }
 
     /// True when the descriptor is one queue of a multi-queue interface.
@@ -320,10 +398,7 @@ impl TunDevice {
     pub fn set_batched(&mut self, on: bool) {
         match (on, self.batched.is_some()) {
             (true, false) => {
-                self.batched = Some(Rings {
-                    rx: RxRing::new(BATCH, BUF_LEN),
-                    tx: TxRing::new(BATCH, BUF_LEN),
-                });
+                self.batched = Some(Rings::new(self.fd.as_raw_fd(), &self.name, self.want_uring));
             }
             (false, true) => {
                 self.write_batch();
@@ -344,6 +419,14 @@ impl TunDevice {
     /// (packets handed out by `receive` free their slots once all are taken). Returns true when
     /// the ring filled up, so more may be waiting. Does nothing in direct mode.
     pub fn read_batch(&mut self) -> bool {
+        if let Some(r) = self.batched.as_mut().filter(|r| r.uring.is_some()) {
+            match r.ahead.take() {
+                // Read ahead with the last writes and the queue was found empty then: what
+                // came since polls readable, and the driver reads it next round.
+                Some(false) => return false,
+                _ => return self.exchange(false, true),
+            }
+        }
         let verify = self.checks_tcp();
         let gro = self.offloads.gro;
         let Some(rings) = self.batched.as_mut() else { return false };
@@ -356,6 +439,109 @@ impl TunDevice {
             |slot| read_frame(fd, slot, vnet_len, verify, counters),
             if gro { Some(&mut merge) } else { None },
         );
+        let full = fill.full;
+        self.count_fill(fill);
+        full
+    }
+
+    /// Batched mode: writes every queued packet to the kernel, in order; returns how many went.
+    /// Does nothing in direct mode.
+    pub fn write_batch(&mut self) -> usize {
+        let Some(rings) = self.batched.as_mut() else { return 0 };
+        if rings.tx.queued() == 0 {
+            return 0;
+        }
+        if rings.uring.is_some() {
+            let before = self.counters.tx_packets;
+            self.exchange(true, false);
+            return (self.counters.tx_packets - before) as usize;
+        }
+        let (fd, vnet_len) = (self.fd.as_raw_fd(), self.vnet_len);
+        let flush = rings.tx.flush(|hdr, frame| write_frame(fd, vnet_len, hdr, frame));
+        let frames = flush.frames;
+        self.count_flush(flush);
+        frames
+    }
+
+    /// Batched mode: [`write_batch`](Self::write_batch), and with io_uring also the reads of
+    /// the next batch in the same system call (the kernel's answers to the packets just
+    /// written are often among them). True when frames were read ahead, or every read found
+    /// one: the caller must then run the next round (`read_batch`, a poll) without waiting
+    /// for the descriptor, since what was read no longer makes it poll readable.
+    pub fn write_batch_read_ahead(&mut self) -> bool {
+        let Some(rings) = self.batched.as_mut() else { return false };
+        if rings.uring.is_none() {
+            self.write_batch();
+            return false;
+        }
+        let full = self.exchange(true, true);
+        let Some(rings) = self.batched.as_mut() else { return false };
+        let more = full || rings.rx.pending() > 0;
+        // Nothing read: the next round reads as usual.
+        rings.ahead = more.then_some(full);
+        more
+    }
+
+    /// One io_uring exchange: the queued frames' writes when `write`, reads into the free
+    /// receive slots when `read`; returns true when every read brought a frame. Switches to
+    /// one system call per packet, with a log line, when the kernel stops taking them.
+    fn exchange(&mut self, write: bool, read: bool) -> bool {
+        let verify = self.checks_tcp();
+        let gro = self.offloads.gro;
+        let (vnet_len, fd) = (self.vnet_len, self.fd.as_raw_fd());
+        let Some(rings) = self.batched.as_mut() else { return false };
+        let Rings { rx, tx, uring: Some(uring), heads, rx_want, .. } = rings else { return false };
+        let nw = if write { tx.queued() } else { 0 };
+        for (head, (hdr, _)) in heads.iter_mut().zip(tx.queued_frames()).take(nw) {
+            head[..HDR_LEN].copy_from_slice(hdr);
+        }
+        let writes =
+            heads.iter().zip(tx.queued_frames()).take(nw).map(|(h, (_, f))| (&h[..vnet_len], f));
+        let free = rx.free_slots();
+        let nr = if read { free.len().min(*rx_want) } else { 0 };
+        let before = uring.enters();
+        let done = match uring.exchange(writes, free.take(nr)) {
+            Ok(d) => d,
+            Err(b) => {
+                tracing::warn!(
+                    "TUN {}: io_uring failed ({}); one system call per packet from now on",
+                    self.name,
+                    b.error
+                );
+                if b.ops > 0 {
+                    // The kernel may still write into the rings: they are never reused.
+                    let old = std::mem::replace(rings, Rings::new(fd, &self.name, false));
+                    std::mem::forget(old);
+                } else {
+                    rings.uring = None;
+                }
+                return false;
+            }
+        };
+        let flush = tx.written(done.writes);
+        let counters = &mut self.counters;
+        let got = done.reads.iter().filter(|&&r| r >= 0).count();
+        let mut merge = |prev: &mut [u8], r: std::ops::Range<usize>, cur: &[u8]| {
+            gso::coalesce(&mut prev[r.start..], r.len(), cur).map(|n| r.start..r.start + n)
+        };
+        let fill = rx.complete(
+            done.reads,
+            |slot, n| settle_frame(slot, n, vnet_len, verify, counters),
+            if gro { Some(&mut merge) } else { None },
+        );
+        counters.uring_enters += uring.enters() - before;
+        if nr > 0 {
+            *rx_want =
+                if fill.full { (nr * 2).min(BATCH) } else { (got * 2).clamp(MIN_READS, BATCH) };
+        }
+        // No free slot counts as full, as in the plain path: more may be waiting.
+        let full = read && fill.full;
+        self.count_flush(flush);
+        self.count_fill(fill);
+        full
+    }
+
+    fn count_fill(&mut self, fill: Fill) {
         self.counters.rx_packets += fill.frames as u64;
         self.counters.rx_bytes += fill.bytes;
         self.counters.rx_merged += fill.merged as u64;
@@ -366,18 +552,9 @@ impl TunDevice {
             self.counters.rx_errors += 1;
             self.last_error = Some(e.kind());
         }
-        fill.full
     }
 
-    /// Batched mode: writes every queued packet to the kernel, in order; returns how many went.
-    /// Does nothing in direct mode.
-    pub fn write_batch(&mut self) -> usize {
-        let Some(rings) = self.batched.as_mut() else { return 0 };
-        if rings.tx.queued() == 0 {
-            return 0;
-        }
-        let (fd, vnet_len) = (self.fd.as_raw_fd(), self.vnet_len);
-        let flush = rings.tx.flush(|hdr, frame| write_frame(fd, vnet_len, hdr, frame));
+    fn count_flush(&mut self, flush: Flush) {
         self.counters.tx_packets += flush.frames as u64;
         self.counters.tx_bytes += flush.bytes;
         self.counters.tx_errors += flush.failed as u64;
@@ -387,7 +564,6 @@ impl TunDevice {
         if let Some(e) = flush.error {
             self.last_error = Some(e.kind());
         }
-        flush.frames
     }
 
     /// Batched mode: packets read ahead and not yet handed out, and packets queued and not yet
@@ -532,12 +708,23 @@ fn read_frame(
     counters: &mut TunCounters,
 ) -> io::Result<Read> {
     let Some(n) = sys::read(fd, slot)? else { return Ok(Read::Dry) };
+    Ok(settle_frame(slot, n, vnet_len, verify_tcp, counters))
+}
+
+/// Settles a packet of `n` bytes read into `slot` (see [`read_frame`]).
+fn settle_frame(
+    slot: &mut [u8],
+    n: usize,
+    vnet_len: usize,
+    verify_tcp: bool,
+    counters: &mut TunCounters,
+) -> Read {
     let (hdr, frame_at) = if vnet_len > 0 {
         match VnetHdr::parse(&slot[..n]) {
             Some(h) if n >= vnet_len => (h, vnet_len),
             _ => {
                 counters.rx_errors += 1;
-                return Ok(Read::Dropped);
+                return Read::Dropped;
             }
         }
     } else {
@@ -548,15 +735,15 @@ fn read_frame(
             if hdr.gso_type != vnet::GSO_NONE {
                 counters.rx_super += 1;
             }
-            Ok(Read::Frame(frame_at..n))
+            Read::Frame(frame_at..n)
         }
         RxVerdict::BadChecksum => {
             counters.rx_bad_checksum += 1;
-            Ok(Read::Dropped)
+            Read::Dropped
         }
         RxVerdict::Unsupported => {
             counters.rx_unsupported += 1;
-            Ok(Read::Dropped)
+            Read::Dropped
         }
     }
 }

@@ -34,6 +34,7 @@ mod device;
 pub mod netns;
 mod ring;
 mod sys;
+mod uring;
 pub mod vnet;
 
 pub use config::ConfigError;

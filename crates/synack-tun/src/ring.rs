@@ -89,10 +89,7 @@ impl RxRing {
         mut read: impl FnMut(&mut [u8]) -> io::Result<Read>,
         mut merge: Option<Merge<'_>>,
     ) -> Fill {
-        if self.next == self.filled {
-            self.next = 0;
-            self.filled = 0;
-        }
+        self.rewind_if_drained();
         let mut out = Fill::default();
         while self.filled < self.capacity() {
             let start = self.filled * self.slot_len;
@@ -126,6 +123,82 @@ impl RxRing {
             self.filled += 1;
         }
         out.full = true;
+        out
+    }
+
+    /// Starts over at the first slot when every frame read has been handed out.
+    fn rewind_if_drained(&mut self) {
+        while self.next < self.filled && self.frames[self.next].is_empty() {
+            self.next += 1;
+        }
+        if self.next == self.filled {
+            self.next = 0;
+            self.filled = 0;
+        }
+    }
+
+    /// The free slots, in order, for reads done elsewhere (all at once) and then settled
+    /// with [`complete`](Self::complete).
+    pub(crate) fn free_slots(&mut self) -> std::slice::ChunksExactMut<'_, u8> {
+        self.rewind_if_drained();
+        self.buf[self.filled * self.slot_len..].chunks_exact_mut(self.slot_len)
+    }
+
+    /// Takes in the reads done into the first `results.len()` free slots: each result is the
+    /// bytes read, or a negated `errno` (`EAGAIN`: the queue was empty). `settle` gets each
+    /// slot and its length and says where the frame lies; with `merge`, a frame is first
+    /// offered to the pending frame before it. Slots whose read brought no frame (or whose
+    /// frame was merged) are left as holes, skipped when handing out. `full` is set when
+    /// every read brought a packet, so more may be waiting.
+    pub(crate) fn complete(
+        &mut self,
+        results: &[i32],
+        mut settle: impl FnMut(&mut [u8], usize) -> Read,
+        mut merge: Option<Merge<'_>>,
+    ) -> Fill {
+        let mut out = Fill { full: true, ..Fill::default() };
+        let first = self.filled;
+        // The pending frame a new one may join.
+        let mut prev = (first > self.next && !self.frames[first - 1].is_empty()).then(|| first - 1);
+        let mut last = first;
+        for (k, &res) in results.iter().enumerate() {
+            let i = first + k;
+            if i >= self.capacity() {
+                break;
+            }
+            self.frames[i] = 0..0;
+            let n = match usize::try_from(res) {
+                Ok(n) => n.min(self.slot_len),
+                Err(_) => {
+                    out.full = false;
+                    if res != -libc::EAGAIN {
+                        out.error = Some(io::Error::from_raw_os_error(-res));
+                    }
+                    continue;
+                }
+            };
+            let (before, rest) = self.buf.split_at_mut(i * self.slot_len);
+            let slot = &mut rest[..self.slot_len];
+            let range = match settle(slot, n) {
+                Read::Frame(r) => r.start.min(self.slot_len)..r.end.min(self.slot_len),
+                Read::Dropped | Read::Dry => continue,
+            };
+            out.frames += 1;
+            out.bytes += range.len() as u64;
+            last = i + 1;
+            if let (Some(m), Some(p)) = (merge.as_mut(), prev) {
+                let prev_slot = &mut before[p * self.slot_len..(p + 1) * self.slot_len];
+                if let Some(r) = m(prev_slot, self.frames[p].clone(), &slot[range.clone()]) {
+                    self.frames[p] = r;
+                    out.merged += 1;
+                    continue;
+                }
+            }
+            self.frames[i] = range;
+            prev = Some(i);
+        }
+        // Trailing holes stay free for the next reads.
+        self.filled = last;
         out
     }
 
@@ -227,6 +300,32 @@ impl TxRing {
             slot,
             Slot { range: &mut self.frames[i], hdr: &mut self.hdrs[i], queued: &mut self.queued },
         ))
+    }
+
+    /// Every queued frame, in order, with its virtio-net header.
+    pub(crate) fn queued_frames(&self) -> impl ExactSizeIterator<Item = (&[u8; HDR_LEN], &[u8])> {
+        (0..self.queued).map(|i| {
+            let r = self.frames[i].clone();
+            let start = i * self.slot_len;
+            (&self.hdrs[i], &self.buf[start + r.start..start + r.end])
+        })
+    }
+
+    /// Empties the ring after its frames were written elsewhere; `results` holds each
+    /// write's bytes or negated `errno`, in order.
+    pub(crate) fn written(&mut self, results: &[i32]) -> Flush {
+        let mut out = Flush::default();
+        for (i, &res) in results.iter().enumerate().take(self.queued) {
+            if res >= 0 {
+                out.frames += 1;
+                out.bytes += self.frames[i].len() as u64;
+            } else {
+                out.failed += 1;
+                out.error = Some(io::Error::from_raw_os_error(-res));
+            }
+        }
+        self.queued = 0;
+        out
     }
 
     /// Writes every queued frame with `write` (given its header and the frame), in order, and

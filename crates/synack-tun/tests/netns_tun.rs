@@ -89,29 +89,48 @@ print('NO REPLY'); sys.exit(1)
 
 #[test]
 fn kernel_ping_through_tun_in_netns() {
-    ping_through_tun(false, false);
+    ping_through_tun(false, false, false);
 }
 
 /// The same through a descriptor handed over: opened, given up, taken back with `from_fd`.
 #[test]
 fn kernel_ping_through_handed_over_tun_in_netns() {
-    ping_through_tun(true, true);
+    ping_through_tun(true, true, true);
 }
 
 /// The same in batched mode: the request is read by `read_batch`, handed out by `receive`, and
 /// the reply queued by the transmit token goes out only with `write_batch`.
 #[test]
 fn kernel_ping_through_batched_tun_in_netns() {
-    ping_through_tun(true, false);
+    ping_through_tun(true, false, true);
 }
 
-fn ping_through_tun(batched: bool, handover: bool) {
+/// Batched mode with one system call per packet (io_uring off).
+#[test]
+fn kernel_ping_through_batched_tun_without_io_uring_in_netns() {
+    ping_through_tun(true, false, false);
+}
+
+/// io_uring is expected to work where the kernel has it on and this process was not told to
+/// do without.
+fn io_uring_expected() -> bool {
+    let on = std::fs::read_to_string("/proc/sys/kernel/io_uring_disabled")
+        .is_ok_and(|v| v.trim() == "0");
+    on && std::env::var_os("SYNACK_TUN_IO_URING").is_none_or(|v| v != "0")
+}
+
+fn ping_through_tun(batched: bool, handover: bool, uring: bool) {
     if let Some(why) = skip_reason() {
         println!("SKIPPED: {why}");
         return;
     }
-    let ns =
-        format!("synack-tun-{}-{}{}", std::process::id(), u8::from(batched), u8::from(handover));
+    let ns = format!(
+        "synack-tun-{}-{}{}{}",
+        std::process::id(),
+        u8::from(batched),
+        u8::from(handover),
+        u8::from(uring)
+    );
     let st = Command::new("ip").args(["netns", "add", &ns]).status().unwrap();
     assert!(st.success(), "ip netns add failed");
     let _guard = NsGuard(ns.clone());
@@ -127,8 +146,10 @@ fn ping_through_tun(batched: bool, handover: bool) {
             assert_eq!(dev.offloads(), offloads, "the descriptor keeps its header setting");
         }
         assert_eq!(dev.name(), "syntun0");
+        dev.set_io_uring(uring);
         dev.set_batched(batched);
         assert_eq!(dev.is_batched(), batched);
+        assert_eq!(dev.uses_io_uring(), batched && uring && io_uring_expected());
         assert_eq!(dev.caps().max_batch, if batched { synack_tun::BATCH } else { 64 });
         config::set_mtu(dev.name(), 1500).map_err(|e| e.to_string())?;
         config::add_address(dev.name(), "10.77.0.1".parse().unwrap(), 24)
@@ -167,6 +188,7 @@ fn ping_through_tun(batched: bool, handover: bool) {
         let c = dev.counters();
         if batched {
             assert!(c.rx_batches >= 1 && c.tx_batches == 1, "{c:?}");
+            assert_eq!(c.uring_enters > 0, dev.uses_io_uring(), "{c:?}");
         }
         Ok((c.rx_packets, c.tx_packets))
     });

@@ -60,6 +60,10 @@ pub(crate) struct Args {
     /// Capture every frame synack sends and receives on the TUN device into FILE (pcap).
     #[arg(long, value_name = "FILE")]
     pcap: Option<PathBuf>,
+    /// One `read` or `write` system call per packet on the TUN device instead of a batch of
+    /// them per `io_uring_enter` (io_uring is used where the kernel allows it otherwise).
+    #[arg(long)]
+    no_io_uring: bool,
 }
 
 /// A mark in decimal or 0x hex, as `ip rule` writes it.
@@ -126,6 +130,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
             addrs: args.addr.iter().map(|c| c.0).collect(),
             mtu: args.mtu,
             pcap: args.pcap.clone(),
+            io_uring: !args.no_io_uring,
         })?;
         let via = match &upstream {
             Upstream::Direct { .. } => "directly".to_string(),

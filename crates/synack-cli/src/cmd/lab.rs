@@ -72,6 +72,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
         pcap: Some(args.pcap.clone()),
         // The lab shows TCP as a wire carries it: every segment and checksum synack's own.
         no_offload: true,
+        no_io_uring: false,
     };
     let stack = tunhost::start_in(&tun, Some(&ns))?;
     if !args.limits.quiet() {

@@ -28,6 +28,8 @@ pub(crate) struct TunOptions {
     pub(crate) addrs: Vec<IpCidr>,
     pub(crate) mtu: u32,
     pub(crate) pcap: Option<PathBuf>,
+    /// Batched TUN I/O through io_uring where the kernel allows it.
+    pub(crate) io_uring: bool,
 }
 
 /// The stack on the TUN device.
@@ -40,7 +42,8 @@ impl TunSide {
     /// Creates (or attaches to) the device, gives the kernel its addresses and starts the
     /// stack; the stack routes everything back into the device.
     pub(crate) fn open(o: &TunOptions) -> anyhow::Result<TunSide> {
-        let dev = TunDevice::open(&o.name, o.mtu as usize)
+        let opts = synack_tun::TunOptions::default().with_io_uring(o.io_uring);
+        let dev = TunDevice::open_with(&o.name, o.mtu as usize, opts)
             .with_context(|| format!("opening TUN device {} (needs CAP_NET_ADMIN)", o.name))?;
         let name = dev.name().to_string();
         config::set_mtu(&name, o.mtu).with_context(|| format!("setting the MTU of {name}"))?;

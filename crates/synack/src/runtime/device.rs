@@ -43,6 +43,15 @@ pub trait DriverDevice: Device + Send + 'static {
         0
     }
 
+    /// The driver's [`write_batch`](Self::write_batch): a device that can also read the next
+    /// batch in the same system call does so. True when it read frames ahead (or may have
+    /// left some waiting): the driver then goes round again without sleeping, as frames
+    /// taken from the OS no longer wake it.
+    fn write_batch_read_ahead(&mut self) -> bool {
+        self.write_batch();
+        false
+    }
+
     /// Offers every frame read ahead by [`read_batch`](Self::read_batch) and not yet handed
     /// out to `take`; the frames it takes (returns true for) leave the device. A stack per
     /// queue uses it to move another stack's packets over. `None` when the device cannot
@@ -85,6 +94,10 @@ impl DriverDevice for synack_tun::TunDevice {
         synack_tun::TunDevice::write_batch(self)
     }
 
+    fn write_batch_read_ahead(&mut self) -> bool {
+        synack_tun::TunDevice::write_batch_read_ahead(self)
+    }
+
     fn divert_rx(&mut self, take: &mut dyn FnMut(&[u8]) -> bool) -> Option<usize> {
         Some(synack_tun::TunDevice::divert_rx(self, take))
     }
@@ -112,6 +125,10 @@ impl<D: DriverDevice, W: std::io::Write + Send + 'static> DriverDevice
 
     fn write_batch(&mut self) -> usize {
         self.inner_mut().write_batch()
+    }
+
+    fn write_batch_read_ahead(&mut self) -> bool {
+        self.inner_mut().write_batch_read_ahead()
     }
 
     fn divert_rx(&mut self, take: &mut dyn FnMut(&[u8]) -> bool) -> Option<usize> {

@@ -13,9 +13,12 @@
 //!                                       │          and the sleepers of the sockets they
 //!                                       │          name; unlock
 //!      unparked ◀───────────────────────┴──────  wake those sleepers (threads and tasks)
-//!                                                 device.write_batch()     (no state lock)
+//!                                                 device.write_batch_read_ahead()
+//!                                                   (no state lock; with io_uring the
+//!                                                   writes and the next reads go in one
+//!                                                   system call)
 //!                                                 give the device back
-//!                                                 sleep until min(engine timer, reassembly
+//!                                                 unless frames were read ahead, sleep until min(engine timer, reassembly
 //!                                                   timer, device delivery time), device
 //!                                                   readable, or a wake-up
 //!                                               }

@@ -630,12 +630,13 @@ fn drive<D: DriverDevice>(shared: Arc<Shared>, side: &Mutex<DeviceSide<D>>, mut 
         };
         // Unlocked first, so a woken thread does not queue on the lock the driver holds.
         wake_all(&mut s.woken);
-        let (errors, last) = match s.dev.as_mut() {
+        let (errors, last, ahead) = match s.dev.as_mut() {
             Some(dev) => {
-                dev.write_batch();
-                dev.read_errors()
+                let ahead = dev.write_batch_read_ahead();
+                let (errors, last) = dev.read_errors();
+                (errors, last, ahead)
             }
-            None => (read_errors, None),
+            None => (read_errors, None, false),
         };
         drop(s);
         failing = if errors != read_errors && r.received == 0 { failing + 1 } else { 0 };
@@ -644,7 +645,7 @@ fn drive<D: DriverDevice>(shared: Arc<Shared>, side: &Mutex<DeviceSide<D>>, mut 
             shared.lock().stats.fatal = Some(last.unwrap_or(io::ErrorKind::BrokenPipe));
             break;
         }
-        if r.more || read_more {
+        if r.more || read_more || ahead {
             continue;
         }
         let now = shared.clock.now();

@@ -159,6 +159,10 @@ impl<D: DriverDevice> DriverDevice for ShardDevice<D> {
         self.inner.write_batch()
     }
 
+    fn write_batch_read_ahead(&mut self) -> bool {
+        self.inner.write_batch_read_ahead()
+    }
+
     fn divert_rx(&mut self, take: &mut dyn FnMut(&[u8]) -> bool) -> Option<usize> {
         self.inner.divert_rx(take)
     }
