@@ -10,85 +10,24 @@
 
 mod support;
 
-use std::io::{Read, Write};
+use std::io::Read;
 use std::net::{Shutdown, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
-use sha2::{Digest, Sha256};
 use synack::net::{TcpListener, TcpStream};
 use synack::runtime::StackConfig;
 use synack::{Clock, IpCidr, Stack};
-use synack_tun::{TunDevice, TunOptions, config, netns};
-
-/// Deterministic bytes that differ along the whole stream (xorshift, one 64-bit state).
-struct Pattern(u64);
-impl Pattern {
-    fn fill(&mut self, buf: &mut [u8]) {
-        for chunk in buf.chunks_mut(8) {
-            let mut x = self.0;
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            self.0 = x;
-            chunk.copy_from_slice(&x.to_le_bytes()[..chunk.len()]);
-        }
-    }
-}
-
-const CHUNK: usize = 1 << 20;
-
-/// Writes `total` pattern bytes to `w` in 1 MiB writes; returns their SHA-256.
-fn send_pattern(w: &mut impl Write, total: usize, seed: u64) -> std::io::Result<[u8; 32]> {
-    let mut p = Pattern(seed);
-    let mut buf = vec![0u8; CHUNK];
-    let mut h = Sha256::new();
-    let mut left = total;
-    while left > 0 {
-        let k = left.min(CHUNK);
-        p.fill(&mut buf[..k]);
-        h.update(&buf[..k]);
-        w.write_all(&buf[..k])?;
-        left -= k;
-    }
-    Ok(h.finalize().into())
-}
-
-/// Reads `r` to its end; returns the byte count and SHA-256.
-fn recv_all(r: &mut impl Read) -> std::io::Result<(usize, [u8; 32])> {
-    let mut buf = vec![0u8; CHUNK];
-    let mut h = Sha256::new();
-    let mut n = 0;
-    loop {
-        match r.read(&mut buf)? {
-            0 => return Ok((n, h.finalize().into())),
-            k => {
-                h.update(&buf[..k]);
-                n += k;
-            }
-        }
-    }
-}
-
-/// Runs `f` on a thread inside namespace `ns` (sockets it opens belong to the namespace).
-fn in_ns<T: Send + 'static>(
-    ns: &str,
-    f: impl FnOnce() -> Result<T, String> + Send + 'static,
-) -> std::thread::JoinHandle<Result<T, String>> {
-    let ns = ns.to_string();
-    std::thread::spawn(move || {
-        netns::enter(&ns).map_err(|e| format!("entering {ns}: {e}"))?;
-        f()
-    })
-}
+use synack_tun::{TunDevice, TunOptions, config};
 
 /// Kernel -> synack: a kernel client in the namespace sends `total` bytes to a synack listener.
 fn kernel_to_synack(stack: &Arc<Stack>, ns: &str, ours: SocketAddr, total: usize) {
     let l = TcpListener::bind(stack, ours).expect("bind");
-    let client = in_ns(ns, move || {
+    let client = support::in_ns(ns, move || {
         let mut s = std::net::TcpStream::connect_timeout(&ours, Duration::from_secs(10))
             .map_err(|e| format!("kernel connect {ours}: {e}"))?;
-        let sum = send_pattern(&mut s, total, 0x5eed_0001).map_err(|e| format!("send: {e}"))?;
+        let sum =
+            support::send_pattern(&mut s, total, 0x5eed_0001).map_err(|e| format!("send: {e}"))?;
         s.shutdown(Shutdown::Write).map_err(|e| e.to_string())?;
         // Wait for synack's FIN so the data is known delivered.
         let mut b = [0u8; 16];
@@ -96,7 +35,7 @@ fn kernel_to_synack(stack: &Arc<Stack>, ns: &str, ours: SocketAddr, total: usize
         Ok(sum)
     });
     let (mut s, _) = l.accept_timeout(Duration::from_secs(20)).expect("accept");
-    let (n, got) = recv_all(&mut s).expect("synack read");
+    let (n, got) = support::recv_all(&mut s).expect("synack read");
     s.shutdown(Shutdown::Write).expect("shutdown");
     let sent = client.join().expect("client thread").expect("kernel client");
     assert_eq!(n, total, "kernel -> synack {ours}: byte count");
@@ -106,18 +45,18 @@ fn kernel_to_synack(stack: &Arc<Stack>, ns: &str, ours: SocketAddr, total: usize
 /// Synack -> kernel: synack connects to a kernel listener in the namespace and sends `total`.
 fn synack_to_kernel(stack: &Arc<Stack>, ns: &str, kernel: SocketAddr, total: usize) {
     let (tx, rx) = std::sync::mpsc::channel();
-    let server = in_ns(ns, move || {
+    let server = support::in_ns(ns, move || {
         let l = std::net::TcpListener::bind(kernel).map_err(|e| format!("bind {kernel}: {e}"))?;
         let _ = tx.send(());
         let (mut c, _) = l.accept().map_err(|e| format!("accept: {e}"))?;
         c.set_read_timeout(Some(Duration::from_secs(30))).map_err(|e| e.to_string())?;
-        let r = recv_all(&mut c).map_err(|e| format!("kernel read: {e}"))?;
+        let r = support::recv_all(&mut c).map_err(|e| format!("kernel read: {e}"))?;
         Ok(r)
     });
     rx.recv_timeout(Duration::from_secs(10)).expect("kernel listener up");
     let mut s =
         TcpStream::connect_timeout(stack, &kernel, Duration::from_secs(10)).expect("connect");
-    let sent = send_pattern(&mut s, total, 0x5eed_0002).expect("synack write");
+    let sent = support::send_pattern(&mut s, total, 0x5eed_0002).expect("synack write");
     s.shutdown(Shutdown::Write).expect("shutdown");
     let (n, got) = server.join().expect("server thread").expect("kernel server");
     assert_eq!(n, total, "synack -> kernel {kernel}: byte count");
@@ -133,7 +72,7 @@ fn bulk_each_way_through_tun_with_offloads() {
         std::env::var("SYNACK_TUN_BULK_MB").ok().and_then(|v| v.parse().ok()).unwrap_or(200);
     let (ns, _guard) = support::add_netns("sdp-off-");
 
-    let dev = in_ns(&ns, || {
+    let dev = support::in_ns(&ns, || {
         let dev = TunDevice::open_with("sdpoff0", 1500, TunOptions::default())
             .map_err(|e| e.to_string())?;
         let name = dev.name().to_string();

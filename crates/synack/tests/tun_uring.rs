@@ -10,19 +10,17 @@
 
 mod support;
 
-use std::io::{Read, Write};
+use std::io::Read;
 use std::net::{Shutdown, SocketAddr};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use sha2::{Digest, Sha256};
 use synack::net::{TcpListener, TcpStream};
 use synack::runtime::{DriverDevice, StackConfig, WaitSource};
 use synack::{Clock, Device, DeviceCaps, IpCidr, Stack};
 use synack_tcp::time::Instant;
-use synack_tun::{TunCounters, TunDevice, TunOptions, TunRx, TunTx, config, netns};
+use synack_tun::{TunCounters, TunDevice, TunOptions, TunRx, TunTx, config};
 
-const CHUNK: usize = 1 << 20;
 const TOTAL: usize = 24 << 20;
 
 /// A TUN device that publishes its counters after every driver round, so the test can see
@@ -81,65 +79,20 @@ impl DriverDevice for Watched {
     }
 }
 
-/// Deterministic bytes that differ along the whole stream (xorshift).
-fn pattern(seed: u64, buf: &mut [u8]) -> u64 {
-    let mut x = seed;
-    for chunk in buf.chunks_mut(8) {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        chunk.copy_from_slice(&x.to_le_bytes()[..chunk.len()]);
-    }
-    x
-}
-
-fn send_pattern(w: &mut impl Write, seed: u64) -> std::io::Result<[u8; 32]> {
-    let (mut buf, mut h, mut x) = (vec![0u8; CHUNK], Sha256::new(), seed);
-    for _ in 0..TOTAL / CHUNK {
-        x = pattern(x, &mut buf);
-        h.update(&buf);
-        w.write_all(&buf)?;
-    }
-    Ok(h.finalize().into())
-}
-
-fn recv_all(r: &mut impl Read) -> std::io::Result<(usize, [u8; 32])> {
-    let (mut buf, mut h, mut n) = (vec![0u8; CHUNK], Sha256::new(), 0);
-    loop {
-        match r.read(&mut buf)? {
-            0 => return Ok((n, h.finalize().into())),
-            k => {
-                h.update(&buf[..k]);
-                n += k;
-            }
-        }
-    }
-}
-
-fn in_ns<T: Send + 'static>(
-    ns: &str,
-    f: impl FnOnce() -> Result<T, String> + Send + 'static,
-) -> std::thread::JoinHandle<Result<T, String>> {
-    let ns = ns.to_string();
-    std::thread::spawn(move || {
-        netns::enter(&ns).map_err(|e| format!("entering {ns}: {e}"))?;
-        f()
-    })
-}
-
 fn kernel_to_synack(stack: &Arc<Stack>, ns: &str, ours: SocketAddr) {
     let l = TcpListener::bind(stack, ours).expect("bind");
-    let client = in_ns(ns, move || {
+    let client = support::in_ns(ns, move || {
         let mut s = std::net::TcpStream::connect_timeout(&ours, Duration::from_secs(10))
             .map_err(|e| format!("kernel connect {ours}: {e}"))?;
-        let sum = send_pattern(&mut s, 0x0123_4567).map_err(|e| format!("send: {e}"))?;
+        let sum =
+            support::send_pattern(&mut s, TOTAL, 0x0123_4567).map_err(|e| format!("send: {e}"))?;
         s.shutdown(Shutdown::Write).map_err(|e| e.to_string())?;
         let mut b = [0u8; 16];
         while s.read(&mut b).map_err(|e| format!("read: {e}"))? > 0 {}
         Ok(sum)
     });
     let (mut s, _) = l.accept_timeout(Duration::from_secs(20)).expect("accept");
-    let (n, got) = recv_all(&mut s).expect("synack read");
+    let (n, got) = support::recv_all(&mut s).expect("synack read");
     s.shutdown(Shutdown::Write).expect("shutdown");
     let sent = client.join().expect("client thread").expect("kernel client");
     assert_eq!(n, TOTAL, "kernel -> synack: byte count");
@@ -148,17 +101,17 @@ fn kernel_to_synack(stack: &Arc<Stack>, ns: &str, ours: SocketAddr) {
 
 fn synack_to_kernel(stack: &Arc<Stack>, ns: &str, kernel: SocketAddr) {
     let (tx, rx) = std::sync::mpsc::channel();
-    let server = in_ns(ns, move || {
+    let server = support::in_ns(ns, move || {
         let l = std::net::TcpListener::bind(kernel).map_err(|e| format!("bind {kernel}: {e}"))?;
         let _ = tx.send(());
         let (mut c, _) = l.accept().map_err(|e| format!("accept: {e}"))?;
         c.set_read_timeout(Some(Duration::from_secs(30))).map_err(|e| e.to_string())?;
-        recv_all(&mut c).map_err(|e| format!("kernel read: {e}"))
+        support::recv_all(&mut c).map_err(|e| format!("kernel read: {e}"))
     });
     rx.recv_timeout(Duration::from_secs(10)).expect("kernel listener up");
     let mut s =
         TcpStream::connect_timeout(stack, &kernel, Duration::from_secs(10)).expect("connect");
-    let sent = send_pattern(&mut s, 0x89ab_cdef).expect("synack write");
+    let sent = support::send_pattern(&mut s, TOTAL, 0x89ab_cdef).expect("synack write");
     s.shutdown(Shutdown::Write).expect("shutdown");
     let (n, got) = server.join().expect("server thread").expect("kernel server");
     assert_eq!(n, TOTAL, "synack -> kernel: byte count");
@@ -176,7 +129,7 @@ fn bulk_each_way(opts: TunOptions, tag: &str) {
         return;
     }
     let (ns, _guard) = support::add_netns(&format!("sdp-ur{tag}-"));
-    let dev = in_ns(&ns, move || {
+    let dev = support::in_ns(&ns, move || {
         let dev = TunDevice::open_with("sdpur0", 1500, opts).map_err(|e| e.to_string())?;
         let name = dev.name().to_string();
         let e = |e: config::ConfigError| e.to_string();
