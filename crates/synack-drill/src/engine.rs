@@ -107,7 +107,9 @@ pub fn unmapped_knobs(p: &Profile) -> Vec<String> {
             on(p.rack)
         ));
     }
-    if p.sockbuf_doubling {
+    // With the receive-memory model (`rcv_memory`) SO_RCVBUF is doubled into its limit;
+    // without it the engine's receive buffer is the value set.
+    if p.sockbuf_doubling && !p.rcv_memory {
         v.push("SO_RCVBUF doubling".into());
     }
     v

@@ -113,5 +113,7 @@ fn mapped_knobs_are_not_reported_unmapped() {
         let v = unmapped_knobs(&p).join("; ");
         assert!(!v.contains("ECN") && !v.contains("quick-ACK") && !v.contains("TLP"), "{v}");
         assert!(v.contains("initial window"), "{v}");
+        assert_eq!(v.contains("SO_RCVBUF"), p.sockbuf_doubling && !p.rcv_memory, "{v}");
     }
+    assert!(!unmapped_knobs(&Profile::linux()).join("; ").contains("SO_RCVBUF"));
 }
