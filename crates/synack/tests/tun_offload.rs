@@ -10,58 +10,11 @@
 
 mod support;
 
-use std::io::Read;
-use std::net::{Shutdown, SocketAddr};
 use std::sync::Arc;
-use std::time::Duration;
 
-use synack::net::{TcpListener, TcpStream};
 use synack::runtime::StackConfig;
 use synack::{Clock, IpCidr, Stack};
 use synack_tun::{TunDevice, TunOptions, config};
-
-/// Kernel -> synack: a kernel client in the namespace sends `total` bytes to a synack listener.
-fn kernel_to_synack(stack: &Arc<Stack>, ns: &str, ours: SocketAddr, total: usize) {
-    let l = TcpListener::bind(stack, ours).expect("bind");
-    let client = support::in_ns(ns, move || {
-        let mut s = std::net::TcpStream::connect_timeout(&ours, Duration::from_secs(10))
-            .map_err(|e| format!("kernel connect {ours}: {e}"))?;
-        let sum =
-            support::send_pattern(&mut s, total, 0x5eed_0001).map_err(|e| format!("send: {e}"))?;
-        s.shutdown(Shutdown::Write).map_err(|e| e.to_string())?;
-        // Wait for synack's FIN so the data is known delivered.
-        let mut b = [0u8; 16];
-        while s.read(&mut b).map_err(|e| format!("read: {e}"))? > 0 {}
-        Ok(sum)
-    });
-    let (mut s, _) = l.accept_timeout(Duration::from_secs(20)).expect("accept");
-    let (n, got) = support::recv_all(&mut s).expect("synack read");
-    s.shutdown(Shutdown::Write).expect("shutdown");
-    let sent = client.join().expect("client thread").expect("kernel client");
-    assert_eq!(n, total, "kernel -> synack {ours}: byte count");
-    assert!(got == sent, "kernel -> synack {ours}: SHA-256 differs");
-}
-
-/// Synack -> kernel: synack connects to a kernel listener in the namespace and sends `total`.
-fn synack_to_kernel(stack: &Arc<Stack>, ns: &str, kernel: SocketAddr, total: usize) {
-    let (tx, rx) = std::sync::mpsc::channel();
-    let server = support::in_ns(ns, move || {
-        let l = std::net::TcpListener::bind(kernel).map_err(|e| format!("bind {kernel}: {e}"))?;
-        let _ = tx.send(());
-        let (mut c, _) = l.accept().map_err(|e| format!("accept: {e}"))?;
-        c.set_read_timeout(Some(Duration::from_secs(30))).map_err(|e| e.to_string())?;
-        let r = support::recv_all(&mut c).map_err(|e| format!("kernel read: {e}"))?;
-        Ok(r)
-    });
-    rx.recv_timeout(Duration::from_secs(10)).expect("kernel listener up");
-    let mut s =
-        TcpStream::connect_timeout(stack, &kernel, Duration::from_secs(10)).expect("connect");
-    let sent = support::send_pattern(&mut s, total, 0x5eed_0002).expect("synack write");
-    s.shutdown(Shutdown::Write).expect("shutdown");
-    let (n, got) = server.join().expect("server thread").expect("kernel server");
-    assert_eq!(n, total, "synack -> kernel {kernel}: byte count");
-    assert!(got == sent, "synack -> kernel {kernel}: SHA-256 differs");
-}
 
 #[test]
 fn bulk_each_way_through_tun_with_offloads() {
@@ -109,14 +62,14 @@ fn bulk_each_way_through_tun_with_offloads() {
     {
         let wire_frames = total / 1448;
         let before = frames(&stack);
-        kernel_to_synack(&stack, &ns, ours.parse().unwrap(), total);
+        support::kernel_to_synack(&stack, &ns, ours.parse().unwrap(), total);
         let taken = frames(&stack) - before;
         assert!(
             (taken as usize) < wire_frames / 4,
             "kernel -> synack {ours}: {taken} frames for {total} bytes: no super-segments"
         );
         let before = frames_out(&stack);
-        synack_to_kernel(&stack, &ns, kernel.parse().unwrap(), total);
+        support::synack_to_kernel(&stack, &ns, kernel.parse().unwrap(), total);
         let sent = frames_out(&stack) - before;
         assert!(
             (sent as usize) < wire_frames / 4,

@@ -10,12 +10,8 @@
 
 mod support;
 
-use std::io::Read;
-use std::net::{Shutdown, SocketAddr};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
-use synack::net::{TcpListener, TcpStream};
 use synack::runtime::{DriverDevice, StackConfig, WaitSource};
 use synack::{Clock, Device, DeviceCaps, IpCidr, Stack};
 use synack_tcp::time::Instant;
@@ -79,45 +75,6 @@ impl DriverDevice for Watched {
     }
 }
 
-fn kernel_to_synack(stack: &Arc<Stack>, ns: &str, ours: SocketAddr) {
-    let l = TcpListener::bind(stack, ours).expect("bind");
-    let client = support::in_ns(ns, move || {
-        let mut s = std::net::TcpStream::connect_timeout(&ours, Duration::from_secs(10))
-            .map_err(|e| format!("kernel connect {ours}: {e}"))?;
-        let sum =
-            support::send_pattern(&mut s, TOTAL, 0x0123_4567).map_err(|e| format!("send: {e}"))?;
-        s.shutdown(Shutdown::Write).map_err(|e| e.to_string())?;
-        let mut b = [0u8; 16];
-        while s.read(&mut b).map_err(|e| format!("read: {e}"))? > 0 {}
-        Ok(sum)
-    });
-    let (mut s, _) = l.accept_timeout(Duration::from_secs(20)).expect("accept");
-    let (n, got) = support::recv_all(&mut s).expect("synack read");
-    s.shutdown(Shutdown::Write).expect("shutdown");
-    let sent = client.join().expect("client thread").expect("kernel client");
-    assert_eq!(n, TOTAL, "kernel -> synack: byte count");
-    assert!(got == sent, "kernel -> synack: SHA-256 differs");
-}
-
-fn synack_to_kernel(stack: &Arc<Stack>, ns: &str, kernel: SocketAddr) {
-    let (tx, rx) = std::sync::mpsc::channel();
-    let server = support::in_ns(ns, move || {
-        let l = std::net::TcpListener::bind(kernel).map_err(|e| format!("bind {kernel}: {e}"))?;
-        let _ = tx.send(());
-        let (mut c, _) = l.accept().map_err(|e| format!("accept: {e}"))?;
-        c.set_read_timeout(Some(Duration::from_secs(30))).map_err(|e| e.to_string())?;
-        support::recv_all(&mut c).map_err(|e| format!("kernel read: {e}"))
-    });
-    rx.recv_timeout(Duration::from_secs(10)).expect("kernel listener up");
-    let mut s =
-        TcpStream::connect_timeout(stack, &kernel, Duration::from_secs(10)).expect("connect");
-    let sent = support::send_pattern(&mut s, TOTAL, 0x89ab_cdef).expect("synack write");
-    s.shutdown(Shutdown::Write).expect("shutdown");
-    let (n, got) = server.join().expect("server thread").expect("kernel server");
-    assert_eq!(n, TOTAL, "synack -> kernel: byte count");
-    assert!(got == sent, "synack -> kernel: SHA-256 differs");
-}
-
 fn bulk_each_way(opts: TunOptions, tag: &str) {
     if support::skipped(&["ip"]) {
         return;
@@ -148,8 +105,8 @@ fn bulk_each_way(opts: TunOptions, tag: &str) {
         ..StackConfig::default()
     };
     let stack = Arc::new(Stack::new(watched, cfg, Clock::start()).expect("stack"));
-    kernel_to_synack(&stack, &ns, "10.76.0.2:7101".parse().unwrap());
-    synack_to_kernel(&stack, &ns, "10.76.0.1:7102".parse().unwrap());
+    support::kernel_to_synack(&stack, &ns, "10.76.0.2:7101".parse().unwrap(), TOTAL);
+    support::synack_to_kernel(&stack, &ns, "10.76.0.1:7102".parse().unwrap(), TOTAL);
     let (c, uring) = *seen.lock().unwrap();
     println!("{tag}: {c:?}");
     assert!(uring, "the device did not use io_uring");

@@ -1,14 +1,20 @@
 //! Support shared by the tests that run the stack on a TUN device inside a network namespace
 //! they create (`tun_*.rs`): the capability check that turns a missing one into `SKIPPED`, the
 //! namespace with a name unique to the test process, removed when the test ends, running
-//! a command or a thread inside it, and the bulk transfers' patterned writes and hashed reads.
+//! a command or a thread inside it, and the bulk transfers each way between the kernel and
+//! synack (patterned writes, hashed reads).
 // Each test file uses the part of this module it needs.
 #![allow(dead_code)]
 
 use std::io::{Read, Write};
+use std::net::{Shutdown, SocketAddr};
 use std::process::{Command, Output};
+use std::sync::Arc;
+use std::time::Duration;
 
 use sha2::{Digest, Sha256};
+use synack::Stack;
+use synack::net::{TcpListener, TcpStream};
 
 /// The read and write size of the bulk transfers.
 const CHUNK: usize = 1 << 20;
@@ -115,4 +121,46 @@ pub(crate) fn in_ns<T: Send + 'static>(
         synack_tun::netns::enter(&ns).map_err(|e| format!("entering {ns}: {e}"))?;
         f()
     })
+}
+
+/// Kernel -> synack: a kernel client in the namespace sends `total` bytes to a synack listener.
+pub(crate) fn kernel_to_synack(stack: &Arc<Stack>, ns: &str, ours: SocketAddr, total: usize) {
+    let l = TcpListener::bind(stack, ours).expect("bind");
+    let client = in_ns(ns, move || {
+        let mut s = std::net::TcpStream::connect_timeout(&ours, Duration::from_secs(10))
+            .map_err(|e| format!("kernel connect {ours}: {e}"))?;
+        let sum = send_pattern(&mut s, total, 0x5eed_0001).map_err(|e| format!("send: {e}"))?;
+        s.shutdown(Shutdown::Write).map_err(|e| e.to_string())?;
+        // Wait for synack's FIN so the data is known delivered.
+        let mut b = [0u8; 16];
+        while s.read(&mut b).map_err(|e| format!("read: {e}"))? > 0 {}
+        Ok(sum)
+    });
+    let (mut s, _) = l.accept_timeout(Duration::from_secs(20)).expect("accept");
+    let (n, got) = recv_all(&mut s).expect("synack read");
+    s.shutdown(Shutdown::Write).expect("shutdown");
+    let sent = client.join().expect("client thread").expect("kernel client");
+    assert_eq!(n, total, "kernel -> synack {ours}: byte count");
+    assert!(got == sent, "kernel -> synack {ours}: SHA-256 differs");
+}
+
+/// Synack -> kernel: synack connects to a kernel listener in the namespace and sends `total`.
+pub(crate) fn synack_to_kernel(stack: &Arc<Stack>, ns: &str, kernel: SocketAddr, total: usize) {
+    let (tx, rx) = std::sync::mpsc::channel();
+    let server = in_ns(ns, move || {
+        let l = std::net::TcpListener::bind(kernel).map_err(|e| format!("bind {kernel}: {e}"))?;
+        let _ = tx.send(());
+        let (mut c, _) = l.accept().map_err(|e| format!("accept: {e}"))?;
+        c.set_read_timeout(Some(Duration::from_secs(30))).map_err(|e| e.to_string())?;
+        let r = recv_all(&mut c).map_err(|e| format!("kernel read: {e}"))?;
+        Ok(r)
+    });
+    rx.recv_timeout(Duration::from_secs(10)).expect("kernel listener up");
+    let mut s =
+        TcpStream::connect_timeout(stack, &kernel, Duration::from_secs(10)).expect("connect");
+    let sent = send_pattern(&mut s, total, 0x5eed_0002).expect("synack write");
+    s.shutdown(Shutdown::Write).expect("shutdown");
+    let (n, got) = server.join().expect("server thread").expect("kernel server");
+    assert_eq!(n, total, "synack -> kernel {kernel}: byte count");
+    assert!(got == sent, "synack -> kernel {kernel}: SHA-256 differs");
 }
