@@ -11,7 +11,6 @@
 //! through the path, the receiver reads it in place and returns it to the pool.
 
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use synack_netsim::{ConfigError, LinkConfig, Payload, Pipe, PipeStats};
@@ -256,22 +255,8 @@ impl Link {
             quiet: 0,
         }));
         let sig = [Arc::new(Signal::new()), Arc::new(Signal::new())];
-        let a = LinkEnd {
-            core: core.clone(),
-            side: 0,
-            caps,
-            signals: sig.clone(),
-            batched_notify: false,
-            owed: AtomicBool::new(false),
-        };
-        let b = LinkEnd {
-            core,
-            side: 1,
-            caps,
-            signals: [sig[1].clone(), sig[0].clone()],
-            batched_notify: false,
-            owed: AtomicBool::new(false),
-        };
+        let a = LinkEnd::new(core.clone(), 0, caps, sig.clone());
+        let b = LinkEnd::new(core, 1, caps, [sig[1].clone(), sig[0].clone()]);
         (a, b)
     }
 
@@ -299,16 +284,29 @@ impl Link {
 }
 
 /// One end of a [`Link`]: a [`Device`].
+///
+/// The two ends share the paths behind one mutex, and each runs on its own stack's threads,
+/// so every lock of it is a cache line moving between cores. An end therefore takes it once
+/// per batch where it can: a receive takes every frame of the batch that has arrived into the
+/// end's own queue, and the buffers of frames read go back with the next batch's look; in
+/// batched mode (see [`set_batched_notify`](Self::set_batched_notify)) frames sent wait in
+/// the end until [`notify_peer`](Self::notify_peer) puts them on the path together.
 pub struct LinkEnd {
     core: Arc<Mutex<Core>>,
     side: usize,
     caps: DeviceCaps,
     /// [our signal (raised when a frame is sent to us), the peer's].
     signals: [Arc<Signal>; 2],
-    /// Raise the peer's signal in [`LinkEnd::notify_peer`] rather than per frame.
+    /// Raise the peer's signal in [`LinkEnd::notify_peer`] rather than per frame, and put the
+    /// frames sent on the path then.
     batched_notify: bool,
-    /// A frame went out since the peer's signal was last raised (batched mode).
-    owed: AtomicBool,
+    /// Frames taken off the path towards this end and not yet read, oldest first.
+    arrived: VecDeque<Frame>,
+    /// Buffers of frames read, to go back to the pool at the next lock of the core.
+    read: Mutex<Vec<Vec<u8>>>,
+    /// Frames sent in batched mode, with the time each was sent, waiting for
+    /// [`notify_peer`](Self::notify_peer).
+    sent: Mutex<Vec<(Instant, Frame)>>,
 }
 
 impl std::fmt::Debug for LinkEnd {
@@ -318,8 +316,55 @@ impl std::fmt::Debug for LinkEnd {
 }
 
 impl LinkEnd {
+    fn new(
+        core: Arc<Mutex<Core>>,
+        side: usize,
+        caps: DeviceCaps,
+        signals: [Arc<Signal>; 2],
+    ) -> Self {
+        LinkEnd {
+            core,
+            side,
+            caps,
+            signals,
+            batched_notify: false,
+            arrived: VecDeque::new(),
+            read: Mutex::new(Vec::new()),
+            sent: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// The shared core, with the buffers this end read given back first (so the pool's
+    /// accounting never sees them out longer than until this end next looks at the link).
     fn core(&self) -> MutexGuard<'_, Core> {
-        self.core.lock().unwrap_or_else(PoisonError::into_inner)
+        let mut c = self.core.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut read = lock(&self.read);
+        for buf in read.drain(..) {
+            c.recycle(buf);
+        }
+        c
+    }
+
+    /// Puts the frames sent in batched mode on the path; true when any went out.
+    fn flush_sent(&self) -> bool {
+        let mut sent = lock(&self.sent);
+        if sent.is_empty() {
+            return false;
+        }
+        let side = self.side;
+        let mut c = self.core();
+        let mut any = false;
+        for (now, frame) in sent.drain(..) {
+            c.stats[side].sent += 1;
+            match c.paths[side].push(now, frame) {
+                Ok(()) => any = true,
+                Err(f) => {
+                    c.stats[side].refused += 1;
+                    c.recycle(f.buf);
+                }
+            }
+        }
+        any
     }
 
     /// The signal raised whenever the peer sends this end a frame (the driver sleeps on it).
@@ -338,9 +383,10 @@ impl LinkEnd {
         }
     }
 
-    /// Raises the peer's signal if a frame went out since the last call (batched mode).
+    /// Puts the frames sent since the last call on the path and raises the peer's signal if
+    /// any went out (batched mode).
     pub fn notify_peer(&self) {
-        if self.owed.swap(false, Ordering::Relaxed) {
+        if self.flush_sent() {
             self.signals[1].notify();
         }
     }
@@ -354,6 +400,9 @@ impl LinkEnd {
     /// Takes the next frame on its way to this end without handing it to the interface (tests
     /// use this to look at, edit, drop or reorder frames).
     pub fn intercept(&mut self, now: Instant) -> Option<Frame> {
+        if let Some(f) = self.arrived.pop_front() {
+            return Some(f);
+        }
         let mut c = self.core();
         c.paths[1 - self.side].pop(now)
     }
@@ -369,6 +418,10 @@ impl LinkEnd {
     }
 }
 
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
 /// Receive token of [`LinkEnd`]: owns the frame's buffer until consumed.
 pub struct LinkRx<'a> {
     end: &'a LinkEnd,
@@ -378,7 +431,7 @@ pub struct LinkRx<'a> {
 impl RxToken for LinkRx<'_> {
     fn consume<R, F: FnOnce(&[u8]) -> R>(self, f: F) -> R {
         let r = f(self.frame.bytes());
-        self.end.core().recycle(self.frame.buf);
+        lock(&self.end.read).push(self.frame.buf);
         r
     }
 }
@@ -398,8 +451,16 @@ impl TxToken for LinkTx<'_> {
         buf.resize(max_len, 0);
         let range = f(&mut buf);
         let side = self.end.side;
+        let verdict = tx_verdict(&range, buf.len(), self.end.caps.mtu);
+        let n = range.len();
+        if self.end.batched_notify && matches!(verdict, TxVerdict::Send) {
+            // On the path with the rest of the batch, at `notify_peer`.
+            lock(&self.end.sent)
+                .push((self.now, Frame { buf, start: range.start, end: range.end }));
+            return n;
+        }
         let mut c = self.end.core();
-        match tx_verdict(&range, buf.len(), self.end.caps.mtu) {
+        match verdict {
             TxVerdict::Send => {}
             TxVerdict::Nothing => {
                 c.recycle(buf);
@@ -411,17 +472,12 @@ impl TxToken for LinkTx<'_> {
                 return 0;
             }
         }
-        let n = range.len();
         c.stats[side].sent += 1;
         let frame = Frame { buf, start: range.start, end: range.end };
         match c.paths[side].push(self.now, frame) {
             Ok(()) => {
                 drop(c);
-                if self.end.batched_notify {
-                    self.end.owed.store(true, Ordering::Relaxed);
-                } else {
-                    self.end.signals[1].notify();
-                }
+                self.end.signals[1].notify();
                 n
             }
             Err(f) => {
@@ -438,12 +494,20 @@ impl Device for LinkEnd {
     type TxToken<'a> = LinkTx<'a>;
 
     fn receive(&mut self, now: Instant) -> Option<LinkRx<'_>> {
-        let frame = {
+        if self.arrived.is_empty() {
+            let from = 1 - self.side;
+            let batch = self.caps.max_batch.max(1);
+            let mut arrived = std::mem::take(&mut self.arrived);
             let mut c = self.core();
-            let f = c.paths[1 - self.side].pop(now)?;
-            c.stats[1 - self.side].delivered += 1;
-            f
-        };
+            while arrived.len() < batch {
+                let Some(f) = c.paths[from].pop(now) else { break };
+                c.stats[from].delivered += 1;
+                arrived.push_back(f);
+            }
+            drop(c);
+            self.arrived = arrived;
+        }
+        let frame = self.arrived.pop_front()?;
         Some(LinkRx { end: self, frame })
     }
 
@@ -456,7 +520,19 @@ impl Device for LinkEnd {
     }
 
     fn poll_at(&self) -> Option<Instant> {
+        if !self.arrived.is_empty() {
+            return Some(Instant::ZERO);
+        }
         self.core().paths[1 - self.side].next_arrival()
+    }
+}
+
+impl Drop for LinkEnd {
+    /// Frames sent in batched mode and not yet flushed still go (as a device's transmit queue
+    /// drains after the program let go of it), and read buffers go back to the pool.
+    fn drop(&mut self) {
+        self.notify_peer();
+        drop(self.core());
     }
 }
 
@@ -566,12 +642,52 @@ mod tests {
         assert_eq!(got[0], 0);
         let (sent, _) = a.stats();
         assert_eq!((sent.sent, sent.refused), (3, 1));
+        // The second frame came with the first in one look at the link.
+        assert!(b.intercept(Instant::ZERO).is_some());
+        assert!(b.receive(Instant::ZERO).is_none());
+        // That last look gave the read frame's buffer back.
         assert_eq!(a.core().pool.len(), 2, "the refused and the received buffers are pooled");
         // Oversize and bad ranges are dropped and counted.
         assert_eq!(a.transmit(Instant::ZERO).unwrap().consume(2000, |_| 0..1600), 0);
         assert_eq!(a.transmit(Instant::ZERO).unwrap().consume(10, |_| 5..20), 0);
         assert_eq!(a.stats().0.bad_tx, 2);
-        assert!(b.intercept(Instant::ZERO).is_some());
-        assert!(b.receive(Instant::ZERO).is_none());
+    }
+
+    /// In batched mode frames wait in the sending end until `notify_peer`, then reach the
+    /// path in the order sent (a full queue refusing the excess), and the peer's signal is
+    /// raised once; a receive takes up to a batch of them in one look.
+    #[test]
+    fn batched_frames_go_together_at_notify_and_arrive_in_order() {
+        let caps = DeviceCaps { max_batch: 2, ..DeviceCaps::default() };
+        let (mut a, mut b) = Link::ideal(caps, 3);
+        a.set_batched_notify(true);
+        for i in 0..4u8 {
+            let n = a.transmit(Instant::ZERO).unwrap().consume(100, |buf| {
+                buf[0] = i;
+                0..10
+            });
+            assert_eq!(n, 10);
+        }
+        assert_eq!(b.poll_at(), None, "nothing on the path before notify_peer");
+        assert!(!b.signal().wait(Some(std::time::Duration::ZERO)));
+        a.notify_peer();
+        assert!(b.signal().wait(Some(std::time::Duration::ZERO)), "raised at notify_peer");
+        a.notify_peer();
+        assert!(!b.signal().wait(Some(std::time::Duration::ZERO)), "and only when frames went");
+        let (sent, _) = a.stats();
+        assert_eq!((sent.sent, sent.refused), (4, 1), "queue limit 3");
+        let mut got = vec![];
+        while let Some(rx) = b.receive(Instant::ZERO) {
+            got.push(rx.consume(|f| f[0]));
+        }
+        assert_eq!(got, [0, 1, 2]);
+        assert_eq!(a.stats().0.delivered, 3);
+        // Frames still held when the end goes are put on the path.
+        a.transmit(Instant::ZERO).unwrap().consume(100, |buf| {
+            buf[0] = 9;
+            0..10
+        });
+        drop(a);
+        assert_eq!(b.receive(Instant::ZERO).unwrap().consume(|f| f[0]), 9);
     }
 }

@@ -12,8 +12,9 @@
 
 #[cfg(feature = "pcap")]
 use std::io;
-use std::sync::{Mutex, MutexGuard, TryLockError};
+use std::sync::{Mutex, MutexGuard, PoisonError, TryLockError};
 
+use synack_stack::Signal;
 #[cfg(feature = "pcap")]
 use synack_stack::phy::CaptureFormat;
 #[cfg(feature = "pcap")]
@@ -166,6 +167,12 @@ pub(crate) trait Pump: Send + Sync {
     /// thread if the device is free, else (the driver is in its round, or about to start one)
     /// wakes the driver. Releases `g` either way; sleepers are woken with it released.
     fn after_call(&self, g: MutexGuard<'_, StackState>, clock: &Clock, wake: &Wake);
+
+    /// The device's signal was raised for this thread, standing in for the sleeping driver
+    /// (`Signal::stand_in`): takes the raise and runs the pass here when the device is free,
+    /// else passes the raise on to the driver (whoever holds the device may have read before
+    /// the frames came).
+    fn serve_raise(&self, state: &Mutex<StackState>, clock: &Clock, wake: &Wake, sig: &Signal);
 }
 
 impl<D: DriverDevice> Pump for Mutex<DeviceSide<D>> {
@@ -176,6 +183,32 @@ impl<D: DriverDevice> Pump for Mutex<DeviceSide<D>> {
             // round is a pass).
             wake.wake();
         }
+    }
+
+    fn serve_raise(&self, state: &Mutex<StackState>, clock: &Clock, wake: &Wake, sig: &Signal) {
+        let mut side = match self.try_lock() {
+            Ok(s) if s.started => s,
+            // Busy (the driver's round or another caller's pass), not started, or gone.
+            _ => return sig.wake_sleepers(),
+        };
+        // Taken before the pass reads the device: frames after that raise it again.
+        if !sig.take() {
+            // The driver took it (a timeout or a spurious wake-up) and acts on it.
+            return;
+        }
+        // What the driver's round does first: the device's batch in, outside the state's lock.
+        let read_more = side.dev.as_mut().is_some_and(DriverDevice::read_batch);
+        if side.dev.as_ref().is_none_or(DriverDevice::is_closed) {
+            // The driver stops the stack for a device that went away.
+            return sig.wake_sleepers();
+        }
+        // The device first, then the state: the driver's order.
+        let mut g = state.lock().unwrap_or_else(PoisonError::into_inner);
+        if g.is_stopped() {
+            return;
+        }
+        g.stats.passes_standing_in += 1;
+        pass_here(g, side, clock, wake, read_more);
     }
 }
 
@@ -188,7 +221,7 @@ fn run_here<D: DriverDevice>(
     clock: &Clock,
     wake: &Wake,
 ) -> bool {
-    let mut side = match side.try_lock() {
+    let side = match side.try_lock() {
         Ok(s) if s.started && !g.is_stopped() => s,
         Ok(s) => return !s.started,
         Err(TryLockError::WouldBlock) => return false,
@@ -196,6 +229,20 @@ fn run_here<D: DriverDevice>(
         Err(TryLockError::Poisoned(_)) => return true,
     };
     g.stats.passes_here += 1;
+    pass_here(g, side, clock, wake, false);
+    true
+}
+
+/// A pass in the calling thread, holding the device and the state; releases both, wakes the
+/// sleepers it found, and the driver when the pass left it something (`more`: the device
+/// has more to read already).
+fn pass_here<D: DriverDevice>(
+    mut g: MutexGuard<'_, StackState>,
+    mut side: MutexGuard<'_, DeviceSide<D>>,
+    clock: &Clock,
+    wake: &Wake,
+    more: bool,
+) {
     let r = pass(&mut g, &mut side, clock.now(), clock);
     // The driver sleeps towards the deadline of its own last pass: wake it when this pass
     // left work or set an earlier one (an engine timer armed by this call).
@@ -210,8 +257,7 @@ fn run_here<D: DriverDevice>(
         dev.write_batch();
     }
     drop(side);
-    if r.more || sooner {
+    if more || r.more || sooner {
         wake.wake();
     }
-    true
 }

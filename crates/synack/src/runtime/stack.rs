@@ -13,7 +13,7 @@ use std::time::Duration;
 use synack_stack::iface::Route;
 #[cfg(feature = "pcap")]
 use synack_stack::phy::CaptureFormat;
-use synack_stack::{Interface, InterfaceConfig, IpCidr};
+use synack_stack::{Interface, InterfaceConfig, IpCidr, Signal};
 use synack_tcp::{ConnId, Endpoint, EndpointConfig, Event, Instant};
 
 use super::any::{AcceptAny, AcceptAnyStats, AcceptAnyUsage};
@@ -128,6 +128,9 @@ pub struct DriverStats {
     /// Passes application threads ran themselves after a call that queued work (the device
     /// was free), each a wake-up of the driver saved.
     pub passes_here: u64,
+    /// Passes a blocked thread ran when the device's signal woke it instead of the sleeping
+    /// driver (devices that wake the driver through a signal, like the in-memory link).
+    pub passes_standing_in: u64,
 }
 
 /// A function the driver calls for every event (see [`Stack::set_event_hook`]).
@@ -274,6 +277,9 @@ struct Shared {
     pump: Arc<dyn Pump>,
     /// [`StackConfig::caller_passes`].
     caller_passes: bool,
+    /// The device's signal, when the driver sleeps on one and callers run passes: a thread
+    /// blocked on a socket stands in for the sleeping driver (see [`Stack::wait_on`]).
+    stand_in: Option<Arc<Signal>>,
 }
 
 impl Shared {
@@ -375,8 +381,13 @@ impl Stack {
             #[cfg(feature = "pcap")]
             cfg.reset_dump,
         )));
+        let stand_in = match &wake {
+            Wake::Signal(s) if cfg.caller_passes => Some(s.clone()),
+            _ => None,
+        };
         let shared = Arc::new(Shared {
             state: Mutex::new(state),
+            stand_in,
             wake,
             stop: AtomicBool::new(false),
             clock,
@@ -463,6 +474,7 @@ impl Stack {
         mut f: impl FnMut(&mut StackState, Instant) -> Option<R>,
     ) -> Option<R> {
         let deadline = timeout.map(|t| self.now() + t);
+        let mut fired: Option<Arc<AtomicBool>> = None;
         let mut g = self.shared.lock();
         loop {
             let now = self.now();
@@ -484,9 +496,28 @@ impl Stack {
             // before the park makes the park return at once).
             let token = g.waiters.park(on);
             drop(g);
+            // While the driver sleeps, frames the device brings wake this thread rather than
+            // the driver (one thread stands in, the latest to block): it runs the pass
+            // itself, and when the frames were for it, goes on with one wake-up instead of
+            // the driver's and then its own.
+            let standing = self.shared.stand_in.as_ref().map(|sig| {
+                let fired = fired.get_or_insert_with(|| Arc::new(AtomicBool::new(false)));
+                sig.stand_in(fired);
+                (sig, &*fired)
+            });
             match left {
                 Some(t) => std::thread::park_timeout(t),
                 None => std::thread::park(),
+            }
+            if let Some((sig, fired)) = standing
+                && sig.withdraw(fired)
+            {
+                self.shared.pump.serve_raise(
+                    &self.shared.state,
+                    &self.shared.clock,
+                    &self.shared.wake,
+                    sig,
+                );
             }
             g = self.shared.lock();
             g.waiters.leave(on, token);

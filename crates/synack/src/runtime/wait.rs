@@ -82,8 +82,9 @@ impl Wake {
                     let _ = w.wake();
                 }
             }
-            // The signal keeps a raised flag and makes no system call when already raised.
-            Wake::Signal(s) => s.notify(),
+            // Never a thread standing in for the driver (`Signal::stand_in`): this wake is
+            // for the driver's own round (a pass left work, or set an earlier timer).
+            Wake::Signal(s) => s.wake_sleepers(),
         }
     }
 }
