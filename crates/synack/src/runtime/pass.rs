@@ -171,8 +171,15 @@ pub(crate) trait Pump: Send + Sync {
     /// The device's signal was raised for this thread, standing in for the sleeping driver
     /// (`Signal::stand_in`): takes the raise and runs the pass here when the device is free,
     /// else passes the raise on to the driver (whoever holds the device may have read before
-    /// the frames came).
-    fn serve_raise(&self, state: &Mutex<StackState>, clock: &Clock, wake: &Wake, sig: &Signal);
+    /// the frames came). `first` runs on the state before the pass.
+    fn serve_raise(
+        &self,
+        state: &Mutex<StackState>,
+        clock: &Clock,
+        wake: &Wake,
+        sig: &Signal,
+        first: &mut dyn FnMut(&mut StackState),
+    );
 }
 
 impl<D: DriverDevice> Pump for Mutex<DeviceSide<D>> {
@@ -185,7 +192,14 @@ impl<D: DriverDevice> Pump for Mutex<DeviceSide<D>> {
         }
     }
 
-    fn serve_raise(&self, state: &Mutex<StackState>, clock: &Clock, wake: &Wake, sig: &Signal) {
+    fn serve_raise(
+        &self,
+        state: &Mutex<StackState>,
+        clock: &Clock,
+        wake: &Wake,
+        sig: &Signal,
+        first: &mut dyn FnMut(&mut StackState),
+    ) {
         let mut side = match self.try_lock() {
             Ok(s) if s.started => s,
             // Busy (the driver's round or another caller's pass), not started, or gone.
@@ -207,6 +221,7 @@ impl<D: DriverDevice> Pump for Mutex<DeviceSide<D>> {
         if g.is_stopped() {
             return;
         }
+        first(&mut g);
         g.stats.passes_standing_in += 1;
         pass_here(g, side, clock, wake, read_more);
     }

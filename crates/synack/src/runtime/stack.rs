@@ -512,11 +512,14 @@ impl Stack {
             if let Some((sig, fired)) = standing
                 && sig.withdraw(fired)
             {
+                // Out of the table before the pass: a pass that makes this socket ready does
+                // not wake this thread (it looks again right after).
                 self.shared.pump.serve_raise(
                     &self.shared.state,
                     &self.shared.clock,
                     &self.shared.wake,
                     sig,
+                    &mut |st| st.waiters.leave(on, token),
                 );
             }
             g = self.shared.lock();
