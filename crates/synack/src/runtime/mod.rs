@@ -32,7 +32,11 @@
 //! kernel's own IP/TCP for the packet, long enough to matter to an application waiting for
 //! the lock); the in-memory link moves frames inside the poll and raises the peer's signal
 //! once per batch. Wake-ups from the application cost a system call only when the driver is
-//! asleep (see `wait.rs`).
+//! asleep (see `wait.rs`). On a device that wakes the driver through a `Signal` (the in-memory
+//! link, the channel device), the latest thread to block in [`Stack::wait_on`] stands in for
+//! the sleeping driver: the device's raise unparks that thread instead, and it runs the pass
+//! itself (`pass.rs`), so frames for a blocked reader reach it with one wake-up, not the
+//! driver's and then the reader's.
 //!
 //! The device belongs to whoever runs a pass (a mutex the driver holds for its round, and an
 //! application thread only takes when free); everything the application touches is in

@@ -8,7 +8,9 @@
 //! of waking the driver (a futex wake and a context switch each, the largest cost of a
 //! socket call on a busy connection). The driver still runs every pass the device or a timer
 //! asks for; the application wakes it only when its pass leaves work for later (a full batch)
-//! or an engine timer earlier than the one the driver sleeps towards.
+//! or an engine timer earlier than the one the driver sleeps towards. A thread blocked on a
+//! socket that stands in for the sleeping driver runs the pass a raise of the device's signal
+//! asks for ([`Pump::serve_raise`]).
 
 #[cfg(feature = "pcap")]
 use std::io;
