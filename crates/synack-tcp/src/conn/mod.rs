@@ -498,14 +498,7 @@ impl Conn {
     //~ paraphrase: The MSS we offer: what our link carries (MMS_R) minus the IP and TCP fixed
     //~ headers.
     pub(crate) fn our_mss(&self) -> u16 {
-        let mss = (self.rec.adv_mtu as usize)
-            .saturating_sub(self.ip_header_len() + self.encap_overhead() + 20);
-        // What the link carries, however small (a 72-byte IPv4 MTU gives 32; IPv4's minimum
-        // MTU, 68, gives 28); one byte at least.
-        let mss = mss.clamp(1, 65535) as u16;
-        //= rfc9293#3.7.1
-        //~ paraphrase: The MSS we announce may be lowered by the user (TCP_MAXSEG).
-        self.cfg.mss_clamp.map_or(mss, |c| mss.min(c.max(64)))
+        offered_mss(self.rec.adv_mtu, self.tuple.local.is_ipv4(), &self.cfg)
     }
 
     //= rfc9293#3.7.1
@@ -686,3 +679,18 @@ impl Conn {
 
 #[cfg(test)]
 mod size_tests;
+
+/// [`Conn::our_mss`] from the fields it reads (`adv_mtu` is MMS_R), for a caller that holds
+/// the control block borrowed.
+pub(crate) fn offered_mss(adv_mtu: u16, ipv4: bool, cfg: &ConnConfig) -> u16 {
+    let ip = if ipv4 { 20 } else { 40 };
+    let encap =
+        if cfg.udp_encapsulation.is_some() { crate::udp_encap::UDP_ENCAP_OVERHEAD } else { 0 };
+    let mss = (adv_mtu as usize).saturating_sub(ip + encap + 20);
+    // What the link carries, however small (a 72-byte IPv4 MTU gives 32; IPv4's minimum
+    // MTU, 68, gives 28); one byte at least.
+    let mss = mss.clamp(1, 65535) as u16;
+    //= rfc9293#3.7.1
+    //~ paraphrase: The MSS we announce may be lowered by the user (TCP_MAXSEG).
+    cfg.mss_clamp.map_or(mss, |c| mss.min(c.max(64)))
+}
