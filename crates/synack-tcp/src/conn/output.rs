@@ -610,7 +610,11 @@ impl Conn {
         } else {
             len
         };
-        let mut seg = self.emit_range(now, buf, hlen, opts, nxt, len, retransmission)?;
+        // Nothing since `flight` was taken changed what is in flight; after an RTO
+        // (go-back-N) `flight` counts from SND.UNA to `nxt` instead, so it is taken again.
+        let known_flight = (!go_back).then_some(flight);
+        let mut seg =
+            self.emit_range(now, buf, hlen, opts, (nxt, len), retransmission, known_flight)?;
         if probe.is_some() {
             self.mtu_probe_sent(nxt, len, hlen);
         }
@@ -687,7 +691,7 @@ impl Conn {
         let seg = if end.gt(nxt) && right.gt(nxt) {
             let len = end.since(nxt).min(right.since(nxt)).min(mss);
             let len = self.marks.as_ref().map(|m| &m.records).map_or(len, |r| r.limit(nxt, len));
-            let seg = self.emit_range(now, buf, hlen, opts, nxt, len, false)?;
+            let seg = self.emit_range(now, buf, hlen, opts, (nxt, len), false, None)?;
             let fin = seg.header.flags.fin() as u32;
             let snd = self.tcb.snd_mut()?;
             snd.nxt = nxt + len + fin;
@@ -704,7 +708,7 @@ impl Conn {
             let fin_alone = nxt.gt(end)
                 && (una == end || self.rec.rack_last_segment_start().is_some_and(|s| s.ge(end)));
             if fin_alone {
-                let seg = self.emit_range(now, buf, hlen, opts, end, 0, true)?;
+                let seg = self.emit_range(now, buf, hlen, opts, (end, 0), true, None)?;
                 self.rec.rack_mut().on_tlp_sent(nxt, true);
                 self.t.set(Timer::Rtx, Some(now + self.rtt.rto()));
                 self.t.set(Timer::Tlp, None);
@@ -714,7 +718,7 @@ impl Conn {
                 return None;
             }
             let len = top.since(una).min(mss);
-            let seg = self.emit_range(now, buf, hlen, opts, top - len, len, true)?;
+            let seg = self.emit_range(now, buf, hlen, opts, (top - len, len), true, None)?;
             self.rec.rack_mut().on_tlp_sent(top, true);
             seg
         };
@@ -741,7 +745,7 @@ impl Conn {
         self.mtu_probe_on_retransmit(seq);
         let gso = matches!(self.cfg.push_policy, PushPolicy::LinuxGso { .. })
             .then(|| self.gso_rtx_packet(now, seq, mss, room));
-        let mut seg = self.emit_range(now, buf, hlen, opts, seq, len, true)?;
+        let mut seg = self.emit_range(now, buf, hlen, opts, (seq, len), true, None)?;
         if let Some(p) = gso
             && self.gso_push(p, seq, seg.payload_len as u32, mss)
         {
@@ -752,7 +756,8 @@ impl Conn {
 
     /// Writes one data (and/or FIN) segment for `[seq, seq+len)` from the send buffer. The FIN
     /// rides along when the range ends at the end of the data and the FIN is due (a first FIN
-    /// from SND.NXT, or a FIN that was sent before when retransmitting).
+    /// from SND.NXT, or a FIN that was sent before when retransmitting). `flight`: what is in
+    /// flight (`Recovery::flight` from SND.UNA to the highest sent) when the caller has it.
     #[allow(clippy::too_many_arguments)]
     fn emit_range(
         &mut self,
@@ -760,9 +765,9 @@ impl Conn {
         buf: &mut [u8],
         hlen: usize,
         opts: TcpOptions,
-        seq: SeqNum,
-        len: u32,
+        (seq, len): (SeqNum, u32),
         retransmission: bool,
+        flight: Option<u32>,
     ) -> Option<Segment> {
         let rto = self.rtt.rto();
         let (snd, rcv) = self.tcb.halves()?;
@@ -819,7 +824,11 @@ impl Conn {
         let (una, max_nxt) = (snd.una, snd.max_nxt);
         let (rnxt, win) = (rcv.nxt, rcv.window_field());
         rcv.last_ack_sent = rnxt;
-        let in_flight = if was_idle { 0 } else { self.rec.flight(una, max_nxt) };
+        let in_flight = match flight {
+            _ if was_idle => 0,
+            Some(f) => f,
+            None => self.rec.flight(una, max_nxt),
+        };
         self.rec.on_tx(now, seq, end + fin as u32, in_flight);
         self.on_paced_send(now, seq, len);
         if retransmission {

@@ -339,6 +339,7 @@ impl Recovery {
 
     /// Data was sent, or was ready and the window held it back (`held`): record whether the
     /// window was full, for RFC 7661 growth. `una`, `snd_max` after the send.
+    #[inline]
     pub(crate) fn on_window_use(&mut self, una: SeqNum, snd_max: SeqNum, smss: u32, held: bool) {
         let flight = self.flight(una, snd_max);
         let full = held || self.allowance(flight, smss) < smss.max(1);
@@ -442,6 +443,7 @@ impl Recovery {
     }
 
     /// Bytes in the network: RFC 6675 `pipe` with SACK, else FlightSize.
+    #[inline]
     pub(crate) fn flight(&self, una: SeqNum, snd_max: SeqNum) -> u32 {
         if !self.sack {
             return snd_max.since(una);
@@ -461,6 +463,7 @@ impl Recovery {
 
     /// How many more bytes congestion control lets us put in flight now, `flight` being what
     /// is in flight (before the peer's window is considered).
+    #[inline]
     pub(crate) fn allowance(&self, flight: u32, smss: u32) -> u32 {
         if let Some(w) = self.prr_window() {
             //= rfc6937#3.1
@@ -540,6 +543,7 @@ impl Recovery {
     /// not full (`flight` below cwnd) and no loss waiting for its retransmission, the
     /// application is what limits the sender, and delivery-rate samples say so
     /// (draft-cheng-iccrg-delivery-rate-estimation section 3.2).
+    #[inline]
     pub(crate) fn check_app_limited(&mut self, unsent: u32, flight: u32, smss: u32) {
         let Some(f) = self.sb.live() else { return };
         if unsent >= smss || flight >= self.cc.cwnd() || f.txlog.is_app_limited() {
@@ -614,6 +618,7 @@ impl Recovery {
     }
 
     /// What SACK recovery wants sent next while `cwnd - pipe >= SMSS` (RFC 6675 5 step C).
+    #[inline]
     pub(crate) fn next_seg(&self, can_send_new: bool) -> Option<NextSeg> {
         let sb = self.sbr()?;
         if self.sack && sb.in_recovery() { sb.next_seg(can_send_new) } else { None }
@@ -992,6 +997,7 @@ impl Recovery {
     }
 
     /// The first range RACK judges lost at or above `una`, at most `max` bytes.
+    #[inline]
     pub(crate) fn rack_lost(&self, una: SeqNum, max: u32) -> Option<(SeqNum, u32)> {
         if !self.rack_on() {
             return None;
