@@ -56,7 +56,9 @@ impl Conn {
     pub(crate) fn poll_segment(&mut self, now: Instant, buf: &mut [u8]) -> Option<Segment> {
         let dsack = self.accecn.is_some()
             && self.tcb.halves().is_some_and(|(_, rcv)| rcv.sacks.has_pending_dsack());
-        let mut seg = self.build_segment(now, buf)?;
+        // Changed in place and returned as it is, so the record is not moved again.
+        let mut out = self.build_segment(now, buf);
+        let seg = out.as_mut()?;
         if seg.payload_len > 0 {
             self.note_data_sent(now);
             if let Some(stamps) = self.marks.as_mut().and_then(|m| m.stamps.as_mut()) {
@@ -65,13 +67,13 @@ impl Conn {
             }
         }
         if self.accecn.is_some() {
-            self.accecn_on_send(now, &mut seg, dsack);
+            self.accecn_on_send(now, seg, dsack);
         }
         self.stats.segs_out += 1;
         if seg.retransmission {
             self.stats.retransmits += 1;
         }
-        Some(seg)
+        out
     }
 
     fn build_segment(&mut self, now: Instant, buf: &mut [u8]) -> Option<Segment> {
@@ -613,8 +615,10 @@ impl Conn {
         // Nothing since `flight` was taken changed what is in flight; after an RTO
         // (go-back-N) `flight` counts from SND.UNA to `nxt` instead, so it is taken again.
         let known_flight = (!go_back).then_some(flight);
-        let mut seg =
-            self.emit_range(now, buf, hlen, opts, (nxt, len), retransmission, known_flight)?;
+        // Changed in place and returned as it is, so the record is not moved again.
+        let mut out =
+            self.emit_range(now, buf, hlen, opts, (nxt, len), retransmission, known_flight);
+        let seg = out.as_mut()?;
         if probe.is_some() {
             self.mtu_probe_sent(nxt, len, hlen);
         }
@@ -668,7 +672,7 @@ impl Conn {
                 self.small_end = nxt + len + sent_fin;
             }
         }
-        Some(seg)
+        out
     }
 
     //= rfc8985#7.3
@@ -870,12 +874,26 @@ impl Conn {
                 flags |= TcpFlags::ECE;
             }
         }
-        let mut h = self.header(seq, rnxt, flags, win);
-        h.urgent = urgent;
-        h.options = opts;
-        h.payload_sum = payload_sum;
         self.ack_sent();
-        Some(Segment { header: h, payload_len: len as usize, retransmission, ecn })
+        // Built in one expression, in the caller's record, rather than from `header` and
+        // then moved.
+        Some(Segment {
+            header: Header {
+                src_port: self.tuple.local.port(),
+                dst_port: self.tuple.remote.port(),
+                seq: seq.0,
+                ack: rnxt.0,
+                flags,
+                window: win,
+                urgent,
+                options: opts,
+                layout: self.cfg.option_layout,
+                payload_sum,
+            },
+            payload_len: len as usize,
+            retransmission,
+            ecn,
+        })
     }
 }
 
