@@ -36,6 +36,7 @@ pub(crate) fn options_len(o: &TcpOptions, layout: OptionLayout) -> usize {
 
 /// Writes the header and options into `buf`; returns the header length, or `None` when `buf`
 /// is too short for it or the options exceed 40 bytes (the engine never builds such).
+#[inline]
 pub(crate) fn write_header(buf: &mut [u8], h: &Header) -> Option<usize> {
     // A data segment's options are timestamps alone, the same 12 bytes in either layout:
     // written in one step, without working out their length first.
@@ -74,6 +75,7 @@ pub(crate) fn write_header(buf: &mut [u8], h: &Header) -> Option<usize> {
 /// here. The payload starts at a multiple of four, so the partial sums simply add.
 //= rfc9293#3.1
 // The checksum covers the pseudo-header, the TCP header and the payload.
+#[inline]
 pub(crate) fn fill_checksum(
     seg: &mut [u8],
     header_len: usize,

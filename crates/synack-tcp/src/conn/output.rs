@@ -414,7 +414,7 @@ impl Conn {
         // A path MTU probe in flight is judged by its own timeout, never by a tail loss probe.
         if self.due.take(Due::TailLossProbe)
             && !self.mtu_probe_outstanding()
-            && let Some(seg) = self.tail_loss_probe(now, buf, hlen, opts, mss)
+            && let Some(seg) = self.tail_loss_probe(now, buf, hlen, &opts, mss)
         {
             return Some(seg);
         }
@@ -434,7 +434,7 @@ impl Conn {
                     return None;
                 }
                 let room = self.rec.allowance(self.rec.flight(snd.una, snd.max_nxt), mss);
-                return self.emit_retransmission(now, buf, hlen, opts, (seq, len), mss, room);
+                return self.emit_retransmission(now, buf, hlen, &opts, (seq, len), mss, room);
             }
             self.rec.rtx = None;
         }
@@ -472,18 +472,18 @@ impl Conn {
             && let Some((seq, len)) = self.rec.rack_lost(una, mss)
             && cc_room >= len
         {
-            return self.emit_retransmission(now, buf, hlen, opts, (seq, len), mss, cc_room);
+            return self.emit_retransmission(now, buf, hlen, &opts, (seq, len), mss, cc_room);
         }
         if !go_back && !rtx_refused && cc_room >= mss {
             match self.rec.next_seg(can_send_new) {
                 Some(NextSeg::Retransmit { seq, len }) => {
                     let range = (seq, len.min(mss));
-                    return self.emit_retransmission(now, buf, hlen, opts, range, mss, cc_room);
+                    return self.emit_retransmission(now, buf, hlen, &opts, range, mss, cc_room);
                 }
                 Some(NextSeg::Rescue { seq, len }) => {
                     self.rec.on_rescue();
                     let range = (seq, len.min(mss));
-                    return self.emit_retransmission(now, buf, hlen, opts, range, mss, cc_room);
+                    return self.emit_retransmission(now, buf, hlen, &opts, range, mss, cc_room);
                 }
                 _ => {}
             }
@@ -617,7 +617,7 @@ impl Conn {
         let known_flight = (!go_back).then_some(flight);
         // Changed in place and returned as it is, so the record is not moved again.
         let mut out =
-            self.emit_range(now, buf, hlen, opts, (nxt, len), retransmission, known_flight);
+            self.emit_range(now, buf, hlen, &opts, (nxt, len), retransmission, known_flight);
         let seg = out.as_mut()?;
         if probe.is_some() {
             self.mtu_probe_sent(nxt, len, hlen);
@@ -683,7 +683,7 @@ impl Conn {
         now: Instant,
         buf: &mut [u8],
         hlen: usize,
-        opts: TcpOptions,
+        opts: &TcpOptions,
         mss: u32,
     ) -> Option<Segment> {
         let snd = self.tcb.snd()?;
@@ -741,7 +741,7 @@ impl Conn {
         now: Instant,
         buf: &mut [u8],
         hlen: usize,
-        opts: TcpOptions,
+        opts: &TcpOptions,
         (seq, len): (SeqNum, u32),
         mss: u32,
         room: u32,
@@ -768,7 +768,7 @@ impl Conn {
         now: Instant,
         buf: &mut [u8],
         hlen: usize,
-        opts: TcpOptions,
+        opts: &TcpOptions,
         (seq, len): (SeqNum, u32),
         retransmission: bool,
         flight: Option<u32>,
@@ -886,7 +886,7 @@ impl Conn {
                 flags,
                 window: win,
                 urgent,
-                options: opts,
+                options: *opts,
                 layout: self.cfg.option_layout,
                 payload_sum,
             },
@@ -910,6 +910,7 @@ pub(super) fn initial_window(space: usize, our_mss: u16, cfg: &crate::config::Co
 /// returns their partial checksum, taken during the copy (one pass over the payload; see
 /// `synack_wire::checksum::copy_and_sum`); 0 otherwise (checksum offload). The second piece
 /// starts at an odd offset when the first has odd length.
+#[inline]
 fn copy_payload(out: &mut [u8], a: &[u8], b: &[u8], sum: bool) -> u64 {
     let (out_a, rest) = out.split_at_mut(a.len());
     let out_b = &mut rest[..b.len()];

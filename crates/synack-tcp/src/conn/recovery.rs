@@ -48,6 +48,18 @@ pub(crate) struct AckInfo<'a> {
     pub(crate) sack_growth_above: Option<core::num::NonZeroU8>,
 }
 
+/// The fields of an ACK [`Recovery::ack_of_nothing`] reads (as in [`AckInfo`]), enough to
+/// tell a receiver's ACK of nothing new from the rest before the others are gathered.
+pub(crate) struct NothingAcked {
+    pub(crate) una_before: SeqNum,
+    pub(crate) ack: SeqNum,
+    pub(crate) snd_max: SeqNum,
+    pub(crate) bytes_acked: u32,
+    /// The ACK carries SACK blocks (that the connection reads).
+    pub(crate) sack_blocks: bool,
+    pub(crate) window: u32,
+}
+
 /// Recovery and congestion state of one connection's sender.
 pub(crate) struct Recovery {
     pub(crate) cc: Controller,
@@ -528,6 +540,7 @@ impl Recovery {
 
     /// `[start, end)` left at `now` (new data or a retransmission) with `in_flight` bytes in
     /// the network before it: the delivery-rate sampler takes its snapshot.
+    #[inline]
     pub(crate) fn on_tx(&mut self, now: Instant, start: SeqNum, end: SeqNum, in_flight: u32) {
         if !self.logging || !end.gt(start) {
             return;
@@ -628,11 +641,28 @@ impl Recovery {
         self.fl_mut().sb.on_rescue_retransmit();
     }
 
-    /// An acceptable ACK arrived (SND.UNA =< SEG.ACK =< SND.MAX).
+    /// An acceptable ACK arrived (SND.UNA =< SEG.ACK =< SND.MAX): the two steps the
+    /// connection takes ([`Recovery::ack_of_nothing`], then [`Recovery::on_ack_with_news`]),
+    /// in one call for the tests.
+    #[cfg(test)]
     pub(crate) fn on_ack(&mut self, a: &AckInfo<'_>) {
-        if self.ack_of_nothing(a) {
+        let nothing = NothingAcked {
+            una_before: a.una_before,
+            ack: a.ack,
+            snd_max: a.snd_max,
+            bytes_acked: a.bytes_acked,
+            sack_blocks: !a.sack.is_empty(),
+            window: a.window,
+        };
+        if self.ack_of_nothing(&nothing) {
             return;
         }
+        self.on_ack_with_news(a);
+    }
+
+    /// [`Recovery::on_ack`] for an ACK [`Recovery::ack_of_nothing`] has just turned down
+    /// (the caller asked it first, before gathering the rest of `a`).
+    pub(crate) fn on_ack_with_news(&mut self, a: &AckInfo<'_>) {
         self.process_ack(a);
         if a.ack == a.snd_max && self.sb.is_live() {
             self.release_if_idle(a.ack);
@@ -648,11 +678,14 @@ impl Recovery {
     /// would change is done here: the timer hold is dropped, the duplicate-ACK count reset,
     /// RACK's (empty) outcome clears its reordering deadline, the advertised window is
     /// remembered, and a pending retransmission below the ACK is dropped.
-    fn ack_of_nothing(&mut self, a: &AckInfo<'_>) -> bool {
+    ///
+    /// Returns false, having changed nothing, for any other ACK: it goes to
+    /// [`Recovery::on_ack_with_news`].
+    pub(crate) fn ack_of_nothing(&mut self, a: &NothingAcked) -> bool {
         if a.ack != a.una_before
             || a.snd_max != a.una_before
             || a.bytes_acked != 0
-            || !a.sack.is_empty()
+            || a.sack_blocks
             || self.sb.is_live()
         {
             return false;

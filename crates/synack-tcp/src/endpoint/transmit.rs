@@ -271,6 +271,7 @@ impl Endpoint {
 
     /// Writes the header `h` (its MD5 option signed in place) before the `payload_len` bytes
     /// already in `buf`, and the checksum; returns the segment's length and its header's.
+    #[inline]
     pub(super) fn finish_segment(
         &mut self,
         buf: &mut [u8],
