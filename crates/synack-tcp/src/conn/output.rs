@@ -52,13 +52,13 @@ impl Conn {
     }
 
     /// The next segment this connection wants to send, its payload copied into
-    /// `buf[header_len..]`. `None` when it has nothing to send now.
-    pub(crate) fn poll_segment(&mut self, now: Instant, buf: &mut [u8]) -> Option<Segment> {
+    /// `buf[header_len..]`, into `out` (the caller's record, written in place rather than
+    /// returned and moved); `None` there when it has nothing to send now.
+    pub(crate) fn poll_segment(&mut self, now: Instant, buf: &mut [u8], out: &mut Option<Segment>) {
         let dsack = self.accecn.is_some()
             && self.tcb.halves().is_some_and(|(_, rcv)| rcv.sacks.has_pending_dsack());
-        // Changed in place and returned as it is, so the record is not moved again.
-        let mut out = self.build_segment(now, buf);
-        let seg = out.as_mut()?;
+        *out = self.build_segment(now, buf);
+        let Some(seg) = out.as_mut() else { return };
         if seg.payload_len > 0 {
             self.note_data_sent(now);
             if let Some(stamps) = self.marks.as_mut().and_then(|m| m.stamps.as_mut()) {
@@ -73,7 +73,6 @@ impl Conn {
         if seg.retransmission {
             self.stats.retransmits += 1;
         }
-        out
     }
 
     fn build_segment(&mut self, now: Instant, buf: &mut [u8]) -> Option<Segment> {

@@ -217,7 +217,9 @@ impl Endpoint {
             conn.sum_tx = checksum.verify();
             // A signed segment cannot be cut by the device: each piece needs its own digest.
             conn.out_seg_max = if conn.opt.md5 { 0 } else { out_seg_max };
-            if let Some(mut seg) = conn.poll_segment(now, buf) {
+            let mut built = None;
+            conn.poll_segment(now, buf, &mut built);
+            if let Some(seg) = built.as_mut() {
                 let mss = conn.eff_snd_mss() as usize;
                 let segment_size = if seg.payload_len > mss { mss } else { 0 };
                 // Sending new data lowers the unsent count, which is what a writer held by
