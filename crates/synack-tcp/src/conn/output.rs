@@ -75,7 +75,6 @@ impl Conn {
     }
 
     fn build_segment(&mut self, now: Instant, buf: &mut [u8]) -> Option<Segment> {
-        let rto = self.rtt.rto();
         match &mut self.tcb {
             Tcb::Closed => None,
             Tcb::SynSent { snd, fo } => {
@@ -127,7 +126,7 @@ impl Conn {
                 let payload_sum = copy_payload(&mut buf[hlen..], a, b, self.sum_tx);
                 self.stats.bytes_sent += data as u64;
                 if !self.t.is_armed(Timer::Rtx) {
-                    self.t.set(Timer::Rtx, Some(now + rto));
+                    self.t.set(Timer::Rtx, Some(now + self.rtt.rto()));
                 }
                 self.time_syn(iss, retransmission, now);
                 //= rfc9293#3.7.1
@@ -190,22 +189,23 @@ impl Conn {
 
     fn build_synchronized(&mut self, now: Instant, buf: &mut [u8]) -> Option<Segment> {
         let state = self.state();
-        let rto = self.rtt.rto();
         let mss = self.eff_snd_mss();
         let opt = self.opt;
         let nodelay = self.cfg.nodelay;
         let ws_offered = self.hs.has(super::HsFlags::WS_OFFERED);
-        let our_mss = self.our_mss();
+        // Read where needed: the SYN-ACK and the first receive-MSS estimate (the RTO and the
+        // initial window are the SYN-ACK's alone); most polls need neither.
+        let our_mss =
+            || super::offered_mss(self.rec.adv_mtu, self.tuple.local.is_ipv4(), &self.cfg);
         let ts_val = self.ts_now(now);
         let force = self.due.has(Due::Override);
         let window_policy = self.cfg.receive_window;
         let model = super::rcv_mem::linux_model(&self.cfg);
-        let initial_space = self.initial_space();
         let (snd, rcv) = self.tcb.halves()?;
         let hold_initial =
             rcv.initial_window_held(self.cfg.initial_window_whole_segments, &self.stats);
         let rcv_mss = match rcv.mss_estimate {
-            0 => u32::from(super::rcv_mss::initial(our_mss, mss, rcv.wnd())),
+            0 => u32::from(super::rcv_mss::initial(our_mss(), mss, rcv.wnd())),
             m => u32::from(m),
         };
         if rcv.select_linux_window(model, rcv_mss) {
@@ -224,10 +224,14 @@ impl Conn {
         if state == State::SynReceived && snd.nxt == snd.iss {
             //= rfc9293#3.10.7.2
             //~ paraphrase: <SEQ=ISS><ACK=RCV.NXT><CTL=SYN,ACK>, with the options the peer offered.
+            let our_mss = our_mss();
             let retransmission = snd.max_nxt != snd.iss;
             snd.nxt = snd.iss + 1;
             snd.max_nxt = snd.max_nxt.max(snd.nxt);
-            let space = if model.is_some() { initial_space } else { rcv.buf.free() };
+            let space = match model {
+                Some((rcvbuf, _)) => super::rcv_mem::initial_space(rcvbuf),
+                None => rcv.buf.free(),
+            };
             let full = initial_window(space, our_mss, &self.cfg);
             rcv.start_mem(model, full as u32);
             let win = full.min(65535) as u16;
@@ -235,7 +239,7 @@ impl Conn {
             rcv.last_ack_sent = rcv.nxt;
             let (iss, rnxt) = (snd.iss, rcv.nxt);
             if !self.t.is_armed(Timer::Rtx) {
-                self.t.set(Timer::Rtx, Some(now + rto));
+                self.t.set(Timer::Rtx, Some(now + self.rtt.rto()));
             }
             self.time_syn(iss, retransmission, now);
             let mut fl = TcpFlags::SYN | TcpFlags::ACK;

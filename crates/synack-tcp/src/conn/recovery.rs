@@ -179,6 +179,20 @@ impl Recovery {
         }
     }
 
+    /// A new connection's (`Conn::new`): segment size 536 until the handshake, RACK, PRR and
+    /// HyStart++ as `cfg` asks, and `adv_mtu` (see [`Recovery::adv_mtu`]). One literal, so
+    /// that the connection's literal holds it without a copy.
+    #[inline]
+    pub(crate) fn for_connection(cfg: &crate::config::ConnConfig, adv_mtu: u16) -> Recovery {
+        Recovery {
+            adv_mtu,
+            rack_wanted: cfg.rack,
+            prr_wanted: cfg.prr,
+            hystart: cfg.hystart,
+            ..Recovery::new(cfg.congestion_control, 536, SeqNum(0))
+        }
+    }
+
     /// The per-flight state, built now if it is still implicit (fresh). Inline, with the
     /// building out of line: every sent segment asks for it several times, and builds it at
     /// most once a flight.
@@ -345,7 +359,9 @@ impl Recovery {
         self.cwnd_use.on_send(una, snd_max, snd_max.since(una), full);
     }
 
-    /// RACK-TLP on or off (takes effect at the handshake; needs SACK).
+    /// RACK-TLP on or off (takes effect at the handshake; needs SACK). A connection sets it
+    /// at birth ([`Recovery::for_connection`]).
+    #[cfg(test)]
     pub(crate) fn want_rack(&mut self, on: bool) {
         self.rack_wanted = on;
     }

@@ -268,9 +268,12 @@ impl Endpoint {
         }
         let fo = self.fast_open_syn(lid, &tuple, seg);
         let birth = self.birth(tuple, cfg, now);
-        let mut conn = Conn::syn_received(birth, lid, iss, PeerSyn::Arrived(seg), fo.accept);
-        conn.accecn_on_syn(seg.flags, self.ip_ecn);
-        let id = self.admit_child(lid, conn);
+        let handshake = birth.handshake();
+        let ip_ecn = self.ip_ecn;
+        let id = self.admit_child(lid, Conn::new(birth), |c| {
+            c.start_syn_received(handshake, lid, iss, PeerSyn::Arrived(seg), fo.accept);
+            c.accecn_on_syn(seg.flags, ip_ecn);
+        });
         if let Some(c) = fo.reply {
             self.fo_reply.insert(id, c);
         }
@@ -283,9 +286,14 @@ impl Endpoint {
         self.after(id);
     }
 
-    /// Files a new SYN-RECEIVED child of `lid` and reports its state.
-    fn admit_child(&mut self, lid: ListenerId, conn: Conn) -> ConnId {
+    /// Files a new child of `lid`, makes it SYN-RECEIVED with `init` where it is filed (a
+    /// connection is about a kilobyte: built in place, not copied in whole), and reports its
+    /// state.
+    fn admit_child(&mut self, lid: ListenerId, conn: Conn, init: impl FnOnce(&mut Conn)) -> ConnId {
         let id = self.insert(conn, Owner::Listener(lid));
+        if let Ok(c) = super::slots::conn_in(&mut self.slots, id) {
+            init(c);
+        }
         if let Some(Some(l)) = self.listeners.get_mut(lid.0 as usize) {
             l.half_open.push(id);
         }
@@ -383,8 +391,10 @@ impl Endpoint {
             window: cfg.recv_buffer.min(65535) as u16,
         };
         let birth = self.birth(tuple, cfg, now);
-        let conn = Conn::syn_received(birth, lid, seg.ack - 1, syn, false);
-        let id = self.admit_child(lid, conn);
+        let handshake = birth.handshake();
+        let id = self.admit_child(lid, Conn::new(birth), |c| {
+            c.start_syn_received(handshake, lid, seg.ack - 1, syn, false);
+        });
         self.listen_counts.cookies_accepted += 1;
         // The ACK completes the handshake in the ordinary way.
         self.conn_input(id, tuple, seg);
