@@ -504,6 +504,7 @@ impl Conn {
     //= rfc9293#3.7.1
     //~ paraphrase: Eff.snd.MSS = min(SendMSS+20, MMS_S) - TCPhdrsize - IPoptionsize; the TCP header
     //~ here includes the options every data segment carries (timestamps: 12 bytes).
+    #[inline]
     pub(crate) fn eff_snd_mss(&self) -> u32 {
         let base = self.snd_mss_without_options() + 20;
         let mut opts = if self.opt.ts { 12 } else { 0 };

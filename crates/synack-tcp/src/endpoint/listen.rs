@@ -24,6 +24,12 @@ use crate::stats::ListenCounters;
 /// refuses, so no ordinary listener can have it.
 pub(super) const ANY_LISTENER: SocketAddr = SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), 0);
 
+/// SYN-ACK retransmissions of a half-open child admitted while its listener's SYN queue is at
+/// least half full: under a flood such an entry goes 1 + 2 + 4 = 7 s after its SYN instead of
+/// 63 s, so the queue, and with it cookie mode, drains within seconds of the flood's end.
+/// Half the queue keeps the configured retries, for peers on slow or lossy paths.
+pub(super) const CROWDED_SYN_ACK_RETRIES: u32 = 2;
+
 /// A listening socket and its children.
 pub(super) struct Listener {
     pub(super) local: SocketAddr,
@@ -244,6 +250,13 @@ impl Endpoint {
             return;
         }
         self.listen_counts.half_open_admitted += 1;
+        if half_open >= self.config.syn_queue_len / 2 {
+            //= rfc4987#3.2
+            //~ paraphrase: Reducing the SYN-RECEIVED timer frees the entries of spoofed SYNs sooner.
+            //~ linux: reqsk_timer_handler keeps half the SYN queue for young requests and cuts
+            //~ the SYN-ACK retries of the others down to 2 while it is more than half full.
+            cfg.syn_ack_retries = cfg.syn_ack_retries.map(|r| r.min(CROWDED_SYN_ACK_RETRIES));
+        }
         let mut iss = self.choose_isn(now, &tuple);
         if let Some(min) = min_iss
             && iss.lt(min)
