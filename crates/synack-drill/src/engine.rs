@@ -77,6 +77,8 @@ impl TargetFactory for EngineFactory {
         b.syn_ecn_retries = before.syn_ecn_retries;
         b.syn_options_retries = before.syn_options_retries;
         b.slow_start_ack_limit = before.slow_start_ack_limit;
+        b.initial_window = before.initial_window;
+        b.slow_start_after_idle = before.slow_start_after_idle;
         b.rto_from_cwnd = before.rto_from_cwnd;
         b.cc = before.cc;
         b.keep_alive = before.keep_alive;
@@ -95,10 +97,7 @@ impl TargetFactory for EngineFactory {
 
 /// Profile knobs that have no engine setting yet (reported in docs/DRILL.md and by the CLI).
 pub fn unmapped_knobs(p: &Profile) -> Vec<String> {
-    let mut v = vec![
-        format!("initial window {} segments (engine chooses its own IW)", p.initial_window),
-        format!("slow start after idle {}", on(p.slow_start_after_idle)),
-    ];
+    let mut v = Vec::new();
     // The engine has one switch (ConnConfig::rack) for RACK and TLP together.
     if p.tlp != p.rack {
         v.push(format!(
@@ -387,6 +386,8 @@ impl EngineTarget {
             reset_after_fin_reported: p.reset_after_fin_reported,
             reset_keeps_socket: p.reset_keeps_socket,
             initial_window_whole_segments: p.linux_receive_edges,
+            initial_window_segments: Some(u16::try_from(p.initial_window).unwrap_or(u16::MAX)),
+            slow_start_after_idle: p.slow_start_after_idle,
             oversized_taken_when_empty: p.linux_receive_edges,
             syn_ack_tsecr_check: p.name.starts_with("linux"),
             linux_simultaneous_open: p.name.starts_with("linux"),

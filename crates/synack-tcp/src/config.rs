@@ -377,6 +377,11 @@ pub struct ConnConfig {
     /// Linux; RFC 6928 allows experimenting with other values). `None` (the default): RFC
     /// 6928's 10.
     pub initial_window_segments: Option<u16>,
+    /// Restart the congestion window after the sender was idle longer than an RTO (RFC 5681
+    /// section 4.1's restart window; the controller decides what restarting means). On by
+    /// default, as in Linux (`net.ipv4.tcp_slow_start_after_idle`); off keeps the window an
+    /// idle period found, as Linux does with the sysctl at 0 (packetdrill's defaults set it so).
+    pub slow_start_after_idle: bool,
     /// Quick-ACK: the first this many in-order data segments of a connection are ACKed at
     /// once instead of after the delayed-ACK timer, so the peer's slow start is not held back
     /// by our delayed ACKs (Linux's quickack mode, up to 16 segments). 0 (the default) delays
@@ -589,6 +594,7 @@ impl Default for ConnConfig {
             mtu_probing: None,
             mss_clamp: None,
             initial_window_segments: None,
+            slow_start_after_idle: true,
             quick_ack_segments: 0,
             window_scale: None,
             slow_start_ack_limit: Some(2),

@@ -112,8 +112,37 @@ fn mapped_knobs_are_not_reported_unmapped() {
     for p in [Profile::linux(), Profile::linux_delack(), Profile::freebsd(), Profile::rfc()] {
         let v = unmapped_knobs(&p).join("; ");
         assert!(!v.contains("ECN") && !v.contains("quick-ACK") && !v.contains("TLP"), "{v}");
-        assert!(v.contains("initial window"), "{v}");
+        assert!(!v.contains("initial window") && !v.contains("slow start"), "{v}");
         assert_eq!(v.contains("SO_RCVBUF"), p.sockbuf_doubling && !p.rcv_memory, "{v}");
     }
     assert!(!unmapped_knobs(&Profile::linux()).join("; ").contains("SO_RCVBUF"));
+}
+
+/// The profile's initial window reaches the engine: after a passive open with MSS 1000, a
+/// 20,000-byte write sends 3 segments at once in the `rfc` profile (RFC 5681's initial window
+/// for this MSS) and 10 in `linux` (RFC 6928's, Linux's default).
+#[test]
+fn the_profile_initial_window_reaches_the_engine() {
+    for (p, segments) in [(Profile::rfc(), 3), (Profile::linux(), 10)] {
+        let cfg = ScriptConfig::default();
+        let mut t = EngineTarget::new(&p, &cfg);
+        let l = t.socket().unwrap();
+        t.bind(l, SocketAddr::new(cfg.local_ip, 8080)).unwrap();
+        t.listen(0, l, 1).unwrap();
+        let mut seg = syn(&cfg, TcpFlags::SYN, 0);
+        t.deliver(0, &seg);
+        let syn_ack = t.poll_transmit(0).expect("SYN-ACK");
+        seg.flags = TcpFlags::ACK;
+        seg.seq = 1;
+        seg.ack = syn_ack.seq.wrapping_add(1);
+        seg.options.clear();
+        t.deliver(1000, &seg);
+        let s = t.accept(1000, l).unwrap();
+        assert_eq!(t.write(1000, s, &[1; 20_000]), Ok(20_000));
+        let mut sent = 0;
+        while let Some(out) = t.poll_transmit(1000) {
+            sent += usize::from(!out.payload.is_empty());
+        }
+        assert_eq!(sent, segments, "{}", p.name);
+    }
 }

@@ -147,7 +147,7 @@ impl Conn {
         }
         let Some(snd) = self.tcb.snd() else { return crate::push::WriteSends::NONE };
         let flight = self.rec.flight(snd.una, snd.max_nxt);
-        let cwnd = if flight == 0 {
+        let cwnd = if flight == 0 && self.cfg.slow_start_after_idle {
             self.rec.cwnd_after_idle(now, self.rtt.rto())
         } else {
             self.rec.effective_cwnd()

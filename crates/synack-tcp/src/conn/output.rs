@@ -555,7 +555,7 @@ impl Conn {
             }
         }
         let fin_queued = snd.fin_queued;
-        let idle = !snd.outstanding();
+        let restart = !snd.outstanding() && self.cfg.slow_start_after_idle;
         let fits = avail.min(usable).min(cc_room).min(buf.len().saturating_sub(hlen) as u32);
         let probe = if len == mss && !retransmission && !force && !record_cut {
             self.mtu_probe_len(now, mss, hlen, fits)
@@ -572,7 +572,7 @@ impl Conn {
                     packet_len(&PacketInputs {
                         mss,
                         // An idle sender's window restarts as this segment leaves.
-                        cwnd: if idle {
+                        cwnd: if restart {
                             c.rec.cwnd_after_idle(now, c.rtt.rto())
                         } else {
                             c.rec.effective_cwnd()
@@ -832,7 +832,8 @@ impl Conn {
             if len > 0 {
                 self.sampler.on_send(end, now);
             }
-            self.rec.on_send_new(now, seq, end + fin as u32, was_idle, rto);
+            let restart = was_idle && self.cfg.slow_start_after_idle;
+            self.rec.on_send_new(now, seq, end + fin as u32, restart, rto);
             self.t.set(Timer::Tlp, None);
         }
         // Retries of refused data keep the time of the first retry: the user timeout counts
