@@ -134,6 +134,9 @@ pub struct TunCounters {
     /// Batched mode through io_uring: `io_uring_enter` calls made (each carries a whole
     /// batch of reads and writes).
     pub uring_enters: u64,
+    /// Batched mode with a writer thread: batches handed to it (the rest were written by
+    /// the caller).
+    pub tx_handed: u64,
 }
 
 /// A Linux TUN interface (`IFF_TUN | IFF_NO_PI`), nonblocking.
@@ -189,10 +192,12 @@ struct Rings {
 /// The environment variable, and the value, that turn io_uring off for the process.
 const NO_URING_ENV: (&str, &str) = ("SYNACK_TUN_IO_URING", "0");
 
-/// With a writer thread, a batch this large (in bytes of frames) is handed over; a smaller
-/// one, when no batch is in flight, is written at once by the caller: a handful of ACKs
-/// costs the kernel less than handing them to another thread and waking it.
-const HAND_OVER_BYTES: usize = 16 * 1024;
+/// With a writer thread, a batch of this many frames or more is handed over; a smaller one,
+/// when no batch is in flight, is written at once by the caller. What a write costs the
+/// kernel goes mostly by the packet (its IP and TCP input): a handful of ACKs, or of 64 KiB
+/// super-segments (a copy each, which another core would make from a cold cache), costs
+/// less written at once than handed to another thread and woken for.
+const HAND_OVER_FRAMES: usize = 16;
 
 /// How long [`attach`] waits for an interface to be let go, in steps of [`BUSY_STEP`].
 const BUSY_STEPS: u32 = 50;
@@ -561,13 +566,14 @@ impl TunDevice {
         let rings = self.batched.as_mut()?;
         let w = rings.writer.as_mut()?;
         let n = rings.tx.queued();
-        if n == 0 || !w.in_flight() && rings.tx.queued_bytes() < HAND_OVER_BYTES {
+        if n == 0 || !w.in_flight() && n < HAND_OVER_FRAMES {
             return None;
         }
         let full = std::mem::replace(&mut rings.tx, TxRing::new(0, 0));
         match w.hand(full) {
             Ok((empty, report)) => {
                 rings.tx = empty;
+                self.counters.tx_handed += 1;
                 if let Some(r) = report {
                     self.count_report(r);
                 }

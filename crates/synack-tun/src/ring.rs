@@ -288,11 +288,6 @@ impl TxRing {
         self.queued
     }
 
-    /// Bytes of the frames queued (headers not counted).
-    pub(crate) fn queued_bytes(&self) -> usize {
-        self.frames[..self.queued].iter().map(|r| r.len()).sum()
-    }
-
     /// The next free slot and the place to record its frame's range; `None` when full.
     pub(crate) fn next_slot(&mut self) -> Option<(&mut [u8], Slot<'_>)> {
         if self.queued == self.capacity() {

@@ -2,7 +2,7 @@
 //! (virtio-net headers: the kernel hands synack super-segments and partial checksums, synack
 //! hands the kernel super-segments to cut), inside a network namespace this test creates,
 //! over IPv4 and IPv6, SHA-256 compared end to end. Also checks that the offload paths were
-//! really taken (super-segments counted each way) and that the device's writer thread ran.
+//! really taken (super-segments counted each way) and that the device has its writer thread.
 //!
 //! 1 GiB each way over IPv4 and 100 MiB over IPv6; `SYNACK_TUN_BULK_MB=N` moves N MiB over
 //! IPv4 (and a tenth of it over IPv6) instead. Prints `SKIPPED: <reason>` and passes when
