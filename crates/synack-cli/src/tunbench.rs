@@ -3,9 +3,9 @@
 //! partial checksums both ways, receive coalescing) and without (one plain packet per system
 //! call, the kernel's own segmentation offloads off too), next to the kernel's TCP over a veth
 //! pair with its offloads on and off, all in one run. Each synack figure is taken three
-//! times, alternating: the default (batched reads and writes through io_uring, a writer
-//! thread), one system call per packet (`TunOptions::io_uring` off) and no writer thread
-//! (`TunOptions::tx_thread` off). Root only: everything happens in network namespaces made
+//! times, alternating: the default (batched reads and writes through io_uring; a writer
+//! thread for plain packets), one system call per packet (`TunOptions::io_uring` off) and
+//! the device's writer thread the other way (`TunOptions::tx_thread`). Root only: everything happens in network namespaces made
 //! and deleted here; the caller prints `SKIPPED` otherwise.
 //!
 //! Both ends live in this process: synack's side is the blocking API on an application thread
@@ -557,11 +557,13 @@ pub(crate) fn run(mb: usize, runs: usize, buffer: Option<usize>) -> Result<Value
     let off = TunOptions::PLAIN;
     // Best of `runs` by throughput (the machine is shared; the best run is the least
     // disturbed), CPU from the same run. Three variants alternate run by run, so a change in
-    // the machine's load hits each alike: the default (io_uring, writer thread), one system
-    // call per packet, and no writer thread (the caller writes each batch).
-    let best = |opts: TunOptions, inbound| -> Result<[Measure; 3], String> {
-        let variants =
-            [opts, opts.with_io_uring(false), opts.with_tx_thread(false)].map(|o| (o, None));
+    // the machine's load hits each alike: the default (io_uring), one system
+    // call per packet, and the device's writer thread the other way (off for plain packets,
+    // on with offloads). Returns the default, the system calls, and the runs with the writer
+    // thread and without it (one of which is the default).
+    let best = |opts: TunOptions, inbound| -> Result<[Measure; 4], String> {
+        let flipped = opts.with_tx_thread(!opts.tx_thread);
+        let variants = [opts, opts.with_io_uring(false), flipped].map(|o| (o, None));
         let mut variants: [(TunOptions, Option<Measure>); 3] = variants;
         for _ in 0..runs.max(1) {
             for (o, best) in &mut variants {
@@ -572,7 +574,10 @@ pub(crate) fn run(mb: usize, runs: usize, buffer: Option<usize>) -> Result<Value
             }
         }
         let [a, b, c] = variants.map(|v| v.1);
-        Ok([a.ok_or("no run")?, b.ok_or("no run")?, c.ok_or("no run")?])
+        let (a, b, c) = (a.ok_or("no run")?, b.ok_or("no run")?, c.ok_or("no run")?);
+        let copy = |m: &Measure| Measure { gbps: m.gbps, cpu: m.cpu };
+        let (on, off) = if opts.tx_thread { (copy(&a), c) } else { (c, copy(&a)) };
+        Ok([a, b, on, off])
     };
     let veth = |offloads| -> Result<f64, String> {
         let mut best = 0.0f64;
@@ -581,10 +586,10 @@ pub(crate) fn run(mb: usize, runs: usize, buffer: Option<usize>) -> Result<Value
         }
         Ok(best)
     };
-    let [in_on, in_on_calls, in_on_inline] = best(on, true)?;
-    let [out_on, out_on_calls, out_on_inline] = best(on, false)?;
-    let [in_off, in_off_calls, in_off_inline] = best(off, true)?;
-    let [out_off, out_off_calls, out_off_inline] = best(off, false)?;
+    let [in_on, in_on_calls, in_on_thread, in_on_inline] = best(on, true)?;
+    let [out_on, out_on_calls, out_on_thread, out_on_inline] = best(on, false)?;
+    let [in_off, in_off_calls, in_off_thread, in_off_inline] = best(off, true)?;
+    let [out_off, out_off_calls, out_off_thread, out_off_inline] = best(off, false)?;
     let veth_on = veth(true)?;
     let veth_off = veth(false)?;
     let shards = run_shards(mb, runs)?;
@@ -628,10 +633,18 @@ pub(crate) fn run(mb: usize, runs: usize, buffer: Option<usize>) -> Result<Value
         "synack_to_kernel_offload_inline_gbps": out_on_inline.gbps,
         "kernel_to_synack_plain_inline_gbps": in_off_inline.gbps,
         "synack_to_kernel_plain_inline_gbps": out_off_inline.gbps,
-        "kernel_to_synack_offload_tx_thread_vs_inline": in_on.gbps / in_on_inline.gbps,
-        "synack_to_kernel_offload_tx_thread_vs_inline": out_on.gbps / out_on_inline.gbps,
-        "kernel_to_synack_plain_tx_thread_vs_inline": in_off.gbps / in_off_inline.gbps,
-        "synack_to_kernel_plain_tx_thread_vs_inline": out_off.gbps / out_off_inline.gbps,
+        "kernel_to_synack_offload_tx_thread_gbps": in_on_thread.gbps,
+        "kernel_to_synack_offload_tx_thread_vs_inline": in_on_thread.gbps / in_on_inline.gbps,
+        "cpu_s_per_gb_kernel_to_synack_offload_tx_thread": in_on_thread.cpu_per_gb(total),
+        "synack_to_kernel_offload_tx_thread_gbps": out_on_thread.gbps,
+        "synack_to_kernel_offload_tx_thread_vs_inline": out_on_thread.gbps / out_on_inline.gbps,
+        "cpu_s_per_gb_synack_to_kernel_offload_tx_thread": out_on_thread.cpu_per_gb(total),
+        "kernel_to_synack_plain_tx_thread_gbps": in_off_thread.gbps,
+        "kernel_to_synack_plain_tx_thread_vs_inline": in_off_thread.gbps / in_off_inline.gbps,
+        "cpu_s_per_gb_kernel_to_synack_plain_tx_thread": in_off_thread.cpu_per_gb(total),
+        "synack_to_kernel_plain_tx_thread_gbps": out_off_thread.gbps,
+        "synack_to_kernel_plain_tx_thread_vs_inline": out_off_thread.gbps / out_off_inline.gbps,
+        "cpu_s_per_gb_synack_to_kernel_plain_tx_thread": out_off_thread.cpu_per_gb(total),
         "cpu_s_per_gb_kernel_to_synack_offload_inline": in_on_inline.cpu_per_gb(total),
         "cpu_s_per_gb_synack_to_kernel_offload_inline": out_on_inline.cpu_per_gb(total),
         "cpu_s_per_gb_kernel_to_synack_plain_inline": in_off_inline.cpu_per_gb(total),

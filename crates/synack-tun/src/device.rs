@@ -51,20 +51,22 @@ pub struct TunOptions {
     /// Batched mode writes through a thread of the device's own: `write_batch` hands the
     /// queued frames over and returns at once, so the kernel's receive path for them (which
     /// a write to a TUN runs in the writer's thread) runs beside the caller's next batch
-    /// instead of between batches. Worth it with a core to spare; off, `write_batch` writes
-    /// before it returns.
+    /// instead of between batches. Worth it with a core to spare and plain packets; off,
+    /// `write_batch` writes before it returns.
     pub tx_thread: bool,
 }
 
 impl Default for TunOptions {
-    /// Everything on.
+    /// Offloads, coalescing and io_uring on; no writer thread (with super-segments a batch
+    /// is a few large writes, which cost the kernel too little to be worth handing over).
     fn default() -> Self {
-        TunOptions { offload: true, gro: true, io_uring: true, tx_thread: true }
+        TunOptions { offload: true, gro: true, io_uring: true, tx_thread: false }
     }
 }
 
 impl TunOptions {
-    /// Plain IP packets: no virtio-net header, no coalescing (io_uring where it works).
+    /// Plain IP packets: no virtio-net header, no coalescing (io_uring where it works, and a
+    /// writer thread: the kernel's receive path then runs per 1500-byte packet).
     pub const PLAIN: TunOptions =
         TunOptions { offload: false, gro: false, io_uring: true, tx_thread: true };
 
@@ -404,7 +406,7 @@ impl TunDevice {
             last_error: None,
             tx_refused: false,
             want_uring: true,
-            want_tx_thread: true,
+            want_tx_thread: vnet_len == 0,
         }
     }
 
