@@ -14,7 +14,8 @@
 # SHARDS=N in the environment runs `serve --shards N` (default: its own, one per core);
 # TXQLEN=N sets the TUN device's txqueuelen (its queue to synack; default 500).
 # NO_IO_URING=1 runs `serve --no-io-uring` (one read or write system call per packet instead
-# of a batch per io_uring_enter).
+# of a batch per io_uring_enter). SYNACK_BIN=path runs another build of synack (to compare two
+# side by side).
 # Build first: cargo build --release -p synack-cli.
 set -euo pipefail
 FLOODERS=${1:-2}
@@ -22,7 +23,7 @@ SECS=${2:-10}
 SESSIONS=${3:-300}
 RATE=${4:-0}
 ROOT=$(cd "$(dirname "$0")/../../.." && pwd)
-BIN=$ROOT/target/release/synack
+BIN=${SYNACK_BIN:-$ROOT/target/release/synack}
 ATTACK=$ROOT/crates/synack-cli/tests/chaos/attack.py
 NS=synack-synflood-$$
 TUN=sfl$(( $$ % 100000 ))
@@ -42,6 +43,14 @@ for _ in $(seq 50); do grep -q "synack serves" /tmp/$NS.log 2>/dev/null && break
 tun_dropped() {
   ip -n "$NS" -s -j link show dev "$TUN" | python3 -c 'import sys, json; print(json.load(sys.stdin)[0]["stats64"]["tx"]["dropped"])'
 }
+# The legit clients' SYN retransmissions and all their retransmitted segments so far (the
+# namespace's kernel TCP is only theirs: the flood goes through a packet socket).
+legit_retrans() {
+  ip netns exec "$NS" nstat -asz --json TcpExtTCPSynRetrans TcpRetransSegs | python3 -c '
+import sys, json
+k = json.load(sys.stdin)["kernel"]
+print(k.get("TcpExtTCPSynRetrans", 0), k.get("TcpRetransSegs", 0))'
+}
 rss() { awk -v k="$1:" '$1 == k { print $2 }' /proc/$SERVE/status; }
 before=$(rss VmRSS)
 baseline=$(ip netns exec "$NS" python3 "$ATTACK" legit $NET.2 7 50 5)
@@ -53,7 +62,9 @@ for i in $(seq "$FLOODERS"); do
   pids+=($!)
 done
 sleep 0.5
+read -r syn_rtx0 rtx0 < <(legit_retrans)
 during=$(ip netns exec "$NS" python3 "$ATTACK" legit $NET.2 7 "$SESSIONS" 10)
+read -r syn_rtx1 rtx1 < <(legit_retrans)
 wait "${pids[@]}"
 dropped=$(( $(tun_dropped) - dropped0 ))
 txqlen=$(ip -n "$NS" -j link show dev "$TUN" | python3 -c 'import sys, json; print(json.load(sys.stdin)[0]["txqlen"])')
@@ -87,6 +98,7 @@ echo "flooders $FLOODERS for $SECS s: $rate spoofed SYN/s offered in total; the 
 echo "TUN device full: $refused of the offered SYNs not taken; $dropped packets dropped by the device (txqueuelen $txqlen)"
 echo "legit, no flood:     $baseline"
 echo "legit, during flood: $during"
+echo "legit clients' retransmissions during the flood: $((syn_rtx1 - syn_rtx0)) SYNs, $((rtx1 - rtx0)) segments in all"
 echo "legit, right after:  $after_flood"
 echo "serve RSS: ${before} kB before, peak ${peak} kB, ${after} kB 5 s after"
 echo "SYN-cookie mode: $cookie (to within 1 s)"

@@ -44,6 +44,9 @@ struct Ns(String);
 impl Ns {
     fn new() -> Result<Ns, String> {
         static N: AtomicUsize = AtomicUsize::new(0);
+        if N.load(Ordering::Relaxed) == 0 {
+            synack_tun::netns::remove_orphans("sdpb-");
+        }
         let name = format!("sdpb-{}-{}", std::process::id(), N.fetch_add(1, Ordering::Relaxed));
         ip(&["netns", "add", &name])?;
         let ns = Ns(name);

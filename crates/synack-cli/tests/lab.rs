@@ -20,6 +20,7 @@ fn lab_serves_the_kernel_and_cleans_up_on_ctrl_c() {
         println!("SKIPPED: {why}");
         return;
     }
+    synack_tun::netns::remove_orphans("synack-labtest-");
     let ns = format!("synack-labtest-{}", std::process::id());
     let dir = std::env::temp_dir().join(&ns);
     std::fs::create_dir_all(&dir).unwrap();

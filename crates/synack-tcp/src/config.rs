@@ -261,7 +261,8 @@ pub struct ConnConfig {
     /// entries hold the SYN queue (and keep it in cookie mode) until they expire. `None`
     /// keeps them for R2 of a SYN (`r2_syn`, at least 3 minutes). Only passive opens: a
     /// SYN-RECEIVED reached from SYN-SENT (simultaneous open) is the application's own open
-    /// attempt and keeps `r2_syn`.
+    /// attempt and keeps `r2_syn`. A child admitted while its listener's SYN queue is at least
+    /// half full makes at most 2 (gone after 7 s), as Linux cuts old requests' retries.
     pub syn_ack_retries: Option<u32>,
     /// SYN retransmissions an active open makes before it gives up, at the timeout after the
     /// last one (Linux's `TCP_SYNCNT`): the application's own shorter limit on the open

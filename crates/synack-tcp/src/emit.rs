@@ -36,22 +36,34 @@ pub(crate) fn options_len(o: &TcpOptions, layout: OptionLayout) -> usize {
 
 /// Writes the header and options into `buf`; returns the header length, or `None` when `buf`
 /// is too short for it or the options exceed 40 bytes (the engine never builds such).
+#[inline]
 pub(crate) fn write_header(buf: &mut [u8], h: &Header) -> Option<usize> {
-    let olen = options_len(&h.options, h.layout);
-    let hlen = 20 + olen;
-    if buf.len() < hlen || hlen > 60 {
-        return None;
-    }
-    options::write_layout(&h.options, h.layout, &mut buf[20..hlen]).ok()?;
-    let mut pkt = TcpPacket::new_unchecked(&mut buf[..hlen]);
-    pkt.set_src_port(h.src_port);
-    pkt.set_dst_port(h.dst_port);
-    pkt.set_seq_number(synack_wire::SeqNum(h.seq));
-    pkt.set_ack_number(synack_wire::SeqNum(h.ack));
-    pkt.set_offset_and_flags((hlen / 4) as u8, h.flags);
-    pkt.set_window_len(h.window);
-    pkt.set_urgent_pointer(h.urgent);
-    pkt.set_checksum(0);
+    // A data segment's options are timestamps alone, the same 12 bytes in either layout:
+    // written in one step, without working out their length first.
+    let quick = buf.get_mut(20..32).and_then(|o| options::write_timestamps_only(&h.options, o));
+    let hlen = match quick {
+        Some(n) => 20 + n,
+        None => {
+            let hlen = 20 + options_len(&h.options, h.layout);
+            if buf.len() < hlen || hlen > 60 {
+                return None;
+            }
+            options::write_layout(&h.options, h.layout, &mut buf[20..hlen]).ok()?;
+            hlen
+        }
+    };
+    // The fixed 20 bytes (RFC 9293 3.1) assembled in one array and stored at once, the
+    // checksum zero until `fill_checksum`; the same bytes `TcpPacket`'s setters write.
+    let mut fixed = [0u8; 20];
+    fixed[0..2].copy_from_slice(&h.src_port.to_be_bytes());
+    fixed[2..4].copy_from_slice(&h.dst_port.to_be_bytes());
+    fixed[4..8].copy_from_slice(&h.seq.to_be_bytes());
+    fixed[8..12].copy_from_slice(&h.ack.to_be_bytes());
+    let off_flags = (((hlen / 4) as u16 & 0xf) << 12) | (h.flags.0 & 0x0fff);
+    fixed[12..14].copy_from_slice(&off_flags.to_be_bytes());
+    fixed[14..16].copy_from_slice(&h.window.to_be_bytes());
+    fixed[18..20].copy_from_slice(&h.urgent.to_be_bytes());
+    buf[..20].copy_from_slice(&fixed);
     Some(hlen)
 }
 
@@ -63,6 +75,7 @@ pub(crate) fn write_header(buf: &mut [u8], h: &Header) -> Option<usize> {
 /// here. The payload starts at a multiple of four, so the partial sums simply add.
 //= rfc9293#3.1
 // The checksum covers the pseudo-header, the TCP header and the payload.
+#[inline]
 pub(crate) fn fill_checksum(
     seg: &mut [u8],
     header_len: usize,
@@ -88,7 +101,8 @@ pub(crate) fn fill_checksum(
 mod tests {
     use super::*;
     use core::net::Ipv4Addr;
-    use synack_wire::tcp::{TcpRepr, Timestamps};
+    use synack_wire::SeqNum;
+    use synack_wire::tcp::{SackBlock, SackBlocks, TcpRepr, Timestamps};
 
     #[test]
     fn header_round_trips_through_the_wire_parser() {
@@ -123,5 +137,61 @@ mod tests {
         assert_eq!(repr.options.mss, Some(1460));
         assert_eq!(repr.options.window_scale, Some(7));
         assert_eq!(repr.payload, &[0xAB]);
+    }
+
+    /// Every field lands where the wire parser reads it, on the timestamps-only path and
+    /// the general one, and a stale checksum field is cleared.
+    #[test]
+    fn data_header_fields_round_trip() {
+        let ts = TcpOptions {
+            timestamps: Some(Timestamps { tsval: 0xdead_beef, tsecr: 0x0102_0304 }),
+            ..Default::default()
+        };
+        let mut blocks = SackBlocks::new();
+        blocks.push(SackBlock { left: SeqNum(5), right: SeqNum(9) });
+        let sack = TcpOptions { sack: blocks, ..ts };
+        for (options, hlen) in [(ts, 32), (sack, 44), (TcpOptions::default(), 20)] {
+            let h = Header {
+                src_port: 0xabcd,
+                dst_port: 80,
+                seq: 0x8000_0001,
+                ack: 0xffff_fffe,
+                flags: TcpFlags::ACK | TcpFlags::PSH | TcpFlags::FIN,
+                window: 0x1234,
+                urgent: 0x5678,
+                options,
+                layout: OptionLayout::Linux,
+                payload_sum: 0,
+            };
+            let mut buf = [0xffu8; 64];
+            assert_eq!(write_header(&mut buf, &h), Some(hlen));
+            let pkt = TcpPacket::new_checked(&buf[..hlen]).unwrap();
+            assert_eq!(pkt.src_port(), 0xabcd);
+            assert_eq!(pkt.dst_port(), 80);
+            assert_eq!(pkt.seq_number().0, 0x8000_0001);
+            assert_eq!(pkt.ack_number().0, 0xffff_fffe);
+            assert_eq!(pkt.flags(), h.flags);
+            assert_eq!(pkt.header_len(), hlen);
+            assert_eq!(pkt.window_len(), 0x1234);
+            assert_eq!(pkt.urgent_pointer(), 0x5678);
+            assert_eq!(pkt.checksum(), 0);
+            let a = IpAddr::V4(Ipv4Addr::new(10, 0, 0, 1));
+            let repr = TcpRepr::parse_bytes(&buf[..hlen], a, a, ChecksumMode::Skip).unwrap();
+            assert_eq!(repr.options, options);
+        }
+        // Too short for the header and its options: nothing is claimed written.
+        let h = Header {
+            src_port: 1,
+            dst_port: 2,
+            seq: 0,
+            ack: 0,
+            flags: TcpFlags::ACK,
+            window: 0,
+            urgent: 0,
+            options: ts,
+            layout: OptionLayout::Linux,
+            payload_sum: 0,
+        };
+        assert_eq!(write_header(&mut [0u8; 31], &h), None);
     }
 }

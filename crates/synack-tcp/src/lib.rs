@@ -129,7 +129,7 @@ pub use config::{
     ConnConfig, EndpointConfig, IpFields, KeepAlive, MtuProbing, PmtudBlackhole, ProbeStyle,
     PushPolicy, ReadWindowUpdate, ReceiveWindow, RecvAccounting, SendAccounting,
 };
-pub use endpoint::{ConnId, Endpoint, ListenerId, Transmit};
+pub use endpoint::{ConnId, Endpoint, ListenerId, Transmit, TransmitBrief};
 pub use error::{
     ConnectError, ConnectionError, InvalidConnection, ListenError, RecvError, SendError,
 };

@@ -1,6 +1,7 @@
 //! A spoofed SYN flood against a listener, in virtual time: half-open entries expire after
-//! the configured SYN-ACK retransmissions (as Linux's `tcp_synack_retries`), the listener
-//! leaves cookie mode as soon as its queue has room, a handshake that completes wins over
+//! the configured SYN-ACK retransmissions (as Linux's `tcp_synack_retries`; 2 for those that
+//! came into a queue at least half full), the listener leaves cookie mode as soon as its
+//! queue has room, a handshake that completes wins over
 //! half-open state, and the listener's counters say what happened.
 
 use std::net::SocketAddr;
@@ -79,7 +80,8 @@ fn counters(ep: &Endpoint) -> ListenCounters {
 
 #[test]
 fn half_open_entries_expire_after_the_syn_ack_retries() {
-    let cfg = EndpointConfig { syn_queue_len: 16, ..EndpointConfig::default() };
+    // 16 entries in a queue of 32: never more than half full, every entry keeps 5 retries.
+    let cfg = EndpointConfig { syn_queue_len: 32, ..EndpointConfig::default() };
     assert_eq!(cfg.conn.syn_ack_retries, Some(5), "Linux's tcp_synack_retries by default");
     let (mut ep, _) = server(cfg, 64);
     let t0 = Instant::from_secs(1);
@@ -106,6 +108,41 @@ fn half_open_entries_expire_after_the_syn_ack_retries() {
     assert_eq!(ep.connection_count(), 16);
     run_timers(&mut ep, t0, t0 + Duration::from_secs(63));
     assert_eq!(ep.connection_count(), 0);
+}
+
+#[test]
+fn entries_admitted_to_a_crowded_queue_go_after_two_retries() {
+    let cfg = EndpointConfig { syn_queue_len: 16, ..EndpointConfig::default() };
+    let (mut ep, _) = server(cfg, 64);
+    let t0 = Instant::from_secs(1);
+    // 16 entries fill the queue, the rest of the flood gets cookies.
+    assert_eq!(flood(&mut ep, t0, 0, 1000), 1000);
+    assert_eq!(counters(&ep).listeners_in_cookie_mode, 1);
+    let t7 = t0 + Duration::from_secs(7);
+    let sent = run_timers(&mut ep, t0, t7);
+    let times = |who: SocketAddr| -> Vec<u64> {
+        sent.iter()
+            .filter(|(_, t)| t.dst == who)
+            .map(|(at, _)| at.saturating_since(t0).as_secs())
+            .collect()
+    };
+    // The second half came into a queue at least half full: SYN-ACKs again at 1 and 3 s,
+    // gone at 7 s, and with them cookie mode.
+    assert_eq!(times(spoofed(8)), [1, 3]);
+    assert_eq!(times(spoofed(15)), [1, 3]);
+    let c = counters(&ep);
+    assert_eq!((c.half_open, c.half_open_expired, c.listeners_in_cookie_mode), (8, 8, 0));
+    // The first half keeps the configured 5 retries.
+    assert_eq!(times(spoofed(0)), [1, 3, 7]);
+    flood(&mut ep, t7, 2000, 1);
+    assert_eq!(counters(&ep).half_open_admitted, 17, "room again: a half-open entry, no cookie");
+    // It came into a queue still half full (8 of 16): gone 7 s later too.
+    run_timers(&mut ep, t7, t7 + Duration::from_secs(7));
+    assert_eq!(counters(&ep).half_open, 8);
+    run_timers(&mut ep, t7, t0 + Duration::from_millis(62_900));
+    assert_eq!(counters(&ep).half_open, 8);
+    run_timers(&mut ep, t7, t0 + Duration::from_secs(63));
+    assert_eq!(counters(&ep).half_open, 0);
 }
 
 #[test]
@@ -262,7 +299,7 @@ fn a_forged_cookie_is_counted_and_reset() {
 #[test]
 fn a_user_timeout_shorter_than_the_retries_expires_half_open_entries_sooner() {
     let conn = ConnConfig { user_timeout: Some(Duration::from_secs(20)), ..ConnConfig::default() };
-    let cfg = EndpointConfig { syn_queue_len: 4, conn, ..EndpointConfig::default() };
+    let cfg = EndpointConfig { syn_queue_len: 8, conn, ..EndpointConfig::default() };
     let (mut ep, _) = server(cfg, 64);
     let t0 = Instant::from_secs(1);
     flood(&mut ep, t0, 0, 4);

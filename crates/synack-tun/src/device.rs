@@ -594,8 +594,8 @@ impl TunDevice {
     }
 
     /// Batched mode: [`write_batch`](Self::write_batch), and with io_uring also the reads of
-    /// the next batch in the same system call (the kernel's answers to the packets just
-    /// written are often among them). True when frames were read ahead, or every read found
+    /// the next batch in the same system call (done just before the writes, so the kernel's
+    /// answers to them find room in a queue a flood keeps full; they are read next round). True when frames were read ahead, or every read found
     /// one: the caller must then run the next round (`read_batch`, a poll) without waiting
     /// for the descriptor, since what was read no longer makes it poll readable.
     pub fn write_batch_read_ahead(&mut self) -> bool {

@@ -26,6 +26,37 @@ pub fn enter(name: &str) -> io::Result<()> {
     crate::sys::setns_net(&fd)
 }
 
+/// Deletes the namespaces a run of ours that was killed left behind: those whose name starts
+/// with `prefix` and names, in its first all-digit `-`-separated part after the prefix, a
+/// process that no longer exists (test and benchmark namespaces carry their creator's PID, and
+/// a run killed before its guards dropped cannot delete them itself). A namespace whose
+/// creator still runs, or whose name has no PID, is left alone. Returns how many were deleted.
+pub fn remove_orphans(prefix: &str) -> usize {
+    let Ok(dir) = std::fs::read_dir("/var/run/netns") else { return 0 };
+    let mut removed = 0;
+    for entry in dir.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let Some(pid) = creator_pid(&name, prefix) else { continue };
+        if std::path::Path::new(&format!("/proc/{pid}")).exists() {
+            continue;
+        }
+        let deleted = std::process::Command::new("ip")
+            .args(["netns", "del", &name])
+            .stderr(std::process::Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success());
+        removed += usize::from(deleted);
+    }
+    removed
+}
+
+/// The PID a namespace name made by one of our runs carries: the first part of what follows
+/// `prefix`, split at `-`, that is all digits.
+fn creator_pid(name: &str, prefix: &str) -> Option<u32> {
+    let rest = name.strip_prefix(prefix)?;
+    rest.split('-').find(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))?.parse().ok()
+}
+
 /// Why namespaces and TUN devices cannot be used here, or `None` when they can: the process
 /// must run as root (creating namespaces and TUN devices needs CAP_NET_ADMIN), `/dev/net/tun`
 /// must exist, and every program in `tools` must be on PATH. Root tests and benchmarks print
@@ -66,6 +97,17 @@ mod tests {
         }
         let why = unavailable(&["sh", "synack-no-such-program"]).expect("missing tool");
         assert_eq!(why, "synack-no-such-program not installed");
+    }
+
+    #[test]
+    fn a_namespace_name_gives_its_creator() {
+        assert_eq!(creator_pid("synack-chaos-flood-32190", "synack-chaos-"), Some(32190));
+        assert_eq!(creator_pid("sdpb-4711-3", "sdpb-"), Some(4711));
+        assert_eq!(creator_pid("synack-tunns-815", "synack-tunns-"), Some(815));
+        assert_eq!(creator_pid("synack-tun-815-101", "synack-tun-"), Some(815));
+        assert_eq!(creator_pid("synack-chaos-flood", "synack-chaos-"), None);
+        assert_eq!(creator_pid("other-32190", "synack-chaos-"), None);
+        assert_eq!(creator_pid("synack-chaos-x99999999999", "synack-chaos-"), None);
     }
 
     #[test]

@@ -2,7 +2,7 @@
 //!
 //! Without it, batched mode costs one system call per packet: a `read` per frame read ahead
 //! (plus the one that finds the queue empty) and a `write`/`writev` per frame queued. Here the
-//! writes of every queued frame and the reads into every free receive slot go into one
+//! reads into every free receive slot and the writes of every queued frame go into one
 //! submission queue and one `io_uring_enter`.
 //!
 //! The descriptor is nonblocking, so the kernel tries each read and write at once, in
@@ -104,8 +104,8 @@ impl Uring {
         self.enters
     }
 
-    /// Writes each `(head, body)` as one packet (an empty head is left out), then reads one
-    /// packet into each of `reads`, all in one submission; returns once every operation has
+    /// Reads one packet into each of `reads`, then writes each `(head, body)` as one packet
+    /// (an empty head is left out), all in one submission; returns once every operation has
     /// completed. More writes or reads than the ring was made for are refused up front.
     pub(crate) fn exchange<'a>(
         &mut self,
@@ -129,27 +129,11 @@ impl Uring {
         let t = target(self.fixed, self.fd);
         {
             let mut sq = self.ring.submission();
-            for (i, (head, body)) in writes.enumerate() {
-                let iov = &mut self.iovs[i];
-                iov[0] = libc::iovec { iov_base: head.as_ptr() as *mut _, iov_len: head.len() };
-                iov[1] = libc::iovec { iov_base: body.as_ptr() as *mut _, iov_len: body.len() };
-                let (ptr, n) =
-                    if head.is_empty() { (iov[1..].as_ptr(), 1) } else { (iov.as_ptr(), 2) };
-                // RWF_NOWAIT: a write the kernel cannot take at once fails with EAGAIN (the
-                // frame is dropped, as a full NIC queue drops it) instead of staying out.
-                let nowait = libc::RWF_NOWAIT;
-                let e = match t {
-                    Target::Fixed(f) => opcode::Writev::new(f, ptr, n).rw_flags(nowait).build(),
-                    Target::Fd(f) => opcode::Writev::new(f, ptr, n).rw_flags(nowait).build(),
-                };
-                // SAFETY: the iovecs and the slices they describe stay valid until this call
-                // has seen the operation complete (`wait_all` below); the queue has room for
-                // the whole batch (checked above, and it is empty between calls).
-                unsafe { sq.push(&e.user_data(i as u64)) }.map_err(|_| Broken {
-                    error: io::Error::other("submission queue full"),
-                    ops: 0,
-                })?;
-            }
+            // Reads first: they free slots of the device's queue right before the writes,
+            // whose answers from the kernel (a client's handshake ACK to a SYN-ACK, made
+            // while the write runs) go into that queue at once. Under a flood that keeps the
+            // queue full, answers queued after the reads find room; queued before them, they
+            // are dropped (and a SYN cookie's ACK is not sent again).
             for (j, buf) in reads.enumerate() {
                 let len = u32::try_from(buf.len()).unwrap_or(u32::MAX);
                 // RWF_NOWAIT: a read that finds the queue empty completes with EAGAIN at
@@ -164,8 +148,31 @@ impl Uring {
                         opcode::Read::new(f, buf.as_mut_ptr(), len).rw_flags(nowait).build()
                     }
                 };
-                // SAFETY: as for the writes; `buf` is borrowed mutably for the whole call.
+                // SAFETY: `buf` is borrowed mutably for the whole call, which returns only
+                // once this call has seen the operation complete (`wait_all` below); the
+                // queue has room for the whole batch (checked above, and it is empty between
+                // calls).
                 unsafe { sq.push(&e.user_data((nw + j) as u64)) }.map_err(|_| Broken {
+                    error: io::Error::other("submission queue full"),
+                    ops: 0,
+                })?;
+            }
+            for (i, (head, body)) in writes.enumerate() {
+                let iov = &mut self.iovs[i];
+                iov[0] = libc::iovec { iov_base: head.as_ptr() as *mut _, iov_len: head.len() };
+                iov[1] = libc::iovec { iov_base: body.as_ptr() as *mut _, iov_len: body.len() };
+                let (ptr, n) =
+                    if head.is_empty() { (iov[1..].as_ptr(), 1) } else { (iov.as_ptr(), 2) };
+                // RWF_NOWAIT: a write the kernel cannot take at once fails with EAGAIN (the
+                // frame is dropped, as a full NIC queue drops it) instead of staying out.
+                let nowait = libc::RWF_NOWAIT;
+                let e = match t {
+                    Target::Fixed(f) => opcode::Writev::new(f, ptr, n).rw_flags(nowait).build(),
+                    Target::Fd(f) => opcode::Writev::new(f, ptr, n).rw_flags(nowait).build(),
+                };
+                // SAFETY: as for the reads: the iovecs and the slices they describe stay
+                // valid until this call has seen the operation complete.
+                unsafe { sq.push(&e.user_data(i as u64)) }.map_err(|_| Broken {
                     error: io::Error::other("submission queue full"),
                     ops: 0,
                 })?;

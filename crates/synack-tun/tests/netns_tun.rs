@@ -124,6 +124,7 @@ fn ping_through_tun(batched: bool, handover: bool, uring: bool) {
         println!("SKIPPED: {why}");
         return;
     }
+    synack_tun::netns::remove_orphans("synack-tun-");
     let ns = format!(
         "synack-tun-{}-{}{}{}",
         std::process::id(),

@@ -148,15 +148,16 @@ pub const fn at_odd_offset(s: u64) -> u64 {
     fold(s).swap_bytes() as u64
 }
 
-/// Folds a partial sum to 16 bits with end-around carry (not complemented).
+/// Folds a partial sum to 16 bits with end-around carry (not complemented): the two
+/// 32-bit halves added with the carry out added back, then the two 16-bit halves of that
+/// the same way (an add and an add-with-carry each on x86-64).
 #[inline]
-pub const fn fold(mut s: u64) -> u16 {
-    s = (s & 0xffff_ffff) + (s >> 32);
-    s = (s & 0xffff_ffff) + (s >> 32);
-    s = (s & 0xffff) + (s >> 16);
-    s = (s & 0xffff) + (s >> 16);
-    s = (s & 0xffff) + (s >> 16);
-    s as u16
+pub const fn fold(s: u64) -> u16 {
+    let (w, carry) = (s as u32).overflowing_add((s >> 32) as u32);
+    // Cannot overflow: when the add carried, `w` is at most 2^32 - 2.
+    let w = w + carry as u32;
+    let (h, carry) = (w as u16).overflowing_add((w >> 16) as u16);
+    h + carry as u16
 }
 
 /// The checksum field value for a partial sum: the complement of its fold.
@@ -301,6 +302,28 @@ mod tests {
         assert_eq!(fold(0xffff_ffff_ffff_ffff), 0xffff);
         assert_eq!(fold(0x1_0000), 1);
         assert_eq!(fold(0x1_fffe), 0xffff);
+    }
+
+    /// The fold is the sum's residue modulo 2^16 - 1, written as 0xffff rather than 0 for a
+    /// nonzero sum (end-around carry never yields 0 from nonzero words), and 0 only for 0.
+    #[test]
+    fn fold_is_the_residue_modulo_65535() {
+        let reference = |s: u64| match (s, s % 0xffff) {
+            (0, _) => 0,
+            (_, 0) => 0xffff,
+            (_, r) => r as u16,
+        };
+        let mut x = 0x9e37_79b9_7f4a_7c15u64;
+        let edges = [0, 1, 0xffff, 0x1_0000, 0xffff_ffff, 0x1_0000_0000, u64::MAX, u64::MAX - 1];
+        for s in edges.into_iter().chain((0..100_000).map(|_| {
+            // xorshift64: spread over every width of sum.
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x >> (x % 64)
+        })) {
+            assert_eq!(fold(s), reference(s), "{s:#x}");
+        }
     }
 
     #[test]

@@ -166,8 +166,9 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
     if n > 1 {
         let h = shards.handoff_stats();
         println!(
-            "shards: {} packets read by one shard for another's flow, {} taken in, {} dropped",
-            h.handed, h.received, h.dropped
+            "shards: {} packets read by one shard for another's flow, {} taken in, {} dropped \
+             ({} of them not SYNs)",
+            h.handed, h.received, h.dropped, h.dropped_others
         );
     }
     // Stops every driver (and closes the capture file) once the last socket is gone.

@@ -61,23 +61,71 @@ pub(crate) fn run<const B: usize>(
         for p in &mut batch[..n] {
             maker.write(p);
         }
-        match sock.send_batch(&mut batch[..n]) {
-            Ok(k) => {
-                sent += k as u64;
-                refused += (n - k) as u64;
-            }
-            Err(e) if matches!(e.raw_os_error(), Some(libc::ENOBUFS | libc::EAGAIN)) => {
-                refused += n as u64;
-            }
-            Err(e) => return Err(e),
-        }
+        let out = offer_each(&mut batch[..n], |b| sock.send_batch(b))?;
+        sent += out.0;
+        refused += out.1;
     }
     Ok(Outcome { sent, refused, secs: t0.elapsed().as_secs_f64() })
+}
+
+/// Offers every packet of `batch` to the device through `send` (one `sendmmsg`: it stops at
+/// the first packet the device refuses, reporting the ones before it as sent, or the refusal
+/// itself when that was the first): the refused packet is counted and the rest of the batch
+/// is offered again, so each SYN counted as offered did reach the device. Returns (sent,
+/// refused).
+fn offer_each<const N: usize>(
+    mut batch: &mut [[u8; N]],
+    mut send: impl FnMut(&mut [[u8; N]]) -> std::io::Result<usize>,
+) -> std::io::Result<(u64, u64)> {
+    let (mut sent, mut refused) = (0u64, 0u64);
+    while !batch.is_empty() {
+        let k = match send(batch) {
+            Ok(k) if k >= batch.len() => {
+                sent += batch.len() as u64;
+                break;
+            }
+            // Packets 0..k went; packet k was refused (the call reports that on the next
+            // packet's behalf only when it is the first).
+            Ok(k) => k,
+            Err(e) if matches!(e.raw_os_error(), Some(libc::ENOBUFS | libc::EAGAIN)) => 0,
+            Err(e) => return Err(e),
+        };
+        sent += k as u64;
+        refused += 1;
+        batch = &mut batch[k + 1..];
+    }
+    Ok((sent, refused))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A device that takes `room` packets and refuses the rest, as a full queue does; a
+    /// `sendmmsg` on it stops at the first refusal.
+    fn device(room: &mut usize) -> impl FnMut(&mut [[u8; 1]]) -> std::io::Result<usize> + '_ {
+        move |b| {
+            let k = b.len().min(*room);
+            *room -= k;
+            if k == 0 { Err(std::io::Error::from_raw_os_error(libc::ENOBUFS)) } else { Ok(k) }
+        }
+    }
+
+    #[test]
+    fn every_packet_is_offered_once() {
+        for (room, n, want) in [(100, 64, (64, 0)), (10, 64, (10, 54)), (0, 64, (0, 64))] {
+            let mut room = room;
+            let mut batch = vec![[0u8; 1]; n];
+            assert_eq!(offer_each(&mut batch, device(&mut room)).unwrap(), want);
+        }
+    }
+
+    #[test]
+    fn other_errors_end_the_flood() {
+        let mut batch = vec![[0u8; 1]; 8];
+        let r = offer_each(&mut batch, |_| Err(std::io::Error::from_raw_os_error(libc::ENODEV)));
+        assert!(r.is_err());
+    }
 
     #[test]
     fn schedule() {

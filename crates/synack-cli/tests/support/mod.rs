@@ -26,6 +26,7 @@ pub(crate) struct Ns(String);
 
 impl Ns {
     pub(crate) fn new(suite: &str, tag: &str) -> Ns {
+        synack_tun::netns::remove_orphans(&format!("synack-{suite}-"));
         let name = format!("synack-{suite}-{tag}-{}", std::process::id());
         let _ = Command::new("ip").args(["netns", "del", &name]).stderr(Stdio::null()).status();
         assert!(Command::new("ip").args(["netns", "add", &name]).status().unwrap().success());

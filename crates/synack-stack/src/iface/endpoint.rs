@@ -22,7 +22,7 @@ impl TcpLayer for Endpoint {
         checksum: ChecksumMode,
     ) -> Option<SegmentOut> {
         // `Skip` when the device fills the TCP checksum: the engine leaves it zero.
-        let t = Endpoint::poll_transmit_with(self, now, buf, checksum)?;
+        let t = Endpoint::poll_transmit_brief(self, now, buf, checksum)?;
         Some(SegmentOut {
             src: t.src.ip(),
             dst: t.dst.ip(),

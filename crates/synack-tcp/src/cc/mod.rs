@@ -304,6 +304,21 @@ pub enum Controller {
     Bbr(Box<Bbr>),
 }
 
+impl Controller {
+    /// [`CongestionControl::cwnd`], dispatched on the variant rather than through the
+    /// trait object: the sender asks for it several times a segment, and each answer is a
+    /// field read once the call is direct.
+    #[inline]
+    pub fn cwnd(&self) -> u32 {
+        match self {
+            Controller::NewReno(c) => c.cwnd(),
+            Controller::Cubic(c) => c.cwnd(),
+            Controller::LinuxCubic(c) => c.cwnd(),
+            Controller::Bbr(c) => c.cwnd(),
+        }
+    }
+}
+
 impl core::ops::Deref for Controller {
     type Target = dyn CongestionControl;
     fn deref(&self) -> &Self::Target {

@@ -1,7 +1,7 @@
 //! Segment arrival, RFC 9293 section 3.10.7, for SYN-SENT, SYN-RECEIVED, the synchronized
 //! states and TIME-WAIT. (CLOSED and LISTEN are the endpoint's: there is no TCB to consult.)
 
-use super::recovery::AckInfo;
+use super::recovery::{AckInfo, NothingAcked};
 use super::{Conn, Ctx, Due, Ecn, HsFlags, OpenKind, Origin, Outcome, Rcv, Tcb, Timer};
 use crate::control::CtlSegment;
 use crate::error::ConnectionError;
@@ -364,7 +364,11 @@ impl Conn {
         if self.accecn.is_some() && (state != State::SynReceived || !f.syn()) {
             self.accecn_on_receive(seg, ctx.ip_ecn);
         }
-        let (advmss, snd_mss_now) = (self.opt.rcv_mss, self.eff_snd_mss());
+        // The MSS we send with matters here only for the receiver's first segment-size
+        // estimate, before any data has set one (see `rcv_mss::initial`).
+        let estimating = self.tcb.halves_ref().is_some_and(|(_, rcv)| rcv.mss_estimate == 0);
+        let advmss = self.opt.rcv_mss;
+        let snd_mss_now = if estimating { self.eff_snd_mss() } else { 0 };
         let Some((snd, rcv)) = self.tcb.halves() else { return Outcome::Continue };
         //~ linux: an ACK whose TSval moved on counts as progress for AccECN's ACE reading.
         let ts_progress = match (seg.options.timestamps, rcv.ts_recent) {
@@ -559,10 +563,14 @@ impl Conn {
             //~ taken, in order or not, by its GRO segment size when it was coalesced.
             let arrival = super::rcv_mss::Arrival {
                 len: ctx.seg_size.map_or(seg.payload.len(), usize::from),
-                header_len: seg.header_len(),
+                seg,
                 remnant: f.fin() || f.urg() || f.syn() || f.psh(),
             };
-            let initial = super::rcv_mss::initial(advmss, snd_mss_now, rcv.wnd());
+            // Read only while the estimate is unset (0).
+            let initial = match rcv.mss_estimate {
+                0 => super::rcv_mss::initial(advmss, snd_mss_now, rcv.wnd()),
+                _ => 0,
+            };
             let mut refused = false;
             if let Some((rcvbuf, _)) = model {
                 let before = match rcv.mss_estimate {
@@ -780,29 +788,42 @@ impl Conn {
         // Congestion control and loss recovery see every acceptable ACK, duplicates included.
         let sack: &[synack_wire::tcp::SackBlock] =
             if self.opt.sack { seg.options.sack.as_slice() } else { &[] };
-        let smss = self.eff_snd_mss();
         // AccECN reads its CE count against the data this ACK delivered (RFC 6937's
         // DeliveredData: the change of SND.UNA plus the change of SACKed bytes).
         let sacked_before = if self.accecn.is_some() { self.rec.sb.sacked_bytes() } else { 0 };
         // An ACK runs the retransmission queue again, after a refused retransmission too.
         self.refused &= !super::tx_fail::Refused::RETRANSMIT;
-        self.rec.on_ack(&AckInfo {
-            now,
+        let window = (seg.window as u32) << snd_wscale;
+        let nothing = NothingAcked {
             una_before,
             ack,
             snd_max,
-            window: (seg.window as u32) << snd_wscale,
-            payload_len: seg.payload.len() as u32,
-            syn_or_fin: f.syn() || f.fin(),
-            sack,
             bytes_acked: acked,
-            rtt,
-            srtt: self.rtt.srtt(),
-            min_rtt: self.rtt.min_rtt(),
-            ece: self.ecn.is_some() && f.contains(TcpFlags::ECE),
-            smss,
-            sack_growth_above: self.cfg.sack_growth_above_reordering,
-        });
+            sack_blocks: !sack.is_empty(),
+            window,
+        };
+        // A pure receiver's ACK of nothing new is answered before the rest of the record
+        // (the MSS, the RTT figures) is gathered for the general path.
+        if !self.rec.ack_of_nothing(&nothing) {
+            let smss = self.eff_snd_mss();
+            self.rec.on_ack_with_news(&AckInfo {
+                now,
+                una_before,
+                ack,
+                snd_max,
+                window,
+                payload_len: seg.payload.len() as u32,
+                syn_or_fin: f.syn() || f.fin(),
+                sack,
+                bytes_acked: acked,
+                rtt,
+                srtt: self.rtt.srtt(),
+                min_rtt: self.rtt.min_rtt(),
+                ece: self.ecn.is_some() && f.contains(TcpFlags::ECE),
+                smss,
+                sack_growth_above: self.cfg.sack_growth_above_reordering,
+            });
+        }
         if acked > 0 {
             self.mtu_probe_on_ack(una);
         }

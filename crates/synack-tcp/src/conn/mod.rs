@@ -418,8 +418,8 @@ pub(crate) struct Conn {
 }
 
 impl Conn {
-    /// A connection in CLOSED, before its first state is entered ([`Conn::syn_sent`],
-    /// [`Conn::syn_received`]).
+    /// A connection in CLOSED, before its first state is entered ([`Conn::start_syn_sent`],
+    /// [`Conn::start_syn_received`]).
     pub(crate) fn new(birth: Birth) -> Conn {
         let Birth { tuple, mut cfg, mtu, path_mtu, adv_mss, ts_offset, now, md5 } = birth;
         if cfg.no_options && (cfg.window_scaling || cfg.sack || cfg.timestamps) {
@@ -432,7 +432,16 @@ impl Conn {
             });
         }
         let link = u16::try_from(mtu).unwrap_or(u16::MAX);
-        let mut conn = Conn {
+        let ip_header_len = if tuple.local.is_ipv4() { 20 } else { 40 };
+        let encap =
+            if cfg.udp_encapsulation.is_some() { crate::udp_encap::UDP_ENCAP_OVERHEAD } else { 0 };
+        let adv_mtu = match adv_mss {
+            Some(m) => m.saturating_add((ip_header_len + encap + 20) as u16),
+            None => link,
+        };
+        // Built as the value returned, with nothing done to it after: a connection changed
+        // after its literal was built is copied whole (about a kilobyte) on the way out.
+        Conn {
             tuple,
             tcb: Tcb::Closed,
             opt: Negotiated { md5, ..Negotiated::default() },
@@ -456,13 +465,7 @@ impl Conn {
             refused: 0,
             una_since: now,
             hs: HsFlags::default(),
-            rec: {
-                let mut r = Recovery::new(cfg.congestion_control, 536, SeqNum(0));
-                r.want_rack(cfg.rack);
-                r.want_prr(cfg.prr);
-                r.want_hystart(cfg.hystart);
-                r
-            },
+            rec: Recovery::for_connection(&cfg, adv_mtu),
             marks: None,
             unread: None,
             ecn: None,
@@ -474,13 +477,7 @@ impl Conn {
             small_end: SeqNum(0),
             // Last: the fields above read it.
             cfg,
-        };
-        conn.rec.adv_mtu = match adv_mss {
-            Some(m) => m.saturating_add((conn.ip_header_len() + conn.encap_overhead() + 20) as u16),
-            None => link,
-        };
-        conn.mtu_probe_init(now);
-        conn
+        }
     }
 
     pub(crate) fn state(&self) -> State {
@@ -501,19 +498,13 @@ impl Conn {
     //~ paraphrase: The MSS we offer: what our link carries (MMS_R) minus the IP and TCP fixed
     //~ headers.
     pub(crate) fn our_mss(&self) -> u16 {
-        let mss = (self.rec.adv_mtu as usize)
-            .saturating_sub(self.ip_header_len() + self.encap_overhead() + 20);
-        // What the link carries, however small (a 72-byte IPv4 MTU gives 32; IPv4's minimum
-        // MTU, 68, gives 28); one byte at least.
-        let mss = mss.clamp(1, 65535) as u16;
-        //= rfc9293#3.7.1
-        //~ paraphrase: The MSS we announce may be lowered by the user (TCP_MAXSEG).
-        self.cfg.mss_clamp.map_or(mss, |c| mss.min(c.max(64)))
+        offered_mss(self.rec.adv_mtu, self.tuple.local.is_ipv4(), &self.cfg)
     }
 
     //= rfc9293#3.7.1
     //~ paraphrase: Eff.snd.MSS = min(SendMSS+20, MMS_S) - TCPhdrsize - IPoptionsize; the TCP header
     //~ here includes the options every data segment carries (timestamps: 12 bytes).
+    #[inline]
     pub(crate) fn eff_snd_mss(&self) -> u32 {
         let base = self.snd_mss_without_options() + 20;
         let mut opts = if self.opt.ts { 12 } else { 0 };
@@ -689,3 +680,18 @@ impl Conn {
 
 #[cfg(test)]
 mod size_tests;
+
+/// [`Conn::our_mss`] from the fields it reads (`adv_mtu` is MMS_R), for a caller that holds
+/// the control block borrowed.
+pub(crate) fn offered_mss(adv_mtu: u16, ipv4: bool, cfg: &ConnConfig) -> u16 {
+    let ip = if ipv4 { 20 } else { 40 };
+    let encap =
+        if cfg.udp_encapsulation.is_some() { crate::udp_encap::UDP_ENCAP_OVERHEAD } else { 0 };
+    let mss = (adv_mtu as usize).saturating_sub(ip + encap + 20);
+    // What the link carries, however small (a 72-byte IPv4 MTU gives 32; IPv4's minimum
+    // MTU, 68, gives 28); one byte at least.
+    let mss = mss.clamp(1, 65535) as u16;
+    //= rfc9293#3.7.1
+    //~ paraphrase: The MSS we announce may be lowered by the user (TCP_MAXSEG).
+    cfg.mss_clamp.map_or(mss, |c| mss.min(c.max(64)))
+}

@@ -34,6 +34,24 @@ pub(crate) struct Birth {
     pub(crate) md5: bool,
 }
 
+/// What a passive open needs of its [`Birth`] besides what [`Conn::new`] keeps.
+#[derive(Clone, Copy)]
+pub(crate) struct Handshake {
+    now: Instant,
+    /// The MTU the handshake's MSS is judged against (path MTU within the link's).
+    mtu: u16,
+}
+
+impl Birth {
+    /// What [`Conn::start_syn_received`] needs of this birth once [`Conn::new`] has it.
+    pub(crate) fn handshake(&self) -> Handshake {
+        Handshake {
+            now: self.now,
+            mtu: u16::try_from(self.path_mtu.min(self.mtu)).unwrap_or(u16::MAX),
+        }
+    }
+}
+
 /// The peer's SYN as a listener knows it.
 pub(crate) enum PeerSyn<'a> {
     /// The SYN itself just arrived; our SYN-ACK is still to be sent.
@@ -46,12 +64,14 @@ pub(crate) enum PeerSyn<'a> {
 impl Conn {
     /// Active OPEN: SYN-SENT with initial send sequence number `iss`; the SYN goes out on the
     /// next poll.
-    pub(crate) fn syn_sent(birth: Birth, iss: SeqNum) -> Conn {
-        let snd = Snd::for_config(iss, &birth.cfg);
-        let mut conn = Conn::new(birth);
-        conn.tcb = Tcb::SynSent { snd, fo: None };
-        conn.small_end = iss;
-        conn
+    ///
+    /// Called on a [`Conn::new`] already filed in its slot (the connection is built in place,
+    /// not copied there whole).
+    pub(crate) fn start_syn_sent(&mut self, iss: SeqNum, now: Instant) {
+        self.mtu_probe_init(now);
+        let snd = Snd::for_config(iss, &self.cfg);
+        self.tcb = Tcb::SynSent { snd, fo: None };
+        self.small_end = iss;
     }
 
     /// Makes an active open in SYN-SENT, whose SYN has not left yet, a Fast Open attempt:
@@ -97,16 +117,20 @@ impl Conn {
     /// Passive OPEN: SYN-RECEIVED for `listener`, answering `syn` with `iss`. With
     /// `fast_open` the connection is a Fast Open child (RFC 7413 section 4.2.2): the data on
     /// the SYN is taken now and the SYN-ACK acknowledges it.
-    pub(crate) fn syn_received(
-        birth: Birth,
+    ///
+    /// Called on a [`Conn::new`] already filed in its slot (the connection is built in place,
+    /// not copied there whole), with `handshake` what [`Birth::handshake`] said of its birth.
+    pub(crate) fn start_syn_received(
+        &mut self,
+        handshake: Handshake,
         listener: ListenerId,
         iss: SeqNum,
         syn: PeerSyn<'_>,
         fast_open: bool,
-    ) -> Conn {
-        let now = birth.now;
-        let handshake_mtu = u16::try_from(birth.path_mtu.min(birth.mtu)).unwrap_or(u16::MAX);
-        let mut conn = Conn::new(birth);
+    ) {
+        let Handshake { now, mtu: handshake_mtu } = handshake;
+        let conn = self;
+        conn.mtu_probe_init(now);
         conn.mtu_probe_passive_open(handshake_mtu);
         let cfg = Arc::clone(&conn.cfg);
         let (irs, window) = match &syn {
@@ -168,7 +192,6 @@ impl Conn {
             // It may send as soon as its SYN-ACK is out.
             conn.on_established();
         }
-        conn
     }
 
     /// Reports the state a new connection was created in, once the endpoint has filed it

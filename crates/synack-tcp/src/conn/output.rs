@@ -52,11 +52,13 @@ impl Conn {
     }
 
     /// The next segment this connection wants to send, its payload copied into
-    /// `buf[header_len..]`. `None` when it has nothing to send now.
-    pub(crate) fn poll_segment(&mut self, now: Instant, buf: &mut [u8]) -> Option<Segment> {
+    /// `buf[header_len..]`, into `out` (the caller's record, written in place rather than
+    /// returned and moved); `None` there when it has nothing to send now.
+    pub(crate) fn poll_segment(&mut self, now: Instant, buf: &mut [u8], out: &mut Option<Segment>) {
         let dsack = self.accecn.is_some()
             && self.tcb.halves().is_some_and(|(_, rcv)| rcv.sacks.has_pending_dsack());
-        let mut seg = self.build_segment(now, buf)?;
+        *out = self.build_segment(now, buf);
+        let Some(seg) = out.as_mut() else { return };
         if seg.payload_len > 0 {
             self.note_data_sent(now);
             if let Some(stamps) = self.marks.as_mut().and_then(|m| m.stamps.as_mut()) {
@@ -65,17 +67,15 @@ impl Conn {
             }
         }
         if self.accecn.is_some() {
-            self.accecn_on_send(now, &mut seg, dsack);
+            self.accecn_on_send(now, seg, dsack);
         }
         self.stats.segs_out += 1;
         if seg.retransmission {
             self.stats.retransmits += 1;
         }
-        Some(seg)
     }
 
     fn build_segment(&mut self, now: Instant, buf: &mut [u8]) -> Option<Segment> {
-        let rto = self.rtt.rto();
         match &mut self.tcb {
             Tcb::Closed => None,
             Tcb::SynSent { snd, fo } => {
@@ -127,7 +127,7 @@ impl Conn {
                 let payload_sum = copy_payload(&mut buf[hlen..], a, b, self.sum_tx);
                 self.stats.bytes_sent += data as u64;
                 if !self.t.is_armed(Timer::Rtx) {
-                    self.t.set(Timer::Rtx, Some(now + rto));
+                    self.t.set(Timer::Rtx, Some(now + self.rtt.rto()));
                 }
                 self.time_syn(iss, retransmission, now);
                 //= rfc9293#3.7.1
@@ -190,22 +190,23 @@ impl Conn {
 
     fn build_synchronized(&mut self, now: Instant, buf: &mut [u8]) -> Option<Segment> {
         let state = self.state();
-        let rto = self.rtt.rto();
         let mss = self.eff_snd_mss();
         let opt = self.opt;
         let nodelay = self.cfg.nodelay;
         let ws_offered = self.hs.has(super::HsFlags::WS_OFFERED);
-        let our_mss = self.our_mss();
+        // Read where needed: the SYN-ACK and the first receive-MSS estimate (the RTO and the
+        // initial window are the SYN-ACK's alone); most polls need neither.
+        let our_mss =
+            || super::offered_mss(self.rec.adv_mtu, self.tuple.local.is_ipv4(), &self.cfg);
         let ts_val = self.ts_now(now);
         let force = self.due.has(Due::Override);
         let window_policy = self.cfg.receive_window;
         let model = super::rcv_mem::linux_model(&self.cfg);
-        let initial_space = self.initial_space();
         let (snd, rcv) = self.tcb.halves()?;
         let hold_initial =
             rcv.initial_window_held(self.cfg.initial_window_whole_segments, &self.stats);
         let rcv_mss = match rcv.mss_estimate {
-            0 => u32::from(super::rcv_mss::initial(our_mss, mss, rcv.wnd())),
+            0 => u32::from(super::rcv_mss::initial(our_mss(), mss, rcv.wnd())),
             m => u32::from(m),
         };
         if rcv.select_linux_window(model, rcv_mss) {
@@ -224,10 +225,14 @@ impl Conn {
         if state == State::SynReceived && snd.nxt == snd.iss {
             //= rfc9293#3.10.7.2
             //~ paraphrase: <SEQ=ISS><ACK=RCV.NXT><CTL=SYN,ACK>, with the options the peer offered.
+            let our_mss = our_mss();
             let retransmission = snd.max_nxt != snd.iss;
             snd.nxt = snd.iss + 1;
             snd.max_nxt = snd.max_nxt.max(snd.nxt);
-            let space = if model.is_some() { initial_space } else { rcv.buf.free() };
+            let space = match model {
+                Some((rcvbuf, _)) => super::rcv_mem::initial_space(rcvbuf),
+                None => rcv.buf.free(),
+            };
             let full = initial_window(space, our_mss, &self.cfg);
             rcv.start_mem(model, full as u32);
             let win = full.min(65535) as u16;
@@ -235,7 +240,7 @@ impl Conn {
             rcv.last_ack_sent = rcv.nxt;
             let (iss, rnxt) = (snd.iss, rcv.nxt);
             if !self.t.is_armed(Timer::Rtx) {
-                self.t.set(Timer::Rtx, Some(now + rto));
+                self.t.set(Timer::Rtx, Some(now + self.rtt.rto()));
             }
             self.time_syn(iss, retransmission, now);
             let mut fl = TcpFlags::SYN | TcpFlags::ACK;
@@ -412,7 +417,7 @@ impl Conn {
         // A path MTU probe in flight is judged by its own timeout, never by a tail loss probe.
         if self.due.take(Due::TailLossProbe)
             && !self.mtu_probe_outstanding()
-            && let Some(seg) = self.tail_loss_probe(now, buf, hlen, opts, mss)
+            && let Some(seg) = self.tail_loss_probe(now, buf, hlen, &opts, mss)
         {
             return Some(seg);
         }
@@ -432,7 +437,7 @@ impl Conn {
                     return None;
                 }
                 let room = self.rec.allowance(self.rec.flight(snd.una, snd.max_nxt), mss);
-                return self.emit_retransmission(now, buf, hlen, opts, (seq, len), mss, room);
+                return self.emit_retransmission(now, buf, hlen, &opts, (seq, len), mss, room);
             }
             self.rec.rtx = None;
         }
@@ -470,18 +475,18 @@ impl Conn {
             && let Some((seq, len)) = self.rec.rack_lost(una, mss)
             && cc_room >= len
         {
-            return self.emit_retransmission(now, buf, hlen, opts, (seq, len), mss, cc_room);
+            return self.emit_retransmission(now, buf, hlen, &opts, (seq, len), mss, cc_room);
         }
         if !go_back && !rtx_refused && cc_room >= mss {
             match self.rec.next_seg(can_send_new) {
                 Some(NextSeg::Retransmit { seq, len }) => {
                     let range = (seq, len.min(mss));
-                    return self.emit_retransmission(now, buf, hlen, opts, range, mss, cc_room);
+                    return self.emit_retransmission(now, buf, hlen, &opts, range, mss, cc_room);
                 }
                 Some(NextSeg::Rescue { seq, len }) => {
                     self.rec.on_rescue();
                     let range = (seq, len.min(mss));
-                    return self.emit_retransmission(now, buf, hlen, opts, range, mss, cc_room);
+                    return self.emit_retransmission(now, buf, hlen, &opts, range, mss, cc_room);
                 }
                 _ => {}
             }
@@ -610,7 +615,13 @@ impl Conn {
         } else {
             len
         };
-        let mut seg = self.emit_range(now, buf, hlen, opts, nxt, len, retransmission)?;
+        // Nothing since `flight` was taken changed what is in flight; after an RTO
+        // (go-back-N) `flight` counts from SND.UNA to `nxt` instead, so it is taken again.
+        let known_flight = (!go_back).then_some(flight);
+        // Changed in place and returned as it is, so the record is not moved again.
+        let mut out =
+            self.emit_range(now, buf, hlen, &opts, (nxt, len), retransmission, known_flight);
+        let seg = out.as_mut()?;
         if probe.is_some() {
             self.mtu_probe_sent(nxt, len, hlen);
         }
@@ -664,7 +675,7 @@ impl Conn {
                 self.small_end = nxt + len + sent_fin;
             }
         }
-        Some(seg)
+        out
     }
 
     //= rfc8985#7.3
@@ -675,7 +686,7 @@ impl Conn {
         now: Instant,
         buf: &mut [u8],
         hlen: usize,
-        opts: TcpOptions,
+        opts: &TcpOptions,
         mss: u32,
     ) -> Option<Segment> {
         let snd = self.tcb.snd()?;
@@ -687,7 +698,7 @@ impl Conn {
         let seg = if end.gt(nxt) && right.gt(nxt) {
             let len = end.since(nxt).min(right.since(nxt)).min(mss);
             let len = self.marks.as_ref().map(|m| &m.records).map_or(len, |r| r.limit(nxt, len));
-            let seg = self.emit_range(now, buf, hlen, opts, nxt, len, false)?;
+            let seg = self.emit_range(now, buf, hlen, opts, (nxt, len), false, None)?;
             let fin = seg.header.flags.fin() as u32;
             let snd = self.tcb.snd_mut()?;
             snd.nxt = nxt + len + fin;
@@ -704,7 +715,7 @@ impl Conn {
             let fin_alone = nxt.gt(end)
                 && (una == end || self.rec.rack_last_segment_start().is_some_and(|s| s.ge(end)));
             if fin_alone {
-                let seg = self.emit_range(now, buf, hlen, opts, end, 0, true)?;
+                let seg = self.emit_range(now, buf, hlen, opts, (end, 0), true, None)?;
                 self.rec.rack_mut().on_tlp_sent(nxt, true);
                 self.t.set(Timer::Rtx, Some(now + self.rtt.rto()));
                 self.t.set(Timer::Tlp, None);
@@ -714,7 +725,7 @@ impl Conn {
                 return None;
             }
             let len = top.since(una).min(mss);
-            let seg = self.emit_range(now, buf, hlen, opts, top - len, len, true)?;
+            let seg = self.emit_range(now, buf, hlen, opts, (top - len, len), true, None)?;
             self.rec.rack_mut().on_tlp_sent(top, true);
             seg
         };
@@ -733,7 +744,7 @@ impl Conn {
         now: Instant,
         buf: &mut [u8],
         hlen: usize,
-        opts: TcpOptions,
+        opts: &TcpOptions,
         (seq, len): (SeqNum, u32),
         mss: u32,
         room: u32,
@@ -741,7 +752,7 @@ impl Conn {
         self.mtu_probe_on_retransmit(seq);
         let gso = matches!(self.cfg.push_policy, PushPolicy::LinuxGso { .. })
             .then(|| self.gso_rtx_packet(now, seq, mss, room));
-        let mut seg = self.emit_range(now, buf, hlen, opts, seq, len, true)?;
+        let mut seg = self.emit_range(now, buf, hlen, opts, (seq, len), true, None)?;
         if let Some(p) = gso
             && self.gso_push(p, seq, seg.payload_len as u32, mss)
         {
@@ -752,17 +763,18 @@ impl Conn {
 
     /// Writes one data (and/or FIN) segment for `[seq, seq+len)` from the send buffer. The FIN
     /// rides along when the range ends at the end of the data and the FIN is due (a first FIN
-    /// from SND.NXT, or a FIN that was sent before when retransmitting).
+    /// from SND.NXT, or a FIN that was sent before when retransmitting). `flight`: what is in
+    /// flight (`Recovery::flight` from SND.UNA to the highest sent) when the caller has it.
     #[allow(clippy::too_many_arguments)]
     fn emit_range(
         &mut self,
         now: Instant,
         buf: &mut [u8],
         hlen: usize,
-        opts: TcpOptions,
-        seq: SeqNum,
-        len: u32,
+        opts: &TcpOptions,
+        (seq, len): (SeqNum, u32),
         retransmission: bool,
+        flight: Option<u32>,
     ) -> Option<Segment> {
         let rto = self.rtt.rto();
         let (snd, rcv) = self.tcb.halves()?;
@@ -819,7 +831,11 @@ impl Conn {
         let (una, max_nxt) = (snd.una, snd.max_nxt);
         let (rnxt, win) = (rcv.nxt, rcv.window_field());
         rcv.last_ack_sent = rnxt;
-        let in_flight = if was_idle { 0 } else { self.rec.flight(una, max_nxt) };
+        let in_flight = match flight {
+            _ if was_idle => 0,
+            Some(f) => f,
+            None => self.rec.flight(una, max_nxt),
+        };
         self.rec.on_tx(now, seq, end + fin as u32, in_flight);
         self.on_paced_send(now, seq, len);
         if retransmission {
@@ -862,12 +878,26 @@ impl Conn {
                 flags |= TcpFlags::ECE;
             }
         }
-        let mut h = self.header(seq, rnxt, flags, win);
-        h.urgent = urgent;
-        h.options = opts;
-        h.payload_sum = payload_sum;
         self.ack_sent();
-        Some(Segment { header: h, payload_len: len as usize, retransmission, ecn })
+        // Built in one expression, in the caller's record, rather than from `header` and
+        // then moved.
+        Some(Segment {
+            header: Header {
+                src_port: self.tuple.local.port(),
+                dst_port: self.tuple.remote.port(),
+                seq: seq.0,
+                ack: rnxt.0,
+                flags,
+                window: win,
+                urgent,
+                options: *opts,
+                layout: self.cfg.option_layout,
+                payload_sum,
+            },
+            payload_len: len as usize,
+            retransmission,
+            ecn,
+        })
     }
 }
 
@@ -884,6 +914,7 @@ pub(super) fn initial_window(space: usize, our_mss: u16, cfg: &crate::config::Co
 /// returns their partial checksum, taken during the copy (one pass over the payload; see
 /// `synack_wire::checksum::copy_and_sum`); 0 otherwise (checksum offload). The second piece
 /// starts at an odd offset when the first has odd length.
+#[inline]
 fn copy_payload(out: &mut [u8], a: &[u8], b: &[u8], sum: bool) -> u64 {
     let (out_a, rest) = out.split_at_mut(a.len());
     let out_b = &mut rest[..b.len()];

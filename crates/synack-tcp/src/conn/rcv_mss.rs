@@ -3,6 +3,7 @@
 //! than the MSS it announced is still recognised by its full-sized segments.
 
 use super::halves::Rcv;
+use synack_wire::tcp::TcpRepr;
 
 /// Linux's `TCP_MSS_DEFAULT`: the estimate never starts above it.
 const MSS_DEFAULT: u16 = 536;
@@ -20,12 +21,13 @@ pub(crate) fn initial(advmss: u16, snd_mss: u32, rcv_wnd: u32) -> u16 {
 }
 
 /// One arriving data segment.
-pub(crate) struct Arrival {
+pub(crate) struct Arrival<'a> {
     /// Its payload bytes, or for a coalesced (GRO) segment the size of the segments it was
     /// made of.
     pub(crate) len: usize,
-    /// Its TCP header length, options included.
-    pub(crate) header_len: usize,
+    /// The segment, for its TCP header length (options included), which only a segment
+    /// shorter than the estimate needs.
+    pub(crate) seg: &'a TcpRepr<'a>,
     /// It carries FIN, URG, SYN or PSH, so it may be short on purpose.
     pub(crate) remnant: bool,
 }
@@ -40,7 +42,7 @@ impl Rcv {
     /// `initial` is the estimate before any data ([`initial`]).
     pub(crate) fn measure_rcv_mss(
         &mut self,
-        a: Arrival,
+        a: Arrival<'_>,
         initial: u16,
         advmss: u16,
         fixed_options: usize,
@@ -53,7 +55,7 @@ impl Rcv {
             self.mss_estimate = a.len.min(usize::from(advmss)) as u16;
             return;
         }
-        let with_header = a.len + a.header_len;
+        let with_header = a.len + a.seg.header_len();
         let full_sized = with_header >= usize::from(MSS_DEFAULT) + BASE_HEADER
             || (with_header >= usize::from(MIN_MSS) + BASE_HEADER && !a.remnant);
         if full_sized {

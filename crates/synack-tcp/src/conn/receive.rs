@@ -27,7 +27,6 @@ impl Conn {
     ) -> Outcome {
         let state = self.state();
         let receiving = matches!(state, State::Established | State::FinWait1 | State::FinWait2);
-        let mss = self.eff_snd_mss();
         let app_closed = self.app_closed;
         let Some((_, rcv)) = self.tcb.halves() else { return outcome };
 
@@ -96,13 +95,21 @@ impl Conn {
             }
             rcv.fin_at = Some(fin_seq);
         }
-        let _ = mss;
         self.maybe_take_fin(ctx);
         outcome
     }
 
     /// If the peer's FIN is next in sequence, consumes it and moves the state on.
+    #[inline]
     pub(super) fn maybe_take_fin(&mut self, ctx: &mut Ctx<'_>) {
+        // Asked after every segment's text: with no FIN received the answer is at hand.
+        if self.tcb.halves_ref().is_some_and(|(_, rcv)| rcv.fin_at.is_some()) {
+            self.take_fin_if_next(ctx);
+        }
+    }
+
+    /// [`Conn::maybe_take_fin`] once a FIN has arrived.
+    fn take_fin_if_next(&mut self, ctx: &mut Ctx<'_>) {
         let Some((snd, rcv)) = self.tcb.halves() else { return };
         let Some(fin_seq) = rcv.fin_at else { return };
         if rcv.fin_received || fin_seq != rcv.asm.rcv_nxt() {

@@ -48,6 +48,18 @@ pub(crate) struct AckInfo<'a> {
     pub(crate) sack_growth_above: Option<core::num::NonZeroU8>,
 }
 
+/// The fields of an ACK [`Recovery::ack_of_nothing`] reads (as in [`AckInfo`]), enough to
+/// tell a receiver's ACK of nothing new from the rest before the others are gathered.
+pub(crate) struct NothingAcked {
+    pub(crate) una_before: SeqNum,
+    pub(crate) ack: SeqNum,
+    pub(crate) snd_max: SeqNum,
+    pub(crate) bytes_acked: u32,
+    /// The ACK carries SACK blocks (that the connection reads).
+    pub(crate) sack_blocks: bool,
+    pub(crate) window: u32,
+}
+
 /// Recovery and congestion state of one connection's sender.
 pub(crate) struct Recovery {
     pub(crate) cc: Controller,
@@ -176,6 +188,20 @@ impl Recovery {
             rto_pending: false,
             hystart: true,
             rate: DeliveryState::new(),
+        }
+    }
+
+    /// A new connection's (`Conn::new`): segment size 536 until the handshake, RACK, PRR and
+    /// HyStart++ as `cfg` asks, and `adv_mtu` (see [`Recovery::adv_mtu`]). One literal, so
+    /// that the connection's literal holds it without a copy.
+    #[inline]
+    pub(crate) fn for_connection(cfg: &crate::config::ConnConfig, adv_mtu: u16) -> Recovery {
+        Recovery {
+            adv_mtu,
+            rack_wanted: cfg.rack,
+            prr_wanted: cfg.prr,
+            hystart: cfg.hystart,
+            ..Recovery::new(cfg.congestion_control, 536, SeqNum(0))
         }
     }
 
@@ -339,13 +365,16 @@ impl Recovery {
 
     /// Data was sent, or was ready and the window held it back (`held`): record whether the
     /// window was full, for RFC 7661 growth. `una`, `snd_max` after the send.
+    #[inline]
     pub(crate) fn on_window_use(&mut self, una: SeqNum, snd_max: SeqNum, smss: u32, held: bool) {
         let flight = self.flight(una, snd_max);
         let full = held || self.allowance(flight, smss) < smss.max(1);
         self.cwnd_use.on_send(una, snd_max, snd_max.since(una), full);
     }
 
-    /// RACK-TLP on or off (takes effect at the handshake; needs SACK).
+    /// RACK-TLP on or off (takes effect at the handshake; needs SACK). A connection sets it
+    /// at birth ([`Recovery::for_connection`]).
+    #[cfg(test)]
     pub(crate) fn want_rack(&mut self, on: bool) {
         self.rack_wanted = on;
     }
@@ -442,6 +471,7 @@ impl Recovery {
     }
 
     /// Bytes in the network: RFC 6675 `pipe` with SACK, else FlightSize.
+    #[inline]
     pub(crate) fn flight(&self, una: SeqNum, snd_max: SeqNum) -> u32 {
         if !self.sack {
             return snd_max.since(una);
@@ -461,6 +491,7 @@ impl Recovery {
 
     /// How many more bytes congestion control lets us put in flight now, `flight` being what
     /// is in flight (before the peer's window is considered).
+    #[inline]
     pub(crate) fn allowance(&self, flight: u32, smss: u32) -> u32 {
         if let Some(w) = self.prr_window() {
             //= rfc6937#3.1
@@ -525,6 +556,7 @@ impl Recovery {
 
     /// `[start, end)` left at `now` (new data or a retransmission) with `in_flight` bytes in
     /// the network before it: the delivery-rate sampler takes its snapshot.
+    #[inline]
     pub(crate) fn on_tx(&mut self, now: Instant, start: SeqNum, end: SeqNum, in_flight: u32) {
         if !self.logging || !end.gt(start) {
             return;
@@ -540,6 +572,7 @@ impl Recovery {
     /// not full (`flight` below cwnd) and no loss waiting for its retransmission, the
     /// application is what limits the sender, and delivery-rate samples say so
     /// (draft-cheng-iccrg-delivery-rate-estimation section 3.2).
+    #[inline]
     pub(crate) fn check_app_limited(&mut self, unsent: u32, flight: u32, smss: u32) {
         let Some(f) = self.sb.live() else { return };
         if unsent >= smss || flight >= self.cc.cwnd() || f.txlog.is_app_limited() {
@@ -614,6 +647,7 @@ impl Recovery {
     }
 
     /// What SACK recovery wants sent next while `cwnd - pipe >= SMSS` (RFC 6675 5 step C).
+    #[inline]
     pub(crate) fn next_seg(&self, can_send_new: bool) -> Option<NextSeg> {
         let sb = self.sbr()?;
         if self.sack && sb.in_recovery() { sb.next_seg(can_send_new) } else { None }
@@ -623,11 +657,28 @@ impl Recovery {
         self.fl_mut().sb.on_rescue_retransmit();
     }
 
-    /// An acceptable ACK arrived (SND.UNA =< SEG.ACK =< SND.MAX).
+    /// An acceptable ACK arrived (SND.UNA =< SEG.ACK =< SND.MAX): the two steps the
+    /// connection takes ([`Recovery::ack_of_nothing`], then [`Recovery::on_ack_with_news`]),
+    /// in one call for the tests.
+    #[cfg(test)]
     pub(crate) fn on_ack(&mut self, a: &AckInfo<'_>) {
-        if self.ack_of_nothing(a) {
+        let nothing = NothingAcked {
+            una_before: a.una_before,
+            ack: a.ack,
+            snd_max: a.snd_max,
+            bytes_acked: a.bytes_acked,
+            sack_blocks: !a.sack.is_empty(),
+            window: a.window,
+        };
+        if self.ack_of_nothing(&nothing) {
             return;
         }
+        self.on_ack_with_news(a);
+    }
+
+    /// [`Recovery::on_ack`] for an ACK [`Recovery::ack_of_nothing`] has just turned down
+    /// (the caller asked it first, before gathering the rest of `a`).
+    pub(crate) fn on_ack_with_news(&mut self, a: &AckInfo<'_>) {
         self.process_ack(a);
         if a.ack == a.snd_max && self.sb.is_live() {
             self.release_if_idle(a.ack);
@@ -643,11 +694,14 @@ impl Recovery {
     /// would change is done here: the timer hold is dropped, the duplicate-ACK count reset,
     /// RACK's (empty) outcome clears its reordering deadline, the advertised window is
     /// remembered, and a pending retransmission below the ACK is dropped.
-    fn ack_of_nothing(&mut self, a: &AckInfo<'_>) -> bool {
+    ///
+    /// Returns false, having changed nothing, for any other ACK: it goes to
+    /// [`Recovery::on_ack_with_news`].
+    pub(crate) fn ack_of_nothing(&mut self, a: &NothingAcked) -> bool {
         if a.ack != a.una_before
             || a.snd_max != a.una_before
             || a.bytes_acked != 0
-            || !a.sack.is_empty()
+            || a.sack_blocks
             || self.sb.is_live()
         {
             return false;
@@ -992,6 +1046,7 @@ impl Recovery {
     }
 
     /// The first range RACK judges lost at or above `una`, at most `max` bytes.
+    #[inline]
     pub(crate) fn rack_lost(&self, una: SeqNum, max: u32) -> Option<(SeqNum, u32)> {
         if !self.rack_on() {
             return None;

@@ -78,8 +78,9 @@ impl Spares {
         }
     }
 
-    /// The connection is gone: keeps what of its storage can be reused.
-    pub(crate) fn reclaim(&mut self, mut conn: Conn) {
+    /// The connection is going (its slot drops it in place next): keeps what of its storage
+    /// can be reused.
+    pub(crate) fn reclaim(&mut self, conn: &mut Conn) {
         if let Some(f) = conn.rec.take_any() {
             self.keep_flight(f);
         }

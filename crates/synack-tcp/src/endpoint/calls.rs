@@ -57,8 +57,11 @@ impl Endpoint {
             t
         };
         let iss = self.choose_isn(now, &tuple);
-        let conn = Conn::syn_sent(self.birth(tuple, cfg, now), iss);
-        let id = self.insert(conn, Owner::App);
+        let birth = self.birth(tuple, cfg, now);
+        let id = self.insert(Conn::new(birth), Owner::App);
+        if let Ok(c) = super::slots::conn_in(&mut self.slots, id) {
+            c.start_syn_sent(iss, now);
+        }
         self.with_conn(id, |c, ctx| c.announce(ctx));
         self.after(id);
         Ok(id)

@@ -110,6 +110,7 @@ impl Endpoint {
     }
 
     /// The connection `tuple` maps to, through the one-entry `last_hit` cache.
+    #[inline]
     pub(super) fn conn_for(&mut self, tuple: &FourTuple) -> Option<ConnId> {
         if let Some((t, id)) = self.last_hit
             && t == *tuple

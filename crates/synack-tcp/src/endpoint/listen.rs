@@ -24,6 +24,12 @@ use crate::stats::ListenCounters;
 /// refuses, so no ordinary listener can have it.
 pub(super) const ANY_LISTENER: SocketAddr = SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), 0);
 
+/// SYN-ACK retransmissions of a half-open child admitted while its listener's SYN queue is at
+/// least half full: under a flood such an entry goes 1 + 2 + 4 = 7 s after its SYN instead of
+/// 63 s, so the queue, and with it cookie mode, drains within seconds of the flood's end.
+/// Half the queue keeps the configured retries, for peers on slow or lossy paths.
+pub(super) const CROWDED_SYN_ACK_RETRIES: u32 = 2;
+
 /// A listening socket and its children.
 pub(super) struct Listener {
     pub(super) local: SocketAddr,
@@ -244,6 +250,13 @@ impl Endpoint {
             return;
         }
         self.listen_counts.half_open_admitted += 1;
+        if half_open >= self.config.syn_queue_len / 2 {
+            //= rfc4987#3.2
+            //~ paraphrase: Reducing the SYN-RECEIVED timer frees the entries of spoofed SYNs sooner.
+            //~ linux: reqsk_timer_handler keeps half the SYN queue for young requests and cuts
+            //~ the SYN-ACK retries of the others down to 2 while it is more than half full.
+            cfg.syn_ack_retries = cfg.syn_ack_retries.map(|r| r.min(CROWDED_SYN_ACK_RETRIES));
+        }
         let mut iss = self.choose_isn(now, &tuple);
         if let Some(min) = min_iss
             && iss.lt(min)
@@ -255,9 +268,12 @@ impl Endpoint {
         }
         let fo = self.fast_open_syn(lid, &tuple, seg);
         let birth = self.birth(tuple, cfg, now);
-        let mut conn = Conn::syn_received(birth, lid, iss, PeerSyn::Arrived(seg), fo.accept);
-        conn.accecn_on_syn(seg.flags, self.ip_ecn);
-        let id = self.admit_child(lid, conn);
+        let handshake = birth.handshake();
+        let ip_ecn = self.ip_ecn;
+        let id = self.admit_child(lid, Conn::new(birth), |c| {
+            c.start_syn_received(handshake, lid, iss, PeerSyn::Arrived(seg), fo.accept);
+            c.accecn_on_syn(seg.flags, ip_ecn);
+        });
         if let Some(c) = fo.reply {
             self.fo_reply.insert(id, c);
         }
@@ -270,9 +286,14 @@ impl Endpoint {
         self.after(id);
     }
 
-    /// Files a new SYN-RECEIVED child of `lid` and reports its state.
-    fn admit_child(&mut self, lid: ListenerId, conn: Conn) -> ConnId {
+    /// Files a new child of `lid`, makes it SYN-RECEIVED with `init` where it is filed (a
+    /// connection is about a kilobyte: built in place, not copied in whole), and reports its
+    /// state.
+    fn admit_child(&mut self, lid: ListenerId, conn: Conn, init: impl FnOnce(&mut Conn)) -> ConnId {
         let id = self.insert(conn, Owner::Listener(lid));
+        if let Ok(c) = super::slots::conn_in(&mut self.slots, id) {
+            init(c);
+        }
         if let Some(Some(l)) = self.listeners.get_mut(lid.0 as usize) {
             l.half_open.push(id);
         }
@@ -370,8 +391,10 @@ impl Endpoint {
             window: cfg.recv_buffer.min(65535) as u16,
         };
         let birth = self.birth(tuple, cfg, now);
-        let conn = Conn::syn_received(birth, lid, seg.ack - 1, syn, false);
-        let id = self.admit_child(lid, conn);
+        let handshake = birth.handshake();
+        let id = self.admit_child(lid, Conn::new(birth), |c| {
+            c.start_syn_received(handshake, lid, seg.ack - 1, syn, false);
+        });
         self.listen_counts.cookies_accepted += 1;
         // The ACK completes the handshake in the ordinary way.
         self.conn_input(id, tuple, seg);

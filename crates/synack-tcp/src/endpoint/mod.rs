@@ -36,7 +36,7 @@ use crate::time::Instant;
 use crate::tuple_map::TupleMap;
 
 pub use crate::id::{ConnId, ListenerId};
-pub use transmit::Transmit;
+pub use transmit::{Transmit, TransmitBrief};
 
 pub use fastopen::FREEBSD_PATH_DISABLE;
 use listen::Listener;

@@ -61,13 +61,17 @@ impl Endpoint {
             }
             None => {
                 let generation = self.gen_floor;
+                // The slot goes in empty and the connection is moved into it there: a slot
+                // built around it would be copied again by `push`.
                 self.slots.push(Slot {
                     generation,
-                    conn: Some(conn),
+                    conn: None,
                     owner,
                     tx_queued: false,
                     mapped: true,
                 });
+                let s = self.slots.last_mut().expect("just pushed");
+                s.conn = Some(conn);
                 ConnId { index: self.slots.len() as u32 - 1, generation }
             }
         };
@@ -233,9 +237,12 @@ impl Endpoint {
 
     pub(super) fn free_slot(&mut self, id: ConnId) {
         let s = &mut self.slots[id.index as usize];
-        if let Some(conn) = s.conn.take() {
+        // Dropped in place: taking it out first would copy the whole connection (about a
+        // kilobyte) for nothing.
+        if let Some(conn) = s.conn.as_mut() {
             self.spares.reclaim(conn);
         }
+        s.conn = None;
         s.generation = s.generation.wrapping_add(1);
         s.tx_queued = false;
         self.timers.cancel(id.index);
@@ -256,10 +263,13 @@ impl Endpoint {
         if len <= KEEP || self.live * 4 >= len || self.slots[len - 1].conn.is_some() {
             return;
         }
-        while self.slots.len() > KEEP && self.slots.last().is_some_and(|s| s.conn.is_none()) {
-            let s = self.slots.pop().expect("not empty");
-            self.gen_floor = self.gen_floor.max(s.generation);
+        // Cut by truncation, not `pop`: popping moves each whole slot out first.
+        let mut keep = len;
+        while keep > KEEP && self.slots[keep - 1].conn.is_none() {
+            keep -= 1;
+            self.gen_floor = self.gen_floor.max(self.slots[keep].generation);
         }
+        self.slots.truncate(keep);
         let end = self.slots.len() as u32;
         self.free.retain(|Reverse(i)| *i < end);
         self.timers.truncate_slots(self.slots.len());

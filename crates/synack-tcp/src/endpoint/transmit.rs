@@ -79,6 +79,35 @@ impl Transmit {
     }
 }
 
+/// What the IP layer needs of a segment [`Endpoint::poll_transmit_brief`] wrote: where it
+/// goes and how long it is. The full record ([`Transmit`]) repeats the header's fields as
+/// well; an interface that only wraps the segment in an IP header takes this one, which the
+/// engine fills without copying the options around once more.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct TransmitBrief {
+    /// Source address and port (ours).
+    pub src: SocketAddr,
+    /// Destination address and port.
+    pub dst: SocketAddr,
+    /// Bytes written to the buffer (TCP header + payload).
+    pub len: usize,
+    /// As [`Transmit::segment_size`].
+    pub segment_size: usize,
+}
+
+/// A written segment's facts besides its header (see [`Endpoint::poll_next`]).
+struct Written {
+    tuple: FourTuple,
+    len: usize,
+    header_len: usize,
+    conn: Option<ConnId>,
+    retransmission: bool,
+    ecn: u8,
+    segment_size: usize,
+    udp_port: crate::udp_encap::UdpPort,
+    ip: crate::config::IpFields,
+}
+
 impl Endpoint {
     /// Writes the next segment to send into `buf` (at least 60 bytes; the payload is limited
     /// by what fits) and says where it goes. Call until it returns `None` after every input,
@@ -95,6 +124,53 @@ impl Endpoint {
         buf: &mut [u8],
         checksum: ChecksumMode,
     ) -> Option<Transmit> {
+        self.poll_next(now, buf, checksum, |h, w| Transmit {
+            src: w.tuple.local,
+            dst: w.tuple.remote,
+            len: w.len,
+            header_len: w.header_len,
+            seq: SeqNum(h.seq),
+            ack: SeqNum(h.ack),
+            flags: h.flags,
+            window: h.window,
+            urgent: h.urgent,
+            options: h.options,
+            conn: w.conn,
+            retransmission: w.retransmission,
+            ecn: w.ecn,
+            segment_size: w.segment_size,
+            udp_port: w.udp_port,
+            ip: w.ip,
+        })
+    }
+
+    /// [`poll_transmit_with`](Self::poll_transmit_with) for an interface that needs only
+    /// the addresses and the length: the same segment, written the same way, described by
+    /// a [`TransmitBrief`].
+    pub fn poll_transmit_brief(
+        &mut self,
+        now: Instant,
+        buf: &mut [u8],
+        checksum: ChecksumMode,
+    ) -> Option<TransmitBrief> {
+        self.poll_next(now, buf, checksum, |_, w| TransmitBrief {
+            src: w.tuple.local,
+            dst: w.tuple.remote,
+            len: w.len,
+            segment_size: w.segment_size,
+        })
+    }
+
+    /// The next segment written into `buf`, described by `describe` from its header and the
+    /// facts around it.
+    #[inline(always)]
+    fn poll_next<R>(
+        &mut self,
+        now: Instant,
+        buf: &mut [u8],
+        checksum: ChecksumMode,
+        describe: impl FnOnce(&Header, &Written) -> R,
+    ) -> Option<R> {
         self.advance(now);
         if buf.len() < 60 {
             return None;
@@ -111,8 +187,19 @@ impl Endpoint {
             {
                 h.options.md5 = Some([0; 16]);
             }
-            let t = self.finish_segment(buf, tuple, h, 0, None, false, checksum, 0);
-            return Some(Transmit { udp_port, ip, ..t });
+            let (len, header_len) = self.finish_segment(buf, tuple, &mut h, 0, checksum);
+            let w = Written {
+                tuple,
+                len,
+                header_len,
+                conn: None,
+                retransmission: false,
+                ecn: 0,
+                segment_size: 0,
+                udp_port,
+                ip,
+            };
+            return Some(describe(&h, &w));
         }
         let out_seg_max = self.out_seg_max;
         while let Some(id) = self.tx_ready.pop_front() {
@@ -130,7 +217,9 @@ impl Endpoint {
             conn.sum_tx = checksum.verify();
             // A signed segment cannot be cut by the device: each piece needs its own digest.
             conn.out_seg_max = if conn.opt.md5 { 0 } else { out_seg_max };
-            if let Some(mut seg) = conn.poll_segment(now, buf) {
+            let mut built = None;
+            conn.poll_segment(now, buf, &mut built);
+            if let Some(seg) = built.as_mut() {
                 let mss = conn.eff_snd_mss() as usize;
                 let segment_size = if seg.payload_len > mss { mss } else { 0 };
                 // Sending new data lowers the unsent count, which is what a writer held by
@@ -152,49 +241,50 @@ impl Endpoint {
                     seg.header.options.fast_open = Some(*c);
                 }
                 self.tx_ready.push_back(id);
-                let t = self.finish_segment(
-                    buf,
+                let (len, header_len) =
+                    self.finish_segment(buf, tuple, &mut seg.header, seg.payload_len, checksum);
+                let w = Written {
                     tuple,
-                    seg.header,
-                    seg.payload_len,
-                    Some(id),
-                    seg.retransmission,
-                    checksum,
-                    seg.ecn,
-                );
-                // Set in place: a struct update would copy the whole record (its options
-                // included) once more on every segment.
-                let mut t = t;
-                t.segment_size = segment_size;
-                t.udp_port = udp_port;
-                t.ip = ip;
-                self.last_tx = Some(SentSegment::of(&t));
+                    len,
+                    header_len,
+                    conn: Some(id),
+                    retransmission: seg.retransmission,
+                    ecn: seg.ecn,
+                    segment_size,
+                    udp_port,
+                    ip,
+                };
+                self.last_tx = Some(SentSegment {
+                    conn: Some(id),
+                    seq: SeqNum(seg.header.seq),
+                    len: seg.payload_len as u32,
+                    fin: seg.header.flags.fin(),
+                    retransmission: seg.retransmission,
+                });
                 // Queued above: its next poll refreshes the timers (once per burst, not per
                 // segment).
                 self.after_with(id, false, false);
-                return Some(t);
+                return Some(describe(&seg.header, &w));
             }
             self.after_quiet(id);
         }
         None
     }
 
-    #[allow(clippy::too_many_arguments)]
+    /// Writes the header `h` (its MD5 option signed in place) before the `payload_len` bytes
+    /// already in `buf`, and the checksum; returns the segment's length and its header's.
+    #[inline]
     pub(super) fn finish_segment(
         &mut self,
         buf: &mut [u8],
         tuple: FourTuple,
-        h: Header,
+        h: &mut Header,
         payload_len: usize,
-        conn: Option<ConnId>,
-        retransmission: bool,
         checksum: ChecksumMode,
-        ecn: u8,
-    ) -> Transmit {
-        let hlen = emit::write_header(buf, &h).unwrap_or(20);
+    ) -> (usize, usize) {
+        let hlen = emit::write_header(buf, h).unwrap_or(20);
         let len = hlen + payload_len;
         let (src, dst) = (tuple.local.ip(), tuple.remote.ip());
-        let mut h = h;
         if h.options.md5.is_some() {
             //= rfc2385#2.0
             //~ paraphrase: The digest covers the payload and the header without options, so
@@ -202,24 +292,7 @@ impl Endpoint {
             h.options.md5 = self.md5_sign(&tuple, &mut buf[..len]).or(h.options.md5);
         }
         emit::fill_checksum(&mut buf[..len], hlen, h.payload_sum, src, dst, checksum);
-        Transmit {
-            src: tuple.local,
-            dst: tuple.remote,
-            len,
-            header_len: hlen,
-            seq: SeqNum(h.seq),
-            ack: SeqNum(h.ack),
-            flags: h.flags,
-            window: h.window,
-            urgent: h.urgent,
-            options: h.options,
-            conn,
-            retransmission,
-            ecn,
-            segment_size: 0,
-            udp_port: None,
-            ip: crate::config::IpFields::default(),
-        }
+        (len, hlen)
     }
 }
 

@@ -531,8 +531,18 @@ fn fast_open_len(c: &FastOpenCookie) -> usize {
 /// `nop,nop,sack`; the Fast Open cookie padded with NOPs. Returns the bytes written, or
 /// [`Error::OptionsTooLong`] / [`Error::BufferTooSmall`].
 pub fn write(o: &TcpOptions, out: &mut [u8]) -> Result<usize, Error> {
-    // Every data segment of a timestamps connection carries only NOP, NOP, Timestamps: write
-    // those 12 bytes in one step (the same bytes the general path below produces).
+    if let Some(n) = write_timestamps_only(o, out) {
+        return Ok(n);
+    }
+    write_general(o, out)
+}
+
+/// When `o` holds timestamps and nothing else, the option every data segment of a
+/// timestamps connection carries, writes NOP, NOP, Timestamps into `out` in one step (the
+/// bytes [`write`] produces for it, in either layout) and returns `Some(12)`; `None`, having
+/// written nothing, for any other set of options or an `out` shorter than 12 bytes.
+#[inline]
+pub fn write_timestamps_only(o: &TcpOptions, out: &mut [u8]) -> Option<usize> {
     if let TcpOptions {
         mss: None,
         window_scale: None,
@@ -550,9 +560,9 @@ pub fn write(o: &TcpOptions, out: &mut [u8]) -> Result<usize, Error> {
         b[4..8].copy_from_slice(&ts.tsval.to_be_bytes());
         b[8..].copy_from_slice(&ts.tsecr.to_be_bytes());
         dst.copy_from_slice(&b);
-        return Ok(12);
+        return Some(12);
     }
-    write_general(o, out)
+    None
 }
 
 /// [`write`] for any set of options.
@@ -815,6 +825,38 @@ impl Writer<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The timestamps-only shortcut writes what both layouts' general paths write, and
+    /// nothing for any other set of options or a short buffer.
+    #[test]
+    fn timestamps_only_shortcut_matches_both_layouts() {
+        let ts = TcpOptions {
+            timestamps: Some(Timestamps { tsval: 0x0102_0304, tsecr: 0xa0b0_c0d0 }),
+            ..TcpOptions::default()
+        };
+        let mut quick = [0u8; 40];
+        assert_eq!(write_timestamps_only(&ts, &mut quick), Some(12));
+        for layout in [OptionLayout::Linux, OptionLayout::Bsd] {
+            let mut b = [0u8; 40];
+            let n = write_layout(&ts, layout, &mut b).unwrap();
+            assert_eq!(n, written_len_layout(&ts, layout));
+            assert_eq!(&b[..n], &quick[..12], "{layout:?}");
+        }
+        assert_eq!(write_general(&ts, &mut [0u8; 40]).unwrap(), 12);
+        let mut short = [0u8; 11];
+        assert_eq!(write_timestamps_only(&ts, &mut short), None);
+        let others = [
+            TcpOptions { mss: Some(1460), ..ts },
+            TcpOptions { sack_permitted: true, ..ts },
+            TcpOptions { md5: Some([0; 16]), ..ts },
+            TcpOptions { timestamps: None, ..ts },
+        ];
+        for o in others {
+            let mut b = [0u8; 40];
+            assert_eq!(write_timestamps_only(&o, &mut b), None);
+            assert_eq!(b, [0u8; 40]);
+        }
+    }
 
     /// FreeBSD's layouts as its packetdrill suite shows them, and what the parser reads back.
     #[test]

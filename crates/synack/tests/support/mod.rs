@@ -31,6 +31,7 @@ impl Drop for NsGuard {
 /// Creates the namespace `<prefix><pid>` (unique to this test process among concurrent
 /// runs); returns its name and the guard that deletes it.
 pub(crate) fn add_netns(prefix: &str) -> (String, NsGuard) {
+    synack::tun::netns::remove_orphans(prefix);
     let ns = format!("{prefix}{}", std::process::id());
     assert!(Command::new("ip").args(["netns", "add", &ns]).status().expect("ip").success());
     (ns.clone(), NsGuard(ns))

@@ -157,11 +157,7 @@ impl Flight {
     pub(super) fn fresh(una: SeqNum, smss: u32, rack_on: bool, mem: &RackMemory) -> Flight {
         Flight {
             sb: Scoreboard::new(una, smss),
-            rack: Rack::resume(
-                RackConfig { enabled: rack_on, tlp: rack_on, ..RackConfig::default() },
-                una,
-                mem,
-            ),
+            rack: Rack::resume(rack_config(rack_on), una, mem),
             reno: NewRenoRecovery::new(una),
             prr: Prr::new(smss),
             txlog: TxLog::new(),
@@ -179,12 +175,28 @@ impl Flight {
         Box::new(Flight::fresh(una, smss, rack_on, mem))
     }
 
-    /// Becomes [`Flight::fresh`] in place, keeping the allocation of RACK's log.
+    /// Becomes [`Flight::fresh`] in place, keeping the allocations of RACK's and the
+    /// delivery-rate sampler's logs. Field by field: a whole fresh flight built beside this
+    /// one and swapped in would be copied in and out whole, once per flight.
     #[cold]
     #[inline(never)]
     pub(super) fn renew(&mut self, una: SeqNum, smss: u32, rack_on: bool, mem: &RackMemory) {
-        let mut old = core::mem::replace(self, Flight::fresh(una, smss, rack_on, mem));
-        self.rack.reuse_log(&mut old.rack);
-        self.txlog.reuse(&mut old.txlog);
+        let Flight { sb, rack, reno, prr, txlog, prr_cwnd, reno_sacked, cwr_until, live } = self;
+        *sb = Scoreboard::new(una, smss);
+        let mut old_rack = core::mem::replace(rack, Rack::resume(rack_config(rack_on), una, mem));
+        rack.reuse_log(&mut old_rack);
+        *reno = NewRenoRecovery::new(una);
+        *prr = Prr::new(smss);
+        let mut old_txlog = core::mem::replace(txlog, TxLog::new());
+        txlog.reuse(&mut old_txlog);
+        *prr_cwnd = None;
+        *reno_sacked = 0;
+        *cwr_until = None;
+        *live = true;
     }
+}
+
+/// The configuration of a flight's RACK: loss detection and TLP on or off together.
+fn rack_config(rack_on: bool) -> RackConfig {
+    RackConfig { enabled: rack_on, tlp: rack_on, ..RackConfig::default() }
 }

@@ -8,17 +8,26 @@ use std::sync::{Arc, OnceLock};
 use synack_stack::{Device, DeviceCaps, RxToken};
 use synack_tcp::Instant;
 
-use super::steer::Steering;
+use super::steer::{self, Steering};
 use crate::runtime::device::{DriverDevice, WaitSource};
 use crate::runtime::wait::Wake;
 
 /// Packets one shard may have waiting for another before more are dropped (TCP retransmits
-/// them, as after a full device queue).
+/// them, as after a full device queue), in each of its two inboxes.
 pub(crate) const HANDOFF_QUEUE: usize = 1024;
 
-/// What every shard's device shares: the way to each shard's inbox and driver.
+/// A shard's two inboxes: SYNs (without ACK) go in one, every other packet in the other, so
+/// a SYN flood fills only the first and a handshake's completing ACK or a connection's data
+/// is never dropped for want of room behind the flood's SYNs (a SYN cookie's ACK is not sent
+/// again).
+pub(crate) struct Inboxes<T> {
+    pub(crate) syns: T,
+    pub(crate) others: T,
+}
+
+/// What every shard's device shares: the way to each shard's inboxes and driver.
 pub(crate) struct Peers {
-    pub(crate) inboxes: Vec<SyncSender<Vec<u8>>>,
+    pub(crate) inboxes: Vec<Inboxes<SyncSender<Vec<u8>>>>,
     /// Set once every shard's driver runs (a wake only shortens a shard's sleep: before
     /// this is set, a handed-over packet waits for the shard's next round).
     pub(crate) wakes: OnceLock<Vec<Wake>>,
@@ -33,6 +42,8 @@ pub(crate) struct HandoffCounters {
     pub(crate) r#in: AtomicU64,
     /// Packets dropped because the owner's inbox was full.
     pub(crate) dropped: AtomicU64,
+    /// Of those, packets other than SYNs.
+    pub(crate) dropped_others: AtomicU64,
 }
 
 /// One shard's device: the device queue it reads, plus the inbox of packets other shards
@@ -41,7 +52,7 @@ pub(crate) struct ShardDevice<D> {
     pub(crate) inner: D,
     pub(crate) me: usize,
     pub(crate) steering: Steering,
-    pub(crate) inbox: Receiver<Vec<u8>>,
+    pub(crate) inbox: Inboxes<Receiver<Vec<u8>>>,
     pub(crate) handed: VecDeque<Vec<u8>>,
     pub(crate) peers: Arc<Peers>,
     pub(crate) counters: Arc<HandoffCounters>,
@@ -71,12 +82,18 @@ impl<D: DriverDevice> ShardDevice<D> {
         let (me, steering, peers) = (self.me, self.steering, &self.peers);
         let mut woken = 0u64; // a bit per shard (the first 64) that got something
         let mut wake_all = false;
-        let (mut out, mut dropped) = (0u64, 0u64);
+        let (mut out, mut dropped, mut dropped_others) = (0u64, 0u64, 0u64);
         self.inner.divert_rx(&mut |p| match steering.packet(p) {
             Some(owner) if owner != me => {
-                match peers.inboxes[owner].try_send(p.to_vec()) {
+                let syn = steer::is_tcp_syn(p);
+                let inbox = &peers.inboxes[owner];
+                let inbox = if syn { &inbox.syns } else { &inbox.others };
+                match inbox.try_send(p.to_vec()) {
                     Ok(()) => out += 1,
-                    Err(TrySendError::Full(_) | TrySendError::Disconnected(_)) => dropped += 1,
+                    Err(TrySendError::Full(_) | TrySendError::Disconnected(_)) => {
+                        dropped += 1;
+                        dropped_others += u64::from(!syn);
+                    }
                 }
                 if owner < 64 {
                     woken |= 1 << owner;
@@ -92,6 +109,7 @@ impl<D: DriverDevice> ShardDevice<D> {
         }
         self.counters.out.fetch_add(out, Ordering::Relaxed);
         self.counters.dropped.fetch_add(dropped, Ordering::Relaxed);
+        self.counters.dropped_others.fetch_add(dropped_others, Ordering::Relaxed);
         if let Some(wakes) = peers.wakes.get() {
             for (i, w) in wakes.iter().enumerate() {
                 if wake_all || (i < 64 && woken & (1 << i) != 0) {
@@ -147,7 +165,9 @@ impl<D: DriverDevice> DriverDevice for ShardDevice<D> {
         let more = self.inner.read_batch();
         self.pass_on();
         let before = self.handed.len();
-        self.handed.extend(self.inbox.try_iter());
+        // Other packets first: a connection's segments before the flood's SYNs.
+        self.handed.extend(self.inbox.others.try_iter());
+        self.handed.extend(self.inbox.syns.try_iter());
         let got = self.handed.len() - before;
         if got > 0 {
             self.counters.r#in.fetch_add(got as u64, Ordering::Relaxed);

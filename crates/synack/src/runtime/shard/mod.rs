@@ -31,7 +31,7 @@ use synack_tcp::FourTuple;
 
 pub use steer::Steering;
 
-use self::device::{HANDOFF_QUEUE, HandoffCounters, Peers, ShardDevice};
+use self::device::{HANDOFF_QUEUE, HandoffCounters, Inboxes, Peers, ShardDevice};
 use super::clock::Clock;
 use super::device::DriverDevice;
 use super::stack::{Stack, StackConfig, StackError, StackState};
@@ -71,6 +71,9 @@ pub struct HandoffStats {
     pub received: u64,
     /// Packets dropped because the owner's inbox was full.
     pub dropped: u64,
+    /// Of those, packets other than SYNs (a SYN without ACK has an inbox of its own, so a
+    /// SYN flood fills that one only).
+    pub dropped_others: u64,
 }
 
 /// A set of stacks, one per device queue, that together are one host (see the module docs).
@@ -123,8 +126,13 @@ impl Shards {
                 next: AtomicUsize::new(0),
             });
         }
-        let (senders, inboxes): (Vec<_>, Vec<_>) =
-            (0..n).map(|_| sync_channel::<Vec<u8>>(HANDOFF_QUEUE)).unzip();
+        let (senders, inboxes): (Vec<_>, Vec<_>) = (0..n)
+            .map(|_| {
+                let (syn_tx, syn_rx) = sync_channel::<Vec<u8>>(HANDOFF_QUEUE);
+                let (tx, rx) = sync_channel::<Vec<u8>>(HANDOFF_QUEUE);
+                (Inboxes { syns: syn_tx, others: tx }, Inboxes { syns: syn_rx, others: rx })
+            })
+            .unzip();
         let peers = Arc::new(Peers { inboxes: senders, wakes: OnceLock::new() });
         let mut shards = Vec::with_capacity(n);
         let mut counters = Vec::with_capacity(n);
@@ -181,6 +189,7 @@ impl Shards {
             s.handed += c.out.load(Ordering::Relaxed);
             s.received += c.r#in.load(Ordering::Relaxed);
             s.dropped += c.dropped.load(Ordering::Relaxed);
+            s.dropped_others += c.dropped_others.load(Ordering::Relaxed);
         }
         s
     }

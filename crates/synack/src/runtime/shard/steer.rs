@@ -110,6 +110,18 @@ impl Steering {
     }
 }
 
+/// True for a TCP segment that opens a connection (SYN without ACK): what a SYN flood is
+/// made of, and what the hand-over between shards gives way to when an inbox is full.
+pub(crate) fn is_tcp_syn(packet: &[u8]) -> bool {
+    const SYN: u8 = 0x02;
+    const ACK: u8 = 0x10;
+    let Some(flow) = parse(packet) else { return false };
+    if flow.proto != TCP || flow.ports.is_none() {
+        return false;
+    }
+    packet.get(flow.transport + 13).is_some_and(|f| f & (SYN | ACK) == SYN)
+}
+
 /// Orders endpoints so both directions of a flow hash alike.
 fn endpoint_key(a: SocketAddr) -> ([u8; 16], u16) {
     let ip = match a.ip() {
@@ -191,6 +203,20 @@ mod tests {
         p[20..22].copy_from_slice(&sp.to_be_bytes());
         p[22..24].copy_from_slice(&dp.to_be_bytes());
         p
+    }
+
+    #[test]
+    fn syns_are_told_from_other_segments() {
+        let mut p = v4_tcp([10, 0, 0, 1], 40000, [10, 0, 0, 2], 80);
+        for (flags, syn) in [(0x02, true), (0x12, false), (0x10, false), (0x18, false), (0, false)]
+        {
+            p[33] = flags;
+            assert_eq!(is_tcp_syn(&p), syn, "flags {flags:#x}");
+        }
+        p[33] = 0x02;
+        assert!(!is_tcp_syn(&p[..30]), "a truncated header is not a SYN");
+        p[9] = UDP;
+        assert!(!is_tcp_syn(&p));
     }
 
     #[test]
