@@ -16,6 +16,7 @@ static ALLOCATOR: &StatsAlloc<System> = &INSTRUMENTED_SYSTEM;
 
 mod cmd;
 mod forward;
+mod logging;
 mod server;
 mod services;
 mod sim;
@@ -27,6 +28,11 @@ mod tunhost;
 #[derive(Parser)]
 #[command(name = "synack", version, about, propagate_version = true)]
 struct Cli {
+    /// Which log events to print on stderr: a level (error, warn, info, debug, trace, off) or
+    /// target=level directives (`warn,synack_tun=debug`). Default: the SYNACK_LOG or RUST_LOG
+    /// environment variable, else warn.
+    #[arg(long, global = true, value_name = "FILTER")]
+    log: Option<String>,
     #[command(subcommand)]
     command: Command,
 }
@@ -68,6 +74,10 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if let Err(e) = logging::init(cli.log.as_deref()) {
+        eprintln!("synack: error: {e}");
+        return ExitCode::from(2);
+    }
     let result = match cli.command {
         Command::Demo(args) => cmd::demo::run(args),
         Command::Serve(args) => cmd::serve::run(args),

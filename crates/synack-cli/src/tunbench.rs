@@ -2,17 +2,19 @@
 //! kernel, each way, with the device's offloads (virtio-net headers: super-segments and
 //! partial checksums both ways, receive coalescing) and without (one plain packet per system
 //! call, the kernel's own segmentation offloads off too), next to the kernel's TCP over a veth
-//! pair with its offloads on and off, all in one run. Each synack figure is taken twice,
-//! alternating: batched reads and writes through io_uring (the default) and one system call
-//! per packet (`TunOptions::io_uring` off). Root only: everything happens in network
-//! namespaces made and deleted here; the caller prints `SKIPPED` otherwise.
+//! pair with its offloads on and off, all in one run. Each synack figure is taken three
+//! times, alternating: the default (batched reads and writes through io_uring; a writer
+//! thread for plain packets), one system call per packet (`TunOptions::io_uring` off) and
+//! the device's writer thread the other way (`TunOptions::tx_thread`). Root only: everything happens in network namespaces made
+//! and deleted here; the caller prints `SKIPPED` otherwise.
 //!
 //! Both ends live in this process: synack's side is the blocking API on an application thread
 //! (1 MiB reads and writes) with the stack's driver thread; the kernel's side is std sockets
 //! on a thread that entered the namespace. Each figure is payload bits over the receiver's
-//! time from accepting the connection to the end of the stream. CPU is what synack's two
-//! threads used (user + system from `/proc/self/task/*/stat`; system time includes the
-//! kernel's work inside the TUN reads and writes), per GB moved.
+//! time from accepting the connection to the end of the stream. CPU is what synack's threads
+//! used (the application thread, the driver, the device's writer and io_uring's kernel
+//! workers; user + system to the nanosecond from `/proc/self/task/*/schedstat`; system time
+//! includes the kernel's work inside the TUN reads and writes), per GiB moved.
 
 use std::io::{Read, Write};
 use std::net::{Shutdown, SocketAddr};
@@ -95,31 +97,35 @@ fn now() -> std::time::Instant {
     std::time::Instant::now()
 }
 
-/// CPU seconds (user, system) of this process's threads named `comm`.
-fn thread_cpu(comm: &str) -> (f64, f64) {
-    let mut total = (0.0, 0.0);
-    let Ok(dir) = std::fs::read_dir("/proc/self/task") else { return total };
+/// CPU seconds the threads of this process whose name `is_ours` accepts have run, to the
+/// nanosecond (`/proc/self/task/*/schedstat`: time on a CPU, user and system together).
+fn threads_run_time(is_ours: impl Fn(&str) -> bool) -> f64 {
+    let mut ns = 0u64;
+    let Ok(dir) = std::fs::read_dir("/proc/self/task") else { return 0.0 };
     for task in dir.flatten() {
         let p = task.path();
-        if std::fs::read_to_string(p.join("comm")).is_ok_and(|c| c.trim() == comm)
-            && let Ok(stat) = std::fs::read_to_string(p.join("stat"))
-            // Fields after the parenthesised name: state is the 3rd field, utime the 14th.
-            && let Some(rest) = stat.rsplit_once(')').map(|(_, r)| r)
+        if std::fs::read_to_string(p.join("comm")).is_ok_and(|c| is_ours(c.trim()))
+            && let Ok(s) = std::fs::read_to_string(p.join("schedstat"))
         {
-            let f: Vec<&str> = rest.split_whitespace().collect();
-            let tick = |i: usize| f.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
-            total.0 += tick(11) / USER_HZ;
-            total.1 += tick(12) / USER_HZ;
+            ns += s.split_whitespace().next().and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
         }
     }
-    total
+    ns as f64 / 1e9
 }
 
-/// CPU of synack's application and driver threads.
-fn synack_cpu() -> (f64, f64) {
-    let (au, asys) = thread_cpu(APP);
-    let (du, dsys) = thread_cpu("synack-driver");
-    (au + du, asys + dsys)
+/// Whether a thread of this process works for synack's side: the application thread, the
+/// stack's driver, the TUN device's writer, and the kernel's io_uring workers (`iou-wrk-*`,
+/// `iou-sqp-*`; only synack's side uses io_uring here).
+fn is_synack_thread(comm: &str) -> bool {
+    comm == APP
+        || comm == "synack-driver"
+        || comm == synack_tun::TX_THREAD_NAME
+        || comm.starts_with("iou-")
+}
+
+/// CPU seconds synack's threads have run.
+fn synack_cpu() -> f64 {
+    threads_run_time(is_synack_thread)
 }
 
 /// Name of the thread that runs synack's side (at most 15 bytes: the kernel cuts `comm`).
@@ -128,13 +134,13 @@ const APP: &str = "synack-app";
 /// One measured transfer.
 struct Measure {
     gbps: f64,
-    user: f64,
-    sys: f64,
+    /// CPU seconds of synack's threads (user + system, to the nanosecond).
+    cpu: f64,
 }
 
 impl Measure {
     fn cpu_per_gb(&self, bytes: usize) -> f64 {
-        (self.user + self.sys) * (1u64 << 30) as f64 / bytes as f64
+        self.cpu * (1u64 << 30) as f64 / bytes as f64
     }
 }
 
@@ -225,7 +231,7 @@ fn synack_over_tun(
                 if n != total {
                     return Err(format!("synack read {n} of {total} bytes"));
                 }
-                Ok(Measure { gbps: gbps(n, secs), user: c1.0 - c0.0, sys: c1.1 - c0.1 })
+                Ok(Measure { gbps: gbps(n, secs), cpu: c1 - c0 })
             })
             .map_err(|e| e.to_string())?;
         let m = app.join().map_err(|_| "app thread panicked")?;
@@ -244,7 +250,7 @@ fn synack_over_tun(
         rx.recv_timeout(Duration::from_secs(10)).map_err(|_| "kernel listener did not start")?;
         let app = std::thread::Builder::new()
             .name(APP.into())
-            .spawn(move || -> Result<(f64, f64), String> {
+            .spawn(move || -> Result<f64, String> {
                 let mut s = TcpStream::connect_timeout(&s2, &kernel_addr, Duration::from_secs(10))
                     .map_err(|e| format!("connect: {e}"))?;
                 let c0 = synack_cpu();
@@ -252,16 +258,16 @@ fn synack_over_tun(
                 s.shutdown(Shutdown::Write).map_err(|e| e.to_string())?;
                 drain(&mut s).map_err(|e| format!("synack read: {e}"))?;
                 let c1 = synack_cpu();
-                Ok((c1.0 - c0.0, c1.1 - c0.1))
+                Ok(c1 - c0)
             })
             .map_err(|e| e.to_string())?;
         let cpu = app.join().map_err(|_| "app thread panicked")?;
         let (n, secs) = kernel.join().map_err(|_| "kernel thread panicked")??;
-        let (user, sys) = cpu?;
+        let cpu = cpu?;
         if n != total {
             return Err(format!("the kernel read {n} of {total} bytes"));
         }
-        Ok(Measure { gbps: gbps(n, secs), user, sys })
+        Ok(Measure { gbps: gbps(n, secs), cpu })
     };
     drop(stack);
     r
@@ -553,19 +559,28 @@ pub(crate) fn run(mb: usize, runs: usize, buffer: Option<usize>) -> Result<Value
     let on = TunOptions::default();
     let off = TunOptions::PLAIN;
     // Best of `runs` by throughput (the machine is shared; the best run is the least
-    // disturbed), CPU from the same run; the batched I/O through io_uring and the one system
-    // call per packet alternate run by run, so a change in the machine's load hits both.
-    let best = |opts: TunOptions, inbound| -> Result<(Measure, Measure), String> {
-        let (mut uring, mut calls): (Option<Measure>, Option<Measure>) = (None, None);
+    // disturbed), CPU from the same run. Three variants alternate run by run, so a change in
+    // the machine's load hits each alike: the default (io_uring), one system
+    // call per packet, and the device's writer thread the other way (off for plain packets,
+    // on with offloads). Returns the default, the system calls, and the runs with the writer
+    // thread and without it (one of which is the default).
+    let best = |opts: TunOptions, inbound| -> Result<[Measure; 4], String> {
+        let flipped = opts.with_tx_thread(!opts.tx_thread);
+        let variants = [opts, opts.with_io_uring(false), flipped].map(|o| (o, None));
+        let mut variants: [(TunOptions, Option<Measure>); 3] = variants;
         for _ in 0..runs.max(1) {
-            for (io_uring, best) in [(true, &mut uring), (false, &mut calls)] {
-                let m = synack_over_tun(opts.with_io_uring(io_uring), inbound, total, buffer)?;
+            for (o, best) in &mut variants {
+                let m = synack_over_tun(*o, inbound, total, buffer)?;
                 if best.as_ref().is_none_or(|b| m.gbps > b.gbps) {
                     *best = Some(m);
                 }
             }
         }
-        uring.zip(calls).ok_or_else(|| "no run".to_string())
+        let [a, b, c] = variants.map(|v| v.1);
+        let (a, b, c) = (a.ok_or("no run")?, b.ok_or("no run")?, c.ok_or("no run")?);
+        let copy = |m: &Measure| Measure { gbps: m.gbps, cpu: m.cpu };
+        let (on, off) = if opts.tx_thread { (copy(&a), c) } else { (c, copy(&a)) };
+        Ok([a, b, on, off])
     };
     let veth = |offloads| -> Result<f64, String> {
         let mut best = 0.0f64;
@@ -574,10 +589,10 @@ pub(crate) fn run(mb: usize, runs: usize, buffer: Option<usize>) -> Result<Value
         }
         Ok(best)
     };
-    let (in_on, in_on_calls) = best(on, true)?;
-    let (out_on, out_on_calls) = best(on, false)?;
-    let (in_off, in_off_calls) = best(off, true)?;
-    let (out_off, out_off_calls) = best(off, false)?;
+    let [in_on, in_on_calls, in_on_thread, in_on_inline] = best(on, true)?;
+    let [out_on, out_on_calls, out_on_thread, out_on_inline] = best(on, false)?;
+    let [in_off, in_off_calls, in_off_thread, in_off_inline] = best(off, true)?;
+    let [out_off, out_off_calls, out_off_thread, out_off_inline] = best(off, false)?;
     let veth_on = veth(true)?;
     let veth_off = veth(false)?;
     let shards = run_shards(mb, runs)?;
@@ -603,6 +618,8 @@ pub(crate) fn run(mb: usize, runs: usize, buffer: Option<usize>) -> Result<Value
         "synack_to_kernel_offload_uring_vs_syscalls": out_on.gbps / out_on_calls.gbps,
         "kernel_to_synack_plain_uring_vs_syscalls": in_off.gbps / in_off_calls.gbps,
         "synack_to_kernel_plain_uring_vs_syscalls": out_off.gbps / out_off_calls.gbps,
+        "cpu_s_per_gb_kernel_to_synack_offload_syscalls": in_on_calls.cpu_per_gb(total),
+        "cpu_s_per_gb_synack_to_kernel_offload_syscalls": out_on_calls.cpu_per_gb(total),
         "cpu_s_per_gb_kernel_to_synack_plain_syscalls": in_off_calls.cpu_per_gb(total),
         "cpu_s_per_gb_synack_to_kernel_plain_syscalls": out_off_calls.cpu_per_gb(total),
         "kernel_to_synack_offload_vs_plain": in_on.gbps / in_off.gbps,
@@ -612,8 +629,34 @@ pub(crate) fn run(mb: usize, runs: usize, buffer: Option<usize>) -> Result<Value
         "kernel_to_synack_plain_vs_veth_plain": in_off.gbps / veth_off,
         "synack_to_kernel_plain_vs_veth_plain": out_off.gbps / veth_off,
     });
-    if let (Some(all), Value::Object(more)) = (v.as_object_mut(), shards) {
-        all.extend(more);
+    // The writer thread's figures (in a second object: one `json!` this large exceeds the
+    // macro's recursion limit).
+    let inline = json!({
+        "kernel_to_synack_offload_inline_gbps": in_on_inline.gbps,
+        "synack_to_kernel_offload_inline_gbps": out_on_inline.gbps,
+        "kernel_to_synack_plain_inline_gbps": in_off_inline.gbps,
+        "synack_to_kernel_plain_inline_gbps": out_off_inline.gbps,
+        "kernel_to_synack_offload_tx_thread_gbps": in_on_thread.gbps,
+        "kernel_to_synack_offload_tx_thread_vs_inline": in_on_thread.gbps / in_on_inline.gbps,
+        "cpu_s_per_gb_kernel_to_synack_offload_tx_thread": in_on_thread.cpu_per_gb(total),
+        "synack_to_kernel_offload_tx_thread_gbps": out_on_thread.gbps,
+        "synack_to_kernel_offload_tx_thread_vs_inline": out_on_thread.gbps / out_on_inline.gbps,
+        "cpu_s_per_gb_synack_to_kernel_offload_tx_thread": out_on_thread.cpu_per_gb(total),
+        "kernel_to_synack_plain_tx_thread_gbps": in_off_thread.gbps,
+        "kernel_to_synack_plain_tx_thread_vs_inline": in_off_thread.gbps / in_off_inline.gbps,
+        "cpu_s_per_gb_kernel_to_synack_plain_tx_thread": in_off_thread.cpu_per_gb(total),
+        "synack_to_kernel_plain_tx_thread_gbps": out_off_thread.gbps,
+        "synack_to_kernel_plain_tx_thread_vs_inline": out_off_thread.gbps / out_off_inline.gbps,
+        "cpu_s_per_gb_synack_to_kernel_plain_tx_thread": out_off_thread.cpu_per_gb(total),
+        "cpu_s_per_gb_kernel_to_synack_offload_inline": in_on_inline.cpu_per_gb(total),
+        "cpu_s_per_gb_synack_to_kernel_offload_inline": out_on_inline.cpu_per_gb(total),
+        "cpu_s_per_gb_kernel_to_synack_plain_inline": in_off_inline.cpu_per_gb(total),
+        "cpu_s_per_gb_synack_to_kernel_plain_inline": out_off_inline.cpu_per_gb(total),
+    });
+    for more in [inline, shards] {
+        if let (Some(all), Value::Object(more)) = (v.as_object_mut(), more) {
+            all.extend(more);
+        }
     }
     Ok(v)
 }

@@ -14,19 +14,20 @@ use crate::ring::{Fill, Flush, Read, RxRing, Slot, TxRing};
 use crate::sys;
 use crate::uring::Uring;
 use crate::vnet::{self, HDR_LEN, RxVerdict, VnetHdr};
+use crate::writer::{Report, Writer};
 
 /// Largest IP packet: the read and write buffers have this size so no packet is ever cut,
 /// whatever MTU the interface is later given.
 const MAX_PACKET: usize = 65_535;
 /// Buffer size: the largest packet plus headroom, since writers may reserve room in front of a
 /// frame (the interface keeps 40 bytes for either IP header).
-const BUF_LEN: usize = MAX_PACKET + 64;
+pub(crate) const BUF_LEN: usize = MAX_PACKET + 64;
 /// Frames per batch in batched mode (each ring has this many slots of [`BUF_LEN`] bytes), and
 /// the `max_batch` the device reports then.
 pub const BATCH: usize = 64;
 /// Largest virtio-net header length a handed-over descriptor may have been given
 /// (`TUNSETVNETHDRSZ`); synack fills the first [`HDR_LEN`] bytes and zeroes the rest.
-const MAX_VNET_LEN: usize = 32;
+pub(crate) const MAX_VNET_LEN: usize = 32;
 /// Largest packet synack sends for the kernel to cut (the IPv4 total length field's limit).
 const TSO_MAX: usize = 65_535;
 
@@ -47,22 +48,36 @@ pub struct TunOptions {
     /// The environment variable `SYNACK_TUN_IO_URING=0` turns it off for every device of the
     /// process (to compare the two, or to run a program's tests on the plain path).
     pub io_uring: bool,
+    /// Batched mode writes through a thread of the device's own: `write_batch` hands the
+    /// queued frames over and returns at once, so the kernel's receive path for them (which
+    /// a write to a TUN runs in the writer's thread) runs beside the caller's next batch
+    /// instead of between batches. Worth it with a core to spare and plain packets; off,
+    /// `write_batch` writes before it returns.
+    pub tx_thread: bool,
 }
 
 impl Default for TunOptions {
-    /// Everything on.
+    /// Offloads, coalescing and io_uring on; no writer thread (with super-segments a batch
+    /// is a few large writes, which cost the kernel too little to be worth handing over).
     fn default() -> Self {
-        TunOptions { offload: true, gro: true, io_uring: true }
+        TunOptions { offload: true, gro: true, io_uring: true, tx_thread: false }
     }
 }
 
 impl TunOptions {
-    /// Plain IP packets: no virtio-net header, no coalescing (io_uring where it works).
-    pub const PLAIN: TunOptions = TunOptions { offload: false, gro: false, io_uring: true };
+    /// Plain IP packets: no virtio-net header, no coalescing (io_uring where it works, and a
+    /// writer thread: the kernel's receive path then runs per 1500-byte packet).
+    pub const PLAIN: TunOptions =
+        TunOptions { offload: false, gro: false, io_uring: true, tx_thread: true };
 
     /// These options with io_uring on or off.
     pub const fn with_io_uring(self, on: bool) -> TunOptions {
         TunOptions { io_uring: on, ..self }
+    }
+
+    /// These options with the writer thread on or off.
+    pub const fn with_tx_thread(self, on: bool) -> TunOptions {
+        TunOptions { tx_thread: on, ..self }
     }
 }
 
@@ -121,6 +136,9 @@ pub struct TunCounters {
     /// Batched mode through io_uring: `io_uring_enter` calls made (each carries a whole
     /// batch of reads and writes).
     pub uring_enters: u64,
+    /// Batched mode with a writer thread: batches handed to it (the rest were written by
+    /// the caller).
+    pub tx_handed: u64,
 }
 
 /// A Linux TUN interface (`IFF_TUN | IFF_NO_PI`), nonblocking.
@@ -149,6 +167,8 @@ pub struct TunDevice {
     tx_refused: bool,
     /// Batched mode is to use io_uring where the kernel allows.
     want_uring: bool,
+    /// Batched mode is to write through a thread of its own.
+    want_tx_thread: bool,
 }
 
 /// The two rings of batched mode.
@@ -164,6 +184,8 @@ struct Rings {
     /// Reads to submit next: enough for what the last batch found, so an idle device does
     /// not make the kernel try a whole ring of reads on an empty queue every round.
     rx_want: usize,
+    /// The thread that writes the transmit ring's frames, when there is one.
+    writer: Option<Writer>,
     /// Frames were read ahead with the last writes, and the driver goes round again at once:
     /// the next `read_batch` need not read unless that read-ahead filled every read.
     ahead: Option<bool>,
@@ -172,13 +194,56 @@ struct Rings {
 /// The environment variable, and the value, that turn io_uring off for the process.
 const NO_URING_ENV: (&str, &str) = ("SYNACK_TUN_IO_URING", "0");
 
+/// With a writer thread, a batch of this many frames or more is handed over; a smaller one,
+/// when no batch is in flight, is written at once by the caller. What a write costs the
+/// kernel goes mostly by the packet (its IP and TCP input): a handful of ACKs, or of 64 KiB
+/// super-segments (a copy each, which another core would make from a cold cache), costs
+/// less written at once than handed to another thread and woken for.
+const HAND_OVER_FRAMES: usize = 16;
+
+/// How long [`attach`] waits for an interface to be let go, in steps of [`BUSY_STEP`].
+const BUSY_STEPS: u32 = 50;
+const BUSY_STEP: Duration = Duration::from_millis(10);
+
+/// [`sys::open_tun`], waiting up to half a second while the interface is busy: a descriptor
+/// an io_uring instance held (a registered file) is let go by the kernel shortly after its
+/// process ends, not at once, so a program restarted on the same interface finds it busy for
+/// a few milliseconds.
+fn attach(name: &str, vnet_hdr: bool, multi: bool) -> io::Result<(OwnedFd, String)> {
+    let mut tries = 0;
+    loop {
+        match sys::open_tun(name, vnet_hdr, multi) {
+            Err(e) if e.raw_os_error() == Some(libc::EBUSY) && tries < BUSY_STEPS => {
+                tries += 1;
+                std::thread::sleep(BUSY_STEP);
+            }
+            r => return r,
+        }
+    }
+}
+
+/// True unless the environment turns io_uring off for the process.
+fn uring_allowed() -> bool {
+    std::env::var_os(NO_URING_ENV.0).is_none_or(|v| v != NO_URING_ENV.1)
+}
+
 /// Fewest reads submitted in one batch.
 const MIN_READS: usize = 4;
 
 impl Rings {
-    fn new(fd: RawFd, name: &str, uring: bool) -> Rings {
-        let uring = if uring && std::env::var_os(NO_URING_ENV.0).is_none_or(|v| v != NO_URING_ENV.1)
-        {
+    fn new(dev: &OwnedFd, name: &str, uring: bool, tx_thread: Option<usize>) -> Rings {
+        let fd = dev.as_raw_fd();
+        let writer = tx_thread.and_then(|vnet_len| {
+            let spare = TxRing::new(BATCH, BUF_LEN);
+            match Writer::spawn(dev, vnet_len, uring && uring_allowed(), spare) {
+                Ok(w) => Some(w),
+                Err(e) => {
+                    tracing::warn!("TUN {name}: no writer thread ({e}); writing between batches");
+                    None
+                }
+            }
+        });
+        let uring = if uring && uring_allowed() {
             match Uring::new(fd, BATCH, BATCH) {
                 Ok(u) => {
                     tracing::debug!("TUN {name}: batched I/O through io_uring ({u:?})");
@@ -192,6 +257,13 @@ impl Rings {
                 }
             }
         } else {
+            if uring {
+                tracing::debug!(
+                    "TUN {name}: io_uring off ({}={}); one system call per packet",
+                    NO_URING_ENV.0,
+                    NO_URING_ENV.1
+                );
+            }
             None
         };
         Rings {
@@ -201,6 +273,7 @@ impl Rings {
             heads: vec![[0; MAX_VNET_LEN]; BATCH],
             rx_want: BATCH,
             ahead: None,
+            writer,
         }
     }
 }
@@ -249,18 +322,20 @@ impl TunDevice {
 
     fn open_one(name: &str, mtu: usize, opts: TunOptions, multi: bool) -> io::Result<TunDevice> {
         let (fd, name) = if opts.offload {
-            match sys::open_tun(name, true, multi) {
+            match attach(name, true, multi) {
                 Ok(x) => x,
-                Err(e) => {
+                // EINVAL: this kernel (or this existing interface) does not take the flag.
+                Err(e) if e.raw_os_error() == Some(libc::EINVAL) => {
                     tracing::warn!(
                         "TUN {name}: the kernel refused virtio-net headers ({e}); \
                          running without offloads"
                     );
-                    sys::open_tun(name, false, multi)?
+                    attach(name, false, multi)?
                 }
+                Err(e) => return Err(e),
             }
         } else {
-            sys::open_tun(name, false, multi)?
+            attach(name, false, multi)?
         };
         let vnet_len = if opts.offload && sys::get_iff(fd.as_raw_fd())?.1 & sys::IFF_VNET_HDR != 0 {
             HDR_LEN
@@ -269,6 +344,7 @@ impl TunDevice {
         };
         let mut dev = TunDevice::with_fd(fd, name, mtu, vnet_len, opts.gro);
         dev.want_uring = opts.io_uring;
+        dev.want_tx_thread = opts.tx_thread;
         Ok(dev)
     }
 
@@ -330,6 +406,7 @@ impl TunDevice {
             last_error: None,
             tx_refused: false,
             want_uring: true,
+            want_tx_thread: vnet_len == 0,
         }
     }
 
@@ -337,6 +414,17 @@ impl TunDevice {
     /// [`TunOptions::io_uring`]). Takes effect when batched mode is next switched on.
     pub fn set_io_uring(&mut self, on: bool) {
         self.want_uring = on;
+    }
+
+    /// Whether batched mode is to write through a thread of its own (on by default; see
+    /// [`TunOptions::tx_thread`]). Takes effect when batched mode is next switched on.
+    pub fn set_tx_thread(&mut self, on: bool) {
+        self.want_tx_thread = on;
+    }
+
+    /// True when batched mode is on and writes through a thread of its own.
+    pub fn uses_tx_thread(&self) -> bool {
+        self.batched.as_ref().is_some_and(|r| r.writer.is_some())
     }
 
     /// True when batched mode is on and reads and writes through io_uring.
@@ -398,10 +486,12 @@ impl TunDevice {
     pub fn set_batched(&mut self, on: bool) {
         match (on, self.batched.is_some()) {
             (true, false) => {
-                self.batched = Some(Rings::new(self.fd.as_raw_fd(), &self.name, self.want_uring));
+                let tx_thread = self.want_tx_thread.then_some(self.vnet_len);
+                self.batched = Some(Rings::new(&self.fd, &self.name, self.want_uring, tx_thread));
             }
             (false, true) => {
                 self.write_batch();
+                self.settle_tx();
                 if let Some(r) = self.batched.take() {
                     self.counters.rx_errors += r.rx.pending() as u64;
                 }
@@ -451,6 +541,10 @@ impl TunDevice {
         if rings.tx.queued() == 0 {
             return 0;
         }
+        if let Some(n) = self.hand_over() {
+            return n;
+        }
+        let Some(rings) = self.batched.as_mut() else { return 0 };
         if rings.uring.is_some() {
             let before = self.counters.tx_packets;
             self.exchange(true, false);
@@ -463,6 +557,42 @@ impl TunDevice {
         frames
     }
 
+    /// With a writer thread: hands the queued frames over when a batch is in flight (they
+    /// go after it) or they are many bytes; `Some(frames)` when it did.
+    fn hand_over(&mut self) -> Option<usize> {
+        let rings = self.batched.as_mut()?;
+        let w = rings.writer.as_mut()?;
+        if let Some(r) = w.settle(false) {
+            self.count_report(r);
+        }
+        let rings = self.batched.as_mut()?;
+        let w = rings.writer.as_mut()?;
+        let n = rings.tx.queued();
+        if n == 0 || !w.in_flight() && n < HAND_OVER_FRAMES {
+            return None;
+        }
+        let full = std::mem::replace(&mut rings.tx, TxRing::new(0, 0));
+        match w.hand(full) {
+            Ok((empty, report)) => {
+                rings.tx = empty;
+                self.counters.tx_handed += 1;
+                if let Some(r) = report {
+                    self.count_report(r);
+                }
+                Some(n)
+            }
+            Err(full) => {
+                tracing::warn!(
+                    "TUN {}: the writer thread is gone; writing between batches",
+                    self.name
+                );
+                rings.tx = full;
+                rings.writer = None;
+                None
+            }
+        }
+    }
+
     /// Batched mode: [`write_batch`](Self::write_batch), and with io_uring also the reads of
     /// the next batch in the same system call (done just before the writes, so the kernel's
     /// answers to them find room in a queue a flood keeps full; they are read next round). True when frames were read ahead, or every read found
@@ -472,6 +602,9 @@ impl TunDevice {
         let Some(rings) = self.batched.as_mut() else { return false };
         if rings.uring.is_none() {
             self.write_batch();
+            return false;
+        }
+        if self.hand_over().is_some() {
             return false;
         }
         let full = self.exchange(true, true);
@@ -488,7 +621,7 @@ impl TunDevice {
     fn exchange(&mut self, write: bool, read: bool) -> bool {
         let verify = self.checks_tcp();
         let gro = self.offloads.gro;
-        let (vnet_len, fd) = (self.vnet_len, self.fd.as_raw_fd());
+        let vnet_len = self.vnet_len;
         let Some(rings) = self.batched.as_mut() else { return false };
         let Rings { rx, tx, uring: Some(uring), heads, rx_want, .. } = rings else { return false };
         let nw = if write { tx.queued() } else { 0 };
@@ -510,7 +643,11 @@ impl TunDevice {
                 );
                 if b.ops > 0 {
                     // The kernel may still write into the rings: they are never reused.
-                    let old = std::mem::replace(rings, Rings::new(fd, &self.name, false));
+                    let tx_thread = self.want_tx_thread.then_some(vnet_len);
+                    let old = std::mem::replace(
+                        rings,
+                        Rings::new(&self.fd, &self.name, false, tx_thread),
+                    );
                     std::mem::forget(old);
                 } else {
                     rings.uring = None;
@@ -539,6 +676,21 @@ impl TunDevice {
         self.count_flush(flush);
         self.count_fill(fill);
         full
+    }
+
+    /// Batched mode with a writer thread: waits until the frames handed to it are written,
+    /// and counts them. The counters otherwise take a batch in once the next one is handed
+    /// over (or this is called).
+    pub fn settle_tx(&mut self) {
+        let report = self.batched.as_mut().and_then(|r| r.writer.as_mut()?.settle(true));
+        if let Some(r) = report {
+            self.count_report(r);
+        }
+    }
+
+    fn count_report(&mut self, r: Report) {
+        self.counters.uring_enters += r.enters;
+        self.count_flush(r.flush);
     }
 
     fn count_fill(&mut self, fill: Fill) {
@@ -755,7 +907,12 @@ fn is_queue_refusal(e: &io::Error) -> bool {
     e.kind() == io::ErrorKind::WouldBlock || e.raw_os_error() == Some(libc::ENOBUFS)
 }
 
-fn write_frame(fd: RawFd, vnet_len: usize, hdr: &[u8; HDR_LEN], frame: &[u8]) -> io::Result<usize> {
+pub(crate) fn write_frame(
+    fd: RawFd,
+    vnet_len: usize,
+    hdr: &[u8; HDR_LEN],
+    frame: &[u8],
+) -> io::Result<usize> {
     if vnet_len == 0 {
         return sys::write(fd, frame);
     }

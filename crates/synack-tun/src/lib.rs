@@ -25,7 +25,9 @@
 //! In batched mode (what the runtime's driver uses) the reads and writes happen in batches of
 //! up to [`BATCH`] packets, outside the interface's poll: `read_batch` fills a ring of slots
 //! that `receive` then hands out, and transmit tokens queue into a second ring that
-//! `write_batch` writes.
+//! `write_batch` writes. A batch of some size goes to a writer thread of the device's own
+//! ([`TunOptions::tx_thread`]), so the kernel's receive path for it, which a TUN write runs
+//! in the writer's thread, overlaps the engine's work on the next batch.
 #![warn(missing_docs)]
 #![deny(unsafe_op_in_unsafe_fn)]
 
@@ -36,6 +38,8 @@ mod ring;
 mod sys;
 mod uring;
 pub mod vnet;
+mod writer;
 
 pub use config::ConfigError;
 pub use device::{BATCH, Offloads, TunCounters, TunDevice, TunOptions, TunRx, TunTx};
+pub use writer::THREAD_NAME as TX_THREAD_NAME;

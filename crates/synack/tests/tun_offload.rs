@@ -4,9 +4,9 @@
 //! over IPv4 and IPv6, SHA-256 compared end to end. Also checks that the offload paths were
 //! really taken (super-segments counted each way).
 //!
-//! 200 MB each way over IPv4 and 20 MB over IPv6 by default; `SYNACK_TUN_BULK_MB=1024` moves
-//! 1 GB each way over IPv4 (the size the offload work is specified with; slow in a debug
-//! build). Prints `SKIPPED: <reason>` and passes when not root or without /dev/net/tun or `ip`.
+//! 1 GiB each way over IPv4 and 100 MiB over IPv6; `SYNACK_TUN_BULK_MB=N` moves N MiB over
+//! IPv4 (and a tenth of it over IPv6) instead. Prints `SKIPPED: <reason>` and passes when
+//! not root or without /dev/net/tun or `ip`.
 
 mod support;
 
@@ -22,7 +22,7 @@ fn bulk_each_way_through_tun_with_offloads() {
         return;
     }
     let mb: usize =
-        std::env::var("SYNACK_TUN_BULK_MB").ok().and_then(|v| v.parse().ok()).unwrap_or(200);
+        std::env::var("SYNACK_TUN_BULK_MB").ok().and_then(|v| v.parse().ok()).unwrap_or(1024);
     let (ns, _guard) = support::add_netns("sdp-off-");
 
     let dev = support::in_ns(&ns, || {
