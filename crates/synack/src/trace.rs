@@ -33,7 +33,9 @@ pub(crate) fn event(ep: &Endpoint, ev: &Event) {
         Event::Error { conn, error } => {
             let retransmits = Stat(ep, conn, |s| s.retransmits);
             let timeouts = Stat(ep, conn, |s| s.timeouts);
-            warn!(
+            // INFO, not WARN: refused, reset and timed-out connections are ordinary traffic
+            // for a server or a forwarder, and the application gets the error from its call.
+            info!(
                 target: TARGET,
                 conn = %conn,
                 tuple = %Tuple(ep, conn),
