@@ -178,5 +178,8 @@ fn synack_captures_agree_with_tshark_and_tcpdump() {
         write_capture(&path, server, loss, bytes);
         compare(&path, name);
         let _ = std::fs::remove_file(&path);
+        if let Some(dir) = path.parent() {
+            let _ = std::fs::remove_dir(dir);
+        }
     }
 }

@@ -15,11 +15,12 @@ struct Played {
 }
 
 fn play(name: &str) -> Played {
-    let dir = std::env::temp_dir().join(format!("synack-scenario-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("temp dir");
     static RUNS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
     let n = RUNS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    let pcap: PathBuf = dir.join(format!("{name}-{n}.pcap"));
+    // A directory per run, removed with its capture: tests run in parallel.
+    let dir = std::env::temp_dir().join(format!("synack-scenario-{}-{n}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let pcap: PathBuf = dir.join(format!("{name}.pcap"));
     let out = Command::new(env!("CARGO_BIN_EXE_synack"))
         .args(["demo", "--scenario", name, "--pcap"])
         .arg(&pcap)
@@ -34,7 +35,7 @@ fn play(name: &str) -> Played {
     );
     let data = collect(CaptureReader::open(&pcap).expect("open capture"), |_| true);
     assert!(data.error.is_none(), "{name}: {:?}", data.error);
-    let _ = std::fs::remove_file(&pcap);
+    let _ = std::fs::remove_dir_all(&dir);
     Played { text, segs: data.segments }
 }
 
