@@ -131,12 +131,15 @@ impl Signal {
                 true
             }
             Some(t) => {
-                if self.raised.swap(false, Ordering::SeqCst) {
-                    true
-                } else {
-                    g = self.cv.wait_timeout(g, t).unwrap_or_else(PoisonError::into_inner).0;
-                    self.raised.swap(false, Ordering::SeqCst)
-                }
+                // Until raised or `t` has passed: a wake-up without the flag (a condition
+                // variable may wake spuriously, and a raiser that saw this thread sleep in an
+                // earlier wait may notify late) is not a raise.
+                g = self
+                    .cv
+                    .wait_timeout_while(g, t, |_| !self.raised.load(Ordering::SeqCst))
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .0;
+                self.raised.swap(false, Ordering::SeqCst)
             }
         };
         self.sleepers.fetch_sub(1, Ordering::SeqCst);
