@@ -203,3 +203,22 @@ pub(crate) fn setns_net(fd: &OwnedFd) -> io::Result<()> {
     }
     Ok(())
 }
+
+/// A nonblocking `SOCK_SEQPACKET` pair, for the tests of the batched I/O: one packet per read
+/// and write, as on a TUN.
+#[cfg(test)]
+pub(crate) fn seqpacket_pair() -> (OwnedFd, OwnedFd) {
+    let mut fds = [0; 2];
+    // SAFETY: socketpair writes two descriptors into `fds`.
+    let rc = unsafe {
+        libc::socketpair(
+            libc::AF_UNIX,
+            libc::SOCK_SEQPACKET | libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC,
+            0,
+            fds.as_mut_ptr(),
+        )
+    };
+    assert_eq!(rc, 0, "socketpair: {}", io::Error::last_os_error());
+    // SAFETY: both were just opened and are owned by nobody else.
+    unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) }
+}

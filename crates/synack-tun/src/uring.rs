@@ -221,24 +221,7 @@ enum Target {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
-
-    /// A nonblocking `SOCK_SEQPACKET` pair: one packet per read and write, as on a TUN.
-    fn pair() -> (OwnedFd, OwnedFd) {
-        let mut fds = [0; 2];
-        // SAFETY: socketpair writes two descriptors into `fds`.
-        let rc = unsafe {
-            libc::socketpair(
-                libc::AF_UNIX,
-                libc::SOCK_SEQPACKET | libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC,
-                0,
-                fds.as_mut_ptr(),
-            )
-        };
-        assert_eq!(rc, 0, "socketpair: {}", io::Error::last_os_error());
-        // SAFETY: both were just opened and are owned by nobody else.
-        unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) }
-    }
+    use std::os::fd::AsRawFd;
 
     fn ring_or_skip(fd: RawFd, w: usize, r: usize) -> Option<Uring> {
         match Uring::new(fd, w, r) {
@@ -252,7 +235,7 @@ mod tests {
 
     #[test]
     fn writes_and_reads_go_in_one_enter_in_order() {
-        let (a, b) = pair();
+        let (a, b) = crate::sys::seqpacket_pair();
         let Some(mut ua) = ring_or_skip(a.as_raw_fd(), 4, 4) else { return };
         let Some(mut ub) = ring_or_skip(b.as_raw_fd(), 4, 4) else { return };
         let frames: [(&[u8], &[u8]); 3] = [(b"H1", b"one"), (b"", b"two"), (b"H3", b"three")];
@@ -282,7 +265,7 @@ mod tests {
 
     #[test]
     fn errors_come_back_per_operation() {
-        let (a, b) = pair();
+        let (a, b) = crate::sys::seqpacket_pair();
         let Some(mut ua) = ring_or_skip(a.as_raw_fd(), 2, 2) else { return };
         drop(b);
         let done =

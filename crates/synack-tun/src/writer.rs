@@ -201,24 +201,6 @@ impl Out {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::os::fd::FromRawFd;
-
-    /// A nonblocking `SOCK_SEQPACKET` pair: one packet per read and write, as on a TUN.
-    fn pair() -> (OwnedFd, OwnedFd) {
-        let mut fds = [0; 2];
-        // SAFETY: socketpair writes two descriptors into `fds`.
-        let rc = unsafe {
-            libc::socketpair(
-                libc::AF_UNIX,
-                libc::SOCK_SEQPACKET | libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC,
-                0,
-                fds.as_mut_ptr(),
-            )
-        };
-        assert_eq!(rc, 0, "socketpair: {}", io::Error::last_os_error());
-        // SAFETY: both were just opened and are owned by nobody else.
-        unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) }
-    }
 
     /// A ring of 4 slots holding `frames`, each behind a header starting with its first byte.
     fn queued(frames: &[&[u8]]) -> TxRing {
@@ -243,7 +225,7 @@ mod tests {
     #[test]
     fn batches_are_written_in_order_and_reported_when_the_next_is_handed_over() {
         for (uring, vnet_len) in [(false, 0), (true, 0), (false, HDR_LEN), (true, 12)] {
-            let (a, b) = pair();
+            let (a, b) = crate::sys::seqpacket_pair();
             let mut w = Writer::spawn(&a, vnet_len, uring, TxRing::new(4, 64)).expect("spawn");
             assert!(!w.in_flight());
             let (empty, report) = w.hand(queued(&[b"one", b"two"])).expect("hand");
@@ -272,7 +254,7 @@ mod tests {
 
     #[test]
     fn failed_writes_are_counted_and_a_dropped_writer_ends_its_thread() {
-        let (a, b) = pair();
+        let (a, b) = crate::sys::seqpacket_pair();
         let mut w = Writer::spawn(&a, 0, false, TxRing::new(4, 64)).expect("spawn");
         drop(b);
         w.hand(queued(&[b"lost", b"too"])).expect("hand");
